@@ -1,0 +1,27 @@
+"""The ``dief`` command line. Each concept registers its commands from its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from dief.cli import broker as _broker
+from dief.cli import keys as _keys
+from dief.cli import schema as _schema
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="dief",
+    help="DIEF Exchange: non-attributed diversion case exchange for the ATT DIEF.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold passphrases or key material
+)
+
+for _module in (_keys, _broker, _schema):
+    _module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

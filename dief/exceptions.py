@@ -1,0 +1,222 @@
+"""Every error DIEF Exchange raises on purpose derives from :class:`DiefError`.
+
+Errors from aiokafka, SQLAlchemy and cryptography are translated at the boundary into one
+of these with ``raise ... from exc``, so callers catch one hierarchy and the cause is kept.
+No message, ``str()`` or ``repr()`` of these errors ever contains key material, passphrases,
+node secrets, or the refused input text itself.
+
+::
+
+    DiefError
+    ├── ConfigurationError            settings or files that cannot work
+    ├── ValidationError               one case (or one field of it) refused; has .code, .loc
+    │   └── ScreeningError            free text that could attribute a case (.spans)
+    ├── EnvelopeError                 a sealed envelope that cannot be opened; has .code
+    │   ├── EnvelopeVersionError      unknown envelope "v" or payload "schema"
+    │   ├── UnknownSuiteError         "suite" is not one we implement
+    │   ├── NoRecipientKeyError       none of the recipients' kids is a key we hold
+    │   ├── AuthenticationError       tampered header, recipient, id or ciphertext
+    │   ├── OversizedEnvelopeError    value larger than the 256 KiB limit
+    │   └── MalformedEnvelopeError    not JSON, bad base64, missing or mistyped field
+    ├── KeyringError                  keyring missing, unreadable or inconsistent
+    │   ├── PassphraseError           wrong or missing passphrase for a private key
+    │   └── KeyNotFoundError          no key with that role / region / id
+    ├── SignatureError                a digest or summary signature does not verify
+    ├── BrokerError                   the Kafka-protocol broker
+    │   └── BrokerStartError          the embedded broker binary missing or not starting
+    └── StorageError                  the database (wraps SQLAlchemy errors)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "BrokerError",
+    "BrokerStartError",
+    "ConfigurationError",
+    "DiefError",
+    "EnvelopeError",
+    "EnvelopeVersionError",
+    "FieldProblem",
+    "KeyNotFoundError",
+    "KeyringError",
+    "MalformedEnvelopeError",
+    "NoRecipientKeyError",
+    "OversizedEnvelopeError",
+    "PassphraseError",
+    "ScreeningError",
+    "SignatureError",
+    "StorageError",
+    "UnknownSuiteError",
+    "ValidationError",
+]
+
+
+class DiefError(Exception):
+    """Root of every error DIEF Exchange raises on purpose."""
+
+    #: A short, stable, machine-readable reason code (used in DLQ headers and rejected.jsonl).
+    code: str = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class ConfigurationError(DiefError):
+    """Settings, paths or files that cannot work as given."""
+
+    code = "configuration"
+
+
+class ValidationError(DiefError):
+    """A case, or one field of it, is refused.
+
+    ``loc`` is the path of the offending field (``("items", 0, "category")``), empty when
+    the whole document is at fault. ``errors`` holds one entry per problem found.
+    """
+
+    code = "invalid"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        loc: tuple[str | int, ...] = (),
+        errors: tuple[FieldProblem, ...] = (),
+    ) -> None:
+        super().__init__(message, code=code)
+        self.loc = loc
+        self.errors = errors
+
+
+class FieldProblem:
+    """One problem in one field: where (``loc``), what code, and a message."""
+
+    __slots__ = ("code", "loc", "message")
+
+    def __init__(self, loc: tuple[str | int, ...], code: str, message: str) -> None:
+        self.loc = loc
+        self.code = code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"FieldProblem(loc={self.loc!r}, code={self.code!r}, message={self.message!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FieldProblem):
+            return NotImplemented
+        return (self.loc, self.code, self.message) == (other.loc, other.code, other.message)
+
+    def __hash__(self) -> int:
+        return hash((self.loc, self.code, self.message))
+
+
+class ScreeningError(ValidationError):
+    """Free text that could attribute a case to a State.
+
+    ``spans`` lists ``(field, start, end, kind)`` for each offending span; the text itself
+    is never included, so the error can be logged and written to ``rejected.jsonl``.
+    """
+
+    code = "screening"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        spans: tuple[tuple[str, int, int, str], ...],
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.spans = spans
+
+
+class EnvelopeError(DiefError):
+    """A sealed envelope that cannot be opened."""
+
+    code = "envelope"
+
+
+class EnvelopeVersionError(EnvelopeError):
+    """The envelope version ``v`` or the payload ``schema`` is not one we read."""
+
+    code = "unsupported_version"
+
+
+class UnknownSuiteError(EnvelopeError):
+    """The envelope's ``suite`` is not an HPKE suite we implement."""
+
+    code = "unknown_suite"
+
+
+class NoRecipientKeyError(EnvelopeError):
+    """None of the envelope's recipient key ids is a private key we hold."""
+
+    code = "no_recipient_key"
+
+
+class AuthenticationError(EnvelopeError):
+    """Decryption failed: a header field, recipient, id or the ciphertext was altered."""
+
+    code = "authentication_failed"
+
+
+class OversizedEnvelopeError(EnvelopeError):
+    """The record value is larger than the 256 KiB limit."""
+
+    code = "oversized"
+
+
+class MalformedEnvelopeError(EnvelopeError):
+    """Not UTF-8 JSON, bad base64, or a field missing or of the wrong type."""
+
+    code = "malformed"
+
+
+class KeyringError(DiefError):
+    """A keyring that is missing, unreadable or inconsistent."""
+
+    code = "keyring"
+
+
+class PassphraseError(KeyringError):
+    """The passphrase for an encrypted private key is missing or wrong."""
+
+    code = "passphrase"
+
+
+class KeyNotFoundError(KeyringError):
+    """No key with the requested role, region or key id."""
+
+    code = "key_not_found"
+
+
+class SignatureError(DiefError):
+    """A digest or CSP summary signature does not verify."""
+
+    code = "bad_signature"
+
+
+class BrokerError(DiefError):
+    """The Kafka-protocol broker could not be reached or answered with an error."""
+
+    code = "broker"
+
+
+class BrokerStartError(BrokerError):
+    """The embedded broker binary is missing or could not be started."""
+
+    code = "broker_start"
+
+
+class StorageError(DiefError):
+    """The database failed (wraps SQLAlchemy and driver errors)."""
+
+    code = "storage"

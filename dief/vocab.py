@@ -1,0 +1,208 @@
+"""Controlled vocabularies of the case (DESIGN §5 ⚑) and the ATT regional groups (§2 ⚑).
+
+Every enum is a ``StrEnum`` whose values are the wire strings; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "DIMENSIONS",
+    "REGION_NAMES",
+    "ActionTaken",
+    "CaseKind",
+    "CaseStatus",
+    "Confidence",
+    "DetectionSource",
+    "Dimension",
+    "EndUserType",
+    "ItemCategory",
+    "Method",
+    "QuantityBand",
+    "Region",
+    "TransferStage",
+    "TransportMode",
+    "Tlp",
+]
+
+
+class Region(StrEnum):
+    """ATT regional groups. Topic names use the lower-case code (``dief.afr.cases``)."""
+
+    AFR = "AFR"
+    APG = "APG"
+    EEG = "EEG"
+    GRULAC = "GRULAC"
+    WEOG = "WEOG"
+
+    @property
+    def title(self) -> str:  # type: ignore[override]  # str.title is shadowed on purpose
+        return REGION_NAMES[self]
+
+    @property
+    def topic_code(self) -> str:
+        return self.value.lower()
+
+
+REGION_NAMES: dict[Region, str] = {
+    Region.AFR: "African Group",
+    Region.APG: "Asia-Pacific Group",
+    Region.EEG: "Eastern European Group",
+    Region.GRULAC: "Latin American and Caribbean Group",
+    Region.WEOG: "Western European and Others Group",
+}
+
+
+class CaseStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+class CaseKind(StrEnum):
+    CASE = "case"
+    ALERT = "alert"
+
+
+class Confidence(StrEnum):
+    SUSPECTED = "suspected"
+    CONFIRMED = "confirmed"
+
+
+class ItemCategory(StrEnum):
+    """ATT Art. 2(1) categories, plus ammunition (Art. 3) and parts and components (Art. 4)."""
+
+    BATTLE_TANKS = "battle_tanks"
+    ARMOURED_COMBAT_VEHICLES = "armoured_combat_vehicles"
+    LARGE_CALIBRE_ARTILLERY = "large_calibre_artillery"
+    COMBAT_AIRCRAFT = "combat_aircraft"
+    ATTACK_HELICOPTERS = "attack_helicopters"
+    WARSHIPS = "warships"
+    MISSILES_AND_LAUNCHERS = "missiles_and_launchers"
+    SMALL_ARMS = "small_arms"
+    LIGHT_WEAPONS = "light_weapons"
+    AMMUNITION = "ammunition"
+    PARTS_AND_COMPONENTS = "parts_and_components"
+
+
+class QuantityBand(StrEnum):
+    B1_10 = "1-10"
+    B11_100 = "11-100"
+    B101_1000 = "101-1000"
+    B1001_10000 = "1001-10000"
+    OVER_10000 = ">10000"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def of(cls, quantity: int | None) -> QuantityBand:
+        """The band of an exact quantity (``None`` = unknown). Quantities are ≥ 1."""
+        if quantity is None:
+            return cls.UNKNOWN
+        if quantity < 1:
+            raise ValueError("a quantity is at least 1")
+        if quantity <= 10:
+            return cls.B1_10
+        if quantity <= 100:
+            return cls.B11_100
+        if quantity <= 1000:
+            return cls.B101_1000
+        if quantity <= 10000:
+            return cls.B1001_10000
+        return cls.OVER_10000
+
+
+class TransferStage(StrEnum):
+    PRE_TRANSFER = "pre_transfer"
+    IN_TRANSIT = "in_transit"
+    AT_IMPORT = "at_import"
+    POST_DELIVERY = "post_delivery"
+    STOCKPILE = "stockpile"
+
+
+class Method(StrEnum):
+    FALSIFIED_DOCUMENTS = "falsified_documents"
+    MISDECLARATION_CONCEALMENT = "misdeclaration_concealment"
+    ILLICIT_BROKERING = "illicit_brokering"
+    SHELL_COMPANY = "shell_company"
+    UNAUTHORIZED_RETRANSFER = "unauthorized_retransfer"
+    COMPLEX_ROUTING = "complex_routing"
+    THEFT_OR_LOSS = "theft_or_loss"
+    CORRUPTION = "corruption"
+    INSIDER_DIVERSION = "insider_diversion"
+    ANT_TRADE = "ant_trade"
+    CONVERSION_OR_REACTIVATION = "conversion_or_reactivation"
+    OTHER = "other"
+
+
+class TransportMode(StrEnum):
+    AIR = "air"
+    SEA = "sea"
+    LAND = "land"
+    POSTAL_COURIER = "postal_courier"
+    UNKNOWN = "unknown"
+
+
+class EndUserType(StrEnum):
+    UNAUTHORIZED_STATE_ACTOR = "unauthorized_state_actor"
+    NON_STATE_ARMED_GROUP = "non_state_armed_group"
+    CRIMINAL_ORGANIZATION = "criminal_organization"
+    TERRORIST_GROUP = "terrorist_group"
+    PRIVATE_SECURITY_COMPANY = "private_security_company"
+    CIVILIAN_MARKET = "civilian_market"
+    UNKNOWN = "unknown"
+
+
+class DetectionSource(StrEnum):
+    LICENSING_REVIEW = "licensing_review"
+    CUSTOMS_BORDER_CONTROL = "customs_border_control"
+    POST_SHIPMENT_VERIFICATION = "post_shipment_verification"
+    LAW_ENFORCEMENT_INVESTIGATION = "law_enforcement_investigation"
+    INTELLIGENCE = "intelligence"
+    PARTNER_NOTIFICATION = "partner_notification"
+    OPEN_SOURCE = "open_source"
+    OTHER = "other"
+
+
+class ActionTaken(StrEnum):
+    INVESTIGATION_OPENED = "investigation_opened"
+    AUTHORIZATION_SUSPENDED = "authorization_suspended"
+    AUTHORIZATION_REVOKED = "authorization_revoked"
+    APPLICATION_DENIED = "application_denied"
+    SEIZURE = "seizure"
+    PROSECUTION = "prosecution"
+    PARTNER_STATES_NOTIFIED = "partner_states_notified"
+    END_USER_REASSESSED = "end_user_reassessed"
+    NONE = "none"
+
+
+class Tlp(StrEnum):
+    """Traffic Light Protocol 2.0. ``red`` counts in its region's digest only."""
+
+    RED = "red"
+    AMBER_STRICT = "amber_strict"
+    AMBER = "amber"
+    GREEN = "green"
+    CLEAR = "clear"
+
+    @property
+    def meeting_may_read(self) -> bool:
+        """Whether a regional meeting may see the free text (amber or lower)."""
+        return self not in (Tlp.RED, Tlp.AMBER_STRICT)
+
+
+class Dimension(StrEnum):
+    """Aggregation dimensions (DESIGN §7 ⚑)."""
+
+    KIND = "kind"
+    CONFIDENCE = "confidence"
+    ITEM_CATEGORY = "item_category"
+    TRANSFER_STAGE = "transfer_stage"
+    METHOD = "method"
+    TRANSPORT_MODE = "transport_mode"
+    END_USER_TYPE = "end_user_type"
+    RISK_INDICATOR = "risk_indicator"
+    DETECTION_SOURCE = "detection_source"
+    ACTION_TAKEN = "action_taken"
+
+
+DIMENSIONS: tuple[Dimension, ...] = tuple(Dimension)
