@@ -1,0 +1,105 @@
+"""Internal value objects of the aggregator: the facts of one case revision, and deltas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = ["TOTAL", "CaseFacts", "CaseState", "CellKey", "Outcome", "cell_keys"]
+
+#: The pseudo-dimension and value under which a case counts once in its period's totals.
+TOTAL = ("_total", "_all")
+
+
+class Outcome(StrEnum):
+    """What applying one record did (stored with the record id for dedupe and notes)."""
+
+    APPLIED = "applied"
+    RELATED = "related"  # a copy for a related region: told, not counted
+    DUPLICATE = "duplicate"  # record id already applied: a redelivery
+    STALE = "stale"  # revision not above the stored one: silently ignored (DESIGN §5)
+    FORGED = "forged_revision"  # owner_tag does not match the stored case: dead-lettered
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """The categorical facts of one case revision, as the aggregator stores them.
+
+    ``sealed`` is the envelope exactly as received; free text never leaves it in clear.
+    """
+
+    record_id: str
+    case_id: str
+    revision: int
+    region: str
+    status: str
+    contributor: str
+    owner_tag: str
+    month: str
+    cycle: str
+    tlp: str
+    related: bool
+    primary_region: str
+    values: tuple[tuple[str, str], ...]
+    sealed: bytes = field(repr=False)
+
+    @property
+    def counts(self) -> bool:
+        """Whether this revision counts anywhere (active, and not a related-region copy)."""
+        return self.status == "active" and not self.related
+
+    @property
+    def red(self) -> bool:
+        return self.tlp == "red"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseState:
+    """What the store holds for a case before a batch: enough to undo its contribution."""
+
+    case_id: str
+    revision: int
+    owner_tag: str
+    status: str
+    contributor: str
+    month: str
+    cycle: str
+    tlp: str
+    values: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, facts: CaseFacts) -> CaseState:
+        return cls(
+            case_id=facts.case_id,
+            revision=facts.revision,
+            owner_tag=facts.owner_tag,
+            status=facts.status,
+            contributor=facts.contributor,
+            month=facts.month,
+            cycle=facts.cycle,
+            tlp=facts.tlp,
+            values=facts.values,
+        )
+
+
+#: (period, dimension, value, cycle, contributor, red)
+CellKey = tuple[str, str, str, str, str, bool]
+
+
+def _quarter(month: str) -> str:
+    return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}"
+
+
+def cell_keys(state: CaseState) -> list[CellKey]:
+    """Every cell-count row a counted case revision adds one to: its month, quarter and cycle,
+    for the totals and for each distinct (dimension, value)."""
+    if state.status != "active":
+        return []
+    red = state.tlp == "red"
+    periods = (state.month, _quarter(state.month), state.cycle)
+    pairs = (TOTAL, *state.values)
+    return [
+        (period, dim, value, state.cycle, state.contributor, red)
+        for period in periods
+        for dim, value in pairs
+    ]

@@ -1,0 +1,108 @@
+"""Database tables of the regional aggregator (SQLAlchemy Core).
+
+Only categorical facts are stored in clear. Free text stays inside the sealed envelope,
+which is kept as received (``cases.sealed``) and can be opened only with the region key.
+
+``cell_counts`` is the incremental aggregate: one row per
+(region, period, dimension, value, cycle, contributor, red) with ``n`` cases. A cell's count
+is ``SUM(n)`` and its distinct contributors ``COUNT(DISTINCT contributor) WHERE n > 0``; the
+``cycle`` column exists because contributor pseudonyms are per CSP cycle, so a quarter that
+spans two cycles takes the largest per-cycle count as a lower bound (DESIGN §5). ``red``
+separates TLP:RED cases, which count in the region's meeting digest only.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+)
+
+__all__ = [
+    "applied_records",
+    "case_values",
+    "cases",
+    "cell_counts",
+    "dead_letters",
+    "metadata",
+    "related_notices",
+]
+
+metadata = MetaData()
+
+applied_records = Table(
+    "applied_records",
+    metadata,
+    Column("record_id", String(36), primary_key=True),
+    Column("region", String(8), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("region", String(8), primary_key=True),
+    Column("case_id", String(36), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("owner_tag", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("contributor", String(64), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("cycle", String(8), nullable=False),
+    Column("tlp", String(16), nullable=False),
+    Column("record_id", String(36), nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+case_values = Table(
+    "case_values",
+    metadata,
+    Column("region", String(8), primary_key=True),
+    Column("case_id", String(36), primary_key=True),
+    Column("dimension", String(32), primary_key=True),
+    Column("value", String(64), primary_key=True),
+)
+
+cell_counts = Table(
+    "cell_counts",
+    metadata,
+    Column("region", String(8), primary_key=True),
+    Column("period", String(8), primary_key=True),
+    Column("dimension", String(32), primary_key=True),
+    Column("value", String(64), primary_key=True),
+    Column("cycle", String(8), primary_key=True),
+    Column("contributor", String(64), primary_key=True),
+    Column("red", Boolean, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+Index("ix_cell_counts_region_period", cell_counts.c.region, cell_counts.c.period)
+
+related_notices = Table(
+    "related_notices",
+    metadata,
+    Column("region", String(8), primary_key=True),
+    Column("case_id", String(36), primary_key=True),
+    Column("primary_region", String(8), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("record_id", String(36), nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("region", String(8), primary_key=True),
+    Column("reason", String(48), primary_key=True),
+    Column("n", Integer, nullable=False),
+)

@@ -1,0 +1,545 @@
+"""The aggregator's database: SQLite by default, PostgreSQL by URL (SQLAlchemy 2 async).
+
+One :class:`CaseStore` per process. ``apply_batch`` runs one transaction per batch: the
+record-id dedupe, the case facts and the merged cell deltas commit together, so the caller
+commits Kafka offsets only after this returns (DESIGN §8).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Insert, Table, and_, delete, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from dief.aggregation._facts import CaseFacts, CaseState, Outcome, cell_keys
+from dief.aggregation._plan import BatchPlan, plan_batch
+from dief.exceptions import StorageError
+from dief.storage._schema import (
+    applied_records,
+    case_values,
+    cases,
+    cell_counts,
+    dead_letters,
+    related_notices,
+)
+
+__all__ = ["CaseStore", "CellRow", "StoredCase", "sqlite_url"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_CHUNK = 500
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file (created on first use)."""
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@dataclass(frozen=True, slots=True)
+class CellRow:
+    """One cell of one period for one contributor-cycle (see :mod:`dief.storage._schema`)."""
+
+    period: str
+    dimension: str
+    value: str
+    cycle: str
+    count: int
+    contributors: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCase:
+    """A stored case's categorical facts, for rebuilds and independent recomputation."""
+
+    case_id: str
+    revision: int
+    status: str
+    contributor: str
+    month: str
+    cycle: str
+    tlp: str
+    values: tuple[tuple[str, str], ...]
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class CaseStore:
+    """Async repository of case facts and incremental cell counts."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self._url = url
+        self._echo = echo
+        self._engine: AsyncEngine | None = None
+
+    def __repr__(self) -> str:
+        # The URL may carry a password: show only the dialect.
+        return f"CaseStore(dialect={self._url.split(':', 1)[0]!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect and bring the schema to the latest migration."""
+        if self._engine is not None:
+            return
+        try:
+            if self._url.startswith("sqlite"):
+                # One writer at a time is how SQLite works; NullPool + WAL keeps it simple.
+                engine = create_async_engine(self._url, echo=self._echo, poolclass=NullPool)
+                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            else:
+                engine = create_async_engine(self._url, echo=self._echo, pool_pre_ping=True)
+            async with engine.begin() as conn:
+                await conn.run_sync(_upgrade)
+        except (SQLAlchemyError, OSError) as exc:
+            raise StorageError(f"cannot open the database ({self!r}): {_why(exc)}") from exc
+        self._engine = engine
+
+    async def stop(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    async def __aenter__(self) -> CaseStore:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def dialect(self) -> str:
+        return self._require().dialect.name
+
+    def _require(self) -> AsyncEngine:
+        if self._engine is None:
+            raise StorageError("the case store is not started; call start() first")
+        return self._engine
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def apply_batch(
+        self,
+        region: str,
+        records: Sequence[CaseFacts],
+        *,
+        dead_lettered: Mapping[str, int] | None = None,
+        dead_ids: Iterable[tuple[str, str]] = (),
+    ) -> BatchPlan:
+        """Apply *records* (partition order) and count *dead_lettered* reasons, atomically.
+
+        ``dead_ids`` are (record_id, reason) of dead-lettered records whose id is known, so
+        a redelivery of the same poison record is recognised. Returns the plan with one
+        outcome per record.
+        """
+        engine = self._require()
+        try:
+            async with engine.begin() as conn:
+                plan = await self._apply(conn, region, records)
+                await self._record_dead(conn, region, dead_lettered or {}, dead_ids)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"applying a batch for {region} failed: {_why(exc)}") from exc
+        return plan
+
+    async def _apply(
+        self, conn: AsyncConnection, region: str, records: Sequence[CaseFacts]
+    ) -> BatchPlan:
+        record_ids = list({r.record_id for r in records})
+        case_ids = list({r.case_id for r in records if not r.related})
+        notice_ids = list({r.case_id for r in records if r.related})
+        applied = await self._applied_ids(conn, record_ids)
+        existing = await self._states(conn, region, case_ids)
+        notices = await self._notice_revisions(conn, region, notice_ids)
+        plan = plan_batch(records, existing, applied, notices)
+        now = datetime.now(UTC)
+
+        fresh = [
+            {"record_id": r.record_id, "region": region, "outcome": o.value, "applied_at": now}
+            for r, o in zip(records, plan.outcomes, strict=True)
+            if o is not Outcome.DUPLICATE
+        ]
+        if fresh:
+            await conn.execute(applied_records.insert(), fresh)
+        if plan.upserts:
+            await self._write_cases(conn, region, list(plan.upserts.values()), now)
+        if plan.notices:
+            await self._write_notices(conn, region, list(plan.notices.values()))
+        if plan.deltas:
+            rows = [
+                {
+                    "region": region,
+                    "period": p,
+                    "dimension": d,
+                    "value": v,
+                    "cycle": c,
+                    "contributor": who,
+                    "red": red,
+                    "n": n,
+                }
+                for (p, d, v, c, who, red), n in plan.deltas.items()
+            ]
+            stmt = self._insert(conn, cell_counts)
+            stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+                index_elements=[c.name for c in cell_counts.primary_key.columns],
+                set_={"n": cell_counts.c.n + stmt.excluded.n},  # type: ignore[attr-defined]
+            )
+            await conn.execute(stmt, rows)
+        return plan
+
+    async def _record_dead(
+        self,
+        conn: AsyncConnection,
+        region: str,
+        reasons: Mapping[str, int],
+        dead_ids: Iterable[tuple[str, str]],
+    ) -> None:
+        ids = {rid: reason for rid, reason in dead_ids}
+        if ids:
+            known = await self._applied_ids(conn, list(ids))
+            rows = [
+                {
+                    "record_id": rid,
+                    "region": region,
+                    "outcome": f"dlq:{reason}"[:32],
+                    "applied_at": datetime.now(UTC),
+                }
+                for rid, reason in ids.items()
+                if rid not in known
+            ]
+            if rows:
+                await conn.execute(applied_records.insert(), rows)
+        if reasons:
+            stmt = self._insert(conn, dead_letters)
+            stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+                index_elements=["region", "reason"],
+                set_={"n": dead_letters.c.n + stmt.excluded.n},  # type: ignore[attr-defined]
+            )
+            await conn.execute(
+                stmt, [{"region": region, "reason": r, "n": n} for r, n in reasons.items()]
+            )
+
+    @staticmethod
+    def _insert(conn: AsyncConnection, table: Table) -> Insert:
+        if conn.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    async def _applied_ids(self, conn: AsyncConnection, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(ids):
+            result = await conn.execute(
+                select(applied_records.c.record_id).where(applied_records.c.record_id.in_(chunk))
+            )
+            found.update(result.scalars())
+        return found
+
+    async def _states(
+        self, conn: AsyncConnection, region: str, case_ids: Sequence[str]
+    ) -> dict[str, CaseState]:
+        heads: dict[str, Any] = {}
+        values: dict[str, list[tuple[str, str]]] = {}
+        for chunk in _chunks(case_ids):
+            rows = await conn.execute(
+                select(cases).where(cases.c.region == region, cases.c.case_id.in_(chunk))
+            )
+            for row in rows:
+                heads[row.case_id] = row
+            vrows = await conn.execute(
+                select(case_values.c.case_id, case_values.c.dimension, case_values.c.value).where(
+                    case_values.c.region == region, case_values.c.case_id.in_(chunk)
+                )
+            )
+            for vrow in vrows:
+                values.setdefault(vrow.case_id, []).append((vrow.dimension, vrow.value))
+        return {
+            cid: CaseState(
+                case_id=cid,
+                revision=row.revision,
+                owner_tag=row.owner_tag,
+                status=row.status,
+                contributor=row.contributor,
+                month=row.month,
+                cycle=row.cycle,
+                tlp=row.tlp,
+                values=tuple(sorted(values.get(cid, []))),
+            )
+            for cid, row in heads.items()
+        }
+
+    async def _notice_revisions(
+        self, conn: AsyncConnection, region: str, case_ids: Sequence[str]
+    ) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(case_ids):
+            rows = await conn.execute(
+                select(related_notices.c.case_id, related_notices.c.revision).where(
+                    related_notices.c.region == region, related_notices.c.case_id.in_(chunk)
+                )
+            )
+            found.update({r.case_id: r.revision for r in rows})
+        return found
+
+    async def _write_cases(
+        self, conn: AsyncConnection, region: str, facts: Sequence[CaseFacts], now: datetime
+    ) -> None:
+        rows = [
+            {
+                "region": region,
+                "case_id": f.case_id,
+                "revision": f.revision,
+                "owner_tag": f.owner_tag,
+                "status": f.status,
+                "contributor": f.contributor,
+                "month": f.month,
+                "cycle": f.cycle,
+                "tlp": f.tlp,
+                "record_id": f.record_id,
+                "sealed": f.sealed,
+                "updated_at": now,
+            }
+            for f in facts
+        ]
+        stmt = self._insert(conn, cases)
+        keep = {"region", "case_id", "owner_tag"}
+        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=["region", "case_id"],
+            set_={c.name: stmt.excluded[c.name] for c in cases.columns if c.name not in keep},  # type: ignore[attr-defined]
+        )
+        await conn.execute(stmt, rows)
+        ids = [f.case_id for f in facts]
+        for chunk in _chunks(ids):
+            await conn.execute(
+                delete(case_values).where(
+                    case_values.c.region == region, case_values.c.case_id.in_(chunk)
+                )
+            )
+        value_rows = [
+            {"region": region, "case_id": f.case_id, "dimension": d, "value": v}
+            for f in facts
+            for d, v in f.values
+        ]
+        if value_rows:
+            await conn.execute(case_values.insert(), value_rows)
+
+    async def _write_notices(
+        self, conn: AsyncConnection, region: str, facts: Sequence[CaseFacts]
+    ) -> None:
+        rows = [
+            {
+                "region": region,
+                "case_id": f.case_id,
+                "primary_region": f.primary_region,
+                "revision": f.revision,
+                "status": f.status,
+                "month": f.month,
+                "record_id": f.record_id,
+                "sealed": f.sealed,
+            }
+            for f in facts
+        ]
+        stmt = self._insert(conn, related_notices)
+        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=["region", "case_id"],
+            set_={
+                c.name: stmt.excluded[c.name]  # type: ignore[attr-defined]
+                for c in related_notices.columns
+                if c.name not in ("region", "case_id")
+            },
+        )
+        await conn.execute(stmt, rows)
+
+    async def rebuild_cells(self, region: str) -> None:
+        """Recompute *region*'s cell counts from the stored cases (DESIGN §7)."""
+        engine = self._require()
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(delete(cell_counts).where(cell_counts.c.region == region))
+                deltas: Counter[tuple[str, str, str, str, str, bool]] = Counter()
+                async for state in self._iter_states(conn, region):
+                    deltas.update(cell_keys(state))
+                rows = [
+                    {
+                        "region": region,
+                        "period": p,
+                        "dimension": d,
+                        "value": v,
+                        "cycle": c,
+                        "contributor": who,
+                        "red": red,
+                        "n": n,
+                    }
+                    for (p, d, v, c, who, red), n in deltas.items()
+                ]
+                for chunk in _chunks(rows, 5000):
+                    await conn.execute(cell_counts.insert(), list(chunk))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"rebuilding cells for {region} failed: {_why(exc)}") from exc
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def cell_rows(
+        self, region: str, periods: Sequence[str], *, include_red: bool = True
+    ) -> list[CellRow]:
+        """Per (period, dimension, value, cycle): case count and distinct contributors.
+
+        Costs O(stored cell rows of those periods), never a scan of the cases.
+        """
+        engine = self._require()
+        cc = cell_counts.c
+        conds = [cc.region == region, cc.period.in_(list(periods)), cc.n > 0]
+        if not include_red:
+            conds.append(cc.red.is_(False))
+        stmt = (
+            select(
+                cc.period,
+                cc.dimension,
+                cc.value,
+                cc.cycle,
+                func.sum(cc.n).label("count"),
+                func.count(func.distinct(cc.contributor)).label("contributors"),
+            )
+            .where(and_(*conds))
+            .group_by(cc.period, cc.dimension, cc.value, cc.cycle)
+        )
+        try:
+            async with engine.connect() as conn:
+                result = await conn.execute(stmt)
+                return [
+                    CellRow(r.period, r.dimension, r.value, r.cycle, int(r.count), int(r.contributors))
+                    for r in result
+                ]
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading cells for {region} failed: {_why(exc)}") from exc
+
+    async def periods_with_data(self, region: str) -> list[str]:
+        """Every period (months, quarters, cycles) in which *region* has counted cases."""
+        engine = self._require()
+        cc = cell_counts.c
+        stmt = (
+            select(cc.period)
+            .where(cc.region == region, cc.dimension == "_total", cc.n > 0)
+            .distinct()
+            .order_by(cc.period)
+        )
+        try:
+            async with engine.connect() as conn:
+                return list((await conn.execute(stmt)).scalars())
+        except SQLAlchemyError as exc:
+            raise StorageError(f"listing periods for {region} failed: {_why(exc)}") from exc
+
+    async def dead_letter_counts(self, region: str) -> dict[str, int]:
+        engine = self._require()
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    select(dead_letters.c.reason, dead_letters.c.n).where(
+                        dead_letters.c.region == region
+                    )
+                )
+                return {r.reason: int(r.n) for r in rows}
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading DLQ counts for {region} failed: {_why(exc)}") from exc
+
+    async def outcome_counts(self, region: str | None = None) -> dict[str, int]:
+        """How many distinct records ended in each outcome (``applied``, ``dlq:…``, …)."""
+        engine = self._require()
+        ar = applied_records.c
+        stmt = select(ar.outcome, func.count()).group_by(ar.outcome)
+        if region is not None:
+            stmt = stmt.where(ar.region == region)
+        try:
+            async with engine.connect() as conn:
+                return {o: int(n) for o, n in (await conn.execute(stmt)).tuples()}
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading outcomes failed: {_why(exc)}") from exc
+
+    async def stored_cases(self, region: str) -> list[StoredCase]:
+        """Every stored case of *region* (a full scan: for tests, rebuilds and audits)."""
+        engine = self._require()
+        try:
+            async with engine.connect() as conn:
+                return [
+                    StoredCase(
+                        case_id=s.case_id,
+                        revision=s.revision,
+                        status=s.status,
+                        contributor=s.contributor,
+                        month=s.month,
+                        cycle=s.cycle,
+                        tlp=s.tlp,
+                        values=s.values,
+                    )
+                    async for s in self._iter_states(conn, region)
+                ]
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading cases for {region} failed: {_why(exc)}") from exc
+
+    async def sealed_cases(self, region: str) -> list[tuple[str, bytes]]:
+        """(case_id, sealed envelope) of the active cases of *region*, for lessons."""
+        engine = self._require()
+        stmt = select(cases.c.case_id, cases.c.sealed).where(
+            cases.c.region == region, cases.c.status == "active"
+        )
+        try:
+            async with engine.connect() as conn:
+                return [(r.case_id, bytes(r.sealed)) for r in await conn.execute(stmt)]
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading sealed cases for {region} failed: {_why(exc)}") from exc
+
+    async def _iter_states(self, conn: AsyncConnection, region: str) -> AsyncIterator[CaseState]:
+        values: dict[str, list[tuple[str, str]]] = {}
+        vrows = await conn.stream(
+            select(case_values.c.case_id, case_values.c.dimension, case_values.c.value).where(
+                case_values.c.region == region
+            )
+        )
+        async for v in vrows:
+            values.setdefault(v.case_id, []).append((v.dimension, v.value))
+        rows = await conn.stream(select(cases).where(cases.c.region == region))
+        async for row in rows:
+            yield CaseState(
+                case_id=row.case_id,
+                revision=row.revision,
+                owner_tag=row.owner_tag,
+                status=row.status,
+                contributor=row.contributor,
+                month=row.month,
+                cycle=row.cycle,
+                tlp=row.tlp,
+                values=tuple(sorted(values.get(row.case_id, []))),
+            )
+
+
+def _upgrade(connection: Connection) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _why(exc: BaseException) -> str:
+    """A one-line reason that never includes bound parameters (they may hold case data)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig) if orig is not None else type(exc).__name__
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
