@@ -8,7 +8,7 @@ commits Kafka offsets only after this returns (DESIGN §8).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,20 +135,37 @@ class CaseStore:
         region: str,
         records: Sequence[CaseFacts],
         *,
-        dead_lettered: Mapping[str, int] | None = None,
-        dead_ids: Iterable[tuple[str, str]] = (),
+        dead: Sequence[tuple[str | None, str]] = (),
+        before_commit: Callable[[BatchPlan], Awaitable[None]] | None = None,
     ) -> BatchPlan:
-        """Apply *records* (partition order) and count *dead_lettered* reasons, atomically.
+        """Apply *records* (partition order) and count dead letters, in one transaction.
 
-        ``dead_ids`` are (record_id, reason) of dead-lettered records whose id is known, so
-        a redelivery of the same poison record is recognised. Returns the plan with one
+        ``dead`` lists (record_id or None, reason) of records that could not be opened or
+        validated; forged revisions found while planning are counted too. A known record id
+        is remembered, so a redelivered poison record is recognised. *before_commit* runs
+        inside the transaction once the plan is known (the aggregator sends its dead
+        letters there): if it raises, nothing is committed. Returns the plan with one
         outcome per record.
         """
         engine = self._require()
         try:
             async with engine.begin() as conn:
                 plan = await self._apply(conn, region, records)
-                await self._record_dead(conn, region, dead_lettered or {}, dead_ids)
+                forged = [
+                    (r.record_id, o.value)
+                    for r, o in zip(records, plan.outcomes, strict=True)
+                    if o is Outcome.FORGED
+                ]
+                known = await self._applied_ids(conn, [rid for rid, _ in dead if rid is not None])
+                fresh_dead = [(rid, why) for rid, why in dead if rid is None or rid not in known]
+                await self._record_dead(
+                    conn,
+                    region,
+                    Counter(reason for _, reason in [*fresh_dead, *forged]),
+                    [(rid, reason) for rid, reason in fresh_dead if rid is not None],
+                )
+                if before_commit is not None:
+                    await before_commit(plan)
         except SQLAlchemyError as exc:
             raise StorageError(f"applying a batch for {region} failed: {_why(exc)}") from exc
         return plan
@@ -205,21 +222,17 @@ class CaseStore:
         reasons: Mapping[str, int],
         dead_ids: Iterable[tuple[str, str]],
     ) -> None:
-        ids = {rid: reason for rid, reason in dead_ids}
-        if ids:
-            known = await self._applied_ids(conn, list(ids))
-            rows = [
-                {
-                    "record_id": rid,
-                    "region": region,
-                    "outcome": f"dlq:{reason}"[:32],
-                    "applied_at": datetime.now(UTC),
-                }
-                for rid, reason in ids.items()
-                if rid not in known
-            ]
-            if rows:
-                await conn.execute(applied_records.insert(), rows)
+        rows = [
+            {
+                "record_id": rid,
+                "region": region,
+                "outcome": f"dlq:{reason}"[:32],
+                "applied_at": datetime.now(UTC),
+            }
+            for rid, reason in dict(dead_ids).items()
+        ]
+        if rows:
+            await conn.execute(applied_records.insert(), rows)
         if reasons:
             stmt = self._insert(conn, dead_letters)
             stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
