@@ -1,0 +1,141 @@
+"""FastStream/aiokafka clients behind DIEF's own seams (Publisher, DeadLetterSink)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from faststream.kafka import KafkaBroker
+from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
+
+from dief.aggregator import DeadLetter
+from dief.broker import dlq_topic
+from dief.exceptions import BrokerError
+from dief.node import OutboxEntry
+from dief.settings import KafkaSettings
+from dief.vocab import Region
+
+__all__ = ["KafkaDeadLetterSink", "KafkaPublisher", "coarse_timestamp_ms", "make_broker"]
+
+_HOUR_MS = 3_600_000
+
+
+def coarse_timestamp_ms(epoch_seconds: float) -> int:
+    """A record timestamp coarsened to the hour (DESIGN §3 ⚑)."""
+    return int(epoch_seconds * 1000) // _HOUR_MS * _HOUR_MS
+
+
+def _security(settings: KafkaSettings) -> Any:
+    if settings.security_protocol == "PLAINTEXT":
+        return None
+    context = ssl.create_default_context(
+        cafile=str(settings.ca_file) if settings.ca_file else None
+    )
+    password = settings.password.get_secret_value() if settings.password else ""
+    user = settings.username or ""
+    if settings.sasl_mechanism == "SCRAM-SHA-512":
+        return SASLScram512(user, password, ssl_context=context)
+    if settings.sasl_mechanism == "PLAIN":
+        return SASLPlaintext(user, password, ssl_context=context)
+    return SASLScram256(user, password, ssl_context=context)
+
+
+def make_broker(
+    settings: KafkaSettings, *, client_id: str = "dief", request_timeout_ms: int = 15_000
+) -> KafkaBroker:
+    """A FastStream Kafka broker (producer side configured for ``acks=all``).
+
+    The embedded broker supports no idempotent producer, so it is turned off there.
+    ``client_id`` is a role name, never a State's name.
+    """
+    return KafkaBroker(
+        settings.bootstrap,
+        security=_security(settings),
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=not settings.embedded,
+        linger_ms=5,
+        max_batch_size=1 << 20,
+        request_timeout_ms=request_timeout_ms,
+        logger=logging.getLogger("dief.kafka"),
+    )
+
+
+class KafkaPublisher:
+    """The node relay's publisher: sends a batch without waiting per record, then awaits
+    every acknowledgement."""
+
+    def __init__(self, broker: KafkaBroker) -> None:
+        self._broker = broker
+
+    def __repr__(self) -> str:
+        return "KafkaPublisher()"
+
+    async def connect(self) -> None:
+        try:
+            await self._broker.connect()
+        except (KafkaError, OSError) as exc:
+            await self._safe_close()
+            raise BrokerError(f"cannot connect to the broker: {type(exc).__name__}") from exc
+
+    async def publish(self, entries: Sequence[OutboxEntry]) -> None:
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            for e in entries:
+                futures.append(
+                    await self._broker.publish(
+                        e.value,
+                        topic=e.topic,
+                        key=e.key,
+                        timestamp_ms=e.timestamp_ms,
+                        no_confirm=True,
+                    )
+                )
+            await asyncio.gather(*futures)
+        except (KafkaError, OSError) as exc:
+            for f in futures:
+                if not f.done():
+                    f.cancel()
+            raise BrokerError(
+                f"publishing {len(entries)} records failed: {type(exc).__name__}"
+            ) from exc
+
+    async def close(self) -> None:
+        await self._safe_close()
+
+    async def _safe_close(self) -> None:
+        try:
+            await self._broker.stop()
+        except (KafkaError, OSError):  # closing a half-open connection
+            logging.getLogger("dief.kafka").debug("error while closing the producer")
+
+
+class KafkaDeadLetterSink:
+    """Sends dead letters to ``dief.<region>.dlq``: original key and value, reason headers."""
+
+    def __init__(self, broker: KafkaBroker, region: Region) -> None:
+        self._broker = broker
+        self._topic = dlq_topic(region)
+
+    def __repr__(self) -> str:
+        return f"KafkaDeadLetterSink(topic={self._topic!r})"
+
+    async def send(self, letters: Sequence[DeadLetter]) -> None:
+        try:
+            futures = [
+                await self._broker.publish(
+                    letter.record.value or b"",
+                    topic=self._topic,
+                    key=letter.record.key,
+                    headers={k: v.decode("utf-8") for k, v in letter.headers()},
+                    no_confirm=True,
+                )
+                for letter in letters
+            ]
+            await asyncio.gather(*futures)
+        except (KafkaError, OSError) as exc:
+            raise BrokerError(f"dead-lettering to {self._topic} failed: {type(exc).__name__}") from exc

@@ -1,0 +1,6 @@
+"""The national node: validate, screen, generalise, seal, outbox, relay (DESIGN §2, §5, §8)."""
+
+from dief.node._outbox import Outbox, OutboxEntry, PendingEntry
+from dief.node._relay import Backoff, OutboxRelay, Publisher
+
+__all__ = ["Backoff", "Outbox", "OutboxEntry", "OutboxRelay", "PendingEntry", "Publisher"]
