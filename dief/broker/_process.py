@@ -1,0 +1,451 @@
+"""The embedded broker: a Tansu child process on a loopback port, started and stopped cleanly.
+
+Nothing here is tied to an event loop after :meth:`EmbeddedBroker.start` returns: the child
+writes to a log file (no pipe to drain), and waiting for it to exit is a bounded poll. So a
+broker started in one loop (a session-scoped test fixture) can be used from any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import ctypes
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from dief.broker._binary import FIX_HINT, resolve_broker_binary
+from dief.broker.topics import (
+    DEFAULT_CASE_PARTITIONS,
+    EnsuredTopics,
+    TopicSpec,
+    dief_topics,
+    ensure_topics,
+)
+from dief.exceptions import BrokerError, BrokerStartError, ConfigurationError
+
+__all__ = ["EmbeddedBroker", "pick_free_port"]
+
+HOST = "127.0.0.1"
+_TAIL_LINES = 20
+_TAIL_BYTES = 16 * 1024
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ADDR_IN_USE = re.compile(r"AddrInUse|address (already )?in use", re.IGNORECASE)
+_PORT_ATTEMPTS = 3
+
+
+def pick_free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class _PortTakenError(Exception):
+    """Internal: the chosen port turned out to be in use; another port may work."""
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """On Linux, a pre-exec hook that makes the kernel SIGTERM the broker if we die.
+
+    This is what keeps a broker from outliving a Python process killed with SIGKILL. The
+    libc lookup happens here, in the parent; the hook only makes one system call.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+
+    return hook
+
+
+class EmbeddedBroker:
+    """A Kafka-protocol broker (Tansu, memory storage) for one process's lifetime.
+
+    Use ``async with EmbeddedBroker() as broker:`` or :meth:`start` / :meth:`stop`. Start
+    picks a free loopback port (unless *port* is given), launches the binary with its
+    output going to a log file, waits until the broker answers a Kafka metadata request
+    carrying this instance's own cluster id, and creates *topics* (default: the DIEF
+    topics of DESIGN §2 with *partitions* per case topic; ``()`` creates none).
+
+    Records live in the broker's memory only: :meth:`stop` loses all of them.
+
+    The child process is SIGTERMed on :meth:`stop` (SIGKILLed after *stop_timeout*), on
+    interpreter exit, and, on Linux, by the kernel if this process dies. Start the broker
+    from a thread that outlives it (on Linux the child is signalled when the thread that
+    started it exits), which is any event loop's thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        binary: Path | str | None = None,
+        port: int | None = None,
+        partitions: int = DEFAULT_CASE_PARTITIONS,
+        topics: Sequence[TopicSpec] | None = None,
+        log_path: Path | str | None = None,
+        start_timeout: float = 30.0,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        if port is not None and not 0 < port < 65536:
+            raise ConfigurationError(f"broker port must be within 1-65535, not {port}")
+        if start_timeout <= 0 or stop_timeout <= 0:
+            raise ConfigurationError("broker start and stop timeouts must be positive")
+        self._binary_arg = binary
+        self._requested_port = port
+        self._topics: tuple[TopicSpec, ...] = (
+            dief_topics(partitions=partitions) if topics is None else tuple(topics)
+        )
+        self._log_arg = Path(log_path) if log_path is not None else None
+        self._start_timeout = start_timeout
+        self._stop_timeout = stop_timeout
+        self._binary: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._port: int | None = None
+        self._cluster_id: str | None = None
+        self._log_path: Path | None = None
+        self._owns_log = False
+        self._startup_seconds: float | None = None
+        self._ensured = EnsuredTopics(created=(), existing=())
+
+    def __repr__(self) -> str:
+        state = f"running at {self.bootstrap}" if self.running else "stopped"
+        return f"EmbeddedBroker({state})"
+
+    # -- public state -------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """True while the broker process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def bootstrap(self) -> str:
+        """``"127.0.0.1:PORT"``, for ``bootstrap_servers``."""
+        return f"{HOST}:{self.port}"
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise BrokerError("the embedded broker is not started: it has no port yet")
+        return self._port
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def cluster_id(self) -> str | None:
+        return self._cluster_id
+
+    @property
+    def binary(self) -> Path | None:
+        """The broker executable in use (resolved by :meth:`start`)."""
+        return self._binary
+
+    @property
+    def log_path(self) -> Path | None:
+        """Where the broker's output goes (a temporary file unless *log_path* was given)."""
+        return self._log_path
+
+    @property
+    def topics(self) -> tuple[TopicSpec, ...]:
+        return self._topics
+
+    @property
+    def ensured(self) -> EnsuredTopics:
+        """Topics created (or found) by the last :meth:`start`."""
+        return self._ensured
+
+    @property
+    def startup_seconds(self) -> float | None:
+        """Wall time of the last successful :meth:`start`, topic creation included."""
+        return self._startup_seconds
+
+    def output_tail(self, lines: int = _TAIL_LINES) -> str:
+        """The broker's last *lines* lines of output, without terminal colour codes."""
+        if self._log_path is None:
+            return ""
+        try:
+            with self._log_path.open("rb") as log:
+                log.seek(0, os.SEEK_END)
+                size = log.tell()
+                log.seek(max(0, size - _TAIL_BYTES))
+                data = log.read()
+        except OSError:
+            return ""
+        text = _ANSI.sub("", data.decode("utf-8", errors="replace"))
+        return "\n".join(line for line in text.splitlines()[-lines:] if line.strip())
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Launch the broker, wait until it answers, create the topics.
+
+        :raises BrokerStartError: binary missing or not executable, the process exited,
+            it did not answer in time, the port is taken, or topics could not be created.
+            No process is left running.
+        """
+        if self._proc is not None:
+            raise BrokerError(f"the embedded broker is already started ({self!r})")
+        began = time.monotonic()
+        self._binary = await asyncio.to_thread(resolve_broker_binary, self._binary_arg)
+        attempts = 1 if self._requested_port is not None else _PORT_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            port = self._requested_port or pick_free_port()
+            try:
+                await self._launch(self._binary, port)
+                break
+            except _PortTakenError as exc:
+                if attempt == attempts:
+                    fix = (
+                        "Fix: choose another port (--port), or omit it to use a free one."
+                        if self._requested_port is not None
+                        else f"Tried {attempts} free ports; something is racing for them."
+                    )
+                    raise BrokerStartError(
+                        f"cannot start the broker {self._binary}: {exc} {fix}"
+                    ) from None
+        try:
+            self._ensured = await ensure_topics(
+                self.bootstrap, self._topics, time_limit=self._start_timeout
+            )
+        except BaseException as exc:
+            tail = self.output_tail()
+            await self._kill_now()
+            if isinstance(exc, BrokerError):
+                raise BrokerStartError(
+                    f"the broker {self._binary} started on {self.bootstrap} but creating "
+                    f"its topics failed: {exc.message}{_format_tail(tail)}"
+                ) from exc
+            raise
+        self._startup_seconds = time.monotonic() - began
+
+    async def stop(self) -> None:
+        """SIGTERM the broker, wait up to *stop_timeout*, then SIGKILL. Safe to repeat."""
+        proc = self._proc
+        if proc is None:
+            return
+        try:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+                if not await _wait_exit(proc, self._stop_timeout):
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    await _wait_exit(proc, self._stop_timeout)
+        finally:
+            self._reap_and_forget()
+
+    # -- internals ----------------------------------------------------------------------
+
+    async def _launch(self, binary: Path, port: int) -> None:
+        """Start the process on *port* and wait until it answers; kill it on any failure."""
+        self._port = port
+        self._cluster_id = f"dief-{secrets.token_hex(6)}"
+        self._open_log()
+        url = f"tcp://{HOST}:{port}"
+        argv = [
+            str(binary),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+            "--cluster-id",
+            self._cluster_id,
+        ]
+        try:
+            self._proc = self._spawn(argv)
+        except OSError as exc:
+            self._forget_log()
+            self._port = None
+            raise BrokerStartError(
+                f"cannot execute the broker binary {binary} (port {port}): {exc}. {FIX_HINT}"
+            ) from exc
+        atexit.register(self._kill_at_exit)
+        try:
+            await self._wait_ready(binary, port)
+        except BaseException:
+            await self._kill_now()
+            raise
+
+    def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        """fork/exec the broker (returns at once; no event loop is involved on purpose)."""
+        assert self._log_path is not None  # set by _open_log
+        with self._log_path.open("ab") as log:
+            return subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches us, and we stop the broker
+                preexec_fn=_parent_death_signal(),
+            )
+
+    async def _wait_ready(self, binary: Path, port: int) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + self._start_timeout
+        delay = 0.01
+        while True:
+            code = self._proc.poll()
+            if code is not None:
+                tail = self.output_tail()
+                if _ADDR_IN_USE.search(tail):
+                    raise _PortTakenError(f"port {port} on {HOST} is already in use.")
+                raise BrokerStartError(
+                    f"the broker {binary} exited with code {code} during start-up on "
+                    f"{HOST}:{port}.{_format_tail(tail)}\n{FIX_HINT}"
+                )
+            answered = await _probe(port, self._cluster_id or "")
+            if answered is not None:
+                if answered != self._cluster_id:
+                    raise _PortTakenError(
+                        f"port {port} on {HOST} is answered by another Kafka broker "
+                        f"(cluster id {answered!r})."
+                    )
+                return
+            if time.monotonic() >= deadline:
+                raise BrokerStartError(
+                    f"the broker {binary} did not answer the Kafka protocol on "
+                    f"{HOST}:{port} within {self._start_timeout:g} s."
+                    f"{_format_tail(self.output_tail())}\n{FIX_HINT}"
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    def _open_log(self) -> None:
+        if self._log_path is not None:
+            return
+        if self._log_arg is not None:
+            self._log_arg.parent.mkdir(parents=True, exist_ok=True)
+            self._log_path, self._owns_log = self._log_arg, False
+            return
+        fd, name = tempfile.mkstemp(prefix="dief-broker-", suffix=".log")
+        os.close(fd)
+        self._log_path, self._owns_log = Path(name), True
+
+    def _forget_log(self) -> None:
+        if self._owns_log and self._log_path is not None:
+            with contextlib.suppress(OSError):
+                self._log_path.unlink()
+        self._log_path, self._owns_log = None, False
+
+    async def _kill_now(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        try:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await _wait_exit(proc, self._stop_timeout)
+        finally:
+            self._reap_and_forget()
+
+    def _reap_and_forget(self) -> None:
+        """Make sure the process is gone and reaped, then reset to the stopped state."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait()  # after SIGKILL: returns promptly
+        atexit.unregister(self._kill_at_exit)
+        self._proc = None
+        self._port = None
+        self._cluster_id = None
+        self._forget_log()
+
+    def _kill_at_exit(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=self._stop_timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._forget_log()
+
+
+async def _wait_exit(proc: subprocess.Popen[bytes], time_limit: float) -> bool:
+    """Poll until *proc* has exited (True) or *time_limit* seconds passed (False)."""
+    deadline = time.monotonic() + time_limit
+    delay = 0.005
+    while proc.poll() is None:
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.1)
+    return True
+
+
+async def _probe(port: int, expected_cluster_id: str) -> str | None:
+    """The cluster id of whatever answers Kafka metadata on *port*, or None if nothing does."""
+    try:
+        async with asyncio.timeout(1.0):
+            _, writer = await asyncio.open_connection(HOST, port)
+    except (OSError, TimeoutError):
+        return None
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=f"{HOST}:{port}",
+        client_id="dief-broker-probe",
+        request_timeout_ms=2000,
+    )
+    try:
+        async with asyncio.timeout(3.0):
+            await admin.start()
+            cluster = await admin.describe_cluster()
+    except (KafkaError, OSError, TimeoutError):
+        return None
+    finally:
+        with contextlib.suppress(KafkaError, OSError):
+            await admin.close()
+    answered = cluster.get("cluster_id")
+    return str(answered) if answered is not None else expected_cluster_id
+
+
+def _format_tail(tail: str) -> str:
+    if not tail:
+        return " It wrote no output."
+    indented = "\n".join(f"    {line}" for line in tail.splitlines())
+    return f" Its last output:\n{indented}"

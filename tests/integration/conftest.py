@@ -1,0 +1,43 @@
+"""Fixtures for integration tests: a real embedded Kafka-protocol broker (Tansu).
+
+- ``broker``: one broker for the whole session, with the DIEF topics (DESIGN §2). Shared by
+  every test that asks for it, so write to the DIEF topics only with your own consumer
+  group and keys, or use ``fresh_topic``; never assume a DIEF topic is empty.
+- ``module_broker``: a broker of its own for one test module (empty DIEF topics). Starting
+  one takes well under a second.
+- ``fresh_topic``: a new, uniquely named one-partition topic on ``broker``.
+
+Producers against Tansu need ``enable_idempotence=False`` (see docs/broker.md). The broker
+is not tied to the event loop it was started in, so function-scoped async tests can use it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+
+from dief.broker import EmbeddedBroker, TopicSpec, ensure_topics
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def broker() -> AsyncIterator[EmbeddedBroker]:
+    """The session's embedded broker with the DIEF topics; ``broker.bootstrap`` to connect."""
+    async with EmbeddedBroker() as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_broker() -> AsyncIterator[EmbeddedBroker]:
+    """An embedded broker for one test module only, with empty DIEF topics."""
+    async with EmbeddedBroker() as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def fresh_topic(broker: EmbeddedBroker) -> str:
+    """The name of a new one-partition topic on the session ``broker``."""
+    name = f"test.{uuid.uuid4().hex[:12]}"
+    await ensure_topics(broker.bootstrap, [TopicSpec(name)], time_limit=10.0)
+    return name
