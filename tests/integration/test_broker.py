@@ -10,7 +10,7 @@ import sys
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from dief.broker import (
@@ -55,7 +55,9 @@ async def _produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> int:
     return int(sent.offset)
 
 
-async def _read_partition(bootstrap: str, topic: str, count: int) -> list[tuple[bytes, bytes]]:
+async def _read_records(
+    bootstrap: str, topic: str, count: int
+) -> list[ConsumerRecord[bytes, bytes]]:
     """The first *count* records of partition 0, read without a consumer group."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
@@ -63,14 +65,18 @@ async def _read_partition(bootstrap: str, topic: str, count: int) -> list[tuple[
         partition = TopicPartition(topic, 0)
         consumer.assign([partition])
         await consumer.seek_to_beginning(partition)
-        got: list[tuple[bytes, bytes]] = []
+        got: list[ConsumerRecord[bytes, bytes]] = []
         async with asyncio.timeout(WAIT):
             while len(got) < count:
-                record = await consumer.getone()
-                got.append((record.key, record.value))
+                got.append(await consumer.getone())
     finally:
         await consumer.stop()
     return got
+
+
+async def _read_partition(bootstrap: str, topic: str, count: int) -> list[tuple[bytes, bytes]]:
+    """(key, value) of the first *count* records of partition 0."""
+    return [(r.key, r.value) for r in await _read_records(bootstrap, topic, count)]
 
 
 def _refuses_connections(port: int) -> bool:
@@ -107,8 +113,10 @@ async def test_one_record_round_trips_over_the_socket(
 ) -> None:
     offset = await _produce(broker.bootstrap, fresh_topic, b"case-1", b'{"v":1}')
 
+    [record] = await _read_records(broker.bootstrap, fresh_topic, 1)
     assert offset == 0
-    assert await _read_partition(broker.bootstrap, fresh_topic, 1) == [(b"case-1", b'{"v":1}')]
+    assert (record.key, record.value) == (b"case-1", b'{"v":1}')
+    assert tuple(record.headers) == (("reason", b"test"),)
 
 
 async def test_ensure_topics_is_idempotent(broker: EmbeddedBroker) -> None:
