@@ -1,0 +1,91 @@
+"""Cryptography core: sealed envelopes (DESIGN §3 ⚑), composite signatures and keys (§4).
+
+Public surface:
+
+* :class:`Sealer` / :class:`Opener` / :class:`OpenedEnvelope` — sealed envelope v1;
+* :class:`KemPublicKey` / :class:`KemPrivateKey` / :func:`key_id` — KEM keys and key ids;
+* :class:`SigningKey` / :class:`VerifyKey` / :class:`Signature` / :func:`sign` /
+  :func:`verify` — ML-DSA-65 + Ed25519 detached signatures;
+* :class:`Clock` / :class:`SystemClock` — injectable time;
+* :func:`canonical_json`, :func:`b64url_encode`, :func:`b64url_decode` — shared encodings.
+
+Keyrings (files, passphrases, rotation) live in :mod:`dief.keyring`.
+"""
+
+from __future__ import annotations
+
+from dief.crypto._encoding import b64url_decode, b64url_encode, canonical_json
+from dief.crypto.clock import Clock, SystemClock
+from dief.crypto.envelope import (
+    DEFAULT_CACHE_SIZE,
+    DEFAULT_MAX_AGE,
+    DEFAULT_MAX_RECORDS,
+    DEFAULT_SCHEMAS,
+    TYPE_CASE,
+    TYPE_DIGEST,
+    CacheInfo,
+    OpenedEnvelope,
+    Opener,
+    Sealer,
+    hpke_info,
+)
+from dief.crypto.keys import SUITES, KemPrivateKey, KemPublicKey, key_id
+from dief.crypto.signing import (
+    CONTEXT_CSP_SUMMARY,
+    CONTEXT_DIGEST,
+    SIGNATURE_ALG,
+    Signature,
+    SigningKey,
+    VerifyKey,
+    sign,
+    sign_json,
+    verify,
+    verify_json,
+)
+from dief.crypto.wire import (
+    ENVELOPE_VERSION,
+    MAX_VALUE_BYTES,
+    SUITE_HYBRID,
+    SUITE_X25519,
+    Recipient,
+    SealedEnvelope,
+)
+
+__all__ = [
+    "CONTEXT_CSP_SUMMARY",
+    "CONTEXT_DIGEST",
+    "DEFAULT_CACHE_SIZE",
+    "DEFAULT_MAX_AGE",
+    "DEFAULT_MAX_RECORDS",
+    "DEFAULT_SCHEMAS",
+    "ENVELOPE_VERSION",
+    "MAX_VALUE_BYTES",
+    "SIGNATURE_ALG",
+    "SUITES",
+    "SUITE_HYBRID",
+    "SUITE_X25519",
+    "TYPE_CASE",
+    "TYPE_DIGEST",
+    "CacheInfo",
+    "Clock",
+    "KemPrivateKey",
+    "KemPublicKey",
+    "OpenedEnvelope",
+    "Opener",
+    "Recipient",
+    "SealedEnvelope",
+    "Sealer",
+    "Signature",
+    "SigningKey",
+    "SystemClock",
+    "VerifyKey",
+    "b64url_decode",
+    "b64url_encode",
+    "canonical_json",
+    "hpke_info",
+    "key_id",
+    "sign",
+    "sign_json",
+    "verify",
+    "verify_json",
+]
