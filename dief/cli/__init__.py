@@ -18,6 +18,13 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold passphrases or key material
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """DIEF Exchange: non-attributed diversion case exchange for the ATT DIEF."""
+
+
 for _module in (_keys, _broker, _schema):
     _module.register(app)
 
