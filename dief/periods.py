@@ -1,0 +1,282 @@
+"""Reporting periods (DESIGN §7 ⚑): months ``2026-05``, quarters ``2026-Q2``, CSP cycles ``CSP12``.
+
+A CSP cycle runs twelve months from the cycle start month: by default CSPn covers September
+of year 2013+n through August of year 2014+n, so ``CSP12`` = ``2025-09`` … ``2026-08``. With
+another start month *m*, CSPn covers month *m* of year 2013+n and the eleven months after
+it. The start month is a parameter everywhere (``start_month=``), never global state.
+
+All periods are frozen, hashable, orderable value objects (within one kind) that format
+back to their wire text with ``str()``. Calendar quarters and cycles need not align: with
+the default September start, the quarter July-September spans two cycles
+(:meth:`Quarter.cycles`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import ClassVar, Literal
+
+__all__ = [
+    "DEFAULT_CYCLE_START_MONTH",
+    "FIRST_CYCLE_BASE_YEAR",
+    "CspCycle",
+    "Month",
+    "Period",
+    "PeriodKind",
+    "Quarter",
+    "parse_period",
+    "periods_containing",
+]
+
+DEFAULT_CYCLE_START_MONTH = 9
+"""Cycles start in September by default (CSP12 = 2025-09 … 2026-08)."""
+
+FIRST_CYCLE_BASE_YEAR = 2013
+"""CSPn starts in year ``FIRST_CYCLE_BASE_YEAR + n``."""
+
+PeriodKind = Literal["month", "quarter", "cycle"]
+
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_QUARTER_RE = re.compile(r"^(\d{4})-Q([1-4])$")
+_CYCLE_RE = re.compile(r"^CSP([1-9]\d{0,3})$")
+
+
+def _check_start_month(start_month: int) -> None:
+    if not 1 <= start_month <= 12:
+        raise ValueError(f"a cycle start month is 1-12, not {start_month}")
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Month:
+    """A calendar month, ``YYYY-MM``."""
+
+    year: int
+    month: int
+
+    kind: ClassVar[PeriodKind] = "month"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.year <= 9999:
+            raise ValueError(f"year {self.year} is out of range 1-9999")
+        if not 1 <= self.month <= 12:
+            raise ValueError(f"month {self.month} is out of range 1-12")
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        """``"2026-05"`` → ``Month(2026, 5)``; ``ValueError`` on anything else."""
+        match = _MONTH_RE.match(text)
+        if match is None:
+            raise ValueError("expected a month as YYYY-MM")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        """The month a date falls in."""
+        return cls(day.year, day.month)
+
+    @classmethod
+    def from_index(cls, index: int) -> Month:
+        """Inverse of :attr:`index`."""
+        year, month0 = divmod(index, 12)
+        return cls(year, month0 + 1)
+
+    @property
+    def index(self) -> int:
+        """Months since year 0 (``year * 12 + month - 1``), handy for arithmetic."""
+        return self.year * 12 + self.month - 1
+
+    def shift(self, months: int) -> Month:
+        """This month moved by *months* (negative = back)."""
+        return Month.from_index(self.index + months)
+
+    def previous(self) -> Month:
+        return self.shift(-1)
+
+    def next(self) -> Month:
+        return self.shift(1)
+
+    @property
+    def first(self) -> Month:
+        return self
+
+    @property
+    def last(self) -> Month:
+        return self
+
+    @property
+    def months(self) -> tuple[Month, ...]:
+        return (self,)
+
+    def contains(self, month: Month) -> bool:
+        return month == self
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def quarter(self) -> Quarter:
+        """The calendar quarter this month falls in."""
+        return Quarter(self.year, (self.month - 1) // 3 + 1)
+
+    def cycle(self, start_month: int = DEFAULT_CYCLE_START_MONTH) -> CspCycle:
+        """The CSP cycle this month falls in."""
+        return CspCycle.of(self, start_month=start_month)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Quarter:
+    """A calendar quarter, ``YYYY-Qn``."""
+
+    year: int
+    quarter: int
+
+    kind: ClassVar[PeriodKind] = "quarter"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.year <= 9999:
+            raise ValueError(f"year {self.year} is out of range 1-9999")
+        if not 1 <= self.quarter <= 4:
+            raise ValueError(f"quarter {self.quarter} is out of range 1-4")
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        """``"2026-Q2"`` → ``Quarter(2026, 2)``; ``ValueError`` on anything else."""
+        match = _QUARTER_RE.match(text)
+        if match is None:
+            raise ValueError("expected a quarter as YYYY-Qn with n = 1-4")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @property
+    def first(self) -> Month:
+        return Month(self.year, 3 * self.quarter - 2)
+
+    @property
+    def last(self) -> Month:
+        return Month(self.year, 3 * self.quarter)
+
+    @property
+    def months(self) -> tuple[Month, ...]:
+        first = self.first
+        return (first, first.shift(1), first.shift(2))
+
+    def contains(self, month: Month) -> bool:
+        return self.first <= month <= self.last
+
+    def previous(self) -> Quarter:
+        return self.first.shift(-3).quarter
+
+    def next(self) -> Quarter:
+        return self.first.shift(3).quarter
+
+    def cycles(self, start_month: int = DEFAULT_CYCLE_START_MONTH) -> tuple[CspCycle, ...]:
+        """The cycles this quarter overlaps, oldest first (one, or two when it straddles)."""
+        _check_start_month(start_month)
+        found: list[CspCycle] = []
+        for month in self.months:
+            cycle = CspCycle.of(month, start_month=start_month)
+            if cycle not in found:
+                found.append(cycle)
+        return tuple(found)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-Q{self.quarter}"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class CspCycle:
+    """A Conference of States Parties reporting cycle, ``CSPn`` (n ≥ 1).
+
+    ``start_month`` is part of the value: ``CSP12`` starting in September and ``CSP12``
+    starting in January are different periods.
+    """
+
+    number: int
+    start_month: int = DEFAULT_CYCLE_START_MONTH
+
+    kind: ClassVar[PeriodKind] = "cycle"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.number <= 9999:
+            raise ValueError(f"cycle number {self.number} is out of range 1-9999")
+        _check_start_month(self.start_month)
+
+    @classmethod
+    def parse(cls, text: str, *, start_month: int = DEFAULT_CYCLE_START_MONTH) -> CspCycle:
+        """``"CSP12"`` → ``CspCycle(12)``; ``ValueError`` on anything else."""
+        match = _CYCLE_RE.match(text)
+        if match is None:
+            raise ValueError("expected a CSP cycle as CSPn with n ≥ 1")
+        return cls(int(match.group(1)), start_month)
+
+    @classmethod
+    def of(cls, month: Month, *, start_month: int = DEFAULT_CYCLE_START_MONTH) -> CspCycle:
+        """The cycle *month* falls in; ``ValueError`` before CSP1."""
+        _check_start_month(start_month)
+        number = month.year - FIRST_CYCLE_BASE_YEAR
+        if month.month < start_month:
+            number -= 1
+        if number < 1:
+            raise ValueError(f"{month} is before the first CSP cycle")
+        return cls(number, start_month)
+
+    @property
+    def first(self) -> Month:
+        return Month(FIRST_CYCLE_BASE_YEAR + self.number, self.start_month)
+
+    @property
+    def last(self) -> Month:
+        return self.first.shift(11)
+
+    @property
+    def months(self) -> tuple[Month, ...]:
+        first = self.first
+        return tuple(first.shift(i) for i in range(12))
+
+    def contains(self, month: Month) -> bool:
+        return self.first <= month <= self.last
+
+    def previous(self) -> CspCycle:
+        return CspCycle(self.number - 1, self.start_month)
+
+    def next(self) -> CspCycle:
+        return CspCycle(self.number + 1, self.start_month)
+
+    @property
+    def quarters(self) -> tuple[Quarter, ...]:
+        """The calendar quarters that overlap this cycle, oldest first."""
+        found: list[Quarter] = []
+        for month in self.months:
+            if month.quarter not in found:
+                found.append(month.quarter)
+        return tuple(found)
+
+    def __str__(self) -> str:
+        return f"CSP{self.number}"
+
+
+Period = Month | Quarter | CspCycle
+"""Any reporting period."""
+
+
+def parse_period(text: str, *, start_month: int = DEFAULT_CYCLE_START_MONTH) -> Period:
+    """Parse ``2026-05``, ``2026-Q2`` or ``CSP12``; ``ValueError`` names the accepted forms."""
+    if _MONTH_RE.match(text):
+        return Month.parse(text)
+    if _QUARTER_RE.match(text):
+        return Quarter.parse(text)
+    if _CYCLE_RE.match(text):
+        return CspCycle.parse(text, start_month=start_month)
+    raise ValueError("expected a period as YYYY-MM, YYYY-Qn or CSPn")
+
+
+def periods_containing(
+    month: Month, *, start_month: int = DEFAULT_CYCLE_START_MONTH
+) -> tuple[Month, Quarter, CspCycle]:
+    """The month itself, its quarter and its cycle: every period a case of *month* counts in."""
+    return (month, month.quarter, CspCycle.of(month, start_month=start_month))

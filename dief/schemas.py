@@ -1,0 +1,286 @@
+"""Generate the published contracts in ``schemas/`` from the code (DESIGN §9 ⚑).
+
+JSON Schema (draft 2020-12) for the case input, the sealed envelope, the case record, the
+digest and the CSP summary, plus an AsyncAPI 3.0 document of the topics. Output is
+deterministic (sorted keys, two-space indent, trailing newline) so a test can detect drift
+between the committed files and the code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import cast
+
+from pydantic import BaseModel
+from pydantic import JsonValue as _JsonValue
+
+from dief.catalogue import load_catalogue
+from dief.crypto.wire import SUITE_HYBRID, SUITE_X25519, SealedEnvelope
+from dief.models import CASE_PAYLOAD_TYPE, CASE_SCHEMA_VERSION, CaseInput, CaseRecord
+from dief.shapes import CspSummary, Digest
+from dief.vocab import Region
+
+__all__ = [
+    "ASYNCAPI_FILE",
+    "SCHEMA_FILES",
+    "asyncapi_document",
+    "check_schemas",
+    "dumps",
+    "export_schemas",
+    "generate_schemas",
+]
+
+JsonObject = dict[str, _JsonValue]
+
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+ASYNCAPI_FILE = "asyncapi.json"
+SCHEMA_FILES: dict[str, type[BaseModel]] = {
+    "case-input.schema.json": CaseInput,
+    "envelope.schema.json": SealedEnvelope,
+    "case-record.schema.json": CaseRecord,
+    "digest.schema.json": Digest,
+    "csp-summary.schema.json": CspSummary,
+}
+DIGEST_PAYLOAD_TYPE = "dief.digest"
+CASE_PARTITIONS = 3
+
+
+def dumps(document: Mapping[str, object]) -> str:
+    """Canonical text of a generated file."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _model_schema(name: str, model: type[BaseModel]) -> JsonObject:
+    schema: JsonObject = model.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = _DRAFT
+    schema["$id"] = name
+    return schema
+
+
+def _case_input_schema(name: str) -> JsonObject:
+    schema = _model_schema(name, CaseInput)
+    catalogue = load_catalogue()
+    properties = cast(JsonObject, schema["properties"])
+    indicators = cast(JsonObject, properties["risk_indicators"])
+    indicators["items"] = {"enum": list(catalogue.ids), "type": "string"}
+    indicators["description"] = (
+        f"Risk-indicator catalogue ids (catalogue version {catalogue.version})"
+    )
+    return schema
+
+
+def generate_schemas() -> dict[str, str]:
+    """Every file of ``schemas/``: file name → text."""
+    out: dict[str, str] = {}
+    for name, model in SCHEMA_FILES.items():
+        schema = _case_input_schema(name) if model is CaseInput else _model_schema(name, model)
+        out[name] = dumps(schema)
+    out[ASYNCAPI_FILE] = dumps(asyncapi_document())
+    return out
+
+
+def export_schemas(out_dir: str | Path) -> list[Path]:
+    """Write every schema file into *out_dir* (created if needed); return the paths."""
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, text in sorted(generate_schemas().items()):
+        path = directory / name
+        path.write_text(text, encoding="utf-8", newline="\n")
+        written.append(path)
+    return written
+
+
+def check_schemas(directory: str | Path) -> list[str]:
+    """Names of files in *directory* that are missing or differ from the generated ones."""
+    base = Path(directory)
+    stale: list[str] = []
+    for name, text in sorted(generate_schemas().items()):
+        path = base / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            stale.append(name)
+    return stale
+
+
+# --------------------------------------------------------------------------- AsyncAPI
+
+
+def _ref(pointer: str) -> JsonObject:
+    return {"$ref": pointer}
+
+
+def _kafka_key(description: str, schema: JsonObject | None = None) -> JsonObject:
+    key: JsonObject = {"type": "string", "description": description}
+    if schema:
+        key.update(schema)
+    return {"kafka": {"key": key, "bindingVersion": "0.5.0"}}
+
+
+def _messages() -> JsonObject:
+    region_codes: list[_JsonValue] = [r.value for r in Region]
+    envelope = _ref("envelope.schema.json")
+    return {
+        "SealedCase": {
+            "name": "SealedCase",
+            "title": "Sealed diversion case",
+            "summary": f"Sealed envelope v1, type {CASE_PAYLOAD_TYPE}, payload schema "
+            f"{CASE_SCHEMA_VERSION}, encrypted to the region's key.",
+            "description": "The plaintext sealed inside is a case record "
+            "(case-record.schema.json). Related regions receive a copy with "
+            "related=true that they must not count. Record timestamps are coarsened "
+            "to the hour and headers carry nothing that identifies the sender.",
+            "contentType": "application/json",
+            "payload": envelope,
+            "bindings": _kafka_key(
+                "case_id (UUID): every revision of a case lands in one partition",
+                {"format": "uuid"},
+            ),
+        },
+        "DeadLetter": {
+            "name": "DeadLetter",
+            "title": "Dead-lettered case record",
+            "summary": "The original record value and key, unchanged, with the reason in headers.",
+            "description": "Written by the regional aggregator when a record cannot be "
+            "opened or validated. Never dropped, never blocks the partition.",
+            "contentType": "application/json",
+            "headers": {
+                "type": "object",
+                "description": "Reason headers: a machine-readable reason code and a "
+                "message that never contains the payload text.",
+                "additionalProperties": {"type": "string"},
+            },
+            "payload": {
+                "description": "The original record value as received (normally a sealed "
+                "envelope, but possibly malformed bytes)."
+            },
+            "bindings": _kafka_key("The original record key"),
+        },
+        "SealedDigest": {
+            "name": "SealedDigest",
+            "title": "Sealed regional trend digest",
+            "summary": f"Sealed envelope v1, type {DIGEST_PAYLOAD_TYPE}, encrypted to the "
+            "Secretariat's key.",
+            "description": "The plaintext is a signed digest (digest.schema.json).",
+            "contentType": "application/json",
+            "payload": envelope,
+            "bindings": _kafka_key("Region code", {"enum": region_codes}),
+        },
+        "CspSummary": {
+            "name": "CspSummary",
+            "title": "Signed CSP summary",
+            "summary": "Public-safe, disclosure-controlled summary of one CSP cycle.",
+            "contentType": "application/json",
+            "payload": _ref("csp-summary.schema.json"),
+            "bindings": _kafka_key("CSP cycle, e.g. CSP12", {"pattern": "^CSP[1-9][0-9]*$"}),
+        },
+    }
+
+
+def asyncapi_document() -> JsonObject:
+    """The AsyncAPI 3.0 description of every DIEF topic (DESIGN §2 ⚑)."""
+    channels: JsonObject = {}
+    operations: JsonObject = {}
+    for region in Region:
+        code = region.topic_code
+        cases, dlq = f"{code}Cases", f"{code}Dlq"
+        channels[cases] = {
+            "address": f"dief.{code}.cases",
+            "title": f"Cases for the {region.title}",
+            "description": f"Sealed cases whose region is {region.value}, or that list it "
+            "among related regions. Readable only by that region's aggregator.",
+            "messages": {"SealedCase": _ref("#/components/messages/SealedCase")},
+            "bindings": {"kafka": {"partitions": CASE_PARTITIONS, "bindingVersion": "0.5.0"}},
+        }
+        channels[dlq] = {
+            "address": f"dief.{code}.dlq",
+            "title": f"Dead letters of the {region.title} aggregator",
+            "messages": {"DeadLetter": _ref("#/components/messages/DeadLetter")},
+        }
+        operations[f"publish{region.value.title()}Case"] = {
+            "action": "send",
+            "title": f"A national node posts a case to {region.value}",
+            "channel": _ref(f"#/channels/{cases}"),
+            "messages": [_ref(f"#/channels/{cases}/messages/SealedCase")],
+        }
+        operations[f"aggregate{region.value.title()}Cases"] = {
+            "action": "receive",
+            "title": f"The {region.value} aggregator applies cases",
+            "channel": _ref(f"#/channels/{cases}"),
+            "messages": [_ref(f"#/channels/{cases}/messages/SealedCase")],
+        }
+        operations[f"deadLetter{region.value.title()}"] = {
+            "action": "send",
+            "title": f"The {region.value} aggregator dead-letters a bad record",
+            "channel": _ref(f"#/channels/{dlq}"),
+            "messages": [_ref(f"#/channels/{dlq}/messages/DeadLetter")],
+        }
+    channels["digests"] = {
+        "address": "dief.digests",
+        "title": "Regional trend digests",
+        "messages": {"SealedDigest": _ref("#/components/messages/SealedDigest")},
+    }
+    channels["cspReporting"] = {
+        "address": "csp.reporting",
+        "title": "CSP reporting",
+        "messages": {"CspSummary": _ref("#/components/messages/CspSummary")},
+    }
+    operations["publishDigest"] = {
+        "action": "send",
+        "title": "An aggregator publishes its digest",
+        "channel": _ref("#/channels/digests"),
+        "messages": [_ref("#/channels/digests/messages/SealedDigest")],
+    }
+    operations["compileCycle"] = {
+        "action": "receive",
+        "title": "The Secretariat reads the digests",
+        "channel": _ref("#/channels/digests"),
+        "messages": [_ref("#/channels/digests/messages/SealedDigest")],
+    }
+    operations["publishCspSummary"] = {
+        "action": "send",
+        "title": "The Secretariat publishes the CSP summary",
+        "channel": _ref("#/channels/cspReporting"),
+        "messages": [_ref("#/channels/cspReporting/messages/CspSummary")],
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "DIEF Exchange",
+            "version": f"{CASE_SCHEMA_VERSION}.0.0",
+            "description": "Non-attributed exchange of diversion cases for the Arms Trade "
+            "Treaty's Diversion Information Exchange Forum: national nodes post sealed "
+            "cases per ATT regional group, regional aggregators publish sealed trend "
+            "digests, the Secretariat publishes signed CSP summaries. "
+            f"Envelope suites: {SUITE_HYBRID} (default), {SUITE_X25519}.",
+            "license": {"name": "Apache-2.0"},
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "embedded": {
+                "host": "127.0.0.1:9092",
+                "protocol": "kafka",
+                "description": "Embedded Tansu broker started by the CLI on a free local "
+                "port (the port shown is an example).",
+            },
+            "production": {
+                "host": "kafka-1:9093",
+                "protocol": "kafka-secure",
+                "description": "Apache Kafka (KRaft, three brokers), SASL/SCRAM over TLS, "
+                "prefix ACLs per region (dief.<region>.).",
+                "security": [_ref("#/components/securitySchemes/scram")],
+            },
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "messages": _messages(),
+            "securitySchemes": {
+                "scram": {
+                    "type": "scramSha512",
+                    "description": "SASL/SCRAM-SHA-512 over TLS",
+                }
+            },
+        },
+    }
