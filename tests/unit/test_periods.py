@@ -1,0 +1,109 @@
+"""Months, quarters and CSP cycles."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from dief.periods import CspCycle, Month, Quarter, parse_period, periods_containing
+
+
+def test_month_parse_format_and_arithmetic() -> None:
+    month = Month.parse("2026-05")
+    assert month == Month(2026, 5)
+    assert str(month) == "2026-05"
+    assert str(Month(2026, 1).previous()) == "2025-12"
+    assert str(Month(2025, 12).next()) == "2026-01"
+    assert Month.of(date(2026, 2, 28)) == Month(2026, 2)
+    assert Month(2025, 12) < Month(2026, 1)
+    assert sorted([Month(2026, 3), Month(2025, 11)]) == [Month(2025, 11), Month(2026, 3)]
+
+
+@pytest.mark.parametrize("text", ["2026-5", "2026-13", "2026-00", "26-05", "2026-05-01", ""])
+def test_month_parse_refuses(text: str) -> None:
+    with pytest.raises(ValueError, match=r"month|YYYY-MM"):
+        Month.parse(text)
+
+
+def test_quarter() -> None:
+    quarter = Quarter.parse("2026-Q2")
+    assert str(quarter) == "2026-Q2"
+    assert [str(m) for m in quarter.months] == ["2026-04", "2026-05", "2026-06"]
+    assert Month(2026, 5).quarter == quarter
+    assert str(Quarter(2026, 1).previous()) == "2025-Q4"
+    assert str(Quarter(2025, 4).next()) == "2026-Q1"
+    with pytest.raises(ValueError, match="quarter"):
+        Quarter.parse("2026-Q5")
+
+
+def test_csp12_bounds() -> None:
+    cycle = CspCycle.parse("CSP12")
+    assert (str(cycle.first), str(cycle.last)) == ("2025-09", "2026-08")
+    assert len(cycle.months) == 12
+    assert CspCycle.of(Month(2025, 9)) == cycle
+    assert CspCycle.of(Month(2026, 8)) == cycle
+    assert str(CspCycle.of(Month(2025, 8))) == "CSP11"
+    assert str(CspCycle.of(Month(2026, 9))) == "CSP13"
+    assert Month(2026, 1).cycle() == cycle
+
+
+def test_cycle_previous_and_order() -> None:
+    assert str(CspCycle(12).previous()) == "CSP11"
+    assert str(CspCycle(12).next()) == "CSP13"
+    assert CspCycle(11) < CspCycle(12)
+    with pytest.raises(ValueError, match="out of range"):
+        CspCycle(1).previous()
+
+
+def test_cycle_configurable_start_month() -> None:
+    cycle = CspCycle.parse("CSP12", start_month=1)
+    assert (str(cycle.first), str(cycle.last)) == ("2025-01", "2025-12")
+    assert CspCycle.of(Month(2025, 12), start_month=1) == cycle
+    assert cycle != CspCycle(12)
+    with pytest.raises(ValueError, match="start month"):
+        CspCycle(12, start_month=13)
+
+
+def test_quarter_spanning_two_cycles() -> None:
+    assert [str(c) for c in Quarter(2026, 3).cycles()] == ["CSP12", "CSP13"]
+    assert [str(c) for c in Quarter(2026, 2).cycles()] == ["CSP12"]
+    assert [str(c) for c in Quarter(2026, 4).cycles()] == ["CSP13"]
+    # A start month at a quarter boundary aligns every quarter with one cycle.
+    assert all(len(Quarter(2026, q).cycles(start_month=10)) == 1 for q in range(1, 5))
+
+
+def test_cycle_quarters() -> None:
+    assert [str(q) for q in CspCycle(12).quarters] == [
+        "2025-Q3",
+        "2025-Q4",
+        "2026-Q1",
+        "2026-Q2",
+        "2026-Q3",
+    ]
+
+
+def test_before_first_cycle() -> None:
+    with pytest.raises(ValueError, match="before the first CSP cycle"):
+        CspCycle.of(Month(2014, 8))
+    assert str(CspCycle.of(Month(2014, 9))) == "CSP1"
+
+
+def test_parse_period_and_containing() -> None:
+    assert parse_period("2026-05") == Month(2026, 5)
+    assert parse_period("2026-Q2") == Quarter(2026, 2)
+    assert parse_period("CSP12") == CspCycle(12)
+    with pytest.raises(ValueError, match="YYYY-MM, YYYY-Qn or CSPn"):
+        parse_period("2026")
+    month, quarter, cycle = periods_containing(Month(2025, 9))
+    assert (str(month), str(quarter), str(cycle)) == ("2025-09", "2025-Q3", "CSP12")
+    for period in (month, quarter, cycle):
+        assert period.contains(Month(2025, 9))
+        assert period.kind in ("month", "quarter", "cycle")
+
+
+def test_values_are_frozen_and_hashable() -> None:
+    month = Month(2026, 5)
+    with pytest.raises(AttributeError):
+        month.year = 2027  # type: ignore[misc]
+    assert len({Month(2026, 5), Month(2026, 5), Quarter(2026, 2), CspCycle(12)}) == 3
