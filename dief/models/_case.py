@@ -13,6 +13,7 @@ argument of :func:`dief.models.parse_case`); without it the system date is used.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -73,8 +74,6 @@ _T = TypeVar("_T")
 
 def suggest(value: str, allowed: list[str]) -> str | None:
     """The allowed value *value* most likely meant (case-insensitive, close spelling)."""
-    import difflib
-
     lowered = {a.lower(): a for a in allowed}
     if value.lower() in lowered:
         return lowered[value.lower()]

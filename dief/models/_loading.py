@@ -79,7 +79,7 @@ def detect_format(path: Path, head: bytes) -> CaseFormat:
     by_suffix = _SUFFIXES.get(path.suffix.lower())
     if by_suffix is not None:
         return by_suffix
-    text = head.lstrip()
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if text.startswith(b"["):
         return "json"
     if text.startswith(b"{"):
@@ -133,7 +133,7 @@ def _load_jsonl(file: Path, today: date) -> Iterator[tuple[int, CaseInput | Case
             if not raw.strip():
                 continue
             try:
-                data = json.loads(raw.decode("utf-8"))
+                data = json.loads(raw.decode("utf-8-sig"))
             except UnicodeDecodeError:
                 yield line, _malformed(line, "malformed_json", "the line is not UTF-8")
                 continue
@@ -153,7 +153,7 @@ def _load_jsonl(file: Path, today: date) -> Iterator[tuple[int, CaseInput | Case
 
 def _read_text(file: Path) -> str | CaseValidationError:
     try:
-        return file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         return _malformed(1, "malformed_json", "the file is not UTF-8")
     except OSError as exc:

@@ -158,3 +158,11 @@ def test_format_sniffed_without_suffix(tmp_path: Path) -> None:
 def test_missing_file_raises_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError):
         load_cases(tmp_path / "absent.jsonl")
+
+
+def test_byte_order_mark_tolerated(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(case()).encode() + b"\n")
+    [(line, result)] = list(load_cases(path, today=TODAY))
+    assert line == 1
+    assert isinstance(result, CaseInput)
