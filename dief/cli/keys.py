@@ -63,7 +63,9 @@ _PassphraseFile = Annotated[
 
 
 def _fail(message: str) -> typer.Exit:
-    Console(stderr=True, highlight=False).print(Text.assemble(("error: ", "bold red"), message))
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        Text.assemble(("error: ", "bold red"), message)
+    )
     return typer.Exit(1)
 
 
@@ -142,7 +144,7 @@ def init(
     except DiefError as exc:
         raise _fail(exc.message) from None
     console = _console()
-    console.print(_table(ring.keys(), f"keyring {directory}"))
+    console.print(_table(ring.key_infos(), f"keyring {directory}"))
     console.print(f"node secrets: {', '.join(ring.node_names()) or 'none'}")
 
 
@@ -169,7 +171,7 @@ def rotate(
     except DiefError as exc:
         raise _fail(exc.message) from None
     _console().print(
-        _table(ring.keys(kind=new.kind, role=new.role, region=new.region), "rotated")
+        _table(ring.key_infos(kind=new.kind, role=new.role, region=new.region), "rotated")
     )
 
 
@@ -216,7 +218,7 @@ def list_keys(
     except DiefError as exc:
         raise _fail(exc.message) from None
     console = _console()
-    console.print(_table(ring.keys(include_retired=show_all), f"keyring {directory}"))
+    console.print(_table(ring.key_infos(include_retired=show_all), f"keyring {directory}"))
     if not ring.public_only:
         console.print(f"node secrets: {', '.join(ring.node_names()) or 'none'}")
 
@@ -229,7 +231,7 @@ def export_public(
     """Write the public keys nodes and aggregators need to OUT."""
     try:
         target = Keyring.load(directory).export_public(out)
-        count = len(Keyring.load(target).keys())
+        count = len(Keyring.load(target).key_infos())
     except DiefError as exc:
         raise _fail(exc.message) from None
     typer.echo(f"exported {count} public keys to {target}")

@@ -233,7 +233,7 @@ class Keyring:
     def locked(self) -> bool:
         return self._kek is None
 
-    def keys(
+    def key_infos(
         self,
         *,
         kind: KeyKind | None = None,

@@ -72,11 +72,21 @@ def test_wire_form_matches_the_contract(suite: str) -> None:
     keys = [kem_key(suite, 0), kem_key(suite, 1)]
     value = sealer(suite, *keys).seal(PAYLOAD, schema=3)
     model = SealedEnvelope.model_validate_json(value)
-    assert model.v == 1 and model.schema_ == 3 and model.suite == suite
+    assert model.v == 1
+    assert model.schema_ == 3
+    assert model.suite == suite
     assert [r.kid for r in model.recipients] == [k.kid for k in keys]
     fields = doc(value)
     assert set(fields) == {
-        "v", "type", "schema", "id", "region", "suite", "recipients", "nonce", "ciphertext"
+        "v",
+        "type",
+        "schema",
+        "id",
+        "region",
+        "suite",
+        "recipients",
+        "nonce",
+        "ciphertext",
     }
     assert len(base64_bytes(str(fields["nonce"]))) == 12
     assert "=" not in value.decode()  # we write unpadded base64url
@@ -110,7 +120,9 @@ def test_opens_an_independently_sealed_envelope_padded_or_not(suite: str, pad: b
     """A sealer written from the DESIGN text alone (here with padding or not) interoperates."""
     key = kem_key(suite, 0)
     dek = os.urandom(32)
-    recipients = [{"kid": key.kid, "wrapped": b64(wrap(dek, key.public_key, TYPE_CASE, "AFR"), pad=pad)}]
+    recipients = [
+        {"kid": key.kid, "wrapped": b64(wrap(dek, key.public_key, TYPE_CASE, "AFR"), pad=pad)}
+    ]
     value = reference_seal(PAYLOAD + b"!", dek=dek, recipients=recipients, suite=suite, pad=pad)
     assert Opener([key]).open(value).payload == PAYLOAD + b"!"
 
@@ -222,9 +234,14 @@ def test_duplicate_recipient_kid_is_malformed(opener: Opener, sealed: bytes) -> 
 
 
 @pytest.mark.parametrize(
-    "field,text",
-    [("nonce", "!!!!"), ("nonce", "AAAA"), ("ciphertext", "A"), ("ciphertext", "AAAA"),
-     ("nonce", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB")],
+    ("field", "text"),
+    [
+        ("nonce", "!!!!"),
+        ("nonce", "AAAA"),
+        ("ciphertext", "A"),
+        ("ciphertext", "AAAA"),
+        ("nonce", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"),
+    ],
 )
 def test_bad_base64_or_length_is_malformed(
     opener: Opener, sealed: bytes, field: str, text: str
@@ -275,11 +292,16 @@ def test_tampered_ciphertext_is_an_authentication_error(opener: Opener, sealed: 
 def test_error_messages_carry_no_payload_or_key_material(sealed: bytes) -> None:
     key = kem_key()
     secret_hex = key.secret_bytes().hex()
-    for value in (sealed[:-3], mutated(sealed, type="evil-type-text"), sealed.replace(b"AFR", b"APG")):
+    for value in (
+        sealed[:-3],
+        mutated(sealed, type="evil-type-text"),
+        sealed.replace(b"AFR", b"APG"),
+    ):
         with pytest.raises(EnvelopeError) as info:
             Opener([key]).open(value)
         text = f"{info.value} {info.value!r}"
-        assert "evil-type-text" not in text and secret_hex not in text
+        assert "evil-type-text" not in text
+        assert secret_hex not in text
         assert PAYLOAD.decode() not in text
 
 
@@ -301,13 +323,16 @@ def test_dek_is_reused_up_to_max_records_then_replaced() -> None:
     s = sealer(max_records=3, clock=clock)
     first = [s.seal(b"r%d" % i) for i in range(3)]
     assert len({tuple(wrapped_of(v)) for v in first}) == 1
-    assert s.dek_serial == 1 and s.dek_records == 3
+    assert s.dek_serial == 1
+    assert s.dek_records == 3
     fourth = s.seal(b"r3")
     assert wrapped_of(fourth) != wrapped_of(first[0])
-    assert s.dek_serial == 2 and s.dek_records == 1
+    assert s.dek_serial == 2
+    assert s.dek_records == 1
     opener = Opener([kem_key()])
     assert [opener.open(v).payload for v in [*first, fourth]] == [b"r0", b"r1", b"r2", b"r3"]
-    assert opener.cache_info().misses == 2 and opener.cache_info().hits == 2
+    assert opener.cache_info().misses == 2
+    assert opener.cache_info().hits == 2
 
 
 def test_dek_is_reused_up_to_max_age_then_replaced() -> None:
@@ -316,13 +341,16 @@ def test_dek_is_reused_up_to_max_age_then_replaced() -> None:
     a = s.seal(b"a")
     clock.advance(9.99)
     b = s.seal(b"b")
-    assert wrapped_of(a) == wrapped_of(b) and s.dek_serial == 1
+    assert wrapped_of(a) == wrapped_of(b)
+    assert s.dek_serial == 1
     clock.advance(0.01)
     c = s.seal(b"c")
-    assert wrapped_of(c) != wrapped_of(b) and s.dek_serial == 2
+    assert wrapped_of(c) != wrapped_of(b)
+    assert s.dek_serial == 2
     clock.advance(-5.0)  # the wall clock went backwards: do not trust the age, start afresh
     d = s.seal(b"d")
-    assert wrapped_of(d) != wrapped_of(c) and s.dek_serial == 3
+    assert wrapped_of(d) != wrapped_of(c)
+    assert s.dek_serial == 3
 
 
 def test_rotate_dek_and_replace_recipients() -> None:
@@ -335,8 +363,10 @@ def test_rotate_dek_and_replace_recipients() -> None:
     after = s.seal(b"after")
     assert s.kids == (new.kid,)
     both = Opener([old, new])
-    assert both.open(before).payload == b"before" and both.open(before).kid == old.kid
-    assert both.open(after).payload == b"after" and both.open(after).kid == new.kid
+    assert both.open(before).payload == b"before"
+    assert both.open(before).kid == old.kid
+    assert both.open(after).payload == b"after"
+    assert both.open(after).kid == new.kid
     with pytest.raises(NoRecipientKeyError):
         Opener([new]).open(before)
 
@@ -378,7 +408,8 @@ def test_opener_cache_is_bounded_and_lru() -> None:
     opener.open(values[4])
     assert opener.cache_info().hits == 1
     opener.open(values[0])  # evicted long ago
-    assert opener.cache_info().misses == 6 and opener.cache_info().size == 2
+    assert opener.cache_info().misses == 6
+    assert opener.cache_info().size == 2
     uncached = Opener([kem_key()], cache_size=0)
     for v in values:
         assert uncached.open(v).payload in {b"0", b"1", b"2", b"3", b"4"}
