@@ -12,11 +12,10 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 
-__all__ = ["b64url_decode", "b64url_encode", "canonical_json"]
+__all__ = ["b64url_decode", "b64url_encode", "b64url_encode_bytes", "canonical_json"]
 
 # URL-safe to standard alphabet; "+" and "/" become "!" so strict decoding refuses them.
 _URL_TO_STD = bytes.maketrans(b"-_+/", b"+/!!")
@@ -24,9 +23,17 @@ _URL_TO_STD = bytes.maketrans(b"-_+/", b"+/!!")
 _LAST_CHAR_OK = {2: frozenset(b"AQgw"), 1: frozenset(b"AEIMQUYcgkosw048")}
 
 
+_STD_TO_URL = bytes.maketrans(b"+/", b"-_")
+
+
+def b64url_encode_bytes(data: bytes) -> bytes:
+    """Unpadded base64url of *data*, as ASCII bytes."""
+    return binascii.b2a_base64(data, newline=False).translate(_STD_TO_URL).rstrip(b"=")
+
+
 def b64url_encode(data: bytes) -> str:
     """Unpadded base64url text of *data*."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return b64url_encode_bytes(data).decode("ascii")
 
 
 def b64url_decode(text: str) -> bytes:

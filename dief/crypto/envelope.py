@@ -46,7 +46,12 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from dief.crypto._encoding import b64url_decode, b64url_encode, canonical_json
+from dief.crypto._encoding import (
+    b64url_decode,
+    b64url_encode,
+    b64url_encode_bytes,
+    canonical_json,
+)
 from dief.crypto.clock import Clock, SystemClock
 from dief.crypto.keys import SUITES, KemPrivateKey, KemPublicKey, hpke_suite
 from dief.crypto.wire import ENVELOPE_VERSION, MAX_VALUE_BYTES
@@ -235,15 +240,12 @@ class Sealer:
         tail = self._tails.get(self._schema if schema is None else schema)
         if tail is None:
             tail = self._make_tail(self._schema if schema is None else schema)
-        rid = str(uuid.uuid4() if record_id is None else record_id).encode("ascii")
-        nonce = os.urandom(_NONCE_LEN)
-        aad = b"".join(
-            (b'{"id":"', rid, b'","nonce":"', b64url_encode(nonce).encode("ascii"), b'",', tail)
-        )
+        random = os.urandom(16 + _NONCE_LEN)
+        nonce = random[16:]
+        rid = _uuid4_text(random[:16]) if record_id is None else str(record_id).encode("ascii")
+        aad = b"".join((b'{"id":"', rid, b'","nonce":"', b64url_encode_bytes(nonce), b'",', tail))
         ciphertext = aes.encrypt(nonce, payload, aad)
-        value = b"".join(
-            (aad[:-1], b',"ciphertext":"', b64url_encode(ciphertext).encode("ascii"), b'"}')
-        )
+        value = b"".join((aad[:-1], b',"ciphertext":"', b64url_encode_bytes(ciphertext), b'"}'))
         if len(value) > MAX_VALUE_BYTES:
             raise OversizedEnvelopeError(
                 f"sealed value would be {len(value)} bytes, above the {MAX_VALUE_BYTES} limit"
@@ -329,6 +331,15 @@ class Sealer:
         return tail
 
 
+def _uuid4_text(random16: bytes) -> bytes:
+    """Canonical text of a version-4 UUID made from 16 random bytes (as ``uuid.uuid4``)."""
+    raw = bytearray(random16)
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex().encode("ascii")
+    return b"-".join((h[:8], h[8:12], h[12:16], h[16:20], h[20:]))
+
+
 def _check_schema(schema: int) -> None:
     if type(schema) is not int or schema < 1:
         raise ConfigurationError("payload schema version must be an integer >= 1")
@@ -348,6 +359,11 @@ def _reject_constant(_: str) -> object:
 _DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
 
 
+def _small(number: int) -> str:
+    """An integer from the input, shown only when short."""
+    return str(number) if -1000 < number < 1000 else "(out of range)"
+
+
 def _malformed(what: str) -> MalformedEnvelopeError:
     return MalformedEnvelopeError(f"malformed envelope: {what}")
 
@@ -359,8 +375,12 @@ def _str_field(doc: Mapping[str, object], name: str) -> str:
     return value
 
 
-def _len_prefixed(*parts: bytes) -> bytes:
-    return b"".join(len(part).to_bytes(4, "big") + part for part in parts)
+def _cache_key(suite: str, kid: str, info: bytes, wrapped_text: str) -> bytes:
+    """SHA-256 over every input of the unwrap, each length-prefixed (unambiguous)."""
+    parts = (suite.encode(), kid.encode(), info, wrapped_text.encode())
+    return hashlib.sha256(
+        b"".join([len(part).to_bytes(4, "big") + part for part in parts])
+    ).digest()
 
 
 class Opener:
@@ -445,7 +465,7 @@ class Opener:
             raise _malformed("field 'v' missing or not an integer")
         if doc["v"] != ENVELOPE_VERSION:
             raise EnvelopeVersionError(
-                f"envelope version {doc['v']} not supported (supported: {ENVELOPE_VERSION})"
+                f"envelope version {_small(doc['v'])} not supported (supported: {ENVELOPE_VERSION})"
             )
         if "type" not in doc or "schema" not in doc:
             raise _malformed("field 'type' or 'schema' missing")
@@ -461,7 +481,7 @@ class Opener:
             raise _malformed("field 'schema' must be an integer")
         if schema not in supported:
             raise EnvelopeVersionError(
-                f"{payload_type} schema {schema} not supported "
+                f"{payload_type} schema {_small(schema)} not supported "
                 f"(supported: {', '.join(map(str, sorted(supported)))})"
             )
 
@@ -536,9 +556,7 @@ class Opener:
         for key, wrapped_text in held:
             # Keyed by the wrapped *text*: a hit means this exact text was decoded and
             # unwrapped successfully before, so the cache changes speed, never outcomes.
-            cache_key = hashlib.sha256(
-                _len_prefixed(suite.encode(), key.kid.encode(), info, wrapped_text.encode())
-            ).digest()
+            cache_key = _cache_key(suite, key.kid, info, wrapped_text)
             aes = self._cache.get(cache_key)
             if aes is not None:
                 self._cache.move_to_end(cache_key)
