@@ -191,7 +191,8 @@ def generate_cases(
         profile = _PROFILES[region]
         stage = rng.choice(list(TransferStage))
         month = rng.choices(months, month_weights)[0]
-        detected = month if rng.random() < 0.5 else f"{month}-{rng.randint(1, 28):02d}"
+        last_day = today.day if month == months[-1] else 28
+        detected = month if rng.random() < 0.5 else f"{month}-{rng.randint(1, last_day):02d}"
         items = [
             {
                 "category": c,

@@ -1,0 +1,103 @@
+"""The regional aggregator service: one FastStream batch subscriber per region.
+
+Thin wiring only: each batch is copied into :class:`dief.aggregator.InboundRecord` values
+and handed to :class:`dief.aggregator.RegionAggregator`. Offsets are committed by
+FastStream (``AckPolicy.NACK_ON_ERROR``) only after the handler returned, i.e. after the
+database transaction committed; on a database or broker failure the handler backs off and
+raises, FastStream seeks the batch's partitions back and the records come again. The
+process never stops for it (DESIGN §8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from dief.aggregator import BatchReport, InboundRecord, RegionAggregator
+from dief.broker import cases_topic
+from dief.exceptions import BrokerError, StorageError
+from dief.node import Backoff
+from dief.vocab import Region
+
+__all__ = ["ReportHook", "group_id", "register_aggregators"]
+
+log = logging.getLogger("dief.aggregator")
+
+ReportHook = Callable[[Region, BatchReport], None]
+
+#: Consumer options for the embedded broker: Tansu answers a group join after half the
+#: session timeout, so a shorter one makes start-up faster (see docs/broker.md).
+EMBEDDED_CONSUMER = {"session_timeout_ms": 4000, "heartbeat_interval_ms": 1000}
+
+
+def group_id(region: Region) -> str:
+    """One consumer group per region (DESIGN §2)."""
+    return f"dief-aggregator-{region.topic_code}"
+
+
+def register_aggregators(
+    broker: KafkaBroker,
+    aggregators: Mapping[Region, RegionAggregator],
+    *,
+    max_records: int = 2000,
+    embedded: bool = False,
+    on_report: ReportHook | None = None,
+    backoff: Backoff | None = None,
+) -> None:
+    """Subscribe *broker* to each region's cases topic with its aggregator."""
+    for region, aggregator in aggregators.items():
+        _subscribe(broker, region, aggregator, max_records, embedded, on_report, backoff or Backoff())
+
+
+def _subscribe(
+    broker: KafkaBroker,
+    region: Region,
+    aggregator: RegionAggregator,
+    max_records: int,
+    embedded: bool,
+    on_report: ReportHook | None,
+    backoff: Backoff,
+) -> None:
+    failures = 0
+    extra = EMBEDDED_CONSUMER if embedded else {}
+
+    @broker.subscriber(
+        cases_topic(region),
+        group_id=group_id(region),
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=50,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title=f"aggregate-{region.topic_code}",
+        **extra,  # type: ignore[arg-type]
+    )
+    async def handle(msg: KafkaMessage) -> None:
+        nonlocal failures
+        raw = msg.raw_message
+        batch = raw if isinstance(raw, tuple) else (raw,)
+        records = [
+            InboundRecord(r.topic, r.partition, r.offset, r.key, r.value) for r in batch
+        ]
+        try:
+            report = await aggregator.handle(records)
+        except (StorageError, BrokerError) as exc:
+            delay = backoff.delay(failures)
+            failures += 1
+            log.error(
+                "%s: batch of %d not applied (%s); offsets not committed, retrying in %.1fs",
+                region.value,
+                len(records),
+                exc.message,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            raise
+        failures = 0
+        if on_report is not None:
+            on_report(region, report)

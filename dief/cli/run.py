@@ -1,0 +1,141 @@
+"""``dief run`` and ``dief demo``: the pipeline end to end in one process."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from dief.catalogue import load_catalogue
+from dief.cli._console import RichProgress, configure_logging, fail
+from dief.exceptions import DiefError
+from dief.pipeline import RunOptions, RunResult, run_pipeline
+from dief.settings import RunSettings
+from dief.synthetic import generate_cases, write_jsonl
+
+__all__ = ["register"]
+
+console = Console()
+
+OutOpt = Annotated[Path, typer.Option("--out", help="Output directory")]
+BootstrapOpt = Annotated[
+    str | None,
+    typer.Option("--bootstrap", help="Use this broker (HOST:PORT) instead of the embedded one"),
+]
+KMeetingOpt = Annotated[
+    int | None, typer.Option("--k-meeting", min=1, help="Minimum distinct contributors per meeting cell")
+]
+KCspOpt = Annotated[
+    int | None, typer.Option("--k-csp", min=1, help="Minimum distinct contributors per CSP cell")
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Aggregator database (default: SQLite under .dief/)"),
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log broker client details")]
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _execute(options: RunOptions) -> RunResult:
+    with RichProgress.bars() as bars:
+        try:
+            return asyncio.run(run_pipeline(options, RichProgress(bars)))
+        except DiefError as exc:
+            raise fail(exc) from exc
+
+
+def _print_result(result: RunResult, out: Path) -> None:
+    console.print(
+        f"[bold]{result.read}[/] lines read, [green]{result.accepted}[/] accepted, "
+        f"[yellow]{result.rejected}[/] rejected; {result.published} records published, "
+        f"{result.applied} applied, {result.dead_lettered} dead-lettered "
+        f"in {result.timings.get('total', 0):.1f}s"
+    )
+    console.print(f"Digests:   {out / 'digests'}")
+    console.print(f"Summaries: {out / 'summary'}")
+    console.print(f"Rejected:  {out / 'rejected.jsonl'}")
+    console.print(f"Run facts: {out / 'run.json'}")
+
+
+def _options(
+    settings: RunSettings,
+    input_path: Path,
+    out: Path,
+    bootstrap: str | None,
+    k_meeting: int | None,
+    k_csp: int | None,
+    database_url: str | None,
+) -> RunOptions:
+    db = database_url or (
+        settings.database_url.get_secret_value() if settings.database_url else None
+    )
+    return RunOptions(
+        input=input_path,
+        out=out,
+        work_dir=settings.work_dir,
+        bootstrap=bootstrap,
+        database_url=db,
+        broker_bin=settings.broker_bin,
+        k_meeting=k_meeting or settings.k_meeting,
+        k_csp=k_csp or settings.k_csp,
+        start_month=settings.cycle_start_month,
+        timeout=settings.timeout,
+        today=_today(),
+    )
+
+
+def run(
+    input_path: Annotated[
+        Path, typer.Option("--input", help="JSON Lines file of cases, each with submitted_by")
+    ],
+    out: OutOpt = Path("dief-out"),
+    bootstrap: BootstrapOpt = None,
+    k_meeting: KMeetingOpt = None,
+    k_csp: KCspOpt = None,
+    database_url: DbOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run the pipeline on the cases in a file and write every output."""
+    configure_logging(verbose)
+    settings = RunSettings()
+    options = _options(settings, input_path, out, bootstrap, k_meeting, k_csp, database_url)
+    result = _execute(options)
+    _print_result(result, out)
+
+
+def demo(
+    cases: Annotated[int, typer.Option("--cases", min=1, help="How many synthetic cases")] = 2500,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the synthetic set")] = 7,
+    out: OutOpt = Path("dief-out"),
+    bootstrap: BootstrapOpt = None,
+    database_url: DbOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run a whole local forum on a realistic synthetic set of cases."""
+    configure_logging(verbose)
+    settings = RunSettings()
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    input_path = settings.work_dir / "demo-cases.jsonl"
+    n = write_jsonl(
+        generate_cases(
+            cases, seed=seed, indicator_ids=list(load_catalogue().ids), today=_today()
+        ),
+        input_path,
+    )
+    console.print(f"Generated {n} synthetic cases from simulated national nodes: {input_path}")
+    options = _options(settings, input_path, out, bootstrap, None, None, database_url)
+    result = _execute(options)
+    _print_result(result, out)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run`` and ``demo`` to *app*."""
+    app.command("run")(run)
+    app.command("demo")(demo)

@@ -1,0 +1,193 @@
+"""The national node's intake: validate, screen, generalise, seal, write to the outbox.
+
+Nothing a node publishes names its State: the contributor pseudonym and owner tag are
+HMACs of the node secret (DESIGN §5), record timestamps are coarsened to the hour, the
+record key is the case id, and ``submitted_by`` never leaves the node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from dief.crypto.clock import Clock, SystemClock
+from dief.crypto.envelope import Sealer
+from dief.exceptions import DiefError, ScreeningError, ValidationError
+from dief.models import CaseInput, CaseValidationError, generalise
+from dief.node._outbox import Outbox, OutboxEntry
+from dief.periods import CspCycle
+from dief.screening import check_text
+from dief.vocab import CaseStatus, Region
+
+__all__ = ["Accepted", "NationalNode", "NodeIdentity", "Rejection", "SubmitReport"]
+
+log = logging.getLogger("dief.node")
+
+_HOUR_MS = 3_600_000
+
+
+class NodeIdentity:
+    """Derives a node's pseudonyms from its secret. The secret never leaves this object."""
+
+    __slots__ = ("_secret",)
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 32:
+            raise ValueError("a node secret is at least 32 bytes")
+        self._secret = bytes(secret)
+
+    def __repr__(self) -> str:
+        return "NodeIdentity(<secret>)"
+
+    def _tag(self, label: str) -> str:
+        return hmac.new(self._secret, label.encode("utf-8"), hashlib.sha256).digest()[:16].hex()
+
+    def contributor(self, cycle: str) -> str:
+        """Stable within a CSP cycle, unlinkable across cycles."""
+        return self._tag("dief/contributor/v1/" + cycle)
+
+    def owner_tag(self, case_id: str) -> str:
+        """Proves, to the aggregator, that later revisions come from the same node."""
+        return self._tag("dief/owner/v1/" + case_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A case the node accepted: it is in the outbox and will be published."""
+
+    line: int
+    case_id: str
+    revision: int
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A refused input: where, which case (if known), a reason code and a message.
+
+    The message describes the problem and its location; it never quotes free text.
+    """
+
+    line: int
+    case_id: str | None
+    reason: str
+    message: str
+
+
+@dataclass(slots=True)
+class SubmitReport:
+    accepted: list[Accepted] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(a.records for a in self.accepted)
+
+
+def _rejection(line: int, case_id: str | None, exc: DiefError) -> Rejection:
+    return Rejection(line=line, case_id=case_id, reason=exc.code, message=exc.message)
+
+
+class NationalNode:
+    """One national node: turns validated cases into sealed outbox entries."""
+
+    def __init__(
+        self,
+        identity: NodeIdentity,
+        outbox: Outbox,
+        sealers: Mapping[Region, Sealer],
+        topics: Mapping[Region, str],
+        *,
+        clock: Clock | None = None,
+        start_month: int = 9,
+        catalogue_version: str | None = None,
+    ) -> None:
+        self._identity = identity
+        self._outbox = outbox
+        self._sealers = dict(sealers)
+        self._topics = dict(topics)
+        self._clock: Clock = clock or SystemClock()
+        self._start_month = start_month
+        self._catalogue_version = catalogue_version
+
+    def __repr__(self) -> str:
+        return f"NationalNode(outbox={self._outbox!r})"
+
+    async def submit(self, items: Sequence[tuple[int, CaseInput | ValidationError]]) -> SubmitReport:
+        """Accept or refuse each (line, case); accepted ones are in the outbox on return.
+
+        One refused case never affects the others.
+        """
+        report = SubmitReport()
+        given_ids = [str(c.case_id) for _, c in items if isinstance(c, CaseInput) and c.case_id]
+        known = await self._outbox.revisions(given_ids)
+        revisions: dict[str, int] = {}
+        entries: list[OutboxEntry] = []
+        stamp = int(self._clock.now() * 1000) // _HOUR_MS * _HOUR_MS
+        for line, case in items:
+            if isinstance(case, ValidationError):
+                cid = case.case_id if isinstance(case, CaseValidationError) else None
+                report.rejected.append(_rejection(line, cid, case))
+                continue
+            case_id = str(case.case_id) if case.case_id else str(uuid.uuid4())
+            try:
+                if case.summary:
+                    check_text({"summary": case.summary})
+                stored = revisions.get(case_id, known.get(case_id, 0))
+                if case.revision is not None and case.revision <= stored:
+                    raise ValidationError(
+                        f"revision: {case.revision} is not above revision {stored} this node "
+                        f"already sent for case {case_id}",
+                        code="stale_revision",
+                        loc=("revision",),
+                    )
+                if case.status is CaseStatus.WITHDRAWN and stored == 0 and case.revision is None:
+                    raise ValidationError(
+                        f"case_id: this node never sent case {case_id}; give the revision to "
+                        "withdraw a case posted from elsewhere",
+                        code="unknown_case",
+                        loc=("case_id",),
+                    )
+                revision = case.revision if case.revision is not None else stored + 1
+                cycle = CspCycle.of(case.detected_month, start_month=self._start_month)
+                record = generalise(
+                    case,
+                    case_id=case_id,
+                    revision=revision,
+                    contributor=self._identity.contributor(str(cycle)),
+                    owner_tag=self._identity.owner_tag(case_id),
+                    cycle=cycle,
+                    catalogue_version=self._catalogue_version,
+                )
+                key = case_id.encode("ascii")
+                new = [
+                    OutboxEntry(
+                        self._topics[case.region],
+                        key,
+                        self._sealers[case.region].seal(record.to_json()),
+                        stamp,
+                    )
+                ]
+                if case.related_regions:
+                    copy = record.as_related_copy().to_json()
+                    new.extend(
+                        OutboxEntry(self._topics[r], key, self._sealers[r].seal(copy), stamp)
+                        for r in case.related_regions
+                    )
+            except (ScreeningError, ValidationError) as exc:
+                report.rejected.append(_rejection(line, case_id if case.case_id else None, exc))
+                continue
+            except DiefError as exc:  # sealing: oversized value, key problems
+                report.rejected.append(_rejection(line, case_id if case.case_id else None, exc))
+                continue
+            revisions[case_id] = revision
+            entries.extend(new)
+            report.accepted.append(Accepted(line, case_id, revision, len(new)))
+        await self._outbox.add(revisions, entries)
+        if report.rejected:
+            log.info("refused %d of %d cases", len(report.rejected), len(items))
+        return report

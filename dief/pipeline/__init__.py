@@ -1,0 +1,5 @@
+"""The whole pipeline in one process: ``dief run`` and ``dief demo`` (DESIGN §9)."""
+
+from dief.pipeline._run import PipelineError, Progress, RunOptions, RunResult, run_pipeline
+
+__all__ = ["PipelineError", "Progress", "RunOptions", "RunResult", "run_pipeline"]

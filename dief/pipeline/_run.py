@@ -1,0 +1,336 @@
+"""``dief run``: the whole pipeline in one process, on the embedded broker or a given one.
+
+Cases from a JSON Lines file are posted by simulated national nodes (one per
+``submitted_by``, each with its own node secret and outbox), published to the regions'
+topics, applied by the regional aggregators, and the outputs are written once every
+accepted case has been applied or dead-lettered (DESIGN §9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from dief.aggregator import BatchReport, RegionAggregator
+from dief.broker import EmbeddedBroker, cases_topic, dief_topics, ensure_topics
+from dief.catalogue import load_catalogue
+from dief.crypto.envelope import Opener, Sealer
+from dief.exceptions import ConfigurationError, DiefError, ValidationError
+from dief.kafka import KafkaDeadLetterSink, KafkaPublisher, make_broker
+from dief.keyring import Keyring, KeyRole
+from dief.models import CASE_PAYLOAD_TYPE, CaseInput, CaseValidationError, load_cases
+from dief.node import NationalNode, NodeIdentity, Outbox, OutboxRelay, Rejection
+from dief.reporting import write_outputs
+from dief.settings import KafkaSettings
+from dief.storage import CaseStore, sqlite_url
+from dief.vocab import Region
+
+__all__ = ["PipelineError", "Progress", "RunOptions", "RunResult", "run_pipeline"]
+
+log = logging.getLogger("dief.run")
+
+
+class PipelineError(DiefError):
+    """The pipeline could not complete (the reason says which step and why)."""
+
+    code = "pipeline"
+
+
+class Progress:
+    """Progress callbacks; the CLI renders them as bars. The default does nothing."""
+
+    def start(self, task: str, total: int) -> None:
+        """A step with *total* units starts."""
+
+    def advance(self, task: str, done: int) -> None:
+        """*done* units of *task* are complete (absolute, not a delta)."""
+
+    def finish(self, task: str) -> None:
+        """*task* is complete."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    input: Path
+    out: Path
+    work_dir: Path
+    bootstrap: str | None = None
+    database_url: str | None = None
+    broker_bin: Path | None = None
+    k_meeting: int = 2
+    k_csp: int = 3
+    start_month: int = 9
+    timeout: float = 600.0
+    today: date | None = None
+
+
+@dataclass(slots=True)
+class RunResult:
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    published: int = 0
+    applied: int = 0
+    dead_lettered: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    outputs: list[Path] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "read": self.read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "published": self.published,
+            "applied": self.applied,
+            "dead_lettered": self.dead_lettered,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+class _Timer:
+    def __init__(self, result: RunResult) -> None:
+        self._result = result
+
+    def step(self, name: str) -> _Step:
+        return _Step(self._result, name)
+
+
+class _Step:
+    def __init__(self, result: RunResult, name: str) -> None:
+        self._result = result
+        self._name = name
+        self._t0 = 0.0
+
+    def __enter__(self) -> None:
+        self._t0 = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self._result.timings[self._name] = time.perf_counter() - self._t0
+
+
+class _Applied:
+    """Counts records the aggregators finished with (applied or dead-lettered), and wakes
+    the waiter when the expected number is reached."""
+
+    def __init__(self) -> None:
+        self.outcomes: Counter[str] = Counter()
+        self.expected: int | None = None
+        self.done = asyncio.Event()
+        self.changed = asyncio.Event()
+
+    @property
+    def finished(self) -> int:
+        return sum(n for k, n in self.outcomes.items() if k != "duplicate")
+
+    def __call__(self, _region: Region, report: BatchReport) -> None:
+        self.outcomes.update(report.outcomes)
+        self.changed.set()
+        if self.expected is not None and self.finished >= self.expected:
+            self.done.set()
+
+
+def _read_input(options: RunOptions, result: RunResult) -> tuple[
+    dict[str, list[tuple[int, CaseInput | ValidationError]]], list[Rejection]
+]:
+    by_state: dict[str, list[tuple[int, CaseInput | ValidationError]]] = defaultdict(list)
+    rejected: list[Rejection] = []
+    for line, item in load_cases(options.input, today=options.today, fmt="jsonl"):
+        result.read += 1
+        if isinstance(item, ValidationError):
+            cid = item.case_id if isinstance(item, CaseValidationError) else None
+            rejected.append(Rejection(line, cid, item.code, item.message))
+        elif not item.submitted_by:
+            rejected.append(
+                Rejection(
+                    line,
+                    str(item.case_id) if item.case_id else None,
+                    "missing_submitted_by",
+                    "submitted_by: required in batch input (it names the simulated node "
+                    "that posts the case; it never leaves that node)",
+                )
+            )
+        else:
+            by_state[item.submitted_by].append((line, item))
+    return by_state, rejected
+
+
+async def run_pipeline(options: RunOptions, progress: Progress | None = None) -> RunResult:
+    """Run the pipeline on *options.input*; raises :class:`PipelineError` if it cannot
+    complete. Outputs are written under *options.out*."""
+    progress = progress or Progress()
+    result = RunResult()
+    timer = _Timer(result)
+    t_start = time.perf_counter()
+    if not options.input.is_file():
+        raise ConfigurationError(f"input file {options.input} does not exist")
+    work = options.work_dir / "run"
+    if work.exists():
+        shutil.rmtree(work)
+    (work / "nodes").mkdir(parents=True)
+
+    with timer.step("read"):
+        by_state, rejected = _read_input(options, result)
+    catalogue = load_catalogue()
+
+    with timer.step("keys"):
+        passphrase = secrets.token_urlsafe(24)
+        ring = Keyring.init_forum(work / "keys", passphrase)
+        sealers_keys = {r: ring.sealing_keys(KeyRole.REGION, r.value) for r in Region}
+        opening = {r: ring.opening_keys(KeyRole.REGION, r.value) for r in Region}
+
+    embedded: EmbeddedBroker | None = None
+    store: CaseStore | None = None
+    consumer = None
+    publisher: KafkaPublisher | None = None
+    outboxes: list[Outbox] = []
+    try:
+        with timer.step("broker"):
+            if options.bootstrap is None:
+                embedded = EmbeddedBroker(binary=options.broker_bin, log_path=work / "broker.log")
+                await embedded.start()
+                bootstrap = embedded.bootstrap
+            else:
+                bootstrap = options.bootstrap
+                await ensure_topics(bootstrap, dief_topics())
+        kafka = KafkaSettings(bootstrap=bootstrap, embedded=embedded is not None)
+
+        with timer.step("store"):
+            url = options.database_url or sqlite_url(work / "aggregator.sqlite")
+            store = CaseStore(url)
+            await store.start()
+
+        applied = _Applied()
+        with timer.step("aggregators_start"):
+            from consumers.aggregator import register_aggregators
+
+            consumer = make_broker(kafka, client_id="dief-aggregator")
+            aggregators = {
+                r: RegionAggregator(
+                    r, Opener(opening[r]), store, KafkaDeadLetterSink(consumer, r)
+                )
+                for r in Region
+            }
+            register_aggregators(
+                consumer, aggregators, embedded=kafka.embedded, on_report=applied
+            )
+            # Group joins take seconds on the embedded broker: join while the nodes work.
+            consumer_started = asyncio.ensure_future(consumer.start())
+
+        with timer.step("nodes"):
+            publisher = KafkaPublisher(make_broker(kafka, client_id="dief-node"))
+            relays: list[OutboxRelay] = []
+            total_cases = sum(len(v) for v in by_state.values())
+            progress.start("post", total_cases)
+            posted = 0
+            for index, (_state, items) in enumerate(sorted(by_state.items())):
+                # Outbox files are named by an opaque index, never by the State.
+                outbox = Outbox(work / "nodes" / f"node-{index:03d}.sqlite")
+                await outbox.start()
+                outboxes.append(outbox)
+                sealers = {
+                    r: Sealer(type=CASE_PAYLOAD_TYPE, region=r.value, recipients=sealers_keys[r])
+                    for r in Region
+                }
+                node = NationalNode(
+                    NodeIdentity(os.urandom(32)),
+                    outbox,
+                    sealers,
+                    {r: cases_topic(r) for r in Region},
+                    start_month=options.start_month,
+                    catalogue_version=catalogue.version,
+                )
+                report = await node.submit(items)
+                rejected.extend(report.rejected)
+                result.accepted += len(report.accepted)
+                result.published += report.records
+                relays.append(OutboxRelay(outbox, publisher))
+                posted += len(items)
+                progress.advance("post", posted)
+            progress.finish("post")
+        result.rejected = len(rejected)
+        applied.expected = result.published
+        if applied.finished >= result.published:
+            applied.done.set()
+
+        with timer.step("publish"):
+            progress.start("publish", result.published)
+            sent = 0
+            for relay in relays:
+                sent += await relay.drain_once()
+                progress.advance("publish", sent)
+            progress.finish("publish")
+
+        with timer.step("aggregators_join"):
+            await consumer_started
+
+        with timer.step("aggregate"):
+            progress.start("aggregate", result.published)
+            deadline = time.monotonic() + options.timeout
+            while not applied.done.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PipelineError(
+                        f"only {applied.finished} of {result.published} records were applied "
+                        f"within {options.timeout:.0f}s; see {work / 'broker.log'}"
+                    )
+                applied.changed.clear()
+                try:
+                    await asyncio.wait_for(applied.changed.wait(), timeout=min(remaining, 5.0))
+                except TimeoutError:
+                    pass
+                progress.advance("aggregate", applied.finished)
+            progress.finish("aggregate")
+        result.dead_lettered = sum(n for k, n in applied.outcomes.items() if k.startswith("dlq:"))
+        result.applied = applied.finished - result.dead_lettered
+
+        with timer.step("outputs"):
+            index_ = await write_outputs(
+                options.out,
+                store,
+                regions=list(Region),
+                k_meeting=options.k_meeting,
+                k_csp=options.k_csp,
+                catalogue=catalogue,
+                start_month=options.start_month,
+            )
+            result.outputs = list(index_.paths)
+            _write_rejected(options.out / "rejected.jsonl", rejected)
+    finally:
+        for box in outboxes:
+            await box.stop()
+        if publisher is not None:
+            await publisher.close()
+        if consumer is not None:
+            await consumer.stop()
+        if store is not None:
+            await store.stop()
+        if embedded is not None:
+            await embedded.stop()
+    result.timings["total"] = time.perf_counter() - t_start
+    (options.out / "run.json").write_text(
+        json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8"
+    )
+    return result
+
+
+def _write_rejected(path: Path, rejected: list[Rejection]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for r in sorted(rejected, key=lambda r: r.line):
+            fh.write(
+                json.dumps(
+                    {"line": r.line, "case_id": r.case_id, "reason": r.reason, "message": r.message},
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
+
