@@ -32,7 +32,8 @@ ReportHook = Callable[[Region, BatchReport], None]
 
 #: Consumer options for the embedded broker: Tansu answers a group join after half the
 #: session timeout, so a shorter one makes start-up faster (see docs/broker.md).
-EMBEDDED_CONSUMER = {"session_timeout_ms": 4000, "heartbeat_interval_ms": 1000}
+EMBEDDED_SESSION_TIMEOUT_MS = 4000
+DEFAULT_SESSION_TIMEOUT_MS = 10000
 
 
 def group_id(region: Region) -> str:
@@ -51,7 +52,9 @@ def register_aggregators(
 ) -> None:
     """Subscribe *broker* to each region's cases topic with its aggregator."""
     for region, aggregator in aggregators.items():
-        _subscribe(broker, region, aggregator, max_records, embedded, on_report, backoff or Backoff())
+        _subscribe(
+            broker, region, aggregator, max_records, embedded, on_report, backoff or Backoff()
+        )
 
 
 def _subscribe(
@@ -64,7 +67,7 @@ def _subscribe(
     backoff: Backoff,
 ) -> None:
     failures = 0
-    extra = EMBEDDED_CONSUMER if embedded else {}
+    session_ms = EMBEDDED_SESSION_TIMEOUT_MS if embedded else DEFAULT_SESSION_TIMEOUT_MS
 
     @broker.subscriber(
         cases_topic(region),
@@ -75,15 +78,14 @@ def _subscribe(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title=f"aggregate-{region.topic_code}",
-        **extra,  # type: ignore[arg-type]
+        session_timeout_ms=session_ms,
+        heartbeat_interval_ms=session_ms // 4,
     )
     async def handle(msg: KafkaMessage) -> None:
         nonlocal failures
         raw = msg.raw_message
         batch = raw if isinstance(raw, tuple) else (raw,)
-        records = [
-            InboundRecord(r.topic, r.partition, r.offset, r.key, r.value) for r in batch
-        ]
+        records = [InboundRecord(r.topic, r.partition, r.offset, r.key, r.value) for r in batch]
         try:
             report = await aggregator.handle(records)
         except (StorageError, BrokerError) as exc:

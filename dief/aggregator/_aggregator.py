@@ -62,7 +62,7 @@ class BatchReport:
         return sum(n for k, n in self.outcomes.items() if k.startswith("dlq:"))
 
 
-class _Refused(Exception):
+class _RefusedError(Exception):
     def __init__(self, reason: str, detail: str, record_id: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -115,17 +115,19 @@ class RegionAggregator:
         return f"RegionAggregator(region={self.region.value!r})"
 
     def decode(self, rec: InboundRecord) -> CaseFacts:
-        """Open and validate one record, or raise ``_Refused`` with a reason code."""
+        """Open and validate one record, or raise ``_RefusedError`` with a reason code."""
         if rec.value is None:
-            raise _Refused("malformed", "record has no value (tombstone)")
+            raise _RefusedError("malformed", "record has no value (tombstone)")
         try:
             opened = self._opener.open(rec.value)
         except EnvelopeError as exc:
-            raise _Refused(exc.code, exc.message) from exc
+            raise _RefusedError(exc.code, exc.message) from exc
         if opened.type != CASE_TYPE:
-            raise _Refused("wrong_type", f"envelope type {opened.type!r} on a cases topic", opened.id)
+            raise _RefusedError(
+                "wrong_type", f"envelope type {opened.type!r} on a cases topic", opened.id
+            )
         if opened.region != self.region.value:
-            raise _Refused(
+            raise _RefusedError(
                 "wrong_region",
                 f"envelope sealed for {opened.region!r} on the {self.region.value} topic",
                 opened.id,
@@ -133,15 +135,19 @@ class RegionAggregator:
         try:
             record = CaseRecord.model_validate_json(opened.payload)
         except pydantic.ValidationError as exc:
-            raise _Refused("invalid_payload", _validation_detail(exc), opened.id) from exc
+            raise _RefusedError("invalid_payload", _validation_detail(exc), opened.id) from exc
         if rec.key is not None and rec.key.decode("utf-8", "replace") != str(record.case_id):
-            raise _Refused("key_mismatch", "record key is not the case_id", opened.id)
+            raise _RefusedError("key_mismatch", "record key is not the case_id", opened.id)
         primary = str(record.region)
         if record.related:
             if self.region.value not in {str(r) for r in record.related_regions}:
-                raise _Refused("wrong_region", "related copy for a region not on the route", opened.id)
+                raise _RefusedError(
+                    "wrong_region", "related copy for a region not on the route", opened.id
+                )
         elif primary != self.region.value:
-            raise _Refused("wrong_region", f"case of {primary} on the {self.region.value} topic", opened.id)
+            raise _RefusedError(
+                "wrong_region", f"case of {primary} on the {self.region.value} topic", opened.id
+            )
         return CaseFacts(
             record_id=opened.id,
             case_id=str(record.case_id),
@@ -169,7 +175,7 @@ class RegionAggregator:
             try:
                 facts.append(self.decode(rec))
                 sources.append(rec)
-            except _Refused as why:
+            except _RefusedError as why:
                 refused.append(DeadLetter(rec, why.reason, why.detail, why.record_id))
 
         async def send_dead_letters(plan: BatchPlan) -> None:

@@ -7,10 +7,16 @@ import logging
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from dief.exceptions import DiefError
-from dief.pipeline import Progress as PipelineProgress
 
 __all__ = ["RichProgress", "configure_logging", "err_console", "fail"]
 
@@ -42,7 +48,7 @@ def fail(exc: DiefError) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-class RichProgress(PipelineProgress):
+class RichProgress:
     """Rich progress bars for the pipeline's long steps."""
 
     def __init__(self, progress: Progress) -> None:

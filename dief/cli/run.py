@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,9 +13,11 @@ from rich.console import Console
 from dief.catalogue import load_catalogue
 from dief.cli._console import RichProgress, configure_logging, fail
 from dief.exceptions import DiefError
-from dief.pipeline import RunOptions, RunResult, run_pipeline
 from dief.settings import RunSettings
 from dief.synthetic import generate_cases, write_jsonl
+
+if TYPE_CHECKING:
+    from dief.pipeline import RunOptions, RunResult
 
 __all__ = ["register"]
 
@@ -27,7 +29,8 @@ BootstrapOpt = Annotated[
     typer.Option("--bootstrap", help="Use this broker (HOST:PORT) instead of the embedded one"),
 ]
 KMeetingOpt = Annotated[
-    int | None, typer.Option("--k-meeting", min=1, help="Minimum distinct contributors per meeting cell")
+    int | None,
+    typer.Option("--k-meeting", min=1, help="Minimum distinct contributors per meeting cell"),
 ]
 KCspOpt = Annotated[
     int | None, typer.Option("--k-csp", min=1, help="Minimum distinct contributors per CSP cell")
@@ -44,6 +47,8 @@ def _today() -> date:
 
 
 def _execute(options: RunOptions) -> RunResult:
+    from dief.pipeline import run_pipeline  # the pipeline pulls in Kafka and SQL: load on use
+
     with RichProgress.bars() as bars:
         try:
             return asyncio.run(run_pipeline(options, RichProgress(bars)))
@@ -73,6 +78,8 @@ def _options(
     k_csp: int | None,
     database_url: str | None,
 ) -> RunOptions:
+    from dief.pipeline import RunOptions
+
     db = database_url or (
         settings.database_url.get_secret_value() if settings.database_url else None
     )
@@ -124,9 +131,7 @@ def demo(
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     input_path = settings.work_dir / "demo-cases.jsonl"
     n = write_jsonl(
-        generate_cases(
-            cases, seed=seed, indicator_ids=list(load_catalogue().ids), today=_today()
-        ),
+        generate_cases(cases, seed=seed, indicator_ids=list(load_catalogue().ids), today=_today()),
         input_path,
     )
     console.print(f"Generated {n} synthetic cases from simulated national nodes: {input_path}")

@@ -117,7 +117,9 @@ class NationalNode:
     def __repr__(self) -> str:
         return f"NationalNode(outbox={self._outbox!r})"
 
-    async def submit(self, items: Sequence[tuple[int, CaseInput | ValidationError]]) -> SubmitReport:
+    async def submit(
+        self, items: Sequence[tuple[int, CaseInput | ValidationError]]
+    ) -> SubmitReport:
         """Accept or refuse each (line, case); accepted ones are in the outbox on return.
 
         One refused case never affects the others.

@@ -195,7 +195,9 @@ class Outbox:
         engine = self._require()
         try:
             async with engine.connect() as conn:
-                total = (await conn.execute(select(func.count()).select_from(_entries))).scalar_one()
+                total = (
+                    await conn.execute(select(func.count()).select_from(_entries))
+                ).scalar_one()
                 pending = (
                     await conn.execute(
                         select(func.count())

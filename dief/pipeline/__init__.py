@@ -1,5 +1,12 @@
 """The whole pipeline in one process: ``dief run`` and ``dief demo`` (DESIGN §9)."""
 
-from dief.pipeline._run import PipelineError, Progress, RunOptions, RunResult, run_pipeline
+from dief.pipeline._run import (
+    NullProgress,
+    PipelineError,
+    Progress,
+    RunOptions,
+    RunResult,
+    run_pipeline,
+)
 
-__all__ = ["PipelineError", "Progress", "RunOptions", "RunResult", "run_pipeline"]
+__all__ = ["NullProgress", "PipelineError", "Progress", "RunOptions", "RunResult", "run_pipeline"]

@@ -9,6 +9,7 @@ accepted case has been applied or dead-lettered (DESIGN §9).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 from dief.aggregator import BatchReport, RegionAggregator
 from dief.broker import EmbeddedBroker, cases_topic, dief_topics, ensure_topics
@@ -34,7 +36,7 @@ from dief.settings import KafkaSettings
 from dief.storage import CaseStore, sqlite_url
 from dief.vocab import Region
 
-__all__ = ["PipelineError", "Progress", "RunOptions", "RunResult", "run_pipeline"]
+__all__ = ["NullProgress", "PipelineError", "Progress", "RunOptions", "RunResult", "run_pipeline"]
 
 log = logging.getLogger("dief.run")
 
@@ -45,8 +47,8 @@ class PipelineError(DiefError):
     code = "pipeline"
 
 
-class Progress:
-    """Progress callbacks; the CLI renders them as bars. The default does nothing."""
+class Progress(Protocol):
+    """Progress callbacks; the CLI renders them as bars."""
 
     def start(self, task: str, total: int) -> None:
         """A step with *total* units starts."""
@@ -56,6 +58,19 @@ class Progress:
 
     def finish(self, task: str) -> None:
         """*task* is complete."""
+
+
+class NullProgress:
+    """Reports nothing."""
+
+    def start(self, task: str, total: int) -> None:
+        pass
+
+    def advance(self, task: str, done: int) -> None:
+        pass
+
+    def finish(self, task: str) -> None:
+        pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +153,9 @@ class _Applied:
             self.done.set()
 
 
-def _read_input(options: RunOptions, result: RunResult) -> tuple[
-    dict[str, list[tuple[int, CaseInput | ValidationError]]], list[Rejection]
-]:
+def _read_input(
+    options: RunOptions, result: RunResult
+) -> tuple[dict[str, list[tuple[int, CaseInput | ValidationError]]], list[Rejection]]:
     by_state: dict[str, list[tuple[int, CaseInput | ValidationError]]] = defaultdict(list)
     rejected: list[Rejection] = []
     for line, item in load_cases(options.input, today=options.today, fmt="jsonl"):
@@ -166,7 +181,7 @@ def _read_input(options: RunOptions, result: RunResult) -> tuple[
 async def run_pipeline(options: RunOptions, progress: Progress | None = None) -> RunResult:
     """Run the pipeline on *options.input*; raises :class:`PipelineError` if it cannot
     complete. Outputs are written under *options.out*."""
-    progress = progress or Progress()
+    progress = progress or NullProgress()
     result = RunResult()
     timer = _Timer(result)
     t_start = time.perf_counter()
@@ -214,14 +229,10 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
 
             consumer = make_broker(kafka, client_id="dief-aggregator")
             aggregators = {
-                r: RegionAggregator(
-                    r, Opener(opening[r]), store, KafkaDeadLetterSink(consumer, r)
-                )
+                r: RegionAggregator(r, Opener(opening[r]), store, KafkaDeadLetterSink(consumer, r))
                 for r in Region
             }
-            register_aggregators(
-                consumer, aggregators, embedded=kafka.embedded, on_report=applied
-            )
+            register_aggregators(consumer, aggregators, embedded=kafka.embedded, on_report=applied)
             # Group joins take seconds on the embedded broker: join while the nodes work.
             consumer_started = asyncio.ensure_future(consumer.start())
 
@@ -283,10 +294,8 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
                         f"within {options.timeout:.0f}s; see {work / 'broker.log'}"
                     )
                 applied.changed.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(applied.changed.wait(), timeout=min(remaining, 5.0))
-                except TimeoutError:
-                    pass
                 progress.advance("aggregate", applied.finished)
             progress.finish("aggregate")
         result.dead_lettered = sum(n for k, n in applied.outcomes.items() if k.startswith("dlq:"))
@@ -328,9 +337,13 @@ def _write_rejected(path: Path, rejected: list[Rejection]) -> None:
         for r in sorted(rejected, key=lambda r: r.line):
             fh.write(
                 json.dumps(
-                    {"line": r.line, "case_id": r.case_id, "reason": r.reason, "message": r.message},
+                    {
+                        "line": r.line,
+                        "case_id": r.case_id,
+                        "reason": r.reason,
+                        "message": r.message,
+                    },
                     ensure_ascii=False,
                 )
                 + "\n"
             )
-

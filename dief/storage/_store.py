@@ -420,7 +420,7 @@ class CaseStore:
                 cc.dimension,
                 cc.value,
                 cc.cycle,
-                func.sum(cc.n).label("count"),
+                func.sum(cc.n).label("cases"),
                 func.count(func.distinct(cc.contributor)).label("contributors"),
             )
             .where(and_(*conds))
@@ -430,7 +430,9 @@ class CaseStore:
             async with engine.connect() as conn:
                 result = await conn.execute(stmt)
                 return [
-                    CellRow(r.period, r.dimension, r.value, r.cycle, int(r.count), int(r.contributors))
+                    CellRow(
+                        r.period, r.dimension, r.value, r.cycle, int(r.cases), int(r.contributors)
+                    )
                     for r in result
                 ]
         except SQLAlchemyError as exc:
@@ -555,4 +557,3 @@ def _why(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig) if orig is not None else type(exc).__name__
     return text.splitlines()[0][:300] if text else type(exc).__name__
-
