@@ -1,0 +1,87 @@
+"""What the screener reports: a :class:`Finding` points at a span, never carries its text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["KIND_DESCRIPTIONS", "Finding", "FindingKind", "describe_findings"]
+
+
+class FindingKind(StrEnum):
+    """Why a span of free text is refused; values are the kinds in ``ScreeningError.spans``."""
+
+    PLACE = "place"
+    DEMONYM = "demonym"
+    EMAIL = "email"
+    PHONE = "phone"
+    URL = "url"
+    REFERENCE_NUMBER = "reference_number"
+
+
+KIND_DESCRIPTIONS: dict[FindingKind, str] = {
+    FindingKind.PLACE: "country or territory name or code",
+    FindingKind.DEMONYM: "country demonym or adjective",
+    FindingKind.EMAIL: "e-mail address",
+    FindingKind.PHONE: "phone number",
+    FindingKind.URL: "URL or domain name",
+    FindingKind.REFERENCE_NUMBER: "licence, contract, permit or other reference number",
+}
+
+# When spans overlap, the more specific kind wins (an e-mail address contains a domain,
+# which may contain a country name): lower rank wins.
+KIND_RANK: dict[FindingKind, int] = {
+    FindingKind.EMAIL: 0,
+    FindingKind.URL: 1,
+    FindingKind.REFERENCE_NUMBER: 2,
+    FindingKind.PHONE: 3,
+    FindingKind.PLACE: 4,
+    FindingKind.DEMONYM: 5,
+}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Finding:
+    """One refused span: ``text[start:end]`` of ``field`` is of ``kind``.
+
+    Offsets are Python string indices (code points) into the text as given. The matched
+    text itself is deliberately not stored, so a finding can be logged, raised or written
+    to ``rejected.jsonl`` without leaking what it points at.
+    """
+
+    field: str
+    start: int
+    end: int
+    kind: FindingKind
+
+    def describe(self) -> str:
+        """``summary[34:40]: country or territory name or code`` (no text quoted)."""
+        return f"{self.field}[{self.start}:{self.end}]: {KIND_DESCRIPTIONS[self.kind]}"
+
+    def as_span(self) -> tuple[str, int, int, str]:
+        """The ``(field, start, end, kind)`` tuple of ``ScreeningError.spans``."""
+        return (self.field, self.start, self.end, self.kind.value)
+
+
+def describe_findings(findings: Iterable[Finding]) -> str:
+    """Join the descriptions of ``findings`` with ``"; "``."""
+    return "; ".join(f.describe() for f in findings)
+
+
+def resolve_overlaps(field: str, spans: Iterable[tuple[int, int, FindingKind]]) -> list[Finding]:
+    """Keep one finding per region of text, preferring the more specific kind.
+
+    A candidate is dropped when it overlaps one already kept; candidates are considered by
+    kind rank, then longest first, then leftmost. The result is sorted by position.
+    """
+    ordered = sorted(set(spans), key=lambda s: (KIND_RANK[s[2]], s[0] - s[1], s[0]))
+    kept: list[tuple[int, int, FindingKind]] = []
+    for start, end, kind in ordered:
+        if start >= end:
+            continue
+        if any(start < k_end and k_start < end for k_start, k_end, _ in kept):
+            continue
+        kept.append((start, end, kind))
+    kept.sort()
+    return [Finding(field, start, end, kind) for start, end, kind in kept]
