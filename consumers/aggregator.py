@@ -17,14 +17,26 @@ from collections.abc import Callable, Mapping
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from pydantic import SecretStr
 
 from dief.aggregator import BatchReport, InboundRecord, RegionAggregator
 from dief.broker import cases_topic
-from dief.exceptions import BrokerError, StorageError
+from dief.crypto.envelope import Opener
+from dief.exceptions import BrokerError, ConfigurationError, StorageError
+from dief.kafka import KafkaDeadLetterSink, make_broker
+from dief.keyring import Keyring, KeyRole
 from dief.node import Backoff
+from dief.settings import AggregatorSettings
+from dief.storage import CaseStore
 from dief.vocab import Region
 
-__all__ = ["ReportHook", "group_id", "register_aggregators"]
+__all__ = [
+    "AggregatorService",
+    "ReportHook",
+    "create_aggregator",
+    "group_id",
+    "register_aggregators",
+]
 
 log = logging.getLogger("dief.aggregator")
 
@@ -103,3 +115,62 @@ def _subscribe(
         failures = 0
         if on_report is not None:
             on_report(region, report)
+
+
+class AggregatorService:
+    """``dief aggregate``: the regional aggregators of *settings.regions* in one process.
+
+    Each region has its own consumer group; the database is shared. ``run`` serves until
+    its stop event is set (SIGTERM); stopping lets the batch in hand finish and commit.
+    """
+
+    def __init__(self, settings: AggregatorSettings, passphrase: SecretStr | None) -> None:
+        self._settings = settings
+        self._passphrase = passphrase
+        self._store = CaseStore(settings.database_url.get_secret_value())
+        self._broker: KafkaBroker | None = None
+
+    def __repr__(self) -> str:
+        return f"AggregatorService(regions={[r.value for r in self._settings.regions]})"
+
+    async def start(self, on_report: ReportHook | None = None) -> None:
+        if self._passphrase is None:
+            raise ConfigurationError(
+                "the region keys are encrypted: give the keyring passphrase "
+                "(DIEF_KEYRING__PASSPHRASE, DIEF_KEYRING__PASSPHRASE_FILE or the prompt)"
+            )
+        ring = Keyring.load(
+            self._settings.keyring.path, passphrase=self._passphrase.get_secret_value()
+        )
+        openers = {
+            r: Opener(ring.opening_keys(KeyRole.REGION, r.value)) for r in self._settings.regions
+        }
+        await self._store.start()
+        broker = make_broker(self._settings.kafka, client_id="dief-aggregator")
+        aggregators = {
+            r: RegionAggregator(r, openers[r], self._store, KafkaDeadLetterSink(broker, r))
+            for r in self._settings.regions
+        }
+        register_aggregators(
+            broker,
+            aggregators,
+            max_records=self._settings.max_batch,
+            embedded=self._settings.kafka.embedded,
+            on_report=on_report,
+        )
+        await broker.start()
+        self._broker = broker
+
+    async def stop(self) -> None:
+        if self._broker is not None:
+            await self._broker.stop()
+            self._broker = None
+        await self._store.stop()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+
+
+def create_aggregator(settings: AggregatorSettings) -> AggregatorService:
+    """The app factory: settings are read once by the caller and passed in."""
+    return AggregatorService(settings, settings.keyring.read_passphrase())

@@ -6,7 +6,9 @@ import typer
 
 from dief.cli import broker as _broker
 from dief.cli import keys as _keys
+from dief.cli import run as _run
 from dief.cli import schema as _schema
+from dief.cli import services as _services
 
 __all__ = ["app", "main"]
 
@@ -19,13 +21,12 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """DIEF Exchange: non-attributed diversion case exchange for the ATT DIEF."""
 
 
-for _module in (_keys, _broker, _schema):
+for _module in (_run, _services, _keys, _broker, _schema):
     _module.register(app)
 
 

@@ -1,6 +1,13 @@
 """The national node: validate, screen, generalise, seal, outbox, relay (DESIGN §2, §5, §8)."""
 
-from dief.node._node import Accepted, NationalNode, NodeIdentity, Rejection, SubmitReport
+from dief.node._node import (
+    Accepted,
+    NationalNode,
+    NodeIdentity,
+    Rejection,
+    SubmitReport,
+    write_rejections,
+)
 from dief.node._outbox import Outbox, OutboxEntry, PendingEntry
 from dief.node._relay import Backoff, OutboxRelay, Publisher
 
@@ -16,4 +23,5 @@ __all__ = [
     "Publisher",
     "Rejection",
     "SubmitReport",
+    "write_rejections",
 ]

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dief.crypto.clock import Clock, SystemClock
 from dief.crypto.envelope import Sealer
@@ -23,7 +25,14 @@ from dief.periods import CspCycle
 from dief.screening import check_text
 from dief.vocab import CaseStatus, Region
 
-__all__ = ["Accepted", "NationalNode", "NodeIdentity", "Rejection", "SubmitReport"]
+__all__ = [
+    "Accepted",
+    "NationalNode",
+    "NodeIdentity",
+    "Rejection",
+    "SubmitReport",
+    "write_rejections",
+]
 
 log = logging.getLogger("dief.node")
 
@@ -76,6 +85,16 @@ class Rejection:
     case_id: str | None
     reason: str
     message: str
+
+
+def write_rejections(path: Path, rejections: Iterable[Rejection]) -> None:
+    """Write ``rejected.jsonl``: one object per refused input, never the refused text
+    (DESIGN §9 ⚑)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for r in sorted(rejections, key=lambda r: r.line):
+            row = {"line": r.line, "case_id": r.case_id, "reason": r.reason, "message": r.message}
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 @dataclass(slots=True)

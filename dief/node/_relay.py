@@ -43,7 +43,10 @@ class Backoff:
     factor: float = 2.0
 
     def delay(self, attempt: int) -> float:
-        ceiling = min(self.maximum, self.initial * self.factor**attempt)
+        try:
+            ceiling = min(self.maximum, self.initial * self.factor**attempt)
+        except OverflowError:  # ~1,000 failures in a row (hours of outage) overflow a float
+            ceiling = self.maximum
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
 
 

@@ -30,7 +30,14 @@ from dief.exceptions import ConfigurationError, DiefError, ValidationError
 from dief.kafka import KafkaDeadLetterSink, KafkaPublisher, make_broker
 from dief.keyring import Keyring, KeyRole
 from dief.models import CASE_PAYLOAD_TYPE, CaseInput, CaseValidationError, load_cases
-from dief.node import NationalNode, NodeIdentity, Outbox, OutboxRelay, Rejection
+from dief.node import (
+    NationalNode,
+    NodeIdentity,
+    Outbox,
+    OutboxRelay,
+    Rejection,
+    write_rejections,
+)
 from dief.reporting import write_outputs
 from dief.settings import KafkaSettings
 from dief.storage import CaseStore, sqlite_url
@@ -312,7 +319,7 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
                 start_month=options.start_month,
             )
             result.outputs = list(index_.paths)
-            _write_rejected(options.out / "rejected.jsonl", rejected)
+            write_rejections(options.out / "rejected.jsonl", rejected)
     finally:
         for box in outboxes:
             await box.stop()
@@ -329,21 +336,3 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
         json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8"
     )
     return result
-
-
-def _write_rejected(path: Path, rejected: list[Rejection]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for r in sorted(rejected, key=lambda r: r.line):
-            fh.write(
-                json.dumps(
-                    {
-                        "line": r.line,
-                        "case_id": r.case_id,
-                        "reason": r.reason,
-                        "message": r.message,
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )

@@ -1,0 +1,203 @@
+"""``dief post``, ``dief node`` and ``dief aggregate``: the node and aggregator services."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import SecretStr
+from rich.console import Console
+
+from dief.cli._console import configure_logging, fail
+from dief.exceptions import BrokerError, DiefError
+from dief.settings import AggregatorSettings, KeyringSettings, NodeSettings
+from dief.vocab import Region
+
+__all__ = ["register"]
+
+console = Console()
+
+KeysOpt = Annotated[Path | None, typer.Option("--keys", help="Keyring directory")]
+PassFileOpt = Annotated[
+    Path | None, typer.Option("--passphrase-file", help="File holding the keyring passphrase")
+]
+BootstrapOpt = Annotated[str | None, typer.Option("--bootstrap", help="Broker HOST:PORT")]
+EmbeddedOpt = Annotated[
+    bool, typer.Option("--embedded", help="The broker is the embedded Tansu (no idempotence)")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log more")]
+
+
+def _keyring(settings: KeyringSettings, keys: Path | None, pass_file: Path | None) -> SecretStr:
+    if keys is not None:
+        settings.path = keys
+    if pass_file is not None:
+        settings.passphrase_file = pass_file
+    passphrase = settings.read_passphrase()
+    if passphrase is None:
+        if not sys.stdin.isatty():
+            raise typer.BadParameter(
+                "no keyring passphrase: set DIEF_KEYRING__PASSPHRASE or use --passphrase-file"
+            )
+        passphrase = SecretStr(typer.prompt("Keyring passphrase", hide_input=True))
+    settings.passphrase = passphrase
+    return passphrase
+
+
+async def _serve(service: object, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await service.run(stop)  # type: ignore[attr-defined]
+
+
+def post(
+    files: Annotated[list[Path], typer.Argument(help="JSON, YAML or JSON Lines files of cases")],
+    node: Annotated[
+        str | None, typer.Option("--node", help="This node's name in the keyring")
+    ] = None,
+    keys: KeysOpt = None,
+    passphrase_file: PassFileOpt = None,
+    bootstrap: BootstrapOpt = None,
+    embedded: EmbeddedOpt = False,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for the broker")] = 15.0,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Post cases from files: validate, screen, seal, keep in the outbox, publish."""
+    from producers.node import NodeService
+
+    configure_logging(verbose)
+    settings = NodeSettings()
+    if node:
+        settings.node = node
+    if bootstrap:
+        settings.kafka.bootstrap = bootstrap
+    settings.kafka.embedded = embedded or settings.kafka.embedded
+    passphrase = _keyring(settings.keyring, keys, passphrase_file)
+
+    async def main() -> int:
+        service = NodeService(settings, passphrase)
+        await service.start()
+        try:
+            results = await service.post(files)
+            refused = 0
+            for res in results:
+                for a in res.report.accepted:
+                    console.print(f"{res.path}:{a.line}: case {a.case_id} revision {a.revision}")
+                for r in res.report.rejected:
+                    refused += 1
+                    console.print(f"[red]{res.path}:{r.line}: refused ({r.reason})[/] {r.message}")
+            try:
+                sent = await service.publish_pending(wait)
+                console.print(f"published {sent} records")
+            except BrokerError as exc:
+                console.print(
+                    f"[yellow]not published yet[/] ({exc.message}): {await service.pending()} "
+                    "records wait in the outbox; `dief node` publishes them"
+                )
+            return 1 if refused else 0
+        finally:
+            await service.stop()
+
+    try:
+        code = asyncio.run(main())
+    except DiefError as exc:
+        raise fail(exc) from exc
+    raise typer.Exit(code)
+
+
+def node(
+    name: Annotated[
+        str | None, typer.Option("--node", help="This node's name in the keyring")
+    ] = None,
+    intake: Annotated[
+        Path | None, typer.Option("--intake", help="Directory to watch for case files")
+    ] = None,
+    keys: KeysOpt = None,
+    passphrase_file: PassFileOpt = None,
+    bootstrap: BootstrapOpt = None,
+    embedded: EmbeddedOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run a national node: watch an intake directory and relay the outbox to the broker."""
+    from producers.node import NodeService
+
+    configure_logging(verbose)
+    settings = NodeSettings()
+    if name:
+        settings.node = name
+    if intake:
+        settings.intake_dir = intake
+    if bootstrap:
+        settings.kafka.bootstrap = bootstrap
+    settings.kafka.embedded = embedded or settings.kafka.embedded
+    passphrase = _keyring(settings.keyring, keys, passphrase_file)
+
+    async def main() -> None:
+        service = NodeService(settings, passphrase)
+        await service.start()
+        console.print(f"node running; outbox {settings.outbox}")
+        try:
+            await _serve(service, asyncio.Event())
+        finally:
+            await service.stop()
+
+    try:
+        asyncio.run(main())
+    except DiefError as exc:
+        raise fail(exc) from exc
+
+
+def aggregate(
+    region: Annotated[
+        list[Region] | None, typer.Option("--region", help="Region to aggregate (repeatable)")
+    ] = None,
+    all_regions: Annotated[bool, typer.Option("--all", help="Aggregate every region")] = False,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="SQLAlchemy URL of the database")
+    ] = None,
+    keys: KeysOpt = None,
+    passphrase_file: PassFileOpt = None,
+    bootstrap: BootstrapOpt = None,
+    embedded: EmbeddedOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run regional aggregators: apply case records, dead-letter bad ones."""
+    from consumers.aggregator import AggregatorService
+
+    if not region and not all_regions:
+        raise typer.BadParameter("give --region R (repeatable) or --all")
+    configure_logging(verbose)
+    settings = AggregatorSettings()
+    settings.regions = list(Region) if all_regions else list(region or [])
+    if database_url:
+        settings.database_url = SecretStr(database_url)
+    if bootstrap:
+        settings.kafka.bootstrap = bootstrap
+    settings.kafka.embedded = embedded or settings.kafka.embedded
+    passphrase = _keyring(settings.keyring, keys, passphrase_file)
+
+    async def main() -> None:
+        service = AggregatorService(settings, passphrase)
+        await service.start()
+        console.print(f"aggregating {', '.join(r.value for r in settings.regions)}")
+        try:
+            await _serve(service, asyncio.Event())
+        finally:
+            await service.stop()
+
+    try:
+        asyncio.run(main())
+    except DiefError as exc:
+        raise fail(exc) from exc
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``post``, ``node`` and ``aggregate`` to *app*."""
+    app.command("post")(post)
+    app.command("node")(node)
+    app.command("aggregate")(aggregate)

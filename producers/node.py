@@ -1,0 +1,169 @@
+"""The national node service: file intake (CLI and a watched directory) and the outbox relay.
+
+Thin wiring: the logic is in :mod:`dief.node`. Built once from :class:`NodeSettings` by
+:func:`create_node`, started with :meth:`NodeService.start`, stopped with
+:meth:`NodeService.stop`; :meth:`NodeService.run` serves until its stop event is set
+(SIGTERM in ``dief node``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from dief.broker import cases_topic
+from dief.catalogue import load_catalogue
+from dief.crypto.envelope import Sealer
+from dief.exceptions import BrokerError, ConfigurationError
+from dief.kafka import KafkaPublisher, make_broker
+from dief.keyring import Keyring, KeyRole
+from dief.models import CASE_PAYLOAD_TYPE, load_cases
+from dief.node import (
+    NationalNode,
+    NodeIdentity,
+    Outbox,
+    OutboxRelay,
+    SubmitReport,
+    write_rejections,
+)
+from dief.settings import NodeSettings
+from dief.vocab import Region
+
+__all__ = ["FileResult", "NodeService", "create_node"]
+
+log = logging.getLogger("dief.node")
+
+_INTAKE_SUFFIXES = {".json", ".jsonl", ".ndjson", ".yaml", ".yml"}
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    path: Path
+    report: SubmitReport
+
+
+class NodeService:
+    """One national node process."""
+
+    def __init__(self, settings: NodeSettings, passphrase: SecretStr | None) -> None:
+        self._settings = settings
+        self._passphrase = passphrase
+        self._outbox = Outbox(settings.outbox)
+        self._node: NationalNode | None = None
+        self._relay: OutboxRelay | None = None
+
+    def __repr__(self) -> str:
+        return f"NodeService(node={self._settings.node!r})"
+
+    async def start(self) -> None:
+        if self._passphrase is None:
+            raise ConfigurationError(
+                "the node secret is encrypted: give the keyring passphrase "
+                "(DIEF_KEYRING__PASSPHRASE, DIEF_KEYRING__PASSPHRASE_FILE or the prompt)"
+            )
+        ring = Keyring.load(
+            self._settings.keyring.path, passphrase=self._passphrase.get_secret_value()
+        )
+        secret = ring.node_secret(self._settings.node)
+        sealers = {
+            r: Sealer(
+                type=CASE_PAYLOAD_TYPE,
+                region=r.value,
+                recipients=ring.sealing_keys(KeyRole.REGION, r.value),
+            )
+            for r in Region
+        }
+        await self._outbox.start()
+        self._node = NationalNode(
+            NodeIdentity(secret.secret_bytes()),
+            self._outbox,
+            sealers,
+            {r: cases_topic(r) for r in Region},
+            start_month=self._settings.cycle_start_month,
+            catalogue_version=load_catalogue().version,
+        )
+        publisher = KafkaPublisher(make_broker(self._settings.kafka, client_id="dief-node"))
+        self._relay = OutboxRelay(self._outbox, publisher, batch=self._settings.relay_batch)
+
+    async def stop(self) -> None:
+        if self._relay is not None:
+            await self._relay.close()
+        await self._outbox.stop()
+
+    async def post(self, paths: Sequence[Path]) -> list[FileResult]:
+        """Validate, screen, seal and write the cases in *paths* to the outbox."""
+        node = self._require_node()
+        today = datetime.now(UTC).date()
+        results = []
+        for path in paths:
+            items = list(load_cases(path, today=today))
+            results.append(FileResult(path, await node.submit(items)))
+        if self._relay is not None:
+            self._relay.notify()
+        return results
+
+    async def publish_pending(self, seconds: float) -> int:
+        """Try once to publish what is pending; raises BrokerError if the broker is away."""
+        relay = self._require_relay()
+        try:
+            return await asyncio.wait_for(relay.drain_once(), timeout=seconds)
+        except TimeoutError as exc:
+            raise BrokerError(f"the broker did not acknowledge within {seconds:.0f}s") from exc
+
+    async def pending(self) -> int:
+        return (await self._outbox.counts())[0]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay the outbox and watch the intake directory until *stop* is set."""
+        relay = self._require_relay()
+        tasks = [asyncio.create_task(relay.run(stop), name="relay")]
+        if self._settings.intake_dir is not None:
+            tasks.append(asyncio.create_task(self._watch(stop), name="intake"))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        intake = self._settings.intake_dir
+        assert intake is not None
+        done = intake / "done"
+        done.mkdir(parents=True, exist_ok=True)
+        while not stop.is_set():
+            for path in sorted(p for p in intake.iterdir() if p.suffix in _INTAKE_SUFFIXES):
+                [result] = await self.post([path])
+                target = done / path.name
+                shutil.move(path, target)
+                if result.report.rejected:
+                    write_rejections(done / f"{path.name}.rejected.jsonl", result.report.rejected)
+                log.info(
+                    "intake: %d accepted, %d refused from one file",
+                    len(result.report.accepted),
+                    len(result.report.rejected),
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+    def _require_node(self) -> NationalNode:
+        if self._node is None:
+            raise ConfigurationError("the node is not started; call start() first")
+        return self._node
+
+    def _require_relay(self) -> OutboxRelay:
+        if self._relay is None:
+            raise ConfigurationError("the node is not started; call start() first")
+        return self._relay
+
+
+def create_node(settings: NodeSettings) -> NodeService:
+    """The app factory: settings are read once by the caller and passed in."""
+    return NodeService(settings, settings.keyring.read_passphrase())
