@@ -8,7 +8,7 @@ any Kafka cluster. Tansu's quirks and limits are described in ``docs/broker.md``
 from __future__ import annotations
 
 from dief.broker._binary import resolve_broker_binary
-from dief.broker._process import EmbeddedBroker, pick_free_port
+from dief.broker._process import EMBEDDED_CONSUMER_OPTIONS, EmbeddedBroker, pick_free_port
 from dief.broker.topics import (
     CSP_TOPIC,
     DEFAULT_CASE_PARTITIONS,
@@ -25,6 +25,7 @@ __all__ = [
     "CSP_TOPIC",
     "DEFAULT_CASE_PARTITIONS",
     "DIGESTS_TOPIC",
+    "EMBEDDED_CONSUMER_OPTIONS",
     "EmbeddedBroker",
     "EnsuredTopics",
     "TopicSpec",

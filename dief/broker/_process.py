@@ -20,10 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Self
+from types import MappingProxyType, TracebackType
+from typing import Final, Self
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
@@ -38,7 +38,7 @@ from dief.broker.topics import (
 )
 from dief.exceptions import BrokerError, BrokerStartError, ConfigurationError
 
-__all__ = ["EmbeddedBroker", "pick_free_port"]
+__all__ = ["EMBEDDED_CONSUMER_OPTIONS", "EmbeddedBroker", "pick_free_port"]
 
 HOST = "127.0.0.1"
 _TAIL_LINES = 20
@@ -46,6 +46,14 @@ _TAIL_BYTES = 16 * 1024
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ADDR_IN_USE = re.compile(r"AddrInUse|address (already )?in use", re.IGNORECASE)
 _PORT_ATTEMPTS = 3
+
+#: aiokafka consumer options for a consumer *group* on the embedded broker. Tansu answers
+#: a group's first JoinGroup only after half the member's session timeout (5 s with
+#: aiokafka's default of 10 s); 6 s makes that 3 s while keeping a busy process from being
+#: evicted. Use as ``AIOKafkaConsumer(..., **EMBEDDED_CONSUMER_OPTIONS)``.
+EMBEDDED_CONSUMER_OPTIONS: Final[Mapping[str, int]] = MappingProxyType(
+    {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1500}
+)
 
 
 def pick_free_port() -> int:
@@ -92,6 +100,13 @@ class EmbeddedBroker:
 
     Records live in the broker's memory only: :meth:`stop` loses all of them.
 
+    *advertised_port* makes the broker tell clients (in its metadata) to reach it on
+    ``127.0.0.1:advertised_port`` instead of its own port: point it at a proxy (such as
+    :class:`dief.testing.TcpProxy`) forwarding to *port*, so that clients bootstrapped
+    through the proxy stay behind it. Whatever listens there must forward to the broker
+    before :meth:`start` (which creates the topics through it); if nothing listens
+    there, start fails at once.
+
     The child process is SIGTERMed on :meth:`stop` (SIGKILLed after *stop_timeout*), on
     interpreter exit, and, on Linux, by the kernel if this process dies. Start the broker
     from a thread that outlives it (on Linux the child is signalled when the thread that
@@ -103,6 +118,7 @@ class EmbeddedBroker:
         *,
         binary: Path | str | None = None,
         port: int | None = None,
+        advertised_port: int | None = None,
         partitions: int = DEFAULT_CASE_PARTITIONS,
         topics: Sequence[TopicSpec] | None = None,
         log_path: Path | str | None = None,
@@ -111,10 +127,15 @@ class EmbeddedBroker:
     ) -> None:
         if port is not None and not 0 < port < 65536:
             raise ConfigurationError(f"broker port must be within 1-65535, not {port}")
+        if advertised_port is not None and not 0 < advertised_port < 65536:
+            raise ConfigurationError(
+                f"advertised broker port must be within 1-65535, not {advertised_port}"
+            )
         if start_timeout <= 0 or stop_timeout <= 0:
             raise ConfigurationError("broker start and stop timeouts must be positive")
         self._binary_arg = binary
         self._requested_port = port
+        self._advertised_port = advertised_port
         self._topics: tuple[TopicSpec, ...] = (
             dief_topics(partitions=partitions) if topics is None else tuple(topics)
         )
@@ -145,6 +166,13 @@ class EmbeddedBroker:
     def bootstrap(self) -> str:
         """``"127.0.0.1:PORT"``, for ``bootstrap_servers``."""
         return f"{HOST}:{self.port}"
+
+    @property
+    def advertised_bootstrap(self) -> str:
+        """The ``"127.0.0.1:PORT"`` clients are told to use: :attr:`bootstrap` unless
+        *advertised_port* was given."""
+        port = self.port  # raises BrokerError when not started
+        return f"{HOST}:{self._advertised_port or port}"
 
     @property
     def port(self) -> int:
@@ -224,6 +252,12 @@ class EmbeddedBroker:
             raise BrokerError(f"the embedded broker is already started ({self!r})")
         began = time.monotonic()
         self._binary = await asyncio.to_thread(resolve_broker_binary, self._binary_arg)
+        if self._advertised_port is not None and not await _accepts(self._advertised_port):
+            raise BrokerStartError(
+                f"cannot start the broker {self._binary}: it would advertise "
+                f"{HOST}:{self._advertised_port}, where nothing accepts connections. Fix: "
+                "start the proxy that forwards from there to the broker's port first."
+            )
         attempts = 1 if self._requested_port is not None else _PORT_ATTEMPTS
         for attempt in range(1, attempts + 1):
             port = self._requested_port or pick_free_port()
@@ -279,13 +313,14 @@ class EmbeddedBroker:
         self._cluster_id = f"dief-{secrets.token_hex(6)}"
         self._open_log()
         url = f"tcp://{HOST}:{port}"
+        advertised = f"tcp://{HOST}:{self._advertised_port or port}"
         argv = [
             str(binary),
             "broker",
             "--listener-url",
             url,
             "--advertised-listener-url",
-            url,
+            advertised,
             "--storage-engine",
             "memory://tansu/",
             "--cluster-id",
@@ -416,16 +451,26 @@ async def _wait_exit(proc: subprocess.Popen[bytes], time_limit: float) -> bool:
     return True
 
 
-async def _probe(port: int, expected_cluster_id: str) -> str | None:
-    """The cluster id of whatever answers Kafka metadata on *port*, or None if nothing does."""
+async def _accepts(port: int) -> bool:
+    """True if something accepts TCP connections on ``127.0.0.1:port``."""
     try:
         async with asyncio.timeout(1.0):
             _, writer = await asyncio.open_connection(HOST, port)
     except (OSError, TimeoutError):
-        return None
+        return False
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
+    return True
+
+
+async def _probe(port: int, expected_cluster_id: str) -> str | None:
+    """The cluster id of whatever answers Kafka metadata on *port*, or None if nothing does.
+
+    With an advertised port, the metadata request after bootstrap goes there.
+    """
+    if not await _accepts(port):
+        return None
     admin = AIOKafkaAdminClient(
         bootstrap_servers=f"{HOST}:{port}",
         client_id="dief-broker-probe",

@@ -6,6 +6,9 @@
 - ``module_broker``: a broker of its own for one test module (empty DIEF topics). Starting
   one takes well under a second.
 - ``fresh_topic``: a new, uniquely named one-partition topic on ``broker``.
+- ``proxied_broker``: a broker of its own for one test, reachable only through a
+  :class:`dief.testing.TcpProxy` (``.bootstrap`` is the proxy; ``.proxy.cut()`` makes the
+  broker unreachable to every client), with no topics.
 
 Producers against Tansu need ``enable_idempotence=False`` (see docs/broker.md). The broker
 is not tied to the event loop it was started in, so function-scoped async tests can use it.
@@ -19,6 +22,7 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 
 from dief.broker import EmbeddedBroker, TopicSpec, ensure_topics
+from dief.testing import ProxiedBroker, broker_behind_proxy
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -41,3 +45,10 @@ async def fresh_topic(broker: EmbeddedBroker) -> str:
     name = f"test.{uuid.uuid4().hex[:12]}"
     await ensure_topics(broker.bootstrap, [TopicSpec(name)], time_limit=10.0)
     return name
+
+
+@pytest_asyncio.fixture
+async def proxied_broker() -> AsyncIterator[ProxiedBroker]:
+    """A broker for one test behind a proxy the test can cut and restore; no topics."""
+    async with broker_behind_proxy() as stack:
+        yield stack

@@ -12,6 +12,7 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from dief.broker import (
     CSP_TOPIC,
@@ -24,6 +25,7 @@ from dief.broker import (
     ensure_topics,
 )
 from dief.exceptions import BrokerStartError
+from dief.testing import broker_behind_proxy
 from dief.vocab import Region
 
 pytestmark = pytest.mark.integration
@@ -43,8 +45,15 @@ async def _list_topics(bootstrap: str) -> dict[str, int]:
     return {t["topic"]: len(t["partitions"]) for t in described}
 
 
-async def _produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all")
+async def _produce(
+    bootstrap: str, topic: str, key: bytes, value: bytes, *, request_timeout_ms: int = 40_000
+) -> int:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=False,
+        acks="all",
+        request_timeout_ms=request_timeout_ms,
+    )
     await producer.start()
     try:
         sent = await producer.send_and_wait(
@@ -237,6 +246,33 @@ async def test_a_restart_loses_every_record() -> None:
     restarted = EmbeddedBroker(port=port, topics=())
     async with restarted:
         assert cases_topic(Region.AFR) not in await _list_topics(restarted.bootstrap)
+
+
+async def test_an_advertised_port_keeps_clients_behind_the_proxy() -> None:
+    name = f"test.{uuid.uuid4().hex[:12]}"
+    async with broker_behind_proxy(topics=[TopicSpec(name)]) as stack:
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.broker.bootstrap)
+        await admin.start()
+        try:
+            cluster = await admin.describe_cluster()
+        finally:
+            await admin.close()
+        up_before = stack.proxy.stats.bytes_up
+
+        await _produce(stack.bootstrap, name, b"k", b"through the proxy")
+        [record] = await _read_records(stack.broker.bootstrap, name, 1)
+
+        assert [(b["host"], b["port"]) for b in cluster["brokers"]] == [
+            ("127.0.0.1", stack.proxy.listen_port)
+        ]
+        assert stack.broker.advertised_bootstrap == stack.proxy.address
+        assert stack.broker.port != stack.proxy.listen_port
+        assert record.value == b"through the proxy"
+        assert stack.proxy.stats.bytes_up > up_before
+
+        await stack.proxy.cut()
+        with pytest.raises(KafkaError):  # bootstrapped at the broker, sent to the proxy
+            await _produce(stack.broker.bootstrap, name, b"k", b"cut", request_timeout_ms=1000)
 
 
 async def _read_line_with(stream: asyncio.StreamReader, prefix: str) -> str:

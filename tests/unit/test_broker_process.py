@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from dief.broker import EmbeddedBroker, pick_free_port, resolve_broker_binary
+from dief.broker import (
+    EMBEDDED_CONSUMER_OPTIONS,
+    EmbeddedBroker,
+    pick_free_port,
+    resolve_broker_binary,
+)
 from dief.broker.settings import BrokerSettings
 from dief.exceptions import BrokerError, BrokerStartError, ConfigurationError
 
@@ -125,11 +130,49 @@ async def test_stop_before_start_does_nothing() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"port": 0}, {"port": 70000}, {"start_timeout": 0}, {"stop_timeout": -1}, {"partitions": 0}],
+    [
+        {"port": 0},
+        {"port": 70000},
+        {"advertised_port": 0},
+        {"advertised_port": 65536},
+        {"start_timeout": 0},
+        {"stop_timeout": -1},
+        {"partitions": 0},
+    ],
 )
 def test_impossible_settings_are_refused_up_front(kwargs: dict[str, int]) -> None:
     with pytest.raises(ConfigurationError):
         EmbeddedBroker(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_advertising_a_port_nothing_listens_on_fails_at_once(tmp_path: Path) -> None:
+    # The stand-in would answer nothing: the start must fail before launching it.
+    binary = _script(tmp_path / "never-run", f"touch {tmp_path / 'ran'}\nsleep 30")
+    advertised = pick_free_port()
+    embedded = EmbeddedBroker(binary=binary, advertised_port=advertised, start_timeout=20)
+
+    with pytest.raises(BrokerStartError) as caught:
+        await embedded.start()
+
+    assert f"127.0.0.1:{advertised}" in caught.value.message
+    assert "proxy" in caught.value.message
+    assert not (tmp_path / "ran").exists()
+    assert not embedded.running
+
+
+def test_an_unstarted_broker_has_no_advertised_address() -> None:
+    with pytest.raises(BrokerError, match="not started"):
+        _ = EmbeddedBroker(advertised_port=9092).advertised_bootstrap
+
+
+def test_embedded_consumer_options_shorten_the_group_join_and_are_read_only() -> None:
+    session = EMBEDDED_CONSUMER_OPTIONS["session_timeout_ms"]
+    heartbeat = EMBEDDED_CONSUMER_OPTIONS["heartbeat_interval_ms"]
+
+    assert session < 10_000  # aiokafka's default, which costs a 5 s first join on Tansu
+    assert heartbeat * 3 <= session
+    with pytest.raises(TypeError):
+        EMBEDDED_CONSUMER_OPTIONS["session_timeout_ms"] = 1  # type: ignore[index]
 
 
 def test_pick_free_port_gives_a_usable_port() -> None:

@@ -1,0 +1,329 @@
+"""The node's outbox relay against a real broker that fails (DESIGN §8 ⚑).
+
+Every scenario ends the same way: the outbox has nothing pending, every entry's key is on
+the topic at least once, and the set of values read equals the set written. Duplicates are
+allowed (at-least-once; the aggregator absorbs them by record id) and are reported as the
+test property ``duplicates`` (``pytest -rA`` or the JUnit XML shows it).
+
+Waits are on events the test controls (batches acknowledged, failures seen), each bounded
+by ``WAIT``; the relay's backoff and the producer's request timeout are made small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from dief.broker import EmbeddedBroker, TopicSpec, ensure_topics, pick_free_port
+from dief.exceptions import BrokerError
+from dief.kafka import KafkaPublisher, make_broker
+from dief.node import Backoff, Outbox, OutboxEntry, OutboxRelay
+from dief.settings import KafkaSettings
+from dief.testing import ProxiedBroker
+
+pytestmark = pytest.mark.integration
+
+WAIT = 60.0  # upper bound on any single wait
+TOTAL = 2000
+BATCH = 200
+PARTITIONS = 3
+REQUEST_TIMEOUT_MS = 1500  # how long the producer keeps a batch before failing it
+FAST_BACKOFF = Backoff(initial=0.05, maximum=0.5)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _entries(topic: str, count: int) -> list[OutboxEntry]:
+    """*count* entries with unique keys and unique JSON values."""
+    entries = []
+    for i in range(count):
+        record_id = uuid.uuid4().hex
+        value = json.dumps({"i": i, "record_id": record_id}).encode()
+        entries.append(OutboxEntry(topic, f"case-{i:05d}-{record_id[:8]}".encode(), value, 0))
+    return entries
+
+
+def _publisher(bootstrap: str) -> KafkaPublisher:
+    settings = KafkaSettings(bootstrap=bootstrap, embedded=True)
+    return KafkaPublisher(make_broker(settings, request_timeout_ms=REQUEST_TIMEOUT_MS))
+
+
+class ObservedPublisher:
+    """A :class:`dief.node.Publisher` around a real one that lets the test see progress.
+
+    ``acked`` is set once *acked_after* batches were acknowledged and ``done`` once
+    *expected* entries were; after *hold_after* acknowledged batches, ``publish`` does not
+    return (the batch is acknowledged by the broker but never reported to the relay).
+    """
+
+    def __init__(
+        self,
+        inner: KafkaPublisher,
+        *,
+        expected: int,
+        acked_after: int = 1,
+        hold_after: int | None = None,
+    ) -> None:
+        self._inner = inner
+        self._expected = expected
+        self._acked_after = acked_after
+        self._hold_after = hold_after
+        self.acked_batches = 0
+        self.acked_entries = 0
+        self.failures = 0
+        self.acked = asyncio.Event()
+        self.done = asyncio.Event()
+        self.holding = asyncio.Event()
+        self._failed = asyncio.Event()
+
+    async def connect(self) -> None:
+        try:
+            await self._inner.connect()
+        except BrokerError:
+            self._fail()
+            raise
+
+    async def publish(self, entries: Sequence[OutboxEntry]) -> None:
+        try:
+            await self._inner.publish(entries)
+        except BrokerError:
+            self._fail()
+            raise
+        self.acked_batches += 1
+        self.acked_entries += len(entries)
+        if self.acked_batches >= self._acked_after:
+            self.acked.set()
+        if self.acked_entries >= self._expected:
+            self.done.set()
+        if self._hold_after is not None and self.acked_batches >= self._hold_after:
+            self.holding.set()
+            await asyncio.Event().wait()  # the node "dies" here; the test cancels it
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+    def _fail(self) -> None:
+        self.failures += 1
+        self._failed.set()
+
+    async def wait_failures(self, count: int) -> None:
+        async with asyncio.timeout(WAIT):
+            while self.failures < count:
+                self._failed.clear()
+                await self._failed.wait()
+
+
+async def _read_topic(bootstrap: str, topic: str, keys: set[bytes]) -> list[tuple[bytes, bytes]]:
+    """(key, value) of every record read until each of *keys* was seen, without a group.
+
+    Completion is decided by the keys seen, never by ``end_offsets()`` (wrong on Tansu).
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    got: list[tuple[bytes, bytes]] = []
+    try:
+        async with asyncio.timeout(WAIT):
+            partitions = consumer.partitions_for_topic(topic)
+            while not partitions:
+                await consumer.topics()  # refreshes the metadata
+                partitions = consumer.partitions_for_topic(topic)
+            assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+            consumer.assign(assigned)
+            await consumer.seek_to_beginning(*assigned)
+            seen: set[bytes] = set()
+            while not keys <= seen:
+                batches = await consumer.getmany(timeout_ms=500)
+                for records in batches.values():
+                    for r in records:
+                        assert r.key is not None
+                        assert r.value is not None
+                        got.append((r.key, r.value))
+                        seen.add(r.key)
+    finally:
+        await consumer.stop()
+    return got
+
+
+def _check_delivery(
+    written: list[OutboxEntry],
+    read: list[tuple[bytes, bytes]],
+    record_property: Callable[[str, object], None],
+) -> int:
+    """Assert nothing was lost or altered; report and return the number of duplicates."""
+    assert {v for _, v in read} == {e.value for e in written}
+    assert {k for k, _ in read} == {e.key for e in written}
+    assert dict(read) == {e.key: e.value for e in written}  # each key kept its value
+    duplicates = len(read) - len(written)
+    assert duplicates == sum(n - 1 for n in Counter(read).values())
+    record_property("duplicates", duplicates)
+    return duplicates
+
+
+async def _stop(task: asyncio.Task[None], stop: asyncio.Event, relay: OutboxRelay) -> None:
+    stop.set()
+    async with asyncio.timeout(WAIT):
+        await task
+    await relay.close()
+
+
+# -- scenarios -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_broker_outage_while_publishing_loses_nothing(
+    tmp_path: Path,
+    proxied_broker: ProxiedBroker,
+    record_property: Callable[[str, object], None],
+) -> None:
+    stack = proxied_broker
+    topic = f"test.{uuid.uuid4().hex[:12]}"
+    await ensure_topics(stack.bootstrap, [TopicSpec(topic, partitions=PARTITIONS)])
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    await outbox.start()
+    written = _entries(topic, TOTAL)
+    await outbox.add({}, written)
+    observed = ObservedPublisher(_publisher(stack.bootstrap), expected=TOTAL, acked_after=2)
+    relay = OutboxRelay(outbox, observed, batch=BATCH, backoff=FAST_BACKOFF)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        async with asyncio.timeout(WAIT):
+            await observed.acked.wait()
+        await stack.proxy.cut()  # refused at once: the broker is down for every client
+        cut_at = time.monotonic()
+
+        await observed.wait_failures(1)
+        first_failure = time.monotonic() - cut_at
+        during = await outbox.counts()
+        await observed.wait_failures(2)  # it keeps retrying, and marks nothing meanwhile
+        assert await outbox.counts() == during
+        pending, published = during
+        assert pending > 0
+        assert published == observed.acked_entries
+        assert relay.failures >= 2
+
+        accepted_before = stack.proxy.stats.accepted
+        await stack.proxy.restore()
+        restored_at = time.monotonic()
+        async with asyncio.timeout(WAIT):
+            await observed.done.wait()
+        recovery = time.monotonic() - restored_at
+        await _stop(task, stop, relay)
+        assert await outbox.counts() == (0, TOTAL)
+    finally:
+        if not task.done():
+            await _stop(task, stop, relay)
+        await outbox.stop()
+
+    assert stack.proxy.stats.accepted > accepted_before  # it reconnected through the proxy
+    read = await _read_topic(stack.bootstrap, topic, {e.key for e in written})
+    duplicates = _check_delivery(written, read, record_property)
+    record_property("first_failure_s", round(first_failure, 2))
+    record_property("recovery_s", round(recovery, 2))
+    print(  # the figures for the report (pytest -s)
+        f"outage: {relay.failures} failures, first after {first_failure:.2f}s, "
+        f"recovered in {recovery:.2f}s, {duplicates} duplicates of {TOTAL}"
+    )
+
+
+async def test_node_started_before_the_broker_publishes_everything(
+    tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    topic = f"test.{uuid.uuid4().hex[:12]}"
+    port = pick_free_port()  # nothing listens here yet
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    await outbox.start()
+    written = _entries(topic, TOTAL)
+    await outbox.add({}, written)
+    observed = ObservedPublisher(_publisher(f"127.0.0.1:{port}"), expected=TOTAL)
+    relay = OutboxRelay(outbox, observed, batch=BATCH, backoff=FAST_BACKOFF)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await observed.wait_failures(3)
+        assert relay.failures >= 3
+        assert observed.acked_entries == 0
+        assert await outbox.counts() == (TOTAL, 0)
+
+        broker = EmbeddedBroker(port=port, topics=[TopicSpec(topic, partitions=PARTITIONS)])
+        async with broker:
+            started_at = time.monotonic()
+            async with asyncio.timeout(WAIT):
+                await observed.done.wait()
+            catch_up = time.monotonic() - started_at
+            await _stop(task, stop, relay)
+            assert await outbox.counts() == (0, TOTAL)
+            read = await _read_topic(broker.bootstrap, topic, {e.key for e in written})
+    finally:
+        if not task.done():
+            await _stop(task, stop, relay)
+        await outbox.stop()
+    duplicates = _check_delivery(written, read, record_property)
+    record_property("catch_up_s", round(catch_up, 2))
+    print(
+        f"late broker: {relay.failures} failures before it started, caught up in "
+        f"{catch_up:.2f}s, {duplicates} duplicates of {TOTAL}"
+    )
+
+
+async def test_node_restart_publishes_the_rest(
+    tmp_path: Path,
+    broker: EmbeddedBroker,
+    fresh_topic: str,
+    record_property: Callable[[str, object], None],
+) -> None:
+    path = tmp_path / "outbox.sqlite"
+    written = _entries(fresh_topic, TOTAL)
+
+    # First life: the third batch is acknowledged by the broker, then the node dies
+    # before it can mark the batch published.
+    outbox = Outbox(path)
+    await outbox.start()
+    await outbox.add({}, written)
+    first = ObservedPublisher(_publisher(broker.bootstrap), expected=TOTAL, hold_after=3)
+    relay = OutboxRelay(outbox, first, batch=BATCH)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        async with asyncio.timeout(WAIT):
+            await first.holding.wait()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await relay.close()
+        await outbox.stop()
+
+    # Second life: new objects on the same file.
+    outbox = Outbox(path)
+    await outbox.start()
+    try:
+        pending, published = await outbox.counts()
+        assert (pending, published) == (TOTAL - 2 * BATCH, 2 * BATCH)
+        second = ObservedPublisher(_publisher(broker.bootstrap), expected=pending)
+        relay = OutboxRelay(outbox, second, batch=BATCH)
+        stop = asyncio.Event()
+        task = asyncio.create_task(relay.run(stop))
+        try:
+            async with asyncio.timeout(WAIT):
+                await second.done.wait()
+        finally:
+            await _stop(task, stop, relay)
+        assert second.acked_entries == pending
+        assert await outbox.counts() == (0, TOTAL)
+    finally:
+        await outbox.stop()
+
+    read = await _read_topic(broker.bootstrap, fresh_topic, {e.key for e in written})
+    duplicates = _check_delivery(written, read, record_property)
+    # The batch acknowledged but never marked went out again, whole.
+    assert duplicates >= BATCH
+    print(f"restart: {duplicates} duplicates of {TOTAL}")
