@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Creates the DIEF topics (DESIGN §2) and the prefix ACLs that make "partitioned by region"
+# enforceable: each regional aggregator reads and writes only dief.<region>.*, national
+# nodes may only write dief.*.cases, the Secretariat reads dief.digests and writes
+# csp.reporting. Run once against the cluster with the admin credentials.
+set -euo pipefail
+BOOT="${BOOTSTRAP:-kafka-1:9094}"
+CFG="${ADMIN_CONFIG:-/etc/kafka/secrets/admin.properties}"
+kt() { /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$BOOT" --command-config "$CFG" "$@"; }
+acl() { /opt/kafka/bin/kafka-acls.sh --bootstrap-server "$BOOT" --command-config "$CFG" "$@"; }
+
+for region in afr apg eeg grulac weog; do
+  kt --create --if-not-exists --topic "dief.${region}.cases" --partitions 3 --replication-factor 3
+  kt --create --if-not-exists --topic "dief.${region}.dlq" --partitions 1 --replication-factor 3
+  # The region's aggregator: its own prefix only, and its own consumer group.
+  acl --add --allow-principal "User:aggregator-${region}" --operation Read --operation Describe \
+      --topic "dief.${region}." --resource-pattern-type prefixed
+  acl --add --allow-principal "User:aggregator-${region}" --operation Write \
+      --topic "dief.${region}.dlq"
+  acl --add --allow-principal "User:aggregator-${region}" --operation Read \
+      --group "dief-aggregator-${region}"
+  acl --add --allow-principal "User:aggregator-${region}" --operation Write \
+      --topic dief.digests
+  # National nodes write cases and read nothing.
+  acl --add --allow-principal "User:node" --operation Write --operation Describe \
+      --topic "dief.${region}.cases"
+done
+kt --create --if-not-exists --topic dief.digests --partitions 1 --replication-factor 3
+kt --create --if-not-exists --topic csp.reporting --partitions 1 --replication-factor 3
+acl --add --allow-principal "User:secretariat" --operation Read --operation Describe --topic dief.digests
+acl --add --allow-principal "User:secretariat" --operation Read --group dief-secretariat
+acl --add --allow-principal "User:secretariat" --operation Write --topic csp.reporting
