@@ -1,0 +1,179 @@
+"""The national node's intake: pseudonyms, screening, revisions, sealing, outbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from dief.broker import cases_topic
+from dief.crypto import Opener, Sealer
+from dief.crypto.keys import KemPrivateKey
+from dief.crypto.wire import SUITE_X25519
+from dief.exceptions import ValidationError
+from dief.models import CASE_PAYLOAD_TYPE, CaseInput, CaseRecord, parse_case
+from dief.node import NationalNode, NodeIdentity, Outbox, write_rejections
+from dief.testing import FakeClock
+from dief.vocab import Region
+
+TODAY = date(2026, 11, 22)
+# 2026-11-22T10:37:12Z: the record timestamp must come out as 10:00:00.
+NOW = 1_795_343_832.0
+
+
+def _case(**overrides: object) -> dict[str, object]:
+    doc: dict[str, object] = {
+        "confidence": "suspected",
+        "region": "AFR",
+        "detected": "2026-07-14",
+        "items": [{"category": "small_arms", "quantity": 40}],
+        "transfer_stage": "in_transit",
+        "methods": ["falsified_documents"],
+        "detection_source": "customs_border_control",
+        "risk_indicators": ["DOC-01"],
+        "submitted_by": "ZZA",
+    }
+    doc.update(overrides)
+    return doc
+
+
+@pytest.fixture(scope="module")
+def region_keys() -> dict[Region, KemPrivateKey]:
+    return {r: KemPrivateKey.generate(SUITE_X25519) for r in Region}
+
+
+@pytest.fixture
+async def outbox(tmp_path: Path):  # type: ignore[no-untyped-def]
+    box = Outbox(tmp_path / "outbox.sqlite")
+    await box.start()
+    yield box
+    await box.stop()
+
+
+def _node(
+    outbox: Outbox, keys: dict[Region, KemPrivateKey], secret: bytes = b"s" * 32
+) -> NationalNode:
+    sealers = {
+        r: Sealer(type=CASE_PAYLOAD_TYPE, region=r.value, recipients=[k.public_key])
+        for r, k in keys.items()
+    }
+    return NationalNode(
+        NodeIdentity(secret),
+        outbox,
+        sealers,
+        {r: cases_topic(r) for r in Region},
+        clock=FakeClock(NOW),
+    )
+
+
+def _items(*docs: dict[str, object]) -> list[tuple[int, CaseInput | ValidationError]]:
+    out: list[tuple[int, CaseInput | ValidationError]] = []
+    for line, doc in enumerate(docs, start=1):
+        try:
+            out.append((line, parse_case(doc, line=line, today=TODAY)))
+        except ValidationError as exc:
+            out.append((line, exc))
+    return out
+
+
+def test_pseudonyms_are_stable_in_a_cycle_and_unlinkable_across() -> None:
+    node = NodeIdentity(b"a" * 32)
+    assert node.contributor("CSP12") == node.contributor("CSP12")
+    assert node.contributor("CSP12") != node.contributor("CSP13")
+    assert len(node.contributor("CSP12")) == 32
+    assert NodeIdentity(b"b" * 32).contributor("CSP12") != node.contributor("CSP12")
+    assert node.owner_tag("x") != node.owner_tag("y")
+    assert "a" * 8 not in repr(node)
+
+
+async def test_accepted_case_is_sealed_generalised_and_never_names_the_state(
+    outbox: Outbox, region_keys: dict[Region, KemPrivateKey]
+) -> None:
+    report = await _node(outbox, region_keys).submit(_items(_case()))
+    assert report.rejected == []
+    [accepted] = report.accepted
+    [pending] = await outbox.pending(10)
+    entry = pending.entry
+    assert entry.topic == "dief.afr.cases"
+    assert entry.key == accepted.case_id.encode()
+    assert entry.timestamp_ms % 3_600_000 == 0
+    assert b"ZZA" not in entry.value
+    opened = Opener([region_keys[Region.AFR]]).open(entry.value)
+    record = CaseRecord.model_validate_json(opened.payload)
+    assert record.detected_month == "2026-07"
+    assert [i.band for i in record.items] == ["11-100"]
+    assert record.cycle == "CSP12"  # CSP12 = 2025-09 … 2026-08
+    assert b"ZZA" not in opened.payload
+    assert b"submitted_by" not in opened.payload
+
+
+async def test_related_regions_get_a_flagged_copy(
+    outbox: Outbox, region_keys: dict[Region, KemPrivateKey]
+) -> None:
+    report = await _node(outbox, region_keys).submit(_items(_case(related_regions=["EEG", "WEOG"])))
+    assert report.accepted[0].records == 3
+    entries = [p.entry for p in await outbox.pending(10)]
+    assert sorted(e.topic for e in entries) == [
+        "dief.afr.cases",
+        "dief.eeg.cases",
+        "dief.weog.cases",
+    ]
+    copy = next(e for e in entries if e.topic == "dief.eeg.cases")
+    record = CaseRecord.model_validate_json(
+        Opener([region_keys[Region.EEG]]).open(copy.value).payload
+    )
+    assert record.related is True
+    assert record.region == "AFR"
+
+
+async def test_one_bad_line_refuses_only_that_line(
+    outbox: Outbox, region_keys: dict[Region, KemPrivateKey], tmp_path: Path
+) -> None:
+    docs = [_case() for _ in range(50)]
+    docs[17] = _case(items=[{"category": "small_arm", "quantity": 1}])
+    docs[33] = _case(summary="Rifles were shipped by Ruritania Arms, see www.example.org.")
+    report = await _node(outbox, region_keys).submit(_items(*docs))
+    assert [r.line for r in report.rejected] == [18, 34]
+    assert report.rejected[0].reason == "invalid_value"
+    assert "items[0].category" in report.rejected[0].message
+    assert report.rejected[1].reason == "screening"
+    assert "www.example.org" not in report.rejected[1].message
+    assert len(report.accepted) == 48
+    assert len(await outbox.pending(100)) == 48
+    out = tmp_path / "rejected.jsonl"
+    write_rejections(out, report.rejected)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["line"] for r in rows] == [18, 34]
+    assert set(rows[0]) == {"line", "case_id", "reason", "message"}
+
+
+async def test_revisions_are_numbered_and_stale_ones_refused(
+    outbox: Outbox, region_keys: dict[Region, KemPrivateKey]
+) -> None:
+    node = _node(outbox, region_keys)
+    first = await node.submit(_items(_case()))
+    case_id = first.accepted[0].case_id
+    second = await node.submit(_items(_case(case_id=case_id, confidence="confirmed")))
+    assert second.accepted[0].revision == 2
+    stale = await node.submit(_items(_case(case_id=case_id, revision=2)))
+    assert stale.rejected[0].reason == "stale_revision"
+    withdrawn = await node.submit(_items(_case(case_id=case_id, status="withdrawn")))
+    assert withdrawn.accepted[0].revision == 3
+
+
+async def test_a_restarted_node_continues_the_revision_numbers(
+    tmp_path: Path, region_keys: dict[Region, KemPrivateKey]
+) -> None:
+    box = Outbox(tmp_path / "o.sqlite")
+    await box.start()
+    first = await _node(box, region_keys).submit(_items(_case()))
+    await box.stop()
+    box = Outbox(tmp_path / "o.sqlite")
+    await box.start()
+    case_id = first.accepted[0].case_id
+    again = await _node(box, region_keys).submit(_items(_case(case_id=case_id)))
+    assert again.accepted[0].revision == 2
+    assert (await box.counts()) == (2, 0)
+    await box.stop()
