@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from dief.exceptions import BrokerError
+from dief.exceptions import BrokerError, StorageError
 from dief.node._outbox import Outbox, OutboxEntry
 
 __all__ = ["Backoff", "OutboxRelay", "Publisher"]
@@ -107,9 +107,11 @@ class OutboxRelay:
             try:
                 await self.drain_once()
                 attempt = 0
-            except BrokerError as exc:
+            except (BrokerError, StorageError) as exc:
+                # The broker is away, or the outbox cannot be read right now (disk full,
+                # locked): nothing is lost either way, so keep trying.
                 self.failures += 1
-                self._connected = False
+                self._connected = self._connected and isinstance(exc, StorageError)
                 delay = self._backoff.delay(attempt)
                 attempt += 1
                 log.warning("publishing failed (%s); retrying in %.1fs", exc.message, delay)

@@ -14,7 +14,7 @@ from dief.crypto.keys import KemPrivateKey
 from dief.crypto.wire import SUITE_X25519
 from dief.exceptions import ValidationError
 from dief.models import CASE_PAYLOAD_TYPE, CaseInput, CaseRecord, parse_case
-from dief.node import NationalNode, NodeIdentity, Outbox, write_rejections
+from dief.node import Backoff, NationalNode, NodeIdentity, Outbox, write_rejections
 from dief.testing import FakeClock
 from dief.vocab import Region
 
@@ -177,3 +177,10 @@ async def test_a_restarted_node_continues_the_revision_numbers(
     assert again.accepted[0].revision == 2
     assert (await box.counts()) == (2, 0)
     await box.stop()
+
+
+def test_backoff_is_capped_and_survives_long_outages() -> None:
+    backoff = Backoff(initial=0.1, maximum=5.0)
+    assert 0.05 <= backoff.delay(0) <= 0.1
+    assert 2.5 <= backoff.delay(10) <= 5.0
+    assert 2.5 <= backoff.delay(5000) <= 5.0  # 2**5000 overflows a float
