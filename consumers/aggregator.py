@@ -96,7 +96,8 @@ def _subscribe(
     async def handle(msg: KafkaMessage) -> None:
         nonlocal failures
         raw = msg.raw_message
-        batch = raw if isinstance(raw, tuple) else (raw,)
+        # A tuple from the real consumer, a list from FastStream's TestKafkaBroker.
+        batch = raw if isinstance(raw, tuple | list) else (raw,)
         records = [InboundRecord(r.topic, r.partition, r.offset, r.key, r.value) for r in batch]
         try:
             report = await aggregator.handle(records)

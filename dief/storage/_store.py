@@ -476,7 +476,7 @@ class CaseStore:
             stmt = stmt.where(ar.region == region)
         try:
             async with engine.connect() as conn:
-                return {o: int(n) for o, n in (await conn.execute(stmt)).tuples()}
+                return {o: int(n) for o, n in await conn.execute(stmt)}
         except SQLAlchemyError as exc:
             raise StorageError(f"reading outcomes failed: {_why(exc)}") from exc
 
