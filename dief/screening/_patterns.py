@@ -98,14 +98,17 @@ _PHONE_CUES = (
     r"tel|t[eé]l[eé]phone|phone|ph|fax|mobile|mob|cell(?:phone)?|gsm|whatsapp|signal|viber"
     r"|telegram"
 )
-_CUE_RE = re.compile(
+_CUE_PATTERN = (
     r"(?<![^\W_])(?:"
     rf"(?P<doc>(?:{_DOC_CUES})(?![^\W_]))"
     rf"|(?P<phone>(?:{_PHONE_CUES})(?![^\W_]))"
     r"|(?P<conn>(?:no|nr|num)\.|nr(?![^\W_])|n°|#)"
-    r")",
-    re.IGNORECASE,
+    r")"
 )
+# Matching lower-cased text is more than twice as fast as re.IGNORECASE; the
+# case-insensitive form is kept for the rare text whose lower() changes its length.
+_CUE_LOWER_RE = re.compile(_CUE_PATTERN)
+_CUE_RE = re.compile(_CUE_PATTERN, re.IGNORECASE)
 _CODE = r"(?P<code>[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*)"
 _CONNECTOR = r"(?:no|nr|n°|num|numbers?|ref)(?![^\W_])\.?"
 _DOC_TAIL_RE = re.compile(
@@ -160,12 +163,11 @@ def _urls(text: str) -> Iterator[Span]:
     if "://" in text or "www" in text.lower():
         for m in _URL_RE.finditer(text):
             yield m.start(), _trim(text, m.start(), m.end()), FindingKind.URL
-    if not _DOT_LETTERS_RE.search(text):
-        return
-    for m in _DOMAIN_RE.finditer(text):
-        tld = m.group("tld")
-        if tld.lower() in TLDS and (tld.islower() or tld.isupper()):
-            yield m.start(), _trim(text, m.start(), m.end()), FindingKind.URL
+    if _DOT_LETTERS_RE.search(text):
+        for m in _DOMAIN_RE.finditer(text):
+            tld = m.group("tld")
+            if tld.lower() in TLDS and (tld.islower() or tld.isupper()):
+                yield m.start(), _trim(text, m.start(), m.end()), FindingKind.URL
     if _DOTTED_DIGITS_RE.search(text):
         for m in _IPV4_RE.finditer(text):
             yield m.start(), m.end(), FindingKind.URL
@@ -233,7 +235,9 @@ def is_grouped_phone(s: str) -> bool:
 
 def _cued_numbers(text: str) -> Iterator[Span]:
     """Numbers right after a document word, a number sign or a phone word."""
-    for cue in _CUE_RE.finditer(text):
+    lowered = text.lower()
+    cues = _CUE_LOWER_RE.finditer(lowered) if len(lowered) == len(text) else _CUE_RE.finditer(text)
+    for cue in cues:
         if cue.group("doc") is not None:
             m = _DOC_TAIL_RE.match(text, cue.end())
             if m is not None:

@@ -41,10 +41,14 @@ MAX_GAP = 3
 #: Characters each side of a code looked at to decide whether the passage is in capitals.
 CONTEXT_RADIUS = 48
 
-# Letters NFKD does not decompose.
+# Letters NFKD does not decompose, and apostrophe-like letters (U+02BC, U+02BB) that
+# would otherwise glue "d\u02bcIvoire" into one word.
 _EXTRA_FOLD = str.maketrans(
-    {"ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ł": "l", "þ": "th", "ð": "d", "\u0131": "i"}
-)
+    {
+        "ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ł": "l", "þ": "th", "ð": "d",
+        "\u0131": "i", "\u02bc": "", "\u02bb": "",
+    }
+)  # fmt: skip
 _APOSTROPHES = re.compile("['`\u2018\u2019\u02bc\u00b4]")
 
 # ISO alpha-3 codes that are also English words or established non-country acronyms in
@@ -220,7 +224,7 @@ class PlaceTables:
     alpha2: frozenset[str]
     alpha3: frozenset[str]
     exact_first: frozenset[str]  # folded first tokens of the case-sensitive entries
-    codes_folded: frozenset[str]  # lower-case alpha-2 and alpha-3 codes
+    first_keys: frozenset[str]  # any folded token that can start a name
 
 
 # --------------------------------------------------------------------------- building
@@ -258,8 +262,9 @@ def _tokens(text: str) -> tuple[str, ...]:
 def _variants(phrase: str) -> set[tuple[str, ...]]:
     """Token tuples under which ``phrase`` is recognised."""
     strings = {phrase, _APOSTROPHES.sub("", phrase)}
-    out: set[tuple[str, ...]] = {_tokens(s) for s in strings}
-    for transform in (_drop_leading_the, _drop_and, _saint_to_st):
+    # A leading "the" is never part of the span: "the Gambia" matches as "Gambia".
+    out: set[tuple[str, ...]] = {_drop_leading_the(_tokens(s)) for s in strings}
+    for transform in (_drop_and, _saint_to_st):
         out |= {transform(t) for t in out}
     out |= {("".join(t),) for t in out if 1 < len(t) <= 4}
     return {t for t in out if t}
@@ -366,13 +371,14 @@ def build_place_tables(
                     _insert(folded, tokens, entry)
 
     alpha2, alpha3 = _iso_codes()
+    exact_first = frozenset(fold(k) for k in exact.children)
     return PlaceTables(
         folded=folded,
         exact=exact,
         alpha2=alpha2,
         alpha3=alpha3,
-        exact_first=frozenset(fold(k) for k in exact.children),
-        codes_folded=frozenset(c.lower() for c in alpha2 | alpha3),
+        exact_first=exact_first,
+        first_keys=frozenset(folded.children) | exact_first,
     )
 
 
@@ -402,9 +408,24 @@ def in_capitals(text: str, start: int, end: int) -> bool:
     return upper > lower
 
 
+class _Spans:
+    """``spans[i]`` is the ``(start, end)`` of token ``i``, computed on demand."""
+
+    __slots__ = ("_matches",)
+
+    def __init__(self, matches: list[re.Match[str]]) -> None:
+        self._matches = matches
+
+    def __getitem__(self, i: int) -> tuple[int, int]:
+        return self._matches[i].span()
+
+    def __len__(self) -> int:
+        return len(self._matches)
+
+
 def _walk(
     root: _Node,
-    spans: list[tuple[int, int]],
+    spans: _Spans,
     keys: list[str],
     i: int,
 ) -> tuple[int, _Entry] | None:
@@ -423,7 +444,7 @@ def _walk(
     return best
 
 
-def _exact_ok(text: str, spans: list[tuple[int, int]], i: int, j: int, e: _Entry) -> bool:
+def _exact_ok(text: str, spans: _Spans, i: int, j: int, e: _Entry) -> bool:
     if e.dotted and any(text[spans[k][1] : spans[k + 1][0]].strip() != "." for k in range(i, j)):
         return False
     return not (e.word_like and in_capitals(text, spans[i][0], spans[j][1]))
@@ -436,33 +457,60 @@ def _longer(best: tuple[int, _Entry] | None, hit: tuple[int, _Entry]) -> tuple[i
     return best
 
 
-def _tokenise(text: str) -> tuple[list[tuple[int, int]], list[str]]:
-    """Token spans and their folded keys."""
-    if text.isascii():  # the common case: lower() keeps offsets, no per-token folding
-        matches = list(TOKEN_RE.finditer(text.lower()))
-        return [m.span() for m in matches], [m.group() for m in matches]
-    matches = list(TOKEN_RE.finditer(text))
-    return [m.span() for m in matches], [fold(m.group()) for m in matches]
-
-
 def find_places(text: str, tables: PlaceTables) -> list[tuple[int, int, FindingKind]]:
     """Spans of names, short forms, demonyms and codes in ``text``."""
-    spans, keys = _tokenise(text)
-    folded_first = tables.folded.children
+    found = _find_codes(text, tables)
+    if text.isascii():
+        # The common case: lower() keeps offsets and folds every token; most texts have no
+        # token that can start a name, which one C-level set test establishes.
+        lowered = text.lower()
+        keys = _ASCII_TOKEN_RE.findall(lowered)
+        if tables.first_keys.isdisjoint(keys):
+            return found
+        matches = list(_ASCII_TOKEN_RE.finditer(lowered))
+    else:
+        matches = list(TOKEN_RE.finditer(text))
+        keys = [fold(m.group()) for m in matches]
+    names, consumed = _find_names(text, tables, matches, keys)
+    if found and consumed:  # a code inside a matched phrase ("US Virgin Islander") is not
+        found = [c for c in found if not any(a < c[1] and c[0] < b for a, b in consumed)]
+    return found + names
+
+
+_ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+")
+_UPPER_TOKEN_RE = re.compile(r"(?<![^\W_])[A-Z]{2,3}(?![^\W_])")
+
+
+def _find_codes(text: str, tables: PlaceTables) -> list[tuple[int, int, FindingKind]]:
+    return [
+        (m.start(), m.end(), FindingKind.PLACE)
+        for m in _UPPER_TOKEN_RE.finditer(text)
+        if _is_code(text, m.start(), m.end(), m.group(), tables)
+    ]
+
+
+def _find_names(
+    text: str, tables: PlaceTables, matches: list[re.Match[str]], keys: list[str]
+) -> tuple[list[tuple[int, int, FindingKind]], list[tuple[int, int]]]:
+    """Name and demonym findings, and the ranges of every matched phrase (allowed too)."""
+    interesting = tables.first_keys
     found: list[tuple[int, int, FindingKind]] = []
+    consumed: list[tuple[int, int]] = []
     raw_keys: list[str] | None = None
-    i = 0
-    n = len(spans)
-    while i < n:
+    next_free = 0
+    spans = _Spans(matches)
+    for i in [i for i, key in enumerate(keys) if key in interesting]:
+        if i < next_free:
+            continue  # inside a phrase already matched
         key = keys[i]
         best: tuple[int, _Entry] | None = None
-        if key in folded_first:
+        if key in tables.folded.children:
             hit = _walk(tables.folded, spans, keys, i)
             if hit is not None and (not hit[1].cap_only or text[spans[i][0]].isupper()):
                 best = hit
         if key in tables.exact_first:
             if raw_keys is None:
-                raw_keys = [text[a:b] for a, b in spans]
+                raw_keys = [text[m.start() : m.end()] for m in matches]
             hit = _walk(tables.exact, spans, raw_keys, i)
             if hit is not None and _exact_ok(text, spans, i, hit[0], hit[1]):
                 best = _longer(best, hit)
@@ -473,14 +521,9 @@ def find_places(text: str, tables: PlaceTables) -> list[tuple[int, int, FindingK
                 if entry.trailing_dot and text[end : end + 1] == ".":
                     end += 1
                 found.append((spans[i][0], end, entry.kind))
-            i = j + 1
-            continue
-        if key in tables.codes_folded:
-            start, end = spans[i]
-            if _is_code(text, start, end, text[start:end], tables):
-                found.append((start, end, FindingKind.PLACE))
-        i += 1
-    return found
+            consumed.append((spans[i][0], spans[j][1]))
+            next_free = j + 1
+    return found, consumed
 
 
 def _is_code(text: str, start: int, end: int, raw: str, tables: PlaceTables) -> bool:
