@@ -10,7 +10,8 @@ from typing import Protocol, runtime_checkable
 from dief.exceptions import FieldProblem, ScreeningError
 from dief.screening._findings import Finding, describe_findings, resolve_overlaps
 from dief.screening._patterns import find_patterns
-from dief.screening._places import PlaceTables, build_place_tables, find_places
+from dief.screening._places import find_places
+from dief.screening._tables import PlaceTables, build_place_tables
 
 __all__ = ["Screener", "TextScreener", "default_screener", "raise_for_findings"]
 
