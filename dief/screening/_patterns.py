@@ -92,7 +92,7 @@ _DOC_CUES = (
     r"|licen[cs]es?|permits?|authori[sz]ations?|certificates?|contracts?|invoices?"
     r"|bills?\s+of\s+lading|b/l|awb|air\s*waybills?|waybills?|manifests?|containers?"
     r"|purchase\s+orders?|p\.?o|letters?\s+of\s+credit|l/c|declarations?|dossiers?|files?"
-    r"|ref(?:erence)?s?|serials?|registrations?|tenders?|dockets?"
+    r"|ref(?:erence)?s?|serials?|s/n|registrations?|tenders?|dockets?"
 )
 _PHONE_CUES = (
     r"tel|t[eé]l[eé]phone|phone|ph|fax|mobile|mob|cell(?:phone)?|gsm|whatsapp|signal|viber"

@@ -105,6 +105,8 @@ def test_abbreviations_and_decimals_are_not_domains() -> None:
         ("reference DE-2023-4471 was quoted", "DE-2023-4471"),
         ("file 2024-00123 was opened", "2024-00123"),
         ("code AB-1234-X appears", "AB-1234-X"),
+        ("rifle s/n 12345 was traced", "12345"),
+        ("bill of lading MAEU123456789 was used", "MAEU123456789"),
     ],
 )
 def test_reference_numbers(text: str, expected: str) -> None:
