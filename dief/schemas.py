@@ -16,6 +16,7 @@ from typing import cast
 from pydantic import BaseModel
 from pydantic import JsonValue as _JsonValue
 
+from dief.aggregator import DLQ_HEADERS
 from dief.catalogue import load_catalogue
 from dief.crypto.wire import SUITE_HYBRID, SUITE_X25519, SealedEnvelope
 from dief.models import CASE_PAYLOAD_TYPE, CASE_SCHEMA_VERSION, CaseInput, CaseRecord
@@ -118,6 +119,47 @@ def _kafka_key(description: str, schema: JsonObject | None = None) -> JsonObject
     return {"kafka": {"key": key, "bindingVersion": "0.5.0"}}
 
 
+#: What each dead-letter header carries (UTF-8 text); the names come from the aggregator.
+_DLQ_HEADER_SCHEMAS: dict[str, JsonObject] = {
+    "dief-reason": {
+        "description": "Machine-readable reason code, e.g. malformed, unsupported_version, "
+        "unknown_suite, no_recipient_key, authentication_failed, oversized, wrong_type, "
+        "wrong_region, invalid_payload, key_mismatch, forged_revision",
+        "pattern": "^[a-z][a-z0-9_]*$",
+    },
+    "dief-detail": {
+        "description": "What is wrong and where, for operators; never payload text, key "
+        "material or anything naming a sender",
+    },
+    "dief-source-topic": {
+        "description": "The topic the record was consumed from",
+        "pattern": "^dief\\.[a-z]+\\.cases$",
+    },
+    "dief-source-partition": {
+        "description": "Partition of the original record (decimal)",
+        "pattern": "^[0-9]+$",
+    },
+    "dief-source-offset": {
+        "description": "Offset of the original record (decimal)",
+        "pattern": "^[0-9]+$",
+    },
+}
+
+
+def _dlq_headers() -> JsonObject:
+    properties: JsonObject = {}
+    for name in DLQ_HEADERS:
+        properties[name] = {"type": "string", **_DLQ_HEADER_SCHEMAS.get(name, {})}
+    return {
+        "type": "object",
+        "description": "Reason and origin of a dead letter, as UTF-8 Kafka headers. Nothing "
+        "in them identifies the sender.",
+        "properties": properties,
+        "required": list(DLQ_HEADERS),
+        "additionalProperties": False,
+    }
+
+
 def _messages() -> JsonObject:
     region_codes: list[_JsonValue] = [r.value for r in Region]
     envelope = _ref("envelope.schema.json")
@@ -145,12 +187,7 @@ def _messages() -> JsonObject:
             "description": "Written by the regional aggregator when a record cannot be "
             "opened or validated. Never dropped, never blocks the partition.",
             "contentType": "application/json",
-            "headers": {
-                "type": "object",
-                "description": "Reason headers: a machine-readable reason code and a "
-                "message that never contains the payload text.",
-                "additionalProperties": {"type": "string"},
-            },
+            "headers": _dlq_headers(),
             "payload": {
                 "description": "The original record value as received (normally a sealed "
                 "envelope, but possibly malformed bytes)."

@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from dief.catalogue import INDICATOR_ID_PATTERN
-from dief.vocab import Dimension, Region, Tlp
+from dief.vocab import Dimension, Region, Tlp, TransferStage
 
 __all__ = [
     "Cell",
@@ -41,6 +41,7 @@ __all__ = [
     "RegionTable",
     "Totals",
     "Trend",
+    "TrendTest",
 ]
 
 _PERIOD_RE = re.compile(r"^([0-9]{4}-(0[1-9]|1[0-2])|[0-9]{4}-Q[1-4]|CSP[1-9][0-9]{0,3})$")
@@ -102,7 +103,8 @@ class Cell(BaseModel):
 class Totals(BaseModel):
     """Table totals. ``suppressed`` is the number of suppressed cells in the table.
 
-    ``cases`` / ``contributors`` are null only when the total itself is below ``k``.
+    ``cases`` / ``contributors`` are null only when the total itself is suppressed (below
+    ``k``, or withheld so that a suppressed cell cannot be recovered from it).
     """
 
     model_config = _open("Totals")
@@ -110,6 +112,19 @@ class Totals(BaseModel):
     cases: Count | None
     contributors: Count | None
     suppressed: Count = 0
+    withheld: bool = Field(
+        default=False, description="The total itself is suppressed (cases, contributors null)"
+    )
+    previous: Count | None = Field(
+        default=None, description="Cases in the previous period; null when not publishable"
+    )
+    trend: Trend | None = None
+
+    @model_validator(mode="after")
+    def _disclosure(self) -> Totals:
+        if self.withheld and (self.cases is not None or self.contributors is not None):
+            raise ValueError("withheld totals must have null cases and contributors")
+        return self
 
 
 class ChecklistEntry(BaseModel):
@@ -122,11 +137,19 @@ class ChecklistEntry(BaseModel):
     count: Count | None = Field(description="Cases citing it; null when suppressed")
     prevalence: float | None = Field(ge=0, le=1, description="count / total cases")
     trend: Trend | None = None
+    suppressed: bool = Field(default=False, description="Fewer contributors than k")
+    title: str | None = Field(default=None, description="Catalogue title")
+    stages: list[TransferStage] = Field(
+        default_factory=list, description="Transfer stages the indicator applies to"
+    )
+    source: str | None = Field(default=None, description="Public sources (catalogue)")
 
     @model_validator(mode="after")
     def _disclosure(self) -> ChecklistEntry:
         if self.count is None and self.prevalence is not None:
             raise ValueError("a suppressed checklist entry must have null prevalence")
+        if self.suppressed and self.count is not None:
+            raise ValueError("a suppressed checklist entry must have null count")
         return self
 
 
@@ -137,6 +160,21 @@ class Lesson(BaseModel):
 
     text: str
     tlp: Tlp
+    stage: TransferStage | None = Field(
+        default=None, description="Transfer stage of the case the lesson comes from"
+    )
+
+
+class TrendTest(BaseModel):
+    """The stated test behind every trend flag."""
+
+    model_config = _open("Trend test")
+
+    name: str
+    statistic: str
+    min_count: int = Field(ge=1, description="Below this many cases (now + previous): stable")
+    z: float = Field(gt=0, description="Critical value of |statistic|")
+    alpha: float = Field(gt=0, lt=1, description="Two-sided significance level")
 
 
 class DigestNotes(BaseModel):
@@ -144,9 +182,27 @@ class DigestNotes(BaseModel):
 
     model_config = _open("Digest notes")
 
-    late_revisions: Count = Field(default=0, description="Revisions applied after the period")
+    late_revisions: Count | None = Field(
+        default=None, description="Revisions applied after the period; null when not tracked"
+    )
     dead_lettered: Count = Field(default=0, description="Records sent to the DLQ")
     suppressed_cells: Count = Field(default=0, description="Cells published as suppressed")
+    dead_letters: dict[str, Count] = Field(
+        default_factory=dict, description="Dead-lettered records by reason code"
+    )
+    k: int | None = Field(default=None, ge=1, description="Minimum distinct contributors")
+    trend_test: TrendTest | None = None
+    cycles: list[str] = Field(
+        default_factory=list, description="CSP cycles whose contributor pseudonyms the period spans"
+    )
+    contributors_lower_bound: bool = Field(
+        default=False,
+        description="Contributor counts are lower bounds (the period spans several cycles)",
+    )
+    checklist_window: list[str] = Field(
+        default_factory=list, description="Quarters the checklist counts over"
+    )
+    text: list[str] = Field(default_factory=list, description="The notes as sentences")
 
 
 def _check_period(value: str) -> str:
@@ -195,6 +251,7 @@ class Pattern(BaseModel):
     value: str
     regions: list[Region]
     trend: Trend = Trend.RISING
+    previous_cycle: str | None = Field(default=None, description="The cycle compared with")
 
 
 class Methodology(BaseModel):
@@ -205,6 +262,9 @@ class Methodology(BaseModel):
     rules: list[str]
     k: int = Field(ge=1)
     suppressed: Count
+    primary: Count = Field(default=0, description="Cells suppressed below k contributors")
+    secondary: Count = Field(default=0, description="Cells suppressed to protect others")
+    trend_test: TrendTest | None = None
 
 
 class CspSummary(BaseModel):

@@ -152,3 +152,32 @@ def test_digest_and_summary_round_trip() -> None:
     assert "global" in wire
     assert wire["signature"] is None
     assert CspSummary.model_validate(wire) == summary
+
+
+def test_asyncapi_dead_letter_headers_match_the_aggregator() -> None:
+    import re
+
+    from dief.aggregator import DLQ_HEADERS
+    from dief.exceptions import EnvelopeError
+
+    doc = json.loads(generate_schemas()[ASYNCAPI_FILE])
+    headers = doc["components"]["messages"]["DeadLetter"]["headers"]
+    assert set(headers["properties"]) == set(DLQ_HEADERS)
+    assert headers["required"] == list(DLQ_HEADERS)
+    assert headers["additionalProperties"] is False
+    reason = re.compile(headers["properties"]["dief-reason"]["pattern"])
+    codes = {EnvelopeError.code, *(cls.code for cls in EnvelopeError.__subclasses__())}
+    codes |= {"forged_revision", "invalid_payload", "wrong_region", "key_mismatch"}
+    assert all(reason.match(code) for code in codes)
+    topic = re.compile(headers["properties"]["dief-source-topic"]["pattern"])
+    assert all(topic.match(f"dief.{r.topic_code}.cases") for r in Region)
+
+
+def test_withheld_totals_hide_their_numbers() -> None:
+    from dief.shapes import Totals
+
+    assert Totals(cases=None, contributors=None, withheld=True).withheld
+    with pytest.raises(PydanticValidationError, match="withheld"):
+        Totals(cases=3, contributors=None, withheld=True)
+    with pytest.raises(PydanticValidationError, match="suppressed checklist entry"):
+        ChecklistEntry(id="DOC-01", question="Q?", count=3, prevalence=None, suppressed=True)

@@ -1,0 +1,342 @@
+"""The CSP-ready summary of one cycle (DESIGN §7): public-safe, non-attributed.
+
+Built from the cycle's stored cells without TLP:RED cases, for every region and for all
+regions together. Cells are protected by distinct contributors (``k_csp``), then by
+secondary suppression (:mod:`dief.reporting._suppression`) so that no suppressed cell can be
+computed from totals or from the other regions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from dief.catalogue import Catalogue
+from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle
+from dief.reporting._cells import TOTAL, PeriodCells, merge_rows
+from dief.reporting._digest import checklist_entry, rank_cells, rank_checklist, ratio
+from dief.reporting._narrative import narrative
+from dief.reporting._suppression import Group, Key, Protection, SortKey, protect
+from dief.reporting._trend import TREND_TEST, trend_flag
+from dief.shapes import (
+    Cell,
+    ChecklistEntry,
+    CspSummary,
+    Methodology,
+    Pattern,
+    RegionTable,
+    Totals,
+    Trend,
+)
+from dief.storage import CaseStore
+from dief.vocab import Dimension, Region
+
+__all__ = ["GLOBAL", "SINGLE_VALUED", "SummaryTables", "build_summary", "summary_tables"]
+
+GLOBAL = "_global"
+#: dimensions with exactly one value per case: their values sum to the table total
+SINGLE_VALUED: tuple[Dimension, ...] = (
+    Dimension.KIND,
+    Dimension.CONFIDENCE,
+    Dimension.TRANSFER_STAGE,
+    Dimension.END_USER_TYPE,
+    Dimension.DETECTION_SOURCE,
+)
+_DIM_RANK = {d.value: i for i, d in enumerate(Dimension)}
+_REGION_RANK = {r.value: i for i, r in enumerate(Region)}
+
+Stores = CaseStore | Mapping[Region, CaseStore] | Mapping[str, CaseStore]
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryTables:
+    """Every cell of one cycle's summary (regions and global) with its protection."""
+
+    regions: tuple[str, ...]
+    counts: dict[Key, int]
+    contributors: dict[Key, int]
+    protection: Protection
+
+    def published(self, key: Key) -> bool:
+        return key in self.counts and key not in self.protection.suppressed
+
+    def count_as_published(self, key: Key) -> int | None:
+        """0 for an absent cell, the count of a published one, ``None`` if suppressed."""
+        if key not in self.counts:
+            return 0
+        if key in self.protection.suppressed:
+            return None
+        return self.counts[key]
+
+
+def _order(key: Key) -> SortKey:
+    table, dimension, value = key
+    return (
+        _REGION_RANK.get(table, len(_REGION_RANK)),
+        _DIM_RANK.get(dimension, -1),
+        value,
+    )
+
+
+def summary_tables(
+    cells: Mapping[str, PeriodCells], regions: Sequence[str], *, k: int
+) -> SummaryTables:
+    """Primary and secondary suppression over the regions' cells of one cycle."""
+    counts: dict[Key, int] = {}
+    contributors: dict[Key, int] = {}
+    for region in regions:
+        for (dim, value), tally in cells.get(region, {}).items():
+            if tally.count <= 0:
+                continue
+            counts[(region, dim, value)] = tally.count
+            contributors[(region, dim, value)] = tally.contributors
+            gkey = (GLOBAL, dim, value)
+            counts[gkey] = counts.get(gkey, 0) + tally.count
+            # a lower bound: pseudonyms are per node and cycle, and a node may report in
+            # several regions, so the regions' contributor sets can overlap entirely
+            contributors[gkey] = max(contributors.get(gkey, 0), tally.contributors)
+    primary = [key for key, n in contributors.items() if n < k]
+
+    groups: list[Group] = []
+    for table in (*regions, GLOBAL):
+        total = (table, *TOTAL)
+        if total not in counts:
+            continue
+        for dimension in SINGLE_VALUED:
+            members = tuple(
+                sorted(
+                    (key for key in counts if key[0] == table and key[1] == dimension.value),
+                    key=_order,
+                )
+            )
+            if members:
+                groups.append(Group(total, members))
+    for key in sorted((key for key in counts if key[0] == GLOBAL), key=_order):
+        members = tuple(
+            (region, key[1], key[2]) for region in regions if (region, key[1], key[2]) in counts
+        )
+        groups.append(Group(key, members))
+    protection = protect(counts, primary, groups, order=_order)
+    return SummaryTables(tuple(regions), counts, contributors, protection)
+
+
+def _table(table: str, now: SummaryTables, before: SummaryTables | None) -> RegionTable:
+    total_key = (table, *TOTAL)
+    total = now.count_as_published(total_key)
+    dims: dict[Dimension, list[Cell]] = {}
+    hidden_cells = 0
+    for dimension in Dimension:
+        cells: list[Cell] = []
+        for key in now.counts:
+            if key[0] != table or key[1] != dimension.value:
+                continue
+            if not now.published(key):
+                cells.append(Cell(value=key[2], count=None, contributors=None, suppressed=True))
+                hidden_cells += 1
+                continue
+            count = now.counts[key]
+            previous = before.count_as_published(key) if before is not None else None
+            cells.append(
+                Cell(
+                    value=key[2],
+                    count=count,
+                    contributors=now.contributors[key],
+                    share=ratio(count, total),
+                    trend=None if previous is None else trend_flag(count, previous),
+                )
+            )
+        dims[dimension] = rank_cells(cells)
+    previous_total = before.count_as_published(total_key) if before is not None else None
+    if total is None:
+        totals = Totals(cases=None, contributors=None, suppressed=hidden_cells, withheld=True)
+    else:
+        totals = Totals(
+            cases=total,
+            contributors=now.contributors.get(total_key, 0),
+            suppressed=hidden_cells,
+            trend=None
+            if previous_total is None or total == 0
+            else trend_flag(total, previous_total),
+        )
+    return RegionTable(totals=totals, dimensions=dims)
+
+
+def _patterns(
+    now: SummaryTables, before: SummaryTables | None, previous_cycle: str | None
+) -> list[Pattern]:
+    if before is None:
+        return []
+    rising: dict[tuple[str, str], list[Region]] = {}
+    for key, count in now.counts.items():
+        region, dim, value = key
+        if region == GLOBAL or dim == TOTAL[0] or not now.published(key):
+            continue
+        previous = before.count_as_published(key)
+        if previous is None:
+            continue
+        if trend_flag(count, previous) in (Trend.RISING, Trend.NEW):
+            rising.setdefault((dim, value), []).append(Region(region))
+    found = [
+        Pattern(
+            dimension=Dimension(dim),
+            value=value,
+            regions=sorted(regions, key=lambda r: _REGION_RANK[r.value]),
+            trend=Trend.RISING,
+            previous_cycle=previous_cycle,
+        )
+        for (dim, value), regions in rising.items()
+        if len(regions) >= 2
+    ]
+    found.sort(key=lambda p: (-len(p.regions), _DIM_RANK[p.dimension.value], p.value))
+    return found
+
+
+def _checklist(
+    now: SummaryTables, before: SummaryTables | None, catalogue: Catalogue
+) -> list[ChecklistEntry]:
+    total = now.count_as_published((GLOBAL, *TOTAL))
+    entries: list[ChecklistEntry] = []
+    for key in now.counts:
+        table, dim, ind_id = key
+        if table != GLOBAL or dim != Dimension.RISK_INDICATOR.value:
+            continue
+        if not now.published(key):
+            entries.append(
+                checklist_entry(catalogue, ind_id, count=None, prevalence=None, trend=None)
+            )
+            continue
+        count = now.counts[key]
+        previous = before.count_as_published(key) if before is not None else None
+        entries.append(
+            checklist_entry(
+                catalogue,
+                ind_id,
+                count=count,
+                prevalence=ratio(count, total),
+                trend=None if previous is None else trend_flag(count, previous),
+            )
+        )
+    return rank_checklist(entries)
+
+
+def _rules(k: int) -> list[str]:
+    single = ", ".join(d.value for d in SINGLE_VALUED)
+    return [
+        "TLP:RED cases are excluded from every table of this summary; a case counts in "
+        "the global table once, through its region.",
+        f"Primary suppression: a cell with fewer than {k} distinct contributors is "
+        "published as suppressed, with null count and contributors. Contributors are "
+        "never listed.",
+        "Global contributor counts are lower bounds: contributor pseudonyms are per node "
+        "and per cycle and one node may report in several regions, so a global cell "
+        "counts the largest number of distinct contributors of any one region.",
+        "Secondary suppression (a): within each table the values of every single-valued "
+        f"dimension ({single}) sum to the table total; no such set is left with exactly "
+        "one suppressed cell.",
+        "Secondary suppression (b): every global cell is the sum of the regions' cells; "
+        "no such set is left with exactly one suppressed cell.",
+        "Every listed cell counts at least one case, so no set with a published total is "
+        "left with suppressed cells that could only be ones, and no suppressed cell may "
+        "follow exactly from all the sums together (exact elimination). Each extra "
+        "suppression takes the smallest published cell, totals last, until nothing changes.",
+        "Shares and prevalences are published only where the table total is published.",
+        "Trend flags compare with the previous cycle, suppressed the same way, only where "
+        "both cycles' cells are published; patterns are values rising or new in at least "
+        "two regions.",
+    ]
+
+
+async def _cells(
+    stores: Stores, regions: Sequence[str], periods: Sequence[str]
+) -> dict[str, dict[str, PeriodCells]]:
+    """period → region → cells, without TLP:RED cases."""
+    out: dict[str, dict[str, PeriodCells]] = {p: {} for p in periods}
+    for region in regions:
+        if isinstance(stores, CaseStore):
+            store = stores
+        else:
+            found = {str(key): value for key, value in stores.items()}
+            if region not in found:
+                continue
+            store = found[region]
+        merged = merge_rows(await store.cell_rows(region, list(periods), include_red=False))
+        for period in periods:
+            out[period][region] = merged.get(period, {})
+    return out
+
+
+def _regions(stores: Stores, regions: Sequence[Region | str] | None) -> list[str]:
+    if regions is not None:
+        chosen = {Region(r).value for r in regions}
+    elif isinstance(stores, CaseStore):
+        chosen = {r.value for r in Region}
+    else:
+        chosen = {Region(str(r)).value for r in stores}
+    return sorted(chosen, key=lambda r: _REGION_RANK[r])
+
+
+async def build_summary(
+    stores: Stores,
+    cycle: str,
+    *,
+    k: int = 3,
+    catalogue: Catalogue,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
+    regions: Sequence[Region | str] | None = None,
+) -> CspSummary:
+    """The CSP summary of *cycle* (``CSP12``), unsigned (``signature`` null).
+
+    *stores* is one store holding every region, or a mapping region → store. The summary
+    covers *regions* (default: every region, or the mapping's keys).
+    """
+    if k < 1:
+        raise ValueError("k is at least 1")
+    current = CspCycle.parse(cycle, start_month=start_month)
+    previous = current.previous() if current.number > 1 else None
+    codes = _regions(stores, regions)
+    periods = [str(current)] + ([str(previous)] if previous is not None else [])
+    cells = await _cells(stores, codes, periods)
+    now = summary_tables(cells[str(current)], codes, k=k)
+    before = summary_tables(cells[str(previous)], codes, k=k) if previous is not None else None
+
+    tables = {Region(code): _table(code, now, before) for code in codes}
+    global_table = _table(GLOBAL, now, before)
+    patterns = _patterns(now, before, str(previous) if previous is not None else None)
+    checklist = _checklist(now, before, catalogue)
+    protection = now.protection
+    methodology = Methodology(
+        rules=_rules(k),
+        k=k,
+        suppressed=len(protection.suppressed),
+        primary=len(protection.primary),
+        secondary=len(protection.secondary),
+        trend_test=TREND_TEST,
+        red_excluded=True,
+        catalogue_version=catalogue.version,
+    )
+    return CspSummary.model_validate(
+        {
+            "cycle": str(current),
+            "from": str(current.first),
+            "to": str(current.last),
+            "k": k,
+            "regions": tables,
+            "global": global_table,
+            "patterns": patterns,
+            "checklist": checklist,
+            "narrative": narrative(
+                cycle=str(current),
+                first=str(current.first),
+                last=str(current.last),
+                k=k,
+                regions=tables,
+                global_table=global_table,
+                patterns=patterns,
+                checklist=checklist,
+                methodology=methodology,
+                previous_cycle=str(previous) if previous is not None else None,
+            ),
+            "methodology": methodology,
+            "signature": None,
+        }
+    )
