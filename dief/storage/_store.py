@@ -7,6 +7,8 @@ commits Kafka offsets only after this returns (DESIGN §8).
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +40,21 @@ __all__ = ["CaseStore", "CellRow", "StoredCase", "sqlite_url"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _CHUNK = 500
+
+# Alembic keeps its migration context in module globals, so two stores migrating at once
+# (``asyncio.gather(a.start(), b.start())``) corrupt each other: migrations run one at a time
+# per event loop.
+_MIGRATION_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _migration_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _MIGRATION_LOCKS.get(loop)
+    if lock is None:
+        lock = _MIGRATION_LOCKS[loop] = asyncio.Lock()
+    return lock
 
 
 def sqlite_url(path: Path) -> str:
@@ -101,7 +118,7 @@ class CaseStore:
                 event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             else:
                 engine = create_async_engine(self._url, echo=self._echo, pool_pre_ping=True)
-            async with engine.begin() as conn:
+            async with _migration_lock(), engine.begin() as conn:
                 await conn.run_sync(_upgrade)
         except (SQLAlchemyError, OSError) as exc:
             raise StorageError(f"cannot open the database ({self!r}): {_why(exc)}") from exc

@@ -1,0 +1,222 @@
+"""Digests and summaries on real databases: SQLite and a throw-away PostgreSQL server.
+
+Synthetic cases go through the real models (validate, generalise with node pseudonyms,
+``case_values``) into ``CaseFacts``, related-region copies included, and are applied with
+``CaseStore.apply_batch`` to both databases. Every digest and summary must be identical on
+both, and equal to a recomputation from the stored cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from dief.aggregation import CaseFacts
+from dief.aggregator import case_values
+from dief.catalogue import load_catalogue
+from dief.models import CaseRecord, generalise, parse_case
+from dief.node import NodeIdentity
+from dief.periods import CspCycle
+from dief.reporting import build_digest, build_summary, dump_json, write_outputs
+from dief.storage import CaseStore, StoredCase, sqlite_url
+from dief.synthetic import generate_cases
+from dief.vocab import Region
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CATALOGUE = load_catalogue()
+TODAY = date(2026, 10, 15)
+TOTAL = ("_total", "_all")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server of its own (initdb in a temp dir, trust auth, fsync off)."""
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        runuser = shutil.which("runuser")
+        try:
+            import pwd
+
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root without a postgres user")
+        if runuser is None:
+            pytest.skip("running as root without runuser")
+        as_user = [runuser, "-u", "postgres", "--"]
+    base = Path(tempfile.mkdtemp(prefix="dief-pg-"))
+    data = base / "data"
+    if as_user:
+        os.chown(base, user.pw_uid, user.pw_gid)
+    port = _free_port()
+    subprocess.run(
+        [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        [*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+            check=False,
+            capture_output=True,
+            timeout=60,
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _facts(record: CaseRecord, region: str, raw: bytes) -> CaseFacts:
+    return CaseFacts(
+        record_id=str(uuid.uuid4()),
+        case_id=str(record.case_id),
+        revision=record.revision,
+        region=region,
+        status=str(record.status),
+        contributor=record.contributor,
+        owner_tag=record.owner_tag,
+        month=record.detected_month,
+        cycle=record.cycle,
+        tlp=str(record.tlp),
+        related=record.related,
+        primary_region=str(record.region),
+        values=case_values(record),
+        sealed=raw,
+    )
+
+
+def synthetic_batches(n: int, seed: int) -> dict[str, list[CaseFacts]]:
+    """region → facts in posting order, as the nodes would publish them."""
+    nodes: dict[str, NodeIdentity] = {}
+    revisions: dict[str, int] = {}
+    out: dict[str, list[CaseFacts]] = defaultdict(list)
+    for line in generate_cases(n, seed=seed, indicator_ids=CATALOGUE.ids, today=TODAY):
+        doc = dict(line.document)
+        state = str(doc.pop("submitted_by"))
+        case = parse_case(doc, today=TODAY)
+        node = nodes.setdefault(state, NodeIdentity(state.encode() * 11))
+        case_id = str(case.case_id)
+        revision = case.revision or revisions.get(case_id, 0) + 1
+        revisions[case_id] = revision
+        cycle = CspCycle.of(case.detected_month)
+        record = generalise(
+            case,
+            case_id=case_id,
+            revision=revision,
+            contributor=node.contributor(str(cycle)),
+            owner_tag=node.owner_tag(case_id),
+            cycle=cycle,
+        )
+        out[str(record.region)].append(_facts(record, str(record.region), record.to_json()))
+        copy = record.as_related_copy()
+        for other in record.related_regions:
+            out[str(other)].append(_facts(copy, str(other), copy.to_json()))
+    return out
+
+
+def _expected(cases: list[StoredCase], period: str) -> dict[tuple[str, str], tuple[int, int]]:
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    who: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for case in cases:
+        quarter = f"{case.month[:4]}-Q{(int(case.month[5:]) - 1) // 3 + 1}"
+        if case.status != "active" or period not in (case.month, quarter, case.cycle):
+            continue
+        for pair in (TOTAL, *case.values):
+            counts[pair] += 1
+            who[pair][case.cycle].add(case.contributor)
+    return {p: (n, max(len(s) for s in who[p].values())) for p, n in counts.items()}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def stores(postgres_url: str) -> AsyncIterator[tuple[CaseStore, CaseStore]]:
+    tmp = Path(tempfile.mkdtemp(prefix="dief-sqlite-"))
+    lite = CaseStore(sqlite_url(tmp / "cases.db"))
+    pg = CaseStore(postgres_url)
+    await asyncio.gather(lite.start(), pg.start())
+    batches = synthetic_batches(900, seed=17)
+    for region, facts in batches.items():
+        for start in range(0, len(facts), 200):
+            chunk = facts[start : start + 200]
+            await lite.apply_batch(region, chunk)
+            await pg.apply_batch(region, chunk)
+    try:
+        yield lite, pg
+    finally:
+        await asyncio.gather(lite.stop(), pg.stop())
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_postgres_and_sqlite_agree_with_the_recomputation(
+    stores: tuple[CaseStore, CaseStore],
+) -> None:
+    lite, pg = stores
+    checked = 0
+    for region in Region:
+        periods = await lite.periods_with_data(region.value)
+        assert periods == await pg.periods_with_data(region.value)
+        assert periods, f"the synthetic set has cases in {region.value}"
+        cases = await pg.stored_cases(region.value)
+        for period in periods:
+            one = await build_digest(lite, region, period, k=2, catalogue=CATALOGUE)
+            two = await build_digest(pg, region, period, k=2, catalogue=CATALOGUE)
+            assert dump_json(one) == dump_json(two)
+            expected = _expected(cases, period)
+            for dim, cells in two.dimensions.items():
+                for cell in cells:
+                    count, contributors = expected[(dim.value, cell.value)]
+                    if contributors < 2:
+                        assert cell.suppressed
+                        assert cell.count is None
+                    else:
+                        assert (cell.count, cell.contributors) == (count, contributors)
+            checked += 1
+    assert checked > 50
+    for cycle in ("CSP12", "CSP13"):
+        one_s = await build_summary(lite, cycle, k=3, catalogue=CATALOGUE)
+        two_s = await build_summary(pg, cycle, k=3, catalogue=CATALOGUE)
+        assert one_s.to_json() == two_s.to_json()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_write_outputs_from_postgres(
+    stores: tuple[CaseStore, CaseStore], tmp_path: Path
+) -> None:
+    _, pg = stores
+    index = await write_outputs(
+        tmp_path, pg, regions=list(Region), k_meeting=2, k_csp=3, catalogue=CATALOGUE
+    )
+    assert {o.period for o in index.summaries} >= {"CSP12", "CSP13"}
+    summary = (tmp_path / "summary" / "CSP13.md").read_text(encoding="utf-8")
+    assert summary.startswith("# DIEF summary for CSP13 (2026-09 to 2027-08)")
+    assert all(p.is_file() for p in index.paths)
+    assert len(index.paths) == 2 * len(index.outputs)
