@@ -1,0 +1,414 @@
+"""Shared helpers for integration tests of the node → broker → aggregator pipeline.
+
+Import with ``from _pipeline_helpers import ...`` (pytest puts ``tests/integration`` on the
+path). Everything here is plain code, no fixtures, so a test module picks what it needs:
+
+- :class:`Forum` — a throw-away keyring (fast KDF) and region sealers/openers.
+- :func:`case_doc` — a complete plain case document, every field explicit.
+- :class:`Nodes` — simulated national nodes (one :class:`NodeIdentity` and outbox per
+  ``submitted_by``) that post documents through ``NationalNode`` + ``OutboxRelay`` and keep
+  every sealed entry they published, so a test can redeliver the exact bytes.
+- :func:`expected_cells` — the cells the DESIGN §5 counting rules give for plain case
+  documents, computed without any DIEF aggregation code; :func:`store_cells` — the same
+  shape read from a :class:`CaseStore`.
+- :func:`database_url` — a SQLite file, or a fresh PostgreSQL database dropped afterwards
+  (the test is skipped, with the reason, when the server does not answer).
+- :func:`running_aggregators` — in-process regional aggregators on a broker; yields a
+  :class:`Processed` counter that waits on the aggregators' batch reports.
+- :func:`publish_raw`, :func:`read_topic` — plain aiokafka producer and consumer
+  (``assign`` + ``seek_to_beginning``; never ``end_offsets``, which Tansu answers wrongly).
+- :func:`wait_until` — poll a condition until true, failing after a time limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.structs import RecordMetadata
+
+from dief.aggregator import BatchReport, RegionAggregator
+from dief.broker import cases_topic
+from dief.crypto.envelope import Opener, Sealer
+from dief.kafka import KafkaDeadLetterSink, KafkaPublisher, make_broker
+from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.models import CASE_PAYLOAD_TYPE, generalise, parse_case
+from dief.node import NationalNode, NodeIdentity, Outbox, OutboxEntry, OutboxRelay
+from dief.periods import CspCycle
+from dief.settings import KafkaSettings
+from dief.storage import CaseStore, sqlite_url
+from dief.vocab import Region
+
+TODAY = date(2026, 6, 15)
+PASSPHRASE = "integration-test-passphrase"
+FAST_KDF = KdfParams(iterations=1, lanes=1, memory_kib=8)
+POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+#: (period, dimension, value, cycle) → (cases, distinct contributors), as ``CellRow`` has it.
+Cells = dict[tuple[str, str, str, str], tuple[int, int]]
+Doc = dict[str, object]
+
+
+# -- keys -------------------------------------------------------------------------------
+
+
+class Forum:
+    """A local forum keyring in a temporary directory (DESIGN §4), unlocked."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.ring = Keyring.init_forum(path, PASSPHRASE, kdf=FAST_KDF)
+
+    def sealer(self, region: Region | str, *, keys_of: Region | str | None = None) -> Sealer:
+        """A case sealer labelled *region*, wrapping to *keys_of*'s key (default: the same
+        region; another region makes a record the labelled region cannot open)."""
+        return Sealer(
+            type=CASE_PAYLOAD_TYPE,
+            region=str(region),
+            recipients=self.ring.sealing_keys(KeyRole.REGION, str(keys_of or region)),
+        )
+
+    def opener(self, region: Region | str) -> Opener:
+        return Opener(self.ring.opening_keys(KeyRole.REGION, str(region)))
+
+
+# -- cases ------------------------------------------------------------------------------
+
+
+def case_doc(submitted_by: str, region: str, **fields: object) -> Doc:
+    """A valid case document with every field explicit (override any with *fields*)."""
+    doc: Doc = {
+        "case_id": str(uuid.uuid4()),
+        "revision": 1,
+        "status": "active",
+        "kind": "case",
+        "confidence": "suspected",
+        "region": region,
+        "related_regions": [],
+        "detected": "2026-01",
+        "items": [{"category": "small_arms", "quantity": 12}],
+        "transfer_stage": "in_transit",
+        "methods": ["falsified_documents"],
+        "transport_modes": ["sea"],
+        "end_user_type": "criminal_organization",
+        "risk_indicators": ["DOC-01"],
+        "detection_source": "customs_border_control",
+        "actions_taken": ["seizure"],
+        "tlp": "amber",
+        "submitted_by": submitted_by,
+    }
+    doc.update(fields)
+    return doc
+
+
+def revise(doc: Doc, revision: int, **fields: object) -> Doc:
+    """A later revision of *doc* by the same submitter."""
+    return {**doc, "revision": revision, **fields}
+
+
+class Nodes:
+    """Simulated national nodes, one per ``submitted_by``, posting to one broker."""
+
+    def __init__(self, forum: Forum, bootstrap: str, work: Path) -> None:
+        self._forum = forum
+        self._work = work
+        self._identities: dict[str, NodeIdentity] = {}
+        self._outboxes: dict[str, Outbox] = {}
+        self._sealers = {r: forum.sealer(r) for r in Region}
+        self._publisher = KafkaPublisher(
+            make_broker(KafkaSettings(bootstrap=bootstrap, embedded=True), client_id="dief-node")
+        )
+        #: every sealed entry published, in order
+        self.sent: list[OutboxEntry] = []
+
+    def identity(self, submitter: str) -> NodeIdentity:
+        if submitter not in self._identities:
+            self._identities[submitter] = NodeIdentity(os.urandom(32))
+        return self._identities[submitter]
+
+    async def _outbox(self, submitter: str) -> Outbox:
+        if submitter not in self._outboxes:
+            box = Outbox(self._work / f"node-{len(self._outboxes):03d}.sqlite")
+            await box.start()
+            self._outboxes[submitter] = box
+        return self._outboxes[submitter]
+
+    async def post(self, docs: Sequence[Doc]) -> list[OutboxEntry]:
+        """Post *docs* through each submitter's node and publish them; returns the entries
+        published (case records plus related-region copies). Every doc must be accepted."""
+        by_node: dict[str, list[Doc]] = defaultdict(list)
+        for doc in docs:
+            by_node[str(doc["submitted_by"])].append(doc)
+        published: list[OutboxEntry] = []
+        for submitter, mine in by_node.items():
+            outbox = await self._outbox(submitter)
+            node = NationalNode(
+                self.identity(submitter),
+                outbox,
+                self._sealers,
+                {r: cases_topic(r) for r in Region},
+            )
+            items = [(i + 1, parse_case(d, today=TODAY)) for i, d in enumerate(mine)]
+            report = await node.submit(items)
+            assert report.rejected == [], [(r.line, r.reason, r.message) for r in report.rejected]
+            pending = await outbox.pending(1_000_000)
+            await OutboxRelay(outbox, self._publisher).drain_once()
+            published.extend(p.entry for p in pending)
+        self.sent.extend(published)
+        return published
+
+    def seal_as(self, submitter: str, doc: Doc, *, sealer: Sealer | None = None) -> OutboxEntry:
+        """Seal *doc* as *submitter*'s node would, bypassing the outbox's revision check
+        (for stale revisions a real node refuses to send again); *sealer* overrides the
+        doc's region's sealer (for records a node should not have sent)."""
+        case = parse_case(doc, today=TODAY)
+        ident = self.identity(submitter)
+        cycle = CspCycle.of(case.detected_month)
+        record = generalise(
+            case,
+            case_id=str(doc["case_id"]),
+            revision=int(str(doc["revision"])),
+            contributor=ident.contributor(str(cycle)),
+            owner_tag=ident.owner_tag(str(doc["case_id"])),
+            cycle=cycle,
+        )
+        region = Region(str(doc["region"]))
+        value = (sealer or self._sealers[region]).seal(record.to_json())
+        return OutboxEntry(cases_topic(region), str(doc["case_id"]).encode(), value, 0)
+
+    async def close(self) -> None:
+        await self._publisher.close()
+        for box in self._outboxes.values():
+            await box.stop()
+
+
+def _cycle_of(month: str) -> str:
+    year, mm = int(month[:4]), int(month[5:7])
+    return f"CSP{year - 2013 if mm >= 9 else year - 2014}"
+
+
+def _pairs(doc: Doc) -> set[tuple[str, str]]:
+    def many(name: str) -> list[str]:
+        value = doc[name]
+        assert isinstance(value, list)
+        return [str(v) for v in value]
+
+    items = doc["items"]
+    assert isinstance(items, list)
+    pairs = {("_total", "_all")}
+    for dim in ("kind", "confidence", "transfer_stage", "end_user_type", "detection_source"):
+        pairs.add((dim, str(doc[dim])))
+    pairs.update(("item_category", str(i["category"])) for i in items)
+    pairs.update(("method", v) for v in many("methods"))
+    pairs.update(("transport_mode", v) for v in many("transport_modes"))
+    pairs.update(("risk_indicator", v) for v in many("risk_indicators"))
+    pairs.update(("action_taken", v) for v in many("actions_taken"))
+    return pairs
+
+
+def expected_cells(docs: Iterable[Doc], *, include_red: bool = True) -> dict[str, Cells]:
+    """Region → cells, by DESIGN §5 stated plainly: a case's owner is whoever posted it
+    first; its latest revision from that owner counts, in its own region only, unless
+    withdrawn; once per distinct value; contributors are distinct submitters per cycle."""
+    owner: dict[str, object] = {}
+    latest: dict[str, Doc] = {}
+    for doc in docs:
+        cid = str(doc["case_id"])
+        owner.setdefault(cid, doc["submitted_by"])
+        if doc["submitted_by"] != owner[cid]:
+            continue  # a forged revision
+        if cid not in latest or int(str(doc["revision"])) > int(str(latest[cid]["revision"])):
+            latest[cid] = doc
+    cases: dict[str, dict[tuple[str, str, str, str], set[str]]] = defaultdict(
+        lambda: defaultdict(set)
+    )
+    counts: dict[str, Counter[tuple[str, str, str, str]]] = defaultdict(Counter)
+    for doc in latest.values():
+        if doc["status"] != "active" or (doc["tlp"] == "red" and not include_red):
+            continue
+        month = str(doc["detected"])[:7]
+        year, mm = month[:4], int(month[5:7])
+        cycle = _cycle_of(month)
+        region = str(doc["region"])
+        for period in (month, f"{year}-Q{(mm - 1) // 3 + 1}", cycle):
+            for dim, value in _pairs(doc):
+                key = (period, dim, value, cycle)
+                counts[region][key] += 1
+                cases[region][key].add(str(doc["submitted_by"]))
+    return {
+        region: {k: (n, len(cases[region][k])) for k, n in by_key.items()}
+        for region, by_key in counts.items()
+    }
+
+
+def periods_of(cells: Mapping[str, Cells]) -> list[str]:
+    return sorted({key[0] for region_cells in cells.values() for key in region_cells})
+
+
+async def store_cells(
+    store: CaseStore, region: str, periods: Sequence[str], *, include_red: bool = True
+) -> Cells:
+    rows = await store.cell_rows(region, periods, include_red=include_red)
+    return {(r.period, r.dimension, r.value, r.cycle): (r.count, r.contributors) for r in rows}
+
+
+# -- databases --------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def database_url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """``"sqlite"``: a file in *tmp_path*. ``"postgresql"``: a fresh database on the local
+    server, dropped afterwards; skips the test if the server does not answer."""
+    if kind == "sqlite":
+        yield sqlite_url(tmp_path / "aggregator.sqlite")
+        return
+    import asyncpg
+
+    name = f"dief_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 does not answer ({type(exc).__name__}: {exc})")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+# -- aggregators ------------------------------------------------------------------------
+
+
+@dataclass
+class Processed:
+    """The aggregators' batch reports, summed; ``wait_for(n)`` waits until *n* records
+    were finished with (applied, related, stale, forged, dead-lettered or duplicate)."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __call__(self, _region: Region, report: BatchReport) -> None:
+        self.outcomes.update(report.outcomes)
+        self._changed.set()
+
+    @property
+    def total(self) -> int:
+        return sum(self.outcomes.values())
+
+    async def wait_for(self, n: int, time_limit: float = 20.0) -> None:
+        deadline = time.monotonic() + time_limit
+        while self.total < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pytest.fail(f"only {self.total} of {n} records processed: {dict(self.outcomes)}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                continue
+
+
+@asynccontextmanager
+async def running_aggregators(
+    bootstrap: str, forum: Forum, store: CaseStore, regions: Iterable[Region] = tuple(Region)
+) -> AsyncIterator[Processed]:
+    """Regional aggregators as ``dief aggregate`` wires them, consuming from *bootstrap*
+    (group ids ``dief-aggregator-<region>``: use a broker of the test's own)."""
+    from consumers.aggregator import register_aggregators
+
+    broker = make_broker(KafkaSettings(bootstrap=bootstrap, embedded=True))
+    processed = Processed()
+    aggregators = {
+        r: RegionAggregator(r, forum.opener(r), store, KafkaDeadLetterSink(broker, r))
+        for r in regions
+    }
+    register_aggregators(broker, aggregators, embedded=True, on_report=processed)
+    await broker.start()
+    try:
+        yield processed
+    finally:
+        await broker.stop()
+
+
+# -- plain Kafka clients ----------------------------------------------------------------
+
+
+async def publish_raw(bootstrap: str, entries: Iterable[OutboxEntry]) -> list[RecordMetadata]:
+    """Publish (topic, key, value) as given, awaiting every acknowledgement; returns
+    where each record landed (topic, partition, offset)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=False,
+        acks="all",
+        max_request_size=2 << 20,
+    )
+    await producer.start()
+    try:
+        futures = [await producer.send(e.topic, e.value, key=e.key) for e in entries]
+        return list(await asyncio.gather(*futures))
+    finally:
+        await producer.stop()
+
+
+async def read_topic(
+    bootstrap: str, topic: str, n: int, time_limit: float = 15.0
+) -> list[ConsumerRecord]:
+    """The first *n* records of every partition of *topic* (fails if fewer arrive in time);
+    then reads briefly on to report any extra record."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = await _partitions(consumer, topic)
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+        await consumer.seek_to_beginning()
+        found: list[ConsumerRecord] = []
+        deadline = time.monotonic() + time_limit
+        while len(found) < n and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            found.extend(r for records in batch.values() for r in records)
+        extra = await consumer.getmany(timeout_ms=300)
+        found.extend(r for records in extra.values() for r in records)
+    finally:
+        await consumer.stop()
+    assert len(found) >= n, f"{topic}: {len(found)} of {n} records within {time_limit}s"
+    return found
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
+    await consumer.topics()  # fetches the cluster metadata
+    found = consumer.partitions_for_topic(topic)
+    assert found, f"topic {topic} not in the broker's metadata"
+    return sorted(found)
+
+
+async def wait_until(
+    check: Callable[[], bool | Awaitable[bool]], time_limit: float, what: str, every: float = 0.05
+) -> None:
+    """Poll *check* until it is true; fail with *what* after *time_limit* seconds."""
+    deadline = time.monotonic() + time_limit
+    while True:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {time_limit}s waiting for {what}")
+        await asyncio.sleep(every)

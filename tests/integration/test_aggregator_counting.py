@@ -1,0 +1,148 @@
+"""Counting through the whole path (DESIGN §5 ⚑, §8 ⚑): nodes → embedded broker → aggregators
+→ SQLite or PostgreSQL. Revisions, withdrawals, forged revisions and stale redeliveries, in
+one batch and across batches, give exactly the cells computed from the plain case data."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from _pipeline_helpers import (
+    Doc,
+    Forum,
+    Nodes,
+    case_doc,
+    database_url,
+    expected_cells,
+    periods_of,
+    publish_raw,
+    read_topic,
+    revise,
+    running_aggregators,
+    store_cells,
+)
+
+from dief.broker import EmbeddedBroker, dlq_topic
+from dief.storage import CaseStore
+from dief.vocab import Region
+
+pytestmark = pytest.mark.integration
+
+#: The regions this data touches (a consumer group joins in ~2 s each, one after another).
+REGIONS = (Region.AFR, Region.APG, Region.WEOG)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[CaseStore]:
+    async with database_url(request.param, tmp_path) as url, CaseStore(url) as s:
+        yield s
+
+
+def first_round() -> tuple[list[Doc], dict[str, Doc]]:
+    a1 = case_doc("N1", "AFR", methods=["falsified_documents", "shell_company"])
+    b1 = case_doc(
+        "N1",
+        "AFR",
+        detected="2025-08-20",
+        items=[
+            {"category": "small_arms", "quantity": 40},
+            {"category": "ammunition", "quantity": 20000},
+            {"category": "small_arms", "quantity": 3},
+        ],
+    )
+    c1 = case_doc("N2", "AFR", detected="2025-09-03", tlp="red", kind="alert")
+    d1 = case_doc(
+        "N2",
+        "APG",
+        detected="2026-03",
+        related_regions=["AFR", "WEOG"],
+        transport_modes=["air", "sea"],
+    )
+    e1 = case_doc("N3", "APG", detected="2026-04", risk_indicators=["DOC-01", "RTE-02"])
+    f1 = case_doc("N3", "AFR", detected="2026-05-31", confidence="confirmed")
+    docs = [
+        a1,
+        revise(a1, 2, confidence="confirmed", methods=["shell_company"], detected="2026-02-10"),
+        revise(a1, 3, status="withdrawn"),
+        b1,
+        revise(b1, 2, actions_taken=["seizure", "prosecution"]),
+        c1,
+        d1,
+        revise(d1, 2, kind="alert"),
+        # N3 "revises" N2's case: a forged revision (the node sends it; the aggregator
+        # sees the wrong owner tag).
+        revise(c1, 2, submitted_by="N3", status="withdrawn"),
+        e1,
+        f1,
+    ]
+    return docs, {"a1": a1, "b1": b1, "c1": c1, "d1": d1, "e1": e1}
+
+
+async def test_cells_match_the_plain_data(store: CaseStore, tmp_path: Path) -> None:
+    forum = Forum(tmp_path / "keys")
+    docs, named = first_round()
+    async with EmbeddedBroker() as broker:
+        nodes = Nodes(forum, broker.bootstrap, tmp_path / "nodes")
+        try:
+            # Round 1, all on the topics before the aggregators join, so the rules apply
+            # within batches: the exact record value of a1 revision 1 again (a duplicate),
+            # and b1 revision 1 sealed anew after revision 2 (stale).
+            entries = await nodes.post(docs)
+            assert len(entries) == len(docs) + 4  # d1's two revisions go to AFR and WEOG too
+            redelivered = [entries[0], nodes.seal_as("N1", named["b1"])]
+            await publish_raw(broker.bootstrap, redelivered)
+            round1 = len(entries) + len(redelivered)
+
+            async with running_aggregators(broker.bootstrap, forum, store, REGIONS) as processed:
+                await processed.wait_for(round1)
+                await check_cells(store, docs)
+                assert await store.outcome_counts("AFR") == {
+                    "applied": 7,  # a1 three times, b1 twice, c1, f1
+                    "related": 2,  # both revisions of d1, told not counted
+                    "stale": 1,
+                    "forged_revision": 1,
+                }
+                assert await store.outcome_counts("APG") == {"applied": 3}
+                assert await store.outcome_counts("WEOG") == {"related": 2}
+                assert processed.outcomes["duplicate"] == 1
+
+                # Round 2, across batches: redeliveries of applied records, a forged
+                # revival of the withdrawn a1, and two genuine revisions.
+                more = [
+                    revise(named["a1"], 4, submitted_by="N2", status="active"),
+                    revise(named["b1"], 3, detected="2025-10"),
+                    revise(named["e1"], 2, status="withdrawn"),
+                ]
+                entries2 = await nodes.post(more)
+                again = [entries[4], nodes.seal_as("N2", named["d1"])]
+                await publish_raw(broker.bootstrap, again)
+                await processed.wait_for(round1 + len(entries2) + len(again))
+                await check_cells(store, docs + more)
+                assert (await store.outcome_counts("AFR"))["forged_revision"] == 2
+                assert (await store.outcome_counts("APG"))["stale"] == 1
+                assert processed.outcomes["duplicate"] == 2
+                assert await store.dead_letter_counts("AFR") == {"forged_revision": 2}
+
+            # The forged revisions are on the AFR DLQ, unchanged, with the reason.
+            dlq = await read_topic(broker.bootstrap, dlq_topic(Region.AFR), 2)
+            assert len(dlq) == 2
+            assert {dict(r.headers)["dief-reason"] for r in dlq} == {b"forged_revision"}
+            assert {r.key for r in dlq} == {
+                str(named["c1"]["case_id"]).encode(),
+                str(named["a1"]["case_id"]).encode(),
+            }
+        finally:
+            await nodes.close()
+
+
+async def check_cells(store: CaseStore, docs: list[Doc]) -> None:
+    expected = expected_cells(docs)
+    expected_no_red = expected_cells(docs, include_red=False)
+    assert set(expected) == {"AFR", "APG"}
+    for region in REGIONS:
+        periods = sorted({*periods_of(expected), *await store.periods_with_data(region)})
+        got = await store_cells(store, region, periods)
+        assert got == expected.get(region, {}), region
+        no_red = await store_cells(store, region, periods, include_red=False)
+        assert no_red == expected_no_red.get(region, {}), region

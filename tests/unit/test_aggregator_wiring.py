@@ -1,0 +1,237 @@
+"""register_aggregators: the FastStream batch subscribers, on two brokers with one test body.
+
+``memory`` is FastStream's in-memory ``TestKafkaBroker``: it runs the handler inline on
+publish with a one-record batch (a ``list``, where the real consumer hands a ``tuple``)
+and offset 0. ``embedded`` is the real Tansu broker (integration-marked). The records are
+sealed here with ``Sealer`` and ``generalise`` and the expected cells are written by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+
+from consumers.aggregator import register_aggregators
+from dief.aggregator import BatchReport, RegionAggregator
+from dief.broker import EmbeddedBroker, cases_topic
+from dief.crypto.envelope import Opener, Sealer
+from dief.kafka import KafkaDeadLetterSink, make_broker
+from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.models import CASE_PAYLOAD_TYPE, generalise, parse_case
+from dief.settings import KafkaSettings
+from dief.storage import CaseStore, sqlite_url
+from dief.vocab import Region
+
+OWNER_X = "0" * 31 + "1"
+OWNER_Y = "0" * 31 + "2"
+WHO_1 = "a" * 32
+WHO_2 = "b" * 32
+
+
+@pytest.fixture(scope="module")
+def ring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
+    kdf = KdfParams(iterations=1, lanes=1, memory_kib=8)
+    return Keyring.init_forum(tmp_path_factory.mktemp("forum") / "keys", "pw", kdf=kdf)
+
+
+@dataclass
+class Kafka:
+    """A FastStream broker and how to run it: in memory, or against the embedded Tansu."""
+
+    broker: KafkaBroker
+    running: AbstractAsyncContextManager[object]
+
+
+@asynccontextmanager
+async def _real(broker: KafkaBroker) -> AsyncIterator[object]:
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.stop()
+
+
+@pytest.fixture(
+    params=["memory", pytest.param("embedded", marks=[pytest.mark.integration])],
+)
+async def kafka(request: pytest.FixtureRequest) -> AsyncIterator[Kafka]:
+    if request.param == "memory":
+        broker = make_broker(KafkaSettings(bootstrap="127.0.0.1:9", embedded=True))
+        yield Kafka(broker, TestKafkaBroker(broker))
+        return
+    async with EmbeddedBroker() as tansu:
+        broker = make_broker(KafkaSettings(bootstrap=tansu.bootstrap, embedded=True))
+        yield Kafka(broker, _real(broker))
+
+
+def sealed(ring: Keyring, region: str, doc: dict[str, object], **record: object) -> bytes:
+    """A sealed ``dief.case`` record for *doc* with the given case_id, revision, owner…"""
+    case = parse_case(doc, today=date(2026, 6, 1))
+    rec = generalise(
+        case,
+        case_id=str(record["case_id"]),
+        revision=int(str(record["revision"])),
+        contributor=str(record["who"]),
+        owner_tag=str(record["owner"]),
+        cycle=case.detected_month.cycle(),
+        related=bool(record.get("related", False)),
+    )
+    sealer = Sealer(
+        type=CASE_PAYLOAD_TYPE,
+        region=region,
+        recipients=ring.sealing_keys(KeyRole.REGION, region),
+    )
+    return sealer.seal(rec.to_json())
+
+
+def doc(region: str, detected: str, methods: list[str], **more: object) -> dict[str, object]:
+    return {
+        "confidence": "suspected",
+        "region": region,
+        "detected": detected,
+        "items": [{"category": "small_arms", "quantity": 5}],
+        "transfer_stage": "in_transit",
+        "methods": methods,
+        "transport_modes": ["land"],
+        "end_user_type": "unknown",
+        "risk_indicators": [],
+        "detection_source": "other",
+        "actions_taken": [],
+        **more,
+    }
+
+
+def records(ring: Keyring) -> Iterator[tuple[str, bytes, bytes]]:
+    """(topic, key, value): case X (two revisions), case Y, and case Z of APG that names AFR
+    on its route (a related copy goes to AFR: told, not counted)."""
+    x, y, z = (str(uuid.uuid4()) for _ in range(3))
+    afr, apg = cases_topic("AFR"), cases_topic("APG")
+    yield (
+        afr,
+        x.encode(),
+        sealed(
+            ring,
+            "AFR",
+            doc("AFR", "2026-01", ["corruption"]),
+            case_id=x,
+            revision=1,
+            who=WHO_1,
+            owner=OWNER_X,
+        ),
+    )
+    yield (
+        afr,
+        x.encode(),
+        sealed(
+            ring,
+            "AFR",
+            doc("AFR", "2026-02", ["corruption", "shell_company"]),
+            case_id=x,
+            revision=2,
+            who=WHO_1,
+            owner=OWNER_X,
+        ),
+    )
+    yield (
+        afr,
+        y.encode(),
+        sealed(
+            ring,
+            "AFR",
+            doc("AFR", "2026-02", ["shell_company"]),
+            case_id=y,
+            revision=1,
+            who=WHO_2,
+            owner=OWNER_Y,
+        ),
+    )
+    z_doc = doc("APG", "2026-03", ["theft_or_loss"], related_regions=["AFR"])
+    for topic, region, related in ((apg, "APG", False), (afr, "AFR", True)):
+        value = sealed(
+            ring, region, z_doc, case_id=z, revision=1, who=WHO_2, owner=OWNER_Y, related=related
+        )
+        yield (topic, z.encode(), value)
+
+
+class Reports:
+    def __init__(self) -> None:
+        self.outcomes: Counter[str] = Counter()
+        self.changed = asyncio.Event()
+
+    def __call__(self, _region: Region, report: BatchReport) -> None:
+        self.outcomes.update(report.outcomes)
+        self.changed.set()
+
+    async def wait_for(self, n: int, time_limit: float = 20.0) -> None:
+        deadline = time.monotonic() + time_limit
+        while sum(self.outcomes.values()) < n:
+            self.changed.clear()
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"only {dict(self.outcomes)} of {n} records processed"
+            try:
+                await asyncio.wait_for(self.changed.wait(), remaining)
+            except TimeoutError:
+                continue
+
+
+async def test_batches_become_cells(kafka: Kafka, ring: Keyring, tmp_path: Path) -> None:
+    reports = Reports()
+    async with CaseStore(sqlite_url(tmp_path / "agg.sqlite")) as store:
+        aggregators = {
+            r: RegionAggregator(
+                r,
+                Opener(ring.opening_keys(KeyRole.REGION, r.value)),
+                store,
+                KafkaDeadLetterSink(kafka.broker, r),
+            )
+            for r in (Region.AFR, Region.APG)
+        }
+        register_aggregators(kafka.broker, aggregators, embedded=True, on_report=reports)
+        published = list(records(ring))
+        async with kafka.running:
+            for topic, key, value in published:
+                await kafka.broker.publish(value, topic=topic, key=key)
+            await reports.wait_for(len(published))
+        assert reports.outcomes == {"applied": 4, "related": 1}
+
+        afr = await store.cell_rows("AFR", ["2026-01", "2026-02", "2026-Q1", "CSP12"])
+        got = {
+            (r.period, r.dimension, r.value): (r.count, r.contributors)
+            for r in afr
+            if r.dimension in ("_total", "method")
+        }
+        assert got == {
+            # X revision 2 (2026-02, WHO_1) replaced revision 1 (2026-01); Y (2026-02, WHO_2)
+            ("2026-02", "_total", "_all"): (2, 2),
+            ("2026-02", "method", "corruption"): (1, 1),
+            ("2026-02", "method", "shell_company"): (2, 2),
+            ("2026-Q1", "_total", "_all"): (2, 2),
+            ("2026-Q1", "method", "corruption"): (1, 1),
+            ("2026-Q1", "method", "shell_company"): (2, 2),
+            ("CSP12", "_total", "_all"): (2, 2),
+            ("CSP12", "method", "corruption"): (1, 1),
+            ("CSP12", "method", "shell_company"): (2, 2),
+        }
+        apg = await store.cell_rows("APG", ["2026-03"])
+        assert {(r.dimension, r.value, r.count) for r in apg} == {
+            ("_total", "_all", 1),
+            ("method", "theft_or_loss", 1),
+            ("kind", "case", 1),
+            ("confidence", "suspected", 1),
+            ("item_category", "small_arms", 1),
+            ("transfer_stage", "in_transit", 1),
+            ("transport_mode", "land", 1),
+            ("end_user_type", "unknown", 1),
+            ("detection_source", "other", 1),
+        }
+        assert await store.outcome_counts("AFR") == {"applied": 3, "related": 1}
