@@ -8,7 +8,13 @@ any Kafka cluster. Tansu's quirks and limits are described in ``docs/broker.md``
 from __future__ import annotations
 
 from dief.broker._binary import resolve_broker_binary
-from dief.broker._process import EMBEDDED_CONSUMER_OPTIONS, EmbeddedBroker, pick_free_port
+from dief.broker._process import (
+    EMBEDDED_CLUSTER_PREFIX,
+    EMBEDDED_CONSUMER_OPTIONS,
+    EmbeddedBroker,
+    is_embedded_broker,
+    pick_free_port,
+)
 from dief.broker.topics import (
     CSP_TOPIC,
     DEFAULT_CASE_PARTITIONS,
@@ -25,6 +31,7 @@ __all__ = [
     "CSP_TOPIC",
     "DEFAULT_CASE_PARTITIONS",
     "DIGESTS_TOPIC",
+    "EMBEDDED_CLUSTER_PREFIX",
     "EMBEDDED_CONSUMER_OPTIONS",
     "EmbeddedBroker",
     "EnsuredTopics",
@@ -33,6 +40,7 @@ __all__ = [
     "dief_topics",
     "dlq_topic",
     "ensure_topics",
+    "is_embedded_broker",
     "pick_free_port",
     "resolve_broker_binary",
 ]

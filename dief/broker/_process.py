@@ -41,6 +41,8 @@ from dief.exceptions import BrokerError, BrokerStartError, ConfigurationError
 __all__ = ["EMBEDDED_CONSUMER_OPTIONS", "EmbeddedBroker", "pick_free_port"]
 
 HOST = "127.0.0.1"
+#: Every embedded broker's cluster id starts with this (see :func:`is_embedded_broker`).
+EMBEDDED_CLUSTER_PREFIX: Final = "dief-embedded-"
 _TAIL_LINES = 20
 _TAIL_BYTES = 16 * 1024
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -310,7 +312,7 @@ class EmbeddedBroker:
     async def _launch(self, binary: Path, port: int) -> None:
         """Start the process on *port* and wait until it answers; kill it on any failure."""
         self._port = port
-        self._cluster_id = f"dief-{secrets.token_hex(6)}"
+        self._cluster_id = f"{EMBEDDED_CLUSTER_PREFIX}{secrets.token_hex(6)}"
         self._open_log()
         url = f"tcp://{HOST}:{port}"
         advertised = f"tcp://{HOST}:{self._advertised_port or port}"
@@ -462,6 +464,30 @@ async def _accepts(port: int) -> bool:
     with contextlib.suppress(OSError):
         await writer.wait_closed()
     return True
+
+
+async def is_embedded_broker(bootstrap: str, *, time_limit: float = 10.0) -> bool:
+    """Whether the broker at *bootstrap* is one an :class:`EmbeddedBroker` started (in this
+    process or another, e.g. ``dief broker``): its cluster id says so.
+
+    Clients of such a broker must turn idempotent producers off (Tansu has none).
+    ``BrokerError`` if nothing answers within *time_limit* seconds.
+    """
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="dief-broker-probe", request_timeout_ms=5000
+    )
+    try:
+        async with asyncio.timeout(time_limit):
+            await admin.start()
+            cluster = await admin.describe_cluster()
+    except (KafkaError, OSError, TimeoutError) as exc:
+        raise BrokerError(
+            f"the broker at {bootstrap} does not answer ({type(exc).__name__})"
+        ) from exc
+    finally:
+        with contextlib.suppress(KafkaError, OSError):
+            await admin.close()
+    return str(cluster.get("cluster_id") or "").startswith(EMBEDDED_CLUSTER_PREFIX)
 
 
 async def _probe(port: int, expected_cluster_id: str) -> str | None:

@@ -114,6 +114,13 @@ def dief_topics(
     return tuple(specs)
 
 
+def _describe(exc: KafkaError) -> str:
+    """aiokafka's text, with its class name once (some of its errors already start with it)."""
+    name = type(exc).__name__
+    text = str(exc)
+    return text if text.startswith(name) else f"{name}: {text}" if text else name
+
+
 async def ensure_topics(
     bootstrap: str,
     topics: Sequence[TopicSpec] | None = None,
@@ -149,9 +156,7 @@ async def ensure_topics(
             f"creating topics on {bootstrap} did not finish within {time_limit:g} s"
         ) from exc
     except KafkaError as exc:
-        raise BrokerError(
-            f"cannot create topics on {bootstrap}: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise BrokerError(f"cannot create topics on {bootstrap}: {_describe(exc)}") from exc
     finally:
         await admin.close()
     return EnsuredTopics(created=created, existing=existing)

@@ -15,6 +15,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from dief.exceptions import DiefError
 
@@ -38,13 +39,21 @@ def configure_logging(verbose: bool = False) -> None:
         handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
         force=True,
     )
-    for noisy in ("faststream", "aiokafka", "dief.kafka"):
+    for noisy in ("faststream", "dief.kafka"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
+    # aiokafka logs every failed connection attempt at ERROR; DIEF reports broker failures
+    # itself (a one-line reason, the relay's retry warnings), so they show only when verbose.
+    logging.getLogger("aiokafka").setLevel(logging.INFO if verbose else logging.CRITICAL)
 
 
 def fail(exc: DiefError) -> typer.Exit:
     """Print a DiefError as a one-line reason and return the exit to raise."""
-    err_console.print(f"[bold red]error[/]: {exc.message}")
+    # The message is plain text (paths, broker errors with brackets), never Rich markup,
+    # and stays on one line however narrow the terminal.
+    err_console.print(
+        Text.assemble(("error", "bold red"), ": ", exc.message.replace("\n", " ")),
+        soft_wrap=True,
+    )
     return typer.Exit(code=1)
 
 

@@ -49,11 +49,11 @@ def _today() -> date:
 def _execute(options: RunOptions) -> RunResult:
     from dief.pipeline import run_pipeline  # the pipeline pulls in Kafka and SQL: load on use
 
-    with RichProgress.bars() as bars:
-        try:
+    try:
+        with RichProgress.bars() as bars:
             return asyncio.run(run_pipeline(options, RichProgress(bars)))
-        except DiefError as exc:
-            raise fail(exc) from exc
+    except DiefError as exc:  # after the bars are drawn, so the reason is the last line
+        raise fail(exc) from exc
 
 
 def _print_result(result: RunResult, out: Path) -> None:

@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Protocol
 
 from dief.aggregator import BatchReport, RegionAggregator
-from dief.broker import EmbeddedBroker, cases_topic, dief_topics, ensure_topics
+from dief.broker import (
+    EmbeddedBroker,
+    cases_topic,
+    dief_topics,
+    ensure_topics,
+    is_embedded_broker,
+)
 from dief.catalogue import load_catalogue
 from dief.crypto.envelope import Opener, Sealer
 from dief.exceptions import ConfigurationError, DiefError, ValidationError
@@ -210,8 +216,10 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
         opening = {r: ring.opening_keys(KeyRole.REGION, r.value) for r in Region}
 
     embedded: EmbeddedBroker | None = None
+    on_embedded = False
     store: CaseStore | None = None
     consumer = None
+    consumer_started: asyncio.Future[None] | None = None
     publisher: KafkaPublisher | None = None
     outboxes: list[Outbox] = []
     try:
@@ -223,7 +231,10 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
             else:
                 bootstrap = options.bootstrap
                 await ensure_topics(bootstrap, dief_topics())
-        kafka = KafkaSettings(bootstrap=bootstrap, embedded=embedded is not None)
+                # An embedded broker started elsewhere (`dief broker`) has no idempotent
+                # producers either: its clients need the embedded profile too.
+                on_embedded = await is_embedded_broker(bootstrap)
+        kafka = KafkaSettings(bootstrap=bootstrap, embedded=embedded is not None or on_embedded)
 
         with timer.step("store"):
             url = options.database_url or sqlite_url(work / "aggregator.sqlite")
@@ -325,6 +336,11 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
             await box.stop()
         if publisher is not None:
             await publisher.close()
+        if consumer_started is not None:
+            # Stop a join in progress and retrieve the outcome: a failed start is reported
+            # by the step that failed, and an unretrieved one prints a traceback at exit.
+            consumer_started.cancel()
+            await asyncio.gather(consumer_started, return_exceptions=True)
         if consumer is not None:
             await consumer.stop()
         if store is not None:
