@@ -47,7 +47,7 @@ MULTI = {
 }
 
 
-def test_support_module_has_no_tests_of_its_own() -> None:
+def test_support_period_helpers() -> None:
     assert quarter_of("2026-09") == "2026-Q3"
     assert cycle_of("2026-09") == "CSP13"
 
