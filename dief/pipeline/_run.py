@@ -22,6 +22,8 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from faststream.kafka import KafkaBroker
+
 from dief.aggregator import BatchReport, RegionAggregator
 from dief.broker import (
     EmbeddedBroker,
@@ -218,8 +220,8 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
     embedded: EmbeddedBroker | None = None
     on_embedded = False
     store: CaseStore | None = None
-    consumer = None
-    consumer_started: asyncio.Future[None] | None = None
+    consumers: list[KafkaBroker] = []
+    consumer_started: asyncio.Future[list[None]] | None = None
     publisher: KafkaPublisher | None = None
     outboxes: list[Outbox] = []
     try:
@@ -245,14 +247,21 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
         with timer.step("aggregators_start"):
             from consumers.aggregator import register_aggregators
 
-            consumer = make_broker(kafka, client_id="dief-aggregator")
-            aggregators = {
-                r: RegionAggregator(r, Opener(opening[r]), store, KafkaDeadLetterSink(consumer, r))
-                for r in Region
-            }
-            register_aggregators(consumer, aggregators, embedded=kafka.embedded, on_report=applied)
-            # Group joins take seconds on the embedded broker: join while the nodes work.
-            consumer_started = asyncio.ensure_future(consumer.start())
+            # One client per region, as the regional services run in production; their
+            # group joins (seconds on the embedded broker) run in parallel, while the
+            # nodes work.
+            for r in Region:
+                client = make_broker(kafka, client_id="dief-aggregator")
+                aggregator = RegionAggregator(
+                    r, Opener(opening[r]), store, KafkaDeadLetterSink(client, r)
+                )
+                register_aggregators(
+                    client, {r: aggregator}, embedded=kafka.embedded, on_report=applied
+                )
+                consumers.append(client)
+            consumer_started = asyncio.ensure_future(
+                asyncio.gather(*(c.start() for c in consumers))
+            )
 
         with timer.step("nodes"):
             publisher = KafkaPublisher(make_broker(kafka, client_id="dief-node"))
@@ -341,8 +350,8 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
             # by the step that failed, and an unretrieved one prints a traceback at exit.
             consumer_started.cancel()
             await asyncio.gather(consumer_started, return_exceptions=True)
-        if consumer is not None:
-            await consumer.stop()
+        for client in consumers:
+            await client.stop()
         if store is not None:
             await store.stop()
         if embedded is not None:
