@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 
 from consumers.aggregator import register_aggregators
 from dief.aggregator import BatchReport, RegionAggregator
-from dief.broker import EmbeddedBroker, cases_topic
+from dief.broker import EmbeddedBroker, cases_topic, dlq_topic
 from dief.crypto.envelope import Opener, Sealer
 from dief.kafka import KafkaDeadLetterSink, make_broker
 from dief.keyring import KdfParams, Keyring, KeyRole
@@ -235,3 +236,39 @@ async def test_batches_become_cells(kafka: Kafka, ring: Keyring, tmp_path: Path)
             ("detection_source", "other", 1),
         }
         assert await store.outcome_counts("AFR") == {"applied": 3, "related": 1}
+
+
+async def test_bad_records_reach_the_dlq(kafka: Kafka, ring: Keyring, tmp_path: Path) -> None:
+    reports = Reports()
+    letters: list[tuple[bytes | None, bytes | None, dict[str, bytes]]] = []
+    arrived = asyncio.Event()
+
+    @kafka.broker.subscriber(dlq_topic("AFR"), auto_offset_reset="earliest")
+    async def dlq(msg: KafkaMessage) -> None:
+        raw = msg.raw_message
+        assert not isinstance(raw, tuple)
+        letters.append((raw.key, raw.value, dict(raw.headers)))
+        arrived.set()
+
+    async with CaseStore(sqlite_url(tmp_path / "agg.sqlite")) as store:
+        opener = Opener(ring.opening_keys(KeyRole.REGION, "AFR"))
+        aggregator = RegionAggregator(
+            Region.AFR, opener, store, KafkaDeadLetterSink(kafka.broker, Region.AFR)
+        )
+        register_aggregators(
+            kafka.broker, {Region.AFR: aggregator}, embedded=True, on_report=reports
+        )
+        good = next(iter(records(ring)))
+        bad = [(b"k1", b"not an envelope"), (b"k2", good[2][:100])]
+        async with kafka.running:
+            for key, value in bad:
+                await kafka.broker.publish(value, topic=cases_topic("AFR"), key=key)
+            await kafka.broker.publish(good[2], topic=good[0], key=good[1])
+            await reports.wait_for(3)
+            while len(letters) < len(bad):
+                arrived.clear()
+                await asyncio.wait_for(arrived.wait(), 20)
+        assert reports.outcomes == {"applied": 1, "dlq:malformed": 2}
+        assert sorted((k, v) for k, v, _ in letters) == sorted(bad)
+        assert all(h["dief-reason"] == b"malformed" for _, _, h in letters)
+        assert await store.dead_letter_counts("AFR") == {"malformed": 2}
