@@ -10,7 +10,7 @@
 Every builder reads only the stored cell counts of a few periods: O(cells), never O(cases).
 """
 
-from dief.reporting._cells import Tally, merge_rows
+from dief.reporting._cells import CellSource, Tally, merge_rows
 from dief.reporting._digest import build_digest, checklist_window, previous_period
 from dief.reporting._markdown import render_digest_markdown, render_summary_markdown
 from dief.reporting._output import OutputIndex, WrittenOutput, dump_json, write_outputs
@@ -30,6 +30,7 @@ __all__ = [
     "SINGLE_VALUED",
     "TREND_TEST",
     "Z_CRITICAL",
+    "CellSource",
     "Group",
     "OutputIndex",
     "Protection",

@@ -10,13 +10,24 @@ contributors errs on the safe side.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from dief.aggregation import TOTAL
 from dief.storage import CellRow
 
-__all__ = ["TOTAL", "CellId", "PeriodCells", "Tally", "combine", "merge_rows"]
+__all__ = ["TOTAL", "CellId", "CellSource", "PeriodCells", "Tally", "combine", "merge_rows"]
+
+
+class CellSource(Protocol):
+    """Where summaries read stored cells: a :class:`dief.storage.CaseStore`, or anything
+    answering the same query (the Secretariat's store of received digests)."""
+
+    async def cell_rows(
+        self, region: str, periods: Sequence[str], *, include_red: bool = True
+    ) -> list[CellRow]: ...
+
 
 #: (dimension, value); the totals are ``TOTAL`` = ("_total", "_all").
 CellId = tuple[str, str]

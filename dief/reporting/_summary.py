@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from dief.catalogue import Catalogue
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle
-from dief.reporting._cells import TOTAL, PeriodCells, merge_rows
+from dief.reporting._cells import TOTAL, CellSource, PeriodCells, merge_rows
 from dief.reporting._digest import checklist_entry, rank_cells, rank_checklist, ratio
 from dief.reporting._narrative import narrative
 from dief.reporting._suppression import Group, Key, Protection, SortKey, protect
@@ -28,7 +28,6 @@ from dief.shapes import (
     Totals,
     Trend,
 )
-from dief.storage import CaseStore
 from dief.vocab import Dimension, Region
 
 __all__ = ["GLOBAL", "SINGLE_VALUED", "SummaryTables", "build_summary", "summary_tables"]
@@ -45,7 +44,7 @@ SINGLE_VALUED: tuple[Dimension, ...] = (
 _DIM_RANK = {d.value: i for i, d in enumerate(Dimension)}
 _REGION_RANK = {r.value: i for i, r in enumerate(Region)}
 
-Stores = CaseStore | Mapping[Region, CaseStore] | Mapping[str, CaseStore]
+Stores = CellSource | Mapping[Region, CellSource] | Mapping[str, CellSource]
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +251,7 @@ async def _cells(
     """period → region → cells, without TLP:RED cases."""
     out: dict[str, dict[str, PeriodCells]] = {p: {} for p in periods}
     for region in regions:
-        if isinstance(stores, CaseStore):
+        if not isinstance(stores, Mapping):
             store = stores
         else:
             found = {str(key): value for key, value in stores.items()}
@@ -268,7 +267,7 @@ async def _cells(
 def _regions(stores: Stores, regions: Sequence[Region | str] | None) -> list[str]:
     if regions is not None:
         chosen = {Region(r).value for r in regions}
-    elif isinstance(stores, CaseStore):
+    elif not isinstance(stores, Mapping):
         chosen = {r.value for r in Region}
     else:
         chosen = {Region(str(r)).value for r in stores}
@@ -286,7 +285,8 @@ async def build_summary(
 ) -> CspSummary:
     """The CSP summary of *cycle* (``CSP12``), unsigned (``signature`` null).
 
-    *stores* is one store holding every region, or a mapping region → store. The summary
+    *stores* is one cell source holding every region (a :class:`dief.storage.CaseStore`,
+    or any :class:`CellSource`), or a mapping region → source. The summary
     covers *regions* (default: every region, or the mapping's keys).
     """
     if k < 1:
