@@ -1,5 +1,6 @@
 """Persistence of the regional aggregator: case facts and incremental cell counts."""
 
 from dief.storage._store import CaseStore, CellRow, StoredCase, sqlite_url
+from dief.storage._versions import DigestVersion, DigestVersions
 
-__all__ = ["CaseStore", "CellRow", "StoredCase", "sqlite_url"]
+__all__ = ["CaseStore", "CellRow", "DigestVersion", "DigestVersions", "StoredCase", "sqlite_url"]

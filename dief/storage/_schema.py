@@ -9,6 +9,9 @@ is ``SUM(n)`` and its distinct contributors ``COUNT(DISTINCT contributor) WHERE 
 ``cycle`` column exists because contributor pseudonyms are per CSP cycle, so a quarter that
 spans two cycles takes the largest per-cycle count as a lower bound (DESIGN §5). ``red``
 separates TLP:RED cases, which count in the region's meeting digest only.
+
+``digest_versions`` keeps, per (region, period), the last digest version claimed and the
+version and content hash of the last one published (see :mod:`dief.storage._versions`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ __all__ = [
     "cases",
     "cell_counts",
     "dead_letters",
+    "digest_versions",
     "metadata",
     "related_notices",
 ]
@@ -105,4 +109,15 @@ dead_letters = Table(
     Column("region", String(8), primary_key=True),
     Column("reason", String(48), primary_key=True),
     Column("n", Integer, nullable=False),
+)
+
+digest_versions = Table(
+    "digest_versions",
+    metadata,
+    Column("region", String(8), primary_key=True),
+    Column("period", String(8), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("published_version", Integer, nullable=True),
+    Column("content_hash", String(64), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
