@@ -138,9 +138,22 @@ class NodeService:
         assert intake is not None
         done = intake / "done"
         done.mkdir(parents=True, exist_ok=True)
+        unreadable: set[tuple[Path, float]] = set()  # logged once, retried when it changes
         while not stop.is_set():
             for path in sorted(p for p in intake.iterdir() if p.suffix in _INTAKE_SUFFIXES):
-                [result] = await self.post([path])
+                try:
+                    if not path.is_file() or (path, path.stat().st_mtime) in unreadable:
+                        continue
+                    [result] = await self.post([path])
+                except (ConfigurationError, OSError) as exc:
+                    # A file that vanished or cannot be read never stops the node. The log
+                    # names no file: a file name may name the State.
+                    with contextlib.suppress(OSError):
+                        unreadable.add((path, path.stat().st_mtime))
+                    cause = exc if isinstance(exc, OSError) else exc.__cause__
+                    why = cause.strerror if isinstance(cause, OSError) else "unreadable"
+                    log.error("intake: skipped a file that cannot be read (%s)", why)
+                    continue
                 target = done / path.name
                 shutil.move(path, target)
                 if result.report.rejected:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from dief.broker import EmbeddedBroker, pick_free_port
@@ -176,6 +176,13 @@ def _expected_periods(good: tuple[dict[str, object], ...]) -> dict[str, set[str]
     return periods
 
 
+def _records_of(case: dict[str, object]) -> int:
+    """Records a case makes: one to its region, one per related region."""
+    related = case.get("related_regions") or []
+    assert isinstance(related, list)
+    return 1 + len(related)
+
+
 def _tree(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes()
@@ -216,7 +223,7 @@ def test_run_json_counts_add_up(batch: Batch, embedded_run: RunOutcome) -> None:
     assert facts["accepted"] == batch.lines - len(batch.bad)  # every other line is accepted
     assert facts["read"] == facts["accepted"] + facts["rejected"]
     # One record to the case's region and one per related region.
-    records = sum(1 + len(c["related_regions"]) for c in batch.good)  # type: ignore[arg-type]
+    records = sum(_records_of(c) for c in batch.good)
     assert facts["published"] == records
     assert facts["applied"] + facts["dead_lettered"] == facts["published"]
     assert facts["dead_lettered"] == 0
