@@ -129,7 +129,7 @@ class AggregatorService:
         self._settings = settings
         self._passphrase = passphrase
         self._store = CaseStore(settings.database_url.get_secret_value())
-        self._broker: KafkaBroker | None = None
+        self._brokers: list[KafkaBroker] = []
 
     def __repr__(self) -> str:
         return f"AggregatorService(regions={[r.value for r in self._settings.regions]})"
@@ -147,25 +147,27 @@ class AggregatorService:
             r: Opener(ring.opening_keys(KeyRole.REGION, r.value)) for r in self._settings.regions
         }
         await self._store.start()
-        broker = make_broker(self._settings.kafka, client_id="dief-aggregator")
-        aggregators = {
-            r: RegionAggregator(r, openers[r], self._store, KafkaDeadLetterSink(broker, r))
-            for r in self._settings.regions
-        }
-        register_aggregators(
-            broker,
-            aggregators,
-            max_records=self._settings.max_batch,
-            embedded=self._settings.kafka.embedded,
-            on_report=on_report,
-        )
-        await broker.start()
-        self._broker = broker
+        # One client per region (its own consumer group and DLQ producer), started in
+        # parallel: group joins take seconds and would otherwise add up.
+        for r in self._settings.regions:
+            broker = make_broker(self._settings.kafka, client_id="dief-aggregator")
+            aggregator = RegionAggregator(
+                r, openers[r], self._store, KafkaDeadLetterSink(broker, r)
+            )
+            register_aggregators(
+                broker,
+                {r: aggregator},
+                max_records=self._settings.max_batch,
+                embedded=self._settings.kafka.embedded,
+                on_report=on_report,
+            )
+            self._brokers.append(broker)
+        await asyncio.gather(*(b.start() for b in self._brokers))
 
     async def stop(self) -> None:
-        if self._broker is not None:
-            await self._broker.stop()
-            self._broker = None
+        for broker in self._brokers:
+            await broker.stop()
+        self._brokers.clear()
         await self._store.stop()
 
     async def run(self, stop: asyncio.Event) -> None:

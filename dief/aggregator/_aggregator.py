@@ -9,6 +9,7 @@ offsets can be committed, and nothing is ever dropped silently.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -85,6 +86,12 @@ def case_values(record: CaseRecord) -> tuple[tuple[str, str], ...]:
     pairs.update(("risk_indicator", str(i)) for i in record.risk_indicators)
     pairs.update(("action_taken", str(a)) for a in record.actions_taken)
     return tuple(sorted(pairs))
+
+
+def _position_id(rec: InboundRecord) -> str:
+    digest = hashlib.sha256(f"{rec.topic}/{rec.partition}/{rec.offset}/".encode())
+    digest.update(rec.value or b"")
+    return "at:" + digest.hexdigest()[:32]
 
 
 def _validation_detail(exc: pydantic.ValidationError) -> str:
@@ -176,7 +183,10 @@ class RegionAggregator:
                 facts.append(self.decode(rec))
                 sources.append(rec)
             except _RefusedError as why:
-                refused.append(DeadLetter(rec, why.reason, why.detail, why.record_id))
+                # A record that could not be opened has no trustworthy id: its position
+                # identifies it, so a redelivery is counted once.
+                rid = why.record_id or _position_id(rec)
+                refused.append(DeadLetter(rec, why.reason, why.detail, rid))
 
         async def send_dead_letters(plan: BatchPlan) -> None:
             forged = [
