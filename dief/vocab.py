@@ -21,9 +21,9 @@ __all__ = [
     "Method",
     "QuantityBand",
     "Region",
+    "Tlp",
     "TransferStage",
     "TransportMode",
-    "Tlp",
 ]
 
 
