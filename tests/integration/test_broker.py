@@ -23,9 +23,11 @@ from dief.broker import (
     dief_topics,
     dlq_topic,
     ensure_topics,
+    is_embedded_broker,
+    pick_free_port,
 )
-from dief.exceptions import BrokerStartError
-from dief.testing import broker_behind_proxy
+from dief.exceptions import BrokerError, BrokerStartError
+from dief.testing import broker_behind_proxy, read_topics
 from dief.vocab import Region
 
 pytestmark = pytest.mark.integration
@@ -126,6 +128,35 @@ async def test_one_record_round_trips_over_the_socket(
     assert offset == 0
     assert (record.key, record.value) == (b"case-1", b'{"v":1}')
     assert tuple(record.headers) == (("reason", b"test"),)
+
+
+async def test_read_topics_reads_every_partition_from_the_beginning(
+    broker: EmbeddedBroker,
+) -> None:
+    name = f"test.{uuid.uuid4().hex[:12]}"
+    await ensure_topics(broker.bootstrap, [TopicSpec(name, partitions=3)])
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, enable_idempotence=False)
+    await producer.start()
+    try:
+        for i in range(9):
+            await producer.send_and_wait(name, f"v{i}".encode(), key=b"k", partition=i % 3)
+    finally:
+        await producer.stop()
+
+    records = await read_topics(broker.bootstrap, [name], expected=9, idle=0.3)
+
+    assert sorted(r.value or b"" for r in records) == [f"v{i}".encode() for i in range(9)]
+    assert {r.partition for r in records} == {0, 1, 2}
+    with pytest.raises(BrokerError, match="read 9 of 10"):
+        await read_topics(broker.bootstrap, [name], expected=10, idle=0.1, time_limit=1.0)
+    with pytest.raises(BrokerError, match="no topic"):
+        await read_topics(broker.bootstrap, [f"{name}.missing"], time_limit=5.0)
+
+
+async def test_an_embedded_broker_is_recognised_by_its_cluster_id(broker: EmbeddedBroker) -> None:
+    assert await is_embedded_broker(broker.bootstrap)
+    with pytest.raises(BrokerError, match="does not answer"):
+        await is_embedded_broker(f"127.0.0.1:{pick_free_port()}", time_limit=3.0)
 
 
 async def test_ensure_topics_is_idempotent(broker: EmbeddedBroker) -> None:
