@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
 from dief.aggregator import BatchReport, RegionAggregator
@@ -308,7 +309,13 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
             progress.finish("publish")
 
         with timer.step("aggregators_join"):
-            await consumer_started
+            try:
+                await consumer_started
+            except (KafkaError, OSError) as exc:
+                raise PipelineError(
+                    f"the regional aggregators could not start on {bootstrap}: "
+                    f"{type(exc).__name__}"
+                ) from exc
 
         with timer.step("aggregate"):
             progress.start("aggregate", result.published)
