@@ -44,6 +44,18 @@ def configure_logging(verbose: bool = False) -> None:
     # aiokafka logs every failed connection attempt at ERROR; DIEF reports broker failures
     # itself (a one-line reason, the relay's retry warnings), so they show only when verbose.
     logging.getLogger("aiokafka").setLevel(logging.INFO if verbose else logging.CRITICAL)
+    asyncio_logger = logging.getLogger("asyncio")
+    if verbose:
+        asyncio_logger.removeFilter(_not_unclosed_producer)
+    else:
+        asyncio_logger.addFilter(_not_unclosed_producer)
+
+
+def _not_unclosed_producer(record: logging.LogRecord) -> bool:
+    """FastStream drops the aiokafka producer whose start failed (broker unreachable), and
+    its finaliser then reports "Unclosed AIOKafkaProducer" at exit, after DIEF has already
+    given the reason in one line. Shown with --verbose only."""
+    return not str(record.msg).startswith("Unclosed AIOKafkaProducer")
 
 
 def fail(exc: DiefError) -> typer.Exit:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from aiokafka.errors import KafkaError
 from pydantic import SecretStr
 from rich.console import Console
 
@@ -183,7 +184,13 @@ def aggregate(
 
     async def main() -> None:
         service = AggregatorService(settings, passphrase)
-        await service.start()
+        try:
+            await service.start()
+        except (KafkaError, OSError) as exc:  # the consumers' start is not translated below
+            await service.stop()
+            raise BrokerError(
+                f"cannot start the aggregators on {settings.kafka.bootstrap}: {type(exc).__name__}"
+            ) from exc
         console.print(f"aggregating {', '.join(r.value for r in settings.regions)}")
         try:
             await _serve(service, asyncio.Event())
