@@ -190,17 +190,31 @@ def protect(
 
 
 def _widen(leak: Key, hidden: set[Key], groups: Sequence[Group], by_size: _BySize) -> Key | None:
-    """A published cell sharing a group with *leak*: the smallest member, else a marginal."""
-    members: set[Key] = set()
-    marginals: set[Key] = set()
-    for group in groups:
-        if leak not in group.cells:
-            continue
-        members.update(c for c in group.members if c not in hidden)
-        if group.marginal not in hidden:
-            marginals.add(group.marginal)
-    if members:
-        return min(members, key=by_size)
-    if marginals:
-        return min(marginals, key=by_size)
+    """A published cell to suppress so that *leak* may stop being determined.
+
+    The smallest published member of a group holding *leak*, else such a marginal; when
+    every cell of those groups is suppressed already, the same one step further out,
+    through the suppressed cells (the leak is then determined by a chain of groups).
+    """
+    visited = {leak}
+    frontier = [leak]
+    while frontier:
+        members: set[Key] = set()
+        marginals: set[Key] = set()
+        reached: list[Key] = []
+        for group in groups:
+            if not any(cell in group.cells for cell in frontier):
+                continue
+            members.update(c for c in group.members if c not in hidden)
+            if group.marginal not in hidden:
+                marginals.add(group.marginal)
+            for cell in group.cells:
+                if cell in hidden and cell not in visited:
+                    visited.add(cell)
+                    reached.append(cell)
+        if members:
+            return min(members, key=by_size)
+        if marginals:
+            return min(marginals, key=by_size)
+        frontier = reached
     return None
