@@ -1,0 +1,284 @@
+"""The sealed digest payload (envelope type ``dief.digest``, schema 1) and its signature.
+
+The payload is what a regional aggregator seals to the Secretariat on ``dief.digests``::
+
+    {"region": "AFR", "period": "CSP12", "version": 2, "issued_at": "2026-09-01T10:00:00Z",
+     "digest": {<the meeting digest, DESIGN §7 shape, k = k_meeting>},
+     "csp_cells": [{"period", "dimension", "value", "cycle", "count", "contributors"}, ...],
+     "signature": {"alg": "MLDSA65+Ed25519", "kid": ..., "mldsa65": ..., "ed25519": ...}}
+
+``csp_cells`` are the period's cells without TLP:RED cases and **without suppression**, one
+row per (dimension, value, contributor cycle), exactly as :meth:`CaseStore.cell_rows`
+answers: the Secretariat applies ``k_csp`` and secondary suppression itself, across all
+regions. They never leave the envelope sealed to the Secretariat.
+
+The signature is the region signing key's (ML-DSA-65 and Ed25519, context
+:data:`CONTEXT_DIGEST`) over the canonical JSON (:func:`dief.crypto.canonical_json`) of the
+payload object without its ``signature`` member. A receiver verifies over the JSON it
+received (parsed, ``signature`` removed, re-serialised canonically), not over its own model
+of it, so fields it does not know cannot slip past the signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Annotated
+
+import pydantic
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dief.catalogue import Catalogue
+from dief.crypto import CONTEXT_DIGEST, Signature, SigningKey, VerifyKey, canonical_json, verify
+from dief.exceptions import SignatureError, ValidationError
+from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
+from dief.reporting import build_digest
+from dief.shapes import Digest, Lesson
+from dief.storage import CaseStore, CellRow
+from dief.vocab import Region
+
+__all__ = [
+    "DIGEST_SCHEMA",
+    "CspCell",
+    "DigestPayload",
+    "KeysFor",
+    "build_payload",
+    "coarse_hour",
+    "content_hash",
+    "parse_payload",
+    "payload_bytes",
+    "sign_payload",
+    "signing_bytes",
+]
+
+#: Payload schema version of envelope type ``dief.digest``.
+DIGEST_SCHEMA = 1
+
+_PERIOD = r"^([0-9]{4}-(0[1-9]|1[0-2])|[0-9]{4}-Q[1-4]|CSP[1-9][0-9]{0,3})$"
+_CYCLE = r"^CSP[1-9][0-9]{0,3}$"
+_NAME = r"^[a-z_]{1,32}$"
+
+#: The verify keys trusted for a region's digests (e.g. ``keyring.verify_keys`` bound).
+KeysFor = Callable[[Region], Iterable[VerifyKey]]
+
+Count = Annotated[int, Field(ge=1)]
+
+
+class CspCell(BaseModel):
+    """One stored cell of the digest's period for one contributor cycle (TLP:RED excluded)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="CSP-scope cell row")
+
+    period: str = Field(pattern=_PERIOD)
+    dimension: str = Field(pattern=_NAME, description="A dimension, or _total")
+    value: str = Field(min_length=1, max_length=64)
+    cycle: str = Field(pattern=_CYCLE, description="Contributor-pseudonym cycle")
+    count: Count
+    contributors: Count
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CspCell:
+        if self.contributors > self.count:
+            raise ValueError("contributors cannot exceed count")
+        return self
+
+    @classmethod
+    def of(cls, row: CellRow) -> CspCell:
+        return cls(
+            period=row.period,
+            dimension=row.dimension,
+            value=row.value,
+            cycle=row.cycle,
+            count=row.count,
+            contributors=row.contributors,
+        )
+
+    def row(self) -> CellRow:
+        return CellRow(
+            self.period, self.dimension, self.value, self.cycle, self.count, self.contributors
+        )
+
+
+class DigestPayload(BaseModel):
+    """The plaintext of a ``dief.digest`` envelope (schema 1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="DIEF sealed digest payload")
+
+    region: Region
+    period: str = Field(pattern=_PERIOD)
+    version: int = Field(ge=1, description="1, then one more for every re-issue")
+    issued_at: AwareDatetime = Field(description="When issued, to the hour (UTC)")
+    digest: Digest = Field(description="The meeting digest (k = k_meeting; TLP:RED counted)")
+    csp_cells: list[CspCell] = Field(
+        description="The period's cells without TLP:RED, unsuppressed, per contributor cycle"
+    )
+    signature: Signature | None = None
+
+    @field_validator("issued_at")
+    @classmethod
+    def _coarse(cls, value: datetime) -> datetime:
+        value = value.astimezone(UTC)
+        if (value.minute, value.second, value.microsecond) != (0, 0, 0):
+            raise ValueError("issued_at is coarsened to the hour")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DigestPayload:
+        if self.digest.region != self.region or self.digest.period != self.period:
+            raise ValueError("the digest is not of the payload's region and period")
+        if any(cell.period != self.period for cell in self.csp_cells):
+            raise ValueError("a csp_cells row is not of the payload's period")
+        keys = {(c.dimension, c.value, c.cycle) for c in self.csp_cells}
+        if len(keys) != len(self.csp_cells):
+            raise ValueError("csp_cells repeats a (dimension, value, cycle)")
+        return self
+
+    def rows(self) -> list[CellRow]:
+        return [cell.row() for cell in self.csp_cells]
+
+
+def coarse_hour(epoch_seconds: float) -> datetime:
+    """*epoch_seconds* as a UTC datetime truncated to the hour."""
+    return datetime.fromtimestamp(epoch_seconds // 3600 * 3600, UTC)
+
+
+def _document(payload: DigestPayload) -> dict[str, object]:
+    data: dict[str, object] = payload.model_dump(mode="json", by_alias=True)
+    data.pop("signature", None)
+    return data
+
+
+def signing_bytes(payload: DigestPayload) -> bytes:
+    """Canonical JSON of *payload* without ``signature``: what the region key signs."""
+    return canonical_json(_document(payload))
+
+
+def payload_bytes(payload: DigestPayload) -> bytes:
+    """The wire form (canonical JSON, with ``signature``): the bytes that get sealed."""
+    data = _document(payload)
+    if payload.signature is not None:
+        data["signature"] = payload.signature.model_dump()
+    return canonical_json(data)
+
+
+def content_hash(payload: DigestPayload) -> str:
+    """SHA-256 (hex) of the digest and cells only: equal for an unchanged re-issue."""
+    data = _document(payload)
+    return hashlib.sha256(
+        canonical_json({"digest": data["digest"], "csp_cells": data["csp_cells"]})
+    ).hexdigest()
+
+
+def sign_payload(payload: DigestPayload, key: SigningKey) -> DigestPayload:
+    """*payload* with its ``signature`` (any previous one replaced)."""
+    unsigned = payload.model_copy(update={"signature": None})
+    signature = key.sign(signing_bytes(unsigned), context=CONTEXT_DIGEST)
+    return payload.model_copy(update={"signature": signature})
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError("duplicate key")
+        out[key] = value
+    return out
+
+
+def _constant(_: str) -> object:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+def _problems(exc: pydantic.ValidationError) -> str:
+    # Locations and error types only, never the input.
+    parts = [
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['type']}"
+        for err in exc.errors(include_input=False, include_url=False)
+    ]
+    return "; ".join(parts[:10])
+
+
+def parse_payload(data: bytes, keys_for: KeysFor) -> DigestPayload:
+    """Parse and verify an opened digest payload.
+
+    The signature is checked first, over the JSON as received, with the keys of the region
+    the payload names; only a verified document is validated into the model.
+
+    :raises ValidationError: code ``invalid_payload`` — not a JSON object naming a region,
+        or not the shape.
+    :raises SignatureError: code ``unsigned`` or ``bad_signature`` — not signed by one of
+        ``keys_for(region)``.
+    """
+    try:
+        document = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValidationError("digest payload is not JSON", code="invalid_payload") from exc
+    if not isinstance(document, dict):
+        raise ValidationError("digest payload is not a JSON object", code="invalid_payload")
+    try:
+        region = Region(str(document.get("region")))
+    except ValueError:
+        raise ValidationError(
+            "digest payload names no known region", code="invalid_payload"
+        ) from None
+    where = f"digest of {region} {str(document.get('period'))[:8]!r}"
+    raw_signature = document.pop("signature", None)
+    if raw_signature is None:
+        raise SignatureError(f"{where} is unsigned", code="unsigned")
+    if not isinstance(raw_signature, dict):
+        raise SignatureError(f"{where}: malformed signature object")
+    signature = Signature.from_mapping(raw_signature)
+    try:
+        verify(list(keys_for(region)), canonical_json(document), signature, context=CONTEXT_DIGEST)
+    except SignatureError as exc:
+        raise SignatureError(
+            f"{where}: {exc.message} (trusted: the {region} region signing keys)"
+        ) from exc
+    try:
+        return DigestPayload.model_validate({**document, "signature": signature})
+    except pydantic.ValidationError as exc:
+        raise ValidationError(
+            f"{where} does not have the dief.digest schema 1 shape: {_problems(exc)}",
+            code="invalid_payload",
+        ) from exc
+
+
+async def build_payload(
+    store: CaseStore,
+    region: Region | str,
+    period: str,
+    *,
+    version: int,
+    issued_at: datetime,
+    catalogue: Catalogue,
+    k_meeting: int = 2,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
+    lessons: Sequence[Lesson] = (),
+) -> DigestPayload:
+    """The unsigned payload of *region*'s digest for *period* from the aggregator's store."""
+    code = Region(region)
+    canonical = str(parse_period(period, start_month=start_month))
+    digest = await build_digest(
+        store,
+        code,
+        canonical,
+        k=k_meeting,
+        catalogue=catalogue,
+        start_month=start_month,
+        lessons=lessons,
+    )
+    rows = await store.cell_rows(code.value, [canonical], include_red=False)
+    cells = sorted(
+        (CspCell.of(row) for row in rows if row.count > 0),
+        key=lambda c: (c.dimension, c.value, c.cycle),
+    )
+    return DigestPayload(
+        region=code,
+        period=canonical,
+        version=version,
+        issued_at=issued_at,
+        digest=digest,
+        csp_cells=cells,
+    )

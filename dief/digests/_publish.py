@@ -1,0 +1,265 @@
+"""Issuing digests: build, version, sign, seal to the Secretariat, publish on ``dief.digests``.
+
+:func:`publish_digests` issues the given periods now (on demand); with ``only_changed`` a
+period whose digest and cells are unchanged since its last published version is skipped.
+:func:`publish_closed_periods` issues every *closed* period with data (its last month is
+before the current month) and the most recently closed CSP cycle, each only if changed: run
+it on a schedule and a late revision of a closed month re-issues that month with the next
+version.
+
+Versions come from :class:`dief.storage.DigestVersions` (the aggregator's database): the
+number is claimed before publishing, and the content hash recorded after the broker
+acknowledged, so a failed publish leaves a gap, never two issues with one number.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from aiokafka.errors import KafkaError
+from faststream.kafka import KafkaBroker
+
+from dief.broker import DIGESTS_TOPIC
+from dief.catalogue import Catalogue
+from dief.crypto import Clock, KemPublicKey, Sealer, SigningKey, SystemClock
+from dief.crypto.envelope import TYPE_DIGEST
+from dief.digests._payload import (
+    DIGEST_SCHEMA,
+    DigestPayload,
+    build_payload,
+    coarse_hour,
+    content_hash,
+    payload_bytes,
+    sign_payload,
+)
+from dief.exceptions import BrokerError, ConfigurationError
+from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, parse_period
+from dief.shapes import Digest, Lesson
+from dief.storage import CaseStore, DigestVersions
+from dief.vocab import Region
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "DigestIssuer",
+    "KafkaRecordSink",
+    "PublishedDigest",
+    "RecordSink",
+    "closed_periods",
+    "publish_closed_periods",
+    "publish_digests",
+]
+
+log = logging.getLogger("dief.digests")
+
+#: Largest payload sealed: base64 makes the envelope 4/3 of it plus the header, under the
+#: 256 KiB record limit (DESIGN §3). Lessons are withheld, last first, to fit.
+MAX_PAYLOAD_BYTES = 180_000
+#: what the signature adds to the payload at most (ML-DSA-65 is 3,309 bytes, in base64url)
+_SIGNATURE_BYTES = 4_800
+_HOUR_MS = 3_600_000
+
+
+class RecordSink(Protocol):
+    """Publishes one record and returns once the broker acknowledged it."""
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> None: ...
+
+
+class KafkaRecordSink:
+    """A :class:`RecordSink` on a FastStream Kafka broker; record timestamps to the hour."""
+
+    def __init__(self, broker: KafkaBroker, *, clock: Clock | None = None) -> None:
+        self._broker = broker
+        self._clock: Clock = clock if clock is not None else SystemClock()
+
+    def __repr__(self) -> str:
+        return "KafkaRecordSink()"
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+        stamp = int(self._clock.now() * 1000) // _HOUR_MS * _HOUR_MS
+        try:
+            await self._broker.publish(value, topic=topic, key=key, timestamp_ms=stamp)
+        except (KafkaError, OSError) as exc:
+            raise BrokerError(f"publishing to {topic} failed: {type(exc).__name__}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedDigest:
+    """One digest issued on ``dief.digests``."""
+
+    region: Region
+    period: str
+    version: int
+    content_hash: str
+    #: bytes of the sealed record value
+    size: int
+    #: lessons left out to keep the record under the size limit
+    lessons_withheld: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DigestIssuer:
+    """What a region needs to issue digests: its signing key, the Secretariat's KEM public
+    keys, where to publish, and the digest settings."""
+
+    region: Region
+    signer: SigningKey
+    recipients: tuple[KemPublicKey, ...]
+    sink: RecordSink
+    catalogue: Catalogue
+    k_meeting: int = 2
+    start_month: int = DEFAULT_CYCLE_START_MONTH
+    clock: Clock = field(default_factory=SystemClock)
+
+    def __post_init__(self) -> None:
+        if not self.recipients:
+            raise ConfigurationError("digests need at least one Secretariat KEM public key")
+        if self.k_meeting < 1:
+            raise ConfigurationError("k_meeting is at least 1")
+
+    def sealer(self) -> Sealer:
+        return Sealer(
+            type=TYPE_DIGEST,
+            region=self.region.value,
+            recipients=self.recipients,
+            schema=DIGEST_SCHEMA,
+            clock=self.clock,
+        )
+
+
+def _without_lessons(payload: DigestPayload, keep: int) -> DigestPayload:
+    digest = payload.digest.model_dump(mode="json", by_alias=True)
+    withheld = len(payload.digest.lessons) - keep
+    digest["lessons"] = digest["lessons"][:keep]
+    digest["notes"]["lessons_withheld"] = withheld
+    digest["notes"]["text"] = [
+        *digest["notes"]["text"],
+        f"{withheld} lessons were left out of the sealed copy to keep it under the record "
+        "size limit.",
+    ]
+    return payload.model_copy(update={"digest": Digest.model_validate(digest)})
+
+
+def _fits(payload: DigestPayload) -> bool:
+    return len(payload_bytes(payload)) + _SIGNATURE_BYTES <= MAX_PAYLOAD_BYTES
+
+
+def _fit(payload: DigestPayload) -> tuple[DigestPayload, int]:
+    """Withhold the fewest lessons, last first, that make the signed payload fit."""
+    if _fits(payload):
+        return payload, 0
+    total = len(payload.digest.lessons)
+    best = _without_lessons(payload, 0)
+    if not _fits(best):
+        raise ConfigurationError(
+            f"digest {payload.region} {payload.period} is larger than "
+            f"{MAX_PAYLOAD_BYTES} bytes even without lessons"
+        )
+    fits, too_many = 0, total  # keeping `fits` lessons fits; keeping `too_many` does not
+    while too_many - fits > 1:
+        middle = (fits + too_many) // 2
+        trial = _without_lessons(payload, middle)
+        if _fits(trial):
+            fits, best = middle, trial
+        else:
+            too_many = middle
+    return best, total - fits
+
+
+async def publish_digests(
+    store: CaseStore,
+    region: Region | str,
+    periods: Iterable[str],
+    *,
+    issuer: DigestIssuer,
+    only_changed: bool = False,
+    lessons: Sequence[Lesson] = (),
+) -> list[PublishedDigest]:
+    """Issue *region*'s digests for *periods*, each with its next version.
+
+    With *only_changed*, a period whose content equals its last published version is
+    skipped. Returns what was published, in order. Raises :class:`BrokerError` or
+    :class:`StorageError` on failure (what was published before stays published).
+    """
+    code = Region(region)
+    if code is not issuer.region:
+        raise ConfigurationError(f"this issuer signs for {issuer.region}, not {code}")
+    versions = DigestVersions(store)
+    known = await versions.of_region(code.value) if only_changed else {}
+    sealer = issuer.sealer()
+    published: list[PublishedDigest] = []
+    for period in periods:
+        canonical = str(parse_period(period, start_month=issuer.start_month))
+        issued_at = coarse_hour(issuer.clock.now())
+        draft = await build_payload(
+            store,
+            code,
+            canonical,
+            version=1,
+            issued_at=issued_at,
+            catalogue=issuer.catalogue,
+            k_meeting=issuer.k_meeting,
+            start_month=issuer.start_month,
+            lessons=lessons,
+        )
+        draft, withheld = _fit(draft)
+        digest_hash = content_hash(draft)
+        state = known.get(canonical)
+        if only_changed and state is not None and state.content_hash == digest_hash:
+            continue
+        version = await versions.claim(code.value, canonical)
+        payload = sign_payload(draft.model_copy(update={"version": version}), issuer.signer)
+        value = sealer.seal(payload_bytes(payload))
+        await issuer.sink.send(DIGESTS_TOPIC, code.value.encode("ascii"), value)
+        await versions.mark_published(code.value, canonical, version, digest_hash)
+        published.append(
+            PublishedDigest(code, canonical, version, digest_hash, len(value), withheld)
+        )
+        log.info(
+            "%s: digest %s v%d published (%d bytes)", code.value, canonical, version, len(value)
+        )
+    return published
+
+
+def closed_periods(
+    periods: Iterable[str], today: date, *, start_month: int = DEFAULT_CYCLE_START_MONTH
+) -> list[str]:
+    """The periods among *periods* whose last month is before *today*'s month, plus the
+    most recently closed CSP cycle (issued even without data, so the Secretariat hears
+    from every region)."""
+    current = Month.of(today).index
+    closed = {
+        str(parsed)
+        for parsed in (parse_period(p, start_month=start_month) for p in periods)
+        if parsed.last.index < current
+    }
+    closed.add(str(CspCycle.of(Month.of(today), start_month=start_month).previous()))
+    return sorted(closed, key=lambda p: (_kind_rank(p), p))
+
+
+def _kind_rank(period: str) -> tuple[int, int]:
+    if period.startswith("CSP"):
+        return (2, int(period[3:]))
+    return (1 if "Q" in period else 0, 0)
+
+
+async def publish_closed_periods(
+    store: CaseStore,
+    region: Region | str,
+    today: date,
+    *,
+    issuer: DigestIssuer,
+    lessons: Sequence[Lesson] = (),
+) -> list[PublishedDigest]:
+    """Issue every closed period of *region* whose digest changed since last published
+    (see :func:`closed_periods`); the first call issues them all."""
+    code = Region(region)
+    periods = await store.periods_with_data(code.value)
+    wanted = closed_periods(periods, today, start_month=issuer.start_month)
+    return await publish_digests(
+        store, code, wanted, issuer=issuer, only_changed=True, lessons=lessons
+    )

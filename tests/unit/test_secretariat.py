@@ -1,0 +1,310 @@
+"""The Secretariat: verify, refuse to the DLQ, keep the latest version, publish summaries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from test_secretariat_support import (
+    CATALOGUE,
+    ISSUED,
+    KEYS,
+    MemoryDlq,
+    MemorySink,
+    Sent,
+    fill,
+    issuer,
+    records,
+    secretariat,
+)
+
+from dief.aggregator import DLQ_HEADERS, InboundRecord
+from dief.broker import CSP_TOPIC, DIGESTS_TOPIC
+from dief.crypto import Sealer, SigningKey
+from dief.crypto.envelope import TYPE_CASE, TYPE_DIGEST
+from dief.digests import (
+    IncompleteCycleError,
+    SecretariatStore,
+    build_payload,
+    payload_bytes,
+    publish_digests,
+    sign_payload,
+    verify_summary,
+)
+from dief.exceptions import SignatureError
+from dief.reporting import build_summary
+from dief.shapes import CspSummary
+from dief.storage import CaseStore, sqlite_url
+from dief.vocab import Region
+
+AFR, EEG, WEOG = Region.AFR, Region.EEG, Region.WEOG
+SECRETARIAT_KEYS = [KEYS.secretariat_sign.verify_key]
+
+
+@pytest.fixture
+async def cases(tmp_path: Path) -> AsyncIterator[CaseStore]:
+    async with CaseStore(sqlite_url(tmp_path / "cases.db")) as s:
+        yield s
+
+
+@pytest.fixture
+async def inbox(tmp_path: Path) -> AsyncIterator[SecretariatStore]:
+    async with SecretariatStore(sqlite_url(tmp_path / "secretariat.db")) as s:
+        yield s
+
+
+async def _issue(
+    cases: CaseStore, periods: list[str], regions: tuple[Region, ...] = tuple(Region)
+) -> list[Sent]:
+    sink = MemorySink()
+    for region in regions:
+        await publish_digests(cases, region, periods, issuer=issuer(region, sink))
+    return sink.sent
+
+
+def _published(sink: MemorySink) -> list[CspSummary]:
+    out = []
+    for sent in sink.on(CSP_TOPIC):
+        verified = verify_summary(sent.value, SECRETARIAT_KEYS)
+        assert sent.key == verified.summary.cycle.encode()
+        out.append(verified.summary)
+    return out
+
+
+def _unsigned(summary: CspSummary) -> dict[str, object]:
+    data: dict[str, object] = summary.model_dump(mode="json", by_alias=True)
+    data["signature"] = None
+    return data
+
+
+@pytest.mark.parametrize(("seed", "k"), [(3, 3), (4, 3), (5, 2), (6, 4)])
+async def test_summary_from_digests_equals_summary_from_the_store(
+    cases: CaseStore, inbox: SecretariatStore, seed: int, k: int
+) -> None:
+    await fill(cases, seed)
+    sent = await _issue(cases, ["CSP11", "CSP12", "2026-03"])
+    sink, dlq = MemorySink(), MemoryDlq()
+    report = await secretariat(inbox, sink, dlq, k_csp=k).handle(records(sent))
+    assert report.outcomes == {"stored": 15}
+    assert report.summaries == ["CSP11", "CSP12"]
+    assert dlq.reasons() == {}
+    summaries = {s.cycle: s for s in _published(sink)}
+    for cycle in ("CSP11", "CSP12"):
+        direct = await build_summary(cases, cycle, k=k, catalogue=CATALOGUE)
+        assert _unsigned(summaries[cycle]) == _unsigned(direct)
+    csp12 = summaries["CSP12"]
+    assert csp12.methodology.suppressed > 0  # the comparison covers suppression too
+    assert csp12.signature is not None
+    assert csp12.signature["kid"] == KEYS.secretariat_sign.kid
+
+
+async def test_a_summary_waits_for_every_region(cases: CaseStore, inbox: SecretariatStore) -> None:
+    await fill(cases, 8)
+    four = await _issue(cases, ["CSP12"], (Region.AFR, Region.APG, Region.EEG, Region.GRULAC))
+    sink, dlq = MemorySink(), MemoryDlq()
+    sec = secretariat(inbox, sink, dlq)
+    report = await sec.handle(records(four))
+    assert (report.summaries, sink.on(CSP_TOPIC)) == ([], [])
+    assert await sec.missing("CSP12") == [WEOG]
+    with pytest.raises(IncompleteCycleError, match="WEOG"):
+        await sec.build("CSP12")
+    partial = await sec.build("CSP12", partial=True)
+    assert WEOG not in partial.regions
+    assert len(partial.regions) == 4
+    last = await _issue(cases, ["CSP12"], (WEOG,))
+    report = await sec.handle(records(last, start=4))
+    assert report.summaries == ["CSP12"]
+    assert set(_published(sink)[0].regions) == set(Region)
+
+
+async def test_digest_signed_with_another_regions_key_goes_to_the_dlq(
+    cases: CaseStore, inbox: SecretariatStore
+) -> None:
+    await fill(cases, 9, (AFR,))
+    draft = await build_payload(
+        cases, AFR, "CSP12", version=1, issued_at=ISSUED, catalogue=CATALOGUE
+    )
+    forged = sign_payload(draft, KEYS.region_sign[EEG])
+    value = _seal(AFR, payload_bytes(forged))
+    sink, dlq = MemorySink(), MemoryDlq()
+    sec = secretariat(inbox, sink, dlq, regions=(AFR,))
+    report = await sec.handle([_record(value, b"AFR", offset=41)])
+    assert report.outcomes == {"dlq:bad_signature": 1}
+    (letter,) = dlq.letters[AFR]
+    headers = dict(letter.headers())
+    assert [name for name, _ in letter.headers()] == list(DLQ_HEADERS)
+    assert headers["dief-reason"] == b"bad_signature"
+    assert b"not a trusted verify key" in headers["dief-detail"]
+    assert (headers["dief-source-topic"], headers["dief-source-offset"]) == (
+        DIGESTS_TOPIC.encode(),
+        b"41",
+    )
+    assert letter.record.value == value  # the original value, unchanged
+    assert await inbox.versions("CSP12") == {}
+    assert sink.sent == []
+
+
+async def test_refusals_go_to_the_claimed_regions_dlq_or_stay_in_the_database(
+    cases: CaseStore, inbox: SecretariatStore
+) -> None:
+    await fill(cases, 10, (AFR, EEG))
+    good = sign_payload(
+        await build_payload(cases, AFR, "CSP12", version=1, issued_at=ISSUED, catalogue=CATALOGUE),
+        KEYS.region_sign[AFR],
+    )
+    eeg = sign_payload(
+        await build_payload(cases, EEG, "CSP12", version=1, issued_at=ISSUED, catalogue=CATALOGUE),
+        KEYS.region_sign[EEG],
+    )
+    not_for_us = Sealer(
+        type=TYPE_DIGEST, region="EEG", recipients=[KEYS.other_kem.public_key]
+    ).seal(payload_bytes(eeg))
+    a_case = Sealer(
+        type=TYPE_CASE, region="AFR", recipients=[KEYS.secretariat_kem.public_key]
+    ).seal(b"{}")
+    batch = [
+        _record(not_for_us, b"EEG", 0),  # sealed to someone else
+        _record(b"garbage", b"WEOG", 1),  # not an envelope: the key names the region
+        _record(b"garbage", None, 2),  # names no region at all
+        _record(None, b"AFR", 3),  # a tombstone
+        _record(a_case, b"AFR", 4),  # a case envelope on the digests topic
+        _record(_seal(AFR, payload_bytes(good)), b"EEG", 5),  # key is not the region
+        _record(_seal(EEG, payload_bytes(good)), b"EEG", 6),  # AFR digest sealed as EEG
+    ]
+    sink, dlq = MemorySink(), MemoryDlq()
+    sec = secretariat(inbox, sink, dlq)
+    report = await sec.handle(batch)
+    assert dlq.reasons() == {
+        EEG: ["no_recipient_key", "wrong_region"],
+        WEOG: ["malformed"],
+        AFR: ["malformed", "wrong_type", "key_mismatch"],
+    }
+    assert report.outcomes["kept:malformed"] == 1
+    assert report.refused == 7
+    assert await inbox.refused_counts() == {"malformed": 1}
+    await sec.handle([_record(b"garbage", None, 2)])  # a redelivery is kept once
+    assert await inbox.refused_counts() == {"malformed": 1}
+    assert await inbox.versions("CSP12") == {}
+
+
+async def test_the_latest_version_is_kept(cases: CaseStore, inbox: SecretariatStore) -> None:
+    await fill(cases, 11, (AFR,))
+    sink = MemorySink()
+    iss = issuer(AFR, sink)
+    await publish_digests(cases, AFR, ["CSP12"], issuer=iss)
+    v1_rows = await cases.cell_rows("AFR", ["CSP12"], include_red=False)
+    await fill(cases, 12, (AFR,))  # more cases: v2 differs
+    await publish_digests(cases, AFR, ["CSP12"], issuer=iss)
+    v2_rows = await cases.cell_rows("AFR", ["CSP12"], include_red=False)
+    assert sorted(v1_rows, key=repr) != sorted(v2_rows, key=repr)
+    v1, v2 = sink.sent
+    dlq = MemoryDlq()
+    sec = secretariat(inbox, MemorySink(), dlq, regions=(AFR,))
+
+    report = await sec.handle(records([v2, v1, v2]))
+    assert report.outcomes == {"stored": 1, "stale": 1, "duplicate": 1}
+    assert await inbox.versions("CSP12") == {"AFR": 2}
+    held = await inbox.cell_rows("AFR", ["CSP12"], include_red=False)
+    assert sorted(held, key=repr) == sorted(v2_rows, key=repr)
+
+    # the same version number with other content: refused, the held one stays
+    other = await build_payload(
+        cases, AFR, "2026-03", version=2, issued_at=ISSUED, catalogue=CATALOGUE
+    )
+    twin = await build_payload(
+        cases, AFR, "CSP12", version=2, issued_at=ISSUED, catalogue=CATALOGUE
+    )
+    changed = twin.model_copy(update={"csp_cells": twin.csp_cells[1:]})
+    value = _seal(AFR, payload_bytes(sign_payload(changed, KEYS.region_sign[AFR])))
+    report = await sec.handle([_record(value, b"AFR", 9)])
+    assert report.outcomes == {"dlq:version_conflict": 1}
+    assert dlq.reasons() == {AFR: ["version_conflict"]}
+    assert await inbox.versions("CSP12") == {"AFR": 2}
+    assert other.period == "2026-03"
+
+
+async def test_an_unchanged_summary_is_not_published_again(
+    cases: CaseStore, inbox: SecretariatStore
+) -> None:
+    await fill(cases, 13, (AFR,))
+    sent = await _issue(cases, ["CSP12"], (AFR,))
+    sink = MemorySink()
+    sec = secretariat(inbox, sink, MemoryDlq(), regions=(AFR,))
+    assert (await sec.handle(records(sent))).summaries == ["CSP12"]
+    # a redelivery, and a re-issue with the same numbers: nothing new to publish
+    again = await _issue(cases, ["CSP12"], (AFR,))
+    assert (await sec.handle(records([*sent, *again]))).summaries == []
+    assert len(sink.on(CSP_TOPIC)) == 1
+    await fill(cases, 14, (AFR,))
+    changed = await _issue(cases, ["CSP12"], (AFR,))
+    assert (await sec.handle(records(changed))).summaries == ["CSP12"]
+    first, second = _published(sink)
+    assert first.global_.totals.cases != second.global_.totals.cases
+    held = await inbox.summary("CSP12")
+    assert held is not None
+    assert json.loads(held[1]) == json.loads(sink.on(CSP_TOPIC)[1].value)
+
+
+async def test_a_failed_publish_is_retried_on_redelivery(
+    cases: CaseStore, inbox: SecretariatStore
+) -> None:
+    await fill(cases, 15, (AFR,))
+    sent = await _issue(cases, ["CSP12"], (AFR,))
+    sink = MemorySink(fail=SignatureError("stand-in for a broker failure"))
+    sec = secretariat(inbox, sink, MemoryDlq(), regions=(AFR,))
+    with pytest.raises(SignatureError):
+        await sec.handle(records(sent))
+    sink.fail = None
+    report = await sec.handle(records(sent))  # the same records come again
+    assert report.outcomes == {"duplicate": 1}
+    assert report.summaries == ["CSP12"]
+
+
+async def test_tampered_summary_fails_verification(
+    cases: CaseStore, inbox: SecretariatStore
+) -> None:
+    await fill(cases, 16)
+    sink = MemorySink()
+    await secretariat(inbox, sink, MemoryDlq()).handle(records(await _issue(cases, ["CSP12"])))
+    (sent,) = sink.on(CSP_TOPIC)
+    original = json.loads(sent.value)
+    verify_summary(sent.value, SECRETARIAT_KEYS)
+    step = max(1, len(sent.value) // 1500)
+    for i in range(0, len(sent.value), step):
+        changed = bytearray(sent.value)
+        changed[i] ^= 0x01
+        try:
+            verified = verify_summary(bytes(changed), SECRETARIAT_KEYS)
+        except SignatureError:
+            continue
+        # only a change that leaves the same JSON document may verify
+        assert verified.summary.model_dump(mode="json", by_alias=True) == original
+    # a changed number, however it is formatted
+    doc = json.loads(sent.value)
+    doc["global"]["totals"]["cases"] += 1
+    with pytest.raises(SignatureError, match="does not verify"):
+        verify_summary(json.dumps(doc, indent=2), SECRETARIAT_KEYS)
+    # re-formatted but unchanged: still valid
+    assert verify_summary(json.dumps(original, indent=4), SECRETARIAT_KEYS).kid == (
+        KEYS.secretariat_sign.kid
+    )
+    with pytest.raises(SignatureError, match="not a trusted verify key"):
+        verify_summary(sent.value, [SigningKey.generate().verify_key])
+    del doc["signature"]
+    with pytest.raises(SignatureError, match="not signed"):
+        verify_summary(json.dumps(doc), SECRETARIAT_KEYS)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _seal(region: Region, payload: bytes) -> bytes:
+    return Sealer(
+        type=TYPE_DIGEST, region=region.value, recipients=[KEYS.secretariat_kem.public_key]
+    ).seal(payload)
+
+
+def _record(value: bytes | None, key: bytes | None, offset: int) -> InboundRecord:
+    return InboundRecord(DIGESTS_TOPIC, 0, offset, key, value)
