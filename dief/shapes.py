@@ -203,6 +203,10 @@ class DigestNotes(BaseModel):
         default_factory=list, description="Quarters the checklist counts over"
     )
     text: list[str] = Field(default_factory=list, description="The notes as sentences")
+    lessons_omitted: bool = Field(
+        default=False,
+        description="Lessons were not read (rendered without the region's private key)",
+    )
 
 
 def _check_period(value: str) -> str:

@@ -5,15 +5,31 @@
 - :func:`build_summary` — the public CSP summary of a cycle (no TLP:RED; primary suppression
   below ``k_csp``, then secondary suppression across totals and regions).
 - :func:`render_digest_markdown`, :func:`render_summary_markdown` — Markdown tables.
-- :func:`write_outputs` — every digest and summary with data, as JSON and Markdown.
+- :func:`render_digest_html`, :func:`render_summary_html` — self-contained HTML pages with
+  inline SVG charts (counts over time from :func:`load_series`); nothing is fetched.
+- :func:`render_summary_docx` — the CSP summary as a DOCX working paper.
+- :func:`load_lessons` — a region's shareable lessons, opened with its private key.
+- :func:`write_outputs` — every digest and summary with data: JSON, Markdown, HTML, DOCX.
 
 Every builder reads only the stored cell counts of a few periods: O(cells), never O(cases).
 """
 
 from dief.reporting._cells import CellSource, Tally, merge_rows
 from dief.reporting._digest import build_digest, checklist_window, previous_period
+from dief.reporting._docx import render_summary_docx
+from dief.reporting._html import render_digest_html, render_summary_html
+from dief.reporting._lessons import (
+    CaseLesson,
+    LessonOpener,
+    LessonSet,
+    lesson_of,
+    lessons_for,
+    load_lessons,
+    open_lessons,
+)
 from dief.reporting._markdown import render_digest_markdown, render_summary_markdown
 from dief.reporting._output import OutputIndex, WrittenOutput, dump_json, write_outputs
+from dief.reporting._series import DigestSeries, Series, digest_series, load_series
 from dief.reporting._summary import (
     GLOBAL,
     SINGLE_VALUED,
@@ -30,10 +46,15 @@ __all__ = [
     "SINGLE_VALUED",
     "TREND_TEST",
     "Z_CRITICAL",
+    "CaseLesson",
     "CellSource",
+    "DigestSeries",
     "Group",
+    "LessonOpener",
+    "LessonSet",
     "OutputIndex",
     "Protection",
+    "Series",
     "SummaryTables",
     "Tally",
     "WrittenOutput",
@@ -41,11 +62,20 @@ __all__ = [
     "build_summary",
     "checklist_window",
     "determined_cells",
+    "digest_series",
     "dump_json",
+    "lesson_of",
+    "lessons_for",
+    "load_lessons",
+    "load_series",
     "merge_rows",
+    "open_lessons",
     "previous_period",
     "protect",
+    "render_digest_html",
     "render_digest_markdown",
+    "render_summary_docx",
+    "render_summary_html",
     "render_summary_markdown",
     "summary_tables",
     "trend_flag",

@@ -18,6 +18,7 @@ from dief.periods import (
     parse_period,
 )
 from dief.reporting._cells import TOTAL, CellId, PeriodCells, Tally, combine, merge_rows
+from dief.reporting._lessons import CaseLesson, lessons_for
 from dief.reporting._trend import TREND_TEST, trend_flag
 from dief.shapes import Cell, ChecklistEntry, Digest, DigestNotes, Lesson, Totals, Trend
 from dief.storage import CaseStore
@@ -212,11 +213,25 @@ def _checklist(
     return rank_checklist(entries)
 
 
-def _lessons(lessons: Sequence[Lesson]) -> list[Lesson]:
-    """Shareable lessons only (TLP amber or lower), grouped by transfer stage, deduplicated."""
-    keep = {
-        (lesson.stage, lesson.text): lesson for lesson in lessons if lesson.tlp.meeting_may_read
-    }
+def _lessons(
+    lessons: Sequence[Lesson], stage_cells: Sequence[Cell], *, withheld: bool
+) -> list[Lesson]:
+    """Shareable lessons only (TLP amber or lower), grouped by transfer stage, deduplicated.
+
+    None at all when the period's totals are withheld (one contributor). A lesson whose
+    stage cell is suppressed is listed without its stage, so the lessons never show how
+    many cases a suppressed stage holds.
+    """
+    if withheld:
+        return []
+    hidden = {c.value for c in stage_cells if c.suppressed}
+    keep: dict[tuple[TransferStage | None, str], Lesson] = {}
+    for lesson in lessons:
+        if not lesson.tlp.meeting_may_read:
+            continue
+        if lesson.stage is not None and lesson.stage.value in hidden:
+            lesson = lesson.model_copy(update={"stage": None})
+        keep.setdefault((lesson.stage, " ".join(lesson.text.split())), lesson)
     last = len(_STAGE_ORDER)
     return sorted(
         keep.values(),
@@ -232,6 +247,7 @@ def _note_text(
     cycles: Sequence[str],
     window: Sequence[Quarter],
     dead: Mapping[str, int],
+    lessons: str,
 ) -> list[str]:
     lines = [
         f"Cells with fewer than {k} distinct contributors are suppressed: their count, "
@@ -268,7 +284,25 @@ def _note_text(
     else:
         lines.append("No record of this region was dead-lettered.")
     lines.append("Late revisions are not tracked per period yet.")
+    lines.append(lessons)
     return lines
+
+
+def _lessons_note(omitted: bool, *, withheld: bool) -> str:
+    if omitted:
+        return (
+            "Lessons are not included: this digest was rendered without the region's "
+            "private key, which the sealed cases' texts need."
+        )
+    if withheld:
+        return "No lessons are shown because this period's totals are suppressed."
+    return (
+        "Lessons are the screened summaries of cases marked TLP:AMBER or lower (never "
+        "TLP:AMBER+STRICT or TLP:RED), grouped by the transfer stage of their case; "
+        "identical texts appear once, nothing identifies the case or its contributor, and "
+        "a lesson whose stage cell is suppressed appears under other stages. The number of "
+        "lessons is not a number of cases."
+    )
 
 
 async def build_digest(
@@ -279,13 +313,15 @@ async def build_digest(
     k: int = 2,
     catalogue: Catalogue,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
-    lessons: Sequence[Lesson] = (),
+    lessons: Sequence[Lesson | CaseLesson] | None = (),
 ) -> Digest:
     """The trend digest of *region* for *period* (``2026-05``, ``2026-Q2`` or ``CSP12``).
 
     TLP:RED cases count (the digest goes to the region's own meeting only). Costs one read
     of the stored cells of at most ten periods. *lessons* are included when shareable
-    (TLP amber or lower), grouped by transfer stage.
+    (TLP amber or lower), grouped by transfer stage; dated ones (:class:`CaseLesson`) only
+    when their month lies in *period*. ``lessons=None`` means they could not be read
+    (rendered without the region's private key): the notes say so.
     """
     if k < 1:
         raise ValueError("k is at least 1")
@@ -313,6 +349,16 @@ async def build_digest(
     dead = await store.dead_letter_counts(code.value)
     cycles = sorted({c for tally in now.values() for c in tally.cycles})
     suppressed_checklist = sum(e.suppressed for e in checklist)
+    totals = _totals(now, then, k=k, suppressed=suppressed)
+    shown = (
+        []
+        if lessons is None
+        else _lessons(
+            lessons_for(lessons, current),
+            dimensions[Dimension.TRANSFER_STAGE],
+            withheld=totals.withheld,
+        )
+    )
     notes = DigestNotes(
         late_revisions=None,
         dead_lettered=sum(dead.values()),
@@ -330,17 +376,19 @@ async def build_digest(
             cycles=cycles,
             window=window,
             dead=dead,
+            lessons=_lessons_note(lessons is None, withheld=totals.withheld),
         ),
         suppressed_checklist_entries=suppressed_checklist,
+        lessons_omitted=lessons is None,
     )
     return Digest(
         region=code,
         period=str(current),
         k=k,
-        totals=_totals(now, then, k=k, suppressed=suppressed),
+        totals=totals,
         dimensions=dimensions,
         checklist=checklist,
-        lessons=_lessons(lessons),
+        lessons=shown,
         notes=notes,
     )
 

@@ -122,7 +122,11 @@ def _checklist(entries: Sequence[ChecklistEntry]) -> list[str]:
     return lines
 
 
-def _lessons(lessons: Sequence[Lesson]) -> list[str]:
+def _lessons(lessons: Sequence[Lesson], *, omitted: bool) -> list[str]:
+    if omitted:
+        return [
+            "Lessons are not included: this digest was rendered without the region's private key."
+        ]
     if not lessons:
         return ["No shareable lesson is included in this digest."]
     lines: list[str] = []
@@ -163,7 +167,15 @@ def render_digest_markdown(digest: Digest) -> str:
             "",
         ]
     lines += _checklist(digest.checklist)
-    lines += ["", "## Lessons", "", *_lessons(digest.lessons), "", "## Notes", ""]
+    lines += [
+        "",
+        "## Lessons",
+        "",
+        *_lessons(digest.lessons, omitted=notes.lessons_omitted),
+        "",
+        "## Notes",
+        "",
+    ]
     lines += [f"- {_esc(text)}" for text in notes.text]
     if notes.dead_letters:
         lines += [

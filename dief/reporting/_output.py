@@ -1,7 +1,9 @@
 """Writing every output of a run into the output directory (DESIGN §9 ⚑).
 
-``digests/<REGION>/<PERIOD>.json`` and ``.md`` for every month, quarter and cycle with data,
-``summary/<CYCLE>.json`` and ``.md`` for every cycle with data. JSON is deterministic: two
+``digests/<REGION>/<PERIOD>.json``, ``.md`` and ``.html`` for every month, quarter and cycle
+with data, ``summary/<CYCLE>.json``, ``.md``, ``.html`` and ``.docx`` for every cycle with
+data. The HTML digests chart counts over time: the region's cells are read once for all its
+digests, so the whole directory still costs O(cells). Every file is deterministic. JSON: two
 spaces of indent, keys in the shapes' declared order (which the contract documents read
 best in; every mapping the code builds is inserted in a fixed order), a trailing newline.
 Files are written atomically (temporary file, then rename).
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,8 +23,13 @@ from pydantic import BaseModel
 from dief.catalogue import Catalogue
 from dief.exceptions import ConfigurationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
+from dief.reporting._cells import merge_rows
 from dief.reporting._digest import build_digest
+from dief.reporting._docx import render_summary_docx
+from dief.reporting._html import render_digest_html, render_summary_html
+from dief.reporting._lessons import CaseLesson
 from dief.reporting._markdown import render_digest_markdown, render_summary_markdown
+from dief.reporting._series import digest_series
 from dief.reporting._summary import build_summary
 from dief.shapes import Lesson
 from dief.storage import CaseStore
@@ -35,7 +42,7 @@ _KIND_RANK = {"month": 0, "quarter": 1, "cycle": 2}
 
 @dataclass(frozen=True, slots=True)
 class WrittenOutput:
-    """One digest or summary, as JSON and Markdown."""
+    """One digest or summary, as JSON, Markdown, HTML and (summaries) DOCX."""
 
     kind: Literal["digest", "summary"]
     region: str | None
@@ -43,10 +50,13 @@ class WrittenOutput:
     json_path: Path
     markdown_path: Path
     suppressed: int
+    html_path: Path | None = None
+    docx_path: Path | None = None
 
     @property
-    def paths(self) -> tuple[Path, Path]:
-        return (self.json_path, self.markdown_path)
+    def paths(self) -> tuple[Path, ...]:
+        extra = (p for p in (self.html_path, self.docx_path) if p is not None)
+        return (self.json_path, self.markdown_path, *extra)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +85,14 @@ def dump_json(model: BaseModel) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, content: str | bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8", newline="\n")
+        if isinstance(content, bytes):
+            tmp.write_bytes(content)
+        else:
+            tmp.write_text(content, encoding="utf-8", newline="\n")
         os.replace(tmp, path)
     except OSError as exc:
         raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from exc
@@ -98,15 +111,29 @@ async def write_outputs(
     k_csp: int = 3,
     catalogue: Catalogue,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
-    lessons: dict[Region, Sequence[Lesson]] | None = None,
+    lessons: Mapping[Region, Sequence[Lesson | CaseLesson] | None] | None = None,
+    html: bool = True,
+    docx: bool = True,
 ) -> OutputIndex:
-    """Write every digest and CSP summary with data for *regions* under *out_dir*."""
+    """Write every digest and CSP summary with data for *regions* under *out_dir*.
+
+    *lessons* maps a region to its lessons (:func:`load_lessons`); the digests of a region
+    not in it, or mapped to ``None``, note that lessons were omitted (no private key).
+    *html* / *docx* turn those renderings off.
+    """
     base = Path(out_dir)
     codes = [Region(r) for r in regions]
     written: list[WrittenOutput] = []
     cycles: set[str] = set()
     for region in codes:
         periods = await store.periods_with_data(region.value)
+        # every cell of the region, once: the charts' series of all its digests
+        tallies = (
+            merge_rows(await store.cell_rows(region.value, periods, include_red=True))
+            if html and periods
+            else {}
+        )
+        region_lessons = lessons.get(region) if lessons is not None else None
         for period in sorted(periods, key=lambda p: _period_order(p, start_month)):
             if period.startswith("CSP"):
                 cycles.add(period)
@@ -117,12 +144,18 @@ async def write_outputs(
                 k=k_meeting,
                 catalogue=catalogue,
                 start_month=start_month,
-                lessons=(lessons or {}).get(region, ()),
+                lessons=region_lessons,
             )
             folder = base / "digests" / region.value
             json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
             _write(json_path, dump_json(digest))
             _write(md_path, render_digest_markdown(digest))
+            html_path: Path | None = None
+            if html:
+                html_path = folder / f"{period}.html"
+                current = parse_period(period, start_month=start_month)
+                series = digest_series(tallies, current, k=k_meeting)
+                _write(html_path, render_digest_html(digest, series, start_month=start_month))
             written.append(
                 WrittenOutput(
                     "digest",
@@ -131,6 +164,7 @@ async def write_outputs(
                     json_path,
                     md_path,
                     digest.notes.suppressed_cells,
+                    html_path,
                 )
             )
     for cycle in sorted(cycles, key=lambda c: int(c[3:])):
@@ -141,9 +175,24 @@ async def write_outputs(
         json_path, md_path = folder / f"{cycle}.json", folder / f"{cycle}.md"
         _write(json_path, dump_json(summary))
         _write(md_path, render_summary_markdown(summary))
+        summary_html: Path | None = None
+        if html:
+            summary_html = folder / f"{cycle}.html"
+            _write(summary_html, render_summary_html(summary))
+        summary_docx: Path | None = None
+        if docx:
+            summary_docx = folder / f"{cycle}.docx"
+            _write(summary_docx, render_summary_docx(summary))
         written.append(
             WrittenOutput(
-                "summary", None, cycle, json_path, md_path, summary.methodology.suppressed
+                "summary",
+                None,
+                cycle,
+                json_path,
+                md_path,
+                summary.methodology.suppressed,
+                summary_html,
+                summary_docx,
             )
         )
     return OutputIndex(base, tuple(written))

@@ -1,0 +1,116 @@
+"""Counts over time for the HTML digests' charts: the same cells, period after period.
+
+Every point is what the digest of that period publishes: a count where the cell has at
+least ``k`` distinct contributors, ``None`` (suppressed) where it has fewer, 0 where there
+is no case. Reading the series costs the stored cells of a dozen periods: O(cells).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Period, parse_period
+from dief.reporting._cells import TOTAL, PeriodCells, merge_rows
+from dief.storage import CaseStore
+from dief.vocab import Dimension, Region
+
+__all__ = [
+    "SERIES_LENGTH",
+    "SERIES_TOP",
+    "DigestSeries",
+    "Series",
+    "digest_series",
+    "load_series",
+    "series_periods",
+]
+
+#: how many periods of the digest's kind the charts show, the digest's own included
+SERIES_LENGTH: Mapping[type, int] = {Month: 12, CspCycle: 6}
+_QUARTERS = 8
+#: values drawn per dimension (the largest over the window; the tables list every one)
+SERIES_TOP = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One dimension value over the periods of a :class:`DigestSeries`."""
+
+    value: str
+    counts: tuple[int | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSeries:
+    """Totals and the top values of every dimension over consecutive periods, oldest first;
+    the last period is the digest's own. ``None`` marks a suppressed point."""
+
+    periods: tuple[str, ...]
+    totals: tuple[int | None, ...]
+    dimensions: Mapping[Dimension, tuple[Series, ...]] = field(default_factory=dict)
+
+
+def series_periods(period: Period, length: int | None = None) -> tuple[Period, ...]:
+    """*period* and the ones before it of the same kind, oldest first."""
+    n = length or SERIES_LENGTH.get(type(period), _QUARTERS)
+    out: list[Period] = [period]
+    while len(out) < n:
+        try:
+            out.append(out[-1].previous())
+        except ValueError:
+            break
+    out.reverse()
+    return tuple(out)
+
+
+def _point(cells: PeriodCells, key: tuple[str, str], k: int) -> int | None:
+    tally = cells.get(key)
+    if tally is None:
+        return 0
+    return tally.count if tally.contributors >= k else None
+
+
+def digest_series(
+    tallies: Mapping[str, PeriodCells],
+    period: Period,
+    *,
+    k: int,
+    length: int | None = None,
+    top: int = SERIES_TOP,
+) -> DigestSeries:
+    """The series for a digest of *period* from merged cells (period → cells).
+
+    Leading periods without any case are dropped (the digest's own period stays).
+    """
+    periods = [str(p) for p in series_periods(period, length)]
+    while len(periods) > 1 and not tallies.get(periods[0]):
+        periods.pop(0)
+    tables = [tallies.get(p, {}) for p in periods]
+    totals = tuple(_point(t, TOTAL, k) for t in tables)
+    dimensions: dict[Dimension, tuple[Series, ...]] = {}
+    for dimension in Dimension:
+        values = {v for t in tables for (d, v) in t if d == dimension.value}
+        lines = [
+            Series(value, tuple(_point(t, (dimension.value, value), k) for t in tables))
+            for value in values
+        ]
+        # the largest published values over the window; never ranked by a hidden count
+        lines.sort(key=lambda s: (-sum(c or 0 for c in s.counts), s.value))
+        dimensions[dimension] = tuple(s for s in lines if any(s.counts))[:top]
+    return DigestSeries(tuple(periods), totals, dimensions)
+
+
+async def load_series(
+    store: CaseStore,
+    region: Region | str,
+    period: str,
+    *,
+    k: int,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
+    length: int | None = None,
+) -> DigestSeries:
+    """Read the cells of *period* and the periods before it, and build the series."""
+    current = parse_period(period, start_month=start_month)
+    wanted: Sequence[str] = [str(p) for p in series_periods(current, length)]
+    rows = await store.cell_rows(Region(region).value, wanted, include_red=True)
+    return digest_series(merge_rows(rows), current, k=k, length=length)
