@@ -47,7 +47,7 @@ from dief.node import (
     Rejection,
     write_rejections,
 )
-from dief.reporting import write_outputs
+from dief.reporting import load_lessons, write_outputs
 from dief.settings import KafkaSettings
 from dief.storage import CaseStore, sqlite_url
 from dief.vocab import Region
@@ -335,6 +335,12 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
         result.dead_lettered = sum(n for k, n in applied.outcomes.items() if k.startswith("dlq:"))
         result.applied = applied.finished - result.dead_lettered
 
+        with timer.step("lessons"):
+            # the shareable summaries, opened with each region's key (O(cases), once)
+            lessons = {
+                r: (await load_lessons(store, r, Opener(opening[r]))).lessons for r in Region
+            }
+
         with timer.step("outputs"):
             index_ = await write_outputs(
                 options.out,
@@ -344,6 +350,7 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
                 k_csp=options.k_csp,
                 catalogue=catalogue,
                 start_month=options.start_month,
+                lessons=lessons,
             )
             result.outputs = list(index_.paths)
             write_rejections(options.out / "rejected.jsonl", rejected)
