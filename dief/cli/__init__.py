@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from dief.cli import broker as _broker
+from dief.cli import digest as _digest
 from dief.cli import keys as _keys
 from dief.cli import run as _run
 from dief.cli import schema as _schema
@@ -26,7 +27,7 @@ def _root() -> None:
     """DIEF Exchange: non-attributed diversion case exchange for the ATT DIEF."""
 
 
-for _module in (_run, _services, _keys, _broker, _schema):
+for _module in (_run, _services, _keys, _broker, _schema, _digest):
     _module.register(app)
 
 

@@ -1,0 +1,231 @@
+"""``dief digest``: one region's trend digest for one period, as JSON, Markdown or HTML.
+
+Reads the cell counts of a running or stopped aggregator's database (by default the SQLite
+file ``dief run`` / ``dief demo`` leave under the work directory). Lessons need the region's
+private key: with ``--keys`` (and a passphrase) they are opened from the stored sealed
+cases; without, the digest says they were omitted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import SecretStr
+
+from dief.cli._console import err_console, fail
+from dief.exceptions import ConfigurationError, DiefError
+from dief.settings import AggregatorSettings, KeyringSettings, RunSettings
+from dief.vocab import Region
+
+__all__ = ["DigestFormat", "register"]
+
+
+class DigestFormat(StrEnum):
+    JSON = "json"
+    MD = "md"
+    HTML = "html"
+
+
+def _database(url: str | None, settings: RunSettings) -> str:
+    from dief.storage import sqlite_url
+
+    if url:
+        return url
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    path = settings.work_dir / "run" / "aggregator.sqlite"
+    if not path.is_file():
+        # CaseStore would create an empty database here and report an empty digest
+        raise ConfigurationError(
+            f"no aggregator database at {path}: run `dief run` or `dief demo` first, "
+            "or pass --database-url"
+        )
+    return sqlite_url(path)
+
+
+def _passphrase(keyring: KeyringSettings, pass_file: Path | None) -> SecretStr:
+    if pass_file is not None:
+        try:
+            text = pass_file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read the passphrase file {pass_file}") from exc
+        if not text or not text[0]:
+            raise ConfigurationError(f"the passphrase file {pass_file} is empty")
+        return SecretStr(text[0])
+    if keyring.passphrase is not None:
+        return keyring.passphrase
+    if not sys.stdin.isatty():
+        raise typer.BadParameter(
+            "no keyring passphrase: use --passphrase-file or set DIEF_KEYRING__PASSPHRASE"
+        )
+    return SecretStr(typer.prompt("Keyring passphrase", hide_input=True))
+
+
+async def _render(
+    *,
+    url: str,
+    region: Region,
+    period: str,
+    fmt: DigestFormat,
+    k: int,
+    start_month: int,
+    keys: Path | None,
+    passphrase: SecretStr | None,
+) -> tuple[str, dict[str, float]]:
+    from dief.catalogue import load_catalogue
+    from dief.crypto import Opener
+    from dief.keyring import Keyring, KeyRole
+    from dief.reporting import (
+        CaseLesson,
+        build_digest,
+        dump_json,
+        load_lessons,
+        load_series,
+        render_digest_html,
+        render_digest_markdown,
+    )
+    from dief.storage import CaseStore
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    lessons: list[CaseLesson] | None = None
+    async with CaseStore(url) as store:
+        if keys is not None and passphrase is not None:
+            ring = Keyring.load(keys, passphrase=passphrase.get_secret_value())
+            opener = Opener(ring.opening_keys(KeyRole.REGION, region.value))
+            t = time.perf_counter()
+            lessons = list((await load_lessons(store, region, opener)).lessons)
+            timings["lessons"] = time.perf_counter() - t
+        t = time.perf_counter()
+        digest = await build_digest(
+            store,
+            region,
+            period,
+            k=k,
+            catalogue=load_catalogue(),
+            start_month=start_month,
+            lessons=lessons,
+        )
+        timings["digest"] = time.perf_counter() - t
+        if fmt is DigestFormat.JSON:
+            text = dump_json(digest)
+        elif fmt is DigestFormat.MD:
+            text = render_digest_markdown(digest)
+        else:
+            t = time.perf_counter()
+            series = await load_series(store, region, period, k=k, start_month=start_month)
+            timings["series"] = time.perf_counter() - t
+            t = time.perf_counter()
+            text = render_digest_html(digest, series, start_month=start_month)
+            timings["render"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    return text, timings
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def digest(
+    region: Annotated[
+        Region, typer.Option("--region", case_sensitive=False, help="Regional group")
+    ],
+    period: Annotated[
+        str, typer.Option("--period", help="Month 2026-05, quarter 2026-Q2 or cycle CSP12")
+    ],
+    fmt: Annotated[
+        DigestFormat, typer.Option("--format", case_sensitive=False, help="Output format")
+    ] = DigestFormat.MD,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file (default: standard output)")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="Aggregator database (default: DIEF_DATABASE_URL, else the SQLite file "
+            "`dief run` leaves in DIEF_WORK_DIR/run/aggregator.sqlite)",
+        ),
+    ] = None,
+    keys: Annotated[
+        Path | None,
+        typer.Option("--keys", help="Keyring with the region's private key, to include lessons"),
+    ] = None,
+    passphrase_file: Annotated[
+        Path | None,
+        typer.Option("--passphrase-file", help="File holding the keyring passphrase"),
+    ] = None,
+    k_meeting: Annotated[
+        int | None,
+        typer.Option("--k-meeting", min=1, help="Minimum distinct contributors per cell"),
+    ] = None,
+    timings: Annotated[
+        bool, typer.Option("--timings", help="Print how long each step took (stderr)")
+    ] = False,
+) -> None:
+    """Render one region's trend digest for one period from an aggregator's database."""
+    from dief.periods import parse_period
+
+    settings = RunSettings()
+    try:
+        canonical = str(parse_period(period, start_month=settings.cycle_start_month))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--period") from exc
+    keyring = AggregatorSettings().keyring  # DIEF_KEYRING__PATH, DIEF_KEYRING__PASSPHRASE
+    keyring_dir = keys
+    passphrase: SecretStr | None = None
+    if keys is not None or passphrase_file is not None:
+        keyring_dir = keys or keyring.path
+        passphrase = _passphrase(keyring, passphrase_file)
+    try:
+        text, spent = asyncio.run(
+            _render(
+                url=_database(database_url, settings),
+                region=region,
+                period=canonical,
+                fmt=fmt,
+                k=k_meeting or settings.k_meeting,
+                start_month=settings.cycle_start_month,
+                keys=keyring_dir,
+                passphrase=passphrase,
+            )
+        )
+        if out is not None:
+            _write(out, text)
+            err_console.print(f"wrote {out}", highlight=False, markup=False)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    except DiefError as exc:
+        raise fail(exc) from exc
+    if timings:
+        err_console.print(
+            ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in spent.items()),
+            highlight=False,
+            markup=False,
+        )
+    if passphrase is None:
+        err_console.print(
+            "lessons omitted: pass --keys and --passphrase-file to include them",
+            highlight=False,
+            markup=False,
+            style="yellow",
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``digest`` to *app*."""
+    app.command("digest")(digest)
