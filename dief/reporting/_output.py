@@ -31,7 +31,7 @@ from dief.reporting._lessons import CaseLesson
 from dief.reporting._markdown import render_digest_markdown, render_summary_markdown
 from dief.reporting._series import digest_series
 from dief.reporting._summary import build_summary
-from dief.shapes import Lesson
+from dief.shapes import CspSummary, Lesson
 from dief.storage import CaseStore
 from dief.vocab import Region
 
@@ -114,12 +114,14 @@ async def write_outputs(
     lessons: Mapping[Region, Sequence[Lesson | CaseLesson] | None] | None = None,
     html: bool = True,
     docx: bool = True,
+    summaries: Mapping[str, CspSummary] | None = None,
 ) -> OutputIndex:
     """Write every digest and CSP summary with data for *regions* under *out_dir*.
 
     *lessons* maps a region to its lessons (:func:`load_lessons`); the digests of a region
     not in it, or mapped to ``None``, note that lessons were omitted (no private key).
-    *html* / *docx* turn those renderings off.
+    *html* / *docx* turn those renderings off. *summaries* are summaries to write as given
+    (the Secretariat's signed ones, by cycle) instead of building them from *store*.
     """
     base = Path(out_dir)
     codes = [Region(r) for r in regions]
@@ -168,9 +170,11 @@ async def write_outputs(
                 )
             )
     for cycle in sorted(cycles, key=lambda c: int(c[3:])):
-        summary = await build_summary(
-            store, cycle, k=k_csp, catalogue=catalogue, start_month=start_month, regions=codes
-        )
+        summary = summaries.get(cycle) if summaries is not None else None
+        if summary is None:
+            summary = await build_summary(
+                store, cycle, k=k_csp, catalogue=catalogue, start_month=start_month, regions=codes
+            )
         folder = base / "summary"
         json_path, md_path = folder / f"{cycle}.json", folder / f"{cycle}.md"
         _write(json_path, dump_json(summary))
