@@ -255,13 +255,16 @@ def test_digest_and_summary_files_for_every_period_with_data(
     expected = _expected_periods(batch.good)
     assert len(expected) == 5  # the synthetic set covers every region
     digests = embedded_run.out / "digests"
-    found: dict[str, set[str]] = {}
+    found: dict[str, dict[str, set[str]]] = {}  # region -> period -> file suffixes
     for path in digests.rglob("*"):
         if path.is_file():
-            found.setdefault(path.parent.name, set()).add(path.name)
-    for region, periods in expected.items():
-        assert found.get(region) == {f"{p}.{ext}" for p in periods for ext in ("json", "md")}
+            by_period = found.setdefault(path.parent.name, {})
+            by_period.setdefault(path.stem, set()).add(path.suffix)
     assert set(found) == set(expected)
+    for region, periods in expected.items():
+        assert set(found[region]) == periods, region  # every period with data, no other
+        for period, suffixes in found[region].items():
+            assert suffixes >= {".json", ".md"}, f"{region}/{period}"
     for region, periods in expected.items():
         for period in periods:
             doc = json.loads((digests / region / f"{period}.json").read_text(encoding="utf-8"))
@@ -269,8 +272,8 @@ def test_digest_and_summary_files_for_every_period_with_data(
             assert doc["totals"]["cases"] is None or doc["totals"]["cases"] >= 1
     cycles = {p for periods in expected.values() for p in periods if p.startswith("CSP")}
     summary = embedded_run.out / "summary"
-    assert {p.name for p in summary.iterdir() if p.suffix in {".json", ".md"}} == {
-        f"{c}.{ext}" for c in cycles for ext in ("json", "md")
+    assert {p.name for p in summary.iterdir()} == {
+        f"{c}.{ext}" for c in cycles for ext in ("json", "md", "html", "docx")
     }
     for cycle in cycles:
         doc = json.loads((summary / f"{cycle}.json").read_text(encoding="utf-8"))
