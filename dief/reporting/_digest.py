@@ -26,10 +26,12 @@ from dief.vocab import Dimension, Region, TransferStage
 
 __all__ = [
     "SHARE_DIGITS",
+    "assemble_digest",
     "build_digest",
     "cell_index",
     "checklist_entry",
     "checklist_window",
+    "digest_periods",
     "previous_period",
     "rank_cells",
     "rank_checklist",
@@ -327,12 +329,46 @@ async def build_digest(
         raise ValueError("k is at least 1")
     code = Region(region)
     current = parse_period(period, start_month=start_month)
+    rows = await store.cell_rows(code.value, digest_periods(current), include_red=True)
+    return assemble_digest(
+        code,
+        current,
+        merge_rows(rows),
+        await store.dead_letter_counts(code.value),
+        k=k,
+        catalogue=catalogue,
+        lessons=lessons,
+    )
+
+
+def digest_periods(current: Period) -> list[str]:
+    """The periods whose cells a digest of *current* reads (at most ten)."""
     before = previous_period(current)
     window, prior = checklist_window(current)
     wanted = {str(current), *(str(q) for q in (*window, *prior))}
     if before is not None:
         wanted.add(str(before))
-    tallies = merge_rows(await store.cell_rows(code.value, sorted(wanted), include_red=True))
+    return sorted(wanted)
+
+
+def assemble_digest(
+    region: Region,
+    current: Period,
+    tallies: Mapping[str, PeriodCells],
+    dead: Mapping[str, int],
+    *,
+    k: int,
+    catalogue: Catalogue,
+    lessons: Sequence[Lesson | CaseLesson] | None = (),
+) -> Digest:
+    """The digest of *region* for *current* from merged cells holding at least
+    :func:`digest_periods` (period → cells, TLP:RED included) and the region's dead-letter
+    counts: :func:`build_digest` without the reads, for callers writing many digests."""
+    if k < 1:
+        raise ValueError("k is at least 1")
+    code = region
+    before = previous_period(current)
+    window, prior = checklist_window(current)
     now = tallies.get(str(current), {})
     then = tallies.get(str(before), {}) if before is not None else {}
 
@@ -346,7 +382,6 @@ async def build_digest(
         k=k,
         catalogue=catalogue,
     )
-    dead = await store.dead_letter_counts(code.value)
     cycles = sorted({c for tally in now.values() for c in tally.cycles})
     suppressed_checklist = sum(e.suppressed for e in checklist)
     totals = _totals(now, then, k=k, suppressed=suppressed)

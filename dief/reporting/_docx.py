@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from dief.reporting._narrative import DIMENSION_LABELS, label, percent
-from dief.shapes import Cell, ChecklistEntry, CspSummary, RegionTable, Totals, Trend
+from dief.shapes import ChecklistEntry, CspSummary, RegionTable, Totals, Trend
 from dief.vocab import REGION_NAMES, Dimension
 
 if TYPE_CHECKING:
@@ -56,22 +56,11 @@ def _table(doc: DocxDocument, header: Sequence[str], rows: Sequence[Sequence[str
     doc.add_paragraph()
 
 
-def _cell_rows(cells: Sequence[Cell]) -> list[list[str]]:
-    rows: list[list[str]] = []
-    for cell in cells:
-        if cell.suppressed:
-            rows.append([cell.value, SUPPRESSED, _DASH, _DASH, _DASH])
-        else:
-            rows.append(
-                [
-                    cell.value,
-                    _num(cell.count),
-                    _num(cell.contributors),
-                    _pct(cell.share),
-                    _trend(cell.trend),
-                ]
-            )
-    return rows
+def _region_count(table: RegionTable, dimension: Dimension, value: str) -> str:
+    for cell in table.dimensions.get(dimension, []):
+        if cell.value == value:
+            return SUPPRESSED if cell.suppressed else _num(cell.count)
+    return "0"  # not a cell: no case (zero cells are never listed, and known to be zero)
 
 
 def _totals_row(name: str, totals: Totals) -> list[str]:
@@ -86,18 +75,30 @@ def _totals_row(name: str, totals: Totals) -> list[str]:
     ]
 
 
-def _dimension_tables(doc: DocxDocument, table: RegionTable, level: int) -> None:
+def _dimension_tables(doc: DocxDocument, summary: CspSummary, level: int) -> None:
+    """One table per dimension: every value, all regions together, then each region."""
+    regions = list(summary.regions.items())
+    header = ["value", "cases", "contributors", "share", "trend"] + [r.value for r, _ in regions]
     for dimension in Dimension:
-        cells = table.dimensions.get(dimension, [])
+        cells = summary.global_.dimensions.get(dimension, [])
         doc.add_heading(f"{DIMENSION_LABELS[dimension].capitalize()} ({dimension.value})", level)
         if not cells:
             doc.add_paragraph("No data.")
             continue
-        _table(
-            doc,
-            ["value", "cases", "contributors", "share", "trend vs previous cycle"],
-            _cell_rows(cells),
-        )
+        rows: list[list[str]] = []
+        for cell in cells:
+            if cell.suppressed:
+                head = [cell.value, SUPPRESSED, _DASH, _DASH, _DASH]
+            else:
+                head = [
+                    cell.value,
+                    _num(cell.count),
+                    _num(cell.contributors),
+                    _pct(cell.share),
+                    _trend(cell.trend),
+                ]
+            rows.append(head + [_region_count(t, dimension, cell.value) for _, t in regions])
+        _table(doc, header, rows)
 
 
 def _checklist_rows(entries: Sequence[ChecklistEntry]) -> list[list[str]]:
@@ -289,12 +290,13 @@ def render_summary_docx(summary: CspSummary) -> bytes:
         doc.add_picture(io.BytesIO(png), width=Cm(15))
         doc.add_paragraph(caption, style="Caption")
 
-    doc.add_heading(f"{next(sections)}. All regions by dimension", 1)
-    _dimension_tables(doc, summary.global_, 2)
-    doc.add_heading(f"{next(sections)}. Regional tables", 1)
-    for region, table in summary.regions.items():
-        doc.add_heading(f"{REGION_NAMES[region]} ({region.value})", 2)
-        _dimension_tables(doc, table, 3)
+    doc.add_heading(f"{next(sections)}. Cases by dimension, all regions and each region", 1)
+    doc.add_paragraph(
+        "Cases, distinct contributors (at least), share of all cases and trend against the "
+        "previous cycle for all regions together, then the cases of each region. "
+        "\u201csuppressed\u201d marks a protected cell; 0 means no case."
+    )
+    _dimension_tables(doc, summary, 2)
     _annex(doc, summary)
 
     raw = io.BytesIO()

@@ -24,7 +24,7 @@ from dief.catalogue import Catalogue
 from dief.exceptions import ConfigurationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
 from dief.reporting._cells import merge_rows
-from dief.reporting._digest import build_digest
+from dief.reporting._digest import assemble_digest
 from dief.reporting._docx import render_summary_docx
 from dief.reporting._html import render_digest_html, render_summary_html
 from dief.reporting._lessons import CaseLesson
@@ -129,23 +129,26 @@ async def write_outputs(
     cycles: set[str] = set()
     for region in codes:
         periods = await store.periods_with_data(region.value)
-        # every cell of the region, once: the charts' series of all its digests
+        # every cell of the region and its dead letters, read once for all its digests
+        # (and the charts' series): the directory costs O(cells), not O(digests x cells)
         tallies = (
             merge_rows(await store.cell_rows(region.value, periods, include_red=True))
-            if html and periods
+            if periods
             else {}
         )
+        dead = await store.dead_letter_counts(region.value)
         region_lessons = lessons.get(region) if lessons is not None else None
         for period in sorted(periods, key=lambda p: _period_order(p, start_month)):
             if period.startswith("CSP"):
                 cycles.add(period)
-            digest = await build_digest(
-                store,
+            current = parse_period(period, start_month=start_month)
+            digest = assemble_digest(
                 region,
-                period,
+                current,
+                tallies,
+                dead,
                 k=k_meeting,
                 catalogue=catalogue,
-                start_month=start_month,
                 lessons=region_lessons,
             )
             folder = base / "digests" / region.value
@@ -155,7 +158,6 @@ async def write_outputs(
             html_path: Path | None = None
             if html:
                 html_path = folder / f"{period}.html"
-                current = parse_period(period, start_month=start_month)
                 series = digest_series(tallies, current, k=k_meeting)
                 _write(html_path, render_digest_html(digest, series, start_month=start_month))
             written.append(
