@@ -112,6 +112,7 @@ class _DimensionView:
     cells: Sequence[Cell]
     chart: Markup | None
     legend: Sequence[tuple[str, str]]
+    table: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +228,7 @@ def _dimension_views(
     *,
     share_charts: bool,
     title: str,
+    table: str = "",
 ) -> list[_DimensionView]:
     views: list[_DimensionView] = []
     for dimension in Dimension:
@@ -243,6 +245,7 @@ def _dimension_views(
                         series.periods,
                         [(s.value, s.counts) for s in lines],
                         title=f"{title}: {name} over time",
+                        group=dimension.value,
                     )
                 )
         elif share_charts:
@@ -264,7 +267,9 @@ def _dimension_views(
                         label_width=190,
                     )
                 )
-        views.append(_DimensionView(dimension.value, name.capitalize(), cells, chart, legend))
+        views.append(
+            _DimensionView(dimension.value, name.capitalize(), cells, chart, legend, table)
+        )
     return views
 
 
@@ -367,7 +372,9 @@ def _table_view(key: str, title: str, table: RegionTable, *, charts: bool) -> _T
         title=title,
         totals=table.totals,
         withheld=table.totals.withheld or table.totals.cases is None,
-        dimensions=_dimension_views(table.dimensions, None, share_charts=charts, title=title),
+        dimensions=_dimension_views(
+            table.dimensions, None, share_charts=charts, title=title, table=key
+        ),
     )
 
 
@@ -379,14 +386,16 @@ def render_summary_html(summary: CspSummary) -> str:
     regions_chart = bar_list(
         [
             Bar(
-                label=f"{REGION_NAMES[r]} ({r.value})" if len(REGION_NAMES[r]) < 14 else r.value,
+                label=r.value,
                 value=None if t.totals.withheld else float(t.totals.cases or 0),
                 text=_num(t.totals.cases) + _trend_text(t.totals.trend),
+                colour=_TREND_COLOURS[t.totals.trend] if t.totals.trend else PALETTE[0],
+                note=f" ({REGION_NAMES[r]})",
             )
             for r, t in summary.regions.items()
         ],
         title=f"{summary.cycle}: cases by region",
-        label_width=150,
+        label_width=70,
     )
     top = next((e for e in summary.checklist if not e.suppressed), None)
     tile_items = [

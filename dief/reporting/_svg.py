@@ -97,9 +97,9 @@ def _x_labels(labels: Sequence[str], xs: Sequence[float], y: float, room: float)
     return out
 
 
-def _hollow(x: float, y: float, title: str) -> str:
+def _hollow(x: float, y: float, title: str, attrs: str = "") -> str:
     return (
-        f'<g class="pt suppressed" data-suppressed="true"><title>{_e(title)}</title>'
+        f'<g class="pt suppressed" data-suppressed="true"{attrs}><title>{_e(title)}</title>'
         f'<circle cx="{_f(x)}" cy="{_f(y)}" r="4" fill="#fff" stroke="{_MUTED}" '
         f'stroke-width="1.5" stroke-dasharray="2 1.5"/></g>'
     )
@@ -127,7 +127,7 @@ def column_chart(
         x = left + slot * (i + 0.5)
         xs.append(x)
         if value is None:
-            out.append(_hollow(x, bottom, f"{label}: suppressed"))
+            out.append(_hollow(x, bottom, f"{label}: suppressed", f' data-label="{_e(label)}"'))
             continue
         h = (bottom - top) * value / span
         colour = PALETTE[0] if i == len(values) - 1 else "#8fb8d8"
@@ -159,8 +159,10 @@ def line_chart(
     unit: str = "cases",
     width: int = 520,
     height: int = 200,
+    group: str = "",
 ) -> str:
-    """One line per value over periods; a suppressed point breaks its line."""
+    """One line per value over periods; a suppressed point breaks its line. *group* (the
+    dimension) is written on every point as ``data-group``."""
     left, right, top, bottom = 40.0, width - 30.0, 24.0, height - 26.0
     ticks = nice_ticks(max((c or 0 for _, counts in series for c in counts), default=0))
     span = ticks[-1] or 1
@@ -174,14 +176,15 @@ def line_chart(
         runs: list[list[str]] = [[]]
         marks: list[str] = []
         for x, label, count in zip(xs, labels, counts, strict=True):
+            attrs = f' data-group="{_e(group)}" data-series="{_e(value)}" data-label="{_e(label)}"'
             if count is None:
                 runs.append([])
-                marks.append(_hollow(x, bottom, f"{value}, {label}: suppressed"))
+                marks.append(_hollow(x, bottom, f"{value}, {label}: suppressed", attrs))
                 continue
             y = bottom - (bottom - top) * count / span
             runs[-1].append(f"{_f(x)},{_f(y)}")
             marks.append(
-                f'<g class="pt" data-series="{_e(value)}" data-label="{_e(label)}" '
+                f'<g class="pt"{attrs} '
                 f'data-value="{count}"><title>{_e(value)}, {_e(label)}: {count} {_e(unit)}'
                 f'</title><circle cx="{_f(x)}" cy="{_f(y)}" r="3" fill="{colour}"/></g>'
             )
