@@ -143,12 +143,12 @@ async def test_digest_html_shows_every_published_cell_and_no_suppressed_value(
             _check_checklist(page, digest.checklist)
             _check_offline(html, page)
             # the charts draw the period's published counts, and no count of a hidden cell
-            cells = {(d.value, c.value): c for d, cs in digest.dimensions.items() for c in cs}
+            index = {(d.value, c.value): c for d, cs in digest.dimensions.items() for c in cs}
             drawn = 0
             for point in page.points:
                 if "data-group" not in point or point["data-label"] != period:
                     continue
-                cell = cells.get((point["data-group"], point["data-series"]))
+                cell = index.get((point["data-group"], point["data-series"]))
                 drawn += 1
                 if cell is None:  # a value of earlier periods, without a case now
                     assert point["data-value"] == "0"
