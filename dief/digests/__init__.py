@@ -32,6 +32,7 @@ from dief.digests._payload import (
     sign_payload,
     signing_bytes,
 )
+from dief.digests._pipeline import SummaryCollector, issue_every_digest
 from dief.digests._publish import (
     MAX_PAYLOAD_BYTES,
     DigestIssuer,
@@ -74,12 +75,14 @@ __all__ = [
     "SecretariatReport",
     "SecretariatStore",
     "StoreOutcome",
+    "SummaryCollector",
     "SummaryHook",
     "VerifiedSummary",
     "build_payload",
     "closed_periods",
     "coarse_hour",
     "content_hash",
+    "issue_every_digest",
     "parse_payload",
     "payload_bytes",
     "publish_closed_periods",

@@ -34,7 +34,7 @@ from dief.catalogue import Catalogue
 from dief.crypto import CONTEXT_DIGEST, Signature, SigningKey, VerifyKey, canonical_json, verify
 from dief.exceptions import SignatureError, ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
-from dief.reporting import build_digest
+from dief.reporting import CaseLesson, build_digest
 from dief.shapes import Digest, Lesson
 from dief.storage import CaseStore, CellRow
 from dief.vocab import Region
@@ -255,7 +255,7 @@ async def build_payload(
     catalogue: Catalogue,
     k_meeting: int = 2,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
-    lessons: Sequence[Lesson] = (),
+    lessons: Sequence[Lesson | CaseLesson] | None = (),
 ) -> DigestPayload:
     """The unsigned payload of *region*'s digest for *period* from the aggregator's store."""
     code = Region(region)

@@ -14,6 +14,7 @@ acknowledged, so a failed publish leaves a gap, never two issues with one number
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from dief.digests._payload import (
 )
 from dief.exceptions import BrokerError, ConfigurationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, parse_period
+from dief.reporting import CaseLesson
 from dief.shapes import Digest, Lesson
 from dief.storage import CaseStore, DigestVersions
 from dief.vocab import Region
@@ -177,24 +179,28 @@ async def publish_digests(
     *,
     issuer: DigestIssuer,
     only_changed: bool = False,
-    lessons: Sequence[Lesson] = (),
+    lessons: Sequence[Lesson | CaseLesson] | None = (),
 ) -> list[PublishedDigest]:
     """Issue *region*'s digests for *periods*, each with its next version.
 
     With *only_changed*, a period whose content equals its last published version is
-    skipped. Returns what was published, in order. Raises :class:`BrokerError` or
-    :class:`StorageError` on failure (what was published before stays published).
+    skipped. The digests are built first, their versions claimed in one transaction, then
+    sent together and recorded once the broker acknowledged every one. Returns what was
+    published, in the order of *periods*. Raises :class:`BrokerError` or
+    :class:`StorageError` on failure; a digest that was not recorded as published is
+    issued again (with a new version) next time, even with *only_changed*.
     """
     code = Region(region)
     if code is not issuer.region:
         raise ConfigurationError(f"this issuer signs for {issuer.region}, not {code}")
     versions = DigestVersions(store)
     known = await versions.of_region(code.value) if only_changed else {}
-    sealer = issuer.sealer()
-    published: list[PublishedDigest] = []
+    issued_at = coarse_hour(issuer.clock.now())
+    drafts: dict[str, tuple[DigestPayload, int, str]] = {}
     for period in periods:
         canonical = str(parse_period(period, start_month=issuer.start_month))
-        issued_at = coarse_hour(issuer.clock.now())
+        if canonical in drafts:
+            continue
         draft = await build_payload(
             store,
             code,
@@ -211,17 +217,25 @@ async def publish_digests(
         state = known.get(canonical)
         if only_changed and state is not None and state.content_hash == digest_hash:
             continue
-        version = await versions.claim(code.value, canonical)
+        drafts[canonical] = (draft, withheld, digest_hash)
+    if not drafts:
+        return []
+    claimed = await versions.claim_many(code.value, list(drafts))
+    sealer = issuer.sealer()
+    key = code.value.encode("ascii")
+    published: list[PublishedDigest] = []
+    values: list[bytes] = []
+    for period, (draft, withheld, digest_hash) in drafts.items():
+        version = claimed[period]
         payload = sign_payload(draft.model_copy(update={"version": version}), issuer.signer)
         value = sealer.seal(payload_bytes(payload))
-        await issuer.sink.send(DIGESTS_TOPIC, code.value.encode("ascii"), value)
-        await versions.mark_published(code.value, canonical, version, digest_hash)
-        published.append(
-            PublishedDigest(code, canonical, version, digest_hash, len(value), withheld)
-        )
-        log.info(
-            "%s: digest %s v%d published (%d bytes)", code.value, canonical, version, len(value)
-        )
+        values.append(value)
+        published.append(PublishedDigest(code, period, version, digest_hash, len(value), withheld))
+    await asyncio.gather(*(issuer.sink.send(DIGESTS_TOPIC, key, value) for value in values))
+    await versions.mark_published_many(
+        code.value, [(d.period, d.version, d.content_hash) for d in published]
+    )
+    log.info("%s: %d digests published", code.value, len(published))
     return published
 
 
@@ -253,7 +267,7 @@ async def publish_closed_periods(
     today: date,
     *,
     issuer: DigestIssuer,
-    lessons: Sequence[Lesson] = (),
+    lessons: Sequence[Lesson | CaseLesson] | None = (),
 ) -> list[PublishedDigest]:
     """Issue every closed period of *region* whose digest changed since last published
     (see :func:`closed_periods`); the first call issues them all."""

@@ -3,7 +3,9 @@
 Cases from a JSON Lines file are posted by simulated national nodes (one per
 ``submitted_by``, each with its own node secret and outbox), published to the regions'
 topics, applied by the regional aggregators, and the outputs are written once every
-accepted case has been applied or dead-lettered (DESIGN §9).
+accepted case has been applied or dead-lettered (DESIGN §9). Then every region issues its
+sealed, signed digests on ``dief.digests``; an in-process Secretariat verifies them and
+publishes a signed summary per cycle on ``csp.reporting``, which the run writes out.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from dief.broker import (
 )
 from dief.catalogue import load_catalogue
 from dief.crypto.envelope import Opener, Sealer
+from dief.digests import KafkaRecordSink, SecretariatStore, SummaryCollector, issue_every_digest
 from dief.exceptions import ConfigurationError, DiefError, ValidationError
 from dief.kafka import KafkaDeadLetterSink, KafkaPublisher, make_broker
 from dief.keyring import Keyring, KeyRole
@@ -221,6 +224,7 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
     embedded: EmbeddedBroker | None = None
     on_embedded = False
     store: CaseStore | None = None
+    secretariat_store: SecretariatStore | None = None
     consumers: list[KafkaBroker] = []
     consumer_started: asyncio.Future[list[None]] | None = None
     publisher: KafkaPublisher | None = None
@@ -260,6 +264,23 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
                     client, {r: aggregator}, embedded=kafka.embedded, on_report=applied
                 )
                 consumers.append(client)
+            # The Secretariat, joining its group in parallel with the aggregators.
+            from consumers.secretariat import register_secretariat, secretariat_from_keyring
+
+            secretariat_store = SecretariatStore(sqlite_url(work / "secretariat.sqlite"))
+            await secretariat_store.start()
+            signed = SummaryCollector()
+            client = make_broker(kafka, client_id="dief-secretariat")
+            secretariat = secretariat_from_keyring(
+                ring,
+                secretariat_store,
+                client,
+                k_csp=options.k_csp,
+                start_month=options.start_month,
+                on_summary=signed,
+            )
+            register_secretariat(client, secretariat, embedded=kafka.embedded)
+            consumers.append(client)
             consumer_started = asyncio.ensure_future(
                 asyncio.gather(*(c.start() for c in consumers))
             )
@@ -341,6 +362,26 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
                 r: (await load_lessons(store, r, Opener(opening[r]))).lessons for r in Region
             }
 
+        with timer.step("digests"):
+            # each region's digests from its own aggregator client (the first ones, in
+            # Region order), as its aggregator publishes them
+            _published, cycles = await issue_every_digest(
+                store,
+                ring,
+                {r: KafkaRecordSink(c) for r, c in zip(Region, consumers, strict=False)},
+                catalogue=catalogue,
+                k_meeting=options.k_meeting,
+                start_month=options.start_month,
+                lessons=lessons,
+            )
+            remaining = max(1.0, deadline - time.monotonic())
+            if not await signed.wait_for(cycles, remaining):
+                missing = ", ".join(sorted(cycles - signed.summaries.keys()))
+                raise PipelineError(
+                    f"the Secretariat published no signed summary for {missing} within "
+                    f"{options.timeout:.0f}s; see {work / 'broker.log'}"
+                )
+
         with timer.step("outputs"):
             index_ = await write_outputs(
                 options.out,
@@ -351,6 +392,7 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
                 catalogue=catalogue,
                 start_month=options.start_month,
                 lessons=lessons,
+                summaries=signed.summaries,
             )
             result.outputs = list(index_.paths)
             write_rejections(options.out / "rejected.jsonl", rejected)
@@ -368,6 +410,8 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
             await client.stop()
         if store is not None:
             await store.stop()
+        if secretariat_store is not None:
+            await secretariat_store.stop()
         if embedded is not None:
             await embedded.stop()
     result.timings["total"] = time.perf_counter() - t_start

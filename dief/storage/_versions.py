@@ -9,6 +9,7 @@ content, so an unchanged digest need not be issued again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -46,47 +47,61 @@ class DigestVersions:
 
     async def claim(self, region: str, period: str) -> int:
         """The next version of (region, period): 1 the first time, then one more each call."""
+        return (await self.claim_many(region, [period]))[period]
+
+    async def claim_many(self, region: str, periods: Sequence[str]) -> dict[str, int]:
+        """:meth:`claim` for several periods of *region* in one transaction."""
         engine = self._store._require()
         t = digest_versions
         now = datetime.now(UTC)
+        claimed: dict[str, int] = {}
         try:
             async with engine.begin() as conn:
-                stmt = CaseStore._insert(conn, t).values(
-                    region=region, period=period, version=1, updated_at=now
-                )
-                stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-                    index_elements=["region", "period"],
-                    set_={"version": t.c.version + 1, "updated_at": now},
-                ).returning(t.c.version)
-                return int((await conn.execute(stmt)).scalar_one())
+                for period in periods:
+                    stmt = CaseStore._insert(conn, t).values(
+                        region=region, period=period, version=1, updated_at=now
+                    )
+                    stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+                        index_elements=["region", "period"],
+                        set_={"version": t.c.version + 1, "updated_at": now},
+                    ).returning(t.c.version)
+                    claimed[period] = int((await conn.execute(stmt)).scalar_one())
         except SQLAlchemyError as exc:
             raise StorageError(
-                f"claiming a digest version for {region} {period} failed: {_why(exc)}"
+                f"claiming digest versions for {region} failed: {_why(exc)}"
             ) from exc
+        return claimed
 
     async def mark_published(
         self, region: str, period: str, version: int, content_hash: str
     ) -> None:
         """Record that *version* was published (ignored if a later one already was)."""
+        await self.mark_published_many(region, [(period, version, content_hash)])
+
+    async def mark_published_many(
+        self, region: str, published: Sequence[tuple[str, int, str]]
+    ) -> None:
+        """:meth:`mark_published` for several (period, version, content hash) at once."""
         engine = self._store._require()
         t = digest_versions
-        stmt = (
-            update(t)
-            .where(
-                t.c.region == region,
-                t.c.period == period,
-                or_(t.c.published_version.is_(None), t.c.published_version < version),
-            )
-            .values(
-                published_version=version, content_hash=content_hash, updated_at=datetime.now(UTC)
-            )
-        )
+        now = datetime.now(UTC)
         try:
             async with engine.begin() as conn:
-                await conn.execute(stmt)
+                for period, version, content_hash in published:
+                    await conn.execute(
+                        update(t)
+                        .where(
+                            t.c.region == region,
+                            t.c.period == period,
+                            or_(t.c.published_version.is_(None), t.c.published_version < version),
+                        )
+                        .values(
+                            published_version=version, content_hash=content_hash, updated_at=now
+                        )
+                    )
         except SQLAlchemyError as exc:
             raise StorageError(
-                f"recording digest {region} {period} v{version} failed: {_why(exc)}"
+                f"recording published digests of {region} failed: {_why(exc)}"
             ) from exc
 
     async def of_region(self, region: str) -> dict[str, DigestVersion]:

@@ -1,0 +1,206 @@
+"""The Secretariat reporter service: one FastStream batch subscriber on ``dief.digests``.
+
+Thin wiring only: each batch is copied into :class:`dief.aggregator.InboundRecord` values and
+handed to :class:`dief.digests.Secretariat`, which opens and verifies the digests, keeps the
+latest version per (region, period), dead-letters refusals to ``dief.<region>.dlq``, and
+publishes signed CSP summaries to ``csp.reporting``. Offsets are committed by FastStream
+(``AckPolicy.NACK_ON_ERROR``) only after the handler returned; on a database or broker
+failure the handler backs off and raises, and the batch comes again (DESIGN §8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import SecretStr
+
+from dief.aggregator import InboundRecord
+from dief.broker import DIGESTS_TOPIC
+from dief.catalogue import load_catalogue
+from dief.crypto import Opener
+from dief.crypto.envelope import TYPE_DIGEST
+from dief.digests import (
+    DIGEST_SCHEMA,
+    KafkaRecordSink,
+    Secretariat,
+    SecretariatConfig,
+    SecretariatReport,
+    SecretariatStore,
+    SummaryHook,
+)
+from dief.exceptions import BrokerError, ConfigurationError, StorageError
+from dief.kafka import KafkaDeadLetterSink, make_broker
+from dief.keyring import Keyring, KeyRole
+from dief.node import Backoff
+from dief.periods import DEFAULT_CYCLE_START_MONTH
+from dief.settings import SecretariatSettings
+from dief.vocab import Region
+
+__all__ = [
+    "GROUP_ID",
+    "ReportHook",
+    "SecretariatService",
+    "create_secretariat",
+    "register_secretariat",
+    "secretariat_from_keyring",
+]
+
+log = logging.getLogger("dief.secretariat")
+
+GROUP_ID = "dief-secretariat"
+ReportHook = Callable[[SecretariatReport], None]
+
+EMBEDDED_SESSION_TIMEOUT_MS = 4000
+DEFAULT_SESSION_TIMEOUT_MS = 10000
+
+
+def register_secretariat(
+    broker: KafkaBroker,
+    secretariat: Secretariat,
+    *,
+    max_records: int = 500,
+    embedded: bool = False,
+    on_report: ReportHook | None = None,
+    backoff: Backoff | None = None,
+) -> None:
+    """Subscribe *broker* to ``dief.digests`` (group ``dief-secretariat``) with *secretariat*."""
+    failures = 0
+    pause = backoff or Backoff()
+    session_ms = EMBEDDED_SESSION_TIMEOUT_MS if embedded else DEFAULT_SESSION_TIMEOUT_MS
+
+    @broker.subscriber(
+        DIGESTS_TOPIC,
+        group_id=GROUP_ID,
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=50,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title="secretariat",
+        session_timeout_ms=session_ms,
+        heartbeat_interval_ms=session_ms // 4,
+    )
+    async def handle(msg: KafkaMessage) -> None:
+        nonlocal failures
+        raw = msg.raw_message
+        # A tuple from the real consumer, a list from FastStream's TestKafkaBroker.
+        batch = raw if isinstance(raw, tuple | list) else (raw,)
+        records = [InboundRecord(r.topic, r.partition, r.offset, r.key, r.value) for r in batch]
+        try:
+            report = await secretariat.handle(records)
+        except (StorageError, BrokerError) as exc:
+            delay = pause.delay(failures)
+            failures += 1
+            log.error(
+                "batch of %d digests not applied (%s); offsets not committed, retrying in %.1fs",
+                len(records),
+                exc.message,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            raise
+        failures = 0
+        if on_report is not None:
+            on_report(report)
+
+
+def secretariat_from_keyring(
+    ring: Keyring,
+    store: SecretariatStore,
+    broker: KafkaBroker,
+    *,
+    k_csp: int = 3,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
+    regions: Sequence[Region] = tuple(Region),
+    on_summary: SummaryHook | None = None,
+) -> Secretariat:
+    """A :class:`Secretariat` with the keys of an unlocked keyring, publishing on *broker*."""
+    return Secretariat(
+        store,
+        Opener(ring.opening_keys(KeyRole.SECRETARIAT), schemas={TYPE_DIGEST: {DIGEST_SCHEMA}}),
+        lambda region: ring.verify_keys(KeyRole.REGION, region.value),
+        ring.signing_key(KeyRole.SECRETARIAT),
+        dead_letters=lambda region: KafkaDeadLetterSink(broker, region),
+        sink=KafkaRecordSink(broker),
+        config=SecretariatConfig(
+            catalogue=load_catalogue(),
+            k_csp=k_csp,
+            start_month=start_month,
+            regions=tuple(regions),
+        ),
+        on_summary=on_summary,
+    )
+
+
+class SecretariatService:
+    """``dief secretariat``: receive digests, publish signed CSP summaries until stopped."""
+
+    def __init__(
+        self,
+        settings: SecretariatSettings,
+        passphrase: SecretStr | None,
+        *,
+        start_month: int = DEFAULT_CYCLE_START_MONTH,
+        regions: Sequence[Region] = tuple(Region),
+    ) -> None:
+        self._settings = settings
+        self._passphrase = passphrase
+        self._start_month = start_month
+        self._regions = tuple(regions)
+        self._store = SecretariatStore(settings.database_url.get_secret_value())
+        self._broker: KafkaBroker | None = None
+
+    def __repr__(self) -> str:
+        return f"SecretariatService(k_csp={self._settings.k_csp})"
+
+    async def start(
+        self, on_report: ReportHook | None = None, on_summary: SummaryHook | None = None
+    ) -> None:
+        if self._passphrase is None:
+            raise ConfigurationError(
+                "the Secretariat keys are encrypted: give the keyring passphrase "
+                "(DIEF_KEYRING__PASSPHRASE, DIEF_KEYRING__PASSPHRASE_FILE or the prompt)"
+            )
+        ring = Keyring.load(
+            self._settings.keyring.path, passphrase=self._passphrase.get_secret_value()
+        )
+        await self._store.start()
+        broker = make_broker(self._settings.kafka, client_id="dief-secretariat")
+        secretariat = secretariat_from_keyring(
+            ring,
+            self._store,
+            broker,
+            k_csp=self._settings.k_csp,
+            start_month=self._start_month,
+            regions=self._regions,
+            on_summary=on_summary,
+        )
+        register_secretariat(
+            broker, secretariat, embedded=self._settings.kafka.embedded, on_report=on_report
+        )
+        try:
+            await broker.start()
+        except BaseException:
+            await broker.stop()
+            await self._store.stop()
+            raise
+        self._broker = broker
+
+    async def stop(self) -> None:
+        if self._broker is not None:
+            await self._broker.stop()
+            self._broker = None
+        await self._store.stop()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+
+
+def create_secretariat(settings: SecretariatSettings) -> SecretariatService:
+    """The app factory: settings are read once by the caller and passed in."""
+    return SecretariatService(settings, settings.keyring.read_passphrase())

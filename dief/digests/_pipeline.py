@@ -1,0 +1,83 @@
+"""Digests and summaries inside ``dief run``: every region issues its digests, an in-process
+Secretariat turns them into signed summaries, and the run waits for every cycle's.
+
+Each region issues a digest for every period it has data in, and for every CSP cycle in
+which *any* region has data (an empty one if it has none), so the Secretariat hears from
+every region for each cycle and can tell "no cases" from "not received yet".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+
+from dief.catalogue import Catalogue
+from dief.digests._publish import DigestIssuer, PublishedDigest, RecordSink, publish_digests
+from dief.keyring import Keyring, KeyRole
+from dief.periods import DEFAULT_CYCLE_START_MONTH
+from dief.reporting import CaseLesson
+from dief.shapes import CspSummary, Lesson
+from dief.storage import CaseStore
+from dief.vocab import Region
+
+__all__ = ["SummaryCollector", "issue_every_digest"]
+
+
+class SummaryCollector:
+    """A :data:`SummaryHook` that keeps each cycle's latest signed summary and lets a
+    caller wait until a set of cycles is in."""
+
+    def __init__(self) -> None:
+        self.summaries: dict[str, CspSummary] = {}
+        self._changed = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return f"SummaryCollector(cycles={sorted(self.summaries)})"
+
+    def __call__(self, summary: CspSummary) -> None:
+        self.summaries[summary.cycle] = summary
+        self._changed.set()
+
+    async def wait_for(self, cycles: set[str], time_limit: float) -> bool:
+        """True once every cycle in *cycles* has a summary; False after *time_limit* seconds."""
+        try:
+            async with asyncio.timeout(time_limit):
+                while not cycles <= self.summaries.keys():
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            return False
+        return True
+
+
+async def issue_every_digest(
+    store: CaseStore,
+    ring: Keyring,
+    sinks: Mapping[Region, RecordSink],
+    *,
+    catalogue: Catalogue,
+    k_meeting: int = 2,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
+    lessons: Mapping[Region, Sequence[Lesson | CaseLesson] | None] | None = None,
+) -> tuple[list[PublishedDigest], set[str]]:
+    """Issue every region's digests (see the module doc); returns them and the cycles."""
+    periods = {r: set(await store.periods_with_data(r.value)) for r in sinks}
+    cycles = {p for found in periods.values() for p in found if p.startswith("CSP")}
+    recipients = tuple(ring.sealing_keys(KeyRole.SECRETARIAT))
+    published: list[PublishedDigest] = []
+    for region, sink in sinks.items():
+        issuer = DigestIssuer(
+            region=region,
+            signer=ring.signing_key(KeyRole.REGION, region.value),
+            recipients=recipients,
+            sink=sink,
+            catalogue=catalogue,
+            k_meeting=k_meeting,
+            start_month=start_month,
+        )
+        wanted = sorted(periods[region] | cycles)
+        region_lessons = (lessons or {}).get(region)
+        published.extend(
+            await publish_digests(store, region, wanted, issuer=issuer, lessons=region_lessons)
+        )
+    return published, cycles
