@@ -184,11 +184,19 @@ def _records_of(case: dict[str, object]) -> int:
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != "run.json"
-    }
+    """Every output but ``run.json`` (timings), for comparing two runs. A CSP summary is
+    signed with the run's own keys, so its ``signature`` is checked present and left out."""
+    tree = {}
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or path.name == "run.json":
+            continue
+        data = path.read_bytes()
+        if path.parent.name == "summary" and path.suffix == ".json":
+            doc = json.loads(data)
+            assert doc.pop("signature"), f"{path} is not signed"
+            data = json.dumps(doc, sort_keys=True).encode()
+        tree[str(path.relative_to(root))] = data
+    return tree
 
 
 def _assert_ok(outcome: RunOutcome) -> None:
