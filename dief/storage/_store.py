@@ -22,7 +22,6 @@ from sqlalchemy import Connection, Dialect, Insert, Table, and_, delete, event, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from dief.aggregation._facts import CaseFacts, CaseState, Outcome, cell_keys
 from dief.aggregation._plan import BatchPlan, plan_batch
@@ -153,8 +152,13 @@ class CaseStore:
             return
         try:
             if self._url.startswith("sqlite"):
-                # One writer at a time is how SQLite works; NullPool + WAL keeps it simple.
-                engine = create_async_engine(self._url, echo=self._echo, poolclass=NullPool)
+                # One writer at a time is how SQLite works, so one connection, kept open:
+                # callers queue for it (not for SQLite's lock), and its page cache stays
+                # warm from batch to batch. A new connection per batch (NullPool) started
+                # each batch with a cold cache and a new aiosqlite thread.
+                engine = create_async_engine(
+                    self._url, echo=self._echo, pool_size=1, max_overflow=0
+                )
                 event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             else:
                 engine = create_async_engine(self._url, echo=self._echo, pool_pre_ping=True)
@@ -622,6 +626,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: cell_counts pages stay cached
     cursor.close()
 
 
