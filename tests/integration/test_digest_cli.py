@@ -1,0 +1,392 @@
+"""``dief digest`` on an aggregator database, and the HTML outputs in headless Chromium.
+
+The database is filled through ``CaseStore.apply_batch`` with real sealed cases (the
+aggregator's own write path), so the command reads exactly what ``dief run`` leaves. The
+browser tests need the Debian package ``chromium``; without it they skip and say so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import re
+import subprocess
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dief.aggregation import CaseFacts
+from dief.aggregator import case_values
+from dief.catalogue import load_catalogue
+from dief.cli import app
+from dief.crypto import Sealer
+from dief.keyring import Keyring, KeyRole
+from dief.models import CASE_PAYLOAD_TYPE, CaseRecord, generalise, parse_case
+from dief.reporting import build_summary, render_summary_html
+from dief.shapes import Digest
+from dief.storage import CaseStore, sqlite_url
+from dief.vocab import Dimension, TransferStage
+
+pytestmark = pytest.mark.integration
+
+PASSPHRASE = "digest-cli-test-passphrase"
+MONTHS = ("2025-10", "2025-11", "2025-12", "2026-01", "2026-02", "2026-03")
+LESSON = "Licence stamps differed from the issuing ministry's register ({stage}, {n})."
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@dataclass(frozen=True)
+class Forum:
+    url: str
+    keys: Path
+    passphrase_file: Path
+    lessons: dict[str, set[str]]  # month -> shareable lesson texts
+
+
+def _record(rng: random.Random, month: str, node: int, n: int) -> CaseRecord:
+    stage = rng.choice([s.value for s in TransferStage])
+    tlp = rng.choice(["amber", "green", "clear", "red", "amber_strict"])
+    case = parse_case(
+        {
+            "confidence": rng.choice(["confirmed", "suspected"]),
+            "region": "AFR",
+            "detected": month,
+            "items": [{"category": rng.choice(["small_arms", "ammunition"]), "quantity": 50}],
+            "transfer_stage": stage,
+            "methods": [rng.choice(["falsified_documents", "illicit_brokering"])],
+            "risk_indicators": rng.sample(["DOC-01", "EU-01", "RTE-01", "TRX-01"], 2),
+            "detection_source": "licensing_review",
+            "summary": LESSON.format(stage=stage, n=n),
+            "tlp": tlp,
+        },
+        today=date(2026, 6, 1),
+    )
+    cycle = case.detected_month.cycle()
+    return generalise(
+        case,
+        case_id=uuid.uuid4(),
+        revision=1,
+        contributor=hashlib.sha256(f"node-{node}/{cycle}".encode()).hexdigest()[:32],
+        owner_tag=hashlib.sha256(f"owner-{n}".encode()).hexdigest()[:32],
+        cycle=cycle,
+    )
+
+
+def _facts(rec: CaseRecord, sealed: bytes) -> CaseFacts:
+    return CaseFacts(
+        record_id=str(uuid.uuid4()),
+        case_id=rec.case_id,
+        revision=rec.revision,
+        region=rec.region.value,
+        status=rec.status.value,
+        contributor=rec.contributor,
+        owner_tag=rec.owner_tag,
+        month=rec.detected_month,
+        cycle=rec.cycle,
+        tlp=rec.tlp.value,
+        related=False,
+        primary_region=rec.region.value,
+        values=case_values(rec),
+        sealed=sealed,
+    )
+
+
+@pytest.fixture(scope="module")
+def forum(tmp_path_factory: pytest.TempPathFactory) -> Forum:
+    base = tmp_path_factory.mktemp("digest-cli")
+    ring = Keyring.init_forum(base / "keys", PASSPHRASE)
+    sealer = Sealer(
+        type=CASE_PAYLOAD_TYPE, region="AFR", recipients=ring.sealing_keys(KeyRole.REGION, "AFR")
+    )
+    (base / "passphrase").write_text(PASSPHRASE + "\n", encoding="utf-8")
+    rng = random.Random(17)
+    facts: list[CaseFacts] = []
+    lessons: dict[str, set[str]] = {}
+    for n in range(160):
+        month = rng.choice(MONTHS)
+        rec = _record(rng, month, min(int(rng.paretovariate(1.3)) - 1, 5), n)
+        facts.append(_facts(rec, sealer.seal(rec.to_json())))
+        if rec.tlp.meeting_may_read and rec.summary:
+            lessons.setdefault(month, set()).add(rec.summary)
+    url = sqlite_url(base / "aggregator.sqlite")
+
+    async def fill() -> None:
+        async with CaseStore(url) as store:
+            await store.apply_batch("AFR", facts)
+
+    asyncio.run(fill())
+    return Forum(url, base / "keys", base / "passphrase", lessons)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_digest_json_without_keys_omits_lessons(forum: Forum, runner: CliRunner) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "digest",
+            "--region",
+            "afr",
+            "--period",
+            "2026-Q1",
+            "--format",
+            "json",
+            "--database-url",
+            forum.url,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    digest = Digest.model_validate_json(result.stdout)
+    assert digest.region.value == "AFR"
+    assert digest.period == "2026-Q1"
+    assert digest.totals.cases is not None
+    assert digest.totals.cases > 0
+    assert digest.lessons == []
+    assert digest.notes.lessons_omitted
+    assert "lessons omitted" in result.stderr
+    assert json.loads(result.stdout)["notes"]["lessons_omitted"] is True
+
+
+def test_digest_with_keys_includes_the_periods_shareable_lessons(
+    forum: Forum, runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "digest.json"
+    result = runner.invoke(
+        app,
+        [
+            "digest",
+            "--region",
+            "AFR",
+            "--period",
+            "2026-01",
+            "--format",
+            "json",
+            "--database-url",
+            forum.url,
+            "--keys",
+            str(forum.keys),
+            "--passphrase-file",
+            str(forum.passphrase_file),
+            "--out",
+            str(out),
+            "--timings",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert re.search(r"digest \d+ ms", result.stderr)
+    digest = Digest.model_validate_json(out.read_text(encoding="utf-8"))
+    assert not digest.notes.lessons_omitted
+    shown = {lesson.text for lesson in digest.lessons}
+    assert shown
+    assert shown <= forum.lessons["2026-01"]
+    assert PASSPHRASE not in result.output
+
+
+def test_digest_markdown_and_html(forum: Forum, runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["digest", "--region", "AFR", "--period", "CSP12", "--database-url", forum.url]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# DIEF trend digest: African Group (AFR), CSP12")
+    out = tmp_path / "AFR" / "CSP12.html"
+    result = runner.invoke(
+        app,
+        [
+            "digest",
+            "--region",
+            "AFR",
+            "--period",
+            "CSP12",
+            "--format",
+            "html",
+            "--out",
+            str(out),
+            "--database-url",
+            forum.url,
+            "--k-meeting",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert "cells with fewer than 3 distinct contributors" in html
+    assert html.count('<svg class="chart lines"') >= 5
+
+
+def test_digest_errors(forum: Forum, runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["digest", "--region", "AFR", "--period", "2026-13", "--database-url", forum.url]
+    )
+    assert result.exit_code == 2
+    assert "--period" in result.output
+    assert "range" in result.output
+    result = runner.invoke(
+        app,
+        ["digest", "--region", "AFR", "--period", "2026-01"],
+        env={"DIEF_WORK_DIR": str(tmp_path / "nowhere"), "DIEF_DATABASE_URL": None},
+    )
+    assert result.exit_code == 1
+    assert "no aggregator database at" in result.stderr
+    assert not (tmp_path / "nowhere").exists(), "no empty database is created"
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not the passphrase\n", encoding="utf-8")
+    result = runner.invoke(
+        app,
+        [
+            "digest",
+            "--region",
+            "AFR",
+            "--period",
+            "2026-01",
+            "--database-url",
+            forum.url,
+            "--keys",
+            str(forum.keys),
+            "--passphrase-file",
+            str(wrong),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "not the passphrase" not in result.output
+    assert "Traceback" not in result.output
+
+
+# -- headless Chromium ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.is_file():
+        reason = f"{CHROMIUM} is missing: install the Debian package (apt-get install -y chromium)"
+        print(reason)
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+def _browse(chromium: Path, page: Path, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    profile = work / "profile"
+    profile.mkdir(exist_ok=True)
+    return subprocess.run(
+        [
+            str(chromium),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            *args,
+            page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _check_in_browser(chromium: Path, page: Path, work: Path, title: str) -> Path:
+    dom = _browse(chromium, page, work, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    # no console message at all: no script error, no blocked fetch (CSP), nothing loaded
+    console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == []
+    assert title in dom.stdout
+    assert dom.stdout.count("<svg") >= 3
+    shot = work / f"{page.stem}.png"
+    run = _browse(chromium, page, work, f"--screenshot={shot}", "--window-size=1280,2000")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert shot.stat().st_size > 40_000
+    from PIL import Image  # matplotlib's dependency
+
+    with Image.open(shot) as image:
+        assert image.size == (1280, 2000)
+        rgb = image.convert("RGB")
+        colours = [
+            (n, c) for n, c in rgb.getcolors(maxcolors=1 << 20) or [] if isinstance(c, tuple)
+        ]
+        # the charts' blue (#0072B2) covers real area: the SVG charts were drawn
+        blue = sum(n for n, c in colours if abs(c[0]) + abs(c[1] - 114) + abs(c[2] - 178) < 24)
+        assert blue > 2_000, blue
+        assert len(colours) > 200
+    return shot
+
+
+@pytest.mark.slow
+def test_digest_html_renders_in_chromium(
+    forum: Forum, runner: CliRunner, chromium: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "2026-Q1.html"
+    result = runner.invoke(
+        app,
+        [
+            "digest",
+            "--region",
+            "AFR",
+            "--period",
+            "2026-Q1",
+            "--format",
+            "html",
+            "--out",
+            str(out),
+            "--database-url",
+            forum.url,
+            "--keys",
+            str(forum.keys),
+            "--passphrase-file",
+            str(forum.passphrase_file),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    shot = _check_in_browser(chromium, out, tmp_path, "African Group (AFR)")
+    print(f"screenshot: {shot}")
+
+
+@pytest.mark.slow
+def test_summary_html_renders_in_chromium(forum: Forum, chromium: Path, tmp_path: Path) -> None:
+    async def summary() -> str:
+        async with CaseStore(forum.url) as store:
+            built = await build_summary(
+                store, "CSP12", k=3, catalogue=load_catalogue(), regions=["AFR"]
+            )
+        return render_summary_html(built)
+
+    page = tmp_path / "CSP12.html"
+    page.write_text(asyncio.run(summary()), encoding="utf-8")
+    _check_in_browser(chromium, page, tmp_path, "CSP12: 2025-09 to 2026-08")
+
+
+def test_every_dimension_has_a_table(forum: Forum, runner: CliRunner) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "digest",
+            "--region",
+            "AFR",
+            "--period",
+            "2026-Q1",
+            "--format",
+            "html",
+            "--database-url",
+            forum.url,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    for dimension in Dimension:
+        assert f'data-dimension="{dimension.value}"' in result.stdout
