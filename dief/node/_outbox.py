@@ -28,7 +28,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from dief.exceptions import StorageError
 
@@ -46,6 +45,15 @@ _entries = Table(
     Column("timestamp_ms", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+)
+
+_sources = Table(
+    "intake_sources",
+    _metadata,
+    # SHA-256 of a posted file's bytes: a file is posted once, even if the node stops
+    # between writing its cases and moving the file away.
+    Column("digest", String(64), primary_key=True),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
 )
 
 _cases = Table(
@@ -89,7 +97,12 @@ class Outbox:
             return
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            engine = create_async_engine(f"sqlite+aiosqlite:///{self._path}", poolclass=NullPool)
+            # One connection, kept open: the node and its relay queue for it (SQLite takes
+            # one writer at a time anyway), and no operation pays for a new connection and
+            # aiosqlite thread.
+            engine = create_async_engine(
+                f"sqlite+aiosqlite:///{self._path}", pool_size=1, max_overflow=0
+            )
             event.listen(engine.sync_engine, "connect", _pragmas)
             async with engine.begin() as conn:
                 await conn.run_sync(_metadata.create_all)
@@ -125,12 +138,34 @@ class Outbox:
             raise StorageError(f"reading the outbox failed: {exc}") from exc
         return found
 
-    async def add(self, revisions: dict[str, int], entries: Sequence[OutboxEntry]) -> None:
-        """Record the cases' new revisions and their sealed records, atomically."""
+    async def seen(self, source: str) -> bool:
+        """Whether a source (a file digest) was already posted through this outbox."""
+        engine = self._require()
+        try:
+            async with engine.connect() as conn:
+                row = await conn.execute(
+                    select(_sources.c.digest).where(_sources.c.digest == source)
+                )
+                return row.first() is not None
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading the outbox failed: {exc}") from exc
+
+    async def add(
+        self,
+        revisions: dict[str, int],
+        entries: Sequence[OutboxEntry],
+        *,
+        source: str | None = None,
+    ) -> None:
+        """Record the cases' new revisions, their sealed records and the *source* they came
+        from, atomically."""
         engine = self._require()
         now = datetime.now(UTC)
         try:
             async with engine.begin() as conn:
+                if source is not None:
+                    stmt = _sqlite_upsert(_sources).on_conflict_do_nothing()
+                    await conn.execute(stmt, [{"digest": source, "posted_at": now}])
                 if revisions:
                     stmt = _sqlite_upsert(_cases)
                     stmt = stmt.on_conflict_do_update(

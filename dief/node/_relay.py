@@ -98,6 +98,8 @@ class OutboxRelay:
             await self._outbox.mark_published([p.seq for p in pending])
             total += len(pending)
             self.published += len(pending)
+            if len(pending) < self._batch:
+                return total  # that was everything pending; new entries come with notify()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until *stop* is set, retrying with backoff on broker failures."""
