@@ -10,6 +10,7 @@ from dief.cli import keys as _keys
 from dief.cli import run as _run
 from dief.cli import schema as _schema
 from dief.cli import services as _services
+from dief.cli import summary as _summary
 
 __all__ = ["app", "main"]
 
@@ -27,7 +28,7 @@ def _root() -> None:
     """DIEF Exchange: non-attributed diversion case exchange for the ATT DIEF."""
 
 
-for _module in (_run, _services, _keys, _broker, _schema, _digest):
+for _module in (_run, _services, _keys, _broker, _schema, _digest, _summary):
     _module.register(app)
 
 

@@ -1,0 +1,228 @@
+"""Digests to the Secretariat and signed summaries out, on the embedded broker (DESIGN §2, §7).
+
+Cases go through national nodes and the regional aggregators into a store; every region
+issues its sealed, signed digests on ``dief.digests`` (plus one digest signed with the wrong
+region's key); ``dief secretariat`` runs as a subprocess of the console script and publishes
+the signed summaries on ``csp.reporting``, which ``dief summary verify`` accepts with the
+exported public keys. The forged digest ends in ``dief.afr.dlq`` with its reason, and the
+service stops cleanly on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from _pipeline_helpers import (
+    PASSPHRASE,
+    TODAY,
+    Forum,
+    Nodes,
+    case_doc,
+    read_topic,
+    running_aggregators,
+)
+
+from dief.broker import CSP_TOPIC, DIGESTS_TOPIC, EmbeddedBroker, dlq_topic
+from dief.catalogue import load_catalogue
+from dief.crypto import Sealer
+from dief.crypto.envelope import TYPE_DIGEST
+from dief.digests import (
+    KafkaRecordSink,
+    build_payload,
+    coarse_hour,
+    issue_every_digest,
+    payload_bytes,
+    sign_payload,
+    verify_summary,
+)
+from dief.kafka import make_broker
+from dief.keyring import KeyRole
+from dief.reporting import build_summary
+from dief.settings import KafkaSettings
+from dief.storage import CaseStore, sqlite_url
+from dief.vocab import Region
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DIEF = Path(sys.executable).parent / "dief"
+CATALOGUE = load_catalogue()
+MONTHS = ("2025-07", "2025-10", "2026-01", "2026-02", "2026-05")  # CSP11 and CSP12
+SUBMITTERS = ("S-ONE", "S-TWO", "S-THREE", "S-FOUR")
+STOP_TIMEOUT = 15.0
+
+
+def _docs(seed: int) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    docs: list[dict[str, object]] = []
+    for region in Region:
+        for _ in range(12):
+            docs.append(
+                case_doc(
+                    rng.choice(SUBMITTERS),
+                    region.value,
+                    detected=rng.choice(MONTHS),
+                    methods=rng.sample(["falsified_documents", "shell_company", "other"], 2),
+                    transport_modes=[rng.choice(["sea", "air", "land"])],
+                    tlp=rng.choice(["green", "amber", "red"]),
+                )
+            )
+    return docs
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIEF_")}
+    env.update({"DIEF_WORK_DIR": str(tmp_path / ".dief"), "COLUMNS": "200"})
+    return env
+
+
+async def _dief(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run,
+        [str(DIEF), *args],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _unsigned(doc: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in doc.items() if k != "signature"}
+
+
+async def test_digests_to_signed_summaries_through_dief_secretariat(
+    module_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    bootstrap = module_broker.bootstrap
+    forum = Forum(tmp_path / "keys")
+    public = forum.ring.export_public(tmp_path / "public")
+    pass_file = tmp_path / "passphrase"
+    pass_file.write_text(PASSPHRASE + "\n", encoding="utf-8")
+
+    # cases through nodes and aggregators into the store
+    async with CaseStore(sqlite_url(tmp_path / "aggregator.sqlite")) as store:
+        nodes = Nodes(forum, bootstrap, tmp_path)
+        try:
+            async with running_aggregators(bootstrap, forum, store) as processed:
+                sent = await nodes.post(_docs(5))
+                await processed.wait_for(len(sent), time_limit=60)
+        finally:
+            await nodes.close()
+        assert processed.outcomes["applied"] == len(sent)
+
+        # every region's digests, and a forged one, on dief.digests
+        producer = make_broker(KafkaSettings(bootstrap=bootstrap, embedded=True))
+        await producer.connect()
+        try:
+            sink = KafkaRecordSink(producer)
+            published, cycles = await issue_every_digest(
+                store, forum.ring, {r: sink for r in Region}, catalogue=CATALOGUE, k_meeting=2
+            )
+            draft = await build_payload(
+                store,
+                Region.AFR,
+                "CSP12",
+                version=9,
+                issued_at=coarse_hour(0),
+                catalogue=CATALOGUE,
+            )
+            forged = sign_payload(draft, forum.ring.signing_key(KeyRole.REGION, "EEG"))
+            sealer = Sealer(
+                type=TYPE_DIGEST,
+                region="AFR",
+                recipients=forum.ring.sealing_keys(KeyRole.SECRETARIAT),
+            )
+            await sink.send(DIGESTS_TOPIC, b"AFR", sealer.seal(payload_bytes(forged)))
+        finally:
+            await producer.stop()
+        assert cycles == {"CSP11", "CSP12"}
+        assert {d.region for d in published} == set(Region)
+        expected = {
+            c: await build_summary(store, c, k=3, catalogue=CATALOGUE) for c in sorted(cycles)
+        }
+
+    # the Secretariat service, as deployed
+    database = sqlite_url(tmp_path / "secretariat.sqlite")
+    err_path = tmp_path / "secretariat.err"
+    with err_path.open("wb") as err:
+        proc = await asyncio.create_subprocess_exec(
+            str(DIEF),
+            "secretariat",
+            "--bootstrap",
+            bootstrap,
+            "--embedded",
+            "--keys",
+            str(forum.path),
+            "--passphrase-file",
+            str(pass_file),
+            "--database-url",
+            database,
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        records = await read_topic(bootstrap, CSP_TOPIC, len(cycles), time_limit=90)
+        dead = await read_topic(bootstrap, dlq_topic(Region.AFR), 1, time_limit=10)
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise
+    errors = err_path.read_text(encoding="utf-8", errors="replace")
+    assert code == 0, errors[-3000:]  # SIGTERM: a clean stop
+    assert "Traceback" not in errors
+
+    # one signed summary per cycle, keyed by cycle, equal to one built from the store
+    by_cycle = {r.key.decode(): r.value for r in records}
+    assert set(by_cycle) == cycles
+    trusted = forum.ring.verify_keys(KeyRole.SECRETARIAT)
+    for cycle, value in by_cycle.items():
+        verified = verify_summary(value, trusted)
+        assert verified.summary.cycle == cycle
+        assert _unsigned(json.loads(value)) == _unsigned(
+            expected[cycle].model_dump(mode="json", by_alias=True)
+        )
+    assert expected["CSP12"].methodology.suppressed > 0
+
+    # `dief summary verify` with the exported public keys
+    path = tmp_path / "CSP12.json"
+    path.write_bytes(by_cycle["CSP12"])
+    checked = await _dief(tmp_path, "summary", "verify", str(path), "--keys", str(public))
+    assert (checked.returncode, checked.stdout.split(":")[0]) == (0, "valid"), checked.stderr
+    doc = json.loads(by_cycle["CSP12"])
+    doc["global"]["totals"]["cases"] += 1
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    checked = await _dief(tmp_path, "summary", "verify", str(path), "--keys", str(public))
+    assert checked.returncode == 1
+    assert checked.stdout.startswith("invalid: ")
+    assert "does not verify" in checked.stdout
+
+    # the forged digest: dead-lettered to the region it claims, with the reason
+    (letter,) = dead
+    headers = dict(letter.headers)
+    assert letter.key == b"AFR"
+    assert headers["dief-reason"] == b"bad_signature"
+    assert headers["dief-source-topic"] == DIGESTS_TOPIC.encode()
+    assert headers["dief-detail"].startswith(b"digest of AFR 'CSP12'")
+
+    # `dief summary` renders what the service stored: the published, signed document
+    shown = await _dief(tmp_path, "summary", "--cycle", "CSP12", "--database-url", database)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == json.loads(by_cycle["CSP12"])
+    assert TODAY.year == 2026  # the months above lie before the helpers' "today"
