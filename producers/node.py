@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import shutil
 from collections.abc import Sequence
@@ -48,6 +49,7 @@ _INTAKE_SUFFIXES = {".json", ".jsonl", ".ndjson", ".yaml", ".yml"}
 class FileResult:
     path: Path
     report: SubmitReport
+    duplicate: bool = False
 
 
 class NodeService:
@@ -98,14 +100,26 @@ class NodeService:
             await self._relay.close()
         await self._outbox.stop()
 
-    async def post(self, paths: Sequence[Path]) -> list[FileResult]:
-        """Validate, screen, seal and write the cases in *paths* to the outbox."""
+    async def post(self, paths: Sequence[Path], *, again: bool = False) -> list[FileResult]:
+        """Validate, screen, seal and write the cases in *paths* to the outbox.
+
+        A file whose exact bytes were posted before is skipped (``FileResult.duplicate``)
+        unless *again*: a node restarted between posting a file and moving it away must
+        not post its cases twice.
+        """
         node = self._require_node()
         today = datetime.now(UTC).date()
         results = []
         for path in paths:
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError as exc:
+                raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from exc
+            if not again and await self._outbox.seen(digest):
+                results.append(FileResult(path, SubmitReport(), duplicate=True))
+                continue
             items = list(load_cases(path, today=today))
-            results.append(FileResult(path, await node.submit(items)))
+            results.append(FileResult(path, await node.submit(items, source=digest)))
         if self._relay is not None:
             self._relay.notify()
         return results

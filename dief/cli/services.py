@@ -66,6 +66,9 @@ def post(
     bootstrap: BootstrapOpt = None,
     embedded: EmbeddedOpt = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for the broker")] = 15.0,
+    again: Annotated[
+        bool, typer.Option("--again", help="Post a file even if its exact bytes were posted before")
+    ] = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Post cases from files: validate, screen, seal, keep in the outbox, publish."""
@@ -84,9 +87,14 @@ def post(
         service = NodeService(settings, passphrase)
         await service.start()
         try:
-            results = await service.post(files)
+            results = await service.post(files, again=again)
             refused = 0
             for res in results:
+                if res.duplicate:
+                    console.print(
+                        f"[yellow]{res.path}: already posted (same bytes); skipped[/] "
+                        "(use --again to post it once more)"
+                    )
                 for a in res.report.accepted:
                     console.print(f"{res.path}:{a.line}: case {a.case_id} revision {a.revision}")
                 for r in res.report.rejected:

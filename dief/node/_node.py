@@ -137,7 +137,10 @@ class NationalNode:
         return f"NationalNode(outbox={self._outbox!r})"
 
     async def submit(
-        self, items: Sequence[tuple[int, CaseInput | ValidationError]]
+        self,
+        items: Sequence[tuple[int, CaseInput | ValidationError]],
+        *,
+        source: str | None = None,
     ) -> SubmitReport:
         """Accept or refuse each (line, case); accepted ones are in the outbox on return.
 
@@ -208,7 +211,7 @@ class NationalNode:
             revisions[case_id] = revision
             entries.extend(new)
             report.accepted.append(Accepted(line, case_id, revision, len(new)))
-        await self._outbox.add(revisions, entries)
+        await self._outbox.add(revisions, entries, source=source)
         if report.rejected:
             log.info("refused %d of %d cases", len(report.rejected), len(items))
         return report

@@ -184,3 +184,12 @@ def test_backoff_is_capped_and_survives_long_outages() -> None:
     assert 0.05 <= backoff.delay(0) <= 0.1
     assert 2.5 <= backoff.delay(10) <= 5.0
     assert 2.5 <= backoff.delay(5000) <= 5.0  # 2**5000 overflows a float
+
+
+async def test_a_source_is_remembered_with_its_cases(
+    outbox: Outbox, region_keys: dict[Region, KemPrivateKey]
+) -> None:
+    assert not await outbox.seen("f" * 64)
+    await _node(outbox, region_keys).submit(_items(_case()), source="f" * 64)
+    assert await outbox.seen("f" * 64)
+    assert len(await outbox.pending(10)) == 1
