@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_reporting_support import make_facts
 from test_secretariat_support import (
     CATALOGUE,
     ISSUED,
@@ -311,3 +312,24 @@ async def test_sealer_region_label_is_bound(store: CaseStore) -> None:
     relabelled = value.replace(b'"region":"AFR"', b'"region":"EEG"')
     with pytest.raises(DiefError):
         KEYS.opener().open(relabelled)
+
+
+async def test_tampering_every_byte_of_a_small_digest_fails(tmp_path: Path) -> None:
+    """Each byte of a whole signed payload (one case), changed in turn, is refused."""
+    async with CaseStore(sqlite_url(tmp_path / "one.db")) as one:
+        await one.apply_batch(
+            "AFR",
+            [make_facts(region="AFR", month="2026-01", node=1, values=(("kind", "alert"),))],
+        )
+        wire = payload_bytes(await _signed(one, "2026-01"))
+    assert len(wire) > 6000  # the notes and the signature make up most of it
+    accepted = []
+    for i in range(len(wire)):
+        changed = bytearray(wire)
+        changed[i] ^= 0x01
+        try:
+            parse_payload(bytes(changed), KEYS.keys_for)
+        except DiefError:
+            continue
+        accepted.append(i)
+    assert accepted == []
