@@ -1,0 +1,153 @@
+"""Digest versions and the Secretariat's store on SQLite and PostgreSQL (real databases).
+
+The aggregator's ``digest_versions`` (migration 0002) and the Secretariat's tables work the
+same on both: re-issues get the next version, the Secretariat keeps the latest one, a summary
+built from the digests equals the one built from the aggregator's store, and a refused record
+without a region is kept once, whatever its (64-bit) offset.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from _pipeline_helpers import database_url
+
+from dief.aggregation import CaseFacts
+from dief.aggregator import DeadLetter, InboundRecord
+from dief.broker import CSP_TOPIC, DIGESTS_TOPIC
+from dief.catalogue import load_catalogue
+from dief.crypto import KemPrivateKey, Opener, SigningKey
+from dief.digests import (
+    DigestIssuer,
+    Secretariat,
+    SecretariatConfig,
+    SecretariatStore,
+    publish_digests,
+    verify_summary,
+)
+from dief.reporting import build_summary
+from dief.storage import CaseStore, DigestVersions
+from dief.vocab import Region
+
+pytestmark = pytest.mark.integration
+
+CATALOGUE = load_catalogue()
+REGION_KEYS = {r: SigningKey.generate() for r in Region}
+SECRETARIAT_SIGN = SigningKey.generate()
+SECRETARIAT_KEM = KemPrivateKey.generate()
+MONTHS = ("2025-06", "2025-10", "2026-01", "2026-04", "2026-07")
+VALUES = {
+    "kind": ("case", "alert"),
+    "confidence": ("suspected", "confirmed"),
+    "transfer_stage": ("in_transit", "at_import", "post_delivery"),
+    "method": ("falsified_documents", "shell_company", "complex_routing"),
+}
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes]] = []
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+        self.sent.append((topic, key, value))
+
+
+class Dlq:
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def __call__(self, region: Region) -> Dlq:
+        return self
+
+    async def send(self, letters: Sequence[DeadLetter]) -> None:
+        self.reasons.extend(d.reason for d in letters)
+
+
+def _facts(region: Region, rng: random.Random) -> list[CaseFacts]:
+    out = []
+    for _ in range(40):
+        month = rng.choice(MONTHS)
+        year, mm = int(month[:4]), int(month[5:])
+        cycle = f"CSP{year - 2013 if mm >= 9 else year - 2014}"
+        values = tuple(sorted((d, rng.choice(v)) for d, v in VALUES.items()))
+        out.append(
+            CaseFacts(
+                record_id=str(uuid.uuid4()),
+                case_id=str(uuid.uuid4()),
+                revision=1,
+                region=region.value,
+                status="active",
+                contributor=f"{rng.randrange(5):032x}{cycle}"[-32:],
+                owner_tag="0" * 32,
+                month=month,
+                cycle=cycle,
+                tlp=rng.choice(["green", "amber", "red"]),
+                related=False,
+                primary_region=region.value,
+                values=values,
+                sealed=b"{}",
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_versions_and_summaries_on_a_real_database(kind: str, tmp_path: Path) -> None:
+    async with database_url(kind, tmp_path) as url:
+        rng = random.Random(21)
+        sink = Sink()
+        async with CaseStore(url) as cases:
+            for region in Region:
+                await cases.apply_batch(region.value, _facts(region, rng))
+                issuer = DigestIssuer(
+                    region=region,
+                    signer=REGION_KEYS[region],
+                    recipients=(SECRETARIAT_KEM.public_key,),
+                    sink=sink,
+                    catalogue=CATALOGUE,
+                )
+                await publish_digests(cases, region, ["CSP12", "CSP11"], issuer=issuer)
+                again = await publish_digests(cases, region, ["CSP12"], issuer=issuer)
+                assert [d.version for d in again] == [2]
+            state = await DigestVersions(cases).of_region("AFR")
+            assert (state["CSP12"].version, state["CSP11"].version) == (2, 1)
+            expected = await build_summary(cases, "CSP12", k=3, catalogue=CATALOGUE)
+
+        async with SecretariatStore(url) as inbox:
+            out, dlq = Sink(), Dlq()
+            secretariat = Secretariat(
+                inbox,
+                Opener([SECRETARIAT_KEM]),
+                lambda region: [REGION_KEYS[region].verify_key],
+                SECRETARIAT_SIGN,
+                dead_letters=dlq,
+                sink=out,
+                config=SecretariatConfig(catalogue=CATALOGUE),
+            )
+            # newest first: the older CSP12 versions that follow are stale
+            records = [
+                InboundRecord(DIGESTS_TOPIC, 0, i, key, value)
+                for i, (_, key, value) in enumerate(reversed(sink.sent))
+            ]
+            report = await secretariat.handle(records)
+            assert report.outcomes == {"stored": 10, "stale": 5}
+            assert await inbox.versions("CSP12") == {r.value: 2 for r in Region}
+            published = {key: value for topic, key, value in out.sent if topic == CSP_TOPIC}
+            summary = verify_summary(published[b"CSP12"], [SECRETARIAT_SIGN.verify_key]).summary
+            assert summary.model_copy(update={"signature": None}) == expected
+
+            for _ in range(2):  # kept once per source offset, even past 2**31
+                await inbox.record_refused(
+                    reason="malformed",
+                    detail="not JSON",
+                    topic=DIGESTS_TOPIC,
+                    partition=0,
+                    offset=2**40,
+                    value=b"garbage",
+                )
+            assert await inbox.refused_counts() == {"malformed": 1}
+            assert dlq.reasons == []
