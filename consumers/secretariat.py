@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -185,6 +186,13 @@ class SecretariatService:
         )
         try:
             await broker.start()
+        except (KafkaError, OSError) as exc:
+            await broker.stop()
+            await self._store.stop()
+            raise BrokerError(
+                f"cannot start the Secretariat on {self._settings.kafka.bootstrap}: "
+                f"{type(exc).__name__}"
+            ) from exc
         except BaseException:
             await broker.stop()
             await self._store.stop()
