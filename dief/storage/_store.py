@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from dief.aggregation._facts import CaseFacts, CaseState, Outcome, cell_keys
+from dief.aggregation._facts import CaseFacts, CaseState, CellKey, Outcome, cell_keys
 from dief.aggregation._plan import BatchPlan, plan_batch
 from dief.exceptions import StorageError
 from dief.storage._schema import (
@@ -99,7 +99,8 @@ class _BulkInsert:
     """An INSERT compiled for one dialect: driver SQL and each column's bind processor."""
 
     sql: str
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+    names: tuple[str, ...]
+    processors: dict[str, Callable[[Any], Any]]
 
     @classmethod
     def compile(cls, stmt: Insert, table: Table, dialect: Dialect) -> _BulkInsert:
@@ -107,23 +108,44 @@ class _BulkInsert:
         names = tuple(c.name for c in table.columns)
         if tuple(compiled.positiontup or ()) != names:
             raise StorageError(f"bulk insert into {table.name}: unexpected parameter order")
-        processors = []
-        for index, column in enumerate(table.columns):
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for column in table.columns:
             process = column.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
-                processors.append((index, process))
-        return cls(str(compiled), tuple(processors))
+                processors[column.name] = process
+        return cls(str(compiled), names, processors)
 
-    def process(self, rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        if not self.processors:
-            return list(rows)
+    def convert(self, column: str, value: Any) -> Any:
+        """*value* as the driver takes it for *column* (its bind processor, if any)."""
+        process = self.processors.get(column)
+        return value if process is None else process(value)
+
+    def process(
+        self, rows: Sequence[tuple[Any, ...]], converted: Iterable[str]
+    ) -> list[tuple[Any, ...]]:
+        """*rows* ready for the driver; the caller already converted the *converted*
+        columns (cheaper for values shared by many rows, like a batch's timestamp)."""
+        todo = [
+            (self.names.index(name), process)
+            for name, process in self.processors.items()
+            if name not in set(converted)
+        ]
+        if not todo:
+            return rows if isinstance(rows, list) else list(rows)
         out: list[tuple[Any, ...]] = []
         for row in rows:
             values = list(row)
-            for index, process in self.processors:
+            for index, process in todo:
                 values[index] = process(values[index])
             out.append(tuple(values))
         return out
+
+
+def _cell_order(item: tuple[CellKey, int]) -> str:
+    """Sort key of a cell delta: the primary key's order, as one string (far cheaper to
+    compare than the tuple)."""
+    period, dimension, value, cycle, contributor, red = item[0]
+    return f"{period}\0{dimension}\0{value}\0{cycle}\0{contributor}\0{int(red)}"
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -243,13 +265,15 @@ class CaseStore:
         plan = plan_batch(records, existing, applied, notices)
         now = datetime.now(UTC)
 
+        applied_insert = self._prepared(conn, "applied_records", applied_records.insert)
+        stamp = applied_insert.convert("applied_at", now)
         fresh = [
-            (r.record_id, region, o.value, now)
+            (r.record_id, region, o.value, stamp)
             for r, o in zip(records, plan.outcomes, strict=True)
             if o is not Outcome.DUPLICATE
         ]
         if fresh:
-            await self._bulk(conn, "applied_records", lambda: applied_records.insert(), fresh)
+            await self._bulk(conn, applied_insert, fresh, converted=["applied_at"])
         if plan.upserts:
             await self._write_cases(
                 conn, region, sorted(plan.upserts.values(), key=lambda f: f.case_id), now
@@ -257,8 +281,6 @@ class CaseStore:
         if plan.notices:
             await self._write_notices(conn, region, list(plan.notices.values()))
         if plan.deltas:
-            # In primary-key order: B-tree inserts in key order touch each page once.
-            rows = [(region, *key, n) for key, n in sorted(plan.deltas.items())]
 
             def upsert_cells() -> Insert:
                 stmt = self._insert(conn, cell_counts)
@@ -267,7 +289,14 @@ class CaseStore:
                     set_={"n": cell_counts.c.n + stmt.excluded.n},  # type: ignore[attr-defined]
                 )
 
-            await self._bulk(conn, "cell_counts", upsert_cells, rows)
+            cells = self._prepared(conn, "cell_counts", upsert_cells)
+            red = {flag: cells.convert("red", flag) for flag in (False, True)}
+            # In primary-key order: B-tree inserts in key order touch each page once.
+            rows = [
+                (region, p, d, v, c, who, red[is_red], n)
+                for (p, d, v, c, who, is_red), n in sorted(plan.deltas.items(), key=_cell_order)
+            ]
+            await self._bulk(conn, cells, rows, converted=["red"])
         return plan
 
     async def _record_dead(
@@ -298,28 +327,35 @@ class CaseStore:
                 stmt, [{"region": region, "reason": r, "n": n} for r, n in reasons.items()]
             )
 
-    async def _bulk(
-        self,
-        conn: AsyncConnection,
-        table: str,
-        build: Callable[[], Insert],
-        rows: Sequence[tuple[Any, ...]],
-    ) -> None:
-        """Execute *build()* (an INSERT of every column of *table*) for each row, given as
-        tuples in the table's column order, through the driver's ``executemany``.
-
-        SQLAlchemy Core would build a dict and process every parameter of every row; a
-        batch writes tens of thousands of cell rows, so that work dominated the aggregator's
-        time. The statement is compiled once per dialect and the columns' own bind
-        processors are applied, so the stored values are exactly what Core would write.
-        """
+    def _prepared(
+        self, conn: AsyncConnection, table: str, build: Callable[[], Insert]
+    ) -> _BulkInsert:
+        """*build()* (an INSERT of every column of *table*), compiled once per dialect."""
         key = (conn.dialect.name, table)
         prepared = self._bulk_statements.get(key)
         if prepared is None:
             prepared = self._bulk_statements[key] = _BulkInsert.compile(
                 build(), _bulk_table(table), conn.dialect
             )
-        await conn.exec_driver_sql(prepared.sql, prepared.process(rows))
+        return prepared
+
+    async def _bulk(
+        self,
+        conn: AsyncConnection,
+        prepared: _BulkInsert,
+        rows: Sequence[tuple[Any, ...]],
+        *,
+        converted: Iterable[str] = (),
+    ) -> None:
+        """Execute *prepared* for each row (tuples in the table's column order) through the
+        driver's ``executemany``.
+
+        SQLAlchemy Core would build a dict and process every parameter of every row; a
+        batch writes tens of thousands of cell rows, so that work dominated the aggregator's
+        time. The statement is compiled once per dialect and the columns' own bind
+        processors are applied, so the stored values are exactly what Core would write.
+        """
+        await conn.exec_driver_sql(prepared.sql, prepared.process(rows, converted))
 
     @staticmethod
     def _insert(conn: AsyncConnection, table: Table) -> Insert:
@@ -385,6 +421,16 @@ class CaseStore:
     async def _write_cases(
         self, conn: AsyncConnection, region: str, facts: Sequence[CaseFacts], now: datetime
     ) -> None:
+        def upsert_cases() -> Insert:
+            stmt = self._insert(conn, cases)
+            keep = {"region", "case_id", "owner_tag"}
+            return stmt.on_conflict_do_update(  # type: ignore[attr-defined,no-any-return]
+                index_elements=["region", "case_id"],
+                set_={c.name: stmt.excluded[c.name] for c in cases.columns if c.name not in keep},  # type: ignore[attr-defined]
+            )
+
+        case_insert = self._prepared(conn, "cases", upsert_cases)
+        stamp = case_insert.convert("updated_at", now)
         rows = [
             (
                 region,
@@ -398,20 +444,11 @@ class CaseStore:
                 f.tlp,
                 f.record_id,
                 f.sealed,
-                now,
+                stamp,
             )
             for f in facts
         ]
-
-        def upsert_cases() -> Insert:
-            stmt = self._insert(conn, cases)
-            keep = {"region", "case_id", "owner_tag"}
-            return stmt.on_conflict_do_update(  # type: ignore[attr-defined,no-any-return]
-                index_elements=["region", "case_id"],
-                set_={c.name: stmt.excluded[c.name] for c in cases.columns if c.name not in keep},  # type: ignore[attr-defined]
-            )
-
-        await self._bulk(conn, "cases", upsert_cases, rows)
+        await self._bulk(conn, case_insert, rows, converted=["updated_at"])
         ids = [f.case_id for f in facts]
         for chunk in _chunks(ids):
             await conn.execute(
@@ -421,7 +458,9 @@ class CaseStore:
             )
         value_rows = [(region, f.case_id, d, v) for f in facts for d, v in f.values]
         if value_rows:
-            await self._bulk(conn, "case_values", lambda: case_values.insert(), value_rows)
+            await self._bulk(
+                conn, self._prepared(conn, "case_values", case_values.insert), value_rows
+            )
 
     async def _write_notices(
         self, conn: AsyncConnection, region: str, facts: Sequence[CaseFacts]
