@@ -1,0 +1,1 @@
+"""Benchmarks of DIEF Exchange against a bare aiokafka baseline (run ``python -m bench``)."""
