@@ -6,6 +6,13 @@ FastStream (``AckPolicy.NACK_ON_ERROR``) only after the handler returned, i.e. a
 database transaction committed; on a database or broker failure the handler backs off and
 raises, FastStream seeks the batch's partitions back and the records come again. The
 process never stops for it (DESIGN §8).
+
+Digests "on every closed month": unless ``digest_interval`` is 0, the service also runs a
+:class:`dief.digests.DigestSchedule` that, at start and then every ``digest_interval``
+seconds (default hourly), issues each region's changed closed periods on ``dief.digests``
+(:func:`dief.digests.publish_closed_periods`), signed with the region's key and sealed to the
+Secretariat's KEM public keys from the keyring. A failed pass is logged and retried; it
+never stops the consumers. ``dief publish-digests`` issues digests on demand.
 """
 
 from __future__ import annotations
@@ -21,8 +28,17 @@ from pydantic import SecretStr
 
 from dief.aggregator import BatchReport, InboundRecord, RegionAggregator
 from dief.broker import cases_topic
+from dief.catalogue import load_catalogue
+from dief.crypto import Clock
 from dief.crypto.envelope import Opener
-from dief.exceptions import BrokerError, ConfigurationError, StorageError
+from dief.digests import (
+    DigestSchedule,
+    KafkaRecordSink,
+    PassHook,
+    closed_period_publisher,
+    issuer_from_keyring,
+)
+from dief.exceptions import BrokerError, ConfigurationError, KeyringError, StorageError
 from dief.kafka import KafkaDeadLetterSink, make_broker
 from dief.keyring import Keyring, KeyRole
 from dief.node import Backoff
@@ -123,18 +139,64 @@ class AggregatorService:
 
     Each region has its own consumer group; the database is shared. ``run`` serves until
     its stop event is set (SIGTERM); stopping lets the batch in hand finish and commit.
+    With ``settings.digest_interval`` > 0 the closed-period digest schedule runs too
+    (*clock* tells it the day and the issue hour; the wall clock by default).
     """
 
-    def __init__(self, settings: AggregatorSettings, passphrase: SecretStr | None) -> None:
+    def __init__(
+        self,
+        settings: AggregatorSettings,
+        passphrase: SecretStr | None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         self._settings = settings
         self._passphrase = passphrase
+        self._clock = clock
         self._store = CaseStore(settings.database_url.get_secret_value())
         self._brokers: list[KafkaBroker] = []
+        self._schedule: DigestSchedule | None = None
 
     def __repr__(self) -> str:
         return f"AggregatorService(regions={[r.value for r in self._settings.regions]})"
 
-    async def start(self, on_report: ReportHook | None = None) -> None:
+    def _digest_schedule(
+        self, ring: Keyring, brokers: Mapping[Region, KafkaBroker], on_digests: PassHook | None
+    ) -> DigestSchedule:
+        catalogue = load_catalogue()
+        try:
+            issuers = {
+                r: issuer_from_keyring(
+                    ring,
+                    r,
+                    KafkaRecordSink(broker, clock=self._clock),
+                    catalogue=catalogue,
+                    k_meeting=self._settings.k_meeting,
+                    start_month=self._settings.cycle_start_month,
+                    clock=self._clock,
+                )
+                for r, broker in brokers.items()
+            }
+        except (KeyringError, ConfigurationError) as exc:
+            raise ConfigurationError(
+                f"cannot issue digests: {exc.message} (DIEF_DIGEST_INTERVAL=0 runs the "
+                "aggregators without issuing digests)"
+            ) from exc
+        # Openers of their own for lessons: they run in a worker thread.
+        openers = {r: Opener(ring.opening_keys(KeyRole.REGION, r.value)) for r in brokers}
+        return DigestSchedule(
+            list(brokers),
+            closed_period_publisher(self._store, issuers, openers=openers),
+            interval=self._settings.digest_interval,
+            clock=self._clock,
+            on_pass=on_digests,
+        )
+
+    async def start(
+        self, on_report: ReportHook | None = None, on_digests: PassHook | None = None
+    ) -> None:
+        """Start the consumers and, unless ``digest_interval`` is 0, the digest schedule
+        (*on_digests* hears about every pass)."""
         if self._passphrase is None:
             raise ConfigurationError(
                 "the region keys are encrypted: give the keyring passphrase "
@@ -146,11 +208,17 @@ class AggregatorService:
         openers = {
             r: Opener(ring.opening_keys(KeyRole.REGION, r.value)) for r in self._settings.regions
         }
+        brokers = {
+            r: make_broker(self._settings.kafka, client_id="dief-aggregator")
+            for r in self._settings.regions
+        }
+        schedule = None
+        if self._settings.digest_interval > 0:
+            schedule = self._digest_schedule(ring, brokers, on_digests)
         await self._store.start()
         # One client per region (its own consumer group and DLQ producer), started in
         # parallel: group joins take seconds and would otherwise add up.
-        for r in self._settings.regions:
-            broker = make_broker(self._settings.kafka, client_id="dief-aggregator")
+        for r, broker in brokers.items():
             aggregator = RegionAggregator(
                 r, openers[r], self._store, KafkaDeadLetterSink(broker, r)
             )
@@ -163,8 +231,14 @@ class AggregatorService:
             )
             self._brokers.append(broker)
         await asyncio.gather(*(b.start() for b in self._brokers))
+        if schedule is not None:
+            schedule.start()
+            self._schedule = schedule
 
     async def stop(self) -> None:
+        if self._schedule is not None:
+            await self._schedule.stop()
+            self._schedule = None
         for broker in self._brokers:
             await broker.stop()
         self._brokers.clear()

@@ -139,25 +139,21 @@ def secretariat_from_keyring(
 
 
 class SecretariatService:
-    """``dief secretariat``: receive digests, publish signed CSP summaries until stopped."""
+    """``dief secretariat``: receive digests, publish signed CSP summaries until stopped.
 
-    def __init__(
-        self,
-        settings: SecretariatSettings,
-        passphrase: SecretStr | None,
-        *,
-        start_month: int = DEFAULT_CYCLE_START_MONTH,
-        regions: Sequence[Region] = tuple(Region),
-    ) -> None:
+    *settings* give the k, the cycle start month and the regions whose digests of a cycle a
+    summary waits for (``DIEF_K_CSP``, ``DIEF_CYCLE_START_MONTH``, ``DIEF_REGIONS``).
+    """
+
+    def __init__(self, settings: SecretariatSettings, passphrase: SecretStr | None) -> None:
         self._settings = settings
         self._passphrase = passphrase
-        self._start_month = start_month
-        self._regions = tuple(regions)
         self._store = SecretariatStore(settings.database_url.get_secret_value())
         self._broker: KafkaBroker | None = None
 
     def __repr__(self) -> str:
-        return f"SecretariatService(k_csp={self._settings.k_csp})"
+        regions = [r.value for r in self._settings.regions]
+        return f"SecretariatService(k_csp={self._settings.k_csp}, regions={regions})"
 
     async def start(
         self, on_report: ReportHook | None = None, on_summary: SummaryHook | None = None
@@ -177,8 +173,8 @@ class SecretariatService:
             self._store,
             broker,
             k_csp=self._settings.k_csp,
-            start_month=self._start_month,
-            regions=self._regions,
+            start_month=self._settings.cycle_start_month,
+            regions=self._settings.regions,
             on_summary=on_summary,
         )
         register_secretariat(

@@ -91,6 +91,12 @@ class AggregatorSettings(BaseSettings):
     max_batch: int = Field(2000, ge=1)
     k_meeting: int = Field(2, ge=1)
     cycle_start_month: int = Field(9, ge=1, le=12)
+    digest_interval: float = Field(
+        3600.0,
+        ge=0,
+        description="Seconds between passes that issue each region's changed closed periods "
+        "on dief.digests (the first runs at start); 0 turns the schedule off",
+    )
 
 
 class SecretariatSettings(BaseSettings):
@@ -102,6 +108,12 @@ class SecretariatSettings(BaseSettings):
     keyring: KeyringSettings = KeyringSettings()
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///.dief/secretariat.sqlite")
     k_csp: int = Field(3, ge=1)
+    cycle_start_month: int = Field(9, ge=1, le=12)
+    regions: list[Region] = Field(
+        default_factory=lambda: list(Region),
+        min_length=1,
+        description="Regions whose digest of a cycle a summary waits for",
+    )
     out: Path = Path("dief-out")
 
 

@@ -227,5 +227,8 @@ def digest(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``digest`` to *app*."""
+    """Add ``digest`` and ``publish-digests`` (:mod:`dief.cli.publish`) to *app*."""
+    from dief.cli import publish
+
     app.command("digest")(digest)
+    publish.register(app)

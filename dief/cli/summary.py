@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -61,7 +62,10 @@ PassFileOpt = Annotated[
 StartMonthOpt = Annotated[
     int | None,
     typer.Option(
-        "--cycle-start-month", min=1, max=12, help="First month of a CSP cycle (default 9)"
+        "--cycle-start-month",
+        min=1,
+        max=12,
+        help="First month of a CSP cycle (default: DIEF_CYCLE_START_MONTH, else 9)",
     ),
 ]
 
@@ -138,7 +142,7 @@ def _render(summary_json: str, fmt: SummaryFormat) -> str | bytes:
     return render_summary_docx(summary)
 
 
-async def _published(url: str, cycle: str) -> str:
+async def _published(url: str, cycle: str, expected: Sequence[Region]) -> str:
     from dief.digests import SecretariatStore
 
     async with SecretariatStore(url) as store:
@@ -146,7 +150,7 @@ async def _published(url: str, cycle: str) -> str:
         if held is not None:
             return held[1]
         versions = await store.versions(cycle)
-    missing = ", ".join(r.value for r in Region if r.value not in versions)
+    missing = ", ".join(r.value for r in expected if r.value not in versions)
     why = f"no digest from {missing} yet" if missing else "none was published"
     raise ConfigurationError(
         f"no signed {cycle} summary in the Secretariat database ({why}); "
@@ -155,7 +159,15 @@ async def _published(url: str, cycle: str) -> str:
 
 
 async def _rebuild(
-    url: str, cycle: str, *, keys: Path, passphrase: SecretStr, k: int, start: int, partial: bool
+    url: str,
+    cycle: str,
+    *,
+    keys: Path,
+    passphrase: SecretStr,
+    k: int,
+    start: int,
+    expected: Sequence[Region],
+    partial: bool,
 ) -> str:
     from dief.catalogue import load_catalogue
     from dief.digests import IncompleteCycleError, SecretariatStore, sign_summary
@@ -166,8 +178,8 @@ async def _rebuild(
     signer = ring.signing_key(KeyRole.SECRETARIAT)
     async with SecretariatStore(url) as store:
         held = await store.versions(cycle)
-        regions = [r for r in Region if r.value in held]
-        missing = [r.value for r in Region if r.value not in held]
+        regions = [r for r in expected if r.value in held]
+        missing = [r.value for r in expected if r.value not in held]
         if missing and (not partial or not regions):
             raise IncompleteCycleError(f"no {cycle} digest from {', '.join(missing)} yet")
         summary = await build_summary(
@@ -229,9 +241,10 @@ def summary(
         return
     if cycle is None:
         raise typer.BadParameter("give --cycle (e.g. CSP12)", param_hint="--cycle")
-    from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle
+    from dief.periods import CspCycle
 
-    start = start_month or DEFAULT_CYCLE_START_MONTH
+    settings = SecretariatSettings()
+    start = start_month or settings.cycle_start_month
     try:
         canonical = str(CspCycle.parse(cycle.upper(), start_month=start))
     except ValueError as exc:
@@ -247,13 +260,14 @@ def summary(
                     canonical,
                     keys=_keys_dir(keys),
                     passphrase=_passphrase(passphrase_file),
-                    k=k_csp or SecretariatSettings().k_csp,
+                    k=k_csp or settings.k_csp,
                     start=start,
+                    expected=settings.regions,
                     partial=partial,
                 )
             )
         else:
-            text = asyncio.run(_published(url, canonical))
+            text = asyncio.run(_published(url, canonical, settings.regions))
         content = _render(text, fmt)
         if out is not None:
             _write(out, content)
@@ -311,7 +325,11 @@ def secretariat(
     ] = None,
     region: Annotated[
         list[Region] | None,
-        typer.Option("--region", help="Region whose digest a summary waits for (default: all)"),
+        typer.Option(
+            "--region",
+            help="Region whose digest a summary waits for (repeatable; default: DIEF_REGIONS, "
+            "else all five)",
+        ),
     ] = None,
     start_month: StartMonthOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more")] = False,
@@ -319,7 +337,6 @@ def secretariat(
     """Run the Secretariat reporter: verify digests, publish signed CSP summaries."""
     from consumers.secretariat import SecretariatService
     from dief.cli.services import _keyring, _serve
-    from dief.periods import DEFAULT_CYCLE_START_MONTH
 
     configure_logging(verbose)
     settings = SecretariatSettings()
@@ -329,16 +346,15 @@ def secretariat(
         settings.kafka.bootstrap = bootstrap
     if k_csp:
         settings.k_csp = k_csp
+    if start_month:
+        settings.cycle_start_month = start_month
+    if region:
+        settings.regions = list(dict.fromkeys(region))
     settings.kafka.embedded = embedded or settings.kafka.embedded
     passphrase = _keyring(settings.keyring, keys, passphrase_file)
 
     async def main() -> None:
-        service = SecretariatService(
-            settings,
-            passphrase,
-            start_month=start_month or DEFAULT_CYCLE_START_MONTH,
-            regions=tuple(region) if region else tuple(Region),
-        )
+        service = SecretariatService(settings, passphrase)
         await service.start()
         err_console.print("Secretariat running", highlight=False, markup=False)
         try:

@@ -7,7 +7,9 @@ Regional side (the aggregator):
   and the region's signature;
 - :func:`publish_digests` / :func:`publish_closed_periods` with a :class:`DigestIssuer` —
   build, version (:class:`dief.storage.DigestVersions`), sign, seal to the Secretariat and
-  publish, keyed by region.
+  publish, keyed by region;
+- :class:`DigestSchedule` with :func:`closed_period_publisher` and
+  :func:`issuer_from_keyring` — the aggregator service's closed-period schedule.
 
 Secretariat side:
 
@@ -43,6 +45,16 @@ from dief.digests._publish import (
     publish_closed_periods,
     publish_digests,
 )
+from dief.digests._schedule import (
+    DigestSchedule,
+    PassHook,
+    PublishRegion,
+    SchedulePass,
+    closed_period_publisher,
+    issuer_from_keyring,
+    read_lessons,
+    today_of,
+)
 from dief.digests._secretariat import (
     IncompleteCycleError,
     Secretariat,
@@ -64,12 +76,16 @@ __all__ = [
     "CspCell",
     "DigestIssuer",
     "DigestPayload",
+    "DigestSchedule",
     "IncompleteCycleError",
     "KafkaRecordSink",
     "KeysFor",
+    "PassHook",
+    "PublishRegion",
     "PublishedDigest",
     "ReceivedDigest",
     "RecordSink",
+    "SchedulePass",
     "Secretariat",
     "SecretariatConfig",
     "SecretariatReport",
@@ -79,18 +95,22 @@ __all__ = [
     "SummaryHook",
     "VerifiedSummary",
     "build_payload",
+    "closed_period_publisher",
     "closed_periods",
     "coarse_hour",
     "content_hash",
     "issue_every_digest",
+    "issuer_from_keyring",
     "parse_payload",
     "payload_bytes",
     "publish_closed_periods",
     "publish_digests",
+    "read_lessons",
     "sign_payload",
     "sign_summary",
     "signing_bytes",
     "summary_content_hash",
     "summary_signing_bytes",
+    "today_of",
     "verify_summary",
 ]

@@ -1,0 +1,179 @@
+"""``dief publish-digests``: issue a region's digests on ``dief.digests`` now (on demand).
+
+Reads the aggregator's database and keyring as ``dief aggregate`` does (``DIEF_DATABASE_URL``,
+``DIEF_KEYRING__PATH``, ``DIEF_KAFKA__*``; options override them), builds each digest, claims
+its next version (a re-issue gets a higher one than anything published before), signs it
+with the region's key, seals it to the Secretariat's KEM public keys and publishes it.
+Lessons are opened from the region's sealed cases with its private key, as the service does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from aiokafka.errors import KafkaError
+from pydantic import SecretStr
+
+from dief.cli._console import configure_logging, fail
+from dief.exceptions import BrokerError, ConfigurationError, DiefError
+from dief.settings import AggregatorSettings
+from dief.vocab import Region
+
+__all__ = ["publish_digests_command", "register"]
+
+_SQLITE_PREFIX = "sqlite+aiosqlite:///"
+
+
+def _check_database(url: str) -> None:
+    """Refuse a SQLite file that does not exist (the store would create an empty one and
+    publish empty digests)."""
+    if url.startswith(_SQLITE_PREFIX):
+        path = Path(url[len(_SQLITE_PREFIX) :])
+        if not path.is_file():
+            raise ConfigurationError(
+                f"no aggregator database at {path}: give --database-url or DIEF_DATABASE_URL"
+            )
+
+
+async def _publish(
+    settings: AggregatorSettings,
+    passphrase: SecretStr,
+    regions: list[Region],
+    periods: list[str],
+    *,
+    changed_only: bool,
+) -> list[str]:
+    from dief.catalogue import load_catalogue
+    from dief.crypto import Opener
+    from dief.digests import KafkaRecordSink, issuer_from_keyring, publish_digests, read_lessons
+    from dief.kafka import make_broker
+    from dief.keyring import Keyring, KeyRole
+    from dief.storage import CaseStore
+
+    ring = Keyring.load(settings.keyring.path, passphrase=passphrase.get_secret_value())
+    catalogue = load_catalogue()
+    broker = make_broker(settings.kafka, client_id="dief-aggregator")
+    sink = KafkaRecordSink(broker)
+    issuers = {
+        r: issuer_from_keyring(
+            ring,
+            r,
+            sink,
+            catalogue=catalogue,
+            k_meeting=settings.k_meeting,
+            start_month=settings.cycle_start_month,
+        )
+        for r in regions
+    }
+    lines: list[str] = []
+    try:
+        try:
+            await broker.connect()
+        except (KafkaError, OSError) as exc:
+            raise BrokerError(
+                f"cannot connect to the broker at {settings.kafka.bootstrap}: {type(exc).__name__}"
+            ) from exc
+        async with CaseStore(settings.database_url.get_secret_value()) as store:
+            for region in regions:
+                wanted = periods or await store.periods_with_data(region.value)
+                if not wanted:
+                    lines.append(f"{region.value}: no data (give --period to issue an empty one)")
+                    continue
+                keys = ring.opening_keys(KeyRole.REGION, region.value)
+                lessons = await read_lessons(store, region, Opener(keys) if keys else None)
+                if lessons is None:
+                    lines.append(f"{region.value}: no private key here; lessons omitted")
+                done = await publish_digests(
+                    store,
+                    region,
+                    wanted,
+                    issuer=issuers[region],
+                    only_changed=changed_only,
+                    lessons=lessons,
+                )
+                lines.extend(
+                    f"{d.region.value} {d.period} version {d.version} "
+                    f"({d.size / 1024:.0f} KiB sealed)"
+                    for d in done
+                )
+                if not done:
+                    lines.append(f"{region.value}: nothing changed since the last published")
+    finally:
+        await broker.stop()
+    return lines
+
+
+def publish_digests_command(
+    region: Annotated[
+        list[Region],
+        typer.Option("--region", case_sensitive=False, help="Region to issue (repeatable)"),
+    ],
+    period: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--period",
+            help="Month 2026-05, quarter 2026-Q2 or cycle CSP12 (repeatable; default: every "
+            "period with data)",
+        ),
+    ] = None,
+    changed_only: Annotated[
+        bool,
+        typer.Option(
+            "--changed-only", help="Skip a period whose digest equals its last published one"
+        ),
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url", help="The aggregator's database (default: DIEF_DATABASE_URL)"
+        ),
+    ] = None,
+    keys: Annotated[
+        Path | None,
+        typer.Option("--keys", help="Keyring with the region's keys and the Secretariat's"),
+    ] = None,
+    passphrase_file: Annotated[
+        Path | None, typer.Option("--passphrase-file", help="File holding the keyring passphrase")
+    ] = None,
+    bootstrap: Annotated[str | None, typer.Option("--bootstrap", help="Broker HOST:PORT")] = None,
+    embedded: Annotated[
+        bool, typer.Option("--embedded", help="The broker is the embedded Tansu (no idempotence)")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more")] = False,
+) -> None:
+    """Seal, sign and publish a region's digests now, each with its next version."""
+    from dief.cli.services import _keyring
+    from dief.periods import parse_period
+
+    configure_logging(verbose)
+    settings = AggregatorSettings()
+    regions = list(dict.fromkeys(region))
+    periods: list[str] = []
+    for given in period or []:
+        try:
+            periods.append(str(parse_period(given, start_month=settings.cycle_start_month)))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--period") from exc
+    if database_url:
+        settings.database_url = SecretStr(database_url)
+    if bootstrap:
+        settings.kafka.bootstrap = bootstrap
+    settings.kafka.embedded = embedded or settings.kafka.embedded
+    try:
+        _check_database(settings.database_url.get_secret_value())
+        passphrase = _keyring(settings.keyring, keys, passphrase_file)
+        lines = asyncio.run(
+            _publish(settings, passphrase, regions, periods, changed_only=changed_only)
+        )
+    except DiefError as exc:
+        raise fail(exc) from exc
+    for line in lines:
+        typer.echo(line)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``publish-digests`` to *app*."""
+    app.command("publish-digests")(publish_digests_command)
