@@ -180,13 +180,28 @@ class RegionAggregator:
         refused: list[DeadLetter] = []
         for rec in records:
             try:
-                facts.append(self.decode(rec))
-                sources.append(rec)
+                decoded = self.decode(rec)
             except _RefusedError as why:
                 # A record that could not be opened has no trustworthy id: its position
                 # identifies it, so a redelivery is counted once.
                 rid = why.record_id or _position_id(rec)
                 refused.append(DeadLetter(rec, why.reason, why.detail, rid))
+                continue
+            except Exception as exc:
+                # Type only: a message or traceback could carry decrypted case text.
+                log.error(
+                    "unexpected %s decoding %s[%d]@%d; dead-lettered",
+                    type(exc).__name__,
+                    rec.topic,
+                    rec.partition,
+                    rec.offset,
+                )
+                refused.append(
+                    DeadLetter(rec, "internal_error", type(exc).__name__, _position_id(rec))
+                )
+                continue
+            facts.append(decoded)
+            sources.append(rec)
 
         async def send_dead_letters(plan: BatchPlan) -> None:
             forged = [

@@ -126,7 +126,7 @@ class KafkaDeadLetterSink:
         try:
             futures = [
                 await self._broker.publish(
-                    letter.record.value or b"",
+                    letter.record.value,
                     topic=self._topic,
                     key=letter.record.key,
                     headers={k: v.decode("utf-8") for k, v in letter.headers()},

@@ -153,9 +153,11 @@ def _unknown_field(loc: tuple[str | int, ...]) -> str:
     fields = list(_model_at(loc).model_fields)
     where = format_loc(parent) + " has" if parent else "the case has"
     guess = suggest(name, fields) if isinstance(name, str) else None
-    if isinstance(name, str) and _IDENT_RE.match(name):
-        hint = f" (did you mean {guess!r}?)" if guess else ""
-        return f"{format_loc(loc)}: unknown field; allowed: {', '.join(fields)}{hint}"
+    # The name is repeated only when it is a near-miss of a real field: an arbitrary key
+    # could be free text (even a State's name), which refusals never echo.
+    if guess is not None and isinstance(name, str) and _IDENT_RE.match(name):
+        hint = f"did you mean {guess!r}?"
+        return f"{format_loc(loc)}: unknown field ({hint}); allowed: {', '.join(fields)}"
     return f"{where} an unknown field; allowed: {', '.join(fields)}"
 
 

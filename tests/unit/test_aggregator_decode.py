@@ -184,3 +184,31 @@ async def test_failed_dead_letter_send_commits_nothing(ring: Keyring, store: Cas
     assert report.outcomes == {"applied": 1, "dlq:malformed": 1}
     assert await store.periods_with_data("AFR") == ["2026-02", "2026-Q1", "CSP12"]
     assert [letter.reason for letter in sink.sent] == ["malformed"]
+
+
+async def test_an_unexpected_error_dead_letters_that_record_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One record that trips a bug goes to the DLQ as internal_error; the batch commits."""
+    from dief.aggregator import InboundRecord, RegionAggregator
+    from dief.storage import CaseStore, sqlite_url
+    from dief.vocab import Region
+
+    class ExplodingOpener:
+        def open(self, value: bytes):  # type: ignore[no-untyped-def]
+            raise RuntimeError("boom")
+
+    sent: list[object] = []
+
+    class Sink:
+        async def send(self, letters):  # type: ignore[no-untyped-def]
+            sent.extend(letters)
+
+    store = CaseStore(sqlite_url(tmp_path / "a.sqlite"))
+    await store.start()
+    try:
+        agg = RegionAggregator(Region.AFR, ExplodingOpener(), store, Sink())
+        report = await agg.handle([InboundRecord("dief.afr.cases", 0, 7, b"k", b"v")])
+        assert report.outcomes == {"dlq:internal_error": 1}
+        assert [letter.reason for letter in sent] == ["internal_error"]  # type: ignore[attr-defined]
+        assert await store.dead_letter_counts("AFR") == {"internal_error": 1}
+    finally:
+        await store.stop()
