@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import logging
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from pydantic import SecretStr
 from dief.broker import cases_topic
 from dief.catalogue import load_catalogue
 from dief.crypto.envelope import Sealer
-from dief.exceptions import BrokerError, ConfigurationError
+from dief.exceptions import BrokerError, ConfigurationError, StorageError
 from dief.kafka import KafkaPublisher, make_broker
 from dief.keyring import Keyring, KeyRole
 from dief.models import CASE_PAYLOAD_TYPE, load_cases
@@ -42,6 +43,8 @@ __all__ = ["FileResult", "NodeService", "create_node"]
 
 log = logging.getLogger("dief.node")
 
+#: A file modified more recently than this is left for the next tick (it may be half-written).
+_SETTLE_SECONDS = 1.0
 _INTAKE_SUFFIXES = {".json", ".jsonl", ".ndjson", ".yaml", ".yml"}
 
 
@@ -63,7 +66,7 @@ class NodeService:
         self._relay: OutboxRelay | None = None
 
     def __repr__(self) -> str:
-        return f"NodeService(node={self._settings.node!r})"
+        return "NodeService()"  # a node's name may be its State's: never printed
 
     async def start(self) -> None:
         if self._passphrase is None:
@@ -158,7 +161,14 @@ class NodeService:
                 try:
                     if not path.is_file() or (path, path.stat().st_mtime) in unreadable:
                         continue
+                    if time.time() - path.stat().st_mtime < _SETTLE_SECONDS:
+                        continue  # perhaps still being written: next tick
                     [result] = await self.post([path])
+                except StorageError as exc:
+                    # The outbox cannot take it now (disk full, locked): nothing was
+                    # written, the file stays, and the next tick tries again.
+                    log.error("intake: outbox unavailable (%s); will retry", exc.message)
+                    break
                 except (ConfigurationError, OSError) as exc:
                     # A file that vanished or cannot be read never stops the node. The log
                     # names no file: a file name may name the State.
@@ -168,8 +178,13 @@ class NodeService:
                     why = cause.strerror if isinstance(cause, OSError) else "unreadable"
                     log.error("intake: skipped a file that cannot be read (%s)", why)
                     continue
-                target = done / path.name
-                shutil.move(path, target)
+                try:
+                    shutil.move(path, done / path.name)
+                except OSError as exc:
+                    # Its cases are in the outbox and its digest recorded: the next tick
+                    # sees it as already posted and only moves it.
+                    log.error("intake: could not move a posted file (%s)", exc.strerror)
+                    continue
                 if result.report.rejected:
                     write_rejections(done / f"{path.name}.rejected.jsonl", result.report.rejected)
                 log.info(

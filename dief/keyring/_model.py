@@ -121,7 +121,7 @@ class NodeSecret:
         return hash(self._name)
 
     def __repr__(self) -> str:
-        return f"NodeSecret(name={self._name!r})"
+        return "NodeSecret(<hidden>)"  # neither the secret nor the name (it may name a State)
 
     __str__ = __repr__
 

@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from dief.exceptions import StorageError
+from dief.storage._reason import db_reason
 
 __all__ = ["Outbox", "OutboxEntry", "PendingEntry"]
 
@@ -107,7 +108,7 @@ class Outbox:
             async with engine.begin() as conn:
                 await conn.run_sync(_metadata.create_all)
         except (SQLAlchemyError, OSError) as exc:
-            raise StorageError(f"cannot open the outbox {self._path}: {exc}") from exc
+            raise StorageError(f"cannot open the outbox {self._path}: {_reason(exc)}") from exc
         self._engine = engine
 
     async def stop(self) -> None:
@@ -135,7 +136,7 @@ class Outbox:
                     )
                     found.update({r.case_id: r.revision for r in rows})
         except SQLAlchemyError as exc:
-            raise StorageError(f"reading the outbox failed: {exc}") from exc
+            raise StorageError(f"reading the outbox failed: {_reason(exc)}") from exc
         return found
 
     async def seen(self, source: str) -> bool:
@@ -148,7 +149,7 @@ class Outbox:
                 )
                 return row.first() is not None
         except SQLAlchemyError as exc:
-            raise StorageError(f"reading the outbox failed: {exc}") from exc
+            raise StorageError(f"reading the outbox failed: {_reason(exc)}") from exc
 
     async def add(
         self,
@@ -189,7 +190,7 @@ class Outbox:
                         ],
                     )
         except SQLAlchemyError as exc:
-            raise StorageError(f"writing the outbox failed: {exc}") from exc
+            raise StorageError(f"writing the outbox failed: {_reason(exc)}") from exc
 
     async def pending(self, limit: int) -> list[PendingEntry]:
         """The oldest unpublished entries, in the order they were accepted."""
@@ -209,7 +210,7 @@ class Outbox:
                     for r in await conn.execute(stmt)
                 ]
         except SQLAlchemyError as exc:
-            raise StorageError(f"reading the outbox failed: {exc}") from exc
+            raise StorageError(f"reading the outbox failed: {_reason(exc)}") from exc
 
     async def mark_published(self, seqs: Sequence[int]) -> None:
         engine = self._require()
@@ -223,7 +224,7 @@ class Outbox:
                         .values(published_at=now)
                     )
         except SQLAlchemyError as exc:
-            raise StorageError(f"writing the outbox failed: {exc}") from exc
+            raise StorageError(f"writing the outbox failed: {_reason(exc)}") from exc
 
     async def counts(self) -> tuple[int, int]:
         """(pending, published) entry counts."""
@@ -241,8 +242,14 @@ class Outbox:
                     )
                 ).scalar_one()
         except SQLAlchemyError as exc:
-            raise StorageError(f"reading the outbox failed: {exc}") from exc
+            raise StorageError(f"reading the outbox failed: {_reason(exc)}") from exc
         return int(pending), int(total) - int(pending)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return db_reason(exc)
 
 
 def _sqlite_upsert(table: Table) -> Any:

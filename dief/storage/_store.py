@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from dief.aggregation._facts import CaseFacts, CaseState, CellKey, Outcome, cell_keys
 from dief.aggregation._plan import BatchPlan, plan_batch
 from dief.exceptions import StorageError
+from dief.storage._reason import db_reason
 from dief.storage._schema import (
     applied_records,
     case_values,
@@ -669,8 +670,4 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
-def _why(exc: BaseException) -> str:
-    """A one-line reason that never includes bound parameters (they may hold case data)."""
-    orig = getattr(exc, "orig", None)
-    text = str(orig) if orig is not None else type(exc).__name__
-    return text.splitlines()[0][:300] if text else type(exc).__name__
+_why = db_reason
