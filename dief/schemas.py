@@ -1,7 +1,8 @@
 """Generate the published contracts in ``schemas/`` from the code (DESIGN §9 ⚑).
 
 JSON Schema (draft 2020-12) for the case input, the sealed envelope, the case record, the
-digest and the CSP summary, plus an AsyncAPI 3.0 document of the topics. Output is
+digest, the signed digest payload sealed on ``dief.digests`` and the CSP summary, plus an
+AsyncAPI 3.0 document of the topics. Output is
 deterministic (sorted keys, two-space indent, trailing newline) so a test can detect drift
 between the committed files and the code.
 """
@@ -19,6 +20,7 @@ from pydantic import JsonValue as _JsonValue
 from dief.aggregator import DLQ_HEADERS
 from dief.catalogue import load_catalogue
 from dief.crypto.wire import SUITE_HYBRID, SUITE_X25519, SealedEnvelope
+from dief.digests import DIGEST_SCHEMA, DigestPayload
 from dief.models import CASE_PAYLOAD_TYPE, CASE_SCHEMA_VERSION, CaseInput, CaseRecord
 from dief.shapes import CspSummary, Digest
 from dief.vocab import Region
@@ -42,6 +44,7 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "envelope.schema.json": SealedEnvelope,
     "case-record.schema.json": CaseRecord,
     "digest.schema.json": Digest,
+    "digest-payload.schema.json": DigestPayload,
     "csp-summary.schema.json": CspSummary,
 }
 DIGEST_PAYLOAD_TYPE = "dief.digest"
@@ -72,11 +75,30 @@ def _case_input_schema(name: str) -> JsonObject:
     return schema
 
 
+def _digest_payload_schema(name: str) -> JsonObject:
+    """The payload as sealed: the model allows an unsigned draft, the wire does not."""
+    schema = _model_schema(name, DigestPayload)
+    properties = cast(JsonObject, schema["properties"])
+    properties["signature"] = {
+        "$ref": "#/$defs/Signature",
+        "description": "The region signing key's ML-DSA-65 and Ed25519 signatures (both "
+        "required, context dief.digest) over the canonical JSON (sorted keys, no "
+        "whitespace, UTF-8) of this object without its signature member",
+    }
+    required = cast(list[_JsonValue], schema["required"])
+    required.append("signature")
+    return schema
+
+
+_SPECIAL = {CaseInput: _case_input_schema, DigestPayload: _digest_payload_schema}
+
+
 def generate_schemas() -> dict[str, str]:
     """Every file of ``schemas/``: file name → text."""
     out: dict[str, str] = {}
     for name, model in SCHEMA_FILES.items():
-        schema = _case_input_schema(name) if model is CaseInput else _model_schema(name, model)
+        special = _SPECIAL.get(model)
+        schema = special(name) if special is not None else _model_schema(name, model)
         out[name] = dumps(schema)
     out[ASYNCAPI_FILE] = dumps(asyncapi_document())
     return out
@@ -124,7 +146,8 @@ _DLQ_HEADER_SCHEMAS: dict[str, JsonObject] = {
     "dief-reason": {
         "description": "Machine-readable reason code, e.g. malformed, unsupported_version, "
         "unknown_suite, no_recipient_key, authentication_failed, oversized, wrong_type, "
-        "wrong_region, invalid_payload, key_mismatch, forged_revision",
+        "wrong_region, invalid_payload, key_mismatch, forged_revision; for a digest the "
+        "Secretariat refused also unsigned, bad_signature, version_conflict",
         "pattern": "^[a-z][a-z0-9_]*$",
     },
     "dief-detail": {
@@ -132,8 +155,9 @@ _DLQ_HEADER_SCHEMAS: dict[str, JsonObject] = {
         "material or anything naming a sender",
     },
     "dief-source-topic": {
-        "description": "The topic the record was consumed from",
-        "pattern": "^dief\\.[a-z]+\\.cases$",
+        "description": "The topic the record was consumed from: the region's cases topic "
+        "(the aggregator), or dief.digests (the Secretariat)",
+        "pattern": "^(dief\\.[a-z]+\\.cases|dief\\.digests)$",
     },
     "dief-source-partition": {
         "description": "Partition of the original record (decimal)",
@@ -175,6 +199,7 @@ def _messages() -> JsonObject:
             "to the hour and headers carry nothing that identifies the sender.",
             "contentType": "application/json",
             "payload": envelope,
+            "x-dief-plaintext": _ref("case-record.schema.json"),
             "bindings": _kafka_key(
                 "case_id (UUID): every revision of a case lands in one partition",
                 {"format": "uuid"},
@@ -182,10 +207,12 @@ def _messages() -> JsonObject:
         },
         "DeadLetter": {
             "name": "DeadLetter",
-            "title": "Dead-lettered case record",
+            "title": "Dead-lettered record",
             "summary": "The original record value and key, unchanged, with the reason in headers.",
-            "description": "Written by the regional aggregator when a record cannot be "
-            "opened or validated. Never dropped, never blocks the partition.",
+            "description": "Written by the regional aggregator when a case record cannot be "
+            "opened or validated, and by the Secretariat when it refuses a digest that claims "
+            "this region (it cannot be opened, is not signed by the region's key, or reuses "
+            "a version number with other content). Never dropped, never blocks the partition.",
             "contentType": "application/json",
             "headers": _dlq_headers(),
             "payload": {
@@ -197,11 +224,19 @@ def _messages() -> JsonObject:
         "SealedDigest": {
             "name": "SealedDigest",
             "title": "Sealed regional trend digest",
-            "summary": f"Sealed envelope v1, type {DIGEST_PAYLOAD_TYPE}, encrypted to the "
-            "Secretariat's key.",
-            "description": "The plaintext is a signed digest (digest.schema.json).",
+            "summary": f"Sealed envelope v1, type {DIGEST_PAYLOAD_TYPE}, payload schema "
+            f"{DIGEST_SCHEMA}, encrypted to the Secretariat's key.",
+            "description": "The plaintext sealed inside is a signed digest payload "
+            "(digest-payload.schema.json): region, period, version (1, then one more for "
+            "every re-issue of the same region and period), issue hour, the meeting digest "
+            "(digest.schema.json), the period's unsuppressed cells without TLP:RED cases for "
+            "the Secretariat's own disclosure control, and the region's signature "
+            "(ML-DSA-65 and Ed25519, context dief.digest) over the canonical JSON of the "
+            "payload without its signature member. The Secretariat keeps the highest "
+            "version of each region and period.",
             "contentType": "application/json",
             "payload": envelope,
+            "x-dief-plaintext": _ref("digest-payload.schema.json"),
             "bindings": _kafka_key("Region code", {"enum": region_codes}),
         },
         "CspSummary": {
@@ -250,6 +285,12 @@ def asyncapi_document() -> JsonObject:
         operations[f"deadLetter{region.value.title()}"] = {
             "action": "send",
             "title": f"The {region.value} aggregator dead-letters a bad record",
+            "channel": _ref(f"#/channels/{dlq}"),
+            "messages": [_ref(f"#/channels/{dlq}/messages/DeadLetter")],
+        }
+        operations[f"refuseDigest{region.value.title()}"] = {
+            "action": "send",
+            "title": f"The Secretariat dead-letters a refused digest claiming {region.value}",
             "channel": _ref(f"#/channels/{dlq}"),
             "messages": [_ref(f"#/channels/{dlq}/messages/DeadLetter")],
         }

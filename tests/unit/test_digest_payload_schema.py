@@ -1,0 +1,56 @@
+"""The published contract of dief.digests: digest-payload.schema.json and the AsyncAPI."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from test_secretariat_support import CATALOGUE, ISSUED, KEYS
+
+from dief.digests import DigestPayload, build_payload, payload_bytes, sign_payload
+from dief.schemas import ASYNCAPI_FILE, SCHEMA_FILES, generate_schemas
+from dief.storage import CaseStore, sqlite_url
+from dief.vocab import Region
+
+NAME = "digest-payload.schema.json"
+
+
+def test_the_sealed_digest_plaintext_is_the_digest_payload() -> None:
+    assert SCHEMA_FILES[NAME] is DigestPayload
+    doc = json.loads(generate_schemas()[ASYNCAPI_FILE])
+    message = doc["components"]["messages"]["SealedDigest"]
+    assert message["x-dief-plaintext"] == {"$ref": NAME}
+    assert message["payload"] == {"$ref": "envelope.schema.json"}
+    assert "digest-payload.schema.json" in message["description"]
+    case = doc["components"]["messages"]["SealedCase"]
+    assert case["x-dief-plaintext"] == {"$ref": "case-record.schema.json"}
+
+
+def test_the_secretariat_dead_letters_are_described() -> None:
+    doc = json.loads(generate_schemas()[ASYNCAPI_FILE])
+    headers = doc["components"]["messages"]["DeadLetter"]["headers"]["properties"]
+    pattern = re.compile(headers["dief-source-topic"]["pattern"])
+    assert pattern.match("dief.digests")
+    assert pattern.match("dief.weog.cases")
+    assert not pattern.match("csp.reporting")
+    assert "bad_signature" in headers["dief-reason"]["description"]
+    for region in Region:
+        operation = doc["operations"][f"refuseDigest{region.value.title()}"]
+        assert operation["channel"] == {"$ref": f"#/channels/{region.topic_code}Dlq"}
+
+
+async def test_a_signed_payload_has_the_schemas_members(tmp_path: Path) -> None:
+    schema = json.loads(generate_schemas()[NAME])
+    assert schema["additionalProperties"] is False
+    assert "signature" in schema["required"]
+    assert schema["properties"]["signature"]["$ref"] == "#/$defs/Signature"
+    async with CaseStore(sqlite_url(tmp_path / "cases.db")) as store:
+        draft = await build_payload(
+            store, Region.APG, "CSP12", version=3, issued_at=ISSUED, catalogue=CATALOGUE
+        )
+    wire = json.loads(payload_bytes(sign_payload(draft, KEYS.region_sign[Region.APG])))
+    assert set(wire) == set(schema["properties"]) == set(schema["required"])
+    signature_schema = schema["$defs"]["Signature"]
+    assert set(wire["signature"]) == set(signature_schema["properties"])
+    assert re.match(schema["properties"]["period"]["pattern"], wire["period"])
