@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Creates the DIEF topics (DESIGN §2) and the prefix ACLs that make "partitioned by region"
-# enforceable: each regional aggregator reads and writes only dief.<region>.*, national
-# nodes may only write dief.*.cases, the Secretariat reads dief.digests and writes
-# csp.reporting. Run once against the cluster with the admin credentials.
+# enforceable: each regional aggregator reads and writes only dief.<region>.* (and writes its
+# digests to dief.digests), national nodes may only write dief.*.cases, the Secretariat reads
+# dief.digests, writes csp.reporting, and writes a refused digest to the DLQ of the region it
+# claims (docs/secretariat.md). Run once against the cluster with the admin credentials.
 set -euo pipefail
 BOOT="${BOOTSTRAP:-kafka-1:9094}"
 CFG="${ADMIN_CONFIG:-/etc/kafka/secrets/admin.properties}"
@@ -24,6 +25,9 @@ for region in afr apg eeg grulac weog; do
   # National nodes write cases and read nothing.
   acl --add --allow-principal "User:node" --operation Write --operation Describe \
       --topic "dief.${region}.cases"
+  # The Secretariat dead-letters a refused digest to the region it claims (write only).
+  acl --add --allow-principal "User:secretariat" --operation Write \
+      --topic "dief.${region}.dlq"
 done
 kt --create --if-not-exists --topic dief.digests --partitions 1 --replication-factor 3
 kt --create --if-not-exists --topic csp.reporting --partitions 1 --replication-factor 3

@@ -10,3 +10,6 @@ CREATE DATABASE dief_apg OWNER aggregator_apg;
 CREATE DATABASE dief_eeg OWNER aggregator_eeg;
 CREATE DATABASE dief_grulac OWNER aggregator_grulac;
 CREATE DATABASE dief_weog OWNER aggregator_weog;
+-- The Secretariat's database (digests as received, CSP summaries): its own login too.
+CREATE ROLE secretariat LOGIN;
+CREATE DATABASE dief_secretariat OWNER secretariat;
