@@ -181,3 +181,31 @@ def test_issuer_from_keyring_uses_the_region_key_and_the_secretariat_kem_keys(
     public = Keyring.load(ring.export_public(tmp_path / "public"))
     with pytest.raises(KeyringError):
         issuer_from_keyring(public, EEG, MemorySink(), catalogue=CATALOGUE)
+
+
+async def test_the_aggregator_service_refuses_to_start_without_the_keys_to_issue_digests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import SecretStr
+
+    import consumers.aggregator
+    from dief.exceptions import KeyNotFoundError
+    from dief.settings import AggregatorSettings, KeyringSettings
+
+    def no_key(ring: Keyring, region: Region, *args: object, **kwargs: object) -> None:
+        raise KeyNotFoundError(f"no active region {region.value} signing key")
+
+    monkeypatch.setattr(consumers.aggregator, "issuer_from_keyring", no_key)
+    Keyring.init_forum(
+        tmp_path / "keys", "test", kdf=KdfParams(iterations=1, lanes=1, memory_kib=8)
+    )
+    settings = AggregatorSettings(
+        regions=[AFR],
+        keyring=KeyringSettings(path=tmp_path / "keys"),
+        database_url=SecretStr(sqlite_url(tmp_path / "agg.db")),
+    )
+    service = consumers.aggregator.AggregatorService(settings, SecretStr("test"))
+    with pytest.raises(ConfigurationError, match=r"no active region AFR signing key \(DIEF_DIG"):
+        await service.start()
+    await service.stop()
+    assert not (tmp_path / "agg.db").exists()  # refused before opening anything
