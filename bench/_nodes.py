@@ -59,7 +59,9 @@ class NodeTimes:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "busy_seconds": {
+            # Wall time inside each step, summed over the nodes (they run concurrently, so
+            # these add up to more than the run): for proportions only.
+            "step_seconds_summed_over_nodes": {
                 "validate": round(self.validate, 3),
                 "screen_generalise_seal": round(self.submit - self.outbox_add, 3),
                 "outbox_write": round(self.outbox_add, 3),

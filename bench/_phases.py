@@ -335,6 +335,7 @@ async def latency_phase(
         today=opts.today,
     )
     meter = LoadMeter(lambda: {"consumer": child.pid, "broker": broker.pid or 0})
+    profile = ProcessProfile(opts.profile)
     schedule: dict[int, float] = {}
     pending: dict[str, deque[list[float]]] = {}
     latencies: list[float] = []
@@ -365,6 +366,7 @@ async def latency_phase(
         child.on_keys = applied
         opts.log(f"  offering {rate:,.0f} cases/s for {len(lines) / rate:.0f} s")
         meter.start()
+        profile.start()
         t0 = time.monotonic() + 0.05
         i = 0
         lag = 0.0
@@ -383,6 +385,7 @@ async def latency_phase(
                 i = j
         t_posted = time.monotonic()
         t_end = await child.wait_counted(warm + fleet.times.records, opts.timeout)
+        top_node = profile.stop(opts.results / f"profile-{name}-node.txt" if opts.profile else None)
         load = meter.finish()
         await child.stop()
     finally:
@@ -408,6 +411,7 @@ async def latency_phase(
         "definition": "scheduled post time (open loop) → the aggregator's "
         "transaction holding the case's last record committed",
         "load": load,
+        "profile": {"node": top_node},
     }
 
 

@@ -57,7 +57,8 @@ def markdown(r: dict[str, Any]) -> str:
             f"{_n(s['relay_publish']['records_per_second'])} records/s | | |",
             f"| · aggregator while busy (open, validate, apply, store, cells) | "
             f"{_n(s['aggregator']['records_per_second_busy'])} records/s "
-            f"({_n(s['aggregator']['store_share_of_handler_time'] * 100)} % in the store) | | |",
+            f"(busy {_n(s['aggregator']['busy_seconds'], 1)} s of "
+            f"{_n(s['aggregator']['seconds'], 1)} s) | | |",
             f"| · CPU per 1,000 records: node+relay / aggregator / broker | {_cpu(p)} | | |",
         ]
     if b:
