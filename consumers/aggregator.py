@@ -21,6 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -117,14 +118,17 @@ def _subscribe(
         records = [InboundRecord(r.topic, r.partition, r.offset, r.key, r.value) for r in batch]
         try:
             report = await aggregator.handle(records)
-        except (StorageError, BrokerError) as exc:
+        except Exception as exc:
+            # Database or broker away, or a bug: nothing of the batch was committed. Back off
+            # before FastStream seeks back, so a persistent failure never spins.
             delay = backoff.delay(failures)
             failures += 1
+            why = exc.message if isinstance(exc, StorageError | BrokerError) else type(exc).__name__
             log.error(
                 "%s: batch of %d not applied (%s); offsets not committed, retrying in %.1fs",
                 region.value,
                 len(records),
-                exc.message,
+                why,
                 delay,
             )
             await asyncio.sleep(delay)
@@ -230,7 +234,14 @@ class AggregatorService:
                 on_report=on_report,
             )
             self._brokers.append(broker)
-        await asyncio.gather(*(b.start() for b in self._brokers))
+        try:
+            await asyncio.gather(*(b.start() for b in self._brokers))
+        except (KafkaError, OSError) as exc:
+            await self.stop()
+            raise BrokerError(
+                f"cannot start the aggregators on {self._settings.kafka.bootstrap}: "
+                f"{type(exc).__name__}"
+            ) from exc
         if schedule is not None:
             schedule.start()
             self._schedule = schedule

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from aiokafka.errors import KafkaError
 from pydantic import SecretStr
 from rich.console import Console
 
@@ -192,13 +191,7 @@ def aggregate(
 
     async def main() -> None:
         service = AggregatorService(settings, passphrase)
-        try:
-            await service.start()
-        except (KafkaError, OSError) as exc:  # the consumers' start is not translated below
-            await service.stop()
-            raise BrokerError(
-                f"cannot start the aggregators on {settings.kafka.bootstrap}: {type(exc).__name__}"
-            ) from exc
+        await service.start()  # raises BrokerError (one line) when the broker is away
         console.print(f"aggregating {', '.join(r.value for r in settings.regions)}")
         try:
             await _serve(service, asyncio.Event())
