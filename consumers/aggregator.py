@@ -22,12 +22,10 @@ import logging
 from collections.abc import Callable, Mapping
 
 from aiokafka.errors import KafkaError
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from pydantic import SecretStr
 
-from dief.aggregator import BatchReport, InboundRecord, RegionAggregator
+from dief.aggregator import BatchReport, RegionAggregator
 from dief.broker import cases_topic
 from dief.catalogue import load_catalogue
 from dief.crypto import Clock
@@ -39,8 +37,14 @@ from dief.digests import (
     closed_period_publisher,
     issuer_from_keyring,
 )
-from dief.exceptions import BrokerError, ConfigurationError, KeyringError, StorageError
-from dief.kafka import KafkaDeadLetterSink, make_broker
+from dief.exceptions import BrokerError, ConfigurationError, KeyringError
+from dief.kafka import (
+    DEFAULT_SESSION_TIMEOUT_MS,
+    EMBEDDED_SESSION_TIMEOUT_MS,
+    KafkaDeadLetterSink,
+    make_broker,
+    subscribe_batches,
+)
 from dief.keyring import Keyring, KeyRole
 from dief.node import Backoff
 from dief.settings import AggregatorSettings
@@ -48,6 +52,8 @@ from dief.storage import CaseStore
 from dief.vocab import Region
 
 __all__ = [
+    "DEFAULT_SESSION_TIMEOUT_MS",
+    "EMBEDDED_SESSION_TIMEOUT_MS",
     "AggregatorService",
     "ReportHook",
     "create_aggregator",
@@ -58,11 +64,6 @@ __all__ = [
 log = logging.getLogger("dief.aggregator")
 
 ReportHook = Callable[[Region, BatchReport], None]
-
-#: Consumer options for the embedded broker: Tansu answers a group join after half the
-#: session timeout, so a shorter one makes start-up faster (see docs/broker.md).
-EMBEDDED_SESSION_TIMEOUT_MS = 4000
-DEFAULT_SESSION_TIMEOUT_MS = 10000
 
 
 def group_id(region: Region) -> str:
@@ -95,47 +96,23 @@ def _subscribe(
     on_report: ReportHook | None,
     backoff: Backoff,
 ) -> None:
-    failures = 0
-    session_ms = EMBEDDED_SESSION_TIMEOUT_MS if embedded else DEFAULT_SESSION_TIMEOUT_MS
+    def report(result: BatchReport) -> None:
+        if on_report is not None:
+            on_report(region, result)
 
-    @broker.subscriber(
+    subscribe_batches(
+        broker,
         cases_topic(region),
         group_id=group_id(region),
-        batch=True,
-        max_records=max_records,
-        batch_timeout_ms=50,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
         title=f"aggregate-{region.topic_code}",
-        session_timeout_ms=session_ms,
-        heartbeat_interval_ms=session_ms // 4,
+        max_records=max_records,
+        embedded=embedded,
+        backoff=backoff,
+        handle=aggregator.handle,
+        on_result=report,
+        log=log,
+        label=region.value,
     )
-    async def handle(msg: KafkaMessage) -> None:
-        nonlocal failures
-        raw = msg.raw_message
-        # A tuple from the real consumer, a list from FastStream's TestKafkaBroker.
-        batch = raw if isinstance(raw, tuple | list) else (raw,)
-        records = [InboundRecord(r.topic, r.partition, r.offset, r.key, r.value) for r in batch]
-        try:
-            report = await aggregator.handle(records)
-        except Exception as exc:
-            # Database or broker away, or a bug: nothing of the batch was committed. Back off
-            # before FastStream seeks back, so a persistent failure never spins.
-            delay = backoff.delay(failures)
-            failures += 1
-            why = exc.message if isinstance(exc, StorageError | BrokerError) else type(exc).__name__
-            log.error(
-                "%s: batch of %d not applied (%s); offsets not committed, retrying in %.1fs",
-                region.value,
-                len(records),
-                why,
-                delay,
-            )
-            await asyncio.sleep(delay)
-            raise
-        failures = 0
-        if on_report is not None:
-            on_report(region, report)
 
 
 class AggregatorService:

@@ -15,12 +15,9 @@ import logging
 from collections.abc import Callable, Sequence
 
 from aiokafka.errors import KafkaError
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from pydantic import SecretStr
 
-from dief.aggregator import InboundRecord
 from dief.broker import DIGESTS_TOPIC
 from dief.catalogue import load_catalogue
 from dief.crypto import Opener
@@ -34,8 +31,8 @@ from dief.digests import (
     SecretariatStore,
     SummaryHook,
 )
-from dief.exceptions import BrokerError, ConfigurationError, StorageError
-from dief.kafka import KafkaDeadLetterSink, make_broker
+from dief.exceptions import BrokerError, ConfigurationError
+from dief.kafka import KafkaDeadLetterSink, make_broker, subscribe_batches
 from dief.keyring import Keyring, KeyRole
 from dief.node import Backoff
 from dief.periods import DEFAULT_CYCLE_START_MONTH
@@ -56,9 +53,6 @@ log = logging.getLogger("dief.secretariat")
 GROUP_ID = "dief-secretariat"
 ReportHook = Callable[[SecretariatReport], None]
 
-EMBEDDED_SESSION_TIMEOUT_MS = 4000
-DEFAULT_SESSION_TIMEOUT_MS = 10000
-
 
 def register_secretariat(
     broker: KafkaBroker,
@@ -70,44 +64,18 @@ def register_secretariat(
     backoff: Backoff | None = None,
 ) -> None:
     """Subscribe *broker* to ``dief.digests`` (group ``dief-secretariat``) with *secretariat*."""
-    failures = 0
-    pause = backoff or Backoff()
-    session_ms = EMBEDDED_SESSION_TIMEOUT_MS if embedded else DEFAULT_SESSION_TIMEOUT_MS
-
-    @broker.subscriber(
+    subscribe_batches(
+        broker,
         DIGESTS_TOPIC,
         group_id=GROUP_ID,
-        batch=True,
-        max_records=max_records,
-        batch_timeout_ms=50,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
         title="secretariat",
-        session_timeout_ms=session_ms,
-        heartbeat_interval_ms=session_ms // 4,
+        max_records=max_records,
+        embedded=embedded,
+        backoff=backoff or Backoff(),
+        handle=secretariat.handle,
+        on_result=on_report,
+        log=log,
     )
-    async def handle(msg: KafkaMessage) -> None:
-        nonlocal failures
-        raw = msg.raw_message
-        # A tuple from the real consumer, a list from FastStream's TestKafkaBroker.
-        batch = raw if isinstance(raw, tuple | list) else (raw,)
-        records = [InboundRecord(r.topic, r.partition, r.offset, r.key, r.value) for r in batch]
-        try:
-            report = await secretariat.handle(records)
-        except (StorageError, BrokerError) as exc:
-            delay = pause.delay(failures)
-            failures += 1
-            log.error(
-                "batch of %d digests not applied (%s); offsets not committed, retrying in %.1fs",
-                len(records),
-                exc.message,
-                delay,
-            )
-            await asyncio.sleep(delay)
-            raise
-        failures = 0
-        if on_report is not None:
-            on_report(report)
 
 
 def secretariat_from_keyring(

@@ -9,5 +9,18 @@ from dief.kafka._clients import (
     coarse_timestamp_ms,
     make_broker,
 )
+from dief.kafka._subscribe import (
+    DEFAULT_SESSION_TIMEOUT_MS,
+    EMBEDDED_SESSION_TIMEOUT_MS,
+    subscribe_batches,
+)
 
-__all__ = ["KafkaDeadLetterSink", "KafkaPublisher", "coarse_timestamp_ms", "make_broker"]
+__all__ = [
+    "DEFAULT_SESSION_TIMEOUT_MS",
+    "EMBEDDED_SESSION_TIMEOUT_MS",
+    "KafkaDeadLetterSink",
+    "KafkaPublisher",
+    "coarse_timestamp_ms",
+    "make_broker",
+    "subscribe_batches",
+]
