@@ -178,14 +178,7 @@ class AggregatorService:
     ) -> None:
         """Start the consumers and, unless ``digest_interval`` is 0, the digest schedule
         (*on_digests* hears about every pass)."""
-        if self._passphrase is None:
-            raise ConfigurationError(
-                "the region keys are encrypted: give the keyring passphrase "
-                "(DIEF_KEYRING__PASSPHRASE, DIEF_KEYRING__PASSPHRASE_FILE or the prompt)"
-            )
-        ring = Keyring.load(
-            self._settings.keyring.path, passphrase=self._passphrase.get_secret_value()
-        )
+        ring = self._settings.keyring.unlock(self._passphrase, "the region keys are")
         openers = {
             r: Opener(ring.opening_keys(KeyRole.REGION, r.value)) for r in self._settings.regions
         }

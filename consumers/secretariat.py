@@ -31,7 +31,7 @@ from dief.digests import (
     SecretariatStore,
     SummaryHook,
 )
-from dief.exceptions import BrokerError, ConfigurationError
+from dief.exceptions import BrokerError
 from dief.kafka import KafkaDeadLetterSink, make_broker, subscribe_batches
 from dief.keyring import Keyring, KeyRole
 from dief.node import Backoff
@@ -126,14 +126,7 @@ class SecretariatService:
     async def start(
         self, on_report: ReportHook | None = None, on_summary: SummaryHook | None = None
     ) -> None:
-        if self._passphrase is None:
-            raise ConfigurationError(
-                "the Secretariat keys are encrypted: give the keyring passphrase "
-                "(DIEF_KEYRING__PASSPHRASE, DIEF_KEYRING__PASSPHRASE_FILE or the prompt)"
-            )
-        ring = Keyring.load(
-            self._settings.keyring.path, passphrase=self._passphrase.get_secret_value()
-        )
+        ring = self._settings.keyring.unlock(self._passphrase, "the Secretariat keys are")
         await self._store.start()
         broker = make_broker(self._settings.kafka, client_id="dief-secretariat")
         secretariat = secretariat_from_keyring(

@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dief.exceptions import ConfigurationError
+from dief.keyring import Keyring
 from dief.vocab import Region
 
 __all__ = [
@@ -62,6 +64,19 @@ class KeyringSettings(BaseModel):
         if self.passphrase_file is not None:
             return SecretStr(self.passphrase_file.read_text(encoding="utf-8").rstrip("\n"))
         return None
+
+    def unlock(self, passphrase: SecretStr | None, purpose: str) -> Keyring:
+        """The keyring at *path*, unlocked with *passphrase*.
+
+        *purpose* names what needs the private keys ("the region keys are"); without a
+        passphrase this raises :class:`ConfigurationError` saying how to give one.
+        """
+        if passphrase is None:
+            raise ConfigurationError(
+                f"{purpose} encrypted: give the keyring passphrase "
+                "(DIEF_KEYRING__PASSPHRASE, DIEF_KEYRING__PASSPHRASE_FILE or the prompt)"
+            )
+        return Keyring.load(self.path, passphrase=passphrase.get_secret_value())
 
 
 class NodeSettings(BaseSettings):

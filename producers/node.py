@@ -26,7 +26,7 @@ from dief.catalogue import load_catalogue
 from dief.crypto.envelope import Sealer
 from dief.exceptions import BrokerError, ConfigurationError, StorageError
 from dief.kafka import KafkaPublisher, make_broker
-from dief.keyring import Keyring, KeyRole
+from dief.keyring import KeyRole
 from dief.models import CASE_PAYLOAD_TYPE, load_cases
 from dief.node import (
     NationalNode,
@@ -69,14 +69,7 @@ class NodeService:
         return "NodeService()"  # a node's name may be its State's: never printed
 
     async def start(self) -> None:
-        if self._passphrase is None:
-            raise ConfigurationError(
-                "the node secret is encrypted: give the keyring passphrase "
-                "(DIEF_KEYRING__PASSPHRASE, DIEF_KEYRING__PASSPHRASE_FILE or the prompt)"
-            )
-        ring = Keyring.load(
-            self._settings.keyring.path, passphrase=self._passphrase.get_secret_value()
-        )
+        ring = self._settings.keyring.unlock(self._passphrase, "the node secret is")
         secret = ring.node_secret(self._settings.node)
         sealers = {
             r: Sealer(
