@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -35,17 +34,17 @@ from sqlalchemy import (
     Text,
     and_,
     delete,
-    event,
     func,
     select,
 )
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dief.digests._payload import DigestPayload, content_hash
 from dief.exceptions import ConfigurationError, StorageError
 from dief.storage import CellRow
+from dief.storage._engine import EngineOwner, open_engine
+from dief.storage._reason import db_reason as _why
 
 __all__ = ["ReceivedDigest", "SecretariatStore", "StoreOutcome"]
 
@@ -122,21 +121,10 @@ class ReceivedDigest:
         return (self.payload.region.value, self.payload.period)
 
 
-def _why(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    text = str(orig) if orig is not None else type(exc).__name__
-    return text.splitlines()[0][:300] if text else type(exc).__name__
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-class SecretariatStore:
+class SecretariatStore(EngineOwner):
     """Async repository of received digests and published summaries."""
+
+    _what = "the Secretariat store"
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self._url = url
@@ -151,21 +139,12 @@ class SecretariatStore:
         if self._engine is not None:
             return
         try:
-            if self._url.startswith("sqlite"):
-                engine = create_async_engine(self._url, echo=self._echo, poolclass=NullPool)
-                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-            else:
-                engine = create_async_engine(self._url, echo=self._echo, pool_pre_ping=True)
-            async with engine.begin() as conn:
-                await conn.run_sync(_metadata.create_all)
+            engine = await open_engine(
+                self._url, init=_metadata.create_all, echo=self._echo, sqlite_pool="null"
+            )
         except (SQLAlchemyError, OSError) as exc:
             raise StorageError(f"cannot open the database ({self!r}): {_why(exc)}") from exc
         self._engine = engine
-
-    async def stop(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = None
 
     async def __aenter__(self) -> SecretariatStore:
         await self.start()
@@ -173,11 +152,6 @@ class SecretariatStore:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
-
-    def _require(self) -> AsyncEngine:
-        if self._engine is None:
-            raise StorageError("the Secretariat store is not started; call start() first")
-        return self._engine
 
     # -- digests ---------------------------------------------------------------------------
 

@@ -21,16 +21,16 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    event,
     func,
     select,
     update,
 )
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dief.exceptions import StorageError
-from dief.storage._reason import db_reason
+from dief.storage._engine import DURABLE_PRAGMAS, EngineOwner, open_engine
+from dief.storage._reason import io_reason as _reason
 
 __all__ = ["Outbox", "OutboxEntry", "PendingEntry"]
 
@@ -83,8 +83,10 @@ class PendingEntry:
     entry: OutboxEntry
 
 
-class Outbox:
+class Outbox(EngineOwner):
     """A SQLite outbox file (one per national node)."""
+
+    _what = "the outbox"
 
     def __init__(self, path: Path) -> None:
         self._path = path
@@ -101,25 +103,14 @@ class Outbox:
             # One connection, kept open: the node and its relay queue for it (SQLite takes
             # one writer at a time anyway), and no operation pays for a new connection and
             # aiosqlite thread.
-            engine = create_async_engine(
-                f"sqlite+aiosqlite:///{self._path}", pool_size=1, max_overflow=0
+            engine = await open_engine(
+                f"sqlite+aiosqlite:///{self._path}",
+                init=_metadata.create_all,
+                pragmas=DURABLE_PRAGMAS,  # an accepted case survives a power cut
             )
-            event.listen(engine.sync_engine, "connect", _pragmas)
-            async with engine.begin() as conn:
-                await conn.run_sync(_metadata.create_all)
         except (SQLAlchemyError, OSError) as exc:
             raise StorageError(f"cannot open the outbox {self._path}: {_reason(exc)}") from exc
         self._engine = engine
-
-    async def stop(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = None
-
-    def _require(self) -> AsyncEngine:
-        if self._engine is None:
-            raise StorageError("the outbox is not started; call start() first")
-        return self._engine
 
     async def revisions(self, case_ids: Sequence[str]) -> dict[str, int]:
         """The latest revision this node sent for each of *case_ids* it knows."""
@@ -246,21 +237,7 @@ class Outbox:
         return int(pending), int(total) - int(pending)
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        return exc.strerror or type(exc).__name__
-    return db_reason(exc)
-
-
 def _sqlite_upsert(table: Table) -> Any:
     from sqlalchemy.dialects.sqlite import insert
 
     return insert(table)
-
-
-def _pragmas(dbapi_connection: Any, _record: object) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")  # an accepted case survives a power cut
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["db_reason"]
+__all__ = ["db_reason", "io_reason"]
 
 
 def db_reason(exc: BaseException) -> str:
@@ -11,3 +11,10 @@ def db_reason(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig) if orig is not None else type(exc).__name__
     return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def io_reason(exc: BaseException) -> str:
+    """:func:`db_reason`, or the OS's reason for an ``OSError`` (a file that cannot be made)."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return db_reason(exc)

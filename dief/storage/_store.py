@@ -18,15 +18,16 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Dialect, Insert, Table, and_, delete, event, func, select
+from sqlalchemy import Connection, Dialect, Insert, Table, and_, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dief.aggregation._facts import CaseFacts, CaseState, CellKey, Outcome, cell_keys
 from dief.aggregation._plan import BatchPlan, plan_batch
 from dief.exceptions import StorageError
-from dief.storage._reason import db_reason
+from dief.storage._engine import FAST_PRAGMAS, EngineOwner, open_engine
+from dief.storage._reason import db_reason as _why
 from dief.storage._schema import (
     applied_records,
     case_values,
@@ -154,8 +155,10 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start : start + size]
 
 
-class CaseStore:
+class CaseStore(EngineOwner):
     """Async repository of case facts and incremental cell counts."""
+
+    _what = "the case store"
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self._url = url
@@ -174,27 +177,20 @@ class CaseStore:
         if self._engine is not None:
             return
         try:
-            if self._url.startswith("sqlite"):
-                # One writer at a time is how SQLite works, so one connection, kept open:
-                # callers queue for it (not for SQLite's lock), and its page cache stays
-                # warm from batch to batch. A new connection per batch (NullPool) started
-                # each batch with a cold cache and a new aiosqlite thread.
-                engine = create_async_engine(
-                    self._url, echo=self._echo, pool_size=1, max_overflow=0
-                )
-                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-            else:
-                engine = create_async_engine(self._url, echo=self._echo, pool_pre_ping=True)
-            async with _migration_lock(), engine.begin() as conn:
-                await conn.run_sync(_upgrade)
+            # On SQLite, one writer at a time is how it works, so one connection, kept open:
+            # callers queue for it (not for SQLite's lock), and its page cache stays warm
+            # from batch to batch. A new connection per batch (NullPool) started each batch
+            # with a cold cache and a new aiosqlite thread.
+            engine = await open_engine(
+                self._url,
+                init=_upgrade,
+                echo=self._echo,
+                pragmas=FAST_PRAGMAS,
+                lock=_migration_lock(),
+            )
         except (SQLAlchemyError, OSError) as exc:
             raise StorageError(f"cannot open the database ({self!r}): {_why(exc)}") from exc
         self._engine = engine
-
-    async def stop(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = None
 
     async def __aenter__(self) -> CaseStore:
         await self.start()
@@ -206,11 +202,6 @@ class CaseStore:
     @property
     def dialect(self) -> str:
         return self._require().dialect.name
-
-    def _require(self) -> AsyncEngine:
-        if self._engine is None:
-            raise StorageError("the case store is not started; call start() first")
-        return self._engine
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -659,15 +650,3 @@ def _upgrade(connection: Connection) -> None:
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, "head")
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: cell_counts pages stay cached
-    cursor.close()
-
-
-_why = db_reason

@@ -17,8 +17,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from dief.exceptions import StorageError
+from dief.storage._reason import db_reason as _why
 from dief.storage._schema import digest_versions
-from dief.storage._store import CaseStore, _why
+from dief.storage._store import CaseStore
 
 __all__ = ["DigestVersion", "DigestVersions"]
 
