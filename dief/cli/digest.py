@@ -9,7 +9,6 @@ cases; without, the digest says they were omitted.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from enum import StrEnum
@@ -19,6 +18,7 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 
+from dief._files import write_atomic
 from dief.cli._console import err_console, fail
 from dief.exceptions import ConfigurationError, DiefError
 from dief.settings import AggregatorSettings, KeyringSettings, RunSettings
@@ -129,16 +129,6 @@ async def _render(
     return text, timings
 
 
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8", newline="\n")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
 def digest(
     region: Annotated[
         Region, typer.Option("--region", case_sensitive=False, help="Regional group")
@@ -204,7 +194,7 @@ def digest(
             )
         )
         if out is not None:
-            _write(out, text)
+            write_atomic(out, text)
             err_console.print(f"wrote {out}", highlight=False, markup=False)
         else:
             sys.stdout.write(text)

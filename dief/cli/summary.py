@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -25,6 +24,7 @@ import typer
 from pydantic import SecretStr
 from rich.markup import escape
 
+from dief._files import write_atomic
 from dief.cli._console import configure_logging, err_console, fail
 from dief.exceptions import ConfigurationError, DiefError, KeyringError
 from dief.settings import KeyringSettings, RunSettings, SecretariatSettings
@@ -188,19 +188,6 @@ async def _rebuild(
     return sign_summary(summary, signer).to_json()
 
 
-def _write(path: Path, content: str | bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        if isinstance(content, bytes):
-            tmp.write_bytes(content)
-        else:
-            tmp.write_text(content, encoding="utf-8", newline="\n")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
 @summary_app.callback(invoke_without_command=True)
 def summary(
     ctx: typer.Context,
@@ -270,7 +257,7 @@ def summary(
             text = asyncio.run(_published(url, canonical, settings.regions))
         content = _render(text, fmt)
         if out is not None:
-            _write(out, content)
+            write_atomic(out, content)
             err_console.print(f"wrote {out}", highlight=False, markup=False)
         elif isinstance(content, bytes):  # pragma: no cover - refused above
             sys.stdout.buffer.write(content)
