@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,8 +23,40 @@ from rich.progress import (
 from rich.text import Text
 
 from dief.exceptions import DiefError
+from dief.settings import KafkaSettings
 
-__all__ = ["RichProgress", "configure_logging", "err_console", "fail"]
+__all__ = [
+    "FORMAT_OPTION",
+    "OutOpt",
+    "RichProgress",
+    "Service",
+    "configure_logging",
+    "database_url_option",
+    "err_console",
+    "fail",
+    "kafka_overrides",
+    "run_or_fail",
+    "serve",
+]
+
+T = TypeVar("T")
+
+#: ``--format``: ``Annotated[SomeFormat, FORMAT_OPTION]`` (each command has its own enum).
+FORMAT_OPTION = typer.Option("--format", case_sensitive=False, help="Output format")
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", help="Write to this file (default: standard output)")
+]
+
+
+def database_url_option(database: str, file: str) -> Any:
+    """``--database-url`` of a command reading *database* (e.g. "Aggregator"), whose SQLite
+    file ``dief run`` leaves as *file*: ``Annotated[str | None, database_url_option(...)]``."""
+    return typer.Option(
+        "--database-url",
+        help=f"{database} database (default: DIEF_DATABASE_URL, else the SQLite file "
+        f"`dief run` leaves in DIEF_WORK_DIR/run/{file})",
+    )
+
 
 err_console = Console(stderr=True)
 
@@ -67,6 +104,35 @@ def fail(exc: DiefError) -> typer.Exit:
         soft_wrap=True,
     )
     return typer.Exit(code=1)
+
+
+def run_or_fail(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``; a DiefError is printed as one line and exits with 1."""
+    try:
+        return asyncio.run(main)
+    except DiefError as exc:
+        raise fail(exc) from exc
+
+
+def kafka_overrides(kafka: KafkaSettings, bootstrap: str | None, embedded: bool) -> None:
+    """Apply ``--bootstrap`` and ``--embedded`` to *kafka* (``--embedded`` only turns it on)."""
+    if bootstrap:
+        kafka.bootstrap = bootstrap
+    kafka.embedded = embedded or kafka.embedded
+
+
+class Service(Protocol):
+    """A long-running service: serves until *stop* is set."""
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+async def serve(service: Service, stop: asyncio.Event) -> None:
+    """Run *service* until SIGTERM or SIGINT sets *stop*."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await service.run(stop)
 
 
 class RichProgress:

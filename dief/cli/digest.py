@@ -19,7 +19,7 @@ import typer
 from pydantic import SecretStr
 
 from dief._files import write_atomic
-from dief.cli._console import err_console, fail
+from dief.cli._console import FORMAT_OPTION, OutOpt, database_url_option, err_console, fail
 from dief.exceptions import ConfigurationError, DiefError
 from dief.settings import AggregatorSettings, KeyringSettings, RunSettings
 from dief.vocab import Region
@@ -136,19 +136,10 @@ def digest(
     period: Annotated[
         str, typer.Option("--period", help="Month 2026-05, quarter 2026-Q2 or cycle CSP12")
     ],
-    fmt: Annotated[
-        DigestFormat, typer.Option("--format", case_sensitive=False, help="Output format")
-    ] = DigestFormat.MD,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write to this file (default: standard output)")
-    ] = None,
+    fmt: Annotated[DigestFormat, FORMAT_OPTION] = DigestFormat.MD,
+    out: OutOpt = None,
     database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="Aggregator database (default: DIEF_DATABASE_URL, else the SQLite file "
-            "`dief run` leaves in DIEF_WORK_DIR/run/aggregator.sqlite)",
-        ),
+        str | None, database_url_option("Aggregator", "aggregator.sqlite")
     ] = None,
     keys: Annotated[
         Path | None,

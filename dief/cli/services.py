@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +11,8 @@ import typer
 from pydantic import SecretStr
 from rich.console import Console
 
-from dief.cli._console import configure_logging, fail
-from dief.exceptions import BrokerError, DiefError
+from dief.cli._console import configure_logging, kafka_overrides, run_or_fail, serve
+from dief.exceptions import BrokerError
 from dief.settings import AggregatorSettings, KeyringSettings, NodeSettings
 from dief.vocab import Region
 
@@ -48,11 +47,16 @@ def _keyring(settings: KeyringSettings, keys: Path | None, pass_file: Path | Non
     return passphrase
 
 
-async def _serve(service: object, stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await service.run(stop)  # type: ignore[attr-defined]
+def _node_settings(
+    name: str | None, bootstrap: str | None, embedded: bool, intake: Path | None = None
+) -> NodeSettings:
+    settings = NodeSettings()
+    if name:
+        settings.node = name
+    if intake:
+        settings.intake_dir = intake
+    kafka_overrides(settings.kafka, bootstrap, embedded)
+    return settings
 
 
 def post(
@@ -74,12 +78,7 @@ def post(
     from producers.node import NodeService
 
     configure_logging(verbose)
-    settings = NodeSettings()
-    if node:
-        settings.node = node
-    if bootstrap:
-        settings.kafka.bootstrap = bootstrap
-    settings.kafka.embedded = embedded or settings.kafka.embedded
+    settings = _node_settings(node, bootstrap, embedded)
     passphrase = _keyring(settings.keyring, keys, passphrase_file)
 
     async def main() -> int:
@@ -111,11 +110,7 @@ def post(
         finally:
             await service.stop()
 
-    try:
-        code = asyncio.run(main())
-    except DiefError as exc:
-        raise fail(exc) from exc
-    raise typer.Exit(code)
+    raise typer.Exit(run_or_fail(main()))
 
 
 def node(
@@ -135,14 +130,7 @@ def node(
     from producers.node import NodeService
 
     configure_logging(verbose)
-    settings = NodeSettings()
-    if name:
-        settings.node = name
-    if intake:
-        settings.intake_dir = intake
-    if bootstrap:
-        settings.kafka.bootstrap = bootstrap
-    settings.kafka.embedded = embedded or settings.kafka.embedded
+    settings = _node_settings(name, bootstrap, embedded, intake)
     passphrase = _keyring(settings.keyring, keys, passphrase_file)
 
     async def main() -> None:
@@ -150,14 +138,11 @@ def node(
         await service.start()
         console.print(f"node running; outbox {settings.outbox}")
         try:
-            await _serve(service, asyncio.Event())
+            await serve(service, asyncio.Event())
         finally:
             await service.stop()
 
-    try:
-        asyncio.run(main())
-    except DiefError as exc:
-        raise fail(exc) from exc
+    run_or_fail(main())
 
 
 def aggregate(
@@ -184,9 +169,7 @@ def aggregate(
     settings.regions = list(Region) if all_regions else list(region or [])
     if database_url:
         settings.database_url = SecretStr(database_url)
-    if bootstrap:
-        settings.kafka.bootstrap = bootstrap
-    settings.kafka.embedded = embedded or settings.kafka.embedded
+    kafka_overrides(settings.kafka, bootstrap, embedded)
     passphrase = _keyring(settings.keyring, keys, passphrase_file)
 
     async def main() -> None:
@@ -194,14 +177,11 @@ def aggregate(
         await service.start()  # raises BrokerError (one line) when the broker is away
         console.print(f"aggregating {', '.join(r.value for r in settings.regions)}")
         try:
-            await _serve(service, asyncio.Event())
+            await serve(service, asyncio.Event())
         finally:
             await service.stop()
 
-    try:
-        asyncio.run(main())
-    except DiefError as exc:
-        raise fail(exc) from exc
+    run_or_fail(main())
 
 
 def register(app: typer.Typer) -> None:

@@ -25,7 +25,17 @@ from pydantic import SecretStr
 from rich.markup import escape
 
 from dief._files import write_atomic
-from dief.cli._console import configure_logging, err_console, fail
+from dief.cli._console import (
+    FORMAT_OPTION,
+    OutOpt,
+    configure_logging,
+    database_url_option,
+    err_console,
+    fail,
+    kafka_overrides,
+    run_or_fail,
+    serve,
+)
 from dief.exceptions import ConfigurationError, DiefError, KeyringError
 from dief.settings import KeyringSettings, RunSettings, SecretariatSettings
 from dief.vocab import Region
@@ -192,19 +202,10 @@ async def _rebuild(
 def summary(
     ctx: typer.Context,
     cycle: Annotated[str | None, typer.Option("--cycle", help="CSP cycle, e.g. CSP12")] = None,
-    fmt: Annotated[
-        SummaryFormat, typer.Option("--format", case_sensitive=False, help="Output format")
-    ] = SummaryFormat.JSON,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write to this file (default: standard output)")
-    ] = None,
+    fmt: Annotated[SummaryFormat, FORMAT_OPTION] = SummaryFormat.JSON,
+    out: OutOpt = None,
     database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="Secretariat database (default: DIEF_DATABASE_URL, else the one `dief run` "
-            "leaves in DIEF_WORK_DIR/run/secretariat.sqlite)",
-        ),
+        str | None, database_url_option("Secretariat", "secretariat.sqlite")
     ] = None,
     rebuild: Annotated[
         bool,
@@ -323,21 +324,19 @@ def secretariat(
 ) -> None:
     """Run the Secretariat reporter: verify digests, publish signed CSP summaries."""
     from consumers.secretariat import SecretariatService
-    from dief.cli.services import _keyring, _serve
+    from dief.cli.services import _keyring
 
     configure_logging(verbose)
     settings = SecretariatSettings()
     if database_url:
         settings.database_url = SecretStr(database_url)
-    if bootstrap:
-        settings.kafka.bootstrap = bootstrap
     if k_csp:
         settings.k_csp = k_csp
     if start_month:
         settings.cycle_start_month = start_month
     if region:
         settings.regions = list(dict.fromkeys(region))
-    settings.kafka.embedded = embedded or settings.kafka.embedded
+    kafka_overrides(settings.kafka, bootstrap, embedded)
     passphrase = _keyring(settings.keyring, keys, passphrase_file)
 
     async def main() -> None:
@@ -345,14 +344,11 @@ def secretariat(
         await service.start()
         err_console.print("Secretariat running", highlight=False, markup=False)
         try:
-            await _serve(service, asyncio.Event())
+            await serve(service, asyncio.Event())
         finally:
             await service.stop()
 
-    try:
-        asyncio.run(main())
-    except DiefError as exc:
-        raise fail(exc) from exc
+    run_or_fail(main())
 
 
 def register(app: typer.Typer) -> None:
