@@ -268,6 +268,11 @@ class Methodology(BaseModel):
     suppressed: Count
     primary: Count = Field(default=0, description="Cells suppressed below k contributors")
     secondary: Count = Field(default=0, description="Cells suppressed to protect others")
+    kept_for_stability: Count = Field(
+        default=0,
+        description="Cells suppressed only to stay consistent with the previous issue of "
+        "this cycle's summary (this issue alone would publish them); counted in secondary",
+    )
     trend_test: TrendTest | None = None
 
 

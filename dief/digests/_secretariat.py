@@ -24,6 +24,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+import pydantic
+
 from dief.aggregator import DeadLetter, DeadLetterSink, EnvelopeOpener, InboundRecord
 from dief.broker import CSP_TOPIC
 from dief.catalogue import Catalogue
@@ -33,7 +35,7 @@ from dief.digests._inbox import ReceivedDigest, SecretariatStore, StoreOutcome
 from dief.digests._payload import KeysFor, parse_payload
 from dief.digests._publish import RecordSink
 from dief.digests._signed_summary import sign_summary, summary_content_hash
-from dief.exceptions import DiefError, EnvelopeError, SignatureError, ValidationError
+from dief.exceptions import DiefError, EnvelopeError, SignatureError, StorageError, ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, parse_period
 from dief.reporting import build_summary
 from dief.shapes import CspSummary
@@ -272,6 +274,7 @@ class Secretariat:
             if not partial or len(missing) == len(self._config.regions):
                 raise IncompleteCycleError(f"no {canonical} digest from {names} yet")
             regions = [r for r in self._config.regions if r not in missing]
+        prior = CspCycle.parse(canonical, start_month=self._config.start_month)
         return await build_summary(
             self._store,
             canonical,
@@ -279,7 +282,20 @@ class Secretariat:
             catalogue=self._config.catalogue,
             start_month=self._config.start_month,
             regions=list(regions),
+            # a stable suppression pattern: the last issue of this cycle and of the one before
+            previous=await self._issued(canonical),
+            prior_cycle=await self._issued(str(prior.previous())) if prior.number > 1 else None,
         )
+
+    async def _issued(self, cycle: str) -> CspSummary | None:
+        """The summary last published for *cycle*, if any."""
+        held = await self._store.summary(cycle)
+        if held is None:
+            return None
+        try:
+            return CspSummary.model_validate_json(held[1])
+        except pydantic.ValidationError as exc:
+            raise StorageError(f"the stored {cycle} summary does not parse") from exc
 
     def sign(self, summary: CspSummary) -> CspSummary:
         return sign_summary(summary, self._signer)

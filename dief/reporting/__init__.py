@@ -37,7 +37,7 @@ from dief.reporting._summary import (
     build_summary,
     summary_tables,
 )
-from dief.reporting._suppression import Group, Protection, determined_cells, protect
+from dief.reporting._suppression import Earlier, Group, Protection, determined_cells, protect
 from dief.reporting._trend import MIN_COUNT, TREND_TEST, Z_CRITICAL, trend_flag, z_score
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "CaseLesson",
     "CellSource",
     "DigestSeries",
+    "Earlier",
     "Group",
     "LessonOpener",
     "LessonSet",

@@ -145,8 +145,13 @@ def narrative(
             f"To protect contributors, {methodology.suppressed} cells are suppressed: "
             f"{methodology.primary} because fewer than {k} distinct contributors reported "
             f"them, and {methodology.secondary} more so that none can be recovered from "
-            "totals or from other regions."
+            "totals, from other regions or from the previous issue of this summary."
         )
+        if methodology.kept_for_stability:
+            paragraphs[-1] += (
+                f" Of the latter, {methodology.kept_for_stability} are suppressed only to stay "
+                "consistent with the previous issue of this summary."
+            )
     else:
         paragraphs.append(
             f"No cell needed suppression: every published cell has at least {k} distinct "

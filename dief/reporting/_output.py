@@ -171,12 +171,21 @@ async def write_outputs(
                     html_path,
                 )
             )
+    made: dict[str, CspSummary] = {}
     for cycle in sorted(cycles, key=lambda c: int(c[3:])):
         summary = summaries.get(cycle) if summaries is not None else None
         if summary is None:
+            # the previous cycle's summary breaks ties between secondary suppressions
             summary = await build_summary(
-                store, cycle, k=k_csp, catalogue=catalogue, start_month=start_month, regions=codes
+                store,
+                cycle,
+                k=k_csp,
+                catalogue=catalogue,
+                start_month=start_month,
+                regions=codes,
+                prior_cycle=made.get(f"CSP{int(cycle[3:]) - 1}"),
             )
+        made[cycle] = summary
         folder = base / "summary"
         json_path, md_path = folder / f"{cycle}.json", folder / f"{cycle}.md"
         _write(json_path, dump_json(summary))

@@ -3,20 +3,32 @@
 Built from the cycle's stored cells without TLP:RED cases, for every region and for all
 regions together. Cells are protected by distinct contributors (``k_csp``), then by
 secondary suppression (:mod:`dief.reporting._suppression`) so that no suppressed cell can be
-computed from totals or from the other regions.
+computed from totals or from the other regions, nor by comparing this issue with the
+previous issue of the same cycle (``previous``: its suppressed cells stay suppressed). The
+previous cycle's published summary (``prior_cycle``) breaks ties between candidate
+secondary suppressions, so the pattern moves little from one cycle to the next.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from dief.catalogue import Catalogue
+from dief.exceptions import ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle
 from dief.reporting._cells import TOTAL, CellSource, PeriodCells, merge_rows
 from dief.reporting._digest import checklist_entry, rank_cells, rank_checklist, ratio
 from dief.reporting._narrative import narrative
-from dief.reporting._suppression import Group, Key, Protection, SortKey, protect
+from dief.reporting._published import (
+    GLOBAL,
+    SINGLE_VALUED,
+    additive_groups,
+    cell_order,
+    earlier_issue,
+    published_cells,
+)
+from dief.reporting._suppression import Key, Protection, protect
 from dief.reporting._trend import TREND_TEST, trend_flag
 from dief.shapes import (
     Cell,
@@ -32,15 +44,6 @@ from dief.vocab import Dimension, Region
 
 __all__ = ["GLOBAL", "SINGLE_VALUED", "SummaryTables", "build_summary", "summary_tables"]
 
-GLOBAL = "_global"
-#: dimensions with exactly one value per case: their values sum to the table total
-SINGLE_VALUED: tuple[Dimension, ...] = (
-    Dimension.KIND,
-    Dimension.CONFIDENCE,
-    Dimension.TRANSFER_STAGE,
-    Dimension.END_USER_TYPE,
-    Dimension.DETECTION_SOURCE,
-)
 _DIM_RANK = {d.value: i for i, d in enumerate(Dimension)}
 _REGION_RANK = {r.value: i for i, r in enumerate(Region)}
 
@@ -49,15 +52,24 @@ Stores = CellSource | Mapping[Region, CellSource] | Mapping[str, CellSource]
 
 @dataclass(frozen=True, slots=True)
 class SummaryTables:
-    """Every cell of one cycle's summary (regions and global) with its protection."""
+    """Every cell of one cycle's summary (regions and global) with its protection.
+
+    ``stable``: cells suppressed only to stay consistent with the earlier issue (those the
+    protection of this issue on its own would have published). With an earlier issue,
+    ``counts`` also holds, at zero, the cells it listed that count no case now.
+    """
 
     regions: tuple[str, ...]
     counts: dict[Key, int]
     contributors: dict[Key, int]
     protection: Protection
+    stable: frozenset[Key] = field(default_factory=frozenset)
 
     def published(self, key: Key) -> bool:
-        return key in self.counts and key not in self.protection.suppressed
+        return self.counts.get(key, 0) > 0 and key not in self.protection.suppressed
+
+    def hidden(self, key: Key) -> bool:
+        return key in self.protection.suppressed
 
     def count_as_published(self, key: Key) -> int | None:
         """0 for an absent cell, the count of a published one, ``None`` if suppressed."""
@@ -68,19 +80,19 @@ class SummaryTables:
         return self.counts[key]
 
 
-def _order(key: Key) -> SortKey:
-    table, dimension, value = key
-    return (
-        _REGION_RANK.get(table, len(_REGION_RANK)),
-        _DIM_RANK.get(dimension, -1),
-        value,
-    )
-
-
 def summary_tables(
-    cells: Mapping[str, PeriodCells], regions: Sequence[str], *, k: int
+    cells: Mapping[str, PeriodCells],
+    regions: Sequence[str],
+    *,
+    k: int,
+    earlier: CspSummary | None = None,
+    prefer: Collection[Key] = frozenset(),
 ) -> SummaryTables:
-    """Primary and secondary suppression over the regions' cells of one cycle."""
+    """Primary and secondary suppression over the regions' cells of one cycle.
+
+    *earlier* is the last issue of the same cycle's summary (re-issue stability), *prefer*
+    the cells to take first among equally small secondary candidates.
+    """
     counts: dict[Key, int] = {}
     contributors: dict[Key, int] = {}
     for region in regions:
@@ -95,28 +107,25 @@ def summary_tables(
             # several regions, so the regions' contributor sets can overlap entirely
             contributors[gkey] = max(contributors.get(gkey, 0), tally.contributors)
     primary = [key for key, n in contributors.items() if n < k]
-
-    groups: list[Group] = []
-    for table in (*regions, GLOBAL):
-        total = (table, *TOTAL)
-        if total not in counts:
-            continue
-        for dimension in SINGLE_VALUED:
-            members = tuple(
-                sorted(
-                    (key for key in counts if key[0] == table and key[1] == dimension.value),
-                    key=_order,
-                )
-            )
-            if members:
-                groups.append(Group(total, members))
-    for key in sorted((key for key in counts if key[0] == GLOBAL), key=_order):
-        members = tuple(
-            (region, key[1], key[2]) for region in regions if (region, key[1], key[2]) in counts
+    groups = additive_groups(counts.keys(), regions)
+    protection = protect(counts, primary, groups, order=cell_order, prefer=prefer)
+    stable: frozenset[Key] = frozenset()
+    if earlier is not None:
+        alone = protection
+        issue = earlier_issue(earlier, counts, regions)
+        for key in issue.listed:  # listed before, no case now: may stay listed, suppressed
+            counts.setdefault(key, 0)
+            contributors.setdefault(key, 0)
+        protection = protect(
+            counts,
+            primary,
+            additive_groups(counts.keys(), regions),
+            order=cell_order,
+            earlier=issue.earlier,
+            prefer=prefer,
         )
-        groups.append(Group(key, members))
-    protection = protect(counts, primary, groups, order=_order)
-    return SummaryTables(tuple(regions), counts, contributors, protection)
+        stable = protection.suppressed - alone.suppressed
+    return SummaryTables(tuple(regions), counts, contributors, protection, stable)
 
 
 def _table(table: str, now: SummaryTables, before: SummaryTables | None) -> RegionTable:
@@ -129,10 +138,12 @@ def _table(table: str, now: SummaryTables, before: SummaryTables | None) -> Regi
         for key in now.counts:
             if key[0] != table or key[1] != dimension.value:
                 continue
-            if not now.published(key):
+            if now.hidden(key):
                 cells.append(Cell(value=key[2], count=None, contributors=None, suppressed=True))
                 hidden_cells += 1
                 continue
+            if not now.published(key):
+                continue  # listed by the previous issue, no case now
             count = now.counts[key]
             previous = before.count_as_published(key) if before is not None else None
             cells.append(
@@ -199,10 +210,12 @@ def _checklist(
         table, dim, ind_id = key
         if table != GLOBAL or dim != Dimension.RISK_INDICATOR.value:
             continue
-        if not now.published(key):
+        if now.hidden(key):
             entries.append(
                 checklist_entry(catalogue, ind_id, count=None, prevalence=None, trend=None)
             )
+            continue
+        if not now.published(key):
             continue
         count = now.counts[key]
         previous = before.count_as_published(key) if before is not None else None
@@ -238,10 +251,19 @@ def _rules(k: int) -> list[str]:
         "left with suppressed cells that could only be ones, and no suppressed cell may "
         "follow exactly from all the sums together (exact elimination). Each extra "
         "suppression takes the smallest published cell, totals last, until nothing changes.",
+        "Re-issue stability: every cell suppressed in the previous issue of this cycle's "
+        "summary stays suppressed (kept_for_stability counts the cells suppressed only for "
+        "that); a cell that issue published with the count it has now is taken as known and "
+        "never used as a secondary suppression; and no suppressed cell may follow exactly "
+        "from this issue and the previous one together, each cell suppressed in both taken "
+        "as unchanged.",
+        "Cross-cycle stability: among equally small candidates for secondary suppression, "
+        "cells suppressed in the previous cycle's published summary are taken first, so the "
+        "pattern changes as little as possible between cycles.",
         "Shares and prevalences are published only where the table total is published.",
-        "Trend flags compare with the previous cycle, suppressed the same way, only where "
-        "both cycles' cells are published; patterns are values rising or new in at least "
-        "two regions.",
+        "Trend flags compare with the previous cycle, suppressed the same way (keeping "
+        "suppressed what its published summary suppressed), only where both cycles' cells "
+        "are published; patterns are values rising or new in at least two regions.",
     ]
 
 
@@ -282,26 +304,52 @@ async def build_summary(
     catalogue: Catalogue,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
     regions: Sequence[Region | str] | None = None,
+    previous: CspSummary | None = None,
+    prior_cycle: CspSummary | None = None,
 ) -> CspSummary:
     """The CSP summary of *cycle* (``CSP12``), unsigned (``signature`` null).
 
     *stores* is one cell source holding every region (a :class:`dief.storage.CaseStore`,
     or any :class:`CellSource`), or a mapping region → source. The summary
     covers *regions* (default: every region, or the mapping's keys).
+
+    *previous* is the last summary published for the same cycle: every cell it suppressed
+    stays suppressed, and no cell can be recovered from the two issues together.
+    *prior_cycle* is the previous cycle's published summary: its suppressed cells are
+    preferred as secondary suppressions (a tie-breaker), and stay suppressed in the
+    previous cycle's tables the trend flags compare with.
+
+    :raises ValidationError: *previous* or *prior_cycle* is the summary of another cycle.
     """
     if k < 1:
         raise ValueError("k is at least 1")
     current = CspCycle.parse(cycle, start_month=start_month)
-    previous = current.previous() if current.number > 1 else None
+    previous_cycle = current.previous() if current.number > 1 else None
+    if previous is not None and previous.cycle != str(current):
+        raise ValidationError(
+            f"the previous issue given for {current} is a summary of {previous.cycle}"
+        )
+    if prior_cycle is not None and (
+        previous_cycle is None or prior_cycle.cycle != str(previous_cycle)
+    ):
+        raise ValidationError(
+            f"the prior cycle given for {current} is a summary of {prior_cycle.cycle}"
+        )
     codes = _regions(stores, regions)
-    periods = [str(current)] + ([str(previous)] if previous is not None else [])
+    periods = [str(current)] + ([str(previous_cycle)] if previous_cycle is not None else [])
     cells = await _cells(stores, codes, periods)
-    now = summary_tables(cells[str(current)], codes, k=k)
-    before = summary_tables(cells[str(previous)], codes, k=k) if previous is not None else None
+    prefer = published_cells(prior_cycle).suppressed if prior_cycle is not None else frozenset()
+    now = summary_tables(cells[str(current)], codes, k=k, earlier=previous, prefer=prefer)
+    before = (
+        summary_tables(cells[str(previous_cycle)], codes, k=k, earlier=prior_cycle)
+        if previous_cycle is not None
+        else None
+    )
 
     tables = {Region(code): _table(code, now, before) for code in codes}
     global_table = _table(GLOBAL, now, before)
-    patterns = _patterns(now, before, str(previous) if previous is not None else None)
+    last = str(previous_cycle) if previous_cycle is not None else None
+    patterns = _patterns(now, before, last)
     checklist = _checklist(now, before, catalogue)
     protection = now.protection
     methodology = Methodology(
@@ -310,6 +358,7 @@ async def build_summary(
         suppressed=len(protection.suppressed),
         primary=len(protection.primary),
         secondary=len(protection.secondary),
+        kept_for_stability=len(now.stable),
         trend_test=TREND_TEST,
         red_excluded=True,
         catalogue_version=catalogue.version,
@@ -334,7 +383,7 @@ async def build_summary(
                 patterns=patterns,
                 checklist=checklist,
                 methodology=methodology,
-                previous_cycle=str(previous) if previous is not None else None,
+                previous_cycle=last,
             ),
             "methodology": methodology,
             "signature": None,

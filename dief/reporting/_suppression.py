@@ -9,7 +9,8 @@ The tables of a CSP summary are linked by additive constraints, each a :class:`G
   global total the sum of the regional totals.
 
 Cells with a zero count are not cells (they are not listed, and known to be zero). Every
-listed cell has a count of at least one, which a reader knows too.
+listed cell has a count of at least one, which a reader knows too (except in a re-issue,
+below).
 
 :func:`protect` starts from the primary suppressions and adds secondary ones until
 
@@ -23,23 +24,48 @@ When a group needs another suppression, the smallest published member is taken (
 then a fixed order), and the marginal only when no member is left. This does not defend
 against every bound (linear-programming) attack across several groups; it guarantees that
 no suppressed value can be computed exactly from the published ones.
+
+Stability across cycles: ``prefer`` names cells to take first among equally small ones
+(those the previous cycle's issue suppressed), so the pattern moves little between cycles.
+
+Stability across re-issues: :class:`Earlier` is the last issue of the *same* tables. The
+reader holds both issues and may know which cells changed in between (not by how much).
+
+- Every cell it suppressed stays suppressed, even one that now counts zero (it stays
+  listed; a cell it published that now counts zero may be listed, suppressed, too: the
+  caller lists both with count 0).
+- A cell it published with the count it has now is *known*: treated as published in every
+  check and never taken as a secondary suppression (hiding it would protect nothing).
+- Check 3 then holds with the known cells (hard: a cell that changed can always be
+  protected, by suppressing the other cells that changed).
+- Check 3 also runs on both issues together, the earlier issue's groups over its
+  suppressed cells added, each of those cells the same unknown in both issues (as if none
+  had changed: the safe side). Where that finds a leak, a cell is added as above; where
+  no published cell can help, the leak only exists because the assumption is wrong (some
+  of those cells did change), so it is left.
+
+Why that suffices, for a reader who knows exactly which cells changed: a suppressed cell
+that changed is undetermined when every changed cell in the groups around it is
+suppressed (moving the whole change along those cells keeps every sum), and a cell
+suppressed in both issues is undetermined because the earlier issue alone left it so (its
+groups are the same).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from dief.exceptions import DiefError
 
-__all__ = ["Group", "Key", "Protection", "SortKey", "determined_cells", "protect"]
+__all__ = ["Earlier", "Group", "Key", "Protection", "SortKey", "determined_cells", "protect"]
 
 #: (table, dimension, value): a region code or ``"_global"``; totals are ("_total", "_all").
 Key = tuple[str, str, str]
 #: a deterministic tie-break between cells of equal count
 SortKey = tuple[int, int, str]
-_BySize = Callable[[Key], tuple[int, SortKey]]
+_BySize = Callable[[Key], tuple[int, bool, SortKey]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,34 +81,64 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class Earlier:
+    """An earlier issue of the same tables: what a re-issue must stay consistent with.
+
+    ``suppressed``: the cells it suppressed; ``groups``: its additive constraints (over the
+    cells it listed); ``unchanged``: the cells it published whose count is the same now.
+    """
+
+    suppressed: frozenset[Key]
+    groups: tuple[Group, ...]
+    unchanged: frozenset[Key] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Protection:
-    """Which cells are suppressed, and why."""
+    """Which cells are suppressed, and why (``kept``: carried over from an earlier issue,
+    not primary now)."""
 
     primary: frozenset[Key]
     suppressed: frozenset[Key]
     rounds: int = field(default=0, compare=False)
+    kept: frozenset[Key] = frozenset()
 
     @property
     def secondary(self) -> frozenset[Key]:
         return self.suppressed - self.primary
 
 
-def _fix(group: Group, hidden: set[Key], counts: Mapping[Key, int], order: _BySize) -> Key | None:
-    """The cell to suppress next so that *group* leaks nothing, or ``None`` if it is safe."""
-    hidden_cells = [c for c in group.cells if c in hidden]
+def _fix(
+    group: Group,
+    hidden: set[Key],
+    known: Collection[Key],
+    counts: Mapping[Key, int],
+    order: _BySize,
+) -> Key | None:
+    """The cell to suppress next so that *group* leaks nothing, or ``None`` if it is safe
+    (or nothing in it can help). A *known* cell counts as published and is never taken."""
+
+    def unseen(cell: Key) -> bool:
+        return cell in hidden and cell not in known
+
+    def candidate(cell: Key) -> bool:
+        return cell not in hidden and cell not in known
+
+    hidden_cells = [c for c in group.cells if unseen(c)]
     if not hidden_cells:
         return None
-    free = sorted((c for c in group.members if c not in hidden), key=order)
-    marginal_free = group.marginal not in hidden
+    free = sorted((c for c in group.members if candidate(c)), key=order)
     if len(hidden_cells) == 1:
         if free:
             return free[0]
-        return group.marginal if marginal_free else None
-    if marginal_free:
-        hidden_members = [c for c in group.members if c in hidden]
+        return group.marginal if candidate(group.marginal) else None
+    if not unseen(group.marginal):
+        hidden_members = [c for c in group.members if unseen(c)]
         if sum(counts[c] for c in hidden_members) <= len(hidden_members):
             bigger = [c for c in free if counts[c] >= 2]
-            return bigger[0] if bigger else group.marginal
+            if bigger:
+                return bigger[0]
+            return group.marginal if candidate(group.marginal) else None
     return None
 
 
@@ -120,16 +176,7 @@ def _rref(rows: Iterable[Mapping[int, int]]) -> dict[int, dict[int, Fraction]]:
     return pivots
 
 
-def determined_cells(hidden: Iterable[Key], groups: Sequence[Group]) -> set[Key]:
-    """Suppressed cells whose value follows exactly from the published cells and *groups*.
-
-    A suppressed cell is determined iff its unit vector lies in the row space of the
-    groups' equations restricted to the suppressed cells, i.e. iff its pivot row in the
-    reduced row echelon form has no other entry.
-    """
-    unknowns = sorted(set(hidden))
-    index = {key: i for i, key in enumerate(unknowns)}
-    rows: list[dict[int, int]] = []
+def _rows(groups: Iterable[Group], index: Mapping[Key, int]) -> Iterable[dict[int, int]]:
     for group in groups:
         row: dict[int, int] = {}
         for member in group.members:
@@ -138,7 +185,31 @@ def determined_cells(hidden: Iterable[Key], groups: Sequence[Group]) -> set[Key]
         if group.marginal in index:
             row[index[group.marginal]] = row.get(index[group.marginal], 0) - 1
         if row:
-            rows.append(row)
+            yield row
+
+
+def determined_cells(
+    hidden: Iterable[Key], groups: Sequence[Group], *, earlier: Earlier | None = None
+) -> set[Key]:
+    """Suppressed cells whose value follows exactly from the published cells and *groups*.
+
+    A suppressed cell is determined iff its unit vector lies in the row space of the
+    groups' equations restricted to the suppressed cells, i.e. iff its pivot row in the
+    reduced row echelon form has no other entry. With *earlier*, its unchanged cells count
+    as published, and its groups over its suppressed cells are added, each of those cells
+    being the same unknown as the current cell of that key (all must be in *hidden*).
+    """
+    now = set(hidden)
+    before: frozenset[Key] = frozenset()
+    if earlier is not None:
+        now -= earlier.unchanged
+        before = earlier.suppressed
+    unknowns = sorted(now | before)
+    index = {key: i for i, key in enumerate(unknowns)}
+    current = {key: index[key] for key in now}
+    rows = list(_rows(groups, current))
+    if earlier is not None:
+        rows.extend(_rows(earlier.groups, {key: index[key] for key in before}))
     pivots = _rref(rows)
     return {unknowns[col] for col, row in pivots.items() if len(row) == 1}
 
@@ -149,18 +220,22 @@ def protect(
     groups: Sequence[Group],
     *,
     order: Callable[[Key], SortKey] | None = None,
+    earlier: Earlier | None = None,
+    prefer: Collection[Key] = frozenset(),
 ) -> Protection:
     """Secondary suppression to a fixed point (see the module docstring).
 
-    *counts* holds every listed cell (count ≥ 1); *groups* must only name such cells.
-    *order* breaks ties between equally small cells (default: the key itself).
+    *counts* holds every listed cell (count ≥ 1, or 0 for a cell only *earlier* listed);
+    *groups* must only name such cells. *order* breaks ties between equally small cells
+    (default: the key itself), after *prefer*. *earlier* is the last issue of the same
+    tables (re-issue stability); every cell it suppressed must be in *counts*.
     """
 
     def rank(key: Key) -> SortKey:
         return order(key) if order is not None else (0, 0, "\x1f".join(key))
 
-    def by_size(key: Key) -> tuple[int, SortKey]:
-        return (counts[key], rank(key))
+    def by_size(key: Key) -> tuple[int, bool, SortKey]:
+        return (counts.get(key, 0), key not in prefer, rank(key))
 
     live = [g for g in groups if g.members]
     for group in live:
@@ -169,6 +244,33 @@ def protect(
                 raise DiefError(f"suppression group names an unknown cell {cell!r}")
     first = frozenset(primary)
     hidden = set(first)
+    kept: frozenset[Key] = frozenset()
+    known: frozenset[Key] = frozenset()
+    both: Earlier | None = None
+    traced: list[Group] = live
+    given: set[Key] = set()
+    left: set[Key] = set()
+    if earlier is not None:
+        missing = sorted(earlier.suppressed - counts.keys())
+        if missing:
+            raise DiefError(f"a cell the earlier issue suppressed is not listed: {missing[0]!r}")
+        kept = earlier.suppressed - first
+        hidden |= kept
+        known = earlier.unchanged - earlier.suppressed
+        both = Earlier(earlier.suppressed, earlier.groups, known)
+        traced = [*live, *earlier.groups]
+        # what the earlier issue gave away on its own cannot be taken back (a cell it
+        # suppressed whose count was public from the issue before it)
+        given = determined_cells(earlier.suppressed, earlier.groups)
+        left = set(given)
+    alone = Earlier(frozenset(), (), known)
+
+    def candidate(cell: Key) -> bool:
+        return cell in counts and cell not in hidden and cell not in known
+
+    def unknown(cell: Key) -> bool:
+        return cell in hidden and cell not in known
+
     rounds = 0
     while True:
         rounds += 1
@@ -176,25 +278,41 @@ def protect(
         while changed:
             changed = False
             for group in live:
-                pick = _fix(group, hidden, counts, by_size)
+                pick = _fix(group, hidden, known, counts, by_size)
                 if pick is not None:
                     hidden.add(pick)
                     changed = True
-        leaks = sorted(determined_cells(hidden, live), key=by_size)
-        if not leaks:
-            return Protection(primary=first, suppressed=frozenset(hidden), rounds=rounds)
-        pick = _widen(leaks[0], hidden, live, by_size)
-        if pick is None:
-            raise DiefError("secondary suppression cannot protect a cell; this is a bug")
-        hidden.add(pick)
+        leaks = sorted(determined_cells(hidden, live, earlier=alone) - given, key=by_size)
+        if leaks:
+            pick = _widen(leaks[0], live, by_size, candidate, unknown)
+            if pick is None:
+                raise DiefError("secondary suppression cannot protect a cell; this is a bug")
+            hidden.add(pick)
+            continue
+        if both is not None:
+            leaks = sorted(determined_cells(hidden, live, earlier=both) - left, key=by_size)
+            if leaks:
+                pick = _widen(leaks[0], traced, by_size, candidate, unknown)
+                if pick is None:
+                    left.add(leaks[0])
+                else:
+                    hidden.add(pick)
+                continue
+        return Protection(primary=first, suppressed=frozenset(hidden), rounds=rounds, kept=kept)
 
 
-def _widen(leak: Key, hidden: set[Key], groups: Sequence[Group], by_size: _BySize) -> Key | None:
+def _widen(
+    leak: Key,
+    groups: Sequence[Group],
+    by_size: _BySize,
+    candidate: Callable[[Key], bool],
+    unknown: Callable[[Key], bool],
+) -> Key | None:
     """A published cell to suppress so that *leak* may stop being determined.
 
-    The smallest published member of a group holding *leak*, else such a marginal; when
-    every cell of those groups is suppressed already, the same one step further out,
-    through the suppressed cells (the leak is then determined by a chain of groups).
+    The smallest candidate member of a group holding *leak*, else such a marginal; when
+    no cell of those groups is a candidate, the same one step further out, through the
+    suppressed cells (the leak is then determined by a chain of groups).
     """
     visited = {leak}
     frontier = [leak]
@@ -205,11 +323,11 @@ def _widen(leak: Key, hidden: set[Key], groups: Sequence[Group], by_size: _BySiz
         for group in groups:
             if not any(cell in group.cells for cell in frontier):
                 continue
-            members.update(c for c in group.members if c not in hidden)
-            if group.marginal not in hidden:
+            members.update(c for c in group.members if candidate(c))
+            if candidate(group.marginal):
                 marginals.add(group.marginal)
             for cell in group.cells:
-                if cell in hidden and cell not in visited:
+                if unknown(cell) and cell not in visited:
                     visited.add(cell)
                     reached.append(cell)
         if members:

@@ -115,7 +115,13 @@ async def test_versions_and_summaries_on_a_real_database(kind: str, tmp_path: Pa
                 assert [d.version for d in again] == [2]
             state = await DigestVersions(cases).of_region("AFR")
             assert (state["CSP12"].version, state["CSP11"].version) == (2, 1)
-            expected = await build_summary(cases, "CSP12", k=3, catalogue=CATALOGUE)
+            expected = await build_summary(
+                cases,
+                "CSP12",
+                k=3,
+                catalogue=CATALOGUE,
+                prior_cycle=await build_summary(cases, "CSP11", k=3, catalogue=CATALOGUE),
+            )
 
         async with SecretariatStore(url) as inbox:
             out, dlq = Sink(), Dlq()

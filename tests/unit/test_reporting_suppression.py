@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reporting_attack import Issue, recover
 
-from dief.reporting import Group, determined_cells, protect, trend_flag, z_score
+from dief.exceptions import DiefError
+from dief.reporting import (
+    Earlier,
+    Group,
+    Protection,
+    determined_cells,
+    protect,
+    trend_flag,
+    z_score,
+)
 from dief.reporting._suppression import Key
 from dief.shapes import Trend
 
@@ -173,3 +184,200 @@ def test_no_suppressed_cell_is_recoverable(
     assert _attacker_recovers(counts, result.suppressed, groups) == set()
     for group in groups:  # no group is left with exactly one suppressed cell
         assert sum(c in result.suppressed for c in group.cells) != 1
+
+
+# ------------------------------------------------------------------------ re-issues
+
+Base = dict[tuple[str, str], frozenset[int]]  # (region, value) -> the cases' contributors
+Drawn = tuple[dict[tuple[str, str], int], Base, dict[tuple[str, str], int], Base]
+
+
+def _linked(
+    counts_of: dict[tuple[str, str], int], who: Base, *, also: Collection[Key] = (), k: int = 3
+) -> tuple[dict[Key, int], set[Key], list[Group]]:
+    """Regional tables of one dimension (with totals), global cells and the global total,
+    with the primary suppressions (fewer than *k* contributors). *also* lists cells of an
+    earlier issue that may count zero now."""
+    counts: dict[Key, int] = {}
+    nodes: dict[Key, set[int]] = {}
+    for (r, v), n in counts_of.items():
+        if n <= 0 and (r, "d", v) not in also:
+            continue
+        for key in ((r, "d", v), (r, "_total", "_all"), ("G", "d", v), ("G", "_total", "_all")):
+            counts[key] = counts.get(key, 0) + n
+            nodes.setdefault(key, set()).update(who[(r, v)] if n > 0 else ())
+    for key in also:  # a total of a table that is now empty
+        counts.setdefault(key, 0)
+        nodes.setdefault(key, set())
+    groups: list[Group] = []
+    regions = sorted({r for r, _ in counts_of})
+    values = sorted({v for _, v in counts_of})
+    for r in regions:
+        members = tuple(k for k in sorted(counts) if k[0] == r and k[1] == "d")
+        if members:
+            groups.append(Group((r, "_total", "_all"), members))
+    for v in values:
+        members = tuple(k for k in sorted(counts) if k[0] != "G" and k[1:] == ("d", v))
+        if members:
+            groups.append(Group(("G", "d", v), members))
+    grand = ("G", "_total", "_all")
+    if grand in counts:
+        groups.append(
+            Group(grand, tuple(k for k in sorted(counts) if k[0] != "G" and k[1] == "_total"))
+        )
+        groups.append(Group(grand, tuple(k for k in sorted(counts) if k[0] == "G" and k[1] == "d")))
+    primary = {key for key, n in counts.items() if n > 0 and len(nodes[key]) < k}
+    return counts, primary, groups
+
+
+def _issue(counts: dict[Key, int], hidden: frozenset[Key], groups: list[Group]) -> Issue:
+    return Issue(
+        {k: n for k, n in counts.items() if k not in hidden},
+        hidden,
+        [(g.marginal, g.members) for g in groups],
+        {k: counts[k] for k in hidden},
+    )
+
+
+@st.composite
+def reissued(draw: st.DrawFn) -> Drawn:
+    """Two issues of the same tables: cells grow, shrink, vanish, appear or stay as they
+    were (count and contributors)."""
+    regions = [f"R{i}" for i in range(draw(st.integers(2, 4)))]
+    values = [f"v{i}" for i in range(draw(st.integers(2, 4)))]
+
+    def people(n: int) -> frozenset[int]:
+        if n <= 0:
+            return frozenset()
+        return frozenset(draw(st.lists(st.integers(0, 5), min_size=1, max_size=min(n, 4))))
+
+    n1 = {(r, v): draw(st.integers(0, 7)) for r in regions for v in values}
+    w1 = {cell: people(n) for cell, n in n1.items()}
+    n2: dict[tuple[str, str], int] = {}
+    w2: Base = {}
+    for cell, n in n1.items():
+        if draw(st.booleans()):
+            n2[cell], w2[cell] = n, w1[cell]
+        else:
+            n2[cell] = max(0, n + draw(st.sampled_from([1, 2, 4, -1, -2, -7])))
+            w2[cell] = people(n2[cell]) | (w1[cell] if n2[cell] > n else frozenset())
+    return n1, w1, n2, w2
+
+
+def _reissue(
+    drawn: Drawn, prefer: Collection[Key] = frozenset()
+) -> tuple[list[Issue], set[Key], Protection, Protection, dict[Key, int]]:
+    n1, w1, n2, w2 = drawn
+    counts_one, primary_one, groups_one = _linked(n1, w1)
+    first = protect(counts_one, primary_one, groups_one)
+    counts_two, primary_two, groups_two = _linked(n2, w2, also=counts_one.keys())
+    unchanged = frozenset(k for k, n in counts_one.items() if counts_two.get(k) == n)
+    earlier = Earlier(first.suppressed, tuple(groups_one), unchanged - first.suppressed)
+    second = protect(counts_two, primary_two, groups_two, earlier=earlier, prefer=prefer)
+    issues = [
+        _issue(counts_one, first.suppressed, groups_one),
+        _issue(counts_two, second.suppressed, groups_two),
+    ]
+    # the attacker knows which cells changed (equal counts), not by how much
+    return issues, set(unchanged), first, second, counts_two
+
+
+@settings(max_examples=300, deadline=None)
+@given(reissued(), st.booleans())
+def test_two_issues_together_reveal_no_suppressed_cell(drawn: Drawn, prefer_some: bool) -> None:
+    prefer = frozenset(sorted(_linked(drawn[2], drawn[3])[0])[::2]) if prefer_some else frozenset()
+    issues, unchanged, first, second, counts_two = _reissue(drawn, prefer)
+    # re-issue stability: what the first issue hid, the second hides too (even at zero)
+    assert first.suppressed <= second.suppressed
+    assert second.kept == first.suppressed - second.primary
+    assert recover(issues[:1]) == set()
+    # alone, the second issue gives away at most what the first published already (a
+    # cell of unchanged count whose contributors fell below k)
+    public = {(0, k) for k in unchanged if k in issues[0].known}
+    assert recover(issues[1:]) <= public
+    assert recover(issues, unchanged) == set()
+    # rebuilding the second issue against itself changes nothing (idempotent re-issue)
+    _, _, groups_two = _linked(drawn[2], drawn[3], also=counts_two.keys())
+    published = frozenset(k for k, n in counts_two.items() if n and k not in second.suppressed)
+    again = protect(
+        counts_two,
+        second.primary,
+        groups_two,
+        earlier=Earlier(second.suppressed, tuple(groups_two), published),
+        prefer=prefer,
+    )
+    assert again.suppressed == second.suppressed
+
+
+def test_the_naive_reissue_leaks_to_the_two_issue_attacker() -> None:
+    """Keeping old suppressions is not enough: a cell unchanged since the first issue,
+    hidden in the second to protect a new cell, is known to a reader of both."""
+    total = ("R", "_total", "_all")
+    a, b, c, p = (_k("R", v) for v in "abcp")
+    one = {total: 20, a: 4, b: 7, c: 9}
+    two = {total: 22, a: 4, b: 7, c: 9, p: 2}  # p is new, below k
+    g1, g2 = [Group(total, (a, b, c))], [Group(total, (a, b, c, p))]
+    naive = protect(two, [p], g2)
+    assert naive.suppressed == {p, a}  # a did not change
+    issues = [_issue(one, frozenset(), g1), _issue(two, naive.suppressed, g2)]
+    assert (1, p) in recover(issues, {a, b, c})
+    earlier = Earlier(frozenset(), tuple(g1), frozenset({a, b, c}))
+    safe = protect(two, [p], g2, earlier=earlier)
+    assert safe.suppressed == {p, total}  # a, b, c are public: the total must go
+    issues = [_issue(one, frozenset(), g1), _issue(two, safe.suppressed, g2)]
+    assert recover(issues, {a, b, c}) == set()
+
+
+def test_cells_hidden_in_both_issues_are_compared() -> None:
+    """Cells hidden in the first issue must stay hidden, and two cells hidden in both and
+    unchanged have a sum known from the first: a new cell beside them would be the
+    difference of the two totals."""
+    total = ("R", "_total", "_all")
+    a, b, c, p = (_k("R", v) for v in "abcp")
+    one = {total: 20, a: 1, b: 4, c: 15}
+    two = {total: 22, a: 1, b: 4, c: 15, p: 2}
+    g1, g2 = [Group(total, (a, b, c))], [Group(total, (a, b, c, p))]
+    unchanged = {a, b, c}
+    first = protect(one, [a], g1)
+    assert first.suppressed == {a, b}
+
+    def attack(second: frozenset[Key]) -> set[tuple[int, object]]:
+        issues = [_issue(one, first.suppressed, g1), _issue(two, second, g2)]
+        return recover(issues, unchanged)
+
+    fresh = protect(two, [a, p], g2)  # each issue on its own is safe
+    assert fresh.suppressed == {a, p}
+    assert (0, a) in attack(fresh.suppressed)  # b is published now: a = 20 - 4 - 15
+    kept_only = protect(two, [a, b, p], g2)
+    assert kept_only.suppressed == {a, b, p}
+    assert (1, p) in attack(kept_only.suppressed)  # p = (22 - 15) - (20 - 15)
+    earlier = Earlier(first.suppressed, tuple(g1), frozenset({c}))
+    second = protect(two, [a, p], g2, earlier=earlier)
+    assert second.suppressed == {a, b, p, total}
+    assert second.kept == {b}
+    assert attack(second.suppressed) == set()
+
+
+def test_a_vanished_cell_stays_listed() -> None:
+    total = ("R", "_total", "_all")
+    a, b, c = (_k("R", v) for v in "abc")
+    one = {total: 12, a: 1, b: 2, c: 9}
+    g1 = [Group(total, (a, b, c))]
+    first = protect(one, [a, b], g1)
+    two = {total: 13, a: 0, b: 3, c: 10}  # a's case was revised away
+    earlier = Earlier(first.suppressed, tuple(g1), frozenset())
+    second = protect(two, [], g1, earlier=earlier)
+    assert a in second.suppressed
+    assert a in second.kept
+    with pytest.raises(DiefError, match="not listed"):
+        protect({total: 13, b: 3, c: 10}, [], [Group(total, (b, c))], earlier=earlier)
+
+
+def test_prior_cycle_breaks_ties() -> None:
+    total = ("R", "_total", "_all")
+    a, b, c, d = (_k("R", v) for v in "abcd")
+    counts = {total: 20, a: 2, b: 5, c: 5, d: 8}
+    group = [Group(total, (a, b, c, d))]
+    assert protect(counts, [a], group).secondary == {b}
+    assert protect(counts, [a], group, prefer={c}).secondary == {c}
+    assert protect(counts, [a], group, prefer={d}).secondary == {b}  # a tie-breaker only
