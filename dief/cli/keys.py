@@ -142,7 +142,7 @@ def init(
             directory, passphrase.get_secret_value(), nodes=names, suite=suite
         )
     except DiefError as exc:
-        raise _fail(exc.message) from None
+        raise _fail(exc.message) from exc
     console = _console()
     console.print(_table(ring.key_infos(), f"keyring {directory}"))
     console.print(f"node secrets: {', '.join(ring.node_names()) or 'none'}")
@@ -169,7 +169,7 @@ def rotate(
         ring.unlock(_passphrase(passphrase_file, confirm=False).get_secret_value())
         new = ring.rotate(kind, role, region.upper() if region else None, suite=suite)
     except DiefError as exc:
-        raise _fail(exc.message) from None
+        raise _fail(exc.message) from exc
     _console().print(
         _table(ring.key_infos(kind=new.kind, role=new.role, region=new.region), "rotated")
     )
@@ -187,7 +187,7 @@ def retire(
     try:
         info = Keyring.load(directory).retire(kid, destroy=destroy)
     except DiefError as exc:
-        raise _fail(exc.message) from None
+        raise _fail(exc.message) from exc
     typer.echo(f"retired {info.kid}{' (private key deleted)' if destroy else ''}")
 
 
@@ -203,7 +203,7 @@ def add_node(
         ring.unlock(_passphrase(passphrase_file, confirm=False).get_secret_value())
         ring.add_node(name)
     except DiefError as exc:
-        raise _fail(exc.message) from None
+        raise _fail(exc.message) from exc
     typer.echo(f"node secret created for {name}")
 
 
@@ -216,7 +216,7 @@ def list_keys(
     try:
         ring = Keyring.load(directory)
     except DiefError as exc:
-        raise _fail(exc.message) from None
+        raise _fail(exc.message) from exc
     console = _console()
     console.print(_table(ring.key_infos(include_retired=show_all), f"keyring {directory}"))
     if not ring.public_only:
@@ -233,5 +233,5 @@ def export_public(
         target = Keyring.load(directory).export_public(out)
         count = len(Keyring.load(target).key_infos())
     except DiefError as exc:
-        raise _fail(exc.message) from None
+        raise _fail(exc.message) from exc
     typer.echo(f"exported {count} public keys to {target}")
