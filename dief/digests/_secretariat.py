@@ -35,7 +35,14 @@ from dief.digests._inbox import ReceivedDigest, SecretariatStore, StoreOutcome
 from dief.digests._payload import KeysFor, parse_payload
 from dief.digests._publish import RecordSink
 from dief.digests._signed_summary import sign_summary, summary_content_hash
-from dief.exceptions import DiefError, EnvelopeError, SignatureError, StorageError, ValidationError
+from dief.exceptions import (
+    ConfigurationError,
+    DiefError,
+    EnvelopeError,
+    SignatureError,
+    StorageError,
+    ValidationError,
+)
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, parse_period
 from dief.reporting import build_summary
 from dief.shapes import CspSummary
@@ -131,9 +138,9 @@ class Secretariat:
         on_summary: SummaryHook | None = None,
     ) -> None:
         if config.k_csp < 1:
-            raise ValueError("k_csp is at least 1")
+            raise ConfigurationError("k_csp is at least 1")
         if not config.regions:
-            raise ValueError("the Secretariat expects at least one region")
+            raise ConfigurationError("the Secretariat expects at least one region")
         self._store = store
         self._opener = opener
         self._keys_for = keys_for
