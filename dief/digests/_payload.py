@@ -32,6 +32,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from dief.catalogue import Catalogue
 from dief.crypto import CONTEXT_DIGEST, Signature, SigningKey, VerifyKey, canonical_json, verify
+from dief.digests._unsigned import unsigned_document
 from dief.exceptions import SignatureError, ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
 from dief.reporting import CaseLesson, build_digest
@@ -144,20 +145,14 @@ def coarse_hour(epoch_seconds: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds // 3600 * 3600, UTC)
 
 
-def _document(payload: DigestPayload) -> dict[str, object]:
-    data: dict[str, object] = payload.model_dump(mode="json", by_alias=True)
-    data.pop("signature", None)
-    return data
-
-
 def signing_bytes(payload: DigestPayload) -> bytes:
     """Canonical JSON of *payload* without ``signature``: what the region key signs."""
-    return canonical_json(_document(payload))
+    return canonical_json(unsigned_document(payload))
 
 
 def payload_bytes(payload: DigestPayload) -> bytes:
     """The wire form (canonical JSON, with ``signature``): the bytes that get sealed."""
-    data = _document(payload)
+    data = unsigned_document(payload)
     if payload.signature is not None:
         data["signature"] = payload.signature.model_dump()
     return canonical_json(data)
@@ -165,7 +160,7 @@ def payload_bytes(payload: DigestPayload) -> bytes:
 
 def content_hash(payload: DigestPayload) -> str:
     """SHA-256 (hex) of the digest and cells only: equal for an unchanged re-issue."""
-    data = _document(payload)
+    data = unsigned_document(payload)
     return hashlib.sha256(
         canonical_json({"digest": data["digest"], "csp_cells": data["csp_cells"]})
     ).hexdigest()

@@ -28,6 +28,7 @@ from dief.crypto import (
     canonical_json,
     verify,
 )
+from dief.digests._unsigned import unsigned_document
 from dief.exceptions import SignatureError
 from dief.shapes import CspSummary
 
@@ -40,15 +41,9 @@ __all__ = [
 ]
 
 
-def _unsigned(summary: CspSummary) -> dict[str, object]:
-    data: dict[str, object] = summary.model_dump(mode="json", by_alias=True)
-    data.pop("signature", None)
-    return data
-
-
 def summary_signing_bytes(summary: CspSummary) -> bytes:
     """The bytes the Secretariat key signs: canonical JSON without ``signature``."""
-    return canonical_json(_unsigned(summary))
+    return canonical_json(unsigned_document(summary))
 
 
 def summary_content_hash(summary: CspSummary) -> str:
