@@ -382,20 +382,7 @@ class CaseStore(EngineOwner):
             )
             for vrow in vrows:
                 values.setdefault(vrow.case_id, []).append((vrow.dimension, vrow.value))
-        return {
-            cid: CaseState(
-                case_id=cid,
-                revision=row.revision,
-                owner_tag=row.owner_tag,
-                status=row.status,
-                contributor=row.contributor,
-                month=row.month,
-                cycle=row.cycle,
-                tlp=row.tlp,
-                values=tuple(sorted(values.get(cid, []))),
-            )
-            for cid, row in heads.items()
-        }
+        return {cid: _state(row, values) for cid, row in heads.items()}
 
     async def _notice_revisions(
         self, conn: AsyncConnection, region: str, case_ids: Sequence[str]
@@ -632,17 +619,22 @@ class CaseStore(EngineOwner):
             values.setdefault(v.case_id, []).append((v.dimension, v.value))
         rows = await conn.stream(select(cases).where(cases.c.region == region))
         async for row in rows:
-            yield CaseState(
-                case_id=row.case_id,
-                revision=row.revision,
-                owner_tag=row.owner_tag,
-                status=row.status,
-                contributor=row.contributor,
-                month=row.month,
-                cycle=row.cycle,
-                tlp=row.tlp,
-                values=tuple(sorted(values.get(row.case_id, []))),
-            )
+            yield _state(row, values)
+
+
+def _state(row: Any, values: Mapping[str, Sequence[tuple[str, str]]]) -> CaseState:
+    """A ``cases`` row and the (dimension, value) pairs of each case id: its CaseState."""
+    return CaseState(
+        case_id=row.case_id,
+        revision=row.revision,
+        owner_tag=row.owner_tag,
+        status=row.status,
+        contributor=row.contributor,
+        month=row.month,
+        cycle=row.cycle,
+        tlp=row.tlp,
+        values=tuple(sorted(values.get(row.case_id, ()))),
+    )
 
 
 def _upgrade(connection: Connection) -> None:
