@@ -113,10 +113,6 @@ class Month:
         return month == self
 
     @property
-    def first_day(self) -> date:
-        return date(self.year, self.month, 1)
-
-    @property
     def quarter(self) -> Quarter:
         """The calendar quarter this month falls in."""
         return Quarter(self.year, (self.month - 1) // 3 + 1)

@@ -31,7 +31,6 @@ from aiokafka.errors import KafkaError
 from dief.broker._binary import FIX_HINT, resolve_broker_binary
 from dief.broker.topics import (
     DEFAULT_CASE_PARTITIONS,
-    EnsuredTopics,
     TopicSpec,
     dief_topics,
     ensure_topics,
@@ -151,7 +150,6 @@ class EmbeddedBroker:
         self._log_path: Path | None = None
         self._owns_log = False
         self._startup_seconds: float | None = None
-        self._ensured = EnsuredTopics(created=(), existing=())
 
     def __repr__(self) -> str:
         state = f"running at {self.bootstrap}" if self.running else "stopped"
@@ -203,11 +201,6 @@ class EmbeddedBroker:
     @property
     def topics(self) -> tuple[TopicSpec, ...]:
         return self._topics
-
-    @property
-    def ensured(self) -> EnsuredTopics:
-        """Topics created (or found) by the last :meth:`start`."""
-        return self._ensured
 
     @property
     def startup_seconds(self) -> float | None:
@@ -277,9 +270,7 @@ class EmbeddedBroker:
                         f"cannot start the broker {self._binary}: {exc} {fix}"
                     ) from exc
         try:
-            self._ensured = await ensure_topics(
-                self.bootstrap, self._topics, time_limit=self._start_timeout
-            )
+            await ensure_topics(self.bootstrap, self._topics, time_limit=self._start_timeout)
         except BaseException as exc:
             tail = self.output_tail()
             await self._kill_now()

@@ -59,9 +59,6 @@ class Indicator:
     stages: tuple[TransferStage, ...]
     sources: tuple[SourceRef, ...]
 
-    def applies_to(self, stage: TransferStage) -> bool:
-        return stage in self.stages
-
 
 @dataclass(frozen=True)
 class Catalogue:
