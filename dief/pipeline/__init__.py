@@ -6,7 +6,16 @@ from dief.pipeline._run import (
     Progress,
     RunOptions,
     RunResult,
+    RunSummary,
     run_pipeline,
 )
 
-__all__ = ["NullProgress", "PipelineError", "Progress", "RunOptions", "RunResult", "run_pipeline"]
+__all__ = [
+    "NullProgress",
+    "PipelineError",
+    "Progress",
+    "RunOptions",
+    "RunResult",
+    "RunSummary",
+    "run_pipeline",
+]

@@ -19,10 +19,11 @@ import secrets
 import shutil
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
@@ -55,7 +56,15 @@ from dief.settings import KafkaSettings
 from dief.storage import CaseStore, sqlite_url
 from dief.vocab import Region
 
-__all__ = ["NullProgress", "PipelineError", "Progress", "RunOptions", "RunResult", "run_pipeline"]
+__all__ = [
+    "NullProgress",
+    "PipelineError",
+    "Progress",
+    "RunOptions",
+    "RunResult",
+    "RunSummary",
+    "run_pipeline",
+]
 
 log = logging.getLogger("dief.run")
 
@@ -107,6 +116,18 @@ class RunOptions:
     today: date | None = None
 
 
+class RunSummary(TypedDict):
+    """:meth:`RunResult.to_json`: the counts and step timings (seconds) of a run."""
+
+    read: int
+    accepted: int
+    rejected: int
+    published: int
+    applied: int
+    dead_lettered: int
+    timings: dict[str, float]
+
+
 @dataclass(slots=True)
 class RunResult:
     read: int = 0
@@ -118,7 +139,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> RunSummary:
         return {
             "read": self.read,
             "accepted": self.accepted,
@@ -130,25 +151,14 @@ class RunResult:
         }
 
 
-class _Timer:
-    def __init__(self, result: RunResult) -> None:
-        self._result = result
-
-    def step(self, name: str) -> _Step:
-        return _Step(self._result, name)
-
-
-class _Step:
-    def __init__(self, result: RunResult, name: str) -> None:
-        self._result = result
-        self._name = name
-        self._t0 = 0.0
-
-    def __enter__(self) -> None:
-        self._t0 = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        self._result.timings[self._name] = time.perf_counter() - self._t0
+@contextlib.contextmanager
+def _timed(result: RunResult, name: str) -> Iterator[None]:
+    """Record how long the block took in ``result.timings[name]`` (also when it raises)."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        result.timings[name] = time.perf_counter() - t0
 
 
 class _Applied:
@@ -202,7 +212,6 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
     complete. Outputs are written under *options.out*."""
     progress = progress or NullProgress()
     result = RunResult()
-    timer = _Timer(result)
     t_start = time.perf_counter()
     if not options.input.is_file():
         raise ConfigurationError(f"input file {options.input} does not exist")
@@ -211,11 +220,11 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
         shutil.rmtree(work)
     (work / "nodes").mkdir(parents=True)
 
-    with timer.step("read"):
+    with _timed(result, "read"):
         by_state, rejected = _read_input(options, result)
     catalogue = load_catalogue()
 
-    with timer.step("keys"):
+    with _timed(result, "keys"):
         passphrase = secrets.token_urlsafe(24)
         ring = Keyring.init_forum(work / "keys", passphrase)
         sealers_keys = {r: ring.sealing_keys(KeyRole.REGION, r.value) for r in Region}
@@ -230,7 +239,7 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
     publisher: KafkaPublisher | None = None
     outboxes: list[Outbox] = []
     try:
-        with timer.step("broker"):
+        with _timed(result, "broker"):
             if options.bootstrap is None:
                 embedded = EmbeddedBroker(binary=options.broker_bin, log_path=work / "broker.log")
                 await embedded.start()
@@ -243,13 +252,13 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
                 on_embedded = await is_embedded_broker(bootstrap)
         kafka = KafkaSettings(bootstrap=bootstrap, embedded=embedded is not None or on_embedded)
 
-        with timer.step("store"):
+        with _timed(result, "store"):
             url = options.database_url or sqlite_url(work / "aggregator.sqlite")
             store = CaseStore(url)
             await store.start()
 
         applied = _Applied()
-        with timer.step("aggregators_start"):
+        with _timed(result, "aggregators_start"):
             from consumers.aggregator import register_aggregators
 
             # One client per region, as the regional services run in production; their
@@ -285,7 +294,7 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
                 asyncio.gather(*(c.start() for c in consumers))
             )
 
-        with timer.step("nodes"):
+        with _timed(result, "nodes"):
             publisher = KafkaPublisher(make_broker(kafka, client_id="dief-node"))
             relays: list[OutboxRelay] = []
             total_cases = sum(len(v) for v in by_state.values())
@@ -321,7 +330,7 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
         if applied.finished >= result.published:
             applied.done.set()
 
-        with timer.step("publish"):
+        with _timed(result, "publish"):
             progress.start("publish", result.published)
             sent = 0
             for relay in relays:
@@ -329,16 +338,15 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
                 progress.advance("publish", sent)
             progress.finish("publish")
 
-        with timer.step("aggregators_join"):
+        with _timed(result, "aggregators_join"):
             try:
                 await consumer_started
             except (KafkaError, OSError) as exc:
                 raise PipelineError(
-                    f"the regional aggregators could not start on {bootstrap}: "
-                    f"{type(exc).__name__}"
+                    f"the regional aggregators could not start on {bootstrap}: {type(exc).__name__}"
                 ) from exc
 
-        with timer.step("aggregate"):
+        with _timed(result, "aggregate"):
             progress.start("aggregate", result.published)
             deadline = time.monotonic() + options.timeout
             while not applied.done.is_set():
@@ -356,13 +364,13 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
         result.dead_lettered = sum(n for k, n in applied.outcomes.items() if k.startswith("dlq:"))
         result.applied = applied.finished - result.dead_lettered
 
-        with timer.step("lessons"):
+        with _timed(result, "lessons"):
             # the shareable summaries, opened with each region's key (O(cases), once)
             lessons = {
                 r: (await load_lessons(store, r, Opener(opening[r]))).lessons for r in Region
             }
 
-        with timer.step("digests"):
+        with _timed(result, "digests"):
             # each region's digests from its own aggregator client (the first ones, in
             # Region order), as its aggregator publishes them
             _published, cycles = await issue_every_digest(
@@ -382,7 +390,7 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
                     f"{options.timeout:.0f}s; see {work / 'broker.log'}"
                 )
 
-        with timer.step("outputs"):
+        with _timed(result, "outputs"):
             index_ = await write_outputs(
                 options.out,
                 store,
