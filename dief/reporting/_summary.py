@@ -247,16 +247,17 @@ def _rules(k: int) -> list[str]:
         "one suppressed cell.",
         "Secondary suppression (b): every global cell is the sum of the regions' cells; "
         "no such set is left with exactly one suppressed cell.",
-        "Every listed cell counts at least one case, so no set with a published total is "
-        "left with suppressed cells that could only be ones, and no suppressed cell may "
-        "follow exactly from all the sums together (exact elimination). Each extra "
-        "suppression takes the smallest published cell, totals last, until nothing changes.",
+        "Every listed cell counts at least one case (in a re-issue, a cell the previous "
+        "issue listed may count zero), so no set with a published total is left with "
+        "suppressed cells that could only be ones, and no suppressed cell may follow "
+        "exactly from all the sums together (exact elimination). Each extra suppression "
+        "takes the smallest published cell, totals last, until nothing changes.",
         "Re-issue stability: every cell suppressed in the previous issue of this cycle's "
-        "summary stays suppressed (kept_for_stability counts the cells suppressed only for "
-        "that); a cell that issue published with the count it has now is taken as known and "
-        "never used as a secondary suppression; and no suppressed cell may follow exactly "
-        "from this issue and the previous one together, each cell suppressed in both taken "
-        "as unchanged.",
+        "summary stays suppressed, listed even if it now counts zero (kept_for_stability "
+        "counts the cells this issue alone would publish); a cell that issue published with "
+        "the count it has now is taken as known and never used as a secondary suppression; "
+        "and no suppressed count the previous issue did not publish may follow exactly from "
+        "the two issues together, even for a reader who knows which cells changed.",
         "Cross-cycle stability: among equally small candidates for secondary suppression, "
         "cells suppressed in the previous cycle's published summary are taken first, so the "
         "pattern changes as little as possible between cycles.",
