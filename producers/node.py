@@ -21,13 +21,11 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from dief.broker import cases_topic
 from dief.catalogue import load_catalogue
-from dief.crypto.envelope import Sealer
 from dief.exceptions import BrokerError, ConfigurationError, StorageError
 from dief.kafka import KafkaPublisher, make_broker
 from dief.keyring import KeyRole
-from dief.models import CASE_PAYLOAD_TYPE, load_cases
+from dief.models import load_cases
 from dief.node import (
     NationalNode,
     NodeIdentity,
@@ -71,20 +69,12 @@ class NodeService:
     async def start(self) -> None:
         ring = self._settings.keyring.unlock(self._passphrase, "the node secret is")
         secret = ring.node_secret(self._settings.node)
-        sealers = {
-            r: Sealer(
-                type=CASE_PAYLOAD_TYPE,
-                region=r.value,
-                recipients=ring.sealing_keys(KeyRole.REGION, r.value),
-            )
-            for r in Region
-        }
+        recipients = {r: ring.sealing_keys(KeyRole.REGION, r.value) for r in Region}
         await self._outbox.start()
-        self._node = NationalNode(
+        self._node = NationalNode.for_regions(
             NodeIdentity(secret.secret_bytes()),
             self._outbox,
-            sealers,
-            {r: cases_topic(r) for r in Region},
+            recipients,
             start_month=self._settings.cycle_start_month,
             catalogue_version=load_catalogue().version,
         )

@@ -16,10 +16,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dief.broker import cases_topic
 from dief.crypto.clock import Clock, SystemClock
 from dief.crypto.envelope import Sealer
+from dief.crypto.keys import KemPublicKey
 from dief.exceptions import DiefError, ScreeningError, ValidationError
-from dief.models import CaseInput, CaseValidationError, generalise
+from dief.models import CASE_PAYLOAD_TYPE, CaseInput, CaseValidationError, generalise
 from dief.node._outbox import Outbox, OutboxEntry
 from dief.periods import CspCycle
 from dief.screening import check_text
@@ -132,6 +134,32 @@ class NationalNode:
         self._clock: Clock = clock or SystemClock()
         self._start_month = start_month
         self._catalogue_version = catalogue_version
+
+    @classmethod
+    def for_regions(
+        cls,
+        identity: NodeIdentity,
+        outbox: Outbox,
+        recipients_by_region: Mapping[Region, Iterable[KemPublicKey]],
+        *,
+        start_month: int,
+        catalogue_version: str | None,
+        clock: Clock | None = None,
+    ) -> NationalNode:
+        """A node sealing each region's cases to its recipients, onto its cases topic."""
+        sealers = {
+            r: Sealer(type=CASE_PAYLOAD_TYPE, region=r.value, recipients=keys)
+            for r, keys in recipients_by_region.items()
+        }
+        return cls(
+            identity,
+            outbox,
+            sealers,
+            {r: cases_topic(r) for r in recipients_by_region},
+            clock=clock,
+            start_month=start_month,
+            catalogue_version=catalogue_version,
+        )
 
     def __repr__(self) -> str:
         return f"NationalNode(outbox={self._outbox!r})"

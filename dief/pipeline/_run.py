@@ -31,18 +31,17 @@ from faststream.kafka import KafkaBroker
 from dief.aggregator import BatchReport, RegionAggregator
 from dief.broker import (
     EmbeddedBroker,
-    cases_topic,
     dief_topics,
     ensure_topics,
     is_embedded_broker,
 )
 from dief.catalogue import load_catalogue
-from dief.crypto.envelope import Opener, Sealer
+from dief.crypto.envelope import Opener
 from dief.digests import KafkaRecordSink, SecretariatStore, SummaryCollector, issue_every_digest
 from dief.exceptions import ConfigurationError, DiefError, ValidationError
 from dief.kafka import KafkaDeadLetterSink, KafkaPublisher, make_broker
 from dief.keyring import Keyring, KeyRole
-from dief.models import CASE_PAYLOAD_TYPE, CaseInput, CaseValidationError, load_cases
+from dief.models import CaseInput, CaseValidationError, load_cases
 from dief.node import (
     NationalNode,
     NodeIdentity,
@@ -305,15 +304,10 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
                 outbox = Outbox(work / "nodes" / f"node-{index:03d}.sqlite")
                 await outbox.start()
                 outboxes.append(outbox)
-                sealers = {
-                    r: Sealer(type=CASE_PAYLOAD_TYPE, region=r.value, recipients=sealers_keys[r])
-                    for r in Region
-                }
-                node = NationalNode(
+                node = NationalNode.for_regions(
                     NodeIdentity(os.urandom(32)),
                     outbox,
-                    sealers,
-                    {r: cases_topic(r) for r in Region},
+                    sealers_keys,
                     start_month=options.start_month,
                     catalogue_version=catalogue.version,
                 )
