@@ -3,6 +3,9 @@
 One :class:`CaseStore` per process. ``apply_batch`` runs one transaction per batch: the
 record-id dedupe, the case facts and the merged cell deltas commit together, so the caller
 commits Kafka offsets only after this returns (DESIGN §8).
+
+The reads are in :mod:`dief.storage._queries`, the bulk-insert helper in
+:mod:`dief.storage._bulk`, the engine setup in :mod:`dief.storage._engine`.
 """
 
 from __future__ import annotations
@@ -10,23 +13,24 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Dialect, Insert, Table, and_, delete, func, select
+from sqlalchemy import Connection, Insert, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dief.aggregation._facts import CaseFacts, CaseState, CellKey, Outcome, cell_keys
+from dief.aggregation._facts import CaseFacts, CaseState, Outcome, cell_keys
 from dief.aggregation._plan import BatchPlan, plan_batch
 from dief.exceptions import StorageError
-from dief.storage._engine import FAST_PRAGMAS, EngineOwner, open_engine
+from dief.storage._bulk import BulkInsert, bulk_table, cell_order, chunks
+from dief.storage._engine import FAST_PRAGMAS, open_engine
+from dief.storage._queries import CaseQueries, CellRow, StoredCase, case_state
 from dief.storage._reason import db_reason as _why
 from dief.storage._schema import (
     applied_records,
@@ -40,7 +44,6 @@ from dief.storage._schema import (
 __all__ = ["CaseStore", "CellRow", "StoredCase", "sqlite_url"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-_CHUNK = 500
 
 # Alembic keeps its migration context in module globals, so two stores migrating at once
 # (``asyncio.gather(a.start(), b.start())``) corrupt each other: migrations run one at a time
@@ -63,99 +66,7 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-@dataclass(frozen=True, slots=True)
-class CellRow:
-    """One cell of one period for one contributor-cycle (see :mod:`dief.storage._schema`)."""
-
-    period: str
-    dimension: str
-    value: str
-    cycle: str
-    count: int
-    contributors: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCase:
-    """A stored case's categorical facts, for rebuilds and independent recomputation."""
-
-    case_id: str
-    revision: int
-    status: str
-    contributor: str
-    month: str
-    cycle: str
-    tlp: str
-    values: tuple[tuple[str, str], ...]
-
-
-_BULK_TABLES = {t.name: t for t in (applied_records, case_values, cases, cell_counts)}
-
-
-def _bulk_table(name: str) -> Table:
-    return _BULK_TABLES[name]
-
-
-@dataclass(frozen=True, slots=True)
-class _BulkInsert:
-    """An INSERT compiled for one dialect: driver SQL and each column's bind processor."""
-
-    sql: str
-    names: tuple[str, ...]
-    processors: dict[str, Callable[[Any], Any]]
-
-    @classmethod
-    def compile(cls, stmt: Insert, table: Table, dialect: Dialect) -> _BulkInsert:
-        compiled = stmt.compile(dialect=dialect)
-        names = tuple(c.name for c in table.columns)
-        if tuple(compiled.positiontup or ()) != names:
-            raise StorageError(f"bulk insert into {table.name}: unexpected parameter order")
-        processors: dict[str, Callable[[Any], Any]] = {}
-        for column in table.columns:
-            process = column.type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                processors[column.name] = process
-        return cls(str(compiled), names, processors)
-
-    def convert(self, column: str, value: Any) -> Any:
-        """*value* as the driver takes it for *column* (its bind processor, if any)."""
-        process = self.processors.get(column)
-        return value if process is None else process(value)
-
-    def process(
-        self, rows: Sequence[tuple[Any, ...]], converted: Iterable[str]
-    ) -> list[tuple[Any, ...]]:
-        """*rows* ready for the driver; the caller already converted the *converted*
-        columns (cheaper for values shared by many rows, like a batch's timestamp)."""
-        todo = [
-            (self.names.index(name), process)
-            for name, process in self.processors.items()
-            if name not in set(converted)
-        ]
-        if not todo:
-            return rows if isinstance(rows, list) else list(rows)
-        out: list[tuple[Any, ...]] = []
-        for row in rows:
-            values = list(row)
-            for index, process in todo:
-                values[index] = process(values[index])
-            out.append(tuple(values))
-        return out
-
-
-def _cell_order(item: tuple[CellKey, int]) -> str:
-    """Sort key of a cell delta: the primary key's order, as one string (far cheaper to
-    compare than the tuple)."""
-    period, dimension, value, cycle, contributor, red = item[0]
-    return f"{period}\0{dimension}\0{value}\0{cycle}\0{contributor}\0{int(red)}"
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-class CaseStore(EngineOwner):
+class CaseStore(CaseQueries):
     """Async repository of case facts and incremental cell counts."""
 
     _what = "the case store"
@@ -164,7 +75,7 @@ class CaseStore(EngineOwner):
         self._url = url
         self._echo = echo
         self._engine: AsyncEngine | None = None
-        self._bulk_statements: dict[tuple[str, str], _BulkInsert] = {}
+        self._bulk_statements: dict[tuple[str, str], BulkInsert] = {}
 
     def __repr__(self) -> str:
         # The URL may carry a password: show only the dialect.
@@ -286,7 +197,7 @@ class CaseStore(EngineOwner):
             # In primary-key order: B-tree inserts in key order touch each page once.
             rows = [
                 (region, p, d, v, c, who, red[is_red], n)
-                for (p, d, v, c, who, is_red), n in sorted(plan.deltas.items(), key=_cell_order)
+                for (p, d, v, c, who, is_red), n in sorted(plan.deltas.items(), key=cell_order)
             ]
             await self._bulk(conn, cells, rows, converted=["red"])
         return plan
@@ -321,20 +232,20 @@ class CaseStore(EngineOwner):
 
     def _prepared(
         self, conn: AsyncConnection, table: str, build: Callable[[], Insert]
-    ) -> _BulkInsert:
+    ) -> BulkInsert:
         """*build()* (an INSERT of every column of *table*), compiled once per dialect."""
         key = (conn.dialect.name, table)
         prepared = self._bulk_statements.get(key)
         if prepared is None:
-            prepared = self._bulk_statements[key] = _BulkInsert.compile(
-                build(), _bulk_table(table), conn.dialect
+            prepared = self._bulk_statements[key] = BulkInsert.compile(
+                build(), bulk_table(table), conn.dialect
             )
         return prepared
 
     async def _bulk(
         self,
         conn: AsyncConnection,
-        prepared: _BulkInsert,
+        prepared: BulkInsert,
         rows: Sequence[tuple[Any, ...]],
         *,
         converted: Iterable[str] = (),
@@ -357,7 +268,7 @@ class CaseStore(EngineOwner):
 
     async def _applied_ids(self, conn: AsyncConnection, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             result = await conn.execute(
                 select(applied_records.c.record_id).where(applied_records.c.record_id.in_(chunk))
             )
@@ -369,7 +280,7 @@ class CaseStore(EngineOwner):
     ) -> dict[str, CaseState]:
         heads: dict[str, Any] = {}
         values: dict[str, list[tuple[str, str]]] = {}
-        for chunk in _chunks(case_ids):
+        for chunk in chunks(case_ids):
             rows = await conn.execute(
                 select(cases).where(cases.c.region == region, cases.c.case_id.in_(chunk))
             )
@@ -382,13 +293,13 @@ class CaseStore(EngineOwner):
             )
             for vrow in vrows:
                 values.setdefault(vrow.case_id, []).append((vrow.dimension, vrow.value))
-        return {cid: _state(row, values) for cid, row in heads.items()}
+        return {cid: case_state(row, values) for cid, row in heads.items()}
 
     async def _notice_revisions(
         self, conn: AsyncConnection, region: str, case_ids: Sequence[str]
     ) -> dict[str, int]:
         found: dict[str, int] = {}
-        for chunk in _chunks(case_ids):
+        for chunk in chunks(case_ids):
             rows = await conn.execute(
                 select(related_notices.c.case_id, related_notices.c.revision).where(
                     related_notices.c.region == region, related_notices.c.case_id.in_(chunk)
@@ -429,7 +340,7 @@ class CaseStore(EngineOwner):
         ]
         await self._bulk(conn, case_insert, rows, converted=["updated_at"])
         ids = [f.case_id for f in facts]
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             await conn.execute(
                 delete(case_values).where(
                     case_values.c.region == region, case_values.c.case_id.in_(chunk)
@@ -490,151 +401,10 @@ class CaseStore(EngineOwner):
                     }
                     for (p, d, v, c, who, red), n in deltas.items()
                 ]
-                for chunk in _chunks(rows, 5000):
+                for chunk in chunks(rows, 5000):
                     await conn.execute(cell_counts.insert(), list(chunk))
         except SQLAlchemyError as exc:
             raise StorageError(f"rebuilding cells for {region} failed: {_why(exc)}") from exc
-
-    # -- reading ---------------------------------------------------------------------------
-
-    async def cell_rows(
-        self, region: str, periods: Sequence[str], *, include_red: bool = True
-    ) -> list[CellRow]:
-        """Per (period, dimension, value, cycle): case count and distinct contributors.
-
-        Costs O(stored cell rows of those periods), never a scan of the cases.
-        """
-        engine = self._require()
-        cc = cell_counts.c
-        conds = [cc.region == region, cc.period.in_(list(periods)), cc.n > 0]
-        if not include_red:
-            conds.append(cc.red.is_(False))
-        stmt = (
-            select(
-                cc.period,
-                cc.dimension,
-                cc.value,
-                cc.cycle,
-                func.sum(cc.n).label("cases"),
-                func.count(func.distinct(cc.contributor)).label("contributors"),
-            )
-            .where(and_(*conds))
-            .group_by(cc.period, cc.dimension, cc.value, cc.cycle)
-        )
-        try:
-            async with engine.connect() as conn:
-                result = await conn.execute(stmt)
-                return [
-                    CellRow(
-                        r.period, r.dimension, r.value, r.cycle, int(r.cases), int(r.contributors)
-                    )
-                    for r in result
-                ]
-        except SQLAlchemyError as exc:
-            raise StorageError(f"reading cells for {region} failed: {_why(exc)}") from exc
-
-    async def periods_with_data(self, region: str) -> list[str]:
-        """Every period (months, quarters, cycles) in which *region* has counted cases."""
-        engine = self._require()
-        cc = cell_counts.c
-        stmt = (
-            select(cc.period)
-            .where(cc.region == region, cc.dimension == "_total", cc.n > 0)
-            .distinct()
-            .order_by(cc.period)
-        )
-        try:
-            async with engine.connect() as conn:
-                return list((await conn.execute(stmt)).scalars())
-        except SQLAlchemyError as exc:
-            raise StorageError(f"listing periods for {region} failed: {_why(exc)}") from exc
-
-    async def dead_letter_counts(self, region: str) -> dict[str, int]:
-        engine = self._require()
-        try:
-            async with engine.connect() as conn:
-                rows = await conn.execute(
-                    select(dead_letters.c.reason, dead_letters.c.n).where(
-                        dead_letters.c.region == region
-                    )
-                )
-                return {r.reason: int(r.n) for r in rows}
-        except SQLAlchemyError as exc:
-            raise StorageError(f"reading DLQ counts for {region} failed: {_why(exc)}") from exc
-
-    async def outcome_counts(self, region: str | None = None) -> dict[str, int]:
-        """How many distinct records ended in each outcome (``applied``, ``dlq:…``, …)."""
-        engine = self._require()
-        ar = applied_records.c
-        stmt = select(ar.outcome, func.count()).group_by(ar.outcome)
-        if region is not None:
-            stmt = stmt.where(ar.region == region)
-        try:
-            async with engine.connect() as conn:
-                return {o: int(n) for o, n in await conn.execute(stmt)}
-        except SQLAlchemyError as exc:
-            raise StorageError(f"reading outcomes failed: {_why(exc)}") from exc
-
-    async def stored_cases(self, region: str) -> list[StoredCase]:
-        """Every stored case of *region* (a full scan: for tests, rebuilds and audits)."""
-        engine = self._require()
-        try:
-            async with engine.connect() as conn:
-                return [
-                    StoredCase(
-                        case_id=s.case_id,
-                        revision=s.revision,
-                        status=s.status,
-                        contributor=s.contributor,
-                        month=s.month,
-                        cycle=s.cycle,
-                        tlp=s.tlp,
-                        values=s.values,
-                    )
-                    async for s in self._iter_states(conn, region)
-                ]
-        except SQLAlchemyError as exc:
-            raise StorageError(f"reading cases for {region} failed: {_why(exc)}") from exc
-
-    async def sealed_cases(self, region: str) -> list[tuple[str, bytes]]:
-        """(case_id, sealed envelope) of the active cases of *region*, for lessons."""
-        engine = self._require()
-        stmt = select(cases.c.case_id, cases.c.sealed).where(
-            cases.c.region == region, cases.c.status == "active"
-        )
-        try:
-            async with engine.connect() as conn:
-                return [(r.case_id, bytes(r.sealed)) for r in await conn.execute(stmt)]
-        except SQLAlchemyError as exc:
-            raise StorageError(f"reading sealed cases for {region} failed: {_why(exc)}") from exc
-
-    async def _iter_states(self, conn: AsyncConnection, region: str) -> AsyncIterator[CaseState]:
-        values: dict[str, list[tuple[str, str]]] = {}
-        vrows = await conn.stream(
-            select(case_values.c.case_id, case_values.c.dimension, case_values.c.value).where(
-                case_values.c.region == region
-            )
-        )
-        async for v in vrows:
-            values.setdefault(v.case_id, []).append((v.dimension, v.value))
-        rows = await conn.stream(select(cases).where(cases.c.region == region))
-        async for row in rows:
-            yield _state(row, values)
-
-
-def _state(row: Any, values: Mapping[str, Sequence[tuple[str, str]]]) -> CaseState:
-    """A ``cases`` row and the (dimension, value) pairs of each case id: its CaseState."""
-    return CaseState(
-        case_id=row.case_id,
-        revision=row.revision,
-        owner_tag=row.owner_tag,
-        status=row.status,
-        contributor=row.contributor,
-        month=row.month,
-        cycle=row.cycle,
-        tlp=row.tlp,
-        values=tuple(sorted(values.get(row.case_id, ()))),
-    )
 
 
 def _upgrade(connection: Connection) -> None:
