@@ -35,7 +35,20 @@ __all__ = ["SIMULATED_STATES", "SyntheticCase", "generate_cases", "write_jsonl"]
 #: Simulated States Parties by home region (ISO 3166 alpha-3 codes). They only ever appear
 #: as ``submitted_by``, which never leaves the node.
 SIMULATED_STATES: dict[Region, tuple[str, ...]] = {
-    Region.AFR: ("NGA", "GHA", "SEN", "CIV", "MLI", "BFA", "NER", "ZAF", "KEN", "SLE", "LBR", "TGO"),
+    Region.AFR: (
+        "NGA",
+        "GHA",
+        "SEN",
+        "CIV",
+        "MLI",
+        "BFA",
+        "NER",
+        "ZAF",
+        "KEN",
+        "SLE",
+        "LBR",
+        "TGO",
+    ),
     Region.APG: ("JPN", "KOR", "AUS", "NZL", "PHL", "MNG", "KAZ", "PSE", "SAU", "LBN"),
     Region.EEG: ("POL", "CZE", "ROU", "BGR", "SRB", "HRV", "LTU", "MDA", "UKR", "GEO", "ALB"),
     Region.GRULAC: ("MEX", "BRA", "ARG", "COL", "PER", "CHL", "CRI", "GTM", "JAM", "TTO", "DOM"),
@@ -46,7 +59,12 @@ SIMULATED_STATES: dict[Region, tuple[str, ...]] = {
 # checklists differ between regions as they would in a real exchange.
 _PROFILES: dict[Region, dict[str, dict[str, float]]] = {
     Region.AFR: {
-        "method": {"ant_trade": 4, "theft_or_loss": 4, "unauthorized_retransfer": 3, "corruption": 2},
+        "method": {
+            "ant_trade": 4,
+            "theft_or_loss": 4,
+            "unauthorized_retransfer": 3,
+            "corruption": 2,
+        },
         "item": {"small_arms": 6, "ammunition": 6, "light_weapons": 3},
         "mode": {"land": 6, "sea": 2, "air": 1},
         "end_user": {"non_state_armed_group": 5, "criminal_organization": 3, "civilian_market": 2},
