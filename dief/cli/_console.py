@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Coroutine
+import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import (
@@ -22,11 +24,12 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from dief.exceptions import DiefError
+from dief.exceptions import ConfigurationError, DiefError
 from dief.settings import KafkaSettings
 
 __all__ = [
     "FORMAT_OPTION",
+    "ManagedService",
     "OutOpt",
     "RichProgress",
     "Service",
@@ -35,7 +38,10 @@ __all__ = [
     "err_console",
     "fail",
     "kafka_overrides",
+    "passphrase_from_file",
+    "prompt_passphrase",
     "run_or_fail",
+    "run_service",
     "serve",
 ]
 
@@ -133,6 +139,50 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await service.run(stop)
+
+
+class ManagedService(Service, Protocol):
+    """A service with a lifecycle: ``start``, ``run`` until stopped, ``stop``."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def run_service(make: Callable[[], ManagedService], announce: Callable[[], None]) -> None:
+    """Build the service (in the event loop), start it, *announce* it, serve it until
+    SIGTERM or SIGINT, then stop it; a DiefError exits with one line."""
+
+    async def main() -> None:
+        service = make()
+        await service.start()
+        announce()
+        try:
+            await serve(service, asyncio.Event())
+        finally:
+            await service.stop()
+
+    run_or_fail(main())
+
+
+def passphrase_from_file(path: Path) -> SecretStr:
+    """The first line of *path* (``--passphrase-file``)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the passphrase file {path}") from exc
+    if not lines or not lines[0]:
+        raise ConfigurationError(f"the passphrase file {path} is empty")
+    return SecretStr(lines[0])
+
+
+def prompt_passphrase() -> SecretStr:
+    """Ask on the terminal; without one, say how to give the passphrase instead."""
+    if not sys.stdin.isatty():
+        raise typer.BadParameter(
+            "no keyring passphrase: use --passphrase-file or set DIEF_KEYRING__PASSPHRASE"
+        )
+    return SecretStr(typer.prompt("Keyring passphrase", hide_input=True))
 
 
 class RichProgress:

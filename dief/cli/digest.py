@@ -19,7 +19,15 @@ import typer
 from pydantic import SecretStr
 
 from dief._files import write_atomic
-from dief.cli._console import FORMAT_OPTION, OutOpt, database_url_option, err_console, fail
+from dief.cli._console import (
+    FORMAT_OPTION,
+    OutOpt,
+    database_url_option,
+    err_console,
+    fail,
+    passphrase_from_file,
+    prompt_passphrase,
+)
 from dief.exceptions import ConfigurationError, DiefError
 from dief.settings import AggregatorSettings, KeyringSettings, RunSettings
 from dief.vocab import Region
@@ -52,20 +60,10 @@ def _database(url: str | None, settings: RunSettings) -> str:
 
 def _passphrase(keyring: KeyringSettings, pass_file: Path | None) -> SecretStr:
     if pass_file is not None:
-        try:
-            text = pass_file.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read the passphrase file {pass_file}") from exc
-        if not text or not text[0]:
-            raise ConfigurationError(f"the passphrase file {pass_file} is empty")
-        return SecretStr(text[0])
+        return passphrase_from_file(pass_file)
     if keyring.passphrase is not None:
         return keyring.passphrase
-    if not sys.stdin.isatty():
-        raise typer.BadParameter(
-            "no keyring passphrase: use --passphrase-file or set DIEF_KEYRING__PASSPHRASE"
-        )
-    return SecretStr(typer.prompt("Keyring passphrase", hide_input=True))
+    return prompt_passphrase()
 
 
 async def _render(

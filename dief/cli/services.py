@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,7 @@ import typer
 from pydantic import SecretStr
 from rich.console import Console
 
-from dief.cli._console import configure_logging, kafka_overrides, run_or_fail, serve
+from dief.cli._console import configure_logging, kafka_overrides, run_or_fail, run_service
 from dief.exceptions import BrokerError
 from dief.settings import AggregatorSettings, KeyringSettings, NodeSettings
 from dief.vocab import Region
@@ -133,16 +132,10 @@ def node(
     settings = _node_settings(name, bootstrap, embedded, intake)
     passphrase = _keyring(settings.keyring, keys, passphrase_file)
 
-    async def main() -> None:
-        service = NodeService(settings, passphrase)
-        await service.start()
-        console.print(f"node running; outbox {settings.outbox}")
-        try:
-            await serve(service, asyncio.Event())
-        finally:
-            await service.stop()
-
-    run_or_fail(main())
+    run_service(
+        lambda: NodeService(settings, passphrase),
+        lambda: console.print(f"node running; outbox {settings.outbox}"),
+    )
 
 
 def aggregate(
@@ -172,16 +165,11 @@ def aggregate(
     kafka_overrides(settings.kafka, bootstrap, embedded)
     passphrase = _keyring(settings.keyring, keys, passphrase_file)
 
-    async def main() -> None:
-        service = AggregatorService(settings, passphrase)
-        await service.start()  # raises BrokerError (one line) when the broker is away
-        console.print(f"aggregating {', '.join(r.value for r in settings.regions)}")
-        try:
-            await serve(service, asyncio.Event())
-        finally:
-            await service.stop()
-
-    run_or_fail(main())
+    # start() raises BrokerError (one line) when the broker is away
+    run_service(
+        lambda: AggregatorService(settings, passphrase),
+        lambda: console.print(f"aggregating {', '.join(r.value for r in settings.regions)}"),
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -33,8 +33,9 @@ from dief.cli._console import (
     err_console,
     fail,
     kafka_overrides,
-    run_or_fail,
-    serve,
+    passphrase_from_file,
+    prompt_passphrase,
+    run_service,
 )
 from dief.exceptions import ConfigurationError, DiefError, KeyringError
 from dief.settings import KeyringSettings, RunSettings, SecretariatSettings
@@ -116,21 +117,11 @@ def _keys_dir(keys: Path | None) -> Path:
 
 def _passphrase(pass_file: Path | None) -> SecretStr:
     if pass_file is not None:
-        try:
-            lines = pass_file.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read the passphrase file {pass_file}") from exc
-        if not lines or not lines[0]:
-            raise ConfigurationError(f"the passphrase file {pass_file} is empty")
-        return SecretStr(lines[0])
+        return passphrase_from_file(pass_file)
     configured = SecretariatSettings().keyring.read_passphrase()
     if configured is not None:
         return configured
-    if not sys.stdin.isatty():
-        raise typer.BadParameter(
-            "no keyring passphrase: use --passphrase-file or set DIEF_KEYRING__PASSPHRASE"
-        )
-    return SecretStr(typer.prompt("Keyring passphrase", hide_input=True))
+    return prompt_passphrase()
 
 
 def _render(summary_json: str, fmt: SummaryFormat) -> str | bytes:
@@ -339,16 +330,10 @@ def secretariat(
     kafka_overrides(settings.kafka, bootstrap, embedded)
     passphrase = _keyring(settings.keyring, keys, passphrase_file)
 
-    async def main() -> None:
-        service = SecretariatService(settings, passphrase)
-        await service.start()
-        err_console.print("Secretariat running", highlight=False, markup=False)
-        try:
-            await serve(service, asyncio.Event())
-        finally:
-            await service.stop()
-
-    run_or_fail(main())
+    run_service(
+        lambda: SecretariatService(settings, passphrase),
+        lambda: err_console.print("Secretariat running", highlight=False, markup=False),
+    )
 
 
 def register(app: typer.Typer) -> None:
