@@ -20,7 +20,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -88,7 +87,7 @@ cell_counts = Table(
     Column("red", Boolean, primary_key=True),
     Column("n", Integer, nullable=False),
 )
-Index("ix_cell_counts_region_period", cell_counts.c.region, cell_counts.c.period)
+# (region, period) lookups use the primary key, which starts with those columns.
 
 related_notices = Table(
     "related_notices",
