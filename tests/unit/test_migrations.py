@@ -1,0 +1,25 @@
+"""The Alembic migrations build exactly the tables the code declares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from dief.storage import CaseStore, sqlite_url
+from dief.storage._schema import metadata
+
+
+async def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:
+    store = CaseStore(sqlite_url(tmp_path / "m.sqlite"))
+    await store.start()
+    await store.stop()
+
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert diff == [], f"migrations and dief/storage/_schema.py differ: {diff}"
