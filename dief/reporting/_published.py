@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from dief.reporting._cells import TOTAL
-from dief.reporting._suppression import Earlier, Group, Key, SortKey
+from dief.reporting._suppression import SINGLE_VALUED, Earlier, Group, Key, SortKey
 from dief.shapes import CspSummary, RegionTable
 from dief.vocab import Dimension, Region
 
@@ -30,14 +30,6 @@ __all__ = [
 ]
 
 GLOBAL = "_global"
-#: dimensions with exactly one value per case: their values sum to the table total
-SINGLE_VALUED: tuple[Dimension, ...] = (
-    Dimension.KIND,
-    Dimension.CONFIDENCE,
-    Dimension.TRANSFER_STAGE,
-    Dimension.END_USER_TYPE,
-    Dimension.DETECTION_SOURCE,
-)
 _DIM_RANK = {d.value: i for i, d in enumerate(Dimension)}
 _REGION_RANK = {r.value: i for i, r in enumerate(Region)}
 

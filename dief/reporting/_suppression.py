@@ -58,10 +58,31 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from dief.exceptions import DiefError
+from dief.vocab import Dimension
 
-__all__ = ["Earlier", "Group", "Key", "Protection", "SortKey", "determined_cells", "protect"]
+__all__ = [
+    "SINGLE_VALUED",
+    "Earlier",
+    "Group",
+    "Key",
+    "Protection",
+    "SortKey",
+    "determined_cells",
+    "protect",
+]
 
-#: (table, dimension, value): a region code or ``"_global"``; totals are ("_total", "_all").
+#: dimensions with exactly one value per case: their values sum to the table total (shared
+#: by the CSP summary's and the meeting digests' additive groups)
+SINGLE_VALUED: tuple[Dimension, ...] = (
+    Dimension.KIND,
+    Dimension.CONFIDENCE,
+    Dimension.TRANSFER_STAGE,
+    Dimension.END_USER_TYPE,
+    Dimension.DETECTION_SOURCE,
+)
+
+#: (table, dimension, value): a region code or ``"_global"`` (a period, in meeting digests);
+#: totals are ("_total", "_all").
 Key = tuple[str, str, str]
 #: a deterministic tie-break between cells of equal count
 SortKey = tuple[int, int, str]
