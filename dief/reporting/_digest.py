@@ -1,10 +1,8 @@
 """Regional trend digests for DIEF meetings (DESIGN §7).
 
-One digest costs one read of the region's stored cells (every period: the suppression
-pattern is joint across them), never a scan of the cases. Cells with fewer than ``k``
-distinct contributors are suppressed (primary), and further cells so that no suppressed
-cell follows from the published ones, within the digest or across the region's month,
-quarter and cycle digests (secondary; :mod:`dief.reporting._pattern`).
+One digest costs one read of the stored cells of a handful of periods (the period, the one
+before it, and the eight quarters the checklist and its trend compare), never a scan of the
+cases. Cells with fewer than ``k`` distinct contributors are published as suppressed.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dief.catalogue import Catalogue
 from dief.periods import (
     DEFAULT_CYCLE_START_MONTH,
-    CspCycle,
     Month,
     Period,
     Quarter,
@@ -22,7 +19,6 @@ from dief.periods import (
 )
 from dief.reporting._cells import TOTAL, CellId, PeriodCells, Tally, combine, merge_rows
 from dief.reporting._lessons import CaseLesson, lessons_for
-from dief.reporting._pattern import DigestPattern, digest_pattern, window_key
 from dief.reporting._trend import TREND_TEST, trend_flag
 from dief.shapes import Cell, ChecklistEntry, Digest, DigestNotes, Lesson, Totals, Trend
 from dief.storage import CaseStore
@@ -83,14 +79,13 @@ def ratio(count: int, total: int | None) -> float | None:
     return round(min(count / total, 1.0), SHARE_DIGITS)
 
 
-def _previous_count(
-    tally: Tally | None, pattern: DigestPattern, period: str | None, cell: CellId
-) -> int | None:
-    """The previous period's count as its digest publishes it: 0 without data, null when
-    suppressed there."""
-    if period is None:
+def _previous_count(tally: Tally | None, k: int) -> int | None:
+    """The previous period's count as published: 0 without data, null below k."""
+    if tally is None:
         return 0
-    return pattern.published(period, cell, tally)
+    if tally.contributors < k:
+        return None
+    return tally.count
 
 
 def rank_cells(cells: Iterable[Cell]) -> list[Cell]:
@@ -103,18 +98,16 @@ def rank_cells(cells: Iterable[Cell]) -> list[Cell]:
 
 
 def _cell(
-    cell: CellId,
+    value: str,
     tally: Tally,
     before: Tally | None,
     *,
-    pattern: DigestPattern,
-    periods: tuple[str, str | None],
+    k: int,
     total: int | None,
 ) -> Cell:
-    value = cell[1]
-    if pattern.hidden(periods[0], cell, tally):
+    if tally.contributors < k:
         return Cell(value=value, count=None, contributors=None, suppressed=True)
-    previous = _previous_count(before, pattern, periods[1], cell)
+    previous = _previous_count(before, k)
     return Cell(
         value=value,
         count=tally.count,
@@ -128,36 +121,24 @@ def _cell(
 
 
 def _dimensions(
-    now: PeriodCells,
-    before: PeriodCells,
-    *,
-    pattern: DigestPattern,
-    periods: tuple[str, str | None],
-    total: int | None,
+    now: PeriodCells, before: PeriodCells, *, k: int, total: int | None
 ) -> dict[Dimension, list[Cell]]:
     out: dict[Dimension, list[Cell]] = {}
     for dimension in Dimension:
         cells = [
-            _cell(cell, tally, before.get(cell), pattern=pattern, periods=periods, total=total)
-            for cell, tally in now.items()
-            if cell[0] == dimension.value
+            _cell(value, tally, before.get((dim, value)), k=k, total=total)
+            for (dim, value), tally in now.items()
+            if dim == dimension.value
         ]
         out[dimension] = rank_cells(cells)
     return out
 
 
-def _totals(
-    now: PeriodCells,
-    before: PeriodCells,
-    *,
-    pattern: DigestPattern,
-    periods: tuple[str, str | None],
-    suppressed: int,
-) -> Totals:
+def _totals(now: PeriodCells, before: PeriodCells, *, k: int, suppressed: int) -> Totals:
     tally = now.get(TOTAL, Tally(0, 0, ()))
-    if tally.count > 0 and pattern.hidden(periods[0], TOTAL, tally):
+    if 0 < tally.contributors < k:
         return Totals(cases=None, contributors=None, suppressed=suppressed, withheld=True)
-    previous = _previous_count(before.get(TOTAL), pattern, periods[1], TOTAL)
+    previous = _previous_count(before.get(TOTAL), k)
     return Totals(
         cases=tally.count,
         contributors=tally.contributors,
@@ -208,28 +189,20 @@ def rank_checklist(entries: Iterable[ChecklistEntry]) -> list[ChecklistEntry]:
 
 
 def _checklist(
-    window: PeriodCells,
-    prior: PeriodCells,
-    *,
-    pattern: DigestPattern,
-    name: str,
-    catalogue: Catalogue,
+    window: PeriodCells, prior: PeriodCells, *, k: int, catalogue: Catalogue
 ) -> list[ChecklistEntry]:
-    k = pattern.k
     total = window.get(TOTAL)
-    cases = total.count if total is not None and not pattern.hidden(name, TOTAL, total) else None
+    cases = total.count if total is not None and total.contributors >= k else None
     entries: list[ChecklistEntry] = []
     for (dim, ind_id), tally in window.items():
         if dim != Dimension.RISK_INDICATOR.value:
             continue
-        if pattern.hidden(name, (dim, ind_id), tally) or cases is None:
+        if tally.contributors < k or cases is None:
             entries.append(
                 checklist_entry(catalogue, ind_id, count=None, prevalence=None, trend=None)
             )
             continue
-        # the prior window only sets the trend flag (its counts are not published)
-        before = prior.get((dim, ind_id))
-        previous = 0 if before is None else (before.count if before.contributors >= k else None)
+        previous = _previous_count(prior.get((dim, ind_id)), k)
         entries.append(
             checklist_entry(
                 catalogue,
@@ -272,7 +245,6 @@ def _note_text(
     *,
     k: int,
     suppressed: int,
-    secondary: int,
     suppressed_checklist: int,
     cycles: Sequence[str],
     window: Sequence[Quarter],
@@ -280,17 +252,10 @@ def _note_text(
     lessons: str,
 ) -> list[str]:
     lines = [
-        f"Cells with fewer than {k} distinct contributors are suppressed (primary "
-        "suppression): their count, contributors, share, previous count, change and trend "
-        "are not published.",
-        "Further cells are suppressed (secondary suppression) so that no suppressed cell can "
-        "be computed from published ones: within a period, the values of kind, confidence, "
-        "transfer_stage, end_user_type and detection_source each sum to the total; across "
-        "the region's digests, a quarter is the sum of its three months, a CSP cycle of its "
-        "twelve, and the checklist of its four quarters. The pattern is the same in every "
-        "digest of the region, its charts and its previous-period counts.",
-        f"{suppressed} cells of this digest are suppressed ({suppressed - secondary} "
-        f"primary, {secondary} secondary), and {suppressed_checklist} checklist entries.",
+        f"Cells with fewer than {k} distinct contributors are suppressed: their count, "
+        "contributors, share, previous count, change and trend are not published.",
+        f"{suppressed} cells of this digest and {suppressed_checklist} checklist entries "
+        "are suppressed.",
         "Trend flags: conditional test of equal Poisson rates, z = (c - p) / sqrt(c + p) "
         f"with c the count now and p the previous period's count; rising if z >= "
         f"{TREND_TEST.z}, falling if z <= -{TREND_TEST.z} (two-sided, alpha = "
@@ -355,27 +320,24 @@ async def build_digest(
     """The trend digest of *region* for *period* (``2026-05``, ``2026-Q2`` or ``CSP12``).
 
     TLP:RED cases count (the digest goes to the region's own meeting only). Costs one read
-    of the region's stored cells (every period: the suppression pattern is joint, so this
-    digest equals the one :func:`~dief.reporting.write_outputs` writes). *lessons* are
-    included when shareable (TLP amber or lower), grouped by transfer stage; dated ones
-    (:class:`CaseLesson`) only when their month lies in *period*. ``lessons=None`` means
-    they could not be read (rendered without the region's private key): the notes say so.
+    of the stored cells of at most ten periods. *lessons* are included when shareable
+    (TLP amber or lower), grouped by transfer stage; dated ones (:class:`CaseLesson`) only
+    when their month lies in *period*. ``lessons=None`` means they could not be read
+    (rendered without the region's private key): the notes say so.
     """
     if k < 1:
         raise ValueError("k is at least 1")
     code = Region(region)
     current = parse_period(period, start_month=start_month)
-    periods = sorted({*await store.periods_with_data(code.value), *digest_periods(current)})
-    tallies = merge_rows(await store.cell_rows(code.value, periods, include_red=True))
+    rows = await store.cell_rows(code.value, digest_periods(current), include_red=True)
     return assemble_digest(
         code,
         current,
-        tallies,
+        merge_rows(rows),
         await store.dead_letter_counts(code.value),
         k=k,
         catalogue=catalogue,
         lessons=lessons,
-        pattern=digest_pattern(tallies, k=k, start_month=start_month),
     )
 
 
@@ -398,47 +360,31 @@ def assemble_digest(
     k: int,
     catalogue: Catalogue,
     lessons: Sequence[Lesson | CaseLesson] | None = (),
-    pattern: DigestPattern | None = None,
 ) -> Digest:
-    """The digest of *region* for *current* from merged cells (period → cells, TLP:RED
-    included) and the region's dead-letter counts: :func:`build_digest` without the reads,
-    for callers writing many digests.
-
-    *tallies* should hold every period of the region: the suppression *pattern* is joint
-    across them (computed from *tallies* when not given; pass the one
-    :func:`~dief.reporting._pattern.digest_pattern` made, to share it between digests).
-    """
+    """The digest of *region* for *current* from merged cells holding at least
+    :func:`digest_periods` (period → cells, TLP:RED included) and the region's dead-letter
+    counts: :func:`build_digest` without the reads, for callers writing many digests."""
     if k < 1:
         raise ValueError("k is at least 1")
     code = region
-    if pattern is None:
-        start = current.start_month if isinstance(current, CspCycle) else None
-        pattern = digest_pattern(tallies, k=k, start_month=start or DEFAULT_CYCLE_START_MONTH)
-    elif pattern.k != k:
-        raise ValueError("the suppression pattern was made for another k")
     before = previous_period(current)
     window, prior = checklist_window(current)
     now = tallies.get(str(current), {})
     then = tallies.get(str(before), {}) if before is not None else {}
-    periods = (str(current), str(before) if before is not None else None)
 
     total = now.get(TOTAL)
-    published_total = (
-        total.count if total is not None and not pattern.hidden(periods[0], TOTAL, total) else None
-    )
-    dimensions = _dimensions(now, then, pattern=pattern, periods=periods, total=published_total)
+    published_total = total.count if total is not None and total.contributors >= k else None
+    dimensions = _dimensions(now, then, k=k, total=published_total)
     suppressed = sum(c.suppressed for cells in dimensions.values() for c in cells)
-    secondary = len({key for key in pattern.secondary(periods[0]) if key[1:] != TOTAL})
     checklist = _checklist(
         combine(tallies.get(str(q), {}) for q in window),
         combine(tallies.get(str(q), {}) for q in prior),
-        pattern=pattern,
-        name=window_key(window[-1]),
+        k=k,
         catalogue=catalogue,
     )
     cycles = sorted({c for tally in now.values() for c in tally.cycles})
     suppressed_checklist = sum(e.suppressed for e in checklist)
-    totals = _totals(now, then, pattern=pattern, periods=periods, suppressed=suppressed)
+    totals = _totals(now, then, k=k, suppressed=suppressed)
     shown = (
         []
         if lessons is None
@@ -452,9 +398,6 @@ def assemble_digest(
         late_revisions=None,
         dead_lettered=sum(dead.values()),
         suppressed_cells=suppressed,
-        primary_suppressed=suppressed - secondary,
-        secondary_suppressed=secondary,
-        totals_secondary=(periods[0], *TOTAL) in pattern.secondary(periods[0]),
         dead_letters=dict(sorted(dead.items())),
         k=k,
         trend_test=TREND_TEST,
@@ -464,7 +407,6 @@ def assemble_digest(
         text=_note_text(
             k=k,
             suppressed=suppressed,
-            secondary=secondary,
             suppressed_checklist=suppressed_checklist,
             cycles=cycles,
             window=window,

@@ -29,7 +29,6 @@ from dief.reporting._docx import render_summary_docx
 from dief.reporting._html import render_digest_html, render_summary_html
 from dief.reporting._lessons import CaseLesson
 from dief.reporting._markdown import render_digest_markdown, render_summary_markdown
-from dief.reporting._pattern import digest_pattern
 from dief.reporting._series import digest_series
 from dief.reporting._summary import build_summary
 from dief.shapes import CspSummary, Lesson
@@ -138,8 +137,6 @@ async def write_outputs(
             else {}
         )
         dead = await store.dead_letter_counts(region.value)
-        # one suppression pattern for all the region's digests and charts (DESIGN §7)
-        pattern = digest_pattern(tallies, k=k_meeting, start_month=start_month)
         region_lessons = lessons.get(region) if lessons is not None else None
         for period in sorted(periods, key=lambda p: _period_order(p, start_month)):
             if period.startswith("CSP"):
@@ -153,7 +150,6 @@ async def write_outputs(
                 k=k_meeting,
                 catalogue=catalogue,
                 lessons=region_lessons,
-                pattern=pattern,
             )
             folder = base / "digests" / region.value
             json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
@@ -162,7 +158,7 @@ async def write_outputs(
             html_path: Path | None = None
             if html:
                 html_path = folder / f"{period}.html"
-                series = digest_series(tallies, current, k=k_meeting, pattern=pattern)
+                series = digest_series(tallies, current, k=k_meeting)
                 _write(html_path, render_digest_html(digest, series, start_month=start_month))
             written.append(
                 WrittenOutput(

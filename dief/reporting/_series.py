@@ -1,9 +1,8 @@
 """Counts over time for the HTML digests' charts: the same cells, period after period.
 
-Every point is what the digest of that period publishes: its count, ``None`` where that
-digest suppresses the cell (primary or secondary: the region's joint pattern,
-:func:`~dief.reporting._pattern.digest_pattern`), 0 where there is no case. Reading the
-series costs the region's stored cells, once: O(cells).
+Every point is what the digest of that period publishes: a count where the cell has at
+least ``k`` distinct contributors, ``None`` (suppressed) where it has fewer, 0 where there
+is no case. Reading the series costs the stored cells of a dozen periods: O(cells).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from dataclasses import dataclass, field
 
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Period, parse_period
 from dief.reporting._cells import TOTAL, PeriodCells, merge_rows
-from dief.reporting._pattern import DigestPattern, digest_pattern
 from dief.storage import CaseStore
 from dief.vocab import Dimension, Region
 
@@ -65,6 +63,13 @@ def series_periods(period: Period, length: int | None = None) -> tuple[Period, .
     return tuple(out)
 
 
+def _point(cells: PeriodCells, key: tuple[str, str], k: int) -> int | None:
+    tally = cells.get(key)
+    if tally is None:
+        return 0
+    return tally.count if tally.contributors >= k else None
+
+
 def digest_series(
     tallies: Mapping[str, PeriodCells],
     period: Period,
@@ -72,36 +77,21 @@ def digest_series(
     k: int,
     length: int | None = None,
     top: int = SERIES_TOP,
-    pattern: DigestPattern | None = None,
 ) -> DigestSeries:
-    """The series for a digest of *period* from merged cells (period → cells; every period
-    of the region, for the joint suppression *pattern*, computed when not given).
+    """The series for a digest of *period* from merged cells (period → cells).
 
     Leading periods without any case are dropped (the digest's own period stays).
     """
-    if pattern is None:
-        start = period.start_month if isinstance(period, CspCycle) else None
-        pattern = digest_pattern(tallies, k=k, start_month=start or DEFAULT_CYCLE_START_MONTH)
-    elif pattern.k != k:
-        raise ValueError("the suppression pattern was made for another k")
     periods = [str(p) for p in series_periods(period, length)]
     while len(periods) > 1 and not tallies.get(periods[0]):
         periods.pop(0)
     tables = [tallies.get(p, {}) for p in periods]
-    totals = tuple(
-        pattern.published(p, TOTAL, t.get(TOTAL)) for p, t in zip(periods, tables, strict=True)
-    )
+    totals = tuple(_point(t, TOTAL, k) for t in tables)
     dimensions: dict[Dimension, tuple[Series, ...]] = {}
     for dimension in Dimension:
         values = {v for t in tables for (d, v) in t if d == dimension.value}
         lines = [
-            Series(
-                value,
-                tuple(
-                    pattern.published(p, (dimension.value, value), t.get((dimension.value, value)))
-                    for p, t in zip(periods, tables, strict=True)
-                ),
-            )
+            Series(value, tuple(_point(t, (dimension.value, value), k) for t in tables))
             for value in values
         ]
         # the largest published values over the window; never ranked by a hidden count
@@ -119,13 +109,8 @@ async def load_series(
     start_month: int = DEFAULT_CYCLE_START_MONTH,
     length: int | None = None,
 ) -> DigestSeries:
-    """Read the region's cells (every period: the suppression pattern is joint) and build
-    the series of *period* and the periods before it."""
-    code = Region(region).value
+    """Read the cells of *period* and the periods before it, and build the series."""
     current = parse_period(period, start_month=start_month)
-    wanted: Sequence[str] = sorted(
-        {*await store.periods_with_data(code), *(str(p) for p in series_periods(current, length))}
-    )
-    tallies = merge_rows(await store.cell_rows(code, wanted, include_red=True))
-    pattern = digest_pattern(tallies, k=k, start_month=start_month)
-    return digest_series(tallies, current, k=k, length=length, pattern=pattern)
+    wanted: Sequence[str] = [str(p) for p in series_periods(current, length)]
+    rows = await store.cell_rows(Region(region).value, wanted, include_red=True)
+    return digest_series(merge_rows(rows), current, k=k, length=length)
