@@ -68,12 +68,12 @@ async def _signed(store: CaseStore, period: str = "CSP12", region: Region = AFR)
 async def test_payload_carries_the_meeting_digest_and_unsuppressed_non_red_cells(
     store: CaseStore,
 ) -> None:
-    payload = await _signed(store, "2026-Q1")
-    assert (payload.region, payload.period, payload.version) == (AFR, "2026-Q1", 1)
-    assert payload.digest == await build_digest(store, AFR, "2026-Q1", k=2, catalogue=CATALOGUE)
-    rows = await store.cell_rows("AFR", ["2026-Q1"], include_red=False)
+    payload = await _signed(store, "CSP12")
+    assert (payload.region, payload.period, payload.version) == (AFR, "CSP12", 1)
+    assert payload.digest == await build_digest(store, AFR, "CSP12", k=2, catalogue=CATALOGUE)
+    rows = await store.cell_rows("AFR", ["CSP12"], include_red=False)
     assert sorted(payload.rows(), key=repr) == sorted(rows, key=repr)
-    with_red = await store.cell_rows("AFR", ["2026-Q1"], include_red=True)
+    with_red = await store.cell_rows("AFR", ["CSP12"], include_red=True)
     assert sum(r.count for r in with_red) > sum(r.count for r in rows)  # red really left out
     # below k_csp = 3 contributors, still present with its count: the Secretariat suppresses
     assert any(c.contributors < 3 for c in payload.csp_cells)
@@ -275,7 +275,10 @@ async def test_publish_closed_periods_first_all_then_only_changes(store: CaseSto
     iss = issuer(AFR, sink)
     first = await publish_closed_periods(store, AFR, date(2026, 9, 2), issuer=iss)
     periods = {d.period for d in first}
-    assert {"2026-08", "2026-Q2", "CSP12", "CSP11"} <= periods
+    with_data = await store.periods_with_data("AFR")
+    assert periods == set(closed_periods(with_data, date(2026, 9, 2)))
+    assert {"2026-Q2", "CSP12", "CSP11"} <= periods
+    assert "2026-Q3" not in periods  # July–September is not over on 2 September
     assert all(d.version == 1 for d in first)
     assert await publish_closed_periods(store, AFR, date(2026, 9, 2), issuer=iss) == []
 

@@ -155,6 +155,8 @@ class History:
             node=node,
             values=random_values(self.rng, skew=self.rng.choice([0.5, 1.0])),
             tlp=self._tlp(),
+            # From the seeded generator, so a seed always gives the same history.
+            case_id=str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
         )
         self.cases[facts.case_id] = (1, node, month)
         return facts
