@@ -278,7 +278,7 @@ async def test_publish_closed_periods_first_all_then_only_changes(store: CaseSto
     with_data = await store.periods_with_data("AFR")
     assert periods == set(closed_periods(with_data, date(2026, 9, 2)))
     assert {"2026-Q2", "CSP12", "CSP11"} <= periods
-    assert "2026-Q3" not in periods  # July–September is not over on 2 September
+    assert "2026-Q3" not in periods  # July to September is not over on 2 September
     assert all(d.version == 1 for d in first)
     assert await publish_closed_periods(store, AFR, date(2026, 9, 2), issuer=iss) == []
 
