@@ -220,8 +220,8 @@ class AggregatorService:
         if self._schedule is not None:
             await self._schedule.stop()
             self._schedule = None
-        for broker in self._brokers:
-            await broker.stop()
+        # Each client leaves its group; in parallel, so shutdown takes one leave, not five.
+        await asyncio.gather(*(broker.stop() for broker in self._brokers))
         self._brokers.clear()
         await self._store.stop()
 
