@@ -167,7 +167,8 @@ async def test_sigkill_and_restart_lose_nothing_and_count_nothing_twice(tmp_path
         finally:
             agg.cleanup()
     assert code == 0, agg.log_tail()
-    assert seconds < 5.0, f"SIGTERM took {seconds:.1f} s"
+    # A hang guard, not a speed measurement: a clean stop takes about 0.5 s here.
+    assert seconds < 20.0, f"SIGTERM took {seconds:.1f} s"
     print(
         f"\nsigkill: {published} records, killed at {kills} applied, SIGTERM exit {seconds:.2f} s"
     )
