@@ -369,7 +369,8 @@ def test_summary_html_renders_in_chromium(forum: Forum, chromium: Path, tmp_path
 
     page = tmp_path / "CSP12.html"
     page.write_text(asyncio.run(summary()), encoding="utf-8")
-    _check_in_browser(chromium, page, tmp_path, "CSP12: 2025-09 to 2026-08")
+    shot = _check_in_browser(chromium, page, tmp_path, "CSP12: 2025-09 to 2026-08")
+    assert shot.is_file()
 
 
 def test_every_dimension_has_a_table(forum: Forum, runner: CliRunner) -> None:
