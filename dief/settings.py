@@ -144,3 +144,6 @@ class RunSettings(BaseSettings):
     k_csp: int = Field(3, ge=1)
     cycle_start_month: int = Field(9, ge=1, le=12)
     timeout: float = Field(600.0, gt=0, description="Seconds to wait for the pipeline to drain")
+    #: The passphrase of ``dief run --keys DIR`` (``DIEF_KEYRING__PASSPHRASE`` or
+    #: ``DIEF_KEYRING__PASSPHRASE_FILE``); without ``--keys`` a throw-away forum is used.
+    keyring: KeyringSettings = KeyringSettings()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -11,7 +12,13 @@ import typer
 from rich.console import Console
 
 from dief.catalogue import load_catalogue
-from dief.cli._console import RichProgress, configure_logging, fail
+from dief.cli._console import (
+    RichProgress,
+    configure_logging,
+    fail,
+    passphrase_from_file,
+    prompt_passphrase,
+)
 from dief.exceptions import DiefError
 from dief.settings import RunSettings
 from dief.synthetic import generate_cases, write_jsonl
@@ -107,12 +114,29 @@ def run(
     k_meeting: KMeetingOpt = None,
     k_csp: KCspOpt = None,
     database_url: DbOpt = None,
+    keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--keys",
+            help="Use this forum keyring (dief keys init) instead of a throw-away one",
+        ),
+    ] = None,
+    passphrase_file: Annotated[
+        Path | None, typer.Option("--passphrase-file", help="File holding its passphrase")
+    ] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Run the pipeline on the cases in a file and write every output."""
     configure_logging(verbose)
     settings = RunSettings()
     options = _options(settings, input_path, out, bootstrap, k_meeting, k_csp, database_url)
+    if keys is not None:
+        secret = (
+            passphrase_from_file(passphrase_file)
+            if passphrase_file is not None
+            else settings.keyring.read_passphrase() or prompt_passphrase()
+        )
+        options = dataclasses.replace(options, keys=keys, passphrase=secret)
     result = _execute(options)
     _print_result(result, out)
 

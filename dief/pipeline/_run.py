@@ -27,6 +27,7 @@ from typing import Protocol, TypedDict
 
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
+from pydantic import SecretStr
 
 from dief.aggregator import BatchReport, RegionAggregator
 from dief.broker import (
@@ -113,6 +114,9 @@ class RunOptions:
     start_month: int = 9
     timeout: float = 600.0
     today: date | None = None
+    #: An existing forum keyring (``dief keys init``) instead of a throw-away one.
+    keys: Path | None = None
+    passphrase: SecretStr | None = field(default=None, repr=False)
 
 
 class RunSummary(TypedDict):
@@ -224,8 +228,15 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
     catalogue = load_catalogue()
 
     with _timed(result, "keys"):
-        passphrase = secrets.token_urlsafe(24)
-        ring = Keyring.init_forum(work / "keys", passphrase)
+        if options.keys is not None:
+            # An existing forum keyring: the digests' lessons stay readable afterwards
+            # (`dief digest --keys`), and summaries verify against known keys.
+            if options.passphrase is None:
+                raise ConfigurationError(f"the keyring {options.keys} needs its passphrase")
+            ring = Keyring.load(options.keys, passphrase=options.passphrase.get_secret_value())
+        else:
+            # A throw-away forum for this run; its passphrase is never stored.
+            ring = Keyring.init_forum(work / "keys", secrets.token_urlsafe(24))
         sealers_keys = {r: ring.sealing_keys(KeyRole.REGION, r.value) for r in Region}
         opening = {r: ring.opening_keys(KeyRole.REGION, r.value) for r in Region}
 
