@@ -12,7 +12,6 @@ Files are written atomically (temporary file, then rename).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from dief._files import write_atomic
 from dief.catalogue import Catalogue
-from dief.exceptions import ConfigurationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
 from dief.reporting._cells import merge_rows
 from dief.reporting._digest import assemble_digest
@@ -85,17 +84,6 @@ def dump_json(model: BaseModel) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _write(path: Path, content: str | bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        if isinstance(content, bytes):
-            tmp.write_bytes(content)
-        else:
-            tmp.write_text(content, encoding="utf-8", newline="\n")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _period_order(period: str, start_month: int) -> tuple[int, str]:
@@ -153,13 +141,13 @@ async def write_outputs(
             )
             folder = base / "digests" / region.value
             json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
-            _write(json_path, dump_json(digest))
-            _write(md_path, render_digest_markdown(digest))
+            write_atomic(json_path, dump_json(digest))
+            write_atomic(md_path, render_digest_markdown(digest))
             html_path: Path | None = None
             if html:
                 html_path = folder / f"{period}.html"
                 series = digest_series(tallies, current, k=k_meeting)
-                _write(html_path, render_digest_html(digest, series, start_month=start_month))
+                write_atomic(html_path, render_digest_html(digest, series, start_month=start_month))
             written.append(
                 WrittenOutput(
                     "digest",
@@ -188,16 +176,16 @@ async def write_outputs(
         made[cycle] = summary
         folder = base / "summary"
         json_path, md_path = folder / f"{cycle}.json", folder / f"{cycle}.md"
-        _write(json_path, dump_json(summary))
-        _write(md_path, render_summary_markdown(summary))
+        write_atomic(json_path, dump_json(summary))
+        write_atomic(md_path, render_summary_markdown(summary))
         summary_html: Path | None = None
         if html:
             summary_html = folder / f"{cycle}.html"
-            _write(summary_html, render_summary_html(summary))
+            write_atomic(summary_html, render_summary_html(summary))
         summary_docx: Path | None = None
         if docx:
             summary_docx = folder / f"{cycle}.docx"
-            _write(summary_docx, render_summary_docx(summary))
+            write_atomic(summary_docx, render_summary_docx(summary))
         written.append(
             WrittenOutput(
                 "summary",
