@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from json.encoder import encode_basestring
+from typing import NoReturn
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -22,7 +23,7 @@ from dief.crypto._common import (
     OpenedEnvelope,
     hpke_info,
 )
-from dief.crypto._encoding import b64url_decode, canonical_json
+from dief.crypto._encoding import b64url_decode
 from dief.crypto.keys import SUITES, KemPrivateKey, hpke_suite
 from dief.crypto.wire import ENVELOPE_VERSION, MAX_VALUE_BYTES
 from dief.exceptions import (
@@ -61,6 +62,13 @@ def _malformed(what: str) -> MalformedEnvelopeError:
     return MalformedEnvelopeError(f"malformed envelope: {what}")
 
 
+def _not_strings(doc: Mapping[str, object]) -> NoReturn:
+    """Raise for the first of the header fields that must be strings and is not."""
+    for name in _STRING_FIELDS:
+        _str_field(doc, name)
+    raise AssertionError("called with string fields")  # pragma: no cover
+
+
 def _str_field(doc: Mapping[str, object], name: str) -> str:
     value = doc[name]
     if not isinstance(value, str):
@@ -68,12 +76,48 @@ def _str_field(doc: Mapping[str, object], name: str) -> str:
     return value
 
 
-def _cache_key(suite: str, kid: str, info: bytes, wrapped_text: str) -> bytes:
-    """SHA-256 over every input of the unwrap, each length-prefixed (unambiguous)."""
-    parts = (suite.encode(), kid.encode(), info, wrapped_text.encode())
-    return hashlib.sha256(
-        b"".join([len(part).to_bytes(4, "big") + part for part in parts])
-    ).digest()
+#: The cache key: every input of the unwrap, compared exactly. ``type`` and ``region`` stand
+#: for the HPKE ``info`` they make (equal pairs make equal ``info``), kid for the held key.
+_CacheKey = tuple[str, str, str, str, str]
+
+#: Field names of the header, as they appear in the associated data (sorted keys).
+_STRING_FIELDS = ("id", "region", "suite", "nonce", "ciphertext")
+
+
+def _associated_data(
+    record_id: str,
+    nonce: str,
+    recipients: Sequence[tuple[str, str]],
+    region: str,
+    schema: int,
+    suite: str,
+    payload_type: str,
+    version: int,
+    plain: tuple[str, ...] = (),
+) -> bytes:
+    """:func:`dief.crypto.canonical_json` of the envelope without ``ciphertext``, built directly.
+
+    The arguments are the checked header fields (*recipients* as (kid, wrapped) pairs, in
+    wire order). Keys are written in sorted order and strings quoted by the very function
+    ``json.dumps(ensure_ascii=False)`` uses, so the bytes are the canonical JSON's (a test
+    compares the two on random envelopes). A ``nonce`` or ``wrapped`` text in *plain* is
+    known to be base64url (it decoded strictly), which JSON never escapes: it is quoted
+    without the scan. Raises ``UnicodeEncodeError`` for a lone surrogate, as encoding the
+    canonical JSON would.
+    """
+    q = encode_basestring
+    listed = ",".join(
+        [
+            '{"kid":' + q(kid) + ',"wrapped":' + ('"' + w + '"' if w in plain else q(w)) + "}"
+            for kid, w in recipients
+        ]
+    )
+    quoted_nonce = '"' + nonce + '"' if nonce in plain else q(nonce)
+    return (
+        f'{{"id":{q(record_id)},"nonce":{quoted_nonce},"recipients":[{listed}],'
+        f'"region":{q(region)},"schema":{schema},"suite":{q(suite)},'
+        f'"type":{q(payload_type)},"v":{version}}}'
+    ).encode()
 
 
 class Opener:
@@ -102,7 +146,7 @@ class Opener:
         for key in keys:
             self._keys[key.kid] = key
         self._schemas = {name: frozenset(versions) for name, versions in schemas.items()}
-        self._cache: OrderedDict[bytes, AESGCM] = OrderedDict()
+        self._cache: OrderedDict[_CacheKey, AESGCM] = OrderedDict()
         self._cache_size = cache_size
         self._max_value = max_value_bytes
         self._hits = 0
@@ -147,18 +191,25 @@ class Opener:
                 f"envelope is {len(data)} bytes, above the {self._max_value} byte limit"
             )
         try:
-            doc = _DECODER.decode(data.decode("utf-8"))
+            text = data.decode("utf-8")
+            try:
+                doc, end = _DECODER.raw_decode(text)
+            except ValueError:
+                end = -1
+            if end != len(text):  # whitespace around it, or not JSON: the full rules decide
+                doc = _DECODER.decode(text)
         except (ValueError, RecursionError) as exc:
             raise _malformed("not UTF-8 JSON (or a key appears twice)") from exc
         if not isinstance(doc, dict):
             raise _malformed("not a JSON object")
 
         # Versions first, so a newer envelope or schema is reported as such.
-        if "v" not in doc or type(doc["v"]) is not int:
+        version = doc.get("v")
+        if type(version) is not int:
             raise _malformed("field 'v' missing or not an integer")
-        if doc["v"] != ENVELOPE_VERSION:
+        if version != ENVELOPE_VERSION:
             raise EnvelopeVersionError(
-                f"envelope version {_small(doc['v'])} not supported (supported: {ENVELOPE_VERSION})"
+                f"envelope version {_small(version)} not supported (supported: {ENVELOPE_VERSION})"
             )
         if "type" not in doc or "schema" not in doc:
             raise _malformed("field 'type' or 'schema' missing")
@@ -178,19 +229,28 @@ class Opener:
                 f"(supported: {', '.join(map(str, sorted(supported)))})"
             )
 
-        missing = ENVELOPE_FIELDS - doc.keys()
-        if missing:
-            raise _malformed(f"missing field(s) {', '.join(sorted(missing))}")
-        if len(doc) != len(ENVELOPE_FIELDS):
+        if doc.keys() != ENVELOPE_FIELDS:
+            missing = ENVELOPE_FIELDS - doc.keys()
+            if missing:
+                raise _malformed(f"missing field(s) {', '.join(sorted(missing))}")
             raise _malformed(f"{len(doc) - len(ENVELOPE_FIELDS)} unexpected field(s)")
-        record_id = _str_field(doc, "id")
-        region = _str_field(doc, "region")
-        suite = _str_field(doc, "suite")
-        nonce_text = _str_field(doc, "nonce")
-        ciphertext_text = _str_field(doc, "ciphertext")
+        record_id = doc["id"]
+        region = doc["region"]
+        suite = doc["suite"]
+        nonce_text = doc["nonce"]
+        ciphertext_text = doc["ciphertext"]
+        if (
+            type(record_id) is not str
+            or type(region) is not str
+            or type(suite) is not str
+            or type(nonce_text) is not str
+            or type(ciphertext_text) is not str
+        ):
+            _not_strings(doc)
         recipients = doc["recipients"]
         if not isinstance(recipients, list) or not recipients:
             raise _malformed("field 'recipients' must be a non-empty list")
+        pairs: list[tuple[str, str]] = []
         held: list[tuple[KemPrivateKey, str]] = []
         seen: set[str] = set()
         for recipient in recipients:
@@ -202,6 +262,7 @@ class Opener:
             if kid in seen:
                 raise _malformed("a recipient kid appears twice")
             seen.add(kid)
+            pairs.append((kid, wrapped_text))
             key = self._keys.get(kid)
             if key is not None:
                 held.append((key, wrapped_text))
@@ -223,11 +284,25 @@ class Opener:
         if len(ciphertext) < TAG_LEN:
             raise _malformed("'ciphertext' is shorter than the AES-GCM tag")
 
-        info = hpke_info(payload_type, region)
-        aes, used = self._unwrap(suite, info, held)
-        del doc["ciphertext"]
+        aes, used, wrapped_text = self._unwrap(suite, payload_type, region, held)
         try:
-            payload = aes.decrypt(nonce, ciphertext, canonical_json(doc))
+            # The nonce and the wrapped text that unwrapped decoded as base64url.
+            aad = _associated_data(
+                record_id,
+                nonce_text,
+                pairs,
+                region,
+                schema,
+                suite,
+                payload_type,
+                version,
+                plain=(nonce_text, wrapped_text),
+            )
+        except UnicodeEncodeError as exc:
+            # A lone surrogate (from a \ud8xx escape) has no UTF-8 form to authenticate.
+            raise _malformed("a header field is not valid Unicode text") from exc
+        try:
+            payload = aes.decrypt(nonce, ciphertext, aad)
         except InvalidTag:
             raise AuthenticationError(
                 "envelope failed authentication: header, recipients, id, nonce or ciphertext "
@@ -244,23 +319,31 @@ class Opener:
         )
 
     def _unwrap(
-        self, suite: str, info: bytes, held: Sequence[tuple[KemPrivateKey, str]]
-    ) -> tuple[AESGCM, str]:
+        self, suite: str, payload_type: str, region: str, held: Sequence[tuple[KemPrivateKey, str]]
+    ) -> tuple[AESGCM, str, str]:
+        """The AES-GCM of the data key, the kid that unwrapped it and its wrapped text
+        (which decoded as base64url, now or when it was cached)."""
+        info: bytes | None = None
         for key, wrapped_text in held:
-            # Keyed by the wrapped *text*: a hit means this exact text was decoded and
-            # unwrapped successfully before, so the cache changes speed, never outcomes.
-            cache_key = _cache_key(suite, key.kid, info, wrapped_text)
+            # Keyed by every input of the unwrap, the wrapped *text* included: a hit means
+            # this exact unwrap succeeded before, so the cache changes speed, never outcomes.
+            cache_key = (suite, key.kid, payload_type, region, wrapped_text)
             aes = self._cache.get(cache_key)
             if aes is not None:
                 self._cache.move_to_end(cache_key)
                 self._hits += 1
-                return aes, key.kid
+                return aes, key.kid, wrapped_text
             try:
                 wrapped = b64url_decode(wrapped_text)
             except ValueError as exc:
                 raise _malformed("recipient 'wrapped' is not base64url") from exc
             if key.suite != suite:
                 continue
+            if info is None:
+                try:
+                    info = hpke_info(payload_type, region)
+                except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 form
+                    raise _malformed("a header field is not valid Unicode text") from exc
             try:
                 dek = hpke_suite(suite).decrypt(wrapped, key.hpke_key, info)
             except (InvalidTag, ValueError, TypeError):
@@ -273,7 +356,7 @@ class Opener:
                 self._cache[cache_key] = aes
                 if len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
-            return aes, key.kid
+            return aes, key.kid, wrapped_text
         raise AuthenticationError(
             "no recipient's wrapped data key opens with the held key for this type and region"
         )

@@ -16,18 +16,20 @@ Wire form (see :mod:`dief.crypto.wire`)::
 Reuse. A :class:`Sealer` keeps one DEK, and its wrapped forms, for up to ``max_records``
 records or ``max_age`` seconds (whichever comes first), so a seal costs one AES-GCM plus
 string joins. An :class:`Opener` keeps the unwrapped DEKs in a bounded LRU cache. The cache
-key is SHA-256 over *every input of the unwrap* — suite, recipient kid, HPKE ``info`` (type
-and region) and the ``wrapped`` text — not over ``wrapped`` alone: a hit then means the very
-same HPKE decryption already succeeded, so opening with a warm cache accepts exactly what
-opening with a cold one accepts. Keyed by ``wrapped`` alone, a sender that knows a DEK (any
-sealer does) could re-use a wrapped DEK under a different recipient kid, type or region and
-have it accepted only while the cache is warm. Everything else in the header is bound by the
-AES-GCM associated data, cached DEK or not.
+key is *every input of the unwrap*, compared exactly — suite, recipient kid, the type and
+region that make the HPKE ``info``, and the ``wrapped`` text — not ``wrapped`` alone: a hit
+then means the very same HPKE decryption already succeeded, so opening with a warm cache
+accepts exactly what opening with a cold one accepts. Keyed by ``wrapped`` alone, a sender
+that knows a DEK (any sealer does) could re-use a wrapped DEK under a different recipient
+kid, type or region and have it accepted only while the cache is warm. Everything else in
+the header is bound by the AES-GCM associated data, cached DEK or not.
 
 Opening checks, in order: size (before parsing); UTF-8 JSON object; ``v``; ``type`` and the
 payload ``schema`` against the supported set (so a future envelope version or schema is
 reported as such even if its shape changed); the rest of the shape; ``suite``; the
-recipients against the held kids; base64; HPKE unwrap; AES-GCM. Each failure has its own
+recipients against the held kids; base64; HPKE unwrap; the associated data (written field by
+field, byte-identical to :func:`dief.crypto.canonical_json`; a lone surrogate, which has no
+UTF-8 form, is malformed); AES-GCM. Each failure has its own
 :class:`dief.exceptions.EnvelopeError` subclass.
 
 Neither class is thread-safe; use one per thread or event loop.
