@@ -31,6 +31,9 @@ log = logging.getLogger("dief.aggregator")
 
 CASE_TYPE = "dief.case"
 
+#: How each outcome is counted in a BatchReport (a forged revision is dead-lettered).
+_OUTCOME_LABELS = {o: "dlq:forged_revision" if o is Outcome.FORGED else o.value for o in Outcome}
+
 
 class OpenedEnvelope(Protocol):
     """What opening a sealed envelope yields (see :mod:`dief.crypto`)."""
@@ -114,6 +117,7 @@ class RegionAggregator:
         dead_letters: DeadLetterSink,
     ) -> None:
         self.region = region
+        self._code = region.value
         self._opener = opener
         self._store = store
         self._sink = dead_letters
@@ -133,33 +137,33 @@ class RegionAggregator:
             raise _RefusedError(
                 "wrong_type", f"envelope type {opened.type!r} on a cases topic", opened.id
             )
-        if opened.region != self.region.value:
+        code = self._code
+        if opened.region != code:
             raise _RefusedError(
                 "wrong_region",
-                f"envelope sealed for {opened.region!r} on the {self.region.value} topic",
+                f"envelope sealed for {opened.region!r} on the {code} topic",
                 opened.id,
             )
         try:
             record = CaseRecord.model_validate_json(opened.payload)
         except pydantic.ValidationError as exc:
             raise _RefusedError("invalid_payload", _validation_detail(exc), opened.id) from exc
-        if rec.key is not None and rec.key.decode("utf-8", "replace") != str(record.case_id):
+        case_id = record.case_id
+        if rec.key is not None and rec.key.decode("utf-8", "replace") != case_id:
             raise _RefusedError("key_mismatch", "record key is not the case_id", opened.id)
         primary = str(record.region)
         if record.related:
-            if self.region.value not in {str(r) for r in record.related_regions}:
+            if code not in {str(r) for r in record.related_regions}:
                 raise _RefusedError(
                     "wrong_region", "related copy for a region not on the route", opened.id
                 )
-        elif primary != self.region.value:
-            raise _RefusedError(
-                "wrong_region", f"case of {primary} on the {self.region.value} topic", opened.id
-            )
+        elif primary != code:
+            raise _RefusedError("wrong_region", f"case of {primary} on the {code} topic", opened.id)
         return CaseFacts(
             record_id=opened.id,
-            case_id=str(record.case_id),
+            case_id=case_id,
             revision=record.revision,
-            region=self.region.value,
+            region=code,
             status=str(record.status),
             contributor=record.contributor,
             owner_tag=record.owner_tag,
@@ -219,13 +223,12 @@ class RegionAggregator:
                 await self._sink.send(letters)
 
         plan = await self._store.apply_batch(
-            self.region.value,
+            self._code,
             facts,
             dead=[(d.record_id, d.reason) for d in refused],
             before_commit=send_dead_letters,
         )
-        for o in plan.outcomes:
-            report.outcomes["dlq:forged_revision" if o is Outcome.FORGED else o.value] += 1
+        report.outcomes.update(map(_OUTCOME_LABELS.__getitem__, plan.outcomes))
         for d in refused:
             report.outcomes[f"dlq:{d.reason}"] += 1
             log.warning(
