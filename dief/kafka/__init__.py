@@ -6,8 +6,10 @@ aiokafka and FastStream errors are translated here into :class:`dief.exceptions.
 from dief.kafka._clients import (
     KafkaDeadLetterSink,
     KafkaPublisher,
+    NodePublisher,
     coarse_timestamp_ms,
     make_broker,
+    producer_options,
 )
 from dief.kafka._subscribe import (
     DEFAULT_SESSION_TIMEOUT_MS,
@@ -20,7 +22,9 @@ __all__ = [
     "EMBEDDED_SESSION_TIMEOUT_MS",
     "KafkaDeadLetterSink",
     "KafkaPublisher",
+    "NodePublisher",
     "coarse_timestamp_ms",
     "make_broker",
+    "producer_options",
     "subscribe_batches",
 ]

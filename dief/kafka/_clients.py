@@ -8,9 +8,11 @@ import ssl
 from collections.abc import Sequence
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
-from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from dief.aggregator import DeadLetter
 from dief.broker import dlq_topic
@@ -19,9 +21,19 @@ from dief.node import OutboxEntry
 from dief.settings import KafkaSettings
 from dief.vocab import Region
 
-__all__ = ["KafkaDeadLetterSink", "KafkaPublisher", "coarse_timestamp_ms", "make_broker"]
+__all__ = [
+    "KafkaDeadLetterSink",
+    "KafkaPublisher",
+    "NodePublisher",
+    "coarse_timestamp_ms",
+    "make_broker",
+    "producer_options",
+]
 
 _HOUR_MS = 3_600_000
+#: Producer settings shared by make_broker() and NodePublisher (acks and idempotence apart).
+_LINGER_MS = 5
+_MAX_BATCH_SIZE = 1 << 20
 
 
 def coarse_timestamp_ms(epoch_seconds: float) -> int:
@@ -29,17 +41,41 @@ def coarse_timestamp_ms(epoch_seconds: float) -> int:
     return int(epoch_seconds * 1000) // _HOUR_MS * _HOUR_MS
 
 
-def _security(settings: KafkaSettings) -> Any:
-    if settings.security_protocol == "PLAINTEXT":
+def _security(settings: KafkaSettings) -> BaseSecurity | None:
+    """FastStream's security object for *settings*: TLS for ``SSL`` and ``SASL_SSL``, SASL
+    (SCRAM-SHA-256 unless another mechanism is named) for ``SASL_*``."""
+    protocol = settings.security_protocol
+    if protocol == "PLAINTEXT":
         return None
-    context = ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
+    context = None
+    if protocol in ("SSL", "SASL_SSL"):
+        cafile = str(settings.ca_file) if settings.ca_file else None
+        context = ssl.create_default_context(cafile=cafile)
+    if protocol == "SSL":
+        return BaseSecurity(ssl_context=context)
     password = settings.password.get_secret_value() if settings.password else ""
     user = settings.username or ""
     if settings.sasl_mechanism == "SCRAM-SHA-512":
-        return SASLScram512(user, password, ssl_context=context)
+        return SASLScram512(user, password, ssl_context=context, use_ssl=context is not None)
     if settings.sasl_mechanism == "PLAIN":
-        return SASLPlaintext(user, password, ssl_context=context)
-    return SASLScram256(user, password, ssl_context=context)
+        return SASLPlaintext(user, password, ssl_context=context, use_ssl=context is not None)
+    return SASLScram256(user, password, ssl_context=context, use_ssl=context is not None)
+
+
+def producer_options(
+    settings: KafkaSettings, *, request_timeout_ms: int = 15_000
+) -> dict[str, Any]:
+    """The producer side of :func:`make_broker`, as ``AIOKafkaProducer`` keyword arguments:
+    ``acks=all``, idempotence except on the embedded broker, the same security."""
+    return {
+        "bootstrap_servers": settings.bootstrap,
+        "acks": "all",
+        "enable_idempotence": not settings.embedded,
+        "linger_ms": _LINGER_MS,
+        "max_batch_size": _MAX_BATCH_SIZE,
+        "request_timeout_ms": request_timeout_ms,
+        **parse_security(_security(settings)),
+    }
 
 
 def make_broker(
@@ -56,16 +92,83 @@ def make_broker(
         client_id=client_id,
         acks="all",
         enable_idempotence=not settings.embedded,
-        linger_ms=5,
-        max_batch_size=1 << 20,
+        linger_ms=_LINGER_MS,
+        max_batch_size=_MAX_BATCH_SIZE,
         request_timeout_ms=request_timeout_ms,
         logger=logging.getLogger("dief.kafka"),
     )
 
 
+class NodePublisher:
+    """The node relay's publisher on its own aiokafka producer (:func:`producer_options`):
+    sends a batch without waiting per record, then awaits every acknowledgement.
+
+    About half the CPU per record of publishing through a FastStream broker, and no
+    headers at all (FastStream adds a random ``correlation_id``): the value, the key (the
+    case id), the hour-coarsened timestamp. ``client_id`` is a role name, never a State's.
+    """
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        *,
+        client_id: str = "dief-node",
+        request_timeout_ms: int = 15_000,
+    ) -> None:
+        self._options = producer_options(settings, request_timeout_ms=request_timeout_ms)
+        self._options["client_id"] = client_id
+        self._producer: AIOKafkaProducer | None = None
+
+    def __repr__(self) -> str:
+        return "NodePublisher()"
+
+    async def connect(self) -> None:
+        if self._producer is not None:
+            return  # connected; after a failure it reconnects by itself
+        producer = AIOKafkaProducer(**self._options)
+        try:
+            await producer.start()
+        except (KafkaError, OSError) as exc:
+            await _stop_quietly(producer)
+            raise BrokerError(f"cannot connect to the broker: {type(exc).__name__}") from exc
+        self._producer = producer
+
+    async def publish(self, entries: Sequence[OutboxEntry]) -> None:
+        producer = self._producer
+        if producer is None:
+            raise BrokerError("the publisher is not connected")
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            for e in entries:
+                futures.append(
+                    await producer.send(e.topic, e.value, key=e.key, timestamp_ms=e.timestamp_ms)
+                )
+            await asyncio.gather(*futures)
+        except (KafkaError, OSError) as exc:
+            for f in futures:
+                if not f.done():
+                    f.cancel()
+            raise BrokerError(
+                f"publishing {len(entries)} records failed: {type(exc).__name__}"
+            ) from exc
+
+    async def close(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await _stop_quietly(producer)
+
+
+async def _stop_quietly(producer: AIOKafkaProducer) -> None:
+    try:
+        await producer.stop()
+    except (KafkaError, OSError):  # closing a half-open connection
+        logging.getLogger("dief.kafka").debug("error while closing the producer")
+
+
 class KafkaPublisher:
-    """The node relay's publisher: sends a batch without waiting per record, then awaits
-    every acknowledgement."""
+    """A node relay publisher around a FastStream broker: sends a batch without waiting per
+    record, then awaits every acknowledgement. :class:`NodePublisher` does the same for
+    about half the CPU per record; this one stays for callers that hold a broker."""
 
     def __init__(self, broker: KafkaBroker) -> None:
         self._broker = broker

@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from dief.broker import EmbeddedBroker, TopicSpec, ensure_topics, pick_free_port
 from dief.exceptions import BrokerError
-from dief.kafka import KafkaPublisher, make_broker
+from dief.kafka import NodePublisher
 from dief.node import Backoff, Outbox, OutboxEntry, OutboxRelay
 from dief.settings import KafkaSettings
 from dief.testing import ProxiedBroker
@@ -52,9 +52,9 @@ def _entries(topic: str, count: int) -> list[OutboxEntry]:
     return entries
 
 
-def _publisher(bootstrap: str) -> KafkaPublisher:
+def _publisher(bootstrap: str) -> NodePublisher:
     settings = KafkaSettings(bootstrap=bootstrap, embedded=True)
-    return KafkaPublisher(make_broker(settings, request_timeout_ms=REQUEST_TIMEOUT_MS))
+    return NodePublisher(settings, request_timeout_ms=REQUEST_TIMEOUT_MS)
 
 
 class ObservedPublisher:
@@ -67,7 +67,7 @@ class ObservedPublisher:
 
     def __init__(
         self,
-        inner: KafkaPublisher,
+        inner: NodePublisher,
         *,
         expected: int,
         acked_after: int = 1,
