@@ -1,8 +1,9 @@
 """The producing side of the pipeline benchmark: simulated national nodes, as in ``dief run``.
 
 One :class:`NationalNode` with its own node secret and :class:`Outbox` per ``submitted_by``,
-one :class:`OutboxRelay` per node running as ``dief node`` runs it (woken on each submit),
-and one shared :class:`KafkaPublisher`. Every step is timed in place (busy seconds).
+one :class:`OutboxRelay` per node running as ``dief node`` runs it (handed each submit's
+entries by the outbox), and one shared :class:`NodePublisher`. Every step is timed in place
+(busy seconds).
 """
 
 from __future__ import annotations
@@ -21,10 +22,18 @@ from typing import Any
 from dief.broker import cases_topic
 from dief.crypto.envelope import Sealer
 from dief.exceptions import ValidationError
-from dief.kafka import KafkaPublisher, make_broker
+from dief.kafka import NodePublisher
 from dief.keyring import Keyring, KeyRole
 from dief.models import CASE_PAYLOAD_TYPE, CaseInput, CaseValidationError, parse_case
-from dief.node import Accepted, NationalNode, NodeIdentity, Outbox, OutboxEntry, OutboxRelay
+from dief.node import (
+    Accepted,
+    NationalNode,
+    NodeIdentity,
+    Outbox,
+    OutboxEntry,
+    OutboxRelay,
+    PendingEntry,
+)
 from dief.settings import KafkaSettings
 from dief.vocab import Region
 
@@ -83,17 +92,17 @@ class _TimedOutbox(Outbox):
         super().__init__(path)
         self._times = times
 
-    async def add(self, *args: Any, **kwargs: Any) -> None:
+    async def add(self, *args: Any, **kwargs: Any) -> list[PendingEntry]:
         t0 = time.perf_counter()
         try:
-            await super().add(*args, **kwargs)
+            return await super().add(*args, **kwargs)
         finally:
             self._times.outbox_add += time.perf_counter() - t0
 
-    async def pending(self, limit: int):  # type: ignore[no-untyped-def]
+    async def pending(self, limit: int, *, after: int = 0) -> list[PendingEntry]:
         t0 = time.perf_counter()
         try:
-            return await super().pending(limit)
+            return await super().pending(limit, after=after)
         finally:
             self._times.outbox_read += time.perf_counter() - t0
 
@@ -105,9 +114,9 @@ class _TimedOutbox(Outbox):
             self._times.outbox_mark += time.perf_counter() - t0
 
 
-class _TimedPublisher(KafkaPublisher):
+class _TimedPublisher(NodePublisher):
     def __init__(self, settings: KafkaSettings, times: NodeTimes) -> None:
-        super().__init__(make_broker(settings, client_id="dief-node"))
+        super().__init__(settings, client_id="dief-node")
         self._times = times
 
     async def publish(self, entries: Sequence[OutboxEntry]) -> None:

@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from dief.catalogue import load_catalogue
 from dief.exceptions import BrokerError, ConfigurationError, StorageError
-from dief.kafka import KafkaPublisher, make_broker
+from dief.kafka import NodePublisher
 from dief.keyring import KeyRole
 from dief.models import load_cases
 from dief.node import (
@@ -78,7 +78,7 @@ class NodeService:
             start_month=self._settings.cycle_start_month,
             catalogue_version=load_catalogue().version,
         )
-        publisher = KafkaPublisher(make_broker(self._settings.kafka, client_id="dief-node"))
+        publisher = NodePublisher(self._settings.kafka, client_id="dief-node")
         self._relay = OutboxRelay(self._outbox, publisher, batch=self._settings.relay_batch)
 
     async def stop(self) -> None:

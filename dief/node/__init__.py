@@ -8,7 +8,7 @@ from dief.node._node import (
     SubmitReport,
     write_rejections,
 )
-from dief.node._outbox import Outbox, OutboxEntry, PendingEntry
+from dief.node._outbox import Outbox, OutboxEntry, PendingEntry, RevisionConflict
 from dief.node._relay import Backoff, OutboxRelay, Publisher
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "PendingEntry",
     "Publisher",
     "Rejection",
+    "RevisionConflict",
     "SubmitReport",
     "write_rejections",
 ]

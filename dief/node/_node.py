@@ -20,9 +20,9 @@ from dief.broker import cases_topic
 from dief.crypto.clock import Clock, SystemClock
 from dief.crypto.envelope import Sealer
 from dief.crypto.keys import KemPublicKey
-from dief.exceptions import DiefError, ScreeningError, ValidationError
+from dief.exceptions import DiefError, ValidationError
 from dief.models import CASE_PAYLOAD_TYPE, CaseInput, CaseValidationError, generalise
-from dief.node._outbox import Outbox, OutboxEntry
+from dief.node._outbox import Outbox, OutboxEntry, RevisionConflict
 from dief.periods import CspCycle
 from dief.screening import check_text
 from dief.vocab import CaseStatus, Region
@@ -39,17 +39,20 @@ __all__ = [
 log = logging.getLogger("dief.node")
 
 _HOUR_MS = 3_600_000
+#: Numbering passes before a submit gives up on a file other writers keep changing.
+_NUMBERING_ATTEMPTS = 3
 
 
 class NodeIdentity:
     """Derives a node's pseudonyms from its secret. The secret never leaves this object."""
 
-    __slots__ = ("_secret",)
+    __slots__ = ("_contributors", "_secret")
 
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 32:
             raise ValueError("a node secret is at least 32 bytes")
         self._secret = bytes(secret)
+        self._contributors: dict[str, str] = {}  # cycle → pseudonym (a handful per node)
 
     def __repr__(self) -> str:
         return "NodeIdentity(<secret>)"
@@ -59,7 +62,10 @@ class NodeIdentity:
 
     def contributor(self, cycle: str) -> str:
         """Stable within a CSP cycle, unlinkable across cycles."""
-        return self._tag("dief/contributor/v1/" + cycle)
+        found = self._contributors.get(cycle)
+        if found is None:
+            found = self._contributors[cycle] = self._tag("dief/contributor/v1/" + cycle)
+        return found
 
     def owner_tag(self, case_id: str) -> str:
         """Proves, to the aggregator, that later revisions come from the same node."""
@@ -172,11 +178,31 @@ class NationalNode:
     ) -> SubmitReport:
         """Accept or refuse each (line, case); accepted ones are in the outbox on return.
 
-        One refused case never affects the others.
+        One refused case never affects the others. Revisions are numbered from the
+        outbox's memory of each case; if another writer moved one meanwhile, the outbox
+        refuses the write and the cases are numbered (and sealed) once more.
         """
+        attempt = 1
+        while True:
+            report, revisions, entries = self._prepare(items)
+            try:
+                await self._outbox.add(revisions, entries, source=source)
+                break
+            except RevisionConflict:
+                if attempt == _NUMBERING_ATTEMPTS:
+                    raise
+                attempt += 1
+                log.info("revisions moved in the outbox meanwhile; numbering again")
+        if report.rejected:
+            log.info("refused %d of %d cases", len(report.rejected), len(items))
+        return report
+
+    def _prepare(
+        self, items: Sequence[tuple[int, CaseInput | ValidationError]]
+    ) -> tuple[SubmitReport, dict[str, int], list[OutboxEntry]]:
         report = SubmitReport()
         given_ids = [str(c.case_id) for _, c in items if isinstance(c, CaseInput) and c.case_id]
-        known = await self._outbox.revisions(given_ids)
+        known = self._outbox.known_revisions(given_ids)
         revisions: dict[str, int] = {}
         entries: list[OutboxEntry] = []
         stamp = int(self._clock.now() * 1000) // _HOUR_MS * _HOUR_MS
@@ -205,41 +231,40 @@ class NationalNode:
                         loc=("case_id",),
                     )
                 revision = case.revision if case.revision is not None else stored + 1
-                cycle = CspCycle.of(case.detected_month, start_month=self._start_month)
-                record = generalise(
-                    case,
-                    case_id=case_id,
-                    revision=revision,
-                    contributor=self._identity.contributor(str(cycle)),
-                    owner_tag=self._identity.owner_tag(case_id),
-                    cycle=cycle,
-                    catalogue_version=self._catalogue_version,
-                )
-                key = case_id.encode("ascii")
-                new = [
-                    OutboxEntry(
-                        self._topics[case.region],
-                        key,
-                        self._sealers[case.region].seal(record.to_json()),
-                        stamp,
-                    )
-                ]
-                if case.related_regions:
-                    copy = record.as_related_copy().to_json()
-                    new.extend(
-                        OutboxEntry(self._topics[r], key, self._sealers[r].seal(copy), stamp)
-                        for r in case.related_regions
-                    )
-            except (ScreeningError, ValidationError) as exc:
-                report.rejected.append(_rejection(line, case_id if case.case_id else None, exc))
-                continue
-            except DiefError as exc:  # sealing: oversized value, key problems
+                new = self._seal(case, case_id, revision, stamp)
+            except DiefError as exc:  # screening, validation; sealing: oversized value, keys
                 report.rejected.append(_rejection(line, case_id if case.case_id else None, exc))
                 continue
             revisions[case_id] = revision
             entries.extend(new)
             report.accepted.append(Accepted(line, case_id, revision, len(new)))
-        await self._outbox.add(revisions, entries, source=source)
-        if report.rejected:
-            log.info("refused %d of %d cases", len(report.rejected), len(items))
-        return report
+        return report, revisions, entries
+
+    def _seal(self, case: CaseInput, case_id: str, revision: int, stamp: int) -> list[OutboxEntry]:
+        """The case's record for its region, and a flagged copy for each related region."""
+        cycle = CspCycle.of(case.detected_month, start_month=self._start_month)
+        record = generalise(
+            case,
+            case_id=case_id,
+            revision=revision,
+            contributor=self._identity.contributor(str(cycle)),
+            owner_tag=self._identity.owner_tag(case_id),
+            cycle=cycle,
+            catalogue_version=self._catalogue_version,
+        )
+        key = case_id.encode("ascii")
+        new = [
+            OutboxEntry(
+                self._topics[case.region],
+                key,
+                self._sealers[case.region].seal(record.to_json()),
+                stamp,
+            )
+        ]
+        if case.related_regions:
+            copy = record.as_related_copy().to_json()
+            new.extend(
+                OutboxEntry(self._topics[r], key, self._sealers[r].seal(copy), stamp)
+                for r in case.related_regions
+            )
+        return new

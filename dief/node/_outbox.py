@@ -3,65 +3,74 @@
 An entry leaves the outbox (``published_at`` set) only after the broker acknowledged it
 with ``acks=all``. The outbox also remembers each case's latest revision and owner, so
 revisions are numbered per case and a restarted node resumes where it stopped.
+
+One SQLite file per node, driven by the standard library's :mod:`sqlite3` on one worker
+thread of its own: each operation is one hop to that thread and one transaction
+(WAL; ``synchronous=FULL`` for :meth:`Outbox.add`, so an accepted case survives a power
+cut). The latest revision of every case is kept in memory (loaded at start, updated on
+every commit); :meth:`Outbox.add` writes a revision only above the one in the file, in its
+write transaction, so a second process on the same file (``dief post`` while ``dief node``
+runs) can never make two records with one revision number: the add is refused, the
+memory reloaded from the file, and the node numbers once more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    func,
-    select,
-    update,
-)
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import TypeVar
 
 from dief.exceptions import StorageError
-from dief.storage._engine import DURABLE_PRAGMAS, EngineOwner, open_engine
-from dief.storage._reason import io_reason as _reason
 
-__all__ = ["Outbox", "OutboxEntry", "PendingEntry"]
+__all__ = ["Outbox", "OutboxEntry", "PendingEntry", "RevisionConflict"]
 
-_metadata = MetaData()
+_T = TypeVar("_T")
 
-_entries = Table(
-    "outbox",
-    _metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("topic", String(64), nullable=False),
-    Column("key", LargeBinary, nullable=False),
-    Column("value", LargeBinary, nullable=False),
-    Column("timestamp_ms", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True), nullable=True, index=True),
-)
-
-_sources = Table(
-    "intake_sources",
-    _metadata,
+#: The schema the SQLAlchemy version of this module created (existing files open as they are).
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS outbox (
+        seq INTEGER NOT NULL,
+        topic VARCHAR(64) NOT NULL,
+        "key" BLOB NOT NULL,
+        value BLOB NOT NULL,
+        timestamp_ms INTEGER NOT NULL,
+        created_at DATETIME NOT NULL,
+        published_at DATETIME,
+        PRIMARY KEY (seq)
+    )""",
+    "CREATE INDEX IF NOT EXISTS ix_outbox_published_at ON outbox (published_at)",
     # SHA-256 of a posted file's bytes: a file is posted once, even if the node stops
     # between writing its cases and moving the file away.
-    Column("digest", String(64), primary_key=True),
-    Column("posted_at", DateTime(timezone=True), nullable=False),
+    """CREATE TABLE IF NOT EXISTS intake_sources (
+        digest VARCHAR(64) NOT NULL,
+        posted_at DATETIME NOT NULL,
+        PRIMARY KEY (digest)
+    )""",
+    """CREATE TABLE IF NOT EXISTS node_cases (
+        case_id VARCHAR(36) NOT NULL,
+        revision INTEGER NOT NULL,
+        PRIMARY KEY (case_id)
+    )""",
 )
 
-_cases = Table(
-    "node_cases",
-    _metadata,
-    Column("case_id", String(36), primary_key=True),
-    Column("revision", Integer, nullable=False),
+_INSERT_ENTRY = (
+    'INSERT INTO outbox (topic, "key", value, timestamp_ms, created_at) VALUES (?, ?, ?, ?, ?)'
+)
+#: Changes no row whose stored revision is not below the new one (the caller counts).
+_UPSERT_NEWER = (
+    "INSERT INTO node_cases (case_id, revision) VALUES (?, ?) "
+    "ON CONFLICT (case_id) DO UPDATE SET revision = excluded.revision "
+    "WHERE excluded.revision > node_cases.revision"
+)
+_SELECT_PENDING = (
+    'SELECT seq, topic, "key", value, timestamp_ms FROM outbox '
+    "WHERE published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?"
 )
 
 
@@ -83,161 +92,264 @@ class PendingEntry:
     entry: OutboxEntry
 
 
-class Outbox(EngineOwner):
-    """A SQLite outbox file (one per national node)."""
+class RevisionConflict(StorageError):  # noqa: N818 - a StorageError, named for what happened
+    """:meth:`Outbox.add` refused revisions not above the ones already in the outbox: they
+    were numbered from an outdated view (another writer committed in between). Nothing was
+    written; the outbox's view is fresh again, so numbering once more succeeds."""
 
-    _what = "the outbox"
+    code = "revision_conflict"
+
+
+#: Called on the event loop with the entries of each committed :meth:`Outbox.add`.
+Listener = Callable[[list[PendingEntry]], None]
+
+
+def _now() -> str:
+    # The text form SQLAlchemy's DateTime wrote in these columns (naive UTC).
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _reason(exc: BaseException) -> str:
+    """The database's or the OS's reason, never the statement or its parameters."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    text = str(exc).splitlines()[0][:300] if str(exc) else ""
+    return text or type(exc).__name__
+
+
+class Outbox:
+    """A SQLite outbox file (one per national node)."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._engine: AsyncEngine | None = None
+        self._db: sqlite3.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Written on the worker thread only (after each commit); read on the event loop.
+        self._revisions: dict[str, int] = {}
+        self._listener: Listener | None = None
 
     def __repr__(self) -> str:
         return f"Outbox(path={str(self._path)!r})"
 
+    # -- lifecycle ---------------------------------------------------------------------
+
     async def start(self) -> None:
-        if self._engine is not None:
+        if self._db is not None:
             return
+        self._loop = asyncio.get_running_loop()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dief-outbox")
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            # One connection, kept open: the node and its relay queue for it (SQLite takes
-            # one writer at a time anyway), and no operation pays for a new connection and
-            # aiosqlite thread.
-            engine = await open_engine(
-                f"sqlite+aiosqlite:///{self._path}",
-                init=_metadata.create_all,
-                pragmas=DURABLE_PRAGMAS,  # an accepted case survives a power cut
-            )
-        except (SQLAlchemyError, OSError) as exc:
+            self._db = await self._loop.run_in_executor(self._thread, self._open)
+        except (sqlite3.Error, OSError) as exc:
+            self._thread.shutdown(wait=False)
+            self._thread = None
             raise StorageError(f"cannot open the outbox {self._path}: {_reason(exc)}") from exc
-        self._engine = engine
+
+    def _open(self) -> sqlite3.Connection:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: every transaction below is an explicit BEGIN … COMMIT.
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")  # an accepted case survives a power cut
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA:
+                db.execute(statement)
+            db.execute("COMMIT")
+            self._load_revisions(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    async def stop(self) -> None:
+        if self._db is None or self._thread is None:
+            return
+        db, thread = self._db, self._thread
+        self._db = None
+        self._thread = None
+        try:
+            await asyncio.get_running_loop().run_in_executor(thread, db.close)
+        finally:
+            thread.shutdown(wait=True)
+
+    async def _call(self, what: str, fn: Callable[..., _T], *args: object) -> _T:
+        """Run *fn(db, …)* on the outbox's thread (one transaction); errors become
+        :class:`StorageError` saying *what* failed."""
+        if self._db is None or self._thread is None or self._loop is None:
+            raise StorageError("the outbox is not started; call start() first")
+        try:
+            return await self._loop.run_in_executor(self._thread, partial(fn, self._db, *args))
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(f"{what} the outbox failed: {_reason(exc)}") from exc
+
+    # -- revisions ---------------------------------------------------------------------
+
+    def _load_revisions(self, db: sqlite3.Connection) -> None:
+        self._revisions = dict(db.execute("SELECT case_id, revision FROM node_cases"))
+
+    def known_revisions(self, case_ids: Sequence[str]) -> dict[str, int]:
+        """The latest revision this node sent for each of *case_ids* it knows (from
+        memory; :meth:`add` verifies them against the file)."""
+        known = self._revisions
+        return {c: known[c] for c in case_ids if c in known}
 
     async def revisions(self, case_ids: Sequence[str]) -> dict[str, int]:
-        """The latest revision this node sent for each of *case_ids* it knows."""
-        engine = self._require()
-        found: dict[str, int] = {}
-        try:
-            async with engine.connect() as conn:
-                for start in range(0, len(case_ids), 500):
-                    chunk = case_ids[start : start + 500]
-                    rows = await conn.execute(
-                        select(_cases.c.case_id, _cases.c.revision).where(
-                            _cases.c.case_id.in_(chunk)
-                        )
-                    )
-                    found.update({r.case_id: r.revision for r in rows})
-        except SQLAlchemyError as exc:
-            raise StorageError(f"reading the outbox failed: {_reason(exc)}") from exc
-        return found
+        """:meth:`known_revisions`, for callers that await it."""
+        return self.known_revisions(case_ids)
+
+    # -- intake ------------------------------------------------------------------------
 
     async def seen(self, source: str) -> bool:
         """Whether a source (a file digest) was already posted through this outbox."""
-        engine = self._require()
-        try:
-            async with engine.connect() as conn:
-                row = await conn.execute(
-                    select(_sources.c.digest).where(_sources.c.digest == source)
-                )
-                return row.first() is not None
-        except SQLAlchemyError as exc:
-            raise StorageError(f"reading the outbox failed: {_reason(exc)}") from exc
+        return await self._call("reading", _seen, source)
 
     async def add(
         self,
-        revisions: dict[str, int],
+        revisions: Mapping[str, int],
         entries: Sequence[OutboxEntry],
         *,
         source: str | None = None,
-    ) -> None:
+    ) -> list[PendingEntry]:
         """Record the cases' new revisions, their sealed records and the *source* they came
-        from, atomically."""
-        engine = self._require()
-        now = datetime.now(UTC)
+        from, atomically and durably; returns the entries with their sequence numbers.
+
+        Raises :class:`RevisionConflict` (writing nothing) if a revision is not above the
+        one in the file. After the commit, the entries go to the listener (the relay) as
+        well, even if the caller was cancelled meanwhile.
+        """
+        if not revisions and not entries and source is None:
+            return []
+        if self._db is None or self._thread is None or self._loop is None:
+            raise StorageError("the outbox is not started; call start() first")
+        work = partial(self._add, self._db, dict(revisions), list(entries), source)
+        done = self._loop.run_in_executor(self._thread, work)
+        # On the event loop, in commit order, whether or not the caller is still waiting.
+        done.add_done_callback(self._hand_over)
         try:
-            async with engine.begin() as conn:
-                if source is not None:
-                    stmt = _sqlite_upsert(_sources).on_conflict_do_nothing()
-                    await conn.execute(stmt, [{"digest": source, "posted_at": now}])
-                if revisions:
-                    stmt = _sqlite_upsert(_cases)
-                    stmt = stmt.on_conflict_do_update(
-                        index_elements=["case_id"], set_={"revision": stmt.excluded.revision}
-                    )
-                    await conn.execute(
-                        stmt, [{"case_id": c, "revision": r} for c, r in revisions.items()]
-                    )
-                if entries:
-                    await conn.execute(
-                        _entries.insert(),
-                        [
-                            {
-                                "topic": e.topic,
-                                "key": e.key,
-                                "value": e.value,
-                                "timestamp_ms": e.timestamp_ms,
-                                "created_at": now,
-                            }
-                            for e in entries
-                        ],
-                    )
-        except SQLAlchemyError as exc:
+            return await asyncio.shield(done)
+        except (sqlite3.Error, OSError) as exc:
             raise StorageError(f"writing the outbox failed: {_reason(exc)}") from exc
 
-    async def pending(self, limit: int) -> list[PendingEntry]:
-        """The oldest unpublished entries, in the order they were accepted."""
-        engine = self._require()
-        stmt = (
-            select(_entries)
-            .where(_entries.c.published_at.is_(None))
-            .order_by(_entries.c.seq)
-            .limit(limit)
-        )
+    def _hand_over(self, done: asyncio.Future[list[PendingEntry]]) -> None:
+        if done.cancelled() or done.exception() is not None:
+            return
+        added = done.result()
+        if added and self._listener is not None:
+            self._listener(added)
+
+    def _add(
+        self,
+        db: sqlite3.Connection,
+        revisions: dict[str, int],
+        entries: list[OutboxEntry],
+        source: str | None,
+    ) -> list[PendingEntry]:
+        now = _now()
+        db.execute("BEGIN IMMEDIATE")
         try:
-            async with engine.connect() as conn:
-                return [
-                    PendingEntry(
-                        r.seq, OutboxEntry(r.topic, bytes(r.key), bytes(r.value), r.timestamp_ms)
+            if revisions:
+                before = db.total_changes
+                db.executemany(_UPSERT_NEWER, revisions.items())
+                if db.total_changes - before != len(revisions):
+                    raise RevisionConflict(
+                        "the outbox holds newer revisions of some cases than the node numbered from"
                     )
-                    for r in await conn.execute(stmt)
-                ]
-        except SQLAlchemyError as exc:
-            raise StorageError(f"reading the outbox failed: {_reason(exc)}") from exc
+            if source is not None:
+                db.execute(
+                    "INSERT OR IGNORE INTO intake_sources (digest, posted_at) VALUES (?, ?)",
+                    (source, now),
+                )
+            seqs = _insert_entries(db, entries, now) if entries else range(0)
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if isinstance(exc, RevisionConflict):
+                self._load_revisions(db)  # another writer moved some: see the file as it is
+            raise
+        self._revisions.update(revisions)
+        return [PendingEntry(s, e) for s, e in zip(seqs, entries, strict=True)]
+
+    def listen(self, listener: Listener | None) -> None:
+        """Hand every committed :meth:`add` to *listener* (on the event loop), or stop
+        (None). One listener at a time: the node's relay."""
+        if listener is not None and self._listener not in (None, listener):
+            raise StorageError("the outbox already has a relay listening")
+        self._listener = listener
+
+    # -- relay -------------------------------------------------------------------------
+
+    async def pending(self, limit: int, *, after: int = 0) -> list[PendingEntry]:
+        """The oldest unpublished entries (sequence number above *after*), in the order
+        they were accepted."""
+        return await self._call("reading", _pending, after, limit)
 
     async def mark_published(self, seqs: Sequence[int]) -> None:
-        engine = self._require()
-        now = datetime.now(UTC)
-        try:
-            async with engine.begin() as conn:
-                for start in range(0, len(seqs), 500):
-                    await conn.execute(
-                        update(_entries)
-                        .where(_entries.c.seq.in_(seqs[start : start + 500]))
-                        .values(published_at=now)
-                    )
-        except SQLAlchemyError as exc:
-            raise StorageError(f"writing the outbox failed: {_reason(exc)}") from exc
+        """Set ``published_at`` on *seqs* (all acknowledged by the broker).
+
+        Committed with ``synchronous=NORMAL``: a power cut may undo this transaction, never
+        the entries (each :meth:`add` synced the log up to itself), and an undone mark only
+        publishes the entries once more.
+        """
+        if seqs:
+            await self._call("writing", _mark, list(seqs))
 
     async def counts(self) -> tuple[int, int]:
         """(pending, published) entry counts."""
-        engine = self._require()
+        return await self._call("reading", _counts)
+
+
+def _seen(db: sqlite3.Connection, source: str) -> bool:
+    row = db.execute("SELECT 1 FROM intake_sources WHERE digest = ?", (source,)).fetchone()
+    return row is not None
+
+
+def _insert_entries(db: sqlite3.Connection, entries: list[OutboxEntry], now: str) -> range:
+    """Insert *entries* (in a write transaction); their sequence numbers, in order.
+
+    SQLite gives a new row the largest ``seq`` in the table plus one, and this connection
+    holds the write lock: the rows of one insert are numbered consecutively.
+    """
+    rows = [(e.topic, e.key, e.value, e.timestamp_ms, now) for e in entries]
+    if len(rows) == 1:
+        last = db.execute(_INSERT_ENTRY, rows[0]).lastrowid
+    else:
+        db.executemany(_INSERT_ENTRY, rows)
+        (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
+    if last is None:  # pragma: no cover - an INSERT always sets it
+        raise sqlite3.DatabaseError("no row id after an insert")
+    return range(last - len(rows) + 1, last + 1)
+
+
+def _pending(db: sqlite3.Connection, after: int, limit: int) -> list[PendingEntry]:
+    return [
+        PendingEntry(seq, OutboxEntry(topic, key, value, ts))
+        for seq, topic, key, value, ts in db.execute(_SELECT_PENDING, (after, limit))
+    ]
+
+
+def _mark(db: sqlite3.Connection, seqs: list[int]) -> None:
+    now = _now()
+    db.execute("PRAGMA synchronous=NORMAL")
+    try:
+        db.execute("BEGIN IMMEDIATE")
         try:
-            async with engine.connect() as conn:
-                total = (
-                    await conn.execute(select(func.count()).select_from(_entries))
-                ).scalar_one()
-                pending = (
-                    await conn.execute(
-                        select(func.count())
-                        .select_from(_entries)
-                        .where(_entries.c.published_at.is_(None))
-                    )
-                ).scalar_one()
-        except SQLAlchemyError as exc:
-            raise StorageError(f"reading the outbox failed: {_reason(exc)}") from exc
-        return int(pending), int(total) - int(pending)
+            db.executemany(
+                "UPDATE outbox SET published_at = ? WHERE seq = ?", [(now, s) for s in seqs]
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+    finally:
+        db.execute("PRAGMA synchronous=FULL")
 
 
-def _sqlite_upsert(table: Table) -> Any:
-    from sqlalchemy.dialects.sqlite import insert
-
-    return insert(table)
+def _counts(db: sqlite3.Connection) -> tuple[int, int]:
+    (total,) = db.execute("SELECT count(*) FROM outbox").fetchone()
+    (pending,) = db.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()
+    return int(pending), int(total) - int(pending)
