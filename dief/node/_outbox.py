@@ -59,15 +59,35 @@ _SCHEMA = (
     )""",
 )
 
-_INSERT_ENTRY = (
-    'INSERT INTO outbox (topic, "key", value, timestamp_ms, created_at) VALUES (?, ?, ?, ?, ?)'
-)
-#: Changes no row whose stored revision is not below the new one (the caller counts).
-_UPSERT_NEWER = (
-    "INSERT INTO node_cases (case_id, revision) VALUES (?, ?) "
-    "ON CONFLICT (case_id) DO UPDATE SET revision = excluded.revision "
-    "WHERE excluded.revision > node_cases.revision"
-)
+#: One add is one INSERT into this per-connection view (nothing changes in the file's
+#: schema): rows carry either a case's new revision, an entry, or a source. One statement
+#: is one transaction and one hand-over of the interpreter lock by the outbox's thread.
+#: A revision not above the stored one aborts the whole statement.
+_INTAKE = """
+CREATE TEMP VIEW intake (seq, topic, "key", value, timestamp_ms, at, case_id, revision, digest)
+    AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0;
+CREATE TEMP TRIGGER intake_case INSTEAD OF INSERT ON intake WHEN NEW.case_id IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'dief: revision conflict') WHERE EXISTS (
+        SELECT 1 FROM node_cases WHERE case_id = NEW.case_id AND revision >= NEW.revision);
+    INSERT INTO node_cases (case_id, revision) VALUES (NEW.case_id, NEW.revision)
+        ON CONFLICT (case_id) DO UPDATE SET revision = excluded.revision;
+END;
+CREATE TEMP TRIGGER intake_entry INSTEAD OF INSERT ON intake WHEN NEW.topic IS NOT NULL
+BEGIN
+    INSERT INTO outbox (seq, topic, "key", value, timestamp_ms, created_at)
+        VALUES (NEW.seq, NEW.topic, NEW."key", NEW.value, NEW.timestamp_ms, NEW.at);
+END;
+CREATE TEMP TRIGGER intake_source INSTEAD OF INSERT ON intake WHEN NEW.digest IS NOT NULL
+BEGIN
+    INSERT OR IGNORE INTO intake_sources (digest, posted_at) VALUES (NEW.digest, NEW.at);
+END;
+"""
+_CONFLICT = "dief: revision conflict"
+#: Rows per INSERT statement (9 parameters each, far below SQLite's limit of 32,766).
+_INTAKE_ROWS = 500
+_Row = tuple[int | str | bytes | None, ...]
+
 _SELECT_PENDING = (
     'SELECT seq, topic, "key", value, timestamp_ms FROM outbox '
     "WHERE published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?"
@@ -127,6 +147,7 @@ class Outbox:
         self._loop: asyncio.AbstractEventLoop | None = None
         # Written on the worker thread only (after each commit); read on the event loop.
         self._revisions: dict[str, int] = {}
+        self._next_seq = 1  # this connection numbers its entries itself
         self._listener: Listener | None = None
 
     def __repr__(self) -> str:
@@ -158,6 +179,7 @@ class Outbox:
             for statement in _SCHEMA:
                 db.execute(statement)
             db.execute("COMMIT")
+            db.executescript(_INTAKE)
             self._load_revisions(db)
         except BaseException:
             db.close()
@@ -189,6 +211,7 @@ class Outbox:
 
     def _load_revisions(self, db: sqlite3.Connection) -> None:
         self._revisions = dict(db.execute("SELECT case_id, revision FROM node_cases"))
+        (self._next_seq,) = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM outbox").fetchone()
 
     def known_revisions(self, case_ids: Sequence[str]) -> dict[str, int]:
         """The latest revision this node sent for each of *case_ids* it knows (from
@@ -248,30 +271,31 @@ class Outbox:
         source: str | None,
     ) -> list[PendingEntry]:
         now = _now()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if revisions:
-                before = db.total_changes
-                db.executemany(_UPSERT_NEWER, revisions.items())
-                if db.total_changes - before != len(revisions):
+        rows: list[_Row] = [(None,) * 6 + (c, r, None) for c, r in revisions.items()]
+        if source is not None:
+            rows.append((None,) * 5 + (now, None, None, source))
+        for attempt in range(3):
+            first = self._next_seq
+            numbered: list[_Row] = [
+                (first + i, e.topic, e.key, e.value, e.timestamp_ms, now, None, None, None)
+                for i, e in enumerate(entries)
+            ]
+            try:
+                _insert_intake(db, rows + numbered)
+                break
+            except sqlite3.IntegrityError as exc:
+                # Another process wrote to the file: see it as it is, then number again
+                # (sequence numbers) or let the node do so (revisions).
+                self._load_revisions(db)
+                if _CONFLICT in str(exc):
                     raise RevisionConflict(
                         "the outbox holds newer revisions of some cases than the node numbered from"
-                    )
-            if source is not None:
-                db.execute(
-                    "INSERT OR IGNORE INTO intake_sources (digest, posted_at) VALUES (?, ?)",
-                    (source, now),
-                )
-            seqs = _insert_entries(db, entries, now) if entries else range(0)
-            db.execute("COMMIT")
-        except BaseException as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            if isinstance(exc, RevisionConflict):
-                self._load_revisions(db)  # another writer moved some: see the file as it is
-            raise
+                    ) from None
+                if attempt == 2 or "outbox.seq" not in str(exc):
+                    raise
+        self._next_seq = first + len(entries)
         self._revisions.update(revisions)
-        return [PendingEntry(s, e) for s, e in zip(seqs, entries, strict=True)]
+        return [PendingEntry(first + i, e) for i, e in enumerate(entries)]
 
     def listen(self, listener: Listener | None) -> None:
         """Hand every committed :meth:`add` to *listener* (on the event loop), or stop
@@ -307,21 +331,27 @@ def _seen(db: sqlite3.Connection, source: str) -> bool:
     return row is not None
 
 
-def _insert_entries(db: sqlite3.Connection, entries: list[OutboxEntry], now: str) -> range:
-    """Insert *entries* (in a write transaction); their sequence numbers, in order.
+def _insert_intake(db: sqlite3.Connection, rows: list[_Row]) -> None:
+    """Insert *rows* into the intake view: one statement (its own transaction) when they
+    fit, else one transaction of several."""
+    chunks = [rows[i : i + _INTAKE_ROWS] for i in range(0, len(rows), _INTAKE_ROWS)]
+    if len(chunks) == 1:
+        db.execute(_intake_statement(len(rows)), [v for row in rows for v in row])
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for chunk in chunks:
+            db.execute(_intake_statement(len(chunk)), [v for row in chunk for v in row])
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
-    SQLite gives a new row the largest ``seq`` in the table plus one, and this connection
-    holds the write lock: the rows of one insert are numbered consecutively.
-    """
-    rows = [(e.topic, e.key, e.value, e.timestamp_ms, now) for e in entries]
-    if len(rows) == 1:
-        last = db.execute(_INSERT_ENTRY, rows[0]).lastrowid
-    else:
-        db.executemany(_INSERT_ENTRY, rows)
-        (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
-    if last is None:  # pragma: no cover - an INSERT always sets it
-        raise sqlite3.DatabaseError("no row id after an insert")
-    return range(last - len(rows) + 1, last + 1)
+
+def _intake_statement(rows: int) -> str:
+    # Only placeholders are joined in: no value ever becomes SQL text.
+    return "INSERT INTO intake VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)  # noqa: S608
 
 
 def _pending(db: sqlite3.Connection, after: int, limit: int) -> list[PendingEntry]:

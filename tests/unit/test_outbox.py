@@ -56,6 +56,19 @@ async def test_add_numbers_entries_in_order_and_pending_pages_by_sequence(outbox
     assert await outbox.counts() == (2, 2)
 
 
+async def test_a_large_add_is_one_transaction_all_or_nothing(outbox: Outbox) -> None:
+    revisions = {f"case-{i}": 1 for i in range(600)}
+    added = await outbox.add(revisions, [_entry(i) for i in range(700)], source="ab" * 32)
+    assert [p.seq for p in added] == list(range(1, 701))
+    clash = {**{f"new-{i}": 1 for i in range(600)}, "case-599": 1}  # the last row conflicts
+    with pytest.raises(RevisionConflict):
+        await outbox.add(clash, [_entry(i) for i in range(700)], source="cd" * 32)
+    assert await outbox.counts() == (700, 0)
+    assert outbox.known_revisions(["new-0", "case-0"]) == {"case-0": 1}
+    assert not await outbox.seen("cd" * 32)
+    assert await outbox.seen("ab" * 32)
+
+
 async def test_committed_entries_are_handed_to_the_listener_even_if_the_caller_is_cancelled(
     outbox: Outbox,
 ) -> None:
