@@ -23,7 +23,7 @@ from dief.crypto.keys import KemPublicKey
 from dief.exceptions import DiefError, ValidationError
 from dief.models import CASE_PAYLOAD_TYPE, CaseInput, CaseValidationError, generalise
 from dief.node._outbox import Outbox, OutboxEntry, RevisionConflict
-from dief.periods import CspCycle
+from dief.periods import CspCycle, Month
 from dief.screening import check_text
 from dief.vocab import CaseStatus, Region
 
@@ -140,6 +140,7 @@ class NationalNode:
         self._clock: Clock = clock or SystemClock()
         self._start_month = start_month
         self._catalogue_version = catalogue_version
+        self._cycles: dict[Month, CspCycle] = {}  # detected month → its CSP cycle
 
     @classmethod
     def for_regions(
@@ -242,7 +243,10 @@ class NationalNode:
 
     def _seal(self, case: CaseInput, case_id: str, revision: int, stamp: int) -> list[OutboxEntry]:
         """The case's record for its region, and a flagged copy for each related region."""
-        cycle = CspCycle.of(case.detected_month, start_month=self._start_month)
+        month = case.detected_month
+        cycle = self._cycles.get(month)
+        if cycle is None:
+            cycle = self._cycles[month] = CspCycle.of(month, start_month=self._start_month)
         record = generalise(
             case,
             case_id=case_id,
