@@ -103,9 +103,10 @@ class NodePublisher:
     """The node relay's publisher on its own aiokafka producer (:func:`producer_options`):
     sends a batch without waiting per record, then awaits every acknowledgement.
 
-    About half the CPU per record of publishing through a FastStream broker, and no
-    headers at all (FastStream adds a random ``correlation_id``): the value, the key (the
-    case id), the hour-coarsened timestamp. ``client_id`` is a role name, never a State's.
+    Less CPU per record than publishing through a FastStream broker (measured 12 against
+    21 µs in batches of 200, 45 against 57 µs in batches of 10), and no headers at all
+    (FastStream adds a random ``correlation_id``): the value, the key (the case id), the
+    hour-coarsened timestamp. ``client_id`` is a role name, never a State's.
     """
 
     def __init__(
