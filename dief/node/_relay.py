@@ -160,19 +160,22 @@ class OutboxRelay:
         """Publish every pending entry in the file, oldest first, a batch at a time."""
         await self._flush()  # then "pending" in the file is exactly what was not sent
         total = 0
+        after = 0
         self._synced = False
-        self._dropped = True
-        while self._dropped:  # entries dropped meanwhile may be newer than the last read
+        self._dropped = False
+        while True:
+            page = await self._outbox.pending(self._batch, after=after)
+            if page:
+                await self._send(page)
+                total += len(page)
+                after = page[-1].seq
+            if len(page) == self._batch:
+                continue
+            if not self._dropped:
+                break
+            # Entries handed over meanwhile were dropped (the queue was full): they were
+            # committed after the pages read so far, so they come after *after*.
             self._dropped = False
-            after = 0
-            while True:
-                page = await self._outbox.pending(self._batch, after=after)
-                if page:
-                    await self._send(page)
-                    total += len(page)
-                    after = page[-1].seq
-                if len(page) < self._batch:
-                    break
         self._synced = self._listening
         self._last_read = time.monotonic()
         return total

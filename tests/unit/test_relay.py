@@ -50,6 +50,8 @@ class FakePublisher:
         self.fail = 0
         self.calls = 0
         self.changed = asyncio.Event()
+        self.gate = asyncio.Event()  # acknowledgements wait for it
+        self.gate.set()
 
     async def connect(self) -> None:
         return None
@@ -61,6 +63,7 @@ class FakePublisher:
             self.fail -= 1
             raise BrokerError("publishing failed: KafkaTimeoutError")
         await asyncio.sleep(0)  # acknowledgements come later than the send
+        await self.gate.wait()
         self.sent.extend(entries)
         self.changed.set()
 
@@ -168,6 +171,29 @@ async def test_a_crash_between_acknowledgement_and_mark_only_publishes_again(
         assert await box.counts() == (0, 5)
     finally:
         await box.stop()
+
+
+async def test_a_backlog_beyond_the_queue_is_read_from_the_file_once(
+    outbox: CountingOutbox,
+) -> None:
+    publisher = FakePublisher()
+    relay = OutboxRelay(outbox, publisher, batch=2, idle_read=60.0)  # holds 8 in memory
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await outbox.add({}, [_entry(0)])
+        await publisher.wait_sent(1)
+        publisher.gate.clear()  # the broker is slow: hand-overs pile up
+        for i in range(1, 31):
+            await outbox.add({}, [_entry(i)])
+        reads = outbox.reads
+        publisher.gate.set()
+        await publisher.wait_sent(31)
+        assert outbox.reads > reads  # the ones beyond the queue came from the file
+    finally:
+        await _stop(task, stop)
+    assert sorted(publisher.sent, key=lambda e: e.key) == [_entry(i) for i in range(31)]
+    assert await outbox.counts() == (0, 31)
 
 
 async def test_entries_another_process_wrote_are_published(tmp_path: Path) -> None:
