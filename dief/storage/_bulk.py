@@ -10,16 +10,15 @@ from typing import Any
 
 from sqlalchemy import Dialect, Insert, Table
 
-from dief.aggregation._facts import CellKey
 from dief.exceptions import StorageError
-from dief.storage._schema import applied_records, case_values, cases, cell_counts
+from dief.storage._schema import applied_records, case_values, cases
 
-__all__ = ["CHUNK", "BulkInsert", "bulk_table", "cell_order", "chunks"]
+__all__ = ["CHUNK", "BulkInsert", "bulk_table", "chunks"]
 
 #: Ids per ``IN (...)`` query.
 CHUNK = 500
 
-_BULK_TABLES = {t.name: t for t in (applied_records, case_values, cases, cell_counts)}
+_BULK_TABLES = {t.name: t for t in (applied_records, case_values, cases)}
 
 
 def bulk_table(name: str) -> Table:
@@ -71,13 +70,6 @@ class BulkInsert:
                 values[index] = process(values[index])
             out.append(tuple(values))
         return out
-
-
-def cell_order(item: tuple[CellKey, int]) -> str:
-    """Sort key of a cell delta: the primary key's order, as one string (far cheaper to
-    compare than the tuple)."""
-    period, dimension, value, cycle, contributor, red = item[0]
-    return f"{period}\0{dimension}\0{value}\0{cycle}\0{contributor}\0{int(red)}"
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:

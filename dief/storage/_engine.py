@@ -34,12 +34,14 @@ DURABLE_PRAGMAS: tuple[str, ...] = (
     "synchronous=FULL",
     "busy_timeout=30000",
 )
-#: The case store: a commit survives a process crash; cell_counts pages stay cached (64 MiB).
+#: The case store: a commit survives a process crash; cell pages stay cached (64 MiB); the
+#: batch's staged cell deltas (a temporary table) stay in memory.
 FAST_PRAGMAS: tuple[str, ...] = (
     "journal_mode=WAL",
     "synchronous=NORMAL",
     "busy_timeout=30000",
     "cache_size=-65536",
+    "temp_store=MEMORY",
 )
 
 

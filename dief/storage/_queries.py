@@ -7,22 +7,23 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dief.aggregation._facts import CaseState
+from dief.aggregation._facts import TOTAL, CaseState
 from dief.exceptions import StorageError
 from dief.storage._engine import EngineOwner
 from dief.storage._reason import db_reason as _why
-from dief.storage._schema import applied_records, case_values, cases, cell_counts, dead_letters
+from dief.storage._schema import applied_records, case_values, cases, cell_totals, dead_letters
 
 __all__ = ["CaseQueries", "CellRow", "StoredCase", "case_state"]
 
 
 @dataclass(frozen=True, slots=True)
 class CellRow:
-    """One cell of one period for one contributor-cycle (see :mod:`dief.storage._schema`)."""
+    """One cell of one period for one contributor cycle: case count and distinct
+    contributors (see :mod:`dief.storage._schema`)."""
 
     period: str
     dimension: str
@@ -54,33 +55,25 @@ class CaseQueries(EngineOwner):
     ) -> list[CellRow]:
         """Per (period, dimension, value, cycle): case count and distinct contributors.
 
-        Costs O(stored cell rows of those periods), never a scan of the cases.
+        Reads one row per cell of those periods (``cell_totals``): O(cells), never a scan
+        of the cases or of the per-contributor counts.
         """
         engine = self._require()
-        cc = cell_counts.c
-        conds = [cc.region == region, cc.period.in_(list(periods)), cc.n > 0]
-        if not include_red:
-            conds.append(cc.red.is_(False))
+        ct = cell_totals.c
+        n, contributors = (
+            (ct.n, ct.contributors) if include_red else (ct.n_nonred, ct.contributors_nonred)
+        )
         stmt = (
-            select(
-                cc.period,
-                cc.dimension,
-                cc.value,
-                cc.cycle,
-                func.sum(cc.n).label("cases"),
-                func.count(func.distinct(cc.contributor)).label("contributors"),
-            )
-            .where(and_(*conds))
-            .group_by(cc.period, cc.dimension, cc.value, cc.cycle)
+            select(ct.period, ct.dimension, ct.value, ct.cycle, n, contributors)
+            .where(ct.region == region, ct.period.in_(list(periods)), n > 0)
+            .order_by(ct.period, ct.dimension, ct.value, ct.cycle)
         )
         try:
             async with engine.connect() as conn:
                 result = await conn.execute(stmt)
                 return [
-                    CellRow(
-                        r.period, r.dimension, r.value, r.cycle, int(r.cases), int(r.contributors)
-                    )
-                    for r in result
+                    CellRow(period, dimension, value, cycle, int(count), int(who))
+                    for period, dimension, value, cycle, count, who in result
                 ]
         except SQLAlchemyError as exc:
             raise StorageError(f"reading cells for {region} failed: {_why(exc)}") from exc
@@ -88,12 +81,12 @@ class CaseQueries(EngineOwner):
     async def periods_with_data(self, region: str) -> list[str]:
         """Every period (months, quarters, cycles) in which *region* has counted cases."""
         engine = self._require()
-        cc = cell_counts.c
+        ct = cell_totals.c
         stmt = (
-            select(cc.period)
-            .where(cc.region == region, cc.dimension == "_total", cc.n > 0)
+            select(ct.period)
+            .where(ct.region == region, ct.dimension == TOTAL[0], ct.n > 0)
             .distinct()
-            .order_by(cc.period)
+            .order_by(ct.period)
         )
         try:
             async with engine.connect() as conn:

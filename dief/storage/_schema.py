@@ -3,12 +3,20 @@
 Only categorical facts are stored in clear. Free text stays inside the sealed envelope,
 which is kept as received (``cases.sealed``) and can be opened only with the region key.
 
-``cell_counts`` is the incremental aggregate: one row per
-(region, period, dimension, value, cycle, contributor, red) with ``n`` cases. A cell's count
-is ``SUM(n)`` and its distinct contributors ``COUNT(DISTINCT contributor) WHERE n > 0``; the
-``cycle`` column exists because contributor pseudonyms are per CSP cycle, so a quarter that
-spans two cycles takes the largest per-cycle count as a lower bound (DESIGN §5). ``red``
-separates TLP:RED cases, which count in the region's meeting digest only.
+``cell_counts`` and ``cell_totals`` are the incremental aggregate (DESIGN §7). A cell is
+(region, period, dimension, value, cycle); the ``cycle`` column exists because contributor
+pseudonyms are per CSP cycle, so a quarter that spans two cycles takes the largest per-cycle
+count as a lower bound (DESIGN §5).
+
+- ``cell_counts``: one row per cell and contributor, with ``n`` counted cases and
+  ``n_nonred`` of them not TLP:RED (red cases count in the region's meeting digest only).
+  Only the writer reads it, to see when a contributor's count leaves or reaches zero.
+- ``cell_totals``: one row per cell, with the cases and the distinct contributors of both
+  scopes (all cases; not red). Digests read only this table, so a digest costs O(cells).
+  Kept in step with ``cell_counts`` in the same transaction (:mod:`dief.storage._cells`).
+
+Rows whose counts fall to zero stay (reads filter ``n > 0``). On SQLite both are
+``WITHOUT ROWID`` tables: one B-tree per table instead of a rowid table plus its key index.
 
 ``digest_versions`` keeps, per (region, period), the last digest version claimed and the
 version and content hash of the last one published (see :mod:`dief.storage._versions`).
@@ -17,7 +25,6 @@ version and content hash of the last one published (see :mod:`dief.storage._vers
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean,
     Column,
     DateTime,
     Integer,
@@ -32,6 +39,7 @@ __all__ = [
     "case_values",
     "cases",
     "cell_counts",
+    "cell_totals",
     "dead_letters",
     "digest_versions",
     "metadata",
@@ -75,19 +83,37 @@ case_values = Table(
     Column("value", String(64), primary_key=True),
 )
 
+
+def _cell_key() -> list[Column[str]]:
+    return [
+        Column("region", String(8), primary_key=True),
+        Column("period", String(8), primary_key=True),
+        Column("dimension", String(32), primary_key=True),
+        Column("value", String(64), primary_key=True),
+        Column("cycle", String(8), primary_key=True),
+    ]
+
+
 cell_counts = Table(
     "cell_counts",
     metadata,
-    Column("region", String(8), primary_key=True),
-    Column("period", String(8), primary_key=True),
-    Column("dimension", String(32), primary_key=True),
-    Column("value", String(64), primary_key=True),
-    Column("cycle", String(8), primary_key=True),
+    *_cell_key(),
     Column("contributor", String(64), primary_key=True),
-    Column("red", Boolean, primary_key=True),
     Column("n", Integer, nullable=False),
+    Column("n_nonred", Integer, nullable=False),
+    sqlite_with_rowid=False,
 )
-# (region, period) lookups use the primary key, which starts with those columns.
+
+cell_totals = Table(
+    "cell_totals",
+    metadata,
+    *_cell_key(),
+    Column("n", Integer, nullable=False),
+    Column("contributors", Integer, nullable=False),
+    Column("n_nonred", Integer, nullable=False),
+    Column("contributors_nonred", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
 
 related_notices = Table(
     "related_notices",

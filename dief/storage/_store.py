@@ -25,10 +25,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dief.aggregation._facts import CaseFacts, CaseState, Outcome, cell_keys
+from dief.aggregation._facts import CaseFacts, CaseState, CellKey, Outcome, cell_keys
 from dief.aggregation._plan import BatchPlan, plan_batch
 from dief.exceptions import StorageError
-from dief.storage._bulk import BulkInsert, bulk_table, cell_order, chunks
+from dief.storage._bulk import BulkInsert, bulk_table, chunks
+from dief.storage._cells import apply_cell_deltas, rebuild_cells
 from dief.storage._engine import FAST_PRAGMAS, open_engine
 from dief.storage._queries import CaseQueries, CellRow, StoredCase, case_state
 from dief.storage._reason import db_reason as _why
@@ -36,7 +37,6 @@ from dief.storage._schema import (
     applied_records,
     case_values,
     cases,
-    cell_counts,
     dead_letters,
     related_notices,
 )
@@ -94,7 +94,7 @@ class CaseStore(CaseQueries):
             # with a cold cache and a new aiosqlite thread.
             engine = await open_engine(
                 self._url,
-                init=_upgrade,
+                init=migrate,
                 echo=self._echo,
                 pragmas=FAST_PRAGMAS,
                 lock=_migration_lock(),
@@ -184,22 +184,7 @@ class CaseStore(CaseQueries):
         if plan.notices:
             await self._write_notices(conn, region, list(plan.notices.values()))
         if plan.deltas:
-
-            def upsert_cells() -> Insert:
-                stmt = self._insert(conn, cell_counts)
-                return stmt.on_conflict_do_update(  # type: ignore[attr-defined,no-any-return]
-                    index_elements=[c.name for c in cell_counts.primary_key.columns],
-                    set_={"n": cell_counts.c.n + stmt.excluded.n},  # type: ignore[attr-defined]
-                )
-
-            cells = self._prepared(conn, "cell_counts", upsert_cells)
-            red = {flag: cells.convert("red", flag) for flag in (False, True)}
-            # In primary-key order: B-tree inserts in key order touch each page once.
-            rows = [
-                (region, p, d, v, c, who, red[is_red], n)
-                for (p, d, v, c, who, is_red), n in sorted(plan.deltas.items(), key=cell_order)
-            ]
-            await self._bulk(conn, cells, rows, converted=["red"])
+            await apply_cell_deltas(conn, region, plan.deltas)
         return plan
 
     async def _record_dead(
@@ -380,35 +365,21 @@ class CaseStore(CaseQueries):
         await conn.execute(stmt, rows)
 
     async def rebuild_cells(self, region: str) -> None:
-        """Recompute *region*'s cell counts from the stored cases (DESIGN §7)."""
+        """Recompute *region*'s cells (both tables) from the stored cases (DESIGN §7)."""
         engine = self._require()
         try:
             async with engine.begin() as conn:
-                await conn.execute(delete(cell_counts).where(cell_counts.c.region == region))
-                deltas: Counter[tuple[str, str, str, str, str, bool]] = Counter()
+                counts: Counter[CellKey] = Counter()
                 async for state in self._iter_states(conn, region):
-                    deltas.update(cell_keys(state))
-                rows = [
-                    {
-                        "region": region,
-                        "period": p,
-                        "dimension": d,
-                        "value": v,
-                        "cycle": c,
-                        "contributor": who,
-                        "red": red,
-                        "n": n,
-                    }
-                    for (p, d, v, c, who, red), n in deltas.items()
-                ]
-                for chunk in chunks(rows, 5000):
-                    await conn.execute(cell_counts.insert(), list(chunk))
+                    counts.update(cell_keys(state))
+                await rebuild_cells(conn, region, counts)
         except SQLAlchemyError as exc:
             raise StorageError(f"rebuilding cells for {region} failed: {_why(exc)}") from exc
 
 
-def _upgrade(connection: Connection) -> None:
+def migrate(connection: Connection, revision: str = "head") -> None:
+    """Bring the database on *connection* to *revision* (tests build older schemas)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, revision)

@@ -1,0 +1,196 @@
+"""Keeping the cell aggregate in step with the cases (DESIGN §7; tables in
+:mod:`dief.storage._schema`).
+
+A batch's merged deltas become rows (period, dimension, value, cycle, contributor, Δn,
+Δn_nonred). Two set-based statements then apply them inside the batch's transaction:
+
+1. ``cell_totals`` += per cell: the summed deltas, and for the distinct contributors the
+   number of contributors whose count rises from zero minus those whose count falls to zero
+   (a contributor's old count is read from ``cell_counts`` before step 2 changes it);
+2. ``cell_counts`` += the deltas.
+
+Distinct contributors of "all cases" and of "not red" are not additive over red and not-red
+rows, which is why ``cell_counts`` keeps both counts in one row per contributor.
+
+On SQLite the rows go through a temporary table (one ``executemany``) that both statements
+read; on PostgreSQL they go as arrays through ``unnest`` in one statement, whose upsert into
+``cell_counts`` returns the new counts (new - Δ = old), so no plan ever scans the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import Boolean, String, bindparam, delete, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import Integer
+
+from dief.aggregation._facts import CellKey
+from dief.storage._schema import cell_counts, cell_totals
+
+__all__ = ["apply_cell_deltas", "rebuild_cells"]
+
+# The SQL is spelled out (no string building). In the totals, a contributor's count
+# crossing zero adds or removes one contributor: with old and new counts (never negative),
+# (CASE WHEN new > 0 THEN 1 ELSE 0 END) - (CASE WHEN old > 0 THEN 1 ELSE 0 END).
+
+# -- SQLite: a temporary table ------------------------------------------------------------
+
+_SQLITE_CREATE = """
+    CREATE TEMP TABLE IF NOT EXISTS dief_cell_delta (
+        period TEXT NOT NULL, dimension TEXT NOT NULL, value TEXT NOT NULL,
+        cycle TEXT NOT NULL, contributor TEXT NOT NULL,
+        n INTEGER NOT NULL, n_nonred INTEGER NOT NULL,
+        PRIMARY KEY (period, dimension, value, cycle, contributor)
+    ) WITHOUT ROWID"""
+# One row per plan delta (period, dimension, value, cycle, contributor, red, n); a
+# contributor's red and not-red deltas of one cell merge into one row. The key order makes
+# both statements below read the rows sorted, without a sort of their own.
+_SQLITE_FILL = """
+    INSERT INTO temp.dief_cell_delta
+    VALUES (?1, ?2, ?3, ?4, ?5, ?7, CASE WHEN ?6 THEN 0 ELSE ?7 END)
+    ON CONFLICT (period, dimension, value, cycle, contributor) DO UPDATE SET
+        n = n + excluded.n, n_nonred = n_nonred + excluded.n_nonred"""
+# "WHERE true": SQLite's upsert after a SELECT with a join needs it to parse unambiguously.
+_SQLITE_TOTALS = """
+    INSERT INTO cell_totals
+        (region, period, dimension, value, cycle, n, contributors, n_nonred, contributors_nonred)
+    SELECT :region, d.period, d.dimension, d.value, d.cycle,
+        SUM(d.n),
+        SUM((CASE WHEN COALESCE(c.n, 0) + d.n > 0 THEN 1 ELSE 0 END)
+            - (CASE WHEN COALESCE(c.n, 0) > 0 THEN 1 ELSE 0 END)),
+        SUM(d.n_nonred),
+        SUM((CASE WHEN COALESCE(c.n_nonred, 0) + d.n_nonred > 0 THEN 1 ELSE 0 END)
+            - (CASE WHEN COALESCE(c.n_nonred, 0) > 0 THEN 1 ELSE 0 END))
+    FROM temp.dief_cell_delta AS d
+    LEFT JOIN cell_counts AS c
+        ON c.region = :region AND c.period = d.period AND c.dimension = d.dimension
+        AND c.value = d.value AND c.cycle = d.cycle AND c.contributor = d.contributor
+    WHERE true
+    GROUP BY d.period, d.dimension, d.value, d.cycle
+    ON CONFLICT (region, period, dimension, value, cycle) DO UPDATE SET
+        n = cell_totals.n + excluded.n,
+        contributors = cell_totals.contributors + excluded.contributors,
+        n_nonred = cell_totals.n_nonred + excluded.n_nonred,
+        contributors_nonred = cell_totals.contributors_nonred + excluded.contributors_nonred"""
+_SQLITE_COUNTS = """
+    INSERT INTO cell_counts (region, period, dimension, value, cycle, contributor, n, n_nonred)
+    SELECT :region, period, dimension, value, cycle, contributor, n, n_nonred
+    FROM temp.dief_cell_delta
+    WHERE true
+    ON CONFLICT (region, period, dimension, value, cycle, contributor) DO UPDATE SET
+        n = cell_counts.n + excluded.n,
+        n_nonred = cell_counts.n_nonred + excluded.n_nonred"""
+_SQLITE_CLEAR = "DELETE FROM temp.dief_cell_delta"
+
+# -- PostgreSQL: arrays, one statement -----------------------------------------------------
+
+_PG_APPLY = text(
+    """
+    WITH d AS (
+        SELECT period, dimension, value, cycle, contributor,
+            SUM(n) AS n, SUM(CASE WHEN red THEN 0 ELSE n END) AS n_nonred
+        FROM unnest(
+            CAST(:period AS VARCHAR[]), CAST(:dimension AS VARCHAR[]),
+            CAST(:value AS VARCHAR[]), CAST(:cycle AS VARCHAR[]),
+            CAST(:contributor AS VARCHAR[]), CAST(:red AS BOOLEAN[]), CAST(:n AS INTEGER[])
+        ) AS deltas(period, dimension, value, cycle, contributor, red, n)
+        GROUP BY period, dimension, value, cycle, contributor
+    ), up AS (
+        INSERT INTO cell_counts
+            (region, period, dimension, value, cycle, contributor, n, n_nonred)
+        SELECT :region, period, dimension, value, cycle, contributor, n, n_nonred FROM d
+        ON CONFLICT (region, period, dimension, value, cycle, contributor) DO UPDATE SET
+            n = cell_counts.n + excluded.n,
+            n_nonred = cell_counts.n_nonred + excluded.n_nonred
+        RETURNING period, dimension, value, cycle, contributor, n, n_nonred
+    )
+    INSERT INTO cell_totals
+        (region, period, dimension, value, cycle, n, contributors, n_nonred, contributors_nonred)
+    SELECT :region, d.period, d.dimension, d.value, d.cycle,
+        SUM(d.n),
+        SUM((CASE WHEN up.n > 0 THEN 1 ELSE 0 END)
+            - (CASE WHEN up.n - d.n > 0 THEN 1 ELSE 0 END)),
+        SUM(d.n_nonred),
+        SUM((CASE WHEN up.n_nonred > 0 THEN 1 ELSE 0 END)
+            - (CASE WHEN up.n_nonred - d.n_nonred > 0 THEN 1 ELSE 0 END))
+    FROM up JOIN d USING (period, dimension, value, cycle, contributor)
+    GROUP BY d.period, d.dimension, d.value, d.cycle
+    ON CONFLICT (region, period, dimension, value, cycle) DO UPDATE SET
+        n = cell_totals.n + excluded.n,
+        contributors = cell_totals.contributors + excluded.contributors,
+        n_nonred = cell_totals.n_nonred + excluded.n_nonred,
+        contributors_nonred = cell_totals.contributors_nonred + excluded.contributors_nonred"""
+).bindparams(
+    *(
+        bindparam(name, type_=ARRAY(String))
+        for name in ("period", "dimension", "value", "cycle", "contributor")
+    ),
+    bindparam("red", type_=ARRAY(Boolean)),
+    bindparam("n", type_=ARRAY(Integer)),
+    bindparam("region", type_=String),
+)
+_PG_COLUMNS = ("period", "dimension", "value", "cycle", "contributor", "red", "n")
+
+_REBUILD_TOTALS = text(
+    """
+    INSERT INTO cell_totals
+        (region, period, dimension, value, cycle, n, contributors, n_nonred, contributors_nonred)
+    SELECT region, period, dimension, value, cycle,
+        SUM(n), SUM(CASE WHEN n > 0 THEN 1 ELSE 0 END),
+        SUM(n_nonred), SUM(CASE WHEN n_nonred > 0 THEN 1 ELSE 0 END)
+    FROM cell_counts WHERE region = :region
+    GROUP BY region, period, dimension, value, cycle"""
+)
+
+
+async def apply_cell_deltas(
+    conn: AsyncConnection, region: str, deltas: Mapping[CellKey, int]
+) -> None:
+    """Add a plan's *deltas* to *region*'s cells, inside the caller's transaction."""
+    if not deltas:
+        return
+    rows = [(*key, n) for key, n in deltas.items()]
+    if conn.dialect.name == "postgresql":
+        columns = zip(*rows, strict=True)
+        params: dict[str, object] = {
+            name: list(col) for name, col in zip(_PG_COLUMNS, columns, strict=True)
+        }
+        await conn.execute(_PG_APPLY, {"region": region, **params})
+        return
+    await conn.exec_driver_sql(_SQLITE_CREATE)
+    await conn.exec_driver_sql(_SQLITE_FILL, rows)
+    await conn.exec_driver_sql(_SQLITE_TOTALS, {"region": region})
+    await conn.exec_driver_sql(_SQLITE_COUNTS, {"region": region})
+    await conn.exec_driver_sql(_SQLITE_CLEAR)
+
+
+async def rebuild_cells(conn: AsyncConnection, region: str, counts: Mapping[CellKey, int]) -> None:
+    """Replace *region*'s cells: ``cell_counts`` from *counts* (every counted case's cell
+    keys), then ``cell_totals`` summed from ``cell_counts``, independently of the
+    incremental statements above."""
+    await conn.execute(delete(cell_counts).where(cell_counts.c.region == region))
+    await conn.execute(delete(cell_totals).where(cell_totals.c.region == region))
+    merged: dict[tuple[str, str, str, str, str], list[int]] = {}
+    for (period, dimension, value, cycle, contributor, red), n in counts.items():
+        both = merged.setdefault((period, dimension, value, cycle, contributor), [0, 0])
+        both[0] += n
+        both[1] += 0 if red else n
+    rows = [
+        {
+            "region": region,
+            "period": period,
+            "dimension": dimension,
+            "value": value,
+            "cycle": cycle,
+            "contributor": contributor,
+            "n": n,
+            "n_nonred": n_nonred,
+        }
+        for (period, dimension, value, cycle, contributor), (n, n_nonred) in merged.items()
+        if n
+    ]
+    for start in range(0, len(rows), 5000):
+        await conn.execute(cell_counts.insert(), rows[start : start + 5000])
+    await conn.execute(_REBUILD_TOTALS, {"region": region})
