@@ -11,14 +11,14 @@ from typing import Any
 from sqlalchemy import Dialect, Insert, Table
 
 from dief.exceptions import StorageError
-from dief.storage._schema import applied_records, case_values, cases
+from dief.storage._schema import applied_records, cases
 
 __all__ = ["CHUNK", "BulkInsert", "bulk_table", "chunks"]
 
 #: Ids per ``IN (...)`` query.
 CHUNK = 500
 
-_BULK_TABLES = {t.name: t for t in (applied_records, case_values, cases)}
+_BULK_TABLES = {t.name: t for t in (applied_records, cases)}
 
 
 def bulk_table(name: str) -> Table:

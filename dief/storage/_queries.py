@@ -3,7 +3,8 @@ database; :class:`dief.storage.CaseStore` adds the lifecycle and the writing).""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import json
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +16,16 @@ from dief.aggregation._facts import TOTAL, CaseState
 from dief.exceptions import StorageError
 from dief.storage._engine import EngineOwner
 from dief.storage._reason import db_reason as _why
-from dief.storage._schema import applied_records, case_values, cases, cell_totals, dead_letters
+from dief.storage._schema import applied_records, cases, cell_totals, dead_letters
 
-__all__ = ["CaseQueries", "CellRow", "StoredCase", "case_state"]
+__all__ = [
+    "STATE_COLUMNS",
+    "CaseQueries",
+    "CellRow",
+    "StoredCase",
+    "case_state",
+    "encode_values",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,21 +162,40 @@ class CaseQueries(EngineOwner):
             raise StorageError(f"reading sealed cases for {region} failed: {_why(exc)}") from exc
 
     async def _iter_states(self, conn: AsyncConnection, region: str) -> AsyncIterator[CaseState]:
-        values: dict[str, list[tuple[str, str]]] = {}
-        vrows = await conn.stream(
-            select(case_values.c.case_id, case_values.c.dimension, case_values.c.value).where(
-                case_values.c.region == region
-            )
-        )
-        async for v in vrows:
-            values.setdefault(v.case_id, []).append((v.dimension, v.value))
-        rows = await conn.stream(select(cases).where(cases.c.region == region))
+        rows = await conn.stream(select(*STATE_COLUMNS).where(cases.c.region == region))
         async for row in rows:
-            yield case_state(row, values)
+            yield case_state(row)
 
 
-def case_state(row: Any, values: Mapping[str, Sequence[tuple[str, str]]]) -> CaseState:
-    """A ``cases`` row and the (dimension, value) pairs of each case id: its CaseState."""
+#: The ``cases`` columns a :class:`CaseState` is made of (not the sealed envelope).
+STATE_COLUMNS = (
+    cases.c.case_id,
+    cases.c.revision,
+    cases.c.owner_tag,
+    cases.c.status,
+    cases.c.contributor,
+    cases.c.month,
+    cases.c.cycle,
+    cases.c.tlp,
+    cases.c.dimension_values,
+)
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # one encoder: json.dumps makes one per call
+
+
+def encode_values(values: Sequence[tuple[str, str]]) -> str:
+    """A case's (dimension, value) pairs as stored in ``cases.dimension_values``."""
+    return _ENCODER.encode(values)
+
+
+def decode_values(text: str) -> tuple[tuple[str, str], ...]:
+    """:func:`encode_values` undone: the pairs, sorted."""
+    return tuple(sorted((str(d), str(v)) for d, v in json.loads(text)))
+
+
+def case_state(row: Any) -> CaseState:
+    """A ``cases`` row (at least :data:`STATE_COLUMNS`) as a CaseState."""
     return CaseState(
         case_id=row.case_id,
         revision=row.revision,
@@ -178,5 +205,5 @@ def case_state(row: Any, values: Mapping[str, Sequence[tuple[str, str]]]) -> Cas
         month=row.month,
         cycle=row.cycle,
         tlp=row.tlp,
-        values=tuple(sorted(values.get(row.case_id, ()))),
+        values=decode_values(row.dimension_values),
     )

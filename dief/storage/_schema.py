@@ -2,6 +2,8 @@
 
 Only categorical facts are stored in clear. Free text stays inside the sealed envelope,
 which is kept as received (``cases.sealed``) and can be opened only with the region key.
+A case's (dimension, value) pairs are one JSON column of its row (``dimension_values``), so
+a revision rewrites one row, not a row per pair.
 
 ``cell_counts`` and ``cell_totals`` are the incremental aggregate (DESIGN §7). A cell is
 (region, period, dimension, value, cycle); the ``cycle`` column exists because contributor
@@ -32,11 +34,11 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
 )
 
 __all__ = [
     "applied_records",
-    "case_values",
     "cases",
     "cell_counts",
     "cell_totals",
@@ -72,15 +74,8 @@ cases = Table(
     Column("record_id", String(36), nullable=False),
     Column("sealed", LargeBinary, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-case_values = Table(
-    "case_values",
-    metadata,
-    Column("region", String(8), primary_key=True),
-    Column("case_id", String(36), primary_key=True),
-    Column("dimension", String(32), primary_key=True),
-    Column("value", String(64), primary_key=True),
+    # The case's (dimension, value) pairs as a JSON array of pairs (migration 0005).
+    Column("dimension_values", Text, nullable=False, server_default="[]"),
 )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Insert, Table, delete, select
+from sqlalchemy import Connection, Insert, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -31,11 +31,17 @@ from dief.exceptions import StorageError
 from dief.storage._bulk import BulkInsert, bulk_table, chunks
 from dief.storage._cells import apply_cell_deltas, rebuild_cells
 from dief.storage._engine import FAST_PRAGMAS, open_engine
-from dief.storage._queries import CaseQueries, CellRow, StoredCase, case_state
+from dief.storage._queries import (
+    STATE_COLUMNS,
+    CaseQueries,
+    CellRow,
+    StoredCase,
+    case_state,
+    encode_values,
+)
 from dief.storage._reason import db_reason as _why
 from dief.storage._schema import (
     applied_records,
-    case_values,
     cases,
     dead_letters,
     related_notices,
@@ -263,22 +269,14 @@ class CaseStore(CaseQueries):
     async def _states(
         self, conn: AsyncConnection, region: str, case_ids: Sequence[str]
     ) -> dict[str, CaseState]:
-        heads: dict[str, Any] = {}
-        values: dict[str, list[tuple[str, str]]] = {}
+        states: dict[str, CaseState] = {}
         for chunk in chunks(case_ids):
             rows = await conn.execute(
-                select(cases).where(cases.c.region == region, cases.c.case_id.in_(chunk))
+                select(*STATE_COLUMNS).where(cases.c.region == region, cases.c.case_id.in_(chunk))
             )
             for row in rows:
-                heads[row.case_id] = row
-            vrows = await conn.execute(
-                select(case_values.c.case_id, case_values.c.dimension, case_values.c.value).where(
-                    case_values.c.region == region, case_values.c.case_id.in_(chunk)
-                )
-            )
-            for vrow in vrows:
-                values.setdefault(vrow.case_id, []).append((vrow.dimension, vrow.value))
-        return {cid: case_state(row, values) for cid, row in heads.items()}
+                states[row.case_id] = case_state(row)
+        return states
 
     async def _notice_revisions(
         self, conn: AsyncConnection, region: str, case_ids: Sequence[str]
@@ -320,22 +318,11 @@ class CaseStore(CaseQueries):
                 f.record_id,
                 f.sealed,
                 stamp,
+                encode_values(f.values),
             )
             for f in facts
         ]
         await self._bulk(conn, case_insert, rows, converted=["updated_at"])
-        ids = [f.case_id for f in facts]
-        for chunk in chunks(ids):
-            await conn.execute(
-                delete(case_values).where(
-                    case_values.c.region == region, case_values.c.case_id.in_(chunk)
-                )
-            )
-        value_rows = [(region, f.case_id, d, v) for f in facts for d, v in f.values]
-        if value_rows:
-            await self._bulk(
-                conn, self._prepared(conn, "case_values", case_values.insert), value_rows
-            )
 
     async def _write_notices(
         self, conn: AsyncConnection, region: str, facts: Sequence[CaseFacts]

@@ -3,8 +3,8 @@
 Random histories of records (revisions out of order, withdrawals, red cases, forged owner
 tags, redeliveries, related-region copies, contributors coming and going), split into random
 batches, must leave exactly the cells of an independent model stated from DESIGN §5/§7, and
-exactly what ``rebuild_cells`` computes from the stored cases afterwards. Migration 0004
-must turn a database filled at 0003 into the same cells.
+exactly what ``rebuild_cells`` computes from the stored cases afterwards. Migrations 0004
+and 0005 must turn a database filled at 0003 into the same cells and cases.
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from typing import Any
 
 import pytest
 from _pipeline_helpers import database_url
+from alembic import command
+from alembic.config import Config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import dief.storage
 from dief.aggregation import CaseFacts, CaseState, cell_keys
 from dief.storage import CaseStore
 from dief.storage._store import migrate
@@ -174,7 +177,7 @@ async def test_incremental_cells_equal_the_model_and_a_rebuild(
     assert await stored(store, region, include_red=False) == model(history, include_red=False)
 
 
-# -- migration 0004: a database filled at the previous head ------------------------------
+# -- migrations 0004 and 0005: a database filled at 0003 ------------------------------
 
 _OLD_CELL = text(
     "INSERT INTO cell_counts (region, period, dimension, value, cycle, contributor, red, n)"
@@ -205,10 +208,42 @@ def _old_layout_history(region: str) -> list[CaseFacts]:
             month=MONTHS[i % len(MONTHS)],
             tlp="red" if i % 5 == 1 else "amber",
             related=False,
-            values=[VALUES[i % 4], VALUES[(i * 3) % 4]],
+            values=[] if i % 10 == 9 else [VALUES[i % 4], VALUES[(i * 3) % 4]],
         )
         for i in range(30)
     ]
+
+
+OldCells = set[tuple[str, str, str, str, str, str, bool, int]]
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(dief.storage.__file__).parent / "migrations"))
+    cfg.attributes["connection"] = connection
+    command.downgrade(cfg, revision)
+
+
+async def _old_tables(url: str) -> tuple[OldCells, set[tuple[str, str, str, str]]]:
+    """The non-zero rows of the 0003 ``cell_counts`` and the ``case_values`` rows."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            cells = await conn.execute(
+                text(
+                    "SELECT region, period, dimension, value, cycle, contributor, red, n"
+                    " FROM cell_counts WHERE n > 0"
+                )
+            )
+            values = await conn.execute(
+                text("SELECT region, case_id, dimension, value FROM case_values")
+            )
+            return (
+                {(*r[:6], bool(r[6]), int(r[7])) for r in cells},
+                {tuple(r) for r in values},
+            )
+    finally:
+        await engine.dispose()
 
 
 async def _fill_at_0003(url: str, regions: Iterable[str]) -> None:
@@ -271,19 +306,41 @@ async def _fill_at_0003(url: str, regions: Iterable[str]) -> None:
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-async def test_migration_0004_regroups_existing_cells(kind: str, tmp_path: Path) -> None:
+async def test_migrations_from_0003_keep_cells_and_cases(kind: str, tmp_path: Path) -> None:
+    """0004 regroups the cells; 0005 moves case_values into the cases rows."""
     regions = ("AFR", "APG")
     async with database_url(kind, tmp_path) as url:
         await _fill_at_0003(url, regions)
+        written = await _old_tables(url)
         async with CaseStore(url) as store:  # upgrades to head
             for region in regions:
                 history = _old_layout_history(region)
+                assert {
+                    (c.case_id, c.revision, c.status, c.contributor, c.month, c.tlp, c.values)
+                    for c in await store.stored_cases(region)
+                } == {
+                    (f.case_id, f.revision, f.status, f.contributor, f.month, f.tlp, f.values)
+                    for f in history
+                }
                 for red in (True, False):
                     assert await stored(store, region, include_red=red) == model(
                         history, include_red=red
                     )
                 assert await store.periods_with_data(region) == sorted(
                     {cell[0] for cell in model(history, include_red=True)}
+                )
+        # Down to 0003 gives back what was written (less the rows at zero), and up again.
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_downgrade, "0003")
+        finally:
+            await engine.dispose()
+        assert await _old_tables(url) == written
+        async with CaseStore(url) as store:
+            for red in (True, False):
+                assert await stored(store, "AFR", include_red=red) == model(
+                    _old_layout_history("AFR"), include_red=red
                 )
             # The migrated rows go on counting incrementally, and equal a rebuild.
             more = [
