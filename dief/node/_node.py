@@ -181,11 +181,17 @@ class NationalNode:
 
         One refused case never affects the others. Revisions are numbered from the
         outbox's memory of each case; if another writer moved one meanwhile, the outbox
-        refuses the write and the cases are numbered (and sealed) once more.
+        refuses the write and the cases are numbered (and sealed) once more. A case this
+        node seems never to have sent is looked up in the file before it is refused.
         """
         attempt = 1
+        looked_up = False
         while True:
             report, revisions, entries = self._prepare(items)
+            if not looked_up and any(r.reason == "unknown_case" for r in report.rejected):
+                looked_up = True  # another process on this outbox may have sent it
+                await self._outbox.reload_revisions()
+                continue
             try:
                 await self._outbox.add(revisions, entries, source=source)
                 break

@@ -219,6 +219,10 @@ class Outbox:
         known = self._revisions
         return {c: known[c] for c in case_ids if c in known}
 
+    async def reload_revisions(self) -> None:
+        """Read the revisions from the file again (another process may write to it)."""
+        await self._call("reading", self._load_revisions)
+
     async def revisions(self, case_ids: Sequence[str]) -> dict[str, int]:
         """:meth:`known_revisions`, for callers that await it."""
         return self.known_revisions(case_ids)

@@ -153,6 +153,17 @@ async def test_a_node_numbers_again_when_another_process_revised_the_case(tmp_pa
         stale = await running.submit([(1, parse_case({**doc, "revision": 2}, today=TODAY))])
         assert [r.reason for r in stale.rejected] == ["stale_revision"]
         assert await service.counts() == (2, 0)
+
+        other = {**doc, "case_id": "0f6f2a39-5a0e-4e39-9a5b-3c1f3b0c6d22"}
+        await _node(cli, key, b"s" * 32).submit([(1, parse_case(other, today=TODAY))])
+        withdrawn = {**other, "status": "withdrawn"}  # no revision: the node must know it
+        gone = await running.submit([(1, parse_case(withdrawn, today=TODAY))])
+        assert gone.rejected == []
+        assert [a.revision for a in gone.accepted] == [2]
+
+        never = {**doc, "case_id": "5d1f0b7e-8e0c-4c1e-b7b2-6a8a2f4e9c33", "status": "withdrawn"}
+        refused = await running.submit([(1, parse_case(never, today=TODAY))])
+        assert [r.reason for r in refused.rejected] == ["unknown_case"]
     finally:
         await service.stop()
         await cli.stop()
