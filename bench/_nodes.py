@@ -54,7 +54,7 @@ class NodeTimes:
     validate: float = 0.0  # JSON decode + CaseInput validation
     submit: float = 0.0  # NationalNode.submit: screen, generalise, seal, outbox write
     outbox_add: float = 0.0  # of which: the outbox transaction
-    publish: float = 0.0  # KafkaPublisher.publish (send + every acknowledgement)
+    publish: float = 0.0  # NodePublisher.publish (send + every acknowledgement)
     outbox_read: float = 0.0  # relay: pending()
     outbox_mark: float = 0.0  # relay: mark_published()
     cases: int = 0

@@ -5,7 +5,6 @@ aiokafka and FastStream errors are translated here into :class:`dief.exceptions.
 
 from dief.kafka._clients import (
     KafkaDeadLetterSink,
-    KafkaPublisher,
     NodePublisher,
     coarse_timestamp_ms,
     make_broker,
@@ -21,7 +20,6 @@ __all__ = [
     "DEFAULT_SESSION_TIMEOUT_MS",
     "EMBEDDED_SESSION_TIMEOUT_MS",
     "KafkaDeadLetterSink",
-    "KafkaPublisher",
     "NodePublisher",
     "coarse_timestamp_ms",
     "make_broker",

@@ -23,7 +23,6 @@ from dief.vocab import Region
 
 __all__ = [
     "KafkaDeadLetterSink",
-    "KafkaPublisher",
     "NodePublisher",
     "coarse_timestamp_ms",
     "make_broker",
@@ -164,56 +163,6 @@ async def _stop_quietly(producer: AIOKafkaProducer) -> None:
         await producer.stop()
     except (KafkaError, OSError):  # closing a half-open connection
         logging.getLogger("dief.kafka").debug("error while closing the producer")
-
-
-class KafkaPublisher:
-    """A node relay publisher around a FastStream broker: sends a batch without waiting per
-    record, then awaits every acknowledgement. :class:`NodePublisher` does the same for
-    about half the CPU per record; this one stays for callers that hold a broker."""
-
-    def __init__(self, broker: KafkaBroker) -> None:
-        self._broker = broker
-
-    def __repr__(self) -> str:
-        return "KafkaPublisher()"
-
-    async def connect(self) -> None:
-        try:
-            await self._broker.connect()
-        except (KafkaError, OSError) as exc:
-            await self._safe_close()
-            raise BrokerError(f"cannot connect to the broker: {type(exc).__name__}") from exc
-
-    async def publish(self, entries: Sequence[OutboxEntry]) -> None:
-        futures: list[asyncio.Future[Any]] = []
-        try:
-            for e in entries:
-                sent = await self._broker.publish(
-                    e.value,
-                    topic=e.topic,
-                    key=e.key,
-                    timestamp_ms=e.timestamp_ms,
-                    no_confirm=True,
-                )
-                if sent is not None:  # FastStream's TestKafkaBroker delivers inline: None
-                    futures.append(sent)
-            await asyncio.gather(*futures)
-        except (KafkaError, OSError) as exc:
-            for f in futures:
-                if not f.done():
-                    f.cancel()
-            raise BrokerError(
-                f"publishing {len(entries)} records failed: {type(exc).__name__}"
-            ) from exc
-
-    async def close(self) -> None:
-        await self._safe_close()
-
-    async def _safe_close(self) -> None:
-        try:
-            await self._broker.stop()
-        except (KafkaError, OSError):  # closing a half-open connection
-            logging.getLogger("dief.kafka").debug("error while closing the producer")
 
 
 class KafkaDeadLetterSink:

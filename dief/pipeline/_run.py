@@ -40,7 +40,7 @@ from dief.catalogue import load_catalogue
 from dief.crypto.envelope import Opener
 from dief.digests import KafkaRecordSink, SecretariatStore, SummaryCollector, issue_every_digest
 from dief.exceptions import ConfigurationError, DiefError, ValidationError
-from dief.kafka import KafkaDeadLetterSink, KafkaPublisher, make_broker
+from dief.kafka import KafkaDeadLetterSink, NodePublisher, make_broker
 from dief.keyring import Keyring, KeyRole
 from dief.models import CaseInput, CaseValidationError, load_cases
 from dief.node import (
@@ -246,7 +246,7 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
     secretariat_store: SecretariatStore | None = None
     consumers: list[KafkaBroker] = []
     consumer_started: asyncio.Future[list[None]] | None = None
-    publisher: KafkaPublisher | None = None
+    publisher: NodePublisher | None = None
     outboxes: list[Outbox] = []
     try:
         with _timed(result, "broker"):
@@ -305,7 +305,7 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
             )
 
         with _timed(result, "nodes"):
-            publisher = KafkaPublisher(make_broker(kafka, client_id="dief-node"))
+            publisher = NodePublisher(kafka, client_id="dief-node")
             relays: list[OutboxRelay] = []
             total_cases = sum(len(v) for v in by_state.values())
             progress.start("post", total_cases)

@@ -40,7 +40,7 @@ from aiokafka.structs import RecordMetadata
 from dief.aggregator import BatchReport, RegionAggregator
 from dief.broker import cases_topic
 from dief.crypto.envelope import Opener, Sealer
-from dief.kafka import KafkaDeadLetterSink, KafkaPublisher, make_broker
+from dief.kafka import KafkaDeadLetterSink, NodePublisher, make_broker
 from dief.keyring import KdfParams, Keyring, KeyRole
 from dief.models import CASE_PAYLOAD_TYPE, generalise, parse_case
 from dief.node import NationalNode, NodeIdentity, Outbox, OutboxEntry, OutboxRelay
@@ -125,8 +125,8 @@ class Nodes:
         self._identities: dict[str, NodeIdentity] = {}
         self._outboxes: dict[str, Outbox] = {}
         self._sealers = {r: forum.sealer(r) for r in Region}
-        self._publisher = KafkaPublisher(
-            make_broker(KafkaSettings(bootstrap=bootstrap, embedded=True), client_id="dief-node")
+        self._publisher = NodePublisher(
+            KafkaSettings(bootstrap=bootstrap, embedded=True), client_id="dief-node"
         )
         #: every sealed entry published, in order
         self.sent: list[OutboxEntry] = []
