@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Collection
 
 import numpy as np
@@ -21,7 +22,8 @@ from dief.reporting import (
     trend_flag,
     z_score,
 )
-from dief.reporting._suppression import Key
+from dief.reporting._elimination import Elimination
+from dief.reporting._suppression import Key, _equations
 from dief.shapes import Trend
 
 # ------------------------------------------------------------------------ trend test
@@ -184,6 +186,32 @@ def test_no_suppressed_cell_is_recoverable(
     assert _attacker_recovers(counts, result.suppressed, groups) == set()
     for group in groups:  # no group is left with exactly one suppressed cell
         assert sum(c in result.suppressed for c in group.cells) != 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(linked_tables(), st.randoms(use_true_random=False))
+def test_the_kept_elimination_equals_eliminating_from_scratch(
+    case: tuple[dict[Key, int], set[Key], list[Group]], rng: random.Random
+) -> None:
+    """Elimination, kept reduced while cells are hidden one by one, finds exactly the
+    determined cells a fresh elimination finds; and hiding a cell it names as undetermining
+    a determined cell on its own does so."""
+    counts, _, groups = case
+    live = [g for g in groups if g.members]
+    order = sorted(counts)
+    rng.shuffle(order)
+    kept: Elimination[Key] = Elimination(_equations(live))
+    hidden: set[Key] = set()
+    for cell in order[: rng.randint(1, len(order))]:
+        kept.add(cell)
+        hidden.add(cell)
+        determined = kept.determined()
+        assert determined == determined_cells(hidden, live)
+        for leak in sorted(determined)[:2]:
+            for source, alone in kept.sources(leak):
+                assert source not in hidden
+                if alone:
+                    assert leak not in determined_cells(hidden | {source}, live)
 
 
 # ------------------------------------------------------------------------ re-issues

@@ -1,0 +1,175 @@
+"""Exact elimination over the suppressed cells: which of them the published ones determine.
+
+The additive groups give one equation each (``marginal - sum(members) = 0``). With the
+published cells as constants, a suppressed cell is *determined* iff its unit vector lies in
+the row space of the equations restricted to the suppressed cells, i.e. iff its row of the
+reduced row echelon form has no other suppressed entry.
+
+Everything is exact and in integers (fraction-free: a row is scaled instead of divided and
+kept primitive by its gcd), which is several times faster than :class:`fractions.Fraction`
+and just as exact.
+
+- :func:`rref` — the reduced echelon form of a set of rows, from scratch.
+- :class:`Elimination` — the same, kept up to date while cells are suppressed one by one
+  (the secondary-suppression loop adds one cell at a time: re-eliminating everything each
+  time made that loop quadratic). Every row carries the published columns too, so that a
+  cell joining the suppressed ones already has its coefficients in every reduced row: one
+  pivot step per new cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from math import gcd
+from typing import Generic, TypeVar
+
+__all__ = ["Elimination", "Row", "rref"]
+
+#: a sparse integer row: column → nonzero coefficient
+Row = dict[int, int]
+
+K = TypeVar("K", bound=Hashable)
+
+
+def _primitive(row: Row) -> Row:
+    """*row* divided by the gcd of its entries (a fixed sign is not needed)."""
+    g = 0
+    for value in row.values():
+        g = gcd(g, value)
+        if g == 1:
+            return row
+    if g > 1:
+        return {col: v // g for col, v in row.items()}
+    return row
+
+
+def _eliminate(row: Row, col: int, pivot: Row) -> Row:
+    """*row* with its entry at *col* cleared by the pivot row (whose entry there is nonzero)."""
+    factor = row.get(col)
+    if not factor:
+        return row
+    scale = pivot[col]
+    out: Row = {c: v * scale for c, v in row.items()} if scale != 1 else dict(row)
+    for c, v in pivot.items():
+        value = out.get(c, 0) - factor * v
+        if value:
+            out[c] = value
+        else:
+            out.pop(c, None)
+    return _primitive(out)
+
+
+def rref(rows: Iterable[Mapping[int, int]]) -> dict[int, Row]:
+    """Reduced row echelon form of sparse integer rows: pivot column → its reduced row
+    (nonzero at the pivot, zero at every other pivot column)."""
+    pivots: dict[int, Row] = {}
+    for raw in rows:
+        row: Row = {col: v for col, v in raw.items() if v}
+        for col in [c for c in row if c in pivots]:
+            row = _eliminate(row, col, pivots[col])
+        if not row:
+            continue
+        row = _primitive(row)
+        lead = min(row)
+        for other_col, other in pivots.items():
+            if lead in other:
+                pivots[other_col] = _eliminate(other, lead, row)
+        pivots[lead] = row
+    return pivots
+
+
+class Elimination(Generic[K]):
+    """The reduced echelon form over a growing set of unknown cells.
+
+    Built over every cell the *equations* name; :meth:`add` makes a cell unknown (it stays
+    so). Invariants: a pivot row is nonzero at its pivot column, and every other row is
+    zero there; a row that is no pivot row is zero at every unknown column.
+    """
+
+    def __init__(self, equations: Iterable[Mapping[K, int]]) -> None:
+        self._col: dict[K, int] = {}
+        self._key: list[K] = []
+        self._rows: dict[int, Row] = {}
+        self._where: dict[int, set[int]] = {}  # column → rows nonzero there
+        self._pivot_of: dict[int, int] = {}  # pivot column → its row
+        self._pivot_rows: set[int] = set()
+        self._unknown: set[int] = set()
+        self._hcount: dict[int, int] = {}  # row → entries at unknown columns
+        for equation in equations:
+            row: Row = {}
+            for key, value in equation.items():
+                if value:
+                    col = self._column(key)
+                    row[col] = row.get(col, 0) + value
+            row = {c: v for c, v in row.items() if v}
+            if row:
+                self._set(len(self._rows), row)
+
+    def _column(self, key: K) -> int:
+        col = self._col.get(key)
+        if col is None:
+            col = len(self._key)
+            self._col[key] = col
+            self._key.append(key)
+        return col
+
+    def _set(self, index: int, row: Row) -> None:
+        old = self._rows.get(index)
+        if old is not None:
+            for col in old:
+                if col not in row:
+                    self._where[col].discard(index)
+        for col in row:
+            self._where.setdefault(col, set()).add(index)
+        self._rows[index] = row
+        self._hcount[index] = sum(1 for col in row if col in self._unknown)
+
+    def __contains__(self, key: object) -> bool:
+        col = self._col.get(key)  # type: ignore[arg-type]
+        return col is not None and col in self._unknown
+
+    def add(self, key: K) -> None:
+        """Make *key* an unknown (a no-op if it already is one, or no equation names it)."""
+        col = self._col.get(key)
+        if col is None or col in self._unknown:
+            return
+        self._unknown.add(col)
+        touched = sorted(self._where.get(col, ()))
+        for index in touched:
+            self._hcount[index] += 1
+        free = [i for i in touched if i not in self._pivot_rows]
+        if not free:
+            return  # a free column: the pivot rows may name it, nothing else changes
+        chosen = min(free, key=lambda i: (len(self._rows[i]), i))
+        pivot = self._rows[chosen]
+        for index in touched:
+            if index != chosen:
+                self._set(index, _eliminate(self._rows[index], col, pivot))
+        self._pivot_of[col] = chosen
+        self._pivot_rows.add(chosen)
+
+    def sources(self, key: K) -> list[tuple[K, bool]]:
+        """The cells, not unknown, that the determined *key* is computed from (empty if it
+        is not determined), each with whether making it unknown alone would make *key*
+        undetermined.
+
+        *key*'s pivot row is nonzero at *key* alone among the unknowns, so *key* follows
+        from the cells at its other entries. Making one of them, ``c``, unknown leaves
+        *key* determined iff some other row combination still isolates it: iff a row that
+        is no pivot row (zero at every unknown) is nonzero at ``c`` too.
+        """
+        col = self._col.get(key)
+        if col is None or col not in self._pivot_of:
+            return []
+        index = self._pivot_of[col]
+        if self._hcount[index] != 1:
+            return []
+        return [
+            (self._key[other], all(i in self._pivot_rows for i in self._where[other]))
+            for other in self._rows[index]
+            if other != col and other not in self._unknown
+        ]
+
+    def determined(self) -> set[K]:
+        """The unknowns whose value follows from the equations and the other columns."""
+        return {self._key[col] for col, index in self._pivot_of.items() if self._hcount[index] == 1}
