@@ -187,6 +187,17 @@ class DigestNotes(BaseModel):
     )
     dead_lettered: Count = Field(default=0, description="Records sent to the DLQ")
     suppressed_cells: Count = Field(default=0, description="Cells published as suppressed")
+    primary_suppressed: Count = Field(
+        default=0, description="Suppressed cells with fewer than k distinct contributors"
+    )
+    secondary_suppressed: Count = Field(
+        default=0,
+        description="Cells suppressed so that no suppressed cell can be computed from "
+        "published ones (within the digest or across the region's periods)",
+    )
+    totals_secondary: bool = Field(
+        default=False, description="The totals are withheld by secondary suppression"
+    )
     dead_letters: dict[str, Count] = Field(
         default_factory=dict, description="Dead-lettered records by reason code"
     )

@@ -33,9 +33,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from dief.catalogue import Catalogue
 from dief.crypto import CONTEXT_DIGEST, Signature, SigningKey, VerifyKey, canonical_json, verify
 from dief.digests._unsigned import unsigned_document
-from dief.exceptions import SignatureError, ValidationError
+from dief.exceptions import ConfigurationError, SignatureError, ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
-from dief.reporting import CaseLesson, build_digest
+from dief.reporting import CaseLesson, RegionDigests
 from dief.shapes import Digest, Lesson
 from dief.storage import CaseStore, CellRow
 from dief.vocab import Region
@@ -251,19 +251,23 @@ async def build_payload(
     k_meeting: int = 2,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
     lessons: Sequence[Lesson | CaseLesson] | None = (),
+    source: RegionDigests | None = None,
 ) -> DigestPayload:
-    """The unsigned payload of *region*'s digest for *period* from the aggregator's store."""
+    """The unsigned payload of *region*'s digest for *period* from the aggregator's store.
+
+    *source* is the region's cells and suppression pattern, read once for several digests
+    (:meth:`RegionDigests.load` with the same ``k_meeting`` and ``start_month``, covering
+    *period*); read here when not given.
+    """
     code = Region(region)
     canonical = str(parse_period(period, start_month=start_month))
-    digest = await build_digest(
-        store,
-        code,
-        canonical,
-        k=k_meeting,
-        catalogue=catalogue,
-        start_month=start_month,
-        lessons=lessons,
-    )
+    if source is None:
+        source = await RegionDigests.load(
+            store, code, k=k_meeting, start_month=start_month, periods=[canonical]
+        )
+    elif (source.region, source.k, source.start_month) != (code, k_meeting, start_month):
+        raise ConfigurationError("the region's cells were read for another region or settings")
+    digest = source.digest(canonical, catalogue=catalogue, lessons=lessons)
     rows = await store.cell_rows(code.value, [canonical], include_red=False)
     cells = sorted(
         (CspCell.of(row) for row in rows if row.count > 0),

@@ -39,7 +39,7 @@ from dief.digests._payload import (
 )
 from dief.exceptions import BrokerError, ConfigurationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, parse_period
-from dief.reporting import CaseLesson
+from dief.reporting import CaseLesson, RegionDigests
 from dief.shapes import Digest, Lesson
 from dief.storage import CaseStore, DigestVersions
 from dief.vocab import Region
@@ -196,11 +196,16 @@ async def publish_digests(
     versions = DigestVersions(store)
     known = await versions.of_region(code.value) if only_changed else {}
     issued_at = coarse_hour(issuer.clock.now())
+    wanted = list(
+        dict.fromkeys(str(parse_period(p, start_month=issuer.start_month)) for p in periods)
+    )
+    # the region's cells, read and protected once for all its digests (the suppression
+    # pattern is joint across them)
+    source = await RegionDigests.load(
+        store, code, k=issuer.k_meeting, start_month=issuer.start_month, periods=wanted
+    )
     drafts: dict[str, tuple[DigestPayload, int, str]] = {}
-    for period in periods:
-        canonical = str(parse_period(period, start_month=issuer.start_month))
-        if canonical in drafts:
-            continue
+    for canonical in wanted:
         draft = await build_payload(
             store,
             code,
@@ -211,6 +216,7 @@ async def publish_digests(
             k_meeting=issuer.k_meeting,
             start_month=issuer.start_month,
             lessons=lessons,
+            source=source,
         )
         draft, withheld = _fit(draft)
         digest_hash = content_hash(draft)

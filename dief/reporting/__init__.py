@@ -1,7 +1,9 @@
 """Regional trend digests, CSP summaries, disclosure control and their renderings (DESIGN §7).
 
 - :func:`build_digest` — a region's trend digest for a month, quarter or cycle (meeting use;
-  TLP:RED counts; cells below ``k_meeting`` distinct contributors suppressed).
+  TLP:RED counts; cells below ``k_meeting`` distinct contributors suppressed, then
+  secondary suppression over all the region's digests together: :func:`digest_pattern`);
+  :class:`RegionDigests` reads and protects a region once for many digests.
 - :func:`build_summary` — the public CSP summary of a cycle (no TLP:RED; primary suppression
   below ``k_csp``, then secondary suppression across totals and regions).
 - :func:`render_digest_markdown`, :func:`render_summary_markdown` — Markdown tables.
@@ -11,11 +13,12 @@
 - :func:`load_lessons` — a region's shareable lessons, opened with its private key.
 - :func:`write_outputs` — every digest and summary with data: JSON, Markdown, HTML, DOCX.
 
-Every builder reads only the stored cell counts of a few periods: O(cells), never O(cases).
+Every builder reads only stored cell counts (a digest: every period of its region, for the
+joint suppression pattern): O(cells), never O(cases).
 """
 
 from dief.reporting._cells import CellSource, Tally, merge_rows
-from dief.reporting._digest import build_digest, checklist_window, previous_period
+from dief.reporting._digest import checklist_window, previous_period
 from dief.reporting._docx import render_summary_docx
 from dief.reporting._html import render_digest_html, render_summary_html
 from dief.reporting._lessons import (
@@ -29,6 +32,8 @@ from dief.reporting._lessons import (
 )
 from dief.reporting._markdown import render_digest_markdown, render_summary_markdown
 from dief.reporting._output import OutputIndex, WrittenOutput, dump_json, write_outputs
+from dief.reporting._pattern import DigestPattern, digest_pattern
+from dief.reporting._region import RegionDigests, build_digest
 from dief.reporting._series import DigestSeries, Series, digest_series, load_series
 from dief.reporting._summary import (
     GLOBAL,
@@ -48,6 +53,7 @@ __all__ = [
     "Z_CRITICAL",
     "CaseLesson",
     "CellSource",
+    "DigestPattern",
     "DigestSeries",
     "Earlier",
     "Group",
@@ -55,6 +61,7 @@ __all__ = [
     "LessonSet",
     "OutputIndex",
     "Protection",
+    "RegionDigests",
     "Series",
     "SummaryTables",
     "Tally",
@@ -63,6 +70,7 @@ __all__ = [
     "build_summary",
     "checklist_window",
     "determined_cells",
+    "digest_pattern",
     "digest_series",
     "dump_json",
     "lesson_of",

@@ -1,8 +1,10 @@
 """Regional trend digests for DIEF meetings (DESIGN §7).
 
-One digest costs one read of the stored cells of a handful of periods (the period, the one
-before it, and the eight quarters the checklist and its trend compare), never a scan of the
-cases. Cells with fewer than ``k`` distinct contributors are published as suppressed.
+One digest costs one read of the region's stored cells (every period: the suppression
+pattern is joint across them), never a scan of the cases. Cells with fewer than ``k``
+distinct contributors are suppressed (primary), and further cells so that no suppressed
+cell follows from the published ones, within the digest or across the region's month,
+quarter and cycle digests (secondary; :mod:`dief.reporting._pattern`).
 """
 
 from __future__ import annotations
@@ -12,26 +14,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dief.catalogue import Catalogue
 from dief.periods import (
     DEFAULT_CYCLE_START_MONTH,
-    Month,
     Period,
     Quarter,
-    parse_period,
 )
-from dief.reporting._cells import TOTAL, CellId, PeriodCells, Tally, combine, merge_rows
+from dief.reporting._cells import TOTAL, CellId, PeriodCells, Tally, combine
 from dief.reporting._lessons import CaseLesson, lessons_for
+from dief.reporting._pattern import DigestPattern, digest_pattern, last_quarter, window_key
 from dief.reporting._trend import TREND_TEST, trend_flag
 from dief.shapes import Cell, ChecklistEntry, Digest, DigestNotes, Lesson, Totals, Trend
-from dief.storage import CaseStore
 from dief.vocab import Dimension, Region, TransferStage
 
 __all__ = [
     "SHARE_DIGITS",
     "assemble_digest",
-    "build_digest",
     "cell_index",
     "checklist_entry",
     "checklist_window",
-    "digest_periods",
     "previous_period",
     "rank_cells",
     "rank_checklist",
@@ -52,17 +50,9 @@ def previous_period(period: Period) -> Period | None:
         return None
 
 
-def _last_quarter(period: Period) -> Quarter:
-    if isinstance(period, Month):
-        return period.quarter
-    if isinstance(period, Quarter):
-        return period
-    return period.last.quarter
-
-
 def checklist_window(period: Period) -> tuple[tuple[Quarter, ...], tuple[Quarter, ...]]:
     """The four quarters ending at *period*'s (last) quarter, and the four before them."""
-    end = _last_quarter(period)
+    end = last_quarter(period)
     quarters: list[Quarter] = [end]
     try:
         for _ in range(7):
@@ -79,13 +69,14 @@ def ratio(count: int, total: int | None) -> float | None:
     return round(min(count / total, 1.0), SHARE_DIGITS)
 
 
-def _previous_count(tally: Tally | None, k: int) -> int | None:
-    """The previous period's count as published: 0 without data, null below k."""
-    if tally is None:
+def _previous_count(
+    tally: Tally | None, pattern: DigestPattern, period: str | None, cell: CellId
+) -> int | None:
+    """The previous period's count as its digest publishes it: 0 without data, null when
+    suppressed there."""
+    if period is None:
         return 0
-    if tally.contributors < k:
-        return None
-    return tally.count
+    return pattern.published(period, cell, tally)
 
 
 def rank_cells(cells: Iterable[Cell]) -> list[Cell]:
@@ -98,16 +89,18 @@ def rank_cells(cells: Iterable[Cell]) -> list[Cell]:
 
 
 def _cell(
-    value: str,
+    cell: CellId,
     tally: Tally,
     before: Tally | None,
     *,
-    k: int,
+    pattern: DigestPattern,
+    periods: tuple[str, str | None],
     total: int | None,
 ) -> Cell:
-    if tally.contributors < k:
+    value = cell[1]
+    if pattern.hidden(periods[0], cell, tally):
         return Cell(value=value, count=None, contributors=None, suppressed=True)
-    previous = _previous_count(before, k)
+    previous = _previous_count(before, pattern, periods[1], cell)
     return Cell(
         value=value,
         count=tally.count,
@@ -121,24 +114,36 @@ def _cell(
 
 
 def _dimensions(
-    now: PeriodCells, before: PeriodCells, *, k: int, total: int | None
+    now: PeriodCells,
+    before: PeriodCells,
+    *,
+    pattern: DigestPattern,
+    periods: tuple[str, str | None],
+    total: int | None,
 ) -> dict[Dimension, list[Cell]]:
     out: dict[Dimension, list[Cell]] = {}
     for dimension in Dimension:
         cells = [
-            _cell(value, tally, before.get((dim, value)), k=k, total=total)
-            for (dim, value), tally in now.items()
-            if dim == dimension.value
+            _cell(cell, tally, before.get(cell), pattern=pattern, periods=periods, total=total)
+            for cell, tally in now.items()
+            if cell[0] == dimension.value
         ]
         out[dimension] = rank_cells(cells)
     return out
 
 
-def _totals(now: PeriodCells, before: PeriodCells, *, k: int, suppressed: int) -> Totals:
+def _totals(
+    now: PeriodCells,
+    before: PeriodCells,
+    *,
+    pattern: DigestPattern,
+    periods: tuple[str, str | None],
+    suppressed: int,
+) -> Totals:
     tally = now.get(TOTAL, Tally(0, 0, ()))
-    if 0 < tally.contributors < k:
+    if tally.count > 0 and pattern.hidden(periods[0], TOTAL, tally):
         return Totals(cases=None, contributors=None, suppressed=suppressed, withheld=True)
-    previous = _previous_count(before.get(TOTAL), k)
+    previous = _previous_count(before.get(TOTAL), pattern, periods[1], TOTAL)
     return Totals(
         cases=tally.count,
         contributors=tally.contributors,
@@ -189,27 +194,39 @@ def rank_checklist(entries: Iterable[ChecklistEntry]) -> list[ChecklistEntry]:
 
 
 def _checklist(
-    window: PeriodCells, prior: PeriodCells, *, k: int, catalogue: Catalogue
+    window: PeriodCells,
+    prior: PeriodCells,
+    *,
+    pattern: DigestPattern,
+    names: tuple[str, str | None],
+    catalogue: Catalogue,
 ) -> list[ChecklistEntry]:
+    """The checklist of a window (table ``names[0]``) with trends against the prior window
+    (``names[1]``, ``None`` before year 1). A count is published where the pattern publishes
+    it, its prevalence only where the window's case count is published too (a prevalence
+    and a count give the case count away), its trend only where the prior window's count is
+    published by the same pattern (a flag bounds the count it compares with)."""
+    name, prior_name = names
     total = window.get(TOTAL)
-    cases = total.count if total is not None and total.contributors >= k else None
+    cases = pattern.published(name, TOTAL, total) if total is not None else None
     entries: list[ChecklistEntry] = []
-    for (dim, ind_id), tally in window.items():
-        if dim != Dimension.RISK_INDICATOR.value:
+    for cell, tally in window.items():
+        if cell[0] != Dimension.RISK_INDICATOR.value:
             continue
-        if tally.contributors < k or cases is None:
+        count = pattern.published(name, cell, tally)
+        if count is None:
             entries.append(
-                checklist_entry(catalogue, ind_id, count=None, prevalence=None, trend=None)
+                checklist_entry(catalogue, cell[1], count=None, prevalence=None, trend=None)
             )
             continue
-        previous = _previous_count(prior.get((dim, ind_id)), k)
+        previous = 0 if prior_name is None else pattern.published(prior_name, cell, prior.get(cell))
         entries.append(
             checklist_entry(
                 catalogue,
-                ind_id,
-                count=tally.count,
-                prevalence=ratio(tally.count, cases),
-                trend=None if previous is None else trend_flag(tally.count, previous),
+                cell[1],
+                count=count,
+                prevalence=ratio(count, cases),
+                trend=None if previous is None else trend_flag(count, previous),
             )
         )
     return rank_checklist(entries)
@@ -220,9 +237,11 @@ def _lessons(
 ) -> list[Lesson]:
     """Shareable lessons only (TLP amber or lower), grouped by transfer stage, deduplicated.
 
-    None at all when the period's totals are withheld (one contributor). A lesson whose
-    stage cell is suppressed is listed without its stage, so the lessons never show how
-    many cases a suppressed stage holds.
+    None at all when the period's totals have fewer than k contributors (the lessons would
+    all be one contributor's; totals withheld by secondary suppression come from at least k
+    contributors and keep their lessons). A lesson whose stage cell is suppressed is
+    listed without its stage, so the lessons never show how many cases a suppressed stage
+    holds.
     """
     if withheld:
         return []
@@ -245,6 +264,7 @@ def _note_text(
     *,
     k: int,
     suppressed: int,
+    secondary: int,
     suppressed_checklist: int,
     cycles: Sequence[str],
     window: Sequence[Quarter],
@@ -252,16 +272,25 @@ def _note_text(
     lessons: str,
 ) -> list[str]:
     lines = [
-        f"Cells with fewer than {k} distinct contributors are suppressed: their count, "
-        "contributors, share, previous count, change and trend are not published.",
-        f"{suppressed} cells of this digest and {suppressed_checklist} checklist entries "
-        "are suppressed.",
+        f"Cells with fewer than {k} distinct contributors are suppressed (primary "
+        "suppression): their count, contributors, share, previous count, change and trend "
+        "are not published.",
+        "Further cells are suppressed (secondary suppression) so that no suppressed count "
+        "can be computed exactly from the published ones of all this region's digests "
+        "together: within a period, the values of kind, confidence, transfer_stage, "
+        "end_user_type and detection_source each sum to the total; a quarter is the sum of "
+        "its three months, a CSP cycle of its twelve, and the checklist of its four "
+        "quarters; every listed cell counts at least one case. The pattern is the same in "
+        "every digest of the region, its charts and its previous-period counts; a share or "
+        "prevalence is shown only where the count it divides by is published.",
+        f"{suppressed} cells of this digest are suppressed ({suppressed - secondary} "
+        f"primary, {secondary} secondary), and {suppressed_checklist} checklist entries.",
         "Trend flags: conditional test of equal Poisson rates, z = (c - p) / sqrt(c + p) "
         f"with c the count now and p the previous period's count; rising if z >= "
         f"{TREND_TEST.z}, falling if z <= -{TREND_TEST.z} (two-sided, alpha = "
         f"{TREND_TEST.alpha}); new if p = 0 and c >= {TREND_TEST.min_count}; stable when "
         f"c + p < {TREND_TEST.min_count}. No flag is given when the previous count is "
-        "itself suppressed.",
+        "itself suppressed (for the checklist: when the four quarters before would be).",
     ]
     if len(cycles) > 1:
         lines.append(
@@ -297,7 +326,9 @@ def _lessons_note(omitted: bool, *, withheld: bool) -> str:
             "private key, which the sealed cases' texts need."
         )
     if withheld:
-        return "No lessons are shown because this period's totals are suppressed."
+        return (
+            "No lessons are shown because this period's cases come from fewer than k contributors."
+        )
     return (
         "Lessons are the screened summaries of cases marked TLP:AMBER or lower (never "
         "TLP:AMBER+STRICT or TLP:RED), grouped by the transfer stage of their case; "
@@ -305,50 +336,6 @@ def _lessons_note(omitted: bool, *, withheld: bool) -> str:
         "a lesson whose stage cell is suppressed appears under other stages. The number of "
         "lessons is not a number of cases."
     )
-
-
-async def build_digest(
-    store: CaseStore,
-    region: Region | str,
-    period: str,
-    *,
-    k: int = 2,
-    catalogue: Catalogue,
-    start_month: int = DEFAULT_CYCLE_START_MONTH,
-    lessons: Sequence[Lesson | CaseLesson] | None = (),
-) -> Digest:
-    """The trend digest of *region* for *period* (``2026-05``, ``2026-Q2`` or ``CSP12``).
-
-    TLP:RED cases count (the digest goes to the region's own meeting only). Costs one read
-    of the stored cells of at most ten periods. *lessons* are included when shareable
-    (TLP amber or lower), grouped by transfer stage; dated ones (:class:`CaseLesson`) only
-    when their month lies in *period*. ``lessons=None`` means they could not be read
-    (rendered without the region's private key): the notes say so.
-    """
-    if k < 1:
-        raise ValueError("k is at least 1")
-    code = Region(region)
-    current = parse_period(period, start_month=start_month)
-    rows = await store.cell_rows(code.value, digest_periods(current), include_red=True)
-    return assemble_digest(
-        code,
-        current,
-        merge_rows(rows),
-        await store.dead_letter_counts(code.value),
-        k=k,
-        catalogue=catalogue,
-        lessons=lessons,
-    )
-
-
-def digest_periods(current: Period) -> list[str]:
-    """The periods whose cells a digest of *current* reads (at most ten)."""
-    before = previous_period(current)
-    window, prior = checklist_window(current)
-    wanted = {str(current), *(str(q) for q in (*window, *prior))}
-    if before is not None:
-        wanted.add(str(before))
-    return sorted(wanted)
 
 
 def assemble_digest(
@@ -360,44 +347,74 @@ def assemble_digest(
     k: int,
     catalogue: Catalogue,
     lessons: Sequence[Lesson | CaseLesson] | None = (),
+    pattern: DigestPattern | None = None,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
 ) -> Digest:
-    """The digest of *region* for *current* from merged cells holding at least
-    :func:`digest_periods` (period → cells, TLP:RED included) and the region's dead-letter
-    counts: :func:`build_digest` without the reads, for callers writing many digests."""
+    """The digest of *region* for *current* from merged cells (period → cells, TLP:RED
+    included) and the region's dead-letter counts: :func:`~dief.reporting.build_digest`
+    without the reads (:class:`~dief.reporting.RegionDigests` does them once per region).
+
+    *tallies* must hold every period of the region with data: the suppression *pattern* is
+    joint across them (computed from *tallies* when not given; pass the one
+    :func:`~dief.reporting._pattern.digest_pattern` made, to share it between digests).
+
+    :raises ValueError: *pattern* was made for another ``k``, or does not cover a table
+        this digest shows (its period, checklist window or the window before).
+    """
     if k < 1:
         raise ValueError("k is at least 1")
     code = region
+    if pattern is None:
+        pattern = digest_pattern(tallies, k=k, start_month=start_month, periods=[str(current)])
+    elif pattern.k != k:
+        raise ValueError("the suppression pattern was made for another k")
     before = previous_period(current)
     window, prior = checklist_window(current)
     now = tallies.get(str(current), {})
     then = tallies.get(str(before), {}) if before is not None else {}
+    periods = (str(current), str(before) if before is not None else None)
+    window_cells = combine(tallies.get(str(q), {}) for q in window)
+    prior_cells = combine(tallies.get(str(q), {}) for q in prior)
+    names = (window_key(window[-1]), window_key(prior[-1]) if prior else None)
+    for table, cells in (
+        (periods[0], now),
+        (periods[1], then),
+        *zip(names, (window_cells, prior_cells), strict=True),
+    ):
+        if table is not None and cells and table not in pattern.tables:
+            raise ValueError(f"the suppression pattern does not cover {table}")
 
     total = now.get(TOTAL)
-    published_total = total.count if total is not None and total.contributors >= k else None
-    dimensions = _dimensions(now, then, k=k, total=published_total)
+    published_total = (
+        total.count if total is not None and not pattern.hidden(periods[0], TOTAL, total) else None
+    )
+    dimensions = _dimensions(now, then, pattern=pattern, periods=periods, total=published_total)
     suppressed = sum(c.suppressed for cells in dimensions.values() for c in cells)
+    secondary = len({key for key in pattern.secondary(periods[0]) if key[1:] != TOTAL})
     checklist = _checklist(
-        combine(tallies.get(str(q), {}) for q in window),
-        combine(tallies.get(str(q), {}) for q in prior),
-        k=k,
-        catalogue=catalogue,
+        window_cells, prior_cells, pattern=pattern, names=names, catalogue=catalogue
     )
     cycles = sorted({c for tally in now.values() for c in tally.cycles})
     suppressed_checklist = sum(e.suppressed for e in checklist)
-    totals = _totals(now, then, k=k, suppressed=suppressed)
+    totals = _totals(now, then, pattern=pattern, periods=periods, suppressed=suppressed)
+    # fewer than k contributors in the whole period (primary suppression of the totals)
+    alone = total is not None and 0 < total.contributors < k
     shown = (
         []
         if lessons is None
         else _lessons(
             lessons_for(lessons, current),
             dimensions[Dimension.TRANSFER_STAGE],
-            withheld=totals.withheld,
+            withheld=alone,
         )
     )
     notes = DigestNotes(
         late_revisions=None,
         dead_lettered=sum(dead.values()),
         suppressed_cells=suppressed,
+        primary_suppressed=suppressed - secondary,
+        secondary_suppressed=secondary,
+        totals_secondary=(periods[0], *TOTAL) in pattern.secondary(periods[0]),
         dead_letters=dict(sorted(dead.items())),
         k=k,
         trend_test=TREND_TEST,
@@ -407,11 +424,12 @@ def assemble_digest(
         text=_note_text(
             k=k,
             suppressed=suppressed,
+            secondary=secondary,
             suppressed_checklist=suppressed_checklist,
             cycles=cycles,
             window=window,
             dead=dead,
-            lessons=_lessons_note(lessons is None, withheld=totals.withheld),
+            lessons=_lessons_note(lessons is None, withheld=alone),
         ),
         suppressed_checklist_entries=suppressed_checklist,
         lessons_omitted=lessons is None,

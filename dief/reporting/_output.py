@@ -22,13 +22,11 @@ from pydantic import BaseModel
 from dief._files import write_atomic
 from dief.catalogue import Catalogue
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
-from dief.reporting._cells import merge_rows
-from dief.reporting._digest import assemble_digest
 from dief.reporting._docx import render_summary_docx
 from dief.reporting._html import render_digest_html, render_summary_html
 from dief.reporting._lessons import CaseLesson
 from dief.reporting._markdown import render_digest_markdown, render_summary_markdown
-from dief.reporting._series import digest_series
+from dief.reporting._region import RegionDigests
 from dief.reporting._summary import build_summary
 from dief.shapes import CspSummary, Lesson
 from dief.storage import CaseStore
@@ -84,8 +82,6 @@ def dump_json(model: BaseModel) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-
-
 def _period_order(period: str, start_month: int) -> tuple[int, str]:
     return (_KIND_RANK[parse_period(period, start_month=start_month).kind], period)
 
@@ -116,29 +112,16 @@ async def write_outputs(
     written: list[WrittenOutput] = []
     cycles: set[str] = set()
     for region in codes:
-        periods = await store.periods_with_data(region.value)
         # every cell of the region and its dead letters, read once for all its digests
-        # (and the charts' series): the directory costs O(cells), not O(digests x cells)
-        tallies = (
-            merge_rows(await store.cell_rows(region.value, periods, include_red=True))
-            if periods
-            else {}
-        )
-        dead = await store.dead_letter_counts(region.value)
+        # (and the charts' series), with one suppression pattern for all of them (DESIGN
+        # §7): the directory costs O(cells), not O(digests x cells)
+        source = await RegionDigests.load(store, region, k=k_meeting, start_month=start_month)
+        periods = sorted(source.periods, key=lambda p: _period_order(p, start_month))
         region_lessons = lessons.get(region) if lessons is not None else None
-        for period in sorted(periods, key=lambda p: _period_order(p, start_month)):
+        for period in periods:
             if period.startswith("CSP"):
                 cycles.add(period)
-            current = parse_period(period, start_month=start_month)
-            digest = assemble_digest(
-                region,
-                current,
-                tallies,
-                dead,
-                k=k_meeting,
-                catalogue=catalogue,
-                lessons=region_lessons,
-            )
+            digest = source.digest(period, catalogue=catalogue, lessons=region_lessons)
             folder = base / "digests" / region.value
             json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
             write_atomic(json_path, dump_json(digest))
@@ -146,7 +129,7 @@ async def write_outputs(
             html_path: Path | None = None
             if html:
                 html_path = folder / f"{period}.html"
-                series = digest_series(tallies, current, k=k_meeting)
+                series = source.series(period)
                 write_atomic(html_path, render_digest_html(digest, series, start_month=start_month))
             written.append(
                 WrittenOutput(

@@ -1,8 +1,9 @@
 """Counts over time for the HTML digests' charts: the same cells, period after period.
 
-Every point is what the digest of that period publishes: a count where the cell has at
-least ``k`` distinct contributors, ``None`` (suppressed) where it has fewer, 0 where there
-is no case. Reading the series costs the stored cells of a dozen periods: O(cells).
+Every point is what the digest of that period publishes: its count, ``None`` where that
+digest suppresses the cell (primary or secondary: the region's joint pattern,
+:func:`~dief.reporting._pattern.digest_pattern`), 0 where there is no case. Reading the
+series costs the region's stored cells, once: O(cells).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Period, parse_period
 from dief.reporting._cells import TOTAL, PeriodCells, merge_rows
+from dief.reporting._pattern import DigestPattern, digest_pattern
 from dief.storage import CaseStore
 from dief.vocab import Dimension, Region
 
@@ -63,13 +65,6 @@ def series_periods(period: Period, length: int | None = None) -> tuple[Period, .
     return tuple(out)
 
 
-def _point(cells: PeriodCells, key: tuple[str, str], k: int) -> int | None:
-    tally = cells.get(key)
-    if tally is None:
-        return 0
-    return tally.count if tally.contributors >= k else None
-
-
 def digest_series(
     tallies: Mapping[str, PeriodCells],
     period: Period,
@@ -77,21 +72,36 @@ def digest_series(
     k: int,
     length: int | None = None,
     top: int = SERIES_TOP,
+    pattern: DigestPattern | None = None,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
 ) -> DigestSeries:
-    """The series for a digest of *period* from merged cells (period → cells).
+    """The series for a digest of *period* from merged cells (period → cells; every period
+    of the region with data, for the joint suppression *pattern*, computed when not given).
 
     Leading periods without any case are dropped (the digest's own period stays).
     """
+    if pattern is None:
+        pattern = digest_pattern(tallies, k=k, start_month=start_month, periods=[str(period)])
+    elif pattern.k != k:
+        raise ValueError("the suppression pattern was made for another k")
     periods = [str(p) for p in series_periods(period, length)]
     while len(periods) > 1 and not tallies.get(periods[0]):
         periods.pop(0)
     tables = [tallies.get(p, {}) for p in periods]
-    totals = tuple(_point(t, TOTAL, k) for t in tables)
+    totals = tuple(
+        pattern.published(p, TOTAL, t.get(TOTAL)) for p, t in zip(periods, tables, strict=True)
+    )
     dimensions: dict[Dimension, tuple[Series, ...]] = {}
     for dimension in Dimension:
         values = {v for t in tables for (d, v) in t if d == dimension.value}
         lines = [
-            Series(value, tuple(_point(t, (dimension.value, value), k) for t in tables))
+            Series(
+                value,
+                tuple(
+                    pattern.published(p, (dimension.value, value), t.get((dimension.value, value)))
+                    for p, t in zip(periods, tables, strict=True)
+                ),
+            )
             for value in values
         ]
         # the largest published values over the window; never ranked by a hidden count
@@ -109,8 +119,12 @@ async def load_series(
     start_month: int = DEFAULT_CYCLE_START_MONTH,
     length: int | None = None,
 ) -> DigestSeries:
-    """Read the cells of *period* and the periods before it, and build the series."""
+    """Read the region's cells (every period: the suppression pattern is joint) and build
+    the series of *period* and the periods before it."""
+    code = Region(region).value
     current = parse_period(period, start_month=start_month)
-    wanted: Sequence[str] = [str(p) for p in series_periods(current, length)]
-    rows = await store.cell_rows(Region(region).value, wanted, include_red=True)
-    return digest_series(merge_rows(rows), current, k=k, length=length)
+    wanted: Sequence[str] = sorted(
+        {*await store.periods_with_data(code), *(str(p) for p in series_periods(current, length))}
+    )
+    tallies = merge_rows(await store.cell_rows(code, wanted, include_red=True))
+    return digest_series(tallies, current, k=k, length=length, start_month=start_month)

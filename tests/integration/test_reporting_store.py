@@ -191,14 +191,21 @@ async def test_postgres_and_sqlite_agree_with_the_recomputation(
             two = await build_digest(pg, region, period, k=2, catalogue=CATALOGUE)
             assert dump_json(one) == dump_json(two)
             expected = _expected(cases, period)
+            secondary = 0
             for dim, cells in two.dimensions.items():
                 for cell in cells:
                     count, contributors = expected[(dim.value, cell.value)]
                     if contributors < 2:
                         assert cell.suppressed
                         assert cell.count is None
+                    elif cell.suppressed:
+                        # two contributors or more, hidden by the region's joint secondary
+                        # suppression (so that no suppressed cell can be computed)
+                        assert cell.count is None
+                        secondary += 1
                     else:
                         assert (cell.count, cell.contributors) == (count, contributors)
+            assert two.notes.secondary_suppressed == secondary
             checked += 1
     assert checked > 50
     for cycle in ("CSP12", "CSP13"):

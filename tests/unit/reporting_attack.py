@@ -1,4 +1,5 @@
-"""An independent attacker on published tables, one issue or several issues together.
+"""An independent attacker on published tables, one issue or several issues together, and
+on a region's meeting digests (:func:`recover_digests`).
 
 Attacker model: the reader sees every issue (totals, every table's cells, the other
 regions, the global table, earlier re-issues of the same cycle) and knows how the tables
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dief.reporting import SINGLE_VALUED
-from dief.shapes import CspSummary, RegionTable
+from dief.shapes import CspSummary, Digest, RegionTable
 
 Name = Hashable
 Var = tuple[object, Name]
@@ -155,3 +156,173 @@ def recover(
             if weight[j] > 1 - 1e-6:
                 recovered |= owners[v]
     return recovered
+
+
+# ---------------------------------------------------------------- meeting digests
+
+
+def _quarter_months(quarter: str) -> list[str]:
+    year, q = int(quarter[:4]), int(quarter[-1])
+    return [f"{year:04d}-{3 * q - 2 + i:02d}" for i in range(3)]
+
+
+def _cycle_months(cycle: str, start_month: int) -> list[str]:
+    # CSPn starts in *start_month* of 2013 + n (DESIGN §7)
+    year, month = 2013 + int(cycle[3:]), start_month
+    out: list[str] = []
+    for _ in range(12):
+        out.append(f"{year:04d}-{month:02d}")
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+    return out
+
+
+def _case_count(pairs: Sequence[tuple[int, float]]) -> int | None:
+    """The only n with round(count / n, 4) == ratio for every published (count, ratio)."""
+    found: set[int] | None = None
+    for count, ratio in pairs:
+        if ratio <= 0:
+            continue
+        guess = count / ratio
+        here = {
+            n
+            for n in range(max(count, int(guess * 0.98) - 2), int(guess * 1.02) + 3)
+            if round(min(count / n, 1.0), 4) == ratio
+        }
+        found = here if found is None else found & here
+    if found is not None and len(found) == 1:
+        return found.pop()
+    return None
+
+
+@dataclass(frozen=True)
+class DigestRead:
+    """A region's published digests as the attacker reads them: one :class:`Issue`, and the
+    suppressed cells a previous-period count gives away directly."""
+
+    issue: Issue
+    revealed: frozenset[Name]
+    #: unknowns that no digest declares suppressed (a window's case count that no
+    #: prevalence shows): computing them gives nothing away
+    unseen: frozenset[Name] = frozenset()
+
+
+def read_digests(digests: Sequence[Digest], *, start_month: int = 9) -> DigestRead:
+    """Every digest of one region (all its periods) as linear knowledge.
+
+    Cells are named ``<table>/<dimension>/<value>`` and ``<table>/_total``, tables being
+    periods and checklist windows ``W<last quarter>``. The attacker knows: every published
+    count; a listed suppressed cell counts at least one; a cell not listed, or a period
+    without a digest, counts zero; within a period the values of each single-valued
+    dimension sum to the total; a quarter's (a cycle's) cells are the sums of its months';
+    a checklist window's counts and case count are the sums of its quarters'; a share or
+    prevalence with its count gives the case count it divides by; a previous-period count
+    is the previous period's cell.
+    """
+    known: dict[Name, int] = {}
+    hidden: set[Name] = set()
+    listed: dict[str, set[str]] = {}  # table -> listed cell names (without the table)
+    previous: dict[Name, int] = {}
+    windows: dict[str, list[str]] = {}
+    totals_from_ratios: dict[str, list[tuple[int, float]]] = {}
+    by_period = {d.period: d for d in digests}
+
+    def note(table: str, cell: str, count: int | None) -> None:
+        name = f"{table}/{cell}"
+        listed.setdefault(table, set()).add(cell)
+        if count is None:
+            hidden.add(name)
+        else:
+            known[name] = count
+
+    def earlier(period: str) -> str | None:
+        if period.startswith("CSP"):
+            return f"CSP{int(period[3:]) - 1}" if int(period[3:]) > 1 else None
+        year = int(period[:4])
+        if "Q" in period:
+            q = int(period[-1])
+            return f"{year:04d}-Q{q - 1}" if q > 1 else f"{year - 1:04d}-Q4"
+        month = int(period[5:])
+        return f"{year:04d}-{month - 1:02d}" if month > 1 else f"{year - 1:04d}-12"
+
+    for d in digests:
+        p = d.period
+        before = earlier(p)
+        if d.totals.cases is None:
+            note(p, "_total", None)
+        elif d.totals.cases > 0:
+            note(p, "_total", d.totals.cases)
+            if before is not None and d.totals.previous is not None:
+                previous[f"{before}/_total"] = d.totals.previous
+        for dim, cells in d.dimensions.items():
+            for cell in cells:
+                note(p, f"{dim.value}/{cell.value}", cell.count)
+                if cell.count is not None and cell.share is not None:
+                    totals_from_ratios.setdefault(p, []).append((cell.count, cell.share))
+                if before is not None and cell.previous is not None:
+                    previous[f"{before}/{dim.value}/{cell.value}"] = cell.previous
+        if d.notes.checklist_window and d.checklist:
+            w = f"W{d.notes.checklist_window[-1]}"
+            windows[w] = list(d.notes.checklist_window)
+            listed.setdefault(w, set()).add("_total")
+            for entry in d.checklist:
+                note(w, f"risk_indicator/{entry.id}", entry.count)
+                if entry.count is not None and entry.prevalence is not None:
+                    totals_from_ratios.setdefault(w, []).append((entry.count, entry.prevalence))
+    for table, pairs in totals_from_ratios.items():
+        n = _case_count(pairs)
+        if n is not None:
+            known[f"{table}/_total"] = n
+    unseen: set[Name] = set()
+    for w in windows:
+        if f"{w}/_total" not in known:
+            # the window has cases: an unknown; suppressed if a published count comes
+            # without its prevalence, else merely not shown (computing it is no leak)
+            hidden.add(f"{w}/_total")
+            if not any(
+                e.count is not None and e.prevalence is None
+                for d in digests
+                if d.notes.checklist_window and f"W{d.notes.checklist_window[-1]}" == w
+                for e in d.checklist
+            ):
+                unseen.add(f"{w}/_total")
+    hidden -= known.keys()
+    revealed: set[Name] = set()
+    for name, n in previous.items():
+        table = str(name).split("/", 1)[0]
+        if table not in by_period:
+            continue  # no digest of that period: nothing listed there
+        if name in hidden:
+            revealed.add(name)
+        elif n > 0:
+            assert known.get(name) == n, f"previous {name} = {n} contradicts its digest"
+
+    groups: list[tuple[Name, Sequence[Name]]] = []
+    for p, cells in listed.items():
+        if p.startswith("W") or "_total" not in cells:
+            continue
+        for dim in SINGLE_VALUED:
+            members = [f"{p}/{c}" for c in sorted(cells) if c.startswith(f"{dim.value}/")]
+            if members:
+                groups.append((f"{p}/_total", members))
+    parts: dict[str, list[str]] = {}
+    for p in listed:
+        if p.startswith("W"):
+            parts[p] = windows[p]
+        elif p.startswith("CSP"):
+            parts[p] = _cycle_months(p, start_month)
+        elif "Q" in p:
+            parts[p] = _quarter_months(p)
+    for p, inner in parts.items():
+        for cell in sorted(listed[p]):
+            members = [f"{q}/{cell}" for q in inner if cell in listed.get(q, set())]
+            groups.append((f"{p}/{cell}", members))
+    return DigestRead(Issue(known, hidden, groups), frozenset(revealed), frozenset(unseen))
+
+
+def recover_digests(digests: Sequence[Digest], *, start_month: int = 9) -> set[Name]:
+    """Every suppressed cell of a region's digests whose count the attacker can compute."""
+    read = read_digests(digests, start_month=start_month)
+    found = {name for _, name in recover([read.issue])} | set(read.revealed)
+    return found - read.unseen

@@ -1,0 +1,131 @@
+"""A region's cells read once, with their joint suppression pattern, for many digests.
+
+Every digest of a region shares one suppression pattern (:mod:`dief.reporting._pattern`),
+which takes every period of the region. :class:`RegionDigests` reads the region's cells and
+dead-letter counts once and protects them once; then each digest, series or chart of the
+region costs only its own cells. :func:`~dief.reporting.write_outputs` and the digest
+issuer (``dief.digests``) use it; :func:`~dief.reporting.build_digest` is the one-digest
+shortcut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from dief.catalogue import Catalogue
+from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
+from dief.reporting._cells import PeriodCells, merge_rows
+from dief.reporting._digest import assemble_digest
+from dief.reporting._lessons import CaseLesson
+from dief.reporting._pattern import DigestPattern, digest_pattern
+from dief.reporting._series import DigestSeries, digest_series
+from dief.shapes import Digest, Lesson
+from dief.storage import CaseStore
+from dief.vocab import Region
+
+__all__ = ["RegionDigests", "build_digest"]
+
+
+@dataclass(frozen=True, slots=True)
+class RegionDigests:
+    """Every cell of one region (TLP:RED included), its dead letters and its pattern;
+    ``periods``: the periods with data (``CaseStore.periods_with_data``)."""
+
+    region: Region
+    periods: tuple[str, ...]
+    tallies: Mapping[str, PeriodCells]
+    dead: Mapping[str, int]
+    pattern: DigestPattern
+    start_month: int = DEFAULT_CYCLE_START_MONTH
+
+    @property
+    def k(self) -> int:
+        return self.pattern.k
+
+    @classmethod
+    async def load(
+        cls,
+        store: CaseStore,
+        region: Region | str,
+        *,
+        k: int = 2,
+        start_month: int = DEFAULT_CYCLE_START_MONTH,
+        periods: Iterable[str] = (),
+    ) -> RegionDigests:
+        """Read every period of *region* with data, and protect them together.
+
+        *periods*: digests to be written that may have no data of their own (an empty
+        cycle, issued so the Secretariat hears from every region): their checklist
+        windows are covered too.
+        """
+        if k < 1:
+            raise ValueError("k is at least 1")
+        code = Region(region)
+        extra = sorted({str(parse_period(p, start_month=start_month)) for p in periods})
+        wanted = await store.periods_with_data(code.value)
+        tallies = (
+            merge_rows(await store.cell_rows(code.value, list(wanted), include_red=True))
+            if wanted
+            else {}
+        )
+        pattern = digest_pattern(tallies, k=k, start_month=start_month, periods=extra)
+        dead = await store.dead_letter_counts(code.value)
+        return cls(code, tuple(wanted), tallies, dead, pattern, start_month)
+
+    def digest(
+        self,
+        period: str,
+        *,
+        catalogue: Catalogue,
+        lessons: Sequence[Lesson | CaseLesson] | None = (),
+    ) -> Digest:
+        """The digest of *period* (see :func:`~dief.reporting.build_digest`)."""
+        return assemble_digest(
+            self.region,
+            parse_period(period, start_month=self.start_month),
+            self.tallies,
+            self.dead,
+            k=self.k,
+            catalogue=catalogue,
+            lessons=lessons,
+            pattern=self.pattern,
+            start_month=self.start_month,
+        )
+
+    def series(self, period: str, *, length: int | None = None) -> DigestSeries:
+        """The charts' series of *period*'s digest (see :func:`~dief.reporting.load_series`)."""
+        return digest_series(
+            self.tallies,
+            parse_period(period, start_month=self.start_month),
+            k=self.k,
+            length=length,
+            pattern=self.pattern,
+            start_month=self.start_month,
+        )
+
+
+async def build_digest(
+    store: CaseStore,
+    region: Region | str,
+    period: str,
+    *,
+    k: int = 2,
+    catalogue: Catalogue,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
+    lessons: Sequence[Lesson | CaseLesson] | None = (),
+) -> Digest:
+    """The trend digest of *region* for *period* (``2026-05``, ``2026-Q2`` or ``CSP12``).
+
+    TLP:RED cases count (the digest goes to the region's own meeting only). Costs one read
+    of the region's stored cells and their protection (every period: the suppression
+    pattern is joint, so this digest equals the one :func:`~dief.reporting.write_outputs`
+    writes); for several digests of a region, use :class:`RegionDigests`. *lessons* are
+    included when shareable (TLP amber or lower), grouped by transfer stage; dated ones
+    (:class:`CaseLesson`) only when their month lies in *period*. ``lessons=None`` means
+    they could not be read (rendered without the region's private key): the notes say so.
+    """
+    digests = await RegionDigests.load(
+        store, region, k=k, start_month=start_month, periods=[period]
+    )
+    return digests.digest(period, catalogue=catalogue, lessons=lessons)
