@@ -67,6 +67,10 @@ class CaseState:
     tlp: str
     values: tuple[tuple[str, str], ...]
 
+    @property
+    def red(self) -> bool:
+        return self.tlp == "red"
+
     @classmethod
     def of(cls, facts: CaseFacts) -> CaseState:
         return cls(
@@ -82,8 +86,8 @@ class CaseState:
         )
 
 
-#: (period, dimension, value, cycle, contributor, red)
-CellKey = tuple[str, str, str, str, str, bool]
+#: (period, dimension, value, cycle, contributor): one row of the per-contributor counts
+CellKey = tuple[str, str, str, str, str]
 
 
 def _quarter(month: str) -> str:
@@ -92,14 +96,11 @@ def _quarter(month: str) -> str:
 
 def cell_keys(state: CaseState) -> list[CellKey]:
     """Every cell-count row a counted case revision adds one to: its month, quarter and cycle,
-    for the totals and for each distinct (dimension, value)."""
+    for the totals and for each distinct (dimension, value). Whether the case is TLP:RED is
+    the state's ``red``, not part of the key."""
     if state.status != "active":
         return []
-    red = state.tlp == "red"
     periods = (state.month, _quarter(state.month), state.cycle)
     pairs = (TOTAL, *state.values)
-    return [
-        (period, dim, value, state.cycle, state.contributor, red)
-        for period in periods
-        for dim, value in pairs
-    ]
+    cycle, contributor = state.cycle, state.contributor
+    return [(period, dim, value, cycle, contributor) for period in periods for dim, value in pairs]

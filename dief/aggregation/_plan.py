@@ -25,8 +25,11 @@ class BatchPlan:
     upserts: dict[str, CaseFacts] = field(default_factory=dict)
     #: case_id → the related-region notice to store
     notices: dict[str, CaseFacts] = field(default_factory=dict)
-    #: cell-count row → change in n (zero entries removed)
+    #: cell-count row → change in its count of cases (zero entries removed)
     deltas: Counter[CellKey] = field(default_factory=Counter)
+    #: cell-count row → the part of that change made by TLP:RED cases (zero entries
+    #: removed; a row can be here and not in ``deltas``, when a case turned red)
+    red_deltas: Counter[CellKey] = field(default_factory=Counter)
 
 
 def plan_batch(
@@ -64,12 +67,19 @@ def plan_batch(
             if rec.revision <= current.revision:
                 plan.outcomes.append(Outcome.STALE)
                 continue
-            plan.deltas.subtract(cell_keys(current))
+            old_keys = cell_keys(current)
+            plan.deltas.subtract(old_keys)
+            if current.red:
+                plan.red_deltas.subtract(old_keys)
         new = CaseState.of(rec)
-        plan.deltas.update(cell_keys(new))
+        new_keys = cell_keys(new)
+        plan.deltas.update(new_keys)
+        if new.red:
+            plan.red_deltas.update(new_keys)
         states[rec.case_id] = new
         plan.upserts[rec.case_id] = rec
         plan.outcomes.append(Outcome.APPLIED)
-    for key in [k for k, v in plan.deltas.items() if v == 0]:
-        del plan.deltas[key]
+    for deltas in (plan.deltas, plan.red_deltas):
+        for key in [k for k, v in deltas.items() if v == 0]:
+            del deltas[key]
     return plan

@@ -2,7 +2,8 @@
 :mod:`dief.storage._schema`).
 
 A batch's merged deltas become rows (period, dimension, value, cycle, contributor, Δn,
-Δn_nonred). Two set-based statements then apply them inside the batch's transaction:
+Δn_nonred): :func:`delta_rows`. Two set-based statements then apply them inside the
+batch's transaction:
 
 1. ``cell_totals`` += per cell: the summed deltas, and for the distinct contributors the
    number of contributors whose count rises from zero minus those whose count falls to zero
@@ -22,7 +23,7 @@ so no plan ever scans the table.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,7 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dief.aggregation._facts import CellKey
 from dief.storage._schema import cell_counts, cell_totals
 
-__all__ = ["apply_cell_deltas", "rebuild_cells"]
+__all__ = ["DeltaRow", "apply_cell_deltas", "delta_rows", "rebuild_cells"]
+
+#: (period, dimension, value, cycle, contributor, Δn all cases, Δn not red)
+DeltaRow = tuple[str, str, str, str, str, int, int]
 
 # The SQL is spelled out (no string building). In the totals, a contributor's count
 # crossing zero adds or removes one contributor: with old and new counts (never negative),
@@ -45,14 +49,8 @@ _SQLITE_CREATE = """
         n INTEGER NOT NULL, n_nonred INTEGER NOT NULL,
         PRIMARY KEY (period, dimension, value, cycle, contributor)
     ) WITHOUT ROWID"""
-# One row per plan delta (period, dimension, value, cycle, contributor, red, n); a
-# contributor's red and not-red deltas of one cell merge into one row. The key order makes
-# both statements below read the rows sorted, without a sort of their own.
-_SQLITE_FILL = """
-    INSERT INTO temp.dief_cell_delta
-    VALUES (?1, ?2, ?3, ?4, ?5, ?7, CASE WHEN ?6 THEN 0 ELSE ?7 END)
-    ON CONFLICT (period, dimension, value, cycle, contributor) DO UPDATE SET
-        n = n + excluded.n, n_nonred = n_nonred + excluded.n_nonred"""
+# The key order makes both statements below read the rows sorted, without a sort of their own.
+_SQLITE_FILL = "INSERT INTO temp.dief_cell_delta VALUES (?, ?, ?, ?, ?, ?, ?)"
 # "WHERE true": SQLite's upsert after a SELECT with a join needs it to parse unambiguously.
 _SQLITE_TOTALS = """
     INSERT INTO cell_totals
@@ -91,18 +89,16 @@ _PG_APPLY = text(
     """
     WITH d AS (
         SELECT period, dimension, value, cycle, contributor,
-            SUM(CAST(n AS INTEGER)) AS n,
-            SUM(CASE WHEN CAST(red AS BOOLEAN) THEN 0 ELSE CAST(n AS INTEGER) END) AS n_nonred
+            CAST(n AS INTEGER) AS n, CAST(n_nonred AS INTEGER) AS n_nonred
         FROM ROWS FROM (
             json_array_elements_text(CAST(:period AS JSON)),
             json_array_elements_text(CAST(:dimension AS JSON)),
             json_array_elements_text(CAST(:value AS JSON)),
             json_array_elements_text(CAST(:cycle AS JSON)),
             json_array_elements_text(CAST(:contributor AS JSON)),
-            json_array_elements_text(CAST(:red AS JSON)),
-            json_array_elements_text(CAST(:n AS JSON))
-        ) AS deltas(period, dimension, value, cycle, contributor, red, n)
-        GROUP BY period, dimension, value, cycle, contributor
+            json_array_elements_text(CAST(:n AS JSON)),
+            json_array_elements_text(CAST(:n_nonred AS JSON))
+        ) AS deltas(period, dimension, value, cycle, contributor, n, n_nonred)
     ), up AS (
         INSERT INTO cell_counts
             (region, period, dimension, value, cycle, contributor, n, n_nonred)
@@ -129,7 +125,7 @@ _PG_APPLY = text(
         n_nonred = cell_totals.n_nonred + excluded.n_nonred,
         contributors_nonred = cell_totals.contributors_nonred + excluded.contributors_nonred"""
 )
-_PG_COLUMNS = ("period", "dimension", "value", "cycle", "contributor", "red")
+_PG_COLUMNS = ("period", "dimension", "value", "cycle", "contributor", "n", "n_nonred")
 _JSON = json.JSONEncoder(separators=(",", ":"))
 
 _REBUILD_TOTALS = text(
@@ -144,21 +140,28 @@ _REBUILD_TOTALS = text(
 )
 
 
-async def apply_cell_deltas(
-    conn: AsyncConnection, region: str, deltas: Mapping[CellKey, int]
-) -> None:
-    """Add a plan's *deltas* to *region*'s cells, inside the caller's transaction."""
-    if not deltas:
+def delta_rows(deltas: Mapping[CellKey, int], red: Mapping[CellKey, int]) -> list[DeltaRow]:
+    """One row per cell and contributor: (*key, Δn, Δn not red), from a plan's ``deltas``
+    and ``red_deltas`` (the red part of them; a key may be only there)."""
+    if not red:
+        return [(*key, n, n) for key, n in deltas.items()]
+    red_of = red.get
+    rows = [(*key, n, n - red_of(key, 0)) for key, n in deltas.items()]
+    rows.extend((*key, 0, -n) for key, n in red.items() if key not in deltas)
+    return rows
+
+
+async def apply_cell_deltas(conn: AsyncConnection, region: str, rows: Sequence[DeltaRow]) -> None:
+    """Add *rows* (:func:`delta_rows`) to *region*'s cells, in the caller's transaction."""
+    if not rows:
         return
     if conn.dialect.name == "postgresql":
         params = {
             name: _JSON.encode(column)
-            for name, column in zip(_PG_COLUMNS, zip(*deltas, strict=True), strict=True)
+            for name, column in zip(_PG_COLUMNS, zip(*rows, strict=True), strict=True)
         }
-        params["n"] = _JSON.encode(list(deltas.values()))
         await conn.execute(_PG_APPLY, {"region": region, **params})
         return
-    rows = [(*key, n) for key, n in deltas.items()]
     await conn.exec_driver_sql(_SQLITE_CREATE)
     await conn.exec_driver_sql(_SQLITE_FILL, rows)
     await conn.exec_driver_sql(_SQLITE_TOTALS, {"region": region})
@@ -166,31 +169,14 @@ async def apply_cell_deltas(
     await conn.exec_driver_sql(_SQLITE_CLEAR)
 
 
-async def rebuild_cells(conn: AsyncConnection, region: str, counts: Mapping[CellKey, int]) -> None:
-    """Replace *region*'s cells: ``cell_counts`` from *counts* (every counted case's cell
-    keys), then ``cell_totals`` summed from ``cell_counts``, independently of the
-    incremental statements above."""
+async def rebuild_cells(conn: AsyncConnection, region: str, rows: Sequence[DeltaRow]) -> None:
+    """Replace *region*'s cells: ``cell_counts`` from *rows* (:func:`delta_rows` of every
+    counted case's cell keys), then ``cell_totals`` summed from ``cell_counts``,
+    independently of the incremental statements above."""
     await conn.execute(delete(cell_counts).where(cell_counts.c.region == region))
     await conn.execute(delete(cell_totals).where(cell_totals.c.region == region))
-    merged: dict[tuple[str, str, str, str, str], list[int]] = {}
-    for (period, dimension, value, cycle, contributor, red), n in counts.items():
-        both = merged.setdefault((period, dimension, value, cycle, contributor), [0, 0])
-        both[0] += n
-        both[1] += 0 if red else n
-    rows = [
-        {
-            "region": region,
-            "period": period,
-            "dimension": dimension,
-            "value": value,
-            "cycle": cycle,
-            "contributor": contributor,
-            "n": n,
-            "n_nonred": n_nonred,
-        }
-        for (period, dimension, value, cycle, contributor), (n, n_nonred) in merged.items()
-        if n
-    ]
-    for start in range(0, len(rows), 5000):
-        await conn.execute(cell_counts.insert(), rows[start : start + 5000])
+    names = [c.name for c in cell_counts.columns]
+    values = [dict(zip(names, (region, *row), strict=True)) for row in rows if row[5]]
+    for start in range(0, len(values), 5000):
+        await conn.execute(cell_counts.insert(), values[start : start + 5000])
     await conn.execute(_REBUILD_TOTALS, {"region": region})

@@ -29,7 +29,7 @@ from dief.aggregation._facts import CaseFacts, CaseState, CellKey, Outcome, cell
 from dief.aggregation._plan import BatchPlan, plan_batch
 from dief.exceptions import StorageError
 from dief.storage._bulk import BulkInsert, bulk_table, chunks
-from dief.storage._cells import apply_cell_deltas, rebuild_cells
+from dief.storage._cells import apply_cell_deltas, delta_rows, rebuild_cells
 from dief.storage._engine import FAST_PRAGMAS, open_engine
 from dief.storage._queries import (
     STATE_COLUMNS,
@@ -189,8 +189,8 @@ class CaseStore(CaseQueries):
             )
         if plan.notices:
             await self._write_notices(conn, region, list(plan.notices.values()))
-        if plan.deltas:
-            await apply_cell_deltas(conn, region, plan.deltas)
+        if plan.deltas or plan.red_deltas:
+            await apply_cell_deltas(conn, region, delta_rows(plan.deltas, plan.red_deltas))
         return plan
 
     async def _record_dead(
@@ -357,9 +357,13 @@ class CaseStore(CaseQueries):
         try:
             async with engine.begin() as conn:
                 counts: Counter[CellKey] = Counter()
+                red: Counter[CellKey] = Counter()
                 async for state in self._iter_states(conn, region):
-                    counts.update(cell_keys(state))
-                await rebuild_cells(conn, region, counts)
+                    keys = cell_keys(state)
+                    counts.update(keys)
+                    if state.red:
+                        red.update(keys)
+                await rebuild_cells(conn, region, delta_rows(counts, red))
         except SQLAlchemyError as exc:
             raise StorageError(f"rebuilding cells for {region} failed: {_why(exc)}") from exc
 

@@ -257,9 +257,10 @@ async def _fill_at_0003(url: str, regions: Iterable[str]) -> None:
                 cells: Counter[tuple[str, str, str, str, str, bool]] = Counter()
                 for f in _old_layout_history(region):
                     state = CaseState.of(f)
-                    cells.update(cell_keys(state))
+                    cells.update((*key, state.red) for key in cell_keys(state))
                     if f.status == "withdrawn":  # it once counted, as revision 1
-                        cells.update({key: 0 for key in cell_keys(replace(state, status="active"))})
+                        was = cell_keys(replace(state, status="active"))
+                        cells.update({(*key, state.red): 0 for key in was})
                     await conn.execute(
                         _OLD_CASE,
                         {

@@ -52,12 +52,12 @@ def facts(
     )
 
 
-def cells(month: str, cycle: str, who: str, pairs: Iterable[tuple[str, str]], *, red: bool = False):
+def cells(month: str, cycle: str, who: str, pairs: Iterable[tuple[str, str]]):
     """The cell rows one counted case adds one to, written out independently."""
     year, mm = month.split("-")
     quarter = f"{year}-Q{(int(mm) - 1) // 3 + 1}"
     return Counter(
-        (period, dim, value, cycle, who, red)
+        (period, dim, value, cycle, who)
         for period in (month, quarter, cycle)
         for dim, value in [("_total", "_all"), *pairs]
     )
@@ -76,10 +76,21 @@ def test_cell_keys_one_count_per_distinct_value_and_period() -> None:
     assert cell_keys(CaseState.of(facts("c1", 2, status="withdrawn"))) == []
 
 
-def test_red_cases_are_marked_red() -> None:
-    keys = cell_keys(CaseState.of(facts("c1", 1, tlp="red")))
-    assert keys
-    assert all(k[5] is True for k in keys)
+def test_red_cases_count_in_red_deltas_too() -> None:
+    red = facts("c1", 1, tlp="red")
+    plan = plan_batch([red, facts("c2", 1, contributor="d" * 32)], {}, [])
+    one = cells("2026-01", "CSP12", WHO, [("kind", "case")])
+    assert plan.red_deltas == one
+    assert plan.deltas == one + cells("2026-01", "CSP12", "d" * 32, [("kind", "case")])
+    # Turning red: the count stays, its red part moves.
+    amber = CaseState.of(facts("c3", 1))
+    plan = plan_batch([facts("c3", 2, tlp="red")], {"c3": amber}, [])
+    assert not plan.deltas
+    assert plan.red_deltas == one
+    # And back.
+    plan = plan_batch([facts("c1", 2)], {"c1": CaseState.of(red)}, [])
+    assert not plan.deltas
+    assert dict(plan.red_deltas) == {k: -v for k, v in one.items()}
 
 
 def test_new_case_counts() -> None:
@@ -103,7 +114,7 @@ def test_latest_revision_replaces_the_stored_one() -> None:
     assert plan.outcomes == [Outcome.APPLIED]
     assert plan.upserts == {"c1": new}
     assert dict(plan.deltas) == dict(expected)
-    assert ("CSP12", "_total", "_all", "CSP12", WHO, False) not in plan.deltas
+    assert ("CSP12", "_total", "_all", "CSP12", WHO) not in plan.deltas
 
 
 def test_withdrawn_counts_nowhere() -> None:
@@ -202,7 +213,10 @@ def test_related_copy_does_not_touch_a_counted_case_of_the_same_id() -> None:
 _CASES = ("c1", "c2", "c3")
 
 
-def _expected(history: list[CaseFacts]) -> Counter[tuple[str, str, str, str, str, bool]]:
+Key = tuple[str, str, str, str, str]
+
+
+def _expected(history: list[CaseFacts]) -> tuple[Counter[Key], Counter[Key]]:
     """Cells from the rules stated plainly: per case, the owner is whoever sent the first
     record that got in; the highest revision from that owner is what counts, if active."""
     owner: dict[str, str] = {}
@@ -217,15 +231,18 @@ def _expected(history: list[CaseFacts]) -> Counter[tuple[str, str, str, str, str
             continue
         if rec.case_id not in best or rec.revision > best[rec.case_id].revision:
             best[rec.case_id] = rec
-    out: Counter[tuple[str, str, str, str, str, bool]] = Counter()
+    out: Counter[Key] = Counter()
+    red: Counter[Key] = Counter()
     for rec in best.values():
         if rec.status == "active":
-            out += cells(rec.month, rec.cycle, rec.contributor, rec.values, red=rec.tlp == "red")
-    return out
+            out += cells(rec.month, rec.cycle, rec.contributor, rec.values)
+            if rec.tlp == "red":
+                red += cells(rec.month, rec.cycle, rec.contributor, rec.values)
+    return out, red
 
 
 _record = st.builds(
-    lambda rid, case_id, revision, owner, status, month, method, related: facts(
+    lambda rid, case_id, revision, owner, status, month, method, related, tlp: facts(
         case_id,
         revision,
         record_id=str(rid),
@@ -235,6 +252,7 @@ _record = st.builds(
         contributor=owner[:1] * 32,
         values=[("method", method)],
         related=related,
+        tlp=tlp,
     ),
     st.uuids(),
     st.sampled_from(_CASES),
@@ -244,6 +262,7 @@ _record = st.builds(
     st.sampled_from(("2025-08", "2025-09", "2026-01")),
     st.sampled_from(("x", "y")),
     st.booleans(),
+    st.sampled_from(("amber", "red")),
 )
 
 
@@ -256,21 +275,26 @@ def test_any_batching_gives_the_model_cells(history: list[CaseFacts], cuts: list
     states: dict[str, CaseState] = {}
     notices: dict[str, int] = {}
     applied: set[str] = set()
-    total: Counter[tuple[str, str, str, str, str, bool]] = Counter()
+    total: Counter[Key] = Counter()
+    red: Counter[Key] = Counter()
     for start, end in itertools.pairwise(bounds):
         batch = history[start:end]
         plan = plan_batch(batch, dict(states), set(applied), notices)
         assert len(plan.outcomes) == len(batch)
         assert all(v != 0 for v in plan.deltas.values())
+        assert all(v != 0 for v in plan.red_deltas.values())
         total.update(plan.deltas)
+        red.update(plan.red_deltas)
         states.update({cid: CaseState.of(f) for cid, f in plan.upserts.items()})
         notices.update({cid: f.revision for cid, f in plan.notices.items()})
         applied.update(
             r.record_id for r, o in zip(batch, plan.outcomes, strict=True) if o != Outcome.DUPLICATE
         )
-    assert _nonzero(total) == _nonzero(_expected(history))
+    expected, expected_red = _expected(history)
+    assert _nonzero(total) == _nonzero(expected)
+    assert _nonzero(red) == _nonzero(expected_red)
 
 
-def _nonzero(c: Mapping[tuple[str, str, str, str, str, bool], int]) -> dict[object, int]:
+def _nonzero(c: Mapping[Key, int]) -> dict[object, int]:
     assert all(v >= 0 for v in c.values()), "a cell count went negative"
     return {k: v for k, v in c.items() if v}
