@@ -17,7 +17,9 @@ On SQLite the rows go through a temporary table (one ``executemany``) that both 
 read. On PostgreSQL they go in one statement, as one JSON array per column (asyncpg's own
 array encoding checks every element against ``collections.abc`` types, several times slower
 for 10^5 elements); its upsert into ``cell_counts`` returns the new counts (new - Δ = old),
-so no plan ever scans the table.
+so no plan ever scans the table, and the count is exact under concurrent writers (the
+upsert reads the row under its lock). Rows are written in key order, so two transactions
+touching the same rows lock them in the same order.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ _PG_APPLY = text(
         INSERT INTO cell_counts
             (region, period, dimension, value, cycle, contributor, n, n_nonred)
         SELECT :region, period, dimension, value, cycle, contributor, n, n_nonred FROM d
+        ORDER BY period, dimension, value, cycle, contributor
         ON CONFLICT (region, period, dimension, value, cycle, contributor) DO UPDATE SET
             n = cell_counts.n + excluded.n,
             n_nonred = cell_counts.n_nonred + excluded.n_nonred
@@ -119,6 +122,7 @@ _PG_APPLY = text(
             - (CASE WHEN up.n_nonred - d.n_nonred > 0 THEN 1 ELSE 0 END))
     FROM up JOIN d USING (period, dimension, value, cycle, contributor)
     GROUP BY d.period, d.dimension, d.value, d.cycle
+    ORDER BY d.period, d.dimension, d.value, d.cycle
     ON CONFLICT (region, period, dimension, value, cycle) DO UPDATE SET
         n = cell_totals.n + excluded.n,
         contributors = cell_totals.contributors + excluded.contributors,
