@@ -4,8 +4,9 @@ One :class:`CaseStore` per process. ``apply_batch`` runs one transaction per bat
 record-id dedupe, the case facts and the merged cell deltas commit together, so the caller
 commits Kafka offsets only after this returns (DESIGN §8).
 
-The reads are in :mod:`dief.storage._queries`, the bulk-insert helper in
-:mod:`dief.storage._bulk`, the engine setup in :mod:`dief.storage._engine`.
+The reads are in :mod:`dief.storage._queries`, the upkeep of the cell tables in
+:mod:`dief.storage._cells`, the bulk-insert helper in :mod:`dief.storage._bulk`, the engine
+setup in :mod:`dief.storage._engine`.
 """
 
 from __future__ import annotations
