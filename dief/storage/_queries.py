@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dief.aggregation._facts import TOTAL, CaseState
 from dief.exceptions import StorageError
-from dief.storage._engine import EngineOwner
+from dief.storage._patterns import DigestPatterns
 from dief.storage._reason import db_reason as _why
 from dief.storage._schema import applied_records, cases, cell_totals, dead_letters
 
@@ -55,7 +55,7 @@ class StoredCase:
     values: tuple[tuple[str, str], ...]
 
 
-class CaseQueries(EngineOwner):
+class CaseQueries(DigestPatterns):
     """The read side of :class:`dief.storage.CaseStore`."""
 
     async def cell_rows(

@@ -43,6 +43,7 @@ __all__ = [
     "cell_counts",
     "cell_totals",
     "dead_letters",
+    "digest_cells",
     "digest_versions",
     "metadata",
     "related_notices",
@@ -140,4 +141,18 @@ digest_versions = Table(
     Column("published_version", Integer, nullable=True),
     Column("content_hash", String(64), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: the cells a region's published digests listed, per table (a period, or a checklist window
+#: ``W<last quarter>``): the count last published, NULL once suppressed (then for good: every
+#: later issue keeps it suppressed; see :mod:`dief.storage._patterns`)
+digest_cells = Table(
+    "digest_cells",
+    metadata,
+    Column("region", String(8), primary_key=True),
+    Column("period", String(16), primary_key=True),
+    Column("dimension", String(32), primary_key=True),
+    Column("value", String(64), primary_key=True),
+    Column("count", Integer, nullable=True),
+    sqlite_with_rowid=False,
 )

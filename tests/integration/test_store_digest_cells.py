@@ -1,0 +1,110 @@
+"""The published digest cells (``digest_cells``, migration 0009) on SQLite and PostgreSQL:
+a suppressed cell stays suppressed for good, a published one keeps its last count; and the
+upgrade from the previous head (0005) on a database with data, and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _pipeline_helpers import database_url
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+import dief.storage
+from dief.storage import CaseStore, PublishedCell, PublishedPattern, SuppressedCell
+from dief.storage._store import migrate
+
+pytestmark = pytest.mark.integration
+
+PREVIOUS_HEAD = "0005"
+
+
+def _cell(period: str, dimension: str, value: str, count: int | None) -> PublishedCell:
+    return PublishedCell(SuppressedCell(period, dimension, value), count)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_suppressed_cells_stay_suppressed(kind: str, tmp_path: Path) -> None:
+    async with database_url(kind, tmp_path) as url, CaseStore(url) as store:
+        assert await store.published_suppressions("AFR") == PublishedPattern()
+        first = [
+            _cell("2026-05", "_total", "_all", 12),
+            _cell("2026-05", "kind", "alert", None),
+            _cell("2026-05", "kind", "case", 11),
+            _cell("W2026-Q2", "risk_indicator", "DOC-01", None),
+        ]
+        assert await store.record_suppressions("AFR", first) == 4
+        # a second issue: the alert published now (refused: it stays suppressed), the case
+        # count changed, the total suppressed now, one new cell
+        second = [
+            _cell("2026-05", "_total", "_all", None),
+            _cell("2026-05", "kind", "alert", 2),
+            _cell("2026-05", "kind", "case", 12),
+            _cell("2026-06", "kind", "case", 3),
+        ]
+        assert await store.record_suppressions("AFR", second) == 3
+        assert await store.record_suppressions("AFR", second) == 0  # nothing new
+        assert await store.record_suppressions("AFR", []) == 0
+        got = await store.published_suppressions("AFR")
+        assert got.suppressed == {
+            SuppressedCell("2026-05", "_total", "_all"),
+            SuppressedCell("2026-05", "kind", "alert"),
+            SuppressedCell("W2026-Q2", "risk_indicator", "DOC-01"),
+        }
+        assert got.counts == {
+            SuppressedCell("2026-05", "kind", "case"): 12,
+            SuppressedCell("2026-06", "kind", "case"): 3,
+        }
+        assert len(got) == 5
+        assert await store.published_suppressions("APG") == PublishedPattern()
+        many = [_cell("2026-07", "method", f"v{i:04d}", i % 3 or None) for i in range(1_000)]
+        assert await store.record_suppressions("APG", many) == 1_000
+        apg = await store.published_suppressions("APG")
+        assert (len(apg.suppressed), len(apg.counts)) == (334, 666)
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(dief.storage.__file__).parent / "migrations"))
+    cfg.attributes["connection"] = connection
+    command.downgrade(cfg, revision)
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_upgrade_from_the_previous_head_and_back(kind: str, tmp_path: Path) -> None:
+    async with database_url(kind, tmp_path) as url:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(migrate, PREVIOUS_HEAD)
+                await conn.execute(
+                    text(
+                        "INSERT INTO digest_versions (region, period, version, updated_at) "
+                        "VALUES ('AFR', '2026-05', 3, CURRENT_TIMESTAMP)"
+                    )
+                )
+                assert "digest_cells" not in await conn.run_sync(_tables)
+        finally:
+            await engine.dispose()
+        async with CaseStore(url) as store:  # upgrades to head
+            await store.record_suppressions("AFR", [_cell("2026-05", "kind", "alert", None)])
+            assert (await store.published_suppressions("AFR")).suppressed == {
+                SuppressedCell("2026-05", "kind", "alert")
+            }
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                version = (await conn.execute(text("SELECT version FROM digest_versions"))).one()
+                assert tuple(version) == (3,)
+                await conn.run_sync(_downgrade, PREVIOUS_HEAD)
+                assert "digest_cells" not in await conn.run_sync(_tables)
+                assert "digest_versions" in await conn.run_sync(_tables)
+        finally:
+            await engine.dispose()
