@@ -257,13 +257,19 @@ async def build_payload(
 
     *source* is the region's cells and suppression pattern, read once for several digests
     (:meth:`RegionDigests.load` with the same ``k_meeting`` and ``start_month``, covering
-    *period*); read here when not given.
+    *period*); read here when not given, keeping what the region's published issues
+    suppressed (nothing is recorded: :func:`publish_digests` records what it sends).
     """
     code = Region(region)
     canonical = str(parse_period(period, start_month=start_month))
     if source is None:
         source = await RegionDigests.load(
-            store, code, k=k_meeting, start_month=start_month, periods=[canonical]
+            store,
+            code,
+            k=k_meeting,
+            start_month=start_month,
+            periods=[canonical],
+            earlier=await store.published_suppressions(code.value),
         )
     elif (source.region, source.k, source.start_month) != (code, k_meeting, start_month):
         raise ConfigurationError("the region's cells were read for another region or settings")

@@ -10,6 +10,10 @@ version.
 Versions come from :class:`dief.storage.DigestVersions` (the aggregator's database): the
 number is claimed before publishing, and the content hash recorded after the broker
 acknowledged, so a failed publish leaves a gap, never two issues with one number.
+
+The suppression pattern is kept across issues: the cells earlier issues suppressed stay
+suppressed (``CaseStore.published_suppressions``), and what an issue lists is recorded
+right after its versions are claimed, before it is sent (:meth:`RegionDigests.record`).
 """
 
 from __future__ import annotations
@@ -200,9 +204,14 @@ async def publish_digests(
         dict.fromkeys(str(parse_period(p, start_month=issuer.start_month)) for p in periods)
     )
     # the region's cells, read and protected once for all its digests (the suppression
-    # pattern is joint across them)
+    # pattern is joint across them); what earlier issues suppressed stays suppressed
     source = await RegionDigests.load(
-        store, code, k=issuer.k_meeting, start_month=issuer.start_month, periods=wanted
+        store,
+        code,
+        k=issuer.k_meeting,
+        start_month=issuer.start_month,
+        periods=wanted,
+        earlier=await store.published_suppressions(code.value),
     )
     drafts: dict[str, tuple[DigestPayload, int, str]] = {}
     for canonical in wanted:
@@ -227,6 +236,10 @@ async def publish_digests(
     if not drafts:
         return []
     claimed = await versions.claim_many(code.value, list(drafts))
+    # what these digests list (suppressed or published), recorded before they leave: a
+    # send that then fails only leaves cells suppressed that no issue showed (costs
+    # cells, never a leak), while a digest never goes out unrecorded
+    await source.record(store, list(drafts))
     sealer = issuer.sealer()
     key = code.value.encode("ascii")
     published: list[PublishedDigest] = []

@@ -106,6 +106,10 @@ async def write_outputs(
     not in it, or mapped to ``None``, note that lessons were omitted (no private key).
     *html* / *docx* turn those renderings off. *summaries* are summaries to write as given
     (the Secretariat's signed ones, by cycle) instead of building them from *store*.
+
+    The digests are an issue: every cell an earlier issue recorded in *store* as suppressed
+    stays suppressed, and what this one lists is recorded
+    (:meth:`RegionDigests.record`), so a later issue keeps the pattern.
     """
     base = Path(out_dir)
     codes = [Region(r) for r in regions]
@@ -115,7 +119,16 @@ async def write_outputs(
         # every cell of the region and its dead letters, read once for all its digests
         # (and the charts' series), with one suppression pattern for all of them (DESIGN
         # §7): the directory costs O(cells), not O(digests x cells)
-        source = await RegionDigests.load(store, region, k=k_meeting, start_month=start_month)
+        # the cells earlier issues suppressed stay suppressed (re-issue stability), and
+        # what this issue lists is recorded before any file is written
+        source = await RegionDigests.load(
+            store,
+            region,
+            k=k_meeting,
+            start_month=start_month,
+            earlier=await store.published_suppressions(region.value),
+        )
+        await source.record(store)
         periods = sorted(source.periods, key=lambda p: _period_order(p, start_month))
         region_lessons = lessons.get(region) if lessons is not None else None
         for period in periods:

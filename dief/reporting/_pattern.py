@@ -30,12 +30,14 @@ cost is O(cells of the region) to set up, never a scan of the cases.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Period, Quarter, parse_period
 from dief.reporting._cells import TOTAL, CellId, PeriodCells, Tally, combine
-from dief.reporting._suppression import SINGLE_VALUED, Group, Key, SortKey, protect
+from dief.reporting._suppression import SINGLE_VALUED, Earlier, Group, Key, SortKey, protect
+from dief.storage import PublishedCell, PublishedPattern, SuppressedCell
 from dief.vocab import Dimension
 
 __all__ = [
@@ -43,8 +45,10 @@ __all__ = [
     "digest_groups",
     "digest_pattern",
     "last_quarter",
+    "visible_tables",
     "window_key",
     "window_quarters",
+    "with_earlier_cells",
 ]
 
 _KIND_RANK = {Month: 0, Quarter: 1, CspCycle: 2}
@@ -100,7 +104,9 @@ class DigestPattern:
 
     ``tables``: the tables it covers (periods, and windows ``W<quarter>``); a cell of a
     table it does not cover is judged by ``k`` alone. ``secondary_of``: a table's cells
-    suppressed only by secondary suppression.
+    suppressed only by secondary suppression. ``counts``: every listed cell of those
+    tables; ``kept``: cells suppressed because an earlier issue suppressed them (not
+    primary now).
     """
 
     k: int
@@ -109,6 +115,8 @@ class DigestPattern:
     tables: frozenset[str] = frozenset()
     rounds: int = field(default=0, compare=False)
     secondary_of: Mapping[str, frozenset[Key]] = field(default_factory=dict, compare=False)
+    counts: Mapping[Key, int] = field(default_factory=dict, compare=False)
+    kept: frozenset[Key] = frozenset()
 
     def hidden(self, table: str, cell: CellId, tally: Tally | None) -> bool:
         """Whether the cell is suppressed (no tally: a zero, published)."""
@@ -129,6 +137,16 @@ class DigestPattern:
     @property
     def secondary_count(self) -> int:
         return len(self.suppressed) - len(self.primary)
+
+    def listed(self, tables: Iterable[str] | None = None) -> list[PublishedCell]:
+        """Every listed cell of *tables* (default: all it covers) as the digests publish
+        it: the count, or ``None`` where suppressed (what the issuer records)."""
+        wanted = self.tables if tables is None else frozenset(tables) & self.tables
+        return [
+            PublishedCell(SuppressedCell(*key), None if key in self.suppressed else n)
+            for key, n in sorted(self.counts.items())
+            if key[0] in wanted
+        ]
 
 
 def _order_of(tables: Iterable[str], start_month: int) -> dict[str, int]:
@@ -175,6 +193,40 @@ def _tables(
     return tables, parts
 
 
+def visible_tables(periods: Iterable[str], *, start_month: int) -> set[str]:
+    """The tables the digests of *periods* show something of: the period, the previous
+    period (previous counts), its checklist window and the window its trends compare with."""
+    out: set[str] = set()
+    for name in periods:
+        period = parse_period(name, start_month=start_month)
+        out.add(str(period))
+        with contextlib.suppress(ValueError):
+            out.add(str(period.previous()))
+        last = last_quarter(period)
+        out.add(window_key(last))
+        prior = _shift(last, 4)
+        if prior is not None:
+            out.add(window_key(prior))
+    return out
+
+
+def with_earlier_cells(
+    tallies: Mapping[str, PeriodCells], earlier: PublishedPattern | None
+) -> dict[str, PeriodCells]:
+    """*tallies* plus, at count 0, every cell an earlier issue suppressed that no longer
+    counts a case (revised or withdrawn away), in a period that still has data: it stays
+    listed, suppressed (as in a CSP re-issue), since dropping it would publish its new
+    count, 0, and with it the change of the totals around it."""
+    out = {name: dict(cells) for name, cells in tallies.items()}
+    if earlier is None:
+        return out
+    for cell in earlier.suppressed:
+        cells = out.get(cell.period)
+        if cells is not None and (cell.dimension, cell.value) not in cells:
+            cells[(cell.dimension, cell.value)] = Tally(0, 0, ())
+    return out
+
+
 def digest_groups(
     tables: Mapping[str, PeriodCells], parts: Mapping[str, Iterable[str]]
 ) -> list[Group]:
@@ -197,16 +249,70 @@ def digest_groups(
     return groups
 
 
+def _key(cell: SuppressedCell) -> Key:
+    return (cell.period, cell.dimension, cell.value)
+
+
+def _earlier(earlier: PublishedPattern, counts: Mapping[Key, int], start_month: int) -> Earlier:
+    """The earlier issues as :func:`protect` takes them: the cells they suppressed (those
+    listed now), the counts they published that are the same now, and their groups,
+    rebuilt from the record over every cell it lists (a group whose published cells do
+    not add up is no equation and is left out; one with suppressed cells is kept, which
+    errs on the safe side)."""
+    recorded: dict[Key, int | None] = {_key(c): n for c, n in earlier.counts.items()}
+    recorded.update((_key(c), None) for c in earlier.suppressed)
+    tables: dict[str, PeriodCells] = {}
+    for table, dimension, value in recorded:
+        tables.setdefault(table, {})[(dimension, value)] = Tally(0, 0, ())
+    parts: dict[str, tuple[str, ...]] = {}
+    for name in tables:
+        if name.startswith(_WINDOW):
+            inner: Iterable[object] = window_quarters(Quarter.parse(name[len(_WINDOW) :]))
+        else:
+            try:
+                period = parse_period(name, start_month=start_month)
+            except ValueError:
+                continue
+            if not isinstance(period, (Quarter, CspCycle)):
+                continue
+            inner = period.months
+        parts[name] = tuple(str(p) for p in inner if str(p) in tables)
+
+    def holds(group: Group) -> bool:
+        values = [recorded[c] for c in group.cells]
+        if any(v is None for v in values):
+            return True
+        return values[0] == sum(v or 0 for v in values[1:])
+
+    suppressed = frozenset(key for key, n in recorded.items() if n is None and key in counts)
+    groups = tuple(
+        g
+        for g in digest_groups(tables, parts)
+        if holds(g) and any(c in suppressed for c in g.cells)
+    )
+    unchanged = frozenset(
+        key for key, n in recorded.items() if n is not None and counts.get(key) == n
+    )
+    return Earlier(suppressed, groups, unchanged, given=frozenset())
+
+
 def digest_pattern(
     tallies: Mapping[str, PeriodCells],
     *,
     k: int,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
     periods: Iterable[str] = (),
+    earlier: PublishedPattern | None = None,
 ) -> DigestPattern:
     """The joint pattern of every digest of a region from its merged cells (period → cells,
     every period with data), covering also the checklist windows of *periods* (digests to
     publish that may have no data of their own, such as an empty cycle).
+
+    *earlier*: what the region's earlier issues listed (``CaseStore.published_suppressions``).
+    Every cell they suppressed stays suppressed (listed at count 0 if it lost its cases:
+    pass *tallies* through :func:`with_earlier_cells`), and a cell they published with the
+    count it has now is public: never chosen as a secondary suppression, and counted as
+    published in every check (:class:`~dief.reporting._suppression.Earlier`).
 
     Deterministic: the same cells give the same pattern, whether one digest or all of them
     are being written.
@@ -239,7 +345,10 @@ def digest_pattern(
         table, dimension, value = key
         return (ranks[table], _DIM_RANK.get(dimension, -1), f"{table}\x1f{value}")
 
-    protection = protect(counts, primary, groups, order=order, exact_widen=True, cost=cost)
+    before = None if earlier is None else _earlier(earlier, counts, start_month)
+    protection = protect(
+        counts, primary, groups, order=order, exact_widen=True, cost=cost, earlier=before
+    )
     secondary: dict[str, set[Key]] = {}
     for key in protection.secondary:
         secondary.setdefault(key[0], set()).add(key)
@@ -250,4 +359,6 @@ def digest_pattern(
         frozenset(tables),
         protection.rounds,
         {table: frozenset(keys) for table, keys in secondary.items()},
+        counts,
+        protection.kept,
     )

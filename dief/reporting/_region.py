@@ -5,7 +5,9 @@ which takes every period of the region. :class:`RegionDigests` reads the region'
 dead-letter counts once and protects them once; then each digest, series or chart of the
 region costs only its own cells. :func:`~dief.reporting.write_outputs` and the digest
 issuer (``dief.digests``) use it; :func:`~dief.reporting.build_digest` is the one-digest
-shortcut.
+shortcut. Given what the region's earlier issues listed (``earlier``, from
+``CaseStore.published_suppressions``), the pattern keeps their suppressions, and
+:meth:`RegionDigests.record` stores what this issue lists (docs/digests.md, "Re-issues").
 """
 
 from __future__ import annotations
@@ -18,10 +20,15 @@ from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
 from dief.reporting._cells import PeriodCells, merge_rows
 from dief.reporting._digest import assemble_digest
 from dief.reporting._lessons import CaseLesson
-from dief.reporting._pattern import DigestPattern, digest_pattern
+from dief.reporting._pattern import (
+    DigestPattern,
+    digest_pattern,
+    visible_tables,
+    with_earlier_cells,
+)
 from dief.reporting._series import DigestSeries, digest_series
 from dief.shapes import Digest, Lesson
-from dief.storage import CaseStore
+from dief.storage import CaseStore, PublishedPattern
 from dief.vocab import Region
 
 __all__ = ["RegionDigests", "build_digest"]
@@ -52,12 +59,17 @@ class RegionDigests:
         k: int = 2,
         start_month: int = DEFAULT_CYCLE_START_MONTH,
         periods: Iterable[str] = (),
+        earlier: PublishedPattern | None = None,
     ) -> RegionDigests:
         """Read every period of *region* with data, and protect them together.
 
         *periods*: digests to be written that may have no data of their own (an empty
         cycle, issued so the Secretariat hears from every region): their checklist
-        windows are covered too.
+        windows are covered too. *earlier*: what the region's published digests listed
+        (``store.published_suppressions(region)``): every cell they suppressed stays
+        suppressed, listed at count 0 if it lost its cases, and the counts they published
+        are taken as public (:func:`~dief.reporting.digest_pattern`). Building for
+        publishing, pass it and :meth:`record` what was published.
         """
         if k < 1:
             raise ValueError("k is at least 1")
@@ -69,9 +81,21 @@ class RegionDigests:
             if wanted
             else {}
         )
-        pattern = digest_pattern(tallies, k=k, start_month=start_month, periods=extra)
+        tallies = with_earlier_cells(tallies, earlier)
+        pattern = digest_pattern(
+            tallies, k=k, start_month=start_month, periods=extra, earlier=earlier
+        )
         dead = await store.dead_letter_counts(code.value)
         return cls(code, tuple(wanted), tallies, dead, pattern, start_month)
+
+    async def record(self, store: CaseStore, periods: Iterable[str] | None = None) -> int:
+        """Record in *store* what the digests of *periods* (default: every table of the
+        pattern) list: each cell's published count, or that it is suppressed
+        (``CaseStore.record_suppressions``), so the next issue keeps the pattern. Call it
+        before the digests leave (a record of an issue that then failed only keeps more
+        cells suppressed). Returns the rows written."""
+        tables = None if periods is None else visible_tables(periods, start_month=self.start_month)
+        return await store.record_suppressions(self.region.value, self.pattern.listed(tables))
 
     def digest(
         self,
@@ -120,12 +144,18 @@ async def build_digest(
     TLP:RED cases count (the digest goes to the region's own meeting only). Costs one read
     of the region's stored cells and their protection (every period: the suppression
     pattern is joint, so this digest equals the one :func:`~dief.reporting.write_outputs`
-    writes); for several digests of a region, use :class:`RegionDigests`. *lessons* are
+    writes, keeping what the region's published issues suppressed; it records nothing);
+    for several digests of a region, use :class:`RegionDigests`. *lessons* are
     included when shareable (TLP amber or lower), grouped by transfer stage; dated ones
     (:class:`CaseLesson`) only when their month lies in *period*. ``lessons=None`` means
     they could not be read (rendered without the region's private key): the notes say so.
     """
     digests = await RegionDigests.load(
-        store, region, k=k, start_month=start_month, periods=[period]
+        store,
+        region,
+        k=k,
+        start_month=start_month,
+        periods=[period],
+        earlier=await store.published_suppressions(Region(region).value),
     )
     return digests.digest(period, catalogue=catalogue, lessons=lessons)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Period, parse_period
 from dief.reporting._cells import TOTAL, PeriodCells, merge_rows
-from dief.reporting._pattern import DigestPattern, digest_pattern
+from dief.reporting._pattern import DigestPattern, digest_pattern, with_earlier_cells
 from dief.storage import CaseStore
 from dief.vocab import Dimension, Region
 
@@ -126,5 +126,13 @@ async def load_series(
     wanted: Sequence[str] = sorted(
         {*await store.periods_with_data(code), *(str(p) for p in series_periods(current, length))}
     )
-    tallies = merge_rows(await store.cell_rows(code, wanted, include_red=True))
-    return digest_series(tallies, current, k=k, length=length, start_month=start_month)
+    earlier = await store.published_suppressions(code)
+    tallies = with_earlier_cells(
+        merge_rows(await store.cell_rows(code, wanted, include_red=True)), earlier
+    )
+    pattern = digest_pattern(
+        tallies, k=k, start_month=start_month, periods=[str(current)], earlier=earlier
+    )
+    return digest_series(
+        tallies, current, k=k, length=length, pattern=pattern, start_month=start_month
+    )

@@ -118,12 +118,16 @@ class Earlier:
     """An earlier issue of the same tables: what a re-issue must stay consistent with.
 
     ``suppressed``: the cells it suppressed; ``groups``: its additive constraints (over the
-    cells it listed); ``unchanged``: the cells it published whose count is the same now.
+    cells it listed); ``unchanged``: the cells it published whose count is the same now;
+    ``given``: the suppressed cells it gave away on its own (``None``: computed from
+    ``groups``; the meeting digests, whose groups are rebuilt from a record and protected
+    when issued, give none).
     """
 
     suppressed: frozenset[Key]
     groups: tuple[Group, ...]
     unchanged: frozenset[Key] = frozenset()
+    given: frozenset[Key] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,11 +265,17 @@ def protect(
         kept = earlier.suppressed - first
         hidden |= kept
         known = earlier.unchanged - earlier.suppressed
-        both = Earlier(earlier.suppressed, earlier.groups, known)
-        traced = [*live, *earlier.groups]
+        if earlier.groups:
+            # without its groups, the check on both issues is the check on this one
+            both = Earlier(earlier.suppressed, earlier.groups, known)
+            traced = [*live, *earlier.groups]
         # what the earlier issue gave away on its own cannot be taken back (a cell it
         # suppressed whose count was public from the issue before it)
-        given = determined_cells(earlier.suppressed, earlier.groups)
+        given = (
+            determined_cells(earlier.suppressed, earlier.groups)
+            if earlier.given is None
+            else set(earlier.given)
+        )
         left = set(given)
 
     def candidate(cell: Key) -> bool:
@@ -322,7 +332,12 @@ def protect(
             if pick is None:
                 pick = _widen(leaks[0], live, groups_of, by_size, candidate, unknown)
             if pick is None:
-                raise DiefError("secondary suppression cannot protect a cell; this is a bug")
+                if earlier is None:
+                    raise DiefError("secondary suppression cannot protect a cell; this is a bug")
+                # it follows from cells an earlier issue published with the counts they
+                # have now (nothing else around it can be hidden): public already
+                given.add(leaks[0])
+                continue
             hide(pick)
             dirty.update(groups_of.get(pick, ()))
             continue

@@ -1,0 +1,193 @@
+"""A region's meeting digests issued twice, a month of new cases apart: a stable pattern.
+
+The attacker (``reporting_attack``) holds both issues of every digest of the region (all
+periods, as published JSON), knows how they add up, and knows which cells changed between
+the issues (equal true counts), not by how much: a cell with the same count in both is
+one unknown, known once either issue publishes it. With the earlier issue's record
+(``CaseStore.published_suppressions``, :meth:`RegionDigests.record`) it recovers nothing;
+with two issues made independently it recovers cells, so the test can fail.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reporting_attack import DigestRead, Issue, Name, read_digests, recover
+from test_reporting_support import History
+
+from dief.catalogue import load_catalogue
+from dief.periods import Quarter
+from dief.reporting import RegionDigests, dump_json, merge_rows, write_outputs
+from dief.reporting._cells import PeriodCells
+from dief.reporting._pattern import window_quarters
+from dief.shapes import Digest
+from dief.storage import CaseStore, sqlite_url
+
+CATALOGUE = load_catalogue()
+MONTHS = [f"2025-{m:02d}" for m in range(3, 13)] + ["2026-01", "2026-02"]
+NEW_MONTH = "2026-03"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[CaseStore]:
+    async with CaseStore(sqlite_url(tmp_path / "cases.db")) as s:
+        yield s
+
+
+async def _tallies(store: CaseStore) -> dict[str, PeriodCells]:
+    periods = await store.periods_with_data("AFR")
+    return merge_rows(await store.cell_rows("AFR", periods, include_red=True))
+
+
+def _truth(tallies: dict[str, PeriodCells], names: set[Name]) -> dict[Name, int]:
+    """The true count of every named cell (periods and checklist windows)."""
+    out: dict[Name, int] = {}
+    for name in names:
+        table, _, rest = str(name).partition("/")
+        cell = ("_total", "_all") if rest == "_total" else tuple(rest.split("/", 1))
+        if table.startswith("W"):
+            quarters = [str(q) for q in window_quarters(Quarter.parse(table[1:]))]
+        else:
+            quarters = [table]
+        found = (tallies.get(q, {}).get((cell[0], cell[-1])) for q in quarters)
+        out[name] = sum(t.count for t in found if t is not None)
+    return out
+
+
+async def _issue(store: CaseStore, *, keep: bool) -> tuple[list[Digest], DigestRead]:
+    earlier = await store.published_suppressions("AFR") if keep else None
+    source = await RegionDigests.load(store, "AFR", k=2, earlier=earlier)
+    if keep:
+        await source.record(store)
+    digests = [
+        Digest.model_validate_json(dump_json(source.digest(p, catalogue=CATALOGUE)))
+        for p in source.periods
+    ]
+    read = read_digests(digests)
+    truth = _truth(await _tallies(store), set(read.issue.hidden))
+    issue = read.issue
+    return digests, DigestRead(
+        Issue(issue.known, issue.hidden, issue.groups, truth), read.revealed, read.unseen
+    )
+
+
+def _names(read: DigestRead) -> set[Name]:
+    return {*read.issue.known, *read.issue.hidden}
+
+
+async def _two_issues(
+    store: CaseStore, seed: int, *, keep: bool, revise: bool = False, guess: bool = True
+) -> tuple[set[Name], dict[str, Any]]:
+    """History, first issue, a month of new cases, second issue; what the attacker
+    recovers from both (*guess* off: without the "every listed cell counts at least one"
+    bound, linear algebra only)."""
+    rng = random.Random(seed)
+    history = History("AFR", rng, MONTHS, nodes=4, red_share=0.1)
+    for _ in range(3):
+        await store.apply_batch("AFR", history.batch(rng.randint(25, 45)))
+    one_digests, one = await _issue(store, keep=keep)
+    before = await _tallies(store)
+    # a month of new cases (with *revise*, as in a batch: some revisions and withdrawals)
+    history.months = [NEW_MONTH]
+    size = rng.randint(15, 30)
+    batch = history.batch(size) if revise else [history._new() for _ in range(size)]
+    await store.apply_batch("AFR", batch)
+    two_digests, two = await _issue(store, keep=keep)
+    after = await _tallies(store)
+    names = _names(one) | _names(two)
+    then, now = _truth(before, names), _truth(after, names)
+    unchanged = {n for n in names if now[n] > 0 and then[n] == now[n]}
+    issues = [one.issue, two.issue]
+    if not guess:
+        issues = [Issue(i.known, i.hidden, i.groups, {}) for i in issues]
+    found = {name for _, name in recover(issues, unchanged)}
+    found |= one.revealed | two.revealed
+    found -= one.unseen | two.unseen
+    hidden_one = {str(n) for n in one.issue.hidden} - {str(n) for n in one.unseen}
+    hidden_two = {str(n) for n in two.issue.hidden} - {str(n) for n in two.unseen}
+    return found, {
+        "unchanged": unchanged,
+        "hidden": (hidden_one, hidden_two),
+        "digests": (one_digests, two_digests),
+    }
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5, 6, 8])
+async def test_two_issues_of_the_digests_reveal_no_suppressed_cell(
+    store: CaseStore, seed: int
+) -> None:
+    found, seen = await _two_issues(store, seed, keep=True)
+    hidden_one, hidden_two = seen["hidden"]
+    assert hidden_one, "the data must exercise suppression"
+    assert seen["unchanged"], "some cells must be unchanged for the comparison to bite"
+    # stability: every cell hidden in the first issue is hidden in the second (a cell that
+    # lost every case stays listed, suppressed)
+    assert hidden_one <= hidden_two
+    assert found == set()
+
+
+async def test_without_the_record_two_issues_leak(tmp_path: Path) -> None:
+    """The attacker is real: issues made one at a time give cells away together."""
+    found: set[Name] = set()
+    for seed in (3, 4, 5, 6):
+        async with CaseStore(sqlite_url(tmp_path / f"cases-{seed}.db")) as store:
+            leaked, _ = await _two_issues(store, seed, keep=False)
+        found |= leaked
+    assert found
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+async def test_with_revisions_no_cell_follows_from_the_equations(
+    store: CaseStore, seed: int
+) -> None:
+    """Revisions and withdrawals of old cases between the issues: no suppressed cell of
+    either issue follows from the equations of both. (What is left is the "at least one"
+    bound where a revision brought every hidden member of a group down to one case under
+    a total published with the same count by the first issue: public, so no pattern of
+    the second issue can help; docs/digests.md.)"""
+    found, seen = await _two_issues(store, seed, keep=True, revise=True, guess=False)
+    hidden_one, hidden_two = seen["hidden"]
+    assert hidden_one <= hidden_two
+    assert found == set()
+
+
+async def test_write_outputs_keeps_the_pattern_of_its_last_issue(
+    store: CaseStore, tmp_path: Path
+) -> None:
+    rng = random.Random(8)
+    history = History("AFR", rng, MONTHS, nodes=4, red_share=0.1)
+    for _ in range(3):
+        await store.apply_batch("AFR", history.batch(rng.randint(25, 45)))
+
+    async def issue(out: Path) -> list[Digest]:
+        index = await write_outputs(
+            out, store, regions=["AFR"], catalogue=CATALOGUE, html=False, docx=False
+        )
+        return [Digest.model_validate_json(o.json_path.read_text("utf-8")) for o in index.digests]
+
+    one = await issue(tmp_path / "one")
+    recorded = await store.published_suppressions("AFR")
+    hidden_one = {str(n) for n in read_digests(one).issue.hidden}
+    assert recorded.suppressed
+    assert recorded.counts
+    # every suppressed period cell of the first issue is recorded suppressed
+    assert {
+        f"{c.period}/_total" if c.dimension == "_total" else f"{c.period}/{c.dimension}/{c.value}"
+        for c in recorded.suppressed
+        if not c.period.startswith("W")
+    } == {n for n in hidden_one if not n.startswith("W")}
+    history.months = [NEW_MONTH]
+    await store.apply_batch("AFR", [history._new() for _ in range(20)])
+    two = await issue(tmp_path / "two")
+    assert hidden_one <= {str(n) for n in read_digests(two).issue.hidden}
+    # rebuilt from the record of the second issue, the digests are the same documents
+    again = await RegionDigests.load(
+        store, "AFR", k=2, earlier=await store.published_suppressions("AFR")
+    )
+    assert {
+        p: dump_json(again.digest(p, catalogue=CATALOGUE, lessons=None)) for p in again.periods
+    } == {d.period: dump_json(d) for d in two}
