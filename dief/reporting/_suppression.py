@@ -344,12 +344,16 @@ def protect(
         if both is not None:
             leaks = sorted(determined_cells(hidden, live, earlier=both) - left, key=by_size)
             if leaks:
-                pick = _widen(leaks[0], traced, traced_of, by_size, candidate, unknown)
-                if pick is None:
-                    left.add(leaks[0])
-                else:
+                # the leaks no published cell can break are left together (one elimination
+                # for all of them); the first one that can be broken gets a suppression
+                for leak in leaks:
+                    pick = _widen(leak, traced, traced_of, by_size, candidate, unknown)
+                    if pick is None:
+                        left.add(leak)
+                        continue
                     hide(pick)
                     dirty.update(groups_of.get(pick, ()))
+                    break
                 continue
         return Protection(primary=first, suppressed=frozenset(hidden), rounds=rounds, kept=kept)
 
