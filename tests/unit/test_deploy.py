@@ -37,9 +37,9 @@ def test_compose_uses_tls_and_scram_and_commits_no_secret() -> None:
 
 def test_acl_script_gives_each_aggregator_only_its_prefix() -> None:
     script = (ROOT / "deploy" / "kafka" / "setup.sh").read_text(encoding="utf-8")
-    assert 'for region in afr apg eeg grulac weog; do' in script
+    assert "for region in afr apg eeg grulac weog; do" in script
     assert '--topic "dief.${region}." --resource-pattern-type prefixed' in script
-    assert "KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND: \"false\"" in (ROOT / "compose.yaml").read_text()
+    assert 'KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND: "false"' in (ROOT / "compose.yaml").read_text()
 
 
 def test_compose_runs_the_secretariat_like_the_aggregators() -> None:
