@@ -39,6 +39,14 @@ __all__ = [
 EMBEDDED_SESSION_TIMEOUT_MS = 4000
 DEFAULT_SESSION_TIMEOUT_MS = 10000
 
+#: How long a fetch waits at the broker for data. Apache Kafka answers a waiting fetch as
+#: soon as data arrives, so its default (500 ms) costs no latency there; Tansu was measured
+#: to answer only when the wait is over, which put up to half a second on every quiet
+#: partition's next batch (post → applied p99 at 1,000 cases/s: 1,184 ms at 500, 818 ms at
+#: 50, 787 ms at 10). 50 ms keeps an idle consumer at ~20 fetches/s per topic.
+EMBEDDED_FETCH_MAX_WAIT_MS = 50
+DEFAULT_FETCH_MAX_WAIT_MS = 500
+
 R = TypeVar("R")
 
 
@@ -80,6 +88,7 @@ def subscribe_batches(
         batch=True,
         max_records=max_records,
         batch_timeout_ms=50,
+        fetch_max_wait_ms=EMBEDDED_FETCH_MAX_WAIT_MS if embedded else DEFAULT_FETCH_MAX_WAIT_MS,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title=title,
