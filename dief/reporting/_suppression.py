@@ -344,8 +344,11 @@ def protect(
         if both is not None:
             leaks = sorted(determined_cells(hidden, live, earlier=both) - left, key=by_size)
             if leaks:
-                # the leaks no published cell can break are left together (one elimination
-                # for all of them); the first one that can be broken gets a suppression
+                # The leaks no published cell can break are left together; every other
+                # leak gets a suppression in this same round. One suppression per round
+                # meant one full elimination per hidden cell: minutes for a region whose
+                # data grew tenfold since its last issue. Hiding more than the minimum
+                # only costs cells; the next round checks everything again.
                 for leak in leaks:
                     pick = _widen(leak, traced, traced_of, by_size, candidate, unknown)
                     if pick is None:
@@ -353,7 +356,6 @@ def protect(
                         continue
                     hide(pick)
                     dirty.update(groups_of.get(pick, ()))
-                    break
                 continue
         return Protection(primary=first, suppressed=frozenset(hidden), rounds=rounds, kept=kept)
 
