@@ -57,11 +57,11 @@ async def _aggregator(
 ) -> dict[str, object]:
     from consumers.aggregator import register_aggregators
     from dief.aggregator import BatchReport, InboundRecord, RegionAggregator
+    from dief.aggregator.store import CaseStore
     from dief.crypto.envelope import Opener
     from dief.kafka import KafkaDeadLetterSink, make_broker
     from dief.keyring import Keyring, KeyRole
     from dief.settings import KafkaSettings
-    from dief.storage import CaseStore
     from dief.vocab import Region
 
     totals = {"apply_seconds": 0.0, "handle_seconds": 0.0, "batches": 0, "records": 0}

@@ -18,11 +18,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench._fabricate import RecordPool
-from dief.aggregation import CaseFacts
+from dief.aggregator._facts import CaseFacts
+from dief.aggregator.store import CaseStore
+from dief.aggregator.store._schema import cell_counts
 from dief.catalogue import Catalogue
-from dief.reporting import build_digest, build_summary, write_outputs
-from dief.storage import CaseStore
-from dief.storage._schema import cell_counts
+from dief.digests import build_digest
+from dief.render import write_outputs
+from dief.secretariat import build_summary
 from dief.vocab import Region
 
 __all__ = ["digest_timings"]

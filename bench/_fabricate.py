@@ -19,16 +19,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from dief.aggregation import CaseFacts
 from dief.aggregator import case_values
-from dief.broker import cases_topic
+from dief.aggregator._facts import CaseFacts
 from dief.crypto.envelope import Sealer
+from dief.kafka import cases_topic
 from dief.keyring import Keyring, KeyRole
-from dief.models import CASE_PAYLOAD_TYPE, CaseRecord, generalise, parse_case
 from dief.node import NodeIdentity
 from dief.periods import CspCycle
 from dief.synthetic import generate_cases
 from dief.vocab import Region
+from dief.wire import TYPE_CASE, CaseRecord, generalise, parse_case
 
 __all__ = ["RecordPool"]
 
@@ -87,7 +87,7 @@ class RecordPool:
         """*n* sealed case records as (topic, key, value), ready to produce."""
         sealers = {
             r: Sealer(
-                type=CASE_PAYLOAD_TYPE,
+                type=TYPE_CASE,
                 region=r.value,
                 recipients=ring.sealing_keys(KeyRole.REGION, r.value),
             )

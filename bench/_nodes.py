@@ -19,23 +19,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from dief.broker import cases_topic
 from dief.crypto.envelope import Sealer
 from dief.exceptions import ValidationError
-from dief.kafka import NodePublisher
+from dief.kafka import NodePublisher, cases_topic
 from dief.keyring import Keyring, KeyRole
-from dief.models import CASE_PAYLOAD_TYPE, CaseInput, CaseValidationError, parse_case
-from dief.node import (
-    Accepted,
-    NationalNode,
-    NodeIdentity,
-    Outbox,
-    OutboxEntry,
-    OutboxRelay,
-    PendingEntry,
-)
+from dief.node import Accepted, NationalNode, NodeIdentity, Outbox, OutboxRelay, PendingEntry
+from dief.seams import OutboxEntry
 from dief.settings import KafkaSettings
 from dief.vocab import Region
+from dief.wire import TYPE_CASE, CaseInput, CaseValidationError, parse_case
 
 __all__ = ["InputLine", "NodeFleet", "NodeTimes"]
 
@@ -164,8 +156,7 @@ class NodeFleet:
         await outbox.start()
         self._outboxes.append(outbox)
         sealers = {
-            r: Sealer(type=CASE_PAYLOAD_TYPE, region=r.value, recipients=self._keys[r])
-            for r in Region
+            r: Sealer(type=TYPE_CASE, region=r.value, recipients=self._keys[r]) for r in Region
         }
         node = NationalNode(
             NodeIdentity(os.urandom(32)),

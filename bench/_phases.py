@@ -26,9 +26,10 @@ from bench._common import Child, Forum, LoadMeter, recreate_postgres
 from bench._fabricate import RecordPool
 from bench._nodes import InputLine, NodeFleet
 from bench._profile import ProcessProfile
-from dief.broker import EmbeddedBroker, cases_topic
+from dief.aggregator.store import sqlite_url
+from dief.broker import EmbeddedBroker
+from dief.kafka import cases_topic
 from dief.node import Accepted
-from dief.storage import sqlite_url
 from dief.vocab import Region
 
 __all__ = ["Options", "baseline_phase", "latency_phase", "pipeline_phase", "rss_phase"]

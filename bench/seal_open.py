@@ -29,7 +29,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from rich.console import Console
 from rich.table import Table
 
-from dief.crypto import SUITE_HYBRID, SUITE_X25519, TYPE_CASE, KemPrivateKey, Opener, Sealer
+from dief.crypto import KemPrivateKey, Opener, Sealer
+from dief.wire import SUITE_HYBRID, SUITE_X25519, TYPE_CASE
 
 RESULTS = Path(__file__).resolve().parent / "results" / "seal_open.json"
 

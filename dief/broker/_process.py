@@ -29,13 +29,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from dief.broker._binary import FIX_HINT, resolve_broker_binary
-from dief.broker.topics import (
-    DEFAULT_CASE_PARTITIONS,
-    TopicSpec,
-    dief_topics,
-    ensure_topics,
-)
 from dief.exceptions import BrokerError, BrokerStartError, ConfigurationError
+from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec, dief_topics, ensure_topics
 
 __all__ = ["EMBEDDED_CONSUMER_OPTIONS", "EmbeddedBroker", "pick_free_port"]
 

@@ -11,8 +11,8 @@ import pydantic
 import typer
 
 from dief.broker import EmbeddedBroker
-from dief.broker.settings import BrokerSettings
 from dief.exceptions import DiefError
+from dief.settings import BrokerSettings
 
 __all__ = ["register"]
 

@@ -42,7 +42,7 @@ class DigestFormat(StrEnum):
 
 
 def _database(url: str | None, settings: RunSettings) -> str:
-    from dief.storage import sqlite_url
+    from dief.aggregator.store import sqlite_url
 
     if url:
         return url
@@ -77,19 +77,12 @@ async def _render(
     keys: Path | None,
     passphrase: SecretStr | None,
 ) -> tuple[str, dict[str, float]]:
+    from dief.aggregator.store import CaseStore
     from dief.catalogue import load_catalogue
     from dief.crypto import Opener
+    from dief.digests import CaseLesson, build_digest, load_lessons, load_series
     from dief.keyring import Keyring, KeyRole
-    from dief.reporting import (
-        CaseLesson,
-        build_digest,
-        dump_json,
-        load_lessons,
-        load_series,
-        render_digest_html,
-        render_digest_markdown,
-    )
-    from dief.storage import CaseStore
+    from dief.render import dump_json, render_digest_html, render_digest_markdown
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -19,9 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from dief.crypto.keys import SUITES
-from dief.crypto.wire import SUITE_HYBRID
 from dief.exceptions import DiefError
 from dief.keyring import KeyInfo, KeyKind, Keyring, KeyRole
+from dief.wire import SUITE_HYBRID
 
 __all__ = ["KeysCliSettings", "register"]
 

@@ -46,12 +46,12 @@ async def _publish(
     *,
     changed_only: bool,
 ) -> list[str]:
+    from dief.aggregator.store import CaseStore
     from dief.catalogue import load_catalogue
     from dief.crypto import Opener
-    from dief.digests import KafkaRecordSink, issuer_from_keyring, publish_digests, read_lessons
-    from dief.kafka import make_broker
+    from dief.digests import issuer_from_keyring, publish_digests, read_lessons
+    from dief.kafka import KafkaRecordSink, make_broker
     from dief.keyring import Keyring, KeyRole
-    from dief.storage import CaseStore
 
     ring = Keyring.load(settings.keyring.path, passphrase=passphrase.get_secret_value())
     catalogue = load_catalogue()

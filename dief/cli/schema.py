@@ -27,7 +27,7 @@ def export(
     ] = False,
 ) -> None:
     """Write schemas/*.json (JSON Schema and AsyncAPI) generated from the code."""
-    from dief.schemas import check_schemas, export_schemas
+    from dief.wire.schemas import check_schemas, export_schemas
 
     if check:
         stale = check_schemas(out)

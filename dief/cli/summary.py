@@ -89,7 +89,7 @@ def _sqlite_file(url: str) -> Path | None:
 def _database(url: str | None) -> str:
     """--database-url, else DIEF_DATABASE_URL / the service default if that file exists,
     else the Secretariat database of the last ``dief run``."""
-    from dief.storage import sqlite_url
+    from dief.aggregator.store import sqlite_url
 
     if url:
         return url
@@ -125,13 +125,13 @@ def _passphrase(pass_file: Path | None) -> SecretStr:
 
 
 def _render(summary_json: str, fmt: SummaryFormat) -> str | bytes:
-    from dief.reporting import (
+    from dief.render import (
         dump_json,
         render_summary_docx,
         render_summary_html,
         render_summary_markdown,
     )
-    from dief.shapes import CspSummary
+    from dief.wire import CspSummary
 
     summary = CspSummary.model_validate_json(summary_json)
     if fmt is SummaryFormat.JSON:
@@ -144,7 +144,7 @@ def _render(summary_json: str, fmt: SummaryFormat) -> str | bytes:
 
 
 async def _published(url: str, cycle: str, expected: Sequence[Region]) -> str:
-    from dief.digests import SecretariatStore
+    from dief.secretariat import SecretariatStore
 
     async with SecretariatStore(url) as store:
         held = await store.summary(cycle)
@@ -171,9 +171,8 @@ async def _rebuild(
     partial: bool,
 ) -> str:
     from dief.catalogue import load_catalogue
-    from dief.digests import IncompleteCycleError, SecretariatStore, sign_summary
     from dief.keyring import Keyring, KeyRole
-    from dief.reporting import build_summary
+    from dief.secretariat import IncompleteCycleError, SecretariatStore, build_summary, sign_summary
 
     ring = Keyring.load(keys, passphrase=passphrase.get_secret_value())
     signer = ring.signing_key(KeyRole.SECRETARIAT)
@@ -266,8 +265,8 @@ def verify(
     keys: KeysOpt = None,
 ) -> None:
     """Verify a CSP summary's signature with the Secretariat's public signing keys."""
-    from dief.digests import verify_summary
     from dief.keyring import Keyring, KeyRole
+    from dief.secretariat import verify_summary
 
     try:
         data = file.read_bytes()

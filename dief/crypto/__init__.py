@@ -6,23 +6,20 @@ Public surface:
 * :class:`KemPublicKey` / :class:`KemPrivateKey` / :func:`key_id` — KEM keys and key ids;
 * :class:`SigningKey` / :class:`VerifyKey` / :class:`Signature` / :func:`sign` /
   :func:`verify` — ML-DSA-65 + Ed25519 detached signatures;
-* :class:`Clock` / :class:`SystemClock` — injectable time;
 * :func:`canonical_json`, :func:`b64url_encode`, :func:`b64url_decode` — shared encodings.
 
-Keyrings (files, passphrases, rotation) live in :mod:`dief.keyring`.
+Keyrings (files, passphrases, rotation) live in :mod:`dief.keyring`; the envelope's JSON shape
+and payload types in :mod:`dief.wire`; injectable time in :mod:`dief.seams`.
 """
 
 from __future__ import annotations
 
 from dief.crypto._encoding import b64url_decode, b64url_encode, canonical_json
-from dief.crypto.clock import Clock, SystemClock
 from dief.crypto.envelope import (
     DEFAULT_CACHE_SIZE,
     DEFAULT_MAX_AGE,
     DEFAULT_MAX_RECORDS,
     DEFAULT_SCHEMAS,
-    TYPE_CASE,
-    TYPE_DIGEST,
     CacheInfo,
     OpenedEnvelope,
     Opener,
@@ -42,14 +39,6 @@ from dief.crypto.signing import (
     verify,
     verify_json,
 )
-from dief.crypto.wire import (
-    ENVELOPE_VERSION,
-    MAX_VALUE_BYTES,
-    SUITE_HYBRID,
-    SUITE_X25519,
-    Recipient,
-    SealedEnvelope,
-)
 
 __all__ = [
     "CONTEXT_CSP_SUMMARY",
@@ -58,26 +47,16 @@ __all__ = [
     "DEFAULT_MAX_AGE",
     "DEFAULT_MAX_RECORDS",
     "DEFAULT_SCHEMAS",
-    "ENVELOPE_VERSION",
-    "MAX_VALUE_BYTES",
     "SIGNATURE_ALG",
     "SUITES",
-    "SUITE_HYBRID",
-    "SUITE_X25519",
-    "TYPE_CASE",
-    "TYPE_DIGEST",
     "CacheInfo",
-    "Clock",
     "KemPrivateKey",
     "KemPublicKey",
     "OpenedEnvelope",
     "Opener",
-    "Recipient",
-    "SealedEnvelope",
     "Sealer",
     "Signature",
     "SigningKey",
-    "SystemClock",
     "VerifyKey",
     "b64url_decode",
     "b64url_encode",

@@ -7,22 +7,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from dief.exceptions import ConfigurationError
+from dief.wire import TYPE_CASE, TYPE_DIGEST
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
     "DEFAULT_MAX_AGE",
     "DEFAULT_MAX_RECORDS",
     "DEFAULT_SCHEMAS",
-    "TYPE_CASE",
-    "TYPE_DIGEST",
     "CacheInfo",
     "OpenedEnvelope",
     "check_schema",
     "hpke_info",
 ]
 
-TYPE_CASE = "dief.case"
-TYPE_DIGEST = "dief.digest"
 DEFAULT_SCHEMAS: Mapping[str, frozenset[int]] = {
     TYPE_CASE: frozenset({1}),
     TYPE_DIGEST: frozenset({1}),

@@ -25,7 +25,6 @@ from dief.crypto._common import (
 )
 from dief.crypto._encoding import b64url_decode
 from dief.crypto.keys import SUITES, KemPrivateKey, hpke_suite
-from dief.crypto.wire import ENVELOPE_VERSION, MAX_VALUE_BYTES
 from dief.exceptions import (
     AuthenticationError,
     ConfigurationError,
@@ -35,6 +34,7 @@ from dief.exceptions import (
     OversizedEnvelopeError,
     UnknownSuiteError,
 )
+from dief.wire import ENVELOPE_VERSION, MAX_VALUE_BYTES
 
 __all__ = ["Opener"]
 

@@ -18,10 +18,10 @@ from dief.crypto._common import (
     hpke_info,
 )
 from dief.crypto._encoding import b64url_encode, b64url_encode_bytes, canonical_json
-from dief.crypto.clock import Clock, SystemClock
 from dief.crypto.keys import SUITES, KemPublicKey, hpke_suite
-from dief.crypto.wire import ENVELOPE_VERSION, MAX_VALUE_BYTES
 from dief.exceptions import ConfigurationError, OversizedEnvelopeError, UnknownSuiteError
+from dief.seams import Clock, SystemClock
+from dief.wire import ENVELOPE_VERSION, MAX_VALUE_BYTES
 
 __all__ = ["Sealer"]
 

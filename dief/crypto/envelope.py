@@ -1,6 +1,6 @@
 """Sealing and opening the sealed envelope v1 (DESIGN §3 ⚑).
 
-Wire form (see :mod:`dief.crypto.wire`)::
+Wire form (see :mod:`dief.wire`)::
 
     {"v": 1, "type": "dief.case", "schema": 1, "id": "<uuid4>", "region": "AFR",
      "suite": "MLKEM768X25519-HKDFSHA256-AES256GCM",
@@ -40,8 +40,6 @@ from dief.crypto._common import (
     DEFAULT_MAX_AGE,
     DEFAULT_MAX_RECORDS,
     DEFAULT_SCHEMAS,
-    TYPE_CASE,
-    TYPE_DIGEST,
     CacheInfo,
     OpenedEnvelope,
     hpke_info,
@@ -54,8 +52,6 @@ __all__ = [
     "DEFAULT_MAX_AGE",
     "DEFAULT_MAX_RECORDS",
     "DEFAULT_SCHEMAS",
-    "TYPE_CASE",
-    "TYPE_DIGEST",
     "CacheInfo",
     "OpenedEnvelope",
     "Opener",

@@ -27,8 +27,8 @@ from typing import NoReturn, TypeAlias
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
-from dief.crypto.wire import SUITE_HYBRID, SUITE_X25519
 from dief.exceptions import ConfigurationError, UnknownSuiteError
+from dief.wire import SUITE_HYBRID, SUITE_X25519
 
 __all__ = [
     "SUITES",

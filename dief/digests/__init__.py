@@ -1,49 +1,62 @@
-"""Sealed regional digests (``dief.digests``) and the Secretariat's signed CSP summaries.
+"""Regional trend digests (DESIGN §7): built from stored cells, protected with the region's
+joint pattern, signed, sealed to the Secretariat and published on ``dief.digests``.
 
-Regional side (the aggregator):
-
-- :class:`DigestPayload` — the plaintext of a ``dief.digest`` envelope (schema 1): region,
-  period, version, issue hour, the meeting digest, the period's unsuppressed CSP-scope cells
-  and the region's signature;
-- :func:`publish_digests` / :func:`publish_closed_periods` with a :class:`DigestIssuer` —
-  build, version (:class:`dief.storage.DigestVersions`), sign, seal to the Secretariat and
-  publish, keyed by region;
-- :class:`DigestSchedule` with :func:`closed_period_publisher` and
-  :func:`issuer_from_keyring` — the aggregator service's closed-period schedule.
-
-Secretariat side:
-
-- :class:`Secretariat` with a :class:`SecretariatStore` — open, verify, keep the latest
-  version per (region, period), dead-letter refusals, build, sign and publish summaries;
-- :func:`sign_summary` / :func:`verify_summary` — the summary ``signature``.
-
-See docs/secretariat.md.
+- Building: :func:`build_digest`, :class:`RegionDigests` (a region read once for many
+  digests), trends (:func:`trend_flag`), series for charts, lessons (:func:`load_lessons`).
+- Publishing: :class:`DigestPayload` (the sealed payload, schema 1), :func:`publish_digests`,
+  :class:`DigestIssuer`, :class:`DigestSchedule` (closed periods) and
+  :func:`issue_every_digest` (inside ``dief run``).
 """
 
-from dief.digests._inbox import ReceivedDigest, SecretariatStore, StoreOutcome
+from __future__ import annotations
+
+from dief.digests._digest import (
+    SHARE_DIGITS,
+    assemble_digest,
+    cell_index,
+    checklist_entry,
+    checklist_window,
+    previous_period,
+    rank_cells,
+    rank_checklist,
+    ratio,
+)
+from dief.digests._lessons import (
+    CaseLesson,
+    LessonOpener,
+    LessonSet,
+    lesson_of,
+    lessons_for,
+    load_lessons,
+    open_lessons,
+)
 from dief.digests._payload import (
     DIGEST_SCHEMA,
     CspCell,
     DigestPayload,
     KeysFor,
     build_payload,
-    coarse_hour,
     content_hash,
     parse_payload,
     payload_bytes,
     sign_payload,
     signing_bytes,
 )
-from dief.digests._pipeline import SummaryCollector, issue_every_digest
+from dief.digests._pipeline import (
+    SummaryCollector,
+    issue_every_digest,
+)
 from dief.digests._publish import (
     MAX_PAYLOAD_BYTES,
     DigestIssuer,
-    KafkaRecordSink,
     PublishedDigest,
-    RecordSink,
     closed_periods,
     publish_closed_periods,
     publish_digests,
+)
+from dief.digests._region import (
+    RegionDigests,
+    build_digest,
 )
 from dief.digests._schedule import (
     DigestSchedule,
@@ -55,62 +68,80 @@ from dief.digests._schedule import (
     read_lessons,
     today_of,
 )
-from dief.digests._secretariat import (
-    IncompleteCycleError,
-    Secretariat,
-    SecretariatConfig,
-    SecretariatReport,
-    SummaryHook,
+from dief.digests._series import (
+    SERIES_LENGTH,
+    SERIES_TOP,
+    DigestSeries,
+    Series,
+    digest_series,
+    load_series,
+    series_periods,
 )
-from dief.digests._signed_summary import (
-    VerifiedSummary,
-    sign_summary,
-    summary_content_hash,
-    summary_signing_bytes,
-    verify_summary,
+from dief.digests._trend import (
+    ALPHA,
+    MIN_COUNT,
+    TREND_TEST,
+    Z_CRITICAL,
+    trend_flag,
+    z_score,
 )
 
 __all__ = [
+    "ALPHA",
     "DIGEST_SCHEMA",
     "MAX_PAYLOAD_BYTES",
+    "MIN_COUNT",
+    "SERIES_LENGTH",
+    "SERIES_TOP",
+    "SHARE_DIGITS",
+    "TREND_TEST",
+    "Z_CRITICAL",
+    "CaseLesson",
     "CspCell",
     "DigestIssuer",
     "DigestPayload",
     "DigestSchedule",
-    "IncompleteCycleError",
-    "KafkaRecordSink",
+    "DigestSeries",
     "KeysFor",
+    "LessonOpener",
+    "LessonSet",
     "PassHook",
     "PublishRegion",
     "PublishedDigest",
-    "ReceivedDigest",
-    "RecordSink",
+    "RegionDigests",
     "SchedulePass",
-    "Secretariat",
-    "SecretariatConfig",
-    "SecretariatReport",
-    "SecretariatStore",
-    "StoreOutcome",
+    "Series",
     "SummaryCollector",
-    "SummaryHook",
-    "VerifiedSummary",
+    "assemble_digest",
+    "build_digest",
     "build_payload",
+    "cell_index",
+    "checklist_entry",
+    "checklist_window",
     "closed_period_publisher",
     "closed_periods",
-    "coarse_hour",
     "content_hash",
+    "digest_series",
     "issue_every_digest",
     "issuer_from_keyring",
+    "lesson_of",
+    "lessons_for",
+    "load_lessons",
+    "load_series",
+    "open_lessons",
     "parse_payload",
     "payload_bytes",
+    "previous_period",
     "publish_closed_periods",
     "publish_digests",
+    "rank_cells",
+    "rank_checklist",
+    "ratio",
     "read_lessons",
+    "series_periods",
     "sign_payload",
-    "sign_summary",
     "signing_bytes",
-    "summary_content_hash",
-    "summary_signing_bytes",
     "today_of",
-    "verify_summary",
+    "trend_flag",
+    "z_score",
 ]

@@ -30,15 +30,15 @@ from typing import Annotated
 import pydantic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dief.aggregator.store import CaseStore, CellRow
 from dief.catalogue import Catalogue
 from dief.crypto import CONTEXT_DIGEST, Signature, SigningKey, VerifyKey, canonical_json, verify
-from dief.digests._unsigned import unsigned_document
+from dief.digests._lessons import CaseLesson
+from dief.digests._region import RegionDigests
 from dief.exceptions import ConfigurationError, SignatureError, ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
-from dief.reporting import CaseLesson, RegionDigests
-from dief.shapes import Digest, Lesson
-from dief.storage import CaseStore, CellRow
 from dief.vocab import Region
+from dief.wire import Digest, Lesson, unsigned_document
 
 __all__ = [
     "DIGEST_SCHEMA",
@@ -46,7 +46,6 @@ __all__ = [
     "DigestPayload",
     "KeysFor",
     "build_payload",
-    "coarse_hour",
     "content_hash",
     "parse_payload",
     "payload_bytes",
@@ -138,11 +137,6 @@ class DigestPayload(BaseModel):
 
     def rows(self) -> list[CellRow]:
         return [cell.row() for cell in self.csp_cells]
-
-
-def coarse_hour(epoch_seconds: float) -> datetime:
-    """*epoch_seconds* as a UTC datetime truncated to the hour."""
-    return datetime.fromtimestamp(epoch_seconds // 3600 * 3600, UTC)
 
 
 def signing_bytes(payload: DigestPayload) -> bytes:

@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
+from dief.aggregator.store import CaseStore
 from dief.catalogue import Catalogue
-from dief.digests._publish import DigestIssuer, PublishedDigest, RecordSink, publish_digests
+from dief.digests._lessons import CaseLesson
+from dief.digests._publish import DigestIssuer, PublishedDigest, publish_digests
 from dief.keyring import Keyring, KeyRole
 from dief.periods import DEFAULT_CYCLE_START_MONTH
-from dief.reporting import CaseLesson
-from dief.shapes import CspSummary, Lesson
-from dief.storage import CaseStore
+from dief.seams import RecordSink
 from dief.vocab import Region
+from dief.wire import CspSummary, Lesson
 
 __all__ = ["SummaryCollector", "issue_every_digest"]
 

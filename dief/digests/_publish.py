@@ -7,7 +7,7 @@ before the current month) and the most recently closed CSP cycle, each only if c
 it on a schedule and a late revision of a closed month re-issues that month with the next
 version.
 
-Versions come from :class:`dief.storage.DigestVersions` (the aggregator's database): the
+Versions come from :class:`dief.aggregator.store.DigestVersions` (the aggregator's database): the
 number is claimed before publishing, and the content hash recorded after the broker
 acknowledged, so a failed publish leaves a gap, never two issues with one number.
 
@@ -23,37 +23,31 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
 
-from aiokafka.errors import KafkaError
-from faststream.kafka import KafkaBroker
-
-from dief.broker import DIGESTS_TOPIC
+from dief.aggregator.store import CaseStore, DigestVersions
 from dief.catalogue import Catalogue
-from dief.crypto import Clock, KemPublicKey, Sealer, SigningKey, SystemClock
-from dief.crypto.envelope import TYPE_DIGEST
+from dief.crypto import KemPublicKey, Sealer, SigningKey
+from dief.digests._lessons import CaseLesson
 from dief.digests._payload import (
     DIGEST_SCHEMA,
     DigestPayload,
     build_payload,
-    coarse_hour,
     content_hash,
     payload_bytes,
     sign_payload,
 )
-from dief.exceptions import BrokerError, ConfigurationError
+from dief.digests._region import RegionDigests
+from dief.exceptions import ConfigurationError
+from dief.kafka import DIGESTS_TOPIC
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, parse_period
-from dief.reporting import CaseLesson, RegionDigests
-from dief.shapes import Digest, Lesson
-from dief.storage import CaseStore, DigestVersions
+from dief.seams import Clock, RecordSink, SystemClock, coarse_hour
 from dief.vocab import Region
+from dief.wire import TYPE_DIGEST, Digest, Lesson
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
     "DigestIssuer",
-    "KafkaRecordSink",
     "PublishedDigest",
-    "RecordSink",
     "closed_periods",
     "publish_closed_periods",
     "publish_digests",
@@ -66,31 +60,6 @@ log = logging.getLogger("dief.digests")
 MAX_PAYLOAD_BYTES = 180_000
 #: what the signature adds to the payload at most (ML-DSA-65 is 3,309 bytes, in base64url)
 _SIGNATURE_BYTES = 4_800
-_HOUR_MS = 3_600_000
-
-
-class RecordSink(Protocol):
-    """Publishes one record and returns once the broker acknowledged it."""
-
-    async def send(self, topic: str, key: bytes, value: bytes) -> None: ...
-
-
-class KafkaRecordSink:
-    """A :class:`RecordSink` on a FastStream Kafka broker; record timestamps to the hour."""
-
-    def __init__(self, broker: KafkaBroker, *, clock: Clock | None = None) -> None:
-        self._broker = broker
-        self._clock: Clock = clock if clock is not None else SystemClock()
-
-    def __repr__(self) -> str:
-        return "KafkaRecordSink()"
-
-    async def send(self, topic: str, key: bytes, value: bytes) -> None:
-        stamp = int(self._clock.now() * 1000) // _HOUR_MS * _HOUR_MS
-        try:
-            await self._broker.publish(value, topic=topic, key=key, timestamp_ms=stamp)
-        except (KafkaError, OSError) as exc:
-            raise BrokerError(f"publishing to {topic} failed: {type(exc).__name__}") from exc
 
 
 @dataclass(frozen=True, slots=True)

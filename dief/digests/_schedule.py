@@ -21,19 +21,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from dief.aggregator.store import CaseStore
 from dief.catalogue import Catalogue
-from dief.crypto import Clock, SystemClock
-from dief.digests._publish import (
-    DigestIssuer,
-    PublishedDigest,
-    RecordSink,
-    publish_closed_periods,
-)
+from dief.digests._lessons import CaseLesson, LessonOpener, open_lessons
+from dief.digests._publish import DigestIssuer, PublishedDigest, publish_closed_periods
 from dief.exceptions import ConfigurationError, DiefError
 from dief.keyring import Keyring, KeyRole
 from dief.periods import DEFAULT_CYCLE_START_MONTH
-from dief.reporting import CaseLesson, LessonOpener, open_lessons
-from dief.storage import CaseStore
+from dief.seams import Clock, RecordSink, SystemClock
 from dief.vocab import Region
 
 __all__ = [

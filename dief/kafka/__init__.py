@@ -1,12 +1,15 @@
-"""The Kafka boundary: FastStream brokers from settings, the node's publisher, the DLQ sink.
+"""Everything that speaks Kafka (DESIGN §2, §9): topic names and creation, FastStream brokers
+from settings, the node's publisher, the record and dead-letter sinks, batch subscriptions.
 
 aiokafka and FastStream errors are translated here into :class:`dief.exceptions.BrokerError`.
 """
 
+from __future__ import annotations
+
 from dief.kafka._clients import (
     KafkaDeadLetterSink,
+    KafkaRecordSink,
     NodePublisher,
-    coarse_timestamp_ms,
     make_broker,
     producer_options,
 )
@@ -15,13 +18,33 @@ from dief.kafka._subscribe import (
     EMBEDDED_SESSION_TIMEOUT_MS,
     subscribe_batches,
 )
+from dief.kafka._topics import (
+    CSP_TOPIC,
+    DEFAULT_CASE_PARTITIONS,
+    DIGESTS_TOPIC,
+    EnsuredTopics,
+    TopicSpec,
+    cases_topic,
+    dief_topics,
+    dlq_topic,
+    ensure_topics,
+)
 
 __all__ = [
+    "CSP_TOPIC",
+    "DEFAULT_CASE_PARTITIONS",
     "DEFAULT_SESSION_TIMEOUT_MS",
+    "DIGESTS_TOPIC",
     "EMBEDDED_SESSION_TIMEOUT_MS",
+    "EnsuredTopics",
     "KafkaDeadLetterSink",
+    "KafkaRecordSink",
     "NodePublisher",
-    "coarse_timestamp_ms",
+    "TopicSpec",
+    "cases_topic",
+    "dief_topics",
+    "dlq_topic",
+    "ensure_topics",
     "make_broker",
     "producer_options",
     "subscribe_batches",

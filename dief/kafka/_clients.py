@@ -6,7 +6,7 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -15,29 +15,25 @@ from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from dief.aggregator import DeadLetter
-from dief.broker import dlq_topic
 from dief.exceptions import BrokerError
-from dief.node import OutboxEntry
-from dief.settings import KafkaSettings
+from dief.kafka._topics import dlq_topic
+from dief.seams import Clock, OutboxEntry, SystemClock, coarse_timestamp_ms
 from dief.vocab import Region
+
+if TYPE_CHECKING:  # dief.settings imports the topic defaults from this package
+    from dief.settings import KafkaSettings
 
 __all__ = [
     "KafkaDeadLetterSink",
+    "KafkaRecordSink",
     "NodePublisher",
-    "coarse_timestamp_ms",
     "make_broker",
     "producer_options",
 ]
 
-_HOUR_MS = 3_600_000
 #: Producer settings shared by make_broker() and NodePublisher (acks and idempotence apart).
 _LINGER_MS = 5
 _MAX_BATCH_SIZE = 1 << 20
-
-
-def coarse_timestamp_ms(epoch_seconds: float) -> int:
-    """A record timestamp coarsened to the hour (DESIGN §3 ⚑)."""
-    return int(epoch_seconds * 1000) // _HOUR_MS * _HOUR_MS
 
 
 def _security(settings: KafkaSettings) -> BaseSecurity | None:
@@ -193,3 +189,21 @@ class KafkaDeadLetterSink:
             raise BrokerError(
                 f"dead-lettering to {self._topic} failed: {type(exc).__name__}"
             ) from exc
+
+
+class KafkaRecordSink:
+    """A :class:`RecordSink` on a FastStream Kafka broker; record timestamps to the hour."""
+
+    def __init__(self, broker: KafkaBroker, *, clock: Clock | None = None) -> None:
+        self._broker = broker
+        self._clock: Clock = clock if clock is not None else SystemClock()
+
+    def __repr__(self) -> str:
+        return "KafkaRecordSink()"
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+        stamp = coarse_timestamp_ms(self._clock.now())
+        try:
+            await self._broker.publish(value, topic=topic, key=key, timestamp_ms=stamp)
+        except (KafkaError, OSError) as exc:
+            raise BrokerError(f"publishing to {topic} failed: {type(exc).__name__}") from exc

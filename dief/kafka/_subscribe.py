@@ -26,7 +26,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from dief.aggregator import InboundRecord
 from dief.exceptions import BrokerError, StorageError
-from dief.node import Backoff
+from dief.seams import Backoff
 
 __all__ = [
     "DEFAULT_SESSION_TIMEOUT_MS",

@@ -54,7 +54,7 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from dief.crypto._encoding import b64url_decode, b64url_encode, canonical_json
+from dief.crypto import b64url_decode, b64url_encode, canonical_json
 from dief.exceptions import KeyringError, PassphraseError
 from dief.keyring._model import KdfParams, KeyKind, KeyRole
 

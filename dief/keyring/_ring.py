@@ -7,11 +7,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dief.crypto._encoding import b64url_decode, b64url_encode
-from dief.crypto.clock import Clock, SystemClock
+from dief.crypto import b64url_decode, b64url_encode
 from dief.crypto.keys import SUITES, KemPrivateKey, KemPublicKey, key_id
 from dief.crypto.signing import SIGNATURE_ALG, SigningKey, VerifyKey
-from dief.crypto.wire import SUITE_HYBRID
 from dief.exceptions import ConfigurationError, KeyNotFoundError, KeyringError, PassphraseError
 from dief.keyring._files import (
     KdfFile,
@@ -35,7 +33,9 @@ from dief.keyring._model import (
     NodeSecret,
     check_node_name,
 )
+from dief.seams import Clock, SystemClock
 from dief.vocab import Region
+from dief.wire import SUITE_HYBRID
 
 __all__ = ["Keyring"]
 

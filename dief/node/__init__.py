@@ -8,19 +8,16 @@ from dief.node._node import (
     SubmitReport,
     write_rejections,
 )
-from dief.node._outbox import Outbox, OutboxEntry, PendingEntry, RevisionConflict
-from dief.node._relay import Backoff, OutboxRelay, Publisher
+from dief.node._outbox import Outbox, PendingEntry, RevisionConflict
+from dief.node._relay import OutboxRelay
 
 __all__ = [
     "Accepted",
-    "Backoff",
     "NationalNode",
     "NodeIdentity",
     "Outbox",
-    "OutboxEntry",
     "OutboxRelay",
     "PendingEntry",
-    "Publisher",
     "Rejection",
     "RevisionConflict",
     "SubmitReport",

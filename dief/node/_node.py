@@ -16,16 +16,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dief.broker import cases_topic
-from dief.crypto.clock import Clock, SystemClock
 from dief.crypto.envelope import Sealer
 from dief.crypto.keys import KemPublicKey
 from dief.exceptions import DiefError, ValidationError
-from dief.models import CASE_PAYLOAD_TYPE, CaseInput, CaseValidationError, generalise
-from dief.node._outbox import Outbox, OutboxEntry, RevisionConflict
+from dief.kafka import cases_topic
+from dief.node._outbox import Outbox, RevisionConflict
 from dief.periods import CspCycle, Month
 from dief.screening import check_text
+from dief.seams import Clock, OutboxEntry, SystemClock, coarse_timestamp_ms
 from dief.vocab import CaseStatus, Region
+from dief.wire import TYPE_CASE, CaseInput, CaseValidationError, generalise
 
 __all__ = [
     "Accepted",
@@ -38,7 +38,6 @@ __all__ = [
 
 log = logging.getLogger("dief.node")
 
-_HOUR_MS = 3_600_000
 #: Numbering passes before a submit gives up on a file other writers keep changing.
 _NUMBERING_ATTEMPTS = 3
 
@@ -155,7 +154,7 @@ class NationalNode:
     ) -> NationalNode:
         """A node sealing each region's cases to its recipients, onto its cases topic."""
         sealers = {
-            r: Sealer(type=CASE_PAYLOAD_TYPE, region=r.value, recipients=keys)
+            r: Sealer(type=TYPE_CASE, region=r.value, recipients=keys)
             for r, keys in recipients_by_region.items()
         }
         return cls(
@@ -212,7 +211,7 @@ class NationalNode:
         known = self._outbox.known_revisions(given_ids)
         revisions: dict[str, int] = {}
         entries: list[OutboxEntry] = []
-        stamp = int(self._clock.now() * 1000) // _HOUR_MS * _HOUR_MS
+        stamp = coarse_timestamp_ms(self._clock.now())
         for line, case in items:
             if isinstance(case, ValidationError):
                 cid = case.case_id if isinstance(case, CaseValidationError) else None

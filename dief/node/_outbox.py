@@ -20,15 +20,20 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from dief.exceptions import StorageError
+from dief.seams import OutboxEntry
 
-__all__ = ["Outbox", "OutboxEntry", "PendingEntry", "RevisionConflict"]
+__all__ = [
+    "Outbox",
+    "PendingEntry",
+    "RevisionConflict",
+]
 
 _T = TypeVar("_T")
 
@@ -92,16 +97,6 @@ _SELECT_PENDING = (
     'SELECT seq, topic, "key", value, timestamp_ms FROM outbox '
     "WHERE published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    """A sealed record waiting to be published."""
-
-    topic: str
-    key: bytes
-    value: bytes = field(repr=False)
-    timestamp_ms: int
 
 
 @dataclass(frozen=True, slots=True)

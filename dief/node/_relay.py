@@ -26,45 +26,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
 from dief.exceptions import BrokerError, StorageError
-from dief.node._outbox import Outbox, OutboxEntry, PendingEntry
+from dief.node._outbox import Outbox, PendingEntry
+from dief.seams import Backoff, Publisher
 
-__all__ = ["Backoff", "OutboxRelay", "Publisher"]
+__all__ = [
+    "OutboxRelay",
+]
 
 log = logging.getLogger("dief.node.relay")
-
-
-class Publisher(Protocol):
-    """Publishes sealed records with ``acks=all``; raises :class:`BrokerError` on failure."""
-
-    async def connect(self) -> None: ...
-
-    async def publish(self, entries: Sequence[OutboxEntry]) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Capped exponential backoff with full jitter."""
-
-    initial: float = 0.2
-    maximum: float = 30.0
-    factor: float = 2.0
-
-    def delay(self, attempt: int) -> float:
-        try:
-            ceiling = min(self.maximum, self.initial * self.factor**attempt)
-        except OverflowError:  # ~1,000 failures in a row (hours of outage) overflow a float
-            ceiling = self.maximum
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
 
 
 class OutboxRelay:

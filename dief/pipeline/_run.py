@@ -30,19 +30,22 @@ from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 
 from dief.aggregator import BatchReport, RegionAggregator
-from dief.broker import (
-    EmbeddedBroker,
-    dief_topics,
-    ensure_topics,
-    is_embedded_broker,
-)
+from dief.aggregator.store import CaseStore, sqlite_url
+from dief.broker import EmbeddedBroker
+from dief.broker._process import is_embedded_broker
 from dief.catalogue import load_catalogue
 from dief.crypto.envelope import Opener
-from dief.digests import KafkaRecordSink, SecretariatStore, SummaryCollector, issue_every_digest
+from dief.digests import SummaryCollector, issue_every_digest, load_lessons
 from dief.exceptions import ConfigurationError, DiefError, ValidationError
-from dief.kafka import KafkaDeadLetterSink, NodePublisher, make_broker
+from dief.kafka import (
+    KafkaDeadLetterSink,
+    KafkaRecordSink,
+    NodePublisher,
+    dief_topics,
+    ensure_topics,
+    make_broker,
+)
 from dief.keyring import Keyring, KeyRole
-from dief.models import CaseInput, CaseValidationError, load_cases
 from dief.node import (
     NationalNode,
     NodeIdentity,
@@ -51,10 +54,11 @@ from dief.node import (
     Rejection,
     write_rejections,
 )
-from dief.reporting import load_lessons, write_outputs
+from dief.render import write_outputs
+from dief.secretariat import SecretariatStore
 from dief.settings import KafkaSettings
-from dief.storage import CaseStore, sqlite_url
 from dief.vocab import Region
+from dief.wire import CaseInput, CaseValidationError, load_cases
 
 __all__ = [
     "NullProgress",

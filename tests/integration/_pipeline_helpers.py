@@ -11,8 +11,10 @@ path). Everything here is plain code, no fixtures, so a test module picks what i
 - :func:`expected_cells` — the cells the DESIGN §5 counting rules give for plain case
   documents, computed without any DIEF aggregation code; :func:`store_cells` — the same
   shape read from a :class:`CaseStore`.
-- :func:`database_url` — a SQLite file, or a fresh PostgreSQL database dropped afterwards
-  (the test is skipped, with the reason, when the server does not answer).
+- :data:`DATABASE_KINDS` — ``kind`` parameters for a test on both databases (the
+  PostgreSQL one marked ``postgres``); :func:`open_database` — a SQLite file, or a fresh
+  PostgreSQL database dropped afterwards. Tests use it as the ``database_url`` fixture
+  (``async with database_url(kind, tmp_path) as url``, see ``conftest.py``).
 - :func:`running_aggregators` — in-process regional aggregators on a broker; yields a
   :class:`Processed` counter that waits on the aggregators' batch reports.
 - :func:`publish_raw`, :func:`read_topic` — plain aiokafka producer and consumer
@@ -28,7 +30,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -38,21 +40,20 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.structs import RecordMetadata
 
 from dief.aggregator import BatchReport, RegionAggregator
-from dief.broker import cases_topic
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.crypto.envelope import Opener, Sealer
-from dief.kafka import KafkaDeadLetterSink, NodePublisher, make_broker
+from dief.kafka import KafkaDeadLetterSink, NodePublisher, cases_topic, make_broker
 from dief.keyring import KdfParams, Keyring, KeyRole
-from dief.models import CASE_PAYLOAD_TYPE, generalise, parse_case
-from dief.node import NationalNode, NodeIdentity, Outbox, OutboxEntry, OutboxRelay
+from dief.node import NationalNode, NodeIdentity, Outbox, OutboxRelay
 from dief.periods import CspCycle
+from dief.seams import OutboxEntry
 from dief.settings import KafkaSettings
-from dief.storage import CaseStore, sqlite_url
 from dief.vocab import Region
+from dief.wire import TYPE_CASE, generalise, parse_case
 
 TODAY = date(2026, 6, 15)
 PASSPHRASE = "integration-test-passphrase"
 FAST_KDF = KdfParams(iterations=1, lanes=1, memory_kib=8)
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 #: (period, dimension, value, cycle) → (cases, distinct contributors), as ``CellRow`` has it.
 Cells = dict[tuple[str, str, str, str], tuple[int, int]]
@@ -73,7 +74,7 @@ class Forum:
         """A case sealer labelled *region*, wrapping to *keys_of*'s key (default: the same
         region; another region makes a record the labelled region cannot open)."""
         return Sealer(
-            type=CASE_PAYLOAD_TYPE,
+            type=TYPE_CASE,
             region=str(region),
             recipients=self.ring.sealing_keys(KeyRole.REGION, str(keys_of or region)),
         )
@@ -265,32 +266,32 @@ async def store_cells(
 # -- databases --------------------------------------------------------------------------
 
 
+#: ``kind`` parameters of a test run on both databases; the PostgreSQL one is marked
+#: ``postgres`` (which is what gives the ``database_url`` fixture a server).
+DATABASE_KINDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
+
+#: The ``database_url`` fixture: ``database_url(kind, tmp_path)`` (see :func:`open_database`).
+DatabaseUrl = Callable[[str, Path], AbstractAsyncContextManager[str]]
+
+
 @asynccontextmanager
-async def database_url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
-    """``"sqlite"``: a file in *tmp_path*. ``"postgresql"``: a fresh database on the local
-    server, dropped afterwards; skips the test if the server does not answer."""
+async def open_database(
+    kind: str,
+    tmp_path: Path,
+    *,
+    make_postgres: Callable[[], AbstractContextManager[str]] | None,
+) -> AsyncIterator[str]:
+    """``"sqlite"``: a file in *tmp_path*. ``"postgresql"``: a fresh database from
+    *make_postgres* (the session's server, ``make_postgres_database`` in tests/conftest.py),
+    dropped afterwards; ``None`` there means the test is not marked ``postgres``."""
     if kind == "sqlite":
         yield sqlite_url(tmp_path / "aggregator.sqlite")
         return
-    import asyncpg
-
-    name = f"dief_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 does not answer ({type(exc).__name__}: {exc})")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    assert kind == "postgresql", f"unknown database kind {kind!r}"
+    if make_postgres is None:
+        pytest.fail("a test on PostgreSQL must be marked postgres (see DATABASE_KINDS)")
+    with make_postgres() as url:
+        yield url
 
 
 # -- aggregators ------------------------------------------------------------------------

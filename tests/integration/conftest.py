@@ -1,4 +1,4 @@
-"""Fixtures for integration tests: a real embedded Kafka-protocol broker (Tansu).
+"""Fixtures for integration tests: a real embedded Kafka-protocol broker (Tansu), databases.
 
 - ``broker``: one broker for the whole session, with the DIEF topics (DESIGN §2). Shared by
   every test that asks for it, so write to the DIEF topics only with your own consumer
@@ -9,6 +9,9 @@
 - ``proxied_broker``: a broker of its own for one test, reachable only through a
   :class:`dief.testing.TcpProxy` (``.bootstrap`` is the proxy; ``.proxy.cut()`` makes the
   broker unreachable to every client), with no topics.
+- ``database_url``: ``async with database_url(kind, tmp_path) as url`` gives a SQLite file
+  (``"sqlite"``) or a fresh database on the session's PostgreSQL server (``"postgresql"``,
+  in a test marked ``postgres``: parametrize with ``_pipeline_helpers.DATABASE_KINDS``).
 
 Producers against Tansu need ``enable_idempotence=False`` (see docs/broker.md). The broker
 is not tied to the event loop it was started in, so function-scoped async tests can use it.
@@ -18,10 +21,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 
+import pytest
 import pytest_asyncio
+from _pipeline_helpers import DatabaseUrl, open_database
 
-from dief.broker import EmbeddedBroker, TopicSpec, ensure_topics
+from dief.broker import EmbeddedBroker
+from dief.kafka import TopicSpec, ensure_topics
 from dief.testing import ProxiedBroker, broker_behind_proxy
 
 
@@ -52,3 +60,18 @@ async def proxied_broker() -> AsyncIterator[ProxiedBroker]:
     """A broker for one test behind a proxy the test can cut and restore; no topics."""
     async with broker_behind_proxy() as stack:
         yield stack
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest) -> DatabaseUrl:
+    """``database_url(kind, tmp_path)``: an async context manager yielding a database URL
+    (:func:`_pipeline_helpers.open_database`). A test marked ``postgres`` gets the
+    session's PostgreSQL server (``make_postgres_database``); others never start it."""
+    make_postgres = None
+    if request.node.get_closest_marker("postgres") is not None:
+        make_postgres = request.getfixturevalue("make_postgres_database")
+
+    def open_url(kind: str, tmp_path: Path) -> AbstractAsyncContextManager[str]:
+        return open_database(kind, tmp_path, make_postgres=make_postgres)
+
+    return open_url

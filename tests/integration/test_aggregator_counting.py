@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from _pipeline_helpers import (
+    DATABASE_KINDS,
+    DatabaseUrl,
     Doc,
     Forum,
     Nodes,
     case_doc,
-    database_url,
     expected_cells,
     periods_of,
     publish_raw,
@@ -23,8 +24,9 @@ from _pipeline_helpers import (
     store_cells,
 )
 
-from dief.broker import EmbeddedBroker, dlq_topic
-from dief.storage import CaseStore
+from dief.aggregator.store import CaseStore
+from dief.broker import EmbeddedBroker
+from dief.kafka import dlq_topic
 from dief.vocab import Region
 
 pytestmark = pytest.mark.integration
@@ -33,8 +35,10 @@ pytestmark = pytest.mark.integration
 REGIONS = (Region.AFR, Region.APG, Region.WEOG)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[CaseStore]:
+@pytest.fixture(params=DATABASE_KINDS)
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: DatabaseUrl
+) -> AsyncIterator[CaseStore]:
     async with database_url(request.param, tmp_path) as url, CaseStore(url) as s:
         yield s
 

@@ -23,9 +23,10 @@ from _pipeline_helpers import (
 )
 
 from dief.aggregator import DLQ_HEADERS
-from dief.broker import EmbeddedBroker, cases_topic, dlq_topic
-from dief.node import OutboxEntry
-from dief.storage import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore, sqlite_url
+from dief.broker import EmbeddedBroker
+from dief.kafka import cases_topic, dlq_topic
+from dief.seams import OutboxEntry
 from dief.vocab import Region
 
 pytestmark = pytest.mark.integration

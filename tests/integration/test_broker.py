@@ -14,19 +14,18 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from dief.broker import (
+from dief.broker import EmbeddedBroker, pick_free_port
+from dief.broker._process import is_embedded_broker
+from dief.exceptions import BrokerError, BrokerStartError
+from dief.kafka import (
     CSP_TOPIC,
     DIGESTS_TOPIC,
-    EmbeddedBroker,
     TopicSpec,
     cases_topic,
     dief_topics,
     dlq_topic,
     ensure_topics,
-    is_embedded_broker,
-    pick_free_port,
 )
-from dief.exceptions import BrokerError, BrokerStartError
 from dief.testing import broker_behind_proxy, read_topics
 from dief.vocab import Region
 

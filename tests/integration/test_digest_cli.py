@@ -21,17 +21,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dief.aggregation import CaseFacts
 from dief.aggregator import case_values
+from dief.aggregator._facts import CaseFacts
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.catalogue import load_catalogue
 from dief.cli import app
 from dief.crypto import Sealer
 from dief.keyring import Keyring, KeyRole
-from dief.models import CASE_PAYLOAD_TYPE, CaseRecord, generalise, parse_case
-from dief.reporting import build_summary, render_summary_html
-from dief.shapes import Digest
-from dief.storage import CaseStore, sqlite_url
+from dief.render import render_summary_html
+from dief.secretariat import build_summary
 from dief.vocab import Dimension, TransferStage
+from dief.wire import TYPE_CASE, CaseRecord, Digest, generalise, parse_case
 
 pytestmark = pytest.mark.integration
 
@@ -102,7 +102,7 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> Forum:
     base = tmp_path_factory.mktemp("digest-cli")
     ring = Keyring.init_forum(base / "keys", PASSPHRASE)
     sealer = Sealer(
-        type=CASE_PAYLOAD_TYPE, region="AFR", recipients=ring.sealing_keys(KeyRole.REGION, "AFR")
+        type=TYPE_CASE, region="AFR", recipients=ring.sealing_keys(KeyRole.REGION, "AFR")
     )
     (base / "passphrase").write_text(PASSPHRASE + "\n", encoding="utf-8")
     rng = random.Random(17)

@@ -30,12 +30,13 @@ from aiokafka import ConsumerRecord
 from pydantic import SecretStr
 
 from consumers.aggregator import AggregatorService
-from dief.broker import DIGESTS_TOPIC, EmbeddedBroker
+from dief.aggregator.store import CaseStore, sqlite_url
+from dief.broker import EmbeddedBroker
 from dief.crypto import Opener
 from dief.digests import DigestPayload, SchedulePass, closed_periods, content_hash, parse_payload
+from dief.kafka import DIGESTS_TOPIC
 from dief.keyring import KeyRole
 from dief.settings import AggregatorSettings, KafkaSettings, KeyringSettings
-from dief.storage import CaseStore, sqlite_url
 from dief.vocab import Region
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from dief.broker import EmbeddedBroker, TopicSpec, ensure_topics, pick_free_port
+from dief.broker import EmbeddedBroker, pick_free_port
 from dief.exceptions import BrokerError
-from dief.kafka import NodePublisher
-from dief.node import Backoff, Outbox, OutboxEntry, OutboxRelay
+from dief.kafka import NodePublisher, TopicSpec, ensure_topics
+from dief.node import Outbox, OutboxRelay
+from dief.seams import Backoff, OutboxEntry
 from dief.settings import KafkaSettings
 from dief.testing import ProxiedBroker
 
@@ -58,7 +59,7 @@ def _publisher(bootstrap: str) -> NodePublisher:
 
 
 class ObservedPublisher:
-    """A :class:`dief.node.Publisher` around a real one that lets the test see progress.
+    """A :class:`dief.seams.Publisher` around a real one that lets the test see progress.
 
     ``acked`` is set once *acked_after* batches were acknowledged and ``done`` once
     *expected* entries were; after *hold_after* acknowledged batches, ``publish`` does not

@@ -10,8 +10,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from dief.broker import EmbeddedBroker
-from dief.kafka import NodePublisher, coarse_timestamp_ms
-from dief.node import Outbox, OutboxEntry, OutboxRelay
+from dief.kafka import NodePublisher
+from dief.node import Outbox, OutboxRelay
+from dief.seams import OutboxEntry, coarse_timestamp_ms
 from dief.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration

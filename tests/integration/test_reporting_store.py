@@ -1,4 +1,4 @@
-"""Digests and summaries on real databases: SQLite and a throw-away PostgreSQL server.
+"""Digests and summaries on real databases: SQLite and the session's PostgreSQL server.
 
 Synthetic cases go through the real models (validate, generalise with node pseudonyms,
 ``case_values``) into ``CaseFacts``, related-region copies included, and are applied with
@@ -9,90 +9,45 @@ both, and equal to a recomputation from the stored cases.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import socket
-import subprocess
 import tempfile
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from dief.aggregation import CaseFacts
 from dief.aggregator import case_values
+from dief.aggregator._facts import CaseFacts
+from dief.aggregator.store import CaseStore, StoredCase, sqlite_url
 from dief.catalogue import load_catalogue
-from dief.models import CaseRecord, generalise, parse_case
+from dief.digests import build_digest
 from dief.node import NodeIdentity
 from dief.periods import CspCycle
-from dief.reporting import build_digest, build_summary, dump_json, write_outputs
-from dief.storage import CaseStore, StoredCase, sqlite_url
+from dief.render import dump_json, write_outputs
+from dief.secretariat import build_summary
 from dief.synthetic import generate_cases
 from dief.vocab import Region
+from dief.wire import CaseRecord, generalise, parse_case
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 
 CATALOGUE = load_catalogue()
 TODAY = date(2026, 10, 15)
 TOTAL = ("_total", "_all")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server of its own (initdb in a temp dir, trust auth, fsync off)."""
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if initdb is None or pg_ctl is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        runuser = shutil.which("runuser")
-        try:
-            import pwd
-
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root without a postgres user")
-        if runuser is None:
-            pytest.skip("running as root without runuser")
-        as_user = [runuser, "-u", "postgres", "--"]
-    base = Path(tempfile.mkdtemp(prefix="dief-pg-"))
-    data = base / "data"
-    if as_user:
-        os.chown(base, user.pw_uid, user.pw_gid)
-    port = _free_port()
-    subprocess.run(
-        [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
-            check=False,
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+def module_postgres_url(
+    make_postgres_database: Callable[[], AbstractContextManager[str]],
+) -> Iterator[str]:
+    """A fresh database on the session's PostgreSQL server for this module."""
+    with make_postgres_database() as url:
+        yield url
 
 
 def _facts(record: CaseRecord, region: str, raw: bytes) -> CaseFacts:
@@ -157,10 +112,10 @@ def _expected(cases: list[StoredCase], period: str) -> dict[tuple[str, str], tup
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def stores(postgres_url: str) -> AsyncIterator[tuple[CaseStore, CaseStore]]:
+async def stores(module_postgres_url: str) -> AsyncIterator[tuple[CaseStore, CaseStore]]:
     tmp = Path(tempfile.mkdtemp(prefix="dief-sqlite-"))
     lite = CaseStore(sqlite_url(tmp / "cases.db"))
-    pg = CaseStore(postgres_url)
+    pg = CaseStore(module_postgres_url)
     await asyncio.gather(lite.start(), pg.start())
     batches = synthetic_batches(900, seed=17)
     for region, facts in batches.items():

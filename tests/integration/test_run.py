@@ -13,18 +13,15 @@ Each run gets its own work directory (``DIEF_WORK_DIR``) and ``--out``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from dief.broker import EmbeddedBroker, pick_free_port
@@ -313,32 +310,7 @@ def test_bootstrap_to_a_given_broker_gives_the_same_outputs(
     assert _tree(outcome.out) == _tree(embedded_run.out)
 
 
-async def _postgres(statement: str) -> None:
-    conn = await asyncpg.connect(
-        host="127.0.0.1", port=5432, user="postgres", database="postgres", timeout=5
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database on 127.0.0.1:5432, dropped afterwards."""
-    name = f"dief_test_{uuid.uuid4().hex[:12]}"
-    try:
-        asyncio.run(_postgres(f'CREATE DATABASE "{name}"'))
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        reason = f"PostgreSQL on 127.0.0.1:5432 (user postgres) does not answer: {exc}"
-        print(reason, file=sys.stderr)
-        pytest.skip(reason)
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(_postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
+@pytest.mark.postgres
 def test_postgresql_gives_the_same_outputs_as_sqlite(
     batch: Batch, embedded_run: RunOutcome, postgres_url: str, tmp_path: Path
 ) -> None:

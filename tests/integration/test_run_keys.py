@@ -9,10 +9,10 @@ import pytest
 from pydantic import SecretStr
 
 from dief.catalogue import load_catalogue
-from dief.digests import verify_summary
 from dief.exceptions import ConfigurationError
 from dief.keyring import KdfParams, Keyring, KeyRole
 from dief.pipeline import RunOptions, run_pipeline
+from dief.secretariat import verify_summary
 from dief.synthetic import generate_cases, write_jsonl
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

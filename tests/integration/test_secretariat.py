@@ -30,26 +30,18 @@ from _pipeline_helpers import (
     running_aggregators,
 )
 
-from dief.broker import CSP_TOPIC, DIGESTS_TOPIC, EmbeddedBroker, dlq_topic
+from dief.aggregator.store import CaseStore, sqlite_url
+from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
 from dief.crypto import Sealer
-from dief.crypto.envelope import TYPE_DIGEST
-from dief.digests import (
-    KafkaRecordSink,
-    build_payload,
-    coarse_hour,
-    issue_every_digest,
-    payload_bytes,
-    sign_payload,
-    verify_summary,
-)
-from dief.kafka import make_broker
+from dief.digests import build_payload, issue_every_digest, payload_bytes, sign_payload
+from dief.kafka import CSP_TOPIC, DIGESTS_TOPIC, KafkaRecordSink, dlq_topic, make_broker
 from dief.keyring import KeyRole
-from dief.reporting import build_summary
+from dief.seams import coarse_hour
+from dief.secretariat import build_summary, verify_summary
 from dief.settings import KafkaSettings
-from dief.shapes import CspSummary
-from dief.storage import CaseStore, sqlite_url
 from dief.vocab import Region
+from dief.wire import TYPE_DIGEST, CspSummary
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

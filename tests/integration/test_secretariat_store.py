@@ -14,23 +14,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from _pipeline_helpers import database_url
+from _pipeline_helpers import DATABASE_KINDS, DatabaseUrl
 
-from dief.aggregation import CaseFacts
 from dief.aggregator import DeadLetter, InboundRecord
-from dief.broker import CSP_TOPIC, DIGESTS_TOPIC
+from dief.aggregator._facts import CaseFacts
+from dief.aggregator.store import CaseStore, DigestVersions
 from dief.catalogue import load_catalogue
 from dief.crypto import KemPrivateKey, Opener, SigningKey
-from dief.digests import (
-    DigestIssuer,
+from dief.digests import DigestIssuer, publish_digests
+from dief.kafka import CSP_TOPIC, DIGESTS_TOPIC
+from dief.secretariat import (
     Secretariat,
     SecretariatConfig,
     SecretariatStore,
-    publish_digests,
+    build_summary,
     verify_summary,
 )
-from dief.reporting import build_summary
-from dief.storage import CaseStore, DigestVersions
 from dief.vocab import Region
 
 pytestmark = pytest.mark.integration
@@ -95,8 +94,10 @@ def _facts(region: Region, rng: random.Random) -> list[CaseFacts]:
     return out
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-async def test_versions_and_summaries_on_a_real_database(kind: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", DATABASE_KINDS)
+async def test_versions_and_summaries_on_a_real_database(
+    kind: str, tmp_path: Path, database_url: DatabaseUrl
+) -> None:
     async with database_url(kind, tmp_path) as url:
         rng = random.Random(21)
         sink = Sink()

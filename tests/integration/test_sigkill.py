@@ -30,9 +30,9 @@ from _pipeline_helpers import (
     wait_until,
 )
 
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
-from dief.storage import CaseStore, sqlite_url
 from dief.synthetic import generate_cases
 from dief.vocab import Region
 

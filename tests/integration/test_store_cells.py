@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pipeline_helpers import database_url
+from _pipeline_helpers import DATABASE_KINDS, DatabaseUrl
 from alembic import command
 from alembic.config import Config
 from hypothesis import HealthCheck, given, settings
@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import dief.storage
-from dief.aggregation import CaseFacts, CaseState, cell_keys
-from dief.storage import CaseStore
-from dief.storage._store import migrate
+import dief.aggregator.store
+from dief.aggregator._facts import CaseFacts, CaseState, cell_keys
+from dief.aggregator.store import CaseStore
+from dief.aggregator.store._store import migrate
 
 pytestmark = pytest.mark.integration
 
@@ -122,8 +122,10 @@ async def stored(store: CaseStore, region: str, *, include_red: bool) -> Cells:
     return cells
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[CaseStore]:
+@pytest.fixture(params=DATABASE_KINDS)
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: DatabaseUrl
+) -> AsyncIterator[CaseStore]:
     async with database_url(request.param, tmp_path) as url, CaseStore(url) as s:
         yield s
 
@@ -219,7 +221,9 @@ OldCells = set[tuple[str, str, str, str, str, str, bool, int]]
 
 def _downgrade(connection: Connection, revision: str) -> None:
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(dief.storage.__file__).parent / "migrations"))
+    cfg.set_main_option(
+        "script_location", str(Path(dief.aggregator.store.__file__).parent / "migrations")
+    )
     cfg.attributes["connection"] = connection
     command.downgrade(cfg, revision)
 
@@ -306,8 +310,10 @@ async def _fill_at_0003(url: str, regions: Iterable[str]) -> None:
         await engine.dispose()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-async def test_migrations_from_0003_keep_cells_and_cases(kind: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", DATABASE_KINDS)
+async def test_migrations_from_0003_keep_cells_and_cases(
+    kind: str, tmp_path: Path, database_url: DatabaseUrl
+) -> None:
     """0004 regroups the cells; 0005 moves case_values into the cases rows."""
     regions = ("AFR", "APG")
     async with database_url(kind, tmp_path) as url:

@@ -7,15 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _pipeline_helpers import database_url
+from _pipeline_helpers import DATABASE_KINDS, DatabaseUrl
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import dief.storage
-from dief.storage import CaseStore, PublishedCell, PublishedPattern, SuppressedCell
-from dief.storage._store import migrate
+import dief.aggregator.store
+from dief.aggregator.store import CaseStore, PublishedCell, PublishedPattern, SuppressedCell
+from dief.aggregator.store._store import migrate
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +26,10 @@ def _cell(period: str, dimension: str, value: str, count: int | None) -> Publish
     return PublishedCell(SuppressedCell(period, dimension, value), count)
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-async def test_suppressed_cells_stay_suppressed(kind: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", DATABASE_KINDS)
+async def test_suppressed_cells_stay_suppressed(
+    kind: str, tmp_path: Path, database_url: DatabaseUrl
+) -> None:
     async with database_url(kind, tmp_path) as url, CaseStore(url) as store:
         assert await store.published_suppressions("AFR") == PublishedPattern()
         first = [
@@ -68,7 +70,9 @@ async def test_suppressed_cells_stay_suppressed(kind: str, tmp_path: Path) -> No
 
 def _downgrade(connection: Connection, revision: str) -> None:
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(dief.storage.__file__).parent / "migrations"))
+    cfg.set_main_option(
+        "script_location", str(Path(dief.aggregator.store.__file__).parent / "migrations")
+    )
     cfg.attributes["connection"] = connection
     command.downgrade(cfg, revision)
 
@@ -77,8 +81,10 @@ def _tables(connection: Connection) -> set[str]:
     return set(inspect(connection).get_table_names())
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-async def test_upgrade_from_the_previous_head_and_back(kind: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", DATABASE_KINDS)
+async def test_upgrade_from_the_previous_head_and_back(
+    kind: str, tmp_path: Path, database_url: DatabaseUrl
+) -> None:
     async with database_url(kind, tmp_path) as url:
         engine = create_async_engine(url)
         try:

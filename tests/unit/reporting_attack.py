@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dief.reporting import SINGLE_VALUED
-from dief.shapes import CspSummary, Digest, RegionTable
+from dief.disclosure import SINGLE_VALUED
+from dief.wire import CspSummary, Digest, RegionTable
 
 Name = Hashable
 Var = tuple[object, Name]

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from dief.aggregator import DLQ_HEADERS, DeadLetter, InboundRecord, RegionAggregator
-from dief.crypto.envelope import TYPE_DIGEST, Opener, Sealer
+from dief.aggregator.store import CaseStore, sqlite_url
+from dief.crypto.envelope import Opener, Sealer
 from dief.exceptions import BrokerError
 from dief.keyring import KdfParams, Keyring, KeyRole
-from dief.models import CASE_PAYLOAD_TYPE, generalise, parse_case
-from dief.storage import CaseStore, sqlite_url
 from dief.vocab import Region
+from dief.wire import TYPE_CASE, TYPE_DIGEST, generalise, parse_case
 
 TOPIC = "dief.afr.cases"
 WHO = "c" * 32
@@ -54,9 +54,7 @@ async def store(tmp_path: Path) -> AsyncIterator[CaseStore]:
         yield s
 
 
-def sealer(
-    ring: Keyring, label: str, keys_of: str | None = None, type_: str = CASE_PAYLOAD_TYPE
-) -> Sealer:
+def sealer(ring: Keyring, label: str, keys_of: str | None = None, type_: str = TYPE_CASE) -> Sealer:
     recipients = ring.sealing_keys(KeyRole.REGION, keys_of or label)
     return Sealer(type=type_, region=label, recipients=recipients)
 
@@ -189,7 +187,7 @@ async def test_failed_dead_letter_send_commits_nothing(ring: Keyring, store: Cas
 async def test_an_unexpected_error_dead_letters_that_record_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """One record that trips a bug goes to the DLQ as internal_error; the batch commits."""
     from dief.aggregator import InboundRecord, RegionAggregator
-    from dief.storage import CaseStore, sqlite_url
+    from dief.aggregator.store import CaseStore, sqlite_url
     from dief.vocab import Region
 
     class ExplodingOpener:

@@ -24,14 +24,14 @@ from faststream.kafka.annotations import KafkaMessage
 
 from consumers.aggregator import register_aggregators
 from dief.aggregator import BatchReport, RegionAggregator
-from dief.broker import EmbeddedBroker, cases_topic, dlq_topic
+from dief.aggregator.store import CaseStore, sqlite_url
+from dief.broker import EmbeddedBroker
 from dief.crypto.envelope import Opener, Sealer
-from dief.kafka import KafkaDeadLetterSink, make_broker
+from dief.kafka import KafkaDeadLetterSink, cases_topic, dlq_topic, make_broker
 from dief.keyring import KdfParams, Keyring, KeyRole
-from dief.models import CASE_PAYLOAD_TYPE, generalise, parse_case
 from dief.settings import KafkaSettings
-from dief.storage import CaseStore, sqlite_url
 from dief.vocab import Region
+from dief.wire import TYPE_CASE, generalise, parse_case
 
 OWNER_X = "0" * 31 + "1"
 OWNER_Y = "0" * 31 + "2"
@@ -88,7 +88,7 @@ def sealed(ring: Keyring, region: str, doc: dict[str, object], **record: object)
         related=bool(record.get("related", False)),
     )
     sealer = Sealer(
-        type=CASE_PAYLOAD_TYPE,
+        type=TYPE_CASE,
         region=region,
         recipients=ring.sealing_keys(KeyRole.REGION, region),
     )

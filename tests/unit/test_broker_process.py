@@ -14,8 +14,8 @@ from dief.broker import (
     pick_free_port,
     resolve_broker_binary,
 )
-from dief.broker.settings import BrokerSettings
 from dief.exceptions import BrokerError, BrokerStartError, ConfigurationError
+from dief.settings import BrokerSettings
 
 
 def _script(path: Path, body: str) -> Path:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dief.broker import (
+from dief.exceptions import ConfigurationError
+from dief.kafka import (
     CSP_TOPIC,
     DIGESTS_TOPIC,
     EnsuredTopics,
@@ -13,7 +14,6 @@ from dief.broker import (
     dief_topics,
     dlq_topic,
 )
-from dief.exceptions import ConfigurationError
 from dief.vocab import Region
 
 

@@ -13,12 +13,12 @@ import pytest
 from test_reporting_support import History
 from test_secretariat_support import KEYS, MemorySink, fill, issuer
 
+from dief.aggregator.store import CaseStore, SuppressedCell, sqlite_url
 from dief.digests import parse_payload, publish_closed_periods
+from dief.disclosure import visible_tables
 from dief.exceptions import BrokerError
-from dief.reporting._pattern import visible_tables
-from dief.shapes import Digest
-from dief.storage import CaseStore, SuppressedCell, sqlite_url
 from dief.vocab import Region
+from dief.wire import Digest
 
 AFR = Region.AFR
 DAY = date(2026, 9, 1)

@@ -20,12 +20,12 @@ from test_secretariat_support import (
     issuer,
 )
 
-from dief.broker import DIGESTS_TOPIC
+from dief.aggregator.store import CaseStore, DigestVersions, sqlite_url
 from dief.crypto import Opener, Sealer, canonical_json
-from dief.crypto.envelope import TYPE_DIGEST
 from dief.digests import (
     MAX_PAYLOAD_BYTES,
     DigestPayload,
+    build_digest,
     build_payload,
     closed_periods,
     content_hash,
@@ -43,10 +43,9 @@ from dief.exceptions import (
     SignatureError,
     ValidationError,
 )
-from dief.reporting import build_digest
-from dief.shapes import Lesson
-from dief.storage import CaseStore, DigestVersions, sqlite_url
+from dief.kafka import DIGESTS_TOPIC
 from dief.vocab import Region, Tlp
+from dief.wire import TYPE_DIGEST, Lesson
 
 AFR, EEG = Region.AFR, Region.EEG
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from test_secretariat_support import CATALOGUE, ISSUED, KEYS
 
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.digests import DigestPayload, build_payload, payload_bytes, sign_payload
-from dief.schemas import ASYNCAPI_FILE, SCHEMA_FILES, generate_schemas
-from dief.storage import CaseStore, sqlite_url
 from dief.vocab import Region
+from dief.wire.schemas import ASYNCAPI_FILE, SCHEMA_FILES, generate_schemas
 
 NAME = "digest-payload.schema.json"
 

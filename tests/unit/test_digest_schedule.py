@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_secretariat_support import CATALOGUE, KEYS, FixedClock, MemorySink, fill, issuer
 
-from dief.broker import DIGESTS_TOPIC
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.digests import (
     DigestSchedule,
     PublishedDigest,
@@ -24,8 +24,8 @@ from dief.digests import (
     today_of,
 )
 from dief.exceptions import ConfigurationError, KeyringError, StorageError
+from dief.kafka import DIGESTS_TOPIC
 from dief.keyring import KdfParams, Keyring, KeyRole
-from dief.storage import CaseStore, sqlite_url
 from dief.vocab import Region
 
 AFR, EEG = Region.AFR, Region.EEG

@@ -13,15 +13,9 @@ from test_envelope_helpers import FakeClock, b64, canonical, kem_key, reference_
 from dief.crypto import (
     DEFAULT_MAX_AGE,
     DEFAULT_MAX_RECORDS,
-    MAX_VALUE_BYTES,
-    SUITE_HYBRID,
-    SUITE_X25519,
-    TYPE_CASE,
-    TYPE_DIGEST,
     KemPrivateKey,
     KemPublicKey,
     Opener,
-    SealedEnvelope,
     Sealer,
     key_id,
 )
@@ -34,6 +28,14 @@ from dief.exceptions import (
     NoRecipientKeyError,
     OversizedEnvelopeError,
     UnknownSuiteError,
+)
+from dief.wire import (
+    MAX_VALUE_BYTES,
+    SUITE_HYBRID,
+    SUITE_X25519,
+    TYPE_CASE,
+    TYPE_DIGEST,
+    SealedEnvelope,
 )
 
 SUITES = [SUITE_HYBRID, SUITE_X25519]

@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_envelope_helpers import b64, kem_key, reference_seal, wrap
 
-from dief.crypto import SUITE_HYBRID, SUITE_X25519, TYPE_CASE, Opener, canonical_json
+from dief.crypto import Opener, canonical_json
 from dief.crypto._opener import _associated_data
 from dief.exceptions import MalformedEnvelopeError
+from dief.wire import SUITE_HYBRID, SUITE_X25519, TYPE_CASE
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

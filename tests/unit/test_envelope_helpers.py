@@ -18,8 +18,9 @@ import uuid
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from dief.crypto import SUITE_HYBRID, KemPrivateKey, KemPublicKey, SigningKey
+from dief.crypto import KemPrivateKey, KemPublicKey, SigningKey
 from dief.keyring import KdfParams
+from dief.wire import SUITE_HYBRID
 
 FAST_KDF = KdfParams(iterations=1, lanes=1, memory_kib=8)
 

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_envelope_helpers import b64, kem_key, reference_seal, unb64, unwrap
 
-from dief.crypto import SUITE_HYBRID, SUITE_X25519, TYPE_CASE, TYPE_DIGEST, Opener, Sealer
+from dief.crypto import Opener, Sealer
 from dief.exceptions import AuthenticationError, EnvelopeError
+from dief.wire import SUITE_HYBRID, SUITE_X25519, TYPE_CASE, TYPE_DIGEST
 
 PAYLOAD = b'{"case_id": "c1", "methods": ["shell_company"]}'
 ALL_SCHEMAS = {TYPE_CASE: {1, 2, 3}, TYPE_DIGEST: {1, 2, 3}}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from test_envelope_helpers import FAST_KDF, FakeClock
 
-from dief.crypto import SUITE_HYBRID, SUITE_X25519, TYPE_CASE, Opener, Sealer, verify
+from dief.crypto import Opener, Sealer, verify
 from dief.exceptions import (
     ConfigurationError,
     KeyNotFoundError,
@@ -19,6 +19,7 @@ from dief.exceptions import (
 )
 from dief.keyring import KdfParams, KeyKind, Keyring, KeyRole
 from dief.vocab import Region
+from dief.wire import SUITE_HYBRID, SUITE_X25519, TYPE_CASE
 
 PASS = "correct horse battery staple"
 

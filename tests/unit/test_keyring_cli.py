@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 import dief.keyring._ring as ring_module
 from dief.cli import app
-from dief.crypto import SUITE_X25519
 from dief.keyring import KdfParams, KeyKind, Keyring, KeyRole
+from dief.wire import SUITE_X25519
 
 PASS = "cli passphrase"
 ENV = {"DIEF_KEYRING_PASSPHRASE": PASS, "DIEF_KEYRING__PASSPHRASE": None}

@@ -7,8 +7,8 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from dief.storage import CaseStore, sqlite_url
-from dief.storage._schema import metadata
+from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store._schema import metadata
 
 
 async def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:
@@ -22,4 +22,4 @@ async def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
-    assert diff == [], f"migrations and dief/storage/_schema.py differ: {diff}"
+    assert diff == [], f"migrations and dief/aggregator/store/_schema.py differ: {diff}"

@@ -11,7 +11,6 @@ import pytest
 
 from dief.catalogue import load_catalogue
 from dief.exceptions import ValidationError
-from dief.models import CaseInput, CaseValidationError, parse_case
 from dief.vocab import (
     ActionTaken,
     CaseKind,
@@ -27,6 +26,7 @@ from dief.vocab import (
     TransferStage,
     TransportMode,
 )
+from dief.wire import CaseInput, CaseValidationError, parse_case
 
 TODAY = date(2026, 5, 14)
 

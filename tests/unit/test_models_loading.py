@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from dief.exceptions import ConfigurationError
-from dief.models import CaseInput, CaseValidationError, load_cases
+from dief.wire import CaseInput, CaseValidationError, load_cases
 
 TODAY = date(2026, 5, 14)
 

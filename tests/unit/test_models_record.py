@@ -9,9 +9,9 @@ from uuid import UUID
 import pytest
 
 from dief.catalogue import load_catalogue
-from dief.models import CaseRecord, CaseValidationError, generalise, parse_case
 from dief.periods import CspCycle
 from dief.vocab import QuantityBand, Region
+from dief.wire import CaseRecord, CaseValidationError, generalise, parse_case
 
 CONTRIBUTOR = "0123456789abcdef0123456789abcdef"
 OWNER = "fedcba9876543210fedcba9876543210"

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from dief.broker import cases_topic
 from dief.crypto import Opener, Sealer
 from dief.crypto.keys import KemPrivateKey
-from dief.crypto.wire import SUITE_X25519
 from dief.exceptions import ValidationError
-from dief.models import CASE_PAYLOAD_TYPE, CaseInput, CaseRecord, parse_case
-from dief.node import Backoff, NationalNode, NodeIdentity, Outbox, write_rejections
+from dief.kafka import cases_topic
+from dief.node import NationalNode, NodeIdentity, Outbox, write_rejections
+from dief.seams import Backoff
 from dief.testing import FakeClock
 from dief.vocab import Region
+from dief.wire import SUITE_X25519, TYPE_CASE, CaseInput, CaseRecord, parse_case
 
 TODAY = date(2026, 11, 22)
 # 2026-11-22T10:37:12Z: the record timestamp must come out as 10:00:00.
@@ -56,7 +56,7 @@ def _node(
     outbox: Outbox, keys: dict[Region, KemPrivateKey], secret: bytes = b"s" * 32
 ) -> NationalNode:
     sealers = {
-        r: Sealer(type=CASE_PAYLOAD_TYPE, region=r.value, recipients=[k.public_key])
+        r: Sealer(type=TYPE_CASE, region=r.value, recipients=[k.public_key])
         for r, k in keys.items()
     }
     return NationalNode(

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from dief.broker import pick_free_port
 from dief.exceptions import BrokerError
 from dief.kafka import NodePublisher, producer_options
-from dief.node import OutboxEntry
+from dief.seams import OutboxEntry
 from dief.settings import KafkaSettings
 
 

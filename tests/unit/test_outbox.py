@@ -11,21 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from dief.broker import cases_topic
 from dief.crypto import Sealer
 from dief.crypto.keys import KemPrivateKey
-from dief.crypto.wire import SUITE_X25519
 from dief.exceptions import StorageError
-from dief.models import CASE_PAYLOAD_TYPE, parse_case
-from dief.node import (
-    NationalNode,
-    NodeIdentity,
-    Outbox,
-    OutboxEntry,
-    PendingEntry,
-    RevisionConflict,
-)
+from dief.kafka import cases_topic
+from dief.node import NationalNode, NodeIdentity, Outbox, PendingEntry, RevisionConflict
+from dief.seams import OutboxEntry
 from dief.vocab import Region
+from dief.wire import SUITE_X25519, TYPE_CASE, parse_case
 
 TODAY = date(2026, 11, 22)
 WAIT = 10.0
@@ -121,8 +114,7 @@ async def test_revisions_come_from_memory_and_a_second_writer_is_caught(tmp_path
 
 def _node(box: Outbox, key: KemPrivateKey, secret: bytes) -> NationalNode:
     sealers = {
-        r: Sealer(type=CASE_PAYLOAD_TYPE, region=r.value, recipients=[key.public_key])
-        for r in Region
+        r: Sealer(type=TYPE_CASE, region=r.value, recipients=[key.public_key]) for r in Region
     }
     return NationalNode(NodeIdentity(secret), box, sealers, {r: cases_topic(r) for r in Region})
 

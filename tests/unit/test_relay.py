@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from dief.exceptions import BrokerError, StorageError
-from dief.node import Backoff, Outbox, OutboxEntry, OutboxRelay, PendingEntry
+from dief.node import Outbox, OutboxRelay, PendingEntry
+from dief.seams import Backoff, OutboxEntry
 
 WAIT = 10.0
 FAST = Backoff(initial=0.01, maximum=0.05)

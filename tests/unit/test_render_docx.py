@@ -13,11 +13,12 @@ import docx
 import pytest
 from test_reporting_support import History
 
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.catalogue import load_catalogue
-from dief.reporting import build_summary, render_summary_docx
-from dief.shapes import CspSummary
-from dief.storage import CaseStore, sqlite_url
+from dief.render import render_summary_docx
+from dief.secretariat import build_summary
 from dief.vocab import REGION_NAMES, Dimension
+from dief.wire import CspSummary
 
 CATALOGUE = load_catalogue()
 MONTHS = ("2024-10", "2025-01", "2025-04", "2025-07", "2025-10", "2026-01", "2026-04", "2026-07")

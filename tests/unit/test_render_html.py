@@ -11,21 +11,15 @@ from pathlib import Path
 import pytest
 from test_reporting_support import History, make_facts
 
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.catalogue import load_catalogue
+from dief.digests import build_digest, digest_series, load_series
+from dief.disclosure import merge_rows
 from dief.periods import parse_period
-from dief.reporting import (
-    build_digest,
-    build_summary,
-    digest_series,
-    load_series,
-    merge_rows,
-    render_digest_html,
-    render_digest_markdown,
-    render_summary_html,
-)
-from dief.shapes import Cell, ChecklistEntry, Digest, Lesson, RegionTable
-from dief.storage import CaseStore, sqlite_url
+from dief.render import render_digest_html, render_digest_markdown, render_summary_html
+from dief.secretariat import build_summary
 from dief.vocab import Dimension
+from dief.wire import Cell, ChecklistEntry, Digest, Lesson, RegionTable
 
 CATALOGUE = load_catalogue()
 MONTHS = (*(f"2025-{m:02d}" for m in range(1, 13)), "2026-01", "2026-02", "2026-03")

@@ -11,21 +11,21 @@ from pathlib import Path
 import pytest
 from test_reporting_support import make_facts
 
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.catalogue import load_catalogue
 from dief.crypto import KemPrivateKey, Opener, Sealer
-from dief.models import CASE_PAYLOAD_TYPE, CaseRecord, generalise, parse_case
-from dief.periods import Month
-from dief.reporting import (
+from dief.digests import (
     CaseLesson,
     build_digest,
     lesson_of,
     lessons_for,
     load_lessons,
     open_lessons,
-    render_digest_html,
 )
-from dief.storage import CaseStore, sqlite_url
+from dief.periods import Month
+from dief.render import render_digest_html
 from dief.vocab import Dimension
+from dief.wire import TYPE_CASE, CaseRecord, generalise, parse_case
 
 CATALOGUE = load_catalogue()
 KEY = KemPrivateKey.generate()
@@ -69,9 +69,7 @@ def record(
 
 
 def seal(rec: CaseRecord, key: KemPrivateKey = KEY, region: str | None = None) -> bytes:
-    sealer = Sealer(
-        type=CASE_PAYLOAD_TYPE, region=region or rec.region.value, recipients=[key.public_key]
-    )
+    sealer = Sealer(type=TYPE_CASE, region=region or rec.region.value, recipients=[key.public_key])
     return sealer.seal(rec.to_json())
 
 

@@ -15,12 +15,12 @@ from test_reporting_support import (
     quarter_of,
 )
 
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.catalogue import load_catalogue
+from dief.digests import build_digest, checklist_window, previous_period
 from dief.periods import parse_period
-from dief.reporting import build_digest, checklist_window, previous_period
-from dief.shapes import Digest, Lesson, Trend
-from dief.storage import CaseStore, sqlite_url
 from dief.vocab import Dimension
+from dief.wire import Digest, Lesson, Trend
 
 MONTHS = ("2026-04", "2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10")
 CATALOGUE = load_catalogue()

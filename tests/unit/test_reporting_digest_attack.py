@@ -23,13 +23,14 @@ from hypothesis import strategies as st
 from reporting_attack import read_digests, recover_digests
 from test_reporting_support import History
 
+from dief.aggregator.store import CaseStore, CellRow, sqlite_url
 from dief.catalogue import load_catalogue
+from dief.digests import RegionDigests
+from dief.disclosure import PeriodCells, digest_pattern, merge_rows
 from dief.periods import CspCycle, Month, periods_containing
-from dief.reporting import RegionDigests, digest_pattern, dump_json, merge_rows, write_outputs
-from dief.reporting._cells import PeriodCells
-from dief.shapes import Digest
-from dief.storage import CaseStore, CellRow, sqlite_url
+from dief.render import dump_json, write_outputs
 from dief.vocab import Region
+from dief.wire import Digest
 
 CATALOGUE = load_catalogue()
 INDICATORS = [entry.id for entry in list(CATALOGUE)[:4]]

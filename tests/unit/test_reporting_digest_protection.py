@@ -14,13 +14,13 @@ import dataclasses
 import pytest
 from reporting_attack import recover_digests
 
+from dief.aggregator._facts import TOTAL
 from dief.catalogue import load_catalogue
+from dief.digests import RegionDigests, assemble_digest, cell_index
+from dief.disclosure import PeriodCells, Tally, digest_pattern
 from dief.periods import parse_period
-from dief.reporting import RegionDigests, Tally, digest_pattern
-from dief.reporting._cells import TOTAL, PeriodCells
-from dief.reporting._digest import assemble_digest, cell_index
-from dief.shapes import Digest
 from dief.vocab import Region
+from dief.wire import Digest
 
 CATALOGUE = load_catalogue()
 

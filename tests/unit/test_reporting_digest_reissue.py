@@ -19,13 +19,13 @@ import pytest
 from reporting_attack import DigestRead, Issue, Name, read_digests, recover
 from test_reporting_support import History
 
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.catalogue import load_catalogue
+from dief.digests import RegionDigests
+from dief.disclosure import PeriodCells, merge_rows, window_quarters
 from dief.periods import Quarter
-from dief.reporting import RegionDigests, dump_json, merge_rows, write_outputs
-from dief.reporting._cells import PeriodCells
-from dief.reporting._pattern import window_quarters
-from dief.shapes import Digest
-from dief.storage import CaseStore, sqlite_url
+from dief.render import dump_json, write_outputs
+from dief.wire import Digest
 
 CATALOGUE = load_catalogue()
 MONTHS = [f"2025-{m:02d}" for m in range(3, 13)] + ["2026-01", "2026-02"]

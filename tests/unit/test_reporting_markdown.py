@@ -11,17 +11,13 @@ from pathlib import Path
 import pytest
 from test_reporting_support import History, make_facts
 
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.catalogue import load_catalogue
-from dief.reporting import (
-    build_digest,
-    build_summary,
-    render_digest_markdown,
-    render_summary_markdown,
-    write_outputs,
-)
-from dief.shapes import Cell, ChecklistEntry, CspSummary, Digest, RegionTable
-from dief.storage import CaseStore, sqlite_url
+from dief.digests import build_digest
+from dief.render import render_digest_markdown, render_summary_markdown, write_outputs
+from dief.secretariat import build_summary
 from dief.vocab import REGION_NAMES, Region
+from dief.wire import Cell, ChecklistEntry, CspSummary, Digest, RegionTable
 
 CATALOGUE = load_catalogue()
 MONTHS = ("2025-08", "2025-11", "2026-02", "2026-05", "2026-07", "2026-08", "2026-09")

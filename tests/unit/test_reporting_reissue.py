@@ -15,11 +15,11 @@ import pytest
 from reporting_attack import Issue, Name, issue_of, recover, tables
 from test_reporting_support import TOTAL, History, expected_cells, make_facts
 
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.catalogue import load_catalogue
 from dief.exceptions import ValidationError
-from dief.reporting import build_summary
-from dief.shapes import CspSummary
-from dief.storage import CaseStore, sqlite_url
+from dief.secretariat import build_summary
+from dief.wire import CspSummary
 
 CATALOGUE = load_catalogue()
 REGIONS = ("AFR", "APG", "EEG", "GRULAC")

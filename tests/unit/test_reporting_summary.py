@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from test_reporting_support import TOTAL, Expected, History, expected_cells, make_facts
 
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.catalogue import load_catalogue
-from dief.reporting import SINGLE_VALUED, build_summary
-from dief.shapes import CspSummary, RegionTable
-from dief.storage import CaseStore, sqlite_url
+from dief.disclosure import SINGLE_VALUED
+from dief.secretariat import build_summary
 from dief.vocab import Region
+from dief.wire import CspSummary, RegionTable
 
 CATALOGUE = load_catalogue()
 REGIONS = ("AFR", "APG", "EEG", "GRULAC")

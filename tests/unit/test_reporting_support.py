@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from dief.aggregation import CaseFacts
+from dief.aggregator._facts import CaseFacts
+from dief.aggregator.store import StoredCase
 from dief.periods import CspCycle, Month
-from dief.storage import StoredCase
 from dief.vocab import (
     ActionTaken,
     CaseKind,

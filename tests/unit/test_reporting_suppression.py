@@ -12,19 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reporting_attack import Issue, recover
 
+from dief.digests import trend_flag, z_score
+from dief.disclosure import Earlier, Elimination, Group, Key, Protection, determined_cells, protect
+from dief.disclosure._suppression import _equations
 from dief.exceptions import DiefError
-from dief.reporting import (
-    Earlier,
-    Group,
-    Protection,
-    determined_cells,
-    protect,
-    trend_flag,
-    z_score,
-)
-from dief.reporting._elimination import Elimination
-from dief.reporting._suppression import Key, _equations
-from dief.shapes import Trend
+from dief.wire import Trend
 
 # ------------------------------------------------------------------------ trend test
 

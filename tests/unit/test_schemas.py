@@ -10,9 +10,9 @@ from pydantic import ValidationError as PydanticValidationError
 from typer.testing import CliRunner
 
 from dief.cli import app
-from dief.schemas import ASYNCAPI_FILE, SCHEMA_FILES, export_schemas, generate_schemas
-from dief.shapes import Cell, ChecklistEntry, CspSummary, Digest, Trend
 from dief.vocab import Dimension, Region
+from dief.wire import Cell, ChecklistEntry, CspSummary, Digest, Trend
+from dief.wire.schemas import ASYNCAPI_FILE, SCHEMA_FILES, export_schemas, generate_schemas
 
 REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -174,7 +174,7 @@ def test_asyncapi_dead_letter_headers_match_the_aggregator() -> None:
 
 
 def test_withheld_totals_hide_their_numbers() -> None:
-    from dief.shapes import Totals
+    from dief.wire import Totals
 
     assert Totals(cases=None, contributors=None, withheld=True).withheld
     with pytest.raises(PydanticValidationError, match="withheld"):

@@ -21,23 +21,14 @@ from test_secretariat_support import (
 )
 
 from dief.aggregator import DLQ_HEADERS, InboundRecord
-from dief.broker import CSP_TOPIC, DIGESTS_TOPIC
+from dief.aggregator.store import CaseStore, sqlite_url
 from dief.crypto import Sealer, SigningKey
-from dief.crypto.envelope import TYPE_CASE, TYPE_DIGEST
-from dief.digests import (
-    IncompleteCycleError,
-    SecretariatStore,
-    build_payload,
-    payload_bytes,
-    publish_digests,
-    sign_payload,
-    verify_summary,
-)
+from dief.digests import build_payload, payload_bytes, publish_digests, sign_payload
 from dief.exceptions import SignatureError
-from dief.reporting import build_summary
-from dief.shapes import CspSummary
-from dief.storage import CaseStore, sqlite_url
+from dief.kafka import CSP_TOPIC, DIGESTS_TOPIC
+from dief.secretariat import IncompleteCycleError, SecretariatStore, build_summary, verify_summary
 from dief.vocab import Region
+from dief.wire import TYPE_CASE, TYPE_DIGEST, CspSummary
 
 AFR, EEG, WEOG = Region.AFR, Region.EEG, Region.WEOG
 SECRETARIAT_KEYS = [KEYS.secretariat_sign.verify_key]

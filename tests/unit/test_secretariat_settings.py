@@ -10,11 +10,11 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from dief.aggregator.store import sqlite_url
 from dief.cli import app
-from dief.digests import SecretariatStore
 from dief.exceptions import ConfigurationError
+from dief.secretariat import SecretariatStore
 from dief.settings import SecretariatSettings
-from dief.storage import sqlite_url
 from dief.vocab import Region
 
 

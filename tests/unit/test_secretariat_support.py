@@ -15,15 +15,11 @@ from datetime import UTC, datetime
 from test_reporting_support import History
 
 from dief.aggregator import DeadLetter, InboundRecord
+from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.crypto import KemPrivateKey, Opener, SigningKey, VerifyKey
-from dief.digests import (
-    DigestIssuer,
-    Secretariat,
-    SecretariatConfig,
-    SecretariatStore,
-)
-from dief.storage import CaseStore
+from dief.digests import DigestIssuer
+from dief.secretariat import Secretariat, SecretariatConfig, SecretariatStore
 from dief.vocab import Region
 
 CATALOGUE = load_catalogue()

@@ -18,7 +18,7 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from dief.aggregator import InboundRecord
 from dief.exceptions import StorageError
 from dief.kafka import subscribe_batches
-from dief.node import Backoff
+from dief.seams import Backoff
 
 TOPIC = "dief.afr.cases"
 

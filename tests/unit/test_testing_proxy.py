@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from dief.crypto.clock import Clock
 from dief.exceptions import BrokerError, ConfigurationError
+from dief.seams import Clock
 from dief.testing import FakeClock, ProxyStats, TcpProxy
 
 WAIT = 5.0

@@ -1,0 +1,24 @@
+"""Persistence of the regional aggregator: case facts and incremental cell counts."""
+
+from dief.aggregator.store._patterns import (
+    DigestPatterns,
+    PublishedCell,
+    PublishedPattern,
+    SuppressedCell,
+)
+from dief.aggregator.store._queries import CellRow, StoredCase
+from dief.aggregator.store._store import CaseStore, sqlite_url
+from dief.aggregator.store._versions import DigestVersion, DigestVersions
+
+__all__ = [
+    "CaseStore",
+    "CellRow",
+    "DigestPatterns",
+    "DigestVersion",
+    "DigestVersions",
+    "PublishedCell",
+    "PublishedPattern",
+    "StoredCase",
+    "SuppressedCell",
+    "sqlite_url",
+]

@@ -1,0 +1,128 @@
+"""The suppression pattern of a region's published meeting digests (table ``digest_cells``).
+
+A digest re-issued after new cases must not publish a cell an earlier issue suppressed: a
+reader keeping both issues could otherwise combine them (issue 1 hides P and B, issue 2
+hides P and A: P = total - A - B). Nor may it hide, to protect a new suppression, a cell
+an earlier issue published with the count it still has (the reader knows it already).
+:meth:`DigestPatterns.record_suppressions` keeps, for every cell a published issue listed,
+the count last published, or that it was suppressed (then for good: a suppressed cell is
+never recorded as published again); :meth:`DigestPatterns.published_suppressions` gives
+them back to the next build (:class:`dief.digests.RegionDigests`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from dief.aggregator.store._schema import digest_cells
+from dief.database import EngineOwner
+from dief.database import db_reason as _why
+from dief.exceptions import StorageError
+
+__all__ = ["DigestPatterns", "PublishedCell", "PublishedPattern", "SuppressedCell"]
+
+_CHUNK = 400
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SuppressedCell:
+    """A cell of a region's digests: ``period`` is a period (``2026-05``, ``2026-Q2``,
+    ``CSP12``) or a checklist window (``W2026-Q2``); totals are (``_total``, ``_all``)."""
+
+    period: str
+    dimension: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedCell:
+    """A cell as an issue listed it: its published count, or ``None`` when suppressed."""
+
+    cell: SuppressedCell
+    count: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedPattern:
+    """What a region's published digests listed: the cells ever suppressed, and the count
+    last published of every other listed cell."""
+
+    suppressed: frozenset[SuppressedCell] = frozenset()
+    counts: Mapping[SuppressedCell, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.suppressed) + len(self.counts)
+
+
+class DigestPatterns(EngineOwner):
+    """Reading and recording the cells of a region's published digests."""
+
+    async def published_suppressions(self, region: str) -> PublishedPattern:
+        """Every cell of *region* an issued digest listed: suppressed ones, and the count
+        last published of the others."""
+        engine = self._require()
+        t = digest_cells.c
+        stmt = select(t.period, t.dimension, t.value, t.count).where(t.region == region)
+        try:
+            async with engine.connect() as conn:
+                rows = list(await conn.execute(stmt))
+        except SQLAlchemyError as exc:
+            raise StorageError(
+                f"reading the published digest cells of {region} failed: {_why(exc)}"
+            ) from exc
+        suppressed = frozenset(SuppressedCell(p, d, v) for p, d, v, n in rows if n is None)
+        counts = {SuppressedCell(p, d, v): int(n) for p, d, v, n in rows if n is not None}
+        return PublishedPattern(suppressed, counts)
+
+    async def record_suppressions(self, region: str, cells: Iterable[PublishedCell]) -> int:
+        """Record what an issue of *region*'s digests listed, in one transaction: a
+        suppressed cell stays suppressed for good, a published one keeps its last count.
+        Returns how many rows were written (new or changed)."""
+        engine = self._require()
+        wanted = {c.cell: c.count for c in cells}
+        if not wanted:
+            return 0
+        t = digest_cells
+        try:
+            async with engine.begin() as conn:
+                stored: dict[SuppressedCell, int | None] = {
+                    SuppressedCell(p, d, v): n
+                    for p, d, v, n in await conn.execute(
+                        select(t.c.period, t.c.dimension, t.c.value, t.c.count).where(
+                            t.c.region == region
+                        )
+                    )
+                }
+                changed: list[dict[str, object]] = [
+                    {
+                        "region": region,
+                        "period": cell.period,
+                        "dimension": cell.dimension,
+                        "value": cell.value,
+                        "count": count,
+                    }
+                    for cell, count in sorted(wanted.items())
+                    if cell not in stored or (stored[cell] is not None and stored[cell] != count)
+                ]
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                for start in range(0, len(changed), _CHUNK):
+                    insert = dialect.insert(t).values(changed[start : start + _CHUNK])
+                    # a row suppressed meanwhile (a concurrent issue) stays suppressed
+                    keep = t.c.count.is_not(None)
+                    await conn.execute(
+                        insert.on_conflict_do_update(
+                            index_elements=["region", "period", "dimension", "value"],
+                            set_={"count": insert.excluded["count"]},
+                            where=keep,
+                        )
+                    )
+        except SQLAlchemyError as exc:
+            raise StorageError(
+                f"recording the published digest cells of {region} failed: {_why(exc)}"
+            ) from exc
+        return len(changed)

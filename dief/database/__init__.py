@@ -1,0 +1,30 @@
+"""Database plumbing shared by every store (the aggregator's case store, the Secretariat's
+digest store): SQLAlchemy async engines with their SQLite pragmas, and error reasons that
+are safe to log (no SQL, no bound parameters).
+"""
+
+from __future__ import annotations
+
+from dief.database._engine import (
+    DURABLE_PRAGMAS,
+    FAST_PRAGMAS,
+    WAL_PRAGMAS,
+    EngineOwner,
+    make_engine,
+    open_engine,
+)
+from dief.database._reason import (
+    db_reason,
+    io_reason,
+)
+
+__all__ = [
+    "DURABLE_PRAGMAS",
+    "FAST_PRAGMAS",
+    "WAL_PRAGMAS",
+    "EngineOwner",
+    "db_reason",
+    "io_reason",
+    "make_engine",
+    "open_engine",
+]

@@ -1,0 +1,121 @@
+"""SQLAlchemy async engines for the stores: SQLite pragmas, pools, start/stop/require.
+
+Shared by :class:`dief.aggregator.store.CaseStore`, the node's outbox and the Secretariat store.
+Errors are left to the caller, which translates them into
+:class:`dief.exceptions.StorageError` with its own wording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Literal
+
+from sqlalchemy import Connection, event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from dief.exceptions import StorageError
+
+__all__ = [
+    "DURABLE_PRAGMAS",
+    "FAST_PRAGMAS",
+    "WAL_PRAGMAS",
+    "EngineOwner",
+    "make_engine",
+    "open_engine",
+]
+
+#: WAL with a lock wait: what every SQLite store needs.
+WAL_PRAGMAS: tuple[str, ...] = ("journal_mode=WAL", "busy_timeout=30000")
+#: The outbox: an accepted case survives a power cut.
+DURABLE_PRAGMAS: tuple[str, ...] = (
+    "journal_mode=WAL",
+    "synchronous=FULL",
+    "busy_timeout=30000",
+)
+#: The case store: a commit survives a process crash; cell pages stay cached (64 MiB); the
+#: batch's staged cell deltas (a temporary table) stay in memory.
+FAST_PRAGMAS: tuple[str, ...] = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "busy_timeout=30000",
+    "cache_size=-65536",
+    "temp_store=MEMORY",
+)
+
+
+def _on_connect(pragmas: Sequence[str]) -> Callable[[Any, object], None]:
+    statements = [f"PRAGMA {p}" for p in pragmas]
+
+    def set_pragmas(dbapi_connection: Any, _record: object) -> None:
+        cursor = dbapi_connection.cursor()
+        for statement in statements:
+            cursor.execute(statement)
+        cursor.close()
+
+    return set_pragmas
+
+
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pragmas: Sequence[str] = WAL_PRAGMAS,
+    sqlite_pool: Literal["single", "null"] = "single",
+) -> AsyncEngine:
+    """An engine for *url*; on SQLite with *pragmas* set on every connection.
+
+    ``sqlite_pool="single"`` keeps one connection open (SQLite takes one writer at a time,
+    so callers queue for it and its page cache stays warm); ``"null"`` opens one per use.
+    Other databases get a pool with pre-ping.
+    """
+    if not url.startswith("sqlite"):
+        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+    if sqlite_pool == "single":
+        engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0)
+    else:
+        engine = create_async_engine(url, echo=echo, poolclass=NullPool)
+    event.listen(engine.sync_engine, "connect", _on_connect(pragmas))
+    return engine
+
+
+async def open_engine(
+    url: str,
+    *,
+    init: Callable[[Connection], None],
+    echo: bool = False,
+    pragmas: Sequence[str] = WAL_PRAGMAS,
+    sqlite_pool: Literal["single", "null"] = "single",
+    lock: asyncio.Lock | None = None,
+) -> AsyncEngine:
+    """:func:`make_engine`, then *init* (create tables, migrate) in one transaction, under
+    *lock* if given. SQLAlchemy and OS errors propagate to the caller."""
+    engine = make_engine(url, echo=echo, pragmas=pragmas, sqlite_pool=sqlite_pool)
+    if lock is None:
+        async with engine.begin() as conn:
+            await conn.run_sync(init)
+    else:
+        async with lock, engine.begin() as conn:
+            await conn.run_sync(init)
+    return engine
+
+
+class EngineOwner:
+    """``stop`` and ``_require`` for a store holding one engine in ``_engine``.
+
+    ``_what`` names the store in the "not started" error ("the outbox").
+    """
+
+    _what: ClassVar[str] = "the store"
+    _engine: AsyncEngine | None
+
+    async def stop(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    def _require(self) -> AsyncEngine:
+        if self._engine is None:
+            raise StorageError(f"{self._what} is not started; call start() first")
+        return self._engine

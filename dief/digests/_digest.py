@@ -1,0 +1,460 @@
+"""Regional trend digests for DIEF meetings (DESIGN §7).
+
+One digest costs one read of the region's stored cells (every period: the suppression
+pattern is joint across them), never a scan of the cases. Cells with fewer than ``k``
+distinct contributors are suppressed (primary), and further cells so that no suppressed
+cell follows from the published ones, within the digest or across the region's month,
+quarter and cycle digests (secondary; :mod:`dief.disclosure._pattern`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from dief.aggregator._facts import TOTAL
+from dief.catalogue import Catalogue
+from dief.digests._lessons import CaseLesson, lessons_for
+from dief.digests._trend import TREND_TEST, trend_flag
+from dief.disclosure import (
+    CellId,
+    DigestPattern,
+    PeriodCells,
+    Tally,
+    combine,
+    digest_pattern,
+    last_quarter,
+    window_key,
+)
+from dief.periods import (
+    DEFAULT_CYCLE_START_MONTH,
+    Period,
+    Quarter,
+)
+from dief.vocab import Dimension, Region, TransferStage
+from dief.wire import Cell, ChecklistEntry, Digest, DigestNotes, Lesson, Totals, Trend
+
+__all__ = [
+    "SHARE_DIGITS",
+    "assemble_digest",
+    "cell_index",
+    "checklist_entry",
+    "checklist_window",
+    "previous_period",
+    "rank_cells",
+    "rank_checklist",
+    "ratio",
+]
+
+#: shares and prevalences are rounded to this many decimals (deterministic output)
+SHARE_DIGITS = 4
+
+_STAGE_ORDER = {stage: i for i, stage in enumerate(TransferStage)}
+
+
+def previous_period(period: Period) -> Period | None:
+    """The period before *period* of the same kind, or ``None`` before CSP1 / year 1."""
+    try:
+        return period.previous()
+    except ValueError:
+        return None
+
+
+def checklist_window(period: Period) -> tuple[tuple[Quarter, ...], tuple[Quarter, ...]]:
+    """The four quarters ending at *period*'s (last) quarter, and the four before them."""
+    end = last_quarter(period)
+    quarters: list[Quarter] = [end]
+    try:
+        for _ in range(7):
+            quarters.append(quarters[-1].previous())
+    except ValueError:
+        pass
+    quarters.reverse()
+    return tuple(quarters[-4:]), tuple(quarters[:-4])
+
+
+def ratio(count: int, total: int | None) -> float | None:
+    if total is None or total <= 0:
+        return None
+    return round(min(count / total, 1.0), SHARE_DIGITS)
+
+
+def _previous_count(
+    tally: Tally | None, pattern: DigestPattern, period: str | None, cell: CellId
+) -> int | None:
+    """The previous period's count as its digest publishes it: 0 without data, null when
+    suppressed there."""
+    if period is None:
+        return 0
+    return pattern.published(period, cell, tally)
+
+
+def rank_cells(cells: Iterable[Cell]) -> list[Cell]:
+    """Published cells by count (largest first, then value), then suppressed ones by value."""
+    published = sorted(
+        (c for c in cells if not c.suppressed), key=lambda c: (-(c.count or 0), c.value)
+    )
+    hidden = sorted((c for c in cells if c.suppressed), key=lambda c: c.value)
+    return [*published, *hidden]
+
+
+def _cell(
+    cell: CellId,
+    tally: Tally,
+    before: Tally | None,
+    *,
+    pattern: DigestPattern,
+    periods: tuple[str, str | None],
+    total: int | None,
+) -> Cell:
+    value = cell[1]
+    if pattern.hidden(periods[0], cell, tally):
+        return Cell(value=value, count=None, contributors=None, suppressed=True)
+    previous = _previous_count(before, pattern, periods[1], cell)
+    return Cell(
+        value=value,
+        count=tally.count,
+        contributors=tally.contributors,
+        suppressed=False,
+        share=ratio(tally.count, total),
+        previous=previous,
+        change=None if previous is None else tally.count - previous,
+        trend=None if previous is None else trend_flag(tally.count, previous),
+    )
+
+
+def _dimensions(
+    now: PeriodCells,
+    before: PeriodCells,
+    *,
+    pattern: DigestPattern,
+    periods: tuple[str, str | None],
+    total: int | None,
+) -> dict[Dimension, list[Cell]]:
+    out: dict[Dimension, list[Cell]] = {}
+    for dimension in Dimension:
+        cells = [
+            _cell(cell, tally, before.get(cell), pattern=pattern, periods=periods, total=total)
+            for cell, tally in now.items()
+            if cell[0] == dimension.value
+        ]
+        out[dimension] = rank_cells(cells)
+    return out
+
+
+def _totals(
+    now: PeriodCells,
+    before: PeriodCells,
+    *,
+    pattern: DigestPattern,
+    periods: tuple[str, str | None],
+    suppressed: int,
+) -> Totals:
+    tally = now.get(TOTAL, Tally(0, 0, ()))
+    if tally.count > 0 and pattern.hidden(periods[0], TOTAL, tally):
+        return Totals(cases=None, contributors=None, suppressed=suppressed, withheld=True)
+    previous = _previous_count(before.get(TOTAL), pattern, periods[1], TOTAL)
+    return Totals(
+        cases=tally.count,
+        contributors=tally.contributors,
+        suppressed=suppressed,
+        previous=previous,
+        trend=None if previous is None else trend_flag(tally.count, previous),
+    )
+
+
+def checklist_entry(
+    catalogue: Catalogue,
+    indicator_id: str,
+    *,
+    count: int | None,
+    prevalence: float | None,
+    trend: Trend | None,
+) -> ChecklistEntry:
+    """A checklist entry with the catalogue's question, title, stages and sources.
+
+    ``count=None`` makes a suppressed entry (prevalence and trend dropped too).
+    """
+    indicator = catalogue.get(indicator_id)
+    hidden = count is None
+    return ChecklistEntry(
+        id=indicator_id,
+        question=indicator.question
+        if indicator is not None
+        else f"(not in risk-indicator catalogue version {catalogue.version})",
+        count=count,
+        prevalence=None if hidden else prevalence,
+        trend=None if hidden else trend,
+        suppressed=hidden,
+        title=indicator.title if indicator is not None else None,
+        stages=list(indicator.stages) if indicator is not None else [],
+        source="; ".join(str(s) for s in indicator.sources) if indicator is not None else None,
+    )
+
+
+def rank_checklist(entries: Iterable[ChecklistEntry]) -> list[ChecklistEntry]:
+    """Published entries by prevalence (then count, id), then suppressed ones by id."""
+    items = list(entries)
+    published = sorted(
+        (e for e in items if not e.suppressed),
+        key=lambda e: (-(e.prevalence or 0.0), -(e.count or 0), e.id),
+    )
+    hidden = sorted((e for e in items if e.suppressed), key=lambda e: e.id)
+    return [*published, *hidden]
+
+
+def _checklist(
+    window: PeriodCells,
+    prior: PeriodCells,
+    *,
+    pattern: DigestPattern,
+    names: tuple[str, str | None],
+    catalogue: Catalogue,
+) -> list[ChecklistEntry]:
+    """The checklist of a window (table ``names[0]``) with trends against the prior window
+    (``names[1]``, ``None`` before year 1). A count is published where the pattern publishes
+    it, its prevalence only where the window's case count is published too (a prevalence
+    and a count give the case count away), its trend only where the prior window's count is
+    published by the same pattern (a flag bounds the count it compares with)."""
+    name, prior_name = names
+    total = window.get(TOTAL)
+    cases = pattern.published(name, TOTAL, total) if total is not None else None
+    entries: list[ChecklistEntry] = []
+    for cell, tally in window.items():
+        if cell[0] != Dimension.RISK_INDICATOR.value:
+            continue
+        count = pattern.published(name, cell, tally)
+        if count is None:
+            entries.append(
+                checklist_entry(catalogue, cell[1], count=None, prevalence=None, trend=None)
+            )
+            continue
+        previous = 0 if prior_name is None else pattern.published(prior_name, cell, prior.get(cell))
+        entries.append(
+            checklist_entry(
+                catalogue,
+                cell[1],
+                count=count,
+                prevalence=ratio(count, cases),
+                trend=None if previous is None else trend_flag(count, previous),
+            )
+        )
+    return rank_checklist(entries)
+
+
+def _lessons(
+    lessons: Sequence[Lesson], stage_cells: Sequence[Cell], *, withheld: bool
+) -> list[Lesson]:
+    """Shareable lessons only (TLP amber or lower), grouped by transfer stage, deduplicated.
+
+    None at all when the period's totals have fewer than k contributors (the lessons would
+    all be one contributor's; totals withheld by secondary suppression come from at least k
+    contributors and keep their lessons). A lesson whose stage cell is suppressed is
+    listed without its stage, so the lessons never show how many cases a suppressed stage
+    holds.
+    """
+    if withheld:
+        return []
+    hidden = {c.value for c in stage_cells if c.suppressed}
+    keep: dict[tuple[TransferStage | None, str], Lesson] = {}
+    for lesson in lessons:
+        if not lesson.tlp.meeting_may_read:
+            continue
+        if lesson.stage is not None and lesson.stage.value in hidden:
+            lesson = lesson.model_copy(update={"stage": None})
+        keep.setdefault((lesson.stage, " ".join(lesson.text.split())), lesson)
+    last = len(_STAGE_ORDER)
+    return sorted(
+        keep.values(),
+        key=lambda item: (last if item.stage is None else _STAGE_ORDER[item.stage], item.text),
+    )
+
+
+def _note_text(
+    *,
+    k: int,
+    suppressed: int,
+    secondary: int,
+    suppressed_checklist: int,
+    cycles: Sequence[str],
+    window: Sequence[Quarter],
+    dead: Mapping[str, int],
+    lessons: str,
+) -> list[str]:
+    lines = [
+        f"Cells with fewer than {k} distinct contributors are suppressed (primary "
+        "suppression): their count, contributors, share, previous count, change and trend "
+        "are not published.",
+        "Further cells are suppressed (secondary suppression) so that no suppressed count "
+        "can be computed exactly from the published ones of all this region's digests "
+        "together: within a period, the values of kind, confidence, transfer_stage, "
+        "end_user_type and detection_source each sum to the total; a quarter is the sum of "
+        "its three months, a CSP cycle of its twelve, and the checklist of its four "
+        "quarters; every listed cell counts at least one case. The pattern is the same in "
+        "every digest of the region, its charts and its previous-period counts; a share or "
+        "prevalence is shown only where the count it divides by is published.",
+        f"{suppressed} cells of this digest are suppressed ({suppressed - secondary} "
+        f"primary, {secondary} secondary), and {suppressed_checklist} checklist entries.",
+        "Trend flags: conditional test of equal Poisson rates, z = (c - p) / sqrt(c + p) "
+        f"with c the count now and p the previous period's count; rising if z >= "
+        f"{TREND_TEST.z}, falling if z <= -{TREND_TEST.z} (two-sided, alpha = "
+        f"{TREND_TEST.alpha}); new if p = 0 and c >= {TREND_TEST.min_count}; stable when "
+        f"c + p < {TREND_TEST.min_count}. No flag is given when the previous count is "
+        "itself suppressed (for the checklist: when the four quarters before would be).",
+    ]
+    if len(cycles) > 1:
+        lines.append(
+            f"This period spans the CSP cycles {', '.join(cycles)}, whose contributor "
+            "pseudonyms cannot be linked: every contributor count is the largest count "
+            "within one cycle, a lower bound of the true number, so suppression errs on "
+            "the safe side."
+        )
+    if window:
+        lines.append(
+            f"The checklist counts cases over the quarters {window[0]} to {window[-1]} and "
+            "flags trends against the four quarters before; its contributor counts are "
+            "lower bounds in the same way."
+        )
+    total_dead = sum(dead.values())
+    if total_dead:
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(dead.items()))
+        lines.append(
+            f"{total_dead} records of this region were dead-lettered so far (all periods; "
+            f"{reasons})."
+        )
+    else:
+        lines.append("No record of this region was dead-lettered.")
+    lines.append("Late revisions are not tracked per period yet.")
+    lines.append(lessons)
+    return lines
+
+
+def _lessons_note(omitted: bool, *, withheld: bool) -> str:
+    if omitted:
+        return (
+            "Lessons are not included: this digest was rendered without the region's "
+            "private key, which the sealed cases' texts need."
+        )
+    if withheld:
+        return (
+            "No lessons are shown because this period's cases come from fewer than k contributors."
+        )
+    return (
+        "Lessons are the screened summaries of cases marked TLP:AMBER or lower (never "
+        "TLP:AMBER+STRICT or TLP:RED), grouped by the transfer stage of their case; "
+        "identical texts appear once, nothing identifies the case or its contributor, and "
+        "a lesson whose stage cell is suppressed appears under other stages. The number of "
+        "lessons is not a number of cases."
+    )
+
+
+def assemble_digest(
+    region: Region,
+    current: Period,
+    tallies: Mapping[str, PeriodCells],
+    dead: Mapping[str, int],
+    *,
+    k: int,
+    catalogue: Catalogue,
+    lessons: Sequence[Lesson | CaseLesson] | None = (),
+    pattern: DigestPattern | None = None,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
+) -> Digest:
+    """The digest of *region* for *current* from merged cells (period → cells, TLP:RED
+    included) and the region's dead-letter counts: :func:`~dief.digests.build_digest`
+    without the reads (:class:`~dief.digests.RegionDigests` does them once per region).
+
+    *tallies* must hold every period of the region with data: the suppression *pattern* is
+    joint across them (computed from *tallies* when not given; pass the one
+    :func:`~dief.disclosure.digest_pattern` made, to share it between digests).
+
+    :raises ValueError: *pattern* was made for another ``k``, or does not cover a table
+        this digest shows (its period, checklist window or the window before).
+    """
+    if k < 1:
+        raise ValueError("k is at least 1")
+    code = region
+    if pattern is None:
+        pattern = digest_pattern(tallies, k=k, start_month=start_month, periods=[str(current)])
+    elif pattern.k != k:
+        raise ValueError("the suppression pattern was made for another k")
+    before = previous_period(current)
+    window, prior = checklist_window(current)
+    now = tallies.get(str(current), {})
+    then = tallies.get(str(before), {}) if before is not None else {}
+    periods = (str(current), str(before) if before is not None else None)
+    window_cells = combine(tallies.get(str(q), {}) for q in window)
+    prior_cells = combine(tallies.get(str(q), {}) for q in prior)
+    names = (window_key(window[-1]), window_key(prior[-1]) if prior else None)
+    for table, cells in (
+        (periods[0], now),
+        (periods[1], then),
+        *zip(names, (window_cells, prior_cells), strict=True),
+    ):
+        if table is not None and cells and table not in pattern.tables:
+            raise ValueError(f"the suppression pattern does not cover {table}")
+
+    total = now.get(TOTAL)
+    published_total = (
+        total.count if total is not None and not pattern.hidden(periods[0], TOTAL, total) else None
+    )
+    dimensions = _dimensions(now, then, pattern=pattern, periods=periods, total=published_total)
+    suppressed = sum(c.suppressed for cells in dimensions.values() for c in cells)
+    secondary = len({key for key in pattern.secondary(periods[0]) if key[1:] != TOTAL})
+    checklist = _checklist(
+        window_cells, prior_cells, pattern=pattern, names=names, catalogue=catalogue
+    )
+    cycles = sorted({c for tally in now.values() for c in tally.cycles})
+    suppressed_checklist = sum(e.suppressed for e in checklist)
+    totals = _totals(now, then, pattern=pattern, periods=periods, suppressed=suppressed)
+    # fewer than k contributors in the whole period (primary suppression of the totals)
+    alone = total is not None and 0 < total.contributors < k
+    shown = (
+        []
+        if lessons is None
+        else _lessons(
+            lessons_for(lessons, current),
+            dimensions[Dimension.TRANSFER_STAGE],
+            withheld=alone,
+        )
+    )
+    notes = DigestNotes(
+        late_revisions=None,
+        dead_lettered=sum(dead.values()),
+        suppressed_cells=suppressed,
+        primary_suppressed=suppressed - secondary,
+        secondary_suppressed=secondary,
+        totals_secondary=(periods[0], *TOTAL) in pattern.secondary(periods[0]),
+        dead_letters=dict(sorted(dead.items())),
+        k=k,
+        trend_test=TREND_TEST,
+        cycles=cycles,
+        contributors_lower_bound=len(cycles) > 1,
+        checklist_window=[str(q) for q in window],
+        text=_note_text(
+            k=k,
+            suppressed=suppressed,
+            secondary=secondary,
+            suppressed_checklist=suppressed_checklist,
+            cycles=cycles,
+            window=window,
+            dead=dead,
+            lessons=_lessons_note(lessons is None, withheld=alone),
+        ),
+        suppressed_checklist_entries=suppressed_checklist,
+        lessons_omitted=lessons is None,
+    )
+    return Digest(
+        region=code,
+        period=str(current),
+        k=k,
+        totals=totals,
+        dimensions=dimensions,
+        checklist=checklist,
+        lessons=shown,
+        notes=notes,
+    )
+
+
+def cell_index(dimensions: Mapping[Dimension, Sequence[Cell]]) -> dict[CellId, Cell]:
+    """(dimension, value) → cell, for tests and renderers."""
+    return {(d.value, c.value): c for d, cells in dimensions.items() for c in cells}

@@ -1,0 +1,162 @@
+"""A region's cells read once, with their joint suppression pattern, for many digests.
+
+Every digest of a region shares one suppression pattern (:mod:`dief.disclosure._pattern`),
+which takes every period of the region. :class:`RegionDigests` reads the region's cells and
+dead-letter counts once and protects them once; then each digest, series or chart of the
+region costs only its own cells. :func:`~dief.render.write_outputs` and the digest
+issuer (``dief.digests``) use it; :func:`~dief.digests.build_digest` is the one-digest
+shortcut. Given what the region's earlier issues listed (``earlier``, from
+``CaseStore.published_suppressions``), the pattern keeps their suppressions, and
+:meth:`RegionDigests.record` stores what this issue lists (docs/digests.md, "Re-issues").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from dief.aggregator.store import CaseStore, PublishedPattern
+from dief.catalogue import Catalogue
+from dief.digests._digest import assemble_digest
+from dief.digests._lessons import CaseLesson
+from dief.digests._series import DigestSeries, digest_series
+from dief.disclosure import (
+    DigestPattern,
+    PeriodCells,
+    digest_pattern,
+    merge_rows,
+    visible_tables,
+    with_earlier_cells,
+)
+from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
+from dief.vocab import Region
+from dief.wire import Digest, Lesson
+
+__all__ = ["RegionDigests", "build_digest"]
+
+
+@dataclass(frozen=True, slots=True)
+class RegionDigests:
+    """Every cell of one region (TLP:RED included), its dead letters and its pattern;
+    ``periods``: the periods with data (``CaseStore.periods_with_data``)."""
+
+    region: Region
+    periods: tuple[str, ...]
+    tallies: Mapping[str, PeriodCells]
+    dead: Mapping[str, int]
+    pattern: DigestPattern
+    start_month: int = DEFAULT_CYCLE_START_MONTH
+
+    @property
+    def k(self) -> int:
+        return self.pattern.k
+
+    @classmethod
+    async def load(
+        cls,
+        store: CaseStore,
+        region: Region | str,
+        *,
+        k: int = 2,
+        start_month: int = DEFAULT_CYCLE_START_MONTH,
+        periods: Iterable[str] = (),
+        earlier: PublishedPattern | None = None,
+    ) -> RegionDigests:
+        """Read every period of *region* with data, and protect them together.
+
+        *periods*: digests to be written that may have no data of their own (an empty
+        cycle, issued so the Secretariat hears from every region): their checklist
+        windows are covered too. *earlier*: what the region's published digests listed
+        (``store.published_suppressions(region)``): every cell they suppressed stays
+        suppressed, listed at count 0 if it lost its cases, and the counts they published
+        are taken as public (:func:`~dief.disclosure.digest_pattern`). Building for
+        publishing, pass it and :meth:`record` what was published.
+        """
+        if k < 1:
+            raise ValueError("k is at least 1")
+        code = Region(region)
+        extra = sorted({str(parse_period(p, start_month=start_month)) for p in periods})
+        wanted = await store.periods_with_data(code.value)
+        tallies = (
+            merge_rows(await store.cell_rows(code.value, list(wanted), include_red=True))
+            if wanted
+            else {}
+        )
+        tallies = with_earlier_cells(tallies, earlier)
+        pattern = digest_pattern(
+            tallies, k=k, start_month=start_month, periods=extra, earlier=earlier
+        )
+        dead = await store.dead_letter_counts(code.value)
+        return cls(code, tuple(wanted), tallies, dead, pattern, start_month)
+
+    async def record(self, store: CaseStore, periods: Iterable[str] | None = None) -> int:
+        """Record in *store* what the digests of *periods* (default: every table of the
+        pattern) list: each cell's published count, or that it is suppressed
+        (``CaseStore.record_suppressions``), so the next issue keeps the pattern. Call it
+        before the digests leave (a record of an issue that then failed only keeps more
+        cells suppressed). Returns the rows written."""
+        tables = None if periods is None else visible_tables(periods, start_month=self.start_month)
+        return await store.record_suppressions(self.region.value, self.pattern.listed(tables))
+
+    def digest(
+        self,
+        period: str,
+        *,
+        catalogue: Catalogue,
+        lessons: Sequence[Lesson | CaseLesson] | None = (),
+    ) -> Digest:
+        """The digest of *period* (see :func:`~dief.digests.build_digest`)."""
+        return assemble_digest(
+            self.region,
+            parse_period(period, start_month=self.start_month),
+            self.tallies,
+            self.dead,
+            k=self.k,
+            catalogue=catalogue,
+            lessons=lessons,
+            pattern=self.pattern,
+            start_month=self.start_month,
+        )
+
+    def series(self, period: str, *, length: int | None = None) -> DigestSeries:
+        """The charts' series of *period*'s digest (see :func:`~dief.digests.load_series`)."""
+        return digest_series(
+            self.tallies,
+            parse_period(period, start_month=self.start_month),
+            k=self.k,
+            length=length,
+            pattern=self.pattern,
+            start_month=self.start_month,
+        )
+
+
+async def build_digest(
+    store: CaseStore,
+    region: Region | str,
+    period: str,
+    *,
+    k: int = 2,
+    catalogue: Catalogue,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
+    lessons: Sequence[Lesson | CaseLesson] | None = (),
+) -> Digest:
+    """The trend digest of *region* for *period* (``2026-05``, ``2026-Q2`` or ``CSP12``).
+
+    TLP:RED cases count (the digest goes to the region's own meeting only). Costs one read
+    of the region's stored cells and their protection (every period: the suppression
+    pattern is joint, so this digest equals the one :func:`~dief.render.write_outputs`
+    writes, keeping what the region's published issues suppressed; it records nothing);
+    for several digests of a region, use :class:`RegionDigests`. *lessons* are
+    included when shareable (TLP amber or lower), grouped by transfer stage; dated ones
+    (:class:`CaseLesson`) only when their month lies in *period*. ``lessons=None`` means
+    they could not be read (rendered without the region's private key): the notes say so.
+    """
+    digests = await RegionDigests.load(
+        store,
+        region,
+        k=k,
+        start_month=start_month,
+        periods=[period],
+        earlier=await store.published_suppressions(Region(region).value),
+    )
+    return digests.digest(period, catalogue=catalogue, lessons=lessons)

@@ -1,0 +1,91 @@
+"""Disclosure control (DESIGN §7 ⚑): cells protected by distinct contributors, primary and
+secondary suppression, the joint pattern of a region's digests, and the additive layout of
+CSP summaries.
+
+- :func:`protect` with :class:`Group` and :class:`Earlier` — secondary suppression over
+  additive groups, stable across issues; :func:`determined_cells` checks what a reader can
+  recover (:mod:`dief.disclosure._elimination`).
+- :func:`digest_pattern` / :class:`DigestPattern` — one pattern for every digest of a region.
+- :func:`merge_rows`, :class:`Tally`, :class:`CellSource` — stored cell rows to a period's
+  counts (contributors within one pseudonym domain).
+"""
+
+from __future__ import annotations
+
+from dief.disclosure._cells import (
+    CellId,
+    CellSource,
+    PeriodCells,
+    Tally,
+    combine,
+    merge_rows,
+)
+from dief.disclosure._elimination import (
+    Elimination,
+    Row,
+    rref,
+)
+from dief.disclosure._pattern import (
+    DigestPattern,
+    digest_groups,
+    digest_pattern,
+    last_quarter,
+    visible_tables,
+    window_key,
+    window_quarters,
+    with_earlier_cells,
+)
+from dief.disclosure._published import (
+    GLOBAL,
+    EarlierIssue,
+    PublishedCells,
+    additive_groups,
+    cell_order,
+    earlier_issue,
+    published_cells,
+)
+from dief.disclosure._suppression import (
+    SINGLE_VALUED,
+    Earlier,
+    Group,
+    Key,
+    Protection,
+    SortKey,
+    determined_cells,
+    protect,
+)
+
+__all__ = [
+    "GLOBAL",
+    "SINGLE_VALUED",
+    "CellId",
+    "CellSource",
+    "DigestPattern",
+    "Earlier",
+    "EarlierIssue",
+    "Elimination",
+    "Group",
+    "Key",
+    "PeriodCells",
+    "Protection",
+    "PublishedCells",
+    "Row",
+    "SortKey",
+    "Tally",
+    "additive_groups",
+    "cell_order",
+    "combine",
+    "determined_cells",
+    "digest_groups",
+    "digest_pattern",
+    "earlier_issue",
+    "last_quarter",
+    "merge_rows",
+    "protect",
+    "published_cells",
+    "rref",
+    "visible_tables",
+    "window_key",
+    "window_quarters",
+    "with_earlier_cells",
+]

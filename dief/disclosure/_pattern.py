@@ -1,0 +1,365 @@
+"""The joint suppression pattern of a region's meeting digests (DESIGN §7 disclosure control).
+
+A region's month, quarter and cycle digests are published side by side, and each is linked
+to the others by additive groups (:class:`~dief.disclosure.Group`), cells keyed
+``(table, dimension, value)`` with a period as the table:
+
+- within one period, each single-valued dimension's values sum to the period's total;
+- each quarter cell (every dimension value, and the total) is the sum of the same cell of
+  its three months, each cycle cell the sum over its twelve months;
+- each checklist window (four quarters, table ``W<last quarter>``) counts its risk
+  indicators and its cases as the sum over its quarters: the checklist publishes the
+  window's counts, its prevalences give away the window's case count, and its trend flags
+  compare with the four quarters before (the window ending four quarters earlier), so that
+  window is a table too, as if published.
+
+A digest's previous-period counts and its charts' series are the cells of the earlier
+periods' tables, so they publish nothing new as long as they follow the same pattern.
+
+Multi-valued dimensions (a case may cite several values) do not sum to the total, so they
+only take part in the cross-period groups. A group whose sum does not hold in the data
+(cells of a period stored without those of its months, in a hand-made store) is no
+equation a reader could use, and is left out.
+
+:func:`digest_pattern` starts from the primary suppressions (fewer than ``k`` distinct
+contributors) and runs :func:`~dief.disclosure.protect` over all the region's
+tables at once, so every digest of the region, its charts and its previous-period counts
+share one pattern in which no suppressed cell follows exactly from the published ones. The
+cost is O(cells of the region) to set up, never a scan of the cases.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from dief.aggregator._facts import TOTAL
+from dief.aggregator.store import PublishedCell, PublishedPattern, SuppressedCell
+from dief.disclosure._cells import CellId, PeriodCells, Tally, combine
+from dief.disclosure._suppression import SINGLE_VALUED, Earlier, Group, Key, SortKey, protect
+from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Period, Quarter, parse_period
+from dief.vocab import Dimension
+
+__all__ = [
+    "DigestPattern",
+    "digest_groups",
+    "digest_pattern",
+    "last_quarter",
+    "visible_tables",
+    "window_key",
+    "window_quarters",
+    "with_earlier_cells",
+]
+
+_KIND_RANK = {Month: 0, Quarter: 1, CspCycle: 2}
+_WINDOW_RANK = 3
+_DIM_RANK = {d.value: i for i, d in enumerate(Dimension)}
+_WINDOW = "W"
+_INDICATOR = Dimension.RISK_INDICATOR.value
+#: a total (or a cell that is its table's total: the only value of a single-valued
+#: dimension) costs this many times its count as a secondary suppression, so that the
+#: small cells around it are taken first: a withheld total takes shares and the headline
+#: number with it
+TOTAL_WEIGHT = 10
+
+
+def window_key(last: Quarter) -> str:
+    """The table name of the checklist window ending at quarter *last*."""
+    return f"{_WINDOW}{last}"
+
+
+def window_quarters(last: Quarter) -> tuple[Quarter, ...]:
+    """The (up to) four quarters of the checklist window ending at *last*, oldest first."""
+    quarters: list[Quarter] = [last]
+    try:
+        for _ in range(3):
+            quarters.append(quarters[-1].previous())
+    except ValueError:
+        pass
+    quarters.reverse()
+    return tuple(quarters)
+
+
+def last_quarter(period: Period) -> Quarter:
+    """The quarter of *period*'s last month (where its checklist window ends)."""
+    if isinstance(period, Month):
+        return period.quarter
+    if isinstance(period, Quarter):
+        return period
+    return period.last.quarter
+
+
+def _shift(quarter: Quarter, back: int) -> Quarter | None:
+    try:
+        for _ in range(back):
+            quarter = quarter.previous()
+    except ValueError:
+        return None
+    return quarter
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPattern:
+    """Which cells of a region's digests are suppressed (``primary``: below ``k``).
+
+    ``tables``: the tables it covers (periods, and windows ``W<quarter>``); a cell of a
+    table it does not cover is judged by ``k`` alone. ``secondary_of``: a table's cells
+    suppressed only by secondary suppression. ``counts``: every listed cell of those
+    tables; ``kept``: cells suppressed because an earlier issue suppressed them (not
+    primary now).
+    """
+
+    k: int
+    primary: frozenset[Key]
+    suppressed: frozenset[Key]
+    tables: frozenset[str] = frozenset()
+    rounds: int = field(default=0, compare=False)
+    secondary_of: Mapping[str, frozenset[Key]] = field(default_factory=dict, compare=False)
+    counts: Mapping[Key, int] = field(default_factory=dict, compare=False)
+    kept: frozenset[Key] = frozenset()
+
+    def hidden(self, table: str, cell: CellId, tally: Tally | None) -> bool:
+        """Whether the cell is suppressed (no tally: a zero, published)."""
+        if tally is None:
+            return False
+        return tally.contributors < self.k or (table, *cell) in self.suppressed
+
+    def published(self, table: str, cell: CellId, tally: Tally | None) -> int | None:
+        """The count a digest publishes for the cell: 0 without data, ``None`` suppressed."""
+        if tally is None:
+            return 0
+        return None if self.hidden(table, cell, tally) else tally.count
+
+    def secondary(self, table: str) -> frozenset[Key]:
+        """The cells of *table* suppressed only by secondary suppression."""
+        return self.secondary_of.get(table, frozenset())
+
+    @property
+    def secondary_count(self) -> int:
+        return len(self.suppressed) - len(self.primary)
+
+    def listed(self, tables: Iterable[str] | None = None) -> list[PublishedCell]:
+        """Every listed cell of *tables* (default: all it covers) as the digests publish
+        it: the count, or ``None`` where suppressed (what the issuer records)."""
+        wanted = self.tables if tables is None else frozenset(tables) & self.tables
+        return [
+            PublishedCell(SuppressedCell(*key), None if key in self.suppressed else n)
+            for key, n in sorted(self.counts.items())
+            if key[0] in wanted
+        ]
+
+
+def _order_of(tables: Iterable[str], start_month: int) -> dict[str, int]:
+    ranks: dict[str, int] = {}
+    for name in tables:
+        if name.startswith(_WINDOW):
+            ranks[name] = _WINDOW_RANK
+        else:
+            ranks[name] = _KIND_RANK[type(parse_period(name, start_month=start_month))]
+    return ranks
+
+
+def _tables(
+    tallies: Mapping[str, PeriodCells], start_month: int, extra: Iterable[str]
+) -> tuple[dict[str, PeriodCells], dict[str, tuple[str, ...]]]:
+    """Every table (the periods, and the checklist windows their digests show or compare
+    with) and, for each aggregate table, the tables it sums."""
+    tables: dict[str, PeriodCells] = {}
+    parts: dict[str, tuple[str, ...]] = {}
+    lasts: set[Quarter] = set()
+    for name, cells in tallies.items():
+        try:
+            period = parse_period(name, start_month=start_month)
+        except ValueError:
+            continue
+        tables[name] = dict(cells)
+        lasts.add(last_quarter(period))
+        if isinstance(period, (Quarter, CspCycle)):
+            parts[name] = tuple(str(m) for m in period.months if str(m) in tallies)
+    for name in extra:
+        lasts.add(last_quarter(parse_period(name, start_month=start_month)))
+    windows = set(lasts)
+    for last in lasts:
+        prior = _shift(last, 4)
+        if prior is not None:
+            windows.add(prior)
+    for last in sorted(windows, key=str):
+        quarters = tuple(str(q) for q in window_quarters(last) if str(q) in tallies)
+        window = combine(tallies[q] for q in quarters)
+        cells = {c: t for c, t in window.items() if c == TOTAL or c[0] == _INDICATOR}
+        if cells:
+            tables[window_key(last)] = cells
+            parts[window_key(last)] = quarters
+    return tables, parts
+
+
+def visible_tables(periods: Iterable[str], *, start_month: int) -> set[str]:
+    """The tables the digests of *periods* show something of: the period, the previous
+    period (previous counts), its checklist window and the window its trends compare with."""
+    out: set[str] = set()
+    for name in periods:
+        period = parse_period(name, start_month=start_month)
+        out.add(str(period))
+        with contextlib.suppress(ValueError):
+            out.add(str(period.previous()))
+        last = last_quarter(period)
+        out.add(window_key(last))
+        prior = _shift(last, 4)
+        if prior is not None:
+            out.add(window_key(prior))
+    return out
+
+
+def with_earlier_cells(
+    tallies: Mapping[str, PeriodCells], earlier: PublishedPattern | None
+) -> dict[str, PeriodCells]:
+    """*tallies* plus, at count 0, every cell an earlier issue suppressed that no longer
+    counts a case (revised or withdrawn away), in a period that still has data: it stays
+    listed, suppressed (as in a CSP re-issue), since dropping it would publish its new
+    count, 0, and with it the change of the totals around it."""
+    out = {name: dict(cells) for name, cells in tallies.items()}
+    if earlier is None:
+        return out
+    for cell in earlier.suppressed:
+        cells = out.get(cell.period)
+        if cells is not None and (cell.dimension, cell.value) not in cells:
+            cells[(cell.dimension, cell.value)] = Tally(0, 0, ())
+    return out
+
+
+def digest_groups(
+    tables: Mapping[str, PeriodCells], parts: Mapping[str, Iterable[str]]
+) -> list[Group]:
+    """The additive groups between the listed cells of *tables* (see the module docstring)."""
+    groups: list[Group] = []
+    for name in sorted(tables):
+        cells = tables[name]
+        if TOTAL not in cells or name.startswith(_WINDOW):
+            continue
+        for dimension in SINGLE_VALUED:
+            members = tuple(sorted((name, *c) for c in cells if c[0] == dimension.value))
+            if members:
+                groups.append(Group((name, *TOTAL), members))
+    for name in sorted(parts):
+        inner = [p for p in parts[name] if p in tables]
+        for cell in sorted(tables[name]):
+            members = tuple((p, *cell) for p in inner if cell in tables[p])
+            if members:
+                groups.append(Group((name, *cell), members))
+    return groups
+
+
+def _key(cell: SuppressedCell) -> Key:
+    return (cell.period, cell.dimension, cell.value)
+
+
+def _earlier(earlier: PublishedPattern, counts: Mapping[Key, int], start_month: int) -> Earlier:
+    """The earlier issues as :func:`protect` takes them: the cells they suppressed (those
+    listed now), the counts they published that are the same now, and their groups,
+    rebuilt from the record over every cell it lists (a group whose published cells do
+    not add up is no equation and is left out; one with suppressed cells is kept, which
+    errs on the safe side)."""
+    recorded: dict[Key, int | None] = {_key(c): n for c, n in earlier.counts.items()}
+    recorded.update((_key(c), None) for c in earlier.suppressed)
+    tables: dict[str, PeriodCells] = {}
+    for table, dimension, value in recorded:
+        tables.setdefault(table, {})[(dimension, value)] = Tally(0, 0, ())
+    parts: dict[str, tuple[str, ...]] = {}
+    for name in tables:
+        if name.startswith(_WINDOW):
+            inner: Iterable[object] = window_quarters(Quarter.parse(name[len(_WINDOW) :]))
+        else:
+            try:
+                period = parse_period(name, start_month=start_month)
+            except ValueError:
+                continue
+            if not isinstance(period, (Quarter, CspCycle)):
+                continue
+            inner = period.months
+        parts[name] = tuple(str(p) for p in inner if str(p) in tables)
+
+    def holds(group: Group) -> bool:
+        values = [recorded[c] for c in group.cells]
+        if any(v is None for v in values):
+            return True
+        return values[0] == sum(v or 0 for v in values[1:])
+
+    suppressed = frozenset(key for key, n in recorded.items() if n is None and key in counts)
+    groups = tuple(
+        g
+        for g in digest_groups(tables, parts)
+        if holds(g) and any(c in suppressed for c in g.cells)
+    )
+    unchanged = frozenset(
+        key for key, n in recorded.items() if n is not None and counts.get(key) == n
+    )
+    return Earlier(suppressed, groups, unchanged, given=frozenset())
+
+
+def digest_pattern(
+    tallies: Mapping[str, PeriodCells],
+    *,
+    k: int,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
+    periods: Iterable[str] = (),
+    earlier: PublishedPattern | None = None,
+) -> DigestPattern:
+    """The joint pattern of every digest of a region from its merged cells (period → cells,
+    every period with data), covering also the checklist windows of *periods* (digests to
+    publish that may have no data of their own, such as an empty cycle).
+
+    *earlier*: what the region's earlier issues listed (``CaseStore.published_suppressions``).
+    Every cell they suppressed stays suppressed (listed at count 0 if it lost its cases:
+    pass *tallies* through :func:`with_earlier_cells`), and a cell they published with the
+    count it has now is public: never chosen as a secondary suppression, and counted as
+    published in every check (:class:`~dief.disclosure.Earlier`).
+
+    Deterministic: the same cells give the same pattern, whether one digest or all of them
+    are being written.
+    """
+    if k < 1:
+        raise ValueError("k is at least 1")
+    tables, parts = _tables(tallies, start_month, periods)
+    counts: dict[Key, int] = {}
+    primary: set[Key] = set()
+    for name, cells in tables.items():
+        for cell, tally in cells.items():
+            key = (name, *cell)
+            counts[key] = tally.count
+            if tally.contributors < k:
+                primary.add(key)
+    # a sum that does not hold in the data is no equation a reader could use
+    groups = [
+        g
+        for g in digest_groups(tables, parts)
+        if counts[g.marginal] == sum(counts[m] for m in g.members)
+    ]
+    ranks = _order_of(tables, start_month)
+    heavy = {key for key in counts if key[1:] == TOTAL}
+    heavy.update(g.members[0] for g in groups if g.marginal[1:] == TOTAL and len(g.members) == 1)
+
+    def cost(key: Key) -> int:
+        return counts[key] * TOTAL_WEIGHT if key in heavy else counts[key]
+
+    def order(key: Key) -> SortKey:
+        table, dimension, value = key
+        return (ranks[table], _DIM_RANK.get(dimension, -1), f"{table}\x1f{value}")
+
+    before = None if earlier is None else _earlier(earlier, counts, start_month)
+    protection = protect(
+        counts, primary, groups, order=order, exact_widen=True, cost=cost, earlier=before
+    )
+    secondary: dict[str, set[Key]] = {}
+    for key in protection.secondary:
+        secondary.setdefault(key[0], set()).add(key)
+    return DigestPattern(
+        k,
+        protection.primary,
+        protection.suppressed,
+        frozenset(tables),
+        protection.rounds,
+        {table: frozenset(keys) for table, keys in secondary.items()},
+        counts,
+        protection.kept,
+    )

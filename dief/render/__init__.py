@@ -1,0 +1,54 @@
+"""Renderings of digests and summaries: Markdown, HTML with inline SVG charts, DOCX, and the
+output directory of a run (DESIGN §9 ⚑).
+
+- :func:`render_digest_markdown`, :func:`render_summary_markdown`;
+- :func:`render_digest_html`, :func:`render_summary_html` (self-contained; nothing fetched);
+- :func:`render_summary_docx` — the CSP summary as a working paper;
+- :func:`write_outputs` — every digest and summary with data, written atomically.
+"""
+
+from __future__ import annotations
+
+from dief.render._docx import (
+    render_summary_docx,
+)
+from dief.render._html import (
+    render_digest_html,
+    render_summary_html,
+)
+from dief.render._markdown import (
+    render_digest_markdown,
+    render_summary_markdown,
+)
+from dief.render._output import (
+    OutputIndex,
+    WrittenOutput,
+    dump_json,
+    write_outputs,
+)
+from dief.render._svg import (
+    PALETTE,
+    Bar,
+    bar_list,
+    column_chart,
+    line_chart,
+    nice_ticks,
+)
+
+__all__ = [
+    "PALETTE",
+    "Bar",
+    "OutputIndex",
+    "WrittenOutput",
+    "bar_list",
+    "column_chart",
+    "dump_json",
+    "line_chart",
+    "nice_ticks",
+    "render_digest_html",
+    "render_digest_markdown",
+    "render_summary_docx",
+    "render_summary_html",
+    "render_summary_markdown",
+    "write_outputs",
+]

@@ -1,0 +1,319 @@
+"""The CSP summary as a DOCX working paper (python-docx), with two charts (matplotlib).
+
+Layout of a CSP working paper: the Treaty and meeting on top, a title, a "Summary" of the
+narrative, numbered sections of tables (regions, patterns, checklist, the global table by
+dimension, the regional tables) and a methodology annex. A suppressed cell reads
+"suppressed" with dashes beside it, never a number. The file is deterministic: fixed
+document properties and fixed ZIP timestamps, so the same summary gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from dief.secretariat import DIMENSION_LABELS, label, percent
+from dief.vocab import REGION_NAMES, Dimension
+from dief.wire import ChecklistEntry, CspSummary, RegionTable, Totals, Trend
+
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+
+__all__ = ["render_summary_docx"]
+
+_DASH = "\u2013"
+SUPPRESSED = "suppressed"
+_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+_TABLE_STYLE = "Light Grid Accent 1"
+_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
+
+
+def _num(value: int | None) -> str:
+    return _DASH if value is None else str(value)
+
+
+def _pct(value: float | None) -> str:
+    return _DASH if value is None else percent(value)
+
+
+def _trend(value: Trend | None) -> str:
+    return value.value if value is not None else _DASH
+
+
+def _table(doc: DocxDocument, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+
+    # every row at once: add_row() re-reads the grid for each row
+    table = doc.add_table(rows=1 + len(rows), cols=len(header))
+    table.style = doc.styles[_TABLE_STYLE]  # by object: a lookup by name costs a scan
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for row, texts in zip(table.rows, [header, *rows], strict=True):
+        for cell, text in zip(row.cells, texts, strict=True):
+            cell.text = text
+    doc.add_paragraph()
+
+
+def _region_count(table: RegionTable, dimension: Dimension, value: str) -> str:
+    for cell in table.dimensions.get(dimension, []):
+        if cell.value == value:
+            return SUPPRESSED if cell.suppressed else _num(cell.count)
+    return "0"  # not a cell: no case (zero cells are never listed, and known to be zero)
+
+
+def _totals_row(name: str, totals: Totals) -> list[str]:
+    if totals.withheld or totals.cases is None:
+        return [name, SUPPRESSED, _DASH, str(totals.suppressed), _DASH]
+    return [
+        name,
+        str(totals.cases),
+        _num(totals.contributors),
+        str(totals.suppressed),
+        _trend(totals.trend),
+    ]
+
+
+def _dimension_tables(doc: DocxDocument, summary: CspSummary, level: int) -> None:
+    """One table per dimension: every value, all regions together, then each region."""
+    regions = list(summary.regions.items())
+    header = ["value", "cases", "contributors", "share", "trend"] + [r.value for r, _ in regions]
+    for dimension in Dimension:
+        cells = summary.global_.dimensions.get(dimension, [])
+        doc.add_heading(f"{DIMENSION_LABELS[dimension].capitalize()} ({dimension.value})", level)
+        if not cells:
+            doc.add_paragraph("No data.")
+            continue
+        rows: list[list[str]] = []
+        for cell in cells:
+            if cell.suppressed:
+                head = [cell.value, SUPPRESSED, _DASH, _DASH, _DASH]
+            else:
+                head = [
+                    cell.value,
+                    _num(cell.count),
+                    _num(cell.contributors),
+                    _pct(cell.share),
+                    _trend(cell.trend),
+                ]
+            rows.append(head + [_region_count(t, dimension, cell.value) for _, t in regions])
+        _table(doc, header, rows)
+
+
+def _checklist_rows(entries: Sequence[ChecklistEntry]) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for rank, entry in enumerate(entries, start=1):
+        if entry.suppressed or entry.count is None:
+            rows.append([_DASH, entry.id, entry.question, SUPPRESSED, _DASH, _DASH])
+        else:
+            rows.append(
+                [
+                    str(rank),
+                    entry.id,
+                    entry.question,
+                    str(entry.count),
+                    _pct(entry.prevalence),
+                    _trend(entry.trend),
+                ]
+            )
+    return rows
+
+
+def _charts(summary: CspSummary) -> list[tuple[str, bytes]]:
+    """(caption, PNG) of the regions' cases and the most prevalent indicators."""
+    from matplotlib.figure import Figure  # loaded on use: matplotlib takes a while to import
+
+    out: list[tuple[str, bytes]] = []
+    regions = [(r.value, t.totals.cases) for r, t in summary.regions.items()]
+    shown = [(name, n) for name, n in regions if n is not None]
+    if shown:
+        fig = Figure(figsize=(6.4, 2.4), dpi=150)
+        ax = fig.add_subplot()
+        names = [name for name, _ in reversed(shown)]
+        ax.barh(names, [n for _, n in reversed(shown)], color="#0072B2")
+        for y, (_, n) in enumerate(reversed(shown)):
+            ax.text(n, y, f" {n}", va="center", fontsize=8)
+        ax.set_xlabel("cases")
+        ax.spines[["top", "right"]].set_visible(False)
+        hidden = [name for name, n in regions if n is None]
+        if hidden:
+            ax.set_title("Withheld: " + ", ".join(hidden), fontsize=8, loc="left")
+        fig.tight_layout()
+        out.append((f"Cases by region, {summary.cycle}", _png(fig)))
+    entries = [e for e in summary.checklist if not e.suppressed and e.prevalence is not None][:10]
+    if entries:
+        fig = Figure(figsize=(6.4, 3.0), dpi=150)
+        ax = fig.add_subplot()
+        ax.barh(
+            [e.id for e in reversed(entries)],
+            [(e.prevalence or 0.0) * 100 for e in reversed(entries)],
+            color=[
+                "#b4441a" if e.trend in (Trend.RISING, Trend.NEW) else "#0072B2"
+                for e in reversed(entries)
+            ],
+        )
+        ax.set_xlabel("share of cases citing the indicator (%)")
+        ax.spines[["top", "right"]].set_visible(False)
+        fig.tight_layout()
+        out.append(
+            (f"Most prevalent risk indicators, {summary.cycle} (rising or new in red)", _png(fig))
+        )
+    return out
+
+
+def _png(fig: object) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})  # type: ignore[attr-defined]
+    return buffer.getvalue()
+
+
+def _front(doc: DocxDocument, summary: CspSummary) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    marker = doc.add_paragraph(f"DIEF/{summary.cycle}/WP (draft)\nOriginal: English")
+    marker.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for line in (
+        "Arms Trade Treaty",
+        f"Conference of States Parties, {summary.cycle} cycle",
+        "Diversion Information Exchange Forum (DIEF)",
+    ):
+        para = doc.add_paragraph(line)
+        para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    doc.add_heading(
+        f"Diversion cases shared through the DIEF, {summary.cycle} "
+        f"({summary.from_} to {summary.to})",
+        0,
+    )
+    sub = doc.add_paragraph(
+        "Working paper: a non-attributed summary prepared from the DIEF case exchange. "
+        "No State is named as the source of any case, and no cell with fewer than "
+        f"{summary.k} distinct contributors is published."
+    )
+    sub.runs[0].italic = True
+
+
+def _annex(doc: DocxDocument, summary: CspSummary) -> None:
+    method = summary.methodology
+    doc.add_page_break()  # type: ignore[no-untyped-call]
+    doc.add_heading("Annex: Methodology", 1)
+    doc.add_paragraph(
+        f"k = {method.k}: {method.suppressed} cells are suppressed ({method.primary} "
+        f"primary, {method.secondary} secondary). TLP:RED cases are excluded."
+    )
+    for rule in method.rules:
+        doc.add_paragraph(rule, style="List Number")
+    if method.trend_test is not None:
+        test = method.trend_test
+        doc.add_paragraph(
+            f"Trend test: {test.name}; statistic {test.statistic}; |z| >= {test.z} "
+            f"(two-sided, alpha = {test.alpha}); stable below {test.min_count} cases."
+        )
+    doc.add_paragraph(
+        "Signature: "
+        + (
+            "the JSON summary carries the Secretariat's signature."
+            if summary.signature
+            else "not signed yet."
+        )
+    )
+
+
+def render_summary_docx(summary: CspSummary) -> bytes:
+    """The CSP summary as a DOCX working paper (deterministic bytes)."""
+    # python-docx is loaded on use (it is only needed for summaries)
+    from docx import Document
+    from docx.shared import Cm, Pt
+
+    doc = Document()
+    section = doc.sections[0]
+    section.left_margin = section.right_margin = Cm(2.2)
+    doc.styles[_TABLE_STYLE].font.size = Pt(9)
+    props = doc.core_properties
+    stamp = datetime(int(summary.to[:4]), int(summary.to[5:7]), 1, tzinfo=UTC)
+    props.title = f"DIEF summary {summary.cycle}"
+    props.subject = "Non-attributed diversion cases shared through the DIEF"
+    props.author = props.last_modified_by = "DIEF Exchange"
+    props.created = props.modified = stamp
+    props.revision = 1
+    props.comments = ""
+
+    _front(doc, summary)
+    doc.add_heading("Summary", 1)
+    for paragraph in summary.narrative:
+        doc.add_paragraph(paragraph)
+    charts = _charts(summary)
+
+    sections = iter(_ROMAN)
+    doc.add_heading(f"{next(sections)}. Cases by region", 1)
+    _table(
+        doc,
+        ["region", "cases", "contributors (at least)", "suppressed cells", "trend"],
+        [
+            _totals_row(f"{REGION_NAMES[r]} ({r.value})", t.totals)
+            for r, t in summary.regions.items()
+        ]
+        + [_totals_row("All regions", summary.global_.totals)],
+    )
+    for caption, png in charts[:1]:
+        doc.add_picture(io.BytesIO(png), width=Cm(15))
+        doc.add_paragraph(caption, style="Caption")
+
+    doc.add_heading(f"{next(sections)}. Patterns across regions", 1)
+    if summary.patterns:
+        _table(
+            doc,
+            ["dimension", "value", "rising in", "compared with"],
+            [
+                [
+                    DIMENSION_LABELS[p.dimension],
+                    label(p.value),
+                    ", ".join(r.value for r in p.regions),
+                    p.previous_cycle or _DASH,
+                ]
+                for p in summary.patterns
+            ],
+        )
+    else:
+        doc.add_paragraph("No value is rising in two or more regions.")
+
+    doc.add_heading(f"{next(sections)}. Global risk-indicator checklist", 1)
+    if summary.checklist:
+        _table(
+            doc,
+            ["rank", "id", "question", "cases", "prevalence", "trend"],
+            _checklist_rows(summary.checklist),
+        )
+    else:
+        doc.add_paragraph("No risk indicator was cited.")
+    for caption, png in charts[1:]:
+        doc.add_picture(io.BytesIO(png), width=Cm(15))
+        doc.add_paragraph(caption, style="Caption")
+
+    doc.add_heading(f"{next(sections)}. Cases by dimension, all regions and each region", 1)
+    doc.add_paragraph(
+        "Cases, distinct contributors (at least), share of all cases and trend against the "
+        "previous cycle for all regions together, then the cases of each region. "
+        "\u201csuppressed\u201d marks a protected cell; 0 means no case."
+    )
+    _dimension_tables(doc, summary, 2)
+    _annex(doc, summary)
+
+    raw = io.BytesIO()
+    doc.save(raw)
+    return _fixed_zip(raw.getvalue())
+
+
+def _fixed_zip(data: bytes) -> bytes:
+    """The same archive with fixed timestamps (python-docx stamps the current time)."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()

@@ -1,0 +1,459 @@
+"""HTML renderings of digests and CSP summaries: one self-contained page each.
+
+Charts are inline SVG (:mod:`dief.render._svg`), styles are inline, and a
+Content-Security-Policy forbids fetching anything: the page opens the same offline, in a
+meeting room or attached to an e-mail. Text goes through Jinja2 with autoescaping. A
+suppressed cell reads "suppressed" and shows no number anywhere, in tables or charts; the
+charts of a digest draw counts over time as the digests of those periods publish them.
+Rendering is deterministic: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from dief.digests import SERIES_TOP, DigestSeries, previous_period
+from dief.periods import DEFAULT_CYCLE_START_MONTH, Month, parse_period
+from dief.render._svg import PALETTE, Bar, bar_list, column_chart, line_chart
+from dief.secretariat import DIMENSION_LABELS, label, percent
+from dief.vocab import REGION_NAMES, Dimension, TransferStage
+from dief.wire import Cell, ChecklistEntry, CspSummary, Digest, Lesson, RegionTable, Totals, Trend
+
+__all__ = ["render_digest_html", "render_summary_html"]
+
+_DASH = "\u2013"
+_ARROWS = {"rising": "\u25b2", "new": "\u2605", "falling": "\u25bc", "stable": "\u25c6"}
+_TREND_COLOURS = {
+    Trend.RISING: "#b4441a",
+    Trend.NEW: "#6b3fa0",
+    Trend.FALLING: "#1b6e4f",
+    Trend.STABLE: "#0072B2",
+}
+#: checklist rows drawn in the chart (the table lists every entry)
+CHECKLIST_BARS = 12
+
+
+def _num(value: int | None) -> str:
+    return _DASH if value is None else str(value)
+
+
+def _signed(value: int | None) -> str:
+    if value is None:
+        return _DASH
+    return f"+{value}" if value > 0 else str(value)
+
+
+def _pct(value: float | None) -> str:
+    return _DASH if value is None else percent(value)
+
+
+def _stages(entry: ChecklistEntry) -> str:
+    return ", ".join(label(s.value) for s in entry.stages) or _DASH
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("dief.render", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(
+        dash=_DASH,
+        arrows=_ARROWS,
+        num=_num,
+        signed=_signed,
+        pct=_pct,
+        stages=_stages,
+        human=label,
+    )
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class _Tile:
+    key: str
+    label: str
+    figure: str
+    detail: str
+    withheld: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    label: str
+    count: int
+    change: str
+    trend: str
+
+
+@dataclass(frozen=True, slots=True)
+class _DimensionView:
+    code: str
+    label: str
+    cells: Sequence[Cell]
+    chart: Markup | None
+    legend: Sequence[tuple[str, str]]
+    table: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _LessonView:
+    text: str
+    tlp: str
+    tlp_label: str
+
+
+@dataclass(frozen=True, slots=True)
+class _LessonGroup:
+    title: str
+    lessons: Sequence[_LessonView]
+
+
+def _span(period: str, start_month: int) -> str:
+    parsed = parse_period(period, start_month=start_month)
+    if isinstance(parsed, Month):
+        return f"month {period}"
+    kind = "quarter" if period[4:6] == "-Q" else "CSP cycle"
+    return f"{kind} {parsed.first} to {parsed.last}"
+
+
+def _trend_text(trend: Trend | None) -> str:
+    return f", {trend.value}" if trend is not None else ""
+
+
+def _digest_tiles(digest: Digest, previous: str | None) -> list[_Tile]:
+    totals = digest.totals
+    if totals.withheld or totals.cases is None:
+        cases = _Tile("cases", "Cases", "suppressed", "fewer contributors than k", True)
+        contributors = _Tile("contributors", "Distinct contributors", _DASH, "", True)
+    else:
+        before = (
+            f"{totals.previous} in {previous}{_trend_text(totals.trend)}"
+            if previous is not None and totals.previous is not None
+            else "no comparable previous period"
+        )
+        cases = _Tile("cases", "Cases", str(totals.cases), before)
+        contributors = _Tile(
+            "contributors",
+            "Distinct contributors",
+            _num(totals.contributors),
+            "at least" if digest.notes.contributors_lower_bound else "never listed",
+        )
+    top_entry = next((e for e in digest.checklist if not e.suppressed), None)
+    checklist = _Tile(
+        "indicator",
+        "Most prevalent indicator",
+        top_entry.id if top_entry is not None else _DASH,
+        f"{_pct(top_entry.prevalence)} of cases: {top_entry.title or ''}"
+        if top_entry is not None
+        else "none published",
+    )
+    suppressed = _Tile(
+        "suppressed",
+        "Suppressed cells",
+        str(digest.notes.suppressed_cells),
+        f"below k = {digest.k} distinct contributors",
+    )
+    dead = _Tile(
+        "dead",
+        "Dead-lettered records",
+        str(digest.notes.dead_lettered),
+        "all periods of the region",
+    )
+    return [cases, contributors, checklist, suppressed, dead]
+
+
+def _changes(digest: Digest, limit: int = 8) -> list[_Change]:
+    found: list[tuple[int, int, str, Cell, Dimension]] = []
+    order = {Trend.NEW: 0, Trend.RISING: 1, Trend.FALLING: 2}
+    for dimension, cells in digest.dimensions.items():
+        for cell in cells:
+            rank = order.get(cell.trend) if cell.trend is not None else None
+            if cell.suppressed or rank is None:
+                continue
+            found.append((rank, -abs(cell.change or 0), cell.value, cell, dimension))
+    found.sort(key=lambda item: (item[0], item[1], item[4].value, item[2]))
+    return [
+        _Change(
+            label=f"{DIMENSION_LABELS[dim]} \u00b7 {label(cell.value)}",
+            count=cell.count or 0,
+            change=f"{_signed(cell.change)} from {_num(cell.previous)}",
+            trend=cell.trend.value if cell.trend is not None else "",
+        )
+        for _, _, _, cell, dim in found[:limit]
+    ]
+
+
+def _checklist_chart(entries: Sequence[ChecklistEntry], title: str) -> Markup | None:
+    shown = [e for e in entries if not e.suppressed and e.prevalence is not None]
+    if not shown:
+        return None
+    rows = [
+        Bar(
+            label=e.id,
+            value=e.prevalence,
+            text=f"{_pct(e.prevalence)} ({e.count})"
+            + (f" {_ARROWS[e.trend.value]}" if e.trend is not None else ""),
+            colour=_TREND_COLOURS[e.trend] if e.trend is not None else PALETTE[0],
+            note=f" {e.trend.value}" if e.trend is not None else "",
+        )
+        for e in shown[:CHECKLIST_BARS]
+    ]
+    # scaled to the largest prevalence: the ranking reads at a glance; the text says the share
+    return Markup(bar_list(rows, title=title, label_width=80))  # noqa: S704
+
+
+def _dimension_views(
+    dimensions: Mapping[Dimension, list[Cell]],
+    series: DigestSeries | None,
+    *,
+    share_charts: bool,
+    title: str,
+    table: str = "",
+) -> list[_DimensionView]:
+    views: list[_DimensionView] = []
+    for dimension in Dimension:
+        cells = dimensions.get(dimension, [])
+        chart: Markup | None = None
+        legend: list[tuple[str, str]] = []
+        name = DIMENSION_LABELS[dimension]
+        if series is not None:
+            lines = series.dimensions.get(dimension, ())
+            if lines:
+                legend = [(label(s.value), PALETTE[i % len(PALETTE)]) for i, s in enumerate(lines)]
+                chart = Markup(  # noqa: S704 - built by _svg, every text escaped there
+                    line_chart(
+                        series.periods,
+                        [(s.value, s.counts) for s in lines],
+                        title=f"{title}: {name} over time",
+                        group=dimension.value,
+                    )
+                )
+        elif share_charts:
+            published = [c for c in cells if not c.suppressed and c.count][:8]
+            if published:
+                chart = Markup(  # noqa: S704
+                    bar_list(
+                        [
+                            Bar(
+                                label=label(c.value)[:28],
+                                value=float(c.count or 0),
+                                text=f"{c.count}"
+                                + (f" ({_pct(c.share)})" if c.share is not None else ""),
+                            )
+                            for c in published
+                        ],
+                        title=f"{title}: {name}",
+                        width=520,
+                        label_width=190,
+                    )
+                )
+        views.append(
+            _DimensionView(dimension.value, name.capitalize(), cells, chart, legend, table)
+        )
+    return views
+
+
+def _lesson_groups(lessons: Sequence[Lesson]) -> list[_LessonGroup]:
+    groups: dict[TransferStage | None, list[_LessonView]] = {}
+    for lesson in lessons:
+        groups.setdefault(lesson.stage, []).append(
+            _LessonView(
+                text=lesson.text,
+                tlp=lesson.tlp.value.split("_")[0],
+                tlp_label="TLP:" + lesson.tlp.value.upper().replace("_", "+"),
+            )
+        )
+    ordered = [s for s in TransferStage if s in groups]
+    out = [_LessonGroup(label(s.value).capitalize(), groups[s]) for s in ordered]
+    if None in groups:
+        out.append(_LessonGroup("Other stages", groups[None]))
+    return out
+
+
+def render_digest_html(
+    digest: Digest,
+    series: DigestSeries | None = None,
+    *,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
+) -> str:
+    """A regional trend digest as one self-contained HTML page.
+
+    *series* (:func:`dief.digests.load_series`) adds the counts-over-time charts; without
+    it the page draws the current period's values only.
+    """
+    region = digest.region
+    before = previous_period(parse_period(digest.period, start_month=start_month))
+    previous = str(before) if before is not None else None
+    name = f"{REGION_NAMES[region]} ({region.value}) {digest.period}"
+    if series is not None:
+        totals_chart = column_chart(
+            series.periods, series.totals, title=f"{name}: cases per period"
+        )
+        periods: Sequence[str] = series.periods
+    else:
+        periods = [p for p in (previous, digest.period) if p is not None]
+        values = [digest.totals.previous, digest.totals.cases] if previous else []
+        if not previous:
+            values = [digest.totals.cases]
+        totals_chart = column_chart(periods, values, title=f"{name}: cases per period")
+    notes = digest.notes
+    window = notes.checklist_window
+    return (
+        _environment()
+        .get_template("digest.html.j2")
+        .render(
+            page_title=f"DIEF trend digest: {name}",
+            region=region.value,
+            region_name=REGION_NAMES[region],
+            period=digest.period,
+            span=_span(digest.period, start_month),
+            k=digest.k,
+            previous=previous,
+            tile_items=_digest_tiles(digest, previous),
+            changes=_changes(digest),
+            totals_chart=Markup(totals_chart),  # noqa: S704
+            checklist_window=f"{window[0]} to {window[-1]}" if window else "",
+            checklist_chart=_checklist_chart(digest.checklist, f"{name}: checklist prevalence"),
+            checklist=digest.checklist,
+            top=SERIES_TOP,
+            periods=periods,
+            dimensions=_dimension_views(
+                digest.dimensions, series, share_charts=series is None, title=name
+            ),
+            lessons_omitted=notes.lessons_omitted,
+            lesson_groups=_lesson_groups(digest.lessons),
+            notes=notes.text,
+            dead_letters=sorted(notes.dead_letters.items()),
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _TableView:
+    key: str
+    title: str
+    totals: Totals
+    withheld: bool
+    dimensions: Sequence[_DimensionView]
+
+
+@dataclass(frozen=True, slots=True)
+class _PatternView:
+    dimension: str
+    label: str
+    value: str
+    regions: str
+    previous: str
+
+
+def _table_view(key: str, title: str, table: RegionTable, *, charts: bool) -> _TableView:
+    return _TableView(
+        key=key,
+        title=title,
+        totals=table.totals,
+        withheld=table.totals.withheld or table.totals.cases is None,
+        dimensions=_dimension_views(
+            table.dimensions, None, share_charts=charts, title=title, table=key
+        ),
+    )
+
+
+def render_summary_html(summary: CspSummary) -> str:
+    """A CSP summary as one self-contained HTML page."""
+    totals = summary.global_.totals
+    withheld = totals.withheld or totals.cases is None
+    method = summary.methodology
+    regions_chart = bar_list(
+        [
+            Bar(
+                label=r.value,
+                value=None if t.totals.withheld else float(t.totals.cases or 0),
+                text=_num(t.totals.cases) + _trend_text(t.totals.trend),
+                colour=_TREND_COLOURS[t.totals.trend] if t.totals.trend else PALETTE[0],
+                note=f" ({REGION_NAMES[r]})",
+            )
+            for r, t in summary.regions.items()
+        ],
+        title=f"{summary.cycle}: cases by region",
+        label_width=70,
+    )
+    top = next((e for e in summary.checklist if not e.suppressed), None)
+    tile_items = [
+        _Tile(
+            "cases",
+            "Cases (all regions)",
+            "suppressed" if withheld else str(totals.cases),
+            "" if withheld else f"from at least {totals.contributors} distinct contributors",
+            withheld,
+        ),
+        _Tile(
+            "regions",
+            "Regions reporting",
+            str(sum(1 for t in summary.regions.values() if t.totals.cases != 0)),
+            f"of {len(summary.regions)}",
+        ),
+        _Tile(
+            "patterns",
+            "Cross-regional patterns",
+            str(len(summary.patterns)),
+            "values rising in two or more regions",
+        ),
+        _Tile(
+            "indicator",
+            "Most prevalent indicator",
+            top.id if top is not None else _DASH,
+            f"{_pct(top.prevalence)} of cases: {top.title or ''}" if top else "none published",
+        ),
+        _Tile(
+            "suppressed",
+            "Suppressed cells",
+            str(method.suppressed),
+            f"{method.primary} primary, {method.secondary} secondary",
+        ),
+    ]
+    tables = [_table_view("global", "All regions", summary.global_, charts=True)]
+    tables += [
+        _table_view(r.value, f"{REGION_NAMES[r]} ({r.value})", t, charts=False)
+        for r, t in summary.regions.items()
+    ]
+    return (
+        _environment()
+        .get_template("summary.html.j2")
+        .render(
+            page_title=f"DIEF summary {summary.cycle}",
+            cycle=summary.cycle,
+            from_=summary.from_,
+            to=summary.to,
+            k=summary.k,
+            signature="signed" if summary.signature else "not signed yet",
+            tile_items=tile_items,
+            narrative=summary.narrative,
+            regions_chart=Markup(regions_chart),  # noqa: S704
+            checklist_chart=_checklist_chart(
+                summary.checklist, f"{summary.cycle}: global checklist prevalence"
+            ),
+            patterns=[
+                _PatternView(
+                    p.dimension.value,
+                    DIMENSION_LABELS[p.dimension],
+                    p.value,
+                    ", ".join(r.value for r in p.regions),
+                    p.previous_cycle or _DASH,
+                )
+                for p in summary.patterns
+            ],
+            checklist=summary.checklist,
+            tables=tables,
+            methodology=method,
+        )
+    )

@@ -1,0 +1,196 @@
+"""Writing every output of a run into the output directory (DESIGN §9 ⚑).
+
+``digests/<REGION>/<PERIOD>.json``, ``.md`` and ``.html`` for every month, quarter and cycle
+with data, ``summary/<CYCLE>.json``, ``.md``, ``.html`` and ``.docx`` for every cycle with
+data. The HTML digests chart counts over time: the region's cells are read once for all its
+digests, so the whole directory still costs O(cells). Every file is deterministic. JSON: two
+spaces of indent, keys in the shapes' declared order (which the contract documents read
+best in; every mapping the code builds is inserted in a fixed order), a trailing newline.
+Files are written atomically (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from dief._files import write_atomic
+from dief.aggregator.store import CaseStore
+from dief.catalogue import Catalogue
+from dief.digests import CaseLesson, RegionDigests
+from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
+from dief.render._docx import render_summary_docx
+from dief.render._html import render_digest_html, render_summary_html
+from dief.render._markdown import render_digest_markdown, render_summary_markdown
+from dief.secretariat import build_summary
+from dief.vocab import Region
+from dief.wire import CspSummary, Lesson
+
+__all__ = ["OutputIndex", "WrittenOutput", "dump_json", "write_outputs"]
+
+_KIND_RANK = {"month": 0, "quarter": 1, "cycle": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenOutput:
+    """One digest or summary, as JSON, Markdown, HTML and (summaries) DOCX."""
+
+    kind: Literal["digest", "summary"]
+    region: str | None
+    period: str
+    json_path: Path
+    markdown_path: Path
+    suppressed: int
+    html_path: Path | None = None
+    docx_path: Path | None = None
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        extra = (p for p in (self.html_path, self.docx_path) if p is not None)
+        return (self.json_path, self.markdown_path, *extra)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputIndex:
+    """What :func:`write_outputs` wrote."""
+
+    out_dir: Path
+    outputs: tuple[WrittenOutput, ...]
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        return tuple(p for o in self.outputs for p in o.paths)
+
+    @property
+    def digests(self) -> tuple[WrittenOutput, ...]:
+        return tuple(o for o in self.outputs if o.kind == "digest")
+
+    @property
+    def summaries(self) -> tuple[WrittenOutput, ...]:
+        return tuple(o for o in self.outputs if o.kind == "summary")
+
+
+def dump_json(model: BaseModel) -> str:
+    """The canonical text of an output document (wire names, indent 2, trailing newline)."""
+    data = model.model_dump(mode="json", by_alias=True)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _period_order(period: str, start_month: int) -> tuple[int, str]:
+    return (_KIND_RANK[parse_period(period, start_month=start_month).kind], period)
+
+
+async def write_outputs(
+    out_dir: str | Path,
+    store: CaseStore,
+    *,
+    regions: Sequence[Region | str],
+    k_meeting: int = 2,
+    k_csp: int = 3,
+    catalogue: Catalogue,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
+    lessons: Mapping[Region, Sequence[Lesson | CaseLesson] | None] | None = None,
+    html: bool = True,
+    docx: bool = True,
+    summaries: Mapping[str, CspSummary] | None = None,
+) -> OutputIndex:
+    """Write every digest and CSP summary with data for *regions* under *out_dir*.
+
+    *lessons* maps a region to its lessons (:func:`load_lessons`); the digests of a region
+    not in it, or mapped to ``None``, note that lessons were omitted (no private key).
+    *html* / *docx* turn those renderings off. *summaries* are summaries to write as given
+    (the Secretariat's signed ones, by cycle) instead of building them from *store*.
+
+    The digests are an issue: every cell an earlier issue recorded in *store* as suppressed
+    stays suppressed, and what this one lists is recorded
+    (:meth:`RegionDigests.record`), so a later issue keeps the pattern.
+    """
+    base = Path(out_dir)
+    codes = [Region(r) for r in regions]
+    written: list[WrittenOutput] = []
+    cycles: set[str] = set()
+    for region in codes:
+        # every cell of the region and its dead letters, read once for all its digests
+        # (and the charts' series), with one suppression pattern for all of them (DESIGN
+        # §7): the directory costs O(cells), not O(digests x cells)
+        # the cells earlier issues suppressed stay suppressed (re-issue stability), and
+        # what this issue lists is recorded before any file is written
+        source = await RegionDigests.load(
+            store,
+            region,
+            k=k_meeting,
+            start_month=start_month,
+            earlier=await store.published_suppressions(region.value),
+        )
+        await source.record(store)
+        periods = sorted(source.periods, key=lambda p: _period_order(p, start_month))
+        region_lessons = lessons.get(region) if lessons is not None else None
+        for period in periods:
+            if period.startswith("CSP"):
+                cycles.add(period)
+            digest = source.digest(period, catalogue=catalogue, lessons=region_lessons)
+            folder = base / "digests" / region.value
+            json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
+            write_atomic(json_path, dump_json(digest))
+            write_atomic(md_path, render_digest_markdown(digest))
+            html_path: Path | None = None
+            if html:
+                html_path = folder / f"{period}.html"
+                series = source.series(period)
+                write_atomic(html_path, render_digest_html(digest, series, start_month=start_month))
+            written.append(
+                WrittenOutput(
+                    "digest",
+                    region.value,
+                    period,
+                    json_path,
+                    md_path,
+                    digest.notes.suppressed_cells,
+                    html_path,
+                )
+            )
+    made: dict[str, CspSummary] = {}
+    for cycle in sorted(cycles, key=lambda c: int(c[3:])):
+        summary = summaries.get(cycle) if summaries is not None else None
+        if summary is None:
+            # the previous cycle's summary breaks ties between secondary suppressions
+            summary = await build_summary(
+                store,
+                cycle,
+                k=k_csp,
+                catalogue=catalogue,
+                start_month=start_month,
+                regions=codes,
+                prior_cycle=made.get(f"CSP{int(cycle[3:]) - 1}"),
+            )
+        made[cycle] = summary
+        folder = base / "summary"
+        json_path, md_path = folder / f"{cycle}.json", folder / f"{cycle}.md"
+        write_atomic(json_path, dump_json(summary))
+        write_atomic(md_path, render_summary_markdown(summary))
+        summary_html: Path | None = None
+        if html:
+            summary_html = folder / f"{cycle}.html"
+            write_atomic(summary_html, render_summary_html(summary))
+        summary_docx: Path | None = None
+        if docx:
+            summary_docx = folder / f"{cycle}.docx"
+            write_atomic(summary_docx, render_summary_docx(summary))
+        written.append(
+            WrittenOutput(
+                "summary",
+                None,
+                cycle,
+                json_path,
+                md_path,
+                summary.methodology.suppressed,
+                summary_html,
+                summary_docx,
+            )
+        )
+    return OutputIndex(base, tuple(written))

@@ -1,0 +1,175 @@
+"""The seams between DIEF's parts: small value types and Protocols that several packages
+share, so none of them has to import another's internals.
+
+- **Time**: :class:`Clock` and :class:`SystemClock` (injectable, so tests never sleep), and
+  the hour-coarsening of record timestamps (DESIGN §3 ⚑): :func:`coarse_timestamp_ms`,
+  :func:`coarse_hour`.
+- **Retrying**: :class:`Backoff`, capped exponential backoff with full jitter.
+- **Outbound records**: :class:`OutboxEntry` (a sealed record waiting to be published),
+  :class:`Publisher` (the node relay's seam) and :class:`RecordSink` (one record at a time,
+  the digest and summary publishers' seam).
+- **Inbound records**: :class:`InboundRecord` (a consumed record copied out of the Kafka
+  client), :class:`DeadLetter` with :data:`DLQ_HEADERS`, and :class:`DeadLetterSink`.
+
+The Kafka implementations live in :mod:`dief.kafka`; the fakes in :mod:`dief.testing`.
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+__all__ = [
+    "DLQ_HEADERS",
+    "HOUR_MS",
+    "Backoff",
+    "Clock",
+    "DeadLetter",
+    "DeadLetterSink",
+    "InboundRecord",
+    "OutboxEntry",
+    "Publisher",
+    "RecordSink",
+    "SystemClock",
+    "coarse_hour",
+    "coarse_timestamp_ms",
+]
+
+# -- time -------------------------------------------------------------------------------
+
+#: One hour in milliseconds: record timestamps are multiples of it.
+HOUR_MS = 3_600_000
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Something that tells the time."""
+
+    def now(self) -> float:
+        """Seconds since the Unix epoch (UTC), as :func:`time.time` returns."""
+        ...
+
+
+class SystemClock:
+    """The real wall clock."""
+
+    __slots__ = ()
+
+    def now(self) -> float:
+        return time.time()
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+def coarse_timestamp_ms(epoch_seconds: float) -> int:
+    """A record timestamp coarsened to the hour, in milliseconds (DESIGN §3 ⚑)."""
+    return int(epoch_seconds * 1000) // HOUR_MS * HOUR_MS
+
+
+def coarse_hour(epoch_seconds: float) -> datetime:
+    """*epoch_seconds* as a UTC datetime truncated to the hour."""
+    return datetime.fromtimestamp(coarse_timestamp_ms(epoch_seconds) / 1000, UTC)
+
+
+# -- retrying ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Capped exponential backoff with full jitter."""
+
+    initial: float = 0.2
+    maximum: float = 30.0
+    factor: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        try:
+            ceiling = min(self.maximum, self.initial * self.factor**attempt)
+        except OverflowError:  # ~1,000 failures in a row (hours of outage) overflow a float
+            ceiling = self.maximum
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
+
+
+# -- outbound records -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A sealed record waiting to be published."""
+
+    topic: str
+    key: bytes
+    value: bytes = field(repr=False)
+    timestamp_ms: int
+
+
+class Publisher(Protocol):
+    """Publishes sealed records with ``acks=all``; raises :class:`BrokerError` on failure."""
+
+    async def connect(self) -> None: ...
+
+    async def publish(self, entries: Sequence[OutboxEntry]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class RecordSink(Protocol):
+    """Publishes one record and returns once the broker acknowledged it."""
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> None: ...
+
+
+# -- inbound records and dead letters ---------------------------------------------------
+
+#: Header names on every dead letter (values UTF-8). They describe the failure and where the
+#: record came from; nothing in them names a sender.
+DLQ_HEADERS = (
+    "dief-reason",
+    "dief-detail",
+    "dief-source-topic",
+    "dief-source-partition",
+    "dief-source-offset",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRecord:
+    """One consumed record, as the aggregator sees it (copied out of the Kafka client)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A record that cannot be applied: it goes to ``dief.<region>.dlq`` unchanged."""
+
+    record: InboundRecord
+    reason: str
+    detail: str
+    record_id: str | None = None
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        values = (
+            self.reason,
+            self.detail,
+            self.record.topic,
+            str(self.record.partition),
+            str(self.record.offset),
+        )
+        return [(k, v.encode("utf-8")) for k, v in zip(DLQ_HEADERS, values, strict=True)]
+
+
+class DeadLetterSink(Protocol):
+    """Where dead letters go; returns only once the broker acknowledged every one."""
+
+    async def send(self, letters: Sequence[DeadLetter]) -> None: ...

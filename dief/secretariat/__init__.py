@@ -1,0 +1,66 @@
+"""The ATT Secretariat (DESIGN §7): its digest inbox, CSP summaries and their signatures.
+
+- :class:`Secretariat` with a :class:`SecretariatStore` — open, verify, keep the latest
+  version per (region, period), dead-letter refusals, build, sign and publish summaries.
+- :func:`build_summary` — the public CSP summary of a cycle (no TLP:RED; primary suppression
+  below ``k_csp``, then secondary suppression across totals and regions), with its
+  deterministic narrative.
+- :func:`sign_summary` / :func:`verify_summary` — the summary ``signature``.
+See docs/secretariat.md.
+"""
+
+from __future__ import annotations
+
+from dief.secretariat._inbox import (
+    ReceivedDigest,
+    SecretariatStore,
+    StoreOutcome,
+)
+from dief.secretariat._narrative import (
+    DIMENSION_LABELS,
+    label,
+    narrative,
+    percent,
+)
+from dief.secretariat._secretariat import (
+    IncompleteCycleError,
+    Secretariat,
+    SecretariatConfig,
+    SecretariatReport,
+    SummaryHook,
+)
+from dief.secretariat._signed_summary import (
+    VerifiedSummary,
+    sign_summary,
+    summary_content_hash,
+    summary_signing_bytes,
+    verify_summary,
+)
+from dief.secretariat._summary import (
+    SummaryTables,
+    build_summary,
+    summary_tables,
+)
+
+__all__ = [
+    "DIMENSION_LABELS",
+    "IncompleteCycleError",
+    "ReceivedDigest",
+    "Secretariat",
+    "SecretariatConfig",
+    "SecretariatReport",
+    "SecretariatStore",
+    "StoreOutcome",
+    "SummaryHook",
+    "SummaryTables",
+    "VerifiedSummary",
+    "build_summary",
+    "label",
+    "narrative",
+    "percent",
+    "sign_summary",
+    "summary_content_hash",
+    "summary_signing_bytes",
+    "summary_tables",
+    "verify_summary",
+]

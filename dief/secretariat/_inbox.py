@@ -1,0 +1,329 @@
+"""The Secretariat's database: the latest version of every region's digest, as cells.
+
+SQLAlchemy 2 async, SQLite by default, PostgreSQL by URL; four small tables made with
+``create_all`` (no migrations yet: the schema is the Secretariat's alone):
+
+- ``secretariat_digests`` — per (region, period) the latest version received: version,
+  issue hour, content hash, and the sealed envelope as received (the lessons stay inside);
+- ``secretariat_cells`` — that version's ``csp_cells`` (no TLP:RED, unsuppressed), so a
+  summary is built from stored cells exactly as from an aggregator's store;
+- ``secretariat_summaries`` — per cycle, the signed summary last published and the hash of
+  its unsigned content (an unchanged summary is not published again);
+- ``secretariat_refused`` — refused records that name no region, so no ``dief.<region>.dlq``
+  can take them; kept with their reason and source coordinates, never dropped.
+
+:class:`SecretariatStore` is a :class:`dief.disclosure.CellSource`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dief.aggregator.store import CellRow
+from dief.database import EngineOwner, open_engine
+from dief.database import db_reason as _why
+from dief.digests import DigestPayload, content_hash
+from dief.exceptions import ConfigurationError, StorageError
+
+__all__ = ["ReceivedDigest", "SecretariatStore", "StoreOutcome"]
+
+_metadata = MetaData()
+
+_digests = Table(
+    "secretariat_digests",
+    _metadata,
+    Column("region", String(8), primary_key=True),
+    Column("period", String(8), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+_cells = Table(
+    "secretariat_cells",
+    _metadata,
+    Column("region", String(8), primary_key=True),
+    Column("period", String(8), primary_key=True),
+    Column("dimension", String(32), primary_key=True),
+    Column("value", String(64), primary_key=True),
+    Column("cycle", String(8), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("contributors", Integer, nullable=False),
+)
+
+_summaries = Table(
+    "secretariat_summaries",
+    _metadata,
+    Column("cycle", String(8), primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+)
+
+_refused = Table(
+    "secretariat_refused",
+    _metadata,
+    Column("topic", String(249), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("offset", BigInteger, primary_key=True),
+    Column("reason", String(48), nullable=False),
+    Column("detail", String(500), nullable=False),
+    Column("value", LargeBinary, nullable=True),
+    Column("refused_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class StoreOutcome(StrEnum):
+    """What storing one received digest did."""
+
+    STORED = "stored"
+    """a new (region, period), or a higher version than the one held: it replaces it"""
+    DUPLICATE = "duplicate"
+    """the version held, with the same content (a redelivery)"""
+    STALE = "stale"
+    """a lower version than the one held: kept out"""
+    CONFLICT = "conflict"
+    """the version held, with different content: refused"""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedDigest:
+    """An opened, verified digest and the sealed bytes it came in."""
+
+    payload: DigestPayload
+    sealed: bytes
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.payload.region.value, self.payload.period)
+
+
+class SecretariatStore(EngineOwner):
+    """Async repository of received digests and published summaries."""
+
+    _what = "the Secretariat store"
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self._url = url
+        self._echo = echo
+        self._engine: AsyncEngine | None = None
+
+    def __repr__(self) -> str:
+        return f"SecretariatStore(dialect={self._url.split(':', 1)[0]!r})"
+
+    async def start(self) -> None:
+        """Connect and create the tables if absent."""
+        if self._engine is not None:
+            return
+        try:
+            engine = await open_engine(
+                self._url, init=_metadata.create_all, echo=self._echo, sqlite_pool="null"
+            )
+        except (SQLAlchemyError, OSError) as exc:
+            raise StorageError(f"cannot open the database ({self!r}): {_why(exc)}") from exc
+        self._engine = engine
+
+    async def __aenter__(self) -> SecretariatStore:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # -- digests ---------------------------------------------------------------------------
+
+    async def store_digests(self, received: Sequence[ReceivedDigest]) -> list[StoreOutcome]:
+        """Keep the latest version of each (region, period), in one transaction."""
+        engine = self._require()
+        outcomes: list[StoreOutcome] = []
+        now = datetime.now(UTC)
+        try:
+            async with engine.begin() as conn:
+                for item in received:
+                    payload = item.payload
+                    region, period = item.key
+                    digest_hash = content_hash(payload)
+                    held = (
+                        await conn.execute(
+                            select(_digests.c.version, _digests.c.content_hash).where(
+                                _digests.c.region == region, _digests.c.period == period
+                            )
+                        )
+                    ).first()
+                    if held is not None and payload.version < held.version:
+                        outcomes.append(StoreOutcome.STALE)
+                        continue
+                    if held is not None and payload.version == held.version:
+                        same = held.content_hash == digest_hash
+                        outcomes.append(StoreOutcome.DUPLICATE if same else StoreOutcome.CONFLICT)
+                        continue
+                    where = and_(_digests.c.region == region, _digests.c.period == period)
+                    await conn.execute(delete(_digests).where(where))
+                    await conn.execute(
+                        delete(_cells).where(_cells.c.region == region, _cells.c.period == period)
+                    )
+                    await conn.execute(
+                        _digests.insert().values(
+                            region=region,
+                            period=period,
+                            version=payload.version,
+                            issued_at=payload.issued_at,
+                            content_hash=digest_hash,
+                            sealed=item.sealed,
+                            received_at=now,
+                        )
+                    )
+                    rows = [
+                        {
+                            "region": region,
+                            "period": period,
+                            "dimension": c.dimension,
+                            "value": c.value,
+                            "cycle": c.cycle,
+                            "count": c.count,
+                            "contributors": c.contributors,
+                        }
+                        for c in payload.csp_cells
+                    ]
+                    if rows:
+                        await conn.execute(_cells.insert(), rows)
+                    outcomes.append(StoreOutcome.STORED)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"storing {len(received)} digests failed: {_why(exc)}") from exc
+        return outcomes
+
+    async def versions(self, period: str) -> dict[str, int]:
+        """region → version held, for the digests of *period*."""
+        engine = self._require()
+        stmt = select(_digests.c.region, _digests.c.version).where(_digests.c.period == period)
+        try:
+            async with engine.connect() as conn:
+                return {r.region: int(r.version) for r in await conn.execute(stmt)}
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading digest versions of {period} failed: {_why(exc)}") from exc
+
+    async def cell_rows(
+        self, region: str, periods: Sequence[str], *, include_red: bool = True
+    ) -> list[CellRow]:
+        """The stored ``csp_cells`` of *region*'s digests of *periods* (CellSource).
+
+        Digests carry no TLP:RED cells: asking for them is a programming error.
+        """
+        if include_red:
+            raise ConfigurationError("digests carry no TLP:RED cells: pass include_red=False")
+        engine = self._require()
+        c = _cells.c
+        stmt = select(
+            c.period, c.dimension, c.value, c.cycle, c.count.label("cases"), c.contributors
+        ).where(c.region == region, c.period.in_(list(periods)))
+        try:
+            async with engine.connect() as conn:
+                return [
+                    CellRow(
+                        r.period, r.dimension, r.value, r.cycle, int(r.cases), int(r.contributors)
+                    )
+                    for r in await conn.execute(stmt)
+                ]
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading digest cells of {region} failed: {_why(exc)}") from exc
+
+    # -- summaries -------------------------------------------------------------------------
+
+    async def summary(self, cycle: str) -> tuple[str, str] | None:
+        """(content hash, signed document) of the summary last published for *cycle*."""
+        engine = self._require()
+        stmt = select(_summaries.c.content_hash, _summaries.c.document).where(
+            _summaries.c.cycle == cycle
+        )
+        try:
+            async with engine.connect() as conn:
+                row = (await conn.execute(stmt)).first()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading the summary of {cycle} failed: {_why(exc)}") from exc
+        return None if row is None else (row.content_hash, row.document)
+
+    async def record_summary(self, cycle: str, digest_hash: str, document: str) -> None:
+        """Remember the signed summary published for *cycle*."""
+        engine = self._require()
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(delete(_summaries).where(_summaries.c.cycle == cycle))
+                await conn.execute(
+                    _summaries.insert().values(
+                        cycle=cycle,
+                        content_hash=digest_hash,
+                        document=document,
+                        published_at=datetime.now(UTC),
+                    )
+                )
+        except SQLAlchemyError as exc:
+            raise StorageError(f"recording the summary of {cycle} failed: {_why(exc)}") from exc
+
+    # -- refusals --------------------------------------------------------------------------
+
+    async def record_refused(
+        self,
+        *,
+        reason: str,
+        detail: str,
+        topic: str,
+        partition: int,
+        offset: int,
+        value: bytes | None,
+    ) -> None:
+        """Keep a refused record that no region's DLQ can take (once per source offset)."""
+        engine = self._require()
+        r = _refused.c
+        seen = select(r.reason).where(
+            r.topic == topic, r.partition == partition, r.offset == offset
+        )
+        try:
+            async with engine.begin() as conn:
+                if (await conn.execute(seen)).first() is not None:
+                    return
+                await conn.execute(
+                    _refused.insert().values(
+                        reason=reason[:48],
+                        detail=detail[:500],
+                        topic=topic,
+                        partition=partition,
+                        offset=offset,
+                        value=value,
+                        refused_at=datetime.now(UTC),
+                    )
+                )
+        except SQLAlchemyError as exc:
+            raise StorageError(f"recording a refused digest failed: {_why(exc)}") from exc
+
+    async def refused_counts(self) -> dict[str, int]:
+        """reason → refused records kept here (those without a region)."""
+        engine = self._require()
+        stmt = select(_refused.c.reason, func.count()).group_by(_refused.c.reason)
+        try:
+            async with engine.connect() as conn:
+                return {str(r): int(n) for r, n in await conn.execute(stmt)}
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading refused digests failed: {_why(exc)}") from exc

@@ -1,0 +1,160 @@
+"""The CSP summary's narrative: fixed sentence templates filled from published cells only.
+
+Deterministic (same summary, same text) and safe by construction: every number it states is
+a published count, contributor count, share, k or suppression count; a suppressed cell is
+never named with a number, and "most frequent" is said of published values only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from dief.vocab import REGION_NAMES, Dimension, Region
+from dief.wire import Cell, ChecklistEntry, Methodology, Pattern, RegionTable
+
+__all__ = ["DIMENSION_LABELS", "label", "narrative", "percent"]
+
+DIMENSION_LABELS: dict[Dimension, str] = {
+    Dimension.KIND: "kind of report",
+    Dimension.CONFIDENCE: "confidence",
+    Dimension.ITEM_CATEGORY: "item category",
+    Dimension.TRANSFER_STAGE: "transfer stage",
+    Dimension.METHOD: "diversion method",
+    Dimension.TRANSPORT_MODE: "transport mode",
+    Dimension.END_USER_TYPE: "actual end user",
+    Dimension.RISK_INDICATOR: "risk indicator",
+    Dimension.DETECTION_SOURCE: "detection source",
+    Dimension.ACTION_TAKEN: "action taken",
+}
+
+#: dimensions the narrative names the most frequent published value of, in this order
+_HIGHLIGHTS = (
+    Dimension.METHOD,
+    Dimension.ITEM_CATEGORY,
+    Dimension.TRANSFER_STAGE,
+    Dimension.END_USER_TYPE,
+    Dimension.DETECTION_SOURCE,
+)
+
+
+def label(value: str) -> str:
+    """``small_arms`` → ``small arms`` (indicator ids stay as they are)."""
+    return value.replace("_", " ")
+
+
+def percent(share: float) -> str:
+    """0.3456 → ``35%`` (rounded half to even, like the JSON share)."""
+    return f"{round(share * 100)}%"
+
+
+def _cases(n: int) -> str:
+    return f"{n} case" if n == 1 else f"{n} cases"
+
+
+def _top(cells: Sequence[Cell]) -> Cell | None:
+    published = [c for c in cells if not c.suppressed and c.count]
+    if not published:
+        return None
+    return min(published, key=lambda c: (-(c.count or 0), c.value))
+
+
+def narrative(
+    *,
+    cycle: str,
+    first: str,
+    last: str,
+    k: int,
+    regions: Mapping[Region, RegionTable],
+    global_table: RegionTable,
+    patterns: Sequence[Pattern],
+    checklist: Sequence[ChecklistEntry],
+    methodology: Methodology,
+    previous_cycle: str | None,
+) -> list[str]:
+    """Paragraphs of the summary, from published values only."""
+    paragraphs: list[str] = []
+    totals = global_table.totals
+    opening = (
+        f"This summary covers {cycle} ({first} to {last}): diversion cases and alerts "
+        "shared through the Diversion Information Exchange Forum, reported without "
+        "attribution to any State."
+    )
+    if totals.cases is None:
+        opening += " The overall number of cases is withheld to protect contributors."
+    elif totals.cases == 0:
+        opening += " No case was shared for this cycle."
+    else:
+        opening += (
+            f" {_cases(totals.cases).capitalize()} were shared, from at least "
+            f"{totals.contributors} distinct contributors."
+        )
+    paragraphs.append(opening)
+
+    parts: list[str] = []
+    for region, table in regions.items():
+        name = f"{REGION_NAMES[region]} ({region.value})"
+        if table.totals.cases is None:
+            parts.append(f"{name}: withheld")
+        elif table.totals.cases == 0:
+            parts.append(f"{name}: none")
+        else:
+            parts.append(f"{name}: {_cases(table.totals.cases)}")
+    if parts:
+        paragraphs.append("By region: " + "; ".join(parts) + ".")
+
+    found: list[str] = []
+    for dimension in _HIGHLIGHTS:
+        top = _top(global_table.dimensions.get(dimension, []))
+        if top is None or top.count is None:
+            continue
+        share = f", {percent(top.share)} of all cases" if top.share is not None else ""
+        found.append(
+            f"the most frequent {DIMENSION_LABELS[dimension]} was {label(top.value)} "
+            f"({_cases(top.count)}{share})"
+        )
+    if found:
+        text = "Among published values, " + "; ".join(found) + "."
+        paragraphs.append(text[0].upper() + text[1:])
+
+    if previous_cycle is not None:
+        if patterns:
+            listed = "; ".join(
+                f"{DIMENSION_LABELS[p.dimension]} {label(p.value)} "
+                f"({', '.join(r.value for r in p.regions)})"
+                for p in patterns
+            )
+            paragraphs.append(
+                f"Rising in two or more regions compared with {previous_cycle}: {listed}."
+            )
+        else:
+            paragraphs.append(
+                f"No published value rose significantly in two or more regions compared "
+                f"with {previous_cycle}."
+            )
+
+    leading = [e for e in checklist if not e.suppressed and e.prevalence is not None][:3]
+    if leading:
+        listed = "; ".join(
+            f"{e.id} ({e.title or e.question}, {percent(e.prevalence or 0.0)} of cases)"
+            for e in leading
+        )
+        paragraphs.append(f"The most prevalent risk indicators were {listed}.")
+
+    if methodology.suppressed:
+        paragraphs.append(
+            f"To protect contributors, {methodology.suppressed} cells are suppressed: "
+            f"{methodology.primary} because fewer than {k} distinct contributors reported "
+            f"them, and {methodology.secondary} more so that none can be recovered from "
+            "totals, from other regions or from the previous issue of this summary."
+        )
+        if methodology.kept_for_stability:
+            paragraphs[-1] += (
+                f" Of the latter, {methodology.kept_for_stability} are suppressed only to stay "
+                "consistent with the previous issue of this summary."
+            )
+    else:
+        paragraphs.append(
+            f"No cell needed suppression: every published cell has at least {k} distinct "
+            "contributors."
+        )
+    return paragraphs

@@ -1,0 +1,326 @@
+"""The Secretariat reporter's logic, free of any Kafka client (DESIGN §2, §7, §8).
+
+:meth:`Secretariat.handle` takes one batch of ``dief.digests`` records: it opens each with
+the Secretariat's private key, verifies the region's signature, keeps the latest version per
+(region, period), dead-letters what it refuses, and then, for every CSP cycle the batch
+touched whose digests are complete (one from every expected region), builds the summary
+from the stored cells, signs it and publishes it to ``csp.reporting`` (key = cycle), unless
+an identical summary was published already. It returns only after all of that succeeded,
+so the caller may commit offsets; on failure it raises and the batch comes again (every
+step is idempotent).
+
+Refusals go to ``dief.<region>.dlq`` of the region the record claims (the envelope's
+``region`` if it opened, else its ``region`` field if it names a region, else the record
+key), with the aggregator's DLQ headers; a record that names no region at all is kept in
+the Secretariat's database (``secretariat_refused``) instead. See docs/secretariat.md.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pydantic
+
+from dief.aggregator import DeadLetter, DeadLetterSink, EnvelopeOpener, InboundRecord
+from dief.catalogue import Catalogue
+from dief.crypto import SigningKey
+from dief.digests import KeysFor, parse_payload
+from dief.exceptions import (
+    ConfigurationError,
+    DiefError,
+    EnvelopeError,
+    SignatureError,
+    StorageError,
+    ValidationError,
+)
+from dief.kafka import CSP_TOPIC
+from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, parse_period
+from dief.seams import RecordSink
+from dief.secretariat._inbox import ReceivedDigest, SecretariatStore, StoreOutcome
+from dief.secretariat._signed_summary import sign_summary, summary_content_hash
+from dief.secretariat._summary import build_summary
+from dief.vocab import Region
+from dief.wire import TYPE_DIGEST, CspSummary
+
+__all__ = [
+    "IncompleteCycleError",
+    "Secretariat",
+    "SecretariatConfig",
+    "SecretariatReport",
+    "SummaryHook",
+]
+
+log = logging.getLogger("dief.secretariat")
+
+#: Called with each signed summary once the broker acknowledged it.
+SummaryHook = Callable[[CspSummary], Awaitable[None] | None]
+
+
+class IncompleteCycleError(DiefError):
+    """A cycle's summary cannot be built yet: some expected region's digest is missing."""
+
+    code = "incomplete_cycle"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretariatConfig:
+    """How summaries are made: ``k_csp``, the cycle start and the regions expected."""
+
+    catalogue: Catalogue
+    k_csp: int = 3
+    start_month: int = DEFAULT_CYCLE_START_MONTH
+    regions: tuple[Region, ...] = tuple(Region)
+
+
+@dataclass(slots=True)
+class SecretariatReport:
+    """What one batch did: outcome counts and the cycles whose summary was published."""
+
+    received: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    summaries: list[str] = field(default_factory=list)
+
+    @property
+    def refused(self) -> int:
+        return sum(n for k, n in self.outcomes.items() if k.startswith(("dlq:", "kept:")))
+
+
+class _RefusedError(Exception):
+    def __init__(self, reason: str, detail: str, region: Region | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+        self.region = region
+
+
+def _region_of(text: object) -> Region | None:
+    try:
+        return Region(str(text))
+    except ValueError:
+        return None
+
+
+def _claimed_region(rec: InboundRecord) -> Region | None:
+    """The region an unopened record claims: its envelope's ``region``, else its key."""
+    if rec.value is not None:
+        try:
+            doc = json.loads(rec.value)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            doc = None
+        if isinstance(doc, dict):
+            found = _region_of(doc.get("region"))
+            if found is not None:
+                return found
+    if rec.key is not None:
+        return _region_of(rec.key.decode("utf-8", "replace"))
+    return None
+
+
+class Secretariat:
+    """Receives digests and publishes signed CSP summaries."""
+
+    def __init__(
+        self,
+        store: SecretariatStore,
+        opener: EnvelopeOpener,
+        keys_for: KeysFor,
+        signer: SigningKey,
+        *,
+        dead_letters: Callable[[Region], DeadLetterSink],
+        sink: RecordSink,
+        config: SecretariatConfig,
+        on_summary: SummaryHook | None = None,
+    ) -> None:
+        if config.k_csp < 1:
+            raise ConfigurationError("k_csp is at least 1")
+        if not config.regions:
+            raise ConfigurationError("the Secretariat expects at least one region")
+        self._store = store
+        self._opener = opener
+        self._keys_for = keys_for
+        self._signer = signer
+        self._dead_letters = dead_letters
+        self._sink = sink
+        self._config = config
+        self._on_summary = on_summary
+
+    def __repr__(self) -> str:
+        return (
+            f"Secretariat(k_csp={self._config.k_csp}, "
+            f"regions={[r.value for r in self._config.regions]})"
+        )
+
+    @property
+    def config(self) -> SecretariatConfig:
+        return self._config
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def decode(self, rec: InboundRecord) -> ReceivedDigest:
+        """Open and verify one record, or raise ``_RefusedError`` with a reason code."""
+        if rec.value is None:
+            raise _RefusedError(
+                "malformed", "record has no value (tombstone)", _claimed_region(rec)
+            )
+        try:
+            opened = self._opener.open(rec.value)
+        except EnvelopeError as exc:
+            raise _RefusedError(exc.code, exc.message, _claimed_region(rec)) from exc
+        claimed = _region_of(opened.region) or _claimed_region(rec)
+        if opened.type != TYPE_DIGEST:
+            raise _RefusedError(
+                "wrong_type", f"envelope type {opened.type!r} on the digests topic", claimed
+            )
+        try:
+            payload = parse_payload(opened.payload, self._keys_for)
+        except (ValidationError, SignatureError) as exc:
+            raise _RefusedError(exc.code, exc.message, claimed) from exc
+        if payload.region.value != opened.region:
+            raise _RefusedError(
+                "wrong_region",
+                f"digest of {payload.region} in an envelope sealed as {opened.region!r}",
+                claimed,
+            )
+        if rec.key is not None and rec.key.decode("utf-8", "replace") != payload.region.value:
+            raise _RefusedError("key_mismatch", "record key is not the digest's region", claimed)
+        return ReceivedDigest(payload, rec.value)
+
+    async def handle(self, records: Sequence[InboundRecord]) -> SecretariatReport:
+        """Apply one batch; returns once stored, dead-lettered and summaries published."""
+        report = SecretariatReport(received=len(records))
+        accepted: list[tuple[InboundRecord, ReceivedDigest]] = []
+        refused: list[tuple[InboundRecord, _RefusedError]] = []
+        for rec in records:
+            try:
+                accepted.append((rec, self.decode(rec)))
+            except _RefusedError as why:
+                refused.append((rec, why))
+
+        outcomes = await self._store.store_digests([item for _, item in accepted])
+        for (rec, item), outcome in zip(accepted, outcomes, strict=True):
+            if outcome is StoreOutcome.CONFLICT:
+                detail = (
+                    f"digest {item.payload.region} {item.payload.period} "
+                    f"v{item.payload.version} differs from the stored one of the same version"
+                )
+                refused.append(
+                    (rec, _RefusedError("version_conflict", detail, item.payload.region))
+                )
+            else:
+                report.outcomes[outcome.value] += 1
+        await self._refuse(refused, report)
+
+        touched: set[int] = set()
+        for _, item in accepted:
+            period = parse_period(item.payload.period, start_month=self._config.start_month)
+            if isinstance(period, CspCycle):
+                # the cycle itself, and the next one, whose trends compare with it
+                touched.update((period.number, period.number + 1))
+        for number in sorted(touched):
+            cycle = f"CSP{number}"
+            if await self.complete(cycle) and await self.publish_summary(cycle) is not None:
+                report.summaries.append(cycle)
+        return report
+
+    async def _refuse(
+        self, refused: Sequence[tuple[InboundRecord, _RefusedError]], report: SecretariatReport
+    ) -> None:
+        by_region: dict[Region, list[DeadLetter]] = {}
+        for rec, why in refused:
+            log.warning(
+                "refused %s[%d]@%d: %s (%s)",
+                rec.topic,
+                rec.partition,
+                rec.offset,
+                why.reason,
+                why.region.value if why.region is not None else "no region",
+            )
+            if why.region is None:
+                await self._store.record_refused(
+                    reason=why.reason,
+                    detail=why.detail,
+                    topic=rec.topic,
+                    partition=rec.partition,
+                    offset=rec.offset,
+                    value=rec.value,
+                )
+                report.outcomes[f"kept:{why.reason}"] += 1
+                continue
+            by_region.setdefault(why.region, []).append(DeadLetter(rec, why.reason, why.detail))
+            report.outcomes[f"dlq:{why.reason}"] += 1
+        for region, letters in by_region.items():
+            await self._dead_letters(region).send(letters)
+
+    # -- summaries -------------------------------------------------------------------------
+
+    async def missing(self, cycle: str) -> list[Region]:
+        """The expected regions without a digest for *cycle*."""
+        held = await self._store.versions(cycle)
+        return [r for r in self._config.regions if r.value not in held]
+
+    async def complete(self, cycle: str) -> bool:
+        return not await self.missing(cycle)
+
+    async def build(self, cycle: str, *, partial: bool = False) -> CspSummary:
+        """The unsigned summary of *cycle* from the stored digests.
+
+        :raises IncompleteCycleError: a region's digest is missing (with *partial*, the
+            summary covers the regions present; still an error if there are none).
+        """
+        canonical = str(CspCycle.parse(cycle, start_month=self._config.start_month))
+        missing = await self.missing(canonical)
+        regions: Iterable[Region] = self._config.regions
+        if missing:
+            names = ", ".join(r.value for r in missing)
+            if not partial or len(missing) == len(self._config.regions):
+                raise IncompleteCycleError(f"no {canonical} digest from {names} yet")
+            regions = [r for r in self._config.regions if r not in missing]
+        prior = CspCycle.parse(canonical, start_month=self._config.start_month)
+        return await build_summary(
+            self._store,
+            canonical,
+            k=self._config.k_csp,
+            catalogue=self._config.catalogue,
+            start_month=self._config.start_month,
+            regions=list(regions),
+            # a stable suppression pattern: the last issue of this cycle and of the one before
+            previous=await self._issued(canonical),
+            prior_cycle=await self._issued(str(prior.previous())) if prior.number > 1 else None,
+        )
+
+    async def _issued(self, cycle: str) -> CspSummary | None:
+        """The summary last published for *cycle*, if any."""
+        held = await self._store.summary(cycle)
+        if held is None:
+            return None
+        try:
+            return CspSummary.model_validate_json(held[1])
+        except pydantic.ValidationError as exc:
+            raise StorageError(f"the stored {cycle} summary does not parse") from exc
+
+    def sign(self, summary: CspSummary) -> CspSummary:
+        return sign_summary(summary, self._signer)
+
+    async def publish_summary(self, cycle: str, *, force: bool = False) -> CspSummary | None:
+        """Build, sign and publish *cycle*'s summary; ``None`` if unchanged since the last
+        one published (unless *force*)."""
+        summary = await self.build(cycle)
+        digest_hash = summary_content_hash(summary)
+        held = await self._store.summary(summary.cycle)
+        if held is not None and held[0] == digest_hash and not force:
+            return None
+        signed = self.sign(summary)
+        text = signed.to_json()
+        await self._sink.send(CSP_TOPIC, summary.cycle.encode("ascii"), text.encode("utf-8"))
+        await self._store.record_summary(summary.cycle, digest_hash, text)
+        log.info("published the %s summary", summary.cycle)
+        if self._on_summary is not None:
+            result = self._on_summary(signed)
+            if inspect.isawaitable(result):
+                await result
+        return signed

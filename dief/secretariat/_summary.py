@@ -1,0 +1,400 @@
+"""The CSP-ready summary of one cycle (DESIGN §7): public-safe, non-attributed.
+
+Built from the cycle's stored cells without TLP:RED cases, for every region and for all
+regions together. Cells are protected by distinct contributors (``k_csp``), then by
+secondary suppression (:mod:`dief.disclosure._suppression`) so that no suppressed cell can be
+computed from totals or from the other regions, nor by comparing this issue with the
+previous issue of the same cycle (``previous``: its suppressed cells stay suppressed). The
+previous cycle's published summary (``prior_cycle``) breaks ties between candidate
+secondary suppressions, so the pattern moves little from one cycle to the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from dief.aggregator._facts import TOTAL
+from dief.catalogue import Catalogue
+from dief.digests import TREND_TEST, checklist_entry, rank_cells, rank_checklist, ratio, trend_flag
+from dief.disclosure import (
+    GLOBAL,
+    SINGLE_VALUED,
+    CellSource,
+    Key,
+    PeriodCells,
+    Protection,
+    additive_groups,
+    cell_order,
+    earlier_issue,
+    merge_rows,
+    protect,
+    published_cells,
+)
+from dief.exceptions import ValidationError
+from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle
+from dief.secretariat._narrative import narrative
+from dief.vocab import Dimension, Region
+from dief.wire import (
+    Cell,
+    ChecklistEntry,
+    CspSummary,
+    Methodology,
+    Pattern,
+    RegionTable,
+    Totals,
+    Trend,
+)
+
+__all__ = [
+    "SummaryTables",
+    "build_summary",
+    "summary_tables",
+]
+
+_DIM_RANK = {d.value: i for i, d in enumerate(Dimension)}
+_REGION_RANK = {r.value: i for i, r in enumerate(Region)}
+
+Stores = CellSource | Mapping[Region, CellSource] | Mapping[str, CellSource]
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryTables:
+    """Every cell of one cycle's summary (regions and global) with its protection.
+
+    ``stable``: cells suppressed only to stay consistent with the earlier issue (those the
+    protection of this issue on its own would have published). With an earlier issue,
+    ``counts`` also holds, at zero, the cells it listed that count no case now.
+    """
+
+    regions: tuple[str, ...]
+    counts: dict[Key, int]
+    contributors: dict[Key, int]
+    protection: Protection
+    stable: frozenset[Key] = field(default_factory=frozenset)
+
+    def published(self, key: Key) -> bool:
+        return self.counts.get(key, 0) > 0 and key not in self.protection.suppressed
+
+    def hidden(self, key: Key) -> bool:
+        return key in self.protection.suppressed
+
+    def count_as_published(self, key: Key) -> int | None:
+        """0 for an absent cell, the count of a published one, ``None`` if suppressed."""
+        if key not in self.counts:
+            return 0
+        if key in self.protection.suppressed:
+            return None
+        return self.counts[key]
+
+
+def summary_tables(
+    cells: Mapping[str, PeriodCells],
+    regions: Sequence[str],
+    *,
+    k: int,
+    earlier: CspSummary | None = None,
+    prefer: Collection[Key] = frozenset(),
+) -> SummaryTables:
+    """Primary and secondary suppression over the regions' cells of one cycle.
+
+    *earlier* is the last issue of the same cycle's summary (re-issue stability), *prefer*
+    the cells to take first among equally small secondary candidates.
+    """
+    counts: dict[Key, int] = {}
+    contributors: dict[Key, int] = {}
+    for region in regions:
+        for (dim, value), tally in cells.get(region, {}).items():
+            if tally.count <= 0:
+                continue
+            counts[(region, dim, value)] = tally.count
+            contributors[(region, dim, value)] = tally.contributors
+            gkey = (GLOBAL, dim, value)
+            counts[gkey] = counts.get(gkey, 0) + tally.count
+            # a lower bound: pseudonyms are per node and cycle, and a node may report in
+            # several regions, so the regions' contributor sets can overlap entirely
+            contributors[gkey] = max(contributors.get(gkey, 0), tally.contributors)
+    primary = [key for key, n in contributors.items() if n < k]
+    groups = additive_groups(counts.keys(), regions)
+    protection = protect(counts, primary, groups, order=cell_order, prefer=prefer)
+    stable: frozenset[Key] = frozenset()
+    if earlier is not None:
+        alone = protection
+        issue = earlier_issue(earlier, counts, regions)
+        for key in issue.listed:  # listed before, no case now: may stay listed, suppressed
+            counts.setdefault(key, 0)
+            contributors.setdefault(key, 0)
+        protection = protect(
+            counts,
+            primary,
+            additive_groups(counts.keys(), regions),
+            order=cell_order,
+            earlier=issue.earlier,
+            prefer=prefer,
+        )
+        stable = protection.suppressed - alone.suppressed
+    return SummaryTables(tuple(regions), counts, contributors, protection, stable)
+
+
+def _table(table: str, now: SummaryTables, before: SummaryTables | None) -> RegionTable:
+    total_key = (table, *TOTAL)
+    total = now.count_as_published(total_key)
+    dims: dict[Dimension, list[Cell]] = {}
+    hidden_cells = 0
+    for dimension in Dimension:
+        cells: list[Cell] = []
+        for key in now.counts:
+            if key[0] != table or key[1] != dimension.value:
+                continue
+            if now.hidden(key):
+                cells.append(Cell(value=key[2], count=None, contributors=None, suppressed=True))
+                hidden_cells += 1
+                continue
+            if not now.published(key):
+                continue  # listed by the previous issue, no case now
+            count = now.counts[key]
+            previous = before.count_as_published(key) if before is not None else None
+            cells.append(
+                Cell(
+                    value=key[2],
+                    count=count,
+                    contributors=now.contributors[key],
+                    share=ratio(count, total),
+                    trend=None if previous is None else trend_flag(count, previous),
+                )
+            )
+        dims[dimension] = rank_cells(cells)
+    previous_total = before.count_as_published(total_key) if before is not None else None
+    if total is None:
+        totals = Totals(cases=None, contributors=None, suppressed=hidden_cells, withheld=True)
+    else:
+        totals = Totals(
+            cases=total,
+            contributors=now.contributors.get(total_key, 0),
+            suppressed=hidden_cells,
+            trend=None
+            if previous_total is None or total == 0
+            else trend_flag(total, previous_total),
+        )
+    return RegionTable(totals=totals, dimensions=dims)
+
+
+def _patterns(
+    now: SummaryTables, before: SummaryTables | None, previous_cycle: str | None
+) -> list[Pattern]:
+    if before is None:
+        return []
+    rising: dict[tuple[str, str], list[Region]] = {}
+    for key, count in now.counts.items():
+        region, dim, value = key
+        if region == GLOBAL or dim == TOTAL[0] or not now.published(key):
+            continue
+        previous = before.count_as_published(key)
+        if previous is None:
+            continue
+        if trend_flag(count, previous) in (Trend.RISING, Trend.NEW):
+            rising.setdefault((dim, value), []).append(Region(region))
+    found = [
+        Pattern(
+            dimension=Dimension(dim),
+            value=value,
+            regions=sorted(regions, key=lambda r: _REGION_RANK[r.value]),
+            trend=Trend.RISING,
+            previous_cycle=previous_cycle,
+        )
+        for (dim, value), regions in rising.items()
+        if len(regions) >= 2
+    ]
+    found.sort(key=lambda p: (-len(p.regions), _DIM_RANK[p.dimension.value], p.value))
+    return found
+
+
+def _checklist(
+    now: SummaryTables, before: SummaryTables | None, catalogue: Catalogue
+) -> list[ChecklistEntry]:
+    total = now.count_as_published((GLOBAL, *TOTAL))
+    entries: list[ChecklistEntry] = []
+    for key in now.counts:
+        table, dim, ind_id = key
+        if table != GLOBAL or dim != Dimension.RISK_INDICATOR.value:
+            continue
+        if now.hidden(key):
+            entries.append(
+                checklist_entry(catalogue, ind_id, count=None, prevalence=None, trend=None)
+            )
+            continue
+        if not now.published(key):
+            continue
+        count = now.counts[key]
+        previous = before.count_as_published(key) if before is not None else None
+        entries.append(
+            checklist_entry(
+                catalogue,
+                ind_id,
+                count=count,
+                prevalence=ratio(count, total),
+                trend=None if previous is None else trend_flag(count, previous),
+            )
+        )
+    return rank_checklist(entries)
+
+
+def _rules(k: int) -> list[str]:
+    single = ", ".join(d.value for d in SINGLE_VALUED)
+    return [
+        "TLP:RED cases are excluded from every table of this summary; a case counts in "
+        "the global table once, through its region.",
+        f"Primary suppression: a cell with fewer than {k} distinct contributors is "
+        "published as suppressed, with null count and contributors. Contributors are "
+        "never listed.",
+        "Global contributor counts are lower bounds: contributor pseudonyms are per node "
+        "and per cycle and one node may report in several regions, so a global cell "
+        "counts the largest number of distinct contributors of any one region.",
+        "Secondary suppression (a): within each table the values of every single-valued "
+        f"dimension ({single}) sum to the table total; no such set is left with exactly "
+        "one suppressed cell.",
+        "Secondary suppression (b): every global cell is the sum of the regions' cells; "
+        "no such set is left with exactly one suppressed cell.",
+        "Every listed cell counts at least one case (in a re-issue, a cell the previous "
+        "issue listed may count zero), so no set with a published total is left with "
+        "suppressed cells that could only be ones, and no suppressed cell may follow "
+        "exactly from all the sums together (exact elimination). Each extra suppression "
+        "takes the smallest published cell, totals last, until nothing changes.",
+        "Re-issue stability: every cell suppressed in the previous issue of this cycle's "
+        "summary stays suppressed, listed even if it now counts zero (kept_for_stability "
+        "counts the cells this issue alone would publish); a cell that issue published with "
+        "the count it has now is taken as known and never used as a secondary suppression; "
+        "and no suppressed count the previous issue did not publish may follow exactly from "
+        "the two issues together, even for a reader who knows which cells changed.",
+        "Cross-cycle stability: among equally small candidates for secondary suppression, "
+        "cells suppressed in the previous cycle's published summary are taken first, so the "
+        "pattern changes as little as possible between cycles.",
+        "Shares and prevalences are published only where the table total is published.",
+        "Trend flags compare with the previous cycle, suppressed the same way (keeping "
+        "suppressed what its published summary suppressed), only where both cycles' cells "
+        "are published; patterns are values rising or new in at least two regions.",
+    ]
+
+
+async def _cells(
+    stores: Stores, regions: Sequence[str], periods: Sequence[str]
+) -> dict[str, dict[str, PeriodCells]]:
+    """period → region → cells, without TLP:RED cases."""
+    out: dict[str, dict[str, PeriodCells]] = {p: {} for p in periods}
+    for region in regions:
+        if not isinstance(stores, Mapping):
+            store = stores
+        else:
+            found = {str(key): value for key, value in stores.items()}
+            if region not in found:
+                continue
+            store = found[region]
+        merged = merge_rows(await store.cell_rows(region, list(periods), include_red=False))
+        for period in periods:
+            out[period][region] = merged.get(period, {})
+    return out
+
+
+def _regions(stores: Stores, regions: Sequence[Region | str] | None) -> list[str]:
+    if regions is not None:
+        chosen = {Region(r).value for r in regions}
+    elif not isinstance(stores, Mapping):
+        chosen = {r.value for r in Region}
+    else:
+        chosen = {Region(str(r)).value for r in stores}
+    return sorted(chosen, key=lambda r: _REGION_RANK[r])
+
+
+async def build_summary(
+    stores: Stores,
+    cycle: str,
+    *,
+    k: int = 3,
+    catalogue: Catalogue,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
+    regions: Sequence[Region | str] | None = None,
+    previous: CspSummary | None = None,
+    prior_cycle: CspSummary | None = None,
+) -> CspSummary:
+    """The CSP summary of *cycle* (``CSP12``), unsigned (``signature`` null).
+
+    *stores* is one cell source holding every region (a :class:`dief.aggregator.store.CaseStore`,
+    or any :class:`CellSource`), or a mapping region → source. The summary
+    covers *regions* (default: every region, or the mapping's keys).
+
+    *previous* is the last summary published for the same cycle: every cell it suppressed
+    stays suppressed, and no cell can be recovered from the two issues together.
+    *prior_cycle* is the previous cycle's published summary: its suppressed cells are
+    preferred as secondary suppressions (a tie-breaker), and stay suppressed in the
+    previous cycle's tables the trend flags compare with.
+
+    :raises ValidationError: *previous* or *prior_cycle* is the summary of another cycle.
+    """
+    if k < 1:
+        raise ValueError("k is at least 1")
+    current = CspCycle.parse(cycle, start_month=start_month)
+    previous_cycle = current.previous() if current.number > 1 else None
+    if previous is not None and previous.cycle != str(current):
+        raise ValidationError(
+            f"the previous issue given for {current} is a summary of {previous.cycle}"
+        )
+    if prior_cycle is not None and (
+        previous_cycle is None or prior_cycle.cycle != str(previous_cycle)
+    ):
+        raise ValidationError(
+            f"the prior cycle given for {current} is a summary of {prior_cycle.cycle}"
+        )
+    codes = _regions(stores, regions)
+    periods = [str(current)] + ([str(previous_cycle)] if previous_cycle is not None else [])
+    cells = await _cells(stores, codes, periods)
+    prefer = published_cells(prior_cycle).suppressed if prior_cycle is not None else frozenset()
+    now = summary_tables(cells[str(current)], codes, k=k, earlier=previous, prefer=prefer)
+    before = (
+        summary_tables(cells[str(previous_cycle)], codes, k=k, earlier=prior_cycle)
+        if previous_cycle is not None
+        else None
+    )
+
+    tables = {Region(code): _table(code, now, before) for code in codes}
+    global_table = _table(GLOBAL, now, before)
+    last = str(previous_cycle) if previous_cycle is not None else None
+    patterns = _patterns(now, before, last)
+    checklist = _checklist(now, before, catalogue)
+    protection = now.protection
+    methodology = Methodology(
+        rules=_rules(k),
+        k=k,
+        suppressed=len(protection.suppressed),
+        primary=len(protection.primary),
+        secondary=len(protection.secondary),
+        kept_for_stability=len(now.stable),
+        trend_test=TREND_TEST,
+        red_excluded=True,
+        catalogue_version=catalogue.version,
+    )
+    return CspSummary.model_validate(
+        {
+            "cycle": str(current),
+            "from": str(current.first),
+            "to": str(current.last),
+            "k": k,
+            "regions": tables,
+            "global": global_table,
+            "patterns": patterns,
+            "checklist": checklist,
+            "narrative": narrative(
+                cycle=str(current),
+                first=str(current.first),
+                last=str(current.last),
+                k=k,
+                regions=tables,
+                global_table=global_table,
+                patterns=patterns,
+                checklist=checklist,
+                methodology=methodology,
+                previous_cycle=last,
+            ),
+            "methodology": methodology,
+            "signature": None,
+        }
+    )

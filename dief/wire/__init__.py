@@ -1,0 +1,111 @@
+"""Every shape that crosses a process boundary (DESIGN §3, §5, §7 ⚑), as pydantic models.
+
+- The case: :class:`CaseInput` / :func:`parse_case` / :func:`load_cases` (what a practitioner
+  submits: JSON, YAML, JSON Lines, validated with errors that name each field) and
+  :class:`CaseRecord` / :func:`generalise` (the generalised payload sealed in a
+  ``dief.case`` envelope).
+- The sealed envelope v1: :class:`SealedEnvelope`, :class:`Recipient`, the suites and the
+  payload types :data:`TYPE_CASE` and :data:`TYPE_DIGEST` (sealing and opening are in
+  :mod:`dief.crypto`).
+- The published outputs: :class:`Cell`, :class:`Digest`, :class:`CspSummary` and their parts.
+- :func:`unsigned_document`: the document a signature covers.
+
+The JSON Schema and AsyncAPI export is :mod:`dief.wire.schemas` (imported on demand: it
+reads every package's shapes).
+"""
+
+from __future__ import annotations
+
+from dief.wire._case import (
+    EARLIEST_DETECTED,
+    SUMMARY_MAX_CHARS,
+    CaseInput,
+    ItemInput,
+    suggest,
+)
+from dief.wire._envelope import (
+    ENVELOPE_VERSION,
+    MAX_VALUE_BYTES,
+    SUITE_HYBRID,
+    SUITE_X25519,
+    TYPE_CASE,
+    TYPE_DIGEST,
+    Recipient,
+    SealedEnvelope,
+)
+from dief.wire._errors import (
+    CaseValidationError,
+    format_loc,
+    problems_from_pydantic,
+    to_validation_error,
+)
+from dief.wire._loading import (
+    CaseFormat,
+    detect_format,
+    load_cases,
+    parse_case,
+)
+from dief.wire._outputs import (
+    Cell,
+    ChecklistEntry,
+    CspSummary,
+    Digest,
+    DigestNotes,
+    Lesson,
+    Methodology,
+    Pattern,
+    RegionTable,
+    Totals,
+    Trend,
+    TrendTest,
+)
+from dief.wire._record import (
+    CASE_SCHEMA_VERSION,
+    CaseRecord,
+    RecordItem,
+    generalise,
+)
+from dief.wire._signed import (
+    unsigned_document,
+)
+
+__all__ = [
+    "CASE_SCHEMA_VERSION",
+    "EARLIEST_DETECTED",
+    "ENVELOPE_VERSION",
+    "MAX_VALUE_BYTES",
+    "SUITE_HYBRID",
+    "SUITE_X25519",
+    "SUMMARY_MAX_CHARS",
+    "TYPE_CASE",
+    "TYPE_DIGEST",
+    "CaseFormat",
+    "CaseInput",
+    "CaseRecord",
+    "CaseValidationError",
+    "Cell",
+    "ChecklistEntry",
+    "CspSummary",
+    "Digest",
+    "DigestNotes",
+    "ItemInput",
+    "Lesson",
+    "Methodology",
+    "Pattern",
+    "Recipient",
+    "RecordItem",
+    "RegionTable",
+    "SealedEnvelope",
+    "Totals",
+    "Trend",
+    "TrendTest",
+    "detect_format",
+    "format_loc",
+    "generalise",
+    "load_cases",
+    "parse_case",
+    "problems_from_pydantic",
+    "suggest",
+    "to_validation_error",
+    "unsigned_document",
+]

@@ -1,0 +1,363 @@
+"""Generate the published contracts in ``schemas/`` from the code (DESIGN §9 ⚑).
+
+JSON Schema (draft 2020-12) for the case input, the sealed envelope, the case record, the
+digest, the signed digest payload sealed on ``dief.digests`` and the CSP summary, plus an
+AsyncAPI 3.0 document of the topics. Output is
+deterministic (sorted keys, two-space indent, trailing newline) so a test can detect drift
+between the committed files and the code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import cast
+
+from pydantic import BaseModel
+from pydantic import JsonValue as _JsonValue
+
+from dief.aggregator import DLQ_HEADERS
+from dief.catalogue import load_catalogue
+from dief.digests import DIGEST_SCHEMA, DigestPayload
+from dief.vocab import Region
+from dief.wire import CASE_SCHEMA_VERSION, TYPE_CASE, CaseInput, CaseRecord
+from dief.wire._envelope import SUITE_HYBRID, SUITE_X25519, TYPE_DIGEST, SealedEnvelope
+from dief.wire._outputs import CspSummary, Digest
+
+__all__ = [
+    "ASYNCAPI_FILE",
+    "SCHEMA_FILES",
+    "asyncapi_document",
+    "check_schemas",
+    "dumps",
+    "export_schemas",
+    "generate_schemas",
+]
+
+JsonObject = dict[str, _JsonValue]
+
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+ASYNCAPI_FILE = "asyncapi.json"
+SCHEMA_FILES: dict[str, type[BaseModel]] = {
+    "case-input.schema.json": CaseInput,
+    "envelope.schema.json": SealedEnvelope,
+    "case-record.schema.json": CaseRecord,
+    "digest.schema.json": Digest,
+    "digest-payload.schema.json": DigestPayload,
+    "csp-summary.schema.json": CspSummary,
+}
+CASE_PARTITIONS = 3
+
+
+def dumps(document: Mapping[str, object]) -> str:
+    """Canonical text of a generated file."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _model_schema(name: str, model: type[BaseModel]) -> JsonObject:
+    schema: JsonObject = model.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = _DRAFT
+    schema["$id"] = name
+    return schema
+
+
+def _case_input_schema(name: str) -> JsonObject:
+    schema = _model_schema(name, CaseInput)
+    catalogue = load_catalogue()
+    properties = cast(JsonObject, schema["properties"])
+    indicators = cast(JsonObject, properties["risk_indicators"])
+    indicators["items"] = {"enum": list(catalogue.ids), "type": "string"}
+    indicators["description"] = (
+        f"Risk-indicator catalogue ids (catalogue version {catalogue.version})"
+    )
+    return schema
+
+
+def _digest_payload_schema(name: str) -> JsonObject:
+    """The payload as sealed: the model allows an unsigned draft, the wire does not."""
+    schema = _model_schema(name, DigestPayload)
+    properties = cast(JsonObject, schema["properties"])
+    properties["signature"] = {
+        "$ref": "#/$defs/Signature",
+        "description": "The region signing key's ML-DSA-65 and Ed25519 signatures (both "
+        "required, context dief.digest) over the canonical JSON (sorted keys, no "
+        "whitespace, UTF-8) of this object without its signature member",
+    }
+    required = cast(list[_JsonValue], schema["required"])
+    required.append("signature")
+    return schema
+
+
+_SPECIAL = {CaseInput: _case_input_schema, DigestPayload: _digest_payload_schema}
+
+
+def generate_schemas() -> dict[str, str]:
+    """Every file of ``schemas/``: file name → text."""
+    out: dict[str, str] = {}
+    for name, model in SCHEMA_FILES.items():
+        special = _SPECIAL.get(model)
+        schema = special(name) if special is not None else _model_schema(name, model)
+        out[name] = dumps(schema)
+    out[ASYNCAPI_FILE] = dumps(asyncapi_document())
+    return out
+
+
+def export_schemas(out_dir: str | Path) -> list[Path]:
+    """Write every schema file into *out_dir* (created if needed); return the paths."""
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, text in sorted(generate_schemas().items()):
+        path = directory / name
+        path.write_text(text, encoding="utf-8", newline="\n")
+        written.append(path)
+    return written
+
+
+def check_schemas(directory: str | Path) -> list[str]:
+    """Names of files in *directory* that are missing or differ from the generated ones."""
+    base = Path(directory)
+    stale: list[str] = []
+    for name, text in sorted(generate_schemas().items()):
+        path = base / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            stale.append(name)
+    return stale
+
+
+# --------------------------------------------------------------------------- AsyncAPI
+
+
+def _ref(pointer: str) -> JsonObject:
+    return {"$ref": pointer}
+
+
+def _kafka_key(description: str, schema: JsonObject | None = None) -> JsonObject:
+    key: JsonObject = {"type": "string", "description": description}
+    if schema:
+        key.update(schema)
+    return {"kafka": {"key": key, "bindingVersion": "0.5.0"}}
+
+
+#: What each dead-letter header carries (UTF-8 text); the names come from the aggregator.
+_DLQ_HEADER_SCHEMAS: dict[str, JsonObject] = {
+    "dief-reason": {
+        "description": "Machine-readable reason code, e.g. malformed, unsupported_version, "
+        "unknown_suite, no_recipient_key, authentication_failed, oversized, wrong_type, "
+        "wrong_region, invalid_payload, key_mismatch, forged_revision; for a digest the "
+        "Secretariat refused also unsigned, bad_signature, version_conflict",
+        "pattern": "^[a-z][a-z0-9_]*$",
+    },
+    "dief-detail": {
+        "description": "What is wrong and where, for operators; never payload text, key "
+        "material or anything naming a sender",
+    },
+    "dief-source-topic": {
+        "description": "The topic the record was consumed from: the region's cases topic "
+        "(the aggregator), or dief.digests (the Secretariat)",
+        "pattern": "^(dief\\.[a-z]+\\.cases|dief\\.digests)$",
+    },
+    "dief-source-partition": {
+        "description": "Partition of the original record (decimal)",
+        "pattern": "^[0-9]+$",
+    },
+    "dief-source-offset": {
+        "description": "Offset of the original record (decimal)",
+        "pattern": "^[0-9]+$",
+    },
+}
+
+
+def _dlq_headers() -> JsonObject:
+    properties: JsonObject = {}
+    for name in DLQ_HEADERS:
+        properties[name] = {"type": "string", **_DLQ_HEADER_SCHEMAS.get(name, {})}
+    return {
+        "type": "object",
+        "description": "Reason and origin of a dead letter, as UTF-8 Kafka headers. Nothing "
+        "in them identifies the sender.",
+        "properties": properties,
+        "required": list(DLQ_HEADERS),
+        "additionalProperties": False,
+    }
+
+
+def _messages() -> JsonObject:
+    region_codes: list[_JsonValue] = [r.value for r in Region]
+    envelope = _ref("envelope.schema.json")
+    return {
+        "SealedCase": {
+            "name": "SealedCase",
+            "title": "Sealed diversion case",
+            "summary": f"Sealed envelope v1, type {TYPE_CASE}, payload schema "
+            f"{CASE_SCHEMA_VERSION}, encrypted to the region's key.",
+            "description": "The plaintext sealed inside is a case record "
+            "(case-record.schema.json). Related regions receive a copy with "
+            "related=true that they must not count. Record timestamps are coarsened "
+            "to the hour and headers carry nothing that identifies the sender.",
+            "contentType": "application/json",
+            "payload": envelope,
+            "x-dief-plaintext": _ref("case-record.schema.json"),
+            "bindings": _kafka_key(
+                "case_id (UUID): every revision of a case lands in one partition",
+                {"format": "uuid"},
+            ),
+        },
+        "DeadLetter": {
+            "name": "DeadLetter",
+            "title": "Dead-lettered record",
+            "summary": "The original record value and key, unchanged, with the reason in headers.",
+            "description": "Written by the regional aggregator when a case record cannot be "
+            "opened or validated, and by the Secretariat when it refuses a digest that claims "
+            "this region (it cannot be opened, is not signed by the region's key, or reuses "
+            "a version number with other content). Never dropped, never blocks the partition.",
+            "contentType": "application/json",
+            "headers": _dlq_headers(),
+            "payload": {
+                "description": "The original record value as received (normally a sealed "
+                "envelope, but possibly malformed bytes)."
+            },
+            "bindings": _kafka_key("The original record key"),
+        },
+        "SealedDigest": {
+            "name": "SealedDigest",
+            "title": "Sealed regional trend digest",
+            "summary": f"Sealed envelope v1, type {TYPE_DIGEST}, payload schema "
+            f"{DIGEST_SCHEMA}, encrypted to the Secretariat's key.",
+            "description": "The plaintext sealed inside is a signed digest payload "
+            "(digest-payload.schema.json): region, period, version (1, then one more for "
+            "every re-issue of the same region and period), issue hour, the meeting digest "
+            "(digest.schema.json), the period's unsuppressed cells without TLP:RED cases for "
+            "the Secretariat's own disclosure control, and the region's signature "
+            "(ML-DSA-65 and Ed25519, context dief.digest) over the canonical JSON of the "
+            "payload without its signature member. The Secretariat keeps the highest "
+            "version of each region and period.",
+            "contentType": "application/json",
+            "payload": envelope,
+            "x-dief-plaintext": _ref("digest-payload.schema.json"),
+            "bindings": _kafka_key("Region code", {"enum": region_codes}),
+        },
+        "CspSummary": {
+            "name": "CspSummary",
+            "title": "Signed CSP summary",
+            "summary": "Public-safe, disclosure-controlled summary of one CSP cycle.",
+            "contentType": "application/json",
+            "payload": _ref("csp-summary.schema.json"),
+            "bindings": _kafka_key("CSP cycle, e.g. CSP12", {"pattern": "^CSP[1-9][0-9]*$"}),
+        },
+    }
+
+
+def asyncapi_document() -> JsonObject:
+    """The AsyncAPI 3.0 description of every DIEF topic (DESIGN §2 ⚑)."""
+    channels: JsonObject = {}
+    operations: JsonObject = {}
+    for region in Region:
+        code = region.topic_code
+        cases, dlq = f"{code}Cases", f"{code}Dlq"
+        channels[cases] = {
+            "address": f"dief.{code}.cases",
+            "title": f"Cases for the {region.title}",
+            "description": f"Sealed cases whose region is {region.value}, or that list it "
+            "among related regions. Readable only by that region's aggregator.",
+            "messages": {"SealedCase": _ref("#/components/messages/SealedCase")},
+            "bindings": {"kafka": {"partitions": CASE_PARTITIONS, "bindingVersion": "0.5.0"}},
+        }
+        channels[dlq] = {
+            "address": f"dief.{code}.dlq",
+            "title": f"Dead letters of the {region.title} aggregator",
+            "messages": {"DeadLetter": _ref("#/components/messages/DeadLetter")},
+        }
+        operations[f"publish{region.value.title()}Case"] = {
+            "action": "send",
+            "title": f"A national node posts a case to {region.value}",
+            "channel": _ref(f"#/channels/{cases}"),
+            "messages": [_ref(f"#/channels/{cases}/messages/SealedCase")],
+        }
+        operations[f"aggregate{region.value.title()}Cases"] = {
+            "action": "receive",
+            "title": f"The {region.value} aggregator applies cases",
+            "channel": _ref(f"#/channels/{cases}"),
+            "messages": [_ref(f"#/channels/{cases}/messages/SealedCase")],
+        }
+        operations[f"deadLetter{region.value.title()}"] = {
+            "action": "send",
+            "title": f"The {region.value} aggregator dead-letters a bad record",
+            "channel": _ref(f"#/channels/{dlq}"),
+            "messages": [_ref(f"#/channels/{dlq}/messages/DeadLetter")],
+        }
+        operations[f"refuseDigest{region.value.title()}"] = {
+            "action": "send",
+            "title": f"The Secretariat dead-letters a refused digest claiming {region.value}",
+            "channel": _ref(f"#/channels/{dlq}"),
+            "messages": [_ref(f"#/channels/{dlq}/messages/DeadLetter")],
+        }
+    channels["digests"] = {
+        "address": "dief.digests",
+        "title": "Regional trend digests",
+        "messages": {"SealedDigest": _ref("#/components/messages/SealedDigest")},
+    }
+    channels["cspReporting"] = {
+        "address": "csp.reporting",
+        "title": "CSP reporting",
+        "messages": {"CspSummary": _ref("#/components/messages/CspSummary")},
+    }
+    operations["publishDigest"] = {
+        "action": "send",
+        "title": "An aggregator publishes its digest",
+        "channel": _ref("#/channels/digests"),
+        "messages": [_ref("#/channels/digests/messages/SealedDigest")],
+    }
+    operations["compileCycle"] = {
+        "action": "receive",
+        "title": "The Secretariat reads the digests",
+        "channel": _ref("#/channels/digests"),
+        "messages": [_ref("#/channels/digests/messages/SealedDigest")],
+    }
+    operations["publishCspSummary"] = {
+        "action": "send",
+        "title": "The Secretariat publishes the CSP summary",
+        "channel": _ref("#/channels/cspReporting"),
+        "messages": [_ref("#/channels/cspReporting/messages/CspSummary")],
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "DIEF Exchange",
+            "version": f"{CASE_SCHEMA_VERSION}.0.0",
+            "description": "Non-attributed exchange of diversion cases for the Arms Trade "
+            "Treaty's Diversion Information Exchange Forum: national nodes post sealed "
+            "cases per ATT regional group, regional aggregators publish sealed trend "
+            "digests, the Secretariat publishes signed CSP summaries. "
+            f"Envelope suites: {SUITE_HYBRID} (default), {SUITE_X25519}.",
+            "license": {"name": "Apache-2.0"},
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "embedded": {
+                "host": "127.0.0.1:9092",
+                "protocol": "kafka",
+                "description": "Embedded Tansu broker started by the CLI on a free local "
+                "port (the port shown is an example).",
+            },
+            "production": {
+                "host": "kafka-1:9093",
+                "protocol": "kafka-secure",
+                "description": "Apache Kafka (KRaft, three brokers), SASL/SCRAM over TLS, "
+                "prefix ACLs per region (dief.<region>.).",
+                "security": [_ref("#/components/securitySchemes/scram")],
+            },
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "messages": _messages(),
+            "securitySchemes": {
+                "scram": {
+                    "type": "scramSha512",
+                    "description": "SASL/SCRAM-SHA-512 over TLS",
+                }
+            },
+        },
+    }
