@@ -56,11 +56,12 @@ async def _aggregator(
     cfg: dict[str, Any], emit: Emit, stop: asyncio.Event, on_ready: Callable[[], None]
 ) -> dict[str, object]:
     from consumers.aggregator import register_aggregators
-    from dief.aggregator import BatchReport, InboundRecord, RegionAggregator
+    from dief.aggregator import BatchReport, RegionAggregator
     from dief.aggregator.store import CaseStore
     from dief.crypto.envelope import Opener
     from dief.kafka import KafkaDeadLetterSink, make_broker
     from dief.keyring import Keyring, KeyRole
+    from dief.seams import InboundRecord
     from dief.settings import KafkaSettings
     from dief.vocab import Region
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench._fabricate import RecordPool
-from dief.aggregator._facts import CaseFacts
+from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore
 from dief.aggregator.store._schema import cell_counts
 from dief.catalogue import Catalogue

@@ -19,8 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from dief.aggregator import case_values
-from dief.aggregator._facts import CaseFacts
+from dief.aggregator import CaseFacts, case_values
 from dief.crypto.envelope import Sealer
 from dief.kafka import cases_topic
 from dief.keyring import Keyring, KeyRole

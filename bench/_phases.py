@@ -26,8 +26,8 @@ from bench._common import Child, Forum, LoadMeter, recreate_postgres
 from bench._fabricate import RecordPool
 from bench._nodes import InputLine, NodeFleet
 from bench._profile import ProcessProfile
-from dief.aggregator.store import sqlite_url
 from dief.broker import EmbeddedBroker
+from dief.database import sqlite_url
 from dief.kafka import cases_topic
 from dief.node import Accepted
 from dief.vocab import Region

@@ -188,7 +188,11 @@ class AggregatorService:
         # parallel: group joins take seconds and would otherwise add up.
         for r, broker in brokers.items():
             aggregator = RegionAggregator(
-                r, openers[r], self._store, KafkaDeadLetterSink(broker, r)
+                r,
+                openers[r],
+                self._store,
+                KafkaDeadLetterSink(broker, r),
+                start_month=self._settings.cycle_start_month,
             )
             register_aggregators(
                 broker,

@@ -22,6 +22,7 @@ from dief.exceptions import (
     ScreeningError,
     SignatureError,
     StorageError,
+    StorageRefusedError,
     UnknownSuiteError,
     ValidationError,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "ScreeningError",
     "SignatureError",
     "StorageError",
+    "StorageRefusedError",
     "UnknownSuiteError",
     "ValidationError",
     "__version__",

@@ -25,6 +25,8 @@ node secrets, or the refused input text itself.
     ├── BrokerError                   the Kafka-protocol broker
     │   └── BrokerStartError          the embedded broker binary missing or not starting
     └── StorageError                  the database (wraps SQLAlchemy errors)
+        └── StorageRefusedError       the database refused the data (a constraint or a value
+                                      out of range), not an outage: retrying cannot help
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ __all__ = [
     "ScreeningError",
     "SignatureError",
     "StorageError",
+    "StorageRefusedError",
     "UnknownSuiteError",
     "ValidationError",
 ]
@@ -220,3 +223,11 @@ class StorageError(DiefError):
     """The database failed (wraps SQLAlchemy and driver errors)."""
 
     code = "storage"
+
+
+class StorageRefusedError(StorageError):
+    """The database refused what was written (an integrity constraint, a value out of a
+    column's range): the same write fails on every retry, so the aggregator isolates the
+    record that causes it and dead-letters it (reason ``database_refused``)."""
+
+    code = "database_refused"

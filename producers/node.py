@@ -33,6 +33,7 @@ from dief.node import (
     SubmitReport,
     write_rejections,
 )
+from dief.seams import Backoff
 from dief.settings import NodeSettings
 from dief.vocab import Region
 from dief.wire import load_cases
@@ -79,7 +80,12 @@ class NodeService:
             catalogue_version=load_catalogue().version,
         )
         publisher = NodePublisher(self._settings.kafka, client_id="dief-node")
-        self._relay = OutboxRelay(self._outbox, publisher, batch=self._settings.relay_batch)
+        self._relay = OutboxRelay(
+            self._outbox,
+            publisher,
+            batch=self._settings.relay_batch,
+            backoff=Backoff(maximum=self._settings.relay_backoff_max),
+        )
 
     async def stop(self) -> None:
         if self._relay is not None:

@@ -1,22 +1,45 @@
-"""The regional aggregator: open, validate, apply idempotently, dead-letter (DESIGN §8)."""
+"""One region's aggregator (DESIGN §5 counting, §7 cells, §8 delivery): open, validate, plan
+the batch, apply idempotently, dead-letter.
 
-from dief.aggregator._aggregator import (
-    BatchReport,
+- :class:`RegionAggregator` — decodes and applies batches of inbound records
+  (:class:`dief.seams.InboundRecord`), sending refusals to a
+  :class:`dief.seams.DeadLetterSink`.
+- :class:`CaseFacts`, :func:`plan_batch` — what a case revision changes in the aggregates.
+- :mod:`dief.aggregator.store` — the region's database: case facts, incremental cell counts,
+  digest versions and published patterns, with its migrations.
+"""
+
+from __future__ import annotations
+
+from dief.aggregator._aggregator import BatchReport, RegionAggregator, case_values, dedupe_key
+from dief.aggregator._facts import TOTAL, CaseFacts, CaseState, CellKey, Outcome, cell_keys
+from dief.aggregator._plan import BatchPlan, plan_batch
+from dief.aggregator._validation import (
+    REASONS,
     EnvelopeOpener,
     OpenedEnvelope,
-    RegionAggregator,
-    case_values,
+    RecordRefusedError,
+    RecordValidator,
+    ValidRecord,
 )
-from dief.seams import DLQ_HEADERS, DeadLetter, DeadLetterSink, InboundRecord
 
 __all__ = [
-    "DLQ_HEADERS",
+    "REASONS",
+    "TOTAL",
+    "BatchPlan",
     "BatchReport",
-    "DeadLetter",
-    "DeadLetterSink",
+    "CaseFacts",
+    "CaseState",
+    "CellKey",
     "EnvelopeOpener",
-    "InboundRecord",
     "OpenedEnvelope",
+    "Outcome",
+    "RecordRefusedError",
+    "RecordValidator",
     "RegionAggregator",
+    "ValidRecord",
     "case_values",
+    "cell_keys",
+    "dedupe_key",
+    "plan_batch",
 ]

@@ -1,10 +1,19 @@
 """The regional aggregator's logic, free of any Kafka client (DESIGN §2, §5, §8).
 
 ``handle`` takes one batch of consumed records of one region and either returns after the
-database transaction that applied them committed (so the caller may commit offsets), or
+database transactions that applied them committed (so the caller may commit offsets), or
 raises (so the caller must not). Records that cannot be applied are sent to the DLQ sink
-inside that transaction: a batch's dead letters are acknowledged by the broker before its
-offsets can be committed, and nothing is ever dropped silently.
+inside the transaction that counts them: a batch's dead letters are acknowledged by the
+broker before its offsets can be committed, and nothing is ever dropped silently.
+
+- Every record goes through :class:`RecordValidator` (fixed order, documented reason codes).
+- Dedupe is keyed by a hash of the record's value, never by the envelope id that any sender
+  chooses: a record that copies another's id cannot make the genuine one a duplicate,
+  while a redelivery (the same bytes) is recognised.
+- A record that fails only inside the database (:class:`StorageRefusedError`) is isolated
+  by bisecting its batch into transactions of their own, and dead-lettered alone; an outage
+  (any other :class:`StorageError`) raises, so nothing is committed and the batch comes
+  again.
 """
 
 from __future__ import annotations
@@ -14,44 +23,25 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import pydantic
 
 from dief.aggregator._facts import CaseFacts, Outcome
 from dief.aggregator._plan import BatchPlan
+from dief.aggregator._validation import EnvelopeOpener, RecordRefusedError, RecordValidator
 from dief.aggregator.store import CaseStore
-from dief.exceptions import EnvelopeError
+from dief.catalogue import Catalogue
+from dief.exceptions import StorageRefusedError
+from dief.periods import DEFAULT_CYCLE_START_MONTH
 from dief.seams import DeadLetter, DeadLetterSink, InboundRecord
 from dief.vocab import Region
-from dief.wire import TYPE_CASE, CaseRecord
+from dief.wire import CaseRecord
 
-__all__ = ["BatchReport", "EnvelopeOpener", "OpenedEnvelope", "RegionAggregator", "case_values"]
+__all__ = ["BatchReport", "RegionAggregator", "case_values", "dedupe_key"]
 
 log = logging.getLogger("dief.aggregator")
 
 
 #: How each outcome is counted in a BatchReport (a forged revision is dead-lettered).
 _OUTCOME_LABELS = {o: "dlq:forged_revision" if o is Outcome.FORGED else o.value for o in Outcome}
-
-
-class OpenedEnvelope(Protocol):
-    """What opening a sealed envelope yields (see :mod:`dief.crypto`)."""
-
-    @property
-    def type(self) -> str: ...
-    @property
-    def id(self) -> str: ...
-    @property
-    def region(self) -> str: ...
-    @property
-    def payload(self) -> bytes: ...
-
-
-class EnvelopeOpener(Protocol):
-    """Opens sealed envelopes with the private keys this aggregator holds."""
-
-    def open(self, value: bytes) -> OpenedEnvelope: ...
 
 
 @dataclass(slots=True)
@@ -64,14 +54,6 @@ class BatchReport:
     @property
     def dead_lettered(self) -> int:
         return sum(n for k, n in self.outcomes.items() if k.startswith("dlq:"))
-
-
-class _RefusedError(Exception):
-    def __init__(self, reason: str, detail: str, record_id: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.detail = detail
-        self.record_id = record_id
 
 
 def case_values(record: CaseRecord) -> tuple[tuple[str, str], ...]:
@@ -91,19 +73,13 @@ def case_values(record: CaseRecord) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs))
 
 
-def _position_id(rec: InboundRecord) -> str:
-    digest = hashlib.sha256(f"{rec.topic}/{rec.partition}/{rec.offset}/".encode())
-    digest.update(rec.value or b"")
-    return "at:" + digest.hexdigest()[:32]
+def dedupe_key(value: bytes | None) -> str:
+    """The key a record is deduplicated by: a hash of its value (34 characters).
 
-
-def _validation_detail(exc: pydantic.ValidationError) -> str:
-    # Locations and error types only: the input may be decrypted case text.
-    parts = [
-        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['type']}"
-        for err in exc.errors(include_input=False, include_url=False)
-    ]
-    return "; ".join(parts[:10])
+    Never the envelope id, which any sender chooses (DESIGN §8): the same bytes delivered
+    again are a duplicate; a record that copies another's id is not.
+    """
+    return "v:" + hashlib.sha256(value or b"").hexdigest()[:32]
 
 
 class RegionAggregator:
@@ -115,10 +91,15 @@ class RegionAggregator:
         opener: EnvelopeOpener,
         store: CaseStore,
         dead_letters: DeadLetterSink,
+        *,
+        start_month: int = DEFAULT_CYCLE_START_MONTH,
+        catalogues: dict[str, Catalogue] | None = None,
     ) -> None:
         self.region = region
         self._code = region.value
-        self._opener = opener
+        self._validator = RecordValidator(
+            region, opener, start_month=start_month, catalogues=catalogues
+        )
         self._store = store
         self._sink = dead_letters
 
@@ -126,44 +107,15 @@ class RegionAggregator:
         return f"RegionAggregator(region={self.region.value!r})"
 
     def decode(self, rec: InboundRecord) -> CaseFacts:
-        """Open and validate one record, or raise ``_RefusedError`` with a reason code."""
-        if rec.value is None:
-            raise _RefusedError("malformed", "record has no value (tombstone)")
-        try:
-            opened = self._opener.open(rec.value)
-        except EnvelopeError as exc:
-            raise _RefusedError(exc.code, exc.message) from exc
-        if opened.type != TYPE_CASE:
-            raise _RefusedError(
-                "wrong_type", f"envelope type {opened.type!r} on a cases topic", opened.id
-            )
-        code = self._code
-        if opened.region != code:
-            raise _RefusedError(
-                "wrong_region",
-                f"envelope sealed for {opened.region!r} on the {code} topic",
-                opened.id,
-            )
-        try:
-            record = CaseRecord.model_validate_json(opened.payload)
-        except pydantic.ValidationError as exc:
-            raise _RefusedError("invalid_payload", _validation_detail(exc), opened.id) from exc
-        case_id = record.case_id
-        if rec.key is not None and rec.key.decode("utf-8", "replace") != case_id:
-            raise _RefusedError("key_mismatch", "record key is not the case_id", opened.id)
-        primary = str(record.region)
-        if record.related:
-            if code not in {str(r) for r in record.related_regions}:
-                raise _RefusedError(
-                    "wrong_region", "related copy for a region not on the route", opened.id
-                )
-        elif primary != code:
-            raise _RefusedError("wrong_region", f"case of {primary} on the {code} topic", opened.id)
+        """Validate one record (:class:`RecordValidator`) into the facts the store keeps, or
+        raise :class:`RecordRefusedError` with a reason code."""
+        valid = self._validator.validate(rec)
+        record = valid.record
         return CaseFacts(
-            record_id=opened.id,
-            case_id=case_id,
+            record_id=dedupe_key(rec.value),
+            case_id=record.case_id,
             revision=record.revision,
-            region=code,
+            region=self._code,
             status=str(record.status),
             contributor=record.contributor,
             owner_tag=record.owner_tag,
@@ -171,27 +123,23 @@ class RegionAggregator:
             cycle=record.cycle,
             tlp=str(record.tlp),
             related=record.related,
-            primary_region=primary,
+            primary_region=str(record.region),
             values=case_values(record),
-            sealed=rec.value,
+            sealed=rec.value or b"",
         )
 
-    async def handle(self, records: Sequence[InboundRecord]) -> BatchReport:
-        """Apply one batch. Returns after the transaction committed; raises otherwise."""
-        report = BatchReport(received=len(records))
-        facts: list[CaseFacts] = []
-        sources: list[InboundRecord] = []
+    def _decode_batch(
+        self, records: Sequence[InboundRecord]
+    ) -> tuple[list[tuple[InboundRecord, CaseFacts]], list[DeadLetter]]:
+        """Every record decoded, or refused with its reason (never raises)."""
+        decoded: list[tuple[InboundRecord, CaseFacts]] = []
         refused: list[DeadLetter] = []
         for rec in records:
             try:
-                decoded = self.decode(rec)
-            except _RefusedError as why:
-                # A record that could not be opened has no trustworthy id: its position
-                # identifies it, so a redelivery is counted once.
-                rid = why.record_id or _position_id(rec)
-                refused.append(DeadLetter(rec, why.reason, why.detail, rid))
-                continue
-            except Exception as exc:
+                decoded.append((rec, self.decode(rec)))
+            except RecordRefusedError as why:
+                refused.append(DeadLetter(rec, why.reason, why.detail, dedupe_key(rec.value)))
+            except Exception as exc:  # a bug: dead-letter the record, keep the partition moving
                 # Type only: a message or traceback could carry decrypted case text.
                 log.error(
                     "unexpected %s decoding %s[%d]@%d; dead-lettered",
@@ -201,33 +149,42 @@ class RegionAggregator:
                     rec.offset,
                 )
                 refused.append(
-                    DeadLetter(rec, "internal_error", type(exc).__name__, _position_id(rec))
+                    DeadLetter(rec, "internal_error", type(exc).__name__, dedupe_key(rec.value))
                 )
-                continue
-            facts.append(decoded)
-            sources.append(rec)
+        return decoded, refused
 
-        async def send_dead_letters(plan: BatchPlan) -> None:
-            forged = [
-                DeadLetter(
-                    src,
-                    Outcome.FORGED.value,
-                    "owner_tag does not match the stored case; revision ignored",
-                    f.record_id,
+    async def handle(self, records: Sequence[InboundRecord]) -> BatchReport:
+        """Apply one batch. Returns after its transactions committed; raises otherwise."""
+        report = BatchReport(received=len(records))
+        decoded, refused = self._decode_batch(records)
+        await self._apply(decoded, refused, report)
+        return report
+
+    async def _apply(
+        self,
+        decoded: Sequence[tuple[InboundRecord, CaseFacts]],
+        refused: list[DeadLetter],
+        report: BatchReport,
+    ) -> None:
+        """Apply *decoded* with *refused*'s dead letters in one transaction; if the database
+        refuses it, bisect so that only the record that causes it is dead-lettered."""
+        try:
+            plan = await self._transaction(decoded, refused)
+        except StorageRefusedError as exc:
+            if len(decoded) <= 1:
+                if await self._applies_on_retry(decoded, refused, report):
+                    return
+                refused.extend(
+                    DeadLetter(src, "database_refused", exc.message, facts.record_id)
+                    for src, facts in decoded
                 )
-                for src, f, o in zip(sources, facts, plan.outcomes, strict=True)
-                if o is Outcome.FORGED
-            ]
-            letters = [*refused, *forged]
-            if letters:
-                await self._sink.send(letters)
-
-        plan = await self._store.apply_batch(
-            self._code,
-            facts,
-            dead=[(d.record_id, d.reason) for d in refused],
-            before_commit=send_dead_letters,
-        )
+                await self._apply([], refused, report)
+                return
+            half = len(decoded) // 2
+            # Partition order is kept: the first half commits before the second starts.
+            await self._apply(decoded[:half], refused, report)
+            await self._apply(decoded[half:], [], report)
+            return
         report.outcomes.update(map(_OUTCOME_LABELS.__getitem__, plan.outcomes))
         for d in refused:
             report.outcomes[f"dlq:{d.reason}"] += 1
@@ -238,4 +195,49 @@ class RegionAggregator:
                 d.record.offset,
                 d.reason,
             )
-        return report
+
+    async def _applies_on_retry(
+        self,
+        decoded: Sequence[tuple[InboundRecord, CaseFacts]],
+        refused: Sequence[DeadLetter],
+        report: BatchReport,
+    ) -> bool:
+        """One more try of a lone refused record: a constraint can also be a race with
+        another instance of this region's aggregator (during a rebalance), which the retry
+        sees as a duplicate. Only a record refused twice is the record's fault."""
+        try:
+            plan = await self._transaction(decoded, refused)
+        except StorageRefusedError:
+            return False
+        report.outcomes.update(map(_OUTCOME_LABELS.__getitem__, plan.outcomes))
+        report.outcomes.update(f"dlq:{d.reason}" for d in refused)
+        return True
+
+    async def _transaction(
+        self,
+        decoded: Sequence[tuple[InboundRecord, CaseFacts]],
+        refused: Sequence[DeadLetter],
+    ) -> BatchPlan:
+        facts = [f for _, f in decoded]
+
+        async def send_dead_letters(plan: BatchPlan) -> None:
+            forged = [
+                DeadLetter(
+                    src,
+                    Outcome.FORGED.value,
+                    "owner_tag does not match the stored case; revision ignored",
+                    f.record_id,
+                )
+                for (src, f), o in zip(decoded, plan.outcomes, strict=True)
+                if o is Outcome.FORGED
+            ]
+            letters = [*refused, *forged]
+            if letters:
+                await self._sink.send(letters)
+
+        return await self._store.apply_batch(
+            self._code,
+            facts,
+            dead=[(d.record_id, d.reason) for d in refused],
+            before_commit=send_dead_letters,
+        )

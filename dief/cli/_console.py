@@ -6,12 +6,13 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import (
@@ -25,7 +26,7 @@ from rich.progress import (
 from rich.text import Text
 
 from dief.exceptions import ConfigurationError, DiefError
-from dief.settings import KafkaSettings
+from dief.settings import KeyringSettings, load_settings, read_passphrase_file
 
 __all__ = [
     "FORMAT_OPTION",
@@ -37,15 +38,19 @@ __all__ = [
     "database_url_option",
     "err_console",
     "fail",
-    "kafka_overrides",
+    "kafka_options",
+    "keyring_passphrase",
+    "load_or_fail",
     "passphrase_from_file",
     "prompt_passphrase",
     "run_or_fail",
     "run_service",
     "serve",
+    "stored_database",
 ]
 
 T = TypeVar("T")
+S = TypeVar("S", bound=BaseSettings)
 
 #: ``--format``: ``Annotated[SomeFormat, FORMAT_OPTION]`` (each command has its own enum).
 FORMAT_OPTION = typer.Option("--format", case_sensitive=False, help="Output format")
@@ -54,13 +59,38 @@ OutOpt = Annotated[
 ]
 
 
-def database_url_option(database: str, file: str) -> Any:
-    """``--database-url`` of a command reading *database* (e.g. "Aggregator"), whose SQLite
-    file ``dief run`` leaves as *file*: ``Annotated[str | None, database_url_option(...)]``."""
+def database_url_option(database: str, default: Path, file: str) -> Any:
+    """``--database-url`` of a command reading *database* (e.g. "Aggregator"), whose service
+    keeps it in *default* and whose SQLite file ``dief run`` leaves as *file*:
+    ``Annotated[str | None, database_url_option(...)]`` (see :func:`stored_database`)."""
     return typer.Option(
         "--database-url",
-        help=f"{database} database (default: DIEF_DATABASE_URL, else the SQLite file "
-        f"`dief run` leaves in DIEF_WORK_DIR/run/{file})",
+        help=f"{database} database (default: DIEF_DATABASE_URL, else the service's "
+        f"{default} if it exists, else the one `dief run` leaves in DIEF_WORK_DIR/run/{file})",
+    )
+
+
+def stored_database(url: SecretStr, *, given: bool, last_run: Path, what: str) -> str:
+    """The database a reading command (``dief digest``, ``dief summary``) opens: *url* if it
+    was *given* (``--database-url`` or ``DIEF_DATABASE_URL``) or is not a SQLite file or
+    that file exists; else *last_run* (``dief run``'s file) if it exists.
+
+    :raises ConfigurationError: a SQLite file that does not exist (the store would create
+        an empty database and report nothing).
+    """
+    from dief.database import sqlite_path, sqlite_url
+
+    value = url.get_secret_value()
+    path = sqlite_path(value)
+    if path is None or path.is_file():
+        return value
+    if given:
+        raise ConfigurationError(f"no {what} database at {path}")
+    if last_run.is_file():
+        return sqlite_url(last_run)
+    raise ConfigurationError(
+        f"no {what} database at {path} or {last_run}: run its service, `dief run` or "
+        "`dief demo` first, or pass --database-url"
     )
 
 
@@ -120,11 +150,22 @@ def run_or_fail(main: Coroutine[Any, Any, T]) -> T:
         raise fail(exc) from exc
 
 
-def kafka_overrides(kafka: KafkaSettings, bootstrap: str | None, embedded: bool) -> None:
-    """Apply ``--bootstrap`` and ``--embedded`` to *kafka* (``--embedded`` only turns it on)."""
-    if bootstrap:
-        kafka.bootstrap = bootstrap
-    kafka.embedded = embedded or kafka.embedded
+def load_or_fail(
+    cls: type[S], /, overrides: Mapping[str, Any] | None = None, *, connects: bool = True
+) -> S:
+    """:func:`dief.settings.load_settings` (the environment, *overrides* on top; the CA file
+    checked if the command *connects* to the broker); an invalid setting exits with one line
+    naming its environment variable."""
+    try:
+        return load_settings(cls, overrides, connects=connects)
+    except ConfigurationError as exc:
+        raise fail(exc) from exc
+
+
+def kafka_options(bootstrap: str | None, embedded: bool) -> dict[str, Any]:
+    """``--bootstrap`` and ``--embedded`` as overrides of ``DIEF_KAFKA__*`` (``--embedded``
+    only turns it on)."""
+    return {"bootstrap": bootstrap or None, "embedded": True if embedded else None}
 
 
 class Service(Protocol):
@@ -167,22 +208,30 @@ def run_service(make: Callable[[], ManagedService], announce: Callable[[], None]
 
 def passphrase_from_file(path: Path) -> SecretStr:
     """The first line of *path* (``--passphrase-file``)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read the passphrase file {path}") from exc
-    if not lines or not lines[0]:
-        raise ConfigurationError(f"the passphrase file {path} is empty")
-    return SecretStr(lines[0])
+    return read_passphrase_file(path, "--passphrase-file")
 
 
 def prompt_passphrase() -> SecretStr:
     """Ask on the terminal; without one, say how to give the passphrase instead."""
     if not sys.stdin.isatty():
         raise typer.BadParameter(
-            "no keyring passphrase: use --passphrase-file or set DIEF_KEYRING__PASSPHRASE"
+            "no keyring passphrase: use --passphrase-file or set DIEF_KEYRING__PASSPHRASE "
+            "or DIEF_KEYRING__PASSPHRASE_FILE"
         )
     return SecretStr(typer.prompt("Keyring passphrase", hide_input=True))
+
+
+def keyring_passphrase(keyring: KeyringSettings, pass_file: Path | None) -> SecretStr:
+    """``--passphrase-file``, else ``DIEF_KEYRING__PASSPHRASE``, else the first line of
+    ``DIEF_KEYRING__PASSPHRASE_FILE``, else the prompt on a terminal. An unreadable file
+    exits with one line."""
+    try:
+        if pass_file is not None:
+            return passphrase_from_file(pass_file)
+        configured = keyring.read_passphrase()
+    except ConfigurationError as exc:
+        raise fail(exc) from exc
+    return configured if configured is not None else prompt_passphrase()
 
 
 class RichProgress:

@@ -7,10 +7,10 @@ import signal
 from pathlib import Path
 from typing import Annotated
 
-import pydantic
 import typer
 
 from dief.broker import EmbeddedBroker
+from dief.cli._console import load_or_fail
 from dief.exceptions import DiefError
 from dief.settings import BrokerSettings
 
@@ -32,7 +32,9 @@ def broker(
     partitions: Annotated[
         int | None,
         typer.Option(
-            "--partitions", min=1, help="Partitions per dief.<region>.cases topic (default 3)."
+            "--partitions",
+            min=1,
+            help="Partitions per dief.<region>.cases topic (default: DIEF_BROKER_PARTITIONS or 3).",
         ),
     ] = None,
     broker_bin: Annotated[
@@ -44,19 +46,12 @@ def broker(
     ] = None,
 ) -> None:
     """Run the embedded broker with the DIEF topics until Ctrl-C."""
-    try:
-        settings = BrokerSettings()
-    except pydantic.ValidationError as exc:
-        problems = "; ".join(
-            f"DIEF_{'_'.join(str(part) for part in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors(include_input=False)
-        )
-        typer.echo(f"error: invalid broker settings: {problems}", err=True)
-        raise typer.Exit(2) from None
+    settings = load_or_fail(
+        BrokerSettings,
+        {"broker_bin": broker_bin, "broker_port": port, "broker_partitions": partitions},
+    )
     embedded = EmbeddedBroker(
-        binary=broker_bin if broker_bin is not None else settings.broker_bin,
-        port=port if port is not None else settings.broker_port,
-        partitions=partitions if partitions is not None else settings.broker_partitions,
+        binary=settings.broker_bin, port=settings.broker_port, partitions=settings.broker_partitions
     )
     try:
         asyncio.run(_serve(embedded))

@@ -1,9 +1,11 @@
 """``dief digest``: one region's trend digest for one period, as JSON, Markdown or HTML.
 
-Reads the cell counts of a running or stopped aggregator's database (by default the SQLite
-file ``dief run`` / ``dief demo`` leave under the work directory). Lessons need the region's
-private key: with ``--keys`` (and a passphrase) they are opened from the stored sealed
-cases; without, the digest says they were omitted.
+Reads the cell counts of a running or stopped aggregator's database: the one ``dief
+aggregate`` writes (``DIEF_DATABASE_URL``, else ``.dief/aggregator.sqlite``: the same
+:class:`AggregatorSettings`), else, if that file does not exist, the one the last ``dief
+run`` / ``dief demo`` left under the work directory. Lessons need the region's private key:
+with ``--keys`` or ``DIEF_KEYRING__PATH`` (and the passphrase) they are opened from the
+stored sealed cases; without, the digest says they were omitted.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ from dief.cli._console import (
     database_url_option,
     err_console,
     fail,
-    passphrase_from_file,
-    prompt_passphrase,
+    keyring_passphrase,
+    load_or_fail,
+    stored_database,
 )
-from dief.exceptions import ConfigurationError, DiefError
-from dief.settings import AggregatorSettings, KeyringSettings, RunSettings
+from dief.exceptions import DiefError
+from dief.settings import AGGREGATOR_DATABASE, AGGREGATOR_FILE, AggregatorSettings, RunSettings
 from dief.vocab import Region
 
 __all__ = ["DigestFormat", "register"]
@@ -39,31 +42,6 @@ class DigestFormat(StrEnum):
     JSON = "json"
     MD = "md"
     HTML = "html"
-
-
-def _database(url: str | None, settings: RunSettings) -> str:
-    from dief.aggregator.store import sqlite_url
-
-    if url:
-        return url
-    if settings.database_url is not None:
-        return settings.database_url.get_secret_value()
-    path = settings.work_dir / "run" / "aggregator.sqlite"
-    if not path.is_file():
-        # CaseStore would create an empty database here and report an empty digest
-        raise ConfigurationError(
-            f"no aggregator database at {path}: run `dief run` or `dief demo` first, "
-            "or pass --database-url"
-        )
-    return sqlite_url(path)
-
-
-def _passphrase(keyring: KeyringSettings, pass_file: Path | None) -> SecretStr:
-    if pass_file is not None:
-        return passphrase_from_file(pass_file)
-    if keyring.passphrase is not None:
-        return keyring.passphrase
-    return prompt_passphrase()
 
 
 async def _render(
@@ -130,15 +108,23 @@ def digest(
     fmt: Annotated[DigestFormat, FORMAT_OPTION] = DigestFormat.MD,
     out: OutOpt = None,
     database_url: Annotated[
-        str | None, database_url_option("Aggregator", "aggregator.sqlite")
+        str | None, database_url_option("Aggregator", AGGREGATOR_DATABASE, AGGREGATOR_FILE)
     ] = None,
     keys: Annotated[
         Path | None,
-        typer.Option("--keys", help="Keyring with the region's private key, to include lessons"),
+        typer.Option(
+            "--keys",
+            help="Keyring with the region's private key, to include lessons (default: "
+            "DIEF_KEYRING__PATH if set, else lessons are omitted)",
+        ),
     ] = None,
     passphrase_file: Annotated[
         Path | None,
-        typer.Option("--passphrase-file", help="File holding the keyring passphrase"),
+        typer.Option(
+            "--passphrase-file",
+            help="File holding the keyring passphrase (default: DIEF_KEYRING__PASSPHRASE, "
+            "DIEF_KEYRING__PASSPHRASE_FILE, else a prompt)",
+        ),
     ] = None,
     k_meeting: Annotated[
         int | None,
@@ -151,25 +137,35 @@ def digest(
     """Render one region's trend digest for one period from an aggregator's database."""
     from dief.periods import parse_period
 
-    settings = RunSettings()
+    settings = load_or_fail(
+        AggregatorSettings,
+        {"database_url": database_url or None, "k_meeting": k_meeting, "keyring": {"path": keys}},
+        connects=False,
+    )
     try:
         canonical = str(parse_period(period, start_month=settings.cycle_start_month))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--period") from exc
-    keyring = AggregatorSettings().keyring  # DIEF_KEYRING__PATH, DIEF_KEYRING__PASSPHRASE
-    keyring_dir = keys
+    keyring = settings.keyring
+    keyring_dir: Path | None = None
     passphrase: SecretStr | None = None
-    if keys is not None or passphrase_file is not None:
-        keyring_dir = keys or keyring.path
-        passphrase = _passphrase(keyring, passphrase_file)
+    if "path" in keyring.model_fields_set or passphrase_file is not None:
+        keyring_dir = keyring.path  # --keys or DIEF_KEYRING__PATH
+        passphrase = keyring_passphrase(keyring, passphrase_file)
     try:
+        url = stored_database(
+            settings.database_url,
+            given="database_url" in settings.model_fields_set,
+            last_run=load_or_fail(RunSettings).run_dir / AGGREGATOR_FILE,
+            what="aggregator",
+        )
         text, spent = asyncio.run(
             _render(
-                url=_database(database_url, settings),
+                url=url,
                 region=region,
                 period=canonical,
                 fmt=fmt,
-                k=k_meeting or settings.k_meeting,
+                k=settings.k_meeting,
                 start_month=settings.cycle_start_month,
                 keys=keyring_dir,
                 passphrase=passphrase,
@@ -191,7 +187,7 @@ def digest(
         )
     if passphrase is None:
         err_console.print(
-            "lessons omitted: pass --keys and --passphrase-file to include them",
+            "lessons omitted: pass --keys (or set DIEF_KEYRING__PATH) to include them",
             highlight=False,
             markup=False,
             style="yellow",

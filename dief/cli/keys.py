@@ -1,8 +1,8 @@
 """`dief keys`: create a local forum's keyring, rotate, retire, list and export keys.
 
-The passphrase comes from ``--passphrase-file PATH`` (first line, trailing newline
-dropped), else the environment variable ``DIEF_KEYRING_PASSPHRASE`` (also read as
-``DIEF_KEYRING__PASSPHRASE``, the services' nested spelling), else a hidden prompt
+The passphrase comes from ``--passphrase-file PATH`` (first line), else
+``DIEF_KEYRING__PASSPHRASE``, else the first line of ``DIEF_KEYRING__PASSPHRASE_FILE`` (the
+variables every service reads, :class:`dief.settings.KeysSettings`), else a hidden prompt
 (confirmed on ``init``). Nothing here ever prints key material.
 """
 
@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -21,9 +20,10 @@ from rich.text import Text
 from dief.crypto.keys import SUITES
 from dief.exceptions import DiefError
 from dief.keyring import KeyInfo, KeyKind, Keyring, KeyRole
+from dief.settings import KeysSettings, load_settings, read_passphrase_file
 from dief.wire import SUITE_HYBRID
 
-__all__ = ["KeysCliSettings", "register"]
+__all__ = ["register"]
 
 keys_app = typer.Typer(
     name="keys",
@@ -39,24 +39,13 @@ def register(app: typer.Typer) -> None:
     app.add_typer(keys_app, name="keys", help="Create, rotate, retire, list and export keyrings.")
 
 
-class KeysCliSettings(BaseSettings):
-    """Environment of the ``dief keys`` commands."""
-
-    model_config = SettingsConfigDict(env_prefix="DIEF_", extra="ignore", case_sensitive=False)
-
-    keyring_passphrase: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("DIEF_KEYRING_PASSPHRASE", "DIEF_KEYRING__PASSPHRASE"),
-        description="Keyring passphrase",
-    )
-
-
 _DirArg = Annotated[Path, typer.Argument(help="Keyring directory.")]
 _PassphraseFile = Annotated[
     Path | None,
     typer.Option(
         "--passphrase-file",
-        help="Read the passphrase from this file (else DIEF_KEYRING_PASSPHRASE, else a prompt).",
+        help="Read the passphrase from this file (else DIEF_KEYRING__PASSPHRASE, else "
+        "DIEF_KEYRING__PASSPHRASE_FILE, else a prompt).",
         dir_okay=False,
     ),
 ]
@@ -70,21 +59,17 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _passphrase(passphrase_file: Path | None, *, confirm: bool) -> SecretStr:
-    if passphrase_file is not None:
-        try:
-            text = passphrase_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise _fail(f"cannot read the passphrase file {passphrase_file}") from exc
-        lines = text.splitlines()
-        value = SecretStr(lines[0] if lines else "")
-    else:
-        from_env = KeysCliSettings().keyring_passphrase
-        if from_env is not None:
-            value = from_env
+    try:
+        if passphrase_file is not None:
+            value: SecretStr | None = read_passphrase_file(passphrase_file, "--passphrase-file")
         else:
-            value = SecretStr(
-                typer.prompt("Keyring passphrase", hide_input=True, confirmation_prompt=confirm)
-            )
+            value = load_settings(KeysSettings).keyring.read_passphrase()
+    except DiefError as exc:
+        raise _fail(exc.message) from exc
+    if value is None:
+        value = SecretStr(
+            typer.prompt("Keyring passphrase", hide_input=True, confirmation_prompt=confirm)
+        )
     if not value.get_secret_value():
         raise _fail("the keyring passphrase is empty")
     return value

@@ -17,25 +17,30 @@ import typer
 from aiokafka.errors import KafkaError
 from pydantic import SecretStr
 
-from dief.cli._console import configure_logging, fail
+from dief.cli._console import (
+    configure_logging,
+    fail,
+    kafka_options,
+    keyring_passphrase,
+    load_or_fail,
+)
 from dief.exceptions import BrokerError, ConfigurationError, DiefError
-from dief.settings import AggregatorSettings
+from dief.settings import AGGREGATOR_DATABASE, AggregatorSettings
 from dief.vocab import Region
 
 __all__ = ["publish_digests_command", "register"]
-
-_SQLITE_PREFIX = "sqlite+aiosqlite:///"
 
 
 def _check_database(url: str) -> None:
     """Refuse a SQLite file that does not exist (the store would create an empty one and
     publish empty digests)."""
-    if url.startswith(_SQLITE_PREFIX):
-        path = Path(url[len(_SQLITE_PREFIX) :])
-        if not path.is_file():
-            raise ConfigurationError(
-                f"no aggregator database at {path}: give --database-url or DIEF_DATABASE_URL"
-            )
+    from dief.database import sqlite_path
+
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise ConfigurationError(
+            f"no aggregator database at {path}: give --database-url or DIEF_DATABASE_URL"
+        )
 
 
 async def _publish(
@@ -128,28 +133,48 @@ def publish_digests_command(
     database_url: Annotated[
         str | None,
         typer.Option(
-            "--database-url", help="The aggregator's database (default: DIEF_DATABASE_URL)"
+            "--database-url",
+            help="The aggregator's database (default: DIEF_DATABASE_URL, else "
+            f"{AGGREGATOR_DATABASE})",
         ),
     ] = None,
     keys: Annotated[
         Path | None,
-        typer.Option("--keys", help="Keyring with the region's keys and the Secretariat's"),
+        typer.Option(
+            "--keys",
+            help="Keyring with the region's keys and the Secretariat's (default: "
+            "DIEF_KEYRING__PATH)",
+        ),
     ] = None,
     passphrase_file: Annotated[
-        Path | None, typer.Option("--passphrase-file", help="File holding the keyring passphrase")
+        Path | None,
+        typer.Option(
+            "--passphrase-file",
+            help="File holding the keyring passphrase (default: DIEF_KEYRING__PASSPHRASE, "
+            "DIEF_KEYRING__PASSPHRASE_FILE, else a prompt)",
+        ),
     ] = None,
-    bootstrap: Annotated[str | None, typer.Option("--bootstrap", help="Broker HOST:PORT")] = None,
+    bootstrap: Annotated[
+        str | None,
+        typer.Option("--bootstrap", help="Broker HOST:PORT (default: DIEF_KAFKA__BOOTSTRAP)"),
+    ] = None,
     embedded: Annotated[
         bool, typer.Option("--embedded", help="The broker is the embedded Tansu (no idempotence)")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more")] = False,
 ) -> None:
     """Seal, sign and publish a region's digests now, each with its next version."""
-    from dief.cli.services import _keyring
     from dief.periods import parse_period
 
     configure_logging(verbose)
-    settings = AggregatorSettings()
+    settings = load_or_fail(
+        AggregatorSettings,
+        {
+            "database_url": database_url or None,
+            "keyring": {"path": keys},
+            "kafka": kafka_options(bootstrap, embedded),
+        },
+    )
     regions = list(dict.fromkeys(region))
     periods: list[str] = []
     for given in period or []:
@@ -157,14 +182,9 @@ def publish_digests_command(
             periods.append(str(parse_period(given, start_month=settings.cycle_start_month)))
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--period") from exc
-    if database_url:
-        settings.database_url = SecretStr(database_url)
-    if bootstrap:
-        settings.kafka.bootstrap = bootstrap
-    settings.kafka.embedded = embedded or settings.kafka.embedded
     try:
         _check_database(settings.database_url.get_secret_value())
-        passphrase = _keyring(settings.keyring, keys, passphrase_file)
+        passphrase = keyring_passphrase(settings.keyring, passphrase_file)
         lines = asyncio.run(
             _publish(settings, passphrase, regions, periods, changed_only=changed_only)
         )

@@ -16,8 +16,8 @@ from dief.cli._console import (
     RichProgress,
     configure_logging,
     fail,
-    passphrase_from_file,
-    prompt_passphrase,
+    keyring_passphrase,
+    load_or_fail,
 )
 from dief.exceptions import DiefError
 from dief.settings import RunSettings
@@ -44,7 +44,11 @@ KCspOpt = Annotated[
 ]
 DbOpt = Annotated[
     str | None,
-    typer.Option("--database-url", help="Aggregator database (default: SQLite under .dief/)"),
+    typer.Option(
+        "--database-url",
+        help="Aggregator database of the run (default: DIEF_DATABASE_URL, else a new SQLite "
+        "file in DIEF_WORK_DIR/run/)",
+    ),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log broker client details")]
 
@@ -77,28 +81,19 @@ def _print_result(result: RunResult, out: Path) -> None:
 
 
 def _options(
-    settings: RunSettings,
-    input_path: Path,
-    out: Path,
-    bootstrap: str | None,
-    k_meeting: int | None,
-    k_csp: int | None,
-    database_url: str | None,
+    settings: RunSettings, input_path: Path, out: Path, bootstrap: str | None
 ) -> RunOptions:
     from dief.pipeline import RunOptions
 
-    db = database_url or (
-        settings.database_url.get_secret_value() if settings.database_url else None
-    )
     return RunOptions(
         input=input_path,
         out=out,
         work_dir=settings.work_dir,
         bootstrap=bootstrap,
-        database_url=db,
+        database_url=settings.database_url.get_secret_value() if settings.database_url else None,
         broker_bin=settings.broker_bin,
-        k_meeting=k_meeting or settings.k_meeting,
-        k_csp=k_csp or settings.k_csp,
+        k_meeting=settings.k_meeting,
+        k_csp=settings.k_csp,
         start_month=settings.cycle_start_month,
         timeout=settings.timeout,
         today=_today(),
@@ -118,25 +113,35 @@ def run(
         Path | None,
         typer.Option(
             "--keys",
-            help="Use this forum keyring (dief keys init) instead of a throw-away one",
+            help="Use this forum keyring (dief keys init) instead of a throw-away one "
+            "(default: DIEF_KEYRING__PATH if set)",
         ),
     ] = None,
     passphrase_file: Annotated[
-        Path | None, typer.Option("--passphrase-file", help="File holding its passphrase")
+        Path | None,
+        typer.Option(
+            "--passphrase-file",
+            help="File holding its passphrase (default: DIEF_KEYRING__PASSPHRASE, "
+            "DIEF_KEYRING__PASSPHRASE_FILE, else a prompt)",
+        ),
     ] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Run the pipeline on the cases in a file and write every output."""
     configure_logging(verbose)
-    settings = RunSettings()
-    options = _options(settings, input_path, out, bootstrap, k_meeting, k_csp, database_url)
-    if keys is not None:
-        secret = (
-            passphrase_from_file(passphrase_file)
-            if passphrase_file is not None
-            else settings.keyring.read_passphrase() or prompt_passphrase()
-        )
-        options = dataclasses.replace(options, keys=keys, passphrase=secret)
+    settings = load_or_fail(
+        RunSettings,
+        {
+            "k_meeting": k_meeting,
+            "k_csp": k_csp,
+            "database_url": database_url or None,
+            "keyring": {"path": keys},
+        },
+    )
+    options = _options(settings, input_path, out, bootstrap)
+    if "path" in settings.keyring.model_fields_set:  # --keys or DIEF_KEYRING__PATH
+        secret = keyring_passphrase(settings.keyring, passphrase_file)
+        options = dataclasses.replace(options, keys=settings.keyring.path, passphrase=secret)
     result = _execute(options)
     _print_result(result, out)
 
@@ -151,7 +156,7 @@ def demo(
 ) -> None:
     """Run a whole local forum on a realistic synthetic set of cases."""
     configure_logging(verbose)
-    settings = RunSettings()
+    settings = load_or_fail(RunSettings, {"database_url": database_url or None})
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     input_path = settings.work_dir / "demo-cases.jsonl"
     n = write_jsonl(
@@ -159,7 +164,7 @@ def demo(
         input_path,
     )
     console.print(f"Generated {n} synthetic cases from simulated national nodes: {input_path}")
-    options = _options(settings, input_path, out, bootstrap, None, None, database_url)
+    options = _options(settings, input_path, out, bootstrap)
     result = _execute(options)
     _print_result(result, out)
 

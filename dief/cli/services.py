@@ -2,66 +2,72 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import SecretStr
 from rich.console import Console
 
-from dief.cli._console import configure_logging, kafka_overrides, run_or_fail, run_service
+from dief.cli._console import (
+    configure_logging,
+    kafka_options,
+    keyring_passphrase,
+    load_or_fail,
+    run_or_fail,
+    run_service,
+)
 from dief.exceptions import BrokerError
-from dief.settings import AggregatorSettings, KeyringSettings, NodeSettings
+from dief.settings import AGGREGATOR_DATABASE, AggregatorSettings, NodeSettings
 from dief.vocab import Region
 
 __all__ = ["register"]
 
 console = Console()
 
-KeysOpt = Annotated[Path | None, typer.Option("--keys", help="Keyring directory")]
-PassFileOpt = Annotated[
-    Path | None, typer.Option("--passphrase-file", help="File holding the keyring passphrase")
+KeysOpt = Annotated[
+    Path | None, typer.Option("--keys", help="Keyring directory (default: DIEF_KEYRING__PATH)")
 ]
-BootstrapOpt = Annotated[str | None, typer.Option("--bootstrap", help="Broker HOST:PORT")]
+PassFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="File holding the keyring passphrase (default: DIEF_KEYRING__PASSPHRASE, "
+        "DIEF_KEYRING__PASSPHRASE_FILE, else a prompt)",
+    ),
+]
+BootstrapOpt = Annotated[
+    str | None,
+    typer.Option("--bootstrap", help="Broker HOST:PORT (default: DIEF_KAFKA__BOOTSTRAP)"),
+]
 EmbeddedOpt = Annotated[
     bool, typer.Option("--embedded", help="The broker is the embedded Tansu (no idempotence)")
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log more")]
 
 
-def _keyring(settings: KeyringSettings, keys: Path | None, pass_file: Path | None) -> SecretStr:
-    if keys is not None:
-        settings.path = keys
-    if pass_file is not None:
-        settings.passphrase_file = pass_file
-    passphrase = settings.read_passphrase()
-    if passphrase is None:
-        if not sys.stdin.isatty():
-            raise typer.BadParameter(
-                "no keyring passphrase: set DIEF_KEYRING__PASSPHRASE or use --passphrase-file"
-            )
-        passphrase = SecretStr(typer.prompt("Keyring passphrase", hide_input=True))
-    settings.passphrase = passphrase
-    return passphrase
-
-
 def _node_settings(
-    name: str | None, bootstrap: str | None, embedded: bool, intake: Path | None = None
+    name: str | None,
+    keys: Path | None,
+    bootstrap: str | None,
+    embedded: bool,
+    intake: Path | None = None,
 ) -> NodeSettings:
-    settings = NodeSettings()
-    if name:
-        settings.node = name
-    if intake:
-        settings.intake_dir = intake
-    kafka_overrides(settings.kafka, bootstrap, embedded)
-    return settings
+    return load_or_fail(
+        NodeSettings,
+        {
+            "node": name or None,
+            "intake_dir": intake,
+            "keyring": {"path": keys},
+            "kafka": kafka_options(bootstrap, embedded),
+        },
+    )
 
 
 def post(
     files: Annotated[list[Path], typer.Argument(help="JSON, YAML or JSON Lines files of cases")],
     node: Annotated[
-        str | None, typer.Option("--node", help="This node's name in the keyring")
+        str | None,
+        typer.Option("--node", help="This node's name in the keyring (default: DIEF_NODE)"),
     ] = None,
     keys: KeysOpt = None,
     passphrase_file: PassFileOpt = None,
@@ -77,8 +83,8 @@ def post(
     from producers.node import NodeService
 
     configure_logging(verbose)
-    settings = _node_settings(node, bootstrap, embedded)
-    passphrase = _keyring(settings.keyring, keys, passphrase_file)
+    settings = _node_settings(node, keys, bootstrap, embedded)
+    passphrase = keyring_passphrase(settings.keyring, passphrase_file)
 
     async def main() -> int:
         service = NodeService(settings, passphrase)
@@ -114,10 +120,14 @@ def post(
 
 def node(
     name: Annotated[
-        str | None, typer.Option("--node", help="This node's name in the keyring")
+        str | None,
+        typer.Option("--node", help="This node's name in the keyring (default: DIEF_NODE)"),
     ] = None,
     intake: Annotated[
-        Path | None, typer.Option("--intake", help="Directory to watch for case files")
+        Path | None,
+        typer.Option(
+            "--intake", help="Directory to watch for case files (default: DIEF_INTAKE_DIR)"
+        ),
     ] = None,
     keys: KeysOpt = None,
     passphrase_file: PassFileOpt = None,
@@ -129,8 +139,8 @@ def node(
     from producers.node import NodeService
 
     configure_logging(verbose)
-    settings = _node_settings(name, bootstrap, embedded, intake)
-    passphrase = _keyring(settings.keyring, keys, passphrase_file)
+    settings = _node_settings(name, keys, bootstrap, embedded, intake)
+    passphrase = keyring_passphrase(settings.keyring, passphrase_file)
 
     run_service(
         lambda: NodeService(settings, passphrase),
@@ -144,7 +154,12 @@ def aggregate(
     ] = None,
     all_regions: Annotated[bool, typer.Option("--all", help="Aggregate every region")] = False,
     database_url: Annotated[
-        str | None, typer.Option("--database-url", help="SQLAlchemy URL of the database")
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="SQLAlchemy URL of the database (default: DIEF_DATABASE_URL, else "
+            f"{AGGREGATOR_DATABASE})",
+        ),
     ] = None,
     keys: KeysOpt = None,
     passphrase_file: PassFileOpt = None,
@@ -158,12 +173,16 @@ def aggregate(
     if not region and not all_regions:
         raise typer.BadParameter("give --region R (repeatable) or --all")
     configure_logging(verbose)
-    settings = AggregatorSettings()
-    settings.regions = list(Region) if all_regions else list(region or [])
-    if database_url:
-        settings.database_url = SecretStr(database_url)
-    kafka_overrides(settings.kafka, bootstrap, embedded)
-    passphrase = _keyring(settings.keyring, keys, passphrase_file)
+    settings = load_or_fail(
+        AggregatorSettings,
+        {
+            "regions": list(Region) if all_regions else list(dict.fromkeys(region or [])),
+            "database_url": database_url or None,
+            "keyring": {"path": keys},
+            "kafka": kafka_options(bootstrap, embedded),
+        },
+    )
+    passphrase = keyring_passphrase(settings.keyring, passphrase_file)
 
     # start() raises BrokerError (one line) when the broker is away
     run_service(

@@ -1,13 +1,14 @@
 """``dief summary`` (render and verify signed CSP summaries) and ``dief secretariat``.
 
 - ``dief summary --cycle CSP12 [--format json|md|html|docx] [--out PATH]`` — the signed
-  summary the Secretariat last published for the cycle, from its database (by default the
-  one ``dief run`` / ``dief demo`` leave in the work directory). ``--rebuild`` builds it
-  anew from the stored digests and signs it with the Secretariat key (needs the keyring
+  summary the Secretariat last published for the cycle, from its database (the one ``dief
+  secretariat`` writes, :class:`SecretariatSettings`; if that file does not exist, the one
+  ``dief run`` / ``dief demo`` leave in the work directory). ``--rebuild`` builds it anew
+  from the stored digests and signs it with the Secretariat key (needs the keyring
   passphrase); ``--partial`` then allows regions without a digest yet.
 - ``dief summary verify FILE [--keys DIR]`` — checks a summary JSON against the
-  Secretariat's public signing keys (a keyring, or a directory from ``dief keys export``):
-  prints ``valid`` and exits 0, or prints the reason and exits 1.
+  Secretariat's public signing keys (a keyring, or a directory from ``dief keys
+  export-public``): prints ``valid`` and exits 0, or prints the reason and exits 1.
 - ``dief secretariat`` — the Secretariat reporter service (stops cleanly on SIGTERM).
 """
 
@@ -32,13 +33,14 @@ from dief.cli._console import (
     database_url_option,
     err_console,
     fail,
-    kafka_overrides,
-    passphrase_from_file,
-    prompt_passphrase,
+    kafka_options,
+    keyring_passphrase,
+    load_or_fail,
     run_service,
+    stored_database,
 )
 from dief.exceptions import ConfigurationError, DiefError, KeyringError
-from dief.settings import KeyringSettings, RunSettings, SecretariatSettings
+from dief.settings import SECRETARIAT_DATABASE, SECRETARIAT_FILE, RunSettings, SecretariatSettings
 from dief.vocab import Region
 
 __all__ = ["SummaryFormat", "register"]
@@ -63,12 +65,17 @@ KeysOpt = Annotated[
     Path | None,
     typer.Option(
         "--keys",
-        help="Keyring or exported public directory (default: DIEF_KEYRING__PATH, else the "
-        "keyring `dief run` leaves in DIEF_WORK_DIR/run/keys)",
+        help="Keyring or exported public directory (default: DIEF_KEYRING__PATH if it holds "
+        "a keyring, else the keyring `dief run` leaves in DIEF_WORK_DIR/run/keys)",
     ),
 ]
 PassFileOpt = Annotated[
-    Path | None, typer.Option("--passphrase-file", help="File holding the keyring passphrase")
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="File holding the keyring passphrase (default: DIEF_KEYRING__PASSPHRASE, "
+        "DIEF_KEYRING__PASSPHRASE_FILE, else a prompt)",
+    ),
 ]
 StartMonthOpt = Annotated[
     int | None,
@@ -81,47 +88,13 @@ StartMonthOpt = Annotated[
 ]
 
 
-def _sqlite_file(url: str) -> Path | None:
-    prefix = "sqlite+aiosqlite:///"
-    return Path(url[len(prefix) :]) if url.startswith(prefix) else None
-
-
-def _database(url: str | None) -> str:
-    """--database-url, else DIEF_DATABASE_URL / the service default if that file exists,
-    else the Secretariat database of the last ``dief run``."""
-    from dief.aggregator.store import sqlite_url
-
-    if url:
-        return url
-    configured = SecretariatSettings().database_url.get_secret_value()
-    path = _sqlite_file(configured)
-    if path is None or path.is_file():
-        return configured
-    run_db = RunSettings().work_dir / "run" / "secretariat.sqlite"
-    if run_db.is_file():
-        return sqlite_url(run_db)
-    raise ConfigurationError(
-        f"no Secretariat database at {path} or {run_db}: run `dief secretariat`, "
-        "`dief run` or `dief demo` first, or pass --database-url"
-    )
-
-
-def _keys_dir(keys: Path | None) -> Path:
-    if keys is not None:
-        return keys
-    configured = KeyringSettings().path
-    if (configured / "keyring.json").is_file():
-        return configured
-    return RunSettings().work_dir / "run" / "keys"
-
-
-def _passphrase(pass_file: Path | None) -> SecretStr:
-    if pass_file is not None:
-        return passphrase_from_file(pass_file)
-    configured = SecretariatSettings().keyring.read_passphrase()
-    if configured is not None:
-        return configured
-    return prompt_passphrase()
+def _keys_dir(settings: SecretariatSettings, run: RunSettings) -> Path:
+    """The keyring of *settings* (``--keys`` or ``DIEF_KEYRING__PATH``) if given or there,
+    else the one the last ``dief run`` left."""
+    keyring = settings.keyring
+    if "path" in keyring.model_fields_set or (keyring.path / "keyring.json").is_file():
+        return keyring.path
+    return run.run_dir / "keys"
 
 
 def _render(summary_json: str, fmt: SummaryFormat) -> str | bytes:
@@ -195,7 +168,7 @@ def summary(
     fmt: Annotated[SummaryFormat, FORMAT_OPTION] = SummaryFormat.JSON,
     out: OutOpt = None,
     database_url: Annotated[
-        str | None, database_url_option("Secretariat", "secretariat.sqlite")
+        str | None, database_url_option("Secretariat", SECRETARIAT_DATABASE, SECRETARIAT_FILE)
     ] = None,
     rebuild: Annotated[
         bool,
@@ -221,8 +194,18 @@ def summary(
         raise typer.BadParameter("give --cycle (e.g. CSP12)", param_hint="--cycle")
     from dief.periods import CspCycle
 
-    settings = SecretariatSettings()
-    start = start_month or settings.cycle_start_month
+    settings = load_or_fail(
+        SecretariatSettings,
+        {
+            "database_url": database_url or None,
+            "k_csp": k_csp,
+            "cycle_start_month": start_month,
+            "keyring": {"path": keys},
+        },
+        connects=False,
+    )
+    run = load_or_fail(RunSettings)
+    start = settings.cycle_start_month
     try:
         canonical = str(CspCycle.parse(cycle.upper(), start_month=start))
     except ValueError as exc:
@@ -230,15 +213,20 @@ def summary(
     if fmt is SummaryFormat.DOCX and out is None:
         raise typer.BadParameter("DOCX is binary: give --out FILE", param_hint="--out")
     try:
-        url = _database(database_url)
+        url = stored_database(
+            settings.database_url,
+            given="database_url" in settings.model_fields_set,
+            last_run=run.run_dir / SECRETARIAT_FILE,
+            what="Secretariat",
+        )
         if rebuild:
             text = asyncio.run(
                 _rebuild(
                     url,
                     canonical,
-                    keys=_keys_dir(keys),
-                    passphrase=_passphrase(passphrase_file),
-                    k=k_csp or settings.k_csp,
+                    keys=_keys_dir(settings, run),
+                    passphrase=keyring_passphrase(settings.keyring, passphrase_file),
+                    k=settings.k_csp,
                     start=start,
                     expected=settings.regions,
                     partial=partial,
@@ -273,8 +261,9 @@ def verify(
     except OSError as exc:
         err_console.print(f"invalid: cannot read {escape(str(file))}: {exc.strerror or exc}")
         raise typer.Exit(1) from exc
+    settings = load_or_fail(SecretariatSettings, {"keyring": {"path": keys}}, connects=False)
     try:
-        ring = Keyring.load(_keys_dir(keys))
+        ring = Keyring.load(_keys_dir(settings, load_or_fail(RunSettings)))
         trusted = ring.verify_keys(KeyRole.SECRETARIAT)
         if not trusted:
             raise KeyringError(f"{ring.path} holds no Secretariat signing key")
@@ -290,11 +279,21 @@ def verify(
 
 def secretariat(
     database_url: Annotated[
-        str | None, typer.Option("--database-url", help="SQLAlchemy URL of its database")
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="SQLAlchemy URL of its database (default: DIEF_DATABASE_URL, else "
+            f"{SECRETARIAT_DATABASE})",
+        ),
     ] = None,
-    keys: Annotated[Path | None, typer.Option("--keys", help="Keyring directory")] = None,
+    keys: Annotated[
+        Path | None, typer.Option("--keys", help="Keyring directory (default: DIEF_KEYRING__PATH)")
+    ] = None,
     passphrase_file: PassFileOpt = None,
-    bootstrap: Annotated[str | None, typer.Option("--bootstrap", help="Broker HOST:PORT")] = None,
+    bootstrap: Annotated[
+        str | None,
+        typer.Option("--bootstrap", help="Broker HOST:PORT (default: DIEF_KAFKA__BOOTSTRAP)"),
+    ] = None,
     embedded: Annotated[
         bool, typer.Option("--embedded", help="The broker is the embedded Tansu (no idempotence)")
     ] = False,
@@ -314,20 +313,20 @@ def secretariat(
 ) -> None:
     """Run the Secretariat reporter: verify digests, publish signed CSP summaries."""
     from consumers.secretariat import SecretariatService
-    from dief.cli.services import _keyring
 
     configure_logging(verbose)
-    settings = SecretariatSettings()
-    if database_url:
-        settings.database_url = SecretStr(database_url)
-    if k_csp:
-        settings.k_csp = k_csp
-    if start_month:
-        settings.cycle_start_month = start_month
-    if region:
-        settings.regions = list(dict.fromkeys(region))
-    kafka_overrides(settings.kafka, bootstrap, embedded)
-    passphrase = _keyring(settings.keyring, keys, passphrase_file)
+    settings = load_or_fail(
+        SecretariatSettings,
+        {
+            "database_url": database_url or None,
+            "k_csp": k_csp,
+            "cycle_start_month": start_month,
+            "regions": list(dict.fromkeys(region)) if region else None,
+            "keyring": {"path": keys},
+            "kafka": kafka_options(bootstrap, embedded),
+        },
+    )
+    passphrase = keyring_passphrase(settings.keyring, passphrase_file)
 
     run_service(
         lambda: SecretariatService(settings, passphrase),

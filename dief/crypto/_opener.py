@@ -178,39 +178,41 @@ class Opener:
         )
 
     def open(self, value: bytes | bytearray | memoryview | str) -> OpenedEnvelope:
-        """Check and decrypt one envelope; raise an :class:`EnvelopeError` subclass if not."""
-        if isinstance(value, str):
-            try:
-                data = value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise _malformed("not valid Unicode text") from exc
-        else:
-            data = bytes(value)
-        if len(data) > self._max_value:
-            raise OversizedEnvelopeError(
-                f"envelope is {len(data)} bytes, above the {self._max_value} byte limit"
-            )
-        try:
-            text = data.decode("utf-8")
-            try:
-                doc, end = _DECODER.raw_decode(text)
-            except ValueError:
-                end = -1
-            if end != len(text):  # whitespace around it, or not JSON: the full rules decide
-                doc = _DECODER.decode(text)
-        except (ValueError, RecursionError) as exc:
-            raise _malformed("not UTF-8 JSON (or a key appears twice)") from exc
-        if not isinstance(doc, dict):
-            raise _malformed("not a JSON object")
+        """Check and decrypt one envelope; raise an :class:`EnvelopeError` subclass if not.
 
-        # Versions first, so a newer envelope or schema is reported as such.
-        version = doc.get("v")
-        if type(version) is not int:
-            raise _malformed("field 'v' missing or not an integer")
-        if version != ENVELOPE_VERSION:
-            raise EnvelopeVersionError(
-                f"envelope version {_small(version)} not supported (supported: {ENVELOPE_VERSION})"
-            )
+        The checks run in the order :mod:`dief.crypto.envelope` documents, one step each:
+        size and UTF-8 JSON object; ``v``; ``type`` and ``schema`` (versions first, so a
+        newer envelope or schema is reported as such even if its shape changed); the rest
+        of the shape (header strings, then recipients); ``suite``; a held recipient key;
+        base64; HPKE unwrap through the DEK cache; the associated data; AES-GCM.
+        """
+        doc = _json_object(_within_limit(value, self._max_value))
+        version = _version(doc)
+        payload_type, schema = self._type_and_schema(doc)
+        record_id, region, suite, nonce_text, ciphertext_text = _header_strings(doc)
+        pairs, held = self._recipients(doc["recipients"])
+        if suite not in SUITES:
+            raise UnknownSuiteError("envelope suite is not one this opener implements")
+        if not held:
+            raise self._none_held(len(pairs))
+        nonce, ciphertext = _nonce_and_ciphertext(nonce_text, ciphertext_text)
+        aes, used, wrapped_text = self._unwrap(suite, payload_type, region, held)
+        aad = _header_aad(
+            record_id, nonce_text, pairs, region, schema, suite, payload_type, version, wrapped_text
+        )
+        return OpenedEnvelope(
+            type=payload_type,
+            schema=schema,
+            id=record_id,
+            region=region,
+            suite=suite,
+            kid=used,
+            payload=_decrypt(aes, nonce, ciphertext, aad),
+        )
+
+    def _type_and_schema(self, doc: Mapping[str, object]) -> tuple[str, int]:
+        """Step "type and schema": both present, the payload type one this opener accepts
+        and the payload schema one of that type's accepted versions."""
         if "type" not in doc or "schema" not in doc:
             raise _malformed("field 'type' or 'schema' missing")
         payload_type = _str_field(doc, "type")
@@ -228,26 +230,15 @@ class Opener:
                 f"{payload_type} schema {_small(schema)} not supported "
                 f"(supported: {', '.join(map(str, sorted(supported)))})"
             )
+        return payload_type, schema
 
-        if doc.keys() != ENVELOPE_FIELDS:
-            missing = ENVELOPE_FIELDS - doc.keys()
-            if missing:
-                raise _malformed(f"missing field(s) {', '.join(sorted(missing))}")
-            raise _malformed(f"{len(doc) - len(ENVELOPE_FIELDS)} unexpected field(s)")
-        record_id = doc["id"]
-        region = doc["region"]
-        suite = doc["suite"]
-        nonce_text = doc["nonce"]
-        ciphertext_text = doc["ciphertext"]
-        if (
-            type(record_id) is not str
-            or type(region) is not str
-            or type(suite) is not str
-            or type(nonce_text) is not str
-            or type(ciphertext_text) is not str
-        ):
-            _not_strings(doc)
-        recipients = doc["recipients"]
+    def _recipients(
+        self, recipients: object
+    ) -> tuple[list[tuple[str, str]], list[tuple[KemPrivateKey, str]]]:
+        """Step "shape", recipients: a non-empty list of ``{"kid", "wrapped"}`` string objects
+        with distinct kids. Returns every (kid, wrapped text) pair in wire order (for the
+        associated data) and the (held key, wrapped text) pairs of the kids held here, in
+        the same order (for the unwrap)."""
         if not isinstance(recipients, list) or not recipients:
             raise _malformed("field 'recipients' must be a non-empty list")
         pairs: list[tuple[str, str]] = []
@@ -266,63 +257,26 @@ class Opener:
             key = self._keys.get(kid)
             if key is not None:
                 held.append((key, wrapped_text))
+        return pairs, held
 
-        if suite not in SUITES:
-            raise UnknownSuiteError("envelope suite is not one this opener implements")
-        if not held:
-            raise NoRecipientKeyError(
-                f"none of the envelope's {len(recipients)} recipient key(s) is held here "
-                f"(held: {', '.join(sorted(self._keys)) or 'none'})"
-            )
-        try:
-            nonce = b64url_decode(nonce_text)
-            ciphertext = b64url_decode(ciphertext_text)
-        except ValueError as exc:
-            raise _malformed("'nonce' or 'ciphertext' is not base64url") from exc
-        if len(nonce) != NONCE_LEN:
-            raise _malformed(f"'nonce' must be {NONCE_LEN} bytes")
-        if len(ciphertext) < TAG_LEN:
-            raise _malformed("'ciphertext' is shorter than the AES-GCM tag")
-
-        aes, used, wrapped_text = self._unwrap(suite, payload_type, region, held)
-        try:
-            # The nonce and the wrapped text that unwrapped decoded as base64url.
-            aad = _associated_data(
-                record_id,
-                nonce_text,
-                pairs,
-                region,
-                schema,
-                suite,
-                payload_type,
-                version,
-                plain=(nonce_text, wrapped_text),
-            )
-        except UnicodeEncodeError as exc:
-            # A lone surrogate (from a \ud8xx escape) has no UTF-8 form to authenticate.
-            raise _malformed("a header field is not valid Unicode text") from exc
-        try:
-            payload = aes.decrypt(nonce, ciphertext, aad)
-        except InvalidTag:
-            raise AuthenticationError(
-                "envelope failed authentication: header, recipients, id, nonce or ciphertext "
-                "was altered"
-            ) from None
-        return OpenedEnvelope(
-            type=payload_type,
-            schema=schema,
-            id=record_id,
-            region=region,
-            suite=suite,
-            kid=used,
-            payload=payload,
+    def _none_held(self, recipients: int) -> NoRecipientKeyError:
+        """Step "recipients": the error when none of the *recipients* kids is held here."""
+        return NoRecipientKeyError(
+            f"none of the envelope's {recipients} recipient key(s) is held here "
+            f"(held: {', '.join(sorted(self._keys)) or 'none'})"
         )
 
     def _unwrap(
         self, suite: str, payload_type: str, region: str, held: Sequence[tuple[KemPrivateKey, str]]
     ) -> tuple[AESGCM, str, str]:
-        """The AES-GCM of the data key, the kid that unwrapped it and its wrapped text
-        (which decoded as base64url, now or when it was cached)."""
+        """Step "HPKE unwrap with the DEK cache": the AES-GCM of the data key, the kid that
+        unwrapped it and its wrapped text (which decoded as base64url, now or when it was
+        cached).
+
+        The held recipients are tried in wire order; the first cache hit or successful
+        unwrap wins. A wrapped text that is not base64url is malformed even when another
+        held key might have opened; a held key of another suite is skipped.
+        """
         info: bytes | None = None
         for key, wrapped_text in held:
             # Keyed by every input of the unwrap, the wrapped *text* included: a hit means
@@ -340,23 +294,173 @@ class Opener:
             if key.suite != suite:
                 continue
             if info is None:
-                try:
-                    info = hpke_info(payload_type, region)
-                except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 form
-                    raise _malformed("a header field is not valid Unicode text") from exc
-            try:
-                dek = hpke_suite(suite).decrypt(wrapped, key.hpke_key, info)
-            except (InvalidTag, ValueError, TypeError):
-                continue
-            if len(dek) != DEK_LEN:
+                info = _hpke_info(payload_type, region)
+            dek = _hpke_unwrap(suite, key, wrapped, info)
+            if dek is None:
                 continue
             self._misses += 1
             aes = AESGCM(dek)
-            if self._cache_size:
-                self._cache[cache_key] = aes
-                if len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            self._remember(cache_key, aes)
             return aes, key.kid, wrapped_text
         raise AuthenticationError(
             "no recipient's wrapped data key opens with the held key for this type and region"
         )
+
+    def _remember(self, cache_key: _CacheKey, aes: AESGCM) -> None:
+        """Keep a freshly unwrapped data key in the LRU cache (evicting the least recently
+        used one beyond ``cache_size``; nothing is kept with ``cache_size=0``)."""
+        if self._cache_size:
+            self._cache[cache_key] = aes
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+
+def _within_limit(value: bytes | bytearray | memoryview | str, limit: int) -> bytes:
+    """Step "size", before any parsing: the envelope as bytes (a ``str`` encoded as UTF-8;
+    one with a lone surrogate is malformed), refused above *limit* bytes."""
+    if isinstance(value, str):
+        try:
+            data = value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise _malformed("not valid Unicode text") from exc
+    else:
+        data = bytes(value)
+    if len(data) > limit:
+        raise OversizedEnvelopeError(f"envelope is {len(data)} bytes, above the {limit} byte limit")
+    return data
+
+
+def _json_object(data: bytes) -> dict[str, object]:
+    """Step "UTF-8 JSON object": strict JSON (no duplicate keys, NaN or Infinity) whose
+    top level is an object.
+
+    The common case, a bare object, is parsed once with ``raw_decode``; anything else
+    (whitespace around it, or not JSON) goes through the full ``decode`` rules, which
+    decide.
+    """
+    try:
+        text = data.decode("utf-8")
+        try:
+            doc, end = _DECODER.raw_decode(text)
+        except ValueError:
+            end = -1
+        if end != len(text):
+            doc = _DECODER.decode(text)
+    except (ValueError, RecursionError) as exc:
+        raise _malformed("not UTF-8 JSON (or a key appears twice)") from exc
+    if not isinstance(doc, dict):
+        raise _malformed("not a JSON object")
+    return doc
+
+
+def _version(doc: Mapping[str, object]) -> int:
+    """Step "version": ``v`` is an integer and the envelope version this code implements."""
+    version = doc.get("v")
+    if type(version) is not int:
+        raise _malformed("field 'v' missing or not an integer")
+    if version != ENVELOPE_VERSION:
+        raise EnvelopeVersionError(
+            f"envelope version {_small(version)} not supported (supported: {ENVELOPE_VERSION})"
+        )
+    return version
+
+
+def _header_strings(doc: Mapping[str, object]) -> tuple[str, str, str, str, str]:
+    """Step "shape", header: exactly the envelope's fields, and ``id``, ``region``,
+    ``suite``, ``nonce`` and ``ciphertext`` strings (returned in that order)."""
+    if doc.keys() != ENVELOPE_FIELDS:
+        missing = ENVELOPE_FIELDS - doc.keys()
+        if missing:
+            raise _malformed(f"missing field(s) {', '.join(sorted(missing))}")
+        raise _malformed(f"{len(doc) - len(ENVELOPE_FIELDS)} unexpected field(s)")
+    record_id = doc["id"]
+    region = doc["region"]
+    suite = doc["suite"]
+    nonce_text = doc["nonce"]
+    ciphertext_text = doc["ciphertext"]
+    if (
+        type(record_id) is not str
+        or type(region) is not str
+        or type(suite) is not str
+        or type(nonce_text) is not str
+        or type(ciphertext_text) is not str
+    ):
+        _not_strings(doc)
+    return record_id, region, suite, nonce_text, ciphertext_text
+
+
+def _nonce_and_ciphertext(nonce_text: str, ciphertext_text: str) -> tuple[bytes, bytes]:
+    """Step "base64": the nonce and ciphertext decoded (strict base64url), the nonce
+    :data:`NONCE_LEN` bytes and the ciphertext at least as long as the AES-GCM tag."""
+    try:
+        nonce = b64url_decode(nonce_text)
+        ciphertext = b64url_decode(ciphertext_text)
+    except ValueError as exc:
+        raise _malformed("'nonce' or 'ciphertext' is not base64url") from exc
+    if len(nonce) != NONCE_LEN:
+        raise _malformed(f"'nonce' must be {NONCE_LEN} bytes")
+    if len(ciphertext) < TAG_LEN:
+        raise _malformed("'ciphertext' is shorter than the AES-GCM tag")
+    return nonce, ciphertext
+
+
+def _hpke_info(payload_type: str, region: str) -> bytes:
+    """The HPKE ``info`` of the unwrap; a header with a lone surrogate (no UTF-8 form) is
+    malformed."""
+    try:
+        return hpke_info(payload_type, region)
+    except UnicodeEncodeError as exc:
+        raise _malformed("a header field is not valid Unicode text") from exc
+
+
+def _hpke_unwrap(suite: str, key: KemPrivateKey, wrapped: bytes, info: bytes) -> bytes | None:
+    """The data key *wrapped* for *key*, or ``None`` when it does not open (or is not a
+    :data:`DEK_LEN`-byte key): the next held recipient is tried then."""
+    try:
+        dek = hpke_suite(suite).decrypt(wrapped, key.hpke_key, info)
+    except (InvalidTag, ValueError, TypeError):
+        return None
+    return dek if len(dek) == DEK_LEN else None
+
+
+def _header_aad(
+    record_id: str,
+    nonce_text: str,
+    pairs: Sequence[tuple[str, str]],
+    region: str,
+    schema: int,
+    suite: str,
+    payload_type: str,
+    version: int,
+    wrapped_text: str,
+) -> bytes:
+    """Step "associated data": :func:`_associated_data` of the checked header, with the
+    nonce and the wrapped text that unwrapped (both decoded as base64url) quoted without
+    the scan. A lone surrogate (from a ``\\ud8xx`` escape) has no UTF-8 form to
+    authenticate: malformed."""
+    try:
+        return _associated_data(
+            record_id,
+            nonce_text,
+            pairs,
+            region,
+            schema,
+            suite,
+            payload_type,
+            version,
+            plain=(nonce_text, wrapped_text),
+        )
+    except UnicodeEncodeError as exc:
+        raise _malformed("a header field is not valid Unicode text") from exc
+
+
+def _decrypt(aes: AESGCM, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+    """Step "AES-GCM": the payload, or :class:`AuthenticationError` when anything the tag
+    covers was altered."""
+    try:
+        return aes.decrypt(nonce, ciphertext, aad)
+    except InvalidTag:
+        raise AuthenticationError(
+            "envelope failed authentication: header, recipients, id, nonce or ciphertext "
+            "was altered"
+        ) from None

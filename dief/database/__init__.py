@@ -1,6 +1,7 @@
 """Database plumbing shared by every store (the aggregator's case store, the Secretariat's
-digest store): SQLAlchemy async engines with their SQLite pragmas, and error reasons that
-are safe to log (no SQL, no bound parameters).
+digest store): SQLAlchemy async engines with their SQLite pragmas, database URLs (the async
+driver for a plain ``sqlite://`` or ``postgresql://`` URL), and error reasons that are safe
+to log (no SQL, no bound parameters).
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ from dief.database._reason import (
     db_reason,
     io_reason,
 )
+from dief.database._url import async_url, sqlite_path, sqlite_url
 
 __all__ = [
     "DURABLE_PRAGMAS",
     "FAST_PRAGMAS",
     "WAL_PRAGMAS",
     "EngineOwner",
+    "async_url",
     "db_reason",
     "io_reason",
     "make_engine",
     "open_engine",
+    "sqlite_path",
+    "sqlite_url",
 ]

@@ -10,8 +10,9 @@ quarter and cycle digests (secondary; :mod:`dief.disclosure._pattern`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
-from dief.aggregator._facts import TOTAL
+from dief.aggregator import TOTAL
 from dief.catalogue import Catalogue
 from dief.digests._lessons import CaseLesson, lessons_for
 from dief.digests._trend import TREND_TEST, trend_flag
@@ -78,6 +79,45 @@ def ratio(count: int, total: int | None) -> float | None:
     return round(min(count / total, 1.0), SHARE_DIGITS)
 
 
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """The cells of the tables one digest shows: the period and the one before (``now``,
+    ``then``; table names ``periods``) and the checklist's four quarters (``window``) and the
+    four before (``window_cells``, ``prior_cells``; ``names``). No period before: ``None``."""
+
+    now: PeriodCells
+    then: PeriodCells
+    periods: tuple[str, str | None]
+    window: tuple[Quarter, ...]
+    window_cells: PeriodCells
+    prior_cells: PeriodCells
+    names: tuple[str, str | None]
+
+
+def _tables(tallies: Mapping[str, PeriodCells], current: Period, pattern: DigestPattern) -> _Tables:
+    """The digest's tables of *current* read from *tallies* (no data: no cells; the windows
+    combine their quarters). Raises ``ValueError`` unless *pattern* covers each with cells."""
+    before = previous_period(current)
+    window, prior = checklist_window(current)
+    tables = _Tables(
+        now=tallies.get(str(current), {}),
+        then=tallies.get(str(before), {}) if before is not None else {},
+        periods=(str(current), str(before) if before is not None else None),
+        window=window,
+        window_cells=combine(tallies.get(str(q), {}) for q in window),
+        prior_cells=combine(tallies.get(str(q), {}) for q in prior),
+        names=(window_key(window[-1]), window_key(prior[-1]) if prior else None),
+    )
+    for table, cells in (
+        (tables.periods[0], tables.now),
+        (tables.periods[1], tables.then),
+        *zip(tables.names, (tables.window_cells, tables.prior_cells), strict=True),
+    ):
+        if table is not None and cells and table not in pattern.tables:
+            raise ValueError(f"the suppression pattern does not cover {table}")
+    return tables
+
+
 def _previous_count(
     tally: Tally | None, pattern: DigestPattern, period: str | None, cell: CellId
 ) -> int | None:
@@ -123,13 +163,11 @@ def _cell(
 
 
 def _dimensions(
-    now: PeriodCells,
-    before: PeriodCells,
-    *,
-    pattern: DigestPattern,
-    periods: tuple[str, str | None],
-    total: int | None,
+    tables: _Tables, *, pattern: DigestPattern, total: int | None
 ) -> dict[Dimension, list[Cell]]:
+    """The period's cells by dimension (:func:`rank_cells`), shares of the published
+    *total*, compared with the period before."""
+    now, before, periods = tables.now, tables.then, tables.periods
     out: dict[Dimension, list[Cell]] = {}
     for dimension in Dimension:
         cells = [
@@ -141,18 +179,13 @@ def _dimensions(
     return out
 
 
-def _totals(
-    now: PeriodCells,
-    before: PeriodCells,
-    *,
-    pattern: DigestPattern,
-    periods: tuple[str, str | None],
-    suppressed: int,
-) -> Totals:
-    tally = now.get(TOTAL, Tally(0, 0, ()))
-    if tally.count > 0 and pattern.hidden(periods[0], TOTAL, tally):
+def _totals(tables: _Tables, *, pattern: DigestPattern, suppressed: int) -> Totals:
+    """The period's totals (withheld where the pattern suppresses them), compared with the
+    period before."""
+    tally = tables.now.get(TOTAL, Tally(0, 0, ()))
+    if tally.count > 0 and pattern.hidden(tables.periods[0], TOTAL, tally):
         return Totals(cases=None, contributors=None, suppressed=suppressed, withheld=True)
-    previous = _previous_count(before.get(TOTAL), pattern, periods[1], TOTAL)
+    previous = _previous_count(tables.then.get(TOTAL), pattern, tables.periods[1], TOTAL)
     return Totals(
         cases=tally.count,
         contributors=tally.contributors,
@@ -203,19 +236,14 @@ def rank_checklist(entries: Iterable[ChecklistEntry]) -> list[ChecklistEntry]:
 
 
 def _checklist(
-    window: PeriodCells,
-    prior: PeriodCells,
-    *,
-    pattern: DigestPattern,
-    names: tuple[str, str | None],
-    catalogue: Catalogue,
+    tables: _Tables, *, pattern: DigestPattern, catalogue: Catalogue
 ) -> list[ChecklistEntry]:
-    """The checklist of a window (table ``names[0]``) with trends against the prior window
+    """The checklist of the window (table ``names[0]``) with trends against the prior window
     (``names[1]``, ``None`` before year 1). A count is published where the pattern publishes
     it, its prevalence only where the window's case count is published too (a prevalence
     and a count give the case count away), its trend only where the prior window's count is
     published by the same pattern (a flag bounds the count it compares with)."""
-    name, prior_name = names
+    window, prior, (name, prior_name) = tables.window_cells, tables.prior_cells, tables.names
     total = window.get(TOTAL)
     cases = pattern.published(name, TOTAL, total) if total is not None else None
     entries: list[ChecklistEntry] = []
@@ -242,21 +270,30 @@ def _checklist(
 
 
 def _lessons(
-    lessons: Sequence[Lesson], stage_cells: Sequence[Cell], *, withheld: bool
+    lessons: Sequence[Lesson | CaseLesson] | None,
+    current: Period,
+    stage_cells: Sequence[Cell],
+    *,
+    withheld: bool,
 ) -> list[Lesson]:
-    """Shareable lessons only (TLP amber or lower), grouped by transfer stage, deduplicated.
+    """The lessons of *current* the digest lists: shareable ones only (TLP amber or lower),
+    grouped by transfer stage, deduplicated.
 
-    None at all when the period's totals have fewer than k contributors (the lessons would
-    all be one contributor's; totals withheld by secondary suppression come from at least k
+    None when the digest is rendered without lessons (*lessons* ``None``) or when the
+    period's totals have fewer than k contributors (the lessons would all be one
+    contributor's; totals withheld by secondary suppression come from at least k
     contributors and keep their lessons). A lesson whose stage cell is suppressed is
     listed without its stage, so the lessons never show how many cases a suppressed stage
     holds.
     """
+    if lessons is None:
+        return []
+    period_lessons = lessons_for(lessons, current)
     if withheld:
         return []
     hidden = {c.value for c in stage_cells if c.suppressed}
     keep: dict[tuple[TransferStage | None, str], Lesson] = {}
-    for lesson in lessons:
+    for lesson in period_lessons:
         if not lesson.tlp.meeting_may_read:
             continue
         if lesson.stage is not None and lesson.stage.value in hidden:
@@ -347,6 +384,53 @@ def _lessons_note(omitted: bool, *, withheld: bool) -> str:
     )
 
 
+def _notes(
+    tables: _Tables,
+    pattern: DigestPattern,
+    dead: Mapping[str, int],
+    checklist: Sequence[ChecklistEntry],
+    *,
+    k: int,
+    suppressed: int,
+    omitted: bool,
+    alone: bool,
+) -> DigestNotes:
+    """The digest's notes: how many cells are suppressed and why (secondary: the pattern's
+    cells of this period, totals aside), dead letters, the trend test, the CSP cycles the
+    period spans (contributors are then lower bounds) and the explanatory text; *omitted*:
+    rendered without lessons, *alone*: the period's totals have fewer than k contributors."""
+    period = tables.periods[0]
+    secondary = len({key for key in pattern.secondary(period) if key[1:] != TOTAL})
+    cycles = sorted({c for tally in tables.now.values() for c in tally.cycles})
+    suppressed_checklist = sum(e.suppressed for e in checklist)
+    return DigestNotes(
+        late_revisions=None,
+        dead_lettered=sum(dead.values()),
+        suppressed_cells=suppressed,
+        primary_suppressed=suppressed - secondary,
+        secondary_suppressed=secondary,
+        totals_secondary=(period, *TOTAL) in pattern.secondary(period),
+        dead_letters=dict(sorted(dead.items())),
+        k=k,
+        trend_test=TREND_TEST,
+        cycles=cycles,
+        contributors_lower_bound=len(cycles) > 1,
+        checklist_window=[str(q) for q in tables.window],
+        text=_note_text(
+            k=k,
+            suppressed=suppressed,
+            secondary=secondary,
+            suppressed_checklist=suppressed_checklist,
+            cycles=cycles,
+            window=tables.window,
+            dead=dead,
+            lessons=_lessons_note(omitted, withheld=alone),
+        ),
+        suppressed_checklist_entries=suppressed_checklist,
+        lessons_omitted=omitted,
+    )
+
+
 def assemble_digest(
     region: Region,
     current: Period,
@@ -372,86 +456,41 @@ def assemble_digest(
     """
     if k < 1:
         raise ValueError("k is at least 1")
-    code = region
     if pattern is None:
         pattern = digest_pattern(tallies, k=k, start_month=start_month, periods=[str(current)])
     elif pattern.k != k:
         raise ValueError("the suppression pattern was made for another k")
-    before = previous_period(current)
-    window, prior = checklist_window(current)
-    now = tallies.get(str(current), {})
-    then = tallies.get(str(before), {}) if before is not None else {}
-    periods = (str(current), str(before) if before is not None else None)
-    window_cells = combine(tallies.get(str(q), {}) for q in window)
-    prior_cells = combine(tallies.get(str(q), {}) for q in prior)
-    names = (window_key(window[-1]), window_key(prior[-1]) if prior else None)
-    for table, cells in (
-        (periods[0], now),
-        (periods[1], then),
-        *zip(names, (window_cells, prior_cells), strict=True),
-    ):
-        if table is not None and cells and table not in pattern.tables:
-            raise ValueError(f"the suppression pattern does not cover {table}")
-
-    total = now.get(TOTAL)
+    tables = _tables(tallies, current, pattern)
+    total = tables.now.get(TOTAL)
     published_total = (
-        total.count if total is not None and not pattern.hidden(periods[0], TOTAL, total) else None
+        total.count
+        if total is not None and not pattern.hidden(str(current), TOTAL, total)
+        else None
     )
-    dimensions = _dimensions(now, then, pattern=pattern, periods=periods, total=published_total)
+    dimensions = _dimensions(tables, pattern=pattern, total=published_total)
     suppressed = sum(c.suppressed for cells in dimensions.values() for c in cells)
-    secondary = len({key for key in pattern.secondary(periods[0]) if key[1:] != TOTAL})
-    checklist = _checklist(
-        window_cells, prior_cells, pattern=pattern, names=names, catalogue=catalogue
-    )
-    cycles = sorted({c for tally in now.values() for c in tally.cycles})
-    suppressed_checklist = sum(e.suppressed for e in checklist)
-    totals = _totals(now, then, pattern=pattern, periods=periods, suppressed=suppressed)
+    checklist = _checklist(tables, pattern=pattern, catalogue=catalogue)
     # fewer than k contributors in the whole period (primary suppression of the totals)
     alone = total is not None and 0 < total.contributors < k
-    shown = (
-        []
-        if lessons is None
-        else _lessons(
-            lessons_for(lessons, current),
-            dimensions[Dimension.TRANSFER_STAGE],
-            withheld=alone,
-        )
-    )
-    notes = DigestNotes(
-        late_revisions=None,
-        dead_lettered=sum(dead.values()),
-        suppressed_cells=suppressed,
-        primary_suppressed=suppressed - secondary,
-        secondary_suppressed=secondary,
-        totals_secondary=(periods[0], *TOTAL) in pattern.secondary(periods[0]),
-        dead_letters=dict(sorted(dead.items())),
-        k=k,
-        trend_test=TREND_TEST,
-        cycles=cycles,
-        contributors_lower_bound=len(cycles) > 1,
-        checklist_window=[str(q) for q in window],
-        text=_note_text(
-            k=k,
-            suppressed=suppressed,
-            secondary=secondary,
-            suppressed_checklist=suppressed_checklist,
-            cycles=cycles,
-            window=window,
-            dead=dead,
-            lessons=_lessons_note(lessons is None, withheld=alone),
-        ),
-        suppressed_checklist_entries=suppressed_checklist,
-        lessons_omitted=lessons is None,
-    )
+    omitted = lessons is None
     return Digest(
-        region=code,
+        region=region,
         period=str(current),
         k=k,
-        totals=totals,
+        totals=_totals(tables, pattern=pattern, suppressed=suppressed),
         dimensions=dimensions,
         checklist=checklist,
-        lessons=shown,
-        notes=notes,
+        lessons=_lessons(lessons, current, dimensions[Dimension.TRANSFER_STAGE], withheld=alone),
+        notes=_notes(
+            tables,
+            pattern,
+            dead,
+            checklist,
+            k=k,
+            suppressed=suppressed,
+            omitted=omitted,
+            alone=alone,
+        ),
     )
 
 

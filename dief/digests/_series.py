@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from dief.aggregator._facts import TOTAL
+from dief.aggregator import TOTAL
 from dief.aggregator.store import CaseStore
 from dief.disclosure import (
     DigestPattern,

@@ -34,7 +34,7 @@ import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from dief.aggregator._facts import TOTAL
+from dief.aggregator import TOTAL
 from dief.aggregator.store import PublishedCell, PublishedPattern, SuppressedCell
 from dief.disclosure._cells import CellId, PeriodCells, Tally, combine
 from dief.disclosure._suppression import SINGLE_VALUED, Earlier, Group, Key, SortKey, protect

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from dief.aggregator._facts import TOTAL
+from dief.aggregator import TOTAL
 from dief.disclosure._suppression import SINGLE_VALUED, Earlier, Group, Key, SortKey
 from dief.vocab import Dimension, Region
 from dief.wire import CspSummary, RegionTable

@@ -68,6 +68,7 @@ import heapq
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from dief.disclosure._choice import BySize, fix_group, source_pick, widen
 from dief.disclosure._elimination import Elimination, rref
 from dief.exceptions import DiefError
 from dief.vocab import Dimension
@@ -98,7 +99,6 @@ SINGLE_VALUED: tuple[Dimension, ...] = (
 Key = tuple[str, str, str]
 #: a deterministic tie-break between cells of equal count
 SortKey = tuple[int, int, str]
-_BySize = Callable[[Key], tuple[int, bool, SortKey]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,40 +143,6 @@ class Protection:
     @property
     def secondary(self) -> frozenset[Key]:
         return self.suppressed - self.primary
-
-
-def _fix(
-    group: Group,
-    hidden: set[Key],
-    known: Collection[Key],
-    counts: Mapping[Key, int],
-    order: _BySize,
-) -> Key | None:
-    """The cell to suppress next so that *group* leaks nothing, or ``None`` if it is safe
-    (or nothing in it can help). A *known* cell counts as published and is never taken."""
-
-    def unseen(cell: Key) -> bool:
-        return cell in hidden and cell not in known
-
-    def candidate(cell: Key) -> bool:
-        return cell not in hidden and cell not in known
-
-    hidden_cells = [c for c in group.cells if unseen(c)]
-    if not hidden_cells:
-        return None
-    free = sorted((c for c in group.members if candidate(c)), key=order)
-    if len(hidden_cells) == 1:
-        if free:
-            return free[0]
-        return group.marginal if candidate(group.marginal) else None
-    if not unseen(group.marginal):
-        hidden_members = [c for c in group.members if unseen(c)]
-        if sum(counts[c] for c in hidden_members) <= len(hidden_members):
-            bigger = [c for c in free if counts[c] >= 2]
-            if bigger:
-                return bigger[0]
-            return group.marginal if candidate(group.marginal) else None
-    return None
 
 
 def _rows(groups: Iterable[Group], index: Mapping[Key, int]) -> Iterable[dict[int, int]]:
@@ -236,7 +202,40 @@ def protect(
     tables (re-issue stability); every cell it suppressed must be in *counts*. *cost*
     (default: the count) and *exact_widen* change how secondary suppressions are chosen
     (module docstring), never what is checked.
+
+    Each round runs checks 1 and 2 over every group to a fixed point
+    (:meth:`_Search.settle`), then check 3 on this issue (:meth:`_Search.break_determined`)
+    and, for a re-issue, on both issues together (:meth:`_Search.break_joint`); a round
+    that adds nothing ends the search.
     """
+    rank, by_size = _orderings(counts, order=order, prefer=prefer, cost=cost)
+    live = _live_groups(groups, counts)
+    first = frozenset(primary)
+    reissue = _reissue(earlier, counts, first, live)
+    search = _Search(counts, live, first | reissue.kept, reissue, by_size=by_size, rank=rank)
+    rounds = 0
+    while True:
+        rounds += 1
+        search.settle()
+        if search.break_determined(exact_widen=exact_widen, reissue=earlier is not None):
+            continue
+        if reissue.both is not None and search.break_joint(reissue.both):
+            continue
+        return Protection(
+            primary=first, suppressed=frozenset(search.hidden), rounds=rounds, kept=reissue.kept
+        )
+
+
+def _orderings(
+    counts: Mapping[Key, int],
+    *,
+    order: Callable[[Key], SortKey] | None,
+    prefer: Collection[Key],
+    cost: Callable[[Key], int] | None,
+) -> tuple[Callable[[Key], SortKey], BySize]:
+    """The two orders of a :func:`protect` run: *rank*, the fixed tie-break (*order*, or
+    the key itself), and *by_size*, the order secondary suppressions are chosen in (size
+    — the count, or *cost* — then cells in *prefer* first, then *rank*)."""
 
     def rank(key: Key) -> SortKey:
         return order(key) if order is not None else (0, 0, "\x1f".join(key))
@@ -245,63 +244,141 @@ def protect(
         size = counts.get(key, 0) if cost is None else cost(key)
         return (size, key not in prefer, rank(key))
 
+    return rank, by_size
+
+
+def _live_groups(groups: Sequence[Group], counts: Mapping[Key, int]) -> list[Group]:
+    """The groups with members (a group without any constrains nothing), each checked to
+    name listed cells only."""
     live = [g for g in groups if g.members]
     for group in live:
         for cell in group.cells:
             if cell not in counts:
                 raise DiefError(f"suppression group names an unknown cell {cell!r}")
-    first = frozenset(primary)
-    hidden = set(first)
-    kept: frozenset[Key] = frozenset()
-    known: frozenset[Key] = frozenset()
+    return live
+
+
+@dataclass(frozen=True, slots=True)
+class _Reissue:
+    """What the earlier issue fixes for a re-issue (all empty without one).
+
+    ``kept``: cells it suppressed that are not primary now (they stay suppressed);
+    ``known``: cells it published with the count they have now; ``both``: the earlier
+    issue as check 3 on both issues sees it (``None``: no such check); ``traced``: the
+    groups that check widens through; ``given``: the suppressed cells it gave away on its
+    own.
+    """
+
+    kept: frozenset[Key]
+    known: frozenset[Key]
+    both: Earlier | None
+    traced: list[Group]
+    given: frozenset[Key]
+
+
+def _reissue(
+    earlier: Earlier | None, counts: Mapping[Key, int], first: frozenset[Key], live: list[Group]
+) -> _Reissue:
+    """The :class:`_Reissue` of *earlier*: checks that every cell it suppressed is listed,
+    and works out what it gave away (``earlier.given``, else computed from its groups)."""
+    if earlier is None:
+        return _Reissue(frozenset(), frozenset(), None, live, frozenset())
+    missing = sorted(earlier.suppressed - counts.keys())
+    if missing:
+        raise DiefError(f"a cell the earlier issue suppressed is not listed: {missing[0]!r}")
+    known = earlier.unchanged - earlier.suppressed
     both: Earlier | None = None
-    traced: list[Group] = live
-    given: set[Key] = set()
-    left: set[Key] = set()
-    if earlier is not None:
-        missing = sorted(earlier.suppressed - counts.keys())
-        if missing:
-            raise DiefError(f"a cell the earlier issue suppressed is not listed: {missing[0]!r}")
-        kept = earlier.suppressed - first
-        hidden |= kept
-        known = earlier.unchanged - earlier.suppressed
-        if earlier.groups:
-            # without its groups, the check on both issues is the check on this one
-            both = Earlier(earlier.suppressed, earlier.groups, known)
-            traced = [*live, *earlier.groups]
-        # what the earlier issue gave away on its own cannot be taken back (a cell it
-        # suppressed whose count was public from the issue before it)
-        given = (
-            determined_cells(earlier.suppressed, earlier.groups)
-            if earlier.given is None
-            else set(earlier.given)
-        )
-        left = set(given)
+    traced = live
+    if earlier.groups:
+        # without its groups, the check on both issues is the check on this one
+        both = Earlier(earlier.suppressed, earlier.groups, known)
+        traced = [*live, *earlier.groups]
+    # what the earlier issue gave away on its own cannot be taken back (a cell it
+    # suppressed whose count was public from the issue before it)
+    given = frozenset(
+        determined_cells(earlier.suppressed, earlier.groups)
+        if earlier.given is None
+        else earlier.given
+    )
+    return _Reissue(earlier.suppressed - first, known, both, traced, given)
 
-    def candidate(cell: Key) -> bool:
-        return cell in counts and cell not in hidden and cell not in known
 
-    def unknown(cell: Key) -> bool:
-        return cell in hidden and cell not in known
+class _Search:
+    """The state of one :func:`protect` run and its steps.
 
-    # the equations over every listed cell, kept reduced while cells are hidden: the
-    # check "no suppressed cell is determined" costs one pivot step per new suppression
-    elimination: Elimination[Key] = Elimination(_equations(live))
-    for cell in sorted(hidden - known, key=rank):
-        elimination.add(cell)
-    groups_of = _index(live)
-    traced_of = groups_of if traced is live else _index(traced)
-    dirty: set[int] = set(range(len(live)))
+    ``hidden``: every suppressed cell so far; ``elimination``: the equations over every
+    listed cell, kept reduced while cells are hidden (check 3 costs one pivot step per new
+    suppression); ``dirty``: the positions of the groups to pass through :func:`fix_group`
+    again; ``given``: determined cells that are public already (the earlier issue gave
+    them away, or they follow from cells it published); ``left``: leaks of check 3 on both
+    issues that no published cell can break.
+    """
 
-    def hide(cell: Key) -> None:
-        hidden.add(cell)
-        if cell not in known:
-            elimination.add(cell)
+    __slots__ = (
+        "by_size",
+        "counts",
+        "dirty",
+        "elimination",
+        "given",
+        "groups_of",
+        "hidden",
+        "known",
+        "left",
+        "live",
+        "traced",
+        "traced_of",
+    )
 
-    def settle() -> None:
-        """Every group through _fix to a fixed point, pass after pass in their order (a
-        group none of whose cells changed since it last passed is skipped: it would pass
-        again)."""
+    def __init__(
+        self,
+        counts: Mapping[Key, int],
+        live: list[Group],
+        hidden: frozenset[Key],
+        reissue: _Reissue,
+        *,
+        by_size: BySize,
+        rank: Callable[[Key], SortKey],
+    ) -> None:
+        self.counts = counts
+        self.live = live
+        self.hidden = set(hidden)
+        self.known = reissue.known
+        self.by_size = by_size
+        self.given = set(reissue.given)
+        self.left = set(reissue.given)
+        self.elimination: Elimination[Key] = Elimination(_equations(live))
+        for cell in sorted(self.hidden - self.known, key=rank):
+            self.elimination.add(cell)
+        self.groups_of = _index(live)
+        self.traced = reissue.traced
+        self.traced_of = self.groups_of if reissue.traced is live else _index(reissue.traced)
+        self.dirty: set[int] = set(range(len(live)))
+
+    def candidate(self, cell: Key) -> bool:
+        """A listed cell that may still be taken as a secondary suppression."""
+        return cell in self.counts and cell not in self.hidden and cell not in self.known
+
+    def unknown(self, cell: Key) -> bool:
+        """A suppressed cell whose count the reader does not know."""
+        return cell in self.hidden and cell not in self.known
+
+    def hide(self, cell: Key) -> None:
+        """Suppress *cell*; unless known, it becomes an unknown of the reduced equations."""
+        self.hidden.add(cell)
+        if cell not in self.known:
+            self.elimination.add(cell)
+
+    def hide_and_recheck(self, cell: Key) -> None:
+        """Suppress *cell* and queue every group through it for the next :meth:`settle`."""
+        self.hide(cell)
+        self.dirty.update(self.groups_of.get(cell, ()))
+
+    def settle(self) -> None:
+        """Checks 1 and 2: every group through :func:`fix_group` to a fixed point, pass
+        after pass in their order (a group none of whose cells changed since it last passed
+        is skipped: it would pass again)."""
+        live, hidden, known, counts = self.live, self.hidden, self.known, self.counts
+        by_size, groups_of, dirty = self.by_size, self.groups_of, self.dirty
         while dirty:
             current = sorted(dirty)
             queued = set(current)
@@ -309,10 +386,10 @@ def protect(
             while current:
                 i = heapq.heappop(current)
                 queued.discard(i)
-                pick = _fix(live[i], hidden, known, counts, by_size)
+                pick = fix_group(live[i], hidden, known, counts, by_size)
                 if pick is None:
                     continue
-                hide(pick)
+                self.hide(pick)
                 for j in groups_of.get(pick, ()):
                     if j > i and j not in queued:
                         heapq.heappush(current, j)
@@ -320,56 +397,55 @@ def protect(
                     elif j <= i:
                         dirty.add(j)
 
-    rounds = 0
-    while True:
-        rounds += 1
-        settle()
-        leaks = sorted(elimination.determined() - given, key=by_size)
-        if leaks:
-            pick = None
-            if exact_widen:
-                pick = _source(elimination.sources(leaks[0]), by_size, candidate)
-            if pick is None:
-                pick = _widen(leaks[0], live, groups_of, by_size, candidate, unknown)
-            if pick is None:
-                if earlier is None:
-                    raise DiefError("secondary suppression cannot protect a cell; this is a bug")
-                # it follows from cells an earlier issue published with the counts they
-                # have now (nothing else around it can be hidden): public already
-                given.add(leaks[0])
-                continue
-            hide(pick)
-            dirty.update(groups_of.get(pick, ()))
-            continue
-        if both is not None:
-            leaks = sorted(determined_cells(hidden, live, earlier=both) - left, key=by_size)
-            if leaks:
-                # The leaks no published cell can break are left together; every other
-                # leak gets a suppression in this same round. One suppression per round
-                # meant one full elimination per hidden cell: minutes for a region whose
-                # data grew tenfold since its last issue. Hiding more than the minimum
-                # only costs cells; the next round checks everything again.
-                for leak in leaks:
-                    pick = _widen(leak, traced, traced_of, by_size, candidate, unknown)
-                    if pick is None:
-                        left.add(leak)
-                        continue
-                    hide(pick)
-                    dirty.update(groups_of.get(pick, ()))
-                continue
-        return Protection(primary=first, suppressed=frozenset(hidden), rounds=rounds, kept=kept)
+    def break_determined(self, *, exact_widen: bool, reissue: bool) -> bool:
+        """Check 3 on this issue: the smallest suppressed cell the reduced equations
+        determine (``given`` aside) gets one more suppression — with *exact_widen* one of
+        the cells it is computed from (:func:`source_pick`), else a cell of a group around it
+        (:func:`widen`). In a re-issue, a leak no cell can break follows from cells the
+        earlier issue published: it joins ``given``. Returns whether there was a leak."""
+        leaks = sorted(self.elimination.determined() - self.given, key=self.by_size)
+        if not leaks:
+            return False
+        pick = None
+        if exact_widen:
+            pick = source_pick(self.elimination.sources(leaks[0]), self.by_size, self.candidate)
+        if pick is None:
+            pick = widen(
+                leaks[0], self.live, self.groups_of, self.by_size, self.candidate, self.unknown
+            )
+        if pick is None:
+            if not reissue:
+                raise DiefError("secondary suppression cannot protect a cell; this is a bug")
+            # it follows from cells an earlier issue published with the counts they
+            # have now (nothing else around it can be hidden): public already
+            self.given.add(leaks[0])
+            return True
+        self.hide_and_recheck(pick)
+        return True
 
+    def break_joint(self, both: Earlier) -> bool:
+        """Check 3 on both issues together: every leak (``left`` aside) gets a suppression
+        through the groups of either issue; a leak none can break joins ``left``. Returns
+        whether there was a leak.
 
-def _source(
-    sources: Sequence[tuple[Key, bool]], by_size: _BySize, candidate: Callable[[Key], bool]
-) -> Key | None:
-    """The cell to suppress for a determined cell computed from *sources*: the smallest
-    that undetermines it alone, else the smallest of them (another follows next round)."""
-    breakers = [c for c, alone in sources if alone and candidate(c)]
-    if breakers:
-        return min(breakers, key=by_size)
-    others = [c for c, _ in sources if candidate(c)]
-    return min(others, key=by_size) if others else None
+        The leaks no published cell can break are left together; every other leak gets a
+        suppression in this same round. One suppression per round meant one full
+        elimination per hidden cell: minutes for a region whose data grew tenfold since its
+        last issue. Hiding more than the minimum only costs cells; the next round checks
+        everything again.
+        """
+        found = determined_cells(self.hidden, self.live, earlier=both) - self.left
+        if not found:
+            return False
+        for leak in sorted(found, key=self.by_size):
+            pick = widen(
+                leak, self.traced, self.traced_of, self.by_size, self.candidate, self.unknown
+            )
+            if pick is None:
+                self.left.add(leak)
+                continue
+            self.hide_and_recheck(pick)
+        return True
 
 
 def _equations(groups: Iterable[Group]) -> Iterable[dict[Key, int]]:
@@ -388,41 +464,3 @@ def _index(groups: Sequence[Group]) -> dict[Key, list[int]]:
         for cell in dict.fromkeys(group.cells):
             out.setdefault(cell, []).append(i)
     return out
-
-
-def _widen(
-    leak: Key,
-    groups: Sequence[Group],
-    groups_of: Mapping[Key, Sequence[int]],
-    by_size: _BySize,
-    candidate: Callable[[Key], bool],
-    unknown: Callable[[Key], bool],
-) -> Key | None:
-    """A published cell to suppress so that *leak* may stop being determined.
-
-    The smallest candidate member of a group holding *leak*, else such a marginal; when
-    no cell of those groups is a candidate, the same one step further out, through the
-    suppressed cells (the leak is then determined by a chain of groups). *groups_of* is
-    the index of *groups* by cell.
-    """
-    visited = {leak}
-    frontier = [leak]
-    while frontier:
-        members: set[Key] = set()
-        marginals: set[Key] = set()
-        reached: list[Key] = []
-        near = sorted({i for cell in frontier for i in groups_of.get(cell, ())})
-        for group in (groups[i] for i in near):
-            members.update(c for c in group.members if candidate(c))
-            if candidate(group.marginal):
-                marginals.add(group.marginal)
-            for cell in group.cells:
-                if unknown(cell) and cell not in visited:
-                    visited.add(cell)
-                    reached.append(cell)
-        if members:
-            return min(members, key=by_size)
-        if marginals:
-            return min(marginals, key=by_size)
-        frontier = reached
-    return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +13,9 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
-from dief.aggregator import DeadLetter
 from dief.exceptions import BrokerError
 from dief.kafka._topics import dlq_topic
-from dief.seams import Clock, OutboxEntry, SystemClock, coarse_timestamp_ms
+from dief.seams import Clock, DeadLetter, OutboxEntry, SystemClock, coarse_timestamp_ms
 from dief.vocab import Region
 
 if TYPE_CHECKING:  # dief.settings imports the topic defaults from this package
@@ -38,14 +36,15 @@ _MAX_BATCH_SIZE = 1 << 20
 
 def _security(settings: KafkaSettings) -> BaseSecurity | None:
     """FastStream's security object for *settings*: TLS for ``SSL`` and ``SASL_SSL``, SASL
-    (SCRAM-SHA-256 unless another mechanism is named) for ``SASL_*``."""
+    (SCRAM-SHA-256 unless another mechanism is named) for ``SASL_*``.
+
+    Reads the CA file (:meth:`KafkaSettings.tls_context`): call it when connecting, never
+    from a constructor. :raises ConfigurationError: the CA file cannot be used.
+    """
     protocol = settings.security_protocol
     if protocol == "PLAINTEXT":
         return None
-    context = None
-    if protocol in ("SSL", "SASL_SSL"):
-        cafile = str(settings.ca_file) if settings.ca_file else None
-        context = ssl.create_default_context(cafile=cafile)
+    context = settings.tls_context()
     if protocol == "SSL":
         return BaseSecurity(ssl_context=context)
     password = settings.password.get_secret_value() if settings.password else ""
@@ -61,7 +60,10 @@ def producer_options(
     settings: KafkaSettings, *, request_timeout_ms: int = 15_000
 ) -> dict[str, Any]:
     """The producer side of :func:`make_broker`, as ``AIOKafkaProducer`` keyword arguments:
-    ``acks=all``, idempotence except on the embedded broker, the same security."""
+    ``acks=all``, idempotence except on the embedded broker, the same security.
+
+    :raises ConfigurationError: the CA file (``DIEF_KAFKA__CA_FILE``) cannot be used.
+    """
     return {
         "bootstrap_servers": settings.bootstrap,
         "acks": "all",
@@ -80,6 +82,8 @@ def make_broker(
 
     The embedded broker supports no idempotent producer, so it is turned off there.
     ``client_id`` is a role name, never a State's name.
+
+    :raises ConfigurationError: the CA file (``DIEF_KAFKA__CA_FILE``) cannot be used.
     """
     return KafkaBroker(
         settings.bootstrap,
@@ -111,17 +115,22 @@ class NodePublisher:
         client_id: str = "dief-node",
         request_timeout_ms: int = 15_000,
     ) -> None:
-        self._options = producer_options(settings, request_timeout_ms=request_timeout_ms)
-        self._options["client_id"] = client_id
+        # No I/O here: the options (and the CA file they read) are made in connect().
+        self._settings = settings
+        self._client_id = client_id
+        self._request_timeout_ms = request_timeout_ms
         self._producer: AIOKafkaProducer | None = None
 
     def __repr__(self) -> str:
         return "NodePublisher()"
 
     async def connect(self) -> None:
+        """Start the producer; :raises ConfigurationError: the CA file cannot be used,
+        :raises BrokerError: the broker cannot be reached."""
         if self._producer is not None:
             return  # connected; after a failure it reconnects by itself
-        producer = AIOKafkaProducer(**self._options)
+        options = producer_options(self._settings, request_timeout_ms=self._request_timeout_ms)
+        producer = AIOKafkaProducer(**options, client_id=self._client_id)
         try:
             await producer.start()
         except (KafkaError, OSError) as exc:

@@ -24,9 +24,8 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from dief.aggregator import InboundRecord
 from dief.exceptions import BrokerError, StorageError
-from dief.seams import Backoff
+from dief.seams import Backoff, InboundRecord
 
 __all__ = [
     "DEFAULT_SESSION_TIMEOUT_MS",

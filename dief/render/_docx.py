@@ -219,8 +219,12 @@ def _annex(doc: DocxDocument, summary: CspSummary) -> None:
     )
 
 
-def render_summary_docx(summary: CspSummary) -> bytes:
-    """The CSP summary as a DOCX working paper (deterministic bytes)."""
+def _new_document(summary: CspSummary) -> DocxDocument:
+    """An empty document: page margins, table font and fixed document properties.
+
+    The properties are dated the first of the summary's last month, so the same summary
+    gives the same bytes.
+    """
     # python-docx is loaded on use (it is only needed for summaries)
     from docx import Document
     from docx.shared import Cm, Pt
@@ -237,15 +241,23 @@ def render_summary_docx(summary: CspSummary) -> bytes:
     props.created = props.modified = stamp
     props.revision = 1
     props.comments = ""
+    return doc
 
-    _front(doc, summary)
-    doc.add_heading("Summary", 1)
-    for paragraph in summary.narrative:
-        doc.add_paragraph(paragraph)
-    charts = _charts(summary)
 
-    sections = iter(_ROMAN)
-    doc.add_heading(f"{next(sections)}. Cases by region", 1)
+def _pictures(doc: DocxDocument, charts: Sequence[tuple[str, bytes]]) -> None:
+    """Each (caption, PNG) chart, 15 cm wide, with its caption below."""
+    from docx.shared import Cm
+
+    for caption, png in charts:
+        doc.add_picture(io.BytesIO(png), width=Cm(15))
+        doc.add_paragraph(caption, style="Caption")
+
+
+def _regions_section(
+    doc: DocxDocument, summary: CspSummary, number: str, charts: Sequence[tuple[str, bytes]]
+) -> None:
+    """Section *number*: each region's totals, then all regions', then *charts*."""
+    doc.add_heading(f"{number}. Cases by region", 1)
     _table(
         doc,
         ["region", "cases", "contributors (at least)", "suppressed cells", "trend"],
@@ -255,11 +267,12 @@ def render_summary_docx(summary: CspSummary) -> bytes:
         ]
         + [_totals_row("All regions", summary.global_.totals)],
     )
-    for caption, png in charts[:1]:
-        doc.add_picture(io.BytesIO(png), width=Cm(15))
-        doc.add_paragraph(caption, style="Caption")
+    _pictures(doc, charts)
 
-    doc.add_heading(f"{next(sections)}. Patterns across regions", 1)
+
+def _patterns_section(doc: DocxDocument, summary: CspSummary, number: str) -> None:
+    """Section *number*: the values rising in two or more regions."""
+    doc.add_heading(f"{number}. Patterns across regions", 1)
     if summary.patterns:
         _table(
             doc,
@@ -277,7 +290,12 @@ def render_summary_docx(summary: CspSummary) -> bytes:
     else:
         doc.add_paragraph("No value is rising in two or more regions.")
 
-    doc.add_heading(f"{next(sections)}. Global risk-indicator checklist", 1)
+
+def _checklist_section(
+    doc: DocxDocument, summary: CspSummary, number: str, charts: Sequence[tuple[str, bytes]]
+) -> None:
+    """Section *number*: the global risk-indicator checklist, then *charts*."""
+    doc.add_heading(f"{number}. Global risk-indicator checklist", 1)
     if summary.checklist:
         _table(
             doc,
@@ -286,17 +304,33 @@ def render_summary_docx(summary: CspSummary) -> bytes:
         )
     else:
         doc.add_paragraph("No risk indicator was cited.")
-    for caption, png in charts[1:]:
-        doc.add_picture(io.BytesIO(png), width=Cm(15))
-        doc.add_paragraph(caption, style="Caption")
+    _pictures(doc, charts)
 
-    doc.add_heading(f"{next(sections)}. Cases by dimension, all regions and each region", 1)
+
+def _dimensions_section(doc: DocxDocument, summary: CspSummary, number: str) -> None:
+    """Section *number*: one table per dimension, all regions together and each region."""
+    doc.add_heading(f"{number}. Cases by dimension, all regions and each region", 1)
     doc.add_paragraph(
         "Cases, distinct contributors (at least), share of all cases and trend against the "
         "previous cycle for all regions together, then the cases of each region. "
         "\u201csuppressed\u201d marks a protected cell; 0 means no case."
     )
     _dimension_tables(doc, summary, 2)
+
+
+def render_summary_docx(summary: CspSummary) -> bytes:
+    """The CSP summary as a DOCX working paper (deterministic bytes)."""
+    doc = _new_document(summary)
+    _front(doc, summary)
+    doc.add_heading("Summary", 1)
+    for paragraph in summary.narrative:
+        doc.add_paragraph(paragraph)
+    charts = _charts(summary)
+    sections = iter(_ROMAN)
+    _regions_section(doc, summary, next(sections), charts[:1])
+    _patterns_section(doc, summary, next(sections))
+    _checklist_section(doc, summary, next(sections), charts[1:])
+    _dimensions_section(doc, summary, next(sections))
     _annex(doc, summary)
 
     raw = io.BytesIO()

@@ -368,12 +368,9 @@ def _table_view(key: str, title: str, table: RegionTable, *, charts: bool) -> _T
     )
 
 
-def render_summary_html(summary: CspSummary) -> str:
-    """A CSP summary as one self-contained HTML page."""
-    totals = summary.global_.totals
-    withheld = totals.withheld or totals.cases is None
-    method = summary.methodology
-    regions_chart = bar_list(
+def _regions_chart(summary: CspSummary) -> Markup:
+    """Bar chart of each region's cases, coloured by trend (withheld totals draw no bar)."""
+    chart = bar_list(
         [
             Bar(
                 label=r.value,
@@ -387,8 +384,16 @@ def render_summary_html(summary: CspSummary) -> str:
         title=f"{summary.cycle}: cases by region",
         label_width=70,
     )
+    return Markup(chart)  # noqa: S704
+
+
+def _summary_tiles(summary: CspSummary) -> list[_Tile]:
+    """The headline tiles of a summary: cases, regions, patterns, indicator, suppression."""
+    totals = summary.global_.totals
+    withheld = totals.withheld or totals.cases is None
+    method = summary.methodology
     top = next((e for e in summary.checklist if not e.suppressed), None)
-    tile_items = [
+    return [
         _Tile(
             "cases",
             "Cases (all regions)",
@@ -421,11 +426,34 @@ def render_summary_html(summary: CspSummary) -> str:
             f"{method.primary} primary, {method.secondary} secondary",
         ),
     ]
+
+
+def _pattern_views(summary: CspSummary) -> list[_PatternView]:
+    """The cross-regional patterns (values rising in two or more regions) as table rows."""
+    return [
+        _PatternView(
+            p.dimension.value,
+            DIMENSION_LABELS[p.dimension],
+            p.value,
+            ", ".join(r.value for r in p.regions),
+            p.previous_cycle or _DASH,
+        )
+        for p in summary.patterns
+    ]
+
+
+def _summary_tables(summary: CspSummary) -> list[_TableView]:
+    """The global table (with share charts), then each region's table (without)."""
     tables = [_table_view("global", "All regions", summary.global_, charts=True)]
     tables += [
         _table_view(r.value, f"{REGION_NAMES[r]} ({r.value})", t, charts=False)
         for r, t in summary.regions.items()
     ]
+    return tables
+
+
+def render_summary_html(summary: CspSummary) -> str:
+    """A CSP summary as one self-contained HTML page."""
     return (
         _environment()
         .get_template("summary.html.j2")
@@ -436,24 +464,15 @@ def render_summary_html(summary: CspSummary) -> str:
             to=summary.to,
             k=summary.k,
             signature="signed" if summary.signature else "not signed yet",
-            tile_items=tile_items,
+            tile_items=_summary_tiles(summary),
             narrative=summary.narrative,
-            regions_chart=Markup(regions_chart),  # noqa: S704
+            regions_chart=_regions_chart(summary),
             checklist_chart=_checklist_chart(
                 summary.checklist, f"{summary.cycle}: global checklist prevalence"
             ),
-            patterns=[
-                _PatternView(
-                    p.dimension.value,
-                    DIMENSION_LABELS[p.dimension],
-                    p.value,
-                    ", ".join(r.value for r in p.regions),
-                    p.previous_cycle or _DASH,
-                )
-                for p in summary.patterns
-            ],
+            patterns=_pattern_views(summary),
             checklist=summary.checklist,
-            tables=tables,
-            methodology=method,
+            tables=_summary_tables(summary),
+            methodology=summary.methodology,
         )
     )

@@ -113,84 +113,175 @@ async def write_outputs(
     base = Path(out_dir)
     codes = [Region(r) for r in regions]
     written: list[WrittenOutput] = []
-    cycles: set[str] = set()
     for region in codes:
-        # every cell of the region and its dead letters, read once for all its digests
-        # (and the charts' series), with one suppression pattern for all of them (DESIGN
-        # §7): the directory costs O(cells), not O(digests x cells)
-        # the cells earlier issues suppressed stay suppressed (re-issue stability), and
-        # what this issue lists is recorded before any file is written
-        source = await RegionDigests.load(
+        written += await _write_region_digests(
+            base / "digests" / region.value,
             store,
             region,
             k=k_meeting,
+            catalogue=catalogue,
             start_month=start_month,
-            earlier=await store.published_suppressions(region.value),
+            lessons=lessons,
+            html=html,
         )
-        await source.record(store)
-        periods = sorted(source.periods, key=lambda p: _period_order(p, start_month))
-        region_lessons = lessons.get(region) if lessons is not None else None
-        for period in periods:
-            if period.startswith("CSP"):
-                cycles.add(period)
-            digest = source.digest(period, catalogue=catalogue, lessons=region_lessons)
-            folder = base / "digests" / region.value
-            json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
-            write_atomic(json_path, dump_json(digest))
-            write_atomic(md_path, render_digest_markdown(digest))
-            html_path: Path | None = None
-            if html:
-                html_path = folder / f"{period}.html"
-                series = source.series(period)
-                write_atomic(html_path, render_digest_html(digest, series, start_month=start_month))
-            written.append(
-                WrittenOutput(
-                    "digest",
-                    region.value,
-                    period,
-                    json_path,
-                    md_path,
-                    digest.notes.suppressed_cells,
-                    html_path,
-                )
-            )
+    cycles = {o.period for o in written if o.period.startswith("CSP")}
     made: dict[str, CspSummary] = {}
-    for cycle in sorted(cycles, key=lambda c: int(c[3:])):
+    for cycle in sorted(cycles, key=_cycle_number):
         summary = summaries.get(cycle) if summaries is not None else None
         if summary is None:
-            # the previous cycle's summary breaks ties between secondary suppressions
-            summary = await build_summary(
+            summary = await _build_cycle_summary(
                 store,
                 cycle,
                 k=k_csp,
                 catalogue=catalogue,
                 start_month=start_month,
                 regions=codes,
-                prior_cycle=made.get(f"CSP{int(cycle[3:]) - 1}"),
+                made=made,
             )
         made[cycle] = summary
-        folder = base / "summary"
-        json_path, md_path = folder / f"{cycle}.json", folder / f"{cycle}.md"
-        write_atomic(json_path, dump_json(summary))
-        write_atomic(md_path, render_summary_markdown(summary))
-        summary_html: Path | None = None
-        if html:
-            summary_html = folder / f"{cycle}.html"
-            write_atomic(summary_html, render_summary_html(summary))
-        summary_docx: Path | None = None
-        if docx:
-            summary_docx = folder / f"{cycle}.docx"
-            write_atomic(summary_docx, render_summary_docx(summary))
-        written.append(
-            WrittenOutput(
-                "summary",
-                None,
-                cycle,
-                json_path,
-                md_path,
-                summary.methodology.suppressed,
-                summary_html,
-                summary_docx,
-            )
-        )
+        written.append(_write_summary(base / "summary", cycle, summary, html=html, docx=docx))
     return OutputIndex(base, tuple(written))
+
+
+async def _load_region(
+    store: CaseStore, region: Region, *, k: int, start_month: int
+) -> RegionDigests:
+    """Every cell of *region* and its dead letters, read once, with the issue recorded.
+
+    One read serves all the region's digests (and the charts' series) with one suppression
+    pattern for all of them (DESIGN §7): the directory costs O(cells), not
+    O(digests x cells). The cells earlier issues suppressed stay suppressed (re-issue
+    stability), and what this issue lists is recorded before any file is written.
+    """
+    source = await RegionDigests.load(
+        store,
+        region,
+        k=k,
+        start_month=start_month,
+        earlier=await store.published_suppressions(region.value),
+    )
+    await source.record(store)
+    return source
+
+
+async def _write_region_digests(
+    folder: Path,
+    store: CaseStore,
+    region: Region,
+    *,
+    k: int,
+    catalogue: Catalogue,
+    start_month: int,
+    lessons: Mapping[Region, Sequence[Lesson | CaseLesson] | None] | None,
+    html: bool,
+) -> list[WrittenOutput]:
+    """Write into *folder* the digest of every period of *region* with data.
+
+    Periods go months first, then quarters, then cycles, each kind in order.
+    """
+    source = await _load_region(store, region, k=k, start_month=start_month)
+    periods = sorted(source.periods, key=lambda p: _period_order(p, start_month))
+    region_lessons = lessons.get(region) if lessons is not None else None
+    return [
+        _write_digest(
+            folder,
+            region,
+            source,
+            period,
+            catalogue=catalogue,
+            lessons=region_lessons,
+            start_month=start_month,
+            html=html,
+        )
+        for period in periods
+    ]
+
+
+def _write_digest(
+    folder: Path,
+    region: Region,
+    source: RegionDigests,
+    period: str,
+    *,
+    catalogue: Catalogue,
+    lessons: Sequence[Lesson | CaseLesson] | None,
+    start_month: int,
+    html: bool,
+) -> WrittenOutput:
+    """Write *region*'s digest of *period* as JSON, Markdown and (*html*) HTML with its charts."""
+    digest = source.digest(period, catalogue=catalogue, lessons=lessons)
+    json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
+    write_atomic(json_path, dump_json(digest))
+    write_atomic(md_path, render_digest_markdown(digest))
+    html_path: Path | None = None
+    if html:
+        html_path = folder / f"{period}.html"
+        series = source.series(period)
+        write_atomic(html_path, render_digest_html(digest, series, start_month=start_month))
+    return WrittenOutput(
+        "digest",
+        region.value,
+        period,
+        json_path,
+        md_path,
+        digest.notes.suppressed_cells,
+        html_path,
+    )
+
+
+def _cycle_number(cycle: str) -> int:
+    """The number of a CSP cycle (``CSP12`` → 12)."""
+    return int(cycle[3:])
+
+
+async def _build_cycle_summary(
+    store: CaseStore,
+    cycle: str,
+    *,
+    k: int,
+    catalogue: Catalogue,
+    start_month: int,
+    regions: Sequence[Region],
+    made: Mapping[str, CspSummary],
+) -> CspSummary:
+    """Build the summary of *cycle* from *store*.
+
+    The previous cycle's summary, if *made* holds it, breaks ties between secondary
+    suppressions.
+    """
+    return await build_summary(
+        store,
+        cycle,
+        k=k,
+        catalogue=catalogue,
+        start_month=start_month,
+        regions=regions,
+        prior_cycle=made.get(f"CSP{_cycle_number(cycle) - 1}"),
+    )
+
+
+def _write_summary(
+    folder: Path, cycle: str, summary: CspSummary, *, html: bool, docx: bool
+) -> WrittenOutput:
+    """Write *summary* of *cycle* as JSON, Markdown, and (*html*, *docx*) HTML and DOCX."""
+    json_path, md_path = folder / f"{cycle}.json", folder / f"{cycle}.md"
+    write_atomic(json_path, dump_json(summary))
+    write_atomic(md_path, render_summary_markdown(summary))
+    html_path: Path | None = None
+    if html:
+        html_path = folder / f"{cycle}.html"
+        write_atomic(html_path, render_summary_html(summary))
+    docx_path: Path | None = None
+    if docx:
+        docx_path = folder / f"{cycle}.docx"
+        write_atomic(docx_path, render_summary_docx(summary))
+    return WrittenOutput(
+        "summary",
+        None,
+        cycle,
+        json_path,
+        md_path,
+        summary.methodology.suppressed,
+        html_path,
+        docx_path,
+    )

@@ -71,8 +71,24 @@ def narrative(
     methodology: Methodology,
     previous_cycle: str | None,
 ) -> list[str]:
-    """Paragraphs of the summary, from published values only."""
-    paragraphs: list[str] = []
+    """Paragraphs of the summary, from published values only, in this order: the cycle and
+    its overall count; the count by region; the most frequent published values; the values
+    rising in two or more regions (only with a previous cycle); the most prevalent risk
+    indicators; what was suppressed. A paragraph with nothing to say is left out."""
+    paragraphs = (
+        _opening(cycle, first, last, global_table),
+        _by_region(regions),
+        _most_frequent(global_table),
+        _rising(patterns, previous_cycle),
+        _leading_indicators(checklist),
+        _suppression(methodology, k),
+    )
+    return [paragraph for paragraph in paragraphs if paragraph is not None]
+
+
+def _opening(cycle: str, first: str, last: str, global_table: RegionTable) -> str:
+    """What the summary covers, and the overall number of cases and contributors (or that
+    it is withheld, or that there was none)."""
     totals = global_table.totals
     opening = (
         f"This summary covers {cycle} ({first} to {last}): diversion cases and alerts "
@@ -80,16 +96,18 @@ def narrative(
         "attribution to any State."
     )
     if totals.cases is None:
-        opening += " The overall number of cases is withheld to protect contributors."
-    elif totals.cases == 0:
-        opening += " No case was shared for this cycle."
-    else:
-        opening += (
-            f" {_cases(totals.cases).capitalize()} were shared, from at least "
-            f"{totals.contributors} distinct contributors."
-        )
-    paragraphs.append(opening)
+        return opening + " The overall number of cases is withheld to protect contributors."
+    if totals.cases == 0:
+        return opening + " No case was shared for this cycle."
+    return opening + (
+        f" {_cases(totals.cases).capitalize()} were shared, from at least "
+        f"{totals.contributors} distinct contributors."
+    )
 
+
+def _by_region(regions: Mapping[Region, RegionTable]) -> str | None:
+    """Each region's number of cases ("withheld" or "none" where so); ``None`` without
+    regions."""
     parts: list[str] = []
     for region, table in regions.items():
         name = f"{REGION_NAMES[region]} ({region.value})"
@@ -99,9 +117,14 @@ def narrative(
             parts.append(f"{name}: none")
         else:
             parts.append(f"{name}: {_cases(table.totals.cases)}")
-    if parts:
-        paragraphs.append("By region: " + "; ".join(parts) + ".")
+    if not parts:
+        return None
+    return "By region: " + "; ".join(parts) + "."
 
+
+def _most_frequent(global_table: RegionTable) -> str | None:
+    """The most frequent published value of each highlighted dimension (with its share
+    where published); ``None`` when no such dimension has a published value."""
     found: list[str] = []
     for dimension in _HIGHLIGHTS:
         top = _top(global_table.dimensions.get(dimension, []))
@@ -112,49 +135,60 @@ def narrative(
             f"the most frequent {DIMENSION_LABELS[dimension]} was {label(top.value)} "
             f"({_cases(top.count)}{share})"
         )
-    if found:
-        text = "Among published values, " + "; ".join(found) + "."
-        paragraphs.append(text[0].upper() + text[1:])
+    if not found:
+        return None
+    text = "Among published values, " + "; ".join(found) + "."
+    return text[0].upper() + text[1:]
 
-    if previous_cycle is not None:
-        if patterns:
-            listed = "; ".join(
-                f"{DIMENSION_LABELS[p.dimension]} {label(p.value)} "
-                f"({', '.join(r.value for r in p.regions)})"
-                for p in patterns
-            )
-            paragraphs.append(
-                f"Rising in two or more regions compared with {previous_cycle}: {listed}."
-            )
-        else:
-            paragraphs.append(
-                f"No published value rose significantly in two or more regions compared "
-                f"with {previous_cycle}."
-            )
 
+def _rising(patterns: Sequence[Pattern], previous_cycle: str | None) -> str | None:
+    """The values rising in two or more regions compared with *previous_cycle*, or that
+    none did; ``None`` in the first cycle."""
+    if previous_cycle is None:
+        return None
+    if not patterns:
+        return (
+            f"No published value rose significantly in two or more regions compared "
+            f"with {previous_cycle}."
+        )
+    listed = "; ".join(
+        f"{DIMENSION_LABELS[p.dimension]} {label(p.value)} "
+        f"({', '.join(r.value for r in p.regions)})"
+        for p in patterns
+    )
+    return f"Rising in two or more regions compared with {previous_cycle}: {listed}."
+
+
+def _leading_indicators(checklist: Sequence[ChecklistEntry]) -> str | None:
+    """The (up to) three first published risk indicators with a prevalence, in checklist
+    order; ``None`` when there is none."""
     leading = [e for e in checklist if not e.suppressed and e.prevalence is not None][:3]
-    if leading:
-        listed = "; ".join(
-            f"{e.id} ({e.title or e.question}, {percent(e.prevalence or 0.0)} of cases)"
-            for e in leading
-        )
-        paragraphs.append(f"The most prevalent risk indicators were {listed}.")
+    if not leading:
+        return None
+    listed = "; ".join(
+        f"{e.id} ({e.title or e.question}, {percent(e.prevalence or 0.0)} of cases)"
+        for e in leading
+    )
+    return f"The most prevalent risk indicators were {listed}."
 
-    if methodology.suppressed:
-        paragraphs.append(
-            f"To protect contributors, {methodology.suppressed} cells are suppressed: "
-            f"{methodology.primary} because fewer than {k} distinct contributors reported "
-            f"them, and {methodology.secondary} more so that none can be recovered from "
-            "totals, from other regions or from the previous issue of this summary."
-        )
-        if methodology.kept_for_stability:
-            paragraphs[-1] += (
-                f" Of the latter, {methodology.kept_for_stability} are suppressed only to stay "
-                "consistent with the previous issue of this summary."
-            )
-    else:
-        paragraphs.append(
+
+def _suppression(methodology: Methodology, k: int) -> str:
+    """How many cells are suppressed and why (primary, secondary, kept for stability with
+    the previous issue), or that none needed to be."""
+    if not methodology.suppressed:
+        return (
             f"No cell needed suppression: every published cell has at least {k} distinct "
             "contributors."
         )
-    return paragraphs
+    text = (
+        f"To protect contributors, {methodology.suppressed} cells are suppressed: "
+        f"{methodology.primary} because fewer than {k} distinct contributors reported "
+        f"them, and {methodology.secondary} more so that none can be recovered from "
+        "totals, from other regions or from the previous issue of this summary."
+    )
+    if methodology.kept_for_stability:
+        text += (
+            f" Of the latter, {methodology.kept_for_stability} are suppressed only to stay "
+            "consistent with the previous issue of this summary."
+        )
+    return text

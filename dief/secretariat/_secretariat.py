@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import pydantic
 
-from dief.aggregator import DeadLetter, DeadLetterSink, EnvelopeOpener, InboundRecord
+from dief.aggregator import EnvelopeOpener
 from dief.catalogue import Catalogue
 from dief.crypto import SigningKey
 from dief.digests import KeysFor, parse_payload
@@ -40,7 +40,7 @@ from dief.exceptions import (
 )
 from dief.kafka import CSP_TOPIC
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, parse_period
-from dief.seams import RecordSink
+from dief.seams import DeadLetter, DeadLetterSink, InboundRecord, RecordSink
 from dief.secretariat._inbox import ReceivedDigest, SecretariatStore, StoreOutcome
 from dief.secretariat._signed_summary import sign_summary, summary_content_hash
 from dief.secretariat._summary import build_summary

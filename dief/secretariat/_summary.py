@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from dief.aggregator._facts import TOTAL
+from dief.aggregator import TOTAL
 from dief.catalogue import Catalogue
 from dief.digests import TREND_TEST, checklist_entry, rank_cells, rank_checklist, ratio, trend_flag
 from dief.disclosure import (
@@ -334,44 +334,17 @@ async def build_summary(
         raise ValueError("k is at least 1")
     current = CspCycle.parse(cycle, start_month=start_month)
     previous_cycle = current.previous() if current.number > 1 else None
-    if previous is not None and previous.cycle != str(current):
-        raise ValidationError(
-            f"the previous issue given for {current} is a summary of {previous.cycle}"
-        )
-    if prior_cycle is not None and (
-        previous_cycle is None or prior_cycle.cycle != str(previous_cycle)
-    ):
-        raise ValidationError(
-            f"the prior cycle given for {current} is a summary of {prior_cycle.cycle}"
-        )
+    _check_issues(current, previous_cycle, previous=previous, prior_cycle=prior_cycle)
     codes = _regions(stores, regions)
-    periods = [str(current)] + ([str(previous_cycle)] if previous_cycle is not None else [])
-    cells = await _cells(stores, codes, periods)
-    prefer = published_cells(prior_cycle).suppressed if prior_cycle is not None else frozenset()
-    now = summary_tables(cells[str(current)], codes, k=k, earlier=previous, prefer=prefer)
-    before = (
-        summary_tables(cells[str(previous_cycle)], codes, k=k, earlier=prior_cycle)
-        if previous_cycle is not None
-        else None
+    now, before = await _cycle_tables(
+        stores, codes, current, previous_cycle, k=k, previous=previous, prior_cycle=prior_cycle
     )
-
     tables = {Region(code): _table(code, now, before) for code in codes}
     global_table = _table(GLOBAL, now, before)
     last = str(previous_cycle) if previous_cycle is not None else None
     patterns = _patterns(now, before, last)
     checklist = _checklist(now, before, catalogue)
-    protection = now.protection
-    methodology = Methodology(
-        rules=_rules(k),
-        k=k,
-        suppressed=len(protection.suppressed),
-        primary=len(protection.primary),
-        secondary=len(protection.secondary),
-        kept_for_stability=len(now.stable),
-        trend_test=TREND_TEST,
-        red_excluded=True,
-        catalogue_version=catalogue.version,
-    )
+    methodology = _methodology(now, k=k, catalogue=catalogue)
     return CspSummary.model_validate(
         {
             "cycle": str(current),
@@ -397,4 +370,71 @@ async def build_summary(
             "methodology": methodology,
             "signature": None,
         }
+    )
+
+
+def _check_issues(
+    current: CspCycle,
+    previous_cycle: CspCycle | None,
+    *,
+    previous: CspSummary | None,
+    prior_cycle: CspSummary | None,
+) -> None:
+    """Raises :class:`ValidationError` unless *previous* (if given) is a summary of
+    *current* and *prior_cycle* (if given) one of the cycle before it."""
+    if previous is not None and previous.cycle != str(current):
+        raise ValidationError(
+            f"the previous issue given for {current} is a summary of {previous.cycle}"
+        )
+    if prior_cycle is not None and (
+        previous_cycle is None or prior_cycle.cycle != str(previous_cycle)
+    ):
+        raise ValidationError(
+            f"the prior cycle given for {current} is a summary of {prior_cycle.cycle}"
+        )
+
+
+async def _cycle_tables(
+    stores: Stores,
+    codes: Sequence[str],
+    current: CspCycle,
+    previous_cycle: CspCycle | None,
+    *,
+    k: int,
+    previous: CspSummary | None,
+    prior_cycle: CspSummary | None,
+) -> tuple[SummaryTables, SummaryTables | None]:
+    """The protected tables of *current* and of *previous_cycle* (``None`` before the
+    first cycle), read in one pass over the stores (no TLP:RED cases).
+
+    This cycle's stay consistent with its *previous* issue and prefer the cells the
+    *prior_cycle* summary suppressed; the cycle before keeps suppressed what that published
+    summary suppressed, so the trend flags compare with what it published.
+    """
+    periods = [str(current)] + ([str(previous_cycle)] if previous_cycle is not None else [])
+    cells = await _cells(stores, codes, periods)
+    prefer = published_cells(prior_cycle).suppressed if prior_cycle is not None else frozenset()
+    now = summary_tables(cells[str(current)], codes, k=k, earlier=previous, prefer=prefer)
+    before = (
+        summary_tables(cells[str(previous_cycle)], codes, k=k, earlier=prior_cycle)
+        if previous_cycle is not None
+        else None
+    )
+    return now, before
+
+
+def _methodology(now: SummaryTables, *, k: int, catalogue: Catalogue) -> Methodology:
+    """The summary's methodology: the rules (:func:`_rules`), ``k``, how many cells are
+    suppressed and why, the trend test and the catalogue version."""
+    protection = now.protection
+    return Methodology(
+        rules=_rules(k),
+        k=k,
+        suppressed=len(protection.suppressed),
+        primary=len(protection.primary),
+        secondary=len(protection.secondary),
+        kept_for_stability=len(now.stable),
+        trend_test=TREND_TEST,
+        red_excluded=True,
+        catalogue_version=catalogue.version,
     )

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 from dief.wire._case import (
     EARLIEST_DETECTED,
+    MAX_INDICATORS,
+    MAX_ITEMS,
+    MAX_REVISION,
     SUMMARY_MAX_CHARS,
     CaseInput,
     ItemInput,
@@ -73,6 +76,9 @@ __all__ = [
     "CASE_SCHEMA_VERSION",
     "EARLIEST_DETECTED",
     "ENVELOPE_VERSION",
+    "MAX_INDICATORS",
+    "MAX_ITEMS",
+    "MAX_REVISION",
     "MAX_VALUE_BYTES",
     "SUITE_HYBRID",
     "SUITE_X25519",

@@ -52,6 +52,9 @@ from dief.vocab import (
 
 __all__ = [
     "EARLIEST_DETECTED",
+    "MAX_INDICATORS",
+    "MAX_ITEMS",
+    "MAX_REVISION",
     "SUMMARY_MAX_CHARS",
     "CaseInput",
     "ItemInput",
@@ -59,6 +62,11 @@ __all__ = [
 ]
 
 SUMMARY_MAX_CHARS = 2000
+#: The largest revision number: what every database's 32-bit integer column holds.
+MAX_REVISION = 2**31 - 1
+#: Bounds on the lists of a case (the schema bounds every list and string, DESIGN §3).
+MAX_ITEMS = 50
+MAX_INDICATORS = 100
 EARLIEST_DETECTED = Month(2014, 12)
 """The month the ATT entered into force; earlier detections are refused (``bad_date``)."""
 
@@ -199,7 +207,7 @@ class CaseInput(BaseModel):
         default=None, description="Generated when absent; stable across revisions"
     )
     revision: int | None = Field(
-        default=None, ge=1, strict=True, description="Next revision when absent"
+        default=None, ge=1, le=MAX_REVISION, strict=True, description="Next revision when absent"
     )
     status: CaseStatus = Field(
         default=CaseStatus.ACTIVE, description="withdrawn removes the case from every aggregate"
@@ -212,24 +220,28 @@ class CaseInput(BaseModel):
         description="Where the diversion happened or was detected, not the reporting State's"
     )
     related_regions: list[Region] = Field(
-        default_factory=list, description="Other regions on the route: told, not counted"
+        default_factory=list,
+        max_length=len(Region) - 1,
+        description="Other regions on the route: told, not counted",
     )
     detected: str = Field(
         description="YYYY-MM or YYYY-MM-DD, generalised to the month",
         json_schema_extra={"pattern": _DETECTED_PATTERN},
     )
-    items: list[ItemInput] = Field(min_length=1)
+    items: list[ItemInput] = Field(min_length=1, max_length=MAX_ITEMS)
     transfer_stage: TransferStage
-    methods: list[Method] = Field(default_factory=list)
-    transport_modes: list[TransportMode] = Field(default_factory=list)
+    methods: list[Method] = Field(default_factory=list, max_length=len(Method))
+    transport_modes: list[TransportMode] = Field(
+        default_factory=list, max_length=len(TransportMode)
+    )
     end_user_type: EndUserType = Field(
         default=EndUserType.UNKNOWN, description="Actual (not declared) end user"
     )
     risk_indicators: list[IndicatorId] = Field(
-        default_factory=list, description="Risk-indicator catalogue ids"
+        default_factory=list, max_length=MAX_INDICATORS, description="Risk-indicator catalogue ids"
     )
     detection_source: DetectionSource
-    actions_taken: list[ActionTaken] = Field(default_factory=list)
+    actions_taken: list[ActionTaken] = Field(default_factory=list, max_length=len(ActionTaken))
     tlp: Tlp = Field(default=Tlp.AMBER, description="TLP 2.0; red counts in its region only")
     summary: str | None = Field(
         default=None,

@@ -39,7 +39,13 @@ from dief.vocab import (
     TransferStage,
     TransportMode,
 )
-from dief.wire._case import CaseInput
+from dief.wire._case import (
+    MAX_INDICATORS,
+    MAX_ITEMS,
+    MAX_REVISION,
+    SUMMARY_MAX_CHARS,
+    CaseInput,
+)
 from dief.wire._errors import CaseValidationError, problems_from_pydantic
 
 __all__ = [
@@ -78,23 +84,27 @@ class CaseRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, title="DIEF case record v1")
 
     case_id: str = Field(pattern=_UUID_PATTERN, description="Lower-case hyphenated UUID")
-    revision: int = Field(ge=1, strict=True)
+    revision: int = Field(ge=1, le=MAX_REVISION, strict=True)
     status: CaseStatus
     kind: CaseKind
     confidence: Confidence
     region: Region = Field(description="Primary region: the only one that counts the case")
-    related_regions: list[Region]
+    related_regions: list[Region] = Field(max_length=len(Region) - 1)
     detected_month: str = Field(pattern=_MONTH_PATTERN, description="YYYY-MM")
-    items: list[RecordItem] = Field(min_length=1)
+    items: list[RecordItem] = Field(min_length=1, max_length=MAX_ITEMS)
     transfer_stage: TransferStage
-    methods: list[Method]
-    transport_modes: list[TransportMode]
+    methods: list[Method] = Field(max_length=len(Method))
+    transport_modes: list[TransportMode] = Field(max_length=len(TransportMode))
     end_user_type: EndUserType
-    risk_indicators: list[Annotated[str, StringConstraints(pattern=INDICATOR_ID_PATTERN)]]
+    risk_indicators: list[Annotated[str, StringConstraints(pattern=INDICATOR_ID_PATTERN)]] = Field(
+        max_length=MAX_INDICATORS
+    )
     detection_source: DetectionSource
-    actions_taken: list[ActionTaken]
+    actions_taken: list[ActionTaken] = Field(max_length=len(ActionTaken))
     tlp: Tlp
-    summary: str | None = Field(default=None, max_length=2000, description="Already screened")
+    summary: str | None = Field(
+        default=None, max_length=SUMMARY_MAX_CHARS, description="Already screened"
+    )
     cycle: str = Field(pattern=_CYCLE_PATTERN, description="CSP cycle of detected_month")
     contributor: str = Field(pattern=_HEX32_PATTERN, description="Per-cycle node pseudonym")
     owner_tag: str = Field(pattern=_HEX32_PATTERN, description="Proves ownership of case_id")

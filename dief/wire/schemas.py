@@ -17,9 +17,9 @@ from typing import cast
 from pydantic import BaseModel
 from pydantic import JsonValue as _JsonValue
 
-from dief.aggregator import DLQ_HEADERS
 from dief.catalogue import load_catalogue
 from dief.digests import DIGEST_SCHEMA, DigestPayload
+from dief.seams import DLQ_HEADERS
 from dief.vocab import Region
 from dief.wire import CASE_SCHEMA_VERSION, TYPE_CASE, CaseInput, CaseRecord
 from dief.wire._envelope import SUITE_HYBRID, SUITE_X25519, TYPE_DIGEST, SealedEnvelope
@@ -249,50 +249,74 @@ def _messages() -> JsonObject:
     }
 
 
-def asyncapi_document() -> JsonObject:
-    """The AsyncAPI 3.0 description of every DIEF topic (DESIGN §2 ⚑)."""
-    channels: JsonObject = {}
-    operations: JsonObject = {}
-    for region in Region:
-        code = region.topic_code
-        cases, dlq = f"{code}Cases", f"{code}Dlq"
-        channels[cases] = {
+def _operation(action: str, title: str, channel: str, message: str) -> JsonObject:
+    """An operation that sends or receives *message* of channel *channel* (by name)."""
+    return {
+        "action": action,
+        "title": title,
+        "channel": _ref(f"#/channels/{channel}"),
+        "messages": [_ref(f"#/channels/{channel}/messages/{message}")],
+    }
+
+
+def _region_channel_names(region: Region) -> tuple[str, str]:
+    """The names of *region*'s cases and dead-letter channels."""
+    code = region.topic_code
+    return f"{code}Cases", f"{code}Dlq"
+
+
+def _region_channels(region: Region) -> JsonObject:
+    """*region*'s cases topic and its aggregator's dead-letter topic."""
+    code = region.topic_code
+    cases, dlq = _region_channel_names(region)
+    return {
+        cases: {
             "address": f"dief.{code}.cases",
             "title": f"Cases for the {region.title}",
             "description": f"Sealed cases whose region is {region.value}, or that list it "
             "among related regions. Readable only by that region's aggregator.",
             "messages": {"SealedCase": _ref("#/components/messages/SealedCase")},
             "bindings": {"kafka": {"partitions": CASE_PARTITIONS, "bindingVersion": "0.5.0"}},
-        }
-        channels[dlq] = {
+        },
+        dlq: {
             "address": f"dief.{code}.dlq",
             "title": f"Dead letters of the {region.title} aggregator",
             "messages": {"DeadLetter": _ref("#/components/messages/DeadLetter")},
-        }
-        operations[f"publish{region.value.title()}Case"] = {
-            "action": "send",
-            "title": f"A national node posts a case to {region.value}",
-            "channel": _ref(f"#/channels/{cases}"),
-            "messages": [_ref(f"#/channels/{cases}/messages/SealedCase")],
-        }
-        operations[f"aggregate{region.value.title()}Cases"] = {
-            "action": "receive",
-            "title": f"The {region.value} aggregator applies cases",
-            "channel": _ref(f"#/channels/{cases}"),
-            "messages": [_ref(f"#/channels/{cases}/messages/SealedCase")],
-        }
-        operations[f"deadLetter{region.value.title()}"] = {
-            "action": "send",
-            "title": f"The {region.value} aggregator dead-letters a bad record",
-            "channel": _ref(f"#/channels/{dlq}"),
-            "messages": [_ref(f"#/channels/{dlq}/messages/DeadLetter")],
-        }
-        operations[f"refuseDigest{region.value.title()}"] = {
-            "action": "send",
-            "title": f"The Secretariat dead-letters a refused digest claiming {region.value}",
-            "channel": _ref(f"#/channels/{dlq}"),
-            "messages": [_ref(f"#/channels/{dlq}/messages/DeadLetter")],
-        }
+        },
+    }
+
+
+def _region_operations(region: Region) -> JsonObject:
+    """Posting, aggregating and dead-lettering *region*'s cases, and refusing its digests."""
+    cases, dlq = _region_channel_names(region)
+    name = region.value.title()
+    return {
+        f"publish{name}Case": _operation(
+            "send", f"A national node posts a case to {region.value}", cases, "SealedCase"
+        ),
+        f"aggregate{name}Cases": _operation(
+            "receive", f"The {region.value} aggregator applies cases", cases, "SealedCase"
+        ),
+        f"deadLetter{name}": _operation(
+            "send",
+            f"The {region.value} aggregator dead-letters a bad record",
+            dlq,
+            "DeadLetter",
+        ),
+        f"refuseDigest{name}": _operation(
+            "send",
+            f"The Secretariat dead-letters a refused digest claiming {region.value}",
+            dlq,
+            "DeadLetter",
+        ),
+    }
+
+
+def _channels() -> JsonObject:
+    """Every channel: each region's cases and dead letters, then digests and CSP reporting."""
+    channels: JsonObject = {}
+    for region in Region:
+        channels.update(_region_channels(region))
     channels["digests"] = {
         "address": "dief.digests",
         "title": "Regional trend digests",
@@ -303,54 +327,68 @@ def asyncapi_document() -> JsonObject:
         "title": "CSP reporting",
         "messages": {"CspSummary": _ref("#/components/messages/CspSummary")},
     }
-    operations["publishDigest"] = {
-        "action": "send",
-        "title": "An aggregator publishes its digest",
-        "channel": _ref("#/channels/digests"),
-        "messages": [_ref("#/channels/digests/messages/SealedDigest")],
+    return channels
+
+
+def _operations() -> JsonObject:
+    """Every operation: each region's, then publishing and reading digests and summaries."""
+    operations: JsonObject = {}
+    for region in Region:
+        operations.update(_region_operations(region))
+    operations["publishDigest"] = _operation(
+        "send", "An aggregator publishes its digest", "digests", "SealedDigest"
+    )
+    operations["compileCycle"] = _operation(
+        "receive", "The Secretariat reads the digests", "digests", "SealedDigest"
+    )
+    operations["publishCspSummary"] = _operation(
+        "send", "The Secretariat publishes the CSP summary", "cspReporting", "CspSummary"
+    )
+    return operations
+
+
+def _info() -> JsonObject:
+    """Title, version (the case schema's) and description of the API."""
+    return {
+        "title": "DIEF Exchange",
+        "version": f"{CASE_SCHEMA_VERSION}.0.0",
+        "description": "Non-attributed exchange of diversion cases for the Arms Trade "
+        "Treaty's Diversion Information Exchange Forum: national nodes post sealed "
+        "cases per ATT regional group, regional aggregators publish sealed trend "
+        "digests, the Secretariat publishes signed CSP summaries. "
+        f"Envelope suites: {SUITE_HYBRID} (default), {SUITE_X25519}.",
+        "license": {"name": "Apache-2.0"},
     }
-    operations["compileCycle"] = {
-        "action": "receive",
-        "title": "The Secretariat reads the digests",
-        "channel": _ref("#/channels/digests"),
-        "messages": [_ref("#/channels/digests/messages/SealedDigest")],
+
+
+def _servers() -> JsonObject:
+    """The embedded broker of the CLI and the production cluster."""
+    return {
+        "embedded": {
+            "host": "127.0.0.1:9092",
+            "protocol": "kafka",
+            "description": "Embedded Tansu broker started by the CLI on a free local "
+            "port (the port shown is an example).",
+        },
+        "production": {
+            "host": "kafka-1:9093",
+            "protocol": "kafka-secure",
+            "description": "Apache Kafka (KRaft, three brokers), SASL/SCRAM over TLS, "
+            "prefix ACLs per region (dief.<region>.).",
+            "security": [_ref("#/components/securitySchemes/scram")],
+        },
     }
-    operations["publishCspSummary"] = {
-        "action": "send",
-        "title": "The Secretariat publishes the CSP summary",
-        "channel": _ref("#/channels/cspReporting"),
-        "messages": [_ref("#/channels/cspReporting/messages/CspSummary")],
-    }
+
+
+def asyncapi_document() -> JsonObject:
+    """The AsyncAPI 3.0 description of every DIEF topic (DESIGN §2 ⚑)."""
     return {
         "asyncapi": "3.0.0",
-        "info": {
-            "title": "DIEF Exchange",
-            "version": f"{CASE_SCHEMA_VERSION}.0.0",
-            "description": "Non-attributed exchange of diversion cases for the Arms Trade "
-            "Treaty's Diversion Information Exchange Forum: national nodes post sealed "
-            "cases per ATT regional group, regional aggregators publish sealed trend "
-            "digests, the Secretariat publishes signed CSP summaries. "
-            f"Envelope suites: {SUITE_HYBRID} (default), {SUITE_X25519}.",
-            "license": {"name": "Apache-2.0"},
-        },
+        "info": _info(),
         "defaultContentType": "application/json",
-        "servers": {
-            "embedded": {
-                "host": "127.0.0.1:9092",
-                "protocol": "kafka",
-                "description": "Embedded Tansu broker started by the CLI on a free local "
-                "port (the port shown is an example).",
-            },
-            "production": {
-                "host": "kafka-1:9093",
-                "protocol": "kafka-secure",
-                "description": "Apache Kafka (KRaft, three brokers), SASL/SCRAM over TLS, "
-                "prefix ACLs per region (dief.<region>.).",
-                "security": [_ref("#/components/securitySchemes/scram")],
-            },
-        },
-        "channels": channels,
-        "operations": operations,
+        "servers": _servers(),
+        "channels": _channels(),
+        "operations": _operations(),
         "components": {
             "messages": _messages(),
             "securitySchemes": {

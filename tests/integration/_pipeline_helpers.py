@@ -11,10 +11,9 @@ path). Everything here is plain code, no fixtures, so a test module picks what i
 - :func:`expected_cells` — the cells the DESIGN §5 counting rules give for plain case
   documents, computed without any DIEF aggregation code; :func:`store_cells` — the same
   shape read from a :class:`CaseStore`.
-- :data:`DATABASE_KINDS` — ``kind`` parameters for a test on both databases (the
-  PostgreSQL one marked ``postgres``); :func:`open_database` — a SQLite file, or a fresh
-  PostgreSQL database dropped afterwards. Tests use it as the ``database_url`` fixture
-  (``async with database_url(kind, tmp_path) as url``, see ``conftest.py``).
+- :func:`database_url` — a SQLite file, or a fresh database on the session's PostgreSQL
+  server dropped afterwards (in a test marked ``postgres``: :data:`DATABASE_KINDS` are the
+  ``kind`` parameters for a test on both, the PostgreSQL one marked).
 - :func:`running_aggregators` — in-process regional aggregators on a broker; yields a
   :class:`Processed` counter that waits on the aggregators' batch reports.
 - :func:`publish_raw`, :func:`read_topic` — plain aiokafka producer and consumer
@@ -29,8 +28,16 @@ import os
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -40,8 +47,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.structs import RecordMetadata
 
 from dief.aggregator import BatchReport, RegionAggregator
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.crypto.envelope import Opener, Sealer
+from dief.database import sqlite_url
 from dief.kafka import KafkaDeadLetterSink, NodePublisher, cases_topic, make_broker
 from dief.keyring import KdfParams, Keyring, KeyRole
 from dief.node import NationalNode, NodeIdentity, Outbox, OutboxRelay
@@ -267,30 +275,41 @@ async def store_cells(
 
 
 #: ``kind`` parameters of a test run on both databases; the PostgreSQL one is marked
-#: ``postgres`` (which is what gives the ``database_url`` fixture a server).
+#: ``postgres``, which is what gives :func:`database_url` a server.
 DATABASE_KINDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
 
-#: The ``database_url`` fixture: ``database_url(kind, tmp_path)`` (see :func:`open_database`).
-DatabaseUrl = Callable[[str, Path], AbstractAsyncContextManager[str]]
+MakeDatabase = Callable[[], AbstractContextManager[str]]
+#: ``make_postgres_database`` (tests/conftest.py) while a test marked ``postgres`` runs.
+_make_postgres_database: MakeDatabase | None = None
+
+
+@contextmanager
+def postgres_for_database_url(make: MakeDatabase) -> Iterator[None]:
+    """Within: :func:`database_url` makes its PostgreSQL databases with *make*. The
+    integration conftest does this around every test marked ``postgres``."""
+    global _make_postgres_database
+    _make_postgres_database = make
+    try:
+        yield
+    finally:
+        _make_postgres_database = None
 
 
 @asynccontextmanager
-async def open_database(
-    kind: str,
-    tmp_path: Path,
-    *,
-    make_postgres: Callable[[], AbstractContextManager[str]] | None,
-) -> AsyncIterator[str]:
-    """``"sqlite"``: a file in *tmp_path*. ``"postgresql"``: a fresh database from
-    *make_postgres* (the session's server, ``make_postgres_database`` in tests/conftest.py),
-    dropped afterwards; ``None`` there means the test is not marked ``postgres``."""
+async def database_url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """``"sqlite"``: a file in *tmp_path*. ``"postgresql"``: a fresh database on the
+    session's PostgreSQL server (tests/conftest.py), dropped afterwards; only in a test
+    marked ``postgres``."""
     if kind == "sqlite":
         yield sqlite_url(tmp_path / "aggregator.sqlite")
         return
     assert kind == "postgresql", f"unknown database kind {kind!r}"
-    if make_postgres is None:
-        pytest.fail("a test on PostgreSQL must be marked postgres (see DATABASE_KINDS)")
-    with make_postgres() as url:
+    if _make_postgres_database is None:
+        pytest.fail(
+            "database_url('postgresql', ...) in a test not marked postgres: mark it "
+            "(parametrize with DATABASE_KINDS, or pytest.param(..., marks=pytest.mark.postgres))"
+        )
+    with _make_postgres_database() as url:
         yield url
 
 

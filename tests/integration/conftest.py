@@ -9,9 +9,8 @@
 - ``proxied_broker``: a broker of its own for one test, reachable only through a
   :class:`dief.testing.TcpProxy` (``.bootstrap`` is the proxy; ``.proxy.cut()`` makes the
   broker unreachable to every client), with no topics.
-- ``database_url``: ``async with database_url(kind, tmp_path) as url`` gives a SQLite file
-  (``"sqlite"``) or a fresh database on the session's PostgreSQL server (``"postgresql"``,
-  in a test marked ``postgres``: parametrize with ``_pipeline_helpers.DATABASE_KINDS``).
+- (autouse) in a test marked ``postgres``, ``_pipeline_helpers.database_url("postgresql",
+  …)`` makes its databases on the session's PostgreSQL server (tests/conftest.py).
 
 Producers against Tansu need ``enable_idempotence=False`` (see docs/broker.md). The broker
 is not tied to the event loop it was started in, so function-scoped async tests can use it.
@@ -20,13 +19,11 @@ is not tied to the event loop it was started in, so function-scoped async tests 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
-from _pipeline_helpers import DatabaseUrl, open_database
+from _pipeline_helpers import postgres_for_database_url
 
 from dief.broker import EmbeddedBroker
 from dief.kafka import TopicSpec, ensure_topics
@@ -62,16 +59,12 @@ async def proxied_broker() -> AsyncIterator[ProxiedBroker]:
         yield stack
 
 
-@pytest.fixture
-def database_url(request: pytest.FixtureRequest) -> DatabaseUrl:
-    """``database_url(kind, tmp_path)``: an async context manager yielding a database URL
-    (:func:`_pipeline_helpers.open_database`). A test marked ``postgres`` gets the
-    session's PostgreSQL server (``make_postgres_database``); others never start it."""
-    make_postgres = None
-    if request.node.get_closest_marker("postgres") is not None:
-        make_postgres = request.getfixturevalue("make_postgres_database")
-
-    def open_url(kind: str, tmp_path: Path) -> AbstractAsyncContextManager[str]:
-        return open_database(kind, tmp_path, make_postgres=make_postgres)
-
-    return open_url
+@pytest.fixture(autouse=True)
+def _postgres_for_database_url(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In a test marked ``postgres`` (only there: others never start a server),
+    ``database_url("postgresql", …)`` makes fresh databases on the session's server."""
+    if request.node.get_closest_marker("postgres") is None:
+        yield
+        return
+    with postgres_for_database_url(request.getfixturevalue("make_postgres_database")):
+        yield

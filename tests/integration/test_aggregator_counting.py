@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from _pipeline_helpers import (
     DATABASE_KINDS,
-    DatabaseUrl,
     Doc,
     Forum,
     Nodes,
     case_doc,
+    database_url,
     expected_cells,
     periods_of,
     publish_raw,
@@ -36,9 +36,7 @@ REGIONS = (Region.AFR, Region.APG, Region.WEOG)
 
 
 @pytest.fixture(params=DATABASE_KINDS)
-async def store(
-    request: pytest.FixtureRequest, tmp_path: Path, database_url: DatabaseUrl
-) -> AsyncIterator[CaseStore]:
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[CaseStore]:
     async with database_url(request.param, tmp_path) as url, CaseStore(url) as s:
         yield s
 

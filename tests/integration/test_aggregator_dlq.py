@@ -22,11 +22,11 @@ from _pipeline_helpers import (
     store_cells,
 )
 
-from dief.aggregator import DLQ_HEADERS
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.broker import EmbeddedBroker
+from dief.database import sqlite_url
 from dief.kafka import cases_topic, dlq_topic
-from dief.seams import OutboxEntry
+from dief.seams import DLQ_HEADERS, OutboxEntry
 from dief.vocab import Region
 
 pytestmark = pytest.mark.integration

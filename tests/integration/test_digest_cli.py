@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dief.aggregator import case_values
-from dief.aggregator._facts import CaseFacts
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator import CaseFacts, case_values
+from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.cli import app
 from dief.crypto import Sealer
+from dief.database import sqlite_url
 from dief.keyring import Keyring, KeyRole
 from dief.render import render_summary_html
 from dief.secretariat import build_summary
@@ -329,6 +329,7 @@ def _check_in_browser(chromium: Path, page: Path, work: Path, title: str) -> Pat
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_digest_html_renders_in_chromium(
     forum: Forum, runner: CliRunner, chromium: Path, tmp_path: Path
 ) -> None:
@@ -359,6 +360,7 @@ def test_digest_html_renders_in_chromium(
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_summary_html_renders_in_chromium(forum: Forum, chromium: Path, tmp_path: Path) -> None:
     async def summary() -> str:
         async with CaseStore(forum.url) as store:

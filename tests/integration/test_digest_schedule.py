@@ -30,13 +30,15 @@ from aiokafka import ConsumerRecord
 from pydantic import SecretStr
 
 from consumers.aggregator import AggregatorService
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.broker import EmbeddedBroker
 from dief.crypto import Opener
+from dief.database import sqlite_url
 from dief.digests import DigestPayload, SchedulePass, closed_periods, content_hash, parse_payload
 from dief.kafka import DIGESTS_TOPIC
 from dief.keyring import KeyRole
 from dief.settings import AggregatorSettings, KafkaSettings, KeyringSettings
+from dief.testing import FakeClock
 from dief.vocab import Region
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -46,13 +48,8 @@ AFR, EEG = Region.AFR, Region.EEG
 MONTHS = ("2026-01", "2026-02", "2026-05")  # closed on TODAY (June); 2026-06 is not
 SUBMITTERS = ("S-ONE", "S-TWO", "S-THREE")
 TIME_LIMIT = 60.0
-
-
-class NoonClock:
-    """The helpers' TODAY at noon UTC."""
-
-    def now(self) -> float:
-        return datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC).timestamp()
+#: The helpers' TODAY at noon UTC.
+NOON = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC).timestamp()
 
 
 class Passes:
@@ -118,7 +115,7 @@ async def test_closed_periods_at_start_on_demand_and_after_a_late_revision(
             digest_interval=2.0,
         )
         passes = Passes()
-        service = AggregatorService(settings, SecretStr(PASSPHRASE), clock=NoonClock())
+        service = AggregatorService(settings, SecretStr(PASSPHRASE), clock=FakeClock(NOON))
         await service.start(on_digests=passes)
         try:
             # at start: every closed period of both regions, version 1

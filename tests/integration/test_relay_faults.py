@@ -16,19 +16,18 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from dief.broker import EmbeddedBroker, pick_free_port
-from dief.exceptions import BrokerError
 from dief.kafka import NodePublisher, TopicSpec, ensure_topics
 from dief.node import Outbox, OutboxRelay
 from dief.seams import Backoff, OutboxEntry
 from dief.settings import KafkaSettings
-from dief.testing import ProxiedBroker
+from dief.testing import MemoryPublisher, ProxiedBroker
 
 pytestmark = pytest.mark.integration
 
@@ -56,71 +55,6 @@ def _entries(topic: str, count: int) -> list[OutboxEntry]:
 def _publisher(bootstrap: str) -> NodePublisher:
     settings = KafkaSettings(bootstrap=bootstrap, embedded=True)
     return NodePublisher(settings, request_timeout_ms=REQUEST_TIMEOUT_MS)
-
-
-class ObservedPublisher:
-    """A :class:`dief.seams.Publisher` around a real one that lets the test see progress.
-
-    ``acked`` is set once *acked_after* batches were acknowledged and ``done`` once
-    *expected* entries were; after *hold_after* acknowledged batches, ``publish`` does not
-    return (the batch is acknowledged by the broker but never reported to the relay).
-    """
-
-    def __init__(
-        self,
-        inner: NodePublisher,
-        *,
-        expected: int,
-        acked_after: int = 1,
-        hold_after: int | None = None,
-    ) -> None:
-        self._inner = inner
-        self._expected = expected
-        self._acked_after = acked_after
-        self._hold_after = hold_after
-        self.acked_batches = 0
-        self.acked_entries = 0
-        self.failures = 0
-        self.acked = asyncio.Event()
-        self.done = asyncio.Event()
-        self.holding = asyncio.Event()
-        self._failed = asyncio.Event()
-
-    async def connect(self) -> None:
-        try:
-            await self._inner.connect()
-        except BrokerError:
-            self._fail()
-            raise
-
-    async def publish(self, entries: Sequence[OutboxEntry]) -> None:
-        try:
-            await self._inner.publish(entries)
-        except BrokerError:
-            self._fail()
-            raise
-        self.acked_batches += 1
-        self.acked_entries += len(entries)
-        if self.acked_batches >= self._acked_after:
-            self.acked.set()
-        if self.acked_entries >= self._expected:
-            self.done.set()
-        if self._hold_after is not None and self.acked_batches >= self._hold_after:
-            self.holding.set()
-            await asyncio.Event().wait()  # the node "dies" here; the test cancels it
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-    def _fail(self) -> None:
-        self.failures += 1
-        self._failed.set()
-
-    async def wait_failures(self, count: int) -> None:
-        async with asyncio.timeout(WAIT):
-            while self.failures < count:
-                self._failed.clear()
-                await self._failed.wait()
 
 
 async def _read_topic(bootstrap: str, topic: str, keys: set[bytes]) -> list[tuple[bytes, bytes]]:
@@ -192,31 +126,30 @@ async def test_broker_outage_while_publishing_loses_nothing(
     await outbox.start()
     written = _entries(topic, TOTAL)
     await outbox.add({}, written)
-    observed = ObservedPublisher(_publisher(stack.bootstrap), expected=TOTAL, acked_after=2)
+    observed = MemoryPublisher(_publisher(stack.bootstrap))
     relay = OutboxRelay(outbox, observed, batch=BATCH, backoff=FAST_BACKOFF)
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
-        async with asyncio.timeout(WAIT):
-            await observed.acked.wait()
+        await observed.wait_batches(2, time_limit=WAIT)
         await stack.proxy.cut()  # refused at once: the broker is down for every client
         cut_at = time.monotonic()
 
-        await observed.wait_failures(1)
+        await observed.wait_failures(1, time_limit=WAIT)
         first_failure = time.monotonic() - cut_at
         during = await outbox.counts()
-        await observed.wait_failures(2)  # it keeps retrying, and marks nothing meanwhile
+        # it keeps retrying, and marks nothing meanwhile
+        await observed.wait_failures(2, time_limit=WAIT)
         assert await outbox.counts() == during
         pending, published = during
         assert pending > 0
-        assert published == observed.acked_entries
+        assert published == len(observed.sent)
         assert relay.failures >= 2
 
         accepted_before = stack.proxy.stats.accepted
         await stack.proxy.restore()
         restored_at = time.monotonic()
-        async with asyncio.timeout(WAIT):
-            await observed.done.wait()
+        await observed.wait_sent(TOTAL, time_limit=WAIT)
         recovery = time.monotonic() - restored_at
         await _stop(task, stop, relay)
         assert await outbox.counts() == (0, TOTAL)
@@ -245,21 +178,20 @@ async def test_node_started_before_the_broker_publishes_everything(
     await outbox.start()
     written = _entries(topic, TOTAL)
     await outbox.add({}, written)
-    observed = ObservedPublisher(_publisher(f"127.0.0.1:{port}"), expected=TOTAL)
+    observed = MemoryPublisher(_publisher(f"127.0.0.1:{port}"))
     relay = OutboxRelay(outbox, observed, batch=BATCH, backoff=FAST_BACKOFF)
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
-        await observed.wait_failures(3)
+        await observed.wait_failures(3, time_limit=WAIT)
         assert relay.failures >= 3
-        assert observed.acked_entries == 0
+        assert observed.sent == []
         assert await outbox.counts() == (TOTAL, 0)
 
         broker = EmbeddedBroker(port=port, topics=[TopicSpec(topic, partitions=PARTITIONS)])
         async with broker:
             started_at = time.monotonic()
-            async with asyncio.timeout(WAIT):
-                await observed.done.wait()
+            await observed.wait_sent(TOTAL, time_limit=WAIT)
             catch_up = time.monotonic() - started_at
             await _stop(task, stop, relay)
             assert await outbox.counts() == (0, TOTAL)
@@ -290,13 +222,13 @@ async def test_node_restart_publishes_the_rest(
     outbox = Outbox(path)
     await outbox.start()
     await outbox.add({}, written)
-    first = ObservedPublisher(_publisher(broker.bootstrap), expected=TOTAL, hold_after=3)
+    first = MemoryPublisher(_publisher(broker.bootstrap))
+    first.hold_after(3)
     relay = OutboxRelay(outbox, first, batch=BATCH)
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
-        async with asyncio.timeout(WAIT):
-            await first.holding.wait()
+        await first.wait_held(time_limit=WAIT)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -309,16 +241,15 @@ async def test_node_restart_publishes_the_rest(
     try:
         pending, published = await outbox.counts()
         assert (pending, published) == (TOTAL - 2 * BATCH, 2 * BATCH)
-        second = ObservedPublisher(_publisher(broker.bootstrap), expected=pending)
+        second = MemoryPublisher(_publisher(broker.bootstrap))
         relay = OutboxRelay(outbox, second, batch=BATCH)
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
         try:
-            async with asyncio.timeout(WAIT):
-                await second.done.wait()
+            await second.wait_sent(pending, time_limit=WAIT)
         finally:
             await _stop(task, stop, relay)
-        assert second.acked_entries == pending
+        assert len(second.sent) == pending
         assert await outbox.counts() == (0, TOTAL)
     finally:
         await outbox.stop()

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from dief.aggregator import case_values
-from dief.aggregator._facts import CaseFacts
-from dief.aggregator.store import CaseStore, StoredCase, sqlite_url
+from dief.aggregator import CaseFacts, case_values
+from dief.aggregator.store import CaseStore, StoredCase
 from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
 from dief.digests import build_digest
 from dief.node import NodeIdentity
 from dief.periods import CspCycle

@@ -30,10 +30,11 @@ from _pipeline_helpers import (
     running_aggregators,
 )
 
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
 from dief.crypto import Sealer
+from dief.database import sqlite_url
 from dief.digests import build_payload, issue_every_digest, payload_bytes, sign_payload
 from dief.kafka import CSP_TOPIC, DIGESTS_TOPIC, KafkaRecordSink, dlq_topic, make_broker
 from dief.keyring import KeyRole

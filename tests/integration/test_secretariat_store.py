@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from _pipeline_helpers import DATABASE_KINDS, DatabaseUrl
+from _pipeline_helpers import DATABASE_KINDS, database_url
 
-from dief.aggregator import DeadLetter, InboundRecord
-from dief.aggregator._facts import CaseFacts
+from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore, DigestVersions
 from dief.catalogue import load_catalogue
 from dief.crypto import KemPrivateKey, Opener, SigningKey
 from dief.digests import DigestIssuer, publish_digests
 from dief.kafka import CSP_TOPIC, DIGESTS_TOPIC
+from dief.seams import InboundRecord
 from dief.secretariat import (
     Secretariat,
     SecretariatConfig,
@@ -30,6 +29,7 @@ from dief.secretariat import (
     build_summary,
     verify_summary,
 )
+from dief.testing import MemoryDeadLetterSink, MemoryRecordSink
 from dief.vocab import Region
 
 pytestmark = pytest.mark.integration
@@ -45,25 +45,6 @@ VALUES = {
     "transfer_stage": ("in_transit", "at_import", "post_delivery"),
     "method": ("falsified_documents", "shell_company", "complex_routing"),
 }
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes, bytes]] = []
-
-    async def send(self, topic: str, key: bytes, value: bytes) -> None:
-        self.sent.append((topic, key, value))
-
-
-class Dlq:
-    def __init__(self) -> None:
-        self.reasons: list[str] = []
-
-    def __call__(self, region: Region) -> Dlq:
-        return self
-
-    async def send(self, letters: Sequence[DeadLetter]) -> None:
-        self.reasons.extend(d.reason for d in letters)
 
 
 def _facts(region: Region, rng: random.Random) -> list[CaseFacts]:
@@ -95,12 +76,10 @@ def _facts(region: Region, rng: random.Random) -> list[CaseFacts]:
 
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
-async def test_versions_and_summaries_on_a_real_database(
-    kind: str, tmp_path: Path, database_url: DatabaseUrl
-) -> None:
+async def test_versions_and_summaries_on_a_real_database(kind: str, tmp_path: Path) -> None:
     async with database_url(kind, tmp_path) as url:
         rng = random.Random(21)
-        sink = Sink()
+        sink = MemoryRecordSink()
         async with CaseStore(url) as cases:
             for region in Region:
                 await cases.apply_batch(region.value, _facts(region, rng))
@@ -125,13 +104,13 @@ async def test_versions_and_summaries_on_a_real_database(
             )
 
         async with SecretariatStore(url) as inbox:
-            out, dlq = Sink(), Dlq()
+            out, dlq = MemoryRecordSink(), MemoryDeadLetterSink()
             secretariat = Secretariat(
                 inbox,
                 Opener([SECRETARIAT_KEM]),
                 lambda region: [REGION_KEYS[region].verify_key],
                 SECRETARIAT_SIGN,
-                dead_letters=dlq,
+                dead_letters=lambda _region: dlq,
                 sink=out,
                 config=SecretariatConfig(catalogue=CATALOGUE),
             )
@@ -157,4 +136,4 @@ async def test_versions_and_summaries_on_a_real_database(
                     value=b"garbage",
                 )
             assert await inbox.refused_counts() == {"malformed": 1}
-            assert dlq.reasons == []
+            assert dlq.reasons() == []

@@ -30,9 +30,10 @@ from _pipeline_helpers import (
     wait_until,
 )
 
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
 from dief.synthetic import generate_cases
 from dief.vocab import Region
 

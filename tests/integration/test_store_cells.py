@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pipeline_helpers import DATABASE_KINDS, DatabaseUrl
+from _pipeline_helpers import DATABASE_KINDS, database_url
 from alembic import command
 from alembic.config import Config
 from hypothesis import HealthCheck, given, settings
@@ -27,7 +27,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import dief.aggregator.store
-from dief.aggregator._facts import CaseFacts, CaseState, cell_keys
+from dief.aggregator import CaseFacts, CaseState, cell_keys
 from dief.aggregator.store import CaseStore
 from dief.aggregator.store._store import migrate
 
@@ -123,9 +123,7 @@ async def stored(store: CaseStore, region: str, *, include_red: bool) -> Cells:
 
 
 @pytest.fixture(params=DATABASE_KINDS)
-async def store(
-    request: pytest.FixtureRequest, tmp_path: Path, database_url: DatabaseUrl
-) -> AsyncIterator[CaseStore]:
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[CaseStore]:
     async with database_url(request.param, tmp_path) as url, CaseStore(url) as s:
         yield s
 
@@ -311,9 +309,7 @@ async def _fill_at_0003(url: str, regions: Iterable[str]) -> None:
 
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
-async def test_migrations_from_0003_keep_cells_and_cases(
-    kind: str, tmp_path: Path, database_url: DatabaseUrl
-) -> None:
+async def test_migrations_from_0003_keep_cells_and_cases(kind: str, tmp_path: Path) -> None:
     """0004 regroups the cells; 0005 moves case_values into the cases rows."""
     regions = ("AFR", "APG")
     async with database_url(kind, tmp_path) as url:

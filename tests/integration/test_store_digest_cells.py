@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _pipeline_helpers import DATABASE_KINDS, DatabaseUrl
+from _pipeline_helpers import DATABASE_KINDS, database_url
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, inspect, text
@@ -27,9 +27,7 @@ def _cell(period: str, dimension: str, value: str, count: int | None) -> Publish
 
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
-async def test_suppressed_cells_stay_suppressed(
-    kind: str, tmp_path: Path, database_url: DatabaseUrl
-) -> None:
+async def test_suppressed_cells_stay_suppressed(kind: str, tmp_path: Path) -> None:
     async with database_url(kind, tmp_path) as url, CaseStore(url) as store:
         assert await store.published_suppressions("AFR") == PublishedPattern()
         first = [
@@ -82,9 +80,7 @@ def _tables(connection: Connection) -> set[str]:
 
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
-async def test_upgrade_from_the_previous_head_and_back(
-    kind: str, tmp_path: Path, database_url: DatabaseUrl
-) -> None:
+async def test_upgrade_from_the_previous_head_and_back(kind: str, tmp_path: Path) -> None:
     async with database_url(kind, tmp_path) as url:
         engine = create_async_engine(url)
         try:

@@ -11,18 +11,21 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from dief.aggregator import DLQ_HEADERS, DeadLetter, InboundRecord, RegionAggregator
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator import RegionAggregator
+from dief.aggregator.store import CaseStore
 from dief.crypto.envelope import Opener, Sealer
+from dief.database import sqlite_url
 from dief.exceptions import BrokerError
 from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.seams import DLQ_HEADERS, InboundRecord
+from dief.testing import MemoryDeadLetterSink
 from dief.vocab import Region
 from dief.wire import TYPE_CASE, TYPE_DIGEST, generalise, parse_case
 
@@ -35,17 +38,6 @@ OWNER = "d" * 32
 def ring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
     kdf = KdfParams(iterations=1, lanes=1, memory_kib=8)
     return Keyring.init_forum(tmp_path_factory.mktemp("forum") / "keys", "pw", kdf=kdf)
-
-
-class FakeSink:
-    def __init__(self) -> None:
-        self.sent: list[DeadLetter] = []
-        self.fail = False
-
-    async def send(self, letters: Sequence[DeadLetter]) -> None:
-        if self.fail:
-            raise BrokerError("the DLQ topic is unavailable")
-        self.sent.extend(letters)
 
 
 @pytest.fixture
@@ -131,7 +123,7 @@ def bad_records(ring: Keyring) -> dict[str, tuple[str, InboundRecord]]:
 
 
 async def test_each_bad_record_has_its_reason(ring: Keyring, store: CaseStore) -> None:
-    sink = FakeSink()
+    sink = MemoryDeadLetterSink()
     agg = RegionAggregator(
         Region.AFR, Opener(ring.opening_keys(KeyRole.REGION, "AFR")), store, sink
     )
@@ -161,7 +153,7 @@ async def test_each_bad_record_has_its_reason(ring: Keyring, store: CaseStore) -
 
 
 async def test_failed_dead_letter_send_commits_nothing(ring: Keyring, store: CaseStore) -> None:
-    sink = FakeSink()
+    sink = MemoryDeadLetterSink()
     agg = RegionAggregator(
         Region.AFR, Opener(ring.opening_keys(KeyRole.REGION, "AFR")), store, sink
     )
@@ -170,14 +162,14 @@ async def test_failed_dead_letter_send_commits_nothing(ring: Keyring, store: Cas
         inbound(sealer(ring, "AFR").seal(payload(cid)), cid.encode(), 0),
         inbound(b"garbage", b"k", 1),
     ]
-    sink.fail = True
+    sink.faults.fail(BrokerError("the DLQ topic is unavailable"))
     with pytest.raises(BrokerError):
         await agg.handle(batch)
     assert await store.outcome_counts() == {}
     assert await store.dead_letter_counts("AFR") == {}
     assert await store.periods_with_data("AFR") == []
     # The batch comes again (offsets were not committed) and now applies in full.
-    sink.fail = False
+    sink.faults.heal()
     report = await agg.handle(batch)
     assert report.outcomes == {"applied": 1, "dlq:malformed": 1}
     assert await store.periods_with_data("AFR") == ["2026-02", "2026-Q1", "CSP12"]
@@ -186,27 +178,24 @@ async def test_failed_dead_letter_send_commits_nothing(ring: Keyring, store: Cas
 
 async def test_an_unexpected_error_dead_letters_that_record_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """One record that trips a bug goes to the DLQ as internal_error; the batch commits."""
-    from dief.aggregator import InboundRecord, RegionAggregator
-    from dief.aggregator.store import CaseStore, sqlite_url
+    from dief.aggregator import RegionAggregator
+    from dief.aggregator.store import CaseStore
+    from dief.seams import InboundRecord
     from dief.vocab import Region
 
     class ExplodingOpener:
         def open(self, value: bytes):  # type: ignore[no-untyped-def]
             raise RuntimeError("boom")
 
-    sent: list[object] = []
-
-    class Sink:
-        async def send(self, letters):  # type: ignore[no-untyped-def]
-            sent.extend(letters)
+    sink = MemoryDeadLetterSink()
 
     store = CaseStore(sqlite_url(tmp_path / "a.sqlite"))
     await store.start()
     try:
-        agg = RegionAggregator(Region.AFR, ExplodingOpener(), store, Sink())
+        agg = RegionAggregator(Region.AFR, ExplodingOpener(), store, sink)
         report = await agg.handle([InboundRecord("dief.afr.cases", 0, 7, b"k", b"v")])
         assert report.outcomes == {"dlq:internal_error": 1}
-        assert [letter.reason for letter in sent] == ["internal_error"]  # type: ignore[attr-defined]
+        assert [letter.reason for letter in sink.sent] == ["internal_error"]
         assert await store.dead_letter_counts("AFR") == {"internal_error": 1}
     finally:
         await store.stop()

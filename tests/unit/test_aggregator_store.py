@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dief.aggregator._facts import CaseFacts, Outcome
-from dief.aggregator._plan import BatchPlan
-from dief.aggregator.store import CaseStore, CellRow, sqlite_url
+from dief.aggregator import BatchPlan, CaseFacts, Outcome
+from dief.aggregator.store import CaseStore, CellRow
+from dief.database import sqlite_url
 
 OWNER_1 = "1" * 32
 OWNER_2 = "2" * 32

@@ -24,9 +24,10 @@ from faststream.kafka.annotations import KafkaMessage
 
 from consumers.aggregator import register_aggregators
 from dief.aggregator import BatchReport, RegionAggregator
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.broker import EmbeddedBroker
 from dief.crypto.envelope import Opener, Sealer
+from dief.database import sqlite_url
 from dief.kafka import KafkaDeadLetterSink, cases_topic, dlq_topic, make_broker
 from dief.keyring import KdfParams, Keyring, KeyRole
 from dief.settings import KafkaSettings

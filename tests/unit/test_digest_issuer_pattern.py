@@ -10,13 +10,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from test_reporting_support import History
-from test_secretariat_support import KEYS, MemorySink, fill, issuer
+from reporting_support import History
+from secretariat_support import KEYS, fill, issuer
 
-from dief.aggregator.store import CaseStore, SuppressedCell, sqlite_url
+from dief.aggregator.store import CaseStore, SuppressedCell
+from dief.database import sqlite_url
 from dief.digests import parse_payload, publish_closed_periods
 from dief.disclosure import visible_tables
 from dief.exceptions import BrokerError
+from dief.testing import MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import Digest
 
@@ -31,7 +33,7 @@ async def store(tmp_path: Path) -> AsyncIterator[CaseStore]:
         yield s
 
 
-def _sent(sink: MemorySink) -> list[Digest]:
+def _sent(sink: MemoryRecordSink) -> list[Digest]:
     return [
         parse_payload(KEYS.opener().open(s.value).payload, KEYS.keys_for).digest for s in sink.sent
     ]
@@ -48,7 +50,7 @@ def _cells(digest: Digest) -> dict[SuppressedCell, int | None]:
 
 
 async def test_the_issuer_records_what_it_sends_and_keeps_it(store: CaseStore) -> None:
-    sink = MemorySink()
+    sink = MemoryRecordSink()
     first = await publish_closed_periods(store, AFR, DAY, issuer=issuer(AFR, sink))
     recorded = await store.published_suppressions("AFR")
     sent = _sent(sink)
@@ -84,7 +86,8 @@ async def test_the_issuer_records_what_it_sends_and_keeps_it(store: CaseStore) -
 
 
 async def test_the_record_is_written_before_the_digests_are_sent(store: CaseStore) -> None:
-    sink = MemorySink(fail=BrokerError("broker down"))
+    sink = MemoryRecordSink()
+    sink.faults.fail(BrokerError("broker down"))
     with pytest.raises(BrokerError):
         await publish_closed_periods(store, AFR, DAY, issuer=issuer(AFR, sink))
     assert sink.sent == []

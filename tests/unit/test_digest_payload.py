@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_reporting_support import make_facts
-from test_secretariat_support import (
+from reporting_support import make_facts
+from secretariat_support import (
     CATALOGUE,
     ISSUED,
     KEYS,
-    MemorySink,
     fill,
     issuer,
 )
 
-from dief.aggregator.store import CaseStore, DigestVersions, sqlite_url
+from dief.aggregator.store import CaseStore, DigestVersions
 from dief.crypto import Opener, Sealer, canonical_json
+from dief.database import sqlite_url
 from dief.digests import (
     MAX_PAYLOAD_BYTES,
     DigestPayload,
@@ -44,6 +44,7 @@ from dief.exceptions import (
     ValidationError,
 )
 from dief.kafka import DIGESTS_TOPIC
+from dief.testing import MemoryRecordSink
 from dief.vocab import Region, Tlp
 from dief.wire import TYPE_DIGEST, Lesson
 
@@ -212,7 +213,7 @@ async def test_content_hash_ignores_version_issue_time_and_signature(store: Case
 
 
 async def test_publish_seals_to_the_secretariat_keyed_by_region(store: CaseStore) -> None:
-    sink = MemorySink()
+    sink = MemoryRecordSink()
     done = await publish_digests(store, AFR, ["CSP12", "2026-01"], issuer=issuer(AFR, sink))
     assert [(d.period, d.version) for d in done] == [("CSP12", 1), ("2026-01", 1)]
     assert [(s.topic, s.key) for s in sink.sent] == [(DIGESTS_TOPIC, b"AFR")] * 2
@@ -226,7 +227,7 @@ async def test_publish_seals_to_the_secretariat_keyed_by_region(store: CaseStore
 
 
 async def test_reissue_increments_the_version(store: CaseStore) -> None:
-    sink = MemorySink()
+    sink = MemoryRecordSink()
     iss = issuer(AFR, sink)
     await publish_digests(store, AFR, ["CSP12"], issuer=iss)
     await publish_digests(store, AFR, ["CSP12", "CSP11"], issuer=iss)
@@ -242,7 +243,7 @@ async def test_reissue_increments_the_version(store: CaseStore) -> None:
 
 
 async def test_only_changed_skips_identical_digests(store: CaseStore) -> None:
-    sink = MemorySink()
+    sink = MemoryRecordSink()
     iss = issuer(AFR, sink)
     first = await publish_digests(store, AFR, ["CSP12"], issuer=iss, only_changed=True)
     again = await publish_digests(store, AFR, ["CSP12"], issuer=iss, only_changed=True)
@@ -253,11 +254,12 @@ async def test_only_changed_skips_identical_digests(store: CaseStore) -> None:
 
 
 async def test_a_failed_publish_leaves_a_gap_not_a_reused_version(store: CaseStore) -> None:
-    sink = MemorySink(fail=BrokerError("publishing to dief.digests failed"))
+    sink = MemoryRecordSink()
+    sink.faults.fail(BrokerError("publishing to dief.digests failed"))
     iss = issuer(AFR, sink)
     with pytest.raises(BrokerError):
         await publish_digests(store, AFR, ["CSP12"], issuer=iss, only_changed=True)
-    sink.fail = None
+    sink.faults.heal()
     done = await publish_digests(store, AFR, ["CSP12"], issuer=iss, only_changed=True)
     assert [d.version for d in done] == [2]  # published even though "only changed"
 
@@ -270,7 +272,7 @@ def test_closed_periods() -> None:
 
 
 async def test_publish_closed_periods_first_all_then_only_changes(store: CaseStore) -> None:
-    sink = MemorySink()
+    sink = MemoryRecordSink()
     iss = issuer(AFR, sink)
     first = await publish_closed_periods(store, AFR, date(2026, 9, 2), issuer=iss)
     periods = {d.period for d in first}
@@ -285,7 +287,7 @@ async def test_publish_closed_periods_first_all_then_only_changes(store: CaseSto
 async def test_oversized_lessons_are_withheld_with_a_note(store: CaseStore) -> None:
     text = "Check the end-user certificate against the consignee records. " * 30
     lessons = [Lesson(text=f"{i} {text}", tlp=Tlp.GREEN) for i in range(200)]
-    sink = MemorySink()
+    sink = MemoryRecordSink()
     (done,) = await publish_digests(
         store, AFR, ["CSP12"], issuer=issuer(AFR, sink), lessons=lessons
     )
@@ -316,6 +318,7 @@ async def test_sealer_region_label_is_bound(store: CaseStore) -> None:
         KEYS.opener().open(relabelled)
 
 
+@pytest.mark.slow
 async def test_tampering_every_byte_of_a_small_digest_fails(tmp_path: Path) -> None:
     """Each byte of a whole signed payload (one case), changed in turn, is refused."""
     async with CaseStore(sqlite_url(tmp_path / "one.db")) as one:

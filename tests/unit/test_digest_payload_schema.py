@@ -6,9 +6,10 @@ import json
 import re
 from pathlib import Path
 
-from test_secretariat_support import CATALOGUE, ISSUED, KEYS
+from secretariat_support import CATALOGUE, ISSUED, KEYS
 
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
+from dief.database import sqlite_url
 from dief.digests import DigestPayload, build_payload, payload_bytes, sign_payload
 from dief.vocab import Region
 from dief.wire.schemas import ASYNCAPI_FILE, SCHEMA_FILES, generate_schemas

@@ -10,9 +10,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from test_secretariat_support import CATALOGUE, KEYS, FixedClock, MemorySink, fill, issuer
+from secretariat_support import CATALOGUE, KEYS, NOW, fill, issuer
 
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
+from dief.database import sqlite_url
 from dief.digests import (
     DigestSchedule,
     PublishedDigest,
@@ -26,6 +27,7 @@ from dief.digests import (
 from dief.exceptions import ConfigurationError, KeyringError, StorageError
 from dief.kafka import DIGESTS_TOPIC
 from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Region
 
 AFR, EEG = Region.AFR, Region.EEG
@@ -61,14 +63,14 @@ class Passes:
 async def test_first_pass_at_start_issues_every_closed_period_then_only_changes(
     store: CaseStore,
 ) -> None:
-    sink = MemorySink()
+    sink = MemoryRecordSink()
     issuers = {r: issuer(r, sink) for r in (AFR, EEG)}
     passes = Passes()
     schedule = DigestSchedule(
         [AFR, EEG],
         closed_period_publisher(store, issuers),
         interval=3600,
-        clock=FixedClock(),
+        clock=FakeClock(NOW),
         on_pass=passes,
     )
     schedule.start()
@@ -77,7 +79,7 @@ async def test_first_pass_at_start_issues_every_closed_period_then_only_changes(
     finally:
         await schedule.stop()
     assert not schedule.running
-    day = today_of(FixedClock())
+    day = today_of(FakeClock(NOW))
     assert first.ok
     assert first.day == day == date(2026, 9, 1)
     for region in (AFR, EEG):
@@ -172,7 +174,7 @@ def test_issuer_from_keyring_uses_the_region_key_and_the_secretariat_kem_keys(
     ring = Keyring.init_forum(
         tmp_path / "keys", "test", kdf=KdfParams(iterations=1, lanes=1, memory_kib=8)
     )
-    made = issuer_from_keyring(ring, EEG, MemorySink(), catalogue=CATALOGUE, k_meeting=3)
+    made = issuer_from_keyring(ring, EEG, MemoryRecordSink(), catalogue=CATALOGUE, k_meeting=3)
     assert made.signer.kid == ring.signing_key(KeyRole.REGION, "EEG").kid
     assert [k.kid for k in made.recipients] == [
         k.kid for k in ring.sealing_keys(KeyRole.SECRETARIAT)
@@ -180,7 +182,7 @@ def test_issuer_from_keyring_uses_the_region_key_and_the_secretariat_kem_keys(
     assert (made.region, made.k_meeting) == (EEG, 3)
     public = Keyring.load(ring.export_public(tmp_path / "public"))
     with pytest.raises(KeyringError):
-        issuer_from_keyring(public, EEG, MemorySink(), catalogue=CATALOGUE)
+        issuer_from_keyring(public, EEG, MemoryRecordSink(), catalogue=CATALOGUE)
 
 
 async def test_the_aggregator_service_refuses_to_start_without_the_keys_to_issue_digests(

@@ -14,9 +14,9 @@ import os
 import re
 
 import pytest
+from envelope_helpers import b64, kem_key, reference_seal, wrap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_envelope_helpers import b64, kem_key, reference_seal, wrap
 
 from dief.crypto import Opener, canonical_json
 from dief.crypto._opener import _associated_data
@@ -33,6 +33,7 @@ header_texts = st.one_of(texts, st.lists(tricky, max_size=5).map("".join))
 base64url_texts = st.from_regex(r"[A-Za-z0-9_-]*={0,2}", fullmatch=True)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     record_id=header_texts,

@@ -6,9 +6,9 @@ import functools
 import json
 
 import pytest
+from envelope_helpers import b64, kem_key, reference_seal, unb64, unwrap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_envelope_helpers import b64, kem_key, reference_seal, unb64, unwrap
 
 from dief.crypto import Opener, Sealer
 from dief.exceptions import AuthenticationError, EnvelopeError

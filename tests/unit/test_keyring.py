@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from test_envelope_helpers import FAST_KDF, FakeClock
+from envelope_helpers import FAST_KDF
 
 from dief.crypto import Opener, Sealer, verify
 from dief.exceptions import (
@@ -18,6 +18,7 @@ from dief.exceptions import (
     PassphraseError,
 )
 from dief.keyring import KdfParams, KeyKind, Keyring, KeyRole
+from dief.testing import FakeClock
 from dief.vocab import Region
 from dief.wire import SUITE_HYBRID, SUITE_X25519, TYPE_CASE
 
@@ -142,7 +143,7 @@ def test_node_secrets(shared: Path) -> None:
 
 
 def test_rotation_keeps_old_records_open_until_retired(tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1_780_000_000.0)
     ring = forum(tmp_path / "k", clock=clock)
     old_kid = ring.sealing_keys(KeyRole.REGION, "AFR")[0].kid
     before = afr_sealer(ring).seal(b"before")

@@ -6,7 +6,7 @@ import base64
 from pathlib import Path
 
 import pytest
-from test_envelope_helpers import FAST_KDF
+from envelope_helpers import FAST_KDF
 from typer.testing import CliRunner
 
 import dief.keyring._ring as ring_module
@@ -15,8 +15,11 @@ from dief.keyring import KdfParams, KeyKind, Keyring, KeyRole
 from dief.wire import SUITE_X25519
 
 PASS = "cli passphrase"
-ENV = {"DIEF_KEYRING_PASSPHRASE": PASS, "DIEF_KEYRING__PASSPHRASE": None}
-NO_ENV: dict[str, str | None] = {"DIEF_KEYRING_PASSPHRASE": None, "DIEF_KEYRING__PASSPHRASE": None}
+ENV = {"DIEF_KEYRING__PASSPHRASE": PASS, "DIEF_KEYRING__PASSPHRASE_FILE": None}
+NO_ENV: dict[str, str | None] = {
+    "DIEF_KEYRING__PASSPHRASE": None,
+    "DIEF_KEYRING__PASSPHRASE_FILE": None,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -156,7 +159,7 @@ def test_rotate_signing_key_of_the_secretariat(runner: CliRunner, forum: Path) -
 
 def test_rotate_with_a_wrong_passphrase_changes_nothing(runner: CliRunner, forum: Path) -> None:
     args = ["keys", "rotate", str(forum), "--role", "region", "--region", "AFR"]
-    result = runner.invoke(app, args, env={"DIEF_KEYRING_PASSPHRASE": "wrong"})
+    result = runner.invoke(app, args, env={"DIEF_KEYRING__PASSPHRASE": "wrong"})
     assert result.exit_code == 1
     assert "wrong passphrase" in result.output
     assert "wrong" not in result.stdout

@@ -7,8 +7,9 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.aggregator.store._schema import metadata
+from dief.database import sqlite_url
 
 
 async def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:

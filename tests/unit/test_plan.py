@@ -13,8 +13,7 @@ from collections.abc import Iterable, Mapping
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dief.aggregator._facts import TOTAL, CaseFacts, CaseState, Outcome, cell_keys
-from dief.aggregator._plan import plan_batch
+from dief.aggregator import TOTAL, CaseFacts, CaseState, Outcome, cell_keys, plan_batch
 
 OWNER = "a" * 32
 OTHER_OWNER = "b" * 32

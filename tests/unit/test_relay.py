@@ -14,6 +14,7 @@ import pytest
 from dief.exceptions import BrokerError, StorageError
 from dief.node import Outbox, OutboxRelay, PendingEntry
 from dief.seams import Backoff, OutboxEntry
+from dief.testing import MemoryPublisher
 
 WAIT = 10.0
 FAST = Backoff(initial=0.01, maximum=0.05)
@@ -43,41 +44,6 @@ class CountingOutbox(Outbox):
         await super().mark_published(seqs)
 
 
-class FakePublisher:
-    """Acknowledges everything, except the next *fail* calls to ``publish``."""
-
-    def __init__(self) -> None:
-        self.sent: list[OutboxEntry] = []
-        self.fail = 0
-        self.calls = 0
-        self.changed = asyncio.Event()
-        self.gate = asyncio.Event()  # acknowledgements wait for it
-        self.gate.set()
-
-    async def connect(self) -> None:
-        return None
-
-    async def publish(self, entries: Sequence[OutboxEntry]) -> None:
-        self.calls += 1
-        self.changed.set()
-        if self.fail:
-            self.fail -= 1
-            raise BrokerError("publishing failed: KafkaTimeoutError")
-        await asyncio.sleep(0)  # acknowledgements come later than the send
-        await self.gate.wait()
-        self.sent.extend(entries)
-        self.changed.set()
-
-    async def close(self) -> None:
-        return None
-
-    async def wait_sent(self, count: int) -> None:
-        async with asyncio.timeout(WAIT):
-            while len(self.sent) < count:
-                self.changed.clear()
-                await self.changed.wait()
-
-
 @pytest.fixture
 async def outbox(tmp_path: Path) -> AsyncIterator[CountingOutbox]:
     box = CountingOutbox(tmp_path / "outbox.sqlite")
@@ -94,7 +60,7 @@ async def _stop(task: asyncio.Task[None], stop: asyncio.Event) -> None:
 
 async def test_new_entries_are_handed_over_and_marks_coalesced(outbox: CountingOutbox) -> None:
     await outbox.add({}, [_entry(0), _entry(1)])  # before the relay starts: read from the file
-    publisher = FakePublisher()
+    publisher = MemoryPublisher()
     relay = OutboxRelay(outbox, publisher, mark_interval=60.0, idle_read=60.0)
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
@@ -117,7 +83,7 @@ async def test_new_entries_are_handed_over_and_marks_coalesced(outbox: CountingO
 
 async def test_marks_are_written_once_a_batch_is_acknowledged(outbox: CountingOutbox) -> None:
     await outbox.add({}, [_entry(i) for i in range(10)])
-    publisher = FakePublisher()
+    publisher = MemoryPublisher()
     relay = OutboxRelay(outbox, publisher, batch=4, mark_interval=60.0)
     assert await relay.drain_once() == 10
     assert publisher.calls == 3  # 4 + 4 + 2
@@ -128,14 +94,14 @@ async def test_marks_are_written_once_a_batch_is_acknowledged(outbox: CountingOu
 async def test_a_broker_failure_loses_nothing_and_marks_only_what_was_acknowledged(
     outbox: CountingOutbox,
 ) -> None:
-    publisher = FakePublisher()
+    publisher = MemoryPublisher()
     relay = OutboxRelay(outbox, publisher, backoff=FAST, mark_interval=60.0)
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
         await outbox.add({}, [_entry(0), _entry(1)])
         await publisher.wait_sent(2)
-        publisher.fail = 3
+        publisher.faults.fail(BrokerError("publishing failed: KafkaTimeoutError"), times=3)
         for i in range(2, 12):
             await outbox.add({}, [_entry(i)])
         await publisher.wait_sent(10)
@@ -155,7 +121,7 @@ async def test_a_crash_between_acknowledgement_and_mark_only_publishes_again(
     box = CountingOutbox(path)
     await box.start()
     await box.add({}, [_entry(i) for i in range(5)])
-    first = FakePublisher()
+    first = MemoryPublisher()
     box.fail_marks = True  # the marks never reach the file (the node dies first)
     with pytest.raises(StorageError):
         await OutboxRelay(box, first).drain_once()
@@ -166,7 +132,7 @@ async def test_a_crash_between_acknowledgement_and_mark_only_publishes_again(
     await box.start()
     try:
         assert await box.counts() == (5, 0)
-        second = FakePublisher()
+        second = MemoryPublisher()
         assert await OutboxRelay(box, second).drain_once() == 5
         assert second.sent == first.sent  # published again, whole; the aggregator dedupes
         assert await box.counts() == (0, 5)
@@ -177,18 +143,18 @@ async def test_a_crash_between_acknowledgement_and_mark_only_publishes_again(
 async def test_a_backlog_beyond_the_queue_is_read_from_the_file_once(
     outbox: CountingOutbox,
 ) -> None:
-    publisher = FakePublisher()
+    publisher = MemoryPublisher()
     relay = OutboxRelay(outbox, publisher, batch=2, idle_read=60.0)  # holds 8 in memory
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
         await outbox.add({}, [_entry(0)])
         await publisher.wait_sent(1)
-        publisher.gate.clear()  # the broker is slow: hand-overs pile up
+        publisher.hold()  # the broker is slow: hand-overs pile up
         for i in range(1, 31):
             await outbox.add({}, [_entry(i)])
         reads = outbox.reads
-        publisher.gate.set()
+        publisher.release()
         await publisher.wait_sent(31)
         assert outbox.reads > reads  # the ones beyond the queue came from the file
     finally:
@@ -202,7 +168,7 @@ async def test_entries_another_process_wrote_are_published(tmp_path: Path) -> No
     mine, other = Outbox(path), Outbox(path)  # `dief node` runs; `dief post` writes
     await mine.start()
     await other.start()
-    publisher = FakePublisher()
+    publisher = MemoryPublisher()
     relay = OutboxRelay(mine, publisher, idle_read=0.05)
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
@@ -220,7 +186,7 @@ async def test_entries_another_process_wrote_are_published(tmp_path: Path) -> No
 
 
 async def test_drain_once_reads_the_file_and_returns_the_count(outbox: CountingOutbox) -> None:
-    publisher = FakePublisher()
+    publisher = MemoryPublisher()
     relay = OutboxRelay(outbox, publisher, batch=3)
     assert await relay.drain_once() == 0
     await outbox.add({}, [_entry(i) for i in range(7)])

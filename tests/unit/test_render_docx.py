@@ -11,10 +11,11 @@ from pathlib import Path
 
 import docx
 import pytest
-from test_reporting_support import History
+from reporting_support import History
 
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
 from dief.render import render_summary_docx
 from dief.secretariat import build_summary
 from dief.vocab import REGION_NAMES, Dimension
@@ -39,6 +40,7 @@ def _tables(document: docx.document.Document) -> list[list[list[str]]]:
     return [[[c.text for c in row.cells] for row in t.rows] for t in document.tables]
 
 
+@pytest.mark.slow
 def test_docx_is_a_working_paper_with_every_table(summary: CspSummary) -> None:
     assert summary.methodology.suppressed > 0
     data = render_summary_docx(summary)

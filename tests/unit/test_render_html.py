@@ -9,10 +9,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from test_reporting_support import History, make_facts
+from reporting_support import History, make_facts
 
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
 from dief.digests import build_digest, digest_series, load_series
 from dief.disclosure import merge_rows
 from dief.periods import parse_period
@@ -174,6 +175,7 @@ async def test_html_and_markdown_publish_the_same_cells(store: CaseStore) -> Non
             assert f"| `{a['data-value']}` | suppressed |" in markdown
 
 
+@pytest.mark.slow
 async def test_series_points_equal_what_each_periods_digest_publishes(store: CaseStore) -> None:
     for period, k in (("2026-03", 2), ("2026-Q1", 3), ("CSP12", 2)):
         series = await load_series(store, "EEG", period, k=k)

@@ -9,11 +9,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from test_reporting_support import make_facts
+from reporting_support import make_facts
 
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.crypto import KemPrivateKey, Opener, Sealer
+from dief.database import sqlite_url
 from dief.digests import (
     CaseLesson,
     build_digest,

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from test_reporting_support import (
+from reporting_support import (
     TOTAL,
     History,
     expected_cells,
@@ -15,8 +15,9 @@ from test_reporting_support import (
     quarter_of,
 )
 
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
 from dief.digests import build_digest, checklist_window, previous_period
 from dief.periods import parse_period
 from dief.vocab import Dimension
@@ -159,6 +160,7 @@ def _check_against_recomputation(
     assert prevalences == sorted(prevalences, reverse=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_digest_equals_independent_recomputation(store: CaseStore, seed: int) -> None:
     rng = random.Random(seed)

@@ -21,10 +21,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reporting_attack import read_digests, recover_digests
-from test_reporting_support import History
+from reporting_support import History
 
-from dief.aggregator.store import CaseStore, CellRow, sqlite_url
+from dief.aggregator.store import CaseStore, CellRow
 from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
 from dief.digests import RegionDigests
 from dief.disclosure import PeriodCells, digest_pattern, merge_rows
 from dief.periods import CspCycle, Month, periods_containing
@@ -99,6 +100,7 @@ def histories(draw: st.DrawFn) -> tuple[list[Case], int]:
     return random_cases(rng, months, n, nodes), draw(st.sampled_from([2, 2, 3]))
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,
@@ -147,6 +149,7 @@ async def store(tmp_path: Path) -> AsyncIterator[CaseStore]:
         yield s
 
 
+@pytest.mark.slow
 async def test_the_written_digest_files_give_nothing_away(store: CaseStore, tmp_path: Path) -> None:
     rng = random.Random(5)
     months = [f"2025-{m:02d}" for m in range(6, 13)] + ["2026-01", "2026-02", "2026-03"]

@@ -14,7 +14,7 @@ import dataclasses
 import pytest
 from reporting_attack import recover_digests
 
-from dief.aggregator._facts import TOTAL
+from dief.aggregator import TOTAL
 from dief.catalogue import load_catalogue
 from dief.digests import RegionDigests, assemble_digest, cell_index
 from dief.disclosure import PeriodCells, Tally, digest_pattern

@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 from reporting_attack import DigestRead, Issue, Name, read_digests, recover
-from test_reporting_support import History
+from reporting_support import History
 
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
 from dief.digests import RegionDigests
 from dief.disclosure import PeriodCells, merge_rows, window_quarters
 from dief.periods import Quarter
@@ -116,6 +117,7 @@ async def _two_issues(
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [3, 4, 5, 6, 8])
 async def test_two_issues_of_the_digests_reveal_no_suppressed_cell(
     store: CaseStore, seed: int
@@ -130,6 +132,7 @@ async def test_two_issues_of_the_digests_reveal_no_suppressed_cell(
     assert found == set()
 
 
+@pytest.mark.slow
 async def test_without_the_record_two_issues_leak(tmp_path: Path) -> None:
     """The attacker is real: issues made one at a time give cells away together."""
     found: set[Name] = set()
@@ -140,6 +143,7 @@ async def test_without_the_record_two_issues_leak(tmp_path: Path) -> None:
     assert found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [3, 8])
 async def test_with_revisions_no_cell_follows_from_the_equations(
     store: CaseStore, seed: int

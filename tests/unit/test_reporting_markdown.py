@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from test_reporting_support import History, make_facts
+from reporting_support import History, make_facts
 
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
 from dief.digests import build_digest
 from dief.render import render_digest_markdown, render_summary_markdown, write_outputs
 from dief.secretariat import build_summary
@@ -133,6 +134,7 @@ async def test_summary_markdown(store: CaseStore) -> None:
     assert f"k = {summary.methodology.k}" in text
 
 
+@pytest.mark.slow
 async def test_write_outputs(store: CaseStore, tmp_path: Path) -> None:
     out = tmp_path / "out"
     index = await write_outputs(

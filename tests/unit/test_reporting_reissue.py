@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 from reporting_attack import Issue, Name, issue_of, recover, tables
-from test_reporting_support import TOTAL, History, expected_cells, make_facts
+from reporting_support import TOTAL, History, expected_cells, make_facts
 
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
 from dief.exceptions import ValidationError
 from dief.secretariat import build_summary
 from dief.wire import CspSummary

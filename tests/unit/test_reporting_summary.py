@@ -9,10 +9,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_reporting_support import TOTAL, Expected, History, expected_cells, make_facts
+from reporting_support import (
+    TOTAL,
+    Expected,
+    History,
+    cycle_of,
+    expected_cells,
+    make_facts,
+    quarter_of,
+)
 
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
 from dief.disclosure import SINGLE_VALUED
 from dief.secretariat import build_summary
 from dief.vocab import Region
@@ -24,6 +33,11 @@ CSP11_12 = (
     "2025-03", "2025-05", "2025-07", "2025-08",  # CSP11
     "2025-09", "2025-11", "2026-01", "2026-03", "2026-05", "2026-07", "2026-08",  # CSP12
 )  # fmt: skip
+
+
+def test_support_period_helpers() -> None:
+    assert quarter_of("2026-09") == "2026-Q3"
+    assert cycle_of("2026-09") == "CSP13"
 
 
 @pytest.fixture
@@ -215,7 +229,15 @@ def _attack(summary: CspSummary) -> set[str]:
     return recovered
 
 
-@pytest.mark.parametrize(("seed", "k", "nodes"), [(31, 3, 5), (32, 3, 4), (33, 4, 6), (34, 3, 8)])
+@pytest.mark.parametrize(
+    ("seed", "k", "nodes"),
+    [
+        (31, 3, 5),
+        pytest.param(32, 3, 4, marks=pytest.mark.slow),
+        pytest.param(33, 4, 6, marks=pytest.mark.slow),
+        (34, 3, 8),
+    ],
+)
 async def test_no_suppressed_cell_is_recoverable(
     store: CaseStore, seed: int, k: int, nodes: int
 ) -> None:
@@ -225,6 +247,7 @@ async def test_no_suppressed_cell_is_recoverable(
     assert _attack(summary) == set()
 
 
+@pytest.mark.slow
 async def test_attacker_finds_leaks_without_secondary_suppression(store: CaseStore) -> None:
     """The attacker is real: with only primary suppression it recovers cells."""
     await _fill(store, 35)

@@ -302,6 +302,7 @@ def _reissue(
     return issues, set(unchanged), first, second, counts_two
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(reissued(), st.booleans())
 def test_two_issues_together_reveal_no_suppressed_cell(drawn: Drawn, prefer_some: bool) -> None:

@@ -157,8 +157,8 @@ def test_digest_and_summary_round_trip() -> None:
 def test_asyncapi_dead_letter_headers_match_the_aggregator() -> None:
     import re
 
-    from dief.aggregator import DLQ_HEADERS
     from dief.exceptions import EnvelopeError
+    from dief.seams import DLQ_HEADERS
 
     doc = json.loads(generate_schemas()[ASYNCAPI_FILE])
     headers = doc["components"]["messages"]["DeadLetter"]["headers"]

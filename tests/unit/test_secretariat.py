@@ -7,31 +7,37 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from test_secretariat_support import (
+from secretariat_support import (
     CATALOGUE,
     ISSUED,
     KEYS,
-    MemoryDlq,
-    MemorySink,
-    Sent,
+    dlq_reasons,
     fill,
     issuer,
     records,
+    region_dlqs,
     secretariat,
 )
 
-from dief.aggregator import DLQ_HEADERS, InboundRecord
-from dief.aggregator.store import CaseStore, sqlite_url
+from dief.aggregator.store import CaseStore
 from dief.crypto import Sealer, SigningKey
+from dief.database import sqlite_url
 from dief.digests import build_payload, payload_bytes, publish_digests, sign_payload
 from dief.exceptions import SignatureError
 from dief.kafka import CSP_TOPIC, DIGESTS_TOPIC
+from dief.seams import DLQ_HEADERS, InboundRecord
 from dief.secretariat import IncompleteCycleError, SecretariatStore, build_summary, verify_summary
+from dief.testing import MemoryRecordSink, SentRecord
 from dief.vocab import Region
 from dief.wire import TYPE_CASE, TYPE_DIGEST, CspSummary
 
 AFR, EEG, WEOG = Region.AFR, Region.EEG, Region.WEOG
 SECRETARIAT_KEYS = [KEYS.secretariat_sign.verify_key]
+
+
+def test_support_keys_are_distinct() -> None:
+    kids = {k.kid for k in KEYS.region_sign.values()} | {KEYS.secretariat_sign.kid}
+    assert len(kids) == len(Region) + 1
 
 
 @pytest.fixture
@@ -48,14 +54,14 @@ async def inbox(tmp_path: Path) -> AsyncIterator[SecretariatStore]:
 
 async def _issue(
     cases: CaseStore, periods: list[str], regions: tuple[Region, ...] = tuple(Region)
-) -> list[Sent]:
-    sink = MemorySink()
+) -> list[SentRecord]:
+    sink = MemoryRecordSink()
     for region in regions:
         await publish_digests(cases, region, periods, issuer=issuer(region, sink))
     return sink.sent
 
 
-def _published(sink: MemorySink) -> list[CspSummary]:
+def _published(sink: MemoryRecordSink) -> list[CspSummary]:
     out = []
     for sent in sink.on(CSP_TOPIC):
         verified = verify_summary(sent.value, SECRETARIAT_KEYS)
@@ -76,11 +82,11 @@ async def test_summary_from_digests_equals_summary_from_the_store(
 ) -> None:
     await fill(cases, seed)
     sent = await _issue(cases, ["CSP11", "CSP12", "2026-03"])
-    sink, dlq = MemorySink(), MemoryDlq()
+    sink, dlq = MemoryRecordSink(), region_dlqs()
     report = await secretariat(inbox, sink, dlq, k_csp=k).handle(records(sent))
     assert report.outcomes == {"stored": 15}
     assert report.summaries == ["CSP11", "CSP12"]
-    assert dlq.reasons() == {}
+    assert dlq_reasons(dlq) == {}
     summaries = {s.cycle: s for s in _published(sink)}
     prior: CspSummary | None = None  # the previous cycle's summary breaks ties
     for cycle in ("CSP11", "CSP12"):
@@ -96,7 +102,7 @@ async def test_summary_from_digests_equals_summary_from_the_store(
 async def test_a_summary_waits_for_every_region(cases: CaseStore, inbox: SecretariatStore) -> None:
     await fill(cases, 8)
     four = await _issue(cases, ["CSP12"], (Region.AFR, Region.APG, Region.EEG, Region.GRULAC))
-    sink, dlq = MemorySink(), MemoryDlq()
+    sink, dlq = MemoryRecordSink(), region_dlqs()
     sec = secretariat(inbox, sink, dlq)
     report = await sec.handle(records(four))
     assert (report.summaries, sink.on(CSP_TOPIC)) == ([], [])
@@ -121,11 +127,11 @@ async def test_digest_signed_with_another_regions_key_goes_to_the_dlq(
     )
     forged = sign_payload(draft, KEYS.region_sign[EEG])
     value = _seal(AFR, payload_bytes(forged))
-    sink, dlq = MemorySink(), MemoryDlq()
+    sink, dlq = MemoryRecordSink(), region_dlqs()
     sec = secretariat(inbox, sink, dlq, regions=(AFR,))
     report = await sec.handle([_record(value, b"AFR", offset=41)])
     assert report.outcomes == {"dlq:bad_signature": 1}
-    (letter,) = dlq.letters[AFR]
+    (letter,) = dlq[AFR].sent
     headers = dict(letter.headers())
     assert [name for name, _ in letter.headers()] == list(DLQ_HEADERS)
     assert headers["dief-reason"] == b"bad_signature"
@@ -166,10 +172,10 @@ async def test_refusals_go_to_the_claimed_regions_dlq_or_stay_in_the_database(
         _record(_seal(AFR, payload_bytes(good)), b"EEG", 5),  # key is not the region
         _record(_seal(EEG, payload_bytes(good)), b"EEG", 6),  # AFR digest sealed as EEG
     ]
-    sink, dlq = MemorySink(), MemoryDlq()
+    sink, dlq = MemoryRecordSink(), region_dlqs()
     sec = secretariat(inbox, sink, dlq)
     report = await sec.handle(batch)
-    assert dlq.reasons() == {
+    assert dlq_reasons(dlq) == {
         EEG: ["no_recipient_key", "wrong_region"],
         WEOG: ["malformed"],
         AFR: ["malformed", "wrong_type", "key_mismatch"],
@@ -184,7 +190,7 @@ async def test_refusals_go_to_the_claimed_regions_dlq_or_stay_in_the_database(
 
 async def test_the_latest_version_is_kept(cases: CaseStore, inbox: SecretariatStore) -> None:
     await fill(cases, 11, (AFR,))
-    sink = MemorySink()
+    sink = MemoryRecordSink()
     iss = issuer(AFR, sink)
     await publish_digests(cases, AFR, ["CSP12"], issuer=iss)
     v1_rows = await cases.cell_rows("AFR", ["CSP12"], include_red=False)
@@ -193,8 +199,8 @@ async def test_the_latest_version_is_kept(cases: CaseStore, inbox: SecretariatSt
     v2_rows = await cases.cell_rows("AFR", ["CSP12"], include_red=False)
     assert sorted(v1_rows, key=repr) != sorted(v2_rows, key=repr)
     v1, v2 = sink.sent
-    dlq = MemoryDlq()
-    sec = secretariat(inbox, MemorySink(), dlq, regions=(AFR,))
+    dlq = region_dlqs()
+    sec = secretariat(inbox, MemoryRecordSink(), dlq, regions=(AFR,))
 
     report = await sec.handle(records([v2, v1, v2]))
     assert report.outcomes == {"stored": 1, "stale": 1, "duplicate": 1}
@@ -213,7 +219,7 @@ async def test_the_latest_version_is_kept(cases: CaseStore, inbox: SecretariatSt
     value = _seal(AFR, payload_bytes(sign_payload(changed, KEYS.region_sign[AFR])))
     report = await sec.handle([_record(value, b"AFR", 9)])
     assert report.outcomes == {"dlq:version_conflict": 1}
-    assert dlq.reasons() == {AFR: ["version_conflict"]}
+    assert dlq_reasons(dlq) == {AFR: ["version_conflict"]}
     assert await inbox.versions("CSP12") == {"AFR": 2}
     assert other.period == "2026-03"
 
@@ -223,8 +229,8 @@ async def test_an_unchanged_summary_is_not_published_again(
 ) -> None:
     await fill(cases, 13, (AFR,))
     sent = await _issue(cases, ["CSP12"], (AFR,))
-    sink = MemorySink()
-    sec = secretariat(inbox, sink, MemoryDlq(), regions=(AFR,))
+    sink = MemoryRecordSink()
+    sec = secretariat(inbox, sink, region_dlqs(), regions=(AFR,))
     assert (await sec.handle(records(sent))).summaries == ["CSP12"]
     # a redelivery, and a re-issue with the same numbers: nothing new to publish
     again = await _issue(cases, ["CSP12"], (AFR,))
@@ -245,22 +251,24 @@ async def test_a_failed_publish_is_retried_on_redelivery(
 ) -> None:
     await fill(cases, 15, (AFR,))
     sent = await _issue(cases, ["CSP12"], (AFR,))
-    sink = MemorySink(fail=SignatureError("stand-in for a broker failure"))
-    sec = secretariat(inbox, sink, MemoryDlq(), regions=(AFR,))
+    sink = MemoryRecordSink()
+    sink.faults.fail(SignatureError("stand-in for a broker failure"))
+    sec = secretariat(inbox, sink, region_dlqs(), regions=(AFR,))
     with pytest.raises(SignatureError):
         await sec.handle(records(sent))
-    sink.fail = None
+    sink.faults.heal()
     report = await sec.handle(records(sent))  # the same records come again
     assert report.outcomes == {"duplicate": 1}
     assert report.summaries == ["CSP12"]
 
 
+@pytest.mark.slow
 async def test_tampered_summary_fails_verification(
     cases: CaseStore, inbox: SecretariatStore
 ) -> None:
     await fill(cases, 16)
-    sink = MemorySink()
-    await secretariat(inbox, sink, MemoryDlq()).handle(records(await _issue(cases, ["CSP12"])))
+    sink = MemoryRecordSink()
+    await secretariat(inbox, sink, region_dlqs()).handle(records(await _issue(cases, ["CSP12"])))
     (sent,) = sink.on(CSP_TOPIC)
     original = json.loads(sent.value)
     verify_summary(sent.value, SECRETARIAT_KEYS)

@@ -10,8 +10,8 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from dief.aggregator.store import sqlite_url
 from dief.cli import app
+from dief.database import sqlite_url
 from dief.exceptions import ConfigurationError
 from dief.secretariat import SecretariatStore
 from dief.settings import SecretariatSettings

@@ -7,9 +7,9 @@ import json
 import pickle
 
 import pytest
+from envelope_helpers import signing_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_envelope_helpers import signing_key
 
 from dief.crypto import (
     CONTEXT_CSP_SUMMARY,

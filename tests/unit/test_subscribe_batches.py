@@ -15,10 +15,9 @@ import anyio.to_thread
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
-from dief.aggregator import InboundRecord
 from dief.exceptions import StorageError
 from dief.kafka import subscribe_batches
-from dief.seams import Backoff
+from dief.seams import Backoff, InboundRecord
 
 TOPIC = "dief.afr.cases"
 

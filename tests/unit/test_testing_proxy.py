@@ -1,4 +1,5 @@
-"""dief.testing: the fake clock and the controllable TCP proxy (loopback sockets only)."""
+"""dief.testing: the controllable TCP proxy (loopback sockets only; the fakes are in
+test_testing_fakes)."""
 
 from __future__ import annotations
 
@@ -9,42 +10,9 @@ import pytest
 import pytest_asyncio
 
 from dief.exceptions import BrokerError, ConfigurationError
-from dief.seams import Clock
-from dief.testing import FakeClock, ProxyStats, TcpProxy
+from dief.testing import ProxyStats, TcpProxy
 
 WAIT = 5.0
-
-
-# -- FakeClock -----------------------------------------------------------------------------
-
-
-def test_fake_clock_is_a_clock_that_moves_only_when_told() -> None:
-    clock = FakeClock(1000.0)
-
-    assert isinstance(clock, Clock)
-    assert clock.now() == 1000.0
-    assert clock.now() == 1000.0
-    assert clock.advance(2.5) == 1002.5
-    assert clock.now() == 1002.5
-    assert repr(clock) == "FakeClock(now=1002.5)"
-
-
-def test_fake_clock_defaults_to_a_fixed_epoch_time() -> None:
-    assert FakeClock().now() == FakeClock().now() == 1_700_000_000.0
-
-
-@pytest.mark.parametrize("seconds", [-1.0, float("nan"), float("inf")])
-def test_fake_clock_never_goes_back_or_jumps_to_infinity(seconds: float) -> None:
-    clock = FakeClock(10.0)
-
-    with pytest.raises(ConfigurationError):
-        clock.advance(seconds)
-    assert clock.now() == 10.0
-
-
-def test_fake_clock_refuses_a_non_finite_start() -> None:
-    with pytest.raises(ConfigurationError):
-        FakeClock(float("nan"))
 
 
 # -- TcpProxy ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from dief.aggregator.store._patterns import (
     SuppressedCell,
 )
 from dief.aggregator.store._queries import CellRow, StoredCase
-from dief.aggregator.store._store import CaseStore, sqlite_url
+from dief.aggregator.store._store import CaseStore
 from dief.aggregator.store._versions import DigestVersion, DigestVersions
 
 __all__ = [
@@ -20,5 +20,4 @@ __all__ = [
     "PublishedPattern",
     "StoredCase",
     "SuppressedCell",
-    "sqlite_url",
 ]

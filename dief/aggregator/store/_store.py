@@ -23,7 +23,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Insert, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dief.aggregator._facts import CaseFacts, CaseState, CellKey, Outcome, cell_keys
@@ -39,11 +39,10 @@ from dief.aggregator.store._queries import (
 from dief.aggregator.store._schema import applied_records, cases, dead_letters, related_notices
 from dief.database import FAST_PRAGMAS, open_engine
 from dief.database import db_reason as _why
-from dief.exceptions import StorageError
+from dief.exceptions import StorageError, StorageRefusedError
 
 __all__ = [
     "CaseStore",
-    "sqlite_url",
 ]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -62,11 +61,6 @@ def _migration_lock() -> asyncio.Lock:
     if lock is None:
         lock = _MIGRATION_LOCKS[loop] = asyncio.Lock()
     return lock
-
-
-def sqlite_url(path: Path) -> str:
-    """The SQLAlchemy URL of a SQLite file (created on first use)."""
-    return f"sqlite+aiosqlite:///{path}"
 
 
 class CaseStore(CaseQueries):
@@ -155,6 +149,11 @@ class CaseStore(CaseQueries):
                 )
                 if before_commit is not None:
                     await before_commit(plan)
+        except (DataError, IntegrityError) as exc:
+            # The data, not the database: the same batch fails on every retry.
+            raise StorageRefusedError(
+                f"the database refused a batch for {region}: {_why(exc)}"
+            ) from exc
         except SQLAlchemyError as exc:
             raise StorageError(f"applying a batch for {region} failed: {_why(exc)}") from exc
         return plan

@@ -1,6 +1,6 @@
-"""Shared helpers for the crypto and keyring tests (no tests here).
+"""Shared helpers for the crypto and keyring tests (no tests here; the clock is
+:class:`dief.testing.FakeClock`).
 
-* :class:`FakeClock` — an injectable clock that only moves when told;
 * :func:`kem_key` / :func:`signing_key` — keys generated once per test process;
 * :data:`FAST_KDF` — Argon2id parameters cheap enough for tests;
 * :func:`reference_seal` — an independent, spec-only implementation of sealing (DESIGN §3),
@@ -32,19 +32,6 @@ _HPKE = {
         hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM
     ),
 }
-
-
-class FakeClock:
-    """A clock for tests: starts at *start* (epoch seconds) and moves only on :meth:`advance`."""
-
-    def __init__(self, start: float = 1_780_000_000.0) -> None:
-        self.t = start
-
-    def now(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 def kem_key(suite: str = SUITE_HYBRID, index: int = 0) -> KemPrivateKey:

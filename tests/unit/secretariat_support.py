@@ -1,25 +1,26 @@
-"""Helpers for the digest and Secretariat tests: keys without a keyring, fake sinks, stores.
+"""Helpers for the digest and Secretariat tests: keys without a keyring, an issuer and a
+Secretariat on the fakes of :mod:`dief.testing`, stores filled with random histories.
 
-Import with ``from test_secretariat_support import ...`` (pytest puts ``tests/unit`` on the
-path, as for ``test_reporting_support``).
+Import with ``from secretariat_support import ...`` (pytest puts ``tests/unit`` on the
+path, as for ``reporting_support``). No tests here.
 """
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from test_reporting_support import History
+from reporting_support import History
 
-from dief.aggregator import DeadLetter, InboundRecord
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.crypto import KemPrivateKey, Opener, SigningKey, VerifyKey
 from dief.digests import DigestIssuer
+from dief.seams import InboundRecord
 from dief.secretariat import Secretariat, SecretariatConfig, SecretariatStore
+from dief.testing import FakeClock, MemoryDeadLetterSink, MemoryRecordSink, SentRecord
 from dief.vocab import Region
 
 CATALOGUE = load_catalogue()
@@ -30,14 +31,6 @@ MONTHS = (
 )  # fmt: skip
 ISSUED = datetime(2026, 9, 1, 10, tzinfo=UTC)
 NOW = ISSUED.timestamp() + 125.0
-
-
-class FixedClock:
-    def __init__(self, now: float = NOW) -> None:
-        self.t = now
-
-    def now(self) -> float:
-        return self.t
 
 
 class Keys:
@@ -59,57 +52,22 @@ class Keys:
 KEYS = Keys()
 
 
-def test_support_keys_are_distinct() -> None:
-    kids = {k.kid for k in KEYS.region_sign.values()} | {KEYS.secretariat_sign.kid}
-    assert len(kids) == len(Region) + 1
+#: The Secretariat's dead-letter sinks, one per region (``dief.<region>.dlq``), made on first
+#: use: pass ``dlqs.__getitem__`` as its ``dead_letters``.
+RegionDlqs = defaultdict[Region, MemoryDeadLetterSink]
 
 
-@dataclass
-class Sent:
-    topic: str
-    key: bytes
-    value: bytes
+def region_dlqs() -> RegionDlqs:
+    """Empty :data:`RegionDlqs`."""
+    return defaultdict(MemoryDeadLetterSink)
 
 
-@dataclass
-class MemorySink:
-    """A RecordSink keeping what it was given; ``fail`` makes the next send raise."""
-
-    sent: list[Sent] = field(default_factory=list)
-    fail: Exception | None = None
-
-    async def send(self, topic: str, key: bytes, value: bytes) -> None:
-        if self.fail is not None:
-            raise self.fail
-        self.sent.append(Sent(topic, key, value))
-
-    def on(self, topic: str) -> list[Sent]:
-        return [s for s in self.sent if s.topic == topic]
+def dlq_reasons(dlqs: RegionDlqs) -> dict[Region, list[str]]:
+    """The reasons of the letters each region's DLQ got (regions with none left out)."""
+    return {region: sink.reasons() for region, sink in dlqs.items() if sink.sent}
 
 
-@dataclass
-class MemoryDlq:
-    """DeadLetterSinks per region, keeping the letters."""
-
-    letters: dict[Region, list[DeadLetter]] = field(default_factory=lambda: defaultdict(list))
-
-    def __call__(self, region: Region) -> _RegionDlq:
-        return _RegionDlq(self, region)
-
-    def reasons(self) -> dict[Region, list[str]]:
-        return {r: [d.reason for d in ls] for r, ls in self.letters.items() if ls}
-
-
-@dataclass
-class _RegionDlq:
-    owner: MemoryDlq
-    region: Region
-
-    async def send(self, letters: Sequence[DeadLetter]) -> None:
-        self.owner.letters[self.region].extend(letters)
-
-
-def issuer(region: Region, sink: MemorySink, *, k_meeting: int = 2) -> DigestIssuer:
+def issuer(region: Region, sink: MemoryRecordSink, *, k_meeting: int = 2) -> DigestIssuer:
     return DigestIssuer(
         region=region,
         signer=KEYS.region_sign[region],
@@ -117,14 +75,14 @@ def issuer(region: Region, sink: MemorySink, *, k_meeting: int = 2) -> DigestIss
         sink=sink,
         catalogue=CATALOGUE,
         k_meeting=k_meeting,
-        clock=FixedClock(),
+        clock=FakeClock(NOW),
     )
 
 
 def secretariat(
     store: SecretariatStore,
-    sink: MemorySink,
-    dlq: MemoryDlq,
+    sink: MemoryRecordSink,
+    dlqs: RegionDlqs,
     *,
     k_csp: int = 3,
     regions: Iterable[Region] = tuple(Region),
@@ -134,13 +92,13 @@ def secretariat(
         KEYS.opener(),
         KEYS.keys_for,
         KEYS.secretariat_sign,
-        dead_letters=dlq,
+        dead_letters=dlqs.__getitem__,
         sink=sink,
         config=SecretariatConfig(catalogue=CATALOGUE, k_csp=k_csp, regions=tuple(regions)),
     )
 
 
-def records(sent: Iterable[Sent], *, start: int = 0) -> list[InboundRecord]:
+def records(sent: Iterable[SentRecord], *, start: int = 0) -> list[InboundRecord]:
     """Inbound records at consecutive offsets of partition 0 of each sent topic."""
     return [InboundRecord(s.topic, 0, start + i, s.key, s.value) for i, s in enumerate(sent)]
 

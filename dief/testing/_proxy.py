@@ -1,80 +1,21 @@
-"""Test utilities and fakes that ship with DIEF Exchange, grouped by concept.
-
-- **Time**: :class:`FakeClock`, a :class:`dief.seams.Clock` a test moves by hand.
-- **Network faults**: :class:`TcpProxy`, a loopback TCP forwarder a test can cut and
-  restore, and :func:`broker_behind_proxy`, an embedded broker whose clients all go
-  through one.
-- **Reading topics back**: :func:`read_topics`, every record of some topics from the
-  beginning, without a consumer group (for assertions on what is on the wire).
-
-Nothing here touches the network or the clock at import time or in a constructor.
-"""
+"""Network faults: :class:`TcpProxy`, a loopback TCP forwarder a test cuts and restores, and
+:func:`broker_behind_proxy`, an embedded broker whose clients all go through one."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, Self
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
-
 from dief.broker import EmbeddedBroker, pick_free_port
 from dief.exceptions import BrokerError, ConfigurationError
 from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec
 
-__all__ = [
-    "CutMode",
-    "FakeClock",
-    "ProxiedBroker",
-    "ProxyStats",
-    "TcpProxy",
-    "TopicRecord",
-    "broker_behind_proxy",
-    "read_topics",
-]
-
 LOOPBACK = "127.0.0.1"
-
-# -- time ----------------------------------------------------------------------------------
-
-
-class FakeClock:
-    """A :class:`dief.seams.Clock` that only moves when told to.
-
-    ``now()`` returns seconds since the Unix epoch, starting at *start* (by default
-    2023-11-14T22:13:20Z).
-    """
-
-    __slots__ = ("_now",)
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        if not math.isfinite(start):
-            raise ConfigurationError(f"a fake clock must start at a finite time, not {start}")
-        self._now = float(start)
-
-    def __repr__(self) -> str:
-        return f"FakeClock(now={self._now!r})"
-
-    def now(self) -> float:
-        return self._now
-
-    def advance(self, seconds: float) -> float:
-        """Move the clock forward by *seconds* (never backwards); returns the new time."""
-        if not math.isfinite(seconds) or seconds < 0:
-            raise ConfigurationError(
-                f"a fake clock moves forward by a finite amount, not {seconds}"
-            )
-        self._now += seconds
-        return self._now
-
-
-# -- network faults ------------------------------------------------------------------------
 
 #: How :meth:`TcpProxy.cut` treats connections made while the proxy is cut:
 #:
@@ -417,90 +358,3 @@ async def broker_behind_proxy(
         )
         async with broker:
             yield ProxiedBroker(broker=broker, proxy=proxy)
-
-
-# -- reading topics back -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TopicRecord:
-    """One record as it is on the broker."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...]
-
-
-async def read_topics(
-    bootstrap: str,
-    topics: Sequence[str] | None = None,
-    *,
-    expected: int = 0,
-    idle: float = 1.0,
-    time_limit: float = 30.0,
-) -> list[TopicRecord]:
-    """Every record of *topics* (default: every topic on the broker), from the beginning.
-
-    No consumer group: partitions are assigned and read from offset 0. On Tansu
-    ``end_offsets()`` is wrong after multi-record batches (docs/broker.md), so completion is
-    decided by count: reading goes on until at least *expected* records came and then
-    nothing more for *idle* seconds. ``BrokerError`` if *expected* are not read within
-    *time_limit* seconds.
-    """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        request_timeout_ms=10_000,
-    )
-    records: list[TopicRecord] = []
-    loop = asyncio.get_running_loop()
-    try:
-        await consumer.start()
-        available = await consumer.topics()  # also loads every topic's metadata
-        names = sorted(topics if topics is not None else available)
-        if missing := [name for name in names if name not in available]:
-            raise BrokerError(f"no topic {', '.join(missing)} on {bootstrap}")
-        partitions = [
-            TopicPartition(name, p)
-            for name in names
-            for p in sorted(consumer.partitions_for_topic(name) or ())
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        deadline = loop.time() + time_limit
-        quiet_since = loop.time()
-        while True:
-            now = loop.time()
-            if len(records) >= expected and now - quiet_since >= idle:
-                return records
-            if now >= deadline:
-                raise BrokerError(
-                    f"read {len(records)} of {expected} records from {bootstrap} "
-                    f"within {time_limit:g} s"
-                )
-            batches = await consumer.getmany(timeout_ms=100)
-            for batch in batches.values():
-                records.extend(
-                    TopicRecord(
-                        r.topic,
-                        r.partition,
-                        r.offset,
-                        r.timestamp,
-                        r.key,
-                        r.value,
-                        tuple((k, bytes(v)) for k, v in r.headers),
-                    )
-                    for r in batch
-                )
-            if batches:
-                quiet_since = loop.time()
-    except KafkaError as exc:
-        raise BrokerError(f"cannot read topics from {bootstrap}: {exc}") from exc
-    finally:
-        await consumer.stop()

@@ -1,0 +1,239 @@
+"""The aggregator's validation framework: every inbound record passes the same checks, in a
+fixed order, and the first that fails names the reason it is dead-lettered (DESIGN §5, §8).
+
+1. **envelope** — a value is there; it opens with this region's keys (size, JSON, version,
+   type and schema, shape, suite, recipients, base64, HPKE, AAD, AES-GCM: the
+   :class:`dief.exceptions.EnvelopeError` codes); its ``id`` is a canonical lower-case UUID;
+   its type is ``dief.case``; it is sealed for this topic's region.
+2. **padding** — a slot: the trust-model work adds the fixed-size padding check here.
+3. **parse** — the payload is one JSON object with no duplicate keys, then the case record
+   schema (vocabularies, patterns and bounds on every number, string and list).
+4. **rules** — what the node checks too, re-checked because a node may be buggy or hostile:
+   the record key is the case id; the record's region is the envelope's and the topic's
+   (or the topic's region is on a related copy's route); the cycle is the one of the
+   detection month; the catalogue version is one this aggregator ships, and every
+   risk-indicator id is in it.
+
+:data:`REASONS` lists every reason code a dead letter can carry, with what it means; the
+dead-letter headers and ``docs/architecture.md`` use the same codes. Messages (``detail``)
+name fields and rules, never decrypted text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pydantic
+
+from dief.catalogue import Catalogue, load_catalogue
+from dief.exceptions import EnvelopeError
+from dief.periods import DEFAULT_CYCLE_START_MONTH, Month
+from dief.seams import InboundRecord
+from dief.vocab import Region
+from dief.wire import TYPE_CASE, CaseRecord
+
+__all__ = [
+    "REASONS",
+    "EnvelopeOpener",
+    "OpenedEnvelope",
+    "RecordRefusedError",
+    "RecordValidator",
+    "ValidRecord",
+]
+
+#: Every reason code a dead letter from a cases topic can carry, in check order.
+REASONS: Mapping[str, str] = {
+    # 1. envelope
+    "malformed": "no value, not JSON, bad base64, or a missing or mistyped envelope field",
+    "oversized": "the value is larger than the 256 KiB limit",
+    "unsupported_version": "an envelope version or payload schema this aggregator does not read",
+    "unsupported_type": "a payload type this aggregator does not open",
+    "unknown_suite": "a suite this aggregator does not implement",
+    "no_recipient_key": "not sealed to any key this region holds",
+    "authentication_failed": "the header, a recipient, the id or the ciphertext was changed",
+    "bad_id": "the envelope id is not a canonical lower-case UUID",
+    "wrong_type": "an envelope that is not a case record on a cases topic",
+    "wrong_region": "sealed for, or about, a region other than this topic's",
+    # 2. padding: added by the trust model ("bad_padding")
+    # 3. parse
+    "malformed_payload": "the payload is not one JSON object, or repeats a key",
+    "invalid_payload": "the payload breaks the case record schema (a field, a bound)",
+    # 4. rules
+    "key_mismatch": "the record key is not the case id",
+    "wrong_cycle": "the cycle is not the CSP cycle of the detection month",
+    "unknown_catalogue": "the catalogue version named is not shipped with this aggregator",
+    "unknown_indicator": "a risk-indicator id that is not in the named catalogue version",
+    # applying
+    "forged_revision": "a revision whose owner does not match the stored case",
+    "database_refused": "the database refused this record alone (isolated from its batch)",
+    "internal_error": "an unexpected error while decoding (a bug): type name only",
+}
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class OpenedEnvelope(Protocol):
+    """What opening a sealed envelope yields (see :mod:`dief.crypto`)."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def payload(self) -> bytes: ...
+
+
+class EnvelopeOpener(Protocol):
+    """Opens sealed envelopes with the private keys this aggregator holds."""
+
+    def open(self, value: bytes) -> OpenedEnvelope: ...
+
+
+class RecordRefusedError(Exception):
+    """One record fails a check: ``reason`` (a :data:`REASONS` code) and a ``detail`` that
+    names fields and rules only."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class ValidRecord:
+    """A record that passed every check: its envelope id and its case record."""
+
+    envelope_id: str
+    record: CaseRecord = field(repr=False)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        repeated = sorted(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
+        raise RecordRefusedError("malformed_payload", f"repeated key(s): {', '.join(repeated)}")
+    return obj
+
+
+def _validation_detail(exc: pydantic.ValidationError) -> str:
+    # Locations and error types only: the input is decrypted case text.
+    parts = [
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['type']}"
+        for err in exc.errors(include_input=False, include_url=False)
+    ]
+    return "; ".join(parts[:10])
+
+
+class RecordValidator:
+    """The checks of one region's cases topic, in order (see the module docstring)."""
+
+    def __init__(
+        self,
+        region: Region,
+        opener: EnvelopeOpener,
+        *,
+        start_month: int = DEFAULT_CYCLE_START_MONTH,
+        catalogues: Mapping[str, Catalogue] | None = None,
+    ) -> None:
+        self.region = region
+        self._code = region.value
+        self._opener = opener
+        self._start_month = start_month
+        if catalogues is None:
+            shipped = load_catalogue()
+            catalogues = {shipped.version: shipped}
+        self._catalogues = dict(catalogues)
+
+    def __repr__(self) -> str:
+        return f"RecordValidator(region={self._code!r})"
+
+    def validate(self, rec: InboundRecord) -> ValidRecord:
+        """The record's envelope id and case record, or :class:`RecordRefusedError`."""
+        envelope_id, payload = self._envelope(rec)
+        self._padding(payload)
+        record = self._parse(payload)
+        self._rules(rec, record)
+        return ValidRecord(envelope_id, record)
+
+    # -- 1. envelope -----------------------------------------------------------------------
+
+    def _envelope(self, rec: InboundRecord) -> tuple[str, bytes]:
+        if rec.value is None:
+            raise RecordRefusedError("malformed", "record has no value (tombstone)")
+        try:
+            opened = self._opener.open(rec.value)
+        except EnvelopeError as exc:
+            raise RecordRefusedError(exc.code, exc.message) from exc
+        if not _UUID.fullmatch(opened.id):
+            raise RecordRefusedError("bad_id", "envelope id is not a canonical lower-case UUID")
+        if opened.type != TYPE_CASE:
+            raise RecordRefusedError(
+                "wrong_type", f"envelope type {opened.type!r} on a cases topic"
+            )
+        if opened.region != self._code:
+            raise RecordRefusedError(
+                "wrong_region", f"envelope sealed for {opened.region!r} on the {self._code} topic"
+            )
+        return opened.id, opened.payload
+
+    # -- 2. padding ------------------------------------------------------------------------
+
+    def _padding(self, payload: bytes) -> None:
+        """The slot for the fixed-size padding check (DESIGN §3), added with the trust model."""
+
+    # -- 3. parse --------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse(payload: bytes) -> CaseRecord:
+        try:
+            data = json.loads(payload, object_pairs_hook=_no_duplicate_keys)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            raise RecordRefusedError("malformed_payload", "payload is not UTF-8 JSON") from exc
+        if not isinstance(data, dict):
+            raise RecordRefusedError("malformed_payload", "payload is not a JSON object")
+        try:
+            return CaseRecord.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise RecordRefusedError("invalid_payload", _validation_detail(exc)) from exc
+
+    # -- 4. rules --------------------------------------------------------------------------
+
+    def _rules(self, rec: InboundRecord, record: CaseRecord) -> None:
+        if rec.key is not None and rec.key.decode("utf-8", "replace") != record.case_id:
+            raise RecordRefusedError("key_mismatch", "record key is not the case_id")
+        self._region_rule(record)
+        cycle = Month.parse(record.detected_month).cycle(self._start_month)
+        if record.cycle != str(cycle):
+            raise RecordRefusedError(
+                "wrong_cycle",
+                f"cycle {record.cycle} is not {cycle}, the cycle of {record.detected_month}",
+            )
+        catalogue = self._catalogues.get(record.catalogue_version)
+        if catalogue is None:
+            raise RecordRefusedError(
+                "unknown_catalogue",
+                f"catalogue version {record.catalogue_version!r} is not shipped here",
+            )
+        unknown = sorted({i for i in record.risk_indicators if i not in catalogue})
+        if unknown:
+            raise RecordRefusedError(
+                "unknown_indicator",
+                f"not in catalogue {catalogue.version}: {', '.join(unknown[:5])}",
+            )
+
+    def _region_rule(self, record: CaseRecord) -> None:
+        primary = str(record.region)
+        if record.related:
+            if self._code not in {str(r) for r in record.related_regions}:
+                raise RecordRefusedError(
+                    "wrong_region", "related copy for a region not on the route"
+                )
+        elif primary != self._code:
+            raise RecordRefusedError("wrong_region", f"case of {primary} on the {self._code} topic")

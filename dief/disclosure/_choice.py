@@ -1,0 +1,107 @@
+"""Which cell a secondary suppression takes (:func:`dief.disclosure.protect`).
+
+- :func:`fix_group` — checks 1 and 2 of one group: the cell that stops it leaking;
+- :func:`source_pick` — check 3 with ``exact_widen``: one of the cells a determined cell
+  is computed from;
+- :func:`widen` — check 3 otherwise: a cell of the groups around a determined cell.
+
+Each takes the smallest candidate by the run's ``by_size`` order (size, preference, a fixed
+tie-break), so the choice is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # dief.disclosure._suppression imports the choices from this module
+    from dief.disclosure._suppression import Group, Key, SortKey
+
+__all__ = ["BySize", "fix_group", "source_pick", "widen"]
+
+#: the order secondary suppressions are chosen in: (size, not preferred, tie-break)
+BySize = Callable[["Key"], "tuple[int, bool, SortKey]"]
+
+
+def fix_group(
+    group: Group,
+    hidden: set[Key],
+    known: Collection[Key],
+    counts: Mapping[Key, int],
+    order: BySize,
+) -> Key | None:
+    """The cell to suppress next so that *group* leaks nothing, or ``None`` if it is safe
+    (or nothing in it can help). A *known* cell counts as published and is never taken."""
+
+    def unseen(cell: Key) -> bool:
+        return cell in hidden and cell not in known
+
+    def candidate(cell: Key) -> bool:
+        return cell not in hidden and cell not in known
+
+    hidden_cells = [c for c in group.cells if unseen(c)]
+    if not hidden_cells:
+        return None
+    free = sorted((c for c in group.members if candidate(c)), key=order)
+    if len(hidden_cells) == 1:
+        if free:
+            return free[0]
+        return group.marginal if candidate(group.marginal) else None
+    if not unseen(group.marginal):
+        hidden_members = [c for c in group.members if unseen(c)]
+        if sum(counts[c] for c in hidden_members) <= len(hidden_members):
+            bigger = [c for c in free if counts[c] >= 2]
+            if bigger:
+                return bigger[0]
+            return group.marginal if candidate(group.marginal) else None
+    return None
+
+
+def source_pick(
+    sources: Sequence[tuple[Key, bool]], by_size: BySize, candidate: Callable[[Key], bool]
+) -> Key | None:
+    """The cell to suppress for a determined cell computed from *sources*: the smallest
+    that undetermines it alone, else the smallest of them (another follows next round)."""
+    breakers = [c for c, alone in sources if alone and candidate(c)]
+    if breakers:
+        return min(breakers, key=by_size)
+    others = [c for c, _ in sources if candidate(c)]
+    return min(others, key=by_size) if others else None
+
+
+def widen(
+    leak: Key,
+    groups: Sequence[Group],
+    groups_of: Mapping[Key, Sequence[int]],
+    by_size: BySize,
+    candidate: Callable[[Key], bool],
+    unknown: Callable[[Key], bool],
+) -> Key | None:
+    """A published cell to suppress so that *leak* may stop being determined.
+
+    The smallest candidate member of a group holding *leak*, else such a marginal; when
+    no cell of those groups is a candidate, the same one step further out, through the
+    suppressed cells (the leak is then determined by a chain of groups). *groups_of* is
+    the index of *groups* by cell.
+    """
+    visited = {leak}
+    frontier = [leak]
+    while frontier:
+        members: set[Key] = set()
+        marginals: set[Key] = set()
+        reached: list[Key] = []
+        near = sorted({i for cell in frontier for i in groups_of.get(cell, ())})
+        for group in (groups[i] for i in near):
+            members.update(c for c in group.members if candidate(c))
+            if candidate(group.marginal):
+                marginals.add(group.marginal)
+            for cell in group.cells:
+                if unknown(cell) and cell not in visited:
+                    visited.add(cell)
+                    reached.append(cell)
+        if members:
+            return min(members, key=by_size)
+        if marginals:
+            return min(marginals, key=by_size)
+        frontier = reached
+    return None

@@ -1,0 +1,95 @@
+"""The input side: read the cases, post them through simulated national nodes, publish."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+
+from dief.exceptions import ValidationError
+from dief.kafka import NodePublisher
+from dief.node import NationalNode, NodeIdentity, Outbox, OutboxRelay, Rejection
+from dief.pipeline._keys import ForumKeys
+from dief.pipeline._options import Progress, RunContext, RunOptions, RunResult
+from dief.pipeline._resources import Resources
+from dief.settings import KafkaSettings
+from dief.wire import CaseInput, CaseValidationError, load_cases
+
+__all__ = ["CasesByState", "post_through_nodes", "publish", "read_input"]
+
+#: Each State's input lines (line number, case or the reason it is invalid).
+CasesByState = dict[str, list[tuple[int, CaseInput | ValidationError]]]
+
+
+def read_input(options: RunOptions, result: RunResult) -> tuple[CasesByState, list[Rejection]]:
+    """The cases by the State that posts them (``submitted_by``), and the lines refused."""
+    by_state: CasesByState = defaultdict(list)
+    rejected: list[Rejection] = []
+    for line, item in load_cases(options.input, today=options.today, fmt="jsonl"):
+        result.read += 1
+        if isinstance(item, ValidationError):
+            cid = item.case_id if isinstance(item, CaseValidationError) else None
+            rejected.append(Rejection(line, cid, item.code, item.message))
+        elif not item.submitted_by:
+            rejected.append(
+                Rejection(
+                    line,
+                    str(item.case_id) if item.case_id else None,
+                    "missing_submitted_by",
+                    "submitted_by: required in batch input (it names the simulated node "
+                    "that posts the case; it never leaves that node)",
+                )
+            )
+        else:
+            by_state[item.submitted_by].append((line, item))
+    return by_state, rejected
+
+
+async def post_through_nodes(
+    run: RunContext,
+    stack: Resources,
+    kafka: KafkaSettings,
+    keys: ForumKeys,
+    by_state: CasesByState,
+    rejected: list[Rejection],
+) -> list[OutboxRelay]:
+    """One node per State, each with its own secret and outbox, submits that State's
+    cases; returns a relay per outbox, over one shared publisher. Counts the accepted
+    cases and the records written, and adds the node's rejections to *rejected*."""
+    publisher = NodePublisher(kafka, client_id="dief-node")
+    stack.push_async_callback(publisher.close)  # it connects on the first relay's drain
+    relays: list[OutboxRelay] = []
+    progress, result = run.progress, run.result
+    progress.start("post", sum(len(v) for v in by_state.values()))
+    posted = 0
+    for index, (_state, items) in enumerate(sorted(by_state.items())):
+        # Outbox files are named by an opaque index, never by the State.
+        outbox = Outbox(run.work / "nodes" / f"node-{index:03d}.sqlite")
+        await outbox.start()
+        stack.push_async_callback(outbox.stop)
+        node = NationalNode.for_regions(
+            NodeIdentity(os.urandom(32)),
+            outbox,
+            keys.sealing,
+            start_month=run.options.start_month,
+            catalogue_version=run.catalogue.version,
+        )
+        report = await node.submit(items)
+        rejected.extend(report.rejected)
+        result.accepted += len(report.accepted)
+        result.published += report.records
+        relays.append(OutboxRelay(outbox, publisher))
+        posted += len(items)
+        progress.advance("post", posted)
+    progress.finish("post")
+    return relays
+
+
+async def publish(relays: Sequence[OutboxRelay], total: int, progress: Progress) -> None:
+    """Drain every outbox to the broker once."""
+    progress.start("publish", total)
+    sent = 0
+    for relay in relays:
+        sent += await relay.drain_once()
+        progress.advance("publish", sent)
+    progress.finish("publish")

@@ -1,0 +1,86 @@
+"""The run's outputs: the regions' lessons, their sealed digests and the Secretariat's
+signed summaries on the broker, then every file under the output folder."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+
+from dief.aggregator.store import CaseStore
+from dief.crypto.envelope import Opener
+from dief.digests import CaseLesson, issue_every_digest, load_lessons
+from dief.kafka import KafkaRecordSink
+from dief.node import Rejection, write_rejections
+from dief.pipeline._consumers import Consumers
+from dief.pipeline._keys import ForumKeys
+from dief.pipeline._options import PipelineError, RunContext
+from dief.render import write_outputs
+from dief.vocab import Region
+from dief.wire import CspSummary
+
+__all__ = ["Lessons", "issue_digests", "open_lessons", "write_run_outputs"]
+
+#: Each region's shareable lessons, by region.
+Lessons = dict[Region, tuple[CaseLesson, ...]]
+
+
+async def open_lessons(store: CaseStore, keys: ForumKeys) -> Lessons:
+    """The shareable summaries, opened with each region's key (O(cases), once)."""
+    return {r: (await load_lessons(store, r, Opener(keys.opening[r]))).lessons for r in Region}
+
+
+async def issue_digests(
+    run: RunContext,
+    store: CaseStore,
+    keys: ForumKeys,
+    consumers: Consumers,
+    lessons: Lessons,
+    deadline: float,
+) -> Mapping[str, CspSummary]:
+    """Each region issues its digests from its own aggregator client, as its aggregator
+    publishes them; returns the Secretariat's signed summary of every cycle with data, or
+    fails if one is not in by *deadline* (at least a second from now)."""
+    options = run.options
+    _published, cycles = await issue_every_digest(
+        store,
+        keys.ring,
+        {r: KafkaRecordSink(client) for r, client in consumers.aggregators.items()},
+        catalogue=run.catalogue,
+        k_meeting=options.k_meeting,
+        start_month=options.start_month,
+        lessons=lessons,
+    )
+    signed = consumers.summaries
+    remaining = max(1.0, deadline - time.monotonic())
+    if not await signed.wait_for(cycles, remaining):
+        missing = ", ".join(sorted(cycles - signed.summaries.keys()))
+        raise PipelineError(
+            f"the Secretariat published no signed summary for {missing} within "
+            f"{options.timeout:.0f}s; see {run.work / 'broker.log'}"
+        )
+    return signed.summaries
+
+
+async def write_run_outputs(
+    run: RunContext,
+    store: CaseStore,
+    lessons: Lessons,
+    summaries: Mapping[str, CspSummary],
+    rejected: Sequence[Rejection],
+) -> None:
+    """Every digest and summary, and ``rejected.jsonl``, under the output folder; the
+    paths written go into the result."""
+    options = run.options
+    index = await write_outputs(
+        options.out,
+        store,
+        regions=list(Region),
+        k_meeting=options.k_meeting,
+        k_csp=options.k_csp,
+        catalogue=run.catalogue,
+        start_month=options.start_month,
+        lessons=lessons,
+        summaries=summaries,
+    )
+    run.result.outputs = list(index.paths)
+    write_rejections(options.out / "rejected.jsonl", rejected)

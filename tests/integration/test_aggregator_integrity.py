@@ -1,0 +1,225 @@
+"""The aggregator trusts nothing and never stalls (issue: aggregator integrity; DESIGN §5, §8).
+
+Each test is an attack or a poison record that today's aggregator mishandled: a record that
+stops the partition for good (a too-long envelope id, a revision past the database's
+integer), a record the node would have refused (a cycle that is not the month's, an unknown
+indicator, a catalogue version that is not shipped, a region that is not the topic's), a
+record whose copied envelope id pre-empts the genuine one, and a record that fails only
+inside the database. Run on SQLite and on PostgreSQL (the throw-away cluster of the tests).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import date
+from pathlib import Path
+
+import pytest
+from _pipeline_helpers import database_url
+
+from dief.aggregator import RegionAggregator
+from dief.aggregator.store import CaseStore
+from dief.crypto import Opener, Sealer
+from dief.exceptions import StorageRefusedError
+from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.seams import DeadLetter, InboundRecord
+from dief.testing import MemoryDeadLetterSink
+from dief.vocab import Region
+from dief.wire import TYPE_CASE, generalise, parse_case
+
+pytestmark = pytest.mark.integration
+
+TOPIC = "dief.afr.cases"
+WHO = "c" * 32
+OWNER = "d" * 32
+
+
+@pytest.fixture(scope="module")
+def ring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
+    kdf = KdfParams(iterations=1, lanes=1, memory_kib=8)
+    return Keyring.init_forum(tmp_path_factory.mktemp("forum") / "keys", "pw", kdf=kdf)
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[CaseStore]:
+    async with database_url(request.param, tmp_path) as url, CaseStore(url) as opened:
+        yield opened
+
+
+def sealer(ring: Keyring, region: str = "AFR") -> Sealer:
+    return Sealer(
+        type=TYPE_CASE, region=region, recipients=ring.sealing_keys(KeyRole.REGION, region)
+    )
+
+
+def record_doc(case_id: str, **changes: object) -> dict[str, object]:
+    """A valid case record (as JSON data) of AFR, with *changes* applied afterwards."""
+    case = parse_case(
+        {
+            "confidence": "confirmed",
+            "region": "AFR",
+            "detected": "2026-02",
+            "items": [{"category": "ammunition", "quantity": 300}],
+            "transfer_stage": "at_import",
+            "methods": ["misdeclaration_concealment"],
+            "risk_indicators": ["DOC-01"],
+            "end_user_type": "unknown",
+            "detection_source": "intelligence",
+        },
+        today=date(2026, 6, 1),
+    )
+    rec = generalise(
+        case, case_id=case_id, revision=1, contributor=WHO, owner_tag=OWNER, cycle="CSP12"
+    )
+    doc: dict[str, object] = json.loads(rec.to_json())
+    doc.update(changes)
+    return doc
+
+
+class _LongId(uuid.UUID):
+    """A "UUID" whose text is longer than 36 characters: what a hostile sealer can write."""
+
+    def __str__(self) -> str:
+        return super().__str__() + "-and-then-some-more-characters"
+
+
+def seal(
+    ring: Keyring, doc: dict[str, object] | bytes, record_id: uuid.UUID | None = None
+) -> bytes:
+    payload = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+    return sealer(ring).seal(payload, record_id=record_id)
+
+
+def inbound(value: bytes, key: str, offset: int) -> InboundRecord:
+    return InboundRecord(TOPIC, 0, offset, key.encode(), value)
+
+
+async def run(
+    ring: Keyring, store: CaseStore, values: Sequence[tuple[bytes, str]]
+) -> tuple[MemoryDeadLetterSink, list[str]]:
+    """Apply *values* (value, key) as one batch; the dead letters and the applied case ids."""
+    sink = MemoryDeadLetterSink()
+    agg = RegionAggregator(
+        Region.AFR, Opener(ring.opening_keys(KeyRole.REGION, "AFR")), store, sink
+    )
+    await agg.handle([inbound(v, k, i) for i, (v, k) in enumerate(values)])
+    cases = await store.stored_cases("AFR")
+    return sink, sorted(c.case_id for c in cases)
+
+
+def reasons(letters: Sequence[DeadLetter]) -> list[str]:
+    return [d.reason for d in letters]
+
+
+async def test_a_too_long_envelope_id_is_dead_lettered_and_the_batch_applies(
+    ring: Keyring, store: CaseStore
+) -> None:
+    good, bad = str(uuid.uuid4()), str(uuid.uuid4())
+    sink, applied = await run(
+        ring,
+        store,
+        [
+            (seal(ring, record_doc(bad), _LongId(bad)), bad),
+            (seal(ring, record_doc(good)), good),
+        ],
+    )
+    assert reasons(sink.sent) == ["bad_id"]
+    assert applied == [good]
+
+
+@pytest.mark.parametrize("revision", [2**31, 2**63, 10**30])
+async def test_a_revision_past_any_database_integer_is_refused(
+    ring: Keyring, store: CaseStore, revision: int
+) -> None:
+    good, bad = str(uuid.uuid4()), str(uuid.uuid4())
+    sink, applied = await run(
+        ring,
+        store,
+        [
+            (seal(ring, record_doc(bad, revision=revision)), bad),
+            (seal(ring, record_doc(good)), good),
+        ],
+    )
+    assert reasons(sink.sent) == ["invalid_payload"]
+    assert applied == [good]
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"cycle": "CSP99"}, "wrong_cycle"),
+        ({"detected_month": "2026-10"}, "wrong_cycle"),  # 2026-10 is in CSP13
+        ({"risk_indicators": ["DOC-99"]}, "unknown_indicator"),
+        ({"catalogue_version": "1999.1"}, "unknown_catalogue"),
+        ({"region": "APG"}, "wrong_region"),
+    ],
+    ids=["cycle", "month", "indicator", "catalogue", "region"],
+)
+async def test_records_the_node_would_refuse_are_refused(
+    ring: Keyring, store: CaseStore, changes: dict[str, object], reason: str
+) -> None:
+    bad = str(uuid.uuid4())
+    sink, applied = await run(ring, store, [(seal(ring, record_doc(bad, **changes)), bad)])
+    assert reasons(sink.sent) == [reason]
+    assert applied == []
+    assert await store.cell_rows("AFR", ["CSP99", "CSP13"]) == []
+
+
+async def test_duplicate_keys_in_the_payload_are_refused(ring: Keyring, store: CaseStore) -> None:
+    bad = str(uuid.uuid4())
+    text = json.dumps(record_doc(bad))
+    twice = text[:-1] + ', "tlp": "clear"}'  # a second "tlp" after the real one
+    sink, applied = await run(ring, store, [(seal(ring, twice.encode()), bad)])
+    assert reasons(sink.sent) == ["malformed_payload"]
+    assert applied == []
+
+
+async def test_a_copied_envelope_id_cannot_make_the_genuine_record_a_duplicate(
+    ring: Keyring, store: CaseStore
+) -> None:
+    genuine_case = str(uuid.uuid4())
+    envelope_id = uuid.uuid4()
+    genuine = seal(ring, record_doc(genuine_case), envelope_id)
+    # The attacker saw the id on the topic (it is in clear) and gets there first: once with
+    # a record that is dead-lettered, once with a valid record of another case.
+    poison = seal(ring, record_doc(genuine_case, cycle="CSP99"), envelope_id)
+    other_case = str(uuid.uuid4())
+    decoy = seal(ring, record_doc(other_case), envelope_id)
+    sink, _ = await run(ring, store, [(poison, genuine_case), (decoy, other_case)])
+    assert reasons(sink.sent) == ["wrong_cycle"]
+    sink, applied = await run(ring, store, [(genuine, genuine_case)])
+    assert sink.sent == []
+    assert applied == sorted([genuine_case, other_case])
+    # ... and the genuine record delivered again is a duplicate, counted once.
+    await run(ring, store, [(genuine, genuine_case)])
+    totals = await store.cell_rows("AFR", ["CSP12"])
+    total = next(r for r in totals if r.dimension == "_total")
+    assert total.count == 2
+
+
+class PoisonedStore(CaseStore):
+    """A store whose database refuses every batch that holds one chosen case id: the seam
+    for a record that passes validation and fails only inside the database."""
+
+    poisoned: str = ""
+
+    async def apply_batch(self, region, records, **kwargs):  # type: ignore[no-untyped-def,override]
+        if any(r.case_id == self.poisoned for r in records):
+            raise StorageRefusedError("value out of range for the column (simulated)")
+        return await super().apply_batch(region, records, **kwargs)
+
+
+async def test_a_record_that_fails_only_in_the_database_is_isolated(
+    ring: Keyring, tmp_path: Path
+) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(7)]
+    async with database_url("sqlite", tmp_path) as url, PoisonedStore(url) as store:
+        store.poisoned = ids[4]
+        sink, applied = await run(ring, store, [(seal(ring, record_doc(i)), i) for i in ids])
+    assert reasons(sink.sent) == ["database_refused"]
+    assert [d.record.offset for d in sink.sent] == [4]
+    assert applied == sorted(ids[:4] + ids[5:])
