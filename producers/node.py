@@ -30,6 +30,7 @@ from dief.node import (
     NodeIdentity,
     Outbox,
     OutboxRelay,
+    Rejection,
     SubmitReport,
     write_rejections,
 )
@@ -39,6 +40,11 @@ from dief.vocab import Region
 from dief.wire import load_cases
 
 __all__ = ["FileResult", "NodeService", "create_node"]
+
+#: The refusal of a file that holds no case at all (an empty file, or only blank lines).
+_NO_CASES = Rejection(
+    line=1, case_id=None, reason="no_cases", message="the file holds no case to post"
+)
 
 log = logging.getLogger("dief.node")
 
@@ -95,9 +101,12 @@ class NodeService:
     async def post(self, paths: Sequence[Path], *, again: bool = False) -> list[FileResult]:
         """Validate, screen, seal and write the cases in *paths* to the outbox.
 
-        A file whose exact bytes were posted before is skipped (``FileResult.duplicate``)
-        unless *again*: a node restarted between posting a file and moving it away must
-        not post its cases twice.
+        A file whose exact bytes were all accepted before is skipped
+        (``FileResult.duplicate``) unless *again*: a node restarted between posting a file and
+        moving it away must not post its cases twice. In any other file, each new case this
+        node already accepted is reported as already posted and skipped (unless *again*), so
+        re-posting a corrected file never sends its good cases twice. A file with no case is
+        refused (``no_cases``).
         """
         node = self._require_node()
         today = datetime.now(UTC).date()
@@ -111,7 +120,11 @@ class NodeService:
                 results.append(FileResult(path, SubmitReport(), duplicate=True))
                 continue
             items = list(load_cases(path, today=today))
-            results.append(FileResult(path, await node.submit(items, source=digest)))
+            if not items:
+                report = SubmitReport(rejected=[_NO_CASES])
+            else:
+                report = await node.submit(items, source=digest, again=again)
+            results.append(FileResult(path, report))
         if self._relay is not None:
             self._relay.notify()
         return results
@@ -159,27 +172,35 @@ class NodeService:
                     log.error("intake: outbox unavailable (%s); will retry", exc.message)
                     break
                 except (ConfigurationError, OSError) as exc:
-                    # A file that vanished or cannot be read never stops the node. The log
-                    # names no file: a file name may name the State.
+                    # A file that vanished or cannot be read never stops the node.
                     with contextlib.suppress(OSError):
                         unreadable.add((path, path.stat().st_mtime))
                     cause = exc if isinstance(exc, OSError) else exc.__cause__
                     why = cause.strerror if isinstance(cause, OSError) else "unreadable"
-                    log.error("intake: skipped a file that cannot be read (%s)", why)
+                    log.error("intake: %s: skipped, it cannot be read (%s)", path.name, why)
                     continue
                 try:
                     shutil.move(path, done / path.name)
                 except OSError as exc:
-                    # Its cases are in the outbox and its digest recorded: the next tick
-                    # sees it as already posted and only moves it.
-                    log.error("intake: could not move a posted file (%s)", exc.strerror)
+                    # Its cases are in the outbox: the next tick finds the file posted (or,
+                    # if a line was refused, each new case already posted) and moves it.
+                    log.error(
+                        "intake: %s: posted, but could not be moved (%s)", path.name, exc.strerror
+                    )
                     continue
                 if result.report.rejected:
                     write_rejections(done / f"{path.name}.rejected.jsonl", result.report.rejected)
+                # File names stay on this node (they may name the State; the log is local).
+                if result.duplicate:
+                    log.info("intake: %s: all of it was posted before; moved to done/", path.name)
+                    continue
                 log.info(
-                    "intake: %d accepted, %d refused from one file",
+                    "intake: %s: %d accepted, %d already posted, %d refused%s",
+                    path.name,
                     len(result.report.accepted),
+                    len(result.report.already),
                     len(result.report.rejected),
+                    f" (report: done/{path.name}.rejected.jsonl)" if result.report.rejected else "",
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)

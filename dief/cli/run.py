@@ -127,7 +127,12 @@ def run(
     ] = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Run the pipeline on the cases in a file and write every output."""
+    """Run the pipeline on the cases in a file and write every output.
+
+    Exit status 0 when every line was accepted, 1 when any line was refused (see
+    rejected.jsonl; the accepted ones are processed and every output is written) or an
+    error stopped the run.
+    """
     configure_logging(verbose)
     settings = load_or_fail(
         RunSettings,
@@ -144,6 +149,8 @@ def run(
         options = dataclasses.replace(options, keys=settings.keyring.path, passphrase=secret)
     result = _execute(options)
     _print_result(result, out)
+    if result.rejected:
+        raise typer.Exit(code=1)
 
 
 def demo(
@@ -167,6 +174,8 @@ def demo(
     options = _options(settings, input_path, out, bootstrap)
     result = _execute(options)
     _print_result(result, out)
+    if result.rejected:  # a synthetic line refused is a bug worth a non-zero exit
+        raise typer.Exit(code=1)
 
 
 def register(app: typer.Typer) -> None:

@@ -75,11 +75,21 @@ def post(
     embedded: EmbeddedOpt = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for the broker")] = 15.0,
     again: Annotated[
-        bool, typer.Option("--again", help="Post a file even if its exact bytes were posted before")
+        bool,
+        typer.Option(
+            "--again",
+            help="Post again what this node already accepted: a whole file, or a new case it "
+            "posted from an earlier file (as a new case)",
+        ),
     ] = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Post cases from files: validate, screen, seal, keep in the outbox, publish."""
+    """Post cases from files: validate, screen, seal, keep in the outbox, publish.
+
+    Each line is reported: the case id it received, "already posted" (with the case id it
+    received then), or refused with a reason. Exit status 0 when nothing was refused, 1 when
+    any line was refused (the others are posted) or an error stopped the command.
+    """
     from producers.node import NodeService
 
     configure_logging(verbose)
@@ -100,6 +110,12 @@ def post(
                     )
                 for a in res.report.accepted:
                     console.print(f"{res.path}:{a.line}: case {a.case_id} revision {a.revision}")
+                for p in res.report.already:
+                    console.print(
+                        f"[yellow]{res.path}:{p.line}: already posted as case {p.case_id} "
+                        f"(revision {p.revision}); skipped[/] "
+                        "(use --again to post it as a new case)"
+                    )
                 for r in res.report.rejected:
                     refused += 1
                     console.print(f"[red]{res.path}:{r.line}: refused ({r.reason})[/] {r.message}")

@@ -2,10 +2,12 @@
 
 from dief.node._node import (
     Accepted,
+    AlreadyPosted,
     NationalNode,
     NodeIdentity,
     Rejection,
     SubmitReport,
+    case_fingerprint,
     write_rejections,
 )
 from dief.node._outbox import Outbox, PendingEntry, RevisionConflict
@@ -13,6 +15,7 @@ from dief.node._relay import OutboxRelay
 
 __all__ = [
     "Accepted",
+    "AlreadyPosted",
     "NationalNode",
     "NodeIdentity",
     "Outbox",
@@ -21,5 +24,6 @@ __all__ = [
     "Rejection",
     "RevisionConflict",
     "SubmitReport",
+    "case_fingerprint",
     "write_rejections",
 ]

@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +30,12 @@ from dief.wire import TYPE_CASE, CaseInput, CaseValidationError, generalise
 
 __all__ = [
     "Accepted",
+    "AlreadyPosted",
     "NationalNode",
     "NodeIdentity",
     "Rejection",
     "SubmitReport",
+    "case_fingerprint",
     "write_rejections",
 ]
 
@@ -82,6 +85,16 @@ class Accepted:
 
 
 @dataclass(frozen=True, slots=True)
+class AlreadyPosted:
+    """An input line whose case this node already accepted (from an earlier file, or an
+    earlier line of this one): skipped, so it is never sent twice under a new id."""
+
+    line: int
+    case_id: str
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
 class Rejection:
     """A refused input: where, which case (if known), a reason code and a message.
 
@@ -106,8 +119,11 @@ def write_rejections(path: Path, rejections: Iterable[Rejection]) -> None:
 
 @dataclass(slots=True)
 class SubmitReport:
+    """What became of each input line: accepted, already posted (skipped) or refused."""
+
     accepted: list[Accepted] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    already: list[AlreadyPosted] = field(default_factory=list)
 
     @property
     def records(self) -> int:
@@ -116,6 +132,57 @@ class SubmitReport:
 
 def _rejection(line: int, case_id: str | None, exc: DiefError) -> Rejection:
     return Rejection(line=line, case_id=case_id, reason=exc.code, message=exc.message)
+
+
+def case_fingerprint(case: CaseInput) -> str:
+    """What identifies a new case's input across files: SHA-256 of the parsed input (without
+    ``submitted_by``). Kept in the node's outbox only, never sent."""
+    body = case.model_dump_json(exclude={"submitted_by"}).encode("utf-8")
+    return hashlib.sha256(b"dief/intake/v1/" + body).hexdigest()
+
+
+def _is_new(case: CaseInput) -> bool:
+    """A new case: no case id, active, revision absent or 1 (what a re-posted file repeats)."""
+    return case.case_id is None and case.revision in (None, 1) and case.status is CaseStatus.ACTIVE
+
+
+class _Reposts:
+    """Which new cases of a submission this node already accepted from an earlier one.
+
+    A case is known by its input's fingerprint; the same input twice in one file is two
+    cases, so the k-th occurrence of a fingerprint in this submission is the k-th case
+    accepted with it before, if there was one. Nothing is a repost when *again*.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[tuple[int, CaseInput | ValidationError]],
+        outbox: Outbox,
+        *,
+        again: bool,
+    ) -> None:
+        self._prints = {
+            line: case_fingerprint(c)
+            for line, c in items
+            if isinstance(c, CaseInput) and _is_new(c)
+        }
+        wanted = sorted(set(self._prints.values()))
+        self._posted = {} if again else outbox.known_fingerprints(wanted)
+        self._seen: Counter[str] = Counter()
+
+    def fingerprint(self, line: int) -> str | None:
+        """The fingerprint of this line's case, if it is a new case."""
+        return self._prints.get(line)
+
+    def earlier(self, line: int) -> str | None:
+        """The case id an earlier submission gave this line's case, or None."""
+        fingerprint = self._prints.get(line)
+        if fingerprint is None:
+            return None
+        k = self._seen[fingerprint]
+        self._seen[fingerprint] += 1
+        posted = self._posted.get(fingerprint, [])
+        return posted[k] if k < len(posted) else None
 
 
 class NationalNode:
@@ -175,24 +242,34 @@ class NationalNode:
         items: Sequence[tuple[int, CaseInput | ValidationError]],
         *,
         source: str | None = None,
+        again: bool = False,
     ) -> SubmitReport:
         """Accept or refuse each (line, case); accepted ones are in the outbox on return.
 
-        One refused case never affects the others. Revisions are numbered from the
-        outbox's memory of each case; if another writer moved one meanwhile, the outbox
-        refuses the write and the cases are numbered (and sealed) once more. A case this
-        node seems never to have sent is looked up in the file before it is refused.
+        One refused case never affects the others. A new case this node already accepted
+        (the same input, from an earlier file or line) is reported as already posted and
+        skipped, unless *again*. *source* (a file's digest) is recorded as posted only when
+        no line was refused, so a file with refusals is never taken for posted. Revisions
+        are numbered from the outbox's memory of each case; if another writer moved one
+        meanwhile, the outbox refuses the write and the cases are numbered (and sealed)
+        once more. A case this node seems never to have sent is looked up in the file
+        before it is refused.
         """
         attempt = 1
         looked_up = False
         while True:
-            report, revisions, entries = self._prepare(items)
+            report, revisions, entries, prints = self._prepare(items, again=again)
             if not looked_up and any(r.reason == "unknown_case" for r in report.rejected):
                 looked_up = True  # another process on this outbox may have sent it
                 await self._outbox.reload_revisions()
                 continue
             try:
-                await self._outbox.add(revisions, entries, source=source)
+                await self._outbox.add(
+                    revisions,
+                    entries,
+                    source=None if report.rejected else source,
+                    fingerprints=prints,
+                )
                 break
             except RevisionConflict:
                 if attempt == _NUMBERING_ATTEMPTS:
@@ -204,11 +281,13 @@ class NationalNode:
         return report
 
     def _prepare(
-        self, items: Sequence[tuple[int, CaseInput | ValidationError]]
-    ) -> tuple[SubmitReport, dict[str, int], list[OutboxEntry]]:
+        self, items: Sequence[tuple[int, CaseInput | ValidationError]], *, again: bool
+    ) -> tuple[SubmitReport, dict[str, int], list[OutboxEntry], list[tuple[str, str]]]:
         report = SubmitReport()
         given_ids = [str(c.case_id) for _, c in items if isinstance(c, CaseInput) and c.case_id]
         known = self._outbox.known_revisions(given_ids)
+        reposts = _Reposts(items, self._outbox, again=again)
+        prints: list[tuple[str, str]] = []  # (fingerprint, case id) of new cases accepted now
         revisions: dict[str, int] = {}
         entries: list[OutboxEntry] = []
         stamp = coarse_timestamp_ms(self._clock.now())
@@ -217,34 +296,47 @@ class NationalNode:
                 cid = case.case_id if isinstance(case, CaseValidationError) else None
                 report.rejected.append(_rejection(line, cid, case))
                 continue
+            earlier = reposts.earlier(line)
+            if earlier is not None:
+                latest = self._outbox.known_revisions([earlier]).get(earlier, 1)
+                report.already.append(AlreadyPosted(line, earlier, latest))
+                continue
             case_id = str(case.case_id) if case.case_id else str(uuid.uuid4())
+            stored = revisions.get(case_id, known.get(case_id, 0))
             try:
-                if case.summary:
-                    check_text({"summary": case.summary})
-                stored = revisions.get(case_id, known.get(case_id, 0))
-                if case.revision is not None and case.revision <= stored:
-                    raise ValidationError(
-                        f"revision: {case.revision} is not above revision {stored} this node "
-                        f"already sent for case {case_id}",
-                        code="stale_revision",
-                        loc=("revision",),
-                    )
-                if case.status is CaseStatus.WITHDRAWN and stored == 0 and case.revision is None:
-                    raise ValidationError(
-                        f"case_id: this node never sent case {case_id}; give the revision to "
-                        "withdraw a case posted from elsewhere",
-                        code="unknown_case",
-                        loc=("case_id",),
-                    )
-                revision = case.revision if case.revision is not None else stored + 1
+                revision = self._revision(case, case_id, stored)
                 new = self._seal(case, case_id, revision, stamp)
             except DiefError as exc:  # screening, validation; sealing: oversized value, keys
                 report.rejected.append(_rejection(line, case_id if case.case_id else None, exc))
                 continue
             revisions[case_id] = revision
             entries.extend(new)
+            if (fingerprint := reposts.fingerprint(line)) is not None:
+                prints.append((fingerprint, case_id))
             report.accepted.append(Accepted(line, case_id, revision, len(new)))
-        return report, revisions, entries
+        return report, revisions, entries, prints
+
+    @staticmethod
+    def _revision(case: CaseInput, case_id: str, stored: int) -> int:
+        """The revision *case* gets, after screening it; :class:`ValidationError` if it is
+        stale or withdraws a case this node never sent."""
+        if case.summary:
+            check_text({"summary": case.summary})
+        if case.revision is not None and case.revision <= stored:
+            raise ValidationError(
+                f"revision: {case.revision} is not above revision {stored} this node "
+                f"already sent for case {case_id}",
+                code="stale_revision",
+                loc=("revision",),
+            )
+        if case.status is CaseStatus.WITHDRAWN and stored == 0 and case.revision is None:
+            raise ValidationError(
+                f"case_id: this node never sent case {case_id}; give the revision to "
+                "withdraw a case posted from elsewhere",
+                code="unknown_case",
+                loc=("case_id",),
+            )
+        return case.revision if case.revision is not None else stored + 1
 
     def _seal(self, case: CaseInput, case_id: str, revision: int, stamp: int) -> list[OutboxEntry]:
         """The case's record for its region, and a flagged copy for each related region."""

@@ -57,6 +57,15 @@ _SCHEMA = (
         posted_at DATETIME NOT NULL,
         PRIMARY KEY (digest)
     )""",
+    # SHA-256 of each new case this node accepted (its input, as parsed), with the case id
+    # it received: the same case in a later file is reported as already posted, never sent
+    # twice under a new id. A file may hold the same input twice (two cases): one row each.
+    """CREATE TABLE IF NOT EXISTS intake_cases (
+        fingerprint VARCHAR(64) NOT NULL,
+        case_id VARCHAR(36) NOT NULL,
+        posted_at DATETIME NOT NULL,
+        PRIMARY KEY (fingerprint, case_id)
+    )""",
     """CREATE TABLE IF NOT EXISTS node_cases (
         case_id VARCHAR(36) NOT NULL,
         revision INTEGER NOT NULL,
@@ -65,13 +74,16 @@ _SCHEMA = (
 )
 
 #: One add is one INSERT into this per-connection view (nothing changes in the file's
-#: schema): rows carry either a case's new revision, an entry, or a source. One statement
+#: schema): rows carry either a case's new revision, an entry, a source, or the fingerprint
+#: of a new case. One statement
 #: is one transaction and one hand-over of the interpreter lock by the outbox's thread.
 #: A revision not above the stored one aborts the whole statement.
 _INTAKE = """
-CREATE TEMP VIEW intake (seq, topic, "key", value, timestamp_ms, at, case_id, revision, digest)
-    AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0;
-CREATE TEMP TRIGGER intake_case INSTEAD OF INSERT ON intake WHEN NEW.case_id IS NOT NULL
+CREATE TEMP VIEW intake
+    (seq, topic, "key", value, timestamp_ms, at, case_id, revision, digest, fingerprint)
+    AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0;
+CREATE TEMP TRIGGER intake_case INSTEAD OF INSERT ON intake
+    WHEN NEW.case_id IS NOT NULL AND NEW.fingerprint IS NULL
 BEGIN
     SELECT RAISE(ABORT, 'dief: revision conflict') WHERE EXISTS (
         SELECT 1 FROM node_cases WHERE case_id = NEW.case_id AND revision >= NEW.revision);
@@ -87,9 +99,15 @@ CREATE TEMP TRIGGER intake_source INSTEAD OF INSERT ON intake WHEN NEW.digest IS
 BEGIN
     INSERT OR IGNORE INTO intake_sources (digest, posted_at) VALUES (NEW.digest, NEW.at);
 END;
+CREATE TEMP TRIGGER intake_fingerprint INSTEAD OF INSERT ON intake
+    WHEN NEW.fingerprint IS NOT NULL
+BEGIN
+    INSERT OR IGNORE INTO intake_cases (fingerprint, case_id, posted_at)
+        VALUES (NEW.fingerprint, NEW.case_id, NEW.at);
+END;
 """
 _CONFLICT = "dief: revision conflict"
-#: Rows per INSERT statement (9 parameters each, far below SQLite's limit of 32,766).
+#: Rows per INSERT statement (10 parameters each, far below SQLite's limit of 32,766).
 _INTAKE_ROWS = 500
 _Row = tuple[int | str | bytes | None, ...]
 
@@ -142,6 +160,7 @@ class Outbox:
         self._loop: asyncio.AbstractEventLoop | None = None
         # Written on the worker thread only (after each commit); read on the event loop.
         self._revisions: dict[str, int] = {}
+        self._fingerprints: dict[str, list[str]] = {}
         self._next_seq = 1  # this connection numbers its entries itself
         self._listener: Listener | None = None
 
@@ -206,6 +225,11 @@ class Outbox:
 
     def _load_revisions(self, db: sqlite3.Connection) -> None:
         self._revisions = dict(db.execute("SELECT case_id, revision FROM node_cases"))
+        prints: dict[str, list[str]] = {}
+        rows = db.execute("SELECT fingerprint, case_id FROM intake_cases ORDER BY rowid")
+        for fingerprint, case_id in rows:
+            prints.setdefault(fingerprint, []).append(case_id)
+        self._fingerprints = prints
         (self._next_seq,) = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM outbox").fetchone()
 
     def known_revisions(self, case_ids: Sequence[str]) -> dict[str, int]:
@@ -213,6 +237,12 @@ class Outbox:
         memory; :meth:`add` verifies them against the file)."""
         known = self._revisions
         return {c: known[c] for c in case_ids if c in known}
+
+    def known_fingerprints(self, fingerprints: Sequence[str]) -> dict[str, list[str]]:
+        """The case ids, in the order they were accepted, of each of *fingerprints* (new
+        cases' inputs) this node already accepted, from memory."""
+        known = self._fingerprints
+        return {f: list(known[f]) for f in fingerprints if f in known}
 
     async def reload_revisions(self) -> None:
         """Read the revisions from the file again (another process may write to it)."""
@@ -234,19 +264,23 @@ class Outbox:
         entries: Sequence[OutboxEntry],
         *,
         source: str | None = None,
+        fingerprints: Sequence[tuple[str, str]] = (),
     ) -> list[PendingEntry]:
-        """Record the cases' new revisions, their sealed records and the *source* they came
-        from, atomically and durably; returns the entries with their sequence numbers.
+        """Record the cases' new revisions, their sealed records, the *source* they came
+        from and the *fingerprints* (fingerprint, case id) of the new cases among them,
+        atomically and durably; returns the entries with their sequence numbers.
 
         Raises :class:`RevisionConflict` (writing nothing) if a revision is not above the
         one in the file. After the commit, the entries go to the listener (the relay) as
         well, even if the caller was cancelled meanwhile.
         """
-        if not revisions and not entries and source is None:
+        if not revisions and not entries and source is None and not fingerprints:
             return []
         if self._db is None or self._thread is None or self._loop is None:
             raise StorageError("the outbox is not started; call start() first")
-        work = partial(self._add, self._db, dict(revisions), list(entries), source)
+        work = partial(
+            self._add, self._db, dict(revisions), list(entries), source, list(fingerprints)
+        )
         done = self._loop.run_in_executor(self._thread, work)
         # On the event loop, in commit order, whether or not the caller is still waiting.
         done.add_done_callback(self._hand_over)
@@ -268,15 +302,17 @@ class Outbox:
         revisions: dict[str, int],
         entries: list[OutboxEntry],
         source: str | None,
+        fingerprints: list[tuple[str, str]],
     ) -> list[PendingEntry]:
         now = _now()
-        rows: list[_Row] = [(None,) * 6 + (c, r, None) for c, r in revisions.items()]
+        rows: list[_Row] = [(None,) * 6 + (c, r, None, None) for c, r in revisions.items()]
         if source is not None:
-            rows.append((None,) * 5 + (now, None, None, source))
+            rows.append((None,) * 5 + (now, None, None, source, None))
+        rows.extend((None,) * 5 + (now, c, None, None, f) for f, c in fingerprints)
         for attempt in range(3):
             first = self._next_seq
             numbered: list[_Row] = [
-                (first + i, e.topic, e.key, e.value, e.timestamp_ms, now, None, None, None)
+                (first + i, e.topic, e.key, e.value, e.timestamp_ms, now, None, None, None, None)
                 for i, e in enumerate(entries)
             ]
             try:
@@ -294,6 +330,8 @@ class Outbox:
                     raise
         self._next_seq = first + len(entries)
         self._revisions.update(revisions)
+        for fingerprint, case_id in fingerprints:
+            self._fingerprints.setdefault(fingerprint, []).append(case_id)
         return [PendingEntry(first + i, e) for i, e in enumerate(entries)]
 
     def listen(self, listener: Listener | None) -> None:
@@ -350,7 +388,7 @@ def _insert_intake(db: sqlite3.Connection, rows: list[_Row]) -> None:
 
 def _intake_statement(rows: int) -> str:
     # Only placeholders are joined in: no value ever becomes SQL text.
-    return "INSERT INTO intake VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)  # noqa: S608
+    return "INSERT INTO intake VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)  # noqa: S608
 
 
 def _pending(db: sqlite3.Connection, after: int, limit: int) -> list[PendingEntry]:

@@ -197,14 +197,22 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def _assert_ok(outcome: RunOutcome) -> None:
-    assert outcome.returncode == 0, f"dief run failed:\n{outcome.stderr[-3000:]}"
+    """The run completed: exit status 0, or 1 when input lines were refused (as ``dief
+    post``), with every output written either way."""
+    facts = json.loads((outcome.out / "run.json").read_text(encoding="utf-8"))
+    expected = 1 if facts["rejected"] else 0
+    assert outcome.returncode == expected, f"dief run failed:\n{outcome.stderr[-3000:]}"
 
 
 # -- the default run ------------------------------------------------------------------------
 
 
-def test_run_exits_zero_and_says_where_outputs_are(batch: Batch, embedded_run: RunOutcome) -> None:
+def test_run_exits_one_for_refused_lines_and_says_where_outputs_are(
+    batch: Batch, embedded_run: RunOutcome
+) -> None:
     _assert_ok(embedded_run)
+    assert batch.bad
+    assert embedded_run.returncode == 1  # refused lines: non-zero, as dief post
     assert "Traceback" not in embedded_run.stderr
     assert f"{batch.lines} lines read" in embedded_run.stdout
     assert f"{len(batch.bad)} rejected" in embedded_run.stdout

@@ -377,6 +377,55 @@ def test_aggregate_without_a_broker_fails_with_one_line(forum: Forum) -> None:
     ]
 
 
+def test_post_says_what_already_went_out_and_refuses_an_empty_file(
+    forum: Forum, module_broker: EmbeddedBroker
+) -> None:
+    """The node never misreports: a partly refused file is not taken for posted; posting
+    it again, corrected, sends only the corrected case and names the case that already went
+    out; an empty file is refused, never a silent success."""
+    outbox = str(forum.root / "delta-outbox.sqlite")
+
+    def post(path: Path) -> subprocess.CompletedProcess[str]:
+        return _dief(
+            forum,
+            "post",
+            str(path),
+            "--node",
+            "bravo",
+            "--embedded",
+            "--bootstrap",
+            module_broker.bootstrap,
+            DIEF_OUTBOX=outbox,
+        )
+
+    docs = _fresh_cases(2, seed=31)
+    for doc in docs:
+        doc.pop("case_id")  # new cases, as a practitioner writes them
+    good, bad = docs
+    path = forum.root / "delta.jsonl"
+    path.write_text(
+        json.dumps(good) + "\n" + json.dumps({**bad, "summary": "Seized in Burkina Faso."}) + "\n",
+        encoding="utf-8",
+    )
+    first = post(path)
+    assert first.returncode == 1, first.stdout + first.stderr
+    [sent] = [m["id"] for line in first.stdout.splitlines() if (m := CASE_LINE.match(line))]
+
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
+    second = post(path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "same bytes" not in second.stdout
+    assert f":1: already posted as case {sent} (revision 1); skipped" in second.stdout
+    [fixed] = [m["id"] for line in second.stdout.splitlines() if (m := CASE_LINE.match(line))]
+    assert fixed != sent
+
+    empty = forum.root / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    third = post(empty)
+    assert third.returncode == 1
+    assert "refused (no_cases)" in third.stdout
+
+
 # -- node intake ----------------------------------------------------------------------------
 
 
