@@ -223,3 +223,25 @@ async def test_a_record_that_fails_only_in_the_database_is_isolated(
     assert reasons(sink.sent) == ["database_refused"]
     assert [d.record.offset for d in sink.sent] == [4]
     assert applied == sorted(ids[:4] + ids[5:])
+
+
+async def test_a_dead_letter_replayed_once_its_cause_is_fixed_is_applied(
+    ring: Keyring, store: CaseStore
+) -> None:
+    """DESIGN §8: dead letters can be replayed once their cause is fixed. A record the
+    aggregator could not open (its key was not picked up yet) is dead-lettered; replayed
+    when the key is there, it is applied, and counted once however often it comes."""
+    case = str(uuid.uuid4())
+    value = seal(ring, record_doc(case))
+    blind = MemoryDeadLetterSink()
+    without_key = RegionAggregator(
+        Region.AFR, Opener(ring.opening_keys(KeyRole.REGION, "APG")), store, blind
+    )
+    await without_key.handle([inbound(value, case, 0)])
+    assert reasons(blind.sent) == ["no_recipient_key"]
+    sink, applied = await run(ring, store, [(value, case)])
+    assert sink.sent == []
+    assert applied == [case]
+    await run(ring, store, [(value, case)])  # and once more: a duplicate now
+    total = next(r for r in await store.cell_rows("AFR", ["CSP12"]) if r.dimension == "_total")
+    assert total.count == 1

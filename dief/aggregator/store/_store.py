@@ -164,7 +164,14 @@ class CaseStore(CaseQueries):
         record_ids = list({r.record_id for r in records})
         case_ids = list({r.case_id for r in records if not r.related})
         notice_ids = list({r.case_id for r in records if r.related})
-        applied = await self._applied_ids(conn, record_ids)
+        outcomes = await self._outcomes(conn, record_ids)
+        # Only what was applied makes a redelivery a duplicate: a record dead-lettered
+        # before (a key not yet picked up, a bug since fixed) is judged afresh when it is
+        # replayed, and its dead-letter row gives way to the new outcome.
+        applied = {rid for rid, outcome in outcomes.items() if not outcome.startswith("dlq:")}
+        was_dead = [rid for rid in outcomes if rid not in applied]
+        if was_dead:
+            await self._forget(conn, was_dead)
         existing = await self._states(conn, region, case_ids)
         notices = await self._notice_revisions(conn, region, notice_ids)
         plan = plan_batch(records, existing, applied, notices)
@@ -254,13 +261,29 @@ class CaseStore(CaseQueries):
         return sqlite.insert(table)
 
     async def _applied_ids(self, conn: AsyncConnection, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
+        """The *ids* this store has seen, whatever became of them."""
+        return set(await self._outcomes(conn, ids))
+
+    async def _outcomes(self, conn: AsyncConnection, ids: Sequence[str]) -> dict[str, str]:
+        """record id → stored outcome (``applied``, ``dlq:<reason>``, …) for the known *ids*."""
+        found: dict[str, str] = {}
+        column = applied_records.c.record_id
         for chunk in chunks(ids):
             result = await conn.execute(
-                select(applied_records.c.record_id).where(applied_records.c.record_id.in_(chunk))
+                select(column, applied_records.c.outcome).where(column.in_(chunk))
             )
-            found.update(result.scalars())
+            found.update((rid, outcome) for rid, outcome in result)
         return found
+
+    async def _forget(self, conn: AsyncConnection, ids: Sequence[str]) -> None:
+        """Drop the dead-letter rows of *ids*, which are being applied again (a replay)."""
+        for chunk in chunks(ids):
+            await conn.execute(
+                applied_records.delete().where(
+                    applied_records.c.record_id.in_(chunk),
+                    applied_records.c.outcome.like("dlq:%"),
+                )
+            )
 
     async def _states(
         self, conn: AsyncConnection, region: str, case_ids: Sequence[str]
