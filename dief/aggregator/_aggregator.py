@@ -31,7 +31,7 @@ from dief.aggregator.store import CaseStore
 from dief.catalogue import Catalogue
 from dief.exceptions import StorageRefusedError
 from dief.periods import DEFAULT_CYCLE_START_MONTH
-from dief.seams import DeadLetter, DeadLetterSink, InboundRecord
+from dief.seams import Clock, DeadLetter, DeadLetterSink, InboundRecord
 from dief.vocab import Region
 from dief.wire import CaseRecord
 
@@ -94,11 +94,12 @@ class RegionAggregator:
         *,
         start_month: int = DEFAULT_CYCLE_START_MONTH,
         catalogues: dict[str, Catalogue] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.region = region
         self._code = region.value
         self._validator = RecordValidator(
-            region, opener, start_month=start_month, catalogues=catalogues
+            region, opener, start_month=start_month, catalogues=catalogues, clock=clock
         )
         self._store = store
         self._sink = dead_letters

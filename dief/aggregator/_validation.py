@@ -9,7 +9,8 @@ fixed order, and the first that fails names the reason it is dead-lettered (DESI
 3. **parse** — the payload is one JSON object with no duplicate keys, then the case record
    schema (vocabularies, patterns and bounds on every number, string and list).
 4. **rules** — what the node checks too, re-checked because a node may be buggy or hostile:
-   the record key is the case id; the record's region is the envelope's and the topic's
+   the record key is the case id; the detection month is neither in the future nor before
+   the Treaty; the record's region is the envelope's and the topic's
    (or the topic's region is on a related copy's route); the cycle is the one of the
    detection month; the catalogue version is one this aggregator ships, and every
    risk-indicator id is in it.
@@ -26,6 +27,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import pydantic
@@ -33,9 +35,9 @@ import pydantic
 from dief.catalogue import Catalogue, load_catalogue
 from dief.exceptions import EnvelopeError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, Month
-from dief.seams import InboundRecord
+from dief.seams import Clock, InboundRecord, SystemClock
 from dief.vocab import Region
-from dief.wire import TYPE_CASE, CaseRecord
+from dief.wire import EARLIEST_DETECTED, TYPE_CASE, CaseRecord
 
 __all__ = [
     "REASONS",
@@ -64,7 +66,8 @@ REASONS: Mapping[str, str] = {
     "malformed_payload": "the payload is not one JSON object, or repeats a key",
     "invalid_payload": "the payload breaks the case record schema (a field, a bound)",
     # 4. rules
-    "key_mismatch": "the record key is not the case id",
+    "key_mismatch": "the record has no key, or its key is not the case id",
+    "bad_month": "a detection month in the future or before the Treaty entered into force",
     "wrong_cycle": "the cycle is not the CSP cycle of the detection month",
     "unknown_catalogue": "the catalogue version named is not shipped with this aggregator",
     "unknown_indicator": "a risk-indicator id that is not in the named catalogue version",
@@ -73,6 +76,9 @@ REASONS: Mapping[str, str] = {
     "database_refused": "the database refused this record alone (isolated from its batch)",
     "internal_error": "an unexpected error while decoding (a bug): type name only",
 }
+
+#: A node's clock may run ahead of the aggregator's: a month is "future" only past this.
+_SKEW = timedelta(days=1)
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -141,8 +147,10 @@ class RecordValidator:
         *,
         start_month: int = DEFAULT_CYCLE_START_MONTH,
         catalogues: Mapping[str, Catalogue] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.region = region
+        self._clock: Clock = clock or SystemClock()
         self._code = region.value
         self._opener = opener
         self._start_month = start_month
@@ -206,10 +214,17 @@ class RecordValidator:
     # -- 4. rules --------------------------------------------------------------------------
 
     def _rules(self, rec: InboundRecord, record: CaseRecord) -> None:
-        if rec.key is not None and rec.key.decode("utf-8", "replace") != record.case_id:
+        if rec.key is None or rec.key.decode("utf-8", "replace") != record.case_id:
+            # The key keeps a case's revisions on one partition, in order.
             raise RecordRefusedError("key_mismatch", "record key is not the case_id")
         self._region_rule(record)
-        cycle = Month.parse(record.detected_month).cycle(self._start_month)
+        month = Month.parse(record.detected_month)
+        latest = Month.of((datetime.fromtimestamp(self._clock.now(), UTC) + _SKEW).date())
+        if not EARLIEST_DETECTED <= month <= latest:
+            raise RecordRefusedError(
+                "bad_month", f"detected_month {month} is not within {EARLIEST_DETECTED}..{latest}"
+            )
+        cycle = month.cycle(self._start_month)
         if record.cycle != str(cycle):
             raise RecordRefusedError(
                 "wrong_cycle",

@@ -156,8 +156,10 @@ async def test_a_revision_past_any_database_integer_is_refused(
         ({"risk_indicators": ["DOC-99"]}, "unknown_indicator"),
         ({"catalogue_version": "1999.1"}, "unknown_catalogue"),
         ({"region": "APG"}, "wrong_region"),
+        ({"detected_month": "2099-01", "cycle": "CSP85"}, "bad_month"),
+        ({"detected_month": "2014-01", "cycle": "CSP0"}, "bad_month"),
     ],
-    ids=["cycle", "month", "indicator", "catalogue", "region"],
+    ids=["cycle", "month", "indicator", "catalogue", "region", "future", "before-treaty"],
 )
 async def test_records_the_node_would_refuse_are_refused(
     ring: Keyring, store: CaseStore, changes: dict[str, object], reason: str
@@ -245,3 +247,16 @@ async def test_a_dead_letter_replayed_once_its_cause_is_fixed_is_applied(
     await run(ring, store, [(value, case)])  # and once more: a duplicate now
     total = next(r for r in await store.cell_rows("AFR", ["CSP12"]) if r.dimension == "_total")
     assert total.count == 1
+
+
+async def test_a_record_without_a_key_is_refused(ring: Keyring, store: CaseStore) -> None:
+    """The key keeps a case's revisions on one partition: a keyless record could be applied
+    out of order with them."""
+    case = str(uuid.uuid4())
+    sink = MemoryDeadLetterSink()
+    agg = RegionAggregator(
+        Region.AFR, Opener(ring.opening_keys(KeyRole.REGION, "AFR")), store, sink
+    )
+    await agg.handle([InboundRecord(TOPIC, 0, 0, None, seal(ring, record_doc(case)))])
+    assert reasons(sink.sent) == ["key_mismatch"]
+    assert await store.stored_cases("AFR") == []
