@@ -10,6 +10,8 @@ share, so none of them has to import another's internals.
   the digest and summary publishers' seam).
 - **Inbound records**: :class:`InboundRecord` (a consumed record copied out of the Kafka
   client), :class:`DeadLetter` with :data:`DLQ_HEADERS`, and :class:`DeadLetterSink`.
+- **Fault points**: :class:`FaultPoints`, named places on the delivery path
+  (:data:`FAULT_POINTS`) where a test makes a failure happen; production passes none.
 
 The Kafka implementations live in :mod:`dief.kafka`; the fakes in :mod:`dief.testing`.
 Nothing here does I/O.
@@ -26,11 +28,13 @@ from typing import Protocol, runtime_checkable
 
 __all__ = [
     "DLQ_HEADERS",
+    "FAULT_POINTS",
     "HOUR_MS",
     "Backoff",
     "Clock",
     "DeadLetter",
     "DeadLetterSink",
+    "FaultPoints",
     "InboundRecord",
     "OutboxEntry",
     "Publisher",
@@ -173,3 +177,18 @@ class DeadLetterSink(Protocol):
     """Where dead letters go; returns only once the broker acknowledged every one."""
 
     async def send(self, letters: Sequence[DeadLetter]) -> None: ...
+
+
+# -- fault points -----------------------------------------------------------------------
+
+#: The commit boundaries of the aggregator's delivery path (DESIGN §8), in the order a batch
+#: meets them: fetched, not yet applied; dead letters being sent inside the database
+#: transaction; the transaction committed but the offsets not yet.
+FAULT_POINTS = ("after_fetch", "dead_letter_send", "after_commit")
+
+
+class FaultPoints(Protocol):
+    """Told each time the delivery path reaches one of :data:`FAULT_POINTS`; may raise, as
+    a crash there would stop the work (see :class:`dief.testing.FaultPlan`)."""
+
+    def reached(self, point: str) -> None: ...

@@ -31,7 +31,7 @@ from dief.aggregator.store import CaseStore
 from dief.catalogue import Catalogue
 from dief.exceptions import StorageRefusedError
 from dief.periods import DEFAULT_CYCLE_START_MONTH
-from dief.seams import Clock, DeadLetter, DeadLetterSink, InboundRecord
+from dief.seams import Clock, DeadLetter, DeadLetterSink, FaultPoints, InboundRecord
 from dief.vocab import Region
 from dief.wire import CaseRecord
 
@@ -95,6 +95,7 @@ class RegionAggregator:
         start_month: int = DEFAULT_CYCLE_START_MONTH,
         catalogues: dict[str, Catalogue] | None = None,
         clock: Clock | None = None,
+        faults: FaultPoints | None = None,
     ) -> None:
         self.region = region
         self._code = region.value
@@ -103,6 +104,7 @@ class RegionAggregator:
         )
         self._store = store
         self._sink = dead_letters
+        self._faults = faults
 
     def __repr__(self) -> str:
         return f"RegionAggregator(region={self.region.value!r})"
@@ -234,6 +236,8 @@ class RegionAggregator:
             ]
             letters = [*refused, *forged]
             if letters:
+                if self._faults is not None:
+                    self._faults.reached("dead_letter_send")
                 await self._sink.send(letters)
 
         return await self._store.apply_batch(

@@ -25,7 +25,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from dief.exceptions import BrokerError, StorageError
-from dief.seams import Backoff, InboundRecord
+from dief.seams import Backoff, FaultPoints, InboundRecord
 
 __all__ = [
     "DEFAULT_SESSION_TIMEOUT_MS",
@@ -70,11 +70,15 @@ def subscribe_batches(
     on_result: Callable[[R], None] | None = None,
     log: logging.Logger | None = None,
     label: str | None = None,
+    faults: FaultPoints | None = None,
 ) -> None:
     """Subscribe *broker* to *topic* in *group_id*; each batch goes to *handle*.
 
     *on_result* hears each handled batch's result. A failure is logged on *log* as
-    "*label*: batch of N not applied" (*label* defaults to *title*).
+    "*label*: batch of N not applied" (*label* defaults to *title*); the offsets are not
+    committed and the batch comes again. *faults* (tests only) is told when a batch was
+    fetched (``after_fetch``) and when *handle* returned, before the offsets are committed
+    (``after_commit``).
     """
     logger = log or logging.getLogger("dief.kafka")
     name = title if label is None else label
@@ -100,7 +104,11 @@ def subscribe_batches(
         nonlocal failures
         records = cast("list[InboundRecord]", body)
         try:
+            if faults is not None:
+                faults.reached("after_fetch")
             result = await handle(records)
+            if faults is not None:
+                faults.reached("after_commit")
         except Exception as exc:
             # Database or broker away, or a bug: nothing of the batch was committed. Back off
             # before FastStream seeks back, so a persistent failure never spins.

@@ -9,7 +9,9 @@ fakes every test uses (each implements its Protocol of :mod:`dief.seams`).
   :class:`~dief.seams.Publisher`, alone or as a spy on a real one, whose acknowledgements a
   test can hold and wait for). Each keeps what it accepted, in order, in ``.sent``.
 - **Failure injection**: :class:`Faults`, ``.faults`` of every fake above: fail every call
-  until healed, or the next *n*, with a given error or a ``BrokerError``.
+  until healed, or the next *n*, with a given error or a ``BrokerError``; and
+  :class:`FaultPlan`, a :class:`~dief.seams.FaultPoints` that fails the delivery path at
+  chosen visits of its commit boundaries.
 - **Network faults**: :class:`TcpProxy`, a loopback TCP forwarder a test can cut and
   restore, and :func:`broker_behind_proxy`, an embedded broker whose clients all go
   through one.
@@ -22,7 +24,7 @@ Nothing here touches the network or the clock at import time or in a constructor
 from __future__ import annotations
 
 from dief.testing._clock import FakeClock
-from dief.testing._faults import Faults
+from dief.testing._faults import FaultPlan, Faults, InjectedFaultError
 from dief.testing._memory import (
     MemoryDeadLetterSink,
     MemoryPublisher,
@@ -35,7 +37,9 @@ from dief.testing._topics import TopicRecord, read_topics
 __all__ = [
     "CutMode",
     "FakeClock",
+    "FaultPlan",
     "Faults",
+    "InjectedFaultError",
     "MemoryDeadLetterSink",
     "MemoryPublisher",
     "MemoryRecordSink",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from dief.exceptions import BrokerError, ConfigurationError
+from dief.seams import FAULT_POINTS
 
 
 class Faults:
@@ -70,3 +73,35 @@ class Faults:
                 self.heal()
         self.injected += 1
         raise error.with_traceback(None)
+
+
+class InjectedFaultError(Exception):
+    """The failure a :class:`FaultPlan` makes happen at a fault point."""
+
+
+class FaultPlan:
+    """A :class:`dief.seams.FaultPoints` that fails at chosen visits of chosen points.
+
+    ``FaultPlan({"after_commit": {2, 5}})`` raises :class:`InjectedFaultError` the 2nd and the
+    5th time the delivery path reaches ``after_commit`` (counting from 1), and never
+    elsewhere; :attr:`visits` and :attr:`injected` say what happened, per point.
+    """
+
+    __slots__ = ("_plan", "injected", "visits")
+
+    def __init__(self, plan: dict[str, set[int]]) -> None:
+        unknown = set(plan) - set(FAULT_POINTS)
+        if unknown:
+            raise ConfigurationError(f"no such fault point: {', '.join(sorted(unknown))}")
+        self._plan = {point: frozenset(visits) for point, visits in plan.items()}
+        self.visits: Counter[str] = Counter()
+        self.injected: Counter[str] = Counter()
+
+    def __repr__(self) -> str:
+        return f"FaultPlan(visits={dict(self.visits)}, injected={dict(self.injected)})"
+
+    def reached(self, point: str) -> None:
+        self.visits[point] += 1
+        if self.visits[point] in self._plan.get(point, frozenset()):
+            self.injected[point] += 1
+            raise InjectedFaultError(f"fault injected at {point} (visit {self.visits[point]})")
