@@ -32,7 +32,7 @@ from dief.catalogue import Catalogue
 from dief.exceptions import StorageRefusedError
 from dief.periods import DEFAULT_CYCLE_START_MONTH
 from dief.seams import Clock, DeadLetter, DeadLetterSink, FaultPoints, InboundRecord
-from dief.vocab import Region
+from dief.vocab import CaseStatus, Region
 from dief.wire import CaseRecord
 
 __all__ = ["BatchReport", "RegionAggregator", "case_values", "dedupe_key"]
@@ -128,7 +128,9 @@ class RegionAggregator:
             related=record.related,
             primary_region=str(record.region),
             values=case_values(record),
-            sealed=rec.value or b"",
+            # A withdrawal erases the case's sealed lesson at rest (DESIGN §8): the stored
+            # envelope of a withdrawn case is empty, so nothing can ever open it again.
+            sealed=(rec.value or b"") if record.status is CaseStatus.ACTIVE else b"",
         )
 
     def _decode_batch(

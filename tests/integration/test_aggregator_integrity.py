@@ -260,3 +260,16 @@ async def test_a_record_without_a_key_is_refused(ring: Keyring, store: CaseStore
     await agg.handle([InboundRecord(TOPIC, 0, 0, None, seal(ring, record_doc(case)))])
     assert reasons(sink.sent) == ["key_mismatch"]
     assert await store.stored_cases("AFR") == []
+
+
+async def test_a_withdrawal_erases_the_sealed_lesson(ring: Keyring, store: CaseStore) -> None:
+    """DESIGN §8: a withdrawal erases the case's sealed lesson at the aggregator."""
+    case = str(uuid.uuid4())
+    lesson = {"summary": "Forged end-user certificates were found at the port of entry."}
+    first = seal(ring, record_doc(case, **lesson))
+    withdrawn = seal(ring, record_doc(case, revision=2, status="withdrawn", **lesson))
+    await run(ring, store, [(first, case)])
+    assert [c for c, _ in await store.sealed_cases("AFR")] == [case]
+    await run(ring, store, [(withdrawn, case)])
+    assert await store.sealed_cases("AFR") == []
+    assert await store.sealed_cases("AFR", include_withdrawn=True) == [(case, b"")]

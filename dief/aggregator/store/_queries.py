@@ -149,12 +149,15 @@ class CaseQueries(DigestPatterns):
         except SQLAlchemyError as exc:
             raise StorageError(f"reading cases for {region} failed: {_why(exc)}") from exc
 
-    async def sealed_cases(self, region: str) -> list[tuple[str, bytes]]:
-        """(case_id, sealed envelope) of the active cases of *region*, for lessons."""
+    async def sealed_cases(
+        self, region: str, *, include_withdrawn: bool = False
+    ) -> list[tuple[str, bytes]]:
+        """(case_id, sealed envelope) of the active cases of *region*, for lessons; with
+        *include_withdrawn*, of every stored case (an audit: a withdrawn one's is empty)."""
         engine = self._require()
-        stmt = select(cases.c.case_id, cases.c.sealed).where(
-            cases.c.region == region, cases.c.status == "active"
-        )
+        stmt = select(cases.c.case_id, cases.c.sealed).where(cases.c.region == region)
+        if not include_withdrawn:
+            stmt = stmt.where(cases.c.status == "active")
         try:
             async with engine.connect() as conn:
                 return [(r.case_id, bytes(r.sealed)) for r in await conn.execute(stmt)]

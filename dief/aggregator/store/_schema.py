@@ -1,7 +1,8 @@
 """Database tables of the regional aggregator (SQLAlchemy Core).
 
 Only categorical facts are stored in clear. Free text stays inside the sealed envelope,
-which is kept as received (``cases.sealed``) and can be opened only with the region key.
+which is kept as received (``cases.sealed``) and can be opened only with the region key;
+a withdrawn case keeps none (its ``sealed`` is empty: the withdrawal erases the lesson).
 A case's (dimension, value) pairs are one JSON column of its row (``dimension_values``), so
 a revision rewrites one row, not a row per pair.
 
