@@ -6,6 +6,7 @@ import typer
 
 from dief.cli import broker as _broker
 from dief.cli import digest as _digest
+from dief.cli import dlq as _dlq
 from dief.cli import keys as _keys
 from dief.cli import run as _run
 from dief.cli import schema as _schema
@@ -30,6 +31,7 @@ def _root() -> None:
 
 for _module in (_run, _services, _keys, _broker, _schema, _digest, _summary):
     _module.register(app)
+_dlq.register(app)
 
 
 def main() -> None:

@@ -13,6 +13,15 @@ from dief.kafka._clients import (
     make_broker,
     producer_options,
 )
+from dief.kafka._dlq import (
+    DeadLetterSnapshot,
+    Replayed,
+    StoredDeadLetter,
+    read_dead_letters,
+    replay_dead_letters,
+    watch_dead_letters,
+)
+from dief.kafka._read import ConsumedRecord, TopicSnapshot, read_new, read_to_end
 from dief.kafka._subscribe import (
     DEFAULT_SESSION_TIMEOUT_MS,
     EMBEDDED_SESSION_TIMEOUT_MS,
@@ -36,10 +45,15 @@ __all__ = [
     "DEFAULT_SESSION_TIMEOUT_MS",
     "DIGESTS_TOPIC",
     "EMBEDDED_SESSION_TIMEOUT_MS",
+    "ConsumedRecord",
+    "DeadLetterSnapshot",
     "EnsuredTopics",
     "KafkaDeadLetterSink",
     "KafkaRecordSink",
     "NodePublisher",
+    "Replayed",
+    "StoredDeadLetter",
+    "TopicSnapshot",
     "TopicSpec",
     "cases_topic",
     "dief_topics",
@@ -47,5 +61,10 @@ __all__ = [
     "ensure_topics",
     "make_broker",
     "producer_options",
+    "read_dead_letters",
+    "read_new",
+    "read_to_end",
+    "replay_dead_letters",
     "subscribe_batches",
+    "watch_dead_letters",
 ]

@@ -171,16 +171,19 @@ async def _stop_quietly(producer: AIOKafkaProducer) -> None:
 
 
 class KafkaDeadLetterSink:
-    """Sends dead letters to ``dief.<region>.dlq``: original key and value, reason headers."""
+    """Sends dead letters to ``dief.<region>.dlq``: original key and value, reason headers,
+    the record timestamp coarsened to the hour (DESIGN §3: on every topic)."""
 
-    def __init__(self, broker: KafkaBroker, region: Region) -> None:
+    def __init__(self, broker: KafkaBroker, region: Region, *, clock: Clock | None = None) -> None:
         self._broker = broker
         self._topic = dlq_topic(region)
+        self._clock: Clock = clock if clock is not None else SystemClock()
 
     def __repr__(self) -> str:
         return f"KafkaDeadLetterSink(topic={self._topic!r})"
 
     async def send(self, letters: Sequence[DeadLetter]) -> None:
+        stamp = coarse_timestamp_ms(self._clock.now())
         try:
             futures = [
                 await self._broker.publish(
@@ -188,6 +191,7 @@ class KafkaDeadLetterSink:
                     topic=self._topic,
                     key=letter.record.key,
                     headers={k: v.decode("utf-8") for k, v in letter.headers()},
+                    timestamp_ms=stamp,
                     no_confirm=True,
                 )
                 for letter in letters

@@ -106,6 +106,7 @@ async def test_poison_records_are_dead_lettered(tmp_path: Path) -> None:
                 assert int(headers["dief-source-partition"]) == meta.partition, name
                 assert int(headers["dief-source-offset"]) == meta.offset, name
                 assert letter.value == sent.value, name  # unchanged, byte for byte
+                assert letter.timestamp % 3_600_000 == 0, name  # coarsened to the hour
             oversized = by_key[bad["oversized"][1].key]
             assert len(oversized.value) > MAX_VALUE
 
