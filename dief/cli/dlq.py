@@ -59,9 +59,7 @@ _REPLAY_NOTE = (
     "afresh. Still bad: dead-lettered again (with today's reason). Cause gone (a key since "
     "picked up, a bug since fixed): applied. The replay sees only whether a new dead letter "
     'comes; "not dead-lettered again" cannot tell applied from a duplicate (bytes applied '
-    "meanwhile) or a stale revision. Limit: an aggregator from before this rule (commit "
-    "d3ff93d) takes a replayed record that passes its checks for a duplicate of the dead "
-    "letter and applies nothing."
+    "meanwhile) or a stale revision."
 )
 
 dlq_app = typer.Typer(
