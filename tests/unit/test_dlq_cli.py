@@ -268,4 +268,3 @@ def test_replay_help_says_what_a_replay_can_and_cannot_tell() -> None:
     text = " ".join(result.output.split())
     assert "only an applied record makes its bytes a duplicate" in text
     assert '"not dead-lettered again" cannot tell applied from a duplicate' in text
-    assert "Limit: an aggregator from before this rule" in text
