@@ -46,7 +46,12 @@ MUST_NOT_SKIP_IN_CI: tuple[str, ...] = ("postgres", "kafka", "browser")
 #: An admin-capable database URL of a server to use instead of a throw-away cluster.
 DATABASE_URL_ENV = "DIEF_TEST_DATABASE_URL"
 #: Fixtures that reach PostgreSQL; a test using one must be marked ``postgres``.
-POSTGRES_FIXTURES = ("postgres_admin_dsn", "make_postgres_database", "postgres_url")
+POSTGRES_FIXTURES = (
+    "postgres_admin_dsn",
+    "make_postgres_database",
+    "postgres_url",
+    "restartable_postgres",
+)
 
 MakeDatabase = Callable[[], AbstractContextManager[str]]
 _SKIPPED_IN_CI = pytest.StashKey[list[tuple[str, str, str]]]()
@@ -119,9 +124,23 @@ def _run(argv: list[str], what: str, log: Path | None = None) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """A throw-away PostgreSQL cluster: its admin DSN, and a way to restart it."""
+
+    dsn: str
+    _pg_ctl: list[str]
+    _log: Path
+
+    def restart(self, mode: str = "fast") -> None:
+        """Stop the server (*mode*: ``fast`` drops every connection, ``immediate`` is a
+        crash) and start it again on the same port; returns once it accepts connections."""
+        _run([*self._pg_ctl, "-m", mode, "-w", "-t", "60", "restart"], "restarting", self._log)
+
+
 @contextlib.contextmanager
-def _throwaway_cluster(binaries: _Binaries) -> Iterator[str]:
-    """A PostgreSQL cluster of this session in a temp folder; yields its admin DSN."""
+def _throwaway_cluster(binaries: _Binaries) -> Iterator[Cluster]:
+    """A PostgreSQL cluster in a temp folder, stopped and deleted afterwards."""
     base = Path(tempfile.mkdtemp(prefix="dief-pg-"))
     data, log = base / "data", base / "server.log"
     try:
@@ -133,10 +152,10 @@ def _throwaway_cluster(binaries: _Binaries) -> Iterator[str]:
             f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
             " -c synchronous_commit=off -c full_page_writes=off"
         )
-        start = [*as_user, binaries.pg_ctl, "-D", str(data), "-o", options, "-l", str(log)]
-        _run([*start, "-w", "-t", "60", "start"], "starting PostgreSQL", log)
+        pg_ctl = [*as_user, binaries.pg_ctl, "-D", str(data), "-o", options, "-l", str(log)]
+        _run([*pg_ctl, "-w", "-t", "60", "start"], "starting PostgreSQL", log)
         try:
-            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+            yield Cluster(f"postgresql://postgres@127.0.0.1:{port}/postgres", pg_ctl, log)
         finally:
             subprocess.run(
                 [*as_user, binaries.pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
@@ -146,6 +165,16 @@ def _throwaway_cluster(binaries: _Binaries) -> Iterator[str]:
             )
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _require_binaries() -> _Binaries:
+    binaries = _find_binaries()
+    if binaries is None:
+        pytest.skip(
+            "PostgreSQL binaries (initdb, pg_ctl) are not on PATH nor under "
+            f"/usr/lib/postgresql/*/bin, and {DATABASE_URL_ENV} is not set"
+        )
+    return binaries
 
 
 def _blocking(coro: Coroutine[Any, Any, None]) -> None:
@@ -188,14 +217,16 @@ def postgres_admin_dsn() -> Iterator[str]:
             pytest.fail(f"{DATABASE_URL_ENV} ({dsn}) does not answer: {exc!r}", pytrace=False)
         yield dsn
         return
-    binaries = _find_binaries()
-    if binaries is None:
-        pytest.skip(
-            "PostgreSQL binaries (initdb, pg_ctl) are not on PATH nor under "
-            f"/usr/lib/postgresql/*/bin, and {DATABASE_URL_ENV} is not set"
-        )
-    with _throwaway_cluster(binaries) as dsn:
-        yield dsn
+    with _throwaway_cluster(_require_binaries()) as cluster:
+        yield cluster.dsn
+
+
+@pytest.fixture
+def restartable_postgres() -> Iterator[Cluster]:
+    """A PostgreSQL cluster of one test's own, which the test may restart (a fault test);
+    always a throw-away cluster, even when DIEF_TEST_DATABASE_URL names a server."""
+    with _throwaway_cluster(_require_binaries()) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")
