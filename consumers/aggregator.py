@@ -13,24 +13,30 @@ seconds (default hourly), issues each region's changed closed periods on ``dief.
 (:func:`dief.digests.publish_closed_periods`), signed with the region's key and sealed to the
 Secretariat's KEM public keys from the keyring. A failed pass is logged and retried; it
 never stops the consumers. ``dief publish-digests`` issues digests on demand.
+
+Operability (docs/architecture.md): the service measures every batch (records by outcome,
+dead letters by reason, batch durations, consumer lag from the fetch high watermarks) and
+every digest pass on a registry of its own, and serves ``/metrics``, ``/healthz`` and
+``/readyz`` when ``DIEF_METRICS__PORT`` is set.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 
-from dief.aggregator import BatchReport, RegionAggregator
+from dief.aggregator import REASONS, BatchReport, RegionAggregator
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.crypto.envelope import Opener
 from dief.digests import DigestSchedule, PassHook, closed_period_publisher, issuer_from_keyring
-from dief.exceptions import BrokerError, ConfigurationError, KeyringError
+from dief.exceptions import BrokerError, ConfigurationError, KeyringError, StorageError
 from dief.kafka import (
     DEFAULT_SESSION_TIMEOUT_MS,
     EMBEDDED_SESSION_TIMEOUT_MS,
@@ -41,7 +47,16 @@ from dief.kafka import (
     subscribe_batches,
 )
 from dief.keyring import Keyring, KeyRole
-from dief.seams import Backoff, Clock
+from dief.observability import (
+    AggregatorMetrics,
+    ConsumerLag,
+    DigestMetrics,
+    Observability,
+    StoreHealth,
+    kafka_consumers,
+    kafka_consumers_check,
+)
+from dief.seams import Backoff, Clock, InboundRecord
 from dief.settings import AggregatorSettings
 from dief.vocab import Region
 
@@ -49,6 +64,7 @@ __all__ = [
     "DEFAULT_SESSION_TIMEOUT_MS",
     "EMBEDDED_SESSION_TIMEOUT_MS",
     "AggregatorService",
+    "AggregatorTelemetry",
     "ReportHook",
     "create_aggregator",
     "group_id",
@@ -58,6 +74,52 @@ __all__ = [
 log = logging.getLogger("dief.aggregator")
 
 ReportHook = Callable[[Region, BatchReport], None]
+BatchHandler = Callable[[Sequence[InboundRecord]], Awaitable[BatchReport]]
+
+
+class AggregatorTelemetry:
+    """What the aggregators measure, on *observability*'s registry: records by outcome and
+    dead letters by reason (:class:`AggregatorMetrics`), consumer lag (:class:`ConsumerLag`),
+    digest passes (:class:`DigestMetrics`), and whether the store answers
+    (:class:`StoreHealth`, probed with a read of the dead-letter counts).
+    """
+
+    def __init__(
+        self, observability: Observability, store: CaseStore, regions: Sequence[Region]
+    ) -> None:
+        registry = observability.registry
+        self.metrics = AggregatorMetrics(registry, regions, REASONS)
+        self.digests = DigestMetrics(registry, regions)
+        self.lag = ConsumerLag(registry)
+        probe_region = regions[0].value if regions else Region.AFR.value
+        self.store = StoreHealth(lambda: store.dead_letter_counts(probe_region))
+        observability.on_scrape(self.lag.refresh)
+
+    def __repr__(self) -> str:
+        return f"AggregatorTelemetry({self.lag!r})"
+
+    def measured(self, region: Region, handle: BatchHandler) -> BatchHandler:
+        """*handle*, measured: its outcomes, duration, failures and the batch in hand."""
+
+        async def measured_handle(records: Sequence[InboundRecord]) -> BatchReport:
+            self.lag.begin(region, records)
+            started = time.perf_counter()
+            try:
+                report = await handle(records)
+            except StorageError as exc:
+                self.store.failed(exc.message)
+                self.metrics.batch_failed(region)
+                raise
+            except Exception:
+                self.metrics.batch_failed(region)
+                raise
+            finally:
+                self.lag.end(region)
+            self.store.succeeded()
+            self.metrics.batch_applied(region, report.outcomes, time.perf_counter() - started)
+            return report
+
+        return measured_handle
 
 
 def group_id(region: Region) -> str:
@@ -73,18 +135,22 @@ def register_aggregators(
     embedded: bool = False,
     on_report: ReportHook | None = None,
     backoff: Backoff | None = None,
+    telemetry: AggregatorTelemetry | None = None,
 ) -> None:
-    """Subscribe *broker* to each region's cases topic with its aggregator."""
+    """Subscribe *broker* to each region's cases topic with its aggregator (measured by
+    *telemetry* if given)."""
     for region, aggregator in aggregators.items():
-        _subscribe(
-            broker, region, aggregator, max_records, embedded, on_report, backoff or Backoff()
-        )
+        handle: BatchHandler = aggregator.handle
+        if telemetry is not None:
+            handle = telemetry.measured(region, handle)
+            telemetry.lag.watch(region, lambda: kafka_consumers(broker))
+        _subscribe(broker, region, handle, max_records, embedded, on_report, backoff or Backoff())
 
 
 def _subscribe(
     broker: KafkaBroker,
     region: Region,
-    aggregator: RegionAggregator,
+    handle: BatchHandler,
     max_records: int,
     embedded: bool,
     on_report: ReportHook | None,
@@ -102,7 +168,7 @@ def _subscribe(
         max_records=max_records,
         embedded=embedded,
         backoff=backoff,
-        handle=aggregator.handle,
+        handle=handle,
         on_result=report,
         log=log,
         label=region.value,
@@ -116,6 +182,12 @@ class AggregatorService:
     its stop event is set (SIGTERM); stopping lets the batch in hand finish and commit.
     With ``settings.digest_interval`` > 0 the closed-period digest schedule runs too
     (*clock* tells it the day and the issue hour; the wall clock by default).
+
+    The service measures itself on *observability* (by default its own, from
+    ``settings.metrics``, whose endpoint it serves from :meth:`start` to :meth:`stop`; one
+    given by the caller is served by the caller, who may keep it up around the service's
+    life, so that ``/readyz`` says 503 before it starts and after it stops). It is ready
+    while started, every region's consumer holds partitions and the database answers.
     """
 
     def __init__(
@@ -124,6 +196,7 @@ class AggregatorService:
         passphrase: SecretStr | None,
         *,
         clock: Clock | None = None,
+        observability: Observability | None = None,
     ) -> None:
         self._settings = settings
         self._passphrase = passphrase
@@ -131,6 +204,14 @@ class AggregatorService:
         self._store = CaseStore(settings.database_url.get_secret_value())
         self._brokers: list[KafkaBroker] = []
         self._schedule: DigestSchedule | None = None
+        self._serves = observability is None
+        self.observability = (
+            observability if observability is not None else Observability(settings.metrics)
+        )
+        self._telemetry = AggregatorTelemetry(self.observability, self._store, settings.regions)
+        self._by_region: dict[str, KafkaBroker] = {}
+        self.observability.add_check("consumers", kafka_consumers_check(self._by_region))
+        self.observability.add_check("database", self._telemetry.store)
 
     def __repr__(self) -> str:
         return f"AggregatorService(regions={[r.value for r in self._settings.regions]})"
@@ -159,9 +240,10 @@ class AggregatorService:
             ) from exc
         # Openers of their own for lessons: they run in a worker thread.
         openers = {r: Opener(ring.opening_keys(KeyRole.REGION, r.value)) for r in brokers}
+        publish = closed_period_publisher(self._store, issuers, openers=openers)
         return DigestSchedule(
             list(brokers),
-            closed_period_publisher(self._store, issuers, openers=openers),
+            self._telemetry.digests.timed(publish),
             interval=self._settings.digest_interval,
             clock=self._clock,
             on_pass=on_digests,
@@ -170,8 +252,8 @@ class AggregatorService:
     async def start(
         self, on_report: ReportHook | None = None, on_digests: PassHook | None = None
     ) -> None:
-        """Start the consumers and, unless ``digest_interval`` is 0, the digest schedule
-        (*on_digests* hears about every pass)."""
+        """Start the endpoint (if it is the service's own), the consumers and, unless
+        ``digest_interval`` is 0, the digest schedule (*on_digests* hears about every pass)."""
         ring = self._settings.keyring.unlock(self._passphrase, "the region keys are")
         openers = {
             r: Opener(ring.opening_keys(KeyRole.REGION, r.value)) for r in self._settings.regions
@@ -183,7 +265,33 @@ class AggregatorService:
         schedule = None
         if self._settings.digest_interval > 0:
             schedule = self._digest_schedule(ring, brokers, on_digests)
-        await self._store.start()
+        self.observability.readiness.starting()
+        try:
+            if self._serves:
+                await self.observability.start()
+            await self._store.start()
+            self._register(brokers, openers, on_report)
+            try:
+                await asyncio.gather(*(b.start() for b in self._brokers))
+            except (KafkaError, OSError) as exc:
+                raise BrokerError(
+                    f"cannot start the aggregators on {self._settings.kafka.bootstrap}: "
+                    f"{type(exc).__name__}"
+                ) from exc
+        except BaseException:
+            await self.stop()
+            raise
+        if schedule is not None:
+            schedule.start()
+            self._schedule = schedule
+        self.observability.readiness.started()
+
+    def _register(
+        self,
+        brokers: Mapping[Region, KafkaBroker],
+        openers: Mapping[Region, Opener],
+        on_report: ReportHook | None,
+    ) -> None:
         # One client per region (its own consumer group and DLQ producer), started in
         # parallel: group joins take seconds and would otherwise add up.
         for r, broker in brokers.items():
@@ -200,28 +308,24 @@ class AggregatorService:
                 max_records=self._settings.max_batch,
                 embedded=self._settings.kafka.embedded,
                 on_report=on_report,
+                telemetry=self._telemetry,
             )
             self._brokers.append(broker)
-        try:
-            await asyncio.gather(*(b.start() for b in self._brokers))
-        except (KafkaError, OSError) as exc:
-            await self.stop()
-            raise BrokerError(
-                f"cannot start the aggregators on {self._settings.kafka.bootstrap}: "
-                f"{type(exc).__name__}"
-            ) from exc
-        if schedule is not None:
-            schedule.start()
-            self._schedule = schedule
+            self._by_region[r.value] = broker
 
     async def stop(self) -> None:
+        self.observability.readiness.stopping()
         if self._schedule is not None:
             await self._schedule.stop()
             self._schedule = None
         # Each client leaves its group; in parallel, so shutdown takes one leave, not five.
         await asyncio.gather(*(broker.stop() for broker in self._brokers))
         self._brokers.clear()
+        self._by_region.clear()
         await self._store.stop()
+        self.observability.readiness.stopped()
+        if self._serves:
+            await self.observability.stop()
 
     async def run(self, stop: asyncio.Event) -> None:
         await stop.wait()

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dief.database import async_url, sqlite_url
@@ -52,6 +53,9 @@ __all__ = [
     "KafkaSettings",
     "KeyringSettings",
     "KeysSettings",
+    "LogFormat",
+    "LoggingSettings",
+    "MetricsSettings",
     "NodeSettings",
     "RunSettings",
     "SecretariatSettings",
@@ -200,6 +204,44 @@ class KeyringSettings(BaseModel):
         return Keyring.load(self.path, passphrase=passphrase.get_secret_value())
 
 
+class MetricsSettings(BaseModel):
+    """The service's own HTTP endpoint (``DIEF_METRICS__*``): ``/metrics`` (Prometheus text),
+    ``/healthz`` and ``/readyz``.
+
+    Off unless a port is given. It binds the loopback address by default: a scraper on
+    another host needs ``DIEF_METRICS__HOST`` set to an address it can reach (the metrics
+    carry regions, reasons and outcomes only, never a State, but the endpoint has no
+    authentication).
+    """
+
+    model_config = _GROUP
+
+    port: int | None = Field(
+        None, ge=0, le=65535, description="TCP port; None serves nothing, 0 picks a free one"
+    )
+    host: str = Field("127.0.0.1", min_length=1, description="Address to bind")
+
+
+class LogFormat(StrEnum):
+    """How the services log: Rich-formatted text, or one JSON object per line."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+class LoggingSettings(BaseSettings):
+    """``DIEF_LOG_FORMAT`` (``text`` or ``json``), read by every command that logs; the
+    ``--log-format`` option of ``dief node`` and ``dief aggregate`` overrides it."""
+
+    model_config = _CONFIG
+
+    log_format: Annotated[LogFormat, BeforeValidator(_lower)] = LogFormat.TEXT
+
+
 class NodeSettings(BaseSettings):
     """A national node: intake, screening, sealing, outbox and relay."""
 
@@ -215,6 +257,7 @@ class NodeSettings(BaseSettings):
     relay_backoff_max: float = Field(
         30.0, gt=0, description="Longest wait (seconds) between the relay's retries"
     )
+    metrics: MetricsSettings = MetricsSettings()
 
 
 class AggregatorSettings(BaseSettings):
@@ -236,6 +279,7 @@ class AggregatorSettings(BaseSettings):
         description="Seconds between passes that issue each region's changed closed periods "
         "on dief.digests (the first runs at start); 0 turns the schedule off",
     )
+    metrics: MetricsSettings = MetricsSettings()
 
 
 class SecretariatSettings(BaseSettings):
@@ -253,6 +297,7 @@ class SecretariatSettings(BaseSettings):
         min_length=1,
         description="Regions whose digest of a cycle a summary waits for",
     )
+    metrics: MetricsSettings = MetricsSettings()
 
 
 class RunSettings(BaseSettings):

@@ -34,6 +34,7 @@ from dief.node import (
     SubmitReport,
     write_rejections,
 )
+from dief.observability import NodeObservability
 from dief.seams import Backoff
 from dief.settings import NodeSettings
 from dief.vocab import Region
@@ -69,6 +70,8 @@ class NodeService:
         self._outbox = Outbox(settings.outbox)
         self._node: NationalNode | None = None
         self._relay: OutboxRelay | None = None
+        # /metrics, /healthz, /readyz (DIEF_METRICS__*), served while run() relays
+        self.observability = NodeObservability(settings.metrics)
 
     def __repr__(self) -> str:
         return "NodeService()"  # a node's name may be its State's: never printed
@@ -143,6 +146,7 @@ class NodeService:
     async def run(self, stop: asyncio.Event) -> None:
         """Relay the outbox and watch the intake directory until *stop* is set."""
         relay = self._require_relay()
+        await self.observability.start(self._outbox, relay)
         tasks = [asyncio.create_task(relay.run(stop), name="relay")]
         if self._settings.intake_dir is not None:
             tasks.append(asyncio.create_task(self._watch(stop), name="intake"))
@@ -151,6 +155,7 @@ class NodeService:
         finally:
             for task in tasks:
                 task.cancel()
+            await self.observability.stop()
 
     async def _watch(self, stop: asyncio.Event) -> None:
         intake = self._settings.intake_dir

@@ -26,10 +26,18 @@ from rich.progress import (
 from rich.text import Text
 
 from dief.exceptions import ConfigurationError, DiefError
-from dief.settings import KeyringSettings, load_settings, read_passphrase_file
+from dief.observability import json_handler
+from dief.settings import (
+    KeyringSettings,
+    LogFormat,
+    LoggingSettings,
+    load_settings,
+    read_passphrase_file,
+)
 
 __all__ = [
     "FORMAT_OPTION",
+    "LOG_FORMAT_OPTION",
     "ManagedService",
     "OutOpt",
     "RichProgress",
@@ -54,6 +62,12 @@ S = TypeVar("S", bound=BaseSettings)
 
 #: ``--format``: ``Annotated[SomeFormat, FORMAT_OPTION]`` (each command has its own enum).
 FORMAT_OPTION = typer.Option("--format", case_sensitive=False, help="Output format")
+#: ``--log-format``: ``Annotated[LogFormat | None, LOG_FORMAT_OPTION]`` of the services.
+LOG_FORMAT_OPTION = typer.Option(
+    "--log-format",
+    case_sensitive=False,
+    help="Logs as Rich text or one JSON object per line (default: DIEF_LOG_FORMAT, else text)",
+)
 OutOpt = Annotated[
     Path | None, typer.Option("--out", help="Write to this file (default: standard output)")
 ]
@@ -103,15 +117,22 @@ _LABELS = {
 }
 
 
-def configure_logging(verbose: bool = False) -> None:
-    """Log to stderr; FastStream's and aiokafka's per-message chatter only when verbose."""
+def configure_logging(verbose: bool = False, log_format: LogFormat | None = None) -> None:
+    """Log to stderr; FastStream's and aiokafka's per-message chatter only when verbose.
+
+    *log_format* (``--log-format``, else ``DIEF_LOG_FORMAT``, else text): Rich-formatted
+    text, or one JSON object per line (:class:`dief.observability.JsonFormatter`: time,
+    level, logger, event, message and the record's fields, nothing that attributes a line).
+    """
     level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(
-        level=level,
-        format="%(name)s: %(message)s",
-        handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
-        force=True,
-    )
+    chosen = load_or_fail(LoggingSettings, {"log_format": log_format}, connects=False).log_format
+    handler: logging.Handler
+    if chosen is LogFormat.JSON:
+        handler = json_handler(sys.stderr)
+    else:
+        handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     for noisy in ("faststream", "dief.kafka"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
     # aiokafka logs every failed connection attempt at ERROR; DIEF reports broker failures

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from dief.cli._console import (
+    LOG_FORMAT_OPTION,
     configure_logging,
     kafka_options,
     keyring_passphrase,
@@ -17,7 +18,7 @@ from dief.cli._console import (
     run_service,
 )
 from dief.exceptions import BrokerError
-from dief.settings import AGGREGATOR_DATABASE, AggregatorSettings, NodeSettings
+from dief.settings import AGGREGATOR_DATABASE, AggregatorSettings, LogFormat, NodeSettings
 from dief.vocab import Region
 
 __all__ = ["register"]
@@ -43,6 +44,7 @@ EmbeddedOpt = Annotated[
     bool, typer.Option("--embedded", help="The broker is the embedded Tansu (no idempotence)")
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log more")]
+LogFormatOpt = Annotated[LogFormat | None, LOG_FORMAT_OPTION]
 
 
 def _node_settings(
@@ -150,11 +152,12 @@ def node(
     bootstrap: BootstrapOpt = None,
     embedded: EmbeddedOpt = False,
     verbose: VerboseOpt = False,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Run a national node: watch an intake directory and relay the outbox to the broker."""
     from producers.node import NodeService
 
-    configure_logging(verbose)
+    configure_logging(verbose, log_format)
     settings = _node_settings(name, keys, bootstrap, embedded, intake)
     passphrase = keyring_passphrase(settings.keyring, passphrase_file)
 
@@ -182,13 +185,14 @@ def aggregate(
     bootstrap: BootstrapOpt = None,
     embedded: EmbeddedOpt = False,
     verbose: VerboseOpt = False,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Run regional aggregators: apply case records, dead-letter bad ones."""
     from consumers.aggregator import AggregatorService
 
     if not region and not all_regions:
         raise typer.BadParameter("give --region R (repeatable) or --all")
-    configure_logging(verbose)
+    configure_logging(verbose, log_format)
     settings = load_or_fail(
         AggregatorSettings,
         {

@@ -362,6 +362,11 @@ class Outbox:
         """(pending, published) entry counts."""
         return await self._call("reading", _counts)
 
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """(pending entries, when the oldest of them was accepted, UTC; None if none): the
+        node's metrics. Reads the pending entries only (the ``published_at`` index)."""
+        return await self._call("reading", _backlog)
+
 
 def _seen(db: sqlite3.Connection, source: str) -> bool:
     row = db.execute("SELECT 1 FROM intake_sources WHERE digest = ?", (source,)).fetchone()
@@ -420,3 +425,12 @@ def _counts(db: sqlite3.Connection) -> tuple[int, int]:
     (total,) = db.execute("SELECT count(*) FROM outbox").fetchone()
     (pending,) = db.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()
     return int(pending), int(total) - int(pending)
+
+
+def _backlog(db: sqlite3.Connection) -> tuple[int, datetime | None]:
+    query = "SELECT count(*), min(created_at) FROM outbox WHERE published_at IS NULL"
+    pending, oldest = db.execute(query).fetchone()
+    if oldest is None:
+        return int(pending), None
+    # The naive UTC text _now() writes (and SQLAlchemy wrote before it).
+    return int(pending), datetime.fromisoformat(str(oldest)).replace(tzinfo=UTC)

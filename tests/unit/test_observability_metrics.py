@@ -1,0 +1,152 @@
+"""The services' metric families: what a batch report adds, which label values can appear,
+and that each service instance has a registry of its own."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from dief.aggregator import REASONS
+from dief.observability import (
+    OTHER,
+    AggregatorMetrics,
+    DigestMetrics,
+    Observability,
+    SecretariatMetrics,
+    code_label,
+    region_label,
+)
+from dief.vocab import Region
+
+AFR, EEG = Region.AFR, Region.EEG
+RECORDS = "dief_aggregator_records_total"
+LETTERS = "dief_aggregator_dead_letters_total"
+
+
+def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """(sample name, sorted labels) -> value, as a scraper would parse them."""
+    text = generate_latest(registry).decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    return samples(registry)[(name, tuple(sorted(labels.items())))]
+
+
+def test_a_batch_report_counts_outcomes_and_dead_letters_by_region() -> None:
+    registry = CollectorRegistry()
+    metrics = AggregatorMetrics(registry, [AFR, EEG], REASONS)
+    metrics.batch_applied(
+        AFR,
+        Counter({"applied": 3, "duplicate": 2, "stale": 1, "dlq:malformed": 2, "dlq:bad_id": 1}),
+        0.02,
+    )
+    metrics.batch_applied(AFR, Counter({"applied": 1, "related": 1}), 0.5)
+    metrics.batch_failed(EEG)
+
+    assert value(registry, RECORDS, region="AFR", outcome="applied") == 4
+    assert value(registry, RECORDS, region="AFR", outcome="related") == 1
+    assert value(registry, RECORDS, region="AFR", outcome="duplicate") == 2
+    assert value(registry, RECORDS, region="AFR", outcome="stale") == 1
+    assert value(registry, LETTERS, region="AFR", reason="malformed") == 2
+    assert value(registry, LETTERS, region="AFR", reason="bad_id") == 1
+    assert value(registry, "dief_aggregator_batch_duration_seconds_count", region="AFR") == 2
+    assert value(registry, "dief_aggregator_batch_duration_seconds_sum", region="AFR") == 0.52
+    assert value(registry, "dief_aggregator_batch_failures_total", region="EEG") == 1
+    # the other series exist at 0 from the start
+    assert value(registry, RECORDS, region="EEG", outcome="applied") == 0
+    for reason in REASONS:
+        assert value(registry, LETTERS, region="EEG", reason=reason) == 0
+
+
+def test_label_values_are_regions_codes_and_outcomes_only() -> None:
+    registry = CollectorRegistry()
+    metrics = AggregatorMetrics(registry, [AFR])
+    metrics.batch_applied(
+        AFR,
+        Counter({"dlq:France said so": 1, "dlq:bad_padding": 1, "FRA": 1, "applied": 0}),
+        0.01,
+    )
+    metrics.batch_applied("France", Counter({"applied": 1}), 0.01)  # type: ignore[arg-type]
+    labels = {v for (_name, pairs) in samples(registry) for _k, v in pairs}
+    assert not any("fra" in v.lower() for v in labels), labels
+    assert value(registry, LETTERS, region="AFR", reason=OTHER) == 1
+    assert value(registry, LETTERS, region="AFR", reason="bad_padding") == 1
+    assert value(registry, RECORDS, region="AFR", outcome=OTHER) == 1
+    assert value(registry, RECORDS, region=OTHER, outcome="applied") == 1
+
+
+@pytest.mark.parametrize(
+    ("given", "label"),
+    [("malformed", "malformed"), ("wrong_region", "wrong_region"), ("Bad", OTHER),
+     ("a b", OTHER), ("x" * 49, OTHER), ("", OTHER), ("node-fr", OTHER)],
+)  # fmt: skip
+def test_code_label(given: str, label: str) -> None:
+    assert code_label(given) == label
+
+
+def test_region_label() -> None:
+    assert region_label(Region.GRULAC) == "GRULAC"
+    assert region_label("WEOG") == "WEOG"
+    assert region_label("FRA") == OTHER
+
+
+def test_the_secretariat_counts_received_refused_and_summaries() -> None:
+    registry = CollectorRegistry()
+    metrics = SecretariatMetrics(registry)
+    metrics.batch_handled(
+        Counter({"stored": 2, "duplicate": 1, "dlq:authentication_failed": 1, "kept:malformed": 2}),
+        summaries=1,
+        seconds=0.1,
+    )
+    assert value(registry, "dief_secretariat_digests_received_total", outcome="stored") == 2
+    assert value(registry, "dief_secretariat_digests_received_total", outcome="duplicate") == 1
+    assert value(registry, "dief_secretariat_digests_received_total", outcome="stale") == 0
+    assert value(registry, "dief_secretariat_digests_received_total", outcome="refused") == 3
+    refused = "dief_secretariat_digests_refused_total"
+    assert value(registry, refused, reason="authentication_failed", destination="dlq") == 1
+    assert value(registry, refused, reason="malformed", destination="kept") == 2
+    assert value(registry, "dief_secretariat_summaries_issued_total") == 1
+    assert value(registry, "dief_secretariat_batch_duration_seconds_count") == 1
+
+
+async def test_digest_passes_are_timed_counted_and_failures_counted() -> None:
+    registry = CollectorRegistry()
+    metrics = DigestMetrics(registry, [AFR, EEG])
+
+    async def publish(region: Region, day: date) -> list[str]:
+        if region is EEG:
+            raise RuntimeError("database away")
+        return ["2026-01", "2026-Q1"]
+
+    timed = metrics.timed(publish)
+    assert await timed(AFR, date(2026, 6, 15)) == ["2026-01", "2026-Q1"]
+    with pytest.raises(RuntimeError):
+        await timed(EEG, date(2026, 6, 15))
+    assert value(registry, "dief_digests_issued_total", region="AFR") == 2
+    assert value(registry, "dief_digest_issue_seconds_count", region="AFR") == 1
+    assert value(registry, "dief_digest_issue_seconds_count", region="EEG") == 0
+    assert value(registry, "dief_digest_pass_failures_total", region="EEG") == 1
+
+
+def test_each_service_instance_has_a_registry_of_its_own() -> None:
+    first, second = Observability(), Observability()
+    # the same families on both, no "Duplicated timeseries" error, nothing shared
+    AggregatorMetrics(first.registry, [AFR]).batch_applied(AFR, Counter({"applied": 2}), 0.01)
+    AggregatorMetrics(second.registry, [AFR])
+    assert value(first.registry, RECORDS, region="AFR", outcome="applied") == 2
+    assert value(second.registry, RECORDS, region="AFR", outcome="applied") == 0
+    # and none of it on the global default registry
+    from prometheus_client import REGISTRY
+
+    assert REGISTRY.get_sample_value(RECORDS, {"region": "AFR", "outcome": "applied"}) is None
+    # the process metrics are on each service's registry
+    assert any(name == "process_cpu_seconds_total" for name, _ in samples(first.registry))
