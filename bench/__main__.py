@@ -4,6 +4,8 @@
     uv run python -m bench --postgres           # the same on PostgreSQL (127.0.0.1:5432)
     uv run python -m bench --quick              # 10k cases, smaller RSS and digest sizes
     uv run python -m bench --profile            # also pyinstrument profiles of both sides
+    uv run python -m bench --chaos              # 100k cases, 10k hostile records, SIGKILLs
+                                                # and a PostgreSQL restart (~4 min; not in CI)
 
 Phases (each on a fresh embedded broker and a fresh database):
 
@@ -20,6 +22,15 @@ Phases (each on a fresh embedded broker and a fresh database):
    applies 100k records on top of the 1M-case store.
 
 Results: ``bench/results/pipeline[-postgresql][-quick].json`` and ``.md``.
+
+``--chaos`` runs instead the chaos phase (:mod:`bench._chaos`): N synthetic cases posted by
+the simulated nodes and about 10,000 hostile records (tests/integration/hostile.py, every
+class) published raw among them; ``dief aggregate --all`` (the console script, a child
+process) applies them into a throw-away PostgreSQL cluster while it is SIGKILLed at least
+10 times at spread-out points of progress and restarted, and the server is restarted once;
+then cells, outcomes and dead-letter counts are checked against the plain input, and the
+time per hostile record is measured in-process. Results: ``bench/results/chaos[-quick].json``
+and ``.md``; the process exits 1 if a check failed.
 """
 
 from __future__ import annotations
@@ -93,12 +104,32 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="pyinstrument profiles of the pipeline's node and aggregator processes (slower)",
     )
+    chaos = p.add_argument_group("chaos (--chaos)")
+    chaos.add_argument(
+        "--chaos",
+        action="store_true",
+        help="the chaos run instead of the pipeline phases (PostgreSQL binaries needed; "
+        "always a throw-away cluster of its own, whatever --postgres says)",
+    )
+    chaos.add_argument("--hostile", type=int, default=10_000, help="hostile records (10,000)")
+    chaos.add_argument("--kills", type=int, default=12, help="SIGKILLs of the aggregator (12)")
+    chaos.add_argument(
+        "--chaos-max-batch",
+        type=int,
+        default=None,
+        help="DIEF_MAX_BATCH of the aggregator (its default, 2,000; --quick: 200)",
+    )
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     args = p.parse_args(argv)
+    if args.kills < 1:
+        p.error("--kills must be at least 1")
     if args.quick:
         args.cases = min(args.cases, 10_000)
+        args.hostile = min(args.hostile, 1_000)
+        if args.chaos_max_batch is None:
+            args.chaos_max_batch = 200
         args.latency_seconds = min(args.latency_seconds, 10.0)
         args.rss_records = min(args.rss_records, 20_000)
         if args.digest_sizes == p.get_default("digest_sizes"):
@@ -241,8 +272,73 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
     return result
 
 
+async def _chaos(args: argparse.Namespace) -> dict[str, object]:
+    # Imported here: it puts tests/integration on sys.path (the hostile-record generator).
+    from bench._chaos import ChaosSettings, chaos_phase
+
+    catalogue = load_catalogue()
+    work = Path(tempfile.mkdtemp(prefix="dief-bench-"))
+    started = time.monotonic()
+    result: dict[str, object] = {
+        "benchmark": "chaos",
+        "command": "uv run python -m bench " + " ".join(sys.argv[1:]),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": "postgresql",
+        "machine": machine(),
+    }
+    try:
+        settings = ChaosSettings(
+            cases=args.cases,
+            hostile=args.hostile,
+            kills=args.kills,
+            max_batch=args.chaos_max_batch,
+            seed=args.seed,
+        )
+        result.update(
+            await chaos_phase(
+                settings,
+                work,
+                Forum(work / "keys"),
+                catalogue_version=catalogue.version,
+                ids=list(catalogue.ids),
+                today=datetime.now(UTC).date(),
+                log=lambda text: print(text, flush=True),
+            )
+        )
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"work directory kept: {work}")
+    result["total_seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def main_chaos(args: argparse.Namespace) -> None:
+    from bench._chaos import chaos_markdown
+
+    result = asyncio.run(_chaos(args))
+    stem = "chaos" + ("-quick" if args.quick else "")
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path = args.out / f"{stem}.json"
+    md_path = args.out / f"{stem}.md"
+    json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    note = chaos_markdown(result)
+    md_path.write_text(note, encoding="utf-8")
+    print()
+    print(note)
+    print(f"wrote {json_path} and {md_path} in {result['total_seconds']} s")
+    checks = result["checks"]
+    if not checks["all_passed"]:  # type: ignore[index]
+        print("CHAOS CHECKS FAILED: see 'checks' in the JSON file", file=sys.stderr)
+        raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv)
+    if args.chaos:
+        main_chaos(args)
+        return
     result = asyncio.run(_run(args))
     stem = "pipeline" + ("-postgresql" if args.postgres else "") + ("-quick" if args.quick else "")
     json_path = args.out / f"{stem}.json"
