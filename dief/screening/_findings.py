@@ -14,30 +14,47 @@ class FindingKind(StrEnum):
 
     PLACE = "place"
     DEMONYM = "demonym"
+    CITY = "city"
+    PERSON = "person"
+    ORGANIZATION = "organization"
+    NATIONAL_REFERENCE = "national_reference"
     EMAIL = "email"
     PHONE = "phone"
     URL = "url"
     REFERENCE_NUMBER = "reference_number"
+    IDENTIFIER = "identifier"
+    FORUM_TERM = "forum_term"
 
 
 KIND_DESCRIPTIONS: dict[FindingKind, str] = {
     FindingKind.PLACE: "country or territory name or code",
     FindingKind.DEMONYM: "country demonym or adjective",
+    FindingKind.CITY: "capital, city, port or free zone",
+    FindingKind.PERSON: "person's name",
+    FindingKind.ORGANIZATION: "company or organisation name",
+    FindingKind.NATIONAL_REFERENCE: "first-person national reference",
     FindingKind.EMAIL: "e-mail address",
     FindingKind.PHONE: "phone number",
     FindingKind.URL: "URL or domain name",
     FindingKind.REFERENCE_NUMBER: "licence, contract, permit or other reference number",
+    FindingKind.IDENTIFIER: "vessel, container or aircraft identifier",
+    FindingKind.FORUM_TERM: "term on this forum's list",
 }
 
-# When spans overlap, the more specific kind wins (an e-mail address contains a domain,
-# which may contain a country name): lower rank wins.
+# When overlapping spans are equally long, the more specific kind wins: lower rank wins.
 KIND_RANK: dict[FindingKind, int] = {
     FindingKind.EMAIL: 0,
     FindingKind.URL: 1,
     FindingKind.REFERENCE_NUMBER: 2,
-    FindingKind.PHONE: 3,
-    FindingKind.PLACE: 4,
-    FindingKind.DEMONYM: 5,
+    FindingKind.IDENTIFIER: 3,
+    FindingKind.PHONE: 4,
+    FindingKind.FORUM_TERM: 5,
+    FindingKind.PLACE: 6,
+    FindingKind.DEMONYM: 7,
+    FindingKind.CITY: 8,
+    FindingKind.NATIONAL_REFERENCE: 9,
+    FindingKind.ORGANIZATION: 10,
+    FindingKind.PERSON: 11,
 }
 
 
@@ -72,10 +89,11 @@ def describe_findings(findings: Iterable[Finding]) -> str:
 def resolve_overlaps(field: str, spans: Iterable[tuple[int, int, FindingKind]]) -> list[Finding]:
     """Keep one finding per region of text, preferring the more specific kind.
 
-    A candidate is dropped when it overlaps one already kept; candidates are considered by
-    kind rank, then longest first, then leftmost. The result is sorted by position.
+    A candidate is dropped when it overlaps one already kept; candidates are considered
+    longest first (an e-mail address over the domain in it, "Acme Kenya Ltd" over
+    "Kenya"), then by kind rank, then leftmost. The result is sorted by position.
     """
-    ordered = sorted(set(spans), key=lambda s: (KIND_RANK[s[2]], s[0] - s[1], s[0]))
+    ordered = sorted(set(spans), key=lambda s: (s[0] - s[1], KIND_RANK[s[2]], s[0]))
     kept: list[tuple[int, int, FindingKind]] = []
     for start, end, kind in ordered:
         if start >= end:

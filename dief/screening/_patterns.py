@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 (a multilingual lexicon: Cyrillic, Arabic and CJK text is intended)
 """E-mail addresses, URLs and domains, phone numbers and reference numbers in free text.
 
 Every detector returns ``(start, end, kind)`` spans into the text as given. The regular
@@ -31,6 +32,39 @@ _EMAIL_OBFUSCATED_RE = re.compile(
 )
 
 _AT_WORD_RE = re.compile(r"[\[({<]\s*at\s*[\])}>]", re.IGNORECASE)
+_AT_WORDS = r"at|arobase|arroba|собака|собачка|ат"
+_DOT_WORDS = r"dot|point|punto|точка|نقطة|点"
+#: "j.doe at mod dot gov dot fr", "j.doe (at) mod.gov.fr", "desk arobase defense point fr".
+_EMAIL_WORDS_RE = re.compile(
+    r"(?<![^\W\u3400-\u9fff])(?<![.@])(?P<user>[^\W_\u3400-\u9fff][\w.+-]{0,63})\s*[\[({<]?\s*(?P<at>"
+    + _AT_WORDS
+    + r")\s*[\])}>]?\s+"
+    r"(?P<host>[^\W_][\w-]*(?:(?:\s*[\[({<]?\s*(?:" + _DOT_WORDS + r")\s*[\])}>]?\s*"
+    r"|\.(?=\w))[^\W_][\w-]*)+)",
+    re.IGNORECASE,
+)
+_AT_WORD_ONLY_RE = re.compile(
+    r"(?<![^\W_])(?:"
+    + _AT_WORDS
+    + r")\s*[\])}>]?\s+[^\W_][\w-]*\s*[\[({<]?\s*(?:"
+    + _DOT_WORDS
+    + r"|\.(?=\w))",
+    re.IGNORECASE,
+)
+#: "mod dot gov dot fr" (two or more spoken dots).
+_DOMAIN_WORDS_RE = re.compile(
+    r"(?<![^\W\u3400-\u9fff])(?<![.])[^\W_][\w-]*(?:\s*[\[({<]?\s*(?:"
+    + _DOT_WORDS
+    + r")\s*[\])}>]?\s*"
+    r"[^\W_][\w-]*){2,}",
+    re.IGNORECASE,
+)
+_DOT_SPLIT_RE = re.compile(r"\s*[\[({<]?\s*(?:" + _DOT_WORDS + r")\s*[\])}>]?\s*|\.", re.IGNORECASE)
+_IDN_RE = re.compile(
+    r"(?<![^\W\u3400-\u9fff])(?<![.])[^\W_][\w-]*(?:\.[^\W_][\w-]*)*\.(?:рф|бел|укр|қаз|срб|мкд|мон|"
+    r"مصر|السعودية|امارات|قطر|الاردن|المغرب|الجزائر|تونس|سورية|عمان|فلسطين|عراق|"
+    r"中国|中國|公司|网络|網絡|香港|台湾|台灣)(?![^\W\u3400-\u9fff])"
+)
 
 # --------------------------------------------------------------------------- URL, domain
 
@@ -55,14 +89,15 @@ _GENERIC_TLDS = (
 TLDS: frozenset[str] = frozenset((_ISO_TLDS + " " + _GENERIC_TLDS).split())
 
 _URL_RE = re.compile(
-    r"(?<![\w.-])(?:(?:https?|s?ftp|ftps)://|www\d{0,3}\.)[^\s<>\"'`]+", re.IGNORECASE
+    r"(?<![^\W\u3400-\u9fff])(?<![.-])(?:(?:https?|s?ftp|ftps)://|www\d{0,3}\.)[^\s<>\"'`\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+",
+    re.IGNORECASE,
 )
 _DOMAIN_RE = re.compile(
-    r"(?<![\w@.-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?P<tld>[A-Za-z]{2,24})"
-    r"(?![\w-]|\.[A-Za-z0-9])(?:[/:][^\s<>\"'`]*)?"
+    r"(?<![^\W\u3400-\u9fff])(?<![@.-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?P<tld>[A-Za-z]{2,24})"
+    r"(?![^\W\u3400-\u9fff]|\.[A-Za-z0-9])(?![-]|\.[A-Za-z0-9])(?:[/:][^\s<>\"'`]*)?"
 )
 _IPV4_RE = re.compile(
-    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w]|\.\d)"
+    r"(?<![^\W\u3400-\u9fff])(?<![.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![^\W\u3400-\u9fff]|\.\d)"
 )
 _DOT_LETTERS_RE = re.compile(r"[A-Za-z0-9]\.[A-Za-z]{2}")
 _DOTTED_DIGITS_RE = re.compile(r"\d\.\d{1,3}\.\d")
@@ -70,13 +105,19 @@ _TRAILING_PUNCT = ".,;:!?)]}'\"\u2019\u201d"
 
 # --------------------------------------------------------------------------- phone
 
-_PHONE_PLUS_RE = re.compile(r"\+(?<![\w+]\+)\s?\(?\d{1,4}\)?(?:[\s.\-/]{0,2}\(?\d{1,6}\)?){1,7}")
-_PHONE_00_RE = re.compile(r"0(?<![\w.,/+-]0)0[1-9]\d{0,3}(?:[\s.\-/]{1,2}\(?\d{1,6}\)?){1,7}")
+_PHONE_PLUS_RE = re.compile(
+    r"\+(?<![^\W\u3400-\u9fff]\+)(?<![+]\+)\s?\(?\d{1,4}\)?(?:[\s.\-/]{0,2}\(?\d{1,6}\)?){1,7}"
+)
+_PHONE_00_RE = re.compile(
+    r"0(?<![^\W\u3400-\u9fff]0)(?<![.,/+-]0)0[1-9]\d{0,3}(?:[\s.\-/]{1,2}\(?\d{1,6}\)?){1,7}"
+)
 _PHONE_PAREN_RE = re.compile(
-    r"\((?<![\w.,/+-]\()(?:0\d{1,4}|\d{2,3})\)\s?\d{2,5}(?:[\s.\-]\d{2,5}){0,4}(?!\w)"
+    r"\((?<![^\W\u3400-\u9fff]\()(?<![.,/+-]\()(?:0\d{1,4}|\d{2,3})\)\s?\d{2,5}(?:[\s.\-]\d{2,5}){0,4}(?![^\W\u3400-\u9fff])"
 )
 #: Runs of digits joined by single spaces, dots or hyphens: phone numbers, quantities, dates.
-_DIGIT_CHUNK_RE = re.compile(r"\d(?<![\w.,/+-]\d)\d*(?:[ .\-]\d+)*+(?![\w]|[.,/-]\d)")
+_DIGIT_CHUNK_RE = re.compile(
+    r"\d(?<![^\W\u3400-\u9fff]\d)(?<![.,/+-]\d)\d*(?:[ .\-]\d+)*+(?![^\W\u3400-\u9fff]|[.,/-]\d)"
+)
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _ROUND_QUANTITY = re.compile(r"[1-9]\d{0,2}0{6,}")
 _GROUP_SPLIT = re.compile(r"[ .\-]")
@@ -93,30 +134,58 @@ _DOC_CUES = (
     r"|bills?\s+of\s+lading|b/l|awb|air\s*waybills?|waybills?|manifests?|containers?"
     r"|purchase\s+orders?|p\.?o|letters?\s+of\s+credit|l/c|declarations?|dossiers?|files?"
     r"|ref(?:erence)?s?|serials?|s/n|registrations?|tenders?|dockets?"
+    # French, Spanish, German
+    r"|certificats?\s+d['’]utilisateur\s+final|certificados?\s+de\s+usuario\s+final"
+    r"|certificados?\s+de\s+destino\s+final|licencias?\s+de\s+exportaci[oó]n"
+    r"|permisos?\s+de\s+exportaci[oó]n|сертификат[аеуом]?\s+конечного\s+пользователя"
+    r"|licences?\s+d['’]exportation|contrats?|certificats?|factures?|connaissements?"
+    r"|autorisations?|permis|déclarations?|marchés?|licencias?|contratos?|certificados?"
+    r"|facturas?|permisos?|autorizaci[oó]n(?:es)?|declaraci[oó]n(?:es)?|expedientes?"
+    r"|conocimientos?\s+de\s+embarque|lizenz(?:en)?|genehmigung(?:en)?|vertrag|vertr[aä]ge"
+    r"|rechnung(?:en)?|ausfuhrgenehmigung(?:en)?"
+    # Russian
+    r"|лицензи[яиюей]|лицензия|разрешени[еяюиём]|контракт[аеуом]?|договор[аеуом]?"
+    r"|сертификат[аеуом]?|счет[аеуом]?|счёт[аеуом]?|инвойс[аеуом]?|коносамент[аеуом]?"
+    r"|накладн(?:ая|ой|ую)|деклараци[яиюей]|дел[оау]"
+)
+#: Cue words of scripts without capital letters or word spaces, matched anywhere.
+_DOC_CUES_NOSPACE = (
+    r"رخصة|رخصه|ترخيص|تصريح|عقد|العقد|شهادة|شهاده|فاتورة|فاتوره|بوليصة|بوليصه|بيان"
+    r"|许可证|许可|合同|证书|证明|发票|提单|运单|报关单|批文|编号|文号"
 )
 _PHONE_CUES = (
     r"tel|t[eé]l[eé]phone|phone|ph|fax|mobile|mob|cell(?:phone)?|gsm|whatsapp|signal|viber"
-    r"|telegram"
+    r"|telegram|tél|portable|teléfono|telefono|móvil|celular|telefon|handy"
+    r"|тел|телефон[ау]?|факс|моб|мобильн(?:ый|ого)"
 )
+_PHONE_CUES_NOSPACE = r"هاتف|الهاتف|جوال|الجوال|فاكس|واتساب|电话|手机|传真|微信"
 _CUE_PATTERN = (
     r"(?<![^\W_])(?:"
     rf"(?P<doc>(?:{_DOC_CUES})(?![^\W_]))"
     rf"|(?P<phone>(?:{_PHONE_CUES})(?![^\W_]))"
-    r"|(?P<conn>(?:no|nr|num)\.|nr(?![^\W_])|n°|#)"
+    r"|(?P<conn>(?:no|nr|num|núm|nº)\.|nr(?![^\W_])|n°|nº|n\.º|#|№)"
     r")"
+    rf"|(?P<doc2>{_DOC_CUES_NOSPACE})|(?P<phone2>{_PHONE_CUES_NOSPACE})|(?P<conn2>رقم|号)"
 )
 # Matching lower-cased text is more than twice as fast as re.IGNORECASE; the
 # case-insensitive form is kept for the rare text whose lower() changes its length.
 _CUE_LOWER_RE = re.compile(_CUE_PATTERN)
 _CUE_RE = re.compile(_CUE_PATTERN, re.IGNORECASE)
-_CODE = r"(?P<code>[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*)"
-_CONNECTOR = r"(?:no|nr|n°|num|numbers?|ref)(?![^\W_])\.?"
-_DOC_TAIL_RE = re.compile(
-    r"\.?(?P<conn>\s*" + _CONNECTOR + r")?\s*[:#-]?\s*" + _CODE, re.IGNORECASE
+_ALNUM = r"[A-Za-z0-9А-Яа-яЁё]"
+_CODE = (
+    rf"(?P<code>{_ALNUM}*\d{_ALNUM}*(?:[-/.]{_ALNUM}+)*"
+    r"|[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*|[А-ЯЁ]{1,5}-\d[\w/.-]*)"
 )
-_CONN_TAIL_RE = re.compile(r"\s*[:#]?\s*" + _CODE)
+_CONNECTOR = (
+    r"(?:no|nr|n°|nº|n\.º|núm|num|numbers?|numéro|número|ref|№|رقم|号|编号|номер)"
+    r"(?![^\W_])\.?"
+)
+_DOC_TAIL_RE = re.compile(
+    r"\.?(?P<conn>\s*" + _CONNECTOR + r")?\s*[:：#-]?\s*" + _CODE, re.IGNORECASE
+)
+_CONN_TAIL_RE = re.compile(r"\s*[:：#]?\s*" + _CODE)
 _PHONE_TAIL_RE = re.compile(
-    r"\.?\s*(?:(?:no|nr|number|num)\.?\s*)?[:#]?\s*(?P<num>\+?\(?\d[\d\s().\-/]{3,22}\d)",
+    r"\.?\s*(?:(?:no|nr|number|num|№|رقم)\.?\s*)?[:：#]?\s*(?P<num>\+?\(?\d[\d\s().\-/]{3,22}\d)",
     re.IGNORECASE,
 )
 
@@ -128,13 +197,373 @@ _MIXED_RE = re.compile(
 )
 #: Letter prefixes that make a code a document reference by themselves: "EUC-123/45".
 REF_PREFIXES: frozenset[str] = frozenset(
-    {"EUC", "EUS", "LIC", "EL", "REF", "INV", "AWB", "PO", "CTR", "PRM", "EXL"}
+    {"EUC", "EUS", "LIC", "EL", "REF", "INV", "AWB", "PO", "CTR", "PRM", "EXL", "CUF", "CDUF"}
 )
+
+
+# --------------------------------------------------------------------------- identifiers
+
+_ID_CONN = r"(?:no\.?|nr\.?|number|numéro|número|n°|nº|#|номер|№|رقم|编号|号)?"
+_IMO_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:IMO|ИМО)\s*" + _ID_CONN + r"\s*[:：]?\s*(?P<id>\d{7})(?!\d)", re.I
+)
+_MMSI_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:MMSI|ММСИ)\s*" + _ID_CONN + r"\s*[:：]?\s*(?P<id>\d{9})(?!\d)", re.I
+)
+_CALLSIGN_RE = re.compile(
+    r"(?<![^\W\u3400-\u9fff])(?:call\s*-?\s*sign|indicatif(?:\s+d['’]appel)?|distintivo\s+de\s+llamada|"
+    r"позывной)\s*[:#]?\s*(?P<id>[A-Z0-9]{3,7})(?![^\W\u3400-\u9fff])",
+    re.I,
+)
+_CONTAINER_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?P<id>[A-Za-z]{3}[UJZujz]\s?-?\d{6}\s?-?\d)(?![A-Za-z0-9])"
+)
+_VESSEL_RE = re.compile(
+    r"(?<![^\W\u3400-\u9fff])(?<!\d\s)(?:(?:MV|M/V|M\.V\.|MT|M/T|SS|FV|RV|M/S)\s+|"
+    r"(?:vessel|ship|tanker|freighter|dhow|boat|barge|trawler|coaster|navire|cargo|buque|"
+    r"barco|carguero|судно|теплоход|сухогруз|танкер)\s+(?:named\s+|called\s+|nommé\s+|"
+    r"llamado\s+)?)"
+    r"(?P<id>[«\"“]?[A-Z][\w\-]*[»\"”]?(?:\s+[A-Z0-9][\w\-]*[»\"”]?){0,3}|[«\"“][^»\"”\n]{2,40}[»\"”])"
+)
+_NOT_VESSEL = frozenset(
+    [
+        "The",
+        "A",
+        "An",
+        "And",
+        "Or",
+        "Of",
+        "In",
+        "On",
+        "At",
+        "To",
+        "For",
+        "From",
+        "By",
+        "With",
+        "Was",
+        "Were",
+        "Is",
+        "Has",
+        "Had",
+        "It",
+        "This",
+        "That",
+        "Customs",
+        "Port",
+        "Master",
+        "Captain",
+        "Registry",
+    ]
+)
+# ICAO nationality marks (Annex 7) whose registrations are letters after a hyphen
+# ("5Y-ABC", "EP-IGA", "A6-EDA", "9Q-CKS") and those that use digits ("RA-12345").
+_MARKS_LETTERS = [
+    "A2",
+    "A3",
+    "A4O",
+    "A5",
+    "A6",
+    "A7",
+    "A8",
+    "A9C",
+    "AP",
+    "C2",
+    "C3",
+    "C5",
+    "C6",
+    "C9",
+    "CC",
+    "CN",
+    "CP",
+    "CS",
+    "CU",
+    "CX",
+    "D2",
+    "D4",
+    "D6",
+    "DQ",
+    "E3",
+    "E5",
+    "E7",
+    "EC",
+    "EI",
+    "EK",
+    "EL",
+    "EP",
+    "ER",
+    "ES",
+    "ET",
+    "EW",
+    "EX",
+    "EY",
+    "EZ",
+    "H4",
+    "HA",
+    "HB",
+    "HC",
+    "HH",
+    "HI",
+    "HK",
+    "HL",
+    "HP",
+    "HR",
+    "HS",
+    "HV",
+    "HZ",
+    "J2",
+    "J3",
+    "J5",
+    "J6",
+    "J7",
+    "J8",
+    "JU",
+    "JY",
+    "LN",
+    "LV",
+    "LX",
+    "LY",
+    "LZ",
+    "OB",
+    "OD",
+    "OE",
+    "OH",
+    "OK",
+    "OM",
+    "OO",
+    "OY",
+    "P2",
+    "P4",
+    "PH",
+    "PJ",
+    "PK",
+    "PP",
+    "PR",
+    "PS",
+    "PT",
+    "PU",
+    "PZ",
+    "RDPL",
+    "RP",
+    "S2",
+    "S5",
+    "S7",
+    "S9",
+    "SE",
+    "SP",
+    "ST",
+    "SU",
+    "SX",
+    "T2",
+    "T3",
+    "T7",
+    "T8A",
+    "T9",
+    "TC",
+    "TF",
+    "TG",
+    "TI",
+    "TJ",
+    "TL",
+    "TN",
+    "TR",
+    "TS",
+    "TT",
+    "TU",
+    "TY",
+    "TZ",
+    "UK",
+    "UN",
+    "UP",
+    "UR",
+    "V2",
+    "V3",
+    "V4",
+    "V5",
+    "V6",
+    "V7",
+    "V8",
+    "VH",
+    "VN",
+    "VP",
+    "VQ",
+    "VT",
+    "XA",
+    "XB",
+    "XC",
+    "XT",
+    "XU",
+    "XY",
+    "YA",
+    "YI",
+    "YJ",
+    "YK",
+    "YL",
+    "YN",
+    "YR",
+    "YS",
+    "YU",
+    "YV",
+    "Z3",
+    "ZA",
+    "ZK",
+    "ZP",
+    "ZS",
+    "ZT",
+    "ZU",
+    "3A",
+    "3B",
+    "3C",
+    "3D",
+    "3X",
+    "4K",
+    "4L",
+    "4O",
+    "4R",
+    "4W",
+    "4X",
+    "5A",
+    "5B",
+    "5H",
+    "5N",
+    "5R",
+    "5T",
+    "5U",
+    "5V",
+    "5W",
+    "5X",
+    "5Y",
+    "6O",
+    "6V",
+    "6W",
+    "6Y",
+    "7O",
+    "7P",
+    "7Q",
+    "7T",
+    "8P",
+    "8Q",
+    "8R",
+    "9A",
+    "9G",
+    "9H",
+    "9J",
+    "9K",
+    "9L",
+    "9M",
+    "9N",
+    "9Q",
+    "9U",
+    "9V",
+    "9XR",
+    "9Y",
+]
+# Single-letter marks take four letters, and Canada's and France's a fixed first letter:
+# "C-SALW" (counter-SALW), "C-IED" and "F-16" are no registrations.
+_MARKS_SINGLE = r"C-[FGI][A-Z]{3}|D-[A-Z]{4}|F-[GHO][A-Z]{3}|G-[A-Z]{4}|I-[A-Z]{4}|Z-[A-Z]{3}"
+_MARKS_DIGITS = [
+    "RA",
+    "UR",
+    "EW",
+    "UK",
+    "UP",
+    "EX",
+    "EY",
+    "EZ",
+    "4L",
+    "4K",
+    "ER",
+    "EK",
+    "B",
+    "P",
+    "YA",
+]
+_AIRCRAFT_RE = re.compile(
+    r"(?<![A-Za-z0-9-])(?P<id>(?:"
+    + "|".join(sorted(map(re.escape, _MARKS_LETTERS), key=len, reverse=True))
+    + r")-[A-Z]{3,4}(?:[0-9]{0,2})"
+    + r"|(?:"
+    + "|".join(sorted(map(re.escape, _MARKS_DIGITS), key=len, reverse=True))
+    + r")-\d{4,5}"
+    + r"|RP-C\d{3,4}|HL\d{4}|JA\d{3,4}[A-Z]?|"
+    + _MARKS_SINGLE
+    + r")(?![A-Za-z0-9-])"
+)
+_SIX_DIGITS_RE = re.compile(r"\d{6}")
+_AIRCRAFT_HINT_RE = re.compile(r"[A-Z0-9]-[A-Z0-9]|(?:HL|JA)\d{3}")
+_VESSEL_HINT_RE = re.compile(
+    r"M/?[VTS]\b|M\.V\.|\b(?:SS|FV|RV)\s|vessel|ship|tanker|freighter|dhow|boat|barge|"
+    r"trawler|coaster|navire|cargo|buque|barco|carguero|судно|теплоход|сухогруз|танкер",
+    re.IGNORECASE,
+)
+_N_NUMBER_RE = re.compile(
+    r"(?<![^\W\u3400-\u9fff])(?<![-])(?P<id>N[1-9]\d{1,4}[A-Z]{0,2})(?![^\W\u3400-\u9fff])(?![-])"
+)
+_AIRCRAFT_CUE_RE = re.compile(
+    r"aircraft|airplane|aeroplane|plane|jet|airframe|registration|registered|tail|flight|"
+    r"freighter|cargo\s+flight|Il-76|An-12|An-26|An-124|Boeing|Antonov|Ilyushin|Cessna|"
+    r"avion|aeronave|avión|самол[её]т|طائرة|飞机",
+    re.IGNORECASE,
+)
+
+
+def _iso6346_ok(code: str) -> bool:
+    """The ISO 6346 check digit of a container number ("MSCU1234565")."""
+    chars = re.sub(r"[\s-]", "", code).upper()
+    if not re.fullmatch(r"[A-Z]{3}[UJZ]\d{7}", chars):
+        return False
+    values = []
+    v = 10
+    table: dict[str, int] = {}
+    for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        if v % 11 == 0:
+            v += 1
+        table[letter] = v
+        v += 1
+    for c in chars[:10]:
+        values.append(table[c] if c.isalpha() else int(c))
+    total = sum(val << i for i, val in enumerate(values))
+    return total % 11 % 10 == int(chars[10])
+
+
+def _identifiers(text: str) -> Iterator[Span]:
+    kind = FindingKind.IDENTIFIER
+    low = text.lower()
+    for rx, hints in (
+        (_IMO_RE, ("imo", "имо")),
+        (_MMSI_RE, ("mmsi", "ммси")),
+        (_CALLSIGN_RE, ("call", "indicatif", "distintivo", "позывн")),
+    ):
+        if any(h in low for h in hints):
+            for m in rx.finditer(text):
+                yield m.start("id"), m.end("id"), kind
+    if _SIX_DIGITS_RE.search(text):
+        for m in _CONTAINER_RE.finditer(text):
+            code = m.group("id")
+            if code[:4].isupper() or _iso6346_ok(code):
+                yield m.start("id"), m.end("id"), kind
+    if _AIRCRAFT_HINT_RE.search(text):
+        for m in _AIRCRAFT_RE.finditer(text):
+            yield m.start("id"), m.end("id"), kind
+    if "N" in text and _N_NUMBER_RE.search(text) and _AIRCRAFT_CUE_RE.search(text):
+        for m in _N_NUMBER_RE.finditer(text):
+            window = text[max(0, m.start() - 60) : m.end() + 60]
+            if _AIRCRAFT_CUE_RE.search(window):
+                yield m.start("id"), m.end("id"), kind
+    vessels = (_VESSEL_RE.match(text, h.start()) for h in _VESSEL_HINT_RE.finditer(text))
+    for m in (v for v in vessels if v is not None):
+        words = m.group("id").split()
+        while words and words[-1].strip('»"”') in _NOT_VESSEL:
+            words.pop()
+        if words and words[0].strip('«"“') not in _NOT_VESSEL:
+            start = m.start("id")
+            yield start, start + len(" ".join(words)), kind
 
 
 def find_patterns(text: str) -> list[Span]:
     """All e-mail, URL, phone and reference-number spans (possibly overlapping)."""
     spans: list[Span] = []
+    spans.extend(_identifiers(text))
     spans.extend(_emails(text))
     spans.extend(_urls(text))
     spans.extend(_phones(text))
@@ -151,6 +580,17 @@ def _emails(text: str) -> Iterator[Span]:
     if _AT_WORD_RE.search(text):
         for m in _EMAIL_OBFUSCATED_RE.finditer(text):
             yield m.start(), m.end(), FindingKind.EMAIL
+    if _AT_WORD_ONLY_RE.search(text):
+        for m in _EMAIL_WORDS_RE.finditer(text):
+            labels = [x for x in _DOT_SPLIT_RE.split(m.group("host")) if x]
+            spoken = len(labels) > 1 and "." not in m.group("host").replace(" ", "")
+            bracketed = m.start("at") > 0 and text[m.start("at") - 1] in "[({<"
+            if (
+                len(labels) >= 2
+                and labels[-1].lower() in TLDS
+                and (spoken or bracketed or m.group("at").lower() != "at")
+            ):
+                yield m.start(), m.end(), FindingKind.EMAIL
 
 
 def _trim(text: str, start: int, end: int) -> int:
@@ -166,11 +606,62 @@ def _urls(text: str) -> Iterator[Span]:
     if _DOT_LETTERS_RE.search(text):
         for m in _DOMAIN_RE.finditer(text):
             tld = m.group("tld")
-            if tld.lower() in TLDS and (tld.islower() or tld.isupper()):
+            if tld.lower() in TLDS and _tld_case_ok(tld, m.group()):
                 yield m.start(), _trim(text, m.start(), m.end()), FindingKind.URL
+    if not text.isascii():
+        for m in _IDN_RE.finditer(text):
+            yield m.start(), m.end(), FindingKind.URL
+    low = text.lower()
+    if any(w in low for w in ("dot", "point", "punto", "точка")):
+        for m in _DOMAIN_WORDS_RE.finditer(text):
+            labels = [x for x in _DOT_SPLIT_RE.split(m.group()) if x]
+            if len(labels) >= 3 and labels[-1].lower() in TLDS:
+                yield m.start(), m.end(), FindingKind.URL
     if _DOTTED_DIGITS_RE.search(text):
         for m in _IPV4_RE.finditer(text):
             yield m.start(), m.end(), FindingKind.URL
+
+
+#: Title-case words that end sentences joined without a space ("shipped.In 2024").
+_TITLE_WORDS = frozenset(
+    [
+        "in",
+        "it",
+        "is",
+        "at",
+        "as",
+        "be",
+        "by",
+        "do",
+        "go",
+        "me",
+        "my",
+        "no",
+        "so",
+        "to",
+        "us",
+        "am",
+        "an",
+        "or",
+        "if",
+        "of",
+        "on",
+        "he",
+        "we",
+        "up",
+        "ok",
+        "hi",
+        "id",
+    ]
+)
+
+
+def _tld_case_ok(tld: str, domain: str) -> bool:
+    """Lower- or upper-case TLDs always; mixed case ("Mod.Gov.Fr", "example.CoM") unless
+    it reads as two sentences joined without a space ("shipped.In 2024")."""
+    if tld.islower() or tld.isupper():
+        return True
+    return not (tld.lower() in _TITLE_WORDS and domain.count(".") < 2)
 
 
 def _digits(s: str) -> str:
@@ -238,13 +729,15 @@ def _cued_numbers(text: str) -> Iterator[Span]:
     lowered = text.lower()
     cues = _CUE_LOWER_RE.finditer(lowered) if len(lowered) == len(text) else _CUE_RE.finditer(text)
     for cue in cues:
-        if cue.group("doc") is not None:
+        if cue.group("doc") is not None or cue.group("doc2") is not None:
             m = _DOC_TAIL_RE.match(text, cue.end())
             if m is not None:
                 code = m.group("code")
-                if any(c.isdigit() for c in code) and (m.group("conn") or is_strong_code(code)):
+                if any(c.isdigit() for c in code) and (
+                    m.group("conn") or is_strong_code(code) or is_short_reference(text, m)
+                ):
                     yield m.start("code"), m.end("code"), FindingKind.REFERENCE_NUMBER
-        elif cue.group("conn") is not None:
+        elif cue.group("conn") is not None or cue.group("conn2") is not None:
             m = _CONN_TAIL_RE.match(text, cue.end())
             if m is not None:
                 code = m.group("code")
@@ -255,6 +748,33 @@ def _cued_numbers(text: str) -> Iterator[Span]:
             if m is not None and len(_digits(m.group("num"))) >= 5:
                 end = _trim(text, m.start("num"), m.end("num"))
                 yield m.start("num"), end, FindingKind.PHONE
+
+
+#: Nouns that make a number after a document word a count or a duration, not a reference.
+_COUNT_AFTER = re.compile(
+    r"\s*(?:x\s*)?(?:rifles?|pistols?|rounds?|items?|units?|pieces?|pcs|crates?|boxes|"
+    r"tonnes?|tons?|kg|t\b|days?|weeks?|months?|years?|hours?|%|percent|per\s*cent|"
+    r"times|copies|pages?|fusils?|armes?|cartouches?|jours?|mois|ans|fusiles|armas|"
+    r"cartuchos|d[ií]as|meses|años|штук|единиц|дней|месяцев|лет)\b",
+    re.IGNORECASE,
+)
+
+
+def is_short_reference(text: str, m: re.Match[str]) -> bool:
+    """A short code right after a document word ("licence 77", "contract 12-B").
+
+    Not a reference: a year ("licence 2024"), a period or a calibre ("mid-2024",
+    "7.62x39mm"), a word with a number in it ("1000-round"), or a count or duration
+    ("a licence 12 months old", "contract 500 rifles").
+    """
+    code = m.group("code")
+    if _YEAR.fullmatch(code) or _CALIBRE.search(code):
+        return False
+    if any(seg.isalpha() and len(seg) >= 3 and seg.islower() for seg in re.split(r"[-/.]", code)):
+        return False
+    if re.fullmatch(r"\d+\.\d+", code):
+        return False
+    return _COUNT_AFTER.match(text, m.end("code")) is None
 
 
 def _reference_tokens(text: str) -> Iterator[Span]:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from dief.exceptions import FieldProblem, ScreeningError
-from dief.screening._findings import Finding, describe_findings, resolve_overlaps
+from dief.screening._entities import find_entities
+from dief.screening._findings import Finding, FindingKind, describe_findings, resolve_overlaps
+from dief.screening._normalize import match_view, pattern_view
 from dief.screening._patterns import find_patterns
-from dief.screening._places import find_places
-from dief.screening._tables import PlaceTables, build_place_tables
+from dief.screening._places import find_codes, find_places
+from dief.screening._tables import PlaceTables, build_place_tables, read_extra_terms
 
 __all__ = ["Screener", "TextScreener", "default_screener", "raise_for_findings"]
 
@@ -26,8 +30,12 @@ class TextScreener(Protocol):
 
 
 @lru_cache(maxsize=8)
-def _tables(extra_places: tuple[str, ...], extra_allowed: tuple[str, ...]) -> PlaceTables:
-    return build_place_tables(extra_places, extra_allowed)
+def _tables(
+    extra_places: tuple[str, ...],
+    extra_allowed: tuple[str, ...],
+    extra_terms: tuple[tuple[str, FindingKind], ...] = (),
+) -> PlaceTables:
+    return build_place_tables(extra_places, extra_allowed, extra_terms)
 
 
 class Screener:
@@ -41,22 +49,34 @@ class Screener:
     ministries); ``extra_allowed`` adds region-level phrases that contain a country word
     but must pass (see ``data/allowed_regions.txt``). A refused phrase always beats an
     allowed one of the same length.
+
+    ``extra_terms`` names a UTF-8 file of per-forum terms (national agency names, local
+    places): one term per line, ``#`` starts a comment, and a line ``kind<TAB>term``
+    reports the term as that kind (``organization``, ``city``, ``person`` …; default
+    ``forum_term``). Terms match like names (case, diacritics, homoglyphs and invisible
+    characters do not matter). The file is read with the tables, on first use.
     """
 
-    __slots__ = ("_extra_allowed", "_extra_places", "_lock", "_tables")
+    __slots__ = ("_extra_allowed", "_extra_places", "_extra_terms", "_lock", "_tables")
 
     def __init__(
-        self, *, extra_places: Iterable[str] = (), extra_allowed: Iterable[str] = ()
+        self,
+        *,
+        extra_places: Iterable[str] = (),
+        extra_allowed: Iterable[str] = (),
+        extra_terms: str | os.PathLike[str] | None = None,
     ) -> None:
         self._extra_places = tuple(sorted(set(extra_places)))
         self._extra_allowed = tuple(sorted(set(extra_allowed)))
+        self._extra_terms = Path(extra_terms) if extra_terms is not None else None
         self._tables: PlaceTables | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
+        terms = "" if self._extra_terms is None else ", extra_terms=file"
         return (
             f"Screener(extra_places={len(self._extra_places)}, "
-            f"extra_allowed={len(self._extra_allowed)})"
+            f"extra_allowed={len(self._extra_allowed)}{terms})"
         )
 
     def warm(self) -> None:
@@ -69,7 +89,10 @@ class Screener:
             with self._lock:
                 tables = self._tables
                 if tables is None:
-                    tables = _tables(self._extra_places, self._extra_allowed)
+                    terms: tuple[tuple[str, FindingKind], ...] = ()
+                    if self._extra_terms is not None:
+                        terms = tuple(sorted(set(read_extra_terms(self._extra_terms))))
+                    tables = _tables(self._extra_places, self._extra_allowed, terms)
                     self._tables = tables
         return tables
 
@@ -77,8 +100,17 @@ class Screener:
         """Every refused span of ``text``, in order; empty when the text may be sealed."""
         if not text:
             return []
-        spans = find_places(text, self._get_tables())
-        spans.extend(find_patterns(text))
+        tables = self._get_tables()
+        spans = find_places(text, match_view(text), tables)
+        view = pattern_view(text, tables.confusables)
+        shown = view.text
+        found = find_codes(shown, tables)
+        found.extend(find_patterns(shown))
+        found.extend(find_entities(shown))
+        if view.starts is None:
+            spans.extend(found)
+        else:
+            spans.extend((*view.span(a, b), kind) for a, b, kind in found if a < b)
         return resolve_overlaps(field, spans)
 
     def screen_fields(self, fields: Mapping[str, str | None]) -> list[Finding]:

@@ -1,58 +1,65 @@
-"""The lookup tables of :mod:`dief.screening._places`, built lazily from pycountry and data.
+"""The screener's lookup tables, built lazily from the shipped data files.
 
-:func:`build_place_tables` reads pycountry (current and historic names) and the files in
-``data/`` and returns immutable :class:`PlaceTables`: a word trie of case-insensitive
-names, aliases, demonyms and allowed region phrases (keys folded by :func:`fold`), a
-word trie of case-sensitive acronyms, and the ISO code sets. Callers cache the result;
-nothing here runs at import.
+:func:`build_place_tables` reads ``data/`` (nothing else: no package is imported for
+data) and returns immutable :class:`PlaceTables`:
+
+* ``folded``: a word trie of names, short forms, demonyms, capitals, cities, ports, free
+  zones, per-forum terms and allowed region phrases, keyed by match-view words (see
+  :mod:`dief.screening._normalize`), so case, diacritics, invisible characters and the
+  Arabic article do not matter;
+* ``exact``: a case-sensitive word trie of acronyms ("US", "U.S.", "EAU", "США");
+* ``han``: Chinese names, matched as substrings of runs of ideographs;
+* ``fuzzy``: a deletion index over names and demonyms of six letters or more, for
+  misspellings one edit away ("Frannce");
+* the ISO 3166 alpha-2/alpha-3 code sets and the codes that are ordinary words.
+
+Callers cache the result; nothing here runs at import.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
 from dief.exceptions import ConfigurationError
 from dief.screening._findings import FindingKind
+from dief.screening._normalize import HAN_RE, WORD_RE, ar_key, fold_text, is_arabic
 
-__all__ = ["TOKEN_RE", "Entry", "Node", "PlaceTables", "build_place_tables", "fold"]
+__all__ = [
+    "TOKEN_RE",
+    "Entry",
+    "Node",
+    "PlaceTables",
+    "build_place_tables",
+    "fold",
+    "neighbours",
+    "phrase_keys",
+    "read_extra_terms",
+]
 
-#: Tokens: a letter or digit, then letters, digits and combining marks (decomposed input).
+#: Tokens of original text (used by the code detector on the pattern view).
 TOKEN_RE = re.compile(
     r"[^\W_](?:[^\W_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])*"
 )
-
-# Letters NFKD does not decompose, and apostrophe-like letters (U+02BC, U+02BB) that
-# would otherwise glue "d\u02bcIvoire" into one word.
-_EXTRA_FOLD = str.maketrans(
-    {
-        "ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ł": "l", "þ": "th", "ð": "d",
-        "\u0131": "i", "\u02bc": "", "\u02bb": "",
-    }
-)  # fmt: skip
 _APOSTROPHES = re.compile("['`\u2018\u2019\u02bc\u00b4]")
+
+#: Kinds by how strongly one refuses, for two entries under the same key.
+_KIND_STRENGTH: dict[FindingKind | None, int] = {
+    None: 0,
+    FindingKind.FORUM_TERM: 1,
+    FindingKind.CITY: 2,
+    FindingKind.DEMONYM: 3,
+    FindingKind.PLACE: 4,
+}
 
 
 def fold(token: str) -> str:
-    """Case-, diacritic- and ligature-insensitive key of one token."""
-    if token.isascii():
-        return token.lower()
-    cached = _FOLD_CACHE.get(token)
-    if cached is not None:
-        return cached
-    decomposed = unicodedata.normalize("NFKD", token)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    key = stripped.casefold().translate(_EXTRA_FOLD)
-    if len(_FOLD_CACHE) > 65_536:
-        _FOLD_CACHE.clear()
-    _FOLD_CACHE[token] = key
-    return key
-
-
-_FOLD_CACHE: dict[str, str] = {}
+    """Match-view key of one word (kept for callers of the old API)."""
+    key = fold_text(token)
+    return ar_key(key) if key and is_arabic(key) else key
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +69,17 @@ class Entry:
     word_like: bool = False  # case-sensitive acronym that is a word in capitals ("US")
     dotted: bool = False  # case-sensitive acronym whose gaps must be dots ("U.S.")
     trailing_dot: bool = False  # include a following "." in the span
+    gated: bool = False  # an ordinary word too: refused only with a place cue
 
     @property
     def strictness(self) -> int:
         if self.kind is None:
             return 0
-        return (2 if self.kind is FindingKind.PLACE else 1) + (0 if self.cap_only else 2)
+        return (
+            100 * (not self.gated)
+            + 10 * _KIND_STRENGTH.get(self.kind, 1)
+            + (0 if self.cap_only else 2)
+        )
 
 
 @dataclass(slots=True)
@@ -88,56 +100,104 @@ def _insert(root: Node, tokens: tuple[str, ...], entry: Entry) -> None:
 
 @dataclass(frozen=True, slots=True)
 class PlaceTables:
-    """Everything :func:`find_places` needs; immutable once built."""
+    """Everything the name matcher needs; immutable once built."""
 
     folded: Node
     exact: Node
+    han: dict[str, Entry]
+    han_lengths: dict[str, tuple[int, ...]]  # first ideograph -> lengths, longest first
+    fuzzy: dict[str, tuple[str, ...]]  # deletion neighbour -> names
+    fuzzy_entries: dict[str, Entry]
+    fuzzy_stop: frozenset[str]
     alpha2: frozenset[str]
     alpha3: frozenset[str]
+    code_words2: frozenset[str]  # lower-case codes that are words ("in", "it", "de")
+    code_words3: frozenset[str]  # ("can", "and", "mar", "sur")
     exact_first: frozenset[str]  # folded first tokens of the case-sensitive entries
-    first_keys: frozenset[str]  # any folded token that can start a name
+    first_keys: frozenset[str]  # any key that can start a name
+    confusables: dict[str, str]
 
 
-# --------------------------------------------------------------------------- building
+# --------------------------------------------------------------------------- reading
+
+_DATA = "data"
 
 
-def _read_data(name: str) -> Iterator[tuple[str, list[str]]]:
-    """``(code, [term, ...])`` per line of a shipped ``CODE<TAB>a; b`` file."""
-    for code, rest in _data_lines(name, columns=2):
-        terms = [t.strip() for t in rest.split(";") if t.strip() and t.strip() != "-"]
-        yield code, terms
-
-
-def _data_lines(name: str, *, columns: int) -> Iterator[tuple[str, str]]:
+def _read(name: str) -> str:
     try:
-        text = resources.files("dief.screening").joinpath("data", name).read_text("utf-8")
+        return resources.files("dief.screening").joinpath(_DATA, name).read_text("utf-8")
     except OSError as exc:  # pragma: no cover - a broken installation
         raise ConfigurationError(f"screening data file {name!r} cannot be read") from exc
-    for number, raw in enumerate(text.splitlines(), start=1):
+
+
+def _rows(name: str, columns: int) -> Iterator[list[str]]:
+    for number, raw in enumerate(_read(name).splitlines(), start=1):
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        parts = raw.split("\t")
+        if len(parts) < columns:
+            raise ConfigurationError(f"screening data file {name!r}: line {number} is malformed")
+        yield parts
+
+
+def _read_code_file(name: str) -> Iterator[tuple[str, list[str]]]:
+    """``(code, [term, ...])`` per line of a curated ``CODE<TAB>a; b`` file."""
+    for number, raw in enumerate(_read(name).splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
-            continue
-        if columns == 1:
-            yield "", line
             continue
         code, sep, rest = raw.partition("\t")
         if not sep or not re.fullmatch(r"[A-Z]{2}", code.strip()):
             raise ConfigurationError(f"screening data file {name!r}: line {number} is malformed")
-        yield code.strip(), rest
+        terms = [t.strip() for t in rest.split(";") if t.strip() and t.strip() != "-"]
+        yield code.strip(), terms
+
+
+def read_extra_terms(path: Path) -> list[tuple[str, FindingKind]]:
+    """A forum's extra terms: one per line, ``#`` comments, optional ``kind<TAB>term``.
+
+    ``kind`` is one of the finding kinds (``organization``, ``city``, ``place``,
+    ``person`` ...); without it a term is a ``forum_term``.
+    """
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"extra screening terms {str(path)!r} cannot be read") from exc
+    out: list[tuple[str, FindingKind]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        kind = FindingKind.FORUM_TERM
+        if "\t" in line:
+            head, _, term = line.partition("\t")
+            try:
+                kind = FindingKind(head.strip())
+            except ValueError:
+                raise ConfigurationError(
+                    f"extra screening terms {str(path)!r}: line {number} names an unknown kind"
+                ) from None
+            line = term.strip()
+        if line:
+            out.append((line, kind))
+    return out
+
+
+# --------------------------------------------------------------------------- keys
 
 
 def _tokens(text: str) -> tuple[str, ...]:
-    return tuple(fold(t) for t in TOKEN_RE.findall(text))
+    folded = fold_text(text)
+    return tuple(ar_key(t) if is_arabic(t) else t for t in WORD_RE.findall(folded))
 
 
-def _variants(phrase: str) -> set[tuple[str, ...]]:
-    """Token tuples under which ``phrase`` is recognised."""
+def phrase_keys(phrase: str) -> set[tuple[str, ...]]:
+    """Key tuples under which ``phrase`` is recognised in the match view."""
     strings = {phrase, _APOSTROPHES.sub("", phrase)}
-    # A leading "the" is never part of the span: "the Gambia" matches as "Gambia".
     out: set[tuple[str, ...]] = {_drop_leading_the(_tokens(s)) for s in strings}
     for transform in (_drop_and, _saint_to_st):
         out |= {transform(t) for t in out}
-    out |= {("".join(t),) for t in out if 1 < len(t) <= 4}
+    out |= {("".join(t),) for t in out if 1 < len(t) <= 4 and all(x.isascii() for x in t)}
     return {t for t in out if t}
 
 
@@ -162,111 +222,179 @@ def _plural(phrase: str) -> str | None:
     return phrase + "s"
 
 
-def _pycountry_names() -> Iterator[str]:
-    import pycountry  # imported lazily: the tables are built on first use, not at import
-
-    # Multi-State predecessors (like "Balkans", they name no single present-day State) and
-    # generic phrases among the historic entries are left out on purpose.
-    skip_historic = {"SUN", "YUG", "CSK", "NTZ", "PCI"}
-    current = list(pycountry.countries)
-    historic = [r for r in pycountry.historic_countries if r.alpha_3 not in skip_historic]
-    for record in (*current, *historic):
-        for attr in ("name", "official_name", "common_name"):
-            value = getattr(record, attr, None)
-            if isinstance(value, str) and value:
-                yield from _name_forms(value)
+def neighbours(word: str) -> list[str]:
+    """The word and every string one deletion away from it."""
+    return [word] + [word[:i] + word[i + 1 :] for i in range(len(word))]
 
 
-def _name_forms(name: str) -> Iterator[str]:
-    """ISO list forms to reading forms: "Korea, Republic of" -> "Korea", "Republic of Korea"."""
-    for inner in re.findall(r"\(([^)]*)\)", name):
-        # "(Vatican City State)" is a name; "(French part)", "(trust territory)" are not,
-        # and single words ("(Keeling)", "(Malvinas)") come from aliases.tsv as phrases.
-        if len(inner.split()) > 1 and not inner.lower().endswith(("part", "territory")):
-            yield inner
-    if "(" in name:
-        yield name.replace("(", " ").replace(")", " ")  # the whole ISO form, as written
-    base = re.sub(r"\s*\([^)]*\)", "", name).strip()
-    head, comma, tail = base.partition(",")
-    if not comma:
-        yield base
-        return
-    head, tail = head.strip(), tail.strip()
-    yield head
-    if tail.lower().endswith((" of", " of the")) or len(tail.split()) == 1:
-        yield f"{tail} {head}"
-    else:
-        yield f"{head} {tail}"
+_HAN_ONLY = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
-def _iso_codes() -> tuple[frozenset[str], frozenset[str]]:
-    import pycountry
+class _Builder:
+    def __init__(self) -> None:
+        self.folded = Node()
+        self.exact = Node()
+        self.han: dict[str, Entry] = {}
+        self.fuzzy_names: dict[str, Entry] = {}
+        self._entries: dict[tuple[object, ...], Entry] = {}
 
-    alpha2 = {c.alpha_2 for c in pycountry.countries} | {"XK"}
-    alpha3 = {c.alpha_3 for c in pycountry.countries} | {"XKX"}
-    return frozenset(alpha2), frozenset(alpha3)
+    def entry(self, kind: FindingKind | None, **flags: bool) -> Entry:
+        key = (kind, *sorted(flags.items()))
+        e = self._entries.get(key)
+        if e is None:
+            e = self._entries[key] = Entry(kind, **flags)
+        return e
+
+    def add(self, phrase: str, entry: Entry, *, fuzzy: bool = False) -> None:
+        folded = fold_text(phrase)
+        if _HAN_ONLY.fullmatch(folded):
+            old = self.han.get(folded)
+            if old is None or entry.strictness > old.strictness:
+                self.han[folded] = entry
+            return
+        for tokens in phrase_keys(phrase):
+            _insert(self.folded, tokens, entry)
+            if (
+                fuzzy
+                and len(tokens) == 1
+                and len(tokens[0]) >= 6
+                and tokens[0].isalpha()
+                and entry.kind is not None
+                and not entry.gated
+                and not entry.cap_only
+            ):
+                self.fuzzy_names.setdefault(tokens[0], entry)
+
+    def add_exact(self, alias: str, entry: Entry) -> None:
+        _insert(self.exact, tuple(TOKEN_RE.findall(alias)), entry)
+
+
+_KIND_OF_ROW = {
+    "name": FindingKind.PLACE,
+    "demonym": FindingKind.DEMONYM,
+    "capital": FindingKind.CITY,
+    "city": FindingKind.CITY,
+    "port": FindingKind.CITY,
+    "free_zone": FindingKind.CITY,
+}
 
 
 def build_place_tables(
-    extra_places: Iterable[str] = (), extra_allowed: Iterable[str] = ()
+    extra_places: Iterable[str] = (),
+    extra_allowed: Iterable[str] = (),
+    extra_terms: Iterable[tuple[str, FindingKind]] = (),
 ) -> PlaceTables:
-    """Build the tables (reads pycountry and the data files); callers cache the result."""
-    folded = Node()
-    exact = Node()
-    place = Entry(FindingKind.PLACE)
-    demonym = Entry(FindingKind.DEMONYM)
-    allowed = Entry(None)
+    """Build the tables from ``data/``; callers cache the result."""
+    b = _Builder()
+    allowed = b.entry(None)
+    place = b.entry(FindingKind.PLACE)
 
-    for _, line in _data_lines("allowed_regions.txt", columns=1):
+    for (line,) in _rows("allowed_regions.txt", 1):
         for phrase in filter(None, (line, _plural(line))):
-            for tokens in _variants(phrase):
-                _insert(folded, tokens, allowed)
+            b.add(phrase, allowed)
     for phrase in extra_allowed:
-        for tokens in _variants(phrase):
-            _insert(folded, tokens, allowed)
+        b.add(phrase, allowed)
 
-    for name in _pycountry_names():
-        for tokens in _variants(name):
-            _insert(folded, tokens, place)
+    alpha2: set[str] = set()
+    alpha3: set[str] = set()
+    for _code, _lang, kind, flags, _source, forms in _rows("countries.tsv", 6):
+        if kind == "alpha2":
+            alpha2.add(forms)
+            continue
+        if kind == "alpha3":
+            alpha3.add(forms)
+            continue
+        if kind == "allowed":
+            for form in forms.split(";"):
+                b.add(form, allowed)
+            continue
+        entry = b.entry(_KIND_OF_ROW[kind], gated="gate" in flags)
+        for form in forms.split(";"):
+            if "cs" in flags:
+                b.add_exact(form, b.entry(_KIND_OF_ROW[kind], dotted="." in form))
+            else:
+                b.add(form, entry, fuzzy=True)
+
+    for _code, kind, _source, forms in _rows("places.tsv", 4):
+        plain = b.entry(_KIND_OF_ROW[kind])
+        gated = b.entry(_KIND_OF_ROW[kind], gated=True)
+        for form in forms.split(";"):
+            if form.startswith("="):
+                b.add_exact(form[1:], b.entry(_KIND_OF_ROW[kind], dotted="." in form))
+            elif form.startswith("~"):
+                b.add(form[1:], gated)
+            else:
+                b.add(form, plain)
+
     for phrase in extra_places:
-        for tokens in _variants(phrase):
-            _insert(folded, tokens, place)
+        b.add(phrase, place)
+    for term, kind in extra_terms:
+        b.add(term, b.entry(kind))
 
-    for _, aliases in _read_data("aliases.tsv"):
+    for _, aliases in _read_code_file("aliases.tsv"):
         for alias in aliases:
-            _insert_alias(folded, exact, alias)
+            if alias[0] in "=~":
+                body = alias[1:]
+                b.add_exact(
+                    body,
+                    b.entry(
+                        FindingKind.PLACE,
+                        word_like=alias[0] == "~",
+                        dotted="." in body,
+                        trailing_dot=body.endswith("."),
+                    ),
+                )
+            else:
+                b.add(alias, place, fuzzy=True)
 
-    cap_demonym = Entry(FindingKind.DEMONYM, cap_only=True)
-    for _, forms in _read_data("demonyms.tsv"):
-        for form in forms:
-            entry = cap_demonym if form.startswith("^") else demonym
-            form = form.lstrip("^")
+    demonym = b.entry(FindingKind.DEMONYM)
+    cap_demonym = b.entry(FindingKind.DEMONYM, cap_only=True)
+    for _, demonyms in _read_code_file("demonyms.tsv"):
+        for raw_form in demonyms:
+            entry = cap_demonym if raw_form.startswith("^") else demonym
+            form = raw_form.lstrip("^")
             for phrase in filter(None, (form, _plural(form))):
-                for tokens in _variants(phrase):
-                    _insert(folded, tokens, entry)
+                b.add(phrase, entry, fuzzy=True)
 
-    alpha2, alpha3 = _iso_codes()
-    exact_first = frozenset(fold(k) for k in exact.children)
+    code_words2: set[str] = set()
+    code_words3: set[str] = set()
+    fuzzy_stop: set[str] = set()
+    for list_name, word, _source in _rows("wordlists.tsv", 3):
+        if list_name == "fuzzy_stop":
+            fuzzy_stop.add(word)
+        elif list_name == "code_word2":
+            code_words2.add(word)
+        elif list_name == "code_word3":
+            code_words3.add(word)
+
+    confusables = {char: target for char, target in _rows("confusables.tsv", 2)}
+
+    fuzzy: dict[str, list[str]] = {}
+    for name in b.fuzzy_names:
+        for n in neighbours(name):
+            fuzzy.setdefault(n, []).append(name)
+
+    han_lengths: dict[str, set[int]] = {}
+    for s in b.han:
+        han_lengths.setdefault(s[0], set()).add(len(s))
+
+    exact_first = frozenset(fold(k) for k in b.exact.children)
     return PlaceTables(
-        folded=folded,
-        exact=exact,
-        alpha2=alpha2,
-        alpha3=alpha3,
+        folded=b.folded,
+        exact=b.exact,
+        han=b.han,
+        han_lengths={k: tuple(sorted(v, reverse=True)) for k, v in han_lengths.items()},
+        fuzzy={k: tuple(v) for k, v in fuzzy.items()},
+        fuzzy_entries=b.fuzzy_names,
+        fuzzy_stop=frozenset(fuzzy_stop),
+        alpha2=frozenset(alpha2),
+        alpha3=frozenset(alpha3),
+        code_words2=frozenset(code_words2),
+        code_words3=frozenset(code_words3),
         exact_first=exact_first,
-        first_keys=frozenset(folded.children) | exact_first,
+        first_keys=frozenset(b.folded.children) | exact_first,
+        confusables=confusables,
     )
 
 
-def _insert_alias(folded: Node, exact: Node, alias: str) -> None:
-    if alias[0] in "=~":
-        body = alias[1:]
-        entry = Entry(
-            FindingKind.PLACE,
-            word_like=alias[0] == "~",
-            dotted="." in body,
-            trailing_dot=body.endswith("."),
-        )
-        _insert(exact, tuple(TOKEN_RE.findall(body)), entry)
-        return
-    for tokens in _variants(alias):
-        _insert(folded, tokens, Entry(FindingKind.PLACE))
+__all__ += ["HAN_RE"]
