@@ -5,7 +5,9 @@ and handed to :class:`dief.aggregator.RegionAggregator`. Offsets are committed b
 FastStream (``AckPolicy.NACK_ON_ERROR``) only after the handler returned, i.e. after the
 database transaction committed; on a database or broker failure the handler backs off and
 raises, FastStream seeks the batch's partitions back and the records come again. The
-process never stops for it (DESIGN §8).
+process never stops for it (DESIGN §8). Each batch's receipts (one per record that opened)
+go to ``dief.receipts`` on a bare producer of the service's own (no headers) before the
+handler returns.
 
 Digests "on every closed month": unless ``digest_interval`` is 0, the service also runs a
 :class:`dief.digests.DigestSchedule` that, at start and then every ``digest_interval``
@@ -41,6 +43,7 @@ from dief.kafka import (
     DEFAULT_SESSION_TIMEOUT_MS,
     EMBEDDED_SESSION_TIMEOUT_MS,
     KafkaDeadLetterSink,
+    KafkaReceiptSink,
     KafkaRecordSink,
     cases_topic,
     make_broker,
@@ -210,6 +213,8 @@ class AggregatorService:
         )
         self._telemetry = AggregatorTelemetry(self.observability, self._store, settings.regions)
         self._by_region: dict[str, KafkaBroker] = {}
+        # One producer for every region's receipts (connected in start()).
+        self._receipts = KafkaReceiptSink(settings.kafka, clock=clock)
         self.observability.add_check("consumers", kafka_consumers_check(self._by_region))
         self.observability.add_check("database", self._telemetry.store)
 
@@ -278,6 +283,7 @@ class AggregatorService:
                     f"cannot start the aggregators on {self._settings.kafka.bootstrap}: "
                     f"{type(exc).__name__}"
                 ) from exc
+            await self._receipts.connect()  # the broker answered: so does this producer
         except BaseException:
             await self.stop()
             raise
@@ -301,6 +307,7 @@ class AggregatorService:
                 self._store,
                 KafkaDeadLetterSink(broker, r),
                 start_month=self._settings.cycle_start_month,
+                receipts=self._receipts,
             )
             register_aggregators(
                 broker,
@@ -322,6 +329,7 @@ class AggregatorService:
         await asyncio.gather(*(broker.stop() for broker in self._brokers))
         self._brokers.clear()
         self._by_region.clear()
+        await self._receipts.close()
         await self._store.stop()
         self.observability.readiness.stopped()
         if self._serves:

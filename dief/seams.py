@@ -10,6 +10,10 @@ share, so none of them has to import another's internals.
   the digest and summary publishers' seam).
 - **Inbound records**: :class:`InboundRecord` (a consumed record copied out of the Kafka
   client), :class:`DeadLetter` with :data:`DLQ_HEADERS`, and :class:`DeadLetterSink`.
+- **Receipts** (DESIGN §8 ⚑): :class:`ReceiptRecord` (a sealed receipt: its receipt id and
+  value) and :class:`ReceiptSink` (the aggregator's seam to ``dief.receipts``);
+  :class:`RecordFeed` (reading a topic without a consumer group, from positions the reader
+  keeps: the node's receipt reader).
 - **Fault points**: :class:`FaultPoints`, named places on the delivery path
   (:data:`FAULT_POINTS`) where a test makes a failure happen; production passes none.
 
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
@@ -38,6 +42,9 @@ __all__ = [
     "InboundRecord",
     "OutboxEntry",
     "Publisher",
+    "ReceiptRecord",
+    "ReceiptSink",
+    "RecordFeed",
     "RecordSink",
     "SystemClock",
     "coarse_hour",
@@ -177,6 +184,44 @@ class DeadLetterSink(Protocol):
     """Where dead letters go; returns only once the broker acknowledged every one."""
 
     async def send(self, letters: Sequence[DeadLetter]) -> None: ...
+
+
+# -- receipts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRecord:
+    """A sealed receipt (:func:`dief.crypto.seal_receipt`): the record key is the receipt
+    id, the value its sealed form; no headers, the timestamp coarsened to the hour."""
+
+    receipt_id: str
+    value: bytes = field(repr=False)
+
+
+class ReceiptSink(Protocol):
+    """Where an aggregator's receipts go; returns only once the broker acknowledged every
+    one, raises :class:`BrokerError` otherwise."""
+
+    async def send(self, receipts: Sequence[ReceiptRecord]) -> None: ...
+
+
+class RecordFeed(Protocol):
+    """One topic read without a consumer group, from positions its reader keeps.
+
+    ``start`` assigns every partition and seeks to ``positions[partition]`` (the next
+    offset to read), a partition not in it from its beginning; ``fetch`` returns the
+    records that came (at most *timeout* seconds of waiting); ``caught_up`` tells whether
+    every partition was read up to the high watermark of the last fetch. Broker failures
+    raise :class:`BrokerError`; ``close`` may be followed by a new ``start``.
+    """
+
+    async def start(self, positions: Mapping[int, int]) -> None: ...
+
+    async def fetch(self, wait: float) -> list[InboundRecord]: ...
+
+    async def caught_up(self) -> bool: ...
+
+    async def close(self) -> None: ...
 
 
 # -- fault points -----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The national node service: file intake (CLI and a watched directory) and the outbox relay.
+"""The national node service: file intake (CLI and a watched directory), the outbox relay
+and the receipt reader (what became of each record posted, DESIGN §8).
 
 Thin wiring: the logic is in :mod:`dief.node`. Built once from :class:`NodeSettings` by
 :func:`create_node`, started with :meth:`NodeService.start`, stopped with
@@ -23,13 +24,17 @@ from pydantic import SecretStr
 
 from dief.catalogue import load_catalogue
 from dief.exceptions import BrokerError, ConfigurationError, StorageError
-from dief.kafka import NodePublisher
+from dief.kafka import RECEIPTS_TOPIC, KafkaRecordFeed, NodePublisher
 from dief.keyring import KeyRole
 from dief.node import (
+    CaseReceipts,
     NationalNode,
     NodeIdentity,
     Outbox,
     OutboxRelay,
+    ReceiptBook,
+    ReceiptReader,
+    ReceiptState,
     Rejection,
     SubmitReport,
     write_rejections,
@@ -40,7 +45,7 @@ from dief.settings import NodeSettings
 from dief.vocab import Region
 from dief.wire import load_cases
 
-__all__ = ["FileResult", "NodeService", "create_node"]
+__all__ = ["FileResult", "NodeService", "create_node", "node_receipts"]
 
 #: The refusal of a file that holds no case at all (an empty file, or only blank lines).
 _NO_CASES = Rejection(
@@ -70,6 +75,8 @@ class NodeService:
         self._outbox = Outbox(settings.outbox)
         self._node: NationalNode | None = None
         self._relay: OutboxRelay | None = None
+        self._book = ReceiptBook(self._outbox)
+        self._receipts = _receipt_reader(self._book, settings)
         # /metrics, /healthz, /readyz (DIEF_METRICS__*), served while run() relays
         self.observability = NodeObservability(settings.metrics)
 
@@ -99,6 +106,7 @@ class NodeService:
     async def stop(self) -> None:
         if self._relay is not None:
             await self._relay.close()
+        await self._receipts.close()
         await self._outbox.stop()
 
     async def post(self, paths: Sequence[Path], *, again: bool = False) -> list[FileResult]:
@@ -143,11 +151,29 @@ class NodeService:
     async def pending(self) -> int:
         return (await self._outbox.counts())[0]
 
+    async def wait_for_receipts(
+        self, receipt_ids: Sequence[str], seconds: float
+    ) -> dict[str, ReceiptState]:
+        """Read receipts until each of *receipt_ids* has one or *seconds* passed; what the
+        node knows of each then. :raises BrokerError: the broker cannot be reached."""
+        book = self._book
+
+        async def all_there() -> bool:
+            states = await book.states(receipt_ids)
+            return all(s.outcome is not None for s in states.values())
+
+        await self._receipts.read_until(all_there, seconds)
+        return await book.states(receipt_ids)
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Relay the outbox and watch the intake directory until *stop* is set."""
+        """Relay the outbox, read the receipts and watch the intake directory until *stop*
+        is set."""
         relay = self._require_relay()
         await self.observability.start(self._outbox, relay)
-        tasks = [asyncio.create_task(relay.run(stop), name="relay")]
+        tasks = [
+            asyncio.create_task(relay.run(stop), name="relay"),
+            asyncio.create_task(self._receipts.run(stop), name="receipts"),
+        ]
         if self._settings.intake_dir is not None:
             tasks.append(asyncio.create_task(self._watch(stop), name="intake"))
         try:
@@ -219,6 +245,37 @@ class NodeService:
         if self._relay is None:
             raise ConfigurationError("the node is not started; call start() first")
         return self._relay
+
+
+def _receipt_reader(book: ReceiptBook, settings: NodeSettings) -> ReceiptReader:
+    feed = KafkaRecordFeed(settings.kafka, RECEIPTS_TOPIC, client_id="dief-node-receipts")
+    return ReceiptReader(book, feed, backoff=Backoff(maximum=settings.relay_backoff_max))
+
+
+async def node_receipts(
+    settings: NodeSettings, *, read: float | None
+) -> tuple[list[CaseReceipts], str | None]:
+    """``dief receipts``: the node's cases with their latest revision's receipts, from its
+    outbox (no keyring needed: the receipt keys are there). With *read*, receipts new on
+    the broker are read first, for at most *read* seconds; the second item says why that
+    failed (the listing then shows what the outbox already knew), else None."""
+    outbox = Outbox(settings.outbox)
+    await outbox.start()
+    book = ReceiptBook(outbox)
+    reader = _receipt_reader(book, settings)
+    problem = None
+    try:
+        if read is not None:
+            try:
+                if not await reader.read_until(reader.caught_up, read):
+                    problem = f"the receipts were not all read within {read:g} s"
+            except BrokerError as exc:
+                problem = exc.message
+            finally:
+                await reader.close()
+        return await book.cases(), problem
+    finally:
+        await outbox.stop()
 
 
 def create_node(settings: NodeSettings) -> NodeService:

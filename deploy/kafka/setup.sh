@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Creates the DIEF topics (DESIGN §2) and the prefix ACLs that make "partitioned by region"
 # enforceable: each regional aggregator reads and writes only dief.<region>.* (and writes its
-# digests to dief.digests), national nodes may only write dief.*.cases, the Secretariat reads
-# dief.digests, writes csp.reporting, and writes a refused digest to the DLQ of the region it
-# claims (docs/secretariat.md). Run once against the cluster with the admin credentials.
+# digests to dief.digests and its receipts to dief.receipts), national nodes may only write
+# dief.*.cases and read dief.receipts (without a consumer group: no group ACL), the
+# Secretariat reads dief.digests, writes csp.reporting, and writes a refused digest to the
+# DLQ of the region it claims (docs/secretariat.md). Run once against the cluster with the
+# admin credentials.
 set -euo pipefail
 BOOT="${BOOTSTRAP:-kafka-1:9094}"
 CFG="${ADMIN_CONFIG:-/etc/kafka/secrets/admin.properties}"
@@ -22,7 +24,9 @@ for region in afr apg eeg grulac weog; do
       --group "dief-aggregator-${region}"
   acl --add --allow-principal "User:aggregator-${region}" --operation Write \
       --topic dief.digests
-  # National nodes write cases and read nothing.
+  acl --add --allow-principal "User:aggregator-${region}" --operation Write \
+      --topic dief.receipts
+  # National nodes write cases and read nothing but receipts (below).
   acl --add --allow-principal "User:node" --operation Write --operation Describe \
       --topic "dief.${region}.cases"
   # The Secretariat dead-letters a refused digest to the region it claims (write only).
@@ -31,6 +35,9 @@ for region in afr apg eeg grulac weog; do
 done
 kt --create --if-not-exists --topic dief.digests --partitions 1 --replication-factor 3
 kt --create --if-not-exists --topic csp.reporting --partitions 1 --replication-factor 3
+kt --create --if-not-exists --topic dief.receipts --partitions 1 --replication-factor 3
+# Every node reads every receipt (assigned partitions, no group) and opens only its own.
+acl --add --allow-principal "User:node" --operation Read --operation Describe --topic dief.receipts
 acl --add --allow-principal "User:secretariat" --operation Read --operation Describe --topic dief.digests
 acl --add --allow-principal "User:secretariat" --operation Read --group dief-secretariat
 acl --add --allow-principal "User:secretariat" --operation Write --topic csp.reporting

@@ -14,6 +14,11 @@ broker before its offsets can be committed, and nothing is ever dropped silently
   by bisecting its batch into transactions of their own, and dead-lettered alone; an outage
   (any other :class:`StorageError`) raises, so nothing is committed and the batch comes
   again.
+- Receipts (DESIGN §8): once every transaction of the batch committed, each record that
+  opened gets a receipt (applied, duplicate, stale or dead-lettered with its reason) on the
+  :class:`ReceiptSink`, sealed under the record's receipt key; ``handle`` returns only once
+  they are acknowledged, so a failure makes the batch come again (and its receipts be sent
+  again: nodes take them idempotently). A record refused at the envelope stage gets none.
 """
 
 from __future__ import annotations
@@ -29,11 +34,20 @@ from dief.aggregator._plan import BatchPlan
 from dief.aggregator._validation import EnvelopeOpener, RecordRefusedError, RecordValidator
 from dief.aggregator.store import CaseStore
 from dief.catalogue import Catalogue
-from dief.exceptions import StorageRefusedError
+from dief.crypto import seal_receipt
+from dief.exceptions import BrokerError, StorageRefusedError
 from dief.periods import DEFAULT_CYCLE_START_MONTH
-from dief.seams import Clock, DeadLetter, DeadLetterSink, FaultPoints, InboundRecord
+from dief.seams import (
+    Clock,
+    DeadLetter,
+    DeadLetterSink,
+    FaultPoints,
+    InboundRecord,
+    ReceiptRecord,
+    ReceiptSink,
+)
 from dief.vocab import CaseStatus, Region
-from dief.wire import CaseRecord
+from dief.wire import CaseRecord, ReceiptOutcome
 
 __all__ = ["BatchReport", "RegionAggregator", "case_values", "dedupe_key"]
 
@@ -43,6 +57,16 @@ log = logging.getLogger("dief.aggregator")
 #: How each outcome is counted in a BatchReport (a forged revision is dead-lettered).
 _OUTCOME_LABELS = {o: "dlq:forged_revision" if o is Outcome.FORGED else o.value for o in Outcome}
 
+#: What each outcome's receipt says (a related-region copy kept as a notice did what it is
+#: for: applied), with the reason of a forged revision.
+_RECEIPTS: dict[Outcome, tuple[ReceiptOutcome, str | None]] = {
+    Outcome.APPLIED: (ReceiptOutcome.APPLIED, None),
+    Outcome.RELATED: (ReceiptOutcome.APPLIED, None),
+    Outcome.DUPLICATE: (ReceiptOutcome.DUPLICATE, None),
+    Outcome.STALE: (ReceiptOutcome.STALE, None),
+    Outcome.FORGED: (ReceiptOutcome.DEAD_LETTERED, Outcome.FORGED.value),
+}
+
 
 @dataclass(slots=True)
 class BatchReport:
@@ -50,10 +74,30 @@ class BatchReport:
 
     received: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
+    #: receipts sent (one per record that opened)
+    receipts: int = 0
 
     @property
     def dead_lettered(self) -> int:
         return sum(n for k, n in self.outcomes.items() if k.startswith("dlq:"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Address:
+    """Where a record's receipt goes: its envelope id and its receipt key."""
+
+    envelope_id: str
+    receipt_key: bytes = field(repr=False)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The batch in hand: its report, the receipt address of each record that opened (by
+    the identity of its :class:`InboundRecord`) and the receipts due once it committed."""
+
+    report: BatchReport
+    addresses: dict[int, _Address] = field(default_factory=dict)
+    due: list[tuple[_Address, ReceiptOutcome, str | None]] = field(default_factory=list)
 
 
 def case_values(record: CaseRecord) -> tuple[tuple[str, str], ...]:
@@ -96,6 +140,7 @@ class RegionAggregator:
         catalogues: dict[str, Catalogue] | None = None,
         clock: Clock | None = None,
         faults: FaultPoints | None = None,
+        receipts: ReceiptSink | None = None,
     ) -> None:
         self.region = region
         self._code = region.value
@@ -105,6 +150,7 @@ class RegionAggregator:
         self._store = store
         self._sink = dead_letters
         self._faults = faults
+        self._receipts = receipts
 
     def __repr__(self) -> str:
         return f"RegionAggregator(region={self.region.value!r})"
@@ -112,9 +158,13 @@ class RegionAggregator:
     def decode(self, rec: InboundRecord) -> CaseFacts:
         """Validate one record (:class:`RecordValidator`) into the facts the store keeps, or
         raise :class:`RecordRefusedError` with a reason code."""
+        return self._decode(rec)[0]
+
+    def _decode(self, rec: InboundRecord) -> tuple[CaseFacts, _Address]:
+        """:meth:`decode`, with where the record's receipt goes."""
         valid = self._validator.validate(rec)
         record = valid.record
-        return CaseFacts(
+        facts = CaseFacts(
             record_id=dedupe_key(rec.value),
             case_id=record.case_id,
             revision=record.revision,
@@ -132,18 +182,24 @@ class RegionAggregator:
             # envelope of a withdrawn case is empty, so nothing can ever open it again.
             sealed=(rec.value or b"") if record.status is CaseStatus.ACTIVE else b"",
         )
+        return facts, _Address(valid.envelope_id, valid.receipt_key)
 
     def _decode_batch(
-        self, records: Sequence[InboundRecord]
+        self, records: Sequence[InboundRecord], batch: _Batch
     ) -> tuple[list[tuple[InboundRecord, CaseFacts]], list[DeadLetter]]:
-        """Every record decoded, or refused with its reason (never raises)."""
+        """Every record decoded, or refused with its reason (never raises); the receipt
+        address of every record that opened goes to *batch*."""
         decoded: list[tuple[InboundRecord, CaseFacts]] = []
         refused: list[DeadLetter] = []
+        addresses = batch.addresses
         for rec in records:
             try:
-                decoded.append((rec, self.decode(rec)))
+                facts, addresses[id(rec)] = self._decode(rec)
+                decoded.append((rec, facts))
             except RecordRefusedError as why:
                 refused.append(DeadLetter(rec, why.reason, why.detail, dedupe_key(rec.value)))
+                if why.envelope_id is not None and why.receipt_key is not None:
+                    addresses[id(rec)] = _Address(why.envelope_id, why.receipt_key)
             except Exception as exc:  # a bug: dead-letter the record, keep the partition moving
                 # Type only: a message or traceback could carry decrypted case text.
                 log.error(
@@ -159,17 +215,19 @@ class RegionAggregator:
         return decoded, refused
 
     async def handle(self, records: Sequence[InboundRecord]) -> BatchReport:
-        """Apply one batch. Returns after its transactions committed; raises otherwise."""
-        report = BatchReport(received=len(records))
-        decoded, refused = self._decode_batch(records)
-        await self._apply(decoded, refused, report)
-        return report
+        """Apply one batch. Returns after its transactions committed and its receipts were
+        acknowledged; raises otherwise."""
+        batch = _Batch(BatchReport(received=len(records)))
+        decoded, refused = self._decode_batch(records, batch)
+        await self._apply(decoded, refused, batch)
+        await self._send_receipts(batch)
+        return batch.report
 
     async def _apply(
         self,
         decoded: Sequence[tuple[InboundRecord, CaseFacts]],
         refused: list[DeadLetter],
-        report: BatchReport,
+        batch: _Batch,
     ) -> None:
         """Apply *decoded* with *refused*'s dead letters in one transaction; if the database
         refuses it, bisect so that only the record that causes it is dead-lettered."""
@@ -177,35 +235,26 @@ class RegionAggregator:
             plan = await self._transaction(decoded, refused)
         except StorageRefusedError as exc:
             if len(decoded) <= 1:
-                if await self._applies_on_retry(decoded, refused, report):
+                if await self._applies_on_retry(decoded, refused, batch):
                     return
                 refused.extend(
                     DeadLetter(src, "database_refused", exc.message, facts.record_id)
                     for src, facts in decoded
                 )
-                await self._apply([], refused, report)
+                await self._apply([], refused, batch)
                 return
             half = len(decoded) // 2
             # Partition order is kept: the first half commits before the second starts.
-            await self._apply(decoded[:half], refused, report)
-            await self._apply(decoded[half:], [], report)
+            await self._apply(decoded[:half], refused, batch)
+            await self._apply(decoded[half:], [], batch)
             return
-        report.outcomes.update(map(_OUTCOME_LABELS.__getitem__, plan.outcomes))
-        for d in refused:
-            report.outcomes[f"dlq:{d.reason}"] += 1
-            log.warning(
-                "dead-lettered %s[%d]@%d: %s",
-                d.record.topic,
-                d.record.partition,
-                d.record.offset,
-                d.reason,
-            )
+        self._committed(decoded, refused, plan, batch)
 
     async def _applies_on_retry(
         self,
         decoded: Sequence[tuple[InboundRecord, CaseFacts]],
         refused: Sequence[DeadLetter],
-        report: BatchReport,
+        batch: _Batch,
     ) -> bool:
         """One more try of a lone refused record: a constraint can also be a race with
         another instance of this region's aggregator (during a rebalance), which the retry
@@ -214,9 +263,59 @@ class RegionAggregator:
             plan = await self._transaction(decoded, refused)
         except StorageRefusedError:
             return False
-        report.outcomes.update(map(_OUTCOME_LABELS.__getitem__, plan.outcomes))
-        report.outcomes.update(f"dlq:{d.reason}" for d in refused)
+        self._committed(decoded, refused, plan, batch)
         return True
+
+    def _committed(
+        self,
+        decoded: Sequence[tuple[InboundRecord, CaseFacts]],
+        refused: Sequence[DeadLetter],
+        plan: BatchPlan,
+        batch: _Batch,
+    ) -> None:
+        """Count what one committed transaction did, and note the receipts it owes."""
+        batch.report.outcomes.update(map(_OUTCOME_LABELS.__getitem__, plan.outcomes))
+        addresses, due = batch.addresses, batch.due
+        for (src, _), outcome in zip(decoded, plan.outcomes, strict=True):
+            if (address := addresses.get(id(src))) is not None:
+                due.append((address, *_RECEIPTS[outcome]))
+        for d in refused:
+            batch.report.outcomes[f"dlq:{d.reason}"] += 1
+            log.warning(
+                "dead-lettered %s[%d]@%d: %s",
+                d.record.topic,
+                d.record.partition,
+                d.record.offset,
+                d.reason,
+            )
+            if (address := addresses.get(id(d.record))) is not None:
+                due.append((address, ReceiptOutcome.DEAD_LETTERED, d.reason))
+
+    async def _send_receipts(self, batch: _Batch) -> None:
+        """Seal and send the receipts *batch* owes; returns once they are acknowledged."""
+        if self._receipts is None or not batch.due:
+            return
+        region = self._code
+        receipts: list[ReceiptRecord] = []
+        for address, outcome, reason in batch.due:
+            try:
+                rid, value = seal_receipt(
+                    address.receipt_key, address.envelope_id, outcome, reason, region
+                )
+            except ValueError:  # a reason code too long for the padded size: a bug
+                log.error("a receipt did not fit its padded size (reason %s); not sent", reason)
+                continue
+            receipts.append(ReceiptRecord(rid, value))
+        try:
+            await self._receipts.send(receipts)
+        except BrokerError as exc:
+            log.error(
+                "receipts of a batch of %d not sent (%s); the batch comes again",
+                batch.report.received,
+                exc.message,
+            )
+            raise
+        batch.report.receipts += len(receipts)
 
     async def _transaction(
         self,

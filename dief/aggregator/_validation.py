@@ -17,7 +17,9 @@ fixed order, and the first that fails names the reason it is dead-lettered (DESI
 
 :data:`REASONS` lists every reason code a dead letter can carry, with what it means; the
 dead-letter headers and ``docs/architecture.md`` use the same codes. Messages (``detail``)
-name fields and rules, never decrypted text.
+name fields and rules, never decrypted text. A refusal after the envelope stage carries the
+envelope id and the record's receipt key, so the posting node gets a receipt saying why
+(DESIGN §8); a refusal at the envelope stage carries neither.
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ class OpenedEnvelope(Protocol):
     def region(self) -> str: ...
     @property
     def payload(self) -> bytes: ...
+    @property
+    def receipt_key(self) -> bytes: ...
 
 
 class EnvelopeOpener(Protocol):
@@ -104,20 +108,36 @@ class EnvelopeOpener(Protocol):
 
 class RecordRefusedError(Exception):
     """One record fails a check: ``reason`` (a :data:`REASONS` code) and a ``detail`` that
-    names fields and rules only."""
+    names fields and rules only.
 
-    def __init__(self, reason: str, detail: str) -> None:
+    Refused after the envelope stage (the record opened, its id and region are right), it
+    carries the envelope id and the record's receipt key, so the posting node can be told
+    (DESIGN §8); refused at the envelope stage, both are None: no receipt.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        detail: str,
+        *,
+        envelope_id: str | None = None,
+        receipt_key: bytes | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.detail = detail
+        self.envelope_id = envelope_id
+        self.receipt_key = receipt_key
 
 
 @dataclass(frozen=True, slots=True)
 class ValidRecord:
-    """A record that passed every check: its envelope id and its case record."""
+    """A record that passed every check: its envelope id, its case record and its receipt
+    key (never in ``repr``)."""
 
     envelope_id: str
     record: CaseRecord = field(repr=False)
+    receipt_key: bytes = field(default=b"", repr=False)
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -163,16 +183,22 @@ class RecordValidator:
         return f"RecordValidator(region={self._code!r})"
 
     def validate(self, rec: InboundRecord) -> ValidRecord:
-        """The record's envelope id and case record, or :class:`RecordRefusedError`."""
-        envelope_id, payload = self._envelope(rec)
-        self._padding(payload)
-        record = self._parse(payload)
-        self._rules(rec, record)
-        return ValidRecord(envelope_id, record)
+        """The record's envelope id, case record and receipt key, or
+        :class:`RecordRefusedError` (carrying the envelope id and receipt key when the
+        record was refused after the envelope stage)."""
+        opened = self._envelope(rec)
+        try:
+            self._padding(opened.payload)
+            record = self._parse(opened.payload)
+            self._rules(rec, record)
+        except RecordRefusedError as why:
+            why.envelope_id, why.receipt_key = opened.id, opened.receipt_key
+            raise
+        return ValidRecord(opened.id, record, opened.receipt_key)
 
     # -- 1. envelope -----------------------------------------------------------------------
 
-    def _envelope(self, rec: InboundRecord) -> tuple[str, bytes]:
+    def _envelope(self, rec: InboundRecord) -> OpenedEnvelope:
         if rec.value is None:
             raise RecordRefusedError("malformed", "record has no value (tombstone)")
         try:
@@ -189,7 +215,7 @@ class RecordValidator:
             raise RecordRefusedError(
                 "wrong_region", f"envelope sealed for {opened.region!r} on the {self._code} topic"
             )
-        return opened.id, opened.payload
+        return opened
 
     # -- 2. padding ------------------------------------------------------------------------
 

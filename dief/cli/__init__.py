@@ -8,6 +8,7 @@ from dief.cli import broker as _broker
 from dief.cli import digest as _digest
 from dief.cli import dlq as _dlq
 from dief.cli import keys as _keys
+from dief.cli import receipts as _receipts
 from dief.cli import run as _run
 from dief.cli import schema as _schema
 from dief.cli import services as _services
@@ -29,7 +30,7 @@ def _root() -> None:
     """DIEF Exchange: non-attributed diversion case exchange for the ATT DIEF."""
 
 
-for _module in (_run, _services, _keys, _broker, _schema, _digest, _summary):
+for _module in (_run, _services, _receipts, _keys, _broker, _schema, _digest, _summary):
     _module.register(app)
 _dlq.register(app)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +22,9 @@ from dief.cli._console import (
 from dief.exceptions import BrokerError
 from dief.settings import AGGREGATOR_DATABASE, AggregatorSettings, LogFormat, NodeSettings
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from producers.node import FileResult, NodeService
 
 __all__ = ["register"]
 
@@ -65,6 +70,13 @@ def _node_settings(
     )
 
 
+WAIT_HELP = (
+    "Seconds to wait for the broker (default 15). Given, post also waits, within these "
+    "seconds from publishing, for the aggregators' receipts and prints what became of each "
+    "record: applied, dead-lettered (with its reason) or no receipt yet"
+)
+
+
 def post(
     files: Annotated[list[Path], typer.Argument(help="JSON, YAML or JSON Lines files of cases")],
     node: Annotated[
@@ -75,7 +87,7 @@ def post(
     passphrase_file: PassFileOpt = None,
     bootstrap: BootstrapOpt = None,
     embedded: EmbeddedOpt = False,
-    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for the broker")] = 15.0,
+    wait: Annotated[float | None, typer.Option("--wait", help=WAIT_HELP)] = None,
     again: Annotated[
         bool,
         typer.Option(
@@ -88,9 +100,16 @@ def post(
 ) -> None:
     """Post cases from files: validate, screen, seal, keep in the outbox, publish.
 
+    Free text (the summary) is refused if it could name the reporting State, in any UN
+    language: countries, demonyms, codes, cities, ports, free zones, persons, companies,
+    "our ministry", contacts, licence, vessel, container or aircraft numbers, however
+    spelt. The refusal gives the span and its kind, never the text; write "a port in the
+    region", "a broker registered abroad" instead (docs/screening.md).
+
     Each line is reported: the case id it received, "already posted" (with the case id it
-    received then), or refused with a reason. Exit status 0 when nothing was refused, 1 when
-    any line was refused (the others are posted) or an error stopped the command.
+    received then), or refused with a reason. With --wait, each record's receipt follows.
+    Exit status 0 when nothing was refused, 1 when any line was refused (the others are
+    posted), a receipt said dead-lettered, or an error stopped the command.
     """
     from producers.node import NodeService
 
@@ -103,37 +122,78 @@ def post(
         await service.start()
         try:
             results = await service.post(files, again=again)
-            refused = 0
-            for res in results:
-                if res.duplicate:
-                    console.print(
-                        f"[yellow]{res.path}: already posted (same bytes); skipped[/] "
-                        "(use --again to post it once more)"
-                    )
-                for a in res.report.accepted:
-                    console.print(f"{res.path}:{a.line}: case {a.case_id} revision {a.revision}")
-                for p in res.report.already:
-                    console.print(
-                        f"[yellow]{res.path}:{p.line}: already posted as case {p.case_id} "
-                        f"(revision {p.revision}); skipped[/] "
-                        "(use --again to post it as a new case)"
-                    )
-                for r in res.report.rejected:
-                    refused += 1
-                    console.print(f"[red]{res.path}:{r.line}: refused ({r.reason})[/] {r.message}")
+            refused = _print_results(results)
+            deadline = time.monotonic() + (wait if wait is not None else 15.0)
             try:
-                sent = await service.publish_pending(wait)
+                sent = await service.publish_pending(max(deadline - time.monotonic(), 0.1))
                 console.print(f"published {sent} records")
             except BrokerError as exc:
                 console.print(
                     f"[yellow]not published yet[/] ({exc.message}): {await service.pending()} "
                     "records wait in the outbox; `dief node` publishes them"
                 )
+                return 1 if refused else 0
+            if wait is not None:
+                refused += await _print_receipts(service, results, deadline - time.monotonic())
             return 1 if refused else 0
         finally:
             await service.stop()
 
     raise typer.Exit(run_or_fail(main()))
+
+
+def _print_results(results: Sequence[FileResult]) -> int:
+    """Print what became of each line of *results*; returns how many were refused."""
+    refused = 0
+    for res in results:
+        if res.duplicate:
+            console.print(
+                f"[yellow]{res.path}: already posted (same bytes); skipped[/] "
+                "(use --again to post it once more)"
+            )
+        for a in res.report.accepted:
+            console.print(f"{res.path}:{a.line}: case {a.case_id} revision {a.revision}")
+        for p in res.report.already:
+            console.print(
+                f"[yellow]{res.path}:{p.line}: already posted as case {p.case_id} "
+                f"(revision {p.revision}); skipped[/] "
+                "(use --again to post it as a new case)"
+            )
+        for r in res.report.rejected:
+            refused += 1
+            console.print(f"[red]{res.path}:{r.line}: refused ({r.reason})[/] {r.message}")
+    return refused
+
+
+async def _print_receipts(
+    service: NodeService, results: Sequence[FileResult], seconds: float
+) -> int:
+    """Wait up to *seconds* for the receipts of what *results* accepted, then print one
+    line per record; returns how many were dead-lettered."""
+    wanted = [rid for res in results for a in res.report.accepted for rid in a.receipts]
+    if not wanted:
+        return 0
+    try:
+        states = await service.wait_for_receipts(wanted, max(seconds, 0.0))
+    except BrokerError as exc:
+        console.print(f"[yellow]receipts not read[/] ({exc.message}); `dief receipts` reads them")
+        return 0
+    dead = 0
+    for res in results:
+        for a in res.report.accepted:
+            for rid in a.receipts:
+                state = states.get(rid)
+                if state is None:
+                    continue
+                where = f"{state.region} (related copy)" if state.related else state.region
+                said = state.describe()
+                dead += state.outcome == "dead_lettered"
+                style = "red" if state.outcome == "dead_lettered" else "default"
+                console.print(
+                    f"{res.path}:{a.line}: case {a.case_id} revision {a.revision} in {where}: "
+                    f"[{style}]{said}[/]"
+                )
+    return dead
 
 
 def node(

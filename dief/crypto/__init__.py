@@ -2,7 +2,11 @@
 
 Public surface:
 
-* :class:`Sealer` / :class:`Opener` / :class:`OpenedEnvelope` — sealed envelope v1;
+* :class:`Sealer` / :class:`Opener` / :class:`OpenedEnvelope` / :class:`SealedRecord` —
+  sealed envelope v1;
+* :func:`receipt_key` / :func:`receipt_id` / :func:`seal_receipt` / :func:`open_receipt` —
+  receipts (DESIGN §8 ⚑), keyed by a hash of the envelope id, sealed under a key derived
+  from the record's data key;
 * :class:`KemPublicKey` / :class:`KemPrivateKey` / :func:`key_id` — KEM keys and key ids;
 * :class:`SigningKey` / :class:`VerifyKey` / :class:`Signature` / :func:`sign` /
   :func:`verify` — ML-DSA-65 + Ed25519 detached signatures;
@@ -15,6 +19,7 @@ and payload types in :mod:`dief.wire`; injectable time in :mod:`dief.seams`.
 from __future__ import annotations
 
 from dief.crypto._encoding import b64url_decode, b64url_encode, canonical_json
+from dief.crypto._receipt import RECEIPT_VALUE_BYTES, open_receipt, seal_receipt
 from dief.crypto.envelope import (
     DEFAULT_CACHE_SIZE,
     DEFAULT_MAX_AGE,
@@ -23,8 +28,11 @@ from dief.crypto.envelope import (
     CacheInfo,
     OpenedEnvelope,
     Opener,
+    SealedRecord,
     Sealer,
     hpke_info,
+    receipt_id,
+    receipt_key,
 )
 from dief.crypto.keys import SUITES, KemPrivateKey, KemPublicKey, key_id
 from dief.crypto.signing import (
@@ -47,6 +55,7 @@ __all__ = [
     "DEFAULT_MAX_AGE",
     "DEFAULT_MAX_RECORDS",
     "DEFAULT_SCHEMAS",
+    "RECEIPT_VALUE_BYTES",
     "SIGNATURE_ALG",
     "SUITES",
     "CacheInfo",
@@ -54,6 +63,7 @@ __all__ = [
     "KemPublicKey",
     "OpenedEnvelope",
     "Opener",
+    "SealedRecord",
     "Sealer",
     "Signature",
     "SigningKey",
@@ -63,6 +73,10 @@ __all__ = [
     "canonical_json",
     "hpke_info",
     "key_id",
+    "open_receipt",
+    "receipt_id",
+    "receipt_key",
+    "seal_receipt",
     "sign",
     "sign_json",
     "verify",

@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from dief.exceptions import ConfigurationError
 from dief.wire import TYPE_CASE, TYPE_DIGEST
@@ -14,10 +18,15 @@ __all__ = [
     "DEFAULT_MAX_AGE",
     "DEFAULT_MAX_RECORDS",
     "DEFAULT_SCHEMAS",
+    "RECEIPT_ID_LABEL",
+    "RECEIPT_KEY_LABEL",
     "CacheInfo",
     "OpenedEnvelope",
+    "SealedRecord",
     "check_schema",
     "hpke_info",
+    "receipt_id",
+    "receipt_key",
 ]
 
 DEFAULT_SCHEMAS: Mapping[str, frozenset[int]] = {
@@ -40,6 +49,32 @@ ENVELOPE_FIELDS = frozenset(
 RECIPIENT_FIELDS = frozenset({"kid", "wrapped"})
 
 
+#: HKDF ``info`` of a record's receipt key (DESIGN §8 ⚑).
+RECEIPT_KEY_LABEL = b"dief/v1/receipt"
+#: What a receipt id hashes, before the envelope id.
+RECEIPT_ID_LABEL = b"dief/v1/receipt-id/"
+
+
+def receipt_key(dek: bytes) -> bytes:
+    """The receipt key of a record sealed under *dek*: HKDF-SHA256 (RFC 5869) with the DEK
+    as input keying material, an empty salt and ``info = b"dief/v1/receipt"``, 32 bytes.
+
+    Only the sealing node and the aggregator that unwrapped the DEK can compute it. A
+    sealer that reuses a DEK for several records gives them one receipt key.
+    """
+    if len(dek) != DEK_LEN:
+        raise ConfigurationError(f"a data key is {DEK_LEN} bytes")
+    return HKDF(algorithm=hashes.SHA256(), length=DEK_LEN, salt=b"", info=RECEIPT_KEY_LABEL).derive(
+        dek
+    )
+
+
+def receipt_id(envelope_id: str) -> str:
+    """A record's receipt id: hex SHA-256 of ``b"dief/v1/receipt-id/" + envelope id``
+    (the key of its receipts on ``dief.receipts``)."""
+    return hashlib.sha256(RECEIPT_ID_LABEL + envelope_id.encode("utf-8")).hexdigest()
+
+
 def hpke_info(payload_type: str, region: str) -> bytes:
     """HPKE ``info`` for a data key: ``b"dief/v1/dek/" + type + b"/" + region``."""
     return b"dief/v1/dek/" + payload_type.encode("utf-8") + b"/" + region.encode("utf-8")
@@ -57,6 +92,22 @@ class OpenedEnvelope:
     kid: str
     """Key id of the held key that unwrapped the data key."""
     payload: bytes = field(repr=False)
+    receipt_key: bytes = field(repr=False)
+    """The record's receipt key (:func:`receipt_key` of the data key that opened it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SealedRecord:
+    """What :meth:`Sealer.seal_with_receipt` returns: the envelope bytes, its id and the
+    record's receipt key. ``repr`` leaves the value and the key out."""
+
+    value: bytes = field(repr=False)
+    envelope_id: str
+    receipt_key: bytes = field(repr=False)
+
+    @property
+    def receipt_id(self) -> str:
+        return receipt_id(self.envelope_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from dief.crypto._common import (
     CacheInfo,
     OpenedEnvelope,
     hpke_info,
+    receipt_key,
 )
 from dief.crypto._encoding import b64url_decode
 from dief.crypto.keys import SUITES, KemPrivateKey, hpke_suite
@@ -79,6 +80,9 @@ def _str_field(doc: Mapping[str, object], name: str) -> str:
 #: The cache key: every input of the unwrap, compared exactly. ``type`` and ``region`` stand
 #: for the HPKE ``info`` they make (equal pairs make equal ``info``), kid for the held key.
 _CacheKey = tuple[str, str, str, str, str]
+#: What the cache keeps of an unwrapped data key: its AES-GCM and the record's receipt key
+#: (derived once per unwrap, so a cache hit costs nothing more).
+_Unwrapped = tuple[AESGCM, bytes]
 
 #: Field names of the header, as they appear in the associated data (sorted keys).
 _STRING_FIELDS = ("id", "region", "suite", "nonce", "ciphertext")
@@ -146,7 +150,7 @@ class Opener:
         for key in keys:
             self._keys[key.kid] = key
         self._schemas = {name: frozenset(versions) for name, versions in schemas.items()}
-        self._cache: OrderedDict[_CacheKey, AESGCM] = OrderedDict()
+        self._cache: OrderedDict[_CacheKey, _Unwrapped] = OrderedDict()
         self._cache_size = cache_size
         self._max_value = max_value_bytes
         self._hits = 0
@@ -196,7 +200,7 @@ class Opener:
         if not held:
             raise self._none_held(len(pairs))
         nonce, ciphertext = _nonce_and_ciphertext(nonce_text, ciphertext_text)
-        aes, used, wrapped_text = self._unwrap(suite, payload_type, region, held)
+        (aes, rkey), used, wrapped_text = self._unwrap(suite, payload_type, region, held)
         aad = _header_aad(
             record_id, nonce_text, pairs, region, schema, suite, payload_type, version, wrapped_text
         )
@@ -208,6 +212,7 @@ class Opener:
             suite=suite,
             kid=used,
             payload=_decrypt(aes, nonce, ciphertext, aad),
+            receipt_key=rkey,
         )
 
     def _type_and_schema(self, doc: Mapping[str, object]) -> tuple[str, int]:
@@ -268,10 +273,10 @@ class Opener:
 
     def _unwrap(
         self, suite: str, payload_type: str, region: str, held: Sequence[tuple[KemPrivateKey, str]]
-    ) -> tuple[AESGCM, str, str]:
-        """Step "HPKE unwrap with the DEK cache": the AES-GCM of the data key, the kid that
-        unwrapped it and its wrapped text (which decoded as base64url, now or when it was
-        cached).
+    ) -> tuple[_Unwrapped, str, str]:
+        """Step "HPKE unwrap with the DEK cache": the AES-GCM of the data key with the
+        record's receipt key, the kid that unwrapped it and its wrapped text (which decoded
+        as base64url, now or when it was cached).
 
         The held recipients are tried in wire order; the first cache hit or successful
         unwrap wins. A wrapped text that is not base64url is malformed even when another
@@ -282,11 +287,11 @@ class Opener:
             # Keyed by every input of the unwrap, the wrapped *text* included: a hit means
             # this exact unwrap succeeded before, so the cache changes speed, never outcomes.
             cache_key = (suite, key.kid, payload_type, region, wrapped_text)
-            aes = self._cache.get(cache_key)
-            if aes is not None:
+            cached = self._cache.get(cache_key)
+            if cached is not None:
                 self._cache.move_to_end(cache_key)
                 self._hits += 1
-                return aes, key.kid, wrapped_text
+                return cached, key.kid, wrapped_text
             try:
                 wrapped = b64url_decode(wrapped_text)
             except ValueError as exc:
@@ -299,18 +304,18 @@ class Opener:
             if dek is None:
                 continue
             self._misses += 1
-            aes = AESGCM(dek)
-            self._remember(cache_key, aes)
-            return aes, key.kid, wrapped_text
+            unwrapped = (AESGCM(dek), receipt_key(dek))
+            self._remember(cache_key, unwrapped)
+            return unwrapped, key.kid, wrapped_text
         raise AuthenticationError(
             "no recipient's wrapped data key opens with the held key for this type and region"
         )
 
-    def _remember(self, cache_key: _CacheKey, aes: AESGCM) -> None:
+    def _remember(self, cache_key: _CacheKey, unwrapped: _Unwrapped) -> None:
         """Keep a freshly unwrapped data key in the LRU cache (evicting the least recently
         used one beyond ``cache_size``; nothing is kept with ``cache_size=0``)."""
         if self._cache_size:
-            self._cache[cache_key] = aes
+            self._cache[cache_key] = unwrapped
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 

@@ -14,8 +14,10 @@ from dief.crypto._common import (
     DEK_LEN,
     MAX_RECORDS_LIMIT,
     NONCE_LEN,
+    SealedRecord,
     check_schema,
     hpke_info,
+    receipt_key,
 )
 from dief.crypto._encoding import b64url_encode, b64url_encode_bytes, canonical_json
 from dief.crypto.keys import SUITES, KemPublicKey, hpke_suite
@@ -49,6 +51,7 @@ class Sealer:
         "_info",
         "_max_age",
         "_max_records",
+        "_receipt_key",
         "_recipients",
         "_region",
         "_schema",
@@ -87,6 +90,7 @@ class Sealer:
         self._suite = ""
         self._recipients: tuple[KemPublicKey, ...] = ()
         self._aes: AESGCM | None = None
+        self._receipt_key = b""
         self._tails: dict[int, bytes] = {}
         self._wrapped: list[dict[str, str]] = []
         self._dek_created = 0.0
@@ -120,6 +124,7 @@ class Sealer:
     def rotate_dek(self) -> None:
         """Drop the current DEK; the next seal makes and wraps a new one."""
         self._aes = None
+        self._receipt_key = b""
         self._tails = {}
 
     # -- sealing -------------------------------------------------------------------------
@@ -132,6 +137,20 @@ class Sealer:
         *schema* overrides the sealer's payload schema version for this record; *record_id*
         sets the envelope ``id`` (a fresh uuid4 by default).
         """
+        return self._seal(payload, schema, record_id)[0]
+
+    def seal_with_receipt(
+        self, payload: bytes, *, schema: int | None = None, record_id: uuid.UUID | None = None
+    ) -> SealedRecord:
+        """:meth:`seal`, and what the node needs to read the record's receipts: the
+        envelope id and the receipt key (derived from the data key, DESIGN §8)."""
+        value, rid = self._seal(payload, schema, record_id)
+        return SealedRecord(value, rid.decode("ascii"), self._receipt_key)
+
+    def _seal(
+        self, payload: bytes, schema: int | None, record_id: uuid.UUID | None
+    ) -> tuple[bytes, bytes]:
+        """The envelope bytes and the envelope id (ASCII)."""
         aes = self._current_aes()
         tail = self._tails.get(self._schema if schema is None else schema)
         if tail is None:
@@ -147,7 +166,7 @@ class Sealer:
                 f"sealed value would be {len(value)} bytes, above the {MAX_VALUE_BYTES} limit"
             )
         self._dek_records += 1
-        return value
+        return value, rid
 
     def seal_many(self, payloads: Iterable[bytes], *, schema: int | None = None) -> list[bytes]:
         """Seal each payload in turn (DEK reuse applies across the batch)."""
@@ -201,6 +220,7 @@ class Sealer:
             for key in self._recipients
         ]
         self._aes = AESGCM(dek)
+        self._receipt_key = receipt_key(dek)
         self._tails = {}
         self._wrapped = wrapped
         self._dek_created = now

@@ -32,6 +32,12 @@ field, byte-identical to :func:`dief.crypto.canonical_json`; a lone surrogate, w
 UTF-8 form, is malformed); AES-GCM. Each failure has its own
 :class:`dief.exceptions.EnvelopeError` subclass.
 
+Receipts (DESIGN §8 ⚑). Each record's receipt key is HKDF-SHA256 of its DEK (empty salt,
+``info = b"dief/v1/receipt"``): :meth:`Sealer.seal_with_receipt` returns it with the
+envelope, and :class:`OpenedEnvelope` carries it (derived once per unwrap and cached beside
+the DEK, so a cache hit costs nothing more). While a sealer reuses a DEK, the records
+sealed under it share one receipt key.
+
 Neither class is thread-safe; use one per thread or event loop.
 """
 
@@ -42,7 +48,10 @@ from dief.crypto._common import (
     DEFAULT_SCHEMAS,
     CacheInfo,
     OpenedEnvelope,
+    SealedRecord,
     hpke_info,
+    receipt_id,
+    receipt_key,
 )
 from dief.crypto._opener import Opener
 from dief.crypto._sealer import Sealer
@@ -55,6 +64,9 @@ __all__ = [
     "CacheInfo",
     "OpenedEnvelope",
     "Opener",
+    "SealedRecord",
     "Sealer",
     "hpke_info",
+    "receipt_id",
+    "receipt_key",
 ]

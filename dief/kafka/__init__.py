@@ -1,5 +1,6 @@
 """Everything that speaks Kafka (DESIGN §2, §9): topic names and creation, FastStream brokers
-from settings, the node's publisher, the record and dead-letter sinks, batch subscriptions.
+from settings, the node's publisher, the record, dead-letter and receipt sinks, batch
+subscriptions, and following a topic without a group (the node's receipts).
 
 aiokafka and FastStream errors are translated here into :class:`dief.exceptions.BrokerError`.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from dief.kafka._clients import (
     KafkaDeadLetterSink,
+    KafkaReceiptSink,
     KafkaRecordSink,
     NodePublisher,
     make_broker,
@@ -21,6 +23,7 @@ from dief.kafka._dlq import (
     replay_dead_letters,
     watch_dead_letters,
 )
+from dief.kafka._feed import KafkaRecordFeed
 from dief.kafka._read import ConsumedRecord, TopicSnapshot, read_new, read_to_end
 from dief.kafka._subscribe import (
     DEFAULT_SESSION_TIMEOUT_MS,
@@ -31,6 +34,7 @@ from dief.kafka._topics import (
     CSP_TOPIC,
     DEFAULT_CASE_PARTITIONS,
     DIGESTS_TOPIC,
+    RECEIPTS_TOPIC,
     EnsuredTopics,
     TopicSpec,
     cases_topic,
@@ -45,10 +49,13 @@ __all__ = [
     "DEFAULT_SESSION_TIMEOUT_MS",
     "DIGESTS_TOPIC",
     "EMBEDDED_SESSION_TIMEOUT_MS",
+    "RECEIPTS_TOPIC",
     "ConsumedRecord",
     "DeadLetterSnapshot",
     "EnsuredTopics",
     "KafkaDeadLetterSink",
+    "KafkaReceiptSink",
+    "KafkaRecordFeed",
     "KafkaRecordSink",
     "NodePublisher",
     "Replayed",

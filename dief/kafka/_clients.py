@@ -14,8 +14,15 @@ from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from dief.exceptions import BrokerError
-from dief.kafka._topics import dlq_topic
-from dief.seams import Clock, DeadLetter, OutboxEntry, SystemClock, coarse_timestamp_ms
+from dief.kafka._topics import RECEIPTS_TOPIC, dlq_topic
+from dief.seams import (
+    Clock,
+    DeadLetter,
+    OutboxEntry,
+    ReceiptRecord,
+    SystemClock,
+    coarse_timestamp_ms,
+)
 from dief.vocab import Region
 
 if TYPE_CHECKING:  # dief.settings imports the topic defaults from this package
@@ -23,6 +30,7 @@ if TYPE_CHECKING:  # dief.settings imports the topic defaults from this package
 
 __all__ = [
     "KafkaDeadLetterSink",
+    "KafkaReceiptSink",
     "KafkaRecordSink",
     "NodePublisher",
     "make_broker",
@@ -220,3 +228,44 @@ class KafkaRecordSink:
             await self._broker.publish(value, topic=topic, key=key, timestamp_ms=stamp)
         except (KafkaError, OSError) as exc:
             raise BrokerError(f"publishing to {topic} failed: {type(exc).__name__}") from exc
+
+
+class KafkaReceiptSink:
+    """A :class:`dief.seams.ReceiptSink` on ``dief.receipts``: a bare producer of its own
+    (:class:`NodePublisher`: ``acks=all``, no headers at all), the receipt id as the key,
+    the timestamp coarsened to the hour. Connects on the first send (and ``connect``), so a
+    service can make it before the broker is up; ``client_id`` is a role name."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        *,
+        client_id: str = "dief-aggregator-receipts",
+        clock: Clock | None = None,
+    ) -> None:
+        self._publisher = NodePublisher(settings, client_id=client_id)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._connecting = asyncio.Lock()  # several regions' handlers share the producer
+
+    def __repr__(self) -> str:
+        return f"KafkaReceiptSink(topic={RECEIPTS_TOPIC!r})"
+
+    async def connect(self) -> None:
+        """Start the producer (once; a later call returns at once)."""
+        async with self._connecting:
+            await self._publisher.connect()
+
+    async def send(self, receipts: Sequence[ReceiptRecord]) -> None:
+        if not receipts:
+            return
+        await self.connect()
+        stamp = coarse_timestamp_ms(self._clock.now())
+        await self._publisher.publish(
+            [
+                OutboxEntry(RECEIPTS_TOPIC, r.receipt_id.encode("ascii"), r.value, stamp)
+                for r in receipts
+            ]
+        )
+
+    async def close(self) -> None:
+        await self._publisher.close()

@@ -21,6 +21,7 @@ __all__ = [
     "CSP_TOPIC",
     "DEFAULT_CASE_PARTITIONS",
     "DIGESTS_TOPIC",
+    "RECEIPTS_TOPIC",
     "EnsuredTopics",
     "TopicSpec",
     "cases_topic",
@@ -33,6 +34,9 @@ __all__ = [
 DIGESTS_TOPIC = "dief.digests"
 #: Signed, public-safe CSP summaries (key = cycle, e.g. ``CSP12``).
 CSP_TOPIC = "csp.reporting"
+#: Sealed receipts from every regional aggregator to the posting nodes (key = receipt id,
+#: hex SHA-256 of the record's envelope id; DESIGN §8). Every node reads all of it.
+RECEIPTS_TOPIC = "dief.receipts"
 #: Partitions of each ``dief.<region>.cases`` topic unless configured otherwise.
 DEFAULT_CASE_PARTITIONS = 3
 
@@ -100,10 +104,10 @@ def dief_topics(
     replication_factor: int = 1,
     regions: Iterable[Region] | None = None,
 ) -> tuple[TopicSpec, ...]:
-    """The ⚑ topic set: cases and DLQ per region, then digests and CSP reporting.
+    """The ⚑ topic set: cases and DLQ per region, then digests, CSP reporting and receipts.
 
     *partitions* applies to the case topics (the only ones read in parallel); the DLQ,
-    digest and CSP topics have one partition each.
+    digest, CSP and receipt topics have one partition each.
     """
     specs: list[TopicSpec] = []
     for region in tuple(Region) if regions is None else regions:
@@ -111,6 +115,7 @@ def dief_topics(
         specs.append(TopicSpec(dlq_topic(region), 1, replication_factor))
     specs.append(TopicSpec(DIGESTS_TOPIC, 1, replication_factor))
     specs.append(TopicSpec(CSP_TOPIC, 1, replication_factor))
+    specs.append(TopicSpec(RECEIPTS_TOPIC, 1, replication_factor))
     return tuple(specs)
 
 

@@ -22,6 +22,7 @@ from dief.crypto.keys import KemPublicKey
 from dief.exceptions import DiefError, ValidationError
 from dief.kafka import cases_topic
 from dief.node._outbox import Outbox, RevisionConflict
+from dief.node._receipts import ReceiptTicket
 from dief.periods import CspCycle, Month
 from dief.screening import check_text
 from dief.seams import Clock, OutboxEntry, SystemClock, coarse_timestamp_ms
@@ -76,12 +77,14 @@ class NodeIdentity:
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """A case the node accepted: it is in the outbox and will be published."""
+    """A case the node accepted: it is in the outbox and will be published. ``receipts``
+    are the receipt ids of its records (its region's first, then each related region's)."""
 
     line: int
     case_id: str
     revision: int
     records: int
+    receipts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +261,7 @@ class NationalNode:
         attempt = 1
         looked_up = False
         while True:
-            report, revisions, entries, prints = self._prepare(items, again=again)
+            report, revisions, entries, prints, tickets = self._prepare(items, again=again)
             if not looked_up and any(r.reason == "unknown_case" for r in report.rejected):
                 looked_up = True  # another process on this outbox may have sent it
                 await self._outbox.reload_revisions()
@@ -269,6 +272,7 @@ class NationalNode:
                     entries,
                     source=None if report.rejected else source,
                     fingerprints=prints,
+                    receipts=tickets,
                 )
                 break
             except RevisionConflict:
@@ -282,7 +286,13 @@ class NationalNode:
 
     def _prepare(
         self, items: Sequence[tuple[int, CaseInput | ValidationError]], *, again: bool
-    ) -> tuple[SubmitReport, dict[str, int], list[OutboxEntry], list[tuple[str, str]]]:
+    ) -> tuple[
+        SubmitReport,
+        dict[str, int],
+        list[OutboxEntry],
+        list[tuple[str, str]],
+        list[ReceiptTicket],
+    ]:
         report = SubmitReport()
         given_ids = [str(c.case_id) for _, c in items if isinstance(c, CaseInput) and c.case_id]
         known = self._outbox.known_revisions(given_ids)
@@ -290,6 +300,7 @@ class NationalNode:
         prints: list[tuple[str, str]] = []  # (fingerprint, case id) of new cases accepted now
         revisions: dict[str, int] = {}
         entries: list[OutboxEntry] = []
+        tickets: list[ReceiptTicket] = []
         stamp = coarse_timestamp_ms(self._clock.now())
         for line, case in items:
             if isinstance(case, ValidationError):
@@ -310,11 +321,13 @@ class NationalNode:
                 report.rejected.append(_rejection(line, case_id if case.case_id else None, exc))
                 continue
             revisions[case_id] = revision
-            entries.extend(new)
+            entries.extend(entry for entry, _ in new)
+            tickets.extend(ticket for _, ticket in new)
             if (fingerprint := reposts.fingerprint(line)) is not None:
                 prints.append((fingerprint, case_id))
-            report.accepted.append(Accepted(line, case_id, revision, len(new)))
-        return report, revisions, entries, prints
+            receipts = tuple(ticket.receipt_id for _, ticket in new)
+            report.accepted.append(Accepted(line, case_id, revision, len(new), receipts))
+        return report, revisions, entries, prints, tickets
 
     @staticmethod
     def _revision(case: CaseInput, case_id: str, stored: int) -> int:
@@ -338,8 +351,11 @@ class NationalNode:
             )
         return case.revision if case.revision is not None else stored + 1
 
-    def _seal(self, case: CaseInput, case_id: str, revision: int, stamp: int) -> list[OutboxEntry]:
-        """The case's record for its region, and a flagged copy for each related region."""
+    def _seal(
+        self, case: CaseInput, case_id: str, revision: int, stamp: int
+    ) -> list[tuple[OutboxEntry, ReceiptTicket]]:
+        """The case's record for its region, and a flagged copy for each related region,
+        each with the ticket that recognises and opens its receipts."""
         month = case.detected_month
         cycle = self._cycles.get(month)
         if cycle is None:
@@ -354,18 +370,16 @@ class NationalNode:
             catalogue_version=self._catalogue_version,
         )
         key = case_id.encode("ascii")
-        new = [
-            OutboxEntry(
-                self._topics[case.region],
-                key,
-                self._sealers[case.region].seal(record.to_json()),
-                stamp,
-            )
-        ]
+        targets = [(case.region, record.to_json(), False)]
         if case.related_regions:
             copy = record.as_related_copy().to_json()
-            new.extend(
-                OutboxEntry(self._topics[r], key, self._sealers[r].seal(copy), stamp)
-                for r in case.related_regions
+            targets.extend((r, copy, True) for r in case.related_regions)
+        new = []
+        for region, payload, related in targets:
+            sealed = self._sealers[region].seal_with_receipt(payload)
+            entry = OutboxEntry(self._topics[region], key, sealed.value, stamp)
+            ticket = ReceiptTicket(
+                sealed.receipt_id, sealed.receipt_key, case_id, revision, region.value, related
             )
+            new.append((entry, ticket))
         return new

@@ -12,6 +12,9 @@ every commit); :meth:`Outbox.add` writes a revision only above the one in the fi
 write transaction, so a second process on the same file (``dief post`` while ``dief node``
 runs) can never make two records with one revision number: the add is refused, the
 memory reloaded from the file, and the node numbers once more.
+
+The same file keeps the receipt ticket of every sealed record (written by :meth:`Outbox.add`
+in the transaction of its entry) and what the receipts said (:mod:`dief.node._receipts`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from dief.exceptions import StorageError
+from dief.node._receipts import RECEIPT_SCHEMA, ReceiptTicket
 from dief.seams import OutboxEntry
 
 __all__ = [
@@ -71,6 +75,7 @@ _SCHEMA = (
         revision INTEGER NOT NULL,
         PRIMARY KEY (case_id)
     )""",
+    *RECEIPT_SCHEMA,
 )
 
 #: One add is one INSERT into this per-connection view (nothing changes in the file's
@@ -106,6 +111,13 @@ BEGIN
         VALUES (NEW.fingerprint, NEW.case_id, NEW.at);
 END;
 """
+#: The receipt tickets of an add, in its transaction (a plain statement: through a trigger
+#: of the intake view it costs twice as much).
+_INSERT_TICKETS = (
+    "INSERT OR IGNORE INTO receipts "
+    "(receipt_id, receipt_key, case_id, revision, region, related, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 _CONFLICT = "dief: revision conflict"
 #: Rows per INSERT statement (10 parameters each, far below SQLite's limit of 32,766).
 _INTAKE_ROWS = 500
@@ -211,6 +223,12 @@ class Outbox:
         finally:
             thread.shutdown(wait=True)
 
+    async def transact(self, what: str, fn: Callable[..., _T], *args: object) -> _T:
+        """Run *fn(db, …)* on the outbox's thread (this package's other tables, e.g.
+        :class:`dief.node.ReceiptBook`); errors become :class:`StorageError` saying *what*
+        (``"reading"``, ``"writing"``) failed."""
+        return await self._call(what, fn, *args)
+
     async def _call(self, what: str, fn: Callable[..., _T], *args: object) -> _T:
         """Run *fn(db, …)* on the outbox's thread (one transaction); errors become
         :class:`StorageError` saying *what* failed."""
@@ -265,10 +283,12 @@ class Outbox:
         *,
         source: str | None = None,
         fingerprints: Sequence[tuple[str, str]] = (),
+        receipts: Sequence[ReceiptTicket] = (),
     ) -> list[PendingEntry]:
         """Record the cases' new revisions, their sealed records, the *source* they came
-        from and the *fingerprints* (fingerprint, case id) of the new cases among them,
-        atomically and durably; returns the entries with their sequence numbers.
+        from, the *fingerprints* (fingerprint, case id) of the new cases among them and the
+        *receipts* tickets of the records, atomically and durably; returns the entries with
+        their sequence numbers.
 
         Raises :class:`RevisionConflict` (writing nothing) if a revision is not above the
         one in the file. After the commit, the entries go to the listener (the relay) as
@@ -278,9 +298,12 @@ class Outbox:
             return []
         if self._db is None or self._thread is None or self._loop is None:
             raise StorageError("the outbox is not started; call start() first")
-        work = partial(
-            self._add, self._db, dict(revisions), list(entries), source, list(fingerprints)
-        )
+        tickets: list[_Row] = [
+            (t.receipt_id, t.receipt_key, t.case_id, t.revision, t.region, t.related)
+            for t in receipts
+        ]
+        args = (dict(revisions), list(entries), source, list(fingerprints), tickets)
+        work = partial(self._add, self._db, *args)
         done = self._loop.run_in_executor(self._thread, work)
         # On the event loop, in commit order, whether or not the caller is still waiting.
         done.add_done_callback(self._hand_over)
@@ -303,8 +326,10 @@ class Outbox:
         entries: list[OutboxEntry],
         source: str | None,
         fingerprints: list[tuple[str, str]],
+        tickets: list[_Row],
     ) -> list[PendingEntry]:
         now = _now()
+        ticket_rows: list[_Row] = [(*t, now) for t in tickets]
         rows: list[_Row] = [(None,) * 6 + (c, r, None, None) for c, r in revisions.items()]
         if source is not None:
             rows.append((None,) * 5 + (now, None, None, source, None))
@@ -316,7 +341,7 @@ class Outbox:
                 for i, e in enumerate(entries)
             ]
             try:
-                _insert_intake(db, rows + numbered)
+                _insert_intake(db, rows + numbered, ticket_rows)
                 break
             except sqlite3.IntegrityError as exc:
                 # Another process wrote to the file: see it as it is, then number again
@@ -373,17 +398,19 @@ def _seen(db: sqlite3.Connection, source: str) -> bool:
     return row is not None
 
 
-def _insert_intake(db: sqlite3.Connection, rows: list[_Row]) -> None:
-    """Insert *rows* into the intake view: one statement (its own transaction) when they
-    fit, else one transaction of several."""
+def _insert_intake(db: sqlite3.Connection, rows: list[_Row], tickets: list[_Row]) -> None:
+    """Insert *rows* into the intake view and *tickets* into the receipt tickets: one
+    statement (its own transaction) when the rows fit and there is no ticket, else one
+    transaction of several."""
     chunks = [rows[i : i + _INTAKE_ROWS] for i in range(0, len(rows), _INTAKE_ROWS)]
-    if len(chunks) == 1:
+    if len(chunks) == 1 and not tickets:
         db.execute(_intake_statement(len(rows)), [v for row in rows for v in row])
         return
     db.execute("BEGIN IMMEDIATE")
     try:
         for chunk in chunks:
             db.execute(_intake_statement(len(chunk)), [v for row in chunk for v in row])
+        db.executemany(_INSERT_TICKETS, tickets)
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:

@@ -19,7 +19,13 @@ from dief.broker._process import is_embedded_broker
 from dief.crypto.envelope import Opener
 from dief.database import sqlite_url
 from dief.digests import SummaryCollector
-from dief.kafka import KafkaDeadLetterSink, dief_topics, ensure_topics, make_broker
+from dief.kafka import (
+    KafkaDeadLetterSink,
+    KafkaReceiptSink,
+    dief_topics,
+    ensure_topics,
+    make_broker,
+)
 from dief.pipeline._keys import ForumKeys
 from dief.pipeline._options import PipelineError, RunContext
 from dief.pipeline._resources import Resources, reap
@@ -115,6 +121,9 @@ async def start_consumers(
     harmless. Cancelling the joins is registered after, so it runs before those stops."""
     from consumers.aggregator import register_aggregators
 
+    # One producer for every region's receipts (DESIGN §8); it connects on its first send.
+    receipts = KafkaReceiptSink(kafka)
+    stack.push_async_callback(receipts.close)
     aggregators: dict[Region, KafkaBroker] = {}
     for r in Region:
         client = make_broker(kafka, client_id="dief-aggregator")
@@ -125,6 +134,7 @@ async def start_consumers(
             store,
             KafkaDeadLetterSink(client, r),
             start_month=run.options.start_month,
+            receipts=receipts,
         )
         register_aggregators(client, {r: aggregator}, embedded=kafka.embedded, on_report=applied)
         aggregators[r] = client

@@ -5,9 +5,11 @@ fakes every test uses (each implements its Protocol of :mod:`dief.seams`).
   with ``advance``, anywhere with ``jump_to``).
 - **Records in memory**: :class:`MemoryRecordSink` (a :class:`~dief.seams.RecordSink`,
   records as :class:`SentRecord`), :class:`MemoryDeadLetterSink` (a
-  :class:`~dief.seams.DeadLetterSink`) and :class:`MemoryPublisher` (a
+  :class:`~dief.seams.DeadLetterSink`), :class:`MemoryReceiptSink` (a
+  :class:`~dief.seams.ReceiptSink`) and :class:`MemoryPublisher` (a
   :class:`~dief.seams.Publisher`, alone or as a spy on a real one, whose acknowledgements a
   test can hold and wait for). Each keeps what it accepted, in order, in ``.sent``.
+  :class:`MemoryRecordFeed` is a :class:`~dief.seams.RecordFeed` over records a test appends.
 - **Failure injection**: :class:`Faults`, ``.faults`` of every fake above: fail every call
   until healed, or the next *n*, with a given error or a ``BrokerError``; and
   :class:`FaultPlan`, a :class:`~dief.seams.FaultPoints` that fails the delivery path at
@@ -25,9 +27,11 @@ from __future__ import annotations
 
 from dief.testing._clock import FakeClock
 from dief.testing._faults import FaultPlan, Faults, InjectedFaultError
+from dief.testing._feed import MemoryRecordFeed
 from dief.testing._memory import (
     MemoryDeadLetterSink,
     MemoryPublisher,
+    MemoryReceiptSink,
     MemoryRecordSink,
     SentRecord,
 )
@@ -42,6 +46,8 @@ __all__ = [
     "InjectedFaultError",
     "MemoryDeadLetterSink",
     "MemoryPublisher",
+    "MemoryReceiptSink",
+    "MemoryRecordFeed",
     "MemoryRecordSink",
     "ProxiedBroker",
     "ProxyStats",

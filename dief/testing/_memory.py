@@ -1,6 +1,7 @@
-"""The record seams in memory: :class:`MemoryRecordSink`, :class:`MemoryDeadLetterSink` and
-:class:`MemoryPublisher`, each keeping what it accepted, in order, in ``.sent``, and failing
-on demand through its ``.faults`` (:class:`~dief.testing.Faults`)."""
+"""The record seams in memory: :class:`MemoryRecordSink`, :class:`MemoryDeadLetterSink`,
+:class:`MemoryReceiptSink` and :class:`MemoryPublisher`, each keeping what it accepted, in
+order, in ``.sent``, and failing on demand through its ``.faults``
+(:class:`~dief.testing.Faults`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from dief.seams import DeadLetter, DeadLetterSink, OutboxEntry, Publisher, RecordSink
+from dief.seams import (
+    DeadLetter,
+    DeadLetterSink,
+    OutboxEntry,
+    Publisher,
+    ReceiptRecord,
+    ReceiptSink,
+    RecordSink,
+)
 from dief.testing._faults import Faults
 
 #: How long the ``wait_*`` methods of :class:`MemoryPublisher` wait, unless told (seconds).
@@ -68,6 +77,26 @@ class MemoryDeadLetterSink:
     def reasons(self) -> list[str]:
         """The reason of every letter accepted, in order."""
         return [letter.reason for letter in self.sent]
+
+
+class MemoryReceiptSink:
+    """A :class:`dief.seams.ReceiptSink` keeping the receipts it accepted in :attr:`sent`;
+    a failed :meth:`send` keeps none of them."""
+
+    __slots__ = ("faults", "sent")
+
+    def __init__(self) -> None:
+        #: The receipts accepted, in order.
+        self.sent: list[ReceiptRecord] = []
+        #: Failure injection for :meth:`send`.
+        self.faults = Faults()
+
+    def __repr__(self) -> str:
+        return f"MemoryReceiptSink(sent={len(self.sent)}, faults={self.faults!r})"
+
+    async def send(self, receipts: Sequence[ReceiptRecord]) -> None:
+        self.faults.check(f"sending {len(receipts)} receipts")
+        self.sent.extend(receipts)
 
 
 class MemoryPublisher:
@@ -200,8 +229,9 @@ class MemoryPublisher:
 
 
 if TYPE_CHECKING:  # mypy checks that each fake implements its seam
-    _SEAMS: tuple[type[RecordSink], type[DeadLetterSink], type[Publisher]] = (
+    _SEAMS: tuple[type[RecordSink], type[DeadLetterSink], type[ReceiptSink], type[Publisher]] = (
         MemoryRecordSink,
         MemoryDeadLetterSink,
+        MemoryReceiptSink,
         MemoryPublisher,
     )

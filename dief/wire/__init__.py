@@ -7,6 +7,9 @@
 - The sealed envelope v1: :class:`SealedEnvelope`, :class:`Recipient`, the suites and the
   payload types :data:`TYPE_CASE` and :data:`TYPE_DIGEST` (sealing and opening are in
   :mod:`dief.crypto`).
+- Receipts (DESIGN §8 ⚑): :class:`Receipt`, :class:`ReceiptOutcome`, :class:`SealedReceipt`
+  and the padded plaintext (:func:`receipt_plaintext`, :func:`parse_receipt_plaintext`);
+  sealing and opening are in :mod:`dief.crypto`.
 - The published outputs: :class:`Cell`, :class:`Digest`, :class:`CspSummary` and their parts.
 - :func:`unsigned_document`: the document a signature covers.
 
@@ -62,6 +65,15 @@ from dief.wire._outputs import (
     Trend,
     TrendTest,
 )
+from dief.wire._receipt import (
+    RECEIPT_PLAINTEXT_BYTES,
+    RECEIPT_VERSION,
+    Receipt,
+    ReceiptOutcome,
+    SealedReceipt,
+    parse_receipt_plaintext,
+    receipt_plaintext,
+)
 from dief.wire._record import (
     CASE_SCHEMA_VERSION,
     CaseRecord,
@@ -80,6 +92,8 @@ __all__ = [
     "MAX_ITEMS",
     "MAX_REVISION",
     "MAX_VALUE_BYTES",
+    "RECEIPT_PLAINTEXT_BYTES",
+    "RECEIPT_VERSION",
     "SUITE_HYBRID",
     "SUITE_X25519",
     "SUMMARY_MAX_CHARS",
@@ -98,10 +112,13 @@ __all__ = [
     "Lesson",
     "Methodology",
     "Pattern",
+    "Receipt",
+    "ReceiptOutcome",
     "Recipient",
     "RecordItem",
     "RegionTable",
     "SealedEnvelope",
+    "SealedReceipt",
     "Totals",
     "Trend",
     "TrendTest",
@@ -110,7 +127,9 @@ __all__ = [
     "generalise",
     "load_cases",
     "parse_case",
+    "parse_receipt_plaintext",
     "problems_from_pydantic",
+    "receipt_plaintext",
     "suggest",
     "to_validation_error",
     "unsigned_document",

@@ -1,8 +1,8 @@
 """Generate the published contracts in ``schemas/`` from the code (DESIGN §9 ⚑).
 
 JSON Schema (draft 2020-12) for the case input, the sealed envelope, the case record, the
-digest, the signed digest payload sealed on ``dief.digests`` and the CSP summary, plus an
-AsyncAPI 3.0 document of the topics. Output is
+digest, the signed digest payload sealed on ``dief.digests``, the CSP summary and the
+receipt (sealed and in clear), plus an AsyncAPI 3.0 document of the topics. Output is
 deterministic (sorted keys, two-space indent, trailing newline) so a test can detect drift
 between the committed files and the code.
 """
@@ -21,7 +21,15 @@ from dief.catalogue import load_catalogue
 from dief.digests import DIGEST_SCHEMA, DigestPayload
 from dief.seams import DLQ_HEADERS
 from dief.vocab import Region
-from dief.wire import CASE_SCHEMA_VERSION, TYPE_CASE, CaseInput, CaseRecord
+from dief.wire import (
+    CASE_SCHEMA_VERSION,
+    RECEIPT_PLAINTEXT_BYTES,
+    TYPE_CASE,
+    CaseInput,
+    CaseRecord,
+    Receipt,
+    SealedReceipt,
+)
 from dief.wire._envelope import SUITE_HYBRID, SUITE_X25519, TYPE_DIGEST, SealedEnvelope
 from dief.wire._outputs import CspSummary, Digest
 
@@ -46,6 +54,8 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "digest.schema.json": Digest,
     "digest-payload.schema.json": DigestPayload,
     "csp-summary.schema.json": CspSummary,
+    "receipt.schema.json": SealedReceipt,
+    "receipt-plaintext.schema.json": Receipt,
 }
 CASE_PARTITIONS = 3
 
@@ -238,6 +248,7 @@ def _messages() -> JsonObject:
             "x-dief-plaintext": _ref("digest-payload.schema.json"),
             "bindings": _kafka_key("Region code", {"enum": region_codes}),
         },
+        "SealedReceipt": _receipt_message(),
         "CspSummary": {
             "name": "CspSummary",
             "title": "Signed CSP summary",
@@ -246,6 +257,32 @@ def _messages() -> JsonObject:
             "payload": _ref("csp-summary.schema.json"),
             "bindings": _kafka_key("CSP cycle, e.g. CSP12", {"pattern": "^CSP[1-9][0-9]*$"}),
         },
+    }
+
+
+def _receipt_message() -> JsonObject:
+    return {
+        "name": "SealedReceipt",
+        "title": "Sealed receipt",
+        "summary": "What a regional aggregator did with one record it opened: applied, "
+        "duplicate, stale, or dead-lettered with its reason.",
+        "description": "Encrypted with AES-256-GCM under the record's receipt key, "
+        "HKDF-SHA256 (RFC 5869) of the record's data key with an empty salt and info "
+        "dief/v1/receipt, 32 bytes: only the posting node and the aggregator know it. "
+        "Associated data: the receipt id (the record key). The plaintext "
+        f"(receipt-plaintext.schema.json) is compact JSON padded with spaces to "
+        f"{RECEIPT_PLAINTEXT_BYTES} bytes, so every receipt value has the same length. Sent "
+        "after the batch's database transaction committed and before its offsets are "
+        "committed (at least once: a redelivered batch sends its receipts again). A record "
+        "that could not be opened (or is refused at the envelope stage) gets none. No "
+        "headers; timestamps coarsened to the hour.",
+        "contentType": "application/json",
+        "payload": _ref("receipt.schema.json"),
+        "x-dief-plaintext": _ref("receipt-plaintext.schema.json"),
+        "bindings": _kafka_key(
+            'Receipt id: hex SHA-256 of "dief/v1/receipt-id/" + the envelope id',
+            {"pattern": "^[0-9a-f]{64}$"},
+        ),
     }
 
 
@@ -327,6 +364,13 @@ def _channels() -> JsonObject:
         "title": "CSP reporting",
         "messages": {"CspSummary": _ref("#/components/messages/CspSummary")},
     }
+    channels["receipts"] = {
+        "address": "dief.receipts",
+        "title": "Receipts",
+        "description": "Every aggregator's receipts. Every node reads all of it without a "
+        "consumer group and opens only its own (the receipt ids it keeps).",
+        "messages": {"SealedReceipt": _ref("#/components/messages/SealedReceipt")},
+    }
     return channels
 
 
@@ -343,6 +387,12 @@ def _operations() -> JsonObject:
     )
     operations["publishCspSummary"] = _operation(
         "send", "The Secretariat publishes the CSP summary", "cspReporting", "CspSummary"
+    )
+    operations["publishReceipt"] = _operation(
+        "send", "An aggregator says what it did with a record", "receipts", "SealedReceipt"
+    )
+    operations["readReceipts"] = _operation(
+        "receive", "A national node reads its records' receipts", "receipts", "SealedReceipt"
     )
     return operations
 

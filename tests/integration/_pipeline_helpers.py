@@ -54,7 +54,7 @@ from dief.kafka import KafkaDeadLetterSink, NodePublisher, cases_topic, make_bro
 from dief.keyring import KdfParams, Keyring, KeyRole
 from dief.node import NationalNode, NodeIdentity, Outbox, OutboxRelay
 from dief.periods import CspCycle
-from dief.seams import OutboxEntry
+from dief.seams import OutboxEntry, ReceiptSink
 from dief.settings import KafkaSettings
 from dief.vocab import Region
 from dief.wire import TYPE_CASE, generalise, parse_case
@@ -347,16 +347,24 @@ class Processed:
 
 @asynccontextmanager
 async def running_aggregators(
-    bootstrap: str, forum: Forum, store: CaseStore, regions: Iterable[Region] = tuple(Region)
+    bootstrap: str,
+    forum: Forum,
+    store: CaseStore,
+    regions: Iterable[Region] = tuple(Region),
+    *,
+    receipts: ReceiptSink | None = None,
 ) -> AsyncIterator[Processed]:
     """Regional aggregators as ``dief aggregate`` wires them, consuming from *bootstrap*
-    (group ids ``dief-aggregator-<region>``: use a broker of the test's own)."""
+    (group ids ``dief-aggregator-<region>``: use a broker of the test's own), sending their
+    receipts to *receipts* if given."""
     from consumers.aggregator import register_aggregators
 
     broker = make_broker(KafkaSettings(bootstrap=bootstrap, embedded=True))
     processed = Processed()
     aggregators = {
-        r: RegionAggregator(r, forum.opener(r), store, KafkaDeadLetterSink(broker, r))
+        r: RegionAggregator(
+            r, forum.opener(r), store, KafkaDeadLetterSink(broker, r), receipts=receipts
+        )
         for r in regions
     }
     register_aggregators(broker, aggregators, embedded=True, on_report=processed)

@@ -157,7 +157,7 @@ async def test_a_revision_past_any_database_integer_is_refused(
         ({"catalogue_version": "1999.1"}, "unknown_catalogue"),
         ({"region": "APG"}, "wrong_region"),
         ({"detected_month": "2099-01", "cycle": "CSP85"}, "bad_month"),
-        ({"detected_month": "2014-01", "cycle": "CSP0"}, "bad_month"),
+        ({"detected_month": "2014-01", "cycle": "CSP1"}, "bad_month"),
     ],
     ids=["cycle", "month", "indicator", "catalogue", "region", "future", "before-treaty"],
 )

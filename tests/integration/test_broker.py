@@ -20,6 +20,7 @@ from dief.exceptions import BrokerError, BrokerStartError
 from dief.kafka import (
     CSP_TOPIC,
     DIGESTS_TOPIC,
+    RECEIPTS_TOPIC,
     TopicSpec,
     cases_topic,
     dief_topics,
@@ -115,6 +116,7 @@ async def test_session_broker_has_every_dief_topic(broker: EmbeddedBroker) -> No
         assert topics[dlq_topic(region)] == 1
     assert topics[DIGESTS_TOPIC] == 1
     assert topics[CSP_TOPIC] == 1
+    assert topics[RECEIPTS_TOPIC] == 1
     assert broker.bootstrap == f"127.0.0.1:{broker.port}"
 
 

@@ -34,6 +34,8 @@ import pytest
 
 from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
+from dief.crypto import RECEIPT_VALUE_BYTES
+from dief.kafka import RECEIPTS_TOPIC
 from dief.pipeline import RunOptions, RunResult, run_pipeline
 from dief.synthetic import generate_cases
 from dief.testing import TopicRecord, read_topics
@@ -185,7 +187,9 @@ async def test_nothing_names_a_state(
     assert result.applied == result.published
 
     records = await read_topics(
-        module_broker.bootstrap, expected=result.published + result.dead_lettered, idle=1.0
+        module_broker.bootstrap,
+        expected=2 * result.published + result.dead_lettered,  # records, receipts, letters
+        idle=1.0,
     )
     _check_records(records, result)
     _check_rejected(scenario)
@@ -213,7 +217,7 @@ def _clear_fields(value: bytes, where: str) -> str:
 
 
 def _check_records(records: list[TopicRecord], result: RunResult) -> None:
-    case_records = 0
+    case_records = receipts = 0
     for r in records:
         where = f"{r.topic}[{r.partition}]@{r.offset}"
         assert r.key is not None, where
@@ -229,9 +233,15 @@ def _check_records(records: list[TopicRecord], result: RunResult) -> None:
             assert _find(_clear_fields(r.value, where)) == [], where
         elif r.topic == "dief.digests":
             assert _find(_clear_fields(r.value, where)) == [], where
+        elif r.topic == RECEIPTS_TOPIC:  # a hash for a key, one length, all else sealed
+            assert re.fullmatch(rb"[0-9a-f]{64}", r.key), where
+            assert len(r.value) == RECEIPT_VALUE_BYTES, where
+            assert r.headers == (), where
+            receipts += 1
         else:  # csp.reporting: public-safe JSON, searched whole
             assert _find_bytes(r.value) == [], where
     assert case_records == result.published + result.dead_lettered
+    assert receipts == result.published  # every record of the run opened
 
 
 def _check_rejected(scenario: Scenario) -> None:

@@ -40,6 +40,10 @@ NODES = ("alpha", "bravo", "charlie")
 APPLY_TIMEOUT = 60.0  # five consumer-group joins on the embedded broker come first
 STOP_TIMEOUT = 10.0
 CASE_LINE = re.compile(r"^(?P<path>.+):(?P<line>\d+): case (?P<id>[0-9a-f-]{36}) revision 1$")
+RECEIPT_LINE = re.compile(
+    r"^(?P<path>.+):(?P<line>\d+): case (?P<id>[0-9a-f-]{36}) revision 1 in "
+    r"(?P<region>[A-Z]+)(?P<related> \(related copy\))?: (?P<said>.+)$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +360,42 @@ def test_post_without_a_broker_keeps_the_cases_and_a_node_publishes_them_later(
     finally:
         code = _stop(node)
     assert code == 0, node.errors()
+
+
+def test_post_wait_prints_each_records_receipt_and_receipts_lists_the_cases(
+    forum: Forum, aggregator: Service, module_broker: EmbeddedBroker
+) -> None:
+    """DESIGN §8: a node learns what became of each record it posted."""
+    path = forum.root / "bravo-receipts.jsonl"
+    ids = _cases(path, 3, seed=31)
+    outbox = forum.root / "bravo-receipts-outbox.sqlite"
+    broker = ("--embedded", "--bootstrap", module_broker.bootstrap)
+    done = _dief(
+        forum,
+        "post",
+        str(path),
+        "--node",
+        "bravo",
+        *broker,
+        "--wait",
+        str(APPLY_TIMEOUT),
+        DIEF_OUTBOX=str(outbox),
+        timeout=APPLY_TIMEOUT + 60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    receipts = [m for line in done.stdout.splitlines() if (m := RECEIPT_LINE.match(line))]
+    assert len(receipts) == _records(path)  # one per record: each region told
+    assert {m["id"] for m in receipts} == set(ids)
+    assert {m["said"] for m in receipts} == {"applied"}, done.stdout
+
+    listing = _dief(forum, "receipts", "--outbox", str(outbox), *broker, "--json")
+    assert listing.returncode == 0, listing.stderr
+    rows = [json.loads(line) for line in listing.stdout.splitlines()]
+    assert [r["case_id"] for r in rows] == ids
+    assert {rec["outcome"] for r in rows for rec in r["records"]} == {"applied"}
+    table = _dief(forum, "receipts", "--outbox", str(outbox), "--no-read")
+    assert table.returncode == 0, table.stderr
+    assert f"{len(ids)} cases: {len(ids)} applied" in table.stdout
 
 
 def test_aggregate_without_a_broker_fails_with_one_line(forum: Forum) -> None:

@@ -8,6 +8,7 @@ from dief.exceptions import ConfigurationError
 from dief.kafka import (
     CSP_TOPIC,
     DIGESTS_TOPIC,
+    RECEIPTS_TOPIC,
     EnsuredTopics,
     TopicSpec,
     cases_topic,
@@ -45,6 +46,7 @@ def test_an_unknown_region_is_a_configuration_error_listing_the_known_ones() -> 
 def test_fixed_topic_names() -> None:
     assert DIGESTS_TOPIC == "dief.digests"
     assert CSP_TOPIC == "csp.reporting"
+    assert RECEIPTS_TOPIC == "dief.receipts"
 
 
 def test_dief_topics_is_the_contract_set_with_case_partitions_configurable() -> None:
@@ -52,9 +54,10 @@ def test_dief_topics_is_the_contract_set_with_case_partitions_configurable() -> 
 
     expected_cases = {f"dief.{r.topic_code}.cases" for r in Region}
     expected_dlq = {f"dief.{r.topic_code}.dlq" for r in Region}
-    assert set(specs) == expected_cases | expected_dlq | {DIGESTS_TOPIC, CSP_TOPIC}
+    single = {DIGESTS_TOPIC, CSP_TOPIC, RECEIPTS_TOPIC}
+    assert set(specs) == expected_cases | expected_dlq | single
     assert {specs[name].partitions for name in expected_cases} == {5}
-    assert {specs[name].partitions for name in expected_dlq | {DIGESTS_TOPIC, CSP_TOPIC}} == {1}
+    assert {specs[name].partitions for name in expected_dlq | single} == {1}
     assert {spec.replication_factor for spec in specs.values()} == {3}
 
 
@@ -66,6 +69,7 @@ def test_dief_topics_defaults_to_three_case_partitions_and_can_limit_regions() -
         ("dief.eeg.dlq", 1),
         (DIGESTS_TOPIC, 1),
         (CSP_TOPIC, 1),
+        (RECEIPTS_TOPIC, 1),
     ]
 
 

@@ -93,6 +93,20 @@ def test_acl_script_grants_the_secretariat_what_it_does() -> None:
     assert ("User:aggregator-${region}", "Write", "dief.digests") in aggregators
 
 
+def test_acl_script_lets_aggregators_write_receipts_and_nodes_only_read_them() -> None:
+    script = (ROOT / "deploy" / "kafka" / "setup.sh").read_text(encoding="utf-8")
+    assert "--topic dief.receipts --partitions 1" in script
+    grants = _acl_grants(script)
+    assert ("User:aggregator-${region}", "Write", "dief.receipts") in grants
+    nodes = {g for g in grants if g[0] == "User:node"}
+    assert nodes == {
+        ("User:node", "Write", "dief.${region}.cases"),
+        ("User:node", "Describe", "dief.${region}.cases"),
+        ("User:node", "Read", "dief.receipts"),
+        ("User:node", "Describe", "dief.receipts"),
+    }
+
+
 def test_image_installs_the_lock_file_exactly() -> None:
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8")
     assert "uv sync --locked" in dockerfile

@@ -55,7 +55,7 @@ def test_asyncapi_describes_every_topic() -> None:
     addresses = {ch["address"] for ch in doc["channels"].values()}
     expected = {f"dief.{r.topic_code}.cases" for r in Region}
     expected |= {f"dief.{r.topic_code}.dlq" for r in Region}
-    expected |= {"dief.digests", "csp.reporting"}
+    expected |= {"dief.digests", "csp.reporting", "dief.receipts"}
     assert addresses == expected
     for operation in doc["operations"].values():
         channel_name = operation["channel"]["$ref"].rsplit("/", 1)[1]

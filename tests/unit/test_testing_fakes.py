@@ -1,5 +1,5 @@
-"""dief.testing's fakes: the clock, failure injection, the record and dead-letter sinks and
-the publisher (in memory, no sockets)."""
+"""dief.testing's fakes: the clock, failure injection, the record, dead-letter and receipt
+sinks, the publisher and the record feed (in memory, no sockets)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import asyncio
 import pytest
 
 from dief.exceptions import BrokerError, ConfigurationError, StorageError
-from dief.seams import Clock, DeadLetter, InboundRecord, OutboxEntry
+from dief.seams import Clock, DeadLetter, InboundRecord, OutboxEntry, ReceiptRecord
 from dief.testing import (
     FakeClock,
     Faults,
     MemoryDeadLetterSink,
     MemoryPublisher,
+    MemoryReceiptSink,
+    MemoryRecordFeed,
     MemoryRecordSink,
     SentRecord,
 )
@@ -174,3 +176,39 @@ async def test_publisher_spies_on_an_inner_publisher() -> None:
 async def test_publisher_waits_time_out_with_what_they_waited_for() -> None:
     with pytest.raises(TimeoutError, match="3 entries sent"):
         await MemoryPublisher().wait_sent(3, time_limit=0.01)
+
+
+# -- receipts --------------------------------------------------------------------------------
+
+
+async def test_memory_receipt_sink_keeps_what_it_accepted_and_fails_on_demand() -> None:
+    sink = MemoryReceiptSink()
+    sink.faults.fail(times=1)
+    with pytest.raises(BrokerError):
+        await sink.send([ReceiptRecord("a" * 64, b"sealed")])
+    assert sink.sent == []
+    await sink.send([ReceiptRecord("a" * 64, b"sealed")])
+    assert [r.receipt_id for r in sink.sent] == ["a" * 64]
+    assert "sealed" not in repr(sink.sent)
+
+
+async def test_memory_record_feed_reads_from_positions_and_waits_only_when_caught_up() -> None:
+    feed = MemoryRecordFeed(partitions=2, batch=2)
+    for n in range(3):
+        feed.append(b"k%d" % n, b"v", partition=n % 2)
+    with pytest.raises(BrokerError):
+        await feed.fetch(0.0)  # not started
+    await feed.start({0: 1})
+    assert [(r.partition, r.offset) for r in await feed.fetch(0.0)] == [(0, 1), (1, 0)]
+    assert await feed.caught_up()
+    waiting = asyncio.create_task(feed.fetch(30.0))
+    await asyncio.sleep(0)
+    feed.append(b"late", b"v", partition=0)
+    assert [r.key for r in await asyncio.wait_for(waiting, 5.0)] == [b"late"]
+    await feed.close()
+    feed.faults.fail(times=1)
+    with pytest.raises(BrokerError):
+        await feed.start({})
+    await feed.start({})
+    assert len(await feed.fetch(0.0)) == 2  # one batch of two, from the beginning
+    assert feed.starts == 2

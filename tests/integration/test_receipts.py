@@ -1,0 +1,227 @@
+"""A node learns what became of each record (DESIGN §8 ⚑), on a real broker.
+
+Two nodes post through their outboxes and relays; the regional aggregators (as ``dief
+aggregate`` wires them, with their receipts going to ``dief.receipts``) apply or dead-letter
+the records; each node's :class:`ReceiptReader` reads the whole receipts topic and keeps
+the outcome of its own records only. Bad records are crafted the way a buggy or hostile
+node would send them (sealed by hand, their tickets written to the outbox as the node
+writes its own), and one record is sealed to another region's key: it cannot be opened, so
+it gets no receipt. Waiting is on conditions with a deadline, never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from _pipeline_helpers import TODAY, Forum, case_doc, publish_raw, running_aggregators
+
+from dief.aggregator.store import CaseStore
+from dief.broker import EmbeddedBroker
+from dief.crypto import RECEIPT_VALUE_BYTES, Sealer, open_receipt
+from dief.database import sqlite_url
+from dief.kafka import (
+    RECEIPTS_TOPIC,
+    KafkaReceiptSink,
+    KafkaRecordFeed,
+    NodePublisher,
+    cases_topic,
+    read_to_end,
+)
+from dief.node import (
+    NationalNode,
+    NodeIdentity,
+    Outbox,
+    OutboxRelay,
+    ReceiptBook,
+    ReceiptReader,
+    ReceiptTicket,
+)
+from dief.periods import CspCycle
+from dief.seams import HOUR_MS, OutboxEntry
+from dief.settings import KafkaSettings
+from dief.vocab import Region
+from dief.wire import generalise, parse_case
+
+pytestmark = pytest.mark.integration
+
+TIME_LIMIT = 60.0  # five consumer-group joins on the embedded broker come first
+
+
+@dataclass
+class Node:
+    """One national node: its outbox, relay and receipt reader on the test's broker."""
+
+    forum: Forum
+    outbox: Outbox
+    settings: KafkaSettings
+    identity: NodeIdentity = field(default_factory=lambda: NodeIdentity(uuid.uuid4().bytes * 2))
+    sent: list[OutboxEntry] = field(default_factory=list)
+
+    @property
+    def book(self) -> ReceiptBook:
+        return ReceiptBook(self.outbox)
+
+    def reader(self) -> ReceiptReader:
+        feed = KafkaRecordFeed(self.settings, RECEIPTS_TOPIC, client_id="dief-node-receipts")
+        return ReceiptReader(self.book, feed)
+
+    async def post(self, *docs: dict[str, object]) -> list[tuple[str, ...]]:
+        """Post *docs* as ``NationalNode`` does; the receipt ids of each case's records."""
+        sealers = {r: self.forum.sealer(r) for r in Region}
+        node = NationalNode(
+            self.identity, self.outbox, sealers, {r: cases_topic(r) for r in Region}
+        )
+        items = [(n, parse_case(d, today=TODAY)) for n, d in enumerate(docs, start=1)]
+        report = await node.submit(items)
+        assert report.rejected == []
+        return [a.receipts for a in report.accepted]
+
+    async def craft(self, sealer: Sealer, **changes: object) -> str:
+        """A record of a new AFR case with *changes* made to its JSON after generalising
+        (what the node would have refused), sealed by *sealer* and written to the outbox
+        with its ticket; its receipt id."""
+        doc = case_doc("ZZA", "AFR")
+        case_id = str(doc["case_id"])
+        case = parse_case(doc, today=TODAY)
+        cycle = CspCycle.of(case.detected_month)
+        record = generalise(
+            case,
+            case_id=case_id,
+            revision=1,
+            contributor=self.identity.contributor(str(cycle)),
+            owner_tag=self.identity.owner_tag(case_id),
+            cycle=cycle,
+        )
+        payload = json.loads(record.to_json()) | changes
+        sealed = sealer.seal_with_receipt(json.dumps(payload).encode())
+        entry = OutboxEntry(cases_topic(Region.AFR), case_id.encode(), sealed.value, 0)
+        ticket = ReceiptTicket(sealed.receipt_id, sealed.receipt_key, case_id, 1, "AFR")
+        await self.outbox.add({case_id: 1}, [entry], receipts=[ticket])
+        return sealed.receipt_id
+
+    async def publish(self) -> int:
+        self.sent.extend(p.entry for p in await self.outbox.pending(10_000))
+        publisher = NodePublisher(self.settings)
+        try:
+            return await OutboxRelay(self.outbox, publisher).drain_once()
+        finally:
+            await publisher.close()
+
+    async def said(self, rids: Sequence[str]) -> list[str]:
+        states = await self.book.states(rids)
+        return [states[rid].describe() for rid in rids]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[CaseStore]:
+    async with CaseStore(sqlite_url(tmp_path / "aggregator.sqlite")) as opened:
+        yield opened
+
+
+async def _node(forum: Forum, path: Path, settings: KafkaSettings) -> Node:
+    outbox = Outbox(path)
+    await outbox.start()
+    return Node(forum, outbox, settings)
+
+
+async def test_each_node_learns_what_became_of_its_own_records_and_nothing_else(
+    module_broker: EmbeddedBroker, store: CaseStore, tmp_path: Path
+) -> None:
+    forum = Forum(tmp_path / "keys")
+    settings = KafkaSettings(bootstrap=module_broker.bootstrap, embedded=True)
+    sink = KafkaReceiptSink(settings)
+    alpha = await _node(forum, tmp_path / "alpha.sqlite", settings)
+    bravo = await _node(forum, tmp_path / "bravo.sqlite", settings)
+    try:
+        async with running_aggregators(
+            module_broker.bootstrap, forum, store, receipts=sink
+        ) as processed:
+            # alpha: a case, a case told to APG too, two records a node should refuse, and
+            # one sealed to APG's key on the AFR topic (AFR cannot open it).
+            (good,), (told, copy) = await alpha.post(
+                case_doc("ZZA", "AFR"), case_doc("ZZA", "AFR", related_regions=["APG"])
+            )
+            cycle = await alpha.craft(forum.sealer("AFR"), cycle="CSP99")
+            indicator = await alpha.craft(forum.sealer("AFR"), risk_indicators=["DOC-99"])
+            blind = await alpha.craft(forum.sealer("AFR", keys_of="APG"))
+            ((theirs,),) = await bravo.post(case_doc("ZZB", "WEOG"))
+            assert await alpha.publish() == 6
+            assert await bravo.publish() == 1
+            await processed.wait_for(7, TIME_LIMIT)
+            assert processed.outcomes == {
+                "applied": 3,
+                "related": 1,
+                "dlq:wrong_cycle": 1,
+                "dlq:unknown_indicator": 1,
+                "dlq:no_recipient_key": 1,
+            }
+
+            mine = [good, told, copy, cycle, indicator, blind]
+            reader = alpha.reader()
+            expected = mine[:-1]
+
+            async def all_there() -> bool:
+                states = await alpha.book.states(expected)
+                return all(s.outcome is not None for s in states.values())
+
+            assert await reader.read_until(all_there, TIME_LIMIT)
+            assert await alpha.said(mine) == [
+                "applied",
+                "applied",
+                "applied",  # the APG copy, kept there as a notice
+                "dead-lettered: wrong_cycle",
+                "dead-lettered: unknown_indicator",
+                "no receipt yet",  # could not be opened: no receipt
+            ]
+
+            # bravo reads the same topic: only its own receipt is its, nothing of alpha's.
+            theirs_reader = bravo.reader()
+            assert await theirs_reader.read_until(theirs_reader.caught_up, TIME_LIMIT)
+            await theirs_reader.close()
+            assert theirs_reader.received == 1
+            assert await bravo.said([theirs]) == ["applied"]
+            assert await bravo.book.keys(mine) == {}
+            assert await alpha.book.keys([theirs]) == {}
+
+            await _check_the_wire(settings, [*expected, theirs])
+
+            # The first record replayed: a duplicate, which does not hide "applied".
+            await publish_raw(module_broker.bootstrap, alpha.sent[:1])
+            await processed.wait_for(8, TIME_LIMIT)
+            assert processed.outcomes["duplicate"] == 1
+            await _read_one_more(alpha, reader)
+            assert await alpha.said([good]) == ["applied"]
+            latest = (await read_to_end(settings, [RECEIPTS_TOPIC])).records[-1]
+            assert latest.key == good.encode()
+            key = (await alpha.book.keys([good]))[good]
+            assert open_receipt(key, good, latest.value or b"").outcome == "duplicate"
+    finally:
+        await sink.close()
+        await alpha.outbox.stop()
+        await bravo.outbox.stop()
+
+
+async def _check_the_wire(settings: KafkaSettings, receipt_ids: Sequence[str]) -> None:
+    """One receipt per record that opened, all of one length, no headers, the hour only."""
+    snapshot = await read_to_end(settings, [RECEIPTS_TOPIC])
+    keys = [r.key.decode() for r in snapshot.records if r.key is not None]
+    assert sorted(keys) == sorted(receipt_ids)
+    assert {len(r.value or b"") for r in snapshot.records} == {RECEIPT_VALUE_BYTES}
+    assert all(r.headers == () for r in snapshot.records)
+    assert all(r.timestamp_ms % HOUR_MS == 0 for r in snapshot.records)
+
+
+async def _read_one_more(node: Node, reader: ReceiptReader) -> None:
+    """Read on until one more of *node*'s receipts came."""
+    before = reader.received
+
+    async def came() -> bool:
+        return reader.received > before
+
+    assert await reader.read_until(came, TIME_LIMIT)
+    await reader.close()
