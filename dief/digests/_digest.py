@@ -31,7 +31,7 @@ from dief.periods import (
     Period,
     Quarter,
 )
-from dief.vocab import Dimension, Region, TransferStage
+from dief.vocab import Dimension, Region, Tlp, TransferStage
 from dief.wire import Cell, ChecklistEntry, Digest, DigestNotes, Lesson, Totals, Trend
 
 __all__ = [
@@ -269,6 +269,10 @@ def _checklist(
     return rank_checklist(entries)
 
 
+#: TLP levels, most restrictive first (``Tlp`` declares them in that order).
+_TLP_RANK = {tlp: rank for rank, tlp in enumerate(Tlp)}
+
+
 def _lessons(
     lessons: Sequence[Lesson | CaseLesson] | None,
     current: Period,
@@ -298,7 +302,12 @@ def _lessons(
             continue
         if lesson.stage is not None and lesson.stage.value in hidden:
             lesson = lesson.model_copy(update={"stage": None})
-        keep.setdefault((lesson.stage, " ".join(lesson.text.split())), lesson)
+        key = (lesson.stage, " ".join(lesson.text.split()))
+        held = keep.get(key)
+        # The same text from cases of different TLP: the most restrictive one is shown,
+        # whatever order the store returned the cases in.
+        if held is None or _TLP_RANK[lesson.tlp] < _TLP_RANK[held.tlp]:
+            keep[key] = lesson
     last = len(_STAGE_ORDER)
     return sorted(
         keep.values(),

@@ -158,6 +158,7 @@ class CaseQueries(DigestPatterns):
         stmt = select(cases.c.case_id, cases.c.sealed).where(cases.c.region == region)
         if not include_withdrawn:
             stmt = stmt.where(cases.c.status == "active")
+        stmt = stmt.order_by(cases.c.case_id)  # the same order on every database
         try:
             async with engine.connect() as conn:
                 return [(r.case_id, bytes(r.sealed)) for r in await conn.execute(stmt)]
