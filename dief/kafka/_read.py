@@ -49,6 +49,19 @@ class ConsumedRecord:
     value: bytes | None = field(repr=False)
     headers: tuple[tuple[str, bytes], ...]
 
+    @classmethod
+    def of(cls, r: Any) -> ConsumedRecord:
+        """An aiokafka ``ConsumerRecord`` copied out of the client."""
+        return cls(
+            r.topic,
+            r.partition,
+            r.offset,
+            r.timestamp,
+            r.key,
+            r.value,
+            tuple((str(k), bytes(v)) for k, v in r.headers),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class TopicSnapshot:
@@ -167,7 +180,7 @@ async def read_new(
                 timeout_ms=max(1, min(_POLL_MS, int(remaining * 1000)))
             )
             for batch in batches.values():
-                records.extend(map(_copy, batch))
+                records.extend(map(ConsumedRecord.of, batch))
         return tuple(records)
     except TimeoutError as exc:
         raise BrokerError(f"cannot reach {where} within {max(time_limit, 1.0):g} s") from exc
@@ -175,19 +188,6 @@ async def read_new(
         raise BrokerError(f"cannot read {', '.join(names)} from {where}: {_describe(exc)}") from exc
     finally:
         await _stop_quietly(consumer)
-
-
-def _copy(r: Any) -> ConsumedRecord:
-    """An aiokafka ``ConsumerRecord`` copied into a :class:`ConsumedRecord`."""
-    return ConsumedRecord(
-        r.topic,
-        r.partition,
-        r.offset,
-        r.timestamp,
-        r.key,
-        r.value,
-        tuple((str(k), bytes(v)) for k, v in r.headers),
-    )
 
 
 async def _assign(consumer: AIOKafkaConsumer, names: list[str], where: str) -> list[Any]:
@@ -219,7 +219,8 @@ async def _read(consumer: AIOKafkaConsumer, partitions: list[Any]) -> TopicSnaps
             if tp not in targets and (high := consumer.highwater(tp)) is not None:
                 targets[tp] = int(high)
             limit = targets.get(tp)
-            records[tp].extend(_copy(r) for r in batch if limit is None or r.offset < limit)
+            wanted = (r for r in batch if limit is None or r.offset < limit)
+            records[tp].extend(map(ConsumedRecord.of, wanted))
     ends = {(tp.topic, tp.partition): targets[tp] for tp in partitions}
     ordered = [r for tp in partitions for r in records[tp]]
     return TopicSnapshot(records=tuple(ordered), ends=ends)

@@ -36,7 +36,7 @@ from dief.testing._memory import (
     SentRecord,
 )
 from dief.testing._proxy import CutMode, ProxiedBroker, ProxyStats, TcpProxy, broker_behind_proxy
-from dief.testing._topics import TopicRecord, read_topics
+from dief.testing._topics import read_topics
 
 __all__ = [
     "CutMode",
@@ -53,7 +53,6 @@ __all__ = [
     "ProxyStats",
     "SentRecord",
     "TcpProxy",
-    "TopicRecord",
     "broker_behind_proxy",
     "read_topics",
 ]

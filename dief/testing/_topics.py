@@ -1,29 +1,17 @@
 """Reading topics back: :func:`read_topics`, every record of some topics from the beginning,
-without a consumer group (for assertions on what is on the wire)."""
+without a consumer group (for assertions on what is on the wire), as
+:class:`dief.kafka.ConsumedRecord`."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from dief.exceptions import BrokerError
-
-
-@dataclass(frozen=True, slots=True)
-class TopicRecord:
-    """One record as it is on the broker."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...]
+from dief.kafka import ConsumedRecord
 
 
 async def read_topics(
@@ -33,7 +21,7 @@ async def read_topics(
     expected: int = 0,
     idle: float = 1.0,
     time_limit: float = 30.0,
-) -> list[TopicRecord]:
+) -> list[ConsumedRecord]:
     """Every record of *topics* (default: every topic on the broker), from the beginning.
 
     No consumer group: partitions are assigned and read from offset 0. On Tansu
@@ -49,7 +37,7 @@ async def read_topics(
         auto_offset_reset="earliest",
         request_timeout_ms=10_000,
     )
-    records: list[TopicRecord] = []
+    records: list[ConsumedRecord] = []
     loop = asyncio.get_running_loop()
     try:
         await consumer.start()
@@ -77,18 +65,7 @@ async def read_topics(
                 )
             batches = await consumer.getmany(timeout_ms=100)
             for batch in batches.values():
-                records.extend(
-                    TopicRecord(
-                        r.topic,
-                        r.partition,
-                        r.offset,
-                        r.timestamp,
-                        r.key,
-                        r.value,
-                        tuple((k, bytes(v)) for k, v in r.headers),
-                    )
-                    for r in batch
-                )
+                records.extend(map(ConsumedRecord.of, batch))
             if batches:
                 quiet_since = loop.time()
     except KafkaError as exc:

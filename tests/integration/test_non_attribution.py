@@ -35,10 +35,10 @@ import pytest
 from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
 from dief.crypto import RECEIPT_VALUE_BYTES
-from dief.kafka import RECEIPTS_TOPIC
+from dief.kafka import RECEIPTS_TOPIC, ConsumedRecord
 from dief.pipeline import RunOptions, RunResult, run_pipeline
 from dief.synthetic import generate_cases
-from dief.testing import TopicRecord, read_topics
+from dief.testing import read_topics
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -216,7 +216,7 @@ def _clear_fields(value: bytes, where: str) -> str:
     return json.dumps(clear)
 
 
-def _check_records(records: list[TopicRecord], result: RunResult) -> None:
+def _check_records(records: list[ConsumedRecord], result: RunResult) -> None:
     case_records = receipts = 0
     for r in records:
         where = f"{r.topic}[{r.partition}]@{r.offset}"
