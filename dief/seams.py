@@ -14,6 +14,10 @@ share, so none of them has to import another's internals.
   value) and :class:`ReceiptSink` (the aggregator's seam to ``dief.receipts``);
   :class:`RecordFeed` (reading a topic without a consumer group, from positions the reader
   keeps: the node's receipt reader).
+- **Contributor credentials** (DESIGN §5 ⚑): :class:`ContributorCredential` (a pseudonym
+  for one (cycle, region) and its RFC 9474 token), :class:`CredentialSource` (where a node's
+  intake gets the credential a record carries) and :class:`CredentialCheck` (how an
+  aggregator verifies one); implemented by :mod:`dief.credentials`.
 - **Fault points**: :class:`FaultPoints`, named places on the delivery path
   (:data:`FAULT_POINTS`) where a test makes a failure happen; production passes none.
 
@@ -36,6 +40,9 @@ __all__ = [
     "HOUR_MS",
     "Backoff",
     "Clock",
+    "ContributorCredential",
+    "CredentialCheck",
+    "CredentialSource",
     "DeadLetter",
     "DeadLetterSink",
     "FaultPoints",
@@ -222,6 +229,38 @@ class RecordFeed(Protocol):
     async def caught_up(self) -> bool: ...
 
     async def close(self) -> None: ...
+
+
+# -- contributor credentials ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContributorCredential:
+    """A node's contributor pseudonym for one (cycle, region) and the token that proves the
+    issuer signed it (DESIGN §5 ⚑): ``token`` is the RFC 9474 message prefix (32 bytes)
+    followed by the RSABSSA-SHA384-PSS-Randomized signature over
+    ``"dief/contributor/v2/" + cycle + "/" + region + "/" + contributor``."""
+
+    cycle: str
+    region: str
+    contributor: str
+    """32 lower-case hex characters."""
+    token: bytes = field(repr=False)
+
+
+class CredentialSource(Protocol):
+    """Where a node's intake finds the credential for a (cycle, region): ``None`` while the
+    token has not arrived (the case waits in the outbox until it has)."""
+
+    def credential(self, cycle: str, region: str) -> ContributorCredential | None: ...
+
+
+class CredentialCheck(Protocol):
+    """How an aggregator verifies a record's credential: under the one issuer key of the
+    credential's (cycle, region) in the directory; ``False`` when it does not verify or no
+    key is known. Implementations cache what verified, so a pseudonym is checked once."""
+
+    def verify(self, credential: ContributorCredential) -> bool: ...
 
 
 # -- fault points -----------------------------------------------------------------------

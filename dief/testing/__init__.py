@@ -10,6 +10,9 @@ fakes every test uses (each implements its Protocol of :mod:`dief.seams`).
   :class:`~dief.seams.Publisher`, alone or as a spy on a real one, whose acknowledgements a
   test can hold and wait for). Each keeps what it accepted, in order, in ``.sent``.
   :class:`MemoryRecordFeed` is a :class:`~dief.seams.RecordFeed` over records a test appends.
+- **Credentials**: :class:`FakeCredentials`, a :class:`~dief.seams.CredentialSource` and
+  :class:`~dief.seams.CredentialCheck` whose tokens are HMACs of a fake issuer (unit tests
+  of the node and the aggregator; the real blind signatures are :mod:`dief.credentials`).
 - **Failure injection**: :class:`Faults`, ``.faults`` of every fake above: fail every call
   until healed, or the next *n*, with a given error or a ``BrokerError``; and
   :class:`FaultPlan`, a :class:`~dief.seams.FaultPoints` that fails the delivery path at
@@ -26,6 +29,7 @@ Nothing here touches the network or the clock at import time or in a constructor
 from __future__ import annotations
 
 from dief.testing._clock import FakeClock
+from dief.testing._credentials import FakeCredentials
 from dief.testing._faults import FaultPlan, Faults, InjectedFaultError
 from dief.testing._feed import MemoryRecordFeed
 from dief.testing._memory import (
@@ -41,6 +45,7 @@ from dief.testing._topics import read_topics
 __all__ = [
     "CutMode",
     "FakeClock",
+    "FakeCredentials",
     "FaultPlan",
     "Faults",
     "InjectedFaultError",
