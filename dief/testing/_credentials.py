@@ -22,7 +22,7 @@ class FakeCredentials:
     """
 
     def __init__(
-        self, node_secret: bytes = b"\\x01" * 32, *, issuer_key: bytes = b"fake-issuer"
+        self, node_secret: bytes = b"\x01" * 32, *, issuer_key: bytes = b"fake-issuer"
     ) -> None:
         self._secret = bytes(node_secret)
         self._issuer = bytes(issuer_key)
