@@ -125,6 +125,11 @@ class OutboxEntry:
     key: bytes
     value: bytes = field(repr=False)
     timestamp_ms: int
+    group: str = field(default="", repr=False)
+    """An opaque per-pseudonym tag (never the pseudonym itself): the relay sends entries of
+    different groups after independent random delays (DESIGN §11); "" is one group."""
+    urgent: bool = False
+    """Sent without the random delay (alerts; DESIGN §11 states the exception)."""
 
 
 class Publisher(Protocol):
