@@ -17,6 +17,7 @@ node secrets, or the refused input text itself.
     │   ├── NoRecipientKeyError       none of the recipients' kids is a key we hold
     │   ├── AuthenticationError       tampered header, recipient, id or ciphertext
     │   ├── OversizedEnvelopeError    value larger than the 256 KiB limit
+    │   ├── PaddingError              payload not padded to an allowed size with spaces
     │   └── MalformedEnvelopeError    not JSON, bad base64, missing or mistyped field
     ├── KeyringError                  keyring missing, unreadable or inconsistent
     │   ├── PassphraseError           wrong or missing passphrase for a private key
@@ -45,6 +46,7 @@ __all__ = [
     "MalformedEnvelopeError",
     "NoRecipientKeyError",
     "OversizedEnvelopeError",
+    "PaddingError",
     "PassphraseError",
     "ScreeningError",
     "SignatureError",
@@ -175,6 +177,13 @@ class OversizedEnvelopeError(EnvelopeError):
     """The record value is larger than the 256 KiB limit."""
 
     code = "oversized"
+
+
+class PaddingError(EnvelopeError):
+    """The opened payload's length is not an allowed padded size for its type, or the
+    bytes after the payload are not all spaces (DESIGN §3 ⚑)."""
+
+    code = "bad_padding"
 
 
 class MalformedEnvelopeError(EnvelopeError):
