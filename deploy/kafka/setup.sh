@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Creates the DIEF topics (DESIGN §2) and the prefix ACLs that make "partitioned by region"
 # enforceable: each regional aggregator reads and writes only dief.<region>.* (and writes its
-# digests to dief.digests and its receipts to dief.receipts), national nodes may only write
-# dief.*.cases and read dief.receipts (without a consumer group: no group ACL), the
-# Secretariat reads dief.digests, writes csp.reporting, and writes a refused digest to the
-# DLQ of the region it claims (docs/secretariat.md). Run once against the cluster with the
-# admin credentials.
+# digests to dief.digests, its receipts to dief.receipts, its route tables to dief.routes,
+# which it also reads to find the tables sealed to it), national nodes may only write
+# dief.*.cases and credential requests, and read receipts, credential answers and the
+# directory (without a consumer group: no group ACL); the Secretariat reads dief.digests and
+# credential requests, writes csp.reporting, credential answers and the signed directory, and
+# writes a refused digest to the DLQ of the region it claims (docs/secretariat.md). Everyone
+# reads dief.directory. Run once against the cluster with the admin credentials.
 set -euo pipefail
 BOOT="${BOOTSTRAP:-kafka-1:9094}"
 CFG="${ADMIN_CONFIG:-/etc/kafka/secrets/admin.properties}"
@@ -26,6 +28,10 @@ for region in afr apg eeg grulac weog; do
       --topic dief.digests
   acl --add --allow-principal "User:aggregator-${region}" --operation Write \
       --topic dief.receipts
+  acl --add --allow-principal "User:aggregator-${region}" --operation Write --operation Read \
+      --operation Describe --topic dief.routes
+  acl --add --allow-principal "User:aggregator-${region}" --operation Read --operation Describe \
+      --topic dief.directory
   # National nodes write cases and read nothing but receipts (below).
   acl --add --allow-principal "User:node" --operation Write --operation Describe \
       --topic "dief.${region}.cases"
@@ -41,3 +47,22 @@ acl --add --allow-principal "User:node" --operation Read --operation Describe --
 acl --add --allow-principal "User:secretariat" --operation Read --operation Describe --topic dief.digests
 acl --add --allow-principal "User:secretariat" --operation Read --group dief-secretariat
 acl --add --allow-principal "User:secretariat" --operation Write --topic csp.reporting
+kt --create --if-not-exists --topic dief.routes --partitions 1 --replication-factor 3
+kt --create --if-not-exists --topic dief.directory --partitions 1 --replication-factor 3 \
+   --config cleanup.policy=compact
+kt --create --if-not-exists --topic dief.credentials.requests --partitions 1 --replication-factor 3
+kt --create --if-not-exists --topic dief.credentials.answers --partitions 1 --replication-factor 3
+# The signed directory: the Secretariat's directory signer writes it, everyone reads it.
+acl --add --allow-principal "User:secretariat" --operation Write --operation Read \
+    --operation Describe --topic dief.directory
+acl --add --allow-principal "User:node" --operation Read --operation Describe --topic dief.directory
+# Contributor credentials (DESIGN §5): nodes ask, the Secretariat's issuer answers; every node
+# reads every (sealed) answer and opens only its own.
+acl --add --allow-principal "User:node" --operation Write --operation Describe \
+    --topic dief.credentials.requests
+acl --add --allow-principal "User:node" --operation Read --operation Describe \
+    --topic dief.credentials.answers
+acl --add --allow-principal "User:secretariat" --operation Read --operation Describe \
+    --topic dief.credentials.requests
+acl --add --allow-principal "User:secretariat" --operation Read --group dief-issuer
+acl --add --allow-principal "User:secretariat" --operation Write --topic dief.credentials.answers

@@ -52,9 +52,13 @@ def test_compose_runs_the_secretariat_like_the_aggregators() -> None:
     keys = svc["environment"]["DIEF_KEYRING__PATH"]
     assert svc["volumes"] == [f"./deploy/keys/secretariat:{keys}:ro"]
     assert svc["env_file"] == "./deploy/secrets/secretariat.env"  # password, database URL
-    assert svc["secrets"] == aggregator["secrets"]
+    assert svc["secrets"][:2] == aggregator["secrets"][:2]  # CA, root fingerprint
     assert set(svc["depends_on"]) == {"kafka-setup", "postgres"}
-    for name in ("DIEF_KAFKA__SECURITY_PROTOCOL", "DIEF_KEYRING__PASSPHRASE_FILE"):
+    for name in (
+        "DIEF_KAFKA__SECURITY_PROTOCOL",
+        "DIEF_KEYRING__PASSPHRASE_FILE",
+        "DIEF_DIRECTORY__ROOT_FINGERPRINT_FILE",
+    ):
         assert svc["environment"][name] == aggregator["environment"][name]
     init = (ROOT / "deploy" / "postgres" / "init.sql").read_text(encoding="utf-8")
     assert "CREATE DATABASE dief_secretariat OWNER secretariat;" in init
@@ -84,6 +88,13 @@ def test_acl_script_grants_the_secretariat_what_it_does() -> None:
         ("User:secretariat", "Describe", "dief.digests"),
         ("User:secretariat", "Read", "dief-secretariat"),
         ("User:secretariat", "Write", "csp.reporting"),
+        ("User:secretariat", "Write", "dief.directory"),
+        ("User:secretariat", "Read", "dief.directory"),
+        ("User:secretariat", "Describe", "dief.directory"),
+        ("User:secretariat", "Read", "dief.credentials.requests"),
+        ("User:secretariat", "Describe", "dief.credentials.requests"),
+        ("User:secretariat", "Read", "dief-issuer"),
+        ("User:secretariat", "Write", "dief.credentials.answers"),
         # refused digests go to the DLQ of the region they claim (docs/secretariat.md)
         ("User:secretariat", "Write", "dief.${region}.dlq"),
     }
@@ -104,9 +115,59 @@ def test_acl_script_lets_aggregators_write_receipts_and_nodes_only_read_them() -
         ("User:node", "Describe", "dief.${region}.cases"),
         ("User:node", "Read", "dief.receipts"),
         ("User:node", "Describe", "dief.receipts"),
+        ("User:node", "Read", "dief.directory"),
+        ("User:node", "Describe", "dief.directory"),
+        ("User:node", "Write", "dief.credentials.requests"),
+        ("User:node", "Describe", "dief.credentials.requests"),
+        ("User:node", "Read", "dief.credentials.answers"),
+        ("User:node", "Describe", "dief.credentials.answers"),
     }
 
 
 def test_image_installs_the_lock_file_exactly() -> None:
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text(encoding="utf-8")
     assert "uv sync --locked" in dockerfile
+
+
+def test_each_service_gets_only_its_own_keys_and_its_own_passphrase() -> None:
+    """DESIGN §4: no service can unlock another party's keys (issue 12, problem 1: every
+    service once had the same passphrase)."""
+    services = _compose()["services"]
+    assert isinstance(services, dict)
+    dief_services = {
+        name: svc
+        for name, svc in services.items()
+        if isinstance(svc, dict) and "DIEF_KEYRING__PATH" in svc.get("environment", {})
+    }
+    assert set(dief_services) == {
+        *(f"aggregator-{r.topic_code}" for r in Region),
+        "secretariat",
+        "node",
+    }
+    passphrases: dict[str, str] = {}
+    for name, svc in dief_services.items():
+        keys = svc["environment"]["DIEF_KEYRING__PATH"]
+        mounts = [
+            v for v in svc["volumes"] if isinstance(v, str) and v.startswith("./deploy/keys/")
+        ]
+        assert len(mounts) == 1, name
+        assert mounts[0].endswith(f":{keys}:ro"), name
+        sources = [s["source"] for s in svc["secrets"] if isinstance(s, dict)]
+        assert len(sources) == 1, name
+        passphrases[name] = sources[0]
+        assert "forum-root-fingerprint" in svc["secrets"], name
+    assert len(set(passphrases.values())) == len(passphrases)  # one passphrase per party
+    assert "keyring-passphrase" not in _compose()["secrets"]  # no shared one left
+
+
+def test_acl_script_creates_the_directory_compacted_and_the_new_topics() -> None:
+    raw = (ROOT / "deploy" / "kafka" / "setup.sh").read_text(encoding="utf-8")
+    script = " ".join(raw.replace("\\\n", " ").split())
+    directory = "--topic dief.directory --partitions 1 --replication-factor 3"
+    assert f"{directory} --config cleanup.policy=compact" in script
+    for topic in ("dief.routes", "dief.credentials.requests", "dief.credentials.answers"):
+        assert f"--create --if-not-exists --topic {topic} " in script
+    grants = _acl_grants(raw)
+    assert ("User:aggregator-${region}", "Read", "dief.directory") in grants
+    assert ("User:aggregator-${region}", "Write", "dief.routes") in grants
+    assert ("User:node", "Write", "dief.routes") not in grants
