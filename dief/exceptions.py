@@ -23,6 +23,8 @@ node secrets, or the refused input text itself.
     │   ├── PassphraseError           wrong or missing passphrase for a private key
     │   └── KeyNotFoundError          no key with that role / region / id
     ├── SignatureError                a digest or summary signature does not verify
+    ├── CredentialError               a contributor credential (RFC 9474 token), its request
+    │                                 or answer refused; .code says why (already_issued, ...)
     ├── BrokerError                   the Kafka-protocol broker
     │   └── BrokerStartError          the embedded broker binary missing or not starting
     └── StorageError                  the database (wraps SQLAlchemy errors)
@@ -37,6 +39,7 @@ __all__ = [
     "BrokerError",
     "BrokerStartError",
     "ConfigurationError",
+    "CredentialError",
     "DiefError",
     "EnvelopeError",
     "EnvelopeVersionError",
@@ -214,6 +217,19 @@ class SignatureError(DiefError):
     """A digest or CSP summary signature does not verify."""
 
     code = "bad_signature"
+
+
+class CredentialError(DiefError):
+    """A contributor credential, or a request or answer for one, is refused (DESIGN §5).
+
+    ``code`` says why: ``already_issued`` (a different blinded message for a registration
+    and issuer key that already has one), ``unknown_registration``, ``revoked_registration``,
+    ``unknown_issuer_key``, ``bad_request``, ``bad_answer``, ``bad_signature`` (a blind or
+    final signature that does not verify), ``signing_failure`` (the issuer's own check of
+    its signature failed: nothing is answered), ``weak_key``.
+    """
+
+    code = "credential"
 
 
 class BrokerError(DiefError):
