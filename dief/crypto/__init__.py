@@ -10,6 +10,10 @@ Public surface:
 * :class:`KemPublicKey` / :class:`KemPrivateKey` / :func:`key_id` — KEM keys and key ids;
 * :class:`SigningKey` / :class:`VerifyKey` / :class:`Signature` / :func:`sign` /
   :func:`verify` — ML-DSA-65 + Ed25519 detached signatures;
+* :class:`BlindRsaVariant` (the four RFC 9474 variants, e.g.
+  :data:`RSABSSA_SHA384_PSS_RANDOMIZED`, with ``prepare``/``blind``/``blind_sign``/
+  ``finalize``/``verify``) / :class:`BlindedMessage` — RSA blind signatures for contributor
+  credentials (DESIGN §5);
 * :func:`canonical_json`, :func:`b64url_encode`, :func:`b64url_decode` — shared encodings.
 
 Keyrings (files, passphrases, rotation) live in :mod:`dief.keyring`; the envelope's JSON shape
@@ -18,6 +22,15 @@ and payload types in :mod:`dief.wire`; injectable time in :mod:`dief.seams`.
 
 from __future__ import annotations
 
+from dief.crypto._blindrsa import (
+    BLIND_RSA_VARIANTS,
+    RSABSSA_SHA384_PSS_DETERMINISTIC,
+    RSABSSA_SHA384_PSS_RANDOMIZED,
+    RSABSSA_SHA384_PSSZERO_DETERMINISTIC,
+    RSABSSA_SHA384_PSSZERO_RANDOMIZED,
+    BlindedMessage,
+    BlindRsaVariant,
+)
 from dief.crypto._encoding import b64url_decode, b64url_encode, canonical_json
 from dief.crypto._receipt import RECEIPT_VALUE_BYTES, open_receipt, seal_receipt
 from dief.crypto.envelope import (
@@ -49,6 +62,7 @@ from dief.crypto.signing import (
 )
 
 __all__ = [
+    "BLIND_RSA_VARIANTS",
     "CONTEXT_CSP_SUMMARY",
     "CONTEXT_DIGEST",
     "DEFAULT_CACHE_SIZE",
@@ -56,8 +70,14 @@ __all__ = [
     "DEFAULT_MAX_RECORDS",
     "DEFAULT_SCHEMAS",
     "RECEIPT_VALUE_BYTES",
+    "RSABSSA_SHA384_PSSZERO_DETERMINISTIC",
+    "RSABSSA_SHA384_PSSZERO_RANDOMIZED",
+    "RSABSSA_SHA384_PSS_DETERMINISTIC",
+    "RSABSSA_SHA384_PSS_RANDOMIZED",
     "SIGNATURE_ALG",
     "SUITES",
+    "BlindRsaVariant",
+    "BlindedMessage",
     "CacheInfo",
     "KemPrivateKey",
     "KemPublicKey",
