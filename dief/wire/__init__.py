@@ -12,6 +12,9 @@
   sealing and opening are in :mod:`dief.crypto`.
 - The published outputs: :class:`Cell`, :class:`Digest`, :class:`CspSummary` and their parts.
 - :func:`unsigned_document`: the document a signature covers.
+- Contributor credentials (DESIGN §5 ⚑): :class:`CredentialRequest`,
+  :class:`CredentialAnswer`, :class:`NodeKemKey`, :data:`TYPE_CREDENTIAL_REQUEST`,
+  :data:`TYPE_CREDENTIAL_ANSWER` (building, signing and sealing: :mod:`dief.credentials`).
 
 The JSON Schema and AsyncAPI export is :mod:`dief.wire.schemas` (imported on demand: it
 reads every package's shapes).
@@ -28,6 +31,15 @@ from dief.wire._case import (
     CaseInput,
     ItemInput,
     suggest,
+)
+from dief.wire._credentials import (
+    CREDENTIAL_ENVELOPE_LABEL,
+    CREDENTIAL_WIRE_VERSION,
+    TYPE_CREDENTIAL_ANSWER,
+    TYPE_CREDENTIAL_REQUEST,
+    CredentialAnswer,
+    CredentialRequest,
+    NodeKemKey,
 )
 from dief.wire._envelope import (
     ENVELOPE_VERSION,
@@ -86,6 +98,8 @@ from dief.wire._signed import (
 
 __all__ = [
     "CASE_SCHEMA_VERSION",
+    "CREDENTIAL_ENVELOPE_LABEL",
+    "CREDENTIAL_WIRE_VERSION",
     "EARLIEST_DETECTED",
     "ENVELOPE_VERSION",
     "MAX_INDICATORS",
@@ -98,6 +112,8 @@ __all__ = [
     "SUITE_X25519",
     "SUMMARY_MAX_CHARS",
     "TYPE_CASE",
+    "TYPE_CREDENTIAL_ANSWER",
+    "TYPE_CREDENTIAL_REQUEST",
     "TYPE_DIGEST",
     "CaseFormat",
     "CaseInput",
@@ -105,12 +121,15 @@ __all__ = [
     "CaseValidationError",
     "Cell",
     "ChecklistEntry",
+    "CredentialAnswer",
+    "CredentialRequest",
     "CspSummary",
     "Digest",
     "DigestNotes",
     "ItemInput",
     "Lesson",
     "Methodology",
+    "NodeKemKey",
     "Pattern",
     "Receipt",
     "ReceiptOutcome",
