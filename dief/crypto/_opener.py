@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dief.crypto._common import (
     DEFAULT_CACHE_SIZE,
+    DEFAULT_PADDED_SIZES,
     DEFAULT_SCHEMAS,
     DEK_LEN,
     ENVELOPE_FIELDS,
@@ -21,6 +22,7 @@ from dief.crypto._common import (
     TAG_LEN,
     CacheInfo,
     OpenedEnvelope,
+    PaddingRule,
     hpke_info,
     receipt_key,
 )
@@ -127,18 +129,32 @@ def _associated_data(
 class Opener:
     """Opens envelopes with the private keys it holds, by key id.
 
-    *schemas* maps each accepted payload type to its accepted schema versions. *cache_size*
-    bounds the LRU cache of unwrapped DEKs. *max_value_bytes* can only lower the 256 KiB
-    limit.
+    *schemas* maps each accepted payload type to its accepted schema versions. *sizes* maps
+    payload types to their allowed padded payload sizes (a type not listed: every power of
+    two from 1,024 bytes); a payload of another length, or whose padding is not all spaces,
+    is refused with :class:`PaddingError` (``bad_padding``) and returned without its padding
+    otherwise. *cache_size* bounds the LRU cache of unwrapped DEKs (every record has its own
+    DEK, so it only helps when a record is opened again). *max_value_bytes* can only lower
+    the 256 KiB limit.
     """
 
-    __slots__ = ("_cache", "_cache_size", "_hits", "_keys", "_max_value", "_misses", "_schemas")
+    __slots__ = (
+        "_cache",
+        "_cache_size",
+        "_hits",
+        "_keys",
+        "_max_value",
+        "_misses",
+        "_padding",
+        "_schemas",
+    )
 
     def __init__(
         self,
         keys: Iterable[KemPrivateKey],
         *,
         schemas: Mapping[str, Collection[int]] = DEFAULT_SCHEMAS,
+        sizes: Mapping[str, Collection[int]] = DEFAULT_PADDED_SIZES,
         cache_size: int = DEFAULT_CACHE_SIZE,
         max_value_bytes: int = MAX_VALUE_BYTES,
     ) -> None:
@@ -150,6 +166,7 @@ class Opener:
         for key in keys:
             self._keys[key.kid] = key
         self._schemas = {name: frozenset(versions) for name, versions in schemas.items()}
+        self._padding = {name: PaddingRule.of(name, sizes) for name in self._schemas}
         self._cache: OrderedDict[_CacheKey, _Unwrapped] = OrderedDict()
         self._cache_size = cache_size
         self._max_value = max_value_bytes
@@ -188,7 +205,8 @@ class Opener:
         size and UTF-8 JSON object; ``v``; ``type`` and ``schema`` (versions first, so a
         newer envelope or schema is reported as such even if its shape changed); the rest
         of the shape (header strings, then recipients); ``suite``; a held recipient key;
-        base64; HPKE unwrap through the DEK cache; the associated data; AES-GCM.
+        base64; HPKE unwrap through the DEK cache; the associated data; AES-GCM; the
+        padding (the payload is returned without it).
         """
         doc = _json_object(_within_limit(value, self._max_value))
         version = _version(doc)
@@ -211,7 +229,7 @@ class Opener:
             region=region,
             suite=suite,
             kid=used,
-            payload=_decrypt(aes, nonce, ciphertext, aad),
+            payload=self._padding[payload_type].unpad(_decrypt(aes, nonce, ciphertext, aad)),
             receipt_key=rkey,
         )
 

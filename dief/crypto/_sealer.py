@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from json.encoder import encode_basestring
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dief.crypto._common import (
-    DEFAULT_MAX_AGE,
-    DEFAULT_MAX_RECORDS,
+    DEFAULT_PADDED_SIZES,
     DEK_LEN,
-    MAX_RECORDS_LIMIT,
     NONCE_LEN,
+    PADDING_BYTE,
+    PaddingRule,
     SealedRecord,
     check_schema,
     hpke_info,
     receipt_key,
 )
-from dief.crypto._encoding import b64url_encode, b64url_encode_bytes, canonical_json
+from dief.crypto._encoding import b64url_encode_bytes
 from dief.crypto.keys import SUITES, KemPublicKey, hpke_suite
 from dief.exceptions import ConfigurationError, OversizedEnvelopeError, UnknownSuiteError
-from dief.seams import Clock, SystemClock
 from dief.wire import ENVELOPE_VERSION, MAX_VALUE_BYTES
 
 __all__ = ["Sealer"]
@@ -34,31 +34,29 @@ def _check_label(name: str, value: str) -> None:
 
 
 class Sealer:
-    """Seals payload bytes of one type for one region to a fixed set of recipients.
+    """Seals payloads of one type for one region to a fixed set of recipients.
+
+    Every :meth:`seal` draws a fresh data key (DEK) and wraps it to each recipient (DESIGN
+    §3 ⚑): no two records share a ``wrapped`` value, a DEK or a receipt key.
 
     *recipients* are the public keys to wrap each DEK to (all of one suite; duplicates by kid
-    are dropped). *suite* defaults to the recipients' suite. The DEK is replaced after
-    *max_records* records or *max_age* seconds by *clock*, whichever comes first, and when the
-    clock goes backwards.
+    are dropped). *suite* defaults to the recipients' suite. *sizes* are the padded payload
+    sizes receivers accept for this type (by default :data:`DEFAULT_PADDED_SIZES`; ``None``
+    there means every power of two from 1,024 bytes).
     """
 
     __slots__ = (
-        "_aes",
-        "_clock",
-        "_dek_created",
-        "_dek_records",
-        "_dek_serial",
+        "_after_recipients",
+        "_hpke",
         "_info",
-        "_max_age",
-        "_max_records",
-        "_receipt_key",
+        "_padding",
         "_recipients",
         "_region",
         "_schema",
         "_suite",
         "_tails",
         "_type",
-        "_wrapped",
+        "_wrapped_heads",
     )
 
     def __init__(
@@ -69,33 +67,23 @@ class Sealer:
         recipients: Iterable[KemPublicKey],
         suite: str | None = None,
         schema: int = 1,
-        max_records: int = DEFAULT_MAX_RECORDS,
-        max_age: float = DEFAULT_MAX_AGE,
-        clock: Clock | None = None,
+        sizes: Collection[int] | None = None,
     ) -> None:
         _check_label("type", type)
         _check_label("region", region)
-        if not 1 <= max_records <= MAX_RECORDS_LIMIT:
-            raise ConfigurationError(f"max_records must be between 1 and {MAX_RECORDS_LIMIT}")
-        if not max_age > 0:
-            raise ConfigurationError("max_age must be positive")
         check_schema(schema)
         self._type = type
         self._region = region
         self._info = hpke_info(type, region)
         self._schema = schema
-        self._max_records = max_records
-        self._max_age = float(max_age)
-        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._padding = PaddingRule.of(
+            type, {type: sizes} if sizes is not None else DEFAULT_PADDED_SIZES
+        )
         self._suite = ""
         self._recipients: tuple[KemPublicKey, ...] = ()
-        self._aes: AESGCM | None = None
-        self._receipt_key = b""
+        self._wrapped_heads: tuple[bytes, ...] = ()
+        self._after_recipients = b""
         self._tails: dict[int, bytes] = {}
-        self._wrapped: list[dict[str, str]] = []
-        self._dek_created = 0.0
-        self._dek_records = 0
-        self._dek_serial = 0
         self.replace_recipients(recipients, suite=suite)
 
     # -- configuration -------------------------------------------------------------------
@@ -103,7 +91,7 @@ class Sealer:
     def replace_recipients(
         self, recipients: Iterable[KemPublicKey], *, suite: str | None = None
     ) -> None:
-        """Seal to *recipients* from now on (e.g. after a key rotation); starts a new DEK."""
+        """Seal to *recipients* from now on (e.g. after a key rotation)."""
         unique: dict[str, KemPublicKey] = {}
         for key in recipients:
             unique.setdefault(key.kid, key)
@@ -118,60 +106,132 @@ class Sealer:
                 f"all recipient keys must use suite {chosen}; got {', '.join(sorted(suites))}"
             )
         self._suite = chosen
+        self._hpke = hpke_suite(chosen)
         self._recipients = tuple(unique.values())
-        self.rotate_dek()
-
-    def rotate_dek(self) -> None:
-        """Drop the current DEK; the next seal makes and wraps a new one."""
-        self._aes = None
-        self._receipt_key = b""
+        # The header around the wrapped values, as canonical JSON writes it (sorted keys;
+        # kids are base32, the wrapped values base64url: neither needs escaping).
+        self._wrapped_heads = tuple(
+            b'{"kid":' + encode_basestring(key.kid).encode() + b',"wrapped":"'
+            for key in self._recipients
+        )
+        self._after_recipients = f'],"region":{encode_basestring(self._region)},"schema":'.encode()
         self._tails = {}
 
     # -- sealing -------------------------------------------------------------------------
 
     def seal(
-        self, payload: bytes, *, schema: int | None = None, record_id: uuid.UUID | None = None
+        self,
+        payload: bytes,
+        *,
+        pad_to: int | None = None,
+        schema: int | None = None,
+        record_id: uuid.UUID | None = None,
     ) -> bytes:
         """Seal *payload* into the UTF-8 JSON envelope bytes (the Kafka record value).
 
-        *schema* overrides the sealer's payload schema version for this record; *record_id*
-        sets the envelope ``id`` (a fresh uuid4 by default).
+        The payload is padded with trailing spaces to *pad_to* bytes (one of the sizes
+        receivers accept for this type), or by default to the smallest accepted size that
+        holds it. *schema* overrides the sealer's payload schema version for this record;
+        *record_id* sets the envelope ``id`` (a fresh uuid4 by default).
+
+        :raises ValidationError: (``record_too_large``) the payload does not fit *pad_to*
+            (or any accepted size);
+        :raises ConfigurationError: *pad_to* is not a size receivers accept, or the payload
+            ends with a space (its padding could not be told apart);
+        :raises OversizedEnvelopeError: the envelope would exceed the 256 KiB limit.
         """
-        return self._seal(payload, schema, record_id)[0]
+        return self._seal(payload, pad_to, schema, record_id)[0]
 
     def seal_with_receipt(
-        self, payload: bytes, *, schema: int | None = None, record_id: uuid.UUID | None = None
+        self,
+        payload: bytes,
+        *,
+        pad_to: int | None = None,
+        schema: int | None = None,
+        record_id: uuid.UUID | None = None,
     ) -> SealedRecord:
         """:meth:`seal`, and what the node needs to read the record's receipts: the
-        envelope id and the receipt key (derived from the data key, DESIGN §8)."""
-        value, rid = self._seal(payload, schema, record_id)
-        return SealedRecord(value, rid.decode("ascii"), self._receipt_key)
+        envelope id and the receipt key (derived from the record's own data key, DESIGN §8)."""
+        value, rid, rkey = self._seal(payload, pad_to, schema, record_id)
+        return SealedRecord(value, rid.decode("ascii"), rkey)
+
+    def seal_many(
+        self, payloads: Iterable[bytes], *, pad_to: int | None = None, schema: int | None = None
+    ) -> list[bytes]:
+        """Seal each payload in turn, each under its own data key."""
+        seal = self.seal
+        return [seal(payload, pad_to=pad_to, schema=schema) for payload in payloads]
 
     def _seal(
-        self, payload: bytes, schema: int | None, record_id: uuid.UUID | None
-    ) -> tuple[bytes, bytes]:
-        """The envelope bytes and the envelope id (ASCII)."""
-        aes = self._current_aes()
-        tail = self._tails.get(self._schema if schema is None else schema)
-        if tail is None:
-            tail = self._make_tail(self._schema if schema is None else schema)
+        self,
+        payload: bytes,
+        pad_to: int | None,
+        schema: int | None,
+        record_id: uuid.UUID | None,
+    ) -> tuple[bytes, bytes, bytes]:
+        """The envelope bytes, the envelope id (ASCII) and the record's receipt key."""
+        padded = self._pad(payload, pad_to)
+        tail = self._tail(self._schema if schema is None else schema)
+        dek = AESGCM.generate_key(bit_length=8 * DEK_LEN)
+        encrypt, info = self._hpke.encrypt, self._info
+        listed = b"},".join(
+            [
+                head + b64url_encode_bytes(encrypt(dek, key.hpke_key, info)) + b'"'
+                for head, key in zip(self._wrapped_heads, self._recipients, strict=True)
+            ]
+        )
         random = os.urandom(16 + NONCE_LEN)
         nonce = random[16:]
         rid = _uuid4_text(random[:16]) if record_id is None else str(record_id).encode("ascii")
-        aad = b"".join((b'{"id":"', rid, b'","nonce":"', b64url_encode_bytes(nonce), b'",', tail))
-        ciphertext = aes.encrypt(nonce, payload, aad)
+        aad = b"".join(
+            (
+                b'{"id":"',
+                rid,
+                b'","nonce":"',
+                b64url_encode_bytes(nonce),
+                b'","recipients":[',
+                listed,
+                b"}",
+                tail,
+            )
+        )
+        ciphertext = AESGCM(dek).encrypt(nonce, padded, aad)
         value = b"".join((aad[:-1], b',"ciphertext":"', b64url_encode_bytes(ciphertext), b'"}'))
         if len(value) > MAX_VALUE_BYTES:
             raise OversizedEnvelopeError(
                 f"sealed value would be {len(value)} bytes, above the {MAX_VALUE_BYTES} limit"
             )
-        self._dek_records += 1
-        return value, rid
+        return value, rid, receipt_key(dek)
 
-    def seal_many(self, payloads: Iterable[bytes], *, schema: int | None = None) -> list[bytes]:
-        """Seal each payload in turn (DEK reuse applies across the batch)."""
-        seal = self.seal
-        return [seal(payload, schema=schema) for payload in payloads]
+    def _pad(self, payload: bytes, pad_to: int | None) -> bytes:
+        """*payload* padded with trailing spaces to its padded size (DESIGN §3 ⚑)."""
+        length = len(payload)
+        if payload.endswith(PADDING_BYTE):
+            raise ConfigurationError("a payload to seal must not end with a space")
+        rule = self._padding
+        size = rule.size_for(length) if pad_to is None else rule.check_pad_to(pad_to, length)
+        return payload + PADDING_BYTE * (size - length)
+
+    def _tail(self, schema: int) -> bytes:
+        """The header after the recipients list, for payload schema *schema*."""
+        tail = self._tails.get(schema)
+        if tail is None:
+            check_schema(schema)
+            tail = b"".join(
+                (
+                    self._after_recipients,
+                    str(schema).encode("ascii"),
+                    b',"suite":',
+                    encode_basestring(self._suite).encode(),
+                    b',"type":',
+                    encode_basestring(self._type).encode(),
+                    b',"v":',
+                    str(ENVELOPE_VERSION).encode("ascii"),
+                    b"}",
+                )
+            )
+            self._tails[schema] = tail
+        return tail
 
     # -- introspection (no key material) -------------------------------------------------
 
@@ -184,67 +244,15 @@ class Sealer:
         return tuple(key.kid for key in self._recipients)
 
     @property
-    def dek_serial(self) -> int:
-        """How many DEKs this sealer has made so far."""
-        return self._dek_serial
-
-    @property
-    def dek_records(self) -> int:
-        """Records sealed under the current DEK."""
-        return self._dek_records
+    def padded_sizes(self) -> frozenset[int] | None:
+        """The padded sizes this sealer pads to (``None``: powers of two from 1,024)."""
+        return self._padding.sizes
 
     def __repr__(self) -> str:
         return (
             f"Sealer(type={self._type!r}, region={self._region!r}, suite={self._suite!r}, "
-            f"kids={self.kids!r}, max_records={self._max_records}, max_age={self._max_age})"
+            f"kids={self.kids!r})"
         )
-
-    # -- internals -----------------------------------------------------------------------
-
-    def _current_aes(self) -> AESGCM:
-        now = self._clock.now()
-        aes = self._aes
-        if (
-            aes is None
-            or self._dek_records >= self._max_records
-            or not 0.0 <= now - self._dek_created < self._max_age
-        ):
-            aes = self._new_dek(now)
-        return aes
-
-    def _new_dek(self, now: float) -> AESGCM:
-        dek = AESGCM.generate_key(bit_length=8 * DEK_LEN)
-        hpke = hpke_suite(self._suite)
-        wrapped = [
-            {"kid": key.kid, "wrapped": b64url_encode(hpke.encrypt(dek, key.hpke_key, self._info))}
-            for key in self._recipients
-        ]
-        self._aes = AESGCM(dek)
-        self._receipt_key = receipt_key(dek)
-        self._tails = {}
-        self._wrapped = wrapped
-        self._dek_created = now
-        self._dek_records = 0
-        self._dek_serial += 1
-        self._make_tail(self._schema)
-        return self._aes
-
-    def _make_tail(self, schema: int) -> bytes:
-        """Canonical JSON of the per-DEK header fields, without the opening brace."""
-        check_schema(schema)
-        header = canonical_json(
-            {
-                "recipients": self._wrapped,
-                "region": self._region,
-                "schema": schema,
-                "suite": self._suite,
-                "type": self._type,
-                "v": ENVELOPE_VERSION,
-            }
-        )
-        tail = header[1:]
-        self._tails[schema] = tail
-        return tail
 
 
 def _uuid4_text(random16: bytes) -> bytes:

@@ -4,7 +4,8 @@
 * :func:`kem_key` / :func:`signing_key` — keys generated once per test process;
 * :data:`FAST_KDF` — Argon2id parameters cheap enough for tests;
 * :func:`reference_seal` — an independent, spec-only implementation of sealing (DESIGN §3),
-  used to check interoperability (padding, AAD, info) and to play an insider who knows a DEK.
+  used to check interoperability (padding, AAD, info) and to play an insider who knows a DEK;
+* :func:`pad_case` — a payload padded with spaces to a case record's size (DESIGN §3).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dief.crypto import KemPrivateKey, KemPublicKey, SigningKey
 from dief.keyring import KdfParams
-from dief.wire import SUITE_HYBRID
+from dief.wire import CASE_PADDED_SIZES, SUITE_HYBRID
 
 FAST_KDF = KdfParams(iterations=1, lanes=1, memory_kib=8)
 
@@ -70,6 +71,12 @@ def canonical(value: object) -> bytes:
 def wrap(dek: bytes, key: KemPublicKey, payload_type: str, region: str) -> bytes:
     info = b"dief/v1/dek/" + payload_type.encode() + b"/" + region.encode()
     return _HPKE[key.suite].encrypt(dek, key.hpke_key, info=info)
+
+
+def pad_case(payload: bytes, size: int = CASE_PADDED_SIZES[0]) -> bytes:
+    """*payload* padded with trailing spaces to *size* (by default a case record's size
+    without a lesson), as a sealer pads it."""
+    return payload + b" " * (size - len(payload))
 
 
 def unwrap(wrapped: bytes, key: KemPrivateKey, payload_type: str, region: str) -> bytes:

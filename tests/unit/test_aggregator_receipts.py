@@ -41,7 +41,7 @@ async def store(tmp_path: Path) -> AsyncIterator[CaseStore]:
 
 def sealer(ring: Keyring, keys_of: str = "AFR") -> Sealer:
     recipients = ring.sealing_keys(KeyRole.REGION, keys_of)
-    return Sealer(type=TYPE_CASE, region="AFR", recipients=recipients, max_records=1)
+    return Sealer(type=TYPE_CASE, region="AFR", recipients=recipients)
 
 
 def record(case_id: str, owner: str = "d" * 32, **changes: Any) -> bytes:

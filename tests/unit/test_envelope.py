@@ -1,4 +1,5 @@
-"""Sealed envelope v1: round trips, wire form, error classes, DEK reuse and the opener cache."""
+"""Sealed envelope v1: round trips, wire form, error classes, fresh data keys and the opener
+cache (padding and unlinkability: ``test_envelope_unlinkable.py``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ import pytest
 from envelope_helpers import b64, canonical, kem_key, reference_seal, wrap
 
 from dief.crypto import (
-    DEFAULT_MAX_AGE,
-    DEFAULT_MAX_RECORDS,
     KemPrivateKey,
     KemPublicKey,
     Opener,
@@ -29,8 +28,8 @@ from dief.exceptions import (
     OversizedEnvelopeError,
     UnknownSuiteError,
 )
-from dief.testing import FakeClock
 from dief.wire import (
+    CASE_SCHEMA_VERSION,
     MAX_VALUE_BYTES,
     SUITE_HYBRID,
     SUITE_X25519,
@@ -43,8 +42,14 @@ SUITES = [SUITE_HYBRID, SUITE_X25519]
 PAYLOAD = b'{"case_id": "x", "summary": "\xc3\xa9t\xc3\xa9"}'
 
 
+def obj(number: int) -> bytes:
+    """A small JSON object payload."""
+    return b'{"n":%d}' % number
+
+
 def sealer(suite: str = SUITE_HYBRID, *keys: KemPrivateKey, **kwargs: object) -> Sealer:
     recipients = [k.public_key for k in (keys or (kem_key(suite, 0),))]
+    kwargs.setdefault("schema", CASE_SCHEMA_VERSION)
     return Sealer(type=TYPE_CASE, region="AFR", recipients=recipients, **kwargs)  # type: ignore[arg-type]
 
 
@@ -64,7 +69,11 @@ def test_round_trip_with_several_recipients_each_opens(suite: str) -> None:
     for key in keys:
         opened = Opener([key]).open(value)
         assert opened.payload == PAYLOAD
-        assert (opened.type, opened.schema, opened.region) == (TYPE_CASE, 1, "AFR")
+        assert (opened.type, opened.schema, opened.region) == (
+            TYPE_CASE,
+            CASE_SCHEMA_VERSION,
+            "AFR",
+        )
         assert opened.suite == suite
         assert opened.kid == key.kid
         assert str(uuid.UUID(opened.id)) == opened.id
@@ -126,19 +135,22 @@ def test_opens_an_independently_sealed_envelope_padded_or_not(suite: str, pad: b
     recipients = [
         {"kid": key.kid, "wrapped": b64(wrap(dek, key.public_key, TYPE_CASE, "AFR"), pad=pad)}
     ]
-    value = reference_seal(PAYLOAD + b"!", dek=dek, recipients=recipients, suite=suite, pad=pad)
-    assert Opener([key]).open(value).payload == PAYLOAD + b"!"
+    plain = PAYLOAD + b" " * (6144 - len(PAYLOAD))  # padded to the case size without a lesson
+    value = reference_seal(
+        plain, dek=dek, recipients=recipients, suite=suite, pad=pad, schema=CASE_SCHEMA_VERSION
+    )
+    assert Opener([key]).open(value).payload == PAYLOAD
 
 
 def test_seal_many_record_id_and_schema_override() -> None:
     s = sealer()
-    values = s.seal_many([b"a", b"b", b"c"], schema=2)
-    opener = Opener([kem_key()], schemas={TYPE_CASE: {1, 2}})
-    assert [opener.open(v).payload for v in values] == [b"a", b"b", b"c"]
-    assert {opener.open(v).schema for v in values} == {2}
+    values = s.seal_many([obj(1), obj(2), obj(3)], schema=7)
+    opener = Opener([kem_key()], schemas={TYPE_CASE: {CASE_SCHEMA_VERSION, 7}})
+    assert [opener.open(v).payload for v in values] == [obj(1), obj(2), obj(3)]
+    assert {opener.open(v).schema for v in values} == {7}
     assert len({opener.open(v).id for v in values}) == 3
     rid = uuid.uuid4()
-    assert opener.open(s.seal(b"x", record_id=rid)).id == str(rid)
+    assert opener.open(s.seal(obj(0), record_id=rid)).id == str(rid)
     assert opener.open(s.seal(b"")).payload == b""
 
 
@@ -180,9 +192,10 @@ def test_oversized_is_refused_before_parsing(opener: Opener) -> None:
 
 
 def test_sealing_an_oversized_payload_is_refused() -> None:
-    with pytest.raises(OversizedEnvelopeError):
-        sealer().seal(b"x" * (MAX_VALUE_BYTES // 4 * 3))
-    sealer().seal(b"x" * (MAX_VALUE_BYTES // 2))  # well under the limit once base64-encoded
+    digests = Sealer(type=TYPE_DIGEST, region="AFR", recipients=[kem_key().public_key])
+    with pytest.raises(OversizedEnvelopeError):  # padded to 256 KiB: over the limit
+        digests.seal(b"x" * (128 * 1024 + 1))
+    digests.seal(b"x" * (128 * 1024))  # padded to 128 KiB: under the limit once base64-encoded
 
 
 @pytest.mark.parametrize(
@@ -264,7 +277,7 @@ def test_versions_are_checked_before_anything_else(opener: Opener, sealed: bytes
         opener.open(b'{"v": 2, "recipients": "whatever the v2 shape is"}')
     assert info.value.code == "unsupported_version"
     with pytest.raises(EnvelopeVersionError):
-        opener.open(mutated(sealed, schema=2, suite="X", recipients=None))
+        opener.open(mutated(sealed, schema=CASE_SCHEMA_VERSION + 1, suite="X", recipients=None))
     with pytest.raises(EnvelopeVersionError) as info:
         opener.open(mutated(sealed, type="dief.other", suite="X"))
     assert info.value.code == "unsupported_type"
@@ -308,7 +321,7 @@ def test_error_messages_carry_no_payload_or_key_material(sealed: bytes) -> None:
         assert PAYLOAD.decode() not in text
 
 
-# -- DEK reuse --------------------------------------------------------------------------------
+# -- a fresh data key per record -------------------------------------------------------------
 
 
 def wrapped_of(value: bytes) -> list[str]:
@@ -317,58 +330,26 @@ def wrapped_of(value: bytes) -> list[str]:
     return [r["wrapped"] for r in recipients]
 
 
-def test_default_bounds() -> None:
-    assert (DEFAULT_MAX_RECORDS, DEFAULT_MAX_AGE) == (100_000, 3600.0)
-
-
-def test_dek_is_reused_up_to_max_records_then_replaced() -> None:
-    clock = FakeClock()
-    s = sealer(max_records=3, clock=clock)
-    first = [s.seal(b"r%d" % i) for i in range(3)]
-    assert len({tuple(wrapped_of(v)) for v in first}) == 1
-    assert s.dek_serial == 1
-    assert s.dek_records == 3
-    fourth = s.seal(b"r3")
-    assert wrapped_of(fourth) != wrapped_of(first[0])
-    assert s.dek_serial == 2
-    assert s.dek_records == 1
+def test_every_record_has_its_own_data_key() -> None:
+    s = sealer()
+    values = [s.seal(obj(i)) for i in range(4)]
+    assert len({tuple(wrapped_of(v)) for v in values}) == 4
     opener = Opener([kem_key()])
-    assert [opener.open(v).payload for v in [*first, fourth]] == [b"r0", b"r1", b"r2", b"r3"]
-    assert opener.cache_info().misses == 2
-    assert opener.cache_info().hits == 2
+    assert [opener.open(v).payload for v in values] == [obj(i) for i in range(4)]
+    assert (opener.cache_info().misses, opener.cache_info().hits) == (4, 0)
 
 
-def test_dek_is_reused_up_to_max_age_then_replaced() -> None:
-    clock = FakeClock()
-    s = sealer(max_age=10.0, clock=clock)
-    a = s.seal(b"a")
-    clock.advance(9.99)
-    b = s.seal(b"b")
-    assert wrapped_of(a) == wrapped_of(b)
-    assert s.dek_serial == 1
-    clock.advance(0.01)
-    c = s.seal(b"c")
-    assert wrapped_of(c) != wrapped_of(b)
-    assert s.dek_serial == 2
-    clock.jump_to(clock.now() - 5.0)  # the wall clock went back: do not trust the age, start afresh
-    d = s.seal(b"d")
-    assert wrapped_of(d) != wrapped_of(c)
-    assert s.dek_serial == 3
-
-
-def test_rotate_dek_and_replace_recipients() -> None:
+def test_replace_recipients() -> None:
     old, new = kem_key(SUITE_HYBRID, 0), kem_key(SUITE_HYBRID, 1)
     s = sealer(SUITE_HYBRID, old)
-    before = s.seal(b"before")
-    s.rotate_dek()
-    assert wrapped_of(s.seal(b"x")) != wrapped_of(before)
+    before = s.seal(b'{"when":"before"}')
     s.replace_recipients([new.public_key])  # a key rotation mid-stream
-    after = s.seal(b"after")
+    after = s.seal(b'{"when":"after"}')
     assert s.kids == (new.kid,)
     both = Opener([old, new])
-    assert both.open(before).payload == b"before"
+    assert both.open(before).payload == b'{"when":"before"}'
     assert both.open(before).kid == old.kid
-    assert both.open(after).payload == b"after"
+    assert both.open(after).payload == b'{"when":"after"}'
     assert both.open(after).kid == new.kid
     with pytest.raises(NoRecipientKeyError):
         Opener([new]).open(before)
@@ -385,9 +366,7 @@ def test_sealer_configuration_errors() -> None:
     with pytest.raises(ConfigurationError):
         Sealer(type="dief.case/x", region="AFR", recipients=[hybrid])
     with pytest.raises(ConfigurationError):
-        Sealer(type=TYPE_CASE, region="AFR", recipients=[hybrid], max_records=0)
-    with pytest.raises(ConfigurationError):
-        Sealer(type=TYPE_CASE, region="AFR", recipients=[hybrid], max_age=0)
+        Sealer(type=TYPE_CASE, region="AFR", recipients=[hybrid], sizes=[0])
     with pytest.raises(ConfigurationError):
         Sealer(type=TYPE_CASE, region="AFR", recipients=[hybrid], schema=0)
     s = Sealer(type=TYPE_CASE, region="AFR", recipients=[hybrid, hybrid])
@@ -399,10 +378,7 @@ def test_sealer_configuration_errors() -> None:
 
 def test_opener_cache_is_bounded_and_lru() -> None:
     s = sealer()
-    values = []
-    for i in range(5):
-        s.rotate_dek()
-        values.append(s.seal(b"%d" % i))
+    values = [s.seal(obj(i)) for i in range(5)]
     opener = Opener([kem_key()], cache_size=2)
     for v in values:
         opener.open(v)
@@ -415,12 +391,12 @@ def test_opener_cache_is_bounded_and_lru() -> None:
     assert opener.cache_info().size == 2
     uncached = Opener([kem_key()], cache_size=0)
     for v in values:
-        assert uncached.open(v).payload in {b"0", b"1", b"2", b"3", b"4"}
+        assert uncached.open(v).payload in {obj(i) for i in range(5)}
     assert uncached.cache_info().size == 0
 
 
 def test_remove_key_forgets_cached_deks() -> None:
-    value = sealer().seal(b"x")
+    value = sealer().seal(obj(0))
     opener = Opener([kem_key()])
     opener.open(value)
     opener.remove_key(kem_key().kid)
@@ -428,7 +404,7 @@ def test_remove_key_forgets_cached_deks() -> None:
     with pytest.raises(NoRecipientKeyError):
         opener.open(value)
     opener.add_key(kem_key())
-    assert opener.open(value).payload == b"x"
+    assert opener.open(value).payload == obj(0)
 
 
 # -- no key material in reprs -----------------------------------------------------------------

@@ -14,7 +14,7 @@ import os
 import re
 
 import pytest
-from envelope_helpers import b64, kem_key, reference_seal, wrap
+from envelope_helpers import b64, kem_key, pad_case, reference_seal, wrap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +23,9 @@ from dief.crypto._opener import _associated_data
 from dief.exceptions import MalformedEnvelopeError
 from dief.wire import SUITE_HYBRID, SUITE_X25519, TYPE_CASE
 
+#: reference_seal writes payload schema 1
+SCHEMAS = {TYPE_CASE: {1}}
+PAYLOAD = b'{"payload":1}'
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Any text JSON can carry and UTF-8 can encode (lone surrogates are tested separately).
@@ -96,7 +99,7 @@ def test_opens_spec_sealed_envelopes_with_unusual_header_text(
     dek = os.urandom(32)
     wrapped = b64(wrap(dek, key.public_key, TYPE_CASE, region), pad=pad)
     value = reference_seal(
-        b"payload",
+        pad_case(PAYLOAD),
         dek=dek,
         recipients=[{"kid": key.kid, "wrapped": wrapped}],
         region=region,
@@ -104,8 +107,8 @@ def test_opens_spec_sealed_envelopes_with_unusual_header_text(
         pad=pad,
         record_id=record_id or "x",
     )
-    opened = Opener([key]).open(value)
-    assert (opened.payload, opened.id, opened.region) == (b"payload", record_id or "x", region)
+    opened = Opener([key], schemas=SCHEMAS).open(value)
+    assert (opened.payload, opened.id, opened.region) == (PAYLOAD, record_id or "x", region)
 
 
 @pytest.mark.parametrize("field", ["id", "region", "other_kid"])
@@ -129,5 +132,5 @@ def test_a_lone_surrogate_in_a_header_field_is_malformed(field: str) -> None:
         doc[field] = doc[field] + "\ud800"
     value = json.dumps(doc).encode()  # ASCII escapes: valid UTF-8 JSON on the wire
     with pytest.raises(MalformedEnvelopeError) as info:
-        Opener([key]).open(value)
+        Opener([key], schemas=SCHEMAS).open(value)
     assert info.value.code == "malformed"

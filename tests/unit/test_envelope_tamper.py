@@ -6,7 +6,7 @@ import functools
 import json
 
 import pytest
-from envelope_helpers import b64, kem_key, reference_seal, unb64, unwrap
+from envelope_helpers import b64, kem_key, pad_case, reference_seal, unb64, unwrap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -169,5 +169,5 @@ def test_reused_wrapped_dek_under_other_context_fails_even_when_cached(
             opener.open(forged)
     assert warm.cache_info().hits == hits_before  # no cache entry matched the forgery
     # Control: the same insider with the original context is (rightly) accepted.
-    control = reference_seal(b"same context", dek=dek, recipients=[r0], suite=suite)
-    assert fresh_opener(suite).open(control).payload == b"same context"
+    control = reference_seal(pad_case(b'{"same":"context"}'), dek=dek, recipients=[r0], suite=suite)
+    assert fresh_opener(suite).open(control).payload == b'{"same":"context"}'
