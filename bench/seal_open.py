@@ -1,16 +1,16 @@
 """Seal and open rates (records/s, one core) of the sealed envelope v1.
 
-For each KEM suite, with 2 KiB payloads and one recipient:
+For each KEM suite, with ~2 KiB case payloads (padded to a case record's size without a
+lesson, DESIGN §3) and one recipient:
 
-* ``seal, DEK reused``     — one :class:`~dief.crypto.Sealer` (defaults: 100,000 records / 1 h);
-* ``seal, new DEK each``   — ``max_records=1``: an HPKE wrap per record;
-* ``open, DEK cached``     — an :class:`~dief.crypto.Opener` with its DEK cache warm;
-* ``open, unwrap each``    — every record has its own DEK: an HPKE unwrap per record;
+* ``seal``                 — every record draws its own data key: an HPKE wrap per record;
+* ``open``                 — every record has its own data key: an HPKE unwrap per record;
+* ``open, redelivered``    — the same records opened again (the opener's DEK cache is warm);
 * ``AES-GCM only``         — the bare AES-256-GCM encrypt of the payload, for reference.
 
 Prints a table and writes ``bench/results/seal_open.json``.
 
-    uv run python bench/seal_open.py [--records 20000] [--hpke-records 2000]
+    uv run python bench/seal_open.py [--records 2000]
 """
 
 from __future__ import annotations
@@ -59,42 +59,29 @@ def _row(suite: str, operation: str, records: int, seconds: float, size: int) ->
     return Row(suite, operation, records, round(seconds, 6), round(records / seconds, 1), size)
 
 
-def bench_suite(
-    suite: str, payload: bytes, records: int, hpke_records: int, repeat: int
-) -> list[Row]:
+def bench_suite(suite: str, payload: bytes, records: int, repeat: int) -> list[Row]:
     key = KemPrivateKey.generate(suite)
-    recipients = [key.public_key]
     payloads = [payload] * records
-    hpke_payloads = [payload] * hpke_records
-    rows: list[Row] = []
-
-    reuse = Sealer(type=TYPE_CASE, region="AFR", recipients=recipients)
-    sealed = reuse.seal_many(payloads)
-    seconds = _timed(lambda: reuse.seal_many(payloads), repeat)
-    rows.append(_row(suite, "seal, DEK reused", records, seconds, len(sealed[0])))
-
-    fresh = Sealer(type=TYPE_CASE, region="AFR", recipients=recipients, max_records=1)
-    sealed_each = fresh.seal_many(hpke_payloads)
-    seconds = _timed(lambda: fresh.seal_many(hpke_payloads), repeat)
-    rows.append(_row(suite, "seal, new DEK each", hpke_records, seconds, len(sealed_each[0])))
-
-    opener = Opener([key])
-    opener.open(sealed[0])
-
-    def open_all() -> None:
-        for value in sealed:
-            opener.open(value)
-
-    seconds = _timed(open_all, repeat)
-    rows.append(_row(suite, "open, DEK cached", records, seconds, len(sealed[0])))
+    sealer = Sealer(type=TYPE_CASE, region="AFR", recipients=[key.public_key])
+    sealed = sealer.seal_many(payloads)
+    size = len(sealed[0])
+    rows = [_row(suite, "seal", records, _timed(lambda: sealer.seal_many(payloads), repeat), size)]
 
     def open_each() -> None:
         cold = Opener([key], cache_size=0)
-        for value in sealed_each:
+        for value in sealed:
             cold.open(value)
 
-    seconds = _timed(open_each, repeat)
-    rows.append(_row(suite, "open, unwrap each", hpke_records, seconds, len(sealed_each[0])))
+    rows.append(_row(suite, "open", records, _timed(open_each, repeat), size))
+    warm = Opener([key], cache_size=records)
+    for value in sealed:
+        warm.open(value)
+
+    def open_again() -> None:
+        for value in sealed:
+            warm.open(value)
+
+    rows.append(_row(suite, "open, redelivered", records, _timed(open_again, repeat), size))
     return rows
 
 
@@ -110,17 +97,17 @@ def bench_aesgcm(payload: bytes, records: int, repeat: int) -> Row:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--records", type=int, default=20_000, help="records per DEK-reuse run")
-    parser.add_argument("--hpke-records", type=int, default=2_000, help="records per HPKE run")
+    parser.add_argument("--records", type=int, default=2_000, help="records per run")
     parser.add_argument("--payload-bytes", type=int, default=2048)
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; best is kept")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
-    payload = os.urandom(args.payload_bytes)
+    filler = os.urandom(args.payload_bytes).hex()[: max(0, args.payload_bytes - 12)]
+    payload = json.dumps({"summary": filler}, separators=(",", ":")).encode()
     rows: list[Row] = []
     for suite in (SUITE_HYBRID, SUITE_X25519):
-        rows.extend(bench_suite(suite, payload, args.records, args.hpke_records, args.repeat))
+        rows.extend(bench_suite(suite, payload, args.records, args.repeat))
     rows.append(bench_aesgcm(payload, args.records, args.repeat))
 
     table = Table(title=f"seal/open, {args.payload_bytes}-byte payloads, 1 recipient, 1 core")

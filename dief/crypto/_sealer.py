@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dief.crypto._common import (
     DEFAULT_PADDED_SIZES,
+    DEFAULT_SCHEMAS,
     DEK_LEN,
     NONCE_LEN,
     PADDING_BYTE,
@@ -40,9 +41,10 @@ class Sealer:
     §3 ⚑): no two records share a ``wrapped`` value, a DEK or a receipt key.
 
     *recipients* are the public keys to wrap each DEK to (all of one suite; duplicates by kid
-    are dropped). *suite* defaults to the recipients' suite. *sizes* are the padded payload
-    sizes receivers accept for this type (by default :data:`DEFAULT_PADDED_SIZES`; ``None``
-    there means every power of two from 1,024 bytes).
+    are dropped). *suite* defaults to the recipients' suite; *schema* to the newest payload
+    schema of *type* in :data:`DEFAULT_SCHEMAS` (1 for other types). *sizes* are the padded
+    payload sizes receivers accept for this type (by default :data:`DEFAULT_PADDED_SIZES`;
+    a type not listed there pads to powers of two from 1,024 bytes).
     """
 
     __slots__ = (
@@ -66,11 +68,13 @@ class Sealer:
         region: str,
         recipients: Iterable[KemPublicKey],
         suite: str | None = None,
-        schema: int = 1,
+        schema: int | None = None,
         sizes: Collection[int] | None = None,
     ) -> None:
         _check_label("type", type)
         _check_label("region", region)
+        if schema is None:
+            schema = max(DEFAULT_SCHEMAS.get(type, (1,)))
         check_schema(schema)
         self._type = type
         self._region = region

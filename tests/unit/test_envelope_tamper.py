@@ -123,7 +123,7 @@ def test_plausible_header_changes_fail_authentication(suite: str, change: str) -
     changes: dict[str, object] = {
         "region": {"region": "APG"},
         "type": {"type": TYPE_DIGEST},
-        "schema": {"schema": 2},
+        "schema": {"schema": 3},
         "id": {"id": "00000000-0000-4000-8000-000000000000"},
         "nonce": {"nonce": b64(bytes(12))},
         "reorder": {"recipients": [r1, r0]},
