@@ -21,7 +21,9 @@ node secrets, or the refused input text itself.
     │   └── MalformedEnvelopeError    not JSON, bad base64, missing or mistyped field
     ├── KeyringError                  keyring missing, unreadable or inconsistent
     │   ├── PassphraseError           wrong or missing passphrase for a private key
-    │   └── KeyNotFoundError          no key with that role / region / id
+    │   ├── KeyNotFoundError          no key with that role / region / id
+    │   └── DirectoryError            a forum directory (or a file for it) refused; .code
+    │                                 says why (unsigned, rollback, expired, rule, ...)
     ├── SignatureError                a digest or summary signature does not verify
     ├── CredentialError               a contributor credential (RFC 9474 token), its request
     │                                 or answer refused; .code says why (already_issued, ...)
@@ -41,6 +43,7 @@ __all__ = [
     "ConfigurationError",
     "CredentialError",
     "DiefError",
+    "DirectoryError",
     "EnvelopeError",
     "EnvelopeVersionError",
     "FieldProblem",
@@ -211,6 +214,14 @@ class KeyNotFoundError(KeyringError):
     """No key with the requested role, region or key id."""
 
     code = "key_not_found"
+
+
+class DirectoryError(KeyringError):
+    """A forum directory, or a file a party hands another for it (a certificate, a region's
+    key bundle, a node registration), is refused: unsigned or wrongly signed, older than the
+    one held, expired, or breaking a rule of DESIGN §4. ``code`` names the reason."""
+
+    code = "directory"
 
 
 class SignatureError(DiefError):

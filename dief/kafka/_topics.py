@@ -21,11 +21,13 @@ __all__ = [
     "CSP_TOPIC",
     "DEFAULT_CASE_PARTITIONS",
     "DIGESTS_TOPIC",
+    "DIRECTORY_TOPIC",
     "RECEIPTS_TOPIC",
     "EnsuredTopics",
     "TopicSpec",
     "cases_topic",
     "dief_topics",
+    "directory_topic",
     "dlq_topic",
     "ensure_topics",
 ]
@@ -37,6 +39,9 @@ CSP_TOPIC = "csp.reporting"
 #: Sealed receipts from every regional aggregator to the posting nodes (key = receipt id,
 #: hex SHA-256 of the record's envelope id; DESIGN §8). Every node reads all of it.
 RECEIPTS_TOPIC = "dief.receipts"
+#: The signed forum directory (DESIGN §2, §4 ⚑): compacted, keys ``current`` and
+#: ``v<version>``, so the current version and the whole history stay readable.
+DIRECTORY_TOPIC = "dief.directory"
 #: Partitions of each ``dief.<region>.cases`` topic unless configured otherwise.
 DEFAULT_CASE_PARTITIONS = 3
 
@@ -117,6 +122,14 @@ def dief_topics(
     specs.append(TopicSpec(CSP_TOPIC, 1, replication_factor))
     specs.append(TopicSpec(RECEIPTS_TOPIC, 1, replication_factor))
     return tuple(specs)
+
+
+def directory_topic(replication_factor: int = 1) -> TopicSpec:
+    """``dief.directory``: one partition, compacted (``cleanup.policy=compact``), so every
+    version (key ``v<n>``) and the latest (key ``current``) are kept."""
+    return TopicSpec(
+        DIRECTORY_TOPIC, 1, replication_factor, configs=(("cleanup.policy", "compact"),)
+    )
 
 
 def _describe(exc: KafkaError) -> str:

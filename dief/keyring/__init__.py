@@ -1,23 +1,78 @@
-"""Keyrings: directories of key files, private parts encrypted with a passphrase (DESIGN §4).
+"""Key custody (DESIGN §4 ⚑): one keyring per party, and the signed forum directory.
 
-A forum keyring holds, per region, a KEM key pair (role ``region``) and a signing key pair;
-the same for the Secretariat (role ``secretariat``, no region); and a 32-byte secret per
-named national node. Rotation makes a new key active while the old ones keep opening
-(``previous``) until retired. The file format is documented in :mod:`dief.keyring._files`.
+Each party holds only its own private keys, in a folder of its own under its own passphrase
+(:class:`PartyKeyring`): the offline forum root (:class:`RootKeys`), the Secretariat
+(:class:`SecretariatKeys`: its KEM and signing keys, the directory key, the RSA issuer keys,
+the registry of nodes by key id), each region (:class:`RegionKeys`, its recovery key in a
+keyring of its own) and each national node (:class:`NodeKeys`: its secret, registration key
+and KEM key; :func:`backup_node` / :func:`restore_node`). Everyone else's public keys come
+from the signed directory only: :func:`verify_directory` checks it against the pinned root
+fingerprint and the version held and gives a :class:`ForumDirectory`;
+:class:`DirectoryHolder` keeps the current one and :class:`DirectoryFollower` follows
+``dief.directory``; :func:`publish_directory` writes a version there.
+
+:class:`SimulatedForum` builds every party in one folder, flagged simulation, for
+``dief keys init``, demos and tests. :class:`Keyring` is the former one-keyring forum, kept
+until every caller uses the per-party keys.
 
 Typical use::
 
-    ring = Keyring.load(path, passphrase=passphrase)
+    holder = DirectoryHolder(root_fingerprint)
+    holder.offer(raw_directory)                      # from a file or the topic
     sealer = Sealer(type=TYPE_CASE, region="AFR",
-                    recipients=ring.sealing_keys(KeyRole.REGION, "AFR"))
-    opener = Opener(ring.opening_keys(KeyRole.REGION, "AFR"))
-    signer = ring.signing_key(KeyRole.SECRETARIAT)
-    secret = ring.node_secret("node-1")
+                    recipients=holder.require().region_kem_keys("AFR"))
 """
 
 from __future__ import annotations
 
+from dief.keyring._backup import backup_node, restore_node
+from dief.keyring._directory import ForumDirectory, verify_certificate, verify_directory
+from dief.keyring._follow import (
+    DirectoryFollower,
+    DirectoryHolder,
+    Offer,
+    OfferOutcome,
+    publish_directory,
+)
 from dief.keyring._model import KdfParams, KeyInfo, KeyKind, KeyRole, NodeSecret
+from dief.keyring._parties import NodeKeys, RegionKeys, RootKeys
+from dief.keyring._party import SIMULATION_KDF, OwnKey, PartyKeyring, PartyKind, Purpose
 from dief.keyring._ring import Keyring
+from dief.keyring._secretariat import DEFAULT_DIRECTORY_DAYS, Registration, SecretariatKeys
+from dief.keyring._simulation import SimulatedForum, simulation_parameters
+from dief.keyring._statements import normalise_fingerprint, parse_strict, root_fingerprint
 
-__all__ = ["KdfParams", "KeyInfo", "KeyKind", "KeyRole", "Keyring", "NodeSecret"]
+__all__ = [
+    "DEFAULT_DIRECTORY_DAYS",
+    "SIMULATION_KDF",
+    "DirectoryFollower",
+    "DirectoryHolder",
+    "ForumDirectory",
+    "KdfParams",
+    "KeyInfo",
+    "KeyKind",
+    "KeyRole",
+    "Keyring",
+    "NodeKeys",
+    "NodeSecret",
+    "Offer",
+    "OfferOutcome",
+    "OwnKey",
+    "PartyKeyring",
+    "PartyKind",
+    "Purpose",
+    "RegionKeys",
+    "Registration",
+    "RootKeys",
+    "SecretariatKeys",
+    "SimulatedForum",
+    "backup_node",
+    "normalise_fingerprint",
+    "parse_strict",
+    "publish_directory",
+    "restore_node",
+    "root_fingerprint",
+    "simulation_parameters",
+    "verify_certificate",
+    "verify_directory",
+]

@@ -129,7 +129,7 @@ class PublicKeyFile(_Model):
 
 class SecretFile(_Model):
     format: Literal["dief-secret/1"] = "dief-secret/1"
-    kind: Literal["kem", "sign", "node"]
+    kind: Literal["kem", "sign", "node", "rsa"]
     id: str
     alg: str
     kdf: KdfFile
@@ -211,7 +211,7 @@ def _secret_aad(header: dict[str, object]) -> bytes:
 def seal_secret(
     secret: bytes,
     *,
-    kind: Literal["kem", "sign", "node"],
+    kind: Literal["kem", "sign", "node", "rsa"],
     ident: str,
     alg: str,
     kdf: KdfFile,

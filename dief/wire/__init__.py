@@ -12,6 +12,10 @@
   sealing and opening are in :mod:`dief.crypto`.
 - The published outputs: :class:`Cell`, :class:`Digest`, :class:`CspSummary` and their parts.
 - :func:`unsigned_document`: the document a signature covers.
+- The signed forum directory (DESIGN §4 ⚑) and the files the parties hand each other:
+  :class:`ForumDirectoryDocument`, :class:`DirectoryKeyCertificate`,
+  :class:`DirectoryKeyRequest`, :class:`RegionKeyBundle`, :class:`NodeRegistration`
+  (verification and rules in :mod:`dief.keyring`).
 - Contributor credentials (DESIGN §5 ⚑): :class:`CredentialRequest`,
   :class:`CredentialAnswer`, :class:`NodeKemKey`, :data:`TYPE_CREDENTIAL_REQUEST`,
   :data:`TYPE_CREDENTIAL_ANSWER` (building, signing and sealing: :mod:`dief.credentials`).
@@ -40,6 +44,26 @@ from dief.wire._credentials import (
     CredentialAnswer,
     CredentialRequest,
     NodeKemKey,
+)
+from dief.wire._directory import (
+    CONTEXT_DIRECTORY,
+    CONTEXT_DIRECTORY_CERTIFICATE,
+    CONTEXT_DIRECTORY_KEY_REQUEST,
+    CONTEXT_KEY_ENDORSEMENT,
+    CONTEXT_REGISTRATION,
+    DIRECTORY_FORMAT,
+    ISSUER_ALG,
+    DirectoryKey,
+    DirectoryKeyCertificate,
+    DirectoryKeyRequest,
+    DirectoryRole,
+    Endorsement,
+    EndorsementKind,
+    ForumDirectoryDocument,
+    ForumParameters,
+    KeyStatus,
+    NodeRegistration,
+    RegionKeyBundle,
 )
 from dief.wire._envelope import (
     ENVELOPE_VERSION,
@@ -97,6 +121,24 @@ from dief.wire._signed import (
 )
 
 __all__ = [
+    "CONTEXT_DIRECTORY",
+    "CONTEXT_DIRECTORY_CERTIFICATE",
+    "CONTEXT_DIRECTORY_KEY_REQUEST",
+    "CONTEXT_KEY_ENDORSEMENT",
+    "CONTEXT_REGISTRATION",
+    "DIRECTORY_FORMAT",
+    "ISSUER_ALG",
+    "DirectoryKey",
+    "DirectoryKeyCertificate",
+    "DirectoryKeyRequest",
+    "DirectoryRole",
+    "Endorsement",
+    "EndorsementKind",
+    "ForumDirectoryDocument",
+    "ForumParameters",
+    "KeyStatus",
+    "NodeRegistration",
+    "RegionKeyBundle",
     "CASE_SCHEMA_VERSION",
     "CREDENTIAL_ENVELOPE_LABEL",
     "CREDENTIAL_WIRE_VERSION",
