@@ -1,0 +1,129 @@
+"""Contributor credentials (DESIGN §5 ⚑): RFC 9474 blind-signed pseudonyms, one per node and
+(cycle, region), so an aggregator can count contributors without anyone inventing them and
+without the issuer learning which pseudonym is whose.
+
+- Node side: :func:`pseudonym` and :func:`contributor_message` (derived from the node secret,
+  the same formula as :class:`dief.testing.FakeCredentials`); :class:`TokenWallet`, the node's
+  :class:`~dief.seams.CredentialSource` (``missing``, ``request``, ``accept``), whose
+  requests are identical each time, so a lost answer or a restored node is never locked out.
+- Issuer side (the Secretariat): :class:`IssuerKey` (3,072-bit RSA, one per (cycle, region);
+  2,048 only with ``simulation=True``), :class:`Issuer` (one blinded message per
+  registration and issuer key, the identical one again, a different one refused with
+  ``already_issued``; re-registrations counted apart), its ledger :class:`IssuanceLedger`
+  (:class:`MemoryLedger`, :class:`IssuanceStore` on SQLite or PostgreSQL) and
+  :class:`IssuedCount` (what the directory publishes).
+- Aggregator side: :class:`TokenVerifier`, the :class:`~dief.seams.CredentialCheck` (one RSA
+  verification per pseudonym, cached; distinct pseudonyms above tokens issued reported by
+  ``over_issued``).
+- Requests and answers (:mod:`dief.wire` shapes): :func:`build_request`,
+  :func:`seal_request`, :func:`handle_request`, :func:`accept_answer` and their steps, the
+  file forms, and the topic names :data:`CREDENTIAL_REQUESTS_TOPIC` and
+  :data:`CREDENTIAL_ANSWERS_TOPIC` (answers are keyed by :func:`request_hash`).
+
+The blind signature scheme itself is :mod:`dief.crypto`'s :class:`~dief.crypto.BlindRsaVariant`
+(:data:`TOKEN_VARIANT` is RSABSSA-SHA384-PSS-Randomized).
+"""
+
+from __future__ import annotations
+
+from dief.credentials._derive import (
+    PREFIX_LEN,
+    BlindingInputs,
+    blinding_inputs,
+    check_pair,
+    contributor_message,
+    pseudonym,
+)
+from dief.credentials._exchange import (
+    CONTEXT_CREDENTIAL_REQUEST,
+    accept_answer,
+    answer_request,
+    build_request,
+    handle_request,
+    open_answer,
+    open_request,
+    read_answer,
+    read_request,
+    request_hash,
+    seal_answer,
+    seal_request,
+    verify_request,
+    write_answer,
+    write_request,
+)
+from dief.credentials._issuer import TOKEN_VARIANT, Issuer, Registration, RegistrationLookup
+from dief.credentials._keys import (
+    ISSUER_KEY_BITS,
+    SIMULATION_KEY_BITS,
+    IssuerKey,
+    check_issuer_public_key,
+    issuer_key_id,
+)
+from dief.credentials._ledger import (
+    Issuance,
+    IssuanceLedger,
+    IssuanceStore,
+    IssuedCount,
+    MemoryLedger,
+)
+from dief.credentials._verifier import (
+    DEFAULT_TOKEN_CACHE_SIZE,
+    IssuedLookup,
+    PseudonymExcess,
+    TokenVerifier,
+)
+from dief.credentials._wallet import IssuerKeyLookup, TokenRequest, TokenWallet
+
+__all__ = [
+    "CONTEXT_CREDENTIAL_REQUEST",
+    "CREDENTIAL_ANSWERS_TOPIC",
+    "CREDENTIAL_REQUESTS_TOPIC",
+    "DEFAULT_TOKEN_CACHE_SIZE",
+    "ISSUER_KEY_BITS",
+    "PREFIX_LEN",
+    "SIMULATION_KEY_BITS",
+    "TOKEN_VARIANT",
+    "BlindingInputs",
+    "Issuance",
+    "IssuanceLedger",
+    "IssuanceStore",
+    "IssuedCount",
+    "IssuedLookup",
+    "Issuer",
+    "IssuerKey",
+    "IssuerKeyLookup",
+    "MemoryLedger",
+    "PseudonymExcess",
+    "Registration",
+    "RegistrationLookup",
+    "TokenRequest",
+    "TokenVerifier",
+    "TokenWallet",
+    "accept_answer",
+    "answer_request",
+    "blinding_inputs",
+    "build_request",
+    "check_issuer_public_key",
+    "check_pair",
+    "contributor_message",
+    "handle_request",
+    "issuer_key_id",
+    "open_answer",
+    "open_request",
+    "pseudonym",
+    "read_answer",
+    "read_request",
+    "request_hash",
+    "seal_answer",
+    "seal_request",
+    "verify_request",
+    "write_answer",
+    "write_request",
+]
+
+#: Kafka topic of sealed credential requests (nodes write, the Secretariat reads). The
+#: integrator moves both names to :mod:`dief.kafka`'s topic list.
+CREDENTIAL_REQUESTS_TOPIC = "dief.credentials.requests"
+#: Kafka topic of sealed credential answers, keyed by :func:`request_hash` (the Secretariat
+#: writes, nodes read).
+CREDENTIAL_ANSWERS_TOPIC = "dief.credentials.answers"
