@@ -6,10 +6,12 @@ raises (so the caller must not). Records that cannot be applied are sent to the 
 inside the transaction that counts them: a batch's dead letters are acknowledged by the
 broker before its offsets can be committed, and nothing is ever dropped silently.
 
-- Every record goes through :class:`RecordValidator` (fixed order, documented reason codes).
-- Dedupe is keyed by a hash of the record's value, never by the envelope id that any sender
-  chooses: a record that copies another's id cannot make the genuine one a duplicate,
-  while a redelivery (the same bytes) is recognised.
+- Every record goes through :class:`RecordValidator` (fixed order, documented reason codes),
+  ownership and contributor credential included.
+- Dedupe is keyed by (case_id, revision) of records whose ownership verified (DESIGN §8),
+  and by a hash of the value for the same bytes again, never by the envelope id that any
+  sender chooses: a record that copies another's id cannot make the genuine one a
+  duplicate; a record that cannot be opened is counted once by the hash of its value.
 - A record that fails only inside the database (:class:`StorageRefusedError`) is isolated
   by bisecting its batch into transactions of their own, and dead-lettered alone; an outage
   (any other :class:`StorageError`) raises, so nothing is committed and the batch comes
@@ -39,6 +41,7 @@ from dief.exceptions import BrokerError, StorageRefusedError
 from dief.periods import DEFAULT_CYCLE_START_MONTH
 from dief.seams import (
     Clock,
+    CredentialCheck,
     DeadLetter,
     DeadLetterSink,
     FaultPoints,
@@ -54,17 +57,15 @@ __all__ = ["BatchReport", "RegionAggregator", "case_values", "dedupe_key"]
 log = logging.getLogger("dief.aggregator")
 
 
-#: How each outcome is counted in a BatchReport (a forged revision is dead-lettered).
-_OUTCOME_LABELS = {o: "dlq:forged_revision" if o is Outcome.FORGED else o.value for o in Outcome}
+#: How each outcome is counted in a BatchReport (an owner mismatch is dead-lettered).
+_OUTCOME_LABELS = {o: "dlq:ownership" if o is Outcome.OWNERSHIP else o.value for o in Outcome}
 
-#: What each outcome's receipt says (a related-region copy kept as a notice did what it is
-#: for: applied), with the reason of a forged revision.
+#: What each outcome's receipt says, with the reason of an owner mismatch.
 _RECEIPTS: dict[Outcome, tuple[ReceiptOutcome, str | None]] = {
     Outcome.APPLIED: (ReceiptOutcome.APPLIED, None),
-    Outcome.RELATED: (ReceiptOutcome.APPLIED, None),
     Outcome.DUPLICATE: (ReceiptOutcome.DUPLICATE, None),
     Outcome.STALE: (ReceiptOutcome.STALE, None),
-    Outcome.FORGED: (ReceiptOutcome.DEAD_LETTERED, Outcome.FORGED.value),
+    Outcome.OWNERSHIP: (ReceiptOutcome.DEAD_LETTERED, Outcome.OWNERSHIP.value),
 }
 
 
@@ -136,6 +137,7 @@ class RegionAggregator:
         store: CaseStore,
         dead_letters: DeadLetterSink,
         *,
+        credentials: CredentialCheck,
         start_month: int = DEFAULT_CYCLE_START_MONTH,
         catalogues: dict[str, Catalogue] | None = None,
         clock: Clock | None = None,
@@ -145,7 +147,12 @@ class RegionAggregator:
         self.region = region
         self._code = region.value
         self._validator = RecordValidator(
-            region, opener, start_month=start_month, catalogues=catalogues, clock=clock
+            region,
+            opener,
+            credentials=credentials,
+            start_month=start_month,
+            catalogues=catalogues,
+            clock=clock,
         )
         self._store = store
         self._sink = dead_letters
@@ -171,16 +178,15 @@ class RegionAggregator:
             region=self._code,
             status=str(record.status),
             contributor=record.contributor,
-            owner_tag=record.owner_tag,
+            owner_key=record.owner_key,
             month=record.detected_month,
             cycle=record.cycle,
             tlp=str(record.tlp),
-            related=record.related,
-            primary_region=str(record.region),
             values=case_values(record),
             # A withdrawal erases the case's sealed lesson at rest (DESIGN §8): the stored
             # envelope of a withdrawn case is empty, so nothing can ever open it again.
             sealed=(rec.value or b"") if record.status is CaseStatus.ACTIVE else b"",
+            related_regions=tuple(str(r) for r in record.related_regions),
         )
         return facts, _Address(valid.envelope_id, valid.receipt_key)
 
@@ -325,17 +331,17 @@ class RegionAggregator:
         facts = [f for _, f in decoded]
 
         async def send_dead_letters(plan: BatchPlan) -> None:
-            forged = [
+            mismatched = [
                 DeadLetter(
                     src,
-                    Outcome.FORGED.value,
-                    "owner_tag does not match the stored case; revision ignored",
+                    Outcome.OWNERSHIP.value,
+                    "owner_key is not the stored case's; revision ignored",
                     f.record_id,
                 )
                 for (src, f), o in zip(decoded, plan.outcomes, strict=True)
-                if o is Outcome.FORGED
+                if o is Outcome.OWNERSHIP
             ]
-            letters = [*refused, *forged]
+            letters = [*refused, *mismatched]
             if letters:
                 if self._faults is not None:
                     self._faults.reached("dead_letter_send")

@@ -15,10 +15,11 @@ class Outcome(StrEnum):
     """What applying one record did (stored with the record id for dedupe and notes)."""
 
     APPLIED = "applied"
-    RELATED = "related"  # a copy for a related region: told, not counted
-    DUPLICATE = "duplicate"  # record id already applied: a redelivery
-    STALE = "stale"  # revision not above the stored one: silently ignored (DESIGN §5)
-    FORGED = "forged_revision"  # owner_tag does not match the stored case: dead-lettered
+    DUPLICATE = "duplicate"  # the stored revision again, or the same bytes: a redelivery
+    STALE = "stale"  # revision below the stored one: silently ignored (DESIGN §5)
+    #: the owner key differs from the stored case's (never, as the case id derives from it:
+    #: a check kept as defence): dead-lettered as ``ownership``
+    OWNERSHIP = "ownership"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,8 @@ class CaseFacts:
     """The categorical facts of one case revision, as the aggregator stores them.
 
     ``sealed`` is the envelope exactly as received; free text never leaves it in clear.
+    ``related_regions`` are the other regions on the case's route (route tables read
+    them); they never count the case.
     """
 
     record_id: str
@@ -34,19 +37,18 @@ class CaseFacts:
     region: str
     status: str
     contributor: str
-    owner_tag: str
+    owner_key: str
     month: str
     cycle: str
     tlp: str
-    related: bool
-    primary_region: str
     values: tuple[tuple[str, str], ...]
     sealed: bytes = field(repr=False)
+    related_regions: tuple[str, ...] = ()
 
     @property
     def counts(self) -> bool:
-        """Whether this revision counts anywhere (active, and not a related-region copy)."""
-        return self.status == "active" and not self.related
+        """Whether this revision counts (active)."""
+        return self.status == "active"
 
     @property
     def red(self) -> bool:
@@ -59,7 +61,7 @@ class CaseState:
 
     case_id: str
     revision: int
-    owner_tag: str
+    owner_key: str
     status: str
     contributor: str
     month: str
@@ -76,7 +78,7 @@ class CaseState:
         return cls(
             case_id=facts.case_id,
             revision=facts.revision,
-            owner_tag=facts.owner_tag,
+            owner_key=facts.owner_key,
             status=facts.status,
             contributor=facts.contributor,
             month=facts.month,

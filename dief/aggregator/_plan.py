@@ -1,8 +1,10 @@
 """Pure planning of one batch of case records: what to write, and what each record did.
 
-Kept free of I/O so that the rules of DESIGN §5 (latest revision counts, withdrawn counts
-nowhere, owner tag must match, stale revisions are redeliveries) are tested without a
-database, and so a whole batch becomes one set of merged cell deltas.
+Kept free of I/O so that the rules of DESIGN §5 and §8 (latest revision counts, withdrawn
+counts nowhere, duplicates absorbed by (case_id, revision) of verified records, revisions not
+above the stored one are redeliveries) are tested without a database, and so a whole batch
+becomes one set of merged cell deltas. Records reach the plan only once their ownership
+verified (:class:`dief.aggregator.RecordValidator`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ class BatchPlan:
     outcomes: list[Outcome] = field(default_factory=list)
     #: case_id → the facts of the revision to store (the latest applied in this batch)
     upserts: dict[str, CaseFacts] = field(default_factory=dict)
-    #: case_id → the related-region notice to store
-    notices: dict[str, CaseFacts] = field(default_factory=dict)
     #: cell-count row → change in its count of cases (zero entries removed)
     deltas: Counter[CellKey] = field(default_factory=Counter)
     #: cell-count row → the part of that change made by TLP:RED cases (zero entries
@@ -36,36 +36,31 @@ def plan_batch(
     records: Sequence[CaseFacts],
     existing: Mapping[str, CaseState],
     applied_ids: Iterable[str],
-    existing_notices: Mapping[str, int] | None = None,
 ) -> BatchPlan:
-    """Plan *records* (in partition order) against the stored state.
+    """Plan *records* (in partition order, ownership verified) against the stored state.
 
     ``existing`` maps case_id → stored state for the batch's case ids; ``applied_ids`` are
-    the record ids already applied; ``existing_notices`` maps case_id → stored revision of
-    related-region notices.
+    the value hashes of records already applied (the same bytes again are a duplicate,
+    and their outcome is not recorded twice). A revision equal to the stored one is a
+    duplicate, one below it stale: (case_id, revision) is what deduplicates verified
+    records (DESIGN §8), never an envelope id.
     """
     plan = BatchPlan()
     seen = set(applied_ids)
     states = dict(existing)
-    notices = dict(existing_notices or {})
     for rec in records:
         if rec.record_id in seen:
             plan.outcomes.append(Outcome.DUPLICATE)
             continue
         seen.add(rec.record_id)
-        if rec.related:
-            if rec.revision > notices.get(rec.case_id, 0):
-                notices[rec.case_id] = rec.revision
-                plan.notices[rec.case_id] = rec
-            plan.outcomes.append(Outcome.RELATED)
-            continue
         current = states.get(rec.case_id)
         if current is not None:
-            if rec.owner_tag != current.owner_tag:
-                plan.outcomes.append(Outcome.FORGED)
+            if rec.owner_key != current.owner_key:
+                plan.outcomes.append(Outcome.OWNERSHIP)
                 continue
             if rec.revision <= current.revision:
-                plan.outcomes.append(Outcome.STALE)
+                stale = rec.revision < current.revision
+                plan.outcomes.append(Outcome.STALE if stale else Outcome.DUPLICATE)
                 continue
             old_keys = cell_keys(current)
             plan.deltas.subtract(old_keys)

@@ -5,15 +5,22 @@ fixed order, and the first that fails names the reason it is dead-lettered (DESI
    type and schema, shape, suite, recipients, base64, HPKE, AAD, AES-GCM: the
    :class:`dief.exceptions.EnvelopeError` codes); its ``id`` is a canonical lower-case UUID;
    its type is ``dief.case``; it is sealed for this topic's region.
-2. **padding** — a slot: the trust-model work adds the fixed-size padding check here.
+2. **padding** — the plaintext has one of the two fixed sizes of case records (DESIGN §3;
+   :data:`dief.wire.CASE_PADDED_SIZES`) and is padded with spaces only. The opener checks
+   it while opening (:class:`dief.exceptions.PaddingError`), before it hands out the
+   receipt key, so a record refused here gets no receipt.
 3. **parse** — the payload is one JSON object with no duplicate keys, then the case record
    schema (vocabularies, patterns and bounds on every number, string and list).
 4. **rules** — what the node checks too, re-checked because a node may be buggy or hostile:
-   the record key is the case id; the detection month is neither in the future nor before
-   the Treaty; the record's region is the envelope's and the topic's
-   (or the topic's region is on a related copy's route); the cycle is the one of the
-   detection month; the catalogue version is one this aggregator ships, and every
-   risk-indicator id is in it.
+   the record key is the case id; the record's region is the envelope's and the topic's;
+   the detection month is neither in the future nor before the Treaty; the cycle is the one
+   of the detection month; the catalogue version is one this aggregator ships, and every
+   risk-indicator id is in it. Then what only the aggregator can check (DESIGN §5 ⚑):
+   **ownership** — the record's ``envelope_id`` is its envelope's id, its ``case_id``
+   derives from ``owner_key``, region and cycle, and ``owner_sig`` verifies over the record
+   as sent (:func:`dief.wire.ownership_problem`); and the **credential** — the contributor
+   token verifies under the issuer key of the record's (cycle, region)
+   (:class:`dief.seams.CredentialCheck`).
 
 :data:`REASONS` lists every reason code a dead letter can carry, with what it means; the
 dead-letter headers and ``docs/architecture.md`` use the same codes. Messages (``detail``)
@@ -37,9 +44,9 @@ import pydantic
 from dief.catalogue import Catalogue, load_catalogue
 from dief.exceptions import EnvelopeError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, Month
-from dief.seams import Clock, InboundRecord, SystemClock
+from dief.seams import Clock, CredentialCheck, InboundRecord, SystemClock
 from dief.vocab import Region
-from dief.wire import EARLIEST_DETECTED, TYPE_CASE, CaseRecord
+from dief.wire import EARLIEST_DETECTED, TYPE_CASE, CaseRecord, ownership_problem
 
 __all__ = [
     "REASONS",
@@ -63,7 +70,8 @@ REASONS: Mapping[str, str] = {
     "bad_id": "the envelope id is not a canonical lower-case UUID",
     "wrong_type": "an envelope that is not a case record on a cases topic",
     "wrong_region": "sealed for, or about, a region other than this topic's",
-    # 2. padding: added by the trust model ("bad_padding")
+    # 2. padding (checked by the opener)
+    "bad_padding": "the plaintext is not padded with spaces to a case record's fixed size",
     # 3. parse
     "malformed_payload": "the payload is not one JSON object, or repeats a key",
     "invalid_payload": "the payload breaks the case record schema (a field, a bound)",
@@ -73,8 +81,11 @@ REASONS: Mapping[str, str] = {
     "wrong_cycle": "the cycle is not the CSP cycle of the detection month",
     "unknown_catalogue": "the catalogue version named is not shipped with this aggregator",
     "unknown_indicator": "a risk-indicator id that is not in the named catalogue version",
+    "ownership": "the envelope id, the case id's derivation or the owner signature does not "
+    "verify (or the owner key differs from the stored case's)",
+    "bad_credential": "the contributor token does not verify under the issuer key of the "
+    "record's cycle and region",
     # applying
-    "forged_revision": "a revision whose owner does not match the stored case",
     "database_refused": "the database refused this record alone (isolated from its batch)",
     "internal_error": "an unexpected error while decoding (a bug): type name only",
 }
@@ -165,6 +176,7 @@ class RecordValidator:
         region: Region,
         opener: EnvelopeOpener,
         *,
+        credentials: CredentialCheck,
         start_month: int = DEFAULT_CYCLE_START_MONTH,
         catalogues: Mapping[str, Catalogue] | None = None,
         clock: Clock | None = None,
@@ -173,6 +185,7 @@ class RecordValidator:
         self._clock: Clock = clock or SystemClock()
         self._code = region.value
         self._opener = opener
+        self._credentials = credentials
         self._start_month = start_month
         if catalogues is None:
             shipped = load_catalogue()
@@ -188,9 +201,9 @@ class RecordValidator:
         record was refused after the envelope stage)."""
         opened = self._envelope(rec)
         try:
-            self._padding(opened.payload)
-            record = self._parse(opened.payload)
+            data, record = self._parse(opened.payload)
             self._rules(rec, record)
+            self._ownership(opened.id, data, record)
         except RecordRefusedError as why:
             why.envelope_id, why.receipt_key = opened.id, opened.receipt_key
             raise
@@ -217,15 +230,12 @@ class RecordValidator:
             )
         return opened
 
-    # -- 2. padding ------------------------------------------------------------------------
-
-    def _padding(self, payload: bytes) -> None:
-        """The slot for the fixed-size padding check (DESIGN §3), added with the trust model."""
+    # -- 2. padding: the opener's (bad_padding, an EnvelopeError code) -------------------
 
     # -- 3. parse --------------------------------------------------------------------------
 
     @staticmethod
-    def _parse(payload: bytes) -> CaseRecord:
+    def _parse(payload: bytes) -> tuple[dict[str, object], CaseRecord]:
         try:
             data = json.loads(payload, object_pairs_hook=_no_duplicate_keys)
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
@@ -233,7 +243,7 @@ class RecordValidator:
         if not isinstance(data, dict):
             raise RecordRefusedError("malformed_payload", "payload is not a JSON object")
         try:
-            return CaseRecord.model_validate(data)
+            return data, CaseRecord.model_validate(data)
         except pydantic.ValidationError as exc:
             raise RecordRefusedError("invalid_payload", _validation_detail(exc)) from exc
 
@@ -271,10 +281,23 @@ class RecordValidator:
 
     def _region_rule(self, record: CaseRecord) -> None:
         primary = str(record.region)
-        if record.related:
-            if self._code not in {str(r) for r in record.related_regions}:
-                raise RecordRefusedError(
-                    "wrong_region", "related copy for a region not on the route"
-                )
-        elif primary != self._code:
+        if primary != self._code:
             raise RecordRefusedError("wrong_region", f"case of {primary} on the {self._code} topic")
+
+    def _ownership(self, envelope_id: str, data: dict[str, object], record: CaseRecord) -> None:
+        """The record proves its case id and its contributor (the costly checks, last)."""
+        problem = ownership_problem(data, envelope_id)
+        if problem is not None:
+            raise RecordRefusedError("ownership", problem)
+        try:
+            credential = record.credential
+        except ValueError as exc:  # binascii.Error: a length no base64url text has
+            raise RecordRefusedError(
+                "bad_credential", "contributor_token is not base64url"
+            ) from exc
+        if not self._credentials.verify(credential):
+            raise RecordRefusedError(
+                "bad_credential",
+                f"contributor_token does not verify under the issuer key of "
+                f"({record.cycle}, {record.region})",
+            )

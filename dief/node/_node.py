@@ -1,140 +1,74 @@
-"""The national node's intake: validate, screen, generalise, seal, write to the outbox.
+"""The national node's intake: validate, screen, generalise, sign, seal, write to the outbox.
 
-Nothing a node publishes names its State: the contributor pseudonym and owner tag are
-HMACs of the node secret (DESIGN §5), record timestamps are coarsened to the hour, the
-record key is the case id, and ``submitted_by`` never leaves the node.
+Case identity (DESIGN §5 ⚑): every new case gets the next index of the node's case index;
+its owner key derives from the node secret and that index (:class:`NodeIdentity`), and its
+case id from the owner public key, its region and its CSP cycle
+(:func:`dief.wire.case_id_for`). An input ``case_id`` the node knows (a derived id, or the
+practitioner's own reference of a case it posted) names that case; one it does not know is
+the reference of a new case (revision 1, active), kept in the outbox and never sent.
+
+Each record carries the contributor credential of its (cycle, region), from the node's
+:class:`dief.seams.CredentialSource`; while a token has not arrived, the case is **held**
+in the outbox, unsealed, and :meth:`NationalNode.release_held` seals it once it has.
+
+Nothing a node publishes names its State: the record key is the case id, timestamps are
+coarsened to the hour, ``submitted_by`` and references never leave the node, and each
+record is padded to a fixed size (whether it carries a lesson is all its size tells).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 import logging
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from dief.crypto.envelope import Sealer
 from dief.crypto.keys import KemPublicKey
 from dief.exceptions import DiefError, ValidationError
 from dief.kafka import cases_topic
-from dief.node._outbox import Outbox, RevisionConflict
+from dief.node._identity import NodeIdentity
+from dief.node._outbox import CaseIndexEntry, HeldCase, Outbox, RevisionConflict
 from dief.node._receipts import ReceiptTicket
+from dief.node._reports import Accepted, AlreadyPosted, SubmitReport, rejection
 from dief.periods import CspCycle, Month
 from dief.screening import check_text
-from dief.seams import Clock, OutboxEntry, SystemClock, coarse_timestamp_ms
+from dief.seams import (
+    Clock,
+    ContributorCredential,
+    CredentialSource,
+    OutboxEntry,
+    SystemClock,
+    coarse_timestamp_ms,
+)
 from dief.vocab import CaseStatus, Region
-from dief.wire import TYPE_CASE, CaseInput, CaseValidationError, generalise
+from dief.wire import (
+    CASE_SCHEMA_VERSION,
+    TYPE_CASE,
+    CaseInput,
+    CaseValidationError,
+    UnsignedRecord,
+    case_id_for,
+    case_padded_size,
+    generalise,
+)
 
-__all__ = [
-    "Accepted",
-    "AlreadyPosted",
-    "NationalNode",
-    "NodeIdentity",
-    "Rejection",
-    "SubmitReport",
-    "case_fingerprint",
-    "write_rejections",
-]
+__all__ = ["NationalNode", "case_fingerprint"]
 
 log = logging.getLogger("dief.node")
 
 #: Numbering passes before a submit gives up on a file other writers keep changing.
 _NUMBERING_ATTEMPTS = 3
+#: Control characters a lesson may not hold (the record schema refuses them).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-
-class NodeIdentity:
-    """Derives a node's pseudonyms from its secret. The secret never leaves this object."""
-
-    __slots__ = ("_contributors", "_secret")
-
-    def __init__(self, secret: bytes) -> None:
-        if len(secret) < 32:
-            raise ValueError("a node secret is at least 32 bytes")
-        self._secret = bytes(secret)
-        self._contributors: dict[str, str] = {}  # cycle → pseudonym (a handful per node)
-
-    def __repr__(self) -> str:
-        return "NodeIdentity(<secret>)"
-
-    def _tag(self, label: str) -> str:
-        return hmac.new(self._secret, label.encode("utf-8"), hashlib.sha256).digest()[:16].hex()
-
-    def contributor(self, cycle: str) -> str:
-        """Stable within a CSP cycle, unlinkable across cycles."""
-        found = self._contributors.get(cycle)
-        if found is None:
-            found = self._contributors[cycle] = self._tag("dief/contributor/v1/" + cycle)
-        return found
-
-    def owner_tag(self, case_id: str) -> str:
-        """Proves, to the aggregator, that later revisions come from the same node."""
-        return self._tag("dief/owner/v1/" + case_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """A case the node accepted: it is in the outbox and will be published. ``receipts``
-    are the receipt ids of its records (its region's first, then each related region's)."""
-
-    line: int
-    case_id: str
-    revision: int
-    records: int
-    receipts: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AlreadyPosted:
-    """An input line whose case this node already accepted (from an earlier file, or an
-    earlier line of this one): skipped, so it is never sent twice under a new id."""
-
-    line: int
-    case_id: str
-    revision: int
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """A refused input: where, which case (if known), a reason code and a message.
-
-    The message describes the problem and its location; it never quotes free text.
-    """
-
-    line: int
-    case_id: str | None
-    reason: str
-    message: str
-
-
-def write_rejections(path: Path, rejections: Iterable[Rejection]) -> None:
-    """Write ``rejected.jsonl``: one object per refused input, never the refused text
-    (DESIGN §9 ⚑)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for r in sorted(rejections, key=lambda r: r.line):
-            row = {"line": r.line, "case_id": r.case_id, "reason": r.reason, "message": r.message}
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-@dataclass(slots=True)
-class SubmitReport:
-    """What became of each input line: accepted, already posted (skipped) or refused."""
-
-    accepted: list[Accepted] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
-    already: list[AlreadyPosted] = field(default_factory=list)
-
-    @property
-    def records(self) -> int:
-        return sum(a.records for a in self.accepted)
-
-
-def _rejection(line: int, case_id: str | None, exc: DiefError) -> Rejection:
-    return Rejection(line=line, case_id=case_id, reason=exc.code, message=exc.message)
+_Parsed = CaseInput | ValidationError
 
 
 def case_fingerprint(case: CaseInput) -> str:
@@ -188,8 +122,29 @@ class _Reposts:
         return posted[k] if k < len(posted) else None
 
 
+@dataclass(slots=True)
+class _Batch:
+    """What one numbering pass of a submission decided so far."""
+
+    next_index: int
+    cases: dict[str, CaseIndexEntry] = field(default_factory=dict)  # case id → entry
+    references: dict[str, str] = field(default_factory=dict)  # new cases' references
+    entries: list[OutboxEntry] = field(default_factory=list)
+    tickets: list[ReceiptTicket] = field(default_factory=list)
+    held: list[HeldCase] = field(default_factory=list)
+    prints: list[tuple[str, str]] = field(default_factory=list)  # (fingerprint, case id)
+
+
+def _raw(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def _refuse(code: str, message: str, loc: str) -> ValidationError:
+    return ValidationError(message, code=code, loc=(loc,))
+
+
 class NationalNode:
-    """One national node: turns validated cases into sealed outbox entries."""
+    """One national node: turns validated cases into signed, sealed outbox entries."""
 
     def __init__(
         self,
@@ -198,6 +153,7 @@ class NationalNode:
         sealers: Mapping[Region, Sealer],
         topics: Mapping[Region, str],
         *,
+        credentials: CredentialSource,
         clock: Clock | None = None,
         start_month: int = 9,
         catalogue_version: str | None = None,
@@ -206,6 +162,7 @@ class NationalNode:
         self._outbox = outbox
         self._sealers = dict(sealers)
         self._topics = dict(topics)
+        self._credentials = credentials
         self._clock: Clock = clock or SystemClock()
         self._start_month = start_month
         self._catalogue_version = catalogue_version
@@ -218,13 +175,14 @@ class NationalNode:
         outbox: Outbox,
         recipients_by_region: Mapping[Region, Iterable[KemPublicKey]],
         *,
+        credentials: CredentialSource,
         start_month: int,
         catalogue_version: str | None,
         clock: Clock | None = None,
     ) -> NationalNode:
         """A node sealing each region's cases to its recipients, onto its cases topic."""
         sealers = {
-            r: Sealer(type=TYPE_CASE, region=r.value, recipients=keys)
+            r: Sealer(type=TYPE_CASE, region=r.value, recipients=keys, schema=CASE_SCHEMA_VERSION)
             for r, keys in recipients_by_region.items()
         }
         return cls(
@@ -232,6 +190,7 @@ class NationalNode:
             outbox,
             sealers,
             {r: cases_topic(r) for r in recipients_by_region},
+            credentials=credentials,
             clock=clock,
             start_month=start_month,
             catalogue_version=catalogue_version,
@@ -242,144 +201,249 @@ class NationalNode:
 
     async def submit(
         self,
-        items: Sequence[tuple[int, CaseInput | ValidationError]],
+        items: Sequence[tuple[int, _Parsed]],
         *,
         source: str | None = None,
         again: bool = False,
     ) -> SubmitReport:
-        """Accept or refuse each (line, case); accepted ones are in the outbox on return.
+        """Accept or refuse each (line, case); accepted ones are in the outbox on return
+        (sealed, or held for their contributor token).
 
         One refused case never affects the others. A new case this node already accepted
         (the same input, from an earlier file or line) is reported as already posted and
         skipped, unless *again*. *source* (a file's digest) is recorded as posted only when
-        no line was refused, so a file with refusals is never taken for posted. Revisions
-        are numbered from the outbox's memory of each case; if another writer moved one
+        no line was refused, so a file with refusals is never taken for posted. Cases and
+        revisions are numbered from the outbox's case index; if another writer moved it
         meanwhile, the outbox refuses the write and the cases are numbered (and sealed)
         once more. A case this node seems never to have sent is looked up in the file
-        before it is refused.
+        before it is refused. Held cases whose token has arrived are released first.
         """
+        await self.release_held()
         attempt = 1
         looked_up = False
         while True:
-            report, revisions, entries, prints, tickets = self._prepare(items, again=again)
+            report, batch = self._prepare(items, again=again)
             if not looked_up and any(r.reason == "unknown_case" for r in report.rejected):
                 looked_up = True  # another process on this outbox may have sent it
                 await self._outbox.reload_revisions()
                 continue
             try:
                 await self._outbox.add(
-                    revisions,
-                    entries,
+                    list(batch.cases.values()),
+                    batch.entries,
                     source=None if report.rejected else source,
-                    fingerprints=prints,
-                    receipts=tickets,
+                    fingerprints=batch.prints,
+                    receipts=batch.tickets,
+                    held=batch.held,
                 )
                 break
             except RevisionConflict:
                 if attempt == _NUMBERING_ATTEMPTS:
                     raise
                 attempt += 1
-                log.info("revisions moved in the outbox meanwhile; numbering again")
+                log.info("the case index moved in the outbox meanwhile; numbering again")
         if report.rejected:
             log.info("refused %d of %d cases", len(report.rejected), len(items))
+        if batch.held:
+            log.info("%d cases held until their contributor tokens arrive", len(batch.held))
         return report
 
-    def _prepare(
-        self, items: Sequence[tuple[int, CaseInput | ValidationError]], *, again: bool
-    ) -> tuple[
-        SubmitReport,
-        dict[str, int],
-        list[OutboxEntry],
-        list[tuple[str, str]],
-        list[ReceiptTicket],
-    ]:
-        report = SubmitReport()
-        given_ids = [str(c.case_id) for _, c in items if isinstance(c, CaseInput) and c.case_id]
-        known = self._outbox.known_revisions(given_ids)
-        reposts = _Reposts(items, self._outbox, again=again)
-        prints: list[tuple[str, str]] = []  # (fingerprint, case id) of new cases accepted now
-        revisions: dict[str, int] = {}
+    async def release_held(self) -> int:
+        """Seal and release the held cases whose contributor token has arrived, oldest
+        first (a (cycle, region) still without a token keeps all of its cases, in order);
+        returns how many were released."""
+        if self._outbox.held_count == 0:
+            return 0
+        stamp = coarse_timestamp_ms(self._clock.now())
+        seqs: list[int] = []
         entries: list[OutboxEntry] = []
         tickets: list[ReceiptTicket] = []
+        blocked: set[tuple[str, str]] = set()
+        for held in await self._outbox.held():
+            pair = (held.record.cycle, held.record.region)
+            credential = None if pair in blocked else self._credentials.credential(*pair)
+            if credential is None:
+                blocked.add(pair)
+                continue
+            try:
+                entry, ticket = self._seal(
+                    held.record, self._identity.owner_key(held.index), credential, stamp
+                )
+            except DiefError as exc:  # a bug or a key problem: keep it, and its successors
+                log.error("a held case could not be sealed (%s); it stays held", exc.code)
+                blocked.add(pair)
+                continue
+            seqs.append(held.seq)
+            entries.append(entry)
+            tickets.append(ticket)
+        if not seqs or await self._outbox.release(seqs, entries, tickets) is None:
+            return 0
+        log.info("released %d held cases", len(seqs))
+        return len(seqs)
+
+    def _prepare(
+        self, items: Sequence[tuple[int, _Parsed]], *, again: bool
+    ) -> tuple[SubmitReport, _Batch]:
+        report = SubmitReport()
+        batch = _Batch(next_index=self._outbox.next_index)
+        reposts = _Reposts(items, self._outbox, again=again)
         stamp = coarse_timestamp_ms(self._clock.now())
         for line, case in items:
             if isinstance(case, ValidationError):
                 cid = case.case_id if isinstance(case, CaseValidationError) else None
-                report.rejected.append(_rejection(line, cid, case))
+                report.rejected.append(rejection(line, cid, case))
                 continue
             earlier = reposts.earlier(line)
             if earlier is not None:
                 latest = self._outbox.known_revisions([earlier]).get(earlier, 1)
                 report.already.append(AlreadyPosted(line, earlier, latest))
                 continue
-            case_id = str(case.case_id) if case.case_id else str(uuid.uuid4())
-            stored = revisions.get(case_id, known.get(case_id, 0))
+            given = str(case.case_id) if case.case_id else None
             try:
-                revision = self._revision(case, case_id, stored)
-                new = self._seal(case, case_id, revision, stamp)
-            except DiefError as exc:  # screening, validation; sealing: oversized value, keys
-                report.rejected.append(_rejection(line, case_id if case.case_id else None, exc))
+                accepted = self._accept(line, case, batch, stamp)
+            except DiefError as exc:  # screening, identity, validation; sealing: keys, size
+                report.rejected.append(rejection(line, given, exc))
                 continue
-            revisions[case_id] = revision
-            entries.extend(entry for entry, _ in new)
-            tickets.extend(ticket for _, ticket in new)
             if (fingerprint := reposts.fingerprint(line)) is not None:
-                prints.append((fingerprint, case_id))
-            receipts = tuple(ticket.receipt_id for _, ticket in new)
-            report.accepted.append(Accepted(line, case_id, revision, len(new), receipts))
-        return report, revisions, entries, prints, tickets
+                batch.prints.append((fingerprint, accepted.case_id))
+            report.accepted.append(accepted)
+        return report, batch
 
-    @staticmethod
-    def _revision(case: CaseInput, case_id: str, stored: int) -> int:
-        """The revision *case* gets, after screening it; :class:`ValidationError` if it is
-        stale or withdraws a case this node never sent."""
+    def _accept(self, line: int, case: CaseInput, batch: _Batch, stamp: int) -> Accepted:
+        """Number, generalise and sign+seal (or hold) one case into *batch*."""
         if case.summary:
             check_text({"summary": case.summary})
-        if case.revision is not None and case.revision <= stored:
-            raise ValidationError(
-                f"revision: {case.revision} is not above revision {stored} this node "
-                f"already sent for case {case_id}",
-                code="stale_revision",
-                loc=("revision",),
-            )
-        if case.status is CaseStatus.WITHDRAWN and stored == 0 and case.revision is None:
-            raise ValidationError(
-                f"case_id: this node never sent case {case_id}; give the revision to "
-                "withdraw a case posted from elsewhere",
-                code="unknown_case",
-                loc=("case_id",),
-            )
-        return case.revision if case.revision is not None else stored + 1
-
-    def _seal(
-        self, case: CaseInput, case_id: str, revision: int, stamp: int
-    ) -> list[tuple[OutboxEntry, ReceiptTicket]]:
-        """The case's record for its region, and a flagged copy for each related region,
-        each with the ticket that recognises and opens its receipts."""
-        month = case.detected_month
-        cycle = self._cycles.get(month)
-        if cycle is None:
-            cycle = self._cycles[month] = CspCycle.of(month, start_month=self._start_month)
-        record = generalise(
+            if (bad := _CONTROL.search(case.summary)) is not None:
+                raise _refuse(
+                    "invalid_text",
+                    f"summary: a control character at offset {bad.start()} (only tab and "
+                    "line breaks are allowed)",
+                    "summary",
+                )
+        cycle = self._cycle(case.detected_month)
+        entry, key = self._number(case, str(cycle), batch)
+        unsigned = generalise(
             case,
-            case_id=case_id,
-            revision=revision,
-            contributor=self._identity.contributor(str(cycle)),
-            owner_tag=self._identity.owner_tag(case_id),
+            case_id=entry.case_id,
+            revision=int(entry.revision or 0),
+            owner_key=_raw(key),
             cycle=cycle,
             catalogue_version=self._catalogue_version,
         )
-        key = case_id.encode("ascii")
-        targets = [(case.region, record.to_json(), False)]
-        if case.related_regions:
-            copy = record.as_related_copy().to_json()
-            targets.extend((r, copy, True) for r in case.related_regions)
-        new = []
-        for region, payload, related in targets:
-            sealed = self._sealers[region].seal_with_receipt(payload)
-            entry = OutboxEntry(self._topics[region], key, sealed.value, stamp)
-            ticket = ReceiptTicket(
-                sealed.receipt_id, sealed.receipt_key, case_id, revision, region.value, related
+        credential = self._credentials.credential(entry.cycle, entry.region)
+        if credential is None:
+            batch.held.append(HeldCase(entry.index, unsigned))
+            accepted = Accepted(line, entry.case_id, unsigned.revision, 0, (), held=True)
+        else:
+            sealed, ticket = self._seal(unsigned, key, credential, stamp)
+            batch.entries.append(sealed)
+            batch.tickets.append(ticket)
+            accepted = Accepted(line, entry.case_id, unsigned.revision, 1, (ticket.receipt_id,))
+        batch.cases[entry.case_id] = entry
+        if entry.reference is not None:
+            batch.references[entry.reference] = entry.case_id
+        return accepted
+
+    def _known(self, name: str, batch: _Batch) -> CaseIndexEntry | None:
+        """The case *name* (a derived id or a reference) names, as this batch left it."""
+        found = self._outbox.lookup(name)
+        if found is not None:
+            return batch.cases.get(found.case_id, found)
+        return batch.cases.get(batch.references.get(name, name))
+
+    def _number(
+        self, case: CaseInput, cycle: str, batch: _Batch
+    ) -> tuple[CaseIndexEntry, Ed25519PrivateKey]:
+        """The case's index entry with its new revision, and its owner key; or
+        :class:`ValidationError` (``unknown_case``, ``region_changed``, ``cycle_changed``,
+        ``stale_revision``, ``unknown_revision``)."""
+        given = str(case.case_id) if case.case_id else None
+        region = str(case.region)
+        known = None if given is None else self._known(given, batch)
+        if known is None:
+            if case.revision not in (None, 1) or case.status is not CaseStatus.ACTIVE:
+                what = f"this node knows no case {given}" if given else "no case_id is given"
+                raise _refuse(
+                    "unknown_case",
+                    f"case_id: {what}; a new case is revision 1 and active (a withdrawal or "
+                    "a later revision names a case this node posted)",
+                    "case_id",
+                )
+            key = self._identity.owner_key(batch.next_index)
+            case_id = case_id_for(region, cycle, _raw(key))
+            entry = CaseIndexEntry(case_id, batch.next_index, region, cycle, 1, given)
+            batch.next_index += 1
+            return entry, key
+        if region != known.region:
+            raise _refuse(
+                "region_changed",
+                f"region: case {known.case_id} is a case of {known.region}; a revision cannot "
+                "move it to another region: withdraw it and post it anew",
+                "region",
             )
-            new.append((entry, ticket))
-        return new
+        if cycle != known.cycle:
+            raise _refuse(
+                "cycle_changed",
+                f"detected: case {known.case_id} is a case of {known.cycle}; a revision cannot "
+                "move it to another CSP cycle: withdraw it and post it anew",
+                "detected",
+            )
+        stored = known.revision
+        if case.revision is None:
+            if stored is None:
+                raise _refuse(
+                    "unknown_revision",
+                    f"revision: this node does not know the latest revision of case "
+                    f"{known.case_id} (restored from a backup); give the revision",
+                    "revision",
+                )
+            revision = stored + 1
+        elif stored is not None and case.revision <= stored:
+            raise _refuse(
+                "stale_revision",
+                f"revision: {case.revision} is not above revision {stored} this node "
+                f"already sent for case {known.case_id}",
+                "revision",
+            )
+        else:
+            revision = case.revision
+        entry = CaseIndexEntry(
+            known.case_id, known.index, known.region, known.cycle, revision, known.reference
+        )
+        return entry, self._identity.owner_key(known.index)
+
+    def _cycle(self, month: Month) -> CspCycle:
+        cycle = self._cycles.get(month)
+        if cycle is None:
+            cycle = self._cycles[month] = CspCycle.of(month, start_month=self._start_month)
+        return cycle
+
+    def _seal(
+        self,
+        unsigned: UnsignedRecord,
+        key: Ed25519PrivateKey,
+        credential: ContributorCredential,
+        stamp: int,
+    ) -> tuple[OutboxEntry, ReceiptTicket]:
+        """The signed record, padded and sealed for its region, with the ticket that
+        recognises and opens its receipts."""
+        envelope_id = uuid.uuid4()
+        record = unsigned.sign(credential, str(envelope_id), key.sign)
+        region = Region(record.region)
+        # Padded to its kind's fixed size (DESIGN §3 ⚑); the sealer refuses a record that
+        # does not fit (record_too_large), which the schema's bounds rule out.
+        sealed = self._sealers[region].seal_with_receipt(
+            record.to_json(), pad_to=case_padded_size(record), record_id=envelope_id
+        )
+        entry = OutboxEntry(
+            self._topics[region],
+            record.case_id.encode("ascii"),
+            sealed.value,
+            stamp,
+            group=self._identity.group(credential.contributor),
+            urgent=unsigned.urgent,
+        )
+        ticket = ReceiptTicket(
+            sealed.receipt_id, sealed.receipt_key, record.case_id, record.revision, region.value
+        )
+        return entry, ticket

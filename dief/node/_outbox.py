@@ -1,16 +1,19 @@
 """The node's durable outbox (DESIGN §8): every accepted case is written here first.
 
 An entry leaves the outbox (``published_at`` set) only after the broker acknowledged it
-with ``acks=all``. The outbox also remembers each case's latest revision and owner, so
-revisions are numbered per case and a restarted node resumes where it stopped.
+with ``acks=all``. The outbox also keeps the node's case index (each case's derived id,
+case index, region, cycle, latest revision and the practitioner's reference), so revisions
+are numbered per case and a restarted node resumes where it stopped, and the cases held
+until their contributor token arrives (tables: :mod:`dief.node._outbox_sql`).
 
 One SQLite file per node, driven by the standard library's :mod:`sqlite3` on one worker
 thread of its own: each operation is one hop to that thread and one transaction
 (WAL; ``synchronous=FULL`` for :meth:`Outbox.add`, so an accepted case survives a power
-cut). The latest revision of every case is kept in memory (loaded at start, updated on
-every commit); :meth:`Outbox.add` writes a revision only above the one in the file, in its
-write transaction, so a second process on the same file (``dief post`` while ``dief node``
-runs) can never make two records with one revision number: the add is refused, the
+cut). The case index is kept in memory (loaded at start, updated on every commit);
+:meth:`Outbox.add` writes a revision only above the one in the file and a new case only
+under a case index and reference nobody took, in its write transaction, so a second
+process on the same file (``dief post`` while ``dief node`` runs) can never make two
+records with one revision number or two cases with one index: the add is refused, the
 memory reloaded from the file, and the node numbers once more.
 
 The same file keeps the receipt ticket of every sealed record (written by :meth:`Outbox.add`
@@ -21,120 +24,44 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from dief.exceptions import StorageError
-from dief.node._receipts import RECEIPT_SCHEMA, ReceiptTicket
+from dief.node._outbox_sql import (
+    CONFLICT,
+    INTAKE,
+    SCHEMA,
+    CaseIndexEntry,
+    HeldCase,
+    PendingEntry,
+    Row,
+    check_schema,
+    entry_row,
+    held_row,
+    insert_intake,
+    load_held,
+    pending,
+    print_row,
+    release_held,
+    source_row,
+)
+from dief.node._receipts import ReceiptTicket
 from dief.seams import OutboxEntry
 
 __all__ = [
+    "CaseIndexEntry",
+    "HeldCase",
     "Outbox",
     "PendingEntry",
     "RevisionConflict",
 ]
 
 _T = TypeVar("_T")
-
-#: The schema the SQLAlchemy version of this module created (existing files open as they are).
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS outbox (
-        seq INTEGER NOT NULL,
-        topic VARCHAR(64) NOT NULL,
-        "key" BLOB NOT NULL,
-        value BLOB NOT NULL,
-        timestamp_ms INTEGER NOT NULL,
-        created_at DATETIME NOT NULL,
-        published_at DATETIME,
-        PRIMARY KEY (seq)
-    )""",
-    "CREATE INDEX IF NOT EXISTS ix_outbox_published_at ON outbox (published_at)",
-    # SHA-256 of a posted file's bytes: a file is posted once, even if the node stops
-    # between writing its cases and moving the file away.
-    """CREATE TABLE IF NOT EXISTS intake_sources (
-        digest VARCHAR(64) NOT NULL,
-        posted_at DATETIME NOT NULL,
-        PRIMARY KEY (digest)
-    )""",
-    # SHA-256 of each new case this node accepted (its input, as parsed), with the case id
-    # it received: the same case in a later file is reported as already posted, never sent
-    # twice under a new id. A file may hold the same input twice (two cases): one row each.
-    """CREATE TABLE IF NOT EXISTS intake_cases (
-        fingerprint VARCHAR(64) NOT NULL,
-        case_id VARCHAR(36) NOT NULL,
-        posted_at DATETIME NOT NULL,
-        PRIMARY KEY (fingerprint, case_id)
-    )""",
-    """CREATE TABLE IF NOT EXISTS node_cases (
-        case_id VARCHAR(36) NOT NULL,
-        revision INTEGER NOT NULL,
-        PRIMARY KEY (case_id)
-    )""",
-    *RECEIPT_SCHEMA,
-)
-
-#: One add is one INSERT into this per-connection view (nothing changes in the file's
-#: schema): rows carry either a case's new revision, an entry, a source, or the fingerprint
-#: of a new case. One statement
-#: is one transaction and one hand-over of the interpreter lock by the outbox's thread.
-#: A revision not above the stored one aborts the whole statement.
-_INTAKE = """
-CREATE TEMP VIEW intake
-    (seq, topic, "key", value, timestamp_ms, at, case_id, revision, digest, fingerprint)
-    AS SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE 0;
-CREATE TEMP TRIGGER intake_case INSTEAD OF INSERT ON intake
-    WHEN NEW.case_id IS NOT NULL AND NEW.fingerprint IS NULL
-BEGIN
-    SELECT RAISE(ABORT, 'dief: revision conflict') WHERE EXISTS (
-        SELECT 1 FROM node_cases WHERE case_id = NEW.case_id AND revision >= NEW.revision);
-    INSERT INTO node_cases (case_id, revision) VALUES (NEW.case_id, NEW.revision)
-        ON CONFLICT (case_id) DO UPDATE SET revision = excluded.revision;
-END;
-CREATE TEMP TRIGGER intake_entry INSTEAD OF INSERT ON intake WHEN NEW.topic IS NOT NULL
-BEGIN
-    INSERT INTO outbox (seq, topic, "key", value, timestamp_ms, created_at)
-        VALUES (NEW.seq, NEW.topic, NEW."key", NEW.value, NEW.timestamp_ms, NEW.at);
-END;
-CREATE TEMP TRIGGER intake_source INSTEAD OF INSERT ON intake WHEN NEW.digest IS NOT NULL
-BEGIN
-    INSERT OR IGNORE INTO intake_sources (digest, posted_at) VALUES (NEW.digest, NEW.at);
-END;
-CREATE TEMP TRIGGER intake_fingerprint INSTEAD OF INSERT ON intake
-    WHEN NEW.fingerprint IS NOT NULL
-BEGIN
-    INSERT OR IGNORE INTO intake_cases (fingerprint, case_id, posted_at)
-        VALUES (NEW.fingerprint, NEW.case_id, NEW.at);
-END;
-"""
-#: The receipt tickets of an add, in its transaction (a plain statement: through a trigger
-#: of the intake view it costs twice as much).
-_INSERT_TICKETS = (
-    "INSERT OR IGNORE INTO receipts "
-    "(receipt_id, receipt_key, case_id, revision, region, related, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-_CONFLICT = "dief: revision conflict"
-#: Rows per INSERT statement (10 parameters each, far below SQLite's limit of 32,766).
-_INTAKE_ROWS = 500
-_Row = tuple[int | str | bytes | None, ...]
-
-_SELECT_PENDING = (
-    'SELECT seq, topic, "key", value, timestamp_ms FROM outbox '
-    "WHERE published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class PendingEntry:
-    """An outbox entry with its sequence number, as the relay reads it."""
-
-    seq: int
-    entry: OutboxEntry
 
 
 class RevisionConflict(StorageError):  # noqa: N818 - a StorageError, named for what happened
@@ -171,7 +98,10 @@ class Outbox:
         self._thread: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # Written on the worker thread only (after each commit); read on the event loop.
-        self._revisions: dict[str, int] = {}
+        self._cases: dict[str, CaseIndexEntry] = {}  # derived case id → entry
+        self._references: dict[str, str] = {}  # practitioner's reference → case id
+        self._next_index = 0
+        self._held = 0
         self._fingerprints: dict[str, list[str]] = {}
         self._next_seq = 1  # this connection numbers its entries itself
         self._listener: Listener | None = None
@@ -188,9 +118,11 @@ class Outbox:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dief-outbox")
         try:
             self._db = await self._loop.run_in_executor(self._thread, self._open)
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, StorageError) as exc:
             self._thread.shutdown(wait=False)
             self._thread = None
+            if isinstance(exc, StorageError):
+                raise
             raise StorageError(f"cannot open the outbox {self._path}: {_reason(exc)}") from exc
 
     def _open(self) -> sqlite3.Connection:
@@ -202,11 +134,12 @@ class Outbox:
             db.execute("PRAGMA synchronous=FULL")  # an accepted case survives a power cut
             db.execute("PRAGMA busy_timeout=30000")
             db.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA:
+            for statement in SCHEMA:
                 db.execute(statement)
             db.execute("COMMIT")
-            db.executescript(_INTAKE)
-            self._load_revisions(db)
+            check_schema(db)
+            db.executescript(INTAKE)
+            self._load_index(db)
         except BaseException:
             db.close()
             raise
@@ -239,10 +172,18 @@ class Outbox:
         except (sqlite3.Error, OSError) as exc:
             raise StorageError(f"{what} the outbox failed: {_reason(exc)}") from exc
 
-    # -- revisions ---------------------------------------------------------------------
+    # -- the case index ----------------------------------------------------------------
 
-    def _load_revisions(self, db: sqlite3.Connection) -> None:
-        self._revisions = dict(db.execute("SELECT case_id, revision FROM node_cases"))
+    def _load_index(self, db: sqlite3.Connection) -> None:
+        rows = db.execute(
+            "SELECT case_id, case_index, region, cycle, revision, reference FROM node_cases"
+        )
+        cases = {str(row[0]): CaseIndexEntry(*row) for row in rows}
+        self._cases = cases
+        self._references = {e.reference: c for c, e in cases.items() if e.reference is not None}
+        (top,) = db.execute("SELECT max(case_index) FROM node_cases").fetchone()
+        self._next_index = 0 if top is None else int(top) + 1
+        (self._held,) = db.execute("SELECT count(*) FROM held").fetchone()
         prints: dict[str, list[str]] = {}
         rows = db.execute("SELECT fingerprint, case_id FROM intake_cases ORDER BY rowid")
         for fingerprint, case_id in rows:
@@ -250,11 +191,29 @@ class Outbox:
         self._fingerprints = prints
         (self._next_seq,) = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM outbox").fetchone()
 
+    def lookup(self, name: str) -> CaseIndexEntry | None:
+        """The case this node knows by *name* (its derived case id or the practitioner's
+        reference), from memory; :meth:`add` verifies against the file."""
+        found = self._cases.get(name)
+        if found is None and (case_id := self._references.get(name)) is not None:
+            found = self._cases.get(case_id)
+        return found
+
+    @property
+    def next_index(self) -> int:
+        """The case index the next new case gets (from memory)."""
+        return self._next_index
+
+    @property
+    def held_count(self) -> int:
+        """Case revisions held for their contributor token (from memory)."""
+        return self._held
+
     def known_revisions(self, case_ids: Sequence[str]) -> dict[str, int]:
-        """The latest revision this node sent for each of *case_ids* it knows (from
-        memory; :meth:`add` verifies them against the file)."""
-        known = self._revisions
-        return {c: known[c] for c in case_ids if c in known}
+        """The latest revision this node sent for each of *case_ids* it knows and knows
+        the latest revision of (from memory; :meth:`add` verifies them against the file)."""
+        known = self._cases
+        return {c: rev for c in case_ids if c in known and (rev := known[c].revision) is not None}
 
     def known_fingerprints(self, fingerprints: Sequence[str]) -> dict[str, list[str]]:
         """The case ids, in the order they were accepted, of each of *fingerprints* (new
@@ -263,12 +222,24 @@ class Outbox:
         return {f: list(known[f]) for f in fingerprints if f in known}
 
     async def reload_revisions(self) -> None:
-        """Read the revisions from the file again (another process may write to it)."""
-        await self._call("reading", self._load_revisions)
+        """Read the case index from the file again (another process may write to it)."""
+        await self._call("reading", self._load_index)
 
     async def revisions(self, case_ids: Sequence[str]) -> dict[str, int]:
         """:meth:`known_revisions`, for callers that await it."""
         return self.known_revisions(case_ids)
+
+    async def index_entries(self) -> list[CaseIndexEntry]:
+        """The whole case index, in case index order (what a backup keeps)."""
+        await self.reload_revisions()
+        return sorted(self._cases.values(), key=lambda e: e.index)
+
+    async def restore_index(self, entries: Sequence[CaseIndexEntry]) -> None:
+        """Put *entries* (from a backup) into the case index; an entry whose latest revision
+        is not known has ``revision`` None, and the node then refuses to revise that case
+        unless the revision is given. Entries already in the file are left as they are."""
+        await self._call("writing", _restore, list(entries))
+        await self.reload_revisions()
 
     # -- intake ------------------------------------------------------------------------
 
@@ -278,33 +249,40 @@ class Outbox:
 
     async def add(
         self,
-        revisions: Mapping[str, int],
+        cases: Sequence[CaseIndexEntry],
         entries: Sequence[OutboxEntry],
         *,
         source: str | None = None,
         fingerprints: Sequence[tuple[str, str]] = (),
         receipts: Sequence[ReceiptTicket] = (),
+        held: Sequence[HeldCase] = (),
     ) -> list[PendingEntry]:
-        """Record the cases' new revisions, their sealed records, the *source* they came
-        from, the *fingerprints* (fingerprint, case id) of the new cases among them and the
-        *receipts* tickets of the records, atomically and durably; returns the entries with
-        their sequence numbers.
+        """Record the *cases*' index entries (new cases) and new revisions, their sealed
+        records (*entries*) or the revisions *held* for a contributor token, the *source*
+        they came from, the *fingerprints* (fingerprint, case id) of the new cases among
+        them and the *receipts* tickets of the records, atomically and durably; returns the
+        entries with their sequence numbers.
 
         Raises :class:`RevisionConflict` (writing nothing) if a revision is not above the
-        one in the file. After the commit, the entries go to the listener (the relay) as
-        well, even if the caller was cancelled meanwhile.
+        one in the file, or a new case's index or reference was taken meanwhile. After the
+        commit, the entries go to the listener (the relay) as well, even if the caller was
+        cancelled meanwhile.
         """
-        if not revisions and not entries and source is None and not fingerprints:
+        if not cases and not entries and source is None and not fingerprints and not held:
             return []
+        tickets: list[Row] = [
+            (t.receipt_id, t.receipt_key, t.case_id, t.revision, t.region) for t in receipts
+        ]
+        args = (list(cases), list(entries), source, list(fingerprints), tickets, list(held))
+        return await self._write(partial(self._add, *args))
+
+    async def _write(
+        self, work: Callable[[sqlite3.Connection], list[PendingEntry]]
+    ) -> list[PendingEntry]:
+        """Run *work* on the outbox's thread; hand the entries it wrote to the listener."""
         if self._db is None or self._thread is None or self._loop is None:
             raise StorageError("the outbox is not started; call start() first")
-        tickets: list[_Row] = [
-            (t.receipt_id, t.receipt_key, t.case_id, t.revision, t.region, t.related)
-            for t in receipts
-        ]
-        args = (dict(revisions), list(entries), source, list(fingerprints), tickets)
-        work = partial(self._add, self._db, *args)
-        done = self._loop.run_in_executor(self._thread, work)
+        done = self._loop.run_in_executor(self._thread, work, self._db)
         # On the event loop, in commit order, whether or not the caller is still waiting.
         done.add_done_callback(self._hand_over)
         try:
@@ -321,42 +299,93 @@ class Outbox:
 
     def _add(
         self,
-        db: sqlite3.Connection,
-        revisions: dict[str, int],
+        cases: list[CaseIndexEntry],
         entries: list[OutboxEntry],
         source: str | None,
         fingerprints: list[tuple[str, str]],
-        tickets: list[_Row],
+        tickets: list[Row],
+        held: list[HeldCase],
+        db: sqlite3.Connection,
     ) -> list[PendingEntry]:
         now = _now()
-        ticket_rows: list[_Row] = [(*t, now) for t in tickets]
-        rows: list[_Row] = [(None,) * 6 + (c, r, None, None) for c, r in revisions.items()]
+        ticket_rows: list[Row] = [(*t, now) for t in tickets]
+        held_rows = [held_row(h, now) for h in held]
+        rows: list[Row] = [c.row(now) for c in cases]
         if source is not None:
-            rows.append((None,) * 5 + (now, None, None, source, None))
-        rows.extend((None,) * 5 + (now, c, None, None, f) for f, c in fingerprints)
+            rows.append(source_row(source, now))
+        rows.extend(print_row(f, c, now) for f, c in fingerprints)
         for attempt in range(3):
             first = self._next_seq
-            numbered: list[_Row] = [
-                (first + i, e.topic, e.key, e.value, e.timestamp_ms, now, None, None, None, None)
-                for i, e in enumerate(entries)
-            ]
+            numbered = [entry_row(first + i, e, now) for i, e in enumerate(entries)]
             try:
-                _insert_intake(db, rows + numbered, ticket_rows)
+                insert_intake(db, rows + numbered, ticket_rows, held_rows)
                 break
             except sqlite3.IntegrityError as exc:
                 # Another process wrote to the file: see it as it is, then number again
-                # (sequence numbers) or let the node do so (revisions).
-                self._load_revisions(db)
-                if _CONFLICT in str(exc):
+                # (sequence numbers) or let the node do so (revisions, case indexes).
+                self._load_index(db)
+                text = str(exc)
+                if CONFLICT in text or "node_cases." in text:
                     raise RevisionConflict(
-                        "the outbox holds newer revisions of some cases than the node numbered from"
+                        "the outbox holds newer revisions or cases than the node numbered from"
                     ) from None
+                if attempt == 2 or "outbox.seq" not in text:
+                    raise
+        self._next_seq = first + len(entries)
+        for case in cases:
+            self._cases[case.case_id] = case
+            if case.reference is not None:
+                self._references[case.reference] = case.case_id
+            self._next_index = max(self._next_index, case.index + 1)
+        self._held += len(held)
+        for fingerprint, case_id in fingerprints:
+            self._fingerprints.setdefault(fingerprint, []).append(case_id)
+        return [PendingEntry(first + i, e) for i, e in enumerate(entries)]
+
+    # -- held cases --------------------------------------------------------------------
+
+    async def held(self) -> list[HeldCase]:
+        """The case revisions held for a contributor token, oldest first."""
+        return await self._call("reading", load_held)
+
+    async def release(
+        self,
+        seqs: Sequence[int],
+        entries: Sequence[OutboxEntry],
+        receipts: Sequence[ReceiptTicket] = (),
+    ) -> list[PendingEntry] | None:
+        """Replace the held revisions *seqs* by their sealed *entries* and receipt
+        tickets, in one transaction; None (nothing written) if another process released
+        some of them first."""
+        tickets: list[Row] = [
+            (t.receipt_id, t.receipt_key, t.case_id, t.revision, t.region) for t in receipts
+        ]
+        result = await self._write(partial(self._release, list(seqs), list(entries), tickets))
+        return result if result or not seqs else None
+
+    def _release(
+        self,
+        seqs: list[int],
+        entries: list[OutboxEntry],
+        tickets: list[Row],
+        db: sqlite3.Connection,
+    ) -> list[PendingEntry]:
+        now = _now()
+        ticket_rows: list[Row] = [(*t, now) for t in tickets]
+        for attempt in range(3):
+            first = self._next_seq
+            numbered = [entry_row(first + i, e, now) for i, e in enumerate(entries)]
+            try:
+                if not release_held(db, seqs, numbered, ticket_rows):
+                    self._load_index(db)
+                    return []
+                break
+            except sqlite3.IntegrityError as exc:
+                self._load_index(db)
                 if attempt == 2 or "outbox.seq" not in str(exc):
                     raise
         self._next_seq = first + len(entries)
-        self._revisions.update(revisions)
-        for fingerprint, case_id in fingerprints:
-            self._fingerprints.setdefault(fingerprint, []).append(case_id)
+        self._held = max(0, self._held - len(seqs))
         return [PendingEntry(first + i, e) for i, e in enumerate(entries)]
 
     def listen(self, listener: Listener | None) -> None:
@@ -371,7 +400,7 @@ class Outbox:
     async def pending(self, limit: int, *, after: int = 0) -> list[PendingEntry]:
         """The oldest unpublished entries (sequence number above *after*), in the order
         they were accepted."""
-        return await self._call("reading", _pending, after, limit)
+        return await self._call("reading", pending, after, limit)
 
     async def mark_published(self, seqs: Sequence[int]) -> None:
         """Set ``published_at`` on *seqs* (all acknowledged by the broker).
@@ -398,36 +427,19 @@ def _seen(db: sqlite3.Connection, source: str) -> bool:
     return row is not None
 
 
-def _insert_intake(db: sqlite3.Connection, rows: list[_Row], tickets: list[_Row]) -> None:
-    """Insert *rows* into the intake view and *tickets* into the receipt tickets: one
-    statement (its own transaction) when the rows fit and there is no ticket, else one
-    transaction of several."""
-    chunks = [rows[i : i + _INTAKE_ROWS] for i in range(0, len(rows), _INTAKE_ROWS)]
-    if len(chunks) == 1 and not tickets:
-        db.execute(_intake_statement(len(rows)), [v for row in rows for v in row])
-        return
+def _restore(db: sqlite3.Connection, entries: list[CaseIndexEntry]) -> None:
     db.execute("BEGIN IMMEDIATE")
     try:
-        for chunk in chunks:
-            db.execute(_intake_statement(len(chunk)), [v for row in chunk for v in row])
-        db.executemany(_INSERT_TICKETS, tickets)
+        db.executemany(
+            "INSERT OR IGNORE INTO node_cases "
+            "(case_id, revision, case_index, region, cycle, reference) VALUES (?, ?, ?, ?, ?, ?)",
+            [(e.case_id, e.revision, e.index, e.region, e.cycle, e.reference) for e in entries],
+        )
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
-
-
-def _intake_statement(rows: int) -> str:
-    # Only placeholders are joined in: no value ever becomes SQL text.
-    return "INSERT INTO intake VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)  # noqa: S608
-
-
-def _pending(db: sqlite3.Connection, after: int, limit: int) -> list[PendingEntry]:
-    return [
-        PendingEntry(seq, OutboxEntry(topic, key, value, ts))
-        for seq, topic, key, value, ts in db.execute(_SELECT_PENDING, (after, limit))
-    ]
 
 
 def _mark(db: sqlite3.Connection, seqs: list[int]) -> None:

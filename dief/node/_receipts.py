@@ -38,7 +38,6 @@ RECEIPT_SCHEMA = (
         case_id VARCHAR(36) NOT NULL,
         revision INTEGER NOT NULL,
         region VARCHAR(8) NOT NULL,
-        related BOOLEAN NOT NULL,
         created_at DATETIME NOT NULL,
         outcome VARCHAR(16),
         reason VARCHAR(64),
@@ -70,7 +69,6 @@ class ReceiptTicket:
     case_id: str
     revision: int
     region: str
-    related: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +79,6 @@ class ReceiptState:
     case_id: str
     revision: int
     region: str
-    related: bool
     outcome: str | None
     reason: str | None
 
@@ -98,7 +95,8 @@ class ReceiptState:
 @dataclass(frozen=True, slots=True)
 class CaseReceipts:
     """A case this node posted: its latest revision and the receipts of that revision's
-    records (one per region told; none for a revision posted before receipts existed)."""
+    records (one per record sealed: a case goes to its own region only; none while the
+    revision is held for its contributor token)."""
 
     case_id: str
     revision: int
@@ -162,7 +160,7 @@ def _keys(db: sqlite3.Connection, receipt_ids: list[str]) -> dict[str, bytes]:
     return {str(r): bytes(k) for r, k in _rows(db, select, receipt_ids)}
 
 
-_STATE = "SELECT receipt_id, case_id, revision, region, related, outcome, reason FROM receipts"
+_STATE = "SELECT receipt_id, case_id, revision, region, outcome, reason FROM receipts"
 
 
 def _states(db: sqlite3.Connection, receipt_ids: list[str]) -> dict[str, ReceiptState]:
@@ -171,13 +169,12 @@ def _states(db: sqlite3.Connection, receipt_ids: list[str]) -> dict[str, Receipt
 
 
 def _state(row: tuple[object, ...]) -> ReceiptState:
-    rid, case_id, revision, region, related, outcome, reason = row
+    rid, case_id, revision, region, outcome, reason = row
     return ReceiptState(
         str(rid),
         str(case_id),
         int(str(revision)),
         str(region),
-        bool(related),
         None if outcome is None else str(outcome),
         None if reason is None else str(reason),
     )
@@ -233,13 +230,13 @@ def _positions(db: sqlite3.Connection, topic: str) -> dict[int, int]:
 def _cases(db: sqlite3.Connection) -> list[CaseReceipts]:
     rows = db.execute(
         "SELECT c.case_id, c.revision, r.receipt_id, r.case_id, r.revision, r.region, "
-        "r.related, r.outcome, r.reason FROM node_cases c LEFT JOIN receipts r "
+        "r.outcome, r.reason FROM node_cases c LEFT JOIN receipts r "
         "ON r.case_id = c.case_id AND r.revision = c.revision "
-        "ORDER BY c.rowid, r.related, r.region"
+        "ORDER BY c.case_index, r.created_at, r.receipt_id"
     )
     cases: dict[str, tuple[int, list[ReceiptState]]] = {}
     for case_id, revision, *receipt in rows:
-        _, records = cases.setdefault(str(case_id), (int(revision), []))
+        _, records = cases.setdefault(str(case_id), (int(revision or 0), []))
         if receipt[0] is not None:
             records.append(_state(tuple(receipt)))
     return [CaseReceipts(c, rev, tuple(records)) for c, (rev, records) in cases.items()]

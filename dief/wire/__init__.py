@@ -3,7 +3,9 @@
 - The case: :class:`CaseInput` / :func:`parse_case` / :func:`load_cases` (what a practitioner
   submits: JSON, YAML, JSON Lines, validated with errors that name each field) and
   :class:`CaseRecord` / :func:`generalise` (the generalised payload sealed in a
-  ``dief.case`` envelope).
+  ``dief.case`` envelope, schema 2), its ownership (:func:`case_id_for`,
+  :func:`owner_message`, :func:`ownership_problem`) and its padded sizes
+  (:data:`CASE_PADDED_SIZES`, :func:`case_padded_size`).
 - The sealed envelope v1: :class:`SealedEnvelope`, :class:`Recipient`, the suites and the
   payload types :data:`TYPE_CASE` and :data:`TYPE_DIGEST` (sealing and opening are in
   :mod:`dief.crypto`).
@@ -12,10 +14,6 @@
   sealing and opening are in :mod:`dief.crypto`.
 - The published outputs: :class:`Cell`, :class:`Digest`, :class:`CspSummary` and their parts.
 - :func:`unsigned_document`: the document a signature covers.
-- The signed forum directory (DESIGN §4 ⚑) and the files the parties hand each other:
-  :class:`ForumDirectoryDocument`, :class:`DirectoryKeyCertificate`,
-  :class:`DirectoryKeyRequest`, :class:`RegionKeyBundle`, :class:`NodeRegistration`
-  (verification and rules in :mod:`dief.keyring`).
 - Contributor credentials (DESIGN §5 ⚑): :class:`CredentialRequest`,
   :class:`CredentialAnswer`, :class:`NodeKemKey`, :data:`TYPE_CREDENTIAL_REQUEST`,
   :data:`TYPE_CREDENTIAL_ANSWER` (building, signing and sealing: :mod:`dief.credentials`).
@@ -44,26 +42,6 @@ from dief.wire._credentials import (
     CredentialAnswer,
     CredentialRequest,
     NodeKemKey,
-)
-from dief.wire._directory import (
-    CONTEXT_DIRECTORY,
-    CONTEXT_DIRECTORY_CERTIFICATE,
-    CONTEXT_DIRECTORY_KEY_REQUEST,
-    CONTEXT_KEY_ENDORSEMENT,
-    CONTEXT_REGISTRATION,
-    DIRECTORY_FORMAT,
-    ISSUER_ALG,
-    DirectoryKey,
-    DirectoryKeyCertificate,
-    DirectoryKeyRequest,
-    DirectoryRole,
-    Endorsement,
-    EndorsementKind,
-    ForumDirectoryDocument,
-    ForumParameters,
-    KeyStatus,
-    NodeRegistration,
-    RegionKeyBundle,
 )
 from dief.wire._envelope import (
     ENVELOPE_VERSION,
@@ -101,6 +79,15 @@ from dief.wire._outputs import (
     Trend,
     TrendTest,
 )
+from dief.wire._ownership import (
+    case_id_for,
+    owner_message,
+    ownership_problem,
+)
+from dief.wire._padding import (
+    CASE_PADDED_SIZES,
+    case_padded_size,
+)
 from dief.wire._receipt import (
     RECEIPT_PLAINTEXT_BYTES,
     RECEIPT_VERSION,
@@ -112,8 +99,10 @@ from dief.wire._receipt import (
 )
 from dief.wire._record import (
     CASE_SCHEMA_VERSION,
+    MAX_TOKEN_BYTES,
     CaseRecord,
     RecordItem,
+    UnsignedRecord,
     generalise,
 )
 from dief.wire._signed import (
@@ -121,24 +110,7 @@ from dief.wire._signed import (
 )
 
 __all__ = [
-    "CONTEXT_DIRECTORY",
-    "CONTEXT_DIRECTORY_CERTIFICATE",
-    "CONTEXT_DIRECTORY_KEY_REQUEST",
-    "CONTEXT_KEY_ENDORSEMENT",
-    "CONTEXT_REGISTRATION",
-    "DIRECTORY_FORMAT",
-    "ISSUER_ALG",
-    "DirectoryKey",
-    "DirectoryKeyCertificate",
-    "DirectoryKeyRequest",
-    "DirectoryRole",
-    "Endorsement",
-    "EndorsementKind",
-    "ForumDirectoryDocument",
-    "ForumParameters",
-    "KeyStatus",
-    "NodeRegistration",
-    "RegionKeyBundle",
+    "CASE_PADDED_SIZES",
     "CASE_SCHEMA_VERSION",
     "CREDENTIAL_ENVELOPE_LABEL",
     "CREDENTIAL_WIRE_VERSION",
@@ -147,6 +119,7 @@ __all__ = [
     "MAX_INDICATORS",
     "MAX_ITEMS",
     "MAX_REVISION",
+    "MAX_TOKEN_BYTES",
     "MAX_VALUE_BYTES",
     "RECEIPT_PLAINTEXT_BYTES",
     "RECEIPT_VERSION",
@@ -183,10 +156,15 @@ __all__ = [
     "Totals",
     "Trend",
     "TrendTest",
+    "UnsignedRecord",
+    "case_id_for",
+    "case_padded_size",
     "detect_format",
     "format_loc",
     "generalise",
     "load_cases",
+    "owner_message",
+    "ownership_problem",
     "parse_case",
     "parse_receipt_plaintext",
     "problems_from_pydantic",

@@ -175,7 +175,7 @@ class CaseQueries(DigestPatterns):
 STATE_COLUMNS = (
     cases.c.case_id,
     cases.c.revision,
-    cases.c.owner_tag,
+    cases.c.owner_key,
     cases.c.status,
     cases.c.contributor,
     cases.c.month,
@@ -203,7 +203,7 @@ def case_state(row: Any) -> CaseState:
     return CaseState(
         case_id=row.case_id,
         revision=row.revision,
-        owner_tag=row.owner_tag,
+        owner_key=row.owner_key,
         status=row.status,
         contributor=row.contributor,
         month=row.month,

@@ -1,8 +1,10 @@
 """Database tables of the regional aggregator (SQLAlchemy Core).
 
-Only categorical facts are stored in clear. Free text stays inside the sealed envelope,
-which is kept as received (``cases.sealed``) and can be opened only with the region key;
-a withdrawn case keeps none (its ``sealed`` is empty: the withdrawal erases the lesson).
+Only categorical facts are stored in clear. Stored times (``applied_at``, ``updated_at``)
+are coarsened to the hour, like record timestamps (DESIGN §3, §11). Free text stays inside
+the sealed envelope, which is kept as received (``cases.sealed``) and can be opened only
+with the region key; a withdrawn case keeps none (its ``sealed`` is empty: the withdrawal
+erases the lesson).
 A case's (dimension, value) pairs are one JSON column of its row (``dimension_values``), so
 a revision rewrites one row, not a row per pair.
 
@@ -47,7 +49,6 @@ __all__ = [
     "digest_cells",
     "digest_versions",
     "metadata",
-    "related_notices",
 ]
 
 metadata = MetaData()
@@ -67,7 +68,8 @@ cases = Table(
     Column("region", String(8), primary_key=True),
     Column("case_id", String(36), primary_key=True),
     Column("revision", Integer, nullable=False),
-    Column("owner_tag", String(64), nullable=False),
+    # The case's Ed25519 owner public key, base64url (migration 0010; its id derives from it).
+    Column("owner_key", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     Column("contributor", String(64), nullable=False),
     Column("month", String(7), nullable=False),
@@ -78,6 +80,9 @@ cases = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # The case's (dimension, value) pairs as a JSON array of pairs (migration 0005).
     Column("dimension_values", Text, nullable=False, server_default="[]"),
+    # The other regions on the case's route, a JSON array of region codes (migration 0010):
+    # route tables read them; they never count the case.
+    Column("related_regions", Text, nullable=False, server_default="[]"),
 )
 
 
@@ -110,19 +115,6 @@ cell_totals = Table(
     Column("n_nonred", Integer, nullable=False),
     Column("contributors_nonred", Integer, nullable=False),
     sqlite_with_rowid=False,
-)
-
-related_notices = Table(
-    "related_notices",
-    metadata,
-    Column("region", String(8), primary_key=True),
-    Column("case_id", String(36), primary_key=True),
-    Column("primary_region", String(8), nullable=False),
-    Column("revision", Integer, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("month", String(7), nullable=False),
-    Column("record_id", String(36), nullable=False),
-    Column("sealed", LargeBinary, nullable=False),
 )
 
 dead_letters = Table(

@@ -12,10 +12,12 @@ The reads are in :mod:`dief.aggregator.store._queries`, the upkeep of the cell t
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +38,11 @@ from dief.aggregator.store._queries import (
     case_state,
     encode_values,
 )
-from dief.aggregator.store._schema import applied_records, cases, dead_letters, related_notices
+from dief.aggregator.store._schema import applied_records, cases, dead_letters
 from dief.database import FAST_PRAGMAS, open_engine
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError, StorageRefusedError
+from dief.seams import coarse_hour
 
 __all__ = [
     "CaseStore",
@@ -124,7 +127,7 @@ class CaseStore(CaseQueries):
         """Apply *records* (partition order) and count dead letters, in one transaction.
 
         ``dead`` lists (record_id or None, reason) of records that could not be opened or
-        validated; forged revisions found while planning are counted too. A known record id
+        validated; owner mismatches found while planning are counted too. A known record id
         is remembered, so a redelivered poison record is recognised. *before_commit* runs
         inside the transaction once the plan is known (the aggregator sends its dead
         letters there): if it raises, nothing is committed. Returns the plan with one
@@ -134,17 +137,17 @@ class CaseStore(CaseQueries):
         try:
             async with engine.begin() as conn:
                 plan = await self._apply(conn, region, records)
-                forged = [
+                mismatched = [
                     (r.record_id, o.value)
                     for r, o in zip(records, plan.outcomes, strict=True)
-                    if o is Outcome.FORGED
+                    if o is Outcome.OWNERSHIP
                 ]
                 known = await self._applied_ids(conn, [rid for rid, _ in dead if rid is not None])
                 fresh_dead = [(rid, why) for rid, why in dead if rid is None or rid not in known]
                 await self._record_dead(
                     conn,
                     region,
-                    Counter(reason for _, reason in [*fresh_dead, *forged]),
+                    Counter(reason for _, reason in [*fresh_dead, *mismatched]),
                     [(rid, reason) for rid, reason in fresh_dead if rid is not None],
                 )
                 if before_commit is not None:
@@ -162,8 +165,7 @@ class CaseStore(CaseQueries):
         self, conn: AsyncConnection, region: str, records: Sequence[CaseFacts]
     ) -> BatchPlan:
         record_ids = list({r.record_id for r in records})
-        case_ids = list({r.case_id for r in records if not r.related})
-        notice_ids = list({r.case_id for r in records if r.related})
+        case_ids = list({r.case_id for r in records})
         outcomes = await self._outcomes(conn, record_ids)
         # Only what was applied makes a redelivery a duplicate: a record dead-lettered
         # before (a key not yet picked up, a bug since fixed) is judged afresh when it is
@@ -173,14 +175,13 @@ class CaseStore(CaseQueries):
         if was_dead:
             await self._forget(conn, was_dead)
         existing = await self._states(conn, region, case_ids)
-        notices = await self._notice_revisions(conn, region, notice_ids)
-        plan = plan_batch(records, existing, applied, notices)
-        now = datetime.now(UTC)
+        plan = plan_batch(records, existing, applied)
+        now = coarse_hour(time.time())  # stored times tell the hour only (DESIGN §11)
 
         applied_insert = self._prepared(conn, "applied_records", applied_records.insert)
         stamp = applied_insert.convert("applied_at", now)
         fresh = [
-            (r.record_id, region, o.value, stamp)
+            (r.record_id, region, _stored_outcome(o), stamp)
             for r, o in zip(records, plan.outcomes, strict=True)
             if o is not Outcome.DUPLICATE
         ]
@@ -190,8 +191,6 @@ class CaseStore(CaseQueries):
             await self._write_cases(
                 conn, region, sorted(plan.upserts.values(), key=lambda f: f.case_id), now
             )
-        if plan.notices:
-            await self._write_notices(conn, region, list(plan.notices.values()))
         if plan.deltas or plan.red_deltas:
             await apply_cell_deltas(conn, region, delta_rows(plan.deltas, plan.red_deltas))
         return plan
@@ -208,7 +207,7 @@ class CaseStore(CaseQueries):
                 "record_id": rid,
                 "region": region,
                 "outcome": f"dlq:{reason}"[:32],
-                "applied_at": datetime.now(UTC),
+                "applied_at": coarse_hour(time.time()),
             }
             for rid, reason in dict(dead_ids).items()
         ]
@@ -297,25 +296,12 @@ class CaseStore(CaseQueries):
                 states[row.case_id] = case_state(row)
         return states
 
-    async def _notice_revisions(
-        self, conn: AsyncConnection, region: str, case_ids: Sequence[str]
-    ) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for chunk in chunks(case_ids):
-            rows = await conn.execute(
-                select(related_notices.c.case_id, related_notices.c.revision).where(
-                    related_notices.c.region == region, related_notices.c.case_id.in_(chunk)
-                )
-            )
-            found.update({r.case_id: r.revision for r in rows})
-        return found
-
     async def _write_cases(
         self, conn: AsyncConnection, region: str, facts: Sequence[CaseFacts], now: datetime
     ) -> None:
         def upsert_cases() -> Insert:
             stmt = self._insert(conn, cases)
-            keep = {"region", "case_id", "owner_tag"}
+            keep = {"region", "case_id", "owner_key"}
             return stmt.on_conflict_do_update(  # type: ignore[attr-defined,no-any-return]
                 index_elements=["region", "case_id"],
                 set_={c.name: stmt.excluded[c.name] for c in cases.columns if c.name not in keep},  # type: ignore[attr-defined]
@@ -328,7 +314,7 @@ class CaseStore(CaseQueries):
                 region,
                 f.case_id,
                 f.revision,
-                f.owner_tag,
+                f.owner_key,
                 f.status,
                 f.contributor,
                 f.month,
@@ -338,37 +324,11 @@ class CaseStore(CaseQueries):
                 f.sealed,
                 stamp,
                 encode_values(f.values),
+                _ENCODER.encode(f.related_regions),
             )
             for f in facts
         ]
         await self._bulk(conn, case_insert, rows, converted=["updated_at"])
-
-    async def _write_notices(
-        self, conn: AsyncConnection, region: str, facts: Sequence[CaseFacts]
-    ) -> None:
-        rows = [
-            {
-                "region": region,
-                "case_id": f.case_id,
-                "primary_region": f.primary_region,
-                "revision": f.revision,
-                "status": f.status,
-                "month": f.month,
-                "record_id": f.record_id,
-                "sealed": f.sealed,
-            }
-            for f in facts
-        ]
-        stmt = self._insert(conn, related_notices)
-        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-            index_elements=["region", "case_id"],
-            set_={
-                c.name: stmt.excluded[c.name]  # type: ignore[attr-defined]
-                for c in related_notices.columns
-                if c.name not in ("region", "case_id")
-            },
-        )
-        await conn.execute(stmt, rows)
 
     async def rebuild_cells(self, region: str) -> None:
         """Recompute *region*'s cells (both tables) from the stored cases (DESIGN §7)."""
@@ -385,6 +345,15 @@ class CaseStore(CaseQueries):
                 await rebuild_cells(conn, region, delta_rows(counts, red))
         except SQLAlchemyError as exc:
             raise StorageError(f"rebuilding cells for {region} failed: {_why(exc)}") from exc
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
+def _stored_outcome(outcome: Outcome) -> str:
+    """What ``applied_records`` keeps for *outcome*: an owner mismatch is a dead letter
+    (``dlq:ownership``), judged afresh if it is replayed."""
+    return f"dlq:{outcome.value}" if outcome is Outcome.OWNERSHIP else outcome.value
 
 
 def migrate(connection: Connection, revision: str = "head") -> None:

@@ -9,9 +9,9 @@ content, so an unchanged digest need not be issued again.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +20,7 @@ from dief.aggregator.store._schema import digest_versions
 from dief.aggregator.store._store import CaseStore
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError
+from dief.seams import coarse_hour
 
 __all__ = ["DigestVersion", "DigestVersions"]
 
@@ -54,7 +55,7 @@ class DigestVersions:
         """:meth:`claim` for several periods of *region* in one transaction."""
         engine = self._store._require()
         t = digest_versions
-        now = datetime.now(UTC)
+        now = coarse_hour(time.time())  # stored times tell the hour only
         claimed: dict[str, int] = {}
         try:
             async with engine.begin() as conn:
@@ -85,7 +86,7 @@ class DigestVersions:
         """:meth:`mark_published` for several (period, version, content hash) at once."""
         engine = self._store._require()
         t = digest_versions
-        now = datetime.now(UTC)
+        now = coarse_hour(time.time())  # stored times tell the hour only
         try:
             async with engine.begin() as conn:
                 for period, version, content_hash in published:

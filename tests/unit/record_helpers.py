@@ -1,0 +1,75 @@
+"""Signed case records v2 for tests: what a node with a given secret would publish."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from dief.keyring import NodeSecret
+from dief.node import NodeIdentity
+from dief.testing import FakeCredentials
+from dief.wire import CaseInput, CaseRecord, case_id_for, generalise, parse_case
+from dief.wire._ownership import b64url
+
+TODAY = date(2026, 11, 22)
+SECRET = b"s" * 32
+
+
+def identity(secret: bytes = SECRET) -> NodeIdentity:
+    return NodeIdentity(NodeSecret("test-node", secret))
+
+
+def case_doc(**overrides: object) -> dict[str, object]:
+    doc: dict[str, object] = {
+        "confidence": "suspected",
+        "region": "AFR",
+        "detected": "2026-07-14",
+        "items": [{"category": "small_arms", "quantity": 40}],
+        "transfer_stage": "in_transit",
+        "methods": ["falsified_documents"],
+        "detection_source": "customs_border_control",
+        "risk_indicators": ["DOC-01"],
+    }
+    doc.update(overrides)
+    return doc
+
+
+def owner_public(key: Ed25519PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def signed_record(
+    case: CaseInput | dict[str, object] | None = None,
+    *,
+    secret: bytes = SECRET,
+    index: int = 0,
+    revision: int = 1,
+    envelope_id: str | None = None,
+    credentials: FakeCredentials | None = None,
+    key: Ed25519PrivateKey | None = None,
+    start_month: int = 9,
+) -> CaseRecord:
+    """The record a node with *secret* signs for its case *index* (or with *key*)."""
+    if not isinstance(case, CaseInput):
+        case = parse_case(case if case is not None else case_doc(), today=TODAY)
+    key = key if key is not None else identity(secret).owner_key(index)
+    cycle = case.detected_month.cycle(start_month)
+    raw = owner_public(key)
+    unsigned = generalise(
+        case,
+        case_id=case_id_for(str(case.region), str(cycle), raw),
+        revision=revision,
+        owner_key=raw,
+        cycle=cycle,
+    )
+    creds = credentials if credentials is not None else FakeCredentials(secret)
+    credential = creds.credential(str(cycle), str(case.region))
+    assert credential is not None
+    return unsigned.sign(credential, envelope_id or str(uuid.uuid4()), key.sign)
+
+
+__all__ = ["SECRET", "TODAY", "b64url", "case_doc", "identity", "owner_public", "signed_record"]

@@ -1,0 +1,95 @@
+"""The two padded sizes of case records (DESIGN §3 ⚑): each the smallest multiple of 256
+that fits the largest valid record of its kind."""
+
+from __future__ import annotations
+
+from dief.vocab import (
+    ActionTaken,
+    CaseKind,
+    CaseStatus,
+    Confidence,
+    DetectionSource,
+    EndUserType,
+    ItemCategory,
+    Method,
+    QuantityBand,
+    Region,
+    Tlp,
+    TransferStage,
+    TransportMode,
+)
+from dief.wire import (
+    CASE_PADDED_SIZES,
+    MAX_INDICATORS,
+    MAX_ITEMS,
+    MAX_REVISION,
+    MAX_TOKEN_BYTES,
+    SUMMARY_MAX_CHARS,
+    CaseRecord,
+    case_padded_size,
+)
+from tests.unit.record_helpers import b64url, signed_record
+
+
+def _longest(values: type[object]) -> str:
+    return max((str(v) for v in values), key=len)  # type: ignore[attr-defined]
+
+
+def _largest(summary: str | None) -> CaseRecord:
+    """The largest valid record: every list full, every string at its longest."""
+    regions = sorted((r.value for r in Region), key=len, reverse=True)
+    return CaseRecord(
+        case_id="ffffffff-ffff-8fff-bfff-ffffffffffff",
+        revision=MAX_REVISION,
+        status=_longest(CaseStatus),
+        kind=_longest(CaseKind),
+        confidence=_longest(Confidence),
+        region=regions[0],
+        related_regions=regions[1:],
+        detected_month="9999-12",
+        items=[{"category": _longest(ItemCategory), "band": _longest(QuantityBand)}] * MAX_ITEMS,
+        transfer_stage=_longest(TransferStage),
+        methods=[m.value for m in Method],
+        transport_modes=[m.value for m in TransportMode],
+        end_user_type=_longest(EndUserType),
+        risk_indicators=["DOC-99"] * MAX_INDICATORS,
+        detection_source=_longest(DetectionSource),
+        actions_taken=[a.value for a in ActionTaken],
+        tlp=_longest(Tlp),
+        summary=summary,
+        cycle="CSP9999",
+        contributor="f" * 32,
+        contributor_token=b64url(b"\xff" * MAX_TOKEN_BYTES),
+        catalogue_version="x" * 32,
+        envelope_id="ffffffff-ffff-4fff-bfff-ffffffffffff",
+        owner_key="A" * 43,
+        owner_sig="A" * 86,
+    )
+
+
+def test_each_size_is_the_smallest_multiple_of_256_that_fits_the_largest_record() -> None:
+    without = len(_largest(None).to_json())
+    # A lesson's JSON is at most four bytes per character (control characters other than
+    # tab and line breaks are refused; an astral character is four UTF-8 bytes; an escaped
+    # quote two).
+    astral = len(_largest("\U0001f600" * SUMMARY_MAX_CHARS).to_json())
+    quoted = len(_largest('"' * SUMMARY_MAX_CHARS).to_json())
+    lines = len(_largest("\n" * SUMMARY_MAX_CHARS).to_json())
+    with_lesson = max(astral, quoted, lines)
+    assert CASE_PADDED_SIZES == (-(-without // 256) * 256, -(-with_lesson // 256) * 256)
+    assert all(size % 256 == 0 for size in CASE_PADDED_SIZES)
+
+
+def test_padded_size_depends_only_on_whether_there_is_a_lesson() -> None:
+    short = signed_record()
+    long = signed_record({**_doc(), "summary": "a lesson " * 200})
+    assert case_padded_size(short) == CASE_PADDED_SIZES[0]
+    assert case_padded_size(long) == CASE_PADDED_SIZES[1]
+    assert len(short.to_json()) < CASE_PADDED_SIZES[0]
+    assert len(long.to_json()) < CASE_PADDED_SIZES[1]
+
+
+def _doc() -> dict[str, object]:
+    from tests.unit.record_helpers import case_doc
+
+    return case_doc()
