@@ -23,6 +23,7 @@ __all__ = [
     "DIGESTS_TOPIC",
     "DIRECTORY_TOPIC",
     "RECEIPTS_TOPIC",
+    "ROUTES_TOPIC",
     "EnsuredTopics",
     "TopicSpec",
     "cases_topic",
@@ -39,6 +40,10 @@ CSP_TOPIC = "csp.reporting"
 #: Sealed receipts from every regional aggregator to the posting nodes (key = receipt id,
 #: hex SHA-256 of the record's envelope id; DESIGN §8). Every node reads all of it.
 RECEIPTS_TOPIC = "dief.receipts"
+#: Sealed route tables between regional aggregators (DESIGN §5; key
+#: ``<from>-><to>/<period>``): each sealed to the receiving region's aggregator only, so
+#: every aggregator reads the whole topic and skips what is not sealed to it.
+ROUTES_TOPIC = "dief.routes"
 #: The signed forum directory (DESIGN §2, §4 ⚑): compacted, keys ``current`` and
 #: ``v<version>``, so the current version and the whole history stay readable.
 DIRECTORY_TOPIC = "dief.directory"
@@ -121,6 +126,7 @@ def dief_topics(
     specs.append(TopicSpec(DIGESTS_TOPIC, 1, replication_factor))
     specs.append(TopicSpec(CSP_TOPIC, 1, replication_factor))
     specs.append(TopicSpec(RECEIPTS_TOPIC, 1, replication_factor))
+    specs.append(TopicSpec(ROUTES_TOPIC, 1, replication_factor))
     return tuple(specs)
 
 

@@ -9,6 +9,8 @@
 - The sealed envelope v1: :class:`SealedEnvelope`, :class:`Recipient`, the suites and the
   payload types :data:`TYPE_CASE` and :data:`TYPE_DIGEST` (sealing and opening are in
   :mod:`dief.crypto`).
+- Route tables (DESIGN §5 ⚑): :class:`RouteTable`, :data:`TYPE_ROUTE_TABLE`,
+  :data:`ROUTE_DIMENSIONS`, :func:`route_key` (signing and protection: :mod:`dief.routes`).
 - Receipts (DESIGN §8 ⚑): :class:`Receipt`, :class:`ReceiptOutcome`, :class:`SealedReceipt`
   and the padded plaintext (:func:`receipt_plaintext`, :func:`parse_receipt_plaintext`);
   sealing and opening are in :mod:`dief.crypto`.
@@ -105,6 +107,14 @@ from dief.wire._record import (
     UnsignedRecord,
     generalise,
 )
+from dief.wire._route import (
+    ROUTE_DIMENSIONS,
+    ROUTE_TABLE_SCHEMA,
+    TYPE_ROUTE_TABLE,
+    RouteTable,
+    digest_routes,
+    route_key,
+)
 from dief.wire._signed import (
     unsigned_document,
 )
@@ -123,6 +133,8 @@ __all__ = [
     "MAX_VALUE_BYTES",
     "RECEIPT_PLAINTEXT_BYTES",
     "RECEIPT_VERSION",
+    "ROUTE_DIMENSIONS",
+    "ROUTE_TABLE_SCHEMA",
     "SUITE_HYBRID",
     "SUITE_X25519",
     "SUMMARY_MAX_CHARS",
@@ -130,6 +142,7 @@ __all__ = [
     "TYPE_CREDENTIAL_ANSWER",
     "TYPE_CREDENTIAL_REQUEST",
     "TYPE_DIGEST",
+    "TYPE_ROUTE_TABLE",
     "CaseFormat",
     "CaseInput",
     "CaseRecord",
@@ -151,6 +164,7 @@ __all__ = [
     "Recipient",
     "RecordItem",
     "RegionTable",
+    "RouteTable",
     "SealedEnvelope",
     "SealedReceipt",
     "Totals",
@@ -160,6 +174,7 @@ __all__ = [
     "case_id_for",
     "case_padded_size",
     "detect_format",
+    "digest_routes",
     "format_loc",
     "generalise",
     "load_cases",
@@ -169,6 +184,7 @@ __all__ = [
     "parse_receipt_plaintext",
     "problems_from_pydantic",
     "receipt_plaintext",
+    "route_key",
     "suggest",
     "to_validation_error",
     "unsigned_document",

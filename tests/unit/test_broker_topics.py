@@ -9,6 +9,7 @@ from dief.kafka import (
     CSP_TOPIC,
     DIGESTS_TOPIC,
     RECEIPTS_TOPIC,
+    ROUTES_TOPIC,
     EnsuredTopics,
     TopicSpec,
     cases_topic,
@@ -54,7 +55,7 @@ def test_dief_topics_is_the_contract_set_with_case_partitions_configurable() -> 
 
     expected_cases = {f"dief.{r.topic_code}.cases" for r in Region}
     expected_dlq = {f"dief.{r.topic_code}.dlq" for r in Region}
-    single = {DIGESTS_TOPIC, CSP_TOPIC, RECEIPTS_TOPIC}
+    single = {DIGESTS_TOPIC, CSP_TOPIC, RECEIPTS_TOPIC, ROUTES_TOPIC}
     assert set(specs) == expected_cases | expected_dlq | single
     assert {specs[name].partitions for name in expected_cases} == {5}
     assert {specs[name].partitions for name in expected_dlq | single} == {1}
@@ -70,6 +71,7 @@ def test_dief_topics_defaults_to_three_case_partitions_and_can_limit_regions() -
         (DIGESTS_TOPIC, 1),
         (CSP_TOPIC, 1),
         (RECEIPTS_TOPIC, 1),
+        (ROUTES_TOPIC, 1),
     ]
 
 

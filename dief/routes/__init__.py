@@ -1,0 +1,62 @@
+"""Route tables (DESIGN §5 ⚑ ``related_regions``): a case goes to its own region only; its
+region's aggregator tells each region on the route, in aggregate, how many of its cases
+pass there.
+
+- Computing and protecting (:mod:`dief.routes._tables`): :class:`RouteCase`,
+  :func:`route_cells`, :class:`SenderCells`, :func:`protect_route` (k_meeting, jointly
+  with the sending region's own digest and CSP summary row), :func:`bounds_hold`.
+- The signed payload: :class:`RoutePayload`, :func:`build_route_table`,
+  :func:`sign_route_table`, :func:`parse_route_payload` (context
+  :data:`CONTEXT_ROUTE_TABLE`); the wire shape is :class:`dief.wire.RouteTable`.
+- Sending: :class:`RouteIssuer`, :func:`publish_route_tables` (with the digests, on
+  ``dief.routes``, sealed to the receiving region's aggregator).
+- Receiving: :class:`RouteInbox` (open, verify, keep the latest per sending region and
+  cycle); the digest shows them (``dief.digests``).
+"""
+
+from __future__ import annotations
+
+from dief.aggregator.store._routes import ReceivedRoute, RouteCase, RouteTables
+from dief.routes._inbox import RouteInbox, RouteOutcome, RouteReceived
+from dief.routes._payload import (
+    CONTEXT_ROUTE_TABLE,
+    RoutePayload,
+    VerifyKeysFor,
+    build_route_table,
+    parse_route_payload,
+    route_payload_bytes,
+    sign_route_table,
+)
+from dief.routes._publish import PublishedRoute, RouteIssuer, publish_route_tables, sender_cells
+from dief.routes._tables import (
+    RouteProtection,
+    SenderCells,
+    bounds_hold,
+    protect_route,
+    route_cells,
+)
+
+__all__ = [
+    "CONTEXT_ROUTE_TABLE",
+    "PublishedRoute",
+    "ReceivedRoute",
+    "RouteCase",
+    "RouteInbox",
+    "RouteIssuer",
+    "RouteOutcome",
+    "RoutePayload",
+    "RouteProtection",
+    "RouteReceived",
+    "RouteTables",
+    "SenderCells",
+    "VerifyKeysFor",
+    "bounds_hold",
+    "build_route_table",
+    "parse_route_payload",
+    "protect_route",
+    "publish_route_tables",
+    "route_cells",
+    "route_payload_bytes",
+    "sender_cells",
+    "sign_route_table",
+]

@@ -1,0 +1,169 @@
+"""Issuing route tables: computed from the sending region's stored cases, protected jointly
+with its digests, signed, sealed to each receiving region's aggregator, published on
+``dief.routes`` (key ``<from>-><to>/<period>``).
+
+They go out with the digests, at the same issue moments
+(:func:`dief.digests.publish_digests` calls :func:`publish_route_tables` when its issuer
+has a :class:`RouteIssuer`), for closed CSP cycles only (a cycle still open would be
+re-issued month after month, and two issues of a growing table difference out a month).
+A table equal to the one this issuer last sent for the same (receiving region, cycle) is
+not sent again (kept in memory: after a restart every table is sent once more, which the
+receiver absorbs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from dief.aggregator.store import CaseStore
+from dief.aggregator.store._routes import RouteTables  # the store's route-table queries
+from dief.crypto import KemPublicKey, Sealer, SigningKey, canonical_json
+from dief.disclosure import DigestPattern, PeriodCells, merge_rows
+from dief.exceptions import ConfigurationError
+from dief.kafka import ROUTES_TOPIC
+from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month
+from dief.routes._payload import build_route_table, route_payload_bytes, sign_route_table
+from dief.routes._tables import SenderCells, protect_route, route_cells
+from dief.seams import Clock, RecordSink, SystemClock, coarse_hour
+from dief.vocab import Region
+from dief.wire import ROUTE_TABLE_SCHEMA, TYPE_ROUTE_TABLE, RouteTable, route_key, unsigned_document
+
+__all__ = ["PublishedRoute", "RouteIssuer", "publish_route_tables", "sender_cells"]
+
+log = logging.getLogger("dief.routes")
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedRoute:
+    """One route table sent on ``dief.routes``."""
+
+    from_region: Region
+    to_region: Region
+    period: str
+    withheld: bool
+    #: bytes of the sealed record value
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class RouteIssuer:
+    """What a region needs to issue route tables: its signing key, each receiving region's
+    aggregator KEM public keys (a region without keys gets no table, with a warning), where
+    to publish, and k."""
+
+    region: Region
+    signer: SigningKey
+    recipients: Mapping[Region, tuple[KemPublicKey, ...]]
+    sink: RecordSink
+    k_meeting: int = 2
+    k_csp: int = 3
+    start_month: int = DEFAULT_CYCLE_START_MONTH
+    clock: Clock = field(default_factory=SystemClock)
+    #: (receiving region, cycle) → hash of the table last sent (issued_at aside)
+    sent: dict[tuple[Region, str], str] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.k_meeting < 1 or self.k_csp < 1:
+            raise ConfigurationError("k_meeting and k_csp are at least 1")
+
+    def __repr__(self) -> str:
+        return f"RouteIssuer(region={self.region.value}, receivers={len(self.recipients)})"
+
+    def closed(self, cycle: str) -> bool:
+        """Whether *cycle* ended before the clock's month."""
+        now = Month.of(coarse_hour(self.clock.now()).date())
+        parsed = CspCycle.parse(cycle, start_month=self.start_month)
+        return parsed.last.index < now.index
+
+
+async def sender_cells(
+    store: CaseStore,
+    region: Region,
+    cycle: str,
+    *,
+    pattern: DigestPattern,
+    tallies: Mapping[str, PeriodCells],
+    k_csp: int,
+) -> SenderCells:
+    """What *region* publishes of *cycle*: its cycle digest's cells under its joint
+    *pattern* (from the same *tallies*) and the cycle's non-red cells (summary scope)."""
+    digest = {
+        cell: pattern.published(cycle, cell, tally)
+        for cell, tally in tallies.get(cycle, {}).items()
+        if tally.count > 0
+    }
+    rows = await store.cell_rows(region.value, [cycle], include_red=False)
+    nonred = merge_rows(rows).get(cycle, {})
+    return SenderCells(digest=digest, nonred=nonred, k_csp=k_csp)
+
+
+def _hash(table: RouteTable) -> str:
+    data = unsigned_document(table)
+    data.pop("issued_at", None)
+    return hashlib.sha256(canonical_json(data)).hexdigest()
+
+
+async def publish_route_tables(
+    store: CaseStore,
+    issuer: RouteIssuer,
+    cycles: Iterable[str],
+    *,
+    pattern: DigestPattern,
+    tallies: Mapping[str, PeriodCells],
+) -> list[PublishedRoute]:
+    """Issue the route tables of *issuer*'s region for the closed cycles among *cycles*
+    (open ones are skipped), protected with the region's joint digest *pattern* over
+    *tallies* (``RegionDigests.pattern`` and ``.tallies``). Returns what was sent."""
+    if pattern.k != issuer.k_meeting:
+        raise ConfigurationError("the digest pattern was made for another k")
+    routes = RouteTables(store)
+    issued_at = coarse_hour(issuer.clock.now())
+    out: list[tuple[PublishedRoute, bytes, bytes, tuple[Region, str], str]] = []
+    for cycle in sorted({c for c in cycles if c.startswith("CSP") and issuer.closed(c)}):
+        routed = await routes.routed_cases(issuer.region.value, cycle)
+        if not routed:
+            continue
+        sender = await sender_cells(
+            store, issuer.region, cycle, pattern=pattern, tallies=tallies, k_csp=issuer.k_csp
+        )
+        for code, cases in sorted(routed.items()):
+            receiver = Region(code)
+            keys = issuer.recipients.get(receiver, ())
+            if not keys:
+                log.warning(
+                    "%s: no KEM key of %s; its route table is not sent", issuer.region.value, code
+                )
+                continue
+            cells = route_cells(cases)
+            protection = protect_route(cells, sender, k=issuer.k_meeting)
+            table = build_route_table(
+                issuer.region, receiver, cycle, cells, protection,
+                k=issuer.k_meeting, issued_at=issued_at,
+            )  # fmt: skip
+            digest = _hash(table)
+            if issuer.sent.get((receiver, cycle)) == digest:
+                continue
+            payload = sign_route_table(table, issuer.signer)
+            sealer = Sealer(
+                type=TYPE_ROUTE_TABLE,
+                region=receiver.value,
+                recipients=keys,
+                schema=ROUTE_TABLE_SCHEMA,
+            )
+            value = sealer.seal(route_payload_bytes(payload))
+            sent = PublishedRoute(issuer.region, receiver, cycle, table.withheld, len(value))
+            out.append(
+                (sent, route_key(issuer.region, receiver, cycle), value, (receiver, cycle), digest)
+            )
+    await asyncio.gather(
+        *(issuer.sink.send(ROUTES_TOPIC, key, value) for _, key, value, _, _ in out)
+    )
+    for _, _, _, slot, digest in out:
+        issuer.sent[slot] = digest
+    if out:
+        log.info("%s: %d route tables published", issuer.region.value, len(out))
+    return [sent for sent, *_ in out]
