@@ -12,6 +12,16 @@ suite                                      public bytes (kid input)    private b
 
 Key id: the first 20 characters of base32(SHA-256(public bytes)), lower case, no padding.
 
+The hybrid suite is X-Wing (HPKE KEM 0x647A, draft-connolly-cfrg-xwing-kem). Its private
+form here is the X-Wing *expanded* decapsulation key: an X-Wing 32-byte seed ``sk`` maps to
+it as the draft's ``expandDecapsulationKey`` does, ``SHAKE256(sk, 96 bytes)`` = ML-KEM-768
+seed ``d ‖ z`` (64, FIPS 203 ``KeyGen_internal``) ‖ X25519 private key (32)
+(:meth:`KemPrivateKey.from_xwing_seed`). Keys generated here draw the 96 bytes directly (no
+32-byte seed exists for them), which is equivalent for every use: the public key, the
+decapsulation and the key id depend only on the 96 bytes. ``tests/unit/test_hpke_vectors.py``
+checks both suites against published vectors (the X-Wing draft's, the HPKE PQ draft's and
+RFC 9180's).
+
 Objects here never show key bytes in ``repr``/``str``; the raw secret is only reachable
 through :meth:`KemPrivateKey.secret_bytes`, which the keyring uses to store it encrypted.
 """
@@ -44,6 +54,7 @@ _HpkePrivate: TypeAlias = hpke.MLKEM768X25519PrivateKey | x25519.X25519PrivateKe
 _MLKEM768_PUBLIC_LEN = 1184
 _MLKEM768_SEED_LEN = 64
 _X25519_LEN = 32
+_XWING_SEED_LEN = 32
 
 
 def key_id(public_bytes: bytes) -> str:
@@ -192,6 +203,15 @@ class KemPrivateKey:
     def generate(cls, suite: str = SUITE_HYBRID) -> KemPrivateKey:
         """A fresh random key pair for *suite*."""
         return cls(suite, _spec(suite).generate_secret())
+
+    @classmethod
+    def from_xwing_seed(cls, seed: bytes) -> KemPrivateKey:
+        """The hybrid (X-Wing) key whose 32-byte X-Wing private key is *seed*: its
+        expanded form ``SHAKE256(seed, 96)`` (see the module docstring)."""
+        if len(seed) != _XWING_SEED_LEN:
+            raise ConfigurationError(f"an X-Wing seed is {_XWING_SEED_LEN} bytes")
+        expanded = hashlib.shake_256(bytes(seed)).digest(_MLKEM768_SEED_LEN + _X25519_LEN)
+        return cls(SUITE_HYBRID, expanded)
 
     @property
     def suite(self) -> str:
