@@ -5,7 +5,9 @@ without the issuer learning which pseudonym is whose.
 - Node side: :func:`pseudonym` and :func:`contributor_message` (derived from the node secret,
   the same formula as :class:`dief.testing.FakeCredentials`); :class:`TokenWallet`, the node's
   :class:`~dief.seams.CredentialSource` (``missing``, ``request``, ``accept``), whose
-  requests are identical each time, so a lost answer or a restored node is never locked out.
+  requests are identical each time, so a lost answer or a restored node is never locked out;
+  :func:`plan_requests` and :func:`cycles_to_request` (all five regions, this cycle and the
+  previous one, each after its own random delay).
 - Issuer side (the Secretariat): :class:`IssuerKey` (3,072-bit RSA, one per (cycle, region);
   2,048 only with ``simulation=True``), :class:`Issuer` (one blinded message per
   registration and issuer key, the identical one again, a different one refused with
@@ -66,6 +68,7 @@ from dief.credentials._ledger import (
     IssuedCount,
     MemoryLedger,
 )
+from dief.credentials._schedule import PlannedRequest, cycles_to_request, plan_requests
 from dief.credentials._verifier import (
     DEFAULT_TOKEN_CACHE_SIZE,
     IssuedLookup,
@@ -93,6 +96,7 @@ __all__ = [
     "IssuerKey",
     "IssuerKeyLookup",
     "MemoryLedger",
+    "PlannedRequest",
     "PseudonymExcess",
     "Registration",
     "RegistrationLookup",
@@ -106,10 +110,12 @@ __all__ = [
     "check_issuer_public_key",
     "check_pair",
     "contributor_message",
+    "cycles_to_request",
     "handle_request",
     "issuer_key_id",
     "open_answer",
     "open_request",
+    "plan_requests",
     "pseudonym",
     "read_answer",
     "read_request",

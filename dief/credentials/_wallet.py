@@ -24,6 +24,7 @@ from types import TracebackType
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from dief.credentials._derive import (
+    PREFIX_LEN,
     BlindingInputs,
     blinding_inputs,
     check_pair,
@@ -238,15 +239,47 @@ class TokenWallet:
         credential = ContributorCredential(
             cycle, region, prepared.contributor, prepared.derived.prefix + signature
         )
+        self._store(credential, kid)
+        return credential
+
+    def restore(self, credentials: Iterable[ContributorCredential]) -> int:
+        """Take back tokens from a backup; return how many were stored.
+
+        Each must be this node's own pseudonym for its pair and verify under the issuer key
+        the directory gives for that pair now (a token under a replaced key is left out: the
+        node asks for a new one).
+        """
+        stored = 0
+        for credential in credentials:
+            cycle, region = credential.cycle, credential.region
+            check_pair(cycle, region)
+            prepared = self._prepared(cycle, region)
+            token = credential.token
+            if credential.contributor != prepared.contributor or len(token) < PREFIX_LEN:
+                continue
+            input_msg = token[:PREFIX_LEN] + contributor_message(
+                cycle, region, prepared.contributor
+            )
+            if TOKEN_VARIANT.is_valid(prepared.key, input_msg, token[PREFIX_LEN:]):
+                self._store(credential, prepared.kid)
+                stored += 1
+        return stored
+
+    def _store(self, credential: ContributorCredential, kid: str) -> None:
         with self._lock:
             self._write(
                 (
                     "INSERT OR REPLACE INTO tokens (cycle, region, contributor, issuer_kid, "
                     "token) VALUES (?, ?, ?, ?, ?)",
-                    (cycle, region, credential.contributor, kid, credential.token),
+                    (
+                        credential.cycle,
+                        credential.region,
+                        credential.contributor,
+                        kid,
+                        credential.token,
+                    ),
                 ),
                 ("DELETE FROM pending WHERE issuer_kid = ?", (kid,)),
             )
-            self._tokens[(cycle, region)] = (credential, kid)
+            self._tokens[(credential.cycle, credential.region)] = (credential, kid)
             self._pending.pop(kid, None)
-        return credential

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import pickle
 from pathlib import Path
+from random import Random
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -20,6 +21,8 @@ from dief.credentials import (
     TokenVerifier,
     TokenWallet,
     contributor_message,
+    cycles_to_request,
+    plan_requests,
     pseudonym,
 )
 from dief.crypto import SigningKey
@@ -140,6 +143,26 @@ async def test_a_restored_node_gets_its_token_again(tmp_path: Path) -> None:
     assert again == original
     counts = await issuer.counts()
     assert counts[issuer_key("CSP12", "AFR").kid].total == 1
+
+
+async def test_tokens_come_back_from_a_backup_only_if_they_are_the_nodes_own() -> None:
+    issuer, registry = _forum()
+    reg = registry.register()
+    wallet = TokenWallet(node_secret(9), public_lookup(), simulation=True)
+    afr = await _issue(wallet, issuer, reg, "CSP12", "AFR")
+    someone_else = await _issue(
+        TokenWallet(node_secret(10), public_lookup(), simulation=True),
+        issuer,
+        registry.register(),
+        "CSP12",
+        "WEOG",
+    )
+    forged = dataclasses.replace(afr, token=afr.token[:-1] + bytes([afr.token[-1] ^ 1]))
+    restored = TokenWallet(node_secret(9), public_lookup(), simulation=True)
+    assert restored.restore([forged, someone_else]) == 0
+    assert restored.credentials() == []
+    assert restored.restore([afr]) == 1
+    assert restored.credential("CSP12", "AFR") == afr
 
 
 async def test_the_wallet_file_keeps_tokens_and_pending_requests(tmp_path: Path) -> None:
@@ -298,3 +321,18 @@ def test_reprs_show_no_secret() -> None:
 
 def test_token_variant_is_pss_randomized() -> None:
     assert TOKEN_VARIANT.name == "RSABSSA-SHA384-PSS-Randomized"
+
+
+def test_a_node_plans_every_region_of_this_and_the_previous_cycle() -> None:
+    """Whether or not it will post there, so the issuer's log tells nothing."""
+    assert cycles_to_request("CSP13") == ("CSP12", "CSP13")
+    assert cycles_to_request("CSP1") == ("CSP1",)
+    lookup = public_lookup()
+    wallet = TokenWallet(node_secret(2), lookup, simulation=True)
+    plan = plan_requests(wallet, cycles_to_request("CSP13"), max_delay=3600.0, rng=Random(1))
+    assert len(plan) == 10
+    assert {p.region for p in plan} == {"AFR", "APG", "EEG", "GRULAC", "WEOG"}
+    assert [p.delay for p in plan] == sorted(p.delay for p in plan)
+    assert all(0 <= p.delay < 3600 for p in plan)
+    assert len({p.delay for p in plan}) == 10  # independent delays
+    assert {p.delay for p in plan_requests(wallet, ["CSP13"], max_delay=0)} == {0.0}
