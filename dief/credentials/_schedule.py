@@ -22,6 +22,9 @@ from dief.vocab import Region
 __all__ = ["PlannedRequest", "cycles_to_request", "plan_requests"]
 
 
+_ALL_REGIONS: tuple[str, ...] = tuple(r.value for r in Region)
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedRequest:
     """Ask for the token of (``cycle``, ``region``) ``delay`` seconds from now."""
@@ -48,7 +51,7 @@ def plan_requests(
     cycles: Iterable[str],
     *,
     max_delay: float,
-    regions: Iterable[str] = tuple(region.value for region in Region),
+    regions: Iterable[str] = _ALL_REGIONS,
     rng: random.Random | None = None,
 ) -> list[PlannedRequest]:
     """The pairs of a cycle in *cycles* and a region in *regions* the wallet has no token
