@@ -140,6 +140,24 @@ async def test_ledger_claims_agree_between_memory_and_sqlite(tmp_path: Path) -> 
         assert await store.claim(entries[1]) == b"\x01" * 32
 
 
+@pytest.mark.postgres
+async def test_the_postgresql_ledger_agrees_with_memory(postgres_url: str) -> None:
+    entries = [
+        Issuance("a" * 20, "k" * 20, b"\x01" * 32, reregistration=False),
+        Issuance("a" * 20, "k" * 20, b"\x02" * 32, reregistration=False),
+        Issuance("b" * 20, "k" * 20, b"\x03" * 32, reregistration=True),
+    ]
+    memory = MemoryLedger()
+    async with IssuanceStore(postgres_url) as store:
+        for entry in entries:
+            assert await memory.claim(entry) == await store.claim(entry)
+        assert await store.counts() == await memory.counts()
+        issuer, registry = _issuer(store)
+        reg = registry.register()
+        await issuer.sign(reg.kid, AFR.kid, "CSP12", "AFR", _blinded(1))
+        await _expect("already_issued", issuer.sign(reg.kid, AFR.kid, "CSP12", "AFR", _blinded(2)))
+
+
 async def test_the_store_must_be_started() -> None:
     store = IssuanceStore("sqlite+aiosqlite:///:memory:")
     with pytest.raises(StorageError):
