@@ -29,10 +29,11 @@ from dief.disclosure import (
     with_earlier_cells,
 )
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
+from dief.routes import RouteTables
 from dief.vocab import Region
-from dief.wire import Digest, Lesson
+from dief.wire import Digest, Lesson, RouteTable
 
-__all__ = ["RegionDigests", "build_digest"]
+__all__ = ["RegionDigests", "build_digest", "with_routes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,8 @@ class RegionDigests:
     dead: Mapping[str, int]
     pattern: DigestPattern
     start_month: int = DEFAULT_CYCLE_START_MONTH
+    #: route tables other regions sent this region (``dief.routes``), as given
+    routes: tuple[RouteTable, ...] = ()
 
     @property
     def k(self) -> int:
@@ -87,7 +90,11 @@ class RegionDigests:
             tallies, k=k, start_month=start_month, periods=extra, earlier=earlier
         )
         dead = await store.dead_letter_counts(code.value)
-        return cls(code, tuple(wanted), tallies, dead, pattern, start_month)
+        routes = tuple(
+            RouteTable.model_validate_json(held.body)
+            for held in await RouteTables(store).received(code.value)
+        )
+        return cls(code, tuple(wanted), tallies, dead, pattern, start_month, routes)
 
     async def record(self, store: CaseStore, periods: Iterable[str] | None = None) -> int:
         """Record in *store* what the digests of *periods* (default: every table of the
@@ -105,8 +112,9 @@ class RegionDigests:
         catalogue: Catalogue,
         lessons: Sequence[Lesson | CaseLesson] | None = (),
     ) -> Digest:
-        """The digest of *period* (see :func:`~dief.digests.build_digest`)."""
-        return assemble_digest(
+        """The digest of *period* (see :func:`~dief.digests.build_digest`), with the
+        route tables of *period* this region received (field ``routes``, as given)."""
+        digest = assemble_digest(
             self.region,
             parse_period(period, start_month=self.start_month),
             self.tallies,
@@ -117,6 +125,7 @@ class RegionDigests:
             pattern=self.pattern,
             start_month=self.start_month,
         )
+        return with_routes(digest, self.routes)
 
     def series(self, period: str, *, length: int | None = None) -> DigestSeries:
         """The charts' series of *period*'s digest (see :func:`~dief.digests.load_series`)."""
@@ -128,6 +137,19 @@ class RegionDigests:
             pattern=self.pattern,
             start_month=self.start_month,
         )
+
+
+def with_routes(digest: Digest, routes: Sequence[RouteTable]) -> Digest:
+    """*digest* with the route tables of its period among *routes* (by sending region) in
+    its ``routes`` field: "cases elsewhere whose route passes through this region"; unchanged
+    when there are none."""
+    shown = sorted(
+        (r for r in routes if r.period == digest.period and r.to_region is digest.region),
+        key=lambda r: list(Region).index(r.from_region),
+    )
+    if not shown:
+        return digest
+    return digest.model_copy(update={"routes": [r.model_dump(mode="json") for r in shown]})
 
 
 async def build_digest(

@@ -10,7 +10,16 @@ from collections.abc import Iterable, Sequence
 
 from dief.secretariat import DIMENSION_LABELS, percent
 from dief.vocab import REGION_NAMES, Dimension, TransferStage
-from dief.wire import Cell, ChecklistEntry, CspSummary, Digest, Lesson, RegionTable, Totals
+from dief.wire import (
+    Cell,
+    ChecklistEntry,
+    CspSummary,
+    Digest,
+    Lesson,
+    RegionTable,
+    Totals,
+    digest_routes,
+)
 
 __all__ = ["render_digest_markdown", "render_summary_markdown"]
 
@@ -140,6 +149,44 @@ def _lessons(lessons: Sequence[Lesson], *, omitted: bool) -> list[str]:
     return lines[1:]
 
 
+ROUTES_TITLE = "Cases elsewhere whose route passes through this region"
+
+
+def _routes(digest: Digest) -> list[str]:
+    """The route tables other regions sent, as given (DESIGN §5): per sending region, its
+    totals and cells; nothing when there are none."""
+    tables = digest_routes(digest)
+    if not tables:
+        return []
+    lines = [
+        "",
+        f"## {ROUTES_TITLE}",
+        "",
+        "Counted and protected by the region where each case was reported, and shown as it "
+        "sent them; these cases do not count in this region's tables above.",
+    ]
+    header = ["value", "cases", "contributors", "share", "trend vs previous cycle"]
+    for table in tables:
+        lines += [
+            "",
+            f"### From {REGION_NAMES[table.from_region]} ({table.from_region.value}), "
+            f"{table.period}",
+            "",
+        ]
+        if table.withheld:
+            lines.append("Withheld by the sending region (no count could be published safely).")
+            continue
+        lines += _totals(table.totals, previous=False)
+        for dimension, cells in table.dimensions.items():
+            if not cells:
+                continue
+            label = DIMENSION_LABELS[dimension].capitalize()
+            lines += ["", f"#### {label} (`{dimension.value}`)", ""]
+            lines += _table(header, (_cell_row(c, digest=False) for c in cells))
+        lines += ["", *(f"- {_esc(text)}" for text in table.notes)]
+    return lines
+
+
 def render_digest_markdown(digest: Digest) -> str:
     """A regional trend digest as Markdown."""
     region = digest.region
@@ -172,6 +219,7 @@ def render_digest_markdown(digest: Digest) -> str:
         "## Lessons",
         "",
         *_lessons(digest.lessons, omitted=notes.lessons_omitted),
+        *_routes(digest),
         "",
         "## Notes",
         "",

@@ -1,0 +1,180 @@
+"""Route tables through the aggregators' stores (SQLite): the sending region computes them
+from stored cases with ``related_regions``, the receiving region keeps only the table (never
+a case, contributor or owner key), TLP:RED cases are in none, a tampered table or one
+sealed to another region changes nothing, and the receiving digest shows the section."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from dief.aggregator import CaseFacts
+from dief.aggregator.store import CaseStore
+from dief.catalogue import load_catalogue
+from dief.crypto import KemPrivateKey, SigningKey, VerifyKey
+from dief.database import sqlite_url
+from dief.digests import RegionDigests
+from dief.render import render_digest_markdown
+from dief.routes import RouteInbox, RouteIssuer, RouteOutcome, publish_route_tables
+from dief.testing import FakeClock, MemoryRecordSink
+from dief.vocab import Region
+from dief.wire import digest_routes
+
+AFR, EEG, WEOG = Region.AFR, Region.EEG, Region.WEOG
+NOW = 1_788_000_000.0  # 2026-08-29: CSP12 still open
+LATER = 1_789_000_000.0  # 2026-09-10: CSP12 closed
+SIGN = {r: SigningKey.generate() for r in Region}
+KEM = {r: KemPrivateKey.generate() for r in Region}
+
+
+def _keys_for(region: Region) -> list[VerifyKey]:
+    return [SIGN[region].verify_key]
+
+
+def _facts(
+    node: int, *, tlp: str = "green", related: tuple[str, ...] = ("EEG",), stage: str = "in_transit"
+) -> CaseFacts:
+    case_id = str(uuid.uuid4())
+    return CaseFacts(
+        record_id=str(uuid.uuid4()),
+        case_id=case_id,
+        revision=1,
+        region="AFR",
+        status="active",
+        contributor=hashlib.sha256(f"node-{node}".encode()).hexdigest()[:32],
+        owner_key=hashlib.sha256(f"owner-{case_id}".encode()).hexdigest()[:43],
+        month="2026-03",
+        cycle="CSP12",
+        tlp=tlp,
+        values=tuple(
+            sorted(
+                [
+                    ("kind", "case"),
+                    ("confidence", "confirmed"),
+                    ("transfer_stage", stage),
+                    ("end_user_type", "criminal_organization"),
+                    ("detection_source", "licensing_review"),
+                    ("item_category", "small_arms"),
+                    ("method", "falsified_documents"),
+                    ("transport_mode", "sea"),
+                    ("action_taken", "seizure"),
+                ]
+            )
+        ),
+        sealed=b"{}",
+        related_regions=related,
+    )
+
+
+CASES = [
+    _facts(1),
+    _facts(1),
+    _facts(2),
+    _facts(3),
+    _facts(4, related=()),
+    _facts(4, related=("WEOG",)),
+    _facts(5, tlp="red"),  # routed through EEG, TLP:RED: in no route table
+    _facts(6, stage="at_import"),  # one contributor: suppressed
+    _facts(7, stage="at_import", related=()),
+    _facts(8, stage="at_import", related=()),
+]
+
+
+@pytest.fixture
+async def stores(tmp_path: Path) -> AsyncIterator[tuple[CaseStore, CaseStore, Path]]:
+    async with (
+        CaseStore(sqlite_url(tmp_path / "afr.db")) as afr,
+        CaseStore(sqlite_url(tmp_path / "eeg.db")) as eeg,
+    ):
+        await afr.apply_batch("AFR", CASES)
+        yield afr, eeg, tmp_path / "eeg.db"
+
+
+async def _issue(afr: CaseStore, at: float) -> MemoryRecordSink:
+    sink = MemoryRecordSink()
+    issuer = RouteIssuer(
+        region=AFR,
+        signer=SIGN[AFR],
+        recipients={r: (KEM[r].public_key,) for r in Region if r is not AFR},
+        sink=sink,
+        clock=FakeClock(at),
+    )
+    source = await RegionDigests.load(afr, AFR, k=2, periods=["CSP12"])
+    await publish_route_tables(
+        afr, issuer, ["CSP12", "2026-03"], pattern=source.pattern, tallies=source.tallies
+    )
+    return sink
+
+
+async def test_an_open_cycle_gets_no_route_table(stores: tuple[CaseStore, CaseStore, Path]) -> None:
+    afr, _eeg, _path = stores
+    assert (await _issue(afr, NOW)).sent == []
+
+
+async def test_the_receiving_region_keeps_the_table_and_nothing_of_the_cases(
+    stores: tuple[CaseStore, CaseStore, Path],
+) -> None:
+    afr, eeg, path = stores
+    sink = await _issue(afr, LATER)
+    assert sorted(s.key for s in sink.sent) == [b"AFR->EEG/CSP12", b"AFR->WEOG/CSP12"]
+    assert {s.topic for s in sink.sent} == {"dief.routes"}
+    inbox = RouteInbox(EEG, eeg, keys=[KEM[EEG]], keys_for=_keys_for)
+    outcomes = [r.outcome for r in await inbox.receive_many(s.value for s in sink.sent)]
+    assert sorted(outcomes) == [RouteOutcome.NOT_FOR_US, RouteOutcome.STORED]
+
+    digest = (await RegionDigests.load(eeg, EEG, k=2, periods=["CSP12"])).digest(
+        "CSP12", catalogue=load_catalogue()
+    )
+    (table,) = digest_routes(digest)
+    assert table.from_region is AFR
+    assert table.to_region is EEG
+    # five cases pass through EEG and are not red: the red one is absent
+    assert table.totals.cases == 5
+    cells = {(d.value, c.value): c for d, cs in table.dimensions.items() for c in cs}
+    assert cells["transfer_stage", "at_import"].suppressed
+    assert cells["transfer_stage", "at_import"].count is None
+    assert "confidence" not in {d.value for d in table.dimensions}
+    text = render_digest_markdown(digest)
+    assert "## Cases elsewhere whose route passes through this region" in text
+    assert "### From African Group (AFR), CSP12" in text
+
+    # the receiving store holds no case, no contributor, no owner key, no case id
+    with sqlite3.connect(path) as db:
+        assert db.execute("select count(*) from cases").fetchone() == (0,)
+        dump = "\n".join(db.iterdump())
+    for case in CASES:
+        assert case.contributor not in dump
+        assert case.owner_key not in dump
+        assert case.case_id not in dump
+    # and the table itself names none of them either
+    assert not any(c.contributor in json.dumps(digest.model_dump(mode="json")) for c in CASES)
+
+
+async def test_a_tampered_or_misdirected_table_changes_nothing(
+    stores: tuple[CaseStore, CaseStore, Path],
+) -> None:
+    afr, eeg, _path = stores
+    sink = await _issue(afr, LATER)
+    to_eeg = next(s.value for s in sink.sent if s.key == b"AFR->EEG/CSP12")
+    envelope = json.loads(to_eeg)
+    ciphertext = envelope["ciphertext"]
+    envelope["ciphertext"] = ("A" if ciphertext[0] != "A" else "B") + ciphertext[1:]
+    inbox = RouteInbox(EEG, eeg, keys=[KEM[EEG]], keys_for=_keys_for)
+    tampered = await inbox.receive(json.dumps(envelope).encode())
+    assert tampered.outcome is RouteOutcome.REFUSED
+    # signed by another region's key than the one the payload names
+    wrong_key = RouteInbox(EEG, eeg, keys=[KEM[EEG]], keys_for=lambda r: [SIGN[WEOG].verify_key])
+    assert (await wrong_key.receive(to_eeg)).outcome is RouteOutcome.REFUSED
+    to_weog = next(s.value for s in sink.sent if s.key == b"AFR->WEOG/CSP12")
+    assert (await inbox.receive(to_weog)).outcome is RouteOutcome.NOT_FOR_US
+    from dief.routes import RouteTables
+
+    assert await RouteTables(eeg).received("EEG") == []
+    assert (await inbox.receive(to_eeg)).outcome is RouteOutcome.STORED
+    assert (await inbox.receive(to_eeg)).outcome is RouteOutcome.STORED  # same hour: kept
