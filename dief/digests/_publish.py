@@ -40,6 +40,7 @@ from dief.digests._region import RegionDigests
 from dief.exceptions import ConfigurationError
 from dief.kafka import DIGESTS_TOPIC
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, parse_period
+from dief.routes import RouteIssuer, publish_route_tables
 from dief.seams import Clock, RecordSink, SystemClock, coarse_hour
 from dief.vocab import Region
 from dief.wire import TYPE_DIGEST, Digest, Lesson
@@ -90,6 +91,8 @@ class DigestIssuer:
     k_meeting: int = 2
     start_month: int = DEFAULT_CYCLE_START_MONTH
     clock: Clock = field(default_factory=SystemClock)
+    #: route tables to issue with the digests (closed cycles; :mod:`dief.routes`), if any
+    routes: RouteIssuer | None = None
 
     def __post_init__(self) -> None:
         if not self.recipients:
@@ -202,6 +205,11 @@ async def publish_digests(
         if only_changed and state is not None and state.content_hash == digest_hash:
             continue
         drafts[canonical] = (draft, withheld, digest_hash)
+    if issuer.routes is not None:
+        # the route tables of the closed cycles, protected with the same joint pattern
+        await publish_route_tables(
+            store, issuer.routes, wanted, pattern=source.pattern, tallies=source.tallies
+        )
     if not drafts:
         return []
     claimed = await versions.claim_many(code.value, list(drafts))
