@@ -173,6 +173,11 @@ class Keyring:
     ) -> Keyring:
         """Read a keyring (or an exported public directory); unlock it if *passphrase*."""
         root = Path(path)
+        if (root / "simulation.json").is_file():
+            raise KeyringError(
+                f"{root} is a simulated forum, one keyring per party (dief keys init): "
+                "open it with dief.keyring.SimulatedForum.load"
+            )
         if not (root / "keyring.json").is_file():
             raise KeyringError(f"{root} is not a keyring (no keyring.json)")
         meta = read_model(root / "keyring.json", KeyringFile)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import dief.keyring._ring as ring_module
 from dief.cli import app
-from dief.keyring import KdfParams, KeyKind, Keyring, KeyRole
+from dief.keyring import KdfParams, KeyKind, Keyring, KeyRole, SimulatedForum
 from dief.wire import SUITE_X25519
 
 PASS = "cli passphrase"
@@ -38,34 +38,37 @@ def runner() -> CliRunner:
 
 
 @pytest.fixture
-def forum(runner: CliRunner, tmp_path: Path) -> Path:
+def forum(tmp_path: Path) -> Path:
+    """A one-keyring forum (the former layout; rotate/retire/add-node/export-public)."""
     path = tmp_path / "keys"
-    result = runner.invoke(app, ["keys", "init", str(path), "--nodes", "n1,n2"], env=ENV)
-    assert result.exit_code == 0, result.output
+    Keyring.init_forum(path, PASS, nodes=["n1", "n2"], kdf=FAST_KDF)
     return path
 
 
-def test_init_creates_a_whole_forum(forum: Path, runner: CliRunner) -> None:
-    ring = Keyring.load(forum, passphrase=PASS)
-    assert len(ring.key_infos()) == 12
-    assert ring.node_names() == ("n1", "n2")
-    assert ring.node_secret("n2").name == "n2"
-
-
-def test_init_output_lists_kids_and_no_material(runner: CliRunner, tmp_path: Path) -> None:
-    path = tmp_path / "keys"
-    result = runner.invoke(app, ["keys", "init", str(path), "--nodes", "n1"], env=ENV)
+def test_init_creates_a_simulated_forum_one_keyring_per_party(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "sim"
+    result = runner.invoke(app, ["keys", "init", str(path), "--nodes", "n1,n2"], env=ENV)
     assert result.exit_code == 0, result.output
-    ring = Keyring.load(path, passphrase=PASS)
-    for key in ring.key_infos():
+    assert "simulated forum" in result.output
+    assert "n1" not in result.output
+    forum = SimulatedForum.load(path, PASS)
+    assert forum.node_names() == ("n1", "n2")
+    assert forum.directory.simulation
+    assert forum.root_fingerprint in result.output
+    for key in forum.directory.entries():
         assert key.kid in result.output
-    assert "node secrets: n1" in result.output
-    secret = ring.node_secret("n1").secret_bytes()
-    kem = ring.opening_keys(KeyRole.REGION, "AFR")[0].secret_bytes()
+    secret = forum.node_secret("n1").secret_bytes()
+    kem = forum.opening_keys(KeyRole.REGION, "AFR")[0].secret_bytes()
     for material in (secret, kem):
         assert material.hex()[:12] not in result.output
         assert base64.urlsafe_b64encode(material).decode()[:12] not in result.output
     assert PASS not in result.output
+    listed = runner.invoke(app, ["keys", "list", str(path)], env=NO_ENV)
+    assert listed.exit_code == 0, listed.output
+    assert "n1" not in listed.output
+    assert "n2" not in listed.output
 
 
 def test_init_with_prompt_and_confirmation(runner: CliRunner, tmp_path: Path) -> None:
@@ -75,8 +78,8 @@ def test_init_with_prompt_and_confirmation(runner: CliRunner, tmp_path: Path) ->
     )
     assert result.exit_code == 0, result.output
     assert "pp\n" not in result.stdout  # hidden input is not echoed
-    ring = Keyring.load(path, passphrase="pp")
-    assert {k.suite for k in ring.sealing_keys(KeyRole.SECRETARIAT)} == {SUITE_X25519}
+    forum = SimulatedForum.load(path, "pp")
+    assert {k.suite for k in forum.sealing_keys(KeyRole.SECRETARIAT)} == {SUITE_X25519}
 
 
 def test_init_with_passphrase_file(runner: CliRunner, tmp_path: Path) -> None:
@@ -85,7 +88,8 @@ def test_init_with_passphrase_file(runner: CliRunner, tmp_path: Path) -> None:
     args = ["keys", "init", str(path), "--passphrase-file", str(tmp_path / "pass.txt")]
     result = runner.invoke(app, args, env=ENV)  # the file wins over the environment
     assert result.exit_code == 0, result.output
-    Keyring.load(path, passphrase="from file")
+    SimulatedForum.load(path, "from file").node_names()
+    assert SimulatedForum.load(path, "from file").region("AFR").signing_key()
 
 
 def test_init_refuses_bad_input(runner: CliRunner, tmp_path: Path, forum: Path) -> None:
@@ -172,6 +176,7 @@ def test_rotate_with_a_wrong_passphrase_changes_nothing(runner: CliRunner, forum
 def test_add_node(runner: CliRunner, forum: Path) -> None:
     result = runner.invoke(app, ["keys", "add-node", str(forum), "n3"], env=ENV)
     assert result.exit_code == 0, result.output
+    assert "n3" not in result.output
     assert Keyring.load(forum).node_names() == ("n1", "n2", "n3")
 
 
@@ -199,3 +204,101 @@ def test_every_command_has_help(runner: CliRunner, command: str) -> None:
     assert "Usage" in result.output
     listing = runner.invoke(app, ["keys", "--help"])
     assert command in listing.output
+
+
+def test_a_forum_set_up_party_by_party(runner: CliRunner, tmp_path: Path) -> None:
+    """docs/forum-setup.md, command by command: root, Secretariat, one region, two nodes."""
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(app, ["keys", *args], env=ENV)
+        assert (result.exit_code == 0) is ok, result.output
+        return result.output
+
+    root, sec, afr = tmp_path / "root", tmp_path / "secretariat", tmp_path / "afr"
+    out = run("init-root", str(root), "--simulation")
+    fingerprint = out.split("root fingerprint: ")[1].split()[0]
+    run("init-secretariat", str(sec), "--simulation")
+    cert = tmp_path / "cert.json"
+    run(
+        "certify-directory-key",
+        str(root),
+        str(sec / "directory-key-request.json"),
+        "--out",
+        str(cert),
+    )
+    run("install-certificate", str(sec), str(cert), "--root-fingerprint", fingerprint)
+    run("init-region", "AFR", str(afr), "--simulation")
+    signed = tmp_path / "afr-signed.json"
+    run("certify-region-keys", str(root), str(afr / "bundle.json"), "--out", str(signed))
+    run("add-region", str(sec), str(signed))
+    kids = []
+    for name in ("node-a", "node-b"):
+        out = run("init-node", str(tmp_path / name), "--simulation")
+        kids.append(out.split("registration kid ")[1].split()[0])
+        run("register", str(sec), str(tmp_path / name / "registration.json"))
+    run("register", str(sec), str(tmp_path / "node-a" / "registration.json"), ok=False)
+    run("issuer-keys", str(sec), "CSP12")
+    v1 = tmp_path / "v1.json"
+    run("directory", "issue", str(sec), "--out", str(v1))
+    assert "verifies" in run("directory", "verify", str(v1), "--root-fingerprint", fingerprint)
+    wrong = "0" * 64
+    assert "certificate" in run(
+        "directory", "verify", str(v1), "--root-fingerprint", wrong, ok=False
+    )
+    listed = run("list", str(sec))
+    assert "registered nodes: 2 active" in listed
+    node_listing = run("list", str(tmp_path / "node-a"))
+    assert "registration" in node_listing
+    assert "node-secret" not in node_listing  # the secret has no public part to list
+    # the region rotates its KEM key; the Secretariat lists it; then a node is revoked
+    rotation = tmp_path / "rotation.json"
+    run("endorse-kem", str(afr), "--out", str(rotation))
+    run("add-region", str(sec), str(rotation))
+    run("revoke-node", str(sec), kids[0])
+    v2 = tmp_path / "v2.json"
+    out = run("directory", "issue", str(sec), "--out", str(v2))
+    assert "warning: AFR" in out
+    verified = run(
+        "directory", "verify", str(v2), "--root-fingerprint", fingerprint, "--previous", str(v1)
+    )
+    assert "directory v2" in verified
+    assert "rollback" in run(
+        "directory",
+        "verify",
+        str(v1),
+        "--root-fingerprint",
+        fingerprint,
+        "--previous",
+        str(v2),
+        ok=False,
+    )
+    assert (sec / "directory" / "v1.json").is_file()
+    assert (sec / "directory" / "v2.json").is_file()
+    # the root's signature alone cannot list a new signing key: succession needs the
+    # predecessor, and the bundle then needs the root
+    succession = tmp_path / "succession.json"
+    run("succeed-signing-key", str(afr), "--out", str(succession))
+    run("add-region", str(sec), str(succession))
+    assert "root's signature" in run("directory", "issue", str(sec), ok=False)
+    run("certify-region-keys", str(root), str(succession), "--out", str(signed))
+    run("add-region", str(sec), str(signed))
+    run("directory", "issue", str(sec))
+    # backup and restore of a node
+    backup = tmp_path / "node-b.backup"
+    (tmp_path / "bp").write_text("backup pass\n")
+    run(
+        "backup",
+        str(tmp_path / "node-b"),
+        "--out",
+        str(backup),
+        "--backup-passphrase-file",
+        str(tmp_path / "bp"),
+    )
+    restored = run(
+        "restore",
+        str(backup),
+        str(tmp_path / "node-b2"),
+        "--backup-passphrase-file",
+        str(tmp_path / "bp"),
+    )
+    assert kids[1] in restored
