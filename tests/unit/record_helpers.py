@@ -7,10 +7,18 @@ from datetime import date
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from dief.crypto import Sealer
 from dief.keyring import NodeSecret
 from dief.node import NodeIdentity
 from dief.testing import FakeCredentials
-from dief.wire import CaseInput, CaseRecord, case_id_for, generalise, parse_case
+from dief.wire import (
+    CaseInput,
+    CaseRecord,
+    case_id_for,
+    case_padded_size,
+    generalise,
+    parse_case,
+)
 from dief.wire._ownership import b64url
 
 TODAY = date(2026, 11, 22)
@@ -72,4 +80,20 @@ def signed_record(
     return unsigned.sign(credential, envelope_id or str(uuid.uuid4()), key.sign)
 
 
-__all__ = ["SECRET", "TODAY", "b64url", "case_doc", "identity", "owner_public", "signed_record"]
+__all__ = [
+    "SECRET",
+    "TODAY",
+    "b64url",
+    "case_doc",
+    "identity",
+    "owner_public",
+    "seal_record",
+    "signed_record",
+]
+
+
+def seal_record(sealer: Sealer, record: CaseRecord) -> bytes:
+    """*record* sealed as a node seals it: padded to its size, in the envelope it names."""
+    return sealer.seal(
+        record.to_json(), pad_to=case_padded_size(record), record_id=uuid.UUID(record.envelope_id)
+    )

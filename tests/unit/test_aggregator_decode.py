@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date
@@ -25,13 +24,12 @@ from dief.database import sqlite_url
 from dief.exceptions import BrokerError
 from dief.keyring import KdfParams, Keyring, KeyRole
 from dief.seams import DLQ_HEADERS, InboundRecord
-from dief.testing import MemoryDeadLetterSink
+from dief.testing import FakeCredentials, MemoryDeadLetterSink
 from dief.vocab import Region
-from dief.wire import TYPE_CASE, TYPE_DIGEST, generalise, parse_case
+from dief.wire import TYPE_CASE, TYPE_DIGEST, CaseRecord, parse_case
+from tests.unit.record_helpers import seal_record, signed_record
 
 TOPIC = "dief.afr.cases"
-WHO = "c" * 32
-OWNER = "d" * 32
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +44,23 @@ async def store(tmp_path: Path) -> AsyncIterator[CaseStore]:
         yield s
 
 
-def sealer(ring: Keyring, label: str, keys_of: str | None = None, type_: str = TYPE_CASE) -> Sealer:
+def sealer(
+    ring: Keyring,
+    label: str,
+    keys_of: str | None = None,
+    type_: str = TYPE_CASE,
+    sizes: list[int] | None = None,
+) -> Sealer:
     recipients = ring.sealing_keys(KeyRole.REGION, keys_of or label)
-    return Sealer(type=type_, region=label, recipients=recipients)
+    return Sealer(type=type_, region=label, recipients=recipients, sizes=sizes)
 
 
-def payload(case_id: str, region: str = "AFR", **more: object) -> bytes:
+def aggregator(ring: Keyring, store: CaseStore, sink: MemoryDeadLetterSink) -> RegionAggregator:
+    opener = Opener(ring.opening_keys(KeyRole.REGION, "AFR"))
+    return RegionAggregator(Region.AFR, opener, store, sink, credentials=FakeCredentials())
+
+
+def record(region: str = "AFR", index: int = 0, **more: object) -> CaseRecord:
     doc = {
         "confidence": "confirmed",
         "region": region,
@@ -63,16 +72,11 @@ def payload(case_id: str, region: str = "AFR", **more: object) -> bytes:
         "detection_source": "intelligence",
         **more,
     }
-    case = parse_case(doc, today=date(2026, 6, 1))
-    rec = generalise(
-        case,
-        case_id=case_id,
-        revision=1,
-        contributor=WHO,
-        owner_tag=OWNER,
-        cycle=case.detected_month.cycle(),
-    )
-    return rec.to_json()
+    return signed_record(parse_case(doc, today=date(2026, 6, 1)), index=index)
+
+
+def sealed(ring: Keyring, rec: CaseRecord, label: str = "AFR", keys_of: str | None = None) -> bytes:
+    return seal_record(sealer(ring, label, keys_of), rec)
 
 
 def inbound(value: bytes | None, key: bytes | None, offset: int = 0) -> InboundRecord:
@@ -89,11 +93,10 @@ def flip(value: bytes) -> bytes:
 
 
 def bad_records(ring: Keyring) -> dict[str, tuple[str, InboundRecord]]:
-    cid = str(uuid.uuid4())
-    key = cid.encode()
-    good = sealer(ring, "AFR").seal(payload(cid))
-    related_elsewhere = payload(cid, region="APG", related_regions=["WEOG"])
-    related_elsewhere = json.dumps({**json.loads(related_elsewhere), "related": True}).encode()
+    rec = record(index=1)
+    key = rec.case_id.encode()
+    good = sealed(ring, rec)
+    apg = record(region="APG", index=2)
     return {
         "tombstone": ("malformed", inbound(None, key)),
         "not json": ("malformed", inbound(b"\x00\x01 not json", key)),
@@ -105,18 +108,12 @@ def bad_records(ring: Keyring) -> dict[str, tuple[str, InboundRecord]]:
             "wrong_type",
             inbound(sealer(ring, "AFR", type_=TYPE_DIGEST).seal(b"{}"), key),
         ),
-        "envelope for APG": (
-            "wrong_region",
-            inbound(sealer(ring, "APG", "AFR").seal(payload(cid)), key),
+        "envelope for APG": ("wrong_region", inbound(sealed(ring, rec, "APG", "AFR"), key)),
+        "bad padding": (
+            "bad_padding",
+            inbound(sealer(ring, "AFR", sizes=[8192]).seal(rec.to_json()), key),
         ),
-        "case of APG": (
-            "wrong_region",
-            inbound(sealer(ring, "AFR").seal(payload(cid, region="APG")), key),
-        ),
-        "related copy off route": (
-            "wrong_region",
-            inbound(sealer(ring, "AFR").seal(related_elsewhere), key),
-        ),
+        "case of APG": ("wrong_region", inbound(sealed(ring, apg), apg.case_id.encode())),
         "invalid payload": ("invalid_payload", inbound(sealer(ring, "AFR").seal(b'{"a":1}'), key)),
         "key mismatch": ("key_mismatch", inbound(good, b"another-key")),
     }
@@ -124,12 +121,11 @@ def bad_records(ring: Keyring) -> dict[str, tuple[str, InboundRecord]]:
 
 async def test_each_bad_record_has_its_reason(ring: Keyring, store: CaseStore) -> None:
     sink = MemoryDeadLetterSink()
-    agg = RegionAggregator(
-        Region.AFR, Opener(ring.opening_keys(KeyRole.REGION, "AFR")), store, sink
-    )
+    agg = aggregator(ring, store, sink)
     bad = bad_records(ring)
-    cid = str(uuid.uuid4())
-    good = inbound(sealer(ring, "AFR").seal(payload(cid)), cid.encode(), offset=99)
+    rec = record(index=3)
+    cid = rec.case_id
+    good = inbound(sealed(ring, rec), cid.encode(), offset=99)
     # Each at its own offset, as on a partition.
     bad = {name: (why, replace(rec, offset=i)) for i, (name, (why, rec)) in enumerate(bad.items())}
     report = await agg.handle([*(rec for _, rec in bad.values()), good])
@@ -149,17 +145,16 @@ async def test_each_bad_record_has_its_reason(ring: Keyring, store: CaseStore) -
     counts = await store.dead_letter_counts("AFR")
     assert sum(counts.values()) == len(bad)
     assert counts["malformed"] == 3
-    assert counts["wrong_region"] == 3
+    assert counts["wrong_region"] == 2
+    assert counts["bad_padding"] == 1
 
 
 async def test_failed_dead_letter_send_commits_nothing(ring: Keyring, store: CaseStore) -> None:
     sink = MemoryDeadLetterSink()
-    agg = RegionAggregator(
-        Region.AFR, Opener(ring.opening_keys(KeyRole.REGION, "AFR")), store, sink
-    )
-    cid = str(uuid.uuid4())
+    agg = aggregator(ring, store, sink)
+    rec = record(index=4)
     batch = [
-        inbound(sealer(ring, "AFR").seal(payload(cid)), cid.encode(), 0),
+        inbound(sealed(ring, rec), rec.case_id.encode(), 0),
         inbound(b"garbage", b"k", 1),
     ]
     sink.faults.fail(BrokerError("the DLQ topic is unavailable"))
@@ -192,7 +187,9 @@ async def test_an_unexpected_error_dead_letters_that_record_only(tmp_path) -> No
     store = CaseStore(sqlite_url(tmp_path / "a.sqlite"))
     await store.start()
     try:
-        agg = RegionAggregator(Region.AFR, ExplodingOpener(), store, sink)
+        agg = RegionAggregator(
+            Region.AFR, ExplodingOpener(), store, sink, credentials=FakeCredentials()
+        )
         report = await agg.handle([InboundRecord("dief.afr.cases", 0, 7, b"k", b"v")])
         assert report.outcomes == {"dlq:internal_error": 1}
         assert [letter.reason for letter in sink.sent] == ["internal_error"]

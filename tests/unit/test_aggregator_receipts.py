@@ -20,11 +20,18 @@ from dief.database import sqlite_url
 from dief.exceptions import AuthenticationError, BrokerError, StorageRefusedError
 from dief.keyring import KdfParams, Keyring, KeyRole
 from dief.seams import InboundRecord, ReceiptRecord
-from dief.testing import MemoryDeadLetterSink, MemoryReceiptSink
+from dief.testing import FakeCredentials, MemoryDeadLetterSink, MemoryReceiptSink
 from dief.vocab import Region
-from dief.wire import TYPE_CASE, Receipt, generalise, parse_case
+from dief.wire import CASE_PADDED_SIZES, TYPE_CASE, Receipt, parse_case
+from tests.unit.record_helpers import signed_record
 
 TOPIC = "dief.afr.cases"
+#: a test's name for a case → the case id its owner key derives (what travels)
+_DERIVED: dict[str, str] = {}
+
+
+def cid(name: str) -> str:
+    return _DERIVED.get(name, name)
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +46,39 @@ async def store(tmp_path: Path) -> AsyncIterator[CaseStore]:
         yield s
 
 
+class _NodeSealer(Sealer):
+    """Seals a case record in the envelope its ``envelope_id`` names, padded as a node
+    pads it (unless the test gives another id)."""
+
+    __slots__ = ()
+
+    def seal_with_receipt(  # type: ignore[override]
+        self, payload: bytes, *, record_id: uuid.UUID | None = None
+    ) -> SealedRecord:
+        try:
+            doc = json.loads(payload)
+            named = uuid.UUID(doc["envelope_id"])
+            pad = CASE_PADDED_SIZES[doc.get("summary") is not None]
+        except (KeyError, ValueError, TypeError):
+            return super().seal_with_receipt(payload, record_id=record_id)
+        return super().seal_with_receipt(payload, record_id=record_id or named, pad_to=pad)
+
+
 def sealer(ring: Keyring, keys_of: str = "AFR") -> Sealer:
     recipients = ring.sealing_keys(KeyRole.REGION, keys_of)
-    return Sealer(type=TYPE_CASE, region="AFR", recipients=recipients)
+    return _NodeSealer(type=TYPE_CASE, region="AFR", recipients=recipients)
 
 
-def record(case_id: str, owner: str = "d" * 32, **changes: Any) -> bytes:
-    """A valid AFR case record (JSON bytes), with *changes* applied to its JSON."""
+def record(
+    case_id: str,
+    owner: str = "d" * 32,
+    *,
+    revision: int = 1,
+    envelope_id: str | None = None,
+    **changes: Any,
+) -> bytes:
+    """A valid AFR case record (JSON bytes) of the case the test calls *case_id*, signed by
+    the owner key *owner* names, with *changes* applied to its JSON afterwards."""
     case = parse_case(
         {
             "confidence": "confirmed",
@@ -58,17 +91,23 @@ def record(case_id: str, owner: str = "d" * 32, **changes: Any) -> bytes:
         },
         today=date(2026, 6, 1),
     )
-    rec = generalise(
-        case, case_id=case_id, revision=1, contributor="c" * 32, owner_tag=owner, cycle="CSP12"
+    index = 0 if owner == "d" * 32 else 1
+    rec = signed_record(
+        case,
+        index=int(uuid.UUID(case_id)) % 2**40 * 2 + index,
+        revision=revision,
+        envelope_id=envelope_id,
     )
+    _DERIVED.setdefault(case_id, rec.case_id)
     doc = json.loads(rec.to_json())
+    doc["case_id"] = cid(case_id)  # another owner's key does not derive it: ownership
     doc.update(changes)
-    return json.dumps(doc).encode()
+    return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def inbound(sealed: SealedRecord | bytes, case_id: str, offset: int) -> InboundRecord:
     value = sealed.value if isinstance(sealed, SealedRecord) else sealed
-    return InboundRecord(TOPIC, 0, offset, case_id.encode(), value)
+    return InboundRecord(TOPIC, 0, offset, cid(case_id).encode(), value)
 
 
 async def handle(
@@ -76,7 +115,9 @@ async def handle(
 ) -> tuple[MemoryReceiptSink, MemoryDeadLetterSink]:
     sink, letters = MemoryReceiptSink(), MemoryDeadLetterSink()
     opener = Opener(ring.opening_keys(KeyRole.REGION, "AFR"))
-    agg = RegionAggregator(Region.AFR, opener, store, letters, receipts=sink, **kwargs)
+    agg = RegionAggregator(
+        Region.AFR, opener, store, letters, receipts=sink, credentials=FakeCredentials(), **kwargs
+    )
     report = await agg.handle(records)
     assert report.receipts == len(sink.sent)
     return sink, letters
@@ -138,7 +179,7 @@ async def test_nothing_for_records_refused_at_the_envelope_stage(
 ) -> None:
     case = str(uuid.uuid4())
     not_an_envelope = inbound(b"{}", case, 0)
-    tombstone = InboundRecord(TOPIC, 0, 1, case.encode(), None)
+    tombstone = InboundRecord(TOPIC, 0, 1, b"k", None)
     bad_id = sealer(ring).seal_with_receipt(record(case), record_id=_LongId(case))
     sink, letters = await handle(
         ring, store, [not_an_envelope, tombstone, inbound(bad_id, case, 2)]
@@ -157,22 +198,29 @@ async def test_a_redelivery_says_duplicate_stale_and_forged_say_so(
 ) -> None:
     case = str(uuid.uuid4())
     seal = sealer(ring)
-    first = seal.seal_with_receipt(record(case))
-    again = seal.seal_with_receipt(record(case))  # revision 1 once more: stale
-    forged = seal.seal_with_receipt(record(case, owner="e" * 32, revision=2))
+    first = seal.seal_with_receipt(record(case, revision=2))
+    again = seal.seal_with_receipt(record(case, revision=2))  # revision 2 in a new envelope
+    older = seal.seal_with_receipt(record(case))  # revision 1 after 2: stale
+    forged = seal.seal_with_receipt(record(case, owner="e" * 32, revision=3))
     sink, _ = await handle(ring, store, [inbound(first, case, 0)])
     assert said(opened(sink, first)) == ["applied"]
     sink, letters = await handle(
         ring,
         store,
-        [inbound(first, case, 0), inbound(again, case, 1), inbound(forged, case, 2)],
+        [
+            inbound(first, case, 0),
+            inbound(again, case, 1),
+            inbound(older, case, 2),
+            inbound(forged, case, 3),
+        ],
     )
-    assert said(opened(sink, first, again, forged)) == [
+    assert said(opened(sink, first, again, older, forged)) == [
+        "duplicate",
         "duplicate",
         "stale",
-        "dead_lettered:forged_revision",
+        "dead_lettered:ownership",
     ]
-    assert letters.reasons() == ["forged_revision"]
+    assert letters.reasons() == ["ownership"]
 
 
 async def test_a_copied_envelope_id_gets_a_receipt_the_genuine_node_cannot_open(
@@ -181,7 +229,9 @@ async def test_a_copied_envelope_id_gets_a_receipt_the_genuine_node_cannot_open(
     """The envelope id is in clear: a hostile sender can copy it. Its record's receipt has
     the genuine record's receipt id but is sealed under the copier's key."""
     case, envelope_id = str(uuid.uuid4()), uuid.uuid4()
-    genuine = sealer(ring).seal_with_receipt(record(case), record_id=envelope_id)
+    genuine = sealer(ring).seal_with_receipt(
+        record(case, envelope_id=str(envelope_id)), record_id=envelope_id
+    )
     copy = sealer(ring).seal_with_receipt(record(case, cycle="CSP99"), record_id=envelope_id)
     sink, _ = await handle(ring, store, [inbound(copy, case, 0), inbound(genuine, case, 1)])
     assert [r.receipt_id for r in sink.sent] == [genuine.receipt_id] * 2
@@ -208,7 +258,7 @@ async def test_a_record_the_database_refuses_is_told_so(ring: Keyring, tmp_path:
     ids = [str(uuid.uuid4()) for _ in range(5)]
     sealed = [sealer(ring).seal_with_receipt(record(i)) for i in ids]
     async with PoisonedStore(sqlite_url(tmp_path / "p.sqlite")) as store:
-        store.poisoned = ids[2]
+        store.poisoned = cid(ids[2])
         batch = [inbound(s, i, n) for n, (s, i) in enumerate(zip(sealed, ids, strict=True))]
         sink, letters = await handle(ring, store, batch)
     assert letters.reasons() == ["database_refused"]
@@ -226,11 +276,13 @@ async def test_receipts_are_sent_after_the_commit_and_a_failure_sends_the_batch_
     good = sealer(ring).seal_with_receipt(record(case))
     sink, letters = MemoryReceiptSink(), MemoryDeadLetterSink()
     opener = Opener(ring.opening_keys(KeyRole.REGION, "AFR"))
-    agg = RegionAggregator(Region.AFR, opener, store, letters, receipts=sink)
+    agg = RegionAggregator(
+        Region.AFR, opener, store, letters, receipts=sink, credentials=FakeCredentials()
+    )
     sink.faults.fail(times=1)
     with pytest.raises(BrokerError):
         await agg.handle([inbound(good, case, 0)])
-    assert [c.case_id for c in await store.stored_cases("AFR")] == [case]  # committed first
+    assert [c.case_id for c in await store.stored_cases("AFR")] == [cid(case)]  # committed
     report = await agg.handle([inbound(good, case, 0)])  # the batch comes again
     assert said(opened(sink, good)) == ["duplicate"]
     assert report.receipts == 1
@@ -241,7 +293,9 @@ async def test_without_a_receipt_sink_the_aggregator_works_as_before(
 ) -> None:
     case = str(uuid.uuid4())
     opener = Opener(ring.opening_keys(KeyRole.REGION, "AFR"))
-    agg = RegionAggregator(Region.AFR, opener, store, MemoryDeadLetterSink())
+    agg = RegionAggregator(
+        Region.AFR, opener, store, MemoryDeadLetterSink(), credentials=FakeCredentials()
+    )
     report = await agg.handle([inbound(sealer(ring).seal_with_receipt(record(case)), case, 0)])
     assert report.outcomes == {"applied": 1}
     assert report.receipts == 0

@@ -26,24 +26,22 @@ def facts(
     status: str = "active",
     month: str = "2026-01",
     tlp: str = "amber",
-    related: bool = False,
     values: Iterable[tuple[str, str]] = (("method", "corruption"),),
     record_id: str | None = None,
 ) -> CaseFacts:
     return CaseFacts(
-        record_id=record_id or f"{case_id}/{revision}/{owner[0]}/{int(related)}",
+        record_id=record_id or f"{case_id}/{revision}/{owner[0]}",
         case_id=case_id,
         revision=revision,
         region="AFR",
         status=status,
         contributor=who,
-        owner_tag=owner,
+        owner_key=owner,
         month=month,
         cycle="CSP12" if month >= "2025-09" else "CSP11",
         tlp=tlp,
-        related=related,
-        primary_region="APG" if related else "AFR",
         values=tuple(sorted(values)),
+        related_regions=("APG",) if case_id == "c5" else (),
         sealed=b'{"sealed": true}',
     )
 
@@ -52,12 +50,12 @@ BATCH = [
     facts("c1", 1, values=[("method", "corruption"), ("method", "theft_or_loss")]),
     facts("c1", 2, values=[("method", "theft_or_loss")]),  # latest counts
     facts("c2", 1, who=WHO_2, owner=OWNER_2, month="2026-02"),
-    facts("c2", 2, owner=OWNER_1, status="withdrawn"),  # forged: changes nothing
+    facts("c2", 2, owner=OWNER_1, status="withdrawn"),  # another owner key: changes nothing
     facts("c3", 1, month="2025-08", tlp="red"),
     facts("c3", 2, status="withdrawn"),  # withdrawn counts nowhere
     facts("c4", 3, month="2026-03"),
     facts("c4", 2, month="2026-01"),  # stale
-    facts("c5", 1, related=True),  # told, not counted
+    facts("c5", 1, month="2025-08", status="withdrawn"),  # on a route, withdrawn: nowhere
 ]
 BATCH.append(BATCH[0])  # the same record again: a duplicate
 
@@ -80,12 +78,12 @@ async def test_apply_counts_by_the_rules(store: CaseStore) -> None:
         Outcome.APPLIED,
         Outcome.APPLIED,
         Outcome.APPLIED,
-        Outcome.FORGED,
+        Outcome.OWNERSHIP,
         Outcome.APPLIED,
         Outcome.APPLIED,
         Outcome.APPLIED,
         Outcome.STALE,
-        Outcome.RELATED,
+        Outcome.APPLIED,
         Outcome.DUPLICATE,
     ]
     got = rows(await store.cell_rows("AFR", PERIODS))
@@ -109,18 +107,18 @@ async def test_apply_counts_by_the_rules(store: CaseStore) -> None:
         ["2026-01", "2026-02", "2026-03", "2026-Q1", "CSP12"]
     )
     assert await store.outcome_counts("AFR") == {
-        "applied": 6,
-        "forged_revision": 1,
+        "applied": 7,
+        "ownership": 1,
         "stale": 1,
-        "related": 1,
     }
-    assert await store.dead_letter_counts("AFR") == {"forged_revision": 1}
+    assert await store.dead_letter_counts("AFR") == {"ownership": 1}
     stored = {c.case_id: (c.revision, c.status) for c in await store.stored_cases("AFR")}
     assert stored == {
         "c1": (2, "active"),
         "c2": (1, "active"),
         "c3": (2, "withdrawn"),
         "c4": (3, "active"),
+        "c5": (1, "withdrawn"),
     }
     assert await store.cell_rows("APG", PERIODS) == []
 
@@ -162,7 +160,7 @@ async def test_redelivered_batch_changes_nothing(store: CaseStore) -> None:
     assert set(plan.outcomes) == {Outcome.DUPLICATE}
     assert rows(await store.cell_rows("AFR", PERIODS)) == before
     assert await store.outcome_counts("AFR") == outcomes
-    assert await store.dead_letter_counts("AFR") == {"forged_revision": 1}
+    assert await store.dead_letter_counts("AFR") == {"ownership": 1}
 
 
 async def test_failure_before_commit_leaves_nothing(store: CaseStore) -> None:
@@ -185,8 +183,8 @@ async def test_failure_before_commit_leaves_nothing(store: CaseStore) -> None:
 
     plan = await store.apply_batch("AFR", BATCH, dead=[("rid", "malformed")], before_commit=ok)
     assert seen == [len(BATCH)]
-    assert plan.outcomes.count(Outcome.APPLIED) == 6
-    assert await store.dead_letter_counts("AFR") == {"forged_revision": 1, "malformed": 1}
+    assert plan.outcomes.count(Outcome.APPLIED) == 7
+    assert await store.dead_letter_counts("AFR") == {"ownership": 1, "malformed": 1}
 
 
 async def test_dead_letters_with_a_record_id_count_once(store: CaseStore) -> None:

@@ -1,4 +1,5 @@
-"""The national node's intake: pseudonyms, screening, revisions, sealing, outbox."""
+"""The national node's intake: case identity and ownership, credentials and held cases,
+screening, revisions, padding, sealing, outbox (DESIGN §5 ⚑, §8)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,31 @@ from pathlib import Path
 
 import pytest
 
-from dief.crypto import Opener, Sealer
+from dief.crypto import Opener, Sealer, b64url_decode
 from dief.crypto.keys import KemPrivateKey
 from dief.exceptions import ValidationError
 from dief.kafka import cases_topic
-from dief.node import NationalNode, NodeIdentity, Outbox, write_rejections
+from dief.keyring import NodeSecret
+from dief.node import (
+    NationalNode,
+    NodeIdentity,
+    Outbox,
+    write_rejections,
+)
 from dief.seams import Backoff
-from dief.testing import FakeClock
+from dief.testing import FakeClock, FakeCredentials
 from dief.vocab import Region
-from dief.wire import SUITE_X25519, TYPE_CASE, CaseInput, CaseRecord, parse_case
+from dief.wire import (
+    CASE_PADDED_SIZES,
+    CASE_SCHEMA_VERSION,
+    SUITE_X25519,
+    TYPE_CASE,
+    CaseInput,
+    CaseRecord,
+    case_id_for,
+    ownership_problem,
+    parse_case,
+)
 
 TODAY = date(2026, 11, 22)
 # 2026-11-22T10:37:12Z: the record timestamp must come out as 10:00:00.
@@ -53,19 +70,34 @@ async def outbox(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def _node(
-    outbox: Outbox, keys: dict[Region, KemPrivateKey], secret: bytes = b"s" * 32
+    outbox: Outbox,
+    keys: dict[Region, KemPrivateKey],
+    secret: bytes = b"s" * 32,
+    credentials: FakeCredentials | None = None,
 ) -> NationalNode:
     sealers = {
-        r: Sealer(type=TYPE_CASE, region=r.value, recipients=[k.public_key])
+        r: Sealer(
+            type=TYPE_CASE, region=r.value, recipients=[k.public_key], schema=CASE_SCHEMA_VERSION
+        )
         for r, k in keys.items()
     }
     return NationalNode(
-        NodeIdentity(secret),
+        NodeIdentity(NodeSecret("test-node", secret)),
         outbox,
         sealers,
         {r: cases_topic(r) for r in Region},
+        credentials=credentials if credentials is not None else FakeCredentials(secret),
         clock=FakeClock(NOW),
     )
+
+
+async def _records(outbox: Outbox, keys: dict[Region, KemPrivateKey]) -> list[CaseRecord]:
+    out = []
+    for pending in await outbox.pending(100):
+        region = Region(pending.entry.topic.split(".")[1].upper())
+        opened = Opener([keys[region]]).open(pending.entry.value)
+        out.append(CaseRecord.model_validate_json(opened.payload))
+    return out
 
 
 def _items(*docs: dict[str, object]) -> list[tuple[int, CaseInput | ValidationError]]:
@@ -78,13 +110,14 @@ def _items(*docs: dict[str, object]) -> list[tuple[int, CaseInput | ValidationEr
     return out
 
 
-def test_pseudonyms_are_stable_in_a_cycle_and_unlinkable_across() -> None:
-    node = NodeIdentity(b"a" * 32)
-    assert node.contributor("CSP12") == node.contributor("CSP12")
-    assert node.contributor("CSP12") != node.contributor("CSP13")
-    assert len(node.contributor("CSP12")) == 32
-    assert NodeIdentity(b"b" * 32).contributor("CSP12") != node.contributor("CSP12")
-    assert node.owner_tag("x") != node.owner_tag("y")
+def test_owner_keys_derive_from_the_secret_and_the_case_index() -> None:
+    node = NodeIdentity(NodeSecret("n", b"a" * 32))
+    assert node.owner_public(0) == node.owner_public(0)
+    assert node.owner_public(0) != node.owner_public(1)
+    assert NodeIdentity(NodeSecret("n", b"b" * 32)).owner_public(0) != node.owner_public(0)
+    assert node.case_id(3, "AFR", "CSP13") == case_id_for("AFR", "CSP13", node.owner_public(3))
+    assert node.group("0" * 32) != node.group("1" * 32)
+    assert node.group("0" * 32) != "0" * 32
     assert "a" * 8 not in repr(node)
 
 
@@ -102,6 +135,12 @@ async def test_accepted_case_is_sealed_generalised_and_never_names_the_state(
     assert b"ZZA" not in entry.value
     opened = Opener([region_keys[Region.AFR]]).open(entry.value)
     record = CaseRecord.model_validate_json(opened.payload)
+    assert record.case_id == accepted.case_id
+    assert record.envelope_id == opened.id
+    assert ownership_problem(json.loads(opened.payload), opened.id) is None
+    assert FakeCredentials().verify(record.credential)
+    assert entry.group == NodeIdentity(NodeSecret("n", b"s" * 32)).group(record.contributor)
+    assert record.contributor not in entry.group and not entry.urgent
     assert record.detected_month == "2026-07"
     assert [i.band for i in record.items] == ["11-100"]
     assert record.cycle == "CSP12"  # CSP12 = 2025-09 … 2026-08
@@ -109,23 +148,40 @@ async def test_accepted_case_is_sealed_generalised_and_never_names_the_state(
     assert b"submitted_by" not in opened.payload
 
 
-async def test_related_regions_get_a_flagged_copy(
+async def test_a_case_goes_to_its_own_region_only(
     outbox: Outbox, region_keys: dict[Region, KemPrivateKey]
 ) -> None:
     report = await _node(outbox, region_keys).submit(_items(_case(related_regions=["EEG", "WEOG"])))
-    assert report.accepted[0].records == 3
-    entries = [p.entry for p in await outbox.pending(10)]
-    assert sorted(e.topic for e in entries) == [
-        "dief.afr.cases",
-        "dief.eeg.cases",
-        "dief.weog.cases",
+    assert report.accepted[0].records == 1
+    [entry] = [p.entry for p in await outbox.pending(10)]
+    assert entry.topic == "dief.afr.cases"
+    [record] = await _records(outbox, region_keys)
+    assert record.related_regions == ["EEG", "WEOG"]
+
+
+async def test_records_are_padded_to_two_sizes_only(
+    outbox: Outbox, region_keys: dict[Region, KemPrivateKey]
+) -> None:
+    docs = [
+        _case(),
+        _case(items=[{"category": "ammunition", "quantity": 5}] * 20, methods=["other"]),
+        _case(summary="short lesson"),
+        _case(summary="A much longer lesson on paperwork checks. " * 30),
     ]
-    copy = next(e for e in entries if e.topic == "dief.eeg.cases")
-    record = CaseRecord.model_validate_json(
-        Opener([region_keys[Region.EEG]]).open(copy.value).payload
-    )
-    assert record.related is True
-    assert record.region == "AFR"
+    await _node(outbox, region_keys).submit(_items(*docs))
+    sizes = set()
+    for pending in await outbox.pending(10):
+        ciphertext = b64url_decode(json.loads(pending.entry.value)["ciphertext"])
+        sizes.add(len(ciphertext) - 16)  # the padded plaintext and the AES-GCM tag
+    assert sizes == set(CASE_PADDED_SIZES)
+    values = {len(p.entry.value) for p in await outbox.pending(10)}
+    assert len(values) == 2  # the sealed size tells only whether there is a lesson
+
+
+async def test_an_alert_is_urgent(outbox: Outbox, region_keys: dict[Region, KemPrivateKey]) -> None:
+    await _node(outbox, region_keys).submit(_items(_case(kind="alert")))
+    [pending] = await outbox.pending(10)
+    assert pending.entry.urgent
 
 
 async def test_one_bad_line_refuses_only_that_line(

@@ -21,8 +21,9 @@ from dief.crypto import Sealer
 from dief.crypto.keys import KemPrivateKey
 from dief.exceptions import ValidationError
 from dief.kafka import cases_topic
+from dief.keyring import NodeSecret
 from dief.node import NationalNode, NodeIdentity, Outbox
-from dief.testing import FakeClock
+from dief.testing import FakeClock, FakeCredentials
 from dief.vocab import Region
 from dief.wire import SUITE_X25519, TYPE_CASE, CaseInput, load_cases
 
@@ -59,10 +60,11 @@ def node(outbox: Outbox) -> NationalNode:
         r: Sealer(type=TYPE_CASE, region=r.value, recipients=[key.public_key]) for r in Region
     }
     return NationalNode(
-        NodeIdentity(b"s" * 32),
+        NodeIdentity(NodeSecret("n", b"s" * 32)),
         outbox,
         sealers,
         {r: cases_topic(r) for r in Region},
+        credentials=FakeCredentials(b"s" * 32),
         clock=FakeClock(1_795_343_832.0),
     )
 

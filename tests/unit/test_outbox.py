@@ -1,10 +1,11 @@
-"""The node's outbox: sequence numbers, hand-over to the relay, revisions kept in memory and
-checked against the file, marks, and files written by the earlier (SQLAlchemy) outbox."""
+"""The node's outbox: sequence numbers, hand-over to the relay, the case index kept in memory
+and checked against the file, marks, and files written before case records v2."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import zlib
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -15,13 +16,29 @@ from dief.crypto import Sealer
 from dief.crypto.keys import KemPrivateKey
 from dief.exceptions import StorageError
 from dief.kafka import cases_topic
-from dief.node import NationalNode, NodeIdentity, Outbox, PendingEntry, RevisionConflict
+from dief.keyring import NodeSecret
+from dief.node import (
+    CaseIndexEntry,
+    NationalNode,
+    NodeIdentity,
+    Outbox,
+    PendingEntry,
+    RevisionConflict,
+)
 from dief.seams import OutboxEntry
+from dief.testing import FakeCredentials
 from dief.vocab import Region
 from dief.wire import SUITE_X25519, TYPE_CASE, parse_case
 
 TODAY = date(2026, 11, 22)
 WAIT = 10.0
+
+
+def _cases(revisions: dict[str, int]) -> list[CaseIndexEntry]:
+    """Index entries of cases named *revisions*' keys (each with an index of its own)."""
+    return [
+        CaseIndexEntry(c, zlib.crc32(c.encode()), "AFR", "CSP12", r) for c, r in revisions.items()
+    ]
 
 
 def _entry(i: int) -> OutboxEntry:
@@ -37,8 +54,8 @@ async def outbox(tmp_path: Path) -> AsyncIterator[Outbox]:
 
 
 async def test_add_numbers_entries_in_order_and_pending_pages_by_sequence(outbox: Outbox) -> None:
-    first = await outbox.add({"a": 1}, [_entry(0)])
-    more = await outbox.add({"b": 1, "c": 1}, [_entry(1), _entry(2), _entry(3)])
+    first = await outbox.add(_cases({"a": 1}), [_entry(0)])
+    more = await outbox.add(_cases({"b": 1, "c": 1}), [_entry(1), _entry(2), _entry(3)])
     assert [p.seq for p in first] == [1]
     assert [p.seq for p in more] == [2, 3, 4]
     assert [p.entry for p in more] == [_entry(1), _entry(2), _entry(3)]
@@ -51,11 +68,11 @@ async def test_add_numbers_entries_in_order_and_pending_pages_by_sequence(outbox
 
 async def test_a_large_add_is_one_transaction_all_or_nothing(outbox: Outbox) -> None:
     revisions = {f"case-{i}": 1 for i in range(600)}
-    added = await outbox.add(revisions, [_entry(i) for i in range(700)], source="ab" * 32)
+    added = await outbox.add(_cases(revisions), [_entry(i) for i in range(700)], source="ab" * 32)
     assert [p.seq for p in added] == list(range(1, 701))
     clash = {**{f"new-{i}": 1 for i in range(600)}, "case-599": 1}  # the last row conflicts
     with pytest.raises(RevisionConflict):
-        await outbox.add(clash, [_entry(i) for i in range(700)], source="cd" * 32)
+        await outbox.add(_cases(clash), [_entry(i) for i in range(700)], source="cd" * 32)
     assert await outbox.counts() == (700, 0)
     assert outbox.known_revisions(["new-0", "case-0"]) == {"case-0": 1}
     assert not await outbox.seen("cd" * 32)
@@ -73,7 +90,7 @@ async def test_committed_entries_are_handed_to_the_listener_even_if_the_caller_i
         arrived.set()
 
     outbox.listen(listener)
-    task = asyncio.create_task(outbox.add({"a": 1}, [_entry(0), _entry(1)]))
+    task = asyncio.create_task(outbox.add(_cases({"a": 1}), [_entry(0), _entry(1)]))
     await asyncio.sleep(0)  # the transaction is on the outbox's thread now
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -85,7 +102,7 @@ async def test_committed_entries_are_handed_to_the_listener_even_if_the_caller_i
     with pytest.raises(StorageError, match="already has a relay"):
         outbox.listen(lambda entries: None)
     outbox.listen(None)
-    await outbox.add({"b": 1}, [_entry(2)])
+    await outbox.add(_cases({"b": 1}), [_entry(2)])
     assert len(got) == 1  # nobody listening any more
 
 
@@ -95,17 +112,17 @@ async def test_revisions_come_from_memory_and_a_second_writer_is_caught(tmp_path
     await mine.start()
     await other.start()
     try:
-        await mine.add({"x": 1}, [_entry(0)])
+        await mine.add(_cases({"x": 1}), [_entry(0)])
         assert mine.known_revisions(["x", "y"]) == {"x": 1}
         assert await other.revisions(["x"]) == {}  # loaded at its start, before x
-        await other.add({"y": 1}, [_entry(1)])  # numbered from an outdated view: fine
-        await mine.add({"y": 2}, [_entry(2)])
+        await other.add(_cases({"y": 1}), [_entry(1)])  # numbered from an outdated view: fine
+        await mine.add(_cases({"y": 2}), [_entry(2)])
         with pytest.raises(RevisionConflict):
-            await other.add({"y": 2}, [_entry(3)])  # y is at 2 in the file already
+            await other.add(_cases({"y": 2}), [_entry(3)])  # y is at 2 in the file already
         # Nothing of the refused add was written, and its view is the file's again.
         assert await other.counts() == (3, 0)
         assert other.known_revisions(["x", "y"]) == {"x": 1, "y": 2}
-        await other.add({"y": 3}, [_entry(3)])
+        await other.add(_cases({"y": 3}), [_entry(3)])
         assert await mine.counts() == (4, 0)
     finally:
         await mine.stop()
@@ -116,7 +133,13 @@ def _node(box: Outbox, key: KemPrivateKey, secret: bytes) -> NationalNode:
     sealers = {
         r: Sealer(type=TYPE_CASE, region=r.value, recipients=[key.public_key]) for r in Region
     }
-    return NationalNode(NodeIdentity(secret), box, sealers, {r: cases_topic(r) for r in Region})
+    return NationalNode(
+        NodeIdentity(NodeSecret("n", secret)),
+        box,
+        sealers,
+        {r: cases_topic(r) for r in Region},
+        credentials=FakeCredentials(secret),
+    )
 
 
 async def test_a_node_numbers_again_when_another_process_revised_the_case(tmp_path: Path) -> None:
@@ -193,27 +216,20 @@ INSERT INTO intake_sources VALUES ('ff', '2026-11-23 00:39:05.000000');
 """  # noqa: W291 - the trailing spaces are SQLAlchemy's
 
 
-async def test_an_outbox_written_by_the_earlier_version_opens_as_it_is(tmp_path: Path) -> None:
+async def test_an_outbox_from_before_case_records_v2_is_refused_clearly(tmp_path: Path) -> None:
+    # Its cases have no case index, hence no owner keys: they cannot be revised under the
+    # v2 contracts (DESIGN §0: formats change cleanly, no compatibility code).
     path = tmp_path / "outbox.sqlite"
     with sqlite3.connect(path) as db:
         db.executescript(_EARLIER_SCHEMA)
-    box = Outbox(path)
-    await box.start()
-    try:
-        assert [(p.seq, p.entry.key) for p in await box.pending(10)] == [(2, b"k2")]
-        assert box.known_revisions(["k2"]) == {"k2": 3}
-        assert await box.seen("ff")
-        [added] = await box.add({"k2": 4}, [_entry(9)])
-        assert added.seq == 3
-        assert await box.counts() == (2, 1)
-    finally:
-        await box.stop()
+    with pytest.raises(StorageError, match="older DIEF"):
+        await Outbox(path).start()
 
 
 async def test_failures_are_storage_errors_with_the_reason(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "outbox.sqlite")
     with pytest.raises(StorageError, match="not started"):
-        await box.add({"a": 1}, [_entry(0)])
+        await box.add(_cases({"a": 1}), [_entry(0)])
     (tmp_path / "taken").write_text("a file where the outbox's directory should be")
     with pytest.raises(StorageError, match=r"cannot open the outbox .*: File exists"):
         await Outbox(tmp_path / "taken" / "outbox.sqlite").start()

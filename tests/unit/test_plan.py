@@ -31,7 +31,6 @@ def facts(
     month: str = "2026-01",
     cycle: str = "CSP12",
     tlp: str = "amber",
-    related: bool = False,
     values: Iterable[tuple[str, str]] = (("kind", "case"),),
 ) -> CaseFacts:
     return CaseFacts(
@@ -41,12 +40,10 @@ def facts(
         region="AFR",
         status=status,
         contributor=contributor,
-        owner_tag=owner,
+        owner_key=owner,
         month=month,
         cycle=cycle,
         tlp=tlp,
-        related=related,
-        primary_region="APG" if related else "AFR",
         values=tuple(sorted(values)),
         sealed=b"{}",
     )
@@ -139,27 +136,30 @@ def test_revision_after_withdrawal_counts_again() -> None:
     assert plan.deltas == cells("2026-03", "CSP12", WHO, [("kind", "case")])
 
 
-def test_wrong_owner_tag_is_forged_and_changes_nothing() -> None:
+def test_another_owner_key_is_refused_and_changes_nothing() -> None:
+    # Never in practice (the case id derives from the owner key): the defence still holds.
     stored = CaseState.of(facts("c1", 1))
     forged = facts("c1", 2, owner=OTHER_OWNER, status="withdrawn")
     plan = plan_batch([forged], {"c1": stored}, [])
-    assert plan.outcomes == [Outcome.FORGED]
+    assert plan.outcomes == [Outcome.OWNERSHIP]
     assert not plan.upserts
     assert not plan.deltas
     # Also within one batch: the first revision establishes the owner.
     first = facts("c2", 1)
     plan = plan_batch([first, facts("c2", 2, owner=OTHER_OWNER)], {}, [])
-    assert plan.outcomes == [Outcome.APPLIED, Outcome.FORGED]
+    assert plan.outcomes == [Outcome.APPLIED, Outcome.OWNERSHIP]
     assert plan.upserts == {"c2": first}
     assert plan.deltas == cells("2026-01", "CSP12", WHO, [("kind", "case")])
 
 
-def test_revision_not_above_stored_is_stale() -> None:
+def test_revision_not_above_stored_is_a_redelivery() -> None:
+    # (case_id, revision) deduplicates verified records (DESIGN §8): the stored revision in
+    # other bytes is a duplicate, an older one stale.
     stored = CaseState.of(facts("c1", 3))
     plan = plan_batch(
         [facts("c1", 2, record_id="x"), facts("c1", 3, record_id="y")], {"c1": stored}, []
     )
-    assert plan.outcomes == [Outcome.STALE, Outcome.STALE]
+    assert plan.outcomes == [Outcome.STALE, Outcome.DUPLICATE]
     assert not plan.upserts
     assert not plan.deltas
 
@@ -186,28 +186,6 @@ def test_several_revisions_in_one_batch_out_of_order() -> None:
     assert plan.deltas == cells("2026-01", "CSP12", WHO, [("method", "c")])
 
 
-def test_related_copies_are_told_not_counted() -> None:
-    n1 = facts("c1", 1, related=True)
-    n2 = facts("c1", 2, related=True)
-    plan = plan_batch([n1, n2], {}, [])
-    assert plan.outcomes == [Outcome.RELATED, Outcome.RELATED]
-    assert plan.notices == {"c1": n2}
-    assert not plan.upserts
-    assert not plan.deltas
-    # An older notice after a newer stored one does not replace it.
-    plan = plan_batch([facts("c1", 1, related=True, record_id="again")], {}, [], {"c1": 2})
-    assert plan.outcomes == [Outcome.RELATED]
-    assert not plan.notices
-
-
-def test_related_copy_does_not_touch_a_counted_case_of_the_same_id() -> None:
-    stored = CaseState.of(facts("c1", 1))
-    plan = plan_batch([facts("c1", 5, related=True, owner=OTHER_OWNER)], {"c1": stored}, [])
-    assert plan.outcomes == [Outcome.RELATED]
-    assert not plan.deltas
-    assert not plan.upserts
-
-
 # -- an independent model, checked on random histories split into random batches ---------
 
 _CASES = ("c1", "c2", "c3")
@@ -223,11 +201,11 @@ def _expected(history: list[CaseFacts]) -> tuple[Counter[Key], Counter[Key]]:
     best: dict[str, CaseFacts] = {}
     seen: set[str] = set()
     for rec in history:
-        if rec.record_id in seen or rec.related:
+        if rec.record_id in seen:
             continue
         seen.add(rec.record_id)
-        owner.setdefault(rec.case_id, rec.owner_tag)
-        if rec.owner_tag != owner[rec.case_id]:
+        owner.setdefault(rec.case_id, rec.owner_key)
+        if rec.owner_key != owner[rec.case_id]:
             continue
         if rec.case_id not in best or rec.revision > best[rec.case_id].revision:
             best[rec.case_id] = rec
@@ -242,7 +220,7 @@ def _expected(history: list[CaseFacts]) -> tuple[Counter[Key], Counter[Key]]:
 
 
 _record = st.builds(
-    lambda rid, case_id, revision, owner, status, month, method, related, tlp: facts(
+    lambda rid, case_id, revision, owner, status, month, method, tlp: facts(
         case_id,
         revision,
         record_id=str(rid),
@@ -251,7 +229,6 @@ _record = st.builds(
         month=month,
         contributor=owner[:1] * 32,
         values=[("method", method)],
-        related=related,
         tlp=tlp,
     ),
     st.uuids(),
@@ -261,7 +238,6 @@ _record = st.builds(
     st.sampled_from(("active", "withdrawn")),
     st.sampled_from(("2025-08", "2025-09", "2026-01")),
     st.sampled_from(("x", "y")),
-    st.booleans(),
     st.sampled_from(("amber", "red")),
 )
 
@@ -273,20 +249,18 @@ def test_any_batching_gives_the_model_cells(history: list[CaseFacts], cuts: list
     history = history + history[: len(history) // 2]
     bounds = sorted({0, len(history), *(c for c in cuts if c <= len(history))})
     states: dict[str, CaseState] = {}
-    notices: dict[str, int] = {}
     applied: set[str] = set()
     total: Counter[Key] = Counter()
     red: Counter[Key] = Counter()
     for start, end in itertools.pairwise(bounds):
         batch = history[start:end]
-        plan = plan_batch(batch, dict(states), set(applied), notices)
+        plan = plan_batch(batch, dict(states), set(applied))
         assert len(plan.outcomes) == len(batch)
         assert all(v != 0 for v in plan.deltas.values())
         assert all(v != 0 for v in plan.red_deltas.values())
         total.update(plan.deltas)
         red.update(plan.red_deltas)
         states.update({cid: CaseState.of(f) for cid, f in plan.upserts.items()})
-        notices.update({cid: f.revision for cid, f in plan.notices.items()})
         applied.update(
             r.record_id for r, o in zip(batch, plan.outcomes, strict=True) if o != Outcome.DUPLICATE
         )

@@ -181,7 +181,7 @@ class CaseStore(CaseQueries):
         applied_insert = self._prepared(conn, "applied_records", applied_records.insert)
         stamp = applied_insert.convert("applied_at", now)
         fresh = [
-            (r.record_id, region, _stored_outcome(o), stamp)
+            (r.record_id, region, o.value, stamp)
             for r, o in zip(records, plan.outcomes, strict=True)
             if o is not Outcome.DUPLICATE
         ]
@@ -348,12 +348,6 @@ class CaseStore(CaseQueries):
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
-
-
-def _stored_outcome(outcome: Outcome) -> str:
-    """What ``applied_records`` keeps for *outcome*: an owner mismatch is a dead letter
-    (``dlq:ownership``), judged afresh if it is replayed."""
-    return f"dlq:{outcome.value}" if outcome is Outcome.OWNERSHIP else outcome.value
 
 
 def migrate(connection: Connection, revision: str = "head") -> None:
