@@ -257,6 +257,14 @@ class NodeSettings(BaseSettings):
     relay_backoff_max: float = Field(
         30.0, gt=0, description="Longest wait (seconds) between the relay's retries"
     )
+    relay_max_delay_seconds: float = Field(
+        300.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Longest random delay (seconds) before the relay sends a pseudonym's "
+        "records, drawn independently per pseudonym (DESIGN §11; alerts go at once); 0 in "
+        "simulations and tests",
+    )
     metrics: MetricsSettings = MetricsSettings()
 
 

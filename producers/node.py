@@ -101,6 +101,7 @@ class NodeService:
             publisher,
             batch=self._settings.relay_batch,
             backoff=Backoff(maximum=self._settings.relay_backoff_max),
+            max_delay=self._settings.relay_max_delay_seconds,
         )
 
     async def stop(self) -> None:

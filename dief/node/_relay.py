@@ -10,6 +10,19 @@ Where entries come from:
   :class:`Outbox` object is handed over as soon as it is durable (:meth:`Outbox.listen`),
   so the relay does not read back what it was just given.
 
+Random delays per pseudonym (DESIGN §11). Arrival times could let an aggregator link records
+of different pseudonyms of one node that arrive together, so entries wait, per group (the
+opaque per-pseudonym tag :attr:`OutboxEntry.group`), for a delay drawn uniformly in
+``[0, max_delay]`` seconds, independently for every group: when an entry finds its group with
+nothing waiting, the group draws its release time; entries joining a waiting group go with
+it. A group's entries go out in the order they were accepted. An urgent entry (an alert)
+releases its group at once, with what waits ahead of it in that group (the exception DESIGN
+§11 states). Release times live in memory only: a restarted relay reads the pending entries
+from the file and draws again, so a restart loses nothing (at worst an entry waits twice).
+Times come from an injectable :class:`Clock`, so tests move time instead of sleeping; with
+``max_delay=0`` (simulations, ``dief run``) everything goes out at once, as before.
+:meth:`OutboxRelay.drain_once` publishes what is due and leaves the rest in the outbox.
+
 Entries are sent in batches without waiting on one record at a time; the relay waits for
 every acknowledgement of a batch (``acks=all``) before it counts the batch as published.
 Recording that in the file (``published_at``) is coalesced: one transaction per ``batch``
@@ -24,15 +37,20 @@ broker outage or a node restart loses nothing.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import heapq
 import logging
+import math
+import random
 import time
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from dief.exceptions import BrokerError, StorageError
+from dief.exceptions import BrokerError, ConfigurationError, StorageError
 from dief.node._outbox import Outbox, PendingEntry
-from dief.seams import Backoff, Publisher
+from dief.seams import Backoff, Clock, Publisher, SystemClock
 
 __all__ = [
     "OutboxRelay",
@@ -41,8 +59,83 @@ __all__ = [
 log = logging.getLogger("dief.node.relay")
 
 
+def _seq(item: PendingEntry) -> int:
+    return item.seq
+
+
+@dataclass(slots=True)
+class _Group:
+    """The entries of one group waiting for its release time (in sequence order)."""
+
+    due: float
+    entries: list[PendingEntry] = field(default_factory=list)
+
+
+class _Schedule:
+    """Entries held for their group's random delay (see the module docstring)."""
+
+    __slots__ = ("_clock", "_groups", "_held", "_max_delay", "_rng")
+
+    def __init__(self, max_delay: float, clock: Clock, rng: random.Random) -> None:
+        self._max_delay = max_delay
+        self._clock = clock
+        self._rng = rng
+        self._groups: dict[str, _Group] = {}
+        self._held: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def holds(self, seq: int) -> bool:
+        return seq in self._held
+
+    def add(self, item: PendingEntry) -> None:
+        now = self._clock.now()
+        key = item.entry.group
+        group = self._groups.get(key)
+        if group is None:
+            delay = self._rng.uniform(0.0, self._max_delay) if self._max_delay > 0 else 0.0
+            group = self._groups[key] = _Group(now + delay)
+        if item.entry.urgent:
+            group.due = min(group.due, now)
+        bisect.insort(group.entries, item, key=_seq)
+        self._held.add(item.seq)
+
+    def due(self, limit: int) -> list[PendingEntry]:
+        """Up to *limit* entries of the groups due now, in sequence order (each group's
+        oldest first); they stay held until :meth:`sent`."""
+        now = self._clock.now()
+        ready = [g.entries for g in self._groups.values() if g.due <= now]
+        if not ready:
+            return []
+        merged = heapq.merge(*ready, key=_seq)
+        return [item for _, item in zip(range(limit), merged, strict=False)]
+
+    def sent(self, items: Sequence[PendingEntry]) -> None:
+        """Forget *items* (published): each is the oldest held of its group."""
+        for item in items:
+            group = self._groups[item.entry.group]
+            group.entries.remove(item)
+            self._held.discard(item.seq)
+            if not group.entries:
+                del self._groups[item.entry.group]
+
+    def next_due(self) -> float | None:
+        """The earliest release time of a waiting group (epoch seconds), if any."""
+        return min((g.due for g in self._groups.values()), default=None)
+
+    def clear(self) -> None:
+        self._groups.clear()
+        self._held.clear()
+
+
 class OutboxRelay:
-    """Moves entries from an :class:`Outbox` to a :class:`Publisher` (one relay per outbox)."""
+    """Moves entries from an :class:`Outbox` to a :class:`Publisher` (one relay per outbox).
+
+    *max_delay* is the longest random delay (seconds) of a group's entries (0: none);
+    *clock* tells the time the delays are measured on and *rng* draws them (by default the
+    system clock and the operating system's randomness).
+    """
 
     def __init__(
         self,
@@ -54,7 +147,12 @@ class OutboxRelay:
         mark_interval: float = 1.0,
         idle_read: float = 1.0,
         resync_interval: float = 10.0,
+        max_delay: float = 0.0,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
     ) -> None:
+        if not (math.isfinite(max_delay) and max_delay >= 0):
+            raise ConfigurationError("the relay's longest delay is a finite number >= 0 seconds")
         self._outbox = outbox
         self._publisher = publisher
         self._batch = batch
@@ -62,6 +160,10 @@ class OutboxRelay:
         self._mark_interval = mark_interval
         self._idle_read = idle_read
         self._resync_interval = resync_interval
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        # Held for their group's delay; at most 4 batches are read in from the file.
+        self._schedule = _Schedule(max_delay, self._clock, rng or random.SystemRandom())
+        self._capacity = 4 * batch
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()  # one drain at a time
         self._connected = False
@@ -72,8 +174,8 @@ class OutboxRelay:
         self._synced = False
         self._dropped = False
         self._last_read = 0.0
-        # The highest sequence number sent: a handed-over entry at or below it went out
-        # with a read of the file.
+        # The highest sequence number taken in (held or sent): a handed-over entry at or
+        # below it came in with a read of the file.
         self._high = 0
         # Acknowledged, not yet marked published in the file.
         self._unmarked: list[int] = []
@@ -85,12 +187,22 @@ class OutboxRelay:
         return f"OutboxRelay(outbox={self._outbox!r}, published={self.published})"
 
     def notify(self) -> None:
-        """Tell the relay new entries are waiting (entries added through the outbox it
-        relays wake it by themselves)."""
+        """Tell the relay new entries are waiting, or that its clock moved (entries added
+        through the outbox it relays wake it by themselves)."""
         self._wake.set()
 
+    @property
+    def held(self) -> int:
+        """Entries taken in and waiting for their group's delay (or about to be sent)."""
+        return len(self._schedule)
+
+    @property
+    def next_due(self) -> float | None:
+        """When the next waiting group is released (epoch seconds on the relay's clock)."""
+        return self._schedule.next_due()
+
     def _hand_over(self, entries: list[PendingEntry]) -> None:
-        if len(self._queue) < 4 * self._batch:
+        if len(self._queue) + len(self._schedule) < self._capacity:
             self._queue.extend(entries)
         else:  # a backlog (a broker outage): the file keeps them, read them from there
             self._dropped = True
@@ -103,8 +215,9 @@ class OutboxRelay:
             self._connected = True
 
     async def drain_once(self) -> int:
-        """Publish everything pending now and mark it published; returns how many entries
-        were published.
+        """Publish everything pending that is due now (everything, without delays) and mark it
+        published; returns how many entries were published. Entries still waiting for
+        their group's delay stay in the outbox (and in this relay, until due).
 
         Raises :class:`BrokerError` on the first failure (nothing is marked published
         that the broker did not acknowledge).
@@ -120,51 +233,69 @@ class OutboxRelay:
             total += await self._read_file()
         queue = self._queue
         while queue:
-            batch: list[PendingEntry] = []
-            while queue and len(batch) < self._batch:
-                item = queue.popleft()
-                if item.seq > self._high:
-                    batch.append(item)
-            if batch:
-                await self._send(batch)
-                total += len(batch)
+            item = queue.popleft()
+            if item.seq > self._high:
+                self._take(item)
+            if len(self._schedule) >= self._batch:
+                total += await self._send_due()
+        return total + await self._send_due()
+
+    def _take(self, item: PendingEntry) -> None:
+        """Hold *item* for its group's delay."""
+        self._schedule.add(item)
+        self._high = max(self._high, item.seq)
+
+    async def _send_due(self) -> int:
+        """Publish the held entries that are due, a batch at a time."""
+        total = 0
+        while batch := self._schedule.due(self._batch):
+            await self._send(batch)
+            self._schedule.sent(batch)
+            total += len(batch)
+            if len(self._unmarked) >= self._batch or time.monotonic() >= self._mark_due:
+                await self._flush()
         return total
 
     async def _read_file(self) -> int:
-        """Publish every pending entry in the file, oldest first, a batch at a time."""
+        """Take in every pending entry of the file not held yet, oldest first, a batch at a
+        time, publishing what is due as it goes; stops (unsynced) once
+        :attr:`_capacity` entries are held, to read on when some have gone."""
         await self._flush()  # then "pending" in the file is exactly what was not sent
         total = 0
         after = 0
         self._synced = False
         self._dropped = False
+        complete = True
         while True:
             page = await self._outbox.pending(self._batch, after=after)
+            for item in page:
+                if not self._schedule.holds(item.seq):
+                    self._take(item)
             if page:
-                await self._send(page)
-                total += len(page)
                 after = page[-1].seq
+                total += await self._send_due()
             if len(page) == self._batch:
+                if len(self._schedule) >= self._capacity:
+                    complete = False
+                    break
                 continue
             if not self._dropped:
                 break
             # Entries handed over meanwhile were dropped (the queue was full): they were
             # committed after the pages read so far, so they come after *after*.
             self._dropped = False
-        self._synced = self._listening
+        self._synced = self._listening and complete
         self._last_read = time.monotonic()
         return total
 
     async def _send(self, entries: Sequence[PendingEntry]) -> None:
+        """Publish *entries* and note them for marking (raises on a broker failure)."""
         await self._connect()
         await self._publisher.publish([p.entry for p in entries])
-        now = time.monotonic()
         if not self._unmarked:
-            self._mark_due = now + self._mark_interval
+            self._mark_due = time.monotonic() + self._mark_interval
         self._unmarked.extend(p.seq for p in entries)
-        self._high = max(self._high, max(p.seq for p in entries))
         self.published += len(entries)
-        if len(self._unmarked) >= self._batch or now >= self._mark_due:
-            await self._flush()
 
     async def _flush(self) -> None:
         """Mark what was acknowledged as published (one transaction)."""
@@ -206,6 +337,10 @@ class OutboxRelay:
                     continue
                 idle = not self._unmarked
                 timeout = self._idle_read if idle else self._mark_due - time.monotonic()
+                due = self._schedule.next_due()
+                if due is not None and due - self._clock.now() < timeout:
+                    timeout = due - self._clock.now()  # a group's delay ends first
+                    idle = False
                 if not await self._sleep(timeout) and idle:
                     self._synced = False  # look in the file for entries written elsewhere
         finally:
@@ -214,6 +349,8 @@ class OutboxRelay:
             self._listening = False
             self._synced = False
             self._queue.clear()
+            self._schedule.clear()  # still pending in the file
+            self._high = 0
             with contextlib.suppress(StorageError):
                 await self._flush()
 

@@ -302,6 +302,7 @@ def _env(keys: Path, **extra: str) -> dict[str, str]:
         {
             "DIEF_KEYRING__PASSPHRASE": PASSPHRASE,
             "DIEF_KEYRING__PATH": str(keys),
+            "DIEF_RELAY_MAX_DELAY_SECONDS": "0",  # tests: no random relay delays
             "COLUMNS": "400",  # Rich would otherwise wrap a long line in two
             **extra,
         }

@@ -74,6 +74,7 @@ def _env(forum_root: Path, **extra: str) -> dict[str, str]:
             "DIEF_WORK_DIR": str(forum_root / ".dief"),
             "DIEF_KEYRING__PASSPHRASE": PASSPHRASE,
             "DIEF_KEYRING__PATH": str(forum_root / "keys"),
+            "DIEF_RELAY_MAX_DELAY_SECONDS": "0",  # tests: no random relay delays
             "COLUMNS": "200",
             **extra,
         }

@@ -1,20 +1,23 @@
 """The outbox relay without a broker: entries handed over in memory, the file read only at
 start-up, after failures and for other writers' entries, marks coalesced, and nothing
-marked published that was not acknowledged (DESIGN §8)."""
+marked published that was not acknowledged (DESIGN §8); entries of different pseudonyms
+sent after independent random delays, alerts at once (DESIGN §11)."""
 
 from __future__ import annotations
 
 import asyncio
+import math
+import random
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from dief.exceptions import BrokerError, StorageError
+from dief.exceptions import BrokerError, ConfigurationError, StorageError
 from dief.node import Outbox, OutboxRelay, PendingEntry
 from dief.seams import Backoff, OutboxEntry
-from dief.testing import MemoryPublisher
+from dief.testing import FakeClock, MemoryPublisher
 
 WAIT = 10.0
 FAST = Backoff(initial=0.01, maximum=0.05)
@@ -195,3 +198,175 @@ async def test_drain_once_reads_the_file_and_returns_the_count(outbox: CountingO
     assert await relay.drain_once() == 1  # not running: every drain reads the file
     assert publisher.sent == [_entry(i) for i in range(8)]
     assert await outbox.counts() == (0, 8)
+
+
+# -- independent random delays per pseudonym (DESIGN §11) ---------------------------------------
+
+MAX_DELAY = 600.0
+
+
+def _grouped(i: int, group: str, *, urgent: bool = False) -> OutboxEntry:
+    return OutboxEntry(
+        "dief.afr.cases", f"case-{i:04d}".encode(), f"value-{i}".encode(), 0, group, urgent
+    )
+
+
+def _delayed(
+    box: Outbox, publisher: MemoryPublisher, clock: FakeClock, seed: int = 7
+) -> OutboxRelay:
+    return OutboxRelay(
+        box, publisher, max_delay=MAX_DELAY, clock=clock, rng=random.Random(seed), idle_read=60.0
+    )
+
+
+def _draws(seed: int, n: int) -> list[float]:
+    rng = random.Random(seed)
+    return [rng.uniform(0.0, MAX_DELAY) for _ in range(n)]
+
+
+async def test_two_pseudonyms_entries_go_out_after_independent_delays(
+    outbox: CountingOutbox,
+) -> None:
+    """The attack: records of two pseudonyms of one node accepted together used to leave
+    together (one batch), so the aggregator could link them by arrival time."""
+    clock, publisher = FakeClock(), MemoryPublisher()
+    start = clock.now()
+    await outbox.add({}, [_grouped(0, "a"), _grouped(1, "b"), _grouped(2, "a")])
+    relay = _delayed(outbox, publisher, clock)
+    assert await relay.drain_once() == 0  # nothing leaves at once
+    assert relay.held == 3
+    due_a, due_b = (start + d for d in _draws(7, 2))  # one draw per group, in turn
+    assert relay.next_due == min(due_a, due_b)
+    first, second = sorted([(due_a, "a"), (due_b, "b")])
+    clock.jump_to(first[0] - 0.001)
+    assert await relay.drain_once() == 0
+    clock.jump_to(first[0])
+    sent_first = await relay.drain_once()
+    assert {e.group for e in publisher.sent} == {first[1]}
+    clock.jump_to(second[0])
+    assert sent_first + await relay.drain_once() == 3
+    assert [e.group for e in publisher.sent[sent_first:]] == [second[1]] * (3 - sent_first)
+    assert await outbox.counts() == (0, 3)
+
+
+async def test_every_group_draws_its_own_delay_within_the_bound(outbox: CountingOutbox) -> None:
+    clock = FakeClock()
+    start = clock.now()
+    await outbox.add({}, [_grouped(i, f"g{i}") for i in range(40)])
+    relay = OutboxRelay(outbox, MemoryPublisher(), max_delay=MAX_DELAY, clock=clock)
+    await relay.drain_once()  # the operating system's randomness: unpredictable
+    dues = []
+    while (due := relay.next_due) is not None:
+        dues.append(due)
+        clock.jump_to(due)
+        await relay.drain_once()
+    assert len(dues) == 40  # one release per group, none shared
+    assert all(start <= due <= start + MAX_DELAY for due in dues)
+    assert max(dues) - min(dues) > MAX_DELAY / 4  # spread over the window
+
+
+async def test_an_urgent_entry_goes_at_once_with_what_waits_ahead_of_it(
+    outbox: CountingOutbox,
+) -> None:
+    clock, publisher = FakeClock(), MemoryPublisher()
+    relay = _delayed(outbox, publisher, clock)
+    await outbox.add({}, [_grouped(0, "a"), _grouped(1, "b")])
+    assert await relay.drain_once() == 0
+    await outbox.add({}, [_grouped(2, "a", urgent=True)])  # an alert of pseudonym a
+    assert await relay.drain_once() == 2
+    assert publisher.sent == [_grouped(0, "a"), _grouped(2, "a", urgent=True)]  # in order
+    assert relay.held == 1  # b still waits for its own delay
+    await outbox.add({}, [_grouped(3, "c", urgent=True)])
+    assert await relay.drain_once() == 1  # an alert of a new pseudonym: no delay at all
+
+
+async def test_entries_of_one_group_keep_their_order(outbox: CountingOutbox) -> None:
+    clock, publisher = FakeClock(), MemoryPublisher()
+    relay = OutboxRelay(outbox, publisher, batch=3, max_delay=MAX_DELAY, clock=clock)
+    await outbox.add({}, [_grouped(i, "ab"[i % 2]) for i in range(6)])
+    await relay.drain_once()
+    await outbox.add({}, [_grouped(i, "ab"[i % 2]) for i in range(6, 9)])  # join the waiting
+    await relay.drain_once()
+    clock.advance(MAX_DELAY)
+    assert await relay.drain_once() == 9
+    for group in "ab":
+        keys = [e.key for e in publisher.sent if e.group == group]
+        assert keys == sorted(keys)
+    assert publisher.calls == 3  # batches of 3, in sequence order across the due groups
+
+
+async def test_a_restart_loses_nothing_and_draws_again(tmp_path: Path) -> None:
+    path, clock = tmp_path / "outbox.sqlite", FakeClock()
+    box = Outbox(path)
+    await box.start()
+    await box.add({}, [_grouped(i, f"g{i % 3}") for i in range(6)])
+    first = MemoryPublisher()
+    relay = _delayed(box, first, clock, seed=1)
+    await relay.drain_once()
+    clock.jump_to(min(clock.now() + d for d in _draws(1, 3)))
+    sent_before = await relay.drain_once()  # one group went out; the node then stops
+    assert 0 < sent_before < 6
+    await box.stop()
+
+    box = Outbox(path)
+    await box.start()
+    try:
+        second = MemoryPublisher()
+        restarted = _delayed(box, second, clock, seed=2)
+        assert await restarted.drain_once() == 0  # the rest waits again, for new draws
+        assert restarted.held == 6 - sent_before
+        clock.advance(MAX_DELAY)
+        assert await restarted.drain_once() == 6 - sent_before
+        assert sorted(first.sent + second.sent, key=lambda e: e.key) == [
+            _grouped(i, f"g{i % 3}") for i in range(6)
+        ]
+        assert await box.counts() == (0, 6)
+    finally:
+        await box.stop()
+
+
+async def test_the_running_relay_releases_a_group_when_its_delay_ends(
+    outbox: CountingOutbox,
+) -> None:
+    clock, publisher = FakeClock(), MemoryPublisher()
+    relay = _delayed(outbox, publisher, clock)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await outbox.add({}, [_grouped(0, "a"), _grouped(1, "a", urgent=True)])
+        await publisher.wait_sent(2)  # urgent: no delay
+        await outbox.add({}, [_grouped(2, "b")])
+        clock.advance(MAX_DELAY)  # b's delay is over, whatever it was
+        relay.notify()  # the clock moved (a real clock needs no telling)
+        await publisher.wait_sent(3)
+    finally:
+        await _stop(task, stop)
+    assert await outbox.counts() == (0, 3)
+
+
+@pytest.mark.parametrize("max_delay", [-1.0, math.inf, math.nan])
+def test_the_longest_delay_must_be_a_finite_number_of_seconds(
+    tmp_path: Path, max_delay: float
+) -> None:
+    with pytest.raises(ConfigurationError):
+        OutboxRelay(Outbox(tmp_path / "o.sqlite"), MemoryPublisher(), max_delay=max_delay)
+
+
+async def test_a_delayed_backlog_beyond_four_batches_is_read_in_as_groups_leave(
+    outbox: CountingOutbox,
+) -> None:
+    clock, publisher = FakeClock(), MemoryPublisher()
+    relay = OutboxRelay(outbox, publisher, batch=2, max_delay=MAX_DELAY, clock=clock)
+    await outbox.add({}, [_grouped(i, f"g{i % 3}") for i in range(12)])
+    assert await relay.drain_once() == 0
+    assert relay.held == 8  # four batches held in memory; the rest stays in the file
+    clock.advance(MAX_DELAY)
+    sent = 0
+    for _ in range(3):
+        sent += await relay.drain_once()
+        clock.advance(MAX_DELAY)
+    assert sent == 12
+    assert sorted(publisher.sent, key=lambda e: e.key) == [
+        _grouped(i, f"g{i % 3}") for i in range(12)
+    ]
+    assert await outbox.counts() == (0, 12)

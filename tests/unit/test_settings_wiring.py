@@ -71,6 +71,7 @@ async def test_the_node_relay_backs_off_at_most_relay_backoff_max(
     [options] = relays
     assert options["backoff"] == Backoff(maximum=4.5)
     assert options["batch"] == settings.relay_batch
+    assert options["max_delay"] == settings.relay_max_delay_seconds == 300.0  # production
 
 
 def test_kafka_settings_have_no_partition_count() -> None:
