@@ -2,11 +2,12 @@
 
 A pool of synthetic cases (``dief.synthetic.generate_cases``) is validated and generalised
 once, as a node would, by one simulated node per State. Records for large runs are then
-made from the pool: a fresh case id and record id, a contributor of the same CSP cycle
-drawn from the pool (so contributor x value combinations keep growing with N, as they
-would with more reports), and the template's categorical facts. Sealed records go to
-Kafka (aggregator RSS); :class:`CaseFacts` go straight into ``CaseStore.apply_batch``
-(digest and summary timing at 10k / 100k / 1M stored cases).
+made from the pool: a fresh owner key (so a fresh case id) and envelope id, a contributor
+credential of the same (cycle, region) drawn from the pool (so contributor x value
+combinations keep growing with N, as they would with more reports), the template's
+categorical facts, and the owner signature (records v2 verify at the aggregator). Sealed
+records go to Kafka (aggregator RSS); :class:`CaseFacts` go straight into
+``CaseStore.apply_batch`` (digest and summary timing at 10k / 100k / 1M stored cases).
 """
 
 from __future__ import annotations
@@ -19,71 +20,82 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 from dief.aggregator import CaseFacts, case_values
 from dief.crypto.envelope import Sealer
 from dief.kafka import cases_topic
 from dief.keyring import Keyring, KeyRole
-from dief.node import NodeIdentity
 from dief.periods import CspCycle
+from dief.seams import ContributorCredential
 from dief.synthetic import generate_cases
+from dief.testing import FakeCredentials
 from dief.vocab import Region
-from dief.wire import TYPE_CASE, CaseRecord, generalise, parse_case
+from dief.wire import (
+    TYPE_CASE,
+    UnsignedRecord,
+    case_id_for,
+    case_padded_size,
+    generalise,
+    parse_case,
+)
 
 __all__ = ["RecordPool"]
 
 
 @dataclass(frozen=True, slots=True)
 class _Template:
-    record: CaseRecord
-    payload: bytes  # record JSON with the case id and contributor in it
+    record: UnsignedRecord
     values: tuple[tuple[str, str], ...]
 
 
+def _raw(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
 class RecordPool:
-    """Generalised records of *size* synthetic cases (first versions, primary copies)."""
+    """Generalised records of *size* synthetic cases (first versions)."""
 
     def __init__(
         self, size: int, *, seed: int, indicator_ids: list[str], today: date, version: str
     ) -> None:
         self._rng = random.Random(seed)
-        identities: dict[str, NodeIdentity] = {}
+        nodes: dict[str, FakeCredentials] = {}
         self.templates: list[_Template] = []
-        contributors: dict[str, set[str]] = defaultdict(set)
+        credentials: dict[tuple[str, str], list[ContributorCredential]] = defaultdict(list)
         for synthetic in generate_cases(size, seed=seed, indicator_ids=indicator_ids, today=today):
             doc = synthetic.document
             if doc.get("revision", 1) != 1:
                 continue
-            case = parse_case({**doc, "related_regions": []}, today=today)
+            case = parse_case(doc, today=today)
             state = str(case.submitted_by)
-            identity = identities.setdefault(state, NodeIdentity(os.urandom(32)))
+            # Stand-in credentials until the integrator wires dief.credentials.
+            node = nodes.setdefault(state, FakeCredentials(os.urandom(32)))
             cycle = CspCycle.of(case.detected_month)
-            case_id = str(case.case_id)
             record = generalise(
                 case,
-                case_id=case_id,
+                case_id=str(uuid.uuid4()),
                 revision=1,
-                contributor=identity.contributor(str(cycle)),
-                owner_tag=identity.owner_tag(case_id),
+                owner_key=b"\x00" * 32,
                 cycle=cycle,
                 catalogue_version=version,
             )
-            payload = record.to_json()
-            if payload.count(case_id.encode()) != 1:
-                raise RuntimeError("template record holds its case id more than once")
-            self.templates.append(_Template(record, payload, case_values(record)))
-            contributors[record.cycle].add(record.contributor)
-        self._contributors = {c: sorted(v) for c, v in contributors.items()}
+            self.templates.append(_Template(record, _values(record)))
+            pair = (str(cycle), str(case.region))
+            credential = node.credential(*pair)
+            if credential is not None and credential not in credentials[pair]:
+                credentials[pair].append(credential)
+        self._credentials = dict(credentials)
 
-    def _pick(self) -> tuple[_Template, str]:
+    def _pick(self) -> tuple[_Template, ContributorCredential]:
         template = self._rng.choice(self.templates)
-        contributor = self._rng.choice(self._contributors[template.record.cycle])
-        return template, contributor
-
-    def _case_id(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        pair = (template.record.cycle, template.record.region)
+        return template, self._rng.choice(self._credentials[pair])
 
     def sealed_records(self, n: int, ring: Keyring) -> Iterator[tuple[str, bytes, bytes]]:
-        """*n* sealed case records as (topic, key, value), ready to produce."""
+        """*n* sealed case records as (topic, key, value), ready to produce: each with its
+        own owner key, case id and envelope id, signed and padded as a node does."""
         sealers = {
             r: Sealer(
                 type=TYPE_CASE,
@@ -94,37 +106,62 @@ class RecordPool:
         }
         topics = {r: cases_topic(r) for r in Region}
         for _ in range(n):
-            template, contributor = self._pick()
-            record = template.record
-            case_id = self._case_id()
-            payload = template.payload.replace(record.case_id.encode(), case_id.encode()).replace(
-                record.contributor.encode(), contributor.encode()
+            template, credential = self._pick()
+            key = Ed25519PrivateKey.generate()
+            raw = _raw(key)
+            fields = dict(template.record.fields)
+            fields["owner_key"] = _b64(raw)
+            fields["case_id"] = case_id_for(credential.region, credential.cycle, raw)
+            envelope_id = uuid.uuid4()
+            record = UnsignedRecord(fields).sign(credential, str(envelope_id), key.sign)
+            region = Region(record.region)
+            value = sealers[region].seal(
+                record.to_json(), pad_to=case_padded_size(record), record_id=envelope_id
             )
-            yield topics[record.region], case_id.encode(), sealers[record.region].seal(payload)
+            yield topics[region], record.case_id.encode(), value
 
     def facts(self, n: int, sealed: bytes) -> Iterator[CaseFacts]:
         """*n* case facts as the aggregator would store them (*sealed*: a stand-in envelope
         of realistic size; the store keeps it as received)."""
         for _ in range(n):
-            template, contributor = self._pick()
+            template, credential = self._pick()
             record = template.record
             yield CaseFacts(
                 record_id=str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
-                case_id=self._case_id(),
+                case_id=str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
                 revision=1,
-                region=record.region.value,
-                status=str(record.status),
-                contributor=contributor,
-                owner_tag=record.owner_tag,
-                month=record.detected_month,
+                region=record.region,
+                status=str(record.fields["status"]),
+                contributor=credential.contributor,
+                owner_key=_b64(self._rng.randbytes(32)),
+                month=str(record.fields["detected_month"]),
                 cycle=record.cycle,
-                tlp=str(record.tlp),
-                related=False,
-                primary_region=record.region.value,
+                tlp=str(record.fields["tlp"]),
                 values=template.values,
                 sealed=sealed,
+                related_regions=tuple(str(r) for r in record.fields["related_regions"]),  # type: ignore[attr-defined]
             )
 
     def sample_sealed(self, ring: Keyring) -> bytes:
         """One realistic sealed envelope (for the facts' ``sealed`` column)."""
         return next(self.sealed_records(1, ring))[2]
+
+
+def _b64(data: bytes) -> str:
+    from dief.wire._ownership import b64url
+
+    return b64url(data)
+
+
+def _values(record: UnsignedRecord) -> tuple[tuple[str, str], ...]:
+    """The template's (dimension, value) pairs, as the aggregator derives them."""
+    from dief.wire import CaseRecord
+
+    credential = ContributorCredential(record.cycle, record.region, "0" * 32, b"\x00" * 32)
+    key = Ed25519PrivateKey.generate()
+    fields = dict(record.fields)
+    fields["owner_key"] = _b64(_raw(key))
+    fields["case_id"] = case_id_for(record.region, record.cycle, _raw(key))
+    signed = UnsignedRecord(fields).sign(credential, str(uuid.uuid4()), key.sign)
+    assert isinstance(signed, CaseRecord)
+    return case_values(signed)

@@ -22,10 +22,11 @@ from typing import Any
 from dief.crypto.envelope import Sealer
 from dief.exceptions import ValidationError
 from dief.kafka import NodePublisher, cases_topic
-from dief.keyring import Keyring, KeyRole
+from dief.keyring import Keyring, KeyRole, NodeSecret
 from dief.node import Accepted, NationalNode, NodeIdentity, Outbox, OutboxRelay, PendingEntry
 from dief.seams import OutboxEntry
 from dief.settings import KafkaSettings
+from dief.testing import FakeCredentials
 from dief.vocab import Region
 from dief.wire import TYPE_CASE, CaseInput, CaseValidationError, parse_case
 
@@ -158,11 +159,14 @@ class NodeFleet:
         sealers = {
             r: Sealer(type=TYPE_CASE, region=r.value, recipients=self._keys[r]) for r in Region
         }
+        secret = os.urandom(32)
         node = NationalNode(
-            NodeIdentity(os.urandom(32)),
+            NodeIdentity(NodeSecret(f"node-{index:03d}", secret)),
             outbox,
             sealers,
             {r: cases_topic(r) for r in Region},
+            # Stand-in credential source until the integrator wires dief.credentials.
+            credentials=FakeCredentials(secret),
             catalogue_version=self._catalogue_version,
         )
         relay = OutboxRelay(outbox, self._publisher)

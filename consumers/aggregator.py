@@ -61,6 +61,7 @@ from dief.observability import (
 )
 from dief.seams import Backoff, Clock, InboundRecord
 from dief.settings import AggregatorSettings
+from dief.testing import FakeCredentials
 from dief.vocab import Region
 
 __all__ = [
@@ -306,6 +307,9 @@ class AggregatorService:
                 openers[r],
                 self._store,
                 KafkaDeadLetterSink(broker, r),
+                # Stand-in credential check until the integrator wires dief.credentials'
+                # TokenVerifier (issuer keys from the signed directory) here.
+                credentials=FakeCredentials(),
                 start_month=self._settings.cycle_start_month,
                 receipts=self._receipts,
             )

@@ -42,6 +42,7 @@ from dief.node import (
 from dief.observability import NodeObservability
 from dief.seams import Backoff
 from dief.settings import NodeSettings
+from dief.testing import FakeCredentials
 from dief.vocab import Region
 from dief.wire import load_cases
 
@@ -89,9 +90,12 @@ class NodeService:
         recipients = {r: ring.sealing_keys(KeyRole.REGION, r.value) for r in Region}
         await self._outbox.start()
         self._node = NationalNode.for_regions(
-            NodeIdentity(secret.secret_bytes()),
+            NodeIdentity(secret),
             self._outbox,
             recipients,
+            # Stand-in credential source until the integrator wires dief.credentials'
+            # TokenWallet (tokens per (cycle, region) from the issuer) here.
+            credentials=FakeCredentials(secret.secret_bytes()),
             start_month=self._settings.cycle_start_month,
             catalogue_version=load_catalogue().version,
         )
@@ -174,6 +178,7 @@ class NodeService:
         tasks = [
             asyncio.create_task(relay.run(stop), name="relay"),
             asyncio.create_task(self._receipts.run(stop), name="receipts"),
+            asyncio.create_task(self._release_held(stop), name="held"),
         ]
         if self._settings.intake_dir is not None:
             tasks.append(asyncio.create_task(self._watch(stop), name="intake"))
@@ -183,6 +188,18 @@ class NodeService:
             for task in tasks:
                 task.cancel()
             await self.observability.stop()
+
+    async def _release_held(self, stop: asyncio.Event) -> None:
+        """Seal and release the cases held for a contributor token once it is there."""
+        node = self._require_node()
+        while not stop.is_set():
+            try:
+                if await node.release_held():
+                    self._require_relay().notify()
+            except StorageError as exc:
+                log.error("held cases: outbox unavailable (%s); will retry", exc.message)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=5.0)
 
     async def _watch(self, stop: asyncio.Event) -> None:
         intake = self._settings.intake_dir

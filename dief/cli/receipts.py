@@ -88,7 +88,7 @@ def _summary(case: CaseReceipts) -> str:
 
 
 def _where(state: ReceiptState) -> str:
-    return f"{state.region} (related copy)" if state.related else state.region
+    return state.region
 
 
 def _counts(cases: list[CaseReceipts]) -> dict[str, int]:
@@ -112,7 +112,7 @@ def _case_json(case: CaseReceipts) -> dict[str, object]:
         "case_id": case.case_id,
         "revision": case.revision,
         "records": [
-            {"region": r.region, "related": r.related, "outcome": r.outcome, "reason": r.reason}
+            {"region": r.region, "outcome": r.outcome, "reason": r.reason}
             for r in case.records
         ],
     }

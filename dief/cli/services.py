@@ -185,7 +185,7 @@ async def _print_receipts(
                 state = states.get(rid)
                 if state is None:
                     continue
-                where = f"{state.region} (related copy)" if state.related else state.region
+                where = state.region
                 said = state.describe()
                 dead += state.outcome == "dead_lettered"
                 style = "red" if state.outcome == "dead_lettered" else "default"

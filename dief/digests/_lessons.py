@@ -64,9 +64,9 @@ class LessonSet:
 
 
 def lesson_of(record: CaseRecord) -> CaseLesson | None:
-    """The shareable lesson of *record*, or ``None`` (no summary, TLP too high, a related
-    copy, or a withdrawn case)."""
-    if record.related or record.status is not CaseStatus.ACTIVE or record.summary is None:
+    """The shareable lesson of *record*, or ``None`` (no summary, TLP too high, or a
+    withdrawn case)."""
+    if record.status is not CaseStatus.ACTIVE or record.summary is None:
         return None
     text = " ".join(record.summary.split())
     if not text or not record.tlp.meeting_may_read:

@@ -31,6 +31,7 @@ from dief.pipeline._options import PipelineError, RunContext
 from dief.pipeline._resources import Resources, reap
 from dief.secretariat import SecretariatStore
 from dief.settings import AGGREGATOR_FILE, SECRETARIAT_FILE, KafkaSettings
+from dief.testing import FakeCredentials
 from dief.vocab import Region
 
 __all__ = [
@@ -133,6 +134,9 @@ async def start_consumers(
             Opener(keys.opening[r]),
             store,
             KafkaDeadLetterSink(client, r),
+            # Stand-in credential check: the integrator replaces it with dief.credentials'
+            # TokenVerifier over the simulated forum's issuer keys.
+            credentials=FakeCredentials(),
             start_month=run.options.start_month,
             receipts=receipts,
         )

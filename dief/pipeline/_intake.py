@@ -8,14 +8,28 @@ from collections.abc import Sequence
 
 from dief.exceptions import ValidationError
 from dief.kafka import NodePublisher
-from dief.node import NationalNode, NodeIdentity, Outbox, OutboxRelay, Rejection
+from dief.keyring import NodeSecret
+from dief.node import (
+    Accepted,
+    NationalNode,
+    NodeIdentity,
+    Outbox,
+    OutboxRelay,
+    Rejection,
+    write_accepted,
+)
 from dief.pipeline._keys import ForumKeys
 from dief.pipeline._options import Progress, RunContext, RunOptions, RunResult
 from dief.pipeline._resources import Resources
 from dief.settings import KafkaSettings
+from dief.testing import FakeCredentials
 from dief.wire import CaseInput, CaseValidationError, load_cases
 
-__all__ = ["CasesByState", "post_through_nodes", "publish", "read_input"]
+__all__ = ["ACCEPTED_FILE", "CasesByState", "post_through_nodes", "publish", "read_input"]
+
+#: Where the nodes of a run note what they accepted (the run's work folder); the outputs
+#: stage writes it out as ``accepted.jsonl`` (DESIGN §9 ⚑).
+ACCEPTED_FILE = "accepted.jsonl"
 
 #: Each State's input lines (line number, case or the reason it is invalid).
 CasesByState = dict[str, list[tuple[int, CaseInput | ValidationError]]]
@@ -55,33 +69,42 @@ async def post_through_nodes(
 ) -> list[OutboxRelay]:
     """One node per State, each with its own secret and outbox, submits that State's
     cases; returns a relay per outbox, over one shared publisher. Counts the accepted
-    cases and the records written, and adds the node's rejections to *rejected*."""
+    cases and the records written, adds the node's rejections to *rejected*, and writes
+    every accepted line with the case id its node derived to the work folder's
+    ``accepted.jsonl``."""
     publisher = NodePublisher(kafka, client_id="dief-node")
     stack.push_async_callback(publisher.close)  # it connects on the first relay's drain
     relays: list[OutboxRelay] = []
     progress, result = run.progress, run.result
     progress.start("post", sum(len(v) for v in by_state.values()))
     posted = 0
+    accepted: list[Accepted] = []
     for index, (_state, items) in enumerate(sorted(by_state.items())):
         # Outbox files are named by an opaque index, never by the State.
         outbox = Outbox(run.work / "nodes" / f"node-{index:03d}.sqlite")
         await outbox.start()
         stack.push_async_callback(outbox.stop)
+        secret = os.urandom(32)
         node = NationalNode.for_regions(
-            NodeIdentity(os.urandom(32)),
+            NodeIdentity(NodeSecret(f"node-{index:03d}", secret)),
             outbox,
             keys.sealing,
+            # Stand-in credential source: the integrator replaces it with each simulated
+            # node's dief.credentials TokenWallet (tokens from the simulated issuer).
+            credentials=FakeCredentials(secret),
             start_month=run.options.start_month,
             catalogue_version=run.catalogue.version,
         )
         report = await node.submit(items)
         rejected.extend(report.rejected)
+        accepted.extend(report.accepted)
         result.accepted += len(report.accepted)
         result.published += report.records
         relays.append(OutboxRelay(outbox, publisher))
         posted += len(items)
         progress.advance("post", posted)
     progress.finish("post")
+    write_accepted(run.work / ACCEPTED_FILE, accepted)
     return relays
 
 

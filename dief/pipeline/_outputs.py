@@ -3,6 +3,7 @@ signed summaries on the broker, then every file under the output folder."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 
@@ -12,6 +13,7 @@ from dief.digests import CaseLesson, issue_every_digest, load_lessons
 from dief.kafka import KafkaRecordSink
 from dief.node import Rejection, write_rejections
 from dief.pipeline._consumers import Consumers
+from dief.pipeline._intake import ACCEPTED_FILE
 from dief.pipeline._keys import ForumKeys
 from dief.pipeline._options import PipelineError, RunContext
 from dief.render import write_outputs
@@ -68,8 +70,9 @@ async def write_run_outputs(
     summaries: Mapping[str, CspSummary],
     rejected: Sequence[Rejection],
 ) -> None:
-    """Every digest and summary, and ``rejected.jsonl``, under the output folder; the
-    paths written go into the result."""
+    """Every digest and summary, ``accepted.jsonl`` (each accepted line with the case id
+    its node derived) and ``rejected.jsonl``, under the output folder; the paths written go
+    into the result."""
     options = run.options
     index = await write_outputs(
         options.out,
@@ -84,3 +87,6 @@ async def write_run_outputs(
     )
     run.result.outputs = list(index.paths)
     write_rejections(options.out / "rejected.jsonl", rejected)
+    noted = run.work / ACCEPTED_FILE
+    if noted.is_file():
+        shutil.copyfile(noted, options.out / ACCEPTED_FILE)

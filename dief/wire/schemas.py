@@ -203,8 +203,8 @@ def _messages() -> JsonObject:
             "summary": f"Sealed envelope v1, type {TYPE_CASE}, payload schema "
             f"{CASE_SCHEMA_VERSION}, encrypted to the region's key.",
             "description": "The plaintext sealed inside is a case record "
-            "(case-record.schema.json). Related regions receive a copy with "
-            "related=true that they must not count. Record timestamps are coarsened "
+            "(case-record.schema.json), padded with spaces to one of two fixed sizes; "
+            "a case goes to its own region only. Record timestamps are coarsened "
             "to the hour and headers carry nothing that identifies the sender.",
             "contentType": "application/json",
             "payload": envelope,

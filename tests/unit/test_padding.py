@@ -76,7 +76,7 @@ def test_each_size_is_the_smallest_multiple_of_256_that_fits_the_largest_record(
     quoted = len(_largest('"' * SUMMARY_MAX_CHARS).to_json())
     lines = len(_largest("\n" * SUMMARY_MAX_CHARS).to_json())
     with_lesson = max(astral, quoted, lines)
-    assert CASE_PADDED_SIZES == (-(-without // 256) * 256, -(-with_lesson // 256) * 256)
+    assert (-(-without // 256) * 256, -(-with_lesson // 256) * 256) == CASE_PADDED_SIZES
     assert all(size % 256 == 0 for size in CASE_PADDED_SIZES)
 
 
