@@ -9,14 +9,15 @@ pass there.
   :func:`sign_route_table`, :func:`parse_route_payload` (context
   :data:`CONTEXT_ROUTE_TABLE`); the wire shape is :class:`dief.wire.RouteTable`.
 - Sending: :class:`RouteIssuer`, :func:`publish_route_tables` (with the digests, on
-  ``dief.routes``, sealed to the receiving region's aggregator).
+  ``dief.routes``, sealed to the receiving region's aggregator), each issue keeping the
+  pattern of the earlier ones (:class:`RoutePattern`, recorded in the sender's store).
 - Receiving: :class:`RouteInbox` (open, verify, keep the latest per sending region and
   cycle); the digest shows them (``dief.digests``).
 """
 
 from __future__ import annotations
 
-from dief.aggregator.store._routes import ReceivedRoute, RouteCase, RouteTables
+from dief.aggregator.store import ReceivedRoute, RouteCase, RoutePattern, RouteTables
 from dief.routes._inbox import RouteInbox, RouteOutcome, RouteReceived
 from dief.routes._payload import (
     CONTEXT_ROUTE_TABLE,
@@ -44,6 +45,7 @@ __all__ = [
     "RouteInbox",
     "RouteIssuer",
     "RouteOutcome",
+    "RoutePattern",
     "RoutePayload",
     "RouteProtection",
     "RouteReceived",

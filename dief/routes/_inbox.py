@@ -16,8 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from dief.aggregator.store import CaseStore
-from dief.aggregator.store._routes import RouteTables  # the store's route-table queries
+from dief.aggregator.store import CaseStore, RouteTables
 from dief.crypto import KemPrivateKey, Opener, canonical_json
 from dief.exceptions import DiefError, NoRecipientKeyError
 from dief.routes._payload import VerifyKeysFor, parse_route_payload

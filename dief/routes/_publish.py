@@ -9,6 +9,12 @@ re-issued month after month, and two issues of a growing table difference out a 
 A table equal to the one this issuer last sent for the same (receiving region, cycle) is
 not sent again (kept in memory: after a restart every table is sent once more, which the
 receiver absorbs).
+
+Every issue keeps the pattern of the earlier ones (:func:`~dief.routes.protect_route` with
+the sender's record, ``RouteTables.published_patterns``), and what it lists is recorded
+(``RouteTables.record_published``) after the tables are built and before any is sent: a
+send that then fails only leaves cells suppressed that no issue showed (costs cells, never
+a leak), and no table leaves unrecorded.
 """
 
 from __future__ import annotations
@@ -18,23 +24,33 @@ import hashlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from dief.aggregator.store import CaseStore
-from dief.aggregator.store._routes import RouteTables  # the store's route-table queries
+from dief.aggregator import TOTAL
+from dief.aggregator.store import CaseStore, RouteTables
 from dief.crypto import KemPublicKey, Sealer, SigningKey, canonical_json
-from dief.disclosure import DigestPattern, PeriodCells, merge_rows
+from dief.disclosure import CellId, DigestPattern, PeriodCells, merge_rows
 from dief.exceptions import ConfigurationError
 from dief.kafka import ROUTES_TOPIC
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month
 from dief.routes._payload import build_route_table, route_payload_bytes, sign_route_table
-from dief.routes._tables import SenderCells, protect_route, route_cells
+from dief.routes._tables import RouteProtection, SenderCells, protect_route, route_cells
 from dief.seams import Clock, RecordSink, SystemClock, coarse_hour
 from dief.vocab import Region
-from dief.wire import ROUTE_TABLE_SCHEMA, TYPE_ROUTE_TABLE, RouteTable, route_key, unsigned_document
+from dief.wire import (
+    ROUTE_DIMENSIONS,
+    ROUTE_TABLE_SCHEMA,
+    TYPE_ROUTE_TABLE,
+    RouteTable,
+    route_key,
+    unsigned_document,
+)
 
 __all__ = ["PublishedRoute", "RouteIssuer", "publish_route_tables", "sender_cells"]
 
 log = logging.getLogger("dief.routes")
+
+_ROUTE_DIMS = frozenset(d.value for d in ROUTE_DIMENSIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +123,78 @@ def _hash(table: RouteTable) -> str:
     return hashlib.sha256(canonical_json(data)).hexdigest()
 
 
+def _listed(cells: PeriodCells, protection: RouteProtection) -> dict[CellId, int | None]:
+    """What a table lists (nothing when withheld): each cell's count, ``None`` if hidden."""
+    if protection.withheld:
+        return {}
+    return {
+        cell: None if cell in protection.hidden else tally.count
+        for cell, tally in cells.items()
+        if cell == TOTAL or cell[0] in _ROUTE_DIMS
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    """A table ready to send: what was sent, its record key and value, its slot in
+    :attr:`RouteIssuer.sent` with its hash, and the cells it lists."""
+
+    sent: PublishedRoute
+    key: bytes
+    value: bytes
+    slot: tuple[Region, str]
+    digest: str
+    listed: dict[CellId, int | None]
+
+
+async def _cycle_tables(
+    store: CaseStore,
+    issuer: RouteIssuer,
+    cycle: str,
+    *,
+    pattern: DigestPattern,
+    tallies: Mapping[str, PeriodCells],
+    issued_at: datetime,
+) -> list[_Outgoing]:
+    """The tables of *cycle* to send (changed since last sent, to a region with keys)."""
+    routes = RouteTables(store)
+    routed = await routes.routed_cases(issuer.region.value, cycle)
+    if not routed:
+        return []
+    sender = await sender_cells(
+        store, issuer.region, cycle, pattern=pattern, tallies=tallies, k_csp=issuer.k_csp
+    )
+    earlier = await routes.published_patterns(issuer.region.value, cycle)
+    out: list[_Outgoing] = []
+    for code, cases in sorted(routed.items()):
+        receiver = Region(code)
+        keys = issuer.recipients.get(receiver, ())
+        if not keys:
+            log.warning("%s: no KEM key of %s; its route table is not sent", issuer.region, code)
+            continue
+        before = earlier.get(code)
+        cells = route_cells(cases, before)
+        protection = protect_route(cells, sender, k=issuer.k_meeting, earlier=before)
+        table = build_route_table(
+            issuer.region, receiver, cycle, cells, protection,
+            k=issuer.k_meeting, issued_at=issued_at,
+        )  # fmt: skip
+        digest = _hash(table)
+        if issuer.sent.get((receiver, cycle)) == digest:
+            continue
+        payload = sign_route_table(table, issuer.signer)
+        sealer = Sealer(
+            type=TYPE_ROUTE_TABLE, region=receiver.value, recipients=keys,
+            schema=ROUTE_TABLE_SCHEMA,
+        )  # fmt: skip
+        value = sealer.seal(route_payload_bytes(payload))
+        sent = PublishedRoute(issuer.region, receiver, cycle, table.withheld, len(value))
+        key = route_key(issuer.region, receiver, cycle)
+        listed = _listed(cells, protection)
+        out.append(_Outgoing(sent, key, value, (receiver, cycle), digest, listed))
+    return out
+
+
 async def publish_route_tables(
     store: CaseStore,
     issuer: RouteIssuer,
@@ -117,53 +205,23 @@ async def publish_route_tables(
 ) -> list[PublishedRoute]:
     """Issue the route tables of *issuer*'s region for the closed cycles among *cycles*
     (open ones are skipped), protected with the region's joint digest *pattern* over
-    *tallies* (``RegionDigests.pattern`` and ``.tallies``). Returns what was sent."""
+    *tallies* (``RegionDigests.pattern`` and ``.tallies``) and with what earlier issues of
+    each table listed; what this issue lists is recorded before it is sent. Returns what
+    was sent."""
     if pattern.k != issuer.k_meeting:
         raise ConfigurationError("the digest pattern was made for another k")
-    routes = RouteTables(store)
     issued_at = coarse_hour(issuer.clock.now())
-    out: list[tuple[PublishedRoute, bytes, bytes, tuple[Region, str], str]] = []
+    out: list[_Outgoing] = []
     for cycle in sorted({c for c in cycles if c.startswith("CSP") and issuer.closed(c)}):
-        routed = await routes.routed_cases(issuer.region.value, cycle)
-        if not routed:
-            continue
-        sender = await sender_cells(
-            store, issuer.region, cycle, pattern=pattern, tallies=tallies, k_csp=issuer.k_csp
+        out += await _cycle_tables(
+            store, issuer, cycle, pattern=pattern, tallies=tallies, issued_at=issued_at
         )
-        for code, cases in sorted(routed.items()):
-            receiver = Region(code)
-            keys = issuer.recipients.get(receiver, ())
-            if not keys:
-                log.warning(
-                    "%s: no KEM key of %s; its route table is not sent", issuer.region.value, code
-                )
-                continue
-            cells = route_cells(cases)
-            protection = protect_route(cells, sender, k=issuer.k_meeting)
-            table = build_route_table(
-                issuer.region, receiver, cycle, cells, protection,
-                k=issuer.k_meeting, issued_at=issued_at,
-            )  # fmt: skip
-            digest = _hash(table)
-            if issuer.sent.get((receiver, cycle)) == digest:
-                continue
-            payload = sign_route_table(table, issuer.signer)
-            sealer = Sealer(
-                type=TYPE_ROUTE_TABLE,
-                region=receiver.value,
-                recipients=keys,
-                schema=ROUTE_TABLE_SCHEMA,
-            )
-            value = sealer.seal(route_payload_bytes(payload))
-            sent = PublishedRoute(issuer.region, receiver, cycle, table.withheld, len(value))
-            out.append(
-                (sent, route_key(issuer.region, receiver, cycle), value, (receiver, cycle), digest)
-            )
-    await asyncio.gather(
-        *(issuer.sink.send(ROUTES_TOPIC, key, value) for _, key, value, _, _ in out)
+    await RouteTables(store).record_published(
+        issuer.region.value, {(o.slot[0].value, o.slot[1]): o.listed for o in out}
     )
-    for _, _, _, slot, digest in out:
-        issuer.sent[slot] = digest
+    await asyncio.gather(*(issuer.sink.send(ROUTES_TOPIC, o.key, o.value) for o in out))
+    for o in out:
+        issuer.sent[o.slot] = o.digest
     if out:
         log.info("%s: %d route tables published", issuer.region.value, len(out))
-    return [sent for sent, *_ in out]
+    return [o.sent for o in out]

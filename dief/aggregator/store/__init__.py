@@ -7,6 +7,7 @@ from dief.aggregator.store._patterns import (
     SuppressedCell,
 )
 from dief.aggregator.store._queries import CellRow, StoredCase
+from dief.aggregator.store._routes import ReceivedRoute, RouteCase, RoutePattern, RouteTables
 from dief.aggregator.store._store import CaseStore
 from dief.aggregator.store._versions import DigestVersion, DigestVersions
 
@@ -18,6 +19,10 @@ __all__ = [
     "DigestVersions",
     "PublishedCell",
     "PublishedPattern",
+    "ReceivedRoute",
+    "RouteCase",
+    "RoutePattern",
+    "RouteTables",
     "StoredCase",
     "SuppressedCell",
 ]

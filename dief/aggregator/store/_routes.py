@@ -10,36 +10,69 @@ Two sides, one module:
   from each (sending region, period), as given: the verified table's canonical JSON, never
   a case, contributor or owner key. :meth:`RouteTables.keep` stores a table unless one
   issued later is already there; :meth:`RouteTables.received` reads them back.
+- **What the sender published** (table ``route_table_cells``, migration 0011): per
+  (sending region, receiving region, cycle), every cell an issue of the table listed, with
+  the count last published, or NULL once suppressed (then for good), as ``digest_cells``
+  does for digests. :meth:`RouteTables.published_patterns` gives them to the next issue,
+  :meth:`RouteTables.record_published` records an issue before it is sent, so two issues
+  of a table compared recover no cell (``dief.routes.protect_route``).
+
+Both tables are declared on the store's one :data:`~dief.aggregator.store._schema.metadata`,
+so the migrations are checked against them too.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, column, select, table
+from sqlalchemy import Column, DateTime, Integer, String, Table, Text, column, select, table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from dief.aggregator.store._schema import metadata
 from dief.aggregator.store._store import CaseStore
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError
 
-__all__ = ["ReceivedRoute", "RouteCase", "RouteTables", "route_tables"]
+__all__ = [
+    "ReceivedRoute",
+    "RouteCase",
+    "RoutePattern",
+    "RouteTables",
+    "route_table_cells",
+    "route_tables",
+]
 
-_metadata = MetaData()
+_CHUNK = 400
 
 #: The latest route table received per (receiving region, sending region, period).
 route_tables = Table(
     "route_tables",
-    _metadata,
+    metadata,
     Column("region", String(8), primary_key=True),
     Column("from_region", String(8), primary_key=True),
     Column("period", String(8), primary_key=True),
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("body", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    sqlite_with_rowid=False,
+)
+
+#: What the sending region's issues of a route table listed, per (sending region,
+#: receiving region, cycle, dimension, value): the count last published, NULL once
+#: suppressed (then for good). Totals are (``_total``, ``_all``).
+route_table_cells = Table(
+    "route_table_cells",
+    metadata,
+    Column("region", String(8), primary_key=True),
+    Column("to_region", String(8), primary_key=True),
+    Column("period", String(8), primary_key=True),
+    Column("dimension", String(32), primary_key=True),
+    Column("value", String(64), primary_key=True),
+    Column("count", Integer, nullable=True),
     sqlite_with_rowid=False,
 )
 
@@ -73,6 +106,22 @@ class ReceivedRoute:
     period: str
     issued_at: datetime
     body: str
+
+
+#: A cell of a route table: (dimension, value); the total is (``_total``, ``_all``).
+RouteCell = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePattern:
+    """What the earlier issues of one route table listed: the cells ever suppressed, and
+    the count last published of every other listed cell."""
+
+    suppressed: frozenset[RouteCell] = frozenset()
+    counts: Mapping[RouteCell, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.suppressed) + len(self.counts)
 
 
 def _regions(text: str | None) -> tuple[str, ...]:
@@ -171,3 +220,82 @@ class RouteTables:
                 ]
         except SQLAlchemyError as exc:
             raise StorageError(f"reading route tables of {region} failed: {_why(exc)}") from exc
+
+    async def published_patterns(self, region: str, period: str) -> dict[str, RoutePattern]:
+        """Receiving region → what *region*'s earlier issues of its route table of
+        *period* listed (an empty :class:`RoutePattern` where none was issued)."""
+        engine = self._store._require()
+        t = route_table_cells.c
+        stmt = select(t.to_region, t.dimension, t.value, t.count).where(
+            t.region == region, t.period == period
+        )
+        try:
+            async with engine.connect() as conn:
+                rows = list(await conn.execute(stmt))
+        except SQLAlchemyError as exc:
+            raise StorageError(
+                f"reading the published route cells of {region} failed: {_why(exc)}"
+            ) from exc
+        suppressed: dict[str, set[RouteCell]] = {}
+        counts: dict[str, dict[RouteCell, int]] = {}
+        for to, dimension, value, count in rows:
+            if count is None:
+                suppressed.setdefault(to, set()).add((dimension, value))
+            else:
+                counts.setdefault(to, {})[(dimension, value)] = int(count)
+        return {
+            to: RoutePattern(frozenset(suppressed.get(to, ())), counts.get(to, {}))
+            for to in sorted(suppressed.keys() | counts.keys())
+        }
+
+    async def record_published(
+        self,
+        region: str,
+        tables: Mapping[tuple[str, str], Mapping[RouteCell, int | None]],
+    ) -> int:
+        """Record, in one transaction, what an issue of *region*'s route tables lists:
+        (receiving region, cycle) → each listed cell's published count, ``None`` where
+        suppressed. A suppressed cell stays suppressed for good; a published one keeps its
+        last count. Returns how many rows were written (new or changed)."""
+        wanted = {
+            (to, period, dimension, value): count
+            for (to, period), cells in tables.items()
+            for (dimension, value), count in cells.items()
+        }
+        if not wanted:
+            return 0
+        engine = self._store._require()
+        t = route_table_cells
+        try:
+            async with engine.begin() as conn:
+                stored: dict[tuple[str, str, str, str], int | None] = {
+                    (to, p, d, v): n
+                    for to, p, d, v, n in await conn.execute(
+                        select(t.c.to_region, t.c.period, t.c.dimension, t.c.value, t.c.count)
+                        .where(t.c.region == region)
+                        .where(t.c.period.in_(sorted({key[1] for key in wanted})))
+                    )
+                }
+                changed = [
+                    {"region": region, "to_region": to, "period": p, "dimension": d, "value": v,
+                     "count": count}
+                    for (to, p, d, v), count in sorted(wanted.items())
+                    if (to, p, d, v) not in stored
+                    or (stored[to, p, d, v] is not None and stored[to, p, d, v] != count)
+                ]  # fmt: skip
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                for start in range(0, len(changed), _CHUNK):
+                    insert = dialect.insert(t).values(changed[start : start + _CHUNK])
+                    # a row suppressed meanwhile (a concurrent issue) stays suppressed
+                    await conn.execute(
+                        insert.on_conflict_do_update(
+                            index_elements=["region", "to_region", "period", "dimension", "value"],
+                            set_={"count": insert.excluded["count"]},
+                            where=t.c.count.is_not(None),
+                        )
+                    )
+        except SQLAlchemyError as exc:
+            raise StorageError(
+                f"recording the published route cells of {region} failed: {_why(exc)}"
+            ) from exc
+        return len(changed)
