@@ -4,9 +4,9 @@ Used by ``test_hostile_records.py`` (issue "The aggregator trusts nothing and ne
 :func:`build_scenario` makes, from a seeded RNG:
 
 - **good records** of the AFR topic, from several simulated nodes: first revisions, later
-  revisions, withdrawals, related-region copies (told, not counted), and valid records of
-  new cases that reuse a genuine record's envelope id (``decoy``); each with the plain case
-  document it was made from, so the expected cells are computed without DIEF aggregation;
+  revisions, withdrawals, and valid records of new cases that reuse a genuine record's
+  envelope id (``decoy``); each with the plain case document it was made from, so the
+  expected cells are computed without DIEF aggregation;
 - about a hundred records of each hostile class (:data:`HOSTILE_CLASSES`), each with the
   dead-letter reason it must get, and genuine records delivered again (``replay``), which
   must be absorbed as duplicates.
@@ -16,13 +16,18 @@ comes before the genuine record, a forged revision after the case's first revisi
 replay after the record it repeats, revisions in order); :meth:`Scenario.interleave`
 merges all chains at random, keeping each chain's order.
 
-Pseudonyms (contributor, owner tag) are plain SHA-256 of a node secret here: the aggregator
-checks only their shape and equality.
+Records are case records v2: each node signs each case with an owner key of its own (here
+from SHA-256 of its secret and the case's reference, where a real node uses HKDF and a case
+index) and carries a contributor token of :class:`dief.testing.FakeCredentials`, which the
+aggregator under test verifies. A case's id derives from its owner key, region and cycle, so
+the documents' ``case_id`` is the node's reference, and :attr:`Scenario.final` is keyed by
+the derived ids.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import random
@@ -33,11 +38,15 @@ from datetime import date
 from typing import cast
 
 from _pipeline_helpers import Doc, case_doc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from dief.catalogue import load_catalogue
 from dief.crypto import KemPublicKey, Sealer
 from dief.keyring import Keyring, KeyRole
 from dief.periods import Month
+from dief.seams import ContributorCredential
+from dief.testing import FakeCredentials
 from dief.vocab import (
     ActionTaken,
     CaseKind,
@@ -50,13 +59,12 @@ from dief.vocab import (
     TransferStage,
     TransportMode,
 )
-from dief.wire import MAX_VALUE_BYTES, TYPE_CASE, generalise, parse_case
+from dief.wire import MAX_VALUE_BYTES, TYPE_CASE, case_id_for, generalise, parse_case
 
 __all__ = [
     "DECOY",
     "GOOD",
     "HOSTILE_CLASSES",
-    "RELATED",
     "REPLAY",
     "Delivery",
     "Scenario",
@@ -72,7 +80,6 @@ CATALOGUE = load_catalogue()
 INDICATORS = tuple(CATALOGUE.ids)
 
 GOOD = "good"
-RELATED = "related"  # a related-region copy: outcome "related"
 DECOY = "decoy"  # a valid new case sealed with a genuine record's envelope id
 REPLAY = "replay"  # a genuine record's exact bytes again: outcome "duplicate"
 
@@ -92,7 +99,9 @@ HOSTILE_CLASSES = (
     "unknown_catalogue",
     "key_mismatch",
     "copied_id",
-    "forged_revision",
+    "ownership",
+    "bad_credential",
+    "bad_padding",
 )
 
 
@@ -138,20 +147,20 @@ class PoisonId(uuid.UUID):
 
 
 class Node:
-    """A simulated node: pseudonyms from its secret (shape-compatible with the real ones)."""
+    """A simulated node: an owner key per case reference, fake-issued credentials."""
 
     def __init__(self, name: str, secret: bytes) -> None:
         self.name = name
         self._secret = secret
+        self.credentials = FakeCredentials(secret)
 
-    def _tag(self, label: str) -> str:
-        return hashlib.sha256(self._secret + label.encode()).hexdigest()[:32]
+    def owner_key(self, reference: str) -> Ed25519PrivateKey:
+        seed = hashlib.sha256(self._secret + reference.encode()).digest()
+        return Ed25519PrivateKey.from_private_bytes(seed)
 
-    def contributor(self, cycle: str) -> str:
-        return self._tag("contributor/" + cycle)
 
-    def owner_tag(self, case_id: str) -> str:
-        return self._tag("owner/" + case_id)
+def _raw(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 # -- envelope surgery ---------------------------------------------------------------------
@@ -195,6 +204,11 @@ class World:
         self.to_secretariat = sealer(HOME, ring.sealing_keys(KeyRole.SECRETARIAT))
         #: genuine envelopes of another region (misrouted onto this topic)
         self.native_other = {r: sealer(r, ring.sealing_keys(KeyRole.REGION, r)) for r in OTHERS}
+        #: sealing to AFR's key with a padded size AFR does not accept
+        self.mispadded = [
+            Sealer(type=TYPE_CASE, region=HOME, recipients=home_keys, sizes=[size])
+            for size in (4096, 8192, 16384)
+        ]
         self.nodes = [Node(f"N-{i:02d}", rng.randbytes(32)) for i in range(nodes)]
         self.by_name = {n.name: n for n in self.nodes}
         self.attacker = Node("X-99", rng.randbytes(32))
@@ -237,23 +251,38 @@ class World:
         doc.update(fields)
         return doc
 
-    def record(self, doc: Doc, node: Node | None = None, *, related: bool = False) -> Doc:
-        """The case record (as JSON data) a node makes of *doc* (by default its poster)."""
+    def record(
+        self,
+        doc: Doc,
+        node: Node | None = None,
+        *,
+        envelope_id: str | None = None,
+        credential: ContributorCredential | None = None,
+    ) -> Doc:
+        """The signed case record (as JSON data) a node makes of *doc* (by default its
+        poster), for the envelope *envelope_id* (a new one by default)."""
         node = node or self.by_name[str(doc["submitted_by"])]
         case = parse_case(doc, today=TODAY)
         cycle = str(case.detected_month.cycle())
-        case_id = str(doc["case_id"])
-        record = generalise(
+        key = node.owner_key(str(doc["case_id"]))
+        unsigned = generalise(
             case,
-            case_id=case_id,
+            case_id=case_id_for(str(case.region), cycle, _raw(key)),
             revision=int(str(doc["revision"])),
-            contributor=node.contributor(cycle),
-            owner_tag=node.owner_tag(case_id),
+            owner_key=_raw(key),
             cycle=cycle,
-            related=related,
         )
-        data: Doc = json.loads(record.to_json())
+        if credential is None:
+            credential = node.credentials.credential(cycle, str(case.region))
+            assert credential is not None
+        data: Doc = json.loads(
+            unsigned.sign(credential, envelope_id or self.uuid(), key.sign).to_json()
+        )
         return data
+
+    def case_id(self, doc: Doc) -> str:
+        """The id the case of *doc* travels under (derived from its poster's owner key)."""
+        return str(self.record(doc)["case_id"])
 
     def fresh_record(self, **changes: object) -> Doc:
         """A valid AFR record of a new case by a random node, with *changes* applied."""
@@ -269,6 +298,9 @@ class World:
         record_id: uuid.UUID | None = None,
     ) -> bytes:
         payload = data if isinstance(data, bytes) else json.dumps(data).encode()
+        if record_id is None and isinstance(data, dict) and "envelope_id" in data:
+            with contextlib.suppress(ValueError):  # the envelope it names, as a node seals it
+                record_id = uuid.UUID(str(data["envelope_id"]))
         return (sealer or self.home).seal(payload, record_id=record_id)
 
     def hostile(
@@ -344,10 +376,10 @@ class World:
 
     def wrong_region(self) -> Delivery:
         """An envelope labelled for another region (sealed to AFR's key); a record whose
-        region is another's (with or without AFR on its route); a related copy for a route
-        without AFR."""
+        region is another's (with or without AFR on its route: a case goes to its own
+        region only)."""
         other = self.rng.choice(OTHERS)
-        how = self.rng.choice(("label", "region", "region_routed", "related", "related_own"))
+        how = self.rng.choice(("label", "region", "region_routed"))
         data = self.fresh_record()
         if how == "label":
             return self.hostile(
@@ -355,13 +387,8 @@ class World:
             )
         if how == "region":
             data.update(region=other, related_regions=[])
-        elif how == "region_routed":  # would be counted here if the flag were trusted
+        else:  # would be counted here if a route were trusted
             data.update(region=other, related_regions=[HOME])
-        elif how == "related":
-            third = self.rng.choice([r for r in OTHERS if r != other])
-            data.update(region=other, related_regions=[third], related=True)
-        else:
-            data.update(related_regions=[other], related=True)
         return self.hostile("wrong_region", "wrong_region", data)
 
     def oversized(self) -> Delivery:
@@ -533,14 +560,60 @@ class World:
         envelope["ciphertext"] = _b64(_flip_bits(_unb64(envelope["ciphertext"]), self.rng))
         return Delivery("copied_id", case_id.encode(), _dump(envelope), "authentication_failed")
 
-    def forged_revision(self, doc: Doc, above: int) -> Delivery:
-        """A higher revision of a genuine case from a node that does not own it."""
+    def ownership(self, doc: Doc, above: int, case_id: str) -> Delivery:
+        """A higher revision or a withdrawal of a genuine case (*case_id*) by a node that
+        does not own it: under its own owner key, under the genuine owner key it copied
+        (it cannot sign for it), or its own valid record re-sealed in another envelope."""
         forger = self.rng.choice(
             [self.attacker, *(n for n in self.nodes if n.name != doc["submitted_by"])]
         )
-        forged = self.doc(forger, case_id=doc["case_id"], revision=above + self.rng.randint(1, 5))
+        forged = self.doc(
+            forger,
+            case_id=doc["case_id"],
+            revision=above + self.rng.randint(1, 5),
+            status=self.rng.choice(("active", "withdrawn")),
+        )
         data = self.record(forged, forger)
-        return self.hostile("forged_revision", "forged_revision", data)
+        how = self.rng.choice(("own_key", "copied_key", "envelope"))
+        if how == "envelope":
+            return self.hostile("ownership", "ownership", data, record_id=uuid.UUID(self.uuid()))
+        data["case_id"] = case_id
+        if how == "copied_key":
+            owner = self.by_name[str(doc["submitted_by"])].owner_key(str(doc["case_id"]))
+            data["owner_key"] = _b64(_raw(owner))
+        return self.hostile("ownership", "ownership", data)
+
+    def bad_credential(self) -> Delivery:
+        """A record signed by its owner whose contributor token does not verify: an invented
+        pseudonym, a token of another issuer, or a genuine token of another (cycle, region)
+        under this record's."""
+        node = self.rng.choice(self.nodes)
+        doc = self.doc(node)
+        cycle = str(parse_case(doc, today=TODAY).detected_month.cycle())
+        how = self.rng.choice(("invented", "rogue_issuer", "other_pair"))
+        if how == "invented":
+            token = self.rng.randbytes(self.rng.choice((32, 64, 288)))
+            credential = ContributorCredential(cycle, HOME, self.rng.randbytes(16).hex(), token)
+        elif how == "rogue_issuer":
+            rogue = FakeCredentials(self.rng.randbytes(32), issuer_key=b"a State's own issuer")
+            credential = rogue.credential(cycle, HOME)  # type: ignore[assignment]
+        else:
+            other = node.credentials.credential(cycle, self.rng.choice(OTHERS))
+            assert other is not None
+            credential = ContributorCredential(cycle, HOME, other.contributor, other.token)
+        assert credential is not None
+        return self.hostile(
+            "bad_credential", "bad_credential", self.record(doc, node, credential=credential)
+        )
+
+    def bad_padding(self) -> Delivery:
+        """A valid record padded to a size case records never have."""
+        return self.hostile(
+            "bad_padding",
+            "bad_padding",
+            self.fresh_record(),
+            sealer=self.rng.choice(self.mispadded),
+        )
 
 
 def _as_bytes(data: Doc) -> bytes:
@@ -559,7 +632,7 @@ _SCHEMA_BREAKERS: tuple[Callable[[Doc], None], ...] = (
     _set(status="deleted"),
     _set(kind="rumour"),
     _drop("confidence"),
-    _drop("owner_tag"),
+    _drop("owner_sig"),
     _set(region="MARS"),
     _set(related_regions=[HOME]),  # its own region on its route
     _set(related_regions=["APG", "APG", "EEG", "GRULAC", "WEOG"]),  # five: one too many
@@ -575,7 +648,10 @@ _SCHEMA_BREAKERS: tuple[Callable[[Doc], None], ...] = (
     _set(risk_indicators=["DOC-01"] * 101),
     _set(summary="x" * 2001),
     _set(contributor="zz"),
-    _set(owner_tag="G" * 32),
+    _set(owner_key="G" * 43),
+    _set(owner_sig="A" * 85),
+    _set(contributor_token=""),
+    _set(envelope_id="not-a-uuid"),
     _set(case_id="not-a-uuid"),
     _set(submitted_by="FR"),  # never leaves the node: an unknown field here
     _set(revision="2"),
@@ -594,19 +670,20 @@ _SCHEMA_BREAKERS: tuple[Callable[[Doc], None], ...] = (
 def build_scenario(
     ring: Keyring, rng: random.Random, *, cases: int = 300, per_class: int = 100
 ) -> Scenario:
-    """Good AFR cases (with revisions, withdrawals, related copies and decoys) and
-    *per_class* records of each hostile class plus as many replays, as chains."""
+    """Good AFR cases (with revisions, withdrawals and decoys) and *per_class* records of
+    each hostile class plus as many replays, as chains."""
     world = World(ring, rng)
     good_docs: list[Doc] = []
     final: dict[str, tuple[int, str]] = {}
     chains: list[list[Delivery]] = []
-    genuine: list[tuple[Doc, list[Delivery], Delivery, uuid.UUID, int]] = []
+    genuine: list[tuple[Doc, list[Delivery], Delivery, uuid.UUID, int, str]] = []
 
     def post(doc: Doc, *, record_id: uuid.UUID | None = None, kind: str = GOOD) -> Delivery:
         good_docs.append(doc)
-        final[str(doc["case_id"])] = (int(str(doc["revision"])), str(doc["status"]))
-        value = world.seal(world.record(doc), record_id=record_id)
-        return Delivery(kind, str(doc["case_id"]).encode(), value)
+        data = world.record(doc, envelope_id=None if record_id is None else str(record_id))
+        case_id = str(data["case_id"])
+        final[case_id] = (int(str(doc["revision"])), str(doc["status"]))
+        return Delivery(kind, case_id.encode(), world.seal(data))
 
     for _ in range(cases):
         node = rng.choice(world.nodes)
@@ -615,40 +692,38 @@ def build_scenario(
         first = post(doc, record_id=first_id)
         chain = [first]
         last = doc
-        if rng.random() < 0.35:  # a correction: any field may change, the month too
-            last = world.doc(node, case_id=doc["case_id"], revision=1 + rng.randint(1, 3))
+        if rng.random() < 0.35:  # a correction: any field may change, the month too (within
+            # its cycle: a case cannot move to another cycle)
+            cycle = Month.parse(str(doc["detected"])[:7]).cycle()
+            month = rng.choice([m for m in MONTHS if Month.parse(m).cycle() == cycle])
+            last = world.doc(
+                node, case_id=doc["case_id"], revision=1 + rng.randint(1, 3), detected=month
+            )
             chain.append(post(last))
         if rng.random() < 0.12:
             last = {**last, "revision": int(str(last["revision"])) + 1, "status": "withdrawn"}
             chain.append(post(last))
         chains.append(chain)
-        genuine.append((doc, chain, first, first_id, int(str(last["revision"]))))
-
-    for _ in range(cases // 10):  # related copies: told, not counted here
-        region = rng.choice(OTHERS)
-        doc = world.doc(rng.choice(world.nodes), region, related_regions=[HOME])
-        good_docs.append(doc)
-        value = world.seal(world.record(doc, related=True))
-        chains.append([Delivery(RELATED, str(doc["case_id"]).encode(), value)])
+        case_id = first.key.decode() if first.key else ""
+        genuine.append((doc, chain, first, first_id, int(str(last["revision"])), case_id))
 
     for _ in range(cases // 15):  # valid new cases under a genuine record's envelope id
-        _, _, _, first_id, _ = rng.choice(genuine)
+        _, _, _, first_id, _, _ = rng.choice(genuine)
         chains.append([post(world.doc(rng.choice(world.nodes)), record_id=first_id, kind=DECOY)])
 
     def after(chain: list[Delivery], anchor: Delivery, extra: Delivery) -> None:
         chain.insert(rng.randint(chain.index(anchor) + 1, len(chain)), extra)
 
     for name in HOSTILE_CLASSES:
-        if name not in ("key_mismatch", "copied_id", "forged_revision"):  # one record each
+        if name not in ("key_mismatch", "copied_id", "ownership"):  # one record each
             make: Callable[[], Delivery] = getattr(world, name)
             chains.extend([make()] for _ in range(per_class))
     for _ in range(per_class):
-        doc, chain, first, first_id, last_revision = rng.choice(genuine)
-        chains.append([world.key_mismatch(str(rng.choice(genuine)[0]["case_id"]))])
-        chain.insert(
-            rng.randint(0, chain.index(first)), world.copied_id(str(doc["case_id"]), first_id)
-        )
-        after(chain, first, world.forged_revision(doc, last_revision))
+        doc, chain, first, first_id, last_revision, case_id = rng.choice(genuine)
+        chains.append([world.key_mismatch(rng.choice(genuine)[5])])
+        chain.insert(rng.randint(0, chain.index(first)), world.copied_id(case_id, first_id))
+        # before the genuine first record too: a forger cannot pre-empt a case
+        chain.insert(rng.randint(0, len(chain)), world.ownership(doc, last_revision, case_id))
         original = rng.choice([d for d in chain if d.kind == GOOD])
         after(chain, original, Delivery(REPLAY, original.key, original.value))
     return Scenario(chains, good_docs, final)

@@ -38,7 +38,7 @@ from dief.crypto import Opener
 from dief.kafka import cases_topic
 from dief.keyring import Keyring, KeyRole
 from dief.seams import InboundRecord
-from dief.testing import MemoryDeadLetterSink
+from dief.testing import FakeCredentials, MemoryDeadLetterSink
 from dief.vocab import Region
 from dief.wire import SUITE_X25519
 
@@ -58,7 +58,7 @@ def aggregator(
     ring: Keyring, store: CaseStore, sink: MemoryDeadLetterSink, region: Region = Region.AFR
 ) -> RegionAggregator:
     opener = Opener(ring.opening_keys(KeyRole.REGION, region.value))
-    return RegionAggregator(region, opener, store, sink)
+    return RegionAggregator(region, opener, store, sink, credentials=FakeCredentials())
 
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
@@ -114,7 +114,7 @@ async def test_hostile_records_are_dead_lettered_and_good_ones_counted_exactly(
         f"handle {elapsed:.3f} s in all, {elapsed / hostile * 1e6:.0f} us per hostile record"
     )
 
-    # (1) the cells are exactly those of the plain good input; related copies count nowhere
+    # (1) the cells are exactly those of the plain good input; other regions count nothing
     for include_red in (True, False):
         assert stored[include_red]["AFR"] == expected[include_red]["AFR"]
         assert {r: c for r, c in stored[include_red].items() if r != "AFR" and c} == {}
@@ -133,7 +133,6 @@ async def test_hostile_records_are_dead_lettered_and_good_ones_counted_exactly(
     assert outcomes == Counter(
         {
             "applied": kinds["good"] + kinds["decoy"],
-            "related": kinds["related"],
             "duplicate": kinds[REPLAY],
         }
     ) + Counter(f"dlq:{reason}" for _, reason in expected_letters.values())
