@@ -17,6 +17,12 @@ without the issuer learning which pseudonym is whose.
 - Aggregator side: :class:`TokenVerifier`, the :class:`~dief.seams.CredentialCheck` (one RSA
   verification per pseudonym, cached; distinct pseudonyms above tokens issued reported by
   ``over_issued``).
+- The exchange over Kafka: :class:`IssuerService` (the Secretariat reads
+  ``dief.credentials.requests`` in the group :data:`ISSUER_GROUP_ID`, :func:`register_issuer`,
+  answers on ``dief.credentials.answers``, refuses bad requests by reason code, reports
+  :data:`TokenCounts` for the directory) and :class:`CredentialClient` (a node plans, sends
+  and resends its requests, follows the answers, fills its wallet and tells ``on_token``;
+  the same as files offline).
 - Requests and answers (:mod:`dief.wire` shapes): :func:`build_request`,
   :func:`seal_request`, :func:`handle_request`, :func:`accept_answer` and their steps, the
   file forms, and the topic names :data:`CREDENTIAL_REQUESTS_TOPIC` and
@@ -28,6 +34,14 @@ The blind signature scheme itself is :mod:`dief.crypto`'s :class:`~dief.crypto.B
 
 from __future__ import annotations
 
+from dief.credentials._client import (
+    DEFAULT_MAX_DELAY,
+    DEFAULT_RESEND_AFTER,
+    DEFAULT_RETRY_AFTER,
+    CredentialClient,
+    CredentialDirectory,
+    TokenHook,
+)
 from dief.credentials._derive import (
     PREFIX_LEN,
     BlindingInputs,
@@ -68,7 +82,16 @@ from dief.credentials._ledger import (
     IssuedCount,
     MemoryLedger,
 )
+from dief.credentials._registry import registrations_of
 from dief.credentials._schedule import PlannedRequest, cycles_to_request, plan_requests
+from dief.credentials._service import (
+    ISSUER_GROUP_ID,
+    CountsHook,
+    IssuerReport,
+    IssuerService,
+    TokenCounts,
+    register_issuer,
+)
 from dief.credentials._verifier import (
     DEFAULT_TOKEN_CACHE_SIZE,
     IssuedLookup,
@@ -77,16 +100,26 @@ from dief.credentials._verifier import (
 )
 from dief.credentials._wallet import IssuerKeyLookup, TokenRequest, TokenWallet
 
+# The topic names live with the other topics (created by dief.kafka.dief_topics).
+from dief.kafka._topics import CREDENTIAL_ANSWERS_TOPIC, CREDENTIAL_REQUESTS_TOPIC
+
 __all__ = [
     "CONTEXT_CREDENTIAL_REQUEST",
     "CREDENTIAL_ANSWERS_TOPIC",
     "CREDENTIAL_REQUESTS_TOPIC",
+    "DEFAULT_MAX_DELAY",
+    "DEFAULT_RESEND_AFTER",
+    "DEFAULT_RETRY_AFTER",
     "DEFAULT_TOKEN_CACHE_SIZE",
+    "ISSUER_GROUP_ID",
     "ISSUER_KEY_BITS",
     "PREFIX_LEN",
     "SIMULATION_KEY_BITS",
     "TOKEN_VARIANT",
     "BlindingInputs",
+    "CountsHook",
+    "CredentialClient",
+    "CredentialDirectory",
     "Issuance",
     "IssuanceLedger",
     "IssuanceStore",
@@ -95,11 +128,15 @@ __all__ = [
     "Issuer",
     "IssuerKey",
     "IssuerKeyLookup",
+    "IssuerReport",
+    "IssuerService",
     "MemoryLedger",
     "PlannedRequest",
     "PseudonymExcess",
     "Registration",
     "RegistrationLookup",
+    "TokenCounts",
+    "TokenHook",
     "TokenRequest",
     "TokenVerifier",
     "TokenWallet",
@@ -119,6 +156,8 @@ __all__ = [
     "pseudonym",
     "read_answer",
     "read_request",
+    "register_issuer",
+    "registrations_of",
     "request_hash",
     "seal_answer",
     "seal_request",
@@ -126,10 +165,3 @@ __all__ = [
     "write_answer",
     "write_request",
 ]
-
-#: Kafka topic of sealed credential requests (nodes write, the Secretariat reads). The
-#: integrator moves both names to :mod:`dief.kafka`'s topic list.
-CREDENTIAL_REQUESTS_TOPIC = "dief.credentials.requests"
-#: Kafka topic of sealed credential answers, keyed by :func:`request_hash` (the Secretariat
-#: writes, nodes read).
-CREDENTIAL_ANSWERS_TOPIC = "dief.credentials.answers"

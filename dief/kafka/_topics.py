@@ -18,6 +18,8 @@ from dief.exceptions import BrokerError, ConfigurationError
 from dief.vocab import Region
 
 __all__ = [
+    "CREDENTIAL_ANSWERS_TOPIC",
+    "CREDENTIAL_REQUESTS_TOPIC",
     "CSP_TOPIC",
     "DEFAULT_CASE_PARTITIONS",
     "DIGESTS_TOPIC",
@@ -47,6 +49,13 @@ ROUTES_TOPIC = "dief.routes"
 #: The signed forum directory (DESIGN §2, §4 ⚑): compacted, keys ``current`` and
 #: ``v<version>``, so the current version and the whole history stay readable.
 DIRECTORY_TOPIC = "dief.directory"
+#: Sealed contributor-credential requests (DESIGN §5 ⚑): every node writes, only the
+#: Secretariat's issuer reads (consumer group ``dief-issuer``); key = the request hash.
+CREDENTIAL_REQUESTS_TOPIC = "dief.credentials.requests"
+#: Sealed contributor-credential answers, keyed by the hash of the request they answer
+#: (``dief.credentials.request_hash``): the issuer writes, every node reads all of it
+#: without a consumer group and opens only the answers to its own requests.
+CREDENTIAL_ANSWERS_TOPIC = "dief.credentials.answers"
 #: Partitions of each ``dief.<region>.cases`` topic unless configured otherwise.
 DEFAULT_CASE_PARTITIONS = 3
 
@@ -114,10 +123,11 @@ def dief_topics(
     replication_factor: int = 1,
     regions: Iterable[Region] | None = None,
 ) -> tuple[TopicSpec, ...]:
-    """The ⚑ topic set: cases and DLQ per region, then digests, CSP reporting and receipts.
+    """The ⚑ topic set: cases and DLQ per region, then digests, CSP reporting, receipts,
+    route tables and the credential requests and answers.
 
-    *partitions* applies to the case topics (the only ones read in parallel); the DLQ,
-    digest, CSP and receipt topics have one partition each.
+    *partitions* applies to the case topics (the only ones read in parallel); every other
+    topic has one partition.
     """
     specs: list[TopicSpec] = []
     for region in tuple(Region) if regions is None else regions:
@@ -127,6 +137,8 @@ def dief_topics(
     specs.append(TopicSpec(CSP_TOPIC, 1, replication_factor))
     specs.append(TopicSpec(RECEIPTS_TOPIC, 1, replication_factor))
     specs.append(TopicSpec(ROUTES_TOPIC, 1, replication_factor))
+    specs.append(TopicSpec(CREDENTIAL_REQUESTS_TOPIC, 1, replication_factor))
+    specs.append(TopicSpec(CREDENTIAL_ANSWERS_TOPIC, 1, replication_factor))
     return tuple(specs)
 
 
