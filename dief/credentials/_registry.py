@@ -1,0 +1,30 @@
+"""The Secretariat's registry as the issuer reads it: registration key id → what the issuer
+may know of that node (its registration verify key, whether it is revoked, whether it
+registered again after losing its secret). Never a name: the registry holds key ids only."""
+
+from __future__ import annotations
+
+from dief.credentials._issuer import Registration, RegistrationLookup
+from dief.crypto import VerifyKey, b64url_decode
+from dief.keyring import SecretariatKeys
+from dief.wire import KeyStatus
+
+__all__ = ["registrations_of"]
+
+
+def registrations_of(secretariat: SecretariatKeys) -> RegistrationLookup:
+    """A lookup over the Secretariat's registry as it is on disk at each call, so a node
+    registered or revoked while the issuer runs is seen at its next request."""
+
+    def lookup(registration_kid: str) -> Registration | None:
+        for entry in secretariat.state().registry:
+            if entry.registration_kid == registration_kid:
+                return Registration(
+                    kid=entry.registration_kid,
+                    verify_key=VerifyKey(b64url_decode(entry.registration_public)),
+                    revoked=entry.status is KeyStatus.REVOKED,
+                    reregistration=entry.replaces is not None,
+                )
+        return None
+
+    return lookup
