@@ -80,7 +80,7 @@ def make_facts(
     status: str = "active",
     tlp: str = "green",
     record_id: str | None = None,
-    owner_tag: str | None = None,
+    owner_key: str | None = None,
     rng: random.Random | None = None,
 ) -> CaseFacts:
     cid = case_id or str(uuid.uuid4())
@@ -92,12 +92,10 @@ def make_facts(
         region=region,
         status=status,
         contributor=pseudonym(node, cycle),
-        owner_tag=owner_tag or hashlib.sha256(f"owner/{node}/{cid}".encode()).hexdigest()[:32],
+        owner_key=owner_key or hashlib.sha256(f"owner/{node}/{cid}".encode()).hexdigest()[:43],
         month=month,
         cycle=cycle,
         tlp=tlp,
-        related=False,
-        primary_region=region,
         values=tuple(sorted(values))
         if values is not None
         else random_values(rng or random.Random(cid)),
@@ -159,7 +157,7 @@ class History:
     def _revise(self, *, withdraw: bool, stale: bool = False) -> CaseFacts:
         case_id = self.rng.choice(sorted(self.cases))
         revision, node, month = self.cases[case_id]
-        if stale:  # a revision not above the stored one, or one with a forged owner tag
+        if stale:  # a revision not above the stored one, or one under another owner key
             forged = self.rng.random() < 0.5
             return make_facts(
                 region=self.region,
@@ -167,7 +165,7 @@ class History:
                 node=node,
                 case_id=case_id,
                 revision=revision + 1 if forged else revision,
-                owner_tag="f" * 32 if forged else None,
+                owner_key="f" * 43 if forged else None,
                 rng=self.rng,
             )
         if self.rng.random() < 0.3:

@@ -26,7 +26,8 @@ from dief.digests import (
 from dief.periods import Month
 from dief.render import render_digest_html
 from dief.vocab import Dimension
-from dief.wire import TYPE_CASE, CaseRecord, generalise, parse_case
+from dief.wire import TYPE_CASE, CaseRecord, case_padded_size, parse_case
+from tests.unit.record_helpers import signed_record
 
 CATALOGUE = load_catalogue()
 KEY = KemPrivateKey.generate()
@@ -41,7 +42,6 @@ def record(
     tlp: str = "amber",
     stage: str = "pre_transfer",
     status: str = "active",
-    related: bool = False,
 ) -> CaseRecord:
     case = parse_case(
         {
@@ -58,20 +58,12 @@ def record(
         },
         today=date(2026, 12, 1),
     )
-    rec = generalise(
-        case,
-        case_id=case.case_id or uuid.uuid4(),
-        revision=1,
-        contributor="0" * 32,
-        owner_tag="1" * 32,
-        cycle=case.detected_month.cycle(),
-    )
-    return rec.as_related_copy() if related else rec
+    return signed_record(case, index=uuid.uuid4().int % 2**32)
 
 
 def seal(rec: CaseRecord, key: KemPrivateKey = KEY, region: str | None = None) -> bytes:
     sealer = Sealer(type=TYPE_CASE, region=region or rec.region.value, recipients=[key.public_key])
-    return sealer.seal(rec.to_json())
+    return sealer.seal(rec.to_json(), pad_to=case_padded_size(rec))
 
 
 def test_lesson_of_keeps_only_what_a_meeting_may_read() -> None:
@@ -87,7 +79,6 @@ def test_lesson_of_keeps_only_what_a_meeting_may_read() -> None:
     for tlp in ("red", "amber_strict"):
         assert lesson_of(record(tlp=tlp)) is None
     assert lesson_of(record(summary=None)) is None
-    assert lesson_of(record(related=True)) is None
     assert lesson_of(record(status="withdrawn")) is None
 
 
