@@ -3,14 +3,14 @@
 ``memory`` is FastStream's in-memory ``TestKafkaBroker``: it runs the handler inline on
 publish with a one-record batch (a ``list``, where the real consumer hands a ``tuple``)
 and offset 0. ``embedded`` is the real Tansu broker (integration-marked). The records are
-sealed here with ``Sealer`` and ``generalise`` and the expected cells are written by hand.
+signed and sealed here as nodes do (``tests.unit.record_helpers``) and the expected cells
+are written by hand.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -31,13 +31,14 @@ from dief.database import sqlite_url
 from dief.kafka import KafkaDeadLetterSink, cases_topic, dlq_topic, make_broker
 from dief.keyring import KdfParams, Keyring, KeyRole
 from dief.settings import KafkaSettings
+from dief.testing import FakeCredentials
 from dief.vocab import Region
-from dief.wire import TYPE_CASE, generalise, parse_case
+from dief.wire import TYPE_CASE, parse_case
+from tests.unit.record_helpers import seal_record, signed_record
 
-OWNER_X = "0" * 31 + "1"
-OWNER_Y = "0" * 31 + "2"
-WHO_1 = "a" * 32
-WHO_2 = "b" * 32
+#: two nodes' secrets: their pseudonyms and owner keys derive from them
+WHO_1 = b"a" * 32
+WHO_2 = b"b" * 32
 
 
 @pytest.fixture(scope="module")
@@ -76,24 +77,18 @@ async def kafka(request: pytest.FixtureRequest) -> AsyncIterator[Kafka]:
         yield Kafka(broker, _real(broker))
 
 
-def sealed(ring: Keyring, region: str, doc: dict[str, object], **record: object) -> bytes:
-    """A sealed ``dief.case`` record for *doc* with the given case_id, revision, owner…"""
+def sealed(
+    ring: Keyring, doc: dict[str, object], *, index: int, revision: int, who: bytes
+) -> tuple[str, bytes]:
+    """The case id and sealed ``dief.case`` record node *who* makes of *doc* (its case
+    *index*, its *revision*), sealed for the case's region."""
     case = parse_case(doc, today=date(2026, 6, 1))
-    rec = generalise(
-        case,
-        case_id=str(record["case_id"]),
-        revision=int(str(record["revision"])),
-        contributor=str(record["who"]),
-        owner_tag=str(record["owner"]),
-        cycle=case.detected_month.cycle(),
-        related=bool(record.get("related", False)),
-    )
+    rec = signed_record(case, secret=who, index=index, revision=revision)
+    region = str(case.region)
     sealer = Sealer(
-        type=TYPE_CASE,
-        region=region,
-        recipients=ring.sealing_keys(KeyRole.REGION, region),
+        type=TYPE_CASE, region=region, recipients=ring.sealing_keys(KeyRole.REGION, region)
     )
-    return sealer.seal(rec.to_json())
+    return rec.case_id, seal_record(sealer, rec)
 
 
 def doc(region: str, detected: str, methods: list[str], **more: object) -> dict[str, object]:
@@ -115,54 +110,26 @@ def doc(region: str, detected: str, methods: list[str], **more: object) -> dict[
 
 def records(ring: Keyring) -> Iterator[tuple[str, bytes, bytes]]:
     """(topic, key, value): case X (two revisions), case Y, and case Z of APG that names AFR
-    on its route (a related copy goes to AFR: told, not counted)."""
-    x, y, z = (str(uuid.uuid4()) for _ in range(3))
+    on its route (it goes to APG only: AFR learns of it through route tables)."""
     afr, apg = cases_topic("AFR"), cases_topic("APG")
-    yield (
-        afr,
-        x.encode(),
-        sealed(
-            ring,
-            "AFR",
-            doc("AFR", "2026-01", ["corruption"]),
-            case_id=x,
-            revision=1,
-            who=WHO_1,
-            owner=OWNER_X,
-        ),
+    x, value = sealed(ring, doc("AFR", "2026-01", ["corruption"]), index=1, revision=1, who=WHO_1)
+    yield afr, x.encode(), value
+    x2, value = sealed(
+        ring,
+        doc("AFR", "2026-02", ["corruption", "shell_company"]),
+        index=1,
+        revision=2,
+        who=WHO_1,
     )
-    yield (
-        afr,
-        x.encode(),
-        sealed(
-            ring,
-            "AFR",
-            doc("AFR", "2026-02", ["corruption", "shell_company"]),
-            case_id=x,
-            revision=2,
-            who=WHO_1,
-            owner=OWNER_X,
-        ),
+    assert x2 == x
+    yield afr, x.encode(), value
+    y, value = sealed(
+        ring, doc("AFR", "2026-02", ["shell_company"]), index=1, revision=1, who=WHO_2
     )
-    yield (
-        afr,
-        y.encode(),
-        sealed(
-            ring,
-            "AFR",
-            doc("AFR", "2026-02", ["shell_company"]),
-            case_id=y,
-            revision=1,
-            who=WHO_2,
-            owner=OWNER_Y,
-        ),
-    )
+    yield afr, y.encode(), value
     z_doc = doc("APG", "2026-03", ["theft_or_loss"], related_regions=["AFR"])
-    for topic, region, related in ((apg, "APG", False), (afr, "AFR", True)):
-        value = sealed(
-            ring, region, z_doc, case_id=z, revision=1, who=WHO_2, owner=OWNER_Y, related=related
-        )
-        yield (topic, z.encode(), value)
+    z, value = sealed(ring, z_doc, index=2, revision=1, who=WHO_2)
+    yield apg, z.encode(), value
 
 
 class Reports:
@@ -195,6 +162,7 @@ async def test_batches_become_cells(kafka: Kafka, ring: Keyring, tmp_path: Path)
                 Opener(ring.opening_keys(KeyRole.REGION, r.value)),
                 store,
                 KafkaDeadLetterSink(kafka.broker, r),
+                credentials=FakeCredentials(),
             )
             for r in (Region.AFR, Region.APG)
         }
@@ -204,7 +172,7 @@ async def test_batches_become_cells(kafka: Kafka, ring: Keyring, tmp_path: Path)
             for topic, key, value in published:
                 await kafka.broker.publish(value, topic=topic, key=key)
             await reports.wait_for(len(published))
-        assert reports.outcomes == {"applied": 4, "related": 1}
+        assert reports.outcomes == {"applied": 4}
 
         afr = await store.cell_rows("AFR", ["2026-01", "2026-02", "2026-Q1", "CSP12"])
         got = {
@@ -236,7 +204,7 @@ async def test_batches_become_cells(kafka: Kafka, ring: Keyring, tmp_path: Path)
             ("end_user_type", "unknown", 1),
             ("detection_source", "other", 1),
         }
-        assert await store.outcome_counts("AFR") == {"applied": 3, "related": 1}
+        assert await store.outcome_counts("AFR") == {"applied": 3}
 
 
 async def test_bad_records_reach_the_dlq(kafka: Kafka, ring: Keyring, tmp_path: Path) -> None:
@@ -254,7 +222,11 @@ async def test_bad_records_reach_the_dlq(kafka: Kafka, ring: Keyring, tmp_path: 
     async with CaseStore(sqlite_url(tmp_path / "agg.sqlite")) as store:
         opener = Opener(ring.opening_keys(KeyRole.REGION, "AFR"))
         aggregator = RegionAggregator(
-            Region.AFR, opener, store, KafkaDeadLetterSink(kafka.broker, Region.AFR)
+            Region.AFR,
+            opener,
+            store,
+            KafkaDeadLetterSink(kafka.broker, Region.AFR),
+            credentials=FakeCredentials(),
         )
         register_aggregators(
             kafka.broker, {Region.AFR: aggregator}, embedded=True, on_report=reports
