@@ -1,18 +1,21 @@
-"""Route tables through the aggregators' stores (SQLite): the sending region computes them
-from stored cases with ``related_regions``, the receiving region keeps only the table (never
-a case, contributor or owner key), TLP:RED cases are in none, a tampered table or one
-sealed to another region changes nothing, and the receiving digest shows the section."""
+"""Route tables through the aggregators' stores, on SQLite and PostgreSQL: the sending
+region computes them from stored cases with ``related_regions``, the receiving region keeps
+only the table (never a case, contributor or owner key), TLP:RED cases are in none, a
+tampered table or one sealed to another region changes nothing, and the receiving digest
+shows the section."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import inspect, select, table
 
 from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore
@@ -86,14 +89,40 @@ CASES = [
 ]
 
 
+DATABASE_KINDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+def urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "afr.db"), sqlite_url(tmp_path / "eeg.db")
+        return
+    make: Any = request.getfixturevalue("make_postgres_database")
+    with ExitStack() as stack:
+        databases: list[AbstractContextManager[str]] = [make(), make()]
+        afr, eeg = (stack.enter_context(db) for db in databases)
+        yield afr, eeg
+
+
 @pytest.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[tuple[CaseStore, CaseStore, Path]]:
-    async with (
-        CaseStore(sqlite_url(tmp_path / "afr.db")) as afr,
-        CaseStore(sqlite_url(tmp_path / "eeg.db")) as eeg,
-    ):
+async def stores(urls: tuple[str, str]) -> AsyncIterator[tuple[CaseStore, CaseStore]]:
+    async with CaseStore(urls[0]) as afr, CaseStore(urls[1]) as eeg:
         await afr.apply_batch("AFR", CASES)
-        yield afr, eeg, tmp_path / "eeg.db"
+        yield afr, eeg
+
+
+async def _dump(store: CaseStore) -> tuple[dict[str, int], str]:
+    """Every table of *store*'s database: its row count, and all rows as text."""
+    engine = store._require()
+    async with engine.connect() as conn:
+        names = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        counts: dict[str, int] = {}
+        text: list[str] = []
+        for name in sorted(names):
+            rows = list(await conn.execute(select("*").select_from(table(name))))
+            counts[name] = len(rows)
+            text += [repr(tuple(row)) for row in rows]
+    return counts, "\n".join(text)
 
 
 async def _issue(afr: CaseStore, at: float) -> MemoryRecordSink:
@@ -112,15 +141,15 @@ async def _issue(afr: CaseStore, at: float) -> MemoryRecordSink:
     return sink
 
 
-async def test_an_open_cycle_gets_no_route_table(stores: tuple[CaseStore, CaseStore, Path]) -> None:
-    afr, _eeg, _path = stores
+async def test_an_open_cycle_gets_no_route_table(stores: tuple[CaseStore, CaseStore]) -> None:
+    afr, _eeg = stores
     assert (await _issue(afr, NOW)).sent == []
 
 
 async def test_the_receiving_region_keeps_the_table_and_nothing_of_the_cases(
-    stores: tuple[CaseStore, CaseStore, Path],
+    stores: tuple[CaseStore, CaseStore],
 ) -> None:
-    afr, eeg, path = stores
+    afr, eeg = stores
     sink = await _issue(afr, LATER)
     assert sorted(s.key for s in sink.sent) == [b"AFR->EEG/CSP12", b"AFR->WEOG/CSP12"]
     assert {s.topic for s in sink.sent} == {"dief.routes"}
@@ -145,9 +174,9 @@ async def test_the_receiving_region_keeps_the_table_and_nothing_of_the_cases(
     assert "### From African Group (AFR), CSP12" in text
 
     # the receiving store holds no case, no contributor, no owner key, no case id
-    with sqlite3.connect(path) as db:
-        assert db.execute("select count(*) from cases").fetchone() == (0,)
-        dump = "\n".join(db.iterdump())
+    counts, dump = await _dump(eeg)
+    assert counts["cases"] == 0
+    assert counts["route_tables"] == 1
     for case in CASES:
         assert case.contributor not in dump
         assert case.owner_key not in dump
@@ -157,9 +186,9 @@ async def test_the_receiving_region_keeps_the_table_and_nothing_of_the_cases(
 
 
 async def test_a_tampered_or_misdirected_table_changes_nothing(
-    stores: tuple[CaseStore, CaseStore, Path],
+    stores: tuple[CaseStore, CaseStore],
 ) -> None:
-    afr, eeg, _path = stores
+    afr, eeg = stores
     sink = await _issue(afr, LATER)
     to_eeg = next(s.value for s in sink.sent if s.key == b"AFR->EEG/CSP12")
     envelope = json.loads(to_eeg)
