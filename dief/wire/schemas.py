@@ -1,8 +1,9 @@
 """Generate the published contracts in ``schemas/`` from the code (DESIGN §9 ⚑).
 
 JSON Schema (draft 2020-12) for the case input, the sealed envelope, the case record, the
-digest, the signed digest payload sealed on ``dief.digests``, the CSP summary and the
-receipt (sealed and in clear), plus an AsyncAPI 3.0 document of the topics. Output is
+digest, the signed digest payload sealed on ``dief.digests``, the CSP summary, the
+receipt (sealed and in clear) and the contributor-credential request and answer, plus an
+AsyncAPI 3.0 document of the topics. Output is
 deterministic (sorted keys, two-space indent, trailing newline) so a test can detect drift
 between the committed files and the code.
 """
@@ -23,10 +24,17 @@ from dief.seams import DLQ_HEADERS
 from dief.vocab import Region
 from dief.wire import (
     CASE_SCHEMA_VERSION,
+    CREDENTIAL_ENVELOPE_LABEL,
     RECEIPT_PLAINTEXT_BYTES,
+    ROUTE_TABLE_SCHEMA,
     TYPE_CASE,
+    TYPE_CREDENTIAL_ANSWER,
+    TYPE_CREDENTIAL_REQUEST,
+    TYPE_ROUTE_TABLE,
     CaseInput,
     CaseRecord,
+    CredentialAnswer,
+    CredentialRequest,
     Receipt,
     SealedReceipt,
 )
@@ -56,6 +64,8 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "csp-summary.schema.json": CspSummary,
     "receipt.schema.json": SealedReceipt,
     "receipt-plaintext.schema.json": Receipt,
+    "credential-request.schema.json": CredentialRequest,
+    "credential-answer.schema.json": CredentialAnswer,
 }
 CASE_PARTITIONS = 3
 
@@ -249,6 +259,9 @@ def _messages() -> JsonObject:
             "bindings": _kafka_key("Region code", {"enum": region_codes}),
         },
         "SealedReceipt": _receipt_message(),
+        **_credential_messages(),
+        "SignedDirectory": _directory_message(),
+        "SealedRouteTable": _route_table_message(),
         "CspSummary": {
             "name": "CspSummary",
             "title": "Signed CSP summary",
@@ -282,6 +295,94 @@ def _receipt_message() -> JsonObject:
         "bindings": _kafka_key(
             'Receipt id: hex SHA-256 of "dief/v1/receipt-id/" + the envelope id',
             {"pattern": "^[0-9a-f]{64}$"},
+        ),
+    }
+
+
+def _credential_messages() -> JsonObject:
+    """A node's contributor-credential request and the issuer's answer (DESIGN §5)."""
+    common = (
+        f"The envelope's region field is the constant {CREDENTIAL_ENVELOPE_LABEL!r} (never "
+        "the cycle or region asked for); the payload is padded with spaces to the next power "
+        "of two from 1,024 bytes, so every request (and every answer) of an issuer key size "
+        "looks the same. No headers that identify the sender; timestamps coarsened to the hour."
+    )
+    key = _kafka_key(
+        "The request hash: hex SHA-256 of the label dief/credential-request/v1 and a zero "
+        "byte, then the canonical JSON (RFC 8785) of the request without its signature",
+        {"pattern": "^[0-9a-f]{64}$"},
+    )
+    return {
+        "SealedCredentialRequest": {
+            "name": "SealedCredentialRequest",
+            "title": "Sealed contributor-credential request",
+            "summary": f"Sealed envelope v1, type {TYPE_CREDENTIAL_REQUEST}, payload schema 1, "
+            "encrypted to the Secretariat's KEM key.",
+            "description": "The plaintext (credential-request.schema.json) asks the "
+            "credential issuer to blind-sign (RFC 9474 RSABSSA-SHA384-PSS-Randomized) the "
+            "node's contributor message for one (cycle, region) under that pair's issuer "
+            "key; signed with the node's registration key (context dief.credential-request). "
+            "The issuer signs one blinded message per registration and issuer key, the "
+            "identical one again (a lost answer), and refuses another. " + common,
+            "contentType": "application/json",
+            "payload": _ref("envelope.schema.json"),
+            "x-dief-plaintext": _ref("credential-request.schema.json"),
+            "bindings": key,
+        },
+        "SealedCredentialAnswer": {
+            "name": "SealedCredentialAnswer",
+            "title": "Sealed contributor-credential answer",
+            "summary": f"Sealed envelope v1, type {TYPE_CREDENTIAL_ANSWER}, payload schema 1, "
+            "encrypted to the node KEM key named in the signed request.",
+            "description": "The plaintext (credential-answer.schema.json) is the blind "
+            "signature; the node unblinds it and keeps the token only if it verifies under "
+            "the directory's issuer key of the pair. Keyed by the hash of the request it "
+            "answers, so a node opens only the answers to its own requests. " + common,
+            "contentType": "application/json",
+            "payload": _ref("envelope.schema.json"),
+            "x-dief-plaintext": _ref("credential-answer.schema.json"),
+            "bindings": key,
+        },
+    }
+
+
+def _directory_message() -> JsonObject:
+    return {
+        "name": "SignedDirectory",
+        "title": "Signed forum directory",
+        "summary": "Every public key of the forum with its role, region, status and "
+        "validity, and the forum parameters (DESIGN §4), in clear and signed.",
+        "description": "Format dief-directory/1: version, issued_at, expires, parameters, "
+        "the root's certificate of the online directory-signing key, the keys (region KEM "
+        "keys also signed by their region, one issuer key per (cycle, region) with the "
+        "tokens it signed, node KEM keys unnamed) and the signature of the directory key. "
+        "Readers accept only a directory that verifies under the pinned root fingerprint, "
+        "is not older than the one they hold and has not expired.",
+        "contentType": "application/json",
+        "payload": {"type": "object", "description": "The signed directory document"},
+        "bindings": _kafka_key(
+            "current (the latest version) or v<version> (every version, kept by compaction)",
+            {"pattern": "^(current|v[1-9][0-9]*)$"},
+        ),
+    }
+
+
+def _route_table_message() -> JsonObject:
+    return {
+        "name": "SealedRouteTable",
+        "title": "Sealed route table",
+        "summary": f"Sealed envelope v1, type {TYPE_ROUTE_TABLE}, payload schema "
+        f"{ROUTE_TABLE_SCHEMA}, encrypted to the receiving region's aggregator.",
+        "description": "Counts of the sending region's cases of one closed CSP cycle whose "
+        "route passes through the receiving region (DESIGN §5), protected jointly with the "
+        "sender's digests and signed by the sending region (context dief.route-table). "
+        "Every aggregator reads the whole topic and opens only what is sealed to it. TLP "
+        "red cases are in no route table.",
+        "contentType": "application/json",
+        "payload": _ref("envelope.schema.json"),
+        "bindings": _kafka_key(
+            "<from>-><to>/<period>, e.g. AFR->EEG/CSP12",
+            {"pattern": "^[A-Z]+->[A-Z]+/CSP[1-9][0-9]*$"},
         ),
     }
 
@@ -371,7 +472,44 @@ def _channels() -> JsonObject:
         "consumer group and opens only its own (the receipt ids it keeps).",
         "messages": {"SealedReceipt": _ref("#/components/messages/SealedReceipt")},
     }
+    channels.update(_exchange_channels())
     return channels
+
+
+def _exchange_channels() -> JsonObject:
+    """The directory, route tables and the credential exchange."""
+    return {
+        "directory": {
+            "address": "dief.directory",
+            "title": "Forum directory",
+            "description": "Compacted: the latest version under current and every version "
+            "under its own key, so the history stays readable. Everyone reads it.",
+            "messages": {"SignedDirectory": _ref("#/components/messages/SignedDirectory")},
+        },
+        "routes": {
+            "address": "dief.routes",
+            "title": "Route tables between regions",
+            "messages": {"SealedRouteTable": _ref("#/components/messages/SealedRouteTable")},
+        },
+        "credentialRequests": {
+            "address": "dief.credentials.requests",
+            "title": "Contributor-credential requests",
+            "description": "Every node writes; only the Secretariat's credential issuer "
+            "reads (consumer group dief-issuer).",
+            "messages": {
+                "SealedCredentialRequest": _ref("#/components/messages/SealedCredentialRequest")
+            },
+        },
+        "credentialAnswers": {
+            "address": "dief.credentials.answers",
+            "title": "Contributor-credential answers",
+            "description": "The issuer writes; every node reads all of it without a consumer "
+            "group and opens only the answers keyed by its own requests' hashes.",
+            "messages": {
+                "SealedCredentialAnswer": _ref("#/components/messages/SealedCredentialAnswer")
+            },
+        },
+    }
 
 
 def _operations() -> JsonObject:
@@ -394,7 +532,50 @@ def _operations() -> JsonObject:
     operations["readReceipts"] = _operation(
         "receive", "A national node reads its records' receipts", "receipts", "SealedReceipt"
     )
+    operations.update(_exchange_operations())
     return operations
+
+
+def _exchange_operations() -> JsonObject:
+    """Publishing and following the directory, route tables and credentials."""
+    return {
+        "publishDirectory": _operation(
+            "send", "The Secretariat publishes a directory version", "directory", "SignedDirectory"
+        ),
+        "followDirectory": _operation(
+            "receive", "Every party follows the directory", "directory", "SignedDirectory"
+        ),
+        "publishRouteTable": _operation(
+            "send", "An aggregator tells a region on the route", "routes", "SealedRouteTable"
+        ),
+        "readRouteTables": _operation(
+            "receive", "An aggregator reads the tables sealed to it", "routes", "SealedRouteTable"
+        ),
+        "requestCredential": _operation(
+            "send",
+            "A national node asks for a contributor token",
+            "credentialRequests",
+            "SealedCredentialRequest",
+        ),
+        "issueCredentials": _operation(
+            "receive",
+            "The credential issuer reads the requests",
+            "credentialRequests",
+            "SealedCredentialRequest",
+        ),
+        "answerCredential": _operation(
+            "send",
+            "The credential issuer answers a request",
+            "credentialAnswers",
+            "SealedCredentialAnswer",
+        ),
+        "readCredentialAnswers": _operation(
+            "receive",
+            "A national node reads the answers to its requests",
+            "credentialAnswers",
+            "SealedCredentialAnswer",
+        ),
+    }
 
 
 def _info() -> JsonObject:
