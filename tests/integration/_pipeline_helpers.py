@@ -51,13 +51,14 @@ from dief.aggregator.store import CaseStore
 from dief.crypto.envelope import Opener, Sealer
 from dief.database import sqlite_url
 from dief.kafka import KafkaDeadLetterSink, NodePublisher, cases_topic, make_broker
-from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.keyring import KdfParams, Keyring, KeyRole, NodeSecret
 from dief.node import NationalNode, NodeIdentity, Outbox, OutboxRelay
 from dief.periods import CspCycle
 from dief.seams import OutboxEntry, ReceiptSink
 from dief.settings import KafkaSettings
+from dief.testing import FakeCredentials
 from dief.vocab import Region
-from dief.wire import TYPE_CASE, generalise, parse_case
+from dief.wire import TYPE_CASE, case_id_for, case_padded_size, generalise, parse_case
 
 TODAY = date(2026, 6, 15)
 PASSPHRASE = "integration-test-passphrase"
@@ -132,7 +133,10 @@ class Nodes:
         self._forum = forum
         self._work = work
         self._identities: dict[str, NodeIdentity] = {}
+        self._credentials: dict[str, FakeCredentials] = {}
         self._outboxes: dict[str, Outbox] = {}
+        #: each doc's case id (its submitter's reference) → the case id its node derived
+        self.case_ids: dict[str, str] = {}
         self._sealers = {r: forum.sealer(r) for r in Region}
         self._publisher = NodePublisher(
             KafkaSettings(bootstrap=bootstrap, embedded=True), client_id="dief-node"
@@ -142,8 +146,19 @@ class Nodes:
 
     def identity(self, submitter: str) -> NodeIdentity:
         if submitter not in self._identities:
-            self._identities[submitter] = NodeIdentity(os.urandom(32))
+            secret = os.urandom(32)
+            name = f"node-{len(self._identities):03d}"
+            self._identities[submitter] = NodeIdentity(NodeSecret(name, secret))
+            self._credentials[submitter] = FakeCredentials(secret)
         return self._identities[submitter]
+
+    def credentials(self, submitter: str) -> FakeCredentials:
+        self.identity(submitter)
+        return self._credentials[submitter]
+
+    def case_id(self, doc: Doc) -> str:
+        """The id *doc*'s case travels under (after it was posted)."""
+        return self.case_ids[str(doc["case_id"])]
 
     async def _outbox(self, submitter: str) -> Outbox:
         if submitter not in self._outboxes:
@@ -154,7 +169,7 @@ class Nodes:
 
     async def post(self, docs: Sequence[Doc]) -> list[OutboxEntry]:
         """Post *docs* through each submitter's node and publish them; returns the entries
-        published (case records plus related-region copies). Every doc must be accepted."""
+        published (each case to its own region). Every doc must be accepted."""
         by_node: dict[str, list[Doc]] = defaultdict(list)
         for doc in docs:
             by_node[str(doc["submitted_by"])].append(doc)
@@ -166,10 +181,15 @@ class Nodes:
                 outbox,
                 self._sealers,
                 {r: cases_topic(r) for r in Region},
+                credentials=self.credentials(submitter),
             )
             items = [(i + 1, parse_case(d, today=TODAY)) for i, d in enumerate(mine)]
             report = await node.submit(items)
             assert report.rejected == [], [(r.line, r.reason, r.message) for r in report.rejected]
+            for accepted in report.accepted:
+                reference = mine[accepted.line - 1].get("case_id")
+                if reference is not None:
+                    self.case_ids.setdefault(str(reference), accepted.case_id)
             pending = await outbox.pending(1_000_000)
             await OutboxRelay(outbox, self._publisher).drain_once()
             published.extend(p.entry for p in pending)
@@ -179,21 +199,29 @@ class Nodes:
     def seal_as(self, submitter: str, doc: Doc, *, sealer: Sealer | None = None) -> OutboxEntry:
         """Seal *doc* as *submitter*'s node would, bypassing the outbox's revision check
         (for stale revisions a real node refuses to send again); *sealer* overrides the
-        doc's region's sealer (for records a node should not have sent)."""
+        doc's region's sealer (for records a node should not have sent). A case posted by
+        another node keeps its id but is signed with *submitter*'s own key: a forgery."""
         case = parse_case(doc, today=TODAY)
         ident = self.identity(submitter)
         cycle = CspCycle.of(case.detected_month)
-        record = generalise(
-            case,
-            case_id=str(doc["case_id"]),
-            revision=int(str(doc["revision"])),
-            contributor=ident.contributor(str(cycle)),
-            owner_tag=ident.owner_tag(str(doc["case_id"])),
-            cycle=cycle,
+        reference = str(doc["case_id"])
+        outbox = self._outboxes.get(submitter)
+        known = None if outbox is None else outbox.lookup(reference)
+        key = ident.owner_key(known.index if known is not None else 10**6 + len(self.sent))
+        raw = key.public_key().public_bytes_raw()
+        case_id = self.case_ids.get(reference) or case_id_for(str(case.region), str(cycle), raw)
+        unsigned = generalise(
+            case, case_id=case_id, revision=int(str(doc["revision"])), owner_key=raw, cycle=cycle
         )
+        credential = self.credentials(submitter).credential(str(cycle), str(case.region))
+        assert credential is not None
+        envelope_id = uuid.uuid4()
+        record = unsigned.sign(credential, str(envelope_id), key.sign)
         region = Region(str(doc["region"]))
-        value = (sealer or self._sealers[region]).seal(record.to_json())
-        return OutboxEntry(cases_topic(region), str(doc["case_id"]).encode(), value, 0)
+        value = (sealer or self._sealers[region]).seal(
+            record.to_json(), pad_to=case_padded_size(record), record_id=envelope_id
+        )
+        return OutboxEntry(cases_topic(region), case_id.encode(), value, 0)
 
     async def close(self) -> None:
         await self._publisher.close()
@@ -363,7 +391,12 @@ async def running_aggregators(
     processed = Processed()
     aggregators = {
         r: RegionAggregator(
-            r, forum.opener(r), store, KafkaDeadLetterSink(broker, r), receipts=receipts
+            r,
+            forum.opener(r),
+            store,
+            KafkaDeadLetterSink(broker, r),
+            receipts=receipts,
+            credentials=FakeCredentials(),
         )
         for r in regions
     }

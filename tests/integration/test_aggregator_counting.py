@@ -1,6 +1,7 @@
 """Counting through the whole path (DESIGN §5 ⚑, §8 ⚑): nodes → embedded broker → aggregators
-→ SQLite or PostgreSQL. Revisions, withdrawals, forged revisions and stale redeliveries, in
-one batch and across batches, give exactly the cells computed from the plain case data."""
+→ SQLite or PostgreSQL. Revisions, withdrawals, forged revisions (dead-lettered
+``ownership``) and stale redeliveries, in one batch and across batches, give exactly the
+cells computed from the plain case data."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield s
 
 
-def first_round() -> tuple[list[Doc], dict[str, Doc]]:
+def first_round() -> tuple[list[Doc], dict[str, Doc], Doc]:
     a1 = case_doc("N1", "AFR", methods=["falsified_documents", "shell_company"])
     b1 = case_doc(
         "N1",
@@ -72,18 +73,18 @@ def first_round() -> tuple[list[Doc], dict[str, Doc]]:
         c1,
         d1,
         revise(d1, 2, kind="alert"),
-        # N3 "revises" N2's case: a forged revision (the node sends it; the aggregator
-        # sees the wrong owner tag).
-        revise(c1, 2, submitted_by="N3", status="withdrawn"),
         e1,
         f1,
     ]
-    return docs, {"a1": a1, "b1": b1, "c1": c1, "d1": d1, "e1": e1}
+    # N3 "revises" N2's case: a forged revision (its node would refuse it, unknown_case: it
+    # is sealed by hand, signed with N3's own key; the aggregator refuses its ownership).
+    forged = revise(c1, 2, submitted_by="N3", status="withdrawn")
+    return docs, {"a1": a1, "b1": b1, "c1": c1, "d1": d1, "e1": e1}, forged
 
 
 async def test_cells_match_the_plain_data(store: CaseStore, tmp_path: Path) -> None:
     forum = Forum(tmp_path / "keys")
-    docs, named = first_round()
+    docs, named, forged = first_round()
     async with EmbeddedBroker() as broker:
         nodes = Nodes(forum, broker.bootstrap, tmp_path / "nodes")
         try:
@@ -91,48 +92,51 @@ async def test_cells_match_the_plain_data(store: CaseStore, tmp_path: Path) -> N
             # within batches: the exact record value of a1 revision 1 again (a duplicate),
             # and b1 revision 1 sealed anew after revision 2 (stale).
             entries = await nodes.post(docs)
-            assert len(entries) == len(docs) + 4  # d1's two revisions go to AFR and WEOG too
-            redelivered = [entries[0], nodes.seal_as("N1", named["b1"])]
+            assert len(entries) == len(docs)  # each case to its own region only
+            redelivered = [
+                entries[0],
+                nodes.seal_as("N1", named["b1"]),
+                nodes.seal_as("N3", forged),
+            ]
             await publish_raw(broker.bootstrap, redelivered)
             round1 = len(entries) + len(redelivered)
 
             async with running_aggregators(broker.bootstrap, forum, store, REGIONS) as processed:
                 await processed.wait_for(round1)
-                await check_cells(store, docs)
+                await check_cells(store, [*docs, forged])
                 assert await store.outcome_counts("AFR") == {
                     "applied": 7,  # a1 three times, b1 twice, c1, f1
-                    "related": 2,  # both revisions of d1, told not counted
                     "stale": 1,
-                    "forged_revision": 1,
+                    "dlq:ownership": 1,
                 }
                 assert await store.outcome_counts("APG") == {"applied": 3}
-                assert await store.outcome_counts("WEOG") == {"related": 2}
+                assert await store.outcome_counts("WEOG") == {}  # d1 went to APG only
                 assert processed.outcomes["duplicate"] == 1
 
                 # Round 2, across batches: redeliveries of applied records, a forged
                 # revival of the withdrawn a1, and two genuine revisions.
+                revival = revise(named["a1"], 4, submitted_by="N2", status="active")
                 more = [
-                    revise(named["a1"], 4, submitted_by="N2", status="active"),
-                    revise(named["b1"], 3, detected="2025-10"),
+                    revise(named["b1"], 3, detected="2025-07"),  # within its cycle
                     revise(named["e1"], 2, status="withdrawn"),
                 ]
                 entries2 = await nodes.post(more)
-                again = [entries[4], nodes.seal_as("N2", named["d1"])]
+                again = [entries[4], nodes.seal_as("N2", named["d1"]), nodes.seal_as("N2", revival)]
                 await publish_raw(broker.bootstrap, again)
                 await processed.wait_for(round1 + len(entries2) + len(again))
-                await check_cells(store, docs + more)
-                assert (await store.outcome_counts("AFR"))["forged_revision"] == 2
+                await check_cells(store, [*docs, forged, *more, revival])
+                assert (await store.outcome_counts("AFR"))["dlq:ownership"] == 2
                 assert (await store.outcome_counts("APG"))["stale"] == 1
                 assert processed.outcomes["duplicate"] == 2
-                assert await store.dead_letter_counts("AFR") == {"forged_revision": 2}
+                assert await store.dead_letter_counts("AFR") == {"ownership": 2}
 
             # The forged revisions are on the AFR DLQ, unchanged, with the reason.
             dlq = await read_topic(broker.bootstrap, dlq_topic(Region.AFR), 2)
             assert len(dlq) == 2
-            assert {dict(r.headers)["dief-reason"] for r in dlq} == {b"forged_revision"}
+            assert {dict(r.headers)["dief-reason"] for r in dlq} == {b"ownership"}
             assert {r.key for r in dlq} == {
-                str(named["c1"]["case_id"]).encode(),
-                str(named["a1"]["case_id"]).encode(),
+                nodes.case_id(named["c1"]).encode(),
+                nodes.case_id(named["a1"]).encode(),
             }
         finally:
             await nodes.close()
