@@ -9,6 +9,7 @@ node's answer, or a copy of it under this node's key, gives this node nothing.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from dief.credentials import (
 )
 from dief.crypto import KemPrivateKey, KemPublicKey, SigningKey
 from dief.kafka import dief_topics
-from dief.seams import ContributorCredential, InboundRecord
+from dief.seams import Backoff, ContributorCredential, InboundRecord
 from dief.testing import FakeClock, MemoryRecordFeed, MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import ForumParameters
@@ -400,3 +401,50 @@ def test_reprs_show_counts_only() -> None:
     for text in (repr(node.client), repr(forum.service)):
         assert node.registration.kid not in text
         assert "CSP" not in text
+
+
+# -- the issuer following a feed ----------------------------------------------------------
+
+
+class _CountingSink(MemoryRecordSink):
+    """A sink that sets :attr:`enough` once it holds *n* records."""
+
+    __slots__ = ("enough", "n")
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+        self.enough = asyncio.Event()
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+        await super().send(topic, key, value)
+        if len(self.sent) >= self.n:
+            self.enough.set()
+
+
+async def test_the_issuer_follows_a_feed_and_reads_a_failed_batch_again() -> None:
+    forum = Forum()
+    node = forum.node(14)
+    await node.client.step()
+    requests = MemoryRecordFeed(CREDENTIAL_REQUESTS_TOPIC)
+    for rec in node.sink.on(CREDENTIAL_REQUESTS_TOPIC):
+        requests.append(rec.key, rec.value)
+    sink = _CountingSink(10)
+    sink.faults.fail(times=1)  # the broker refuses the first answer
+    service = IssuerService(
+        forum.issuer,
+        opening_keys=lambda: [SECRETARIAT],
+        registrations=forum.registry,
+        sink=sink,
+        backoff=Backoff(initial=0.001, maximum=0.001),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.follow(requests, stop))
+    try:
+        await asyncio.wait_for(sink.enough.wait(), 30.0)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30.0)
+    assert {r.key for r in sink.sent} == {r.key for r in node.sink.on(CREDENTIAL_REQUESTS_TOPIC)}
+    assert service.positions == {0: 10}
+    assert requests.starts == 2  # closed after the failure, started again where it was
