@@ -25,15 +25,20 @@ from dief.crypto import Opener, Sealer
 from dief.exceptions import StorageRefusedError
 from dief.keyring import KdfParams, Keyring, KeyRole
 from dief.seams import DeadLetter, InboundRecord
-from dief.testing import MemoryDeadLetterSink
+from dief.testing import FakeCredentials, MemoryDeadLetterSink
 from dief.vocab import Region
-from dief.wire import TYPE_CASE, generalise, parse_case
+from dief.wire import TYPE_CASE, parse_case
+from tests.unit.record_helpers import signed_record
 
 pytestmark = pytest.mark.integration
 
 TOPIC = "dief.afr.cases"
-WHO = "c" * 32
-OWNER = "d" * 32
+#: a test's name for a case → the case id its owner key derives (what travels)
+_DERIVED: dict[str, str] = {}
+
+
+def cid(name: str) -> str:
+    return _DERIVED.get(name, name)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +61,17 @@ def sealer(ring: Keyring, region: str = "AFR") -> Sealer:
     )
 
 
-def record_doc(case_id: str, **changes: object) -> dict[str, object]:
-    """A valid case record (as JSON data) of AFR, with *changes* applied afterwards."""
+def record_doc(
+    case_id: str,
+    *,
+    revision: int = 1,
+    envelope_id: str | None = None,
+    status: str = "active",
+    summary: str | None = None,
+    **changes: object,
+) -> dict[str, object]:
+    """A valid, signed case record (as JSON data) of AFR for the case the test calls
+    *case_id*, with *changes* applied afterwards (what a hostile sender can do)."""
     case = parse_case(
         {
             "confidence": "confirmed",
@@ -69,12 +83,15 @@ def record_doc(case_id: str, **changes: object) -> dict[str, object]:
             "risk_indicators": ["DOC-01"],
             "end_user_type": "unknown",
             "detection_source": "intelligence",
+            "status": status,
+            "summary": summary,
+            "case_id": case_id,
         },
         today=date(2026, 6, 1),
     )
-    rec = generalise(
-        case, case_id=case_id, revision=1, contributor=WHO, owner_tag=OWNER, cycle="CSP12"
-    )
+    index = int(uuid.UUID(case_id)) % 2**40
+    rec = signed_record(case, index=index, revision=revision, envelope_id=envelope_id)
+    _DERIVED.setdefault(case_id, rec.case_id)
     doc: dict[str, object] = json.loads(rec.to_json())
     doc.update(changes)
     return doc
@@ -91,11 +108,13 @@ def seal(
     ring: Keyring, doc: dict[str, object] | bytes, record_id: uuid.UUID | None = None
 ) -> bytes:
     payload = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+    if record_id is None and isinstance(doc, dict):
+        record_id = uuid.UUID(str(doc["envelope_id"]))  # the envelope it names
     return sealer(ring).seal(payload, record_id=record_id)
 
 
 def inbound(value: bytes, key: str, offset: int) -> InboundRecord:
-    return InboundRecord(TOPIC, 0, offset, key.encode(), value)
+    return InboundRecord(TOPIC, 0, offset, cid(key).encode(), value)
 
 
 async def run(
@@ -104,7 +123,11 @@ async def run(
     """Apply *values* (value, key) as one batch; the dead letters and the applied case ids."""
     sink = MemoryDeadLetterSink()
     agg = RegionAggregator(
-        Region.AFR, Opener(ring.opening_keys(KeyRole.REGION, "AFR")), store, sink
+        Region.AFR,
+        Opener(ring.opening_keys(KeyRole.REGION, "AFR")),
+        store,
+        sink,
+        credentials=FakeCredentials(),
     )
     await agg.handle([inbound(v, k, i) for i, (v, k) in enumerate(values)])
     cases = await store.stored_cases("AFR")
@@ -128,7 +151,7 @@ async def test_a_too_long_envelope_id_is_dead_lettered_and_the_batch_applies(
         ],
     )
     assert reasons(sink.sent) == ["bad_id"]
-    assert applied == [good]
+    assert applied == [cid(good)]
 
 
 @pytest.mark.parametrize("revision", [2**31, 2**63, 10**30])
@@ -140,12 +163,12 @@ async def test_a_revision_past_any_database_integer_is_refused(
         ring,
         store,
         [
-            (seal(ring, record_doc(bad, revision=revision)), bad),
+            (seal(ring, {**record_doc(bad), "revision": revision}), bad),
             (seal(ring, record_doc(good)), good),
         ],
     )
     assert reasons(sink.sent) == ["invalid_payload"]
-    assert applied == [good]
+    assert applied == [cid(good)]
 
 
 @pytest.mark.parametrize(
@@ -185,17 +208,17 @@ async def test_a_copied_envelope_id_cannot_make_the_genuine_record_a_duplicate(
 ) -> None:
     genuine_case = str(uuid.uuid4())
     envelope_id = uuid.uuid4()
-    genuine = seal(ring, record_doc(genuine_case), envelope_id)
+    genuine = seal(ring, record_doc(genuine_case, envelope_id=str(envelope_id)), envelope_id)
     # The attacker saw the id on the topic (it is in clear) and gets there first: once with
     # a record that is dead-lettered, once with a valid record of another case.
     poison = seal(ring, record_doc(genuine_case, cycle="CSP99"), envelope_id)
     other_case = str(uuid.uuid4())
-    decoy = seal(ring, record_doc(other_case), envelope_id)
+    decoy = seal(ring, record_doc(other_case, envelope_id=str(envelope_id)), envelope_id)
     sink, _ = await run(ring, store, [(poison, genuine_case), (decoy, other_case)])
     assert reasons(sink.sent) == ["wrong_cycle"]
     sink, applied = await run(ring, store, [(genuine, genuine_case)])
     assert sink.sent == []
-    assert applied == sorted([genuine_case, other_case])
+    assert applied == sorted([cid(genuine_case), cid(other_case)])
     # ... and the genuine record delivered again is a duplicate, counted once.
     await run(ring, store, [(genuine, genuine_case)])
     totals = await store.cell_rows("AFR", ["CSP12"])
@@ -220,11 +243,12 @@ async def test_a_record_that_fails_only_in_the_database_is_isolated(
 ) -> None:
     ids = [str(uuid.uuid4()) for _ in range(7)]
     async with database_url("sqlite", tmp_path) as url, PoisonedStore(url) as store:
-        store.poisoned = ids[4]
-        sink, applied = await run(ring, store, [(seal(ring, record_doc(i)), i) for i in ids])
+        values = [(seal(ring, record_doc(i)), i) for i in ids]
+        store.poisoned = cid(ids[4])
+        sink, applied = await run(ring, store, values)
     assert reasons(sink.sent) == ["database_refused"]
     assert [d.record.offset for d in sink.sent] == [4]
-    assert applied == sorted(ids[:4] + ids[5:])
+    assert applied == sorted(cid(i) for i in ids[:4] + ids[5:])
 
 
 async def test_a_dead_letter_replayed_once_its_cause_is_fixed_is_applied(
@@ -237,13 +261,17 @@ async def test_a_dead_letter_replayed_once_its_cause_is_fixed_is_applied(
     value = seal(ring, record_doc(case))
     blind = MemoryDeadLetterSink()
     without_key = RegionAggregator(
-        Region.AFR, Opener(ring.opening_keys(KeyRole.REGION, "APG")), store, blind
+        Region.AFR,
+        Opener(ring.opening_keys(KeyRole.REGION, "APG")),
+        store,
+        blind,
+        credentials=FakeCredentials(),
     )
     await without_key.handle([inbound(value, case, 0)])
     assert reasons(blind.sent) == ["no_recipient_key"]
     sink, applied = await run(ring, store, [(value, case)])
     assert sink.sent == []
-    assert applied == [case]
+    assert applied == [cid(case)]
     await run(ring, store, [(value, case)])  # and once more: a duplicate now
     total = next(r for r in await store.cell_rows("AFR", ["CSP12"]) if r.dimension == "_total")
     assert total.count == 1
@@ -255,7 +283,11 @@ async def test_a_record_without_a_key_is_refused(ring: Keyring, store: CaseStore
     case = str(uuid.uuid4())
     sink = MemoryDeadLetterSink()
     agg = RegionAggregator(
-        Region.AFR, Opener(ring.opening_keys(KeyRole.REGION, "AFR")), store, sink
+        Region.AFR,
+        Opener(ring.opening_keys(KeyRole.REGION, "AFR")),
+        store,
+        sink,
+        credentials=FakeCredentials(),
     )
     await agg.handle([InboundRecord(TOPIC, 0, 0, None, seal(ring, record_doc(case)))])
     assert reasons(sink.sent) == ["key_mismatch"]
@@ -265,11 +297,11 @@ async def test_a_record_without_a_key_is_refused(ring: Keyring, store: CaseStore
 async def test_a_withdrawal_erases_the_sealed_lesson(ring: Keyring, store: CaseStore) -> None:
     """DESIGN §8: a withdrawal erases the case's sealed lesson at the aggregator."""
     case = str(uuid.uuid4())
-    lesson = {"summary": "Forged end-user certificates were found at the port of entry."}
+    lesson = {"summary": "Forged end-user certificates were found at the point of entry."}
     first = seal(ring, record_doc(case, **lesson))
     withdrawn = seal(ring, record_doc(case, revision=2, status="withdrawn", **lesson))
     await run(ring, store, [(first, case)])
-    assert [c for c, _ in await store.sealed_cases("AFR")] == [case]
+    assert [c for c, _ in await store.sealed_cases("AFR")] == [cid(case)]
     await run(ring, store, [(withdrawn, case)])
     assert await store.sealed_cases("AFR") == []
-    assert await store.sealed_cases("AFR", include_withdrawn=True) == [(case, b"")]
+    assert await store.sealed_cases("AFR", include_withdrawn=True) == [(cid(case), b"")]
