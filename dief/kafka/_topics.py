@@ -124,7 +124,7 @@ def dief_topics(
     regions: Iterable[Region] | None = None,
 ) -> tuple[TopicSpec, ...]:
     """The ⚑ topic set: cases and DLQ per region, then digests, CSP reporting, receipts,
-    route tables and the credential requests and answers.
+    route tables, the credential requests and answers, and the compacted directory.
 
     *partitions* applies to the case topics (the only ones read in parallel); every other
     topic has one partition.
@@ -139,6 +139,7 @@ def dief_topics(
     specs.append(TopicSpec(ROUTES_TOPIC, 1, replication_factor))
     specs.append(TopicSpec(CREDENTIAL_REQUESTS_TOPIC, 1, replication_factor))
     specs.append(TopicSpec(CREDENTIAL_ANSWERS_TOPIC, 1, replication_factor))
+    specs.append(directory_topic(replication_factor))
     return tuple(specs)
 
 

@@ -6,8 +6,11 @@ import pytest
 
 from dief.exceptions import ConfigurationError
 from dief.kafka import (
+    CREDENTIAL_ANSWERS_TOPIC,
+    CREDENTIAL_REQUESTS_TOPIC,
     CSP_TOPIC,
     DIGESTS_TOPIC,
+    DIRECTORY_TOPIC,
     RECEIPTS_TOPIC,
     ROUTES_TOPIC,
     EnsuredTopics,
@@ -55,7 +58,8 @@ def test_dief_topics_is_the_contract_set_with_case_partitions_configurable() -> 
 
     expected_cases = {f"dief.{r.topic_code}.cases" for r in Region}
     expected_dlq = {f"dief.{r.topic_code}.dlq" for r in Region}
-    single = {DIGESTS_TOPIC, CSP_TOPIC, RECEIPTS_TOPIC, ROUTES_TOPIC}
+    single = {DIGESTS_TOPIC, CSP_TOPIC, RECEIPTS_TOPIC, ROUTES_TOPIC, DIRECTORY_TOPIC}
+    single |= {CREDENTIAL_REQUESTS_TOPIC, CREDENTIAL_ANSWERS_TOPIC}
     assert set(specs) == expected_cases | expected_dlq | single
     assert {specs[name].partitions for name in expected_cases} == {5}
     assert {specs[name].partitions for name in expected_dlq | single} == {1}
@@ -72,7 +76,11 @@ def test_dief_topics_defaults_to_three_case_partitions_and_can_limit_regions() -
         (CSP_TOPIC, 1),
         (RECEIPTS_TOPIC, 1),
         (ROUTES_TOPIC, 1),
+        (CREDENTIAL_REQUESTS_TOPIC, 1),
+        (CREDENTIAL_ANSWERS_TOPIC, 1),
+        (DIRECTORY_TOPIC, 1),
     ]
+    assert specs[-1].configs == (("cleanup.policy", "compact"),)  # the directory: compacted
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from pydantic import ValidationError as PydanticValidationError
 from typer.testing import CliRunner
 
 from dief.cli import app
+from dief.kafka import dief_topics
 from dief.vocab import Dimension, Region
 from dief.wire import Cell, ChecklistEntry, CspSummary, Digest, Trend
 from dief.wire.schemas import ASYNCAPI_FILE, SCHEMA_FILES, export_schemas, generate_schemas
@@ -55,8 +56,10 @@ def test_asyncapi_describes_every_topic() -> None:
     addresses = {ch["address"] for ch in doc["channels"].values()}
     expected = {f"dief.{r.topic_code}.cases" for r in Region}
     expected |= {f"dief.{r.topic_code}.dlq" for r in Region}
-    expected |= {"dief.digests", "csp.reporting", "dief.receipts"}
+    expected |= {"dief.digests", "csp.reporting", "dief.receipts", "dief.routes"}
+    expected |= {"dief.directory", "dief.credentials.requests", "dief.credentials.answers"}
     assert addresses == expected
+    assert addresses == {spec.name for spec in dief_topics()}  # every topic DIEF creates
     for operation in doc["operations"].values():
         channel_name = operation["channel"]["$ref"].rsplit("/", 1)[1]
         assert channel_name in doc["channels"]
