@@ -49,7 +49,7 @@ from dief.kafka import (
     make_broker,
     subscribe_batches,
 )
-from dief.keyring import Keyring, KeyRole
+from dief.keyring import KeyRole, KeySource
 from dief.observability import (
     AggregatorMetrics,
     ConsumerLag,
@@ -223,7 +223,7 @@ class AggregatorService:
         return f"AggregatorService(regions={[r.value for r in self._settings.regions]})"
 
     def _digest_schedule(
-        self, ring: Keyring, brokers: Mapping[Region, KafkaBroker], on_digests: PassHook | None
+        self, ring: KeySource, brokers: Mapping[Region, KafkaBroker], on_digests: PassHook | None
     ) -> DigestSchedule:
         catalogue = load_catalogue()
         try:

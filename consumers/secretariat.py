@@ -34,7 +34,7 @@ from dief.kafka import (
     make_broker,
     subscribe_batches,
 )
-from dief.keyring import Keyring, KeyRole
+from dief.keyring import KeyRole, KeySource
 from dief.observability import (
     Observability,
     SecretariatMetrics,
@@ -136,7 +136,7 @@ def register_secretariat(
 
 
 def secretariat_from_keyring(
-    ring: Keyring,
+    ring: KeySource,
     store: SecretariatStore,
     broker: KafkaBroker,
     *,

@@ -38,7 +38,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dief.database import async_url, sqlite_url
 from dief.exceptions import ConfigurationError
 from dief.kafka import DEFAULT_CASE_PARTITIONS
-from dief.keyring import Keyring
+from dief.keyring import PartyView, SimulatedForum, open_party
 from dief.vocab import Region
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "SECRETARIAT_FILE",
     "AggregatorSettings",
     "BrokerSettings",
+    "DirectorySettings",
     "KafkaSettings",
     "KeyringSettings",
     "KeysSettings",
@@ -190,8 +191,14 @@ class KeyringSettings(BaseModel):
             )
         return None
 
-    def unlock(self, passphrase: SecretStr | None, purpose: str) -> Keyring:
-        """The keyring at *path*, unlocked with *passphrase*.
+    def unlock(
+        self,
+        passphrase: SecretStr | None,
+        purpose: str,
+        directory: DirectorySettings | None = None,
+    ) -> PartyView | SimulatedForum:
+        """The keys at *path*, unlocked with *passphrase*: one party's keyring with the
+        directory of *directory* (pinned to its root fingerprint), or a simulated forum.
 
         *purpose* names what needs the private keys ("the region keys are"); without a
         passphrase this raises :class:`ConfigurationError` saying how to give one.
@@ -201,7 +208,55 @@ class KeyringSettings(BaseModel):
                 f"{purpose} encrypted: give the keyring passphrase "
                 "(DIEF_KEYRING__PASSPHRASE, DIEF_KEYRING__PASSPHRASE_FILE or the prompt)"
             )
-        return Keyring.load(self.path, passphrase=passphrase.get_secret_value())
+        directory = directory if directory is not None else DirectorySettings()
+        return open_party(
+            self.path,
+            passphrase.get_secret_value(),
+            root_fingerprint=directory.read_root_fingerprint(),
+            directory=directory.read_directory(),
+        )
+
+
+class DirectorySettings(BaseModel):
+    """The signed forum directory a service trusts (``DIEF_DIRECTORY__*``, DESIGN §4): the
+    forum root's fingerprint it is pinned to, and the directory file to start from (the
+    service then follows ``dief.directory`` for newer versions)."""
+
+    model_config = _GROUP
+
+    root_fingerprint: str | None = Field(
+        None, description="Hex SHA-256 of the forum root's public key (64 characters)"
+    )
+    root_fingerprint_file: Path | None = None
+    file: Path | None = Field(None, description="The signed directory to start from")
+
+    def read_root_fingerprint(self) -> str | None:
+        """The pinned fingerprint, from the variable or the first line of the file.
+
+        :raises ConfigurationError: the file cannot be read or is empty.
+        """
+        if self.root_fingerprint is not None:
+            return self.root_fingerprint
+        if self.root_fingerprint_file is not None:
+            return read_passphrase_file(
+                self.root_fingerprint_file, env_name("directory", "root_fingerprint_file")
+            ).get_secret_value()
+        return None
+
+    def read_directory(self) -> bytes | None:
+        """The raw directory file, if one is given.
+
+        :raises ConfigurationError: it cannot be read.
+        """
+        if self.file is None:
+            return None
+        try:
+            return self.file.read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read the forum directory {self.file} "
+                f"({env_name('directory', 'file')}): {exc.strerror}"
+            ) from exc
 
 
 class MetricsSettings(BaseModel):
@@ -250,6 +305,7 @@ class NodeSettings(BaseSettings):
     node: str = Field("node", description="Name of this node's secret in the keyring")
     kafka: KafkaSettings = KafkaSettings()
     keyring: KeyringSettings = KeyringSettings()
+    directory: DirectorySettings = DirectorySettings()
     outbox: Path = DEFAULT_DIR / "outbox.sqlite"
     intake_dir: Path | None = None
     cycle_start_month: int = Field(9, ge=1, le=12)
@@ -277,6 +333,7 @@ class AggregatorSettings(BaseSettings):
     regions: list[Region] = Field(default_factory=lambda: list(Region))
     kafka: KafkaSettings = KafkaSettings()
     keyring: KeyringSettings = KeyringSettings()
+    directory: DirectorySettings = DirectorySettings()
     database_url: DatabaseUrl = SecretStr(sqlite_url(AGGREGATOR_DATABASE))
     max_batch: int = Field(2000, ge=1)
     k_meeting: int = Field(2, ge=1)
@@ -297,6 +354,7 @@ class SecretariatSettings(BaseSettings):
 
     kafka: KafkaSettings = KafkaSettings()
     keyring: KeyringSettings = KeyringSettings()
+    directory: DirectorySettings = DirectorySettings()
     database_url: DatabaseUrl = SecretStr(sqlite_url(SECRETARIAT_DATABASE))
     k_csp: int = Field(3, ge=1)
     cycle_start_month: int = Field(9, ge=1, le=12)

@@ -15,7 +15,7 @@ from dief.aggregator.store import CaseStore
 from dief.catalogue import Catalogue
 from dief.digests._lessons import CaseLesson
 from dief.digests._publish import DigestIssuer, PublishedDigest, publish_digests
-from dief.keyring import Keyring, KeyRole
+from dief.keyring import KeyRole, KeySource
 from dief.periods import DEFAULT_CYCLE_START_MONTH
 from dief.seams import RecordSink
 from dief.vocab import Region
@@ -53,7 +53,7 @@ class SummaryCollector:
 
 async def issue_every_digest(
     store: CaseStore,
-    ring: Keyring,
+    ring: KeySource,
     sinks: Mapping[Region, RecordSink],
     *,
     catalogue: Catalogue,

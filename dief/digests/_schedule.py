@@ -26,7 +26,7 @@ from dief.catalogue import Catalogue
 from dief.digests._lessons import CaseLesson, LessonOpener, open_lessons
 from dief.digests._publish import DigestIssuer, PublishedDigest, publish_closed_periods
 from dief.exceptions import ConfigurationError, DiefError
-from dief.keyring import Keyring, KeyRole
+from dief.keyring import KeyRole, KeySource
 from dief.periods import DEFAULT_CYCLE_START_MONTH
 from dief.seams import Clock, RecordSink, SystemClock
 from dief.vocab import Region
@@ -71,7 +71,7 @@ def today_of(clock: Clock) -> date:
 
 
 def issuer_from_keyring(
-    ring: Keyring,
+    ring: KeySource,
     region: Region,
     sink: RecordSink,
     *,

@@ -9,7 +9,9 @@ and KEM key; :func:`backup_node` / :func:`restore_node`). Everyone else's public
 from the signed directory only: :func:`verify_directory` checks it against the pinned root
 fingerprint and the version held and gives a :class:`ForumDirectory`;
 :class:`DirectoryHolder` keeps the current one and :class:`DirectoryFollower` follows
-``dief.directory``; :func:`publish_directory` writes a version there.
+``dief.directory``; :func:`publish_directory` writes a version there. A service opens its
+keys with :func:`open_party`: a :class:`PartyView` (its own private keys, everyone else's
+public keys from the directory it holds) or, in a simulation, the :class:`SimulatedForum`.
 
 :class:`SimulatedForum` builds every party in one folder, flagged simulation, for
 ``dief keys init``, demos and tests. :class:`Keyring` is the former one-keyring forum, kept
@@ -41,6 +43,7 @@ from dief.keyring._ring import Keyring
 from dief.keyring._secretariat import DEFAULT_DIRECTORY_DAYS, Registration, SecretariatKeys
 from dief.keyring._simulation import SimulatedForum, simulation_parameters
 from dief.keyring._statements import normalise_fingerprint, parse_strict, root_fingerprint
+from dief.keyring._view import KeySource, OwnParty, PartyView, open_party
 
 __all__ = [
     "DEFAULT_DIRECTORY_DAYS",
@@ -52,14 +55,17 @@ __all__ = [
     "KeyInfo",
     "KeyKind",
     "KeyRole",
+    "KeySource",
     "Keyring",
     "NodeKeys",
     "NodeSecret",
     "Offer",
     "OfferOutcome",
     "OwnKey",
+    "OwnParty",
     "PartyKeyring",
     "PartyKind",
+    "PartyView",
     "Purpose",
     "RegionKeys",
     "Registration",
@@ -68,6 +74,7 @@ __all__ = [
     "SimulatedForum",
     "backup_node",
     "normalise_fingerprint",
+    "open_party",
     "parse_strict",
     "publish_directory",
     "restore_node",
