@@ -32,7 +32,9 @@ from dief.kafka import (
     cases_topic,
     read_to_end,
 )
+from dief.keyring import NodeSecret
 from dief.node import (
+    CaseIndexEntry,
     NationalNode,
     NodeIdentity,
     Outbox,
@@ -44,8 +46,9 @@ from dief.node import (
 from dief.periods import CspCycle
 from dief.seams import HOUR_MS, OutboxEntry
 from dief.settings import KafkaSettings
+from dief.testing import FakeCredentials
 from dief.vocab import Region
-from dief.wire import generalise, parse_case
+from dief.wire import case_id_for, generalise, parse_case
 
 pytestmark = pytest.mark.integration
 
@@ -59,8 +62,16 @@ class Node:
     forum: Forum
     outbox: Outbox
     settings: KafkaSettings
-    identity: NodeIdentity = field(default_factory=lambda: NodeIdentity(uuid.uuid4().bytes * 2))
+    secret: bytes = field(default_factory=lambda: uuid.uuid4().bytes * 2)
     sent: list[OutboxEntry] = field(default_factory=list)
+
+    @property
+    def identity(self) -> NodeIdentity:
+        return NodeIdentity(NodeSecret("node", self.secret))
+
+    @property
+    def credentials(self) -> FakeCredentials:
+        return FakeCredentials(self.secret)
 
     @property
     def book(self) -> ReceiptBook:
@@ -74,7 +85,11 @@ class Node:
         """Post *docs* as ``NationalNode`` does; the receipt ids of each case's records."""
         sealers = {r: self.forum.sealer(r) for r in Region}
         node = NationalNode(
-            self.identity, self.outbox, sealers, {r: cases_topic(r) for r in Region}
+            self.identity,
+            self.outbox,
+            sealers,
+            {r: cases_topic(r) for r in Region},
+            credentials=self.credentials,
         )
         items = [(n, parse_case(d, today=TODAY)) for n, d in enumerate(docs, start=1)]
         report = await node.submit(items)
@@ -82,26 +97,26 @@ class Node:
         return [a.receipts for a in report.accepted]
 
     async def craft(self, sealer: Sealer, **changes: object) -> str:
-        """A record of a new AFR case with *changes* made to its JSON after generalising
+        """A signed record of a new AFR case with *changes* made to its JSON afterwards
         (what the node would have refused), sealed by *sealer* and written to the outbox
         with its ticket; its receipt id."""
-        doc = case_doc("ZZA", "AFR")
-        case_id = str(doc["case_id"])
-        case = parse_case(doc, today=TODAY)
+        case = parse_case(case_doc("ZZA", "AFR"), today=TODAY)
         cycle = CspCycle.of(case.detected_month)
-        record = generalise(
-            case,
-            case_id=case_id,
-            revision=1,
-            contributor=self.identity.contributor(str(cycle)),
-            owner_tag=self.identity.owner_tag(case_id),
-            cycle=cycle,
-        )
+        index = self.outbox.next_index
+        key = self.identity.owner_key(index)
+        raw = key.public_key().public_bytes_raw()
+        case_id = case_id_for("AFR", str(cycle), raw)
+        unsigned = generalise(case, case_id=case_id, revision=1, owner_key=raw, cycle=cycle)
+        credential = self.credentials.credential(str(cycle), "AFR")
+        assert credential is not None
+        envelope_id = uuid.uuid4()
+        record = unsigned.sign(credential, str(envelope_id), key.sign)
         payload = json.loads(record.to_json()) | changes
-        sealed = sealer.seal_with_receipt(json.dumps(payload).encode())
+        sealed = sealer.seal_with_receipt(json.dumps(payload).encode(), record_id=envelope_id)
         entry = OutboxEntry(cases_topic(Region.AFR), case_id.encode(), sealed.value, 0)
         ticket = ReceiptTicket(sealed.receipt_id, sealed.receipt_key, case_id, 1, "AFR")
-        await self.outbox.add({case_id: 1}, [entry], receipts=[ticket])
+        indexed = CaseIndexEntry(case_id, index, "AFR", str(cycle), 1)
+        await self.outbox.add([indexed], [entry], receipts=[ticket])
         return sealed.receipt_id
 
     async def publish(self) -> int:
@@ -141,13 +156,15 @@ async def test_each_node_learns_what_became_of_its_own_records_and_nothing_else(
         async with running_aggregators(
             module_broker.bootstrap, forum, store, receipts=sink
         ) as processed:
-            # alpha: a case, a case told to APG too, two records a node should refuse, and
-            # one sealed to APG's key on the AFR topic (AFR cannot open it).
-            (good,), (told, copy) = await alpha.post(
+            # alpha: a case, a case with APG on its route (it goes to AFR only), three
+            # records a node should refuse (one changed after it was signed), and one
+            # sealed to APG's key on the AFR topic (AFR cannot open it).
+            (good,), (told,) = await alpha.post(
                 case_doc("ZZA", "AFR"), case_doc("ZZA", "AFR", related_regions=["APG"])
             )
             cycle = await alpha.craft(forum.sealer("AFR"), cycle="CSP99")
             indicator = await alpha.craft(forum.sealer("AFR"), risk_indicators=["DOC-99"])
+            altered = await alpha.craft(forum.sealer("AFR"), tlp="clear")
             blind = await alpha.craft(forum.sealer("AFR", keys_of="APG"))
             ((theirs,),) = await bravo.post(case_doc("ZZB", "WEOG"))
             assert await alpha.publish() == 6
@@ -155,13 +172,13 @@ async def test_each_node_learns_what_became_of_its_own_records_and_nothing_else(
             await processed.wait_for(7, TIME_LIMIT)
             assert processed.outcomes == {
                 "applied": 3,
-                "related": 1,
                 "dlq:wrong_cycle": 1,
                 "dlq:unknown_indicator": 1,
+                "dlq:ownership": 1,
                 "dlq:no_recipient_key": 1,
             }
 
-            mine = [good, told, copy, cycle, indicator, blind]
+            mine = [good, told, cycle, indicator, altered, blind]
             reader = alpha.reader()
             expected = mine[:-1]
 
@@ -173,9 +190,9 @@ async def test_each_node_learns_what_became_of_its_own_records_and_nothing_else(
             assert await alpha.said(mine) == [
                 "applied",
                 "applied",
-                "applied",  # the APG copy, kept there as a notice
                 "dead-lettered: wrong_cycle",
                 "dead-lettered: unknown_indicator",
+                "dead-lettered: ownership",
                 "no receipt yet",  # could not be opened: no receipt
             ]
 
