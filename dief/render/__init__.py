@@ -4,6 +4,9 @@ output directory of a run (DESIGN §9 ⚑).
 - :func:`render_digest_markdown`, :func:`render_summary_markdown`;
 - :func:`render_digest_html`, :func:`render_summary_html` (self-contained; nothing fetched);
 - :func:`render_summary_docx` — the CSP summary as a working paper;
+  :func:`render_digest_docx` — a digest as a meeting paper;
+- every digest rendering shows the route tables other regions sent ("Cases elsewhere whose
+  route passes through this region", :mod:`dief.routes`), as given;
 - :func:`write_outputs` — every digest and summary with data, written atomically.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 from dief.render._docx import (
     render_summary_docx,
 )
+from dief.render._docx_digest import render_digest_docx
 from dief.render._html import (
     render_digest_html,
     render_summary_html,
@@ -45,6 +49,7 @@ __all__ = [
     "dump_json",
     "line_chart",
     "nice_ticks",
+    "render_digest_docx",
     "render_digest_html",
     "render_digest_markdown",
     "render_summary_docx",

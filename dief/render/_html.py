@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from dief.digests import SERIES_TOP, DigestSeries, previous_period
 from dief.periods import DEFAULT_CYCLE_START_MONTH, Month, parse_period
+from dief.render._routes import ROUTES_INTRO, ROUTES_TITLE, WITHHELD_TEXT, route_views
 from dief.render._svg import PALETTE, Bar, bar_list, column_chart, line_chart
 from dief.secretariat import DIMENSION_LABELS, label, percent
 from dief.vocab import REGION_NAMES, Dimension, TransferStage
@@ -56,6 +57,10 @@ def _stages(entry: ChecklistEntry) -> str:
     return ", ".join(label(s.value) for s in entry.stages) or _DASH
 
 
+def _dimension_label(dimension: Dimension) -> str:
+    return DIMENSION_LABELS[dimension].capitalize()
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
@@ -74,6 +79,7 @@ def _environment() -> Environment:
         pct=_pct,
         stages=_stages,
         human=label,
+        dimension_label=_dimension_label,
     )
     return env
 
@@ -332,6 +338,10 @@ def render_digest_html(
             ),
             lessons_omitted=notes.lessons_omitted,
             lesson_groups=_lesson_groups(digest.lessons),
+            routes=route_views(digest),
+            routes_title=ROUTES_TITLE,
+            routes_intro=ROUTES_INTRO,
+            withheld_text=WITHHELD_TEXT,
             notes=notes.text,
             dead_letters=sorted(notes.dead_letters.items()),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from dief.render._routes import ROUTES_INTRO, ROUTES_TITLE, WITHHELD_TEXT, route_views
 from dief.secretariat import DIMENSION_LABELS, percent
 from dief.vocab import REGION_NAMES, Dimension, TransferStage
 from dief.wire import (
@@ -18,7 +19,6 @@ from dief.wire import (
     Lesson,
     RegionTable,
     Totals,
-    digest_routes,
 )
 
 __all__ = ["render_digest_markdown", "render_summary_markdown"]
@@ -149,41 +149,25 @@ def _lessons(lessons: Sequence[Lesson], *, omitted: bool) -> list[str]:
     return lines[1:]
 
 
-ROUTES_TITLE = "Cases elsewhere whose route passes through this region"
-
-
 def _routes(digest: Digest) -> list[str]:
     """The route tables other regions sent, as given (DESIGN §5): per sending region, its
     totals and cells; nothing when there are none."""
-    tables = digest_routes(digest)
-    if not tables:
+    views = route_views(digest)
+    if not views:
         return []
-    lines = [
-        "",
-        f"## {ROUTES_TITLE}",
-        "",
-        "Counted and protected by the region where each case was reported, and shown as it "
-        "sent them; these cases do not count in this region's tables above.",
-    ]
+    lines = ["", f"## {ROUTES_TITLE}", "", ROUTES_INTRO]
     header = ["value", "cases", "contributors", "share", "trend vs previous cycle"]
-    for table in tables:
-        lines += [
-            "",
-            f"### From {REGION_NAMES[table.from_region]} ({table.from_region.value}), "
-            f"{table.period}",
-            "",
-        ]
-        if table.withheld:
-            lines.append("Withheld by the sending region (no count could be published safely).")
+    for view in views:
+        lines += ["", f"### {view.title}", ""]
+        if view.withheld:
+            lines.append(WITHHELD_TEXT)
             continue
-        lines += _totals(table.totals, previous=False)
-        for dimension, cells in table.dimensions.items():
-            if not cells:
-                continue
+        lines += _totals(view.totals, previous=False)
+        for dimension, cells in view.dimensions:
             label = DIMENSION_LABELS[dimension].capitalize()
             lines += ["", f"#### {label} (`{dimension.value}`)", ""]
             lines += _table(header, (_cell_row(c, digest=False) for c in cells))
-        lines += ["", *(f"- {_esc(text)}" for text in table.notes)]
+        lines += ["", *(f"- {_esc(text)}" for text in view.notes)]
     return lines
 
 

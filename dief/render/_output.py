@@ -25,6 +25,7 @@ from dief.catalogue import Catalogue
 from dief.digests import CaseLesson, RegionDigests
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
 from dief.render._docx import render_summary_docx
+from dief.render._docx_digest import render_digest_docx
 from dief.render._html import render_digest_html, render_summary_html
 from dief.render._markdown import render_digest_markdown, render_summary_markdown
 from dief.secretariat import build_summary
@@ -98,6 +99,7 @@ async def write_outputs(
     html: bool = True,
     docx: bool = True,
     summaries: Mapping[str, CspSummary] | None = None,
+    digest_docx: bool = False,
 ) -> OutputIndex:
     """Write every digest and CSP summary with data for *regions* under *out_dir*.
 
@@ -105,6 +107,8 @@ async def write_outputs(
     not in it, or mapped to ``None``, note that lessons were omitted (no private key).
     *html* / *docx* turn those renderings off. *summaries* are summaries to write as given
     (the Secretariat's signed ones, by cycle) instead of building them from *store*.
+    *digest_docx* also writes each CSP cycle's digest as a DOCX meeting paper
+    (``digests/<REGION>/<CYCLE>.docx``, :func:`render_digest_docx`; off by default).
 
     The digests are an issue: every cell an earlier issue recorded in *store* as suppressed
     stays suppressed, and what this one lists is recorded
@@ -123,6 +127,7 @@ async def write_outputs(
             start_month=start_month,
             lessons=lessons,
             html=html,
+            docx=digest_docx,
         )
     cycles = {o.period for o in written if o.period.startswith("CSP")}
     made: dict[str, CspSummary] = {}
@@ -174,6 +179,7 @@ async def _write_region_digests(
     start_month: int,
     lessons: Mapping[Region, Sequence[Lesson | CaseLesson] | None] | None,
     html: bool,
+    docx: bool = False,
 ) -> list[WrittenOutput]:
     """Write into *folder* the digest of every period of *region* with data.
 
@@ -192,6 +198,7 @@ async def _write_region_digests(
             lessons=region_lessons,
             start_month=start_month,
             html=html,
+            docx=docx and period.startswith("CSP"),
         )
         for period in periods
     ]
@@ -207,8 +214,10 @@ def _write_digest(
     lessons: Sequence[Lesson | CaseLesson] | None,
     start_month: int,
     html: bool,
+    docx: bool = False,
 ) -> WrittenOutput:
-    """Write *region*'s digest of *period* as JSON, Markdown and (*html*) HTML with its charts."""
+    """Write *region*'s digest of *period* as JSON, Markdown, (*html*) HTML with its charts
+    and (*docx*) DOCX."""
     digest = source.digest(period, catalogue=catalogue, lessons=lessons)
     json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
     write_atomic(json_path, dump_json(digest))
@@ -218,6 +227,10 @@ def _write_digest(
         html_path = folder / f"{period}.html"
         series = source.series(period)
         write_atomic(html_path, render_digest_html(digest, series, start_month=start_month))
+    docx_path: Path | None = None
+    if docx:
+        docx_path = folder / f"{period}.docx"
+        write_atomic(docx_path, render_digest_docx(digest, start_month=start_month))
     return WrittenOutput(
         "digest",
         region.value,
@@ -226,6 +239,7 @@ def _write_digest(
         md_path,
         digest.notes.suppressed_cells,
         html_path,
+        docx_path,
     )
 
 
