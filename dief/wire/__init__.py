@@ -19,6 +19,10 @@
 - Contributor credentials (DESIGN §5 ⚑): :class:`CredentialRequest`,
   :class:`CredentialAnswer`, :class:`NodeKemKey`, :data:`TYPE_CREDENTIAL_REQUEST`,
   :data:`TYPE_CREDENTIAL_ANSWER` (building, signing and sealing: :mod:`dief.credentials`).
+- The signed forum directory (DESIGN §4 ⚑) and the files the parties hand each other:
+  :class:`ForumDirectoryDocument`, :class:`DirectoryKeyCertificate`,
+  :class:`DirectoryKeyRequest`, :class:`RegionKeyBundle`, :class:`NodeRegistration`
+  (verification and rules in :mod:`dief.keyring`).
 
 The JSON Schema and AsyncAPI export is :mod:`dief.wire.schemas` (imported on demand: it
 reads every package's shapes).
@@ -44,6 +48,26 @@ from dief.wire._credentials import (
     CredentialAnswer,
     CredentialRequest,
     NodeKemKey,
+)
+from dief.wire._directory import (
+    CONTEXT_DIRECTORY,
+    CONTEXT_DIRECTORY_CERTIFICATE,
+    CONTEXT_DIRECTORY_KEY_REQUEST,
+    CONTEXT_KEY_ENDORSEMENT,
+    CONTEXT_REGISTRATION,
+    DIRECTORY_FORMAT,
+    ISSUER_ALG,
+    DirectoryKey,
+    DirectoryKeyCertificate,
+    DirectoryKeyRequest,
+    DirectoryRole,
+    Endorsement,
+    EndorsementKind,
+    ForumDirectoryDocument,
+    ForumParameters,
+    KeyStatus,
+    NodeRegistration,
+    RegionKeyBundle,
 )
 from dief.wire._envelope import (
     ENVELOPE_VERSION,
@@ -120,6 +144,24 @@ from dief.wire._signed import (
 )
 
 __all__ = [
+    "CONTEXT_DIRECTORY",
+    "CONTEXT_DIRECTORY_CERTIFICATE",
+    "CONTEXT_DIRECTORY_KEY_REQUEST",
+    "CONTEXT_KEY_ENDORSEMENT",
+    "CONTEXT_REGISTRATION",
+    "DIRECTORY_FORMAT",
+    "ISSUER_ALG",
+    "DirectoryKey",
+    "DirectoryKeyCertificate",
+    "DirectoryKeyRequest",
+    "DirectoryRole",
+    "Endorsement",
+    "EndorsementKind",
+    "ForumDirectoryDocument",
+    "ForumParameters",
+    "KeyStatus",
+    "NodeRegistration",
+    "RegionKeyBundle",
     "CASE_PADDED_SIZES",
     "CASE_SCHEMA_VERSION",
     "CREDENTIAL_ENVELOPE_LABEL",
