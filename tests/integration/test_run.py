@@ -3,7 +3,8 @@
 One JSON Lines file of a few hundred synthetic cases with four bad lines goes through the
 whole pipeline (nodes, embedded broker, regional aggregators, outputs). The run's outputs
 are checked against what the input implies: the digest files for every period with data,
-the CSP summaries, ``rejected.jsonl`` and the counts in ``run.json``. The same input run
+the CSP summaries, ``accepted.jsonl`` (the case id each accepted line received),
+``rejected.jsonl`` and the counts in ``run.json``. The same input run
 against a broker the test started (``--bootstrap``) and with PostgreSQL
 (``--database-url``) must give byte-identical digests and summaries. A run that cannot
 reach its broker exits non-zero with a one-line reason.
@@ -174,10 +175,10 @@ def _expected_periods(good: tuple[dict[str, object], ...]) -> dict[str, set[str]
 
 
 def _records_of(case: dict[str, object]) -> int:
-    """Records a case makes: one to its region, one per related region."""
-    related = case.get("related_regions") or []
-    assert isinstance(related, list)
-    return 1 + len(related)
+    """Records a case makes: one, to its own region (related regions learn of it through
+    route tables)."""
+    del case
+    return 1
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -185,8 +186,8 @@ def _tree(root: Path) -> dict[str, bytes]:
     signed with the run's own keys, so its ``signature`` is checked present and left out."""
     tree = {}
     for path in sorted(root.rglob("*")):
-        if not path.is_file() or path.name == "run.json":
-            continue
+        if not path.is_file() or path.name in ("run.json", "accepted.jsonl"):
+            continue  # timings; case ids derived from each run's fresh node secrets
         data = path.read_bytes()
         if path.parent.name == "summary" and path.suffix == ".json":
             doc = json.loads(data)
@@ -235,7 +236,7 @@ def test_run_json_counts_add_up(batch: Batch, embedded_run: RunOutcome) -> None:
     assert facts["rejected"] == len(batch.bad)
     assert facts["accepted"] == batch.lines - len(batch.bad)  # every other line is accepted
     assert facts["read"] == facts["accepted"] + facts["rejected"]
-    # One record to the case's region and one per related region.
+    # One record per case, to its own region.
     records = sum(_records_of(c) for c in batch.good)
     assert facts["published"] == records
     assert facts["applied"] + facts["dead_lettered"] == facts["published"]
@@ -259,6 +260,26 @@ def test_rejected_jsonl_names_line_case_and_reason_never_the_text(
         if bad.reason != "missing_submitted_by":  # its "text" is the case id, listed on purpose
             assert bad.text not in text
     assert "Burkina" not in text
+
+
+def test_accepted_jsonl_gives_each_accepted_line_its_derived_case_id(
+    batch: Batch, embedded_run: RunOutcome
+) -> None:
+    _assert_ok(embedded_run)
+    text = (embedded_run.out / "accepted.jsonl").read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in text.splitlines()]
+    assert [set(r) for r in rows] == [{"line", "case_id", "revision"}] * len(rows)
+    bad = {b.line for b in batch.bad}
+    assert [r["line"] for r in rows] == [n for n in range(1, batch.lines + 1) if n not in bad]
+    assert all(uuid.UUID(r["case_id"]).version == 8 for r in rows)
+    # Each input reference names one derived case; its revisions keep that id, and the
+    # reference itself (the practitioner's own) is never what the case travels under.
+    by_reference: dict[str, set[str]] = {}
+    for row, case in zip(rows, batch.good, strict=True):
+        assert row["revision"] == case.get("revision", 1)
+        by_reference.setdefault(str(case["case_id"]), set()).add(row["case_id"])
+    assert all(len(ids) == 1 for ids in by_reference.values())
+    assert not set(by_reference) & {r["case_id"] for r in rows}
 
 
 def test_digest_and_summary_files_for_every_period_with_data(
@@ -297,7 +318,7 @@ def test_digest_and_summary_files_for_every_period_with_data(
 def test_outputs_are_only_where_design_puts_them(embedded_run: RunOutcome) -> None:
     _assert_ok(embedded_run)
     top = {p.name for p in embedded_run.out.iterdir()}
-    assert top == {"digests", "summary", "rejected.jsonl", "run.json"}
+    assert top == {"digests", "summary", "accepted.jsonl", "rejected.jsonl", "run.json"}
     assert not any(p.name.startswith(".") for p in embedded_run.out.rglob("*"))  # no temp files
 
 
