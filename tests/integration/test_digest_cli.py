@@ -31,7 +31,8 @@ from dief.keyring import Keyring, KeyRole
 from dief.render import render_summary_html
 from dief.secretariat import build_summary
 from dief.vocab import Dimension, TransferStage
-from dief.wire import TYPE_CASE, CaseRecord, Digest, generalise, parse_case
+from dief.wire import TYPE_CASE, CaseRecord, Digest, parse_case
+from tests.unit.record_helpers import seal_record, signed_record
 
 pytestmark = pytest.mark.integration
 
@@ -67,15 +68,7 @@ def _record(rng: random.Random, month: str, node: int, n: int) -> CaseRecord:
         },
         today=date(2026, 6, 1),
     )
-    cycle = case.detected_month.cycle()
-    return generalise(
-        case,
-        case_id=uuid.uuid4(),
-        revision=1,
-        contributor=hashlib.sha256(f"node-{node}/{cycle}".encode()).hexdigest()[:32],
-        owner_tag=hashlib.sha256(f"owner-{n}".encode()).hexdigest()[:32],
-        cycle=cycle,
-    )
+    return signed_record(case, secret=hashlib.sha256(f"node-{node}".encode()).digest(), index=n)
 
 
 def _facts(rec: CaseRecord, sealed: bytes) -> CaseFacts:
@@ -86,12 +79,10 @@ def _facts(rec: CaseRecord, sealed: bytes) -> CaseFacts:
         region=rec.region.value,
         status=rec.status.value,
         contributor=rec.contributor,
-        owner_tag=rec.owner_tag,
+        owner_key=rec.owner_key,
         month=rec.detected_month,
         cycle=rec.cycle,
         tlp=rec.tlp.value,
-        related=False,
-        primary_region=rec.region.value,
         values=case_values(rec),
         sealed=sealed,
     )
@@ -111,7 +102,7 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> Forum:
     for n in range(160):
         month = rng.choice(MONTHS)
         rec = _record(rng, month, min(int(rng.paretovariate(1.3)) - 1, 5), n)
-        facts.append(_facts(rec, sealer.seal(rec.to_json())))
+        facts.append(_facts(rec, seal_record(sealer, rec)))
         if rec.tlp.meeting_may_read and rec.summary:
             lessons.setdefault(month, set()).add(rec.summary)
     url = sqlite_url(base / "aggregator.sqlite")

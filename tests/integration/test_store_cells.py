@@ -1,10 +1,10 @@
 """The incremental cell tables (``cell_counts``, ``cell_totals``) on SQLite and PostgreSQL.
 
 Random histories of records (revisions out of order, withdrawals, red cases, forged owner
-tags, redeliveries, related-region copies, contributors coming and going), split into random
-batches, must leave exactly the cells of an independent model stated from DESIGN §5/§7, and
-exactly what ``rebuild_cells`` computes from the stored cases afterwards. Migrations 0004
-and 0005 must turn a database filled at 0003 into the same cells and cases.
+keys, redeliveries, cases with other regions on their route, contributors coming and going),
+split into random batches, must leave exactly the cells of an independent model stated from
+DESIGN §5/§7, and exactly what ``rebuild_cells`` computes from the stored cases afterwards.
+Migrations 0004 and 0005 must turn a database filled at 0003 into the same cells and cases.
 """
 
 from __future__ import annotations
@@ -73,14 +73,15 @@ def facts(
         region=region,
         status=status,
         contributor=who,
-        owner_tag=owner,
+        owner_key=owner,
         month=month,
         cycle=_cycle(month),
         tlp=tlp,
-        related=related,
-        primary_region="ZZZ" if related else region,
         values=tuple(sorted(set(values))),
         sealed=b"{}",
+        # A case goes to its own region only (records v2): the regions on its route are
+        # in its row, never counted there.
+        related_regions=("ZZZ",) if related else (),
     )
 
 
@@ -95,10 +96,8 @@ def model(history: Iterable[CaseFacts], *, include_red: bool) -> Cells:
         if rec.record_id in seen:
             continue
         seen.add(rec.record_id)
-        if rec.related:
-            continue
-        owner.setdefault(rec.case_id, rec.owner_tag)
-        if rec.owner_tag == owner[rec.case_id] and (
+        owner.setdefault(rec.case_id, rec.owner_key)
+        if rec.owner_key == owner[rec.case_id] and (
             rec.case_id not in best or rec.revision > best[rec.case_id].revision
         ):
             best[rec.case_id] = rec
@@ -269,7 +268,7 @@ async def _fill_at_0003(url: str, regions: Iterable[str]) -> None:
                             "region": region,
                             "case_id": f.case_id,
                             "revision": f.revision,
-                            "owner_tag": f.owner_tag,
+                            "owner_tag": f.owner_key,  # the column before migration 0010
                             "status": f.status,
                             "contributor": f.contributor,
                             "month": f.month,
