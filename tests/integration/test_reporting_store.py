@@ -1,7 +1,7 @@
 """Digests and summaries on real databases: SQLite and the session's PostgreSQL server.
 
-Synthetic cases go through the real models (validate, generalise with node pseudonyms,
-``case_values``) into ``CaseFacts``, related-region copies included, and are applied with
+Synthetic cases go through the real models (validate, generalise and sign as their node,
+``case_values``) into ``CaseFacts``, each to its own region, and are applied with
 ``CaseStore.apply_batch`` to both databases. Every digest and summary must be identical on
 both, and equal to a recomputation from the stored cases.
 """
@@ -9,6 +9,7 @@ both, and equal to a recomputation from the stored cases.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import shutil
 import tempfile
 import uuid
@@ -26,13 +27,12 @@ from dief.aggregator.store import CaseStore, StoredCase
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.digests import build_digest
-from dief.node import NodeIdentity
-from dief.periods import CspCycle
 from dief.render import dump_json, write_outputs
 from dief.secretariat import build_summary
 from dief.synthetic import generate_cases
 from dief.vocab import Region
-from dief.wire import CaseRecord, generalise, parse_case
+from dief.wire import CaseRecord, parse_case
+from tests.unit.record_helpers import signed_record
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 
@@ -58,12 +58,10 @@ def _facts(record: CaseRecord, region: str, raw: bytes) -> CaseFacts:
         region=region,
         status=str(record.status),
         contributor=record.contributor,
-        owner_tag=record.owner_tag,
+        owner_key=record.owner_key,
         month=record.detected_month,
         cycle=record.cycle,
         tlp=str(record.tlp),
-        related=record.related,
-        primary_region=str(record.region),
         values=case_values(record),
         sealed=raw,
     )
@@ -71,30 +69,21 @@ def _facts(record: CaseRecord, region: str, raw: bytes) -> CaseFacts:
 
 def synthetic_batches(n: int, seed: int) -> dict[str, list[CaseFacts]]:
     """region → facts in posting order, as the nodes would publish them."""
-    nodes: dict[str, NodeIdentity] = {}
+    indexes: dict[str, int] = {}  # a case's reference → its case index at its node
     revisions: dict[str, int] = {}
     out: dict[str, list[CaseFacts]] = defaultdict(list)
     for line in generate_cases(n, seed=seed, indicator_ids=CATALOGUE.ids, today=TODAY):
         doc = dict(line.document)
         state = str(doc.pop("submitted_by"))
         case = parse_case(doc, today=TODAY)
-        node = nodes.setdefault(state, NodeIdentity(state.encode() * 11))
         case_id = str(case.case_id)
         revision = case.revision or revisions.get(case_id, 0) + 1
         revisions[case_id] = revision
-        cycle = CspCycle.of(case.detected_month)
-        record = generalise(
-            case,
-            case_id=case_id,
-            revision=revision,
-            contributor=node.contributor(str(cycle)),
-            owner_tag=node.owner_tag(case_id),
-            cycle=cycle,
-        )
+        index = indexes.setdefault(case_id, len(indexes))
+        secret = hashlib.sha256(state.encode()).digest()
+        record = signed_record(case, secret=secret, index=index, revision=revision)
+        # To its own region only (records v2): the route regions learn of it by route tables.
         out[str(record.region)].append(_facts(record, str(record.region), record.to_json()))
-        copy = record.as_related_copy()
-        for other in record.related_regions:
-            out[str(other)].append(_facts(copy, str(other), copy.to_json()))
     return out
 
 

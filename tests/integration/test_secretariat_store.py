@@ -62,12 +62,10 @@ def _facts(region: Region, rng: random.Random) -> list[CaseFacts]:
                 region=region.value,
                 status="active",
                 contributor=f"{rng.randrange(5):032x}{cycle}"[-32:],
-                owner_tag="0" * 32,
+                owner_key="A" * 43,
                 month=month,
                 cycle=cycle,
                 tlp=rng.choice(["green", "amber", "red"]),
-                related=False,
-                primary_region=region.value,
                 values=values,
                 sealed=b"{}",
             )
