@@ -6,7 +6,9 @@
   ``dief.settings.MetricsSettings`` (``DIEF_METRICS__PORT``, ``DIEF_METRICS__HOST``).
 - :class:`AggregatorMetrics`, :class:`DigestMetrics`, :class:`SecretariatMetrics`,
   :class:`ConsumerLag`, :class:`NodeObservability` — the metric families of each service.
-  Label values are regions, reason and outcome codes and partition numbers only.
+  Label values are regions, reason and outcome codes, CSP cycles and partition numbers
+  only; the aggregator's reasons are ``dief.aggregator.REASONS``, given to it.
+  ``AggregatorMetrics.pseudonyms_over_issued`` takes ``TokenVerifier.over_issued()``.
 - :class:`StoreHealth`, :func:`kafka_consumers_check` — readiness checks.
 - :class:`JsonFormatter`, :func:`json_handler` — one JSON object per log line, with no
   attributing field.
@@ -28,8 +30,10 @@ from dief.observability._metrics import (
     SECRETARIAT_OUTCOMES,
     AggregatorMetrics,
     DigestMetrics,
+    PseudonymExcess,
     SecretariatMetrics,
     code_label,
+    cycle_label,
     region_label,
 )
 from dief.observability._readiness import Readiness, ReadyCheck, ServiceState, StoreHealth
@@ -57,6 +61,7 @@ __all__ = [
     "Observability",
     "ObservabilityServer",
     "OutboxBacklog",
+    "PseudonymExcess",
     "Readiness",
     "ReadyCheck",
     "RelayCounters",
@@ -65,6 +70,7 @@ __all__ = [
     "ServiceState",
     "StoreHealth",
     "code_label",
+    "cycle_label",
     "json_handler",
     "kafka_consumers",
     "kafka_consumers_check",

@@ -1,9 +1,11 @@
 """The services' metrics, each family on the registry of one service instance.
 
-Label values are regions, reasons, outcomes and partition numbers only: never a node name,
-a file name, a case id or anything else that could name a State. Every value passes
-:func:`region_label` or :func:`code_label`, so even a value that is not one of the known
-codes becomes ``other`` rather than free text.
+Label values are regions, reasons, outcomes, CSP cycles and partition numbers only: never a
+node name, a file name, a case id or anything else that could name a State. Every value
+passes :func:`region_label`, :func:`code_label` or :func:`cycle_label`, so even a value that
+is not one of the known codes becomes ``other`` rather than free text. The aggregator's
+dead-letter reasons are the ones it is given (``dief.aggregator.REASONS``, the one list):
+any other reason is counted as ``other``.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import date
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from dief.vocab import Region
 
@@ -26,15 +28,18 @@ __all__ = [
     "SECRETARIAT_OUTCOMES",
     "AggregatorMetrics",
     "DigestMetrics",
+    "PseudonymExcess",
     "SecretariatMetrics",
     "code_label",
+    "cycle_label",
     "region_label",
 ]
 
 #: The label value of anything that is not a known region or a well-formed code.
 OTHER = "other"
-#: What applying a record can do besides dead-lettering it (``dief.aggregator.Outcome``).
-AGGREGATOR_OUTCOMES = ("applied", "related", "duplicate", "stale")
+#: What applying a record can do besides dead-lettering it (``dief.aggregator.Outcome`` less
+#: ``ownership``, which is a dead letter; a test holds the two together).
+AGGREGATOR_OUTCOMES = ("applied", "duplicate", "stale")
 #: What storing a received digest can do (``dief.secretariat.StoreOutcome``, less
 #: ``conflict``, which is a refusal).
 SECRETARIAT_OUTCOMES = ("stored", "duplicate", "stale")
@@ -44,6 +49,7 @@ BATCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 
 DIGEST_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,47}")
+_CYCLE = re.compile(r"CSP[0-9]{1,3}")
 _REGIONS = frozenset(r.value for r in Region)
 
 T = TypeVar("T")
@@ -60,20 +66,45 @@ def code_label(code: str) -> str:
     return code if _CODE.fullmatch(code) else OTHER
 
 
-class AggregatorMetrics:
-    """Records by outcome, dead letters by reason, batch durations and failures, per region.
+def cycle_label(cycle: str) -> str:
+    """A CSP cycle (``CSP12``), or ``other``."""
+    return cycle if _CYCLE.fullmatch(cycle) else OTHER
 
-    The series of each of *regions* with :data:`AGGREGATOR_OUTCOMES` and *reasons* exist from
-    the start at 0, so a rate is defined before the first record arrives.
+
+class PseudonymExcess(Protocol):
+    """More distinct pseudonyms verified in (cycle, region) than tokens were issued
+    (``dief.credentials.PseudonymExcess``, what ``TokenVerifier.over_issued()`` lists)."""
+
+    @property
+    def cycle(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def pseudonyms(self) -> int: ...
+
+    @property
+    def issued(self) -> int: ...
+
+
+class AggregatorMetrics:
+    """Records by outcome, dead letters by reason, batch durations and failures, per region;
+    pseudonyms above the tokens issued, per (cycle, region).
+
+    *reasons* are the dead-letter reason codes (``dief.aggregator.REASONS``): the only
+    ``reason`` label values besides ``other``. The series of each of *regions* with
+    :data:`AGGREGATOR_OUTCOMES` and *reasons* exist from the start at 0, so a rate is defined
+    before the first record arrives.
     """
 
     def __init__(
-        self, registry: CollectorRegistry, regions: Iterable[Region], reasons: Iterable[str] = ()
+        self, registry: CollectorRegistry, regions: Iterable[Region], reasons: Iterable[str]
     ) -> None:
         self.records = Counter(
             "dief_aggregator_records",
-            "Case records finished with, by region and outcome (applied, related, duplicate, "
-            "stale); dead letters are counted in dief_aggregator_dead_letters_total",
+            "Case records finished with, by region and outcome (applied, duplicate, stale); "
+            "dead letters are counted in dief_aggregator_dead_letters_total",
             ["region", "outcome"],
             registry=registry,
         )
@@ -96,7 +127,17 @@ class AggregatorMetrics:
             ["region"],
             registry=registry,
         )
+        self.over_issued = Gauge(
+            "dief_aggregator_pseudonyms_over_issued",
+            "Distinct verified contributor pseudonyms above the tokens the directory says the "
+            "issuer key of (cycle, region) signed (DESIGN §5: invented contributors); 0 when "
+            "none",
+            ["cycle", "region"],
+            registry=registry,
+        )
+        self._over: set[tuple[str, str]] = set()
         codes = [code_label(r) for r in reasons]
+        self._reasons = frozenset(codes)
         for region in regions:
             label = region_label(region)
             for outcome in AGGREGATOR_OUTCOMES:
@@ -116,7 +157,8 @@ class AggregatorMetrics:
             if n <= 0:
                 continue
             if outcome.startswith("dlq:"):
-                self.dead_letters.labels(label, code_label(outcome[4:])).inc(n)
+                reason = outcome[4:] if outcome[4:] in self._reasons else OTHER
+                self.dead_letters.labels(label, reason).inc(n)
             else:
                 known = outcome if outcome in AGGREGATOR_OUTCOMES else OTHER
                 self.records.labels(label, known).inc(n)
@@ -124,6 +166,19 @@ class AggregatorMetrics:
 
     def batch_failed(self, region: Region) -> None:
         self.batch_failures.labels(region_label(region)).inc()
+
+    def pseudonyms_over_issued(self, excesses: Iterable[PseudonymExcess]) -> None:
+        """Set the gauge to *excesses* (``TokenVerifier.over_issued()`` now): each pair's
+        pseudonyms less tokens issued; a pair listed before and not now goes back to 0."""
+        now: dict[tuple[str, str], float] = {}
+        for excess in excesses:
+            pair = (cycle_label(excess.cycle), region_label(excess.region))
+            now[pair] = now.get(pair, 0.0) + max(excess.pseudonyms - excess.issued, 0)
+        for pair in self._over - now.keys():
+            self.over_issued.labels(*pair).set(0)
+        for pair, value in now.items():
+            self.over_issued.labels(*pair).set(value)
+        self._over |= now.keys()
 
 
 class SecretariatMetrics:

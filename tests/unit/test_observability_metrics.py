@@ -10,8 +10,10 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from dief.aggregator import REASONS
+from dief.aggregator import REASONS, Outcome
+from dief.credentials import PseudonymExcess
 from dief.observability import (
+    AGGREGATOR_OUTCOMES,
     OTHER,
     AggregatorMetrics,
     DigestMetrics,
@@ -49,11 +51,11 @@ def test_a_batch_report_counts_outcomes_and_dead_letters_by_region() -> None:
         Counter({"applied": 3, "duplicate": 2, "stale": 1, "dlq:malformed": 2, "dlq:bad_id": 1}),
         0.02,
     )
-    metrics.batch_applied(AFR, Counter({"applied": 1, "related": 1}), 0.5)
+    metrics.batch_applied(AFR, Counter({"applied": 1, "dlq:ownership": 1}), 0.5)
     metrics.batch_failed(EEG)
 
     assert value(registry, RECORDS, region="AFR", outcome="applied") == 4
-    assert value(registry, RECORDS, region="AFR", outcome="related") == 1
+    assert value(registry, LETTERS, region="AFR", reason="ownership") == 1
     assert value(registry, RECORDS, region="AFR", outcome="duplicate") == 2
     assert value(registry, RECORDS, region="AFR", outcome="stale") == 1
     assert value(registry, LETTERS, region="AFR", reason="malformed") == 2
@@ -67,9 +69,54 @@ def test_a_batch_report_counts_outcomes_and_dead_letters_by_region() -> None:
         assert value(registry, LETTERS, region="EEG", reason=reason) == 0
 
 
+def test_the_outcome_and_reason_labels_are_the_aggregators_own() -> None:
+    """Outcomes are what applying a record can do besides dead-lettering it; reasons are
+    exactly dief.aggregator.REASONS (no second list): ``related`` and ``forged_revision`` are
+    gone, ``ownership``, ``bad_credential`` and ``bad_padding`` are there."""
+    assert set(AGGREGATOR_OUTCOMES) == {o.value for o in Outcome} - {Outcome.OWNERSHIP.value}
+    registry = CollectorRegistry()
+    AggregatorMetrics(registry, [AFR], REASONS)
+    found = samples(registry)
+    outcomes = {dict(k)["outcome"] for (name, k) in found if name == RECORDS}
+    reasons = {dict(k)["reason"] for (name, k) in found if name == LETTERS}
+    assert outcomes == {"applied", "duplicate", "stale"}
+    assert reasons == set(REASONS)
+    assert {"ownership", "bad_credential", "bad_padding"} <= reasons
+    assert not {"related", "forged_revision"} & (outcomes | reasons)
+
+
+def test_a_reason_the_aggregator_does_not_list_is_other() -> None:
+    registry = CollectorRegistry()
+    metrics = AggregatorMetrics(registry, [AFR], REASONS)
+    metrics.batch_applied(AFR, Counter({"dlq:forged_revision": 2, "related": 1}), 0.01)
+    assert value(registry, LETTERS, region="AFR", reason=OTHER) == 2
+    assert value(registry, RECORDS, region="AFR", outcome=OTHER) == 1
+    assert not any(dict(k).get("reason") == "forged_revision" for _n, k in samples(registry))
+
+
+def test_pseudonyms_above_tokens_issued_are_a_gauge_per_cycle_and_region() -> None:
+    registry = CollectorRegistry()
+    metrics = AggregatorMetrics(registry, [AFR], REASONS)
+    gauge = "dief_aggregator_pseudonyms_over_issued"
+    metrics.pseudonyms_over_issued(
+        [PseudonymExcess("CSP12", "AFR", 5, 3), PseudonymExcess("CSP11", "EEG", 2, 1)]
+    )
+    assert value(registry, gauge, cycle="CSP12", region="AFR") == 2
+    assert value(registry, gauge, cycle="CSP11", region="EEG") == 1
+    # a pair no longer over (the directory now counts more tokens) goes back to 0
+    metrics.pseudonyms_over_issued([PseudonymExcess("CSP12", "AFR", 5, 4)])
+    assert value(registry, gauge, cycle="CSP12", region="AFR") == 1
+    assert value(registry, gauge, cycle="CSP11", region="EEG") == 0
+    # labels are cycles and regions only
+    metrics.pseudonyms_over_issued([PseudonymExcess("France", "FRA", 9, 1)])
+    labels = {v for (_name, pairs) in samples(registry) for _k, v in pairs}
+    assert not any("fra" in v.lower() for v in labels), labels
+    assert value(registry, gauge, cycle=OTHER, region=OTHER) == 8
+
+
 def test_label_values_are_regions_codes_and_outcomes_only() -> None:
     registry = CollectorRegistry()
-    metrics = AggregatorMetrics(registry, [AFR])
+    metrics = AggregatorMetrics(registry, [AFR], REASONS)
     metrics.batch_applied(
         AFR,
         Counter({"dlq:France said so": 1, "dlq:bad_padding": 1, "FRA": 1, "applied": 0}),
@@ -140,8 +187,10 @@ async def test_digest_passes_are_timed_counted_and_failures_counted() -> None:
 def test_each_service_instance_has_a_registry_of_its_own() -> None:
     first, second = Observability(), Observability()
     # the same families on both, no "Duplicated timeseries" error, nothing shared
-    AggregatorMetrics(first.registry, [AFR]).batch_applied(AFR, Counter({"applied": 2}), 0.01)
-    AggregatorMetrics(second.registry, [AFR])
+    AggregatorMetrics(first.registry, [AFR], REASONS).batch_applied(
+        AFR, Counter({"applied": 2}), 0.01
+    )
+    AggregatorMetrics(second.registry, [AFR], REASONS)
     assert value(first.registry, RECORDS, region="AFR", outcome="applied") == 2
     assert value(second.registry, RECORDS, region="AFR", outcome="applied") == 0
     # and none of it on the global default registry
