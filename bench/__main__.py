@@ -42,10 +42,12 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
+from itertools import chain
 from pathlib import Path
 
-from bench._common import ROOT, Forum, machine, recreate_postgres
+from bench._common import ROOT, Forum, cycles_of, machine, recreate_postgres
 from bench._digests import digest_timings
 from bench._fabricate import RecordPool
 from bench._nodes import InputLine
@@ -57,6 +59,9 @@ from dief.synthetic import generate_cases
 #: The digest store's ``cases.sealed`` stand-in: digests read cell counts only, and 3 KB
 #: envelopes would make the 1M-case fill write 3 GB for nothing.
 STAND_IN_SEALED = b"\x00" * 64
+
+#: Synthetic cases the RSS and digest phases' record pool is made from.
+POOL_SIZE = 5000
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/dief_bench"
 
@@ -163,6 +168,35 @@ def _warmup(seed: int, ids: list[str], today: date) -> list[InputLine]:
     return out
 
 
+async def _options(
+    args: argparse.Namespace,
+    work: Path,
+    today: date,
+    version: str,
+    log: Callable[[str], None],
+    result: dict[str, object],
+    documents: Iterable[Mapping[str, object]],
+) -> Options:
+    """The run's options and its simulated forum: a node per State of *documents*, with a
+    token for every region of each cycle its cases fall in (not timed: a forum is set up
+    once, and nodes hold their tokens before they post)."""
+    t = time.monotonic()
+    forum = await Forum.create(work / "keys", cycles_of(documents))
+    setup = round(time.monotonic() - t, 1)
+    log(f"forum: {len(forum.states())} simulated nodes and their tokens ({setup} s)")
+    result["forum_setup_seconds"] = setup
+    return Options(
+        work=work,
+        results=args.out,
+        forum=forum,
+        catalogue_version=version,
+        today=today,
+        postgres=args.postgres,
+        profile=args.profile,
+        log=log,
+    )
+
+
 async def _run(args: argparse.Namespace) -> dict[str, object]:
     phases = {p.strip() for p in args.phases.split(",") if p.strip()}
     catalogue = load_catalogue()
@@ -174,16 +208,6 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
     def log(text: str) -> None:
         print(text, flush=True)
 
-    opts = Options(
-        work=work,
-        results=args.out,
-        forum=Forum(work / "keys"),
-        catalogue_version=catalogue.version,
-        today=today,
-        postgres=args.postgres,
-        profile=args.profile,
-        log=log,
-    )
     started = time.monotonic()
     result: dict[str, object] = {
         "benchmark": "pipeline",
@@ -204,10 +228,22 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
     }
     try:
         warmup = _warmup(args.seed, ids, today)
+        run_pipeline = "pipeline" in phases or "baseline" in phases
+        lines = _lines(args.cases, args.seed, ids, today) if run_pipeline else []
+        n_latency = int(args.rate * args.latency_seconds)
+        latency_lines = _lines(n_latency, args.seed + 1, ids, today) if "latency" in phases else []
+        pool_docs = (
+            RecordPool.documents(POOL_SIZE, seed=args.seed + 2, indicator_ids=ids, today=today)
+            if "rss" in phases or "digests" in phases
+            else []
+        )
+        documents = chain(
+            (json.loads(x.raw) for x in chain(warmup, lines, latency_lines)), pool_docs
+        )
+        opts = await _options(args, work, today, catalogue.version, log, result, documents)
         outboxes: list[Path] = []
-        if "pipeline" in phases or "baseline" in phases:
+        if run_pipeline:
             log(f"pipeline: {args.cases:,} cases ({result['database']})")
-            lines = _lines(args.cases, args.seed, ids, today)
             result["pipeline"], outboxes = await pipeline_phase(opts, lines, warmup)
             del lines
             e2e = result["pipeline"]["end_to_end"]  # type: ignore[index]
@@ -224,16 +260,20 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
             log(f"  baseline {base:,} records/s; ratio {result['ratio_pipeline_to_baseline']}")
         if "latency" in phases:
             log(f"latency: {args.rate:,.0f} cases/s offered")
-            n = int(args.rate * args.latency_seconds)
-            lines = _lines(n, args.seed + 1, ids, today)
             result["latency"] = await latency_phase(
-                opts, lines, warmup, args.rate, args.tick_ms / 1000
+                opts, latency_lines, warmup, args.rate, args.tick_ms / 1000
             )
+            del latency_lines
             log(f"  post→applied {result['latency']['post_to_applied_ms']}")  # type: ignore[index]
         pool: RecordPool | None = None
         if "rss" in phases or "digests" in phases:
             pool = RecordPool(
-                5000, seed=args.seed + 2, indicator_ids=ids, today=today, version=catalogue.version
+                POOL_SIZE,
+                seed=args.seed + 2,
+                indicator_ids=ids,
+                today=today,
+                version=catalogue.version,
+                forum=opts.forum,
             )
         if "rss" in phases and pool is not None:
             n = args.rss_records
@@ -270,6 +310,16 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
             log(f"work directory kept: {work}")
     result["total_seconds"] = round(time.monotonic() - started, 1)
     return result
+
+
+#: Why ``--chaos`` does not run today (issue 12): its hostile records
+#: (tests/integration/hostile.py) and the ``dief aggregate --keys`` it kills still use the
+#: one-keyring forum and stand-in credentials, while the nodes now hold per-party keys and
+#: real tokens; it runs again once both are on the trust model.
+CHAOS_BLOCKED = (
+    "--chaos waits for tests/integration/hostile.py and `dief aggregate --keys` to move to "
+    "a simulated forum with real contributor tokens (issue 12); the pipeline phases run"
+)
 
 
 async def _chaos(args: argparse.Namespace) -> dict[str, object]:
@@ -316,6 +366,9 @@ async def _chaos(args: argparse.Namespace) -> dict[str, object]:
 
 def main_chaos(args: argparse.Namespace) -> None:
     from bench._chaos import chaos_markdown
+
+    if CHAOS_BLOCKED:
+        raise SystemExit(CHAOS_BLOCKED)
 
     result = asyncio.run(_chaos(args))
     stem = "chaos" + ("-quick" if args.quick else "")

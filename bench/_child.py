@@ -5,7 +5,10 @@ consumers, writes one JSON event per line on stdout, and stops when stdin says `
 (or closes). Times are ``time.monotonic()`` (CLOCK_MONOTONIC: comparable across processes).
 
 - ``aggregator``: the real wiring of ``dief aggregate`` — ``register_aggregators`` with a
-  :class:`RegionAggregator` per region and one :class:`CaseStore` — with timing wrappers.
+  :class:`RegionAggregator` per region and one :class:`CaseStore` — with timing wrappers;
+  keys from the benchmark's simulated forum (each region's own opening keys, and one
+  :class:`dief.credentials.TokenVerifier` over the signed directory's issuer keys, shared
+  by the five regions: one RSA verification per pseudonym, then its cache).
 - ``baseline``: bare aiokafka, one consumer group per region topic, the same
   ``getmany(timeout_ms=50, max_records=2000)`` loop FastStream runs, and ``commit()``
   after each batch, and nothing else.
@@ -20,6 +23,7 @@ import logging
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import chain
 from pathlib import Path
@@ -55,17 +59,22 @@ def _cpu_seconds() -> float:
 async def _aggregator(
     cfg: dict[str, Any], emit: Emit, stop: asyncio.Event, on_ready: Callable[[], None]
 ) -> dict[str, object]:
+    from bench._common import aggregator_keys
     from consumers.aggregator import register_aggregators
     from dief.aggregator import BatchReport, RegionAggregator
     from dief.aggregator.store import CaseStore
-    from dief.crypto.envelope import Opener
     from dief.kafka import KafkaDeadLetterSink, make_broker
-    from dief.keyring import Keyring, KeyRole
     from dief.seams import InboundRecord
     from dief.settings import KafkaSettings
     from dief.vocab import Region
 
-    totals = {"apply_seconds": 0.0, "handle_seconds": 0.0, "batches": 0, "records": 0}
+    totals: dict[str, Any] = {
+        "apply_seconds": 0.0,
+        "handle_seconds": 0.0,
+        "batches": 0,
+        "records": 0,
+    }
+    outcomes: Counter[str] = Counter()
     report_keys = bool(cfg.get("keys"))
 
     class TimedStore(CaseStore):
@@ -85,6 +94,7 @@ async def _aggregator(
             totals["handle_seconds"] += time.perf_counter() - t0
             totals["batches"] += 1
             totals["records"] += len(records)
+            outcomes.update(report.outcomes)
             event: dict[str, object] = {
                 "ev": "batch",
                 "t0": started,
@@ -99,16 +109,17 @@ async def _aggregator(
 
     store = TimedStore(cfg["database_url"])
     await store.start()
-    ring = Keyring.load(Path(cfg["keys_dir"]), passphrase=cfg["passphrase"])
+    openers, verifier = aggregator_keys(Path(cfg["keys_dir"]), cfg["passphrase"])
     broker = make_broker(
         KafkaSettings(bootstrap=cfg["bootstrap"], embedded=True), client_id="dief-aggregator"
     )
     aggregators = {
         r: TimedAggregator(
             r,
-            Opener(ring.opening_keys(KeyRole.REGION, r.value)),
+            openers[r],
             store,
             KafkaDeadLetterSink(broker, r),
+            credentials=verifier,
         )
         for r in Region
     }
@@ -121,6 +132,9 @@ async def _aggregator(
     await stop.wait()
     await broker.stop()
     await store.stop()
+    totals["outcomes"] = dict(outcomes)
+    totals["token_rsa_verifications"] = verifier.rsa_verifications
+    totals["token_cache"] = verifier.cache_len
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in totals.items()}
 
 

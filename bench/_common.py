@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmark: child processes, machine load, keys, databases."""
+"""Shared pieces of the benchmark: child processes, machine load, the forum, databases."""
 
 from __future__ import annotations
 
@@ -11,10 +11,19 @@ import resource
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dief.credentials import TokenVerifier
+    from dief.crypto import KemPublicKey
+    from dief.crypto.envelope import Opener
+    from dief.keyring import SimulatedForum
+    from dief.pipeline._keys import SimulatedNode
+    from dief.vocab import Region
 
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -24,6 +33,8 @@ __all__ = [
     "Child",
     "Forum",
     "LoadMeter",
+    "aggregator_keys",
+    "cycles_of",
     "machine",
     "proc_cpu_seconds",
     "recreate_postgres",
@@ -130,14 +141,88 @@ class LoadMeter:
 
 
 class Forum:
-    """A throwaway local forum keyring (``Keyring.init_forum``) for one benchmark run."""
+    """A throw-away simulated forum for one benchmark run (DESIGN §4): every party in its own
+    keyring (:class:`dief.keyring.SimulatedForum`), one simulated node per State with its own
+    node secret and real contributor tokens from the Secretariat's issuer, issued as
+    ``dief run`` issues them (``dief.pipeline._keys._issue_tokens``).
 
-    def __init__(self, path: Path) -> None:
-        from dief.keyring import Keyring
+    Nodes are known by a local label (``node-000``…), never by the State they stand for; the
+    State → node map stays in this process. Make one with :meth:`create`.
+    """
 
-        self.path = path
-        self.passphrase = secrets.token_urlsafe(24)
-        self.ring = Keyring.init_forum(path, self.passphrase)
+    def __init__(
+        self,
+        forum: SimulatedForum,
+        passphrase: str,
+        nodes: Mapping[str, SimulatedNode],
+        labels: Mapping[str, str],
+    ) -> None:
+        self.forum = forum
+        self.passphrase = passphrase
+        self._nodes = dict(nodes)
+        self._labels = dict(labels)
+
+    def __repr__(self) -> str:
+        return f"Forum(nodes={len(self._nodes)})"
+
+    @classmethod
+    async def create(cls, path: Path, state_cycles: Mapping[str, Iterable[str]]) -> Forum:
+        """The forum, a node per State of *state_cycles* holding a token for every region
+        of each cycle listed for its State (a node cannot post without them)."""
+        from dief.keyring import SimulatedForum
+        from dief.pipeline._keys import _issue_tokens, node_label
+
+        passphrase = secrets.token_urlsafe(24)
+        labels = {state: node_label(i) for i, state in enumerate(sorted(state_cycles))}
+        cycles = sorted({c for wanted in state_cycles.values() for c in wanted})
+        forum = SimulatedForum.create(path, passphrase, nodes=labels.values(), cycles=cycles)
+        wanted = {labels[state]: sorted(set(c)) for state, c in state_cycles.items()}
+        nodes = await _issue_tokens(forum, wanted)
+        return cls(forum, passphrase, nodes, labels)
+
+    @property
+    def path(self) -> Path:
+        return self.forum.path
+
+    def states(self) -> list[str]:
+        return sorted(self._labels)
+
+    def node(self, state: str) -> SimulatedNode:
+        """*state*'s simulated node: its secret and its wallet of tokens."""
+        return self._nodes[self._labels[state]]
+
+    def sealing_keys(self, region: Region) -> list[KemPublicKey]:
+        """The region's KEM keys the signed directory lists (what nodes seal to)."""
+        from dief.keyring import KeyRole
+
+        return self.forum.sealing_keys(KeyRole.REGION, region.value)
+
+
+def cycles_of(documents: Iterable[Mapping[str, object]]) -> dict[str, set[str]]:
+    """State (``submitted_by``) → the CSP cycles its cases fall in (default start month)."""
+    from dief.periods import CspCycle, Month
+
+    out: dict[str, set[str]] = defaultdict(set)
+    for doc in documents:
+        month = Month.parse(str(doc["detected"])[:7])  # a day or a month
+        out[str(doc["submitted_by"])].add(str(CspCycle.of(month)))
+    return dict(out)
+
+
+def aggregator_keys(path: Path, passphrase: str) -> tuple[dict[Region, Opener], TokenVerifier]:
+    """What an aggregator holds, from a simulated forum: each region's opening keys (its own
+    private KEM keys that the directory lets open) and a :class:`TokenVerifier` over the
+    directory's issuer keys (one RSA verification per pseudonym, cached)."""
+    from dief.credentials import TokenVerifier
+    from dief.crypto.envelope import Opener
+    from dief.keyring import KeyRole, SimulatedForum
+    from dief.vocab import Region as Regions
+
+    forum = SimulatedForum.load(path, passphrase)
+    directory = forum.directory
+    openers = {r: Opener(forum.opening_keys(KeyRole.REGION, r.value)) for r in Regions}
+    verifier = TokenVerifier(directory.issuer_key, issued=directory.tokens_issued, simulation=True)
+    return openers, verifier
 
 
 class Child:

@@ -5,32 +5,34 @@ once, as a node would, by one simulated node per State. Records for large runs a
 made from the pool: a fresh owner key (so a fresh case id) and envelope id, a contributor
 credential of the same (cycle, region) drawn from the pool (so contributor x value
 combinations keep growing with N, as they would with more reports), the template's
-categorical facts, and the owner signature (records v2 verify at the aggregator). Sealed
+categorical facts, and the owner signature (records v2 verify at the aggregator). The
+credentials are the real RFC 9474 tokens each State's simulated node holds in the
+benchmark's :class:`bench._common.Forum` (the aggregator verifies them under the directory's
+issuer key of their (cycle, region)). Sealed
 records go to Kafka (aggregator RSS); :class:`CaseFacts` go straight into
 ``CaseStore.apply_batch`` (digest and summary timing at 10k / 100k / 1M stored cases).
 """
 
 from __future__ import annotations
 
-import os
 import random
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from bench._common import Forum
 from dief.aggregator import CaseFacts, case_values
 from dief.crypto.envelope import Sealer
 from dief.kafka import cases_topic
-from dief.keyring import Keyring, KeyRole
 from dief.periods import CspCycle
 from dief.seams import ContributorCredential
 from dief.synthetic import generate_cases
-from dief.testing import FakeCredentials
 from dief.vocab import Region
 from dief.wire import (
     TYPE_CASE,
@@ -58,10 +60,16 @@ class RecordPool:
     """Generalised records of *size* synthetic cases (first versions)."""
 
     def __init__(
-        self, size: int, *, seed: int, indicator_ids: list[str], today: date, version: str
+        self,
+        size: int,
+        *,
+        seed: int,
+        indicator_ids: list[str],
+        today: date,
+        version: str,
+        forum: Forum,
     ) -> None:
         self._rng = random.Random(seed)
-        nodes: dict[str, FakeCredentials] = {}
         self.templates: list[_Template] = []
         credentials: dict[tuple[str, str], list[ContributorCredential]] = defaultdict(list)
         for synthetic in generate_cases(size, seed=seed, indicator_ids=indicator_ids, today=today):
@@ -69,9 +77,7 @@ class RecordPool:
             if doc.get("revision", 1) != 1:
                 continue
             case = parse_case(doc, today=today)
-            state = str(case.submitted_by)
-            # Stand-in credentials until the integrator wires dief.credentials.
-            node = nodes.setdefault(state, FakeCredentials(os.urandom(32)))
+            wallet = forum.node(str(case.submitted_by)).wallet
             cycle = CspCycle.of(case.detected_month)
             record = generalise(
                 case,
@@ -83,7 +89,7 @@ class RecordPool:
             )
             self.templates.append(_Template(record, _values(record)))
             pair = (str(cycle), str(case.region))
-            credential = node.credential(*pair)
+            credential = wallet.credential(*pair)
             if credential is not None and credential not in credentials[pair]:
                 credentials[pair].append(credential)
         self._credentials = dict(credentials)
@@ -93,14 +99,22 @@ class RecordPool:
         pair = (template.record.cycle, template.record.region)
         return template, self._rng.choice(self._credentials[pair])
 
-    def sealed_records(self, n: int, ring: Keyring) -> Iterator[tuple[str, bytes, bytes]]:
+    @staticmethod
+    def documents(size: int, *, seed: int, indicator_ids: list[str], today: date) -> list[Any]:
+        """The synthetic cases a pool of *size* is made from (to give their States tokens)."""
+        return [
+            c.document
+            for c in generate_cases(size, seed=seed, indicator_ids=indicator_ids, today=today)
+        ]
+
+    def sealed_records(self, n: int, forum: Forum) -> Iterator[tuple[str, bytes, bytes]]:
         """*n* sealed case records as (topic, key, value), ready to produce: each with its
         own owner key, case id and envelope id, signed and padded as a node does."""
         sealers = {
             r: Sealer(
                 type=TYPE_CASE,
                 region=r.value,
-                recipients=ring.sealing_keys(KeyRole.REGION, r.value),
+                recipients=forum.sealing_keys(r),
             )
             for r in Region
         }
@@ -142,9 +156,9 @@ class RecordPool:
                 related_regions=tuple(str(r) for r in record.fields["related_regions"]),  # type: ignore[attr-defined]
             )
 
-    def sample_sealed(self, ring: Keyring) -> bytes:
+    def sample_sealed(self, forum: Forum) -> bytes:
         """One realistic sealed envelope (for the facts' ``sealed`` column)."""
-        return next(self.sealed_records(1, ring))[2]
+        return next(self.sealed_records(1, forum))[2]
 
 
 def _b64(data: bytes) -> str:

@@ -1,16 +1,17 @@
 """The producing side of the pipeline benchmark: simulated national nodes, as in ``dief run``.
 
-One :class:`NationalNode` with its own node secret and :class:`Outbox` per ``submitted_by``,
-one :class:`OutboxRelay` per node running as ``dief node`` runs it (handed each submit's
-entries by the outbox), and one shared :class:`NodePublisher`. Every step is timed in place
-(busy seconds).
+One :class:`NationalNode` per ``submitted_by``, with the node secret and the wallet of real
+contributor tokens its simulated node holds in the benchmark's :class:`bench._common.Forum`
+(sealing to the region keys of the signed directory), its own :class:`Outbox`, one
+:class:`OutboxRelay` per node running as ``dief node`` runs it (handed each submit's entries
+by the outbox), and one shared :class:`NodePublisher`. Every step is timed in place (busy
+seconds).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -19,16 +20,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from dief.crypto.envelope import Sealer
+from bench._common import Forum
 from dief.exceptions import ValidationError
-from dief.kafka import NodePublisher, cases_topic
-from dief.keyring import Keyring, KeyRole, NodeSecret
+from dief.kafka import NodePublisher
 from dief.node import Accepted, NationalNode, NodeIdentity, Outbox, OutboxRelay, PendingEntry
+from dief.periods import DEFAULT_CYCLE_START_MONTH
 from dief.seams import OutboxEntry
 from dief.settings import KafkaSettings
-from dief.testing import FakeCredentials
 from dief.vocab import Region
-from dief.wire import TYPE_CASE, CaseInput, CaseValidationError, parse_case
+from dief.wire import CaseInput, CaseValidationError, parse_case
 
 __all__ = ["InputLine", "NodeFleet", "NodeTimes"]
 
@@ -126,10 +126,10 @@ class NodeFleet:
     """Simulated national nodes, one per State, sharing one publisher."""
 
     def __init__(
-        self, work: Path, ring: Keyring, bootstrap: str, *, catalogue_version: str, today: date
+        self, work: Path, forum: Forum, bootstrap: str, *, catalogue_version: str, today: date
     ) -> None:
         self._work = work
-        self._ring = ring
+        self._forum = forum
         self._settings = KafkaSettings(bootstrap=bootstrap, embedded=True)
         self._catalogue_version = catalogue_version
         self._today = today
@@ -139,7 +139,7 @@ class NodeFleet:
         self._outboxes: list[Outbox] = []
         self._stop = asyncio.Event()
         self._relay_tasks: list[asyncio.Task[None]] = []
-        self._keys = {r: ring.sealing_keys(KeyRole.REGION, r.value) for r in Region}
+        self._keys = {r: forum.sealing_keys(r) for r in Region}
         #: called with each submit's accepted cases before the relay is woken
         self.on_accepted: Callable[[Sequence[Accepted]], None] | None = None
 
@@ -156,17 +156,13 @@ class NodeFleet:
         outbox = _TimedOutbox(self._work / "nodes" / f"node-{index:03d}.sqlite", self.times)
         await outbox.start()
         self._outboxes.append(outbox)
-        sealers = {
-            r: Sealer(type=TYPE_CASE, region=r.value, recipients=self._keys[r]) for r in Region
-        }
-        secret = os.urandom(32)
-        node = NationalNode(
-            NodeIdentity(NodeSecret(f"node-{index:03d}", secret)),
+        simulated = self._forum.node(state)  # its secret and its tokens, as dief run's
+        node = NationalNode.for_regions(
+            NodeIdentity(simulated.secret),
             outbox,
-            sealers,
-            {r: cases_topic(r) for r in Region},
-            # Stand-in credential source until the integrator wires dief.credentials.
-            credentials=FakeCredentials(secret),
+            self._keys,
+            credentials=simulated.wallet,
+            start_month=DEFAULT_CYCLE_START_MONTH,
             catalogue_version=self._catalogue_version,
         )
         relay = OutboxRelay(outbox, self._publisher)

@@ -112,7 +112,7 @@ async def pipeline_phase(
     child = await _aggregator(opts, name, broker.bootstrap, profile=opts.profile)
     fleet = NodeFleet(
         opts.work / name,
-        opts.forum.ring,
+        opts.forum,
         broker.bootstrap,
         catalogue_version=opts.catalogue_version,
         today=opts.today,
@@ -146,6 +146,9 @@ async def pipeline_phase(
     times = fleet.times
     agg = stats.get("stats", {})
     records = times.records
+    refused = {k: n for k, n in agg.get("outcomes", {}).items() if k.startswith("dlq:")}
+    if refused:  # a benchmark of dead-lettering would not measure the pipeline
+        opts.log(f"  WARNING: the aggregator dead-lettered records: {refused}")
     first_pub = times.first_publish or t0
     batches = [(t, n) for t, n in child.batches if t >= t0]
     starts = [a for a, b in child.intervals if b >= t0]
@@ -188,6 +191,8 @@ async def pipeline_phase(
                 "batches": len(batches),
                 "mean_batch": round(statistics.mean(n for _, n in batches), 1) if batches else 0,
                 "peak_rss_mib": round(rss, 1),
+                "outcomes": agg.get("outcomes", {}),
+                "token_rsa_verifications": agg.get("token_rsa_verifications"),
             },
         },
         "cpu_ms_per_1000_records": {
@@ -330,7 +335,7 @@ async def latency_phase(
     child = await _aggregator(opts, name, broker.bootstrap, keys=True)
     fleet = NodeFleet(
         opts.work / name,
-        opts.forum.ring,
+        opts.forum,
         broker.bootstrap,
         catalogue_version=opts.catalogue_version,
         today=opts.today,
@@ -441,7 +446,7 @@ async def rss_phase(
         idle = child.vmhwm_mib()
         meter.start()
         t0 = time.monotonic()
-        records = ((t, k, v, None) for t, k, v in pool.sealed_records(n, opts.forum.ring))
+        records = ((t, k, v, None) for t, k, v in pool.sealed_records(n, opts.forum))
         feeding = asyncio.ensure_future(_produce(producer, records))
         for mark in sorted(c for c in checkpoints if c <= n):
             t = await child.wait_counted(mark, opts.timeout)
