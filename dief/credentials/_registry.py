@@ -12,19 +12,23 @@ from dief.wire import KeyStatus
 __all__ = ["registrations_of"]
 
 
-def registrations_of(secretariat: SecretariatKeys) -> RegistrationLookup:
-    """A lookup over the Secretariat's registry as it is on disk at each call, so a node
-    registered or revoked while the issuer runs is seen at its next request."""
+def registrations_of(secretariat: SecretariatKeys, *, live: bool = True) -> RegistrationLookup:
+    """A lookup over the Secretariat's registry: *live*, as it is on disk at each call (a
+    node registered or revoked while the issuer service runs is seen at its next request);
+    otherwise as it is now (a simulation that issues every token at once)."""
 
-    def lookup(registration_kid: str) -> Registration | None:
-        for entry in secretariat.state().registry:
-            if entry.registration_kid == registration_kid:
-                return Registration(
-                    kid=entry.registration_kid,
-                    verify_key=VerifyKey(b64url_decode(entry.registration_public)),
-                    revoked=entry.status is KeyStatus.REVOKED,
-                    reregistration=entry.replaces is not None,
-                )
-        return None
+    def read() -> dict[str, Registration]:
+        return {
+            entry.registration_kid: Registration(
+                kid=entry.registration_kid,
+                verify_key=VerifyKey(b64url_decode(entry.registration_public)),
+                revoked=entry.status is KeyStatus.REVOKED,
+                reregistration=entry.replaces is not None,
+            )
+            for entry in secretariat.state().registry
+        }
 
-    return lookup
+    if live:
+        return lambda registration_kid: read().get(registration_kid)
+    snapshot = read()
+    return snapshot.get

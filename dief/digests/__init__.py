@@ -5,7 +5,7 @@ joint pattern, signed, sealed to the Secretariat and published on ``dief.digests
   digests), trends (:func:`trend_flag`), series for charts, lessons (:func:`load_lessons`).
 - Publishing: :class:`DigestPayload` (the sealed payload, schema 1), :func:`publish_digests`,
   :class:`DigestIssuer`, :class:`DigestSchedule` (closed periods) and
-  :func:`issue_every_digest` (inside ``dief run``).
+  :func:`issue_every_digest` and :func:`issue_every_route_table` (inside ``dief run``).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from dief.digests._payload import (
 from dief.digests._pipeline import (
     SummaryCollector,
     issue_every_digest,
+    issue_every_route_table,
 )
 from dief.digests._publish import (
     MAX_PAYLOAD_BYTES,
@@ -123,6 +124,7 @@ __all__ = [
     "content_hash",
     "digest_series",
     "issue_every_digest",
+    "issue_every_route_table",
     "issuer_from_keyring",
     "lesson_of",
     "lessons_for",

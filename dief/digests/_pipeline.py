@@ -4,6 +4,11 @@ Secretariat turns them into signed summaries, and the run waits for every cycle'
 Each region issues a digest for every period it has data in, and for every CSP cycle in
 which *any* region has data (an empty one if it has none), so the Secretariat hears from
 every region for each cycle and can tell "no cases" from "not received yet".
+
+Route tables (DESIGN §5 ⚑) go first: :func:`issue_every_route_table` has each region send
+the regions on its cases' routes their tables (closed cycles), protected with the same joint
+pattern its digests then use; once the receiving aggregators have stored them, their
+digests show them.
 """
 
 from __future__ import annotations
@@ -15,13 +20,15 @@ from dief.aggregator.store import CaseStore
 from dief.catalogue import Catalogue
 from dief.digests._lessons import CaseLesson
 from dief.digests._publish import DigestIssuer, PublishedDigest, publish_digests
+from dief.digests._region import RegionDigests
 from dief.keyring import KeyRole, KeySource
 from dief.periods import DEFAULT_CYCLE_START_MONTH
+from dief.routes import PublishedRoute, RouteIssuer, publish_route_tables
 from dief.seams import RecordSink
 from dief.vocab import Region
 from dief.wire import CspSummary, Lesson
 
-__all__ = ["SummaryCollector", "issue_every_digest"]
+__all__ = ["SummaryCollector", "issue_every_digest", "issue_every_route_table"]
 
 
 class SummaryCollector:
@@ -82,3 +89,47 @@ async def issue_every_digest(
             await publish_digests(store, region, wanted, issuer=issuer, lessons=region_lessons)
         )
     return published, cycles
+
+
+async def issue_every_route_table(
+    store: CaseStore,
+    ring: KeySource,
+    sinks: Mapping[Region, RecordSink],
+    *,
+    k_meeting: int = 2,
+    k_csp: int = 3,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
+) -> list[PublishedRoute]:
+    """Every region's route tables of its closed cycles, sealed to each receiving region's
+    aggregator keys from the directory and signed by the sending region; returns what was
+    sent (the receivers' inboxes expect that many)."""
+    published: list[PublishedRoute] = []
+    for region, sink in sinks.items():
+        cycles = [p for p in await store.periods_with_data(region.value) if p.startswith("CSP")]
+        if not cycles:
+            continue
+        source = await RegionDigests.load(
+            store,
+            region,
+            k=k_meeting,
+            start_month=start_month,
+            periods=cycles,
+            earlier=await store.published_suppressions(region.value),
+        )
+        issuer = RouteIssuer(
+            region=region,
+            signer=ring.signing_key(KeyRole.REGION, region.value),
+            recipients={
+                r: tuple(ring.sealing_keys(KeyRole.REGION, r.value))
+                for r in Region
+                if r is not region
+            },
+            sink=sink,
+            k_meeting=k_meeting,
+            k_csp=k_csp,
+            start_month=start_month,
+        )
+        published += await publish_route_tables(
+            store, issuer, cycles, pattern=source.pattern, tallies=source.tallies
+        )
+    return published

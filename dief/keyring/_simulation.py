@@ -203,8 +203,23 @@ class SimulatedForum:
 
     def add_cycle(self, cycle: str) -> None:
         """Issuer keys for *cycle* (RSA-2048), then a new directory."""
+        self.extend(cycles=[cycle])
+
+    def extend(self, *, nodes: Iterable[str] = (), cycles: Iterable[str] = ()) -> None:
+        """New nodes (registered) and issuer keys for new cycles, then one new directory
+        (nothing is issued when there is nothing new)."""
+        names = [check_node_name(name) for name in nodes if name not in self._meta.nodes]
+        known = self.directory
+        new_cycles = sorted(
+            {c for c in cycles if known.issuer_key(c, known.parameters.regions[0]) is None}
+        )
+        if not names and not new_cycles:
+            return
         sec = self.secretariat()
-        sec.new_issuer_keys(cycle)
+        for name in names:
+            self._add_node(sec, name, SUITE_HYBRID)
+        for cycle in new_cycles:
+            sec.new_issuer_keys(cycle)
         self._issue(sec)
 
     def issue_directory(self) -> ForumDirectory:

@@ -31,7 +31,6 @@ from dief.pipeline._options import PipelineError, RunContext
 from dief.pipeline._resources import Resources, reap
 from dief.secretariat import SecretariatStore
 from dief.settings import AGGREGATOR_FILE, SECRETARIAT_FILE, KafkaSettings
-from dief.testing import FakeCredentials
 from dief.vocab import Region
 
 __all__ = [
@@ -134,9 +133,8 @@ async def start_consumers(
             Opener(keys.opening[r]),
             store,
             KafkaDeadLetterSink(client, r),
-            # Stand-in credential check: the integrator replaces it with dief.credentials'
-            # TokenVerifier over the simulated forum's issuer keys.
-            credentials=FakeCredentials(),
+            # RFC 9474 tokens under the directory's issuer key of each (cycle, region)
+            credentials=keys.verifier,
             start_month=run.options.start_month,
             receipts=receipts,
         )
@@ -166,7 +164,7 @@ async def _start_secretariat(
     client = make_broker(kafka, client_id="dief-secretariat")
     stack.push_async_callback(client.stop)
     secretariat = secretariat_from_keyring(
-        keys.ring,
+        keys.forum,
         secretariat_store,
         client,
         k_csp=run.options.k_csp,

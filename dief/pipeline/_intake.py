@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 
 from dief.exceptions import ValidationError
 from dief.kafka import NodePublisher
-from dief.keyring import NodeSecret
 from dief.node import (
     Accepted,
     NationalNode,
@@ -18,14 +17,20 @@ from dief.node import (
     Rejection,
     write_accepted,
 )
-from dief.pipeline._keys import ForumKeys
+from dief.pipeline._keys import ForumKeys, node_label
 from dief.pipeline._options import Progress, RunContext, RunOptions, RunResult
 from dief.pipeline._resources import Resources
 from dief.settings import KafkaSettings
-from dief.testing import FakeCredentials
 from dief.wire import CaseInput, CaseValidationError, load_cases
 
-__all__ = ["ACCEPTED_FILE", "CasesByState", "post_through_nodes", "publish", "read_input"]
+__all__ = [
+    "ACCEPTED_FILE",
+    "CasesByState",
+    "node_cycles",
+    "post_through_nodes",
+    "publish",
+    "read_input",
+]
 
 #: Where the nodes of a run note what they accepted (the run's work folder); the outputs
 #: stage writes it out as ``accepted.jsonl`` (DESIGN §9 ⚑).
@@ -59,6 +64,19 @@ def read_input(options: RunOptions, result: RunResult) -> tuple[CasesByState, li
     return by_state, rejected
 
 
+def node_cycles(by_state: CasesByState, start_month: int) -> dict[str, set[str]]:
+    """The CSP cycles each simulated node posts in (by its label), so that it holds a
+    contributor token for every region of each before it posts."""
+    out: dict[str, set[str]] = {}
+    for index, (_state, items) in enumerate(sorted(by_state.items())):
+        cycles = out.setdefault(node_label(index), set())
+        for _line, item in items:
+            if isinstance(item, CaseInput):
+                with contextlib.suppress(ValueError):  # before CSP1: the node refuses it
+                    cycles.add(str(item.detected_month.cycle(start_month)))
+    return out
+
+
 async def post_through_nodes(
     run: RunContext,
     stack: Resources,
@@ -80,18 +98,16 @@ async def post_through_nodes(
     posted = 0
     accepted: list[Accepted] = []
     for index, (_state, items) in enumerate(sorted(by_state.items())):
-        # Outbox files are named by an opaque index, never by the State.
-        outbox = Outbox(run.work / "nodes" / f"node-{index:03d}.sqlite")
+        label = node_label(index)  # outbox files and keys by an opaque label, never the State
+        outbox = Outbox(run.work / "nodes" / f"{label}.sqlite")
         await outbox.start()
         stack.push_async_callback(outbox.stop)
-        secret = os.urandom(32)
+        simulated = keys.nodes[label]
         node = NationalNode.for_regions(
-            NodeIdentity(NodeSecret(f"node-{index:03d}", secret)),
+            NodeIdentity(simulated.secret),
             outbox,
             keys.sealing,
-            # Stand-in credential source: the integrator replaces it with each simulated
-            # node's dief.credentials TokenWallet (tokens from the simulated issuer).
-            credentials=FakeCredentials(secret),
+            credentials=simulated.wallet,  # real RFC 9474 tokens from the simulated issuer
             start_month=run.options.start_month,
             catalogue_version=run.catalogue.version,
         )

@@ -1,42 +1,132 @@
-"""The forum's keys for a run: an existing keyring, or a throw-away one."""
+"""The forum's keys for a run: a simulated forum, every party in its own keyring (DESIGN §4).
+
+``dief run`` and ``dief demo`` build (or load, with ``--keys``) a :class:`SimulatedForum`:
+the root, the Secretariat, five regions and one node per State of the input, each in its
+own keyring folder, flagged simulation (a cheaper passphrase KDF and RSA-2048 issuer keys,
+allowed there only). Nothing a run does reaches around the directory: nodes seal to the
+region keys the signed directory lists, aggregators open with their own region's keys
+only, and each node's contributor tokens are real RFC 9474 blind signatures from the
+Secretariat's issuer, requested for all five regions of each cycle the node posts in and
+verified by the aggregators under the directory's issuer key of that (cycle, region).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from dief.credentials import (
+    Issuer,
+    IssuerKey,
+    MemoryLedger,
+    TokenVerifier,
+    TokenWallet,
+    registrations_of,
+)
 from dief.crypto import KemPrivateKey, KemPublicKey
 from dief.exceptions import ConfigurationError
-from dief.keyring import Keyring, KeyRole
+from dief.keyring import KeyRole, NodeSecret, SimulatedForum
 from dief.pipeline._options import RunOptions
 from dief.vocab import Region
 
-__all__ = ["ForumKeys", "load_keys"]
+__all__ = ["ForumKeys", "SimulatedNode", "load_keys", "node_label"]
+
+
+def node_label(index: int) -> str:
+    """The local label of the run's *index*-th node (never the State it stands for)."""
+    return f"node-{index:03d}"
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedNode:
+    """One simulated national node: its secret and its wallet of contributor tokens."""
+
+    secret: NodeSecret = field(repr=False)
+    wallet: TokenWallet
 
 
 @dataclass(frozen=True, slots=True)
 class ForumKeys:
-    """The keyring, and each region's keys by region: sealing (the nodes seal its cases
-    to them) and opening (its aggregator opens them)."""
+    """The run's forum, each region's keys (sealing: what the directory lists; opening:
+    the region's own private keys), the aggregators' token verifier, and the nodes."""
 
-    ring: Keyring
+    forum: SimulatedForum
     sealing: dict[Region, list[KemPublicKey]]
     opening: dict[Region, list[KemPrivateKey]]
+    verifier: TokenVerifier
+    nodes: Mapping[str, SimulatedNode]
 
 
-def load_keys(options: RunOptions, work: Path) -> ForumKeys:
-    if options.keys is not None:
-        # An existing forum keyring: the digests' lessons stay readable afterwards
-        # (`dief digest --keys`), and summaries verify against known keys.
-        if options.passphrase is None:
-            raise ConfigurationError(f"the keyring {options.keys} needs its passphrase")
-        ring = Keyring.load(options.keys, passphrase=options.passphrase.get_secret_value())
-    else:
-        # A throw-away forum for this run; its passphrase is never stored.
-        ring = Keyring.init_forum(work / "keys", secrets.token_urlsafe(24))
+async def load_keys(
+    options: RunOptions, work: Path, node_cycles: Mapping[str, Iterable[str]]
+) -> ForumKeys:
+    """The run's forum with one node per label of *node_cycles*, holding a token for each
+    region of each cycle listed for it."""
+    cycles = sorted({c for wanted in node_cycles.values() for c in wanted})
+    forum = _forum(options, work, list(node_cycles), cycles)
+    directory = forum.directory
+    nodes = await _issue_tokens(forum, node_cycles)
     return ForumKeys(
-        ring,
-        sealing={r: ring.sealing_keys(KeyRole.REGION, r.value) for r in Region},
-        opening={r: ring.opening_keys(KeyRole.REGION, r.value) for r in Region},
+        forum,
+        sealing={r: forum.sealing_keys(KeyRole.REGION, r.value) for r in Region},
+        opening={r: forum.opening_keys(KeyRole.REGION, r.value) for r in Region},
+        verifier=TokenVerifier(
+            directory.issuer_key, issued=directory.tokens_issued, simulation=True
+        ),
+        nodes=nodes,
     )
+
+
+def _forum(options: RunOptions, work: Path, labels: list[str], cycles: list[str]) -> SimulatedForum:
+    """A throw-away forum for this run (its passphrase is never stored), or the existing
+    simulated forum of ``--keys`` (``dief keys init``: digests' lessons stay readable
+    afterwards with ``dief digest --keys``, and summaries verify against its directory),
+    extended by the run's nodes and cycles; the directory is issued once."""
+    if options.keys is None:
+        return SimulatedForum.create(
+            work / "keys", secrets.token_urlsafe(24), nodes=labels, cycles=cycles
+        )
+    if options.passphrase is None:
+        raise ConfigurationError(f"the forum keyring {options.keys} needs its passphrase")
+    forum = SimulatedForum.load(options.keys, options.passphrase.get_secret_value())
+    forum.extend(nodes=labels, cycles=cycles)
+    return forum
+
+
+async def _issue_tokens(
+    forum: SimulatedForum, node_cycles: Mapping[str, Iterable[str]]
+) -> dict[str, SimulatedNode]:
+    """Every node asks the Secretariat's issuer for its tokens, as a real node would over
+    ``dief.credentials.*`` (same request, same checks), in process."""
+    secretariat = forum.secretariat()
+    directory = forum.directory
+    pairs = {(c, r.value) for wanted in node_cycles.values() for c in wanted for r in Region}
+    issuer = Issuer(
+        [
+            IssuerKey(c, r, secretariat.issuer_private_key(c, r), simulation=True)
+            for c, r in sorted(pairs)
+        ],
+        registrations_of(secretariat, live=False),
+        MemoryLedger(),
+    )
+
+    async def one_node(label: str, wanted: Iterable[str]) -> SimulatedNode:
+        keys = forum.node(label)
+        secret = keys.node_secret(label)
+        wallet = TokenWallet(secret, directory.issuer_key, simulation=True)
+        for cycle in sorted(set(wanted)):
+            for region in Region:
+                request = wallet.request(cycle, region.value)
+                blind = await issuer.sign(
+                    keys.registration_kid, request.issuer_kid, cycle, region.value, request.blinded
+                )
+                wallet.accept(request.issuer_kid, blind)
+        return SimulatedNode(secret, wallet)
+
+    # the nodes ask at once, as they would over the broker (the issuer signs on threads)
+    labels = list(node_cycles)
+    made = await asyncio.gather(*(one_node(label, node_cycles[label]) for label in labels))
+    return dict(zip(labels, made, strict=True))

@@ -9,18 +9,22 @@ from collections.abc import Mapping, Sequence
 
 from dief.aggregator.store import CaseStore
 from dief.crypto.envelope import Opener
-from dief.digests import CaseLesson, issue_every_digest, load_lessons
-from dief.kafka import KafkaRecordSink
+from dief.digests import CaseLesson, issue_every_digest, issue_every_route_table, load_lessons
+from dief.exceptions import BrokerError
+from dief.kafka import ROUTES_TOPIC, KafkaRecordFeed, KafkaRecordSink
+from dief.keyring import KeyRole
 from dief.node import Rejection, write_rejections
 from dief.pipeline._consumers import Consumers
 from dief.pipeline._intake import ACCEPTED_FILE
 from dief.pipeline._keys import ForumKeys
 from dief.pipeline._options import PipelineError, RunContext
 from dief.render import write_outputs
+from dief.routes import RouteInbox, RouteOutcome
+from dief.settings import KafkaSettings
 from dief.vocab import Region
 from dief.wire import CspSummary
 
-__all__ = ["Lessons", "issue_digests", "open_lessons", "write_run_outputs"]
+__all__ = ["Lessons", "exchange_route_tables", "issue_digests", "open_lessons", "write_run_outputs"]
 
 #: Each region's shareable lessons, by region.
 Lessons = dict[Region, tuple[CaseLesson, ...]]
@@ -29,6 +33,67 @@ Lessons = dict[Region, tuple[CaseLesson, ...]]
 async def open_lessons(store: CaseStore, keys: ForumKeys) -> Lessons:
     """The shareable summaries, opened with each region's key (O(cases), once)."""
     return {r: (await load_lessons(store, r, Opener(keys.opening[r]))).lessons for r in Region}
+
+
+async def exchange_route_tables(
+    run: RunContext,
+    store: CaseStore,
+    keys: ForumKeys,
+    consumers: Consumers,
+    kafka: KafkaSettings,
+    deadline: float,
+) -> int:
+    """Each region sends its route tables on ``dief.routes`` from its own client; each
+    receiving aggregator reads the topic back, opens the tables sealed to it, verifies
+    them under the sender's signing keys in the directory and stores them, so that its
+    digests show them. Returns how many were stored; fails if not all arrive in time."""
+    options = run.options
+    sent = await issue_every_route_table(
+        store,
+        keys.forum,
+        {r: KafkaRecordSink(client) for r, client in consumers.aggregators.items()},
+        k_meeting=options.k_meeting,
+        k_csp=options.k_csp,
+        start_month=options.start_month,
+    )
+    if not sent:
+        return 0
+    inboxes = [
+        RouteInbox(
+            region,
+            store,
+            keys=keys.opening[region],
+            keys_for=lambda r: keys.forum.verify_keys(KeyRole.REGION, r.value),
+        )
+        for region in Region
+    ]
+    feed = KafkaRecordFeed(kafka, ROUTES_TOPIC, client_id="dief-aggregator")
+    stored = refused = 0
+    try:
+        await feed.start({})
+        while stored + refused < len(sent):
+            if time.monotonic() > deadline:
+                raise PipelineError(
+                    f"{len(sent) - stored - refused} of {len(sent)} route tables did not "
+                    f"arrive within {options.timeout:.0f}s"
+                )
+            for record in await feed.fetch(1.0):
+                if record.value is None:
+                    continue
+                for inbox in inboxes:
+                    outcome = (await inbox.receive(record.value)).outcome
+                    if outcome is RouteOutcome.NOT_FOR_US:
+                        continue
+                    stored += outcome in (RouteOutcome.STORED, RouteOutcome.STALE)
+                    refused += outcome is RouteOutcome.REFUSED
+                    break
+    except BrokerError as exc:
+        raise PipelineError(f"reading the route tables failed: {exc.message}") from exc
+    finally:
+        await feed.close()
+    if refused:
+        raise PipelineError(f"{refused} route tables were refused by their receivers")
+    return stored
 
 
 async def issue_digests(
@@ -45,7 +110,7 @@ async def issue_digests(
     options = run.options
     _published, cycles = await issue_every_digest(
         store,
-        keys.ring,
+        keys.forum,
         {r: KafkaRecordSink(client) for r, client in consumers.aggregators.items()},
         catalogue=run.catalogue,
         k_meeting=options.k_meeting,

@@ -30,7 +30,7 @@ from dief.pipeline._consumers import (
     start_store,
     wait_until_applied,
 )
-from dief.pipeline._intake import post_through_nodes, publish, read_input
+from dief.pipeline._intake import node_cycles, post_through_nodes, publish, read_input
 from dief.pipeline._keys import load_keys
 from dief.pipeline._options import (
     NullProgress,
@@ -42,7 +42,12 @@ from dief.pipeline._options import (
     RunSummary,
     timed,
 )
-from dief.pipeline._outputs import issue_digests, open_lessons, write_run_outputs
+from dief.pipeline._outputs import (
+    exchange_route_tables,
+    issue_digests,
+    open_lessons,
+    write_run_outputs,
+)
 from dief.pipeline._resources import Resources
 from dief.settings import RUN_DIR
 
@@ -67,7 +72,7 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
         by_state, rejected = read_input(options, result)
     run = RunContext(options, work, load_catalogue(), progress or NullProgress(), result)
     with timed(result, "keys"):
-        keys = load_keys(options, work)
+        keys = await load_keys(options, work, node_cycles(by_state, options.start_month))
 
     async with Resources() as stack:
         with timed(result, "broker"):
@@ -92,6 +97,8 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
         result.applied = applied.finished - result.dead_lettered
         with timed(result, "lessons"):
             lessons = await open_lessons(store, keys)
+        with timed(result, "routes"):
+            await exchange_route_tables(run, store, keys, consumers, kafka, deadline)
         with timed(result, "digests"):
             summaries = await issue_digests(run, store, keys, consumers, lessons, deadline)
         with timed(result, "outputs"):
