@@ -4,11 +4,16 @@
   summary the Secretariat last published for the cycle, from its database (the one ``dief
   secretariat`` writes, :class:`SecretariatSettings`; if that file does not exist, the one
   ``dief run`` / ``dief demo`` leave in the work directory). ``--rebuild`` builds it anew
-  from the stored digests and signs it with the Secretariat key (needs the keyring
-  passphrase); ``--partial`` then allows regions without a digest yet.
-- ``dief summary verify FILE [--keys DIR]`` — checks a summary JSON against the
-  Secretariat's public signing keys (a keyring, or a directory from ``dief keys
-  export-public``): prints ``valid`` and exits 0, or prints the reason and exits 1.
+  from the stored digests and signs it with the Secretariat's signing key (its keyring, or
+  a simulated forum, unlocked with the passphrase); ``--partial`` then allows regions
+  without a digest yet.
+- ``dief summary verify FILE`` — checks a summary JSON against the Secretariat signing keys
+  of the **signed forum directory** only (DESIGN §4): a directory file verified under the
+  pinned root fingerprint (``--directory``/``--root-fingerprint`` or ``DIEF_DIRECTORY__*``),
+  or the directory of a simulated forum folder (``--keys``, ``DIEF_KEYRING__PATH``, else
+  the one ``dief run`` left). Key files lying in a folder are never trusted (issue 12: a
+  dropped public-key file must not make a forged summary verify). Prints ``valid`` and exits
+  0, or prints the reason and exits 1.
 - ``dief secretariat`` — the Secretariat reporter service (stops cleanly on SIGTERM).
 """
 
@@ -24,6 +29,7 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 from rich.markup import escape
+from rich.text import Text
 
 from dief._files import write_atomic
 from dief.cli._console import (
@@ -39,7 +45,13 @@ from dief.cli._console import (
     run_service,
     stored_database,
 )
-from dief.exceptions import ConfigurationError, DiefError, KeyringError
+from dief.cli._directory import (
+    DirectoryOpt,
+    RootFingerprintOpt,
+    directory_overrides,
+    trusted_directory,
+)
+from dief.exceptions import ConfigurationError, DiefError, DirectoryError
 from dief.settings import SECRETARIAT_DATABASE, SECRETARIAT_FILE, RunSettings, SecretariatSettings
 from dief.vocab import Region
 
@@ -65,8 +77,17 @@ KeysOpt = Annotated[
     Path | None,
     typer.Option(
         "--keys",
-        help="Keyring or exported public directory (default: DIEF_KEYRING__PATH if it holds "
-        "a keyring, else the keyring `dief run` leaves in DIEF_WORK_DIR/run/keys)",
+        help="The Secretariat's keyring or a simulated forum (default: DIEF_KEYRING__PATH if "
+        "it holds one, else the forum `dief run` leaves in DIEF_WORK_DIR/run/keys)",
+    ),
+]
+VerifyKeysOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--keys",
+        help="A simulated forum folder whose signed directory to trust (default: "
+        "DIEF_KEYRING__PATH, else the forum `dief run` leaves in DIEF_WORK_DIR/run/keys); "
+        "ignored when a directory file is given",
     ),
 ]
 PassFileOpt = Annotated[
@@ -90,10 +111,15 @@ StartMonthOpt = Annotated[
 
 def _keys_dir(settings: SecretariatSettings, run: RunSettings) -> Path:
     """The keyring of *settings* (``--keys`` or ``DIEF_KEYRING__PATH``) if given or there,
-    else the one the last ``dief run`` left."""
+    else the simulated forum the last ``dief run`` left."""
     keyring = settings.keyring
-    if "path" in keyring.model_fields_set or (keyring.path / "keyring.json").is_file():
-        return keyring.path
+    path = keyring.path
+    if (
+        "path" in keyring.model_fields_set
+        or (path / "keyring.json").is_file()
+        or (path / "simulation.json").is_file()
+    ):
+        return path
     return run.run_dir / "keys"
 
 
@@ -136,19 +162,20 @@ async def _rebuild(
     url: str,
     cycle: str,
     *,
+    settings: SecretariatSettings,
     keys: Path,
     passphrase: SecretStr,
-    k: int,
-    start: int,
     expected: Sequence[Region],
     partial: bool,
 ) -> str:
     from dief.catalogue import load_catalogue
-    from dief.keyring import Keyring, KeyRole
+    from dief.keyring import KeyRole
     from dief.secretariat import IncompleteCycleError, SecretariatStore, build_summary, sign_summary
 
-    ring = Keyring.load(keys, passphrase=passphrase.get_secret_value())
-    signer = ring.signing_key(KeyRole.SECRETARIAT)
+    keyring = settings.keyring.model_copy(update={"path": keys})
+    source = keyring.unlock(passphrase, "the Secretariat's signing key is", settings.directory)
+    signer = source.signing_key(KeyRole.SECRETARIAT)
+    k, start = settings.k_csp, settings.cycle_start_month
     async with SecretariatStore(url) as store:
         held = await store.versions(cycle)
         regions = [r for r in expected if r.value in held]
@@ -224,10 +251,9 @@ def summary(
                 _rebuild(
                     url,
                     canonical,
+                    settings=settings,
                     keys=_keys_dir(settings, run),
                     passphrase=keyring_passphrase(settings.keyring, passphrase_file),
-                    k=settings.k_csp,
-                    start=start,
                     expected=settings.regions,
                     partial=partial,
                 )
@@ -250,10 +276,13 @@ def summary(
 @summary_app.command("verify")
 def verify(
     file: Annotated[Path, typer.Argument(help="A summary JSON file (summary/<CYCLE>.json)")],
-    keys: KeysOpt = None,
+    directory: DirectoryOpt = None,
+    root_fingerprint: RootFingerprintOpt = None,
+    keys: VerifyKeysOpt = None,
 ) -> None:
-    """Verify a CSP summary's signature with the Secretariat's public signing keys."""
-    from dief.keyring import Keyring, KeyRole
+    """Verify a CSP summary's signature with the Secretariat signing keys of the signed
+    forum directory (never with key files lying in a folder)."""
+    from dief.keyring import KeyRole
     from dief.secretariat import verify_summary
 
     try:
@@ -261,20 +290,41 @@ def verify(
     except OSError as exc:
         err_console.print(f"invalid: cannot read {escape(str(file))}: {exc.strerror or exc}")
         raise typer.Exit(1) from exc
-    settings = load_or_fail(SecretariatSettings, {"keyring": {"path": keys}}, connects=False)
+    settings = load_or_fail(
+        SecretariatSettings,
+        {"keyring": {"path": keys}, "directory": directory_overrides(directory, root_fingerprint)},
+        connects=False,
+    )
+    folder = keys
+    if folder is None:
+        keyring = settings.keyring
+        given = "path" in keyring.model_fields_set
+        folder = keyring.path if given else load_or_fail(RunSettings).run_dir / "keys"
     try:
-        ring = Keyring.load(_keys_dir(settings, load_or_fail(RunSettings)))
-        trusted = ring.verify_keys(KeyRole.SECRETARIAT)
-        if not trusted:
-            raise KeyringError(f"{ring.path} holds no Secretariat signing key")
+        found = trusted_directory(settings.directory, folder)
+    except DirectoryError as exc:
+        err_console.print(
+            Text.assemble(
+                ("error", "bold red"),
+                f": the forum directory is refused ({exc.code}): ",
+                exc.message,
+            ),
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from exc
     except DiefError as exc:
         raise fail(exc) from exc
+    trusted = found.verify_keys(KeyRole.SECRETARIAT)
     try:
         verified = verify_summary(data, trusted)
     except DiefError as exc:
         typer.echo(f"invalid: {exc.message}")
         raise typer.Exit(1) from exc
-    typer.echo(f"valid: {verified.summary.cycle} signed by Secretariat key {verified.kid}")
+    kind = ", a SIMULATED forum" if found.simulation else ""
+    typer.echo(
+        f"valid: {verified.summary.cycle} signed by Secretariat key {verified.kid} "
+        f"(forum directory v{found.version}{kind})"
+    )
 
 
 def secretariat(

@@ -19,7 +19,7 @@ from dief.catalogue import load_catalogue
 from dief.cli import app
 from dief.database import sqlite_url
 from dief.exceptions import ConfigurationError
-from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.keyring import KeyRole, SimulatedForum
 from dief.secretariat import SecretariatStore, build_summary, sign_summary
 from dief.settings import (
     AggregatorSettings,
@@ -33,7 +33,6 @@ from dief.settings import (
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "settings-environment-test"
-FAST_KDF = KdfParams(iterations=1, lanes=1, memory_kib=8)
 
 
 @pytest.fixture(autouse=True)
@@ -50,8 +49,9 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def forum(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A simulated forum (``dief keys init``): summaries verify against its directory."""
     path = tmp_path_factory.mktemp("forum") / "keys"
-    Keyring.init_forum(path, PASSPHRASE, nodes=["node"], kdf=FAST_KDF)
+    SimulatedForum.create(path, PASSPHRASE, nodes=["node"])
     return path
 
 
@@ -59,7 +59,7 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def signed_summary(forum: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CSP12 summary (of no cases) signed with the forum's Secretariat key."""
     base = tmp_path_factory.mktemp("summary")
-    ring = Keyring.load(forum, passphrase=PASSPHRASE)
+    ring = SimulatedForum.load(forum, PASSPHRASE)
 
     async def build() -> str:
         async with CaseStore(sqlite_url(base / "aggregator.sqlite")) as store:
@@ -164,15 +164,13 @@ def test_dief_keys_help_names_the_variable_the_services_read() -> None:
 def test_dief_keys_reads_the_passphrase_file_variable_too(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import dief.keyring._ring as ring_module
-
-    monkeypatch.setattr(ring_module, "KdfParams", lambda *a, **k: FAST_KDF)
     pass_file = tmp_path / "pass"
     pass_file.write_text("from the variable\n", encoding="utf-8")
     monkeypatch.setenv("DIEF_KEYRING__PASSPHRASE_FILE", str(pass_file))
     result = CliRunner().invoke(app, ["keys", "init", str(tmp_path / "keys")])
     assert result.exit_code == 0, result.output
-    Keyring.load(tmp_path / "keys", passphrase="from the variable")
+    forum = SimulatedForum.load(tmp_path / "keys", "from the variable")
+    assert forum.signing_key(KeyRole.SECRETARIAT)  # the passphrase of the variable opens it
 
 
 def test_no_file_names_the_single_underscore_keyring_variables() -> None:
