@@ -14,10 +14,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import SecretStr
 
 from dief.exceptions import ConfigurationError
-from dief.keyring import ForumDirectory, SimulatedForum, normalise_fingerprint, verify_directory
-from dief.settings import DirectorySettings
+from dief.keyring import (
+    ForumDirectory,
+    KeySource,
+    PartyView,
+    SimulatedForum,
+    normalise_fingerprint,
+    verify_directory,
+)
+from dief.settings import DirectorySettings, KeyringSettings
 
 __all__ = [
     "DirectoryOpt",
@@ -25,6 +33,7 @@ __all__ = [
     "directory_overrides",
     "is_simulated_forum",
     "trusted_directory",
+    "unlock_keys",
 ]
 
 DirectoryOpt = Annotated[
@@ -91,3 +100,24 @@ def trusted_directory(settings: DirectorySettings, folder: Path | None) -> Forum
             f"the simulated forum {folder} is pinned to another forum root than the one given"
         )
     return forum.directory
+
+
+def unlock_keys(
+    keyring: KeyringSettings,
+    passphrase: SecretStr | None,
+    purpose: str,
+    directory: DirectorySettings,
+) -> KeySource:
+    """The keys at ``keyring.path`` (a party keyring with the directory of *directory*, or a
+    simulated forum), as :meth:`KeyringSettings.unlock` gives them.
+
+    :raises ConfigurationError: a party keyring without a signed directory (it holds no one
+        else's public keys, and its own keys open only what the directory lets them).
+    """
+    source = keyring.unlock(passphrase, purpose, directory)
+    if isinstance(source, PartyView) and source.holder.current is None:
+        raise ConfigurationError(
+            f"{keyring.path} is one party's keyring: it needs the signed forum directory "
+            f"(--directory, or DIEF_DIRECTORY__FILE) under the pinned root fingerprint"
+        )
+    return source

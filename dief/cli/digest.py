@@ -4,8 +4,10 @@ Reads the cell counts of a running or stopped aggregator's database: the one ``d
 aggregate`` writes (``DIEF_DATABASE_URL``, else ``.dief/aggregator.sqlite``: the same
 :class:`AggregatorSettings`), else, if that file does not exist, the one the last ``dief
 run`` / ``dief demo`` left under the work directory. Lessons need the region's private key:
-with ``--keys`` or ``DIEF_KEYRING__PATH`` (and the passphrase) they are opened from the
-stored sealed cases; without, the digest says they were omitted.
+with ``--keys`` or ``DIEF_KEYRING__PATH`` (the region's own keyring with the signed
+directory, ``--directory`` or ``DIEF_DIRECTORY__*``, or a simulated forum) and the
+passphrase they are opened from the stored sealed cases; without, the digest says they were
+omitted.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import SecretStr
@@ -31,9 +33,18 @@ from dief.cli._console import (
     load_or_fail,
     stored_database,
 )
+from dief.cli._directory import (
+    DirectoryOpt,
+    RootFingerprintOpt,
+    directory_overrides,
+    unlock_keys,
+)
 from dief.exceptions import DiefError
 from dief.settings import AGGREGATOR_DATABASE, AGGREGATOR_FILE, AggregatorSettings, RunSettings
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from dief.keyring import KeySource
 
 __all__ = ["DigestFormat", "register"]
 
@@ -52,23 +63,21 @@ async def _render(
     fmt: DigestFormat,
     k: int,
     start_month: int,
-    keys: Path | None,
-    passphrase: SecretStr | None,
+    keys: KeySource | None,
 ) -> tuple[str, dict[str, float]]:
     from dief.aggregator.store import CaseStore
     from dief.catalogue import load_catalogue
     from dief.crypto import Opener
     from dief.digests import CaseLesson, build_digest, load_lessons, load_series
-    from dief.keyring import Keyring, KeyRole
+    from dief.keyring import KeyRole
     from dief.render import dump_json, render_digest_html, render_digest_markdown
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     lessons: list[CaseLesson] | None = None
     async with CaseStore(url) as store:
-        if keys is not None and passphrase is not None:
-            ring = Keyring.load(keys, passphrase=passphrase.get_secret_value())
-            opener = Opener(ring.opening_keys(KeyRole.REGION, region.value))
+        if keys is not None:
+            opener = Opener(keys.opening_keys(KeyRole.REGION, region.value))
             t = time.perf_counter()
             lessons = list((await load_lessons(store, region, opener)).lessons)
             timings["lessons"] = time.perf_counter() - t
@@ -114,10 +123,12 @@ def digest(
         Path | None,
         typer.Option(
             "--keys",
-            help="Keyring with the region's private key, to include lessons (default: "
+            help="The region's keyring (or a simulated forum), to include lessons (default: "
             "DIEF_KEYRING__PATH if set, else lessons are omitted)",
         ),
     ] = None,
+    directory: DirectoryOpt = None,
+    root_fingerprint: RootFingerprintOpt = None,
     passphrase_file: Annotated[
         Path | None,
         typer.Option(
@@ -139,7 +150,12 @@ def digest(
 
     settings = load_or_fail(
         AggregatorSettings,
-        {"database_url": database_url or None, "k_meeting": k_meeting, "keyring": {"path": keys}},
+        {
+            "database_url": database_url or None,
+            "k_meeting": k_meeting,
+            "keyring": {"path": keys},
+            "directory": directory_overrides(directory, root_fingerprint),
+        },
         connects=False,
     )
     try:
@@ -147,12 +163,15 @@ def digest(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--period") from exc
     keyring = settings.keyring
-    keyring_dir: Path | None = None
     passphrase: SecretStr | None = None
     if "path" in keyring.model_fields_set or passphrase_file is not None:
-        keyring_dir = keyring.path  # --keys or DIEF_KEYRING__PATH
-        passphrase = keyring_passphrase(keyring, passphrase_file)
+        passphrase = keyring_passphrase(keyring, passphrase_file)  # --keys or DIEF_KEYRING__PATH
     try:
+        source = (
+            unlock_keys(keyring, passphrase, "the region's keys are", settings.directory)
+            if passphrase is not None
+            else None
+        )
         url = stored_database(
             settings.database_url,
             given="database_url" in settings.model_fields_set,
@@ -167,8 +186,7 @@ def digest(
                 fmt=fmt,
                 k=settings.k_meeting,
                 start_month=settings.cycle_start_month,
-                keys=keyring_dir,
-                passphrase=passphrase,
+                keys=source,
             )
         )
         if out is not None:

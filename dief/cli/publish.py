@@ -1,10 +1,12 @@
 """``dief publish-digests``: issue a region's digests on ``dief.digests`` now (on demand).
 
-Reads the aggregator's database and keyring as ``dief aggregate`` does (``DIEF_DATABASE_URL``,
-``DIEF_KEYRING__PATH``, ``DIEF_KAFKA__*``; options override them), builds each digest, claims
-its next version (a re-issue gets a higher one than anything published before), signs it
-with the region's key, seals it to the Secretariat's KEM public keys and publishes it.
-Lessons are opened from the region's sealed cases with its private key, as the service does.
+Reads the aggregator's database and keys as ``dief aggregate`` does (``DIEF_DATABASE_URL``,
+``DIEF_KEYRING__PATH`` with the signed directory of ``DIEF_DIRECTORY__*``, ``DIEF_KAFKA__*``;
+options override them), builds each digest, claims its next version (a re-issue gets a
+higher one than anything published before), signs it with the region's key, seals it to the
+Secretariat's KEM public keys **of the signed directory** and publishes it. Lessons are
+opened from the region's sealed cases with its private key, as the service does. The keys
+are the region's own keyring (a region publishes only its own digests) or a simulated forum.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ from dief.cli._console import (
     kafka_options,
     keyring_passphrase,
     load_or_fail,
+)
+from dief.cli._directory import (
+    DirectoryOpt,
+    RootFingerprintOpt,
+    directory_overrides,
+    unlock_keys,
 )
 from dief.exceptions import BrokerError, ConfigurationError, DiefError
 from dief.settings import AGGREGATOR_DATABASE, AggregatorSettings
@@ -56,9 +64,9 @@ async def _publish(
     from dief.crypto import Opener
     from dief.digests import issuer_from_keyring, publish_digests, read_lessons
     from dief.kafka import KafkaRecordSink, make_broker
-    from dief.keyring import Keyring, KeyRole
+    from dief.keyring import KeyRole
 
-    ring = Keyring.load(settings.keyring.path, passphrase=passphrase.get_secret_value())
+    ring = unlock_keys(settings.keyring, passphrase, "the region's keys are", settings.directory)
     catalogue = load_catalogue()
     broker = make_broker(settings.kafka, client_id="dief-aggregator")
     sink = KafkaRecordSink(broker)
@@ -142,10 +150,11 @@ def publish_digests_command(
         Path | None,
         typer.Option(
             "--keys",
-            help="Keyring with the region's keys and the Secretariat's (default: "
-            "DIEF_KEYRING__PATH)",
+            help="The region's keyring, or a simulated forum (default: DIEF_KEYRING__PATH)",
         ),
     ] = None,
+    directory: DirectoryOpt = None,
+    root_fingerprint: RootFingerprintOpt = None,
     passphrase_file: Annotated[
         Path | None,
         typer.Option(
@@ -172,6 +181,7 @@ def publish_digests_command(
         {
             "database_url": database_url or None,
             "keyring": {"path": keys},
+            "directory": directory_overrides(directory, root_fingerprint),
             "kafka": kafka_options(bootstrap, embedded),
         },
     )

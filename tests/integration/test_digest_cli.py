@@ -27,7 +27,7 @@ from dief.catalogue import load_catalogue
 from dief.cli import app
 from dief.crypto import Sealer
 from dief.database import sqlite_url
-from dief.keyring import Keyring, KeyRole
+from dief.keyring import KeyRole, SimulatedForum
 from dief.render import render_summary_html
 from dief.secretariat import build_summary
 from dief.vocab import Dimension, TransferStage
@@ -46,6 +46,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 class Forum:
     url: str
     keys: Path
+    root_fingerprint: str
     passphrase_file: Path
     lessons: dict[str, set[str]]  # month -> shareable lesson texts
 
@@ -91,7 +92,7 @@ def _facts(rec: CaseRecord, sealed: bytes) -> CaseFacts:
 @pytest.fixture(scope="module")
 def forum(tmp_path_factory: pytest.TempPathFactory) -> Forum:
     base = tmp_path_factory.mktemp("digest-cli")
-    ring = Keyring.init_forum(base / "keys", PASSPHRASE)
+    ring = SimulatedForum.create(base / "keys", PASSPHRASE)
     sealer = Sealer(
         type=TYPE_CASE, region="AFR", recipients=ring.sealing_keys(KeyRole.REGION, "AFR")
     )
@@ -112,7 +113,7 @@ def forum(tmp_path_factory: pytest.TempPathFactory) -> Forum:
             await store.apply_batch("AFR", facts)
 
     asyncio.run(fill())
-    return Forum(url, base / "keys", base / "passphrase", lessons)
+    return Forum(url, base / "keys", ring.root_fingerprint, base / "passphrase", lessons)
 
 
 @pytest.fixture
@@ -181,6 +182,52 @@ def test_digest_with_keys_includes_the_periods_shareable_lessons(
     assert shown
     assert shown <= forum.lessons["2026-01"]
     assert PASSPHRASE not in result.output
+
+
+def _digest_args(forum: Forum, *more: str) -> list[str]:
+    return [
+        "digest",
+        "--region",
+        "AFR",
+        "--period",
+        "2026-01",
+        "--format",
+        "json",
+        "--database-url",
+        forum.url,
+        "--passphrase-file",
+        str(forum.passphrase_file),
+        *more,
+    ]
+
+
+def test_the_regions_own_keyring_opens_lessons_with_the_signed_directory(
+    forum: Forum, runner: CliRunner
+) -> None:
+    """A region's aggregator holds its own keyring and the directory: its keys open only
+    what the directory lists for it; without the directory it is told what is missing."""
+    region = forum.keys / "regions" / "AFR"
+    directory = forum.keys / "directory.json"
+    pinned = ["--directory", str(directory), "--root-fingerprint", forum.root_fingerprint]
+    result = runner.invoke(app, _digest_args(forum, "--keys", str(region), *pinned))
+    assert result.exit_code == 0, result.output
+    digest = Digest.model_validate_json(result.stdout)
+    assert {lesson.text for lesson in digest.lessons} <= forum.lessons["2026-01"]
+    assert digest.lessons
+    result = runner.invoke(app, _digest_args(forum, "--keys", str(region)))
+    assert result.exit_code == 1
+    assert "DIEF_DIRECTORY__ROOT_FINGERPRINT" in " ".join(result.output.split())
+    result = runner.invoke(
+        app,
+        _digest_args(forum, "--keys", str(region), *pinned[2:]),  # the root, no directory
+    )
+    assert result.exit_code == 1
+    assert "signed forum directory" in " ".join(result.output.split())
+    # another region's keyring holds no AFR key: it cannot open AFR's lessons
+    eeg = forum.keys / "regions" / "EEG"
+    result = runner.invoke(app, _digest_args(forum, "--keys", str(eeg), *pinned))
+    assert result.exit_code == 1
+    assert "holds no region AFR private key" in result.output
 
 
 def test_digest_markdown_and_html(forum: Forum, runner: CliRunner, tmp_path: Path) -> None:
