@@ -7,6 +7,21 @@ publishes signed CSP summaries to ``csp.reporting``. Offsets are committed by Fa
 (``AckPolicy.NACK_ON_ERROR``) only after the handler returned; on a database or broker
 failure the handler backs off and raises, and the batch comes again (DESIGN §8).
 
+Keys: the Secretariat's own keyring (a :class:`~dief.keyring.PartyView` over
+:class:`~dief.keyring.SecretariatKeys`, pinned to the forum root like every party; its own
+current directory if no directory file is given) or, in a simulation, the forum's
+Secretariat. Region signing keys that verify digests come from the signed directory.
+
+The credential issuer (DESIGN §5 ⚑) runs in the same process: an
+:class:`~dief.credentials.IssuerService` in the consumer group ``dief-issuer`` on
+``dief.credentials.requests``, holding the issuer keys the Secretariat's state lists (keys
+made later, e.g. for a new cycle, are taken while running), the registry by key id
+(:func:`~dief.credentials.registrations_of`), its ledger (:class:`IssuanceStore`) in the
+Secretariat's database, and the token counts written to the state for the next directory.
+With ``DIEF_PUBLISH_DIRECTORY=true`` the Secretariat's current signed directory is published
+on ``dief.directory`` at start, and each newer version it issues while running, so every
+party's follower picks it up.
+
 Operability (docs/architecture.md): the service counts digests received by outcome and
 refused by reason, summaries issued and batch durations on a registry of its own, and
 serves ``/metrics``, ``/healthz`` and ``/readyz`` when ``DIEF_METRICS__PORT`` is set.
@@ -15,18 +30,28 @@ serves ``/metrics``, ``/healthz`` and ``/readyz`` when ``DIEF_METRICS__PORT`` is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 
 from dief.catalogue import load_catalogue
+from dief.credentials import (
+    IssuanceStore,
+    Issuer,
+    IssuerKey,
+    IssuerService,
+    register_issuer,
+    registrations_of,
+)
 from dief.crypto import Opener
 from dief.digests import DIGEST_SCHEMA
-from dief.exceptions import BrokerError, StorageError
+from dief.exceptions import BrokerError, ConfigurationError, DiefError, StorageError
 from dief.kafka import (
     DIGESTS_TOPIC,
     KafkaDeadLetterSink,
@@ -34,7 +59,15 @@ from dief.kafka import (
     make_broker,
     subscribe_batches,
 )
-from dief.keyring import KeyRole, KeySource
+from dief.keyring import (
+    DirectoryHolder,
+    KeyRole,
+    KeySource,
+    PartyView,
+    SecretariatKeys,
+    SimulatedForum,
+    publish_directory,
+)
 from dief.observability import (
     Observability,
     SecretariatMetrics,
@@ -52,7 +85,7 @@ from dief.secretariat import (
 )
 from dief.settings import SecretariatSettings
 from dief.vocab import Region
-from dief.wire import TYPE_DIGEST
+from dief.wire import TYPE_DIGEST, DirectoryRole, KeyStatus
 
 __all__ = [
     "GROUP_ID",
@@ -69,6 +102,91 @@ log = logging.getLogger("dief.secretariat")
 GROUP_ID = "dief-secretariat"
 ReportHook = Callable[[SecretariatReport], None]
 BatchHandler = Callable[[Sequence[InboundRecord]], Awaitable[SecretariatReport]]
+#: Seconds between looks at the Secretariat's state for new issuer keys and directories.
+WATCH_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class _OwnKeys:
+    """The Secretariat's keys and the directory it holds."""
+
+    secretariat: SecretariatKeys
+    holder: DirectoryHolder
+
+
+def _own_keys(ring: PartyView | SimulatedForum) -> _OwnKeys:
+    """The Secretariat's own keys from its keyring (or the simulated forum's Secretariat)
+    and its directory: the one given, else its own current one."""
+    if isinstance(ring, SimulatedForum):
+        return _OwnKeys(
+            ring.secretariat(), DirectoryHolder(ring.root_fingerprint, current=ring.directory)
+        )
+    if not isinstance(ring.own, SecretariatKeys):
+        raise ConfigurationError(
+            "the keyring at DIEF_KEYRING__PATH is not the Secretariat's "
+            "(dief keys init-secretariat)"
+        )
+    sec, holder = ring.own, ring.holder
+    if holder.current is None:
+        current = sec.current_directory()
+        if current is None:
+            raise ConfigurationError(
+                "the Secretariat has issued no directory yet (dief keys directory issue)"
+            )
+        holder.offer(current.raw)
+        if holder.current is None:
+            raise ConfigurationError(
+                "the Secretariat's current directory does not verify under the pinned root "
+                "(DIEF_DIRECTORY__ROOT_FINGERPRINT)"
+            )
+    return _OwnKeys(sec, holder)
+
+
+class _IssuerKeys:
+    """Keeps the issuer holding every issuer key the Secretariat's state lists (not
+    revoked): keys made while the service runs (a new cycle) are loaded from the keyring
+    folder, which *reload* opens again."""
+
+    def __init__(
+        self, issuer: Issuer, reload: Callable[[], SecretariatKeys], simulation: bool
+    ) -> None:
+        self._issuer = issuer
+        self._reload = reload
+        self._simulation = simulation
+
+    def __repr__(self) -> str:
+        return f"_IssuerKeys({self._issuer!r})"
+
+    @staticmethod
+    def listed(sec: SecretariatKeys) -> list[tuple[str, str]]:
+        return sorted(
+            (str(k.cycle), str(k.region))
+            for k in sec.state().keys
+            if k.role is DirectoryRole.ISSUER and k.status is not KeyStatus.REVOKED
+        )
+
+    def load(self, sec: SecretariatKeys) -> int:
+        """Add the keys *sec* lists that the issuer lacks; returns how many were added."""
+        added = 0
+        for cycle, region in self.listed(sec):
+            if self._issuer.key_for(cycle, region) is not None:
+                continue
+            try:
+                private = sec.issuer_private_key(cycle, region)
+            except DiefError:
+                continue  # listed, but not in this copy of the keyring (yet)
+            self._issuer.add_key(IssuerKey(cycle, region, private, simulation=self._simulation))
+            added += 1
+        return added
+
+    async def sync(self, sec: SecretariatKeys) -> int:
+        """Like :meth:`load`, opening the keyring again (in a worker thread: its KDF) when
+        the state lists a key the issuer lacks (made by ``dief keys issuer-keys`` while the
+        service ran)."""
+        missing = [p for p in self.listed(sec) if self._issuer.key_for(*p) is None]
+        if not missing:
+            return 0
+        return self.load(await asyncio.to_thread(self._reload))
 
 
 class SecretariatTelemetry:
@@ -164,7 +282,8 @@ def secretariat_from_keyring(
 
 
 class SecretariatService:
-    """``dief secretariat``: receive digests, publish signed CSP summaries until stopped.
+    """``dief secretariat``: receive digests, publish signed CSP summaries, answer credential
+    requests until stopped (and publish the directory with ``publish_directory``).
 
     *settings* give the k, the cycle start month and the regions whose digests of a cycle a
     summary waits for (``DIEF_K_CSP``, ``DIEF_CYCLE_START_MONTH``, ``DIEF_REGIONS``).
@@ -184,7 +303,9 @@ class SecretariatService:
     ) -> None:
         self._settings = settings
         self._passphrase = passphrase
-        self._store = SecretariatStore(settings.database_url.get_secret_value())
+        url = settings.database_url.get_secret_value()
+        self._store = SecretariatStore(url)
+        self._issuance = IssuanceStore(url)
         self._broker: KafkaBroker | None = None
         self._serves = observability is None
         self.observability = (
@@ -192,6 +313,8 @@ class SecretariatService:
         )
         self._telemetry = SecretariatTelemetry(self.observability, self._store)
         self._brokers: dict[str, KafkaBroker] = {}
+        self._watch: asyncio.Task[None] | None = None
+        self._published = 0  # the directory version last published on dief.directory
         self.observability.add_check("consumers", kafka_consumers_check(self._brokers))
         self.observability.add_check("database", self._telemetry.store)
 
@@ -199,40 +322,75 @@ class SecretariatService:
         regions = [r.value for r in self._settings.regions]
         return f"SecretariatService(k_csp={self._settings.k_csp}, regions={regions})"
 
+    def _reload(self, ring: PartyView | SimulatedForum) -> Callable[[], SecretariatKeys]:
+        def reload() -> SecretariatKeys:
+            if isinstance(ring, SimulatedForum):
+                return ring.secretariat()
+            passphrase = self._passphrase.get_secret_value() if self._passphrase else None
+            return SecretariatKeys.load(self._settings.keyring.path, passphrase=passphrase)
+
+        return reload
+
+    def _issuer(
+        self, ring: PartyView | SimulatedForum, own: _OwnKeys, broker: KafkaBroker
+    ) -> tuple[IssuerService, _IssuerKeys]:
+        sec = own.secretariat
+        issuer = Issuer([], registrations_of(sec), self._issuance)
+        keys = _IssuerKeys(issuer, self._reload(ring), own.holder.require().simulation)
+        keys.load(sec)
+        service = IssuerService(
+            issuer,
+            opening_keys=lambda: ring.opening_keys(KeyRole.SECRETARIAT),
+            registrations=registrations_of(sec),
+            sink=KafkaRecordSink(broker),
+            on_counts=sec.set_token_counts,
+        )
+        return service, keys
+
     async def start(
         self, on_report: ReportHook | None = None, on_summary: SummaryHook | None = None
     ) -> None:
-        ring = self._settings.keyring.unlock(self._passphrase, "the Secretariat keys are")
+        settings = self._settings
+        ring = settings.keyring.unlock(
+            self._passphrase, "the Secretariat keys are", settings.directory
+        )
+        own = _own_keys(ring)
         self.observability.readiness.starting()
         broker: KafkaBroker | None = None
         try:
             if self._serves:
                 await self.observability.start()
             await self._store.start()
-            broker = make_broker(self._settings.kafka, client_id="dief-secretariat")
+            await self._issuance.start()
+            broker = make_broker(settings.kafka, client_id="dief-secretariat")
             secretariat = secretariat_from_keyring(
                 ring,
                 self._store,
                 broker,
-                k_csp=self._settings.k_csp,
-                start_month=self._settings.cycle_start_month,
-                regions=self._settings.regions,
+                k_csp=settings.k_csp,
+                start_month=settings.cycle_start_month,
+                regions=settings.regions,
                 on_summary=on_summary,
             )
             register_secretariat(
                 broker,
                 secretariat,
-                embedded=self._settings.kafka.embedded,
+                embedded=settings.kafka.embedded,
                 on_report=on_report,
                 telemetry=self._telemetry,
             )
+            issuer, issuer_keys = self._issuer(ring, own, broker)
+            register_issuer(broker, issuer, embedded=settings.kafka.embedded)
             try:
                 await broker.start()
             except (KafkaError, OSError) as exc:
                 raise BrokerError(
-                    f"cannot start the Secretariat on {self._settings.kafka.bootstrap}: "
+                    f"cannot start the Secretariat on {settings.kafka.bootstrap}: "
                     f"{type(exc).__name__}"
                 ) from exc
+            publishes = settings.publish_directory
+            if publishes:
+                await self._publish(own, KafkaRecordSink(broker))
         except BaseException:
             if broker is not None:
                 await broker.stop()
@@ -240,14 +398,50 @@ class SecretariatService:
             raise
         self._broker = broker
         self._brokers["digests"] = broker
+        self._watch = asyncio.create_task(
+            self._watch_state(own, issuer_keys, KafkaRecordSink(broker)), name="secretariat-watch"
+        )
         self.observability.readiness.started()
+
+    async def _publish(self, own: _OwnKeys, sink: KafkaRecordSink) -> None:
+        """Publish the Secretariat's current directory if it is newer than the last one."""
+        if own.secretariat.state().version <= self._published:
+            return
+        current = own.secretariat.current_directory()
+        if current is None or current.version <= self._published:
+            return
+        own.holder.offer(current.raw)
+        await publish_directory(sink, current)
+        self._published = current.version
+        log.info("forum directory v%d published", current.version)
+
+    async def _watch_state(
+        self, own: _OwnKeys, issuer_keys: _IssuerKeys, sink: KafkaRecordSink
+    ) -> None:
+        """Every :data:`WATCH_SECONDS`: take new issuer keys, publish a newer directory."""
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            try:
+                added = await issuer_keys.sync(own.secretariat)
+                if added:
+                    log.info("the issuer took %d new issuer keys", added)
+                if self._settings.publish_directory:
+                    await self._publish(own, sink)
+            except (DiefError, OSError) as exc:
+                log.warning("the Secretariat's state was not read (%s); will retry", exc)
 
     async def stop(self) -> None:
         self.observability.readiness.stopping()
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
         self._brokers.clear()
         if self._broker is not None:
             await self._broker.stop()
             self._broker = None
+        await self._issuance.stop()
         await self._store.stop()
         self.observability.readiness.stopped()
         if self._serves:

@@ -24,6 +24,7 @@ from dief.settings import AGGREGATOR_DATABASE, AggregatorSettings, LogFormat, No
 from dief.vocab import Region
 
 if TYPE_CHECKING:
+    from dief.node import Accepted
     from producers.node import FileResult, NodeService
 
 __all__ = ["register"]
@@ -124,6 +125,13 @@ def post(
             results = await service.post(files, again=again)
             refused = _print_results(results)
             deadline = time.monotonic() + (wait if wait is not None else 15.0)
+            if any(res.report.held for res in results):
+                held = await service.await_tokens(max(deadline - time.monotonic(), 0.1))
+                if held:
+                    console.print(
+                        f"[yellow]{held} cases held[/] until their contributor tokens arrive "
+                        "from the issuer; `dief node` seals and sends them then"
+                    )
             try:
                 sent = await service.publish_pending(max(deadline - time.monotonic(), 0.1))
                 console.print(f"published {sent} records")
@@ -170,7 +178,14 @@ async def _print_receipts(
 ) -> int:
     """Wait up to *seconds* for the receipts of what *results* accepted, then print one
     line per record; returns how many were dead-lettered."""
-    wanted = [rid for res in results for a in res.report.accepted for rid in a.receipts]
+    released = await service.receipt_ids(
+        [(a.case_id, a.revision) for res in results for a in res.report.accepted if a.held]
+    )
+
+    def receipts(a: Accepted) -> tuple[str, ...]:
+        return released.get((a.case_id, a.revision), ()) if a.held else a.receipts
+
+    wanted = [rid for res in results for a in res.report.accepted for rid in receipts(a)]
     if not wanted:
         return 0
     try:
@@ -181,7 +196,7 @@ async def _print_receipts(
     dead = 0
     for res in results:
         for a in res.report.accepted:
-            for rid in a.receipts:
+            for rid in receipts(a):
                 state = states.get(rid)
                 if state is None:
                     continue

@@ -9,7 +9,10 @@ fails is logged and tried again on a shorter backoff (never later than the next 
 pass); the schedule itself never stops for it.
 
 :func:`issuer_from_keyring` makes the :class:`DigestIssuer` of a region from an unlocked
-keyring: the region's active signing key and the Secretariat's active KEM public keys.
+keyring: the region's active signing key and the Secretariat's active KEM public keys; with
+``routes=True`` also its :class:`~dief.routes.RouteIssuer`, so the region's route tables
+are issued with its digests, each sealed to the receiving region's KEM keys as the
+directory lists them when the table is sealed (:class:`DirectoryRegionKeys`).
 """
 
 from __future__ import annotations
@@ -17,22 +20,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from dief.aggregator.store import CaseStore
 from dief.catalogue import Catalogue
+from dief.crypto import KemPublicKey
 from dief.digests._lessons import CaseLesson, LessonOpener, open_lessons
 from dief.digests._publish import DigestIssuer, PublishedDigest, publish_closed_periods
 from dief.exceptions import ConfigurationError, DiefError
 from dief.keyring import KeyRole, KeySource
 from dief.periods import DEFAULT_CYCLE_START_MONTH
+from dief.routes import RouteIssuer
 from dief.seams import Clock, RecordSink, SystemClock
 from dief.vocab import Region
 
 __all__ = [
     "DigestSchedule",
+    "DirectoryRegionKeys",
     "PassHook",
     "PublishRegion",
     "SchedulePass",
@@ -70,6 +76,33 @@ def today_of(clock: Clock) -> date:
     return datetime.fromtimestamp(clock.now(), UTC).date()
 
 
+class DirectoryRegionKeys(Mapping[Region, tuple[KemPublicKey, ...]]):
+    """Every region's active KEM public keys but *sender*'s, as *ring*'s directory lists
+    them at each lookup (a rotation needs no restart); a region without one maps to ``()``
+    (its route table is then not sent, with a warning)."""
+
+    def __init__(self, ring: KeySource, sender: Region) -> None:
+        self._ring = ring
+        self._regions = tuple(r for r in Region if r is not sender)
+
+    def __repr__(self) -> str:
+        return f"DirectoryRegionKeys(regions={len(self._regions)})"
+
+    def __getitem__(self, region: Region) -> tuple[KemPublicKey, ...]:
+        if region not in self._regions:
+            raise KeyError(region)
+        try:
+            return tuple(self._ring.sealing_keys(KeyRole.REGION, region.value))
+        except DiefError:  # no active key listed, or no directory yet
+            return ()
+
+    def __iter__(self) -> Iterator[Region]:
+        return iter(self._regions)
+
+    def __len__(self) -> int:
+        return len(self._regions)
+
+
 def issuer_from_keyring(
     ring: KeySource,
     region: Region,
@@ -79,8 +112,15 @@ def issuer_from_keyring(
     k_meeting: int = 2,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
     clock: Clock | None = None,
+    routes: bool = False,
+    k_csp: int = 3,
+    route_issuer: RouteIssuer | None = None,
 ) -> DigestIssuer:
     """The issuer of *region*'s digests with the keys of an unlocked *ring*.
+
+    With *routes*, the digests carry a :class:`RouteIssuer` (protected with *k_meeting* and
+    *k_csp*, sealed to :class:`DirectoryRegionKeys`): *route_issuer* if given (to keep what
+    an earlier issuer of the region sent), else a new one.
 
     :raises KeyNotFoundError: the ring holds no active signing key of *region*.
     :raises ConfigurationError: the ring holds no active Secretariat KEM public key.
@@ -89,8 +129,21 @@ def issuer_from_keyring(
     recipients = tuple(ring.sealing_keys(KeyRole.SECRETARIAT))
     if not recipients:
         raise ConfigurationError(
-            f"the keyring at {ring.path} holds no Secretariat KEM public key to seal "
-            f"{region.value}'s digests to (import the Secretariat's public keys)"
+            f"the keys at hand list no Secretariat KEM public key to seal {region.value}'s "
+            "digests to"
+        )
+    when = clock if clock is not None else SystemClock()
+    issuer_of_routes = None
+    if routes:
+        issuer_of_routes = route_issuer or RouteIssuer(
+            region=region,
+            signer=signer,
+            recipients=DirectoryRegionKeys(ring, region),
+            sink=sink,
+            k_meeting=k_meeting,
+            k_csp=k_csp,
+            start_month=start_month,
+            clock=when,
         )
     return DigestIssuer(
         region=region,
@@ -100,7 +153,8 @@ def issuer_from_keyring(
         catalogue=catalogue,
         k_meeting=k_meeting,
         start_month=start_month,
-        clock=clock if clock is not None else SystemClock(),
+        clock=when,
+        routes=issuer_of_routes,
     )
 
 
