@@ -321,7 +321,27 @@ class NodeSettings(BaseSettings):
         "records, drawn independently per pseudonym (DESIGN §11; alerts go at once); 0 in "
         "simulations and tests",
     )
+    credentials_file: Path | None = Field(
+        None,
+        description="The node's token wallet (SQLite); by default beside the outbox "
+        "(<outbox>.tokens.sqlite)",
+    )
+    credential_max_delay_seconds: float = Field(
+        3600.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Longest random delay (seconds) before each cycle-start contributor-token "
+        "request is sent, drawn independently per (cycle, region) (DESIGN §5); 0 in "
+        "simulations and tests",
+    )
     metrics: MetricsSettings = MetricsSettings()
+
+    @property
+    def wallet_path(self) -> Path:
+        """:attr:`credentials_file`, else ``<outbox>.tokens.sqlite`` beside the outbox."""
+        if self.credentials_file is not None:
+            return self.credentials_file
+        return self.outbox.with_name(f"{self.outbox.stem}.tokens.sqlite")
 
 
 class AggregatorSettings(BaseSettings):
@@ -362,6 +382,11 @@ class SecretariatSettings(BaseSettings):
         default_factory=lambda: list(Region),
         min_length=1,
         description="Regions whose digest of a cycle a summary waits for",
+    )
+    publish_directory: bool = Field(
+        False,
+        description="Publish the Secretariat's current signed directory on dief.directory "
+        "at start, and each newer version it issues while running",
     )
     metrics: MetricsSettings = MetricsSettings()
 
