@@ -1,14 +1,22 @@
-"""Non-attribution end to end (DESIGN §5 ⚑): nothing the pipeline writes names a State.
+"""Non-attribution end to end (DESIGN §5, §11 ⚑): nothing the pipeline writes names a State.
 
 Cases from three simulated States go through the whole pipeline in-process
 (:func:`dief.pipeline.run_pipeline`) against an embedded broker this module starts, with
-every logger captured at DEBUG. Then every record of every topic on that broker is read
-back, and the State codes and names are searched for in
+every logger captured at DEBUG and the Secretariat issuer's ledger recorded. Then every
+record of every topic on that broker is read back, and the State codes and names (the
+``submitted_by`` values of the run) are searched for in
 
-- each record's key, headers and clear envelope fields (everything but the sealed
-  ``ciphertext`` and ``wrapped`` DEK; the ``nonce`` must be 12 random bytes),
-- every file under ``--out``,
-- every file of the work directory, node outboxes included (they hold sealed values only),
+- each record's key, headers and value, on every topic: the cases and dead-letter topics,
+  ``dief.digests``, ``dief.receipts``, ``dief.routes``, ``dief.directory``,
+  ``dief.credentials.requests`` and ``.answers``, ``csp.reporting``. Clear JSON is searched
+  field by field; a base64 value (a sealed ciphertext, a wrapped key, a nonce, a public key,
+  a signature) is searched once decoded, so random base64 text cannot match a name by
+  chance while a name hidden in it would still be found;
+- every file under ``--out`` (``accepted.jsonl`` and ``rejected.jsonl`` among them);
+- every file of the work directory: node outboxes, the aggregator's and the Secretariat's
+  databases, every party's key folder (the simulated forum's ``simulation.json``, the
+  Secretariat's registry) and the signed directory;
+- every row the issuer's ledger recorded (whatever ledger ``dief run`` gives it);
 - every log record and everything printed.
 
 The State codes are long and distinctive (``QXZ-9K7W-2JV4``; the input allows up to 16
@@ -22,6 +30,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import random
 import re
 import uuid
 import zipfile
@@ -29,13 +38,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
+from dief.credentials import Issuance, Issuer
 from dief.crypto import RECEIPT_VALUE_BYTES
-from dief.kafka import RECEIPTS_TOPIC, ConsumedRecord
+from dief.kafka import (
+    CREDENTIAL_ANSWERS_TOPIC,
+    CREDENTIAL_REQUESTS_TOPIC,
+    DIRECTORY_TOPIC,
+    RECEIPTS_TOPIC,
+    ROUTES_TOPIC,
+    ConsumedRecord,
+)
 from dief.pipeline import RunOptions, RunResult, run_pipeline
 from dief.synthetic import generate_cases
 from dief.testing import read_topics
@@ -51,6 +69,10 @@ STATES = {
 FORBIDDEN = tuple(STATES) + tuple(STATES.values())
 ENVELOPE_FIELDS = {"v", "type", "schema", "id", "region", "suite", "recipients", "nonce"}
 HOUR_MS = 3_600_000
+#: The topics of the trust model, read whether or not the run wrote to them.
+TRUST_TOPICS = (DIRECTORY_TOPIC, ROUTES_TOPIC, CREDENTIAL_REQUESTS_TOPIC, CREDENTIAL_ANSWERS_TOPIC)
+LONG = 10  # forbidden strings this long are searched in base64 text as well
+_BASE64 = re.compile(r"[A-Za-z0-9_\-+/]{16,}={0,2}")
 
 
 def _find(text: str) -> list[str]:
@@ -62,6 +84,45 @@ def _find(text: str) -> list[str]:
 def _find_bytes(data: bytes) -> list[str]:
     low = data.lower()
     return [word for word in FORBIDDEN if word.lower().encode("utf-8") in low]
+
+
+def _b64(text: str) -> bytes | None:
+    """*text* decoded, if it is base64 (standard or URL-safe, padded or not)."""
+    if not _BASE64.fullmatch(text):
+        return None
+    padded = text + "=" * (-len(text) % 4)
+    try:
+        if "-" in text or "_" in text:
+            return base64.urlsafe_b64decode(padded)
+        return base64.b64decode(padded, validate=True)
+    except ValueError:
+        return None
+
+
+def _find_json(item: Any) -> list[str]:
+    """Forbidden strings in a JSON value: keys and strings searched as text, base64 strings
+    searched once decoded (random base64 text would otherwise match a name by chance)."""
+    if isinstance(item, dict):
+        return [w for k, v in item.items() for w in _find(str(k)) + _find_json(v)]
+    if isinstance(item, list):
+        return [w for v in item for w in _find_json(v)]
+    if isinstance(item, str):
+        decoded = _b64(item)
+        if decoded is None:
+            return _find(item)
+        # The long codes and names cannot occur in random base64 by chance: search the
+        # text for them too; a short name only in the decoded bytes.
+        return _find_bytes(decoded) + [w for w in _find(item) if len(w) >= LONG]
+    return _find(json.dumps(item))
+
+
+def _find_value(data: bytes) -> list[str]:
+    """Forbidden strings in a record value: as JSON if it is JSON, else its bytes."""
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return _find_bytes(data)
+    return _find_json(parsed)
 
 
 # -- input ----------------------------------------------------------------------------------
@@ -157,9 +218,35 @@ def all_logs() -> Iterator[_Capture]:
 # -- the run --------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def issued(monkeypatch: pytest.MonkeyPatch) -> list[Issuance]:
+    """Every row any issuer of the run records in its ledger (whatever that ledger is)."""
+    rows: list[Issuance] = []
+    original = Issuer.__init__
+
+    class Recording:
+        def __init__(self, ledger: Any) -> None:
+            self._ledger = ledger
+
+        async def claim(self, issuance: Issuance) -> bytes:
+            rows.append(issuance)
+            digest: bytes = await self._ledger.claim(issuance)
+            return digest
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._ledger, name)
+
+    def recording_init(self: Issuer, keys: Any, registrations: Any, ledger: Any) -> None:
+        original(self, keys, registrations, Recording(ledger))
+
+    monkeypatch.setattr(Issuer, "__init__", recording_init)
+    return rows
+
+
 async def test_nothing_names_a_state(
     module_broker: EmbeddedBroker,
     all_logs: _Capture,
+    issued: list[Issuance],
     capfd: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
@@ -192,11 +279,17 @@ async def test_nothing_names_a_state(
         idle=1.0,
     )
     _check_records(records, result)
+    trust = await read_topics(module_broker.bootstrap, TRUST_TOPICS, idle=0.5)
+    assert {r.topic for r in trust} <= set(TRUST_TOPICS)  # each topic exists (else an error)
+    _check_records(trust, None)
     _check_rejected(scenario)
     _check_files(scenario.out, minimum=10)
+    assert (scenario.out / "accepted.jsonl").is_file()
     outboxes = list((scenario.work / "run" / "nodes").glob("*"))
     assert len([p for p in outboxes if p.suffix == ".sqlite"]) == len(STATES)
+    _check_stores(scenario.work)
     _check_files(scenario.work, minimum=len(STATES) + 3)
+    _check_ledger(issued)
     _check_logs(all_logs.records)
     printed = capfd.readouterr()
     assert _find(printed.out + printed.err) == []
@@ -216,7 +309,9 @@ def _clear_fields(value: bytes, where: str) -> str:
     return json.dumps(clear)
 
 
-def _check_records(records: list[ConsumedRecord], result: RunResult) -> None:
+def _check_records(records: list[ConsumedRecord], result: RunResult | None) -> None:
+    """Every record, whatever its topic: key, headers, timestamp and value (see the module
+    doc); the shapes of the topics the run counts; with *result*, their numbers."""
     case_records = receipts = 0
     for r in records:
         where = f"{r.topic}[{r.partition}]@{r.offset}"
@@ -226,22 +321,25 @@ def _check_records(records: list[ConsumedRecord], result: RunResult) -> None:
         for name, value in r.headers:
             assert _find(name) == [], where
             assert _find_bytes(value) == [], where
-        assert r.timestamp_ms % HOUR_MS == 0, f"{where}: timestamp not coarsened to the hour"
+        assert _find_value(r.value) == [], where
         if re.fullmatch(r"dief\.[a-z]+\.(cases|dlq)", r.topic):
+            assert r.timestamp_ms % HOUR_MS == 0, f"{where}: timestamp not coarsened to the hour"
             case_records += 1
             assert uuid.UUID(r.key.decode("ascii")), where  # the key is the case id
             assert _find(_clear_fields(r.value, where)) == [], where
-        elif r.topic == "dief.digests":
+        elif r.topic in {"dief.digests", ROUTES_TOPIC}:
             assert _find(_clear_fields(r.value, where)) == [], where
         elif r.topic == RECEIPTS_TOPIC:  # a hash for a key, one length, all else sealed
+            assert r.timestamp_ms % HOUR_MS == 0, f"{where}: timestamp not coarsened to the hour"
             assert re.fullmatch(rb"[0-9a-f]{64}", r.key), where
             assert len(r.value) == RECEIPT_VALUE_BYTES, where
             assert r.headers == (), where
             receipts += 1
-        else:  # csp.reporting: public-safe JSON, searched whole
+        elif r.topic == "csp.reporting":  # public-safe JSON, searched whole as well
             assert _find_bytes(r.value) == [], where
-    assert case_records == result.published + result.dead_lettered
-    assert receipts == result.published  # every record of the run opened
+    if result is not None:
+        assert case_records == result.published + result.dead_lettered
+        assert receipts == result.published  # every record of the run opened
 
 
 def _check_rejected(scenario: Scenario) -> None:
@@ -274,6 +372,30 @@ def _check_files(root: Path, *, minimum: int) -> None:
     assert leaks == {}
 
 
+def _check_stores(work: Path) -> None:
+    """The run's databases and key folders are where the file search looks: the aggregator's
+    and the Secretariat's stores, and the forum's keys with its signed directory."""
+    databases = {p.name for p in work.rglob("*.sqlite")}
+    assert {"aggregator.sqlite", "secretariat.sqlite"} <= databases, databases
+    directories = list(work.rglob("directory.json"))
+    assert directories, "no signed directory under the work folder"
+    for path in directories:
+        assert _find_value(path.read_bytes()) == [], path
+    labels = [p for p in work.rglob("simulation.json")]
+    for path in labels:  # the simulated nodes' local labels: never the States they stand for
+        nodes = json.loads(path.read_bytes()).get("nodes", {})
+        assert nodes, path
+        assert _find(json.dumps(nodes)) == [], path
+
+
+def _check_ledger(rows: list[Issuance]) -> None:
+    """The issuer's ledger holds key ids and digests only."""
+    assert rows, "the run's nodes got no token from the issuer"
+    for row in rows:
+        assert _find(f"{row.registration_kid} {row.issuer_kid}") == []
+        assert _find_bytes(row.request_digest) == []
+
+
 def _check_logs(records: list[logging.LogRecord]) -> None:
     formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
     names = {r.name.split(".")[0] for r in records}
@@ -281,3 +403,28 @@ def _check_logs(records: list[logging.LogRecord]) -> None:
     assert any(r.levelno == logging.DEBUG for r in records)
     leaks = [line for r in records if _find(line := formatter.format(r))]
     assert leaks == []
+
+
+# -- the search itself ------------------------------------------------------------------------
+
+
+def test_the_search_finds_a_state_however_it_is_written(tmp_path: Path) -> None:
+    """Each check above fails on the leak it exists for (and not on random base64)."""
+    code, name = next(iter(STATES.items()))
+    hidden = base64.urlsafe_b64encode(f"posted by {code}".encode()).decode().rstrip("=")
+    assert _find_value(json.dumps({"v": 1, "ciphertext": hidden}).encode()) == [code]
+    named = {"entries": [{"kid": "a" * 32, "note": f"node of {name}"}]}
+    assert _find_value(json.dumps(named).encode()) == [name]
+    assert _find_bytes(base64.b64encode(name.encode())) == []  # why values are decoded
+    noise = random.Random(4).randbytes(1 << 20)
+    assert _find_value(json.dumps({"c": base64.b64encode(noise).decode()}).encode()) == []
+
+    # A simulated node labelled by its State, and a ledger row naming one.
+    for part in ("aggregator", "secretariat"):
+        (tmp_path / f"{part}.sqlite").write_bytes(b"")
+    (tmp_path / "directory.json").write_text("{}")
+    (tmp_path / "simulation.json").write_text(json.dumps({"nodes": {code: "node-001"}}))
+    with pytest.raises(AssertionError):
+        _check_stores(tmp_path)
+    with pytest.raises(AssertionError):
+        _check_ledger([Issuance(f"reg-{code}", "b" * 32, bytes(32))])
