@@ -6,12 +6,10 @@ import base64
 from pathlib import Path
 
 import pytest
-from envelope_helpers import FAST_KDF
 from typer.testing import CliRunner
 
-import dief.keyring._ring as ring_module
 from dief.cli import app
-from dief.keyring import KdfParams, KeyKind, Keyring, KeyRole, SimulatedForum
+from dief.keyring import KeyRole, SecretariatKeys, SimulatedForum
 from dief.wire import SUITE_X25519
 
 PASS = "cli passphrase"
@@ -22,16 +20,6 @@ NO_ENV: dict[str, str | None] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    """New keyrings get cheap Argon2id parameters (the real default costs ~0.1 s per unlock)."""
-
-    def fast(*args: object, **kwargs: object) -> KdfParams:
-        return FAST_KDF
-
-    monkeypatch.setattr(ring_module, "KdfParams", fast)
-
-
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
@@ -39,9 +27,9 @@ def runner() -> CliRunner:
 
 @pytest.fixture
 def forum(tmp_path: Path) -> Path:
-    """A one-keyring forum (the former layout; rotate/retire/add-node/export-public)."""
+    """A simulated forum (``dief keys init``): every party in its own folder."""
     path = tmp_path / "keys"
-    Keyring.init_forum(path, PASS, nodes=["n1", "n2"], kdf=FAST_KDF)
+    SimulatedForum.create(path, PASS, nodes=["n1", "n2"])
     return path
 
 
@@ -49,17 +37,17 @@ def test_init_creates_a_simulated_forum_one_keyring_per_party(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     path = tmp_path / "sim"
-    result = runner.invoke(app, ["keys", "init", str(path), "--nodes", "n1,n2"], env=ENV)
+    result = runner.invoke(app, ["keys", "init", str(path), "--nodes", "n-1,n-2"], env=ENV)
     assert result.exit_code == 0, result.output
     assert "simulated forum" in result.output
-    assert "n1" not in result.output
+    assert "n-1" not in result.output  # (a hyphen is never in a kid)
     forum = SimulatedForum.load(path, PASS)
-    assert forum.node_names() == ("n1", "n2")
+    assert forum.node_names() == ("n-1", "n-2")
     assert forum.directory.simulation
     assert forum.root_fingerprint in result.output
     for key in forum.directory.entries():
         assert key.kid in result.output
-    secret = forum.node_secret("n1").secret_bytes()
+    secret = forum.node_secret("n-1").secret_bytes()
     kem = forum.opening_keys(KeyRole.REGION, "AFR")[0].secret_bytes()
     for material in (secret, kem):
         assert material.hex()[:12] not in result.output
@@ -67,8 +55,8 @@ def test_init_creates_a_simulated_forum_one_keyring_per_party(
     assert PASS not in result.output
     listed = runner.invoke(app, ["keys", "list", str(path)], env=NO_ENV)
     assert listed.exit_code == 0, listed.output
-    assert "n1" not in listed.output
-    assert "n2" not in listed.output
+    assert "n-1" not in listed.output
+    assert "n-2" not in listed.output
 
 
 def test_init_with_prompt_and_confirmation(runner: CliRunner, tmp_path: Path) -> None:
@@ -113,90 +101,72 @@ def test_init_refuses_bad_input(runner: CliRunner, tmp_path: Path, forum: Path) 
 def test_list_shows_metadata_only(runner: CliRunner, forum: Path) -> None:
     result = runner.invoke(app, ["keys", "list", str(forum)], env=NO_ENV)
     assert result.exit_code == 0, result.output
-    ring = Keyring.load(forum, passphrase=PASS)
-    for key in ring.key_infos():
+    sim = SimulatedForum.load(forum, PASS)
+    for key in sim.directory.entries():
         assert key.kid in result.output
-    for header in ("kid", "role", "region", "created", "status"):
+    for header in ("kid", "role", "scope", "status"):
         assert header in result.output
-    assert result.output.count("active") == 12
-    signer = ring.signing_key(KeyRole.SECRETARIAT).secret_bytes()
-    public = ring.sealing_keys(KeyRole.REGION, "AFR")[0].public_bytes()
+    signer = sim.signing_key(KeyRole.SECRETARIAT).secret_bytes()
+    public = sim.sealing_keys(KeyRole.REGION, "AFR")[0].public_bytes()
     for material in (signer, public):
         assert base64.urlsafe_b64encode(material).decode()[:12] not in result.output
         assert material.hex()[:12] not in result.output
+    # one party's folder: its own keys
+    own = runner.invoke(app, ["keys", "list", str(forum / "regions" / "AFR")], env=NO_ENV)
+    assert own.exit_code == 0, own.output
+    assert sim.region("AFR").signing_key().kid in own.output
 
 
-def test_rotate_and_retire(runner: CliRunner, forum: Path) -> None:
-    old = Keyring.load(forum).sealing_keys(KeyRole.REGION, "AFR")[0].kid
-    args = ["keys", "rotate", str(forum), "--role", "region", "--region", "AFR"]
-    result = runner.invoke(app, args, env=ENV)
-    assert result.exit_code == 0, result.output
-    ring = Keyring.load(forum)
-    new = ring.sealing_keys(KeyRole.REGION, "AFR")[0].kid
-    assert new != old
-    assert new in result.output
-    assert old in result.output
-    assert {k.kid: k.status for k in ring.key_infos(kind=KeyKind.KEM, region="AFR")} == {
-        old: "previous",
-        new: "active",
-    }
-    listed = runner.invoke(app, ["keys", "list", str(forum)], env=NO_ENV)
-    assert "previous" in listed.output
-
-    result = runner.invoke(app, ["keys", "retire", str(forum), new], env=NO_ENV)
+def test_list_refuses_a_folder_that_is_no_keyring(runner: CliRunner, tmp_path: Path) -> None:
+    """The former one-keyring layout (loose public-key files) is read no more."""
+    folder = tmp_path / "public"
+    folder.mkdir()
+    (folder / "keyring.json").write_text('{"format": "dief-keyring/1", "public_only": true}')
+    result = runner.invoke(app, ["keys", "list", str(folder)], env=NO_ENV)
     assert result.exit_code == 1
-    assert "rotate first" in result.output
-    result = runner.invoke(app, ["keys", "retire", str(forum), old], env=NO_ENV)
-    assert result.exit_code == 0, result.output
-    assert old not in runner.invoke(app, ["keys", "list", str(forum)], env=NO_ENV).output
-    assert old in runner.invoke(app, ["keys", "list", str(forum), "--all"], env=NO_ENV).output
+    assert "neither a party keyring nor a simulated forum" in " ".join(result.output.split())
 
 
-def test_rotate_signing_key_of_the_secretariat(runner: CliRunner, forum: Path) -> None:
-    before = Keyring.load(forum).key_infos(kind=KeyKind.SIGN, role=KeyRole.SECRETARIAT)
-    args = ["keys", "rotate", str(forum), "--role", "secretariat", "--kind", "sign"]
-    result = runner.invoke(app, args, env=ENV)
+def test_the_secretariat_rotates_and_retires(runner: CliRunner, forum: Path) -> None:
+    sec = forum / "secretariat"
+    before = {k.kid for k in SecretariatKeys.load(sec).ring.list_keys()}
+    result = runner.invoke(app, ["keys", "rotate", str(sec), "--kind", "sign"], env=ENV)
     assert result.exit_code == 0, result.output
-    after = Keyring.load(forum).key_infos(kind=KeyKind.SIGN, role=KeyRole.SECRETARIAT)
-    assert len(after) == len(before) + 1
+    after = SecretariatKeys.load(sec).ring.list_keys()
+    [new] = [k for k in after if k.kid not in before]
+    assert new.kid in result.output
+    old = next(k.kid for k in after if k.purpose is new.purpose and k.kid != new.kid)
+    result = runner.invoke(app, ["keys", "retire", str(sec), old], env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "issue a new directory" in result.output
+    # a region rotates with endorse-kem, not rotate; the former one-keyring forum is gone
+    region = runner.invoke(app, ["keys", "rotate", str(forum / "regions" / "AFR")], env=ENV)
+    assert region.exit_code == 1
+    whole = runner.invoke(app, ["keys", "rotate", str(forum)], env=ENV)
+    assert whole.exit_code == 1
+    assert "not a party keyring" in whole.output
 
 
 def test_rotate_with_a_wrong_passphrase_changes_nothing(runner: CliRunner, forum: Path) -> None:
-    args = ["keys", "rotate", str(forum), "--role", "region", "--region", "AFR"]
+    sec = forum / "secretariat"
+    before = len(SecretariatKeys.load(sec).ring.list_keys())
+    args = ["keys", "rotate", str(sec), "--kind", "kem"]
     result = runner.invoke(app, args, env={"DIEF_KEYRING__PASSPHRASE": "wrong"})
     assert result.exit_code == 1
     assert "wrong passphrase" in result.output
     assert "wrong" not in result.stdout
-    assert len(Keyring.load(forum).key_infos()) == 12
-    result = runner.invoke(app, [*args[:3], "--role", "region"], env=ENV)  # no --region
-    assert result.exit_code == 1
-    assert "region code" in result.output
+    assert len(SecretariatKeys.load(sec).ring.list_keys()) == before
 
 
-def test_add_node(runner: CliRunner, forum: Path) -> None:
-    result = runner.invoke(app, ["keys", "add-node", str(forum), "n3"], env=ENV)
-    assert result.exit_code == 0, result.output
-    assert "n3" not in result.output
-    assert Keyring.load(forum).node_names() == ("n1", "n2", "n3")
-
-
-def test_export_public(runner: CliRunner, forum: Path, tmp_path: Path) -> None:
-    out = tmp_path / "public-material"
-    result = runner.invoke(app, ["keys", "export-public", str(forum), str(out)], env=NO_ENV)
-    assert result.exit_code == 0, result.output
-    assert "12 public keys" in result.output
-    exported = Keyring.load(out)
-    assert exported.public_only
-    assert len(exported.key_infos()) == 12
-    assert not (out / "private").exists()
-    assert not (out / "nodes").exists()
-    listed = runner.invoke(app, ["keys", "list", str(out)], env=NO_ENV)
-    assert listed.exit_code == 0
-    assert "node secrets" not in listed.output
+@pytest.mark.parametrize("command", ["add-node", "export-public"])
+def test_the_one_keyring_commands_are_gone(runner: CliRunner, command: str) -> None:
+    result = runner.invoke(app, ["keys", command, "--help"])
+    assert result.exit_code != 0
 
 
 @pytest.mark.parametrize(
-    "command", ["init", "rotate", "retire", "add-node", "list", "export-public"]
+    "command",
+    ["init", "init-root", "init-node", "rotate", "retire", "list", "backup", "restore"],
 )
 def test_every_command_has_help(runner: CliRunner, command: str) -> None:
     result = runner.invoke(app, ["keys", command, "--help"])
@@ -291,6 +261,7 @@ def test_a_forum_set_up_party_by_party(runner: CliRunner, tmp_path: Path) -> Non
         str(tmp_path / "node-b"),
         "--out",
         str(backup),
+        "--keys-only",  # it never posted: no outbox, no case index
         "--backup-passphrase-file",
         str(tmp_path / "bp"),
     )
