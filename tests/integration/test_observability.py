@@ -34,7 +34,6 @@ from pathlib import Path
 
 import pytest
 from _pipeline_helpers import (
-    FAST_KDF,
     PASSPHRASE,
     Forum,
     Nodes,
@@ -48,9 +47,18 @@ from pydantic import SecretStr
 from consumers.aggregator import AggregatorService
 from consumers.secretariat import SecretariatService
 from dief.broker import EmbeddedBroker, pick_free_port
+from dief.credentials import (
+    Issuer,
+    IssuerKey,
+    MemoryLedger,
+    TokenWallet,
+    registrations_of,
+)
+from dief.crypto import Sealer
 from dief.database import sqlite_url
 from dief.kafka import DIGESTS_TOPIC, cases_topic
-from dief.keyring import Keyring
+from dief.keyring import KeyRole, SimulatedForum
+from dief.node import NodeIdentity
 from dief.observability import Observability
 from dief.seams import OutboxEntry
 from dief.settings import (
@@ -61,6 +69,7 @@ from dief.settings import (
     SecretariatSettings,
 )
 from dief.vocab import Region
+from dief.wire import TYPE_CASE
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -119,6 +128,84 @@ def raw(value: bytes, key: bytes | None = None) -> OutboxEntry:
     return OutboxEntry(cases_topic(AFR), key or str(uuid.uuid4()).encode(), value, 0)
 
 
+# -- keys and tokens: a simulated forum's per-party keys, real tokens --------------------------
+
+#: The cycle of the cases posted here (detected 2026-01): the directory lists its issuer keys.
+CYCLES = ("CSP12",)
+
+
+async def fill_wallet(forum: SimulatedForum, label: str, path: Path | None) -> TokenWallet:
+    """The wallet of the forum's node *label* with a token per region of :data:`CYCLES`,
+    blind-signed by the Secretariat's issuer in process (what the exchange over Kafka, or
+    its files offline, would have brought); kept in *path* if given (then closed)."""
+    sec = forum.secretariat()
+    issuer = Issuer(
+        [
+            IssuerKey(c, r.value, sec.issuer_private_key(c, r.value), simulation=True)
+            for c in CYCLES
+            for r in Region
+        ],
+        registrations_of(sec),
+        MemoryLedger(),
+    )
+    keys = forum.node(label)
+    wallet = TokenWallet(
+        keys.node_secret(label), forum.directory.issuer_key, path=path, simulation=True
+    )
+    wallet.open()
+    for cycle in CYCLES:
+        for region in Region:
+            request = wallet.request(cycle, region.value)
+            blind = await issuer.sign(
+                keys.registration_kid, request.issuer_kid, cycle, region.value, request.blinded
+            )
+            wallet.accept(request.issuer_kid, blind)
+    if path is not None:
+        wallet.close()
+    return wallet
+
+
+class SimForum(Forum):
+    """The helpers' forum on a simulated forum's per-party keys (what the services open)."""
+
+    def __init__(self, path: Path, labels: tuple[str, ...]) -> None:  # no one-keyring forum
+        self.path = path
+        self.sim = SimulatedForum.create(path, PASSPHRASE, nodes=labels, cycles=CYCLES)
+
+    def sealer(self, region: Region | str, *, keys_of: Region | str | None = None) -> Sealer:
+        return Sealer(
+            type=TYPE_CASE,
+            region=str(region),
+            recipients=self.sim.sealing_keys(KeyRole.REGION, str(keys_of or region)),
+        )
+
+
+class TokenNodes(Nodes):
+    """The helpers' nodes, each the forum's node of its submitter, with real tokens."""
+
+    def __init__(self, forum: SimForum, bootstrap: str, work: Path) -> None:
+        super().__init__(forum, bootstrap, work)
+        self._sim = forum.sim
+        self._ids: dict[str, NodeIdentity] = {}
+        self._wallets: dict[str, TokenWallet] = {}
+
+    @staticmethod
+    def label(submitter: str) -> str:
+        return f"node-{submitter.lower()}"
+
+    async def prepare(self, submitters: tuple[str, ...]) -> None:
+        for submitter in submitters:
+            label = self.label(submitter)
+            self._wallets[submitter] = await fill_wallet(self._sim, label, None)
+            self._ids[submitter] = NodeIdentity(self._sim.node(label).node_secret(label))
+
+    def identity(self, submitter: str) -> NodeIdentity:
+        return self._ids[submitter]
+
+    def credentials(self, submitter: str) -> TokenWallet:  # a CredentialSource, as FakeCredentials
+        return self._wallets[submitter]
+
+
 # -- the aggregator in process ------------------------------------------------------------
 
 
@@ -126,7 +213,8 @@ async def test_the_aggregator_counts_what_it_applied_and_dead_lettered(
     module_broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
     bootstrap = module_broker.bootstrap
-    forum = Forum(tmp_path / "keys")
+    submitters = ("S0", "S1")
+    forum = SimForum(tmp_path / "keys", tuple(TokenNodes.label(s) for s in submitters))
     port = pick_free_port()
     settings = AggregatorSettings(
         regions=[AFR],
@@ -140,7 +228,8 @@ async def test_the_aggregator_counts_what_it_applied_and_dead_lettered(
     # be asked before the service starts and after it stops.
     observability = Observability(settings.metrics)
     service = AggregatorService(settings, SecretStr(PASSPHRASE), observability=observability)
-    nodes = Nodes(forum, bootstrap, tmp_path / "nodes")
+    nodes = TokenNodes(forum, bootstrap, tmp_path / "nodes")
+    await nodes.prepare(submitters)
     await observability.start()
     try:
         assert (await get(port, "/healthz"))[0] == 200
@@ -233,7 +322,7 @@ async def test_the_aggregator_counts_what_it_applied_and_dead_lettered(
 async def test_the_secretariat_counts_refused_digests_and_is_ready_while_running(
     module_broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
-    forum = Forum(tmp_path / "keys")
+    forum = SimForum(tmp_path / "keys", ())
     settings = SecretariatSettings(
         kafka=KafkaSettings(bootstrap=module_broker.bootstrap, embedded=True),
         keyring=KeyringSettings(path=forum.path),
@@ -375,7 +464,7 @@ def _applied(port: int, region: Region) -> float:
 @pytest.fixture(scope="module")
 def canary_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("canary")
-    Keyring.init_forum(root / "keys", PASSPHRASE, nodes=[NODE_NAME], kdf=FAST_KDF)
+    SimulatedForum.create(root / "keys", PASSPHRASE, nodes=[NODE_NAME], cycles=CYCLES)
     return root
 
 
@@ -400,6 +489,9 @@ def test_no_log_line_or_label_names_the_state_the_node_or_the_summary(
     root = canary_root / log_format
     intake = root / "intake"
     intake.mkdir(parents=True)
+    # the node's tokens, as the exchange would have brought them (no issuer runs here)
+    forum = SimulatedForum.load(canary_root / "keys", PASSPHRASE)
+    asyncio.run(fill_wallet(forum, NODE_NAME, root / "outbox.tokens.sqlite"))
     agg_port, node_port = pick_free_port(), pick_free_port()
     common = ["--bootstrap", module_broker.bootstrap, "--embedded", "--verbose"]
     # the text run takes the format from the environment, the JSON run from the option
