@@ -1,4 +1,5 @@
-"""`dief run --keys`: the pipeline on an existing forum keyring, readable afterwards."""
+"""`dief run --keys`: the pipeline on an existing simulated forum (``dief keys init``), its
+summaries verifying against the forum's signed directory afterwards."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic import SecretStr
 
 from dief.catalogue import load_catalogue
 from dief.exceptions import ConfigurationError
-from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.keyring import KeyRole, SimulatedForum
 from dief.pipeline import RunOptions, run_pipeline
 from dief.secretariat import verify_summary
 from dief.synthetic import generate_cases, write_jsonl
@@ -23,7 +24,7 @@ PASSPHRASE = "a forum passphrase for the test"
 
 async def test_run_on_an_existing_forum_signs_with_its_keys(tmp_path: Path) -> None:
     forum = tmp_path / "forum"
-    Keyring.init_forum(forum, PASSPHRASE, kdf=KdfParams(iterations=1, lanes=1, memory_kib=8))
+    SimulatedForum.create(forum, PASSPHRASE)
     cases = tmp_path / "cases.jsonl"
     write_jsonl(
         generate_cases(150, seed=3, indicator_ids=list(load_catalogue().ids), today=TODAY), cases
@@ -38,11 +39,11 @@ async def test_run_on_an_existing_forum_signs_with_its_keys(tmp_path: Path) -> N
     )
     result = await run_pipeline(options)
     assert result.applied + result.dead_lettered == result.published > 0
-    ring = Keyring.load(forum)
+    directory = SimulatedForum.load(forum, PASSPHRASE).directory
     summaries = sorted((tmp_path / "out" / "summary").glob("CSP*.json"))
     assert summaries
     for path in summaries:
-        verified = verify_summary(path.read_bytes(), ring.verify_keys(KeyRole.SECRETARIAT))
+        verified = verify_summary(path.read_bytes(), directory.verify_keys(KeyRole.SECRETARIAT))
         assert verified is not None
     # The throw-away forum was not made: the run used the given keys.
     assert not (tmp_path / "work" / "run" / "keys").exists()
