@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,3 +181,16 @@ def test_a_party_keyring_alone_is_not_enough(setup: Setup) -> None:
     code, output = _verify(str(setup.genuine), "--keys", str(setup.forum.path / "secretariat"))
     assert code == 1
     assert "directory" in output
+
+
+def test_after_dief_run_the_forum_it_left_is_the_default(setup: Setup, tmp_path: Path) -> None:
+    """README: `dief summary verify FILE` after `dief run` checks against the directory of
+    the forum the run left in DIEF_WORK_DIR/run/keys."""
+    run_keys = tmp_path / "work" / "run" / "keys"
+    shutil.copytree(setup.forum.path, run_keys)
+    env = {"DIEF_WORK_DIR": str(tmp_path / "work")}
+    assert _verify(str(setup.genuine), env=env)[0] == 0
+    _rogue_public_file(run_keys, setup.forger)
+    code, output = _verify(str(setup.forged), env=env)
+    assert code == 1
+    assert output.startswith("invalid")
