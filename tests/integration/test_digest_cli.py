@@ -23,15 +23,19 @@ from typer.testing import CliRunner
 
 from dief.aggregator import CaseFacts, case_values
 from dief.aggregator.store import CaseStore
+from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
 from dief.cli import app
-from dief.crypto import Sealer
+from dief.crypto import KemPrivateKey, Opener, Sealer, b64url_encode
 from dief.database import sqlite_url
+from dief.digests import parse_payload
+from dief.kafka import DIGESTS_TOPIC
 from dief.keyring import KeyRole, SimulatedForum
 from dief.render import render_summary_html
 from dief.secretariat import build_summary
+from dief.testing import read_topics
 from dief.vocab import Dimension, TransferStage
-from dief.wire import TYPE_CASE, CaseRecord, Digest, parse_case
+from dief.wire import SUITE_X25519, TYPE_CASE, CaseRecord, Digest, parse_case
 from tests.unit.record_helpers import seal_record, signed_record
 
 pytestmark = pytest.mark.integration
@@ -431,3 +435,68 @@ def test_every_dimension_has_a_table(forum: Forum, runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     for dimension in Dimension:
         assert f'data-dimension="{dimension.value}"' in result.stdout
+
+
+# -- dief publish-digests on the region's own keys -------------------------------------------
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_publish_digests_seals_to_the_directorys_secretariat_keys_only(
+    forum: Forum, module_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """A region publishes with its own keyring and the signed directory: the digest is
+    signed by the region and sealed to the Secretariat KEM keys the directory lists — not to
+    a key file dropped into the region's folder."""
+    region = forum.keys / "regions" / "AFR"
+    rogue = KemPrivateKey.generate(SUITE_X25519)
+    (region / "public").mkdir(exist_ok=True)
+    (region / "public" / f"{rogue.kid}.json").write_text(
+        json.dumps(
+            {
+                "format": "dief-public-key/1",
+                "kid": rogue.kid,
+                "kind": "kem",
+                "role": "secretariat",
+                "region": None,
+                "alg": SUITE_X25519,
+                "created": "2026-05-01T12:00:00Z",
+                "active": True,
+                "retired": False,
+                "public": b64url_encode(rogue.public_key.public_bytes()),
+            }
+        ),
+        encoding="utf-8",
+    )
+    args = [
+        "publish-digests",
+        "--region",
+        "AFR",
+        "--period",
+        "2026-01",
+        "--database-url",
+        forum.url,
+        "--keys",
+        str(region),
+        "--passphrase-file",
+        str(forum.passphrase_file),
+        "--directory",
+        str(forum.keys / "directory.json"),
+        "--root-fingerprint",
+        forum.root_fingerprint,
+        "--bootstrap",
+        module_broker.bootstrap,
+        "--embedded",
+    ]
+    result = await asyncio.to_thread(CliRunner().invoke, app, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("AFR 2026-01 version 1 ("), result.stdout
+    [record] = await read_topics(module_broker.bootstrap, [DIGESTS_TOPIC], expected=1)
+    sim = SimulatedForum.load(forum.keys, PASSPHRASE)
+    recipients = {r["kid"] for r in json.loads(record.value)["recipients"]}
+    assert recipients == {k.kid for k in sim.sealing_keys(KeyRole.SECRETARIAT)}
+    assert rogue.kid not in recipients
+    opened = Opener(sim.opening_keys(KeyRole.SECRETARIAT)).open(record.value)
+    payload = parse_payload(opened.payload, lambda r: sim.verify_keys(KeyRole.REGION, r.value))
+    assert (payload.region.value, payload.period, payload.version) == ("AFR", "2026-01", 1)
+    assert {lesson.text for lesson in payload.digest.lessons} <= forum.lessons["2026-01"]
+    assert payload.digest.lessons  # opened with the region's own key
