@@ -382,11 +382,14 @@ class NodeService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         try:
-            await self._ask_for_older_cycles()
-            while self._outbox.held_count and (left := deadline - loop.time()) > 0:
-                await client.step(min(left, 0.5))
+            async with asyncio.timeout(seconds):
+                await self._ask_for_older_cycles()
+                while self._outbox.held_count and (left := deadline - loop.time()) > 0:
+                    await client.step(min(left, 0.5))
+        except TimeoutError:
+            pass
         except DiefError as exc:
-            log.warning("contributor tokens not obtained (%s)", exc.message)
+            log.info("contributor tokens not obtained (%s)", exc.message)
         finally:
             await client.close()
         await self._require_node().release_held()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -108,7 +109,11 @@ def post(
     region", "a broker registered abroad" instead (docs/screening.md).
 
     Each line is reported: the case id it received, "already posted" (with the case id it
-    received then), or refused with a reason. With --wait, each record's receipt follows.
+    received then), or refused with a reason. A case whose contributor token (per cycle and
+    region, from the Secretariat's issuer) the node does not hold yet is held in the outbox:
+    post asks for the tokens within the wait (with the node's random delays,
+    DIEF_CREDENTIAL_MAX_DELAY_SECONDS) and says how many cases are still held; `dief node`
+    sends them once their tokens arrive. With --wait, each record's receipt follows.
     Exit status 0 when nothing was refused, 1 when any line was refused (the others are
     posted), a receipt said dead-lettered, or an error stopped the command.
     """
@@ -119,6 +124,8 @@ def post(
     passphrase = keyring_passphrase(settings.keyring, passphrase_file)
 
     async def main() -> int:
+        if not verbose:  # what became of the token requests is said below, in one line
+            logging.getLogger("dief.credentials").setLevel(logging.ERROR)
         service = NodeService(settings, passphrase)
         await service.start()
         try:
