@@ -26,7 +26,9 @@ from dief.cli.keys._common import keys_app
 
 __all__ = ["register"]
 
-_COMMANDS = (_setup, _rotation, _backup)  # each registers its commands on keys_app
+# The help lists the commands in this order: setting up, keeping up, backing up.
+for _name, _function in (*_setup.COMMANDS, *_rotation.COMMANDS, *_backup.COMMANDS):
+    keys_app.command(_name)(_function)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,16 @@ from dief.cli._directory import (
     directory_overrides,
     trusted_directory,
 )
-from dief.cli.keys._common import DirArg, FileArg, Out, PassphraseFile, fail, keys_app, secret
+from dief.cli.keys._common import (
+    Commands,
+    DirArg,
+    FileArg,
+    Out,
+    PassphraseFile,
+    collect,
+    fail,
+    secret,
+)
 from dief.cli.keys._node_state import (
     parse_extras,
     read_state,
@@ -33,7 +42,10 @@ from dief.exceptions import ConfigurationError, DiefError, PassphraseError
 from dief.keyring import ForumDirectory, NodeKeys, backup_node, restore_node
 from dief.settings import NodeSettings, load_settings, read_passphrase_file
 
-__all__: list[str] = []
+__all__ = ["COMMANDS"]
+
+COMMANDS: Commands = []
+command = collect(COMMANDS)
 
 BackupPassphraseFile = Annotated[
     Path | None,
@@ -75,7 +87,7 @@ def _backup_passphrase(given: Path | None, node_passphrase: str) -> str:
         raise fail(exc.message) from exc
 
 
-@keys_app.command("backup")
+@command("backup")
 def backup(
     directory: DirArg,
     out: Out,
@@ -128,7 +140,7 @@ def _directory_or_none(settings: NodeSettings) -> ForumDirectory | None:
         raise fail(f"the forum directory is refused ({exc.code}): {exc.message}") from exc
 
 
-@keys_app.command("restore")
+@command("restore")
 def restore(
     backup_file: FileArg,
     directory: DirArg,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -19,6 +20,7 @@ from dief.settings import KeysSettings, load_settings, read_passphrase_file
 from dief.wire import KeyStatus
 
 __all__ = [
+    "Commands",
     "DirArg",
     "FileArg",
     "Out",
@@ -26,6 +28,7 @@ __all__ = [
     "Simulation",
     "Suite",
     "check_suite",
+    "collect",
     "console",
     "directory_app",
     "directory_table",
@@ -41,6 +44,25 @@ __all__ = [
 ]
 
 _M = TypeVar("_M", bound=BaseModel)
+_F = TypeVar("_F", bound=Callable[..., None])
+
+#: A module's ``keys`` commands, by name, in the order they are listed in the help.
+Commands = list[tuple[str, Callable[..., None]]]
+
+
+def collect(into: Commands) -> Callable[[str], Callable[[_F], _F]]:
+    """A decorator factory noting ``(name, function)`` in *into*; the package registers the
+    modules' commands in the order it chooses (the help lists them so)."""
+
+    def command(name: str) -> Callable[[_F], _F]:
+        def note(function: _F) -> _F:
+            into.append((name, function))
+            return function
+
+        return note
+
+    return command
+
 
 keys_app = typer.Typer(
     name="keys",

@@ -10,14 +10,15 @@ from typing import Annotated
 import typer
 
 from dief.cli.keys._common import (
+    Commands,
     DirArg,
     FileArg,
     Out,
     PassphraseFile,
+    collect,
     directory_app,
     fail,
     is_party,
-    keys_app,
     secret,
     secretariat,
     write_json,
@@ -26,7 +27,10 @@ from dief.exceptions import DiefError
 from dief.keyring import DEFAULT_DIRECTORY_DAYS, Purpose, RegionKeys, verify_directory
 from dief.wire import KeyStatus
 
-__all__: list[str] = []
+__all__ = ["COMMANDS"]
+
+COMMANDS: Commands = []
+command = collect(COMMANDS)
 
 
 class _RotateKind(StrEnum):
@@ -43,7 +47,7 @@ def _secretariat_folder(directory: Path) -> None:
         )
 
 
-@keys_app.command("rotate")
+@command("rotate")
 def rotate(
     directory: DirArg,
     kind: Annotated[
@@ -58,7 +62,7 @@ def rotate(
     _rotate_secretariat(directory, kind.value, passphrase_file)
 
 
-@keys_app.command("retire")
+@command("retire")
 def retire(
     directory: DirArg,
     kid: Annotated[str, typer.Argument(help="Key id to retire.")],
@@ -88,7 +92,7 @@ def _rotate_secretariat(directory: Path, kind: str, passphrase_file: Path | None
     )
 
 
-@keys_app.command("revoke")
+@command("revoke")
 def revoke(
     directory: DirArg,
     kid: Annotated[str, typer.Argument(help="Key id to revoke.")],
@@ -98,7 +102,7 @@ def revoke(
     _set_status(directory, kid, KeyStatus.REVOKED, passphrase_file)
 
 
-@keys_app.command("endorse-kem")
+@command("endorse-kem")
 def endorse_kem(
     directory: DirArg,
     out: Out,
@@ -115,7 +119,7 @@ def endorse_kem(
     )
 
 
-@keys_app.command("succeed-signing-key")
+@command("succeed-signing-key")
 def succeed_signing_key(
     directory: DirArg,
     out: Out,

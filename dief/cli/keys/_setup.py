@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from dief.cli.keys._common import (
+    Commands,
     DirArg,
     FileArg,
     Out,
@@ -17,11 +18,11 @@ from dief.cli.keys._common import (
     Simulation,
     Suite,
     check_suite,
+    collect,
     console,
     directory_table,
     fail,
     is_party,
-    keys_app,
     own_table,
     read_document,
     secret,
@@ -50,10 +51,13 @@ from dief.wire import (
     RegionKeyBundle,
 )
 
-__all__: list[str] = []
+__all__ = ["COMMANDS"]
+
+COMMANDS: Commands = []
+command = collect(COMMANDS)
 
 
-@keys_app.command("list")
+@command("list")
 def list_keys(
     directory: DirArg,
     show_all: Annotated[bool, typer.Option("--all", help="Include retired keys.")] = False,
@@ -98,7 +102,7 @@ def _list_party(directory: Path, show_all: bool) -> bool:
     return True
 
 
-@keys_app.command("init")
+@command("init")
 def init(
     directory: DirArg,
     nodes: Annotated[
@@ -134,7 +138,7 @@ def init(
     out.print(f"simulated nodes: {len(names)} (local labels in {directory / 'simulation.json'})")
 
 
-@keys_app.command("init-root")
+@command("init-root")
 def init_root(
     directory: DirArg, simulation: Simulation = False, passphrase_file: PassphraseFile = None
 ) -> None:
@@ -149,7 +153,7 @@ def init_root(
     typer.echo(f"root fingerprint: {root.fingerprint}")
 
 
-@keys_app.command("init-secretariat")
+@command("init-secretariat")
 def init_secretariat(
     directory: DirArg,
     k_meeting: Annotated[int, typer.Option("--k-meeting", min=1)] = 2,
@@ -181,7 +185,7 @@ def init_secretariat(
     )
 
 
-@keys_app.command("init-region")
+@command("init-region")
 def init_region(
     region: Annotated[str, typer.Argument(help="Region code (AFR, APG, EEG, GRULAC, WEOG).")],
     directory: DirArg,
@@ -210,7 +214,7 @@ def init_region(
     typer.echo(f"bundle for the root and the Secretariat: {directory / 'bundle.json'}")
 
 
-@keys_app.command("init-node")
+@command("init-node")
 def init_node(
     directory: DirArg,
     suite: Suite = SUITE_HYBRID,
@@ -231,7 +235,7 @@ def init_node(
     typer.echo(f"registration file: {directory / 'registration.json'}")
 
 
-@keys_app.command("certify-directory-key")
+@command("certify-directory-key")
 def certify_directory_key(
     root: Annotated[Path, typer.Argument(help="The root's keyring folder.")],
     request: FileArg,
@@ -251,7 +255,7 @@ def certify_directory_key(
     typer.echo(f"certified directory key {cert.subject_kid} until {cert.not_after}: {out}")
 
 
-@keys_app.command("certify-region-keys")
+@command("certify-region-keys")
 def certify_region_keys(
     root: Annotated[Path, typer.Argument(help="The root's keyring folder.")],
     bundle: FileArg,
@@ -270,7 +274,7 @@ def certify_region_keys(
     typer.echo(f"root-signed bundle of {signed.region}: {out}")
 
 
-@keys_app.command("install-certificate")
+@command("install-certificate")
 def install_certificate(
     directory: DirArg,
     certificate: FileArg,
@@ -288,7 +292,7 @@ def install_certificate(
     typer.echo(f"directory key {document.subject_kid} certified until {document.not_after}")
 
 
-@keys_app.command("add-region")
+@command("add-region")
 def add_region(directory: DirArg, bundle: FileArg) -> None:
     """The Secretariat lists a region's (root-signed) keys from the next directory on."""
     document = read_document(bundle, RegionKeyBundle, "region key bundle")
@@ -299,7 +303,7 @@ def add_region(directory: DirArg, bundle: FileArg) -> None:
     typer.echo(f"{document.region}: {len(document.keys)} keys taken")
 
 
-@keys_app.command("register")
+@command("register")
 def register_node(
     directory: DirArg,
     registration: FileArg,
@@ -317,7 +321,7 @@ def register_node(
     typer.echo(f"registered {kid} (keep which State it is offline)")
 
 
-@keys_app.command("revoke-node")
+@command("revoke-node")
 def revoke_node(
     directory: DirArg, kid: Annotated[str, typer.Argument(help="Registration kid.")]
 ) -> None:
@@ -329,7 +333,7 @@ def revoke_node(
     typer.echo(f"revoked {kid}; issue a new directory")
 
 
-@keys_app.command("issuer-keys")
+@command("issuer-keys")
 def issuer_keys(
     directory: DirArg,
     cycle: Annotated[str, typer.Argument(help="CSP cycle, e.g. CSP12.")],
