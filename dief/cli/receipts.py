@@ -112,8 +112,7 @@ def _case_json(case: CaseReceipts) -> dict[str, object]:
         "case_id": case.case_id,
         "revision": case.revision,
         "records": [
-            {"region": r.region, "outcome": r.outcome, "reason": r.reason}
-            for r in case.records
+            {"region": r.region, "outcome": r.outcome, "reason": r.reason} for r in case.records
         ],
     }
 
