@@ -1,9 +1,13 @@
-"""The services as an operator runs them: ``dief keys init``, ``dief aggregate``,
-``dief post`` and ``dief node``, each a subprocess of the console script (DESIGN §9).
+"""The services as an operator runs them: ``dief keys init``, ``dief secretariat``,
+``dief aggregate``, ``dief post`` and ``dief node``, each a subprocess of the console script
+(DESIGN §9).
 
-One forum keyring and one aggregator (``--all`` regions, its own SQLite database) serve
-the module, on an embedded broker the module starts. Nodes post through it and the tests
-watch the aggregator's database for the cases they posted. The last test stops the
+One simulated forum (``dief keys init``: every party's keyring in its own folder, issuer
+keys for this cycle and the two before it), the Secretariat (its credential issuer answers
+the nodes' token requests over Kafka) and one aggregator (``--all`` regions, its own SQLite
+database) serve the module, on an embedded broker the module starts. Nodes post through it
+(each gets its contributor tokens from the issuer first; without random delays here) and the
+tests watch the aggregator's database for the cases they posted. The last test stops the
 aggregator with SIGTERM.
 
 Waiting is on conditions (a line printed, a file moved, a row present) with a deadline,
@@ -30,6 +34,7 @@ import pytest
 
 from dief.broker import EmbeddedBroker, pick_free_port
 from dief.catalogue import load_catalogue
+from dief.periods import CspCycle, Month
 from dief.synthetic import generate_cases
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -75,6 +80,7 @@ def _env(forum_root: Path, **extra: str) -> dict[str, str]:
             "DIEF_KEYRING__PASSPHRASE": PASSPHRASE,
             "DIEF_KEYRING__PATH": str(forum_root / "keys"),
             "DIEF_RELAY_MAX_DELAY_SECONDS": "0",  # tests: no random relay delays
+            "DIEF_CREDENTIAL_MAX_DELAY_SECONDS": "0",  # nor random token request delays
             "COLUMNS": "200",
             **extra,
         }
@@ -158,6 +164,24 @@ def _outbox(db: Path) -> tuple[int, int]:
     return counts.get(True, 0), counts.get(False, 0)
 
 
+def _derived(outbox: Path, references: list[str]) -> list[str]:
+    """The case ids a node derived for the cases of *references* (the practitioners' own
+    references, kept in its outbox and never sent), in their order."""
+    rows = dict(_query(outbox, "SELECT reference, case_id FROM node_cases"))
+    return [str(rows[ref]) for ref in references if ref in rows]
+
+
+def _held(db: Path) -> int:
+    """Cases a node outbox holds until their contributor tokens arrive."""
+    return sum(int(str(n)) for (n,) in _query(db, "SELECT count(*) FROM held"))
+
+
+def _cycles() -> list[str]:
+    """This CSP cycle and the two before it (the synthetic cases' months)."""
+    cycle = CspCycle.of(Month.of(datetime.now(UTC).date()))
+    return [str(cycle.previous().previous()), str(cycle.previous()), str(cycle)]
+
+
 def _fresh_cases(n: int, *, seed: int) -> list[dict[str, object]]:
     """*n* first-revision cases with new case ids and no ``submitted_by``."""
     today = datetime.now(UTC).date()
@@ -186,9 +210,10 @@ def _cases(path: Path, n: int, *, seed: int) -> list[str]:
 
 
 def _records(path: Path) -> int:
-    """How many records the accepted cases of *path* make (one per region told)."""
+    """How many records the accepted cases of *path* make (one: a case goes to its own
+    region only; the regions on its route get route tables, DESIGN §5)."""
     return sum(
-        1 + len(doc.get("related_regions", []))
+        1
         for doc in map(json.loads, path.read_text(encoding="utf-8").splitlines())
         if "summary" not in doc or "Burkina" not in str(doc["summary"])
     )
@@ -201,13 +226,40 @@ def _records(path: Path) -> int:
 def forum(tmp_path_factory: pytest.TempPathFactory) -> Forum:
     root = tmp_path_factory.mktemp("forum")
     placeholder = Forum(root, root / "keys", "")
-    done = _dief(placeholder, "keys", "init", "keys", "--nodes", ",".join(NODES))
+    cycles = ",".join(_cycles())
+    done = _dief(
+        placeholder, "keys", "init", "keys", "--nodes", ",".join(NODES), "--cycles", cycles
+    )
     assert done.returncode == 0, done.stderr
     return Forum(root, root / "keys", done.stdout)
 
 
 @pytest.fixture(scope="module")
-def aggregator(forum: Forum, module_broker: EmbeddedBroker) -> Iterator[Service]:
+def secretariat(forum: Forum, module_broker: EmbeddedBroker) -> Iterator[Service]:
+    """The Secretariat: its credential issuer answers the nodes' token requests."""
+    service = _start(
+        forum,
+        "secretariat",
+        "secretariat",
+        "--embedded",
+        "--bootstrap",
+        module_broker.bootstrap,
+        "--database-url",
+        f"sqlite+aiosqlite:///{forum.root / 'secretariat.sqlite'}",
+    )
+    try:
+        wait_for(lambda: "Secretariat running" in service.errors(), 60.0, "start", service)
+        yield service
+    finally:
+        if service.proc.poll() is None:
+            service.proc.kill()
+            service.proc.wait(timeout=STOP_TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def aggregator(
+    forum: Forum, module_broker: EmbeddedBroker, secretariat: Service
+) -> Iterator[Service]:
     db = forum.root / "aggregator.sqlite"
     service = _start(
         forum,
@@ -232,14 +284,23 @@ def aggregator(forum: Forum, module_broker: EmbeddedBroker) -> Iterator[Service]
 # -- keys -----------------------------------------------------------------------------------
 
 
-def test_keys_init_creates_the_forum(forum: Forum) -> None:
-    ring = json.loads((forum.keys / "keyring.json").read_text(encoding="utf-8"))
-    assert ring  # a keyring manifest
-    assert "node secrets: alpha, bravo, charlie" in forum.init_stdout
-    private = list((forum.keys / "private").glob("*.json"))
-    assert len(private) >= 12  # KEM and signing keys of 5 regions and the Secretariat
-    for path in private:  # encrypted at rest: the passphrase does not open it as text
-        assert PASSPHRASE not in path.read_text(encoding="utf-8")
+def test_keys_init_creates_a_simulated_forum_one_keyring_per_party(forum: Forum) -> None:
+    assert "simulated forum" in forum.init_stdout
+    assert (forum.keys / "simulation.json").is_file()
+    parties = [forum.keys / "root", forum.keys / "secretariat"]
+    parties += [forum.keys / "regions" / r for r in ("AFR", "APG", "EEG", "GRULAC", "WEOG")]
+    parties += sorted((forum.keys / "nodes").iterdir())
+    assert len(parties) == 7 + len(NODES)
+    for party in parties:
+        assert (party / "keyring.json").is_file(), party
+        for path in (party / "private").glob("*.json"):  # encrypted at rest
+            assert PASSPHRASE not in path.read_text(encoding="utf-8")
+    # node labels stay local: neither the directory nor the node folders name them
+    directory = (forum.keys / "directory.json").read_text(encoding="utf-8")
+    for name in NODES:
+        assert name not in directory
+        assert not (forum.keys / "nodes" / name).exists()
+    assert f"simulated nodes: {len(NODES)}" in forum.init_stdout
 
 
 # -- post -----------------------------------------------------------------------------------
@@ -264,13 +325,16 @@ def test_post_prints_a_reference_per_case_and_the_aggregator_applies_them(
     )
     assert done.returncode == 0, done.stderr
     refs = [m for line in done.stdout.splitlines() if (m := CASE_LINE.match(line))]
-    assert [(int(m["line"]), m["id"]) for m in refs] == list(enumerate(ids, start=1))
+    derived = _derived(outbox, ids)  # the ids that travel: never the references
+    assert [(int(m["line"]), m["id"]) for m in refs] == list(enumerate(derived, start=1))
+    assert len(derived) == len(ids)
+    assert not set(derived) & set(ids)
     assert all(m["path"] == str(path) for m in refs)
     records = _records(path)
     assert f"published {records} records" in done.stdout
     assert _outbox(outbox) == (0, records)
     wait_for(
-        lambda: _applied(aggregator.db, ids) == set(ids),
+        lambda: _applied(aggregator.db, derived) == set(derived),
         APPLY_TIMEOUT,
         "the aggregator applies the posted cases",
         aggregator,
@@ -297,13 +361,15 @@ def test_post_with_a_refused_case_exits_1_and_posts_the_others(
     )
     assert done.returncode == 1, done.stderr
     refs = [m["id"] for line in done.stdout.splitlines() if (m := CASE_LINE.match(line))]
-    assert refs == ids
+    derived = _derived(forum.root / "alpha-outbox.sqlite", [*ids, refused_id])
+    assert refs == derived
+    assert len(derived) == len(ids)  # none for the refused case
     refusal = [line for line in done.stdout.splitlines() if ":3: refused" in line]
     assert len(refusal) == 1
     assert "(screening)" in refusal[0]
     assert "Burkina" not in done.stdout + done.stderr  # the refused text is never echoed
     wait_for(
-        lambda: _applied(aggregator.db, [*ids, refused_id]) == set(ids),
+        lambda: _applied(aggregator.db, derived) == set(derived),
         APPLY_TIMEOUT,
         "the aggregator applies the accepted cases",
         aggregator,
@@ -333,12 +399,15 @@ def test_post_without_a_broker_keeps_the_cases_and_a_node_publishes_them_later(
     assert done.returncode == 0, done.stderr
     assert len([line for line in done.stdout.splitlines() if CASE_LINE.match(line)]) == 4
     records = _records(path)
-    assert "not published yet" in done.stdout
-    assert f"{records} records wait in the outbox" in done.stdout
-    assert done.stderr == ""  # no client noise: the reason is in the one line above
-    assert _outbox(outbox) == (records, 0)
+    # no broker, so no contributor tokens: the cases are held in the outbox, unsealed
+    assert f"{records} cases held until their contributor tokens arrive" in done.stdout
+    assert "published 0 records" in done.stdout
+    assert done.stderr == ""  # no client noise: the reasons are in the lines above
+    assert _outbox(outbox) == (0, 0)
+    assert _held(outbox) == records
 
-    # The node's relay publishes what waited, and the aggregator applies it.
+    # The node gets its tokens, seals what was held, its relay publishes it and the
+    # aggregator applies it.
     node = _start(
         forum,
         "bravo-node",
@@ -352,8 +421,9 @@ def test_post_without_a_broker_keeps_the_cases_and_a_node_publishes_them_later(
     )
     try:
         wait_for(lambda: _outbox(outbox) == (0, records), 30.0, "the relay publishes", node)
+        derived = _derived(outbox, ids)
         wait_for(
-            lambda: _applied(aggregator.db, ids) == set(ids),
+            lambda: _applied(aggregator.db, derived) == set(derived),
             APPLY_TIMEOUT,
             "the aggregator applies the relayed cases",
             aggregator,
@@ -385,14 +455,15 @@ def test_post_wait_prints_each_records_receipt_and_receipts_lists_the_cases(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     receipts = [m for line in done.stdout.splitlines() if (m := RECEIPT_LINE.match(line))]
-    assert len(receipts) == _records(path)  # one per record: each region told
-    assert {m["id"] for m in receipts} == set(ids)
+    assert len(receipts) == _records(path)  # one per record: its own region only
+    derived = _derived(outbox, ids)
+    assert {m["id"] for m in receipts} == set(derived)
     assert {m["said"] for m in receipts} == {"applied"}, done.stdout
 
     listing = _dief(forum, "receipts", "--outbox", str(outbox), *broker, "--json")
     assert listing.returncode == 0, listing.stderr
     rows = [json.loads(line) for line in listing.stdout.splitlines()]
-    assert [r["case_id"] for r in rows] == ids
+    assert [r["case_id"] for r in rows] == derived
     assert {rec["outcome"] for r in rows for rec in r["records"]} == {"applied"}
     table = _dief(forum, "receipts", "--outbox", str(outbox), "--no-read")
     assert table.returncode == 0, table.stderr
@@ -419,7 +490,7 @@ def test_aggregate_without_a_broker_fails_with_one_line(forum: Forum) -> None:
 
 
 def test_post_says_what_already_went_out_and_refuses_an_empty_file(
-    forum: Forum, module_broker: EmbeddedBroker
+    forum: Forum, module_broker: EmbeddedBroker, secretariat: Service
 ) -> None:
     """The node never misreports: a partly refused file is not taken for posted; posting
     it again, corrected, sends only the corrected case and names the case that already went
@@ -503,8 +574,10 @@ def test_node_picks_up_a_dropped_file_moves_it_to_done_and_publishes(
         assert not (intake / "drop.jsonl").exists()
         assert not (intake / "done" / "drop.jsonl.rejected.jsonl").exists()
         wait_for(lambda: _outbox(outbox) == (0, records), 30.0, "the relay publishes", node)
+        derived = _derived(outbox, ids)
+        assert len(derived) == len(ids)
         wait_for(
-            lambda: _applied(aggregator.db, ids) == set(ids),
+            lambda: _applied(aggregator.db, derived) == set(derived),
             APPLY_TIMEOUT,
             "the aggregator applies the dropped cases",
             aggregator,
