@@ -29,7 +29,7 @@ from dief.broker import EmbeddedBroker
 from dief.crypto.envelope import Opener, Sealer
 from dief.database import sqlite_url
 from dief.kafka import KafkaDeadLetterSink, cases_topic, dlq_topic, make_broker
-from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.keyring import KeyRole, SimulatedForum
 from dief.settings import KafkaSettings
 from dief.testing import FakeCredentials
 from dief.vocab import Region
@@ -42,9 +42,8 @@ WHO_2 = b"b" * 32
 
 
 @pytest.fixture(scope="module")
-def ring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
-    kdf = KdfParams(iterations=1, lanes=1, memory_kib=8)
-    return Keyring.init_forum(tmp_path_factory.mktemp("forum") / "keys", "pw", kdf=kdf)
+def ring(tmp_path_factory: pytest.TempPathFactory) -> SimulatedForum:
+    return SimulatedForum.create(tmp_path_factory.mktemp("forum") / "keys", "pw")
 
 
 @dataclass
@@ -78,7 +77,7 @@ async def kafka(request: pytest.FixtureRequest) -> AsyncIterator[Kafka]:
 
 
 def sealed(
-    ring: Keyring, doc: dict[str, object], *, index: int, revision: int, who: bytes
+    ring: SimulatedForum, doc: dict[str, object], *, index: int, revision: int, who: bytes
 ) -> tuple[str, bytes]:
     """The case id and sealed ``dief.case`` record node *who* makes of *doc* (its case
     *index*, its *revision*), sealed for the case's region."""
@@ -108,7 +107,7 @@ def doc(region: str, detected: str, methods: list[str], **more: object) -> dict[
     }
 
 
-def records(ring: Keyring) -> Iterator[tuple[str, bytes, bytes]]:
+def records(ring: SimulatedForum) -> Iterator[tuple[str, bytes, bytes]]:
     """(topic, key, value): case X (two revisions), case Y, and case Z of APG that names AFR
     on its route (it goes to APG only: AFR learns of it through route tables)."""
     afr, apg = cases_topic("AFR"), cases_topic("APG")
@@ -153,7 +152,7 @@ class Reports:
                 continue
 
 
-async def test_batches_become_cells(kafka: Kafka, ring: Keyring, tmp_path: Path) -> None:
+async def test_batches_become_cells(kafka: Kafka, ring: SimulatedForum, tmp_path: Path) -> None:
     reports = Reports()
     async with CaseStore(sqlite_url(tmp_path / "agg.sqlite")) as store:
         aggregators = {
@@ -207,7 +206,9 @@ async def test_batches_become_cells(kafka: Kafka, ring: Keyring, tmp_path: Path)
         assert await store.outcome_counts("AFR") == {"applied": 3}
 
 
-async def test_bad_records_reach_the_dlq(kafka: Kafka, ring: Keyring, tmp_path: Path) -> None:
+async def test_bad_records_reach_the_dlq(
+    kafka: Kafka, ring: SimulatedForum, tmp_path: Path
+) -> None:
     reports = Reports()
     letters: list[tuple[bytes | None, bytes | None, dict[str, bytes]]] = []
     arrived = asyncio.Event()
@@ -245,3 +246,36 @@ async def test_bad_records_reach_the_dlq(kafka: Kafka, ring: Keyring, tmp_path: 
         assert sorted((k, v) for k, v, _ in letters) == sorted(bad)
         assert all(h["dief-reason"] == b"malformed" for _, _, h in letters)
         assert await store.dead_letter_counts("AFR") == {"malformed": 2}
+
+
+def test_route_tables_go_to_the_region_keys_the_directory_lists_when_sealed(
+    tmp_path: Path,
+) -> None:
+    """The aggregator's route issuer (issued with its digests) looks each receiving region's
+    KEM keys up in the directory at each table: a rotation needs no restart."""
+    from dief.catalogue import load_catalogue
+    from dief.digests import issuer_from_keyring
+    from dief.testing import MemoryRecordSink
+
+    forum = SimulatedForum.create(tmp_path / "keys", "pw")
+    issuer = issuer_from_keyring(
+        forum, Region.AFR, MemoryRecordSink(), catalogue=load_catalogue(), routes=True, k_csp=4
+    )
+    routes = issuer.routes
+    assert routes is not None
+    assert (routes.k_meeting, routes.k_csp) == (issuer.k_meeting, 4)
+    assert set(routes.recipients) == set(Region) - {Region.AFR}
+    before = {k.kid for k in routes.recipients[Region.APG]}
+    assert before == {k.kid for k in forum.sealing_keys(KeyRole.REGION, "APG")}
+    sec = forum.secretariat()
+    sec.add_region(forum.region("APG").endorse_kem())
+    forum.issue_directory()
+    after = {k.kid for k in routes.recipients[Region.APG]}
+    assert before < after
+    assert len(after) == 2
+    assert (
+        issuer_from_keyring(
+            forum, Region.AFR, MemoryRecordSink(), catalogue=load_catalogue()
+        ).routes
+        is None
+    )

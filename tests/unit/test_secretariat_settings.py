@@ -20,7 +20,12 @@ from dief.vocab import Region
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DIEF_REGIONS", "DIEF_CYCLE_START_MONTH", "DIEF_DATABASE_URL"):
+    for name in (
+        "DIEF_REGIONS",
+        "DIEF_CYCLE_START_MONTH",
+        "DIEF_DATABASE_URL",
+        "DIEF_PUBLISH_DIRECTORY",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -28,6 +33,14 @@ def test_defaults_are_every_region_and_september() -> None:
     settings = SecretariatSettings()
     assert settings.regions == list(Region)
     assert settings.cycle_start_month == 9
+
+
+def test_publishing_the_directory_is_off_unless_dief_publish_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert SecretariatSettings().publish_directory is False
+    monkeypatch.setenv("DIEF_PUBLISH_DIRECTORY", "true")
+    assert SecretariatSettings().publish_directory is True
 
 
 def test_the_environment_sets_them(monkeypatch: pytest.MonkeyPatch) -> None:
