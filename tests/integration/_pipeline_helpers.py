@@ -51,7 +51,7 @@ from dief.aggregator.store import CaseStore
 from dief.crypto.envelope import Opener, Sealer
 from dief.database import sqlite_url
 from dief.kafka import KafkaDeadLetterSink, NodePublisher, cases_topic, make_broker
-from dief.keyring import KdfParams, Keyring, KeyRole, NodeSecret
+from dief.keyring import KdfParams, KeyRole, NodeSecret, SimulatedForum
 from dief.node import NationalNode, NodeIdentity, Outbox, OutboxRelay
 from dief.periods import CspCycle
 from dief.seams import OutboxEntry, ReceiptSink
@@ -77,7 +77,7 @@ class Forum:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.ring = Keyring.init_forum(path, PASSPHRASE, kdf=FAST_KDF)
+        self.ring = SimulatedForum.create(path, PASSPHRASE)
 
     def sealer(self, region: Region | str, *, keys_of: Region | str | None = None) -> Sealer:
         """A case sealer labelled *region*, wrapping to *keys_of*'s key (default: the same

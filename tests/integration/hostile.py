@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from dief.catalogue import load_catalogue
 from dief.crypto import KemPublicKey, Sealer
-from dief.keyring import Keyring, KeyRole
+from dief.keyring import KeyRole, SimulatedForum
 from dief.periods import Month
 from dief.seams import ContributorCredential
 from dief.testing import FakeCredentials
@@ -188,7 +188,7 @@ def _flip_bits(data: bytes, rng: random.Random) -> bytes:
 class World:
     """Sealers, nodes and the RNG that every generator below draws from."""
 
-    def __init__(self, ring: Keyring, rng: random.Random, nodes: int = 6) -> None:
+    def __init__(self, ring: SimulatedForum, rng: random.Random, nodes: int = 6) -> None:
         self.rng = rng
         home_keys = ring.sealing_keys(KeyRole.REGION, HOME)
 
@@ -668,7 +668,7 @@ _SCHEMA_BREAKERS: tuple[Callable[[Doc], None], ...] = (
 
 
 def build_scenario(
-    ring: Keyring, rng: random.Random, *, cases: int = 300, per_class: int = 100
+    ring: SimulatedForum, rng: random.Random, *, cases: int = 300, per_class: int = 100
 ) -> Scenario:
     """Good AFR cases (with revisions, withdrawals and decoys) and *per_class* records of
     each hostile class plus as many replays, as chains."""

@@ -23,7 +23,7 @@ from dief.aggregator import RegionAggregator
 from dief.aggregator.store import CaseStore
 from dief.crypto import Opener, Sealer
 from dief.exceptions import StorageRefusedError
-from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.keyring import KeyRole, SimulatedForum
 from dief.seams import DeadLetter, InboundRecord
 from dief.testing import FakeCredentials, MemoryDeadLetterSink
 from dief.vocab import Region
@@ -42,9 +42,8 @@ def cid(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def ring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
-    kdf = KdfParams(iterations=1, lanes=1, memory_kib=8)
-    return Keyring.init_forum(tmp_path_factory.mktemp("forum") / "keys", "pw", kdf=kdf)
+def ring(tmp_path_factory: pytest.TempPathFactory) -> SimulatedForum:
+    return SimulatedForum.create(tmp_path_factory.mktemp("forum") / "keys", "pw")
 
 
 @pytest.fixture(
@@ -55,7 +54,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield opened
 
 
-def sealer(ring: Keyring, region: str = "AFR") -> Sealer:
+def sealer(ring: SimulatedForum, region: str = "AFR") -> Sealer:
     return Sealer(
         type=TYPE_CASE, region=region, recipients=ring.sealing_keys(KeyRole.REGION, region)
     )
@@ -105,7 +104,7 @@ class _LongId(uuid.UUID):
 
 
 def seal(
-    ring: Keyring, doc: dict[str, object] | bytes, record_id: uuid.UUID | None = None
+    ring: SimulatedForum, doc: dict[str, object] | bytes, record_id: uuid.UUID | None = None
 ) -> bytes:
     payload = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
     if record_id is None and isinstance(doc, dict):
@@ -118,7 +117,7 @@ def inbound(value: bytes, key: str, offset: int) -> InboundRecord:
 
 
 async def run(
-    ring: Keyring, store: CaseStore, values: Sequence[tuple[bytes, str]]
+    ring: SimulatedForum, store: CaseStore, values: Sequence[tuple[bytes, str]]
 ) -> tuple[MemoryDeadLetterSink, list[str]]:
     """Apply *values* (value, key) as one batch; the dead letters and the applied case ids."""
     sink = MemoryDeadLetterSink()
@@ -139,7 +138,7 @@ def reasons(letters: Sequence[DeadLetter]) -> list[str]:
 
 
 async def test_a_too_long_envelope_id_is_dead_lettered_and_the_batch_applies(
-    ring: Keyring, store: CaseStore
+    ring: SimulatedForum, store: CaseStore
 ) -> None:
     good, bad = str(uuid.uuid4()), str(uuid.uuid4())
     sink, applied = await run(
@@ -156,7 +155,7 @@ async def test_a_too_long_envelope_id_is_dead_lettered_and_the_batch_applies(
 
 @pytest.mark.parametrize("revision", [2**31, 2**63, 10**30])
 async def test_a_revision_past_any_database_integer_is_refused(
-    ring: Keyring, store: CaseStore, revision: int
+    ring: SimulatedForum, store: CaseStore, revision: int
 ) -> None:
     good, bad = str(uuid.uuid4()), str(uuid.uuid4())
     sink, applied = await run(
@@ -185,7 +184,7 @@ async def test_a_revision_past_any_database_integer_is_refused(
     ids=["cycle", "month", "indicator", "catalogue", "region", "future", "before-treaty"],
 )
 async def test_records_the_node_would_refuse_are_refused(
-    ring: Keyring, store: CaseStore, changes: dict[str, object], reason: str
+    ring: SimulatedForum, store: CaseStore, changes: dict[str, object], reason: str
 ) -> None:
     bad = str(uuid.uuid4())
     sink, applied = await run(ring, store, [(seal(ring, record_doc(bad, **changes)), bad)])
@@ -194,7 +193,9 @@ async def test_records_the_node_would_refuse_are_refused(
     assert await store.cell_rows("AFR", ["CSP99", "CSP13"]) == []
 
 
-async def test_duplicate_keys_in_the_payload_are_refused(ring: Keyring, store: CaseStore) -> None:
+async def test_duplicate_keys_in_the_payload_are_refused(
+    ring: SimulatedForum, store: CaseStore
+) -> None:
     bad = str(uuid.uuid4())
     text = json.dumps(record_doc(bad))
     twice = text[:-1] + ', "tlp": "clear"}'  # a second "tlp" after the real one
@@ -204,7 +205,7 @@ async def test_duplicate_keys_in_the_payload_are_refused(ring: Keyring, store: C
 
 
 async def test_a_copied_envelope_id_cannot_make_the_genuine_record_a_duplicate(
-    ring: Keyring, store: CaseStore
+    ring: SimulatedForum, store: CaseStore
 ) -> None:
     genuine_case = str(uuid.uuid4())
     envelope_id = uuid.uuid4()
@@ -239,7 +240,7 @@ class PoisonedStore(CaseStore):
 
 
 async def test_a_record_that_fails_only_in_the_database_is_isolated(
-    ring: Keyring, tmp_path: Path
+    ring: SimulatedForum, tmp_path: Path
 ) -> None:
     ids = [str(uuid.uuid4()) for _ in range(7)]
     async with database_url("sqlite", tmp_path) as url, PoisonedStore(url) as store:
@@ -252,7 +253,7 @@ async def test_a_record_that_fails_only_in_the_database_is_isolated(
 
 
 async def test_a_dead_letter_replayed_once_its_cause_is_fixed_is_applied(
-    ring: Keyring, store: CaseStore
+    ring: SimulatedForum, store: CaseStore
 ) -> None:
     """DESIGN §8: dead letters can be replayed once their cause is fixed. A record the
     aggregator could not open (its key was not picked up yet) is dead-lettered; replayed
@@ -277,7 +278,7 @@ async def test_a_dead_letter_replayed_once_its_cause_is_fixed_is_applied(
     assert total.count == 1
 
 
-async def test_a_record_without_a_key_is_refused(ring: Keyring, store: CaseStore) -> None:
+async def test_a_record_without_a_key_is_refused(ring: SimulatedForum, store: CaseStore) -> None:
     """The key keeps a case's revisions on one partition: a keyless record could be applied
     out of order with them."""
     case = str(uuid.uuid4())
@@ -294,7 +295,9 @@ async def test_a_record_without_a_key_is_refused(ring: Keyring, store: CaseStore
     assert await store.stored_cases("AFR") == []
 
 
-async def test_a_withdrawal_erases_the_sealed_lesson(ring: Keyring, store: CaseStore) -> None:
+async def test_a_withdrawal_erases_the_sealed_lesson(
+    ring: SimulatedForum, store: CaseStore
+) -> None:
     """DESIGN §8: a withdrawal erases the case's sealed lesson at the aggregator."""
     case = str(uuid.uuid4())
     lesson = {"summary": "Forged end-user certificates were found at the point of entry."}

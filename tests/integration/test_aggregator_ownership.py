@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from dief.aggregator import RegionAggregator
 from dief.aggregator.store import CaseStore
 from dief.crypto import Opener, Sealer
-from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.keyring import KeyRole, SimulatedForum
 from dief.seams import ContributorCredential, InboundRecord
 from dief.testing import FakeCredentials, MemoryDeadLetterSink
 from dief.vocab import Region
@@ -38,9 +38,8 @@ HOSTILE = b"h" * 32  # another State's
 
 
 @pytest.fixture(scope="module")
-def ring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
-    kdf = KdfParams(iterations=1, lanes=1, memory_kib=8)
-    return Keyring.init_forum(tmp_path_factory.mktemp("forum") / "keys", "pw", kdf=kdf)
+def ring(tmp_path_factory: pytest.TempPathFactory) -> SimulatedForum:
+    return SimulatedForum.create(tmp_path_factory.mktemp("forum") / "keys", "pw")
 
 
 @pytest.fixture(
@@ -51,7 +50,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield opened
 
 
-def sealer(ring: Keyring, region: str = "AFR") -> Sealer:
+def sealer(ring: SimulatedForum, region: str = "AFR") -> Sealer:
     return Sealer(
         type=TYPE_CASE, region=region, recipients=ring.sealing_keys(KeyRole.REGION, region)
     )
@@ -60,7 +59,7 @@ def sealer(ring: Keyring, region: str = "AFR") -> Sealer:
 class Run:
     """One region's aggregator over *store*; ``send`` hands it records in partition order."""
 
-    def __init__(self, ring: Keyring, store: CaseStore) -> None:
+    def __init__(self, ring: SimulatedForum, store: CaseStore) -> None:
         self.ring, self.store = ring, store
         self.letters = MemoryDeadLetterSink()
         self.aggregator = RegionAggregator(
@@ -107,7 +106,7 @@ def genuine() -> CaseRecord:
 
 
 async def test_a_forged_withdrawal_from_another_regions_key_holder_is_dead_lettered(
-    ring: Keyring, store: CaseStore, genuine: CaseRecord
+    ring: SimulatedForum, store: CaseStore, genuine: CaseRecord
 ) -> None:
     run = Run(ring, store)
     assert await run.send(genuine) == ["applied"]
@@ -127,7 +126,7 @@ async def test_a_forged_withdrawal_from_another_regions_key_holder_is_dead_lette
 
 
 async def test_a_forged_revision_before_the_genuine_first_one_takes_nothing_over(
-    ring: Keyring, store: CaseStore, genuine: CaseRecord
+    ring: SimulatedForum, store: CaseStore, genuine: CaseRecord
 ) -> None:
     run = Run(ring, store)
     mine = Ed25519PrivateKey.generate()
@@ -144,7 +143,7 @@ async def test_a_forged_revision_before_the_genuine_first_one_takes_nothing_over
     "move", [{"region": "APG"}, {"detected_month": "2025-08", "cycle": "CSP11"}]
 )
 async def test_a_case_id_cannot_count_in_another_region_or_cycle(
-    ring: Keyring, store: CaseStore, move: dict[str, object]
+    ring: SimulatedForum, store: CaseStore, move: dict[str, object]
 ) -> None:
     key = Ed25519PrivateKey.generate()  # even the owner itself cannot move it
     genuine = signed_record(key=key)
@@ -179,7 +178,7 @@ class _AnyCredential:
 
 
 async def test_a_record_in_another_envelope_than_it_names_is_dead_lettered(
-    ring: Keyring, store: CaseStore, genuine: CaseRecord
+    ring: SimulatedForum, store: CaseStore, genuine: CaseRecord
 ) -> None:
     run = Run(ring, store)
     elsewhere = sealer(ring).seal(
@@ -190,7 +189,9 @@ async def test_a_record_in_another_envelope_than_it_names_is_dead_lettered(
     assert await run.send(genuine) == ["applied"]
 
 
-async def test_an_invented_pseudonym_is_dead_lettered(ring: Keyring, store: CaseStore) -> None:
+async def test_an_invented_pseudonym_is_dead_lettered(
+    ring: SimulatedForum, store: CaseStore
+) -> None:
     run = Run(ring, store)
     key = Ed25519PrivateKey.generate()
     genuine = signed_record(key=key, credentials=FakeCredentials(HOSTILE))
@@ -206,7 +207,7 @@ async def test_an_invented_pseudonym_is_dead_lettered(ring: Keyring, store: Case
 
 
 async def test_a_verified_case_revision_counts_once_whatever_its_envelope(
-    ring: Keyring, store: CaseStore
+    ring: SimulatedForum, store: CaseStore
 ) -> None:
     run = Run(ring, store)
     first = signed_record(secret=GENUINE, index=3)
@@ -223,7 +224,7 @@ async def test_a_verified_case_revision_counts_once_whatever_its_envelope(
 
 
 async def test_a_copied_envelope_id_cannot_pre_empt_the_genuine_record(
-    ring: Keyring, store: CaseStore, genuine: CaseRecord
+    ring: SimulatedForum, store: CaseStore, genuine: CaseRecord
 ) -> None:
     run = Run(ring, store)
     # The copier's own, valid case, in an envelope with the genuine record's id, first.

@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 from _pipeline_helpers import (
     DATABASE_KINDS,
-    FAST_KDF,
     database_url,
     expected_cells,
     periods_of,
@@ -36,7 +35,7 @@ from dief.aggregator import RegionAggregator
 from dief.aggregator.store import CaseStore
 from dief.crypto import Opener
 from dief.kafka import cases_topic
-from dief.keyring import Keyring, KeyRole
+from dief.keyring import KeyRole, SimulatedForum
 from dief.seams import InboundRecord
 from dief.testing import FakeCredentials, MemoryDeadLetterSink
 from dief.vocab import Region
@@ -49,13 +48,13 @@ MAX_BATCH = 200
 
 
 @pytest.fixture(scope="module")
-def ring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
+def ring(tmp_path_factory: pytest.TempPathFactory) -> SimulatedForum:
     path = tmp_path_factory.mktemp("forum") / "keys"
-    return Keyring.init_forum(path, "pw", kdf=FAST_KDF, suite=SUITE_X25519)
+    return SimulatedForum.create(path, "pw", suite=SUITE_X25519)
 
 
 def aggregator(
-    ring: Keyring, store: CaseStore, sink: MemoryDeadLetterSink, region: Region = Region.AFR
+    ring: SimulatedForum, store: CaseStore, sink: MemoryDeadLetterSink, region: Region = Region.AFR
 ) -> RegionAggregator:
     opener = Opener(ring.opening_keys(KeyRole.REGION, region.value))
     return RegionAggregator(region, opener, store, sink, credentials=FakeCredentials())
@@ -63,7 +62,7 @@ def aggregator(
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
 async def test_hostile_records_are_dead_lettered_and_good_ones_counted_exactly(
-    ring: Keyring, kind: str, tmp_path: Path
+    ring: SimulatedForum, kind: str, tmp_path: Path
 ) -> None:
     rng = random.Random(SEED)
     scenario = build_scenario(ring, rng)
@@ -143,7 +142,7 @@ async def test_hostile_records_are_dead_lettered_and_good_ones_counted_exactly(
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
 async def test_a_copy_under_another_key_does_not_make_the_genuine_record_a_duplicate(
-    ring: Keyring, kind: str, tmp_path: Path
+    ring: SimulatedForum, kind: str, tmp_path: Path
 ) -> None:
     """The genuine record's exact bytes under another record key (on another partition,
     consumed first) are refused as ``key_mismatch``; the genuine record must still apply."""
@@ -164,7 +163,7 @@ async def test_a_copy_under_another_key_does_not_make_the_genuine_record_a_dupli
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
 async def test_a_copy_on_another_regions_topic_does_not_make_the_genuine_record_a_duplicate(
-    ring: Keyring, kind: str, tmp_path: Path
+    ring: SimulatedForum, kind: str, tmp_path: Path
 ) -> None:
     """The genuine AFR record's exact bytes published on the APG topic are refused there
     (``no_recipient_key``) by the APG aggregator sharing the database (as ``dief aggregate``
@@ -186,7 +185,7 @@ async def test_a_copy_on_another_regions_topic_does_not_make_the_genuine_record_
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
 async def test_a_record_without_a_key_is_a_key_mismatch(
-    ring: Keyring, kind: str, tmp_path: Path
+    ring: SimulatedForum, kind: str, tmp_path: Path
 ) -> None:
     """Key = case id is the rule (the partition a case's revisions share); a record with no
     key at all does not meet it, and must be refused like any other wrong key."""

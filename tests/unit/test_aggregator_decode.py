@@ -22,7 +22,7 @@ from dief.aggregator.store import CaseStore
 from dief.crypto.envelope import Opener, Sealer
 from dief.database import sqlite_url
 from dief.exceptions import BrokerError
-from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.keyring import KeyRole, SimulatedForum
 from dief.seams import DLQ_HEADERS, InboundRecord
 from dief.testing import FakeCredentials, MemoryDeadLetterSink
 from dief.vocab import Region
@@ -33,9 +33,8 @@ TOPIC = "dief.afr.cases"
 
 
 @pytest.fixture(scope="module")
-def ring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
-    kdf = KdfParams(iterations=1, lanes=1, memory_kib=8)
-    return Keyring.init_forum(tmp_path_factory.mktemp("forum") / "keys", "pw", kdf=kdf)
+def ring(tmp_path_factory: pytest.TempPathFactory) -> SimulatedForum:
+    return SimulatedForum.create(tmp_path_factory.mktemp("forum") / "keys", "pw")
 
 
 @pytest.fixture
@@ -45,7 +44,7 @@ async def store(tmp_path: Path) -> AsyncIterator[CaseStore]:
 
 
 def sealer(
-    ring: Keyring,
+    ring: SimulatedForum,
     label: str,
     keys_of: str | None = None,
     type_: str = TYPE_CASE,
@@ -55,7 +54,9 @@ def sealer(
     return Sealer(type=type_, region=label, recipients=recipients, sizes=sizes)
 
 
-def aggregator(ring: Keyring, store: CaseStore, sink: MemoryDeadLetterSink) -> RegionAggregator:
+def aggregator(
+    ring: SimulatedForum, store: CaseStore, sink: MemoryDeadLetterSink
+) -> RegionAggregator:
     opener = Opener(ring.opening_keys(KeyRole.REGION, "AFR"))
     return RegionAggregator(Region.AFR, opener, store, sink, credentials=FakeCredentials())
 
@@ -75,7 +76,9 @@ def record(region: str = "AFR", index: int = 0, **more: object) -> CaseRecord:
     return signed_record(parse_case(doc, today=date(2026, 6, 1)), index=index)
 
 
-def sealed(ring: Keyring, rec: CaseRecord, label: str = "AFR", keys_of: str | None = None) -> bytes:
+def sealed(
+    ring: SimulatedForum, rec: CaseRecord, label: str = "AFR", keys_of: str | None = None
+) -> bytes:
     return seal_record(sealer(ring, label, keys_of), rec)
 
 
@@ -92,7 +95,7 @@ def flip(value: bytes) -> bytes:
     return json.dumps(env).encode()
 
 
-def bad_records(ring: Keyring) -> dict[str, tuple[str, InboundRecord]]:
+def bad_records(ring: SimulatedForum) -> dict[str, tuple[str, InboundRecord]]:
     rec = record(index=1)
     key = rec.case_id.encode()
     good = sealed(ring, rec)
@@ -119,7 +122,7 @@ def bad_records(ring: Keyring) -> dict[str, tuple[str, InboundRecord]]:
     }
 
 
-async def test_each_bad_record_has_its_reason(ring: Keyring, store: CaseStore) -> None:
+async def test_each_bad_record_has_its_reason(ring: SimulatedForum, store: CaseStore) -> None:
     sink = MemoryDeadLetterSink()
     agg = aggregator(ring, store, sink)
     bad = bad_records(ring)
@@ -149,7 +152,9 @@ async def test_each_bad_record_has_its_reason(ring: Keyring, store: CaseStore) -
     assert counts["bad_padding"] == 1
 
 
-async def test_failed_dead_letter_send_commits_nothing(ring: Keyring, store: CaseStore) -> None:
+async def test_failed_dead_letter_send_commits_nothing(
+    ring: SimulatedForum, store: CaseStore
+) -> None:
     sink = MemoryDeadLetterSink()
     agg = aggregator(ring, store, sink)
     rec = record(index=4)

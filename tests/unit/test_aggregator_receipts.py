@@ -18,7 +18,7 @@ from dief.aggregator.store import CaseStore
 from dief.crypto import RECEIPT_VALUE_BYTES, Opener, SealedRecord, Sealer, open_receipt
 from dief.database import sqlite_url
 from dief.exceptions import AuthenticationError, BrokerError, StorageRefusedError
-from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.keyring import KeyRole, SimulatedForum
 from dief.seams import InboundRecord, ReceiptRecord
 from dief.testing import FakeCredentials, MemoryDeadLetterSink, MemoryReceiptSink
 from dief.vocab import Region
@@ -35,9 +35,8 @@ def cid(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def ring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
-    kdf = KdfParams(iterations=1, lanes=1, memory_kib=8)
-    return Keyring.init_forum(tmp_path_factory.mktemp("forum") / "keys", "pw", kdf=kdf)
+def ring(tmp_path_factory: pytest.TempPathFactory) -> SimulatedForum:
+    return SimulatedForum.create(tmp_path_factory.mktemp("forum") / "keys", "pw")
 
 
 @pytest.fixture
@@ -64,7 +63,7 @@ class _NodeSealer(Sealer):
         return super().seal_with_receipt(payload, record_id=record_id or named, pad_to=pad)
 
 
-def sealer(ring: Keyring, keys_of: str = "AFR") -> Sealer:
+def sealer(ring: SimulatedForum, keys_of: str = "AFR") -> Sealer:
     recipients = ring.sealing_keys(KeyRole.REGION, keys_of)
     return _NodeSealer(type=TYPE_CASE, region="AFR", recipients=recipients)
 
@@ -111,7 +110,7 @@ def inbound(sealed: SealedRecord | bytes, case_id: str, offset: int) -> InboundR
 
 
 async def handle(
-    ring: Keyring, store: CaseStore, records: Sequence[InboundRecord], **kwargs: Any
+    ring: SimulatedForum, store: CaseStore, records: Sequence[InboundRecord], **kwargs: Any
 ) -> tuple[MemoryReceiptSink, MemoryDeadLetterSink]:
     sink, letters = MemoryReceiptSink(), MemoryDeadLetterSink()
     opener = Opener(ring.opening_keys(KeyRole.REGION, "AFR"))
@@ -144,7 +143,9 @@ def said(receipts: Sequence[Receipt | None]) -> list[str | None]:
     ]
 
 
-async def test_each_record_that_opened_gets_its_receipt(ring: Keyring, store: CaseStore) -> None:
+async def test_each_record_that_opened_gets_its_receipt(
+    ring: SimulatedForum, store: CaseStore
+) -> None:
     ids = [str(uuid.uuid4()) for _ in range(5)]
     seal = sealer(ring)
     good = seal.seal_with_receipt(record(ids[0]))
@@ -175,7 +176,7 @@ async def test_each_record_that_opened_gets_its_receipt(ring: Keyring, store: Ca
 
 
 async def test_nothing_for_records_refused_at_the_envelope_stage(
-    ring: Keyring, store: CaseStore
+    ring: SimulatedForum, store: CaseStore
 ) -> None:
     case = str(uuid.uuid4())
     not_an_envelope = inbound(b"{}", case, 0)
@@ -194,7 +195,7 @@ class _LongId(uuid.UUID):
 
 
 async def test_a_redelivery_says_duplicate_stale_and_forged_say_so(
-    ring: Keyring, store: CaseStore
+    ring: SimulatedForum, store: CaseStore
 ) -> None:
     case = str(uuid.uuid4())
     seal = sealer(ring)
@@ -224,7 +225,7 @@ async def test_a_redelivery_says_duplicate_stale_and_forged_say_so(
 
 
 async def test_a_copied_envelope_id_gets_a_receipt_the_genuine_node_cannot_open(
-    ring: Keyring, store: CaseStore
+    ring: SimulatedForum, store: CaseStore
 ) -> None:
     """The envelope id is in clear: a hostile sender can copy it. Its record's receipt has
     the genuine record's receipt id but is sealed under the copier's key."""
@@ -254,7 +255,9 @@ class PoisonedStore(CaseStore):
         return await super().apply_batch(region, records, **kwargs)
 
 
-async def test_a_record_the_database_refuses_is_told_so(ring: Keyring, tmp_path: Path) -> None:
+async def test_a_record_the_database_refuses_is_told_so(
+    ring: SimulatedForum, tmp_path: Path
+) -> None:
     ids = [str(uuid.uuid4()) for _ in range(5)]
     sealed = [sealer(ring).seal_with_receipt(record(i)) for i in ids]
     async with PoisonedStore(sqlite_url(tmp_path / "p.sqlite")) as store:
@@ -270,7 +273,7 @@ async def test_a_record_the_database_refuses_is_told_so(ring: Keyring, tmp_path:
 
 
 async def test_receipts_are_sent_after_the_commit_and_a_failure_sends_the_batch_again(
-    ring: Keyring, store: CaseStore
+    ring: SimulatedForum, store: CaseStore
 ) -> None:
     case = str(uuid.uuid4())
     good = sealer(ring).seal_with_receipt(record(case))
@@ -289,7 +292,7 @@ async def test_receipts_are_sent_after_the_commit_and_a_failure_sends_the_batch_
 
 
 async def test_without_a_receipt_sink_the_aggregator_works_as_before(
-    ring: Keyring, store: CaseStore
+    ring: SimulatedForum, store: CaseStore
 ) -> None:
     case = str(uuid.uuid4())
     opener = Opener(ring.opening_keys(KeyRole.REGION, "AFR"))
