@@ -556,6 +556,7 @@ class AggregatorService:
         if excess == self._excess:
             return
         self._excess = excess
+        self._telemetry.metrics.pseudonyms_over_issued(excess)
         for e in excess:
             log.warning(
                 "%s %s: %d distinct contributors verified, the directory says %d tokens "
