@@ -26,7 +26,7 @@ from dief.digests import (
 )
 from dief.exceptions import ConfigurationError, KeyringError, StorageError
 from dief.kafka import DIGESTS_TOPIC
-from dief.keyring import KdfParams, Keyring, KeyRole
+from dief.keyring import KeyRole, SimulatedForum, open_party
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Region
 
@@ -171,18 +171,22 @@ def test_the_interval_is_positive() -> None:
 def test_issuer_from_keyring_uses_the_region_key_and_the_secretariat_kem_keys(
     tmp_path: Path,
 ) -> None:
-    ring = Keyring.init_forum(
-        tmp_path / "keys", "test", kdf=KdfParams(iterations=1, lanes=1, memory_kib=8)
-    )
-    made = issuer_from_keyring(ring, EEG, MemoryRecordSink(), catalogue=CATALOGUE, k_meeting=3)
-    assert made.signer.kid == ring.signing_key(KeyRole.REGION, "EEG").kid
+    forum = SimulatedForum.create(tmp_path / "keys", "test")
+    made = issuer_from_keyring(forum, EEG, MemoryRecordSink(), catalogue=CATALOGUE, k_meeting=3)
+    assert made.signer.kid == forum.signing_key(KeyRole.REGION, "EEG").kid
     assert [k.kid for k in made.recipients] == [
-        k.kid for k in ring.sealing_keys(KeyRole.SECRETARIAT)
+        k.kid for k in forum.sealing_keys(KeyRole.SECRETARIAT)
     ]
     assert (made.region, made.k_meeting) == (EEG, 3)
-    public = Keyring.load(ring.export_public(tmp_path / "public"))
+    # another region's own keys and the directory: no EEG signing key to issue with
+    afr = open_party(
+        tmp_path / "keys" / "regions" / "AFR",
+        "test",
+        root_fingerprint=forum.root_fingerprint,
+        directory=(tmp_path / "keys" / "directory.json").read_bytes(),
+    )
     with pytest.raises(KeyringError):
-        issuer_from_keyring(public, EEG, MemoryRecordSink(), catalogue=CATALOGUE)
+        issuer_from_keyring(afr, EEG, MemoryRecordSink(), catalogue=CATALOGUE)
 
 
 async def test_the_aggregator_service_refuses_to_start_without_the_keys_to_issue_digests(
@@ -194,13 +198,11 @@ async def test_the_aggregator_service_refuses_to_start_without_the_keys_to_issue
     from dief.exceptions import KeyNotFoundError
     from dief.settings import AggregatorSettings, KeyringSettings
 
-    def no_key(ring: Keyring, region: Region, *args: object, **kwargs: object) -> None:
+    def no_key(ring: object, region: Region, *args: object, **kwargs: object) -> None:
         raise KeyNotFoundError(f"no active region {region.value} signing key")
 
     monkeypatch.setattr(consumers.aggregator, "issuer_from_keyring", no_key)
-    Keyring.init_forum(
-        tmp_path / "keys", "test", kdf=KdfParams(iterations=1, lanes=1, memory_kib=8)
-    )
+    SimulatedForum.create(tmp_path / "keys", "test")
     settings = AggregatorSettings(
         regions=[AFR],
         keyring=KeyringSettings(path=tmp_path / "keys"),

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from dief.cli import app
 from dief.exceptions import ConfigurationError
 from dief.kafka import NodePublisher, make_broker
-from dief.keyring import KdfParams, Keyring
+from dief.keyring import SimulatedForum
 from dief.settings import AggregatorSettings, KafkaSettings, SecretariatSettings, load_settings
 
 PASSPHRASE = "kafka-tls-test"
@@ -62,7 +62,7 @@ def test_commands_that_do_not_connect_do_not_read_it(missing_ca: Path) -> None:
 def forum(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A whole forum keyring: the services get as far as connecting."""
     path = tmp_path_factory.mktemp("forum") / "keys"
-    Keyring.init_forum(path, PASSPHRASE, nodes=["node"], kdf=KdfParams(1, 1, 8))
+    SimulatedForum.create(path, PASSPHRASE, nodes=["node"])
     return path
 
 
