@@ -14,8 +14,8 @@ keys with :func:`open_party`: a :class:`PartyView` (its own private keys, everyo
 public keys from the directory it holds) or, in a simulation, the :class:`SimulatedForum`.
 
 :class:`SimulatedForum` builds every party in one folder, flagged simulation, for
-``dief keys init``, demos and tests. :class:`Keyring` is the former one-keyring forum, kept
-until every caller uses the per-party keys.
+``dief keys init``, demos and tests; there is no other way to hold several parties' keys
+in one place.
 
 Typical use::
 
@@ -36,10 +36,9 @@ from dief.keyring._follow import (
     OfferOutcome,
     publish_directory,
 )
-from dief.keyring._model import KdfParams, KeyInfo, KeyKind, KeyRole, NodeSecret
+from dief.keyring._model import KdfParams, KeyRole, NodeSecret
 from dief.keyring._parties import NodeKeys, RegionKeys, RootKeys
 from dief.keyring._party import SIMULATION_KDF, OwnKey, PartyKeyring, PartyKind, Purpose
-from dief.keyring._ring import Keyring
 from dief.keyring._secretariat import DEFAULT_DIRECTORY_DAYS, Registration, SecretariatKeys
 from dief.keyring._simulation import SimulatedForum, simulation_parameters
 from dief.keyring._statements import normalise_fingerprint, parse_strict, root_fingerprint
@@ -52,11 +51,8 @@ __all__ = [
     "DirectoryHolder",
     "ForumDirectory",
     "KdfParams",
-    "KeyInfo",
-    "KeyKind",
     "KeyRole",
     "KeySource",
-    "Keyring",
     "NodeKeys",
     "NodeSecret",
     "Offer",

@@ -1,44 +1,22 @@
-"""On-disk format of a keyring directory (all files UTF-8 JSON).
+"""The sealed-secret files every party keyring is made of (all UTF-8 JSON); the folder's
+layout is in :mod:`dief.keyring._party`.
 
-::
+Key-encryption key (KEK) = Argon2id(passphrase UTF-8, salt, params) → 32 bytes. A keyring's
+``check`` is AES-256-GCM under the KEK of an empty plaintext with AAD
+``dief/keyring/v1/check``: it tells a wrong passphrase apart before any key is touched (and
+stops a key being written under a different passphrase).
 
-    <dir>/keyring.json          mode 0644  format, KDF parameters + salt, passphrase check
-    <dir>/public/<kid>.json     mode 0644  one per key: metadata and public key
-    <dir>/private/<kid>.json    mode 0600  one per key: the private key, encrypted
-    <dir>/nodes/<name>.json     mode 0600  one per national node: its secret, encrypted
+``private/<kid>.json`` (a sealed secret)::
 
-``private/`` and ``nodes/`` are mode 0700. An exported public directory has the same layout
-with ``keyring.json`` = ``{"format": "dief-keyring/1", "public_only": true}`` and only
-``public/``.
-
-``keyring.json``::
-
-    {"format": "dief-keyring/1", "public_only": false,
+    {"format": "dief-secret/1", "kind": "kem"|"sign"|"node"|"rsa", "id": "<kid>",
+     "alg": "<suite, MLDSA65+Ed25519, node-secret or the issuer scheme>",
      "kdf": {"name": "argon2id", "salt": "<b64url 16>", "iterations": 3, "lanes": 4,
              "memory_kib": 65536},
-     "check": {"nonce": "<b64url 12>", "ciphertext": "<b64url>"}}
-
-Key-encryption key (KEK) = Argon2id(passphrase UTF-8, salt, params) → 32 bytes. ``check`` is
-AES-256-GCM under the KEK of an empty plaintext with AAD ``dief/keyring/v1/check``: it tells
-a wrong passphrase apart before any key is touched (and stops ``rotate`` from writing a key
-under a different passphrase).
-
-``public/<kid>.json``::
-
-    {"format": "dief-public-key/1", "kid": "...", "kind": "kem"|"sign",
-     "role": "region"|"secretariat", "region": "AFR"|null, "alg": "<suite or MLDSA65+Ed25519>",
-     "created": "2026-05-01T12:00:00Z", "active": true, "retired": false,
-     "public": "<b64url raw public bytes>"}
-
-``private/<kid>.json`` and ``nodes/<name>.json`` (sealed secrets)::
-
-    {"format": "dief-secret/1", "kind": "kem"|"sign"|"node", "id": "<kid or node name>",
-     "alg": "<suite, MLDSA65+Ed25519 or node-secret>", "kdf": {... as in keyring.json ...},
      "nonce": "<b64url 12>", "ciphertext": "<b64url AES-256-GCM(KEK, raw secret)>"}
 
 with AAD = canonical JSON of every field but ``ciphertext``, so a file cannot be renamed to
-another key or node, nor its KDF parameters changed, without failing. Each sealed file
-carries its KDF parameters and salt and so opens on its own with the passphrase.
+another key, nor its KDF parameters changed, without failing. Each sealed file carries its
+KDF parameters and salt and so opens on its own with the passphrase.
 """
 
 from __future__ import annotations
@@ -56,12 +34,10 @@ from pydantic import ValidationError as PydanticValidationError
 
 from dief.crypto import b64url_decode, b64url_encode, canonical_json
 from dief.exceptions import KeyringError, PassphraseError
-from dief.keyring._model import KdfParams, KeyKind, KeyRole
+from dief.keyring._model import KdfParams
 
 __all__ = [
     "KdfFile",
-    "KeyringFile",
-    "PublicKeyFile",
     "SecretFile",
     "derive_kek",
     "make_check",
@@ -105,26 +81,6 @@ class KdfFile(_Model):
 class CheckFile(_Model):
     nonce: str = Field(pattern=_B64URL)
     ciphertext: str = Field(pattern=_B64URL)
-
-
-class KeyringFile(_Model):
-    format: Literal["dief-keyring/1"] = "dief-keyring/1"
-    public_only: bool = False
-    kdf: KdfFile | None = None
-    check: CheckFile | None = None
-
-
-class PublicKeyFile(_Model):
-    format: Literal["dief-public-key/1"] = "dief-public-key/1"
-    kid: str = Field(pattern=r"^[a-z2-7]{20}$")
-    kind: KeyKind
-    role: KeyRole
-    region: str | None
-    alg: str
-    created: str
-    active: bool
-    retired: bool
-    public: str = Field(pattern=_B64URL)
 
 
 class SecretFile(_Model):

@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from dief.exceptions import ConfigurationError
 
-__all__ = ["KdfParams", "KeyInfo", "KeyKind", "KeyRole", "NodeSecret", "check_node_name"]
+__all__ = ["KdfParams", "KeyRole", "NodeSecret", "check_node_name"]
 
 _NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 NODE_SECRET_LEN = 32
@@ -24,42 +24,6 @@ class KeyRole(StrEnum):
     """A regional aggregator (one per ATT regional group; ``region`` is set)."""
     SECRETARIAT = "secretariat"
     """The ATT Secretariat (``region`` is ``None``)."""
-
-
-class KeyKind(StrEnum):
-    """What a key does."""
-
-    KEM = "kem"
-    """HPKE KEM key pair: wraps envelope data keys."""
-    SIGN = "sign"
-    """ML-DSA-65 + Ed25519 signing key pair."""
-
-
-@dataclass(frozen=True, slots=True)
-class KeyInfo:
-    """Metadata of one key in a keyring (never any key material).
-
-    ``active`` keys are used for sealing and signing; non-retired keys (active or not) are
-    loaded for opening and verifying; ``retired`` keys are neither.
-    """
-
-    kid: str
-    kind: KeyKind
-    role: KeyRole
-    region: str | None
-    alg: str
-    """Envelope suite name for KEM keys, ``MLDSA65+Ed25519`` for signing keys."""
-    created: str
-    """ISO 8601 UTC, seconds (``2026-05-01T12:00:00Z``)."""
-    active: bool
-    retired: bool
-
-    @property
-    def status(self) -> str:
-        """``active``, ``previous`` (opens/verifies only) or ``retired``."""
-        if self.retired:
-            return "retired"
-        return "active" if self.active else "previous"
 
 
 @dataclass(frozen=True, slots=True)

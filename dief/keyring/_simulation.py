@@ -13,8 +13,8 @@ Every keyring is flagged ``simulation`` (a cheap passphrase KDF, RSA-2048 issuer
 the directory says so: no production party accepts it as real. Node labels stay in
 ``simulation.json``; the directory and the registry know nodes by key ids only.
 
-Besides each party's keys, :class:`SimulatedForum` answers the questions the one-keyring
-:class:`dief.keyring.Keyring` answered (``sealing_keys``, ``opening_keys``, ``signing_key``,
+Besides each party's keys, :class:`SimulatedForum` answers the questions a service asks
+(:class:`dief.keyring.KeySource`: ``sealing_keys``, ``opening_keys``, ``signing_key``,
 ``verify_keys``, ``node_secret``), public keys always from the verified directory.
 """
 
