@@ -10,36 +10,39 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import ctypes
 import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Final, Self
 
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
-
 from dief.broker._binary import FIX_HINT, resolve_broker_binary
+from dief.broker._child import format_tail, read_tail, spawn, wait_exit
+from dief.broker._probe import (
+    EMBEDDED_CLUSTER_PREFIX,
+    HOST,
+    accepts,
+    is_embedded_broker,
+    pick_free_port,
+    probe_cluster_id,
+)
 from dief.exceptions import BrokerError, BrokerStartError, ConfigurationError
 from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec, dief_topics, ensure_topics
 
-__all__ = ["EMBEDDED_CONSUMER_OPTIONS", "EmbeddedBroker", "pick_free_port"]
+__all__ = [
+    "EMBEDDED_CONSUMER_OPTIONS",
+    "EmbeddedBroker",
+    "is_embedded_broker",
+    "pick_free_port",
+]
 
-HOST = "127.0.0.1"
-#: Every embedded broker's cluster id starts with this (see :func:`is_embedded_broker`).
-EMBEDDED_CLUSTER_PREFIX: Final = "dief-embedded-"
 _TAIL_LINES = 20
-_TAIL_BYTES = 16 * 1024
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ADDR_IN_USE = re.compile(r"AddrInUse|address (already )?in use", re.IGNORECASE)
 _PORT_ATTEMPTS = 3
 
@@ -52,37 +55,8 @@ EMBEDDED_CONSUMER_OPTIONS: Final[Mapping[str, int]] = MappingProxyType(
 )
 
 
-def pick_free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class _PortTakenError(Exception):
     """Internal: the chosen port turned out to be in use; another port may work."""
-
-
-def _parent_death_signal() -> Callable[[], None] | None:
-    """On Linux, a pre-exec hook that makes the kernel SIGTERM the broker if we die.
-
-    This is what keeps a broker from outliving a Python process killed with SIGKILL. The
-    libc lookup happens here, in the parent; the hook only makes one system call.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-
-    def hook() -> None:
-        prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
-
-    return hook
 
 
 class EmbeddedBroker:
@@ -206,16 +180,7 @@ class EmbeddedBroker:
         """The broker's last *lines* lines of output, without terminal colour codes."""
         if self._log_path is None:
             return ""
-        try:
-            with self._log_path.open("rb") as log:
-                log.seek(0, os.SEEK_END)
-                size = log.tell()
-                log.seek(max(0, size - _TAIL_BYTES))
-                data = log.read()
-        except OSError:
-            return ""
-        text = _ANSI.sub("", data.decode("utf-8", errors="replace"))
-        return "\n".join(line for line in text.splitlines()[-lines:] if line.strip())
+        return read_tail(self._log_path, lines)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -242,7 +207,7 @@ class EmbeddedBroker:
             raise BrokerError(f"the embedded broker is already started ({self!r})")
         began = time.monotonic()
         self._binary = await asyncio.to_thread(resolve_broker_binary, self._binary_arg)
-        if self._advertised_port is not None and not await _accepts(self._advertised_port):
+        if self._advertised_port is not None and not await accepts(self._advertised_port):
             raise BrokerStartError(
                 f"cannot start the broker {self._binary}: it would advertise "
                 f"{HOST}:{self._advertised_port}, where nothing accepts connections. Fix: "
@@ -272,7 +237,7 @@ class EmbeddedBroker:
             if isinstance(exc, BrokerError):
                 raise BrokerStartError(
                     f"the broker {self._binary} started on {self.bootstrap} but creating "
-                    f"its topics failed: {exc.message}{_format_tail(tail)}"
+                    f"its topics failed: {exc.message}{format_tail(tail)}"
                 ) from exc
             raise
         self._startup_seconds = time.monotonic() - began
@@ -286,10 +251,10 @@ class EmbeddedBroker:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(signal.SIGTERM)
-                if not await _wait_exit(proc, self._stop_timeout):
+                if not await wait_exit(proc, self._stop_timeout):
                     with contextlib.suppress(ProcessLookupError):
                         proc.kill()
-                    await _wait_exit(proc, self._stop_timeout)
+                    await wait_exit(proc, self._stop_timeout)
         finally:
             self._reap_and_forget()
 
@@ -330,17 +295,8 @@ class EmbeddedBroker:
             raise
 
     def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
-        """fork/exec the broker (returns at once; no event loop is involved on purpose)."""
         assert self._log_path is not None  # set by _open_log
-        with self._log_path.open("ab") as log:
-            return subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches us, and we stop the broker
-                preexec_fn=_parent_death_signal(),
-            )
+        return spawn(argv, self._log_path)
 
     async def _wait_ready(self, binary: Path, port: int) -> None:
         assert self._proc is not None
@@ -354,9 +310,9 @@ class EmbeddedBroker:
                     raise _PortTakenError(f"port {port} on {HOST} is already in use.")
                 raise BrokerStartError(
                     f"the broker {binary} exited with code {code} during start-up on "
-                    f"{HOST}:{port}.{_format_tail(tail)}\n{FIX_HINT}"
+                    f"{HOST}:{port}.{format_tail(tail)}\n{FIX_HINT}"
                 )
-            answered = await _probe(port, self._cluster_id or "")
+            answered = await probe_cluster_id(port, self._cluster_id or "")
             if answered is not None:
                 if answered != self._cluster_id:
                     raise _PortTakenError(
@@ -368,7 +324,7 @@ class EmbeddedBroker:
                 raise BrokerStartError(
                     f"the broker {binary} did not answer the Kafka protocol on "
                     f"{HOST}:{port} within {self._start_timeout:g} s."
-                    f"{_format_tail(self.output_tail())}\n{FIX_HINT}"
+                    f"{format_tail(self.output_tail())}\n{FIX_HINT}"
                 )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.25)
@@ -398,7 +354,7 @@ class EmbeddedBroker:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
-                await _wait_exit(proc, self._stop_timeout)
+                await wait_exit(proc, self._stop_timeout)
         finally:
             self._reap_and_forget()
 
@@ -425,84 +381,3 @@ class EmbeddedBroker:
                 proc.kill()
                 proc.wait()
         self._forget_log()
-
-
-async def _wait_exit(proc: subprocess.Popen[bytes], time_limit: float) -> bool:
-    """Poll until *proc* has exited (True) or *time_limit* seconds passed (False)."""
-    deadline = time.monotonic() + time_limit
-    delay = 0.005
-    while proc.poll() is None:
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.1)
-    return True
-
-
-async def _accepts(port: int) -> bool:
-    """True if something accepts TCP connections on ``127.0.0.1:port``."""
-    try:
-        async with asyncio.timeout(1.0):
-            _, writer = await asyncio.open_connection(HOST, port)
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
-
-
-async def is_embedded_broker(bootstrap: str, *, time_limit: float = 10.0) -> bool:
-    """Whether the broker at *bootstrap* is one an :class:`EmbeddedBroker` started (in this
-    process or another, e.g. ``dief broker``): its cluster id says so.
-
-    Clients of such a broker must turn idempotent producers off (Tansu has none).
-    ``BrokerError`` if nothing answers within *time_limit* seconds.
-    """
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, client_id="dief-broker-probe", request_timeout_ms=5000
-    )
-    try:
-        async with asyncio.timeout(time_limit):
-            await admin.start()
-            cluster = await admin.describe_cluster()
-    except (KafkaError, OSError, TimeoutError) as exc:
-        raise BrokerError(
-            f"the broker at {bootstrap} does not answer ({type(exc).__name__})"
-        ) from exc
-    finally:
-        with contextlib.suppress(KafkaError, OSError):
-            await admin.close()
-    return str(cluster.get("cluster_id") or "").startswith(EMBEDDED_CLUSTER_PREFIX)
-
-
-async def _probe(port: int, expected_cluster_id: str) -> str | None:
-    """The cluster id of whatever answers Kafka metadata on *port*, or None if nothing does.
-
-    With an advertised port, the metadata request after bootstrap goes there.
-    """
-    if not await _accepts(port):
-        return None
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=f"{HOST}:{port}",
-        client_id="dief-broker-probe",
-        request_timeout_ms=2000,
-    )
-    try:
-        async with asyncio.timeout(3.0):
-            await admin.start()
-            cluster = await admin.describe_cluster()
-    except (KafkaError, OSError, TimeoutError):
-        return None
-    finally:
-        with contextlib.suppress(KafkaError, OSError):
-            await admin.close()
-    answered = cluster.get("cluster_id")
-    return str(answered) if answered is not None else expected_cluster_id
-
-
-def _format_tail(tail: str) -> str:
-    if not tail:
-        return " It wrote no output."
-    indented = "\n".join(f"    {line}" for line in tail.splitlines())
-    return f" Its last output:\n{indented}"
