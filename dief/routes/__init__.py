@@ -2,9 +2,12 @@
 region's aggregator tells each region on the route, in aggregate, how many of its cases
 pass there.
 
+- What the sender publishes and what a reader already knows of it
+  (:mod:`dief.routes._sender`): :class:`SenderCells` (its caps), :func:`sender_view`,
+  :func:`digest_floors`.
 - Computing and protecting (:mod:`dief.routes._tables`): :class:`RouteCase`,
-  :func:`route_cells`, :class:`SenderCells`, :func:`protect_route` (k_meeting, jointly
-  with the sending region's own digest and CSP summary row), :func:`bounds_hold`.
+  :func:`route_cells`, :func:`protect_route` (k_meeting, jointly with the sending
+  region's own digests and CSP summary row), :func:`bounds_hold`.
 - The signed payload: :class:`RoutePayload`, :func:`build_route_table`,
   :func:`sign_route_table`, :func:`parse_route_payload` (context
   :data:`CONTEXT_ROUTE_TABLE`); the wire shape is :class:`dief.wire.RouteTable`.
@@ -29,9 +32,9 @@ from dief.routes._payload import (
     sign_route_table,
 )
 from dief.routes._publish import PublishedRoute, RouteIssuer, publish_route_tables, sender_cells
+from dief.routes._sender import SenderCells, digest_floors, sender_view
 from dief.routes._tables import (
     RouteProtection,
-    SenderCells,
     bounds_hold,
     protect_route,
     route_cells,
@@ -54,11 +57,13 @@ __all__ = [
     "VerifyKeysFor",
     "bounds_hold",
     "build_route_table",
+    "digest_floors",
     "parse_route_payload",
     "protect_route",
     "publish_route_tables",
     "route_cells",
     "route_payload_bytes",
     "sender_cells",
+    "sender_view",
     "sign_route_table",
 ]

@@ -62,6 +62,14 @@ def _notes(protection: RouteProtection, k: int) -> list[str]:
             "bound a cell the sending region suppresses in its own documents.",
         ]
     secondary = len(protection.secondary - {TOTAL})
+    left_out = (
+        [
+            f"Not shown: {', '.join(sorted(protection.omitted))} (any count of it would tell "
+            "more about a cell the sending region suppresses than its own documents do)."
+        ]
+        if protection.omitted
+        else []
+    )
     return [
         f"Cases of the sending region in this CSP cycle whose route passes through the "
         f"receiving region (latest revisions, active, not TLP:RED). Cells with fewer than "
@@ -71,6 +79,7 @@ def _notes(protection: RouteProtection, k: int) -> list[str]:
         f"{len(protection.hidden - {TOTAL})} cells are suppressed ({secondary} to protect "
         "others). Contributors are never listed; the counts are the sending region's, as "
         "given.",
+        *left_out,
     ]
 
 
@@ -101,6 +110,8 @@ def build_route_table(
         )
     dimensions: dict[Dimension, list[Cell]] = {}
     for dimension in ROUTE_DIMENSIONS:
+        if dimension.value in protection.omitted:
+            continue
         listed = sorted(
             (cell, tally) for cell, tally in cells.items() if cell[0] == dimension.value
         )

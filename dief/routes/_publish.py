@@ -34,7 +34,8 @@ from dief.exceptions import ConfigurationError
 from dief.kafka import ROUTES_TOPIC
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month
 from dief.routes._payload import build_route_table, route_payload_bytes, sign_route_table
-from dief.routes._tables import RouteProtection, SenderCells, protect_route, route_cells
+from dief.routes._sender import SenderCells, sender_view
+from dief.routes._tables import RouteProtection, protect_route, route_cells
 from dief.seams import Clock, RecordSink, SystemClock, coarse_hour
 from dief.vocab import Region
 from dief.wire import (
@@ -104,17 +105,22 @@ async def sender_cells(
     pattern: DigestPattern,
     tallies: Mapping[str, PeriodCells],
     k_csp: int,
+    start_month: int = DEFAULT_CYCLE_START_MONTH,
 ) -> SenderCells:
     """What *region* publishes of *cycle*: its cycle digest's cells under its joint
-    *pattern* (from the same *tallies*) and the cycle's non-red cells (summary scope)."""
-    digest = {
-        cell: pattern.published(cycle, cell, tally)
-        for cell, tally in tallies.get(cycle, {}).items()
-        if tally.count > 0
-    }
+    *pattern* (from the same *tallies*, every period of the region), the floors its month
+    and quarter digests put under the cells the cycle digest hides, and the cycle's
+    non-red cells (summary scope; :func:`~dief.routes.sender_view`)."""
     rows = await store.cell_rows(region.value, [cycle], include_red=False)
     nonred = merge_rows(rows).get(cycle, {})
-    return SenderCells(digest=digest, nonred=nonred, k_csp=k_csp)
+    return sender_view(
+        cycle,
+        pattern=pattern,
+        tallies=tallies,
+        nonred=nonred,
+        k_csp=k_csp,
+        start_month=start_month,
+    )
 
 
 def _hash(table: RouteTable) -> str:
@@ -124,13 +130,14 @@ def _hash(table: RouteTable) -> str:
 
 
 def _listed(cells: PeriodCells, protection: RouteProtection) -> dict[CellId, int | None]:
-    """What a table lists (nothing when withheld): each cell's count, ``None`` if hidden."""
+    """What a table lists (nothing when withheld, nothing of an omitted dimension): each
+    cell's count, ``None`` if hidden."""
     if protection.withheld:
         return {}
     return {
         cell: None if cell in protection.hidden else tally.count
         for cell, tally in cells.items()
-        if cell == TOTAL or cell[0] in _ROUTE_DIMS
+        if (cell == TOTAL or cell[0] in _ROUTE_DIMS) and protection.lists(cell)
     }
 
 
@@ -162,8 +169,9 @@ async def _cycle_tables(
     if not routed:
         return []
     sender = await sender_cells(
-        store, issuer.region, cycle, pattern=pattern, tallies=tallies, k_csp=issuer.k_csp
-    )
+        store, issuer.region, cycle, pattern=pattern, tallies=tallies, k_csp=issuer.k_csp,
+        start_month=issuer.start_month,
+    )  # fmt: skip
     earlier = await routes.published_patterns(issuer.region.value, cycle)
     out: list[_Outgoing] = []
     for code, cases in sorted(routed.items()):

@@ -5,26 +5,30 @@ name the receiving region (latest revisions, active, not TLP:RED), per
 :data:`~dief.wire.ROUTE_DIMENSIONS`, with distinct contributors per cell (exact: one cycle is
 one pseudonym domain).
 
-Its cells are part of the sending region's protected system. Every route cell is a subset
-of the sending region's cell of the same (cycle, dimension, value) in its meeting digest
-(which counts TLP:RED too) and in the CSP summary's region row (which does not): a reader
-learns ``digest cell >= route cell``. So a route table must not let a reader bound one of
-the sender's suppressed cells. The rule (docs/digests.md, "Route tables"):
+Its cells are part of the sending region's protected system. Every route cell counts a
+subset of the sending region's cases of the same (cycle, dimension, value): of its cell in
+the CSP summary's region row (no TLP:RED either) and so of its meeting digest's. A reader
+learns ``sender cell >= route cell``. So a route table must tell no reader more about the
+sender's cells than a member of the sending region's meeting already knows from the
+sender's own documents: each sender cell's *cap* (:meth:`SenderCells.caps
+<dief.routes.SenderCells.caps>`): its count where the summary publishes it, else the least
+count its month and quarter digests imply, less the cycle's TLP:RED cases, and at least 1.
+The rule (docs/digests.md, "Route tables"):
 
 1. **Primary**: a route cell with fewer than ``k`` contributors is suppressed; so is a
-   *tainted* one: its sender cell is suppressed in the cycle's digest (the region's joint
-   pattern), or would be in the CSP summary (fewer than ``k_csp`` non-red contributors, or
-   suppressed by a published summary).
+   *tainted* one: its count exceeds its cap (a sender cell published everywhere has its
+   count as cap, never below the route cell's: such cells are never tainted).
 2. **Secondary**: :func:`~dief.disclosure.protect` over the table's own sums (each
    single-valued dimension's values sum to the total), so no suppressed route cell follows
    exactly from the published ones.
-3. **No bound on the sender**: the table must stay consistent with every tainted cell
-   counting exactly one case and every other suppressed cell at most its sender cell's
-   published count (:func:`bounds_hold`). Then every value of the sender's suppressed cells
-   that the sender's own documents allow is also allowed with the route table beside them:
-   the table adds nothing about them. Where that fails, the published cells of the
-   dimensions concerned are suppressed too, and if that is not enough the whole table is
-   withheld (no totals, no cells).
+3. **No bound on the sender**: the table must stay consistent with every route cell at
+   most its cap (:func:`bounds_hold`). Then, for every value of the sender's cells its own
+   documents allow, some value of the route table's suppressed cells fits under it: the
+   table adds nothing about the sender's cells. Where that fails, the failing
+   single-valued dimensions are left out of the table (listing nothing of a dimension
+   bounds nothing; the total stays), then the published cells of the dimensions holding
+   tainted cells are suppressed with the total, and if that is not enough the whole table
+   is withheld (no totals, no cells).
 4. **Re-issues** (a late case, a revision, a withdrawal in a closed cycle): what earlier
    issues of the same table listed (:class:`~dief.aggregator.store.RoutePattern`, stored
    by the sender) is kept. Every cell they suppressed stays suppressed (listed at count 0
@@ -55,6 +59,7 @@ from dief.disclosure import (
     Tally,
     protect,
 )
+from dief.routes._sender import SenderCells
 from dief.wire import ROUTE_DIMENSIONS
 
 __all__ = [
@@ -99,41 +104,22 @@ def route_cells(cases: Iterable[RouteCase], earlier: RoutePattern | None = None)
 
 
 @dataclass(frozen=True, slots=True)
-class SenderCells:
-    """What the sending region publishes of the same cycle.
-
-    ``digest``: each listed cell of its cycle digest, with the published count or ``None``
-    where its joint pattern suppresses it; ``nonred``: the cycle's cells without TLP:RED
-    (the CSP summary's region row before protection); ``summary_hidden``: cells a published
-    summary of the cycle suppressed (when one is known)."""
-
-    digest: Mapping[CellId, int | None]
-    nonred: Mapping[CellId, Tally]
-    k_csp: int = 3
-    summary_hidden: frozenset[CellId] = frozenset()
-
-    def bound(self, cell: CellId) -> int | None:
-        """The largest count the route cell may have that the sender publishes everywhere
-        (``None``: the sender suppresses, or may suppress, this cell somewhere)."""
-        published = self.digest.get(cell)
-        nonred = self.nonred.get(cell)
-        if published is None or nonred is None or cell in self.summary_hidden:
-            return None
-        if nonred.contributors < self.k_csp:
-            return None
-        return min(published, nonred.count)
-
-
-@dataclass(frozen=True, slots=True)
 class RouteProtection:
     """Which cells of a route table are suppressed (``hidden``), and why: ``primary``
-    (fewer than k contributors), ``tainted`` (the sender suppresses its cell), the rest
-    secondary. ``withheld``: nothing of the table is published."""
+    (fewer than k contributors), ``tainted`` (above its cap: it would tell a reader more
+    about the sender's cell than the sender's documents do), the rest secondary.
+    ``omitted``: dimensions left out of the table (nothing of them listed); ``withheld``:
+    nothing of the table is published."""
 
     hidden: frozenset[CellId]
     primary: frozenset[CellId]
     tainted: frozenset[CellId]
     withheld: bool = False
+    omitted: frozenset[str] = frozenset()
+
+    def lists(self, cell: CellId) -> bool:
+        """Whether the table lists *cell* (published or suppressed)."""
+        return not self.withheld and (cell == TOTAL or cell[0] not in self.omitted)
 
     @property
     def secondary(self) -> frozenset[CellId]:
@@ -216,32 +202,43 @@ def _protected(
     return frozenset((key[1], key[2]) for key in done.suppressed)
 
 
-def bounds_hold(
+Interval = tuple[int, int | None]
+
+
+def _cap(
+    cell: CellId, tainted: Collection[CellId], upper: Mapping[CellId, int | None]
+) -> int | None:
+    """The most a suppressed route cell may count in the check (``None``: no bound); a
+    tainted cell without a cap in *upper* counts one case."""
+    bound = upper.get(cell)
+    if bound is None and cell in tainted:
+        return 1
+    return bound
+
+
+def _intervals(
     route: PeriodCells,
     hidden: Collection[CellId],
     tainted: Collection[CellId],
     upper: Mapping[CellId, int | None],
-) -> bool:
-    """Whether the table's published cells are consistent with every tainted cell at one
-    case and every other suppressed cell between one and its ``upper`` bound (the sender's
-    published count; ``None``: no bound). A suppressed cell listed at count 0 (kept from
-    an earlier issue) may be 0: its lower bound is 0, a tainted one's range [0, 1].
-
-    Exact for a route table's constraints: each single-valued dimension's cells sum to the
-    total, every listed cell counts at least one case, and a multi-valued cell counts at
-    most the total. Each constraint gives the total an interval; they hold together iff
-    the intervals meet."""
-    total = route.get(TOTAL)
-    if total is None:
-        return True
-    low, high = 1, upper.get(TOTAL)
+) -> tuple[Interval, dict[str, Interval]]:
+    """The values the table's total can take by the total cell and the published
+    multi-valued cells (a multi-valued cell counts at most the total), and by each listed
+    single-valued dimension (its cells sum to the total), every suppressed cell between its
+    least count (1, or 0 if listed at 0) and its cap."""
+    total = route[TOTAL]
+    high: int | None
     if TOTAL not in hidden:
-        low = high = total.count
-    elif TOTAL in tainted:
-        high = 1
+        low, high = total.count, total.count
+    else:
+        low, high = 1, _cap(TOTAL, tainted, upper)
+    for cell, tally in route.items():
+        if cell != TOTAL and cell[0] not in _SINGLE and cell not in hidden:
+            low = max(low, tally.count)
+    by_dim: dict[str, Interval] = {}
     for dimension in _SINGLE:
         lo = hi = 0
-        unbounded = listed = False
+        listed, bounded = False, True
         for cell, tally in route.items():
             if cell[0] != dimension:
                 continue
@@ -250,23 +247,119 @@ def bounds_hold(
                 lo, hi = lo + tally.count, hi + tally.count
                 continue
             lo += min(1, tally.count)
-            if cell in tainted:
-                hi += 1
-                continue
-            bound = upper.get(cell)
-            if bound is None:
-                unbounded = True
+            cap = _cap(cell, tainted, upper)
+            if cap is None:
+                bounded = False
             else:
-                hi += bound
-        if not listed:
-            continue
-        low = max(low, lo)
-        if not unbounded:
-            high = hi if high is None else min(high, hi)
-    for cell, tally in route.items():
-        if cell != TOTAL and cell[0] not in _SINGLE and cell not in hidden:
-            low = max(low, tally.count)
-    return high is None or low <= high
+                hi += cap
+        if listed:
+            by_dim[dimension] = (lo, hi if bounded else None)
+    return (low, high), by_dim
+
+
+def _meet(a: Interval, b: Interval) -> Interval:
+    high = b[1] if a[1] is None else a[1] if b[1] is None else min(a[1], b[1])
+    return max(a[0], b[0]), high
+
+
+def _empty(interval: Interval) -> bool:
+    return interval[1] is not None and interval[0] > interval[1]
+
+
+def bounds_hold(
+    route: PeriodCells,
+    hidden: Collection[CellId],
+    tainted: Collection[CellId],
+    upper: Mapping[CellId, int | None],
+) -> bool:
+    """Whether the table's published cells are consistent with every suppressed cell
+    between its least count and its cap: ``upper`` (the sender's cap, :meth:`SenderCells.caps
+    <dief.routes.SenderCells.caps>`; ``None``: no bound, or one case for a tainted cell).
+    A suppressed cell listed at count 0 (kept from an earlier issue) may be 0; any other
+    listed cell counts at least one case.
+
+    Exact for a route table's constraints: each single-valued dimension's cells sum to the
+    total, every listed cell counts at least one case, and a multi-valued cell counts at
+    most the total. Each constraint gives the total an interval; they hold together iff
+    the intervals meet."""
+    if TOTAL not in route:
+        return True
+    whole, by_dim = _intervals(route, hidden, tainted, upper)
+    for interval in by_dim.values():
+        whole = _meet(whole, interval)
+    return not _empty(whole)
+
+
+def _failing(
+    route: PeriodCells,
+    hidden: Collection[CellId],
+    tainted: Collection[CellId],
+    upper: Mapping[CellId, int | None],
+) -> frozenset[str]:
+    """The single-valued dimensions whose sum alone cannot meet the total."""
+    if TOTAL not in route:
+        return frozenset()
+    whole, by_dim = _intervals(route, hidden, tainted, upper)
+    return frozenset(d for d, interval in by_dim.items() if _empty(_meet(whole, interval)))
+
+
+def _fixed(earlier: RoutePattern | None) -> frozenset[str]:
+    """The dimensions an earlier issue listed: they stay in the table."""
+    if earlier is None:
+        return frozenset()
+    return frozenset(cell[0] for cell in (*earlier.suppressed, *earlier.counts))
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """One table's inputs to the protection: first suppressions, caps, known cells."""
+
+    route: PeriodCells
+    primary: frozenset[CellId]
+    tainted: frozenset[CellId]
+    upper: Mapping[CellId, int | None]
+    known: frozenset[CellId]
+    before: Earlier | None
+
+    def run(
+        self, omitted: frozenset[str] = frozenset(), more: Collection[CellId] = ()
+    ) -> RouteProtection | None:
+        """The protection of the table without the *omitted* dimensions, *more* cells
+        suppressed first; ``None`` if it bounds a sender cell."""
+        cells = {c: t for c, t in self.route.items() if c == TOTAL or c[0] not in omitted}
+        first = (self.primary | self.tainted | frozenset(more)) & cells.keys()
+        hidden = _protected(cells, first, self.before)
+        if not bounds_hold(cells, hidden - self.known, self.tainted - self.known, self.upper):
+            return None
+        return RouteProtection(
+            hidden, self.primary & cells.keys(), self.tainted & cells.keys(), omitted=omitted
+        )
+
+    def failing(self, hidden: frozenset[CellId]) -> frozenset[str]:
+        return _failing(self.route, hidden - self.known, self.tainted - self.known, self.upper)
+
+
+def _bare(route: PeriodCells, hidden: frozenset[CellId], fixed: frozenset[str]) -> frozenset[str]:
+    """The single-valued dimensions (not *fixed*) that list only suppressed cells."""
+    dims = {c[0] for c in route if c[0] in _SINGLE} - fixed
+    return frozenset(d for d in dims if all(c in hidden for c in route if c[0] == d))
+
+
+def _headline(rules: _Rules, bare: frozenset[str]) -> RouteProtection | None:
+    """The protection that publishes the total by leaving out the fewest of the *bare*
+    dimensions (greedily: all of them, then each put back if the total stays), or
+    ``None``."""
+    if not bare:
+        return None
+    best = rules.run(bare)
+    if best is None or TOTAL in best.hidden:
+        return None
+    for dimension in sorted(bare):
+        fewer = best.omitted - {dimension}
+        again = rules.run(fewer)
+        if again is not None and TOTAL not in again.hidden:
+            best = again
+    return best
 
 
 def protect_route(
@@ -277,26 +370,39 @@ def protect_route(
     earlier: RoutePattern | None = None,
 ) -> RouteProtection:
     """The suppressions of one route table (module docstring: primary, secondary, then the
-    bound on the sender, widening to whole dimensions and then to the whole table).
+    bound on the sender: leaving out failing single-valued dimensions, widening to whole
+    dimensions and the total, then to the whole table). A total hidden only to protect the
+    cells of dimensions that publish none of them is kept by leaving those out instead.
 
     *earlier*: what earlier issues of the same table listed (the sender's record); *route*
     must then list every cell they suppressed (:func:`route_cells` with *earlier*)."""
     if k < 1:
         raise ValueError("k is at least 1")
-    before = _earlier(route, earlier) if earlier is not None and len(earlier) else None
-    # published before with the count it has now: the reader knows it, suppressed or not
-    known = _known(route, earlier)
-    upper = {cell: sender.bound(cell) for cell in route}
-    tainted = frozenset(cell for cell, bound in upper.items() if bound is None)
-    primary = frozenset(cell for cell, tally in route.items() if tally.contributors < k)
-    hidden = _protected(route, primary | tainted, before)
-    if bounds_hold(route, hidden - known, tainted - known, upper):
-        return RouteProtection(hidden, primary, tainted)
+    caps = sender.caps(route)
+    rules = _Rules(
+        route,
+        primary=frozenset(cell for cell, tally in route.items() if tally.contributors < k),
+        tainted=frozenset(cell for cell, tally in route.items() if tally.count > caps[cell]),
+        upper=caps,
+        # published before with the count it has now: the reader knows it, suppressed or not
+        known=_known(route, earlier),
+        before=_earlier(route, earlier) if earlier is not None and len(earlier) else None,
+    )
+    fixed = _fixed(earlier)
+    done = rules.run()
+    if done is not None:
+        secondary = TOTAL in done.hidden and TOTAL not in rules.primary | rules.tainted
+        bare = _bare(route, done.hidden, fixed) if secondary else frozenset()
+        return _headline(rules, bare) or done
+    # a dimension listed with nothing is no sum a reader can use: leave failing ones out
+    hidden = _protected(route, rules.primary | rules.tainted, rules.before)
+    omitted = rules.failing(hidden) - fixed
+    done = rules.run(omitted) if omitted else None
+    if done is not None:
+        return done
     # the dimensions holding a tainted cell give up their published cells, and the total
-    wider = set(hidden) | {TOTAL}
-    touched = {cell[0] for cell in tainted}
-    wider.update(cell for cell in route if cell[0] in touched)
-    hidden = _protected(route, primary | tainted | wider, before)
-    if bounds_hold(route, hidden - known, tainted - known, upper):
-        return RouteProtection(hidden, primary, tainted)
-    return RouteProtection(frozenset(route), primary, tainted, withheld=True)
+    touched = {cell[0] for cell in rules.tainted}
+    done = rules.run(omitted, {TOTAL, *(c for c in route if c[0] in touched)})
+    if done is not None:
+        return done
+    return RouteProtection(frozenset(route), rules.primary, rules.tainted, withheld=True)

@@ -185,11 +185,14 @@ def test_a_tainted_cell_needs_slack_or_the_table_is_withheld() -> None:
     # published total 4 and case 2 force the alert cell to 2: a bound on the sender's cell
     assert not bounds_hold(cells, {ALERT}, {ALERT}, upper)
     assert bounds_hold(cells, {ALERT, CASE, TOTAL}, {ALERT}, upper)
+    # the digest hides alert, the summary row too (two non-red contributors), and nothing
+    # else the sender publishes puts a floor under it: its cap is one case
     sender = SenderCells(
         digest={TOTAL: 10, CASE: 8, ALERT: None},
-        nonred={c: Tally(10, 5, ()) for c in cells},
+        nonred={TOTAL: Tally(10, 5, ()), CASE: Tally(8, 4, ()), ALERT: Tally(2, 2, ())},
         k_csp=3,
     )
+    assert sender.caps(cells)[ALERT] == 1
     protection = protect_route(cells, sender, k=2)
     assert ALERT in protection.tainted
     assert ALERT in protection.hidden

@@ -351,15 +351,17 @@ def test_a_suppressed_cell_stays_suppressed_and_an_emptied_one_stays_listed() ->
 
 
 def test_a_withheld_table_lists_nothing() -> None:
-    """The sender suppresses kind=case; the published method count (4) would bound it
-    from below whatever else is hidden: the table is withheld, nothing listed (and
-    nothing recorded: a later issue is held to no cell of it)."""
+    """The sender suppresses its total (and kind=case) in its digest and in a published
+    summary, and nothing puts a floor under them; the published method count (4) would
+    bound its total from below whatever else is hidden: the table is withheld, nothing
+    listed (and nothing recorded: a later issue is held to no cell of it)."""
     case, method = ("kind", "case"), ("method", "falsified_documents")
     cases = [RouteCase(f"c{i % 3}", "CSP12", (case, method)) for i in range(4)]
     cells = route_cells(cases)
     sender = SenderCells(
-        digest={TOTAL: 9, case: None, method: 9},
+        digest={TOTAL: None, case: None, method: 9},
         nonred=dict.fromkeys((TOTAL, case, method), Tally(9, 5, ("CSP12",))),
+        summary_hidden=frozenset({TOTAL, case}),
     )
     protection = protect_route(cells, sender, k=2)
     assert protection.withheld
