@@ -72,7 +72,8 @@ def test_generalise_coarsens_and_drops_submitter_and_reference() -> None:
     assert "ABC" not in text
     assert "2025-09-03" not in text
     assert "11111111-2222-4333-8444-555555555555" not in text  # the reference stays home
-    assert "related" not in payload and "owner_tag" not in payload
+    assert "related" not in payload
+    assert "owner_tag" not in payload
     assert payload["related_regions"] == ["WEOG"]
     assert payload["envelope_id"] == ENVELOPE_ID
 
@@ -81,7 +82,8 @@ def test_case_id_is_a_version_8_uuid_bound_to_region_cycle_and_owner_key() -> No
     key = owner_public(Ed25519PrivateKey.generate())
     cid = case_id_for("AFR", "CSP13", key)
     parsed = uuid.UUID(cid)
-    assert parsed.version == 8 and parsed.variant == uuid.RFC_4122
+    assert parsed.version == 8
+    assert parsed.variant == uuid.RFC_4122
     digest = bytearray(hashlib.sha256(b"dief/v2/case-id\x00AFR/CSP13/" + key).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x80
     digest[8] = (digest[8] & 0x3F) | 0x80
@@ -179,4 +181,5 @@ def test_from_json_refuses_non_json() -> None:
 
 
 def test_b64url_is_unpadded() -> None:
-    assert b64url(b"\xff" * 32).endswith("8") and "=" not in b64url(b"\xff" * 32)
+    assert b64url(b"\xff" * 32).endswith("8")
+    assert "=" not in b64url(b"\xff" * 32)

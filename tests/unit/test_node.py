@@ -140,7 +140,8 @@ async def test_accepted_case_is_sealed_generalised_and_never_names_the_state(
     assert ownership_problem(json.loads(opened.payload), opened.id) is None
     assert FakeCredentials().verify(record.credential)
     assert entry.group == NodeIdentity(NodeSecret("n", b"s" * 32)).group(record.contributor)
-    assert record.contributor not in entry.group and not entry.urgent
+    assert record.contributor not in entry.group
+    assert not entry.urgent
     assert record.detected_month == "2026-07"
     assert [i.band for i in record.items] == ["11-100"]
     assert record.cycle == "CSP12"  # CSP12 = 2025-09 … 2026-08
