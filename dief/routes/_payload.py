@@ -64,8 +64,9 @@ def _notes(protection: RouteProtection, k: int) -> list[str]:
     secondary = len(protection.secondary - {TOTAL})
     left_out = (
         [
-            f"Not shown: {', '.join(sorted(protection.omitted))} (any count of it would tell "
-            "more about a cell the sending region suppresses than its own documents do)."
+            f"Not shown: {', '.join(sorted(protection.omitted))}. Listing it would either "
+            "have hidden the table's total or told more about a cell the sending region "
+            "suppresses than its own documents do."
         ]
         if protection.omitted
         else []

@@ -40,6 +40,7 @@ from dief.disclosure import (
     Key,
     PeriodCells,
     Tally,
+    cell_order,
     protect,
 )
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Quarter, parse_period
@@ -61,7 +62,7 @@ def _row_hidden(nonred: Mapping[CellId, Tally], k_csp: int) -> frozenset[CellId]
             members = tuple(sorted(k for k in counts if k[1] == dimension.value))
             if members:
                 groups.append(Group((_ROW, *TOTAL), members))
-    done = protect(counts, primary, groups)
+    done = protect(counts, primary, groups, order=cell_order)  # the Secretariat's order
     return frozenset((key[1], key[2]) for key in done.suppressed)
 
 

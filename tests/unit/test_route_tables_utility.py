@@ -50,6 +50,7 @@ from dief.routes import (
     route_cells,
     sender_view,
 )
+from dief.routes._publish import _listed  # what an issue records
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Dimension, Region
 from dief.wire import RouteTable
@@ -452,3 +453,24 @@ def test_a_floor_that_forgets_the_red_cases_gives_a_summary_cell_away() -> None:
         seen = reader(docs)
         leaks += seen.with_route != seen.without
     assert leaks > 0
+
+
+def test_a_total_is_kept_by_leaving_out_a_dimension_that_publishes_nothing() -> None:
+    """Three cases from three States at three stages: every stage cell has one
+    contributor, so listing them would pin each at one case unless the total went too.
+    The stages are left out instead (not listed, not recorded, said in a note)."""
+    cases = [
+        RouteCase(f"p{i}", "CSP12", (CASE, (STAGE, stage)))
+        for i, stage in enumerate(("in_transit", "at_import", "stockpile"))
+    ]
+    cells = route_cells(cases)
+    wide = {c: Tally(40, 9, ("CSP12",)) for c in cells}
+    sender = SenderCells(digest=dict.fromkeys(cells, 40), nonred=wide)
+    protection = protect_route(cells, sender, k=2)
+    assert protection.omitted == {STAGE}
+    table = build_route_table(AFR, EEG, "CSP12", cells, protection, k=2, issued_at=ISSUED)
+    assert table.totals.cases == 3
+    assert Dimension.TRANSFER_STAGE not in table.dimensions
+    assert {c.value: c.count for c in table.dimensions[Dimension.KIND]} == {"case": 3}
+    assert any(note.startswith("Not shown: transfer_stage.") for note in table.notes)
+    assert _listed(cells, protection) == {TOTAL: 3, CASE: 3}
