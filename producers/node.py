@@ -2,10 +2,11 @@
 the receipt reader (what became of each record posted, DESIGN §8), the contributor-token
 exchange and the signed forum directory (DESIGN §4, §5).
 
-Thin wiring: the logic is in :mod:`dief.node`, :mod:`dief.credentials` and
-:mod:`dief.keyring`. Built once from :class:`NodeSettings` by :func:`create_node`, started
-with :meth:`NodeService.start`, stopped with :meth:`NodeService.stop`;
-:meth:`NodeService.run` serves until its stop event is set (SIGTERM in ``dief node``).
+Thin wiring: the logic is in :mod:`dief.node` (its keys and directory, intake, held cases),
+:mod:`dief.credentials` and :mod:`dief.keyring`. Built once from :class:`NodeSettings` by
+:func:`create_node`, started with :meth:`NodeService.start`, stopped with
+:meth:`NodeService.stop`; :meth:`NodeService.run` serves until its stop event is set
+(SIGTERM in ``dief node``).
 
 Keys: the node's own keyring (a :class:`~dief.keyring.PartyView`: its secret, registration
 and KEM keys, nothing else private) and the signed directory it holds, pinned to the forum
@@ -28,34 +29,15 @@ that the State holds a case of that cycle: a known limit, DESIGN §5).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import logging
-import shutil
-import time
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from dief.catalogue import load_catalogue
-from dief.credentials import (
-    CREDENTIAL_ANSWERS_TOPIC,
-    CredentialClient,
-    TokenWallet,
-    cycles_to_request,
-)
-from dief.crypto import KemPrivateKey, KemPublicKey, SealedRecord, Sealer, SigningKey
-from dief.exceptions import (
-    BrokerError,
-    ConfigurationError,
-    DiefError,
-    KeyNotFoundError,
-    StorageError,
-)
+from dief.credentials import CREDENTIAL_ANSWERS_TOPIC, CredentialClient, TokenWallet
+from dief.exceptions import BrokerError, ConfigurationError, DiefError
 from dief.kafka import (
     DIRECTORY_TOPIC,
     RECEIPTS_TOPIC,
@@ -63,16 +45,12 @@ from dief.kafka import (
     NodePublisher,
     cases_topic,
 )
-from dief.keyring import (
-    DirectoryFollower,
-    DirectoryHolder,
-    NodeKeys,
-    NodeSecret,
-    PartyView,
-    SimulatedForum,
-)
+from dief.keyring import DirectoryFollower, DirectoryHolder
 from dief.node import (
     CaseReceipts,
+    DirectorySealer,
+    FileResult,
+    HeldCases,
     NationalNode,
     NodeIdentity,
     Outbox,
@@ -80,9 +58,10 @@ from dief.node import (
     ReceiptBook,
     ReceiptReader,
     ReceiptState,
-    Rejection,
-    SubmitReport,
-    write_rejections,
+    first_directory,
+    own_keys,
+    post_files,
+    watch_intake,
 )
 from dief.observability import NodeObservability
 from dief.seams import (
@@ -94,103 +73,10 @@ from dief.seams import (
 )
 from dief.settings import KafkaSettings, NodeSettings
 from dief.vocab import Region
-from dief.wire import CASE_SCHEMA_VERSION, TYPE_CASE, load_cases
 
 __all__ = ["FileResult", "NodeService", "create_node", "node_receipts"]
 
-#: The refusal of a file that holds no case at all (an empty file, or only blank lines).
-_NO_CASES = Rejection(
-    line=1, case_id=None, reason="no_cases", message="the file holds no case to post"
-)
-
 log = logging.getLogger("dief.node")
-
-#: A file modified more recently than this is left for the next tick (it may be half-written).
-_SETTLE_SECONDS = 1.0
-_INTAKE_SUFFIXES = {".json", ".jsonl", ".ndjson", ".yaml", ".yml"}
-#: How long start() reads ``dief.directory`` for a first directory when no file gave one.
-_FIRST_DIRECTORY_SECONDS = 15.0
-
-
-@dataclass(frozen=True, slots=True)
-class _NodeKeys:
-    """What the node runs with: its own keys and the directory it holds."""
-
-    secret: NodeSecret
-    registration_key: SigningKey
-    kem_key: KemPrivateKey
-    holder: DirectoryHolder
-
-
-def _own_keys(ring: PartyView | SimulatedForum, name: str) -> _NodeKeys:
-    """The node's keys from its party keyring, or (a simulation) the forum's node *name*."""
-    if isinstance(ring, SimulatedForum):
-        try:
-            keys = ring.node(name)
-        except KeyNotFoundError as exc:
-            raise ConfigurationError(
-                f"this simulated forum has no node labelled {name!r} (DIEF_NODE, --node)"
-            ) from exc
-        holder = DirectoryHolder(ring.root_fingerprint, current=ring.directory)
-    else:
-        if not isinstance(ring.own, NodeKeys):
-            raise ConfigurationError(
-                "the keyring at DIEF_KEYRING__PATH is not a national node's (dief keys init-node)"
-            )
-        keys, holder = ring.own, ring.holder
-    return _NodeKeys(keys.node_secret(name), keys.registration_key(), keys.kem_key(), holder)
-
-
-class _DirectorySealer(Sealer):
-    """A region's case sealer whose recipients are the region KEM keys the signed directory
-    lists when each record is sealed (two during a declared rotation). A region without an
-    active key in the directory refuses to seal (:class:`KeyNotFoundError`: the case is
-    refused, or stays held)."""
-
-    __slots__ = ("_keys_of", "_kids")
-
-    def __init__(self, region: Region, holder: DirectoryHolder) -> None:
-        def keys_of() -> list[KemPublicKey]:
-            found = holder.require().region_kem_keys(region.value)
-            if not found:
-                raise KeyNotFoundError(f"the forum directory lists no KEM key of {region.value}")
-            return found
-
-        keys = keys_of()
-        super().__init__(
-            type=TYPE_CASE, region=region.value, recipients=keys, schema=CASE_SCHEMA_VERSION
-        )
-        self._keys_of = keys_of
-        self._kids = tuple(k.kid for k in keys)
-
-    def _refresh(self) -> None:
-        keys = self._keys_of()
-        kids = tuple(k.kid for k in keys)
-        if kids != self._kids:
-            self.replace_recipients(keys)
-            self._kids = kids
-
-    def seal(
-        self,
-        payload: bytes,
-        *,
-        pad_to: int | None = None,
-        schema: int | None = None,
-        record_id: uuid.UUID | None = None,
-    ) -> bytes:
-        self._refresh()
-        return super().seal(payload, pad_to=pad_to, schema=schema, record_id=record_id)
-
-    def seal_with_receipt(
-        self,
-        payload: bytes,
-        *,
-        pad_to: int | None = None,
-        schema: int | None = None,
-        record_id: uuid.UUID | None = None,
-    ) -> SealedRecord:
-        self._refresh()
-        return super().seal_with_receipt(payload, pad_to=pad_to, schema=schema, record_id=record_id)
 
 
 class _RequestSink:
@@ -213,13 +99,6 @@ class _RequestSink:
         await self._publisher.close()
 
 
-@dataclass(frozen=True, slots=True)
-class FileResult:
-    path: Path
-    report: SubmitReport
-    duplicate: bool = False
-
-
 class NodeService:
     """One national node process."""
 
@@ -235,11 +114,11 @@ class NodeService:
         self._follower: DirectoryFollower | None = None
         self._wallet: TokenWallet | None = None
         self._client: CredentialClient | None = None
+        self._held: HeldCases | None = None
         self._requests = _RequestSink(settings.kafka)
         self._directory_feed = KafkaRecordFeed(
             settings.kafka, DIRECTORY_TOPIC, client_id="dief-node-directory"
         )
-        self._asked: set[tuple[str, str]] = set()  # older cycles' tokens asked for
         # /metrics, /healthz, /readyz (DIEF_METRICS__*), served while run() relays
         self.observability = NodeObservability(settings.metrics)
 
@@ -262,16 +141,12 @@ class NodeService:
     async def start(self) -> None:
         settings = self._settings
         ring = settings.keyring.unlock(self._passphrase, "the node secret is", settings.directory)
-        keys = _own_keys(ring, settings.node)
+        keys = own_keys(ring, settings.node)
         holder = self._holder = keys.holder
-        self._follower = DirectoryFollower(
-            self._directory_feed,
-            holder,
-            wait=0.5,
-            backoff=Backoff(maximum=settings.relay_backoff_max),
-        )
+        backoff = Backoff(maximum=settings.relay_backoff_max)
+        self._follower = DirectoryFollower(self._directory_feed, holder, wait=0.5, backoff=backoff)
         if holder.current is None:
-            await self._first_directory(self._follower, holder)
+            await first_directory(self._follower, holder)
         directory = holder.require()
         start_month = directory.parameters.cycle_start_month
         if start_month != settings.cycle_start_month:
@@ -281,7 +156,6 @@ class NodeService:
                 start_month,
                 settings.cycle_start_month,
             )
-        sealers = {r: _DirectorySealer(r, holder) for r in Region}
         wallet = self._wallet = TokenWallet(
             keys.secret,
             lambda cycle, region: holder.require().issuer_key(cycle, region),
@@ -290,16 +164,16 @@ class NodeService:
         )
         wallet.open()
         await self._outbox.start()
-        self._node = NationalNode(
+        node = self._node = NationalNode(
             NodeIdentity(keys.secret),
             self._outbox,
-            sealers,
+            {r: DirectorySealer(r, holder) for r in Region},
             {r: cases_topic(r) for r in Region},
             credentials=wallet,
             start_month=start_month,
             catalogue_version=load_catalogue().version,
         )
-        self._client = CredentialClient(
+        client = self._client = CredentialClient(
             wallet,
             registration_key=keys.registration_key,
             kem_key=keys.kem_key,
@@ -310,35 +184,18 @@ class NodeService:
             ),
             max_delay=settings.credential_max_delay_seconds,
             on_token=self._on_token,
-            backoff=Backoff(maximum=settings.relay_backoff_max),
+            backoff=backoff,
         )
-        holder.on_change(self._client.directory_changed)
+        holder.on_change(client.directory_changed)
+        self._held = HeldCases(node, self._outbox, wallet, client, notify=self._notify_relay)
         publisher = NodePublisher(settings.kafka, client_id="dief-node")
         self._relay = OutboxRelay(
             self._outbox,
             publisher,
             batch=settings.relay_batch,
-            backoff=Backoff(maximum=settings.relay_backoff_max),
+            backoff=backoff,
             max_delay=settings.relay_max_delay_seconds,
         )
-
-    @staticmethod
-    async def _first_directory(follower: DirectoryFollower, holder: DirectoryHolder) -> None:
-        """Read ``dief.directory`` until a directory verifies (at most a few seconds)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _FIRST_DIRECTORY_SECONDS
-        problem = "none was published"
-        while holder.current is None and loop.time() < deadline:
-            try:
-                await follower.poll()
-            except BrokerError as exc:
-                problem = exc.message
-                break
-        if holder.current is None:
-            raise ConfigurationError(
-                "no forum directory: give its file (DIEF_DIRECTORY__FILE), or publish it on "
-                f"{DIRECTORY_TOPIC} ({problem})"
-            )
 
     async def stop(self) -> None:
         if self._relay is not None:
@@ -352,48 +209,20 @@ class NodeService:
         if self._wallet is not None:
             self._wallet.close()
 
-    async def _on_token(self, _credential: ContributorCredential) -> None:
-        """A token arrived: seal and release the cases held for it."""
-        try:
-            if await self._require_node().release_held() and self._relay is not None:
-                self._relay.notify()
-        except StorageError as exc:
-            log.error("held cases: outbox unavailable (%s); will retry", exc.message)
+    def _notify_relay(self) -> None:
+        if self._relay is not None:
+            self._relay.notify()
 
-    async def _ask_for_older_cycles(self) -> None:
-        """Ask at once for the tokens of held cases of cycles older than the previous one
-        (the client asks for this cycle's and the previous one's after random delays)."""
-        client = self._client
-        if client is None or self._outbox.held_count == 0:
-            return
-        recent = set(cycles_to_request(client.current_cycle()))
-        pairs = {(h.record.cycle, h.record.region) for h in await self._outbox.held()}
-        for cycle, region in sorted(pairs - self._asked):
-            if cycle not in recent and self.wallet.credential(cycle, region) is None:
-                # once per run: the client sends it again until it is answered
-                self._asked.add((cycle, region))
-                await client.request_now(cycle, region)
+    async def _on_token(self, credential: ContributorCredential) -> None:
+        """A token arrived: seal and release the cases held for it."""
+        if self._held is not None:
+            await self._held.on_token(credential)
 
     async def await_tokens(self, seconds: float) -> int:
         """Run the token exchange until no case is held for a token or *seconds* passed
         (``dief post``); returns how many cases are still held. Requests keep their random
         delays: with delays, held cases are left to ``dief node``."""
-        client = self._require_client()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        try:
-            async with asyncio.timeout(seconds):
-                await self._ask_for_older_cycles()
-                while self._outbox.held_count and (left := deadline - loop.time()) > 0:
-                    await client.step(min(left, 0.5))
-        except TimeoutError:
-            pass
-        except DiefError as exc:
-            log.info("contributor tokens not obtained (%s)", exc.message)
-        finally:
-            await client.close()
-        await self._require_node().release_held()
-        return self._outbox.held_count
+        return await self._require_held().await_tokens(seconds)
 
     async def receipt_ids(
         self, cases: Sequence[tuple[str, int]]
@@ -408,40 +237,22 @@ class NodeService:
         }
 
     async def post(self, paths: Sequence[Path], *, again: bool = False) -> list[FileResult]:
-        """Validate, screen, seal and write the cases in *paths* to the outbox.
-
-        A file whose exact bytes were all accepted before is skipped
-        (``FileResult.duplicate``) unless *again*: a node restarted between posting a file and
-        moving it away must not post its cases twice. In any other file, each new case this
-        node already accepted is reported as already posted and skipped (unless *again*), so
-        re-posting a corrected file never sends its good cases twice. A file with no case is
-        refused (``no_cases``).
-        """
-        node = self._require_node()
-        today = datetime.now(UTC).date()
-        results = []
-        for path in paths:
-            try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError as exc:
-                raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from exc
-            if not again and await self._outbox.seen(digest):
-                results.append(FileResult(path, SubmitReport(), duplicate=True))
-                continue
-            items = list(load_cases(path, today=today))
-            if not items:
-                report = SubmitReport(rejected=[_NO_CASES])
-            else:
-                report = await node.submit(items, source=digest, again=again)
-            results.append(FileResult(path, report))
+        """Validate, screen, seal and write the cases in *paths* to the outbox
+        (:func:`dief.node.post_files`: a file posted before is skipped unless *again*; a new
+        case this node already accepted is reported as already posted); then ask for the
+        tokens of held cases of older cycles and wake the relay."""
+        results = await post_files(self._require_node(), self._outbox, paths, again=again)
         if any(r.report.held for r in results):
             try:
-                await self._ask_for_older_cycles()
+                await self._require_held().ask_for_older_cycles()
             except DiefError as exc:  # asked again at the next post or by dief node
                 log.warning("a token of an older cycle was not asked for (%s)", exc.message)
-        if self._relay is not None:
-            self._relay.notify()
+        self._notify_relay()
         return results
+
+    async def _post_one(self, path: Path) -> FileResult:
+        [result] = await self.post([path])
+        return result
 
     async def publish_pending(self, seconds: float) -> int:
         """Try once to publish what is pending; raises BrokerError if the broker is away."""
@@ -478,86 +289,20 @@ class NodeService:
         tasks = [
             asyncio.create_task(relay.run(stop), name="relay"),
             asyncio.create_task(self._receipts.run(stop), name="receipts"),
-            asyncio.create_task(self._release_held(stop), name="held"),
+            asyncio.create_task(self._require_held().run(stop), name="held"),
             asyncio.create_task(self._require_client().run(stop), name="credentials"),
             asyncio.create_task(follower.run(stop), name="directory"),
         ]
-        if self._settings.intake_dir is not None:
-            tasks.append(asyncio.create_task(self._watch(stop), name="intake"))
+        intake = self._settings.intake_dir
+        if intake is not None:
+            intake_task = watch_intake(intake, self._post_one, stop)
+            tasks.append(asyncio.create_task(intake_task, name="intake"))
         try:
             await asyncio.gather(*tasks)
         finally:
             for task in tasks:
                 task.cancel()
             await self.observability.stop()
-
-    async def _release_held(self, stop: asyncio.Event) -> None:
-        """Seal and release the cases held for a contributor token once it is there."""
-        node = self._require_node()
-        while not stop.is_set():
-            try:
-                if await node.release_held():
-                    self._require_relay().notify()
-                await self._ask_for_older_cycles()
-            except StorageError as exc:
-                log.error("held cases: outbox unavailable (%s); will retry", exc.message)
-            except DiefError as exc:  # the directory or the broker: tried again
-                log.warning("held cases: %s; will retry", exc.message)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=5.0)
-
-    async def _watch(self, stop: asyncio.Event) -> None:
-        intake = self._settings.intake_dir
-        assert intake is not None
-        done = intake / "done"
-        done.mkdir(parents=True, exist_ok=True)
-        unreadable: set[tuple[Path, float]] = set()  # logged once, retried when it changes
-        while not stop.is_set():
-            for path in sorted(p for p in intake.iterdir() if p.suffix in _INTAKE_SUFFIXES):
-                try:
-                    if not path.is_file() or (path, path.stat().st_mtime) in unreadable:
-                        continue
-                    if time.time() - path.stat().st_mtime < _SETTLE_SECONDS:
-                        continue  # perhaps still being written: next tick
-                    [result] = await self.post([path])
-                except StorageError as exc:
-                    # The outbox cannot take it now (disk full, locked): nothing was
-                    # written, the file stays, and the next tick tries again.
-                    log.error("intake: outbox unavailable (%s); will retry", exc.message)
-                    break
-                except (ConfigurationError, OSError) as exc:
-                    # A file that vanished or cannot be read never stops the node.
-                    with contextlib.suppress(OSError):
-                        unreadable.add((path, path.stat().st_mtime))
-                    cause = exc if isinstance(exc, OSError) else exc.__cause__
-                    why = cause.strerror if isinstance(cause, OSError) else "unreadable"
-                    log.error("intake: %s: skipped, it cannot be read (%s)", path.name, why)
-                    continue
-                try:
-                    shutil.move(path, done / path.name)
-                except OSError as exc:
-                    # Its cases are in the outbox: the next tick finds the file posted (or,
-                    # if a line was refused, each new case already posted) and moves it.
-                    log.error(
-                        "intake: %s: posted, but could not be moved (%s)", path.name, exc.strerror
-                    )
-                    continue
-                if result.report.rejected:
-                    write_rejections(done / f"{path.name}.rejected.jsonl", result.report.rejected)
-                # File names stay on this node (they may name the State; the log is local).
-                if result.duplicate:
-                    log.info("intake: %s: all of it was posted before; moved to done/", path.name)
-                    continue
-                log.info(
-                    "intake: %s: %d accepted, %d already posted, %d refused%s",
-                    path.name,
-                    len(result.report.accepted),
-                    len(result.report.already),
-                    len(result.report.rejected),
-                    f" (report: done/{path.name}.rejected.jsonl)" if result.report.rejected else "",
-                )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
 
     def _require_node(self) -> NationalNode:
         if self._node is None:
@@ -573,6 +318,11 @@ class NodeService:
         if self._client is None:
             raise ConfigurationError("the node is not started; call start() first")
         return self._client
+
+    def _require_held(self) -> HeldCases:
+        if self._held is None:
+            raise ConfigurationError("the node is not started; call start() first")
+        return self._held
 
 
 def _receipt_reader(book: ReceiptBook, settings: NodeSettings) -> ReceiptReader:
