@@ -27,6 +27,7 @@ the node must refuse, whose text must never be echoed.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -44,8 +45,19 @@ import pytest
 
 from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
-from dief.credentials import Issuance, Issuer
+from dief.credentials import (
+    CredentialClient,
+    Issuance,
+    IssuanceStore,
+    Issuer,
+    IssuerKey,
+    IssuerService,
+    TokenWallet,
+    register_issuer,
+    registrations_of,
+)
 from dief.crypto import RECEIPT_VALUE_BYTES
+from dief.database import sqlite_url
 from dief.kafka import (
     CREDENTIAL_ANSWERS_TOPIC,
     CREDENTIAL_REQUESTS_TOPIC,
@@ -53,10 +65,17 @@ from dief.kafka import (
     RECEIPTS_TOPIC,
     ROUTES_TOPIC,
     ConsumedRecord,
+    KafkaRecordFeed,
+    KafkaRecordSink,
+    make_broker,
 )
+from dief.keyring import KeyRole, SimulatedForum, publish_directory
 from dief.pipeline import RunOptions, RunResult, run_pipeline
+from dief.seams import ContributorCredential
+from dief.settings import KafkaSettings
 from dief.synthetic import generate_cases
-from dief.testing import read_topics
+from dief.testing import FakeClock, read_topics
+from dief.vocab import Region
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -428,3 +447,102 @@ def test_the_search_finds_a_state_however_it_is_written(tmp_path: Path) -> None:
         _check_stores(tmp_path)
     with pytest.raises(AssertionError):
         _check_ledger([Issuance(f"reg-{code}", "b" * 32, bytes(32))])
+
+
+# -- the credential exchange and the directory over the broker ------------------------------
+
+#: 2026-10-01, in CSP13: the nodes ask for CSP13 and CSP12 (cycles start in September).
+EXCHANGE_START = datetime(2026, 10, 1, tzinfo=UTC).timestamp()
+EXCHANGE_CYCLES = ("CSP12", "CSP13")
+
+
+async def test_the_credential_exchange_and_the_directory_name_no_state(
+    module_broker: EmbeddedBroker, all_logs: _Capture, tmp_path: Path
+) -> None:
+    """Nodes labelled locally by their State codes (the naive label a State would give its
+    own node) get their tokens from the issuer service over ``dief.credentials.*``, with
+    the issuer's ledger in a database, and the next directory is published on
+    ``dief.directory``: no code reaches a topic, the ledger, the Secretariat's, the root's or
+    a region's folder, the directory or a log. Only ``simulation.json``, the local label of
+    each simulated node (what a node knows of itself), may hold them."""
+    codes = list(STATES)[:2]
+    forum = SimulatedForum.create(tmp_path / "forum", "pw", nodes=codes, cycles=EXCHANGE_CYCLES)
+    directory = forum.directory
+    sec = forum.secretariat()
+    wanted = {(c, r.value) for c in EXCHANGE_CYCLES for r in Region}
+    settings = KafkaSettings(bootstrap=module_broker.bootstrap, embedded=True)
+    ledger_path = tmp_path / "issuer" / "ledger.sqlite"
+    ledger_path.parent.mkdir()
+    async with IssuanceStore(sqlite_url(ledger_path)) as ledger:
+        issuer = Issuer(
+            [IssuerKey(c, r, sec.issuer_private_key(c, r), simulation=True) for c, r in wanted],
+            registrations_of(sec),
+            ledger,
+        )
+        issuer_broker = make_broker(settings, client_id="dief-issuer")
+        service = IssuerService(
+            issuer,
+            opening_keys=forum.opening_keys(KeyRole.SECRETARIAT),
+            registrations=registrations_of(sec),
+            sink=KafkaRecordSink(issuer_broker),
+            on_counts=sec.set_token_counts,
+        )
+        register_issuer(issuer_broker, service, embedded=True)
+        node_broker = make_broker(settings, client_id="dief-node")
+        clients, done = [], []
+        for label in codes:
+            keys = forum.node(label)
+            wallet = TokenWallet(keys.node_secret(label), directory.issuer_key, simulation=True)
+            complete = asyncio.Event()
+
+            def on_token(
+                _: ContributorCredential,
+                wallet: TokenWallet = wallet,
+                complete: asyncio.Event = complete,
+            ) -> None:
+                if {(c.cycle, c.region) for c in wallet.credentials()} >= wanted:
+                    complete.set()
+
+            clients.append(
+                CredentialClient(
+                    wallet,
+                    registration_key=keys.registration_key(),
+                    kem_key=keys.kem_key(),
+                    directory=lambda: directory,
+                    sink=KafkaRecordSink(node_broker),
+                    feed=KafkaRecordFeed(settings, CREDENTIAL_ANSWERS_TOPIC, client_id="dief-node"),
+                    clock=FakeClock(EXCHANGE_START),
+                    max_delay=0.0,
+                    on_token=on_token,
+                )
+            )
+            done.append(complete)
+        await issuer_broker.start()
+        await node_broker.connect()
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(client.run(stop)) for client in clients]
+        try:
+            async with asyncio.timeout(90.0):
+                await asyncio.gather(*(event.wait() for event in done))
+            await publish_directory(KafkaRecordSink(issuer_broker), forum.issue_directory())
+        finally:
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(*tasks), 30.0)
+            await node_broker.stop()
+            await issuer_broker.stop()
+
+    # every record is on the broker by now: at least a request, an answer and a directory
+    records = await read_topics(module_broker.bootstrap, TRUST_TOPICS, expected=3)
+    assert {r.topic for r in records} >= {
+        CREDENTIAL_REQUESTS_TOPIC,
+        CREDENTIAL_ANSWERS_TOPIC,
+        DIRECTORY_TOPIC,
+    }
+    _check_records(records, None)
+    local = [p for p in (tmp_path / "forum").rglob("simulation.json")]
+    assert len(local) == 1
+    assert _find_bytes(local[0].read_bytes()) == codes  # the test's premise: labels are codes
+    local[0].unlink()
+    _check_files(tmp_path / "forum", minimum=10)
+    _check_files(tmp_path / "issuer", minimum=1)
+    _check_logs(all_logs.records)
