@@ -1,7 +1,9 @@
 """The regional aggregator service: one FastStream batch subscriber per region.
 
 Thin wiring only: each batch is copied into :class:`dief.aggregator.InboundRecord` values
-and handed to :class:`dief.aggregator.RegionAggregator`. Offsets are committed by
+and handed to :class:`dief.aggregator.RegionAggregator` (the subscriptions are in
+``_aggregator_subscriptions``; the keys, directory and measurements in :mod:`dief.aggregator`,
+the digest issuers kept to the directory in :mod:`dief.digests`). Offsets are committed by
 FastStream (``AckPolicy.NACK_ON_ERROR``) only after the handler returned, i.e. after the
 database transaction committed; on a database or broker failure the handler backs off and
 raises, FastStream seeks the batch's partitions back and the records come again. The
@@ -43,67 +45,60 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 
-from dief.aggregator import REASONS, BatchReport, RegionAggregator
+from consumers._aggregator_subscriptions import (
+    ReportHook,
+    group_id,
+    register_aggregators,
+    register_route_inbox,
+    routes_group_id,
+)
+from dief.aggregator import (
+    AggregatorTelemetry,
+    BatchReport,
+    RegionAggregator,
+    RegionOpeners,
+    first_directory,
+    region_holder,
+)
 from dief.aggregator.store import CaseStore
-from dief.catalogue import load_catalogue
 from dief.credentials import PseudonymExcess, TokenVerifier
 from dief.crypto import KemPrivateKey
-from dief.crypto.envelope import Opener
 from dief.digests import (
-    DigestIssuer,
     DigestSchedule,
+    DirectoryIssuers,
     PassHook,
     closed_period_publisher,
     issuer_from_keyring,
 )
-from dief.exceptions import (
-    BrokerError,
-    ConfigurationError,
-    DiefError,
-    KeyringError,
-    StorageError,
-)
+from dief.exceptions import BrokerError, ConfigurationError, KeyringError
 from dief.kafka import (
     DEFAULT_SESSION_TIMEOUT_MS,
     DIRECTORY_TOPIC,
     EMBEDDED_SESSION_TIMEOUT_MS,
-    ROUTES_TOPIC,
     KafkaDeadLetterSink,
     KafkaReceiptSink,
     KafkaRecordFeed,
     KafkaRecordSink,
-    cases_topic,
     make_broker,
-    subscribe_batches,
 )
 from dief.keyring import (
     DirectoryFollower,
     DirectoryHolder,
-    ForumDirectory,
     KeyRole,
     KeySource,
     PartyView,
     RegionKeys,
     SimulatedForum,
 )
-from dief.observability import (
-    AggregatorMetrics,
-    ConsumerLag,
-    DigestMetrics,
-    Observability,
-    StoreHealth,
-    kafka_consumers,
-    kafka_consumers_check,
-)
-from dief.routes import RouteInbox, RouteReceived
-from dief.seams import Backoff, Clock, InboundRecord
+from dief.observability import Observability, kafka_consumers_check
+from dief.routes import RouteInbox
+from dief.seams import Clock
 from dief.settings import AggregatorSettings
 from dief.vocab import Region
 
@@ -121,220 +116,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("dief.aggregator")
-
-ReportHook = Callable[[Region, BatchReport], None]
-BatchHandler = Callable[[Sequence[InboundRecord]], Awaitable[BatchReport]]
-
-
-class AggregatorTelemetry:
-    """What the aggregators measure, on *observability*'s registry: records by outcome and
-    dead letters by reason (:class:`AggregatorMetrics`), consumer lag (:class:`ConsumerLag`),
-    digest passes (:class:`DigestMetrics`), and whether the store answers
-    (:class:`StoreHealth`, probed with a read of the dead-letter counts).
-    """
-
-    def __init__(
-        self, observability: Observability, store: CaseStore, regions: Sequence[Region]
-    ) -> None:
-        registry = observability.registry
-        self.metrics = AggregatorMetrics(registry, regions, REASONS)
-        self.digests = DigestMetrics(registry, regions)
-        self.lag = ConsumerLag(registry)
-        probe_region = regions[0].value if regions else Region.AFR.value
-        self.store = StoreHealth(lambda: store.dead_letter_counts(probe_region))
-        observability.on_scrape(self.lag.refresh)
-
-    def __repr__(self) -> str:
-        return f"AggregatorTelemetry({self.lag!r})"
-
-    def measured(self, region: Region, handle: BatchHandler) -> BatchHandler:
-        """*handle*, measured: its outcomes, duration, failures and the batch in hand."""
-
-        async def measured_handle(records: Sequence[InboundRecord]) -> BatchReport:
-            self.lag.begin(region, records)
-            started = time.perf_counter()
-            try:
-                report = await handle(records)
-            except StorageError as exc:
-                self.store.failed(exc.message)
-                self.metrics.batch_failed(region)
-                raise
-            except Exception:
-                self.metrics.batch_failed(region)
-                raise
-            finally:
-                self.lag.end(region)
-            self.store.succeeded()
-            self.metrics.batch_applied(region, report.outcomes, time.perf_counter() - started)
-            return report
-
-        return measured_handle
-
-
-def group_id(region: Region) -> str:
-    """One consumer group per region (DESIGN §2)."""
-    return f"dief-aggregator-{region.topic_code}"
-
-
-def routes_group_id(region: Region) -> str:
-    """The consumer group of *region*'s route inbox on ``dief.routes``."""
-    return f"dief-routes-{region.topic_code}"
-
-
-def register_route_inbox(
-    broker: KafkaBroker,
-    inbox: RouteInbox,
-    region: Region,
-    *,
-    embedded: bool = False,
-    backoff: Backoff | None = None,
-) -> None:
-    """Subscribe *broker* to ``dief.routes`` in *region*'s group with its *inbox*: tables
-    sealed to other regions are skipped, the rest stored (a store failure retries the
-    batch)."""
-
-    async def receive(records: Sequence[InboundRecord]) -> list[RouteReceived]:
-        return await inbox.receive_many(r.value for r in records if r.value is not None)
-
-    subscribe_batches(
-        broker,
-        ROUTES_TOPIC,
-        group_id=routes_group_id(region),
-        title=f"routes-{region.topic_code}",
-        max_records=500,
-        embedded=embedded,
-        backoff=backoff or Backoff(),
-        handle=receive,
-        log=log,
-        label=f"{region.value} route tables",
-    )
-
-
-def _holder(ring: PartyView | SimulatedForum, regions: Sequence[Region]) -> DirectoryHolder:
-    """The directory the service holds; a party keyring must be the one served region's."""
-    if isinstance(ring, SimulatedForum):
-        return DirectoryHolder(ring.root_fingerprint, current=ring.directory)
-    own = ring.own
-    if not isinstance(own, RegionKeys):
-        raise ConfigurationError(
-            "the keyring at DIEF_KEYRING__PATH is not a region's (dief keys init-region)"
-        )
-    others = [r.value for r in regions if r.value != own.region]
-    if others:
-        raise ConfigurationError(
-            f"this keyring holds the keys of {own.region} only; it cannot aggregate "
-            f"{', '.join(others)} (run one aggregator per region: --region {own.region})"
-        )
-    return ring.holder
-
-
-async def _first_directory(follower: DirectoryFollower, holder: DirectoryHolder) -> None:
-    """Read ``dief.directory`` until a directory verifies (at most a few seconds)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + FIRST_DIRECTORY_SECONDS
-    problem = "none was published"
-    while holder.current is None and loop.time() < deadline:
-        try:
-            await follower.poll()
-        except BrokerError as exc:
-            problem = exc.message
-            break
-    if holder.current is None:
-        raise ConfigurationError(
-            "no forum directory: give its file (DIEF_DIRECTORY__FILE), or publish it on "
-            f"{DIRECTORY_TOPIC} ({problem})"
-        )
-
-
-#: How long start() reads ``dief.directory`` for a first directory when no file gave one.
-FIRST_DIRECTORY_SECONDS = 15.0
-
-
-class _RegionOpeners:
-    """Every opener of each served region's cases (the consumers' and the digests'), kept
-    to the keys the directory lets open: on a new directory, keys it revoked are dropped and
-    keys it added are loaded from the region's keyring (*reload*)."""
-
-    def __init__(self, ring: KeySource, reload: Callable[[Region], list[KemPrivateKey]]) -> None:
-        self._ring = ring
-        self._reload = reload
-        self._openers: dict[Region, list[Opener]] = {}
-
-    def __repr__(self) -> str:
-        return f"_RegionOpeners(regions={[r.value for r in self._openers]})"
-
-    def make(self, region: Region) -> Opener:
-        opener = Opener(self._ring.opening_keys(KeyRole.REGION, region.value))
-        self._openers.setdefault(region, []).append(opener)
-        return opener
-
-    async def refresh(self, directory: ForumDirectory) -> None:
-        for region, openers in self._openers.items():
-            allowed = directory.region_opening_kids(region.value)
-            missing = allowed - openers[0].kids
-            keys = []
-            if missing:
-                try:
-                    keys = await asyncio.to_thread(self._reload, region)
-                except DiefError as exc:
-                    log.error("%s: new KEM keys not loaded (%s)", region.value, exc.message)
-            for opener in openers:
-                for kid in opener.kids - allowed:
-                    opener.remove_key(kid)
-                for key in keys:
-                    if key.kid in allowed and key.kid not in opener.kids:
-                        opener.add_key(key)
-            if missing & {k.kid for k in keys}:
-                log.info("%s: opening with the KEM keys of directory v%d", region.value,
-                         directory.version)  # fmt: skip
-
-
-def register_aggregators(
-    broker: KafkaBroker,
-    aggregators: Mapping[Region, RegionAggregator],
-    *,
-    max_records: int = 2000,
-    embedded: bool = False,
-    on_report: ReportHook | None = None,
-    backoff: Backoff | None = None,
-    telemetry: AggregatorTelemetry | None = None,
-) -> None:
-    """Subscribe *broker* to each region's cases topic with its aggregator (measured by
-    *telemetry* if given)."""
-    for region, aggregator in aggregators.items():
-        handle: BatchHandler = aggregator.handle
-        if telemetry is not None:
-            handle = telemetry.measured(region, handle)
-            telemetry.lag.watch(region, lambda: kafka_consumers(broker))
-        _subscribe(broker, region, handle, max_records, embedded, on_report, backoff or Backoff())
-
-
-def _subscribe(
-    broker: KafkaBroker,
-    region: Region,
-    handle: BatchHandler,
-    max_records: int,
-    embedded: bool,
-    on_report: ReportHook | None,
-    backoff: Backoff,
-) -> None:
-    def report(result: BatchReport) -> None:
-        if on_report is not None:
-            on_report(region, result)
-
-    subscribe_batches(
-        broker,
-        cases_topic(region),
-        group_id=group_id(region),
-        title=f"aggregate-{region.topic_code}",
-        max_records=max_records,
-        embedded=embedded,
-        backoff=backoff,
-        handle=handle,
-        on_result=report,
-        log=log,
-        label=region.value,
-    )
 
 
 class AggregatorService:
@@ -399,15 +180,17 @@ class AggregatorService:
         self,
         ring: KeySource,
         brokers: Mapping[Region, KafkaBroker],
-        openers: _RegionOpeners,
+        openers: RegionOpeners,
         on_digests: PassHook | None,
     ) -> DigestSchedule:
         try:
-            issuers = _DirectoryIssuers(
+            issuers = DirectoryIssuers(
                 ring,
                 {r: KafkaRecordSink(broker, clock=self._clock) for r, broker in brokers.items()},
-                self._settings,
-                self._clock,
+                k_meeting=self._settings.k_meeting,
+                start_month=self._settings.cycle_start_month,
+                clock=self._clock,
+                make=issuer_from_keyring,  # looked up here: tests replace it
             )
         except (KeyringError, ConfigurationError) as exc:
             raise ConfigurationError(
@@ -444,15 +227,15 @@ class AggregatorService:
         hears about every pass)."""
         settings = self._settings
         ring = settings.keyring.unlock(self._passphrase, "the region keys are", settings.directory)
-        holder = self._holder = _holder(ring, settings.regions)
+        holder = self._holder = region_holder(ring, settings.regions)
         feed = self._directory_feed
         follower = DirectoryFollower(feed, holder, wait=0.5)
         if holder.current is None:
             try:
-                await _first_directory(follower, holder)
+                await first_directory(follower, holder)
             finally:
                 await feed.close()  # the follower starts it again
-        openers = _RegionOpeners(ring, self._reload(ring))
+        openers = RegionOpeners(ring, self._reload(ring))
         holder.on_change(lambda directory: self._spawn(openers.refresh(directory)))
         verifier = TokenVerifier(
             lambda cycle, region: holder.require().issuer_key(cycle, region),
@@ -502,7 +285,7 @@ class AggregatorService:
     def _register(
         self,
         brokers: Mapping[Region, KafkaBroker],
-        openers: _RegionOpeners,
+        openers: RegionOpeners,
         verifier: TokenVerifier,
         on_report: ReportHook | None,
     ) -> None:
@@ -588,57 +371,6 @@ class AggregatorService:
 
     async def run(self, stop: asyncio.Event) -> None:
         await stop.wait()
-
-
-class _DirectoryIssuers(Mapping[Region, DigestIssuer]):
-    """Each region's digest issuer, made again when the directory changes (the
-    Secretariat's KEM keys as the directory lists them), keeping its route issuer (what it
-    sent). Made at once for every region, so a missing key fails at start."""
-
-    def __init__(
-        self,
-        ring: KeySource,
-        sinks: Mapping[Region, KafkaRecordSink],
-        settings: AggregatorSettings,
-        clock: Clock | None,
-    ) -> None:
-        self._ring = ring
-        self._sinks = dict(sinks)
-        self._settings = settings
-        self._clock = clock
-        self._catalogue = load_catalogue()
-        self._made: dict[Region, tuple[int, DigestIssuer]] = {}
-        for region in self._sinks:
-            self[region]
-
-    def __repr__(self) -> str:
-        return f"_DirectoryIssuers(regions={[r.value for r in self._sinks]})"
-
-    def __getitem__(self, region: Region) -> DigestIssuer:
-        version = self._ring.directory.version
-        held = self._made.get(region)
-        if held is not None and held[0] == version:
-            return held[1]
-        issuer = issuer_from_keyring(
-            self._ring,
-            region,
-            self._sinks[region],
-            catalogue=self._catalogue,
-            k_meeting=self._settings.k_meeting,
-            start_month=self._settings.cycle_start_month,
-            clock=self._clock,
-            routes=True,
-            k_csp=self._ring.directory.parameters.k_csp,
-            route_issuer=held[1].routes if held is not None else None,
-        )
-        self._made[region] = (version, issuer)
-        return issuer
-
-    def __iter__(self) -> Iterator[Region]:
-        return iter(self._sinks)
-
-    def __len__(self) -> int:
-        return len(self._sinks)
 
 
 def create_aggregator(settings: AggregatorSettings) -> AggregatorService:

@@ -5,7 +5,8 @@ joint pattern, signed, sealed to the Secretariat and published on ``dief.digests
   digests), trends (:func:`trend_flag`), series for charts, lessons (:func:`load_lessons`).
 - Publishing: :class:`DigestPayload` (the sealed payload, schema 1), :func:`publish_digests`,
   :class:`DigestIssuer`, :class:`DigestSchedule` (closed periods) and
-  :func:`issue_every_digest` and :func:`issue_every_route_table` (inside ``dief run``).
+  :func:`issue_every_digest` and :func:`issue_every_route_table` (inside ``dief run``);
+  :class:`DirectoryIssuers` (each region's issuer, kept to the current directory).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dief.digests._digest import (
     rank_checklist,
     ratio,
 )
+from dief.digests._directory_issuers import DirectoryIssuers
 from dief.digests._lessons import (
     CaseLesson,
     LessonOpener,
@@ -103,6 +105,7 @@ __all__ = [
     "DigestPayload",
     "DigestSchedule",
     "DigestSeries",
+    "DirectoryIssuers",
     "KeysFor",
     "LessonOpener",
     "LessonSet",

@@ -1,0 +1,118 @@
+"""The aggregator service's Kafka subscriptions: each region's cases topic in its consumer
+group ``dief-aggregator-<region>``, and each served region's route inbox on ``dief.routes``
+in its group ``dief-routes-<region>`` (FastStream batch subscribers,
+``AckPolicy.NACK_ON_ERROR``: offsets are committed only after the handler returned)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+
+from faststream.kafka import KafkaBroker
+
+from dief.aggregator import AggregatorTelemetry, BatchHandler, BatchReport, RegionAggregator
+from dief.kafka import ROUTES_TOPIC, cases_topic, subscribe_batches
+from dief.observability import kafka_consumers
+from dief.routes import RouteInbox, RouteReceived
+from dief.seams import Backoff, InboundRecord
+from dief.vocab import Region
+
+__all__ = [
+    "ReportHook",
+    "group_id",
+    "register_aggregators",
+    "register_route_inbox",
+    "routes_group_id",
+]
+
+log = logging.getLogger("dief.aggregator")
+
+#: Hears each region's batch report.
+ReportHook = Callable[[Region, BatchReport], None]
+
+
+def group_id(region: Region) -> str:
+    """One consumer group per region (DESIGN §2)."""
+    return f"dief-aggregator-{region.topic_code}"
+
+
+def routes_group_id(region: Region) -> str:
+    """The consumer group of *region*'s route inbox on ``dief.routes``."""
+    return f"dief-routes-{region.topic_code}"
+
+
+def register_route_inbox(
+    broker: KafkaBroker,
+    inbox: RouteInbox,
+    region: Region,
+    *,
+    embedded: bool = False,
+    backoff: Backoff | None = None,
+) -> None:
+    """Subscribe *broker* to ``dief.routes`` in *region*'s group with its *inbox*: tables
+    sealed to other regions are skipped, the rest stored (a store failure retries the
+    batch)."""
+
+    async def receive(records: Sequence[InboundRecord]) -> list[RouteReceived]:
+        return await inbox.receive_many(r.value for r in records if r.value is not None)
+
+    subscribe_batches(
+        broker,
+        ROUTES_TOPIC,
+        group_id=routes_group_id(region),
+        title=f"routes-{region.topic_code}",
+        max_records=500,
+        embedded=embedded,
+        backoff=backoff or Backoff(),
+        handle=receive,
+        log=log,
+        label=f"{region.value} route tables",
+    )
+
+
+def register_aggregators(
+    broker: KafkaBroker,
+    aggregators: Mapping[Region, RegionAggregator],
+    *,
+    max_records: int = 2000,
+    embedded: bool = False,
+    on_report: ReportHook | None = None,
+    backoff: Backoff | None = None,
+    telemetry: AggregatorTelemetry | None = None,
+) -> None:
+    """Subscribe *broker* to each region's cases topic with its aggregator (measured by
+    *telemetry* if given)."""
+    for region, aggregator in aggregators.items():
+        handle: BatchHandler = aggregator.handle
+        if telemetry is not None:
+            handle = telemetry.measured(region, handle)
+            telemetry.lag.watch(region, lambda: kafka_consumers(broker))
+        _subscribe(broker, region, handle, max_records, embedded, on_report, backoff or Backoff())
+
+
+def _subscribe(
+    broker: KafkaBroker,
+    region: Region,
+    handle: BatchHandler,
+    max_records: int,
+    embedded: bool,
+    on_report: ReportHook | None,
+    backoff: Backoff,
+) -> None:
+    def report(result: BatchReport) -> None:
+        if on_report is not None:
+            on_report(region, result)
+
+    subscribe_batches(
+        broker,
+        cases_topic(region),
+        group_id=group_id(region),
+        title=f"aggregate-{region.topic_code}",
+        max_records=max_records,
+        embedded=embedded,
+        backoff=backoff,
+        handle=handle,
+        on_result=report,
+        log=log,
+        label=region.value,
+    )
