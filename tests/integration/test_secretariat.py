@@ -4,8 +4,8 @@ Cases go through national nodes and the regional aggregators into a store; every
 issues its sealed, signed digests on ``dief.digests`` (plus one digest signed with the wrong
 region's key); ``dief secretariat`` runs as a subprocess of the console script and publishes
 the signed summaries on ``csp.reporting``, which ``dief summary verify`` accepts with the
-exported public keys. The forged digest ends in ``dief.afr.dlq`` with its reason, and the
-service stops cleanly on SIGTERM.
+signed forum directory (its file and the pinned root fingerprint). The forged digest ends in
+``dief.afr.dlq`` with its reason, and the service stops cleanly on SIGTERM.
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ async def test_digests_to_signed_summaries_through_dief_secretariat(
 ) -> None:
     bootstrap = module_broker.bootstrap
     forum = Forum(tmp_path / "keys")
-    public = forum.ring.export_public(tmp_path / "public")
+    directory = forum.path / "directory.json"
+    fingerprint = forum.ring.root_fingerprint
     pass_file = tmp_path / "passphrase"
     pass_file.write_text(PASSPHRASE + "\n", encoding="utf-8")
 
@@ -195,15 +196,33 @@ async def test_digests_to_signed_summaries_through_dief_secretariat(
         )
     assert expected["CSP12"].methodology.suppressed > 0
 
-    # `dief summary verify` with the exported public keys
+    # `dief summary verify` with the signed directory, as any State would check it
     path = tmp_path / "CSP12.json"
     path.write_bytes(by_cycle["CSP12"])
-    checked = await _dief(tmp_path, "summary", "verify", str(path), "--keys", str(public))
+    checked = await _dief(
+        tmp_path,
+        "summary",
+        "verify",
+        str(path),
+        "--directory",
+        str(directory),
+        "--root-fingerprint",
+        fingerprint,
+    )
     assert (checked.returncode, checked.stdout.split(":")[0]) == (0, "valid"), checked.stderr
     doc = json.loads(by_cycle["CSP12"])
     doc["global"]["totals"]["cases"] += 1
     path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
-    checked = await _dief(tmp_path, "summary", "verify", str(path), "--keys", str(public))
+    checked = await _dief(
+        tmp_path,
+        "summary",
+        "verify",
+        str(path),
+        "--directory",
+        str(directory),
+        "--root-fingerprint",
+        fingerprint,
+    )
     assert checked.returncode == 1
     assert checked.stdout.startswith("invalid: ")
     assert "does not verify" in checked.stdout
