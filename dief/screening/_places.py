@@ -35,6 +35,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
+from typing import Final, cast
 
 from dief.screening._findings import FindingKind
 from dief.screening._normalize import (
@@ -45,7 +46,7 @@ from dief.screening._normalize import (
     is_arabic,
     leet_keys,
 )
-from dief.screening._tables import Entry, Node, PlaceTables, neighbours
+from dief.screening._tables import JOIN_PREFIX, Entry, Node, PlaceTables, neighbours
 
 __all__ = ["find_codes", "find_places", "in_capitals"]
 
@@ -162,6 +163,13 @@ def _has_cyrillic(word: str) -> bool:
     return any("\u0400" <= c <= "\u04ff" for c in word)
 
 
+#: What the name matcher reads of one word: its key, its alternative keys (``None``: none
+#: tried) and whether a locative particle is attached; ``None`` for the word as it is.
+_TokenInfo = tuple[str, tuple[str, ...] | None, bool] | None
+_NEEDS_RAW: Final = ("raw", None, False)  # a memo value: the keys depend on the word as written
+_MEMO_LIMIT = 200_000
+
+
 class _Tokens:
     """Word tokens of the match view, their keys and alternative keys."""
 
@@ -175,36 +183,28 @@ class _Tokens:
         self.keys = [m.group() for m in matches]
         self.alts: dict[int, tuple[str, ...]] = {}
         self.locative: set[int] = set()
-        ascii_view = view.text.isascii()
-        conf = tables.confusables
+        memo = tables.memo
+        if len(memo) > _MEMO_LIMIT:  # pragma: no cover - a flood of distinct words
+            memo.clear()
         for i, key in enumerate(self.keys):
-            options: list[str] = []
-            if not ascii_view and not key.isascii():
-                if is_arabic(key):
-                    ar, loc = arabic_keys(key)
-                    self.keys[i] = ar[0]
-                    options.extend(ar[1:])
-                    if loc:
-                        self.locative.add(i)
-                else:
-                    mixed = _ASCII_LETTER_RE.search(key) is not None
-                    if mixed and _has_cyrillic(key):
-                        options.append(key.translate(_TO_CYRILLIC))  # "Рoссия" (Latin o)
-                    if mixed or key[0] in conf:
-                        # the skeleton of the word as written (case matters: Greek "Ν"
-                        # looks like "N", its lower case "ν" like "v")
-                        raw = text[slice(*view.span(self.starts[i], self.ends[i]))]
-                        if mixed or all(c in conf or c.lower() in conf for c in raw):
-                            skeleton = "".join(
-                                conf.get(c) or conf.get(c.lower()) or c.lower() for c in raw
-                            ).lower()
-                            if skeleton != key:
-                                options.append(skeleton)
-                                options.extend(leet_keys(skeleton))
-            if not key.isalpha() and not key.isdigit():
-                options.extend(leet_keys(key))
-            if options:
-                self.alts[i] = tuple(dict.fromkeys(o for o in options if o != self.keys[i]))
+            found = memo.get(key, memo)  # the memo itself: not met yet
+            if found is memo:
+                found = memo[key] = _token_keys(key, None, tables.confusables)
+            if found is _NEEDS_RAW:
+                s, e = self.starts[i], self.ends[i]
+                raw = text[s:e] if view.starts is None else text[slice(*view.span(s, e))]
+                found = memo.get((key, raw), memo)
+                if found is memo:
+                    found = memo[(key, raw)] = _token_keys(key, raw, tables.confusables)
+            info = cast(_TokenInfo, found)
+            if info is not None:
+                first, alts, locative = info
+                if first != key:
+                    self.keys[i] = first
+                if alts is not None:
+                    self.alts[i] = alts
+                if locative:
+                    self.locative.add(i)
 
     def options(self, i: int) -> Sequence[str]:
         alts = self.alts.get(i)
@@ -215,6 +215,41 @@ class _Tokens:
     def gap(self, i: int) -> int:
         """Characters between token ``i`` and token ``i + 1`` in the view."""
         return self.starts[i + 1] - self.ends[i]
+
+
+def _token_keys(key: str, raw: str | None, conf: dict[str, str]) -> _TokenInfo:
+    """What the name matcher reads of the word ``key`` (see ``_TokenInfo``), ``raw`` as
+    written; without ``raw``, ``_NEEDS_RAW`` when the answer depends on it (a skeleton)."""
+    options: list[str] = []
+    first = key
+    locative = False
+    if not key.isascii():
+        if is_arabic(key):
+            ar, locative = arabic_keys(key)
+            first = ar[0]
+            options.extend(ar[1:])
+        else:
+            mixed = _ASCII_LETTER_RE.search(key) is not None
+            if mixed and _has_cyrillic(key):
+                options.append(key.translate(_TO_CYRILLIC))  # "Рoссия" (Latin o)
+            if mixed or key[0] in conf:
+                if raw is None:
+                    return _NEEDS_RAW
+                # the skeleton of the word as written (case matters: Greek "Ν" looks like
+                # "N", its lower case "ν" like "v")
+                if mixed or all(c in conf or c.lower() in conf for c in raw):
+                    skeleton = "".join(
+                        conf.get(c) or conf.get(c.lower()) or c.lower() for c in raw
+                    ).lower()
+                    if skeleton != key:
+                        options.append(skeleton)
+                        options.extend(leet_keys(skeleton))
+    if not key.isalpha() and not key.isdigit():
+        options.extend(leet_keys(key))
+    if not options:
+        return None if first == key and not locative else (first, None, locative)
+    # alternatives that all equal the key still mark the word (an empty tuple)
+    return first, tuple(dict.fromkeys(o for o in options if o != first)), locative
 
 
 def _walk(root: Node, toks: _Tokens, i: int, view_text: str) -> tuple[int, Entry] | None:
@@ -356,7 +391,8 @@ def find_places(text: str, view: View, tables: PlaceTables) -> list[Span]:
     return found
 
 
-_JOIN_SEPARATORS = frozenset(" .-_*·/|~+")
+_JOIN_SEPARATOR_CHARS = " .-_*·/|~+"
+_JOIN_SEPARATORS = frozenset(_JOIN_SEPARATOR_CHARS)
 _CAPITALISED_RE = re.compile(r"(?<![^\W_])[^\W\d_a-zа-яё]")
 _NON_SPACE_SEPARATORS = _JOIN_SEPARATORS - {" "}
 
@@ -364,45 +400,53 @@ _NON_SPACE_SEPARATORS = _JOIN_SEPARATORS - {" "}
 def _find_joined(
     text: str, view: View, toks: _Tokens, consumed: list[bool], tables: PlaceTables
 ) -> list[Span]:
-    """Names spelt with spaces, dots or hyphens between their letters."""
+    """Names spelt with spaces, dots or hyphens between their letters.
+
+    A join stops as soon as the letters joined so far begin no name a join can find
+    (``tables.join_prefixes``): most words of a text begin none, so most joins stop at once.
+    """
     out: list[Span] = []
     vt = view.text
+    size = len(vt)
     children = tables.folded.children
+    prefixes = tables.join_prefixes
     n = toks.n
     keys = toks.keys
+    starts = toks.starts
     ends = toks.ends
-    # a space join needs short pieces; other joins need a separator right after the word
-    starts_at = [
-        i
-        for i in range(n - 1)
-        if len(keys[i]) <= 3 or (ends[i] < len(vt) and vt[ends[i]] in _NON_SPACE_SEPARATORS)
-    ]
     i = 0
-    for i0 in starts_at:
+    for i0 in range(n - 1):
         if i0 < i:
+            continue
+        joined = keys[i0]
+        if joined[:JOIN_PREFIX] not in prefixes:
+            continue  # begins no name: no join from here finds one
+        # a space join needs short pieces; other joins need a separator right after the word
+        if len(joined) > 3 and (ends[i0] >= size or vt[ends[i0]] not in _NON_SPACE_SEPARATORS):
             continue
         i = i0
         if consumed[i]:
             continue
         best_end = -1
         best_entry: Entry | None = None
-        joined = toks.keys[i]
         spaced = False
         singles = len(joined) == 1
         short = len(joined) <= 3
         for j in range(i + 1, min(n, i + 24)):
             if consumed[j]:
                 break
-            sep = vt[toks.ends[j - 1] : toks.starts[j]]
-            if not sep or len(sep) > 2 or any(c not in _JOIN_SEPARATORS for c in sep):
+            sep = vt[ends[j - 1] : starts[j]]
+            if not sep or len(sep) > 2 or sep.strip(_JOIN_SEPARATOR_CHARS):
                 break
-            piece = toks.keys[j]
+            piece = keys[j]
             if not piece.isalpha():
                 break
             spaced = spaced or " " in sep
             singles = singles and len(piece) == 1
             short = short and len(piece) <= 3
             joined += piece
+            if joined[:JOIN_PREFIX] not in prefixes:
+                break
             pieces = j - i + 1
             if not singles and pieces > 3:
                 break
@@ -418,7 +462,7 @@ def _find_joined(
                 if not e.gated and not e.cap_only:
                     best_end, best_entry = j, e
         if best_entry is not None and best_entry.kind is not None:
-            start, end = view.span(toks.starts[i], toks.ends[best_end])
+            start, end = view.span(starts[i], ends[best_end])
             out.append((start, end, best_entry.kind))
             for k in range(i, best_end + 1):
                 consumed[k] = True
@@ -431,42 +475,54 @@ def _find_fuzzy(
 ) -> list[Span]:
     """Words one edit away from a name or demonym of six letters or more."""
     out: list[Span] = []
-    index = tables.fuzzy
     stop = tables.fuzzy_stop
     children = tables.folded.children
-    capitalised = {m.start() for m in _CAPITALISED_RE.finditer(text)}
+    keys = toks.keys
+    alts = toks.alts
     for i in range(toks.n):
         if consumed[i]:
             continue
-        if i not in toks.alts:
-            key = toks.keys[i]
+        if i not in alts:
+            key = keys[i]
             if len(key) < 5 or key in stop or key in children or not key.isalpha():
                 continue
             if key[0] > "\u04ff":
                 continue  # Arabic, CJK: no misspelling index
             start = toks.starts[i] if view.starts is None else view.starts[toks.starts[i]]
-            if start not in capitalised:
+            if _CAPITALISED_RE.match(text, start) is None:
                 continue  # misspellings are looked for in capitalised words only
         for key in toks.options(i):
             if not 5 <= len(key) <= 24 or key in stop or key in children or not key.isalpha():
                 continue
-            match = None
-            for n in neighbours(key):
-                names = index.get(n)
-                if names is None:
-                    continue
-                for name in names:
-                    if name != key and _osa1(key, name):
-                        match = name
-                        break
-                if match is not None:
-                    break
+            match = _misspelt(key, tables)
             if match is not None:
                 start, end = view.span(toks.starts[i], toks.ends[i])
                 out.append((start, end, tables.fuzzy_entries[match].kind or FindingKind.PLACE))
                 consumed[i] = True
                 break
     return out
+
+
+def _misspelt(key: str, tables: PlaceTables) -> str | None:
+    """The name or demonym ``key`` is one edit from (the first found), or None (memoised)."""
+    memo = tables.memo
+    found = memo.get(("fuzzy", key), memo)
+    if found is not memo:
+        return cast(str | None, found)
+    match = None
+    index = tables.fuzzy
+    for n in neighbours(key):
+        names = index.get(n)
+        if names is None:
+            continue
+        for name in names:
+            if name != key and _osa1(key, name):
+                match = name
+                break
+        if match is not None:
+            break
+    memo[("fuzzy", key)] = match
+    return match
 
 
 def _osa1(a: str, b: str) -> bool:
@@ -490,22 +546,31 @@ def _find_han(text: str, view: View, tables: PlaceTables) -> list[Span]:
     out: list[Span] = []
     han = tables.han
     lengths = tables.han_lengths
+    firsts = tables.han_first
+    pairs = tables.han_pairs
+    if firsts is None:
+        return out
     vt = view.text
     for run in HAN_RE.finditer(vt):
         s = run.group()
         base = run.start()
-        p = 0
         n = len(s)
-        while p < n:
+        p = 0  # ideographs before p are read; a name can only start at a first ideograph
+        for first in firsts.finditer(s):
+            if first.start() < p:
+                continue
+            p = first.start()
             options = lengths.get(s[p])
+            if options is None or (s[p : p + 2] not in pairs and 1 not in options):
+                p += 1
+                continue  # no name starts with these two ideographs
             hit = None
-            if options is not None:
-                for length in options:
-                    if p + length <= n:
-                        entry = han.get(s[p : p + length])
-                        if entry is not None:
-                            hit = (length, entry)
-                            break
+            for length in options:
+                if p + length <= n:
+                    entry = han.get(s[p : p + length])
+                    if entry is not None:
+                        hit = (length, entry)
+                        break
             if hit is None:
                 p += 1
                 continue

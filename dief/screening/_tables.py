@@ -29,6 +29,7 @@ from dief.screening._findings import FindingKind
 from dief.screening._normalize import HAN_RE, WORD_RE, ar_key, fold_text, is_arabic
 
 __all__ = [
+    "JOIN_PREFIX",
     "TOKEN_RE",
     "Entry",
     "Node",
@@ -116,6 +117,16 @@ class PlaceTables:
     exact_first: frozenset[str]  # folded first tokens of the case-sensitive entries
     first_keys: frozenset[str]  # any key that can start a name
     confusables: dict[str, str]
+    #: the first JOIN_PREFIX characters (or fewer) of every word a spaced or split spelling
+    #: can be joined into: a join stops as soon as it is no such prefix
+    join_prefixes: frozenset[str] = frozenset()
+    #: where a Chinese name can start: a name's first ideograph, before a second ideograph
+    #: of some name (or a one-ideograph name); then its first two ideographs
+    han_first: re.Pattern[str] | None = None
+    han_pairs: frozenset[str] = frozenset()
+    #: per-word results that depend only on the word and these tables, filled as words are
+    #: met (each lookup is a pure function of its key; a race only computes twice)
+    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------- reading
@@ -394,7 +405,37 @@ def build_place_tables(
         exact_first=exact_first,
         first_keys=frozenset(b.folded.children) | exact_first,
         confusables=confusables,
+        join_prefixes=_join_prefixes(b.folded),
+        han_first=_han_first(b.han),
+        han_pairs=frozenset(k[:2] for k in b.han if len(k) >= 2),
     )
+
+
+def _han_first(names: Iterable[str]) -> re.Pattern[str] | None:
+    """Where a Chinese name can start (see ``PlaceTables.han_first``)."""
+    singles = "".join(sorted({k for k in names if len(k) == 1}))
+    firsts = "".join(sorted({k[0] for k in names if len(k) >= 2}))
+    seconds = "".join(sorted({k[1] for k in names if len(k) >= 2}))
+    parts = [f"[{re.escape(singles)}]"] if singles else []
+    if firsts:
+        parts.append(f"[{re.escape(firsts)}](?=[{re.escape(seconds)}])")
+    return re.compile("|".join(parts)) if parts else None
+
+
+#: Length of the prefixes in ``PlaceTables.join_prefixes`` (41k prefixes, ~3 MB).
+JOIN_PREFIX = 5
+
+
+def _join_prefixes(root: Node) -> frozenset[str]:
+    """Prefixes of the one-word keys a spaced or split spelling is looked up under."""
+    out: set[str] = set()
+    for key, node in root.children.items():
+        e = node.entry
+        if e is None or e.kind is None or e.gated or e.cap_only or len(key) < 4:
+            continue
+        for i in range(1, min(JOIN_PREFIX, len(key)) + 1):
+            out.add(key[:i])
+    return frozenset(out)
 
 
 __all__ += ["HAN_RE"]
