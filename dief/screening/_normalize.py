@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
@@ -120,6 +120,80 @@ def _fold_char(c: str) -> str:
     return out
 
 
+class _CharMap:
+    """The per-character mapping of one view, learnt as characters are met and kept across
+    texts, so that a text costs set operations on its distinct characters, not a call per
+    character. A mapping whose output holds characters that map again is "unstable" (a
+    text with one is translated in one pass instead of replaced character by character).
+    """
+
+    __slots__ = ("_fn", "_state")
+    _LIMIT = 100_000
+
+    def __init__(self, fn: Callable[[str], str]) -> None:
+        self._fn = fn
+        # (characters met, those that change -> their output, unstable ones): swapped whole
+        self._state: tuple[set[str], dict[str, str], set[str]] = (set(), {}, set())
+
+    def changes(self, chars: set[str]) -> tuple[dict[str, str], bool]:
+        """The characters of ``chars`` that change, with their output; and whether every
+        output is stable (no character of an output changes)."""
+        known, changed, unstable = self._state
+        new = chars - known
+        if new:
+            if len(known) > self._LIMIT:  # pragma: no cover - a flood of distinct characters
+                known, changed, unstable = self._state = (set(), {}, set())
+                new = chars
+            fn = self._fn
+            for c in new:
+                out = fn(c)
+                if out != c:
+                    changed[c] = out
+            for c in new:
+                out = changed.get(c, c)
+                if out != c and any(fn(x) != x for x in out):
+                    unstable.add(c)
+            known |= new
+        here = {c: changed[c] for c in chars & changed.keys()}
+        return here, unstable.isdisjoint(here)
+
+
+def _apply(text: str, changes: Mapping[str, str], stable: bool) -> str:
+    """``text`` with every character of ``changes`` replaced by its output."""
+    if not changes:
+        return text
+    if not stable or len(changes) > 48:
+        return text.translate({ord(c): (f or None) for c, f in changes.items()})
+    for c, f in changes.items():
+        text = text.replace(c, f)  # outputs never change again: the order does not matter
+    return text
+
+
+def _kept(text: str, gone: Iterable[str]) -> list[int]:
+    """Offsets of the characters of ``text`` that are not in ``gone``."""
+    dropped: list[int] = []
+    for c in gone:
+        i = text.find(c)
+        while i >= 0:
+            dropped.append(i)
+            i = text.find(c, i + 1)
+    dropped.sort()
+    kept: list[int] = []
+    prev = 0
+    for i in dropped:
+        kept.extend(range(prev, i))
+        prev = i + 1
+    kept.extend(range(prev, len(text)))
+    return kept
+
+
+def _match_char(c: str) -> str:
+    return c.lower() if c.isascii() else _fold_char(c)
+
+
+_MATCH_CHARS = _CharMap(_match_char)
+
+
 def fold_text(text: str) -> str:
     """The match-view string of ``text`` (no offsets): for keys of data entries."""
     if text.isascii():
@@ -159,26 +233,16 @@ def match_view(text: str) -> View:
     """Case-folded, diacritic-free, ignorable-free view of ``text`` (see the module doc)."""
     if text.isascii():
         return View(text.lower(), None, None, len(text))
-    table: dict[int, str | None] = {}
-    dropped: set[str] = set()
-    simple = True
-    for c in set(text):
-        f = c.lower() if c.isascii() else _fold_char(c)
-        if len(f) > 1:
-            simple = False
-            break
-        if not f:
-            dropped.add(c)
-            table[ord(c)] = None
-        elif f != c:
-            table[ord(c)] = f
-    if simple:
+    changes, stable = _MATCH_CHARS.changes(set(text))
+    if all(len(f) <= 1 for f in changes.values()):
+        folded = _apply(text, changes, stable)
+        dropped = [c for c, f in changes.items() if not f]
         if not dropped:  # the common case: same length, offsets unchanged
-            return View(text.translate(table), None, None, len(text))
+            return View(folded, None, None, len(text))
         # marks and invisible characters dropped: each kept character's span runs to the
         # next kept one (a dropped mark belongs to what precedes it)
-        kept = [i for i, c in enumerate(text) if c not in dropped]
-        return View(text.translate(table), kept, [*kept[1:], len(text)], len(text))
+        kept = _kept(text, dropped)
+        return View(folded, kept, [*kept[1:], len(text)], len(text))
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -311,7 +375,31 @@ def _pattern_char(c: str) -> str:
 _MIXED_WORD_RE = re.compile(r"[^\W_]+")
 _ASCII_LETTER_RE = re.compile(r"[A-Za-z]")
 #: An ASCII letter next to a letter of another script: a word that mixes scripts.
-_MIXED_SCRIPT_RE = re.compile(r"[A-Za-z][^\W\d_A-Za-z]|[^\W\d_A-Za-z][A-Za-z]")
+_MIXED_SCRIPT_RE = re.compile(r"[A-Za-z](?:(?=[^\W\d_A-Za-z])|(?<=[^\W\d_A-Za-z].))")
+_ASCII = frozenset(map(chr, range(128)))
+
+
+def _pattern_view_char(c: str) -> str:
+    return c if c.isascii() else _pattern_char(c)
+
+
+_PATTERN_CHARS = _CharMap(_pattern_view_char)
+_LOOKALIKE: dict[int, tuple[Mapping[str, str], dict[str, bool]]] = {}
+
+
+def _has_lookalike(chars: Iterable[str], confusables: Mapping[str, str]) -> bool:
+    """Whether any of ``chars`` has a Latin look-alike (memoised per table)."""
+    entry = _LOOKALIKE.get(id(confusables))
+    if entry is None or entry[0] is not confusables:
+        entry = _LOOKALIKE[id(confusables)] = (confusables, {})
+    seen = entry[1]
+    for c in chars:
+        hit = seen.get(c)
+        if hit is None:
+            hit = seen[c] = bool(confusables.get(c) or confusables.get(c.lower()))
+        if hit:
+            return True
+    return False
 
 
 def pattern_view(text: str, confusables: Mapping[str, str]) -> View:
@@ -321,18 +409,20 @@ def pattern_view(text: str, confusables: Mapping[str, str]) -> View:
         return View(text, None, None, len(text))
     starts: list[int] | None = None
     ends: list[int] | None = None
+    unchanged: set[str] = set()  # non-ASCII characters kept as they are
     if plain:
         first = text
     else:
-        changed = {c: _pattern_char(c) for c in set(text) if not c.isascii()}
-        changed = {c: f for c, f in changed.items() if f != c}
+        nonascii = set(text) - _ASCII
+        changed, stable = _PATTERN_CHARS.changes(nonascii)
+        unchanged = nonascii - changed.keys()
         if not changed:
             first = text
         elif all(len(f) <= 1 for f in changed.values()):
-            first = text.translate({ord(c): (f or None) for c, f in changed.items()})
-            if any(not f for f in changed.values()):
-                gone = {c for c, f in changed.items() if not f}
-                kept = [i for i, c in enumerate(text) if c not in gone]
+            first = _apply(text, changed, stable)
+            gone = [c for c, f in changed.items() if not f]
+            if gone:
+                kept = _kept(text, gone)
                 starts, ends = kept, [*kept[1:], len(text)]
         else:
             out: list[str] = []
@@ -349,8 +439,9 @@ def pattern_view(text: str, confusables: Mapping[str, str]) -> View:
                     starts.append(i)
                     ends.append(i + 1)
             first = "".join(out)
-    # 2. homoglyphs inside words that mix Latin letters with look-alikes
-    if not plain and _MIXED_SCRIPT_RE.search(first):
+    # 2. homoglyphs inside words that mix Latin letters with look-alikes (only characters
+    # kept as they are can be look-alikes: the others are ASCII now)
+    if unchanged and _has_lookalike(unchanged, confusables) and _MIXED_SCRIPT_RE.search(first):
         chars: list[str] | None = None
         for m in _MIXED_WORD_RE.finditer(first):
             word = m.group()

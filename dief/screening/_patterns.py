@@ -515,7 +515,9 @@ _AIRCRAFT_RE = re.compile(
     + r")(?![A-Za-z0-9-])"
 )
 _SIX_DIGITS_RE = re.compile(r"\d{6}")
-_AIRCRAFT_HINT_RE = re.compile(r"[A-Z0-9]-[A-Z0-9]|(?:HL|JA)\d{3}")
+#: What every registration holds ("5Y-ABC", "RA-12345", "RP-C1234", "HL1234", "JA123"):
+#: searched first, so that "AK-47" or "1001-10000" do not start the full pattern.
+_AIRCRAFT_HINT_RE = re.compile(r"[A-Z0-9]-[A-Z]{3}|[A-Z]-\d{4}|P-C\d|(?:HL|JA)\d{3}")
 _VESSEL_HINT_RE = re.compile(
     r"M/?[VTS]\b|M\.V\.|\b(?:SS|FV|RV)\s|vessel|ship|tanker|freighter|dhow|boat|barge|"
     r"trawler|coaster|navire|cargo|buque|barco|carguero|судно|теплоход|сухогруз|танкер",
