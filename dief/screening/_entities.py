@@ -847,8 +847,41 @@ def _has(text: str, lo: str, hi: str) -> bool:
     return rx.search(text) is not None
 
 
+_ORG_ZH_SUFFIX_RE = re.compile(
+    r"股份有限公司|有限责任公司|集团有限公司|有限公司|(?<=[\u4e00-\u9fff])集团"
+)
+_ORG_ZH_NAME = 16  # most ideographs of a name before its suffix (``_ORG_ZH_RE``)
+_ORG_ZH_SUFFIX = 6  # longest suffix
+
+
+def _zh_org_matches(text: str) -> Iterator[re.Match[str]]:
+    """What ``_ORG_ZH_RE.finditer`` finds, searching only just before each legal suffix.
+
+    A match ends with a suffix that starts 2 to 16 characters after the match, so a match
+    that starts no later than 2 characters before a suffix ``s`` (and after every match
+    before it) ends with ``s`` and is found by a search from ``s - 16`` to the end of ``s``;
+    one that starts later ends with a later suffix. Searching from the start of the text
+    instead retries the lazy name at every ideograph (0.4 ms in 2,000 characters).
+    """
+    suffixes: set[int] = set()
+    for word, offsets in (("公司", (4, 2)), ("集团", (0,))):
+        i = text.find(word)
+        while i >= 0:
+            suffixes.update(i - k for k in offsets if i - k >= 0)
+            i = text.find(word, i + 1)
+    cursor = 0
+    for s in sorted(suffixes):
+        lo = max(cursor, s - _ORG_ZH_NAME)
+        if lo > s - 2 or _ORG_ZH_SUFFIX_RE.match(text, s) is None:
+            continue
+        m = _ORG_ZH_RE.search(text, lo, s + _ORG_ZH_SUFFIX)
+        if m is not None and m.start() <= s - 2:
+            cursor = m.end()
+            yield m
+
+
 def _zh_orgs(text: str) -> Iterator[Span]:
-    for m in _ORG_ZH_RE.finditer(text):
+    for m in _zh_org_matches(text):
         start = m.start()
         name = m.group()
         cut = max(name.rfind(c) for c in _ZH_ORG_STOP)

@@ -591,7 +591,10 @@ def _find_han(text: str, view: View, tables: PlaceTables) -> list[Span]:
 # --------------------------------------------------------------------------- codes
 
 # A code is a whole word; an ideograph next to it is a boundary ("经由FRA中转").
-_CODE_TOKEN_RE = re.compile(r"(?<![^\W_\u3400-\u9fff])[A-Za-z]{2,3}(?![^\W_\u3400-\u9fff])")
+# (its first letter is read before the look-behind, so that the search skips non-ASCII text)
+_CODE_TOKEN_RE = re.compile(
+    r"[A-Za-z](?<![^\W_\u3400-\u9fff].)[A-Za-z]{1,2}(?![^\W_\u3400-\u9fff])"
+)
 _WORD_RE_ASCII = re.compile(r"[^\W_]+")
 _DESIGNATION_AFTER = re.compile(r"-?\d")
 _LIST_SEP = re.compile(r"\s*(?:[,;/&+]|\band\b|\bor\b|\bet\b|\by\b|\bи\b)\s*", re.IGNORECASE)
