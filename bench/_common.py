@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dief.credentials import TokenVerifier
+    from dief.credentials import SimulatedNode, TokenVerifier
     from dief.crypto import KemPublicKey
     from dief.crypto.envelope import Opener
     from dief.keyring import SimulatedForum
-    from dief.pipeline._keys import SimulatedNode
     from dief.vocab import Region
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +143,7 @@ class Forum:
     """A throw-away simulated forum for one benchmark run (DESIGN §4): every party in its own
     keyring (:class:`dief.keyring.SimulatedForum`), one simulated node per State with its own
     node secret and real contributor tokens from the Secretariat's issuer, issued as
-    ``dief run`` issues them (``dief.pipeline._keys._issue_tokens``).
+    ``dief run`` issues them (:class:`dief.credentials.SimulatedIssuer`).
 
     Nodes are known by a local label (``node-000``…), never by the State they stand for; the
     State → node map stays in this process. Make one with :meth:`create`.
@@ -169,15 +168,16 @@ class Forum:
     async def create(cls, path: Path, state_cycles: Mapping[str, Iterable[str]]) -> Forum:
         """The forum, a node per State of *state_cycles* holding a token for every region
         of each cycle listed for its State (a node cannot post without them)."""
+        from dief.credentials import SimulatedIssuer
         from dief.keyring import SimulatedForum
-        from dief.pipeline._keys import _issue_tokens, node_label
+        from dief.pipeline._keys import node_label
 
         passphrase = secrets.token_urlsafe(24)
         labels = {state: node_label(i) for i, state in enumerate(sorted(state_cycles))}
         cycles = sorted({c for wanted in state_cycles.values() for c in wanted})
         forum = SimulatedForum.create(path, passphrase, nodes=labels.values(), cycles=cycles)
         wanted = {labels[state]: sorted(set(c)) for state, c in state_cycles.items()}
-        nodes = await _issue_tokens(forum, wanted)
+        nodes = await SimulatedIssuer(forum).issue(wanted)
         return cls(forum, passphrase, nodes, labels)
 
     @property
