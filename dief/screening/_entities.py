@@ -35,6 +35,22 @@ _LOW = r"[a-zß-öø-ÿā-ž\u0430-\u044f\u0451]"
 _NAME = rf"{_CAP}(?:{_LOW}|{_CAP})*(?:['’\-]{_CAP}?{_LOW}+)*"
 _NAME_ALLCAPS = rf"{_CAP}{{2,}}"
 
+
+def _after_first(alternatives: str) -> str:
+    """``a|b`` as ``(?<=x)rest|…``: each alternative after its first character, which is
+    looked back at. A pattern that reads its first character with a character class
+    (both cases written out) and only then its look-behinds and the rest of its
+    alternatives lets the search skip to that character instead of trying every
+    alternative at every position: five to ten times faster. The first character of
+    each alternative must be a plain character."""
+    out = []
+    for alt in alternatives.split("|"):
+        if not alt[:1].isalnum():
+            raise ValueError(f"alternative {alt!r} does not start with a plain character")
+        out.append(f"(?<={alt[0]}){alt[1:]}")
+    return "|".join(out)
+
+
 # fmt: off
 _TITLES = (
     # English
@@ -247,7 +263,8 @@ _PERSON_TITLE_RE = re.compile(
     rf"(?:\s+{_NAME})?)"
 )
 _PERSON_TITLE_RU_RE = re.compile(
-    rf"(?<![^\W\u3400-\u9fff])(?:{_TITLES_RU})\s+(?P<name>{_NAME}(?:\s+{_NAME})?)", re.IGNORECASE
+    rf"[гГтТ](?<![^\W\u3400-\u9fff].)(?i:(?:{_after_first(_TITLES_RU)})\s+"
+    rf"(?P<name>{_NAME}(?:\s+{_NAME})?))"
 )
 _PERSON_ROLE_RE = re.compile(
     rf"(?<![^\W\u3400-\u9fff])(?i:{_ROLES})[:,]?\s+(?P<name>{_NAME}(?:\s+{_NAME}){{0,2}})",
@@ -264,7 +281,8 @@ _PERSON_INITIALS_RE = re.compile(
     r"|(?<=[А-ЯЁ])[а-яё]+\s+(?:[А-ЯЁ]\.\s?){1,2}(?![^\W\u3400-\u9fff]))"
 )
 _PATRONYMIC_RE = re.compile(
-    r"(?<![^\W\u3400-\u9fff])(?P<name>(?:[А-ЯЁ][а-яё]+\s+)?[А-ЯЁ][а-яё]+(?:ович|евич|ич|овна|евна|ична|инична)(?:\s+[А-ЯЁ][а-яё]+)?)(?![^\W\u3400-\u9fff])"
+    r"(?P<name>[А-ЯЁ](?<![^\W\u3400-\u9fff].)(?:[а-яё]+\s+[А-ЯЁ])?[а-яё]+"
+    r"(?:ович|евич|ич|овна|евна|ична|инична)(?:\s+[А-ЯЁ][а-яё]+)?)(?![^\W\u3400-\u9fff])"
 )
 _AR_PERSON_RE = re.compile(
     rf"(?:(?<=\s)|^)[وف]?(?:{_AR_PERSON_CUES})\s+(?P<name>[\u0621-\u064a]+(?:\s+(?:بن|ابن|أبو|ابو|عبد|آل)?\s*[\u0621-\u064a]+)?)"
@@ -304,16 +322,20 @@ _ORG_WORDS = (
 _ORG_WORDS_RE = re.compile(
     rf"(?P<name>(?:(?:{_NAME}|{_NAME_ALLCAPS})\s+){{1,4}}(?:{_ORG_WORDS})(?:\s+(?:{_ORG_WORDS}))*)(?![^\W\u3400-\u9fff])"
 )
-_ORG_COMPANY_RE = re.compile(
-    r"(?<![^\W\u3400-\u9fff])(?i:la\s+société|l['’]entreprise|la\s+firme|la\s+compagnie(?:\s+aérienne)?|"
+_COMPANY_WORDS = (
+    r"la\s+société|l['’]entreprise|la\s+firme|la\s+compagnie(?:\s+aérienne)?|"
     r"la\s+empresa|la\s+sociedad|la\s+compañía|la\s+firma|la\s+aerolínea|la\s+naviera|"
     r"die\s+Firma|the\s+company|the\s+airline|the\s+shipping\s+line|компания|компании|"
-    r"фирма|фирмы|предприятие)\s+"
+    r"фирма|фирмы|предприятие"
+)
+_ORG_COMPANY_RE = re.compile(
+    rf"[lLdDtTкКфФпП](?<![^\W\u3400-\u9fff].)(?i:{_after_first(_COMPANY_WORDS)})\s+"
     r"(?P<name>[«\"“„'](?:[^»\"”'\n]{2,60})[»\"”']|"
     r"(?:[A-ZÀ-Þ][\w&\-]*(?:\s+(?:(?:de|del|la|du|des|of|y|et|and|&)\s+)?[A-ZÀ-Þ][\w&\-]*){0,3}))"
 )
 _ORG_RU_FORM_RE = re.compile(
-    r"(?<![^\W\u3400-\u9fff])(?P<name>(?:ООО|ОАО|ЗАО|ПАО|АО|НАО|ТОО|ИП|ЧП)\s*[«\"“„][^»\"”\n]{2,60}[»\"”])"
+    rf"(?P<name>[ОЗПАНТИЧ](?<![^\W\u3400-\u9fff].)(?:{_after_first('ООО|ОАО|ЗАО|ПАО|АО|НАО|ТОО|ИП|ЧП')})"
+    r"\s*[«\"“„][^»\"”\n]{2,60}[»\"”])"
 )
 _ORG_AR_FORM_RE = re.compile(
     r"(?P<name>(?:شركة|مؤسسة)\s+[\u0621-\u064a\s]{2,40}?\s+(?:ذ\.?\s?م\.?\s?م\.?|ش\.?\s?م\.?\s?م\.?|ش\.?\s?م\.?\s?ع\.?|المحدودة|م\.?\s?م\.?\s?ح))"
@@ -455,8 +477,8 @@ _RU_NOUNS = (
     r"республик|президент|родин|отечеств|пограничн|спецслужб"
 )
 _FIRST_PERSON_RU_RE = re.compile(
-    rf"(?<![^\W\u3400-\u9fff])(?P<name>(?:{_RU_OUR})\s+(?:[а-яё]+\s+)?(?:{_RU_NOUNS})[а-яё]*)(?![^\W\u3400-\u9fff])",
-    re.IGNORECASE,
+    rf"(?P<name>[нНмМ](?<![^\W\u3400-\u9fff].)(?i:(?:{_after_first(_RU_OUR)})\s+(?:[а-яё]+\s+)?"
+    rf"(?:{_RU_NOUNS})[а-яё]*))(?![^\W\u3400-\u9fff])"
 )
 _AR_OUR = (
     r"بلدنا|بلادنا|دولتنا|حكومتنا|وزارتنا|جماركنا|سلطاتنا|وطننا|أراضينا|اراضينا|حدودنا|"
@@ -602,8 +624,12 @@ _NAME_PARTICLES = frozenset(
 )
 _WORD_RE = re.compile(r"[^\W_\u3400-\u9fff](?:[^\W\u3400-\u9fff]+|['’\-]+)*+\.?|&")
 _DOTTED_LEGAL_RE = re.compile(
-    r"(?<![^\W\u3400-\u9fff])(?:S\.\s?A\.(?:\s?(?:de\s?)?C\.\s?V\.)?|S\.A\.R\.L\.?|S\.A\.S\.?|"
-    r"S\.p\.A\.?|S\.R\.L\.?|S\.L\.|B\.V\.?|N\.V\.?|L\.L\.C\.?|W\.L\.L\.?|P\.L\.C\.?)"
+    r"[SBNLWP](?<![^\W\u3400-\u9fff].)(?:"
+    + _after_first(
+        r"S\.\s?A\.(?:\s?(?:de\s?)?C\.\s?V\.)?|S\.A\.R\.L\.?|S\.A\.S\.?|"
+        r"S\.p\.A\.?|S\.R\.L\.?|S\.L\.|B\.V\.?|N\.V\.?|L\.L\.C\.?|W\.L\.L\.?|P\.L\.C\.?"
+    )
+    + ")"
 )
 
 

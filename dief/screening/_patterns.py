@@ -47,9 +47,8 @@ _EMAIL_WORDS_RE = re.compile(
 #: first letter of the "at" word, in either case (the look-behind then looks one character
 #: further back), so that the search skips to those letters: twice as fast.
 _AT_WORD_ONLY_RE = re.compile(
-    r"[aAсСаА](?<![^\W_].)(?i:(?<=a)(?:t|robase|rroba)|(?<=с)(?:обака|обачка)|(?<=а)т)"
-    r"\s*[\])}>]?\s+[^\W_][\w-]*\s*[\[({<]?\s*(?:" + _DOT_WORDS + r"|\.(?=\w))",
-    re.IGNORECASE,
+    r"[aAсСаА](?<![^\W_].)(?i:(?:(?<=a)(?:t|robase|rroba)|(?<=с)(?:обака|обачка)|(?<=а)т)"
+    r"\s*[\])}>]?\s+[^\W_][\w-]*\s*[\[({<]?\s*(?:" + _DOT_WORDS + r"|\.(?=\w)))"
 )
 #: "mod dot gov dot fr" (two or more spoken dots).
 _DOMAIN_WORDS_RE = re.compile(
