@@ -23,6 +23,9 @@ without the issuer learning which pseudonym is whose.
   :data:`TokenCounts` for the directory) and :class:`CredentialClient` (a node plans, sends
   and resends its requests, follows the answers, fills its wallet and tells ``on_token``;
   the same as files offline).
+- Simulations (``dief run``, ``dief demo``, benchmarks, tests): :class:`SimulatedIssuer`
+  answers a :class:`~dief.keyring.SimulatedForum`'s nodes in process, through the same
+  :class:`Issuer`; :class:`SimulatedNode`.
 - Requests and answers (:mod:`dief.wire` shapes): :func:`build_request`,
   :func:`seal_request`, :func:`handle_request`, :func:`accept_answer` and their steps, the
   file forms, and the topic names :data:`CREDENTIAL_REQUESTS_TOPIC` and
@@ -92,6 +95,7 @@ from dief.credentials._service import (
     TokenCounts,
     register_issuer,
 )
+from dief.credentials._simulation import SimulatedIssuer, SimulatedNode
 from dief.credentials._verifier import (
     DEFAULT_TOKEN_CACHE_SIZE,
     IssuedLookup,
@@ -135,6 +139,8 @@ __all__ = [
     "PseudonymExcess",
     "Registration",
     "RegistrationLookup",
+    "SimulatedIssuer",
+    "SimulatedNode",
     "TokenCounts",
     "TokenHook",
     "TokenRequest",

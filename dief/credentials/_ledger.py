@@ -13,7 +13,7 @@ table of its own, ``credential_issuance``, made by :meth:`IssuanceStore.start`.
 
 from __future__ import annotations
 
-import asyncio
+import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -76,17 +76,18 @@ def _add(counts: dict[str, IssuedCount], issuer_kid: str, rereg: bool, n: int) -
 
 
 class MemoryLedger:
-    """An :class:`IssuanceLedger` in memory (tests, simulations)."""
+    """An :class:`IssuanceLedger` in memory (tests, simulations). Its claim is one atomic
+    dictionary step under a thread lock, so it serves any event loop and thread."""
 
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], Issuance] = {}
-        self._lock = asyncio.Lock()
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"MemoryLedger(rows={len(self._rows)})"
 
     async def claim(self, issuance: Issuance) -> bytes:
-        async with self._lock:
+        with self._lock:
             key = (issuance.registration_kid, issuance.issuer_kid)
             held = self._rows.setdefault(key, issuance)
             return held.request_digest

@@ -12,23 +12,15 @@ verified by the aggregators under the directory's issuer key of that (cycle, reg
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from dief.credentials import (
-    Issuer,
-    IssuerKey,
-    MemoryLedger,
-    TokenVerifier,
-    TokenWallet,
-    registrations_of,
-)
+from dief.credentials import SimulatedIssuer, SimulatedNode, TokenVerifier
 from dief.crypto import KemPrivateKey, KemPublicKey
 from dief.exceptions import ConfigurationError
-from dief.keyring import KeyRole, NodeSecret, SimulatedForum
+from dief.keyring import KeyRole, SimulatedForum
 from dief.pipeline._options import RunOptions
 from dief.vocab import Region
 
@@ -38,14 +30,6 @@ __all__ = ["ForumKeys", "SimulatedNode", "load_keys", "node_label"]
 def node_label(index: int) -> str:
     """The local label of the run's *index*-th node (never the State it stands for)."""
     return f"node-{index:03d}"
-
-
-@dataclass(frozen=True, slots=True)
-class SimulatedNode:
-    """One simulated national node: its secret and its wallet of contributor tokens."""
-
-    secret: NodeSecret = field(repr=False)
-    wallet: TokenWallet
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +51,13 @@ async def load_keys(
     region of each cycle listed for it."""
     cycles = sorted({c for wanted in node_cycles.values() for c in wanted})
     forum = _forum(options, work, list(node_cycles), cycles)
-    directory = forum.directory
-    nodes = await _issue_tokens(forum, node_cycles)
+    issuer = SimulatedIssuer(forum)
+    nodes = await issuer.issue(node_cycles)
     return ForumKeys(
         forum,
         sealing={r: forum.sealing_keys(KeyRole.REGION, r.value) for r in Region},
         opening={r: forum.opening_keys(KeyRole.REGION, r.value) for r in Region},
-        verifier=TokenVerifier(
-            directory.issuer_key, issued=directory.tokens_issued, simulation=True
-        ),
+        verifier=issuer.verifier(),
         nodes=nodes,
     )
 
@@ -94,39 +76,3 @@ def _forum(options: RunOptions, work: Path, labels: list[str], cycles: list[str]
     forum = SimulatedForum.load(options.keys, options.passphrase.get_secret_value())
     forum.extend(nodes=labels, cycles=cycles)
     return forum
-
-
-async def _issue_tokens(
-    forum: SimulatedForum, node_cycles: Mapping[str, Iterable[str]]
-) -> dict[str, SimulatedNode]:
-    """Every node asks the Secretariat's issuer for its tokens, as a real node would over
-    ``dief.credentials.*`` (same request, same checks), in process."""
-    secretariat = forum.secretariat()
-    directory = forum.directory
-    pairs = {(c, r.value) for wanted in node_cycles.values() for c in wanted for r in Region}
-    issuer = Issuer(
-        [
-            IssuerKey(c, r, secretariat.issuer_private_key(c, r), simulation=True)
-            for c, r in sorted(pairs)
-        ],
-        registrations_of(secretariat, live=False),
-        MemoryLedger(),
-    )
-
-    async def one_node(label: str, wanted: Iterable[str]) -> SimulatedNode:
-        keys = forum.node(label)
-        secret = keys.node_secret(label)
-        wallet = TokenWallet(secret, directory.issuer_key, simulation=True)
-        for cycle in sorted(set(wanted)):
-            for region in Region:
-                request = wallet.request(cycle, region.value)
-                blind = await issuer.sign(
-                    keys.registration_kid, request.issuer_kid, cycle, region.value, request.blinded
-                )
-                wallet.accept(request.issuer_kid, blind)
-        return SimulatedNode(secret, wallet)
-
-    # the nodes ask at once, as they would over the broker (the issuer signs on threads)
-    labels = list(node_cycles)
-    made = await asyncio.gather(*(one_node(label, node_cycles[label]) for label in labels))
-    return dict(zip(labels, made, strict=True))

@@ -24,7 +24,6 @@ path). Everything here is plain code, no fixtures, so a test module picks what i
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -32,15 +31,18 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Coroutine,
     Iterable,
     Iterator,
     Mapping,
     Sequence,
 )
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -48,15 +50,15 @@ from aiokafka.structs import RecordMetadata
 
 from dief.aggregator import BatchReport, RegionAggregator
 from dief.aggregator.store import CaseStore
+from dief.credentials import SimulatedIssuer, TokenVerifier, TokenWallet
 from dief.crypto.envelope import Opener, Sealer
 from dief.database import sqlite_url
 from dief.kafka import KafkaDeadLetterSink, NodePublisher, cases_topic, make_broker
-from dief.keyring import KdfParams, KeyRole, NodeSecret, SimulatedForum
+from dief.keyring import KdfParams, KeyRole, SimulatedForum
 from dief.node import NationalNode, NodeIdentity, Outbox, OutboxRelay
 from dief.periods import CspCycle
 from dief.seams import OutboxEntry, ReceiptSink
 from dief.settings import KafkaSettings
-from dief.testing import FakeCredentials
 from dief.vocab import Region
 from dief.wire import TYPE_CASE, case_id_for, case_padded_size, generalise, parse_case
 
@@ -72,12 +74,21 @@ Doc = dict[str, object]
 # -- keys -------------------------------------------------------------------------------
 
 
+_T = TypeVar("_T")
+
+
 class Forum:
     """A local forum keyring in a temporary directory (DESIGN §4), unlocked."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.ring = SimulatedForum.create(path, PASSPHRASE)
+        #: the Secretariat's issuer, answering the simulated nodes in process
+        self.issuer = SimulatedIssuer(self.ring)
+
+    def verifier(self) -> TokenVerifier:
+        """The aggregators' check of contributor tokens (the directory's issuer keys)."""
+        return self.issuer.verifier()
 
     def sealer(self, region: Region | str, *, keys_of: Region | str | None = None) -> Sealer:
         """A case sealer labelled *region*, wrapping to *keys_of*'s key (default: the same
@@ -126,6 +137,18 @@ def revise(doc: Doc, revision: int, **fields: object) -> Doc:
     return {**doc, "revision": revision, **fields}
 
 
+def _cycles(docs: Sequence[Doc]) -> set[str]:
+    """The CSP cycles of *docs*' detection months."""
+    return {str(parse_case(d, today=TODAY).detected_month.cycle()) for d in docs}
+
+
+def _run_sync(coro: Coroutine[object, object, _T]) -> _T:
+    """Run *coro* to its end from synchronous test code, on a thread of its own (the
+    test's event loop may be running)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 class Nodes:
     """Simulated national nodes, one per ``submitted_by``, posting to one broker."""
 
@@ -133,7 +156,7 @@ class Nodes:
         self._forum = forum
         self._work = work
         self._identities: dict[str, NodeIdentity] = {}
-        self._credentials: dict[str, FakeCredentials] = {}
+        self._labels: dict[str, str] = {}
         self._outboxes: dict[str, Outbox] = {}
         #: each doc's case id (its submitter's reference) → the case id its node derived
         self.case_ids: dict[str, str] = {}
@@ -144,17 +167,25 @@ class Nodes:
         #: every sealed entry published, in order
         self.sent: list[OutboxEntry] = []
 
+    def _label(self, submitter: str) -> str:
+        """The submitter's node label in the forum (never the submitter itself)."""
+        return self._labels.setdefault(submitter, f"node-{len(self._labels):03d}")
+
     def identity(self, submitter: str) -> NodeIdentity:
         if submitter not in self._identities:
-            secret = os.urandom(32)
-            name = f"node-{len(self._identities):03d}"
-            self._identities[submitter] = NodeIdentity(NodeSecret(name, secret))
-            self._credentials[submitter] = FakeCredentials(secret)
+            (node,) = _run_sync(self._forum.issuer.issue({self._label(submitter): []})).values()
+            self._identities[submitter] = NodeIdentity(node.secret)
         return self._identities[submitter]
 
-    def credentials(self, submitter: str) -> FakeCredentials:
+    async def tokens(self, submitter: str, cycles: Iterable[str]) -> TokenWallet:
+        """The submitter's wallet, holding a token for every region of *cycles*."""
         self.identity(submitter)
-        return self._credentials[submitter]
+        made = await self._forum.issuer.issue({self._label(submitter): cycles})
+        return made[self._label(submitter)].wallet
+
+    def credentials(self, submitter: str, cycle: str | None = None) -> TokenWallet:
+        """The submitter's wallet (with every region's token of *cycle*, if given)."""
+        return _run_sync(self.tokens(submitter, [cycle] if cycle else []))
 
     def case_id(self, doc: Doc) -> str:
         """The id *doc*'s case travels under (after it was posted)."""
@@ -181,7 +212,7 @@ class Nodes:
                 outbox,
                 self._sealers,
                 {r: cases_topic(r) for r in Region},
-                credentials=self.credentials(submitter),
+                credentials=await self.tokens(submitter, _cycles(mine)),
             )
             items = [(i + 1, parse_case(d, today=TODAY)) for i, d in enumerate(mine)]
             report = await node.submit(items)
@@ -213,7 +244,8 @@ class Nodes:
         unsigned = generalise(
             case, case_id=case_id, revision=int(str(doc["revision"])), owner_key=raw, cycle=cycle
         )
-        credential = self.credentials(submitter).credential(str(cycle), str(case.region))
+        wallet = self.credentials(submitter, str(cycle))
+        credential = wallet.credential(str(cycle), str(case.region))
         assert credential is not None
         envelope_id = uuid.uuid4()
         record = unsigned.sign(credential, str(envelope_id), key.sign)
@@ -396,7 +428,7 @@ async def running_aggregators(
             store,
             KafkaDeadLetterSink(broker, r),
             receipts=receipts,
-            credentials=FakeCredentials(),
+            credentials=forum.verifier(),
         )
         for r in regions
     }

@@ -22,6 +22,7 @@ from _pipeline_helpers import TODAY, Forum, case_doc, publish_raw, running_aggre
 
 from dief.aggregator.store import CaseStore
 from dief.broker import EmbeddedBroker
+from dief.credentials import TokenWallet
 from dief.crypto import RECEIPT_VALUE_BYTES, Sealer, open_receipt
 from dief.database import sqlite_url
 from dief.kafka import (
@@ -32,7 +33,6 @@ from dief.kafka import (
     cases_topic,
     read_to_end,
 )
-from dief.keyring import NodeSecret
 from dief.node import (
     CaseIndexEntry,
     NationalNode,
@@ -46,7 +46,6 @@ from dief.node import (
 from dief.periods import CspCycle
 from dief.seams import HOUR_MS, OutboxEntry
 from dief.settings import KafkaSettings
-from dief.testing import FakeCredentials
 from dief.vocab import Region
 from dief.wire import case_id_for, generalise, parse_case
 
@@ -62,16 +61,17 @@ class Node:
     forum: Forum
     outbox: Outbox
     settings: KafkaSettings
-    secret: bytes = field(default_factory=lambda: uuid.uuid4().bytes * 2)
+    label: str = field(default_factory=lambda: f"node-{uuid.uuid4().hex[:8]}")
     sent: list[OutboxEntry] = field(default_factory=list)
+
+    async def wallet(self, cycles: list[str]) -> TokenWallet:
+        """This node's tokens for every region of *cycles*, from the forum's issuer (the
+        node is registered on first use)."""
+        return (await self.forum.issuer.issue({self.label: cycles}))[self.label].wallet
 
     @property
     def identity(self) -> NodeIdentity:
-        return NodeIdentity(NodeSecret("node", self.secret))
-
-    @property
-    def credentials(self) -> FakeCredentials:
-        return FakeCredentials(self.secret)
+        return NodeIdentity(self.forum.ring.node(self.label).node_secret(self.label))
 
     @property
     def book(self) -> ReceiptBook:
@@ -84,14 +84,15 @@ class Node:
     async def post(self, *docs: dict[str, object]) -> list[tuple[str, ...]]:
         """Post *docs* as ``NationalNode`` does; the receipt ids of each case's records."""
         sealers = {r: self.forum.sealer(r) for r in Region}
+        items = [(n, parse_case(d, today=TODAY)) for n, d in enumerate(docs, start=1)]
+        wallet = await self.wallet(sorted({str(c.detected_month.cycle()) for _n, c in items}))
         node = NationalNode(
             self.identity,
             self.outbox,
             sealers,
             {r: cases_topic(r) for r in Region},
-            credentials=self.credentials,
+            credentials=wallet,
         )
-        items = [(n, parse_case(d, today=TODAY)) for n, d in enumerate(docs, start=1)]
         report = await node.submit(items)
         assert report.rejected == []
         return [a.receipts for a in report.accepted]
@@ -102,12 +103,13 @@ class Node:
         with its ticket; its receipt id."""
         case = parse_case(case_doc("ZZA", "AFR"), today=TODAY)
         cycle = CspCycle.of(case.detected_month)
+        wallet = await self.wallet([str(cycle)])
         index = self.outbox.next_index
         key = self.identity.owner_key(index)
         raw = key.public_key().public_bytes_raw()
         case_id = case_id_for("AFR", str(cycle), raw)
         unsigned = generalise(case, case_id=case_id, revision=1, owner_key=raw, cycle=cycle)
-        credential = self.credentials.credential(str(cycle), "AFR")
+        credential = wallet.credential(str(cycle), "AFR")
         assert credential is not None
         envelope_id = uuid.uuid4()
         record = unsigned.sign(credential, str(envelope_id), key.sign)
