@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 
 from dief.screening._findings import FindingKind
+from dief.screening._regex import by_first_character
 
 __all__ = ["find_patterns"]
 
@@ -180,15 +181,18 @@ _CUE_PATTERN = (
 _CUE_RE = re.compile(_CUE_PATTERN, re.IGNORECASE)
 # On lower-cased text the two halves of _CUE_PATTERN are searched apart (their matches
 # cannot overlap: one is Latin, Cyrillic, "#" and "№", the other Arabic and Chinese), the
-# second only in text with Arabic or Chinese in it. The first half is led by a test that
-# every match passes and that fails fast inside words (a word boundary, a "_" before, or
-# "#"/"№" next), before the slower look-behind: three times faster than the pattern alone.
+# second only in text with Arabic or Chinese in it. The first half is branched on the
+# first character of its cue words (see dief.screening._regex): twice as fast.
+_CONN_CUES = r"(?:no|nr|num|núm|nº)\.|nr(?![^\W_])|n°|nº|n\.º|#|№"
 _CUE_WORDS_LOWER_RE = re.compile(
-    r"(?:\b|(?<=_)|(?=[#№]))(?<![^\W_])(?:"
-    rf"(?P<doc>(?:{_DOC_CUES})(?![^\W_]))"
-    rf"|(?P<phone>(?:{_PHONE_CUES})(?![^\W_]))"
-    r"|(?P<conn>(?:no|nr|num|núm|nº)\.|nr(?![^\W_])|n°|nº|n\.º|#|№)"
-    r")"
+    by_first_character(
+        (
+            ("doc", _DOC_CUES, r"(?![^\W_])"),
+            ("phone", _PHONE_CUES, r"(?![^\W_])"),
+            ("conn", _CONN_CUES, ""),
+        ),
+        after=r"(?<![^\W_].)",
+    )
 )
 #: The cue words of _CUE_PATTERN's second half, in its order, with their kind: plain words,
 #: found with str.find (five times faster than the alternation).
@@ -790,7 +794,7 @@ def _cues(text: str) -> Iterator[tuple[str, int]]:
                 yield "phone", cue.end()
         return
     for cue in _CUE_WORDS_LOWER_RE.finditer(lowered):
-        yield cue.lastgroup or "", cue.end()
+        yield (cue.lastgroup or "").rpartition("_")[0], cue.end()  # "doc_3" -> "doc"
     if _ARABIC_OR_HAN_RE.search(lowered):
         yield from _literal_finditer(lowered, _CUES_NOSPACE)
 

@@ -1,0 +1,137 @@
+"""Writing the detectors' regular expressions so that ``re`` searches them fast.
+
+``re`` skips ahead in C only when a pattern starts with a character (or a character
+class, or an alternation whose every branch starts with a character) and no flag makes
+that character case-insensitive. A pattern that starts with a look-behind, such as
+``(?<![^\\W_])(?:licence|permit|…)``, is instead tried at every position of the text, and
+each try runs the look-behind and then every alternative. The same pattern written to
+read its first character first::
+
+    [lp…](?<![^\\W_].)(?:(?<=l)icence|(?<=p)ermit|…)
+
+(the look-behind now looks one character further back, and each alternative checks the
+character already read) matches exactly the same text at exactly the same places, and is
+five to ten times faster on ordinary text. :func:`after_first` writes the alternatives;
+:func:`first_characters` the class that reads the first character.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+__all__ = ["after_first", "alternatives", "by_first_character", "first_characters"]
+
+
+def alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of ``pattern`` (``|`` outside groups and classes), with
+    an alternative that starts with a non-capturing group spread over its branches:
+    ``(?:a|b)c|d`` -> ``["ac", "bc", "d"]`` (same matches, tried in the same order)."""
+    out: list[str] = []
+    for alt in _split(pattern):
+        if alt.startswith("(?:"):
+            end = _group_end(alt, 0)
+            inner, tail = alt[3:end], alt[end + 1 :]
+            if tail[:1] not in ("?", "*", "+", "{"):  # a quantified group is left as it is
+                out.extend(a + tail for a in alternatives(inner))
+                continue
+        out.append(alt)
+    return out
+
+
+def after_first(pattern: str) -> str:
+    """``pattern``'s alternatives as ``(?<=x)rest|…``: each after its first character ``x``,
+    which is looked back at (see the module doc). Every alternative must start with a
+    plain character (a letter, a digit, ``#`` or ``№``)."""
+    out = []
+    for alt in alternatives(pattern):
+        first = alt[:1]
+        if not (first.isalnum() or first in "#№"):
+            raise ValueError(f"alternative {alt!r} does not start with a plain character")
+        out.append(f"(?<={first}){alt[1:]}")
+    return "|".join(out)
+
+
+def by_first_character(groups: Sequence[tuple[str, str, str]], after: str = "") -> str:
+    """One alternation of the named ``groups`` (``(name, pattern, suffix)``: a named group
+    of ``pattern``'s alternatives followed by ``suffix``), branched on the first character:
+    ``x{after}(?:(?P<name_0>(?:rest|…)suffix)|(?P<other_0>…))|y…``, each branch a plain
+    character that the search skips to and that rejects at once; ``after`` (a look-behind
+    that looks one character further back) is checked once the first character is read.
+    At one position the groups are tried in the order given, and each group's alternatives
+    in their order, as in ``(?P<name>(?:pattern)suffix)|…``; ``lastgroup`` is
+    ``name_<n>``."""
+    firsts: dict[str, dict[str, list[str]]] = {}
+    suffixes = {name: suffix for name, _, suffix in groups}
+    for name, pattern, _ in groups:
+        for alt in alternatives(pattern):
+            first = alt[:1]
+            if not (first.isalnum() or first in "#№"):
+                raise ValueError(f"alternative {alt!r} does not start with a plain character")
+            firsts.setdefault(first, {}).setdefault(name, []).append(alt[1:])
+    branches = []
+    for n, (first, named) in enumerate(firsts.items()):
+        inner = "|".join(
+            f"(?P<{name}_{n}>(?:{'|'.join(rests)}){suffixes[name]})"
+            for name, rests in named.items()
+        )
+        branches.append(f"{re.escape(first)}{after}(?:{inner})")
+    return "|".join(branches)
+
+
+def first_characters(pattern: str) -> str:
+    """The distinct first characters of ``pattern``'s alternatives, for a class ``[…]``."""
+    return "".join(sorted({alt[0] for alt in alternatives(pattern)}))
+
+
+def _split(pattern: str) -> list[str]:
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    i = 0
+    in_class = False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "]":  # a "]" first in a class is a character
+                i += 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Index of the ``)`` that closes the group opened at ``pattern[start]``."""
+    depth = 0
+    i = start
+    in_class = False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise ValueError(f"unbalanced group in {pattern!r}")
