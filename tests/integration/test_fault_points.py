@@ -32,7 +32,7 @@ from dief.database import sqlite_url
 from dief.kafka import KafkaDeadLetterSink, cases_topic, make_broker, subscribe_batches
 from dief.seams import FAULT_POINTS, Backoff, OutboxEntry
 from dief.settings import KafkaSettings
-from dief.testing import FakeCredentials, FaultPlan
+from dief.testing import FaultPlan
 from dief.vocab import Region
 
 pytestmark = [pytest.mark.integration]
@@ -74,7 +74,7 @@ async def test_a_fault_at_a_commit_boundary_loses_nothing_and_counts_nothing_twi
                 store,
                 KafkaDeadLetterSink(client, AFR),
                 faults=plan,
-                credentials=FakeCredentials(),
+                credentials=forum.verifier(),
             )
             subscribe_batches(
                 client,
