@@ -136,6 +136,16 @@ class Issuer:
         counts = await self._ledger.counts()
         return {kid: counts.get(kid, IssuedCount(kid)) for kid in self._by_kid} | counts
 
+    async def token_counts(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """Tokens signed per (cycle, region) of every key held, as (for registrations, for
+        re-registrations): what :meth:`dief.keyring.SecretariatKeys.set_token_counts` takes
+        and the directory publishes."""
+        counts = await self.counts()
+        return {
+            pair: (counts[key.kid].regular, counts[key.kid].reregistration)
+            for pair, key in self._by_pair.items()
+        }
+
     async def issued(self, cycle: str, region: str) -> int:
         """Tokens signed in all by the key of (*cycle*, *region*) (0 if none held)."""
         key = self.key_for(cycle, region)

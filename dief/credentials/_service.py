@@ -48,7 +48,6 @@ from dief.credentials._exchange import (
     write_answer,
 )
 from dief.credentials._issuer import Issuer, RegistrationLookup
-from dief.credentials._keys import issuer_key_id
 from dief.crypto import KemPrivateKey
 from dief.exceptions import BrokerError, DiefError, StorageError
 from dief.kafka import subscribe_batches
@@ -183,12 +182,7 @@ class IssuerService:
 
     async def token_counts(self) -> TokenCounts:
         """Tokens signed per (cycle, region) of every issuer key held (zeros included)."""
-        counts = await self._issuer.counts()
-        out: TokenCounts = {}
-        for pair, public in self._issuer.public_keys().items():
-            held = counts.get(issuer_key_id(public))
-            out[pair] = (0, 0) if held is None else (held.regular, held.reregistration)
-        return out
+        return await self._issuer.token_counts()
 
     async def _report_counts(self) -> None:
         if self._on_counts is None:

@@ -98,4 +98,8 @@ class SimulatedIssuer:
         labels = list(wanted)
         made = await asyncio.gather(*(one_node(label, wanted[label]) for label in labels))
         self._nodes.update(zip(labels, made, strict=True))
+        if pairs:
+            # the directory publishes how many tokens each issuer key signed (DESIGN §5)
+            secretariat.set_token_counts(await issuer.token_counts())
+            forum.issue_directory()
         return dict(zip(labels, made, strict=True))

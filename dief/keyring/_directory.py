@@ -63,7 +63,7 @@ class ForumDirectory:
     used. A key that is not in here is never used at all.
     """
 
-    __slots__ = ("_by_kid", "_doc", "_loaded", "_raw", "_root", "_warnings")
+    __slots__ = ("_by_kid", "_doc", "_issuers", "_loaded", "_raw", "_root", "_warnings")
 
     def __init__(
         self,
@@ -79,6 +79,11 @@ class ForumDirectory:
         self._root = root
         self._by_kid = {key.kid: key for key in doc.keys}
         self._warnings = warnings
+        # (cycle, region) -> the pair's issuer key entry: an aggregator asks per record
+        self._issuers = {
+            (str(key.cycle), str(key.region)): key
+            for key in self.entries(DirectoryRole.ISSUER, statuses=_OPENING)
+        }
 
     # -- the document ------------------------------------------------------------------------
 
@@ -198,17 +203,14 @@ class ForumDirectory:
 
     def issuer_key(self, cycle: str, region: str) -> rsa.RSAPublicKey | None:
         """The one issuer key of (*cycle*, *region*) (not revoked), or None."""
-        for key in self.entries(DirectoryRole.ISSUER, region, statuses=_OPENING):
-            if key.cycle == cycle:
-                loaded = self._loaded[key.kid]
-                return loaded if isinstance(loaded, rsa.RSAPublicKey) else None
-        return None
+        key = self._issuers.get((cycle, region))
+        if key is None:
+            return None
+        loaded = self._loaded[key.kid]
+        return loaded if isinstance(loaded, rsa.RSAPublicKey) else None
 
     def issuer_entry(self, cycle: str, region: str) -> DirectoryKey | None:
-        for key in self.entries(DirectoryRole.ISSUER, region, statuses=_OPENING):
-            if key.cycle == cycle:
-                return key
-        return None
+        return self._issuers.get((cycle, region))
 
     def tokens_issued(self, cycle: str, region: str) -> int:
         """Tokens the issuer key of (*cycle*, *region*) signed (first and re-registrations)."""
