@@ -41,7 +41,6 @@ __all__ = [
     "ManagedService",
     "OutOpt",
     "RichProgress",
-    "Service",
     "configure_logging",
     "database_url_option",
     "err_console",
@@ -53,7 +52,6 @@ __all__ = [
     "prompt_passphrase",
     "run_or_fail",
     "run_service",
-    "serve",
     "stored_database",
 ]
 
@@ -189,38 +187,35 @@ def kafka_options(bootstrap: str | None, embedded: bool) -> dict[str, Any]:
     return {"bootstrap": bootstrap or None, "embedded": True if embedded else None}
 
 
-class Service(Protocol):
-    """A long-running service: serves until *stop* is set."""
-
-    async def run(self, stop: asyncio.Event) -> None: ...
-
-
-async def serve(service: Service, stop: asyncio.Event) -> None:
-    """Run *service* until SIGTERM or SIGINT sets *stop*."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await service.run(stop)
-
-
-class ManagedService(Service, Protocol):
-    """A service with a lifecycle: ``start``, ``run`` until stopped, ``stop``."""
+class ManagedService(Protocol):
+    """A service with a lifecycle: ``start``, ``run`` until *stop* is set, ``stop``."""
 
     async def start(self) -> None: ...
+
+    async def run(self, stop: asyncio.Event) -> None: ...
 
     async def stop(self) -> None: ...
 
 
 def run_service(make: Callable[[], ManagedService], announce: Callable[[], None]) -> None:
     """Build the service (in the event loop), start it, *announce* it, serve it until
-    SIGTERM or SIGINT, then stop it; a DiefError exits with one line."""
+    SIGTERM or SIGINT, then stop it; a DiefError exits with one line.
+
+    The signals are caught from before the start: a service that is already consuming
+    while the rest of it starts (the aggregator applies records while its route and
+    directory clients join) finishes starting, then stops cleanly instead of dying."""
 
     async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
         service = make()
-        await service.start()
-        announce()
         try:
-            await serve(service, asyncio.Event())
+            await service.start()
+            if not stop.is_set():
+                announce()
+                await service.run(stop)
         finally:
             await service.stop()
 
