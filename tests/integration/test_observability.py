@@ -47,18 +47,10 @@ from pydantic import SecretStr
 from consumers.aggregator import AggregatorService
 from consumers.secretariat import SecretariatService
 from dief.broker import EmbeddedBroker, pick_free_port
-from dief.credentials import (
-    Issuer,
-    IssuerKey,
-    MemoryLedger,
-    TokenWallet,
-    registrations_of,
-)
-from dief.crypto import Sealer
+from dief.credentials import SimulatedIssuer, TokenWallet
 from dief.database import sqlite_url
 from dief.kafka import DIGESTS_TOPIC, cases_topic
-from dief.keyring import KeyRole, SimulatedForum
-from dief.node import NodeIdentity
+from dief.keyring import SimulatedForum
 from dief.observability import Observability
 from dief.seams import OutboxEntry
 from dief.settings import (
@@ -69,7 +61,6 @@ from dief.settings import (
     SecretariatSettings,
 )
 from dief.vocab import Region
-from dief.wire import TYPE_CASE
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -134,76 +125,13 @@ def raw(value: bytes, key: bytes | None = None) -> OutboxEntry:
 CYCLES = ("CSP12",)
 
 
-async def fill_wallet(forum: SimulatedForum, label: str, path: Path | None) -> TokenWallet:
-    """The wallet of the forum's node *label* with a token per region of :data:`CYCLES`,
-    blind-signed by the Secretariat's issuer in process (what the exchange over Kafka, or
-    its files offline, would have brought); kept in *path* if given (then closed)."""
-    sec = forum.secretariat()
-    issuer = Issuer(
-        [
-            IssuerKey(c, r.value, sec.issuer_private_key(c, r.value), simulation=True)
-            for c in CYCLES
-            for r in Region
-        ],
-        registrations_of(sec),
-        MemoryLedger(),
-    )
-    keys = forum.node(label)
-    wallet = TokenWallet(
-        keys.node_secret(label), forum.directory.issuer_key, path=path, simulation=True
-    )
-    wallet.open()
-    for cycle in CYCLES:
-        for region in Region:
-            request = wallet.request(cycle, region.value)
-            blind = await issuer.sign(
-                keys.registration_kid, request.issuer_kid, cycle, region.value, request.blinded
-            )
-            wallet.accept(request.issuer_kid, blind)
-    if path is not None:
-        wallet.close()
-    return wallet
-
-
-class SimForum(Forum):
-    """The helpers' forum on a simulated forum's per-party keys (what the services open)."""
-
-    def __init__(self, path: Path, labels: tuple[str, ...]) -> None:  # no one-keyring forum
-        self.path = path
-        self.sim = SimulatedForum.create(path, PASSPHRASE, nodes=labels, cycles=CYCLES)
-
-    def sealer(self, region: Region | str, *, keys_of: Region | str | None = None) -> Sealer:
-        return Sealer(
-            type=TYPE_CASE,
-            region=str(region),
-            recipients=self.sim.sealing_keys(KeyRole.REGION, str(keys_of or region)),
-        )
-
-
-class TokenNodes(Nodes):
-    """The helpers' nodes, each the forum's node of its submitter, with real tokens."""
-
-    def __init__(self, forum: SimForum, bootstrap: str, work: Path) -> None:
-        super().__init__(forum, bootstrap, work)
-        self._sim = forum.sim
-        self._ids: dict[str, NodeIdentity] = {}
-        self._wallets: dict[str, TokenWallet] = {}
-
-    @staticmethod
-    def label(submitter: str) -> str:
-        return f"node-{submitter.lower()}"
-
-    async def prepare(self, submitters: tuple[str, ...]) -> None:
-        for submitter in submitters:
-            label = self.label(submitter)
-            self._wallets[submitter] = await fill_wallet(self._sim, label, None)
-            self._ids[submitter] = NodeIdentity(self._sim.node(label).node_secret(label))
-
-    def identity(self, submitter: str) -> NodeIdentity:
-        return self._ids[submitter]
-
-    def credentials(self, submitter: str) -> TokenWallet:  # a CredentialSource, as FakeCredentials
-        return self._wallets[submitter]
+async def fill_wallet(forum: SimulatedForum, label: str, path: Path) -> None:
+    """The wallet file of the forum's node *label* with a token per region of
+    :data:`CYCLES`, blind-signed by the Secretariat's issuer in process (what the exchange
+    over Kafka, or its files offline, would have brought)."""
+    node = (await SimulatedIssuer(forum).issue({label: CYCLES}))[label]
+    with TokenWallet(node.secret, forum.directory.issuer_key, path=path, simulation=True) as kept:
+        assert kept.restore(node.wallet.credentials()) == len(CYCLES) * len(Region)
 
 
 # -- the aggregator in process ------------------------------------------------------------
@@ -214,7 +142,10 @@ async def test_the_aggregator_counts_what_it_applied_and_dead_lettered(
 ) -> None:
     bootstrap = module_broker.bootstrap
     submitters = ("S0", "S1")
-    forum = SimForum(tmp_path / "keys", tuple(TokenNodes.label(s) for s in submitters))
+    forum = Forum(tmp_path / "keys")
+    nodes = Nodes(forum, bootstrap, tmp_path / "nodes")
+    for submitter in submitters:  # tokens before the service reads the directory
+        await nodes.tokens(submitter, CYCLES)
     port = pick_free_port()
     settings = AggregatorSettings(
         regions=[AFR],
@@ -228,8 +159,6 @@ async def test_the_aggregator_counts_what_it_applied_and_dead_lettered(
     # be asked before the service starts and after it stops.
     observability = Observability(settings.metrics)
     service = AggregatorService(settings, SecretStr(PASSPHRASE), observability=observability)
-    nodes = TokenNodes(forum, bootstrap, tmp_path / "nodes")
-    await nodes.prepare(submitters)
     await observability.start()
     try:
         assert (await get(port, "/healthz"))[0] == 200
@@ -322,7 +251,7 @@ async def test_the_aggregator_counts_what_it_applied_and_dead_lettered(
 async def test_the_secretariat_counts_refused_digests_and_is_ready_while_running(
     module_broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
-    forum = SimForum(tmp_path / "keys", ())
+    forum = Forum(tmp_path / "keys")
     settings = SecretariatSettings(
         kafka=KafkaSettings(bootstrap=module_broker.bootstrap, embedded=True),
         keyring=KeyringSettings(path=forum.path),
