@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -94,12 +95,13 @@ def resolve_overlaps(field: str, spans: Iterable[tuple[int, int, FindingKind]]) 
     "Kenya"), then by kind rank, then leftmost. The result is sorted by position.
     """
     ordered = sorted(set(spans), key=lambda s: (s[0] - s[1], KIND_RANK[s[2]], s[0]))
-    kept: list[tuple[int, int, FindingKind]] = []
+    kept: list[tuple[int, int, FindingKind]] = []  # never overlapping: sorted by start and end
     for start, end, kind in ordered:
         if start >= end:
             continue
-        if any(start < k_end and k_start < end for k_start, k_end, _ in kept):
+        # the kept span that starts last before this one ends is the only one that can overlap
+        k = bisect_left(kept, (end,)) - 1
+        if k >= 0 and kept[k][1] > start:
             continue
-        kept.append((start, end, kind))
-    kept.sort()
+        kept.insert(k + 1, (start, end, kind))
     return [Finding(field, start, end, kind) for start, end, kind in kept]

@@ -187,6 +187,40 @@ def _kept(text: str, gone: Iterable[str]) -> list[int]:
     return kept
 
 
+def _remap(text: str, changes: Mapping[str, str]) -> tuple[str, list[int], list[int]]:
+    """``text`` with each character of ``changes`` replaced by its output (possibly several
+    characters, or none), and per output character the original span it came from; a
+    dropped character belongs to the character before it. The text between changed
+    characters is copied a slice at a time."""
+    changed_at: list[int] = []
+    for c in changes:
+        i = text.find(c)
+        while i >= 0:
+            changed_at.append(i)
+            i = text.find(c, i + 1)
+    changed_at.sort()
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    prev = 0
+    for i in changed_at:
+        out.append(text[prev:i])
+        starts.extend(range(prev, i))
+        ends.extend(range(prev + 1, i + 1))
+        f = changes[text[i]]
+        if f:
+            out.append(f)
+            starts.extend([i] * len(f))
+            ends.extend([i + 1] * len(f))
+        elif ends:
+            ends[-1] = i + 1  # a dropped mark or invisible belongs to what precedes
+        prev = i + 1
+    out.append(text[prev:])
+    starts.extend(range(prev, len(text)))
+    ends.extend(range(prev + 1, len(text) + 1))
+    return "".join(out), starts, ends
+
+
 def _match_char(c: str) -> str:
     return c.lower() if c.isascii() else _fold_char(c)
 
@@ -243,25 +277,7 @@ def match_view(text: str) -> View:
         # next kept one (a dropped mark belongs to what precedes it)
         kept = _kept(text, dropped)
         return View(folded, kept, [*kept[1:], len(text)], len(text))
-    out: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    for i, c in enumerate(text):
-        if c.isascii():
-            out.append(c.lower())
-            starts.append(i)
-            ends.append(i + 1)
-            continue
-        folded = _fold_char(c)
-        if not folded:
-            if ends:
-                ends[-1] = i + 1  # a dropped mark or invisible belongs to what precedes
-            continue
-        for f in folded:
-            out.append(f)
-            starts.append(i)
-            ends.append(i + 1)
-    return View("".join(out), starts, ends, len(text))
+    return View(*_remap(text, changes), len(text))
 
 
 # --------------------------------------------------------------------------- word keys
@@ -425,20 +441,7 @@ def pattern_view(text: str, confusables: Mapping[str, str]) -> View:
                 kept = _kept(text, gone)
                 starts, ends = kept, [*kept[1:], len(text)]
         else:
-            out: list[str] = []
-            starts = []
-            ends = []
-            for i, c in enumerate(text):
-                f = changed.get(c, c)
-                if not f:
-                    if ends:
-                        ends[-1] = i + 1
-                    continue
-                for ch in f:
-                    out.append(ch)
-                    starts.append(i)
-                    ends.append(i + 1)
-            first = "".join(out)
+            first, starts, ends = _remap(text, changed)
     # 2. homoglyphs inside words that mix Latin letters with look-alikes (only characters
     # kept as they are can be look-alikes: the others are ASCII now)
     if unchanged and _has_lookalike(unchanged, confusables) and _MIXED_SCRIPT_RE.search(first):
@@ -471,17 +474,15 @@ def pattern_view(text: str, confusables: Mapping[str, str]) -> View:
     ends2: list[int] = []
     pos = 0
     for m in _DEFANG_RE.finditer(first):
-        for k in range(pos, m.start()):
-            out2.append(first[k])
-            starts2.append(starts[k])
-            ends2.append(ends[k])
-        for ch in _defanged(m):
-            out2.append(ch)
-            starts2.append(starts[m.start()])
-            ends2.append(ends[m.end() - 1])
+        out2.append(first[pos : m.start()])  # the text between, as it is
+        starts2.extend(starts[pos : m.start()])
+        ends2.extend(ends[pos : m.start()])
+        armed = _defanged(m)
+        out2.append(armed)
+        starts2.extend([starts[m.start()]] * len(armed))
+        ends2.extend([ends[m.end() - 1]] * len(armed))
         pos = m.end()
-    for k in range(pos, len(first)):
-        out2.append(first[k])
-        starts2.append(starts[k])
-        ends2.append(ends[k])
+    out2.append(first[pos:])
+    starts2.extend(starts[pos:])
+    ends2.extend(ends[pos:])
     return View("".join(out2), starts2, ends2, len(text))

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from dief.screening._findings import FindingKind
-from dief.screening._regex import by_first_character
+from dief.screening._regex import by_first_character, finditer_in_runs
 
 __all__ = ["find_patterns"]
 
@@ -31,6 +31,15 @@ _EMAIL_OBFUSCATED_RE = re.compile(
     r"(?:\s*(?:[\[({<]\s*dot\s*[\])}>]|\.)\s*[^\W_][\w-]*)+",
     re.IGNORECASE,
 )
+
+# Runs and starts for finditer_in_runs (dief.screening._regex): a match of _EMAIL_RE starts
+# in a run of user-name characters, one of _DOMAIN_WORDS_RE in a run of label characters,
+# one of _IDN_RE in a run of dotted labels, each where a shorter name can only fail too.
+_EMAIL_USER_RUN_RE = re.compile(r"[\w%+-]+(?:\.[\w%+-]+)*")
+_EMAIL_USER_START_RE = re.compile(r"[\w%+-]")
+_LABEL_RUN_RE = re.compile(r"[\w-]+")
+_DOTTED_RUN_RE = re.compile(r"[^\W_][\w-]*(?:\.[^\W_][\w-]*)*")
+_LABEL_START_RE = re.compile(r"[^\W_](?<![^\W\u3400-\u9fff].)(?<![.].)")
 
 _AT_WORD_RE = re.compile(r"[\[({<]\s*at\s*[\])}>]", re.IGNORECASE)
 _AT_WORDS = r"at|arobase|arroba|собака|собачка|ат"
@@ -96,6 +105,15 @@ _GENERIC_TLDS = (
     "arpa"
 )
 TLDS: frozenset[str] = frozenset((_ISO_TLDS + " " + _GENERIC_TLDS).split())
+#: A top-level domain right after a dot or a spoken dot, and ending there (or before
+#: another spoken dot): what the last label of every e-mail address in words that
+#: _EMAIL_WORDS_RE reports stands in. Searched before it ("at this point" calls it).
+_SPOKEN_TLD_RE = re.compile(
+    r"(?:(?:" + _DOT_WORDS + r")\s*[\])}>]?\s*|\.)"
+    r"(?:" + "|".join(sorted(TLDS, key=lambda t: (-len(t), t))) + r")"
+    r"(?:(?![\w-])|(?=" + _DOT_WORDS + r"))",
+    re.IGNORECASE,
+)
 
 _URL_RE = re.compile(
     r"(?<![^\W\u3400-\u9fff])(?<![.-])(?:(?:https?|s?ftp|ftps)://|www\d{0,3}\.)[^\s<>\"'`\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+",
@@ -529,8 +547,8 @@ _MARKS_DIGITS = [
     "P",
     "YA",
 ]
-_AIRCRAFT_RE = re.compile(
-    r"(?<![A-Za-z0-9-])(?P<id>(?:"
+_AIRCRAFT_IDS = (
+    r"(?:"
     + "|".join(sorted(map(re.escape, _MARKS_LETTERS), key=len, reverse=True))
     + r")-[A-Z]{3,4}(?:[0-9]{0,2})"
     + r"|(?:"
@@ -538,7 +556,12 @@ _AIRCRAFT_RE = re.compile(
     + r")-\d{4,5}"
     + r"|RP-C\d{3,4}|HL\d{4}|JA\d{3,4}[A-Z]?|"
     + _MARKS_SINGLE
-    + r")(?![A-Za-z0-9-])"
+)
+#: A registration (the whole match), branched on its first character (see
+#: dief.screening._regex): the 200 nationality marks are no longer tried at every position.
+_AIRCRAFT_RE = re.compile(
+    f"(?:{by_first_character((('id', _AIRCRAFT_IDS, ''),), after=r'(?<![A-Za-z0-9-].)')})"
+    r"(?![A-Za-z0-9-])"
 )
 _SIX_DIGITS_RE = re.compile(r"\d{6}")
 #: What every registration holds ("5Y-ABC", "RA-12345", "RP-C1234", "HL1234", "JA123"):
@@ -599,7 +622,7 @@ def _identifiers(text: str) -> Iterator[Span]:
                 yield m.start("id"), m.end("id"), kind
     if _AIRCRAFT_HINT_RE.search(text) or _AIRCRAFT_HINT_HL_JA_RE.search(text):
         for m in _AIRCRAFT_RE.finditer(text):
-            yield m.start("id"), m.end("id"), kind
+            yield m.start(), m.end(), kind
     if "N" in text and _N_NUMBER_RE.search(text) and _AIRCRAFT_CUE_RE.search(text):
         for m in _N_NUMBER_RE.finditer(text):
             window = text[max(0, m.start() - 60) : m.end() + 60]
@@ -631,13 +654,13 @@ def find_patterns(text: str) -> list[Span]:
 
 def _emails(text: str) -> Iterator[Span]:
     if "@" in text:
-        for m in _EMAIL_RE.finditer(text):
+        for m in finditer_in_runs(_EMAIL_RE, text, _EMAIL_USER_RUN_RE, _EMAIL_USER_START_RE):
             if "@" in m.group():
                 yield m.start(), m.end(), FindingKind.EMAIL
     if _AT_WORD_RE.search(text):
         for m in _EMAIL_OBFUSCATED_RE.finditer(text):
             yield m.start(), m.end(), FindingKind.EMAIL
-    if _AT_WORD_ONLY_RE.search(text):
+    if _AT_WORD_ONLY_RE.search(text) and _SPOKEN_TLD_RE.search(text):
         for m in _EMAIL_WORDS_RE.finditer(text):
             labels = [x for x in _DOT_SPLIT_RE.split(m.group("host")) if x]
             spoken = len(labels) > 1 and "." not in m.group("host").replace(" ", "")
@@ -666,11 +689,11 @@ def _urls(text: str) -> Iterator[Span]:
             if tld.lower() in TLDS and _tld_case_ok(tld, m.group()):
                 yield m.start(), _trim(text, m.start(), m.end()), FindingKind.URL
     if not text.isascii() and _IDN_TLD_RE.search(text):
-        for m in _IDN_RE.finditer(text):
+        for m in finditer_in_runs(_IDN_RE, text, _DOTTED_RUN_RE, _LABEL_START_RE):
             yield m.start(), m.end(), FindingKind.URL
     low = text.lower()
     if any(w in low for w in ("dot", "point", "punto", "точка")) and _TWO_DOT_WORDS_RE.search(text):
-        for m in _DOMAIN_WORDS_RE.finditer(text):
+        for m in finditer_in_runs(_DOMAIN_WORDS_RE, text, _LABEL_RUN_RE, _LABEL_START_RE):
             labels = [x for x in _DOT_SPLIT_RE.split(m.group()) if x]
             if len(labels) >= 3 and labels[-1].lower() in TLDS:
                 yield m.start(), m.end(), FindingKind.URL
