@@ -40,6 +40,10 @@ _EMAIL_USER_START_RE = re.compile(r"[\w%+-]")
 _LABEL_RUN_RE = re.compile(r"[\w-]+")
 _DOTTED_RUN_RE = re.compile(r"[^\W_][\w-]*(?:\.[^\W_][\w-]*)*")
 _LABEL_START_RE = re.compile(r"[^\W_](?<![^\W\u3400-\u9fff].)(?<![.].)")
+# What every run that holds a match holds or is followed by (`near` of finditer_in_runs):
+# an e-mail's name ends its run, before "@" or a space and "@"; the first label of a
+# spoken domain is followed by a spoken dot, glued ("mod点gov") or after spaces or a bracket.
+_EMAIL_AT_RE = re.compile(r"\s?@")
 
 _AT_WORD_RE = re.compile(r"[\[({<]\s*at\s*[\])}>]", re.IGNORECASE)
 _AT_WORDS = r"at|arobase|arroba|собака|собачка|ат"
@@ -68,6 +72,7 @@ _DOMAIN_WORDS_RE = re.compile(
     r"[^\W_][\w-]*){2,}",
     re.IGNORECASE,
 )
+_SPOKEN_DOT_RE = re.compile(r"(?:\s*[\[({<]?\s*)?(?:" + _DOT_WORDS + r")", re.IGNORECASE)
 _DOT_SPLIT_RE = re.compile(r"\s*[\[({<]?\s*(?:" + _DOT_WORDS + r")\s*[\])}>]?\s*|\.", re.IGNORECASE)
 _IDN_TLDS = (
     r"\.(?:рф|бел|укр|қаз|срб|мкд|мон|"
@@ -654,7 +659,10 @@ def find_patterns(text: str) -> list[Span]:
 
 def _emails(text: str) -> Iterator[Span]:
     if "@" in text:
-        for m in finditer_in_runs(_EMAIL_RE, text, _EMAIL_USER_RUN_RE, _EMAIL_USER_START_RE):
+        runs = finditer_in_runs(
+            _EMAIL_RE, text, _EMAIL_USER_RUN_RE, _EMAIL_USER_START_RE, _EMAIL_AT_RE
+        )
+        for m in runs:
             if "@" in m.group():
                 yield m.start(), m.end(), FindingKind.EMAIL
     if _AT_WORD_RE.search(text):
@@ -693,7 +701,10 @@ def _urls(text: str) -> Iterator[Span]:
             yield m.start(), m.end(), FindingKind.URL
     low = text.lower()
     if any(w in low for w in ("dot", "point", "punto", "точка")) and _TWO_DOT_WORDS_RE.search(text):
-        for m in finditer_in_runs(_DOMAIN_WORDS_RE, text, _LABEL_RUN_RE, _LABEL_START_RE):
+        runs = finditer_in_runs(
+            _DOMAIN_WORDS_RE, text, _LABEL_RUN_RE, _LABEL_START_RE, _SPOKEN_DOT_RE
+        )
+        for m in runs:
             labels = [x for x in _DOT_SPLIT_RE.split(m.group()) if x]
             if len(labels) >= 3 and labels[-1].lower() in TLDS:
                 yield m.start(), m.end(), FindingKind.URL

@@ -86,7 +86,11 @@ def by_first_character(groups: Sequence[tuple[str, str, str]], after: str = "") 
 
 
 def finditer_in_runs(
-    rx: re.Pattern[str], text: str, runs: re.Pattern[str], start: re.Pattern[str]
+    rx: re.Pattern[str],
+    text: str,
+    runs: re.Pattern[str],
+    start: re.Pattern[str],
+    near: re.Pattern[str] | None = None,
 ) -> Iterator[re.Match[str]]:
     """What ``rx.finditer(text)`` finds, tried once per run instead of at every position.
 
@@ -96,10 +100,24 @@ def finditer_in_runs(
     the same run: a name and then an ``@``, say, where a later start only shortens the
     name. Such a pattern tried by ``re`` at every position of a long run of word characters
     (Chinese has no spaces) costs the square of the run's length.
+
+    ``near``, when given, is something every run that holds a match start holds or is
+    followed by: a search for it from the start of a run must find it starting in the
+    run or at its end; runs it does not are skipped.
     """
     cursor = 0
+    hint: re.Match[str] | None = None
     for run in runs.finditer(text):
         pos, end = max(run.start(), cursor), run.end()
+        if pos >= end:
+            continue
+        if near is not None:
+            if hint is None or hint.start() < run.start():
+                hint = near.search(text, run.start())
+                if hint is None:
+                    return  # no later run can hold a match
+            if hint.start() > end:
+                continue
         while pos < end:
             first = start.search(text, pos, end)
             if first is None:
