@@ -28,9 +28,17 @@ from dief.keyring import (
     RegionKeys,
     SimulatedForum,
 )
+from dief.seams import Clock, SystemClock
 from dief.vocab import Region
+from dief.wire import KeyStatus
 
-__all__ = ["FIRST_DIRECTORY_SECONDS", "RegionOpeners", "first_directory", "region_holder"]
+__all__ = [
+    "FIRST_DIRECTORY_SECONDS",
+    "RELOAD_INTERVAL_SECONDS",
+    "RegionOpeners",
+    "first_directory",
+    "region_holder",
+]
 
 log = logging.getLogger("dief.aggregator")
 
@@ -85,24 +93,71 @@ async def first_directory(
         )
 
 
+#: Least time between two reloads of a region's keyring for a record naming keys not held
+#: (each costs a passphrase KDF; a stream of records naming unknown keys must not repeat it).
+RELOAD_INTERVAL_SECONDS = 30.0
+
+
 class RegionOpeners:
     """Every opener of each served region's cases (the consumers' and the digests'), kept
     to the keys the directory lets open: on a new directory, keys it revoked are dropped and
-    keys it added are loaded from the region's keyring (*reload*)."""
+    keys it added are loaded from the region's keyring (*reload*).
 
-    def __init__(self, ring: KeySource, reload: Callable[[Region], list[KemPrivateKey]]) -> None:
+    A record sealed to a key the region made and published but this service has not loaded
+    yet (a node saw the new directory first) is not dead-lettered: its opener asks for the
+    missing key, and the region's own keyring is read again (at most once per
+    :data:`RELOAD_INTERVAL_SECONDS`); a key the directory revoked is never taken."""
+
+    def __init__(
+        self,
+        ring: KeySource,
+        reload: Callable[[Region], list[KemPrivateKey]],
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         self._ring = ring
         self._reload = reload
         self._openers: dict[Region, list[Opener]] = {}
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._reloaded: dict[Region, float] = {}
 
     def __repr__(self) -> str:
         return f"RegionOpeners(regions={[r.value for r in self._openers]})"
 
     def make(self, region: Region) -> Opener:
         """A new opener of *region*'s cases, kept up to date with the others."""
-        opener = Opener(self._ring.opening_keys(KeyRole.REGION, region.value))
+        opener = Opener(
+            self._ring.opening_keys(KeyRole.REGION, region.value),
+            missing_keys=lambda kids: self._missing(region, kids),
+        )
         self._openers.setdefault(region, []).append(opener)
         return opener
+
+    def _missing(self, region: Region, kids: frozenset[str]) -> list[KemPrivateKey]:
+        """The region's own keys among *kids* that the directory has not revoked, read again
+        from its keyring (rate-limited); every opener of the region holds them after."""
+        now = self._clock.now()
+        last = self._reloaded.get(region)
+        if last is not None and now - last < RELOAD_INTERVAL_SECONDS:
+            return []
+        self._reloaded[region] = now
+        try:
+            keys = self._reload(region)
+        except DiefError as exc:
+            log.error("%s: KEM keys not reloaded (%s)", region.value, exc.message)
+            return []
+        directory = self._ring.directory
+        found = []
+        for key in keys:
+            entry = directory.entry(key.kid)
+            if key.kid in kids and (entry is None or entry.status is not KeyStatus.REVOKED):
+                found.append(key)
+        for opener in self._openers.get(region, []):
+            for key in found:
+                opener.add_key(key)
+        if found:
+            log.info("%s: opening with a new KEM key of the region's own keyring", region.value)
+        return found
 
     async def refresh(self, directory: ForumDirectory) -> None:
         """Keep every opener to the keys *directory* lets open (a failed reload is logged:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import NoReturn
 
@@ -145,6 +145,7 @@ class Opener:
         "_keys",
         "_max_value",
         "_misses",
+        "_missing_keys",
         "_padding",
         "_schemas",
     )
@@ -157,7 +158,11 @@ class Opener:
         sizes: Mapping[str, Collection[int]] = DEFAULT_PADDED_SIZES,
         cache_size: int = DEFAULT_CACHE_SIZE,
         max_value_bytes: int = MAX_VALUE_BYTES,
+        missing_keys: Callable[[frozenset[str]], Iterable[KemPrivateKey]] | None = None,
     ) -> None:
+        """*missing_keys*, if given, is asked for private keys of an envelope's recipient
+        kids when none is held (a key the holder made and published, not yet loaded here:
+        a rotation seen by the sender first); the keys it returns are held from then on."""
         if cache_size < 0:
             raise ConfigurationError("cache_size must be >= 0")
         if not 0 < max_value_bytes <= MAX_VALUE_BYTES:
@@ -172,6 +177,7 @@ class Opener:
         self._max_value = max_value_bytes
         self._hits = 0
         self._misses = 0
+        self._missing_keys = missing_keys
 
     def add_key(self, key: KemPrivateKey) -> None:
         """Hold one more private key (e.g. after a rotation)."""
@@ -215,6 +221,12 @@ class Opener:
         pairs, held = self._recipients(doc["recipients"])
         if suite not in SUITES:
             raise UnknownSuiteError("envelope suite is not one this opener implements")
+        if not held and self._missing_keys is not None:
+            wanted = frozenset(kid for kid, _wrapped in pairs)
+            for key in self._missing_keys(wanted):
+                if key.kid in wanted:
+                    self.add_key(key)
+            pairs, held = self._recipients(doc["recipients"])
         if not held:
             raise self._none_held(len(pairs))
         nonce, ciphertext = _nonce_and_ciphertext(nonce_text, ciphertext_text)
