@@ -16,34 +16,50 @@ comes before the genuine record, a forged revision after the case's first revisi
 replay after the record it repeats, revisions in order); :meth:`Scenario.interleave`
 merges all chains at random, keeping each chain's order.
 
-Records are case records v2: each node signs each case with an owner key of its own (here
-from SHA-256 of its secret and the case's reference, where a real node uses HKDF and a case
-index) and carries a contributor token of :class:`dief.testing.FakeCredentials`, which the
-aggregator under test verifies. A case's id derives from its owner key, region and cycle, so
-the documents' ``case_id`` is the node's reference, and :attr:`Scenario.final` is keyed by
-the derived ids.
+Records are case records v2 on the trust model: the scenario's nodes (:data:`SCENARIO_NODES`,
+six posters and an attacker) are registered in a simulated forum and hold real RFC 9474
+contributor tokens from its issuer (:func:`scenario_nodes`, or a caller's own forum nodes),
+for every region of :data:`CYCLES`; each node signs each case with the owner key its
+secret derives for the case's index (:class:`dief.node.NodeIdentity`, as a real node does).
+The aggregator under test verifies the tokens with the forum's real check
+(``SimulatedIssuer.verifier()``). A case's id derives from its owner key, region and cycle,
+so the documents' ``case_id`` is the node's reference, and :attr:`Scenario.final` is keyed
+by the derived ids. :class:`dief.testing.FakeCredentials` appears only as a rogue issuer
+(``bad_credential``), beside a well-formed RFC 9474 token under an RSA key of the State's
+own that is not in the directory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
-import hashlib
 import json
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import cast
 
 from _pipeline_helpers import Doc, case_doc
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from dief.catalogue import load_catalogue
+from dief.credentials import (
+    PREFIX_LEN,
+    TOKEN_VARIANT,
+    SimulatedIssuer,
+    SimulatedNode,
+    TokenVerifier,
+    contributor_message,
+)
 from dief.crypto import KemPublicKey, Sealer
 from dief.keyring import KeyRole, SimulatedForum
+from dief.node import NodeIdentity
 from dief.periods import Month
 from dief.seams import ContributorCredential
 from dief.testing import FakeCredentials
@@ -62,13 +78,19 @@ from dief.vocab import (
 from dief.wire import MAX_VALUE_BYTES, TYPE_CASE, case_id_for, generalise, parse_case
 
 __all__ = [
+    "ATTACKER",
+    "BAD_CREDENTIALS",
+    "CYCLES",
     "DECOY",
     "GOOD",
     "HOSTILE_CLASSES",
+    "POSTERS",
     "REPLAY",
+    "SCENARIO_NODES",
     "Delivery",
     "Scenario",
     "build_scenario",
+    "scenario_nodes",
 ]
 
 TODAY = date(2026, 6, 15)
@@ -76,6 +98,12 @@ HOME = "AFR"
 OTHERS = tuple(r.value for r in Region if r.value != HOME)
 #: detection months of good cases: CSP11 (to 2025-08) and CSP12 (from 2025-09)
 MONTHS = tuple(str(Month(2025, 3).shift(i)) for i in range(15))
+#: the cycles of MONTHS: every scenario node holds a token for each region of each
+CYCLES = tuple(sorted({str(Month.parse(m).cycle()) for m in MONTHS}))
+#: the nodes that post the scenario's good cases, and the one that only forges
+POSTERS = tuple(f"N-{i:02d}" for i in range(6))
+ATTACKER = "X-99"
+SCENARIO_NODES = (*POSTERS, ATTACKER)
 CATALOGUE = load_catalogue()
 INDICATORS = tuple(CATALOGUE.ids)
 
@@ -103,6 +131,9 @@ HOSTILE_CLASSES = (
     "bad_credential",
     "bad_padding",
 )
+
+#: How a ``bad_credential`` record's token fails (:meth:`World.bad_credential_record`).
+BAD_CREDENTIALS = ("invented", "stand_in", "rogue_issuer", "rogue_rsa", "other_pair")
 
 
 @dataclass(eq=False)
@@ -146,17 +177,54 @@ class PoisonId(uuid.UUID):
         return str(self.__dict__["text"])
 
 
-class Node:
-    """A simulated node: an owner key per case reference, fake-issued credentials."""
+def scenario_nodes(
+    issuer: SimulatedIssuer,
+    names: Iterable[str] = SCENARIO_NODES,
+    cycles: Iterable[str] = CYCLES,
+) -> dict[str, SimulatedNode]:
+    """*names* registered in *issuer*'s forum, each holding a real token for every region
+    of *cycles* (by default: the scenario's nodes and cycles). Runs the issuer on a thread
+    of its own, so it can be called from synchronous code and from a running event loop."""
+    wanted = {name: tuple(cycles) for name in names}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, issuer.issue(wanted)).result()
 
-    def __init__(self, name: str, secret: bytes) -> None:
+
+class Node:
+    """A scenario node: the forum's simulated node of that name (its secret and its wallet
+    of real tokens), signing each case reference with the owner key of a case index."""
+
+    def __init__(self, name: str, simulated: SimulatedNode) -> None:
         self.name = name
-        self._secret = secret
-        self.credentials = FakeCredentials(secret)
+        self._identity = NodeIdentity(simulated.secret)
+        self.credentials = simulated.wallet
+        self._indexes: dict[str, int] = {}
 
     def owner_key(self, reference: str) -> Ed25519PrivateKey:
-        seed = hashlib.sha256(self._secret + reference.encode()).digest()
-        return Ed25519PrivateKey.from_private_bytes(seed)
+        """The owner key of the case this node knows as *reference* (a case index each)."""
+        index = self._indexes.setdefault(reference, len(self._indexes))
+        return self._identity.owner_key(index)
+
+
+class RogueIssuer:
+    """An RSA issuer key a State made itself (not in the directory): its tokens are real
+    RFC 9474 tokens in every respect but the key."""
+
+    def __init__(self) -> None:
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.verifier = TokenVerifier(lambda _c, _r: self._key.public_key(), simulation=True)
+
+    def credential(self, cycle: str, region: str, contributor: str) -> ContributorCredential:
+        public = self._key.public_key()
+        message = TOKEN_VARIANT.prepare(contributor_message(cycle, region, contributor))
+        blinded = TOKEN_VARIANT.blind(public, message)
+        signed = TOKEN_VARIANT.blind_sign(self._key, blinded.blinded_msg)
+        signature = TOKEN_VARIANT.finalize(public, message, signed, blinded.inv)
+        credential = ContributorCredential(
+            cycle, region, contributor, message[:PREFIX_LEN] + signature
+        )
+        assert self.verifier.verify(credential)  # well formed: only the key is wrong
+        return credential
 
 
 def _raw(key: Ed25519PrivateKey) -> bytes:
@@ -188,7 +256,9 @@ def _flip_bits(data: bytes, rng: random.Random) -> bytes:
 class World:
     """Sealers, nodes and the RNG that every generator below draws from."""
 
-    def __init__(self, ring: SimulatedForum, rng: random.Random, nodes: int = 6) -> None:
+    def __init__(
+        self, ring: SimulatedForum, nodes: Mapping[str, SimulatedNode], rng: random.Random
+    ) -> None:
         self.rng = rng
         home_keys = ring.sealing_keys(KeyRole.REGION, HOME)
 
@@ -209,9 +279,10 @@ class World:
             Sealer(type=TYPE_CASE, region=HOME, recipients=home_keys, sizes=[size])
             for size in (4096, 8192, 16384)
         ]
-        self.nodes = [Node(f"N-{i:02d}", rng.randbytes(32)) for i in range(nodes)]
+        self.nodes = [Node(name, nodes[name]) for name in POSTERS]
         self.by_name = {n.name: n for n in self.nodes}
-        self.attacker = Node("X-99", rng.randbytes(32))
+        self.attacker = Node(ATTACKER, nodes[ATTACKER])
+        self.rogue = RogueIssuer()
 
     # -- plain documents and records --------------------------------------------------
 
@@ -584,27 +655,44 @@ class World:
         return self.hostile("ownership", "ownership", data)
 
     def bad_credential(self) -> Delivery:
-        """A record signed by its owner whose contributor token does not verify: an invented
-        pseudonym, a token of another issuer, or a genuine token of another (cycle, region)
-        under this record's."""
+        """A record signed by its owner whose contributor token does not verify (one of
+        :data:`BAD_CREDENTIALS`, see :meth:`bad_credential_record`)."""
+        data = self.bad_credential_record(self.rng.choice(BAD_CREDENTIALS))
+        return self.hostile("bad_credential", "bad_credential", data)
+
+    def bad_credential_record(self, how: str) -> Doc:
+        """A valid record of a new case, signed by its owner, whose contributor token does
+        not verify under the directory's issuer key of its (cycle, region): an invented
+        pseudonym and token (``invented``); a token of the tests' stand-in issuer, an HMAC
+        anyone can compute, which a stand-in check accepts and the real one must not
+        (``stand_in``); a token of a rogue stand-in issuer (``rogue_issuer``); a real
+        RFC 9474 token under an RSA key of the State's own (``rogue_rsa``); or the node's
+        genuine token of another (cycle, region) used here (``other_pair``: "claim another
+        pair")."""
         node = self.rng.choice(self.nodes)
         doc = self.doc(node)
         cycle = str(parse_case(doc, today=TODAY).detected_month.cycle())
-        how = self.rng.choice(("invented", "rogue_issuer", "other_pair"))
+        credential: ContributorCredential | None
         if how == "invented":
-            token = self.rng.randbytes(self.rng.choice((32, 64, 288)))
+            token = self.rng.randbytes(self.rng.choice((32, 64, PREFIX_LEN + 256)))
             credential = ContributorCredential(cycle, HOME, self.rng.randbytes(16).hex(), token)
+        elif how == "stand_in":
+            credential = FakeCredentials(self.rng.randbytes(32)).credential(cycle, HOME)
         elif how == "rogue_issuer":
             rogue = FakeCredentials(self.rng.randbytes(32), issuer_key=b"a State's own issuer")
-            credential = rogue.credential(cycle, HOME)  # type: ignore[assignment]
+            credential = rogue.credential(cycle, HOME)
+        elif how == "rogue_rsa":
+            credential = self.rogue.credential(cycle, HOME, self.rng.randbytes(16).hex())
         else:
-            other = node.credentials.credential(cycle, self.rng.choice(OTHERS))
+            assert how == "other_pair", how
+            pair = self.rng.choice(
+                [(c, r) for c in CYCLES for r in (HOME, *OTHERS) if (c, r) != (cycle, HOME)]
+            )
+            other = node.credentials.credential(*pair)
             assert other is not None
             credential = ContributorCredential(cycle, HOME, other.contributor, other.token)
         assert credential is not None
-        return self.hostile(
-            "bad_credential", "bad_credential", self.record(doc, node, credential=credential)
-        )
+        return self.record(doc, node, credential=credential)
 
     def bad_padding(self) -> Delivery:
         """A valid record padded to a size case records never have."""
@@ -668,11 +756,17 @@ _SCHEMA_BREAKERS: tuple[Callable[[Doc], None], ...] = (
 
 
 def build_scenario(
-    ring: SimulatedForum, rng: random.Random, *, cases: int = 300, per_class: int = 100
+    ring: SimulatedForum,
+    nodes: Mapping[str, SimulatedNode],
+    rng: random.Random,
+    *,
+    cases: int = 300,
+    per_class: int = 100,
 ) -> Scenario:
     """Good AFR cases (with revisions, withdrawals and decoys) and *per_class* records of
-    each hostile class plus as many replays, as chains."""
-    world = World(ring, rng)
+    each hostile class plus as many replays, as chains; *nodes* are the forum's simulated
+    nodes of :data:`SCENARIO_NODES` (:func:`scenario_nodes`), with their tokens."""
+    world = World(ring, nodes, rng)
     good_docs: list[Doc] = []
     final: dict[str, tuple[int, str]] = {}
     chains: list[list[Delivery]] = []

@@ -7,14 +7,22 @@ input (``_pipeline_helpers.expected_cells``), every hostile record was dead-lett
 once with its expected reason, replays were absorbed as duplicates, and every good record
 applied once. The time per hostile record (all handle time / hostile records) is printed.
 
+The scenario is on the trust model: its nodes are registered in the test's simulated forum
+and post with real RFC 9474 contributor tokens from its issuer, and the aggregator verifies
+them with the forum's real check (``SimulatedIssuer.verifier()``), never a stand-in.
+
 Focused tests follow: the genuine record's exact bytes refused first under another record
 key, or on another region's topic (by that region's aggregator sharing the database), must
 not make the genuine record a duplicate (both failed before commit d3ff93d, which made only
-applied records duplicates); and a record with no key must be a ``key_mismatch``.
+applied records duplicates); a record with no key must be a ``key_mismatch``; and every way
+a token can fail to verify (an invented one, the stand-in issuer's that a stand-in check
+accepts, a rogue issuer's, a real RFC 9474 token under a key not in the directory, another
+pair's genuine token) is refused by the real check.
 """
 
 from __future__ import annotations
 
+import base64
 import random
 import time
 import uuid
@@ -29,14 +37,22 @@ from _pipeline_helpers import (
     periods_of,
     store_cells,
 )
-from hostile import HOSTILE_CLASSES, REPLAY, World, build_scenario
+from hostile import (
+    BAD_CREDENTIALS,
+    HOSTILE_CLASSES,
+    REPLAY,
+    World,
+    build_scenario,
+    scenario_nodes,
+)
 
 from dief.aggregator import RegionAggregator
 from dief.aggregator.store import CaseStore
+from dief.credentials import SimulatedIssuer, SimulatedNode
 from dief.crypto import Opener
 from dief.kafka import cases_topic
 from dief.keyring import KeyRole, SimulatedForum
-from dief.seams import InboundRecord
+from dief.seams import ContributorCredential, InboundRecord
 from dief.testing import FakeCredentials, MemoryDeadLetterSink
 from dief.vocab import Region
 from dief.wire import SUITE_X25519
@@ -53,19 +69,42 @@ def ring(tmp_path_factory: pytest.TempPathFactory) -> SimulatedForum:
     return SimulatedForum.create(path, "pw", suite=SUITE_X25519)
 
 
+@pytest.fixture(scope="module")
+def issuer(ring: SimulatedForum) -> SimulatedIssuer:
+    """The forum's credential issuer (the Secretariat's, in process)."""
+    return SimulatedIssuer(ring)
+
+
+@pytest.fixture(scope="module")
+def nodes(issuer: SimulatedIssuer) -> dict[str, SimulatedNode]:
+    """The scenario's nodes, registered, each with a real token for every region of the
+    scenario's cycles."""
+    return scenario_nodes(issuer)
+
+
 def aggregator(
-    ring: SimulatedForum, store: CaseStore, sink: MemoryDeadLetterSink, region: Region = Region.AFR
+    ring: SimulatedForum,
+    issuer: SimulatedIssuer,
+    store: CaseStore,
+    sink: MemoryDeadLetterSink,
+    region: Region = Region.AFR,
 ) -> RegionAggregator:
+    """*region*'s aggregator as the services run it: its own opening keys, and the real
+    token check under the directory's issuer keys."""
     opener = Opener(ring.opening_keys(KeyRole.REGION, region.value))
-    return RegionAggregator(region, opener, store, sink, credentials=FakeCredentials())
+    return RegionAggregator(region, opener, store, sink, credentials=issuer.verifier())
 
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
 async def test_hostile_records_are_dead_lettered_and_good_ones_counted_exactly(
-    ring: SimulatedForum, kind: str, tmp_path: Path
+    ring: SimulatedForum,
+    issuer: SimulatedIssuer,
+    nodes: dict[str, SimulatedNode],
+    kind: str,
+    tmp_path: Path,
 ) -> None:
     rng = random.Random(SEED)
-    scenario = build_scenario(ring, rng)
+    scenario = build_scenario(ring, nodes, rng)
     deliveries = scenario.interleave(rng)
     topic = cases_topic(Region.AFR)
     records = [
@@ -81,7 +120,7 @@ async def test_hostile_records_are_dead_lettered_and_good_ones_counted_exactly(
     elapsed = 0.0
     batches = 0
     async with database_url(kind, tmp_path) as url, CaseStore(url) as store:
-        agg = aggregator(ring, store, sink)
+        agg = aggregator(ring, issuer, store, sink)
         start = 0
         while start < len(records):
             batch = records[start : start + rng.randint(1, MAX_BATCH)]
@@ -142,18 +181,22 @@ async def test_hostile_records_are_dead_lettered_and_good_ones_counted_exactly(
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
 async def test_a_copy_under_another_key_does_not_make_the_genuine_record_a_duplicate(
-    ring: SimulatedForum, kind: str, tmp_path: Path
+    ring: SimulatedForum,
+    issuer: SimulatedIssuer,
+    nodes: dict[str, SimulatedNode],
+    kind: str,
+    tmp_path: Path,
 ) -> None:
     """The genuine record's exact bytes under another record key (on another partition,
     consumed first) are refused as ``key_mismatch``; the genuine record must still apply."""
-    world = World(ring, random.Random(SEED))
+    world = World(ring, nodes, random.Random(SEED))
     data = world.fresh_record()
     case_id = str(data["case_id"])
     value = world.seal(data)
     topic = cases_topic(Region.AFR)
     sink = MemoryDeadLetterSink()
     async with database_url(kind, tmp_path) as url, CaseStore(url) as store:
-        agg = aggregator(ring, store, sink)
+        agg = aggregator(ring, issuer, store, sink)
         copy = InboundRecord(topic, 1, 0, str(uuid.uuid4()).encode(), value)
         assert (await agg.handle([copy])).outcomes == {"dlq:key_mismatch": 1}
         report = await agg.handle([InboundRecord(topic, 0, 0, case_id.encode(), value)])
@@ -163,21 +206,25 @@ async def test_a_copy_under_another_key_does_not_make_the_genuine_record_a_dupli
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
 async def test_a_copy_on_another_regions_topic_does_not_make_the_genuine_record_a_duplicate(
-    ring: SimulatedForum, kind: str, tmp_path: Path
+    ring: SimulatedForum,
+    issuer: SimulatedIssuer,
+    nodes: dict[str, SimulatedNode],
+    kind: str,
+    tmp_path: Path,
 ) -> None:
     """The genuine AFR record's exact bytes published on the APG topic are refused there
     (``no_recipient_key``) by the APG aggregator sharing the database (as ``dief aggregate``
     runs them); the genuine record on the AFR topic must still apply."""
-    world = World(ring, random.Random(SEED))
+    world = World(ring, nodes, random.Random(SEED))
     data = world.fresh_record()
     case_id = str(data["case_id"])
     value = world.seal(data)
     sink = MemoryDeadLetterSink()
     async with database_url(kind, tmp_path) as url, CaseStore(url) as store:
-        apg = aggregator(ring, store, sink, Region.APG)
+        apg = aggregator(ring, issuer, store, sink, Region.APG)
         copy = InboundRecord(cases_topic(Region.APG), 0, 0, case_id.encode(), value)
         assert (await apg.handle([copy])).outcomes == {"dlq:no_recipient_key": 1}
-        afr = aggregator(ring, store, sink)
+        afr = aggregator(ring, issuer, store, sink)
         genuine = InboundRecord(cases_topic(Region.AFR), 0, 0, case_id.encode(), value)
         assert (await afr.handle([genuine])).outcomes == {"applied": 1}
         assert [c.case_id for c in await store.stored_cases("AFR")] == [case_id]
@@ -185,16 +232,69 @@ async def test_a_copy_on_another_regions_topic_does_not_make_the_genuine_record_
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
 async def test_a_record_without_a_key_is_a_key_mismatch(
-    ring: SimulatedForum, kind: str, tmp_path: Path
+    ring: SimulatedForum,
+    issuer: SimulatedIssuer,
+    nodes: dict[str, SimulatedNode],
+    kind: str,
+    tmp_path: Path,
 ) -> None:
     """Key = case id is the rule (the partition a case's revisions share); a record with no
     key at all does not meet it, and must be refused like any other wrong key."""
-    world = World(ring, random.Random(SEED))
+    world = World(ring, nodes, random.Random(SEED))
     value = world.seal(world.fresh_record())
     sink = MemoryDeadLetterSink()
     async with database_url(kind, tmp_path) as url, CaseStore(url) as store:
-        report = await aggregator(ring, store, sink).handle(
+        report = await aggregator(ring, issuer, store, sink).handle(
             [InboundRecord(cases_topic(Region.AFR), 0, 0, None, value)]
         )
         assert report.outcomes == {"dlq:key_mismatch": 1}
         assert await store.stored_cases("AFR") == []
+
+
+# -- a token that does not verify under the directory's issuer key ----------------------
+
+
+def _credential(data: dict[str, object]) -> ContributorCredential:
+    token = str(data["contributor_token"])
+    return ContributorCredential(
+        str(data["cycle"]),
+        str(data["region"]),
+        str(data["contributor"]),
+        base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)),
+    )
+
+
+@pytest.mark.parametrize("kind", DATABASE_KINDS)
+@pytest.mark.parametrize("how", BAD_CREDENTIALS)
+async def test_a_token_the_directory_did_not_issue_is_refused_by_the_real_check(
+    ring: SimulatedForum,
+    issuer: SimulatedIssuer,
+    nodes: dict[str, SimulatedNode],
+    how: str,
+    kind: str,
+    tmp_path: Path,
+) -> None:
+    """Each way of the ``bad_credential`` class, alone: refused as ``bad_credential`` by
+    the aggregator's real check, while a genuine record of the same node applies. A stand-in
+    check (what these tests used before the trust model) accepts the stand-in issuer's
+    token: a test on it could not see a State that computes tokens itself."""
+    world = World(ring, nodes, random.Random(f"{SEED}-{how}"))
+    data = world.bad_credential_record(how)
+    credential = _credential(data)
+    assert not issuer.verifier().verify(credential)
+    if how == "stand_in":
+        assert FakeCredentials().verify(credential)
+    genuine = world.fresh_record()
+    assert issuer.verifier().verify(_credential(genuine))
+    topic = cases_topic(Region.AFR)
+    sink = MemoryDeadLetterSink()
+    async with database_url(kind, tmp_path) as url, CaseStore(url) as store:
+        agg = aggregator(ring, issuer, store, sink)
+        records = [
+            InboundRecord(topic, 0, offset, str(d["case_id"]).encode(), world.seal(d))
+            for offset, d in enumerate((data, genuine))
+        ]
+        assert (await agg.handle(records)).outcomes == {"dlq:bad_credential": 1, "applied": 1}
+        assert [d.record.offset for d in sink.sent] == [0]
+        assert [c.case_id for c in await store.stored_cases("AFR")] == [genuine["case_id"]]
+        assert await store.dead_letter_counts("AFR") == {"bad_credential": 1}
