@@ -72,7 +72,12 @@ _DOMAIN_WORDS_RE = re.compile(
     r"[^\W_][\w-]*){2,}",
     re.IGNORECASE,
 )
-_SPOKEN_DOT_RE = re.compile(r"(?:\s*[\[({<]?\s*)?(?:" + _DOT_WORDS + r")", re.IGNORECASE)
+# (the first character read first, with the characters that match it case-insensitively:
+# "ᲄ" and "ᲅ" are a "т"; a dot word is in a run, or after it and _SPOKEN_DOT_GAP_RE)
+_SPOKEN_DOT_RE = re.compile(
+    r"[dDpPтТᲄᲅن点](?i:(?<=d)ot|(?<=p)oint|(?<=p)unto|(?<=т)очка|(?<=ن)قطة|(?<=点))"
+)
+_SPOKEN_DOT_GAP_RE = re.compile(r"\s*[\[({<]?\s*")
 _DOT_SPLIT_RE = re.compile(r"\s*[\[({<]?\s*(?:" + _DOT_WORDS + r")\s*[\])}>]?\s*|\.", re.IGNORECASE)
 _IDN_TLDS = (
     r"\.(?:рф|бел|укр|қаз|срб|мкд|мон|"
@@ -702,7 +707,12 @@ def _urls(text: str) -> Iterator[Span]:
     low = text.lower()
     if any(w in low for w in ("dot", "point", "punto", "точка")) and _TWO_DOT_WORDS_RE.search(text):
         runs = finditer_in_runs(
-            _DOMAIN_WORDS_RE, text, _LABEL_RUN_RE, _LABEL_START_RE, _SPOKEN_DOT_RE
+            _DOMAIN_WORDS_RE,
+            text,
+            _LABEL_RUN_RE,
+            _LABEL_START_RE,
+            _SPOKEN_DOT_RE,
+            _SPOKEN_DOT_GAP_RE,
         )
         for m in runs:
             labels = [x for x in _DOT_SPLIT_RE.split(m.group()) if x]

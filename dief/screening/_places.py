@@ -414,13 +414,18 @@ def _find_joined(
     keys = toks.keys
     starts = toks.starts
     ends = toks.ends
+    # where a join can start: the word and the next begin a name (the prefixes of a name
+    # are prefixes too: this holds for the word alone as well)
+    begins = [
+        i0
+        for i0, pair in enumerate(map(str.__add__, keys, keys[1:]))
+        if pair[:JOIN_PREFIX] in prefixes
+    ]
     i = 0
-    for i0 in range(n - 1):
+    for i0 in begins:
         if i0 < i:
             continue
         joined = keys[i0]
-        if joined[:JOIN_PREFIX] not in prefixes:
-            continue  # begins no name: no join from here finds one
         # a space join needs short pieces; other joins need a separator right after the word
         if len(joined) > 3 and (ends[i0] >= size or vt[ends[i0]] not in _NON_SPACE_SEPARATORS):
             continue

@@ -91,6 +91,7 @@ def finditer_in_runs(
     runs: re.Pattern[str],
     start: re.Pattern[str],
     near: re.Pattern[str] | None = None,
+    gap: re.Pattern[str] | None = None,
 ) -> Iterator[re.Match[str]]:
     """What ``rx.finditer(text)`` finds, tried once per run instead of at every position.
 
@@ -103,7 +104,8 @@ def finditer_in_runs(
 
     ``near``, when given, is something every run that holds a match start holds or is
     followed by: a search for it from the start of a run must find it starting in the
-    run or at its end; runs it does not are skipped.
+    run, at its end, or after a ``gap`` (fully matching what lies between); other runs
+    are skipped.
     """
     cursor = 0
     hint: re.Match[str] | None = None
@@ -116,7 +118,7 @@ def finditer_in_runs(
                 hint = near.search(text, run.start())
                 if hint is None:
                     return  # no later run can hold a match
-            if hint.start() > end:
+            if hint.start() > end and (gap is None or not gap.fullmatch(text, end, hint.start())):
                 continue
         while pos < end:
             first = start.search(text, pos, end)
