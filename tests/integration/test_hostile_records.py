@@ -22,7 +22,6 @@ pair's genuine token) is refused by the real check.
 
 from __future__ import annotations
 
-import base64
 import random
 import time
 import uuid
@@ -55,7 +54,7 @@ from dief.keyring import KeyRole, SimulatedForum
 from dief.seams import ContributorCredential, InboundRecord
 from dief.testing import FakeCredentials, MemoryDeadLetterSink
 from dief.vocab import Region
-from dief.wire import SUITE_X25519
+from dief.wire import SUITE_X25519, CaseRecord
 
 pytestmark = pytest.mark.integration
 
@@ -255,13 +254,7 @@ async def test_a_record_without_a_key_is_a_key_mismatch(
 
 
 def _credential(data: dict[str, object]) -> ContributorCredential:
-    token = str(data["contributor_token"])
-    return ContributorCredential(
-        str(data["cycle"]),
-        str(data["region"]),
-        str(data["contributor"]),
-        base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)),
-    )
+    return CaseRecord.model_validate(data).credential
 
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
