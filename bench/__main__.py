@@ -312,16 +312,6 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
     return result
 
 
-#: Why ``--chaos`` does not run today (issue 12): its hostile records
-#: (tests/integration/hostile.py) and the ``dief aggregate --keys`` it kills still use the
-#: one-keyring forum and stand-in credentials, while the nodes now hold per-party keys and
-#: real tokens; it runs again once both are on the trust model.
-CHAOS_BLOCKED = (
-    "--chaos waits for tests/integration/hostile.py and `dief aggregate --keys` to move to "
-    "a simulated forum with real contributor tokens (issue 12); the pipeline phases run"
-)
-
-
 async def _chaos(args: argparse.Namespace) -> dict[str, object]:
     # Imported here: it puts tests/integration on sys.path (the hostile-record generator).
     from bench._chaos import ChaosSettings, chaos_phase
@@ -348,7 +338,6 @@ async def _chaos(args: argparse.Namespace) -> dict[str, object]:
             await chaos_phase(
                 settings,
                 work,
-                Forum(work / "keys"),
                 catalogue_version=catalogue.version,
                 ids=list(catalogue.ids),
                 today=datetime.now(UTC).date(),
@@ -366,9 +355,6 @@ async def _chaos(args: argparse.Namespace) -> dict[str, object]:
 
 def main_chaos(args: argparse.Namespace) -> None:
     from bench._chaos import chaos_markdown
-
-    if CHAOS_BLOCKED:
-        raise SystemExit(CHAOS_BLOCKED)
 
     result = asyncio.run(_chaos(args))
     stem = "chaos" + ("-quick" if args.quick else "")

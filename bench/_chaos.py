@@ -1,29 +1,36 @@
 """``python -m bench --chaos``: the aggregator trusts nothing and never stalls, at size.
 
 One run, on a PostgreSQL cluster of its own (a throw-away cluster, as the tests start one:
-``_throwaway_cluster`` of tests/conftest.py, imported, not copied):
+``_throwaway_cluster`` of tests/conftest.py, imported, not copied), on the trust model: one
+simulated forum (:class:`bench._common.Forum`: every party's keys in its own keyring, one
+node per State and per hostile-scenario node, each holding real RFC 9474 contributor tokens
+from the Secretariat's issuer):
 
 1. **input** — N synthetic cases (``dief.synthetic.generate_cases``) posted by simulated
    national nodes (:class:`bench._nodes.NodeFleet`: validate, screen, generalise, seal,
    outbox, relay) onto an embedded broker, and, interleaved with them (a slice after every
    node batch), about H hostile records of every class of tests/integration/hostile.py
-   (with the good records, related copies, decoys and replays its scenario builds around
-   them) published raw on the AFR topic, each chain in its order;
+   (with the good records, decoys and replays its scenario builds around them, posted by
+   the forum's scenario nodes with their real tokens) published raw on the AFR topic, each
+   chain in its order;
 2. **chaos** — ``dief aggregate --all`` (the installed console script, as
-   tests/integration/test_sigkill.py runs it) applies the backlog into PostgreSQL and is
+   tests/integration/test_sigkill.py runs it; ``DIEF_KEYRING__PATH`` the forum's folder,
+   ``DIEF_KEYRING__PASSPHRASE`` its passphrase, so it verifies tokens under the signed
+   directory's issuer keys) applies the backlog into PostgreSQL and is
    SIGKILLed K times at spread-out points of progress (progress = rows of
    ``applied_records``, one per distinct record finished with, read with a plain asyncpg
    query), restarted each time; and the PostgreSQL server is restarted once
    (``pg_ctl restart -m fast``: every connection dropped) between two kills;
 3. **checks** — every region's cells (all cases, and without TLP:RED) equal those computed
    from the plain input (``_pipeline_helpers.expected_cells``), every record has exactly
-   one ``applied_records`` row with its expected outcome (every good record applied or told
-   as related once, every hostile record dead-lettered with its expected reason or refused
-   as a forged revision), the dead-letter counts of the database equal the hostile records'
-   expected reasons, the hostile scenario's cases are stored at their expected revision
-   and status;
+   one ``applied_records`` row with its expected outcome (every good record applied once,
+   every hostile record dead-lettered with its expected reason), the dead-letter counts of
+   the database equal the hostile records' expected reasons, the hostile scenario's cases
+   are stored at their expected revision and status;
 4. **hostile timing** — the same scenario (hostile records among their good ones) through
-   ``RegionAggregator.handle`` in-process on a fresh database of the same cluster, in
+   ``RegionAggregator.handle`` in-process (the forum's opening keys and real token check,
+   as :func:`bench._common.aggregator_keys` gives them) on a fresh database of the same
+   cluster, in
    random batches as tests/integration/test_hostile_records.py does: handle time per
    hostile record; again without the hostile records (their marginal cost); and each
    hostile record's refusal (``decode``) alone, by class.
@@ -53,19 +60,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import asyncpg  # type: ignore[import-untyped]
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench._common import ROOT, Forum, LoadMeter, proc_cpu_seconds
+from bench._common import ROOT, Forum, LoadMeter, aggregator_keys, cycles_of, proc_cpu_seconds
 from bench._nodes import InputLine, NodeFleet
 from dief.aggregator import RegionAggregator, dedupe_key
 from dief.aggregator.store import CaseStore
 from dief.broker import EmbeddedBroker
 from dief.crypto.envelope import Opener
 from dief.kafka import cases_topic, dlq_topic
-from dief.keyring import KeyRole
 from dief.node import Accepted
 from dief.seams import InboundRecord
 from dief.testing import MemoryDeadLetterSink
@@ -78,7 +84,16 @@ if str(_INTEGRATION) not in sys.path:
     sys.path.insert(0, str(_INTEGRATION))
 
 from _pipeline_helpers import Doc, expected_cells, store_cells  # noqa: E402
-from hostile import HOME, HOSTILE_CLASSES, REPLAY, Delivery, Scenario, build_scenario  # noqa: E402
+from hostile import (  # noqa: E402
+    CYCLES,
+    HOME,
+    HOSTILE_CLASSES,
+    REPLAY,
+    SCENARIO_NODES,
+    Delivery,
+    Scenario,
+    build_scenario,
+)
 
 __all__ = ["ChaosSettings", "chaos_markdown", "chaos_phase"]
 
@@ -144,11 +159,12 @@ class AggregatorProcess:
             "--embedded",
             "--database-url",
             url,
-            "--keys",
-            str(forum.path),
         ]
         self._env = {
             **os.environ,
+            # The keys as the service takes them: the simulated forum's folder (each
+            # region's own keys and the signed directory with its issuer keys).
+            "DIEF_KEYRING__PATH": str(forum.path),
             "DIEF_KEYRING__PASSPHRASE": forum.passphrase,
             # Digest publishing is not what this run measures; SIGTERM must not wait on it.
             "DIEF_DIGEST_INTERVAL": "0",
@@ -300,7 +316,7 @@ async def _post(
         accepted.update(a.line for a in items)
 
     fleet = NodeFleet(
-        work / "post", forum.ring, bootstrap, catalogue_version=catalogue_version, today=today
+        work / "post", forum, bootstrap, catalogue_version=catalogue_version, today=today
     )
     fleet.on_accepted = on_accepted
     producer = AIOKafkaProducer(
@@ -458,8 +474,8 @@ async def _run_chaos(
     await asyncio.sleep(2.0)  # anything more would be a record finished twice
     after = await progress.rows()
     code, term_seconds = agg.terminate()
-    waits = sum(float(k["restart_to_first_commit_seconds"]) for k in kills)  # type: ignore[arg-type]
-    waits += sum(float(r["server_back_to_first_commit_seconds"]) for r in restarts)  # type: ignore[arg-type]
+    waits = sum(cast(float, k["restart_to_first_commit_seconds"]) for k in kills)
+    waits += sum(cast(float, r["server_back_to_first_commit_seconds"]) for r in restarts)
     return {
         "kills": kills,
         "postgres_restarts": restarts,
@@ -480,11 +496,11 @@ async def _run_chaos(
 
 
 def _peek(opener: Opener, d: Delivery) -> dict[str, object]:
-    """What a scenario record says (revision, owner tag) if it opens, for the evidence of
+    """What a scenario record says (revision, owner key) if it opens, for the evidence of
     a failed check."""
     try:
         data = json.loads(opener.open(d.value).payload)
-        return {"revision": data.get("revision"), "owner_tag": str(data.get("owner_tag"))[:8]}
+        return {"revision": data.get("revision"), "owner_key": str(data.get("owner_key"))[:8]}
     except Exception:  # a hostile record: it need not open
         return {}
 
@@ -539,17 +555,12 @@ async def _check(url: str, dsn: str, inp: Input, opener: Opener) -> dict[str, ob
     want_outcome: dict[str, tuple[str, set[str]]] = {}
     topic_region = {cases_topic(r): r.value for r in Region}
     for key, topic in inp.synthetic.items():
-        want_outcome[key] = (topic_region[topic], {"applied", "related"})
-    kinds = {"good": "applied", "decoy": "applied", "related": "related"}
+        want_outcome[key] = (topic_region[topic], {"applied"})
+    kinds = {"good": "applied", "decoy": "applied"}
     for d in inp.deliveries:
         if d.kind == REPLAY:
             continue
-        if d.reason is None:
-            outcome = kinds[d.kind]
-        elif d.reason == "forged_revision":
-            outcome = "forged_revision"
-        else:
-            outcome = f"dlq:{d.reason}"[:32]
+        outcome = kinds[d.kind] if d.reason is None else f"dlq:{d.reason}"[:32]
         want_outcome[dedupe_key(d.value)] = (HOME, {outcome})
     missing = [k for k in want_outcome if k not in actual]
     extra = [k for k in actual if k not in want_outcome]
@@ -583,8 +594,7 @@ async def _check(url: str, dsn: str, inp: Input, opener: Opener) -> dict[str, ob
         checks["records_unexpected"] = extra[:20]
         checks["records_wrong_outcome"] = dict(list(wrong.items())[:20])
         checks["records_wrong_outcome_count"] = len(wrong)
-    related_copies = sum(len(list(d["related_regions"])) for d in inp.docs)  # type: ignore[call-overload]
-    want_counts = Counter({"applied": len(inp.docs), "related": related_copies}) + Counter(
+    want_counts = Counter({"applied": len(inp.docs)}) + Counter(
         next(iter(o)) for key, (_, o) in want_outcome.items() if key not in inp.synthetic
     )
     checks["outcome_counts"] = dict(sorted(outcomes.items()))
@@ -693,6 +703,15 @@ async def _create_database(admin_dsn: str, name: str) -> str:
     )
 
 
+def _home_aggregator(
+    forum: Forum, store: CaseStore, sink: MemoryDeadLetterSink
+) -> RegionAggregator:
+    """The home region's aggregator as ``dief aggregate`` holds it: its opening keys and a
+    fresh real token check (its own cache) under the directory's issuer keys."""
+    openers, verifier = aggregator_keys(forum.path, forum.passphrase)
+    return RegionAggregator(Region(HOME), openers[Region(HOME)], store, sink, credentials=verifier)
+
+
 async def _handle_all(
     url: str, forum: Forum, records: Sequence[InboundRecord], sizes: Sequence[int]
 ) -> tuple[float, Counter[str], MemoryDeadLetterSink]:
@@ -700,9 +719,7 @@ async def _handle_all(
     outcomes: Counter[str] = Counter()
     elapsed = 0.0
     async with CaseStore(url) as store:
-        agg = RegionAggregator(
-            Region(HOME), Opener(forum.ring.opening_keys(KeyRole.REGION, HOME)), store, sink
-        )
+        agg = _home_aggregator(forum, store, sink)
         start = 0
         for size in sizes:
             batch = records[start : start + size]
@@ -766,12 +783,7 @@ async def _hostile_timing_quiet(
     # Each hostile record's refusal alone (decode: open, validate), by class.
     decode_us: dict[str, list[float]] = {}
     async with CaseStore(url) as store:
-        agg = RegionAggregator(
-            Region(HOME),
-            Opener(forum.ring.opening_keys(KeyRole.REGION, HOME)),
-            store,
-            MemoryDeadLetterSink(),
-        )
+        agg = _home_aggregator(forum, store, MemoryDeadLetterSink())
         for rec, d in zip(records, deliveries, strict=True):
             if not d.reason:
                 continue
@@ -801,10 +813,26 @@ async def _hostile_timing_quiet(
 # -- the phase --------------------------------------------------------------------------
 
 
+async def _forum(work: Path, lines: Sequence[InputLine], log: Callable[[str], None]) -> Forum:
+    """The run's simulated forum: a node per State of *lines*, holding a token for every
+    region of each cycle its cases fall in, and the hostile scenario's nodes (its posters
+    and its attacker, nodes of their own: their cases count as other contributors), holding
+    theirs for the scenario's cycles; all from one issuer, so the directory's token counts
+    cover every pseudonym the aggregator sees."""
+    wanted: dict[str, set[str]] = cycles_of(json.loads(x.raw) for x in lines)
+    clash = set(wanted) & set(SCENARIO_NODES)
+    if clash:
+        raise RuntimeError(f"States named like hostile-scenario nodes: {sorted(clash)}")
+    wanted.update({name: set(CYCLES) for name in SCENARIO_NODES})
+    t = time.monotonic()
+    forum = await Forum.create(work / "keys", wanted)
+    log(f"  forum: {len(wanted)} simulated nodes and their tokens ({time.monotonic() - t:.1f} s)")
+    return forum
+
+
 async def chaos_phase(
     s: ChaosSettings,
     work: Path,
-    forum: Forum,
     *,
     catalogue_version: str,
     ids: list[str],
@@ -823,18 +851,23 @@ async def chaos_phase(
         dsn = admin.rsplit("/", 1)[0] + f"/{DATABASE}"
         log(f"chaos: PostgreSQL cluster at {admin.split('@')[1].split('/')[0]}")
 
+        lines = _synthetic(s.cases, s.seed, ids, today)
+        forum = await _forum(work, lines, log)
         # Not the synthetic generator's seed: both draw case ids from a seeded Mersenne
         # Twister, and the same seed gives the same ids (a case "posted" by two nodes).
         rng = random.Random(f"bench-chaos-hostile-{s.seed}")
         per_class = -(-s.hostile // len(HOSTILE_CLASSES))
         t = time.monotonic()
         scenario = build_scenario(
-            forum.ring, rng, cases=max(30, per_class * 3), per_class=per_class
+            forum.forum,
+            {name: forum.node(name) for name in SCENARIO_NODES},
+            rng,
+            cases=max(30, per_class * 3),
+            per_class=per_class,
         )
         deliveries = scenario.interleave(rng)
         hostile = [d for d in deliveries if d.reason]
         generate_hostile = time.monotonic() - t
-        lines = _synthetic(s.cases, s.seed, ids, today)
         shared = {str(json.loads(x.raw)["case_id"]) for x in lines} & {
             str(d["case_id"]) for d in scenario.good_docs
         }
@@ -916,8 +949,8 @@ async def chaos_phase(
             dlq = await _dlq_topic(broker.bootstrap)
         log("  checking cells, outcomes and dead letters")
         t = time.monotonic()
-        opener = Opener(forum.ring.opening_keys(KeyRole.REGION, HOME))
-        checks = await _check(url, dsn, inp, opener)
+        openers, _ = aggregator_keys(forum.path, forum.passphrase)
+        checks = await _check(url, dsn, inp, openers[Region(HOME)])
         check_seconds = time.monotonic() - t
         log(
             f"  cells equal: {checks['cells_equal']} ({checks['cells_compared']:,} cells); "
@@ -945,6 +978,7 @@ async def chaos_phase(
             "synchronous_commit=off, full_page_writes=off, 127.0.0.1",
         },
         "input": {
+            "forum_nodes": len(forum.states()),
             "synthetic_cases": s.cases,
             "synthetic_accepted": len(inp.docs),
             "synthetic_refused": inp.rejected,
@@ -994,6 +1028,12 @@ def chaos_markdown(r: dict[str, Any]) -> str:
         f"Machine: {m['cpus']} x {m['cpu_model']}, {m['memory_gib']} GiB, Python {m['python']}; "
         f"{m['broker']}; PostgreSQL: {r['settings']['postgres']}.",
         "",
+        f"Trust model: one simulated forum of {i['forum_nodes']} nodes (every party's keys "
+        "in its own keyring, a signed directory); every record carries its owner's signature "
+        "and a real RFC 9474 contributor token from the forum's issuer, which `dief aggregate` "
+        "(opened on the forum's folder, `DIEF_KEYRING__PATH`) verifies under the directory's "
+        "issuer key of its (cycle, region).",
+        "",
         "| figure | value |",
         "|---|---|",
         f"| synthetic cases posted by the nodes (refused by the node, why) | "
@@ -1031,8 +1071,8 @@ def chaos_markdown(r: dict[str, Any]) -> str:
         f"({c['cells_compared']:,} cells) | {yes[bool(c['cells_equal'])]} |",
         f"| every record finished exactly once ({c['records_finished']:,} of "
         f"{c['records_expected']:,}) | {yes[bool(c['every_record_finished_once'])]} |",
-        f"| every record's outcome as expected (good: applied/related; hostile: its "
-        f"reason) | {yes[bool(c['every_outcome_as_expected'])]} |",
+        f"| every record's outcome as expected (good: applied; hostile: its reason) | "
+        f"{yes[bool(c['every_outcome_as_expected'])]} |",
         f"| dead-letter counts = hostile records' reasons, once each | "
         f"{yes[bool(c['dead_letters_as_expected'])]} |",
         f"| scenario cases at their expected revision and status | "
