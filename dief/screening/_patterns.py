@@ -44,9 +44,18 @@ _LABEL_START_RE = re.compile(r"[^\W_](?<![^\W\u3400-\u9fff].)(?<![.].)")
 # an e-mail's name ends its run, before "@" or a space and "@"; the first label of a
 # spoken domain is followed by a spoken dot, glued ("mod点gov") or after spaces or a bracket.
 _EMAIL_AT_RE = re.compile(r"\s?@")
+# _EMAIL_OBFUSCATED_RE: a run of name characters, spaces, then "(at)"; _EMAIL_WORDS_RE: a
+# name that ends with an "at" word ("th" + "at") or is followed by one after spaces or
+# a bracket (every start of such a run is tried: the name is at most 64 characters).
+_OBFUSCATED_RUN_RE = re.compile(r"[\w.%+-]+")
+_OBFUSCATED_START_RE = re.compile(r"[\w.%+-]")
+_SPACES_RE = re.compile(r"\s*")
+_USER_RUN_RE = re.compile(r"[\w.+-]+")
+_USER_START_RE = re.compile(r"[^\W_\u3400-\u9fff](?<![^\W\u3400-\u9fff].)(?<![.@].)")
 
 _AT_WORD_RE = re.compile(r"[\[({<]\s*at\s*[\])}>]", re.IGNORECASE)
 _AT_WORDS = r"at|arobase|arroba|собака|собачка|ат"
+_AT_WORD_END_RE = re.compile(r"(?i:" + _AT_WORDS + r")(?![\w.+-])")
 _DOT_WORDS = r"dot|point|punto|точка|نقطة|点"
 #: "j.doe at mod dot gov dot fr", "j.doe (at) mod.gov.fr", "desk arobase defense point fr".
 _EMAIL_WORDS_RE = re.compile(
@@ -89,9 +98,9 @@ _IDN_RE = re.compile(r"(?<![^\W\u3400-\u9fff])(?<![.])[^\W_][\w-]*(?:\.[^\W_][\w
 #: through every run of ideographs (0.5 ms in 2,000 characters of Chinese).
 _IDN_TLD_RE = re.compile(_IDN_TLDS)
 #: Two spoken dots with a label between: what every match of _DOMAIN_WORDS_RE holds.
-_TWO_DOT_WORDS_RE = re.compile(
-    r"(?:" + _DOT_WORDS + r")\s*[\])}>]?\s*[^\W_][\w-]*\s*[\[({<]?\s*(?:" + _DOT_WORDS + r")",
-    re.IGNORECASE,
+_TWO_DOT_WORDS_RE = re.compile(  # the first dot word read from its first character
+    r"[dDpPтТᲄᲅن点](?i:(?:(?<=d)ot|(?<=p)oint|(?<=p)unto|(?<=т)очка|(?<=ن)قطة|(?<=点))"
+    r"\s*[\])}>]?\s*[^\W_][\w-]*\s*[\[({<]?\s*(?:" + _DOT_WORDS + r"))"
 )
 
 # --------------------------------------------------------------------------- URL, domain
@@ -671,10 +680,27 @@ def _emails(text: str) -> Iterator[Span]:
             if "@" in m.group():
                 yield m.start(), m.end(), FindingKind.EMAIL
     if _AT_WORD_RE.search(text):
-        for m in _EMAIL_OBFUSCATED_RE.finditer(text):
+        obfuscated = finditer_in_runs(
+            _EMAIL_OBFUSCATED_RE,
+            text,
+            _OBFUSCATED_RUN_RE,
+            _OBFUSCATED_START_RE,
+            _AT_WORD_RE,
+            _SPACES_RE,
+        )
+        for m in obfuscated:
             yield m.start(), m.end(), FindingKind.EMAIL
     if _AT_WORD_ONLY_RE.search(text) and _SPOKEN_TLD_RE.search(text):
-        for m in _EMAIL_WORDS_RE.finditer(text):
+        in_words = finditer_in_runs(
+            _EMAIL_WORDS_RE,
+            text,
+            _USER_RUN_RE,
+            _USER_START_RE,
+            _AT_WORD_END_RE,
+            _SPOKEN_DOT_GAP_RE,
+            monotonic=False,  # a name of at most 64 characters: a later start can match
+        )
+        for m in in_words:
             labels = [x for x in _DOT_SPLIT_RE.split(m.group("host")) if x]
             spoken = len(labels) > 1 and "." not in m.group("host").replace(" ", "")
             bracketed = m.start("at") > 0 and text[m.start("at") - 1] in "[({<"

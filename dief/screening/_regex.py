@@ -92,6 +92,8 @@ def finditer_in_runs(
     start: re.Pattern[str],
     near: re.Pattern[str] | None = None,
     gap: re.Pattern[str] | None = None,
+    *,
+    monotonic: bool = True,
 ) -> Iterator[re.Match[str]]:
     """What ``rx.finditer(text)`` finds, tried once per run instead of at every position.
 
@@ -105,7 +107,8 @@ def finditer_in_runs(
     ``near``, when given, is something every run that holds a match start holds or is
     followed by: a search for it from the start of a run must find it starting in the
     run, at its end, or after a ``gap`` (fully matching what lies between); other runs
-    are skipped.
+    are skipped. With ``monotonic=False`` (a pattern that can fail at one start of a run
+    and match at a later one) every start of a run kept is tried.
     """
     cursor = 0
     hint: re.Match[str] | None = None
@@ -126,7 +129,10 @@ def finditer_in_runs(
                 break
             m = rx.match(text, first.start())
             if m is None:
-                break  # and so does every later start in this run
+                if monotonic:
+                    break  # and so does every later start in this run
+                pos = first.start() + 1
+                continue
             yield m
             cursor = pos = max(m.end(), first.start() + 1)
 
