@@ -510,8 +510,8 @@ def _find_fuzzy(
 
 def _misspelt(key: str, tables: PlaceTables) -> str | None:
     """The name or demonym ``key`` is one edit from (the first found), or None (memoised)."""
-    memo = tables.memo
-    found = memo.get(("fuzzy", key), memo)
+    memo = tables.memo  # (a key of three: words and (word, as written) pairs are others)
+    found = memo.get(("fuzzy", key, None), memo)
     if found is not memo:
         return cast(str | None, found)
     match = None
@@ -526,7 +526,7 @@ def _misspelt(key: str, tables: PlaceTables) -> str | None:
                 break
         if match is not None:
             break
-    memo[("fuzzy", key)] = match
+    memo[("fuzzy", key, None)] = match
     return match
 
 
