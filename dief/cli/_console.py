@@ -211,8 +211,8 @@ def run_service(make: Callable[[], ManagedService], announce: Callable[[], None]
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         service = make()
+        await service.start()  # a start that fails cleans up after itself
         try:
-            await service.start()
             if not stop.is_set():
                 announce()
                 await service.run(stop)
