@@ -728,7 +728,7 @@ def _urls(text: str) -> Iterator[Span]:
             if tld.lower() in TLDS and _tld_case_ok(tld, m.group()):
                 yield m.start(), _trim(text, m.start(), m.end()), FindingKind.URL
     if not text.isascii() and _IDN_TLD_RE.search(text):
-        for m in finditer_in_runs(_IDN_RE, text, _DOTTED_RUN_RE, _LABEL_START_RE):
+        for m in finditer_in_runs(_IDN_RE, text, _DOTTED_RUN_RE, _LABEL_START_RE, _IDN_TLD_RE):
             yield m.start(), m.end(), FindingKind.URL
     low = text.lower()
     if any(w in low for w in ("dot", "point", "punto", "точка")) and _TWO_DOT_WORDS_RE.search(text):
