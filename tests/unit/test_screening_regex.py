@@ -25,10 +25,13 @@ from dief.screening._patterns import (
     _DOC_CUES,
     _DOC_CUES_NOSPACE,
     _DOMAIN_WORDS_RE,
+    _DOTTED_RUN_RE,
     _EMAIL_AT_RE,
     _EMAIL_RE,
     _EMAIL_USER_RUN_RE,
     _EMAIL_USER_START_RE,
+    _IDN_RE,
+    _IDN_TLD_RE,
     _LABEL_RUN_RE,
     _LABEL_START_RE,
     _PHONE_CUES,
@@ -118,11 +121,16 @@ def test_arabic_and_chinese_cue_words_found_with_find_are_the_alternation() -> N
 _NAME_PIECES = [
     "a", "b", "j.doe", "x-y", "_", ".", "..", "@", " @ ", "%", "+", " ", "\n", "mod", "gov",
     "fr", "com", "中", "国", "中国", "点", " dot ", "DOT", "(dot)", "[ dot ]", "point", "1", "é",
+    ".рф", ".中国", "рф", "-",
 ]  # fmt: skip
 
 
-def test_email_and_spoken_domain_patterns_tried_once_per_run_find_the_same() -> None:
+def test_email_and_domain_patterns_tried_once_per_run_find_the_same() -> None:
     for text in _texts(4, _NAME_PIECES, 4000, 30):
+        assert [m.span() for m in _IDN_RE.finditer(text)] == [
+            m.span()
+            for m in finditer_in_runs(_IDN_RE, text, _DOTTED_RUN_RE, _LABEL_START_RE, _IDN_TLD_RE)
+        ], text
         assert [m.span() for m in _EMAIL_RE.finditer(text)] == [
             m.span()
             for m in finditer_in_runs(
