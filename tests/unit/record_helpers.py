@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from dief.crypto import Sealer
 from dief.keyring import NodeSecret
 from dief.node import NodeIdentity
+from dief.seams import CredentialSource
 from dief.testing import FakeCredentials
 from dief.wire import (
     CaseInput,
@@ -57,7 +58,7 @@ def signed_record(
     index: int = 0,
     revision: int = 1,
     envelope_id: str | None = None,
-    credentials: FakeCredentials | None = None,
+    credentials: CredentialSource | None = None,
     key: Ed25519PrivateKey | None = None,
     start_month: int = 9,
 ) -> CaseRecord:
