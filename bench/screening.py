@@ -142,8 +142,9 @@ def _markdown(run: dict[str, Any], baseline: dict[str, Any] | None) -> str:
     if baseline is not None:
         before = {(r["language"], r["texts"]): r for r in baseline["rows"]}
         bl = baseline["load"]
+        what = baseline.get("note") or "`--baseline`"
         lines += [
-            f"Before: the baseline run of {baseline['when']} (`--baseline`; other processes "
+            f"Before: the baseline run of {baseline['when']} ({what}; other processes "
             f"{bl['other_cores']} cores, load average {bl['loadavg_before']}).",
             "",
         ]
