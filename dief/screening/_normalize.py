@@ -17,6 +17,10 @@ the original text it came from, so that a finding always points at the text as g
   kept, homoglyphs inside mixed-script words mapped to Latin, and defanged URLs re-armed
   (``hxxps``, ``[.]``, ``(dot)``, ``[:]``).
 
+Each character's form in either view is worked out once and kept (``_CharMap``): a text
+then costs set operations on its distinct characters and one ``str.replace`` per
+character that changes, not a call per character.
+
 Homoglyphs are handled per word (:func:`word_keys`), as in UTS #39: a word that mixes
 Latin letters with Cyrillic or Greek look-alikes, or that is written entirely in
 look-alikes, is also tried under its Latin skeleton (``data/confusables.tsv``, generated
