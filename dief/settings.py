@@ -313,6 +313,11 @@ class NodeSettings(BaseSettings):
     relay_backoff_max: float = Field(
         30.0, gt=0, description="Longest wait (seconds) between the relay's retries"
     )
+    screening_terms_file: Path | None = Field(
+        None,
+        description="A UTF-8 file of the forum's own terms the node refuses in lessons "
+        "(national agency names, local places; format in docs/screening.md)",
+    )
     relay_max_delay_seconds: float = Field(
         300.0,
         ge=0,

@@ -64,6 +64,7 @@ from dief.node import (
     watch_intake,
 )
 from dief.observability import NodeObservability
+from dief.screening import Screener, TextScreener, default_screener
 from dief.seams import (
     Backoff,
     ContributorCredential,
@@ -172,6 +173,7 @@ class NodeService:
             credentials=wallet,
             start_month=start_month,
             catalogue_version=load_catalogue().version,
+            screener=_screener(settings),
         )
         client = self._client = CredentialClient(
             wallet,
@@ -354,6 +356,16 @@ async def node_receipts(
         return await book.cases(), problem
     finally:
         await outbox.stop()
+
+
+def _screener(settings: NodeSettings) -> TextScreener:
+    """The shared screener, or one with the forum's own terms (DIEF_SCREENING_TERMS_FILE),
+    built now so that a bad file stops the start with its line number."""
+    if settings.screening_terms_file is None:
+        return default_screener()
+    screener = Screener(extra_terms=settings.screening_terms_file)
+    screener.warm()
+    return screener
 
 
 def create_node(settings: NodeSettings) -> NodeService:

@@ -38,7 +38,7 @@ from dief.node._outbox import CaseIndexEntry, HeldCase, Outbox, RevisionConflict
 from dief.node._receipts import ReceiptTicket
 from dief.node._reports import Accepted, AlreadyPosted, SubmitReport, rejection
 from dief.periods import CspCycle, Month
-from dief.screening import check_text
+from dief.screening import TextScreener, default_screener
 from dief.seams import (
     Clock,
     ContributorCredential,
@@ -157,8 +157,12 @@ class NationalNode:
         clock: Clock | None = None,
         start_month: int = 9,
         catalogue_version: str | None = None,
+        screener: TextScreener | None = None,
     ) -> None:
+        """*screener* screens lessons (default: the shared one; a forum's own terms need a
+        :class:`~dief.screening.Screener` of their own)."""
         self._identity = identity
+        self._screener: TextScreener = screener if screener is not None else default_screener()
         self._outbox = outbox
         self._sealers = dict(sealers)
         self._topics = dict(topics)
@@ -312,7 +316,7 @@ class NationalNode:
     def _accept(self, line: int, case: CaseInput, batch: _Batch, stamp: int) -> Accepted:
         """Number, generalise and sign+seal (or hold) one case into *batch*."""
         if case.summary:
-            check_text({"summary": case.summary})
+            self._screener.check({"summary": case.summary})
             if (bad := _CONTROL.search(case.summary)) is not None:
                 raise _refuse(
                     "invalid_text",
