@@ -142,6 +142,11 @@ def post(
             try:
                 sent = await service.publish_pending(max(deadline - time.monotonic(), 0.1))
                 console.print(f"published {sent} records")
+                if left := await service.pending():
+                    console.print(
+                        f"{left} records wait for their pseudonym's random relay delay "
+                        "(DIEF_RELAY_MAX_DELAY_SECONDS, DESIGN §11); `dief node` sends them"
+                    )
             except BrokerError as exc:
                 console.print(
                     f"[yellow]not published yet[/] ({exc.message}): {await service.pending()} "
