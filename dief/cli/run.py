@@ -76,6 +76,7 @@ def _print_result(result: RunResult, out: Path) -> None:
     )
     console.print(f"Digests:   {out / 'digests'}")
     console.print(f"Summaries: {out / 'summary'}")
+    console.print(f"Accepted:  {out / 'accepted.jsonl'} (the case id of each accepted line)")
     console.print(f"Rejected:  {out / 'rejected.jsonl'}")
     console.print(f"Run facts: {out / 'run.json'}")
 
