@@ -16,10 +16,9 @@ from collections.abc import Callable, Sequence
 
 from dief.crypto import KemPrivateKey
 from dief.crypto.envelope import Opener
-from dief.exceptions import BrokerError, ConfigurationError, DiefError
-from dief.kafka import DIRECTORY_TOPIC
+from dief.exceptions import ConfigurationError, DiefError
 from dief.keyring import (
-    DirectoryFollower,
+    FIRST_DIRECTORY_SECONDS,
     DirectoryHolder,
     ForumDirectory,
     KeyRole,
@@ -27,6 +26,7 @@ from dief.keyring import (
     PartyView,
     RegionKeys,
     SimulatedForum,
+    first_directory,
 )
 from dief.seams import Clock, SystemClock
 from dief.vocab import Region
@@ -41,9 +41,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("dief.aggregator")
-
-#: How long a service reads ``dief.directory`` for a first directory when no file gave one.
-FIRST_DIRECTORY_SECONDS = 15.0
 
 
 def region_holder(ring: PartyView | SimulatedForum, regions: Sequence[Region]) -> DirectoryHolder:
@@ -65,32 +62,6 @@ def region_holder(ring: PartyView | SimulatedForum, regions: Sequence[Region]) -
             f"{', '.join(others)} (run one aggregator per region: --region {own.region})"
         )
     return ring.holder
-
-
-async def first_directory(
-    follower: DirectoryFollower,
-    holder: DirectoryHolder,
-    *,
-    seconds: float = FIRST_DIRECTORY_SECONDS,
-) -> None:
-    """Read ``dief.directory`` until a directory verifies (at most *seconds*).
-
-    :raises ConfigurationError: none verified in time, or the broker did not answer.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    problem = "none was published"
-    while holder.current is None and loop.time() < deadline:
-        try:
-            await follower.poll()
-        except BrokerError as exc:
-            problem = exc.message
-            break
-    if holder.current is None:
-        raise ConfigurationError(
-            "no forum directory: give its file (DIEF_DIRECTORY__FILE), or publish it on "
-            f"{DIRECTORY_TOPIC} ({problem})"
-        )
 
 
 #: Least time between two reloads of a region's keyring for a record naming keys not held

@@ -30,10 +30,12 @@ from __future__ import annotations
 from dief.keyring._backup import backup_node, restore_node
 from dief.keyring._directory import ForumDirectory, verify_certificate, verify_directory
 from dief.keyring._follow import (
+    FIRST_DIRECTORY_SECONDS,
     DirectoryFollower,
     DirectoryHolder,
     Offer,
     OfferOutcome,
+    first_directory,
     publish_directory,
 )
 from dief.keyring._model import KdfParams, KeyRole, NodeSecret
@@ -46,6 +48,7 @@ from dief.keyring._view import KeySource, OwnParty, PartyView, open_party
 
 __all__ = [
     "DEFAULT_DIRECTORY_DAYS",
+    "FIRST_DIRECTORY_SECONDS",
     "SIMULATION_KDF",
     "DirectoryFollower",
     "DirectoryHolder",
@@ -69,6 +72,7 @@ __all__ = [
     "SecretariatKeys",
     "SimulatedForum",
     "backup_node",
+    "first_directory",
     "normalise_fingerprint",
     "open_party",
     "parse_strict",

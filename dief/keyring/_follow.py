@@ -18,16 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from dief.exceptions import BrokerError, DiefError
+from dief.exceptions import BrokerError, ConfigurationError, DiefError
 from dief.keyring._directory import ForumDirectory, verify_directory
 from dief.keyring._statements import normalise_fingerprint
 from dief.seams import Backoff, Clock, RecordFeed, RecordSink, SystemClock
 
 __all__ = [
+    "FIRST_DIRECTORY_SECONDS",
     "DirectoryFollower",
     "DirectoryHolder",
     "Offer",
     "OfferOutcome",
+    "first_directory",
     "publish_directory",
 ]
 
@@ -166,6 +168,37 @@ class DirectoryFollower:
                     attempt += 1
         finally:
             await self._feed.close()
+
+
+#: How long a service reads ``dief.directory`` for a first directory when no file gave one.
+FIRST_DIRECTORY_SECONDS = 15.0
+
+
+async def first_directory(
+    follower: DirectoryFollower,
+    holder: DirectoryHolder,
+    *,
+    seconds: float = FIRST_DIRECTORY_SECONDS,
+) -> None:
+    """Read ``dief.directory`` until a directory verifies (at most *seconds*): what a
+    service started without a directory file does before anything else.
+
+    :raises ConfigurationError: none verified in time, or the broker did not answer.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    problem = "none was published"
+    while holder.current is None and loop.time() < deadline:
+        try:
+            await follower.poll()
+        except BrokerError as exc:
+            problem = exc.message
+            break
+    if holder.current is None:
+        raise ConfigurationError(
+            "no forum directory: give its file (DIEF_DIRECTORY__FILE), or publish it on "
+            f"dief.directory ({problem})"
+        )
 
 
 async def publish_directory(

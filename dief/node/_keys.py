@@ -12,20 +12,19 @@ the signed directory is never a recipient.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 
 from dief.crypto import KemPrivateKey, KemPublicKey, SealedRecord, Sealer, SigningKey
-from dief.exceptions import BrokerError, ConfigurationError, KeyNotFoundError
-from dief.kafka import DIRECTORY_TOPIC
+from dief.exceptions import ConfigurationError, KeyNotFoundError
 from dief.keyring import (
-    DirectoryFollower,
+    FIRST_DIRECTORY_SECONDS,
     DirectoryHolder,
     NodeKeys,
     NodeSecret,
     PartyView,
     SimulatedForum,
+    first_directory,
 )
 from dief.vocab import Region
 from dief.wire import CASE_SCHEMA_VERSION, TYPE_CASE
@@ -37,9 +36,6 @@ __all__ = [
     "first_directory",
     "own_keys",
 ]
-
-#: How long a service reads ``dief.directory`` for a first directory when no file gave one.
-FIRST_DIRECTORY_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,32 +72,6 @@ def own_keys(ring: PartyView | SimulatedForum, name: str) -> OwnKeys:
             )
         keys, holder = ring.own, ring.holder
     return OwnKeys(keys.node_secret(name), keys.registration_key(), keys.kem_key(), holder)
-
-
-async def first_directory(
-    follower: DirectoryFollower,
-    holder: DirectoryHolder,
-    *,
-    seconds: float = FIRST_DIRECTORY_SECONDS,
-) -> None:
-    """Read ``dief.directory`` until a directory verifies (at most *seconds*).
-
-    :raises ConfigurationError: none verified in time, or the broker did not answer.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    problem = "none was published"
-    while holder.current is None and loop.time() < deadline:
-        try:
-            await follower.poll()
-        except BrokerError as exc:
-            problem = exc.message
-            break
-    if holder.current is None:
-        raise ConfigurationError(
-            "no forum directory: give its file (DIEF_DIRECTORY__FILE), or publish it on "
-            f"{DIRECTORY_TOPIC} ({problem})"
-        )
 
 
 class DirectorySealer(Sealer):
