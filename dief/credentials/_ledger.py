@@ -19,9 +19,9 @@ from typing import Protocol
 
 from sqlalchemy import Boolean, Column, LargeBinary, MetaData, String, Table, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dief.database import EngineOwner, open_engine
+from dief.database import TableStore
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError
 
@@ -111,37 +111,11 @@ _issuance = Table(
 )
 
 
-class IssuanceStore(EngineOwner):
+class IssuanceStore(TableStore):
     """An :class:`IssuanceLedger` in a database (SQLAlchemy async)."""
 
     _what = "the credential issuance store"
-
-    def __init__(self, url: str, *, echo: bool = False) -> None:
-        self._url = url
-        self._echo = echo
-        self._engine: AsyncEngine | None = None
-
-    def __repr__(self) -> str:
-        return f"IssuanceStore(dialect={self._url.split(':', 1)[0]!r})"
-
-    async def start(self) -> None:
-        """Connect and create the table if absent."""
-        if self._engine is not None:
-            return
-        try:
-            engine = await open_engine(
-                self._url, init=_metadata.create_all, echo=self._echo, sqlite_pool="null"
-            )
-        except (SQLAlchemyError, OSError) as exc:
-            raise StorageError(f"cannot open the database ({self!r}): {_why(exc)}") from exc
-        self._engine = engine
-
-    async def __aenter__(self) -> IssuanceStore:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+    _metadata = _metadata
 
     @staticmethod
     async def _held(conn: AsyncConnection, issuance: Issuance) -> bytes | None:

@@ -11,6 +11,7 @@ from dief.database._engine import (
     FAST_PRAGMAS,
     WAL_PRAGMAS,
     EngineOwner,
+    TableStore,
     make_engine,
     open_engine,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "FAST_PRAGMAS",
     "WAL_PRAGMAS",
     "EngineOwner",
+    "TableStore",
     "async_url",
     "db_reason",
     "io_reason",

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, MetaData, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from dief.database._reason import db_reason
 from dief.exceptions import StorageError
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "FAST_PRAGMAS",
     "WAL_PRAGMAS",
     "EngineOwner",
+    "TableStore",
     "make_engine",
     "open_engine",
 ]
@@ -119,3 +122,40 @@ class EngineOwner:
         if self._engine is None:
             raise StorageError(f"{self._what} is not started; call start() first")
         return self._engine
+
+
+class TableStore(EngineOwner):
+    """A store whose tables are its ``_metadata`` (created if absent at :meth:`start`), on
+    one engine for *url*; usable as ``async with``.
+
+    Subclasses set ``_what`` and ``_metadata``; their queries use :meth:`_require`.
+    """
+
+    _metadata: ClassVar[MetaData]
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self._url = url
+        self._echo = echo
+        self._engine: AsyncEngine | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(dialect={self._url.split(':', 1)[0]!r})"
+
+    async def start(self) -> None:
+        """Connect and create the tables if absent."""
+        if self._engine is not None:
+            return
+        try:
+            engine = await open_engine(
+                self._url, init=self._metadata.create_all, echo=self._echo, sqlite_pool="null"
+            )
+        except (SQLAlchemyError, OSError) as exc:
+            raise StorageError(f"cannot open the database ({self!r}): {db_reason(exc)}") from exc
+        self._engine = engine
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()

@@ -38,10 +38,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dief.aggregator.store import CellRow
-from dief.database import EngineOwner, open_engine
+from dief.database import TableStore
 from dief.database import db_reason as _why
 from dief.digests import DigestPayload, content_hash
 from dief.exceptions import ConfigurationError, StorageError
@@ -121,37 +120,11 @@ class ReceivedDigest:
         return (self.payload.region.value, self.payload.period)
 
 
-class SecretariatStore(EngineOwner):
+class SecretariatStore(TableStore):
     """Async repository of received digests and published summaries."""
 
     _what = "the Secretariat store"
-
-    def __init__(self, url: str, *, echo: bool = False) -> None:
-        self._url = url
-        self._echo = echo
-        self._engine: AsyncEngine | None = None
-
-    def __repr__(self) -> str:
-        return f"SecretariatStore(dialect={self._url.split(':', 1)[0]!r})"
-
-    async def start(self) -> None:
-        """Connect and create the tables if absent."""
-        if self._engine is not None:
-            return
-        try:
-            engine = await open_engine(
-                self._url, init=_metadata.create_all, echo=self._echo, sqlite_pool="null"
-            )
-        except (SQLAlchemyError, OSError) as exc:
-            raise StorageError(f"cannot open the database ({self!r}): {_why(exc)}") from exc
-        self._engine = engine
-
-    async def __aenter__(self) -> SecretariatStore:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+    _metadata = _metadata
 
     # -- digests ---------------------------------------------------------------------------
 
