@@ -22,7 +22,6 @@ of it, so fields it does not know cannot slip past the signature.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated
@@ -38,7 +37,7 @@ from dief.digests._region import RegionDigests
 from dief.exceptions import ConfigurationError, SignatureError, ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
 from dief.vocab import Region
-from dief.wire import Digest, Lesson, unsigned_document
+from dief.wire import Digest, Lesson, loads_strict, unsigned_document
 
 __all__ = [
     "DIGEST_SCHEMA",
@@ -167,19 +166,6 @@ def sign_payload(payload: DigestPayload, key: SigningKey) -> DigestPayload:
     return payload.model_copy(update={"signature": signature})
 
 
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError("duplicate key")
-        out[key] = value
-    return out
-
-
-def _constant(_: str) -> object:
-    raise ValueError("NaN and Infinity are not JSON")
-
-
 def _problems(exc: pydantic.ValidationError) -> str:
     # Locations and error types only, never the input.
     parts = [
@@ -201,7 +187,7 @@ def parse_payload(data: bytes, keys_for: KeysFor) -> DigestPayload:
         ``keys_for(region)``.
     """
     try:
-        document = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_constant)
+        document = loads_strict(data)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ValidationError("digest payload is not JSON", code="invalid_payload") from exc
     if not isinstance(document, dict):

@@ -10,7 +10,6 @@ as a predecessor never counts as a recovery signature or the reverse.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -23,6 +22,7 @@ from dief.wire import (
     DirectoryKey,
     Endorsement,
     EndorsementKind,
+    loads_strict,
     unsigned_document,
 )
 
@@ -46,19 +46,6 @@ MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
 _M = TypeVar("_M", bound=BaseModel)
 
 
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError("duplicate key")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_strict(raw: bytes | str, model: type[_M], *, what: str) -> _M:
     """Parse *raw* as strict JSON (duplicate keys, NaN and Infinity refused) into *model*."""
     data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
@@ -67,9 +54,7 @@ def parse_strict(raw: bytes | str, model: type[_M], *, what: str) -> _M:
             f"the {what} is larger than {MAX_DOCUMENT_BYTES} bytes", code="malformed"
         )
     try:
-        document = json.loads(
-            data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant
-        )
+        document = loads_strict(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise DirectoryError(
             f"the {what} is not strict UTF-8 JSON (duplicate keys are refused)", code="malformed"

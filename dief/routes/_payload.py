@@ -10,7 +10,6 @@ slip past the signature.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -22,7 +21,7 @@ from dief.disclosure import PeriodCells
 from dief.exceptions import SignatureError, ValidationError
 from dief.routes._tables import RouteProtection
 from dief.vocab import Dimension, Region
-from dief.wire import ROUTE_DIMENSIONS, Cell, RouteTable, Totals, unsigned_document
+from dief.wire import ROUTE_DIMENSIONS, Cell, RouteTable, Totals, loads_strict, unsigned_document
 
 __all__ = [
     "CONTEXT_ROUTE_TABLE",
@@ -157,19 +156,6 @@ def route_payload_bytes(payload: RoutePayload) -> bytes:
     return canonical_json(data)
 
 
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError("duplicate key")
-        out[key] = value
-    return out
-
-
-def _constant(_: str) -> object:
-    raise ValueError("NaN and Infinity are not JSON")
-
-
 def _problems(exc: pydantic.ValidationError) -> str:
     parts = [
         f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['type']}"
@@ -180,7 +166,7 @@ def _problems(exc: pydantic.ValidationError) -> str:
 
 def _document(data: bytes) -> dict[str, object]:
     try:
-        document = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_constant)
+        document = loads_strict(data)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ValidationError("route-table payload is not JSON", code="invalid_payload") from exc
     if not isinstance(document, dict):

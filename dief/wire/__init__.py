@@ -85,6 +85,7 @@ from dief.wire._errors import (
     problems_from_pydantic,
     to_validation_error,
 )
+from dief.wire._json import loads_strict
 from dief.wire._loading import (
     CaseFormat,
     detect_format,
@@ -220,6 +221,7 @@ __all__ = [
     "format_loc",
     "generalise",
     "load_cases",
+    "loads_strict",
     "owner_message",
     "ownership_problem",
     "parse_case",
