@@ -22,7 +22,9 @@ record of every topic on that broker is read back, and the State codes and names
 The State codes are long and distinctive (``QXZ-9K7W-2JV4``; the input allows up to 16
 characters): a three-letter code would turn up by chance in the base64 of keys, nonces and
 ciphertexts. The State names are real (the screening knows them) and appear in input lines
-the node must refuse, whose text must never be echoed.
+the node must refuse, whose text must never be echoed. Each name has a space or is at least
+ten letters long: the databases hold base64 text (keys, signatures) searched as raw bytes,
+where a six-letter name such as "Tuvalu" turns up by chance about once in a thousand runs.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 #: code → name of each simulated State.
 STATES = {
     "QXZ-9K7W-2JV4": "Liechtenstein",
-    "QJV-4M8T-7XQ1": "Tuvalu",
+    "QJV-4M8T-7XQ1": "New Zealand",
     "QKW-3R6Y-5HZ8": "San Marino",
 }
 FORBIDDEN = tuple(STATES) + tuple(STATES.values())
