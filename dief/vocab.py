@@ -9,8 +9,11 @@ from enum import StrEnum
 
 __all__ = [
     "DIMENSIONS",
+    "ITEM_SUBCATEGORY_CATEGORIES",
     "REGION_NAMES",
+    "SINGLE_VALUED_DIMENSIONS",
     "ActionTaken",
+    "ActorRole",
     "CaseKind",
     "CaseStatus",
     "Confidence",
@@ -18,12 +21,19 @@ __all__ = [
     "Dimension",
     "EndUserType",
     "ItemCategory",
+    "ItemSubcategory",
+    "MaritimeFeature",
     "Method",
     "QuantityBand",
+    "ReassessmentOutcome",
     "Region",
+    "Registration",
     "Tlp",
     "TransferStage",
+    "TransferType",
     "TransportMode",
+    "VerificationCheck",
+    "VerificationOutcome",
 ]
 
 
@@ -85,6 +95,36 @@ class ItemCategory(StrEnum):
     PARTS_AND_COMPONENTS = "parts_and_components"
 
 
+class ItemSubcategory(StrEnum):
+    """Subcategories the ATT Working Group on Effective Treaty Implementation asks about
+    (converted non-lethal firearms, uncrewed systems); each fits only some categories
+    (:data:`ITEM_SUBCATEGORY_CATEGORIES`)."""
+
+    CONVERTED_NON_LETHAL_FIREARM = "converted_non_lethal_firearm"
+    """A blank-firing, alarm, gas, signal or air weapon converted to fire live rounds."""
+    REACTIVATED_FIREARM = "reactivated_firearm"
+    """A deactivated firearm made to fire again."""
+    UNCREWED_SYSTEM = "uncrewed_system"
+    """An uncrewed (remotely piloted or autonomous) aircraft, vessel or vehicle."""
+
+
+ITEM_SUBCATEGORY_CATEGORIES: dict[ItemSubcategory, frozenset[ItemCategory]] = {
+    ItemSubcategory.CONVERTED_NON_LETHAL_FIREARM: frozenset({ItemCategory.SMALL_ARMS}),
+    ItemSubcategory.REACTIVATED_FIREARM: frozenset(
+        {ItemCategory.SMALL_ARMS, ItemCategory.LIGHT_WEAPONS}
+    ),
+    ItemSubcategory.UNCREWED_SYSTEM: frozenset(
+        {
+            ItemCategory.COMBAT_AIRCRAFT,
+            ItemCategory.ATTACK_HELICOPTERS,
+            ItemCategory.WARSHIPS,
+            ItemCategory.ARMOURED_COMBAT_VEHICLES,
+        }
+    ),
+}
+"""The item categories each subcategory may qualify."""
+
+
 class QuantityBand(StrEnum):
     B1_10 = "1-10"
     B11_100 = "11-100"
@@ -117,6 +157,79 @@ class TransferStage(StrEnum):
     AT_IMPORT = "at_import"
     POST_DELIVERY = "post_delivery"
     STOCKPILE = "stockpile"
+
+
+class TransferType(StrEnum):
+    """What kind of transfer the diverted items were in (``unknown`` when not stated)."""
+
+    EXPORT = "export"
+    IMPORT = "import"
+    TRANSIT = "transit"
+    TRANS_SHIPMENT = "trans_shipment"
+    BROKERING = "brokering"
+    INTERNAL = "internal"
+    """No international transfer: diversion from a national stockpile or holding."""
+    UNKNOWN = "unknown"
+
+
+class MaritimeFeature(StrEnum):
+    """What happened on a sea leg. Never a vessel name, IMO number or port (DESIGN §5)."""
+
+    TRANSSHIPMENT_AT_SEA = "transshipment_at_sea"
+    TRANSSHIPMENT_IN_PORT = "transshipment_in_port"
+    FLAG_CHANGE = "flag_change"
+    FLAG_OF_CONVENIENCE = "flag_of_convenience"
+    AIS_GAP = "ais_gap"
+    """The vessel's transponder (AIS) went dark or reported implausibly."""
+    FLOATING_ARMOURY = "floating_armoury"
+    FREE_ZONE_PASSAGE = "free_zone_passage"
+
+
+class ActorRole(StrEnum):
+    """Roles of the actors involved besides exporter and end user."""
+
+    BROKER = "broker"
+    FREIGHT_FORWARDER = "freight_forwarder"
+    SHIPPING_AGENT = "shipping_agent"
+    CARRIER = "carrier"
+    FINANCIER = "financier"
+    INSURER = "insurer"
+    FRONT_OR_SHELL_COMPANY = "front_or_shell_company"
+    STATE_OFFICIAL = "state_official"
+
+
+class Registration(StrEnum):
+    """Whether an actor was registered or licensed for its role, where known."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class VerificationCheck(StrEnum):
+    """The end-use or post-shipment check carried out."""
+
+    NONE = "none"
+    DOCUMENTARY = "documentary"
+    ON_SITE = "on_site"
+
+
+class VerificationOutcome(StrEnum):
+    """What an end-use or post-shipment check found."""
+
+    CONSISTENT = "consistent"
+    INCONSISTENT = "inconsistent"
+    REFUSED_BY_END_USER = "refused_by_end_user"
+    ITEMS_MISSING = "items_missing"
+
+
+class ReassessmentOutcome(StrEnum):
+    """The result of reassessing a granted authorization under ATT Article 7(7)."""
+
+    MAINTAINED = "maintained"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    CONDITIONS_ADDED = "conditions_added"
 
 
 class Method(StrEnum):
@@ -203,6 +316,28 @@ class Dimension(StrEnum):
     RISK_INDICATOR = "risk_indicator"
     DETECTION_SOURCE = "detection_source"
     ACTION_TAKEN = "action_taken"
+    # case record schema 3 (the Working Group's agenda: docs/case-model.md)
+    TRANSFER_TYPE = "transfer_type"
+    MARITIME = "maritime"
+    ACTOR_ROLE = "actor_role"
+    UNREGISTERED_ACTOR = "unregistered_actor"
+    """Actor roles reported as not registered or licensed for their role."""
+    VERIFICATION = "verification"
+    VERIFICATION_OUTCOME = "verification_outcome"
+    REASSESSMENT = "reassessment"
+    """Article 7(7) reassessments: their outcome, ``not_reassessed`` or ``pending``."""
+    ITEM_SUBCATEGORY = "item_subcategory"
 
 
 DIMENSIONS: tuple[Dimension, ...] = tuple(Dimension)
+
+SINGLE_VALUED_DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension.KIND,
+    Dimension.CONFIDENCE,
+    Dimension.TRANSFER_STAGE,
+    Dimension.END_USER_TYPE,
+    Dimension.DETECTION_SOURCE,
+    Dimension.TRANSFER_TYPE,
+)
+"""Dimensions with exactly one value per counted case: their values sum to the total (the
+disclosure control's additive groups). Every other dimension may have none or several."""

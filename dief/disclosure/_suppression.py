@@ -71,7 +71,7 @@ from dataclasses import dataclass, field
 from dief.disclosure._choice import BySize, fix_group, source_pick, widen
 from dief.disclosure._elimination import Elimination, rref
 from dief.exceptions import DiefError
-from dief.vocab import Dimension
+from dief.vocab import SINGLE_VALUED_DIMENSIONS, Dimension
 
 __all__ = [
     "SINGLE_VALUED",
@@ -85,14 +85,9 @@ __all__ = [
 ]
 
 #: dimensions with exactly one value per case: their values sum to the table total (shared
-#: by the CSP summary's and the meeting digests' additive groups)
-SINGLE_VALUED: tuple[Dimension, ...] = (
-    Dimension.KIND,
-    Dimension.CONFIDENCE,
-    Dimension.TRANSFER_STAGE,
-    Dimension.END_USER_TYPE,
-    Dimension.DETECTION_SOURCE,
-)
+#: by the CSP summary's and the meeting digests' additive groups); defined with the
+#: vocabularies
+SINGLE_VALUED: tuple[Dimension, ...] = SINGLE_VALUED_DIMENSIONS
 
 #: (table, dimension, value): a region code or ``"_global"`` (a period, in meeting digests);
 #: totals are ("_total", "_all").

@@ -25,6 +25,14 @@ DIMENSION_LABELS: dict[Dimension, str] = {
     Dimension.RISK_INDICATOR: "risk indicator",
     Dimension.DETECTION_SOURCE: "detection source",
     Dimension.ACTION_TAKEN: "action taken",
+    Dimension.TRANSFER_TYPE: "transfer type",
+    Dimension.MARITIME: "maritime feature",
+    Dimension.ACTOR_ROLE: "actor involved",
+    Dimension.UNREGISTERED_ACTOR: "unregistered or unlicensed actor",
+    Dimension.VERIFICATION: "end-use or post-shipment check",
+    Dimension.VERIFICATION_OUTCOME: "outcome of the check",
+    Dimension.REASSESSMENT: "Article 7(7) reassessment",
+    Dimension.ITEM_SUBCATEGORY: "item subcategory",
 }
 
 #: dimensions the narrative names the most frequent published value of, in this order
