@@ -1,11 +1,4 @@
-"""A realistic synthetic set of diversion cases for ``dief demo`` and the tests.
-
-Deterministic for a seed. Activity is skewed (a few States report most cases, as in real
-information exchanges), each region has its own profile of methods, items and routes, and
-the set carries revisions, withdrawals and a few alerts. Summaries are written from
-templates that pass the non-attribution screening (no place names, no numbers that look
-like references). ``submitted_by`` names the simulated node that posts each line.
-"""
+"""The synthetic cases: the forum's States, each region's profile, first versions and revisions."""
 
 from __future__ import annotations
 
