@@ -29,6 +29,7 @@ node secrets, or the refused input text itself.
     │                                 or answer refused; .code says why (already_issued, ...)
     ├── BrokerError                   the Kafka-protocol broker
     │   └── BrokerStartError          the embedded broker binary missing or not starting
+    │       └── KafkaUnavailableError Java or Apache Kafka's jars missing (dief.kafka_cluster)
     └── StorageError                  the database (wraps SQLAlchemy errors)
         └── StorageRefusedError       the database refused the data (a constraint or a value
                                       out of range), not an outage: retrying cannot help
@@ -47,6 +48,7 @@ __all__ = [
     "EnvelopeError",
     "EnvelopeVersionError",
     "FieldProblem",
+    "KafkaUnavailableError",
     "KeyNotFoundError",
     "KeyringError",
     "MalformedEnvelopeError",
@@ -253,6 +255,13 @@ class BrokerStartError(BrokerError):
     """The embedded broker binary is missing or could not be started."""
 
     code = "broker_start"
+
+
+class KafkaUnavailableError(BrokerStartError):
+    """Apache Kafka cannot run here: no Java, or the pinned release's jars are not resolved
+    (``scripts/install`` resolves them). The ``kafka`` tests skip on it (CI then fails)."""
+
+    code = "kafka_unavailable"
 
 
 class StorageError(DiefError):

@@ -1,0 +1,108 @@
+"""Applying and reading ACLs over the Kafka protocol (CreateAcls v1, DescribeAcls v1).
+
+aiokafka's admin client has no ACL calls; its protocol module has the requests, sent here
+through the admin client's connection (the one place that reaches into it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError, for_code
+from aiokafka.protocol.admin import CreateAclsRequest, DescribeAclsRequest
+
+from dief.exceptions import BrokerError
+from dief.kafka_cluster._acls import AclGrant, Operation
+
+__all__ = ["create_acls", "describe_acls", "expected_acls"]
+
+_RESOURCE: Final = {"topic": 2, "group": 3}
+_RESOURCE_NAME: Final = {code: name for name, code in _RESOURCE.items()}
+_PATTERN: Final = {"literal": 3, "prefixed": 4}
+_PATTERN_NAME: Final = {code: name for name, code in _PATTERN.items()}
+_OPERATION: Final[dict[Operation, int]] = {"Read": 3, "Write": 4, "Describe": 8}
+_OPERATION_NAME: Final = {code: name for name, code in _OPERATION.items()}
+_ANY, _MATCH, _ALLOW = 1, 4, 3
+
+
+async def _send(admin: AIOKafkaAdminClient, request: Any) -> Any:
+    """*request* to any broker through *admin*'s connection (aiokafka's structs are
+    untyped: the response is ``Any``)."""
+    client = admin._client  # aiokafka exposes no ACL API (see the module doc)
+    return await client.send(client.get_random_node(), request)
+
+
+async def create_acls(admin: AIOKafkaAdminClient, grants: Iterable[AclGrant]) -> int:
+    """ALLOW every operation of every grant (from any host); returns the number of ACL
+    entries sent. Creating an ACL that exists is a no-op on the broker.
+
+    :raises BrokerError: the broker refused one (its error named).
+    """
+    count = 0
+    for grant in grants:
+        for operation in grant.operations:
+            request = CreateAclsRequest(
+                _RESOURCE[grant.resource],
+                grant.name,
+                _PATTERN[grant.pattern],
+                grant.principal,
+                "*",
+                _OPERATION[operation],
+                _ALLOW,
+            )
+            try:
+                response = await _send(admin, request)
+            except KafkaError as exc:
+                raise BrokerError(
+                    f"creating the ACL {operation} {grant.resource} {grant.name} for "
+                    f"{grant.principal} failed: {type(exc).__name__}"
+                ) from exc
+            for code, message in response.creation_responses:
+                if code:
+                    raise BrokerError(
+                        f"the broker refused the ACL {operation} {grant.resource} "
+                        f"{grant.name} for {grant.principal}: {for_code(code).__name__} "
+                        f"{message or ''}".rstrip()
+                    )
+            count += 1
+    return count
+
+
+async def describe_acls(admin: AIOKafkaAdminClient) -> set[tuple[str, str, str, str, str]]:
+    """Every ALLOW ACL on topics and groups as (principal, resource, pattern, name,
+    operation) tuples.
+
+    :raises BrokerError: the broker refused the request.
+    """
+    found: set[tuple[str, str, str, str, str]] = set()
+    for resource in _RESOURCE.values():
+        request = DescribeAclsRequest(
+            resource, None, _MATCH, None, None, _ANY, _ALLOW
+        )  # None: any (nullable strings)
+        try:
+            response = await _send(admin, request)
+        except KafkaError as exc:
+            raise BrokerError(f"describing the ACLs failed: {type(exc).__name__}") from exc
+        if response.error_code:
+            raise BrokerError(
+                f"describing the ACLs failed: {for_code(response.error_code).__name__}"
+            )
+        for kind, name, pattern, acls in response.resources:
+            for principal, _host, operation, _permission in acls:
+                found.add(
+                    (
+                        principal,
+                        _RESOURCE_NAME[kind],
+                        _PATTERN_NAME.get(pattern, str(pattern)),
+                        name,
+                        _OPERATION_NAME.get(operation, str(operation)),
+                    )
+                )
+    return found
+
+
+def expected_acls(grants: Sequence[AclGrant]) -> set[tuple[str, str, str, str, str]]:
+    """*grants* in :func:`describe_acls`' shape."""
+    return {(g.principal, g.resource, g.pattern, g.name, op) for g in grants for op in g.operations}

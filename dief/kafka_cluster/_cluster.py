@@ -1,0 +1,476 @@
+"""A throw-away Apache Kafka cluster of one or three KRaft brokers on loopback ports.
+
+Start: TLS material and SCRAM passwords are made, each broker's ``server.properties``
+written (:mod:`dief.kafka_cluster._config`), the storage formatted with the SCRAM users
+(``kafka.tools.StorageTool format --add-scram``), the brokers spawned; ready once the
+metadata (asked as ``admin`` over SASL_SSL) lists every broker. Then the DIEF topics and
+the ACL matrix are created. Stop: SIGTERM, SIGKILL after a time limit, the folder removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import base64
+import contextlib
+import secrets
+import shutil
+import ssl
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from pydantic import SecretStr
+
+from dief.broker import accepts, format_tail, pick_free_port
+from dief.exceptions import BrokerError, BrokerStartError, ConfigurationError
+from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec, dief_topics, ensure_topics
+from dief.kafka_cluster._acl_admin import create_acls
+from dief.kafka_cluster._acls import AclGrant, acl_matrix, principals
+from dief.kafka_cluster._config import (
+    ADMIN_USER,
+    CLIENT_LISTENER,
+    CONTROLLER_LISTENER,
+    LEAN_SETTINGS,
+    SCRAM_MECHANISM,
+    SHARED_BROKER_SETTINGS,
+    render_properties,
+    replication_settings,
+)
+from dief.kafka_cluster._node import BrokerProcess, NodeLayout, jvm_options, write_log4j
+from dief.kafka_cluster._runtime import KafkaRuntime, find_runtime
+from dief.kafka_cluster._tls import TlsFiles, write_tls
+from dief.settings import KafkaSettings
+
+__all__ = ["KafkaCluster"]
+
+_HOST = "127.0.0.1"
+
+
+def _user(principal: str) -> str:
+    return principal.removeprefix("User:")
+
+
+class KafkaCluster:
+    """One or three Apache Kafka brokers for tests and development (DESIGN §12).
+
+    ``async with KafkaCluster(brokers=3) as cluster:`` — :attr:`bootstrap` lists every
+    broker; :meth:`settings` gives DIEF's :class:`KafkaSettings` for one principal of the
+    ACL matrix (``"admin"``, ``"node"``, ``"secretariat"``, ``"aggregator-afr"``, …).
+    *topics* default to the DIEF topics with *partitions* per case topic, replicated on
+    up to three brokers; *acls* (default: the whole matrix) are applied after them.
+
+    Records are on disk in a temporary folder, so a broker killed with :meth:`kill` and
+    started again with :meth:`restart` keeps them. Passwords are random per cluster and
+    never in a repr.
+    """
+
+    def __init__(
+        self,
+        *,
+        brokers: int = 1,
+        partitions: int = DEFAULT_CASE_PARTITIONS,
+        topics: Sequence[TopicSpec] | None = None,
+        acls: Sequence[AclGrant] | None = None,
+        heap_mb: int = 512,
+        start_timeout: float = 120.0,
+        stop_timeout: float = 20.0,
+        runtime: KafkaRuntime | None = None,
+    ) -> None:
+        if brokers not in (1, 3):
+            raise ConfigurationError(f"a development cluster has 1 or 3 brokers, not {brokers}")
+        if start_timeout <= 0 or stop_timeout <= 0 or heap_mb < 128:
+            raise ConfigurationError("timeouts must be positive and the heap at least 128 MB")
+        replicas = min(3, brokers)
+        self._brokers = brokers
+        self._topics = tuple(
+            dief_topics(partitions=partitions, replication_factor=replicas)
+            if topics is None
+            else topics
+        )
+        self._acls = tuple(acl_matrix() if acls is None else acls)
+        self._heap_mb = heap_mb
+        self._start_timeout = start_timeout
+        self._stop_timeout = stop_timeout
+        self._runtime = runtime
+        self._folder: Path | None = None
+        self._tls: TlsFiles | None = None
+        self._passwords: dict[str, str] = {}
+        self._nodes: list[BrokerProcess] = []
+        self._startup_seconds: float | None = None
+
+    def __repr__(self) -> str:
+        if not self._nodes:
+            return f"KafkaCluster(brokers={self._brokers}, stopped)"
+        return f"KafkaCluster(brokers={self._brokers}, bootstrap={self.bootstrap!r})"
+
+    # -- public state -------------------------------------------------------------------
+
+    @property
+    def bootstrap(self) -> str:
+        """``127.0.0.1:PORT[,…]``: every broker's client (SASL_SSL) listener."""
+        if not self._nodes:
+            raise BrokerError("the Kafka cluster is not started")
+        return ",".join(f"{_HOST}:{n.layout.client_port}" for n in self._nodes)
+
+    @property
+    def node_ids(self) -> tuple[int, ...]:
+        return tuple(n.layout.node_id for n in self._nodes)
+
+    @property
+    def ca_file(self) -> Path:
+        if self._tls is None:
+            raise BrokerError("the Kafka cluster is not started")
+        return self._tls.ca_file
+
+    @property
+    def topics(self) -> tuple[TopicSpec, ...]:
+        return self._topics
+
+    @property
+    def users(self) -> tuple[str, ...]:
+        """The SCRAM user names (``admin`` and every principal of the ACL matrix)."""
+        return tuple(self._passwords)
+
+    @property
+    def startup_seconds(self) -> float | None:
+        return self._startup_seconds
+
+    @property
+    def folder(self) -> Path | None:
+        """The temporary folder with every broker's configuration, data and log."""
+        return self._folder
+
+    def broker(self, node_id: int) -> BrokerProcess:
+        for node in self._nodes:
+            if node.layout.node_id == node_id:
+                return node
+        raise ConfigurationError(f"no broker {node_id} in {self!r}")
+
+    def settings(self, user: str = ADMIN_USER) -> KafkaSettings:
+        """DIEF's Kafka settings for *user* (SASL_SSL, SCRAM-SHA-512, the cluster's CA)."""
+        return KafkaSettings(
+            bootstrap=self.bootstrap,
+            security_protocol="SASL_SSL",
+            sasl_mechanism=SCRAM_MECHANISM,
+            username=user,
+            password=SecretStr(self._password(user)),
+            ca_file=self.ca_file,
+        )
+
+    def client_options(self, user: str | None = ADMIN_USER) -> dict[str, Any]:
+        """aiokafka keyword arguments for *user*; ``None``: TLS without any credentials."""
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        options: dict[str, Any] = {"bootstrap_servers": self.bootstrap, "ssl_context": context}
+        if user is None:
+            return {**options, "security_protocol": "SSL"}
+        return {
+            **options,
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": SCRAM_MECHANISM,
+            "sasl_plain_username": user,
+            "sasl_plain_password": self._password(user),
+        }
+
+    def _password(self, user: str) -> str:
+        try:
+            return self._passwords[user]
+        except KeyError:
+            raise ConfigurationError(f"no SCRAM user {user!r} in this cluster") from None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Format, spawn, wait until every broker is in the metadata, create the topics
+        and ACLs.
+
+        :raises KafkaUnavailableError: no Java or no resolved jars.
+        :raises BrokerStartError: a broker did not start (its last output quoted); nothing
+            is left running and the folder is removed.
+        """
+        if self._nodes:
+            raise BrokerError(f"{self!r} is already started")
+        began = time.monotonic()
+        runtime: KafkaRuntime = (
+            self._runtime if self._runtime is not None else await asyncio.to_thread(find_runtime)
+        )
+        self._folder = Path(tempfile.mkdtemp(prefix="dief-kafka-"))
+        atexit.register(self._kill_at_exit)
+        try:
+            await asyncio.to_thread(self._prepare, runtime)
+            for node in self._nodes:
+                node.start()
+            await self.wait_ready()
+            options = self.client_options()
+            del options["bootstrap_servers"]
+            await ensure_topics(self.bootstrap, self._topics, time_limit=60.0, **options)
+            await self._apply_acls()
+        except BaseException:
+            await self._kill_all()
+            raise
+        self._startup_seconds = time.monotonic() - began
+
+    async def stop(self) -> None:
+        """SIGTERM every broker (in parallel), SIGKILL after *stop_timeout*, remove the
+        folder. Safe to repeat."""
+        try:
+            await asyncio.gather(*(n.stop(self._stop_timeout) for n in self._nodes))
+        finally:
+            self._forget()
+
+    async def kill(self, node_id: int) -> None:
+        """SIGKILL one broker (its data stays for :meth:`restart`)."""
+        await self.broker(node_id).kill()
+
+    async def terminate(self, node_id: int) -> None:
+        """Stop one broker cleanly (SIGTERM; SIGKILL after *stop_timeout*)."""
+        await self.broker(node_id).stop(self._stop_timeout)
+
+    async def restart(self, node_id: int) -> None:
+        """Start a stopped or killed broker again; returns once the metadata lists it."""
+        node = self.broker(node_id)
+        await node.stop(self._stop_timeout)
+        node.start()
+        await self.wait_ready()
+
+    async def wait_ready(self, time_limit: float | None = None) -> None:
+        """Until the metadata lists every broker that is running.
+
+        :raises BrokerStartError: a broker exited, or the time ran out.
+        """
+        limit = time_limit or self._start_timeout
+        deadline = time.monotonic() + limit
+        delay = 0.1
+        while True:
+            for node in self._nodes:
+                if node.crashed:
+                    raise BrokerStartError(
+                        f"Kafka broker {node.layout.node_id} exited with code "
+                        f"{node.exit_code}.{format_tail(node.output_tail())}"
+                    )
+            wanted = {n.layout.node_id for n in self._nodes if n.wanted}
+            if wanted and wanted <= await self._listed_brokers():
+                return
+            if time.monotonic() >= deadline:
+                tails = "".join(
+                    f"\nbroker {n.layout.node_id}:{format_tail(n.output_tail())}"
+                    for n in self._nodes
+                )
+                raise BrokerStartError(
+                    f"the Kafka cluster at {self.bootstrap} was not ready within {limit:g} s "
+                    f"(waiting for brokers {sorted(wanted)}).{tails}"
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+
+    async def wait_fully_replicated(self, time_limit: float = 120.0) -> None:
+        """Until every partition of :attr:`topics` has all its replicas in sync (before a
+        rolling restart takes the next broker down).
+
+        :raises BrokerError: not within *time_limit* seconds.
+        """
+        names = [t.name for t in self._topics]
+        deadline = time.monotonic() + time_limit
+        while True:
+            lagging = await self._under_replicated(names)
+            if not lagging:
+                return
+            if time.monotonic() >= deadline:
+                raise BrokerError(
+                    f"partitions still under-replicated after {time_limit:g} s: "
+                    + ", ".join(lagging[:10])
+                )
+            await asyncio.sleep(0.5)
+
+    async def leader_of(self, topic: str, partition: int = 0) -> int:
+        """The node id leading *topic*'s *partition* now."""
+        admin = AIOKafkaAdminClient(**self.client_options(), request_timeout_ms=10_000)
+        try:
+            await admin.start()
+            described = await admin.describe_topics([topic])
+        finally:
+            await admin.close()
+        for entry in described:
+            for part in entry["partitions"]:
+                if part["partition"] == partition and part["leader"] >= 0:
+                    return int(part["leader"])
+        raise BrokerError(f"{topic}[{partition}] has no leader now")
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _prepare(self, runtime: KafkaRuntime) -> None:
+        """Blocking: TLS, users, layout, properties, formatting (all brokers at once)."""
+        assert self._folder is not None
+        self._tls = write_tls(self._folder / "tls")
+        users = [ADMIN_USER, *(_user(p) for p in principals())]
+        self._passwords = {user: secrets.token_urlsafe(18) for user in users}
+        log4j = write_log4j(self._folder / "log4j2.properties")
+        layouts = [
+            NodeLayout(i, pick_free_port(), pick_free_port(), self._folder / f"broker-{i}")
+            for i in range(1, self._brokers + 1)
+        ]
+        voters = ",".join(f"{n.node_id}@{_HOST}:{n.controller_port}" for n in layouts)
+        for layout in layouts:
+            layout.folder.mkdir()
+            layout.properties.write_text(
+                render_properties(self._properties(layout, voters)), encoding="utf-8"
+            )
+            layout.properties.chmod(0o600)
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        scram = [
+            arg
+            for user, password in self._passwords.items()
+            for arg in ("--add-scram", f"{SCRAM_MECHANISM}=[name={user},password={password}]")
+        ]
+        formats = [
+            subprocess.Popen(
+                [
+                    str(runtime.java),
+                    *jvm_options(256, log4j, tool=True),
+                    "-cp",
+                    runtime.classpath,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--cluster-id",
+                    cluster_id,
+                    "--config",
+                    str(layout.properties),
+                    *scram,
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+            for layout in layouts
+        ]
+        for layout, proc in zip(layouts, formats, strict=True):
+            out, _ = proc.communicate(timeout=120)
+            if proc.returncode != 0:
+                text = out.decode(errors="replace")
+                for password in self._passwords.values():
+                    text = text.replace(password, "***")
+                raise BrokerStartError(
+                    f"formatting the storage of Kafka broker {layout.node_id} failed "
+                    f"({proc.returncode}).{format_tail(text.strip()[-3000:])}"
+                )
+        self._nodes = [
+            BrokerProcess(runtime, layout, heap_mb=self._heap_mb, log4j=log4j) for layout in layouts
+        ]
+
+    def _properties(self, layout: NodeLayout, voters: str) -> dict[str, str]:
+        assert self._tls is not None
+        admin = self._passwords[ADMIN_USER]
+        jaas = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{ADMIN_USER}" password="{admin}";'
+        )
+        client = f"{_HOST}:{layout.client_port}"
+        return {
+            **SHARED_BROKER_SETTINGS,
+            **replication_settings(self._brokers),
+            **LEAN_SETTINGS,
+            "node.id": str(layout.node_id),
+            "controller.quorum.voters": voters,
+            "listeners": (
+                f"{CLIENT_LISTENER}://{client},"
+                f"{CONTROLLER_LISTENER}://{_HOST}:{layout.controller_port}"
+            ),
+            "advertised.listeners": f"{CLIENT_LISTENER}://{client}",
+            "log.dirs": str(layout.data),
+            "ssl.keystore.location": str(self._tls.keystore),
+            "ssl.keystore.password": self._tls.keystore_password,
+            "ssl.key.password": self._tls.keystore_password,
+            "ssl.truststore.location": str(self._tls.ca_file),
+            f"listener.name.{CLIENT_LISTENER.lower()}.scram-sha-512.sasl.jaas.config": jaas,
+        }
+
+    async def _listed_brokers(self) -> set[int]:
+        ports = [n.layout.client_port for n in self._nodes if n.wanted]
+        if not any([await accepts(port) for port in ports]):
+            return set()  # not listening yet: spare the client's connection errors
+        try:
+            admin = AIOKafkaAdminClient(**self.client_options(), request_timeout_ms=5000)
+        except (KafkaError, OSError):
+            return set()
+        try:
+            async with asyncio.timeout(8.0):
+                await admin.start()
+                cluster = await admin.describe_cluster()
+        except (KafkaError, OSError, TimeoutError):
+            return set()
+        finally:
+            with contextlib.suppress(KafkaError, OSError):
+                await admin.close()
+        return {int(b["node_id"]) for b in cluster.get("brokers", [])}
+
+    async def _under_replicated(self, names: list[str]) -> list[str]:
+        admin = AIOKafkaAdminClient(**self.client_options(), request_timeout_ms=10_000)
+        try:
+            await admin.start()
+            described = await admin.describe_topics(names)
+        except (KafkaError, OSError) as exc:
+            return [f"(metadata unavailable: {type(exc).__name__})"]
+        finally:
+            with contextlib.suppress(KafkaError, OSError):
+                await admin.close()
+        return [
+            f"{entry['topic']}[{part['partition']}]"
+            for entry in described
+            for part in entry["partitions"]
+            if part["leader"] < 0 or len(part["isr"]) < len(part["replicas"])
+        ]
+
+    async def _apply_acls(self) -> None:
+        if not self._acls:
+            return
+        admin = AIOKafkaAdminClient(**self.client_options(), request_timeout_ms=30_000)
+        try:
+            await admin.start()
+            await create_acls(admin, self._acls)
+        except KafkaError as exc:
+            raise BrokerStartError(
+                f"applying the ACLs on {self.bootstrap} failed: {type(exc).__name__}"
+            ) from exc
+        finally:
+            await admin.close()
+
+    async def _kill_all(self) -> None:
+        try:
+            await asyncio.gather(*(n.kill() for n in self._nodes))
+        finally:
+            self._forget()
+
+    def _forget(self) -> None:
+        atexit.unregister(self._kill_at_exit)
+        self._nodes = []
+        self._tls = None
+        self._passwords = {}
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    def _kill_at_exit(self) -> None:
+        for node in self._nodes:
+            with contextlib.suppress(Exception):
+                asyncio.run(node.kill())
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
