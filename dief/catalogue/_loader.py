@@ -1,118 +1,135 @@
-"""Read and check the catalogue data shipped in the package (``indicators.json``)."""
+"""The catalogue versions shipped in the package (``versions/<version>.json``).
+
+Every version a record may name ships with the package (DESIGN §6), so an aggregator can
+re-validate a record against the version it names. They are read lazily on the first call,
+never at import, then cached; on that first read the rules between versions are checked
+(:func:`check_succession`), so a release that removed or reused an id cannot load.
+"""
 
 from __future__ import annotations
 
-import json
+import itertools
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
 
-from dief.catalogue._model import (
-    Catalogue,
-    Indicator,
-    IndicatorGroup,
-    SourceRef,
-    is_well_formed_id,
-)
+from dief.catalogue._model import Catalogue, version_key
+from dief.catalogue._parse import parse_catalogue
 from dief.exceptions import ConfigurationError
-from dief.vocab import TransferStage
 
-__all__ = ["load_catalogue", "parse_catalogue"]
+__all__ = [
+    "catalogue_version",
+    "check_succession",
+    "check_versions",
+    "load_catalogue",
+    "load_catalogues",
+    "shipped_versions",
+]
 
-_DATA_FILE = "indicators.json"
+_VERSIONS_DIR = "versions"
 
 
 @cache
-def load_catalogue() -> Catalogue:
-    """The catalogue shipped with the package; read on first call, then cached."""
-    data = resources.files("dief.catalogue").joinpath(_DATA_FILE).read_bytes()
-    return parse_catalogue(data)
+def load_catalogues() -> Mapping[str, Catalogue]:
+    """Every shipped catalogue version, oldest first (read on first call, then cached).
 
-
-def parse_catalogue(data: bytes | str) -> Catalogue:
-    """Build a :class:`Catalogue` from JSON; ``ConfigurationError`` says what is wrong."""
-    try:
-        raw = json.loads(data)
-    except ValueError as exc:
-        raise ConfigurationError(f"risk-indicator catalogue is not valid JSON: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigurationError("risk-indicator catalogue must be a JSON object")
-    try:
-        return _build(raw)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigurationError(f"risk-indicator catalogue is malformed: {exc}") from exc
-
-
-def _str(obj: dict[str, object], key: str) -> str:
-    value = obj[key]
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{key!r} must be a non-empty string")
-    return value
-
-
-def _build(raw: dict[str, object]) -> Catalogue:
-    version = _str(raw, "version")
-    groups_raw = raw["groups"]
-    sources_raw = raw["sources"]
-    entries_raw = raw["indicators"]
-    if not isinstance(groups_raw, dict) or not isinstance(sources_raw, dict):
-        raise TypeError("'groups' and 'sources' must be objects")
-    if not isinstance(entries_raw, list):
-        raise TypeError("'indicators' must be a list")
-    groups = {IndicatorGroup(key): str(title) for key, title in groups_raw.items()}
-    missing = set(IndicatorGroup) - set(groups)
-    if missing:
-        raise ValueError(f"groups without a title: {sorted(missing)}")
-
-    indicators: list[Indicator] = []
-    seen: set[str] = set()
-    for entry in entries_raw:
-        if not isinstance(entry, dict):
-            raise TypeError("every indicator must be an object")
-        ind_id = _str(entry, "id")
-        if not is_well_formed_id(ind_id):
-            raise ValueError(f"indicator id {ind_id!r} is not <GROUP>-<nn>")
-        if ind_id in seen:
-            raise ValueError(f"indicator id {ind_id!r} appears twice")
-        seen.add(ind_id)
-        stages_raw = entry["stages"]
-        refs_raw = entry["sources"]
-        if not isinstance(stages_raw, list) or not stages_raw:
-            raise ValueError(f"{ind_id}: 'stages' must be a non-empty list")
-        if not isinstance(refs_raw, list) or not refs_raw:
-            raise ValueError(f"{ind_id}: 'sources' must be a non-empty list")
-        refs: list[SourceRef] = []
-        for ref in refs_raw:
-            key = _str(ref, "ref")
-            source = sources_raw.get(key)
-            if not isinstance(source, dict):
-                raise ValueError(f"{ind_id}: unknown source {key!r}")
-            url = source.get("url")
-            pinpoint = ref.get("pinpoint")
-            refs.append(
-                SourceRef(
-                    key=key,
-                    citation=_str(source, "citation"),
-                    url=url if isinstance(url, str) else None,
-                    pinpoint=pinpoint if isinstance(pinpoint, str) else None,
-                )
+    :raises ConfigurationError: a version file is broken, is named after another version,
+        or breaks the rules between versions.
+    """
+    folder = resources.files("dief.catalogue").joinpath(_VERSIONS_DIR)
+    found: dict[str, Catalogue] = {}
+    for item in folder.iterdir():
+        if not item.name.endswith(".json"):
+            continue
+        catalogue = parse_catalogue(item.read_bytes())
+        if item.name != f"{catalogue.version}.json":
+            raise ConfigurationError(
+                f"catalogue file {item.name} holds version {catalogue.version!r}"
             )
-        question = _str(entry, "question")
-        if not question.endswith("?"):
-            raise ValueError(f"{ind_id}: the checklist question must end with '?'")
-        indicators.append(
-            Indicator(
-                id=ind_id,
-                group=IndicatorGroup(ind_id.split("-", 1)[0]),
-                title=_str(entry, "title"),
-                question=question,
-                stages=tuple(TransferStage(stage) for stage in stages_raw),
-                sources=tuple(refs),
-            )
+        found[catalogue.version] = catalogue
+    if not found:
+        raise ConfigurationError("no risk-indicator catalogue version is shipped")
+    ordered = [found[v] for v in sorted(found, key=version_key)]
+    check_versions(ordered)
+    return MappingProxyType({c.version: c for c in ordered})
+
+
+def shipped_versions() -> tuple[str, ...]:
+    """The shipped versions, oldest first."""
+    return tuple(load_catalogues())
+
+
+def catalogue_version(version: str) -> Catalogue:
+    """The shipped catalogue of *version*.
+
+    :raises ConfigurationError: no such version ships with this package (the message lists
+        the ones that do).
+    """
+    catalogues = load_catalogues()
+    found = catalogues.get(version)
+    if found is None:
+        raise ConfigurationError(
+            f"risk-indicator catalogue version {version!r} is not shipped here; "
+            f"shipped versions: {', '.join(catalogues)}"
         )
-    title = raw.get("title")
-    return Catalogue(
-        version=version,
-        title=title if isinstance(title, str) else "Risk-indicator catalogue",
-        groups=groups,
-        indicators=tuple(indicators),
-    )
+    return found
+
+
+@cache
+def load_catalogue(version: str | None = None) -> Catalogue:
+    """The latest shipped catalogue, or the one of *version* (read on first call, then
+    cached; ``load_catalogue() is load_catalogues()[latest]``).
+
+    :raises ConfigurationError: *version* is not shipped.
+    """
+    if version is None:
+        return load_catalogues()[shipped_versions()[-1]]
+    return catalogue_version(version)
+
+
+def check_versions(catalogues: Sequence[Catalogue]) -> None:
+    """Check each version (oldest first) against the one before it
+    (:func:`check_succession`), and that the versions are in order and distinct."""
+    for older, newer in itertools.pairwise(catalogues):
+        if version_key(older.version) >= version_key(newer.version):
+            raise ConfigurationError(
+                f"catalogue versions out of order: {older.version} before {newer.version}"
+            )
+        check_succession(older, newer)
+
+
+def check_succession(older: Catalogue, newer: Catalogue) -> None:
+    """The rules between two consecutive versions (DESIGN §6): no id of *older* is removed
+    from *newer* (ids are never removed or reused, so an id keeps its group); its title and
+    question are unchanged unless *newer*'s ``changes`` lists the id (retitled, reworded)
+    with why; ``changes.previous`` names *older* and ``changes.added`` lists exactly the
+    new ids.
+
+    :raises ConfigurationError: naming the version and the ids that break a rule.
+    """
+    where = f"catalogue {newer.version} (after {older.version})"
+    removed = [i for i in older.ids if i not in newer]
+    if removed:
+        raise ConfigurationError(f"{where} removes ids {removed}: ids are never removed")
+    changes = newer.changes
+    retitled = [
+        ind.id
+        for ind in older
+        if newer[ind.id].title != ind.title and ind.id not in changes.retitled
+    ]
+    reworded = [
+        ind.id
+        for ind in older
+        if newer[ind.id].question != ind.question and ind.id not in changes.reworded
+    ]
+    if retitled or reworded:
+        raise ConfigurationError(
+            f"{where} changes the title of {retitled} / the question of {reworded} without "
+            "listing them in 'changes' (retitled / reworded); a new meaning needs a new id"
+        )
+    if changes.previous != older.version:
+        raise ConfigurationError(f"{where}: 'changes.previous' must be {older.version!r}")
+    added = sorted(set(newer.ids) - set(older.ids))
+    if sorted(changes.added) != added:
+        raise ConfigurationError(f"{where}: 'changes.added' must list exactly {added}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from dief.cli import broker as _broker
+from dief.cli import checklist as _checklist
 from dief.cli import digest as _digest
 from dief.cli import dlq as _dlq
 from dief.cli import keys as _keys
@@ -33,6 +34,7 @@ def _root() -> None:
 for _module in (_run, _services, _receipts, _keys, _broker, _schema, _digest, _summary):
     _module.register(app)
 _dlq.register(app)
+_checklist.register(app)
 
 
 def main() -> None:

@@ -1,4 +1,6 @@
-"""The shipped risk-indicator catalogue."""
+"""The shipped risk-indicator catalogue (the latest version) and the parser's refusals.
+
+Versions and the rules between them: tests/unit/test_catalogue_versions.py."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from dief.catalogue import (
     parse_catalogue,
 )
 from dief.exceptions import ConfigurationError
-from dief.vocab import TransferStage
+from dief.vocab import TransferStage, TransferType
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,9 @@ def test_entries_are_complete(catalogue: Catalogue) -> None:
         assert len(set(ind.stages)) == len(ind.stages)
         assert ind.sources
         assert all(s.citation for s in ind.sources)
+        assert ind.transfer_types
+        assert TransferType.UNKNOWN not in ind.transfer_types
+        assert len(set(ind.transfer_types)) == len(ind.transfer_types)
 
 
 def test_every_stage_has_indicators(catalogue: Catalogue) -> None:
@@ -86,9 +91,9 @@ def _minimal(**entry: object) -> str:
     base.update(entry)
     return json.dumps(
         {
-            "version": "1",
+            "version": "2026.1",
             "groups": {g.value: g.value for g in IndicatorGroup},
-            "sources": {"s": {"citation": "C"}},
+            "sources": {"s": {"title": "T", "body": "B", "year": 2020}},
             "indicators": [base],
         }
     )
@@ -102,6 +107,16 @@ def _minimal(**entry: object) -> str:
         ({"stages": ["shipping"]}, "shipping"),
         ({"sources": [{"ref": "nope"}]}, "unknown source"),
         ({"question": "A statement."}, "must end with"),
+        ({"question": "Two\nlines?"}, "one line"),
+        ({"stages": []}, "non-empty"),
+        ({"stages": ["at_import", "at_import"]}, "twice"),
+        ({"transfer_types": ["exports"]}, "exports"),
+        ({"transfer_types": []}, "non-empty"),
+        ({"transfer_types": ["export", "unknown"]}, "cannot name 'unknown'"),
+        ({"sources": []}, "non-empty"),
+        ({"sources": [{"ref": "s", "page": "4"}]}, "unknown key(s) ['page']"),
+        ({"stage": ["at_import"]}, "unknown key(s) ['stage']"),
+        ({"title": ""}, "non-empty string"),
     ],
 )
 def test_parse_refuses_broken_data(entry: dict[str, object], fragment: str) -> None:
@@ -114,3 +129,37 @@ def test_parse_refuses_duplicates() -> None:
     data["indicators"].append(dict(data["indicators"][0]))
     with pytest.raises(ConfigurationError, match="twice"):
         parse_catalogue(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    ("source", "fragment"),
+    [
+        ({"title": "T", "body": "B"}, "'year' is missing"),
+        ({"title": "T", "body": "B", "year": "2020"}, "must be a year or null"),
+        ({"title": "T", "body": "B", "year": 20}, "must be a year or null"),
+        ({"title": "T", "body": "B", "year": True}, "must be a year or null"),
+        ({"body": "B", "year": 2020}, "'title' is missing"),
+        ({"title": "T", "year": 2020}, "'body' is missing"),
+        ({"citation": "C", "title": "T", "body": "B", "year": 2020}, "unknown key(s)"),
+        ({"title": "T", "body": "B", "year": 2020, "style": "book"}, "book"),
+    ],
+)
+def test_parse_refuses_broken_sources(source: dict[str, object], fragment: str) -> None:
+    data = json.loads(_minimal())
+    data["sources"]["s"] = source
+    with pytest.raises(ConfigurationError, match=re.escape(fragment)):
+        parse_catalogue(json.dumps(data))
+
+
+def test_parse_refuses_a_version_that_cannot_be_ordered() -> None:
+    data = json.loads(_minimal())
+    data["version"] = "2026.1-rc1"
+    with pytest.raises(ConfigurationError, match=re.escape("YYYY.n")):
+        parse_catalogue(json.dumps(data))
+
+
+def test_transfer_types_default_to_all_but_unknown() -> None:
+    (entry,) = parse_catalogue(_minimal()).indicators
+    assert set(entry.transfer_types) == set(TransferType) - {TransferType.UNKNOWN}
+    (entry,) = parse_catalogue(_minimal(transfer_types=["brokering"])).indicators
+    assert entry.transfer_types == (TransferType.BROKERING,)
