@@ -13,10 +13,11 @@ answers: the Secretariat applies ``k_csp`` and secondary suppression itself, acr
 regions. They never leave the envelope sealed to the Secretariat.
 
 The signature is the region signing key's (ML-DSA-65 and Ed25519, context
-:data:`CONTEXT_DIGEST`) over the canonical JSON (:func:`dief.crypto.canonical_json`) of the
-payload object without its ``signature`` member. A receiver verifies over the JSON it
-received (parsed, ``signature`` removed, re-serialised canonically), not over its own model
-of it, so fields it does not know cannot slip past the signature.
+:data:`CONTEXT_DIGEST`) over the RFC 8785 (JCS) canonical JSON of the payload object without
+its ``signature`` member (DESIGN §7 ⚑: numbers as JCS writes them, ``1.0`` is ``1``, so a
+verifier in any language reproduces the bytes). A receiver verifies over the JSON it
+received (parsed strictly, a repeated key refused; ``signature`` removed; JCS), not over its
+own model of it, so fields it does not know cannot slip past the signature.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import pydantic
+import rfc8785
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dief.aggregator.store import CaseStore, CellRow
@@ -138,17 +140,25 @@ class DigestPayload(BaseModel):
         return [cell.row() for cell in self.csp_cells]
 
 
+def _jcs(value: object) -> bytes:
+    """RFC 8785 canonical JSON; :class:`SignatureError` when *value* has none."""
+    try:
+        return rfc8785.dumps(value)  # type: ignore[arg-type]  # parsed JSON; checked by dumps
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise SignatureError("the digest payload has no canonical JSON form") from exc
+
+
 def signing_bytes(payload: DigestPayload) -> bytes:
-    """Canonical JSON of *payload* without ``signature``: what the region key signs."""
-    return canonical_json(unsigned_document(payload))
+    """JCS of *payload* without ``signature``: what the region key signs."""
+    return _jcs(unsigned_document(payload))
 
 
 def payload_bytes(payload: DigestPayload) -> bytes:
-    """The wire form (canonical JSON, with ``signature``): the bytes that get sealed."""
+    """The wire form (JCS, with ``signature``): the bytes that get sealed."""
     data = unsigned_document(payload)
     if payload.signature is not None:
         data["signature"] = payload.signature.model_dump()
-    return canonical_json(data)
+    return _jcs(data)
 
 
 def content_hash(payload: DigestPayload) -> str:
@@ -206,7 +216,7 @@ def parse_payload(data: bytes, keys_for: KeysFor) -> DigestPayload:
         raise SignatureError(f"{where}: malformed signature object")
     signature = Signature.from_mapping(raw_signature)
     try:
-        verify(list(keys_for(region)), canonical_json(document), signature, context=CONTEXT_DIGEST)
+        verify(list(keys_for(region)), _jcs(document), signature, context=CONTEXT_DIGEST)
     except SignatureError as exc:
         raise SignatureError(
             f"{where}: {exc.message} (trusted: the {region} region signing keys)"

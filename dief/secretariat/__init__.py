@@ -31,6 +31,7 @@ from dief.secretariat._secretariat import (
 )
 from dief.secretariat._signed_summary import (
     VerifiedSummary,
+    next_issue,
     sign_summary,
     summary_content_hash,
     summary_signing_bytes,
@@ -57,6 +58,7 @@ __all__ = [
     "build_summary",
     "label",
     "narrative",
+    "next_issue",
     "percent",
     "sign_summary",
     "summary_content_hash",

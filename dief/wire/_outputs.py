@@ -301,6 +301,17 @@ class CspSummary(BaseModel):
     from_: str = Field(alias="from", pattern=_MONTH_PATTERN, description="First month")
     to: str = Field(pattern=_MONTH_PATTERN, description="Last month")
     k: int = Field(ge=1)
+    issue: int = Field(
+        default=1,
+        ge=1,
+        description="Numbers the issues of a cycle (1, 2, ...): a verifier holding issue n "
+        "refuses any issue up to n, so an older issue cannot be replayed as the latest",
+    )
+    issued_at: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
+        description="When this issue was signed (UTC); null until signed",
+    )
     regions: dict[Region, RegionTable]
     global_: RegionTable = Field(alias="global")
     patterns: list[Pattern] = Field(default_factory=list)

@@ -192,6 +192,7 @@ def _tree(root: Path) -> dict[str, bytes]:
         if path.parent.name == "summary" and path.suffix == ".json":
             doc = json.loads(data)
             assert doc.pop("signature"), f"{path} is not signed"
+            assert doc.pop("issued_at"), f"{path} has no issue time"
             data = json.dumps(doc, sort_keys=True).encode()
         tree[str(path.relative_to(root))] = data
     return tree

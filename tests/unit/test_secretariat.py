@@ -73,6 +73,7 @@ def _published(sink: MemoryRecordSink) -> list[CspSummary]:
 def _unsigned(summary: CspSummary) -> dict[str, object]:
     data: dict[str, object] = summary.model_dump(mode="json", by_alias=True)
     data["signature"] = None
+    data["issued_at"] = None  # when it was signed, not what it reports
     return data
 
 
