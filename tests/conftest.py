@@ -15,6 +15,14 @@ A test that uses one of them must carry the ``postgres`` marker (checked at coll
 in tests/integration, ``_pipeline_helpers.database_url("postgresql", …)`` takes its fresh
 database from ``make_postgres_database`` in a test so marked.
 
+Apache Kafka — one real cluster per session, started only when a test asks for it:
+
+- ``kafka_cluster`` (session): a one-broker :class:`dief.kafka_cluster.KafkaCluster`
+  (SASL_SSL, SCRAM-SHA-512, the ACL matrix, the DIEF topics). Without Java or the resolved
+  jars (``./scripts/install``) the test is skipped with the reason. A test using it must
+  carry the ``kafka`` marker (checked at collection). Share it like the session ``broker``:
+  your own consumer groups and keys, never assume a DIEF topic is empty.
+
 CI (``CI=true``): a skipped test carrying one of :data:`MUST_NOT_SKIP_IN_CI` fails the run.
 """
 
@@ -29,7 +37,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Callable, Coroutine, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -38,6 +46,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import pytest_asyncio
 
 pytest_plugins = ("pytester",)  # tests/unit/test_ci_skips.py runs this file's hooks
 
@@ -52,6 +61,9 @@ POSTGRES_FIXTURES = (
     "postgres_url",
     "restartable_postgres",
 )
+
+#: Fixtures that start Apache Kafka; a test using one must be marked ``kafka``.
+KAFKA_FIXTURES = ("kafka_cluster", "kafka_cluster_3")
 
 MakeDatabase = Callable[[], AbstractContextManager[str]]
 _SKIPPED_IN_CI = pytest.StashKey[list[tuple[str, str, str]]]()
@@ -254,6 +266,26 @@ def postgres_url(make_postgres_database: MakeDatabase) -> Iterator[str]:
         yield url
 
 
+# -- Apache Kafka --------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def kafka_cluster() -> AsyncIterator[Any]:
+    """The session's one-broker Apache Kafka cluster (see the module docstring)."""
+    from dief.exceptions import KafkaUnavailableError
+    from dief.kafka_cluster import KafkaCluster
+
+    cluster = KafkaCluster(brokers=1)
+    try:
+        await cluster.start()
+    except KafkaUnavailableError as exc:
+        pytest.skip(f"Apache Kafka cannot run here: {exc.message}")
+    try:
+        yield cluster
+    finally:
+        await cluster.stop()
+
+
 # -- markers and CI -----------------------------------------------------------------------
 
 
@@ -269,6 +301,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if unmarked:
         raise pytest.UsageError(
             "these tests use PostgreSQL but are not marked postgres:\n  " + "\n  ".join(unmarked)
+        )
+    unmarked_kafka = [
+        item.nodeid
+        for item in items
+        if set(KAFKA_FIXTURES) & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("kafka") is None
+    ]
+    if unmarked_kafka:
+        raise pytest.UsageError(
+            "these tests use Apache Kafka but are not marked kafka:\n  "
+            + "\n  ".join(unmarked_kafka)
         )
 
 

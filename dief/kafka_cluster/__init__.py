@@ -41,6 +41,7 @@ from dief.kafka_cluster._runtime import (
     find_runtime,
     resolve_classpath,
 )
+from dief.kafka_cluster._setup_script import render_setup_script
 
 __all__ = [
     "ADMIN_USER",
@@ -64,6 +65,7 @@ __all__ = [
     "find_runtime",
     "principals",
     "region_template",
+    "render_setup_script",
     "replication_settings",
     "resolve_classpath",
     "shared_template",

@@ -24,7 +24,7 @@ _PATTERN: Final = {"literal": 3, "prefixed": 4}
 _PATTERN_NAME: Final = {code: name for name, code in _PATTERN.items()}
 _OPERATION: Final[dict[Operation, int]] = {"Read": 3, "Write": 4, "Describe": 8}
 _OPERATION_NAME: Final = {code: name for name, code in _OPERATION.items()}
-_ANY, _MATCH, _ALLOW = 1, 4, 3
+_ANY, _ALLOW = 1, 3
 
 
 async def _send(admin: AIOKafkaAdminClient, request: Any) -> Any:
@@ -79,7 +79,7 @@ async def describe_acls(admin: AIOKafkaAdminClient) -> set[tuple[str, str, str, 
     found: set[tuple[str, str, str, str, str]] = set()
     for resource in _RESOURCE.values():
         request = DescribeAclsRequest(
-            resource, None, _MATCH, None, None, _ANY, _ALLOW
+            resource, None, _ANY, None, None, _ANY, _ALLOW
         )  # None: any (nullable strings)
         try:
             response = await _send(admin, request)

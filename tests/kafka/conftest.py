@@ -1,0 +1,26 @@
+"""Fixtures of the Apache Kafka tests (the session's one-broker ``kafka_cluster`` is in
+tests/conftest.py): ``kafka_cluster_3``, three brokers for one test module."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from dief.exceptions import KafkaUnavailableError
+from dief.kafka_cluster import KafkaCluster
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def kafka_cluster_3() -> AsyncIterator[KafkaCluster]:
+    """Three brokers (replication factor 3, ``min.insync.replicas=2``) for one module."""
+    cluster = KafkaCluster(brokers=3, heap_mb=384)
+    try:
+        await cluster.start()
+    except KafkaUnavailableError as exc:
+        pytest.skip(f"Apache Kafka cannot run here: {exc.message}")
+    try:
+        yield cluster
+    finally:
+        await cluster.stop()
