@@ -25,6 +25,8 @@ node secrets, or the refused input text itself.
     │   └── DirectoryError            a forum directory (or a file for it) refused; .code
     │                                 says why (unsigned, rollback, expired, rule, ...)
     ├── SignatureError                a digest or summary signature does not verify
+    ├── ReleaseRefusedError           a case released without a second person's approval
+    │                                 (four eyes: the approver is not the author)
     ├── CredentialError               a contributor credential (RFC 9474 token), its request
     │                                 or answer refused; .code says why (already_issued, ...)
     ├── BrokerError                   the Kafka-protocol broker
@@ -56,6 +58,7 @@ __all__ = [
     "OversizedEnvelopeError",
     "PaddingError",
     "PassphraseError",
+    "ReleaseRefusedError",
     "ScreeningError",
     "SignatureError",
     "StorageError",
@@ -276,3 +279,10 @@ class StorageRefusedError(StorageError):
     record that causes it and dead-letters it (reason ``database_refused``)."""
 
     code = "database_refused"
+
+
+class ReleaseRefusedError(DiefError):
+    """A case may leave the node only once a second person approved it (four eyes): the
+    approver is not its author, and holds the approver role (the portal, DESIGN §13)."""
+
+    code = "four_eyes"

@@ -1,0 +1,99 @@
+"""The region's dashboard data: its digests by period, read from the aggregator's database
+through :mod:`dief.digests` (the region's joint suppression pattern, keeping what its
+published digests listed), and the route tables other regions sent it.
+
+The portal reads; it never records a suppression pattern (only issuing a digest does).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from dief.aggregator.store import CaseStore
+from dief.catalogue import load_catalogue
+from dief.digests import DigestSeries, RegionDigests, digest_series
+from dief.periods import parse_period
+from dief.render import column_chart, line_chart
+from dief.vocab import Dimension, Region
+from dief.wire import Digest
+
+__all__ = ["Dashboard", "DigestSource", "StoreDigests", "charts_of"]
+
+_STYLE_ATTR = re.compile(r'\sstyle="[^"]*"')
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """One period of a region: its digest and the series behind its charts."""
+
+    digest: Digest
+    series: DigestSeries | None
+
+
+class DigestSource(Protocol):
+    async def periods(self, region: Region) -> list[str]:
+        """The periods with data, newest first."""
+        ...
+
+    async def dashboard(self, region: Region, period: str) -> Dashboard: ...
+
+
+class StoreDigests:
+    """:class:`DigestSource` over an aggregator's database (opened per request, read only)."""
+
+    def __init__(self, url: str, *, k: int, start_month: int) -> None:
+        self._url = url
+        self._k = k
+        self._start_month = start_month
+
+    def __repr__(self) -> str:
+        return f"StoreDigests(k={self._k})"
+
+    async def _load(self, store: CaseStore, region: Region) -> RegionDigests:
+        earlier = await store.published_suppressions(region.value)
+        return await RegionDigests.load(
+            store, region, k=self._k, start_month=self._start_month, earlier=earlier
+        )
+
+    async def periods(self, region: Region) -> list[str]:
+        async with CaseStore(self._url) as store:
+            digests = await self._load(store, region)
+        months = [p for p in digests.periods if "-" in p and "Q" not in p]
+        others = [p for p in digests.periods if p not in months]
+        return sorted(others, reverse=True) + sorted(months, reverse=True)
+
+    async def dashboard(self, region: Region, period: str) -> Dashboard:
+        canonical = str(parse_period(period, start_month=self._start_month))
+        async with CaseStore(self._url) as store:
+            digests = await self._load(store, region)
+        digest = digests.digest(canonical, catalogue=load_catalogue(), lessons=None)
+        series = digest_series(
+            digests.tallies,
+            parse_period(canonical, start_month=self._start_month),
+            k=self._k,
+            pattern=digests.pattern,
+            start_month=self._start_month,
+        )
+        return Dashboard(digest, series)
+
+
+def charts_of(series: DigestSeries | None, titles: dict[str, str]) -> list[str]:
+    """SVG charts of *series* (cases over time, then a line chart per dimension), without
+    inline style attributes (the CSP allows none; the stylesheet sets the font)."""
+    if series is None or not series.periods:
+        return []
+    labels = list(series.periods)
+    charts = [column_chart(labels, list(series.totals), title=titles["total"])]
+    for dimension in (Dimension.ITEM_CATEGORY, Dimension.METHOD, Dimension.TRANSFER_STAGE):
+        lines = series.dimensions.get(dimension, ())
+        if lines:
+            chart = line_chart(
+                labels,
+                [(s.value, list(s.counts)) for s in lines],
+                title=titles.get(dimension.value, dimension.value),
+                group=dimension.value,
+            )
+            charts.append(chart)
+    return [_STYLE_ATTR.sub("", c) for c in charts]

@@ -1,0 +1,154 @@
+"""A region's part: the meeting's dashboard of its digests by period (headline numbers,
+what changed, charts, the checklist printable on its own, lessons by stage, suppression
+explained) and the route tables other regions sent. A meeting member opens only their own
+region's pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from dief.exceptions import DiefError
+from dief.portal._accounts import Account, Role
+from dief.portal._app import Portal, audit, language_of, portal_of, render, require
+from dief.portal._dashboard import Dashboard, DigestSource, charts_of
+from dief.portal._i18n import N_, translator
+from dief.vocab import Region, TransferStage
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+Member = Annotated[Account, Depends(require(Role.MEETING_MEMBER, Role.ADMINISTRATOR))]
+
+CHART_TITLES = {
+    "total": N_("Cases per period"),
+    "item_category": N_("Item categories over time"),
+    "method": N_("Methods over time"),
+    "transfer_stage": N_("Transfer stages over time"),
+}
+TREND_LABELS = {
+    "new": N_("new"),
+    "rising": N_("rising"),
+    "falling": N_("falling"),
+    "stable": N_("stable"),
+}
+DIMENSION_LABELS = {
+    "kind": N_("Kind of report"),
+    "confidence": N_("Confidence"),
+    "item_category": N_("Item categories"),
+    "item_subcategory": N_("Item subcategories"),
+    "transfer_stage": N_("Transfer stages"),
+    "transfer_type": N_("Transfer types"),
+    "method": N_("Methods"),
+    "transport_mode": N_("Transport modes"),
+    "maritime": N_("Maritime features"),
+    "end_user_type": N_("Actual end users"),
+    "actor_role": N_("Actors involved"),
+    "unregistered_actor": N_("Actors not registered for their role"),
+    "risk_indicator": N_("Risk indicators"),
+    "detection_source": N_("Detection sources"),
+    "verification": N_("Verifications"),
+    "verification_outcome": N_("Verification outcomes"),
+    "reassessment": N_("Reassessments"),
+    "action_taken": N_("Actions taken"),
+}
+
+
+def _region(request: Request, account: Account, code: str) -> Region:
+    """*code* if this portal serves it and *account* may read it (403 otherwise)."""
+    portal = portal_of(request)
+    try:
+        region = Region(code.upper())
+    except ValueError:
+        raise HTTPException(404) from None
+    if region not in portal.regions:
+        raise HTTPException(404)
+    if account.has(Role.MEETING_MEMBER) and account.region is not region:
+        raise HTTPException(403)
+    return region
+
+
+def _source(portal: Portal) -> DigestSource:
+    if portal.digests is None:
+        raise HTTPException(503)
+    return portal.digests
+
+
+@router.get("/region")
+async def region_home(request: Request, account: Member) -> Response:
+    portal = portal_of(request)
+    if account.region is not None and account.region in portal.regions:
+        return RedirectResponse(f"/region/{account.region.value}", status_code=303)
+    return await render(request, "regions.html", regions=[r.value for r in portal.regions])
+
+
+@router.get("/region/{code}")
+async def region_periods(request: Request, code: str, account: Member) -> Response:
+    region = _region(request, account, code)
+    periods = await _source(portal_of(request)).periods(region)
+    return await render(request, "periods.html", region=region.value, periods=periods)
+
+
+async def _dashboard(request: Request, region: Region, period: str) -> Dashboard:
+    try:
+        return await _source(portal_of(request)).dashboard(region, period)
+    except (ValueError, DiefError) as exc:
+        raise HTTPException(404) from exc
+
+
+@router.get("/region/{code}/{period}")
+async def dashboard(request: Request, code: str, period: str, account: Member) -> Response:
+    region = _region(request, account, code)
+    board = await _dashboard(request, region, period)
+    await audit(request, account, "read", f"digest {region.value} {period}")
+    digest = board.digest
+    changed = sorted(
+        (
+            (dim, cell)
+            for dim, cells in digest.dimensions.items()
+            for cell in cells
+            if cell.trend is not None and cell.trend.value in ("new", "rising", "falling")
+        ),
+        key=lambda pair: -abs(pair[1].change or 0),
+    )[:12]
+    stages = [s.value for s in TransferStage]
+    lessons = {s: [le for le in digest.lessons if le.stage and le.stage.value == s] for s in stages}
+    others = [le for le in digest.lessons if le.stage is None]
+    t = _translate(request, account)
+    charts = charts_of(board.series, {k: t(v) for k, v in CHART_TITLES.items()})
+    return await render(
+        request, "dashboard.html", region=region.value, period=period, digest=digest,
+        changed=changed, charts=charts, lessons=lessons, other_lessons=others,
+        trend_labels=TREND_LABELS, dimension_labels=DIMENSION_LABELS,
+    )  # fmt: skip
+
+
+def _translate(request: Request, account: Account) -> Callable[[str], str]:
+    return translator(language_of(request, account)).gettext
+
+
+@router.get("/region/{code}/{period}/checklist")
+async def checklist(request: Request, code: str, period: str, account: Member) -> Response:
+    region = _region(request, account, code)
+    board = await _dashboard(request, region, period)
+    await audit(request, account, "read", f"checklist {region.value} {period}")
+    return await render(
+        request, "checklist.html", region=region.value, period=period, digest=board.digest,
+        trend_labels=TREND_LABELS,
+    )  # fmt: skip
+
+
+@router.get("/region/{code}/{period}/routes")
+async def routes(request: Request, code: str, period: str, account: Member) -> Response:
+    region = _region(request, account, code)
+    board = await _dashboard(request, region, period)
+    await audit(request, account, "read", f"routes {region.value} {period}")
+    tables = getattr(board.digest, "routes", None) or []
+    return await render(
+        request, "routes.html", region=region.value, period=period, tables=tables,
+        dimension_labels=DIMENSION_LABELS,
+    )  # fmt: skip

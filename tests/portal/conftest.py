@@ -1,0 +1,166 @@
+"""The portal at the HTTP level: each party's app on a fresh SQLite accounts database, a fake
+node gateway and a fake digest source, driven by Starlette's test client over HTTPS (the
+session cookie is ``Secure``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dief.database import sqlite_url
+from dief.portal import (
+    Dashboard,
+    Delivery,
+    LoginLimiter,
+    Party,
+    Portal,
+    PortalDatabase,
+    PostOutcome,
+    Role,
+    SessionCodec,
+    create_app,
+    totp_code,
+)
+from dief.vocab import Region
+from dief.wire import Digest
+
+PASSWORD = "a long enough test password"
+TODAY = date(2026, 6, 15)
+
+
+@dataclass
+class FakeGateway:
+    """The node as the portal sees it: accepts every case (or refuses with *refuse*)."""
+
+    posted: list[dict[str, Any]] = field(default_factory=list)
+    refuse: tuple[str, str] | None = None
+    status: str = "queued"
+
+    async def post(self, case: dict[str, Any]) -> PostOutcome:
+        if self.refuse is not None:
+            return PostOutcome(False, reason=self.refuse[0], message=self.refuse[1])
+        self.posted.append(case)
+        return PostOutcome(True, f"00000000-0000-8000-8000-{len(self.posted):012d}", 1)
+
+    async def deliveries(self) -> dict[str, Delivery]:
+        return {
+            f"00000000-0000-8000-8000-{i:012d}": Delivery(
+                f"00000000-0000-8000-8000-{i:012d}", 1, self.status
+            )
+            for i in range(1, len(self.posted) + 1)
+        }
+
+
+@dataclass
+class Clock:
+    now: float = field(default_factory=time.time)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class FakeDigests:
+    """A region's digests: one empty period per region."""
+
+    async def periods(self, region: Region) -> list[str]:
+        return ["2026-05"]
+
+    async def dashboard(self, region: Region, period: str) -> Dashboard:
+        digest = Digest.model_validate(
+            {"region": region.value, "period": period, "k": 2,
+             "totals": {"cases": 3, "contributors": 2, "suppressed": 0},
+             "dimensions": {}}  # fmt: skip
+        )
+        return Dashboard(digest, None)
+
+
+@dataclass
+class Site:
+    """One party's portal under a test client, with its accounts' TOTP secrets."""
+
+    client: TestClient
+    portal: Portal
+    secrets: dict[str, str]
+    gateway: FakeGateway
+    clock: Clock
+
+    def login(self, name: str, *, client: TestClient | None = None) -> Any:
+        c = client or self.client
+        page = c.get("/login")
+        token = csrf_of(page.text)
+        # a fresh code per login: a code is spent once (the account's last TOTP step)
+        self.clock.now += 30
+        code = totp_code(self.secrets[name], self.clock.now)
+        return c.post(
+            "/login",
+            data={"username": name, "password": PASSWORD, "code": code, "csrf_token": token},
+            follow_redirects=False,
+        )
+
+    def fresh_client(self) -> TestClient:
+        return TestClient(self.client.app, base_url="https://testserver")
+
+
+def csrf_of(html: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+ACCOUNTS: dict[Party, list[tuple[str, tuple[Role, ...], Region | None]]] = {
+    Party.NODE: [
+        ("ana", (Role.OFFICER,), None),
+        ("ben", (Role.OFFICER, Role.APPROVER), None),
+        ("admin", (Role.ADMINISTRATOR,), None),
+    ],
+    Party.REGION: [
+        ("afr-member", (Role.MEETING_MEMBER,), Region.AFR),
+        ("eeg-member", (Role.MEETING_MEMBER,), Region.EEG),
+    ],
+    Party.SECRETARIAT: [("editor", (Role.SECRETARIAT_EDITOR,), None)],
+}
+
+
+def make_site(tmp_path: Path, party: Party) -> Iterator[Site]:
+    db = PortalDatabase(sqlite_url(tmp_path / f"portal-{party.value}.sqlite"))
+    gateway = FakeGateway()
+    clock = Clock()
+    portal = Portal(
+        party=party,
+        db=db,
+        codec=SessionCodec("s" * 48, idle_seconds=600, secure=True),
+        limiter=LoginLimiter(5, 900),
+        regions=(Region.AFR, Region.EEG),
+        gateway=gateway,
+        digests=FakeDigests(),
+        today=lambda: TODAY,
+        clock=clock,
+    )
+    app = create_app(portal)
+    with TestClient(app, base_url="https://testserver") as client:
+        secrets: dict[str, str] = {}
+
+        async def create() -> None:
+            for name, roles, region in ACCOUNTS[party]:
+                secrets[name] = await portal.accounts.create(name, PASSWORD, roles, region=region)
+
+        client.portal.call(create)
+        yield Site(client, portal, secrets, gateway, clock)
+
+
+@pytest.fixture
+def node_site(tmp_path: Path) -> Iterator[Site]:
+    yield from make_site(tmp_path, Party.NODE)
+
+
+@pytest.fixture
+def region_site(tmp_path: Path) -> Iterator[Site]:
+    yield from make_site(tmp_path, Party.REGION)
