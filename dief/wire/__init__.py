@@ -3,9 +3,12 @@
 - The case: :class:`CaseInput` / :func:`parse_case` / :func:`load_cases` (what a practitioner
   submits: JSON, YAML, JSON Lines, validated with errors that name each field) and
   :class:`CaseRecord` / :func:`generalise` (the generalised payload sealed in a
-  ``dief.case`` envelope, schema 2), its ownership (:func:`case_id_for`,
+  ``dief.case`` envelope, schema 3), its ownership (:func:`case_id_for`,
   :func:`owner_message`, :func:`ownership_problem`) and its padded sizes
-  (:data:`CASE_PADDED_SIZES`, :func:`case_padded_size`).
+  (:data:`CASE_PADDED_SIZES`, :func:`case_padded_size`). The Working Group's details
+  (docs/case-model.md): :class:`ActorInput`, :class:`VerificationInput`,
+  :class:`ReassessmentInput` and, as shared, :class:`RecordActor`,
+  :class:`RecordVerification`, :class:`RecordReassessment`.
 - The sealed envelope v1: :class:`SealedEnvelope`, :class:`Recipient`, the suites and the
   payload types :data:`TYPE_CASE` and :data:`TYPE_DIGEST` (sealing and opening are in
   :mod:`dief.crypto`).
@@ -48,6 +51,15 @@ from dief.wire._credentials import (
     CredentialAnswer,
     CredentialRequest,
     NodeKemKey,
+)
+from dief.wire._details import (
+    MAX_ACTORS,
+    ActorInput,
+    ReassessmentInput,
+    RecordActor,
+    RecordReassessment,
+    RecordVerification,
+    VerificationInput,
 )
 from dief.wire._directory import (
     CONTEXT_DIRECTORY,
@@ -158,6 +170,7 @@ __all__ = [
     "EARLIEST_DETECTED",
     "ENVELOPE_VERSION",
     "ISSUER_ALG",
+    "MAX_ACTORS",
     "MAX_INDICATORS",
     "MAX_ITEMS",
     "MAX_REVISION",
@@ -175,6 +188,7 @@ __all__ = [
     "TYPE_CREDENTIAL_REQUEST",
     "TYPE_DIGEST",
     "TYPE_ROUTE_TABLE",
+    "ActorInput",
     "CaseFormat",
     "CaseInput",
     "CaseRecord",
@@ -201,10 +215,14 @@ __all__ = [
     "NodeKemKey",
     "NodeRegistration",
     "Pattern",
+    "ReassessmentInput",
     "Receipt",
     "ReceiptOutcome",
     "Recipient",
+    "RecordActor",
     "RecordItem",
+    "RecordReassessment",
+    "RecordVerification",
     "RegionKeyBundle",
     "RegionTable",
     "RouteTable",
@@ -214,6 +232,7 @@ __all__ = [
     "Trend",
     "TrendTest",
     "UnsignedRecord",
+    "VerificationInput",
     "case_id_for",
     "case_padded_size",
     "detect_format",

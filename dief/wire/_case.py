@@ -2,9 +2,13 @@
 
 Required: ``confidence``, ``region``, ``detected``, ``items`` (at least one),
 ``transfer_stage``, ``detection_source``. Everything else has a default a practitioner
-would expect: ``status=active``, ``kind=case``, ``end_user_type=unknown``, ``tlp=amber``
-(the DIEF is a closed forum: amber lets the regional meeting read the lessons, nothing
-wider), every list empty, ``summary`` absent. ``case_id`` is required only to withdraw.
+would expect: ``status=active``, ``kind=case``, ``end_user_type=unknown``,
+``transfer_type=unknown``, ``tlp=amber`` (the DIEF is a closed forum: amber lets the
+regional meeting read the lessons, nothing wider), every list empty, ``summary``,
+``verification``, ``reassessment`` and item subcategories absent. ``case_id`` is required
+only to withdraw. The Working Group's fields (``transfer_type``, ``maritime``,
+``actor_roles``, ``verification``, ``reassessment``, ``items[].subcategory``) and their
+rules are described in docs/case-model.md.
 
 The "today" used to refuse future detection dates comes from the validation context
 (``CaseInput.model_validate(data, context={"today": date(...)})``, or the ``today=``
@@ -42,12 +46,25 @@ from dief.vocab import (
     DetectionSource,
     EndUserType,
     ItemCategory,
+    ItemSubcategory,
+    MaritimeFeature,
     Method,
     QuantityBand,
     Region,
     Tlp,
     TransferStage,
+    TransferType,
     TransportMode,
+)
+from dief.wire._details import (
+    MARITIME_NEEDS_SEA,
+    MAX_ACTORS,
+    SUBCATEGORY_FITS,
+    ActorInput,
+    ReassessmentInput,
+    VerificationInput,
+    check_maritime,
+    check_subcategory,
 )
 
 __all__ = [
@@ -172,12 +189,25 @@ def _bad_date(message: str) -> PydanticCustomError:
 
 
 class ItemInput(BaseModel):
-    """One kind of item in the case: an ATT category and how many (``unknown`` if omitted)."""
+    """One kind of item in the case: an ATT category, how many (``unknown`` if omitted) and,
+    where the Working Group asks for it, a subcategory that fits the category."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="Item")
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, title="Item", json_schema_extra=SUBCATEGORY_FITS
+    )
 
     category: ItemCategory = Field(description="ATT Art. 2(1), 3, 4 category")
     quantity: Quantity = QuantityBand.UNKNOWN
+    subcategory: ItemSubcategory | None = Field(
+        default=None,
+        description="Converted or reactivated firearms, uncrewed systems; must fit the "
+        "category (docs/case-model.md)",
+    )
+
+    @field_validator("subcategory")
+    @classmethod
+    def _fits(cls, value: ItemSubcategory | None, info: ValidationInfo) -> ItemSubcategory | None:
+        return check_subcategory(value, info.data.get("category"))
 
     @property
     def band(self) -> QuantityBand:
@@ -201,6 +231,7 @@ class CaseInput(BaseModel):
         frozen=True,
         str_strip_whitespace=True,
         title="DIEF case input",
+        json_schema_extra=MARITIME_NEEDS_SEA,
     )
 
     case_id: UUID | None = Field(
@@ -230,9 +261,23 @@ class CaseInput(BaseModel):
     )
     items: list[ItemInput] = Field(min_length=1, max_length=MAX_ITEMS)
     transfer_stage: TransferStage
+    transfer_type: TransferType = Field(
+        default=TransferType.UNKNOWN, description="The kind of transfer the items were in"
+    )
     methods: list[Method] = Field(default_factory=list, max_length=len(Method))
     transport_modes: list[TransportMode] = Field(
         default_factory=list, max_length=len(TransportMode)
+    )
+    maritime: list[MaritimeFeature] = Field(
+        default_factory=list,
+        max_length=len(MaritimeFeature),
+        description="What happened on the sea leg (needs 'sea' in transport_modes); never a "
+        "vessel, IMO number or port",
+    )
+    actor_roles: list[ActorInput] = Field(
+        default_factory=list,
+        max_length=MAX_ACTORS,
+        description="Actors involved besides exporter and end user, and whether registered",
     )
     end_user_type: EndUserType = Field(
         default=EndUserType.UNKNOWN, description="Actual (not declared) end user"
@@ -242,6 +287,12 @@ class CaseInput(BaseModel):
     )
     detection_source: DetectionSource
     actions_taken: list[ActionTaken] = Field(default_factory=list, max_length=len(ActionTaken))
+    verification: VerificationInput | None = Field(
+        default=None, description="End-use or post-shipment check and its outcome"
+    )
+    reassessment: ReassessmentInput | None = Field(
+        default=None, description="Article 7(7) reassessment of a granted authorization"
+    )
     tlp: Tlp = Field(default=Tlp.AMBER, description="TLP 2.0; red counts in its region only")
     summary: str | None = Field(
         default=None,
@@ -290,6 +341,7 @@ class CaseInput(BaseModel):
         "related_regions",
         "methods",
         "transport_modes",
+        "maritime",
         "risk_indicators",
         "actions_taken",
         mode="before",
@@ -312,10 +364,19 @@ class CaseInput(BaseModel):
             )
         return value
 
-    @field_validator("methods", "transport_modes", "risk_indicators", "actions_taken")
+    @field_validator(
+        "methods", "transport_modes", "risk_indicators", "actions_taken", "actor_roles"
+    )
     @classmethod
     def _dedupe_lists(cls, value: list[Any]) -> list[Any]:
         return _dedupe(value)
+
+    @field_validator("maritime")
+    @classmethod
+    def _needs_sea(
+        cls, value: list[MaritimeFeature], info: ValidationInfo
+    ) -> list[MaritimeFeature]:
+        return check_maritime(_dedupe(value), info.data.get("transport_modes"))
 
     @field_validator("summary")
     @classmethod

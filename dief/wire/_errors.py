@@ -14,9 +14,13 @@ Reason codes (``FieldProblem.code``, and the error's ``code``: the first problem
 ``malformed_json``   (loader) a line or file that is not JSON / YAML
 ===================  ========================================================
 
-Messages name the field and, for vocabularies, list every allowed value. They echo the
-refused input only when it is a near-miss of an allowed value (a typo of a vocabulary
-word cannot name a State) or a date-shaped string; free text is never echoed.
+Messages name the field by its path (``actor_roles[0].role``, ``verification.outcome``)
+and, for vocabularies, list every allowed value: the vocabulary is read from the model's own
+annotation at that path, so two fields of the same name (``verification.outcome``,
+``reassessment.outcome``) each list their own, and an unknown field lists the fields of the
+object it is in. They echo the refused input only when it is a near-miss of an allowed
+value (a typo of a vocabulary word cannot name a State) or a date-shaped string; free text
+is never echoed.
 """
 
 from __future__ import annotations
@@ -24,45 +28,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from dief.exceptions import FieldProblem, ValidationError
-from dief.vocab import (
-    ActionTaken,
-    CaseKind,
-    CaseStatus,
-    Confidence,
-    DetectionSource,
-    EndUserType,
-    ItemCategory,
-    Method,
-    Region,
-    Tlp,
-    TransferStage,
-    TransportMode,
-)
-from dief.wire._case import CaseInput, ItemInput, suggest
+from dief.wire._case import CaseInput, suggest
 
 __all__ = ["CaseValidationError", "format_loc", "problems_from_pydantic", "to_validation_error"]
-
-_ENUM_FIELDS: dict[str, type[StrEnum]] = {
-    "status": CaseStatus,
-    "kind": CaseKind,
-    "confidence": Confidence,
-    "region": Region,
-    "related_regions": Region,
-    "category": ItemCategory,
-    "transfer_stage": TransferStage,
-    "methods": Method,
-    "transport_modes": TransportMode,
-    "end_user_type": EndUserType,
-    "detection_source": DetectionSource,
-    "actions_taken": ActionTaken,
-    "tlp": Tlp,
-}
 
 _IDENT_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -76,6 +50,7 @@ _EXPECTED: dict[str, str] = {
     "model_attributes_type": "an object",
     "dict_type": "an object",
     "bool_type": "true or false",
+    "bool_parsing": "true or false",
     "uuid_type": "a UUID",
     "uuid_parsing": "a UUID",
     "uuid_version": "a UUID",
@@ -114,8 +89,42 @@ def format_loc(loc: Sequence[str | int]) -> str:
     return out or "case"
 
 
-def _model_at(loc: Sequence[str | int]) -> type[BaseModel]:
-    return ItemInput if loc and loc[0] == "items" else CaseInput
+def _found_in(annotation: object, kind: type) -> Any:
+    """The first class that is a subclass of *kind* in *annotation* (``list[X]``,
+    ``X | None``, ``Annotated[X, ...]``), or None."""
+    if isinstance(annotation, type) and issubclass(annotation, kind):
+        return annotation
+    for arg in get_args(annotation):
+        found = _found_in(arg, kind)
+        if found is not None:
+            return found
+    return None
+
+
+def _model_at(root: type[BaseModel], path: Sequence[str | int]) -> type[BaseModel]:
+    """The model of the object at *path* (list indexes skipped) below *root*."""
+    model = root
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        nested = _found_in(field.annotation, BaseModel) if field is not None else None
+        if nested is None:
+            return model
+        model = nested
+    return model
+
+
+def _enum_at(root: type[BaseModel], loc: Sequence[str | int]) -> type[StrEnum] | None:
+    """The vocabulary of the field at *loc* (a list element's: its list's), or None."""
+    path = list(loc)
+    while path and isinstance(path[-1], int):
+        path.pop()
+    if not path or not isinstance(name := path[-1], str):
+        return None
+    field = _model_at(root, path[:-1]).model_fields.get(name)
+    enum: type[StrEnum] | None = _found_in(field.annotation, StrEnum) if field else None
+    return enum
 
 
 def _last_name(loc: Sequence[str | int]) -> str | None:
@@ -147,10 +156,10 @@ def _enum_problem(where: str, enum_cls: type[StrEnum], value: object) -> str:
     return f"{where}: {_describe(value)} is not one of {', '.join(allowed)}"
 
 
-def _unknown_field(loc: tuple[str | int, ...]) -> str:
+def _unknown_field(root: type[BaseModel], loc: tuple[str | int, ...]) -> str:
     parent = loc[:-1]
     name = loc[-1]
-    fields = list(_model_at(loc).model_fields)
+    fields = list(_model_at(root, parent).model_fields)
     where = format_loc(parent) + " has" if parent else "the case has"
     guess = suggest(name, fields) if isinstance(name, str) else None
     # The name is repeated only when it is a near-miss of a real field: an arbitrary key
@@ -161,7 +170,7 @@ def _unknown_field(loc: tuple[str | int, ...]) -> str:
     return f"{where} an unknown field; allowed: {', '.join(fields)}"
 
 
-def _one(err: Any) -> FieldProblem:
+def _one(err: Any, root: type[BaseModel]) -> FieldProblem:
     kind: str = err["type"]
     loc: tuple[str | int, ...] = tuple(err["loc"])
     value = err.get("input")
@@ -175,9 +184,9 @@ def _one(err: Any) -> FieldProblem:
         loc = ("case_id",)
         return FieldProblem(loc, "missing", f"case_id: {err['msg']}")
     if kind == "extra_forbidden":
-        return FieldProblem(loc, "unknown_field", _unknown_field(loc))
-    if kind == "enum" and name in _ENUM_FIELDS:
-        return FieldProblem(loc, "invalid_value", _enum_problem(where, _ENUM_FIELDS[name], value))
+        return FieldProblem(loc, "unknown_field", _unknown_field(root, loc))
+    if kind == "enum" and (enum := _enum_at(root, loc)) is not None:
+        return FieldProblem(loc, "invalid_value", _enum_problem(where, enum, value))
     if kind in ("unknown_indicator", "bad_date", "invalid_value", "wrong_type"):
         return FieldProblem(loc, kind, f"{where}: {err['msg']}")
     if kind == "invalid_quantity":
@@ -207,9 +216,13 @@ def _one(err: Any) -> FieldProblem:
     return FieldProblem(loc, "invalid_value", f"{where}: {err['msg']}")
 
 
-def problems_from_pydantic(exc: PydanticValidationError) -> tuple[FieldProblem, ...]:
-    """One :class:`FieldProblem` per pydantic error, in pydantic's order."""
-    return tuple(_one(err) for err in exc.errors(include_url=False, include_context=True))
+def problems_from_pydantic(
+    exc: PydanticValidationError, model: type[BaseModel] = CaseInput
+) -> tuple[FieldProblem, ...]:
+    """One :class:`FieldProblem` per pydantic error of validating *model*, in pydantic's
+    order."""
+    errors = exc.errors(include_url=False, include_context=True)
+    return tuple(_one(err, model) for err in errors)
 
 
 def to_validation_error(
