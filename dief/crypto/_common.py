@@ -35,7 +35,10 @@ DEFAULT_SCHEMAS: Mapping[str, frozenset[int]] = {
     TYPE_CASE: frozenset({CASE_SCHEMA_VERSION}),
     TYPE_DIGEST: frozenset({1}),
 }
-"""Payload schema versions an :class:`Opener` accepts by default, per payload type."""
+"""Payload schema versions an :class:`Opener` accepts by default, per payload type. Case
+records: schema 3 only. Schema 1 (before the trust model) and schema 2 (which existed only
+inside the unreleased round that introduced schema 3; no deployed node sends it) are
+refused before anything else, ``unsupported_version`` (docs/case-model.md)."""
 
 DEFAULT_CACHE_SIZE = 1024
 """Unwrapped DEKs an :class:`Opener` keeps. Every record has its own DEK, so the cache only

@@ -1,24 +1,33 @@
-"""The generalised case sealed inside a ``dief.case`` envelope (payload schema 2).
+"""The generalised case sealed inside a ``dief.case`` envelope (payload schema 3).
 
 A :class:`CaseRecord` is what the node publishes: no day, no exact quantity, no
 ``submitted_by``; a case id bound to its region and cycle and signed by its owner key; a
 contributor pseudonym for (cycle, region) with the issuer's blind token (DESIGN §5 ⚑).
+Schema 3 adds the Working Group's fields (docs/case-model.md), every one always present:
+``transfer_type``, ``maritime``, ``actor_roles``, ``verification``, ``reassessment`` and
+each item's ``subcategory`` (null when none). Schema 2 existed only inside the unreleased
+round that introduced schema 3, so no reader accepts it (``unsupported_version``).
+
 Aggregators validate many thousands per second, so this model keeps to types and patterns
-pydantic-core checks natively (one small Python check on related regions).
+pydantic-core checks natively, with small Python checks for the cross-field rules (related
+regions; maritime needs a sea leg; an item's subcategory fits its category; outcomes only
+where they mean something), each a comparison or two, run only where the field is there.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -37,11 +46,14 @@ from dief.vocab import (
     DetectionSource,
     EndUserType,
     ItemCategory,
+    ItemSubcategory,
+    MaritimeFeature,
     Method,
     QuantityBand,
     Region,
     Tlp,
     TransferStage,
+    TransferType,
     TransportMode,
 )
 from dief.wire._case import (
@@ -50,6 +62,16 @@ from dief.wire._case import (
     MAX_REVISION,
     SUMMARY_MAX_CHARS,
     CaseInput,
+)
+from dief.wire._details import (
+    MARITIME_NEEDS_SEA,
+    MAX_ACTORS,
+    SUBCATEGORY_FITS,
+    RecordActor,
+    RecordReassessment,
+    RecordVerification,
+    check_maritime,
+    check_subcategory,
 )
 from dief.wire._errors import CaseValidationError, problems_from_pydantic
 from dief.wire._ownership import b64url, owner_message, unb64url
@@ -63,7 +85,7 @@ __all__ = [
     "generalise",
 ]
 
-CASE_SCHEMA_VERSION = 2
+CASE_SCHEMA_VERSION = 3
 
 #: The longest contributor token a record may carry: the 32-byte RFC 9474 message prefix and
 #: an RSA signature of up to 4,096 bits (issuer keys are 3,072 bits, 2,048 in simulations).
@@ -83,19 +105,30 @@ _CATALOGUE_VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,31}$"
 #: No control characters but tab and line breaks: a lesson's JSON form is then at most four
 #: bytes per character, which bounds the padded size of a record with a lesson.
 _SUMMARY_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+#: The record's lists hold each value once (what the JSON Schema says of them).
+_UNIQUE: dict[str, JsonValue] = {"uniqueItems": True}
+_H = TypeVar("_H", bound=Hashable)
 
 
 class RecordItem(BaseModel):
-    """An item as shared: its category and quantity band."""
+    """An item as shared: its category, quantity band and subcategory (null when none)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="Record item")
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, title="Record item", json_schema_extra=SUBCATEGORY_FITS
+    )
 
     category: ItemCategory
     band: QuantityBand
+    subcategory: ItemSubcategory | None = Field(description="Must fit the category")
+
+    @field_validator("subcategory")
+    @classmethod
+    def _fits(cls, value: ItemSubcategory | None, info: ValidationInfo) -> ItemSubcategory | None:
+        return value if value is None else check_subcategory(value, info.data.get("category"))
 
 
 class CaseRecord(BaseModel):
-    """The generalised case as the node publishes it (sealed, type ``dief.case``, schema 2).
+    """The generalised case as the node publishes it (sealed, type ``dief.case``, schema 3).
 
     ``case_id`` derives from ``owner_key``, ``region`` and ``cycle``; ``owner_sig`` signs
     the record (with ``envelope_id``, the id of the envelope it travels in); ``contributor``
@@ -104,7 +137,12 @@ class CaseRecord(BaseModel):
     its own region only; ``related_regions`` are told through route tables.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="DIEF case record v2")
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="DIEF case record v3",
+        json_schema_extra=MARITIME_NEEDS_SEA,
+    )
 
     case_id: str = Field(
         pattern=_CASE_ID_PATTERN,
@@ -115,18 +153,29 @@ class CaseRecord(BaseModel):
     kind: CaseKind
     confidence: Confidence
     region: Region = Field(description="The region that counts the case (its topic's)")
-    related_regions: list[Region] = Field(max_length=len(Region) - 1)
+    related_regions: list[Region] = Field(max_length=len(Region) - 1, json_schema_extra=_UNIQUE)
     detected_month: str = Field(pattern=_MONTH_PATTERN, description="YYYY-MM")
     items: list[RecordItem] = Field(min_length=1, max_length=MAX_ITEMS)
     transfer_stage: TransferStage
-    methods: list[Method] = Field(max_length=len(Method))
-    transport_modes: list[TransportMode] = Field(max_length=len(TransportMode))
+    transfer_type: TransferType
+    methods: list[Method] = Field(max_length=len(Method), json_schema_extra=_UNIQUE)
+    transport_modes: list[TransportMode] = Field(
+        max_length=len(TransportMode), json_schema_extra=_UNIQUE
+    )
+    maritime: list[MaritimeFeature] = Field(
+        max_length=len(MaritimeFeature),
+        description="Only with 'sea' in transport_modes",
+        json_schema_extra=_UNIQUE,
+    )
+    actor_roles: list[RecordActor] = Field(max_length=MAX_ACTORS, json_schema_extra=_UNIQUE)
     end_user_type: EndUserType
     risk_indicators: list[Annotated[str, StringConstraints(pattern=INDICATOR_ID_PATTERN)]] = Field(
-        max_length=MAX_INDICATORS
+        max_length=MAX_INDICATORS, json_schema_extra=_UNIQUE
     )
     detection_source: DetectionSource
-    actions_taken: list[ActionTaken] = Field(max_length=len(ActionTaken))
+    actions_taken: list[ActionTaken] = Field(max_length=len(ActionTaken), json_schema_extra=_UNIQUE)
+    verification: RecordVerification | None
+    reassessment: RecordReassessment | None
     tlp: Tlp
     summary: str | None = Field(
         default=None,
@@ -157,12 +206,36 @@ class CaseRecord(BaseModel):
         "canonical JSON of the record without owner_sig",
     )
 
+    @field_validator(
+        "related_regions",
+        "methods",
+        "transport_modes",
+        "maritime",
+        "actor_roles",
+        "risk_indicators",
+        "actions_taken",
+    )
+    @classmethod
+    def _distinct(cls, value: list[_H]) -> list[_H]:
+        # A node lists each value once (its input is de-duplicated); the padded sizes are
+        # computed for records that do.
+        if len(set(value)) != len(value):
+            raise PydanticCustomError("invalid_value", "lists a value more than once")
+        return value
+
     @field_validator("related_regions")
     @classmethod
     def _not_own_region(cls, value: list[Region], info: ValidationInfo) -> list[Region]:
         if info.data.get("region") in value:
             raise PydanticCustomError("invalid_value", "must not contain the record's region")
         return value
+
+    @field_validator("maritime")
+    @classmethod
+    def _needs_sea(
+        cls, value: list[MaritimeFeature], info: ValidationInfo
+    ) -> list[MaritimeFeature]:
+        return check_maritime(value, info.data.get("transport_modes")) if value else value
 
     @property
     def month(self) -> Month:
@@ -186,7 +259,7 @@ class CaseRecord(BaseModel):
         try:
             return cls.model_validate_json(data)
         except PydanticValidationError as exc:
-            problems = problems_from_pydantic(exc)
+            problems = problems_from_pydantic(exc, CaseRecord)
         summary = "; ".join(p.message for p in problems[:5])
         raise CaseValidationError(
             f"invalid case record: {summary}", code="invalid_record", errors=problems
@@ -253,7 +326,7 @@ class UnsignedRecord:
         try:
             return CaseRecord.model_validate(body)
         except PydanticValidationError as exc:
-            problems = problems_from_pydantic(exc)
+            problems = problems_from_pydantic(exc, CaseRecord)
         summary = "; ".join(p.message for p in problems[:5])
         raise CaseValidationError(
             f"invalid case record: {summary}", code="invalid_record", errors=problems
@@ -292,15 +365,27 @@ def generalise(
             "related_regions": [str(r) for r in case.related_regions],
             "detected_month": str(month),
             "items": [
-                {"category": str(item.category), "band": str(item.band)} for item in case.items
+                {
+                    "category": str(item.category),
+                    "band": str(item.band),
+                    "subcategory": _str_or_none(item.subcategory),
+                }
+                for item in case.items
             ],
             "transfer_stage": str(case.transfer_stage),
+            "transfer_type": str(case.transfer_type),
             "methods": [str(m) for m in case.methods],
             "transport_modes": [str(m) for m in case.transport_modes],
+            "maritime": [str(m) for m in case.maritime],
+            "actor_roles": [
+                {"role": str(a.role), "registered": str(a.registered)} for a in case.actor_roles
+            ],
             "end_user_type": str(case.end_user_type),
             "risk_indicators": list(case.risk_indicators),
             "detection_source": str(case.detection_source),
             "actions_taken": [str(a) for a in case.actions_taken],
+            "verification": _verification(case),
+            "reassessment": _reassessment(case),
             "tlp": str(case.tlp),
             "summary": case.summary,
             "cycle": str(cycle),
@@ -308,3 +393,21 @@ def generalise(
             "owner_key": b64url(owner_key),
         }
     )
+
+
+def _str_or_none(value: StrEnum | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _verification(case: CaseInput) -> dict[str, str | None] | None:
+    given = case.verification
+    if given is None:
+        return None
+    return {"check": str(given.check), "outcome": _str_or_none(given.outcome)}
+
+
+def _reassessment(case: CaseInput) -> dict[str, bool | str | None] | None:
+    given = case.reassessment
+    if given is None:
+        return None
+    return {"reassessed": given.reassessed, "outcome": _str_or_none(given.outcome)}

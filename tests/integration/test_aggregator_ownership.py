@@ -34,7 +34,7 @@ from dief.kafka import cases_topic
 from dief.seams import ContributorCredential, InboundRecord
 from dief.testing import FakeCredentials, MemoryDeadLetterSink
 from dief.vocab import Region
-from dief.wire import CaseRecord, case_id_for, owner_message
+from dief.wire import CASE_PADDED_SIZES, CaseRecord, case_id_for, owner_message
 from tests.unit.record_helpers import b64url, case_doc, owner_public, seal_record, signed_record
 
 pytestmark = pytest.mark.integration
@@ -211,7 +211,7 @@ async def test_a_record_in_another_envelope_than_it_names_is_dead_lettered(
 ) -> None:
     run = Run(forum, store)
     elsewhere = forum.sealer(Region.AFR).seal(
-        genuine.to_json(), pad_to=6144, record_id=uuid.UUID(str(uuid.uuid4()))
+        genuine.to_json(), pad_to=CASE_PADDED_SIZES[0], record_id=uuid.UUID(str(uuid.uuid4()))
     )
     assert await run.send((genuine, elsewhere)) == ["dlq:ownership"]
     assert run.letters.sent[-1].detail == "envelope_id is not the id of the envelope it came in"

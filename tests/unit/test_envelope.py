@@ -29,6 +29,7 @@ from dief.exceptions import (
     UnknownSuiteError,
 )
 from dief.wire import (
+    CASE_PADDED_SIZES,
     CASE_SCHEMA_VERSION,
     MAX_VALUE_BYTES,
     SUITE_HYBRID,
@@ -135,7 +136,8 @@ def test_opens_an_independently_sealed_envelope_padded_or_not(suite: str, pad: b
     recipients = [
         {"kid": key.kid, "wrapped": b64(wrap(dek, key.public_key, TYPE_CASE, "AFR"), pad=pad)}
     ]
-    plain = PAYLOAD + b" " * (6144 - len(PAYLOAD))  # padded to the case size without a lesson
+    # padded to the case size without a lesson
+    plain = PAYLOAD + b" " * (CASE_PADDED_SIZES[0] - len(PAYLOAD))
     value = reference_seal(
         plain, dek=dek, recipients=recipients, suite=suite, pad=pad, schema=CASE_SCHEMA_VERSION
     )

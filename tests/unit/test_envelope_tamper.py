@@ -15,7 +15,7 @@ from dief.exceptions import AuthenticationError, EnvelopeError
 from dief.wire import SUITE_HYBRID, SUITE_X25519, TYPE_CASE, TYPE_DIGEST
 
 PAYLOAD = b'{"case_id": "c1", "methods": ["shell_company"]}'
-ALL_SCHEMAS = {TYPE_CASE: {1, 2, 3}, TYPE_DIGEST: {1, 2, 3}}
+ALL_SCHEMAS = {TYPE_CASE: {1, 2, 3, 4}, TYPE_DIGEST: {1, 2, 3, 4}}
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -123,7 +123,7 @@ def test_plausible_header_changes_fail_authentication(suite: str, change: str) -
     changes: dict[str, object] = {
         "region": {"region": "APG"},
         "type": {"type": TYPE_DIGEST},
-        "schema": {"schema": 3},
+        "schema": {"schema": 4},
         "id": {"id": "00000000-0000-4000-8000-000000000000"},
         "nonce": {"nonce": b64(bytes(12))},
         "reorder": {"recipients": [r1, r0]},

@@ -27,7 +27,14 @@ from dief.crypto import (
     Sealer,
 )
 from dief.exceptions import ConfigurationError, PaddingError, ValidationError
-from dief.wire import CASE_PADDED_SIZES, SUITE_HYBRID, SUITE_X25519, TYPE_CASE, TYPE_DIGEST
+from dief.wire import (
+    CASE_PADDED_SIZES,
+    CASE_SCHEMA_VERSION,
+    SUITE_HYBRID,
+    SUITE_X25519,
+    TYPE_CASE,
+    TYPE_DIGEST,
+)
 
 SUITES = [SUITE_HYBRID, SUITE_X25519]
 WITHOUT_LESSON, WITH_LESSON = CASE_PADDED_SIZES
@@ -37,7 +44,7 @@ SHARED = {"type", "region", "suite", "v", "schema"}
 
 def case_sealer(suite: str = SUITE_HYBRID, *keys: KemPrivateKey) -> Sealer:
     recipients = [k.public_key for k in (keys or (kem_key(suite, 0), kem_key(suite, 1)))]
-    return Sealer(type=TYPE_CASE, region="AFR", recipients=recipients, schema=2)
+    return Sealer(type=TYPE_CASE, region="AFR", recipients=recipients, schema=CASE_SCHEMA_VERSION)
 
 
 def fields(value: bytes) -> dict[str, object]:
@@ -93,7 +100,7 @@ def test_records_of_two_cycles_have_one_size_with_a_lesson_and_one_without() -> 
     assert len({len(v) for v in with_lesson}) == 1
     assert len({len(v) for v in without}) == 1
     assert len(with_lesson[0]) != len(without[0])  # what the size tells: a lesson or not
-    opener = Opener([kem_key()], schemas={TYPE_CASE: {2}})
+    opener = Opener([kem_key()], schemas={TYPE_CASE: {CASE_SCHEMA_VERSION}})
     assert opener.open(with_lesson[1]).payload == long_arabic  # returned without the padding
 
 
@@ -114,7 +121,7 @@ def test_other_types_pad_to_the_next_power_of_two_from_1024() -> None:
 
 def test_case_records_pad_by_default_to_the_smallest_case_size_that_fits() -> None:
     assert DEFAULT_PADDED_SIZES[TYPE_CASE] == frozenset(CASE_PADDED_SIZES)
-    sealer, opener = case_sealer(), Opener([kem_key()], schemas={TYPE_CASE: {2}})
+    sealer, opener = case_sealer(), Opener([kem_key()], schemas={TYPE_CASE: {CASE_SCHEMA_VERSION}})
     small, big = record("CSP13", None), record("CSP13", "x" * (WITHOUT_LESSON + 10))
     assert len(sealer.seal(small)) < len(sealer.seal(big))
     assert opener.open(sealer.seal(big)).payload == big
@@ -148,7 +155,9 @@ def test_a_payload_ending_with_a_space_cannot_be_padded() -> None:
 # -- a receiver refuses wrong padding ----------------------------------------------------------
 
 
-def sealed_plain(plaintext: bytes, payload_type: str = TYPE_CASE, schema: int = 2) -> bytes:
+def sealed_plain(
+    plaintext: bytes, payload_type: str = TYPE_CASE, schema: int = CASE_SCHEMA_VERSION
+) -> bytes:
     """*plaintext* sealed as it stands (no padding added): a sender that does not pad, or
     pads wrongly, with a valid key and data key."""
     key = kem_key()
@@ -160,7 +169,7 @@ def sealed_plain(plaintext: bytes, payload_type: str = TYPE_CASE, schema: int = 
 
 
 def case_opener() -> Opener:
-    return Opener([kem_key()], schemas={TYPE_CASE: {2}, TYPE_DIGEST: {1}})
+    return Opener([kem_key()], schemas={TYPE_CASE: {CASE_SCHEMA_VERSION}, TYPE_DIGEST: {1}})
 
 
 PAYLOAD = record("CSP13", None)
@@ -218,7 +227,7 @@ def test_an_opener_takes_the_allowed_sizes_per_type() -> None:
 
 
 def test_the_cache_only_helps_a_redelivery() -> None:
-    sealer, opener = case_sealer(), Opener([kem_key()], schemas={TYPE_CASE: {2}})
+    sealer, opener = case_sealer(), Opener([kem_key()], schemas={TYPE_CASE: {CASE_SCHEMA_VERSION}})
     values = sealer.seal_many([PAYLOAD] * 3)
     for value in values:
         opener.open(value)

@@ -1,4 +1,4 @@
-"""CaseRecord v2: generalisation, the owner signature, the JSON round trip, the schema's
+"""CaseRecord v3: generalisation, the owner signature, the JSON round trip, the schema's
 bounds and the case id's derivation (DESIGN §5 ⚑)."""
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def record(**overrides: object) -> CaseRecord:
     return signed_record(case, revision=2, envelope_id=ENVELOPE_ID)
 
 
-def test_schema_version_is_2() -> None:
-    assert CASE_SCHEMA_VERSION == 2
+def test_schema_version_is_3() -> None:
+    assert CASE_SCHEMA_VERSION == 3
 
 
 def test_generalise_coarsens_and_drops_submitter_and_reference() -> None:

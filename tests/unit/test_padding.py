@@ -1,31 +1,44 @@
 """The two padded sizes of case records (DESIGN §3 ⚑): each the smallest multiple of 256
-that fits the largest valid record of its kind."""
+that fits the largest valid record of its kind (schema 3: the Working Group's fields too)."""
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError as PydanticValidationError
+
 from dief.vocab import (
+    ITEM_SUBCATEGORY_CATEGORIES,
     ActionTaken,
+    ActorRole,
     CaseKind,
     CaseStatus,
     Confidence,
     DetectionSource,
     EndUserType,
     ItemCategory,
+    MaritimeFeature,
     Method,
     QuantityBand,
+    ReassessmentOutcome,
     Region,
+    Registration,
     Tlp,
     TransferStage,
+    TransferType,
     TransportMode,
+    VerificationCheck,
+    VerificationOutcome,
 )
 from dief.wire import (
     CASE_PADDED_SIZES,
+    MAX_ACTORS,
     MAX_INDICATORS,
     MAX_ITEMS,
     MAX_REVISION,
     MAX_TOKEN_BYTES,
     SUMMARY_MAX_CHARS,
     CaseRecord,
+    RecordItem,
     case_padded_size,
 )
 from tests.unit.record_helpers import b64url, signed_record
@@ -35,9 +48,21 @@ def _longest(values: type[object]) -> str:
     return max((str(v) for v in values), key=len)  # type: ignore[attr-defined]
 
 
+def _largest_item() -> dict[str, object]:
+    """The longest valid item: category, band and subcategory (or none) that fit together."""
+    pairs = [(c, None) for c in ItemCategory] + [
+        (c, s) for s, categories in ITEM_SUBCATEGORY_CATEGORIES.items() for c in categories
+    ]
+    items = [RecordItem(category=c, band=_longest(QuantityBand), subcategory=s) for c, s in pairs]
+    return max(items, key=lambda item: len(item.model_dump_json())).model_dump(mode="json")
+
+
 def _largest(summary: str | None) -> CaseRecord:
-    """The largest valid record: every list full, every string at its longest."""
+    """The largest valid record: every list full (each value once, as the record requires),
+    every string at its longest, every nullable object present with its longest values."""
     regions = sorted((r.value for r in Region), key=len, reverse=True)
+    actors = [{"role": r.value, "registered": g.value} for r in ActorRole for g in Registration]
+    assert len(actors) == MAX_ACTORS
     return CaseRecord(
         case_id="ffffffff-ffff-8fff-bfff-ffffffffffff",
         revision=MAX_REVISION,
@@ -47,14 +72,22 @@ def _largest(summary: str | None) -> CaseRecord:
         region=regions[0],
         related_regions=regions[1:],
         detected_month="9999-12",
-        items=[{"category": _longest(ItemCategory), "band": _longest(QuantityBand)}] * MAX_ITEMS,
+        items=[_largest_item()] * MAX_ITEMS,
         transfer_stage=_longest(TransferStage),
+        transfer_type=_longest(TransferType),
         methods=[m.value for m in Method],
         transport_modes=[m.value for m in TransportMode],
+        maritime=[m.value for m in MaritimeFeature],
+        actor_roles=actors,
         end_user_type=_longest(EndUserType),
-        risk_indicators=["DOC-99"] * MAX_INDICATORS,
+        risk_indicators=[f"DOC-{i:02d}" for i in range(MAX_INDICATORS)],
         detection_source=_longest(DetectionSource),
         actions_taken=[a.value for a in ActionTaken],
+        verification={
+            "check": max(("documentary", "on_site"), key=len),
+            "outcome": _longest(VerificationOutcome),
+        },
+        reassessment={"reassessed": True, "outcome": _longest(ReassessmentOutcome)},
         tlp=_longest(Tlp),
         summary=summary,
         cycle="CSP9999",
@@ -93,3 +126,14 @@ def _doc() -> dict[str, object]:
     from tests.unit.record_helpers import case_doc
 
     return case_doc()
+
+
+def test_the_largest_record_cannot_grow() -> None:
+    """Each list holds each value once: a record repeating one is invalid, so no valid record
+    is larger than :func:`_largest`."""
+    data = _largest(None).model_dump(mode="json")
+    for name in ("methods", "maritime", "actor_roles", "risk_indicators", "actions_taken"):
+        longer = {**data, name: [*data[name][:-1], data[name][0]]}
+        with pytest.raises(PydanticValidationError):
+            CaseRecord.model_validate(longer)
+    assert {c.value for c in VerificationCheck} >= {"documentary", "on_site"}

@@ -34,6 +34,7 @@ from dief.exceptions import (
 )
 from dief.vocab import Region
 from dief.wire import (
+    CASE_SCHEMA_VERSION,
     RECEIPT_PLAINTEXT_BYTES,
     ReceiptOutcome,
     parse_receipt_plaintext,
@@ -48,7 +49,7 @@ DEK_RECEIPT_KEY = "8a06c8623841ed9461587b222e7cf4bf7f5b4e532f59af4cefe3746c6ddea
 
 def sealer() -> Sealer:
     recipients = [kem_key().public_key]
-    return Sealer(type="dief.case", region="AFR", recipients=recipients, schema=2)
+    return Sealer(type="dief.case", region="AFR", recipients=recipients, schema=CASE_SCHEMA_VERSION)
 
 
 def payload(text: str) -> bytes:
