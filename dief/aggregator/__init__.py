@@ -14,7 +14,14 @@ the batch, apply idempotently, dead-letter.
 
 from __future__ import annotations
 
-from dief.aggregator._aggregator import BatchReport, RegionAggregator, case_values, dedupe_key
+from dief.aggregator._aggregator import (
+    REASSESSMENT_NOT_REASSESSED,
+    REASSESSMENT_PENDING,
+    BatchReport,
+    RegionAggregator,
+    case_values,
+    dedupe_key,
+)
 from dief.aggregator._facts import TOTAL, CaseFacts, CaseState, CellKey, Outcome, cell_keys
 from dief.aggregator._keys import (
     FIRST_DIRECTORY_SECONDS,
@@ -36,6 +43,8 @@ from dief.aggregator._validation import (
 __all__ = [
     "FIRST_DIRECTORY_SECONDS",
     "REASONS",
+    "REASSESSMENT_NOT_REASSESSED",
+    "REASSESSMENT_PENDING",
     "TOTAL",
     "AggregatorTelemetry",
     "BatchHandler",

@@ -49,10 +49,17 @@ from dief.seams import (
     ReceiptRecord,
     ReceiptSink,
 )
-from dief.vocab import CaseStatus, Region
+from dief.vocab import CaseStatus, Region, Registration
 from dief.wire import CaseRecord, ReceiptOutcome
 
-__all__ = ["BatchReport", "RegionAggregator", "case_values", "dedupe_key"]
+__all__ = [
+    "REASSESSMENT_NOT_REASSESSED",
+    "REASSESSMENT_PENDING",
+    "BatchReport",
+    "RegionAggregator",
+    "case_values",
+    "dedupe_key",
+]
 
 log = logging.getLogger("dief.aggregator")
 
@@ -101,20 +108,54 @@ class _Batch:
     due: list[tuple[_Address, ReceiptOutcome, str | None]] = field(default_factory=list)
 
 
+#: The ``reassessment`` value of a case whose authorization was not reassessed.
+REASSESSMENT_NOT_REASSESSED = "not_reassessed"
+#: The ``reassessment`` value of a reassessment without an outcome yet.
+REASSESSMENT_PENDING = "pending"
+
+
 def case_values(record: CaseRecord) -> tuple[tuple[str, str], ...]:
-    """The distinct (dimension, value) pairs a case counts under (DESIGN §5 counting ⚑)."""
+    """The distinct (dimension, value) pairs a case counts under (DESIGN §5 counting ⚑).
+
+    The Working Group's dimensions (docs/case-model.md): ``transfer_type`` always (single
+    valued); ``maritime`` per feature; ``actor_role`` per distinct role and
+    ``unregistered_actor`` per distinct role reported not registered; ``verification`` the
+    check and ``verification_outcome`` its outcome, when given; ``reassessment`` the
+    outcome, ``pending`` (reassessed, no outcome yet) or ``not_reassessed``;
+    ``item_subcategory`` per distinct subcategory. An absent verification or reassessment
+    counts nowhere.
+    """
     pairs: set[tuple[str, str]] = {
         ("kind", str(record.kind)),
         ("confidence", str(record.confidence)),
         ("transfer_stage", str(record.transfer_stage)),
         ("end_user_type", str(record.end_user_type)),
         ("detection_source", str(record.detection_source)),
+        ("transfer_type", str(record.transfer_type)),
     }
-    pairs.update(("item_category", str(item.category)) for item in record.items)
+    for item in record.items:
+        pairs.add(("item_category", str(item.category)))
+        if item.subcategory is not None:
+            pairs.add(("item_subcategory", str(item.subcategory)))
     pairs.update(("method", str(m)) for m in record.methods)
     pairs.update(("transport_mode", str(m)) for m in record.transport_modes)
+    pairs.update(("maritime", str(m)) for m in record.maritime)
+    for actor in record.actor_roles:
+        pairs.add(("actor_role", str(actor.role)))
+        if actor.registered is Registration.NO:
+            pairs.add(("unregistered_actor", str(actor.role)))
     pairs.update(("risk_indicator", str(i)) for i in record.risk_indicators)
     pairs.update(("action_taken", str(a)) for a in record.actions_taken)
+    if (verification := record.verification) is not None:
+        pairs.add(("verification", str(verification.check)))
+        if verification.outcome is not None:
+            pairs.add(("verification_outcome", str(verification.outcome)))
+    if (reassessment := record.reassessment) is not None:
+        if not reassessment.reassessed:
+            pairs.add(("reassessment", REASSESSMENT_NOT_REASSESSED))
+        else:
+            outcome = reassessment.outcome
+            pairs.add(("reassessment", REASSESSMENT_PENDING if outcome is None else str(outcome)))
     return tuple(sorted(pairs))
 
 

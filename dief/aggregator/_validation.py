@@ -10,7 +10,11 @@ fixed order, and the first that fails names the reason it is dead-lettered (DESI
    it while opening (:class:`dief.exceptions.PaddingError`), before it hands out the
    receipt key, so a record refused here gets no receipt.
 3. **parse** — the payload is one JSON object with no duplicate keys, then the case record
-   schema (vocabularies, patterns and bounds on every number, string and list).
+   schema (vocabularies, patterns and bounds on every number, string and list; each list's
+   values once; and the cross-field rules of the Working Group's fields the node checks
+   too: maritime details only with a sea leg, an item's subcategory that fits its
+   category, a verification outcome only for a documentary or on-site check, a
+   reassessment outcome only when reassessed — docs/case-model.md).
 4. **rules** — what the node checks too, re-checked because a node may be buggy or hostile:
    the record key is the case id; the record's region is the envelope's and the topic's;
    the detection month is neither in the future nor before the Treaty; the cycle is the one
@@ -74,7 +78,8 @@ REASONS: Mapping[str, str] = {
     "bad_padding": "the plaintext is not padded with spaces to a case record's fixed size",
     # 3. parse
     "malformed_payload": "the payload is not one JSON object, or repeats a key",
-    "invalid_payload": "the payload breaks the case record schema (a field, a bound)",
+    "invalid_payload": "the payload breaks the case record schema (a field, a bound, a "
+    "cross-field rule)",
     # 4. rules
     "key_mismatch": "the record has no key, or its key is not the case id",
     "bad_month": "a detection month in the future or before the Treaty entered into force",

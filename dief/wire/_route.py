@@ -37,15 +37,18 @@ TYPE_ROUTE_TABLE = "dief.route-table"
 ROUTE_TABLE_SCHEMA = 1
 
 #: The dimensions a route table counts: what a region on the route can act on (what was
-#: diverted, how, by which means of transport, at which stage, to whom). Confidence,
-#: detection source, actions taken and risk indicators describe the sending region's own
-#: work and stay in its digest.
+#: diverted, how, by which means of transport, at which stage and in which kind of
+#: transfer, what happened on a sea leg, to whom). Confidence, detection source, actions
+#: taken, risk indicators, actors, verifications and reassessments describe the sending
+#: region's own work and stay in its digest.
 ROUTE_DIMENSIONS: tuple[Dimension, ...] = (
     Dimension.KIND,
     Dimension.ITEM_CATEGORY,
     Dimension.TRANSFER_STAGE,
+    Dimension.TRANSFER_TYPE,
     Dimension.METHOD,
     Dimension.TRANSPORT_MODE,
+    Dimension.MARITIME,
     Dimension.END_USER_TYPE,
 )
 

@@ -199,6 +199,7 @@ async def test_batches_become_cells(kafka: Kafka, ring: SimulatedForum, tmp_path
             ("confidence", "suspected", 1),
             ("item_category", "small_arms", 1),
             ("transfer_stage", "in_transit", 1),
+            ("transfer_type", "unknown", 1),
             ("transport_mode", "land", 1),
             ("end_user_type", "unknown", 1),
             ("detection_source", "other", 1),
