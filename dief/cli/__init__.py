@@ -14,6 +14,7 @@ from dief.cli import run as _run
 from dief.cli import schema as _schema
 from dief.cli import services as _services
 from dief.cli import summary as _summary
+from dief.cli import web as _web
 
 __all__ = ["app", "main"]
 
@@ -31,7 +32,7 @@ def _root() -> None:
     """DIEF Exchange: non-attributed diversion case exchange for the ATT DIEF."""
 
 
-for _module in (_run, _services, _receipts, _keys, _broker, _schema, _digest, _summary):
+for _module in (_run, _services, _receipts, _keys, _broker, _schema, _digest, _summary, _web):
     _module.register(app)
 _dlq.register(app)
 _checklist.register(app)

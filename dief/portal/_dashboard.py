@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
-from dief.digests import DigestSeries, RegionDigests, digest_series
 from dief.periods import parse_period
-from dief.render import column_chart, line_chart
 from dief.vocab import Dimension, Region
 from dief.wire import Digest
+
+if TYPE_CHECKING:  # the aggregator's store and the digests load when a region portal reads
+    from dief.aggregator.store import CaseStore
+    from dief.digests import DigestSeries, RegionDigests
 
 __all__ = ["Dashboard", "DigestSource", "StoreDigests", "charts_of"]
 
@@ -52,12 +53,16 @@ class StoreDigests:
         return f"StoreDigests(k={self._k})"
 
     async def _load(self, store: CaseStore, region: Region) -> RegionDigests:
+        from dief.digests import RegionDigests
+
         earlier = await store.published_suppressions(region.value)
         return await RegionDigests.load(
             store, region, k=self._k, start_month=self._start_month, earlier=earlier
         )
 
     async def periods(self, region: Region) -> list[str]:
+        from dief.aggregator.store import CaseStore
+
         async with CaseStore(self._url) as store:
             digests = await self._load(store, region)
         months = [p for p in digests.periods if "-" in p and "Q" not in p]
@@ -65,6 +70,9 @@ class StoreDigests:
         return sorted(others, reverse=True) + sorted(months, reverse=True)
 
     async def dashboard(self, region: Region, period: str) -> Dashboard:
+        from dief.aggregator.store import CaseStore
+        from dief.digests import digest_series
+
         canonical = str(parse_period(period, start_month=self._start_month))
         async with CaseStore(self._url) as store:
             digests = await self._load(store, region)
@@ -82,6 +90,8 @@ class StoreDigests:
 def charts_of(series: DigestSeries | None, titles: dict[str, str]) -> list[str]:
     """SVG charts of *series* (cases over time, then a line chart per dimension), without
     inline style attributes (the CSP allows none; the stylesheet sets the font)."""
+    from dief.render import column_chart, line_chart
+
     if series is None or not series.periods:
         return []
     labels = list(series.periods)

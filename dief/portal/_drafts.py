@@ -147,7 +147,7 @@ class DraftStore:
         """Ask for release: the author, a draft without problems."""
         if by != draft.author or draft.problems:
             return False
-        return await self._move(draft.id, DraftState.SUBMITTED)
+        return await self._move(draft.id, DraftState.DRAFT, state=DraftState.SUBMITTED.value)
 
     async def take_for_release(self, draft: Draft, approver: str, *, may_approve: bool) -> Draft:
         """Take a submitted draft for release by *approver* (four eyes; one approver only).

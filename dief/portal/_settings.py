@@ -16,12 +16,14 @@ from pydantic import AfterValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dief.database import async_url, sqlite_url
-from dief.settings import DEFAULT_DIR
 from dief.vocab import Region
 
 __all__ = ["PORTAL_PREFIX", "Party", "PortalSettings", "portal_database"]
 
 PORTAL_PREFIX = "DIEF_PORTAL_"
+#: Where the services keep their files (``dief.settings.DEFAULT_DIR``, not imported: the
+#: portal's settings load without the Kafka clients).
+DEFAULT_DIR = Path(".dief")
 
 
 class Party(StrEnum):

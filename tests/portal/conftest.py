@@ -75,9 +75,13 @@ class FakeDigests:
 
     async def dashboard(self, region: Region, period: str) -> Dashboard:
         digest = Digest.model_validate(
-            {"region": region.value, "period": period, "k": 2,
-             "totals": {"cases": 3, "contributors": 2, "suppressed": 0},
-             "dimensions": {}}  # fmt: skip
+            {
+                "region": region.value,
+                "period": period,
+                "k": 2,
+                "totals": {"cases": 3, "contributors": 2, "suppressed": 0},
+                "dimensions": {},
+            }
         )
         return Dashboard(digest, None)
 

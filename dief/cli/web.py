@@ -1,0 +1,319 @@
+"""``dief web``: the portal of one party (DESIGN §13), and ``dief web-account``: its accounts.
+
+- ``dief web --party node``: the national node's portal **and** the node service (intake,
+  relay, receipts, tokens: the settings of ``dief node``), in one process;
+- ``dief web --party region --region AFR``: the meeting's dashboard, read from the
+  aggregator's database (``--aggregator-database-url``, else ``DIEF_DATABASE_URL``, else
+  the last ``dief demo`` / ``dief run``);
+- ``dief web --party secretariat``.
+
+``--demo`` makes demo accounts (printed with their passwords and authenticator secrets);
+for the node it also starts a local simulated forum (embedded broker, Secretariat issuer,
+aggregator) in ``.dief/portal-demo``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from pydantic import SecretStr
+from rich.console import Console
+
+from dief.cli._console import fail, kafka_options, keyring_passphrase, load_or_fail
+from dief.exceptions import DiefError
+from dief.portal import (
+    LoginLimiter,
+    Party,
+    Portal,
+    PortalDatabase,
+    PortalSettings,
+    Role,
+    SessionCodec,
+    StoreDigests,
+    create_app,
+    private_folder,
+    totp_code,
+    totp_uri,
+)
+from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from dief.settings import NodeSettings
+
+__all__ = ["register"]
+
+console = Console(highlight=False)
+account_app = typer.Typer(help="The portal's accounts (per party).", no_args_is_help=True)
+
+PartyOpt = Annotated[
+    Party, typer.Option("--party", help="Whose portal: node, region or secretariat")
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", help="The portal's accounts database (DIEF_PORTAL_DATABASE_URL)"
+    ),
+]
+
+
+def _settings(overrides: dict[str, Any]) -> PortalSettings:
+    return load_or_fail(PortalSettings, overrides, connects=False)
+
+
+def _node_settings(keys: Path | None, bootstrap: str | None, embedded: bool) -> NodeSettings:
+    from dief.settings import NodeSettings
+
+    overrides = {"keyring": {"path": keys}, "kafka": kafka_options(bootstrap, embedded)}
+    return load_or_fail(NodeSettings, overrides)
+
+
+def _portal(settings: PortalSettings) -> Portal:
+    return Portal(
+        party=settings.party,
+        db=PortalDatabase(settings.accounts_url()),
+        codec=SessionCodec(
+            settings.session_secret.get_secret_value(),
+            idle_seconds=settings.idle_minutes * 60,
+            secure=settings.cookie_secure,
+        ),
+        limiter=LoginLimiter(settings.login_attempts, settings.login_window_minutes * 60),
+        regions=tuple(settings.regions or list(Region)),
+    )
+
+
+def _with_node(
+    portal: Portal, settings: PortalSettings, node: NodeSettings, passphrase: SecretStr | None
+) -> None:
+    """Run the node service in the portal's process; the portal posts through it."""
+    from dief.portal import NodeServiceGateway
+    from producers.node import NodeService
+
+    service = NodeService(node, passphrase)
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    portal.gateway = NodeServiceGateway(service, node.outbox, private_folder(settings.work_dir))
+
+    async def start() -> None:
+        await service.start()
+        tasks.append(asyncio.create_task(service.run(stop), name="node"))
+        console.print(f"node running; outbox {node.outbox}")
+
+    async def halt() -> None:
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, timeout=15)
+        await service.stop()
+
+    portal.on_start.append(start)
+    portal.on_stop.append(halt)
+
+
+def _aggregator_url(settings: PortalSettings) -> str:
+    if settings.aggregator_database_url is not None:
+        return settings.aggregator_database_url.get_secret_value()
+    from dief.cli._console import stored_database
+    from dief.settings import AGGREGATOR_FILE, AggregatorSettings, RunSettings
+
+    aggregator = load_or_fail(AggregatorSettings, {}, connects=False)
+    last_run = load_or_fail(RunSettings, {}, connects=False).run_dir / AGGREGATOR_FILE
+    given = "database_url" in aggregator.model_fields_set
+    return stored_database(
+        aggregator.database_url, given=given, last_run=last_run, what="aggregator"
+    )
+
+
+DEMO_ACCOUNTS: dict[Party, list[tuple[str, tuple[Role, ...], Region | None]]] = {
+    Party.NODE: [
+        ("officer", (Role.OFFICER,), None),
+        ("approver", (Role.OFFICER, Role.APPROVER), None),
+        ("admin", (Role.ADMINISTRATOR,), None),
+    ],
+    Party.REGION: [
+        *((f"member-{r.value.lower()}", (Role.MEETING_MEMBER,), r) for r in Region),
+        ("admin", (Role.ADMINISTRATOR,), None),
+    ],
+    Party.SECRETARIAT: [
+        ("editor", (Role.SECRETARIAT_EDITOR,), None),
+        ("admin", (Role.ADMINISTRATOR,), None),
+    ],
+}
+
+
+async def _demo_accounts(portal: Portal) -> None:
+    """Make the party's demo accounts that do not exist yet and print how to sign in."""
+    await portal.db.start()
+    try:
+        for name, roles, region in DEMO_ACCOUNTS[portal.party]:
+            if await portal.accounts.by_name(name) is not None:
+                continue
+            password = secrets.token_urlsafe(12)
+            secret = await portal.accounts.create(name, password, roles, region=region)
+            console.print(
+                f"demo account [bold]{name}[/bold] password {password} authenticator {secret}"
+            )
+    finally:
+        await portal.db.stop()
+    console.print("a sign-in code: dief web-account code NAME --party " + portal.party.value)
+
+
+def web(
+    party: PartyOpt = Party.NODE,
+    host: Annotated[str | None, typer.Option("--host", help="Address (DIEF_PORTAL_HOST)")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (DIEF_PORTAL_PORT)")] = None,
+    region: Annotated[
+        list[Region] | None, typer.Option("--region", help="A region portal's region (repeatable)")
+    ] = None,
+    database_url: DbOpt = None,
+    aggregator_database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--aggregator-database-url", help="A region portal: the aggregator's database"
+        ),
+    ] = None,
+    keys: Annotated[
+        Path | None, typer.Option("--keys", help="A node portal: the node's keyring")
+    ] = None,
+    passphrase_file: Annotated[Path | None, typer.Option("--passphrase-file")] = None,
+    bootstrap: Annotated[
+        str | None, typer.Option("--bootstrap", help="A node portal: the broker")
+    ] = None,
+    embedded: Annotated[
+        bool, typer.Option("--embedded", help="The broker is the embedded Tansu")
+    ] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Demo accounts (and, for a node, a local forum)")
+    ] = False,
+) -> None:
+    """Serve one party's part of the portal (node, region or Secretariat)."""
+    import uvicorn
+
+    overrides: dict[str, Any] = {
+        "party": party, "host": host, "port": port, "database_url": database_url,
+        "aggregator_database_url": aggregator_database_url,
+        "regions": list(dict.fromkeys(region)) if region else None,
+    }  # fmt: skip
+    if demo:
+        overrides["cookie_secure"] = overrides.get("cookie_secure", False)
+    settings = _settings(overrides)
+    portal = _portal(settings)
+    if demo:
+        asyncio.run(_demo_accounts(portal))
+    try:
+        with contextlib.ExitStack() as stack:
+            if settings.party is Party.NODE:
+                if demo:
+                    from dief.portal._demo import LocalForum
+
+                    forum = stack.enter_context(
+                        LocalForum.started(settings.work_dir / "portal-demo")
+                    )
+                    node = forum.node_settings()
+                    passphrase: SecretStr | None = forum.passphrase
+                else:
+                    node = _node_settings(keys, bootstrap, embedded)
+                    passphrase = keyring_passphrase(node.keyring, passphrase_file)
+                _with_node(portal, settings, node, passphrase)
+            elif settings.party is Party.REGION:
+                portal.digests = StoreDigests(
+                    _aggregator_url(settings),
+                    k=settings.k_meeting,
+                    start_month=settings.cycle_start_month,
+                )
+            scheme = "https" if settings.cookie_secure else "http"
+            console.print(
+                f"portal ({settings.party.value}) at {scheme}://{settings.host}:{settings.port}/"
+            )
+            config = uvicorn.Config(
+                create_app(portal), host=settings.host, port=settings.port, log_level="warning",
+                server_header=False, proxy_headers=False,
+            )  # fmt: skip
+            uvicorn.Server(config).run()
+    except DiefError as exc:
+        raise fail(exc) from exc
+
+
+@contextlib.asynccontextmanager
+async def _accounts(party: Party, database_url: str | None) -> AsyncIterator[Portal]:
+    portal = _portal(_settings({"party": party, "database_url": database_url}))
+    await portal.db.start()
+    try:
+        yield portal
+    finally:
+        await portal.db.stop()
+
+
+@account_app.command("add")
+def add_account(
+    name: Annotated[str, typer.Argument(help="User name")],
+    party: PartyOpt = Party.NODE,
+    role: Annotated[list[Role], typer.Option("--role", help="A role (repeatable)")] = [],  # noqa: B006 - typer's list option
+    region: Annotated[
+        Region | None, typer.Option("--region", help="A meeting member's region")
+    ] = None,
+    language: Annotated[str, typer.Option("--language", help="en, fr or es")] = "en",
+    password_file: Annotated[
+        Path | None, typer.Option("--password-file", help="First line: the password")
+    ] = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Create an account; prints its authenticator secret (shown once)."""
+    from dief.cli._console import passphrase_from_file, prompt_passphrase
+
+    password = (
+        passphrase_from_file(password_file) if password_file else prompt_passphrase()
+    ).get_secret_value()
+
+    async def main() -> str:
+        async with _accounts(party, database_url) as portal:
+            return await portal.accounts.create(
+                name, password, role, region=region, language=language
+            )
+
+    try:
+        secret = asyncio.run(main())
+    except DiefError as exc:
+        raise fail(exc) from exc
+    console.print(f"account {name}: authenticator secret {secret}")
+    console.print(totp_uri(secret, name))
+
+
+@account_app.command("disable")
+def disable_account(name: str, party: PartyOpt = Party.NODE, database_url: DbOpt = None) -> None:
+    """Disable an account (a leaver's): it cannot sign in, its sessions end."""
+
+    async def main() -> bool:
+        async with _accounts(party, database_url) as portal:
+            return await portal.accounts.set_disabled(name, True)
+
+    if not asyncio.run(main()):
+        raise fail(DiefError(f"there is no account {name!r}"))
+    console.print(f"account {name} disabled")
+
+
+@account_app.command("code")
+def account_code(name: str, party: PartyOpt = Party.NODE, database_url: DbOpt = None) -> None:
+    """Print the account's current sign-in code (demos and tests: whoever can read the
+    accounts database can do this; a real account's holder uses an authenticator app)."""
+    import time
+
+    async def main() -> str | None:
+        async with _accounts(party, database_url) as portal:
+            return await portal.accounts.totp_secret(name)
+
+    found = asyncio.run(main())
+    if found is None:
+        raise fail(DiefError(f"there is no account {name!r}"))
+    console.print(totp_code(found, time.time()))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``web`` and ``web-account`` to *app*."""
+    app.command("web")(web)
+    app.add_typer(account_app, name="web-account")
