@@ -55,7 +55,7 @@ XWING_SEED = hashlib.sha256(b"dief test vector: x-wing seed").digest()
 X25519_SECRET = hashlib.sha256(b"dief test vector: x25519 key").digest()
 CYCLE, REGION, CASE_INDEX = "CSP12", "AFR", 7
 ENVELOPE_ID = "6f1c2b9e-3d4a-4e5f-8a7b-0c1d2e3f4a5b"
-PASSPHRASE = "dief test vectors (public)"
+PASSPHRASE = "dief test vectors (public)"  # noqa: S105  # a simulated forum, thrown away
 
 CASE_INPUT: dict[str, Any] = {
     "kind": "case",
@@ -81,7 +81,7 @@ CASE_INPUT: dict[str, Any] = {
     "reassessment": {"reassessed": True, "outcome": "suspended"},
     "tlp": "amber",
     "summary": "Reactivated rifles moved through two ports; the end-user certificate was "
-    "re-used — a pattern worth checking (“lesson”) 𝔘.",
+    "re-used — a pattern worth checking (“lesson”) \U0001d518.",
 }
 
 
@@ -205,7 +205,7 @@ def _summary(forum: SimulatedForum) -> dict[str, Any]:
             "k": 3,
             "regions": {REGION: table(1.0)},
             "global": table(1.0),
-            "narrative": ["Reported cases rose — “in transit” most often. 𝔘"],
+            "narrative": ["Reported cases rose — “in transit” most often. \U0001d518"],
             "methodology": {"rules": ["k_csp = 3"], "k": 3, "suppressed": 1},
         }
     )
@@ -226,7 +226,9 @@ def main() -> int:
         },
     )
     with tempfile.TemporaryDirectory() as tmp:
-        forum = SimulatedForum.create(Path(tmp) / "forum", PASSPHRASE, nodes=["vectors"], cycles=[CYCLE])
+        forum = SimulatedForum.create(
+            Path(tmp) / "forum", PASSPHRASE, nodes=["vectors"], cycles=[CYCLE]
+        )
         directory = forum.directory
         token = _token(forum, secret)
         record = _record(token)
@@ -240,8 +242,12 @@ def main() -> int:
                 "verify_at": directory.document.issued_at,
                 "directory": directory.raw.decode("utf-8"),
                 "version": directory.version,
-                "region_kem_kids": {r: [k.kid for k in directory.region_kem_keys(r)] for r in ("AFR",)},
-                "secretariat_sign_kids": [k.kid for k in directory.verify_keys(KeyRole.SECRETARIAT)],
+                "region_kem_kids": {
+                    r: [k.kid for k in directory.region_kem_keys(r)] for r in ("AFR",)
+                },
+                "secretariat_sign_kids": [
+                    k.kid for k in directory.verify_keys(KeyRole.SECRETARIAT)
+                ],
                 "issuer_kid": token["issuer_kid"],
             },
         )
@@ -252,7 +258,11 @@ def main() -> int:
         {
             "partitions": 3,
             "keys": [
-                {"key": key, "murmur2": murmur2(key.encode()), "partition": (murmur2(key.encode()) & 0x7FFFFFFF) % 3}
+                {
+                    "key": key,
+                    "murmur2": murmur2(key.encode()),
+                    "partition": (murmur2(key.encode()) & 0x7FFFFFFF) % 3,
+                }
                 for key in keys
             ],
         },
