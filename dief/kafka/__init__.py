@@ -1,4 +1,5 @@
-"""Everything that speaks Kafka (DESIGN §2, §9): topic names and creation, FastStream brokers
+"""Everything that speaks Kafka (DESIGN §2, §9): topic names and creation, what a broker
+supports (asked, never guessed from its name: :func:`probe_capabilities`), FastStream brokers
 from settings, the node's publisher, the record, dead-letter and receipt sinks, batch
 subscriptions, and following a topic without a group (the node's receipts).
 
@@ -7,6 +8,11 @@ aiokafka and FastStream errors are translated here into :class:`dief.exceptions.
 
 from __future__ import annotations
 
+from dief.kafka._capabilities import (
+    BrokerCapabilities,
+    explain_connection_failure,
+    probe_capabilities,
+)
 from dief.kafka._clients import (
     KafkaDeadLetterSink,
     KafkaReceiptSink,
@@ -14,6 +20,7 @@ from dief.kafka._clients import (
     NodePublisher,
     make_broker,
     producer_options,
+    security_options,
 )
 from dief.kafka._dlq import (
     DeadLetterSnapshot,
@@ -59,6 +66,7 @@ __all__ = [
     "EMBEDDED_SESSION_TIMEOUT_MS",
     "RECEIPTS_TOPIC",
     "ROUTES_TOPIC",
+    "BrokerCapabilities",
     "ConsumedRecord",
     "DeadLetterSnapshot",
     "EnsuredTopics",
@@ -76,12 +84,15 @@ __all__ = [
     "directory_topic",
     "dlq_topic",
     "ensure_topics",
+    "explain_connection_failure",
     "make_broker",
+    "probe_capabilities",
     "producer_options",
     "read_dead_letters",
     "read_new",
     "read_to_end",
     "replay_dead_letters",
+    "security_options",
     "subscribe_batches",
     "watch_dead_letters",
 ]

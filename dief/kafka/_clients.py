@@ -14,6 +14,7 @@ from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from dief.exceptions import BrokerError
+from dief.kafka._capabilities import explain_connection_failure
 from dief.kafka._topics import RECEIPTS_TOPIC, dlq_topic
 from dief.seams import (
     Clock,
@@ -35,6 +36,7 @@ __all__ = [
     "NodePublisher",
     "make_broker",
     "producer_options",
+    "security_options",
 ]
 
 #: Producer settings shared by make_broker() and NodePublisher (acks and idempotence apart).
@@ -62,6 +64,12 @@ def _security(settings: KafkaSettings) -> BaseSecurity | None:
     if settings.sasl_mechanism == "PLAIN":
         return SASLPlaintext(user, password, ssl_context=context, use_ssl=context is not None)
     return SASLScram256(user, password, ssl_context=context, use_ssl=context is not None)
+
+
+def security_options(settings: KafkaSettings) -> dict[str, Any]:
+    """aiokafka's security keyword arguments for *settings* (``security_protocol``,
+    ``ssl_context``, ``sasl_*``). :raises ConfigurationError: the CA file cannot be used."""
+    return dict(parse_security(_security(settings)))
 
 
 def producer_options(
@@ -143,7 +151,14 @@ class NodePublisher:
             await producer.start()
         except (KafkaError, OSError) as exc:
             await _stop_quietly(producer)
-            raise BrokerError(f"cannot connect to the broker: {type(exc).__name__}") from exc
+            message = explain_connection_failure(self._settings, [exc], doing="connect to")
+            if options["enable_idempotence"]:
+                message += (
+                    " The producer is idempotent: a broker without idempotent producers "
+                    "(ask it with dief.kafka.probe_capabilities) needs the embedded profile "
+                    "(--embedded / DIEF_KAFKA__EMBEDDED=true)."
+                )
+            raise BrokerError(message) from exc
         self._producer = producer
 
     async def publish(self, entries: Sequence[OutboxEntry]) -> None:

@@ -31,7 +31,13 @@ from pydantic import SecretStr
 
 from dief.broker import accepts, format_tail, pick_free_port
 from dief.exceptions import BrokerError, BrokerStartError, ConfigurationError
-from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec, dief_topics, ensure_topics
+from dief.kafka import (
+    DEFAULT_CASE_PARTITIONS,
+    TopicSpec,
+    dief_topics,
+    ensure_topics,
+    probe_capabilities,
+)
 from dief.kafka_cluster._acl_admin import create_acls
 from dief.kafka_cluster._acls import AclGrant, acl_matrix, principals
 from dief.kafka_cluster._config import (
@@ -224,6 +230,7 @@ class KafkaCluster:
             del options["bootstrap_servers"]
             await ensure_topics(self.bootstrap, self._topics, time_limit=60.0, **options)
             await self._apply_acls()
+            await self._wait_idempotence()
         except BaseException:
             await self._kill_all()
             raise
@@ -452,6 +459,16 @@ class KafkaCluster:
             ) from exc
         finally:
             await admin.close()
+
+    async def _wait_idempotence(self) -> None:
+        """Until the brokers hand out producer ids (right after start they answer
+        COORDINATOR_LOAD_IN_PROGRESS for a while)."""
+        found = await probe_capabilities(self.settings(), time_limit=self._start_timeout)
+        if not found.idempotence:
+            raise BrokerStartError(
+                f"the Kafka cluster at {self.bootstrap} hands out no producer ids: "
+                + "; ".join(found.notes)
+            )
 
     async def _kill_all(self) -> None:
         try:

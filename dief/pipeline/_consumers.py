@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from faststream.kafka import KafkaBroker
 from dief.aggregator import BatchReport, RegionAggregator
 from dief.aggregator.store import CaseStore
 from dief.broker import EmbeddedBroker
-from dief.broker._process import is_embedded_broker
 from dief.crypto.envelope import Opener
 from dief.database import sqlite_url
 from dief.digests import SummaryCollector
@@ -25,6 +25,7 @@ from dief.kafka import (
     dief_topics,
     ensure_topics,
     make_broker,
+    probe_capabilities,
 )
 from dief.pipeline._keys import ForumKeys
 from dief.pipeline._options import PipelineError, RunContext
@@ -52,11 +53,13 @@ async def start_broker(run: RunContext, stack: Resources) -> KafkaSettings:
         embedded = EmbeddedBroker(binary=options.broker_bin, log_path=run.work / "broker.log")
         await stack.enter_async_context(embedded)
         return KafkaSettings(bootstrap=embedded.bootstrap, embedded=True)
+    # Ask the broker what it supports (DESIGN §9): a broker without idempotent producers
+    # (the embedded Tansu, wherever it was started) gets the embedded profile.
+    capabilities = await probe_capabilities(KafkaSettings(bootstrap=options.bootstrap))
+    for note in capabilities.notes:
+        logging.getLogger("dief.pipeline").warning("%s", note)
     await ensure_topics(options.bootstrap, dief_topics())
-    # An embedded broker started elsewhere (`dief broker`) has no idempotent producers
-    # either: its clients need the embedded profile too.
-    on_embedded = await is_embedded_broker(options.bootstrap)
-    return KafkaSettings(bootstrap=options.bootstrap, embedded=on_embedded)
+    return KafkaSettings(bootstrap=options.bootstrap, embedded=not capabilities.idempotence)
 
 
 async def start_store(run: RunContext, stack: Resources) -> CaseStore:
