@@ -282,6 +282,40 @@ def _pairs(doc: Doc) -> set[tuple[str, str]]:
     pairs.update(("transport_mode", v) for v in many("transport_modes"))
     pairs.update(("risk_indicator", v) for v in many("risk_indicators"))
     pairs.update(("action_taken", v) for v in many("actions_taken"))
+    pairs |= _working_group_pairs(doc)
+    return pairs
+
+
+def _working_group_pairs(doc: Doc) -> set[tuple[str, str]]:
+    """The Working Group's dimensions (docs/case-model.md), from the plain document: the
+    transfer type always (``unknown`` when not given); each maritime feature; each actor's
+    role, and as ``unregistered_actor`` when registered is ``no``; the check and its
+    outcome; the reassessment's outcome, ``pending`` or ``not_reassessed``; each item's
+    subcategory."""
+    pairs = {("transfer_type", str(doc.get("transfer_type", "unknown")))}
+    maritime = doc.get("maritime", [])
+    assert isinstance(maritime, list)
+    pairs.update(("maritime", str(m)) for m in maritime)
+    actors = doc.get("actor_roles", [])
+    assert isinstance(actors, list)
+    for actor in actors:
+        pairs.add(("actor_role", actor["role"]))
+        if actor.get("registered") == "no":
+            pairs.add(("unregistered_actor", actor["role"]))
+    verification = doc.get("verification")
+    if isinstance(verification, dict):
+        pairs.add(("verification", verification["check"]))
+        if verification.get("outcome") is not None:
+            pairs.add(("verification_outcome", verification["outcome"]))
+    reassessment = doc.get("reassessment")
+    if isinstance(reassessment, dict):
+        if not reassessment["reassessed"]:
+            pairs.add(("reassessment", "not_reassessed"))
+        else:
+            pairs.add(("reassessment", reassessment.get("outcome") or "pending"))
+    items = doc["items"]
+    assert isinstance(items, list)
+    pairs.update(("item_subcategory", i["subcategory"]) for i in items if i.get("subcategory"))
     return pairs
 
 

@@ -65,16 +65,24 @@ from dief.periods import Month
 from dief.seams import ContributorCredential
 from dief.testing import FakeCredentials
 from dief.vocab import (
+    ITEM_SUBCATEGORY_CATEGORIES,
     ActionTaken,
+    ActorRole,
     CaseKind,
     Confidence,
     DetectionSource,
     EndUserType,
     ItemCategory,
+    MaritimeFeature,
     Method,
+    ReassessmentOutcome,
     Region,
+    Registration,
     TransferStage,
+    TransferType,
     TransportMode,
+    VerificationCheck,
+    VerificationOutcome,
 )
 from dief.wire import MAX_VALUE_BYTES, TYPE_CASE, case_id_for, generalise, parse_case
 
@@ -298,6 +306,7 @@ class World:
         def some(values: Sequence[str], most: int) -> list[str]:
             return r.sample(list(values), r.randint(0, most))
 
+        modes = some([m.value for m in TransportMode], 2)
         doc = case_doc(
             node.name,
             region,
@@ -305,21 +314,16 @@ class World:
             kind=r.choice(list(CaseKind)).value,
             confidence=r.choice(list(Confidence)).value,
             detected=r.choice(MONTHS),
-            items=[
-                {
-                    "category": r.choice(list(ItemCategory)).value,
-                    "quantity": r.choice((1, 7, 40, 500, 2000, 20000, "unknown")),
-                }
-                for _ in range(r.randint(1, 3))
-            ],
+            items=[_item(r) for _ in range(r.randint(1, 3))],
             transfer_stage=r.choice(list(TransferStage)).value,
             methods=some([m.value for m in Method], 3),
-            transport_modes=some([m.value for m in TransportMode], 2),
+            transport_modes=modes,
             end_user_type=r.choice(list(EndUserType)).value,
             risk_indicators=some(INDICATORS, 3),
             detection_source=r.choice(list(DetectionSource)).value,
             actions_taken=some([a.value for a in ActionTaken], 3),
             tlp=r.choice(("red", "amber_strict", "amber", "amber", "green", "clear")),
+            **_working_group_fields(r, modes),
         )
         doc.update(fields)
         return doc
@@ -579,7 +583,7 @@ class World:
             (
                 "1999.1",
                 "2025.1",
-                "2026.2",
+                "2026.9",
                 "2027.1",
                 "2026.10",
                 "2026.01",
@@ -706,6 +710,46 @@ class World:
         )
 
 
+def _item(r: random.Random) -> Doc:
+    """A random item; a third of those whose category takes a subcategory get one."""
+    category = r.choice(list(ItemCategory))
+    item: Doc = {
+        "category": category.value,
+        "quantity": r.choice((1, 7, 40, 500, 2000, 20000, "unknown")),
+    }
+    fitting = [s for s, cats in ITEM_SUBCATEGORY_CATEGORIES.items() if category in cats]
+    if fitting and r.random() < 1 / 3:
+        item["subcategory"] = r.choice(fitting).value
+    return item
+
+
+def _working_group_fields(r: random.Random, modes: Sequence[str]) -> Doc:
+    """Random Working Group fields (docs/case-model.md), each absent some of the time."""
+    fields: Doc = {"transfer_type": r.choice(list(TransferType)).value}
+    if "sea" in modes and r.random() < 0.5:
+        fields["maritime"] = r.sample([m.value for m in MaritimeFeature], r.randint(1, 3))
+    if r.random() < 0.4:
+        fields["actor_roles"] = [
+            {
+                "role": r.choice(list(ActorRole)).value,
+                "registered": r.choice(list(Registration)).value,
+            }
+            for _ in range(r.randint(1, 3))
+        ]
+    if r.random() < 0.3:
+        check = r.choice(list(VerificationCheck))
+        verification: Doc = {"check": check.value}
+        if check is not VerificationCheck.NONE and r.random() < 0.8:
+            verification["outcome"] = r.choice(list(VerificationOutcome)).value
+        fields["verification"] = verification
+    if r.random() < 0.3:
+        reassessment: Doc = {"reassessed": r.random() < 0.7}
+        if reassessment["reassessed"] and r.random() < 0.8:
+            reassessment["outcome"] = r.choice(list(ReassessmentOutcome)).value
+        fields["reassessment"] = reassessment
+    return fields
+
+
 def _as_bytes(data: Doc) -> bytes:
     return json.dumps(data).encode()
 
@@ -754,6 +798,17 @@ _SCHEMA_BREAKERS: tuple[Callable[[Doc], None], ...] = (
     _set(catalogue_version="9" * 33),
     _set(cycle="CSP0"),
     _set(tlp="white"),
+    # the Working Group's fields (docs/case-model.md): each always present, each rule kept
+    _drop("transfer_type"),
+    _drop("verification"),
+    _set(transfer_type="transhipment"),
+    _set(transport_modes=["air"], maritime=["ais_gap"]),  # a sea-leg detail, no sea leg
+    _set(transport_modes=["sea"], maritime=["vessel renamed at sea"]),
+    _set(actor_roles=[{"role": "broker"}]),
+    _set(actor_roles=[{"role": "broker", "registered": "no", "name": "x"}]),
+    _set(verification={"check": "none", "outcome": "consistent"}),
+    _set(reassessment={"reassessed": False, "outcome": "revoked"}),
+    _set(items=[{"category": "ammunition", "band": "1-10", "subcategory": "uncrewed_system"}]),
 )
 
 

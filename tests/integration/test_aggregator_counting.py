@@ -43,16 +43,34 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 def first_round() -> tuple[list[Doc], dict[str, Doc], Doc]:
-    a1 = case_doc("N1", "AFR", methods=["falsified_documents", "shell_company"])
+    a1 = case_doc(
+        "N1",
+        "AFR",
+        methods=["falsified_documents", "shell_company"],
+        transfer_type="export",
+        maritime=["ais_gap", "flag_change"],
+        actor_roles=[
+            {"role": "broker", "registered": "no"},
+            {"role": "broker", "registered": "yes"},
+            {"role": "carrier"},
+        ],
+        verification={"check": "on_site", "outcome": "items_missing"},
+    )
     b1 = case_doc(
         "N1",
         "AFR",
         detected="2025-08-20",
         items=[
-            {"category": "small_arms", "quantity": 40},
+            {"category": "small_arms", "quantity": 40, "subcategory": "reactivated_firearm"},
             {"category": "ammunition", "quantity": 20000},
-            {"category": "small_arms", "quantity": 3},
+            {
+                "category": "small_arms",
+                "quantity": 3,
+                "subcategory": "converted_non_lethal_firearm",
+            },
         ],
+        actor_roles=[{"role": "financier", "registered": "no"}],
+        reassessment={"reassessed": False},
     )
     c1 = case_doc("N2", "AFR", detected="2025-09-03", tlp="red", kind="alert")
     d1 = case_doc(
@@ -61,15 +79,51 @@ def first_round() -> tuple[list[Doc], dict[str, Doc], Doc]:
         detected="2026-03",
         related_regions=["AFR", "WEOG"],
         transport_modes=["air", "sea"],
+        transfer_type="trans_shipment",
+        maritime=["transshipment_in_port"],
     )
-    e1 = case_doc("N3", "APG", detected="2026-04", risk_indicators=["DOC-01", "RTE-02"])
-    f1 = case_doc("N3", "AFR", detected="2026-05-31", confidence="confirmed")
+    e1 = case_doc(
+        "N3",
+        "APG",
+        detected="2026-04",
+        risk_indicators=["DOC-01", "RTE-02"],
+        verification={"check": "none"},
+        reassessment={"reassessed": True, "outcome": "revoked"},
+    )
+    f1 = case_doc(
+        "N3",
+        "AFR",
+        detected="2026-05-31",
+        confidence="confirmed",
+        transfer_type="brokering",
+        maritime=["floating_armoury", "ais_gap"],
+        actor_roles=[
+            {"role": "broker", "registered": "no"},
+            {"role": "shipping_agent", "registered": "unknown"},
+        ],
+        verification={"check": "documentary", "outcome": "inconsistent"},
+        items=[{"category": "warships", "quantity": 2, "subcategory": "uncrewed_system"}],
+    )
     docs = [
         a1,
-        revise(a1, 2, confidence="confirmed", methods=["shell_company"], detected="2026-02-10"),
+        revise(
+            a1,
+            2,
+            confidence="confirmed",
+            methods=["shell_company"],
+            detected="2026-02-10",
+            maritime=["ais_gap"],
+            verification={"check": "on_site"},
+            reassessment={"reassessed": True},
+        ),
         revise(a1, 3, status="withdrawn"),
         b1,
-        revise(b1, 2, actions_taken=["seizure", "prosecution"]),
+        revise(
+            b1,
+            2,
+            actions_taken=["seizure", "prosecution"],
+            reassessment={"reassessed": True, "outcome": "suspended"},
+        ),
         c1,
         d1,
         revise(d1, 2, kind="alert"),
