@@ -9,6 +9,8 @@ node secrets, or the refused input text itself.
 
     DiefError
     ├── ConfigurationError            settings or files that cannot work
+    │   └── InfeasibleError           (dief.audit) published documents that contradict the
+    │                                 audit's relations; nothing can be bounded
     ├── ValidationError               one case (or one field of it) refused; has .code, .loc
     │   └── ScreeningError            free text that could attribute a case (.spans)
     ├── EnvelopeError                 a sealed envelope that cannot be opened; has .code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from dief.cli import audit as _audit
 from dief.cli import broker as _broker
 from dief.cli import checklist as _checklist
 from dief.cli import digest as _digest
@@ -35,6 +36,7 @@ def _root() -> None:
 for _module in (_run, _services, _receipts, _keys, _broker, _schema, _digest, _summary, _web):
     _module.register(app)
 _dlq.register(app)
+_audit.register(app)
 _checklist.register(app)
 
 

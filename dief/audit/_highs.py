@@ -1,0 +1,111 @@
+"""One HiGHS model per block, re-solved for each objective (a warm simplex start).
+
+``scipy.optimize.linprog(method="highs")`` builds and presolves the model anew for every
+call: for a block of 2,000 unknowns that is about 20 ms, twice per suppressed cell. The
+HiGHS bundled with scipy (pinned, 1.17.1) can keep the model and change only the cost
+vector, so each further solve starts from the last basis (about 1 ms). That object is
+private to scipy: when it is missing, :func:`session` gives ``None`` and the caller uses
+``linprog``, which solves the same programmes with the same solver.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no type information
+
+__all__ = ["HighsSession", "session"]
+
+try:  # scipy's bundled HiGHS bindings (private); linprog is the fallback
+    import scipy.optimize._highspy._core as _h  # type: ignore[import-untyped]  # no stubs
+except ImportError:  # pragma: no cover - depends on the scipy build
+    _h = None
+
+
+class HighsSession:
+    """A block's LP kept in HiGHS: ``minimise(j)`` / ``maximise(j)`` of one unknown."""
+
+    def __init__(self, highs: Any, n: int) -> None:
+        self._highs = highs
+        self._n = n
+        self._current: int | None = None
+        self.solves = 0
+
+    def _run(self, j: int, sense: Any) -> tuple[int, float]:
+        h = self._highs
+        if self._current is not None and self._current != j:
+            h.changeColCost(self._current, 0.0)
+        h.changeColCost(j, 1.0)
+        self._current = j
+        h.changeObjectiveSense(sense)
+        h.run()
+        self.solves += 1
+        status = h.getModelStatus()
+        if status == _h.HighsModelStatus.kOptimal:
+            return 0, float(h.getInfo().objective_function_value)
+        if status == _h.HighsModelStatus.kInfeasible:
+            return 2, math.nan
+        if status in (_h.HighsModelStatus.kUnbounded, _h.HighsModelStatus.kUnboundedOrInfeasible):
+            return 3, math.nan
+        return 4, math.nan
+
+    def minimise(self, j: int) -> tuple[int, float]:
+        return self._run(j, _h.ObjSense.kMinimize)
+
+    def maximise(self, j: int) -> tuple[int, float]:
+        return self._run(j, _h.ObjSense.kMaximize)
+
+    def seed(self, local: list[int], seen_lo: np.ndarray, seen_hi: np.ndarray) -> None:
+        """Minimise the sum of *local* once: a point where most are at their least."""
+        h = self._highs
+        for k in local:
+            h.changeColCost(k, 1.0)
+        h.changeObjectiveSense(_h.ObjSense.kMinimize)
+        h.run()
+        if h.getModelStatus() == _h.HighsModelStatus.kOptimal:
+            x = self.solution()
+            np.minimum(seen_lo, x, out=seen_lo)
+            np.maximum(seen_hi, x, out=seen_hi)
+        for k in local:
+            h.changeColCost(k, 0.0)
+        self._current = None
+        self.solves += 1
+
+    def solution(self) -> np.ndarray:
+        return np.asarray(self._highs.getSolution().col_value, dtype=float)
+
+
+def session(
+    a_eq: sp.csr_matrix,
+    b_eq: np.ndarray,
+    a_ub: sp.csr_matrix,
+    b_ub: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> HighsSession | None:
+    """A kept HiGHS model of ``a_eq x = b_eq, a_ub x <= b_ub, lower <= x <= upper``."""
+    if _h is None:  # pragma: no cover
+        return None
+    n = a_eq.shape[1]
+    matrix = sp.vstack([a_eq, a_ub]).tocsc()
+    lp = _h.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = matrix.shape[0]
+    lp.a_matrix_.num_col_ = n
+    lp.a_matrix_.num_row_ = matrix.shape[0]
+    lp.a_matrix_.format_ = _h.MatrixFormat.kColwise
+    lp.col_cost_ = np.zeros(n)
+    lp.col_lower_ = np.asarray(lower, dtype=float)
+    lp.col_upper_ = np.where(np.isinf(upper), _h.kHighsInf, upper).astype(float)
+    lp.row_lower_ = np.concatenate([b_eq, np.full(a_ub.shape[0], -_h.kHighsInf)])
+    lp.row_upper_ = np.concatenate([b_eq, b_ub])
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    highs = _h._Highs()
+    highs.setOptionValue("output_flag", False)
+    if highs.passModel(lp) == _h.HighsStatus.kError:
+        return None
+    return HighsSession(highs, n)

@@ -1,0 +1,329 @@
+"""The relations between published tables, derived from DESIGN §5/§7 and the documents alone.
+
+- within a table: every cell counts at most the table's cases; the values of each
+  single-valued dimension (``dief.vocab.SINGLE_VALUED_DIMENSIONS``) sum to the total; a
+  case names at least one item category; a value a listed dimension does not list is 0;
+- periods: a quarter's cells are its months' sums, a cycle's its months' (and its
+  quarters' where they nest in the cycle), a checklist window's its four quarters';
+  a digest cell's ``previous`` is the previous period's cell;
+- summaries: the global cell is the sum of the regions' cells;
+- TLP:RED: a meeting digest's cycle cell = the summary's cell of the region + the red
+  cases' cell, the red cases forming a table of their own (non-negative, cells at most
+  its total);
+- route tables received: the sending region's summary cell = the route cell + the rest;
+- issues: a table published again with the same total and the same published counts is
+  taken as unchanged (the same unknowns);
+- the reader's own cases: lower bounds on the cells they count in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from dief.audit._documents import TOTAL, PublishedTable, ReaderView, TableKey
+from dief.audit._own import OwnCase
+from dief.audit._periods import cycle_months, cycle_quarters, previous_period, quarter_months
+from dief.audit._system import LinearSystem, SystemBuilder
+from dief.vocab import SINGLE_VALUED_DIMENSIONS
+
+__all__ = ["SystemOptions", "build_system"]
+
+_SINGLE = frozenset(str(d) for d in SINGLE_VALUED_DIMENSIONS)
+_ITEMS = "item_category"
+
+
+@dataclass(frozen=True)
+class SystemOptions:
+    """``listed_at_least_one``: a listed suppressed cell counts at least one case (DESIGN
+    §7: cells are listed for values with data; a re-issue may keep one at 0, so the audit
+    retries without it when the system is infeasible). ``link_issues``: a table published
+    again with the same total and published counts is the same unknowns."""
+
+    listed_at_least_one: bool = True
+    link_issues: bool = True
+
+
+def _same(a: PublishedTable, b: PublishedTable) -> bool:
+    if set(a.cells) != set(b.cells) or a.dimensions != b.dimensions:
+        return False
+    shared = [c for c in a.cells if a.cells[c] is not None and b.cells[c] is not None]
+    if any(a.cells[c] != b.cells[c] for c in shared):
+        return False
+    if a.total_shown:
+        return a.cells.get(TOTAL) is not None and b.cells.get(TOTAL) == a.cells.get(TOTAL)
+    return bool(shared)
+
+
+class _Reader:
+    """Turns tables into unknowns; ``member`` is the one way to name a cell's count."""
+
+    def __init__(self, view: ReaderView, options: SystemOptions) -> None:
+        self.view = view
+        self.options = options
+        self.b = SystemBuilder()
+        self.canon: dict[tuple[int, TableKey], int] = {}
+        for i, issue in enumerate(view.issues):
+            for key, table in issue.tables.items():
+                self.canon[(i, key)] = i
+                if not options.link_issues:
+                    continue
+                for e in range(i - 1, -1, -1):
+                    earlier = view.issues[e].tables.get(key)
+                    if earlier is not None:
+                        if _same(earlier, table):
+                            self.canon[(i, key)] = self.canon[(e, key)]
+                        break
+
+    def table(self, i: int, key: TableKey) -> PublishedTable | None:
+        return self.view.issues[i].tables.get(key)
+
+    def member(self, i: int, key: TableKey, cell: str) -> int | None:
+        """The unknown of *cell* in table *key* of issue *i*, or None where it counts 0."""
+        if key[0] in ("red", "rest"):
+            return self._shadow(i, key, cell, role="red" if key[0] == "red" else "shadow")
+        table = self.table(i, key)
+        if table is None:
+            return None
+        state = table.state(cell)
+        if state == "zero":
+            return None
+        name = (self.canon[(i, key)], key, cell)
+        fresh = name not in self.b.index
+        j = self.b.var(name, role="suppressed" if state == "suppressed" else "shadow")
+        if state == "published":
+            value = table.cells[cell]
+            assert value is not None
+            self.b.fix(j, float(value))
+            self.b.published.add(j)
+        elif state == "suppressed":
+            self.b.documents[j].update(table.documents)
+            if self.options.listed_at_least_one:
+                self.b.at_least(j, 1.0)
+        if fresh:
+            self._new_cell(i, key, cell, j)
+            if cell == TOTAL and table.total_bounds is not None:
+                lo, hi = table.total_bounds
+                self.b.at_least(j, lo)
+                self.b.at_most(j, hi)
+        return j
+
+    def _shadow(self, i: int, key: TableKey, cell: str, *, role: str) -> int:
+        name = (i, key, cell)
+        fresh = name not in self.b.index
+        j = self.b.var(name, role=role)
+        if fresh:
+            self._new_cell(i, key, cell, j)
+        return j
+
+    def _new_cell(self, i: int, key: TableKey, cell: str, j: int) -> None:
+        if cell != TOTAL:
+            total = self.member(i, key, TOTAL)
+            if total is not None:
+                self.b.less_equal({j: 1.0, total: -1.0})
+
+    # ------------------------------------------------------------------ relations
+
+    def sum_rule(
+        self, i: int, whole: TableKey, parts: Sequence[TableKey], cells: Iterable[str]
+    ) -> None:
+        """``whole[cell] = sum(part[cell])`` for every cell."""
+        for cell in sorted(set(cells)):
+            terms: dict[int, float] = {}
+            w = self.member(i, whole, cell)
+            if w is not None:
+                terms[w] = terms.get(w, 0.0) - 1.0
+            for part in parts:
+                m = self.member(i, part, cell)
+                if m is not None:
+                    terms[m] = terms.get(m, 0.0) + 1.0
+            self.b.equal(terms)
+
+    def within(self, i: int, table: PublishedTable) -> None:
+        """A table's own sums (single-valued dimensions, item categories)."""
+        by_dim: dict[str, list[str]] = {}
+        for cell in table.cells:
+            if cell != TOTAL:
+                by_dim.setdefault(cell.split("/", 1)[0], []).append(cell)
+        for dim, cells in sorted(by_dim.items()):
+            if dim not in table.dimensions or (dim not in _SINGLE and dim != _ITEMS):
+                continue
+            self.additive(i, table.key, dim, cells, table)
+
+    def additive(
+        self, i: int, key: TableKey, dim: str, cells: Sequence[str], table: PublishedTable | None
+    ) -> None:
+        total = self.member(i, key, TOTAL)
+        members = [m for m in (self.member(i, key, c) for c in cells) if m is not None]
+        if total is None or not members:
+            return
+        terms: dict[int, float] = {m: 1.0 for m in members}
+        terms[total] = terms.get(total, 0.0) - 1.0
+        if dim == _ITEMS:  # every case names at least one item: sum >= total
+            self.b.less_equal({j: -c for j, c in terms.items()})
+            return
+        if table is not None and all(table.cells.get(c) is not None for c in [*cells, TOTAL]):
+            listed = sum(int(table.cells[c] or 0) for c in cells)
+            if listed != table.cells[TOTAL]:
+                self.b.notes.append(
+                    f"{'/'.join(key)}: {dim} sums to {listed}, not the total: taken as <= total"
+                )
+                self.b.less_equal(terms)
+                return
+        self.b.equal(terms)
+
+    def split(
+        self, i: int, whole: TableKey, part: TableKey, rest: TableKey, cells: Iterable[str]
+    ) -> None:
+        """``whole[cell] = part[cell] + rest[cell]``, the rest a table of its own."""
+        names = sorted(set(cells) | {TOTAL})
+        for cell in names:
+            terms: dict[int, float] = {}
+            w = self.member(i, whole, cell)
+            if w is not None:
+                terms[w] = -1.0
+            p = self.member(i, part, cell)
+            if p is not None:
+                terms[p] = terms.get(p, 0.0) + 1.0
+            r = self.member(i, rest, cell)
+            assert r is not None
+            terms[r] = terms.get(r, 0.0) + 1.0
+            self.b.equal(terms)
+        dims: dict[str, list[str]] = {}
+        for cell in names:
+            if cell != TOTAL:
+                dims.setdefault(cell.split("/", 1)[0], []).append(cell)
+        items = dims.get(_ITEMS)
+        whole_table = self.table(i, whole)
+        if items and whole_table is not None and _ITEMS in whole_table.dimensions:
+            self.additive(i, rest, _ITEMS, items, None)
+
+
+def _cells(*tables: PublishedTable | None) -> set[str]:
+    out: set[str] = set()
+    for t in tables:
+        if t is not None:
+            out.update(t.cells)
+    return out
+
+
+def _digest_periods(r: _Reader, i: int) -> None:
+    region, start = r.view.region, r.view.start_month
+    tables = {k[2]: t for k, t in r.view.issues[i].tables.items() if k[0] == "digest"}
+    months = [p for p in tables if len(p) == 7 and p[4] == "-" and p[5].isdigit()]
+    quarters = {f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in months}
+    quarters |= {p for p in tables if "-Q" in p}
+    cycles = {p for p in tables if p.startswith("CSP")}
+
+    def d(period: str) -> TableKey:
+        return ("digest", region, period)
+
+    for q in sorted(quarters):
+        parts = [d(m) for m in quarter_months(q)]
+        r.sum_rule(
+            i, d(q), parts, _cells(tables.get(q), *(tables.get(m) for m in quarter_months(q)))
+        )
+    for c in sorted(cycles):
+        ms = cycle_months(c, start)
+        r.sum_rule(i, d(c), [d(m) for m in ms], _cells(tables.get(c), *(tables.get(m) for m in ms)))
+        qs = cycle_quarters(c, start)
+        if qs:
+            r.sum_rule(
+                i, d(c), [d(q) for q in qs], _cells(tables.get(c), *(tables.get(q) for q in qs))
+            )
+    for key, table in r.view.issues[i].tables.items():
+        if key[0] == "window":
+            qs = key[2].split(":", 1)[1].split(",")
+            cells = _cells(table) | {TOTAL}
+            r.sum_rule(i, key, [d(q) for q in qs], cells)
+        if key[0] == "digest" and table.previous:
+            before = previous_period(key[2])
+            if before is None:
+                continue
+            for cell, value in table.previous.items():
+                j = r.member(i, d(before), cell)
+                if j is None:
+                    if value:
+                        r.b.notes.append(
+                            f"{before}/{cell}: previous count {value} of a cell not listed"
+                        )
+                    continue
+                r.b.fix(j, float(value))
+                r.b.published.add(j)
+
+
+def _summaries(r: _Reader, i: int) -> None:
+    region = r.view.region
+    tables = r.view.issues[i].tables
+    cycles = sorted({k[2] for k in tables if k[0] == "summary"})
+    for c in cycles:
+        scopes = sorted(
+            k[1] for k in tables if k[0] == "summary" and k[2] == c and k[1] != "global"
+        )
+        glob = ("summary", "global", c)
+        parts = [("summary", s, c) for s in scopes]
+        r.sum_rule(i, glob, parts, _cells(tables.get(glob), *(tables.get(p) for p in parts)))
+    red_cycles = {k[2] for k in tables if k[0] == "digest" and k[2].startswith("CSP")}
+    red_cycles |= {k[2] for k in tables if k[0] == "summary" and k[1] == region}
+    for c in sorted(red_cycles):
+        dig, summ = ("digest", region, c), ("summary", region, c)
+        r.split(i, dig, summ, ("red", region, c), _cells(tables.get(dig), tables.get(summ)))
+    for key, table in tables.items():
+        if key[0] == "route":
+            sender = key[1].split(">", 1)[0]
+            whole = ("summary", sender, key[2])
+            if whole in tables:
+                cells = _cells(table, tables[whole])
+                r.split(i, whole, key, ("rest", key[1], key[2]), cells)
+
+
+def _own(r: _Reader, own: Sequence[OwnCase]) -> None:
+    i = len(r.view.issues) - 1  # own cases bound the latest issue
+    region, start = r.view.region, r.view.start_month
+    counts: dict[tuple[TableKey, str], int] = {}
+
+    def add(key: TableKey, cells: Iterable[str]) -> None:
+        for cell in cells:
+            counts[(key, cell)] = counts.get((key, cell), 0) + 1
+
+    for case in own:
+        cells = [TOTAL, *(f"{d}/{v}" for d, v in case.values)]
+        cycle = case.cycle(start)
+        if case.region == region:
+            for p in (case.month, case.quarter, cycle):
+                add(("digest", region, p), cells)
+            if case.red:
+                add(("red", region, cycle), cells)
+        if not case.red:
+            add(("summary", case.region, cycle), cells)
+            if region in case.related_regions:
+                add(("route", f"{case.region}>{region}", cycle), cells)
+    for (key, cell), n in sorted(counts.items()):
+        listed_in = ("digest", key[1], key[2]) if key[0] == "red" else key
+        if r.table(i, listed_in) is None:
+            if key[0] != "route":
+                r.b.notes.append(f"own cases count in {'/'.join(key)}, which no document lists")
+            continue
+        j = r.member(i, key, cell)
+        if j is None:
+            if key[0] != "route":
+                r.b.notes.append(f"own cases count in {'/'.join(key)}/{cell}, listed as 0")
+            continue
+        r.b.at_least(j, float(n))
+
+
+def build_system(
+    view: ReaderView, own: Sequence[OwnCase] = (), options: SystemOptions | None = None
+) -> LinearSystem:
+    """Every relation a reader of ``view.region`` can use, as one linear system."""
+    r = _Reader(view, options or SystemOptions())
+    for i, issue in enumerate(view.issues):
+        for key, table in sorted(issue.tables.items()):
+            for cell in table.cells:
+                r.member(i, key, cell)
+            if r.canon[(i, key)] == i:
+                r.within(i, table)
+        _digest_periods(r, i)
+        _summaries(r, i)
+    _own(r, own)
+    return r.b.freeze()

@@ -1,0 +1,261 @@
+"""Feasible intervals by linear programming (HiGHS), and the rank (SVD) attacker.
+
+Published counts are substituted first; what is left splits into independent blocks
+(unknowns linked by no relation cannot bound each other), and each reported unknown is
+minimised and maximised over its block only. Integer counts: the LP bounds are rounded
+inwards, and an interval narrower than ``refine_below`` is checked again as an integer
+programme (``scipy.optimize.milp``), so an unknown that only integrality pins is found.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no type information
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp  # type: ignore[import-untyped]  # scipy ships no type information
+from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]  # scipy ships no type information
+
+from dief.audit._highs import HighsSession, session
+from dief.audit._propagate import propagate
+from dief.audit._system import LinearSystem
+from dief.exceptions import ConfigurationError
+
+__all__ = ["Block", "Interval", "blocks", "intervals", "rank_determined"]
+
+_TOL = 1e-7
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An unknown's feasible integer interval; ``upper`` None when unbounded above."""
+
+    lower: int
+    upper: int | None
+
+    @property
+    def width(self) -> int | None:
+        return None if self.upper is None else self.upper - self.lower
+
+
+@dataclass(frozen=True)
+class Block:
+    """One independent part of the reduced system (free unknowns and their rows)."""
+
+    unknowns: np.ndarray  # indices into the system
+    a_eq: sp.csr_matrix
+    b_eq: np.ndarray
+    a_ub: sp.csr_matrix
+    b_ub: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+@dataclass(frozen=True)
+class Reduced:
+    blocks: tuple[Block, ...]
+    fixed: np.ndarray  # bool per unknown
+    values: np.ndarray  # the fixed values
+    consistent: bool
+
+
+def blocks(system: LinearSystem) -> Reduced:
+    """Substitute the fixed unknowns and split the rest into independent blocks."""
+    fixed = np.abs(system.upper - system.lower) <= _TOL
+    values = np.where(fixed, system.lower, 0.0)
+    free = np.flatnonzero(~fixed)
+    consistent = bool(np.all(system.lower <= system.upper + _TOL))
+    a_eq = system.a_eq.tocsc()
+    a_ub = system.a_ub.tocsc()
+    b_eq = system.b_eq - a_eq @ values
+    b_ub = system.b_ub - a_ub @ values
+    a_eq, a_ub = a_eq[:, free].tocsr(), a_ub[:, free].tocsr()
+    eq_live = np.diff(a_eq.indptr) > 0
+    ub_live = np.diff(a_ub.indptr) > 0
+    if np.any(np.abs(b_eq[~eq_live]) > 1e-6) or np.any(b_ub[~ub_live] < -1e-6):
+        consistent = False
+    a_eq, b_eq = a_eq[eq_live], b_eq[eq_live]
+    a_ub, b_ub = a_ub[ub_live], b_ub[ub_live]
+    incidence = sp.vstack([a_eq, a_ub]).tocsr()
+    incidence.data[:] = 1.0
+    m = incidence.shape[0]
+    graph = sp.bmat([[None, incidence], [incidence.T, None]], format="csr") if m else None
+    if graph is None:
+        labels = np.arange(len(free))
+    else:
+        _, all_labels = connected_components(graph, directed=False)
+        labels = all_labels[m:]
+    eq_label = labels[a_eq.indices[a_eq.indptr[:-1]]] if a_eq.shape[0] else np.array([], int)
+    ub_label = labels[a_ub.indices[a_ub.indptr[:-1]]] if a_ub.shape[0] else np.array([], int)
+    out: list[Block] = []
+    order = np.argsort(labels, kind="stable")
+    splits = np.flatnonzero(np.diff(labels[order])) + 1
+    for cols in np.split(order, splits) if len(order) else []:
+        label = labels[cols[0]]
+        er, ur = np.flatnonzero(eq_label == label), np.flatnonzero(ub_label == label)
+        out.append(
+            Block(
+                unknowns=free[cols],
+                a_eq=a_eq[er][:, cols],
+                b_eq=b_eq[er],
+                a_ub=a_ub[ur][:, cols],
+                b_ub=b_ub[ur],
+                lower=system.lower[free[cols]],
+                upper=system.upper[free[cols]],
+            )
+        )
+    return Reduced(tuple(out), fixed, values, consistent)
+
+
+def _solve(block: Block, objective: np.ndarray) -> tuple[int, float]:
+    """(status, optimum): 0 optimal, 2 infeasible, 3 unbounded."""
+    result = linprog(
+        objective,
+        A_ub=block.a_ub if block.a_ub.shape[0] else None,
+        b_ub=block.b_ub if block.a_ub.shape[0] else None,
+        A_eq=block.a_eq if block.a_eq.shape[0] else None,
+        b_eq=block.b_eq if block.a_eq.shape[0] else None,
+        bounds=np.column_stack([block.lower, block.upper]),
+        method="highs",
+    )
+    return int(result.status), float(result.fun) if result.status == 0 else math.nan
+
+
+def _integer(block: Block, objective: np.ndarray) -> float | None:
+    constraints = []
+    if block.a_eq.shape[0]:
+        constraints.append(LinearConstraint(block.a_eq, block.b_eq, block.b_eq))
+    if block.a_ub.shape[0]:
+        constraints.append(LinearConstraint(block.a_ub, -np.inf, block.b_ub))
+    result = milp(
+        objective,
+        constraints=constraints,
+        integrality=np.ones(len(objective)),
+        bounds=Bounds(block.lower, block.upper),
+        options={"time_limit": 10.0},
+    )
+    return float(result.fun) if result.status == 0 else None
+
+
+def _extremes(
+    block: Block, kept: HighsSession | None, k: int, seen_lo: np.ndarray, seen_hi: np.ndarray
+) -> tuple[float, float, int]:
+    """min and max of unknown *k* over the block, and the max's status (3: unbounded).
+
+    Every optimum is a feasible point: where some point already reached an unknown's own
+    bound, that bound is its optimum and its programme is not solved."""
+    e = np.zeros(len(block.unknowns))
+    e[k] = 1.0
+    results: list[tuple[int, float]] = []
+    for sense in (1.0, -1.0):
+        bound = block.lower[k] if sense > 0 else block.upper[k]
+        seen = seen_lo[k] if sense > 0 else seen_hi[k]
+        if abs(seen - bound) <= 1e-9:
+            results.append((0, float(bound)))
+            continue
+        if kept is not None:
+            status, value = kept.minimise(k) if sense > 0 else kept.maximise(k)
+            if status == 0:
+                x = kept.solution()
+                np.minimum(seen_lo, x, out=seen_lo)
+                np.maximum(seen_hi, x, out=seen_hi)
+        else:
+            status, value = _solve(block, sense * e)
+            value *= sense
+        if status not in (0, 3):
+            raise InfeasibleError("the solver gave no optimum")
+        results.append((status, value))
+    if results[0][0] != 0:
+        raise InfeasibleError("the solver gave no lower optimum")
+    return results[0][1], results[1][1], results[1][0]
+
+
+class InfeasibleError(ConfigurationError):
+    """The reader's system has no solution: a relation the audit assumed does not hold
+    (documents of different runs, or a rule of DESIGN §7 the documents do not follow)."""
+
+    code = "infeasible"
+
+
+def intervals(
+    system: LinearSystem, targets: Sequence[int], *, refine_below: int = 0
+) -> dict[int, Interval]:
+    """The feasible integer interval of every target unknown (fixed ones included)."""
+    reduced = blocks(system)
+    if not reduced.consistent:
+        raise InfeasibleError("published counts contradict the relations")
+    wanted = set(targets)
+    out: dict[int, Interval] = {}
+    for j in wanted:
+        if reduced.fixed[j]:
+            v = round(float(reduced.values[j]))
+            out[j] = Interval(v, v)
+    for block in reduced.blocks:
+        local = [k for k, j in enumerate(block.unknowns) if int(j) in wanted]
+        if not local:
+            continue
+        status, _ = _solve(block, np.zeros(len(block.unknowns)))
+        if status == 2:
+            raise InfeasibleError("the relations have no solution")
+        least, most = propagate(
+            block.a_eq, block.b_eq, block.a_ub, block.b_ub, block.lower, block.upper
+        )
+        if np.any(least > most):
+            raise InfeasibleError("the relations have no integer solution")
+        block = replace(block, lower=least, upper=most)
+        kept = session(block.a_eq, block.b_eq, block.a_ub, block.b_ub, block.lower, block.upper)
+        seen_lo = np.full(len(block.unknowns), np.inf)
+        seen_hi = np.full(len(block.unknowns), -np.inf)
+        if kept is not None:
+            kept.seed(local, seen_lo, seen_hi)
+        for k in local:
+            lo, hi, status = _extremes(block, kept, k, seen_lo, seen_hi)
+            lower = math.ceil(lo - 1e-6)
+            upper = None if status == 3 else math.floor(hi + 1e-6)
+            if upper is not None and 0 < upper - lower < refine_below:
+                e = np.zeros(len(block.unknowns))
+                e[k] = 1.0
+                ilo, ihi = _integer(block, e), _integer(block, -e)
+                lower = lower if ilo is None else max(lower, math.ceil(ilo - 1e-6))
+                upper = upper if ihi is None else min(upper, math.floor(-ihi + 1e-6))
+            out[int(block.unknowns[k])] = Interval(
+                lower, max(lower, upper) if upper is not None else None
+            )
+    return out
+
+
+def rank_determined(system: LinearSystem, targets: Sequence[int]) -> set[int]:
+    """Targets whose value the equalities alone give: the unit vector lies in the row space
+    of the published-equality rows restricted to the unknowns (numpy SVD, per connected
+    part of the equalities)."""
+    n = system.size
+    fixed = np.abs(system.upper - system.lower) <= _TOL
+    wanted = set(targets)
+    found = {j for j in wanted if fixed[j]}
+    free = np.flatnonzero(~fixed)
+    a = system.a_eq.tocsc()[:, free].tocsr()
+    a = a[np.diff(a.indptr) > 0]
+    if not a.shape[0]:
+        return found
+    m = a.shape[0]
+    pattern = a.copy()
+    pattern.data[:] = 1.0
+    graph = sp.bmat([[None, pattern], [pattern.T, None]], format="csr")
+    _, labels = connected_components(graph, directed=False)
+    row_label, col_label = labels[:m], labels[m:]
+    local = np.array([j in wanted for j in free]) if n else np.zeros(0, bool)
+    for label in np.unique(col_label[local]):
+        cols = np.flatnonzero(col_label == label)
+        rows = np.flatnonzero(row_label == label)
+        if not len(rows):
+            continue
+        dense = a[rows][:, cols].toarray()
+        _, sing, vt = np.linalg.svd(dense, full_matrices=False)
+        basis = vt[: int(np.sum(sing > 1e-9 * max(1.0, float(sing[0]))))]
+        weight = np.sum(basis * basis, axis=0)
+        found.update(
+            int(free[c]) for c, w in zip(cols, weight, strict=True) if w > 1 - 1e-6 and local[c]
+        )
+    return found
