@@ -45,7 +45,7 @@ _MANAGED = frozenset({"case_id", "revision", "status", "submitted_by"})
 _SPARE_ROWS = 2
 _LONG_TEXT = 200
 
-Kind = Literal["choice", "checks", "text", "textarea", "group", "rows", "indicators"]
+Kind = Literal["choice", "flag", "checks", "text", "textarea", "group", "rows", "indicators"]
 FIELD_KINDS: tuple[Kind, ...] = typing.get_args(Kind)
 
 #: What each kind of screening finding means, for the officer (no refused text).
@@ -157,6 +157,8 @@ def _field(key: str, info: FieldInfo, path: tuple[str | int, ...]) -> FormField:
         return FormField(key, path, "indicators", max_length=_max_length(info))
     if _is_enum(tp):
         return FormField(key, path, "choice", tuple(v.value for v in tp), required)
+    if tp is bool:
+        return FormField(key, path, "flag", ("true", "false"), required)
     if typing.get_origin(tp) is list:
         (inner,) = typing.get_args(tp)
         inner, _ = _unwrap(inner)
@@ -225,6 +227,8 @@ def _read(f: FormField, form: _Form) -> Any:
         return rows or None
     raw = form.get(f.name)
     text = str(raw).strip() if raw is not None else ""
+    if f.kind == "flag":
+        return {"true": True, "false": False}.get(text, text or None)
     if f.kind == "textarea":
         text = str(raw or "").replace("\r\n", "\n").strip()
     return text or None

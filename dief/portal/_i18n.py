@@ -1,9 +1,9 @@
 """Interface languages: English (the source strings), French and Spanish, from the gettext
 catalogues in ``locale/<lang>/LC_MESSAGES/messages.po`` (read with Babel on first use).
 
-Strings are marked ``_("…")`` in templates and ``N_("…")`` / ``_("…")`` in the portal's
-Python modules; :func:`extract_messages` finds them all (the catalogue-completeness test
-and ``python -m dief.portal.messages`` use it).
+Strings are marked with ``_`` in templates and ``N_`` (or ``_``) in the portal's Python
+modules, around a string literal; :func:`extract_messages` finds them all (the
+catalogue-completeness test and ``python -m dief.portal._catalogues`` use it).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = [
 _HERE = Path(__file__).parent
 LOCALE_DIR = _HERE / "locale"
 _TEMPLATES = _HERE / "templates"
-#: ``_("…")``, ``N_("…")`` or ``_('…')`` with a literal (no concatenation).
+#: The marker ``_`` or ``N_`` around one string literal (no concatenation).
 _MARKED = re.compile(r"""\bN?_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*[,)]""")
 
 

@@ -50,6 +50,7 @@ FIELD_LABELS: dict[str, str] = {
     "check": N_("Check carried out"),
     "outcome": N_("Outcome"),
     "reassessment": N_("Reassessment under Article 7(7)"),
+    "reassessed": N_("Reassessed"),
     "actions_taken": N_("Actions taken"),
     "tlp": N_("Sharing (TLP)"),
     "summary": N_("Lessons learned"),
@@ -153,6 +154,8 @@ VALUE_LABELS: dict[str, str] = {
     "state_official": N_("State official"),
     "yes": N_("Yes"),
     "no": N_("No"),
+    "true": N_("Yes"),
+    "false": N_("No"),
     # verification
     "none": N_("None"),
     "documentary": N_("Documentary"),
