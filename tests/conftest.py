@@ -286,6 +286,48 @@ async def kafka_cluster() -> AsyncIterator[Any]:
         await cluster.stop()
 
 
+#: ``broker_stack`` / ``proxied_stack`` parameters: one test body, two brokers.
+BROKER_PARAMS = ("embedded", pytest.param("kafka", marks=pytest.mark.kafka))
+
+
+@pytest.fixture(params=BROKER_PARAMS)
+def broker_kind(request: pytest.FixtureRequest) -> tuple[str, Any]:
+    """``("embedded", None)`` or ``("kafka", the session's cluster)`` (started here, outside
+    any event loop, on first use)."""
+    if request.param == "kafka":
+        return "kafka", request.getfixturevalue("kafka_cluster")
+    return "embedded", None
+
+
+@pytest_asyncio.fixture
+async def broker_stack(broker_kind: tuple[str, Any]) -> AsyncIterator[Any]:
+    """A ``_brokers.BrokerStack`` (tests/integration/_brokers.py): a fresh embedded broker
+    with the DIEF topics, or the session's Kafka cluster emptied for this test."""
+    from _brokers import stack_for
+
+    async with stack_for(*broker_kind) as stack:
+        yield stack
+
+
+@pytest_asyncio.fixture(params=BROKER_PARAMS)
+async def proxied_stack(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """A ``_brokers.BrokerStack`` behind a proxy (``.proxy.cut()``), without DIEF topics
+    on the embedded broker; on Kafka a one-broker cluster of the test's own."""
+    from _brokers import proxied_embedded_stack, proxied_kafka_stack
+
+    from dief.exceptions import KafkaUnavailableError
+
+    if request.param == "embedded":
+        async with proxied_embedded_stack() as stack:
+            yield stack
+        return
+    try:
+        async with proxied_kafka_stack() as stack:
+            yield stack
+    except KafkaUnavailableError as exc:
+        pytest.skip(f"Apache Kafka cannot run here: {exc.message}")
+
+
 # -- markers and CI -----------------------------------------------------------------------
 
 

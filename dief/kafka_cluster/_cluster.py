@@ -51,6 +51,7 @@ from dief.kafka_cluster._config import (
     replication_settings,
 )
 from dief.kafka_cluster._node import BrokerProcess, NodeLayout, jvm_options, write_log4j
+from dief.kafka_cluster._reset import empty_topics_and_groups
 from dief.kafka_cluster._runtime import KafkaRuntime, find_runtime
 from dief.kafka_cluster._tls import TlsFiles, write_tls
 from dief.settings import KafkaSettings
@@ -68,8 +69,10 @@ class KafkaCluster:
     """One or three Apache Kafka brokers for tests and development (DESIGN §12).
 
     ``async with KafkaCluster(brokers=3) as cluster:`` — :attr:`bootstrap` lists every
-    broker; :meth:`settings` gives DIEF's :class:`KafkaSettings` for one principal of the
-    ACL matrix (``"admin"``, ``"node"``, ``"secretariat"``, ``"aggregator-afr"``, …).
+    broker (on *client_ports* if given, else free ones; each broker tells clients to use
+    its port in *advertised_ports* instead, if given: a proxy in front of it);
+    :meth:`settings` gives DIEF's :class:`KafkaSettings` for one principal of the ACL
+    matrix (``"admin"``, ``"node"``, ``"secretariat"``, ``"aggregator-afr"``, …).
     *topics* default to the DIEF topics with *partitions* per case topic, replicated on
     up to three brokers; *acls* (default: the whole matrix) are applied after them.
 
@@ -89,9 +92,14 @@ class KafkaCluster:
         start_timeout: float = 120.0,
         stop_timeout: float = 20.0,
         runtime: KafkaRuntime | None = None,
+        client_ports: Sequence[int] | None = None,
+        advertised_ports: Sequence[int] | None = None,
     ) -> None:
         if brokers not in (1, 3):
             raise ConfigurationError(f"a development cluster has 1 or 3 brokers, not {brokers}")
+        for ports in (client_ports, advertised_ports):
+            if ports is not None and len(ports) != brokers:
+                raise ConfigurationError(f"give one client port per broker ({brokers})")
         if start_timeout <= 0 or stop_timeout <= 0 or heap_mb < 128:
             raise ConfigurationError("timeouts must be positive and the heap at least 128 MB")
         replicas = min(3, brokers)
@@ -106,6 +114,8 @@ class KafkaCluster:
         self._start_timeout = start_timeout
         self._stop_timeout = stop_timeout
         self._runtime = runtime
+        self._client_ports = tuple(client_ports) if client_ports is not None else None
+        self._advertised_ports = tuple(advertised_ports) if advertised_ports is not None else None
         self._folder: Path | None = None
         self._tls: TlsFiles | None = None
         self._passwords: dict[str, str] = {}
@@ -121,10 +131,16 @@ class KafkaCluster:
 
     @property
     def bootstrap(self) -> str:
-        """``127.0.0.1:PORT[,…]``: every broker's client (SASL_SSL) listener."""
+        """``127.0.0.1:PORT[,…]``: every broker's client (SASL_SSL) listener, as advertised
+        (the proxy's ports when *advertised_ports* were given)."""
         if not self._nodes:
             raise BrokerError("the Kafka cluster is not started")
-        return ",".join(f"{_HOST}:{n.layout.client_port}" for n in self._nodes)
+        return ",".join(f"{_HOST}:{self._advertised(n.layout)}" for n in self._nodes)
+
+    def _advertised(self, layout: NodeLayout) -> int:
+        if self._advertised_ports is None:
+            return layout.client_port
+        return self._advertised_ports[layout.node_id - 1]
 
     @property
     def node_ids(self) -> tuple[int, ...]:
@@ -308,6 +324,23 @@ class KafkaCluster:
                 )
             await asyncio.sleep(0.5)
 
+    async def reset(self) -> None:
+        """Empty every topic of :attr:`topics` and delete every consumer group: the next
+        test sees a fresh cluster (nothing may be consuming). Compacted topics (the
+        directory) keep their records: Kafka deletes no records from them.
+
+        :raises BrokerError: the broker refused.
+        """
+        admin = AIOKafkaAdminClient(**self.client_options(), request_timeout_ms=15_000)
+        try:
+            await admin.start()
+            deletable = [
+                t.name for t in self._topics if ("cleanup.policy", "compact") not in t.configs
+            ]
+            await empty_topics_and_groups(admin, deletable)
+        finally:
+            await admin.close()
+
     async def leader_of(self, topic: str, partition: int = 0) -> int:
         """The node id leading *topic*'s *partition* now."""
         admin = AIOKafkaAdminClient(**self.client_options(), request_timeout_ms=10_000)
@@ -331,8 +364,9 @@ class KafkaCluster:
         users = [ADMIN_USER, *(_user(p) for p in principals())]
         self._passwords = {user: secrets.token_urlsafe(18) for user in users}
         log4j = write_log4j(self._folder / "log4j2.properties")
+        ports = self._client_ports or tuple(pick_free_port() for _ in range(self._brokers))
         layouts = [
-            NodeLayout(i, pick_free_port(), pick_free_port(), self._folder / f"broker-{i}")
+            NodeLayout(i, ports[i - 1], pick_free_port(), self._folder / f"broker-{i}")
             for i in range(1, self._brokers + 1)
         ]
         voters = ",".join(f"{n.node_id}@{_HOST}:{n.controller_port}" for n in layouts)
@@ -401,7 +435,7 @@ class KafkaCluster:
                 f"{CLIENT_LISTENER}://{client},"
                 f"{CONTROLLER_LISTENER}://{_HOST}:{layout.controller_port}"
             ),
-            "advertised.listeners": f"{CLIENT_LISTENER}://{client}",
+            "advertised.listeners": f"{CLIENT_LISTENER}://{_HOST}:{self._advertised(layout)}",
             "log.dirs": str(layout.data),
             "ssl.keystore.location": str(self._tls.keystore),
             "ssl.keystore.password": self._tls.keystore_password,
@@ -411,7 +445,7 @@ class KafkaCluster:
         }
 
     async def _listed_brokers(self) -> set[int]:
-        ports = [n.layout.client_port for n in self._nodes if n.wanted]
+        ports = [self._advertised(n.layout) for n in self._nodes if n.wanted]
         if not any([await accepts(port) for port in ports]):
             return set()  # not listening yet: spare the client's connection errors
         try:

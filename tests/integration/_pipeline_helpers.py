@@ -19,6 +19,10 @@ path). Everything here is plain code, no fixtures, so a test module picks what i
 - :func:`publish_raw`, :func:`read_topic` — plain aiokafka producer and consumer
   (``assign`` + ``seek_to_beginning``; never ``end_offsets``, which Tansu answers wrongly).
 - :func:`wait_until` — poll a condition until true, failing after a time limit.
+
+Every function taking a ``bootstrap`` also takes a :class:`_brokers.BrokerStack` (one test
+body on the embedded broker and on Apache Kafka): then nodes publish as ``node``, a single
+region's aggregator consumes as ``aggregator-<region>``, and everything else is ``admin``.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ from dief.settings import KafkaSettings
 from dief.vocab import Region
 from dief.wire import TYPE_CASE, case_id_for, case_padded_size, generalise, parse_case
 
+from _brokers import BrokerStack  # isort: skip  (tests/integration is on the path)
+
 TODAY = date(2026, 6, 15)
 PASSPHRASE = "integration-test-passphrase"
 FAST_KDF = KdfParams(iterations=1, lanes=1, memory_kib=8)
@@ -69,6 +75,22 @@ FAST_KDF = KdfParams(iterations=1, lanes=1, memory_kib=8)
 #: (period, dimension, value, cycle) → (cases, distinct contributors), as ``CellRow`` has it.
 Cells = dict[tuple[str, str, str, str], tuple[int, int]]
 Doc = dict[str, object]
+#: A bootstrap address (the embedded broker, PLAINTEXT) or a broker stack.
+Target = str | BrokerStack
+
+
+def target_settings(target: Target, user: str = "admin") -> KafkaSettings:
+    """DIEF's Kafka settings for *target* as *user* (the embedded profile for a string)."""
+    if isinstance(target, str):
+        return KafkaSettings(bootstrap=target, embedded=True)
+    return target.settings(user)
+
+
+def client_options(target: Target, user: str = "admin") -> dict[str, object]:
+    """aiokafka keyword arguments (``bootstrap_servers`` included) for *target* as *user*."""
+    if isinstance(target, str):
+        return {"bootstrap_servers": target}
+    return target.client_options(user)
 
 
 # -- keys -------------------------------------------------------------------------------
@@ -152,7 +174,7 @@ def _run_sync(coro: Coroutine[object, object, _T]) -> _T:
 class Nodes:
     """Simulated national nodes, one per ``submitted_by``, posting to one broker."""
 
-    def __init__(self, forum: Forum, bootstrap: str, work: Path) -> None:
+    def __init__(self, forum: Forum, bootstrap: Target, work: Path) -> None:
         self._forum = forum
         self._work = work
         self._identities: dict[str, NodeIdentity] = {}
@@ -161,9 +183,7 @@ class Nodes:
         #: each doc's case id (its submitter's reference) → the case id its node derived
         self.case_ids: dict[str, str] = {}
         self._sealers = {r: forum.sealer(r) for r in Region}
-        self._publisher = NodePublisher(
-            KafkaSettings(bootstrap=bootstrap, embedded=True), client_id="dief-node"
-        )
+        self._publisher = NodePublisher(target_settings(bootstrap, "node"), client_id="dief-node")
         #: every sealed entry published, in order
         self.sent: list[OutboxEntry] = []
 
@@ -441,7 +461,7 @@ class Processed:
 
 @asynccontextmanager
 async def running_aggregators(
-    bootstrap: str,
+    bootstrap: Target,
     forum: Forum,
     store: CaseStore,
     regions: Iterable[Region] = tuple(Region),
@@ -453,7 +473,10 @@ async def running_aggregators(
     receipts to *receipts* if given."""
     from consumers.aggregator import register_aggregators
 
-    broker = make_broker(KafkaSettings(bootstrap=bootstrap, embedded=True))
+    regions = tuple(regions)
+    user = f"aggregator-{regions[0].topic_code}" if len(regions) == 1 else "admin"
+    settings = target_settings(bootstrap, user)
+    broker = make_broker(settings)
     processed = Processed()
     aggregators = {
         r: RegionAggregator(
@@ -466,7 +489,7 @@ async def running_aggregators(
         )
         for r in regions
     }
-    register_aggregators(broker, aggregators, embedded=True, on_report=processed)
+    register_aggregators(broker, aggregators, embedded=settings.embedded, on_report=processed)
     await broker.start()
     try:
         yield processed
@@ -477,11 +500,11 @@ async def running_aggregators(
 # -- plain Kafka clients ----------------------------------------------------------------
 
 
-async def publish_raw(bootstrap: str, entries: Iterable[OutboxEntry]) -> list[RecordMetadata]:
+async def publish_raw(bootstrap: Target, entries: Iterable[OutboxEntry]) -> list[RecordMetadata]:
     """Publish (topic, key, value) as given, awaiting every acknowledgement; returns
     where each record landed (topic, partition, offset)."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **client_options(bootstrap),
         enable_idempotence=False,
         acks="all",
         max_request_size=2 << 20,
@@ -495,11 +518,11 @@ async def publish_raw(bootstrap: str, entries: Iterable[OutboxEntry]) -> list[Re
 
 
 async def read_topic(
-    bootstrap: str, topic: str, n: int, time_limit: float = 15.0
+    bootstrap: Target, topic: str, n: int, time_limit: float = 15.0
 ) -> list[ConsumerRecord]:
     """The first *n* records of every partition of *topic* (fails if fewer arrive in time);
     then reads briefly on to report any extra record."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = await _partitions(consumer, topic)
@@ -521,6 +544,8 @@ async def read_topic(
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
     await consumer.topics()  # fetches the cluster metadata
     found = consumer.partitions_for_topic(topic)
+    if not found:  # Apache Kafka's bootstrap metadata names no topic (Tansu's names all)
+        found = await consumer._client._wait_on_metadata(topic)
     assert found, f"topic {topic} not in the broker's metadata"
     return sorted(found)
 

@@ -1,7 +1,7 @@
-"""Counting through the whole path (DESIGN §5 ⚑, §8 ⚑): nodes → embedded broker → aggregators
-→ SQLite or PostgreSQL. Revisions, withdrawals, forged revisions (dead-lettered
-``ownership``) and stale redeliveries, in one batch and across batches, give exactly the
-cells computed from the plain case data."""
+"""Counting through the whole path (DESIGN §5 ⚑, §8 ⚑): nodes → the embedded broker or
+Apache Kafka (one test body, two brokers) → aggregators → SQLite or PostgreSQL. Revisions,
+withdrawals, forged revisions (dead-lettered ``ownership``) and stale redeliveries, in one
+batch and across batches, give exactly the cells computed from the plain case data."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from _brokers import BrokerStack
 from _pipeline_helpers import (
     DATABASE_KINDS,
     Doc,
@@ -26,7 +27,6 @@ from _pipeline_helpers import (
 )
 
 from dief.aggregator.store import CaseStore
-from dief.broker import EmbeddedBroker
 from dief.kafka import dlq_topic
 from dief.vocab import Region
 
@@ -136,11 +136,13 @@ def first_round() -> tuple[list[Doc], dict[str, Doc], Doc]:
     return docs, {"a1": a1, "b1": b1, "c1": c1, "d1": d1, "e1": e1}, forged
 
 
-async def test_cells_match_the_plain_data(store: CaseStore, tmp_path: Path) -> None:
+async def test_cells_match_the_plain_data(
+    store: CaseStore, tmp_path: Path, broker_stack: BrokerStack
+) -> None:
     forum = Forum(tmp_path / "keys")
     docs, named, forged = first_round()
-    async with EmbeddedBroker() as broker:
-        nodes = Nodes(forum, broker.bootstrap, tmp_path / "nodes")
+    async with broker_stack.running() as broker:
+        nodes = Nodes(forum, broker, tmp_path / "nodes")
         try:
             # Round 1, all on the topics before the aggregators join, so the rules apply
             # within batches: the exact record value of a1 revision 1 again (a duplicate),
@@ -152,10 +154,10 @@ async def test_cells_match_the_plain_data(store: CaseStore, tmp_path: Path) -> N
                 nodes.seal_as("N1", named["b1"]),
                 nodes.seal_as("N3", forged),
             ]
-            await publish_raw(broker.bootstrap, redelivered)
+            await publish_raw(broker, redelivered)
             round1 = len(entries) + len(redelivered)
 
-            async with running_aggregators(broker.bootstrap, forum, store, REGIONS) as processed:
+            async with running_aggregators(broker, forum, store, REGIONS) as processed:
                 await processed.wait_for(round1)
                 await check_cells(store, [*docs, forged])
                 assert await store.outcome_counts("AFR") == {
@@ -176,7 +178,7 @@ async def test_cells_match_the_plain_data(store: CaseStore, tmp_path: Path) -> N
                 ]
                 entries2 = await nodes.post(more)
                 again = [entries[4], nodes.seal_as("N2", named["d1"]), nodes.seal_as("N2", revival)]
-                await publish_raw(broker.bootstrap, again)
+                await publish_raw(broker, again)
                 await processed.wait_for(round1 + len(entries2) + len(again))
                 await check_cells(store, [*docs, forged, *more, revival])
                 assert (await store.outcome_counts("AFR"))["dlq:ownership"] == 2
@@ -185,7 +187,7 @@ async def test_cells_match_the_plain_data(store: CaseStore, tmp_path: Path) -> N
                 assert await store.dead_letter_counts("AFR") == {"ownership": 2}
 
             # The forged revisions are on the AFR DLQ, unchanged, with the reason.
-            dlq = await read_topic(broker.bootstrap, dlq_topic(Region.AFR), 2)
+            dlq = await read_topic(broker, dlq_topic(Region.AFR), 2)
             assert len(dlq) == 2
             assert {dict(r.headers)["dief-reason"] for r in dlq} == {b"ownership"}
             assert {r.key for r in dlq} == {
