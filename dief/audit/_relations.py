@@ -211,23 +211,29 @@ def _digest_periods(r: _Reader, i: int) -> None:
     region, start = r.view.region, r.view.start_month
     tables = {k[2]: t for k, t in r.view.issues[i].tables.items() if k[0] == "digest"}
     months = [p for p in tables if len(p) == 7 and p[4] == "-" and p[5].isdigit()]
+    # a period without a digest counts zero (DESIGN §9: a digest for every period with
+    # data), but only where the folder holds digests of that kind at all
     quarters = {f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in months}
-    quarters |= {p for p in tables if "-Q" in p}
+    have_quarters = any("-Q" in p for p in tables)
+    if have_quarters:
+        quarters |= {p for p in tables if "-Q" in p}
     cycles = {p for p in tables if p.startswith("CSP")}
 
     def d(period: str) -> TableKey:
         return ("digest", region, period)
 
-    for q in sorted(quarters):
+    for q in sorted(quarters) if months else []:
         parts = [d(m) for m in quarter_months(q)]
         r.sum_rule(
             i, d(q), parts, _cells(tables.get(q), *(tables.get(m) for m in quarter_months(q)))
         )
     for c in sorted(cycles):
         ms = cycle_months(c, start)
-        r.sum_rule(i, d(c), [d(m) for m in ms], _cells(tables.get(c), *(tables.get(m) for m in ms)))
+        if months:
+            parts = [tables.get(m) for m in ms]
+            r.sum_rule(i, d(c), [d(m) for m in ms], _cells(tables.get(c), *parts))
         qs = cycle_quarters(c, start)
-        if qs:
+        if qs and have_quarters:
             r.sum_rule(
                 i, d(c), [d(q) for q in qs], _cells(tables.get(c), *(tables.get(q) for q in qs))
             )

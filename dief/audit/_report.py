@@ -186,7 +186,7 @@ def audit(
         equalities=system.a_eq.shape[0],
         inequalities=system.a_ub.shape[0],
         seconds=time.perf_counter() - started,
-        notes=(*system.notes, *notes),
+        notes=tuple(dict.fromkeys((*system.notes, *notes))),
     )
 
 
