@@ -214,13 +214,28 @@ def held_row(held: HeldCase, at: str) -> Row:
 
 def check_schema(db: sqlite3.Connection) -> None:
     """Refuse an outbox file from before case records v2 (no case index): its cases cannot
-    be revised under the new contracts."""
+    be revised under the new contracts; and one holding cases generalised before schema 3
+    (without the Working Group's fields, which every schema-3 record carries, so the
+    ``transfer_type`` key is absent): they could never be signed, and would hold back their
+    (cycle, region) for ever (docs/case-model.md)."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(node_cases)")}
     if "case_index" not in columns:
         raise StorageError(
             "this outbox was written by an older DIEF (case records v1, no case index); "
             "start a new outbox file"
         )
+    if db.execute(_HELD_BEFORE_SCHEMA_3).fetchone() is not None:
+        raise StorageError(
+            "this outbox holds cases waiting for a contributor token that an older DIEF "
+            "generalised (case records schema 2, without the Working Group's fields); start "
+            "a new outbox file and post those cases again"
+        )
+
+
+#: A held record without the key every schema-3 record has (a held record is compact JSON).
+_HELD_BEFORE_SCHEMA_3 = (
+    "SELECT 1 FROM held WHERE instr(CAST(record AS TEXT), '\"transfer_type\":') = 0 LIMIT 1"
+)
 
 
 def insert_intake(

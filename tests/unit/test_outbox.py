@@ -226,6 +226,34 @@ async def test_an_outbox_from_before_case_records_v2_is_refused_clearly(tmp_path
         await Outbox(path).start()
 
 
+async def test_an_outbox_holding_cases_generalised_before_schema_3_is_refused_clearly(
+    tmp_path: Path,
+) -> None:
+    # A held case waits for its token as a generalised record; one from before case record
+    # schema 3 lacks the Working Group's fields and could never be signed, so it would hold
+    # back its (cycle, region) for ever (docs/case-model.md).
+    path = tmp_path / "outbox.sqlite"
+    box = Outbox(path)
+    await box.start()
+    await box.stop()
+    held = (
+        "INSERT INTO held (seq, case_index, case_id, revision, region, cycle, record, "
+        "created_at) VALUES (NULL, ?, 'x', 1, 'AFR', 'CSP12', ?, '2026-11-23')"
+    )
+    current = b'{"case_id":"y","revision":1,"region":"AFR","cycle":"CSP12","transfer_type":"x"}'
+    with sqlite3.connect(path) as db:
+        db.execute(held, (0, current))
+    box = Outbox(path)
+    await box.start()  # a held schema-3 record is fine
+    await box.stop()
+    old = b'{"case_id":"x","revision":1,"region":"AFR","cycle":"CSP12","kind":"case"}'
+    with sqlite3.connect(path) as db:
+        db.execute(held, (1, old))
+    with pytest.raises(StorageError, match="older DIEF") as info:
+        await Outbox(path).start()
+    assert "schema 2" in info.value.message
+
+
 async def test_failures_are_storage_errors_with_the_reason(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "outbox.sqlite")
     with pytest.raises(StorageError, match="not started"):
