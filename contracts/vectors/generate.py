@@ -1,4 +1,4 @@
-"""Write the test vectors of the published contracts (docs/contracts.md, issue 17).
+"""Write the test vectors of the published contracts (docs/reference-node.md, issue 17).
 
 Run from the repository root: ``python3 -m uv run python contracts/vectors/generate.py``.
 Every vector is made by the project's own code; ``tests/unit/test_vectors.py`` checks the

@@ -1,4 +1,4 @@
-// Byte encodings of the DIEF contracts (docs/contracts.md): base64url without padding,
+// Byte encodings of the DIEF contracts (docs/reference-node.md): base64url without padding,
 // UTF-8, hex, big-endian integers, and the RFC 8785 (JCS) canonical JSON every signature and
 // every envelope's associated data is computed over.
 

@@ -26,6 +26,9 @@ import { HOSTILE_KINDS, HostileKind, READ_TOPICS, loadDirectory, post, verifySum
 import { NodeState } from "./state.js";
 import { verifySummary } from "./summary.js";
 
+/** The newest risk-indicator catalogue version the aggregators ship (DESIGN §6). */
+const DEFAULT_CATALOGUE_VERSION = "2026.2";
+
 const OPTIONS = {
   state: { type: "string" },
   directory: { type: "string" },
@@ -33,7 +36,7 @@ const OPTIONS = {
   bootstrap: { type: "string" },
   cases: { type: "string" },
   hostile: { type: "string" },
-  "catalogue-version": { type: "string", default: "2026.1" },
+  "catalogue-version": { type: "string" },
   timeout: { type: "string", default: "90" },
   expect: { type: "string", default: "1" },
   created: { type: "string" },
@@ -93,7 +96,8 @@ async function main(argv: string[]): Promise<number> {
       const lines = readFileSync(need(values, "cases"), "utf-8").split("\n");
       const posted = await post(state, bus, lines, {
         directory,
-        catalogueVersion: values["catalogue-version"],
+        // the flag, else the newest version the directory names, else the newest shipped
+        catalogueVersion: values["catalogue-version"] ?? directory.parameters.catalogue_versions?.at(-1) ?? DEFAULT_CATALOGUE_VERSION,
         timeoutMs,
         hostile: hostile as HostileKind[],
       });

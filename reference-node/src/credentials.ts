@@ -1,4 +1,4 @@
-// Contributor tokens (DESIGN §5, docs/contracts.md "Contributor credentials"): RFC 9474
+// Contributor tokens (DESIGN §5, docs/reference-node.md "Contributor credentials"): RFC 9474
 // RSABSSA-SHA384-PSS-Randomized over "dief/contributor/v2/" + cycle + "/" + region + "/" +
 // contributor, by the issuer key of exactly that (cycle, region). The token a record carries
 // is the 32-byte message prefix followed by the signature.

@@ -1,4 +1,4 @@
-// Verifying the signed forum directory (DESIGN §4, docs/contracts.md "Directory"), pinned to
+// Verifying the signed forum directory (DESIGN §4, docs/reference-node.md "Directory"), pinned to
 // the forum root's fingerprint (lower-case hex SHA-256 of the root's public bytes).
 //
 // 1. strict JSON (a repeated key is refused), format "dief-directory/1";

@@ -1,4 +1,4 @@
-// The sealed envelope v1 (DESIGN §3, docs/contracts.md "Sealed envelope"):
+// The sealed envelope v1 (DESIGN §3, docs/reference-node.md "Sealed envelope"):
 //
 //   {"v":1,"type","schema","id","region","suite","recipients":[{"kid","wrapped"}],
 //    "nonce","ciphertext"}

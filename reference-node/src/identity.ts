@@ -1,4 +1,4 @@
-// What a node derives from its 32-byte secret (DESIGN §5, docs/contracts.md "Case identity"):
+// What a node derives from its 32-byte secret (DESIGN §5, docs/reference-node.md "Case identity"):
 //
 // - owner key of case index i: the Ed25519 key whose seed is HKDF-SHA256(secret, no salt,
 //   info = "dief/v2/owner-key/" + i as 8 bytes big-endian), 32 bytes;

@@ -1,4 +1,4 @@
-// The node's Kafka side (DESIGN §2, §8, docs/contracts.md "Topics"): kafkajs with acks=all,
+// The node's Kafka side (DESIGN §2, §8, docs/reference-node.md "Topics"): kafkajs with acks=all,
 // its default partitioner (murmur2 of the key, as the Java client and aiokafka: a case's
 // revisions land on one partition; test/vectors.test.ts checks it against the vectors),
 // record timestamps coarsened to the hour, and no headers at all. The topics it reads

@@ -1,4 +1,4 @@
-// Receipts (DESIGN §8, docs/contracts.md "Receipts"): on dief.receipts, keyed by the receipt
+// Receipts (DESIGN §8, docs/reference-node.md "Receipts"): on dief.receipts, keyed by the receipt
 // id = hex SHA-256("dief/v1/receipt-id/" + envelope id); the value {"v":1,"nonce","ciphertext"}
 // is AES-256-GCM under the record's receipt key (HKDF of its data key) with the receipt id
 // as associated data; the plaintext {"id","outcome","reason","region"} is padded with spaces

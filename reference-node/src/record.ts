@@ -1,4 +1,4 @@
-// The case record, payload schema 3 (DESIGN §5, docs/case-model.md, docs/contracts.md
+// The case record, payload schema 3 (DESIGN §5, docs/case-model.md, docs/reference-node.md
 // "Case record"): what a node seals for its region. No day (the month only), no exact
 // quantity (a band), no submitted_by, no practitioner reference; every list holds each
 // value once. The record names its envelope's id, so the owner signature covers it.

@@ -1,4 +1,4 @@
-// Verifying a signed CSP summary (DESIGN §7, docs/contracts.md "Signatures"): parse strictly
+// Verifying a signed CSP summary (DESIGN §7, docs/reference-node.md "Signatures"): parse strictly
 // (a repeated key refuses the document), drop "signature", RFC 8785 (JCS), and check both
 // signatures (context dief.csp-summary) with a Secretariat signing key of the verified
 // directory named by the signature's kid. A verifier that holds issue n of a cycle refuses

@@ -1,4 +1,4 @@
-"""The published test vectors (``contracts/vectors/``, docs/contracts.md) against the code.
+"""The published test vectors (``contracts/vectors/``, docs/reference-node.md) against the code.
 
 The vectors are what an implementer in another language checks first; here they are
 checked against the Python code that made them, so a change of any contract (a label, a
