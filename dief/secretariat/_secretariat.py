@@ -42,7 +42,7 @@ from dief.kafka import CSP_TOPIC
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, parse_period
 from dief.seams import DeadLetter, DeadLetterSink, InboundRecord, RecordSink
 from dief.secretariat._inbox import ReceivedDigest, SecretariatStore, StoreOutcome
-from dief.secretariat._signed_summary import sign_summary, summary_content_hash
+from dief.secretariat._signed_summary import next_issue, sign_summary, summary_content_hash
 from dief.secretariat._summary import build_summary
 from dief.vocab import Region
 from dief.wire import TYPE_DIGEST, CspSummary
@@ -303,8 +303,8 @@ class Secretariat:
         except pydantic.ValidationError as exc:
             raise StorageError(f"the stored {cycle} summary does not parse") from exc
 
-    def sign(self, summary: CspSummary) -> CspSummary:
-        return sign_summary(summary, self._signer)
+    def sign(self, summary: CspSummary, *, issue: int | None = None) -> CspSummary:
+        return sign_summary(summary, self._signer, issue=issue)
 
     async def publish_summary(self, cycle: str, *, force: bool = False) -> CspSummary | None:
         """Build, sign and publish *cycle*'s summary; ``None`` if unchanged since the last
@@ -314,7 +314,8 @@ class Secretariat:
         held = await self._store.summary(summary.cycle)
         if held is not None and held[0] == digest_hash and not force:
             return None
-        signed = self.sign(summary)
+        # the next issue of the cycle (DESIGN §7 ⚑ issue: an older one cannot be replayed)
+        signed = self.sign(summary, issue=next_issue(held[1] if held is not None else None))
         text = signed.to_json()
         await self._sink.send(CSP_TOPIC, summary.cycle.encode("ascii"), text.encode("utf-8"))
         await self._store.record_summary(summary.cycle, digest_hash, text)

@@ -242,6 +242,10 @@ async def test_an_unchanged_summary_is_not_published_again(
     assert (await sec.handle(records(changed))).summaries == ["CSP12"]
     first, second = _published(sink)
     assert first.global_.totals.cases != second.global_.totals.cases
+    # numbered issues of the cycle: the older one is refused by a reader holding the newer
+    assert (first.issue, second.issue) == (1, 2)
+    with pytest.raises(SignatureError, match="replayed"):
+        verify_summary(sink.on(CSP_TOPIC)[0].value, SECRETARIAT_KEYS, held_issue=second.issue)
     held = await inbox.summary("CSP12")
     assert held is not None
     assert json.loads(held[1]) == json.loads(sink.on(CSP_TOPIC)[1].value)
