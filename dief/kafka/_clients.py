@@ -162,16 +162,33 @@ class NodePublisher:
         self._producer = producer
 
     async def publish(self, entries: Sequence[OutboxEntry]) -> None:
+        """Send *entries* and await every acknowledgement, at most twice the request
+        timeout: an idempotent aiokafka producer never expires a batch (it retries a lost
+        broker for ever), so past that time the producer is given up, its unsent batches
+        with it (the outbox still holds them), and the next :meth:`connect` starts anew.
+
+        :raises BrokerError: a record was refused, or no acknowledgement came in time.
+        """
         producer = self._producer
         if producer is None:
             raise BrokerError("the publisher is not connected")
         futures: list[asyncio.Future[Any]] = []
+        limit = 2 * self._request_timeout_ms / 1000
         try:
-            for e in entries:
-                futures.append(
-                    await producer.send(e.topic, e.value, key=e.key, timestamp_ms=e.timestamp_ms)
-                )
-            await asyncio.gather(*futures)
+            async with asyncio.timeout(limit):
+                for e in entries:
+                    futures.append(
+                        await producer.send(
+                            e.topic, e.value, key=e.key, timestamp_ms=e.timestamp_ms
+                        )
+                    )
+                await asyncio.gather(*futures)
+        except TimeoutError as exc:
+            await self._abandon()
+            raise BrokerError(
+                f"publishing {len(entries)} records: not acknowledged within {limit:g} s by "
+                f"the broker at {self._settings.bootstrap}; the producer is restarted"
+            ) from exc
         except (KafkaError, OSError) as exc:
             for f in futures:
                 if not f.done():
@@ -184,6 +201,17 @@ class NodePublisher:
         producer, self._producer = self._producer, None
         if producer is not None:
             await _stop_quietly(producer)
+
+    async def _abandon(self) -> None:
+        """Stop the producer without flushing: its sender task is cancelled first (aiokafka
+        offers no other way to drop batches that wait for a broker)."""
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        sender_task = getattr(getattr(producer, "_sender", None), "sender_task", None)
+        if isinstance(sender_task, asyncio.Task):
+            sender_task.cancel()
+        await _stop_quietly(producer)
 
 
 async def _stop_quietly(producer: AIOKafkaProducer) -> None:

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from _brokers import BrokerStack
 from _pipeline_helpers import (
     Forum,
     Nodes,
@@ -23,7 +24,6 @@ from _pipeline_helpers import (
 )
 
 from dief.aggregator.store import CaseStore
-from dief.broker import EmbeddedBroker
 from dief.database import sqlite_url
 from dief.kafka import cases_topic, dlq_topic
 from dief.seams import DLQ_HEADERS, OutboxEntry
@@ -55,14 +55,17 @@ def entry(value: bytes, key: bytes | None = None) -> OutboxEntry:
     return OutboxEntry(AFR_CASES, key or str(uuid.uuid4()).encode(), value, 0)
 
 
-async def test_poison_records_are_dead_lettered(tmp_path: Path) -> None:
+async def test_poison_records_are_dead_lettered(tmp_path: Path, broker_stack: BrokerStack) -> None:
     forum = Forum(tmp_path / "keys")
     good = [case_doc(f"N{i % 3}", "AFR", methods=["corruption"]) for i in range(6)]
     # Documents only ever published in a spoiled form (never counted).
     spoiled = [case_doc("N0", "AFR") for _ in range(4)]
     apg_case = case_doc("N1", "APG")
-    async with EmbeddedBroker() as broker, CaseStore(sqlite_url(tmp_path / "a.sqlite")) as store:
-        nodes = Nodes(forum, broker.bootstrap, tmp_path / "nodes")
+    async with (
+        broker_stack.running() as broker,
+        CaseStore(sqlite_url(tmp_path / "a.sqlite")) as store,
+    ):
+        nodes = Nodes(forum, broker, tmp_path / "nodes")
         try:
             await nodes.post(good[:3])
             base = [nodes.seal_as("N0", d) for d in spoiled]
@@ -83,18 +86,16 @@ async def test_poison_records_are_dead_lettered(tmp_path: Path) -> None:
                 "apg_case_on_afr": ("wrong_region", entry(apg_on_afr.value, key=apg_on_afr.key)),
                 "key_mismatch": ("key_mismatch", entry(base[3].value, key=b"not-the-case-id")),
             }
-            placed = await publish_raw(broker.bootstrap, [e for _, e in bad.values()])
+            placed = await publish_raw(broker, [e for _, e in bad.values()])
             await nodes.post(good[3:])
             total = 6 + len(bad)
 
-            async with running_aggregators(
-                broker.bootstrap, forum, store, regions=[Region.AFR]
-            ) as processed:
+            async with running_aggregators(broker, forum, store, regions=[Region.AFR]) as processed:
                 await processed.wait_for(total)
             assert processed.outcomes["applied"] == 6
             assert processed.outcomes.total() == total
 
-            letters = await read_topic(broker.bootstrap, dlq_topic(Region.AFR), len(bad))
+            letters = await read_topic(broker, dlq_topic(Region.AFR), len(bad))
             assert len(letters) == len(bad)
             by_key = {r.key: r for r in letters}
             for (name, (reason, sent)), meta in zip(bad.items(), placed, strict=True):

@@ -20,14 +20,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from _brokers import BrokerStack
+from _pipeline_helpers import Target, client_options, target_settings
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from dief.broker import EmbeddedBroker, pick_free_port
 from dief.kafka import NodePublisher, TopicSpec, ensure_topics
 from dief.node import Outbox, OutboxRelay
 from dief.seams import Backoff, OutboxEntry
-from dief.settings import KafkaSettings
-from dief.testing import MemoryPublisher, ProxiedBroker
+from dief.testing import MemoryPublisher
 
 pytestmark = pytest.mark.integration
 
@@ -52,25 +53,31 @@ def _entries(topic: str, count: int) -> list[OutboxEntry]:
     return entries
 
 
-def _publisher(bootstrap: str) -> NodePublisher:
-    settings = KafkaSettings(bootstrap=bootstrap, embedded=True)
+def _publisher(bootstrap: Target) -> NodePublisher:
+    settings = target_settings(bootstrap)
     return NodePublisher(settings, request_timeout_ms=REQUEST_TIMEOUT_MS)
 
 
-async def _read_topic(bootstrap: str, topic: str, keys: set[bytes]) -> list[tuple[bytes, bytes]]:
+async def _test_topic(stack: BrokerStack) -> str:
+    """A new topic of the test's own (*PARTITIONS* partitions), created as the admin."""
+    topic = f"test.{uuid.uuid4().hex[:12]}"
+    options = {k: v for k, v in client_options(stack).items() if k != "bootstrap_servers"}
+    await ensure_topics(stack.bootstrap, [TopicSpec(topic, partitions=PARTITIONS)], **options)
+    return topic
+
+
+async def _read_topic(bootstrap: Target, topic: str, keys: set[bytes]) -> list[tuple[bytes, bytes]]:
     """(key, value) of every record read until each of *keys* was seen, without a group.
 
     Completion is decided by the keys seen, never by ``end_offsets()`` (wrong on Tansu).
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), enable_auto_commit=False)
     await consumer.start()
     got: list[tuple[bytes, bytes]] = []
     try:
         async with asyncio.timeout(WAIT):
-            partitions = consumer.partitions_for_topic(topic)
-            while not partitions:
-                await consumer.topics()  # refreshes the metadata
-                partitions = consumer.partitions_for_topic(topic)
+            # Waits for the topic's metadata (Apache Kafka's bootstrap metadata names none).
+            partitions = await consumer._client._wait_on_metadata(topic)
             assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
             consumer.assign(assigned)
             await consumer.seek_to_beginning(*assigned)
@@ -116,17 +123,17 @@ async def _stop(task: asyncio.Task[None], stop: asyncio.Event, relay: OutboxRela
 @pytest.mark.slow
 async def test_broker_outage_while_publishing_loses_nothing(
     tmp_path: Path,
-    proxied_broker: ProxiedBroker,
+    proxied_stack: BrokerStack,
     record_property: Callable[[str, object], None],
 ) -> None:
-    stack = proxied_broker
-    topic = f"test.{uuid.uuid4().hex[:12]}"
-    await ensure_topics(stack.bootstrap, [TopicSpec(topic, partitions=PARTITIONS)])
+    stack = proxied_stack
+    assert stack.proxy is not None
+    topic = await _test_topic(stack)
     outbox = Outbox(tmp_path / "outbox.sqlite")
     await outbox.start()
     written = _entries(topic, TOTAL)
     await outbox.add({}, written)
-    observed = MemoryPublisher(_publisher(stack.bootstrap))
+    observed = MemoryPublisher(_publisher(stack))
     relay = OutboxRelay(outbox, observed, batch=BATCH, backoff=FAST_BACKOFF)
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
@@ -159,7 +166,7 @@ async def test_broker_outage_while_publishing_loses_nothing(
         await outbox.stop()
 
     assert stack.proxy.stats.accepted > accepted_before  # it reconnected through the proxy
-    read = await _read_topic(stack.bootstrap, topic, {e.key for e in written})
+    read = await _read_topic(stack, topic, {e.key for e in written})
     duplicates = _check_delivery(written, read, record_property)
     record_property("first_failure_s", round(first_failure, 2))
     record_property("recovery_s", round(recovery, 2))
@@ -210,10 +217,11 @@ async def test_node_started_before_the_broker_publishes_everything(
 
 async def test_node_restart_publishes_the_rest(
     tmp_path: Path,
-    broker: EmbeddedBroker,
-    fresh_topic: str,
+    broker_stack: BrokerStack,
     record_property: Callable[[str, object], None],
 ) -> None:
+    broker = broker_stack
+    fresh_topic = await _test_topic(broker)
     path = tmp_path / "outbox.sqlite"
     written = _entries(fresh_topic, TOTAL)
 
@@ -222,7 +230,7 @@ async def test_node_restart_publishes_the_rest(
     outbox = Outbox(path)
     await outbox.start()
     await outbox.add({}, written)
-    first = MemoryPublisher(_publisher(broker.bootstrap))
+    first = MemoryPublisher(_publisher(broker))
     first.hold_after(3)
     relay = OutboxRelay(outbox, first, batch=BATCH)
     stop = asyncio.Event()
@@ -241,7 +249,7 @@ async def test_node_restart_publishes_the_rest(
     try:
         pending, published = await outbox.counts()
         assert (pending, published) == (TOTAL - 2 * BATCH, 2 * BATCH)
-        second = MemoryPublisher(_publisher(broker.bootstrap))
+        second = MemoryPublisher(_publisher(broker))
         relay = OutboxRelay(outbox, second, batch=BATCH)
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
@@ -254,7 +262,7 @@ async def test_node_restart_publishes_the_rest(
     finally:
         await outbox.stop()
 
-    read = await _read_topic(broker.bootstrap, fresh_topic, {e.key for e in written})
+    read = await _read_topic(broker, fresh_topic, {e.key for e in written})
     duplicates = _check_delivery(written, read, record_property)
     # The batch acknowledged but never marked went out again, whole.
     assert duplicates >= BATCH

@@ -1,5 +1,6 @@
 """What the node's publisher puts on the wire (DESIGN §3 ⚑): the sealed value, the case id as
-key, the hour-coarsened timestamp, and no headers at all (nothing that identifies a sender)."""
+key, the hour-coarsened timestamp, and no headers at all (nothing that identifies a sender);
+on the embedded broker and on Apache Kafka (as the ``node`` principal)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from _brokers import BrokerStack
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from dief.broker import EmbeddedBroker
-from dief.kafka import NodePublisher
+from dief.kafka import DEFAULT_CASE_PARTITIONS, NodePublisher, cases_topic
 from dief.node import Outbox, OutboxRelay
 from dief.seams import OutboxEntry, coarse_timestamp_ms
-from dief.settings import KafkaSettings
+from dief.vocab import Region
 
 pytestmark = pytest.mark.integration
 
@@ -21,8 +22,9 @@ WAIT = 30.0
 
 
 async def test_records_carry_key_value_coarse_timestamp_and_no_headers(
-    tmp_path: Path, broker: EmbeddedBroker, fresh_topic: str
+    tmp_path: Path, broker_stack: BrokerStack
 ) -> None:
+    fresh_topic = cases_topic(Region.AFR)  # empty: the stack is fresh; nodes may write it
     stamp = coarse_timestamp_ms(1_795_343_832.0)
     written = [
         OutboxEntry(fresh_topic, f"case-{i}".encode(), f"sealed-{i}".encode(), stamp)
@@ -30,7 +32,7 @@ async def test_records_carry_key_value_coarse_timestamp_and_no_headers(
     ]
     outbox = Outbox(tmp_path / "outbox.sqlite")
     await outbox.start()
-    publisher = NodePublisher(KafkaSettings(bootstrap=broker.bootstrap, embedded=True))
+    publisher = NodePublisher(broker_stack.settings("node"))
     relay = OutboxRelay(outbox, publisher)
     try:
         await outbox.add({}, written)
@@ -40,12 +42,12 @@ async def test_records_carry_key_value_coarse_timestamp_and_no_headers(
         await relay.close()
         await outbox.stop()
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**broker_stack.client_options(), enable_auto_commit=False)
     await consumer.start()
     try:
-        partition = TopicPartition(fresh_topic, 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
+        partitions = [TopicPartition(fresh_topic, p) for p in range(DEFAULT_CASE_PARTITIONS)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
         got = []
         async with asyncio.timeout(WAIT):
             while len(got) < len(written):
@@ -53,6 +55,6 @@ async def test_records_carry_key_value_coarse_timestamp_and_no_headers(
                     got.extend(records)
     finally:
         await consumer.stop()
-    assert [(r.key, r.value) for r in got] == [(e.key, e.value) for e in written]
+    assert sorted((r.key, r.value) for r in got) == [(e.key, e.value) for e in written]
     assert {r.timestamp for r in got} == {stamp}
     assert all(not r.headers for r in got)
