@@ -230,8 +230,8 @@ def _digest_periods(r: _Reader, i: int) -> None:
     for c in sorted(cycles):
         ms = cycle_months(c, start)
         if months:
-            parts = [tables.get(m) for m in ms]
-            r.sum_rule(i, d(c), [d(m) for m in ms], _cells(tables.get(c), *parts))
+            month_tables = [tables.get(m) for m in ms]
+            r.sum_rule(i, d(c), [d(m) for m in ms], _cells(tables.get(c), *month_tables))
         qs = cycle_quarters(c, start)
         if qs and have_quarters:
             r.sum_rule(

@@ -66,7 +66,8 @@ def test_a_cell_recoverable_by_subtraction_is_determined(tmp_path: Path) -> None
     report = audit_folder(tmp_path, "AFR")
     cell = _stage(report, "stockpile")
     assert (cell.lower, cell.upper) == (2, 2)
-    assert cell.determined and cell.by_rank
+    assert cell.determined
+    assert cell.by_rank
     assert report.leaks
     assert report.documents[0].determined == 1
 
@@ -80,7 +81,9 @@ def test_a_safe_pattern_is_not_determined(tmp_path: Path) -> None:
     for value in ("stockpile", "at_import"):
         cell = _stage(report, value)
         assert (cell.lower, cell.upper) == (1, 6)  # listed: at least one each
-        assert not cell.determined and not cell.by_rank and not cell.narrowed
+        assert not cell.determined
+        assert not cell.by_rank
+        assert not cell.narrowed
     assert not report.leaks
 
 
@@ -93,7 +96,8 @@ def test_the_at_least_one_bound_narrows_what_rank_cannot(tmp_path: Path) -> None
     _write_digest(tmp_path, "CSP12", 4, stages)
     report = audit_folder(tmp_path, "AFR")
     cell = _stage(report, "stockpile")
-    assert cell.determined and not cell.by_rank
+    assert cell.determined
+    assert not cell.by_rank
 
 
 def test_non_negativity_narrows() -> None:
@@ -224,5 +228,6 @@ def test_what_rank_determines_lp_determines_and_the_truth_fits(seed: int) -> Non
     assert by_rank <= {j for j in names if found[j].width == 0}
     for j in names:
         upper = found[j].upper
-        assert found[j].lower <= truth[j] and (upper is None or truth[j] <= upper)
+        assert found[j].lower <= truth[j]
+        assert upper is None or truth[j] <= upper
     assert by_rank, "six random sums over eight cells pin some cell"
