@@ -191,16 +191,25 @@ async def read_new(
 
 
 async def _assign(consumer: AIOKafkaConsumer, names: list[str], where: str) -> list[Any]:
-    available = await consumer.topics()  # also loads every topic's metadata
+    available = await consumer.topics()
     if missing := [name for name in names if name not in available]:
         raise BrokerError(f"no topic {', '.join(missing)} on {where}")
     partitions = [
-        TopicPartition(name, p)
-        for name in names
-        for p in sorted(consumer.partitions_for_topic(name) or ())
+        TopicPartition(name, p) for name in names for p in sorted(await _partitions(consumer, name))
     ]
     consumer.assign(partitions)
     return partitions
+
+
+async def _partitions(consumer: AIOKafkaConsumer, name: str) -> set[int]:
+    """*name*'s partitions. ``consumer.topics()`` does not load them into the consumer's
+    metadata: Tansu's first metadata answer lists every topic anyway, Apache Kafka's lists
+    none, so the consumer is asked to track the topic and waits for its metadata."""
+    found = consumer.partitions_for_topic(name)
+    if found:
+        return set(found)
+    waited = await consumer._client._wait_on_metadata(name)  # aiokafka: no public call
+    return {int(p) for p in waited}
 
 
 async def _read(consumer: AIOKafkaConsumer, partitions: list[Any]) -> TopicSnapshot:

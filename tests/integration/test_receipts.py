@@ -1,4 +1,5 @@
-"""A node learns what became of each record (DESIGN §8 ⚑), on a real broker.
+"""A node learns what became of each record (DESIGN §8 ⚑), on the embedded broker and on
+Apache Kafka (nodes as ``node``, receipts written as an aggregator).
 
 Two nodes post through their outboxes and relays; the regional aggregators (as ``dief
 aggregate`` wires them, with their receipts going to ``dief.receipts``) apply or dead-letter
@@ -18,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from _brokers import BrokerStack
 from _pipeline_helpers import TODAY, Forum, case_doc, publish_raw, running_aggregators
 
 from dief.aggregator.store import CaseStore
-from dief.broker import EmbeddedBroker
 from dief.credentials import TokenWallet
 from dief.crypto import RECEIPT_VALUE_BYTES, Sealer, open_receipt
 from dief.database import sqlite_url
@@ -147,17 +148,15 @@ async def _node(forum: Forum, path: Path, settings: KafkaSettings) -> Node:
 
 
 async def test_each_node_learns_what_became_of_its_own_records_and_nothing_else(
-    module_broker: EmbeddedBroker, store: CaseStore, tmp_path: Path
+    broker_stack: BrokerStack, store: CaseStore, tmp_path: Path
 ) -> None:
     forum = Forum(tmp_path / "keys")
-    settings = KafkaSettings(bootstrap=module_broker.bootstrap, embedded=True)
-    sink = KafkaReceiptSink(settings)
+    settings = broker_stack.settings("node")
+    sink = KafkaReceiptSink(broker_stack.settings("aggregator-afr"))  # any aggregator's
     alpha = await _node(forum, tmp_path / "alpha.sqlite", settings)
     bravo = await _node(forum, tmp_path / "bravo.sqlite", settings)
     try:
-        async with running_aggregators(
-            module_broker.bootstrap, forum, store, receipts=sink
-        ) as processed:
+        async with running_aggregators(broker_stack, forum, store, receipts=sink) as processed:
             # alpha: a case, a case with APG on its route (it goes to AFR only), three
             # records a node should refuse (one changed after it was signed), and one
             # sealed to APG's key on the AFR topic (AFR cannot open it).
@@ -210,7 +209,7 @@ async def test_each_node_learns_what_became_of_its_own_records_and_nothing_else(
             await _check_the_wire(settings, [*expected, theirs])
 
             # The first record replayed: a duplicate, which does not hide "applied".
-            await publish_raw(module_broker.bootstrap, alpha.sent[:1])
+            await publish_raw(broker_stack, alpha.sent[:1])
             await processed.wait_for(8, TIME_LIMIT)
             assert processed.outcomes["duplicate"] == 1
             await _read_one_more(alpha, reader)

@@ -1,4 +1,5 @@
-"""Digests to the Secretariat and signed summaries out, on the embedded broker (DESIGN §2, §7).
+"""Digests to the Secretariat and signed summaries out (DESIGN §2, §7), on the embedded broker
+and on Apache Kafka (the service as the ``secretariat`` principal).
 
 Cases go through national nodes and the regional aggregators into a store; every region
 issues its sealed, signed digests on ``dief.digests`` (plus one digest signed with the wrong
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _brokers import BrokerStack
 from _pipeline_helpers import (
     PASSPHRASE,
     TODAY,
@@ -31,7 +33,6 @@ from _pipeline_helpers import (
 )
 
 from dief.aggregator.store import CaseStore
-from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
 from dief.crypto import Sealer
 from dief.database import sqlite_url
@@ -40,7 +41,6 @@ from dief.kafka import CSP_TOPIC, DIGESTS_TOPIC, KafkaRecordSink, dlq_topic, mak
 from dief.keyring import KeyRole
 from dief.seams import coarse_hour
 from dief.secretariat import build_summary, verify_summary
-from dief.settings import KafkaSettings
 from dief.vocab import Region
 from dief.wire import TYPE_DIGEST, CspSummary
 
@@ -96,9 +96,9 @@ def _unsigned(doc: dict[str, object]) -> dict[str, object]:
 
 
 async def test_digests_to_signed_summaries_through_dief_secretariat(
-    module_broker: EmbeddedBroker, tmp_path: Path
+    broker_stack: BrokerStack, tmp_path: Path
 ) -> None:
-    bootstrap = module_broker.bootstrap
+    bootstrap = broker_stack
     forum = Forum(tmp_path / "keys")
     directory = forum.path / "directory.json"
     fingerprint = forum.ring.root_fingerprint
@@ -117,7 +117,7 @@ async def test_digests_to_signed_summaries_through_dief_secretariat(
         assert processed.outcomes["applied"] == len(sent)
 
         # every region's digests, and a forged one, on dief.digests
-        producer = make_broker(KafkaSettings(bootstrap=bootstrap, embedded=True))
+        producer = make_broker(broker_stack.settings("aggregator-afr"))
         await producer.connect()
         try:
             sink = KafkaRecordSink(producer)
@@ -156,8 +156,8 @@ async def test_digests_to_signed_summaries_through_dief_secretariat(
             str(DIEF),
             "secretariat",
             "--bootstrap",
-            bootstrap,
-            "--embedded",
+            broker_stack.bootstrap,
+            *(["--embedded"] if broker_stack.embedded else []),
             "--keys",
             str(forum.path),
             "--passphrase-file",
@@ -165,7 +165,7 @@ async def test_digests_to_signed_summaries_through_dief_secretariat(
             "--database-url",
             database,
             cwd=tmp_path,
-            env=_env(tmp_path),
+            env={**_env(tmp_path), **broker_stack.env("secretariat")},
             stdout=asyncio.subprocess.DEVNULL,
             stderr=err,
         )
