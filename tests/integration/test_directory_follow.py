@@ -1,4 +1,4 @@
-"""The directory over a real Kafka-protocol broker (the embedded one): published under
+"""The directory over a real broker (the embedded one and Apache Kafka): published under
 ``current`` and ``v<n>`` on the compacted ``dief.directory``, followed by a holder that
 picks up v2 after v1 without a restart."""
 
@@ -8,12 +8,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from _brokers import BrokerStack
 from aiokafka import AIOKafkaProducer
 
-from dief.broker import EmbeddedBroker
 from dief.kafka import DIRECTORY_TOPIC, KafkaRecordFeed, directory_topic, ensure_topics
 from dief.keyring import DirectoryFollower, DirectoryHolder, SimulatedForum, publish_directory
-from dief.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 
@@ -29,18 +28,19 @@ class _ProducerSink:
 
 
 async def test_a_follower_picks_up_v2_after_v1_over_the_broker(
-    module_broker: EmbeddedBroker, tmp_path: Path
+    broker_stack: BrokerStack, tmp_path: Path
 ) -> None:
-    await ensure_topics(module_broker.bootstrap, [directory_topic()], time_limit=20.0)
+    admin = {k: v for k, v in broker_stack.client_options().items() if k != "bootstrap_servers"}
+    await ensure_topics(broker_stack.bootstrap, [directory_topic()], time_limit=20.0, **admin)
     forum = SimulatedForum.create(tmp_path / "forum", "pw")
     producer = AIOKafkaProducer(
-        bootstrap_servers=module_broker.bootstrap, acks="all", enable_idempotence=False
+        **broker_stack.client_options("secretariat"), acks="all", enable_idempotence=False
     )
     await producer.start()
     try:
         sink = _ProducerSink(producer)
         await publish_directory(sink, forum.directory)
-        settings = KafkaSettings(bootstrap=module_broker.bootstrap, embedded=True)
+        settings = broker_stack.settings("node")
         feed = KafkaRecordFeed(settings, DIRECTORY_TOPIC, client_id="dief-directory")
         holder = DirectoryHolder(forum.root_fingerprint)
         stop = asyncio.Event()
