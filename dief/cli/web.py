@@ -74,6 +74,8 @@ def _node_settings(keys: Path | None, bootstrap: str | None, embedded: bool) -> 
 
 
 def _portal(settings: PortalSettings) -> Portal:
+    if settings.database_url is None:
+        settings.work_dir.mkdir(parents=True, exist_ok=True)
     return Portal(
         party=settings.party,
         db=PortalDatabase(settings.accounts_url()),

@@ -5,6 +5,7 @@ reader's language, the signed-in account, role checks, CSRF on every form, the a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -198,6 +199,10 @@ def create_app(portal: Portal) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await portal.db.start()
+        if portal.party is Party.NODE:  # the screener's tables, before the first form
+            warm = getattr(portal.screener, "warm", None)
+            if warm is not None:
+                await asyncio.to_thread(warm)
         for start in portal.on_start:
             await start()
         try:

@@ -87,15 +87,15 @@ class StoreDigests:
         return Dashboard(digest, series)
 
 
-def charts_of(series: DigestSeries | None, titles: dict[str, str]) -> list[str]:
-    """SVG charts of *series* (cases over time, then a line chart per dimension), without
-    inline style attributes (the CSP allows none; the stylesheet sets the font)."""
+def charts_of(series: DigestSeries | None, titles: dict[str, str]) -> list[tuple[str, str]]:
+    """(title, SVG) charts of *series* (cases over time, then a line chart per dimension),
+    without inline style attributes (the CSP allows none; the stylesheet sets the font)."""
     from dief.render import column_chart, line_chart
 
     if series is None or not series.periods:
         return []
     labels = list(series.periods)
-    charts = [column_chart(labels, list(series.totals), title=titles["total"])]
+    charts = [(titles["total"], column_chart(labels, list(series.totals), title=titles["total"]))]
     for dimension in (Dimension.ITEM_CATEGORY, Dimension.METHOD, Dimension.TRANSFER_STAGE):
         lines = series.dimensions.get(dimension, ())
         if lines:
@@ -105,5 +105,5 @@ def charts_of(series: DigestSeries | None, titles: dict[str, str]) -> list[str]:
                 title=titles.get(dimension.value, dimension.value),
                 group=dimension.value,
             )
-            charts.append(chart)
-    return [_STYLE_ATTR.sub("", c) for c in charts]
+            charts.append((titles.get(dimension.value, dimension.value), chart))
+    return [(title, _STYLE_ATTR.sub("", chart)) for title, chart in charts]
