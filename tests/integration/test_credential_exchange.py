@@ -1,4 +1,4 @@
-"""Contributor credentials over a real Kafka-protocol broker (the embedded one; issue 12,
+"""Contributor credentials over a real broker (the embedded one and Apache Kafka; issue 12,
 "Requests travel over Kafka"): the Secretariat's issuer service in its consumer group on
 ``dief.credentials.requests`` and two nodes' clients following ``dief.credentials.answers``,
 on a simulated forum's per-party keys. Every node ends with a verifying token for each
@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from _brokers import BrokerStack
 
-from dief.broker import EmbeddedBroker
 from dief.credentials import (
     CREDENTIAL_ANSWERS_TOPIC,
     CredentialClient,
@@ -30,7 +30,6 @@ from dief.crypto import VerifyKey, b64url_decode
 from dief.kafka import KafkaRecordFeed, KafkaRecordSink, make_broker
 from dief.keyring import KeyRole, SecretariatKeys, SimulatedForum
 from dief.seams import ContributorCredential
-from dief.settings import KafkaSettings
 from dief.testing import FakeClock
 from dief.vocab import Region
 from dief.wire import KeyStatus
@@ -59,7 +58,7 @@ def _registry(sec: SecretariatKeys) -> dict[str, Registration]:
 
 
 async def test_two_nodes_get_every_token_from_the_issuer_service_over_the_broker(
-    module_broker: EmbeddedBroker, tmp_path: Path
+    broker_stack: BrokerStack, tmp_path: Path
 ) -> None:
     forum = SimulatedForum.create(
         tmp_path / "forum", "pw", nodes=("node-a", "node-b"), cycles=CYCLES
@@ -71,9 +70,9 @@ async def test_two_nodes_get_every_token_from_the_issuer_service_over_the_broker
         IssuerKey(c, r, sec.issuer_private_key(c, r), simulation=True) for c, r in sorted(WANTED)
     ]
     issuer = Issuer(issuer_keys, registry.get, MemoryLedger())
-    settings = KafkaSettings(bootstrap=module_broker.bootstrap, embedded=True)
+    settings = broker_stack.settings("node")
 
-    issuer_broker = make_broker(settings, client_id="dief-issuer")
+    issuer_broker = make_broker(broker_stack.settings("secretariat"), client_id="dief-issuer")
     service = IssuerService(
         issuer,
         opening_keys=forum.opening_keys(KeyRole.SECRETARIAT),
@@ -82,7 +81,9 @@ async def test_two_nodes_get_every_token_from_the_issuer_service_over_the_broker
         on_counts=sec.set_token_counts,
     )
     reports: list[IssuerReport] = []
-    register_issuer(issuer_broker, service, embedded=True, on_report=reports.append)
+    register_issuer(
+        issuer_broker, service, embedded=broker_stack.embedded, on_report=reports.append
+    )
     node_broker = make_broker(settings, client_id="dief-node")
 
     wallets: list[TokenWallet] = []
