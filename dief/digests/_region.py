@@ -25,6 +25,7 @@ from dief.disclosure import (
     PeriodCells,
     digest_pattern,
     merge_rows,
+    row_table,
     visible_tables,
     with_earlier_cells,
 )
@@ -64,6 +65,7 @@ class RegionDigests:
         start_month: int = DEFAULT_CYCLE_START_MONTH,
         periods: Iterable[str] = (),
         earlier: PublishedPattern | None = None,
+        k_csp: int | None = 3,
     ) -> RegionDigests:
         """Read every period of *region* with data, and protect them together.
 
@@ -74,6 +76,11 @@ class RegionDigests:
         suppressed, listed at count 0 if it lost its cases, and the counts they published
         are taken as public (:func:`~dief.disclosure.digest_pattern`). Building for
         publishing, pass it and :meth:`record` what was published.
+
+        *k_csp*: the CSP summaries' k. The region's rows of the summaries (its cycle cells
+        without TLP:RED) are protected jointly with the digests, and
+        ``pattern.rows`` says what each cycle's summary must suppress (DESIGN §7, "one
+        system"); ``None`` protects the digests alone (tests, comparisons).
         """
         if k < 1:
             raise ValueError("k is at least 1")
@@ -86,8 +93,29 @@ class RegionDigests:
             else {}
         )
         tallies = with_earlier_cells(tallies, earlier)
+        rows = None
+        if k_csp is not None:
+            cycles = [p for p in wanted if p.startswith("CSP")]
+            merged = (
+                merge_rows(await store.cell_rows(code.value, cycles, include_red=False))
+                if cycles
+                else {}
+            )
+            rows = {
+                cycle: cells[row_table(cycle)]
+                for cycle in cycles
+                for cells in [
+                    with_earlier_cells({row_table(cycle): merged.get(cycle, {})}, earlier)
+                ]
+            }
         pattern = digest_pattern(
-            tallies, k=k, start_month=start_month, periods=extra, earlier=earlier
+            tallies,
+            k=k,
+            start_month=start_month,
+            periods=extra,
+            earlier=earlier,
+            rows=rows,
+            k_summary=k_csp,
         )
         dead = await store.dead_letter_counts(code.value)
         routes = tuple(

@@ -25,7 +25,18 @@ from dief.disclosure._elimination import (
     Row,
     rref,
 )
+from dief.disclosure._joint import (
+    JointParts,
+    RowRequirement,
+    is_red_table,
+    is_row_table,
+    joint_parts,
+    red_table,
+    row_requirements,
+    row_table,
+)
 from dief.disclosure._pattern import (
+    TOTAL_WEIGHT,
     DigestPattern,
     digest_groups,
     digest_pattern,
@@ -44,6 +55,7 @@ from dief.disclosure._published import (
     earlier_issue,
     published_cells,
 )
+from dief.disclosure._readers import reader_pick
 from dief.disclosure._suppression import (
     SINGLE_VALUED,
     Earlier,
@@ -58,6 +70,7 @@ from dief.disclosure._suppression import (
 __all__ = [
     "GLOBAL",
     "SINGLE_VALUED",
+    "TOTAL_WEIGHT",
     "CellId",
     "CellSource",
     "DigestPattern",
@@ -65,11 +78,13 @@ __all__ = [
     "EarlierIssue",
     "Elimination",
     "Group",
+    "JointParts",
     "Key",
     "PeriodCells",
     "Protection",
     "PublishedCells",
     "Row",
+    "RowRequirement",
     "SortKey",
     "Tally",
     "additive_groups",
@@ -79,10 +94,17 @@ __all__ = [
     "digest_groups",
     "digest_pattern",
     "earlier_issue",
+    "is_red_table",
+    "is_row_table",
+    "joint_parts",
     "last_quarter",
     "merge_rows",
     "protect",
     "published_cells",
+    "reader_pick",
+    "red_table",
+    "row_requirements",
+    "row_table",
     "rref",
     "visible_tables",
     "window_key",
