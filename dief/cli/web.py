@@ -86,6 +86,7 @@ def _portal(settings: PortalSettings) -> Portal:
         ),
         limiter=LoginLimiter(settings.login_attempts, settings.login_window_minutes * 60),
         regions=tuple(settings.regions or list(Region)),
+        cycle_start_month=settings.cycle_start_month,
     )
 
 

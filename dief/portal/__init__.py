@@ -27,7 +27,13 @@ from dief.portal._accounts import (
 )
 from dief.portal._app import PARTY_ROLES, Portal, create_app
 from dief.portal._dashboard import Dashboard, DigestSource, StoreDigests, charts_of
-from dief.portal._drafts import Draft, DraftState, DraftStore, check_four_eyes
+from dief.portal._drafts import (
+    Draft,
+    DraftState,
+    DraftStore,
+    approve_release,
+    check_four_eyes,
+)
 from dief.portal._form import FormField, Problem, case_fields, check_case, read_form
 from dief.portal._gateway import (
     Delivery,
@@ -73,6 +79,7 @@ __all__ = [
     "SessionCodec",
     "StoreDigests",
     "Translator",
+    "approve_release",
     "case_fields",
     "charts_of",
     "check_case",

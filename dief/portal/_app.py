@@ -68,6 +68,7 @@ class Portal:
     login_method: LoginMethod | None = None
     today: Callable[[], date] = field(default=lambda: datetime.now(UTC).date())
     clock: Callable[[], float] = time.time  # TOTP codes are checked at this time
+    cycle_start_month: int = 9
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 

@@ -20,10 +20,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 
 from dief.exceptions import ReleaseRefusedError, ValidationError
+from dief.portal._accounts import Account, LoginMethod, Role
 from dief.portal._form import Problem
 from dief.portal._tables import CASES, PortalDatabase
 
-__all__ = ["Draft", "DraftState", "DraftStore", "check_four_eyes"]
+__all__ = ["Draft", "DraftState", "DraftStore", "approve_release", "check_four_eyes"]
 
 
 class DraftState(StrEnum):
@@ -45,6 +46,25 @@ def check_four_eyes(author: str, approver: str, *, approver_may_approve: bool = 
         raise ReleaseRefusedError(
             "the author of a case cannot approve it: a second officer releases it"
         )
+
+
+async def approve_release(
+    login: LoginMethod, author: str, approver: str, password: str, code: str
+) -> Account:
+    """The four-eyes rule for any intake (``dief post``, the intake folder): *approver*
+    signs in (password and TOTP code, through the portal's :class:`LoginMethod`), holds the
+    approver role and is not *author*; returns the approver's account.
+
+    :raises ReleaseRefusedError: the sign-in failed (code ``approver_login``), or
+        :func:`check_four_eyes` refuses.
+    """
+    account = await login.login(approver, password, code)
+    if account is None:
+        raise ReleaseRefusedError(
+            "the approver could not be signed in (name, password or code)", code="approver_login"
+        )
+    check_four_eyes(author, account.username, approver_may_approve=account.has(Role.APPROVER))
+    return account
 
 
 @dataclass(frozen=True, slots=True)

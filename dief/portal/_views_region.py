@@ -5,6 +5,7 @@ region's pages."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Annotated
 
@@ -152,3 +153,34 @@ async def routes(request: Request, code: str, period: str, account: Member) -> R
         request, "routes.html", region=region.value, period=period, tables=tables,
         dimension_labels=DIMENSION_LABELS,
     )  # fmt: skip
+
+
+_DOWNLOADS = {
+    "json": "application/json",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+@router.get("/region/{code}/{period}/digest.{fmt}")
+async def download(request: Request, code: str, period: str, fmt: str, account: Member) -> Response:
+    """The period's digest as a document: the meeting pack (DOCX, in English) or JSON."""
+    region = _region(request, account, code)
+    if fmt not in _DOWNLOADS:
+        raise HTTPException(404)
+    board = await _dashboard(request, region, period)
+    if fmt == "docx":
+        from dief.render import render_digest_docx
+
+        start = portal_of(request).cycle_start_month
+        body = await asyncio.to_thread(render_digest_docx, board.digest, start_month=start)
+    else:
+        from dief.render import dump_json
+
+        body = dump_json(board.digest).encode("utf-8")
+    await audit(request, account, "download", f"digest {region.value} {period} {fmt}")
+    name = f"dief-digest-{region.value}-{board.digest.period}.{fmt}"
+    return Response(
+        body,
+        media_type=_DOWNLOADS[fmt],
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )

@@ -255,3 +255,21 @@ def test_a_validation_error_is_shown_at_its_field(node_site: Site) -> None:
     assert "field-error" in qty
     assert "expected a whole number" in qty
     assert 'aria-invalid="true"' in qty
+
+
+def test_a_member_downloads_their_regions_digest_and_the_download_is_audited(
+    region_site: Site,
+) -> None:
+    region_site.login("afr-member")
+    docx = region_site.client.get("/region/AFR/2026-05/digest.docx")
+    assert docx.status_code == 200
+    assert docx.content[:2] == b"PK"  # a DOCX is a zip
+    assert "attachment" in docx.headers["content-disposition"]
+    as_json = region_site.client.get("/region/AFR/2026-05/digest.json")
+    assert as_json.json()["region"] == "AFR"
+    assert region_site.client.get("/region/EEG/2026-05/digest.docx").status_code == 403
+    entries = region_site.client.portal.call(region_site.portal.accounts.audit_log)
+    assert {e.target for e in entries if e.action == "download"} == {
+        "digest AFR 2026-05 docx",
+        "digest AFR 2026-05 json",
+    }
