@@ -45,7 +45,7 @@ from typing import Protocol
 
 import pydantic
 
-from dief.catalogue import Catalogue, load_catalogue
+from dief.catalogue import Catalogue, load_catalogues
 from dief.exceptions import EnvelopeError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, Month
 from dief.seams import Clock, CredentialCheck, InboundRecord, SystemClock
@@ -192,10 +192,8 @@ class RecordValidator:
         self._opener = opener
         self._credentials = credentials
         self._start_month = start_month
-        if catalogues is None:
-            shipped = load_catalogue()
-            catalogues = {shipped.version: shipped}
-        self._catalogues = dict(catalogues)
+        # Every catalogue version a record may name ships with the aggregator (DESIGN §6).
+        self._catalogues = dict(load_catalogues() if catalogues is None else catalogues)
 
     def __repr__(self) -> str:
         return f"RecordValidator(region={self._code!r})"

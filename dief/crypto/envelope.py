@@ -2,7 +2,7 @@
 
 Wire form (see :mod:`dief.wire`)::
 
-    {"v": 1, "type": "dief.case", "schema": 2, "id": "<uuid4>", "region": "AFR",
+    {"v": 1, "type": "dief.case", "schema": 3, "id": "<uuid4>", "region": "AFR",
      "suite": "MLKEM768X25519-HKDFSHA256-AES256GCM",
      "recipients": [{"kid": "...", "wrapped": "<base64url>"}, ...],
      "nonce": "<base64url, 12 bytes>", "ciphertext": "<base64url>"}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from dief.synthetic._working_group import working_group_fields
 from dief.vocab import (
     ActionTaken,
     Confidence,
@@ -271,6 +272,7 @@ def _first_version(rng: random.Random, world: _World) -> dict[str, object]:
     }
     if rng.random() < 0.6:
         doc["summary"] = rng.choice(_LESSONS[stage])
+    doc.update(working_group_fields(doc))
     return doc
 
 

@@ -26,6 +26,7 @@ from hostile import scenario_nodes
 
 from dief.aggregator import RegionAggregator
 from dief.aggregator.store import CaseStore
+from dief.catalogue import load_catalogues
 from dief.credentials import SimulatedNode, TokenVerifier
 from dief.crypto import Opener, Sealer
 from dief.exceptions import StorageRefusedError
@@ -89,11 +90,14 @@ def record_doc(
     envelope_id: str | None = None,
     status: str = "active",
     summary: str | None = None,
+    indicators: tuple[str, ...] = ("DOC-01",),
+    signed_catalogue: str | None = None,
     **changes: object,
 ) -> dict[str, object]:
     """A valid, signed case record (as JSON data) of AFR for the case the test calls
     *case_id*, posted by *forum*'s node with its real token, with *changes* applied
-    afterwards (what a hostile sender can do)."""
+    afterwards (what a hostile sender can do); *indicators* and *signed_catalogue* (the
+    catalogue version named) are part of what the node signs."""
     case = parse_case(
         {
             "confidence": "confirmed",
@@ -102,7 +106,7 @@ def record_doc(
             "items": [{"category": "ammunition", "quantity": 300}],
             "transfer_stage": "at_import",
             "methods": ["misdeclaration_concealment"],
-            "risk_indicators": ["DOC-01"],
+            "risk_indicators": list(indicators),
             "end_user_type": "unknown",
             "detection_source": "intelligence",
             "status": status,
@@ -119,6 +123,7 @@ def record_doc(
         revision=revision,
         envelope_id=envelope_id,
         credentials=forum.node.wallet,
+        catalogue_version=signed_catalogue,
     )
     assert rec.cycle == CYCLE
     _DERIVED.setdefault(case_id, rec.case_id)
@@ -222,6 +227,32 @@ async def test_records_the_node_would_refuse_are_refused(
     assert reasons(sink.sent) == [reason]
     assert applied == []
     assert await store.cell_rows("AFR", ["CSP99", "CSP13"]) == []
+
+
+async def test_every_shipped_catalogue_version_is_checked_by_its_own_ids(
+    forum: Posting, store: CaseStore
+) -> None:
+    """A record naming an older catalogue version is applied (every version ships with the
+    aggregator, DESIGN §6), and checked against that version: an id added later is refused."""
+    older, newer = load_catalogues()["2026.1"], load_catalogues()["2026.2"]
+    added = next(i for i in newer.ids if i not in older)
+    good, bad = str(uuid.uuid4()), str(uuid.uuid4())
+    sink, applied = await run(
+        forum,
+        store,
+        [
+            (seal(forum, record_doc(forum, good, signed_catalogue="2026.1")), good),
+            (
+                seal(
+                    forum,
+                    record_doc(forum, bad, signed_catalogue="2026.1", indicators=(added,)),
+                ),
+                bad,
+            ),
+        ],
+    )
+    assert reasons(sink.sent) == ["unknown_indicator"]
+    assert applied == [cid(good)]
 
 
 async def test_duplicate_keys_in_the_payload_are_refused(forum: Posting, store: CaseStore) -> None:

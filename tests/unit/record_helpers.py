@@ -61,8 +61,10 @@ def signed_record(
     credentials: CredentialSource | None = None,
     key: Ed25519PrivateKey | None = None,
     start_month: int = 9,
+    catalogue_version: str | None = None,
 ) -> CaseRecord:
-    """The record a node with *secret* signs for its case *index* (or with *key*)."""
+    """The record a node with *secret* signs for its case *index* (or with *key*), naming
+    *catalogue_version* (default: the latest shipped)."""
     if not isinstance(case, CaseInput):
         case = parse_case(case if case is not None else case_doc(), today=TODAY)
     key = key if key is not None else identity(secret).owner_key(index)
@@ -74,6 +76,7 @@ def signed_record(
         revision=revision,
         owner_key=raw,
         cycle=cycle,
+        catalogue_version=catalogue_version,
     )
     creds = credentials if credentials is not None else FakeCredentials(secret)
     credential = creds.credential(str(cycle), str(case.region))
