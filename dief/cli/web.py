@@ -36,6 +36,7 @@ from dief.portal import (
     Role,
     SessionCodec,
     StoreDigests,
+    StoreSummaries,
     create_app,
     private_folder,
     totp_code,
@@ -132,6 +133,20 @@ def _aggregator_url(settings: PortalSettings) -> str:
     )
 
 
+def _secretariat_url(settings: PortalSettings) -> str:
+    if settings.secretariat_database_url is not None:
+        return settings.secretariat_database_url.get_secret_value()
+    from dief.cli._console import stored_database
+    from dief.settings import SECRETARIAT_FILE, RunSettings, SecretariatSettings
+
+    secretariat = load_or_fail(SecretariatSettings, {}, connects=False)
+    last_run = load_or_fail(RunSettings, {}, connects=False).run_dir / SECRETARIAT_FILE
+    given = "database_url" in secretariat.model_fields_set
+    return stored_database(
+        secretariat.database_url, given=given, last_run=last_run, what="Secretariat"
+    )
+
+
 DEMO_ACCOUNTS: dict[Party, list[tuple[str, tuple[Role, ...], Region | None]]] = {
     Party.NODE: [
         ("officer", (Role.OFFICER,), None),
@@ -174,6 +189,10 @@ def web(
         list[Region] | None, typer.Option("--region", help="A region portal's region (repeatable)")
     ] = None,
     database_url: DbOpt = None,
+    secretariat_database_url: Annotated[
+        str | None,
+        typer.Option("--secretariat-database-url", help="The Secretariat's database"),
+    ] = None,
     aggregator_database_url: Annotated[
         str | None,
         typer.Option(
@@ -200,6 +219,7 @@ def web(
     overrides: dict[str, Any] = {
         "party": party, "host": host, "port": port, "database_url": database_url,
         "aggregator_database_url": aggregator_database_url,
+        "secretariat_database_url": secretariat_database_url,
         "regions": list(dict.fromkeys(region)) if region else None,
     }  # fmt: skip
     if demo:
@@ -229,6 +249,11 @@ def web(
                     k=settings.k_meeting,
                     start_month=settings.cycle_start_month,
                 )
+            else:
+                portal.summaries = StoreSummaries(
+                    _secretariat_url(settings), k=settings.k_csp,
+                    start_month=settings.cycle_start_month,
+                )  # fmt: skip
             scheme = "https" if settings.cookie_secure else "http"
             console.print(
                 f"portal ({settings.party.value}) at {scheme}://{settings.host}:{settings.port}/"

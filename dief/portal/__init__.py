@@ -46,6 +46,7 @@ from dief.portal._gateway import (
 from dief.portal._i18n import Translator, extract_messages, negotiate, translator
 from dief.portal._security import SECURITY_HEADERS, LoginLimiter, Session, SessionCodec
 from dief.portal._settings import Party, PortalSettings, portal_database
+from dief.portal._summaries import CycleSummary, StoreSummaries, SummarySource
 from dief.portal._tables import PortalDatabase
 from dief.portal._totp import new_totp_secret, totp_code, totp_uri
 
@@ -56,6 +57,7 @@ __all__ = [
     "Account",
     "AccountStore",
     "AuditEntry",
+    "CycleSummary",
     "Dashboard",
     "Delivery",
     "DigestSource",
@@ -78,6 +80,8 @@ __all__ = [
     "Session",
     "SessionCodec",
     "StoreDigests",
+    "StoreSummaries",
+    "SummarySource",
     "Translator",
     "approve_release",
     "case_fields",

@@ -27,8 +27,16 @@ from dief.portal._drafts import DraftStore
 from dief.portal._gateway import NodeGateway
 from dief.portal._i18n import negotiate, translator
 from dief.portal._labels import FIELD_HELP, field_label, value_label
-from dief.portal._security import CSRF_FIELD, LoginLimiter, Session, SessionCodec, csrf_ok
+from dief.portal._security import (
+    CSRF_FIELD,
+    LoginLimiter,
+    Session,
+    SessionCodec,
+    SessionMiddleware,
+    csrf_ok,
+)
 from dief.portal._settings import Party
+from dief.portal._summaries import SummarySource
 from dief.portal._tables import PortalDatabase
 from dief.screening import TextScreener, default_screener
 from dief.vocab import Region
@@ -64,6 +72,7 @@ class Portal:
     regions: tuple[Region, ...] = ()
     gateway: NodeGateway | None = None
     digests: DigestSource | None = None
+    summaries: SummarySource | None = None
     screener: TextScreener = field(default_factory=default_screener)
     login_method: LoginMethod | None = None
     today: Callable[[], date] = field(default=lambda: datetime.now(UTC).date())
@@ -222,8 +231,6 @@ def create_app(portal: Portal) -> FastAPI:
         dependencies=[Depends(csrf_guard)],
     )
     app.state.portal = portal
-    from dief.portal._security import SessionMiddleware
-
     app.add_middleware(SessionMiddleware, codec=portal.codec)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     for router in _routers(portal.party):

@@ -78,6 +78,10 @@ class PortalSettings(BaseSettings):
     aggregator_database_url: Annotated[SecretStr | None, AfterValidator(_async)] = Field(
         None, description="A region portal: the aggregator's database (read only)"
     )
+    secretariat_database_url: Annotated[SecretStr | None, AfterValidator(_async)] = Field(
+        None, description="The Secretariat's portal: the Secretariat's database (read only)"
+    )
+    k_csp: int = Field(3, ge=1)
     work_dir: Path = Field(DEFAULT_DIR, description="Where the portal keeps its files")
 
     def accounts_url(self) -> str:

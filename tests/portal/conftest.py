@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from dief.database import sqlite_url
 from dief.portal import (
+    CycleSummary,
     Dashboard,
     Delivery,
     LoginLimiter,
@@ -29,7 +30,7 @@ from dief.portal import (
     totp_code,
 )
 from dief.vocab import Region
-from dief.wire import Digest
+from dief.wire import CspSummary, Digest
 
 PASSWORD = "a long enough test password"
 TODAY = date(2026, 6, 15)
@@ -84,6 +85,25 @@ class FakeDigests:
             }
         )
         return Dashboard(digest, None)
+
+
+@dataclass
+class FakeSummaries:
+    """The Secretariat's cycles: CSP13 published (a minimal signed-looking summary)."""
+
+    async def cycle(self, cycle: str) -> CycleSummary:
+        if cycle != "CSP13":
+            return CycleSummary(cycle, None, False, ())
+        table = {"totals": {"cases": 4, "contributors": 3, "suppressed": 0}, "dimensions": {}}
+        summary = CspSummary.model_validate(
+            {
+                "cycle": "CSP13", "from": "2025-09", "to": "2026-08", "k": 3, "issue": 1,
+                "issued_at": "2026-09-01T00:00:00Z", "regions": {"AFR": table},
+                "global": table, "narrative": ["Four cases were reported."],
+                "methodology": {"rules": ["k = 3"], "k": 3, "suppressed": 0},
+            }
+        )  # fmt: skip
+        return CycleSummary(cycle, summary, True, (Region.AFR,))
 
 
 @dataclass
@@ -145,6 +165,7 @@ def make_site(tmp_path: Path, party: Party) -> Iterator[Site]:
         regions=(Region.AFR, Region.EEG),
         gateway=gateway,
         digests=FakeDigests(),
+        summaries=FakeSummaries(),
         today=lambda: TODAY,
         clock=clock,
     )
@@ -168,3 +189,8 @@ def node_site(tmp_path: Path) -> Iterator[Site]:
 @pytest.fixture
 def region_site(tmp_path: Path) -> Iterator[Site]:
     yield from make_site(tmp_path, Party.REGION)
+
+
+@pytest.fixture
+def secretariat_site(tmp_path: Path) -> Iterator[Site]:
+    yield from make_site(tmp_path, Party.SECRETARIAT)

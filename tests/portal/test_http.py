@@ -273,3 +273,21 @@ def test_a_member_downloads_their_regions_digest_and_the_download_is_audited(
         "digest AFR 2026-05 docx",
         "digest AFR 2026-05 json",
     }
+
+
+def test_the_secretariat_reads_a_cycles_summary_and_downloads_its_documents(
+    secretariat_site: Site,
+) -> None:
+    site = secretariat_site
+    site.login("editor")
+    home = site.client.get("/secretariat")
+    assert "CSP13" in home.text
+    page = site.client.get("/secretariat/CSP13")
+    assert "Four cases were reported." in page.text
+    docx = site.client.get("/secretariat/CSP13/summary.docx")
+    assert docx.content[:2] == b"PK"
+    assert site.client.get("/secretariat/CSP13/summary.json").json()["cycle"] == "CSP13"
+    # a cycle without a published summary has no documents
+    assert site.client.get("/secretariat/CSP12/summary.json").status_code == 404
+    entries = site.client.portal.call(site.portal.accounts.audit_log)
+    assert {"summary CSP13 docx", "summary CSP13 json"} <= {e.target for e in entries}
