@@ -143,6 +143,7 @@ class LocalForum:
     @classmethod
     @contextlib.contextmanager
     def started(cls, folder: Path, database_url: str | None = None) -> Iterator[LocalForum]:
+        folder = folder.resolve()  # the children run in it: every path is absolute
         forum = cls(folder, database_url or sqlite_url(folder / "aggregator.sqlite"))
         try:
             forum.start()
