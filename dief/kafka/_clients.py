@@ -102,7 +102,8 @@ def make_broker(
     :raises ConfigurationError: the CA file (``DIEF_KAFKA__CA_FILE``) cannot be used.
     """
     return KafkaBroker(
-        settings.bootstrap,
+        # A list: FastStream takes a string for one host (a comma-separated one fails).
+        [host.strip() for host in settings.bootstrap.split(",") if host.strip()],
         security=_security(settings),
         client_id=client_id,
         acks="all",
