@@ -9,6 +9,7 @@ from dief.cli import broker as _broker
 from dief.cli import checklist as _checklist
 from dief.cli import digest as _digest
 from dief.cli import dlq as _dlq
+from dief.cli import kafka as _kafka
 from dief.cli import keys as _keys
 from dief.cli import receipts as _receipts
 from dief.cli import run as _run
@@ -38,6 +39,7 @@ for _module in (_run, _services, _receipts, _keys, _broker, _schema, _digest, _s
 _dlq.register(app)
 _audit.register(app)
 _checklist.register(app)
+_kafka.register(app)
 
 
 def main() -> None:
