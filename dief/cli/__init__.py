@@ -29,8 +29,34 @@ app = typer.Typer(
 )
 
 
+def _version() -> str:
+    """The installed distribution's version (the package's own when not installed)."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("dief-exchange")
+    except importlib.metadata.PackageNotFoundError:
+        from dief import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"dief {_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        callback=_print_version,
+        is_eager=True,
+    ),
+) -> None:
     """DIEF Exchange: non-attributed diversion case exchange for the ATT DIEF."""
 
 
