@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import base64
 import contextlib
-import secrets
 import shutil
 import ssl
-import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -29,7 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from pydantic import SecretStr
 
-from dief.broker import accepts, format_tail, pick_free_port
+from dief.broker import accepts, format_tail
 from dief.exceptions import BrokerError, BrokerStartError, ConfigurationError
 from dief.kafka import (
     DEFAULT_CASE_PARTITIONS,
@@ -39,30 +35,21 @@ from dief.kafka import (
     probe_capabilities,
 )
 from dief.kafka_cluster._acl_admin import create_acls
-from dief.kafka_cluster._acls import AclGrant, acl_matrix, principals
+from dief.kafka_cluster._acls import AclGrant, acl_matrix
 from dief.kafka_cluster._config import (
     ADMIN_USER,
-    CLIENT_LISTENER,
-    CONTROLLER_LISTENER,
-    LEAN_SETTINGS,
     SCRAM_MECHANISM,
-    SHARED_BROKER_SETTINGS,
-    render_properties,
-    replication_settings,
 )
-from dief.kafka_cluster._node import BrokerProcess, NodeLayout, jvm_options, write_log4j
+from dief.kafka_cluster._node import BrokerProcess, NodeLayout
+from dief.kafka_cluster._prepare import prepare_brokers
 from dief.kafka_cluster._reset import empty_topics_and_groups
 from dief.kafka_cluster._runtime import KafkaRuntime, find_runtime
-from dief.kafka_cluster._tls import TlsFiles, write_tls
+from dief.kafka_cluster._tls import TlsFiles
 from dief.settings import KafkaSettings
 
 __all__ = ["KafkaCluster"]
 
 _HOST = "127.0.0.1"
-
-
-def _user(principal: str) -> str:
-    return principal.removeprefix("User:")
 
 
 class KafkaCluster:
@@ -360,89 +347,19 @@ class KafkaCluster:
     def _prepare(self, runtime: KafkaRuntime) -> None:
         """Blocking: TLS, users, layout, properties, formatting (all brokers at once)."""
         assert self._folder is not None
-        self._tls = write_tls(self._folder / "tls")
-        users = [ADMIN_USER, *(_user(p) for p in principals())]
-        self._passwords = {user: secrets.token_urlsafe(18) for user in users}
-        log4j = write_log4j(self._folder / "log4j2.properties")
-        ports = self._client_ports or tuple(pick_free_port() for _ in range(self._brokers))
-        layouts = [
-            NodeLayout(i, ports[i - 1], pick_free_port(), self._folder / f"broker-{i}")
-            for i in range(1, self._brokers + 1)
-        ]
-        voters = ",".join(f"{n.node_id}@{_HOST}:{n.controller_port}" for n in layouts)
-        for layout in layouts:
-            layout.folder.mkdir()
-            layout.properties.write_text(
-                render_properties(self._properties(layout, voters)), encoding="utf-8"
-            )
-            layout.properties.chmod(0o600)
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        scram = [
-            arg
-            for user, password in self._passwords.items()
-            for arg in ("--add-scram", f"{SCRAM_MECHANISM}=[name={user},password={password}]")
-        ]
-        formats = [
-            subprocess.Popen(
-                [
-                    str(runtime.java),
-                    *jvm_options(256, log4j, tool=True),
-                    "-cp",
-                    runtime.classpath,
-                    "kafka.tools.StorageTool",
-                    "format",
-                    "--cluster-id",
-                    cluster_id,
-                    "--config",
-                    str(layout.properties),
-                    *scram,
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-            for layout in layouts
-        ]
-        for layout, proc in zip(layouts, formats, strict=True):
-            out, _ = proc.communicate(timeout=120)
-            if proc.returncode != 0:
-                text = out.decode(errors="replace")
-                for password in self._passwords.values():
-                    text = text.replace(password, "***")
-                raise BrokerStartError(
-                    f"formatting the storage of Kafka broker {layout.node_id} failed "
-                    f"({proc.returncode}).{format_tail(text.strip()[-3000:])}"
-                )
-        self._nodes = [
-            BrokerProcess(runtime, layout, heap_mb=self._heap_mb, log4j=log4j) for layout in layouts
-        ]
-
-    def _properties(self, layout: NodeLayout, voters: str) -> dict[str, str]:
-        assert self._tls is not None
-        admin = self._passwords[ADMIN_USER]
-        jaas = (
-            "org.apache.kafka.common.security.scram.ScramLoginModule required "
-            f'username="{ADMIN_USER}" password="{admin}";'
+        prepared = prepare_brokers(
+            self._folder,
+            runtime,
+            brokers=self._brokers,
+            client_ports=self._client_ports,
+            advertised_ports=self._advertised_ports,
+            heap_mb=self._heap_mb,
         )
-        client = f"{_HOST}:{layout.client_port}"
-        return {
-            **SHARED_BROKER_SETTINGS,
-            **replication_settings(self._brokers),
-            **LEAN_SETTINGS,
-            "node.id": str(layout.node_id),
-            "controller.quorum.voters": voters,
-            "listeners": (
-                f"{CLIENT_LISTENER}://{client},"
-                f"{CONTROLLER_LISTENER}://{_HOST}:{layout.controller_port}"
-            ),
-            "advertised.listeners": f"{CLIENT_LISTENER}://{_HOST}:{self._advertised(layout)}",
-            "log.dirs": str(layout.data),
-            "ssl.keystore.location": str(self._tls.keystore),
-            "ssl.keystore.password": self._tls.keystore_password,
-            "ssl.key.password": self._tls.keystore_password,
-            "ssl.truststore.location": str(self._tls.ca_file),
-            f"listener.name.{CLIENT_LISTENER.lower()}.scram-sha-512.sasl.jaas.config": jaas,
-        }
+        self._tls, self._passwords, self._nodes = (
+            prepared.tls,
+            dict(prepared.passwords),
+            list(prepared.nodes),
+        )
 
     async def _listed_brokers(self) -> set[int]:
         ports = [self._advertised(n.layout) for n in self._nodes if n.wanted]
