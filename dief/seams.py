@@ -39,6 +39,7 @@ __all__ = [
     "FAULT_POINTS",
     "HOUR_MS",
     "Backoff",
+    "BulletinRelease",
     "Clock",
     "ContributorCredential",
     "CredentialCheck",
@@ -281,3 +282,16 @@ class FaultPoints(Protocol):
     a crash there would stop the work (see :class:`dief.testing.FaultPlan`)."""
 
     def reached(self, point: str) -> None: ...
+
+
+# -- bulletins --------------------------------------------------------------------------
+
+
+class BulletinRelease(Protocol):
+    """The release rule of a bulletin (DESIGN §13 ⚑): ``True`` when *region*'s current
+    *cycle* already counts at least 3 distinct contributors and the region's audit still
+    holds with the bulletin's generalised *facts* (a :class:`dief.wire.BulletinEntry` as a
+    dict) treated as a case every reader knows. A bulletin refused now is offered again at
+    the next batch."""
+
+    async def may_release(self, region: str, cycle: str, facts: Mapping[str, object]) -> bool: ...

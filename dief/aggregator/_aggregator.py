@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dief.aggregator._facts import CaseFacts, Outcome
@@ -106,6 +106,8 @@ class _Batch:
     report: BatchReport
     addresses: dict[int, _Address] = field(default_factory=dict)
     due: list[tuple[_Address, ReceiptOutcome, str | None]] = field(default_factory=list)
+    #: the opened record of each decoded one (by identity), for the ``applied`` hook
+    records: dict[int, CaseRecord] = field(default_factory=dict)
 
 
 #: The ``reassessment`` value of a case whose authorization was not reassessed.
@@ -184,8 +186,12 @@ class RegionAggregator:
         clock: Clock | None = None,
         faults: FaultPoints | None = None,
         receipts: ReceiptSink | None = None,
+        applied: Callable[[CaseRecord], None] | None = None,
     ) -> None:
+        """*applied*, if given, is told of each record whose revision a committed
+        transaction applied (not duplicates, stale or refused ones): bulletins hook here."""
         self.region = region
+        self._applied = applied
         self._code = region.value
         self._validator = RecordValidator(
             region,
@@ -208,8 +214,8 @@ class RegionAggregator:
         raise :class:`RecordRefusedError` with a reason code."""
         return self._decode(rec)[0]
 
-    def _decode(self, rec: InboundRecord) -> tuple[CaseFacts, _Address]:
-        """:meth:`decode`, with where the record's receipt goes."""
+    def _decode(self, rec: InboundRecord) -> tuple[CaseFacts, _Address, CaseRecord]:
+        """:meth:`decode`, with where the record's receipt goes and the opened record."""
         valid = self._validator.validate(rec)
         record = valid.record
         facts = CaseFacts(
@@ -229,7 +235,7 @@ class RegionAggregator:
             sealed=(rec.value or b"") if record.status is CaseStatus.ACTIVE else b"",
             related_regions=tuple(str(r) for r in record.related_regions),
         )
-        return facts, _Address(valid.envelope_id, valid.receipt_key)
+        return facts, _Address(valid.envelope_id, valid.receipt_key), record
 
     def _decode_batch(
         self, records: Sequence[InboundRecord], batch: _Batch
@@ -241,8 +247,10 @@ class RegionAggregator:
         addresses = batch.addresses
         for rec in records:
             try:
-                facts, addresses[id(rec)] = self._decode(rec)
+                facts, addresses[id(rec)], opened = self._decode(rec)
                 decoded.append((rec, facts))
+                if self._applied is not None:
+                    batch.records[id(rec)] = opened
             except RecordRefusedError as why:
                 refused.append(DeadLetter(rec, why.reason, why.detail, dedupe_key(rec.value)))
                 if why.envelope_id is not None and why.receipt_key is not None:
@@ -326,6 +334,8 @@ class RegionAggregator:
         for (src, _), outcome in zip(decoded, plan.outcomes, strict=True):
             if (address := addresses.get(id(src))) is not None:
                 due.append((address, *_RECEIPTS[outcome]))
+            if outcome is Outcome.APPLIED and (record := batch.records.get(id(src))):
+                self._tell_applied(record)
         for d in refused:
             batch.report.outcomes[f"dlq:{d.reason}"] += 1
             log.warning(
@@ -337,6 +347,15 @@ class RegionAggregator:
             )
             if (address := addresses.get(id(d.record))) is not None:
                 due.append((address, ReceiptOutcome.DEAD_LETTERED, d.reason))
+
+    def _tell_applied(self, record: CaseRecord) -> None:
+        """Tell the ``applied`` hook; its failure never stops the delivery path."""
+        if self._applied is None:
+            return
+        try:
+            self._applied(record)
+        except Exception as exc:  # a bug in the hook: logged by type only (case text)
+            log.error("the applied hook failed with %s; the batch goes on", type(exc).__name__)
 
     async def _send_receipts(self, batch: _Batch) -> None:
         """Seal and send the receipts *batch* owes; returns once they are acknowledged."""

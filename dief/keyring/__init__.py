@@ -28,6 +28,12 @@ Typical use::
 from __future__ import annotations
 
 from dief.keyring._backup import backup_node, restore_node
+from dief.keyring._bulletin_key import (
+    group_public_key,
+    issue_bulletin_group_key,
+    open_bulletin_group_key,
+    verify_bulletin_group_key,
+)
 from dief.keyring._directory import ForumDirectory, verify_certificate, verify_directory
 from dief.keyring._follow import (
     FIRST_DIRECTORY_SECONDS,
@@ -73,6 +79,10 @@ __all__ = [
     "SimulatedForum",
     "backup_node",
     "first_directory",
+    "group_public_key",
+    "issue_bulletin_group_key",
+    "open_bulletin_group_key",
+    "verify_bulletin_group_key",
     "normalise_fingerprint",
     "open_party",
     "parse_strict",

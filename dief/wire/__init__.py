@@ -43,6 +43,17 @@ from dief.wire._case import (
     ItemInput,
     suggest,
 )
+from dief.wire._bulletin import (
+    CONTEXT_BULLETIN,
+    CONTEXT_BULLETIN_GROUP_KEY,
+    TYPE_BULLETIN,
+    TYPE_BULLETIN_GROUP_KEY,
+    BulletinBatch,
+    BulletinEntry,
+    BulletinGroupKeyRelease,
+    SignedBulletinBatch,
+    WrappedGroupKey,
+)
 from dief.wire._credentials import (
     CREDENTIAL_ENVELOPE_LABEL,
     CREDENTIAL_WIRE_VERSION,
@@ -157,6 +168,15 @@ from dief.wire._signed import (
 )
 
 __all__ = [
+    "CONTEXT_BULLETIN",
+    "CONTEXT_BULLETIN_GROUP_KEY",
+    "TYPE_BULLETIN",
+    "TYPE_BULLETIN_GROUP_KEY",
+    "BulletinBatch",
+    "BulletinEntry",
+    "BulletinGroupKeyRelease",
+    "SignedBulletinBatch",
+    "WrappedGroupKey",
     "CASE_PADDED_SIZES",
     "CASE_SCHEMA_VERSION",
     "CONTEXT_DIRECTORY",

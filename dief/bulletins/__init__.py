@@ -1,0 +1,80 @@
+"""Bulletins and watches (DESIGN §13 ⚑): alerts reach practitioners.
+
+Aggregator side: :class:`BulletinCollector` is told of every applied revision
+(``RegionAggregator(applied=collector.offer)``), turns alerts at TLP clear or green into
+generalised :class:`~dief.wire.BulletinEntry` values under random ids (retractions when
+revised or withdrawn) and hands them over in batches every 10 to 15 minutes with jitter, each
+bulletin only when the :class:`~dief.seams.BulletinRelease` rule lets it
+(:class:`ContributorRelease`: at least 3 distinct contributors in the current cycle, then
+the joint audit if given). :class:`BulletinSealer` signs a batch with the region's signing
+key and seals it to the bulletin group key (:mod:`dief.keyring`:
+:func:`~dief.keyring.issue_bulletin_group_key`); :class:`BulletinPublisher` sends it to
+:data:`BULLETINS_TOPIC`.
+
+Node side: :class:`BulletinReader` opens with the node's group keys and verifies the
+region's signature (anything else is ignored and counted); :class:`BulletinBoard` keeps the
+bulletins in force; :func:`read_bulletins` reads the topic; :class:`WatchStore` keeps the
+node's :class:`Watch` es, evaluated locally (:func:`match_watches`);
+:func:`alert_listing` is what ``dief alerts`` (and the portal) shows.
+"""
+
+from __future__ import annotations
+
+from dief.bulletins._board import AlertLine, BulletinBoard, alert_listing
+from dief.bulletins._collector import (
+    DEFAULT_INTERVAL,
+    DEFAULT_JITTER,
+    BulletinCollector,
+    BulletinMemory,
+    FileBulletinMemory,
+    MemoryBulletinMemory,
+)
+from dief.bulletins._generalise import (
+    BULLETIN_TLPS,
+    eligible,
+    generalise,
+    new_bulletin_id,
+    retraction,
+)
+from dief.bulletins._release import MIN_CONTRIBUTORS, ContributorRelease
+from dief.bulletins._seal import (
+    BULLETINS_TOPIC,
+    BulletinReader,
+    BulletinSealer,
+    OpenedBulletins,
+    record_key,
+)
+from dief.bulletins._service import BulletinPublisher, BulletinsRead, read_bulletins
+from dief.bulletins._watches import FACETS, Watch, WatchMatch, WatchStore, match_watches
+
+__all__ = [
+    "BULLETINS_TOPIC",
+    "BULLETIN_TLPS",
+    "DEFAULT_INTERVAL",
+    "DEFAULT_JITTER",
+    "FACETS",
+    "MIN_CONTRIBUTORS",
+    "AlertLine",
+    "BulletinBoard",
+    "BulletinCollector",
+    "BulletinMemory",
+    "BulletinPublisher",
+    "BulletinReader",
+    "BulletinSealer",
+    "BulletinsRead",
+    "ContributorRelease",
+    "FileBulletinMemory",
+    "MemoryBulletinMemory",
+    "OpenedBulletins",
+    "Watch",
+    "WatchMatch",
+    "WatchStore",
+    "alert_listing",
+    "eligible",
+    "generalise",
+    "match_watches",
+    "new_bulletin_id",
+    "read_bulletins",
+    "record_key",
+    "retraction",
+]

@@ -1,0 +1,191 @@
+"""The aggregator side: collecting applied alerts into batches (DESIGN §13 ⚑).
+
+:class:`BulletinCollector` is told of every record the aggregator applied
+(:meth:`~BulletinCollector.offer`). An eligible revision queues a bulletin under a fresh
+random id; a later revision or a withdrawal of a case whose bulletin went out queues a
+retraction of that id (and the new revision's bulletin, if it is still eligible). The ids
+sent are remembered by case in a :class:`BulletinMemory`, which stays at the aggregator.
+
+Batches fall due every *interval* seconds plus a uniform jitter (10 to 15 minutes by default,
+:data:`DEFAULT_INTERVAL`, :data:`DEFAULT_JITTER`) on the injectable clock.
+:meth:`~BulletinCollector.take` hands over what is due: retractions always, and each
+bulletin the :class:`~dief.seams.BulletinRelease` rule lets out; a bulletin held back stays
+queued for the next batch.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from dief.bulletins._generalise import eligible, generalise, new_bulletin_id, retraction
+from dief.exceptions import ConfigurationError
+from dief.seams import BulletinRelease, Clock, SystemClock
+from dief.wire import BulletinEntry, CaseRecord
+
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "DEFAULT_JITTER",
+    "BulletinCollector",
+    "BulletinMemory",
+    "FileBulletinMemory",
+    "MemoryBulletinMemory",
+]
+
+#: Seconds between two batches, before jitter (10 minutes).
+DEFAULT_INTERVAL = 600.0
+#: Largest random addition to :data:`DEFAULT_INTERVAL` (up to 15 minutes in all).
+DEFAULT_JITTER = 300.0
+
+
+class BulletinMemory(Protocol):
+    """Which bulletin id went out for which case (kept at the aggregator only)."""
+
+    def get(self, case_id: str) -> str | None: ...
+
+    def put(self, case_id: str, bulletin_id: str | None) -> None: ...
+
+
+class MemoryBulletinMemory:
+    """A :class:`BulletinMemory` in memory (tests, and a service that may forget on restart)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"MemoryBulletinMemory({len(self._ids)} bulletins)"
+
+    def get(self, case_id: str) -> str | None:
+        return self._ids.get(case_id)
+
+    def put(self, case_id: str, bulletin_id: str | None) -> None:
+        if bulletin_id is None:
+            self._ids.pop(case_id, None)
+        else:
+            self._ids[case_id] = bulletin_id
+
+
+class FileBulletinMemory(MemoryBulletinMemory):
+    """A :class:`BulletinMemory` kept in a JSON file beside the aggregator's state."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._path = path
+        self._loaded = False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            if self._path.is_file():
+                self._ids.update(json.loads(self._path.read_text("utf-8")))
+
+    def get(self, case_id: str) -> str | None:
+        self._load()
+        return super().get(case_id)
+
+    def put(self, case_id: str, bulletin_id: str | None) -> None:
+        self._load()
+        super().put(case_id, bulletin_id)
+        tmp = self._path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._ids, sort_keys=True), "utf-8")
+        tmp.replace(self._path)
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    entry: BulletinEntry
+    case_id: str
+    cycle: str
+
+
+class BulletinCollector:
+    """Queues one region's bulletins and retractions; hands them over when a batch is due."""
+
+    def __init__(
+        self,
+        region: str,
+        *,
+        release: BulletinRelease | None = None,
+        any_case: bool = False,
+        interval: float = DEFAULT_INTERVAL,
+        jitter: float = DEFAULT_JITTER,
+        clock: Clock | None = None,
+        memory: BulletinMemory | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if interval < 0 or jitter < 0:
+            raise ConfigurationError("the bulletin interval and jitter must not be negative")
+        self.region = region
+        self._release = release
+        self._any_case = any_case
+        self._interval = interval
+        self._jitter = jitter
+        self._clock = clock if clock is not None else SystemClock()
+        self._memory = memory if memory is not None else MemoryBulletinMemory()
+        self._rng = rng if rng is not None else random.SystemRandom()
+        self._queue: list[_Queued] = []
+        self._due_at: float | None = None
+
+    def __repr__(self) -> str:
+        return f"BulletinCollector(region={self.region!r}, queued={len(self._queue)})"
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    @property
+    def due_at(self) -> float:
+        """When the next batch falls due (epoch seconds)."""
+        if self._due_at is None:
+            self._due_at = self._next()
+        return self._due_at
+
+    def _next(self) -> float:
+        return self._clock.now() + self._interval + self._rng.uniform(0.0, self._jitter)
+
+    def due(self) -> bool:
+        return self._clock.now() >= self.due_at
+
+    def offer(self, record: CaseRecord) -> None:
+        """Note a revision the aggregator applied (not a duplicate or a stale one)."""
+        case_id = record.case_id
+        # a bulletin of this case still queued never went out: drop it, nothing to retract
+        self._queue = [
+            q for q in self._queue if not (q.case_id == case_id and q.entry.action == "publish")
+        ]
+        sent = self._memory.get(case_id)
+        if sent is not None:
+            self._queue.append(_Queued(retraction(sent), case_id, record.cycle))
+            self._memory.put(case_id, None)
+        if eligible(record, any_case=self._any_case):
+            entry = generalise(record, new_bulletin_id())
+            self._queue.append(_Queued(entry, case_id, record.cycle))
+
+    async def take(self, *, force: bool = False) -> list[BulletinEntry]:
+        """The entries of the batch now due (none before it is, unless *force*); the next
+        batch is scheduled. Retractions always go; a bulletin goes when the release rule
+        lets it, else it waits for the next batch."""
+        if not force and not self.due():
+            return []
+        self._due_at = self._next()
+        out: list[BulletinEntry] = []
+        kept: list[_Queued] = []
+        for queued in self._queue:
+            entry = queued.entry
+            if entry.action == "publish" and not await self._may_release(queued):
+                kept.append(queued)
+                continue
+            if entry.action == "publish":
+                self._memory.put(queued.case_id, entry.bulletin_id)
+            out.append(entry)
+        self._queue = kept
+        return out
+
+    async def _may_release(self, queued: _Queued) -> bool:
+        if self._release is None:
+            return True
+        facts = queued.entry.model_dump(mode="json")
+        return await self._release.may_release(self.region, queued.cycle, facts)

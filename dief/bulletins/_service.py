@@ -1,0 +1,114 @@
+"""Moving bulletins over the broker: the region's publisher and the node's reading.
+
+:class:`BulletinPublisher` (beside a region's aggregator) sends each batch the collector
+hands over, sealed and signed, to ``dief.bulletins`` under a random key; :meth:`run` waits
+on the injectable clock's due time (or a stop event), :meth:`tick` is one step (tests drive
+it with a fake clock, never sleeping). :func:`read_bulletins` reads the topic at a node and
+applies what opens and verifies to its :class:`~dief.bulletins.BulletinBoard`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dief.bulletins._board import BulletinBoard
+from dief.bulletins._collector import BulletinCollector
+from dief.bulletins._seal import BULLETINS_TOPIC, BulletinReader, BulletinSealer, record_key
+from dief.seams import Clock, RecordSink, SystemClock
+from dief.settings import KafkaSettings
+from dief.wire import BulletinEntry
+
+__all__ = ["BulletinPublisher", "BulletinsRead", "read_bulletins"]
+
+log = logging.getLogger("dief.bulletins")
+
+
+class BulletinPublisher:
+    """Sends one region's batches when they fall due."""
+
+    def __init__(
+        self,
+        collector: BulletinCollector,
+        sealer: BulletinSealer,
+        sink: RecordSink,
+        *,
+        clock: Clock | None = None,
+        topic: str = BULLETINS_TOPIC,
+    ) -> None:
+        self.collector = collector
+        self.sealer = sealer
+        self._sink = sink
+        self._clock = clock if clock is not None else SystemClock()
+        self._topic = topic
+        self.sent_batches = 0
+        self.sent_entries = 0
+
+    def __repr__(self) -> str:
+        return f"BulletinPublisher(region={self.collector.region!r}, sent={self.sent_batches})"
+
+    async def tick(self, *, force: bool = False) -> list[BulletinEntry]:
+        """Send the batch now due (if any, and not empty); the entries sent."""
+        entries = await self.collector.take(force=force)
+        if entries:
+            await self._sink.send(self._topic, record_key(), self.sealer.seal(entries))
+            self.sent_batches += 1
+            self.sent_entries += len(entries)
+            log.info("sent a bulletin batch of %d entries", len(entries))
+        return entries
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send batches as they fall due until *stop* is set (then one last due check)."""
+        while not stop.is_set():
+            wait = max(0.0, self.collector.due_at - self._clock.now())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+            try:
+                await self.tick()
+            except Exception as exc:  # the batch stays queued; logged by type only
+                log.error(
+                    "a bulletin batch was not sent (%s); it is tried again", type(exc).__name__
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class BulletinsRead:
+    """What one read of ``dief.bulletins`` did at a node."""
+
+    opened: int
+    added: int
+    retracted: int
+    ignored: int
+    ends: Mapping[tuple[str, int], int]
+
+
+async def read_bulletins(
+    settings: KafkaSettings,
+    reader: BulletinReader,
+    board: BulletinBoard,
+    *,
+    start: Mapping[tuple[str, int], int] | None = None,
+    time_limit: float = 30.0,
+    topic: str = BULLETINS_TOPIC,
+) -> BulletinsRead:
+    """Read *topic* (from *start*, else the beginning) to its end; apply every batch that
+    opens and verifies to *board*; count the rest (never their content)."""
+    from dief.kafka import read_to_end
+
+    before = reader.total_ignored
+    snapshot = await read_to_end(
+        settings, [topic], start=start, time_limit=time_limit, client_id="dief-bulletins"
+    )
+    opened = added = retracted = 0
+    for record in snapshot.records:
+        batch = reader.open(record.value or b"")
+        if batch is None:
+            continue
+        opened += 1
+        new, gone = board.take(batch)
+        added += len(new)
+        retracted += len(gone)
+    return BulletinsRead(opened, added, retracted, reader.total_ignored - before, snapshot.ends)
