@@ -20,6 +20,7 @@ Secretariat        :class:`SecretariatSettings` ``dief secretariat`` (also ``die
 whole pipeline     :class:`RunSettings`        ``dief run``, ``dief demo``
 embedded broker    :class:`BrokerSettings`     ``dief broker``
 keyring tools      :class:`KeysSettings`       ``dief keys``
+portal             :class:`PortalSettings`     ``dief web`` (``DIEF_PORTAL_*``)
 =================  ==========================  ======================================
 """
 
@@ -58,6 +59,7 @@ __all__ = [
     "LoggingSettings",
     "MetricsSettings",
     "NodeSettings",
+    "PortalSettings",
     "RunSettings",
     "SecretariatSettings",
     "env_name",
@@ -440,6 +442,57 @@ class KeysSettings(BaseSettings):
     model_config = _CONFIG
 
     keyring: KeyringSettings = KeyringSettings()
+
+
+def _portal_secret() -> SecretStr:
+    import secrets
+
+    return SecretStr(secrets.token_urlsafe(48))
+
+
+class PortalSettings(BaseSettings):
+    """``dief web`` (``DIEF_PORTAL_*``, docs/portal.md): the web server of one party's portal.
+    The node part also reads :class:`NodeSettings`. Without ``DIEF_PORTAL_SESSION_SECRET`` a
+    random secret is made at start (sessions then end with the process)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=_PREFIX + "PORTAL_",
+        env_nested_delimiter=_NESTING,
+        extra="ignore",
+        case_sensitive=False,
+        frozen=True,
+    )
+
+    party: Literal["node", "region", "secretariat"] = "node"
+    host: str = Field("127.0.0.1", min_length=1, description="Address to bind")
+    port: int = Field(8080, ge=0, le=65535)
+    database_url: DatabaseUrl | None = Field(
+        None, description="The party's accounts database (default .dief/portal-<party>.sqlite)"
+    )
+    session_secret: SecretStr = Field(default_factory=_portal_secret, min_length=32)
+    idle_minutes: float = Field(30.0, gt=0, description="A session ends after this idle time")
+    cookie_secure: bool = Field(True, description="Session cookie over HTTPS (and loopback) only")
+    login_attempts: int = Field(5, ge=1, description="Failed logins per name or address ...")
+    login_window_minutes: float = Field(15.0, gt=0, description="... within this window")
+    regions: list[Region] = Field(
+        default_factory=list, description="A region portal: the regions it serves (default all)"
+    )
+    k_meeting: int = Field(2, ge=1)
+    k_csp: int = Field(3, ge=1)
+    cycle_start_month: int = Field(9, ge=1, le=12)
+    aggregator_database_url: DatabaseUrl | None = Field(
+        None, description="A region portal: the aggregator's database (read only)"
+    )
+    secretariat_database_url: DatabaseUrl | None = Field(
+        None, description="The Secretariat's portal: the Secretariat's database (read only)"
+    )
+    work_dir: Path = Field(DEFAULT_DIR, description="Where the portal keeps its files")
+
+    def accounts_url(self) -> str:
+        """:attr:`database_url`, else a SQLite file of the party's own in :attr:`work_dir`."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return sqlite_url(self.work_dir / f"portal-{self.party}.sqlite")
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -19,7 +19,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
@@ -32,7 +32,6 @@ from dief.portal import (
     Party,
     Portal,
     PortalDatabase,
-    PortalSettings,
     Role,
     SessionCodec,
     StoreDigests,
@@ -42,10 +41,8 @@ from dief.portal import (
     totp_code,
     totp_uri,
 )
+from dief.settings import NodeSettings, PortalSettings
 from dief.vocab import Region
-
-if TYPE_CHECKING:
-    from dief.settings import NodeSettings
 
 __all__ = ["register"]
 
@@ -68,8 +65,6 @@ def _settings(overrides: dict[str, Any]) -> PortalSettings:
 
 
 def _node_settings(keys: Path | None, bootstrap: str | None, embedded: bool) -> NodeSettings:
-    from dief.settings import NodeSettings
-
     overrides = {"keyring": {"path": keys}, "kafka": kafka_options(bootstrap, embedded)}
     return load_or_fail(NodeSettings, overrides)
 
@@ -78,7 +73,7 @@ def _portal(settings: PortalSettings) -> Portal:
     if settings.database_url is None:
         settings.work_dir.mkdir(parents=True, exist_ok=True)
     return Portal(
-        party=settings.party,
+        party=Party(settings.party),
         db=PortalDatabase(settings.accounts_url()),
         codec=SessionCodec(
             settings.session_secret.get_secret_value(),
@@ -217,7 +212,7 @@ def web(
     import uvicorn
 
     overrides: dict[str, Any] = {
-        "party": party, "host": host, "port": port, "database_url": database_url,
+        "party": party.value, "host": host, "port": port, "database_url": database_url,
         "aggregator_database_url": aggregator_database_url,
         "secretariat_database_url": secretariat_database_url,
         "regions": list(dict.fromkeys(region)) if region else None,
@@ -230,20 +225,20 @@ def web(
         asyncio.run(_demo_accounts(portal))
     try:
         with contextlib.ExitStack() as stack:
-            if settings.party is Party.NODE:
+            if portal.party is Party.NODE:
                 if demo:
                     from dief.portal._demo import LocalForum
 
                     forum = stack.enter_context(
                         LocalForum.started(settings.work_dir / "portal-demo")
                     )
-                    node = forum.node_settings()
+                    node = load_or_fail(NodeSettings, forum.node_overrides())
                     passphrase: SecretStr | None = forum.passphrase
                 else:
                     node = _node_settings(keys, bootstrap, embedded)
                     passphrase = keyring_passphrase(node.keyring, passphrase_file)
                 _with_node(portal, settings, node, passphrase)
-            elif settings.party is Party.REGION:
+            elif portal.party is Party.REGION:
                 portal.digests = StoreDigests(
                     _aggregator_url(settings),
                     k=settings.k_meeting,
@@ -256,7 +251,7 @@ def web(
                 )  # fmt: skip
             scheme = "https" if settings.cookie_secure else "http"
             console.print(
-                f"portal ({settings.party.value}) at {scheme}://{settings.host}:{settings.port}/"
+                f"portal ({settings.party}) at {scheme}://{settings.host}:{settings.port}/"
             )
             config = uvicorn.Config(
                 create_app(portal), host=settings.host, port=settings.port, log_level="warning",
@@ -269,7 +264,7 @@ def web(
 
 @contextlib.asynccontextmanager
 async def _accounts(party: Party, database_url: str | None) -> AsyncIterator[Portal]:
-    portal = _portal(_settings({"party": party, "database_url": database_url}))
+    portal = _portal(_settings({"party": party.value, "database_url": database_url}))
     await portal.db.start()
     try:
         yield portal

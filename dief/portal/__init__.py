@@ -11,7 +11,7 @@ Every party: local accounts (Argon2id, TOTP, roles, disabling) behind the
 :class:`LoginMethod` seam, signed session cookies with an idle timeout, CSRF tokens on every
 form, strict security headers, login rate limiting, an audit log, English, French and
 Spanish. :func:`create_app` builds the application from a :class:`Portal`; ``dief web``
-(:mod:`dief.cli.web`) makes both from :class:`PortalSettings`.
+(:mod:`dief.cli.web`) makes both from :class:`dief.settings.PortalSettings`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from dief.portal._gateway import (
 )
 from dief.portal._i18n import Translator, extract_messages, negotiate, translator
 from dief.portal._security import SECURITY_HEADERS, LoginLimiter, Session, SessionCodec
-from dief.portal._settings import Party, PortalSettings, portal_database
+from dief.portal._settings import Party, portal_database
 from dief.portal._summaries import CycleSummary, StoreSummaries, SummarySource
 from dief.portal._tables import PortalDatabase
 from dief.portal._totp import new_totp_secret, totp_code, totp_uri
@@ -73,7 +73,6 @@ __all__ = [
     "Party",
     "Portal",
     "PortalDatabase",
-    "PortalSettings",
     "PostOutcome",
     "Problem",
     "Role",

@@ -7,26 +7,22 @@ then SIGKILL after a grace period) when the context ends. Simulation only."""
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from pydantic import SecretStr
 
 from dief.database import sqlite_url
 from dief.exceptions import ConfigurationError
 from dief.periods import CspCycle, Month
-
-if TYPE_CHECKING:
-    from dief.settings import NodeSettings
 
 __all__ = ["DEMO_NODES", "LocalForum"]
 
@@ -58,12 +54,17 @@ class LocalForum:
     def keys(self) -> Path:
         return self.folder / "keys"
 
-    def env(self, node: str = DEMO_NODES[0]) -> dict[str, str]:
-        """The environment of a service of this forum (the node *node*'s)."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DIEF_")}
+    @property
+    def passphrase_file(self) -> Path:
+        return self.folder / "passphrase"
+
+    def environment(self, base: Mapping[str, str], node: str = DEMO_NODES[0]) -> dict[str, str]:
+        """*base* (the caller's environment) without its ``DIEF_`` variables, plus those of
+        this forum's node *node* (``dief post``, ``dief node``, ``dief web --party node``)."""
+        env = {k: v for k, v in base.items() if not k.startswith("DIEF_")}
         env.update({
             "DIEF_KEYRING__PATH": str(self.keys),
-            "DIEF_KEYRING__PASSPHRASE": _PASSPHRASE,
+            "DIEF_KEYRING__PASSPHRASE_FILE": str(self.passphrase_file),
             "DIEF_KAFKA__BOOTSTRAP": self.bootstrap,
             "DIEF_KAFKA__EMBEDDED": "true",
             "DIEF_NODE": node,
@@ -74,24 +75,23 @@ class LocalForum:
         })  # fmt: skip
         return env
 
-    def node_settings(self, node: str = DEMO_NODES[0]) -> NodeSettings:
-        from dief.settings import KafkaSettings, KeyringSettings, NodeSettings
-
-        return NodeSettings(
-            node=node,
-            kafka=KafkaSettings(bootstrap=self.bootstrap, embedded=True),
-            keyring=KeyringSettings(path=self.keys),
-            outbox=self.folder / f"outbox-{node}.sqlite",
-            relay_max_delay_seconds=0,
-            credential_max_delay_seconds=0,
-        )
+    def node_overrides(self, node: str = DEMO_NODES[0]) -> dict[str, Any]:
+        """The node settings of this forum's node *node*, as overrides for
+        :func:`dief.settings.load_settings` (the command line builds the settings)."""
+        return {
+            "node": node,
+            "kafka": {"bootstrap": self.bootstrap, "embedded": True},
+            "keyring": {"path": self.keys, "passphrase_file": self.passphrase_file},
+            "outbox": self.folder / f"outbox-{node}.sqlite",
+            "relay_max_delay_seconds": 0,
+            "credential_max_delay_seconds": 0,
+        }
 
     def _spawn(self, name: str, *args: str) -> tuple[subprocess.Popen[bytes], Path, Path]:
         out, err = self.folder / f"{name}.out", self.folder / f"{name}.err"
         with out.open("wb") as stdout, err.open("wb") as stderr:
-            proc = subprocess.Popen(
-                [_dief(), *args], cwd=self.folder, env=self.env(), stdout=stdout, stderr=stderr
-            )
+            # options, not the environment: they win over any DIEF_ variable inherited
+            proc = subprocess.Popen([_dief(), *args], cwd=self.folder, stdout=stdout, stderr=stderr)
         self.children.append(proc)
         return proc, out, err
 
@@ -104,12 +104,16 @@ class LocalForum:
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.passphrase_file.exists():
+            self.passphrase_file.write_text(_PASSPHRASE + "\n", encoding="utf-8")
+            self.passphrase_file.chmod(0o600)
+        keys = ("--keys", str(self.keys), "--passphrase-file", str(self.passphrase_file))
         if not self.keys.exists():
             now = CspCycle.of(Month.of(datetime.now(UTC).date()), start_month=9)
             done = subprocess.run(
                 [_dief(), "keys", "init", str(self.keys), "--nodes", ",".join(DEMO_NODES),
-                 "--cycles", f"{now.previous()},{now}"],
-                env=self.env(), capture_output=True, check=False, timeout=120,
+                 "--cycles", f"{now.previous()},{now}", *keys[2:]],
+                capture_output=True, check=False, timeout=120,
             )  # fmt: skip
             if done.returncode != 0:
                 raise ConfigurationError(f"dief keys init failed in {self.folder}")
@@ -118,7 +122,7 @@ class LocalForum:
         match = _BOOTSTRAP.search(out.read_text())
         assert match is not None  # waited for
         self.bootstrap = match[1]
-        common = ("--embedded", "--bootstrap", self.bootstrap)
+        common = ("--embedded", "--bootstrap", self.bootstrap, *keys)
         secretariat_db = sqlite_url(self.folder / "secretariat.sqlite")
         sec, _, sec_err = self._spawn(
             "secretariat", "secretariat", *common, "--database-url", secretariat_db
