@@ -33,16 +33,6 @@ reads every package's shapes).
 
 from __future__ import annotations
 
-from dief.wire._case import (
-    EARLIEST_DETECTED,
-    MAX_INDICATORS,
-    MAX_ITEMS,
-    MAX_REVISION,
-    SUMMARY_MAX_CHARS,
-    CaseInput,
-    ItemInput,
-    suggest,
-)
 from dief.wire._bulletin import (
     CONTEXT_BULLETIN,
     CONTEXT_BULLETIN_GROUP_KEY,
@@ -53,6 +43,16 @@ from dief.wire._bulletin import (
     BulletinGroupKeyRelease,
     SignedBulletinBatch,
     WrappedGroupKey,
+)
+from dief.wire._case import (
+    EARLIEST_DETECTED,
+    MAX_INDICATORS,
+    MAX_ITEMS,
+    MAX_REVISION,
+    SUMMARY_MAX_CHARS,
+    CaseInput,
+    ItemInput,
+    suggest,
 )
 from dief.wire._credentials import (
     CREDENTIAL_ENVELOPE_LABEL,
@@ -168,17 +168,10 @@ from dief.wire._signed import (
 )
 
 __all__ = [
-    "CONTEXT_BULLETIN",
-    "CONTEXT_BULLETIN_GROUP_KEY",
-    "TYPE_BULLETIN",
-    "TYPE_BULLETIN_GROUP_KEY",
-    "BulletinBatch",
-    "BulletinEntry",
-    "BulletinGroupKeyRelease",
-    "SignedBulletinBatch",
-    "WrappedGroupKey",
     "CASE_PADDED_SIZES",
     "CASE_SCHEMA_VERSION",
+    "CONTEXT_BULLETIN",
+    "CONTEXT_BULLETIN_GROUP_KEY",
     "CONTEXT_DIRECTORY",
     "CONTEXT_DIRECTORY_CERTIFICATE",
     "CONTEXT_DIRECTORY_KEY_REQUEST",
@@ -203,12 +196,17 @@ __all__ = [
     "SUITE_HYBRID",
     "SUITE_X25519",
     "SUMMARY_MAX_CHARS",
+    "TYPE_BULLETIN",
+    "TYPE_BULLETIN_GROUP_KEY",
     "TYPE_CASE",
     "TYPE_CREDENTIAL_ANSWER",
     "TYPE_CREDENTIAL_REQUEST",
     "TYPE_DIGEST",
     "TYPE_ROUTE_TABLE",
     "ActorInput",
+    "BulletinBatch",
+    "BulletinEntry",
+    "BulletinGroupKeyRelease",
     "CaseFormat",
     "CaseInput",
     "CaseRecord",
@@ -248,11 +246,13 @@ __all__ = [
     "RouteTable",
     "SealedEnvelope",
     "SealedReceipt",
+    "SignedBulletinBatch",
     "Totals",
     "Trend",
     "TrendTest",
     "UnsignedRecord",
     "VerificationInput",
+    "WrappedGroupKey",
     "case_id_for",
     "case_padded_size",
     "detect_format",
