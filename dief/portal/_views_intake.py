@@ -11,8 +11,9 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from dief.catalogue import load_catalogue
 from dief.exceptions import DiefError, ValidationError
@@ -58,7 +59,8 @@ async def import_page(request: Request, account: Officer) -> Response:
 
 
 def _body(case: CaseInput) -> dict[str, Any]:
-    return case.model_dump(mode="json", exclude_none=True, exclude={"submitted_by"})
+    # warnings off: the quantity union (int | band) serialises right but pydantic warns
+    return case.model_dump(mode="json", exclude_none=True, exclude={"submitted_by"}, warnings=False)
 
 
 @router.post("/import")

@@ -291,3 +291,42 @@ def test_the_secretariat_reads_a_cycles_summary_and_downloads_its_documents(
     assert site.client.get("/secretariat/CSP12/summary.json").status_code == 404
     entries = site.client.portal.call(site.portal.accounts.audit_log)
     assert {"summary CSP13 docx", "summary CSP13 json"} <= {e.target for e in entries}
+
+
+def test_a_file_import_reports_each_line_and_makes_drafts_awaiting_approval(
+    node_site: Site,
+) -> None:
+    import json
+
+    node_site.login("ana")
+    case = {
+        "confidence": "confirmed", "region": "EEG", "detected": "2026-02",
+        "items": [{"category": "ammunition", "quantity": "101-1000"}],
+        "transfer_stage": "at_import", "detection_source": "licensing_review",
+    }  # fmt: skip
+    lines = [
+        json.dumps(case),
+        json.dumps({**case, "summary": "Seized in Mombasa port."}),
+        json.dumps({**case, "region": "ATLANTIS"}),
+    ]
+    token = csrf_of(node_site.client.get("/import").text)
+    r = node_site.client.post(
+        "/import",
+        data={"csrf_token": token},
+        files={"file": ("cases.jsonl", "\n".join(lines).encode(), "application/x-ndjson")},
+    )
+    assert r.status_code == 200
+    report = r.text[r.text.index('id="import-report"') :]
+    rows = re.findall(r"<tr><th scope=\"row\">(\d+)</th>\s*<td>(.*?)</td>", report, flags=re.S)
+    assert [n for n, _ in rows] == ["1", "2", "3"]
+    assert "Awaiting approval" in rows[0][1]
+    assert "screening" in rows[1][1]
+    assert "Mombasa" not in report
+    assert "region" in rows[2][1]
+    drafts = node_site.client.portal.call(node_site.portal.drafts.all)
+    assert sorted(d.state.value for d in drafts) == ["draft", "submitted"]
+    # without the token, nothing is imported
+    again = node_site.client.post(
+        "/import", files={"file": ("cases.jsonl", lines[0].encode(), "application/x-ndjson")}
+    )
+    assert again.status_code == 403
