@@ -52,6 +52,7 @@ __all__ = [
     "AggregatorSettings",
     "BrokerSettings",
     "DirectorySettings",
+    "KafkaRuntimeSettings",
     "KafkaSettings",
     "KeyringSettings",
     "KeysSettings",
@@ -448,6 +449,30 @@ def _portal_secret() -> SecretStr:
     import secrets
 
     return SecretStr(secrets.token_urlsafe(48))
+
+
+class KafkaRuntimeSettings(BaseSettings):
+    """What runs Apache Kafka for ``dief kafka`` and the ``kafka`` tests (DESIGN §12,
+    docs/kafka.md): ``DIEF_KAFKA_JAVA`` names the ``java`` (else ``$JAVA_HOME/bin/java``,
+    else the one on PATH); the class path ``scripts/install`` caches is under
+    ``$XDG_CACHE_HOME/dief/kafka`` (``~/.cache/dief/kafka`` by default)."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=True, frozen=True)
+
+    kafka_java: Path | None = Field(None, validation_alias="DIEF_KAFKA_JAVA")
+    java_home: Path | None = Field(None, validation_alias="JAVA_HOME")
+    xdg_cache_home: Path | None = Field(None, validation_alias="XDG_CACHE_HOME")
+
+    @property
+    def java(self) -> Path | None:
+        """The ``java`` to use, or None for the one on PATH."""
+        if self.kafka_java is not None:
+            return self.kafka_java
+        return self.java_home / "bin" / "java" if self.java_home is not None else None
+
+    @property
+    def cache_dir(self) -> Path:
+        return (self.xdg_cache_home or Path.home() / ".cache") / "dief" / "kafka"
 
 
 class PortalSettings(BaseSettings):

@@ -273,10 +273,14 @@ def postgres_url(make_postgres_database: MakeDatabase) -> Iterator[str]:
 async def kafka_cluster() -> AsyncIterator[Any]:
     """The session's one-broker Apache Kafka cluster (see the module docstring)."""
     from dief.exceptions import KafkaUnavailableError
-    from dief.kafka_cluster import KafkaCluster
+    from dief.kafka_cluster import KafkaCluster, find_runtime
+    from dief.settings import KafkaRuntimeSettings
 
-    cluster = KafkaCluster(brokers=1)
+    env = KafkaRuntimeSettings()
     try:
+        cluster = KafkaCluster(
+            brokers=1, runtime=find_runtime(java=env.java, cache_dir=env.cache_dir)
+        )
         await cluster.start()
     except KafkaUnavailableError as exc:
         pytest.skip(f"Apache Kafka cannot run here: {exc.message}")

@@ -18,8 +18,8 @@ from typing import Annotated
 import typer
 
 from dief.exceptions import DiefError, KafkaUnavailableError
-from dief.kafka_cluster import KafkaCluster, find_runtime, resolve_classpath
-from dief.settings import DEFAULT_DIR
+from dief.kafka_cluster import KafkaCluster, KafkaRuntime, find_runtime, resolve_classpath
+from dief.settings import DEFAULT_DIR, KafkaRuntimeSettings
 
 __all__ = ["register"]
 
@@ -49,24 +49,26 @@ def kafka(
         typer.echo("error: a development cluster has 1 or 3 brokers", err=True)
         raise typer.Exit(2)
     try:
-        _ensure_jars()
-        cluster = KafkaCluster(brokers=brokers, partitions=partitions, heap_mb=heap_mb)
+        runtime = _ensure_jars(KafkaRuntimeSettings())
+        cluster = KafkaCluster(
+            brokers=brokers, partitions=partitions, heap_mb=heap_mb, runtime=runtime
+        )
         asyncio.run(_serve(cluster, env_dir))
     except DiefError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
 
 
-def _ensure_jars() -> None:
-    """The pinned Kafka's class path, resolved with Maven if it is not cached yet."""
+def _ensure_jars(env: KafkaRuntimeSettings) -> KafkaRuntime:
+    """Java and the pinned Kafka's class path, resolved with Maven if not cached yet."""
     try:
-        find_runtime()
+        return find_runtime(java=env.java, cache_dir=env.cache_dir)
     except KafkaUnavailableError as exc:
         if "class path" not in exc.message:
             raise
         typer.echo("resolving Apache Kafka's jars with Maven (once) ...")
-        resolve_classpath()
-        find_runtime()
+        resolve_classpath(cache_dir=env.cache_dir)
+        return find_runtime(java=env.java, cache_dir=env.cache_dir)
 
 
 def _write_env_files(cluster: KafkaCluster, folder: Path) -> list[Path]:

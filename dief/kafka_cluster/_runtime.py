@@ -28,7 +28,7 @@ __all__ = [
 
 #: The pom that pins the Kafka release (kept in the repository).
 KAFKA_POM = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "pom.xml"
-#: Environment variable naming the ``java`` to use (default: ``$JAVA_HOME/bin/java``, then PATH).
+#: The environment variable naming the ``java`` to use (read by dief.settings).
 JAVA_ENV = "DIEF_KAFKA_JAVA"
 _FIX = "Fix: run ./scripts/install (it resolves deploy/kafka/pom.xml with Maven)."
 
@@ -42,28 +42,25 @@ class KafkaRuntime:
     version: str
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "dief" / "kafka"
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "dief" / "kafka"
 
 
-def classpath_file(pom: Path = KAFKA_POM) -> Path:
+def classpath_file(pom: Path = KAFKA_POM, cache_dir: Path | None = None) -> Path:
     """Where ``scripts/install`` writes the class path of *pom* (the same rule as there:
-    ``classpath-<first 12 hex digits of SHA-256(pom)>.txt`` in ``$XDG_CACHE_HOME/dief/kafka``)."""
+    ``classpath-<first 12 hex digits of SHA-256(pom)>.txt`` in *cache_dir*, which
+    :class:`dief.settings.KafkaRuntimeSettings` gives: ``$XDG_CACHE_HOME/dief/kafka``)."""
     digest = hashlib.sha256(pom.read_bytes()).hexdigest()[:12]
-    return _cache_dir() / f"classpath-{digest}.txt"
+    return (cache_dir or _default_cache_dir()) / f"classpath-{digest}.txt"
 
 
-def _find_java() -> Path:
-    given = os.environ.get(JAVA_ENV)
+def _find_java(given: Path | None) -> Path:
     tried: list[str] = []
     candidates: list[str] = []
-    if given:
-        candidates.append(given)
-    elif os.environ.get("JAVA_HOME"):
-        candidates.append(str(Path(os.environ["JAVA_HOME"]) / "bin" / "java"))
+    if given is not None:
+        candidates.append(str(given))
     found = shutil.which("java")
-    if found and not given:
+    if found and given is None:
         candidates.append(found)
     for candidate in candidates:
         path = Path(candidate)
@@ -73,7 +70,8 @@ def _find_java() -> Path:
     looked = ", ".join(tried) if tried else "PATH"
     raise KafkaUnavailableError(
         f"no Java runtime for Apache Kafka (looked at {looked}). Fix: install Java 17 or "
-        f"newer (Debian: apt-get install default-jre-headless), or set {JAVA_ENV}."
+        f"newer (Debian: apt-get install default-jre-headless), or set {JAVA_ENV} (or "
+        "JAVA_HOME)."
     )
 
 
@@ -86,8 +84,12 @@ def _kafka_version(pom: Path) -> str:
     return text[start + len("<kafka.version>") : end].strip()
 
 
-def find_runtime(pom: Path = KAFKA_POM) -> KafkaRuntime:
-    """``java`` and the cached class path of *pom*, every jar checked present.
+def find_runtime(
+    pom: Path = KAFKA_POM, *, java: Path | None = None, cache_dir: Path | None = None
+) -> KafkaRuntime:
+    """*java* (None: the one on PATH) and the class path of *pom* cached in *cache_dir*
+    (None: ``~/.cache/dief/kafka``), every jar checked present. Both come from
+    :class:`dief.settings.KafkaRuntimeSettings` at the edge.
 
     :raises KafkaUnavailableError: no pom, no Java, no cached class path, or a jar missing;
         the message says which and how to fix it.
@@ -97,8 +99,8 @@ def find_runtime(pom: Path = KAFKA_POM) -> KafkaRuntime:
             f"the Kafka pom {pom} is missing: the Apache Kafka cluster runs from a checkout "
             "of the repository."
         )
-    java = _find_java()
-    cached = classpath_file(pom)
+    found_java = _find_java(java)
+    cached = classpath_file(pom, cache_dir)
     if not cached.is_file():
         raise KafkaUnavailableError(
             f"the Kafka {_kafka_version(pom)} class path is not cached ({cached}). {_FIX}"
@@ -109,10 +111,12 @@ def find_runtime(pom: Path = KAFKA_POM) -> KafkaRuntime:
     if not jars or missing:
         what = f"{len(missing)} of its jars are missing, e.g. {missing[0]}" if missing else "empty"
         raise KafkaUnavailableError(f"the cached Kafka class path {cached} is {what}. {_FIX}")
-    return KafkaRuntime(java=java, classpath=classpath, version=_kafka_version(pom))
+    return KafkaRuntime(java=found_java, classpath=classpath, version=_kafka_version(pom))
 
 
-def resolve_classpath(pom: Path = KAFKA_POM, *, offline: bool = False) -> Path:
+def resolve_classpath(
+    pom: Path = KAFKA_POM, *, offline: bool = False, cache_dir: Path | None = None
+) -> Path:
     """Resolve *pom* with Maven (``mvn dependency:build-classpath``) into the cache file
     :func:`classpath_file` names; what ``scripts/install`` does, for ``dief kafka``.
 
@@ -124,7 +128,7 @@ def resolve_classpath(pom: Path = KAFKA_POM, *, offline: bool = False) -> Path:
             "Maven (mvn) is not on PATH to resolve Apache Kafka's jars. Fix: install it "
             "(Debian: apt-get install maven) and run ./scripts/install."
         )
-    target = classpath_file(pom)
+    target = classpath_file(pom, cache_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
     argv = [mvn, "-q", "-B", *(["-o"] if offline else []), "-f", str(pom)]

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from dief.broker import EmbeddedBroker, pick_free_port
-from dief.kafka_cluster import KafkaCluster
-from dief.settings import KafkaSettings
+from dief.kafka_cluster import KafkaCluster, KafkaRuntime, find_runtime
+from dief.settings import KafkaRuntimeSettings, KafkaSettings
 from dief.testing import TcpProxy, broker_behind_proxy
 
 #: The ``broker_stack`` parameters.
@@ -78,6 +78,13 @@ class BrokerStack:
         }
 
 
+def local_runtime() -> KafkaRuntime:
+    """Java and the cached Kafka jars as the environment names them
+    (:class:`KafkaRuntimeSettings`). :raises KafkaUnavailableError: either is missing."""
+    env = KafkaRuntimeSettings()
+    return find_runtime(java=env.java, cache_dir=env.cache_dir)
+
+
 @asynccontextmanager
 async def embedded_stack() -> AsyncIterator[BrokerStack]:
     """A fresh embedded broker with the DIEF topics."""
@@ -105,7 +112,9 @@ async def proxied_kafka_stack() -> AsyncIterator[BrokerStack]:
     DIEF topics and ACLs, created through the proxy)."""
     port = pick_free_port()
     async with TcpProxy(("127.0.0.1", port)) as proxy:
-        cluster = KafkaCluster(client_ports=[port], advertised_ports=[proxy.listen_port])
+        cluster = KafkaCluster(
+            client_ports=[port], advertised_ports=[proxy.listen_port], runtime=local_runtime()
+        )
         async with cluster:
             yield BrokerStack("kafka", cluster.bootstrap, cluster, proxy)
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from _brokers import local_runtime
 
 from dief.exceptions import KafkaUnavailableError
 from dief.kafka_cluster import KafkaCluster
@@ -15,8 +16,8 @@ from dief.kafka_cluster import KafkaCluster
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def kafka_cluster_3() -> AsyncIterator[KafkaCluster]:
     """Three brokers (replication factor 3, ``min.insync.replicas=2``) for one module."""
-    cluster = KafkaCluster(brokers=3, heap_mb=384)
     try:
+        cluster = KafkaCluster(brokers=3, heap_mb=384, runtime=local_runtime())
         await cluster.start()
     except KafkaUnavailableError as exc:
         pytest.skip(f"Apache Kafka cannot run here: {exc.message}")
