@@ -44,7 +44,13 @@ from dief.bulletins._seal import (
     OpenedBulletins,
     record_key,
 )
-from dief.bulletins._service import BulletinPublisher, BulletinsRead, read_bulletins
+from dief.bulletins._service import (
+    GROUP_KEY_PREFIX,
+    BulletinPublisher,
+    BulletinsRead,
+    publish_group_key,
+    read_bulletins,
+)
 from dief.bulletins._watches import FACETS, Watch, WatchMatch, WatchStore, match_watches
 
 __all__ = [
@@ -53,6 +59,7 @@ __all__ = [
     "DEFAULT_INTERVAL",
     "DEFAULT_JITTER",
     "FACETS",
+    "GROUP_KEY_PREFIX",
     "MIN_CONTRIBUTORS",
     "AlertLine",
     "BulletinBoard",
@@ -74,6 +81,7 @@ __all__ = [
     "generalise",
     "match_watches",
     "new_bulletin_id",
+    "publish_group_key",
     "read_bulletins",
     "record_key",
     "retraction",

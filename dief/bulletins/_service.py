@@ -14,15 +14,30 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dief.bulletins._board import BulletinBoard
 from dief.bulletins._collector import BulletinCollector
 from dief.bulletins._seal import BULLETINS_TOPIC, BulletinReader, BulletinSealer, record_key
 from dief.seams import Clock, RecordSink, SystemClock
 from dief.settings import KafkaSettings
-from dief.wire import BulletinEntry
+from dief.wire import BulletinEntry, BulletinGroupKeyRelease
 
-__all__ = ["BulletinPublisher", "BulletinsRead", "read_bulletins"]
+if TYPE_CHECKING:
+    from dief.crypto import KemPrivateKey
+    from dief.keyring import ForumDirectory
+
+__all__ = [
+    "GROUP_KEY_PREFIX",
+    "BulletinPublisher",
+    "BulletinsRead",
+    "publish_group_key",
+    "read_bulletins",
+]
+
+#: Record keys of group key releases on ``dief.bulletins`` (``group-key/v<version>``); every
+#: other record there is a sealed batch under a random key.
+GROUP_KEY_PREFIX = b"group-key/"
 
 log = logging.getLogger("dief.bulletins")
 
@@ -74,6 +89,32 @@ class BulletinPublisher:
                 )
 
 
+async def publish_group_key(
+    sink: RecordSink, release: BulletinGroupKeyRelease, *, topic: str = BULLETINS_TOPIC
+) -> None:
+    """Put a directory version's group key release on *topic* (the directory signer's
+    service does this once per version; nodes pick their copy from it)."""
+    key = GROUP_KEY_PREFIX + f"v{release.directory_version}".encode("ascii")
+    await sink.send(topic, key, release.model_dump_json().encode("utf-8"))
+
+
+def _take_group_key(
+    value: bytes, reader: BulletinReader, directory: ForumDirectory, node_key: KemPrivateKey
+) -> bool:
+    """Add this node's copy of the release in *value* to *reader*; whether it opened."""
+    from pydantic import ValidationError as PydanticValidationError
+
+    from dief.exceptions import DirectoryError
+    from dief.keyring import open_bulletin_group_key
+
+    try:
+        release = BulletinGroupKeyRelease.model_validate_json(value)
+        reader.add_group_key(open_bulletin_group_key(release, directory, node_key))
+    except (PydanticValidationError, DirectoryError):
+        return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class BulletinsRead:
     """What one read of ``dief.bulletins`` did at a node."""
@@ -83,6 +124,7 @@ class BulletinsRead:
     retracted: int
     ignored: int
     ends: Mapping[tuple[str, int], int]
+    group_keys: int = 0
 
 
 async def read_bulletins(
@@ -93,17 +135,26 @@ async def read_bulletins(
     start: Mapping[tuple[str, int], int] | None = None,
     time_limit: float = 30.0,
     topic: str = BULLETINS_TOPIC,
+    directory: ForumDirectory | None = None,
+    node_key: KemPrivateKey | None = None,
 ) -> BulletinsRead:
     """Read *topic* (from *start*, else the beginning) to its end; apply every batch that
-    opens and verifies to *board*; count the rest (never their content)."""
+    opens and verifies to *board*; count the rest (never their content). With *directory*
+    and *node_key*, the group key releases met on the way give the reader this node's
+    copies (a release for another directory version, or without a copy for this node, is
+    passed over)."""
     from dief.kafka import read_to_end
 
     before = reader.total_ignored
     snapshot = await read_to_end(
         settings, [topic], start=start, time_limit=time_limit, client_id="dief-bulletins"
     )
-    opened = added = retracted = 0
+    opened = added = retracted = keys = 0
     for record in snapshot.records:
+        if (record.key or b"").startswith(GROUP_KEY_PREFIX):
+            if directory is not None and node_key is not None:
+                keys += _take_group_key(record.value or b"", reader, directory, node_key)
+            continue
         batch = reader.open(record.value or b"")
         if batch is None:
             continue
@@ -111,4 +162,5 @@ async def read_bulletins(
         new, gone = board.take(batch)
         added += len(new)
         retracted += len(gone)
-    return BulletinsRead(opened, added, retracted, reader.total_ignored - before, snapshot.ends)
+    ignored = reader.total_ignored - before
+    return BulletinsRead(opened, added, retracted, ignored, snapshot.ends, keys)

@@ -32,6 +32,7 @@ from dief.bulletins import (
     ContributorRelease,
     WatchStore,
     alert_listing,
+    publish_group_key,
     read_bulletins,
 )
 from dief.crypto import KemPrivateKey, SigningKey
@@ -112,21 +113,26 @@ async def test_an_alert_reaches_every_registered_node_and_no_other(
         others = [case_doc(f"N{i}", "AFR") for i in (2, 3)]
         await nodes.post([alert, red, *others])
         await processed.wait_for(4)
+        await publish_group_key(KafkaRecordSink(broker), release)
         assert await publisher.tick(force=True)  # one bulletin: the green alert only
         forged = BulletinSealer("AFR", SigningKey.generate(), group.public_key)
         await KafkaRecordSink(broker).send(BULLETINS_TOPIC, b"x", forged.seal([_FORGED]))
 
+        # every registered node takes its copy of the group key from the topic
         readers: dict[str, tuple[BulletinReader, BulletinBoard]] = {}
-        for name in REGISTERED:
-            key = open_bulletin_group_key(release, directory, forum.ring.node(name).kem_key())
-            readers[name] = (
-                BulletinReader([key], directory),
-                BulletinBoard(tmp_path / f"{name}-bulletins.json"),
-            )
         ends = {}
-        for name, (reader, board) in readers.items():
-            read = await read_bulletins(settings, reader, board)
-            assert (read.opened, read.added, read.ignored) == (1, 1, 1), name
+        for name in REGISTERED:
+            reader = BulletinReader([], directory)
+            board = BulletinBoard(tmp_path / f"{name}-bulletins.json")
+            readers[name] = (reader, board)
+            read = await read_bulletins(
+                settings,
+                reader,
+                board,
+                directory=directory,
+                node_key=forum.ring.node(name).kem_key(),
+            )
+            assert (read.group_keys, read.opened, read.added, read.ignored) == (1, 1, 1, 1), name
             ends[name] = read.ends
         (entry,) = [e for _, _, e in readers["watcher"][1].entries()]
         assert entry.route_regions == ("AFR", "WEOG")
@@ -140,6 +146,15 @@ async def test_an_alert_reaches_every_registered_node_and_no_other(
                 settings, BulletinReader([outsider], directory), BulletinBoard()
             )
             assert (read.opened, read.ignored) == (0, 2)
+        removed_node = forum.ring.node("removed").kem_key()
+        read = await read_bulletins(
+            settings,
+            BulletinReader([removed_old_key], directory),
+            BulletinBoard(),
+            directory=directory,
+            node_key=removed_node,
+        )
+        assert (read.group_keys, read.opened) == (0, 0)
 
         # a watch at a third node fires, with its reason
         watches = WatchStore(tmp_path / "watcher-watches.json")
