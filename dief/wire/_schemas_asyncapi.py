@@ -5,15 +5,28 @@ The messages the channels carry are in :mod:`dief.wire._schemas_messages`.
 
 from __future__ import annotations
 
+from typing import cast
+
 from dief.vocab import Region
 from dief.wire import CASE_SCHEMA_VERSION
 from dief.wire._envelope import SUITE_HYBRID, SUITE_X25519
 from dief.wire._schemas_messages import messages
 from dief.wire._schemas_models import JsonObject, ref
 
-__all__ = ["CASE_PARTITIONS", "asyncapi_document"]
+__all__ = ["CASE_PARTITIONS", "PARTITIONER", "asyncapi_document"]
 
+#: Partitions of each region's cases topic as DIEF creates it (every other topic has one).
 CASE_PARTITIONS = 3
+#: How a producer must choose a record's partition (DESIGN §2: every revision of a case on
+#: one partition, in order): the Java client's default.
+PARTITIONER = (
+    "Producers choose the partition as the Java client's default partitioner does for a "
+    "keyed record: murmur2 (the Kafka variant, seed 0x9747b28c) of the key's bytes, made "
+    "positive (& 0x7fffffff), modulo the topic's partition count. kafkajs 2.x (its default "
+    "partitioner) and aiokafka do the same; librdkafka's default (consistent_random, CRC32) "
+    "does not: set partitioner=murmur2_random there. A client with another partitioner puts "
+    "a case's revisions on different partitions, where their order is lost."
+)
 
 
 def _operation(action: str, title: str, channel: str, message: str) -> JsonObject:
@@ -43,7 +56,6 @@ def _region_channels(region: Region) -> JsonObject:
             "description": f"Sealed cases whose region is {region.value}, or that list it "
             "among related regions. Readable only by that region's aggregator.",
             "messages": {"SealedCase": ref("#/components/messages/SealedCase")},
-            "bindings": {"kafka": {"partitions": CASE_PARTITIONS, "bindingVersion": "0.5.0"}},
         },
         dlq: {
             "address": f"dief.{code}.dlq",
@@ -102,6 +114,24 @@ def _channels() -> JsonObject:
         "messages": {"SealedReceipt": ref("#/components/messages/SealedReceipt")},
     }
     channels.update(_exchange_channels())
+    return _bind_topics(channels)
+
+
+def _bind_topics(channels: JsonObject) -> JsonObject:
+    """Each channel's Kafka binding: its partitions and topic configuration as DIEF creates
+    the topic (:func:`dief.kafka.dief_topics`), so a client knows where a key's records go."""
+    from dief.kafka import dief_topics
+
+    specs = {spec.name: spec for spec in dief_topics(partitions=CASE_PARTITIONS)}
+    for value in channels.values():
+        channel = cast(JsonObject, value)
+        spec = specs[str(channel["address"])]
+        binding: JsonObject = {"partitions": spec.partitions, "bindingVersion": "0.5.0"}
+        if spec.configs:
+            binding["topicConfiguration"] = {
+                name: [value] if name == "cleanup.policy" else value for name, value in spec.configs
+            }
+        channel["bindings"] = {"kafka": binding}
     return channels
 
 
@@ -216,7 +246,8 @@ def _info() -> JsonObject:
         "Treaty's Diversion Information Exchange Forum: national nodes post sealed "
         "cases per ATT regional group, regional aggregators publish sealed trend "
         "digests, the Secretariat publishes signed CSP summaries. "
-        f"Envelope suites: {SUITE_HYBRID} (default), {SUITE_X25519}.",
+        f"Envelope suites: {SUITE_HYBRID} (default), {SUITE_X25519}. {PARTITIONER} "
+        "The contract document is docs/contracts.md.",
         "license": {"name": "Apache-2.0"},
     }
 

@@ -24,7 +24,7 @@ from dief.wire import (
 from dief.wire._envelope import TYPE_DIGEST
 from dief.wire._schemas_models import JsonObject, ref
 
-__all__ = ["messages"]
+__all__ = ["SECRETARIAT_REASONS", "dead_letter_reasons", "messages"]
 
 
 def _kafka_key(description: str, schema: JsonObject | None = None) -> JsonObject:
@@ -32,6 +32,40 @@ def _kafka_key(description: str, schema: JsonObject | None = None) -> JsonObject
     if schema:
         key.update(schema)
     return {"kafka": {"key": key, "bindingVersion": "0.5.0"}}
+
+
+#: The headers the Python services' Kafka client (FastStream) adds to what it publishes:
+#: neither says anything about the sender. Other implementations need not send them.
+_CLIENT_HEADERS: dict[str, JsonObject] = {
+    "content-type": {
+        "type": "string",
+        "description": "Added by the publishing client (FastStream): empty for raw bytes",
+    },
+    "correlation_id": {
+        "type": "string",
+        "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        "description": "Added by the publishing client (FastStream): a random UUID per record",
+    },
+}
+
+
+def _client_headers() -> JsonObject:
+    """Headers of a record published by a Python service: at most the client's own two."""
+    return {
+        "type": "object",
+        "description": "Only what the publishing client adds (content-type, correlation_id); "
+        "nothing that identifies a sender. Consumers must not rely on them.",
+        "properties": dict(_CLIENT_HEADERS),
+        "additionalProperties": False,
+    }
+
+
+#: Records that carry no header at all (case records, receipts).
+_NO_HEADERS: JsonObject = {
+    "type": "object",
+    "description": "No headers: the record carries none",
+    "maxProperties": 0,
+}
 
 
 #: What each dead-letter header carries (UTF-8 text); the names come from the aggregator.
@@ -64,14 +98,35 @@ _DLQ_HEADER_SCHEMAS: dict[str, JsonObject] = {
 }
 
 
+def dead_letter_reasons() -> list[_JsonValue]:
+    """Every reason code a dead letter can carry: the aggregator's (its check order), then
+    the Secretariat's own for a refused digest."""
+    from dief.aggregator import REASONS
+
+    reasons: list[_JsonValue] = list(REASONS)
+    reasons += [r for r in SECRETARIAT_REASONS if r not in reasons]
+    return reasons
+
+
+#: What the Secretariat dead-letters a digest for, beyond the envelope and shape reasons it
+#: shares with the aggregator (``dief.secretariat``).
+SECRETARIAT_REASONS = ("unsigned", "bad_signature", "version_conflict")
+
+
 def _dlq_headers() -> JsonObject:
     properties: JsonObject = {}
     for name in DLQ_HEADERS:
         properties[name] = {"type": "string", **_DLQ_HEADER_SCHEMAS.get(name, {})}
+    reason = properties["dief-reason"]
+    if isinstance(reason, dict):
+        reason.pop("pattern", None)
+        reason["enum"] = dead_letter_reasons()
+    properties.update(_CLIENT_HEADERS)
     return {
         "type": "object",
-        "description": "Reason and origin of a dead letter, as UTF-8 Kafka headers. Nothing "
-        "in them identifies the sender.",
+        "description": "Reason and origin of a dead letter, as UTF-8 Kafka headers, and the "
+        "two the publishing client adds (content-type, correlation_id). Nothing in them "
+        "identifies the sender.",
         "properties": properties,
         "required": list(DLQ_HEADERS),
         "additionalProperties": False,
@@ -92,6 +147,7 @@ def messages() -> JsonObject:
             "a case goes to its own region only. Record timestamps are coarsened "
             "to the hour and headers carry nothing that identifies the sender.",
             "contentType": "application/json",
+            "headers": _NO_HEADERS,
             "payload": envelope,
             "x-dief-plaintext": ref("case-record.schema.json"),
             "bindings": _kafka_key(
@@ -113,7 +169,10 @@ def messages() -> JsonObject:
                 "description": "The original record value as received (normally a sealed "
                 "envelope, but possibly malformed bytes)."
             },
-            "bindings": _kafka_key("The original record key"),
+            "bindings": _kafka_key(
+                "The original record key, or null when the record had none",
+                {"type": ["string", "null"]},
+            ),
         },
         "SealedDigest": {
             "name": "SealedDigest",
@@ -129,6 +188,7 @@ def messages() -> JsonObject:
             "payload without its signature member. The Secretariat keeps the highest "
             "version of each region and period.",
             "contentType": "application/json",
+            "headers": _client_headers(),
             "payload": envelope,
             "x-dief-plaintext": ref("digest-payload.schema.json"),
             "bindings": _kafka_key("Region code", {"enum": region_codes}),
@@ -142,6 +202,7 @@ def messages() -> JsonObject:
             "title": "Signed CSP summary",
             "summary": "Public-safe, disclosure-controlled summary of one CSP cycle.",
             "contentType": "application/json",
+            "headers": _client_headers(),
             "payload": ref("csp-summary.schema.json"),
             "bindings": _kafka_key("CSP cycle, e.g. CSP12", {"pattern": "^CSP[1-9][0-9]*$"}),
         },
@@ -165,6 +226,7 @@ def _receipt_message() -> JsonObject:
         "that could not be opened (or is refused at the envelope stage) gets none. No "
         "headers; timestamps coarsened to the hour.",
         "contentType": "application/json",
+        "headers": _NO_HEADERS,
         "payload": ref("receipt.schema.json"),
         "x-dief-plaintext": ref("receipt-plaintext.schema.json"),
         "bindings": _kafka_key(
@@ -200,6 +262,7 @@ def _credential_messages() -> JsonObject:
             "The issuer signs one blinded message per registration and issuer key, the "
             "identical one again (a lost answer), and refuses another. " + common,
             "contentType": "application/json",
+            "headers": _client_headers(),
             "payload": ref("envelope.schema.json"),
             "x-dief-plaintext": ref("credential-request.schema.json"),
             "bindings": key,
@@ -214,6 +277,7 @@ def _credential_messages() -> JsonObject:
             "the directory's issuer key of the pair. Keyed by the hash of the request it "
             "answers, so a node opens only the answers to its own requests. " + common,
             "contentType": "application/json",
+            "headers": _client_headers(),
             "payload": ref("envelope.schema.json"),
             "x-dief-plaintext": ref("credential-answer.schema.json"),
             "bindings": key,
@@ -234,7 +298,8 @@ def _directory_message() -> JsonObject:
         "Readers accept only a directory that verifies under the pinned root fingerprint, "
         "is not older than the one they hold and has not expired.",
         "contentType": "application/json",
-        "payload": {"type": "object", "description": "The signed directory document"},
+        "headers": _client_headers(),
+        "payload": ref("directory.schema.json"),
         "bindings": _kafka_key(
             "current (the latest version) or v<version> (every version, kept by compaction)",
             {"pattern": "^(current|v[1-9][0-9]*)$"},
@@ -254,6 +319,7 @@ def _route_table_message() -> JsonObject:
         "Every aggregator reads the whole topic and opens only what is sealed to it. TLP "
         "red cases are in no route table.",
         "contentType": "application/json",
+        "headers": _client_headers(),
         "payload": ref("envelope.schema.json"),
         "bindings": _kafka_key(
             "<from>-><to>/<period>, e.g. AFR->EEG/CSP12",

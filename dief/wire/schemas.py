@@ -2,12 +2,14 @@
 
 JSON Schema (draft 2020-12) for the case input, the sealed envelope, the case record, the
 digest, the signed digest payload sealed on ``dief.digests``, the CSP summary, the
-receipt (sealed and in clear) and the contributor-credential request and answer, plus an
-AsyncAPI 3.0 document of the topics. Output is
+receipt (sealed and in clear), the contributor-credential request and answer, ``run.json``
+and the lines of ``accepted.jsonl`` and ``rejected.jsonl``, plus an AsyncAPI 3.0 document of
+the topics, each as strict as the code (DESIGN §9 ⚑). Output is
 deterministic (sorted keys, two-space indent, trailing newline) so a test can detect drift
 between the committed files and the code.
 
-The schemas of the models are built in ``_schemas_models``, the AsyncAPI messages in
+The schemas are built in ``_schemas_models`` (tightened by ``_schemas_case``,
+``_schemas_envelope`` and ``_schemas_outputs``), the AsyncAPI messages in
 ``_schemas_messages`` and the rest of the AsyncAPI document (servers, channels,
 operations) in ``_schemas_asyncapi``; this module is the public surface.
 """
@@ -19,10 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dief.wire._schemas_asyncapi import asyncapi_document
-from dief.wire._schemas_models import SCHEMA_FILES, model_schemas
+from dief.wire._schemas_models import RUN_FILES, SCHEMA_FILES, model_schemas
 
 __all__ = [
     "ASYNCAPI_FILE",
+    "RUN_FILES",
     "SCHEMA_FILES",
     "asyncapi_document",
     "check_schemas",

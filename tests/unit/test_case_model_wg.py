@@ -598,7 +598,7 @@ def test_the_json_schemas_state_the_cross_field_rules(
     from dief.wire.schemas import generate_schemas
 
     schema = json.loads(generate_schemas()[name])
-    [sea] = _rules(schema)
+    [sea] = [rule for rule in _rules(schema) if "maritime" in rule["if"]["properties"]]
     assert sea["if"]["properties"] == {"maritime": {"minItems": 1}}
     assert sea["then"]["properties"]["transport_modes"] == {"contains": {"const": "sea"}}
     fits = {
