@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from dief.cli import alerts as _alerts
 from dief.cli import audit as _audit
 from dief.cli import broker as _broker
 from dief.cli import checklist as _checklist
@@ -66,6 +67,7 @@ _dlq.register(app)
 _audit.register(app)
 _checklist.register(app)
 _kafka.register(app)
+_alerts.register(app)
 
 
 def main() -> None:
