@@ -6,6 +6,7 @@ region's pages."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dief.exceptions import DiefError
+from dief.periods import parse_period
 from dief.portal._accounts import Account, Role
 from dief.portal._app import Portal, audit, language_of, portal_of, render, require
 from dief.portal._dashboard import Dashboard, DigestSource, charts_of
@@ -22,6 +24,7 @@ from dief.vocab import Region, TransferStage
 __all__ = ["router"]
 
 router = APIRouter()
+log = logging.getLogger("dief.portal")
 
 Member = Annotated[Account, Depends(require(Role.MEETING_MEMBER, Role.ADMINISTRATOR))]
 
@@ -95,10 +98,16 @@ async def region_periods(request: Request, code: str, account: Member) -> Respon
 
 
 async def _dashboard(request: Request, region: Region, period: str) -> Dashboard:
-    try:
-        return await _source(portal_of(request)).dashboard(region, period)
-    except (ValueError, DiefError) as exc:
+    portal = portal_of(request)
+    try:  # a period that is not one is not found; any other failure is the server's
+        parse_period(period, start_month=portal.cycle_start_month)
+    except ValueError as exc:
         raise HTTPException(404) from exc
+    try:
+        return await _source(portal).dashboard(region, period)
+    except DiefError as exc:
+        log.error("the dashboard of %s %s failed (%s)", region.value, period, exc.code)
+        raise HTTPException(503) from exc
 
 
 @router.get("/region/{code}/{period}")
