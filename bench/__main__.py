@@ -6,6 +6,8 @@
     uv run python -m bench --profile            # also pyinstrument profiles of both sides
     uv run python -m bench --chaos              # 100k cases, 10k hostile records, SIGKILLs
                                                 # and a PostgreSQL restart (~4 min; not in CI)
+    uv run python -m bench --kafka              # pipeline and baseline on Apache Kafka (a
+                                                # one-broker dief.kafka_cluster per phase)
 
 Phases (each on a fresh embedded broker and a fresh database):
 
@@ -103,7 +105,13 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         "again to the largest digest store (100,000)",
     )
     p.add_argument("--digest-sizes", default="10000,100000,1000000")
-    p.add_argument("--phases", default="pipeline,baseline,latency,rss,digests")
+    p.add_argument("--phases", default=None, help="default: all (--kafka: pipeline,baseline)")
+    p.add_argument(
+        "--kafka",
+        action="store_true",
+        help="the phases on Apache Kafka (SASL_SSL, ACLs, idempotent producers; the "
+        "jars of deploy/kafka/pom.xml, see ./scripts/install) instead of the embedded broker",
+    )
     p.add_argument(
         "--profile",
         action="store_true",
@@ -128,6 +136,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     args = p.parse_args(argv)
+    if args.phases is None:
+        args.phases = "pipeline,baseline" if args.kafka else "pipeline,baseline,latency,rss,digests"
     if args.kills < 1:
         p.error("--kills must be at least 1")
     if args.quick:
@@ -194,6 +204,7 @@ async def _options(
         postgres=args.postgres,
         profile=args.profile,
         log=log,
+        kafka=args.kafka,
     )
 
 
@@ -214,7 +225,7 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
         "command": "uv run python -m bench " + " ".join(sys.argv[1:]),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "database": "postgresql" if args.postgres else "sqlite",
-        "machine": machine(),
+        "machine": machine(kafka=args.kafka),
         "settings": {
             "cases": args.cases,
             "offered_rate": args.rate,
@@ -379,7 +390,12 @@ def main(argv: list[str] | None = None) -> None:
         main_chaos(args)
         return
     result = asyncio.run(_run(args))
-    stem = "pipeline" + ("-postgresql" if args.postgres else "") + ("-quick" if args.quick else "")
+    stem = (
+        "pipeline"
+        + ("-kafka" if args.kafka else "")
+        + ("-postgresql" if args.postgres else "")
+        + ("-quick" if args.quick else "")
+    )
     json_path = args.out / f"{stem}.json"
     md_path = args.out / f"{stem}.md"
     json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

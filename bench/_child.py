@@ -29,6 +29,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from bench._brokers import child_client_options, child_settings
 from bench._profile import ProcessProfile
 
 Emit = Callable[[dict[str, object]], None]
@@ -65,7 +66,6 @@ async def _aggregator(
     from dief.aggregator.store import CaseStore
     from dief.kafka import KafkaDeadLetterSink, make_broker
     from dief.seams import InboundRecord
-    from dief.settings import KafkaSettings
     from dief.vocab import Region
 
     totals: dict[str, Any] = {
@@ -110,9 +110,8 @@ async def _aggregator(
     store = TimedStore(cfg["database_url"])
     await store.start()
     openers, verifier = aggregator_keys(Path(cfg["keys_dir"]), cfg["passphrase"])
-    broker = make_broker(
-        KafkaSettings(bootstrap=cfg["bootstrap"], embedded=True), client_id="dief-aggregator"
-    )
+    settings = child_settings(cfg)
+    broker = make_broker(settings, client_id="dief-aggregator")
     aggregators = {
         r: TimedAggregator(
             r,
@@ -124,7 +123,10 @@ async def _aggregator(
         for r in Region
     }
     register_aggregators(
-        broker, aggregators, embedded=True, max_records=int(cfg.get("max_records", 2000))
+        broker,
+        aggregators,
+        embedded=settings.embedded,
+        max_records=int(cfg.get("max_records", 2000)),
     )
     await broker.start()
     on_ready()
@@ -144,6 +146,11 @@ async def _baseline(
     from aiokafka import AIOKafkaConsumer
 
     from consumers.aggregator import EMBEDDED_SESSION_TIMEOUT_MS
+    from dief.kafka import DEFAULT_SESSION_TIMEOUT_MS
+
+    session_ms = (
+        EMBEDDED_SESSION_TIMEOUT_MS if child_settings(cfg).embedded else DEFAULT_SESSION_TIMEOUT_MS
+    )
 
     totals = {"records": 0, "bytes": 0, "batches": 0}
     consumers: list[AIOKafkaConsumer] = []
@@ -151,13 +158,13 @@ async def _baseline(
     async def consume(topic: str) -> None:
         consumer = AIOKafkaConsumer(
             topic,
-            bootstrap_servers=cfg["bootstrap"],
+            **child_client_options(cfg),
             group_id=f"bench-baseline-{topic}",
             client_id="bench-baseline",
             auto_offset_reset="earliest",
             enable_auto_commit=False,
-            session_timeout_ms=EMBEDDED_SESSION_TIMEOUT_MS,
-            heartbeat_interval_ms=EMBEDDED_SESSION_TIMEOUT_MS // 4,
+            session_timeout_ms=session_ms,
+            heartbeat_interval_ms=session_ms // 4,
         )
         consumers.append(consumer)
         await consumer.start()

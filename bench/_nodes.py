@@ -126,11 +126,21 @@ class NodeFleet:
     """Simulated national nodes, one per State, sharing one publisher."""
 
     def __init__(
-        self, work: Path, forum: Forum, bootstrap: str, *, catalogue_version: str, today: date
+        self,
+        work: Path,
+        forum: Forum,
+        bootstrap: str | KafkaSettings,
+        *,
+        catalogue_version: str,
+        today: date,
     ) -> None:
         self._work = work
         self._forum = forum
-        self._settings = KafkaSettings(bootstrap=bootstrap, embedded=True)
+        self._settings = (
+            bootstrap
+            if isinstance(bootstrap, KafkaSettings)
+            else KafkaSettings(bootstrap=bootstrap, embedded=True)
+        )
         self._catalogue_version = catalogue_version
         self._today = today
         self.times = NodeTimes()

@@ -1,6 +1,7 @@
 """The timed phases of ``python -m bench``: pipeline, bare aiokafka baseline, latency, RSS.
 
-Every phase starts a fresh embedded broker (Tansu keeps records in memory) and a fresh
+Every phase starts a fresh embedded broker (Tansu keeps records in memory; with ``--kafka``
+a fresh one-broker Apache Kafka, :mod:`bench._brokers`) and a fresh
 database, starts its consumer in a child process, warms up (one record per region topic
 goes all the way through, so group joins, connections and DEK unwraps are behind us), and
 only then starts the clock.
@@ -22,11 +23,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from bench._brokers import BenchBroker, start_broker
 from bench._common import Child, Forum, LoadMeter, recreate_postgres
 from bench._fabricate import RecordPool
 from bench._nodes import InputLine, NodeFleet
 from bench._profile import ProcessProfile
-from dief.broker import EmbeddedBroker
 from dief.database import sqlite_url
 from dief.kafka import cases_topic
 from dief.node import Accepted
@@ -56,6 +57,8 @@ class Options:
     profile: bool
     log: Callable[[str], None]
     timeout: float = 1800.0
+    #: Apache Kafka (a fresh one-broker cluster per phase) instead of the embedded broker.
+    kafka: bool = False
 
     def database(self, name: str) -> str:
         """The phase's own database: a SQLite file, or ``<database>_<phase>`` on PostgreSQL."""
@@ -67,6 +70,11 @@ class Options:
         return sqlite_url(self.work / name / "aggregator.sqlite")
 
 
+def _producer(broker: BenchBroker) -> dict[str, object]:
+    """:data:`PRODUCER`, idempotent where DIEF's producers are (on Apache Kafka)."""
+    return {**PRODUCER, "enable_idempotence": not broker.embedded}
+
+
 def _rate(n: float, seconds: float) -> float:
     return round(n / seconds, 1) if seconds > 0 else 0.0
 
@@ -74,7 +82,7 @@ def _rate(n: float, seconds: float) -> float:
 async def _aggregator(
     opts: Options,
     name: str,
-    bootstrap: str,
+    broker: BenchBroker,
     *,
     keys: bool = False,
     profile: bool = False,
@@ -86,7 +94,7 @@ async def _aggregator(
         await recreate_postgres(opts.database(name))
     cfg: dict[str, object] = {
         "mode": "aggregator",
-        "bootstrap": bootstrap,
+        "kafka": broker.child_config(),
         "keys_dir": str(opts.forum.path),
         "passphrase": opts.forum.passphrase,
         "database_url": database or opts.database(name),
@@ -96,11 +104,8 @@ async def _aggregator(
     return Child(f"{name}-aggregator", cfg, opts.work / name)
 
 
-async def _broker(opts: Options, name: str) -> EmbeddedBroker:
-    (opts.work / name).mkdir(parents=True, exist_ok=True)
-    broker = EmbeddedBroker(log_path=opts.work / name / "broker.log")
-    await broker.start()
-    return broker
+async def _broker(opts: Options, name: str) -> BenchBroker:
+    return await start_broker(opts.work, name, kafka=opts.kafka)
 
 
 async def pipeline_phase(
@@ -109,16 +114,16 @@ async def pipeline_phase(
     """Node (validate, screen, seal, outbox, relay) → Kafka → aggregator, at full speed."""
     name = "pipeline"
     broker = await _broker(opts, name)
-    child = await _aggregator(opts, name, broker.bootstrap, profile=opts.profile)
+    child = await _aggregator(opts, name, broker, profile=opts.profile)
     fleet = NodeFleet(
         opts.work / name,
         opts.forum,
-        broker.bootstrap,
+        broker.settings("node"),
         catalogue_version=opts.catalogue_version,
         today=opts.today,
     )
     profile = ProcessProfile(opts.profile)
-    meter = LoadMeter(lambda: {"consumer": child.pid, "broker": broker.pid or 0})
+    meter = LoadMeter(lambda: {"consumer": child.pid, "broker": broker.pid})
     try:
         await child.start()
         await fleet.start([x.state for x in [*warmup, *lines]])
@@ -242,7 +247,7 @@ async def baseline_phase(opts: Options, outboxes: Sequence[Path]) -> dict[str, o
         f"{name}-consumer",
         {
             "mode": "baseline",
-            "bootstrap": broker.bootstrap,
+            "kafka": broker.child_config(),
             "topics": topics,
             "profile_path": str(opts.results / "profile-baseline-consumer.txt")
             if opts.profile
@@ -252,9 +257,9 @@ async def baseline_phase(opts: Options, outboxes: Sequence[Path]) -> dict[str, o
     )
     (opts.work / name).mkdir(parents=True, exist_ok=True)
     producer = AIOKafkaProducer(
-        bootstrap_servers=broker.bootstrap, client_id="bench-baseline", **PRODUCER
+        **broker.client_options(), client_id="bench-baseline", **_producer(broker)
     )
-    meter = LoadMeter(lambda: {"consumer": child.pid, "broker": broker.pid or 0})
+    meter = LoadMeter(lambda: {"consumer": child.pid, "broker": broker.pid})
     try:
         await child.start()
         await producer.start()
@@ -301,7 +306,7 @@ async def baseline_phase(opts: Options, outboxes: Sequence[Path]) -> dict[str, o
             for name, seconds in load["cpu_seconds"].items()  # type: ignore[attr-defined]
         },
         "settings": {
-            **PRODUCER,
+            **_producer(broker),
             "send_batch": RELAY_BATCH,
             "getmany_max_records": 2000,
             "getmany_timeout_ms": 50,
@@ -332,15 +337,15 @@ async def latency_phase(
     the cases due by then; post → applied per case, from each case's scheduled time."""
     name = "latency"
     broker = await _broker(opts, name)
-    child = await _aggregator(opts, name, broker.bootstrap, keys=True)
+    child = await _aggregator(opts, name, broker, keys=True)
     fleet = NodeFleet(
         opts.work / name,
         opts.forum,
-        broker.bootstrap,
+        broker.settings("node"),
         catalogue_version=opts.catalogue_version,
         today=opts.today,
     )
-    meter = LoadMeter(lambda: {"consumer": child.pid, "broker": broker.pid or 0})
+    meter = LoadMeter(lambda: {"consumer": child.pid, "broker": broker.pid})
     profile = ProcessProfile(opts.profile)
     schedule: dict[int, float] = {}
     pending: dict[str, deque[list[float]]] = {}
@@ -432,13 +437,11 @@ async def rss_phase(
 ) -> dict[str, object]:
     """Peak RSS (VmHWM) of the aggregator process as it applies *n* records."""
     broker = await _broker(opts, name)
-    child = await _aggregator(
-        opts, name, broker.bootstrap, fresh_db=database is None, database=database
-    )
+    child = await _aggregator(opts, name, broker, fresh_db=database is None, database=database)
     producer = AIOKafkaProducer(
-        bootstrap_servers=broker.bootstrap, client_id="bench-rss", **PRODUCER
+        **broker.client_options(), client_id="bench-rss", **_producer(broker)
     )
-    meter = LoadMeter(lambda: {"consumer": child.pid, "broker": broker.pid or 0})
+    meter = LoadMeter(lambda: {"consumer": child.pid, "broker": broker.pid})
     marks: list[dict[str, object]] = []
     try:
         await child.start()
