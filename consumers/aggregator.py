@@ -67,6 +67,7 @@ from dief.aggregator import (
     region_holder,
 )
 from dief.aggregator.store import CaseStore
+from dief.bulletins import RegionBulletins
 from dief.credentials import PseudonymExcess, TokenVerifier
 from dief.crypto import KemPrivateKey
 from dief.digests import (
@@ -162,6 +163,8 @@ class AggregatorService:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
+        #: bulletins (DESIGN §13), when ``bulletin_interval`` is set: made in start()
+        self.bulletins: RegionBulletins | None = None
         self._excess: list[PseudonymExcess] = []
         self.observability.add_check("consumers", kafka_consumers_check(self._by_region))
         self.observability.add_check("database", self._telemetry.store)
@@ -254,6 +257,7 @@ class AggregatorService:
             if self._serves:
                 await self.observability.start()
             await self._store.start()
+            self._bulletins_for(ring, holder, brokers)
             self._register(brokers, openers, verifier, on_report)
             self._register_routes(routes, ring)
             try:
@@ -269,6 +273,8 @@ class AggregatorService:
             raise
         self._stopping.clear()
         self._spawn(follower.run(self._stopping))
+        if self.bulletins is not None:
+            self._spawn(self.bulletins.run(self._stopping, settings.kafka))
         if schedule is not None:
             schedule.start()
             self._schedule = schedule
@@ -300,6 +306,7 @@ class AggregatorService:
                 credentials=verifier,
                 start_month=self._settings.cycle_start_month,
                 receipts=self._receipts,
+                applied=self.bulletins.offer if self.bulletins is not None else None,
             )
 
             def reported(region: Region, report: BatchReport) -> None:
@@ -317,6 +324,28 @@ class AggregatorService:
             )
             self._brokers.append(broker)
             self._by_region[r.value] = broker
+
+    def _bulletins_for(
+        self, ring: KeySource, holder: DirectoryHolder, brokers: Mapping[Region, KafkaBroker]
+    ) -> None:
+        """The served regions' bulletins (DESIGN §13), if ``bulletin_interval`` is set:
+        released under :class:`~dief.bulletins.ContributorRelease` on this store."""
+        settings = self._settings
+        if settings.bulletin_interval <= 0 or not brokers:
+            return
+        from dief.bulletins import ContributorRelease, RegionBulletins
+
+        self.bulletins = RegionBulletins(
+            [r.value for r in settings.regions],
+            signing_key=lambda region: ring.signing_key(KeyRole.REGION, region),
+            directory=holder.require,
+            sink=KafkaRecordSink(next(iter(brokers.values())), clock=self._clock),
+            release=ContributorRelease(self._store),
+            any_case=settings.bulletins_any_case,
+            interval=settings.bulletin_interval,
+            jitter=settings.bulletin_jitter,
+            clock=self._clock,
+        )
 
     def _register_routes(self, broker: KafkaBroker, ring: KeySource) -> None:
         """Each served region's route inbox, on a client of its own (its lag is not the

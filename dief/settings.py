@@ -373,6 +373,16 @@ class AggregatorSettings(BaseSettings):
         "on dief.digests (the first runs at start); 0 turns the schedule off",
     )
     metrics: MetricsSettings = MetricsSettings()
+    bulletin_interval: float = Field(
+        0.0,
+        ge=0,
+        description="Seconds between bulletin batches on dief.bulletins (DESIGN §13: 600, "
+        "plus up to bulletin_jitter); 0 sends no bulletins",
+    )
+    bulletin_jitter: float = Field(300.0, ge=0, description="Largest random addition")
+    bulletins_any_case: bool = Field(
+        False, description="Forum setting: any case at TLP clear or green, not only alerts"
+    )
 
 
 class SecretariatSettings(BaseSettings):

@@ -36,6 +36,7 @@ from dief.bulletins._generalise import (
     new_bulletin_id,
     retraction,
 )
+from dief.bulletins._region import RegionBulletins
 from dief.bulletins._release import MIN_CONTRIBUTORS, ContributorRelease
 from dief.bulletins._seal import (
     BULLETINS_TOPIC,
@@ -73,6 +74,7 @@ __all__ = [
     "FileBulletinMemory",
     "MemoryBulletinMemory",
     "OpenedBulletins",
+    "RegionBulletins",
     "Watch",
     "WatchMatch",
     "WatchStore",

@@ -362,3 +362,43 @@ async def test_the_canary_finds_no_state_pseudonym_owner_key_or_case_id_in_bulle
 def test_the_directory_signer_key_comes_from_the_secretariat(forum: SimulatedForum) -> None:
     ring = forum.secretariat().ring
     assert _directory_signer(forum).kid in {k.kid for k in ring.list_keys(Purpose.DIRECTORY)}
+
+
+# -- beside the aggregator service ----------------------------------------------------------
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes]] = []
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+        self.sent.append((topic, key, value))
+
+
+async def test_region_bulletins_wait_for_the_held_directorys_group_key(
+    forum: SimulatedForum,
+) -> None:
+    from dief.bulletins import BULLETINS_TOPIC, RegionBulletins
+
+    sink = _Sink()
+    bulletins = RegionBulletins(
+        ["AFR", "WEOG"],
+        signing_key=lambda region: forum.signing_key(KeyRole.REGION, region),
+        directory=lambda: forum.directory,
+        sink=sink,
+    )
+    bulletins.offer(_alert())
+    assert await bulletins.tick(force=True) == 0  # no group key yet: the bulletin waits
+    assert bulletins.collectors["AFR"].queued == 1
+    release, _ = _group(forum)
+    stale = release.model_copy(update={"directory_version": release.directory_version + 1})
+    assert not bulletins.take_release(stale.model_dump_json().encode())
+    assert bulletins.take_release(release.model_dump_json().encode())
+    assert await bulletins.tick(force=True) == 1
+    ((topic, key, value),) = sink.sent
+    assert topic == BULLETINS_TOPIC
+    assert len(key) == 32
+    reader = _reader(forum, "node-d", release)
+    opened = reader.open(value)
+    assert opened is not None
+    assert opened.region == "AFR"
