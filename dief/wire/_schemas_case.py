@@ -63,7 +63,7 @@ def scalar_list_fields() -> tuple[str, ...]:
 def _one_or_many(array: JsonObject) -> JsonObject:
     """*array*'s schema, or one bare string that is a valid item of it."""
     description = array.pop("description", None)
-    scalar: JsonObject = {"allOf": [cast(JsonValue, array["items"]), {"type": "string"}]}
+    scalar: JsonObject = {"allOf": [array["items"], {"type": "string"}]}
     out: JsonObject = {"anyOf": [array, scalar]}
     if description is not None:
         out["description"] = f"{description}; one value may be given as a bare string"

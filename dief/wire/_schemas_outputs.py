@@ -219,6 +219,7 @@ def _run_summary_schema() -> JsonObject:
     from dief.pipeline import RunSummary
 
     properties: JsonObject = {}
+    required: list[JsonValue] = [str(key) for key in sorted(RunSummary.__required_keys__)]
     for key, hint in get_type_hints(RunSummary).items():
         if hint is int:
             properties[key] = {"type": "integer", "minimum": 0}
@@ -237,7 +238,7 @@ def _run_summary_schema() -> JsonObject:
             "description": "Counts of input lines (read, accepted, rejected) and of records "
             "(published, applied, dead_lettered), and the step timings",
             "properties": properties,
-            "required": sorted(RunSummary.__required_keys__),
+            "required": required,
         }
     )
 
