@@ -128,6 +128,32 @@ def _aggregator_url(settings: PortalSettings) -> str:
     )
 
 
+def _lesson_openers(
+    regions: tuple[Region, ...], keys: Path | None, passphrase_file: Path | None
+) -> dict[Region, Any]:
+    """The region's keys (``--keys`` or ``DIEF_KEYRING__PATH``) open the lessons of the
+    regions they hold keys for; without a keyring, lessons are omitted (and said so)."""
+    from dief.cli._directory import unlock_keys
+    from dief.crypto import Opener
+    from dief.exceptions import KeyNotFoundError
+    from dief.keyring import KeyRole
+    from dief.settings import AggregatorSettings
+
+    settings = load_or_fail(AggregatorSettings, {"keyring": {"path": keys}}, connects=False)
+    keyring = settings.keyring
+    if "path" not in keyring.model_fields_set and passphrase_file is None:
+        return {}
+    passphrase = keyring_passphrase(keyring, passphrase_file)
+    source = unlock_keys(keyring, passphrase, "the region's keys are", settings.directory)
+    openers: dict[Region, Any] = {}
+    for region in regions:
+        try:
+            openers[region] = Opener(source.opening_keys(KeyRole.REGION, region.value))
+        except KeyNotFoundError:
+            continue  # not this keyring's region: its lessons stay omitted
+    return openers
+
+
 def _secretariat_url(settings: PortalSettings) -> str:
     if settings.secretariat_database_url is not None:
         return settings.secretariat_database_url.get_secret_value()
@@ -195,7 +221,8 @@ def web(
         ),
     ] = None,
     keys: Annotated[
-        Path | None, typer.Option("--keys", help="A node portal: the node's keyring")
+        Path | None,
+        typer.Option("--keys", help="The node's keyring; a region's, to open its lessons"),
     ] = None,
     passphrase_file: Annotated[Path | None, typer.Option("--passphrase-file")] = None,
     bootstrap: Annotated[
@@ -243,6 +270,7 @@ def web(
                     _aggregator_url(settings),
                     k=settings.k_meeting,
                     start_month=settings.cycle_start_month,
+                    openers=_lesson_openers(portal.regions, keys, passphrase_file),
                 )
             else:
                 portal.summaries = StoreSummaries(

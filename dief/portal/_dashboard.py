@@ -17,8 +17,10 @@ from dief.vocab import Dimension, Region
 from dief.wire import Digest
 
 if TYPE_CHECKING:  # the aggregator's store and the digests load when a region portal reads
+    from collections.abc import Mapping
+
     from dief.aggregator.store import CaseStore
-    from dief.digests import DigestSeries, RegionDigests
+    from dief.digests import CaseLesson, DigestSeries, LessonOpener, RegionDigests
 
 __all__ = ["Dashboard", "DigestSource", "StoreDigests", "charts_of"]
 
@@ -42,12 +44,32 @@ class DigestSource(Protocol):
 
 
 class StoreDigests:
-    """:class:`DigestSource` over an aggregator's database (opened per request, read only)."""
+    """:class:`DigestSource` over an aggregator's database (opened per request, read only).
 
-    def __init__(self, url: str, *, k: int, start_month: int) -> None:
+    With *openers* (a region's keys, for the regions the portal holds them for), each
+    dashboard shows its period's shareable lessons, opened from the stored sealed cases;
+    without, the digest says they were omitted."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        k: int,
+        start_month: int,
+        openers: Mapping[Region, LessonOpener] | None = None,
+    ) -> None:
         self._url = url
         self._k = k
         self._start_month = start_month
+        self._openers = dict(openers or {})
+
+    async def _lessons(self, store: CaseStore, region: Region) -> list[CaseLesson] | None:
+        opener = self._openers.get(region)
+        if opener is None:
+            return None
+        from dief.digests import load_lessons
+
+        return list((await load_lessons(store, region, opener)).lessons)
 
     def __repr__(self) -> str:
         return f"StoreDigests(k={self._k})"
@@ -76,7 +98,8 @@ class StoreDigests:
         canonical = str(parse_period(period, start_month=self._start_month))
         async with CaseStore(self._url) as store:
             digests = await self._load(store, region)
-        digest = digests.digest(canonical, catalogue=load_catalogue(), lessons=None)
+            lessons = await self._lessons(store, region)
+        digest = digests.digest(canonical, catalogue=load_catalogue(), lessons=lessons)
         series = digest_series(
             digests.tallies,
             parse_period(canonical, start_month=self._start_month),

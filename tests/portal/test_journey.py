@@ -19,6 +19,7 @@ Waiting is on conditions with deadlines, never a fixed sleep.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -179,7 +180,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, make_postgres_database: Any)
             region = _serve(forum, Party.REGION, folder, [
                 ("member", (Role.MEETING_MEMBER,), Region.AFR),
                 ("axe-member", (Role.MEETING_MEMBER,), Region.AFR),
-            ], "--region", "AFR", "--aggregator-database-url", pg, k_meeting="1")  # fmt: skip
+            ], "--region", "AFR", "--aggregator-database-url", pg,
+               "--keys", str(forum.keys), "--passphrase-file", str(forum.passphrase_file),
+               k_meeting="1")  # fmt: skip
             try:
                 yield Stack(forum, node, region, month)
             finally:
@@ -293,6 +296,11 @@ def test_an_officer_posts_a_case_a_second_officer_approves_it_and_it_counts(
     expect(member.locator("h1")).to_contain_text(stack.month)
     assert member.locator("#total-cases").inner_text() in ("1", "withheld")
     expect(member.locator("#h-suppression")).to_be_visible()
+    # the region's keys open the lesson (TLP:AMBER: the meeting reads it), under its stage,
+    # or under "Stage not shown" while the stage's count is suppressed
+    lessons = member.locator("section[aria-labelledby=h-lessons]")
+    expect(lessons.locator("h3")).to_have_text(re.compile("In transit|Stage not shown"))
+    expect(lessons).to_contain_text(SUMMARY_OK)
     _shot(member, "06-region-dashboard")
     member.goto(f"{stack.region.url}/region/AFR/{stack.month}/checklist")
     _shot(member, "07-region-checklist")
