@@ -225,8 +225,10 @@ class KeyNotFoundError(KeyringError):
 
 class DirectoryError(KeyringError):
     """A forum directory, or a file a party hands another for it (a certificate, a region's
-    key bundle, a node registration), is refused: unsigned or wrongly signed, older than the
-    one held, expired, or breaking a rule of DESIGN §4. ``code`` names the reason."""
+    key bundle, a node registration, a bulletin group key release), is refused: unsigned or
+    wrongly signed, older than the one held, expired, or breaking a rule of DESIGN §4.
+    ``code`` names the reason (``not_registered``: a group key release holds no copy for
+    this node)."""
 
     code = "directory"
 
