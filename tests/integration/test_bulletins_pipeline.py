@@ -12,16 +12,20 @@ from pathlib import Path
 import pytest
 from _brokers import BrokerStack
 from _pipeline_helpers import (
+    PASSPHRASE,
+    TODAY,
     Forum,
     Nodes,
     Processed,
     case_doc,
     revise,
     target_settings,
+    wait_until,
 )
 
 from dief.aggregator import RegionAggregator
 from dief.aggregator.store import CaseStore
+from dief.broker import EmbeddedBroker
 from dief.bulletins import (
     BULLETINS_TOPIC,
     BulletinBoard,
@@ -41,7 +45,7 @@ from dief.exceptions import DirectoryError
 from dief.kafka import KafkaDeadLetterSink, KafkaRecordSink, TopicSpec, ensure_topics, make_broker
 from dief.keyring import KeyRole, issue_bulletin_group_key, open_bulletin_group_key
 from dief.vocab import Region
-from dief.wire import BulletinEntry
+from dief.wire import BulletinEntry, parse_case
 
 pytestmark = pytest.mark.slow
 
@@ -177,3 +181,60 @@ async def test_an_alert_reaches_every_registered_node_and_no_other(
         await broker.stop()
         await nodes.close()
         await store.stop()
+
+
+async def test_the_aggregator_service_sends_bulletins_when_configured(
+    module_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """``dief aggregate`` with DIEF_BULLETIN_INTERVAL set: the group key release is read
+    from dief.bulletins, an applied green alert goes out in the next batch."""
+    from pydantic import SecretStr
+
+    from consumers.aggregator import AggregatorService
+    from dief.settings import AggregatorSettings, KafkaSettings, KeyringSettings
+
+    bootstrap = module_broker.bootstrap
+    await ensure_topics(bootstrap, [TopicSpec(BULLETINS_TOPIC)], time_limit=30.0)
+    forum = Forum(tmp_path / "keys")
+    nodes = Nodes(forum, bootstrap, tmp_path)
+    alert = case_doc("S1", "AFR", kind="alert", tlp="clear")
+    docs = [alert, case_doc("S2", "AFR"), case_doc("S3", "AFR")]
+    cycle = str(parse_case(alert, today=TODAY).detected_month.cycle())
+    for submitter in ("S1", "S2", "S3"):
+        await nodes.tokens(submitter, [cycle])
+    forum.ring.add_node("reader")
+    forum.ring.issue_directory()
+    directory = forum.ring.directory
+    release, _ = issue_bulletin_group_key(directory, _signer(forum))
+    settings = AggregatorSettings(
+        regions=[Region.AFR],
+        kafka=KafkaSettings(bootstrap=bootstrap, embedded=True),
+        keyring=KeyringSettings(path=forum.path),
+        database_url=SecretStr(sqlite_url(tmp_path / "agg.sqlite")),
+        digest_interval=0,
+        bulletin_interval=0.2,
+        bulletin_jitter=0,
+    )
+    sink_broker = make_broker(settings.kafka)
+    await sink_broker.start()
+    try:
+        await publish_group_key(KafkaRecordSink(sink_broker), release)
+    finally:
+        await sink_broker.stop()
+    service = AggregatorService(settings, SecretStr(PASSPHRASE))
+    await service.start()
+    try:
+        await nodes.post(docs)
+        key = open_bulletin_group_key(release, directory, forum.ring.node("reader").kem_key())
+        reader, board = BulletinReader([key], directory), BulletinBoard()
+
+        async def arrived() -> bool:
+            await read_bulletins(settings.kafka, reader, board)
+            return len(board.entries()) == 1
+
+        await wait_until(arrived, 60.0, "the alert's bulletin", every=0.5)
+        ((region, _, entry),) = board.entries()
+        assert (region, entry.kind, entry.route_regions) == ("AFR", "alert", ("AFR",))
+    finally:
+        await service.stop()
+        await nodes.close()
