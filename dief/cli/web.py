@@ -224,7 +224,9 @@ def web(
         Path | None,
         typer.Option("--keys", help="The node's keyring; a region's, to open its lessons"),
     ] = None,
-    passphrase_file: Annotated[Path | None, typer.Option("--passphrase-file")] = None,
+    passphrase_file: Annotated[
+        Path | None, typer.Option("--passphrase-file", help="File holding the keyring passphrase")
+    ] = None,
     bootstrap: Annotated[
         str | None, typer.Option("--bootstrap", help="A node portal: the broker")
     ] = None,

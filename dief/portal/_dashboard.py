@@ -7,7 +7,10 @@ The portal reads; it never records a suppression pattern (only issuing a digest 
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,8 +20,6 @@ from dief.vocab import Dimension, Region
 from dief.wire import Digest
 
 if TYPE_CHECKING:  # the aggregator's store and the digests load when a region portal reads
-    from collections.abc import Mapping
-
     from dief.aggregator.store import CaseStore
     from dief.digests import CaseLesson, DigestSeries, LessonOpener, RegionDigests
 
@@ -43,12 +44,24 @@ class DigestSource(Protocol):
     async def dashboard(self, region: Region, period: str) -> Dashboard: ...
 
 
-class StoreDigests:
-    """:class:`DigestSource` over an aggregator's database (opened per request, read only).
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """A region read and protected once, kept for a short while (many pages read it)."""
 
-    With *openers* (a region's keys, for the regions the portal holds them for), each
-    dashboard shows its period's shareable lessons, opened from the stored sealed cases;
-    without, the digest says they were omitted."""
+    at: float
+    digests: RegionDigests
+    lessons: list[CaseLesson] | None
+
+
+class StoreDigests:
+    """:class:`DigestSource` over an aggregator's database (read only).
+
+    A region's cells are read and protected together (every digest of a region shares one
+    suppression pattern), so one load serves every page of the region for *ttl* seconds: a
+    dashboard is at most that much behind the aggregator. With *openers* (a region's keys,
+    for the regions the portal holds them for), each dashboard shows its period's shareable
+    lessons, opened from the stored sealed cases; without, the digest says they were
+    omitted."""
 
     def __init__(
         self,
@@ -57,11 +70,20 @@ class StoreDigests:
         k: int,
         start_month: int,
         openers: Mapping[Region, LessonOpener] | None = None,
+        ttl: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._url = url
         self._k = k
         self._start_month = start_month
         self._openers = dict(openers or {})
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[Region, _Loaded] = {}
+        self._locks: dict[Region, asyncio.Lock] = {}
+
+    def __repr__(self) -> str:
+        return f"StoreDigests(k={self._k})"
 
     async def _lessons(self, store: CaseStore, region: Region) -> list[CaseLesson] | None:
         opener = self._openers.get(region)
@@ -71,42 +93,43 @@ class StoreDigests:
 
         return list((await load_lessons(store, region, opener)).lessons)
 
-    def __repr__(self) -> str:
-        return f"StoreDigests(k={self._k})"
-
-    async def _load(self, store: CaseStore, region: Region) -> RegionDigests:
+    async def _region(self, region: Region) -> _Loaded:
+        from dief.aggregator.store import CaseStore
         from dief.digests import RegionDigests
 
-        earlier = await store.published_suppressions(region.value)
-        return await RegionDigests.load(
-            store, region, k=self._k, start_month=self._start_month, earlier=earlier
-        )
+        async with self._locks.setdefault(region, asyncio.Lock()):
+            hit = self._cache.get(region)
+            if hit is not None and self._clock() - hit.at < self._ttl:
+                return hit
+            async with CaseStore(self._url) as store:
+                earlier = await store.published_suppressions(region.value)
+                digests = await RegionDigests.load(
+                    store, region, k=self._k, start_month=self._start_month, earlier=earlier
+                )
+                lessons = await self._lessons(store, region)
+            loaded = self._cache[region] = _Loaded(self._clock(), digests, lessons)
+            return loaded
 
     async def periods(self, region: Region) -> list[str]:
         from dief.aggregator.store import CaseStore
 
         async with CaseStore(self._url) as store:
-            digests = await self._load(store, region)
-        months = [p for p in digests.periods if "-" in p and "Q" not in p]
-        others = [p for p in digests.periods if p not in months]
+            found = list(await store.periods_with_data(region.value))
+        months = [p for p in found if "-" in p and "Q" not in p]
+        others = [p for p in found if p not in months]
         return sorted(others, reverse=True) + sorted(months, reverse=True)
 
     async def dashboard(self, region: Region, period: str) -> Dashboard:
-        from dief.aggregator.store import CaseStore
         from dief.digests import digest_series
 
-        canonical = str(parse_period(period, start_month=self._start_month))
-        async with CaseStore(self._url) as store:
-            digests = await self._load(store, region)
-            lessons = await self._lessons(store, region)
-        digest = digests.digest(canonical, catalogue=load_catalogue(), lessons=lessons)
+        current = parse_period(period, start_month=self._start_month)
+        loaded = await self._region(region)
+        digests = loaded.digests
+        digest = digests.digest(str(current), catalogue=load_catalogue(), lessons=loaded.lessons)
         series = digest_series(
-            digests.tallies,
-            parse_period(canonical, start_month=self._start_month),
-            k=self._k,
-            pattern=digests.pattern,
+            digests.tallies, current, k=self._k, pattern=digests.pattern,
             start_month=self._start_month,
-        )
+        )  # fmt: skip
         return Dashboard(digest, series)
 
 
