@@ -6,12 +6,14 @@
 # Creates the DIEF topics and the ACLs that make "partitioned by region" enforceable: each
 # regional aggregator reads only dief.<region>.* (its cases and DLQ) with its own consumer
 # groups, writes its DLQ, digests, receipts and route tables, and reads the route topic, the
-# directory and csp.reporting; national nodes (one principal, User:node) write the five
-# dief.<region>.cases topics and credential requests, and read only receipts, credential
-# answers and the directory (assigned partitions, no consumer group); the Secretariat reads
-# digests and credential requests, writes csp.reporting, credential answers and the signed
-# directory, and writes a refused digest to the DLQ of the region it claims
-# (docs/secretariat.md). Nothing else is allowed (allow.everyone.if.no.acl.found=false).
+# directory and csp.reporting, and writes bulletins (reading back the group key releases);
+# national nodes (one principal, User:node) write the five dief.<region>.cases topics and
+# credential requests, and read only receipts, credential answers, bulletins and the
+# directory (assigned partitions, no consumer group); the Secretariat reads digests and
+# credential requests, writes csp.reporting, credential answers, the signed directory and
+# each directory version's bulletin group key release, and writes a refused digest to the
+# DLQ of the region it claims (docs/secretariat.md). Nothing else is allowed
+# (allow.everyone.if.no.acl.found=false).
 # Run once against the cluster with the admin credentials.
 set -euo pipefail
 BOOT="${BOOTSTRAP:-kafka-1:9094}"
@@ -40,6 +42,8 @@ for region in afr apg eeg grulac weog; do
       --topic dief.directory
   acl --add --allow-principal "User:aggregator-${region}" --operation Read --operation Describe \
       --topic csp.reporting
+  acl --add --allow-principal "User:aggregator-${region}" --operation Write --operation Read --operation Describe \
+      --topic dief.bulletins
   acl --add --allow-principal "User:node" --operation Write --operation Describe \
       --topic "dief.${region}.cases"
   acl --add --allow-principal "User:secretariat" --operation Write \
@@ -53,6 +57,7 @@ kt --create --if-not-exists --topic dief.credentials.requests --partitions 1 --r
 kt --create --if-not-exists --topic dief.credentials.answers --partitions 1 --replication-factor 3
 kt --create --if-not-exists --topic dief.directory --partitions 1 --replication-factor 3 \
    --config cleanup.policy=compact
+kt --create --if-not-exists --topic dief.bulletins --partitions 1 --replication-factor 3
 acl --add --allow-principal "User:node" --operation Read --operation Describe \
     --topic dief.receipts
 acl --add --allow-principal "User:node" --operation Read --operation Describe \
@@ -61,6 +66,8 @@ acl --add --allow-principal "User:node" --operation Write --operation Describe \
     --topic dief.credentials.requests
 acl --add --allow-principal "User:node" --operation Read --operation Describe \
     --topic dief.credentials.answers
+acl --add --allow-principal "User:node" --operation Read --operation Describe \
+    --topic dief.bulletins
 acl --add --allow-principal "User:secretariat" --operation Read --operation Describe \
     --topic dief.digests
 acl --add --allow-principal "User:secretariat" --operation Read \
@@ -75,3 +82,5 @@ acl --add --allow-principal "User:secretariat" --operation Read \
     --group dief-issuer
 acl --add --allow-principal "User:secretariat" --operation Write \
     --topic dief.credentials.answers
+acl --add --allow-principal "User:secretariat" --operation Write \
+    --topic dief.bulletins

@@ -32,6 +32,7 @@ from dief.kafka_cluster._config import (
     SCRAM_MECHANISM,
     SHARED_BROKER_SETTINGS,
     compose_env_name,
+    deployed_topics,
     replication_settings,
 )
 from dief.kafka_cluster._runtime import (
@@ -60,6 +61,7 @@ __all__ = [
     "classpath_file",
     "compose_env_name",
     "create_acls",
+    "deployed_topics",
     "describe_acls",
     "expected_acls",
     "find_runtime",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from dief.bulletins import BULLETINS_TOPIC
 from dief.kafka import (
     CREDENTIAL_ANSWERS_TOPIC,
     CREDENTIAL_REQUESTS_TOPIC,
@@ -104,6 +105,8 @@ def region_template() -> tuple[AclGrant, ...]:
         _topic(agg, ROUTES_TOPIC, "Write", "Read", "Describe"),
         _topic(agg, DIRECTORY_TOPIC, "Read", "Describe"),
         _topic(agg, CSP_TOPIC, "Read", "Describe"),
+        # Bulletin batches out; the group key releases read back (DESIGN §13).
+        _topic(agg, BULLETINS_TOPIC, "Write", "Read", "Describe"),
         # National nodes write cases and read nothing of them.
         _topic(NODE_PRINCIPAL, f"dief.{REGION}.cases", "Write", "Describe"),
         # The Secretariat dead-letters a refused digest to the region it claims.
@@ -115,12 +118,14 @@ def shared_template() -> tuple[AclGrant, ...]:
     """The grants that name no region."""
     node, sec = NODE_PRINCIPAL, SECRETARIAT_PRINCIPAL
     return (
-        # Every node reads every receipt and credential answer (assigned partitions, no
-        # group) and opens only its own; it reads the directory and asks for credentials.
+        # Every node reads every receipt, credential answer and bulletin (assigned
+        # partitions, no group) and opens only its own; it reads the directory and asks for
+        # credentials.
         _topic(node, RECEIPTS_TOPIC, "Read", "Describe"),
         _topic(node, DIRECTORY_TOPIC, "Read", "Describe"),
         _topic(node, CREDENTIAL_REQUESTS_TOPIC, "Write", "Describe"),
         _topic(node, CREDENTIAL_ANSWERS_TOPIC, "Read", "Describe"),
+        _topic(node, BULLETINS_TOPIC, "Read", "Describe"),
         # The Secretariat: digests in, summaries out, the signed directory, the issuer.
         _topic(sec, DIGESTS_TOPIC, "Read", "Describe"),
         _group(sec, "dief-secretariat"),
@@ -129,6 +134,8 @@ def shared_template() -> tuple[AclGrant, ...]:
         _topic(sec, CREDENTIAL_REQUESTS_TOPIC, "Read", "Describe"),
         _group(sec, "dief-issuer"),
         _topic(sec, CREDENTIAL_ANSWERS_TOPIC, "Write"),
+        # The directory signer's bulletin group key release per directory version.
+        _topic(sec, BULLETINS_TOPIC, "Write"),
     )
 
 

@@ -30,16 +30,12 @@ from dief.exceptions import BrokerError, BrokerStartError, ConfigurationError
 from dief.kafka import (
     DEFAULT_CASE_PARTITIONS,
     TopicSpec,
-    dief_topics,
     ensure_topics,
     probe_capabilities,
 )
 from dief.kafka_cluster._acl_admin import create_acls
 from dief.kafka_cluster._acls import AclGrant, acl_matrix
-from dief.kafka_cluster._config import (
-    ADMIN_USER,
-    SCRAM_MECHANISM,
-)
+from dief.kafka_cluster._config import ADMIN_USER, SCRAM_MECHANISM, deployed_topics
 from dief.kafka_cluster._node import BrokerProcess, NodeLayout
 from dief.kafka_cluster._prepare import prepare_brokers
 from dief.kafka_cluster._reset import empty_topics_and_groups
@@ -91,11 +87,7 @@ class KafkaCluster:
             raise ConfigurationError("timeouts must be positive and the heap at least 128 MB")
         replicas = min(3, brokers)
         self._brokers = brokers
-        self._topics = tuple(
-            dief_topics(partitions=partitions, replication_factor=replicas)
-            if topics is None
-            else topics
-        )
+        self._topics = tuple(deployed_topics(partitions, replicas) if topics is None else topics)
         self._acls = tuple(acl_matrix() if acls is None else acls)
         self._heap_mb = heap_mb
         self._start_timeout = start_timeout

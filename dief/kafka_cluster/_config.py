@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
+from dief.bulletins import BULLETINS_TOPIC
+from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec, dief_topics
 from dief.kafka_cluster._tls import BROKER_CERT_SUBJECT
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "SCRAM_MECHANISM",
     "SHARED_BROKER_SETTINGS",
     "compose_env_name",
+    "deployed_topics",
     "render_properties",
     "replication_settings",
 ]
@@ -96,6 +99,15 @@ def replication_settings(brokers: int) -> dict[str, str]:
         "transaction.state.log.replication.factor": str(factor),
         "transaction.state.log.min.isr": str(isr),
     }
+
+
+def deployed_topics(
+    partitions: int = DEFAULT_CASE_PARTITIONS, replication_factor: int = 3
+) -> tuple[TopicSpec, ...]:
+    """The topics a cluster is set up with: :func:`dief.kafka.dief_topics` and the bulletins
+    topic (DESIGN §13; one partition)."""
+    specs = dief_topics(partitions=partitions, replication_factor=replication_factor)
+    return (*specs, TopicSpec(BULLETINS_TOPIC, 1, replication_factor))
 
 
 def compose_env_name(key: str) -> str:

@@ -1,6 +1,6 @@
 """``deploy/kafka/setup.sh``, generated from the ACL matrix and the DIEF topic set.
 
-The script creates the topics (:func:`dief.kafka.dief_topics`, replication factor 3) and
+The script creates the topics (:func:`deployed_topics`, replication factor 3) and
 the grants of :mod:`dief.kafka_cluster._acls` with Kafka's own tools, once, against the
 production cluster with the admin credentials. Regenerate it with
 ``python -m dief.kafka_cluster setup-script > deploy/kafka/setup.sh``; a test fails when
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec, dief_topics
+from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec
 from dief.kafka_cluster._acls import REGION, AclGrant, region_template, shared_template
+from dief.kafka_cluster._config import deployed_topics
 from dief.vocab import Region
 
 __all__ = ["render_setup_script"]
@@ -28,12 +29,14 @@ _HEADER = """\
 # Creates the DIEF topics and the ACLs that make "partitioned by region" enforceable: each
 # regional aggregator reads only dief.<region>.* (its cases and DLQ) with its own consumer
 # groups, writes its DLQ, digests, receipts and route tables, and reads the route topic, the
-# directory and csp.reporting; national nodes (one principal, User:node) write the five
-# dief.<region>.cases topics and credential requests, and read only receipts, credential
-# answers and the directory (assigned partitions, no consumer group); the Secretariat reads
-# digests and credential requests, writes csp.reporting, credential answers and the signed
-# directory, and writes a refused digest to the DLQ of the region it claims
-# (docs/secretariat.md). Nothing else is allowed (allow.everyone.if.no.acl.found=false).
+# directory and csp.reporting, and writes bulletins (reading back the group key releases);
+# national nodes (one principal, User:node) write the five dief.<region>.cases topics and
+# credential requests, and read only receipts, credential answers, bulletins and the
+# directory (assigned partitions, no consumer group); the Secretariat reads digests and
+# credential requests, writes csp.reporting, credential answers, the signed directory and
+# each directory version's bulletin group key release, and writes a refused digest to the
+# DLQ of the region it claims (docs/secretariat.md). Nothing else is allowed
+# (allow.everyone.if.no.acl.found=false).
 # Run once against the cluster with the admin credentials.
 set -euo pipefail
 BOOT="${BOOTSTRAP:-kafka-1:9094}"
@@ -93,7 +96,7 @@ def _region_topics(specs: Iterable[TopicSpec]) -> tuple[list[TopicSpec], list[To
 
 def render_setup_script(partitions: int = DEFAULT_CASE_PARTITIONS) -> str:
     """The text of ``deploy/kafka/setup.sh`` (three brokers: replication factor 3)."""
-    per_region, shared = _region_topics(dief_topics(partitions=partitions, replication_factor=3))
+    per_region, shared = _region_topics(deployed_topics(partitions, 3))
     codes = " ".join(r.topic_code for r in Region)
     lines = [_HEADER, f"for region in {codes}; do"]
     lines += [_topic_line(spec, "  ") for spec in per_region]

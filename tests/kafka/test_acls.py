@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
+from dief.bulletins import BULLETINS_TOPIC as BULLETINS
 from dief.kafka import (
     CREDENTIAL_ANSWERS_TOPIC as ANSWERS,
 )
@@ -41,7 +42,7 @@ from ._access import Writer, can_read, quiet_aiokafka, visible_topics
 pytestmark = [pytest.mark.kafka, pytest.mark.integration]
 
 AFR, APG = Region.AFR, Region.APG
-SHARED = (DIGESTS_TOPIC, CSP_TOPIC, RECEIPTS_TOPIC, ROUTES_TOPIC, REQUESTS, ANSWERS)
+SHARED = (DIGESTS_TOPIC, CSP_TOPIC, RECEIPTS_TOPIC, ROUTES_TOPIC, REQUESTS, ANSWERS, BULLETINS)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -84,10 +85,13 @@ ALL_TOPICS = [
     ("user", "may_write"),
     [
         ("node", {*(cases_topic(r) for r in Region), REQUESTS}),
-        ("aggregator-afr", {dlq_topic(AFR), DIGESTS_TOPIC, RECEIPTS_TOPIC, ROUTES_TOPIC}),
+        (
+            "aggregator-afr",
+            {dlq_topic(AFR), DIGESTS_TOPIC, RECEIPTS_TOPIC, ROUTES_TOPIC, BULLETINS},
+        ),
         (
             "secretariat",
-            {CSP_TOPIC, DIRECTORY_TOPIC, ANSWERS, *(dlq_topic(r) for r in Region)},
+            {CSP_TOPIC, DIRECTORY_TOPIC, ANSWERS, BULLETINS, *(dlq_topic(r) for r in Region)},
         ),
     ],
 )
@@ -106,6 +110,7 @@ READS = {
         (DIRECTORY_TOPIC, None, True),
         (RECEIPTS_TOPIC, None, True),
         (ANSWERS, None, True),
+        (BULLETINS, None, True),
         (cases_topic(AFR), None, False),
         (dlq_topic(AFR), None, False),
         (DIGESTS_TOPIC, None, False),
@@ -122,6 +127,7 @@ READS = {
         (ROUTES_TOPIC, "dief-routes-afr", True),
         (DIRECTORY_TOPIC, None, True),
         (CSP_TOPIC, None, True),
+        (BULLETINS, None, True),  # the group key releases
         (cases_topic(APG), None, False),
         (cases_topic(APG), "dief-aggregator-afr", False),
         (dlq_topic(APG), None, False),
@@ -144,6 +150,7 @@ READS = {
         (ROUTES_TOPIC, None, False),
         (ANSWERS, None, False),
         (CSP_TOPIC, None, False),
+        (BULLETINS, None, False),
         (DIGESTS_TOPIC, "dief-aggregator-afr", False),
     ],
 }
@@ -164,7 +171,7 @@ async def test_each_principal_reads_exactly_its_topics(seeded: KafkaCluster, use
 async def test_every_aggregator_sees_only_its_own_region(
     seeded: KafkaCluster, region: Region
 ) -> None:
-    shared = {DIGESTS_TOPIC, RECEIPTS_TOPIC, ROUTES_TOPIC, DIRECTORY_TOPIC, CSP_TOPIC}
+    shared = {DIGESTS_TOPIC, RECEIPTS_TOPIC, ROUTES_TOPIC, DIRECTORY_TOPIC, CSP_TOPIC, BULLETINS}
     user = f"aggregator-{region.topic_code}"
     visible = await visible_topics(seeded, user)
     assert visible == {cases_topic(region), dlq_topic(region), *shared}
@@ -178,6 +185,7 @@ async def test_nodes_and_the_secretariat_see_only_their_topics(seeded: KafkaClus
         ANSWERS,
         RECEIPTS_TOPIC,
         DIRECTORY_TOPIC,
+        BULLETINS,
     }
     secretariat = await visible_topics(seeded, "secretariat")
     assert secretariat == {
@@ -186,6 +194,7 @@ async def test_nodes_and_the_secretariat_see_only_their_topics(seeded: KafkaClus
         DIRECTORY_TOPIC,
         REQUESTS,
         ANSWERS,
+        BULLETINS,
         *(dlq_topic(r) for r in Region),
     }
 

@@ -95,6 +95,8 @@ def test_acl_script_grants_the_secretariat_what_it_does() -> None:
         ("User:secretariat", "Describe", "dief.credentials.requests"),
         ("User:secretariat", "Read", "dief-issuer"),
         ("User:secretariat", "Write", "dief.credentials.answers"),
+        # each directory version's bulletin group key release (DESIGN §13)
+        ("User:secretariat", "Write", "dief.bulletins"),
         # refused digests go to the DLQ of the region they claim (docs/secretariat.md)
         ("User:secretariat", "Write", "dief.${region}.dlq"),
     }
@@ -121,6 +123,8 @@ def test_acl_script_lets_aggregators_write_receipts_and_nodes_only_read_them() -
         ("User:node", "Describe", "dief.credentials.requests"),
         ("User:node", "Read", "dief.credentials.answers"),
         ("User:node", "Describe", "dief.credentials.answers"),
+        ("User:node", "Read", "dief.bulletins"),
+        ("User:node", "Describe", "dief.bulletins"),
     }
 
 
