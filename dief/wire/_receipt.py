@@ -44,7 +44,7 @@ _B64URL = r"^[A-Za-z0-9_-]*$"
 class ReceiptOutcome(StrEnum):
     """What became of a record, as its receipt says."""
 
-    APPLIED = "applied"  # counted (or, for a related-region copy, kept as a notice)
+    APPLIED = "applied"  # counted in the record's region
     DUPLICATE = "duplicate"  # these exact bytes were taken before: a redelivery or a replay
     STALE = "stale"  # a revision not above the one the aggregator holds: ignored
     DEAD_LETTERED = "dead_lettered"  # refused after opening; ``reason`` says why

@@ -53,8 +53,9 @@ def _region_channels(region: Region) -> JsonObject:
         cases: {
             "address": f"dief.{code}.cases",
             "title": f"Cases for the {region.title}",
-            "description": f"Sealed cases whose region is {region.value}, or that list it "
-            "among related regions. Readable only by that region's aggregator.",
+            "description": f"Sealed cases whose region is {region.value} (a case goes to its "
+            "own region only; regions on its route learn of it through route tables). "
+            "Readable only by that region's aggregator.",
             "messages": {"SealedCase": ref("#/components/messages/SealedCase")},
         },
         dlq: {
