@@ -86,6 +86,7 @@ from dief.kafka import (
     KafkaReceiptSink,
     KafkaRecordFeed,
     KafkaRecordSink,
+    explain_connection_failure,
     make_broker,
 )
 from dief.keyring import (
@@ -264,8 +265,9 @@ class AggregatorService:
                 await asyncio.gather(*(b.start() for b in self._brokers))
             except (KafkaError, OSError) as exc:
                 raise BrokerError(
-                    f"cannot start the aggregators on {settings.kafka.bootstrap}: "
-                    f"{type(exc).__name__}"
+                    explain_connection_failure(
+                        settings.kafka, [exc], doing="start the aggregators on"
+                    )
                 ) from exc
             await self._receipts.connect()  # the broker answered: so does this producer
         except BaseException:

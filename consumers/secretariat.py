@@ -56,6 +56,7 @@ from dief.kafka import (
     DIGESTS_TOPIC,
     KafkaDeadLetterSink,
     KafkaRecordSink,
+    explain_connection_failure,
     make_broker,
     subscribe_batches,
 )
@@ -385,8 +386,9 @@ class SecretariatService:
                 await broker.start()
             except (KafkaError, OSError) as exc:
                 raise BrokerError(
-                    f"cannot start the Secretariat on {settings.kafka.bootstrap}: "
-                    f"{type(exc).__name__}"
+                    explain_connection_failure(
+                        settings.kafka, [exc], doing="start the Secretariat on"
+                    )
                 ) from exc
             publishes = settings.publish_directory
             if publishes:

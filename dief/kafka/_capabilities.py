@@ -85,7 +85,9 @@ def _fix(errors: Sequence[BaseException]) -> str:
 def _reason(exc: BaseException) -> str:
     text = str(exc)
     name = type(exc).__name__
-    return name if not text or text == name else f"{name}: {text}"
+    if not text or text == name:
+        return name
+    return text if text.startswith(name) else f"{name}: {text}"
 
 
 def explain_connection_failure(
