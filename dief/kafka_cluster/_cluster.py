@@ -282,7 +282,7 @@ class KafkaCluster:
                     f"(waiting for brokers {sorted(wanted)}).{tails}"
                 )
             await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 1.0)
+            delay = min(delay * 1.5, 0.5)
 
     async def wait_fully_replicated(self, time_limit: float = 120.0) -> None:
         """Until every partition of :attr:`topics` has all its replicas in sync (before a
