@@ -183,7 +183,8 @@ def _totals(tables: _Tables, *, pattern: DigestPattern, suppressed: int) -> Tota
     """The period's totals (withheld where the pattern suppresses them), compared with the
     period before."""
     tally = tables.now.get(TOTAL, Tally(0, 0, ()))
-    if tally.count > 0 and pattern.hidden(tables.periods[0], TOTAL, tally):
+    # listed (a count, or kept listed at 0 by an earlier issue) and suppressed
+    if TOTAL in tables.now and pattern.hidden(tables.periods[0], TOTAL, tally):
         return Totals(cases=None, contributors=None, suppressed=suppressed, withheld=True)
     previous = _previous_count(tables.then.get(TOTAL), pattern, tables.periods[1], TOTAL)
     return Totals(

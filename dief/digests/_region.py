@@ -92,7 +92,9 @@ class RegionDigests:
             if wanted
             else {}
         )
-        tallies = with_earlier_cells(tallies, earlier)
+        tallies = with_earlier_cells(tallies, earlier, keep_periods=True)
+        # periods an earlier issue published that lost all their cases stay listed
+        wanted = [*wanted, *sorted(p for p in tallies if p not in wanted)]
         rows = None
         if k_csp is not None:
             cycles = [p for p in wanted if p.startswith("CSP")]
@@ -189,6 +191,7 @@ async def build_digest(
     catalogue: Catalogue,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
     lessons: Sequence[Lesson | CaseLesson] | None = (),
+    k_csp: int | None = 3,
 ) -> Digest:
     """The trend digest of *region* for *period* (``2026-05``, ``2026-Q2`` or ``CSP12``).
 
@@ -200,6 +203,8 @@ async def build_digest(
     included when shareable (TLP amber or lower), grouped by transfer stage; dated ones
     (:class:`CaseLesson`) only when their month lies in *period*. ``lessons=None`` means
     they could not be read (rendered without the region's private key): the notes say so.
+    *k_csp* is the summaries' k the region's rows are protected with
+    (:meth:`RegionDigests.load`; ``None``: the digests alone).
     """
     digests = await RegionDigests.load(
         store,
@@ -208,5 +213,6 @@ async def build_digest(
         start_month=start_month,
         periods=[period],
         earlier=await store.published_suppressions(Region(region).value),
+        k_csp=k_csp,
     )
     return digests.digest(period, catalogue=catalogue, lessons=lessons)

@@ -2,21 +2,23 @@
 
 A reader knows more than the equations: every listed cell counts at least one case (at
 least 0 for a cell no document lists, such as the TLP:RED part of a cell, or a cell a
-re-issue keeps listed at zero). Linear programming over the equations and these bounds can
-pin a suppressed cell that no equation determines (two suppressed cells that must sum to 2
-are both 1). :func:`pinned_cells` finds every such cell, exactly, with one linear programme
-and one elimination:
+re-issue keeps listed at zero), no cell counts more than its table's total, and a table's
+item categories count at least its total (every case names an item). Linear programming
+over the equations and these inequalities can pin a suppressed cell that no equation
+determines (two suppressed cells that must sum to 2 are both 1). :func:`pinned_cells` finds
+every such cell, exactly over the reals, with one linear programme and one elimination:
 
-1. The *implicit equalities*: the cells that sit at their least value in every solution.
+1. The *implicit equalities*: the inequalities that hold with equality in every solution.
    One linear programme finds them all (the homogenised slack programme: maximise the sum
-   of slacks ``s`` with ``A x = λ b``, ``x - λ l >= s``, ``0 <= s <= 1``, ``λ >= 1``; a cell
-   that can rise above its least value gets ``s = 1``, one that cannot gets ``s = 0``).
-2. With those fixed, the solutions have a relative interior where every other bound is
-   slack, so a cell is pinned there iff the equations determine it: the exact elimination
-   of :func:`~dief.disclosure.determined_cells` with the implicit equalities as known.
+   of slacks ``s`` with ``A x = λ b``, ``G x + s <= λ h``, ``0 <= s <= 1``, ``λ >= 1``; an
+   inequality that can be strict gets ``s = 1``, one that cannot gets ``s = 0``).
+2. With those as equations, the solutions have a relative interior where every other
+   inequality is strict, so a cell is pinned iff the equations determine it: the exact
+   elimination of :func:`~dief.disclosure.determined_cells`.
 
 HiGHS (``scipy.optimize.linprog``) solves the programme in floating point; a slack below
-one half counts as zero (the exact optimum puts every slack at 0 or 1).
+one half counts as zero (the exact optimum puts every slack at 0 or 1). Integer rounding
+of fractional bounds is not modelled (the tables' sums have unit coefficients).
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ import numpy as np
 from scipy.optimize import linprog  # type: ignore[import-untyped]  # scipy ships no stubs
 from scipy.sparse import coo_matrix  # type: ignore[import-untyped]  # scipy ships no stubs
 
+from dief.aggregator import TOTAL
 from dief.disclosure._suppression import Group, Key, determined_cells
 
 __all__ = ["pinned_cells"]
+
+_ITEMS = "item_category"
 
 
 def _equations(
@@ -68,46 +73,119 @@ def _equations(
     return rows, rhs
 
 
-def _implicit(rows: list[dict[int, float]], rhs: list[float], lower: list[float]) -> set[int]:
-    """The columns at their least value in every solution (the module docstring, step 1)."""
-    n = len(lower)
-    lam = 2 * n  # variables: x (n), s (n), lambda
-    eq_r, eq_c, eq_v = [], [], []
-    for i, (row, b) in enumerate(zip(rows, rhs, strict=True)):
-        for col, value in row.items():
-            eq_r.append(i)
-            eq_c.append(col)
-            eq_v.append(value)
-        if b:
-            eq_r.append(i)
-            eq_c.append(lam)
-            eq_v.append(-b)
-    ub_r, ub_c, ub_v = [], [], []
-    for j in range(n):  # -x_j + l_j * lambda + s_j <= 0
-        ub_r += [j, j, j]
-        ub_c += [j, lam, n + j]
-        ub_v += [-1.0, lower[j], 1.0]
-    size = 2 * n + 1
-    a_eq = coo_matrix((eq_v, (eq_r, eq_c)), shape=(len(rows), size)).tocsr() if rows else None
-    a_ub = coo_matrix((ub_v, (ub_r, ub_c)), shape=(n, size)).tocsr()
+def _inequalities(
+    unknown: Mapping[Key, int],
+    counts: Mapping[Key, int],
+    lower: Sequence[float],
+) -> tuple[list[dict[int, float]], list[float], list[Key | None]]:
+    """The inequalities ``row . x <= rhs`` a reader knows besides the equations: each
+    unknown cell's least value, every cell at most its table's total, and the item
+    categories of a table at least its total (every case names an item). Returns the rows,
+    their right-hand sides and, for a least-value row, its cell (else ``None``)."""
+    rows: list[dict[int, float]] = [{j: -1.0} for j in range(len(lower))]
+    rhs: list[float] = [-low for low in lower]
+    cells: list[Key | None] = [None] * len(lower)
+    for cell, j in unknown.items():
+        cells[j] = cell
+    items: dict[str, list[Key]] = {}
+    for key in counts:
+        table, dimension, _ = key
+        if key[1:] == TOTAL:
+            continue
+        if dimension == _ITEMS:
+            items.setdefault(table, []).append(key)
+        total = (table, *TOTAL)
+        if total not in counts or (key not in unknown and total not in unknown):
+            continue
+        row, right = _side({key: 1, total: -1}, unknown, counts)
+        if row:
+            rows.append(row)
+            rhs.append(right)
+            cells.append(None)
+    for table, members in items.items():
+        total = (table, *TOTAL)
+        if total not in counts:
+            continue
+        terms = {m: -1 for m in members}
+        terms[total] = 1
+        row, right = _side(terms, unknown, counts)
+        if row:
+            rows.append(row)
+            rhs.append(right)
+            cells.append(None)
+    return rows, rhs, cells
+
+
+def _side(
+    terms: Mapping[Key, int], unknown: Mapping[Key, int], counts: Mapping[Key, int]
+) -> tuple[dict[int, float], float]:
+    """*terms* (cell → coefficient, ``<= 0``) over the unknowns, the known counts moved right."""
+    row: dict[int, float] = {}
+    right = 0.0
+    for cell, coef in terms.items():
+        col = unknown.get(cell)
+        if col is None:
+            right -= coef * counts.get(cell, 0)
+        else:
+            row[col] = row.get(col, 0.0) + coef
+    return {c: v for c, v in row.items() if v}, right
+
+
+def _tight(
+    eq: tuple[list[dict[int, float]], list[float]],
+    ub: tuple[list[dict[int, float]], list[float]],
+    n: int,
+) -> set[int] | None:
+    """The inequality rows that hold with equality in every solution (step 1); ``None``
+    when there is no solution."""
+    (eq_rows, eq_rhs), (ub_rows, ub_rhs) = eq, ub
+    m = len(ub_rows)
+    lam = n + m  # variables: x (n), s (m), lambda
+    size = n + m + 1
+    a_eq = _matrix(eq_rows, eq_rhs, lam, size, slack=None)
+    a_ub = _matrix(ub_rows, ub_rhs, lam, size, slack=n)
     objective = np.zeros(size)
-    objective[n : 2 * n] = -1.0
-    bounds = [(0.0, None)] * n + [(0.0, 1.0)] * n + [(1.0, None)]
+    objective[n : n + m] = -1.0
+    bounds = [(None, None)] * n + [(0.0, 1.0)] * m + [(1.0, None)]
     result = linprog(
         objective,
         A_ub=a_ub,
-        b_ub=np.zeros(n),
+        b_ub=np.zeros(m),
         A_eq=a_eq,
-        b_eq=np.zeros(len(rows)) if rows else None,
+        b_eq=np.zeros(len(eq_rows)) if eq_rows else None,
         bounds=bounds,
         method="highs",
     )
+    if result.status == 2:
+        return None  # infeasible: a least value the reader assumes does not hold
     if result.status != 0:
-        # infeasible or failed: the true counts are a solution, so this is numerical;
-        # treat nothing as slack (every cell at its bound): the caller protects more
-        return set(range(n))
-    slack = result.x[n : 2 * n]
-    return {j for j in range(n) if slack[j] < 0.5}
+        # failed: every row counts as tight, and the caller protects more
+        return set(range(m))
+    slack = result.x[n : n + m]
+    return {i for i in range(m) if slack[i] < 0.5}
+
+
+def _matrix(
+    rows: list[dict[int, float]], rhs: list[float], lam: int, size: int, *, slack: int | None
+) -> object:
+    """``row . x - lambda * rhs (+ s_i)`` as a sparse matrix (``None`` without rows)."""
+    if not rows:
+        return None
+    r, c, v = [], [], []
+    for i, (row, right) in enumerate(zip(rows, rhs, strict=True)):
+        for col, value in row.items():
+            r.append(i)
+            c.append(col)
+            v.append(value)
+        if right:
+            r.append(i)
+            c.append(lam)
+            v.append(-right)
+        if slack is not None:
+            r.append(i)
+            c.append(slack + i)
+            v.append(1.0)
+    return coo_matrix((v, (r, c)), shape=(len(rows), size)).tocsr()
 
 
 def pinned_cells(
@@ -120,25 +198,45 @@ def pinned_cells(
     ignore: Collection[Key] = frozenset(),
 ) -> set[Key]:
     """The *unknown* cells a reader pins from the equations (*groups*, *relations*; every
-    other cell known at its count) and the least values: 0 for *unlisted* cells and cells
-    counting 0, else 1.
+    other cell known at its count), the least values (0 for *unlisted* cells, else 1, a
+    cell counting 0 too unless that has no solution), every cell at most its table's total
+    and the item categories at least the total.
 
     The caller has checked that the equations alone determine none of them (but *ignore*,
     cells that may be pinned): step 2 then only runs where step 1 found nothing else, over
-    the equations connected to the implicit equalities (elsewhere nothing changed).
+    the equations connected to the tight rows (elsewhere nothing changed).
     """
     cells = sorted(unknown)
     if not cells:
         return set()
     index = {cell: i for i, cell in enumerate(cells)}
-    rows, rhs = _equations(groups, relations, index, counts)
-    lower = [0.0 if c in unlisted or counts.get(c, 0) <= 0 else 1.0 for c in cells]
-    tight = {cells[j] for j in _implicit(rows, rhs, lower)}
-    if not tight or tight - set(ignore):
-        return tight
-    near = _component(tight, set(cells), groups)
-    rest = {c for g in near for c in g.cells if c in index} - tight
-    return tight | determined_cells(rest, near, relations=relations)
+    eq = _equations(groups, relations, index, counts)
+    # a reader takes every listed cell to count at least one case, even one a re-issue
+    # keeps listed at zero, unless that contradicts what it holds
+    tight = None
+    for zero in (1.0, 0.0):
+        lower = [0.0 if c in unlisted else 1.0 if counts.get(c, 0) > 0 else zero for c in cells]
+        ub_rows, ub_rhs, ub_cells = _inequalities(index, counts, lower)
+        tight = _tight(eq, (ub_rows, ub_rhs), len(cells))
+        if tight is not None or not any(counts.get(c, 0) <= 0 for c in cells):
+            break
+    if tight is None:
+        tight = set(range(len(ub_rows)))
+    at_least = {ub_cells[i] for i in tight if ub_cells[i] is not None}
+    fixed: set[Key] = {c for c in at_least if c is not None}
+    if fixed - set(ignore):
+        return fixed
+    extra = [
+        {cells[col]: int(value) for col, value in ub_rows[i].items()}
+        for i in sorted(tight)
+        if ub_cells[i] is None
+    ]
+    if not fixed and not extra:
+        return set()
+    start = fixed | {c for row in extra for c in row}
+    near = _component(start, set(cells), groups)
+    rest = ({c for g in near for c in g.cells if c in index} | start) - fixed
+    return fixed | determined_cells(rest, near, relations=[*relations, *extra])
 
 
 def _component(start: set[Key], unknown: set[Key], groups: Sequence[Group]) -> list[Group]:

@@ -131,10 +131,8 @@ def joint_parts(
             parts.counts[key] = tally.count
             if tally.contributors < k_csp and tally.count > 0:
                 parts.primary.add(key)
-                if tally.contributors >= k_meeting:
-                    parts.free.add(key)
         parts.heavy.add((name, *TOTAL))
-        _link(parts, cycle, digest, row, k_meeting=k_meeting)
+        _link(parts, cycle, digest, row, k_csp=k_csp)
     return parts
 
 
@@ -144,7 +142,7 @@ def _link(
     digest: PeriodCells,
     row: PeriodCells,
     *,
-    k_meeting: int,
+    k_csp: int,
 ) -> None:
     """The groups ``digest = row (+ red)`` of every cell of the *cycle* digest."""
     name, red = row_table(cycle), red_table(cycle)
@@ -163,15 +161,14 @@ def _link(
                 continue
             parts.counts[key] = count
             parts.unlisted.add(key)
-            if cell == TOTAL:
+            # never published: hidden from the start; with fewer red cases than k_csp
+            # (they may all be one State's), every red cell with a case is protected, and
+            # the red total may be computed; with more, the red part is no one's profile
+            few = reds < k_csp
+            sensitive = few and count > 0 and cell != TOTAL
+            if cell == TOTAL and not few:
                 parts.known.add(key)
             else:
-                least = tally.contributors - (inner.contributors if inner is not None else 0)
-                # a value every case has: every red case has it too (the red total is
-                # known), which the digest alone says already
-                everyone = d_total is not None and tally.count == d_total.count
-                sensitive = count > 0 and max(1, least) < k_meeting and not everyone
-                # never published: hidden from the start, protected where sensitive
                 (parts.primary if sensitive else parts.free).add(key)
             members.append(key)
         if members:

@@ -228,16 +228,32 @@ def visible_tables(periods: Iterable[str], *, start_month: int) -> set[str]:
 
 
 def with_earlier_cells(
-    tallies: Mapping[str, PeriodCells], earlier: PublishedPattern | None
+    tallies: Mapping[str, PeriodCells],
+    earlier: PublishedPattern | None,
+    *,
+    keep_periods: bool = False,
 ) -> dict[str, PeriodCells]:
-    """*tallies* plus, at count 0, every cell an earlier issue suppressed that no longer
+    """*tallies* plus, at count 0, every cell an earlier issue listed that no longer
     counts a case (revised or withdrawn away), in a period that still has data: it stays
     listed, suppressed (as in a CSP re-issue), since dropping it would publish its new
-    count, 0, and with it the change of the totals around it."""
+    count, 0, and with it the change of the totals around it. Cells it published are kept
+    too (suppressed, as below k): a suppressed quarter cell kept at 0 whose months no
+    longer listed the value would be the sum of zeros. With *keep_periods*, a period an
+    earlier issue published that has no data now is kept the same way (all its cells at
+    0): without its digest, a reader would take it as zero everywhere."""
     out = {name: dict(cells) for name, cells in tallies.items()}
     if earlier is None:
         return out
-    for cell in earlier.suppressed:
+    gone = set()
+    if keep_periods:
+        gone = {
+            c.period
+            for c in (*earlier.suppressed, *earlier.counts)
+            if c.period not in out and not c.period.startswith((_WINDOW, "S"))
+        }
+    for name in gone:
+        out[name] = {}
+    for cell in (*earlier.suppressed, *earlier.counts):
         cells = out.get(cell.period)
         if cells is not None and (cell.dimension, cell.value) not in cells:
             cells[(cell.dimension, cell.value)] = Tally(0, 0, ())

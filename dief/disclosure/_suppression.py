@@ -501,7 +501,20 @@ class _Search:
                 leak, self.live, self.groups_of, self.by_size, self.candidate, self.unknown
             )
             if pick is None:
+                # nothing but cells an earlier issue published with the counts they have
+                # now: a reader who knows what changed pins it whatever is done; hide one
+                # of those for a reader who does not
                 self.given.add(leak)
+                pick = widen(
+                    leak,
+                    self.live,
+                    self.groups_of,
+                    self.by_size,
+                    lambda c: c in self.counts and c not in self.hidden,
+                    self.unknown,
+                )
+                if pick is not None:
+                    self.hidden.add(pick)
                 continue
             self.hide_and_recheck(pick)
             touched.update(around)

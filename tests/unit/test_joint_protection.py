@@ -21,7 +21,6 @@ from reporting_support import History, make_facts
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
-from dief.digests import RegionDigests
 from dief.render import write_outputs
 
 CATALOGUE = load_catalogue()
@@ -47,8 +46,8 @@ def _store(tmp_path: Path, name: str) -> CaseStore:
 def _leaks(
     found: dict[tuple[str, ...], int], allowed: set[tuple[str, ...]], folder: Path | None = None
 ) -> dict[tuple[str, ...], int]:
-    """Pinned cells that are a leak: suppressed digest and summary cells (those the
-    region's meeting may know aside), and red parts of a cell that count a case. A global
+    """Pinned cells that are a leak: suppressed digest and summary cells, and red parts of
+    a cell that count a case (where the cycle has fewer than k_csp red cases). A global
     cell is a sum of the regions' cells: pinned, it leaks only where it holds a cell of
     another region that is suppressed (what it holds of the region's own row is the
     row's)."""
@@ -56,26 +55,13 @@ def _leaks(
     for var, value in found.items():
         if var in allowed:
             continue
-        if var[0] == "R" and (value == 0 or var[2] == "_total" or _everyone(folder, var)):
-            continue  # nothing, the number of red cases, or a value every case has
+        if var[0] == "R" and (value == 0 or var[2] == "_total"):
+            continue  # nothing, or the number of red cases
         global_cell = var[0] == "S" and var[2] == "global" and folder is not None
         if global_cell and folder is not None and not _others_hidden(folder, var):
             continue
         out[var] = value
     return out
-
-
-def _everyone(folder: Path | None, var: tuple[str, ...]) -> bool:
-    """Whether the cycle digest publishes the red cell's value for every case (then the
-    red cases have it too, and the digest alone says so)."""
-    if folder is None:
-        return False
-    doc = json.loads((folder / "digests" / REGION / f"{var[1]}.json").read_text())
-    total = doc["totals"]["cases"]
-    return total is not None and any(
-        cell["value"] == var[3] and cell["count"] == total
-        for cell in doc["dimensions"].get(var[2], [])
-    )
 
 
 def _others_hidden(folder: Path, var: tuple[str, ...]) -> bool:
@@ -92,7 +78,8 @@ def _others_hidden(folder: Path, var: tuple[str, ...]) -> bool:
 async def _publish(
     store: CaseStore, out: Path, *, joint: bool, regions: Sequence[str] = (REGION,)
 ) -> set[tuple[str, ...]]:
-    """Write every output; the summary row cells the region's meeting may know."""
+    """Write every output; the red cells that may be known: those of a cycle with at
+    least k_csp red cases (they are no one State's)."""
     await write_outputs(
         out,
         store,
@@ -102,22 +89,15 @@ async def _publish(
         docx=False,
         joint=joint,
     )
-    # the red part of a cell with k_meeting red contributors may be known (it is no one
-    # State's), as may the row cells the region's meeting can compute
-    red: dict[tuple[str, ...], set[str]] = {}
+    red: dict[str, int] = {}
+    values: dict[str, set[tuple[str, ...]]] = {}
     for case in await store.stored_cases(REGION):
         if case.status == "active" and case.tlp == "red":
-            for dim, value in case.values:
-                red.setdefault(("R", case.cycle, dim, value), set()).add(case.contributor)
-    allowed = {var for var, who in red.items() if len(who) >= 2}
-    if not joint:
-        return allowed
-    source = await RegionDigests.load(store, REGION, k=2, k_csp=3)
-    return allowed | {
-        ("S", cycle, REGION, *cell)
-        for cycle, need in source.pattern.rows.items()
-        for cell in need.known
-    }
+            red[case.cycle] = red.get(case.cycle, 0) + 1
+            values.setdefault(case.cycle, set()).update(
+                ("R", case.cycle, d, v) for d, v in case.values
+            )
+    return {var for cycle, n in red.items() if n >= 3 for var in values[cycle]}
 
 
 def _stockpile_cases() -> list:
