@@ -21,6 +21,7 @@ from dief.digests._digest import (
     rank_cells,
     rank_checklist,
     ratio,
+    reason_of,
 )
 from dief.digests._directory_issuers import DirectoryIssuers
 from dief.digests._lessons import (
@@ -149,6 +150,7 @@ __all__ = [
     "rank_checklist",
     "ratio",
     "read_lessons",
+    "reason_of",
     "series_periods",
     "sign_payload",
     "signing_bytes",

@@ -32,7 +32,16 @@ from dief.periods import (
     Quarter,
 )
 from dief.vocab import Dimension, Region, Tlp, TransferStage
-from dief.wire import Cell, ChecklistEntry, Digest, DigestNotes, Lesson, Totals, Trend
+from dief.wire import (
+    Cell,
+    ChecklistEntry,
+    Digest,
+    DigestNotes,
+    Lesson,
+    SuppressionReason,
+    Totals,
+    Trend,
+)
 
 __all__ = [
     "SHARE_DIGITS",
@@ -44,6 +53,7 @@ __all__ = [
     "rank_cells",
     "rank_checklist",
     "ratio",
+    "reason_of",
 ]
 
 #: shares and prevalences are rounded to this many decimals (deterministic output)
@@ -128,6 +138,14 @@ def _previous_count(
     return pattern.published(period, cell, tally)
 
 
+def reason_of(tally: Tally | None, k: int) -> SuppressionReason:
+    """Why a suppressed cell is suppressed: fewer than *k* contributors, or to protect
+    another cell (a cell kept listed at zero counts as the former)."""
+    if tally is None or tally.contributors < k:
+        return SuppressionReason.CONTRIBUTORS
+    return SuppressionReason.PROTECTION
+
+
 def rank_cells(cells: Iterable[Cell]) -> list[Cell]:
     """Published cells by count (largest first, then value), then suppressed ones by value."""
     published = sorted(
@@ -148,7 +166,13 @@ def _cell(
 ) -> Cell:
     value = cell[1]
     if pattern.hidden(periods[0], cell, tally):
-        return Cell(value=value, count=None, contributors=None, suppressed=True)
+        return Cell(
+            value=value,
+            count=None,
+            contributors=None,
+            suppressed=True,
+            reason=reason_of(tally, pattern.k),
+        )
     previous = _previous_count(before, pattern, periods[1], cell)
     return Cell(
         value=value,
@@ -185,7 +209,13 @@ def _totals(tables: _Tables, *, pattern: DigestPattern, suppressed: int) -> Tota
     tally = tables.now.get(TOTAL, Tally(0, 0, ()))
     # listed (a count, or kept listed at 0 by an earlier issue) and suppressed
     if TOTAL in tables.now and pattern.hidden(tables.periods[0], TOTAL, tally):
-        return Totals(cases=None, contributors=None, suppressed=suppressed, withheld=True)
+        return Totals(
+            cases=None,
+            contributors=None,
+            suppressed=suppressed,
+            withheld=True,
+            reason=reason_of(tally, pattern.k),
+        )
     previous = _previous_count(tables.then.get(TOTAL), pattern, tables.periods[1], TOTAL)
     return Totals(
         cases=tally.count,
@@ -203,10 +233,13 @@ def checklist_entry(
     count: int | None,
     prevalence: float | None,
     trend: Trend | None,
+    reason: SuppressionReason | None = None,
 ) -> ChecklistEntry:
-    """A checklist entry with the catalogue's question, title, stages and sources.
+    """A checklist entry with the catalogue's question, title, stages, transfer types and
+    sources.
 
-    ``count=None`` makes a suppressed entry (prevalence and trend dropped too).
+    ``count=None`` makes a suppressed entry (prevalence and trend dropped too), *reason*
+    saying why.
     """
     indicator = catalogue.get(indicator_id)
     hidden = count is None
@@ -222,6 +255,8 @@ def checklist_entry(
         title=indicator.title if indicator is not None else None,
         stages=list(indicator.stages) if indicator is not None else [],
         source="; ".join(str(s) for s in indicator.sources) if indicator is not None else None,
+        transfer_types=list(indicator.transfer_types) if indicator is not None else [],
+        reason=(reason or SuppressionReason.CONTRIBUTORS) if hidden else None,
     )
 
 
@@ -254,7 +289,14 @@ def _checklist(
         count = pattern.published(name, cell, tally)
         if count is None:
             entries.append(
-                checklist_entry(catalogue, cell[1], count=None, prevalence=None, trend=None)
+                checklist_entry(
+                    catalogue,
+                    cell[1],
+                    count=None,
+                    prevalence=None,
+                    trend=None,
+                    reason=reason_of(tally, pattern.k),
+                )
             )
             continue
         previous = 0 if prior_name is None else pattern.published(prior_name, cell, prior.get(cell))
@@ -341,6 +383,15 @@ def _note_text(
         "prevalence is shown only where the count it divides by is published.",
         f"{suppressed} cells of this digest are suppressed ({suppressed - secondary} "
         f"primary, {secondary} secondary), and {suppressed_checklist} checklist entries.",
+        *(
+            [
+                f"{suppressed_checklist} checklist entries are hidden: they are listed after "
+                "the ranked ones, unranked, and a hidden entry may be more prevalent than "
+                "any ranked one."
+            ]
+            if suppressed_checklist
+            else []
+        ),
         "Trend flags: conditional test of equal Poisson rates, z = (c - p) / sqrt(c + p) "
         f"with c the count now and p the previous period's count; rising if z >= "
         f"{TREND_TEST.z}, falling if z <= -{TREND_TEST.z} (two-sided, alpha = "

@@ -49,6 +49,7 @@ from dief.wire import (
     Methodology,
     Pattern,
     RegionTable,
+    SuppressionReason,
     Totals,
     Trend,
 )
@@ -85,6 +86,12 @@ class SummaryTables:
 
     def hidden(self, key: Key) -> bool:
         return key in self.protection.suppressed
+
+    def reason(self, key: Key) -> SuppressionReason:
+        """Why a suppressed cell is: below k (primary), or to protect another."""
+        if key in self.protection.primary or self.contributors.get(key, 0) <= 0:
+            return SuppressionReason.CONTRIBUTORS
+        return SuppressionReason.PROTECTION
 
     def count_as_published(self, key: Key) -> int | None:
         """0 for an absent cell, the count of a published one, ``None`` if suppressed."""
@@ -197,7 +204,15 @@ def _table(table: str, now: SummaryTables, before: SummaryTables | None) -> Regi
             if key[0] != table or key[1] != dimension.value:
                 continue
             if now.hidden(key):
-                cells.append(Cell(value=key[2], count=None, contributors=None, suppressed=True))
+                cells.append(
+                    Cell(
+                        value=key[2],
+                        count=None,
+                        contributors=None,
+                        suppressed=True,
+                        reason=now.reason(key),
+                    )
+                )
                 hidden_cells += 1
                 continue
             if not now.published(key):
@@ -216,7 +231,13 @@ def _table(table: str, now: SummaryTables, before: SummaryTables | None) -> Regi
         dims[dimension] = rank_cells(cells)
     previous_total = before.count_as_published(total_key) if before is not None else None
     if total is None:
-        totals = Totals(cases=None, contributors=None, suppressed=hidden_cells, withheld=True)
+        totals = Totals(
+            cases=None,
+            contributors=None,
+            suppressed=hidden_cells,
+            withheld=True,
+            reason=now.reason(total_key),
+        )
     else:
         totals = Totals(
             cases=total,
@@ -270,7 +291,14 @@ def _checklist(
             continue
         if now.hidden(key):
             entries.append(
-                checklist_entry(catalogue, ind_id, count=None, prevalence=None, trend=None)
+                checklist_entry(
+                    catalogue,
+                    ind_id,
+                    count=None,
+                    prevalence=None,
+                    trend=None,
+                    reason=now.reason(key),
+                )
             )
             continue
         if not now.published(key):
