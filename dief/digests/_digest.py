@@ -31,7 +31,7 @@ from dief.periods import (
     Period,
     Quarter,
 )
-from dief.vocab import Dimension, Region, Tlp, TransferStage
+from dief.vocab import Dimension, Region, Tlp, TransferStage, TransferType
 from dief.wire import (
     Cell,
     ChecklistEntry,
@@ -49,7 +49,9 @@ __all__ = [
     "cell_index",
     "checklist_entry",
     "checklist_window",
+    "filter_checklist",
     "previous_period",
+    "published_share",
     "rank_cells",
     "rank_checklist",
     "ratio",
@@ -260,6 +262,40 @@ def checklist_entry(
     )
 
 
+def filter_checklist(
+    entries: Iterable[ChecklistEntry],
+    *,
+    stage: TransferStage | None = None,
+    transfer_type: TransferType | None = None,
+) -> list[ChecklistEntry]:
+    """The entries that apply at *stage* to a transfer of *transfer_type*, in their order
+    (the catalogue's rule: ``None``, and the type ``unknown``, select everything; an entry
+    that names no transfer type applies to every one). A licensing officer preparing an
+    export assessment asks for ``stage=PRE_TRANSFER, transfer_type=EXPORT``."""
+    out = []
+    for entry in entries:
+        if stage is not None and stage not in entry.stages:
+            continue
+        if (
+            transfer_type is not None
+            and transfer_type is not TransferType.UNKNOWN
+            and entry.transfer_types
+            and transfer_type not in entry.transfer_types
+        ):
+            continue
+        out.append(entry)
+    return out
+
+
+def published_share(dimensions: Mapping[Dimension, Sequence[Cell]], hidden: int = 0) -> float:
+    """The utility figure of one table: the share of its (case, value) facts that fall in
+    published cells. Suppressed cells' counts are not in the document, so *hidden* gives
+    their facts (the caller knows them); 1.0 when the table lists nothing."""
+    published = sum(c.count or 0 for cells in dimensions.values() for c in cells)
+    total = published + hidden
+    return round(published / total, SHARE_DIGITS) if total else 1.0
+
+
 def rank_checklist(entries: Iterable[ChecklistEntry]) -> list[ChecklistEntry]:
     """Published entries by prevalence (then count, id), then suppressed ones by id."""
     items = list(entries)
@@ -455,6 +491,7 @@ def _notes(
     suppressed: int,
     omitted: bool,
     alone: bool,
+    share: float = 1.0,
 ) -> DigestNotes:
     """The digest's notes: how many cells are suppressed and why (secondary: the pattern's
     cells of this period, totals aside), dead letters, the trend test, the CSP cycles the
@@ -477,18 +514,23 @@ def _notes(
         cycles=cycles,
         contributors_lower_bound=len(cycles) > 1,
         checklist_window=[str(q) for q in tables.window],
-        text=_note_text(
-            k=k,
-            suppressed=suppressed,
-            secondary=secondary,
-            suppressed_checklist=suppressed_checklist,
-            cycles=cycles,
-            window=tables.window,
-            dead=dead,
-            lessons=_lessons_note(omitted, withheld=alone),
-        ),
+        text=[
+            *_note_text(
+                k=k,
+                suppressed=suppressed,
+                secondary=secondary,
+                suppressed_checklist=suppressed_checklist,
+                cycles=cycles,
+                window=tables.window,
+                dead=dead,
+                lessons=_lessons_note(omitted, withheld=alone),
+            ),
+            f"{share:.0%} of this digest's (case, value) facts are in published cells "
+            "(the utility figure, notes.published_share).",
+        ],
         suppressed_checklist_entries=suppressed_checklist,
         lessons_omitted=omitted,
+        published_share=share,
     )
 
 
@@ -531,6 +573,12 @@ def assemble_digest(
     dimensions = _dimensions(tables, pattern=pattern, total=published_total)
     suppressed = sum(c.suppressed for cells in dimensions.values() for c in cells)
     checklist = _checklist(tables, pattern=pattern, catalogue=catalogue)
+    hidden_facts = sum(
+        t.count
+        for cell, t in tables.now.items()
+        if cell != TOTAL and pattern.hidden(str(current), cell, t)
+    )
+    share = published_share(dimensions, hidden_facts)
     # fewer than k contributors in the whole period (primary suppression of the totals)
     alone = total is not None and 0 < total.contributors < k
     omitted = lessons is None
@@ -551,6 +599,7 @@ def assemble_digest(
             suppressed=suppressed,
             omitted=omitted,
             alone=alone,
+            share=share,
         ),
     )
 

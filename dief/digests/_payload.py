@@ -187,6 +187,7 @@ class DigestPayload(BaseModel):
         description="The period's cells without TLP:RED, unsuppressed, per contributor cycle"
     )
     summary_row: SummaryRow | None = Field(
+        default=None,
         description="A CSP cycle's digest: what the region's joint pattern requires of its "
         "row of the cycle's summary (the Secretariat suppresses at least these cells); "
         "null for months and quarters",

@@ -530,4 +530,18 @@ def _methodology(now: SummaryTables, *, k: int, catalogue: Catalogue) -> Methodo
         trend_test=TREND_TEST,
         red_excluded=True,
         catalogue_version=catalogue.version,
+        published_share=_shares(now),
     )
+
+
+def _shares(now: SummaryTables) -> dict[str, float]:
+    """The utility figure: the share of (case, value) facts in published cells, of the
+    regions' tables and of the global table."""
+    acc = {"regions": [0, 0], "global": [0, 0]}
+    for key, count in now.counts.items():
+        if key[1:] == TOTAL or count <= 0:
+            continue
+        part = acc["global" if key[0] == GLOBAL else "regions"]
+        part[1] += count
+        part[0] += 0 if now.hidden(key) else count
+    return {name: round(p / t, 4) if t else 1.0 for name, (p, t) in acc.items()}
