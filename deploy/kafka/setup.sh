@@ -55,9 +55,9 @@ kt --create --if-not-exists --topic dief.receipts --partitions 1 --replication-f
 kt --create --if-not-exists --topic dief.routes --partitions 1 --replication-factor 3
 kt --create --if-not-exists --topic dief.credentials.requests --partitions 1 --replication-factor 3
 kt --create --if-not-exists --topic dief.credentials.answers --partitions 1 --replication-factor 3
+kt --create --if-not-exists --topic dief.bulletins --partitions 1 --replication-factor 3
 kt --create --if-not-exists --topic dief.directory --partitions 1 --replication-factor 3 \
    --config cleanup.policy=compact
-kt --create --if-not-exists --topic dief.bulletins --partitions 1 --replication-factor 3
 acl --add --allow-principal "User:node" --operation Read --operation Describe \
     --topic dief.receipts
 acl --add --allow-principal "User:node" --operation Read --operation Describe \

@@ -29,6 +29,7 @@ from dief.crypto import (
     verify_json,
 )
 from dief.exceptions import EnvelopeError, SignatureError
+from dief.kafka import BULLETINS_TOPIC
 from dief.seams import Clock, SystemClock, coarse_hour
 from dief.wire import (
     CONTEXT_BULLETIN,
@@ -41,10 +42,6 @@ from dief.wire import (
 __all__ = ["BULLETINS_TOPIC", "BulletinReader", "BulletinSealer", "OpenedBulletins", "record_key"]
 
 log = logging.getLogger("dief.bulletins")
-
-#: Sealed, signed bulletin batches from every region's aggregator to every node (key: a
-#: random id). Nodes read all of it; region aggregators write.
-BULLETINS_TOPIC = "dief.bulletins"
 
 
 def record_key() -> bytes:

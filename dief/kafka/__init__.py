@@ -38,6 +38,7 @@ from dief.kafka._subscribe import (
     subscribe_batches,
 )
 from dief.kafka._topics import (
+    BULLETINS_TOPIC,
     CREDENTIAL_ANSWERS_TOPIC,
     CREDENTIAL_REQUESTS_TOPIC,
     CSP_TOPIC,
@@ -56,6 +57,7 @@ from dief.kafka._topics import (
 )
 
 __all__ = [
+    "BULLETINS_TOPIC",
     "CREDENTIAL_ANSWERS_TOPIC",
     "CREDENTIAL_REQUESTS_TOPIC",
     "CSP_TOPIC",

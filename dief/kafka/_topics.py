@@ -18,6 +18,7 @@ from dief.exceptions import BrokerError, ConfigurationError
 from dief.vocab import Region
 
 __all__ = [
+    "BULLETINS_TOPIC",
     "CREDENTIAL_ANSWERS_TOPIC",
     "CREDENTIAL_REQUESTS_TOPIC",
     "CSP_TOPIC",
@@ -56,6 +57,10 @@ CREDENTIAL_REQUESTS_TOPIC = "dief.credentials.requests"
 #: (``dief.credentials.request_hash``): the issuer writes, every node reads all of it
 #: without a consumer group and opens only the answers to its own requests.
 CREDENTIAL_ANSWERS_TOPIC = "dief.credentials.answers"
+#: Sealed, signed bulletin batches from every region's aggregator to every node, and each
+#: directory version's bulletin group key (DESIGN §13 ⚑; key: a random id, or
+#: ``group-key/v<version>``). Nodes read all of it; region aggregators write.
+BULLETINS_TOPIC = "dief.bulletins"
 #: Partitions of each ``dief.<region>.cases`` topic unless configured otherwise.
 DEFAULT_CASE_PARTITIONS = 3
 
@@ -124,7 +129,8 @@ def dief_topics(
     regions: Iterable[Region] | None = None,
 ) -> tuple[TopicSpec, ...]:
     """The ⚑ topic set: cases and DLQ per region, then digests, CSP reporting, receipts,
-    route tables, the credential requests and answers, and the compacted directory.
+    route tables, the credential requests and answers, the bulletins and the compacted
+    directory.
 
     *partitions* applies to the case topics (the only ones read in parallel); every other
     topic has one partition.
@@ -139,6 +145,7 @@ def dief_topics(
     specs.append(TopicSpec(ROUTES_TOPIC, 1, replication_factor))
     specs.append(TopicSpec(CREDENTIAL_REQUESTS_TOPIC, 1, replication_factor))
     specs.append(TopicSpec(CREDENTIAL_ANSWERS_TOPIC, 1, replication_factor))
+    specs.append(TopicSpec(BULLETINS_TOPIC, 1, replication_factor))
     specs.append(directory_topic(replication_factor))
     return tuple(specs)
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from dief.bulletins import BULLETINS_TOPIC
 from dief.kafka import (
+    BULLETINS_TOPIC,
     CREDENTIAL_ANSWERS_TOPIC,
     CREDENTIAL_REQUESTS_TOPIC,
     CSP_TOPIC,

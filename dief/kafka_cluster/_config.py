@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from dief.bulletins import BULLETINS_TOPIC
 from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec, dief_topics
 from dief.kafka_cluster._tls import BROKER_CERT_SUBJECT
 
@@ -104,10 +103,8 @@ def replication_settings(brokers: int) -> dict[str, str]:
 def deployed_topics(
     partitions: int = DEFAULT_CASE_PARTITIONS, replication_factor: int = 3
 ) -> tuple[TopicSpec, ...]:
-    """The topics a cluster is set up with: :func:`dief.kafka.dief_topics` and the bulletins
-    topic (DESIGN §13; one partition)."""
-    specs = dief_topics(partitions=partitions, replication_factor=replication_factor)
-    return (*specs, TopicSpec(BULLETINS_TOPIC, 1, replication_factor))
+    """The topics a cluster is set up with: :func:`dief.kafka.dief_topics`, replicated."""
+    return dief_topics(partitions=partitions, replication_factor=replication_factor)
 
 
 def compose_env_name(key: str) -> str:

@@ -151,6 +151,17 @@ def _exchange_channels() -> JsonObject:
             "title": "Route tables between regions",
             "messages": {"SealedRouteTable": ref("#/components/messages/SealedRouteTable")},
         },
+        "bulletins": {
+            "address": "dief.bulletins",
+            "title": "Bulletins and their group keys",
+            "description": "Region aggregators write signed, sealed bulletin batches; the "
+            "Secretariat writes each directory version's group key under "
+            "group-key/v<version>. Every node reads all of it.",
+            "messages": {
+                "SealedBulletinBatch": ref("#/components/messages/SealedBulletinBatch"),
+                "BulletinGroupKeyRelease": ref("#/components/messages/BulletinGroupKeyRelease"),
+            },
+        },
         "credentialRequests": {
             "address": "dief.credentials.requests",
             "title": "Contributor-credential requests",
@@ -210,6 +221,15 @@ def _exchange_operations() -> JsonObject:
         ),
         "readRouteTables": _operation(
             "receive", "An aggregator reads the tables sealed to it", "routes", "SealedRouteTable"
+        ),
+        "publishBulletins": _operation(
+            "send",
+            "An aggregator publishes a batch of bulletins",
+            "bulletins",
+            "SealedBulletinBatch",
+        ),
+        "readBulletins": _operation(
+            "receive", "A national node reads the bulletins", "bulletins", "SealedBulletinBatch"
         ),
         "requestCredential": _operation(
             "send",

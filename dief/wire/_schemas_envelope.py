@@ -25,6 +25,7 @@ from typing import cast
 from pydantic import JsonValue
 
 from dief.vocab import Region
+from dief.wire._bulletin import TYPE_BULLETIN
 from dief.wire._credentials import (
     CREDENTIAL_ENVELOPE_LABEL,
     CREDENTIAL_WIRE_VERSION,
@@ -58,6 +59,7 @@ ENVELOPE_SCHEMAS: dict[str, int] = {
     TYPE_ROUTE_TABLE: ROUTE_TABLE_SCHEMA,
     TYPE_CREDENTIAL_REQUEST: CREDENTIAL_WIRE_VERSION,
     TYPE_CREDENTIAL_ANSWER: CREDENTIAL_WIRE_VERSION,
+    TYPE_BULLETIN: 1,
 }
 _CREDENTIAL_TYPES = (TYPE_CREDENTIAL_REQUEST, TYPE_CREDENTIAL_ANSWER)
 

@@ -21,6 +21,7 @@ from dief.wire import (
     TYPE_CREDENTIAL_REQUEST,
     TYPE_ROUTE_TABLE,
 )
+from dief.wire._bulletin import TYPE_BULLETIN, TYPE_BULLETIN_GROUP_KEY, BulletinGroupKeyRelease
 from dief.wire._envelope import TYPE_DIGEST
 from dief.wire._schemas_models import JsonObject, ref
 
@@ -197,6 +198,7 @@ def messages() -> JsonObject:
         **_credential_messages(),
         "SignedDirectory": _directory_message(),
         "SealedRouteTable": _route_table_message(),
+        **_bulletin_messages(),
         "CspSummary": {
             "name": "CspSummary",
             "title": "Signed CSP summary",
@@ -233,6 +235,41 @@ def _receipt_message() -> JsonObject:
             'Receipt id: hex SHA-256 of "dief/v1/receipt-id/" + the envelope id',
             {"pattern": "^[0-9a-f]{64}$"},
         ),
+    }
+
+
+def _bulletin_messages() -> JsonObject:
+    """A region's signed bulletin batch and a directory version's bulletin group key
+    (DESIGN §13)."""
+    release: JsonObject = BulletinGroupKeyRelease.model_json_schema()
+    return {
+        "SealedBulletinBatch": {
+            "name": "SealedBulletinBatch",
+            "title": "Sealed bulletin batch",
+            "summary": f"Sealed envelope v1, type {TYPE_BULLETIN}, payload schema 1, "
+            "encrypted to the bulletin group key of the current directory version.",
+            "description": "Generalised facts of applied alerts at TLP clear or green (and, "
+            "by forum setting, any case at those levels), and retractions, signed by the "
+            "region's signing key (context dief.bulletin). Never a contributor, pseudonym, "
+            "owner key or case id. Every node reads the whole topic.",
+            "contentType": "application/json",
+            "headers": _client_headers(),
+            "payload": ref("envelope.schema.json"),
+            "bindings": _kafka_key("A random id (32 hex digits)", {"pattern": "^[0-9a-f]{32}$"}),
+        },
+        "BulletinGroupKeyRelease": {
+            "name": "BulletinGroupKeyRelease",
+            "title": "Bulletin group key release",
+            "summary": "One directory version's bulletin group key: its public part, and its "
+            "private part sealed to each registered node's KEM key (envelope type "
+            f"{TYPE_BULLETIN_GROUP_KEY}), signed by the directory signer.",
+            "contentType": "application/json",
+            "headers": _client_headers(),
+            "payload": release,
+            "bindings": _kafka_key(
+                "group-key/v<directory version>", {"pattern": "^group-key/v[1-9][0-9]*$"}
+            ),
+        },
     }
 
 

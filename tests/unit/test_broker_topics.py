@@ -6,6 +6,7 @@ import pytest
 
 from dief.exceptions import ConfigurationError
 from dief.kafka import (
+    BULLETINS_TOPIC,
     CREDENTIAL_ANSWERS_TOPIC,
     CREDENTIAL_REQUESTS_TOPIC,
     CSP_TOPIC,
@@ -59,7 +60,7 @@ def test_dief_topics_is_the_contract_set_with_case_partitions_configurable() -> 
     expected_cases = {f"dief.{r.topic_code}.cases" for r in Region}
     expected_dlq = {f"dief.{r.topic_code}.dlq" for r in Region}
     single = {DIGESTS_TOPIC, CSP_TOPIC, RECEIPTS_TOPIC, ROUTES_TOPIC, DIRECTORY_TOPIC}
-    single |= {CREDENTIAL_REQUESTS_TOPIC, CREDENTIAL_ANSWERS_TOPIC}
+    single |= {CREDENTIAL_REQUESTS_TOPIC, CREDENTIAL_ANSWERS_TOPIC, BULLETINS_TOPIC}
     assert set(specs) == expected_cases | expected_dlq | single
     assert {specs[name].partitions for name in expected_cases} == {5}
     assert {specs[name].partitions for name in expected_dlq | single} == {1}
@@ -78,6 +79,7 @@ def test_dief_topics_defaults_to_three_case_partitions_and_can_limit_regions() -
         (ROUTES_TOPIC, 1),
         (CREDENTIAL_REQUESTS_TOPIC, 1),
         (CREDENTIAL_ANSWERS_TOPIC, 1),
+        (BULLETINS_TOPIC, 1),
         (DIRECTORY_TOPIC, 1),
     ]
     assert specs[-1].configs == (("cleanup.policy", "compact"),)  # the directory: compacted

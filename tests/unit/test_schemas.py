@@ -64,6 +64,7 @@ def test_asyncapi_describes_every_topic() -> None:
     expected |= {f"dief.{r.topic_code}.dlq" for r in Region}
     expected |= {"dief.digests", "csp.reporting", "dief.receipts", "dief.routes"}
     expected |= {"dief.directory", "dief.credentials.requests", "dief.credentials.answers"}
+    expected |= {"dief.bulletins"}
     assert addresses == expected
     assert addresses == {spec.name for spec in dief_topics()}  # every topic DIEF creates
     for operation in doc["operations"].values():
