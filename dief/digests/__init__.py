@@ -12,6 +12,7 @@ joint pattern, signed, sealed to the Secretariat and published on ``dief.digests
 from __future__ import annotations
 
 from dief.digests._digest import (
+    MONTHLY_NOTE,
     SHARE_DIGITS,
     assemble_digest,
     cell_index,
@@ -100,6 +101,7 @@ __all__ = [
     "DIGEST_SCHEMA",
     "MAX_PAYLOAD_BYTES",
     "MIN_COUNT",
+    "MONTHLY_NOTE",
     "SERIES_LENGTH",
     "SERIES_TOP",
     "SHARE_DIGITS",

@@ -28,6 +28,7 @@ from dief.disclosure import (
 )
 from dief.periods import (
     DEFAULT_CYCLE_START_MONTH,
+    Month,
     Period,
     Quarter,
 )
@@ -44,6 +45,7 @@ from dief.wire import (
 )
 
 __all__ = [
+    "MONTHLY_NOTE",
     "SHARE_DIGITS",
     "assemble_digest",
     "cell_index",
@@ -138,6 +140,15 @@ def _previous_count(
     if period is None:
         return 0
     return pattern.published(period, cell, tally)
+
+
+#: what a month's digest says of its missing dimension tables
+MONTHLY_NOTE = (
+    "A month's digest shows its number of cases only: a region's month holds too few cases "
+    "to show them by dimension without hiding most of the table (and, through the sums "
+    "into quarters and cycles, the totals). The quarter and CSP cycle digests show every "
+    "dimension."
+)
 
 
 def reason_of(tally: Tally | None, k: int) -> SuppressionReason:
@@ -358,6 +369,7 @@ def _lessons(
     stage_cells: Sequence[Cell],
     *,
     withheld: bool,
+    stages: bool = True,
 ) -> list[Lesson]:
     """The lessons of *current* the digest lists: shareable ones only (TLP amber or lower),
     grouped by transfer stage, deduplicated.
@@ -379,7 +391,7 @@ def _lessons(
     for lesson in period_lessons:
         if not lesson.tlp.meeting_may_read:
             continue
-        if lesson.stage is not None and lesson.stage.value in hidden:
+        if lesson.stage is not None and (not stages or lesson.stage.value in hidden):
             lesson = lesson.model_copy(update={"stage": None})
         key = (lesson.stage, " ".join(lesson.text.split()))
         held = keep.get(key)
@@ -492,13 +504,14 @@ def _notes(
     omitted: bool,
     alone: bool,
     share: float = 1.0,
+    monthly: bool = False,
 ) -> DigestNotes:
     """The digest's notes: how many cells are suppressed and why (secondary: the pattern's
     cells of this period, totals aside), dead letters, the trend test, the CSP cycles the
     period spans (contributors are then lower bounds) and the explanatory text; *omitted*:
     rendered without lessons, *alone*: the period's totals have fewer than k contributors."""
     period = tables.periods[0]
-    secondary = len({key for key in pattern.secondary(period) if key[1:] != TOTAL})
+    secondary = 0 if monthly else len({k for k in pattern.secondary(period) if k[1:] != TOTAL})
     cycles = sorted({c for tally in tables.now.values() for c in tally.cycles})
     suppressed_checklist = sum(e.suppressed for e in checklist)
     return DigestNotes(
@@ -527,6 +540,7 @@ def _notes(
             ),
             f"{share:.0%} of this digest's (case, value) facts are in published cells "
             "(the utility figure, notes.published_share).",
+            *([MONTHLY_NOTE] if monthly else []),
         ],
         suppressed_checklist_entries=suppressed_checklist,
         lessons_omitted=omitted,
@@ -545,6 +559,7 @@ def assemble_digest(
     lessons: Sequence[Lesson | CaseLesson] | None = (),
     pattern: DigestPattern | None = None,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
+    coarse: bool = False,
 ) -> Digest:
     """The digest of *region* for *current* from merged cells (period → cells, TLP:RED
     included) and the region's dead-letter counts: :func:`~dief.digests.build_digest`
@@ -570,7 +585,9 @@ def assemble_digest(
         if total is not None and not pattern.hidden(str(current), TOTAL, total)
         else None
     )
-    dimensions = _dimensions(tables, pattern=pattern, total=published_total)
+    monthly = coarse and isinstance(current, Month)
+    # a coarse month lists no dimension at all (a listed one would say its values are 0)
+    dimensions = {} if monthly else _dimensions(tables, pattern=pattern, total=published_total)
     suppressed = sum(c.suppressed for cells in dimensions.values() for c in cells)
     checklist = _checklist(tables, pattern=pattern, catalogue=catalogue)
     hidden_facts = sum(
@@ -589,7 +606,13 @@ def assemble_digest(
         totals=_totals(tables, pattern=pattern, suppressed=suppressed),
         dimensions=dimensions,
         checklist=checklist,
-        lessons=_lessons(lessons, current, dimensions[Dimension.TRANSFER_STAGE], withheld=alone),
+        lessons=_lessons(
+            lessons,
+            current,
+            dimensions.get(Dimension.TRANSFER_STAGE, []),
+            withheld=alone,
+            stages=not monthly,
+        ),
         notes=_notes(
             tables,
             pattern,
@@ -600,6 +623,7 @@ def assemble_digest(
             omitted=omitted,
             alone=alone,
             share=share,
+            monthly=monthly,
         ),
     )
 

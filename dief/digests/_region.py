@@ -29,7 +29,7 @@ from dief.disclosure import (
     visible_tables,
     with_earlier_cells,
 )
-from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
+from dief.periods import DEFAULT_CYCLE_START_MONTH, Month, parse_period
 from dief.routes import RouteTables
 from dief.vocab import Region
 from dief.wire import Digest, Lesson, RouteTable
@@ -50,6 +50,9 @@ class RegionDigests:
     start_month: int = DEFAULT_CYCLE_START_MONTH
     #: route tables other regions sent this region (``dief.routes``), as given
     routes: tuple[RouteTable, ...] = ()
+    #: months published by their total only (the joint design: the pattern keeps their
+    #: other cells in the sums, unlisted)
+    coarse: bool = False
 
     @property
     def k(self) -> int:
@@ -66,6 +69,7 @@ class RegionDigests:
         periods: Iterable[str] = (),
         earlier: PublishedPattern | None = None,
         k_csp: int | None = 3,
+        months_by_total: bool = False,
     ) -> RegionDigests:
         """Read every period of *region* with data, and protect them together.
 
@@ -81,6 +85,8 @@ class RegionDigests:
         without TLP:RED) are protected jointly with the digests, and
         ``pattern.rows`` says what each cycle's summary must suppress (DESIGN §7, "one
         system"); ``None`` protects the digests alone (tests, comparisons).
+        *months_by_total* (with *k_csp*): month digests publish their totals only
+        (docs/digests.md, "Tables designed for the data"; not the default yet).
         """
         if k < 1:
             raise ValueError("k is at least 1")
@@ -118,13 +124,15 @@ class RegionDigests:
             earlier=earlier,
             rows=rows,
             k_summary=k_csp,
+            months_by_total=months_by_total,
         )
         dead = await store.dead_letter_counts(code.value)
         routes = tuple(
             RouteTable.model_validate_json(held.body)
             for held in await RouteTables(store).received(code.value)
         )
-        return cls(code, tuple(wanted), tallies, dead, pattern, start_month, routes)
+        coarse = months_by_total and k_csp is not None
+        return cls(code, tuple(wanted), tallies, dead, pattern, start_month, routes, coarse)
 
     async def record(self, store: CaseStore, periods: Iterable[str] | None = None) -> int:
         """Record in *store* what the digests of *periods* (default: every table of the
@@ -154,19 +162,25 @@ class RegionDigests:
             lessons=lessons,
             pattern=self.pattern,
             start_month=self.start_month,
+            coarse=self.coarse,
         )
         return with_routes(digest, self.routes)
 
     def series(self, period: str, *, length: int | None = None) -> DigestSeries:
-        """The charts' series of *period*'s digest (see :func:`~dief.digests.load_series`)."""
-        return digest_series(
+        """The charts' series of *period*'s digest (see :func:`~dief.digests.load_series`);
+        a month's, in the joint design, has totals only (a month publishes nothing else)."""
+        parsed = parse_period(period, start_month=self.start_month)
+        series = digest_series(
             self.tallies,
-            parse_period(period, start_month=self.start_month),
+            parsed,
             k=self.k,
             length=length,
             pattern=self.pattern,
             start_month=self.start_month,
         )
+        if self.coarse and isinstance(parsed, Month):
+            return DigestSeries(series.periods, series.totals, {})
+        return series
 
 
 def with_routes(digest: Digest, routes: Sequence[RouteTable]) -> Digest:

@@ -36,8 +36,10 @@ from dief.disclosure._joint import (
     row_table,
 )
 from dief.disclosure._pattern import (
+    MONTH_CELLS,
     TOTAL_WEIGHT,
     DigestPattern,
+    coarse_months,
     digest_groups,
     digest_pattern,
     last_quarter,
@@ -69,6 +71,7 @@ from dief.disclosure._suppression import (
 
 __all__ = [
     "GLOBAL",
+    "MONTH_CELLS",
     "SINGLE_VALUED",
     "TOTAL_WEIGHT",
     "CellId",
@@ -89,6 +92,7 @@ __all__ = [
     "Tally",
     "additive_groups",
     "cell_order",
+    "coarse_months",
     "combine",
     "determined_cells",
     "digest_groups",

@@ -50,7 +50,9 @@ from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Period, Qua
 from dief.vocab import Dimension
 
 __all__ = [
+    "MONTH_CELLS",
     "DigestPattern",
+    "coarse_months",
     "digest_groups",
     "digest_pattern",
     "last_quarter",
@@ -227,6 +229,25 @@ def visible_tables(periods: Iterable[str], *, start_month: int) -> set[str]:
     return out
 
 
+#: what a month's table holds in the joint design: its total only (a region's month holds a
+#: handful of cases; tabulated by dimension, its rare values were hidden and, through the
+#: sums into quarters and cycles, took the month's and the quarter's totals with them)
+MONTH_CELLS: frozenset[CellId] = frozenset({TOTAL})
+
+
+def _is_month(name: str) -> bool:
+    return len(name) == 7 and name[4] == "-" and name[5:].isdigit()
+
+
+def coarse_months(tallies: Mapping[str, PeriodCells]) -> dict[str, PeriodCells]:
+    """*tallies* with every month reduced to :data:`MONTH_CELLS`: what a month's digest
+    shows in the joint design (its other cells stay in the pattern, unlisted)."""
+    return {
+        name: {c: t for c, t in cells.items() if c in MONTH_CELLS} if _is_month(name) else cells
+        for name, cells in tallies.items()
+    }
+
+
 def with_earlier_cells(
     tallies: Mapping[str, PeriodCells],
     earlier: PublishedPattern | None,
@@ -338,6 +359,7 @@ def digest_pattern(
     earlier: PublishedPattern | None = None,
     rows: Mapping[str, PeriodCells] | None = None,
     k_summary: int | None = None,
+    months_by_total: bool = False,
 ) -> DigestPattern:
     """The joint pattern of every digest of a region from its merged cells (period → cells,
     every period with data), covering also the checklist windows of *periods* (digests to
@@ -355,6 +377,10 @@ def digest_pattern(
     (:mod:`dief.disclosure._joint`), and ``rows`` of the result says what each summary
     must suppress. Rows recorded by earlier issues (tables ``S<cycle>``) are kept like the
     digests' tables.
+
+    *months_by_total* (joint patterns only; not the default yet, docs/digests.md): month
+    digests publish their totals only, their other cells kept in the sums as cells no
+    document lists.
 
     Deterministic: the same cells give the same pattern, whether one digest or all of them
     are being written.
@@ -376,6 +402,15 @@ def digest_pattern(
         tables.update(joint.tables)
         counts.update(joint.counts)
         primary.update(joint.primary)
+        # months by total only: a month publishes its total; its other cells stay in the
+        # sums (a quarter is its months) as cells no document lists
+        for name, cells in tables.items() if months_by_total else ():
+            if _is_month(name):
+                for cell, tally in cells.items():
+                    if cell != TOTAL:
+                        joint.unlisted.add((name, *cell))
+                        if tally.contributors >= k:
+                            joint.free.add((name, *cell))
     # a sum that does not hold in the data is no equation a reader could use
     groups = [
         g

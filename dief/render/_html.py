@@ -17,7 +17,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from dief.digests import SERIES_TOP, DigestSeries, previous_period
+from dief.digests import MONTHLY_NOTE, SERIES_TOP, DigestSeries, previous_period
 from dief.periods import DEFAULT_CYCLE_START_MONTH, Month, parse_period
 from dief.render._routes import ROUTES_INTRO, ROUTES_TITLE, WITHHELD_TEXT, route_views
 from dief.render._svg import PALETTE, Bar, bar_list, column_chart, line_chart
@@ -366,6 +366,7 @@ def render_digest_html(
             tile_items=_digest_tiles(digest, previous),
             changes=_changes(digest),
             uncomparable=_uncomparable(digest),
+            monthly_note="" if digest.dimensions else MONTHLY_NOTE,
             hidden_entries=sum(e.suppressed for e in digest.checklist),
             totals_chart=Markup(totals_chart),  # noqa: S704
             checklist_window=f"{window[0]} to {window[-1]}" if window else "",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from dief.digests import MONTHLY_NOTE
 from dief.render._routes import ROUTES_INTRO, ROUTES_TITLE, WITHHELD_TEXT, route_views
 from dief.secretariat import DIMENSION_LABELS, percent
 from dief.vocab import REGION_NAMES, Dimension, TransferStage
@@ -103,6 +104,8 @@ def _dimension_tables(
 ) -> list[str]:
     header = ["value", "cases", "contributors", "share"]
     header += ["previous", "change", "trend"] if digest else ["trend vs previous cycle"]
+    if digest and not dimensions:
+        return ["", MONTHLY_NOTE]
     lines: list[str] = []
     for dimension in Dimension:
         cells = dimensions.get(dimension, [])

@@ -102,6 +102,7 @@ async def write_outputs(
     summaries: Mapping[str, CspSummary] | None = None,
     digest_docx: bool = False,
     joint: bool = True,
+    months_by_total: bool = False,
 ) -> OutputIndex:
     """Write every digest and CSP summary with data for *regions* under *out_dir*.
 
@@ -112,9 +113,11 @@ async def write_outputs(
     *digest_docx* also writes each CSP cycle's digest as a DOCX meeting paper
     (``digests/<REGION>/<CYCLE>.docx``, :func:`render_digest_docx`; off by default).
 
-    *joint* (default) protects each region's digests and its rows of the summaries as one
-    system (DESIGN §7); ``False`` protects each document type on its own (the design
-    before, for comparisons and the tests that show the difference).
+    *months_by_total* (with *joint*) publishes month digests with their totals only
+    (docs/digests.md; not the default yet). *joint* (default) protects each region's
+    digests and its rows of the summaries as one system (DESIGN §7); ``False`` protects
+    each document type on its own (the design before, for comparisons and the tests that
+    show the difference).
 
     The digests are an issue: every cell an earlier issue recorded in *store* as suppressed
     stays suppressed, and what this one lists is recorded
@@ -126,7 +129,12 @@ async def write_outputs(
     needs: dict[str, dict[Region, RowRequirement]] = {}
     for region in codes:
         source = await _load_region(
-            store, region, k=k_meeting, start_month=start_month, k_csp=k_csp if joint else None
+            store,
+            region,
+            k=k_meeting,
+            start_month=start_month,
+            k_csp=k_csp if joint else None,
+            months_by_total=months_by_total,
         )
         for cycle, need in source.pattern.rows.items():
             needs.setdefault(cycle, {})[region] = need
@@ -161,7 +169,13 @@ async def write_outputs(
 
 
 async def _load_region(
-    store: CaseStore, region: Region, *, k: int, start_month: int, k_csp: int | None
+    store: CaseStore,
+    region: Region,
+    *,
+    k: int,
+    start_month: int,
+    k_csp: int | None,
+    months_by_total: bool = False,
 ) -> RegionDigests:
     """Every cell of *region* and its dead letters, read once, with the issue recorded.
 
@@ -177,6 +191,7 @@ async def _load_region(
         start_month=start_month,
         earlier=await store.published_suppressions(region.value),
         k_csp=k_csp,
+        months_by_total=months_by_total,
     )
     await source.record(store)
     return source

@@ -76,7 +76,12 @@ def _others_hidden(folder: Path, var: tuple[str, ...]) -> bool:
 
 
 async def _publish(
-    store: CaseStore, out: Path, *, joint: bool, regions: Sequence[str] = (REGION,)
+    store: CaseStore,
+    out: Path,
+    *,
+    joint: bool,
+    regions: Sequence[str] = (REGION,),
+    months_by_total: bool = False,
 ) -> set[tuple[str, ...]]:
     """Write every output; the red cells that may be known: those of a cycle with at
     least k_csp red cases (they are no one State's)."""
@@ -88,6 +93,7 @@ async def _publish(
         html=False,
         docx=False,
         joint=joint,
+        months_by_total=months_by_total,
     )
     red: dict[str, int] = {}
     values: dict[str, set[tuple[str, ...]]] = {}
@@ -163,6 +169,28 @@ async def test_red_case_profile_stays_hidden(tmp_path: Path) -> None:
         await _publish(store, tmp_path / "apart", joint=False)
         naive = _leaks(pinned(tmp_path / "apart", REGION), set(), tmp_path / "apart")
         assert any(var[0] == "R" for var in naive), naive
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_months_by_total_leak_nothing(tmp_path: Path, seed: int) -> None:
+    """The tables designed for the data (``months_by_total``): a month publishes its total
+    only, and the reader pins nothing."""
+    rng = random.Random(100 + seed)
+    months = [f"2026-{m:02d}" for m in range(1, 7)]
+    history = History(REGION, rng, months, nodes=6, red_share=0.1)
+    async with _store(tmp_path, f"m{seed}") as store:
+        for _ in range(3):
+            await store.apply_batch(REGION, history.batch(rng.randint(15, 30)))
+        out = tmp_path / "coarse"
+        allowed = await _publish(store, out, joint=True, months_by_total=True)
+        assert _leaks(pinned(out, REGION), allowed, out) == {}
+        months = 0
+        for path in sorted((out / "digests" / REGION).glob("*.json")):
+            doc = json.loads(path.read_text())
+            if "-Q" not in doc["period"] and not doc["period"].startswith("CSP"):
+                months += 1
+                assert doc["dimensions"] == {}, "a month publishes its total only"
+        assert months
 
 
 @pytest.mark.parametrize("seed", range(6))
