@@ -116,7 +116,6 @@ from dief.wire._loading import (
     parse_case,
 )
 from dief.wire._outputs import (
-    SUPPRESSION_TEXT,
     Cell,
     ChecklistEntry,
     CspSummary,
@@ -126,7 +125,6 @@ from dief.wire._outputs import (
     Methodology,
     Pattern,
     RegionTable,
-    SuppressionReason,
     Totals,
     Trend,
     TrendTest,
@@ -198,7 +196,6 @@ __all__ = [
     "SUITE_HYBRID",
     "SUITE_X25519",
     "SUMMARY_MAX_CHARS",
-    "SUPPRESSION_TEXT",
     "TYPE_BULLETIN",
     "TYPE_BULLETIN_GROUP_KEY",
     "TYPE_CASE",
@@ -250,7 +247,6 @@ __all__ = [
     "SealedEnvelope",
     "SealedReceipt",
     "SignedBulletinBatch",
-    "SuppressionReason",
     "Totals",
     "Trend",
     "TrendTest",
