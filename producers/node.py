@@ -270,13 +270,15 @@ class NodeService:
     async def wait_for_receipts(
         self, receipt_ids: Sequence[str], seconds: float
     ) -> dict[str, ReceiptState]:
-        """Read receipts until each of *receipt_ids* has one or *seconds* passed; what the
-        node knows of each then. :raises BrokerError: the broker cannot be reached."""
+        """Read receipts until each of *receipt_ids* has a final one or *seconds* passed;
+        what the node knows of each then. A ``duplicate`` is not final: it answers a second
+        copy of a record (a resend after a lost acknowledgement), and the first copy's own
+        receipt is on its way. :raises BrokerError: the broker cannot be reached."""
         book = self._book
 
         async def all_there() -> bool:
             states = await book.states(receipt_ids)
-            return all(s.outcome is not None for s in states.values())
+            return all(s.outcome not in (None, "duplicate") for s in states.values())
 
         await self._receipts.read_until(all_there, seconds)
         return await book.states(receipt_ids)
