@@ -28,22 +28,36 @@ from dief.disclosure import (
 )
 from dief.periods import (
     DEFAULT_CYCLE_START_MONTH,
+    Month,
     Period,
     Quarter,
 )
-from dief.vocab import Dimension, Region, Tlp, TransferStage
-from dief.wire import Cell, ChecklistEntry, Digest, DigestNotes, Lesson, Totals, Trend
+from dief.vocab import Dimension, Region, Tlp, TransferStage, TransferType
+from dief.wire import (
+    Cell,
+    ChecklistEntry,
+    Digest,
+    DigestNotes,
+    Lesson,
+    SuppressionReason,
+    Totals,
+    Trend,
+)
 
 __all__ = [
+    "MONTHLY_NOTE",
     "SHARE_DIGITS",
     "assemble_digest",
     "cell_index",
     "checklist_entry",
     "checklist_window",
+    "filter_checklist",
     "previous_period",
+    "published_share",
     "rank_cells",
     "rank_checklist",
     "ratio",
+    "reason_of",
 ]
 
 #: shares and prevalences are rounded to this many decimals (deterministic output)
@@ -128,6 +142,23 @@ def _previous_count(
     return pattern.published(period, cell, tally)
 
 
+#: what a month's digest says of its missing dimension tables
+MONTHLY_NOTE = (
+    "A month's digest shows its number of cases only: a region's month holds too few cases "
+    "to show them by dimension without hiding most of the table (and, through the sums "
+    "into quarters and cycles, the totals). The quarter and CSP cycle digests show every "
+    "dimension."
+)
+
+
+def reason_of(tally: Tally | None, k: int) -> SuppressionReason:
+    """Why a suppressed cell is suppressed: fewer than *k* contributors, or to protect
+    another cell (a cell kept listed at zero counts as the former)."""
+    if tally is None or tally.contributors < k:
+        return SuppressionReason.CONTRIBUTORS
+    return SuppressionReason.PROTECTION
+
+
 def rank_cells(cells: Iterable[Cell]) -> list[Cell]:
     """Published cells by count (largest first, then value), then suppressed ones by value."""
     published = sorted(
@@ -148,7 +179,13 @@ def _cell(
 ) -> Cell:
     value = cell[1]
     if pattern.hidden(periods[0], cell, tally):
-        return Cell(value=value, count=None, contributors=None, suppressed=True)
+        return Cell(
+            value=value,
+            count=None,
+            contributors=None,
+            suppressed=True,
+            reason=reason_of(tally, pattern.k),
+        )
     previous = _previous_count(before, pattern, periods[1], cell)
     return Cell(
         value=value,
@@ -183,8 +220,15 @@ def _totals(tables: _Tables, *, pattern: DigestPattern, suppressed: int) -> Tota
     """The period's totals (withheld where the pattern suppresses them), compared with the
     period before."""
     tally = tables.now.get(TOTAL, Tally(0, 0, ()))
-    if tally.count > 0 and pattern.hidden(tables.periods[0], TOTAL, tally):
-        return Totals(cases=None, contributors=None, suppressed=suppressed, withheld=True)
+    # listed (a count, or kept listed at 0 by an earlier issue) and suppressed
+    if TOTAL in tables.now and pattern.hidden(tables.periods[0], TOTAL, tally):
+        return Totals(
+            cases=None,
+            contributors=None,
+            suppressed=suppressed,
+            withheld=True,
+            reason=reason_of(tally, pattern.k),
+        )
     previous = _previous_count(tables.then.get(TOTAL), pattern, tables.periods[1], TOTAL)
     return Totals(
         cases=tally.count,
@@ -202,10 +246,13 @@ def checklist_entry(
     count: int | None,
     prevalence: float | None,
     trend: Trend | None,
+    reason: SuppressionReason | None = None,
 ) -> ChecklistEntry:
-    """A checklist entry with the catalogue's question, title, stages and sources.
+    """A checklist entry with the catalogue's question, title, stages, transfer types and
+    sources.
 
-    ``count=None`` makes a suppressed entry (prevalence and trend dropped too).
+    ``count=None`` makes a suppressed entry (prevalence and trend dropped too), *reason*
+    saying why.
     """
     indicator = catalogue.get(indicator_id)
     hidden = count is None
@@ -221,7 +268,43 @@ def checklist_entry(
         title=indicator.title if indicator is not None else None,
         stages=list(indicator.stages) if indicator is not None else [],
         source="; ".join(str(s) for s in indicator.sources) if indicator is not None else None,
+        transfer_types=list(indicator.transfer_types) if indicator is not None else [],
+        reason=(reason or SuppressionReason.CONTRIBUTORS) if hidden else None,
     )
+
+
+def filter_checklist(
+    entries: Iterable[ChecklistEntry],
+    *,
+    stage: TransferStage | None = None,
+    transfer_type: TransferType | None = None,
+) -> list[ChecklistEntry]:
+    """The entries that apply at *stage* to a transfer of *transfer_type*, in their order
+    (the catalogue's rule: ``None``, and the type ``unknown``, select everything; an entry
+    that names no transfer type applies to every one). A licensing officer preparing an
+    export assessment asks for ``stage=PRE_TRANSFER, transfer_type=EXPORT``."""
+    out = []
+    for entry in entries:
+        if stage is not None and stage not in entry.stages:
+            continue
+        if (
+            transfer_type is not None
+            and transfer_type is not TransferType.UNKNOWN
+            and entry.transfer_types
+            and transfer_type not in entry.transfer_types
+        ):
+            continue
+        out.append(entry)
+    return out
+
+
+def published_share(dimensions: Mapping[Dimension, Sequence[Cell]], hidden: int = 0) -> float:
+    """The utility figure of one table: the share of its (case, value) facts that fall in
+    published cells. Suppressed cells' counts are not in the document, so *hidden* gives
+    their facts (the caller knows them); 1.0 when the table lists nothing."""
+    published = sum(c.count or 0 for cells in dimensions.values() for c in cells)
+    total = published + hidden
+    return round(published / total, SHARE_DIGITS) if total else 1.0
 
 
 def rank_checklist(entries: Iterable[ChecklistEntry]) -> list[ChecklistEntry]:
@@ -253,7 +336,14 @@ def _checklist(
         count = pattern.published(name, cell, tally)
         if count is None:
             entries.append(
-                checklist_entry(catalogue, cell[1], count=None, prevalence=None, trend=None)
+                checklist_entry(
+                    catalogue,
+                    cell[1],
+                    count=None,
+                    prevalence=None,
+                    trend=None,
+                    reason=reason_of(tally, pattern.k),
+                )
             )
             continue
         previous = 0 if prior_name is None else pattern.published(prior_name, cell, prior.get(cell))
@@ -279,6 +369,7 @@ def _lessons(
     stage_cells: Sequence[Cell],
     *,
     withheld: bool,
+    stages: bool = True,
 ) -> list[Lesson]:
     """The lessons of *current* the digest lists: shareable ones only (TLP amber or lower),
     grouped by transfer stage, deduplicated.
@@ -300,7 +391,7 @@ def _lessons(
     for lesson in period_lessons:
         if not lesson.tlp.meeting_may_read:
             continue
-        if lesson.stage is not None and lesson.stage.value in hidden:
+        if lesson.stage is not None and (not stages or lesson.stage.value in hidden):
             lesson = lesson.model_copy(update={"stage": None})
         key = (lesson.stage, " ".join(lesson.text.split()))
         held = keep.get(key)
@@ -340,6 +431,15 @@ def _note_text(
         "prevalence is shown only where the count it divides by is published.",
         f"{suppressed} cells of this digest are suppressed ({suppressed - secondary} "
         f"primary, {secondary} secondary), and {suppressed_checklist} checklist entries.",
+        *(
+            [
+                f"{suppressed_checklist} checklist entries are hidden: they are listed after "
+                "the ranked ones, unranked, and a hidden entry may be more prevalent than "
+                "any ranked one."
+            ]
+            if suppressed_checklist
+            else []
+        ),
         "Trend flags: conditional test of equal Poisson rates, z = (c - p) / sqrt(c + p) "
         f"with c the count now and p the previous period's count; rising if z >= "
         f"{TREND_TEST.z}, falling if z <= -{TREND_TEST.z} (two-sided, alpha = "
@@ -403,13 +503,15 @@ def _notes(
     suppressed: int,
     omitted: bool,
     alone: bool,
+    share: float = 1.0,
+    monthly: bool = False,
 ) -> DigestNotes:
     """The digest's notes: how many cells are suppressed and why (secondary: the pattern's
     cells of this period, totals aside), dead letters, the trend test, the CSP cycles the
     period spans (contributors are then lower bounds) and the explanatory text; *omitted*:
     rendered without lessons, *alone*: the period's totals have fewer than k contributors."""
     period = tables.periods[0]
-    secondary = len({key for key in pattern.secondary(period) if key[1:] != TOTAL})
+    secondary = 0 if monthly else len({k for k in pattern.secondary(period) if k[1:] != TOTAL})
     cycles = sorted({c for tally in tables.now.values() for c in tally.cycles})
     suppressed_checklist = sum(e.suppressed for e in checklist)
     return DigestNotes(
@@ -425,18 +527,24 @@ def _notes(
         cycles=cycles,
         contributors_lower_bound=len(cycles) > 1,
         checklist_window=[str(q) for q in tables.window],
-        text=_note_text(
-            k=k,
-            suppressed=suppressed,
-            secondary=secondary,
-            suppressed_checklist=suppressed_checklist,
-            cycles=cycles,
-            window=tables.window,
-            dead=dead,
-            lessons=_lessons_note(omitted, withheld=alone),
-        ),
+        text=[
+            *_note_text(
+                k=k,
+                suppressed=suppressed,
+                secondary=secondary,
+                suppressed_checklist=suppressed_checklist,
+                cycles=cycles,
+                window=tables.window,
+                dead=dead,
+                lessons=_lessons_note(omitted, withheld=alone),
+            ),
+            f"{share:.0%} of this digest's (case, value) facts are in published cells "
+            "(the utility figure, notes.published_share).",
+            *([MONTHLY_NOTE] if monthly else []),
+        ],
         suppressed_checklist_entries=suppressed_checklist,
         lessons_omitted=omitted,
+        published_share=share,
     )
 
 
@@ -451,6 +559,7 @@ def assemble_digest(
     lessons: Sequence[Lesson | CaseLesson] | None = (),
     pattern: DigestPattern | None = None,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
+    coarse: bool = False,
 ) -> Digest:
     """The digest of *region* for *current* from merged cells (period → cells, TLP:RED
     included) and the region's dead-letter counts: :func:`~dief.digests.build_digest`
@@ -476,9 +585,17 @@ def assemble_digest(
         if total is not None and not pattern.hidden(str(current), TOTAL, total)
         else None
     )
-    dimensions = _dimensions(tables, pattern=pattern, total=published_total)
+    monthly = coarse and isinstance(current, Month)
+    # a coarse month lists no dimension at all (a listed one would say its values are 0)
+    dimensions = {} if monthly else _dimensions(tables, pattern=pattern, total=published_total)
     suppressed = sum(c.suppressed for cells in dimensions.values() for c in cells)
     checklist = _checklist(tables, pattern=pattern, catalogue=catalogue)
+    hidden_facts = sum(
+        t.count
+        for cell, t in tables.now.items()
+        if cell != TOTAL and pattern.hidden(str(current), cell, t)
+    )
+    share = published_share(dimensions, hidden_facts)
     # fewer than k contributors in the whole period (primary suppression of the totals)
     alone = total is not None and 0 < total.contributors < k
     omitted = lessons is None
@@ -489,7 +606,13 @@ def assemble_digest(
         totals=_totals(tables, pattern=pattern, suppressed=suppressed),
         dimensions=dimensions,
         checklist=checklist,
-        lessons=_lessons(lessons, current, dimensions[Dimension.TRANSFER_STAGE], withheld=alone),
+        lessons=_lessons(
+            lessons,
+            current,
+            dimensions.get(Dimension.TRANSFER_STAGE, []),
+            withheld=alone,
+            stages=not monthly,
+        ),
         notes=_notes(
             tables,
             pattern,
@@ -499,6 +622,8 @@ def assemble_digest(
             suppressed=suppressed,
             omitted=omitted,
             alone=alone,
+            share=share,
+            monthly=monthly,
         ),
     )
 

@@ -12,6 +12,11 @@ row per (dimension, value, contributor cycle), exactly as :meth:`CaseStore.cell_
 answers: the Secretariat applies ``k_csp`` and secondary suppression itself, across all
 regions. They never leave the envelope sealed to the Secretariat.
 
+``summary_row`` (a CSP cycle's digest only) is what the region's joint pattern requires of
+its row of the cycle's summary (DESIGN §7, "one system"; :class:`SummaryRow`): the cells
+the Secretariat must suppress, and the relations between them the region's meeting knows,
+which the Secretariat checks its own suppressions against.
+
 The signature is the region signing key's (ML-DSA-65 and Ed25519, context
 :data:`CONTEXT_DIGEST`) over the RFC 8785 (JCS) canonical JSON of the payload object without
 its ``signature`` member (DESIGN §7 ⚑: numbers as JCS writes them, ``1.0`` is ``1``, so a
@@ -36,6 +41,7 @@ from dief.catalogue import Catalogue
 from dief.crypto import CONTEXT_DIGEST, Signature, SigningKey, VerifyKey, canonical_json, verify
 from dief.digests._lessons import CaseLesson
 from dief.digests._region import RegionDigests
+from dief.disclosure import RowRequirement
 from dief.exceptions import ConfigurationError, SignatureError, ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
 from dief.vocab import Region
@@ -46,6 +52,9 @@ __all__ = [
     "CspCell",
     "DigestPayload",
     "KeysFor",
+    "RowCell",
+    "RowTerm",
+    "SummaryRow",
     "build_payload",
     "content_hash",
     "parse_payload",
@@ -102,6 +111,68 @@ class CspCell(BaseModel):
         )
 
 
+class RowCell(BaseModel):
+    """A cell of the region's row of a CSP summary (``_total``/``_all`` is its total)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Summary row cell")
+
+    dimension: str = Field(pattern=_NAME, description="A dimension, or _total")
+    value: str = Field(min_length=1, max_length=64)
+
+
+class RowTerm(RowCell):
+    """A cell of a relation, with its integer coefficient."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Summary row relation term")
+
+    coefficient: int = Field(description="Non-zero integer coefficient")
+
+    @field_validator("coefficient")
+    @classmethod
+    def _nonzero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("a coefficient is non-zero")
+        return value
+
+
+class SummaryRow(BaseModel):
+    """What the region's joint pattern requires of its row of the cycle's CSP summary
+    (DESIGN §7, "who computes the joint pattern"): the cells the summary must suppress,
+    those of them the region's meeting can compute anyway, and the linear relations
+    between the others that the region's documents give its meeting."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Summary row requirement")
+
+    suppressed: list[RowCell] = Field(default_factory=list)
+    known: list[RowCell] = Field(default_factory=list)
+    relations: list[list[RowTerm]] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, need: RowRequirement) -> SummaryRow:
+        def cells(keys: Iterable[tuple[str, str]]) -> list[RowCell]:
+            return [RowCell(dimension=d, value=v) for d, v in sorted(keys)]
+
+        return cls(
+            suppressed=cells(need.hidden),
+            known=cells(need.known),
+            relations=[
+                [RowTerm(dimension=d, value=v, coefficient=c) for (d, v), c in relation]
+                for relation in need.relations
+            ],
+        )
+
+    def requirement(self, cycle: str) -> RowRequirement:
+        return RowRequirement(
+            cycle,
+            frozenset((c.dimension, c.value) for c in self.suppressed),
+            frozenset((c.dimension, c.value) for c in self.known),
+            tuple(
+                tuple(((t.dimension, t.value), t.coefficient) for t in relation)
+                for relation in self.relations
+            ),
+        )
+
+
 class DigestPayload(BaseModel):
     """The plaintext of a ``dief.digest`` envelope (schema 1)."""
 
@@ -114,6 +185,12 @@ class DigestPayload(BaseModel):
     digest: Digest = Field(description="The meeting digest (k = k_meeting; TLP:RED counted)")
     csp_cells: list[CspCell] = Field(
         description="The period's cells without TLP:RED, unsuppressed, per contributor cycle"
+    )
+    summary_row: SummaryRow | None = Field(
+        default=None,
+        description="A CSP cycle's digest: what the region's joint pattern requires of its "
+        "row of the cycle's summary (the Secretariat suppresses at least these cells); "
+        "null for months and quarters",
     )
     signature: Signature | None = None
 
@@ -162,11 +239,13 @@ def payload_bytes(payload: DigestPayload) -> bytes:
 
 
 def content_hash(payload: DigestPayload) -> str:
-    """SHA-256 (hex) of the digest and cells only: equal for an unchanged re-issue."""
+    """SHA-256 (hex) of the digest, cells and summary-row requirement only: equal for an
+    unchanged re-issue."""
     data = unsigned_document(payload)
-    return hashlib.sha256(
-        canonical_json({"digest": data["digest"], "csp_cells": data["csp_cells"]})
-    ).hexdigest()
+    content = {"digest": data["digest"], "csp_cells": data["csp_cells"]}
+    if data.get("summary_row") is not None:
+        content["summary_row"] = data["summary_row"]
+    return hashlib.sha256(canonical_json(content)).hexdigest()
 
 
 def sign_payload(payload: DigestPayload, key: SigningKey) -> DigestPayload:
@@ -269,6 +348,7 @@ async def build_payload(
         (CspCell.of(row) for row in rows if row.count > 0),
         key=lambda c: (c.dimension, c.value, c.cycle),
     )
+    need = source.pattern.rows.get(canonical)
     return DigestPayload(
         region=code,
         period=canonical,
@@ -276,4 +356,5 @@ async def build_payload(
         issued_at=issued_at,
         digest=digest,
         csp_cells=cells,
+        summary_row=SummaryRow.of(need) if need is not None else None,
     )

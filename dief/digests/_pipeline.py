@@ -67,6 +67,7 @@ async def issue_every_digest(
     k_meeting: int = 2,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
     lessons: Mapping[Region, Sequence[Lesson | CaseLesson] | None] | None = None,
+    k_csp: int = 3,
 ) -> tuple[list[PublishedDigest], set[str]]:
     """Issue every region's digests (see the module doc); returns them and the cycles."""
     periods = {r: set(await store.periods_with_data(r.value)) for r in sinks}
@@ -82,6 +83,7 @@ async def issue_every_digest(
             catalogue=catalogue,
             k_meeting=k_meeting,
             start_month=start_month,
+            k_csp=k_csp,
         )
         wanted = sorted(periods[region] | cycles)
         region_lessons = (lessons or {}).get(region)
@@ -115,6 +117,7 @@ async def issue_every_route_table(
             start_month=start_month,
             periods=cycles,
             earlier=await store.published_suppressions(region.value),
+            k_csp=k_csp,
         )
         issuer = RouteIssuer(
             region=region,

@@ -91,14 +91,17 @@ class DigestIssuer:
     k_meeting: int = 2
     start_month: int = DEFAULT_CYCLE_START_MONTH
     clock: Clock = field(default_factory=SystemClock)
+    #: the CSP summaries' k (the directory's ``k_csp``): the region's rows of the summaries
+    #: are protected with its digests (DESIGN §7, one system)
+    k_csp: int = 3
     #: route tables to issue with the digests (closed cycles; :mod:`dief.routes`), if any
     routes: RouteIssuer | None = None
 
     def __post_init__(self) -> None:
         if not self.recipients:
             raise ConfigurationError("digests need at least one Secretariat KEM public key")
-        if self.k_meeting < 1:
-            raise ConfigurationError("k_meeting is at least 1")
+        if self.k_meeting < 1 or self.k_csp < 1:
+            raise ConfigurationError("k_meeting and k_csp are at least 1")
 
     def sealer(self) -> Sealer:
         return Sealer(
@@ -184,6 +187,7 @@ async def publish_digests(
         start_month=issuer.start_month,
         periods=wanted,
         earlier=await store.published_suppressions(code.value),
+        k_csp=issuer.k_csp,
     )
     drafts: dict[str, tuple[DigestPayload, int, str]] = {}
     for canonical in wanted:

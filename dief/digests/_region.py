@@ -25,10 +25,11 @@ from dief.disclosure import (
     PeriodCells,
     digest_pattern,
     merge_rows,
+    row_table,
     visible_tables,
     with_earlier_cells,
 )
-from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
+from dief.periods import DEFAULT_CYCLE_START_MONTH, Month, parse_period
 from dief.routes import RouteTables
 from dief.vocab import Region
 from dief.wire import Digest, Lesson, RouteTable
@@ -49,6 +50,9 @@ class RegionDigests:
     start_month: int = DEFAULT_CYCLE_START_MONTH
     #: route tables other regions sent this region (``dief.routes``), as given
     routes: tuple[RouteTable, ...] = ()
+    #: months published by their total only (the joint design: the pattern keeps their
+    #: other cells in the sums, unlisted)
+    coarse: bool = False
 
     @property
     def k(self) -> int:
@@ -64,6 +68,8 @@ class RegionDigests:
         start_month: int = DEFAULT_CYCLE_START_MONTH,
         periods: Iterable[str] = (),
         earlier: PublishedPattern | None = None,
+        k_csp: int | None = 3,
+        months_by_total: bool = False,
     ) -> RegionDigests:
         """Read every period of *region* with data, and protect them together.
 
@@ -74,6 +80,13 @@ class RegionDigests:
         suppressed, listed at count 0 if it lost its cases, and the counts they published
         are taken as public (:func:`~dief.disclosure.digest_pattern`). Building for
         publishing, pass it and :meth:`record` what was published.
+
+        *k_csp*: the CSP summaries' k. The region's rows of the summaries (its cycle cells
+        without TLP:RED) are protected jointly with the digests, and
+        ``pattern.rows`` says what each cycle's summary must suppress (DESIGN §7, "one
+        system"); ``None`` protects the digests alone (tests, comparisons).
+        *months_by_total* (with *k_csp*): month digests publish their totals only
+        (docs/digests.md, "Tables designed for the data"; not the default yet).
         """
         if k < 1:
             raise ValueError("k is at least 1")
@@ -85,16 +98,41 @@ class RegionDigests:
             if wanted
             else {}
         )
-        tallies = with_earlier_cells(tallies, earlier)
+        tallies = with_earlier_cells(tallies, earlier, keep_periods=True)
+        # periods an earlier issue published that lost all their cases stay listed
+        wanted = [*wanted, *sorted(p for p in tallies if p not in wanted)]
+        rows = None
+        if k_csp is not None:
+            cycles = [p for p in wanted if p.startswith("CSP")]
+            merged = (
+                merge_rows(await store.cell_rows(code.value, cycles, include_red=False))
+                if cycles
+                else {}
+            )
+            rows = {
+                cycle: cells[row_table(cycle)]
+                for cycle in cycles
+                for cells in [
+                    with_earlier_cells({row_table(cycle): merged.get(cycle, {})}, earlier)
+                ]
+            }
         pattern = digest_pattern(
-            tallies, k=k, start_month=start_month, periods=extra, earlier=earlier
+            tallies,
+            k=k,
+            start_month=start_month,
+            periods=extra,
+            earlier=earlier,
+            rows=rows,
+            k_summary=k_csp,
+            months_by_total=months_by_total,
         )
         dead = await store.dead_letter_counts(code.value)
         routes = tuple(
             RouteTable.model_validate_json(held.body)
             for held in await RouteTables(store).received(code.value)
         )
-        return cls(code, tuple(wanted), tallies, dead, pattern, start_month, routes)
+        coarse = months_by_total and k_csp is not None
+        return cls(code, tuple(wanted), tallies, dead, pattern, start_month, routes, coarse)
 
     async def record(self, store: CaseStore, periods: Iterable[str] | None = None) -> int:
         """Record in *store* what the digests of *periods* (default: every table of the
@@ -124,19 +162,25 @@ class RegionDigests:
             lessons=lessons,
             pattern=self.pattern,
             start_month=self.start_month,
+            coarse=self.coarse,
         )
         return with_routes(digest, self.routes)
 
     def series(self, period: str, *, length: int | None = None) -> DigestSeries:
-        """The charts' series of *period*'s digest (see :func:`~dief.digests.load_series`)."""
-        return digest_series(
+        """The charts' series of *period*'s digest (see :func:`~dief.digests.load_series`);
+        a month's, in the joint design, has totals only (a month publishes nothing else)."""
+        parsed = parse_period(period, start_month=self.start_month)
+        series = digest_series(
             self.tallies,
-            parse_period(period, start_month=self.start_month),
+            parsed,
             k=self.k,
             length=length,
             pattern=self.pattern,
             start_month=self.start_month,
         )
+        if self.coarse and isinstance(parsed, Month):
+            return DigestSeries(series.periods, series.totals, {})
+        return series
 
 
 def with_routes(digest: Digest, routes: Sequence[RouteTable]) -> Digest:
@@ -161,6 +205,7 @@ async def build_digest(
     catalogue: Catalogue,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
     lessons: Sequence[Lesson | CaseLesson] | None = (),
+    k_csp: int | None = 3,
 ) -> Digest:
     """The trend digest of *region* for *period* (``2026-05``, ``2026-Q2`` or ``CSP12``).
 
@@ -172,6 +217,8 @@ async def build_digest(
     included when shareable (TLP amber or lower), grouped by transfer stage; dated ones
     (:class:`CaseLesson`) only when their month lies in *period*. ``lessons=None`` means
     they could not be read (rendered without the region's private key): the notes say so.
+    *k_csp* is the summaries' k the region's rows are protected with
+    (:meth:`RegionDigests.load`; ``None``: the digests alone).
     """
     digests = await RegionDigests.load(
         store,
@@ -180,5 +227,6 @@ async def build_digest(
         start_month=start_month,
         periods=[period],
         earlier=await store.published_suppressions(Region(region).value),
+        k_csp=k_csp,
     )
     return digests.digest(period, catalogue=catalogue, lessons=lessons)

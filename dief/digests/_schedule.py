@@ -155,6 +155,7 @@ def issuer_from_keyring(
         start_month=start_month,
         clock=when,
         routes=issuer_of_routes,
+        k_csp=k_csp,
     )
 
 

@@ -8,7 +8,7 @@ series costs the region's stored cells, once: O(cells).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from dief.aggregator import TOTAL
@@ -17,8 +17,6 @@ from dief.disclosure import (
     DigestPattern,
     PeriodCells,
     digest_pattern,
-    merge_rows,
-    with_earlier_cells,
 )
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Period, parse_period
 from dief.vocab import Dimension, Region
@@ -124,21 +122,23 @@ async def load_series(
     k: int,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
     length: int | None = None,
+    k_csp: int | None = 3,
 ) -> DigestSeries:
-    """Read the region's cells (every period: the suppression pattern is joint) and build
-    the series of *period* and the periods before it."""
+    """Read the region's cells (every period: the suppression pattern is joint, with the
+    region's rows of the CSP summaries at *k_csp*, as in
+    :meth:`~dief.digests.RegionDigests.load`) and build the series of *period* and the
+    periods before it."""
+    from dief.digests._region import RegionDigests  # it builds on this module
+
     code = Region(region).value
     current = parse_period(period, start_month=start_month)
-    wanted: Sequence[str] = sorted(
-        {*await store.periods_with_data(code), *(str(p) for p in series_periods(current, length))}
+    source = await RegionDigests.load(
+        store,
+        code,
+        k=k,
+        start_month=start_month,
+        periods=[str(current), *(str(p) for p in series_periods(current, length))],
+        earlier=await store.published_suppressions(code),
+        k_csp=k_csp,
     )
-    earlier = await store.published_suppressions(code)
-    tallies = with_earlier_cells(
-        merge_rows(await store.cell_rows(code, wanted, include_red=True)), earlier
-    )
-    pattern = digest_pattern(
-        tallies, k=k, start_month=start_month, periods=[str(current)], earlier=earlier
-    )
-    return digest_series(
-        tallies, current, k=k, length=length, pattern=pattern, start_month=start_month
-    )
+    return source.series(str(current), length=length)

@@ -29,9 +29,16 @@ def fix_group(
     known: Collection[Key],
     counts: Mapping[Key, int],
     order: BySize,
+    free: Collection[Key] = frozenset(),
+    unlisted: Collection[Key] = frozenset(),
 ) -> Key | None:
     """The cell to suppress next so that *group* leaks nothing, or ``None`` if it is safe
-    (or nothing in it can help). A *known* cell counts as published and is never taken."""
+    (or nothing in it can help). A *known* cell counts as published and is never taken.
+
+    A *free* cell is an unknown the reader may compute (it needs no protection of its own):
+    a group whose only unknown is free leaks nothing.
+    *unlisted* cells are unknowns whose least value is 0, not 1 (a cell no document lists,
+    such as the TLP:RED part of a cell): they do not count towards members forced to one."""
 
     def unseen(cell: Key) -> bool:
         return cell in hidden and cell not in known
@@ -42,18 +49,28 @@ def fix_group(
     hidden_cells = [c for c in group.cells if unseen(c)]
     if not hidden_cells:
         return None
-    free = sorted((c for c in group.members if candidate(c)), key=order)
+    open_members = sorted((c for c in group.members if candidate(c)), key=order)
     if len(hidden_cells) == 1:
-        if free:
-            return free[0]
+        if hidden_cells[0] in free:
+            return None
+        if open_members:
+            return open_members[0]
         return group.marginal if candidate(group.marginal) else None
     if not unseen(group.marginal):
         hidden_members = [c for c in group.members if unseen(c)]
-        if sum(counts[c] for c in hidden_members) <= len(hidden_members):
-            bigger = [c for c in free if counts[c] >= 2]
+        ones = sum(1 for c in hidden_members if c not in unlisted)
+        guarded = any(c not in free for c in hidden_members)
+        if guarded and ones and sum(counts[c] for c in hidden_members) <= ones:
+            bigger = [c for c in open_members if counts[c] >= 2]
             if bigger:
                 return bigger[0]
-            return group.marginal if candidate(group.marginal) else None
+            if candidate(group.marginal):
+                return group.marginal
+            if group.marginal not in hidden:
+                # known (an earlier issue published it with the count it has now): a
+                # reader who knows what changed pins the members whatever is done, one
+                # who does not is protected by hiding it
+                return group.marginal
     return None
 
 

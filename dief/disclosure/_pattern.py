@@ -37,12 +37,22 @@ from dataclasses import dataclass, field
 from dief.aggregator import TOTAL
 from dief.aggregator.store import PublishedCell, PublishedPattern, SuppressedCell
 from dief.disclosure._cells import CellId, PeriodCells, Tally, combine
+from dief.disclosure._joint import (
+    RowRequirement,
+    is_red_table,
+    is_row_table,
+    joint_parts,
+    row_requirements,
+    row_table,
+)
 from dief.disclosure._suppression import SINGLE_VALUED, Earlier, Group, Key, SortKey, protect
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Period, Quarter, parse_period
 from dief.vocab import Dimension
 
 __all__ = [
+    "MONTH_CELLS",
     "DigestPattern",
+    "coarse_months",
     "digest_groups",
     "digest_pattern",
     "last_quarter",
@@ -118,6 +128,10 @@ class DigestPattern:
     secondary_of: Mapping[str, frozenset[Key]] = field(default_factory=dict, compare=False)
     counts: Mapping[Key, int] = field(default_factory=dict, compare=False)
     kept: frozenset[Key] = frozenset()
+    #: cycle → what the cycle's CSP summary must do for this region (joint patterns only)
+    rows: Mapping[str, RowRequirement] = field(default_factory=dict, compare=False)
+    #: the summaries' k the rows were protected with (joint patterns only)
+    k_summary: int | None = None
 
     def hidden(self, table: str, cell: CellId, tally: Tally | None) -> bool:
         """Whether the cell is suppressed (no tally: a zero, published)."""
@@ -155,6 +169,8 @@ def _order_of(tables: Iterable[str], start_month: int) -> dict[str, int]:
     for name in tables:
         if name.startswith(_WINDOW):
             ranks[name] = _WINDOW_RANK
+        elif is_row_table(name) or is_red_table(name):
+            ranks[name] = _WINDOW_RANK + 1
         else:
             ranks[name] = _KIND_RANK[type(parse_period(name, start_month=start_month))]
     return ranks
@@ -201,6 +217,8 @@ def visible_tables(periods: Iterable[str], *, start_month: int) -> set[str]:
     for name in periods:
         period = parse_period(name, start_month=start_month)
         out.add(str(period))
+        if isinstance(period, CspCycle):
+            out.add(row_table(str(period)))
         with contextlib.suppress(ValueError):
             out.add(str(period.previous()))
         last = last_quarter(period)
@@ -211,17 +229,52 @@ def visible_tables(periods: Iterable[str], *, start_month: int) -> set[str]:
     return out
 
 
+#: what a month's table holds in the joint design: its total only (a region's month holds a
+#: handful of cases; tabulated by dimension, its rare values were hidden and, through the
+#: sums into quarters and cycles, took the month's and the quarter's totals with them)
+MONTH_CELLS: frozenset[CellId] = frozenset({TOTAL})
+
+
+def _is_month(name: str) -> bool:
+    return len(name) == 7 and name[4] == "-" and name[5:].isdigit()
+
+
+def coarse_months(tallies: Mapping[str, PeriodCells]) -> dict[str, PeriodCells]:
+    """*tallies* with every month reduced to :data:`MONTH_CELLS`: what a month's digest
+    shows in the joint design (its other cells stay in the pattern, unlisted)."""
+    return {
+        name: {c: t for c, t in cells.items() if c in MONTH_CELLS} if _is_month(name) else cells
+        for name, cells in tallies.items()
+    }
+
+
 def with_earlier_cells(
-    tallies: Mapping[str, PeriodCells], earlier: PublishedPattern | None
+    tallies: Mapping[str, PeriodCells],
+    earlier: PublishedPattern | None,
+    *,
+    keep_periods: bool = False,
 ) -> dict[str, PeriodCells]:
-    """*tallies* plus, at count 0, every cell an earlier issue suppressed that no longer
+    """*tallies* plus, at count 0, every cell an earlier issue listed that no longer
     counts a case (revised or withdrawn away), in a period that still has data: it stays
     listed, suppressed (as in a CSP re-issue), since dropping it would publish its new
-    count, 0, and with it the change of the totals around it."""
+    count, 0, and with it the change of the totals around it. Cells it published are kept
+    too (suppressed, as below k): a suppressed quarter cell kept at 0 whose months no
+    longer listed the value would be the sum of zeros. With *keep_periods*, a period an
+    earlier issue published that has no data now is kept the same way (all its cells at
+    0): without its digest, a reader would take it as zero everywhere."""
     out = {name: dict(cells) for name, cells in tallies.items()}
     if earlier is None:
         return out
-    for cell in earlier.suppressed:
+    gone = set()
+    if keep_periods:
+        gone = {
+            c.period
+            for c in (*earlier.suppressed, *earlier.counts)
+            if c.period not in out and not c.period.startswith((_WINDOW, "S"))
+        }
+    for name in gone:
+        out[name] = {}
+    for cell in (*earlier.suppressed, *earlier.counts):
         cells = out.get(cell.period)
         if cells is not None and (cell.dimension, cell.value) not in cells:
             cells[(cell.dimension, cell.value)] = Tally(0, 0, ())
@@ -304,6 +357,9 @@ def digest_pattern(
     start_month: int = DEFAULT_CYCLE_START_MONTH,
     periods: Iterable[str] = (),
     earlier: PublishedPattern | None = None,
+    rows: Mapping[str, PeriodCells] | None = None,
+    k_summary: int | None = None,
+    months_by_total: bool = False,
 ) -> DigestPattern:
     """The joint pattern of every digest of a region from its merged cells (period → cells,
     every period with data), covering also the checklist windows of *periods* (digests to
@@ -314,6 +370,17 @@ def digest_pattern(
     pass *tallies* through :func:`with_earlier_cells`), and a cell they published with the
     count it has now is public: never chosen as a secondary suppression, and counted as
     published in every check (:class:`~dief.disclosure.Earlier`).
+
+    *rows* (cycle → the region's cells without TLP:RED, each cycle's row of the CSP
+    summary) with *k_summary* (``k_csp``) make the pattern joint with the summaries: the
+    rows and the TLP:RED part between them and the cycle digests are protected together
+    (:mod:`dief.disclosure._joint`), and ``rows`` of the result says what each summary
+    must suppress. Rows recorded by earlier issues (tables ``S<cycle>``) are kept like the
+    digests' tables.
+
+    *months_by_total* (joint patterns only; not the default yet, docs/digests.md): month
+    digests publish their totals only, their other cells kept in the sums as cells no
+    document lists.
 
     Deterministic: the same cells give the same pattern, whether one digest or all of them
     are being written.
@@ -329,13 +396,29 @@ def digest_pattern(
             counts[key] = tally.count
             if tally.contributors < k:
                 primary.add(key)
+    joint = None
+    if rows is not None and k_summary is not None:
+        joint = joint_parts(tables, rows, k_meeting=k, k_csp=k_summary)
+        tables.update(joint.tables)
+        counts.update(joint.counts)
+        primary.update(joint.primary)
+        # months by total only: a month publishes its total; its other cells stay in the
+        # sums (a quarter is its months) as cells no document lists
+        for name, cells in tables.items() if months_by_total else ():
+            if _is_month(name):
+                for cell, tally in cells.items():
+                    if cell != TOTAL:
+                        joint.unlisted.add((name, *cell))
+                        if tally.contributors >= k:
+                            joint.free.add((name, *cell))
     # a sum that does not hold in the data is no equation a reader could use
     groups = [
         g
-        for g in digest_groups(tables, parts)
+        for g in [*digest_groups(tables, parts), *(joint.groups if joint else ())]
         if counts[g.marginal] == sum(counts[m] for m in g.members)
     ]
     ranks = _order_of(tables, start_month)
+    ranks.update({key[0]: _WINDOW_RANK + 1 for key in counts if key[0] not in ranks})
     heavy = {key for key in counts if key[1:] == TOTAL}
     heavy.update(g.members[0] for g in groups if g.marginal[1:] == TOTAL and len(g.members) == 1)
 
@@ -348,8 +431,23 @@ def digest_pattern(
 
     before = None if earlier is None else _earlier(earlier, counts, start_month)
     protection = protect(
-        counts, primary, groups, order=order, exact_widen=True, cost=cost, earlier=before
+        counts,
+        primary,
+        groups,
+        order=order,
+        exact_widen=True,
+        cost=cost,
+        earlier=before,
+        free=joint.free if joint else (),
+        known=joint.known if joint else (),
+        unlisted=joint.unlisted if joint else (),
+        bounds=joint is not None,
     )
+    requirements: dict[str, RowRequirement] = {}
+    if joint is not None:
+        public = frozenset(joint.known) | (before.unchanged if before is not None else frozenset())
+        cycles = [name[1:] for name in joint.tables]
+        requirements = row_requirements(cycles, protection.suppressed - public, groups)
     secondary: dict[str, set[Key]] = {}
     for key in protection.secondary:
         secondary.setdefault(key[0], set()).add(key)
@@ -362,4 +460,6 @@ def digest_pattern(
         {table: frozenset(keys) for table, keys in secondary.items()},
         counts,
         protection.kept,
+        requirements,
+        k_summary if joint is not None else None,
     )

@@ -64,6 +64,7 @@ groups are the same).
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -153,7 +154,11 @@ def _rows(groups: Iterable[Group], index: Mapping[Key, int]) -> Iterable[dict[in
 
 
 def determined_cells(
-    hidden: Iterable[Key], groups: Sequence[Group], *, earlier: Earlier | None = None
+    hidden: Iterable[Key],
+    groups: Sequence[Group],
+    *,
+    earlier: Earlier | None = None,
+    relations: Sequence[Mapping[Key, int]] = (),
 ) -> set[Key]:
     """Suppressed cells whose value follows exactly from the published cells and *groups*.
 
@@ -172,6 +177,11 @@ def determined_cells(
     index = {key: i for i, key in enumerate(unknowns)}
     current = {key: index[key] for key in now}
     rows = list(_rows(groups, current))
+    rows.extend(
+        {current[k]: v for k, v in rel.items() if k in current and v}
+        for rel in relations
+        if any(k in current for k in rel)
+    )
     if earlier is not None:
         rows.extend(_rows(earlier.groups, {key: index[key] for key in before}))
     pivots = rref(rows)
@@ -188,6 +198,11 @@ def protect(
     prefer: Collection[Key] = frozenset(),
     exact_widen: bool = False,
     cost: Callable[[Key], int] | None = None,
+    free: Collection[Key] = frozenset(),
+    known: Collection[Key] = frozenset(),
+    relations: Sequence[Mapping[Key, int]] = (),
+    unlisted: Collection[Key] = frozenset(),
+    bounds: bool = False,
 ) -> Protection:
     """Secondary suppression to a fixed point (see the module docstring).
 
@@ -198,6 +213,15 @@ def protect(
     (default: the count) and *exact_widen* change how secondary suppressions are chosen
     (module docstring), never what is checked.
 
+    *free* cells are unknowns the reader may compute: hidden from the start, never taken,
+    never protected themselves, least value 0 (the TLP:RED part of a cell, or a summary
+    cell a meeting may know). *known* cells count as published in every check and are never
+    taken (a reader knows them from elsewhere). *relations* are further linear equations
+    a reader knows between cells (check 3 only). *unlisted* cells are listed nowhere, so
+    their least value is 0, not 1 (check 2). *bounds* adds check 4: no suppressed cell
+    pinned by the equations and the least values together (linear programming,
+    :mod:`dief.disclosure._bounds`), run once checks 1-3 hold.
+
     Each round runs checks 1 and 2 over every group to a fixed point
     (:meth:`_Search.settle`), then check 3 on this issue (:meth:`_Search.break_determined`)
     and, for a re-issue, on both issues together (:meth:`_Search.break_joint`); a round
@@ -207,7 +231,19 @@ def protect(
     live = _live_groups(groups, counts)
     first = frozenset(primary)
     reissue = _reissue(earlier, counts, first, live)
-    search = _Search(counts, live, first | reissue.kept, reissue, by_size=by_size, rank=rank)
+    if known:
+        reissue = dataclasses.replace(reissue, known=reissue.known | frozenset(known))
+    search = _Search(
+        counts,
+        live,
+        first | reissue.kept | frozenset(free),
+        reissue,
+        by_size=by_size,
+        rank=rank,
+        free=frozenset(free),
+        relations=relations,
+        unlisted=frozenset(unlisted),
+    )
     rounds = 0
     while True:
         rounds += 1
@@ -215,6 +251,8 @@ def protect(
         if search.break_determined(exact_widen=exact_widen, reissue=earlier is not None):
             continue
         if reissue.both is not None and search.break_joint(reissue.both):
+            continue
+        if bounds and search.break_bounds():
             continue
         return Protection(
             primary=first, suppressed=frozenset(search.hidden), rounds=rounds, kept=reissue.kept
@@ -314,14 +352,17 @@ class _Search:
         "counts",
         "dirty",
         "elimination",
+        "free",
         "given",
         "groups_of",
         "hidden",
         "known",
         "left",
         "live",
+        "relations",
         "traced",
         "traced_of",
+        "unlisted",
     )
 
     def __init__(
@@ -333,15 +374,21 @@ class _Search:
         *,
         by_size: BySize,
         rank: Callable[[Key], SortKey],
+        free: frozenset[Key] = frozenset(),
+        relations: Sequence[Mapping[Key, int]] = (),
+        unlisted: frozenset[Key] = frozenset(),
     ) -> None:
         self.counts = counts
+        self.unlisted = unlisted
+        self.free = free
+        self.relations = relations
         self.live = live
         self.hidden = set(hidden)
         self.known = reissue.known
         self.by_size = by_size
         self.given = set(reissue.given)
         self.left = set(reissue.given)
-        self.elimination: Elimination[Key] = Elimination(_equations(live))
+        self.elimination: Elimination[Key] = Elimination([*_equations(live), *relations])
         for cell in sorted(self.hidden - self.known, key=rank):
             self.elimination.add(cell)
         self.groups_of = _index(live)
@@ -373,7 +420,7 @@ class _Search:
         after pass in their order (a group none of whose cells changed since it last passed
         is skipped: it would pass again)."""
         live, hidden, known, counts = self.live, self.hidden, self.known, self.counts
-        by_size, groups_of, dirty = self.by_size, self.groups_of, self.dirty
+        by_size, groups_of, dirty, free = self.by_size, self.groups_of, self.dirty, self.free
         while dirty:
             current = sorted(dirty)
             queued = set(current)
@@ -381,7 +428,7 @@ class _Search:
             while current:
                 i = heapq.heappop(current)
                 queued.discard(i)
-                pick = fix_group(live[i], hidden, known, counts, by_size)
+                pick = fix_group(live[i], hidden, known, counts, by_size, free, self.unlisted)
                 if pick is None:
                     continue
                 self.hide(pick)
@@ -398,7 +445,7 @@ class _Search:
         the cells it is computed from (:func:`source_pick`), else a cell of a group around it
         (:func:`widen`). In a re-issue, a leak no cell can break follows from cells the
         earlier issue published: it joins ``given``. Returns whether there was a leak."""
-        leaks = sorted(self.elimination.determined() - self.given, key=self.by_size)
+        leaks = sorted(self.elimination.determined() - self.given - self.free, key=self.by_size)
         if not leaks:
             return False
         pick = None
@@ -409,6 +456,11 @@ class _Search:
                 leaks[0], self.live, self.groups_of, self.by_size, self.candidate, self.unknown
             )
         if pick is None:
+            if leaks[0] in self.unlisted:
+                # a cell no document lists that follows from known cells alone (the
+                # TLP:RED part of a cell from the known red total): nothing to hide
+                self.given.add(leaks[0])
+                return True
             if not reissue:
                 raise DiefError("secondary suppression cannot protect a cell; this is a bug")
             # it follows from cells an earlier issue published with the counts they
@@ -416,6 +468,57 @@ class _Search:
             self.given.add(leaks[0])
             return True
         self.hide_and_recheck(pick)
+        return True
+
+    def break_bounds(self) -> bool:
+        """Check 4: every suppressed cell the equations and the least values pin (one
+        linear programme and one elimination, :func:`pinned_cells`) gets a suppression
+        in a group around it, in this same round; a cell no document lists that nothing
+        can free follows from known cells (``given``). Returns whether there was a leak."""
+        from dief.disclosure._bounds import pinned_cells  # it builds on this module
+
+        unknown = {c for c in self.hidden if c not in self.known}
+        found = (
+            pinned_cells(
+                self.counts,
+                unknown,
+                self.live,
+                relations=self.relations,
+                unlisted=self.unlisted,
+                ignore=self.given | self.free,
+            )
+            - self.given
+            - self.free
+        )
+        if not found:
+            return False
+        touched: set[int] = set()
+        for leak in sorted(found, key=self.by_size):
+            around = set(self.groups_of.get(leak, ()))
+            if around & touched:
+                continue  # a suppression next to it this round may free it already
+            pick = widen(
+                leak, self.live, self.groups_of, self.by_size, self.candidate, self.unknown
+            )
+            if pick is None:
+                # nothing but cells an earlier issue published with the counts they have
+                # now: a reader who knows what changed pins it whatever is done; hide one
+                # of those for a reader who does not
+                self.given.add(leak)
+                pick = widen(
+                    leak,
+                    self.live,
+                    self.groups_of,
+                    self.by_size,
+                    lambda c: c in self.counts and c not in self.hidden,
+                    self.unknown,
+                )
+                if pick is not None:
+                    self.hidden.add(pick)
+                continue
+            self.hide_and_recheck(pick)
+            touched.update(around)
+            touched.update(self.groups_of.get(pick, ()))
         return True
 
     def break_joint(self, both: Earlier) -> bool:
@@ -429,7 +532,11 @@ class _Search:
         last issue. Hiding more than the minimum only costs cells; the next round checks
         everything again.
         """
-        found = determined_cells(self.hidden, self.live, earlier=both) - self.left
+        found = (
+            determined_cells(self.hidden, self.live, earlier=both, relations=self.relations)
+            - self.left
+            - self.free
+        )
         if not found:
             return False
         for leak in sorted(found, key=self.by_size):

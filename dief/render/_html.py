@@ -17,13 +17,24 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from dief.digests import SERIES_TOP, DigestSeries, previous_period
+from dief.digests import MONTHLY_NOTE, SERIES_TOP, DigestSeries, previous_period
 from dief.periods import DEFAULT_CYCLE_START_MONTH, Month, parse_period
 from dief.render._routes import ROUTES_INTRO, ROUTES_TITLE, WITHHELD_TEXT, route_views
 from dief.render._svg import PALETTE, Bar, bar_list, column_chart, line_chart
 from dief.secretariat import DIMENSION_LABELS, label, percent
 from dief.vocab import REGION_NAMES, Dimension, TransferStage
-from dief.wire import Cell, ChecklistEntry, CspSummary, Digest, Lesson, RegionTable, Totals, Trend
+from dief.wire import (
+    SUPPRESSION_TEXT,
+    Cell,
+    ChecklistEntry,
+    CspSummary,
+    Digest,
+    Lesson,
+    RegionTable,
+    SuppressionReason,
+    Totals,
+    Trend,
+)
 
 __all__ = ["render_digest_html", "render_summary_html"]
 
@@ -80,8 +91,23 @@ def _environment() -> Environment:
         stages=_stages,
         human=label,
         dimension_label=_dimension_label,
+        hidden_word=_hidden_word,
+        hidden_text=_hidden_text,
+        legend=[(f"suppressed ({_REASON_WORD[r]})", t) for r, t in SUPPRESSION_TEXT.items()],
     )
     return env
+
+
+#: the short word a table shows for each reason (the legend says it in full)
+_REASON_WORD = {SuppressionReason.CONTRIBUTORS: "few", SuppressionReason.PROTECTION: "protects"}
+
+
+def _hidden_word(reason: SuppressionReason | None) -> str:
+    return f"suppressed ({_REASON_WORD[reason]})" if reason is not None else "suppressed"
+
+
+def _hidden_text(reason: SuppressionReason | None) -> str:
+    return SUPPRESSION_TEXT[reason] if reason is not None else "Suppressed."
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +165,7 @@ def _trend_text(trend: Trend | None) -> str:
 def _digest_tiles(digest: Digest, previous: str | None) -> list[_Tile]:
     totals = digest.totals
     if totals.withheld or totals.cases is None:
-        cases = _Tile("cases", "Cases", "suppressed", "fewer contributors than k", True)
+        cases = _Tile("cases", "Cases", "suppressed", _hidden_text(totals.reason), True)
         contributors = _Tile("contributors", "Distinct contributors", _DASH, "", True)
     else:
         before = (
@@ -167,7 +193,8 @@ def _digest_tiles(digest: Digest, previous: str | None) -> list[_Tile]:
         "suppressed",
         "Suppressed cells",
         str(digest.notes.suppressed_cells),
-        f"below k = {digest.k} distinct contributors",
+        f"{digest.notes.primary_suppressed} with fewer than k = {digest.k} contributors, "
+        f"{digest.notes.secondary_suppressed} to protect others",
     )
     dead = _Tile(
         "dead",
@@ -176,6 +203,17 @@ def _digest_tiles(digest: Digest, previous: str | None) -> list[_Tile]:
         "all periods of the region",
     )
     return [cases, contributors, checklist, suppressed, dead]
+
+
+def _uncomparable(digest: Digest) -> int:
+    """How many values cannot be compared with the previous period: hidden now, or hidden
+    then (their change is not published either way)."""
+    return sum(
+        1
+        for cells in digest.dimensions.values()
+        for cell in cells
+        if cell.suppressed or cell.previous is None
+    )
 
 
 def _changes(digest: Digest, limit: int = 8) -> list[_Change]:
@@ -327,6 +365,9 @@ def render_digest_html(
             previous=previous,
             tile_items=_digest_tiles(digest, previous),
             changes=_changes(digest),
+            uncomparable=_uncomparable(digest),
+            monthly_note="" if digest.dimensions else MONTHLY_NOTE,
+            hidden_entries=sum(e.suppressed for e in digest.checklist),
             totals_chart=Markup(totals_chart),  # noqa: S704
             checklist_window=f"{window[0]} to {window[-1]}" if window else "",
             checklist_chart=_checklist_chart(digest.checklist, f"{name}: checklist prevalence"),

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from dief.digests import MONTHLY_NOTE
 from dief.render._routes import ROUTES_INTRO, ROUTES_TITLE, WITHHELD_TEXT, route_views
 from dief.secretariat import DIMENSION_LABELS, percent
 from dief.vocab import REGION_NAMES, Dimension, TransferStage
 from dief.wire import (
+    SUPPRESSION_TEXT,
     Cell,
     ChecklistEntry,
     CspSummary,
     Digest,
     Lesson,
     RegionTable,
+    SuppressionReason,
     Totals,
 )
 
-__all__ = ["render_digest_markdown", "render_summary_markdown"]
+__all__ = ["legend", "render_digest_markdown", "render_summary_markdown"]
 
 SUPPRESSED = "suppressed"
 _NONE = "\u2013"  # en dash: not published
@@ -55,9 +58,26 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     return lines
 
 
+def _hidden(reason: SuppressionReason | None) -> str:
+    """A suppressed figure, with why: "suppressed (few)" or "suppressed (protects)"."""
+    return f"{SUPPRESSED} ({_REASON_WORD[reason]})" if reason is not None else SUPPRESSED
+
+
+#: the short word a table shows for each reason (the legend says it in full)
+_REASON_WORD = {
+    SuppressionReason.CONTRIBUTORS: "few",
+    SuppressionReason.PROTECTION: "protects",
+}
+
+
+def legend() -> list[str]:
+    """What "suppressed (few)" and "suppressed (protects)" mean, one sentence each."""
+    return [f"- *{_hidden(reason)}*: {text}" for reason, text in SUPPRESSION_TEXT.items()]
+
+
 def _totals(totals: Totals, *, previous: bool) -> list[str]:
     if totals.withheld or totals.cases is None:
-        cases, contributors = SUPPRESSED, _NONE
+        cases, contributors = _hidden(totals.reason), _NONE
     else:
         cases, contributors = str(totals.cases), _num(totals.contributors)
     header = ["cases", "distinct contributors (at least)", "suppressed cells"]
@@ -71,7 +91,7 @@ def _totals(totals: Totals, *, previous: bool) -> list[str]:
 def _cell_row(cell: Cell, *, digest: bool) -> list[str]:
     trend = cell.trend.value if cell.trend is not None else _NONE
     if cell.suppressed:
-        row = [f"`{cell.value}`", SUPPRESSED, _NONE, _NONE]
+        row = [f"`{cell.value}`", _hidden(cell.reason), _NONE, _NONE]
         return row + ([_NONE, _NONE, _NONE] if digest else [_NONE])
     row = [f"`{cell.value}`", _num(cell.count), _num(cell.contributors), _pct(cell.share)]
     if digest:
@@ -84,6 +104,8 @@ def _dimension_tables(
 ) -> list[str]:
     header = ["value", "cases", "contributors", "share"]
     header += ["previous", "change", "trend"] if digest else ["trend vs previous cycle"]
+    if digest and not dimensions:
+        return ["", MONTHLY_NOTE]
     lines: list[str] = []
     for dimension in Dimension:
         cells = dimensions.get(dimension, [])
@@ -104,7 +126,9 @@ def _checklist(entries: Sequence[ChecklistEntry]) -> list[str]:
         return ["No risk indicator was cited."]
     rows = []
     for rank, entry in enumerate(entries, start=1):
-        count = SUPPRESSED if entry.suppressed or entry.count is None else str(entry.count)
+        count = (
+            _hidden(entry.reason) if entry.suppressed or entry.count is None else str(entry.count)
+        )
         rows.append(
             [
                 _NONE if entry.suppressed else str(rank),
@@ -117,6 +141,13 @@ def _checklist(entries: Sequence[ChecklistEntry]) -> list[str]:
             ]
         )
     lines = _table(["rank", "id", "question", "cases", "prevalence", "trend", "stages"], rows)
+    hidden = sum(e.suppressed for e in entries)
+    if hidden:
+        lines += [
+            "",
+            f"{hidden} indicators are hidden and listed last without a rank: any of them may "
+            "be more prevalent than the ranked ones.",
+        ]
     cited: dict[str, list[str]] = {}
     for entry in entries:
         for source in (entry.source or "").split("; "):
@@ -181,6 +212,8 @@ def render_digest_markdown(digest: Digest) -> str:
         f"For the regional DIEF meeting only. Cells with fewer than {digest.k} distinct "
         "contributors are shown as suppressed. Contributors are never listed.",
         "",
+        *legend(),
+        "",
         "## Totals",
         "",
         *_totals(digest.totals, previous=True),
@@ -239,6 +272,7 @@ def render_summary_markdown(summary: CspSummary) -> str:
     ]
     for paragraph in summary.narrative[1:]:
         lines += ["", paragraph]
+    lines += ["", *legend()]
     lines += ["", "## Patterns across regions", ""]
     if summary.patterns:
         lines += _table(

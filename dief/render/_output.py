@@ -23,6 +23,7 @@ from dief._files import write_atomic
 from dief.aggregator.store import CaseStore
 from dief.catalogue import Catalogue
 from dief.digests import CaseLesson, RegionDigests
+from dief.disclosure import RowRequirement
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
 from dief.render._docx import render_summary_docx
 from dief.render._docx_digest import render_digest_docx
@@ -100,6 +101,8 @@ async def write_outputs(
     docx: bool = True,
     summaries: Mapping[str, CspSummary] | None = None,
     digest_docx: bool = False,
+    joint: bool = True,
+    months_by_total: bool = False,
 ) -> OutputIndex:
     """Write every digest and CSP summary with data for *regions* under *out_dir*.
 
@@ -110,6 +113,12 @@ async def write_outputs(
     *digest_docx* also writes each CSP cycle's digest as a DOCX meeting paper
     (``digests/<REGION>/<CYCLE>.docx``, :func:`render_digest_docx`; off by default).
 
+    *months_by_total* (with *joint*) publishes month digests with their totals only
+    (docs/digests.md; not the default yet). *joint* (default) protects each region's
+    digests and its rows of the summaries as one system (DESIGN §7); ``False`` protects
+    each document type on its own (the design before, for comparisons and the tests that
+    show the difference).
+
     The digests are an issue: every cell an earlier issue recorded in *store* as suppressed
     stays suppressed, and what this one lists is recorded
     (:meth:`RegionDigests.record`), so a later issue keeps the pattern.
@@ -117,12 +126,22 @@ async def write_outputs(
     base = Path(out_dir)
     codes = [Region(r) for r in regions]
     written: list[WrittenOutput] = []
+    needs: dict[str, dict[Region, RowRequirement]] = {}
     for region in codes:
-        written += await _write_region_digests(
-            base / "digests" / region.value,
+        source = await _load_region(
             store,
             region,
             k=k_meeting,
+            start_month=start_month,
+            k_csp=k_csp if joint else None,
+            months_by_total=months_by_total,
+        )
+        for cycle, need in source.pattern.rows.items():
+            needs.setdefault(cycle, {})[region] = need
+        written += _write_region_digests(
+            base / "digests" / region.value,
+            source,
+            region,
             catalogue=catalogue,
             start_month=start_month,
             lessons=lessons,
@@ -142,6 +161,7 @@ async def write_outputs(
                 start_month=start_month,
                 regions=codes,
                 made=made,
+                rows=needs.get(cycle, {}),
             )
         made[cycle] = summary
         written.append(_write_summary(base / "summary", cycle, summary, html=html, docx=docx))
@@ -149,7 +169,13 @@ async def write_outputs(
 
 
 async def _load_region(
-    store: CaseStore, region: Region, *, k: int, start_month: int
+    store: CaseStore,
+    region: Region,
+    *,
+    k: int,
+    start_month: int,
+    k_csp: int | None,
+    months_by_total: bool = False,
 ) -> RegionDigests:
     """Every cell of *region* and its dead letters, read once, with the issue recorded.
 
@@ -164,17 +190,18 @@ async def _load_region(
         k=k,
         start_month=start_month,
         earlier=await store.published_suppressions(region.value),
+        k_csp=k_csp,
+        months_by_total=months_by_total,
     )
     await source.record(store)
     return source
 
 
-async def _write_region_digests(
+def _write_region_digests(
     folder: Path,
-    store: CaseStore,
+    source: RegionDigests,
     region: Region,
     *,
-    k: int,
     catalogue: Catalogue,
     start_month: int,
     lessons: Mapping[Region, Sequence[Lesson | CaseLesson] | None] | None,
@@ -185,7 +212,6 @@ async def _write_region_digests(
 
     Periods go months first, then quarters, then cycles, each kind in order.
     """
-    source = await _load_region(store, region, k=k, start_month=start_month)
     periods = sorted(source.periods, key=lambda p: _period_order(p, start_month))
     region_lessons = lessons.get(region) if lessons is not None else None
     return [
@@ -257,6 +283,7 @@ async def _build_cycle_summary(
     start_month: int,
     regions: Sequence[Region],
     made: Mapping[str, CspSummary],
+    rows: Mapping[Region, RowRequirement],
 ) -> CspSummary:
     """Build the summary of *cycle* from *store*.
 
@@ -271,6 +298,7 @@ async def _build_cycle_summary(
         start_month=start_month,
         regions=regions,
         prior_cycle=made.get(f"CSP{_cycle_number(cycle) - 1}"),
+        rows=rows,
     )
 
 

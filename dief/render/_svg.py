@@ -127,7 +127,17 @@ def column_chart(
         x = left + slot * (i + 0.5)
         xs.append(x)
         if value is None:
-            out.append(_hollow(x, bottom, f"{label}: suppressed", f' data-label="{_e(label)}"'))
+            # hidden, never drawn as zero: a dashed full-height column that says so
+            out.append(
+                f'<g class="pt suppressed" data-suppressed="true" data-label="{_e(label)}">'
+                f"<title>{_e(label)}: suppressed (hidden, not zero)</title>"
+                f'<rect x="{_f(x - bar / 2)}" y="{_f(top)}" width="{_f(bar)}" '
+                f'height="{_f(bottom - top)}" fill="#f2f2f2" stroke="{_MUTED}" '
+                f'stroke-width="1" stroke-dasharray="3 2" rx="2"/>'
+                f'<text x="{_f(x)}" y="{_f((top + bottom) / 2)}" font-size="10" '
+                f'fill="{_MUTED}" text-anchor="middle" font-style="italic" '
+                f'transform="rotate(-90 {_f(x)} {_f((top + bottom) / 2)})">suppressed</text></g>'
+            )
             continue
         h = (bottom - top) * value / span
         colour = PALETTE[0] if i == len(values) - 1 else "#8fb8d8"

@@ -165,7 +165,9 @@ def sender_view(
 ) -> SenderCells:
     """What the sending region publishes of *cycle*: its cycle digest's cells under its
     joint *pattern* (over *tallies*, every period of the region), the cycle's non-red
-    cells (*nonred*, the summary row), and the floors of the cells the digest hides."""
+    cells (*nonred*, the summary row), and the floors of the cells the digest hides. A
+    joint *pattern* (``pattern.rows``) adds the row cells it requires suppressed to
+    *summary_hidden*."""
     digest = {
         cell: pattern.published(cycle, cell, tally)
         for cell, tally in tallies.get(cycle, {}).items()
@@ -173,6 +175,9 @@ def sender_view(
     }
     hidden = [cell for cell in {*digest, *nonred} if digest.get(cell) is None]
     floors = digest_floors(cycle, hidden, pattern=pattern, tallies=tallies, start_month=start_month)
+    need = pattern.rows.get(cycle)
+    if need is not None:  # a joint pattern: what the summary row must suppress
+        summary_hidden = summary_hidden | need.hidden
     return SenderCells(
         digest=digest, nonred=nonred, k_csp=k_csp, summary_hidden=summary_hidden, floors=floors
     )

@@ -7,6 +7,8 @@ SQLAlchemy 2 async, SQLite by default, PostgreSQL by URL; four small tables made
   issue hour, content hash, and the sealed envelope as received (the lessons stay inside);
 - ``secretariat_cells`` — that version's ``csp_cells`` (no TLP:RED, unsuppressed), so a
   summary is built from stored cells exactly as from an aggregator's store;
+- ``secretariat_rows`` — per (region, cycle), what the region's joint pattern requires of
+  its row of the cycle's summary (the cycle digest's ``summary_row``, as JSON);
 - ``secretariat_summaries`` — per cycle, the signed summary last published and the hash of
   its unsigned content (an unchanged summary is not published again);
 - ``secretariat_refused`` — refused records that name no region, so no ``dief.<region>.dlq``
@@ -42,7 +44,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from dief.aggregator.store import CellRow
 from dief.database import TableStore
 from dief.database import db_reason as _why
-from dief.digests import DigestPayload, content_hash
+from dief.digests import DigestPayload, SummaryRow, content_hash
+from dief.disclosure import RowRequirement
 from dief.exceptions import ConfigurationError, StorageError
 
 __all__ = ["ReceivedDigest", "SecretariatStore", "StoreOutcome"]
@@ -71,6 +74,14 @@ _cells = Table(
     Column("cycle", String(8), primary_key=True),
     Column("count", Integer, nullable=False),
     Column("contributors", Integer, nullable=False),
+)
+
+_rows = Table(
+    "secretariat_rows",
+    _metadata,
+    Column("region", String(8), primary_key=True),
+    Column("cycle", String(8), primary_key=True),
+    Column("document", Text, nullable=False),
 )
 
 _summaries = Table(
@@ -159,6 +170,17 @@ class SecretariatStore(TableStore):
                         delete(_cells).where(_cells.c.region == region, _cells.c.period == period)
                     )
                     await conn.execute(
+                        delete(_rows).where(_rows.c.region == region, _rows.c.cycle == period)
+                    )
+                    if payload.summary_row is not None:
+                        await conn.execute(
+                            _rows.insert().values(
+                                region=region,
+                                cycle=period,
+                                document=payload.summary_row.model_dump_json(),
+                            )
+                        )
+                    await conn.execute(
                         _digests.insert().values(
                             region=region,
                             period=period,
@@ -222,6 +244,20 @@ class SecretariatStore(TableStore):
                 ]
         except SQLAlchemyError as exc:
             raise StorageError(f"reading digest cells of {region} failed: {_why(exc)}") from exc
+
+    async def summary_rows(self, cycle: str) -> dict[str, RowRequirement]:
+        """region → what its joint pattern requires of its row of *cycle*'s summary (from
+        the cycle digest held; regions that sent none are left out)."""
+        engine = self._require()
+        stmt = select(_rows.c.region, _rows.c.document).where(_rows.c.cycle == cycle)
+        try:
+            async with engine.connect() as conn:
+                found = [(r.region, r.document) for r in await conn.execute(stmt)]
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading summary rows of {cycle} failed: {_why(exc)}") from exc
+        return {
+            region: SummaryRow.model_validate_json(doc).requirement(cycle) for region, doc in found
+        }
 
     # -- summaries -------------------------------------------------------------------------
 

@@ -291,6 +291,8 @@ class Secretariat:
             # a stable suppression pattern: the last issue of this cycle and of the one before
             previous=await self._issued(canonical),
             prior_cycle=await self._issued(str(prior.previous())) if prior.number > 1 else None,
+            # one protected system: what each region's joint pattern requires of its row
+            rows=await self._store.summary_rows(canonical),
         )
 
     async def _issued(self, cycle: str) -> CspSummary | None:

@@ -11,6 +11,7 @@ secondary suppressions, so the pattern moves little from one cycle to the next.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,16 +21,22 @@ from dief.digests import TREND_TEST, checklist_entry, rank_cells, rank_checklist
 from dief.disclosure import (
     GLOBAL,
     SINGLE_VALUED,
+    TOTAL_WEIGHT,
     CellSource,
+    Earlier,
+    Group,
     Key,
     PeriodCells,
     Protection,
+    RowRequirement,
+    SortKey,
     additive_groups,
     cell_order,
     earlier_issue,
     merge_rows,
     protect,
     published_cells,
+    reader_pick,
 )
 from dief.exceptions import ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle
@@ -42,6 +49,7 @@ from dief.wire import (
     Methodology,
     Pattern,
     RegionTable,
+    SuppressionReason,
     Totals,
     Trend,
 )
@@ -79,6 +87,12 @@ class SummaryTables:
     def hidden(self, key: Key) -> bool:
         return key in self.protection.suppressed
 
+    def reason(self, key: Key) -> SuppressionReason:
+        """Why a suppressed cell is: below k (primary), or to protect another."""
+        if key in self.protection.primary or self.contributors.get(key, 0) <= 0:
+            return SuppressionReason.CONTRIBUTORS
+        return SuppressionReason.PROTECTION
+
     def count_as_published(self, key: Key) -> int | None:
         """0 for an absent cell, the count of a published one, ``None`` if suppressed."""
         if key not in self.counts:
@@ -95,11 +109,16 @@ def summary_tables(
     k: int,
     earlier: CspSummary | None = None,
     prefer: Collection[Key] = frozenset(),
+    rows: Mapping[str, RowRequirement] | None = None,
 ) -> SummaryTables:
     """Primary and secondary suppression over the regions' cells of one cycle.
 
     *earlier* is the last issue of the same cycle's summary (re-issue stability), *prefer*
-    the cells to take first among equally small secondary candidates.
+    the cells to take first among equally small secondary candidates. *rows* maps a region
+    to what its aggregator's joint pattern requires of its row
+    (:class:`~dief.disclosure.RowRequirement`): those cells are suppressed, and the
+    summary is checked against that region's meeting (:func:`~dief.disclosure.reader_pick`)
+    until no suppressed cell follows for any of them.
     """
     counts: dict[Key, int] = {}
     contributors: dict[Key, int] = {}
@@ -115,8 +134,12 @@ def summary_tables(
             # several regions, so the regions' contributor sets can overlap entirely
             contributors[gkey] = max(contributors.get(gkey, 0), tally.contributors)
     primary = [key for key, n in contributors.items() if n < k]
+    need = {region: rows[region] for region in regions if rows is not None and region in rows}
+    required = {
+        (region, *cell) for region, req in need.items() for cell in req.hidden
+    } & counts.keys()
     groups = additive_groups(counts.keys(), regions)
-    protection = protect(counts, primary, groups, order=cell_order, prefer=prefer)
+    protection = _protected(counts, primary, required, groups, need, prefer=prefer)
     stable: frozenset[Key] = frozenset()
     if earlier is not None:
         alone = protection
@@ -124,16 +147,50 @@ def summary_tables(
         for key in issue.listed:  # listed before, no case now: may stay listed, suppressed
             counts.setdefault(key, 0)
             contributors.setdefault(key, 0)
-        protection = protect(
+        protection = _protected(
             counts,
             primary,
+            required,
             additive_groups(counts.keys(), regions),
-            order=cell_order,
-            earlier=issue.earlier,
+            need,
             prefer=prefer,
+            earlier=issue.earlier,
         )
         stable = protection.suppressed - alone.suppressed
     return SummaryTables(tuple(regions), counts, contributors, protection, stable)
+
+
+def _protected(
+    counts: Mapping[Key, int],
+    primary: Collection[Key],
+    required: Collection[Key],
+    groups: Sequence[Group],
+    rows: Mapping[str, RowRequirement],
+    *,
+    prefer: Collection[Key],
+    earlier: Earlier | None = None,
+) -> Protection:
+    """:func:`~dief.disclosure.protect`, then again with one more suppression while some
+    region's meeting could compute a suppressed cell (:func:`~dief.disclosure.reader_pick`).
+    *required* cells (what the regions' joint patterns need) and the cells added that way
+    count as secondary unless primary."""
+    extra: list[Key] = [*required]
+
+    def by_size(key: Key) -> tuple[int, bool, SortKey]:
+        weight = TOTAL_WEIGHT if key[1:] == TOTAL else 1
+        return (counts.get(key, 0) * weight, key not in prefer, cell_order(key))
+
+    while True:
+        protection = protect(
+            counts, [*primary, *extra], groups, order=cell_order, prefer=prefer, earlier=earlier
+        )
+        if not rows:
+            break
+        pick = reader_pick(protection.suppressed, counts, groups, rows, by_size=by_size)
+        if pick is None:
+            break
+        extra.append(pick)
+    return dataclasses.replace(protection, primary=frozenset(primary))
 
 
 def _table(table: str, now: SummaryTables, before: SummaryTables | None) -> RegionTable:
@@ -147,7 +204,15 @@ def _table(table: str, now: SummaryTables, before: SummaryTables | None) -> Regi
             if key[0] != table or key[1] != dimension.value:
                 continue
             if now.hidden(key):
-                cells.append(Cell(value=key[2], count=None, contributors=None, suppressed=True))
+                cells.append(
+                    Cell(
+                        value=key[2],
+                        count=None,
+                        contributors=None,
+                        suppressed=True,
+                        reason=now.reason(key),
+                    )
+                )
                 hidden_cells += 1
                 continue
             if not now.published(key):
@@ -166,7 +231,13 @@ def _table(table: str, now: SummaryTables, before: SummaryTables | None) -> Regi
         dims[dimension] = rank_cells(cells)
     previous_total = before.count_as_published(total_key) if before is not None else None
     if total is None:
-        totals = Totals(cases=None, contributors=None, suppressed=hidden_cells, withheld=True)
+        totals = Totals(
+            cases=None,
+            contributors=None,
+            suppressed=hidden_cells,
+            withheld=True,
+            reason=now.reason(total_key),
+        )
     else:
         totals = Totals(
             cases=total,
@@ -220,7 +291,14 @@ def _checklist(
             continue
         if now.hidden(key):
             entries.append(
-                checklist_entry(catalogue, ind_id, count=None, prevalence=None, trend=None)
+                checklist_entry(
+                    catalogue,
+                    ind_id,
+                    count=None,
+                    prevalence=None,
+                    trend=None,
+                    reason=now.reason(key),
+                )
             )
             continue
         if not now.published(key):
@@ -315,6 +393,7 @@ async def build_summary(
     regions: Sequence[Region | str] | None = None,
     previous: CspSummary | None = None,
     prior_cycle: CspSummary | None = None,
+    rows: Mapping[Region, RowRequirement] | Mapping[str, RowRequirement] | None = None,
 ) -> CspSummary:
     """The CSP summary of *cycle* (``CSP12``), unsigned (``signature`` null).
 
@@ -327,6 +406,9 @@ async def build_summary(
     *prior_cycle* is the previous cycle's published summary: its suppressed cells are
     preferred as secondary suppressions (a tie-breaker), and stay suppressed in the
     previous cycle's tables the trend flags compare with.
+    *rows* maps a region to what its aggregator's joint pattern requires of its row of
+    *cycle* (``RegionDigests.pattern.rows[cycle]``, or sent with its cycle digest): those
+    cells are suppressed, and the summary is checked against that region's meeting.
 
     :raises ValidationError: *previous* or *prior_cycle* is the summary of another cycle.
     """
@@ -336,8 +418,16 @@ async def build_summary(
     previous_cycle = current.previous() if current.number > 1 else None
     _check_issues(current, previous_cycle, previous=previous, prior_cycle=prior_cycle)
     codes = _regions(stores, regions)
+    needs = None if rows is None else {Region(str(r)).value: req for r, req in rows.items()}
     now, before = await _cycle_tables(
-        stores, codes, current, previous_cycle, k=k, previous=previous, prior_cycle=prior_cycle
+        stores,
+        codes,
+        current,
+        previous_cycle,
+        k=k,
+        previous=previous,
+        prior_cycle=prior_cycle,
+        rows=needs,
     )
     tables = {Region(code): _table(code, now, before) for code in codes}
     global_table = _table(GLOBAL, now, before)
@@ -403,6 +493,7 @@ async def _cycle_tables(
     k: int,
     previous: CspSummary | None,
     prior_cycle: CspSummary | None,
+    rows: Mapping[str, RowRequirement] | None = None,
 ) -> tuple[SummaryTables, SummaryTables | None]:
     """The protected tables of *current* and of *previous_cycle* (``None`` before the
     first cycle), read in one pass over the stores (no TLP:RED cases).
@@ -414,7 +505,9 @@ async def _cycle_tables(
     periods = [str(current)] + ([str(previous_cycle)] if previous_cycle is not None else [])
     cells = await _cells(stores, codes, periods)
     prefer = published_cells(prior_cycle).suppressed if prior_cycle is not None else frozenset()
-    now = summary_tables(cells[str(current)], codes, k=k, earlier=previous, prefer=prefer)
+    now = summary_tables(
+        cells[str(current)], codes, k=k, earlier=previous, prefer=prefer, rows=rows
+    )
     before = (
         summary_tables(cells[str(previous_cycle)], codes, k=k, earlier=prior_cycle)
         if previous_cycle is not None
@@ -437,4 +530,18 @@ def _methodology(now: SummaryTables, *, k: int, catalogue: Catalogue) -> Methodo
         trend_test=TREND_TEST,
         red_excluded=True,
         catalogue_version=catalogue.version,
+        published_share=_shares(now),
     )
+
+
+def _shares(now: SummaryTables) -> dict[str, float]:
+    """The utility figure: the share of (case, value) facts in published cells, of the
+    regions' tables and of the global table."""
+    acc = {"regions": [0, 0], "global": [0, 0]}
+    for key, count in now.counts.items():
+        if key[1:] == TOTAL or count <= 0:
+            continue
+        part = acc["global" if key[0] == GLOBAL else "regions"]
+        part[1] += count
+        part[0] += 0 if now.hidden(key) else count
+    return {name: round(p / t, 4) if t else 1.0 for name, (p, t) in acc.items()}

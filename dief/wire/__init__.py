@@ -116,6 +116,7 @@ from dief.wire._loading import (
     parse_case,
 )
 from dief.wire._outputs import (
+    SUPPRESSION_TEXT,
     Cell,
     ChecklistEntry,
     CspSummary,
@@ -125,6 +126,7 @@ from dief.wire._outputs import (
     Methodology,
     Pattern,
     RegionTable,
+    SuppressionReason,
     Totals,
     Trend,
     TrendTest,
@@ -196,6 +198,7 @@ __all__ = [
     "SUITE_HYBRID",
     "SUITE_X25519",
     "SUMMARY_MAX_CHARS",
+    "SUPPRESSION_TEXT",
     "TYPE_BULLETIN",
     "TYPE_BULLETIN_GROUP_KEY",
     "TYPE_CASE",
@@ -247,6 +250,7 @@ __all__ = [
     "SealedEnvelope",
     "SealedReceipt",
     "SignedBulletinBatch",
+    "SuppressionReason",
     "Totals",
     "Trend",
     "TrendTest",

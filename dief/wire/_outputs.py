@@ -27,9 +27,10 @@ from pydantic import (
 )
 
 from dief.catalogue import INDICATOR_ID_PATTERN
-from dief.vocab import Dimension, Region, Tlp, TransferStage
+from dief.vocab import Dimension, Region, Tlp, TransferStage, TransferType
 
 __all__ = [
+    "SUPPRESSION_TEXT",
     "Cell",
     "ChecklistEntry",
     "CspSummary",
@@ -39,6 +40,7 @@ __all__ = [
     "Methodology",
     "Pattern",
     "RegionTable",
+    "SuppressionReason",
     "Totals",
     "Trend",
     "TrendTest",
@@ -48,6 +50,24 @@ _PERIOD_RE = re.compile(r"^([0-9]{4}-(0[1-9]|1[0-2])|[0-9]{4}-Q[1-4]|CSP[1-9][0-
 _PERIOD_PATTERN = _PERIOD_RE.pattern
 _MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 _CYCLE_PATTERN = r"^CSP[1-9][0-9]{0,3}$"
+
+
+class SuppressionReason(StrEnum):
+    """Why a cell, total or checklist entry is suppressed (DESIGN §7)."""
+
+    CONTRIBUTORS = "contributors"
+    """fewer distinct contributors than k: it could point at a State"""
+    PROTECTION = "protection"
+    """enough contributors, hidden so that another suppressed figure cannot be worked out"""
+
+
+#: one sentence per reason, for every rendering (a diplomat reads them)
+SUPPRESSION_TEXT = {
+    SuppressionReason.CONTRIBUTORS: "Hidden because fewer than k States reported it, so "
+    "it could point to one of them.",
+    SuppressionReason.PROTECTION: "Hidden although enough States reported it, so that a "
+    "figure hidden elsewhere cannot be worked out from it.",
+}
 
 
 class Trend(StrEnum):
@@ -81,6 +101,9 @@ class Cell(BaseModel):
     previous: Count | None = Field(default=None, description="Count in the previous period")
     change: int | None = Field(default=None, description="count - previous")
     trend: Trend | None = None
+    reason: SuppressionReason | None = Field(
+        default=None, description="Why it is suppressed (null when published)"
+    )
 
     @model_validator(mode="after")
     def _disclosure(self) -> Cell:
@@ -119,6 +142,9 @@ class Totals(BaseModel):
         default=None, description="Cases in the previous period; null when not publishable"
     )
     trend: Trend | None = None
+    reason: SuppressionReason | None = Field(
+        default=None, description="Why the total is withheld (null when published)"
+    )
 
     @model_validator(mode="after")
     def _disclosure(self) -> Totals:
@@ -143,6 +169,13 @@ class ChecklistEntry(BaseModel):
         default_factory=list, description="Transfer stages the indicator applies to"
     )
     source: str | None = Field(default=None, description="Public sources (catalogue)")
+    transfer_types: list[TransferType] = Field(
+        default_factory=list,
+        description="Transfer types the indicator applies to (catalogue; empty: not known)",
+    )
+    reason: SuppressionReason | None = Field(
+        default=None, description="Why it is suppressed (null when published)"
+    )
 
     @model_validator(mode="after")
     def _disclosure(self) -> ChecklistEntry:

@@ -3,9 +3,8 @@ judged by the independent audit (dief.audit: LP with HiGHS, and the SVD rank att
 
 A reader of one region holds its meeting digests (k_meeting = 2, TLP:RED counted) and the
 public CSP summaries (k_csp = 3, TLP:RED excluded). Protected document by document, the two
-together give cells away; these tests say they must not. They fail on the code before joint
-protection, so they are marked ``xfail(strict=True)``: they flip (XPASS, which fails the
-run) when the joint protection lands, and the mark is removed then.
+together give cells away; these tests say they must not. They failed on the code before
+joint protection (``write_outputs(joint=False)`` still protects document by document).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from dief.database import sqlite_url
 from dief.render import write_outputs
 
 CATALOGUE = load_catalogue()
-NOT_YET = "joint protection (issue #15) not built yet"
 MONTH = "2025-10"  # CSP12, 2025-Q4
 COMMON = (
     ("kind", "case"),
@@ -64,7 +62,6 @@ async def _publish(store: CaseStore, out: Path) -> None:
     )
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET)
 async def test_digest_beside_summary_recovers_no_single_contributor_cell(
     store: CaseStore, tmp_path: Path
 ) -> None:
@@ -91,7 +88,6 @@ async def test_digest_beside_summary_recovers_no_single_contributor_cell(
     assert not [c for c in stockpile if c.by_rank]
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET)
 async def test_digest_beside_summary_isolates_no_red_case(store: CaseStore, tmp_path: Path) -> None:
     # 10 cases, one TLP:RED: the digest's total is 10, the summary's 9. Every cell both
     # publish differs by that one case's values: its categorical profile
@@ -117,7 +113,6 @@ def _history(seed: int) -> History:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=NOT_YET)
 @settings(
     max_examples=12,
     deadline=None,

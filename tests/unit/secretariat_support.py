@@ -67,7 +67,9 @@ def dlq_reasons(dlqs: RegionDlqs) -> dict[Region, list[str]]:
     return {region: sink.reasons() for region, sink in dlqs.items() if sink.sent}
 
 
-def issuer(region: Region, sink: MemoryRecordSink, *, k_meeting: int = 2) -> DigestIssuer:
+def issuer(
+    region: Region, sink: MemoryRecordSink, *, k_meeting: int = 2, k_csp: int = 3
+) -> DigestIssuer:
     return DigestIssuer(
         region=region,
         signer=KEYS.region_sign[region],
@@ -76,6 +78,7 @@ def issuer(region: Region, sink: MemoryRecordSink, *, k_meeting: int = 2) -> Dig
         catalogue=CATALOGUE,
         k_meeting=k_meeting,
         clock=FakeClock(NOW),
+        k_csp=k_csp,
     )
 
 

@@ -174,8 +174,11 @@ async def test_digest_equals_independent_recomputation(store: CaseStore, seed: i
     assert "2026-Q3" in periods
     secondary = 0
     for k in (1, 2, 3):
+        # k = 1 alone: nothing below k in the digests, and their summary rows left out
+        # (with them, the rows' cells below k_csp are protected in the digests too)
+        k_csp = None if k == 1 else 3
         digests = {
-            period: await build_digest(store, "AFR", period, k=k, catalogue=CATALOGUE)
+            period: await build_digest(store, "AFR", period, k=k, catalogue=CATALOGUE, k_csp=k_csp)
             for period in periods
         }
         for digest in digests.values():
@@ -250,7 +253,9 @@ async def test_trend_flags_on_a_constructed_series(store: CaseStore) -> None:
             make_facts(region="EEG", month="2026-05", node=i % 2, values=(("method", "ant_trade"),))
         )
     await store.apply_batch("EEG", facts)
-    digest = await build_digest(store, "EEG", "2026-06", k=2, catalogue=CATALOGUE)
+    # the digests alone: every value here has two or three contributors, so with the
+    # summary rows (k_csp = 3) most cells would be protected for the summary's sake
+    digest = await build_digest(store, "EEG", "2026-06", k=2, catalogue=CATALOGUE, k_csp=None)
     cells = _cells(digest)
     assert cells[("method", "ant_trade")].trend is Trend.RISING  # type: ignore[attr-defined]
     assert cells[("method", "ant_trade")].previous == 3  # type: ignore[attr-defined]
@@ -332,8 +337,10 @@ async def test_digest_reads_cells_not_cases(
 
     monkeypatch.setattr(store, "cell_rows", counting)
     await build_digest(store, "AFR", "2026-05", k=2, catalogue=CATALOGUE)
-    # one read, of every period of the region with data: the suppression pattern is joint
+    # one read of every period of the region with data: the suppression pattern is joint
     # across the region's digests (a digest alone would be open to its quarter minus the
-    # other months), so the read is O(cells of the region), still never the cases
-    assert len(calls) == 1
+    # other months), and one of its cycles without TLP:RED (its rows of the CSP summaries,
+    # protected with the digests), so the reads are O(cells of the region), never the cases
+    assert len(calls) == 2
     assert sorted(calls[0]) == sorted(await store.periods_with_data("AFR"))
+    assert sorted(calls[1]) == sorted(p for p in calls[0] if p.startswith("CSP"))

@@ -60,7 +60,7 @@ def _check_table(section: str, cells: list[Cell]) -> None:
     for cell in cells:
         cols = rows[cell.value]
         if cell.suppressed:
-            assert cols[0] == "suppressed"
+            assert cols[0] in ("suppressed (few)", "suppressed (protects)")
             assert not any(re.search(r"\d", c) for c in cols), cols
         else:
             assert cols[0] == str(cell.count)
@@ -77,7 +77,7 @@ def _check_checklist(markdown: str, entries: list[ChecklistEntry]) -> None:
     for entry in entries:
         cols = rows[entry.id]
         if entry.suppressed:
-            assert cols[3] == "suppressed"
+            assert cols[3] in ("suppressed (few)", "suppressed (protects)")
             assert not re.search(r"\d", cols[0] + cols[4] + cols[5])
         else:
             assert cols[3] == str(entry.count)
@@ -113,7 +113,7 @@ async def test_withheld_totals_render_as_suppressed(store: CaseStore) -> None:
     digest = await build_digest(store, "WEOG", "2026-05", k=2, catalogue=CATALOGUE)
     text = render_digest_markdown(digest)
     totals = _sections(text, "##")["Totals"]
-    assert "| suppressed | \u2013 |" in totals
+    assert "| suppressed (few) | \u2013 |" in totals
     assert "| 3 |" not in text
 
 

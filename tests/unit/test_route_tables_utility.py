@@ -135,7 +135,10 @@ async def _issue(afr: CaseStore, eeg: CaseStore) -> RouteTable:
         sink=sink,
         clock=FakeClock(LATER),
     )
-    source = await RegionDigests.load(afr, AFR, k=2, periods=["CSP12"])
+    # the sender's digests alone (k_csp=None): in this history every case has the same
+    # values but its kind, so with its summary rows protected too (LP bounds included)
+    # every total hides; the rule under test is the route table's floor
+    source = await RegionDigests.load(afr, AFR, k=2, periods=["CSP12"], k_csp=None)
     assert source.pattern.published("CSP12", CASE, source.tallies["CSP12"][CASE]) is None, (
         "the sender's cycle digest hides kind=case"
     )

@@ -1,0 +1,250 @@
+"""One protected system: a region's digests, its rows of the CSP summaries, and the TLP:RED
+part between them (DESIGN §7, "One system, not two").
+
+A meeting member holds its region's digests (TLP:RED counted, ``k_meeting``) and the public
+CSP summaries (TLP:RED excluded, ``k_csp``). For a cycle ``c`` they are linked, cell by
+cell, through the red part a reader does not see::
+
+    digest cell (c, d, v)  =  summary row cell (S c, d, v)  +  red cell (R c, d, v)
+
+so the region's pattern (:func:`~dief.disclosure.digest_pattern` with ``rows``) protects the
+three together, with these tables and cells added to the digests':
+
+- ``S<cycle>`` (:func:`row_table`): the region's row of the cycle's summary, its cells
+  counted without TLP:RED cases, primary below ``k_csp``; its single-valued dimensions sum
+  to its total like any table's;
+- ``R<cycle>`` (:func:`red_table`): the red part of every cell of the cycle digest. Never
+  published, listed nowhere (least value 0). A red cell with a case and fewer than
+  ``k_meeting`` red contributors (a lower bound: the digest's contributors less the
+  summary's, at least 1) is *sensitive*: no combination may determine it, since it would
+  give away the profile of a State's TLP:RED case. Other red cells are *free* unknowns. The
+  red total (the number of red cases) is taken as known: it is the digest total less the
+  summary total, both published as a rule (stated in the methodology). A cycle without red
+  cases has no red cells: its digest cells equal its summary cells.
+- A summary row cell hidden only for ``k_csp`` whose contributors reach ``k_meeting`` is
+  *free*: the region's meeting may compute it (its digest publishes the same cases at the
+  meeting's ``k``); the Secretariat is told so (:class:`RowRequirement.known`) and never
+  relies on such a cell to protect another.
+
+After protection, :func:`row_requirements` says what each cycle's summary must do for the
+region: the row cells it must suppress and the linear relations between them that the
+region's documents give its meeting (a projection of the region's equations onto those
+cells), so the Secretariat can check its own suppressions against that meeting
+(:func:`~dief.secretariat.summary_tables`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from dief.aggregator import TOTAL
+from dief.disclosure._cells import CellId, PeriodCells
+from dief.disclosure._elimination import rref
+from dief.disclosure._suppression import Group, Key
+
+__all__ = [
+    "JointParts",
+    "RowRequirement",
+    "is_red_table",
+    "is_row_table",
+    "joint_parts",
+    "red_table",
+    "row_requirements",
+    "row_table",
+]
+
+_ROW = "S"
+_RED = "R"
+
+
+def row_table(cycle: str) -> str:
+    """The table name of a region's row of *cycle*'s CSP summary (``SCSP12``)."""
+    return f"{_ROW}{cycle}"
+
+
+def red_table(cycle: str) -> str:
+    """The table name of the TLP:RED part of a region's *cycle* digest (``RCSP12``)."""
+    return f"{_RED}{cycle}"
+
+
+def is_row_table(name: str) -> bool:
+    return name.startswith(f"{_ROW}CSP")
+
+
+def is_red_table(name: str) -> bool:
+    return name.startswith(f"{_RED}CSP")
+
+
+@dataclass(frozen=True, slots=True)
+class RowRequirement:
+    """What a region's joint pattern needs of its row of one cycle's CSP summary.
+
+    ``hidden``: the row cells the summary must suppress (the Secretariat only adds to
+    them); ``known``: those of them the region's meeting can compute anyway (never used to
+    protect another cell); ``relations``: linear relations (cell → coefficient) between
+    ``hidden`` cells that the region's documents give its meeting, the published row cells
+    taken as given.
+    """
+
+    cycle: str
+    hidden: frozenset[CellId] = frozenset()
+    known: frozenset[CellId] = frozenset()
+    relations: tuple[tuple[tuple[CellId, int], ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class JointParts:
+    """What the summary rows and the red cells add to a region's digest tables."""
+
+    tables: dict[str, PeriodCells] = field(default_factory=dict)
+    counts: dict[Key, int] = field(default_factory=dict)
+    primary: set[Key] = field(default_factory=set)
+    free: set[Key] = field(default_factory=set)
+    unlisted: set[Key] = field(default_factory=set)
+    known: set[Key] = field(default_factory=set)
+    groups: list[Group] = field(default_factory=list)
+    heavy: set[Key] = field(default_factory=set)
+
+
+def joint_parts(
+    digest_tables: Mapping[str, PeriodCells],
+    rows: Mapping[str, PeriodCells],
+    *,
+    k_meeting: int,
+    k_csp: int,
+) -> JointParts:
+    """The summary row tables (*rows*: cycle → the region's cells without TLP:RED) and red
+    cells of every cycle the digests have a table of, with their link groups (see the
+    module docstring). The row tables' own sums are the digest tables' (the caller adds the
+    row tables to its tables)."""
+    parts = JointParts()
+    for cycle in sorted(rows):
+        digest = digest_tables.get(cycle)
+        if not digest:
+            continue
+        row = rows[cycle]
+        name = row_table(cycle)
+        parts.tables[name] = dict(row)
+        for cell, tally in row.items():
+            key = (name, *cell)
+            parts.counts[key] = tally.count
+            if tally.contributors < k_csp and tally.count > 0:
+                parts.primary.add(key)
+        parts.heavy.add((name, *TOTAL))
+        _link(parts, cycle, digest, row, k_csp=k_csp)
+    return parts
+
+
+def _link(
+    parts: JointParts,
+    cycle: str,
+    digest: PeriodCells,
+    row: PeriodCells,
+    *,
+    k_csp: int,
+) -> None:
+    """The groups ``digest = row (+ red)`` of every cell of the *cycle* digest."""
+    name, red = row_table(cycle), red_table(cycle)
+    d_total = digest.get(TOTAL)
+    s_total = row.get(TOTAL)
+    reds = (d_total.count if d_total else 0) - (s_total.count if s_total else 0)
+    for cell, tally in sorted(digest.items()):
+        members: list[Key] = []
+        inner = row.get(cell)
+        if inner is not None:
+            members.append((name, *cell))
+        if reds > 0:
+            key = (red, *cell)
+            count = tally.count - (inner.count if inner is not None else 0)
+            if count < 0:
+                continue
+            parts.counts[key] = count
+            parts.unlisted.add(key)
+            # never published: hidden from the start; with fewer red cases than k_csp
+            # (they may all be one State's), every red cell with a case is protected, and
+            # the red total may be computed; with more, the red part is no one's profile
+            few = reds < k_csp
+            sensitive = few and count > 0 and cell != TOTAL
+            if cell == TOTAL and not few:
+                parts.known.add(key)
+            else:
+                (parts.primary if sensitive else parts.free).add(key)
+            members.append(key)
+        if members:
+            parts.groups.append(Group((cycle, *cell), tuple(members)))
+
+
+def _rows_of(groups: Iterable[Group], index: Mapping[Key, int]) -> Iterable[dict[int, int]]:
+    for group in groups:
+        row: dict[int, int] = {}
+        for member in group.members:
+            col = index.get(member)
+            if col is not None:
+                row[col] = row.get(col, 0) + 1
+        col = index.get(group.marginal)
+        if col is not None:
+            row[col] = row.get(col, 0) - 1
+        row = {c: v for c, v in row.items() if v}
+        if row:
+            yield row
+
+
+def row_requirements(
+    cycles: Iterable[str],
+    unknown: frozenset[Key],
+    groups: Sequence[Group],
+) -> dict[str, RowRequirement]:
+    """For each of *cycles*, what its summary row needs (:class:`RowRequirement`), from
+    the cells a reader of the region does not know (*unknown*: suppressed, not public
+    otherwise) and the region's groups.
+
+    The relations are the region's equations restricted to its unknowns and projected onto
+    the row's unknown cells (the other unknowns eliminated: an exact reduced echelon form
+    with the row's cells ordered last; the rows whose leading column is a row cell span
+    the projection). Only the groups connected to the row's cells through unknown cells
+    are eliminated: the others cannot take part.
+    """
+    of_cell: dict[Key, list[int]] = {}
+    for i, group in enumerate(groups):
+        for cell in group.cells:
+            if cell in unknown:
+                of_cell.setdefault(cell, []).append(i)
+    out: dict[str, RowRequirement] = {}
+    for cycle in cycles:
+        name = row_table(cycle)
+        row_keys = sorted(k for k in unknown if k[0] == name)
+        if not row_keys:
+            out[cycle] = RowRequirement(cycle)
+            continue
+        seen_groups: set[int] = set()
+        seen_cells = set(row_keys)
+        frontier = list(row_keys)
+        while frontier:
+            cell = frontier.pop()
+            for i in of_cell.get(cell, ()):
+                if i in seen_groups:
+                    continue
+                seen_groups.add(i)
+                for other in groups[i].cells:
+                    if other in unknown and other not in seen_cells:
+                        seen_cells.add(other)
+                        frontier.append(other)
+        others = sorted(seen_cells - set(row_keys))
+        order = [*others, *row_keys]
+        index = {key: i for i, key in enumerate(order)}
+        pivots = rref(_rows_of((groups[i] for i in sorted(seen_groups)), index))
+        boundary = len(others)
+        relations = tuple(
+            tuple(sorted((order[col][1:], value) for col, value in row.items()))
+            for lead, row in sorted(pivots.items())
+            if lead >= boundary
+        )
+        known = frozenset(rel[0][0] for rel in relations if len(rel) == 1)
+        out[cycle] = RowRequirement(
+            cycle,
+            frozenset(key[1:] for key in row_keys),
+            known,
+            relations,
+        )
+    return out
