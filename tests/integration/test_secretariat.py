@@ -36,7 +36,13 @@ from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.crypto import Sealer
 from dief.database import sqlite_url
-from dief.digests import build_payload, issue_every_digest, payload_bytes, sign_payload
+from dief.digests import (
+    RegionDigests,
+    build_payload,
+    issue_every_digest,
+    payload_bytes,
+    sign_payload,
+)
 from dief.kafka import CSP_TOPIC, DIGESTS_TOPIC, KafkaRecordSink, dlq_topic, make_broker
 from dief.keyring import KeyRole
 from dief.seams import coarse_hour
@@ -146,7 +152,18 @@ async def test_digests_to_signed_summaries_through_dief_secretariat(
         expected: dict[str, CspSummary] = {}
         for c in sorted(cycles):  # the previous cycle's summary breaks ties
             prior = expected.get(f"CSP{int(c[3:]) - 1}")
-            expected[c] = await build_summary(store, c, k=3, catalogue=CATALOGUE, prior_cycle=prior)
+            # one protected system: what each region's joint pattern required of its row
+            rows = {
+                r: (
+                    await RegionDigests.load(
+                        store, r, k=2, k_csp=3, earlier=await store.published_suppressions(r)
+                    )
+                ).pattern.rows[c]
+                for r in Region
+            }
+            expected[c] = await build_summary(
+                store, c, k=3, catalogue=CATALOGUE, prior_cycle=prior, rows=rows
+            )
 
     # the Secretariat service, as deployed
     database = sqlite_url(tmp_path / "secretariat.sqlite")
