@@ -117,7 +117,7 @@ def _history(seed: int) -> History:
     strict=False,
     reason="on some histories the audit links an issue-2 table to issue 1 because its "
     "published cells and total are unchanged while a hidden cell changed, and 'determines' "
-    "a value that is not the true count (seed 500/25/14: CSP12 PDV-01 audited 5, true 6; "
+    "a value that is not the true count (seed 8538/27/11: CSP12 RTE-01 audited 5, true 6; "
     "seed 680/16/6: 2025-Q3 DOC-01 audited 3, true 4); each issue alone audits clean. "
     "To settle between dief.audit (link only what cannot have changed) and the protection "
     "(docs/digests.md, 'One protected system')",
