@@ -20,7 +20,7 @@ node's :class:`Watch` es, evaluated locally (:func:`match_watches`);
 
 from __future__ import annotations
 
-from dief.bulletins._board import AlertLine, BulletinBoard, alert_listing
+from dief.bulletins._board import AlertLine, BulletinBoard, alert_listing, questions_of
 from dief.bulletins._collector import (
     DEFAULT_INTERVAL,
     DEFAULT_JITTER,
@@ -29,6 +29,7 @@ from dief.bulletins._collector import (
     FileBulletinMemory,
     MemoryBulletinMemory,
 )
+from dief.bulletins._follow import BulletinFollower
 from dief.bulletins._generalise import (
     BULLETIN_TLPS,
     eligible,
@@ -40,22 +41,31 @@ from dief.bulletins._region import RegionBulletins
 from dief.bulletins._release import MIN_CONTRIBUTORS, ContributorRelease
 from dief.bulletins._seal import (
     BULLETINS_TOPIC,
+    GROUP_KEY_PREFIX,
     BulletinReader,
     BulletinSealer,
     OpenedBulletins,
+    RegionKeys,
     record_key,
 )
 from dief.bulletins._service import (
-    GROUP_KEY_PREFIX,
     BulletinPublisher,
     BulletinsRead,
     publish_group_key,
     read_bulletins,
 )
+from dief.bulletins._store import (
+    BULLETIN_SCHEMA,
+    BulletinCounts,
+    BulletinStore,
+    StoredBulletin,
+    StoredMatch,
+)
 from dief.bulletins._watches import FACETS, Watch, WatchMatch, WatchStore, match_watches
 
 __all__ = [
     "BULLETINS_TOPIC",
+    "BULLETIN_SCHEMA",
     "BULLETIN_TLPS",
     "DEFAULT_INTERVAL",
     "DEFAULT_JITTER",
@@ -65,16 +75,22 @@ __all__ = [
     "AlertLine",
     "BulletinBoard",
     "BulletinCollector",
+    "BulletinCounts",
+    "BulletinFollower",
     "BulletinMemory",
     "BulletinPublisher",
     "BulletinReader",
     "BulletinSealer",
+    "BulletinStore",
     "BulletinsRead",
     "ContributorRelease",
     "FileBulletinMemory",
     "MemoryBulletinMemory",
     "OpenedBulletins",
     "RegionBulletins",
+    "RegionKeys",
+    "StoredBulletin",
+    "StoredMatch",
     "Watch",
     "WatchMatch",
     "WatchStore",
@@ -84,6 +100,7 @@ __all__ = [
     "match_watches",
     "new_bulletin_id",
     "publish_group_key",
+    "questions_of",
     "read_bulletins",
     "record_key",
     "retraction",

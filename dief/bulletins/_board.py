@@ -17,7 +17,7 @@ from dief.bulletins._seal import OpenedBulletins
 from dief.bulletins._watches import Watch, WatchMatch, match_watches
 from dief.wire import BulletinEntry
 
-__all__ = ["AlertLine", "BulletinBoard", "alert_listing"]
+__all__ = ["AlertLine", "BulletinBoard", "alert_listing", "questions_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,8 @@ class BulletinBoard:
         tmp.replace(self._path)
 
 
-def _questions(indicators: Iterable[str]) -> tuple[tuple[str, str], ...]:
+def questions_of(indicators: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """(indicator, its checklist question) from the newest shipped catalogue holding it."""
     from dief.catalogue import load_catalogues
 
     catalogues = list(load_catalogues().values())
@@ -115,7 +116,7 @@ def alert_listing(board: BulletinBoard, watches: Iterable[Watch] = ()) -> list[A
             region,
             hour,
             entry,
-            _questions(entry.risk_indicators),
+            questions_of(entry.risk_indicators),
             tuple(match_watches(watch_list, entry)),
         )
         for region, hour, entry in board.entries()

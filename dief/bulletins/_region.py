@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from pydantic import ValidationError as PydanticValidationError
 
 from dief.bulletins._collector import DEFAULT_INTERVAL, DEFAULT_JITTER, BulletinCollector
-from dief.bulletins._seal import BULLETINS_TOPIC, BulletinSealer
-from dief.bulletins._service import GROUP_KEY_PREFIX, BulletinPublisher
+from dief.bulletins._seal import BULLETINS_TOPIC, GROUP_KEY_PREFIX, BulletinSealer
+from dief.bulletins._service import BulletinPublisher
 from dief.crypto import KemPublicKey, SigningKey
 from dief.exceptions import DiefError, DirectoryError
 from dief.keyring import ForumDirectory, verify_bulletin_group_key

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError as PydanticValidationError
@@ -30,16 +30,34 @@ from dief.crypto import (
 )
 from dief.exceptions import EnvelopeError, SignatureError
 from dief.kafka import BULLETINS_TOPIC
+from dief.keyring import ForumDirectory
 from dief.seams import Clock, SystemClock, coarse_hour
 from dief.wire import (
     CONTEXT_BULLETIN,
     TYPE_BULLETIN,
     BulletinBatch,
     BulletinEntry,
+    DirectoryRole,
     SignedBulletinBatch,
 )
 
-__all__ = ["BULLETINS_TOPIC", "BulletinReader", "BulletinSealer", "OpenedBulletins", "record_key"]
+__all__ = [
+    "BULLETINS_TOPIC",
+    "GROUP_KEY_PREFIX",
+    "BulletinReader",
+    "BulletinSealer",
+    "OpenedBulletins",
+    "RegionKeys",
+    "record_key",
+]
+
+#: Record keys of group key releases on ``dief.bulletins`` (``group-key/v<version>``); every
+#: other record there is a sealed batch under a random key.
+GROUP_KEY_PREFIX = b"group-key/"
+
+#: Where a reader finds the region signing keys: a directory, the directory held now (a
+#: callable: a rotation is followed), or region → verify keys.
+RegionKeys = ForumDirectory | Callable[[], ForumDirectory] | Mapping[str, Sequence[VerifyKey]]
 
 log = logging.getLogger("dief.bulletins")
 
@@ -102,10 +120,11 @@ class BulletinReader:
     def __init__(
         self,
         group_keys: Iterable[KemPrivateKey],
-        region_keys: object,
+        region_keys: RegionKeys,
     ) -> None:
-        """*region_keys* is a ``ForumDirectory`` (region signing keys are taken from it, by
-        the envelope's region) or a mapping region → verify keys."""
+        """*region_keys*: a ``ForumDirectory`` (region signing keys are taken from it, by
+        the envelope's region), a callable giving the directory held now, or a mapping
+        region → verify keys."""
         self._opener = Opener(list(group_keys), schemas={TYPE_BULLETIN: {1}})
         self._regions = region_keys
         self.ignored: Counter[str] = Counter()
@@ -117,12 +136,12 @@ class BulletinReader:
         self._opener.add_key(key)
 
     def _verify_keys(self, region: str) -> list[VerifyKey]:
-        from dief.wire import DirectoryRole
-
         regions = self._regions
-        if hasattr(regions, "verify_keys"):
+        if callable(regions):
+            regions = regions()
+        if isinstance(regions, ForumDirectory):
             return list(regions.verify_keys(DirectoryRole.REGION_SIGN, region))
-        return list(regions.get(region, ()))  # type: ignore[attr-defined]  # a mapping
+        return list(regions.get(region, ()))
 
     def open(self, value: bytes) -> OpenedBulletins | None:
         """The batch in *value*, or None (counted in :attr:`ignored` by reason)."""

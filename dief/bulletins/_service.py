@@ -14,18 +14,25 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+
+from pydantic import ValidationError as PydanticValidationError
 
 from dief.bulletins._board import BulletinBoard
 from dief.bulletins._collector import BulletinCollector
-from dief.bulletins._seal import BULLETINS_TOPIC, BulletinReader, BulletinSealer, record_key
+from dief.bulletins._seal import (
+    BULLETINS_TOPIC,
+    GROUP_KEY_PREFIX,
+    BulletinReader,
+    BulletinSealer,
+    record_key,
+)
+from dief.crypto import KemPrivateKey
+from dief.exceptions import DirectoryError
+from dief.kafka import read_to_end
+from dief.keyring import ForumDirectory, open_bulletin_group_key
 from dief.seams import Clock, RecordSink, SystemClock
 from dief.settings import KafkaSettings
 from dief.wire import BulletinEntry, BulletinGroupKeyRelease
-
-if TYPE_CHECKING:
-    from dief.crypto import KemPrivateKey
-    from dief.keyring import ForumDirectory
 
 __all__ = [
     "GROUP_KEY_PREFIX",
@@ -34,10 +41,6 @@ __all__ = [
     "publish_group_key",
     "read_bulletins",
 ]
-
-#: Record keys of group key releases on ``dief.bulletins`` (``group-key/v<version>``); every
-#: other record there is a sealed batch under a random key.
-GROUP_KEY_PREFIX = b"group-key/"
 
 log = logging.getLogger("dief.bulletins")
 
@@ -102,11 +105,6 @@ def _take_group_key(
     value: bytes, reader: BulletinReader, directory: ForumDirectory, node_key: KemPrivateKey
 ) -> bool:
     """Add this node's copy of the release in *value* to *reader*; whether it opened."""
-    from pydantic import ValidationError as PydanticValidationError
-
-    from dief.exceptions import DirectoryError
-    from dief.keyring import open_bulletin_group_key
-
     try:
         release = BulletinGroupKeyRelease.model_validate_json(value)
         reader.add_group_key(open_bulletin_group_key(release, directory, node_key))
@@ -143,8 +141,6 @@ async def read_bulletins(
     and *node_key*, the group key releases met on the way give the reader this node's
     copies (a release for another directory version, or without a copy for this node, is
     passed over)."""
-    from dief.kafka import read_to_end
-
     before = reader.total_ignored
     snapshot = await read_to_end(
         settings, [topic], start=start, time_limit=time_limit, client_id="dief-bulletins"

@@ -32,6 +32,7 @@ from dief.keyring._bulletin_key import (
     group_public_key,
     issue_bulletin_group_key,
     open_bulletin_group_key,
+    open_group_key_copy,
     verify_bulletin_group_key,
 )
 from dief.keyring._directory import ForumDirectory, verify_certificate, verify_directory
@@ -83,6 +84,7 @@ __all__ = [
     "issue_bulletin_group_key",
     "normalise_fingerprint",
     "open_bulletin_group_key",
+    "open_group_key_copy",
     "open_party",
     "parse_strict",
     "publish_directory",

@@ -17,6 +17,7 @@ from dief.crypto import (
     KemPublicKey,
     Opener,
     Sealer,
+    SigningKey,
     VerifyKey,
     b64url_decode,
     b64url_encode,
@@ -31,6 +32,7 @@ __all__ = [
     "group_public_key",
     "issue_bulletin_group_key",
     "open_bulletin_group_key",
+    "open_group_key_copy",
     "verify_bulletin_group_key",
 ]
 
@@ -46,15 +48,11 @@ def _directory_key(directory: ForumDirectory) -> VerifyKey:
 
 
 def issue_bulletin_group_key(
-    directory: ForumDirectory, directory_signer: object, *, suite: str = SUITE_HYBRID
+    directory: ForumDirectory, directory_signer: SigningKey, *, suite: str = SUITE_HYBRID
 ) -> tuple[BulletinGroupKeyRelease, KemPrivateKey]:
     """A new group key for *directory*'s version, wrapped to each of its node KEM keys and
     signed by *directory_signer* (the :class:`~dief.crypto.SigningKey` the directory's
     certificate names). Returns the release and the private key (for the signer to drop)."""
-    from dief.crypto import SigningKey
-
-    if not isinstance(directory_signer, SigningKey):
-        raise TypeError("directory_signer must be a SigningKey")
     if directory_signer.kid != directory.document.certificate.subject_kid:
         raise DirectoryError("not the key the directory's certificate names", code="rule")
     group = KemPrivateKey.generate(suite)
@@ -105,6 +103,22 @@ def open_bulletin_group_key(
         (``not_registered``: the node is not in this directory version).
     """
     public = verify_bulletin_group_key(release, directory)
+    return open_group_key_copy(release, node_key, public)
+
+
+def open_group_key_copy(
+    release: BulletinGroupKeyRelease,
+    node_key: KemPrivateKey,
+    public: KemPublicKey | None = None,
+) -> KemPrivateKey:
+    """This node's copy in a *release* verified before (:func:`open_bulletin_group_key`
+    verifies it against the directory first; a node reopens here the releases it kept).
+
+    :raises DirectoryError: no copy for this node, or the copy does not open or is not the
+        released key.
+    """
+    if public is None:
+        public = KemPublicKey(release.suite, b64url_decode(release.group_public))
     copy = next((w for w in release.wrapped if w.node_kid == node_key.kid), None)
     if copy is None:
         raise DirectoryError("no copy of the group key for this node", code="not_registered")
@@ -114,12 +128,12 @@ def open_bulletin_group_key(
         raise DirectoryError(
             "this node's copy of the group key does not open", code="rule"
         ) from exc
-    if opened.region != _label(directory.version):
+    if opened.region != _label(release.directory_version):
         raise DirectoryError("the group key copy is of another directory version", code="rule")
     payload = opened.payload.decode("utf-8")
     if not (payload.startswith('{"k":"') and payload.endswith('"}')):
         raise DirectoryError("the group key copy is malformed", code="malformed")
     group = KemPrivateKey(release.suite, b64url_decode(payload[6:-2]))
-    if group.kid != public.kid:
+    if group.kid != public.kid or group.kid != release.group_kid:
         raise DirectoryError("the group key copy is not the released key", code="rule")
     return group

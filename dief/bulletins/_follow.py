@@ -1,0 +1,200 @@
+"""The running node follows ``dief.bulletins`` into its own store (DESIGN §13 ⚑).
+
+:class:`BulletinFollower` reads the topic without a consumer group (a
+:class:`~dief.seams.RecordFeed`, from the positions kept in the node's database, like the
+receipt reader). A group key release signed by the directory signer for the directory the
+node holds gives the node its copy (kept, so a restart opens it again); a batch that opens
+with a key the node holds and verifies under its region's signing key is applied to the
+:class:`~dief.bulletins.BulletinStore` with the node's watch matches; anything else is
+ignored and counted by reason, its content never kept or logged. Positions and contents are
+written in one transaction: a restart goes on where it stopped, and a record read twice
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from pydantic import ValidationError as PydanticValidationError
+
+from dief.bulletins._seal import (
+    BULLETINS_TOPIC,
+    GROUP_KEY_PREFIX,
+    BulletinReader,
+    OpenedBulletins,
+)
+from dief.bulletins._store import BulletinStore
+from dief.bulletins._watches import Watch
+from dief.crypto import KemPrivateKey
+from dief.exceptions import BrokerError, DirectoryError, StorageError
+from dief.keyring import ForumDirectory, open_bulletin_group_key, open_group_key_copy
+from dief.seams import Backoff, InboundRecord, RecordFeed
+from dief.wire import BulletinGroupKeyRelease
+
+__all__ = ["BulletinFollower"]
+
+log = logging.getLogger("dief.bulletins")
+
+#: Longest wait of one fetch, so that a stop is seen soon.
+_FETCH_WAIT = 0.5
+
+
+class BulletinFollower:
+    """Reads ``dief.bulletins`` from *feed* into *store* at one node."""
+
+    def __init__(
+        self,
+        store: BulletinStore,
+        feed: RecordFeed,
+        *,
+        directory: Callable[[], ForumDirectory],
+        node_key: KemPrivateKey,
+        watches: Callable[[], Sequence[Watch]] = list,
+        topic: str = BULLETINS_TOPIC,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._store = store
+        self._feed = feed
+        self._directory = directory
+        self._node_key = node_key
+        self._watches = watches
+        self._topic = topic
+        self._backoff = backoff or Backoff()
+        self._started = False
+        self._kids: set[str] = set()
+        self.reader = BulletinReader([], directory)
+        self._changed = asyncio.Condition()
+        #: Bulletins and retractions applied, and group keys opened, since made.
+        self.added = 0
+        self.retracted = 0
+        self.group_keys = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"BulletinFollower(added={self.added}, retracted={self.retracted}, "
+            f"ignored={self.reader.total_ignored})"
+        )
+
+    @property
+    def ignored(self) -> int:
+        return self.reader.total_ignored
+
+    def _add_key(self, key: KemPrivateKey) -> bool:
+        if key.kid in self._kids:
+            return False
+        self._kids.add(key.kid)
+        self.reader.add_group_key(key)
+        self.group_keys += 1
+        return True
+
+    async def _take_release(self, value: bytes) -> None:
+        try:
+            release = BulletinGroupKeyRelease.model_validate_json(value)
+            key = open_bulletin_group_key(release, self._directory(), self._node_key)
+        except (PydanticValidationError, DirectoryError) as exc:
+            # another directory version's, not signed by the directory signer, or no copy
+            # for this node (removed or never registered): passed over
+            log.debug("a group key release passed over (%s)", type(exc).__name__)
+            return
+        if self._add_key(key):
+            await self._store.keep_release(release)
+
+    async def handle(self, records: Sequence[InboundRecord]) -> int:
+        """Apply *records* (in order) and keep the position after them; returns how many
+        bulletins and retractions changed the store."""
+        batches: list[OpenedBulletins] = []
+        positions: dict[int, int] = {}
+        for rec in records:
+            positions[rec.partition] = max(positions.get(rec.partition, 0), rec.offset + 1)
+            if (rec.key or b"").startswith(GROUP_KEY_PREFIX):
+                await self._take_release(rec.value or b"")
+                continue
+            opened = self.reader.open(rec.value or b"")
+            if opened is not None:
+                batches.append(opened)
+        applied = await self._store.apply(batches, self._watches(), positions, topic=self._topic)
+        self.added += len(applied.added)
+        self.retracted += len(applied.retracted)
+        async with self._changed:
+            self._changed.notify_all()
+        return len(applied.added) + len(applied.retracted)
+
+    async def wait_for(self, done: Callable[[], Awaitable[bool]], time_limit: float) -> bool:
+        """Wait (without reading) until ``done()`` is true after a handled batch (True), or
+        raise :class:`TimeoutError` after *time_limit* seconds; for callers beside
+        :meth:`run` (tests, the bench)."""
+        async with asyncio.timeout(time_limit):
+            async with self._changed:
+                while not await done():
+                    await self._changed.wait()
+        return True
+
+    async def read_until(self, done: Callable[[], Awaitable[bool]], time_limit: float) -> bool:
+        """Read until ``done()`` is true (True) or *time_limit* seconds passed (False).
+
+        :raises BrokerError: the broker cannot be reached.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + time_limit
+        try:
+            async with asyncio.timeout(max(time_limit, 0.0) + 1.0):
+                await self._start()
+        except TimeoutError as exc:
+            raise BrokerError(f"cannot read {self._topic} within {time_limit:g} s") from exc
+        while not await done():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            records = await self._feed.fetch(min(remaining, _FETCH_WAIT))
+            if records:
+                await self.handle(records)
+        return True
+
+    async def read_to_end(self, time_limit: float) -> bool:
+        """Read what the topic holds now (``dief alerts --read``); whether it got there."""
+        return await self.read_until(self.caught_up, time_limit)
+
+    async def caught_up(self) -> bool:
+        return self._started and await self._feed.caught_up()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Follow until *stop* is set, retrying with backoff when the broker or the node's
+        database fails (the node goes on meanwhile)."""
+        attempt = 0
+        try:
+            while not stop.is_set():
+                try:
+                    await self._start()
+                    records = await self._feed.fetch(_FETCH_WAIT)
+                    if records:
+                        await self.handle(records)
+                    attempt = 0
+                except (BrokerError, StorageError) as exc:
+                    await self.close()
+                    delay = self._backoff.delay(attempt)
+                    attempt += 1
+                    log.warning(
+                        "following bulletins failed (%s); retrying in %.1fs", exc.message, delay
+                    )
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        self._started = False
+        await self._feed.close()
+
+    async def _start(self) -> None:
+        """Open the kept group keys, then start the feed where the node stopped."""
+        if self._started:
+            return
+        await self._store.start()
+        for release in await self._store.releases():
+            with contextlib.suppress(DirectoryError):
+                self._add_key(open_group_key_copy(release, self._node_key))
+        await self._feed.start(await self._store.positions(self._topic))
+        self._started = True
