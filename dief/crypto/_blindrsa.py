@@ -177,7 +177,7 @@ class BlindRsaVariant:
 
     # -- §4.3 blind sign ---------------------------------------------------------------------
 
-    def blind_sign(self, private_key: rsa.RSAPrivateKey, blinded_msg: bytes) -> bytes:
+    def blind_sign(self, private_key: rsa.RSAPrivateKey, blinded_msg: bytes) -> bytes:  # noqa: PLR6301  a method of the RFC 9474 variant object, as its other steps
         """RSASP1 over *blinded_msg*, answered only once the result verifies (RFC 9474 §4.3).
 
         :raises CredentialError: ``bad_request`` for a message of the wrong length or not

@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from dief.exceptions import ConfigurationError, PaddingError, ValidationError
 from dief.wire import CASE_PADDED_SIZES, CASE_SCHEMA_VERSION, TYPE_CASE, TYPE_DIGEST
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",

@@ -26,6 +26,10 @@ _LAST_CHAR_OK = {2: frozenset(b"AQgw"), 1: frozenset(b"AEIMQUYcgkosw048")}
 _STD_TO_URL = bytes.maketrans(b"+/", b"-_")
 
 
+# base64 never leaves 3 characters missing from a 4-character group
+_UNPADDABLE = 3
+
+
 def b64url_encode_bytes(data: bytes) -> bytes:
     """Unpadded base64url of *data*, as ASCII bytes."""
     return binascii.b2a_base64(data, newline=False).translate(_STD_TO_URL).rstrip(b"=")
@@ -47,7 +51,7 @@ def b64url_decode(text: str) -> bytes:
         raise ValueError("not base64url text") from None
     body = raw.rstrip(b"=")
     missing = -len(body) % 4
-    if missing == 3 or (len(raw) != len(body) and len(raw) - len(body) != missing):
+    if missing == _UNPADDABLE or (len(raw) != len(body) and len(raw) - len(body) != missing):
         raise ValueError("bad base64url length or padding")
     if missing and body[-1] not in _LAST_CHAR_OK[missing]:
         raise ValueError("non-canonical base64url (unused bits set)")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from json.encoder import encode_basestring
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -39,6 +38,9 @@ from dief.exceptions import (
 )
 from dief.wire import ENVELOPE_VERSION, MAX_VALUE_BYTES
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+
 __all__ = ["Opener"]
 
 
@@ -56,9 +58,12 @@ def _reject_constant(_: str) -> object:
 _DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
 
 
+_SHOWN_BELOW = 1000  # an input integer is shown in an error only below this magnitude
+
+
 def _small(number: int) -> str:
     """An integer from the input, shown only when short."""
-    return str(number) if -1000 < number < 1000 else "(out of range)"
+    return str(number) if -_SHOWN_BELOW < number < _SHOWN_BELOW else "(out of range)"
 
 
 def _malformed(what: str) -> MalformedEnvelopeError:
@@ -90,7 +95,7 @@ _Unwrapped = tuple[AESGCM, bytes]
 _STRING_FIELDS = ("id", "region", "suite", "nonce", "ciphertext")
 
 
-def _associated_data(
+def _associated_data(  # noqa: PLR0913, PLR0917  the associated data's fields, one argument each, in the order DESIGN §4 lists them
     record_id: str,
     nonce: str,
     recipients: Sequence[tuple[str, str]],
@@ -150,7 +155,7 @@ class Opener:
         "_schemas",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the associated data's fields, one argument each, in the order DESIGN §4 lists them
         self,
         keys: Iterable[KemPrivateKey],
         *,
@@ -204,7 +209,7 @@ class Opener:
             f"cache={len(self._cache)}/{self._cache_size})"
         )
 
-    def open(self, value: bytes | bytearray | memoryview | str) -> OpenedEnvelope:
+    def open(self, value: bytes | bytearray | memoryview | str) -> OpenedEnvelope:  # noqa: PLR0914  one pass of the envelope's checks in the order of DESIGN §4, each step named
         """Check and decrypt one envelope; raise an :class:`EnvelopeError` subclass if not.
 
         The checks run in the order :mod:`dief.crypto.envelope` documents, one step each:
@@ -373,7 +378,7 @@ def _json_object(data: bytes) -> dict[str, object]:
     (whitespace around it, or not JSON) goes through the full ``decode`` rules, which
     decide.
     """
-    try:
+    try:  # noqa: PLW0717  each decode step's failure maps to the same malformed error
         text = data.decode("utf-8")
         try:
             doc, end = _DECODER.raw_decode(text)
@@ -458,7 +463,7 @@ def _hpke_unwrap(suite: str, key: KemPrivateKey, wrapped: bytes, info: bytes) ->
     return dek if len(dek) == DEK_LEN else None
 
 
-def _header_aad(
+def _header_aad(  # noqa: PLR0913, PLR0917  the associated data's fields, one argument each, in the order DESIGN §4 lists them
     record_id: str,
     nonce_text: str,
     pairs: Sequence[tuple[str, str]],
@@ -469,9 +474,9 @@ def _header_aad(
     version: int,
     wrapped_text: str,
 ) -> bytes:
-    """Step "associated data": :func:`_associated_data` of the checked header, with the
+    r"""Step "associated data": :func:`_associated_data` of the checked header, with the
     nonce and the wrapped text that unwrapped (both decoded as base64url) quoted without
-    the scan. A lone surrogate (from a ``\\ud8xx`` escape) has no UTF-8 form to
+    the scan. A lone surrogate (from a ``\ud8xx`` escape) has no UTF-8 form to
     authenticate: malformed."""
     try:
         return _associated_data(

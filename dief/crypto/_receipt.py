@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -26,7 +27,6 @@ from dief.exceptions import (
     EnvelopeVersionError,
     MalformedEnvelopeError,
 )
-from dief.vocab import Region
 from dief.wire import (
     RECEIPT_PLAINTEXT_BYTES,
     RECEIPT_VERSION,
@@ -35,6 +35,9 @@ from dief.wire import (
     parse_receipt_plaintext,
     receipt_plaintext,
 )
+
+if TYPE_CHECKING:
+    from dief.vocab import Region
 
 __all__ = ["RECEIPT_VALUE_BYTES", "open_receipt", "seal_receipt"]
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Collection, Iterable
 from json.encoder import encode_basestring
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -25,6 +24,10 @@ from dief.crypto._encoding import b64url_encode_bytes
 from dief.crypto.keys import SUITES, KemPublicKey, hpke_suite
 from dief.exceptions import ConfigurationError, OversizedEnvelopeError, UnknownSuiteError
 from dief.wire import ENVELOPE_VERSION, MAX_VALUE_BYTES
+
+if TYPE_CHECKING:
+    import uuid
+    from collections.abc import Collection, Iterable
 
 __all__ = ["Sealer"]
 
@@ -61,10 +64,10 @@ class Sealer:
         "_wrapped_heads",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the public keyword signature (type is the envelope's field name, DESIGN §4); used outside dief/crypto
         self,
         *,
-        type: str,
+        type: str,  # noqa: A002  the public keyword signature (type is the envelope's field name, DESIGN §4); used outside dief/crypto
         region: str,
         recipients: Iterable[KemPublicKey],
         suite: str | None = None,

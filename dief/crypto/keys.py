@@ -30,15 +30,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NoReturn, TypeAlias
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
 from dief.exceptions import ConfigurationError, UnknownSuiteError
 from dief.wire import SUITE_HYBRID, SUITE_X25519
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "SUITES",
@@ -155,10 +157,12 @@ class KemPublicKey:
 
     @property
     def suite(self) -> str:
+        """The KEM suite's name (a key of :data:`SUITES`)."""
         return self._suite
 
     @property
     def kid(self) -> str:
+        """The key id: a hash of the public bytes (:func:`key_id`)."""
         return self._kid
 
     def public_bytes(self) -> bytes:
@@ -167,6 +171,7 @@ class KemPublicKey:
 
     @property
     def hpke_key(self) -> _HpkePublic:
+        """The HPKE library's public key object."""
         return self._hpke
 
     def __eq__(self, other: object) -> bool:
@@ -215,18 +220,22 @@ class KemPrivateKey:
 
     @property
     def suite(self) -> str:
+        """The KEM suite's name (a key of :data:`SUITES`)."""
         return self._suite
 
     @property
     def kid(self) -> str:
+        """The key id of the public half."""
         return self._public.kid
 
     @property
     def public_key(self) -> KemPublicKey:
+        """The public half, safe to publish."""
         return self._public
 
     @property
     def hpke_key(self) -> _HpkePrivate:
+        """The HPKE library's private key object; never logged."""
         return self._hpke
 
     def secret_bytes(self) -> bytes:

@@ -1,8 +1,8 @@
-"""Detached composite signatures: ML-DSA-65 *and* Ed25519 (DESIGN §4).
+r"""Detached composite signatures: ML-DSA-65 *and* Ed25519 (DESIGN §4).
 
 Both algorithms sign the same to-be-signed bytes::
 
-    tbs = b"dief/v1/signature/" + context + b"\\x00" + payload
+    tbs = b"dief/v1/signature/" + context + b"\x00" + payload
 
 where *payload* is the caller's canonical bytes (use :func:`dief.crypto.canonical_json` for
 JSON documents, without their own ``signature`` field) and *context* names what is signed
@@ -120,13 +120,16 @@ class VerifyKey:
 
     @property
     def kid(self) -> str:
+        """The key id: a hash of the composite public bytes."""
         return self._kid
 
     @property
     def alg(self) -> str:
+        """The composite signature algorithm's name."""
         return SIGNATURE_ALG
 
     def public_bytes(self) -> bytes:
+        """The raw composite public bytes (ML-DSA-65 then Ed25519); public, safe to publish."""
         return self._raw
 
     def verify(
@@ -175,6 +178,7 @@ class SigningKey:
 
     @classmethod
     def generate(cls) -> SigningKey:
+        """A fresh random composite key."""
         return cls(
             mldsa.MLDSA65PrivateKey.generate().private_bytes_raw()
             + ed25519.Ed25519PrivateKey.generate().private_bytes_raw()
@@ -182,14 +186,17 @@ class SigningKey:
 
     @property
     def kid(self) -> str:
+        """The key id of the verify key."""
         return self._verify.kid
 
     @property
     def alg(self) -> str:
+        """The composite signature algorithm's name."""
         return SIGNATURE_ALG
 
     @property
     def verify_key(self) -> VerifyKey:
+        """The public half, safe to publish."""
         return self._verify
 
     def secret_bytes(self) -> bytes:
