@@ -27,6 +27,8 @@ from dief.portal._drafts import DraftStore
 from dief.portal._gateway import NodeGateway
 from dief.portal._i18n import negotiate, translator
 from dief.portal._labels import FIELD_HELP, field_label, value_label
+from dief.portal._registry import NodeRegistry
+from dief.portal._releases import ReleaseStore, SummaryPublisher
 from dief.portal._security import (
     CSRF_FIELD,
     LoginLimiter,
@@ -73,6 +75,8 @@ class Portal:
     gateway: NodeGateway | None = None
     digests: DigestSource | None = None
     summaries: SummarySource | None = None
+    publisher: SummaryPublisher | None = None  # the Secretariat: to csp.reporting
+    registry: NodeRegistry | None = None  # the Secretariat: nodes and directory versions
     screener: TextScreener = field(default_factory=default_screener)
     login_method: LoginMethod | None = None
     today: Callable[[], date] = field(default=lambda: datetime.now(UTC).date())
@@ -84,6 +88,7 @@ class Portal:
     def __post_init__(self) -> None:
         self.accounts = AccountStore(self.db, self.clock)
         self.drafts = DraftStore(self.db)
+        self.releases = ReleaseStore(self.db)
         if self.login_method is None:
             self.login_method = LocalLogin(self.accounts)
 

@@ -4,7 +4,9 @@
   language, disabled flag and a session epoch: raising it ends every session of the account);
 - ``portal_audit``: who read or downloaded which document, and who released what. At a node
   it names the node's own cases only; at a region or the Secretariat, documents only;
-- ``portal_cases``: the node's drafts and what the node did with them (four-eyes release).
+- ``portal_cases``: the node's drafts and what the node did with them (four-eyes release);
+- ``portal_releases``: the Secretariat's actions that a second person releases (publishing a
+  summary, revoking a node, publishing a directory version): who asked, who released.
 
 Created if absent at start (:class:`PortalDatabase`); no migrations yet (docs/portal.md).
 """
@@ -27,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dief.database import TableStore
 
-__all__ = ["ACCOUNTS", "AUDIT", "CASES", "METADATA", "PortalDatabase"]
+__all__ = ["ACCOUNTS", "AUDIT", "CASES", "METADATA", "RELEASES", "PortalDatabase"]
 
 METADATA = MetaData()
 
@@ -72,6 +74,20 @@ CASES = Table(
     Column("problems", Text, nullable=False, default="[]"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+RELEASES = Table(
+    "portal_releases",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(24), nullable=False),  # summary, revoke_node, directory
+    Column("target", String(128), nullable=False),  # a cycle, a registration kid, or ""
+    Column("state", String(16), nullable=False),  # requested, releasing, released, failed
+    Column("requester", String(64), nullable=False),
+    Column("approver", String(64)),
+    Column("outcome", String(255), nullable=False, default=""),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
 )
 
 

@@ -1,33 +1,62 @@
 """The Secretariat's part: each recent cycle's summary, published (signed) or previewed from
-the latest digests, and its documents to download (audited). Publication to
-``csp.reporting`` by a second person and the registry of nodes are to come
-(docs/portal.md)."""
+the latest digests, its documents to download (audited; a preview's are named so), and
+publication to ``csp.reporting`` released by a second person (:mod:`dief.portal._releases`:
+an editor asks, another editor or an administrator releases). The registry of nodes and the
+directory versions are in :mod:`dief.portal._views_registry`."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import logging
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
-from dief.exceptions import DiefError
+from dief.exceptions import DiefError, ReleaseRefusedError, ValidationError
 from dief.portal._accounts import Account, Role
 from dief.portal._app import audit, portal_of, render, require
+from dief.portal._releases import RELEASERS, Release, ReleaseKind
 from dief.portal._summaries import CycleSummary, recent_cycles, this_month
+from dief.wire import CspSummary
 
 __all__ = ["router"]
 
 router = APIRouter()
+log = logging.getLogger("dief.portal")
 
-Editor = Annotated[Account, Depends(require(Role.SECRETARIAT_EDITOR, Role.ADMINISTRATOR))]
+Editor = Annotated[Account, Depends(require(*RELEASERS))]
 
 _TYPES = {
     "json": "application/json",
     "md": "text/markdown; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "csv": "text/csv; charset=utf-8",
 }
+#: Who may ask for and release each kind: the registry's actions are an administrator's.
+RELEASE_ROLES: dict[ReleaseKind, tuple[Role, ...]] = {
+    ReleaseKind.SUMMARY: RELEASERS,
+    ReleaseKind.REVOKE_NODE: (Role.ADMINISTRATOR,),
+    ReleaseKind.DIRECTORY: (Role.ADMINISTRATOR,),
+}
+
+
+def formats() -> tuple[str, ...]:
+    """The documents a summary has: the CSV annex once :mod:`dief.render` renders it."""
+    import dief.render
+
+    found = ("json", "md", "html", "docx")
+    return (*found, "csv") if hasattr(dief.render, "render_summary_csv") else found
+
+
+def release_target(release: Release) -> str:
+    """What the audit log names for *release* (a cycle or a registration kid, no State)."""
+    if release.kind is ReleaseKind.SUMMARY:
+        return f"publish summary {release.target}"
+    if release.kind is ReleaseKind.REVOKE_NODE:
+        return f"revoke node {release.target}"
+    return "publish directory version"
 
 
 async def _cycle(request: Request, cycle: str) -> CycleSummary:
@@ -46,41 +75,137 @@ async def _cycle(request: Request, cycle: str) -> CycleSummary:
 async def secretariat_home(request: Request, account: Editor) -> Response:
     start = portal_of(request).cycle_start_month
     cycles = [await _cycle(request, c) for c in recent_cycles(this_month(), start_month=start)]
-    return await render(request, "secretariat.html", cycles=cycles)
+    pending = await portal_of(request).releases.open()
+    return await render(request, "secretariat.html", cycles=cycles, pending=pending)
 
 
 @router.get("/secretariat/{cycle}")
 async def summary_page(request: Request, cycle: str, account: Editor) -> Response:
     found = await _cycle(request, cycle)
     await audit(request, account, "read", f"summary {cycle}")
-    return await render(request, "summary.html", found=found)
+    held = await portal_of(request).releases.open(ReleaseKind.SUMMARY)
+    pending = next((r for r in held if r.target == cycle), None)
+    recent = [
+        r
+        for r in await portal_of(request).releases.recent()
+        if r.kind is ReleaseKind.SUMMARY and r.target == cycle and not r.open
+    ][:3]
+    return await render(
+        request, "summary.html", found=found, formats=formats(), pending=pending,
+        recent=recent, can_publish=portal_of(request).publisher is not None,
+    )  # fmt: skip
+
+
+def _document(summary: CspSummary, fmt: str) -> bytes:
+    import dief.render as r
+
+    if fmt == "json":
+        return r.dump_json(summary).encode("utf-8")
+    if fmt == "md":
+        return r.render_summary_markdown(summary).encode("utf-8")
+    if fmt == "html":
+        return r.render_summary_html(summary).encode("utf-8")
+    if fmt == "csv":
+        # HC adds the CSV annex to dief.render (offered only once it is there: formats())
+        annex: Any = getattr(r, "render_summary_csv")  # noqa: B009 - may be absent
+        text = annex(summary)
+        return text if isinstance(text, bytes) else str(text).encode("utf-8")
+    return r.render_summary_docx(summary)
 
 
 @router.get("/secretariat/{cycle}/summary.{fmt}")
 async def summary_document(request: Request, cycle: str, fmt: str, account: Editor) -> Response:
-    """A published summary's documents (a preview is not a document: it is unsigned)."""
-    if fmt not in _TYPES:
+    """A cycle's documents: the published summary's, else the preview's (unsigned; the file
+    name and the audit log say ``preview``), to read before it is released."""
+    if fmt not in _TYPES or fmt not in formats():
         raise HTTPException(404)
     found = await _cycle(request, cycle)
-    if not found.published or found.summary is None:
+    if found.summary is None:
         raise HTTPException(404)
-    from dief.render import (
-        dump_json,
-        render_summary_docx,
-        render_summary_html,
-        render_summary_markdown,
-    )
-
-    summary = found.summary
-    if fmt == "json":
-        body: bytes = dump_json(summary).encode("utf-8")
-    elif fmt == "md":
-        body = render_summary_markdown(summary).encode("utf-8")
-    elif fmt == "html":
-        body = render_summary_html(summary).encode("utf-8")
-    else:
-        body = await asyncio.to_thread(render_summary_docx, summary)
-    await audit(request, account, "download", f"summary {cycle} {fmt}")
-    name = f"dief-summary-{cycle}.{fmt}"
+    body = await asyncio.to_thread(_document, found.summary, fmt)
+    preview = "" if found.published else "-preview"
+    await audit(
+        request, account, "download",
+        f"summary {cycle} {fmt}" + ("" if found.published else " (preview)"),
+    )  # fmt: skip
+    name = f"dief-summary-{cycle}{preview}.{fmt}"
     headers = {"content-disposition": f'attachment; filename="{name}"'}
     return Response(body, media_type=_TYPES[fmt], headers=headers)
+
+
+@router.post("/secretariat/{cycle}/publish")
+async def request_publication(request: Request, cycle: str, account: Editor) -> Response:
+    """Ask for the cycle's summary to be signed and published; a second person releases."""
+    found = await _cycle(request, cycle)
+    if found.summary is None or portal_of(request).publisher is None:
+        raise HTTPException(409)
+    release = await portal_of(request).releases.request(ReleaseKind.SUMMARY, cycle, account)
+    await audit(request, account, "request", release_target(release))
+    return RedirectResponse(f"/secretariat/{cycle}", status_code=303)
+
+
+async def _run(request: Request, release: Release) -> str:
+    """Do what *release* asks; a short outcome for the page."""
+    portal = portal_of(request)
+    if release.kind is ReleaseKind.SUMMARY:
+        if portal.publisher is None:
+            raise HTTPException(503)
+        signed = await portal.publisher.publish(release.target)
+        return f"issue {signed.issue}"
+    if portal.registry is None:
+        raise HTTPException(503)
+    if release.kind is ReleaseKind.REVOKE_NODE:
+        await portal.registry.revoke(release.target)
+        return "revoked"
+    issued = await portal.registry.issue()
+    return f"version {issued.version}"
+
+
+def _back(release: Release) -> str:
+    if release.kind is ReleaseKind.SUMMARY:
+        return f"/secretariat/{release.target}"
+    return "/secretariat/registry"
+
+
+async def _held(request: Request, release_id: int) -> Release:
+    release = await portal_of(request).releases.get(release_id)
+    if release is None:
+        raise HTTPException(404)
+    return release
+
+
+@router.post("/secretariat/releases/{release_id}/release")
+async def release_action(request: Request, release_id: int, account: Editor) -> Response:
+    """A second person releases a request: the four-eyes rule of the node's cases."""
+    portal = portal_of(request)
+    release = await _held(request, release_id)
+    roles = RELEASE_ROLES[release.kind]
+    try:
+        taken = await portal.releases.take(release, account, roles=roles)
+    except ReleaseRefusedError as exc:
+        raise HTTPException(403, exc.code) from exc
+    except ValidationError as exc:
+        raise HTTPException(409, exc.code) from exc
+    try:
+        outcome = await _run(request, taken)
+    except DiefError as exc:
+        log.warning("a released %s failed (%s)", taken.kind.value, exc.code)
+        await portal.releases.finish(taken, ok=False, outcome=f"{exc.code}: {exc.message}")
+        await audit(request, account, "release failed", release_target(taken))
+        return RedirectResponse(_back(taken), status_code=303)
+    except BaseException:
+        await portal.releases.finish(taken, ok=False, outcome="the action did not complete")
+        raise
+    await portal.releases.finish(taken, ok=True, outcome=outcome)
+    await audit(request, account, "release", release_target(taken))
+    return RedirectResponse(_back(taken), status_code=303)
+
+
+@router.post("/secretariat/releases/{release_id}/withdraw")
+async def withdraw_request(request: Request, release_id: int, account: Editor) -> Response:
+    """The requester withdraws their request before anyone released it."""
+    release = await _held(request, release_id)
+    if not await portal_of(request).releases.cancel(release, account):
+        raise HTTPException(409)
+    await audit(request, account, "withdraw", release_target(release))
+    return RedirectResponse(_back(release), status_code=303)
