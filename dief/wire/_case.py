@@ -181,7 +181,7 @@ def _today(info: ValidationInfo) -> date:
         today = context.get("today")
         if isinstance(today, date):
             return today.date() if isinstance(today, datetime) else today
-    return date.today()
+    return date.today()  # noqa: DTZ011  the node's local calendar date, by design (the node's date refuses future detection dates)
 
 
 def _bad_date(message: str) -> PydanticCustomError:

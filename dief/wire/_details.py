@@ -15,8 +15,7 @@ number, port or company can travel in them.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -33,6 +32,10 @@ from dief.vocab import (
     VerificationCheck,
     VerificationOutcome,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+    from enum import StrEnum
 
 __all__ = [
     "CHECKS_WITH_OUTCOME",

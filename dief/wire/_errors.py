@@ -26,15 +26,17 @@ is never echoed.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from dief.exceptions import FieldProblem, ValidationError
 from dief.wire._case import CaseInput, suggest
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["CaseValidationError", "format_loc", "problems_from_pydantic", "to_validation_error"]
 
@@ -63,7 +65,7 @@ class CaseValidationError(ValidationError):
     ``rejected.jsonl`` is written from ``line``, ``case_id``, ``code`` and ``message``.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  a public keyword signature, used outside dief/wire
         self,
         message: str,
         *,
@@ -89,7 +91,7 @@ def format_loc(loc: Sequence[str | int]) -> str:
     return out or "case"
 
 
-def _found_in(annotation: object, kind: type) -> Any:
+def _found_in(annotation: object, kind: type) -> Any:  # noqa: ANN401  pydantic's error details and annotations are untyped at this point
     """The first class that is a subclass of *kind* in *annotation* (``list[X]``,
     ``X | None``, ``Annotated[X, ...]``), or None."""
     if isinstance(annotation, type) and issubclass(annotation, kind):
@@ -170,7 +172,7 @@ def _unknown_field(root: type[BaseModel], loc: tuple[str | int, ...]) -> str:
     return f"{where} an unknown field; allowed: {', '.join(fields)}"
 
 
-def _one(err: Any, root: type[BaseModel]) -> FieldProblem:
+def _one(err: Any, root: type[BaseModel]) -> FieldProblem:  # noqa: ANN401, C901, PLR0911  pydantic's error details and annotations are untyped at this point; one flat table from pydantic's error type to the problem kind
     kind: str = err["type"]
     loc: tuple[str | int, ...] = tuple(err["loc"])
     value = err.get("input")
@@ -187,7 +189,7 @@ def _one(err: Any, root: type[BaseModel]) -> FieldProblem:
         return FieldProblem(loc, "unknown_field", _unknown_field(root, loc))
     if kind == "enum" and (enum := _enum_at(root, loc)) is not None:
         return FieldProblem(loc, "invalid_value", _enum_problem(where, enum, value))
-    if kind in ("unknown_indicator", "bad_date", "invalid_value", "wrong_type"):
+    if kind in {"unknown_indicator", "bad_date", "invalid_value", "wrong_type"}:
         return FieldProblem(loc, kind, f"{where}: {err['msg']}")
     if kind == "invalid_quantity":
         return FieldProblem(loc, "invalid_value", f"{where}: {err['msg']}")
@@ -199,7 +201,7 @@ def _one(err: Any, root: type[BaseModel]) -> FieldProblem:
         )
     if kind == "too_short":
         return FieldProblem(loc, "too_short", f"{where}: at least one entry is required")
-    if kind in ("greater_than_equal", "greater_than"):
+    if kind in {"greater_than_equal", "greater_than"}:
         bound = ctx.get("ge", ctx.get("gt"))
         return FieldProblem(loc, "invalid_value", f"{where}: must be at least {bound}")
     if kind == "string_pattern_mismatch" and name == "submitted_by":

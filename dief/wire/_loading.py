@@ -12,10 +12,9 @@ JSON or YAML file that does not parse as a whole yields a single error.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 import yaml
@@ -24,6 +23,9 @@ from pydantic import ValidationError as PydanticValidationError
 from dief.exceptions import ConfigurationError, FieldProblem
 from dief.wire._case import CaseInput
 from dief.wire._errors import CaseValidationError, problems_from_pydantic, to_validation_error
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["CaseFormat", "detect_format", "load_cases", "parse_case"]
 
@@ -59,7 +61,7 @@ def parse_case(data: object, *, line: int | None = None, today: date | None = No
     against which future detection dates are refused (default: the system date).
     """
     try:
-        return CaseInput.model_validate(data, context={"today": today or date.today()})
+        return CaseInput.model_validate(data, context={"today": today or date.today()})  # noqa: DTZ011  the node's local calendar date, by design (the node's date refuses future detection dates)
     except PydanticValidationError as exc:
         problems = problems_from_pydantic(exc)
     raise to_validation_error(problems, line=line, case_id=_case_id_of(data))
@@ -105,7 +107,7 @@ def load_cases(
     except OSError as exc:
         raise ConfigurationError(f"cannot read case file {file}: {exc.strerror}") from exc
     kind = fmt or detect_format(file, head)
-    today = today or date.today()
+    today = today or date.today()  # noqa: DTZ011  the node's local calendar date, by design (the node's date refuses future detection dates)
     if kind == "jsonl":
         return _load_jsonl(file, today)
     if kind == "json":

@@ -1,12 +1,12 @@
-"""Case identity and ownership (DESIGN §5 ⚑): the pure, public half, shared by the node
+r"""Case identity and ownership (DESIGN §5 ⚑): the pure, public half, shared by the node
 (which signs) and the aggregator (which verifies).
 
 - A **case id** is a version-8 UUID: the first 16 bytes of SHA-256 over
-  ``b"dief/v2/case-id\\x00" + region + b"/" + cycle + b"/" + owner key`` (the raw 32-byte
+  ``b"dief/v2/case-id\x00" + region + b"/" + cycle + b"/" + owner key`` (the raw 32-byte
   Ed25519 public key), with the version and variant bits set. It binds the case to its
   region, its CSP cycle and its owner key: nobody can claim an id they did not derive, and
   an id cannot count in another region or cycle.
-- The **owner signature** is Ed25519 over ``b"dief/v2/owner\\x00"`` + the JCS canonical
+- The **owner signature** is Ed25519 over ``b"dief/v2/owner\x00"`` + the JCS canonical
   JSON (:func:`dief.crypto.canonical_json`) of the record as sent, without ``owner_sig``.
   The record carries its envelope's id (``envelope_id``), so the signature covers it too.
   Padding is never signed.
@@ -20,10 +20,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "CASE_ID_LABEL",
@@ -74,7 +77,7 @@ def owner_message(record: Mapping[str, object]) -> bytes:
     """What ``owner_sig`` signs: the domain prefix and the canonical JSON of *record* (the
     record's JSON object as sent; ``owner_sig`` itself is left out)."""
     # dief.crypto imports dief.wire, so its encoder is imported when first used.
-    from dief.crypto import canonical_json
+    from dief.crypto import canonical_json  # noqa: PLC0415  dief.crypto imports dief.wire: imported when first used
 
     unsigned = {k: v for k, v in record.items() if k != "owner_sig"}
     return OWNER_SIG_LABEL + canonical_json(unsigned)

@@ -14,7 +14,10 @@ aggregator refuses a payload whose length is not one of :data:`CASE_PADDED_SIZES
 
 from __future__ import annotations
 
-from dief.wire._record import CaseRecord
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dief.wire._record import CaseRecord
 
 __all__ = ["CASE_PADDED_SIZES", "PADDED_WITHOUT_LESSON", "PADDED_WITH_LESSON", "case_padded_size"]
 

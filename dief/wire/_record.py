@@ -19,8 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 from uuid import UUID
 
 from pydantic import (
@@ -75,6 +74,9 @@ from dief.wire._details import (
 )
 from dief.wire._errors import CaseValidationError, problems_from_pydantic
 from dief.wire._ownership import b64url, owner_message, unb64url
+
+if TYPE_CHECKING:
+    from enum import StrEnum
 
 __all__ = [
     "CASE_SCHEMA_VERSION",
@@ -333,7 +335,7 @@ class UnsignedRecord:
         )
 
 
-def generalise(
+def generalise(  # noqa: PLR0913  a public keyword signature, used outside dief/wire
     case: CaseInput,
     *,
     case_id: UUID | str,

@@ -121,11 +121,11 @@ def _channels() -> JsonObject:
 def _bind_topics(channels: JsonObject) -> JsonObject:
     """Each channel's Kafka binding: its partitions and topic configuration as DIEF creates
     the topic (:func:`dief.kafka.dief_topics`), so a client knows where a key's records go."""
-    from dief.kafka import dief_topics
+    from dief.kafka import dief_topics  # noqa: PLC0415  dief.kafka (and aiokafka) loaded only when the AsyncAPI document is built
 
     specs = {spec.name: spec for spec in dief_topics(partitions=CASE_PARTITIONS)}
     for value in channels.values():
-        channel = cast(JsonObject, value)
+        channel = cast("JsonObject", value)
         spec = specs[str(channel["address"])]
         binding: JsonObject = {"partitions": spec.partitions, "bindingVersion": "0.5.0"}
         if spec.configs:

@@ -103,7 +103,7 @@ def _per_type() -> list[JsonValue]:
         )
         then: JsonObject = {"properties": {"schema": {"const": version}, "region": region}}
         rules.append(_when("type", payload_type, then))
-    rules.append(_when("type", TYPE_CASE, _ciphertexts(list(CASE_PADDED_SIZES))))
+    rules.append(_when("type", TYPE_CASE, _ciphertexts(list(CASE_PADDED_SIZES))))  # noqa: FURB113  one JSON Schema rule per step, built in the order the schema reads
     rules.append(
         {
             "if": {"properties": {"type": {"not": {"const": TYPE_CASE}}}},
@@ -119,33 +119,33 @@ def _per_type() -> list[JsonValue]:
 
 def tighten_envelope(schema: JsonObject) -> JsonObject:
     """*schema* (the model's) made as strict as the opener and the receivers."""
-    properties = cast(JsonObject, schema["properties"])
-    cast(JsonObject, properties["type"]).update(
+    properties = cast("JsonObject", schema["properties"])
+    cast("JsonObject", properties["type"]).update(
         {"enum": list(ENVELOPE_SCHEMAS), "description": "Payload type"}
     )
-    cast(JsonObject, properties["region"]).update(
+    cast("JsonObject", properties["region"]).update(
         {
             "enum": [*(r.value for r in Region), CREDENTIAL_ENVELOPE_LABEL],
             "description": "The region the payload is sealed for (part of the HPKE info), "
             f"or {CREDENTIAL_ENVELOPE_LABEL!r} for the credential exchange",
         }
     )
-    cast(JsonObject, properties["suite"])["enum"] = [SUITE_HYBRID, SUITE_X25519]
-    cast(JsonObject, properties["id"]).update(
+    cast("JsonObject", properties["suite"])["enum"] = [SUITE_HYBRID, SUITE_X25519]
+    cast("JsonObject", properties["id"]).update(
         {"pattern": CANONICAL_UUID_PATTERN, "description": "Canonical lower-case UUID (v4)"}
     )
-    cast(JsonObject, properties["nonce"])["pattern"] = f"^{b64url_exact(_NONCE_BYTES)}$"
-    cast(JsonObject, properties["ciphertext"])["pattern"] = f"^{_B64URL_SOME}$"
-    recipient = cast(JsonObject, cast(JsonObject, schema["$defs"])["Recipient"])
-    recipient_properties = cast(JsonObject, recipient["properties"])
-    cast(JsonObject, recipient_properties["kid"])["pattern"] = KID_PATTERN
-    cast(JsonObject, recipient_properties["wrapped"]).update(
+    cast("JsonObject", properties["nonce"])["pattern"] = f"^{b64url_exact(_NONCE_BYTES)}$"
+    cast("JsonObject", properties["ciphertext"])["pattern"] = f"^{_B64URL_SOME}$"
+    recipient = cast("JsonObject", cast("JsonObject", schema["$defs"])["Recipient"])
+    recipient_properties = cast("JsonObject", recipient["properties"])
+    cast("JsonObject", recipient_properties["kid"])["pattern"] = KID_PATTERN
+    cast("JsonObject", recipient_properties["wrapped"]).update(
         {
             "pattern": f"^{_B64URL_SOME}$",
             "description": "base64url of HPKE enc ‖ ct: single-shot base-mode Seal of the "
             "32-byte data key, aad empty, info b'dief/v1/dek/' + type + b'/' + region",
         }
     )
-    cast(JsonObject, properties["recipients"])["uniqueItems"] = True
-    cast(list[JsonValue], schema.setdefault("allOf", [])).extend(_per_type())
+    cast("JsonObject", properties["recipients"])["uniqueItems"] = True
+    cast("list[JsonValue]", schema.setdefault("allOf", [])).extend(_per_type())
     return schema

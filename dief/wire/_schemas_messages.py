@@ -6,7 +6,7 @@ The envelope, plaintext and receipt payloads refer to the JSON Schema files of
 
 from __future__ import annotations
 
-from pydantic import JsonValue as _JsonValue
+from typing import TYPE_CHECKING
 
 from dief.digests import DIGEST_SCHEMA
 from dief.seams import DLQ_HEADERS
@@ -24,6 +24,9 @@ from dief.wire import (
 from dief.wire._bulletin import TYPE_BULLETIN, TYPE_BULLETIN_GROUP_KEY, BulletinGroupKeyRelease
 from dief.wire._envelope import TYPE_DIGEST
 from dief.wire._schemas_models import JsonObject, ref
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue as _JsonValue
 
 __all__ = ["SECRETARIAT_REASONS", "dead_letter_reasons", "messages"]
 
@@ -102,7 +105,7 @@ _DLQ_HEADER_SCHEMAS: dict[str, JsonObject] = {
 def dead_letter_reasons() -> list[_JsonValue]:
     """Every reason code a dead letter can carry: the aggregator's (its check order), then
     the Secretariat's own for a refused digest."""
-    from dief.aggregator import REASONS
+    from dief.aggregator import REASONS  # noqa: PLC0415  dief.aggregator imports dief.wire: imported when first used
 
     reasons: list[_JsonValue] = list(REASONS)
     reasons += [r for r in SECRETARIAT_REASONS if r not in reasons]

@@ -10,8 +10,7 @@ also gives the run's files, ``run.json`` and the lines of ``accepted.jsonl`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from pydantic import BaseModel
 from pydantic import JsonValue as _JsonValue
@@ -39,6 +38,9 @@ from dief.wire._schemas_outputs import (
     signed_document,
     tighten_outputs,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["RUN_FILES", "SCHEMA_FILES", "JsonObject", "model_schemas", "ref"]
 
@@ -77,14 +79,14 @@ def _model_schema(model: type[BaseModel]) -> JsonObject:
 def _digest_payload_schema(schema: JsonObject) -> JsonObject:
     """The payload as sealed: the model allows an unsigned draft, the wire does not."""
     tighten_outputs(schema)
-    properties = cast(JsonObject, schema["properties"])
+    properties = cast("JsonObject", schema["properties"])
     properties["signature"] = {
         "$ref": "#/$defs/Signature",
         "description": "The region signing key's ML-DSA-65 and Ed25519 signatures (both "
         "required, context dief.digest) over the RFC 8785 (JCS) canonical JSON of this "
         "object without its signature member",
     }
-    required = cast(list[_JsonValue], schema["required"])
+    required = cast("list[_JsonValue]", schema["required"])
     required.append("signature")
     return schema
 

@@ -28,7 +28,7 @@ Also the schemas of the run's files that have no pydantic model: ``run.json``
 
 from __future__ import annotations
 
-from typing import cast
+from typing import cast, get_type_hints
 
 from pydantic import JsonValue
 
@@ -80,11 +80,11 @@ def b64url_exact(size: int) -> str:
 def signature_schema() -> JsonObject:
     """The composite signature (ML-DSA-65 and Ed25519, both required) in its exact shape."""
     schema: JsonObject = Signature.model_json_schema(mode="validation")
-    properties = cast(JsonObject, schema["properties"])
-    mldsa = cast(JsonObject, properties["mldsa65"])
+    properties = cast("JsonObject", schema["properties"])
+    mldsa = cast("JsonObject", properties["mldsa65"])
     mldsa["pattern"] = f"^{b64url_exact(MLDSA65_SIGNATURE_BYTES)}$"
     mldsa["description"] = "base64url (unpadded) ML-DSA-65 signature, 3,309 bytes"
-    ed = cast(JsonObject, properties["ed25519"])
+    ed = cast("JsonObject", properties["ed25519"])
     ed["pattern"] = f"^{b64url_exact(ED25519_SIGNATURE_BYTES)}$"
     ed["description"] = "base64url (unpadded) Ed25519 signature, 64 bytes"
     schema["description"] = (
@@ -96,14 +96,14 @@ def signature_schema() -> JsonObject:
 
 
 def _require(definition: JsonObject, *names: str) -> None:
-    required = cast(list[JsonValue], definition.setdefault("required", []))
+    required = cast("list[JsonValue]", definition.setdefault("required", []))
     for name in names:
         if name not in required:
             required.append(name)
 
 
 def _rule(definition: JsonObject, rule: JsonObject) -> None:
-    cast(list[JsonValue], definition.setdefault("allOf", [])).append(rule)
+    cast("list[JsonValue]", definition.setdefault("allOf", [])).append(rule)
 
 
 def _nulls(*names: str) -> JsonObject:
@@ -149,9 +149,9 @@ def _digest(defs: JsonObject, digest: JsonObject) -> None:
         "allOf": [{"$ref": "#/$defs/Cell"}],
         "required": ["previous", "change", "trend"],
     }
-    properties = cast(JsonObject, digest["properties"])
-    dimensions = cast(JsonObject, properties["dimensions"])
-    cast(JsonObject, dimensions["additionalProperties"])["items"] = {"$ref": "#/$defs/DigestCell"}
+    properties = cast("JsonObject", digest["properties"])
+    dimensions = cast("JsonObject", properties["dimensions"])
+    cast("JsonObject", dimensions["additionalProperties"])["items"] = {"$ref": "#/$defs/DigestCell"}
 
 
 _BY_NAME = {"Cell": _cell, "Totals": _totals, "ChecklistEntry": _checklist_entry}
@@ -160,12 +160,12 @@ _BY_NAME = {"Cell": _cell, "Totals": _totals, "ChecklistEntry": _checklist_entry
 def tighten_outputs(schema: JsonObject) -> JsonObject:
     """*schema* with the published outputs' rules on every definition it holds (and on
     itself, when it is a digest)."""
-    defs = cast(JsonObject, schema.setdefault("$defs", {}))
+    defs = cast("JsonObject", schema.setdefault("$defs", {}))
     for name, tighten in _BY_NAME.items():
         if name in defs:
-            tighten(cast(JsonObject, defs[name]))
+            tighten(cast("JsonObject", defs[name]))
     if "Digest" in defs:
-        _digest(defs, cast(JsonObject, defs["Digest"]))
+        _digest(defs, cast("JsonObject", defs["Digest"]))
     if schema.get("title") == "DIEF regional trend digest":
         _digest(defs, schema)
     if "Signature" in defs:
@@ -177,9 +177,9 @@ def published_summary(schema: JsonObject) -> JsonObject:
     """The CSP summary as published (on ``csp.reporting`` and in ``summary/<CYCLE>.json``):
     numbered, stamped and signed."""
     tighten_outputs(schema)
-    defs = cast(JsonObject, schema["$defs"])
+    defs = cast("JsonObject", schema["$defs"])
     defs["Signature"] = signature_schema()
-    properties = cast(JsonObject, schema["properties"])
+    properties = cast("JsonObject", schema["properties"])
     properties["signature"] = {
         "$ref": "#/$defs/Signature",
         "description": "The Secretariat signing key's signatures (context dief.csp-summary)",
@@ -196,10 +196,10 @@ def published_summary(schema: JsonObject) -> JsonObject:
 def signed_document(schema: JsonObject) -> JsonObject:
     """*schema* of a signed document (the directory, a registration file) with every
     ``signature`` member, its own and its definitions', required and of the exact shape."""
-    defs = cast(JsonObject, schema.setdefault("$defs", {}))
+    defs = cast("JsonObject", schema.setdefault("$defs", {}))
     defs["Signature"] = signature_schema()
-    for definition in [schema, *(cast(JsonObject, d) for d in defs.values())]:
-        properties = cast(JsonObject, definition.get("properties", {}))
+    for definition in [schema, *(cast("JsonObject", d) for d in defs.values())]:
+        properties = cast("JsonObject", definition.get("properties", {}))
         if "signature" in properties and definition is not defs["Signature"]:
             properties["signature"] = {"$ref": "#/$defs/Signature"}
             _require(definition, "signature")
@@ -214,9 +214,7 @@ def _no_extra(schema: JsonObject) -> JsonObject:
 def _run_summary_schema() -> JsonObject:
     """``run.json`` from :class:`dief.pipeline.RunSummary`'s fields: every count an
     integer ≥ 0, ``timings`` seconds by step."""
-    from typing import get_type_hints
-
-    from dief.pipeline import RunSummary
+    from dief.pipeline import RunSummary  # noqa: PLC0415  dief.pipeline imports dief.wire: imported when first used
 
     properties: JsonObject = {}
     required: list[JsonValue] = [str(key) for key in sorted(RunSummary.__required_keys__)]

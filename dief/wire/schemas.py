@@ -17,11 +17,14 @@ operations) in ``_schemas_asyncapi``; this module is the public surface.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.wire._schemas_asyncapi import asyncapi_document
 from dief.wire._schemas_models import RUN_FILES, SCHEMA_FILES, model_schemas
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "ASYNCAPI_FILE",
