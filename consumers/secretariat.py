@@ -78,6 +78,8 @@ from dief.observability import (
 from dief.periods import DEFAULT_CYCLE_START_MONTH
 from dief.seams import Backoff, InboundRecord
 from dief.secretariat import (
+    GroupKeyIssuer,
+    GroupKeyStore,
     Secretariat,
     SecretariatConfig,
     SecretariatReport,
@@ -307,6 +309,9 @@ class SecretariatService:
         url = settings.database_url.get_secret_value()
         self._store = SecretariatStore(url)
         self._issuance = IssuanceStore(url)
+        # the bulletin group key release of each directory version (DESIGN §4, §13)
+        self._group_keys = GroupKeyStore(url)
+        self._group_issuer: GroupKeyIssuer | None = None
         self._broker: KafkaBroker | None = None
         self._serves = observability is None
         self.observability = (
@@ -363,6 +368,7 @@ class SecretariatService:
                 await self.observability.start()
             await self._store.start()
             await self._issuance.start()
+            await self._group_keys.start()
             broker = make_broker(settings.kafka, client_id="dief-secretariat")
             secretariat = secretariat_from_keyring(
                 ring,
@@ -393,6 +399,12 @@ class SecretariatService:
             publishes = settings.publish_directory
             if publishes:
                 await self._publish(own, KafkaRecordSink(broker))
+            self._group_issuer = GroupKeyIssuer(
+                self._group_keys,
+                lambda d: own.secretariat.ring.signing_key(d.document.certificate.subject_kid),
+                KafkaRecordSink(broker),
+            )
+            await self._publish_group_key(own)
         except BaseException:
             if broker is not None:
                 await broker.stop()
@@ -417,6 +429,33 @@ class SecretariatService:
         self._published = current.version
         log.info("forum directory v%d published", current.version)
 
+    async def _publish_group_key(self, own: _OwnKeys) -> None:
+        """Publish the bulletin group key release of the directory held (made once per
+        version and kept; the same release again at each start). A failure is logged and
+        tried again at the next look (bulletins wait for it; nothing is lost)."""
+        issuer = self._group_issuer
+        directory = own.holder.current
+        held = directory.version if directory is not None else 0
+        if own.secretariat.state().version > max(held, issuer.published if issuer else 0):
+            # a version the Secretariat issued since (published here or not)
+            directory = own.secretariat.current_directory() or directory
+        if issuer is None or directory is None or directory.version <= issuer.published:
+            return
+        try:
+            release = await issuer.publish(directory)
+        except (DiefError, KafkaError, OSError) as exc:
+            log.warning(
+                "the bulletin group key of directory v%d was not published (%s); will retry",
+                directory.version,
+                type(exc).__name__,
+            )
+            return
+        log.info(
+            "bulletin group key of directory v%d published (%d node copies)",
+            release.directory_version,
+            len(release.wrapped),
+        )
+
     async def _watch_state(
         self, own: _OwnKeys, issuer_keys: _IssuerKeys, sink: KafkaRecordSink
     ) -> None:
@@ -429,6 +468,7 @@ class SecretariatService:
                     log.info("the issuer took %d new issuer keys", added)
                 if self._settings.publish_directory:
                     await self._publish(own, sink)
+                await self._publish_group_key(own)
             except (DiefError, OSError) as exc:
                 log.warning("the Secretariat's state was not read (%s); will retry", exc)
 
@@ -444,6 +484,7 @@ class SecretariatService:
             await self._broker.stop()
             self._broker = None
         await self._issuance.stop()
+        await self._group_keys.stop()
         await self._store.stop()
         self.observability.readiness.stopped()
         if self._serves:

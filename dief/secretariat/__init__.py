@@ -11,6 +11,7 @@ See docs/secretariat.md.
 
 from __future__ import annotations
 
+from dief.secretariat._group_keys import GroupKeyIssuer, GroupKeyStore
 from dief.secretariat._inbox import (
     ReceivedDigest,
     SecretariatStore,
@@ -45,6 +46,8 @@ from dief.secretariat._summary import (
 
 __all__ = [
     "DIMENSION_LABELS",
+    "GroupKeyIssuer",
+    "GroupKeyStore",
     "IncompleteCycleError",
     "ReceivedDigest",
     "Secretariat",
