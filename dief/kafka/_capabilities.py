@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -28,6 +27,8 @@ from aiokafka.protocol.transaction import InitProducerIdRequest
 from dief.exceptions import BrokerError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from dief.settings import KafkaSettings
 
 __all__ = ["BrokerCapabilities", "explain_connection_failure", "probe_capabilities"]
@@ -58,7 +59,7 @@ def _tried(settings: KafkaSettings) -> str:
     if settings.security_protocol.startswith("SASL"):
         mechanism = settings.sasl_mechanism or "SCRAM-SHA-256"
         parts.append(f"SASL {mechanism} as {settings.username or '(no user)'}")
-    if settings.security_protocol in ("SSL", "SASL_SSL"):
+    if settings.security_protocol in {"SSL", "SASL_SSL"}:
         parts.append(f"CA file {settings.ca_file or '(the system CAs)'}")
     return ", ".join(parts)
 
@@ -108,7 +109,7 @@ def _addresses(bootstrap: str) -> list[tuple[str, int]]:
     return found
 
 
-async def _probe_idempotence(conn: Any, versions: dict[int, Any]) -> tuple[bool, str | None]:
+async def _probe_idempotence(conn: Any, versions: dict[int, Any]) -> tuple[bool, str | None]:  # noqa: ANN401  aiokafka's connection and records are untyped
     if _INIT_PRODUCER_ID not in versions:
         return False, "the broker lists no InitProducerId API: no idempotent producers"
     delay = 0.1
@@ -141,7 +142,7 @@ async def probe_capabilities(
         names what was tried and the fix (:func:`explain_connection_failure`).
     :raises ConfigurationError: the CA file cannot be used.
     """
-    from dief.kafka._clients import security_options  # the one security mapping
+    from dief.kafka._clients import security_options  # the one security mapping  # noqa: PLC0415  dief.kafka._clients imports this module: imported when first used
 
     options = security_options(settings)
     errors: list[BaseException] = []
@@ -162,7 +163,7 @@ async def probe_capabilities(
             errors.append(exc)
             continue
         try:
-            versions = dict(conn._versions)  # negotiated by ApiVersions on connect
+            versions = dict(conn._versions)  # negotiated by ApiVersions on connect  # noqa: SLF001  aiokafka has no public call for this (negotiated versions, topic metadata)
             async with asyncio.timeout(time_limit):
                 idempotence, note = await _probe_idempotence(conn, versions)
         except (OSError, KafkaError, TimeoutError) as exc:

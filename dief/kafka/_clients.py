@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
@@ -24,10 +23,12 @@ from dief.seams import (
     SystemClock,
     coarse_timestamp_ms,
 )
-from dief.vocab import Region
 
 if TYPE_CHECKING:  # dief.settings imports the topic defaults from this package
+    from collections.abc import Sequence
+
     from dief.settings import KafkaSettings
+    from dief.vocab import Region
 
 __all__ = [
     "KafkaDeadLetterSink",
@@ -67,7 +68,7 @@ def _security(settings: KafkaSettings) -> BaseSecurity | None:
 
 
 def security_options(settings: KafkaSettings) -> dict[str, Any]:
-    """aiokafka's security keyword arguments for *settings* (``security_protocol``,
+    """The security keyword arguments of aiokafka for *settings* (``security_protocol``,
     ``ssl_context``, ``sasl_*``). :raises ConfigurationError: the CA file cannot be used."""
     return dict(parse_security(_security(settings)))
 
@@ -120,7 +121,7 @@ class NodePublisher:
     sends a batch without waiting per record, then awaits every acknowledgement.
 
     Less CPU per record than publishing through a FastStream broker (measured 12 against
-    21 µs in batches of 200, 45 against 57 µs in batches of 10), and no headers at all
+    21 μs in batches of 200, 45 against 57 μs in batches of 10), and no headers at all
     (FastStream adds a random ``correlation_id``): the value, the key (the case id), the
     hour-coarsened timestamp. ``client_id`` is a role name, never a State's.
     """
@@ -178,7 +179,7 @@ class NodePublisher:
         try:
             async with asyncio.timeout(limit):
                 for e in entries:
-                    futures.append(
+                    futures.append(  # noqa: PERF401  each send is awaited in turn, inside the timeout
                         await producer.send(
                             e.topic, e.value, key=e.key, timestamp_ms=e.timestamp_ms
                         )

@@ -17,9 +17,7 @@ says.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
@@ -30,10 +28,13 @@ from dief.kafka._clients import _stop_quietly, producer_options
 from dief.kafka._read import ConsumedRecord, Position, read_new, read_to_end
 from dief.kafka._topics import cases_topic, dlq_topic
 from dief.seams import Clock, SystemClock, coarse_hour, coarse_timestamp_ms
-from dief.vocab import Region
 
 if TYPE_CHECKING:  # dief.settings imports the topic defaults from this package
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from datetime import datetime
+
     from dief.settings import KafkaSettings
+    from dief.vocab import Region
 
 __all__ = [
     "DeadLetterSnapshot",

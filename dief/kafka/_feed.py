@@ -10,7 +10,6 @@ positions the reader keeps in its own store. Whether it has caught up is judged,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer
@@ -21,6 +20,8 @@ from dief.kafka._read import _assign, _describe, _stop_quietly, consumer_options
 from dief.seams import InboundRecord
 
 if TYPE_CHECKING:  # dief.settings imports the topic defaults from this package
+    from collections.abc import Mapping
+
     from dief.settings import KafkaSettings
 
 __all__ = ["KafkaRecordFeed"]
@@ -64,7 +65,7 @@ class KafkaRecordFeed:
         options = consumer_options(self._settings, request_timeout_ms=self._timeout_ms)
         consumer = AIOKafkaConsumer(**options, client_id=self._client_id)
         where = self._settings.bootstrap
-        try:
+        try:  # noqa: PLW0717  every failure of the read maps to one BrokerError
             async with asyncio.timeout(self._timeout_ms / 1000):
                 await consumer.start()
                 partitions = await _assign(consumer, [self._topic], where)

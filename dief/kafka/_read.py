@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,8 @@ from dief.kafka._clients import _security
 from dief.kafka._subscribe import DEFAULT_FETCH_MAX_WAIT_MS, EMBEDDED_FETCH_MAX_WAIT_MS
 
 if TYPE_CHECKING:  # dief.settings imports the topic defaults from this package
+    from collections.abc import Callable, Mapping, Sequence
+
     from dief.settings import KafkaSettings
 
 __all__ = ["ConsumedRecord", "TopicSnapshot", "consumer_options", "read_new", "read_to_end"]
@@ -50,7 +51,7 @@ class ConsumedRecord:
     headers: tuple[tuple[str, bytes], ...]
 
     @classmethod
-    def of(cls, r: Any) -> ConsumedRecord:
+    def of(cls, r: Any) -> ConsumedRecord:  # noqa: ANN401  aiokafka's connection and records are untyped
         """An aiokafka ``ConsumerRecord`` copied out of the client."""
         return cls(
             r.topic,
@@ -118,7 +119,7 @@ async def read_to_end(
         client_id=client_id,
     )
     where = settings.bootstrap
-    try:
+    try:  # noqa: PLW0717  every failure of the read maps to one BrokerError
         async with asyncio.timeout(time_limit):
             await consumer.start()
             partitions = await _assign(consumer, names, where)
@@ -139,7 +140,7 @@ async def read_to_end(
         await _stop_quietly(consumer)
 
 
-async def read_new(
+async def read_new(  # noqa: PLR0913  a public keyword signature, used outside dief/kafka
     settings: KafkaSettings,
     topics: Sequence[str],
     start: Mapping[Position, int],
@@ -165,7 +166,7 @@ async def read_new(
     )
     where = settings.bootstrap
     records: list[ConsumedRecord] = []
-    try:
+    try:  # noqa: PLW0717  every failure of the read maps to one BrokerError
         async with asyncio.timeout(max(time_limit, 1.0)):
             await consumer.start()
             partitions = await _assign(consumer, names, where)
@@ -208,7 +209,7 @@ async def _partitions(consumer: AIOKafkaConsumer, name: str) -> set[int]:
     found = consumer.partitions_for_topic(name)
     if found:
         return set(found)
-    waited = await consumer._client._wait_on_metadata(name)  # aiokafka: no public call
+    waited = await consumer._client._wait_on_metadata(name)  # aiokafka: no public call  # noqa: SLF001  aiokafka has no public call for this (negotiated versions, topic metadata)
     return {int(p) for p in waited}
 
 

@@ -8,7 +8,7 @@ records come again (DESIGN §8).
 Per-batch cost. The subscriber's *decoder* turns the raw batch into the
 :class:`InboundRecord` list and the handler takes it as its message body. FastStream's
 default batch decoder would build a message object and try ``json.loads`` on every record
-(about 9 µs each for a sealed envelope), all thrown away; and taking the message through a
+(about 9 μs each for a sealed envelope), all thrown away; and taking the message through a
 ``Context`` annotation instead makes FastDepends resolve it with a synchronous call, which
 it runs in a worker thread: a thread hand-off for every batch.
 """
@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
 from dief.exceptions import BrokerError, StorageError
 from dief.seams import Backoff, FaultPoints, InboundRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from faststream.kafka import KafkaBroker
+    from faststream.kafka.annotations import KafkaMessage
 
 __all__ = [
     "DEFAULT_SESSION_TIMEOUT_MS",
@@ -49,7 +52,7 @@ DEFAULT_FETCH_MAX_WAIT_MS = 500
 R = TypeVar("R")
 
 
-async def _inbound_records(msg: KafkaMessage) -> list[InboundRecord]:
+async def _inbound_records(msg: KafkaMessage) -> list[InboundRecord]:  # noqa: RUF029  FastStream awaits its decoder
     """The decoder: the batch's records copied out of the Kafka client."""
     raw = msg.raw_message
     # A tuple from the real consumer, a list from FastStream's TestKafkaBroker.
@@ -57,7 +60,7 @@ async def _inbound_records(msg: KafkaMessage) -> list[InboundRecord]:
     return [InboundRecord(r.topic, r.partition, r.offset, r.key, r.value) for r in batch]
 
 
-def subscribe_batches(
+def subscribe_batches(  # noqa: PLR0913  a public keyword signature, used outside dief/kafka
     broker: KafkaBroker,
     topic: str,
     *,
@@ -115,7 +118,7 @@ def subscribe_batches(
             delay = backoff.delay(failures)
             failures += 1
             why = exc.message if isinstance(exc, StorageError | BrokerError) else type(exc).__name__
-            logger.error(
+            logger.error(  # noqa: TRY400  the reason is logged, never a traceback that could carry a record's data
                 "%s: batch of %d not applied (%s); offsets not committed, retrying in %.1fs",
                 name,
                 len(records),

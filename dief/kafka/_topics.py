@@ -8,14 +8,17 @@ cluster (pass ``replication_factor=3`` and the cluster's security options there)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from dief.exceptions import BrokerError, ConfigurationError
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 __all__ = [
     "BULLETINS_TOPIC",
@@ -137,9 +140,9 @@ def dief_topics(
     """
     specs: list[TopicSpec] = []
     for region in tuple(Region) if regions is None else regions:
-        specs.append(TopicSpec(cases_topic(region), partitions, replication_factor))
+        specs.append(TopicSpec(cases_topic(region), partitions, replication_factor))  # noqa: FURB113  the topics in the order they are created
         specs.append(TopicSpec(dlq_topic(region), 1, replication_factor))
-    specs.append(TopicSpec(DIGESTS_TOPIC, 1, replication_factor))
+    specs.append(TopicSpec(DIGESTS_TOPIC, 1, replication_factor))  # noqa: FURB113  the topics in the order they are created
     specs.append(TopicSpec(CSP_TOPIC, 1, replication_factor))
     specs.append(TopicSpec(RECEIPTS_TOPIC, 1, replication_factor))
     specs.append(TopicSpec(ROUTES_TOPIC, 1, replication_factor))
@@ -159,7 +162,7 @@ def directory_topic(replication_factor: int = 1) -> TopicSpec:
 
 
 def _describe(exc: KafkaError) -> str:
-    """aiokafka's text, with its class name once (some of its errors already start with it)."""
+    """The text of an aiokafka error, with its class name once (some of its errors already start with it)."""
     name = type(exc).__name__
     text = str(exc)
     return text if text.startswith(name) else f"{name}: {text}" if text else name
@@ -230,7 +233,7 @@ async def _create(
         elif code == _ALREADY_EXISTS:
             existing.append(name)
         else:
-            detail = entry[2] if len(entry) > 2 and entry[2] else for_code(code).__name__
+            detail = entry[2] if len(entry) > 2 and entry[2] else for_code(code).__name__  # noqa: PLR2004  CreateTopics' entry: (name, code, message); the message is its third field
             refused.append(f"{name} (error {code}: {detail})")
     if refused:
         raise BrokerError("the broker refused to create topics: " + "; ".join(refused))
