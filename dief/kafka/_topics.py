@@ -162,7 +162,7 @@ def directory_topic(replication_factor: int = 1) -> TopicSpec:
 
 
 def _describe(exc: KafkaError) -> str:
-    """The text of an aiokafka error, with its class name once (some of its errors already start with it)."""
+    """The text of an aiokafka error, with its class name once (some errors start with it)."""
     name = type(exc).__name__
     text = str(exc)
     return text if text.startswith(name) else f"{name}: {text}" if text else name
