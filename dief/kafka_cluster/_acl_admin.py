@@ -6,15 +6,19 @@ through the admin client's connection (the one place that reaches into it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol.admin import CreateAclsRequest, DescribeAclsRequest
 
 from dief.exceptions import BrokerError
-from dief.kafka_cluster._acls import AclGrant, Operation
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from dief.kafka_cluster._acls import AclGrant, Operation
 
 __all__ = ["create_acls", "describe_acls", "expected_acls"]
 
@@ -27,10 +31,10 @@ _OPERATION_NAME: Final = {code: name for name, code in _OPERATION.items()}
 _ANY, _ALLOW = 1, 3
 
 
-async def _send(admin: AIOKafkaAdminClient, request: Any) -> Any:
+async def _send(admin: AIOKafkaAdminClient, request: Any) -> Any:  # noqa: ANN401  aiokafka's admin requests and client are untyped
     """*request* to any broker through *admin*'s connection (aiokafka's structs are
     untyped: the response is ``Any``)."""
-    client = admin._client  # aiokafka exposes no ACL API (see the module doc)
+    client = admin._client  # aiokafka exposes no ACL API (see the module doc)  # noqa: SLF001  aiokafka's admin client has no public call for ACL requests
     return await client.send(client.get_random_node(), request)
 
 
@@ -41,7 +45,7 @@ class _CreateManyAcls(CreateAclsRequest):  # type: ignore[misc]  # aiokafka ship
     def __init__(self, creations: list[tuple[int, str, int, str, str, int, int]]) -> None:
         self._creations = creations
 
-    def build(self, request_struct_class: type[Any]) -> Any:
+    def build(self, request_struct_class: type[Any]) -> Any:  # noqa: ANN401  aiokafka's admin requests and client are untyped
         if request_struct_class.API_VERSION < 1:  # v0 has no pattern type (prefixes)
             raise BrokerError("the broker does not support prefixed ACLs (CreateAcls v1)")
         return request_struct_class(self._creations)
@@ -103,16 +107,16 @@ async def describe_acls(admin: AIOKafkaAdminClient) -> set[tuple[str, str, str, 
                 f"describing the ACLs failed: {for_code(response.error_code).__name__}"
             )
         for kind, name, pattern, acls in response.resources:
-            for principal, _host, operation, _permission in acls:
-                found.add(
-                    (
-                        principal,
-                        _RESOURCE_NAME[kind],
-                        _PATTERN_NAME.get(pattern, str(pattern)),
-                        name,
-                        _OPERATION_NAME.get(operation, str(operation)),
-                    )
+            found.update(
+                (
+                    principal,
+                    _RESOURCE_NAME[kind],
+                    _PATTERN_NAME.get(pattern, str(pattern)),
+                    name,
+                    _OPERATION_NAME.get(operation, str(operation)),
                 )
+                for principal, _host, operation, _permission in acls
+            )
     return found
 
 

@@ -70,7 +70,7 @@ class AclGrant:
     pattern: PatternType = "literal"
 
     def for_region(self, region: Region) -> AclGrant:
-        """This grant with :data:`REGION` replaced by *region*'s lower-case code."""
+        """The grant with :data:`REGION` replaced by *region*'s lower-case code."""
         code = region.topic_code
         return AclGrant(
             self.principal.replace(REGION, code),

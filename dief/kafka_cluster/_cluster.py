@@ -16,10 +16,8 @@ import shutil
 import ssl
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
@@ -36,19 +34,25 @@ from dief.kafka import (
 from dief.kafka_cluster._acl_admin import create_acls
 from dief.kafka_cluster._acls import AclGrant, acl_matrix
 from dief.kafka_cluster._config import ADMIN_USER, SCRAM_MECHANISM, deployed_topics
-from dief.kafka_cluster._node import BrokerProcess, NodeLayout
 from dief.kafka_cluster._prepare import prepare_brokers
 from dief.kafka_cluster._reset import empty_topics_and_groups
 from dief.kafka_cluster._runtime import KafkaRuntime, find_runtime
-from dief.kafka_cluster._tls import TlsFiles
 from dief.settings import KafkaSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import TracebackType
+
+    from dief.kafka_cluster._node import BrokerProcess, NodeLayout
+    from dief.kafka_cluster._tls import TlsFiles
 
 __all__ = ["KafkaCluster"]
 
 _HOST = "127.0.0.1"
+_MIN_HEAP_MB = 128  # a broker does not start with less
 
 
-class KafkaCluster:
+class KafkaCluster:  # noqa: PLR0904  one object owns the cluster's life cycle; its public methods are its API
     """One or three Apache Kafka brokers for tests and development (DESIGN §12).
 
     ``async with KafkaCluster(brokers=3) as cluster:`` — :attr:`bootstrap` lists every
@@ -64,7 +68,7 @@ class KafkaCluster:
     never in a repr.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  a keyword signature of settings, each with its default
         self,
         *,
         brokers: int = 1,
@@ -78,12 +82,12 @@ class KafkaCluster:
         client_ports: Sequence[int] | None = None,
         advertised_ports: Sequence[int] | None = None,
     ) -> None:
-        if brokers not in (1, 3):
+        if brokers not in {1, 3}:
             raise ConfigurationError(f"a development cluster has 1 or 3 brokers, not {brokers}")
         for ports in (client_ports, advertised_ports):
             if ports is not None and len(ports) != brokers:
                 raise ConfigurationError(f"give one client port per broker ({brokers})")
-        if start_timeout <= 0 or stop_timeout <= 0 or heap_mb < 128:
+        if start_timeout <= 0 or stop_timeout <= 0 or heap_mb < _MIN_HEAP_MB:
             raise ConfigurationError("timeouts must be positive and the heap at least 128 MB")
         replicas = min(3, brokers)
         self._brokers = brokers
@@ -167,7 +171,7 @@ class KafkaCluster:
         )
 
     def client_options(self, user: str | None = ADMIN_USER) -> dict[str, Any]:
-        """aiokafka keyword arguments for *user*; ``None``: TLS without any credentials."""
+        """The keyword arguments of aiokafka for *user*; ``None``: TLS without any credentials."""
         context = ssl.create_default_context(cafile=str(self.ca_file))
         options: dict[str, Any] = {"bootstrap_servers": self.bootstrap, "ssl_context": context}
         if user is None:
@@ -216,7 +220,7 @@ class KafkaCluster:
         )
         self._folder = Path(tempfile.mkdtemp(prefix="dief-kafka-"))
         atexit.register(self._kill_at_exit)
-        try:
+        try:  # noqa: PLW0717  every failure of the step maps to one error
             await asyncio.to_thread(self._prepare, runtime)
             for node in self._nodes:
                 node.start()
@@ -338,7 +342,7 @@ class KafkaCluster:
 
     def _prepare(self, runtime: KafkaRuntime) -> None:
         """Blocking: TLS, users, layout, properties, formatting (all brokers at once)."""
-        assert self._folder is not None
+        assert self._folder is not None  # noqa: S101  narrows the type: start() sets the folder first
         prepared = prepare_brokers(
             self._folder,
             runtime,

@@ -13,12 +13,14 @@ topics, no group-join delay (two cores run the whole test suite).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec, dief_topics
 from dief.kafka_cluster._tls import BROKER_CERT_SUBJECT
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "ADMIN_USER",
@@ -90,7 +92,7 @@ def replication_settings(brokers: int) -> dict[str, str]:
     """Replication of a cluster of *brokers*: factor 3 and ``min.insync.replicas=2`` from
     three brokers on (DESIGN §12), everything on the one broker of a single-broker cluster."""
     factor = min(3, brokers)
-    isr = 2 if factor >= 3 else 1
+    isr = 2 if factor >= 3 else 1  # noqa: PLR2004  three brokers is the design's replicated cluster (DESIGN §12)
     return {
         "default.replication.factor": str(factor),
         "min.insync.replicas": str(isr),

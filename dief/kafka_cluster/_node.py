@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import subprocess
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from dief.broker import read_tail, spawn, wait_exit
-from dief.kafka_cluster._runtime import KafkaRuntime
+
+if TYPE_CHECKING:
+    import subprocess
+    from pathlib import Path
+
+    from dief.kafka_cluster._runtime import KafkaRuntime
 
 __all__ = ["BrokerProcess", "NodeLayout", "jvm_options"]
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import base64
 import secrets
-import subprocess
+import subprocess  # noqa: S404  runs the broker's own programs with a fixed argv, never a shell
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.broker import format_tail, pick_free_port
 from dief.exceptions import BrokerStartError
@@ -26,8 +25,13 @@ from dief.kafka_cluster._config import (
     replication_settings,
 )
 from dief.kafka_cluster._node import BrokerProcess, NodeLayout, jvm_options, write_log4j
-from dief.kafka_cluster._runtime import KafkaRuntime
 from dief.kafka_cluster._tls import TlsFiles, write_tls
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
+    from dief.kafka_cluster._runtime import KafkaRuntime
 
 __all__ = ["HOST", "Prepared", "prepare_brokers"]
 
@@ -44,7 +48,7 @@ class Prepared:
     nodes: Sequence[BrokerProcess]
 
 
-def prepare_brokers(
+def prepare_brokers(  # noqa: PLR0913  a keyword signature of settings, each with its default
     folder: Path,
     runtime: KafkaRuntime,
     *,
@@ -78,7 +82,7 @@ def prepare_brokers(
     return Prepared(tls, passwords, nodes)
 
 
-def _properties(
+def _properties(  # noqa: PLR0913, PLR0917  a keyword signature of settings, each with its default
     layout: NodeLayout,
     voters: str,
     brokers: int,

@@ -5,8 +5,7 @@ empty topics — in well under a second, where a new cluster takes many."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
@@ -14,6 +13,9 @@ from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from dief.exceptions import BrokerError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["empty_topics_and_groups"]
 
@@ -25,7 +27,7 @@ async def empty_topics_and_groups(admin: AIOKafkaAdminClient, topics: Sequence[s
 
     :raises BrokerError: the broker refused (a group still has members, for example).
     """
-    try:
+    try:  # noqa: PLW0717  every failure of the step maps to one error
         described: list[dict[str, Any]] = await admin.describe_topics(list(topics))
         partitions = {
             TopicPartition(entry["topic"], part["partition"]): RecordsToDelete(_HIGH_WATERMARK)
@@ -39,7 +41,7 @@ async def empty_topics_and_groups(admin: AIOKafkaAdminClient, topics: Sequence[s
         for group in groups:
             coordinator = await admin.find_coordinator(group)
             # aiokafka's admin has no delete_groups: the request through its connection
-            response = await admin._send_request(DeleteGroupsRequest([group]), coordinator)
+            response = await admin._send_request(DeleteGroupsRequest([group]), coordinator)  # noqa: SLF001  aiokafka's admin client has no public call for ACL requests
             for name, code in response.results:
                 if code:
                     reason = for_code(code).__name__

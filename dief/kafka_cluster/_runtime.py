@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
+import subprocess  # noqa: S404  runs the broker's own programs with a fixed argv, never a shell
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -9,12 +9,15 @@ the file and this code disagree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec
 from dief.kafka_cluster._acls import REGION, AclGrant, region_template, shared_template
 from dief.kafka_cluster._config import deployed_topics
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = ["render_setup_script"]
 
