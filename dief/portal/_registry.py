@@ -5,12 +5,15 @@ The registry holds registration key ids and node KEM keys, never a State's name 
 more than that. :class:`KeyringRegistry` calls the same library functions as ``dief keys
 register``, ``revoke-node`` and ``directory issue`` (:class:`~dief.keyring.SecretariatKeys`),
 then publishes the version on ``dief.directory`` (:func:`~dief.keyring.publish_directory`)
-when it has a sink, so whatever hooks into issuing a version runs for the portal too.
+when it has a sink, then runs its ``on_issued`` hooks (the Secretariat's bulletin group key
+release for the version, :class:`~dief.secretariat.GroupKeyIssuer`, is one), so what follows
+an issued version happens the same way from the portal as from the service.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -20,7 +23,7 @@ from pydantic import SecretStr
 from dief.seams import RecordSink
 
 if TYPE_CHECKING:
-    from dief.keyring import SecretariatKeys
+    from dief.keyring import ForumDirectory, SecretariatKeys
 
 __all__ = ["DirectoryVersion", "KeyringRegistry", "NodeEntry", "NodeRegistry"]
 
@@ -74,11 +77,13 @@ class KeyringRegistry:
         *,
         sink: RecordSink | None = None,
         days: float | None = None,
+        on_issued: tuple[Callable[[ForumDirectory], Awaitable[object]], ...] = (),
     ) -> None:
         self._path = path
         self._passphrase = passphrase
         self._sink = sink
         self._days = days
+        self._on_issued = on_issued
 
     def __repr__(self) -> str:
         return f"KeyringRegistry(publishes={self._sink is not None})"
@@ -130,5 +135,7 @@ class KeyringRegistry:
         issued = await asyncio.to_thread(lambda: self._keys(unlock=True).issue_directory(days=days))
         if self._sink is not None:
             await publish_directory(self._sink, issued)
+        for hook in self._on_issued:
+            await hook(issued)
         doc = issued.document
         return DirectoryVersion(issued.version, doc.issued_at, doc.expires)

@@ -18,11 +18,14 @@ from dief.portal._accounts import Account, Role
 from dief.portal._app import audit, portal_of, render, require
 from dief.portal._releases import RELEASERS, Release, ReleaseKind
 from dief.portal._summaries import CycleSummary, recent_cycles, this_month
+from dief.portal._views_registry import router as registry_router
 from dief.wire import CspSummary
 
 __all__ = ["router"]
 
 router = APIRouter()
+# before /secretariat/{cycle}: "registry" is not a cycle
+router.include_router(registry_router)
 log = logging.getLogger("dief.portal")
 
 Editor = Annotated[Account, Depends(require(*RELEASERS))]

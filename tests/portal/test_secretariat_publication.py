@@ -147,7 +147,8 @@ def test_the_preview_offers_its_documents_for_download(site: Site) -> None:
     page = site.client.get("/secretariat/CSP14")
     assert "/secretariat/CSP14/summary.docx" in page.text
     docx = site.client.get("/secretariat/CSP14/summary.docx")
-    assert docx.status_code == 200 and docx.content[:2] == b"PK"
+    assert docx.status_code == 200
+    assert docx.content[:2] == b"PK"
     assert "preview" in docx.headers["content-disposition"]
     entries = site.client.portal.call(site.portal.accounts.audit_log)
     assert "summary CSP14 docx (preview)" in {e.target for e in entries}
