@@ -311,6 +311,12 @@ class NodeSettings(BaseSettings):
     directory: DirectorySettings = DirectorySettings()
     outbox: Path = DEFAULT_DIR / "outbox.sqlite"
     intake_dir: Path | None = None
+    four_eyes: bool = Field(
+        False,
+        description="DIEF_FOUR_EYES: a case posted by `dief post` or dropped in the intake "
+        "folder is held awaiting approval in the portal's database and sealed only when a "
+        "second officer approves it (`dief approve`, or the portal); DESIGN §13",
+    )
     cycle_start_month: int = Field(9, ge=1, le=12)
     relay_batch: int = Field(2000, ge=1, description="Records per publish of the relay")
     relay_backoff_max: float = Field(

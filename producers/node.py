@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -103,9 +103,18 @@ class _RequestSink:
 class NodeService:
     """One national node process."""
 
-    def __init__(self, settings: NodeSettings, passphrase: SecretStr | None) -> None:
+    def __init__(
+        self,
+        settings: NodeSettings,
+        passphrase: SecretStr | None,
+        *,
+        hold: Callable[[Path], Awaitable[FileResult]] | None = None,
+    ) -> None:
         self._settings = settings
         self._passphrase = passphrase
+        # Four eyes (DIEF_FOUR_EYES): the intake folder's files are held for approval by
+        # *hold* (the portal's drafts), never posted by the node directly.
+        self._hold = hold
         self._outbox = Outbox(settings.outbox)
         self._node: NationalNode | None = None
         self._relay: OutboxRelay | None = None
@@ -287,6 +296,8 @@ class NodeService:
         """Relay the outbox, read the receipts and watch the intake directory until *stop*
         is set."""
         relay = self._require_relay()
+        intake = self._settings.intake_dir
+        intake_post = self._intake_post() if intake is not None else None
         await self.observability.start(self._outbox, relay)
         follower = self._follower
         assert follower is not None  # made by start()
@@ -297,9 +308,8 @@ class NodeService:
             asyncio.create_task(self._require_client().run(stop), name="credentials"),
             asyncio.create_task(follower.run(stop), name="directory"),
         ]
-        intake = self._settings.intake_dir
-        if intake is not None:
-            intake_task = watch_intake(intake, self._post_one, stop)
+        if intake is not None and intake_post is not None:
+            intake_task = watch_intake(intake, intake_post, stop)
             tasks.append(asyncio.create_task(intake_task, name="intake"))
         try:
             await asyncio.gather(*tasks)
@@ -307,6 +317,21 @@ class NodeService:
             for task in tasks:
                 task.cancel()
             await self.observability.stop()
+
+    def _intake_post(self) -> Callable[[Path], Awaitable[FileResult]]:
+        """What the intake folder does with a file: post it, or under four eyes hold it
+        for approval (never post it: without a hold the folder is not watched).
+
+        :raises ConfigurationError: four eyes are on and nothing holds the folder's cases.
+        """
+        if not self._settings.four_eyes:
+            return self._post_one
+        if self._hold is None:
+            raise ConfigurationError(
+                "four eyes are on (DIEF_FOUR_EYES) but nothing holds the intake folder's "
+                "cases for approval: run the node with the portal's database"
+            )
+        return self._hold
 
     def _require_node(self) -> NationalNode:
         if self._node is None:

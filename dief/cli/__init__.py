@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from dief.cli import alerts as _alerts
+from dief.cli import approve as _approve
 from dief.cli import audit as _audit
 from dief.cli import broker as _broker
 from dief.cli import checklist as _checklist
@@ -68,6 +69,7 @@ _audit.register(app)
 _checklist.register(app)
 _kafka.register(app)
 _alerts.register(app)
+_approve.register(app)
 
 
 def main() -> None:

@@ -99,8 +99,20 @@ def post(
         ),
     ] = False,
     verbose: VerboseOpt = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Four eyes on (DIEF_FOUR_EYES): your portal account (you sign in); the "
+            "cases await a second officer's `dief approve`",
+        ),
+    ] = None,
 ) -> None:
     """Post cases from files: validate, screen, seal, keep in the outbox, publish.
+
+    With four eyes on (DIEF_FOUR_EYES=true), nothing is sealed yet: the author signs in
+    (--by NAME), each valid case is held awaiting approval, and a second officer releases
+    it with `dief approve DRAFT --by NAME` or in the portal (docs/portal.md).
 
     Free text (the summary) is refused if it could name the reporting State, in any UN
     language: countries, demonyms, codes, cities, ports, free zones, persons, companies,
@@ -121,6 +133,10 @@ def post(
 
     configure_logging(verbose)
     settings = _node_settings(node, keys, bootstrap, embedded)
+    if settings.four_eyes:  # held for a second officer: no keyring, nothing sealed
+        from dief.cli.approve import post_for_approval
+
+        raise typer.Exit(1 if run_or_fail(post_for_approval(files, by, settings)) else 0)
     passphrase = keyring_passphrase(settings.keyring, passphrase_file)
 
     async def main() -> int:
@@ -248,8 +264,13 @@ def node(
     settings = _node_settings(name, keys, bootstrap, embedded, intake)
     passphrase = keyring_passphrase(settings.keyring, passphrase_file)
 
+    hold = None
+    if settings.four_eyes:  # the intake folder's cases await a second officer
+        from dief.cli.approve import intake_hold
+
+        hold = intake_hold(settings)
     run_service(
-        lambda: NodeService(settings, passphrase),
+        lambda: NodeService(settings, passphrase, hold=hold),
         lambda: console.print(f"node running; outbox {settings.outbox}"),
     )
 

@@ -90,10 +90,17 @@ def _with_node(
     portal: Portal, settings: PortalSettings, node: NodeSettings, passphrase: SecretStr | None
 ) -> None:
     """Run the node service in the portal's process; the portal posts through it."""
-    from dief.portal import NodeServiceGateway
+    from dief.node import FileResult
+    from dief.portal import NodeServiceGateway, hold_file
     from producers.node import NodeService
 
-    service = NodeService(node, passphrase)
+    hold = None
+    if node.four_eyes:  # the intake folder's cases await a second officer, in the portal
+
+        async def hold(path: Path) -> FileResult:
+            return await hold_file(portal.drafts, path, portal.screener)
+
+    service = NodeService(node, passphrase, hold=hold)
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     portal.gateway = NodeServiceGateway(service, node.outbox, private_folder(settings.work_dir))

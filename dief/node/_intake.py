@@ -41,11 +41,13 @@ INTAKE_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".yaml", ".yml"})
 
 @dataclass(frozen=True, slots=True)
 class FileResult:
-    """What became of one file: its report, or that all of it was posted before."""
+    """What became of one file: its report, or that all of it was posted before; under
+    four eyes, how many of its cases are held awaiting a second officer's approval."""
 
     path: Path
     report: SubmitReport
     duplicate: bool = False
+    awaiting_approval: int = 0
 
 
 async def post_files(
@@ -141,9 +143,10 @@ def _file_away(path: Path, done: Path, result: FileResult) -> None:
         log.info("intake: %s: all of it was posted before; moved to done/", path.name)
         return
     log.info(
-        "intake: %s: %d accepted, %d already posted, %d refused%s",
+        "intake: %s: %d accepted, %d awaiting approval, %d already posted, %d refused%s",
         path.name,
         len(result.report.accepted),
+        result.awaiting_approval,
         len(result.report.already),
         len(result.report.rejected),
         f" (report: done/{path.name}.rejected.jsonl)" if result.report.rejected else "",

@@ -34,6 +34,7 @@ from dief.portal._drafts import (
     approve_release,
     check_four_eyes,
 )
+from dief.portal._four_eyes import HeldLine, hold_cases, hold_file, release_draft
 from dief.portal._form import FormField, Problem, case_fields, check_case, read_form
 from dief.portal._gateway import (
     Delivery,
@@ -65,6 +66,7 @@ __all__ = [
     "DraftState",
     "DraftStore",
     "FormField",
+    "HeldLine",
     "LocalLogin",
     "LoginLimiter",
     "LoginMethod",
@@ -89,12 +91,15 @@ __all__ = [
     "check_four_eyes",
     "create_app",
     "extract_messages",
+    "hold_cases",
+    "hold_file",
     "negotiate",
     "new_totp_secret",
     "portal_database",
     "private_folder",
     "read_deliveries",
     "read_form",
+    "release_draft",
     "totp_code",
     "totp_uri",
     "translator",

@@ -16,13 +16,13 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from dief.catalogue import load_catalogue
-from dief.exceptions import DiefError, ValidationError
+from dief.exceptions import DiefError
 from dief.portal._accounts import Account, Role
 from dief.portal._app import portal_of, render, require
-from dief.portal._form import check_case
+from dief.portal._four_eyes import HeldLine, hold_cases
 from dief.portal._i18n import N_
 from dief.vocab import TransferStage
-from dief.wire import CaseInput, load_cases
+from dief.wire import load_cases
 
 __all__ = ["router"]
 
@@ -58,11 +58,6 @@ async def import_page(request: Request, account: Officer) -> Response:
     return await render(request, "import.html", report=None, error=None)
 
 
-def _body(case: CaseInput) -> dict[str, Any]:
-    # warnings off: the quantity union (int | band) serialises right but pydantic warns
-    return case.model_dump(mode="json", exclude_none=True, exclude={"submitted_by"}, warnings=False)
-
-
 @router.post("/import")
 async def import_file(request: Request, account: Officer) -> Response:
     form = await request.form()
@@ -93,28 +88,15 @@ def _parse(data: bytes, suffix: str, today: date) -> list[tuple[int, Any]]:
             path.unlink()
 
 
-async def _import(
-    request: Request, account: Account, data: bytes, suffix: str
-) -> list[dict[str, Any]]:
-    """One row per input line: a draft awaiting approval, or why it was refused."""
+async def _import(request: Request, account: Account, data: bytes, suffix: str) -> list[Any]:
+    """One row per input line: a draft awaiting approval, or why it was refused (kept as a
+    draft its author can fix)."""
     portal = portal_of(request)
     try:
         items = await asyncio.to_thread(_parse, data, suffix, portal.today())
     except DiefError as exc:
-        return [{"line": 1, "ok": False, "reason": exc.code, "message": exc.message}]
-    rows: list[dict[str, Any]] = []
-    for line, item in items:
-        if isinstance(item, ValidationError):
-            rows.append({"line": line, "ok": False, "reason": item.code, "message": item.message})
-            continue
-        body = _body(item)
-        _, problems = check_case(body, portal.screener, today=portal.today())
-        draft = await portal.drafts.create(account.username, body, problems)
-        if problems:
-            first = problems[0]
-            rows.append({"line": line, "ok": False, "reason": first.code, "draft": draft.id,
-                         "message": first.message, "spans": first.spans})  # fmt: skip
-        else:
-            await portal.drafts.submit(draft, account.username)
-            rows.append({"line": line, "ok": True, "draft": draft.id})
-    return rows
+        return [HeldLine(1, False, reason=exc.code, message=exc.message)]
+    return await hold_cases(
+        portal.drafts, account.username, items, portal.screener,
+        today=portal.today(), keep_refused=True,
+    )  # fmt: skip

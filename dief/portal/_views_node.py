@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dief.catalogue import Indicator, load_catalogue
-from dief.exceptions import DiefError, ReleaseRefusedError, ValidationError
+from dief.exceptions import ReleaseRefusedError, ValidationError
 from dief.portal._accounts import Account, Role
 from dief.portal._app import audit, portal_of, render, require
 from dief.portal._drafts import Draft, DraftState
@@ -24,7 +24,8 @@ from dief.portal._form import (
     rows_to_show,
     value_at,
 )
-from dief.portal._gateway import Delivery, NodeGateway, PostOutcome
+from dief.portal._four_eyes import release_draft
+from dief.portal._gateway import Delivery, NodeGateway
 from dief.portal._i18n import N_
 
 __all__ = ["display_status", "router", "segments"]
@@ -235,26 +236,15 @@ async def approve_case(request: Request, draft_id: int, account: Officer) -> Res
     portal = portal_of(request)
     draft = await _draft(request, draft_id)
     try:
-        taken = await portal.drafts.take_for_release(
-            draft, account.username, may_approve=account.has(Role.APPROVER)
-        )
+        after, outcome = await release_draft(portal.drafts, _gateway(request), draft, account)
     except ReleaseRefusedError as exc:
         await audit(request, account, "approve_refused", f"draft {draft.id}")
         raise HTTPException(403, exc.code) from exc
     except ValidationError as exc:
         raise HTTPException(409, exc.code) from exc
-    body = dict(taken.body)
-    body.setdefault("case_id", taken.reference)  # a new case: the node keeps the reference
-    try:
-        outcome = await _gateway(request).post(body)
-    except DiefError as exc:  # the node's store or keys: the case goes back, nothing left
-        outcome = PostOutcome(False, reason=exc.code, message=exc.message)
-    if outcome.accepted and outcome.case_id is not None:
-        await portal.drafts.released(taken, outcome.case_id, int(outcome.revision or 1))
+    if after.state is DraftState.RELEASED:
         await audit(request, account, "released", f"case {outcome.case_id}")
     else:
-        problem = Problem(outcome.field, outcome.reason or "refused", outcome.message or "")
-        await portal.drafts.refused(taken, [problem])
         await audit(request, account, "release_refused", f"draft {draft.id}")
     return RedirectResponse(f"/cases/{draft.id}", status_code=303)
 
