@@ -55,6 +55,8 @@ class PublishedTable:
     the table publishes its case count at all (a checklist window does not).
     ``total_bounds`` are the bounds on the case count that shares or prevalences give,
     ``previous`` the counts the table gives for the previous period's cells.
+    ``data_version`` is what the document states about the table's data (``data_version``,
+    proposed in docs/audit.md): two issues stating the same version count the same cases.
     """
 
     key: TableKey
@@ -65,6 +67,7 @@ class PublishedTable:
     total_bounds: tuple[float, float] | None = None
     previous: Mapping[str, int] = field(default_factory=dict)
     k: int | None = None
+    data_version: str | None = None
 
     def state(self, cell: str) -> str:
         """``published``, ``suppressed``, ``zero`` (a listed dimension without the value)
@@ -143,6 +146,7 @@ class _TableDraft:
     ratios: list[tuple[int, float]] = field(default_factory=list)
     previous: dict[str, int] = field(default_factory=dict)
     k: int | None = None
+    data_version: str | None = None
 
     def put(self, cell: str, count: int | None) -> None:
         if self.cells.get(cell) is None:  # published anywhere -> published
@@ -158,6 +162,7 @@ class _TableDraft:
             total_bounds=_bounds_from(self.ratios),
             previous=dict(self.previous),
             k=self.k,
+            data_version=self.data_version,
         )
 
 
@@ -170,6 +175,12 @@ class _Drafts:
         if document not in draft.documents:
             draft.documents.append(document)
         return draft
+
+
+def _version(value: object) -> str | None:
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _read_cells(draft: _TableDraft, doc: Mapping[str, Any], *, previous: bool) -> None:
@@ -199,6 +210,7 @@ def _read_digest(drafts: _Drafts, region: str, doc: Mapping[str, Any], name: str
     draft.k = _count(doc.get("k"))
     _read_cells(draft, doc, previous=True)
     notes = doc.get("notes") or {}
+    draft.data_version = _version(notes.get("data_version"))
     window = notes.get("checklist_window") or []
     checklist = doc.get("checklist") or []
     if window:
@@ -218,6 +230,7 @@ def _read_digest(drafts: _Drafts, region: str, doc: Mapping[str, Any], name: str
         key = ("route", f"{route['from_region']}>{route['to_region']}", str(route["period"]))
         r = drafts.table(key, name)
         r.k = _count(route.get("k"))
+        r.data_version = _version(route.get("data_version"))
         _read_cells(r, route, previous=False)
 
 
@@ -228,6 +241,7 @@ def _read_summary(drafts: _Drafts, doc: Mapping[str, Any], name: str) -> None:
     for scope, table in [*regions.items(), ("global", doc.get("global") or {})]:
         draft = drafts.table(("summary", str(scope), cycle), name)
         draft.k = k
+        draft.data_version = _version(table.get("data_version"))
         _read_cells(draft, table, previous=False)
     glob = drafts.table(("summary", "global", cycle), name)
     for entry in doc.get("checklist") or []:

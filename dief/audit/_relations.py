@@ -11,8 +11,8 @@
   cases' cell, the red cases forming a table of their own (non-negative, cells at most
   its total);
 - route tables received: the sending region's summary cell = the route cell + the rest;
-- issues: a table published again with the same total and the same published counts is
-  taken as unchanged (the same unknowns);
+- issues: a table's issues are linked only where the documents state its data unchanged
+  (the same ``data_version``); otherwise each issue's hidden cells are distinct unknowns;
 - the reader's own cases: lower bounds on the cells they count in.
 """
 
@@ -36,12 +36,19 @@ _ITEMS = "item_category"
 @dataclass(frozen=True)
 class SystemOptions:
     """``listed_at_least_one``: a listed suppressed cell counts at least one case (DESIGN
-    §7: cells are listed for values with data; a re-issue may keep one at 0, so the audit
-    retries without it when the system is infeasible). ``link_issues``: a table published
-    again with the same total and published counts is the same unknowns."""
+    §7: cells are listed for values with data) — in the first issue of its table that the
+    reader holds; a re-issue may keep a cell listed at 0 (docs/digests.md), so a cell an
+    earlier issue listed gets no such bound. ``link_issues``: a table whose two issues state
+    the same ``data_version`` counts the same cases (the same unknowns); without that
+    statement the issues' hidden cells are distinct unknowns (cases are added, revised and
+    withdrawn between issues, and the reader cannot see which). ``assume_unchanged``: the
+    old, unsound heuristic — a table published again with the same total and published
+    counts is taken as unchanged — for stress comparisons only (a cell it "determines" may
+    not be the true count)."""
 
     listed_at_least_one: bool = True
     link_issues: bool = True
+    assume_unchanged: bool = False
 
 
 def _same(a: PublishedTable, b: PublishedTable) -> bool:
@@ -53,6 +60,14 @@ def _same(a: PublishedTable, b: PublishedTable) -> bool:
     if a.total_shown:
         return a.cells.get(TOTAL) is not None and b.cells.get(TOTAL) == a.cells.get(TOTAL)
     return bool(shared)
+
+
+def _linked(a: PublishedTable, b: PublishedTable, options: SystemOptions) -> bool:
+    if not options.link_issues:
+        return False
+    if a.data_version is not None and a.data_version == b.data_version:
+        return set(a.cells) == set(b.cells) and a.dimensions == b.dimensions
+    return options.assume_unchanged and _same(a, b)
 
 
 class _Reader:
@@ -71,7 +86,7 @@ class _Reader:
                 for e in range(i - 1, -1, -1):
                     earlier = view.issues[e].tables.get(key)
                     if earlier is not None:
-                        if _same(earlier, table):
+                        if _linked(earlier, table, options):
                             self.canon[(i, key)] = self.canon[(e, key)]
                         break
 
@@ -98,7 +113,7 @@ class _Reader:
             self.b.published.add(j)
         elif state == "suppressed":
             self.b.documents[j].update(table.documents)
-            if self.options.listed_at_least_one:
+            if self.options.listed_at_least_one and not self._listed_before(i, key, cell):
                 self.b.at_least(j, 1.0)
         if fresh:
             self._new_cell(i, key, cell, j)
@@ -107,6 +122,15 @@ class _Reader:
                 self.b.at_least(j, lo)
                 self.b.at_most(j, hi)
         return j
+
+    def _listed_before(self, i: int, key: TableKey, cell: str) -> bool:
+        """Whether an earlier issue the reader holds listed *cell* (a re-issue may keep
+        such a cell listed at count 0)."""
+        for e in range(i):
+            earlier = self.view.issues[e].tables.get(key)
+            if earlier is not None and cell in earlier.cells:
+                return True
+        return False
 
     def _shadow(self, i: int, key: TableKey, cell: str, *, role: str) -> int:
         name = (i, key, cell)
@@ -222,7 +246,7 @@ def _digest_periods(r: _Reader, i: int) -> None:
     def d(period: str) -> TableKey:
         return ("digest", region, period)
 
-    for q in sorted(quarters) if months else []:
+    for q in sorted(quarters) if months and have_quarters else []:
         parts = [d(m) for m in quarter_months(q)]
         r.sum_rule(
             i, d(q), parts, _cells(tables.get(q), *(tables.get(m) for m in quarter_months(q)))

@@ -123,6 +123,8 @@ def _solve_all(
     if len(view.issues) > 1:
         attempts.append(SystemOptions(link_issues=False))
     attempts.append(SystemOptions(link_issues=False, listed_at_least_one=False))
+    # a contradiction with fewer assumptions means a document is wrong, or a relation:
+    # each retry is noted in the report
     for options in attempts:
         system = build_system(view, own, options)
         targets = [

@@ -231,3 +231,57 @@ def test_what_rank_determines_lp_determines_and_the_truth_fits(seed: int) -> Non
         assert found[j].lower <= truth[j]
         assert upper is None or truth[j] <= upper
     assert by_rank, "six random sums over eight cells pin some cell"
+
+
+def _two_issues(tmp_path: Path, versions: tuple[object, object]) -> Any:
+    # both issues: October total 6, a = 3 published, b and c hidden (b + c = 3); issue 2's
+    # quarter publishes b = 1. Linked, issue 1's b is 1 too; but a revision between the
+    # issues may have moved a case from b to c, and the reader cannot see that
+    one, two = tmp_path / "one", tmp_path / "two"
+    stages: Cells = {"transfer_stage": [("a", 3), ("b", None), ("c", None)]}
+    _write_digest(one, "2025-10", 6, stages)
+    _write_digest(two, "2025-10", 6, stages)
+    _write_digest(two, "2025-Q4", 6, {"transfer_stage": [("a", 3), ("b", 1), ("c", None)]})
+    for folder, version in zip((one, two), versions, strict=True):
+        path = folder / "digests" / "AFR" / "2025-10.json"
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc["notes"]["data_version"] = version
+        path.write_text(json.dumps(doc), encoding="utf-8")
+    return audit_folder([one, two], "AFR")
+
+
+def _issue1_b(report: Any) -> Any:
+    (cell,) = [
+        c
+        for c in report.suppressed
+        if c.issue == "issue1" and c.table.endswith("2025-10") and c.cell.endswith("/b")
+    ]
+    return cell
+
+
+def test_issues_are_not_linked_on_unchanged_published_figures(tmp_path: Path) -> None:
+    # the published figures of October are the same in both issues, yet its hidden cells
+    # may differ: issue 1's b stays what issue 1 alone says (1 or 2)
+    b = _issue1_b(_two_issues(tmp_path, (None, None)))
+    assert (b.lower, b.upper) == (1, 2)
+
+
+def test_issues_stating_the_same_data_version_are_linked(tmp_path: Path) -> None:
+    b = _issue1_b(_two_issues(tmp_path / "same", ("7", "7")))
+    assert (b.lower, b.upper) == (1, 1)
+    b = _issue1_b(_two_issues(tmp_path / "other", ("7", "8")))
+    assert (b.lower, b.upper) == (1, 2)
+
+
+def test_a_cell_listed_again_may_count_zero(tmp_path: Path) -> None:
+    # a re-issue keeps a cell listed (suppressed) that lost its cases: no ">= 1" for it
+    one, two = tmp_path / "one", tmp_path / "two"
+    _write_digest(one, "2025-10", 4, {"transfer_stage": [("a", 2), ("b", None), ("c", None)]})
+    _write_digest(two, "2025-10", 4, {"transfer_stage": [("a", 2), ("b", None), ("c", None)]})
+    report = audit_folder([one, two], "AFR")
+    b2 = [c for c in report.suppressed if c.issue == "issue2" and c.cell.endswith("/b")]
+    assert len(b2) == 1
+    assert (b2[0].lower, b2[0].upper) == (0, 2)
+    b1 = [c for c in report.suppressed if c.issue == "issue1" and c.cell.endswith("/b")]
+    assert len(b1) == 1
+    assert b1[0].determined  # the first issue: both listed, so 1 and 1
