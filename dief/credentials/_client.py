@@ -32,14 +32,10 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Protocol
-
-from cryptography.hazmat.primitives.asymmetric import rsa
+from typing import TYPE_CHECKING, Protocol
 
 from dief.credentials._derive import check_pair
 from dief.credentials._exchange import (
@@ -51,8 +47,6 @@ from dief.credentials._exchange import (
     write_request,
 )
 from dief.credentials._schedule import cycles_to_request, plan_requests
-from dief.credentials._wallet import TokenWallet
-from dief.crypto import KemPrivateKey, KemPublicKey, SigningKey
 from dief.exceptions import BrokerError, ConfigurationError, DiefError
 from dief.kafka._topics import CREDENTIAL_REQUESTS_TOPIC
 from dief.periods import CspCycle, Month
@@ -65,7 +59,16 @@ from dief.seams import (
     RecordSink,
     SystemClock,
 )
-from dief.wire import CredentialRequest, ForumParameters
+
+if TYPE_CHECKING:
+    import random
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from dief.credentials._wallet import TokenWallet
+    from dief.crypto import KemPrivateKey, KemPublicKey, SigningKey
+    from dief.wire import CredentialRequest, ForumParameters
 
 __all__ = [
     "DEFAULT_MAX_DELAY",
@@ -119,7 +122,7 @@ class CredentialClient:
     the same directory.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  a public keyword signature of settings and seams, used outside dief/credentials
         self,
         wallet: TokenWallet,
         *,

@@ -27,14 +27,18 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from dief.exceptions import ConfigurationError, CredentialError
-from dief.keyring import NodeSecret
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from dief.keyring import NodeSecret
 
 __all__ = [
     "PREFIX_LEN",

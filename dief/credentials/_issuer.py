@@ -21,13 +21,16 @@ import asyncio
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from dief.credentials._keys import IssuerKey
 from dief.credentials._ledger import Issuance, IssuanceLedger, IssuedCount
 from dief.crypto import RSABSSA_SHA384_PSS_RANDOMIZED, VerifyKey
 from dief.exceptions import ConfigurationError, CredentialError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from dief.credentials._keys import IssuerKey
 
 __all__ = ["TOKEN_VARIANT", "Issuer", "Registration", "RegistrationLookup"]
 

@@ -35,7 +35,7 @@ PUBLIC_EXPONENT = 65537
 _MAX_BITS = 8192
 
 
-def _min_bits(simulation: bool) -> int:
+def _min_bits(*, simulation: bool) -> int:
     return SIMULATION_KEY_BITS if simulation else ISSUER_KEY_BITS
 
 
@@ -56,7 +56,7 @@ def check_issuer_public_key(public_key: object, *, simulation: bool = False) -> 
     """
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise CredentialError("an issuer key is an RSA key", code="weak_key")
-    if not _min_bits(simulation) <= public_key.key_size <= _MAX_BITS:
+    if not _min_bits(simulation=simulation) <= public_key.key_size <= _MAX_BITS:
         raise CredentialError(
             f"an issuer key of {public_key.key_size} bits is not allowed"
             + ("" if simulation else " (2048 only in simulations)"),
@@ -93,7 +93,7 @@ class IssuerKey:
         cls, cycle: str, region: str, *, bits: int = ISSUER_KEY_BITS, simulation: bool = False
     ) -> IssuerKey:
         """A fresh key pair of *bits* bits (3,072; 2,048 only with ``simulation=True``)."""
-        if not _min_bits(simulation) <= bits <= _MAX_BITS:
+        if not _min_bits(simulation=simulation) <= bits <= _MAX_BITS:
             raise ConfigurationError(
                 f"an issuer key of {bits} bits is not allowed (2048 only in simulations)"
             )

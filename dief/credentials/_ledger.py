@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Boolean, Column, LargeBinary, MetaData, String, Table, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dief.database import TableStore
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 __all__ = ["Issuance", "IssuanceLedger", "IssuanceStore", "IssuedCount", "MemoryLedger"]
 
@@ -66,7 +68,7 @@ class IssuanceLedger(Protocol):
         ...
 
 
-def _add(counts: dict[str, IssuedCount], issuer_kid: str, rereg: bool, n: int) -> None:
+def _add(counts: dict[str, IssuedCount], issuer_kid: str, *, rereg: bool, n: int) -> None:
     held = counts.get(issuer_kid, IssuedCount(issuer_kid))
     counts[issuer_kid] = IssuedCount(
         issuer_kid,
@@ -95,7 +97,7 @@ class MemoryLedger:
     async def counts(self) -> dict[str, IssuedCount]:
         counts: dict[str, IssuedCount] = {}
         for row in self._rows.values():
-            _add(counts, row.issuer_kid, row.reregistration, 1)
+            _add(counts, row.issuer_kid, rereg=row.reregistration, n=1)
         return counts
 
 
@@ -131,7 +133,7 @@ class IssuanceStore(TableStore):
 
     async def claim(self, issuance: Issuance) -> bytes:
         engine = self._require()
-        try:
+        try:  # noqa: PLW0717  every failure of the transaction maps to one StorageError
             try:
                 async with engine.begin() as conn:
                     held = await self._held(conn, issuance)
@@ -168,5 +170,5 @@ class IssuanceStore(TableStore):
             raise StorageError(f"cannot count issuances: {_why(exc)}") from exc
         counts: dict[str, IssuedCount] = {}
         for row in rows:
-            _add(counts, row.issuer_kid, bool(row.reregistration), int(row.n))
+            _add(counts, row.issuer_kid, rereg=bool(row.reregistration), n=int(row.n))
         return counts

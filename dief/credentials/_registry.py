@@ -4,10 +4,14 @@ registered again after losing its secret). Never a name: the registry holds key 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dief.credentials._issuer import Registration, RegistrationLookup
 from dief.crypto import VerifyKey, b64url_decode
-from dief.keyring import SecretariatKeys
 from dief.wire import KeyStatus
+
+if TYPE_CHECKING:
+    from dief.keyring import SecretariatKeys
 
 __all__ = ["registrations_of"]
 

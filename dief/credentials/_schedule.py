@@ -1,6 +1,8 @@
-"""When a node asks for its tokens (DESIGN §5 ⚑): at the start of each cycle, for all five
-regions and for the current and the previous cycle, whether or not it will post there, each
-request after its own random delay, so the issuer's log says nothing about who posts where.
+"""When a node asks for its tokens (DESIGN §5 ⚑).
+
+At the start of each cycle, for all five regions and for the current and the previous
+cycle, whether or not it will post there, each request after its own random delay, so the
+issuer's log says nothing about who posts where.
 (A token for an older cycle is asked for on demand, when a case of that cycle needs it: that
 tells the issuer the State holds an old case, a known limit.)
 
@@ -9,15 +11,19 @@ tells the issuer the State holds an old case, a known limit.)
 
 from __future__ import annotations
 
-import random
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dief.credentials._wallet import TokenWallet
 from dief.exceptions import ConfigurationError
 from dief.periods import CspCycle
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    import random
+    from collections.abc import Iterable
+
+    from dief.credentials._wallet import TokenWallet
 
 __all__ = ["PlannedRequest", "cycles_to_request", "plan_requests"]
 

@@ -34,9 +34,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-
-from faststream.kafka import KafkaBroker
+from typing import TYPE_CHECKING
 
 from dief.credentials._exchange import (
     _node_key,
@@ -47,12 +45,18 @@ from dief.credentials._exchange import (
     seal_answer,
     write_answer,
 )
-from dief.credentials._issuer import Issuer, RegistrationLookup
-from dief.crypto import KemPrivateKey
 from dief.exceptions import BrokerError, DiefError, StorageError
 from dief.kafka import subscribe_batches
 from dief.kafka._topics import CREDENTIAL_ANSWERS_TOPIC, CREDENTIAL_REQUESTS_TOPIC
 from dief.seams import Backoff, InboundRecord, RecordFeed, RecordSink
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from faststream.kafka import KafkaBroker
+
+    from dief.credentials._issuer import Issuer, RegistrationLookup
+    from dief.crypto import KemPrivateKey
 
 __all__ = [
     "ISSUER_GROUP_ID",
@@ -95,7 +99,7 @@ class IssuerService:
     key id (the same lookup the :class:`Issuer` uses).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  a public keyword signature of settings and seams, used outside dief/credentials
         self,
         issuer: Issuer,
         *,
@@ -152,8 +156,8 @@ class IssuerService:
         except DiefError as exc:
             self._refuse(report, exc.code)
             return
-        except Exception as exc:  # a hostile record must never stop the issuer
-            log.error("a credential request failed unexpectedly (%s)", type(exc).__name__)
+        except Exception as exc:  # a hostile record must never stop the issuer  # noqa: BLE001  a hostile record must never stop the issuer (the reason is logged)
+            log.error("a credential request failed unexpectedly (%s)", type(exc).__name__)  # noqa: TRY400  the exception's type is logged, never a traceback that could carry the request
             self._refuse(report, "internal_error")
             return
         await self._sink.send(self._topic, key.encode("ascii"), sealed)
@@ -210,7 +214,7 @@ class IssuerService:
         started = False
         try:
             while not stop.is_set():
-                try:
+                try:  # noqa: PLW0717  every failure of the transaction maps to one StorageError
                     if not started:
                         await feed.start(self.positions)
                         started = True
@@ -244,7 +248,7 @@ class IssuerService:
         return path
 
 
-def register_issuer(
+def register_issuer(  # noqa: PLR0913  a public keyword signature of settings and seams, used outside dief/credentials
     broker: KafkaBroker,
     service: IssuerService,
     *,

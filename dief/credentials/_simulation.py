@@ -11,8 +11,8 @@ directory's issuer key (:meth:`SimulatedIssuer.verifier`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dief.credentials._issuer import Issuer
 from dief.credentials._keys import IssuerKey
@@ -20,8 +20,12 @@ from dief.credentials._ledger import MemoryLedger
 from dief.credentials._registry import registrations_of
 from dief.credentials._verifier import TokenVerifier
 from dief.credentials._wallet import TokenWallet
-from dief.keyring import NodeSecret, SimulatedForum
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from dief.keyring import NodeSecret, SimulatedForum
 
 __all__ = ["SimulatedIssuer", "SimulatedNode"]
 
@@ -53,8 +57,8 @@ class SimulatedIssuer:
         verification (so cycles added later verify too)."""
         forum = self._forum
         return TokenVerifier(
-            lambda cycle, region: forum.directory.issuer_key(cycle, region),
-            issued=lambda cycle, region: forum.directory.tokens_issued(cycle, region),
+            lambda cycle, region: forum.directory.issuer_key(cycle, region),  # noqa: PLW0108  reads forum.directory when called: the directory of the day changes
+            issued=lambda cycle, region: forum.directory.tokens_issued(cycle, region),  # noqa: PLW0108  reads forum.directory when called: the directory of the day changes
             simulation=True,
         )
 
@@ -82,7 +86,7 @@ class SimulatedIssuer:
                 secret = keys.node_secret(label)
                 wallet = TokenWallet(
                     secret,
-                    lambda c, r: forum.directory.issuer_key(c, r),  # the directory of the day
+                    lambda c, r: forum.directory.issuer_key(c, r),  # the directory of the day  # noqa: PLW0108  reads forum.directory when called: the directory of the day changes
                     simulation=True,
                 )
                 node = SimulatedNode(secret, wallet)

@@ -21,15 +21,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from cryptography.hazmat.primitives.asymmetric import rsa
+from typing import TYPE_CHECKING
 
 from dief.credentials._derive import PREFIX_LEN, contributor_message
 from dief.credentials._issuer import TOKEN_VARIANT
 from dief.credentials._keys import check_issuer_public_key
-from dief.credentials._wallet import IssuerKeyLookup
 from dief.exceptions import CredentialError
-from dief.seams import ContributorCredential
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from dief.credentials._wallet import IssuerKeyLookup
+    from dief.seams import ContributorCredential
 
 __all__ = ["DEFAULT_TOKEN_CACHE_SIZE", "IssuedLookup", "PseudonymExcess", "TokenVerifier"]
 

@@ -18,8 +18,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import TracebackType
+from typing import TYPE_CHECKING, Self
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -34,8 +33,13 @@ from dief.credentials._derive import (
 from dief.credentials._issuer import TOKEN_VARIANT
 from dief.credentials._keys import check_issuer_public_key, issuer_key_id
 from dief.exceptions import ConfigurationError, CredentialError
-from dief.keyring import NodeSecret
 from dief.seams import ContributorCredential
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import TracebackType
+
+    from dief.keyring import NodeSecret
 
 __all__ = ["IssuerKeyLookup", "TokenRequest", "TokenWallet"]
 
@@ -43,11 +47,15 @@ __all__ = ["IssuerKeyLookup", "TokenRequest", "TokenWallet"]
 IssuerKeyLookup = Callable[[str, str], rsa.RSAPublicKey | None]
 
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS tokens (cycle TEXT NOT NULL, region TEXT NOT NULL, "
-    "contributor TEXT NOT NULL, issuer_kid TEXT NOT NULL, token BLOB NOT NULL, "
-    "PRIMARY KEY (cycle, region))",
-    "CREATE TABLE IF NOT EXISTS pending (issuer_kid TEXT PRIMARY KEY, cycle TEXT NOT NULL, "
-    "region TEXT NOT NULL)",
+    (
+        "CREATE TABLE IF NOT EXISTS tokens (cycle TEXT NOT NULL, region TEXT NOT NULL, "
+        "contributor TEXT NOT NULL, issuer_kid TEXT NOT NULL, token BLOB NOT NULL, "
+        "PRIMARY KEY (cycle, region))"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS pending (issuer_kid TEXT PRIMARY KEY, cycle TEXT NOT NULL, "
+        "region TEXT NOT NULL)"
+    ),
 )
 
 
@@ -104,7 +112,7 @@ class TokenWallet:
         """Open (or create) the wallet file and load it. No-op in memory or when open."""
         if self._path is None or self._db is not None:
             return
-        try:
+        try:  # noqa: PLW0717  every failure of the transaction maps to one StorageError
             self._path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(self._path, os.O_CREAT | os.O_WRONLY, 0o600))
             db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
@@ -115,7 +123,7 @@ class TokenWallet:
             tokens = db.execute("SELECT cycle, region, contributor, issuer_kid, token FROM tokens")
             for cycle, region, contributor, kid, token in tokens.fetchall():
                 credential = ContributorCredential(cycle, region, contributor, bytes(token))
-                self._tokens[(cycle, region)] = (credential, kid)
+                self._tokens[cycle, region] = (credential, kid)
             for kid, cycle, region in db.execute("SELECT issuer_kid, cycle, region FROM pending"):
                 self._pending[kid] = (cycle, region)
         except (OSError, sqlite3.Error) as exc:
@@ -127,7 +135,7 @@ class TokenWallet:
             self._db.close()
             self._db = None
 
-    def __enter__(self) -> TokenWallet:
+    def __enter__(self) -> Self:
         self.open()
         return self
 
@@ -145,7 +153,7 @@ class TokenWallet:
             return
         if self._db is None:
             raise ConfigurationError("the token wallet is not open; call open() first")
-        try:
+        try:  # noqa: PLW0717  every failure of the transaction maps to one StorageError
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for statement, params in statements:
@@ -210,8 +218,10 @@ class TokenWallet:
             if self._pending.get(kid) != (cycle, region):
                 self._write(
                     (
-                        "INSERT OR REPLACE INTO pending (issuer_kid, cycle, region) "
-                        "VALUES (?, ?, ?)",
+                        (
+                            "INSERT OR REPLACE INTO pending (issuer_kid, cycle, region) "
+                            "VALUES (?, ?, ?)"
+                        ),
                         (kid, cycle, region),
                     )
                 )
@@ -269,8 +279,10 @@ class TokenWallet:
         with self._lock:
             self._write(
                 (
-                    "INSERT OR REPLACE INTO tokens (cycle, region, contributor, issuer_kid, "
-                    "token) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        "INSERT OR REPLACE INTO tokens (cycle, region, contributor, issuer_kid, "
+                        "token) VALUES (?, ?, ?, ?, ?)"
+                    ),
                     (
                         credential.cycle,
                         credential.region,
@@ -281,5 +293,5 @@ class TokenWallet:
                 ),
                 ("DELETE FROM pending WHERE issuer_kid = ?", (kid,)),
             )
-            self._tokens[(credential.cycle, credential.region)] = (credential, kid)
+            self._tokens[credential.cycle, credential.region] = (credential, kid)
             self._pending.pop(kid, None)
