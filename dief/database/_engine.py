@@ -7,9 +7,7 @@ Errors are left to the caller, which translates them into
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from sqlalchemy import Connection, MetaData, event
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +16,10 @@ from sqlalchemy.pool import NullPool
 
 from dief.database._reason import db_reason
 from dief.exceptions import StorageError
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable, Sequence
 
 __all__ = [
     "DURABLE_PRAGMAS",
@@ -51,7 +53,7 @@ FAST_PRAGMAS: tuple[str, ...] = (
 def _on_connect(pragmas: Sequence[str]) -> Callable[[Any, object], None]:
     statements = [f"PRAGMA {p}" for p in pragmas]
 
-    def set_pragmas(dbapi_connection: Any, _record: object) -> None:
+    def set_pragmas(dbapi_connection: Any, _record: object) -> None:  # noqa: ANN401  SQLAlchemy's connect event passes the DB-API connection untyped
         cursor = dbapi_connection.cursor()
         for statement in statements:
             cursor.execute(statement)
@@ -83,7 +85,7 @@ def make_engine(
     return engine
 
 
-async def open_engine(
+async def open_engine(  # noqa: PLR0913  a public keyword signature of settings, used outside its area
     url: str,
     *,
     init: Callable[[Connection], None],
