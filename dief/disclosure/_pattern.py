@@ -45,6 +45,7 @@ from dief.disclosure._joint import (
     row_requirements,
     row_table,
 )
+from dief.disclosure._memo import remembered
 from dief.disclosure._suppression import SINGLE_VALUED, Earlier, Group, Key, SortKey, protect
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Period, Quarter, parse_period
 from dief.vocab import Dimension
@@ -384,9 +385,41 @@ def digest_pattern(
 
     Deterministic: the same cells give the same pattern, whether one digest or all of them
     are being written.
+
+    Computed once per input (:mod:`dief.disclosure._memo`): every digest, series, route
+    table and summary requirement of a region's issue built from the same cells reuses it.
     """
     if k < 1:
         raise ValueError("k is at least 1")
+    extra = tuple(sorted({str(p) for p in periods} - set(tallies)))
+    return remembered(
+        (k, start_month, extra, earlier, rows, k_summary, months_by_total),
+        tallies,
+        lambda: _digest_pattern(
+            tallies,
+            k=k,
+            start_month=start_month,
+            periods=extra,
+            earlier=earlier,
+            rows=rows,
+            k_summary=k_summary,
+            months_by_total=months_by_total,
+        ),
+    )
+
+
+def _digest_pattern(
+    tallies: Mapping[str, PeriodCells],
+    *,
+    k: int,
+    start_month: int,
+    periods: Iterable[str],
+    earlier: PublishedPattern | None,
+    rows: Mapping[str, PeriodCells] | None,
+    k_summary: int | None,
+    months_by_total: bool,
+) -> DigestPattern:
+    """:func:`digest_pattern`, computed."""
     tables, parts = _tables(tallies, start_month, periods)
     counts: dict[Key, int] = {}
     primary: set[Key] = set()
