@@ -45,7 +45,7 @@ refused, what passes and why, and what to write instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from dief.screening._findings import KIND_DESCRIPTIONS, Finding, FindingKind, describe_findings
 from dief.screening._screener import (
@@ -54,6 +54,9 @@ from dief.screening._screener import (
     default_screener,
     raise_for_findings,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "KIND_DESCRIPTIONS",
@@ -69,12 +72,12 @@ __all__ = [
 ]
 
 
-def screen_text(field: str, text: str) -> list[Finding]:
+def screen_text(field: str, text: str) -> list[Finding]:  # noqa: RUF067  the package's entry points, over the process-wide screener
     """Every refused span of ``text`` (reported under ``field``), in order of position."""
     return default_screener().screen(field, text)
 
 
-def check_text(fields: Mapping[str, str | None]) -> None:
+def check_text(fields: Mapping[str, str | None]) -> None:  # noqa: RUF067  the package's entry points, over the process-wide screener
     """Raise :class:`~dief.exceptions.ScreeningError` if any of ``fields`` has a finding.
 
     ``fields`` maps a field name (``"summary"``) to its text; ``None`` and empty values are

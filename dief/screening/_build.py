@@ -1,4 +1,6 @@
 # ruff: noqa: RUF001, RUF003 (a multilingual lexicon: Cyrillic, Arabic and CJK text is intended)
+# ruff: noqa: T201, PLC0415 (a script run by hand: it prints its progress, and imports the
+# development-only data packages where it uses them)
 """Regenerate the screener's generated data files (run by hand, never at run time).
 
     python3 -m uv run python -m dief.screening._build
@@ -29,11 +31,14 @@ import json
 import re
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.screening._normalize import ar_key, fold_text
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 #: Cities at or above this population (GeoNames) are listed, with every national capital.
 CITY_POPULATION = 250_000
@@ -141,11 +146,11 @@ _RU_IRREGULAR: dict[str, set[str]] = {
 }
 
 
-def ru_word(word: str) -> set[str]:
+def ru_word(word: str) -> set[str]:  # noqa: C901, PLR0911  one pass over the heuristic's cases in order; splitting it would scatter them
     """Cases of one word of a Russian place name (the nominative as given)."""
     if word in _RU_IRREGULAR:
         return _RU_IRREGULAR[word]
-    if word.isupper() or len(word) < 3 or not re.search("[а-яё]", word.lower()):
+    if word.isupper() or len(word) < 3 or not re.search(r"[а-яё]", word.lower()):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return {word}
     w = word
     low = w.lower()
@@ -169,7 +174,7 @@ def ru_word(word: str) -> set[str]:
     if low.endswith("ь"):
         s = w[:-1]
         return {w, s + "я", s + "ю", s + "ем", s + "е", s + "и", s + "ью"}
-    if low.endswith(("ы", "и")) and len(w) > 4:  # plural names: "Нидерланды", "Филиппины"
+    if low.endswith(("ы", "и")) and len(w) > 4:  # plural names: "Нидерланды", "Филиппины"  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         s = w[:-1]
         return {w, s + "ов", s + "ам", s + "ами", s + "ах"}
     if low[-1] in "оеиуюэ":
@@ -205,7 +210,7 @@ def ru_phrase(phrase: str, limit: int = 400) -> set[str]:
             out.add(acc)
             continue
         for form in options[i]:
-            stack.append((i + 1, acc + form))
+            stack.append((i + 1, acc + form))  # noqa: PERF401  each step appended in the order the output reads
     return out
 
 
@@ -227,7 +232,7 @@ def fr_forms(base: str) -> set[str]:
     return {prefix + f for f in forms}
 
 
-def es_forms(base: str) -> set[str]:
+def es_forms(base: str) -> set[str]:  # noqa: PLR0911  one pass over the heuristic's cases in order; splitting it would scatter them
     """Gender and number of a Spanish demonym ("mexicano", "francés", "alemán")."""
     b = base
     if b.endswith("o"):
@@ -276,7 +281,7 @@ def ar_nisba(name: str) -> str | None:
     if len(words) != 1 or words[0] in _AR_SKIP_FIRST:
         return None
     w = words[0]
-    if w.startswith("ال") and len(w) > 3:
+    if w.startswith("ال") and len(w) > 3:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         w = w[2:]
     if w.endswith("يا"):
         stem = w[:-2]
@@ -284,7 +289,7 @@ def ar_nisba(name: str) -> str | None:
         stem = w[:-1]
     else:
         stem = w
-    return stem + "ي" if len(stem) >= 2 else None
+    return stem + "ي" if len(stem) >= 2 else None  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
 
 
 def ar_forms(nisba: str) -> set[str]:
@@ -345,7 +350,7 @@ def _iso_forms(name: str) -> Iterator[str]:
 Row = tuple[str, str, str, str, str, str]  # code, lang, kind, flags, form, source
 
 
-def country_rows() -> tuple[list[Row], list[str]]:
+def country_rows() -> tuple[list[Row], list[str]]:  # noqa: C901, PLR0912, PLR0914, PLR0915  one pass over the heuristic's cases in order; splitting it would scatter them
     """Names, short forms and demonyms in every language; ISO codes."""
     import pycountry
 
@@ -354,14 +359,14 @@ def country_rows() -> tuple[list[Row], list[str]]:
     cldr = f"CLDR via babel {_version('babel')}"
     codes = sorted({c.alpha_2 for c in pycountry.countries} | {"XK"})
     for c in pycountry.countries:
-        rows.append((c.alpha_2, "-", "alpha2", "", c.alpha_2, pyc))
+        rows.append((c.alpha_2, "-", "alpha2", "", c.alpha_2, pyc))  # noqa: FURB113  each step appended in the order the output reads
         rows.append((c.alpha_2, "-", "alpha3", "", c.alpha_3, pyc))
         for attr in ("name", "official_name", "common_name"):
             value = getattr(c, attr, None)
             if isinstance(value, str) and value:
                 for form in _iso_forms(value):
-                    rows.append((c.alpha_2, "en", "name", "", form, f"{pyc} {attr}"))
-    rows.append(("XK", "-", "alpha2", "", "XK", "user-assigned code for Kosovo"))
+                    rows.append((c.alpha_2, "en", "name", "", form, f"{pyc} {attr}"))  # noqa: PERF401  each step appended in the order the output reads
+    rows.append(("XK", "-", "alpha2", "", "XK", "user-assigned code for Kosovo"))  # noqa: FURB113  each step appended in the order the output reads
     rows.append(("XK", "-", "alpha3", "", "XKX", "user-assigned code for Kosovo"))
     skip_historic = {"SUN", "YUG", "CSK", "NTZ", "PCI"}  # multi-State predecessors
     for h in pycountry.historic_countries:
@@ -390,7 +395,7 @@ def country_rows() -> tuple[list[Row], list[str]]:
             form = raw.lstrip("=")
             expanded = ru_phrase(form) if lang == "ru" and not flags else {form}
             for f in expanded:
-                rows.append((code, lang, "name", flags, f, "curated aliases_ml.tsv"))
+                rows.append((code, lang, "name", flags, f, "curated aliases_ml.tsv"))  # noqa: PERF401  each step appended in the order the output reads
 
     stop = _stoplist()
     from wordfreq import top_n_list
@@ -435,7 +440,7 @@ def _stoplist() -> dict[tuple[str, str], tuple[str, str]]:
     """(folded form, lang) -> (action, reason) from the curated domain stop-list."""
     out: dict[tuple[str, str], tuple[str, str]] = {}
     for form, lang, action, reason in _curated_lines("stoplist.tsv"):
-        out[(_stop_key(form), lang)] = (action, reason)
+        out[_stop_key(form), lang] = (action, reason)
     return out
 
 
@@ -454,7 +459,7 @@ def _apply_stoplist(rows: list[Row], stop: dict[tuple[str, str], tuple[str, str]
             if action == "drop":
                 continue
             if action == "gate":
-                flags = ",".join(filter(None, (flags, "gate")))
+                flags = ",".join(filter(None, (flags, "gate")))  # noqa: PLW2901  the loop's item normalised in place, on purpose
         out.append((code, lang, kind, flags, form, source))
     return out
 
@@ -496,7 +501,7 @@ class _Words:
         }
         self.very_top["ar"] |= {ar_key(w) for w in self.very_top["ar"]}
 
-    def ordinary(self, form: str, script: str, major: bool) -> str | None:
+    def ordinary(self, form: str, script: str, *, major: bool) -> str | None:  # noqa: PLR0911  one pass over the heuristic's cases in order; splitting it would scatter them
         """Why ``form`` is an ordinary word, or None.
 
         A capital or a city of a million is never gated here (only by the curated
@@ -513,7 +518,7 @@ class _Words:
             if key in self.english:
                 return "an English word (Webster's Second)"
             for lang in ("fr", "es", "de"):
-                if key in self.very_top[lang] and zipf_frequency(key, "en") < 2.6:
+                if key in self.very_top[lang] and zipf_frequency(key, "en") < 2.6:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                     return f"a frequent {lang} word, rare in English (wordfreq)"
             return None
         if major or script == "han":
@@ -524,7 +529,7 @@ class _Words:
         return None
 
 
-def place_rows(
+def place_rows(  # noqa: C901, PLR0914, PLR0915  one pass over the heuristic's cases in order; splitting it would scatter them
     words: _Words, stop: dict[tuple[str, str], tuple[str, str]]
 ) -> tuple[list[Row], list[str]]:
     """Capitals, cities above CITY_POPULATION, curated ports and free zones."""
@@ -545,27 +550,34 @@ def place_rows(
     rows: list[Row] = []
     review: list[str] = []
 
-    def add(code: str, kind: str, form: str, source: str, big: bool, primary: bool = True) -> None:
+    def add(  # noqa: C901, PLR0911, PLR0912, PLR0913  one pass over the heuristic's cases in order; splitting it would scatter them
+        code: str, kind: str, form: str, source: str, *, big: bool, primary: bool = True
+    ) -> None:
         form = form.strip().replace("\u2019", "'")
         script = _script(form)
         if script == "latin":
             parts = re.findall(r"[^\W\d_]+", form)
-            if parts and parts[0].lower() in ("the", "la", "le", "el", "al"):
+            if parts and parts[0].lower() in {"the", "la", "le", "el", "al"}:
                 parts = parts[1:]
-            if sum(map(len, parts)) < 4:
+            if sum(map(len, parts)) < 4:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 return  # "The D" (a nickname of Detroit)
         if script is None or len(form) < (2 if script == "han" else 3):
             return
-        if script == "latin" and (
-            not form[0].isupper()
-            or form.isupper()
-            or (len(form) < 4 and kind == "city")
-            or any(w not in _PARTICLES and not w[:1].isupper() for w in re.split(r"[\s\-]+", form))
+        if (
+            script == "latin"  # noqa: PLR0916  the heuristic's cases for a Latin place name, one condition
+            and (
+                not form[0].isupper()
+                or form.isupper()
+                or (len(form) < 4 and kind == "city")  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
+                or any(
+                    w not in _PARTICLES and not w[:1].isupper() for w in re.split(r"[\s\-]+", form)
+                )
+            )
         ):
             return  # transliterations in lower case, IATA codes, "Gaza by" (Gaza town)
         if script == "cyrillic" and not form[0].isupper():
             return
-        if script == "han" and (len(form) < 2 or not big):
+        if script == "han" and (len(form) < 2 or not big):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             return
         key = _stop_key(form)
         flags = ""
@@ -579,7 +591,7 @@ def place_rows(
         # test by its primary (Latin) name, and in other scripts by every name: its
         # Arabic and Russian names are all alternate names in GeoNames.
         elif (
-            why := words.ordinary(form, script, big and (primary or script != "latin"))
+            why := words.ordinary(form, script, major=big and (primary or script != "latin"))
         ) is not None:
             flags = "gate"
             review.append(f"gate {form} ({code} {kind}): {why}")
@@ -601,9 +613,9 @@ def place_rows(
         kind = "capital" if is_capital else "city"
         src = f"{gsrc} id {city['geonameid']} pop {population}"
         big = is_capital or population >= CITY_POPULATION_CJK
-        add(code, kind, name, src, big)
+        add(code, kind, name, src, big=big)
         for alt in _alternates(city):
-            add(code, kind, alt, src + " (alternate name)", big, primary=False)
+            add(code, kind, alt, src + " (alternate name)", big=big, primary=False)
 
     for fields in _curated_lines("ports.tsv"):
         code, kind, forms = fields
@@ -613,12 +625,12 @@ def place_rows(
             if cs:
                 rows.append((code, "-", kind, "cs", form, "curated ports.tsv"))
                 continue
-            add(code, kind, form, "curated ports.tsv", True)
+            add(code, kind, form, "curated ports.tsv", big=True)
             city = by_name.get((code, form))
             if city is not None:
                 src = f"{gsrc} id {city['geonameid']} (port)"
                 for alt in _alternates(city):
-                    add(code, kind, alt, src, True, primary=False)
+                    add(code, kind, alt, src, big=True, primary=False)
     return rows, review
 
 
@@ -717,7 +729,7 @@ def _neighbours(word: str) -> set[str]:
 
 def osa_distance(a: str, b: str) -> int:
     """Optimal-string-alignment distance (edits and adjacent transpositions)."""
-    if abs(len(a) - len(b)) > 2:
+    if abs(len(a) - len(b)) > 2:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return 3
     prev2: list[int] = []
     prev = list(range(len(b) + 1))
@@ -732,7 +744,7 @@ def osa_distance(a: str, b: str) -> int:
     return prev[len(b)]
 
 
-def wordlist_rows(
+def wordlist_rows(  # noqa: C901, PLR0912  one pass over the heuristic's cases in order; splitting it would scatter them
     country: list[Row], english_demonyms: Iterable[str]
 ) -> list[tuple[str, str, str]]:
     """Ordinary words one edit from a fuzzy-matched name; codes that are words."""
@@ -745,10 +757,10 @@ def wordlist_rows(
         key = fold_text(form)
         all_forms.add(key)
         if (
-            kind in ("name", "demonym")
+            kind in {"name", "demonym"}
             and "cs" not in flags
             and "gate" not in flags
-            and lang in ("en", "fr", "es", "de", "ru")
+            and lang in {"en", "fr", "es", "de", "ru"}
             and re.fullmatch(r"[^\W\d_]{6,}", key)
         ):
             names.add(key)
@@ -810,7 +822,7 @@ def _english_demonyms() -> list[str]:
 def _grouped_countries(rows: list[Row]) -> list[tuple[str, ...]]:
     groups: dict[tuple[str, str, str, str, str], set[str]] = defaultdict(set)
     for code, lang, kind, flags, form, source in rows:
-        groups[(code, lang, kind, flags, source)].add(form)
+        groups[code, lang, kind, flags, source].add(form)
     return [(*key, ";".join(sorted(forms))) for key, forms in sorted(groups.items())]
 
 
@@ -818,7 +830,7 @@ def _grouped_places(rows: list[Row]) -> list[tuple[str, ...]]:
     groups: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for code, _, kind, flags, form, source in rows:
         mark = "=" if "cs" in flags else "~" if "gate" in flags else ""
-        groups[(code, kind, source.replace(" (alternate name)", ""))].add(mark + form)
+        groups[code, kind, source.replace(" (alternate name)", "")].add(mark + form)
     return [(*key, ";".join(sorted(forms))) for key, forms in sorted(groups.items())]
 
 
@@ -861,8 +873,10 @@ def main() -> int:
             *common,
             f"Capitals (every national capital) and cities of {CITY_POPULATION:,} inhabitants",
             "or more (GeoNames population), with their GeoNames alternate names in Latin,",
-            "Cyrillic, Arabic and (capitals, ports and cities of "
-            f"{CITY_POPULATION_CJK:,} or more) Chinese script;",
+            (
+                "Cyrillic, Arabic and (capitals, ports and cities of "
+                f"{CITY_POPULATION_CJK:,} or more) Chinese script;"
+            ),
             "curated ports and free zones (data/curated/ports.tsv).",
             "flags: gate = an ordinary word too (Webster's Second, or among the 3,000 most",
             "frequent words of fr/es/de/ru/ar in wordfreq, or data/curated/stoplist.tsv):",

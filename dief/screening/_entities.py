@@ -21,10 +21,13 @@ Run on the pattern view (case kept, homoglyphs in mixed-script words mapped to L
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from dief.screening._findings import FindingKind
 from dief.screening._regex import after_first
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["find_entities"]
 
@@ -503,7 +506,7 @@ def _words(alternation: str) -> frozenset[str]:
     """The plain words of a regular-expression alternation (no metacharacters)."""
     out = set()
     for w in alternation.split("|"):
-        w = w.replace("\\.", ".").replace("\\s+", " ").replace("\\s?", " ")
+        w = w.replace("\\.", ".").replace("\\s+", " ").replace("\\s?", " ")  # noqa: PLW2901  the loop's item normalised in place, on purpose
         if w and not any(c in w for c in "()[]?*+\\"):
             out.add(w)
     return frozenset(out)
@@ -564,7 +567,7 @@ _PARTICLE_SET = frozenset(
         "&",
     ]
 )
-_ORG_GENERIC_FIRST = _ORG_GENERIC_FIRST | frozenset(
+_ORG_GENERIC_FIRST |= frozenset(
     [
         "Service",
         "Services",
@@ -623,7 +626,7 @@ def _is_name(w: str) -> bool:
     """A capitalised word that can be part of a name ("Smith", "O'Brien", "Петров")."""
     core = w.rstrip(".")
     return (
-        len(core) >= 2
+        len(core) >= 2  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         and core[0].isupper()
         and not core.isupper()
         and core.replace("-", "").replace("'", "").replace("’", "").isalpha()
@@ -667,7 +670,7 @@ def _names_after(ws: _Words, i: int, most: int) -> int:
     count = 0
     while j < len(ws.words) and count < most:
         gap = ws.gaps[j]
-        if gap.strip() not in ("", ",", ":") or "\n" in gap or (j > i and gap.strip()):
+        if gap.strip() not in {"", ",", ":"} or "\n" in gap or (j > i and gap.strip()):
             break
         w = ws.words[j]
         if _is_name(w):
@@ -677,7 +680,7 @@ def _names_after(ws: _Words, i: int, most: int) -> int:
             pass
         else:
             break
-        if w.endswith(".") and len(w) > 3:
+        if w.endswith(".") and len(w) > 3:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             break  # a sentence ends
         j += 1
     return last
@@ -700,7 +703,7 @@ def _latin_persons(ws: _Words) -> Iterator[Span]:
         )
         if lead:
             gap = ws.gaps[i + 1]
-            if "\n" in gap or gap.strip() not in ("", ",", ":", "."):
+            if "\n" in gap or gap.strip() not in {"", ",", ":", "."}:
                 continue
             if gap.strip() == "." and core not in _TITLE_SET:
                 continue
@@ -714,13 +717,13 @@ def _latin_persons(ws: _Words) -> Iterator[Span]:
             continue
         if core in _GIVEN_SET and not w.endswith("."):
             gap = ws.gaps[i + 1]
-            if gap.strip() == "" and "\n" not in gap and _is_name(words[i + 1]):
+            if not gap.strip() and "\n" not in gap and _is_name(words[i + 1]):
                 last = _names_after(ws, i + 1, 2)
                 end = ws.ends[last] - (1 if words[last].endswith(".") else 0)
                 yield ws.starts[i], end, FindingKind.PERSON
 
 
-def _latin_orgs(text: str, ws: _Words) -> Iterator[Span]:
+def _latin_orgs(text: str, ws: _Words) -> Iterator[Span]:  # noqa: C901, PLR0912  one pass over the heuristic's cases in order; splitting it would scatter them
     words = ws.words
     anchors: list[tuple[int, int]] = []  # (index of the first word after the name, end)
     for i, w in enumerate(words):
@@ -728,7 +731,7 @@ def _latin_orgs(text: str, ws: _Words) -> Iterator[Span]:
         if i == 0:
             continue
         if core in _LEGAL_SET or core.rstrip(".") in _LEGAL_SET:
-            if ws.gaps[i].strip() in ("", ",") and "\n" not in ws.gaps[i]:
+            if ws.gaps[i].strip() in {"", ","} and "\n" not in ws.gaps[i]:
                 # "FZE." ends a sentence; "Ltd." and "Co." carry their dot
                 dot = core.endswith(".") and core not in _LEGAL_SET
                 anchors.append((i, ws.ends[i] - (1 if dot else 0)))
@@ -747,10 +750,10 @@ def _latin_orgs(text: str, ws: _Words) -> Iterator[Span]:
         j = first_after - 1
         start_idx = first_after
         names = 0
-        while j >= 0 and first_after - j <= 7:
+        while j >= 0 and first_after - j <= 7:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             w = words[j]
             gap = ws.gaps[j + 1] if j + 1 < len(words) else ""
-            if "\n" in gap or gap.strip() not in ("", ","):
+            if "\n" in gap or gap.strip() not in {"", ","}:
                 break
             if not _is_org_part(w) or (w.rstrip(".") in _LEGAL_SET and j != first_after - 1):
                 break
@@ -795,7 +798,7 @@ def _first_person(text: str) -> Iterator[Span]:
             yield m.start(), m.end(), FindingKind.NATIONAL_REFERENCE
 
 
-def find_entities(text: str) -> list[Span]:
+def find_entities(text: str) -> list[Span]:  # noqa: C901, PLR0912  one pass over the heuristic's cases in order; splitting it would scatter them
     """Spans of persons, organisations and first-person national references."""
     out: list[Span] = []
     plain = text.isascii()
@@ -820,7 +823,7 @@ def find_entities(text: str) -> list[Span]:
         if _has(text, "\u4e00", "\u9fff"):
             out.extend(_spans(_FIRST_PERSON_ZH_RE, text, "name", FindingKind.NATIONAL_REFERENCE))
             for m in _ZH_PERSON_RE.finditer(text):
-                out.append((m.start(), m.end(), FindingKind.PERSON))
+                out.append((m.start(), m.end(), FindingKind.PERSON))  # noqa: PERF401  each step appended in the order the output reads
             if "公司" in text or "集团" in text:
                 out.extend(_zh_orgs(text))
     ws = _Words(text)
@@ -855,7 +858,7 @@ _AR_PERSON_WORDS = tuple(_AR_PERSON_CUES.split("|")) + tuple(
 def _has(text: str, lo: str, hi: str) -> bool:
     rx = _RANGE_RES.get((lo, hi))
     if rx is None:
-        rx = _RANGE_RES[(lo, hi)] = re.compile(f"[{lo}-{hi}]")
+        rx = _RANGE_RES[lo, hi] = re.compile(f"[{lo}-{hi}]")
     return rx.search(text) is not None
 
 
@@ -912,6 +915,6 @@ def _trim_org(text: str, start: int, end: int) -> tuple[int, int] | None:
     words = list(re.finditer(r"\S+", text[start:end]))
     while words and words[0].group().strip(",") in _ORG_GENERIC_FIRST:
         words.pop(0)
-    if len(words) < 2:
+    if len(words) < 2:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return None
     return start + words[0].start(), end

@@ -32,10 +32,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
 
 __all__ = [
     "HAN_RE",
@@ -93,7 +96,7 @@ LEET: Mapping[str, tuple[str, ...]] = {
 def is_ignorable(c: str) -> bool:
     """A default-ignorable or format character (removed before matching)."""
     cp = ord(c)
-    if cp < 0xAD:
+    if cp < 0xAD:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return False
     if c == _TATWEEL or unicodedata.category(c) == "Cf":
         return True
@@ -108,17 +111,17 @@ def _fold_char(c: str) -> str:
     cached = _FOLD_CACHE.get(c)
     if cached is not None:
         return cached
-    if is_ignorable(c) or unicodedata.category(c) in ("Mn", "Me"):
+    if is_ignorable(c) or unicodedata.category(c) in {"Mn", "Me"}:
         out = ""
     else:
         parts = []
         for d in unicodedata.normalize("NFKD", c):
-            if unicodedata.category(d) in ("Mn", "Me") or is_ignorable(d):
+            if unicodedata.category(d) in {"Mn", "Me"} or is_ignorable(d):
                 continue
             digit = unicodedata.decimal(d, None)
             parts.append(str(digit) if digit is not None else d)
         out = "".join(parts).casefold().translate(_EXTRA_FOLD)
-    if len(_FOLD_CACHE) > 65_536:  # pragma: no cover - pathological input
+    if len(_FOLD_CACHE) > 65_536:  # pragma: no cover - pathological input  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         _FOLD_CACHE.clear()
     _FOLD_CACHE[c] = out
     return out
@@ -162,11 +165,11 @@ class _CharMap:
         return here, unstable.isdisjoint(here)
 
 
-def _apply(text: str, changes: Mapping[str, str], stable: bool) -> str:
+def _apply(text: str, changes: Mapping[str, str], *, stable: bool) -> str:
     """``text`` with every character of ``changes`` replaced by its output."""
     if not changes:
         return text
-    if not stable or len(changes) > 48:
+    if not stable or len(changes) > 48:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return text.translate({ord(c): (f or None) for c, f in changes.items()})
     for c, f in changes.items():
         text = text.replace(c, f)  # outputs never change again: the order does not matter
@@ -273,7 +276,7 @@ def match_view(text: str) -> View:
         return View(text.lower(), None, None, len(text))
     changes, stable = _MATCH_CHARS.changes(set(text))
     if all(len(f) <= 1 for f in changes.values()):
-        folded = _apply(text, changes, stable)
+        folded = _apply(text, changes, stable=stable)
         dropped = [c for c, f in changes.items() if not f]
         if not dropped:  # the common case: same length, offsets unchanged
             return View(folded, None, None, len(text))
@@ -293,7 +296,7 @@ def is_arabic(token: str) -> bool:
 
 def ar_key(token: str) -> str:
     """An Arabic word without its definite article ("العراق" -> "عراق")."""
-    if token.startswith("\u0627\u0644") and len(token) > 3:
+    if token.startswith("\u0627\u0644") and len(token) > 3:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return token[2:]
     return token
 
@@ -310,19 +313,19 @@ def arabic_keys(token: str) -> tuple[tuple[str, ...], bool]:
     keys = [ar_key(token)]
     locative = False
     stems = [token]
-    if len(token) > 3 and token[0] in _AR_CONJ:
+    if len(token) > 3 and token[0] in _AR_CONJ:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         stems.append(token[1:])
     for stem in list(stems):
-        if len(stem) > 3 and stem[0] in _AR_PREP:
+        if len(stem) > 3 and stem[0] in _AR_PREP:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             rest = stem[1:]
             if stem[0] in _AR_LOCATIVE:
                 locative = True
             # li- + al- is written "لل": "للعراق" = li + al-Iraq
-            if stem[0] == "\u0644" and rest.startswith("\u0644") and len(rest) > 2:
+            if stem[0] == "\u0644" and rest.startswith("\u0644") and len(rest) > 2:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 keys.append(rest[1:])
             stems.append(rest)
     for stem in stems[1:]:
-        keys.append(ar_key(stem))
+        keys.append(ar_key(stem))  # noqa: PERF401  each step appended in the order the output reads
     seen: dict[str, None] = dict.fromkeys(keys)
     return tuple(seen), locative
 
@@ -334,7 +337,7 @@ def leet_keys(token: str) -> tuple[str, ...]:
     least four long, so "F35", "T72" or "AK47" yield nothing ("Fr4nce" -> "france",
     "N1ger1a" -> "nigeria", "nlgerla", ...).
     """
-    if sum(c.isalpha() for c in token) < 2:
+    if sum(c.isalpha() for c in token) < 2:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return ()
     options: list[tuple[str, ...]] = []
     swaps = 0
@@ -347,7 +350,7 @@ def leet_keys(token: str) -> tuple[str, ...]:
         else:
             swaps += 1
             options.append(alts)
-    if swaps == 0 or swaps > 4 or len(token) < 4:
+    if swaps == 0 or swaps > 4 or len(token) < 4:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return ()
     return tuple("".join(p) for p in product(*options))
 
@@ -379,7 +382,7 @@ def _pattern_char(c: str) -> str:
     cached = _PV_CACHE.get(c)
     if cached is not None:
         return cached
-    if is_ignorable(c) or unicodedata.category(c) in ("Mn", "Me"):
+    if is_ignorable(c) or unicodedata.category(c) in {"Mn", "Me"}:
         out = ""
     else:
         digit = unicodedata.decimal(c, None)
@@ -422,7 +425,7 @@ def _has_lookalike(chars: Iterable[str], confusables: Mapping[str, str]) -> bool
     return False
 
 
-def pattern_view(text: str, confusables: Mapping[str, str]) -> View:
+def pattern_view(text: str, confusables: Mapping[str, str]) -> View:  # noqa: C901, PLR0912, PLR0914, PLR0915  one pass over the heuristic's cases in order; splitting it would scatter them
     """The view the regular-expression detectors read (see the module doc)."""
     plain = text.isascii()
     if plain and not any(c in text for c in "[({") and "xx" not in text.lower():
@@ -439,7 +442,7 @@ def pattern_view(text: str, confusables: Mapping[str, str]) -> View:
         if not changed:
             first = text
         elif all(len(f) <= 1 for f in changed.values()):
-            first = _apply(text, changed, stable)
+            first = _apply(text, changed, stable=stable)
             gone = [c for c, f in changed.items() if not f]
             if gone:
                 kept = _kept(text, gone)

@@ -10,10 +10,14 @@ next to each pattern, so they can be read and tested one by one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import string
+from typing import TYPE_CHECKING
 
 from dief.screening._findings import FindingKind
 from dief.screening._regex import by_first_character, finditer_in_runs
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["find_patterns"]
 
@@ -278,15 +282,16 @@ REF_PREFIXES: frozenset[str] = frozenset(
 
 _ID_CONN = r"(?:no\.?|nr\.?|number|numéro|número|n°|nº|#|номер|№|رقم|编号|号)?"
 _IMO_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?:IMO|ИМО)\s*" + _ID_CONN + r"\s*[:：]?\s*(?P<id>\d{7})(?!\d)", re.I
+    r"(?<![A-Za-z0-9])(?:IMO|ИМО)\s*" + _ID_CONN + r"\s*[:：]?\s*(?P<id>\d{7})(?!\d)", re.IGNORECASE
 )
 _MMSI_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?:MMSI|ММСИ)\s*" + _ID_CONN + r"\s*[:：]?\s*(?P<id>\d{9})(?!\d)", re.I
+    r"(?<![A-Za-z0-9])(?:MMSI|ММСИ)\s*" + _ID_CONN + r"\s*[:：]?\s*(?P<id>\d{9})(?!\d)",
+    re.IGNORECASE,
 )
 _CALLSIGN_RE = re.compile(
     r"(?<![^\W\u3400-\u9fff])(?:call\s*-?\s*sign|indicatif(?:\s+d['’]appel)?|distintivo\s+de\s+llamada|"
     r"позывной)\s*[:#]?\s*(?P<id>[A-Z0-9]{3,7})(?![^\W\u3400-\u9fff])",
-    re.I,
+    re.IGNORECASE,
 )
 _CONTAINER_RE = re.compile(
     r"(?<![A-Za-z0-9])(?P<id>[A-Za-z]{3}[UJZujz]\s?-?\d{6}\s?-?\d)(?![A-Za-z0-9])"
@@ -612,18 +617,18 @@ def _iso6346_ok(code: str) -> bool:
     values = []
     v = 10
     table: dict[str, int] = {}
-    for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+    for letter in string.ascii_uppercase:
         if v % 11 == 0:
             v += 1
         table[letter] = v
         v += 1
     for c in chars[:10]:
-        values.append(table[c] if c.isalpha() else int(c))
+        values.append(table[c] if c.isalpha() else int(c))  # noqa: PERF401  each step appended in the order the output reads
     total = sum(val << i for i, val in enumerate(values))
     return total % 11 % 10 == int(chars[10])
 
 
-def _identifiers(text: str) -> Iterator[Span]:
+def _identifiers(text: str) -> Iterator[Span]:  # noqa: C901, PLR0912  one pass over the heuristic's cases in order; splitting it would scatter them
     kind = FindingKind.IDENTIFIER
     low = text.lower()
     for rx, hints in (
@@ -705,7 +710,7 @@ def _emails(text: str) -> Iterator[Span]:
             spoken = len(labels) > 1 and "." not in m.group("host").replace(" ", "")
             bracketed = m.start("at") > 0 and text[m.start("at") - 1] in "[({<"
             if (
-                len(labels) >= 2
+                len(labels) >= 2  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 and labels[-1].lower() in TLDS
                 and (spoken or bracketed or m.group("at").lower() != "at")
             ):
@@ -718,7 +723,7 @@ def _trim(text: str, start: int, end: int) -> int:
     return end
 
 
-def _urls(text: str) -> Iterator[Span]:
+def _urls(text: str) -> Iterator[Span]:  # noqa: C901  one pass over the heuristic's cases in order; splitting it would scatter them
     if "://" in text or "www" in text.lower():
         for m in _URL_RE.finditer(text):
             yield m.start(), _trim(text, m.start(), m.end()), FindingKind.URL
@@ -742,7 +747,7 @@ def _urls(text: str) -> Iterator[Span]:
         )
         for m in runs:
             labels = [x for x in _DOT_SPLIT_RE.split(m.group()) if x]
-            if len(labels) >= 3 and labels[-1].lower() in TLDS:
+            if len(labels) >= 3 and labels[-1].lower() in TLDS:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 yield m.start(), m.end(), FindingKind.URL
     if _DOTTED_DIGITS_RE.search(text):
         for m in _IPV4_RE.finditer(text):
@@ -788,21 +793,21 @@ def _tld_case_ok(tld: str, domain: str) -> bool:
     it reads as two sentences joined without a space ("shipped.In 2024")."""
     if tld.islower() or tld.isupper():
         return True
-    return not (tld.lower() in _TITLE_WORDS and domain.count(".") < 2)
+    return not (tld.lower() in _TITLE_WORDS and domain.count(".") < 2)  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
 
 
 def _digits(s: str) -> str:
     return "".join(c for c in s if c.isdigit())
 
 
-def _phones(text: str) -> Iterator[Span]:
+def _phones(text: str) -> Iterator[Span]:  # noqa: C901  one pass over the heuristic's cases in order; splitting it would scatter them
     if "+" in text:
         for m in _PHONE_PLUS_RE.finditer(text):
-            if len(_digits(m.group())) >= 7:
+            if len(_digits(m.group())) >= 7:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 yield m.start(), _trim(text, m.start(), m.end()), FindingKind.PHONE
     if "00" in text:
         for m in _PHONE_00_RE.finditer(text):
-            if len(_digits(m.group())) >= 9:
+            if len(_digits(m.group())) >= 9:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 yield m.start(), _trim(text, m.start(), m.end()), FindingKind.PHONE
     if "(" in text:
         for m in _PHONE_PAREN_RE.finditer(text):
@@ -811,14 +816,14 @@ def _phones(text: str) -> Iterator[Span]:
                 yield m.start(), m.end(), FindingKind.PHONE
     for m in _DIGIT_CHUNK_RE.finditer(text):
         chunk = m.group()
-        if len(chunk) >= 9 and is_phone_chunk(chunk):
+        if len(chunk) >= 9 and is_phone_chunk(chunk):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             yield m.start(), m.end(), FindingKind.PHONE
 
 
 def is_phone_chunk(chunk: str) -> bool:
     """A run of digit groups that reads as a phone number (see :func:`is_grouped_phone`)."""
     if chunk.isdigit():
-        return 9 <= len(chunk) <= 15 and not _ROUND_QUANTITY.fullmatch(chunk)
+        return 9 <= len(chunk) <= 15 and not _ROUND_QUANTITY.fullmatch(chunk)  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
     return is_grouped_phone(chunk)
 
 
@@ -833,22 +838,22 @@ def is_grouped_phone(s: str) -> bool:
     groups = _GROUP_SPLIT.split(s)
     seps = set(_GROUP_SPLIT.findall(s))
     digits = "".join(groups)
-    if not 9 <= len(digits) <= 15:
+    if not 9 <= len(digits) <= 15:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return False
     if digits.startswith("0"):
         return True
     if (
         len(seps) == 1
         and seps <= {" ", "."}
-        and len(groups[0]) <= 3
-        and all(len(g) == 3 for g in groups[1:])
+        and len(groups[0]) <= 3  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
+        and all(len(g) == 3 for g in groups[1:])  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
     ):
         return False
     if " " in seps:
         # Spaced numbers without a trunk prefix are quantities or years ("in 2025 12 500
         # rounds") unless they have the North American 3-3-4 shape.
         return [len(g) for g in groups] == [3, 3, 4]
-    return not (len(groups) == 2 and len(digits) < 10)
+    return not (len(groups) == 2 and len(digits) < 10)  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
 
 
 def _cues(text: str) -> Iterator[tuple[str, int]]:
@@ -903,12 +908,12 @@ def _cued_numbers(text: str) -> Iterator[Span]:
             m = _CONN_TAIL_RE.match(text, end)
             if m is not None:
                 code = m.group("code")
-                if is_strong_code(code) or (len(_digits(code)) >= 3 and not _YEAR.fullmatch(code)):
+                if is_strong_code(code) or (len(_digits(code)) >= 3 and not _YEAR.fullmatch(code)):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                     yield m.start("code"), m.end("code"), FindingKind.REFERENCE_NUMBER
         else:
             m = _PHONE_TAIL_RE.match(text, end)
-            if m is not None and len(_digits(m.group("num"))) >= 5:
-                end = _trim(text, m.start("num"), m.end("num"))
+            if m is not None and len(_digits(m.group("num"))) >= 5:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
+                end = _trim(text, m.start("num"), m.end("num"))  # noqa: PLW2901  the loop's item normalised in place, on purpose
                 yield m.start("num"), end, FindingKind.PHONE
 
 
@@ -932,7 +937,7 @@ def is_short_reference(text: str, m: re.Match[str]) -> bool:
     code = m.group("code")
     if _YEAR.fullmatch(code) or _CALIBRE.search(code):
         return False
-    if any(seg.isalpha() and len(seg) >= 3 and seg.islower() for seg in re.split(r"[-/.]", code)):
+    if any(seg.isalpha() and len(seg) >= 3 and seg.islower() for seg in re.split(r"[-/.]", code)):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return False
     if re.fullmatch(r"\d+\.\d+", code):
         return False
@@ -959,20 +964,21 @@ def is_strong_code(code: str) -> bool:
     if is_reference_token(code):
         return True
     if _CALIBRE.search(code) or any(
-        s.isalpha() and len(s) >= 3 and not s.isupper() for s in re.split(r"[-/.]", code)
+        s.isalpha() and len(s) >= 3 and not s.isupper()  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
+        for s in re.split(r"[-/.]", code)
     ):
         return False
     if any(c.isalpha() for c in code):
         return True
     if re.search(r"[-/.]", code):
-        return len(digits) >= 2 and not re.fullmatch(r"\d+\.\d+", code)
-    return len(digits) >= 4 and not _YEAR.fullmatch(code)
+        return len(digits) >= 2 and not re.fullmatch(r"\d+\.\d+", code)  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
+    return len(digits) >= 4 and not _YEAR.fullmatch(code)  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
 
 
 _CALIBRE = re.compile(r"\d(?:mm|x\d|cal)|^\d+(?:\.\d+)?[a-z]+$", re.IGNORECASE)
 
 
-def is_reference_token(token: str) -> bool:
+def is_reference_token(token: str) -> bool:  # noqa: PLR0911  one pass over the heuristic's cases in order; splitting it would scatter them
     """A stand-alone token that looks like a licence, contract or permit number.
 
     Refused: letters with a run of 5+ digits ("AB12345", "MSCU1234567"); a document
@@ -989,21 +995,21 @@ def is_reference_token(token: str) -> bool:
     if not runs:
         return False
     if not any(c.isalpha() for c in token):
-        if len(segments) != 2:
+        if len(segments) != 2:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             return False
         first, second = segments
-        if "/" in token and len(first) >= 3 and _YEAR.fullmatch(second):
+        if "/" in token and len(first) >= 3 and _YEAR.fullmatch(second):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             return True
-        return bool(_YEAR.fullmatch(first) and len(second) >= 3 and not _YEAR.fullmatch(second))
+        return bool(_YEAR.fullmatch(first) and len(second) >= 3 and not _YEAR.fullmatch(second))  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
     prefix = re.match(r"[A-Za-z]+", token)
-    if prefix and prefix.group().upper() in REF_PREFIXES and len("".join(runs)) >= 2:
+    if prefix and prefix.group().upper() in REF_PREFIXES and len("".join(runs)) >= 2:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return True
-    if any(s.isalpha() and len(s) >= 3 and not s.isupper() for s in segments):
+    if any(s.isalpha() and len(s) >= 3 and not s.isupper() for s in segments):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return False  # a word in it: "1000-round", "mid-2024"
-    if any(len(r) >= 5 for r in runs):
+    if any(len(r) >= 5 for r in runs):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return True
     if not has_sep:
         return False
-    if any(len(r) == 4 and not _YEAR.fullmatch(r) for r in runs):
+    if any(len(r) == 4 and not _YEAR.fullmatch(r) for r in runs):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return True
-    return len(segments) >= 3 and any(_YEAR.fullmatch(r) for r in runs) and len(runs) >= 2
+    return len(segments) >= 3 and any(_YEAR.fullmatch(r) for r in runs) and len(runs) >= 2  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)

@@ -34,8 +34,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
-from typing import Final, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from dief.screening._findings import FindingKind
 from dief.screening._normalize import (
@@ -47,6 +46,9 @@ from dief.screening._normalize import (
     leet_keys,
 )
 from dief.screening._tables import JOIN_PREFIX, Entry, Node, PlaceTables, neighbours
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["find_codes", "find_places", "in_capitals"]
 
@@ -195,8 +197,8 @@ class _Tokens:
                 raw = text[s:e] if view.starts is None else text[slice(*view.span(s, e))]
                 found = memo.get((key, raw), memo)
                 if found is memo:
-                    found = memo[(key, raw)] = _token_keys(key, raw, tables.confusables)
-            info = cast(_TokenInfo, found)
+                    found = memo[key, raw] = _token_keys(key, raw, tables.confusables)
+            info = cast("_TokenInfo", found)
             if info is not None:
                 first, alts, locative = info
                 if first != key:
@@ -295,7 +297,7 @@ def _walk_exact(root: Node, raw: list[str], toks: _Tokens, i: int) -> tuple[int,
     return best
 
 
-def _exact_ok(text: str, view: View, toks: _Tokens, i: int, j: int, e: Entry) -> bool:
+def _exact_ok(text: str, view: View, toks: _Tokens, i: int, j: int, e: Entry) -> bool:  # noqa: PLR0913, PLR0917  one pass over the heuristic's cases in order; splitting it would scatter them
     if e.dotted:
         for k in range(i, j):
             a = view.span(toks.starts[k], toks.ends[k])[1]
@@ -332,7 +334,7 @@ def _longer(best: tuple[int, Entry] | None, hit: tuple[int, Entry]) -> tuple[int
     return best
 
 
-def find_places(text: str, view: View, tables: PlaceTables) -> list[Span]:
+def find_places(text: str, view: View, tables: PlaceTables) -> list[Span]:  # noqa: C901, PLR0912, PLR0914  one pass over the heuristic's cases in order; splitting it would scatter them
     """Spans of names, short forms, demonyms, cities, ports and forum terms in ``text``."""
     found: list[Span] = []
     vt = view.text
@@ -397,8 +399,12 @@ _CAPITALISED_RE = re.compile(r"(?<![^\W_])[^\W\d_a-zа-яё]")
 _NON_SPACE_SEPARATORS = _JOIN_SEPARATORS - {" "}
 
 
-def _find_joined(
-    text: str, view: View, toks: _Tokens, consumed: list[bool], tables: PlaceTables
+def _find_joined(  # noqa: C901, PLR0912, PLR0914, PLR0915  one pass over the heuristic's cases in order; splitting it would scatter them
+    text: str,  # noqa: ARG001  the detectors share one signature (text, view, tokens, tables)
+    view: View,
+    toks: _Tokens,
+    consumed: list[bool],
+    tables: PlaceTables,
 ) -> list[Span]:
     """Names spelt with spaces, dots or hyphens between their letters.
 
@@ -427,7 +433,7 @@ def _find_joined(
             continue
         joined = keys[i0]
         # a space join needs short pieces; other joins need a separator right after the word
-        if len(joined) > 3 and (ends[i0] >= size or vt[ends[i0]] not in _NON_SPACE_SEPARATORS):
+        if len(joined) > 3 and (ends[i0] >= size or vt[ends[i0]] not in _NON_SPACE_SEPARATORS):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             continue
         i = i0
         if consumed[i]:
@@ -436,30 +442,30 @@ def _find_joined(
         best_entry: Entry | None = None
         spaced = False
         singles = len(joined) == 1
-        short = len(joined) <= 3
+        short = len(joined) <= 3  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         for j in range(i + 1, min(n, i + 24)):
             if consumed[j]:
                 break
             sep = vt[ends[j - 1] : starts[j]]
-            if not sep or len(sep) > 2 or sep.strip(_JOIN_SEPARATOR_CHARS):
+            if not sep or len(sep) > 2 or sep.strip(_JOIN_SEPARATOR_CHARS):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 break
             piece = keys[j]
             if not piece.isalpha():
                 break
             spaced = spaced or " " in sep
             singles = singles and len(piece) == 1
-            short = short and len(piece) <= 3
+            short = short and len(piece) <= 3  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             joined += piece
             if joined[:JOIN_PREFIX] not in prefixes:
                 break
             pieces = j - i + 1
-            if not singles and pieces > 3:
+            if not singles and pieces > 3:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 break
-            if singles and pieces < 3:
+            if singles and pieces < 3:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 continue
-            if spaced and not singles and (not short or len(joined) < 6):
+            if spaced and not singles and (not short or len(joined) < 6):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 continue
-            if len(joined) < 4:
+            if len(joined) < 4:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 continue
             node = children.get(joined)
             if node is not None and node.entry is not None and node.entry.kind is not None:
@@ -489,7 +495,7 @@ def _find_fuzzy(
             continue
         if i not in alts:
             key = keys[i]
-            if len(key) < 5 or key in stop or key in children or not key.isalpha():
+            if len(key) < 5 or key in stop or key in children or not key.isalpha():  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 continue
             if key[0] > "\u04ff":
                 continue  # Arabic, CJK: no misspelling index
@@ -497,7 +503,7 @@ def _find_fuzzy(
             if _CAPITALISED_RE.match(text, start) is None:
                 continue  # misspellings are looked for in capitalised words only
         for key in toks.options(i):
-            if not 5 <= len(key) <= 24 or key in stop or key in children or not key.isalpha():
+            if not 5 <= len(key) <= 24 or key in stop or key in children or not key.isalpha():  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 continue
             match = _misspelt(key, tables)
             if match is not None:
@@ -513,7 +519,7 @@ def _misspelt(key: str, tables: PlaceTables) -> str | None:
     memo = tables.memo  # (a key of three: words and (word, as written) pairs are others)
     found = memo.get(("fuzzy", key, None), memo)
     if found is not memo:
-        return cast(str | None, found)
+        return cast("str | None", found)
     match = None
     index = tables.fuzzy
     for n in neighbours(key):
@@ -526,7 +532,7 @@ def _misspelt(key: str, tables: PlaceTables) -> str | None:
                 break
         if match is not None:
             break
-    memo[("fuzzy", key, None)] = match
+    memo["fuzzy", key, None] = match
     return match
 
 
@@ -547,7 +553,7 @@ def _osa1(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :]
 
 
-def _find_han(text: str, view: View, tables: PlaceTables) -> list[Span]:
+def _find_han(text: str, view: View, tables: PlaceTables) -> list[Span]:  # noqa: ARG001, C901, PLR0914  the detectors share one signature (text, view, tokens, tables); one pass over the heuristic's cases in order; splitting it would scatter them
     out: list[Span] = []
     han = tables.han
     lengths = tables.han_lengths
@@ -605,15 +611,15 @@ _DESIGNATION_AFTER = re.compile(r"-?\d")
 _LIST_SEP = re.compile(r"\s*(?:[,;/&+]|\band\b|\bor\b|\bet\b|\by\b|\bи\b)\s*", re.IGNORECASE)
 
 
-def _neighbour_word(text: str, start: int, end: int, after: bool) -> str:
+def _neighbour_word(text: str, start: int, end: int, *, after: bool) -> str:
     if after:
         m = _WORD_RE_ASCII.search(text, end, min(len(text), end + 40))
-        if m is None or text[end : m.start()].strip(" -") not in ("", ","):
+        if m is None or text[end : m.start()].strip(" -") not in {"", ","}:
             return ""
         return m.group().lower()
     window = text[max(0, start - 40) : start]
     words: list[str] = _WORD_RE_ASCII.findall(window)
-    if not words or window[window.rfind(words[-1]) + len(words[-1]) :].strip(" -\"'(") != "":
+    if not words or window[window.rfind(words[-1]) + len(words[-1]) :].strip(" -\"'("):
         return ""
     if words[-1].lower() == "the" and len(words) > 1:
         return words[-2].lower()
@@ -626,7 +632,7 @@ def find_codes(text: str, tables: PlaceTables) -> list[Span]:
     for m in _CODE_TOKEN_RE.finditer(text):
         raw = m.group()
         up = raw.upper()
-        if (len(raw) == 3 and up in tables.alpha3) or (len(raw) == 2 and up in tables.alpha2):
+        if (len(raw) == 3 and up in tables.alpha3) or (len(raw) == 2 and up in tables.alpha2):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             candidates.append((m.start(), m.end(), raw))
     if not candidates:
         return []
@@ -646,8 +652,8 @@ def _code_lists(
     run: list[tuple[int, int, str]] = [candidates[0]]
 
     def flush() -> None:
-        if len(run) >= 2 and len({len(r[2]) for r in run}) == 1:
-            words = tables.code_words3 if len(run[0][2]) == 3 else tables.code_words2
+        if len(run) >= 2 and len({len(r[2]) for r in run}) == 1:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
+            words = tables.code_words3 if len(run[0][2]) == 3 else tables.code_words2  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             if any(r[2].lower() not in words and r[2].upper() not in ALPHA2_NEVER for r in run):
                 out.update((r[0], r[1]) for r in run)
 
@@ -661,15 +667,15 @@ def _code_lists(
     return out
 
 
-def _is_code(text: str, start: int, end: int, raw: str, tables: PlaceTables) -> bool:
+def _is_code(text: str, start: int, end: int, raw: str, tables: PlaceTables) -> bool:  # noqa: C901, PLR0911  one pass over the heuristic's cases in order; splitting it would scatter them
     up = raw.upper()
     size = len(raw)
     if not raw.isupper():
         low = raw.lower()
-        if size == 2 and (low in tables.code_words2 or up in ALPHA2_NEVER):
+        if size == 2 and (low in tables.code_words2 or up in ALPHA2_NEVER):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             return False  # "in", "at", "it", "de", "la": words first, whatever the cues
-        words = tables.code_words3 if size == 3 else tables.code_words2
-        need_both = size == 2 or low in words
+        words = tables.code_words3 if size == 3 else tables.code_words2  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
+        need_both = size == 2 or low in words  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         after = _neighbour_word(text, start, end, after=True)
         cue_after = after in CODE_CUES_AFTER
         if need_both and not cue_after:
@@ -684,7 +690,7 @@ def _is_code(text: str, start: int, end: int, raw: str, tables: PlaceTables) -> 
     cue_after = after in CODE_CUES_AFTER
     both = cue_before and cue_after
     if raw.isupper():
-        if size == 3:
+        if size == 3:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             if up in ALPHA3_NEVER:
                 return both
             if up in ALPHA3_FUNCTION_WORDS or (caps and up in ALPHA3_WORDS):
@@ -700,9 +706,9 @@ def _is_code(text: str, start: int, end: int, raw: str, tables: PlaceTables) -> 
         return not caps or both
     # lower or mixed case: only with cues
     low = raw.lower()
-    words = tables.code_words3 if size == 3 else tables.code_words2
-    if low in words or (size == 2 and up in ALPHA2_NEVER):
+    words = tables.code_words3 if size == 3 else tables.code_words2  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
+    if low in words or (size == 2 and up in ALPHA2_NEVER):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return both
-    if size == 2:
+    if size == 2:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return both
     return cue_before or cue_after

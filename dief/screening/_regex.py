@@ -1,13 +1,13 @@
-"""Writing the detectors' regular expressions so that ``re`` searches them fast.
+r"""Writing the detectors' regular expressions so that ``re`` searches them fast.
 
 ``re`` skips ahead in C only when a pattern starts with a character (or a character
 class, or an alternation whose every branch starts with a character) and no flag makes
 that character case-insensitive. A pattern that starts with a look-behind, such as
-``(?<![^\\W_])(?:licence|permit|…)``, is instead tried at every position of the text, and
+``(?<![^\W_])(?:licence|permit|…)``, is instead tried at every position of the text, and
 each try runs the look-behind and then every alternative. The same pattern written to
 read its first character first::
 
-    [lp…](?<![^\\W_].)(?:(?<=l)icence|(?<=p)ermit|…)
+    [lp…](?<![^\W_].)(?:(?<=l)icence|(?<=p)ermit|…)
 
 (the look-behind now looks one character further back, and each alternative checks the
 character already read) matches exactly the same text at exactly the same places, and is
@@ -23,7 +23,10 @@ has no spaces: :func:`finditer_in_runs` tries it once per run.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 __all__ = [
     "after_first",
@@ -43,7 +46,7 @@ def alternatives(pattern: str) -> list[str]:
         if alt.startswith("(?:"):
             end = _group_end(alt, 0)
             inner, tail = alt[3:end], alt[end + 1 :]
-            if tail[:1] not in ("?", "*", "+", "{"):  # a quantified group is left as it is
+            if tail[:1] not in {"?", "*", "+", "{"}:  # a quantified group is left as it is
                 out.extend(a + tail for a in alternatives(inner))
                 continue
         out.append(alt)
@@ -90,7 +93,7 @@ def by_first_character(groups: Sequence[tuple[str, str, str]], after: str = "") 
     return "|".join(branches)
 
 
-def finditer_in_runs(
+def finditer_in_runs(  # noqa: C901, PLR0913, PLR0917  one pass over the heuristic's cases in order; splitting it would scatter them
     rx: re.Pattern[str],
     text: str,
     runs: re.Pattern[str],

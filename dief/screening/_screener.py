@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from dief.exceptions import FieldProblem, ScreeningError
 from dief.screening._entities import find_entities
@@ -16,6 +14,10 @@ from dief.screening._normalize import match_view, pattern_view
 from dief.screening._patterns import find_patterns
 from dief.screening._places import find_codes, find_places
 from dief.screening._tables import PlaceTables, build_place_tables, read_extra_terms
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Mapping
 
 __all__ = ["Screener", "TextScreener", "default_screener", "raise_for_findings"]
 
@@ -153,7 +155,7 @@ _DEFAULT_LOCK = threading.Lock()
 
 def default_screener() -> Screener:
     """The process-wide :class:`Screener` with the shipped tables only."""
-    global _DEFAULT
+    global _DEFAULT  # noqa: PLW0603  the process-wide screener, built once on first use (no I/O at import)
     if _DEFAULT is None:
         with _DEFAULT_LOCK:
             if _DEFAULT is None:

@@ -19,14 +19,17 @@ Callers cache the result; nothing here runs at import.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.exceptions import ConfigurationError
 from dief.screening._findings import FindingKind
 from dief.screening._normalize import HAN_RE, WORD_RE, ar_key, fold_text, is_arabic
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
 
 __all__ = [
     "JOIN_PREFIX",
@@ -45,7 +48,7 @@ __all__ = [
 TOKEN_RE = re.compile(
     r"[^\W_](?:[^\W_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])*"
 )
-_APOSTROPHES = re.compile("['`\u2018\u2019\u02bc\u00b4]")
+_APOSTROPHES = re.compile(r"['`\u2018\u2019\u02bc\u00b4]")
 
 #: Kinds by how strongly one refuses, for two entries under the same key.
 _KIND_STRENGTH: dict[FindingKind | None, int] = {
@@ -208,7 +211,7 @@ def phrase_keys(phrase: str) -> set[tuple[str, ...]]:
     out: set[tuple[str, ...]] = {_drop_leading_the(_tokens(s)) for s in strings}
     for transform in (_drop_and, _saint_to_st):
         out |= {transform(t) for t in out}
-    out |= {("".join(t),) for t in out if 1 < len(t) <= 4 and all(x.isascii() for x in t)}
+    out |= {("".join(t),) for t in out if 1 < len(t) <= 4 and all(x.isascii() for x in t)}  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
     return {t for t in out if t}
 
 
@@ -217,7 +220,7 @@ def _drop_leading_the(tokens: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _drop_and(tokens: tuple[str, ...]) -> tuple[str, ...]:
-    if len(tokens) < 3:
+    if len(tokens) < 3:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return tokens
     return (tokens[0], *(t for t in tokens[1:-1] if t != "and"), tokens[-1])
 
@@ -266,9 +269,9 @@ class _Builder:
         for tokens in phrase_keys(phrase):
             _insert(self.folded, tokens, entry)
             if (
-                fuzzy
+                fuzzy  # noqa: PLR0916  one pass over the heuristic's cases in order; splitting it would scatter them
                 and len(tokens) == 1
-                and len(tokens[0]) >= 6
+                and len(tokens[0]) >= 6  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
                 and tokens[0].isalpha()
                 and entry.kind is not None
                 and not entry.gated
@@ -290,7 +293,7 @@ _KIND_OF_ROW = {
 }
 
 
-def build_place_tables(
+def build_place_tables(  # noqa: C901, PLR0912, PLR0914, PLR0915  one pass over the heuristic's cases in order; splitting it would scatter them
     extra_places: Iterable[str] = (),
     extra_allowed: Iterable[str] = (),
     extra_terms: Iterable[tuple[str, FindingKind]] = (),
@@ -378,7 +381,7 @@ def build_place_tables(
         elif list_name == "code_word3":
             code_words3.add(word)
 
-    confusables = {char: target for char, target in _rows("confusables.tsv", 2)}
+    confusables = dict(_rows("confusables.tsv", 2))
 
     fuzzy: dict[str, list[str]] = {}
     for name in b.fuzzy_names:
@@ -407,15 +410,15 @@ def build_place_tables(
         confusables=confusables,
         join_prefixes=_join_prefixes(b.folded),
         han_first=_han_first(b.han),
-        han_pairs=frozenset(k[:2] for k in b.han if len(k) >= 2),
+        han_pairs=frozenset(k[:2] for k in b.han if len(k) >= 2),  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
     )
 
 
 def _han_first(names: Iterable[str]) -> re.Pattern[str] | None:
     """Where a Chinese name can start (see ``PlaceTables.han_first``)."""
     singles = "".join(sorted({k for k in names if len(k) == 1}))
-    firsts = "".join(sorted({k[0] for k in names if len(k) >= 2}))
-    seconds = "".join(sorted({k[1] for k in names if len(k) >= 2}))
+    firsts = "".join(sorted({k[0] for k in names if len(k) >= 2}))  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
+    seconds = "".join(sorted({k[1] for k in names if len(k) >= 2}))  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
     parts = [f"[{re.escape(singles)}]"] if singles else []
     if firsts:
         parts.append(f"[{re.escape(firsts)}](?=[{re.escape(seconds)}])")
@@ -431,10 +434,9 @@ def _join_prefixes(root: Node) -> frozenset[str]:
     out: set[str] = set()
     for key, node in root.children.items():
         e = node.entry
-        if e is None or e.kind is None or e.gated or e.cap_only or len(key) < 4:
+        if e is None or e.kind is None or e.gated or e.cap_only or len(key) < 4:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             continue
-        for i in range(1, min(JOIN_PREFIX, len(key)) + 1):
-            out.add(key[:i])
+        out.update(key[:i] for i in range(1, min(JOIN_PREFIX, len(key)) + 1))
     return frozenset(out)
 
 
