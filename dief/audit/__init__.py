@@ -8,6 +8,16 @@ linear relations a reader knows from DESIGN §5/§7 — never the suppression co
 equalities alone. See docs/audit.md.
 """
 
+from dief.audit._bulletins import (
+    AuditBaseline,
+    BulletinAudit,
+    BulletinCheck,
+    audit_baseline,
+    bulletin_case,
+    check_bulletin,
+    known_cases,
+    load_bulletins,
+)
 from dief.audit._documents import (
     TOTAL,
     Issue,
@@ -39,7 +49,10 @@ from dief.audit._utility import (
 
 __all__ = [
     "TOTAL",
+    "AuditBaseline",
     "AuditReport",
+    "BulletinAudit",
+    "BulletinCheck",
     "CellAudit",
     "DocumentAudit",
     "InfeasibleError",
@@ -56,11 +69,16 @@ __all__ = [
     "UtilityCell",
     "Var",
     "audit",
+    "audit_baseline",
     "audit_folder",
     "build_system",
+    "bulletin_case",
+    "check_bulletin",
     "document_type",
     "folder_utility",
     "intervals",
+    "known_cases",
+    "load_bulletins",
     "load_own_cases",
     "load_reader",
     "own_case",

@@ -104,7 +104,9 @@ class AuditReport:
         return bool(self.determined or self.red_isolated)
 
 
-def _level(system: LinearSystem, j: int, view: ReaderView, default: int | None) -> int:
+def level_of(system: LinearSystem, j: int, view: ReaderView, default: int | None) -> int:
+    """The protection level of unknown *j*: *default*, else its document's ``k`` (red
+    counts: the summaries' ``k``, as red cases are kept out of them)."""
     if default is not None:
         return default
     issue, key, _ = system.names[j]
@@ -145,12 +147,19 @@ def audit(
     *,
     level: int | None = None,
     integer: bool = False,
+    bulletins: Sequence[OwnCase] = (),
 ) -> AuditReport:
     """Audit everything *view*'s reader holds. ``level``: the protection level (an interval
     narrower than it is reported); default each document's ``k``. ``integer``: check the
     narrowed intervals again as integer programmes (the LP bounds are rounded inwards, and
-    bound propagation is integer, so this rarely finds more; slower)."""
+    bound propagation is integer, so this rarely finds more; slower). ``bulletins``: the
+    bulletins the reader holds (:func:`dief.audit.load_bulletins`), cases every reader
+    knows, joined to *own* without counting a case twice."""
     started = time.perf_counter()
+    if bulletins:
+        from dief.audit._bulletins import known_cases  # _bulletins imports this module
+
+        own = known_cases(own, bulletins)
     system, found, notes = _solve_all(view, own, refine_below=max(level or 0, 3) if integer else 0)
     by_rank = rank_determined(system, list(found))
     labels = [issue.label for issue in view.issues]
@@ -167,7 +176,7 @@ def audit(
                 upper=interval.upper,
                 by_rank=j in by_rank,
                 documents=system.documents[j],
-                level=_level(system, j, view, level),
+                level=level_of(system, j, view, level),
             )
         )
     per_doc: dict[str, list[CellAudit]] = {d: [] for d in view.documents}
@@ -199,10 +208,12 @@ def audit_folder(
     own: Sequence[OwnCase] = (),
     level: int | None = None,
     integer: bool = False,
+    bulletins: Sequence[OwnCase] = (),
 ) -> AuditReport:
     """Read the output folder(s) (oldest issue first) and audit *region*'s reader."""
     paths = [folders] if isinstance(folders, Path) else list(folders)
-    return audit(load_reader(paths, region), own, level=level, integer=integer)
+    view = load_reader(paths, region)
+    return audit(view, own, level=level, integer=integer, bulletins=bulletins)
 
 
 def report_json(report: AuditReport) -> dict[str, object]:

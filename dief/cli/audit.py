@@ -1,5 +1,5 @@
-"""``dief audit DIR [DIR…] [--region R] [--own-cases FILE] [--json]``: the independent
-disclosure audit (docs/audit.md) of an output folder, as a reader of one region sees it.
+"""``dief audit DIR [DIR…] [--region R] [--own-cases FILE] [--bulletins FILE] [--json]``: the
+independent disclosure audit (docs/audit.md) of an output folder, as a reader of one region sees it.
 
 Several folders are several issues of the same documents, oldest first. Exit status 1 when
 a suppressed cell can be computed exactly (or a TLP:RED case's profile isolated), else 0.
@@ -15,7 +15,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from dief.audit import AuditReport, audit, load_own_cases, load_reader, report_json
+from dief.audit import (
+    AuditReport,
+    audit,
+    load_bulletins,
+    load_own_cases,
+    load_reader,
+    report_json,
+)
 from dief.cli._console import err_console, fail
 from dief.exceptions import DiefError
 from dief.vocab import Region
@@ -89,6 +96,10 @@ def audit_command(
     own_cases: Annotated[
         Path | None, typer.Option("--own-cases", help="The reader's own cases (JSON Lines or JSON)")
     ] = None,
+    bulletins: Annotated[
+        Path | None,
+        typer.Option("--bulletins", help="The bulletins the reader's node holds (its board JSON)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON")] = False,
     level: Annotated[
         int | None,
@@ -102,8 +113,9 @@ def audit_command(
     """Bound every suppressed cell a reader of one region can see, by linear programming."""
     try:
         own = load_own_cases(own_cases) if own_cases is not None else ()
+        known = load_bulletins(bulletins) if bulletins is not None else ()
         reports = [
-            audit(load_reader(folders, r), own, level=level, integer=integer)
+            audit(load_reader(folders, r), own, level=level, integer=integer, bulletins=known)
             for r in _regions(folders, region)
         ]
     except DiefError as exc:
