@@ -330,19 +330,27 @@ class AggregatorService:
     def _bulletins_for(
         self, ring: KeySource, holder: DirectoryHolder, brokers: Mapping[Region, KafkaBroker]
     ) -> None:
-        """The served regions' bulletins (DESIGN §13), if ``bulletin_interval`` is set:
-        released under :class:`~dief.bulletins.ContributorRelease` on this store."""
+        """The served regions' bulletins (DESIGN §13), if ``bulletin_interval`` is set (10
+        minutes by default): released under :class:`~dief.bulletins.ContributorRelease` on
+        this store and the audit check of :func:`~dief.bulletins.bulletin_audit_check`."""
         settings = self._settings
         if settings.bulletin_interval <= 0 or not brokers:
             return
-        from dief.bulletins import ContributorRelease, RegionBulletins
+        from dief.bulletins import ContributorRelease, RegionBulletins, bulletin_audit_check
+
+        audit = bulletin_audit_check(self._store)
+        if audit is None:
+            log.warning(
+                "bulletins are released when the cycle counts 3 contributors; the audit half "
+                "of the release rule is not checked (no audit check available)"
+            )
 
         self.bulletins = RegionBulletins(
             [r.value for r in settings.regions],
             signing_key=lambda region: ring.signing_key(KeyRole.REGION, region),
             directory=holder.require,
             sink=KafkaRecordSink(next(iter(brokers.values())), clock=self._clock),
-            release=ContributorRelease(self._store),
+            release=ContributorRelease(self._store, audit=audit),
             any_case=settings.bulletins_any_case,
             interval=settings.bulletin_interval,
             jitter=settings.bulletin_jitter,

@@ -39,6 +39,7 @@ __all__ = [
     "FAULT_POINTS",
     "HOUR_MS",
     "Backoff",
+    "BulletinAuditCheck",
     "BulletinRelease",
     "Clock",
     "ContributorCredential",
@@ -295,3 +296,13 @@ class BulletinRelease(Protocol):
     the next batch."""
 
     async def may_release(self, region: str, cycle: str, facts: Mapping[str, object]) -> bool: ...
+
+
+class BulletinAuditCheck(Protocol):
+    """The second half of the release rule (DESIGN §13 ⚑): the region's disclosure audit's
+    fast public check, "does the audit still hold with this candidate bulletin", its
+    generalised *facts* (a :class:`dief.wire.BulletinEntry` as a dict, no case id or
+    contributor) counted as a case every reader of *region*'s *cycle* knows. Filled by
+    :mod:`dief.audit`; a fake is :class:`dief.testing.FakeBulletinAudit`."""
+
+    async def holds_with(self, region: str, cycle: str, facts: Mapping[str, object]) -> bool: ...

@@ -311,6 +311,11 @@ class NodeSettings(BaseSettings):
     directory: DirectorySettings = DirectorySettings()
     outbox: Path = DEFAULT_DIR / "outbox.sqlite"
     intake_dir: Path | None = None
+    follow_bulletins: bool = Field(
+        True,
+        description="DIEF_FOLLOW_BULLETINS: the running node reads dief.bulletins into its "
+        "outbox file (what dief alerts and the portal show); DESIGN §13",
+    )
     four_eyes: bool = Field(
         False,
         description="DIEF_FOUR_EYES: a case posted by `dief post` or dropped in the intake "
@@ -380,10 +385,10 @@ class AggregatorSettings(BaseSettings):
     )
     metrics: MetricsSettings = MetricsSettings()
     bulletin_interval: float = Field(
-        0.0,
+        600.0,
         ge=0,
         description="Seconds between bulletin batches on dief.bulletins (DESIGN §13: 600, "
-        "plus up to bulletin_jitter); 0 sends no bulletins",
+        "plus up to bulletin_jitter: 10 to 15 minutes); 0 sends no bulletins",
     )
     bulletin_jitter: float = Field(300.0, ge=0, description="Largest random addition")
     bulletins_any_case: bool = Field(

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from dief.bulletins import BulletinFollower, node_follower
 from dief.catalogue import load_catalogue
 from dief.credentials import CREDENTIAL_ANSWERS_TOPIC, CredentialClient, TokenWallet
 from dief.exceptions import BrokerError, ConfigurationError, DiefError
@@ -125,6 +126,8 @@ class NodeService:
         self._wallet: TokenWallet | None = None
         self._client: CredentialClient | None = None
         self._held: HeldCases | None = None
+        # follows dief.bulletins into the outbox file (DESIGN §13; DIEF_FOLLOW_BULLETINS)
+        self._bulletins: BulletinFollower | None = None
         self._requests = _RequestSink(settings.kafka)
         self._directory_feed = KafkaRecordFeed(
             settings.kafka, DIRECTORY_TOPIC, client_id="dief-node-directory"
@@ -141,6 +144,11 @@ class NodeService:
         if self._holder is None:
             raise ConfigurationError("the node is not started; call start() first")
         return self._holder
+
+    @property
+    def bulletins(self) -> BulletinFollower | None:
+        """The bulletin follower (None before start, or with DIEF_FOLLOW_BULLETINS=false)."""
+        return self._bulletins
 
     @property
     def wallet(self) -> TokenWallet:
@@ -198,6 +206,16 @@ class NodeService:
             backoff=backoff,
         )
         holder.on_change(client.directory_changed)
+        follows = settings.follow_bulletins
+        if follows:
+            self._bulletins = node_follower(
+                settings.kafka,
+                self._outbox,
+                settings.outbox.parent,
+                directory=holder.require,
+                node_key=keys.kem_key,
+                backoff=backoff,
+            )
         self._held = HeldCases(node, self._outbox, wallet, client, notify=self._notify_relay)
         publisher = NodePublisher(settings.kafka, client_id="dief-node")
         self._relay = OutboxRelay(
@@ -216,6 +234,8 @@ class NodeService:
         await self._requests.close()
         await self._directory_feed.close()
         await self._receipts.close()
+        if self._bulletins is not None:
+            await self._bulletins.close()
         await self._outbox.stop()
         if self._wallet is not None:
             self._wallet.close()
@@ -308,6 +328,8 @@ class NodeService:
             asyncio.create_task(self._require_client().run(stop), name="credentials"),
             asyncio.create_task(follower.run(stop), name="directory"),
         ]
+        if self._bulletins is not None:
+            tasks.append(asyncio.create_task(self._bulletins.run(stop), name="bulletins"))
         if intake is not None and intake_post is not None:
             intake_task = watch_intake(intake, intake_post, stop)
             tasks.append(asyncio.create_task(intake_task, name="intake"))

@@ -29,7 +29,7 @@ from dief.bulletins._collector import (
     FileBulletinMemory,
     MemoryBulletinMemory,
 )
-from dief.bulletins._follow import BulletinFollower
+from dief.bulletins._follow import BulletinFollower, node_follower
 from dief.bulletins._generalise import (
     BULLETIN_TLPS,
     eligible,
@@ -38,7 +38,12 @@ from dief.bulletins._generalise import (
     retraction,
 )
 from dief.bulletins._region import RegionBulletins
-from dief.bulletins._release import MIN_CONTRIBUTORS, ContributorRelease
+from dief.bulletins._release import (
+    MIN_CONTRIBUTORS,
+    CellCounts,
+    ContributorRelease,
+    bulletin_audit_check,
+)
 from dief.bulletins._seal import (
     BULLETINS_TOPIC,
     GROUP_KEY_PREFIX,
@@ -83,6 +88,7 @@ __all__ = [
     "BulletinSealer",
     "BulletinStore",
     "BulletinsRead",
+    "CellCounts",
     "ContributorRelease",
     "FileBulletinMemory",
     "MemoryBulletinMemory",
@@ -95,10 +101,12 @@ __all__ = [
     "WatchMatch",
     "WatchStore",
     "alert_listing",
+    "bulletin_audit_check",
     "eligible",
     "generalise",
     "match_watches",
     "new_bulletin_id",
+    "node_follower",
     "publish_group_key",
     "questions_of",
     "read_bulletins",

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from pydantic import ValidationError as PydanticValidationError
 
@@ -26,15 +27,17 @@ from dief.bulletins._seal import (
     BulletinReader,
     OpenedBulletins,
 )
-from dief.bulletins._store import BulletinStore
-from dief.bulletins._watches import Watch
+from dief.bulletins._store import BulletinStore, Transactor
+from dief.bulletins._watches import Watch, WatchStore
 from dief.crypto import KemPrivateKey
 from dief.exceptions import BrokerError, DirectoryError, StorageError
+from dief.kafka import KafkaRecordFeed
 from dief.keyring import ForumDirectory, open_bulletin_group_key, open_group_key_copy
 from dief.seams import Backoff, InboundRecord, RecordFeed
+from dief.settings import KafkaSettings
 from dief.wire import BulletinGroupKeyRelease
 
-__all__ = ["BulletinFollower"]
+__all__ = ["BulletinFollower", "node_follower"]
 
 log = logging.getLogger("dief.bulletins")
 
@@ -198,3 +201,26 @@ class BulletinFollower:
                 self._add_key(open_group_key_copy(release, self._node_key))
         await self._feed.start(await self._store.positions(self._topic))
         self._started = True
+
+
+def node_follower(
+    kafka: KafkaSettings,
+    outbox: Transactor,
+    folder: Path,
+    *,
+    directory: Callable[[], ForumDirectory],
+    node_key: KemPrivateKey,
+    backoff: Backoff | None = None,
+) -> BulletinFollower:
+    """The running node's follower: ``dief.bulletins`` on *kafka* into the node's *outbox*
+    file, with the watches of ``watches.json`` in the node's *folder* (read at each batch,
+    so a watch added meanwhile counts)."""
+    feed = KafkaRecordFeed(kafka, BULLETINS_TOPIC, client_id="dief-node-bulletins")
+    return BulletinFollower(
+        BulletinStore(outbox),
+        feed,
+        directory=directory,
+        node_key=node_key,
+        watches=WatchStore(folder / "watches.json").all,
+        backoff=backoff,
+    )

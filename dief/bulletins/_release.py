@@ -1,20 +1,21 @@
 """The release rule's part this package can decide (DESIGN §13 ⚑).
 
 :class:`ContributorRelease` lets a bulletin out once its region's current cycle counts at
-least :data:`MIN_CONTRIBUTORS` distinct contributors in the aggregator's store, and then
-asks the joint protection's audit (another :class:`~dief.seams.BulletinRelease`, filled by
-the disclosure-control package) when one is given: without it, the "audit still holds with
-it" half of the rule is not checked here.
+least :data:`MIN_CONTRIBUTORS` distinct contributors in the aggregator's store AND the
+region's audit still holds with it (:class:`~dief.seams.BulletinAuditCheck`, the fast public
+check of :mod:`dief.audit`, asked only once the first half holds). Without an audit check
+the second half is not checked: the aggregator service says so at start. A bulletin refused
+by either half stays queued and is asked about again at the next batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from dief.seams import BulletinRelease
+from dief.seams import BulletinAuditCheck
 
-__all__ = ["MIN_CONTRIBUTORS", "ContributorRelease"]
+__all__ = ["MIN_CONTRIBUTORS", "CellCounts", "ContributorRelease", "bulletin_audit_check"]
 
 #: Distinct contributors the region's current cycle must count before any bulletin goes.
 MIN_CONTRIBUTORS = 3
@@ -33,10 +34,12 @@ class _CellRow(Protocol):
     def contributors(self) -> int: ...
 
 
-class _Cells(Protocol):
+class CellCounts(Protocol):
+    """What the rule reads of the aggregator's store (a ``CaseStore``)."""
+
     async def cell_rows(
         self, region: str, periods: list[str], *, include_red: bool = True
-    ) -> list[_CellRow]: ...
+    ) -> Sequence[_CellRow]: ...
 
 
 class ContributorRelease:
@@ -44,9 +47,9 @@ class ContributorRelease:
 
     def __init__(
         self,
-        store: object,
+        store: CellCounts,
         *,
-        audit: BulletinRelease | None = None,
+        audit: BulletinAuditCheck | None = None,
         min_contributors: int = MIN_CONTRIBUTORS,
     ) -> None:
         self._store = store
@@ -58,7 +61,7 @@ class ContributorRelease:
 
     async def contributors(self, region: str, cycle: str) -> int:
         """Distinct contributors of *region*'s *cycle* (all its cases, red included)."""
-        rows = await self._store.cell_rows(region, [cycle])  # type: ignore[attr-defined]  # a CaseStore
+        rows = await self._store.cell_rows(region, [cycle])
         return max(
             (
                 int(r.contributors)
@@ -71,4 +74,12 @@ class ContributorRelease:
     async def may_release(self, region: str, cycle: str, facts: Mapping[str, object]) -> bool:
         if await self.contributors(region, cycle) < self._min:
             return False
-        return True if self._audit is None else await self._audit.may_release(region, cycle, facts)
+        return True if self._audit is None else await self._audit.holds_with(region, cycle, facts)
+
+
+def bulletin_audit_check(store: object) -> BulletinAuditCheck | None:
+    """The audit check the aggregator service releases bulletins under, on its *store*:
+    :mod:`dief.audit`'s fast public check once it ships one (issue #15), else None (the
+    service then checks the contributor half only, and says so)."""
+    del store  # the audit's check will read the region's published documents from it
+    return None

@@ -1,10 +1,12 @@
 """``dief alerts``: the bulletins this node can open, and the node's watches (DESIGN §13).
 
-``dief alerts`` reads ``dief.bulletins`` (the node's copy of each directory version's group
-key, then every batch its region signed), keeps the bulletins in force in the node's folder
-(beside the outbox) and lists them with the checklist questions of their indicators and the
-watches they match, with the reason. Anything that does not open or verify is ignored and
-counted, never shown. ``dief alerts watch add|list|remove`` keeps the node's watches; they
+``dief alerts`` lists what the node's store holds (the running node follows
+``dief.bulletins`` into its outbox file: :class:`dief.bulletins.BulletinFollower`), each
+bulletin in force with the checklist questions of its indicators and the watches it
+matches, with the reason; ``dief alerts --read`` first reads the topic once into the store
+(the node's copy of each directory version's group key, then every batch its region
+signed). Anything that does not open or verify is ignored and counted, never shown.
+``dief alerts watch add|list|remove`` keeps the node's watches; they
 are evaluated here, and never sent anywhere.
 """
 
@@ -12,14 +14,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import SecretStr
 from rich.console import Console
 from rich.markup import escape
 
-from dief.bulletins import AlertLine, BulletinBoard, WatchStore, alert_listing
+from dief.bulletins import AlertLine, WatchStore
 from dief.cli._console import (
     err_console,
     kafka_options,
@@ -28,6 +30,9 @@ from dief.cli._console import (
     run_or_fail,
 )
 from dief.settings import NodeSettings
+
+if TYPE_CHECKING:
+    from dief.node import Outbox
 
 __all__ = ["register"]
 
@@ -67,16 +72,21 @@ def alerts(
     ] = False,
     read: Annotated[
         bool,
-        typer.Option("--read/--no-read", help="Read dief.bulletins first (--no-read: kept ones)"),
-    ] = True,
+        typer.Option(
+            "--read/--no-read",
+            help="Read dief.bulletins once into the node's store first (the running node "
+            "follows it anyway)",
+        ),
+    ] = False,
     passphrase_file: Annotated[
         Path | None, typer.Option("--passphrase-file", help="The keyring passphrase's file")
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to spend reading")] = 30.0,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on standard output")] = False,
 ) -> None:
-    """List the bulletins in force at this node (newest first), each with the checklist
-    questions of its indicators and the watches it matches."""
+    """List the bulletins in force at this node (newest first) from its store — what the
+    running node followed — each with the checklist questions of its indicators and the
+    watches it matches, with the reason."""
     if ctx.invoked_subcommand is not None:
         return
     settings = load_or_fail(
@@ -84,23 +94,37 @@ def alerts(
         {"outbox": outbox, "kafka": kafka_options(bootstrap, embedded)},
         connects=read,
     )
-    folder = settings.outbox.parent
-    board = BulletinBoard(folder / "bulletins.json")
-    if read:
-        passphrase = keyring_passphrase(settings.keyring, passphrase_file)
-        ignored = run_or_fail(_read(settings, passphrase, board, timeout))
-        if ignored:
-            err_console.print(
-                f"{ignored} record(s) on dief.bulletins ignored (not opened or verified)"
-            )
-    lines = alert_listing(board, WatchStore(folder / "watches.json").all())
+    passphrase = keyring_passphrase(settings.keyring, passphrase_file) if read else None
+    lines, ignored = run_or_fail(_listing(settings, passphrase, timeout))
+    if ignored:
+        err_console.print(f"{ignored} record(s) on dief.bulletins ignored (not opened or verified)")
     _show(lines, as_json)
 
 
+async def _listing(
+    settings: NodeSettings, passphrase: SecretStr | None, seconds: float
+) -> tuple[list[AlertLine], int]:
+    """The store's listing (after one read of the topic with *passphrase*) and how many
+    records that read ignored."""
+    from dief.bulletins import BulletinStore
+    from dief.node import Outbox
+
+    folder = settings.outbox.parent
+    outbox = Outbox(settings.outbox)
+    await outbox.start()
+    try:
+        ignored = await _read(settings, passphrase, outbox, seconds) if passphrase else 0
+        watches = WatchStore(folder / "watches.json").all()
+        return await BulletinStore(outbox).listing(watches), ignored
+    finally:
+        await outbox.stop()
+
+
 async def _read(
-    settings: NodeSettings, passphrase: SecretStr, board: BulletinBoard, seconds: float
+    settings: NodeSettings, passphrase: SecretStr, outbox: Outbox, seconds: float
 ) -> int:
-    from dief.bulletins import BulletinReader, read_bulletins
+    """Read ``dief.bulletins`` once, to its end, into the node's store."""
+    from dief.bulletins import node_follower
     from dief.keyring import DirectoryFollower, first_directory
     from dief.node import own_keys
 
@@ -115,17 +139,19 @@ async def _read(
             await first_directory(DirectoryFollower(feed, holder), holder)
         finally:
             await feed.close()
-    directory = holder.require()
-    reader = BulletinReader([], directory)
-    result = await read_bulletins(
+    follower = node_follower(
         settings.kafka,
-        reader,
-        board,
-        directory=directory,
+        outbox,
+        settings.outbox.parent,
+        directory=holder.require,
         node_key=keys.kem_key,
-        time_limit=seconds,
     )
-    return result.ignored
+    try:
+        if not await follower.read_to_end(seconds):
+            err_console.print(f"dief.bulletins was not read to its end within {seconds:g} s")
+    finally:
+        await follower.close()
+    return follower.ignored
 
 
 def _show(lines: list[AlertLine], as_json: bool) -> None:

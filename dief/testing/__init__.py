@@ -13,6 +13,8 @@ fakes every test uses (each implements its Protocol of :mod:`dief.seams`).
 - **Credentials**: :class:`FakeCredentials`, a :class:`~dief.seams.CredentialSource` and
   :class:`~dief.seams.CredentialCheck` whose tokens are HMACs of a fake issuer (unit tests
   of the node and the aggregator; the real blind signatures are :mod:`dief.credentials`).
+- **Bulletins**: :class:`FakeBulletinAudit`, a :class:`~dief.seams.BulletinAuditCheck` whose
+  answer a test sets (the audit half of the bulletin release rule).
 - **Failure injection**: :class:`Faults`, ``.faults`` of every fake above: fail every call
   until healed, or the next *n*, with a given error or a ``BrokerError``; and
   :class:`FaultPlan`, a :class:`~dief.seams.FaultPoints` that fails the delivery path at
@@ -28,6 +30,7 @@ Nothing here touches the network or the clock at import time or in a constructor
 
 from __future__ import annotations
 
+from dief.testing._bulletins import FakeBulletinAudit
 from dief.testing._clock import FakeClock
 from dief.testing._credentials import FakeCredentials
 from dief.testing._faults import FaultPlan, Faults, InjectedFaultError
@@ -44,6 +47,7 @@ from dief.testing._topics import read_topics
 
 __all__ = [
     "CutMode",
+    "FakeBulletinAudit",
     "FakeClock",
     "FakeCredentials",
     "FaultPlan",

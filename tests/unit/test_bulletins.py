@@ -5,7 +5,6 @@ tests/integration/test_bulletins_pipeline.py."""
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ from dief.keyring import (
     open_bulletin_group_key,
 )
 from dief.keyring._party import Purpose
-from dief.testing import FakeClock
+from dief.testing import FakeBulletinAudit, FakeClock
 from dief.vocab import CaseStatus, Tlp
 from dief.wire import TYPE_BULLETIN, BulletinEntry, BulletinGroupKeyRelease, CaseRecord
 
@@ -242,34 +241,51 @@ class _Cells:
         return [CellRow(periods[0], "_total", "_all", periods[0], 5, self.contributors)]
 
 
-class _Audit:
-    def __init__(self, answer: bool) -> None:
-        self.answer = answer
-        self.asked: list[Mapping[str, object]] = []
-
-    async def may_release(self, region: str, cycle: str, facts: Mapping[str, object]) -> bool:
-        self.asked.append(facts)
-        return self.answer
-
-
 async def test_a_bulletin_waits_until_the_cycle_counts_three_contributors_and_the_audit_holds() -> (
     None
 ):
     cells = _Cells(2)
-    audit = _Audit(False)
+    audit = FakeBulletinAudit(holds=False)
     collector = BulletinCollector("AFR", release=ContributorRelease(cells, audit=audit))
     collector.offer(_alert())
     assert await _batch(collector) == []
     assert collector.queued == 1
-    assert audit.asked == []
+    assert audit.asked == []  # the audit is asked only once the cycle counts 3
     cells.contributors = 3
     assert await _batch(collector) == []
     assert len(audit.asked) == 1
-    assert "case_id" not in audit.asked[0]
-    assert "contributor" not in audit.asked[0]
-    audit.answer = True
+    region, _cycle, facts = audit.asked[0]
+    assert region == "AFR"
+    assert "case_id" not in facts
+    assert "contributor" not in facts
+    assert facts["action"] == "publish"
+    audit.holds = True
     assert len(await _batch(collector)) == 1
     assert collector.queued == 0
+
+
+async def test_a_bulletin_the_audit_refuses_is_kept_back_while_retractions_go() -> None:
+    """Refused by the rule: kept (not lost) and retried in a later batch; a retraction due
+    meanwhile is never held back by it."""
+    audit = FakeBulletinAudit(holds=True)
+    collector = BulletinCollector("AFR", release=ContributorRelease(_Cells(5), audit=audit))
+    sent_alert = _alert()
+    collector.offer(sent_alert)
+    (first,) = await _batch(collector)
+    audit.holds = False
+    collector.offer(_alert())  # a new alert the audit refuses
+    collector.offer(sent_alert.model_copy(update={"revision": 2, "status": CaseStatus.WITHDRAWN}))
+    batch = await _batch(collector)
+    assert [(e.action, e.bulletin_id) for e in batch] == [("retract", first.bulletin_id)]
+    assert collector.queued == 1
+    for _ in range(3):  # refused again and again: still kept
+        assert await _batch(collector) == []
+    assert collector.queued == 1
+    audit.holds = True
+    (late,) = await _batch(collector)
+    assert late.action == "publish"
+    assert late.bulletin_id != first.bulletin_id
+    assert len(audit.asked) == 1 + 1 + 3 + 1
 
 
 # -- watches and the listing ----------------------------------------------------------------

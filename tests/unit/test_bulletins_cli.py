@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-from dief.bulletins import BulletinBoard, OpenedBulletins
+from dief.bulletins import BULLETINS_TOPIC, BulletinStore, OpenedBulletins
 from dief.cli import app
+from dief.node import Outbox
 from dief.wire import BulletinEntry
 
 runner = CliRunner()
@@ -28,6 +30,21 @@ _ENTRY = BulletinEntry(
 )
 
 
+def _keep(outbox: Path, *entries: BulletinEntry) -> None:
+    """Put *entries* in the node's store, as its follower does."""
+
+    async def keep() -> None:
+        box = Outbox(outbox)
+        await box.start()
+        try:
+            batch = OpenedBulletins("AFR", "2026-07-01T10:00Z", entries)
+            await BulletinStore(box).apply([batch], [], {0: 1}, topic=BULLETINS_TOPIC)
+        finally:
+            await box.stop()
+
+    asyncio.run(keep())
+
+
 def _run(*args: str) -> str:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
@@ -36,7 +53,7 @@ def _run(*args: str) -> str:
 
 def test_watches_are_added_listed_matched_and_removed(tmp_path: Path) -> None:
     outbox = str(tmp_path / "outbox.sqlite")
-    BulletinBoard(tmp_path / "bulletins.json").take(OpenedBulletins("AFR", "h", (_ENTRY,)))
+    _keep(tmp_path / "outbox.sqlite", _ENTRY)
     hit = _run(
         "alerts",
         "watch",
@@ -52,7 +69,7 @@ def test_watches_are_added_listed_matched_and_removed(tmp_path: Path) -> None:
     listed = _run("alerts", "watch", "list", "--outbox", outbox)
     assert hit in listed
     assert "route regions: WEOG" in listed
-    shown = _run("alerts", "--no-read", "--outbox", outbox)
+    shown = _run("alerts", "--outbox", outbox)  # the store, not the topic: no broker
     assert f"watch {hit}" in shown
     assert "item categories: small_arms; route regions: WEOG" in shown
     assert "DOC-01:" in shown
