@@ -28,14 +28,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dief.aggregator._facts import CaseFacts, Outcome
-from dief.aggregator._plan import BatchPlan
 from dief.aggregator._validation import EnvelopeOpener, RecordRefusedError, RecordValidator
-from dief.aggregator.store import CaseStore
-from dief.catalogue import Catalogue
 from dief.crypto import seal_receipt
 from dief.exceptions import BrokerError, StorageRefusedError
 from dief.periods import DEFAULT_CYCLE_START_MONTH
@@ -51,6 +48,13 @@ from dief.seams import (
 )
 from dief.vocab import CaseStatus, Region, Registration
 from dief.wire import CaseRecord, ReceiptOutcome
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from dief.aggregator._plan import BatchPlan
+    from dief.aggregator.store import CaseStore
+    from dief.catalogue import Catalogue
 
 __all__ = [
     "REASSESSMENT_NOT_REASSESSED",
@@ -173,7 +177,7 @@ def dedupe_key(value: bytes | None) -> str:
 class RegionAggregator:
     """Applies one region's case records to the store, idempotently."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  a public keyword signature of settings and seams, used outside dief/aggregator
         self,
         region: Region,
         opener: EnvelopeOpener,
@@ -255,9 +259,9 @@ class RegionAggregator:
                 refused.append(DeadLetter(rec, why.reason, why.detail, dedupe_key(rec.value)))
                 if why.envelope_id is not None and why.receipt_key is not None:
                     addresses[id(rec)] = _Address(why.envelope_id, why.receipt_key)
-            except Exception as exc:  # a bug: dead-letter the record, keep the partition moving
+            except Exception as exc:  # a bug: dead-letter the record, keep the partition moving  # noqa: BLE001  a bug must not stop the partition: logged by type and the record dead-lettered
                 # Type only: a message or traceback could carry decrypted case text.
-                log.error(
+                log.error(  # noqa: TRY400  logged by type or code only: a traceback could carry decrypted case text
                     "unexpected %s decoding %s[%d]@%d; dead-lettered",
                     type(exc).__name__,
                     rec.topic,
@@ -354,8 +358,8 @@ class RegionAggregator:
             return
         try:
             self._applied(record)
-        except Exception as exc:  # a bug in the hook: logged by type only (case text)
-            log.error("the applied hook failed with %s; the batch goes on", type(exc).__name__)
+        except Exception as exc:  # a bug in the hook: logged by type only (case text)  # noqa: BLE001  a bug must not stop the partition: logged by type and the record dead-lettered
+            log.error("the applied hook failed with %s; the batch goes on", type(exc).__name__)  # noqa: TRY400  logged by type or code only: a traceback could carry decrypted case text
 
     async def _send_receipts(self, batch: _Batch) -> None:
         """Seal and send the receipts *batch* owes; returns once they are acknowledged."""
@@ -369,13 +373,13 @@ class RegionAggregator:
                     address.receipt_key, address.envelope_id, outcome, reason, region
                 )
             except ValueError:  # a reason code too long for the padded size: a bug
-                log.error("a receipt did not fit its padded size (reason %s); not sent", reason)
+                log.error("a receipt did not fit its padded size (reason %s); not sent", reason)  # noqa: TRY400  logged by type or code only: a traceback could carry decrypted case text
                 continue
             receipts.append(ReceiptRecord(rid, value))
         try:
             await self._receipts.send(receipts)
         except BrokerError as exc:
-            log.error(
+            log.error(  # noqa: TRY400  logged by type or code only: a traceback could carry decrypted case text
                 "receipts of a batch of %d not sent (%s); the batch comes again",
                 batch.report.received,
                 exc.message,

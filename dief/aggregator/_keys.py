@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from dief.crypto import KemPrivateKey
 from dief.crypto.envelope import Opener
 from dief.exceptions import ConfigurationError, DiefError
 from dief.keyring import (
@@ -29,8 +28,13 @@ from dief.keyring import (
     first_directory,
 )
 from dief.seams import Clock, SystemClock
-from dief.vocab import Region
 from dief.wire import KeyStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from dief.crypto import KemPrivateKey
+    from dief.vocab import Region
 
 __all__ = [
     "FIRST_DIRECTORY_SECONDS",
@@ -115,7 +119,7 @@ class RegionOpeners:
         try:
             keys = self._reload(region)
         except DiefError as exc:
-            log.error("%s: KEM keys not reloaded (%s)", region.value, exc.message)
+            log.error("%s: KEM keys not reloaded (%s)", region.value, exc.message)  # noqa: TRY400  logged by type or code only: a traceback could carry decrypted case text
             return []
         directory = self._ring.directory
         found = []
@@ -141,7 +145,7 @@ class RegionOpeners:
                 try:
                     keys = await asyncio.to_thread(self._reload, region)
                 except DiefError as exc:
-                    log.error("%s: new KEM keys not loaded (%s)", region.value, exc.message)
+                    log.error("%s: new KEM keys not loaded (%s)", region.value, exc.message)  # noqa: TRY400  logged by type or code only: a traceback could carry decrypted case text
             for opener in openers:
                 for kid in opener.kids - allowed:
                     opener.remove_key(kid)

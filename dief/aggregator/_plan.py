@@ -10,10 +10,13 @@ verified (:class:`dief.aggregator.RecordValidator`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dief.aggregator._facts import CaseFacts, CaseState, CellKey, Outcome, cell_keys
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = ["BatchPlan", "plan_batch"]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from dief.aggregator._aggregator import BatchReport
 from dief.aggregator._validation import REASONS
-from dief.aggregator.store import CaseStore
 from dief.exceptions import StorageError
 from dief.observability import (
     AggregatorMetrics,
@@ -20,6 +20,9 @@ from dief.observability import (
 )
 from dief.seams import InboundRecord
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from dief.aggregator.store import CaseStore
 
 __all__ = ["AggregatorTelemetry", "BatchHandler"]
 

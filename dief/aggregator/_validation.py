@@ -38,10 +38,9 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pydantic
 
@@ -49,8 +48,12 @@ from dief.catalogue import Catalogue, load_catalogues
 from dief.exceptions import EnvelopeError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, Month
 from dief.seams import Clock, CredentialCheck, InboundRecord, SystemClock
-from dief.vocab import Region
 from dief.wire import EARLIEST_DETECTED, TYPE_CASE, CaseRecord, ownership_problem
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from dief.vocab import Region
 
 __all__ = [
     "REASONS",
@@ -176,7 +179,7 @@ def _validation_detail(exc: pydantic.ValidationError) -> str:
 class RecordValidator:
     """The checks of one region's cases topic, in order (see the module docstring)."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  a public keyword signature of settings and seams, used outside dief/aggregator
         self,
         region: Region,
         opener: EnvelopeOpener,

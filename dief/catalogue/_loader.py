@@ -9,14 +9,17 @@ never at import, then cached; on that first read the rules between versions are 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from dief.catalogue._model import Catalogue, version_key
 from dief.catalogue._parse import parse_catalogue
 from dief.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
     "catalogue_version",

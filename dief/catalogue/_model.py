@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from dief.catalogue._sources import Source, SourceRef
 from dief.vocab import TransferStage, TransferType
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from dief.catalogue._sources import Source, SourceRef
 
 __all__ = [
     "APPLICABLE_TRANSFER_TYPES",

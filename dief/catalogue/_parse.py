@@ -8,7 +8,7 @@ raises :class:`~dief.exceptions.ConfigurationError` saying what and where.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from dief.catalogue._model import (
     APPLICABLE_TRANSFER_TYPES,
@@ -22,6 +22,9 @@ from dief.catalogue._model import (
 from dief.catalogue._sources import CitationStyle, Source, SourceRef
 from dief.exceptions import ConfigurationError
 from dief.vocab import TransferStage, TransferType
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["parse_catalogue"]
 

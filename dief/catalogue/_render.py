@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from dief.catalogue._model import Catalogue, Indicator, IndicatorGroup
 from dief.vocab import TransferStage, TransferType
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["ChecklistFormat", "render_checklist", "stage_count_table"]
 

@@ -4,14 +4,16 @@ exactly what SQLAlchemy Core would write), and the chunking of long id lists."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import Dialect, Insert, Table
+from typing import TYPE_CHECKING, Any
 
 from dief.aggregator.store._schema import applied_records, cases
 from dief.exceptions import StorageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+    from sqlalchemy import Dialect, Insert, Table
 
 __all__ = ["CHUNK", "BulkInsert", "bulk_table", "chunks"]
 
@@ -46,7 +48,7 @@ class BulkInsert:
                 processors[column.name] = process
         return cls(str(compiled), names, processors)
 
-    def convert(self, column: str, value: Any) -> Any:
+    def convert(self, column: str, value: Any) -> Any:  # noqa: ANN401  SQLAlchemy's rows and bind processors are untyped
         """*value* as the driver takes it for *column* (its bind processor, if any)."""
         process = self.processors.get(column)
         return value if process is None else process(value)

@@ -25,13 +25,18 @@ touching the same rows lock them in the same order.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dief.aggregator._facts import CellKey
 from dief.aggregator.store._schema import cell_counts, cell_totals
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from dief.aggregator._facts import CellKey
 
 __all__ = ["DeltaRow", "apply_cell_deltas", "delta_rows", "rebuild_cells"]
 

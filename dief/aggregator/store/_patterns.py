@@ -12,8 +12,8 @@ them back to the next build (:class:`dief.digests.RegionDigests`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +23,9 @@ from dief.aggregator.store._schema import digest_cells
 from dief.database import EngineOwner
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 __all__ = ["DigestPatterns", "PublishedCell", "PublishedPattern", "SuppressedCell"]
 
@@ -88,7 +91,7 @@ class DigestPatterns(EngineOwner):
         if not wanted:
             return 0
         t = digest_cells
-        try:
+        try:  # noqa: PLW0717  every failure of the transaction maps to one StorageError
             async with engine.begin() as conn:
                 stored: dict[SuppressedCell, int | None] = {
                     SuppressedCell(p, d, v): n

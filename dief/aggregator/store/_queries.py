@@ -4,19 +4,22 @@ database; :class:`dief.aggregator.store.CaseStore` adds the lifecycle and the wr
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dief.aggregator._facts import TOTAL, CaseState
 from dief.aggregator.store._patterns import DigestPatterns
 from dief.aggregator.store._schema import applied_records, cases, cell_totals, dead_letters
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 __all__ = [
     "STATE_COLUMNS",
@@ -165,7 +168,8 @@ class CaseQueries(DigestPatterns):
         except SQLAlchemyError as exc:
             raise StorageError(f"reading sealed cases for {region} failed: {_why(exc)}") from exc
 
-    async def _iter_states(self, conn: AsyncConnection, region: str) -> AsyncIterator[CaseState]:
+    @staticmethod
+    async def _iter_states(conn: AsyncConnection, region: str) -> AsyncIterator[CaseState]:
         rows = await conn.stream(select(*STATE_COLUMNS).where(cases.c.region == region))
         async for row in rows:
             yield case_state(row)
@@ -198,7 +202,7 @@ def decode_values(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(d), str(v)) for d, v in json.loads(text)))
 
 
-def case_state(row: Any) -> CaseState:
+def case_state(row: Any) -> CaseState:  # noqa: ANN401  SQLAlchemy's rows and bind processors are untyped
     """A ``cases`` row (at least :data:`STATE_COLUMNS`) as a CaseState."""
     return CaseState(
         case_id=row.case_id,

@@ -24,18 +24,22 @@ so the migrations are checked against them too.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, DateTime, Integer, String, Table, Text, column, select, table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from dief.aggregator.store._schema import metadata
-from dief.aggregator.store._store import CaseStore
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from dief.aggregator.store._store import CaseStore
 
 __all__ = [
     "ReceivedRoute",
@@ -147,7 +151,7 @@ class RouteTables:
     async def routed_cases(self, region: str, cycle: str) -> dict[str, list[RouteCase]]:
         """Receiving region → the cases of *region* in *cycle* whose route passes there
         (active, not TLP:RED; *region* itself never a receiver)."""
-        engine = self._store._require()
+        engine = self._store._require()  # noqa: SLF001  the store's query helpers share its private engine accessor, inside the store package
         c = _cases.c
         stmt = (
             select(c.contributor, c.cycle, c.dimension_values, c.related_regions)
@@ -155,7 +159,7 @@ class RouteTables:
             .order_by(c.contributor)
         )
         out: dict[str, list[RouteCase]] = {}
-        try:
+        try:  # noqa: PLW0717  every failure of the transaction maps to one StorageError
             async with engine.connect() as conn:
                 for row in await conn.execute(stmt):
                     related = set(_regions(row.related_regions)) - {region}
@@ -177,11 +181,11 @@ class RouteTables:
         """Store the table *region* received from *from_region* for *period*, unless one
         issued later is stored already (an equal ``issued_at`` replaces it: the sender
         re-issued within the hour). Returns whether it was stored."""
-        engine = self._store._require()
+        engine = self._store._require()  # noqa: SLF001  the store's query helpers share its private engine accessor, inside the store package
         t = route_tables
         key = (t.c.region == region, t.c.from_region == from_region, t.c.period == period)
         now = datetime.now(UTC)
-        try:
+        try:  # noqa: PLW0717  every failure of the transaction maps to one StorageError
             async with engine.begin() as conn:
                 held = (await conn.execute(select(t.c.issued_at).where(*key))).scalar_one_or_none()
                 if held is not None and _aware(held) > issued_at:
@@ -204,7 +208,7 @@ class RouteTables:
     ) -> list[ReceivedRoute]:
         """The route tables *region* holds (of *periods*, default all), by period then
         sending region."""
-        engine = self._store._require()
+        engine = self._store._require()  # noqa: SLF001  the store's query helpers share its private engine accessor, inside the store package
         t = route_tables
         stmt = select(t.c.from_region, t.c.period, t.c.issued_at, t.c.body).where(
             t.c.region == region
@@ -224,7 +228,7 @@ class RouteTables:
     async def published_patterns(self, region: str, period: str) -> dict[str, RoutePattern]:
         """Receiving region → what *region*'s earlier issues of its route table of
         *period* listed (an empty :class:`RoutePattern` where none was issued)."""
-        engine = self._store._require()
+        engine = self._store._require()  # noqa: SLF001  the store's query helpers share its private engine accessor, inside the store package
         t = route_table_cells.c
         stmt = select(t.to_region, t.dimension, t.value, t.count).where(
             t.region == region, t.period == period
@@ -242,7 +246,7 @@ class RouteTables:
             if count is None:
                 suppressed.setdefault(to, set()).add((dimension, value))
             else:
-                counts.setdefault(to, {})[(dimension, value)] = int(count)
+                counts.setdefault(to, {})[dimension, value] = int(count)
         return {
             to: RoutePattern(frozenset(suppressed.get(to, ())), counts.get(to, {}))
             for to in sorted(suppressed.keys() | counts.keys())
@@ -264,9 +268,9 @@ class RouteTables:
         }
         if not wanted:
             return 0
-        engine = self._store._require()
+        engine = self._store._require()  # noqa: SLF001  the store's query helpers share its private engine accessor, inside the store package
         t = route_table_cells
-        try:
+        try:  # noqa: PLW0717  every failure of the transaction maps to one StorageError
             async with engine.begin() as conn:
                 stored: dict[tuple[str, str, str, str], int | None] = {
                     (to, p, d, v): n

@@ -16,17 +16,14 @@ import json
 import time
 import weakref
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Insert, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dief.aggregator._facts import CaseFacts, CaseState, CellKey, Outcome, cell_keys
 from dief.aggregator._plan import BatchPlan, plan_batch
@@ -43,6 +40,12 @@ from dief.database import FAST_PRAGMAS, open_engine
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError, StorageRefusedError
 from dief.seams import coarse_hour
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 __all__ = [
     "CaseStore",
@@ -103,7 +106,7 @@ class CaseStore(CaseQueries):
             raise StorageError(f"cannot open the database ({self!r}): {_why(exc)}") from exc
         self._engine = engine
 
-    async def __aenter__(self) -> CaseStore:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -134,7 +137,7 @@ class CaseStore(CaseQueries):
         outcome per record.
         """
         engine = self._require()
-        try:
+        try:  # noqa: PLW0717  every failure of the transaction maps to one StorageError
             async with engine.begin() as conn:
                 plan = await self._apply(conn, region, records)
                 mismatched = [
@@ -235,8 +238,8 @@ class CaseStore(CaseQueries):
             )
         return prepared
 
+    @staticmethod
     async def _bulk(
-        self,
         conn: AsyncConnection,
         prepared: BulkInsert,
         rows: Sequence[tuple[Any, ...]],
@@ -263,8 +266,9 @@ class CaseStore(CaseQueries):
         """The *ids* this store has seen, whatever became of them."""
         return set(await self._outcomes(conn, ids))
 
-    async def _outcomes(self, conn: AsyncConnection, ids: Sequence[str]) -> dict[str, str]:
-        """record id → stored outcome (``applied``, ``dlq:<reason>``, …) for the known *ids*."""
+    @staticmethod
+    async def _outcomes(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, str]:
+        """The stored outcome (``applied``, ``dlq:<reason>``, …) by record id, for *ids*."""
         found: dict[str, str] = {}
         column = applied_records.c.record_id
         for chunk in chunks(ids):
@@ -274,7 +278,8 @@ class CaseStore(CaseQueries):
             found.update((rid, outcome) for rid, outcome in result)
         return found
 
-    async def _forget(self, conn: AsyncConnection, ids: Sequence[str]) -> None:
+    @staticmethod
+    async def _forget(conn: AsyncConnection, ids: Sequence[str]) -> None:
         """Drop the dead-letter rows of *ids*, which are being applied again (a replay)."""
         for chunk in chunks(ids):
             await conn.execute(
@@ -284,8 +289,9 @@ class CaseStore(CaseQueries):
                 )
             )
 
+    @staticmethod
     async def _states(
-        self, conn: AsyncConnection, region: str, case_ids: Sequence[str]
+        conn: AsyncConnection, region: str, case_ids: Sequence[str]
     ) -> dict[str, CaseState]:
         states: dict[str, CaseState] = {}
         for chunk in chunks(case_ids):
@@ -333,7 +339,7 @@ class CaseStore(CaseQueries):
     async def rebuild_cells(self, region: str) -> None:
         """Recompute *region*'s cells (both tables) from the stored cases (DESIGN §7)."""
         engine = self._require()
-        try:
+        try:  # noqa: PLW0717  every failure of the transaction maps to one StorageError
             async with engine.begin() as conn:
                 counts: Counter[CellKey] = Counter()
                 red: Counter[CellKey] = Counter()

@@ -10,8 +10,8 @@ content, so an unchanged digest need not be issued again.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,6 +21,9 @@ from dief.aggregator.store._store import CaseStore
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError
 from dief.seams import coarse_hour
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["DigestVersion", "DigestVersions"]
 
@@ -53,14 +56,14 @@ class DigestVersions:
 
     async def claim_many(self, region: str, periods: Sequence[str]) -> dict[str, int]:
         """:meth:`claim` for several periods of *region* in one transaction."""
-        engine = self._store._require()
+        engine = self._store._require()  # noqa: SLF001  the store's query helpers share its private engine accessor, inside the store package
         t = digest_versions
         now = coarse_hour(time.time())  # stored times tell the hour only
         claimed: dict[str, int] = {}
         try:
             async with engine.begin() as conn:
                 for period in periods:
-                    stmt = CaseStore._insert(conn, t).values(
+                    stmt = CaseStore._insert(conn, t).values(  # noqa: SLF001  the store's query helpers share its private engine accessor, inside the store package
                         region=region, period=period, version=1, updated_at=now
                     )
                     stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
@@ -84,7 +87,7 @@ class DigestVersions:
         self, region: str, published: Sequence[tuple[str, int, str]]
     ) -> None:
         """:meth:`mark_published` for several (period, version, content hash) at once."""
-        engine = self._store._require()
+        engine = self._store._require()  # noqa: SLF001  the store's query helpers share its private engine accessor, inside the store package
         t = digest_versions
         now = coarse_hour(time.time())  # stored times tell the hour only
         try:
@@ -107,8 +110,8 @@ class DigestVersions:
             ) from exc
 
     async def of_region(self, region: str) -> dict[str, DigestVersion]:
-        """period → version state, for every period of *region* ever claimed."""
-        engine = self._store._require()
+        """The version state by period, for every period of *region* ever claimed."""
+        engine = self._store._require()  # noqa: SLF001  the store's query helpers share its private engine accessor, inside the store package
         t = digest_versions
         try:
             async with engine.connect() as conn:

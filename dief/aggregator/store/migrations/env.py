@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from dief.aggregator.store._schema import metadata
+from dief.aggregator.store._schema import metadata  # noqa: PLC2701  alembic's env reads the store's table metadata, inside the store package
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - the CLI always passes a connection

@@ -1,4 +1,4 @@
-"""Route tables (DESIGN §5 ⚑ ``related_regions``), both sides:
+"""Route tables (DESIGN §5 ⚑ ``related_regions``), both sides.
 
 - ``route_tables``: the tables received from other regions, the latest per (receiving
   region, sending region, CSP cycle), as given — the verified table's canonical JSON and
