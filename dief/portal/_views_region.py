@@ -19,6 +19,16 @@ from dief.portal._accounts import Account, Role
 from dief.portal._app import Portal, audit, language_of, portal_of, render, require
 from dief.portal._dashboard import Dashboard, DigestSource, charts_of
 from dief.portal._i18n import N_, translator
+from dief.portal._meeting_pack import (
+    DIMENSION_LABELS,
+    PACK_LANGUAGES,
+    TREND_LABELS,
+    PdfUnavailableError,
+    pack_period,
+    pdf_available,
+    render_meeting_pack,
+    to_pdf,
+)
 from dief.vocab import Region, TransferStage
 
 __all__ = ["router"]
@@ -33,32 +43,6 @@ CHART_TITLES = {
     "item_category": N_("Item categories over time"),
     "method": N_("Methods over time"),
     "transfer_stage": N_("Transfer stages over time"),
-}
-TREND_LABELS = {
-    "new": N_("new"),
-    "rising": N_("rising"),
-    "falling": N_("falling"),
-    "stable": N_("stable"),
-}
-DIMENSION_LABELS = {
-    "kind": N_("Kind of report"),
-    "confidence": N_("Confidence"),
-    "item_category": N_("Item categories"),
-    "item_subcategory": N_("Item subcategories"),
-    "transfer_stage": N_("Transfer stages"),
-    "transfer_type": N_("Transfer types"),
-    "method": N_("Methods"),
-    "transport_mode": N_("Transport modes"),
-    "maritime": N_("Maritime features"),
-    "end_user_type": N_("Actual end users"),
-    "actor_role": N_("Actors involved"),
-    "unregistered_actor": N_("Actors not registered for their role"),
-    "risk_indicator": N_("Risk indicators"),
-    "detection_source": N_("Detection sources"),
-    "verification": N_("Verifications"),
-    "verification_outcome": N_("Verification outcomes"),
-    "reassessment": N_("Reassessments"),
-    "action_taken": N_("Actions taken"),
 }
 
 
@@ -95,6 +79,51 @@ async def region_periods(request: Request, code: str, account: Member) -> Respon
     region = _region(request, account, code)
     periods = await _source(portal_of(request)).periods(region)
     return await render(request, "periods.html", region=region.value, periods=periods)
+
+
+@router.get("/region/{code}/pack")
+async def meeting_pack_page(request: Request, code: str, account: Member) -> Response:
+    """The meeting pack: the digest since the last meeting (until the digests have that
+    period: the latest cycle to date) in English, French and Spanish."""
+    region = _region(request, account, code)
+    portal = portal_of(request)
+    periods = await _source(portal).periods(region)
+    period = pack_period(periods, start_month=portal.cycle_start_month)
+    return await render(
+        request, "meeting_pack.html", region=region.value, period=period,
+        languages=PACK_LANGUAGES, pdf=pdf_available(),
+    )  # fmt: skip
+
+
+_PACK_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}
+
+
+@router.get("/region/{code}/{period}/pack.{lang}.{fmt}")
+async def meeting_pack(
+    request: Request, code: str, period: str, lang: str, fmt: str, account: Member
+) -> Response:
+    """The period's meeting pack in *lang* as DOCX, or PDF where LibreOffice is."""
+    region = _region(request, account, code)
+    if lang not in PACK_LANGUAGES or fmt not in _PACK_TYPES:
+        raise HTTPException(404)
+    board = await _dashboard(request, region, period)
+    start = portal_of(request).cycle_start_month
+    body = await asyncio.to_thread(render_meeting_pack, board.digest, lang, start_month=start)
+    if fmt == "pdf":
+        try:
+            body = await to_pdf(body)
+        except PdfUnavailableError as exc:
+            raise HTTPException(404) from exc
+    await audit(request, account, "download", f"meeting pack {region.value} {period} {lang} {fmt}")
+    name = f"dief-meeting-pack-{region.value}-{board.digest.period}-{lang}.{fmt}"
+    return Response(
+        body,
+        media_type=_PACK_TYPES[fmt],
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
 
 
 async def _dashboard(request: Request, region: Region, period: str) -> Dashboard:

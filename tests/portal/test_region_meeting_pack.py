@@ -1,0 +1,138 @@
+"""The region's meeting pack (issue 19): the digest since the last meeting (the latest cycle
+to date until that period exists) as DOCX in English, French and Spanish, with headings,
+labels and vocabulary from the portal's catalogues; PDF where LibreOffice is."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docx
+import pytest
+
+from dief.portal import Dashboard, Party
+from dief.portal._meeting_pack import pack_period, render_meeting_pack
+from dief.vocab import Region
+from dief.wire import Digest
+from tests.portal.conftest import Site, make_site
+
+HEADINGS = {
+    "en": ["Headline numbers", "What changed", "Risk-indicator checklist", "Lessons by stage"],
+    "fr": [
+        "Chiffres clés",
+        "Ce qui a changé",
+        "Liste de contrôle des indicateurs de risque",
+        "Enseignements par étape",
+    ],
+    "es": [
+        "Cifras principales",
+        "Qué cambió",
+        "Lista de verificación de indicadores de riesgo",
+        "Lecciones por etapa",
+    ],
+}
+SMALL_ARMS = {"en": "Small arms", "fr": "Armes légères de petit calibre", "es": "Armas pequeñas"}
+
+
+def _digest(region: Region, period: str) -> Digest:
+    return Digest.model_validate(
+        {
+            "region": region.value, "period": period, "k": 2,
+            "totals": {"cases": 9, "contributors": 4, "suppressed": 1, "previous": 5},
+            "dimensions": {
+                "item_category": [
+                    {"value": "small_arms", "count": 6, "contributors": 3, "previous": 2,
+                     "change": 4, "trend": "rising"},
+                    {"value": "ammunition", "count": None, "contributors": None,
+                     "suppressed": True, "reason": "contributors"},
+                ],
+            },
+            "checklist": [
+                {"id": "DOC-01", "question": "Is the end-user certificate consistent?",
+                 "count": 5, "prevalence": 0.55, "trend": "new"},
+            ],
+            "lessons": [{"text": "Check the stamp against the register.", "tlp": "green",
+                         "stage": "pre_transfer"}],
+        }
+    )  # fmt: skip
+
+
+@dataclass
+class PackDigests:
+    """A region with a month, a quarter and two cycles: the pack takes the latest cycle."""
+
+    async def periods(self, region: Region) -> list[str]:
+        return ["2026-05", "2026-Q2", "CSP12", "CSP13"]
+
+    async def dashboard(self, region: Region, period: str) -> Dashboard:
+        return Dashboard(_digest(region, period), None)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    for made in make_site(tmp_path, Party.REGION):
+        made.portal.digests = PackDigests()
+        yield made
+
+
+def _headings(raw: bytes) -> list[str]:
+    document = docx.Document(io.BytesIO(raw))
+    return [p.text for p in document.paragraphs if p.style.name.startswith(("Heading", "Title"))]
+
+
+def _cells(raw: bytes) -> set[str]:
+    document = docx.Document(io.BytesIO(raw))
+    return {c.text for t in document.tables for row in t.rows for c in row.cells}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es"])
+def test_each_languages_pack_has_translated_headings_and_labels(site: Site, lang: str) -> None:
+    assert site.login("afr-member").status_code == 303
+    page = site.client.get("/region/AFR/pack")
+    assert page.status_code == 200
+    assert f"/region/AFR/CSP13/pack.{lang}.docx" in page.text  # the latest cycle to date
+    r = site.client.get(f"/region/AFR/CSP13/pack.{lang}.docx")
+    assert r.status_code == 200
+    assert r.content[:2] == b"PK"
+    assert f"-{lang}.docx" in r.headers["content-disposition"]
+    headings = _headings(r.content)
+    for expected in HEADINGS[lang]:
+        assert any(expected in h for h in headings), (expected, headings)
+    assert SMALL_ARMS[lang] in _cells(r.content)
+    entries = site.client.portal.call(site.portal.accounts.audit_log)
+    assert f"meeting pack AFR CSP13 {lang} docx" in {e.target for e in entries}
+
+
+def test_a_member_cannot_download_another_regions_pack(site: Site) -> None:
+    assert site.login("afr-member").status_code == 303
+    assert site.client.get("/region/EEG/pack").status_code == 403
+    assert site.client.get("/region/EEG/CSP13/pack.fr.docx").status_code == 403
+
+
+def test_an_unknown_language_has_no_pack(site: Site) -> None:
+    assert site.login("afr-member").status_code == 303
+    assert site.client.get("/region/AFR/CSP13/pack.de.docx").status_code == 404
+
+
+def test_the_pack_period_is_the_latest_cycle_to_date() -> None:
+    assert pack_period(["2026-05", "CSP9", "CSP13", "2026-Q2"], start_month=9) == "CSP13"
+    assert pack_period(["2026-04", "2026-05"], start_month=9) == "2026-05"
+    assert pack_period([], start_month=9) is None
+
+
+def test_suppressed_cells_stay_suppressed_in_every_language() -> None:
+    digest = _digest(Region.AFR, "CSP13")
+    for lang, word in (("en", "suppressed"), ("fr", "masqué"), ("es", "oculto")):
+        cells = _cells(render_meeting_pack(digest, lang, start_month=9))
+        assert word in {c.lower() for c in cells}, lang
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is absent")
+def test_the_pack_as_pdf_where_libreoffice_is(site: Site) -> None:
+    assert site.login("afr-member").status_code == 303
+    r = site.client.get("/region/AFR/CSP13/pack.fr.pdf")
+    assert r.status_code == 200
+    assert r.content[:5] == b"%PDF-"
