@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from datetime import date
 
 __all__ = [
     "DEFAULT_CYCLE_START_MONTH",
@@ -41,10 +43,13 @@ PeriodKind = Literal["month", "quarter", "cycle"]
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER_RE = re.compile(r"^(\d{4})-Q([1-4])$")
 _CYCLE_RE = re.compile(r"^CSP([1-9]\d{0,3})$")
+_MONTHS_IN_YEAR = 12
+_QUARTERS_IN_YEAR = 4
+_MAX_NUMBER = 9999  # the largest year, and the largest cycle number
 
 
 def _check_start_month(start_month: int) -> None:
-    if not 1 <= start_month <= 12:
+    if not 1 <= start_month <= _MONTHS_IN_YEAR:
         raise ValueError(f"a cycle start month is 1-12, not {start_month}")
 
 
@@ -58,9 +63,9 @@ class Month:
     kind: ClassVar[PeriodKind] = "month"
 
     def __post_init__(self) -> None:
-        if not 1 <= self.year <= 9999:
+        if not 1 <= self.year <= _MAX_NUMBER:
             raise ValueError(f"year {self.year} is out of range 1-9999")
-        if not 1 <= self.month <= 12:
+        if not 1 <= self.month <= _MONTHS_IN_YEAR:
             raise ValueError(f"month {self.month} is out of range 1-12")
 
     @classmethod
@@ -88,28 +93,34 @@ class Month:
         return self.year * 12 + self.month - 1
 
     def shift(self, months: int) -> Month:
-        """This month moved by *months* (negative = back)."""
+        """The month moved by *months* (negative = back)."""
         return Month.from_index(self.index + months)
 
     def previous(self) -> Month:
+        """The month before."""
         return self.shift(-1)
 
     def next(self) -> Month:
+        """The month after."""
         return self.shift(1)
 
     @property
     def first(self) -> Month:
+        """The month itself (a month is its own first month)."""
         return self
 
     @property
     def last(self) -> Month:
+        """The month itself (a month is its own last month)."""
         return self
 
     @property
     def months(self) -> tuple[Month, ...]:
+        """The month alone, as a tuple."""
         return (self,)
 
     def contains(self, month: Month) -> bool:
+        """Whether *month* is this month."""
         return month == self
 
     @property
@@ -135,9 +146,9 @@ class Quarter:
     kind: ClassVar[PeriodKind] = "quarter"
 
     def __post_init__(self) -> None:
-        if not 1 <= self.year <= 9999:
+        if not 1 <= self.year <= _MAX_NUMBER:
             raise ValueError(f"year {self.year} is out of range 1-9999")
-        if not 1 <= self.quarter <= 4:
+        if not 1 <= self.quarter <= _QUARTERS_IN_YEAR:
             raise ValueError(f"quarter {self.quarter} is out of range 1-4")
 
     @classmethod
@@ -150,24 +161,30 @@ class Quarter:
 
     @property
     def first(self) -> Month:
+        """The quarter's first month."""
         return Month(self.year, 3 * self.quarter - 2)
 
     @property
     def last(self) -> Month:
+        """The quarter's last month."""
         return Month(self.year, 3 * self.quarter)
 
     @property
     def months(self) -> tuple[Month, ...]:
+        """The quarter's three months, oldest first."""
         first = self.first
         return (first, first.shift(1), first.shift(2))
 
     def contains(self, month: Month) -> bool:
+        """Whether *month* falls in this quarter."""
         return self.first <= month <= self.last
 
     def previous(self) -> Quarter:
+        """The quarter before."""
         return self.first.shift(-3).quarter
 
     def next(self) -> Quarter:
+        """The quarter after."""
         return self.first.shift(3).quarter
 
     def cycles(self, start_month: int = DEFAULT_CYCLE_START_MONTH) -> tuple[CspCycle, ...]:
@@ -198,7 +215,7 @@ class CspCycle:
     kind: ClassVar[PeriodKind] = "cycle"
 
     def __post_init__(self) -> None:
-        if not 1 <= self.number <= 9999:
+        if not 1 <= self.number <= _MAX_NUMBER:
             raise ValueError(f"cycle number {self.number} is out of range 1-9999")
         _check_start_month(self.start_month)
 
@@ -223,24 +240,30 @@ class CspCycle:
 
     @property
     def first(self) -> Month:
+        """The cycle's first month (its start month)."""
         return Month(FIRST_CYCLE_BASE_YEAR + self.number, self.start_month)
 
     @property
     def last(self) -> Month:
+        """The cycle's last month."""
         return self.first.shift(11)
 
     @property
     def months(self) -> tuple[Month, ...]:
+        """The cycle's twelve months, oldest first."""
         first = self.first
         return tuple(first.shift(i) for i in range(12))
 
     def contains(self, month: Month) -> bool:
+        """Whether *month* falls in this cycle."""
         return self.first <= month <= self.last
 
     def previous(self) -> CspCycle:
+        """The cycle before (same start month)."""
         return CspCycle(self.number - 1, self.start_month)
 
     def next(self) -> CspCycle:
+        """The cycle after (same start month)."""
         return CspCycle(self.number + 1, self.start_month)
 
     @property

@@ -48,10 +48,12 @@ class Region(StrEnum):
 
     @property
     def title(self) -> str:  # type: ignore[override]  # str.title is shadowed on purpose
+        """The group's full name (:data:`REGION_NAMES`)."""
         return REGION_NAMES[self]
 
     @property
     def topic_code(self) -> str:
+        """The lower-case code used in topic names (``afr``)."""
         return self.value.lower()
 
 
@@ -65,16 +67,22 @@ REGION_NAMES: dict[Region, str] = {
 
 
 class CaseStatus(StrEnum):
+    """Whether a case counts (``active``) or was withdrawn by its node."""
+
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"
 
 
 class CaseKind(StrEnum):
+    """A diversion case, or an urgent alert (a time-sensitive early warning)."""
+
     CASE = "case"
     ALERT = "alert"
 
 
 class Confidence(StrEnum):
+    """How sure the reporting practitioner is that diversion happened."""
+
     SUSPECTED = "suspected"
     CONFIRMED = "confirmed"
 
@@ -126,6 +134,8 @@ ITEM_SUBCATEGORY_CATEGORIES: dict[ItemSubcategory, frozenset[ItemCategory]] = {
 
 
 class QuantityBand(StrEnum):
+    """The number of items as a band (:meth:`of` bands an exact quantity)."""
+
     B1_10 = "1-10"
     B11_100 = "11-100"
     B101_1000 = "101-1000"
@@ -140,18 +150,20 @@ class QuantityBand(StrEnum):
             return cls.UNKNOWN
         if quantity < 1:
             raise ValueError("a quantity is at least 1")
-        if quantity <= 10:
+        if quantity <= 10:  # noqa: PLR2004  the band limits, as the band names read
             return cls.B1_10
-        if quantity <= 100:
+        if quantity <= 100:  # noqa: PLR2004  the band limits, as the band names read
             return cls.B11_100
-        if quantity <= 1000:
+        if quantity <= 1000:  # noqa: PLR2004  the band limits, as the band names read
             return cls.B101_1000
-        if quantity <= 10000:
+        if quantity <= 10000:  # noqa: PLR2004  the band limits, as the band names read
             return cls.B1001_10000
         return cls.OVER_10000
 
 
 class TransferStage(StrEnum):
+    """The stage of the transfer at which the diversion happened."""
+
     PRE_TRANSFER = "pre_transfer"
     IN_TRANSIT = "in_transit"
     AT_IMPORT = "at_import"
@@ -233,6 +245,8 @@ class ReassessmentOutcome(StrEnum):
 
 
 class Method(StrEnum):
+    """How the diversion was done."""
+
     FALSIFIED_DOCUMENTS = "falsified_documents"
     MISDECLARATION_CONCEALMENT = "misdeclaration_concealment"
     ILLICIT_BROKERING = "illicit_brokering"
@@ -248,6 +262,8 @@ class Method(StrEnum):
 
 
 class TransportMode(StrEnum):
+    """How the items travelled."""
+
     AIR = "air"
     SEA = "sea"
     LAND = "land"
@@ -256,6 +272,8 @@ class TransportMode(StrEnum):
 
 
 class EndUserType(StrEnum):
+    """Who received the diverted items."""
+
     UNAUTHORIZED_STATE_ACTOR = "unauthorized_state_actor"
     NON_STATE_ARMED_GROUP = "non_state_armed_group"
     CRIMINAL_ORGANIZATION = "criminal_organization"
@@ -266,6 +284,8 @@ class EndUserType(StrEnum):
 
 
 class DetectionSource(StrEnum):
+    """How the diversion was detected."""
+
     LICENSING_REVIEW = "licensing_review"
     CUSTOMS_BORDER_CONTROL = "customs_border_control"
     POST_SHIPMENT_VERIFICATION = "post_shipment_verification"
@@ -277,6 +297,8 @@ class DetectionSource(StrEnum):
 
 
 class ActionTaken(StrEnum):
+    """What was done about the case."""
+
     INVESTIGATION_OPENED = "investigation_opened"
     AUTHORIZATION_SUSPENDED = "authorization_suspended"
     AUTHORIZATION_REVOKED = "authorization_revoked"
@@ -300,7 +322,7 @@ class Tlp(StrEnum):
     @property
     def meeting_may_read(self) -> bool:
         """Whether a regional meeting may see the free text (amber or lower)."""
-        return self not in (Tlp.RED, Tlp.AMBER_STRICT)
+        return self not in {Tlp.RED, Tlp.AMBER_STRICT}
 
 
 class Dimension(StrEnum):

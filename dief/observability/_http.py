@@ -19,13 +19,16 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from dief.exceptions import ConfigurationError
-from dief.observability._readiness import Readiness
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from dief.observability._readiness import Readiness
 
 __all__ = ["ObservabilityServer", "ScrapeHook"]
 
@@ -49,7 +52,7 @@ _JSON = "application/json"
 class ObservabilityServer:
     """Serves *registry* and *readiness* on *host*:*port* (0 picks a free port) once started."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  a public keyword signature of settings, used outside dief/observability
         self,
         registry: CollectorRegistry,
         readiness: Readiness,
@@ -109,7 +112,7 @@ class ObservabilityServer:
     # -- requests ------------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
+        try:  # noqa: PLW0717  every failure of the step ends it the same way
             try:
                 async with asyncio.timeout(_READ_TIMEOUT):
                     head = await reader.readuntil(b"\r\n\r\n")
@@ -134,9 +137,9 @@ class ObservabilityServer:
     async def _route(
         self, method: str, path: str, headers: dict[str, str]
     ) -> tuple[int, str, bytes, dict[str, str]]:
-        if path not in ("/metrics", "/healthz", "/readyz"):
+        if path not in {"/metrics", "/healthz", "/readyz"}:
             return 404, _JSON, _json({"error": "not found"}), {}
-        if method not in ("GET", "HEAD"):
+        if method not in {"GET", "HEAD"}:
             return 405, _JSON, _json({"error": "method not allowed"}), {"Allow": "GET, HEAD"}
         if path == "/healthz":
             return 200, _JSON, _json({"status": "alive"}), {}
@@ -171,7 +174,7 @@ def _parse(head: bytes) -> tuple[str | None, str, dict[str, str]]:
     the request line is not HTTP."""
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):  # noqa: PLR2004  an HTTP/1.x request line has three parts
         return None, "", {}
     method, target, _version = parts
     headers: dict[str, str] = {}

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Gauge
 
 from dief.observability._metrics import region_label
-from dief.seams import InboundRecord
-from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from dief.seams import InboundRecord
+    from dief.vocab import Region
 
 __all__ = ["ConsumerLag", "LagConsumer"]
 
@@ -39,9 +42,9 @@ class LagConsumer(Protocol):
 
     def assignment(self) -> Iterable[Any]: ...
 
-    def highwater(self, partition: Any) -> int | None: ...
+    def highwater(self, partition: Any) -> int | None: ...  # noqa: ANN401  aiokafka's and FastStream's objects, and JSON values, are untyped here
 
-    async def position(self, partition: Any) -> int: ...
+    async def position(self, partition: Any) -> int: ...  # noqa: ANN401  aiokafka's and FastStream's objects, and JSON values, are untyped here
 
 
 class ConsumerLag:
@@ -88,7 +91,7 @@ class ConsumerLag:
         for region, source in list(self._sources.items()):
             for consumer in source():
                 for tp, lag in await _lags(consumer, self._in_hand.get(region, {})):
-                    samples[(region, str(tp.partition))] = lag
+                    samples[region, str(tp.partition)] = lag
         # No await from here on: the scrape sees one consistent set.
         self._gauge.clear()
         for (region, partition), lag in samples.items():
@@ -101,17 +104,17 @@ async def _lags(
     found: list[tuple[Any, int]] = []
     try:
         assigned = list(consumer.assignment())
-    except Exception:  # the consumer is stopping
+    except Exception:  # the consumer is stopping  # noqa: BLE001  a probe or check never breaks the endpoint or the consumer: its failure is reported by type
         return found
     for tp in assigned:
-        try:
+        try:  # noqa: PLW0717  every failure of the step ends it the same way
             high = consumer.highwater(tp)
             if high is None:
                 continue  # not fetched from yet
             nxt = in_hand.get((tp.topic, tp.partition))
             if nxt is None:
                 nxt = await asyncio.wait_for(consumer.position(tp), _POSITION_TIMEOUT)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  a probe or check never breaks the endpoint or the consumer: its failure is reported by type
             # unassigned meanwhile (AssertionError, IllegalStateError: a rebalance), or its
             # position is being reset (TimeoutError): no sample this time
             log.debug("no lag for partition %d (%s)", tp.partition, type(exc).__name__)

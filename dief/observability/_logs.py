@@ -26,7 +26,7 @@ _STANDARD |= {"message", "asctime", "taskName"}
 _RESERVED = frozenset({"time", "level", "logger", "event", "message", "exc_type", "exc_text"})
 
 
-def _plain(value: object) -> Any:
+def _plain(value: object) -> Any:  # noqa: ANN401  aiokafka's and FastStream's objects, and JSON values, are untyped here
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list | tuple):

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import date
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+    from datetime import date
 
 __all__ = [
     "AGGREGATOR_OUTCOMES",
@@ -228,7 +230,7 @@ class SecretariatMetrics:
             if n <= 0:
                 continue
             where, sep, reason = outcome.partition(":")
-            if sep and where in ("dlq", "kept"):
+            if sep and where in {"dlq", "kept"}:
                 self.refused.labels(code_label(reason), where).inc(n)
                 self.received.labels("refused").inc(n)
             else:

@@ -16,7 +16,6 @@ subscribers have joined their groups.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,10 +27,12 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from dief.observability._http import ObservabilityServer, ScrapeHook
-from dief.observability._lag import LagConsumer
 from dief.observability._readiness import Readiness, ReadyCheck, StoreHealth
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from dief.observability._lag import LagConsumer
     from dief.settings import MetricsSettings
 
 __all__ = [
@@ -236,7 +237,7 @@ class NodeObservability:
 # -- Kafka consumers -----------------------------------------------------------------------
 
 
-def kafka_consumers(broker: Any) -> list[LagConsumer]:
+def kafka_consumers(broker: Any) -> list[LagConsumer]:  # noqa: ANN401  aiokafka's and FastStream's objects, and JSON values, are untyped here
     """The running aiokafka consumers of a FastStream Kafka *broker*'s subscribers (their
     public ``consumer`` attribute; None until started and after stopping)."""
     found: list[LagConsumer] = []
@@ -251,7 +252,7 @@ def kafka_consumers_check(brokers: Mapping[str, Any]) -> ReadyCheck:
     """A readiness check: every broker client of *brokers* (label → FastStream Kafka broker)
     runs and each of its subscribers has joined its group (holds partitions)."""
 
-    async def check() -> str | None:
+    async def check() -> str | None:  # noqa: RUF029  a ReadyCheck is awaited; this one needs no await itself
         problems: list[str] = []
         for label, broker in brokers.items():
             problems.extend(f"{label}: {why}" for why in _broker_problems(broker))
@@ -260,7 +261,7 @@ def kafka_consumers_check(brokers: Mapping[str, Any]) -> ReadyCheck:
     return check
 
 
-def _broker_problems(broker: Any) -> Iterable[str]:
+def _broker_problems(broker: Any) -> Iterable[str]:  # noqa: ANN401  aiokafka's and FastStream's objects, and JSON values, are untyped here
     if not getattr(broker, "running", False):
         yield "broker client not running"
         return
