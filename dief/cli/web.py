@@ -91,7 +91,7 @@ def _with_node(
 ) -> None:
     """Run the node service in the portal's process; the portal posts through it."""
     from dief.node import FileResult
-    from dief.portal import NodeServiceGateway, hold_file
+    from dief.portal import NodeBulletins, NodeServiceGateway, hold_file
     from producers.node import NodeService
 
     hold = None
@@ -119,6 +119,11 @@ def _with_node(
 
     portal.on_start.append(start)
     portal.on_stop.append(halt)
+    # the bulletins the node follows into its outbox file, and its watches (dief alerts')
+    bulletins = NodeBulletins(node.outbox)
+    portal.bulletins = bulletins
+    portal.on_start.append(bulletins.start)
+    portal.on_stop.append(bulletins.stop)
 
 
 def _aggregator_url(settings: PortalSettings) -> str:

@@ -26,6 +26,7 @@ from dief.portal._accounts import (
     Role,
 )
 from dief.portal._app import PARTY_ROLES, Portal, create_app
+from dief.portal._bulletins import BulletinSource, NodeBulletins
 from dief.portal._dashboard import Dashboard, DigestSource, StoreDigests, charts_of
 from dief.portal._drafts import (
     Draft,
@@ -34,8 +35,8 @@ from dief.portal._drafts import (
     approve_release,
     check_four_eyes,
 )
-from dief.portal._four_eyes import HeldLine, hold_cases, hold_file, release_draft
 from dief.portal._form import FormField, Problem, case_fields, check_case, read_form
+from dief.portal._four_eyes import HeldLine, hold_cases, hold_file, release_draft
 from dief.portal._gateway import (
     Delivery,
     NodeGateway,
@@ -58,6 +59,7 @@ __all__ = [
     "Account",
     "AccountStore",
     "AuditEntry",
+    "BulletinSource",
     "CycleSummary",
     "Dashboard",
     "Delivery",
@@ -70,6 +72,7 @@ __all__ = [
     "LocalLogin",
     "LoginLimiter",
     "LoginMethod",
+    "NodeBulletins",
     "NodeGateway",
     "NodeServiceGateway",
     "Party",

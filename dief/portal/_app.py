@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dief.portal._accounts import Account, AccountStore, LocalLogin, LoginMethod, Role
+from dief.portal._bulletins import BulletinSource
 from dief.portal._dashboard import DigestSource
 from dief.portal._drafts import DraftStore
 from dief.portal._gateway import NodeGateway
@@ -73,6 +74,7 @@ class Portal:
     limiter: LoginLimiter
     regions: tuple[Region, ...] = ()
     gateway: NodeGateway | None = None
+    bulletins: BulletinSource | None = None  # the node's bulletins and watches
     digests: DigestSource | None = None
     summaries: SummarySource | None = None
     publisher: SummaryPublisher | None = None  # the Secretariat: to csp.reporting
@@ -194,10 +196,11 @@ def _routers(party: Party) -> Iterable[Any]:
     yield _views_auth.router
     yield _views_admin.router
     if party is Party.NODE:
-        from dief.portal import _views_intake, _views_node
+        from dief.portal import _views_bulletins, _views_intake, _views_node
 
         yield _views_node.router
         yield _views_intake.router
+        yield _views_bulletins.router
     elif party is Party.REGION:
         from dief.portal import _views_region
 
