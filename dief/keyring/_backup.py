@@ -13,9 +13,8 @@ withdraw: ``docs/key-runbook.md`` says so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -35,7 +34,11 @@ from dief.keyring._files import (
 from dief.keyring._model import KdfParams
 from dief.keyring._parties import NodeKeys
 from dief.keyring._party import SECRET_KIND, SIMULATION_KDF, OwnKey, PartyKeyring, PartyKind
-from dief.seams import Clock
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from dief.seams import Clock
 
 __all__ = ["backup_node", "restore_node"]
 

@@ -17,7 +17,7 @@ Order of the checks (each failure a :class:`DirectoryError` with its ``code``):
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -44,6 +44,9 @@ from dief.wire import (
     KeyStatus,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 __all__ = ["CLOCK_SKEW", "ForumDirectory", "verify_certificate", "verify_directory"]
 
 #: How far in the future ``issued_at`` may be (clocks of different parties differ).
@@ -55,7 +58,7 @@ _LEGACY_ROLES = {
 }
 
 
-class ForumDirectory:
+class ForumDirectory:  # noqa: PLR0904  one object per keyring role; its public methods are the role's operations
     """A verified forum directory: what every party may use, by role.
 
     Sealing and signing use **active** keys only; opening and verifying accept active,
@@ -159,7 +162,7 @@ class ForumDirectory:
             if key.not_after is not None and parse_iso(key.not_after) <= now:
                 continue
             loaded = self._loaded[key.kid]
-            assert isinstance(loaded, KemPublicKey)
+            assert isinstance(loaded, KemPublicKey)  # noqa: S101  narrows the type: the invariant is set when the object is built
             keys.append(loaded)
         return keys
 

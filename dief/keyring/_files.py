@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -34,7 +33,11 @@ from pydantic import ValidationError as PydanticValidationError
 
 from dief.crypto import b64url_decode, b64url_encode, canonical_json
 from dief.exceptions import KeyringError, PassphraseError
-from dief.keyring._model import KdfParams
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dief.keyring._model import KdfParams
 
 __all__ = [
     "KdfFile",
@@ -112,7 +115,7 @@ def write_atomic(path: Path, data: bytes, *, mode: int, exclusive: bool = False)
     if exclusive and path.exists():
         raise KeyringError(f"keyring file {path} already exists")
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
+    try:  # noqa: PLW0717  every OS failure of the write maps to one KeyringError, and the temporary file is removed
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
             os.fchmod(fd, mode)
@@ -122,7 +125,7 @@ def write_atomic(path: Path, data: bytes, *, mode: int, exclusive: bool = False)
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
+        tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise KeyringError(f"cannot write keyring file {path}: {exc.strerror}") from exc
@@ -164,7 +167,7 @@ def _secret_aad(header: dict[str, object]) -> bytes:
     return canonical_json(header)
 
 
-def seal_secret(
+def seal_secret(  # noqa: PLR0913  a public keyword signature, used outside dief/keyring
     secret: bytes,
     *,
     kind: Literal["kem", "sign", "node", "rsa"],

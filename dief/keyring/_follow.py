@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from dief.exceptions import BrokerError, ConfigurationError, DiefError
 from dief.keyring._directory import ForumDirectory, verify_directory
 from dief.keyring._statements import normalise_fingerprint
 from dief.seams import Backoff, Clock, RecordFeed, RecordSink, SystemClock
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "FIRST_DIRECTORY_SECONDS",
@@ -115,12 +118,13 @@ class DirectoryHolder:
         for callback in list(self._callbacks):
             try:
                 callback(verified)
-            except Exception:  # a subscriber's bug must not stop the others
+            except Exception:  # a subscriber's bug must not stop the others  # noqa: BLE001  a subscriber's bug must not stop the others (logged)
                 _log.exception("a directory change callback failed")
         self._changed.set()
         return Offer(OfferOutcome.ACCEPTED, verified.version)
 
-    def _refuse(self, version: int | None, reason: str, detail: str) -> Offer:
+    @staticmethod
+    def _refuse(version: int | None, reason: str, detail: str) -> Offer:
         if reason == "rollback":
             _log.info("forum directory refused (%s): %s", reason, detail)
         else:
@@ -207,7 +211,7 @@ async def publish_directory(
     """Publish *directory* under the keys ``v<version>`` and ``current`` (compacted topic
     ``dief.directory`` unless *topic*)."""
     if topic is None:
-        from dief.kafka import DIRECTORY_TOPIC  # imported here: the keyring needs no Kafka
+        from dief.kafka import DIRECTORY_TOPIC  # imported here: the keyring needs no Kafka  # noqa: PLC0415  imported here: the keyring needs no Kafka
 
         topic = DIRECTORY_TOPIC
     await sink.send(topic, f"v{directory.version}".encode("ascii"), directory.raw)

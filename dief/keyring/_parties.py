@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.crypto import KemPrivateKey, SigningKey, VerifyKey, b64url_decode, b64url_encode
 from dief.exceptions import ConfigurationError, DirectoryError
@@ -23,7 +24,6 @@ from dief.keyring._statements import (
     verify_key_of,
 )
 from dief.keyring._time import DAY, iso
-from dief.seams import Clock
 from dief.vocab import Region
 from dief.wire import (
     CONTEXT_DIRECTORY_CERTIFICATE,
@@ -39,6 +39,9 @@ from dief.wire import (
     NodeRegistration,
     RegionKeyBundle,
 )
+
+if TYPE_CHECKING:
+    from dief.seams import Clock
 
 __all__ = ["MAX_CERTIFICATE_DAYS", "NodeKeys", "RegionKeys", "RootKeys"]
 
@@ -141,9 +144,8 @@ class RootKeys:
         for entry in bundle.keys:
             if entry.region != bundle.region:
                 raise DirectoryError("a region's bundle holds another region's key", code="rule")
-            if entry.role in (DirectoryRole.REGION_SIGN, DirectoryRole.REGION_RECOVERY):
-                entry = endorse(entry, key, EndorsementKind.ROOT)
-            signed.append(entry)
+            root_signs = entry.role in {DirectoryRole.REGION_SIGN, DirectoryRole.REGION_RECOVERY}
+            signed.append(endorse(entry, key, EndorsementKind.ROOT) if root_signs else entry)
         return bundle.model_copy(update={"keys": tuple(signed)})
 
 
@@ -165,7 +167,7 @@ class RegionKeys:
         self._recovery_path = recovery_path
 
     @classmethod
-    def create(
+    def create(  # noqa: PLR0913  a public keyword signature, used outside dief/keyring
         cls,
         path: str | Path,
         region: str,
@@ -243,7 +245,7 @@ class RegionKeys:
 
     @property
     def region(self) -> str:
-        assert self._ring.region is not None
+        assert self._ring.region is not None  # noqa: S101  narrows the type: the invariant is set when the object is built
         return self._ring.region
 
     def __repr__(self) -> str:
@@ -305,8 +307,9 @@ class RegionKeys:
         kept = []
         for key in self.bundle().keys:
             if key.role is DirectoryRole.REGION_KEM and key.status is not KeyStatus.REVOKED:
-                key = endorse(key, new, EndorsementKind.REGION)
-            kept.append(key)
+                kept.append(endorse(key, new, EndorsementKind.REGION))
+            else:
+                kept.append(key)
         return self._save(
             self.bundle().model_copy(update={"keys": (*kept, *entries), "rotation": False})
         )
@@ -322,7 +325,7 @@ class NodeKeys:
         self._ring = ring
 
     @classmethod
-    def create(
+    def create(  # noqa: PLR0913  a public keyword signature, used outside dief/keyring
         cls,
         path: str | Path,
         passphrase: str | bytes,

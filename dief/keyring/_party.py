@@ -16,10 +16,9 @@ Argon2id at the RFC 9106 parameters; a cheaper one is accepted only in a keyring
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -43,6 +42,9 @@ from dief.keyring._model import KdfParams
 from dief.keyring._time import iso
 from dief.seams import Clock, SystemClock
 from dief.wire import KeyStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "SECRET_KIND",
@@ -137,7 +139,7 @@ def _weaker(params: KdfParams) -> bool:
     return params.iterations < floor.iterations or params.memory_kib < floor.memory_kib
 
 
-class PartyKeyring:
+class PartyKeyring:  # noqa: PLR0904  one object per keyring role; its public methods are the role's operations
     """The keys of one party (root, Secretariat, a region, its recovery key, a node).
 
     ``repr`` shows the party, the key count and whether it is unlocked: never a name or key.
@@ -155,7 +157,7 @@ class PartyKeyring:
         self._clock: Clock = clock if clock is not None else SystemClock()
 
     @classmethod
-    def create(
+    def create(  # noqa: PLR0913  a public keyword signature, used outside dief/keyring
         cls,
         path: str | Path,
         party: PartyKind,
@@ -327,7 +329,7 @@ class PartyKeyring:
 
     # -- changing ----------------------------------------------------------------------------
 
-    def add(
+    def add(  # noqa: PLR0913  a public keyword signature, used outside dief/keyring
         self,
         purpose: Purpose,
         alg: str,

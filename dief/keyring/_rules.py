@@ -21,8 +21,8 @@ region's keys:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -38,6 +38,9 @@ from dief.wire import (
     ForumDirectoryDocument,
     KeyStatus,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 __all__ = ["LoadedKey", "check_rules", "compare", "load_key"]
 
@@ -131,7 +134,7 @@ class _Context:
         return False
 
 
-def _check_region(context: _Context, region: str, rotating: bool) -> None:
+def _check_region(context: _Context, region: str, *, rotating: bool) -> None:  # noqa: C901, PLR0912  the directory's rules for one region, checked in the order DESIGN §4 lists them
     keys = [k for k in context.keys.values() if k.region == region and k.role in _REGION_ROLES]
     recovery = [k for k in keys if k.role is DirectoryRole.REGION_RECOVERY]
     origins = 0
@@ -148,7 +151,7 @@ def _check_region(context: _Context, region: str, rotating: bool) -> None:
     for key in (k for k in keys if k.role is DirectoryRole.REGION_SIGN):
         if not context.endorsed(key, EndorsementKind.ROOT, ["root"]):
             raise _fail(f"{region}: signing key {key.kid} lacks the root's signature")
-        others = [k for k in context.signers(DirectoryRole.REGION_SIGN, region, revoked=False)]
+        others = list(context.signers(DirectoryRole.REGION_SIGN, region, revoked=False))
         others = [kid for kid in others if kid != key.kid]
         rescuers = context.signers(DirectoryRole.REGION_RECOVERY, region, revoked=False)
         if not (
@@ -187,7 +190,7 @@ def check_rules(doc: ForumDirectoryDocument, root: VerifyKey) -> dict[str, Loade
         loaded[key.kid] = load_key(key, simulation=simulation)
     context = _Context(keys, loaded, root)
     for region in regions:
-        _check_region(context, region, region in doc.kem_rotations)
+        _check_region(context, region, rotating=region in doc.kem_rotations)
     issuers = Counter(
         (k.cycle, k.region)
         for k in doc.keys
@@ -208,7 +211,7 @@ def _describe(key: DirectoryKey) -> str:
     return f"{key.role.value} key {key.kid}{where}"
 
 
-def compare(previous: ForumDirectoryDocument, doc: ForumDirectoryDocument) -> tuple[str, ...]:
+def compare(previous: ForumDirectoryDocument, doc: ForumDirectoryDocument) -> tuple[str, ...]:  # noqa: C901  one warning per kind of change between two directories, in order
     """Refuse a directory that drops, alters or un-revokes a key of *previous*; return a
     warning for every change of a region's keys (and of the parameters)."""
     new = {k.kid: k for k in doc.keys}
@@ -236,9 +239,9 @@ def compare(previous: ForumDirectoryDocument, doc: ForumDirectoryDocument) -> tu
     known = {k.kid for k in previous.keys}
     for key in doc.keys:
         if key.kid not in known and key.role in _REGION_ROLES:
-            warnings.append(f"{_describe(key)}: new ({key.status.value})")
+            warnings.append(f"{_describe(key)}: new ({key.status.value})")  # noqa: PERF401  the warnings in the order they are reported
     for region in sorted(set(doc.kem_rotations) - set(previous.kem_rotations)):
-        warnings.append(f"{region}: KEM key rotation declared")
+        warnings.append(f"{region}: KEM key rotation declared")  # noqa: PERF401  the warnings in the order they are reported
     if doc.parameters != previous.parameters:
         warnings.append("the forum parameters changed")
     return tuple(warnings)

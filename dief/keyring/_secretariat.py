@@ -15,8 +15,8 @@ keeps which State registered which kid offline.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict
 from dief.crypto import KemPrivateKey, SigningKey, b64url_encode, key_id
 from dief.exceptions import ConfigurationError, DirectoryError, KeyNotFoundError
 from dief.keyring._directory import ForumDirectory, verify_certificate, verify_directory
-from dief.keyring._model import KdfParams
 from dief.keyring._party import PartyKeyring, PartyKind, Purpose
 from dief.keyring._statements import (
     normalise_fingerprint,
@@ -35,7 +34,6 @@ from dief.keyring._statements import (
     verify_key_of,
 )
 from dief.keyring._time import DAY, iso, parse_iso
-from dief.seams import Clock
 from dief.wire import (
     CONTEXT_DIRECTORY,
     CONTEXT_DIRECTORY_KEY_REQUEST,
@@ -52,6 +50,12 @@ from dief.wire import (
     NodeRegistration,
     RegionKeyBundle,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from dief.keyring._model import KdfParams
+    from dief.seams import Clock
 
 __all__ = ["DEFAULT_DIRECTORY_DAYS", "ForumState", "Registration", "SecretariatKeys"]
 
@@ -106,7 +110,7 @@ class SecretariatKeys:
     # -- creating and loading ------------------------------------------------------------
 
     @classmethod
-    def create(
+    def create(  # noqa: PLR0913  a public keyword signature, used outside dief/keyring
         cls,
         path: str | Path,
         passphrase: str | bytes,
@@ -353,9 +357,10 @@ class SecretariatKeys:
         keys = []
         for k in state.keys:
             if k.role is DirectoryRole.ISSUER and (k.cycle, k.region) in counts:
-                tokens, again = counts[(str(k.cycle), str(k.region))]
-                k = k.model_copy(update={"tokens": tokens, "reissued_tokens": again})
-            keys.append(k)
+                tokens, again = counts[str(k.cycle), str(k.region)]
+                keys.append(k.model_copy(update={"tokens": tokens, "reissued_tokens": again}))
+            else:
+                keys.append(k)
         self._write(state.model_copy(update={"keys": tuple(keys)}))
 
     def set_status(self, kid: str, status: KeyStatus) -> DirectoryKey:

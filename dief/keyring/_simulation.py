@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from dief.crypto import KemPrivateKey, KemPublicKey, SigningKey, VerifyKey
 from dief.exceptions import ConfigurationError, KeyNotFoundError, KeyringError
 from dief.keyring._directory import ForumDirectory, verify_directory
 from dief.keyring._files import read_model, write_atomic
@@ -35,9 +34,14 @@ from dief.keyring._model import KeyRole, NodeSecret, check_node_name
 from dief.keyring._parties import NodeKeys, RegionKeys, RootKeys
 from dief.keyring._party import Purpose
 from dief.keyring._secretariat import SecretariatKeys
-from dief.seams import Clock
 from dief.vocab import Region
 from dief.wire import SUITE_HYBRID, DirectoryRole, ForumParameters
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from dief.crypto import KemPrivateKey, KemPublicKey, SigningKey, VerifyKey
+    from dief.seams import Clock
 
 __all__ = ["SIMULATION_DAYS", "SimulatedForum", "simulation_parameters"]
 
@@ -66,7 +70,7 @@ def simulation_parameters(
     )
 
 
-class SimulatedForum:
+class SimulatedForum:  # noqa: PLR0904  one object per keyring role; its public methods are the role's operations
     """Every party of a forum, each in its own keyring under the folder (a simulation)."""
 
     __slots__ = ("_clock", "_directory", "_meta", "_passphrase", "_path")
@@ -79,7 +83,7 @@ class SimulatedForum:
         self._directory: ForumDirectory | None = None
 
     @classmethod
-    def create(
+    def create(  # noqa: PLR0913  a public keyword signature, used outside dief/keyring
         cls,
         path: str | Path,
         passphrase: str,

@@ -44,6 +44,7 @@ __all__ = [
 #: A directory (or any file of this module) larger than this is refused unread.
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
 _M = TypeVar("_M", bound=BaseModel)
+_SHA256_HEX_DIGITS = 64
 
 
 def parse_strict(raw: bytes | str, model: type[_M], *, what: str) -> _M:
@@ -78,7 +79,7 @@ def root_fingerprint(root: VerifyKey | bytes) -> str:
 def normalise_fingerprint(text: str) -> str:
     """*text* as 64 lower-case hex digits (``sha256:`` prefix, colons and spaces dropped)."""
     value = text.strip().lower().removeprefix("sha256:").replace(":", "").replace(" ", "")
-    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+    if len(value) != _SHA256_HEX_DIGITS or any(c not in "0123456789abcdef" for c in value):
         raise ConfigurationError("a root fingerprint is 64 hex digits (SHA-256)")
     return value
 

@@ -10,20 +10,23 @@ gets :class:`~dief.exceptions.KeyNotFoundError`: a node can never open a region'
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from dief.crypto import KemPrivateKey, KemPublicKey, SigningKey, VerifyKey
 from dief.exceptions import ConfigurationError, KeyNotFoundError
-from dief.keyring._directory import ForumDirectory
 from dief.keyring._follow import DirectoryHolder, OfferOutcome
 from dief.keyring._model import KeyRole, NodeSecret
 from dief.keyring._parties import NodeKeys, RegionKeys
 from dief.keyring._party import PartyKeyring, PartyKind, Purpose
 from dief.keyring._secretariat import SecretariatKeys
 from dief.keyring._simulation import SimulatedForum
-from dief.seams import Clock
-from dief.wire import DirectoryRole
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dief.crypto import KemPrivateKey, KemPublicKey, SigningKey, VerifyKey
+    from dief.keyring._directory import ForumDirectory
+    from dief.seams import Clock
+    from dief.wire import DirectoryRole
 
 __all__ = ["KeySource", "OwnParty", "PartyView", "open_party"]
 
@@ -88,7 +91,7 @@ class PartyView:
         return found
 
     def opening_keys(self, role: KeyRole, region: str | None = None) -> list[KemPrivateKey]:
-        """This party's own KEM private keys that the directory lets open (not revoked)."""
+        """The party's own KEM private keys that the directory lets open (not revoked)."""
         own = self._own
         directory = self.directory
         if role is KeyRole.REGION and isinstance(own, RegionKeys) and own.region == region:
