@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["FakeBulletinAudit"]
 
@@ -12,7 +14,7 @@ class FakeBulletinAudit:
     """Answers *holds* (a test flips it) and keeps every question asked, in order, in
     :attr:`asked` as (region, cycle, facts)."""
 
-    def __init__(self, holds: bool = True) -> None:
+    def __init__(self, holds: bool = True) -> None:  # noqa: FBT001, FBT002  the fake's public constructor, used by the bulletins' code and tests
         self.holds = holds
         self.asked: list[tuple[str, str, Mapping[str, object]]] = []
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from dief.exceptions import BrokerError
 from dief.seams import InboundRecord, RecordFeed
 from dief.testing._faults import Faults
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["MemoryRecordFeed"]
 
@@ -21,7 +23,9 @@ class MemoryRecordFeed:
     ``fetch``; :attr:`starts` counts the starts and :attr:`positions` keeps the positions of
     the last one."""
 
-    def __init__(self, topic: str = "dief.receipts", *, partitions: int = 1, batch: int = 100):
+    def __init__(
+        self, topic: str = "dief.receipts", *, partitions: int = 1, batch: int = 100
+    ) -> None:
         self.topic = topic
         self.log: dict[int, list[InboundRecord]] = {p: [] for p in range(partitions)}
         self.faults = Faults()

@@ -6,19 +6,22 @@ order, in ``.sent``, and failing on demand through its ``.faults``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from dief.seams import (
-    DeadLetter,
-    DeadLetterSink,
-    OutboxEntry,
-    Publisher,
-    ReceiptRecord,
-    ReceiptSink,
-    RecordSink,
-)
 from dief.testing._faults import Faults
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from dief.seams import (
+        DeadLetter,
+        DeadLetterSink,
+        OutboxEntry,
+        Publisher,
+        ReceiptRecord,
+        ReceiptSink,
+        RecordSink,
+    )
 
 #: How long the ``wait_*`` methods of :class:`MemoryPublisher` wait, unless told (seconds).
 DEFAULT_WAIT = 30.0

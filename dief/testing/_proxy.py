@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 from dief.broker import EmbeddedBroker, pick_free_port
 from dief.exceptions import BrokerError, ConfigurationError
 from dief.kafka import DEFAULT_CASE_PARTITIONS, TopicSpec
 
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Sequence
+    from types import TracebackType
+
 LOOPBACK = "127.0.0.1"
+_PORT_LIMIT = 65536  # TCP ports are 1-65535
 
 #: How :meth:`TcpProxy.cut` treats connections made while the proxy is cut:
 #:
@@ -80,7 +83,7 @@ class TcpProxy:
         connect_timeout: float = 5.0,
     ) -> None:
         self._target = _parse_address(target)
-        if listen_port is not None and not 0 < listen_port < 65536:
+        if listen_port is not None and not 0 < listen_port < _PORT_LIMIT:
             raise ConfigurationError(f"proxy port must be within 1-65535, not {listen_port}")
         if connect_timeout <= 0:
             raise ConfigurationError("the proxy's connect timeout must be positive")
@@ -186,7 +189,7 @@ class TcpProxy:
         """
         if not self._started:
             raise BrokerError(f"cannot cut the proxy: it is not started ({self!r})")
-        if mode not in ("refuse", "reset", "blackhole"):
+        if mode not in {"refuse", "reset", "blackhole"}:
             raise ConfigurationError(f"unknown cut mode {mode!r}")
         self._mode = mode
         if mode == "refuse":
@@ -297,7 +300,7 @@ class TcpProxy:
         upstream: bool,
     ) -> None:
         """Copy bytes until either side closes; then close both."""
-        try:
+        try:  # noqa: PLW0717  any failure of the step ends it the same way
             while data := await reader.read(65536):
                 writer.write(data)
                 await writer.drain()
@@ -319,7 +322,7 @@ def _parse_address(address: str | tuple[str, int]) -> tuple[str, int]:
         if not sep or not port_text.isdigit():
             raise ConfigurationError(f"a proxy target is 'host:port', not {address!r}")
         port = int(port_text)
-    if not host or not 0 < port < 65536:
+    if not host or not 0 < port < _PORT_LIMIT:
         raise ConfigurationError(f"a proxy target is 'host:port', not {address!r}")
     return host, port
 
@@ -340,7 +343,7 @@ class ProxiedBroker:
 @asynccontextmanager
 async def broker_behind_proxy(
     *, topics: Sequence[TopicSpec] | None = (), partitions: int = DEFAULT_CASE_PARTITIONS
-) -> AsyncIterator[ProxiedBroker]:
+) -> AsyncGenerator[ProxiedBroker]:
     """Start a proxy, then an :class:`EmbeddedBroker` advertising the proxy's address.
 
     Every client bootstrapped from ``.bootstrap`` talks to the broker through the proxy

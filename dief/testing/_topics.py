@@ -5,13 +5,16 @@ without a consumer group (for assertions on what is on the wire), as
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from dief.exceptions import BrokerError
 from dief.kafka import ConsumedRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 async def read_topics(
@@ -39,7 +42,7 @@ async def read_topics(
     )
     records: list[ConsumedRecord] = []
     loop = asyncio.get_running_loop()
-    try:
+    try:  # noqa: PLW0717  any failure of the step ends it the same way
         await consumer.start()
         available = await consumer.topics()  # also loads every topic's metadata
         names = sorted(topics if topics is not None else available)
