@@ -8,28 +8,50 @@
 - ``portal_releases``: the Secretariat's actions that a second person releases (publishing a
   summary, revoking a node, publishing a directory version): who asked, who released.
 
-Created if absent at start (:class:`PortalDatabase`); no migrations yet (docs/portal.md).
+Made and kept up to date by Alembic migrations at start (:class:`PortalDatabase`,
+``dief/portal/migrations``; version table ``portal_alembic_version``). A database made by an
+earlier portal that created its tables without migrations is stamped with the revision it
+matches, then upgraded. A new column or table: declare it here and add a migration (the
+test compares them on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     DateTime,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    inspect,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dief.database import TableStore
+from dief.database import TableStore, db_reason, open_engine
+from dief.exceptions import StorageError
 
-__all__ = ["ACCOUNTS", "AUDIT", "CASES", "METADATA", "RELEASES", "PortalDatabase"]
+__all__ = [
+    "ACCOUNTS",
+    "AUDIT",
+    "CASES",
+    "METADATA",
+    "RELEASES",
+    "VERSION_TABLE",
+    "PortalDatabase",
+    "migrate",
+]
+
+#: Alembic's version table for the portal (its own: the database may hold other stores).
+VERSION_TABLE = "portal_alembic_version"
+_MIGRATIONS = Path(__file__).parent / "migrations"
 
 METADATA = MetaData()
 
@@ -91,11 +113,43 @@ RELEASES = Table(
 )
 
 
+def migrate(connection: Connection, revision: str = "head") -> None:
+    """Bring the portal's tables on *connection* to *revision* (tests build older ones)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    tables = set(inspect(connection).get_table_names())
+    if ACCOUNTS.name in tables and VERSION_TABLE not in tables:
+        # made by a portal before migrations (create_all): stamp what it has
+        command.stamp(cfg, "portal_0002" if RELEASES.name in tables else "portal_0001")
+    command.upgrade(cfg, revision)
+
+
 class PortalDatabase(TableStore):
-    """The portal's tables on one engine (created if absent at :meth:`start`)."""
+    """The portal's tables on one engine (migrated to the latest at :meth:`start`)."""
 
     _what: ClassVar[str] = "the portal database"
     _metadata: ClassVar[MetaData] = METADATA
+
+    async def start(self) -> None:
+        """Connect and bring the tables to the latest migration."""
+        if self._engine is not None:
+            return
+        # Alembic keeps its context in module globals: one migration at a time per loop,
+        # the aggregator store's lock, shared (a demo runs both in one process)
+        from dief.aggregator.store._store import _migration_lock
+
+        try:
+            engine = await open_engine(
+                self._url, init=migrate, echo=self._echo, sqlite_pool="null",
+                lock=_migration_lock(),
+            )  # fmt: skip
+        except (SQLAlchemyError, OSError) as exc:
+            raise StorageError(f"cannot open the database ({self!r}): {db_reason(exc)}") from exc
+        self._engine = engine
 
     @property
     def engine(self) -> AsyncEngine:
