@@ -1,12 +1,17 @@
-"""Bulletins over a broker (issue 18, DESIGN §13 ⚑): an alert posted at one node reaches
-every other registered node through the region's aggregator and ``dief.bulletins``, and no
-removed or unregistered one; a forged batch is ignored; a watch at a third node fires; TLP
-red never becomes a bulletin; a withdrawal is retracted. One body on the embedded broker
-and (marked ``kafka``) on Apache Kafka, as the admin user (the ACL grants for
-``dief.bulletins`` are the integrator's: nodes read, region aggregators write)."""
+"""Bulletins over a broker (issue 18, DESIGN §13 ⚑), end to end: the Secretariat's group key
+issuer publishes one release per directory version (a node removed by the second gets no
+copy), the aggregator service (bulletins set through its settings) seals the applied green
+alert to the newest release, and every registered node's follower opens it into the node's
+own store — no unregistered or removed node does; a forged batch is ignored; a watch at a
+third node fires with its reason; TLP red and amber make none; a withdrawal is retracted;
+the canary finds no State, pseudonym, owner key or case id in the bulletins on the topic.
+One body on the embedded broker and (marked ``kafka``) on Apache Kafka, each party as its
+own Kafka user. Also: the Secretariat service publishes the same release again after a
+restart; the aggregator service alone sends a bulletin."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -14,38 +19,53 @@ from _brokers import BrokerStack
 from _pipeline_helpers import (
     PASSPHRASE,
     TODAY,
+    Doc,
     Forum,
     Nodes,
-    Processed,
     case_doc,
+    read_topic,
     revise,
     target_settings,
     wait_until,
 )
 
-from dief.aggregator import RegionAggregator
-from dief.aggregator.store import CaseStore
 from dief.broker import EmbeddedBroker
 from dief.bulletins import (
     BULLETINS_TOPIC,
+    GROUP_KEY_PREFIX,
     BulletinBoard,
-    BulletinCollector,
-    BulletinPublisher,
+    BulletinFollower,
     BulletinReader,
     BulletinSealer,
-    ContributorRelease,
+    BulletinStore,
+    StoredBulletin,
     WatchStore,
-    alert_listing,
     publish_group_key,
     read_bulletins,
 )
-from dief.crypto import KemPrivateKey, SigningKey
+from dief.crypto import KemPrivateKey, Opener, SigningKey
 from dief.database import sqlite_url
-from dief.exceptions import DirectoryError
-from dief.kafka import KafkaDeadLetterSink, KafkaRecordSink, TopicSpec, ensure_topics, make_broker
-from dief.keyring import KeyRole, issue_bulletin_group_key, open_bulletin_group_key
+from dief.exceptions import EnvelopeError
+from dief.kafka import (
+    KafkaRecordFeed,
+    KafkaRecordSink,
+    TopicSpec,
+    ensure_topics,
+    make_broker,
+)
+from dief.keyring import ForumDirectory, issue_bulletin_group_key, open_bulletin_group_key
+from dief.node import Outbox
+from dief.secretariat import GroupKeyIssuer, GroupKeyStore
+from dief.settings import KafkaSettings
 from dief.vocab import Region
-from dief.wire import BulletinEntry, parse_case
+from dief.wire import (
+    TYPE_BULLETIN,
+    BulletinEntry,
+    BulletinGroupKeyRelease,
+    CaseRecord,
+    SignedBulletinBatch,
+    parse_case,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -65,122 +85,204 @@ def _revoke(forum: Forum, name: str) -> None:
     sec.revoke_node(gone.registration_kid)
 
 
-async def test_an_alert_reaches_every_registered_node_and_no_other(
+class _Reader:
+    """One node following dief.bulletins into its own outbox file (the code the running
+    node runs: :func:`~dief.bulletins.node_follower`), holding *directory*."""
+
+    def __init__(
+        self,
+        stack: BrokerStack,
+        work: Path,
+        name: str,
+        key: KemPrivateKey,
+        directory: ForumDirectory,
+    ) -> None:
+        self.held = [directory]
+        self.outbox = Outbox(work / f"{name}.sqlite")
+        self.store = BulletinStore(self.outbox)
+        self.watches = WatchStore(work / f"{name}-watches.json")
+        self.follower = BulletinFollower(
+            self.store,
+            KafkaRecordFeed(target_settings(stack, "node"), BULLETINS_TOPIC, client_id=name),
+            directory=lambda: self.held[0],
+            node_key=key,
+            watches=self.watches.all,
+        )
+
+    async def in_force(self) -> list[StoredBulletin]:
+        return await self.store.bulletins()
+
+
+async def _run_all(readers: dict[str, _Reader], stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    for reader in readers.values():
+        await reader.outbox.start()
+    return [asyncio.create_task(r.follower.run(stop), name=n) for n, r in readers.items()]
+
+
+async def test_an_alert_reaches_every_registered_node_and_no_unregistered_or_removed_one(
     broker_stack: BrokerStack, tmp_path: Path
 ) -> None:
+    """The whole exchange with the Secretariat-issued group key: the Secretariat's issuer
+    publishes a release per directory version (a node removed in the second gets no copy),
+    the aggregator service (bulletins through its settings) seals to the newest, every
+    registered node's follower opens the bulletin into its own store; an unregistered or
+    removed node opens nothing; a forged batch is ignored; a watch at a third node fires with
+    its reason; TLP red makes none; a withdrawal is retracted everywhere; the canary finds no
+    State, pseudonym, owner key or case id in the bulletins on the topic."""
+    from pydantic import SecretStr
+
+    from consumers.aggregator import AggregatorService
+    from dief.settings import AggregatorSettings, KeyringSettings
+
     forum = Forum(tmp_path / "forum")
+    nodes = Nodes(forum, broker_stack, tmp_path)
+    alert = case_doc("N1", "AFR", kind="alert", tlp="green", related_regions=["WEOG"])
+    red = case_doc("N1", "AFR", kind="alert", tlp="red")
+    amber = case_doc("N3", "AFR", kind="alert", tlp="amber")
+    others = [case_doc(f"N{i}", "AFR") for i in (2, 3)]
+    cycle = str(parse_case(alert, today=TODAY).detected_month.cycle())
+    for submitter in ("N1", "N2", "N3"):
+        await nodes.tokens(submitter, [cycle])
     for name in (*REGISTERED, "removed"):
         forum.ring.add_node(name)
-    forum.ring.issue_directory()
-    old_release, _ = issue_bulletin_group_key(forum.ring.directory, _signer(forum))
-    removed_old_key = open_bulletin_group_key(
-        old_release, forum.ring.directory, forum.ring.node("removed").kem_key()
-    )
-    _revoke(forum, "removed")
-    forum.ring.issue_directory()
-    directory = forum.ring.directory
-    release, group = issue_bulletin_group_key(directory, _signer(forum))
+    old_directory = forum.ring.issue_directory()
 
-    options = broker_stack.client_options("admin")
-    bootstrap = str(options.pop("bootstrap_servers"))
-    await ensure_topics(bootstrap, [TopicSpec(BULLETINS_TOPIC)], time_limit=30.0, **options)
-
-    store = CaseStore(sqlite_url(tmp_path / "agg.sqlite"))
-    await store.start()
-    collector = BulletinCollector("AFR", release=ContributorRelease(store))
-    settings = target_settings(broker_stack, "admin")
-    broker = make_broker(settings)
-    processed = Processed()
-    from consumers.aggregator import register_aggregators
-
-    aggregator = RegionAggregator(
-        Region.AFR,
-        forum.opener(Region.AFR),
-        store,
-        KafkaDeadLetterSink(broker, Region.AFR),
-        credentials=forum.verifier(),
-        applied=collector.offer,
+    secretariat = make_broker(target_settings(broker_stack, "secretariat"))
+    group_keys = GroupKeyStore(sqlite_url(tmp_path / "secretariat.sqlite"))
+    await group_keys.start()
+    await secretariat.start()
+    issuer = GroupKeyIssuer(
+        group_keys,
+        lambda d: forum.ring.secretariat().ring.signing_key(d.document.certificate.subject_kid),
+        KafkaRecordSink(secretariat),
     )
-    register_aggregators(
-        broker, {Region.AFR: aggregator}, embedded=settings.embedded, on_report=processed
+    readers = {
+        name: _Reader(broker_stack, tmp_path, name, forum.ring.node(name).kem_key(), old_directory)
+        for name in (*REGISTERED, "removed")
+    }
+    readers["unregistered"] = _Reader(
+        broker_stack, tmp_path, "unregistered", KemPrivateKey.generate(), old_directory
     )
-    publisher = BulletinPublisher(
-        collector,
-        BulletinSealer("AFR", forum.ring.signing_key(KeyRole.REGION, "AFR"), group.public_key),
-        KafkaRecordSink(broker),
-    )
-    nodes = Nodes(forum, broker_stack, tmp_path)
-    await broker.start()
+    stop = asyncio.Event()
+    tasks = await _run_all(readers, stop)
+    service: AggregatorService | None = None
     try:
-        alert = case_doc("N1", "AFR", kind="alert", tlp="green", related_regions=["WEOG"])
-        red = case_doc("N1", "AFR", kind="alert", tlp="red")
-        others = [case_doc(f"N{i}", "AFR") for i in (2, 3)]
-        await nodes.post([alert, red, *others])
-        await processed.wait_for(4)
-        await publish_group_key(KafkaRecordSink(broker), release)
-        assert await publisher.tick(force=True)  # one bulletin: the green alert only
-        forged = BulletinSealer("AFR", SigningKey.generate(), group.public_key)
-        await KafkaRecordSink(broker).send(BULLETINS_TOPIC, b"x", forged.seal([_FORGED]))
-
-        # every registered node takes its copy of the group key from the topic
-        readers: dict[str, tuple[BulletinReader, BulletinBoard]] = {}
-        ends = {}
-        for name in REGISTERED:
-            reader = BulletinReader([], directory)
-            board = BulletinBoard(tmp_path / f"{name}-bulletins.json")
-            readers[name] = (reader, board)
-            read = await read_bulletins(
-                settings,
-                reader,
-                board,
-                directory=directory,
-                node_key=forum.ring.node(name).kem_key(),
-            )
-            assert (read.group_keys, read.opened, read.added, read.ignored) == (1, 1, 1, 1), name
-            ends[name] = read.ends
-        (entry,) = [e for _, _, e in readers["watcher"][1].entries()]
-        assert entry.route_regions == ("AFR", "WEOG")
-        assert entry.kind == "alert"
-
-        # the removed node: no copy of the new key; its old key opens nothing new
-        with pytest.raises(DirectoryError):
-            open_bulletin_group_key(release, directory, forum.ring.node("removed").kem_key())
-        for outsider in (removed_old_key, KemPrivateKey.generate()):
-            read = await read_bulletins(
-                settings, BulletinReader([outsider], directory), BulletinBoard()
-            )
-            assert (read.opened, read.ignored) == (0, 2)
-        removed_node = forum.ring.node("removed").kem_key()
-        read = await read_bulletins(
-            settings,
-            BulletinReader([removed_old_key], directory),
-            BulletinBoard(),
-            directory=directory,
-            node_key=removed_node,
+        old = await issuer.publish(old_directory)
+        # the node about to be removed takes its copy of the old version's key
+        await readers["removed"].follower.wait_for(
+            lambda: _true(readers["removed"].follower.group_keys == 1), 30.0
         )
-        assert (read.group_keys, read.opened) == (0, 0)
+        _revoke(forum, "removed")
+        directory = forum.ring.issue_directory()
+        release = await issuer.publish(directory)
+        assert release.group_kid != old.group_kid
+        assert await issuer.publish(directory) == release  # never a new key for a version
+        for reader in readers.values():
+            reader.held[0] = directory
+        watcher = readers["watcher"]
+        watch = watcher.watches.add(item_categories=["small_arms"], route_regions=["WEOG"])
 
-        # a watch at a third node fires, with its reason
-        watches = WatchStore(tmp_path / "watcher-watches.json")
-        watches.add(item_categories=["small_arms"], route_regions=["WEOG"])
-        (line,) = alert_listing(readers["watcher"][1], watches.all())
-        assert [m.reason for m in line.matches] == [
-            "item categories: small_arms; route regions: WEOG"
-        ]
+        settings = AggregatorSettings(
+            regions=[Region.AFR],
+            kafka=target_settings(broker_stack, "aggregator-afr"),
+            keyring=KeyringSettings(path=forum.path),
+            database_url=SecretStr(sqlite_url(tmp_path / "agg.sqlite")),
+            digest_interval=0,
+            bulletin_interval=0.3,
+            bulletin_jitter=0,
+        )
+        service = AggregatorService(settings, SecretStr(PASSPHRASE))
+        await service.start()
+        await nodes.post([alert, red, amber, *others])
+        group = open_bulletin_group_key(release, directory, forum.ring.node("poster").kem_key())
+        forged = BulletinSealer("AFR", SigningKey.generate(), group.public_key)
+        admin = make_broker(target_settings(broker_stack, "admin"))
+        await admin.start()
+        try:
+            await KafkaRecordSink(admin).send(BULLETINS_TOPIC, b"x", forged.seal([_FORGED]))
+        finally:
+            await admin.stop()
 
-        # withdrawn: retracted at every node
+        for name in REGISTERED:
+            reader = readers[name]
+            await reader.follower.wait_for(lambda r=reader: _count(r, 1), 60.0)
+            await reader.follower.wait_for(lambda r=reader: _true(r.follower.ignored >= 1), 60.0)
+            (kept,) = await reader.in_force()
+            assert (kept.region, kept.entry.kind) == ("AFR", "alert"), name
+            assert kept.entry.route_regions == ("AFR", "WEOG")
+            assert kept.bulletin_id != _FORGED.bulletin_id
+        (match,) = await readers["watcher"].store.matches()
+        assert match.watch_id == watch.watch_id
+        assert match.reason == "item categories: small_arms; route regions: WEOG"
+        (line,) = await readers["watcher"].store.listing(readers["watcher"].watches.all())
+        assert [m.reason for m in line.matches] == [match.reason]
+        assert await readers["poster"].store.matches() == []  # no watch there
+
+        # the removed node holds the old version's key: it opens nothing sealed after; the
+        # unregistered one has no key at all
+        assert readers["removed"].follower.group_keys == 1
+        assert readers["unregistered"].follower.group_keys == 0
+        for name in ("removed", "unregistered"):
+            follower = readers[name].follower
+            await follower.wait_for(lambda f=follower: _true(f.ignored >= 2), 60.0)
+            assert await readers[name].in_force() == [], name
+            assert follower.added == 0
+
+        # withdrawn: retracted at every registered node
         await nodes.post([revise(alert, 2, status="withdrawn")])
-        await processed.wait_for(5)
-        (retract,) = await publisher.tick(force=True)
-        assert (retract.action, retract.bulletin_id) == ("retract", entry.bulletin_id)
-        for name, (reader, board) in readers.items():
-            read = await read_bulletins(settings, reader, board, start=ends[name])
-            assert (read.opened, read.retracted) == (1, 1), name
-            assert board.entries() == []
+        for name in REGISTERED:
+            reader = readers[name]
+            await reader.follower.wait_for(lambda r=reader: _count(r, 0), 60.0)
+            (gone,) = await reader.store.bulletins(include_retracted=True)
+            assert gone.retracted_at is not None
+
+        # the canary, on what is on the topic (each batch opened with the group key)
+        await _canary(broker_stack, nodes, forum, group, [alert, red, amber, *others])
     finally:
-        await broker.stop()
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if service is not None:
+            await service.stop()
+        for reader in readers.values():
+            await reader.outbox.stop()
+        await secretariat.stop()
+        await group_keys.stop()
         await nodes.close()
-        await store.stop()
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _count(reader: _Reader, n: int) -> bool:
+    return len(await reader.in_force()) == n
+
+
+async def _canary(
+    stack: BrokerStack, nodes: Nodes, forum: Forum, group: KemPrivateKey, docs: list[Doc]
+) -> None:
+    canaries = {*REGISTERED, "removed", "N1", "N2", "N3"}
+    opener = forum.opener(Region.AFR)
+    for entry in nodes.sent:
+        record = CaseRecord.model_validate_json(opener.open(entry.value).payload)
+        canaries |= {record.case_id, record.contributor, record.owner_key}
+    canaries |= {str(d["case_id"]) for d in docs}
+    canaries |= {nodes.case_id(d) for d in docs}
+    records = await read_topic(stack, BULLETINS_TOPIC, 6)
+    batches = 0
+    for rec in records:
+        if (rec.key or b"").startswith(GROUP_KEY_PREFIX):
+            continue
+        try:
+            payload = Opener([group], schemas={TYPE_BULLETIN: {1}}).open(rec.value).payload
+        except EnvelopeError:
+            continue  # the forged one, sealed to the same key, opens; others do not
+        batch = SignedBulletinBatch.model_validate_json(payload).batch
+        text = batch.model_dump_json()
+        batches += 1
+        found = sorted(c for c in canaries if c and c in text)
+        assert found == [], found
+    assert batches >= 2  # the bulletin and its retraction (and the forged one)
 
 
 async def test_the_aggregator_service_sends_bulletins_when_configured(
@@ -238,3 +340,55 @@ async def test_the_aggregator_service_sends_bulletins_when_configured(
     finally:
         await service.stop()
         await nodes.close()
+
+
+async def test_the_secretariat_service_publishes_one_group_key_per_directory_version(
+    module_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """``dief secretariat`` issues the held directory's group key at start and keeps it: a
+    restart publishes the same release again (never a new key for the version); a node
+    registered in that version opens its copy."""
+    from pydantic import SecretStr
+
+    from consumers.secretariat import SecretariatService
+    from dief.settings import KafkaSettings, KeyringSettings, SecretariatSettings
+
+    forum = Forum(tmp_path / "keys")
+    forum.ring.add_node("reader")
+    directory = forum.ring.issue_directory()
+    settings = SecretariatSettings(
+        kafka=KafkaSettings(bootstrap=module_broker.bootstrap, embedded=True),
+        keyring=KeyringSettings(path=forum.path),
+        database_url=SecretStr(sqlite_url(tmp_path / "secretariat.sqlite")),
+    )
+    key = GROUP_KEY_PREFIX + f"v{directory.version}".encode()
+    before = len(await _releases(module_broker.bootstrap, key))
+    values: list[bytes] = []
+    for _restart in range(2):
+        service = SecretariatService(settings, SecretStr(PASSPHRASE))
+        await service.start()
+        try:
+
+            async def published(n: int = len(values) + 1) -> bool:
+                return len(await _releases(module_broker.bootstrap, key)) >= before + n
+
+            await wait_until(published, 30.0, "the group key release", every=0.2)
+        finally:
+            await service.stop()
+        values = await _releases(module_broker.bootstrap, key)
+        values = values[before:]
+    assert len(values) == 2
+    assert values[0] == values[1]  # the same release, byte for byte
+    release = BulletinGroupKeyRelease.model_validate_json(values[0])
+    assert release.directory_version == directory.version
+    opened = open_bulletin_group_key(release, directory, forum.ring.node("reader").kem_key())
+    assert opened.kid == release.group_kid
+
+
+async def _releases(bootstrap: str, key: bytes) -> list[bytes]:
+    from dief.kafka import read_to_end
+
+    snapshot = await read_to_end(
+        KafkaSettings(bootstrap=bootstrap, embedded=True), [BULLETINS_TOPIC], time_limit=10.0
+    )
+    return [r.value or b"" for r in snapshot.records if r.key == key]
