@@ -4,7 +4,9 @@
     uv run python -m bench.bulletins --seconds 20    # a brief run
 
 In one process, on a fresh embedded broker: a simulated forum of ``--registered`` nodes
-(115: the group key is wrapped to every one of them), three posting nodes offering TLP green
+(115: the group key the Secretariat's issuer makes for the directory version —
+:class:`~dief.secretariat.GroupKeyIssuer`, kept in its database and published on
+``dief.bulletins`` — is wrapped to every one of them), three posting nodes offering TLP green
 alerts at ``--rate`` per second (validate, screen, seal, outbox, relay), the AFR aggregator
 applying them (``register_aggregators``) and its :class:`~dief.bulletins.BulletinCollector`
 batching every ``--batch-seconds`` (short, no jitter, so that the pipeline's own delay shows),
@@ -58,13 +60,9 @@ from dief.kafka import (
     ensure_topics,
     make_broker,
 )
-from dief.keyring import (
-    KeyRole,
-    SimulatedForum,
-    issue_bulletin_group_key,
-    open_bulletin_group_key,
-)
+from dief.keyring import KeyRole, SimulatedForum, open_bulletin_group_key
 from dief.node import NationalNode, NodeIdentity, Outbox, OutboxRelay
+from dief.secretariat import GroupKeyIssuer, GroupKeyStore
 from dief.settings import KafkaSettings
 from dief.vocab import Region
 from dief.wire import CaseRecord, parse_case
@@ -74,6 +72,16 @@ TODAY = date(2026, 6, 15)
 PASSPHRASE = "bench-bulletins"  # noqa: S105  # a throw-away simulated forum
 POSTERS = ("poster-0", "poster-1", "poster-2")
 _STATES = {"poster-0": "XAA", "poster-1": "XAB", "poster-2": "XAC"}
+
+
+class _LateSink:
+    """The Secretariat's sink, once the broker is up (the release is made before)."""
+
+    def __init__(self, sinks: list[KafkaRecordSink]) -> None:
+        self._sinks = sinks
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+        await self._sinks[0].send(topic, key, value)
 
 
 def _args() -> argparse.Namespace:
@@ -148,9 +156,15 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     setup_s = time.monotonic() - t0
     directory = forum.directory
     signer = forum.secretariat().ring.signing_key(directory.document.certificate.subject_kid)
+    # the Secretariat's issuer: one release per directory version, kept in its database
+    group_keys = GroupKeyStore(sqlite_url(work / "secretariat.sqlite"))
+    await group_keys.start()
     t1 = time.perf_counter()
-    release, group = issue_bulletin_group_key(directory, signer)
+    issuer_sink: list[KafkaRecordSink] = []
+    secretariat = GroupKeyIssuer(group_keys, lambda _d: signer, _LateSink(issuer_sink))
+    release = await secretariat.release_for(directory)
     wrap_ms = (time.perf_counter() - t1) * 1000
+    group = open_bulletin_group_key(release, directory, forum.node(names[0]).kem_key())
     readers = [
         BulletinReader(
             [open_bulletin_group_key(release, directory, forum.node(n).kem_key())], directory
@@ -194,6 +208,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         sealer = BulletinSealer("AFR", forum.signing_key(KeyRole.REGION, "AFR"), group.public_key)
         publisher = BulletinPublisher(collector, sealer, KafkaRecordSink(broker))
         await broker.start()
+        issuer_sink.append(KafkaRecordSink(broker))
+        await secretariat.publish(directory)  # the same release, on dief.bulletins
         stop = asyncio.Event()
         tasks = [
             asyncio.create_task(_reader_task(bootstrap, r, o, stop))
@@ -250,6 +266,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         for box in outboxes.values():
             await box.stop()
         await store.stop()
+    await group_keys.stop()
     return _report(
         args, total, offered, queued, sent, opened, wrap_ms, setup_s, len(release.wrapped)
     )
