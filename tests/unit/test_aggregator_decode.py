@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
@@ -28,6 +27,10 @@ from dief.testing import FakeCredentials, MemoryDeadLetterSink
 from dief.vocab import Region
 from dief.wire import TYPE_CASE, TYPE_DIGEST, CaseRecord, parse_case
 from tests.unit.record_helpers import seal_record, signed_record
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 TOPIC = "dief.afr.cases"
 
@@ -176,15 +179,11 @@ async def test_failed_dead_letter_send_commits_nothing(
     assert [letter.reason for letter in sink.sent] == ["malformed"]
 
 
-async def test_an_unexpected_error_dead_letters_that_record_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_an_unexpected_error_dead_letters_that_record_only(tmp_path: Path) -> None:
     """One record that trips a bug goes to the DLQ as internal_error; the batch commits."""
-    from dief.aggregator import RegionAggregator
-    from dief.aggregator.store import CaseStore
-    from dief.seams import InboundRecord
-    from dief.vocab import Region
 
     class ExplodingOpener:
-        def open(self, value: bytes):  # type: ignore[no-untyped-def]
+        def open(self, value: bytes) -> NoReturn:  # noqa: ARG002, PLR6301  the Opener seam's method
             raise RuntimeError("boom")
 
     sink = MemoryDeadLetterSink()

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -24,6 +22,10 @@ from dief.testing import FakeCredentials, MemoryDeadLetterSink, MemoryReceiptSin
 from dief.vocab import Region
 from dief.wire import CASE_PADDED_SIZES, TYPE_CASE, Receipt, parse_case
 from tests.unit.record_helpers import signed_record
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+    from pathlib import Path
 
 TOPIC = "dief.afr.cases"
 #: a test's name for a case → the case id its owner key derives (what travels)
@@ -74,7 +76,7 @@ def record(
     *,
     revision: int = 1,
     envelope_id: str | None = None,
-    **changes: Any,
+    **changes: Any,  # noqa: ANN401  a JSON document or an untyped library object, as the test builds it
 ) -> bytes:
     """A valid AFR case record (JSON bytes) of the case the test calls *case_id*, signed by
     the owner key *owner* names, with *changes* applied to its JSON afterwards."""
@@ -110,7 +112,10 @@ def inbound(sealed: SealedRecord | bytes, case_id: str, offset: int) -> InboundR
 
 
 async def handle(
-    ring: SimulatedForum, store: CaseStore, records: Sequence[InboundRecord], **kwargs: Any
+    ring: SimulatedForum,
+    store: CaseStore,
+    records: Sequence[InboundRecord],
+    **kwargs: Any,  # noqa: ANN401  a JSON document or an untyped library object, as the test builds it
 ) -> tuple[MemoryReceiptSink, MemoryDeadLetterSink]:
     sink, letters = MemoryReceiptSink(), MemoryDeadLetterSink()
     opener = Opener(ring.opening_keys(KeyRole.REGION, "AFR"))
@@ -249,7 +254,7 @@ async def test_a_copied_envelope_id_gets_a_receipt_the_genuine_node_cannot_open(
 class PoisonedStore(CaseStore):
     poisoned = ""
 
-    async def apply_batch(self, region, records, **kwargs):  # type: ignore[no-untyped-def,override]
+    async def apply_batch(self, region, records, **kwargs):  # type: ignore[no-untyped-def,override]  # noqa: ANN001, ANN003, ANN201  overrides the aggregator's store method; its types come from the base
         if any(r.case_id == self.poisoned for r in records):
             raise StorageRefusedError("value out of range for the column (simulated)")
         return await super().apply_batch(region, records, **kwargs)

@@ -10,18 +10,21 @@ each time.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dief.aggregator import RegionOpeners
 from dief.crypto import KemPrivateKey
-from dief.crypto.envelope import Sealer
+from dief.crypto.envelope import Opener, Sealer
 from dief.exceptions import NoRecipientKeyError
 from dief.keyring import KeyRole, SimulatedForum
 from dief.testing import FakeClock
 from dief.vocab import Region
 from dief.wire import TYPE_DIGEST
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 AFR = Region.AFR
 PASSPHRASE = "a test passphrase"
@@ -85,7 +88,6 @@ def test_without_the_reload_the_record_would_be_dead_lettered(forum_path: Path) 
     """The attack's other half: an opener given only the keys it started with refuses the
     record (what happened before RegionOpeners asked for missing keys)."""
     service_view = SimulatedForum.load(forum_path, PASSPHRASE)
-    from dief.crypto.envelope import Opener
 
     plain = Opener(service_view.opening_keys(KeyRole.REGION, AFR.value))
     new = _rotate(forum_path)

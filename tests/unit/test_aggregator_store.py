@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dief.aggregator import BatchPlan, CaseFacts, Outcome
 from dief.aggregator.store import CaseStore, CellRow
 from dief.database import sqlite_url
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable
+    from pathlib import Path
 
 OWNER_1 = "1" * 32
 OWNER_2 = "2" * 32

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+import dief.crypto._blindrsa as module
 from dief.crypto import (
     BLIND_RSA_VARIANTS,
     RSABSSA_SHA384_PSS_DETERMINISTIC,
@@ -102,9 +104,6 @@ def test_rfc9474_vector_byte_for_byte(vector: dict[str, Any]) -> None:
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
 def test_rfc9474_signature_is_standard_rsa_pss(vector: dict[str, Any]) -> None:
     """The final signature verifies with ``cryptography``'s own RSA-PSS (no blind code)."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
     variant = BLIND_RSA_VARIANTS[vector["name"]]
     _key(vector).public_key().verify(
         _bytes(vector["sig"]),
@@ -167,8 +166,6 @@ def test_signer_refuses_a_message_not_below_the_modulus() -> None:
 def test_a_faulty_signature_is_never_answered(monkeypatch: pytest.MonkeyPatch) -> None:
     """RFC 9474 §4.3: a fault in the private operation (e.g. one CRT half) would leak a factor
     of n; the signer checks the result verifies and refuses to answer otherwise."""
-    import dief.crypto._blindrsa as module
-
     vector = VECTORS[0]
     key = _key(vector)
     real = module._rsasp1

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from itertools import product
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import ValidationError as PydanticValidationError
@@ -57,7 +54,13 @@ from dief.wire import (
     parse_case,
 )
 from dief.wire._ownership import b64url
+from dief.wire.schemas import generate_schemas
 from tests.unit.record_helpers import case_doc, identity, signed_record
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from enum import StrEnum
+    from pathlib import Path
 
 TODAY = date(2026, 11, 22)
 
@@ -76,7 +79,7 @@ def doc(**overrides: object) -> dict[str, object]:
     return case_doc(**overrides)
 
 
-def accept(data: dict[str, object]) -> Any:
+def accept(data: dict[str, object]) -> Any:  # noqa: ANN401  a JSON document or an untyped library object, as the test builds it
     return parse_case(data, today=TODAY)
 
 
@@ -435,7 +438,7 @@ class _PlainOpener:
     """Opens "envelopes" that are the padded payload itself (the crypto is tested elsewhere;
     this is about what the aggregator does with what opened)."""
 
-    def open(self, value: bytes) -> _Opened:
+    def open(self, value: bytes) -> _Opened:  # noqa: PLR6301  implements a seam's method (the fake holds no state)
         envelope_id = json.loads(value)["envelope_id"]
         return _Opened(TYPE_CASE, envelope_id, "AFR", value)
 
@@ -458,7 +461,7 @@ async def test_the_aggregator_dead_letters_hostile_records_and_counts_nothing(
             data = hostile_record(mutate, index=offset)
             key = str(data["case_id"]).encode()
             batch.append(InboundRecord("dief.afr.cases", 0, offset, key, _padded(data)))
-        good = hostile_record(lambda data: None, index=99)
+        good = hostile_record(lambda data: None, index=99)  # noqa: ARG005  the lookup seam's signature (cycle, region); this fake answers the same key
         batch.append(
             InboundRecord("dief.afr.cases", 0, 99, str(good["case_id"]).encode(), _padded(good))
         )
@@ -595,7 +598,6 @@ def _rules(schema: dict[str, Any]) -> list[dict[str, Any]]:
 def test_the_json_schemas_state_the_cross_field_rules(
     name: str, item: str, verification: str, reassessment: str
 ) -> None:
-    from dief.wire.schemas import generate_schemas
 
     schema = json.loads(generate_schemas()[name])
     [sea] = [rule for rule in _rules(schema) if "maritime" in rule["if"]["properties"]]

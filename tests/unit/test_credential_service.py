@@ -14,10 +14,9 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from itertools import starmap
+from typing import TYPE_CHECKING
 
-import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from test_credentials_support import Registry, issuer_key, node_secret
 
 from dief.credentials import (
@@ -41,6 +40,12 @@ from dief.testing import FakeClock, MemoryRecordFeed, MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import ForumParameters
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
 REGIONS = tuple(r.value for r in Region)
 #: 2026-10-01: CSP13 (cycles start in September), so the node asks for CSP12 and CSP13.
 START = datetime(2026, 10, 1, tzinfo=UTC).timestamp()
@@ -61,7 +66,7 @@ class FakeDirectory:
     parameters: ForumParameters = PARAMETERS
     secretariat: list[KemPublicKey] = field(default_factory=lambda: [SECRETARIAT.public_key])
 
-    def issuer_key(self, cycle: str, region: str) -> rsa.RSAPublicKey | None:
+    def issuer_key(self, cycle: str, region: str) -> rsa.RSAPublicKey | None:  # noqa: PLR6301  implements a seam's method (the fake holds no state)
         return _lookup(cycle, region)
 
     def secretariat_kem_keys(self) -> list[KemPublicKey]:
@@ -84,7 +89,7 @@ class Forum:
     def __init__(self, clock: FakeClock | None = None) -> None:
         self.clock = clock or FakeClock(START)
         self.registry = Registry()
-        self.issuer = Issuer([issuer_key(*p) for p in PAIRS], self.registry, MemoryLedger())
+        self.issuer = Issuer(list(starmap(issuer_key, PAIRS)), self.registry, MemoryLedger())
         self.answers = MemoryRecordSink()
         self.counts: list[TokenCounts] = []
         self.service = IssuerService(
@@ -176,7 +181,7 @@ async def test_a_node_gets_a_verifying_token_for_every_region_of_this_and_the_pr
     assert all(_verifies(t) for t in node.tokens)
     assert node.client.outstanding() == []
     # the directory is told how many tokens each (cycle, region) key signed
-    assert forum.counts[-1][("CSP13", "AFR")] == (1, 0)
+    assert forum.counts[-1]["CSP13", "AFR"] == (1, 0)
     assert sum(n for n, _ in forum.counts[-1].values()) == 10
     # nothing more is asked once every token is there
     forum.clock.advance(10_000)
@@ -392,7 +397,7 @@ async def test_offline_requests_and_answers_travel_as_files(tmp_path: Path) -> N
     assert len(taken) == 10
     assert len(node.tokens) == 10
     assert all(_verifies(t) for t in taken)
-    assert forum.counts[-1][("CSP12", "WEOG")] == (1, 0)
+    assert forum.counts[-1]["CSP12", "WEOG"] == (1, 0)
 
 
 def test_reprs_show_counts_only() -> None:

@@ -4,7 +4,8 @@ refused; re-registrations counted apart; the ledger in memory and in SQLite."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from itertools import starmap
+from typing import TYPE_CHECKING
 
 import pytest
 from test_credentials_support import PAIRS, Registry, issuer_key, node_secret, public_lookup
@@ -20,12 +21,15 @@ from dief.credentials import (
 )
 from dief.exceptions import ConfigurationError, CredentialError, StorageError
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 AFR = issuer_key("CSP12", "AFR")
 
 
 def _issuer(ledger: IssuanceLedger | None = None) -> tuple[Issuer, Registry]:
     registry = Registry()
-    keys = [issuer_key(*pair) for pair in PAIRS]
+    keys = list(starmap(issuer_key, PAIRS))
     return Issuer(keys, registry, ledger if ledger is not None else MemoryLedger()), registry
 
 
@@ -105,7 +109,7 @@ def test_one_issuer_key_per_pair() -> None:
     with pytest.raises(ConfigurationError):
         issuer.add_key(type(other)("CSP12", "AFR", other.private_key, simulation=True))
     issuer.add_key(AFR)  # the same key again is no change
-    assert issuer.public_keys()[("CSP12", "AFR")] is AFR.public_key
+    assert issuer.public_keys()["CSP12", "AFR"] is AFR.public_key
     assert "CSP12" in repr(issuer) or "Issuer(" in repr(issuer)
 
 

@@ -1,18 +1,21 @@
-"""(No tests here: helpers imported by the other ``test_credentials*`` modules.)
+"""Helpers imported by the other ``test_credentials*`` modules (no tests here).
 
 Shared set-up for the contributor-credential tests: RSA-2048 issuer keys (simulation),
 made once per test session, and a small forum of them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
-
-from cryptography.hazmat.primitives.asymmetric import rsa
+from typing import TYPE_CHECKING
 
 from dief.credentials import IssuerKey, MemoryLedger, Registration
 from dief.crypto import SigningKey
 from dief.keyring import NodeSecret
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 PAIRS = (("CSP12", "AFR"), ("CSP12", "WEOG"), ("CSP13", "AFR"))
 

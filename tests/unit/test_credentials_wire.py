@@ -4,7 +4,8 @@ registration key, sealed to the Secretariat; answers sealed to the requesting no
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from itertools import starmap
+from typing import TYPE_CHECKING
 
 import pytest
 from pydantic import ValidationError as PydanticValidationError
@@ -40,13 +41,16 @@ from dief.wire import (
     CredentialRequest,
 )
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 SECRETARIAT = KemPrivateKey.generate()
 NODE_KEM = KemPrivateKey.generate()
 
 
 def _parties() -> tuple[Issuer, Registry, SigningKey, TokenWallet]:
     registry = Registry()
-    issuer = Issuer([issuer_key(*pair) for pair in PAIRS], registry, MemoryLedger())
+    issuer = Issuer(list(starmap(issuer_key, PAIRS)), registry, MemoryLedger())
     reg = registry.register()
     wallet = TokenWallet(node_secret(6), public_lookup(), simulation=True)
     return issuer, registry, reg, wallet

@@ -7,12 +7,13 @@ rotations and successions must pass, with a warning."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from dief.crypto import KemPrivateKey, SigningKey, b64url_encode
+from dief.crypto import KemPrivateKey, SigningKey, b64url_encode, key_id
 from dief.exceptions import DirectoryError
 from dief.keyring import (
     ForumDirectory,
@@ -33,6 +34,10 @@ from dief.wire import (
     ForumDirectoryDocument,
     KeyStatus,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 PASS = "forum passphrase"
 T0 = 1_790_000_000.0
@@ -222,12 +227,11 @@ def test_a_root_made_recovery_key_cannot_start_a_second_chain(forum: SimulatedFo
     assert "second recovery key" in _refused(forged(forum, change), forum, "rule")
 
     def without_the_old_chain(keys: list[DirectoryKey]) -> list[DirectoryKey]:
-        kept = [
+        return [
             k
             for k in change(keys)
             if not (k.role is DirectoryRole.REGION_RECOVERY and k.kid != recovery.kid)
         ]
-        return kept
 
     # dropping the genuine recovery key instead is refused too
     _refused(forged(forum, without_the_old_chain), forum, "rule")
@@ -267,10 +271,6 @@ def test_a_signing_key_succeeded_by_its_predecessor_or_recovery_key_is_accepted(
 def test_two_issuer_keys_for_one_cycle_and_region_are_refused(forum: SimulatedForum) -> None:
     doc = current_doc(forum)
     issuer = next(k for k in doc.keys if k.role is DirectoryRole.ISSUER and k.region == "AFR")
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    from dief.crypto import key_id
 
     public = (
         rsa.generate_private_key(65537, 2048)

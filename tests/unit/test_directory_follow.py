@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +19,9 @@ from dief.keyring import (
     publish_directory,
 )
 from dief.testing import FakeClock, MemoryRecordFeed, MemoryRecordSink
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PASS = "pw"
 T0 = 1_790_000_000.0

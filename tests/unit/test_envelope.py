@@ -3,9 +3,11 @@ cache (padding and unlinkability: ``test_envelope_unlinkable.py``)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
-import pickle
+import pickle  # noqa: S403  the test checks that pickling a key is refused
 import uuid
 
 import pytest
@@ -109,14 +111,11 @@ def test_wire_form_matches_the_contract(suite: str) -> None:
 
 
 def base64_bytes(text: str) -> bytes:
-    import base64
 
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def test_key_id_is_base32_sha256_of_raw_public_bytes() -> None:
-    import base64
-    import hashlib
 
     key = kem_key(SUITE_HYBRID, 0)
     raw = key.public_key.public_bytes()

@@ -113,7 +113,7 @@ def test_opens_spec_sealed_envelopes_with_unusual_header_text(
 
 @pytest.mark.parametrize("field", ["id", "region", "other_kid"])
 def test_a_lone_surrogate_in_a_header_field_is_malformed(field: str) -> None:
-    """``"\\ud800"`` parses as JSON but has no UTF-8 form: refused as malformed, not a crash."""
+    r"""``"\ud800"`` parses as JSON but has no UTF-8 form: refused as malformed, not a crash."""
     key = kem_key(SUITE_X25519, 0)
     dek = os.urandom(32)
     doc = json.loads(
@@ -129,7 +129,7 @@ def test_a_lone_surrogate_in_a_header_field_is_malformed(field: str) -> None:
     if field == "other_kid":
         doc["recipients"].append({"kid": "\ud800", "wrapped": "AAAA"})
     else:
-        doc[field] = doc[field] + "\ud800"
+        doc[field] += "\ud800"
     value = json.dumps(doc).encode()  # ASCII escapes: valid UTF-8 JSON on the wire
     with pytest.raises(MalformedEnvelopeError) as info:
         Opener([key], schemas=SCHEMAS).open(value)

@@ -53,7 +53,7 @@ AEAD_KEY_LEN = {AEAD_AES_128: 16, AEAD_AES_256: 32, AEAD_CHACHA: 32}
 INFO = hpke_info(TYPE_CASE, "AFR")
 
 
-def load(name: str) -> Any:
+def load(name: str) -> Any:  # noqa: ANN401  a JSON document or an untyped library object, as the test builds it
     return json.loads((VECTORS / name).read_text(encoding="utf-8"))
 
 

@@ -5,7 +5,7 @@ revocation, rotation and backup."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +17,7 @@ from dief.exceptions import (
     PassphraseError,
 )
 from dief.keyring import (
+    SIMULATION_KDF,
     DirectoryHolder,
     KeyRole,
     NodeKeys,
@@ -29,6 +30,9 @@ from dief.keyring import (
 )
 from dief.testing import FakeClock
 from dief.wire import TYPE_CASE, KeyStatus
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PASS = "party passphrase"
 T0 = 1_790_000_000.0
@@ -116,7 +120,6 @@ def test_each_party_has_its_own_keyring_and_passphrase(tmp_path: Path) -> None:
 
 
 def test_a_cheap_kdf_needs_the_simulation_flag(tmp_path: Path) -> None:
-    from dief.keyring import SIMULATION_KDF
 
     with pytest.raises(ConfigurationError, match="simulation"):
         NodeKeys.create(tmp_path / "n", PASS, kdf=SIMULATION_KDF)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import pytest
@@ -28,10 +27,13 @@ from dief.vocab import (
 )
 from dief.wire import MAX_INDICATORS, CaseInput, CaseValidationError, parse_case
 
+if TYPE_CHECKING:
+    from enum import StrEnum
+
 TODAY = date(2026, 5, 14)
 
 
-def minimal(**overrides: Any) -> dict[str, Any]:
+def minimal(**overrides: Any) -> dict[str, Any]:  # noqa: ANN401  a JSON document or an untyped library object, as the test builds it
     case: dict[str, Any] = {
         "confidence": "suspected",
         "region": "AFR",

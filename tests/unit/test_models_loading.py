@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from dief.exceptions import ConfigurationError
 from dief.wire import CaseInput, CaseValidationError, load_cases
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 TODAY = date(2026, 5, 14)
 
 
-def case(**overrides: Any) -> dict[str, Any]:
+def case(**overrides: Any) -> dict[str, Any]:  # noqa: ANN401  a JSON document or an untyped library object, as the test builds it
     data: dict[str, Any] = {
         "confidence": "confirmed",
         "region": "GRULAC",

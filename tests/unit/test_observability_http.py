@@ -8,7 +8,7 @@ import json
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
 from prometheus_client import Counter
@@ -16,7 +16,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dief.exceptions import ConfigurationError, StorageError
 from dief.observability import Observability, Readiness, ServiceState, StoreHealth
-from dief.settings import MetricsSettings
+from dief.settings import (
+    AggregatorSettings,
+    MetricsSettings,
+    NodeSettings,
+    SecretariatSettings,
+    load_settings,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 
 async def get(
@@ -257,12 +266,6 @@ def test_the_states_in_order() -> None:
 
 
 def test_the_endpoint_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dief.settings import (
-        AggregatorSettings,
-        NodeSettings,
-        SecretariatSettings,
-        load_settings,
-    )
 
     for name in ("DIEF_METRICS__PORT", "DIEF_METRICS__HOST"):
         monkeypatch.delenv(name, raising=False)

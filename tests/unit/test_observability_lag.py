@@ -4,15 +4,17 @@ partition not fetched from yet has no sample, a rebalance drops what is no longe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 
 from dief.observability import ConsumerLag
 from dief.seams import InboundRecord
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 TOPIC = "dief.afr.cases"
 
@@ -34,11 +36,11 @@ class FakeConsumer:
     def assignment(self) -> set[Any]:
         return {TP(TOPIC, p) for p in self.high}
 
-    def highwater(self, partition: Any) -> int | None:
+    def highwater(self, partition: Any) -> int | None:  # noqa: ANN401  a JSON document or an untyped library object, as the test builds it
         assert partition.partition in self.high, "Partition is not assigned"
         return self.high[partition.partition]
 
-    async def position(self, partition: Any) -> int:
+    async def position(self, partition: Any) -> int:  # noqa: ANN401  a JSON document or an untyped library object, as the test builds it
         if partition.partition in self.stuck:
             await asyncio.sleep(60)  # being reset: longer than the lag waits
         return self.positions[partition.partition]
@@ -49,7 +51,7 @@ def lag_of(registry: CollectorRegistry) -> dict[tuple[str, str], float]:
     for family in registry.collect():
         if family.name == "dief_aggregator_consumer_lag":
             for s in family.samples:
-                found[(s.labels["region"], s.labels["partition"])] = s.value
+                found[s.labels["region"], s.labels["partition"]] = s.value
     return found
 
 
@@ -72,10 +74,10 @@ async def test_lag_is_the_high_watermark_less_the_first_uncommitted_offset() -> 
     consumer.positions[0] = 110
     lag.begin(Region.AFR, records(0, range(109, 99, -1)))
     await lag.refresh()
-    assert lag_of(registry)[("AFR", "0")] == 20
+    assert lag_of(registry)["AFR", "0"] == 20
     lag.end(Region.AFR)
     await lag.refresh()
-    assert lag_of(registry)[("AFR", "0")] == 10
+    assert lag_of(registry)["AFR", "0"] == 10
 
 
 async def test_a_rebalance_drops_partitions_no_longer_held_and_a_stuck_position_is_skipped() -> (

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import date
 
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from dief.aggregator import REASONS, Outcome
@@ -40,7 +40,7 @@ def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str
 
 
 def value(registry: CollectorRegistry, name: str, **labels: str) -> float:
-    return samples(registry)[(name, tuple(sorted(labels.items())))]
+    return samples(registry)[name, tuple(sorted(labels.items()))]
 
 
 def test_a_batch_report_counts_outcomes_and_dead_letters_by_region() -> None:
@@ -61,7 +61,9 @@ def test_a_batch_report_counts_outcomes_and_dead_letters_by_region() -> None:
     assert value(registry, LETTERS, region="AFR", reason="malformed") == 2
     assert value(registry, LETTERS, region="AFR", reason="bad_id") == 1
     assert value(registry, "dief_aggregator_batch_duration_seconds_count", region="AFR") == 2
-    assert value(registry, "dief_aggregator_batch_duration_seconds_sum", region="AFR") == 0.52
+    assert value(
+        registry, "dief_aggregator_batch_duration_seconds_sum", region="AFR"
+    ) == pytest.approx(0.52)
     assert value(registry, "dief_aggregator_batch_failures_total", region="EEG") == 1
     # the other series exist at 0 from the start
     assert value(registry, RECORDS, region="EEG", outcome="applied") == 0
@@ -194,7 +196,6 @@ def test_each_service_instance_has_a_registry_of_its_own() -> None:
     assert value(first.registry, RECORDS, region="AFR", outcome="applied") == 2
     assert value(second.registry, RECORDS, region="AFR", outcome="applied") == 0
     # and none of it on the global default registry
-    from prometheus_client import REGISTRY
 
     assert REGISTRY.get_sample_value(RECORDS, {"region": "AFR", "outcome": "applied"}) is None
     # the process metrics are on each service's registry

@@ -41,7 +41,7 @@ from dief.wire import (
     RecordItem,
     case_padded_size,
 )
-from tests.unit.record_helpers import b64url, signed_record
+from tests.unit.record_helpers import b64url, case_doc, signed_record
 
 
 def _longest(values: type[object]) -> str:
@@ -123,7 +123,6 @@ def test_padded_size_depends_only_on_whether_there_is_a_lesson() -> None:
 
 
 def _doc() -> dict[str, object]:
-    from tests.unit.record_helpers import case_doc
 
     return case_doc()
 

@@ -99,7 +99,7 @@ def test_parse_period_and_containing() -> None:
     assert (str(month), str(quarter), str(cycle)) == ("2025-09", "2025-Q3", "CSP12")
     for period in (month, quarter, cycle):
         assert period.contains(Month(2025, 9))
-        assert period.kind in ("month", "quarter", "cycle")
+        assert period.kind in {"month", "quarter", "cycle"}
 
 
 def test_values_are_frozen_and_hashable() -> None:

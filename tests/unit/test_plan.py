@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dief.aggregator import TOTAL, CaseFacts, CaseState, Outcome, cell_keys, plan_batch
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 OWNER = "a" * 32
 OTHER_OWNER = "b" * 32
@@ -49,7 +52,9 @@ def facts(
     )
 
 
-def cells(month: str, cycle: str, who: str, pairs: Iterable[tuple[str, str]]):
+def cells(
+    month: str, cycle: str, who: str, pairs: Iterable[tuple[str, str]]
+) -> Counter[tuple[str, str, str, str, str]]:
     """The cell rows one counted case adds one to, written out independently."""
     year, mm = month.split("-")
     quarter = f"{year}-Q{(int(mm) - 1) // 3 + 1}"
@@ -246,7 +251,7 @@ _record = st.builds(
 @given(history=st.lists(_record, max_size=14), cuts=st.lists(st.integers(0, 14), max_size=4))
 def test_any_batching_gives_the_model_cells(history: list[CaseFacts], cuts: list[int]) -> None:
     # Redeliver a prefix at the end, as after a crash before the offset commit.
-    history = history + history[: len(history) // 2]
+    history += history[: len(history) // 2]
     bounds = sorted({0, len(history), *(c for c in cuts if c <= len(history))})
     states: dict[str, CaseState] = {}
     applied: set[str] = set()

@@ -130,54 +130,96 @@ def test_designations_periods_and_counts_are_not_reference_numbers(text: str) ->
 
 
 BENIGN = [
-    "Consignment of small arms ammunition was re-routed through a transshipment hub; the "
-    "end-user certificate was later found forged; the 2026 shipment of 500 rifles was "
-    "intercepted before delivery.",
-    "A broker registered a shell company two weeks before the application; the declared end "
-    "user had no record of prior imports. Lesson: verify the consignee's trading history "
-    "before approving the licence.",
-    "Post-shipment verification in 2025 found that 1,200 of the 5,000 rounds of 7.62x39mm "
-    "ammunition were missing from the stockpile; records had been altered.",
-    "Parts and components for armoured combat vehicles were misdeclared as agricultural "
-    "machinery on the air waybill and flown on a chartered An-124-100 in mid-2024.",
-    "Light weapons recovered from a non-state armed group in the Sahel carried markings "
-    "matching a lot exported in 2019 under a licence that prohibited re-export.",
-    "The EUC bore a genuine stamp, but the signatory had left the ministry in 2023; a call "
-    "to the issuing authority revealed the forgery.",
-    "A transit State was not notified; the vessel changed its declared port of call twice "
-    "and switched off its AIS transponder for 36 hours in the Gulf of Guinea.",
-    "Theft from a poorly secured depot: about 300 pistols and 40 light machine guns; the "
-    "inventory had not been reconciled since 2021. PSSM measures were recommended.",
-    "Pattern seen across West Africa and the Great Lakes region: diversion at the point of "
-    "import through insider collusion at customs.",
-    "Brokering activity spanned three continents; payment went through a correspondent bank "
-    "and the letter of credit was amended after shipment. Require notification of "
-    "amendments.",
-    "Deactivated rifles were converted back to live fire in a workshop; 25 were seized in "
-    "Q3-2026. Recommend stricter deactivation standards and marking of converted items.",
-    "Ammunition boxes were repackaged into unmarked crates and declared as mining "
-    "explosives (quantity band 1001-10000); a customs risk profile flagged the consignment.",
-    "Aircraft spare parts were routed via a free-trade zone where the consignee's address "
-    "was a shared office; the company was dissolved on 2026-03-15.",
-    "An open-source investigation linked serial numbers on recovered rifles to a lot "
-    "reported lost from a peacekeeping contingent's inventory in 2018.",
-    "Online marketplace listings advertised pistol parts; postal and courier shipments were "
-    "split into small parcels below the declaration threshold.",
-    "The stated end use (training by a private security company) was inconsistent with the "
-    "quantity requested: 2,000 assault rifles and 1 000 000 rounds over 2023-2024.",
-    "Caribbean transshipment: firearms concealed in household goods, shipped in 20-foot "
-    "containers by sea freight, discovered on X-ray scanning at the port of entry.",
-    "MANPADS were reported missing after a change of government; the Balkans stockpile "
-    "destruction programme had not yet reached that site. Soviet-era 12.7 mm rounds were "
-    "also found.",
-    "Risk indicators present: the price was well above market value, payment was in cash, "
-    "and the route was unusually complex for the goods. The ATA carnet and the SGS "
-    "inspection report, dated 12/03/2026, contradicted the manifest.",
-    "Between 2019 and 2021, 14 shipments of 11-100 items each were diverted, for a total "
-    "value of USD 2.5 million; regional cooperation in Latin America and the Indian Ocean "
-    "helped trace them. The UN, the EU, the AU and ECOWAS were informed.",
-    "Insider diversion at a military depot: an NCO altered the ledger and sold 9x19mm "
-    "ammunition in lots of 50 to a criminal organization; AK-47 and PKM magazines too.",
+    (
+        "Consignment of small arms ammunition was re-routed through a transshipment hub; the "
+        "end-user certificate was later found forged; the 2026 shipment of 500 rifles was "
+        "intercepted before delivery."
+    ),
+    (
+        "A broker registered a shell company two weeks before the application; the declared end "
+        "user had no record of prior imports. Lesson: verify the consignee's trading history "
+        "before approving the licence."
+    ),
+    (
+        "Post-shipment verification in 2025 found that 1,200 of the 5,000 rounds of 7.62x39mm "
+        "ammunition were missing from the stockpile; records had been altered."
+    ),
+    (
+        "Parts and components for armoured combat vehicles were misdeclared as agricultural "
+        "machinery on the air waybill and flown on a chartered An-124-100 in mid-2024."
+    ),
+    (
+        "Light weapons recovered from a non-state armed group in the Sahel carried markings "
+        "matching a lot exported in 2019 under a licence that prohibited re-export."
+    ),
+    (
+        "The EUC bore a genuine stamp, but the signatory had left the ministry in 2023; a call "
+        "to the issuing authority revealed the forgery."
+    ),
+    (
+        "A transit State was not notified; the vessel changed its declared port of call twice "
+        "and switched off its AIS transponder for 36 hours in the Gulf of Guinea."
+    ),
+    (
+        "Theft from a poorly secured depot: about 300 pistols and 40 light machine guns; the "
+        "inventory had not been reconciled since 2021. PSSM measures were recommended."
+    ),
+    (
+        "Pattern seen across West Africa and the Great Lakes region: diversion at the point of "
+        "import through insider collusion at customs."
+    ),
+    (
+        "Brokering activity spanned three continents; payment went through a correspondent bank "
+        "and the letter of credit was amended after shipment. Require notification of "
+        "amendments."
+    ),
+    (
+        "Deactivated rifles were converted back to live fire in a workshop; 25 were seized in "
+        "Q3-2026. Recommend stricter deactivation standards and marking of converted items."
+    ),
+    (
+        "Ammunition boxes were repackaged into unmarked crates and declared as mining "
+        "explosives (quantity band 1001-10000); a customs risk profile flagged the consignment."
+    ),
+    (
+        "Aircraft spare parts were routed via a free-trade zone where the consignee's address "
+        "was a shared office; the company was dissolved on 2026-03-15."
+    ),
+    (
+        "An open-source investigation linked serial numbers on recovered rifles to a lot "
+        "reported lost from a peacekeeping contingent's inventory in 2018."
+    ),
+    (
+        "Online marketplace listings advertised pistol parts; postal and courier shipments were "
+        "split into small parcels below the declaration threshold."
+    ),
+    (
+        "The stated end use (training by a private security company) was inconsistent with the "
+        "quantity requested: 2,000 assault rifles and 1 000 000 rounds over 2023-2024."
+    ),
+    (
+        "Caribbean transshipment: firearms concealed in household goods, shipped in 20-foot "
+        "containers by sea freight, discovered on X-ray scanning at the port of entry."
+    ),
+    (
+        "MANPADS were reported missing after a change of government; the Balkans stockpile "
+        "destruction programme had not yet reached that site. Soviet-era 12.7 mm rounds were "
+        "also found."
+    ),
+    (
+        "Risk indicators present: the price was well above market value, payment was in cash, "
+        "and the route was unusually complex for the goods. The ATA carnet and the SGS "
+        "inspection report, dated 12/03/2026, contradicted the manifest."
+    ),
+    (
+        "Between 2019 and 2021, 14 shipments of 11-100 items each were diverted, for a total "
+        "value of USD 2.5 million; regional cooperation in Latin America and the Indian Ocean "
+        "helped trace them. The UN, the EU, the AU and ECOWAS were informed."
+    ),
+    (
+        "Insider diversion at a military depot: an NCO altered the ledger and sold 9x19mm "
+        "ammunition in lots of 50 to a criminal organization; AK-47 and PKM magazines too."
+    ),
 ]
 
 
@@ -241,6 +283,6 @@ def test_throughput_sanity() -> None:
     total = sum(len(screener.screen("summary", t)) for t in texts)
     elapsed = time.perf_counter() - started
     mean_chars = sum(map(len, texts)) / len(texts)
-    print(f"screened {len(texts)} texts of {mean_chars:.0f} chars in {elapsed:.3f} s")
+    print(f"screened {len(texts)} texts of {mean_chars:.0f} chars in {elapsed:.3f} s")  # noqa: T201  the corpus report, printed for the test log (pytest -s)
     assert total == 0
     assert mean_chars > 1800

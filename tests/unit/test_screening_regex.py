@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dief.screening import Screener
 from dief.screening._entities import _ORG_ZH_RE, _zh_org_matches
-from dief.screening._findings import FindingKind, resolve_overlaps
+from dief.screening._findings import KIND_RANK, Finding, FindingKind, resolve_overlaps
 from dief.screening._normalize import _fold_char, match_view
 from dief.screening._patterns import (
     _CUE_WORDS_LOWER_RE,
@@ -41,6 +41,9 @@ from dief.screening._patterns import (
     _literal_finditer,
 )
 from dief.screening._regex import after_first, alternatives, finditer_in_runs, first_characters
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 def _texts(seed: int, pieces: list[str], count: int, longest: int) -> Iterable[str]:
@@ -170,7 +173,6 @@ def test_overlaps_resolved_with_a_sorted_list_keep_what_the_pairwise_rule_keeps(
 
 
 def _pairwise(spans: list[tuple[int, int, FindingKind]]) -> list[object]:
-    from dief.screening._findings import KIND_RANK, Finding
 
     ordered = sorted(set(spans), key=lambda s: (s[0] - s[1], KIND_RANK[s[2]], s[0]))
     kept: list[tuple[int, int, FindingKind]] = []
@@ -203,7 +205,7 @@ def test_match_view_learnt_per_character_is_the_view_read_character_by_character
         view = match_view(text)
         expected = _match_view_by_character(text)
         if not view.text:  # nothing kept: no offsets to compare
-            assert expected[0] == "", text
+            assert not expected[0], text
         elif view.starts is None:
             assert (view.text, len(view.text)) == (expected[0], len(text)), text
         else:

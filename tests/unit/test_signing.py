@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import pickle
+import pickle  # noqa: S403  the test checks that pickling a key is refused
 
 import pytest
 from envelope_helpers import signing_key
@@ -25,7 +25,7 @@ from dief.crypto import (
     verify,
     verify_json,
 )
-from dief.exceptions import SignatureError
+from dief.exceptions import ConfigurationError, SignatureError
 
 DOC = {"region": "AFR", "period": "2026-05", "totals": {"cases": 12, "contributors": 4}}
 
@@ -138,7 +138,6 @@ def test_malformed_signature_objects(text: str) -> None:
 
 
 def test_bad_context_is_refused() -> None:
-    from dief.exceptions import ConfigurationError
 
     with pytest.raises(ConfigurationError):
         signing_key(0).sign(b"x", context="")

@@ -8,8 +8,7 @@ The real consumer (a tuple per batch, offsets committed after the handler) is ex
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import pytest
@@ -18,6 +17,9 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from dief.exceptions import StorageError
 from dief.kafka import subscribe_batches
 from dief.seams import Backoff, InboundRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 TOPIC = "dief.afr.cases"
 
@@ -51,7 +53,7 @@ async def test_the_handler_gets_inbound_records_without_a_thread_hand_off(
     hops: list[object] = []
     run_sync = anyio.to_thread.run_sync
 
-    async def counting_run_sync(func: Callable[..., object], *args: object, **kw: Any) -> object:
+    async def counting_run_sync(func: Callable[..., object], *args: object, **kw: Any) -> object:  # noqa: ANN401  a JSON document or an untyped library object, as the test builds it
         hops.append(func)
         return await run_sync(func, *args, **kw)
 

@@ -27,15 +27,15 @@ def test_fake_clock_is_a_clock_that_moves_only_when_told() -> None:
     clock = FakeClock(1000.0)
 
     assert isinstance(clock, Clock)
-    assert clock.now() == 1000.0
-    assert clock.now() == 1000.0
-    assert clock.advance(2.5) == 1002.5
-    assert clock.now() == 1002.5
+    assert clock.now() == 1000.0  # noqa: RUF069  the fake clock's values are exact binary fractions
+    assert clock.now() == 1000.0  # noqa: RUF069  the fake clock's values are exact binary fractions
+    assert clock.advance(2.5) == 1002.5  # noqa: RUF069  the fake clock's values are exact binary fractions
+    assert clock.now() == 1002.5  # noqa: RUF069  the fake clock's values are exact binary fractions
     assert repr(clock) == "FakeClock(now=1002.5)"
 
 
 def test_fake_clock_defaults_to_a_fixed_epoch_time() -> None:
-    assert FakeClock().now() == FakeClock().now() == 1_700_000_000.0
+    assert FakeClock().now() == FakeClock().now() == 1_700_000_000.0  # noqa: RUF069  the fake clock's values are exact binary fractions
 
 
 @pytest.mark.parametrize("seconds", [-1.0, float("nan"), float("inf")])
@@ -44,7 +44,7 @@ def test_fake_clock_never_goes_back_or_jumps_to_infinity(seconds: float) -> None
 
     with pytest.raises(ConfigurationError):
         clock.advance(seconds)
-    assert clock.now() == 10.0
+    assert clock.now() == 10.0  # noqa: RUF069  the fake clock's values are exact binary fractions
 
 
 def test_fake_clock_refuses_a_non_finite_start() -> None:
@@ -55,11 +55,11 @@ def test_fake_clock_refuses_a_non_finite_start() -> None:
 def test_fake_clock_jumps_back_only_when_asked() -> None:
     clock = FakeClock(100.0)
 
-    assert clock.jump_to(40.0) == 40.0
-    assert clock.now() == 40.0
+    assert clock.jump_to(40.0) == 40.0  # noqa: RUF069  the fake clock's values are exact binary fractions
+    assert clock.now() == 40.0  # noqa: RUF069  the fake clock's values are exact binary fractions
     with pytest.raises(ConfigurationError):
         clock.jump_to(float("inf"))
-    assert clock.now() == 40.0
+    assert clock.now() == 40.0  # noqa: RUF069  the fake clock's values are exact binary fractions
 
 
 # -- Faults --------------------------------------------------------------------------------

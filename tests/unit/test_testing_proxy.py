@@ -4,13 +4,16 @@ test_testing_fakes)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
 
 from dief.exceptions import BrokerError, ConfigurationError
 from dief.testing import ProxyStats, TcpProxy
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 WAIT = 5.0
 
