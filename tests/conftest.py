@@ -51,7 +51,7 @@ import pytest_asyncio
 pytest_plugins = ("pytester",)  # tests/unit/test_ci_skips.py runs this file's hooks
 
 #: Markers of tests that must run in CI: skipping one there fails the run.
-MUST_NOT_SKIP_IN_CI: tuple[str, ...] = ("postgres", "kafka", "browser")
+MUST_NOT_SKIP_IN_CI: tuple[str, ...] = ("postgres", "kafka", "browser", "libreoffice")
 #: An admin-capable database URL of a server to use instead of a throw-away cluster.
 DATABASE_URL_ENV = "DIEF_TEST_DATABASE_URL"
 #: Fixtures that reach PostgreSQL; a test using one must be marked ``postgres``.

@@ -10,11 +10,14 @@ document properties and fixed ZIP timestamps, so the same summary gives the same
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from dief.periods import Month
+from dief.render._docx_layout import grid_table, new_paper, value_text
 from dief.secretariat import DIMENSION_LABELS, label, percent
 from dief.vocab import REGION_NAMES, Dimension
 from dief.wire import ChecklistEntry, CspSummary, RegionTable, Totals, Trend
@@ -22,12 +25,12 @@ from dief.wire import ChecklistEntry, CspSummary, RegionTable, Totals, Trend
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
 
-__all__ = ["render_summary_docx"]
+__all__ = ["paper_date", "prose", "render_summary_docx", "summary_symbol"]
 
 _DASH = "\u2013"
-SUPPRESSED = "suppressed"
+#: A suppressed cell in a table (GSS table symbols: "[c]" confidential), with a legend.
+SUPPRESSED = "[c]"
 _ZIP_TIME = (2000, 1, 1, 0, 0, 0)
-_TABLE_STYLE = "Light Grid Accent 1"
 _ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
 
 
@@ -40,20 +43,59 @@ def _pct(value: float | None) -> str:
 
 
 def _trend(value: Trend | None) -> str:
-    return value.value if value is not None else _DASH
+    return value.value.capitalize() if value is not None else _DASH
 
 
 def _table(doc: DocxDocument, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    from docx.enum.table import WD_TABLE_ALIGNMENT
+    """A table with a column grid from its content and its header repeated on each page."""
+    grid_table(doc, header, rows)
 
-    # every row at once: add_row() re-reads the grid for each row
-    table = doc.add_table(rows=1 + len(rows), cols=len(header))
-    table.style = doc.styles[_TABLE_STYLE]  # by object: a lookup by name costs a scan
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for row, texts in zip(table.rows, [header, *rows], strict=True):
-        for cell, text in zip(row.cells, texts, strict=True):
-            cell.text = text
-    doc.add_paragraph()
+
+def _dimension_value(dimension: Dimension, value: str, titles: dict[str, str]) -> str:
+    """A cell's value as a reader reads it: a risk indicator by its title and id, any
+    other value by its vocabulary label."""
+    if dimension is Dimension.RISK_INDICATOR:
+        title = titles.get(value)
+        return f"{title} ({value})" if title else value
+    return value_text(value)
+
+
+_CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+_DIMENSIONS = {d.value: d for d in Dimension}
+
+
+def prose(text: str) -> str:
+    """*text* with every dimension or vocabulary code in it (``transfer_stage``,
+    ``small_arms``) replaced by its words; other names (document fields) stay."""
+
+    def words(match: re.Match[str]) -> str:
+        code = match.group(0)
+        if code in _DIMENSIONS:
+            return DIMENSION_LABELS[_DIMENSIONS[code]]
+        text = label(code)
+        return code if text == code.replace("_", " ") else text
+
+    return _CODE.sub(words, text)
+
+
+def summary_symbol(summary: CspSummary) -> str:
+    """The working paper's symbol: ``ATT/CSP12/DIEF/WP.<issue>`` (docs/documents.md)."""
+    return f"ATT/{summary.cycle}/DIEF/WP.{summary.issue}"
+
+
+def paper_date(last_month: str, issued_at: str | None = None) -> datetime:
+    """The date a paper carries: the day it was signed (*issued_at*), else the first day
+    after its period (*last_month*, ``YYYY-MM``), the earliest it can be issued."""
+    if issued_at:
+        day = datetime.fromisoformat(issued_at.replace("Z", "+00:00"))
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    after = Month.parse(last_month).next()
+    return datetime(after.year, after.month, 1, tzinfo=UTC)
+
+
+def long_date(day: datetime) -> str:
+    """``5 December 2026``."""
+    return f"{day.day} {day:%B %Y}"
 
 
 def _region_count(table: RegionTable, dimension: Dimension, value: str) -> str:
@@ -78,20 +120,22 @@ def _totals_row(name: str, totals: Totals) -> list[str]:
 def _dimension_tables(doc: DocxDocument, summary: CspSummary, level: int) -> None:
     """One table per dimension: every value, all regions together, then each region."""
     regions = list(summary.regions.items())
-    header = ["value", "cases", "contributors", "share", "trend"] + [r.value for r, _ in regions]
+    header = ["Value", "Cases", "Contributors", "Share", "Trend"] + [r.value for r, _ in regions]
+    titles = {e.id: e.title or e.question for e in summary.checklist}
     for dimension in Dimension:
         cells = summary.global_.dimensions.get(dimension, [])
-        doc.add_heading(f"{DIMENSION_LABELS[dimension].capitalize()} ({dimension.value})", level)
+        doc.add_heading(DIMENSION_LABELS[dimension].capitalize(), level)
         if not cells:
             doc.add_paragraph("No data.")
             continue
         rows: list[list[str]] = []
         for cell in cells:
+            shown = _dimension_value(dimension, cell.value, titles)
             if cell.suppressed:
-                head = [cell.value, SUPPRESSED, _DASH, _DASH, _DASH]
+                head = [shown, SUPPRESSED, _DASH, _DASH, _DASH]
             else:
                 head = [
-                    cell.value,
+                    shown,
                     _num(cell.count),
                     _num(cell.contributors),
                     _pct(cell.share),
@@ -171,7 +215,11 @@ def _png(fig: object) -> bytes:
 def _front(doc: DocxDocument, summary: CspSummary) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
-    marker = doc.add_paragraph(f"DIEF/{summary.cycle}/WP (draft)\nOriginal: English")
+    dated = long_date(paper_date(summary.to, summary.issued_at))
+    marker = doc.add_paragraph(
+        f"{summary_symbol(summary)}\n{dated}\nOriginal: English"
+        + ("" if summary.signature else "\nDraft: not signed yet")
+    )
     marker.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     for line in (
         "Arms Trade Treaty",
@@ -188,9 +236,15 @@ def _front(doc: DocxDocument, summary: CspSummary) -> None:
     sub = doc.add_paragraph(
         "Working paper: a non-attributed summary prepared from the DIEF case exchange. "
         "No State is named as the source of any case, and no cell with fewer than "
-        f"{summary.k} distinct contributors is published."
+        f"{summary.k} distinct contributors is published. In the tables, {SUPPRESSED} marks "
+        f"a suppressed cell and {_DASH} a value that does not apply."
     )
     sub.runs[0].italic = True
+    doc.add_paragraph(
+        f"Data annex: every published cell of this paper, with its code, is in the file "
+        f"{summary.cycle}.csv beside it (UTF-8, one row per cell; hidden cells carry no "
+        "count)."
+    )
 
 
 def _annex(doc: DocxDocument, summary: CspSummary) -> None:
@@ -202,7 +256,7 @@ def _annex(doc: DocxDocument, summary: CspSummary) -> None:
         f"primary, {method.secondary} secondary). TLP:RED cases are excluded."
     )
     for rule in method.rules:
-        doc.add_paragraph(rule, style="List Number")
+        doc.add_paragraph(prose(rule), style="List Number")
     if method.trend_test is not None:
         test = method.trend_test
         doc.add_paragraph(
@@ -220,28 +274,17 @@ def _annex(doc: DocxDocument, summary: CspSummary) -> None:
 
 
 def _new_document(summary: CspSummary) -> DocxDocument:
-    """An empty document: page margins, table font and fixed document properties.
-
-    The properties are dated the first of the summary's last month, so the same summary
-    gives the same bytes.
-    """
-    # python-docx is loaded on use (it is only needed for summaries)
-    from docx import Document
-    from docx.shared import Cm, Pt
-
-    doc = Document()
-    section = doc.sections[0]
-    section.left_margin = section.right_margin = Cm(2.2)
-    doc.styles[_TABLE_STYLE].font.size = Pt(9)
-    props = doc.core_properties
-    stamp = datetime(int(summary.to[:4]), int(summary.to[5:7]), 1, tzinfo=UTC)
-    props.title = f"DIEF summary {summary.cycle}"
-    props.subject = "Non-attributed diversion cases shared through the DIEF"
-    props.author = props.last_modified_by = "DIEF Exchange"
-    props.created = props.modified = stamp
-    props.revision = 1
-    props.comments = ""
-    return doc
+    """An empty A4 paper with its symbol and date in the header, page numbers in the
+    footer and fixed document properties (dated as the paper: the same summary gives the
+    same bytes)."""
+    stamp = paper_date(summary.to, summary.issued_at)
+    return new_paper(
+        symbol=summary_symbol(summary),
+        dated=long_date(stamp),
+        title=f"DIEF summary {summary.cycle}",
+        subject="Non-attributed diversion cases shared through the DIEF",
+        stamp=stamp,
+    )
 
 
 def _pictures(doc: DocxDocument, charts: Sequence[tuple[str, bytes]]) -> None:
@@ -260,7 +303,7 @@ def _regions_section(
     doc.add_heading(f"{number}. Cases by region", 1)
     _table(
         doc,
-        ["region", "cases", "contributors (at least)", "suppressed cells", "trend"],
+        ["Region", "Cases", "Contributors (at least)", "Suppressed cells", "Trend"],
         [
             _totals_row(f"{REGION_NAMES[r]} ({r.value})", t.totals)
             for r, t in summary.regions.items()
@@ -276,11 +319,11 @@ def _patterns_section(doc: DocxDocument, summary: CspSummary, number: str) -> No
     if summary.patterns:
         _table(
             doc,
-            ["dimension", "value", "rising in", "compared with"],
+            ["Dimension", "Value", "Rising in", "Compared with"],
             [
                 [
-                    DIMENSION_LABELS[p.dimension],
-                    label(p.value),
+                    DIMENSION_LABELS[p.dimension].capitalize(),
+                    value_text(p.value),
                     ", ".join(r.value for r in p.regions),
                     p.previous_cycle or _DASH,
                 ]
@@ -299,7 +342,7 @@ def _checklist_section(
     if summary.checklist:
         _table(
             doc,
-            ["rank", "id", "question", "cases", "prevalence", "trend"],
+            ["Rank", "Indicator", "Question", "Cases", "Prevalence", "Trend"],
             _checklist_rows(summary.checklist),
         )
     else:
@@ -312,8 +355,9 @@ def _dimensions_section(doc: DocxDocument, summary: CspSummary, number: str) -> 
     doc.add_heading(f"{number}. Cases by dimension, all regions and each region", 1)
     doc.add_paragraph(
         "Cases, distinct contributors (at least), share of all cases and trend against the "
-        "previous cycle for all regions together, then the cases of each region. "
-        "\u201csuppressed\u201d marks a protected cell; 0 means no case."
+        "previous cycle for all regions together, then the cases of each region "
+        "(AFR, APG, EEG, GRULAC, WEOG as in section I). "
+        f"{SUPPRESSED} marks a suppressed (protected) cell; 0 means no case."
     )
     _dimension_tables(doc, summary, 2)
 

@@ -11,22 +11,25 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
 from dief.render._docx import (
     _DASH,
     _ROMAN,
-    _TABLE_STYLE,
     SUPPRESSED,
     _checklist_rows,
+    _dimension_value,
     _fixed_zip,
     _num,
     _pct,
     _table,
     _trend,
+    long_date,
+    paper_date,
+    prose,
 )
+from dief.render._docx_layout import new_paper, value_text
 from dief.render._routes import ROUTES_INTRO, ROUTES_TITLE, WITHHELD_TEXT, RouteView, route_views
 from dief.secretariat import DIMENSION_LABELS
 from dief.vocab import REGION_NAMES, Dimension
@@ -35,7 +38,7 @@ from dief.wire import Cell, Digest, Totals
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
 
-__all__ = ["render_digest_docx"]
+__all__ = ["digest_symbol", "render_digest_docx"]
 
 
 def _signed(value: int | None) -> str:
@@ -45,22 +48,22 @@ def _signed(value: int | None) -> str:
 
 
 def _totals_table(doc: DocxDocument, totals: Totals, *, previous: bool) -> None:
-    header = ["cases", "distinct contributors (at least)", "suppressed cells"]
+    header = ["Cases", "Distinct contributors (at least)", "Suppressed cells"]
     if totals.withheld or totals.cases is None:
         row = [SUPPRESSED, _DASH, str(totals.suppressed)]
     else:
         row = [str(totals.cases), _num(totals.contributors), str(totals.suppressed)]
     if previous:
-        header += ["previous period", "trend"]
+        header += ["Previous period", "Trend"]
         row += [_num(totals.previous), _trend(totals.trend)]
     _table(doc, header, [row])
 
 
-def _cell_row(cell: Cell) -> list[str]:
+def _cell_row(cell: Cell, shown: str) -> list[str]:
     if cell.suppressed:
-        return [cell.value, SUPPRESSED, _DASH, _DASH, _DASH, _DASH, _DASH]
+        return [shown, SUPPRESSED, _DASH, _DASH, _DASH, _DASH, _DASH]
     return [
-        cell.value,
+        shown,
         _num(cell.count),
         _num(cell.contributors),
         _pct(cell.share),
@@ -71,14 +74,19 @@ def _cell_row(cell: Cell) -> list[str]:
 
 
 def _dimensions(doc: DocxDocument, digest: Digest) -> None:
-    header = ["value", "cases", "contributors", "share", "previous", "change", "trend"]
+    header = ["Value", "Cases", "Contributors", "Share", "Previous", "Change", "Trend"]
+    titles = {e.id: e.title or e.question for e in digest.checklist}
     for dimension in Dimension:
         cells = digest.dimensions.get(dimension, [])
-        doc.add_heading(f"{DIMENSION_LABELS[dimension].capitalize()} ({dimension.value})", 2)
+        doc.add_heading(DIMENSION_LABELS[dimension].capitalize(), 2)
         if not cells:
             doc.add_paragraph("No data.")
             continue
-        _table(doc, header, [_cell_row(c) for c in cells])
+        _table(
+            doc,
+            header,
+            [_cell_row(c, _dimension_value(dimension, c.value, titles)) for c in cells],
+        )
 
 
 def _lessons(doc: DocxDocument, digest: Digest) -> None:
@@ -101,14 +109,18 @@ def _route_table(doc: DocxDocument, view: RouteView) -> None:
         return
     _totals_table(doc, view.totals, previous=False)
     for dimension, cells in view.dimensions:
-        doc.add_heading(f"{DIMENSION_LABELS[dimension].capitalize()} ({dimension.value})", 3)
+        doc.add_heading(DIMENSION_LABELS[dimension].capitalize(), 3)
         _table(
             doc,
-            ["value", "cases", "contributors"],
+            ["Value", "Cases", "Contributors"],
             [
-                [c.value, SUPPRESSED, _DASH]
+                [_dimension_value(dimension, c.value, {}), SUPPRESSED, _DASH]
                 if c.suppressed
-                else [c.value, _num(c.count), _num(c.contributors)]
+                else [
+                    _dimension_value(dimension, c.value, {}),
+                    _num(c.count),
+                    _num(c.contributors),
+                ]
                 for c in cells
             ],
         )
@@ -118,34 +130,39 @@ def _route_table(doc: DocxDocument, view: RouteView) -> None:
 
 def _notes(doc: DocxDocument, digest: Digest) -> None:
     for text in digest.notes.text:
-        doc.add_paragraph(text, style="List Bullet")
+        doc.add_paragraph(prose(text), style="List Bullet")
     if digest.notes.dead_letters:
         _table(
             doc,
-            ["dead-letter reason", "records"],
-            [[reason, str(n)] for reason, n in sorted(digest.notes.dead_letters.items())],
+            ["Dead-letter reason", "Records"],
+            [
+                [value_text(reason), str(n)]
+                for reason, n in sorted(digest.notes.dead_letters.items())
+            ],
         )
 
 
-def _new_document(digest: Digest, start_month: int) -> DocxDocument:
-    """An empty document with fixed properties, dated the first of the period's last
-    month (the same digest gives the same bytes)."""
-    from docx import Document
-    from docx.shared import Cm, Pt
-
-    doc = Document()
-    section = doc.sections[0]
-    section.left_margin = section.right_margin = Cm(2.2)
-    doc.styles[_TABLE_STYLE].font.size = Pt(9)
+def digest_symbol(digest: Digest, start_month: int = DEFAULT_CYCLE_START_MONTH) -> str:
+    """The meeting paper's symbol: ``ATT/CSP12/DIEF/AFR/MP`` for a cycle digest,
+    ``ATT/CSP12/DIEF/AFR/2026-Q1/MP`` for a shorter period (docs/documents.md)."""
     last = parse_period(digest.period, start_month=start_month).last
-    props = doc.core_properties
-    props.title = f"DIEF trend digest {digest.region.value} {digest.period}"
-    props.subject = "Regional DIEF meeting: non-attributed diversion cases"
-    props.author = props.last_modified_by = "DIEF Exchange"
-    props.created = props.modified = datetime(last.year, last.month, 1, tzinfo=UTC)
-    props.revision = 1
-    props.comments = ""
-    return doc
+    cycle = str(last.cycle(start_month))
+    within = "" if digest.period == cycle else f"/{digest.period}"
+    return f"ATT/{cycle}/DIEF/{digest.region.value}{within}/MP"
+
+
+def _new_document(digest: Digest, start_month: int) -> DocxDocument:
+    """An empty A4 paper with its symbol and date (the first day after the period) in the
+    header, page numbers, and fixed properties (the same digest gives the same bytes)."""
+    last = parse_period(digest.period, start_month=start_month).last
+    stamp = paper_date(str(last))
+    return new_paper(
+        symbol=digest_symbol(digest, start_month),
+        dated=long_date(stamp),
+        title=f"DIEF trend digest {digest.region.value} {digest.period}",
+        subject="Regional DIEF meeting: non-attributed diversion cases",
+        stamp=stamp,
+    )
 
 
 def render_digest_docx(digest: Digest, *, start_month: int = DEFAULT_CYCLE_START_MONTH) -> bytes:
@@ -157,9 +174,15 @@ def render_digest_docx(digest: Digest, *, start_month: int = DEFAULT_CYCLE_START
     )
     sub = doc.add_paragraph(
         f"For the regional DIEF meeting only. Cells with fewer than {digest.k} distinct "
-        "contributors are shown as suppressed. Contributors are never listed."
+        f"contributors are suppressed, shown as {SUPPRESSED} in the tables ({_DASH}: does "
+        "not apply). Contributors are never listed."
     )
     sub.runs[0].italic = True
+    doc.add_paragraph(
+        f"Data annex: every published cell of this paper, with its code, is in the file "
+        f"{digest.period}.csv beside it (UTF-8, one row per cell; hidden cells carry no "
+        "count)."
+    )
     numbers = iter(_ROMAN)
     doc.add_heading(f"{next(numbers)}. Totals", 1)
     _totals_table(doc, digest.totals, previous=True)
@@ -167,7 +190,7 @@ def render_digest_docx(digest: Digest, *, start_month: int = DEFAULT_CYCLE_START
     _dimensions(doc, digest)
     doc.add_heading(f"{next(numbers)}. Risk-indicator checklist", 1)
     if digest.checklist:
-        header = ["rank", "id", "question", "cases", "prevalence", "trend"]
+        header = ["Rank", "Indicator", "Question", "Cases", "Prevalence", "Trend"]
         _table(doc, header, _checklist_rows(digest.checklist))
     else:
         doc.add_paragraph("No risk indicator was cited.")

@@ -1,9 +1,10 @@
 """Writing every output of a run into the output directory (DESIGN §9 ⚑).
 
-``digests/<REGION>/<PERIOD>.json``, ``.md`` and ``.html`` for every month, quarter and cycle
-with data, ``summary/<CYCLE>.json``, ``.md``, ``.html`` and ``.docx`` for every cycle with
-data. The HTML digests chart counts over time: the region's cells are read once for all its
-digests, so the whole directory still costs O(cells). Every file is deterministic. JSON: two
+``digests/<REGION>/<PERIOD>.json``, ``.md``, ``.html`` and ``.csv`` (the data annex) for
+every month, quarter and cycle with data, ``summary/<CYCLE>.json``, ``.md``, ``.html``,
+``.docx`` and ``.csv`` for every cycle with data. The HTML digests chart counts over
+time: the region's cells are read once for all its digests, so the whole directory still
+costs O(cells). Every file is deterministic. JSON: two
 spaces of indent, keys in the shapes' declared order (which the contract documents read
 best in; every mapping the code builds is inserted in a fixed order), a trailing newline.
 Files are written atomically (temporary file, then rename).
@@ -12,7 +13,7 @@ Files are written atomically (temporary file, then rename).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -25,6 +26,7 @@ from dief.catalogue import Catalogue
 from dief.digests import CaseLesson, RegionDigests
 from dief.disclosure import RowRequirement
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
+from dief.render._annex import render_digest_annex, render_summary_annex
 from dief.render._docx import render_summary_docx
 from dief.render._docx_digest import render_digest_docx
 from dief.render._html import render_digest_html, render_summary_html
@@ -50,10 +52,12 @@ class WrittenOutput:
     suppressed: int
     html_path: Path | None = None
     docx_path: Path | None = None
+    #: The CSV data annex (one row per cell; docs/documents.md).
+    csv_path: Path | None = None
 
     @property
     def paths(self) -> tuple[Path, ...]:
-        extra = (p for p in (self.html_path, self.docx_path) if p is not None)
+        extra = (p for p in (self.html_path, self.docx_path, self.csv_path) if p is not None)
         return (self.json_path, self.markdown_path, *extra)
 
 
@@ -103,6 +107,7 @@ async def write_outputs(
     digest_docx: bool = False,
     joint: bool = True,
     months_by_total: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> OutputIndex:
     """Write every digest and CSP summary with data for *regions* under *out_dir*.
 
@@ -122,13 +127,17 @@ async def write_outputs(
     The digests are an issue: every cell an earlier issue recorded in *store* as suppressed
     stays suppressed, and what this one lists is recorded
     (:meth:`RegionDigests.record`), so a later issue keeps the pattern.
+
+    *progress* is called with (documents written, documents to write) after every region
+    is read and after each document (a digest or a summary, in all its formats).
     """
     base = Path(out_dir)
     codes = [Region(r) for r in regions]
     written: list[WrittenOutput] = []
     needs: dict[str, dict[Region, RowRequirement]] = {}
-    for region in codes:
-        source = await _load_region(
+    sources: dict[Region, RegionDigests] = {}
+    for region in codes:  # every region read first: the number of documents is then known
+        source = sources[region] = await _load_region(
             store,
             region,
             k=k_meeting,
@@ -138,6 +147,10 @@ async def write_outputs(
         )
         for cycle, need in source.pattern.rows.items():
             needs.setdefault(cycle, {})[region] = need
+    total = sum(len(s.periods) for s in sources.values())
+    total += len({p for s in sources.values() for p in s.periods if p.startswith("CSP")})
+    tick = _Ticker(progress, total)
+    for region, source in sources.items():
         written += _write_region_digests(
             base / "digests" / region.value,
             source,
@@ -147,6 +160,7 @@ async def write_outputs(
             lessons=lessons,
             html=html,
             docx=digest_docx,
+            tick=tick,
         )
     cycles = {o.period for o in written if o.period.startswith("CSP")}
     made: dict[str, CspSummary] = {}
@@ -165,7 +179,22 @@ async def write_outputs(
             )
         made[cycle] = summary
         written.append(_write_summary(base / "summary", cycle, summary, html=html, docx=docx))
+        tick()
     return OutputIndex(base, tuple(written))
+
+
+class _Ticker:
+    """Counts the documents written and reports (done, total) to a progress callback."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
+        self._progress, self._total, self._done = progress, total, 0
+        if progress is not None:
+            progress(0, total)
+
+    def __call__(self) -> None:
+        self._done += 1
+        if self._progress is not None:
+            self._progress(self._done, self._total)
 
 
 async def _load_region(
@@ -207,27 +236,33 @@ def _write_region_digests(
     lessons: Mapping[Region, Sequence[Lesson | CaseLesson] | None] | None,
     html: bool,
     docx: bool = False,
+    tick: Callable[[], None] | None = None,
 ) -> list[WrittenOutput]:
-    """Write into *folder* the digest of every period of *region* with data.
+    """Write into *folder* the digest of every period of *region* with data (*tick* after
+    each).
 
     Periods go months first, then quarters, then cycles, each kind in order.
     """
     periods = sorted(source.periods, key=lambda p: _period_order(p, start_month))
     region_lessons = lessons.get(region) if lessons is not None else None
-    return [
-        _write_digest(
-            folder,
-            region,
-            source,
-            period,
-            catalogue=catalogue,
-            lessons=region_lessons,
-            start_month=start_month,
-            html=html,
-            docx=docx and period.startswith("CSP"),
+    out: list[WrittenOutput] = []
+    for period in periods:
+        out.append(
+            _write_digest(
+                folder,
+                region,
+                source,
+                period,
+                catalogue=catalogue,
+                lessons=region_lessons,
+                start_month=start_month,
+                html=html,
+                docx=docx and period.startswith("CSP"),
+            )
         )
-        for period in periods
-    ]
+        if tick is not None:
+            tick()
+    return out
 
 
 def _write_digest(
@@ -248,6 +283,8 @@ def _write_digest(
     json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
     write_atomic(json_path, dump_json(digest))
     write_atomic(md_path, render_digest_markdown(digest))
+    csv_path = folder / f"{period}.csv"
+    write_atomic(csv_path, render_digest_annex(digest).encode())
     html_path: Path | None = None
     if html:
         html_path = folder / f"{period}.html"
@@ -266,6 +303,7 @@ def _write_digest(
         digest.notes.suppressed_cells,
         html_path,
         docx_path,
+        csv_path,
     )
 
 
@@ -309,6 +347,8 @@ def _write_summary(
     json_path, md_path = folder / f"{cycle}.json", folder / f"{cycle}.md"
     write_atomic(json_path, dump_json(summary))
     write_atomic(md_path, render_summary_markdown(summary))
+    csv_path = folder / f"{cycle}.csv"
+    write_atomic(csv_path, render_summary_annex(summary).encode())
     html_path: Path | None = None
     if html:
         html_path = folder / f"{cycle}.html"
@@ -326,4 +366,5 @@ def _write_summary(
         summary.methodology.suppressed,
         html_path,
         docx_path,
+        csv_path,
     )

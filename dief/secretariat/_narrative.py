@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dief.vocab import REGION_NAMES, Dimension, Region
 from dief.wire import Cell, ChecklistEntry, Methodology, Pattern, RegionTable
 
-__all__ = ["DIMENSION_LABELS", "label", "narrative", "percent"]
+__all__ = ["DIMENSION_LABELS", "LIST_LIMIT", "label", "listed", "narrative", "percent"]
 
 DIMENSION_LABELS: dict[Dimension, str] = {
     Dimension.KIND: "kind of report",
@@ -45,9 +45,29 @@ _HIGHLIGHTS = (
 )
 
 
+#: A sentence names at most this many items; the rest are counted ("and 14 others").
+LIST_LIMIT = 5
+
+
 def label(value: str) -> str:
-    """``small_arms`` → ``small arms`` (indicator ids stay as they are)."""
-    return value.replace("_", " ")
+    """A vocabulary value as words inside a sentence, from the one label source
+    (:data:`dief.portal._labels.VALUE_LABELS`): ``non_state_armed_group`` →
+    ``non-state armed group``; a value without a label loses its underscores; indicator
+    ids stay as they are."""
+    from dief.portal._labels import VALUE_LABELS  # loaded on use (the portal's package)
+
+    text = VALUE_LABELS.get(value)
+    if text is None:
+        return value.replace("_", " ")
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+def listed(items: Sequence[str], what: str, limit: int = LIST_LIMIT) -> str:
+    """*items* joined with "; ", the first *limit* only, then "and N other *what*"."""
+    if len(items) <= limit:
+        return "; ".join(items)
+    rest = len(items) - limit
+    return "; ".join(items[:limit]) + f"; and {rest} other {what}{'' if rest == 1 else 's'}"
 
 
 def percent(share: float) -> str:
@@ -159,12 +179,14 @@ def _rising(patterns: Sequence[Pattern], previous_cycle: str | None) -> str | No
             f"No published value rose significantly in two or more regions compared "
             f"with {previous_cycle}."
         )
-    listed = "; ".join(
+    values = [
         f"{DIMENSION_LABELS[p.dimension]} {label(p.value)} "
         f"({', '.join(r.value for r in p.regions)})"
         for p in patterns
-    )
-    return f"Rising in two or more regions compared with {previous_cycle}: {listed}."
+    ]
+    shown = listed(values, "value")
+    more = " (all are in the table of patterns)" if len(values) > LIST_LIMIT else ""
+    return f"Rising in two or more regions compared with {previous_cycle}: {shown}{more}."
 
 
 def _leading_indicators(checklist: Sequence[ChecklistEntry]) -> str | None:

@@ -170,5 +170,5 @@ async def test_write_outputs_from_postgres(
     summary = (tmp_path / "summary" / "CSP13.md").read_text(encoding="utf-8")
     assert summary.startswith("# DIEF summary for CSP13 (2026-09 to 2027-08)")
     assert all(p.is_file() for p in index.paths)
-    # digests: .json .md .html; summaries: .json .md .html .docx
-    assert len(index.paths) == 3 * len(index.digests) + 4 * len(index.summaries)
+    # digests: .json .md .html .csv; summaries: .json .md .html .docx .csv
+    assert len(index.paths) == 4 * len(index.digests) + 5 * len(index.summaries)

@@ -19,6 +19,7 @@ from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.disclosure import Tally
+from dief.portal._labels import value_label
 from dief.render import (
     render_digest_docx,
     render_digest_html,
@@ -168,17 +169,17 @@ def test_docx_shows_each_route_table_as_given_and_no_suppressed_value() -> None:
     assert "From Western European and Others Group (WEOG), CSP12" in after
     assert WITHHELD in after
     # route tables: value, cases, contributors (the digest's own have seven columns)
-    route_rows = [row for t in tables if t[0] == ["value", "cases", "contributors"] for row in t]
-    cells = {row[0]: row[1:] for row in route_rows if row[0] != "value"}
-    listed = {c.value: c for cs in shown.dimensions.values() for c in cs}
+    route_rows = [row for t in tables if t[0] == ["Value", "Cases", "Contributors"] for row in t]
+    cells = {row[0]: row[1:] for row in route_rows if row[0] != "Value"}
+    listed = {value_label(c.value): c for cs in shown.dimensions.values() for c in cs}
     assert cells.keys() == listed.keys()
     for value, cell in listed.items():
         if cell.suppressed:
-            assert cells[value] == ["suppressed", "\u2013"]
+            assert cells[value] == ["[c]", "\u2013"]
         else:
             assert cells[value] == [str(cell.count), str(cell.contributors)]
-    totals = [t for t in tables if t[0][0] == "cases" and len(t[0]) == 3]
-    assert totals == [[["cases", "distinct contributors (at least)", "suppressed cells"],
+    totals = [t for t in tables if t[0][0] == "Cases" and len(t[0]) == 3]
+    assert totals == [[["Cases", "Distinct contributors (at least)", "Suppressed cells"],
                        ["23", "9", "2"]]]  # fmt: skip
     text = "\n".join(after) + "".join(c for row in route_rows for c in row)
     assert not set(re.findall(r"\b\d+\b", text.replace("CSP12", ""))) & SECRET
