@@ -127,6 +127,7 @@ class BulletinCollector:
         self._memory = memory if memory is not None else MemoryBulletinMemory()
         self._rng = rng if rng is not None else random.SystemRandom()
         self._queue: list[_Queued] = []
+        self._taken: list[_Queued] = []
         self._due_at: float | None = None
 
     def __repr__(self) -> str:
@@ -167,11 +168,12 @@ class BulletinCollector:
     async def take(self, *, force: bool = False) -> list[BulletinEntry]:
         """The entries of the batch now due (none before it is, unless *force*); the next
         batch is scheduled. Retractions always go; a bulletin goes when the release rule
-        lets it, else it waits for the next batch."""
+        lets it, else it waits for the next batch. If sending the batch fails, the caller
+        puts it back with :meth:`restore`."""
         if not force and not self.due():
             return []
         self._due_at = self._next()
-        out: list[BulletinEntry] = []
+        taken: list[_Queued] = []
         kept: list[_Queued] = []
         for queued in self._queue:
             entry = queued.entry
@@ -180,9 +182,17 @@ class BulletinCollector:
                 continue
             if entry.action == "publish":
                 self._memory.put(queued.case_id, entry.bulletin_id)
-            out.append(entry)
+            taken.append(queued)
         self._queue = kept
-        return out
+        self._taken = taken
+        return [q.entry for q in taken]
+
+    def restore(self) -> int:
+        """Put the entries of the last batch taken back at the head of the queue (sending
+        it failed: they go with the next batch, in the same order); how many."""
+        taken, self._taken = self._taken, []
+        self._queue = taken + self._queue
+        return len(taken)
 
     async def _may_release(self, queued: _Queued) -> bool:
         if self._release is None:

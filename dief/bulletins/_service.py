@@ -72,7 +72,11 @@ class BulletinPublisher:
         """Send the batch now due (if any, and not empty); the entries sent."""
         entries = await self.collector.take(force=force)
         if entries:
-            await self._sink.send(self._topic, record_key(), self.sealer.seal(entries))
+            try:
+                await self._sink.send(self._topic, record_key(), self.sealer.seal(entries))
+            except BaseException:
+                self.collector.restore()  # not lost: they go with the next batch
+                raise
             self.sent_batches += 1
             self.sent_entries += len(entries)
             log.info("sent a bulletin batch of %d entries", len(entries))

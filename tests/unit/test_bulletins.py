@@ -23,7 +23,7 @@ from dief.bulletins import (
     match_watches,
 )
 from dief.crypto import KemPrivateKey, Opener, SigningKey
-from dief.exceptions import DirectoryError
+from dief.exceptions import BrokerError, DirectoryError
 from dief.keyring import (
     KeyRole,
     SimulatedForum,
@@ -418,3 +418,29 @@ async def test_region_bulletins_wait_for_the_held_directorys_group_key(
     opened = reader.open(value)
     assert opened is not None
     assert opened.region == "AFR"
+
+
+async def test_a_batch_whose_sending_fails_is_sent_with_the_next_one(
+    forum: SimulatedForum,
+) -> None:
+    """Taken from the queue, then the broker refused it: not lost, the next batch has it."""
+    from dief.bulletins import BulletinPublisher
+    from dief.testing import MemoryRecordSink
+
+    _release, group = _group(forum)
+    sink = MemoryRecordSink()
+    collector = BulletinCollector("AFR")
+    publisher = BulletinPublisher(
+        collector,
+        BulletinSealer("AFR", forum.signing_key(KeyRole.REGION, "AFR"), group.public_key),
+        sink,
+    )
+    collector.offer(_alert())
+    sink.faults.fail(times=1)
+    with pytest.raises(BrokerError):
+        await publisher.tick(force=True)
+    assert collector.queued == 1
+    collector.offer(_alert())
+    sent = await publisher.tick(force=True)
+    assert len(sent) == 2
+    assert len(sink.sent) == 1
