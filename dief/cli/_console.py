@@ -109,9 +109,17 @@ def stored_database(url: SecretStr, *, given: bool, last_run: Path, what: str) -
 err_console = Console(stderr=True)
 
 _LABELS = {
+    "keys": "making the forum's keys",
+    "broker": "starting the broker",
+    "aggregators_start": "starting the regional aggregators",
     "post": "validating, screening and sealing",
     "publish": "publishing to the broker",
     "aggregate": "applying in the regional aggregators",
+    "aggregators_join": "aggregators joining their topics",
+    "lessons": "opening the shareable lessons",
+    "routes": "exchanging route tables",
+    "digests": "issuing digests, signing summaries",
+    "outputs": "writing digests and summaries",
 }
 
 

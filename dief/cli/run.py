@@ -74,6 +74,8 @@ def _print_result(result: RunResult, out: Path) -> None:
         f"{result.applied} applied, {result.dead_lettered} dead-lettered "
         f"in {result.timings.get('total', 0):.1f}s"
     )
+    console.print(result.records_explained(), highlight=False, markup=False)
+    console.print(f"Open:      {out / 'index.html'} (every digest and summary, by format)")
     console.print(f"Digests:   {out / 'digests'}")
     console.print(f"Summaries: {out / 'summary'}")
     console.print(f"Accepted:  {out / 'accepted.jsonl'} (the case id of each accepted line)")

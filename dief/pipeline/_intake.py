@@ -21,6 +21,7 @@ from dief.pipeline._keys import ForumKeys, node_label
 from dief.pipeline._options import Progress, RunContext, RunOptions, RunResult
 from dief.pipeline._resources import Resources
 from dief.settings import KafkaSettings
+from dief.vocab import CaseStatus
 from dief.wire import CaseInput, CaseValidationError, load_cases
 
 __all__ = [
@@ -62,6 +63,31 @@ def read_input(options: RunOptions, result: RunResult) -> tuple[CasesByState, li
         else:
             by_state[item.submitted_by].append((line, item))
     return by_state, rejected
+
+
+def _count_versions(
+    result: RunResult,
+    accepted: Sequence[Accepted],
+    items: Sequence[tuple[int, CaseInput | ValidationError]],
+) -> None:
+    """Add to *result* the cases, revisions, withdrawals and held lines among one node's
+    *accepted* lines (each node derives its own case ids: no case spans two nodes)."""
+    withdrawn = {
+        line
+        for line, item in items
+        if isinstance(item, CaseInput) and item.status is CaseStatus.WITHDRAWN
+    }
+    seen: set[str] = set()
+    for entry in sorted(accepted, key=lambda a: a.line):
+        first = entry.case_id not in seen
+        seen.add(entry.case_id)
+        if entry.held:
+            result.held += 1
+        elif entry.line in withdrawn:
+            result.withdrawals += 1
+        elif not first:
+            result.revisions += 1
+    result.cases += len(seen)
 
 
 def node_cycles(by_state: CasesByState, start_month: int) -> dict[str, set[str]]:
@@ -116,6 +142,8 @@ async def post_through_nodes(
         accepted.extend(report.accepted)
         result.accepted += len(report.accepted)
         result.published += report.records
+        result.duplicates += len(report.already)
+        _count_versions(result, report.accepted, items)
         relays.append(OutboxRelay(outbox, publisher))
         posted += len(items)
         progress.advance("post", posted)

@@ -23,6 +23,7 @@ __all__ = [
     "RunOptions",
     "RunResult",
     "RunSummary",
+    "step",
     "timed",
 ]
 
@@ -77,7 +78,18 @@ class RunOptions:
     passphrase: SecretStr | None = field(default=None, repr=False)
 
 
-class RunSummary(TypedDict):
+class _RecordCounts(TypedDict, total=False):
+    """Why the records differ from the cases (:meth:`RunResult.records_explained`);
+    optional in the schema, as older ``run.json`` files lack them."""
+
+    cases: int
+    revisions: int
+    withdrawals: int
+    duplicates: int
+    held: int
+
+
+class RunSummary(_RecordCounts):
     """:meth:`RunResult.to_json`: the counts and step timings (seconds) of a run."""
 
     read: int
@@ -97,6 +109,16 @@ class RunResult:
     published: int = 0
     applied: int = 0
     dead_lettered: int = 0
+    #: Distinct cases among the accepted lines.
+    cases: int = 0
+    #: Accepted lines that revise a case an earlier line of the run posted (a record each).
+    revisions: int = 0
+    #: Accepted lines that withdraw a case (a record each).
+    withdrawals: int = 0
+    #: Lines repeating a case its node had already accepted: skipped, no record.
+    duplicates: int = 0
+    #: Accepted lines held (no record yet) until their contributor token arrives.
+    held: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)
 
@@ -108,8 +130,41 @@ class RunResult:
             "published": self.published,
             "applied": self.applied,
             "dead_lettered": self.dead_lettered,
+            "cases": self.cases,
+            "revisions": self.revisions,
+            "withdrawals": self.withdrawals,
+            "duplicates": self.duplicates,
+            "held": self.held,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
+
+    def records_explained(self) -> str:
+        """Why the cases and the records differ, in one sentence with the run's numbers:
+        every version of a case (its first record, each revision, its withdrawal) is a
+        record of its own; repeated lines and held cases send none."""
+        first = self.published - self.revisions - self.withdrawals
+        text = (
+            f"{self.cases:,} {_plural(self.cases, 'case')} became {self.published:,} "
+            f"{_plural(self.published, 'record')}: each version of a case is a record of its "
+            f"own ({first:,} first {_plural(first, 'record')}, {self.revisions:,} "
+            f"{_plural(self.revisions, 'revision')}, {self.withdrawals:,} "
+            f"{_plural(self.withdrawals, 'withdrawal')})"
+        )
+        if self.duplicates:
+            text += (
+                f"; {self.duplicates:,} repeated {_plural(self.duplicates, 'line')} sent nothing"
+            )
+        if self.held:
+            text += f"; {self.held:,} held for a contributor token sent nothing yet"
+        text += (
+            f"; {self.applied:,} {_plural(self.applied, 'record')} applied and "
+            f"{self.dead_lettered:,} dead-lettered."
+        )
+        return text
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +177,16 @@ class RunContext:
     catalogue: Catalogue
     progress: Progress
     result: RunResult
+
+
+@contextlib.contextmanager
+def step(run: RunContext, name: str) -> Iterator[None]:
+    """A step without a count of its own, timed (:func:`timed`) and shown as a one-unit
+    progress task (the console shows it running with its elapsed time, then done)."""
+    run.progress.start(name, 1)
+    with timed(run.result, name):
+        yield
+    run.progress.finish(name)
 
 
 @contextlib.contextmanager

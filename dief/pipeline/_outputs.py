@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from dief.aggregator.store import CaseStore
 from dief.crypto.envelope import Opener
@@ -18,7 +18,7 @@ from dief.pipeline._consumers import Consumers
 from dief.pipeline._intake import ACCEPTED_FILE
 from dief.pipeline._keys import ForumKeys
 from dief.pipeline._options import PipelineError, RunContext
-from dief.render import write_outputs
+from dief.render import write_index, write_outputs
 from dief.routes import RouteInbox, RouteOutcome
 from dief.settings import KafkaSettings
 from dief.vocab import Region
@@ -128,6 +128,18 @@ async def issue_digests(
     return signed.summaries
 
 
+def _documents(run: RunContext) -> Callable[[int, int], None]:
+    """The ``outputs`` step's progress, in documents written."""
+
+    def report(done: int, total: int) -> None:
+        if done == 0:
+            run.progress.start("outputs", total)
+        else:
+            run.progress.advance("outputs", done)
+
+    return report
+
+
 async def write_run_outputs(
     run: RunContext,
     store: CaseStore,
@@ -136,8 +148,9 @@ async def write_run_outputs(
     rejected: Sequence[Rejection],
 ) -> None:
     """Every digest and summary, ``accepted.jsonl`` (each accepted line with the case id
-    its node derived) and ``rejected.jsonl``, under the output folder; the paths written go
-    into the result."""
+    its node derived), ``rejected.jsonl`` and ``index.html`` (linking them all, with the
+    records-versus-cases sentence), under the output folder; the paths written go into the
+    result."""
     options = run.options
     index = await write_outputs(
         options.out,
@@ -149,9 +162,18 @@ async def write_run_outputs(
         start_month=options.start_month,
         lessons=lessons,
         summaries=summaries,
+        progress=_documents(run),
     )
-    run.result.outputs = list(index.paths)
+    run.progress.finish("outputs")
     write_rejections(options.out / "rejected.jsonl", rejected)
     noted = run.work / ACCEPTED_FILE
     if noted.is_file():
         shutil.copyfile(noted, options.out / ACCEPTED_FILE)
+    files = [ACCEPTED_FILE] if noted.is_file() else []
+    page = write_index(
+        index,
+        explanation=run.result.records_explained(),
+        run_files=[*files, "rejected.jsonl", "run.json"],  # run.json: written last
+        start_month=options.start_month,
+    )
+    run.result.outputs = [*index.paths, page]

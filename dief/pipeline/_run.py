@@ -40,6 +40,7 @@ from dief.pipeline._options import (
     RunOptions,
     RunResult,
     RunSummary,
+    step,
     timed,
 )
 from dief.pipeline._outputs import (
@@ -71,16 +72,16 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
     with timed(result, "read"):
         by_state, rejected = read_input(options, result)
     run = RunContext(options, work, load_catalogue(), progress or NullProgress(), result)
-    with timed(result, "keys"):
+    with step(run, "keys"):
         keys = await load_keys(options, work, node_cycles(by_state, options.start_month))
 
     async with Resources() as stack:
-        with timed(result, "broker"):
+        with step(run, "broker"):
             kafka = await start_broker(run, stack)
         with timed(result, "store"):
             store = await start_store(run, stack)
         applied = Applied()
-        with timed(result, "aggregators_start"):
+        with step(run, "aggregators_start"):
             consumers = await start_consumers(run, stack, kafka, keys, store, applied)
         with timed(result, "nodes"):
             relays = await post_through_nodes(run, stack, kafka, keys, by_state, rejected)
@@ -88,18 +89,18 @@ async def run_pipeline(options: RunOptions, progress: Progress | None = None) ->
         applied.expect(result.published)
         with timed(result, "publish"):
             await publish(relays, result.published, run.progress)
-        with timed(result, "aggregators_join"):
+        with step(run, "aggregators_join"):
             await join_consumers(consumers, kafka)
         with timed(result, "aggregate"):
             deadline = time.monotonic() + options.timeout  # also for the summaries
             await wait_until_applied(run, applied, deadline)
         result.dead_lettered = applied.dead_lettered
         result.applied = applied.finished - result.dead_lettered
-        with timed(result, "lessons"):
+        with step(run, "lessons"):
             lessons = await open_lessons(store, keys)
-        with timed(result, "routes"):
+        with step(run, "routes"):
             await exchange_route_tables(run, store, keys, consumers, kafka, deadline)
-        with timed(result, "digests"):
+        with step(run, "digests"):
             summaries = await issue_digests(run, store, keys, consumers, lessons, deadline)
         with timed(result, "outputs"):
             await write_run_outputs(run, store, lessons, summaries, rejected)

@@ -247,6 +247,27 @@ def test_run_json_counts_add_up(batch: Batch, embedded_run: RunOutcome) -> None:
     assert all(isinstance(v, int | float) and v >= 0 for v in timings.values())
 
 
+def test_run_explains_why_cases_and_records_differ(embedded_run: RunOutcome) -> None:
+    _assert_ok(embedded_run)
+    facts = json.loads((embedded_run.out / "run.json").read_text(encoding="utf-8"))
+    lines = (embedded_run.out / "accepted.jsonl").read_text(encoding="utf-8").splitlines()
+    accepted = [json.loads(line) for line in lines]
+    assert facts["cases"] == len({a["case_id"] for a in accepted})
+    assert (facts["held"], facts["duplicates"]) == (0, 0)
+    later = facts["revisions"] + facts["withdrawals"]
+    assert later == sum(a["revision"] > 1 for a in accepted)
+    assert facts["published"] == facts["cases"] + later
+    said = f"{facts['cases']:,} cases became {facts['published']:,} records"
+    assert said in embedded_run.stdout
+    assert f"{facts['revisions']:,} revision" in embedded_run.stdout
+    index = (embedded_run.out / "index.html").read_text(encoding="utf-8")
+    assert said in index
+    assert "<script" not in index
+    for path in (embedded_run.out / "summary").iterdir():
+        assert f'href="summary/{path.name}"' in index
+    assert "writing digests and summaries" in embedded_run.stderr
+
+
 def test_rejected_jsonl_names_line_case_and_reason_never_the_text(
     batch: Batch, embedded_run: RunOutcome
 ) -> None:
@@ -308,7 +329,7 @@ def test_digest_and_summary_files_for_every_period_with_data(
     cycles = {p for periods in expected.values() for p in periods if p.startswith("CSP")}
     summary = embedded_run.out / "summary"
     assert {p.name for p in summary.iterdir()} == {
-        f"{c}.{ext}" for c in cycles for ext in ("json", "md", "html", "docx")
+        f"{c}.{ext}" for c in cycles for ext in ("json", "md", "html", "docx", "csv")
     }
     for cycle in cycles:
         doc = json.loads((summary / f"{cycle}.json").read_text(encoding="utf-8"))
@@ -319,7 +340,14 @@ def test_digest_and_summary_files_for_every_period_with_data(
 def test_outputs_are_only_where_design_puts_them(embedded_run: RunOutcome) -> None:
     _assert_ok(embedded_run)
     top = {p.name for p in embedded_run.out.iterdir()}
-    assert top == {"digests", "summary", "accepted.jsonl", "rejected.jsonl", "run.json"}
+    assert top == {
+        "digests",
+        "summary",
+        "accepted.jsonl",
+        "rejected.jsonl",
+        "run.json",
+        "index.html",
+    }
     assert not any(p.name.startswith(".") for p in embedded_run.out.rglob("*"))  # no temp files
 
 
