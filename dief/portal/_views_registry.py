@@ -43,8 +43,10 @@ def _registry(request: Request) -> NodeRegistry:
 async def _page(
     request: Request, *, problem: str | None = None, status_code: int = 200
 ) -> Response:
-    registry = _registry(request)
     portal = portal_of(request)
+    if portal.registry is None:  # this portal was not given the Secretariat's keyring
+        return await render(request, "registry.html", unavailable=True)
+    registry = portal.registry
     pending = [r for r in await portal.releases.open() if r.kind is not ReleaseKind.SUMMARY]
     return await render(
         request, "registry.html", status_code=status_code, nodes=await registry.nodes(),

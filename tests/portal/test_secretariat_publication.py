@@ -152,3 +152,40 @@ def test_the_preview_offers_its_documents_for_download(site: Site) -> None:
     assert "preview" in docx.headers["content-disposition"]
     entries = site.client.portal.call(site.portal.accounts.audit_log)
     assert "summary CSP14 docx (preview)" in {e.target for e in entries}
+
+
+@dataclass
+class RefusingPublisher:
+    async def publish(self, cycle: str) -> CspSummary:
+        from dief.secretariat import IncompleteCycleError
+
+        raise IncompleteCycleError(f"no {cycle} digest from EEG yet")
+
+
+def test_a_failed_publication_is_kept_with_its_reason_and_may_be_asked_again(site: Site) -> None:
+    site.portal.publisher = RefusingPublisher()
+    release = _request_publication(site)
+    other = site.fresh_client()
+    assert site.login("editor2", client=other).status_code == 303
+    r = post(site, f"/secretariat/releases/{release}/release", "/secretariat/CSP14", other)
+    assert r.status_code == 303
+    page = other.get("/secretariat/CSP14")
+    assert "not released" in page.text
+    assert "incomplete_cycle" in page.text
+    assert site.client.portal.call(site.portal.releases.open) == []
+    entries = site.client.portal.call(site.portal.accounts.audit_log)
+    assert ("editor2", "release failed", "publish summary CSP14") in {
+        (e.account, e.action, e.target) for e in entries
+    }
+    r = post(site, "/secretariat/CSP14/publish", "/secretariat/CSP14")  # asked again
+    assert r.status_code == 303
+    assert len(site.client.portal.call(site.portal.releases.open)) == 1
+
+
+def test_without_the_secretariats_keyring_the_registry_page_says_so(site: Site) -> None:
+    assert site.login("admin").status_code == 303
+    page = site.client.get("/secretariat/registry")
+    assert page.status_code == 200
+    assert "started without the Secretariat" in page.text
+    r = post(site, "/secretariat/registry/directory", "/secretariat/registry")
+    assert r.status_code == 503
