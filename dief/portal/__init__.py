@@ -4,8 +4,11 @@
   at their field and span, drafts, four-eyes release (:func:`check_four_eyes`), "my cases"
   with their delivery from the outbox and receipts, revise and withdraw, file import.
 - Region: the meeting's dashboard of its digests by period, the printable checklist, the
-  route tables.
-- Secretariat: a first page (the rest is to come: docs/portal.md).
+  route tables, the meeting pack in three languages (:func:`render_meeting_pack`).
+- Secretariat: each cycle's summary and its documents, publication to ``csp.reporting``
+  released by a second person (:class:`SummaryPublisher`, :class:`ReleaseStore`), the
+  registry of nodes and directory versions (:class:`NodeRegistry`,
+  :class:`KeyringRegistry`).
 
 Every party: local accounts (Argon2id, TOTP, roles, disabling) behind the
 :class:`LoginMethod` seam, signed session cookies with an idle timeout, CSRF tokens on every
@@ -46,6 +49,16 @@ from dief.portal._gateway import (
     read_deliveries,
 )
 from dief.portal._i18n import Translator, extract_messages, negotiate, translator
+from dief.portal._meeting_pack import pack_period, render_meeting_pack
+from dief.portal._registry import DirectoryVersion, KeyringRegistry, NodeEntry, NodeRegistry
+from dief.portal._releases import (
+    Release,
+    ReleaseKind,
+    ReleaseState,
+    ReleaseStore,
+    SecretariatPublisher,
+    SummaryPublisher,
+)
 from dief.portal._security import SECURITY_HEADERS, LoginLimiter, Session, SessionCodec
 from dief.portal._settings import Party, portal_database
 from dief.portal._summaries import CycleSummary, StoreSummaries, SummarySource
@@ -64,27 +77,37 @@ __all__ = [
     "Dashboard",
     "Delivery",
     "DigestSource",
+    "DirectoryVersion",
     "Draft",
     "DraftState",
     "DraftStore",
     "FormField",
     "HeldLine",
+    "KeyringRegistry",
     "LocalLogin",
     "LoginLimiter",
     "LoginMethod",
     "NodeBulletins",
+    "NodeEntry",
     "NodeGateway",
+    "NodeRegistry",
     "NodeServiceGateway",
     "Party",
     "Portal",
     "PortalDatabase",
     "PostOutcome",
     "Problem",
+    "Release",
+    "ReleaseKind",
+    "ReleaseState",
+    "ReleaseStore",
     "Role",
+    "SecretariatPublisher",
     "Session",
     "SessionCodec",
     "StoreDigests",
     "StoreSummaries",
+    "SummaryPublisher",
     "SummarySource",
     "Translator",
     "approve_release",
@@ -98,11 +121,13 @@ __all__ = [
     "hold_file",
     "negotiate",
     "new_totp_secret",
+    "pack_period",
     "portal_database",
     "private_folder",
     "read_deliveries",
     "read_form",
     "release_draft",
+    "render_meeting_pack",
     "totp_code",
     "totp_uri",
     "translator",
