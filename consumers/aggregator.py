@@ -338,11 +338,11 @@ class AggregatorService:
             return
         from dief.bulletins import ContributorRelease, RegionBulletins, bulletin_audit_check
 
-        audit = bulletin_audit_check(self._store)
+        audit = bulletin_audit_check(settings.bulletin_audit_folder)
         if audit is None:
             log.warning(
                 "bulletins are released when the cycle counts 3 contributors; the audit half "
-                "of the release rule is not checked (no audit check available)"
+                "of the release rule is not checked (set DIEF_BULLETIN_AUDIT_FOLDER)"
             )
 
         self.bulletins = RegionBulletins(

@@ -394,6 +394,12 @@ class AggregatorSettings(BaseSettings):
     bulletins_any_case: bool = Field(
         False, description="Forum setting: any case at TLP clear or green, not only alerts"
     )
+    bulletin_audit_folder: Path | None = Field(
+        None,
+        description="DIEF_BULLETIN_AUDIT_FOLDER: the output folder of the documents the "
+        "region's readers hold (digests/<region>/, summary/); a bulletin is released only if "
+        "dief.audit still holds with it (DESIGN §13). Unset: the 3-contributor half only",
+    )
 
 
 class SecretariatSettings(BaseSettings):

@@ -20,6 +20,7 @@ node's :class:`Watch` es, evaluated locally (:func:`match_watches`);
 
 from __future__ import annotations
 
+from dief.bulletins._audit import bulletin_audit_check
 from dief.bulletins._board import AlertLine, BulletinBoard, alert_listing, questions_of
 from dief.bulletins._collector import (
     DEFAULT_INTERVAL,
@@ -38,12 +39,7 @@ from dief.bulletins._generalise import (
     retraction,
 )
 from dief.bulletins._region import RegionBulletins
-from dief.bulletins._release import (
-    MIN_CONTRIBUTORS,
-    CellCounts,
-    ContributorRelease,
-    bulletin_audit_check,
-)
+from dief.bulletins._release import MIN_CONTRIBUTORS, CellCounts, ContributorRelease
 from dief.bulletins._seal import (
     BULLETINS_TOPIC,
     GROUP_KEY_PREFIX,

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from dief.seams import BulletinAuditCheck
 
-__all__ = ["MIN_CONTRIBUTORS", "CellCounts", "ContributorRelease", "bulletin_audit_check"]
+__all__ = ["MIN_CONTRIBUTORS", "CellCounts", "ContributorRelease"]
 
 #: Distinct contributors the region's current cycle must count before any bulletin goes.
 MIN_CONTRIBUTORS = 3
@@ -75,11 +75,3 @@ class ContributorRelease:
         if await self.contributors(region, cycle) < self._min:
             return False
         return True if self._audit is None else await self._audit.holds_with(region, cycle, facts)
-
-
-def bulletin_audit_check(store: object) -> BulletinAuditCheck | None:
-    """The audit check the aggregator service releases bulletins under, on its *store*:
-    :mod:`dief.audit`'s fast public check once it ships one (issue #15), else None (the
-    service then checks the contributor half only, and says so)."""
-    del store  # the audit's check will read the region's published documents from it
-    return None

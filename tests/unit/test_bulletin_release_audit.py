@@ -1,0 +1,69 @@
+"""The release rule's audit half as the aggregator service wires it (DESIGN §13 ⚑):
+:func:`dief.bulletins.bulletin_audit_check` runs :class:`dief.audit.BulletinAudit` over the
+documents in ``DIEF_BULLETIN_AUDIT_FOLDER`` and counts every bulletin it let out as a case
+every reader knows, so a series of bulletins cannot narrow a protected cell one by one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from test_audit import _write_digest
+
+from dief.bulletins import ContributorRelease, bulletin_audit_check
+
+
+def _facts(stage: str, n: int) -> dict[str, Any]:
+    return {
+        "bulletin_id": f"{n:032x}",
+        "action": "publish",
+        "kind": "alert",
+        "item_categories": ["small_arms"],
+        "end_user_type": None,
+        "transfer_stage": stage,
+        "methods": [],
+        "route_regions": ["AFR", "WEOG"],
+        "risk_indicators": [],
+        "month": "2025-10",
+        "lesson": None,
+    }
+
+
+def _folder(tmp_path: Path) -> Path:
+    # October: 8 cases, stage a = 3 published, b and c hidden (b + c = 5, each >= 1); k = 2
+    out = tmp_path / "out"
+    _write_digest(out, "2025-10", 8, {"transfer_stage": [("a", 3), ("b", None), ("c", None)]})
+    return out
+
+
+def test_no_folder_no_audit_check() -> None:
+    assert bulletin_audit_check(None) is None
+
+
+async def test_bulletins_let_out_count_so_the_third_that_narrows_a_hidden_cell_waits(
+    tmp_path: Path,
+) -> None:
+    check = bulletin_audit_check(_folder(tmp_path))
+    assert check is not None
+    assert await check.holds_with("AFR", "CSP12", _facts("b", 1))  # b in [1, 4]
+    assert await check.holds_with("AFR", "CSP12", _facts("b", 2))  # b in [2, 4]
+    # with the two out, a third would put b in [3, 4]: narrower than k = 2
+    assert not await check.holds_with("AFR", "CSP12", _facts("b", 3))
+    assert await check.holds_with("AFR", "CSP12", _facts("a", 4))  # a was published
+
+
+async def test_the_release_rule_asks_the_wired_audit_once_three_contributors_count(
+    tmp_path: Path,
+) -> None:
+    check = bulletin_audit_check(_folder(tmp_path))
+
+    class _Cells:
+        async def cell_rows(self, region: str, periods: list[str], **_: object) -> list[Any]:
+            from dief.aggregator.store._queries import CellRow
+
+            return [CellRow(periods[0], "_total", "_all", periods[0], 8, 5)]
+
+    release = ContributorRelease(_Cells(), audit=check)
+    for n in (1, 2):
+        assert await release.may_release("AFR", "CSP12", _facts("b", n))
+    assert not await release.may_release("AFR", "CSP12", _facts("b", 3))
