@@ -206,8 +206,9 @@ async def _demo_accounts(portal: Portal) -> None:
                 continue
             password = secrets.token_urlsafe(12)
             secret = await portal.accounts.create(name, password, roles, region=region)
-            console.print(
-                f"demo account [bold]{name}[/bold] password {password} authenticator {secret}"
+            console.print(  # one line each, whatever the terminal's width (copy, scripts)
+                f"demo account [bold]{name}[/bold] password {password} authenticator {secret}",
+                soft_wrap=True,
             )
     finally:
         await portal.db.stop()
