@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -46,11 +46,8 @@ RELEASE_ROLES: dict[ReleaseKind, tuple[Role, ...]] = {
 
 
 def formats() -> tuple[str, ...]:
-    """The documents a summary has: the CSV annex once :mod:`dief.render` renders it."""
-    import dief.render
-
-    found = ("json", "md", "html", "docx")
-    return (*found, "csv") if hasattr(dief.render, "render_summary_csv") else found
+    """The documents a summary has (``csv``: the data annex, a row per cell)."""
+    return ("json", "md", "html", "docx", "csv")
 
 
 def release_target(release: Release) -> str:
@@ -109,10 +106,7 @@ def _document(summary: CspSummary, fmt: str) -> bytes:
     if fmt == "html":
         return r.render_summary_html(summary).encode("utf-8")
     if fmt == "csv":
-        # HC adds the CSV annex to dief.render (offered only once it is there: formats())
-        annex: Any = getattr(r, "render_summary_csv")  # noqa: B009 - may be absent
-        text = annex(summary)
-        return text if isinstance(text, bytes) else str(text).encode("utf-8")
+        return r.render_summary_annex(summary).encode("utf-8")
     return r.render_summary_docx(summary)
 
 

@@ -189,3 +189,14 @@ def test_without_the_secretariats_keyring_the_registry_page_says_so(site: Site) 
     assert "started without the Secretariat" in page.text
     r = post(site, "/secretariat/registry/directory", "/secretariat/registry")
     assert r.status_code == 503
+
+
+def test_the_csv_data_annex_downloads_and_is_audited(site: Site) -> None:
+    assert site.login("editor").status_code == 303
+    r = site.client.get("/secretariat/CSP13/summary.csv")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
+    text = r.content.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("period,region,")
+    entries = site.client.portal.call(site.portal.accounts.audit_log)
+    assert "summary CSP13 csv" in {e.target for e in entries}
