@@ -21,7 +21,7 @@ from dief.wire import (
     TYPE_CREDENTIAL_REQUEST,
     TYPE_ROUTE_TABLE,
 )
-from dief.wire._bulletin import TYPE_BULLETIN, TYPE_BULLETIN_GROUP_KEY, BulletinGroupKeyRelease
+from dief.wire._bulletin import TYPE_BULLETIN, TYPE_BULLETIN_GROUP_KEY
 from dief.wire._envelope import TYPE_DIGEST
 from dief.wire._schemas_models import JsonObject, ref
 
@@ -244,7 +244,6 @@ def _receipt_message() -> JsonObject:
 def _bulletin_messages() -> JsonObject:
     """A region's signed bulletin batch and a directory version's bulletin group key
     (DESIGN §13)."""
-    release: JsonObject = BulletinGroupKeyRelease.model_json_schema()
     return {
         "SealedBulletinBatch": {
             "name": "SealedBulletinBatch",
@@ -254,10 +253,14 @@ def _bulletin_messages() -> JsonObject:
             "description": "Generalised facts of applied alerts at TLP clear or green (and, "
             "by forum setting, any case at those levels), and retractions, signed by the "
             "region's signing key (context dief.bulletin). Never a contributor, pseudonym, "
-            "owner key or case id. Every node reads the whole topic.",
+            "owner key or case id. Every node reads the whole topic. The plaintext "
+            "(bulletin-batch.schema.json) is {batch, signature}: the signature is over the "
+            "canonical JSON of batch, by the signing key the directory lists for the "
+            "envelope's region, which must equal batch.region; anything else is ignored.",
             "contentType": "application/json",
             "headers": _client_headers(),
             "payload": ref("envelope.schema.json"),
+            "x-dief-plaintext": ref("bulletin-batch.schema.json"),
             "bindings": _kafka_key("A random id (32 hex digits)", {"pattern": "^[0-9a-f]{32}$"}),
         },
         "BulletinGroupKeyRelease": {
@@ -266,9 +269,14 @@ def _bulletin_messages() -> JsonObject:
             "summary": "One directory version's bulletin group key: its public part, and its "
             "private part sealed to each registered node's KEM key (envelope type "
             f"{TYPE_BULLETIN_GROUP_KEY}), signed by the directory signer.",
+            "description": "Made once per directory version by the Secretariat and kept: a "
+            "re-publication is the same document. Each copy is an envelope whose region "
+            'field is directory-v<version> and whose plaintext is {"k": <base64url of '
+            "the group private key>}; the key opened must have group_kid. A node removed "
+            "from a version has no copy in it.",
             "contentType": "application/json",
             "headers": _client_headers(),
-            "payload": release,
+            "payload": ref("bulletin-group-key.schema.json"),
             "bindings": _kafka_key(
                 "group-key/v<directory version>", {"pattern": "^group-key/v[1-9][0-9]*$"}
             ),

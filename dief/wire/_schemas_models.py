@@ -24,6 +24,7 @@ from dief.wire import (
     Receipt,
     SealedReceipt,
 )
+from dief.wire._bulletin import BulletinGroupKeyRelease, SignedBulletinBatch
 from dief.wire._directory import ForumDirectoryDocument, NodeRegistration
 from dief.wire._envelope import SealedEnvelope
 from dief.wire._outputs import CspSummary, Digest
@@ -60,6 +61,8 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "credential-answer.schema.json": CredentialAnswer,
     "directory.schema.json": ForumDirectoryDocument,
     "registration.schema.json": NodeRegistration,
+    "bulletin-batch.schema.json": SignedBulletinBatch,
+    "bulletin-group-key.schema.json": BulletinGroupKeyRelease,
 }
 #: The run's output files without a pydantic model: ``run.json`` and one line of
 #: ``accepted.jsonl`` and of ``rejected.jsonl``.
