@@ -165,10 +165,23 @@ def _new_document(digest: Digest, start_month: int) -> DocxDocument:
     )
 
 
+def _symbol_block(doc: DocxDocument, digest: Digest, start_month: int) -> None:
+    """The first page's symbol, date and language, top right (later pages: the header)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    last = parse_period(digest.period, start_month=start_month).last
+    marker = doc.add_paragraph(
+        f"{digest_symbol(digest, start_month)}\n{long_date(paper_date(str(last)))}\n"
+        "Original: English"
+    )
+    marker.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+
 def render_digest_docx(digest: Digest, *, start_month: int = DEFAULT_CYCLE_START_MONTH) -> bytes:
     """A regional trend digest as a DOCX meeting paper (deterministic bytes)."""
     doc = _new_document(digest, start_month)
     region = digest.region
+    _symbol_block(doc, digest, start_month)
     doc.add_heading(
         f"DIEF trend digest: {REGION_NAMES[region]} ({region.value}), {digest.period}", 0
     )

@@ -239,6 +239,8 @@ def test_digest_symbol_names_region_and_period(folder: Folder) -> None:
     assert "ATT/CSP12/DIEF/AFR/2026-Q1/MP" in " ".join(
         "".join(h.itertext()) for h in _parts(quarter, "word/header")
     )
+    first = docx.Document(io.BytesIO(quarter)).paragraphs[0].text
+    assert first == "ATT/CSP12/DIEF/AFR/2026-Q1/MP\n1 April 2026\nOriginal: English"
 
 
 def test_suppressed_cells_show_the_mark_never_a_number(folder: Folder) -> None:

@@ -212,4 +212,5 @@ async def test_write_outputs_writes_cycle_digests_as_docx_on_request(tmp_path: P
     assert written["CSP12"] == tmp_path / "out" / "digests" / "AFR" / "CSP12.docx"
     assert all(path is None for period, path in written.items() if period != "CSP12")
     paragraphs, _ = _docx_text(written["CSP12"].read_bytes())
-    assert paragraphs[0] == "DIEF trend digest: African Group (AFR), CSP12"
+    assert paragraphs[0] == "ATT/CSP12/DIEF/AFR/MP\n1 September 2026\nOriginal: English"
+    assert paragraphs[1] == "DIEF trend digest: African Group (AFR), CSP12"
