@@ -3,14 +3,18 @@
 The directory signer makes a fresh KEM key pair for each directory version
 (:func:`issue_bulletin_group_key`), seals its private part to every registered node's KEM
 key listed in that version (one ``dief.bulletin-group-key`` envelope each, labelled with the
-directory version, so a copy cannot be replayed under another version) and signs the release
-with the certified directory key. Aggregators seal bulletins to the public part
+directory version, so a copy cannot be replayed under another version; its plaintext
+``{"k": <base64url>}`` is the 32-byte X-Wing seed — the private key form every X-Wing
+implementation takes — or the X25519 key) and signs the release with the certified
+directory key. Aggregators seal bulletins to the public part
 (:func:`group_public_key`); a node opens its copy with its own KEM key
 (:func:`open_bulletin_group_key`). A node removed from (or never in) a directory version has
 no copy of that version's key, so it cannot open bulletins sealed after the renewal.
 """
 
 from __future__ import annotations
+
+import secrets
 
 from dief.crypto import (
     KemPrivateKey,
@@ -37,6 +41,9 @@ __all__ = [
 ]
 
 _WHAT = "bulletin group key release"
+#: The group private key as it travels: the X-Wing 32-byte seed (hybrid suite; every X-Wing
+#: implementation takes it) or the X25519 private key.
+_SEED_LEN = 32
 
 
 def _label(version: int) -> str:
@@ -55,8 +62,11 @@ def issue_bulletin_group_key(
     certificate names). Returns the release and the private key (for the signer to drop)."""
     if directory_signer.kid != directory.document.certificate.subject_kid:
         raise DirectoryError("not the key the directory's certificate names", code="rule")
-    group = KemPrivateKey.generate(suite)
-    secret = b64url_encode(group.secret_bytes()).encode("ascii")
+    raw = secrets.token_bytes(_SEED_LEN)
+    group = (
+        KemPrivateKey.from_xwing_seed(raw) if suite == SUITE_HYBRID else KemPrivateKey(suite, raw)
+    )
+    secret = b64url_encode(raw).encode("ascii")
     wrapped: list[WrappedGroupKey] = []
     label = _label(directory.version)
     for node_key in sorted(directory.node_kem_keys(), key=lambda k: k.kid):
@@ -133,7 +143,14 @@ def open_group_key_copy(
     payload = opened.payload.decode("utf-8")
     if not (payload.startswith('{"k":"') and payload.endswith('"}')):
         raise DirectoryError("the group key copy is malformed", code="malformed")
-    group = KemPrivateKey(release.suite, b64url_decode(payload[6:-2]))
+    raw = b64url_decode(payload[6:-2])
+    if len(raw) != _SEED_LEN:
+        raise DirectoryError("the group key copy is malformed", code="malformed")
+    group = (
+        KemPrivateKey.from_xwing_seed(raw)
+        if release.suite == SUITE_HYBRID
+        else KemPrivateKey(release.suite, raw)
+    )
     if group.kid != public.kid or group.kid != release.group_kid:
         raise DirectoryError("the group key copy is not the released key", code="rule")
     return group

@@ -272,7 +272,8 @@ def _bulletin_messages() -> JsonObject:
             "description": "Made once per directory version by the Secretariat and kept: a "
             "re-publication is the same document. Each copy is an envelope whose region "
             'field is directory-v<version> and whose plaintext is {"k": <base64url of '
-            "the group private key>}; the key opened must have group_kid. A node removed "
+            "the 32-byte group private key: the X-Wing seed, or the X25519 key>}; the key "
+            "opened must have group_kid. A node removed "
             "from a version has no copy in it.",
             "contentType": "application/json",
             "headers": _client_headers(),

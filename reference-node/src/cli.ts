@@ -13,6 +13,11 @@
 //       --bootstrap HOST:PORT --expect N [--timeout SECONDS]
 //       reads csp.reporting and verifies every summary; exit 1 if one does not verify
 //   node dist/src/cli.js verify-summary --directory FILE --root-fingerprint HEX --at TIME FILE
+//   node dist/src/cli.js open-bulletins --state DIR --directory FILE --root-fingerprint HEX
+//       --release FILE [--at TIME] FILE...
+//       this node's copy of the group key from the release, then each sealed batch FILE
+//       opened and verified: one JSON line per FILE ({"region","issued_hour","entries"}, or
+//       {"ignored": reason}); exit 1 if the release gives no key
 //
 // Output on stdout is JSON; errors go to stderr with exit status 2 (usage) or 1 (failure).
 
@@ -20,6 +25,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
+import { BulletinError, openBulletins, openGroupKey } from "./bulletins.js";
 import { verifyDirectory } from "./directory.js";
 import { Bus, CSP_TOPIC } from "./kafka.js";
 import { HOSTILE_KINDS, HostileKind, READ_TOPICS, loadDirectory, post, verifySummaries } from "./node.js";
@@ -41,6 +47,7 @@ const OPTIONS = {
   expect: { type: "string", default: "1" },
   created: { type: "string" },
   at: { type: "string" },
+  release: { type: "string" },
 } as const;
 
 function need(values: Record<string, unknown>, name: string): string {
@@ -79,8 +86,29 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(results) + "\n");
     return 0;
   }
+  if (command === "open-bulletins") {
+    const state = NodeState.load(need(values, "state"));
+    const directory = verifyDirectory(
+      readFileSync(need(values, "directory")),
+      need(values, "root-fingerprint"),
+      undefined,
+      values.at === undefined ? Date.now() : Date.parse(values.at),
+    );
+    const group = await openGroupKey(readFileSync(need(values, "release")), directory, await state.kemKey());
+    for (const file of positionals) {
+      try {
+        const opened = await openBulletins(new Uint8Array(readFileSync(file)), [group], directory);
+        const row = { region: opened.region, issued_hour: opened.issuedHour, entries: opened.entries };
+        process.stdout.write(JSON.stringify(row) + "\n");
+      } catch (error) {
+        const reason = error instanceof BulletinError ? error.reason : "not_opened";
+        process.stdout.write(JSON.stringify({ ignored: reason }) + "\n");
+      }
+    }
+    return 0;
+  }
   if (command !== "post" && command !== "verify-summaries") {
-    process.stderr.write("usage: cli.js init|post|verify-summaries|verify-summary [options]\n");
+    process.stderr.write("usage: cli.js init|post|verify-summaries|verify-summary|open-bulletins [options]\n");
     return 2;
   }
   const state = NodeState.load(need(values, "state"));

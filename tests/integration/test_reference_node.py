@@ -388,3 +388,69 @@ def test_it_verifies_every_summary_the_secretariat_signs(run: Run) -> None:
     assert all(c["ok"] for c in checks), checks
     assert [c["summary"]["cycle"] for c in checks] == [forum.cycle]
     assert all(c["summary"]["issue"] >= 1 for c in checks)
+
+
+async def test_it_opens_a_bulletin_the_python_region_sealed(run: Run) -> None:
+    """The Secretariat service published the directory's bulletin group key release at
+    start; the AFR region, with its own keyring, seals a signed batch to it. The TypeScript
+    node takes its copy of the key from the release, opens the batch and verifies the
+    region's signature; a batch signed by a stranger, and one sealed to a key it does not
+    hold, are ignored."""
+    from dief.bulletins import BULLETINS_TOPIC, GROUP_KEY_PREFIX, BulletinSealer
+    from dief.crypto import KemPrivateKey, SigningKey
+    from dief.keyring import KeyRole, group_public_key, open_party, verify_directory
+    from dief.wire import BulletinEntry, BulletinGroupKeyRelease
+
+    forum = run.forum
+    raw = forum.directory.read_bytes()
+    directory = verify_directory(raw, forum.fingerprint, None, time.time())
+    key = GROUP_KEY_PREFIX + f"v{directory.version}".encode()
+    records = await read_topics(run.bootstrap, [BULLETINS_TOPIC], expected=1)
+    (release_raw, *_) = [r.value for r in records if r.key == key and r.value]
+    release = BulletinGroupKeyRelease.model_validate_json(release_raw)
+    public = group_public_key(release, directory)
+    passphrase = forum.passphrase(forum.afr).read_text(encoding="utf-8").splitlines()[0]
+    region = open_party(forum.afr, passphrase, root_fingerprint=forum.fingerprint, directory=raw)
+    entry = BulletinEntry(
+        bulletin_id="b" * 32,
+        action="publish",
+        kind="alert",
+        item_categories=("small_arms",),
+        transfer_stage="in_transit",
+        route_regions=("AFR", "WEOG"),
+        risk_indicators=("DOC-01",),
+        month="2026-05",
+        lesson="Check the end-user certificate against the issuing authority.",
+    )
+    files = []
+    for name, sealer in (
+        ("good", BulletinSealer("AFR", region.signing_key(KeyRole.REGION, "AFR"), public)),
+        ("stranger", BulletinSealer("AFR", SigningKey.generate(), public)),
+        (
+            "other-key",
+            BulletinSealer(
+                "AFR",
+                region.signing_key(KeyRole.REGION, "AFR"),
+                KemPrivateKey.generate().public_key,
+            ),
+        ),
+    ):
+        path = forum.base / f"bulletin-{name}.bin"
+        path.write_bytes(sealer.seal([entry]))
+        files.append(str(path))
+    release_file = forum.base / "group-key-release.json"
+    release_file.write_bytes(release_raw)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [run.node, str(CLI), "open-bulletins", "--state", str(forum.node_state),
+         "--directory", str(forum.directory), "--root-fingerprint", forum.fingerprint,
+         "--release", str(release_file), *files],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    good, stranger, other = (json.loads(line) for line in done.stdout.splitlines())
+    assert good["region"] == "AFR"
+    (opened,) = good["entries"]
+    assert opened == entry.model_dump(mode="json")
+    assert stranger == {"ignored": "bad_signature"}
+    assert "ignored" in other
