@@ -124,13 +124,14 @@ class LocalForum:
         self.bootstrap = match[1]
         common = ("--embedded", "--bootstrap", self.bootstrap, *keys)
         secretariat_db = sqlite_url(self.folder / "secretariat.sqlite")
+        # the Secretariat and the aggregator start side by side (neither waits for the other)
         sec, _, sec_err = self._spawn(
             "secretariat", "secretariat", *common, "--database-url", secretariat_db
         )
-        self._wait(sec, lambda: "Secretariat running" in sec_err.read_text(), "Secretariat")
         agg, agg_out, _ = self._spawn(
             "aggregator", "aggregate", "--all", *common, "--database-url", self.database_url
         )
+        self._wait(sec, lambda: "Secretariat running" in sec_err.read_text(), "Secretariat")
         self._wait(agg, lambda: "aggregating" in agg_out.read_text(), "aggregator")
 
     def stop(self) -> None:

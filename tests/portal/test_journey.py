@@ -133,18 +133,23 @@ def _serve(
             [str(DIEF), "web", "--party", party.value, *args],
             cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    return Server(proc, f"http://127.0.0.1:{port}", secrets, log)
+
+
+def _wait_up(server: Server, party: Party) -> None:
+    """Until *server* answers (the portals start side by side, then this waits for each)."""
 
     def up() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"dief web --party {party.value} stopped:\n{log.read_text()[-3000:]}")
+        if server.proc.poll() is not None:
+            pytest.fail(
+                f"dief web --party {party.value} stopped:\n{server.log.read_text()[-3000:]}"
+            )
         try:
-            return httpx.get(url + "/login", timeout=2).status_code == 200
+            return httpx.get(server.url + "/login", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
 
     _wait(up, START_TIMEOUT, f"the {party.value} portal")
-    return Server(proc, url, secrets, log)
 
 
 def _stop(server: Server) -> None:
@@ -184,6 +189,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, make_postgres_database: Any)
                "--keys", str(forum.keys), "--passphrase-file", str(forum.passphrase_file),
                k_meeting="1")  # fmt: skip
             try:
+                _wait_up(node, Party.NODE)
+                _wait_up(region, Party.REGION)
                 yield Stack(forum, node, region, month)
             finally:
                 _stop(region)
