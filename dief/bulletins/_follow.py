@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
@@ -43,6 +44,11 @@ log = logging.getLogger("dief.bulletins")
 
 #: Longest wait of one fetch, so that a stop is seen soon.
 _FETCH_WAIT = 0.5
+#: Batches kept (values only, in memory) because no group key held opened them: a key
+#: released for a directory version the node did not hold yet may still open them.
+_KEEP_UNOPENED = 256
+#: The reader's reason for a batch sealed to no key it holds.
+_NO_KEY = "NoRecipientKeyError"
 
 
 class BulletinFollower:
@@ -68,6 +74,9 @@ class BulletinFollower:
         self._backoff = backoff or Backoff()
         self._started = False
         self._kids: set[str] = set()
+        # releases of directory versions not held yet, and batches no key held opened
+        self._pending: dict[int, bytes] = {}
+        self._unopened: deque[bytes] = deque(maxlen=_KEEP_UNOPENED)
         self.reader = BulletinReader([], directory)
         self._changed = asyncio.Condition()
         #: Bulletins and retractions applied, and group keys opened, since made.
@@ -93,29 +102,79 @@ class BulletinFollower:
         self.group_keys += 1
         return True
 
-    async def _take_release(self, value: bytes) -> None:
+    async def _take_release(self, value: bytes) -> KemPrivateKey | None:
+        """This node's new group key from the release in *value*, if any. A release of a
+        directory version newer than the one held waits until the node holds it (the
+        Secretariat publishes both at once; the directory may come second)."""
         try:
             release = BulletinGroupKeyRelease.model_validate_json(value)
+        except PydanticValidationError:
+            return None
+        if release.directory_version > self._directory().version:
+            self._pending[release.directory_version] = value
+            return None
+        try:
             key = open_bulletin_group_key(release, self._directory(), self._node_key)
-        except (PydanticValidationError, DirectoryError) as exc:
+        except DirectoryError as exc:
             # another directory version's, not signed by the directory signer, or no copy
             # for this node (removed or never registered): passed over
             log.debug("a group key release passed over (%s)", type(exc).__name__)
-            return
-        if self._add_key(key):
-            await self._store.keep_release(release)
+            return None
+        if not self._add_key(key):
+            return None
+        await self._store.keep_release(release)
+        return key
+
+    async def _due_releases(self) -> list[KemPrivateKey]:
+        """The keys of waiting releases whose directory version the node now holds."""
+        held = self._directory().version
+        keys: list[KemPrivateKey] = []
+        for version in sorted(v for v in self._pending if v <= held):
+            key = await self._take_release(self._pending.pop(version))
+            if key is not None:
+                keys.append(key)
+        return keys
+
+    def _late(self, key: KemPrivateKey) -> list[OpenedBulletins]:
+        """Batches met before *key* that it opens (sealed to it before the node had it)."""
+        retry = BulletinReader([key], self._directory)
+        opened: list[OpenedBulletins] = []
+        still: deque[bytes] = deque(maxlen=_KEEP_UNOPENED)
+        for value in self._unopened:
+            batch = retry.open(value)
+            if batch is None:
+                still.append(value)
+            else:
+                opened.append(batch)
+        self._unopened = still
+        return opened
+
+    def _open(self, value: bytes) -> OpenedBulletins | None:
+        before = self.reader.ignored[_NO_KEY]
+        opened = self.reader.open(value)
+        if opened is None and self.reader.ignored[_NO_KEY] > before:
+            self._unopened.append(value)  # perhaps sealed to a key still on its way
+        return opened
+
+    def keys_due(self) -> bool:
+        """Whether a waiting release's directory version is now held (see :meth:`run`)."""
+        return any(v <= self._directory().version for v in self._pending)
 
     async def handle(self, records: Sequence[InboundRecord]) -> int:
         """Apply *records* (in order) and keep the position after them; returns how many
         bulletins and retractions changed the store."""
         batches: list[OpenedBulletins] = []
+        for due in await self._due_releases():
+            batches.extend(self._late(due))
         positions: dict[int, int] = {}
         for rec in records:
             positions[rec.partition] = max(positions.get(rec.partition, 0), rec.offset + 1)
             if (rec.key or b"").startswith(GROUP_KEY_PREFIX):
-                await self._take_release(rec.value or b"")
+                new = await self._take_release(rec.value or b"")
+                if new is not None:
+                    batches.extend(self._late(new))
                 continue
-            opened = self.reader.open(rec.value or b"")
+            opened = self._open(rec.value or b"")
             if opened is not None:
                 batches.append(opened)
         applied = await self._store.apply(batches, self._watches(), positions, topic=self._topic)
@@ -172,7 +231,7 @@ class BulletinFollower:
                 try:
                     await self._start()
                     records = await self._feed.fetch(_FETCH_WAIT)
-                    if records:
+                    if records or self.keys_due():
                         await self.handle(records)
                     attempt = 0
                 except (BrokerError, StorageError) as exc:

@@ -202,3 +202,41 @@ async def test_wait_for_returns_once_the_follower_applied_a_bulletin(
         assert await node.follower.wait_for(one, 10.0)
         stop.set()
         await task
+
+
+async def test_a_release_met_before_its_directory_waits_and_opens_what_came_meanwhile(
+    tmp_path: Path,
+) -> None:
+    """The Secretariat publishes a new directory version and its group key at once; the
+    node may read the key first. The release waits for the directory, and the batches
+    sealed to the new key met meanwhile are opened once it arrives."""
+    forum = SimulatedForum.create(tmp_path / "forum", PASSPHRASE, nodes=NODES)
+    old = forum.directory
+    forum.issue_directory()
+    release, sealer = _release(forum)  # the new version's key
+    assert release.directory_version == old.version + 1
+    feed = MemoryRecordFeed(BULLETINS_TOPIC)
+    _put_release(feed, release)
+    collector = BulletinCollector("AFR")
+    collector.offer(_alert())
+    feed.append(b"k", sealer.seal(await collector.take(force=True)))
+    held = [old]
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    store = BulletinStore(outbox)
+    follower = BulletinFollower(
+        store, feed, directory=lambda: held[0], node_key=forum.node("node-a").kem_key()
+    )
+    await outbox.start()
+    try:
+        assert await follower.read_to_end(5.0)
+        assert await store.bulletins() == []  # no key yet: nothing opened, nothing lost
+        assert not follower.keys_due()
+        held[0] = forum.directory  # the node's directory follower got the new version
+        assert follower.keys_due()
+        await follower.handle([])
+        (kept,) = await store.bulletins()
+        assert kept.region == "AFR"
+        assert follower.group_keys == 1
+    finally:
+        await follower.close()
+        await outbox.stop()
