@@ -1,7 +1,8 @@
 """Database plumbing shared by every store (the aggregator's case store, the Secretariat's
 digest store): SQLAlchemy async engines with their SQLite pragmas, database URLs (the async
 driver for a plain ``sqlite://`` or ``postgresql://`` URL), and error reasons that are safe
-to log (no SQL, no bound parameters).
+to log (no SQL, no bound parameters), and the lock that runs Alembic migrations one at
+a time (:func:`migration_lock`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dief.database._engine import (
     make_engine,
     open_engine,
 )
+from dief.database._migration import migration_lock
 from dief.database._reason import (
     db_reason,
     io_reason,
@@ -31,6 +33,7 @@ __all__ = [
     "db_reason",
     "io_reason",
     "make_engine",
+    "migration_lock",
     "open_engine",
     "sqlite_path",
     "sqlite_url",

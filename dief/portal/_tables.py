@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dief.database import TableStore, db_reason, open_engine
+from dief.database import TableStore, db_reason, migration_lock, open_engine
 from dief.exceptions import StorageError
 
 __all__ = [
@@ -139,13 +139,11 @@ class PortalDatabase(TableStore):
         if self._engine is not None:
             return
         # Alembic keeps its context in module globals: one migration at a time per loop,
-        # the aggregator store's lock, shared (a demo runs both in one process)
-        from dief.aggregator.store._store import _migration_lock
-
+        # shared with the aggregator's store (a demo runs both in one process)
         try:
             engine = await open_engine(
                 self._url, init=migrate, echo=self._echo, sqlite_pool="null",
-                lock=_migration_lock(),
+                lock=migration_lock(),
             )  # fmt: skip
         except (SQLAlchemyError, OSError) as exc:
             raise StorageError(f"cannot open the database ({self!r}): {db_reason(exc)}") from exc

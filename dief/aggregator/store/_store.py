@@ -11,10 +11,8 @@ The reads are in :mod:`dief.aggregator.store._queries`, the upkeep of the cell t
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-import weakref
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -36,7 +34,7 @@ from dief.aggregator.store._queries import (
     encode_values,
 )
 from dief.aggregator.store._schema import applied_records, cases, dead_letters
-from dief.database import FAST_PRAGMAS, open_engine
+from dief.database import FAST_PRAGMAS, migration_lock, open_engine
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError, StorageRefusedError
 from dief.seams import coarse_hour
@@ -52,21 +50,6 @@ __all__ = [
 ]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-
-# Alembic keeps its migration context in module globals, so two stores migrating at once
-# (``asyncio.gather(a.start(), b.start())``) corrupt each other: migrations run one at a time
-# per event loop.
-_MIGRATION_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _migration_lock() -> asyncio.Lock:
-    loop = asyncio.get_running_loop()
-    lock = _MIGRATION_LOCKS.get(loop)
-    if lock is None:
-        lock = _MIGRATION_LOCKS[loop] = asyncio.Lock()
-    return lock
 
 
 class CaseStore(CaseQueries):
@@ -100,7 +83,7 @@ class CaseStore(CaseQueries):
                 init=migrate,
                 echo=self._echo,
                 pragmas=FAST_PRAGMAS,
-                lock=_migration_lock(),
+                lock=migration_lock(),
             )
         except (SQLAlchemyError, OSError) as exc:
             raise StorageError(f"cannot open the database ({self!r}): {_why(exc)}") from exc
