@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dief.bulletins._seal import OpenedBulletins
 from dief.bulletins._watches import Watch, WatchMatch, match_watches
+from dief.catalogue import load_catalogues
 from dief.wire import BulletinEntry
 
 __all__ = ["AlertLine", "BulletinBoard", "alert_listing", "questions_of"]
@@ -96,8 +97,6 @@ class BulletinBoard:
 
 def questions_of(indicators: Iterable[str]) -> tuple[tuple[str, str], ...]:
     """(indicator, its checklist question) from the newest shipped catalogue holding it."""
-    from dief.catalogue import load_catalogues
-
     catalogues = list(load_catalogues().values())
     out: list[tuple[str, str]] = []
     for ind in indicators:

@@ -22,6 +22,7 @@ from dief.bulletins._seal import BULLETINS_TOPIC, GROUP_KEY_PREFIX, BulletinSeal
 from dief.bulletins._service import BulletinPublisher
 from dief.crypto import KemPublicKey, SigningKey
 from dief.exceptions import DiefError, DirectoryError
+from dief.kafka import read_to_end
 from dief.keyring import ForumDirectory, verify_bulletin_group_key
 from dief.seams import BulletinRelease, Clock, RecordSink, SystemClock
 from dief.settings import KafkaSettings
@@ -116,8 +117,6 @@ class RegionBulletins:
 
     async def follow_keys(self, settings: KafkaSettings, *, time_limit: float = 30.0) -> None:
         """Read the group key releases on ``dief.bulletins`` (the whole topic, once)."""
-        from dief.kafka import read_to_end
-
         snapshot = await read_to_end(
             settings, [BULLETINS_TOPIC], time_limit=time_limit, client_id="dief-bulletin-keys"
         )
