@@ -11,10 +11,21 @@ verification, Article 7(7) reassessment, item subcategories) are drawn by
 :mod:`dief.synthetic._working_group` with frequencies that follow the stage, transport and
 methods of each case, from a generator of their own seeded by the case, so the rest of a
 seeded set is the same as before they existed.
+
+:func:`realistic_cases` draws a forum at real DIEF volume (about 40 cases per region per
+year, 60 active States), for the utility tests of issue #15.
 """
 
 from __future__ import annotations
 
 from dief.synthetic._cases import SIMULATED_STATES, SyntheticCase, generate_cases, write_jsonl
+from dief.synthetic._forum import FORUM_STATES, realistic_cases
 
-__all__ = ["SIMULATED_STATES", "SyntheticCase", "generate_cases", "write_jsonl"]
+__all__ = [
+    "FORUM_STATES",
+    "SIMULATED_STATES",
+    "SyntheticCase",
+    "generate_cases",
+    "realistic_cases",
+    "write_jsonl",
+]
