@@ -121,10 +121,14 @@ def _dimension_tables(doc: DocxDocument, summary: CspSummary, level: int) -> Non
     """One table per dimension: every value, all regions together, then each region."""
     regions = list(summary.regions.items())
     header = ["Value", "Cases", "Contributors", "Share", "Trend"] + [r.value for r, _ in regions]
-    titles = {e.id: e.title or e.question for e in summary.checklist}
+    # indicators by their id alone: ten columns leave the value column narrow, and
+    # section III gives each indicator's question beside its id
+    titles: dict[str, str] = {}
     for dimension in Dimension:
         cells = summary.global_.dimensions.get(dimension, [])
         doc.add_heading(DIMENSION_LABELS[dimension].capitalize(), level)
+        if cells and dimension is Dimension.RISK_INDICATOR:
+            doc.add_paragraph("Each indicator's question is in section III, beside its id.")
         if not cells:
             doc.add_paragraph("No data.")
             continue
