@@ -48,6 +48,7 @@ from dief.disclosure._pattern import (
     window_quarters,
     with_earlier_cells,
 )
+from dief.disclosure._pieces import pieces_enabled, whole_system
 from dief.disclosure._published import (
     GLOBAL,
     EarlierIssue,
@@ -103,6 +104,7 @@ __all__ = [
     "joint_parts",
     "last_quarter",
     "merge_rows",
+    "pieces_enabled",
     "protect",
     "published_cells",
     "reader_pick",
@@ -111,6 +113,7 @@ __all__ = [
     "row_table",
     "rref",
     "visible_tables",
+    "whole_system",
     "window_key",
     "window_quarters",
     "with_earlier_cells",

@@ -31,7 +31,7 @@ cost is O(cells of the region) to set up, never a scan of the cases.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dief.aggregator import TOTAL
@@ -46,7 +46,16 @@ from dief.disclosure._joint import (
     row_table,
 )
 from dief.disclosure._memo import remembered
-from dief.disclosure._suppression import SINGLE_VALUED, Earlier, Group, Key, SortKey, protect
+from dief.disclosure._pieces import protect_piece
+from dief.disclosure._suppression import (
+    SINGLE_VALUED,
+    Earlier,
+    Group,
+    Key,
+    Protection,
+    SortKey,
+    protect,
+)
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Period, Quarter, parse_period
 from dief.vocab import Dimension
 
@@ -419,7 +428,8 @@ def _digest_pattern(
     k_summary: int | None,
     months_by_total: bool,
 ) -> DigestPattern:
-    """:func:`digest_pattern`, computed."""
+    """:func:`digest_pattern`, computed (a re-issue only over the piece its new data
+    reaches: :mod:`dief.disclosure._pieces`)."""
     tables, parts = _tables(tallies, start_month, periods)
     counts: dict[Key, int] = {}
     primary: set[Key] = set()
@@ -463,18 +473,41 @@ def _digest_pattern(
         return (ranks[table], _DIM_RANK.get(dimension, -1), f"{table}\x1f{value}")
 
     before = None if earlier is None else _earlier(earlier, counts, start_month)
-    protection = protect(
+
+    def run(
+        counts: Mapping[Key, int],
+        primary: frozenset[Key],
+        groups: Sequence[Group],
+        earlier: Earlier | None,
+        free: frozenset[Key],
+        known: frozenset[Key],
+        unlisted: frozenset[Key],
+    ) -> Protection:
+        return protect(
+            counts,
+            primary,
+            groups,
+            order=order,
+            exact_widen=True,
+            cost=cost,
+            earlier=earlier,
+            free=free,
+            known=known,
+            unlisted=unlisted,
+            bounds=joint is not None,
+        )
+
+    protection = protect_piece(
+        run,
         counts,
         primary,
         groups,
-        order=order,
-        exact_widen=True,
-        cost=cost,
-        earlier=before,
+        before,
+        recorded={_key(c) for c in (*earlier.suppressed, *earlier.counts)} if earlier else (),
         free=joint.free if joint else (),
         known=joint.known if joint else (),
         unlisted=joint.unlisted if joint else (),
-        bounds=joint is not None,
+        never_seeds={name for name in ranks if is_red_table(name)},
     )
     requirements: dict[str, RowRequirement] = {}
     if joint is not None:

@@ -20,13 +20,13 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from dief._files import write_atomic
 from dief.aggregator.store import CaseStore
 from dief.catalogue import Catalogue
 from dief.digests import CaseLesson, RegionDigests
 from dief.disclosure import RowRequirement
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
 from dief.render._annex import render_digest_annex, render_summary_annex
+from dief.render._changed import write_atomic
 from dief.render._docx import render_summary_docx
 from dief.render._docx_digest import render_digest_docx
 from dief.render._html import render_digest_html, render_summary_html
