@@ -19,7 +19,9 @@ from dief.secretariat._inbox import (
 )
 from dief.secretariat._narrative import (
     DIMENSION_LABELS,
+    LIST_LIMIT,
     label,
+    listed,
     narrative,
     percent,
 )
@@ -46,6 +48,7 @@ from dief.secretariat._summary import (
 
 __all__ = [
     "DIMENSION_LABELS",
+    "LIST_LIMIT",
     "GroupKeyIssuer",
     "GroupKeyStore",
     "IncompleteCycleError",
@@ -60,6 +63,7 @@ __all__ = [
     "VerifiedSummary",
     "build_summary",
     "label",
+    "listed",
     "narrative",
     "next_issue",
     "percent",

@@ -51,15 +51,17 @@ LIST_LIMIT = 5
 
 def label(value: str) -> str:
     """A vocabulary value as words inside a sentence, from the one label source
-    (:data:`dief.portal._labels.VALUE_LABELS`): ``non_state_armed_group`` →
-    ``non-state armed group``; a value without a label loses its underscores; indicator
+    (:data:`dief.portal._labels.VALUE_LABELS`), its first letter in lower case unless the
+    label reads as a name ("African Group", "UN …"): ``non_state_armed_group`` →
+    ``non-State armed group``; a value without a label loses its underscores; indicator
     ids stay as they are."""
     from dief.portal._labels import VALUE_LABELS  # loaded on use (the portal's package)
 
     text = VALUE_LABELS.get(value)
     if text is None:
         return value.replace("_", " ")
-    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+    proper = text[1:2].isupper() or any(w[:1].isupper() for w in text.split()[1:])
+    return text if proper else text[:1].lower() + text[1:]
 
 
 def listed(items: Sequence[str], what: str, limit: int = LIST_LIMIT) -> str:
