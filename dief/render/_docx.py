@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from dief.periods import Month
-from dief.render._docx_layout import grid_table, new_paper, value_text
+from dief.render._docx_layout import add_link, grid_table, new_paper, value_text
 from dief.secretariat import DIMENSION_LABELS, label, percent
 from dief.vocab import REGION_NAMES, Dimension
 from dief.wire import ChecklistEntry, CspSummary, RegionTable, Totals, Trend
@@ -25,7 +25,7 @@ from dief.wire import ChecklistEntry, CspSummary, RegionTable, Totals, Trend
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
 
-__all__ = ["paper_date", "prose", "render_summary_docx", "summary_symbol"]
+__all__ = ["annex_paragraph", "paper_date", "prose", "render_summary_docx", "summary_symbol"]
 
 _DASH = "\u2013"
 #: A suppressed cell in a table (GSS table symbols: "[c]" confidential), with a legend.
@@ -76,6 +76,16 @@ def prose(text: str) -> str:
         return code if text == code.replace("_", " ") else text
 
     return _CODE.sub(words, text)
+
+
+def annex_paragraph(doc: DocxDocument, name: str) -> None:
+    """The sentence naming the paper's data annex, linked to the file beside it."""
+    para = doc.add_paragraph("Data annex: every cell of this paper, with its code, is in ")
+    add_link(para, name, name)
+    para.add_run(
+        " beside this file (UTF-8, one row per cell; a suppressed cell has its row, "
+        "without figures)."
+    )
 
 
 def summary_symbol(summary: CspSummary) -> str:
@@ -244,11 +254,7 @@ def _front(doc: DocxDocument, summary: CspSummary) -> None:
         f"a suppressed cell and {_DASH} a value that does not apply."
     )
     sub.runs[0].italic = True
-    doc.add_paragraph(
-        f"Data annex: every published cell of this paper, with its code, is in the file "
-        f"{summary.cycle}.csv beside it (UTF-8, one row per cell; hidden cells carry no "
-        "count)."
-    )
+    annex_paragraph(doc, f"{summary.cycle}.csv")
 
 
 def _annex(doc: DocxDocument, summary: CspSummary) -> None:

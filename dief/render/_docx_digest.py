@@ -25,6 +25,7 @@ from dief.render._docx import (
     _pct,
     _table,
     _trend,
+    annex_paragraph,
     long_date,
     paper_date,
     prose,
@@ -191,11 +192,7 @@ def render_digest_docx(digest: Digest, *, start_month: int = DEFAULT_CYCLE_START
         "not apply). Contributors are never listed."
     )
     sub.runs[0].italic = True
-    doc.add_paragraph(
-        f"Data annex: every published cell of this paper, with its code, is in the file "
-        f"{digest.period}.csv beside it (UTF-8, one row per cell; hidden cells carry no "
-        "count)."
-    )
+    annex_paragraph(doc, f"{digest.period}.csv")
     numbers = iter(_ROMAN)
     doc.add_heading(f"{next(numbers)}. Totals", 1)
     _totals_table(doc, digest.totals, previous=True)

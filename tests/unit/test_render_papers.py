@@ -40,6 +40,7 @@ from dief.wire import CspSummary, Digest
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 NS = {"w": W[1:-1]}
+NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 REGIONS = ("AFR", "APG", "EEG", "WEOG")
 MONTHS = ("2024-10", "2025-01", "2025-04", "2025-07", "2025-10", "2026-01", "2026-04", "2026-07")
 #: Pages the CSP12 paper of this data may take (measured: 6 with LibreOffice 7.4).
@@ -220,6 +221,14 @@ def test_summary_header_footer_and_properties(folder: Folder) -> None:
     paragraphs = [p.text for p in docx.Document(io.BytesIO(data)).paragraphs]
     assert paragraphs[0].startswith(f"ATT/CSP12/DIEF/WP.{summary.issue}\n1 September 2026")
     assert any("CSP12.csv" in p for p in paragraphs), "the data annex is named"
+    rels = _part(data, "word/_rels/document.xml.rels")
+    links = {
+        r.get("Id"): r.get("Target")
+        for r in rels
+        if r.get("Type", "").endswith("/hyperlink") and r.get("TargetMode") == "External"
+    }
+    used = {h.get(f"{{{NS_R}}}id") for h in body.iter(f"{W}hyperlink")}
+    assert {links[i] for i in used} == {"CSP12.csv"}, "linked to the annex beside it"
 
 
 def test_a_signed_summary_carries_its_signing_date(folder: Folder) -> None:
