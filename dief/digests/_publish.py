@@ -125,12 +125,32 @@ def _without_lessons(payload: DigestPayload, keep: int) -> DigestPayload:
     return payload.model_copy(update={"digest": Digest.model_validate(digest)})
 
 
+def _without_catalogue_details(payload: DigestPayload) -> DigestPayload:
+    """The checklist without what the catalogue already says of each indicator (title,
+    stages, transfer types, sources): a reader finds them by id in the digest's catalogue
+    version. The question, counts and reasons stay (DESIGN §7)."""
+    digest = payload.digest.model_dump(mode="json", by_alias=True)
+    for entry in digest["checklist"]:
+        entry.update(title=None, source=None, stages=[], transfer_types=[])
+    digest["notes"]["text"] = [
+        *digest["notes"]["text"],
+        "The checklist's titles, stages, transfer types and sources were left out of the "
+        "sealed copy to keep it under the record size limit; they are in the catalogue, "
+        "by indicator id.",
+    ]
+    return payload.model_copy(update={"digest": Digest.model_validate(digest)})
+
+
 def _fits(payload: DigestPayload) -> bool:
     return len(payload_bytes(payload)) + _SIGNATURE_BYTES <= MAX_PAYLOAD_BYTES
 
 
 def _fit(payload: DigestPayload) -> tuple[DigestPayload, int]:
-    """Withhold the fewest lessons, last first, that make the signed payload fit."""
+    """Withhold the fewest lessons, last first, that make the signed payload fit (after
+    leaving out the checklist's catalogue details, which a reader can look up)."""
+    if _fits(payload):
+        return payload, 0
+    payload = _without_catalogue_details(payload)
     if _fits(payload):
         return payload, 0
     total = len(payload.digest.lessons)

@@ -36,6 +36,7 @@ from dief.digests import (
     sign_payload,
     signing_bytes,
 )
+from dief.digests._publish import _fit  # the fitting rule, tested directly
 from dief.exceptions import (
     BrokerError,
     DiefError,
@@ -338,3 +339,24 @@ async def test_tampering_every_byte_of_a_small_digest_fails(tmp_path: Path) -> N
             continue
         accepted.append(i)
     assert accepted == []
+
+
+async def test_catalogue_details_leave_before_any_lesson(store: CaseStore) -> None:
+    """A cycle digest over the record size limit (the 2,500-case demo's AFR CSP11 was)
+    first sheds what the catalogue already says of each checklist entry; the questions,
+    counts and lessons stay."""
+    draft = await _signed(store)
+    long_source = "A public source of the indicator, cited in full. " * 400
+    checklist = [e.model_copy(update={"source": long_source}) for e in draft.digest.checklist]
+    assert len(checklist) * len(long_source) > MAX_PAYLOAD_BYTES
+    lessons = [Lesson(text="Check the consignee records.", tlp=Tlp.GREEN)]
+    digest = draft.digest.model_copy(update={"checklist": checklist, "lessons": lessons})
+    fitted, withheld = _fit(draft.model_copy(update={"digest": digest}))
+    assert withheld == 0
+    assert fitted.digest.lessons == lessons
+    assert [(e.id, e.question, e.count) for e in fitted.digest.checklist] == [
+        (e.id, e.question, e.count) for e in checklist
+    ]
+    assert all(e.source is None and e.title is None for e in fitted.digest.checklist)
+    assert any("catalogue" in t for t in fitted.digest.notes.text)
+    assert len(payload_bytes(fitted)) <= MAX_PAYLOAD_BYTES
