@@ -66,23 +66,17 @@ REGION_NAMES: dict[Region, str] = {
 }
 
 
-class CaseStatus(StrEnum):
-    """Whether a case counts (``active``) or was withdrawn by its node."""
-
+class CaseStatus(StrEnum):  # noqa: D101  a docstring would enter the published JSON Schemas (schemas/)
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"
 
 
-class CaseKind(StrEnum):
-    """A diversion case, or an urgent alert (a time-sensitive early warning)."""
-
+class CaseKind(StrEnum):  # noqa: D101  a docstring would enter the published JSON Schemas (schemas/)
     CASE = "case"
     ALERT = "alert"
 
 
-class Confidence(StrEnum):
-    """How sure the reporting practitioner is that diversion happened."""
-
+class Confidence(StrEnum):  # noqa: D101  a docstring would enter the published JSON Schemas (schemas/)
     SUSPECTED = "suspected"
     CONFIRMED = "confirmed"
 
@@ -133,9 +127,7 @@ ITEM_SUBCATEGORY_CATEGORIES: dict[ItemSubcategory, frozenset[ItemCategory]] = {
 """The item categories each subcategory may qualify."""
 
 
-class QuantityBand(StrEnum):
-    """The number of items as a band (:meth:`of` bands an exact quantity)."""
-
+class QuantityBand(StrEnum):  # noqa: D101  a docstring would enter the published JSON Schemas (schemas/)
     B1_10 = "1-10"
     B11_100 = "11-100"
     B101_1000 = "101-1000"
@@ -161,9 +153,7 @@ class QuantityBand(StrEnum):
         return cls.OVER_10000
 
 
-class TransferStage(StrEnum):
-    """The stage of the transfer at which the diversion happened."""
-
+class TransferStage(StrEnum):  # noqa: D101  a docstring would enter the published JSON Schemas (schemas/)
     PRE_TRANSFER = "pre_transfer"
     IN_TRANSIT = "in_transit"
     AT_IMPORT = "at_import"
@@ -244,9 +234,7 @@ class ReassessmentOutcome(StrEnum):
     CONDITIONS_ADDED = "conditions_added"
 
 
-class Method(StrEnum):
-    """How the diversion was done."""
-
+class Method(StrEnum):  # noqa: D101  a docstring would enter the published JSON Schemas (schemas/)
     FALSIFIED_DOCUMENTS = "falsified_documents"
     MISDECLARATION_CONCEALMENT = "misdeclaration_concealment"
     ILLICIT_BROKERING = "illicit_brokering"
@@ -261,9 +249,7 @@ class Method(StrEnum):
     OTHER = "other"
 
 
-class TransportMode(StrEnum):
-    """How the items travelled."""
-
+class TransportMode(StrEnum):  # noqa: D101  a docstring would enter the published JSON Schemas (schemas/)
     AIR = "air"
     SEA = "sea"
     LAND = "land"
@@ -271,9 +257,7 @@ class TransportMode(StrEnum):
     UNKNOWN = "unknown"
 
 
-class EndUserType(StrEnum):
-    """Who received the diverted items."""
-
+class EndUserType(StrEnum):  # noqa: D101  a docstring would enter the published JSON Schemas (schemas/)
     UNAUTHORIZED_STATE_ACTOR = "unauthorized_state_actor"
     NON_STATE_ARMED_GROUP = "non_state_armed_group"
     CRIMINAL_ORGANIZATION = "criminal_organization"
@@ -283,9 +267,7 @@ class EndUserType(StrEnum):
     UNKNOWN = "unknown"
 
 
-class DetectionSource(StrEnum):
-    """How the diversion was detected."""
-
+class DetectionSource(StrEnum):  # noqa: D101  a docstring would enter the published JSON Schemas (schemas/)
     LICENSING_REVIEW = "licensing_review"
     CUSTOMS_BORDER_CONTROL = "customs_border_control"
     POST_SHIPMENT_VERIFICATION = "post_shipment_verification"
@@ -296,9 +278,7 @@ class DetectionSource(StrEnum):
     OTHER = "other"
 
 
-class ActionTaken(StrEnum):
-    """What was done about the case."""
-
+class ActionTaken(StrEnum):  # noqa: D101  a docstring would enter the published JSON Schemas (schemas/)
     INVESTIGATION_OPENED = "investigation_opened"
     AUTHORIZATION_SUSPENDED = "authorization_suspended"
     AUTHORIZATION_REVOKED = "authorization_revoked"
