@@ -149,15 +149,23 @@ class BulletinCheck:
 
 @dataclass(frozen=True)
 class AuditBaseline:
-    """One reader's audit with its known cases, kept for :func:`check_bulletin`."""
+    """One reader's system with its known cases, kept for :func:`check_bulletin`.
+    ``found`` caches the intervals computed so far (on demand: a check needs only those of
+    the unknowns a candidate raises, and of the cells it would narrow)."""
 
     view: ReaderView
     known: tuple[OwnCase, ...]
     level: int | None
     system: LinearSystem
     options: SystemOptions
-    found: Mapping[int, Interval]
+    found: dict[int, Interval]
     targets: tuple[int, ...]
+
+    def intervals_of(self, unknowns: Sequence[int]) -> Mapping[int, Interval]:
+        need = sorted({j for j in unknowns if j not in self.found})
+        if need:
+            self.found.update(intervals(self.system, need))
+        return {j: self.found[j] for j in unknowns}
 
 
 def _targets(system: LinearSystem) -> list[int]:
@@ -171,29 +179,32 @@ def _targets(system: LinearSystem) -> list[int]:
 def audit_baseline(
     view: ReaderView, known: Sequence[OwnCase] = (), *, level: int | None = None
 ) -> AuditBaseline:
-    """Audit *view*'s reader with the *known* cases (own and bulletins): every unknown's
-    interval, so a candidate's check can compare."""
-    attempts = [SystemOptions(), SystemOptions(listed_at_least_one=False)]
-    for options in attempts:
+    """*view*'s reader with the *known* cases (own and bulletins), ready for checks: the
+    system is built (and shown feasible) now, intervals are computed when a check needs
+    them and kept."""
+    for options in (SystemOptions(), SystemOptions(listed_at_least_one=False)):
         system = build_system(view, known, options)
-        free = np.flatnonzero(np.abs(system.upper - system.lower) > 1e-7)
-        try:
-            found = intervals(system, [int(j) for j in free])
+        reduced = blocks(system)
+        if not reduced.consistent:
+            continue
+        base = AuditBaseline(view, tuple(known), level, system, options, {}, ())
+        try:  # feasibility: one unknown of each block (all blocks when there are few)
+            base.intervals_of([int(b.unknowns[0]) for b in reduced.blocks])
         except InfeasibleError:
             continue
         return AuditBaseline(
-            view, tuple(known), level, system, options, found, tuple(_targets(system))
+            view, tuple(known), level, system, options, base.found, tuple(_targets(system))
         )
     raise InfeasibleError("the documents contradict the relations and the known cases")
 
 
 def _exposed(base: AuditBaseline, j: int, new: Interval) -> bool:
     lvl = level_of(base.system, j, base.view, base.level)
-    old = base.found.get(j)
     width = new.width
     if width is None or width >= lvl:
         return False
-    if old is not None and old.width is not None and old.width < lvl:
+    old = base.intervals_of([j])[j]
+    if old.width is not None and old.width < lvl:
         return False  # exposed already without the candidate: not this candidate's doing
     role = base.system.roles[j]
     return role == "suppressed" or (role == "red" and width == 0 and new.lower > 0)
@@ -201,21 +212,22 @@ def _exposed(base: AuditBaseline, j: int, new: Interval) -> bool:
 
 def check_bulletin(base: AuditBaseline, candidate: OwnCase) -> BulletinCheck:
     """Does the audit still hold with *candidate* known to every reader? Sufficient test
-    first, then the LP on the touched blocks only."""
+    first (the least value of every unknown it raises, one LP each, kept), then the LP on
+    the touched blocks only."""
     started = time.perf_counter()
     system = build_system(base.view, (*base.known, candidate), base.options)
     n = base.system.size
-    raised = np.flatnonzero(system.lower[:n] > base.system.lower + 1e-9)
-    slow: list[int] = []
-    for j in (int(x) for x in raised):
-        least = system.lower[j]
-        if least > base.system.upper[j] + 1e-9:
+    raised: list[int] = []
+    for j in (int(x) for x in np.flatnonzero(system.lower[:n] > base.system.lower + 1e-9)):
+        if system.lower[j] > base.system.upper[j] + 1e-9:
             return BulletinCheck(False, "contradiction", time.perf_counter() - started)
-        if base.system.upper[j] - base.system.lower[j] <= 1e-7:
-            continue  # published: its count already includes the candidate's case
-        old = base.found.get(j)
-        if old is None or least > old.lower:
-            slow.append(j)
+        if base.system.upper[j] - base.system.lower[j] > 1e-7:
+            raised.append(j)  # a published count already includes the candidate's case
+    try:
+        old = base.intervals_of(raised)
+    except InfeasibleError:
+        return BulletinCheck(False, "contradiction", time.perf_counter() - started)
+    slow = [j for j in raised if system.lower[j] > old[j].lower]
     if not slow:
         return BulletinCheck(True, "bounds", time.perf_counter() - started)
     reduced = blocks(system)
