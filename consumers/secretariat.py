@@ -35,6 +35,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
@@ -76,7 +77,7 @@ from dief.observability import (
     kafka_consumers_check,
 )
 from dief.periods import DEFAULT_CYCLE_START_MONTH
-from dief.seams import Backoff, InboundRecord
+from dief.seams import Backoff, InboundRecord, RecordSink
 from dief.secretariat import (
     GroupKeyIssuer,
     GroupKeyStore,
@@ -265,8 +266,10 @@ def secretariat_from_keyring(
     start_month: int = DEFAULT_CYCLE_START_MONTH,
     regions: Sequence[Region] = tuple(Region),
     on_summary: SummaryHook | None = None,
+    publish_complete: bool = True,
 ) -> Secretariat:
-    """A :class:`Secretariat` with the keys of an unlocked keyring, publishing on *broker*."""
+    """A :class:`Secretariat` with the keys of an unlocked keyring, publishing on *broker*
+    (each complete cycle's summary at once, unless not *publish_complete*)."""
     return Secretariat(
         store,
         Opener(ring.opening_keys(KeyRole.SECRETARIAT), schemas={TYPE_DIGEST: {DIGEST_SCHEMA}}),
@@ -279,6 +282,7 @@ def secretariat_from_keyring(
             k_csp=k_csp,
             start_month=start_month,
             regions=tuple(regions),
+            publish_complete=publish_complete,
         ),
         on_summary=on_summary,
     )
@@ -295,6 +299,10 @@ class SecretariatService:
     ``settings.metrics``, served from :meth:`start` to :meth:`stop`; one given by the
     caller is served by the caller). It is ready while started, its consumer holds the
     digests partitions and its database answers.
+
+    With ``publishes_summaries=False`` (the Secretariat's portal runs it, ``dief web --party
+    secretariat``) it keeps the digests but publishes no summary by itself: each publication
+    is released by a second person in the portal, through :attr:`secretariat`.
     """
 
     def __init__(
@@ -303,8 +311,10 @@ class SecretariatService:
         passphrase: SecretStr | None,
         *,
         observability: Observability | None = None,
+        publishes_summaries: bool = True,
     ) -> None:
         self._settings = settings
+        self._publishes_summaries = publishes_summaries
         self._passphrase = passphrase
         url = settings.database_url.get_secret_value()
         self._store = SecretariatStore(url)
@@ -312,6 +322,8 @@ class SecretariatService:
         # the bulletin group key release of each directory version (DESIGN §4, §13)
         self._group_keys = GroupKeyStore(url)
         self._group_issuer: GroupKeyIssuer | None = None
+        self._secretariat: Secretariat | None = None
+        self._own_folder: Path | None = None
         self._broker: KafkaBroker | None = None
         self._serves = observability is None
         self.observability = (
@@ -327,6 +339,31 @@ class SecretariatService:
     def __repr__(self) -> str:
         regions = [r.value for r in self._settings.regions]
         return f"SecretariatService(k_csp={self._settings.k_csp}, regions={regions})"
+
+    # -- what a portal in the same process uses (dief web --party secretariat) ------------
+
+    @property
+    def secretariat(self) -> Secretariat | None:
+        """The running :class:`Secretariat` (its store, signer and sink), from :meth:`start`
+        to :meth:`stop`: a summary it publishes goes the service's own way."""
+        return self._secretariat
+
+    @property
+    def group_key_issuer(self) -> GroupKeyIssuer | None:
+        """The running bulletin group key issuer (its ``publish`` releases a directory
+        version's group key), from :meth:`start` to :meth:`stop`."""
+        return self._group_issuer
+
+    @property
+    def sink(self) -> RecordSink | None:
+        """A sink on the running service's broker, from :meth:`start` to :meth:`stop`."""
+        return KafkaRecordSink(self._broker) if self._broker is not None else None
+
+    @property
+    def keyring_folder(self) -> Path | None:
+        """The Secretariat's own keyring folder (a simulated forum's ``secretariat``
+        folder), known from :meth:`start`."""
+        return self._own_folder
 
     def _reload(self, ring: PartyView | SimulatedForum) -> Callable[[], SecretariatKeys]:
         def reload() -> SecretariatKeys:
@@ -361,6 +398,8 @@ class SecretariatService:
             self._passphrase, "the Secretariat keys are", settings.directory
         )
         own = _own_keys(ring)
+        folder = settings.keyring.path
+        self._own_folder = folder / "secretariat" if isinstance(ring, SimulatedForum) else folder
         self.observability.readiness.starting()
         broker: KafkaBroker | None = None
         try:
@@ -378,6 +417,7 @@ class SecretariatService:
                 start_month=settings.cycle_start_month,
                 regions=settings.regions,
                 on_summary=on_summary,
+                publish_complete=self._publishes_summaries,
             )
             register_secretariat(
                 broker,
@@ -411,6 +451,7 @@ class SecretariatService:
             await self.stop()
             raise
         self._broker = broker
+        self._secretariat = secretariat
         self._brokers["digests"] = broker
         self._watch = asyncio.create_task(
             self._watch_state(own, issuer_keys, KafkaRecordSink(broker)), name="secretariat-watch"
@@ -480,6 +521,8 @@ class SecretariatService:
                 await self._watch
             self._watch = None
         self._brokers.clear()
+        self._secretariat = None
+        self._group_issuer = None
         if self._broker is not None:
             await self._broker.stop()
             self._broker = None

@@ -5,11 +5,17 @@
 - ``dief web --party region --region AFR``: the meeting's dashboard, read from the
   aggregator's database (``--aggregator-database-url``, else ``DIEF_DATABASE_URL``, else
   the last ``dief demo`` / ``dief run``);
-- ``dief web --party secretariat``.
+- ``dief web --party secretariat``: with the Secretariat's keyring (``--keys`` or
+  ``DIEF_KEYRING__PATH``), the Secretariat's portal **and** the Secretariat service (the
+  settings of ``dief secretariat``) in one process: a released summary is published by the
+  running service, the registry works on its keyring and a directory version issued there
+  gets its bulletin group key release; without a keyring, a read-only preview of the
+  Secretariat's database (``--secretariat-database-url``, else the last run's).
 
-``--demo`` makes demo accounts (printed with their passwords and authenticator secrets);
-for the node it also starts a local simulated forum (embedded broker, Secretariat issuer,
-aggregator) in ``.dief/portal-demo``.
+``--demo`` makes demo accounts (printed with their passwords and authenticator secrets)
+and starts a local simulated forum (embedded broker, keys, aggregators; for the node the
+Secretariat service too) in ``.dief/portal-demo``; for the Secretariat, demo digests are
+posted so that a summary is there to release.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from dief.portal import (
     totp_code,
     totp_uri,
 )
-from dief.settings import NodeSettings, PortalSettings
+from dief.settings import NodeSettings, PortalSettings, SecretariatSettings
 from dief.vocab import Region
 
 __all__ = ["register"]
@@ -124,6 +130,77 @@ def _with_node(
     portal.bulletins = bulletins
     portal.on_start.append(bulletins.start)
     portal.on_stop.append(bulletins.stop)
+
+
+def _secretariat_settings(
+    settings: PortalSettings, keys: Path | None, bootstrap: str | None, embedded: bool
+) -> SecretariatSettings:
+    """The settings of the Secretariat service run with the portal (those of ``dief
+    secretariat``; ``--secretariat-database-url`` is its database)."""
+    url = settings.secretariat_database_url
+    overrides: dict[str, Any] = {
+        "database_url": url.get_secret_value() if url is not None else None,
+        "k_csp": settings.k_csp if "k_csp" in settings.model_fields_set else None,
+        "cycle_start_month": (
+            settings.cycle_start_month if "cycle_start_month" in settings.model_fields_set else None
+        ),
+        "keyring": {"path": keys},
+        "kafka": kafka_options(bootstrap, embedded),
+    }
+    return load_or_fail(SecretariatSettings, overrides)
+
+
+def _with_secretariat(
+    portal: Portal, secretariat: SecretariatSettings, passphrase: SecretStr
+) -> None:
+    """Run the Secretariat service in the portal's process: the portal publishes summaries
+    through the running Secretariat (its store, signer and sink) and keeps the registry on
+    its keyring, publishing directory versions and their group key release on its broker."""
+    from consumers.secretariat import SecretariatService
+    from dief.portal import KeyringRegistry, SecretariatPublisher
+
+    # summaries are published only when a second person releases them here (DESIGN §13)
+    service = SecretariatService(secretariat, passphrase, publishes_summaries=False)
+    portal.summaries = StoreSummaries(
+        secretariat.database_url.get_secret_value(), k=secretariat.k_csp,
+        start_month=secretariat.cycle_start_month,
+    )  # fmt: skip
+
+    async def start() -> None:
+        await service.start()
+        running, issuer = service.secretariat, service.group_key_issuer
+        folder, sink = service.keyring_folder, service.sink
+        if running is None or issuer is None or folder is None or sink is None:
+            raise DiefError("the Secretariat service did not start")  # start() returned
+        portal.publisher = SecretariatPublisher(running)
+        portal.registry = KeyringRegistry(
+            folder, passphrase, sink=sink, on_issued=(issuer.publish,)
+        )
+        console.print(f"Secretariat running; database {_shown(secretariat)}")
+
+    async def halt() -> None:
+        portal.publisher = None
+        portal.registry = None
+        await service.stop()
+
+    portal.on_start.append(start)
+    portal.on_stop.append(halt)
+
+
+def _shown(secretariat: SecretariatSettings) -> str:
+    """The database's kind and, for SQLite, its file (never a password)."""
+    from dief.database import sqlite_path
+
+    url = secretariat.database_url.get_secret_value()
+    path = sqlite_path(url)
+    return str(path) if path is not None else url.split(":", 1)[0]
+
+
+def _has_keyring(keys: Path | None, passphrase_file: Path | None) -> bool:
+    """``--keys`` or ``--passphrase-file`` given, or ``DIEF_KEYRING__PATH`` set."""
+    if keys is not None or passphrase_file is not None:
+        return True
+    return "path" in load_or_fail(SecretariatSettings, {}, connects=False).keyring.model_fields_set
 
 
 def _aggregator_url(settings: PortalSettings) -> str:
@@ -235,13 +312,18 @@ def web(
     ] = None,
     keys: Annotated[
         Path | None,
-        typer.Option("--keys", help="The node's keyring; a region's, to open its lessons"),
+        typer.Option(
+            "--keys",
+            help="The node's keyring; the Secretariat's (runs its service); a region's, to "
+            "open its lessons",
+        ),
     ] = None,
     passphrase_file: Annotated[
         Path | None, typer.Option("--passphrase-file", help="File holding the keyring passphrase")
     ] = None,
     bootstrap: Annotated[
-        str | None, typer.Option("--bootstrap", help="A node portal: the broker")
+        str | None,
+        typer.Option("--bootstrap", help="A node's or the Secretariat's portal: the broker"),
     ] = None,
     embedded: Annotated[
         bool, typer.Option("--embedded", help="The broker is the embedded Tansu")
@@ -287,7 +369,12 @@ def web(
                     start_month=settings.cycle_start_month,
                     openers=_lesson_openers(portal.regions, keys, passphrase_file),
                 )
-            else:
+            elif _has_keyring(keys, passphrase_file):
+                secretariat = _secretariat_settings(settings, keys, bootstrap, embedded)
+                passphrase = keyring_passphrase(secretariat.keyring, passphrase_file)
+                _with_secretariat(portal, secretariat, passphrase)
+            else:  # a read-only preview: the pages say to use dief summary and dief keys
+                console.print("no Secretariat keyring (--keys): a read-only preview")
                 portal.summaries = StoreSummaries(
                     _secretariat_url(settings), k=settings.k_csp,
                     start_month=settings.cycle_start_month,

@@ -69,12 +69,16 @@ class IncompleteCycleError(DiefError):
 
 @dataclass(frozen=True, slots=True)
 class SecretariatConfig:
-    """How summaries are made: ``k_csp``, the cycle start and the regions expected."""
+    """How summaries are made: ``k_csp``, the cycle start and the regions expected; and
+    whether a cycle's summary is published as soon as every expected region's digest is in
+    (``publish_complete``; off when a second person releases each publication in the
+    Secretariat's portal, which calls :meth:`Secretariat.publish_summary`)."""
 
     catalogue: Catalogue
     k_csp: int = 3
     start_month: int = DEFAULT_CYCLE_START_MONTH
     regions: tuple[Region, ...] = tuple(Region)
+    publish_complete: bool = True
 
 
 @dataclass(slots=True)
@@ -223,6 +227,8 @@ class Secretariat:
                 touched.update((period.number, period.number + 1))
         for number in sorted(touched):
             cycle = f"CSP{number}"
+            if not self._config.publish_complete:
+                break  # each publication is released in the Secretariat's portal
             if await self.complete(cycle) and await self.publish_summary(cycle) is not None:
                 report.summaries.append(cycle)
         return report
