@@ -19,6 +19,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
@@ -31,7 +32,15 @@ import pytest_asyncio
 
 from dief.aggregator import CaseFacts, case_values
 from dief.aggregator.store import CaseStore
-from dief.audit import OwnCase, Utility, folder_utility
+from dief.audit import (
+    OwnCase,
+    Utility,
+    audit_baseline,
+    bulletin_case,
+    check_bulletin,
+    folder_utility,
+    load_reader,
+)
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.render import write_outputs
@@ -170,6 +179,44 @@ async def test_utility_at_demo_volume(demo: Forum) -> None:
     print("demo", shares, demo.totals)  # noqa: T201  # the figures, with -s
     for kind, floor in DEMO_FLOORS.items():
         assert shares[kind] >= floor, (kind, shares)
+
+
+def _bulletin_facts(case: OwnCase) -> dict[str, object]:
+    values: dict[str, list[str]] = {}
+    for dim, value in case.values:
+        values.setdefault(dim, []).append(value)
+    return {
+        "action": "publish",
+        "kind": values.get("kind", [None])[0],
+        "item_categories": values.get("item_category", []),
+        "end_user_type": values.get("end_user_type", [None])[0],
+        "transfer_stage": values.get("transfer_stage", [None])[0],
+        "methods": values.get("method", []),
+        "risk_indicators": values.get("risk_indicator", []),
+        "month": case.month,
+    }
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_bulletin_check_is_fast_at_realistic_volume(realistic: Forum) -> None:
+    # the release rule asks per batch: a baseline once per documents, then each candidate
+    # (measured at 1cdba1c: baseline 0.35 s; 20 checks, median 0.07 s, at most 0.19 s)
+    started = time.perf_counter()
+    base = audit_baseline(load_reader([realistic.out], "AFR"))
+    assert time.perf_counter() - started < 10
+    latest = sorted(
+        (c for c in realistic.cases if c.region == "AFR" and not c.red),
+        key=lambda c: c.month,
+        reverse=True,
+    )[:10]
+    seconds = []
+    for case in latest:
+        candidate = bulletin_case(_bulletin_facts(case), "AFR")
+        assert candidate is not None
+        result = check_bulletin(base, candidate)
+        assert result.by in ("bounds", "lp")  # the documents count every case
+        seconds.append(result.seconds)
+    assert sorted(seconds)[len(seconds) // 2] < 2.0, seconds
 
 
 @pytest.mark.asyncio(loop_scope="module")
