@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -176,7 +176,7 @@ def _with_secretariat(
         portal.registry = KeyringRegistry(
             folder, passphrase, sink=sink, on_issued=(issuer.publish,)
         )
-        console.print(f"Secretariat running; database {_shown(secretariat)}")
+        console.print(f"Secretariat running; database {_shown(secretariat)}", soft_wrap=True)
 
     async def halt() -> None:
         portal.publisher = None
@@ -194,6 +194,37 @@ def _shown(secretariat: SecretariatSettings) -> str:
     url = secretariat.database_url.get_secret_value()
     path = sqlite_path(url)
     return str(path) if path is not None else url.split(":", 1)[0]
+
+
+def _stopping(forum: Any) -> Callable[[], Awaitable[None]]:
+    """Stop the demo forum's children when the portal stops (the last of its stop hooks):
+    uvicorn re-raises the SIGTERM it caught once it has shut down, so the code after its
+    ``run`` may never run."""
+
+    async def stop() -> None:
+        await asyncio.to_thread(forum.stop)
+
+    return stop
+
+
+def _demo_digests(forum: Any) -> Callable[[], Awaitable[None]]:
+    """After the Secretariat started: the last ``dief demo`` run's digests, signed by the
+    demo forum's regions, on its broker (once), so there is a summary to release."""
+    from dief.portal._demo import send_demo_digests
+
+    async def send() -> None:
+        from dief.database import sqlite_url
+        from dief.settings import AGGREGATOR_FILE, RunSettings
+
+        last_run = load_or_fail(RunSettings, {}, connects=False).run_dir / AGGREGATOR_FILE
+        if not last_run.is_file():
+            console.print("no `dief demo` run to take demo digests from: run `dief demo` first")
+            return
+        sent = await send_demo_digests(forum, sqlite_url(last_run))
+        if sent:
+            console.print(f"{sent} demo digests sent to the Secretariat")
+
+    return send
 
 
 def _has_keyring(keys: Path | None, passphrase_file: Path | None) -> bool:
@@ -267,9 +298,11 @@ DEMO_ACCOUNTS: dict[Party, list[tuple[str, tuple[Role, ...], Region | None]]] = 
         *((f"member-{r.value.lower()}", (Role.MEETING_MEMBER,), r) for r in Region),
         ("admin", (Role.ADMINISTRATOR,), None),
     ],
-    Party.SECRETARIAT: [
+    Party.SECRETARIAT: [  # two of each: every release is a second person's
         ("editor", (Role.SECRETARIAT_EDITOR,), None),
+        ("editor2", (Role.SECRETARIAT_EDITOR,), None),
         ("admin", (Role.ADMINISTRATOR,), None),
+        ("admin2", (Role.ADMINISTRATOR,), None),
     ],
 }
 
@@ -356,6 +389,7 @@ def web(
                     forum = stack.enter_context(
                         LocalForum.started(settings.work_dir / "portal-demo")
                     )
+                    portal.on_stop.append(_stopping(forum))
                     node = load_or_fail(NodeSettings, forum.node_overrides())
                     passphrase: SecretStr | None = forum.passphrase
                 else:
@@ -369,6 +403,18 @@ def web(
                     start_month=settings.cycle_start_month,
                     openers=_lesson_openers(portal.regions, keys, passphrase_file),
                 )
+            elif demo:
+                from dief.portal._demo import LocalForum
+
+                forum = stack.enter_context(
+                    LocalForum.started(
+                        settings.work_dir / "portal-demo-secretariat", services=False
+                    )
+                )
+                portal.on_stop.append(_stopping(forum))  # after the Secretariat stopped
+                secretariat = load_or_fail(SecretariatSettings, forum.secretariat_overrides())
+                _with_secretariat(portal, secretariat, forum.passphrase)
+                portal.on_start.append(_demo_digests(forum))
             elif _has_keyring(keys, passphrase_file):
                 secretariat = _secretariat_settings(settings, keys, bootstrap, embedded)
                 passphrase = keyring_passphrase(secretariat.keyring, passphrase_file)

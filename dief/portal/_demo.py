@@ -2,7 +2,12 @@
 keyring (``dief keys init``), the embedded broker (``dief broker``), the Secretariat's
 credential issuer (``dief secretariat``) and an aggregator for every region (``dief
 aggregate --all``), each a child process of the ``dief`` console script, stopped (SIGTERM,
-then SIGKILL after a grace period) when the context ends. Simulation only."""
+then SIGKILL after a grace period) when the context ends. Simulation only.
+
+For the Secretariat's portal (``services=False``) only the keys and the broker: the portal
+runs the Secretariat service itself (:meth:`LocalForum.secretariat_overrides`), and
+:func:`send_demo_digests` puts every region's digests of the last ``dief demo`` run, signed
+by this forum's region keys, on the forum's ``dief.digests``."""
 
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ from dief.database import sqlite_url
 from dief.exceptions import ConfigurationError
 from dief.periods import CspCycle, Month
 
-__all__ = ["DEMO_NODES", "LocalForum"]
+__all__ = ["DEMO_NODES", "LocalForum", "send_demo_digests"]
 
 DEMO_NODES = ("demo-a", "demo-b")
 _PASSPHRASE = "portal demo passphrase (simulation only)"  # noqa: S105 - a simulation's
@@ -46,6 +51,8 @@ class LocalForum:
     bootstrap: str = ""
     passphrase: SecretStr = field(default_factory=lambda: SecretStr(_PASSPHRASE))
     children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    #: start the Secretariat (issuer) and the aggregators too (the node's demo)
+    services: bool = True
 
     def __repr__(self) -> str:
         return f"LocalForum(folder={str(self.folder)!r})"
@@ -87,6 +94,16 @@ class LocalForum:
             "credential_max_delay_seconds": 0,
         }
 
+    def secretariat_overrides(self) -> dict[str, Any]:
+        """The settings of the Secretariat service on this forum's keys and broker (its
+        database in the forum's folder), as overrides for
+        :func:`dief.settings.load_settings`."""
+        return {
+            "kafka": {"bootstrap": self.bootstrap, "embedded": True},
+            "keyring": {"path": self.keys, "passphrase_file": self.passphrase_file},
+            "database_url": sqlite_url(self.folder / "secretariat-portal.sqlite"),
+        }
+
     def _spawn(self, name: str, *args: str) -> tuple[subprocess.Popen[bytes], Path, Path]:
         out, err = self.folder / f"{name}.out", self.folder / f"{name}.err"
         with out.open("wb") as stdout, err.open("wb") as stderr:
@@ -122,6 +139,8 @@ class LocalForum:
         match = _BOOTSTRAP.search(out.read_text())
         assert match is not None  # waited for
         self.bootstrap = match[1]
+        if not self.services:
+            return
         common = ("--embedded", "--bootstrap", self.bootstrap, *keys)
         secretariat_db = sqlite_url(self.folder / "secretariat.sqlite")
         # the Secretariat and the aggregator start side by side (neither waits for the other)
@@ -147,11 +166,51 @@ class LocalForum:
 
     @classmethod
     @contextlib.contextmanager
-    def started(cls, folder: Path, database_url: str | None = None) -> Iterator[LocalForum]:
+    def started(
+        cls, folder: Path, database_url: str | None = None, *, services: bool = True
+    ) -> Iterator[LocalForum]:
         folder = folder.resolve()  # the children run in it: every path is absolute
-        forum = cls(folder, database_url or sqlite_url(folder / "aggregator.sqlite"))
+        url = database_url or sqlite_url(folder / "aggregator.sqlite")
+        forum = cls(folder, url, services=services)
         try:
             forum.start()
             yield forum
         finally:
             forum.stop()
+
+
+async def send_demo_digests(forum: LocalForum, cases_url: str) -> int:
+    """Issue every region's digests of the cases in *cases_url* (the aggregator database of
+    a ``dief demo`` run), signed by *forum*'s region keys and sealed to its Secretariat, on
+    the forum's ``dief.digests`` (the way the pipeline's aggregators send them). Once per
+    forum folder (a marker file): the Secretariat keeps what it received. Returns how many
+    digests were sent (0 the second time)."""
+    import asyncio
+
+    from dief.aggregator.store import CaseStore
+    from dief.catalogue import load_catalogue
+    from dief.digests import issue_every_digest
+    from dief.kafka import KafkaRecordSink, make_broker
+    from dief.keyring import SimulatedForum
+    from dief.settings import KafkaSettings
+    from dief.vocab import Region
+
+    marker = forum.folder / "digests-sent"
+    if marker.exists():
+        return 0
+    passphrase = forum.passphrase.get_secret_value()
+    ring = await asyncio.to_thread(SimulatedForum.load, forum.keys, passphrase)
+    producer = make_broker(
+        KafkaSettings(bootstrap=forum.bootstrap, embedded=True), client_id="dief-demo-digests"
+    )
+    async with CaseStore(cases_url) as store:
+        await producer.connect()
+        try:
+            sink = KafkaRecordSink(producer)
+            published, _ = await issue_every_digest(
+                store, ring, dict.fromkeys(Region, sink), catalogue=load_catalogue()
+            )
+        finally:
+            await producer.stop()
+    marker.write_text(f"{len(published)}\n", encoding="utf-8")
+    return len(published)
