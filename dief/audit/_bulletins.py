@@ -210,10 +210,13 @@ def _exposed(base: AuditBaseline, j: int, new: Interval) -> bool:
     return role == "suppressed" or (role == "red" and width == 0 and new.lower > 0)
 
 
-def check_bulletin(base: AuditBaseline, candidate: OwnCase) -> BulletinCheck:
+def check_bulletin(
+    base: AuditBaseline, candidate: OwnCase, *, max_lp: int | None = None
+) -> BulletinCheck:
     """Does the audit still hold with *candidate* known to every reader? Sufficient test
     first (the least value of every unknown it raises, one LP each, kept), then the LP on
-    the touched blocks only."""
+    the touched blocks only — unless they hold more than *max_lp* reported cells: then
+    ``deferred`` (refused for now, safe; two LPs per cell, about 0.04 s each here)."""
     started = time.perf_counter()
     system = build_system(base.view, (*base.known, candidate), base.options)
     n = base.system.size
@@ -239,6 +242,8 @@ def check_bulletin(base: AuditBaseline, candidate: OwnCase) -> BulletinCheck:
         if members.intersection(slow):
             touched |= members
     wanted = [j for j in base.targets if j in touched]
+    if max_lp is not None and len(wanted) > max_lp:
+        return BulletinCheck(False, "deferred", time.perf_counter() - started)
     try:
         found = intervals(system, wanted)
     except InfeasibleError:
@@ -259,14 +264,21 @@ class BulletinAudit:
     the candidate's case (the same object while they are unchanged: the baseline is kept
     per region and view); *released* the bulletins already out for the region's readers
     (their facts are known too). A candidate is refused when the documents do not count
-    its case yet (``contradiction``) or when it would expose a protected cell."""
+    its case yet (``contradiction``), when it would expose a protected cell, or when the LP
+    it needs exceeds *max_lp* cells (``deferred``; None: no limit)."""
 
     def __init__(
-        self, documents: Documents, released: Known | None = None, *, level: int | None = None
+        self,
+        documents: Documents,
+        released: Known | None = None,
+        *,
+        level: int | None = None,
+        max_lp: int | None = None,
     ) -> None:
         self._documents = documents
         self._released = released
         self._level = level
+        self._max_lp = max_lp
         self._cache: dict[str, tuple[ReaderView, tuple[OwnCase, ...], AuditBaseline]] = {}
         self.last: BulletinCheck | None = None
 
@@ -291,6 +303,6 @@ class BulletinAudit:
             base = await self._baseline(region)
         except InfeasibleError:
             return False
-        result = await asyncio.to_thread(check_bulletin, base, candidate)
+        result = await asyncio.to_thread(check_bulletin, base, candidate, max_lp=self._max_lp)
         self.last = result
         return result.holds

@@ -154,3 +154,11 @@ def test_the_cli_reads_the_bulletins(tmp_path: Path, bulletins: int, code: int) 
         app, ["audit", str(out), "--region", "AFR", "--bulletins", str(path)]
     )
     assert result.exit_code == code, result.output
+
+
+def test_an_lp_over_budget_is_deferred(tmp_path: Path) -> None:
+    view = load_reader([_folder(tmp_path)], "AFR")
+    base = audit_baseline(view, [_case("b")] * 2)
+    result = check_bulletin(base, _case("b"), max_lp=0)
+    assert (result.holds, result.by) == (False, "deferred")
+    assert check_bulletin(base, _case("a"), max_lp=0).holds  # touches no reported cell
