@@ -93,6 +93,7 @@ def widen(
     by_size: BySize,
     candidate: Callable[[Key], bool],
     unknown: Callable[[Key], bool],
+    dead: set[Key] | None = None,
 ) -> Key | None:
     """A published cell to suppress so that *leak* may stop being determined.
 
@@ -100,7 +101,15 @@ def widen(
     no cell of those groups is a candidate, the same one step further out, through the
     suppressed cells (the leak is then determined by a chain of groups). *groups_of* is
     the index of *groups* by cell.
+
+    *dead* (kept by a caller across calls while candidates only shrink and every cell
+    hidden meanwhile was a candidate) collects the cells from which no candidate can be
+    reached: a walk that found none visited the whole linked set of unknown cells, and any
+    of them would walk the same set. Without it, a region where nearly every cell is hidden
+    walks its whole history once per leak.
     """
+    if dead is not None and leak in dead:
+        return None
     visited = {leak}
     frontier = [leak]
     while frontier:
@@ -121,4 +130,6 @@ def widen(
         if marginals:
             return min(marginals, key=by_size)
         frontier = reached
+    if dead is not None:
+        dead.update(visited)
     return None

@@ -30,6 +30,7 @@ import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
+from dief.aggregator import TOTAL
 from dief.disclosure._suppression import Earlier, Group, Key, Protection
 
 __all__ = [
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 _state = threading.local()
+#: the multi-valued dimension whose values together count at least the total (every case
+#: names an item; as :mod:`dief.disclosure._bounds` reads it)
+ITEMS = "item_category"
 #: a piece larger than this share of the unknowns is protected whole (no gain in cutting)
 WHOLE_SHARE = 0.8
 
@@ -102,6 +106,26 @@ def affected_piece(
     return reached
 
 
+def bound_links(counts: Mapping[Key, int]) -> list[Group]:
+    """The links check 4's inequalities make besides the groups (:mod:`dief.disclosure._bounds`):
+    every cell with its table's total (a cell is at most the total) and a table's item
+    categories with each other and its total (together at least the total). A piece must
+    be closed under them too, and hold every cell they name around it."""
+    links: list[Group] = []
+    items: dict[str, list[Key]] = {}
+    for key in counts:
+        table, dimension, _ = key
+        total = (table, *TOTAL)
+        if key == total or total not in counts:
+            continue
+        if dimension == ITEMS:
+            items.setdefault(table, []).append(key)
+        else:
+            links.append(Group(total, (key,)))
+    links.extend(Group((table, *TOTAL), tuple(members)) for table, members in items.items())
+    return links
+
+
 def piece_groups(groups: Iterable[Group], piece: Collection[Key]) -> list[Group]:
     """The groups with a cell in *piece*."""
     return [g for g in groups if any(c in piece for c in g.cells)]
@@ -145,11 +169,13 @@ def protect_piece(
         frozenset(unlisted),
     )
     piece = None
+    links: list[Group] = []
     if earlier is not None and pieces_enabled():
+        links = bound_links(counts)
         piece = affected_piece(
             counts,
             groups,
-            earlier.groups,
+            [*earlier.groups, *links],
             public=earlier.unchanged | known_,
             recorded=recorded,
             primary=first,
@@ -161,7 +187,7 @@ def protect_piece(
     inner_groups = piece_groups(groups, piece)
     before_groups = piece_groups(earlier.groups, piece)
     cells = set(piece)
-    for group in (*inner_groups, *before_groups):
+    for group in (*inner_groups, *before_groups, *piece_groups(links, piece)):
         cells.update(group.cells)
     inner = run(
         {key: counts[key] for key in cells},

@@ -493,12 +493,16 @@ class _Search:
         if not found:
             return False
         touched: set[int] = set()
+        # cells from which no candidate (no published cell) is reachable: candidates only
+        # shrink in this loop, so one walk settles a whole linked set (:func:`widen`)
+        dead: set[Key] = set()
+        dead_published: set[Key] = set()
         for leak in sorted(found, key=self.by_size):
             around = set(self.groups_of.get(leak, ()))
             if around & touched:
                 continue  # a suppression next to it this round may free it already
             pick = widen(
-                leak, self.live, self.groups_of, self.by_size, self.candidate, self.unknown
+                leak, self.live, self.groups_of, self.by_size, self.candidate, self.unknown, dead
             )
             if pick is None:
                 # nothing but cells an earlier issue published with the counts they have
@@ -512,6 +516,7 @@ class _Search:
                     self.by_size,
                     lambda c: c in self.counts and c not in self.hidden,
                     self.unknown,
+                    dead_published,
                 )
                 if pick is not None:
                     self.hidden.add(pick)

@@ -15,8 +15,9 @@ from dief.disclosure import (
     pieces_enabled,
     whole_system,
 )
+from dief.disclosure._choice import widen
 from dief.disclosure._memo import clear_patterns
-from dief.disclosure._pieces import affected_piece
+from dief.disclosure._pieces import affected_piece, bound_links
 from dief.render._changed import write_atomic
 
 TOTAL = ("_total", "_all")
@@ -98,3 +99,39 @@ def test_an_output_file_whose_content_did_not_change_is_left_alone(tmp_path: Pat
     assert path.stat().st_mtime == 1_000_000
     assert write_atomic(path, b"two\n")
     assert path.read_text() == "two\n"
+
+
+def test_a_walk_that_finds_no_published_cell_settles_its_whole_linked_set() -> None:
+    a, b, c = (("Q", "kind", v) for v in "abc")
+    groups = [Group(a, (b,)), Group(b, (c,))]
+    groups_of = {a: [0], b: [0, 1], c: [1]}
+    dead: set[Key] = set()
+    hidden = {a, b, c}
+
+    def by_size(key: Key) -> tuple[int, bool, tuple[int, int, str]]:
+        return (1, False, (0, 0, key[2]))
+
+    pick = widen(
+        a, groups, groups_of, by_size, lambda k: k not in hidden, hidden.__contains__, dead
+    )
+    assert pick is None
+    assert dead == {a, b, c}
+    # any cell of the set is settled without a walk (here a walk would find nothing either)
+    calls: list[Key] = []
+    assert widen(c, groups, groups_of, by_size, calls.append, hidden.__contains__, dead) is None
+    assert calls == []
+
+
+def test_check_four_links_hold_every_cell_to_its_total_and_the_items_together() -> None:
+    counts = {
+        ("Q", "_total", "_all"): 3,
+        ("Q", "kind", "case"): 3,
+        ("Q", "item_category", "small_arms"): 2,
+        ("Q", "item_category", "ammunition"): 2,
+    }
+    links = bound_links(counts)
+    assert Group(("Q", "_total", "_all"), (("Q", "kind", "case"),)) in links
+    items = [g for g in links if len(g.members) == 2]
+    assert [set(g.members) for g in items] == [
+        {("Q", "item_category", "small_arms"), ("Q", "item_category", "ammunition")}
+    ]
