@@ -372,23 +372,43 @@ def _skip_reason(report: pytest.TestReport) -> str:
     return str(longrepr)
 
 
+_CONFIG: list[pytest.Config] = []  # the session's config, for the report hook below
+_MUST_RUN = "dief_must_run_in_ci"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _CONFIG[:] = [config]
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Note every skipped test that carries a marker of :data:`MUST_NOT_SKIP_IN_CI`."""
+    """Write on a skipped test's report which :data:`MUST_NOT_SKIP_IN_CI` markers it
+    carries (a report's user properties travel from pytest-xdist workers)."""
     report = yield
     if report.skipped and not hasattr(report, "wasxfail"):
         marks = [m for m in MUST_NOT_SKIP_IN_CI if item.get_closest_marker(m) is not None]
         if marks:
-            skipped = item.config.stash.setdefault(_SKIPPED_IN_CI, [])
-            skipped.append((item.nodeid, ",".join(marks), _skip_reason(report)))
+            report.user_properties.append((_MUST_RUN, ",".join(marks)))
     return report
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Note every skipped test that must not be skipped in CI (this hook sees every
+    report, the workers' too under pytest-xdist, where the controller decides the run's
+    status)."""
+    marks = [str(value) for name, value in report.user_properties if name == _MUST_RUN]
+    if marks and _CONFIG:
+        skipped = _CONFIG[0].stash.setdefault(_SKIPPED_IN_CI, [])
+        skipped.append((report.nodeid, marks[0], _skip_reason(report)))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
     """In CI, a skipped test that must not be skipped there fails the run."""
     skipped = session.config.stash.get(_SKIPPED_IN_CI, [])
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist worker: its controller decides
     if not skipped or not _in_ci():
         return
     lines = [f"{nodeid} [{marks}]: {reason}" for nodeid, marks, reason in skipped]

@@ -91,3 +91,16 @@ def test_a_postgresql_fixture_needs_the_marker(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*not marked postgres*", "*test_suite.py::test_db"])
+
+
+def test_in_ci_a_skip_in_a_pytest_xdist_worker_fails_the_run_too(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unit tests run in two processes (``scripts/test``): the workers' skips reach
+    the controller, which fails the run."""
+    monkeypatch.setenv("CI", "true")
+    _suite(pytester, SUITE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "xdist", "-n", "2")
+    result.assert_outcomes(passed=2, skipped=2, xfailed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*CI: 1 test(s) that must not be skipped in CI were skipped*"])
