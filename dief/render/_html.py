@@ -329,8 +329,10 @@ def render_digest_html(
     series: DigestSeries | None = None,
     *,
     start_month: int = DEFAULT_CYCLE_START_MONTH,
+    annex: str | None = None,
 ) -> str:
-    """A regional trend digest as one self-contained HTML page.
+    """A regional trend digest as one self-contained HTML page (*annex*: the file name of
+    its CSV data annex beside it, linked from the notes).
 
     *series* (:func:`dief.digests.load_series`) adds the counts-over-time charts; without
     it the page draws the current period's values only.
@@ -360,6 +362,7 @@ def render_digest_html(
             region=region.value,
             region_name=REGION_NAMES[region],
             period=digest.period,
+            annex=annex,
             span=_span(digest.period, start_month),
             k=digest.k,
             previous=previous,
@@ -503,8 +506,9 @@ def _summary_tables(summary: CspSummary) -> list[_TableView]:
     return tables
 
 
-def render_summary_html(summary: CspSummary) -> str:
-    """A CSP summary as one self-contained HTML page."""
+def render_summary_html(summary: CspSummary, *, annex: str | None = None) -> str:
+    """A CSP summary as one self-contained HTML page (*annex*: the file name of its CSV
+    data annex beside it, linked from the methodology)."""
     return (
         _environment()
         .get_template("summary.html.j2")
@@ -525,5 +529,6 @@ def render_summary_html(summary: CspSummary) -> str:
             checklist=summary.checklist,
             tables=_summary_tables(summary),
             methodology=summary.methodology,
+            annex=annex,
         )
     )

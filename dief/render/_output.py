@@ -289,7 +289,10 @@ def _write_digest(
     if html:
         html_path = folder / f"{period}.html"
         series = source.series(period)
-        write_atomic(html_path, render_digest_html(digest, series, start_month=start_month))
+        write_atomic(
+            html_path,
+            render_digest_html(digest, series, start_month=start_month, annex=csv_path.name),
+        )
     docx_path: Path | None = None
     if docx:
         docx_path = folder / f"{period}.docx"
@@ -352,7 +355,7 @@ def _write_summary(
     html_path: Path | None = None
     if html:
         html_path = folder / f"{cycle}.html"
-        write_atomic(html_path, render_summary_html(summary))
+        write_atomic(html_path, render_summary_html(summary, annex=csv_path.name))
     docx_path: Path | None = None
     if docx:
         docx_path = folder / f"{cycle}.docx"

@@ -312,3 +312,14 @@ def test_digest_without_cells_renders() -> None:
     html = render_digest_html(digest)
     assert "No data." in html
     assert "<svg" in html
+
+
+async def test_pages_link_their_csv_annex_when_told_its_name(store: CaseStore) -> None:
+    """The output folder writes ``<period>.csv`` beside each page; the page links it (a
+    relative link: the folder can be moved or served as it is)."""
+    digest = await build_digest(store, "APG", "2025-Q4", k=3, catalogue=CATALOGUE)
+    assert 'href="2025-Q4.csv"' in render_digest_html(digest, annex="2025-Q4.csv")
+    assert ".csv" not in render_digest_html(digest)
+    summary = await build_summary(store, "CSP12", k=4, catalogue=CATALOGUE, regions=["AFR"])
+    assert 'href="CSP12.csv"' in render_summary_html(summary, annex="CSP12.csv")
+    assert ".csv" not in render_summary_html(summary)
