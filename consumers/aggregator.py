@@ -277,6 +277,11 @@ class AggregatorService:
         self._spawn(follower.run(self._stopping))
         if self.bulletins is not None:
             self._spawn(self.bulletins.run(self._stopping, settings.kafka))
+            if settings.bulletin_audit_folder is None:  # said once running, not on a failed start
+                log.warning(
+                    "bulletins are released when the cycle counts 3 contributors; the audit "
+                    "half of the release rule is not checked (set DIEF_BULLETIN_AUDIT_FOLDER)"
+                )
         if schedule is not None:
             schedule.start()
             self._schedule = schedule
@@ -339,11 +344,6 @@ class AggregatorService:
         from dief.bulletins import ContributorRelease, RegionBulletins, bulletin_audit_check
 
         audit = bulletin_audit_check(settings.bulletin_audit_folder)
-        if audit is None:
-            log.warning(
-                "bulletins are released when the cycle counts 3 contributors; the audit half "
-                "of the release rule is not checked (set DIEF_BULLETIN_AUDIT_FOLDER)"
-            )
 
         self.bulletins = RegionBulletins(
             [r.value for r in settings.regions],
