@@ -19,7 +19,7 @@ from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore, DigestVersions
 from dief.catalogue import load_catalogue
 from dief.crypto import KemPrivateKey, Opener, SigningKey
-from dief.digests import DigestIssuer, publish_digests
+from dief.digests import DigestIssuer, RegionDigests, publish_digests
 from dief.kafka import CSP_TOPIC, DIGESTS_TOPIC
 from dief.seams import InboundRecord
 from dief.secretariat import (
@@ -93,12 +93,29 @@ async def test_versions_and_summaries_on_a_real_database(kind: str, tmp_path: Pa
                 assert [d.version for d in again] == [2]
             state = await DigestVersions(cases).of_region("AFR")
             assert (state["CSP12"].version, state["CSP11"].version) == (2, 1)
+            # one protected system: what each region's joint pattern required of its row
+            patterns = {
+                r: (
+                    await RegionDigests.load(
+                        cases, r, k=2, k_csp=3, earlier=await cases.published_suppressions(r)
+                    )
+                ).pattern
+                for r in Region
+            }
+            prior = await build_summary(
+                cases,
+                "CSP11",
+                k=3,
+                catalogue=CATALOGUE,
+                rows={r: p.rows["CSP11"] for r, p in patterns.items() if "CSP11" in p.rows},
+            )
             expected = await build_summary(
                 cases,
                 "CSP12",
                 k=3,
                 catalogue=CATALOGUE,
-                prior_cycle=await build_summary(cases, "CSP11", k=3, catalogue=CATALOGUE),
+                prior_cycle=prior,
+                rows={r: p.rows["CSP12"] for r, p in patterns.items() if "CSP12" in p.rows},
             )
 
         async with SecretariatStore(url) as inbox:
