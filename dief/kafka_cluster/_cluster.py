@@ -50,6 +50,7 @@ __all__ = ["KafkaCluster"]
 
 _HOST = "127.0.0.1"
 _MIN_HEAP_MB = 128  # a broker does not start with less
+_RESET_ATTEMPTS = 3  # reset() on a retriable error (a partition leader just moved)
 
 
 class KafkaCluster:  # noqa: PLR0904  one object owns the cluster's life cycle; its public methods are its API
@@ -314,15 +315,23 @@ class KafkaCluster:  # noqa: PLR0904  one object owns the cluster's life cycle; 
 
         :raises BrokerError: the broker refused.
         """
-        admin = AIOKafkaAdminClient(**self.client_options(), request_timeout_ms=15_000)
-        try:
-            await admin.start()
-            deletable = [
-                t.name for t in self._topics if ("cleanup.policy", "compact") not in t.configs
-            ]
-            await empty_topics_and_groups(admin, deletable)
-        finally:
-            await admin.close()
+        deletable = [t.name for t in self._topics if ("cleanup.policy", "compact") not in t.configs]
+        for attempt in range(_RESET_ATTEMPTS):
+            # a new client each time: fresh metadata after a leader moved (a retriable
+            # error, which Kafka's own clients retry the same way)
+            admin = AIOKafkaAdminClient(**self.client_options(), request_timeout_ms=15_000)
+            try:
+                await admin.start()
+                await empty_topics_and_groups(admin, deletable)
+            except BrokerError as exc:
+                cause = exc.__cause__
+                retriable = isinstance(cause, KafkaError) and cause.retriable
+                if not retriable or attempt == _RESET_ATTEMPTS - 1:
+                    raise
+            else:
+                return
+            finally:
+                await admin.close()
 
     async def leader_of(self, topic: str, partition: int = 0) -> int:
         """The node id leading *topic*'s *partition* now."""
