@@ -274,8 +274,6 @@ class RichProgress:
             TimeElapsedColumn(),
             console=err_console,
             transient=False,
-            # bars are for a person at a terminal; piped or logged, a failure stays one line
-            disable=not err_console.is_terminal,
         )
 
     def start(self, task: str, total: int) -> None:

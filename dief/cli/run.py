@@ -62,8 +62,12 @@ def _execute(options: RunOptions) -> RunResult:
 
     try:
         with RichProgress.bars() as bars:
-            return asyncio.run(run_pipeline(options, RichProgress(bars)))
-    except DiefError as exc:  # after the bars are drawn, so the reason is the last line
+            try:
+                return asyncio.run(run_pipeline(options, RichProgress(bars)))
+            except DiefError:
+                bars.live.transient = True  # a failure is one line: its bars are not kept
+                raise
+    except DiefError as exc:  # after the bars are gone, so the reason is the only line
         raise fail(exc) from exc
 
 
