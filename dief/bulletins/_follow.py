@@ -31,8 +31,8 @@ from dief.bulletins._seal import (
 from dief.bulletins._store import BulletinStore, Transactor
 from dief.bulletins._watches import Watch, WatchStore
 from dief.crypto import KemPrivateKey
-from dief.exceptions import BrokerError, DirectoryError, StorageError
-from dief.kafka import KafkaRecordFeed
+from dief.exceptions import BrokerError, DirectoryError
+from dief.kafka import KafkaRecordFeed, follow_feed
 from dief.keyring import ForumDirectory, open_bulletin_group_key, open_group_key_copy
 from dief.seams import Backoff, InboundRecord, RecordFeed
 from dief.settings import KafkaSettings
@@ -225,26 +225,16 @@ class BulletinFollower:
     async def run(self, stop: asyncio.Event) -> None:
         """Follow until *stop* is set, retrying with backoff when the broker or the node's
         database fails (the node goes on meanwhile)."""
-        attempt = 0
-        try:
-            while not stop.is_set():
-                try:
-                    await self._start()
-                    records = await self._feed.fetch(_FETCH_WAIT)
-                    if records or self.keys_due():
-                        await self.handle(records)
-                    attempt = 0
-                except (BrokerError, StorageError) as exc:
-                    await self.close()
-                    delay = self._backoff.delay(attempt)
-                    attempt += 1
-                    log.warning(
-                        "following bulletins failed (%s); retrying in %.1fs", exc.message, delay
-                    )
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), delay)
-        finally:
-            await self.close()
+        await follow_feed(
+            stop, self._step, close=self.close, backoff=self._backoff, log=log,
+            doing="following bulletins",
+        )  # fmt: skip
+
+    async def _step(self) -> None:
+        await self._start()
+        records = await self._feed.fetch(_FETCH_WAIT)
+        if records or self.keys_due():
+            await self.handle(records)
 
     async def close(self) -> None:
         self._started = False

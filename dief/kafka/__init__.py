@@ -30,7 +30,7 @@ from dief.kafka._dlq import (
     replay_dead_letters,
     watch_dead_letters,
 )
-from dief.kafka._feed import KafkaRecordFeed
+from dief.kafka._feed import KafkaRecordFeed, follow_feed
 from dief.kafka._read import ConsumedRecord, TopicSnapshot, read_new, read_to_end
 from dief.kafka._subscribe import (
     DEFAULT_SESSION_TIMEOUT_MS,
@@ -87,6 +87,7 @@ __all__ = [
     "dlq_topic",
     "ensure_topics",
     "explain_connection_failure",
+    "follow_feed",
     "make_broker",
     "probe_capabilities",
     "producer_options",

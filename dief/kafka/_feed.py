@@ -10,21 +10,24 @@ positions the reader keeps in its own store. Whether it has caught up is judged,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
-from dief.exceptions import BrokerError
+from dief.exceptions import BrokerError, StorageError
 from dief.kafka._read import _assign, _describe, _stop_quietly, consumer_options
 from dief.seams import InboundRecord
 
 if TYPE_CHECKING:  # dief.settings imports the topic defaults from this package
-    from collections.abc import Mapping
+    import logging
+    from collections.abc import Awaitable, Callable, Mapping
 
+    from dief.seams import Backoff
     from dief.settings import KafkaSettings
 
-__all__ = ["KafkaRecordFeed"]
+__all__ = ["KafkaRecordFeed", "follow_feed"]
 
 
 class KafkaRecordFeed:
@@ -122,3 +125,33 @@ class KafkaRecordFeed:
         if self._consumer is None:
             raise BrokerError(f"the feed of {self._topic} is not started")
         return self._consumer
+
+
+async def follow_feed(  # noqa: PLR0913  the loop, its step and what it needs to fail well, by keyword
+    stop: asyncio.Event,
+    step: Callable[[], Awaitable[None]],
+    *,
+    close: Callable[[], Awaitable[None]],
+    backoff: Backoff,
+    log: logging.Logger,
+    doing: str,
+) -> None:
+    """Run *step* (start if needed, fetch, handle) until *stop* is set; when the broker or
+    the database fails, *close*, log "<doing> failed", wait ``backoff.delay(attempt)`` (or
+    until *stop*) and go on; *close* at the end. The node's receipt reader and bulletin
+    follower keep going this way while the node accepts cases."""
+    attempt = 0
+    try:
+        while not stop.is_set():
+            try:
+                await step()
+                attempt = 0
+            except (BrokerError, StorageError) as exc:
+                await close()
+                delay = backoff.delay(attempt)
+                attempt += 1
+                log.warning("%s failed (%s); retrying in %.1fs", doing, exc.message, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+    finally:
+        await close()

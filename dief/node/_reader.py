@@ -14,14 +14,13 @@ stopped, and a receipt read twice changes nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 
 from dief.crypto import open_receipt
-from dief.exceptions import BrokerError, EnvelopeError, StorageError
-from dief.kafka import RECEIPTS_TOPIC
+from dief.exceptions import BrokerError, EnvelopeError
+from dief.kafka import RECEIPTS_TOPIC, follow_feed
 from dief.node._receipts import ReceiptBook
 from dief.seams import Backoff, InboundRecord, RecordFeed
 
@@ -109,26 +108,16 @@ class ReceiptReader:
     async def run(self, stop: asyncio.Event) -> None:
         """Read receipts until *stop* is set, retrying with backoff when the broker or the
         outbox fails (a node keeps accepting cases meanwhile)."""
-        attempt = 0
-        try:
-            while not stop.is_set():
-                try:
-                    await self._start()
-                    records = await self._feed.fetch(_FETCH_WAIT)
-                    if records:
-                        await self.handle(records)
-                    attempt = 0
-                except (BrokerError, StorageError) as exc:
-                    await self.close()
-                    delay = self._backoff.delay(attempt)
-                    attempt += 1
-                    log.warning(
-                        "reading receipts failed (%s); retrying in %.1fs", exc.message, delay
-                    )
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), delay)
-        finally:
-            await self.close()
+        await follow_feed(
+            stop, self._step, close=self.close, backoff=self._backoff, log=log,
+            doing="reading receipts",
+        )  # fmt: skip
+
+    async def _step(self) -> None:
+        await self._start()
+        records = await self._feed.fetch(_FETCH_WAIT)
+        if records:
+            await self.handle(records)
 
     async def close(self) -> None:
         self._started = False
