@@ -35,7 +35,7 @@ cells), so the Secretariat can check its own suppressions against that meeting
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dief.aggregator import TOTAL
@@ -243,6 +243,29 @@ def _sign(value: int) -> int:
     return 1 if value > 0 else -1
 
 
+def reach(
+    targets: Iterable[Key],
+    unknown: Collection[Key],
+    groups: Sequence[Group],
+    groups_of: Mapping[Key, Sequence[int]],
+) -> tuple[set[Key], set[int]]:
+    """The part of the equations *groups* connected to *targets* through *unknown* cells:
+    the cells reached (the targets among them) and the indices of the groups."""
+    seen_cells = set(targets)
+    seen_groups: set[int] = set()
+    frontier = list(seen_cells)
+    while frontier:
+        for i in groups_of.get(frontier.pop(), ()):
+            if i in seen_groups:
+                continue
+            seen_groups.add(i)
+            for other in groups[i].cells:
+                if other in unknown and other not in seen_cells:
+                    seen_cells.add(other)
+                    frontier.append(other)
+    return seen_cells, seen_groups
+
+
 def _projection(
     row_keys: Sequence[Key], unknown: frozenset[Key], groups: Sequence[Group]
 ) -> list[dict[Key, int]]:
@@ -254,19 +277,7 @@ def _projection(
         for cell in group.cells:
             if cell in unknown:
                 of_cell.setdefault(cell, []).append(i)
-    seen_groups: set[int] = set()
-    seen_cells = set(row_keys)
-    frontier = list(row_keys)
-    while frontier:
-        cell = frontier.pop()
-        for i in of_cell.get(cell, ()):
-            if i in seen_groups:
-                continue
-            seen_groups.add(i)
-            for other in groups[i].cells:
-                if other in unknown and other not in seen_cells:
-                    seen_cells.add(other)
-                    frontier.append(other)
+    seen_cells, seen_groups = reach(row_keys, unknown, groups, of_cell)
     others = sorted(seen_cells - set(row_keys))
     order = [*others, *row_keys]
     index = {key: i for i, key in enumerate(order)}

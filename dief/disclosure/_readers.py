@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from dief.disclosure._choice import widen
 from dief.disclosure._elimination import rref
-from dief.disclosure._joint import RowRequirement
+from dief.disclosure._joint import RowRequirement, reach
 from dief.disclosure._published import GLOBAL
 from dief.disclosure._suppression import Group, Key, SortKey, determined_cells
 from dief.exceptions import DiefError
@@ -65,19 +65,7 @@ def _rank_onto(
 ) -> int:
     """The rank of the projection of the equations (*groups* over *unknown* cells, plus
     *relations*) onto *targets* (the other unknowns eliminated)."""
-    seen_cells = set(targets)
-    seen_groups: set[int] = set()
-    frontier = list(targets)
-    while frontier:
-        cell = frontier.pop()
-        for i in groups_of.get(cell, ()):
-            if i in seen_groups:
-                continue
-            seen_groups.add(i)
-            for other in groups[i].cells:
-                if other in unknown and other not in seen_cells:
-                    seen_cells.add(other)
-                    frontier.append(other)
+    seen_cells, seen_groups = reach(targets, unknown, groups, groups_of)
     others = sorted(seen_cells - set(targets))
     order = [*others, *targets]
     index = {key: i for i, key in enumerate(order)}
