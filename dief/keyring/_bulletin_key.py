@@ -15,6 +15,7 @@ no copy of that version's key, so it cannot open bulletins sealed after the rene
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 from dief.crypto import (
     KemPrivateKey,
@@ -27,10 +28,12 @@ from dief.crypto import (
     b64url_encode,
 )
 from dief.exceptions import DirectoryError, EnvelopeError
-from dief.keyring._directory import ForumDirectory
 from dief.keyring._statements import sign_document, verify_document
 from dief.wire import SUITE_HYBRID, BulletinGroupKeyRelease, WrappedGroupKey
 from dief.wire._bulletin import CONTEXT_BULLETIN_GROUP_KEY, TYPE_BULLETIN_GROUP_KEY
+
+if TYPE_CHECKING:
+    from dief.keyring._directory import ForumDirectory
 
 __all__ = [
     "group_public_key",
@@ -121,7 +124,7 @@ def open_group_key_copy(
     node_key: KemPrivateKey,
     public: KemPublicKey | None = None,
 ) -> KemPrivateKey:
-    """This node's copy in a *release* verified before (:func:`open_bulletin_group_key`
+    """The node's copy in a *release* verified before (:func:`open_bulletin_group_key`
     verifies it against the directory first; a node reopens here the releases it kept).
 
     :raises DirectoryError: no copy for this node, or the copy does not open or is not the
