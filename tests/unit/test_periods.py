@@ -1,4 +1,4 @@
-"""Months, quarters and CSP cycles."""
+"""Months, quarters, CSP cycles and half-cycles."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from dief.periods import CspCycle, Month, Quarter, parse_period, periods_containing
+from dief.periods import CspCycle, HalfCycle, Month, Quarter, parse_period, periods_containing
 
 
 def test_month_parse_format_and_arithmetic() -> None:
@@ -93,7 +93,9 @@ def test_parse_period_and_containing() -> None:
     assert parse_period("2026-05") == Month(2026, 5)
     assert parse_period("2026-Q2") == Quarter(2026, 2)
     assert parse_period("CSP12") == CspCycle(12)
-    with pytest.raises(ValueError, match="YYYY-MM, YYYY-Qn or CSPn"):
+    assert parse_period("CSP12-H2") == HalfCycle(12, 2)
+    assert parse_period("CSP12-H1", start_month=1) == HalfCycle(12, 1, start_month=1)
+    with pytest.raises(ValueError, match="YYYY-MM, YYYY-Qn, CSPn-H1, CSPn-H2 or CSPn"):
         parse_period("2026")
     month, quarter, cycle = periods_containing(Month(2025, 9))
     assert (str(month), str(quarter), str(cycle)) == ("2025-09", "2025-Q3", "CSP12")
@@ -107,3 +109,77 @@ def test_values_are_frozen_and_hashable() -> None:
     with pytest.raises(AttributeError):
         month.year = 2027  # type: ignore[misc]
     assert len({Month(2026, 5), Month(2026, 5), Quarter(2026, 2), CspCycle(12)}) == 3
+
+
+def test_half_cycle_bounds_default_start() -> None:
+    h1, h2 = HalfCycle.parse("CSP12-H1"), HalfCycle.parse("CSP12-H2")
+    assert (str(h1.first), str(h1.last)) == ("2025-09", "2026-02")
+    assert (str(h2.first), str(h2.last)) == ("2026-03", "2026-08")
+    assert [str(m) for m in h1.months] == [
+        "2025-09",
+        "2025-10",
+        "2025-11",
+        "2025-12",
+        "2026-01",
+        "2026-02",
+    ]
+    assert (str(h1), str(h2), h1.kind) == ("CSP12-H1", "CSP12-H2", "half")
+    assert h1.cycle == h2.cycle == CspCycle(12)
+    assert CspCycle(12).halves == (h1, h2)
+    assert h1.months + h2.months == CspCycle(12).months
+
+
+def test_half_cycle_of_month() -> None:
+    assert HalfCycle.of(Month(2025, 9)) == HalfCycle(12, 1)
+    assert HalfCycle.of(Month(2026, 2)) == HalfCycle(12, 1)
+    assert HalfCycle.of(Month(2026, 3)) == HalfCycle(12, 2)
+    assert HalfCycle.of(Month(2026, 8)) == HalfCycle(12, 2)
+    assert Month(2026, 9).half() == HalfCycle(13, 1)
+    assert Month(2025, 8).half() == HalfCycle(11, 2)
+    for month in CspCycle(12).months:
+        half = month.half()
+        assert half.contains(month)
+        assert half.cycle.contains(month)
+    with pytest.raises(ValueError, match="before the first CSP cycle"):
+        HalfCycle.of(Month(2014, 8))
+
+
+def test_half_cycle_previous_next_and_order() -> None:
+    assert str(HalfCycle(12, 1).previous()) == "CSP11-H2"
+    assert str(HalfCycle(12, 2).previous()) == "CSP12-H1"
+    assert str(HalfCycle(12, 1).next()) == "CSP12-H2"
+    assert str(HalfCycle(12, 2).next()) == "CSP13-H1"
+    assert HalfCycle(12, 1).previous().next() == HalfCycle(12, 1)
+    assert HalfCycle(11, 2) < HalfCycle(12, 1) < HalfCycle(12, 2) < HalfCycle(13, 1)
+    assert HalfCycle(12, 1).previous().last.next() == HalfCycle(12, 1).first
+    with pytest.raises(ValueError, match="out of range"):
+        HalfCycle(1, 1).previous()
+
+
+def test_half_cycle_configurable_start_month() -> None:
+    h1 = HalfCycle.parse("CSP12-H1", start_month=1)
+    assert (str(h1.first), str(h1.last)) == ("2025-01", "2025-06")
+    assert (str(h1.next().first), str(h1.next().last)) == ("2025-07", "2025-12")
+    assert HalfCycle.of(Month(2025, 7), start_month=1) == h1.next()
+    assert h1 != HalfCycle(12, 1)
+    assert h1.cycle == CspCycle(12, start_month=1)
+    with pytest.raises(ValueError, match="start month"):
+        HalfCycle(12, 1, start_month=0)
+
+
+@pytest.mark.parametrize(
+    "text", ["CSP12-H3", "CSP12-H0", "CSP12H1", "csp12-h1", "CSP0-H1", "CSP12-", "2026-H1"]
+)
+def test_half_cycle_parse_refuses(text: str) -> None:
+    with pytest.raises(ValueError, match="half-cycle"):
+        HalfCycle.parse(text)
+
+
+def test_half_cycle_refuses_bad_half() -> None:
+    with pytest.raises(ValueError, match="half is 1 or 2"):
+        HalfCycle(12, 3)
+
+
+def test_half_cycle_quarters() -> None:
+    assert [str(q) for q in HalfCycle(12, 1).quarters] == ["2025-Q3", "2025-Q4", "2026-Q1"]
+    assert [str(q) for q in HalfCycle(12, 2).quarters] == ["2026-Q1", "2026-Q2", "2026-Q3"]
