@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
     "DLQ_HEADERS",
@@ -80,7 +82,8 @@ class SystemClock:
 
     __slots__ = ()
 
-    def now(self) -> float:
+    def now(self) -> float:  # noqa: PLR6301  implements Clock.now (a method of the Protocol)
+        """Seconds since the Unix epoch (UTC): :func:`time.time`."""
         return time.time()
 
     def __repr__(self) -> str:
@@ -109,6 +112,8 @@ class Backoff:
     factor: float = 2.0
 
     def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry *attempt* (0 for the first): uniform between half
+        the ceiling and the ceiling, ``min(maximum, initial * factor**attempt)``."""
         try:
             ceiling = min(self.maximum, self.initial * self.factor**attempt)
         except OverflowError:  # ~1,000 failures in a row (hours of outage) overflow a float
@@ -137,17 +142,21 @@ class OutboxEntry:
 class Publisher(Protocol):
     """Publishes sealed records with ``acks=all``; raises :class:`BrokerError` on failure."""
 
-    async def connect(self) -> None: ...
+    async def connect(self) -> None:
+        """Connect to the broker (before the first :meth:`publish`)."""
 
-    async def publish(self, entries: Sequence[OutboxEntry]) -> None: ...
+    async def publish(self, entries: Sequence[OutboxEntry]) -> None:
+        """Publish *entries*; returns once the broker acknowledged every one."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Disconnect from the broker."""
 
 
 class RecordSink(Protocol):
     """Publishes one record and returns once the broker acknowledged it."""
 
-    async def send(self, topic: str, key: bytes, value: bytes) -> None: ...
+    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+        """Publish one record; returns once the broker acknowledged it."""
 
 
 # -- inbound records and dead letters ---------------------------------------------------
@@ -184,6 +193,7 @@ class DeadLetter:
     record_id: str | None = None
 
     def headers(self) -> list[tuple[str, bytes]]:
+        """The :data:`DLQ_HEADERS` of this letter, with their UTF-8 values."""
         values = (
             self.reason,
             self.detail,
@@ -197,7 +207,8 @@ class DeadLetter:
 class DeadLetterSink(Protocol):
     """Where dead letters go; returns only once the broker acknowledged every one."""
 
-    async def send(self, letters: Sequence[DeadLetter]) -> None: ...
+    async def send(self, letters: Sequence[DeadLetter]) -> None:
+        """Send *letters*; returns once the broker acknowledged every one."""
 
 
 # -- receipts ---------------------------------------------------------------------------
@@ -216,7 +227,8 @@ class ReceiptSink(Protocol):
     """Where an aggregator's receipts go; returns only once the broker acknowledged every
     one, raises :class:`BrokerError` otherwise."""
 
-    async def send(self, receipts: Sequence[ReceiptRecord]) -> None: ...
+    async def send(self, receipts: Sequence[ReceiptRecord]) -> None:
+        """Send *receipts*; returns once the broker acknowledged every one."""
 
 
 class RecordFeed(Protocol):
@@ -229,13 +241,17 @@ class RecordFeed(Protocol):
     raise :class:`BrokerError`; ``close`` may be followed by a new ``start``.
     """
 
-    async def start(self, positions: Mapping[int, int]) -> None: ...
+    async def start(self, positions: Mapping[int, int]) -> None:
+        """Assign every partition and seek to *positions* (others from the beginning)."""
 
-    async def fetch(self, wait: float) -> list[InboundRecord]: ...
+    async def fetch(self, wait: float) -> list[InboundRecord]:
+        """The records that came within at most *wait* seconds."""
 
-    async def caught_up(self) -> bool: ...
+    async def caught_up(self) -> bool:
+        """Whether every partition was read up to the last fetch's high watermark."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Stop reading; a new :meth:`start` may follow."""
 
 
 # -- contributor credentials ----------------------------------------------------------
@@ -259,7 +275,8 @@ class CredentialSource(Protocol):
     """Where a node's intake finds the credential for a (cycle, region): ``None`` while the
     token has not arrived (the case waits in the outbox until it has)."""
 
-    def credential(self, cycle: str, region: str) -> ContributorCredential | None: ...
+    def credential(self, cycle: str, region: str) -> ContributorCredential | None:
+        """The credential for (*cycle*, *region*), or None while it has not arrived."""
 
 
 class CredentialCheck(Protocol):
@@ -267,7 +284,8 @@ class CredentialCheck(Protocol):
     credential's (cycle, region) in the directory; ``False`` when it does not verify or no
     key is known. Implementations cache what verified, so a pseudonym is checked once."""
 
-    def verify(self, credential: ContributorCredential) -> bool: ...
+    def verify(self, credential: ContributorCredential) -> bool:
+        """Whether *credential* verifies under its (cycle, region)'s issuer key."""
 
 
 # -- fault points -----------------------------------------------------------------------
@@ -282,7 +300,8 @@ class FaultPoints(Protocol):
     """Told each time the delivery path reaches one of :data:`FAULT_POINTS`; may raise, as
     a crash there would stop the work (see :class:`dief.testing.FaultPlan`)."""
 
-    def reached(self, point: str) -> None: ...
+    def reached(self, point: str) -> None:
+        """The delivery path reached *point* (one of :data:`FAULT_POINTS`); may raise."""
 
 
 # -- bulletins --------------------------------------------------------------------------
@@ -295,7 +314,8 @@ class BulletinRelease(Protocol):
     dict) treated as a case every reader knows. A bulletin refused now is offered again at
     the next batch."""
 
-    async def may_release(self, region: str, cycle: str, facts: Mapping[str, object]) -> bool: ...
+    async def may_release(self, region: str, cycle: str, facts: Mapping[str, object]) -> bool:
+        """Whether a bulletin with *facts* may be released now in *region*'s *cycle*."""
 
 
 class BulletinAuditCheck(Protocol):
@@ -305,4 +325,5 @@ class BulletinAuditCheck(Protocol):
     contributor) counted as a case every reader of *region*'s *cycle* knows. Filled by
     :mod:`dief.audit`; a fake is :class:`dief.testing.FakeBulletinAudit`."""
 
-    async def holds_with(self, region: str, cycle: str, facts: Mapping[str, object]) -> bool: ...
+    async def holds_with(self, region: str, cycle: str, facts: Mapping[str, object]) -> bool:
+        """Whether *region*'s audit of *cycle* still holds with *facts* known to all."""

@@ -26,6 +26,7 @@ portal             :class:`PortalSettings`     ``dief web`` (``DIEF_PORTAL_*``)
 
 from __future__ import annotations
 
+import secrets
 import ssl
 from collections.abc import Mapping
 from enum import StrEnum
@@ -158,7 +159,7 @@ class KafkaSettings(BaseModel):
         :raises ConfigurationError: the CA file is missing, unreadable or holds no
             certificate; the message names ``DIEF_KAFKA__CA_FILE`` and the path.
         """
-        if self.security_protocol not in ("SSL", "SASL_SSL"):
+        if self.security_protocol not in {"SSL", "SASL_SSL"}:
             return None
         cafile = str(self.ca_file) if self.ca_file is not None else None
         try:
@@ -312,12 +313,12 @@ class NodeSettings(BaseSettings):
     outbox: Path = DEFAULT_DIR / "outbox.sqlite"
     intake_dir: Path | None = None
     follow_bulletins: bool = Field(
-        True,
+        default=True,
         description="DIEF_FOLLOW_BULLETINS: the running node reads dief.bulletins into its "
         "outbox file (what dief alerts and the portal show); DESIGN §13",
     )
     four_eyes: bool = Field(
-        False,
+        default=False,
         description="DIEF_FOUR_EYES: a case posted by `dief post` or dropped in the intake "
         "folder is held awaiting approval in the portal's database and sealed only when a "
         "second officer approves it (`dief approve`, or the portal); DESIGN §13",
@@ -392,7 +393,7 @@ class AggregatorSettings(BaseSettings):
     )
     bulletin_jitter: float = Field(300.0, ge=0, description="Largest random addition")
     bulletins_any_case: bool = Field(
-        False, description="Forum setting: any case at TLP clear or green, not only alerts"
+        default=False, description="Forum setting: any case at TLP clear or green, not only alerts"
     )
     bulletin_audit_folder: Path | None = Field(
         None,
@@ -419,7 +420,7 @@ class SecretariatSettings(BaseSettings):
         description="Regions whose digest of a cycle a summary waits for",
     )
     publish_directory: bool = Field(
-        False,
+        default=False,
         description="Publish the Secretariat's current signed directory on dief.directory "
         "at start, and each newer version it issues while running",
     )
@@ -473,8 +474,6 @@ class KeysSettings(BaseSettings):
 
 
 def _portal_secret() -> SecretStr:
-    import secrets
-
     return SecretStr(secrets.token_urlsafe(48))
 
 
@@ -499,6 +498,7 @@ class KafkaRuntimeSettings(BaseSettings):
 
     @property
     def cache_dir(self) -> Path:
+        """Where ``scripts/install`` caches Kafka's class path."""
         return (self.xdg_cache_home or Path.home() / ".cache") / "dief" / "kafka"
 
 
@@ -523,7 +523,9 @@ class PortalSettings(BaseSettings):
     )
     session_secret: SecretStr = Field(default_factory=_portal_secret, min_length=32)
     idle_minutes: float = Field(30.0, gt=0, description="A session ends after this idle time")
-    cookie_secure: bool = Field(True, description="Session cookie over HTTPS (and loopback) only")
+    cookie_secure: bool = Field(
+        default=True, description="Session cookie over HTTPS (and loopback) only"
+    )
     login_attempts: int = Field(5, ge=1, description="Failed logins per name or address ...")
     login_window_minutes: float = Field(15.0, gt=0, description="... within this window")
     regions: list[Region] = Field(
@@ -555,10 +557,10 @@ def _given(overrides: Mapping[str, Any]) -> dict[str, Any]:
     kept: dict[str, Any] = {}
     for name, value in overrides.items():
         if isinstance(value, Mapping):
-            value = _given(value)
-            if not value:
-                continue
-        if value is not None:
+            nested = _given(value)
+            if nested:
+                kept[name] = nested
+        elif value is not None:
             kept[name] = value
     return kept
 
