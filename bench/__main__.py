@@ -324,7 +324,7 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
 
 
 async def _chaos(args: argparse.Namespace) -> dict[str, object]:
-    # Imported here: it puts tests/integration on sys.path (the hostile-record generator).
+    # Imported here: it imports the tests' hostile-record generator (tests.integration).
     from bench._chaos import ChaosSettings, chaos_phase
 
     catalogue = load_catalogue()

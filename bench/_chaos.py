@@ -78,13 +78,9 @@ from dief.testing import MemoryDeadLetterSink
 from dief.vocab import Region
 
 # The hostile-record generator and the independent cell computation are the tests' own:
-# imported from tests/integration (one home per concept), not copied.
-_INTEGRATION = ROOT / "tests" / "integration"
-if str(_INTEGRATION) not in sys.path:
-    sys.path.insert(0, str(_INTEGRATION))
-
-from _pipeline_helpers import Doc, expected_cells, store_cells  # noqa: E402
-from hostile import (  # noqa: E402
+# imported from the package tests.integration (one home per concept), not copied.
+from tests.integration._pipeline_helpers import Doc, expected_cells, store_cells
+from tests.integration.hostile import (
     CYCLES,
     HOME,
     HOSTILE_CLASSES,

@@ -307,7 +307,7 @@ def broker_kind(request: pytest.FixtureRequest) -> tuple[str, Any]:
 async def broker_stack(broker_kind: tuple[str, Any]) -> AsyncIterator[Any]:
     """A ``_brokers.BrokerStack`` (tests/integration/_brokers.py): a fresh embedded broker
     with the DIEF topics, or the session's Kafka cluster emptied for this test."""
-    from _brokers import stack_for
+    from tests.integration._brokers import stack_for
 
     async with stack_for(*broker_kind) as stack:
         yield stack
@@ -317,9 +317,8 @@ async def broker_stack(broker_kind: tuple[str, Any]) -> AsyncIterator[Any]:
 async def proxied_stack(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """A ``_brokers.BrokerStack`` behind a proxy (``.proxy.cut()``), without DIEF topics
     on the embedded broker; on Kafka a one-broker cluster of the test's own."""
-    from _brokers import proxied_embedded_stack, proxied_kafka_stack
-
     from dief.exceptions import KafkaUnavailableError
+    from tests.integration._brokers import proxied_embedded_stack, proxied_kafka_stack
 
     if request.param == "embedded":
         async with proxied_embedded_stack() as stack:

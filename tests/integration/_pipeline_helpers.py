@@ -1,7 +1,7 @@
 """Shared helpers for integration tests of the node → broker → aggregator pipeline.
 
-Import with ``from _pipeline_helpers import ...`` (pytest puts ``tests/integration`` on the
-path). Everything here is plain code, no fixtures, so a test module picks what it needs:
+Import with ``from tests.integration._pipeline_helpers import ...`` (tests are packages).
+Everything here is plain code, no fixtures, so a test module picks what it needs:
 
 - :class:`Forum` — a throw-away keyring (fast KDF) and region sealers/openers.
 - :func:`case_doc` — a complete plain case document, every field explicit.
@@ -66,7 +66,7 @@ from dief.settings import KafkaSettings
 from dief.vocab import Region
 from dief.wire import TYPE_CASE, case_id_for, case_padded_size, generalise, parse_case
 
-from _brokers import BrokerStack  # isort: skip  (tests/integration is on the path)
+from tests.integration._brokers import BrokerStack  # isort: skip  (tests/integration is on the path)
 
 TODAY = date(2026, 6, 15)
 PASSPHRASE = "integration-test-passphrase"

@@ -23,11 +23,11 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
-from _pipeline_helpers import postgres_for_database_url
 
 from dief.broker import EmbeddedBroker
 from dief.kafka import TopicSpec, ensure_topics
 from dief.testing import ProxiedBroker, broker_behind_proxy
+from tests.integration._pipeline_helpers import postgres_for_database_url
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

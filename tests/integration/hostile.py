@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import cast
 
-from _pipeline_helpers import Doc, case_doc
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -85,6 +84,7 @@ from dief.vocab import (
     VerificationOutcome,
 )
 from dief.wire import MAX_VALUE_BYTES, TYPE_CASE, case_id_for, generalise, parse_case
+from tests.integration._pipeline_helpers import Doc, case_doc
 
 __all__ = [
     "ATTACKER",

@@ -9,8 +9,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from _brokers import BrokerStack
-from _pipeline_helpers import (
+
+from dief.aggregator.store import CaseStore
+from dief.kafka import dlq_topic
+from dief.vocab import Region
+from tests.integration._brokers import BrokerStack
+from tests.integration._pipeline_helpers import (
     DATABASE_KINDS,
     Doc,
     Forum,
@@ -25,10 +29,6 @@ from _pipeline_helpers import (
     running_aggregators,
     store_cells,
 )
-
-from dief.aggregator.store import CaseStore
-from dief.kafka import dlq_topic
-from dief.vocab import Region
 
 pytestmark = pytest.mark.integration
 

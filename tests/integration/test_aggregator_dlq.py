@@ -10,8 +10,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from _brokers import BrokerStack
-from _pipeline_helpers import (
+
+from dief.aggregator.store import CaseStore
+from dief.database import sqlite_url
+from dief.kafka import cases_topic, dlq_topic
+from dief.seams import DLQ_HEADERS, OutboxEntry
+from dief.vocab import Region
+from tests.integration._brokers import BrokerStack
+from tests.integration._pipeline_helpers import (
     Forum,
     Nodes,
     case_doc,
@@ -22,12 +28,6 @@ from _pipeline_helpers import (
     running_aggregators,
     store_cells,
 )
-
-from dief.aggregator.store import CaseStore
-from dief.database import sqlite_url
-from dief.kafka import cases_topic, dlq_topic
-from dief.seams import DLQ_HEADERS, OutboxEntry
-from dief.vocab import Region
 
 pytestmark = pytest.mark.integration
 

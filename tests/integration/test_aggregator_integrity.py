@@ -21,8 +21,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from _pipeline_helpers import Forum, database_url
-from hostile import scenario_nodes
 
 from dief.aggregator import RegionAggregator
 from dief.aggregator.store import CaseStore
@@ -35,6 +33,8 @@ from dief.seams import DeadLetter, InboundRecord
 from dief.testing import MemoryDeadLetterSink
 from dief.vocab import Region
 from dief.wire import parse_case
+from tests.integration._pipeline_helpers import Forum, database_url
+from tests.integration.hostile import scenario_nodes
 from tests.unit.record_helpers import signed_record
 
 pytestmark = pytest.mark.integration

@@ -23,9 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pipeline_helpers import Forum, database_url
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hostile import scenario_nodes
 
 from dief.aggregator import RegionAggregator
 from dief.aggregator.store import CaseStore
@@ -35,6 +33,8 @@ from dief.seams import ContributorCredential, InboundRecord
 from dief.testing import FakeCredentials, MemoryDeadLetterSink
 from dief.vocab import Region
 from dief.wire import CASE_PADDED_SIZES, CaseRecord, case_id_for, owner_message
+from tests.integration._pipeline_helpers import Forum, database_url
+from tests.integration.hostile import scenario_nodes
 from tests.unit.record_helpers import b64url, case_doc, owner_public, seal_record, signed_record
 
 pytestmark = pytest.mark.integration

@@ -15,19 +15,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from _brokers import BrokerStack
-from _pipeline_helpers import (
-    PASSPHRASE,
-    TODAY,
-    Doc,
-    Forum,
-    Nodes,
-    case_doc,
-    read_topic,
-    revise,
-    target_settings,
-    wait_until,
-)
 
 from dief.broker import EmbeddedBroker
 from dief.bulletins import (
@@ -65,6 +52,19 @@ from dief.wire import (
     CaseRecord,
     SignedBulletinBatch,
     parse_case,
+)
+from tests.integration._brokers import BrokerStack
+from tests.integration._pipeline_helpers import (
+    PASSPHRASE,
+    TODAY,
+    Doc,
+    Forum,
+    Nodes,
+    case_doc,
+    read_topic,
+    revise,
+    target_settings,
+    wait_until,
 )
 
 pytestmark = pytest.mark.slow

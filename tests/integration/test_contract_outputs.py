@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pipeline_helpers import Forum, publish_raw, running_aggregators, wait_until
 from aiokafka.partitioner import murmur2
 from jsonschema import Draft202012Validator
 from referencing import Registry
@@ -59,6 +58,7 @@ from dief.synthetic import generate_cases
 from dief.testing import FakeClock, read_topics
 from dief.vocab import Region
 from dief.wire.schemas import ASYNCAPI_FILE, generate_schemas
+from tests.integration._pipeline_helpers import Forum, publish_raw, running_aggregators, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

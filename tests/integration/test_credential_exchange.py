@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from _brokers import BrokerStack
 
 from dief.credentials import (
     CREDENTIAL_ANSWERS_TOPIC,
@@ -33,6 +32,7 @@ from dief.seams import ContributorCredential
 from dief.testing import FakeClock
 from dief.vocab import Region
 from dief.wire import KeyStatus
+from tests.integration._brokers import BrokerStack
 
 pytestmark = pytest.mark.integration
 

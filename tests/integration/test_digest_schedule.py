@@ -16,16 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from _pipeline_helpers import (
-    PASSPHRASE,
-    TODAY,
-    Forum,
-    Nodes,
-    case_doc,
-    read_topic,
-    revise,
-    running_aggregators,
-)
 from aiokafka import ConsumerRecord
 from pydantic import SecretStr
 
@@ -40,6 +30,16 @@ from dief.keyring import KeyRole
 from dief.settings import AggregatorSettings, KafkaSettings, KeyringSettings
 from dief.testing import FakeClock
 from dief.vocab import Region
+from tests.integration._pipeline_helpers import (
+    PASSPHRASE,
+    TODAY,
+    Forum,
+    Nodes,
+    case_doc,
+    read_topic,
+    revise,
+    running_aggregators,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

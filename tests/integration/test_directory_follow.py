@@ -8,11 +8,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from _brokers import BrokerStack
 from aiokafka import AIOKafkaProducer
 
 from dief.kafka import DIRECTORY_TOPIC, KafkaRecordFeed, directory_topic, ensure_topics
 from dief.keyring import DirectoryFollower, DirectoryHolder, SimulatedForum, publish_directory
+from tests.integration._brokers import BrokerStack
 
 pytestmark = pytest.mark.integration
 

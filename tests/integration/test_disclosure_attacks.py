@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
-from reporting_support import History, make_facts
 
 from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore
@@ -24,6 +23,7 @@ from dief.audit import audit_folder
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.render import write_outputs
+from tests.unit.reporting_support import History, make_facts
 
 CATALOGUE = load_catalogue()
 MONTH = "2025-10"  # CSP12, 2025-Q4

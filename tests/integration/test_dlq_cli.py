@@ -25,14 +25,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from _pipeline_helpers import (
-    Forum,
-    Nodes,
-    Processed,
-    case_doc,
-    publish_raw,
-    running_aggregators,
-)
 from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner, Result
 
@@ -54,6 +46,14 @@ from dief.kafka import (
 from dief.seams import HOUR_MS, DeadLetter, InboundRecord, OutboxEntry
 from dief.settings import KafkaSettings
 from dief.vocab import Region
+from tests.integration._pipeline_helpers import (
+    Forum,
+    Nodes,
+    Processed,
+    case_doc,
+    publish_raw,
+    running_aggregators,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 

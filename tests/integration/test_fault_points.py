@@ -15,15 +15,6 @@ import json
 from pathlib import Path
 
 import pytest
-from _pipeline_helpers import (
-    Forum,
-    Nodes,
-    case_doc,
-    expected_cells,
-    publish_raw,
-    store_cells,
-    wait_until,
-)
 
 from dief.aggregator import RegionAggregator
 from dief.aggregator.store import CaseStore
@@ -34,6 +25,15 @@ from dief.seams import FAULT_POINTS, Backoff, OutboxEntry
 from dief.settings import KafkaSettings
 from dief.testing import FaultPlan
 from dief.vocab import Region
+from tests.integration._pipeline_helpers import (
+    Forum,
+    Nodes,
+    case_doc,
+    expected_cells,
+    publish_raw,
+    store_cells,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.integration]
 

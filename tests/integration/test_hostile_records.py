@@ -29,21 +29,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from _pipeline_helpers import (
-    DATABASE_KINDS,
-    database_url,
-    expected_cells,
-    periods_of,
-    store_cells,
-)
-from hostile import (
-    BAD_CREDENTIALS,
-    HOSTILE_CLASSES,
-    REPLAY,
-    World,
-    build_scenario,
-    scenario_nodes,
-)
 
 from dief.aggregator import RegionAggregator
 from dief.aggregator.store import CaseStore
@@ -55,6 +40,21 @@ from dief.seams import ContributorCredential, InboundRecord
 from dief.testing import FakeCredentials, MemoryDeadLetterSink
 from dief.vocab import Region
 from dief.wire import SUITE_X25519, CaseRecord
+from tests.integration._pipeline_helpers import (
+    DATABASE_KINDS,
+    database_url,
+    expected_cells,
+    periods_of,
+    store_cells,
+)
+from tests.integration.hostile import (
+    BAD_CREDENTIALS,
+    HOSTILE_CLASSES,
+    REPLAY,
+    World,
+    build_scenario,
+    scenario_nodes,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -33,14 +33,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from _pipeline_helpers import (
-    PASSPHRASE,
-    Forum,
-    Nodes,
-    case_doc,
-    publish_raw,
-    revise,
-)
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
@@ -61,6 +53,14 @@ from dief.settings import (
     SecretariatSettings,
 )
 from dief.vocab import Region
+from tests.integration._pipeline_helpers import (
+    PASSPHRASE,
+    Forum,
+    Nodes,
+    case_doc,
+    publish_raw,
+    revise,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

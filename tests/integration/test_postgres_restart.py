@@ -16,7 +16,13 @@ from typing import Protocol
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
-from _pipeline_helpers import (
+
+from dief.aggregator.store import CaseStore
+from dief.broker import EmbeddedBroker
+from dief.catalogue import load_catalogue
+from dief.synthetic import generate_cases
+from dief.vocab import Region
+from tests.integration._pipeline_helpers import (
     TODAY,
     Forum,
     Nodes,
@@ -24,12 +30,6 @@ from _pipeline_helpers import (
     running_aggregators,
     store_cells,
 )
-
-from dief.aggregator.store import CaseStore
-from dief.broker import EmbeddedBroker
-from dief.catalogue import load_catalogue
-from dief.synthetic import generate_cases
-from dief.vocab import Region
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from _brokers import BrokerStack
-from _pipeline_helpers import TODAY, Forum, case_doc, publish_raw, running_aggregators
 
 from dief.aggregator.store import CaseStore
 from dief.credentials import TokenWallet
@@ -49,6 +47,14 @@ from dief.seams import HOUR_MS, OutboxEntry
 from dief.settings import KafkaSettings
 from dief.vocab import Region
 from dief.wire import case_id_for, generalise, parse_case
+from tests.integration._brokers import BrokerStack
+from tests.integration._pipeline_helpers import (
+    TODAY,
+    Forum,
+    case_doc,
+    publish_raw,
+    running_aggregators,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _brokers import BrokerStack
-from _pipeline_helpers import Target, client_options, target_settings
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from dief.broker import EmbeddedBroker, pick_free_port
@@ -29,6 +27,8 @@ from dief.kafka import NodePublisher, TopicSpec, ensure_topics
 from dief.node import Outbox, OutboxRelay
 from dief.seams import Backoff, OutboxEntry
 from dief.testing import MemoryPublisher
+from tests.integration._brokers import BrokerStack
+from tests.integration._pipeline_helpers import Target, client_options, target_settings
 
 pytestmark = pytest.mark.integration
 

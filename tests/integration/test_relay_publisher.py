@@ -8,13 +8,13 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from _brokers import BrokerStack
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from dief.kafka import DEFAULT_CASE_PARTITIONS, NodePublisher, cases_topic
 from dief.node import Outbox, OutboxRelay
 from dief.seams import OutboxEntry, coarse_timestamp_ms
 from dief.vocab import Region
+from tests.integration._brokers import BrokerStack
 
 pytestmark = pytest.mark.integration
 

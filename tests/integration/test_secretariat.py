@@ -21,16 +21,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from _brokers import BrokerStack
-from _pipeline_helpers import (
-    PASSPHRASE,
-    TODAY,
-    Forum,
-    Nodes,
-    case_doc,
-    read_topic,
-    running_aggregators,
-)
 
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
@@ -49,6 +39,16 @@ from dief.seams import coarse_hour
 from dief.secretariat import build_summary, verify_summary
 from dief.vocab import Region
 from dief.wire import TYPE_DIGEST, CspSummary
+from tests.integration._brokers import BrokerStack
+from tests.integration._pipeline_helpers import (
+    PASSPHRASE,
+    TODAY,
+    Forum,
+    Nodes,
+    case_doc,
+    read_topic,
+    running_aggregators,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

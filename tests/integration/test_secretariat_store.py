@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from _pipeline_helpers import DATABASE_KINDS, database_url
 
 from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore, DigestVersions
@@ -31,6 +30,7 @@ from dief.secretariat import (
 )
 from dief.testing import MemoryDeadLetterSink, MemoryRecordSink
 from dief.vocab import Region
+from tests.integration._pipeline_helpers import DATABASE_KINDS, database_url
 
 pytestmark = pytest.mark.integration
 

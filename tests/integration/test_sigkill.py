@@ -20,7 +20,14 @@ import time
 from pathlib import Path
 
 import pytest
-from _pipeline_helpers import (
+
+from dief.aggregator.store import CaseStore
+from dief.broker import EmbeddedBroker
+from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
+from dief.synthetic import generate_cases
+from dief.vocab import Region
+from tests.integration._pipeline_helpers import (
     PASSPHRASE,
     TODAY,
     Forum,
@@ -29,13 +36,6 @@ from _pipeline_helpers import (
     store_cells,
     wait_until,
 )
-
-from dief.aggregator.store import CaseStore
-from dief.broker import EmbeddedBroker
-from dief.catalogue import load_catalogue
-from dief.database import sqlite_url
-from dief.synthetic import generate_cases
-from dief.vocab import Region
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pipeline_helpers import DATABASE_KINDS, database_url
 from alembic import command
 from alembic.config import Config
 from hypothesis import HealthCheck, given, settings
@@ -30,6 +29,7 @@ import dief.aggregator.store
 from dief.aggregator import CaseFacts, CaseState, cell_keys
 from dief.aggregator.store import CaseStore
 from dief.aggregator.store._store import migrate
+from tests.integration._pipeline_helpers import DATABASE_KINDS, database_url
 
 pytestmark = pytest.mark.integration
 

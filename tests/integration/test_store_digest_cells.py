@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _pipeline_helpers import DATABASE_KINDS, database_url
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, inspect, text
@@ -16,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import dief.aggregator.store
 from dief.aggregator.store import CaseStore, PublishedCell, PublishedPattern, SuppressedCell
 from dief.aggregator.store._store import migrate
+from tests.integration._pipeline_helpers import DATABASE_KINDS, database_url
 
 pytestmark = pytest.mark.integration
 

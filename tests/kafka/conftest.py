@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from _brokers import local_runtime
 
 from dief.exceptions import KafkaUnavailableError
 from dief.kafka_cluster import KafkaCluster
+from tests.integration._brokers import local_runtime
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

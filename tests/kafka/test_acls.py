@@ -36,8 +36,7 @@ from dief.kafka import (
 )
 from dief.kafka_cluster import KafkaCluster, acl_matrix, describe_acls, expected_acls
 from dief.vocab import Region
-
-from ._access import Writer, can_read, quiet_aiokafka, visible_topics
+from tests.kafka._access import Writer, can_read, quiet_aiokafka, visible_topics
 
 pytestmark = [pytest.mark.kafka, pytest.mark.integration]
 

@@ -23,8 +23,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import pytest
-from _brokers import BrokerStack
-from _pipeline_helpers import (
+
+from dief.aggregator.store import CaseStore
+from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
+from dief.kafka import cases_topic
+from dief.kafka_cluster import KafkaCluster
+from dief.synthetic import generate_cases
+from dief.vocab import Region
+from tests.integration._brokers import BrokerStack
+from tests.integration._pipeline_helpers import (
     PASSPHRASE,
     TODAY,
     Doc,
@@ -35,14 +43,6 @@ from _pipeline_helpers import (
     store_cells,
     wait_until,
 )
-
-from dief.aggregator.store import CaseStore
-from dief.catalogue import load_catalogue
-from dief.database import sqlite_url
-from dief.kafka import cases_topic
-from dief.kafka_cluster import KafkaCluster
-from dief.synthetic import generate_cases
-from dief.vocab import Region
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.integration]
 

@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from _brokers import local_runtime
 from typer.testing import CliRunner
 
 from dief.cli import app
 from dief.exceptions import KafkaUnavailableError
 from dief.kafka import probe_capabilities
 from dief.settings import KafkaSettings
+from tests.integration._brokers import local_runtime
 
 DIEF = Path(sys.executable).with_name("dief")
 

@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
-from _brokers import local_runtime
 
 from dief.exceptions import KafkaUnavailableError
 from dief.kafka_cluster import KAFKA_POM, KafkaCluster, find_runtime
+from tests.integration._brokers import local_runtime
 
 
 def test_no_java_names_the_fix(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def _kafka(broker: EmbeddedBroker) -> KafkaSettings:
 async def _send_digests(broker: EmbeddedBroker, forum: SimulatedForum, folder: Path) -> None:
     """Every region's digests of random histories, sealed to the Secretariat and signed by
     each region's key, on ``dief.digests`` (as the aggregators send them)."""
-    from secretariat_support import fill
+    from tests.unit.secretariat_support import fill
 
     async with CaseStore(sqlite_url(folder / "aggregator.sqlite")) as store:
         await fill(store, seed=19)

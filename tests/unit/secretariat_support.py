@@ -1,8 +1,8 @@
 """Helpers for the digest and Secretariat tests: keys without a keyring, an issuer and a
 Secretariat on the fakes of :mod:`dief.testing`, stores filled with random histories.
 
-Import with ``from secretariat_support import ...`` (pytest puts ``tests/unit`` on the
-path, as for ``reporting_support``). No tests here.
+Import with ``from tests.unit.secretariat_support import ...`` (tests are packages). No
+tests here.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from reporting_support import History
-
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.crypto import KemPrivateKey, Opener, SigningKey, VerifyKey
@@ -22,6 +20,7 @@ from dief.seams import InboundRecord
 from dief.secretariat import Secretariat, SecretariatConfig, SecretariatStore
 from dief.testing import FakeClock, MemoryDeadLetterSink, MemoryRecordSink, SentRecord
 from dief.vocab import Region
+from tests.unit.reporting_support import History
 
 CATALOGUE = load_catalogue()
 #: months of CSP11 and CSP12 (September start)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_audit import _write_digest
 from typer.testing import CliRunner
 
 from dief.audit import (
@@ -23,6 +22,7 @@ from dief.audit import (
     load_reader,
 )
 from dief.cli import app
+from tests.unit.test_audit import _write_digest
 
 
 def _facts(stage: str, *, bulletin_id: str = "a" * 32, action: str = "publish") -> dict[str, Any]:

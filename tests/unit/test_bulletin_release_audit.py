@@ -8,9 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from test_audit import _write_digest
-
 from dief.bulletins import ContributorRelease, bulletin_audit_check
+from tests.unit.test_audit import _write_digest
 
 
 def _facts(stage: str, n: int) -> dict[str, Any]:

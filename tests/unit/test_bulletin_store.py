@@ -8,7 +8,6 @@ import random
 from pathlib import Path
 
 import pytest
-from record_helpers import case_doc, signed_record
 
 from dief.bulletins import (
     BULLETINS_TOPIC,
@@ -25,6 +24,7 @@ from dief.node import Outbox
 from dief.testing import MemoryRecordFeed
 from dief.vocab import CaseStatus
 from dief.wire import BulletinEntry, BulletinGroupKeyRelease, CaseRecord
+from tests.unit.record_helpers import case_doc, signed_record
 
 PASSPHRASE = "bulletin-store-passphrase"
 NODES = ("node-a", "node-b")

@@ -8,7 +8,6 @@ import random
 from pathlib import Path
 
 import pytest
-from record_helpers import case_doc, signed_record
 
 from dief.bulletins import (
     DEFAULT_INTERVAL,
@@ -34,6 +33,7 @@ from dief.keyring._party import Purpose
 from dief.testing import FakeBulletinAudit, FakeClock
 from dief.vocab import CaseStatus, Tlp
 from dief.wire import TYPE_BULLETIN, BulletinEntry, BulletinGroupKeyRelease, CaseRecord
+from tests.unit.record_helpers import case_doc, signed_record
 
 PASSPHRASE = "bulletin-test-passphrase"
 NODES = ("node-a", "node-b", "node-c", "node-d")

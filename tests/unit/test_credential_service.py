@@ -17,8 +17,6 @@ from datetime import UTC, datetime
 from itertools import starmap
 from typing import TYPE_CHECKING
 
-from test_credentials_support import Registry, issuer_key, node_secret
-
 from dief.credentials import (
     CREDENTIAL_ANSWERS_TOPIC,
     CREDENTIAL_REQUESTS_TOPIC,
@@ -39,6 +37,7 @@ from dief.seams import Backoff, ContributorCredential, InboundRecord
 from dief.testing import FakeClock, MemoryRecordFeed, MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import ForumParameters
+from tests.unit.test_credentials_support import Registry, issuer_key, node_secret
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from test_credentials_support import PAIRS, Registry, issuer_key, node_secret, public_lookup
 
 from dief.credentials import (
     TOKEN_VARIANT,
@@ -29,6 +28,13 @@ from dief.credentials import (
 from dief.exceptions import ConfigurationError, CredentialError
 from dief.seams import ContributorCredential, CredentialCheck, CredentialSource
 from dief.testing import FakeCredentials
+from tests.unit.test_credentials_support import (
+    PAIRS,
+    Registry,
+    issuer_key,
+    node_secret,
+    public_lookup,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,7 +8,6 @@ from itertools import starmap
 from typing import TYPE_CHECKING
 
 import pytest
-from test_credentials_support import PAIRS, Registry, issuer_key, node_secret, public_lookup
 
 from dief.credentials import (
     Issuance,
@@ -20,6 +19,13 @@ from dief.credentials import (
     TokenWallet,
 )
 from dief.exceptions import ConfigurationError, CredentialError, StorageError
+from tests.unit.test_credentials_support import (
+    PAIRS,
+    Registry,
+    issuer_key,
+    node_secret,
+    public_lookup,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path

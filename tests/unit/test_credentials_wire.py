@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 from pydantic import ValidationError as PydanticValidationError
-from test_credentials_support import PAIRS, Registry, issuer_key, node_secret, public_lookup
 
 from dief.credentials import (
     CREDENTIAL_ANSWERS_TOPIC,
@@ -39,6 +38,13 @@ from dief.wire import (
     TYPE_CREDENTIAL_REQUEST,
     CredentialAnswer,
     CredentialRequest,
+)
+from tests.unit.test_credentials_support import (
+    PAIRS,
+    Registry,
+    issuer_key,
+    node_secret,
+    public_lookup,
 )
 
 if TYPE_CHECKING:

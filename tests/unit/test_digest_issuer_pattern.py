@@ -10,8 +10,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from reporting_support import History
-from secretariat_support import KEYS, fill, issuer
 
 from dief.aggregator.store import CaseStore, SuppressedCell
 from dief.database import sqlite_url
@@ -21,6 +19,8 @@ from dief.exceptions import BrokerError
 from dief.testing import MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import Digest
+from tests.unit.reporting_support import History
+from tests.unit.secretariat_support import KEYS, fill, issuer
 
 AFR = Region.AFR
 DAY = date(2026, 9, 1)

@@ -10,14 +10,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reporting_support import make_facts
-from secretariat_support import (
-    CATALOGUE,
-    ISSUED,
-    KEYS,
-    fill,
-    issuer,
-)
 
 from dief.aggregator.store import CaseStore, DigestVersions
 from dief.crypto import Opener, Sealer, canonical_json
@@ -48,6 +40,14 @@ from dief.kafka import DIGESTS_TOPIC
 from dief.testing import MemoryRecordSink
 from dief.vocab import Region, Tlp
 from dief.wire import TYPE_DIGEST, Lesson
+from tests.unit.reporting_support import make_facts
+from tests.unit.secretariat_support import (
+    CATALOGUE,
+    ISSUED,
+    KEYS,
+    fill,
+    issuer,
+)
 
 AFR, EEG = Region.AFR, Region.EEG
 

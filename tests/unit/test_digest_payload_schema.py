@@ -6,13 +6,12 @@ import json
 import re
 from pathlib import Path
 
-from secretariat_support import CATALOGUE, ISSUED, KEYS
-
 from dief.aggregator.store import CaseStore
 from dief.database import sqlite_url
 from dief.digests import DigestPayload, build_payload, payload_bytes, sign_payload
 from dief.vocab import Region
 from dief.wire.schemas import ASYNCAPI_FILE, SCHEMA_FILES, generate_schemas
+from tests.unit.secretariat_support import CATALOGUE, ISSUED, KEYS
 
 NAME = "digest-payload.schema.json"
 

@@ -10,7 +10,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from secretariat_support import CATALOGUE, KEYS, NOW, fill, issuer
 
 from dief.aggregator.store import CaseStore
 from dief.database import sqlite_url
@@ -29,6 +28,7 @@ from dief.kafka import DIGESTS_TOPIC
 from dief.keyring import KeyRole, SimulatedForum, open_party
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Region
+from tests.unit.secretariat_support import CATALOGUE, KEYS, NOW, fill, issuer
 
 AFR, EEG = Region.AFR, Region.EEG
 TIME_LIMIT = 10.0

@@ -11,7 +11,6 @@ import pickle  # noqa: S403  the test checks that pickling a key is refused
 import uuid
 
 import pytest
-from envelope_helpers import b64, canonical, kem_key, reference_seal, wrap
 
 from dief.crypto import (
     KemPrivateKey,
@@ -40,6 +39,7 @@ from dief.wire import (
     TYPE_DIGEST,
     SealedEnvelope,
 )
+from tests.unit.envelope_helpers import b64, canonical, kem_key, reference_seal, wrap
 
 SUITES = [SUITE_HYBRID, SUITE_X25519]
 PAYLOAD = b'{"case_id": "x", "summary": "\xc3\xa9t\xc3\xa9"}'

@@ -14,7 +14,6 @@ import os
 import re
 
 import pytest
-from envelope_helpers import b64, kem_key, pad_case, reference_seal, wrap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +21,7 @@ from dief.crypto import Opener, canonical_json
 from dief.crypto._opener import _associated_data
 from dief.exceptions import MalformedEnvelopeError
 from dief.wire import SUITE_HYBRID, SUITE_X25519, TYPE_CASE
+from tests.unit.envelope_helpers import b64, kem_key, pad_case, reference_seal, wrap
 
 #: reference_seal writes payload schema 1
 SCHEMAS = {TYPE_CASE: {1}}

@@ -6,13 +6,13 @@ import functools
 import json
 
 import pytest
-from envelope_helpers import b64, kem_key, pad_case, reference_seal, unb64, unwrap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dief.crypto import Opener, Sealer
 from dief.exceptions import AuthenticationError, EnvelopeError
 from dief.wire import SUITE_HYBRID, SUITE_X25519, TYPE_CASE, TYPE_DIGEST
+from tests.unit.envelope_helpers import b64, kem_key, pad_case, reference_seal, unb64, unwrap
 
 PAYLOAD = b'{"case_id": "c1", "methods": ["shell_company"]}'
 ALL_SCHEMAS = {TYPE_CASE: {1, 2, 3, 4}, TYPE_DIGEST: {1, 2, 3, 4}}

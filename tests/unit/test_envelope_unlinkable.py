@@ -16,7 +16,6 @@ import json
 import os
 
 import pytest
-from envelope_helpers import b64, kem_key, reference_seal, wrap
 
 from dief.crypto import (
     DEFAULT_PADDED_SIZES,
@@ -35,6 +34,7 @@ from dief.wire import (
     TYPE_CASE,
     TYPE_DIGEST,
 )
+from tests.unit.envelope_helpers import b64, kem_key, reference_seal, wrap
 
 SUITES = [SUITE_HYBRID, SUITE_X25519]
 WITHOUT_LESSON, WITH_LESSON = CASE_PADDED_SIZES

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from reporting_support import make_facts
 
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
@@ -17,6 +16,7 @@ from dief.digests import build_digest
 from dief.render import render_digest_html, render_digest_markdown
 from dief.render._svg import column_chart
 from dief.wire import SUPPRESSION_TEXT, Digest, SuppressionReason
+from tests.unit.reporting_support import make_facts
 
 CATALOGUE = load_catalogue()
 MONTH = "2025-10"

@@ -33,11 +33,11 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
-from envelope_helpers import b64, pad_case, reference_seal
 
 from dief.crypto import KemPrivateKey, Opener, hpke_info, key_id
 from dief.crypto.keys import hpke_suite
 from dief.wire import CASE_SCHEMA_VERSION, SUITE_HYBRID, SUITE_X25519, TYPE_CASE
+from tests.unit.envelope_helpers import b64, pad_case, reference_seal
 
 VECTORS = Path(__file__).parent / "vectors"
 XWING_LABEL = bytes.fromhex("5c2e2f2f5e5c")  # the draft's "\.//^\"

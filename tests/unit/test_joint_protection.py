@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from joint_attack import pinned
-from reporting_support import History, make_facts
 
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.render import write_outputs
+from tests.unit.joint_attack import pinned
+from tests.unit.reporting_support import History, make_facts
 
 CATALOGUE = load_catalogue()
 REGION = "EEG"

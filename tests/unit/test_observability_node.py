@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from test_observability_http import get
 
 from dief.exceptions import StorageError
 from dief.observability import NodeObservability, Observability
 from dief.settings import MetricsSettings
+from tests.unit.test_observability_http import get
 
 
 @dataclass

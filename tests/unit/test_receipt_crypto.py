@@ -14,7 +14,6 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from envelope_helpers import b64, kem_key
 
 from dief.crypto import (
     RECEIPT_VALUE_BYTES,
@@ -40,6 +39,7 @@ from dief.wire import (
     parse_receipt_plaintext,
     receipt_plaintext,
 )
+from tests.unit.envelope_helpers import b64, kem_key
 
 DEK = bytes(range(32))
 #: HKDF-SHA256(IKM = 00 01 … 1f, salt = "", info = "dief/v1/receipt", L = 32), computed once

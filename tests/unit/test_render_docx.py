@@ -11,7 +11,6 @@ from pathlib import Path
 
 import docx
 import pytest
-from reporting_support import History
 
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
@@ -21,6 +20,7 @@ from dief.render._docx import SUPPRESSED, _dimension_value, prose
 from dief.secretariat import build_summary
 from dief.vocab import REGION_NAMES, Dimension
 from dief.wire import CspSummary
+from tests.unit.reporting_support import History
 
 CATALOGUE = load_catalogue()
 MONTHS = ("2024-10", "2025-01", "2025-04", "2025-07", "2025-10", "2026-01", "2026-04", "2026-07")

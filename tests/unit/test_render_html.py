@@ -9,7 +9,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from reporting_support import History, make_facts
 
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
@@ -21,6 +20,7 @@ from dief.render import render_digest_html, render_digest_markdown, render_summa
 from dief.secretariat import build_summary
 from dief.vocab import Dimension
 from dief.wire import Cell, ChecklistEntry, Digest, Lesson, RegionTable
+from tests.unit.reporting_support import History, make_facts
 
 CATALOGUE = load_catalogue()
 MONTHS = (*(f"2025-{m:02d}" for m in range(1, 13)), "2026-01", "2026-02", "2026-03")

@@ -9,7 +9,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from reporting_support import make_facts
 
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
@@ -28,6 +27,7 @@ from dief.render import render_digest_html
 from dief.vocab import Dimension
 from dief.wire import TYPE_CASE, CaseRecord, case_padded_size, parse_case
 from tests.unit.record_helpers import signed_record
+from tests.unit.reporting_support import make_facts
 
 CATALOGUE = load_catalogue()
 KEY = KemPrivateKey.generate()

@@ -20,7 +20,6 @@ from pathlib import Path
 import docx
 import pytest
 from lxml import etree
-from reporting_support import History
 
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
@@ -37,6 +36,7 @@ from dief.render import (
 from dief.render._docx_layout import A4_HEIGHT, A4_WIDTH, TEXT_WIDTH, column_widths, text_width
 from dief.vocab import Dimension
 from dief.wire import CspSummary, Digest
+from tests.unit.reporting_support import History
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 NS = {"w": W[1:-1]}

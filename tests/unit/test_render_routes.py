@@ -12,7 +12,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import docx
-from reporting_support import History
 
 from dief.aggregator import TOTAL
 from dief.aggregator.store import CaseStore
@@ -29,6 +28,7 @@ from dief.render import (
 from dief.routes import RouteProtection, build_route_table
 from dief.vocab import Region
 from dief.wire import Digest, RouteTable, Totals
+from tests.unit.reporting_support import History
 
 AFR, EEG, WEOG = Region.AFR, Region.EEG, Region.WEOG
 ISSUED = datetime(2026, 9, 10, 12, tzinfo=UTC)

@@ -7,13 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from reporting_support import (
-    TOTAL,
-    History,
-    expected_cells,
-    make_facts,
-    quarter_of,
-)
 
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
@@ -22,6 +15,13 @@ from dief.digests import build_digest, checklist_window, previous_period
 from dief.periods import parse_period
 from dief.vocab import Dimension
 from dief.wire import Digest, Lesson, Trend
+from tests.unit.reporting_support import (
+    TOTAL,
+    History,
+    expected_cells,
+    make_facts,
+    quarter_of,
+)
 
 MONTHS = ("2026-04", "2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10")
 CATALOGUE = load_catalogue()

@@ -20,8 +20,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reporting_attack import read_digests, recover_digests
-from reporting_support import History
 
 from dief.aggregator.store import CaseStore, CellRow
 from dief.catalogue import load_catalogue
@@ -32,6 +30,8 @@ from dief.periods import CspCycle, Month, periods_containing
 from dief.render import dump_json, write_outputs
 from dief.vocab import Region
 from dief.wire import Digest
+from tests.unit.reporting_attack import read_digests, recover_digests
+from tests.unit.reporting_support import History
 
 CATALOGUE = load_catalogue()
 INDICATORS = [entry.id for entry in list(CATALOGUE)[:4]]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from reporting_attack import recover_digests
 
 from dief.aggregator import TOTAL
 from dief.catalogue import load_catalogue
@@ -21,6 +20,7 @@ from dief.disclosure import PeriodCells, Tally, digest_pattern
 from dief.periods import parse_period
 from dief.vocab import Region
 from dief.wire import Digest
+from tests.unit.reporting_attack import recover_digests
 
 CATALOGUE = load_catalogue()
 

@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reporting_attack import DigestRead, Issue, Name, read_digests, recover
-from reporting_support import History
 
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
@@ -27,6 +25,8 @@ from dief.disclosure import PeriodCells, merge_rows, window_quarters
 from dief.periods import Quarter
 from dief.render import dump_json, write_outputs
 from dief.wire import Digest
+from tests.unit.reporting_attack import DigestRead, Issue, Name, read_digests, recover
+from tests.unit.reporting_support import History
 
 CATALOGUE = load_catalogue()
 MONTHS = [f"2025-{m:02d}" for m in range(3, 13)] + ["2026-01", "2026-02"]

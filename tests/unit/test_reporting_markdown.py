@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from reporting_support import History, make_facts
 
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
@@ -19,6 +18,7 @@ from dief.render import render_digest_markdown, render_summary_markdown, write_o
 from dief.secretariat import build_summary
 from dief.vocab import REGION_NAMES, Region
 from dief.wire import Cell, ChecklistEntry, CspSummary, Digest, RegionTable
+from tests.unit.reporting_support import History, make_facts
 
 CATALOGUE = load_catalogue()
 MONTHS = ("2025-08", "2025-11", "2026-02", "2026-05", "2026-07", "2026-08", "2026-09")

@@ -12,8 +12,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from reporting_attack import Issue, Name, issue_of, recover, tables
-from reporting_support import TOTAL, History, expected_cells, make_facts
 
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
@@ -21,6 +19,8 @@ from dief.database import sqlite_url
 from dief.exceptions import ValidationError
 from dief.secretariat import build_summary
 from dief.wire import CspSummary
+from tests.unit.reporting_attack import Issue, Name, issue_of, recover, tables
+from tests.unit.reporting_support import TOTAL, History, expected_cells, make_facts
 
 CATALOGUE = load_catalogue()
 REGIONS = ("AFR", "APG", "EEG", "GRULAC")

@@ -9,15 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reporting_support import (
-    TOTAL,
-    Expected,
-    History,
-    cycle_of,
-    expected_cells,
-    make_facts,
-    quarter_of,
-)
 
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
@@ -26,6 +17,15 @@ from dief.disclosure import SINGLE_VALUED
 from dief.secretariat import build_summary
 from dief.vocab import Region
 from dief.wire import CspSummary, RegionTable
+from tests.unit.reporting_support import (
+    TOTAL,
+    Expected,
+    History,
+    cycle_of,
+    expected_cells,
+    make_facts,
+    quarter_of,
+)
 
 CATALOGUE = load_catalogue()
 REGIONS = ("AFR", "APG", "EEG", "GRULAC")

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reporting_attack import Issue, recover
 
 from dief.digests import trend_flag, z_score
 from dief.disclosure import Earlier, Elimination, Group, Key, Protection, determined_cells, protect
 from dief.disclosure._suppression import _equations
 from dief.exceptions import DiefError
 from dief.wire import Trend
+from tests.unit.reporting_attack import Issue, recover
 
 # ------------------------------------------------------------------------ trend test
 

@@ -7,17 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from secretariat_support import (
-    CATALOGUE,
-    ISSUED,
-    KEYS,
-    dlq_reasons,
-    fill,
-    issuer,
-    records,
-    region_dlqs,
-    secretariat,
-)
 
 from dief.aggregator.store import CaseStore
 from dief.crypto import Sealer, SigningKey
@@ -36,6 +25,17 @@ from dief.secretariat import IncompleteCycleError, SecretariatStore, build_summa
 from dief.testing import MemoryRecordSink, SentRecord
 from dief.vocab import Region
 from dief.wire import TYPE_CASE, TYPE_DIGEST, CspSummary
+from tests.unit.secretariat_support import (
+    CATALOGUE,
+    ISSUED,
+    KEYS,
+    dlq_reasons,
+    fill,
+    issuer,
+    records,
+    region_dlqs,
+    secretariat,
+)
 
 AFR, EEG, WEOG = Region.AFR, Region.EEG, Region.WEOG
 SECRETARIAT_KEYS = [KEYS.secretariat_sign.verify_key]

@@ -7,7 +7,6 @@ import json
 import pickle  # noqa: S403  the test checks that pickling a key is refused
 
 import pytest
-from envelope_helpers import signing_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +25,7 @@ from dief.crypto import (
     verify_json,
 )
 from dief.exceptions import ConfigurationError, SignatureError
+from tests.unit.envelope_helpers import signing_key
 
 DOC = {"region": "AFR", "period": "2026-05", "totals": {"cases": 12, "contributors": 4}}
 
