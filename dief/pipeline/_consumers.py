@@ -9,9 +9,9 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiokafka.errors import KafkaError
-from faststream.kafka import KafkaBroker
 
 from dief.aggregator import BatchReport, RegionAggregator
 from dief.aggregator.store import CaseStore
@@ -27,12 +27,16 @@ from dief.kafka import (
     make_broker,
     probe_capabilities,
 )
-from dief.pipeline._keys import ForumKeys
 from dief.pipeline._options import PipelineError, RunContext
 from dief.pipeline._resources import Resources, reap
 from dief.secretariat import SecretariatStore
 from dief.settings import AGGREGATOR_FILE, SECRETARIAT_FILE, KafkaSettings
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker
+
+    from dief.pipeline._keys import ForumKeys
 
 __all__ = [
     "Applied",
@@ -109,7 +113,7 @@ class Consumers:
     joined: asyncio.Future[list[None]]
 
 
-async def start_consumers(
+async def start_consumers(  # noqa: PLR0913, PLR0917  one step of the run: the run's parts it needs, passed in order
     run: RunContext,
     stack: Resources,
     kafka: KafkaSettings,
@@ -122,7 +126,7 @@ async def start_consumers(
     while the nodes work. Each client's stop is registered when it is made: its start
     runs in the background and may be cut off half-way; stopping an unstarted client is
     harmless. Cancelling the joins is registered after, so it runs before those stops."""
-    from consumers.aggregator import register_aggregators
+    from consumers.aggregator import register_aggregators  # noqa: PLC0415  consumers/ (the services' package) imports dief: loaded only when a run starts
 
     # One producer for every region's receipts (DESIGN §8); it connects on its first send.
     receipts = KafkaReceiptSink(kafka)
@@ -160,7 +164,7 @@ async def _start_secretariat(
 ) -> KafkaBroker:
     """The Secretariat's store (started) and its client (to start), which hands each
     signed summary it publishes to *summaries*."""
-    from consumers.secretariat import register_secretariat, secretariat_from_keyring
+    from consumers.secretariat import register_secretariat, secretariat_from_keyring  # noqa: PLC0415  consumers/ (the services' package) imports dief: loaded only when a run starts
 
     secretariat_store = SecretariatStore(sqlite_url(run.work / SECRETARIAT_FILE))
     await stack.enter_async_context(secretariat_store)

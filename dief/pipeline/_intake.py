@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from dief.exceptions import ValidationError
 from dief.kafka import NodePublisher
@@ -18,11 +18,15 @@ from dief.node import (
     write_accepted,
 )
 from dief.pipeline._keys import ForumKeys, node_label
-from dief.pipeline._options import Progress, RunContext, RunOptions, RunResult
-from dief.pipeline._resources import Resources
-from dief.settings import KafkaSettings
 from dief.vocab import CaseStatus
 from dief.wire import CaseInput, CaseValidationError, load_cases
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from dief.pipeline._options import Progress, RunContext, RunOptions, RunResult
+    from dief.pipeline._resources import Resources
+    from dief.settings import KafkaSettings
 
 __all__ = [
     "ACCEPTED_FILE",
@@ -103,7 +107,7 @@ def node_cycles(by_state: CasesByState, start_month: int) -> dict[str, set[str]]
     return out
 
 
-async def post_through_nodes(
+async def post_through_nodes(  # noqa: PLR0913, PLR0917  one step of the run: the run's parts it needs, passed in order
     run: RunContext,
     stack: Resources,
     kafka: KafkaSettings,

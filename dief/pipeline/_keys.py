@@ -13,16 +13,20 @@ verified by the aggregators under the directory's issuer key of that (cycle, reg
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.credentials import SimulatedIssuer, SimulatedNode, TokenVerifier
-from dief.crypto import KemPrivateKey, KemPublicKey
 from dief.exceptions import ConfigurationError
 from dief.keyring import KeyRole, SimulatedForum
-from dief.pipeline._options import RunOptions
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from pathlib import Path
+
+    from dief.crypto import KemPrivateKey, KemPublicKey
+    from dief.pipeline._options import RunOptions
 
 __all__ = ["ForumKeys", "SimulatedNode", "load_keys", "node_label"]
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
-from pathlib import Path
-from typing import Protocol, TypedDict
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
-from pydantic import SecretStr
-
-from dief.catalogue import Catalogue
 from dief.exceptions import DiefError
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+    from datetime import date
+    from pathlib import Path
+
+    from pydantic import SecretStr
+
+    from dief.catalogue import Catalogue
 
 __all__ = [
     "NullProgress",
@@ -180,7 +183,7 @@ class RunContext:
 
 
 @contextlib.contextmanager
-def step(run: RunContext, name: str) -> Iterator[None]:
+def step(run: RunContext, name: str) -> Generator[None, None, None]:
     """A step without a count of its own, timed (:func:`timed`) and shown as a one-unit
     progress task (the console shows it running with its elapsed time, then done)."""
     run.progress.start(name, 1)
@@ -190,7 +193,7 @@ def step(run: RunContext, name: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def timed(result: RunResult, name: str) -> Iterator[None]:
+def timed(result: RunResult, name: str) -> Generator[None, None, None]:
     """Record how long the block took in ``result.timings[name]`` (also when it raises)."""
     t0 = time.perf_counter()
     try:

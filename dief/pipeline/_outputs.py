@@ -5,24 +5,28 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from dief.aggregator.store import CaseStore
 from dief.crypto.envelope import Opener
 from dief.digests import CaseLesson, issue_every_digest, issue_every_route_table, load_lessons
 from dief.exceptions import BrokerError
 from dief.kafka import ROUTES_TOPIC, KafkaRecordFeed, KafkaRecordSink
 from dief.keyring import KeyRole
 from dief.node import Rejection, write_rejections
-from dief.pipeline._consumers import Consumers
 from dief.pipeline._intake import ACCEPTED_FILE
-from dief.pipeline._keys import ForumKeys
 from dief.pipeline._options import PipelineError, RunContext
 from dief.render import write_index, write_outputs
 from dief.routes import RouteInbox, RouteOutcome
-from dief.settings import KafkaSettings
 from dief.vocab import Region
-from dief.wire import CspSummary
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from dief.aggregator.store import CaseStore
+    from dief.pipeline._consumers import Consumers
+    from dief.pipeline._keys import ForumKeys
+    from dief.settings import KafkaSettings
+    from dief.wire import CspSummary
 
 __all__ = ["Lessons", "exchange_route_tables", "issue_digests", "open_lessons", "write_run_outputs"]
 
@@ -35,7 +39,7 @@ async def open_lessons(store: CaseStore, keys: ForumKeys) -> Lessons:
     return {r: (await load_lessons(store, r, Opener(keys.opening[r]))).lessons for r in Region}
 
 
-async def exchange_route_tables(
+async def exchange_route_tables(  # noqa: PLR0913, PLR0917  one step of the run: the run's parts it needs, passed in order
     run: RunContext,
     store: CaseStore,
     keys: ForumKeys,
@@ -69,7 +73,7 @@ async def exchange_route_tables(
     ]
     feed = KafkaRecordFeed(kafka, ROUTES_TOPIC, client_id="dief-aggregator")
     stored = refused = 0
-    try:
+    try:  # noqa: PLW0717  one reading loop: a broker failure anywhere in it is the same error
         await feed.start({})
         while stored + refused < len(sent):
             if time.monotonic() > deadline:
@@ -84,7 +88,7 @@ async def exchange_route_tables(
                     outcome = (await inbox.receive(record.value)).outcome
                     if outcome is RouteOutcome.NOT_FOR_US:
                         continue
-                    stored += outcome in (RouteOutcome.STORED, RouteOutcome.STALE)
+                    stored += outcome in {RouteOutcome.STORED, RouteOutcome.STALE}
                     refused += outcome is RouteOutcome.REFUSED
                     break
     except BrokerError as exc:
@@ -96,7 +100,7 @@ async def exchange_route_tables(
     return stored
 
 
-async def issue_digests(
+async def issue_digests(  # noqa: PLR0913, PLR0917  one step of the run: the run's parts it needs, passed in order
     run: RunContext,
     store: CaseStore,
     keys: ForumKeys,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from types import TracebackType
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from types import TracebackType
 
 __all__ = ["Resources", "reap"]
 
@@ -45,7 +47,7 @@ class Resources(contextlib.AsyncExitStack):
         async def stop() -> None:
             try:
                 await callback(*args, **kwds)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001  a stop that fails in any way is recorded and the other stops still run
                 self._failed.append((what, error))
 
         super().push_async_callback(stop)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.catalogue import load_catalogue
 from dief.exceptions import ConfigurationError
@@ -51,6 +51,9 @@ from dief.pipeline._outputs import (
 )
 from dief.pipeline._resources import Resources
 from dief.settings import RUN_DIR
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "NullProgress",

@@ -12,16 +12,20 @@ A table issued before the one stored is stale and changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from dief.aggregator.store import CaseStore, RouteTables
 from dief.crypto import KemPrivateKey, Opener, canonical_json
 from dief.exceptions import DiefError, NoRecipientKeyError
 from dief.routes._payload import VerifyKeysFor, parse_route_payload
-from dief.vocab import Region
 from dief.wire import ROUTE_TABLE_SCHEMA, TYPE_ROUTE_TABLE, unsigned_document
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from dief.vocab import Region
 
 __all__ = ["RouteInbox", "RouteOutcome", "RouteReceived"]
 

@@ -11,17 +11,21 @@ slip past the signature.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pydantic
 
 from dief.aggregator import TOTAL
 from dief.crypto import Signature, SigningKey, VerifyKey, canonical_json, verify
-from dief.disclosure import PeriodCells
 from dief.exceptions import SignatureError, ValidationError
-from dief.routes._tables import RouteProtection
 from dief.vocab import Dimension, Region
 from dief.wire import ROUTE_DIMENSIONS, Cell, RouteTable, Totals, loads_strict, unsigned_document
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from dief.disclosure import PeriodCells
+    from dief.routes._tables import RouteProtection
 
 __all__ = [
     "CONTEXT_ROUTE_TABLE",
@@ -57,33 +61,41 @@ class RoutePayload(RouteTable):
 def _notes(protection: RouteProtection, k: int) -> list[str]:
     if protection.withheld:
         return [
-            "Withheld: no count of this table can be published without letting a reader "
-            "bound a cell the sending region suppresses in its own documents.",
+            (
+                "Withheld: no count of this table can be published without letting a reader "
+                "bound a cell the sending region suppresses in its own documents."
+            ),
         ]
     secondary = len(protection.secondary - {TOTAL})
     left_out = (
         [
-            f"Not shown: {', '.join(sorted(protection.omitted))}. Listing it would either "
-            "have hidden the table's total or told more about a cell the sending region "
-            "suppresses than its own documents do."
+            (
+                f"Not shown: {', '.join(sorted(protection.omitted))}. Listing it would either "
+                "have hidden the table's total or told more about a cell the sending region "
+                "suppresses than its own documents do."
+            )
         ]
         if protection.omitted
         else []
     )
     return [
-        f"Cases of the sending region in this CSP cycle whose route passes through the "
-        f"receiving region (latest revisions, active, not TLP:RED). Cells with fewer than "
-        f"{k} distinct contributors are suppressed, and so is every cell the sending region "
-        "suppresses in its own digest or CSP summary row, and further cells so that none "
-        "of them can be recovered or bounded from this table.",
-        f"{len(protection.hidden - {TOTAL})} cells are suppressed ({secondary} to protect "
-        "others). Contributors are never listed; the counts are the sending region's, as "
-        "given.",
+        (
+            f"Cases of the sending region in this CSP cycle whose route passes through the "
+            f"receiving region (latest revisions, active, not TLP:RED). Cells with fewer than "
+            f"{k} distinct contributors are suppressed, and so is every cell the sending "
+            "region suppresses in its own digest or CSP summary row, and further cells so "
+            "that none of them can be recovered or bounded from this table."
+        ),
+        (
+            f"{len(protection.hidden - {TOTAL})} cells are suppressed ({secondary} to protect "
+            "others). Contributors are never listed; the counts are the sending region's, as "
+            "given."
+        ),
         *left_out,
     ]
 
 
-def build_route_table(
+def build_route_table(  # noqa: PLR0913  public keyword signature (dief.routes API, used by the aggregator and tests)
     sender: Region,
     receiver: Region,
     period: str,

@@ -22,9 +22,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.aggregator.store import CaseStore, RouteTables
@@ -46,6 +45,10 @@ from dief.wire import (
     route_key,
     unsigned_document,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from datetime import datetime
 
 __all__ = ["PublishedRoute", "RouteIssuer", "publish_route_tables", "sender_cells"]
 
@@ -97,7 +100,7 @@ class RouteIssuer:
         return parsed.last.index < now.index
 
 
-async def sender_cells(
+async def sender_cells(  # noqa: PLR0913  public keyword signature, used outside dief/routes
     store: CaseStore,
     region: Region,
     cycle: str,
@@ -154,7 +157,7 @@ class _Outgoing:
     listed: dict[CellId, int | None]
 
 
-async def _cycle_tables(
+async def _cycle_tables(  # noqa: PLR0913, PLR0914  one step of publish_route_tables: the cycle's inputs, named
     store: CaseStore,
     issuer: RouteIssuer,
     cycle: str,

@@ -28,8 +28,8 @@ another region's sake are a known limit (docs/digests.md, "Route tables").
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.disclosure import (
@@ -44,6 +44,9 @@ from dief.disclosure import (
     protect,
 )
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Quarter, parse_period
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable, Mapping
 
 __all__ = ["SenderCells", "digest_floors", "sender_view"]
 
@@ -135,7 +138,7 @@ def digest_floors(
     and its months' floor. TLP:RED counts, as in the digests."""
     parsed = parse_period(cycle, start_month=start_month)
     if not isinstance(parsed, CspCycle):
-        raise ValueError(f"not a CSP cycle: {cycle!r}")
+        raise ValueError(f"not a CSP cycle: {cycle!r}")  # noqa: TRY004  a string naming another kind of period: a bad value, not a bad type
     quarters = _quarters_inside(parsed)
     covered = {m for q in quarters for m in q.months}
     loose: list[Month] = [m for m in parsed.months if m not in covered]
@@ -153,7 +156,7 @@ def digest_floors(
     return out
 
 
-def sender_view(
+def sender_view(  # noqa: PLR0913  public keyword signature, used outside dief/routes
     cycle: str,
     *,
     pattern: DigestPattern,
@@ -177,7 +180,7 @@ def sender_view(
     floors = digest_floors(cycle, hidden, pattern=pattern, tallies=tallies, start_month=start_month)
     need = pattern.rows.get(cycle)
     if need is not None:  # a joint pattern: what the summary row must suppress
-        summary_hidden = summary_hidden | need.hidden
+        summary_hidden |= need.hidden
     return SenderCells(
         digest=digest, nonred=nonred, k_csp=k_csp, summary_hidden=summary_hidden, floors=floors
     )

@@ -44,8 +44,8 @@ route cell could be differenced out of other route tables and compared with the 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.aggregator.store import RouteCase, RoutePattern
@@ -61,6 +61,9 @@ from dief.disclosure import (
 )
 from dief.routes._sender import SenderCells
 from dief.wire import ROUTE_DIMENSIONS
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable, Mapping
 
 __all__ = [
     "RouteCase",

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.synthetic._working_group import working_group_fields
 from dief.vocab import (
@@ -23,6 +22,10 @@ from dief.vocab import (
     TransferStage,
     TransportMode,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from pathlib import Path
 
 __all__ = ["SIMULATED_STATES", "SyntheticCase", "generate_cases", "write_jsonl"]
 
@@ -89,37 +92,59 @@ _PROFILES: dict[Region, dict[str, dict[str, float]]] = {
     },
 }
 
+_DECEMBER = 12
+
 _LESSONS: dict[TransferStage, tuple[str, ...]] = {
     TransferStage.PRE_TRANSFER: (
-        "The end-user certificate carried a signature that did not match the issuing "
-        "authority's specimen; verification with the issuing authority before licensing "
-        "would have caught it.",
-        "The declared end user had no record of operating the requested calibre; a "
-        "consistency check against the stated inventory flagged the application.",
+        (
+            "The end-user certificate carried a signature that did not match the issuing "
+            "authority's specimen; verification with the issuing authority before licensing "
+            "would have caught it."
+        ),
+        (
+            "The declared end user had no record of operating the requested calibre; a "
+            "consistency check against the stated inventory flagged the application."
+        ),
     ),
     TransferStage.IN_TRANSIT: (
-        "The consignment was re-manifested at a transshipment hub and the consignee "
-        "changed to a freight forwarder; requiring notification of route changes helps.",
-        "Cargo declared as machine parts was found to contain rifle receivers after a "
-        "risk-based inspection triggered by an unusual routing.",
+        (
+            "The consignment was re-manifested at a transshipment hub and the consignee "
+            "changed to a freight forwarder; requiring notification of route changes helps."
+        ),
+        (
+            "Cargo declared as machine parts was found to contain rifle receivers after a "
+            "risk-based inspection triggered by an unusual routing."
+        ),
     ),
     TransferStage.AT_IMPORT: (
-        "The importer could not present the delivery verification certificate within the "
-        "agreed period; follow-up requests went unanswered for months.",
-        "Serial numbers recorded at import did not match the export licence annex, "
-        "suggesting substitution during transit.",
+        (
+            "The importer could not present the delivery verification certificate within the "
+            "agreed period; follow-up requests went unanswered for months."
+        ),
+        (
+            "Serial numbers recorded at import did not match the export licence annex, "
+            "suggesting substitution during transit."
+        ),
     ),
     TransferStage.POST_DELIVERY: (
-        "Weapons from a documented delivery were later recovered from an armed group; "
-        "marking and record-keeping allowed the tracing request to succeed.",
-        "An on-site inspection found a shortfall against the delivered quantity with no "
-        "record of authorised re-transfer.",
+        (
+            "Weapons from a documented delivery were later recovered from an armed group; "
+            "marking and record-keeping allowed the tracing request to succeed."
+        ),
+        (
+            "An on-site inspection found a shortfall against the delivered quantity with no "
+            "record of authorised re-transfer."
+        ),
     ),
     TransferStage.STOCKPILE: (
-        "Poor physical security at a depot allowed gradual theft of ammunition; an "
-        "inventory reconciliation revealed the losses.",
-        "Insider access at a storage site enabled removal of small arms over a long "
-        "period; dual-control procedures were introduced afterwards.",
+        (
+            "Poor physical security at a depot allowed gradual theft of ammunition; an "
+            "inventory reconciliation revealed the losses."
+        ),
+        (
+            "Insider access at a storage site enabled removal of small arms over a long "
+            "period; dual-control procedures were introduced afterwards."
+        ),
     ),
 }
 
@@ -164,7 +189,7 @@ def _months(first: date, last: date) -> list[str]:
     y, m = first.year, first.month
     while (y, m) <= (last.year, last.month):
         months.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        y, m = (y + 1, 1) if m == _DECEMBER else (y, m + 1)
     return months
 
 
@@ -216,14 +241,14 @@ def _world(
 def _reporter(rng: random.Random, world: _World) -> tuple[Region, str]:
     """The State that reports the case, and the case's region (often the State's own)."""
     home, state = rng.choices(world.states, world.state_weights)[0]
-    region = home if rng.random() < 0.55 else rng.choices(world.regions, world.region_weights)[0]
+    region = home if rng.random() < 0.55 else rng.choices(world.regions, world.region_weights)[0]  # noqa: PLR2004  a probability of the synthetic data
     return region, state
 
 
 def _detected(rng: random.Random, world: _World, month: str) -> str:
     """When the case was detected in *month*: the month alone, or a day of it (up to today)."""
     last_day = world.today.day if month == world.months[-1] else 28
-    return month if rng.random() < 0.5 else f"{month}-{rng.randint(1, last_day):02d}"
+    return month if rng.random() < 0.5 else f"{month}-{rng.randint(1, last_day):02d}"  # noqa: PLR2004  a probability of the synthetic data
 
 
 def _items(rng: random.Random, weights: dict[str, float]) -> list[dict[str, object]]:
@@ -247,12 +272,12 @@ def _first_version(rng: random.Random, world: _World) -> dict[str, object]:
     month = rng.choices(world.months, world.month_weights)[0]
     detected = _detected(rng, world, month)
     items = _items(rng, profile["item"])
-    related = [r for r in world.regions if r != region and rng.random() < 0.06]
+    related = [r for r in world.regions if r != region and rng.random() < 0.06]  # noqa: PLR2004  a probability of the synthetic data
     doc: dict[str, object] = {
         "case_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "revision": 1,
         "status": "active",
-        "kind": "alert" if rng.random() < 0.04 else "case",
+        "kind": "alert" if rng.random() < 0.04 else "case",  # noqa: PLR2004  a probability of the synthetic data
         "confidence": rng.choice(list(Confidence)).value,
         "region": region.value,
         "related_regions": [r.value for r in related],
@@ -270,7 +295,7 @@ def _first_version(rng: random.Random, world: _World) -> dict[str, object]:
         "tlp": rng.choices(list(Tlp), [1, 1, 5, 3, 1])[0].value,
         "submitted_by": state,
     }
-    if rng.random() < 0.6:
+    if rng.random() < 0.6:  # noqa: PLR2004  a probability of the synthetic data
         doc["summary"] = rng.choice(_LESSONS[stage])
     doc.update(working_group_fields(doc))
     return doc
@@ -288,7 +313,7 @@ def _next_revision(
     latest[case_id] = latest.get(case_id, 1) + 1
     revised = dict(base)
     revised["revision"] = latest[case_id]
-    if rng.random() < 0.25:
+    if rng.random() < 0.25:  # noqa: PLR2004  a probability of the synthetic data
         revised["status"] = "withdrawn"
     else:
         revised["confidence"] = "confirmed"

@@ -10,9 +10,9 @@ then), and the five regions equally busy.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from dief.synthetic._cases import (
     SIMULATED_STATES,
@@ -22,6 +22,9 @@ from dief.synthetic._cases import (
     _world,
 )
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 __all__ = ["FORUM_STATES", "realistic_cases"]
 
@@ -38,7 +41,7 @@ FORUM_STATES: dict[Region, tuple[str, ...]] = {
 }
 
 
-def realistic_cases(
+def realistic_cases(  # noqa: PLR0913  public keyword signature (the generator's knobs), used by tests and bench
     *,
     indicator_ids: Sequence[str],
     today: date,

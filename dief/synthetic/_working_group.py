@@ -13,7 +13,7 @@ European Group), uncrewed systems among aircraft, helicopters, warships and vehi
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from dief.vocab import (
     ITEM_SUBCATEGORY_CATEGORIES,
@@ -21,6 +21,9 @@ from dief.vocab import (
     ItemSubcategory,
     Region,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 __all__ = ["working_group_fields"]
 
@@ -91,7 +94,7 @@ def _strings(doc: Mapping[str, object], name: str) -> list[str]:
 
 
 def _maritime(rng: random.Random, modes: Sequence[str]) -> list[str]:
-    if "sea" not in modes or rng.random() >= 0.5:
+    if "sea" not in modes or rng.random() >= 0.5:  # noqa: PLR2004  a probability of the synthetic data
         return []
     picks = {_choice(rng, _MARITIME) for _ in range(rng.randint(1, 2))}
     return sorted(picks, key=list(_MARITIME).index)
@@ -105,7 +108,7 @@ def _actors(rng: random.Random, methods: Sequence[str]) -> list[dict[str, str]]:
         roles.append("front_or_shell_company")
     if {"corruption", "insider_diversion"} & set(methods):
         roles.append("state_official")
-    if not roles and rng.random() >= 0.4:
+    if not roles and rng.random() >= 0.4:  # noqa: PLR2004  a probability of the synthetic data
         return []
     for _ in range(rng.randint(0, 2)):
         role = _choice(rng, _ROLES)
@@ -133,9 +136,9 @@ def _verification(rng: random.Random, stage: str, source: str) -> dict[str, str 
 
 
 def _reassessment(rng: random.Random, transfer_type: str) -> dict[str, object] | None:
-    if transfer_type not in {"export", "brokering"} or rng.random() >= 0.3:
+    if transfer_type not in {"export", "brokering"} or rng.random() >= 0.3:  # noqa: PLR2004  a probability of the synthetic data
         return None
-    if rng.random() < 0.3:
+    if rng.random() < 0.3:  # noqa: PLR2004  a probability of the synthetic data
         return {"reassessed": False, "outcome": None}
     return {"reassessed": True, "outcome": _choice(rng, _REASSESSMENT) or None}
 
@@ -144,10 +147,10 @@ def _subcategory(rng: random.Random, category: str, region: str) -> str | None:
     if category == ItemCategory.SMALL_ARMS.value and rng.random() < _CONVERTED[region]:
         return ItemSubcategory.CONVERTED_NON_LETHAL_FIREARM.value
     reactivated = ITEM_SUBCATEGORY_CATEGORIES[ItemSubcategory.REACTIVATED_FIREARM]
-    if category in reactivated and rng.random() < 0.04:
+    if category in reactivated and rng.random() < 0.04:  # noqa: PLR2004  a probability of the synthetic data
         return ItemSubcategory.REACTIVATED_FIREARM.value
     uncrewed = ITEM_SUBCATEGORY_CATEGORIES[ItemSubcategory.UNCREWED_SYSTEM]
-    if category in uncrewed and rng.random() < 0.3:
+    if category in uncrewed and rng.random() < 0.3:  # noqa: PLR2004  a probability of the synthetic data
         return ItemSubcategory.UNCREWED_SYSTEM.value
     return None
 
@@ -161,7 +164,7 @@ def working_group_fields(doc: Mapping[str, object]) -> dict[str, object]:
     stage = str(doc["transfer_stage"])
     transfer_type = _choice(rng, _TRANSFER_TYPES[stage])
     methods = _strings(doc, "methods")
-    if "illicit_brokering" in methods and rng.random() < 0.5:
+    if "illicit_brokering" in methods and rng.random() < 0.5:  # noqa: PLR2004  a probability of the synthetic data
         transfer_type = "brokering"
     fields: dict[str, object] = {"transfer_type": transfer_type}
     maritime = _maritime(rng, _strings(doc, "transport_modes"))
@@ -183,7 +186,8 @@ def working_group_fields(doc: Mapping[str, object]) -> dict[str, object]:
         for item in items:
             if isinstance(item, dict):
                 sub = _subcategory(rng, str(item.get("category")), region)
-                item = {**item, "subcategory": sub} if sub else item
-            with_sub.append(item)
+                with_sub.append({**item, "subcategory": sub} if sub else item)
+            else:
+                with_sub.append(item)
         fields["items"] = with_sub
     return fields
