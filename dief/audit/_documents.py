@@ -13,7 +13,9 @@ Tables are named by :data:`TableKey` ``(kind, scope, period)``:
   (TLP:RED excluded);
 - ``("route", "APG>AFR", "CSP12")``: a route table the reader's region received.
 
-Cells are named ``"<dimension>/<value>"``, and ``"_total"`` for the table's case count.
+Cells are named ``"<dimension>/<value>"``, and ``"_total"`` for the table's case count. A
+grouped cell (``"grouped": true``, value ``(other)``) is ``"<dimension>/(other)"``: the
+cases under every value of the dimension the table does not list.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dief.audit._vocab import OTHER
 from dief.exceptions import ConfigurationError
 
 __all__ = [
@@ -57,6 +60,8 @@ class PublishedTable:
     ``previous`` the counts the table gives for the previous period's cells.
     ``data_version`` is what the document states about the table's data (``data_version``,
     proposed in docs/audit.md): two issues stating the same version count the same cases.
+    ``grouped`` are the dimensions with a grouped cell ``(other)``: their values not listed
+    are not zero but unknowns (at least 0) that sum to it.
     """
 
     key: TableKey
@@ -68,17 +73,31 @@ class PublishedTable:
     previous: Mapping[str, int] = field(default_factory=dict)
     k: int | None = None
     data_version: str | None = None
+    grouped: frozenset[str] = frozenset()
 
     def state(self, cell: str) -> str:
-        """``published``, ``suppressed``, ``zero`` (a listed dimension without the value)
-        or ``unknown`` (nothing said)."""
+        """``published``, ``suppressed``, ``unlisted`` (a value a grouped cell holds),
+        ``zero`` (a listed dimension without the value) or ``unknown`` (nothing said)."""
         if cell in self.cells:
             return "suppressed" if self.cells[cell] is None else "published"
         if cell == TOTAL:
             return "unknown"
-        if cell.split("/", 1)[0] in self.dimensions:
+        dim, _, value = cell.partition("/")
+        if dim in self.grouped and value != OTHER:
+            return "unlisted"
+        if dim in self.dimensions:
             return "zero"
         return "unknown"
+
+    def listed(self, dimension: str) -> list[str]:
+        """The values the table lists for *dimension* (its grouped cell left out)."""
+        prefix = f"{dimension}/"
+        return [c[len(prefix) :] for c in self.cells if c.startswith(prefix) and not grouped(c)]
+
+
+def grouped(cell: str) -> bool:
+    """Whether *cell* is a grouped cell ``<dimension>/(other)``."""
+    return cell.endswith(f"/{OTHER}")
 
 
 @dataclass(frozen=True)
@@ -147,6 +166,7 @@ class _TableDraft:
     previous: dict[str, int] = field(default_factory=dict)
     k: int | None = None
     data_version: str | None = None
+    grouped: set[str] = field(default_factory=set)
 
     def put(self, cell: str, count: int | None) -> None:
         if self.cells.get(cell) is None:  # published anywhere -> published
@@ -163,6 +183,7 @@ class _TableDraft:
             previous=dict(self.previous),
             k=self.k,
             data_version=self.data_version,
+            grouped=frozenset(self.grouped),
         )
 
 
@@ -194,9 +215,16 @@ def _read_cells(draft: _TableDraft, doc: Mapping[str, Any], *, previous: bool) -
     for dim, cells in dims.items():
         draft.dimensions.add(str(dim))
         for cell in cells or []:
-            name = f"{dim}/{cell['value']}"
+            is_group = cell.get("grouped") is True or cell.get("value") == OTHER
+            if is_group:
+                draft.grouped.add(str(dim))
+            name = f"{dim}/{OTHER if is_group else cell['value']}"
             count = _count(cell.get("count"))
             draft.put(name, count)
+            if is_group:
+                # its share may exceed 1 (several values per case) and its previous count
+                # covers the values the previous table did not list: neither is used
+                continue
             share = cell.get("share")
             if count is not None and isinstance(share, (int, float)):
                 draft.ratios.append((count, float(share)))

@@ -2,7 +2,11 @@
 
 - within a table: every cell counts at most the table's cases; the values of each
   single-valued dimension (``dief.vocab.SINGLE_VALUED_DIMENSIONS``) sum to the total; a
-  case names at least one item category; a value a listed dimension does not list is 0;
+  case names at least one item category; a value a listed dimension does not list is 0,
+  unless the dimension has a grouped cell: then ``(other)`` = the sum of the values not
+  listed (each at least 0, over the dimension's vocabulary: values some document names
+  are unknowns of their own, the values no document names one unknown per table, at most
+  their number times the total);
 - periods: a quarter's cells are its months' sums, a cycle's its months' (and its
   quarters' where they nest in the cycle), a checklist window's its four quarters';
   a digest cell's ``previous`` is the previous period's cell;
@@ -21,16 +25,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from dief.audit._documents import TOTAL, PublishedTable, ReaderView, TableKey
+from dief.audit._documents import TOTAL, PublishedTable, ReaderView, TableKey, grouped
 from dief.audit._own import OwnCase
 from dief.audit._periods import cycle_months, cycle_quarters, previous_period, quarter_months
 from dief.audit._system import LinearSystem, SystemBuilder
+from dief.audit._vocab import OTHER, vocabulary
 from dief.vocab import SINGLE_VALUED_DIMENSIONS
 
 __all__ = ["SystemOptions", "build_system"]
 
 _SINGLE = frozenset(str(d) for d in SINGLE_VALUED_DIMENSIONS)
 _ITEMS = "item_category"
+#: the values of a grouped dimension that no document names, as one unknown per table
+UNNAMED = "(unnamed)"
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,9 @@ def _linked(a: PublishedTable, b: PublishedTable, options: SystemOptions) -> boo
     if not options.link_issues:
         return False
     if a.data_version is not None and a.data_version == b.data_version:
-        return set(a.cells) == set(b.cells) and a.dimensions == b.dimensions
+        return (
+            set(a.cells) == set(b.cells) and a.dimensions == b.dimensions and a.grouped == b.grouped
+        )
     return options.assume_unchanged and _same(a, b)
 
 
@@ -78,6 +87,7 @@ class _Reader:
         self.options = options
         self.b = SystemBuilder()
         self.canon: dict[tuple[int, TableKey], int] = {}
+        self.named, self.unnamed = _named_values(view)
         for i, issue in enumerate(view.issues):
             for key, table in issue.tables.items():
                 self.canon[(i, key)] = i
@@ -101,7 +111,7 @@ class _Reader:
         if table is None:
             return None
         state = table.state(cell)
-        if state == "zero":
+        if state == "zero" or (cell.endswith(f"/{UNNAMED}") and not self._multiplicity(cell)):
             return None
         name = (self.canon[(i, key)], key, cell)
         fresh = name not in self.b.index
@@ -140,11 +150,64 @@ class _Reader:
             self._new_cell(i, key, cell, j)
         return j
 
+    def _multiplicity(self, cell: str) -> int | None:
+        """How many values *cell* stands for: 1, the number of unnamed values of its
+        dimension for the unnamed cell (None: unknown), or None for a grouped cell of a
+        dimension with several values per case (it may exceed the total)."""
+        dim = cell.split("/", 1)[0]
+        if cell.endswith(f"/{UNNAMED}"):
+            return self.unnamed.get(dim)
+        if grouped(cell):
+            return 1 if dim in _SINGLE else None
+        return 1
+
     def _new_cell(self, i: int, key: TableKey, cell: str, j: int) -> None:
         if cell != TOTAL:
             total = self.member(i, key, TOTAL)
-            if total is not None:
-                self.b.less_equal({j: 1.0, total: -1.0})
+            times = self._multiplicity(cell)
+            if total is not None and times:
+                self.b.less_equal({j: 1.0, total: -float(times)})
+
+    def cells(self, *tables: PublishedTable | None) -> set[str]:
+        """The cells a relation between *tables* runs over: the listed ones (grouped cells
+        left out: two tables' ``(other)`` hold different values) and, for a dimension one
+        of them groups, every named value and the unnamed ones."""
+        out: set[str] = set()
+        for t in tables:
+            if t is None:
+                continue
+            out.update(c for c in t.cells if not grouped(c))
+            for dim in t.grouped:
+                out.update(f"{dim}/{v}" for v in self.named.get(dim, ()))
+                if self.unnamed.get(dim) != 0:
+                    out.add(f"{dim}/{UNNAMED}")
+        return out
+
+    def group(self, i: int, table: PublishedTable) -> None:
+        """``(other) = sum of the values the table does not list`` for each grouped cell."""
+        for dim in sorted(table.grouped):
+            other = self.member(i, table.key, f"{dim}/{OTHER}")
+            if other is None:
+                continue
+            listed = set(table.listed(dim))
+            values = [v for v in self.named.get(dim, ()) if v not in listed]
+            terms: dict[int, float] = {other: -1.0}
+            for value in [*values, UNNAMED]:
+                m = self.member(i, table.key, f"{dim}/{value}")
+                if m is not None:
+                    terms[m] = terms.get(m, 0.0) + 1.0
+            self.b.equal(terms)
+
+    def own_cell(self, dim: str, value: str) -> str | None:
+        """The cell an own case's value counts in: a value no document names counts in
+        the unnamed cell (None: outside the dimension's vocabulary too, left out)."""
+        if value in self.named.get(dim, ()) or dim not in self.unnamed:
+            return f"{dim}/{value}"
+        vocab = vocabulary(dim)
+        if vocab is not None and value in vocab:
+            return f"{dim}/{UNNAMED}"
+        self.b.notes.append(f"own cases name {dim}/{value}, outside its vocabulary")
+        return None
 
     # ------------------------------------------------------------------ relations
 
@@ -223,11 +286,31 @@ class _Reader:
             self.additive(i, rest, _ITEMS, items, None)
 
 
+def _named_values(view: ReaderView) -> tuple[dict[str, tuple[str, ...]], dict[str, int | None]]:
+    """Per dimension some table groups: the values some document names (listed anywhere,
+    any issue), and how many of its vocabulary's values none names (None: unknown)."""
+    dims: set[str] = set()
+    named: dict[str, set[str]] = {}
+    for issue in view.issues:
+        for table in issue.tables.values():
+            dims |= table.grouped
+            for cell in table.cells:
+                if cell != TOTAL and not grouped(cell):
+                    dim, _, value = cell.partition("/")
+                    named.setdefault(dim, set()).add(value)
+    values = {d: tuple(sorted(named.get(d, ()))) for d in sorted(dims)}
+    unnamed: dict[str, int | None] = {}
+    for dim in sorted(dims):
+        vocab = vocabulary(dim)
+        unnamed[dim] = None if vocab is None else len(vocab - set(values[dim]))
+    return values, unnamed
+
+
 def _cells(*tables: PublishedTable | None) -> set[str]:
     out: set[str] = set()
     for t in tables:
         if t is not None:
-            out.update(t.cells)
+            out.update(c for c in t.cells if not grouped(c))
     return out
 
 
@@ -249,17 +332,17 @@ def _digest_periods(r: _Reader, i: int) -> None:
     for q in sorted(quarters) if months and have_quarters else []:
         parts = [d(m) for m in quarter_months(q)]
         r.sum_rule(
-            i, d(q), parts, _cells(tables.get(q), *(tables.get(m) for m in quarter_months(q)))
+            i, d(q), parts, r.cells(tables.get(q), *(tables.get(m) for m in quarter_months(q)))
         )
     for c in sorted(cycles):
         ms = cycle_months(c, start)
         if months:
             month_tables = [tables.get(m) for m in ms]
-            r.sum_rule(i, d(c), [d(m) for m in ms], _cells(tables.get(c), *month_tables))
+            r.sum_rule(i, d(c), [d(m) for m in ms], r.cells(tables.get(c), *month_tables))
         qs = cycle_quarters(c, start)
         if qs and have_quarters:
             r.sum_rule(
-                i, d(c), [d(q) for q in qs], _cells(tables.get(c), *(tables.get(q) for q in qs))
+                i, d(c), [d(q) for q in qs], r.cells(tables.get(c), *(tables.get(q) for q in qs))
             )
     for key, table in r.view.issues[i].tables.items():
         if key[0] == "window":
@@ -292,18 +375,18 @@ def _summaries(r: _Reader, i: int) -> None:
         )
         glob = ("summary", "global", c)
         parts = [("summary", s, c) for s in scopes]
-        r.sum_rule(i, glob, parts, _cells(tables.get(glob), *(tables.get(p) for p in parts)))
+        r.sum_rule(i, glob, parts, r.cells(tables.get(glob), *(tables.get(p) for p in parts)))
     red_cycles = {k[2] for k in tables if k[0] == "digest" and k[2].startswith("CSP")}
     red_cycles |= {k[2] for k in tables if k[0] == "summary" and k[1] == region}
     for c in sorted(red_cycles):
         dig, summ = ("digest", region, c), ("summary", region, c)
-        r.split(i, dig, summ, ("red", region, c), _cells(tables.get(dig), tables.get(summ)))
+        r.split(i, dig, summ, ("red", region, c), r.cells(tables.get(dig), tables.get(summ)))
     for key, table in tables.items():
         if key[0] == "route":
             sender = key[1].split(">", 1)[0]
             whole = ("summary", sender, key[2])
             if whole in tables:
-                cells = _cells(table, tables[whole])
+                cells = r.cells(table, tables[whole])
                 r.split(i, whole, key, ("rest", key[1], key[2]), cells)
 
 
@@ -317,7 +400,7 @@ def _own(r: _Reader, own: Sequence[OwnCase]) -> None:
             counts[(key, cell)] = counts.get((key, cell), 0) + 1
 
     for case in own:
-        cells = [TOTAL, *(f"{d}/{v}" for d, v in case.values)]
+        cells = [TOTAL, *(c for d, v in case.values if (c := r.own_cell(d, v)) is not None)]
         cycle = case.cycle(start)
         if case.region == region:
             for p in (case.month, case.quarter, cycle):
@@ -353,6 +436,7 @@ def build_system(
                 r.member(i, key, cell)
             if r.canon[(i, key)] == i:
                 r.within(i, table)
+                r.group(i, table)
         _digest_periods(r, i)
         _summaries(r, i)
     _own(r, own)

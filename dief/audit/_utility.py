@@ -15,7 +15,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dief.audit._documents import TOTAL, TableKey, read_issue, start_month_of
+from dief.audit._documents import (
+    TOTAL,
+    PublishedTable,
+    TableKey,
+    grouped,
+    read_issue,
+    start_month_of,
+)
 from dief.audit._own import OwnCase
 
 __all__ = ["Utility", "UtilityCell", "document_type", "folder_utility", "published_share"]
@@ -108,6 +115,9 @@ def folder_utility(
     counted case of the run). Checklist windows are counted from their quarters."""
     start = start_month_of(folder)
     truth = _truth(cases, start)
+    by_table: dict[TableKey, dict[str, int]] = {}
+    for (key, cell), n in truth.items():
+        by_table.setdefault(key, {})[cell] = n
     cells: list[UtilityCell] = []
     seen: set[TableKey] = set()
     for region in regions:
@@ -120,7 +130,16 @@ def folder_utility(
                 if key[0] == "window":
                     quarters = key[2].split(":", 1)[1].split(",")
                     true = sum(truth[(("digest", key[1], q), cell)] for q in quarters)
+                elif grouped(cell):
+                    true = _grouped_truth(by_table.get(key, {}), table, cell)
                 else:
                     true = truth[(key, cell)]
                 cells.append(UtilityCell(kind, true, count is not None, total=cell == TOTAL))
     return published_share(cells)
+
+
+def _grouped_truth(truth: dict[str, int], table: PublishedTable, cell: str) -> int:
+    """A grouped cell's true count: the facts of the values its table does not list."""
+    dim = cell.split("/", 1)[0]
+    listed = {f"{dim}/{v}" for v in table.listed(dim)}
+    return sum(n for c, n in truth.items() if c.startswith(f"{dim}/") and c not in listed)
