@@ -11,13 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from dief.credentials import CredentialClient, TokenWallet, cycles_to_request
 from dief.exceptions import DiefError, StorageError
-from dief.node._node import NationalNode
-from dief.node._outbox import Outbox
-from dief.seams import ContributorCredential
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from dief.node._node import NationalNode
+    from dief.node._outbox import Outbox
+    from dief.seams import ContributorCredential
 
 __all__ = ["HeldCases"]
 
@@ -28,7 +32,7 @@ class HeldCases:
     """Releases the cases *node* holds in *outbox* as tokens reach *wallet* through
     *client*; *notify* tells the relay that released records are waiting."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  public constructor, used outside dief/node
         self,
         node: NationalNode,
         outbox: Outbox,
@@ -55,7 +59,7 @@ class HeldCases:
             if await self._node.release_held():
                 self._notify()
         except StorageError as exc:
-            log.error("held cases: outbox unavailable (%s); will retry", exc.message)
+            log.error("held cases: outbox unavailable (%s); will retry", exc.message)  # noqa: TRY400  the reason only, never a traceback (its locals may hold case text)
 
     async def ask_for_older_cycles(self) -> None:
         """Ask at once for the tokens of held cases of cycles older than the previous one
@@ -100,7 +104,7 @@ class HeldCases:
                     self._notify()
                 await self.ask_for_older_cycles()
             except StorageError as exc:
-                log.error("held cases: outbox unavailable (%s); will retry", exc.message)
+                log.error("held cases: outbox unavailable (%s); will retry", exc.message)  # noqa: TRY400  the reason only, never a traceback (its locals may hold case text)
             except DiefError as exc:  # the directory or the broker: tried again
                 log.warning("held cases: %s; will retry", exc.message)
             with contextlib.suppress(TimeoutError):

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from dief.keyring import NodeSecret
 from dief.wire import case_id_for
+
+if TYPE_CHECKING:
+    from dief.keyring import NodeSecret
 
 __all__ = ["OWNER_KEY_INFO", "NodeIdentity"]
 

@@ -16,16 +16,20 @@ import hashlib
 import logging
 import shutil
 import time
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.exceptions import ConfigurationError, StorageError
-from dief.node._node import NationalNode
-from dief.node._outbox import Outbox
 from dief.node._reports import Rejection, SubmitReport, write_rejections
 from dief.wire import load_cases
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+    from pathlib import Path
+
+    from dief.node._node import NationalNode
+    from dief.node._outbox import Outbox
 
 __all__ = ["INTAKE_SUFFIXES", "FileResult", "post_files", "watch_intake"]
 
@@ -107,7 +111,7 @@ async def watch_intake(
             except StorageError as exc:
                 # The outbox cannot take it now (disk full, locked): nothing was
                 # written, the file stays, and the next tick tries again.
-                log.error("intake: outbox unavailable (%s); will retry", exc.message)
+                log.error("intake: outbox unavailable (%s); will retry", exc.message)  # noqa: TRY400  the reason only, never a traceback (its locals may hold case text)
                 break
             except (ConfigurationError, OSError) as exc:
                 # A file that vanished or cannot be read never stops the node.
@@ -115,7 +119,7 @@ async def watch_intake(
                     unreadable.add((path, path.stat().st_mtime))
                 cause = exc if isinstance(exc, OSError) else exc.__cause__
                 why = cause.strerror if isinstance(cause, OSError) else "unreadable"
-                log.error("intake: %s: skipped, it cannot be read (%s)", path.name, why)
+                log.error("intake: %s: skipped, it cannot be read (%s)", path.name, why)  # noqa: TRY400  the reason only, never a traceback (its locals may hold case text)
                 continue
             _file_away(path, done, result)
         with contextlib.suppress(TimeoutError):
@@ -134,7 +138,7 @@ def _file_away(path: Path, done: Path, result: FileResult) -> None:
     except OSError as exc:
         # Its cases are in the outbox: the next tick finds the file posted (or, if a line
         # was refused, each new case already posted) and moves it.
-        log.error("intake: %s: posted, but could not be moved (%s)", path.name, exc.strerror)
+        log.error("intake: %s: posted, but could not be moved (%s)", path.name, exc.strerror)  # noqa: TRY400  the reason only, never a traceback (its locals may hold case text)
         return
     if result.report.rejected:
         write_rejections(done / f"{path.name}.rejected.jsonl", result.report.rejected)

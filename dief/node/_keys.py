@@ -12,8 +12,8 @@ the signed directory is never a recipient.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dief.crypto import KemPrivateKey, KemPublicKey, SealedRecord, Sealer, SigningKey
 from dief.exceptions import ConfigurationError, KeyNotFoundError
@@ -26,8 +26,12 @@ from dief.keyring import (
     SimulatedForum,
     first_directory,
 )
-from dief.vocab import Region
 from dief.wire import CASE_SCHEMA_VERSION, TYPE_CASE
+
+if TYPE_CHECKING:
+    import uuid
+
+    from dief.vocab import Region
 
 __all__ = [
     "FIRST_DIRECTORY_SECONDS",

@@ -23,17 +23,14 @@ import logging
 import re
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from dief.crypto.envelope import Sealer
-from dief.crypto.keys import KemPublicKey
 from dief.exceptions import DiefError, ValidationError
 from dief.kafka import cases_topic
-from dief.node._identity import NodeIdentity
 from dief.node._outbox import CaseIndexEntry, HeldCase, Outbox, RevisionConflict
 from dief.node._receipts import ReceiptTicket
 from dief.node._reports import Accepted, AlreadyPosted, SubmitReport, rejection
@@ -59,6 +56,14 @@ from dief.wire import (
     generalise,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from dief.crypto.keys import KemPublicKey
+    from dief.node._identity import NodeIdentity
+
 __all__ = ["NationalNode", "case_fingerprint"]
 
 log = logging.getLogger("dief.node")
@@ -80,7 +85,7 @@ def case_fingerprint(case: CaseInput) -> str:
 
 def _is_new(case: CaseInput) -> bool:
     """A new case: no case id, active, revision absent or 1 (what a re-posted file repeats)."""
-    return case.case_id is None and case.revision in (None, 1) and case.status is CaseStatus.ACTIVE
+    return case.case_id is None and case.revision in {None, 1} and case.status is CaseStatus.ACTIVE
 
 
 class _Reposts:
@@ -146,7 +151,7 @@ def _refuse(code: str, message: str, loc: str) -> ValidationError:
 class NationalNode:
     """One national node: turns validated cases into signed, sealed outbox entries."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  public constructor, used outside dief/node
         self,
         identity: NodeIdentity,
         outbox: Outbox,
@@ -173,7 +178,7 @@ class NationalNode:
         self._cycles: dict[Month, CspCycle] = {}  # detected month → its CSP cycle
 
     @classmethod
-    def for_regions(
+    def for_regions(  # noqa: PLR0913  public constructor, used outside dief/node
         cls,
         identity: NodeIdentity,
         outbox: Outbox,
@@ -274,7 +279,7 @@ class NationalNode:
                     held.record, self._identity.owner_key(held.index), credential, stamp
                 )
             except DiefError as exc:  # a bug or a key problem: keep it, and its successors
-                log.error("a held case could not be sealed (%s); it stays held", exc.code)
+                log.error("a held case could not be sealed (%s); it stays held", exc.code)  # noqa: TRY400  the reason only, never a traceback (its locals may hold case text)
                 blocked.add(pair)
                 continue
             seqs.append(held.seq)
@@ -365,7 +370,7 @@ class NationalNode:
         region = str(case.region)
         known = None if given is None else self._known(given, batch)
         if known is None:
-            if case.revision not in (None, 1) or case.status is not CaseStatus.ACTIVE:
+            if case.revision not in {None, 1} or case.status is not CaseStatus.ACTIVE:
                 what = f"this node knows no case {given}" if given else "no case_id is given"
                 raise _refuse(
                     "unknown_case",

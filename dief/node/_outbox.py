@@ -28,8 +28,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from dief.exceptions import StorageError
 from dief.node._outbox_sql import (
@@ -50,8 +49,12 @@ from dief.node._outbox_sql import (
     release_held,
     source_row,
 )
-from dief.node._receipts import ReceiptTicket
-from dief.seams import OutboxEntry
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dief.node._receipts import ReceiptTicket
+    from dief.seams import OutboxEntry
 
 __all__ = [
     "CaseIndexEntry",
@@ -62,6 +65,9 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+#: Tries of a write whose sequence numbers another process took first (it numbers again).
+_TRIES = 3
 
 
 class RevisionConflict(StorageError):  # noqa: N818 - a StorageError, named for what happened
@@ -89,7 +95,7 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-class Outbox:
+class Outbox:  # noqa: PLR0904  the outbox file's one interface (node, relay, receipts, portal)
     """A SQLite outbox file (one per national node)."""
 
     def __init__(self, path: Path) -> None:
@@ -129,7 +135,7 @@ class Outbox:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: every transaction below is an explicit BEGIN … COMMIT.
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        try:
+        try:  # noqa: PLW0717  one transaction: whatever fails in it rolls it back
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")  # an accepted case survives a power cut
             db.execute("PRAGMA busy_timeout=30000")
@@ -247,7 +253,7 @@ class Outbox:
         """Whether a source (a file digest) was already posted through this outbox."""
         return await self._call("reading", _seen, source)
 
-    async def add(
+    async def add(  # noqa: PLR0913  public signature, used by the node and tests
         self,
         cases: Sequence[CaseIndexEntry],
         entries: Sequence[OutboxEntry],
@@ -297,7 +303,7 @@ class Outbox:
         if added and self._listener is not None:
             self._listener(added)
 
-    def _add(
+    def _add(  # noqa: PLR0913, PLR0917  add's arguments, bound by partial for the outbox thread
         self,
         cases: list[CaseIndexEntry],
         entries: list[OutboxEntry],
@@ -314,7 +320,7 @@ class Outbox:
         if source is not None:
             rows.append(source_row(source, now))
         rows.extend(print_row(f, c, now) for f, c in fingerprints)
-        for attempt in range(3):
+        for attempt in range(_TRIES):
             first = self._next_seq
             numbered = [entry_row(first + i, e, now) for i, e in enumerate(entries)]
             try:
@@ -329,7 +335,7 @@ class Outbox:
                     raise RevisionConflict(
                         "the outbox holds newer revisions or cases than the node numbered from"
                     ) from None
-                if attempt == 2 or "outbox.seq" not in text:
+                if attempt == _TRIES - 1 or "outbox.seq" not in text:
                     raise
         self._next_seq = first + len(entries)
         for case in cases:
@@ -372,7 +378,7 @@ class Outbox:
     ) -> list[PendingEntry]:
         now = _now()
         ticket_rows: list[Row] = [(*t, now) for t in tickets]
-        for attempt in range(3):
+        for attempt in range(_TRIES):
             first = self._next_seq
             numbered = [entry_row(first + i, e, now) for i, e in enumerate(entries)]
             try:
@@ -382,7 +388,7 @@ class Outbox:
                 break
             except sqlite3.IntegrityError as exc:
                 self._load_index(db)
-                if attempt == 2 or "outbox.seq" not in str(exc):
+                if attempt == _TRIES - 1 or "outbox.seq" not in str(exc):
                     raise
         self._next_seq = first + len(entries)
         self._held = max(0, self._held - len(seqs))
@@ -391,7 +397,7 @@ class Outbox:
     def listen(self, listener: Listener | None) -> None:
         """Hand every committed :meth:`add` to *listener* (on the event loop), or stop
         (None). One listener at a time: the node's relay."""
-        if listener is not None and self._listener not in (None, listener):
+        if listener is not None and self._listener not in {None, listener}:
             raise StorageError("the outbox already has a relay listening")
         self._listener = listener
 

@@ -18,14 +18,17 @@ Tables (one SQLite file per node):
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dief.exceptions import StorageError
 from dief.node._receipts import RECEIPT_SCHEMA
 from dief.seams import OutboxEntry
 from dief.wire import UnsignedRecord
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Sequence
 
 __all__ = [
     "CONFLICT",
@@ -173,7 +176,7 @@ class CaseIndexEntry:
     reference: str | None = None
 
     def row(self, at: str) -> Row:
-        """This entry as a ``case`` row of the intake view."""
+        """The entry as a ``case`` row of the intake view."""
         return (
             ("case",)
             + (None,) * 5
@@ -268,7 +271,7 @@ def release_held(
     rows) and *tickets*, in one transaction; False (nothing written) if another writer
     released some of them first."""
     db.execute("BEGIN IMMEDIATE")
-    try:
+    try:  # noqa: PLW0717  one transaction: whatever fails in it rolls it back
         gone = 0
         for seq in seqs:
             gone += db.execute("DELETE FROM held WHERE seq = ?", (seq,)).rowcount

@@ -16,13 +16,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from dief.crypto import open_receipt
 from dief.exceptions import BrokerError, EnvelopeError
 from dief.kafka import RECEIPTS_TOPIC, follow_feed
-from dief.node._receipts import ReceiptBook
 from dief.seams import Backoff, InboundRecord, RecordFeed
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from dief.node._receipts import ReceiptBook
 
 __all__ = ["ReceiptReader"]
 

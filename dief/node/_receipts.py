@@ -19,13 +19,14 @@ node's own records), never a record.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Iterator, Mapping, Sequence
+
     from dief.node._outbox import Outbox
 
 __all__ = ["RECEIPT_SCHEMA", "CaseReceipts", "ReceiptBook", "ReceiptState", "ReceiptTicket"]
@@ -44,7 +45,6 @@ RECEIPT_SCHEMA = (
         received_at DATETIME,
         PRIMARY KEY (receipt_id)
     )""",
-    # "CREATE INDEX IF NOT EXISTS ix_receipts_case ON receipts (case_id, revision)",
     # Where the receipt reader stopped: the next offset to read, per partition.
     """CREATE TABLE IF NOT EXISTS receipt_positions (
         topic VARCHAR(64) NOT NULL,
@@ -189,7 +189,7 @@ def _record(
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # as the outbox writes times
     changed = 0
     db.execute("BEGIN IMMEDIATE")
-    try:
+    try:  # noqa: PLW0717  one transaction: whatever fails in it rolls it back
         kept = _outcomes(db, [rid for rid, _, _ in outcomes])
         for rid, outcome, reason in outcomes:
             old = kept.get(rid)

@@ -45,12 +45,16 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dief.exceptions import BrokerError, ConfigurationError, StorageError
-from dief.node._outbox import Outbox, PendingEntry
 from dief.seams import Backoff, Clock, Publisher, SystemClock
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from dief.node._outbox import Outbox, PendingEntry
 
 __all__ = [
     "OutboxRelay",
@@ -137,7 +141,7 @@ class OutboxRelay:
     system clock and the operating system's randomness).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  public constructor, used outside dief/node
         self,
         outbox: Outbox,
         publisher: Publisher,

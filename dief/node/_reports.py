@@ -5,11 +5,14 @@ files (DESIGN §9 ⚑)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dief.exceptions import DiefError
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from dief.exceptions import DiefError
 
 __all__ = [
     "Accepted",
