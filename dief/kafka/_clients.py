@@ -205,8 +205,11 @@ class NodePublisher:
             await _stop_quietly(producer)
 
     async def _abandon(self) -> None:
-        """Stop the producer without flushing: its sender task is cancelled first (aiokafka
-        offers no other way to drop batches that wait for a broker)."""
+        """Stop the producer without flushing: its sender task is cancelled first. aiokafka
+        (0.14) offers no public way to drop batches that wait for a broker: ``stop()`` and
+        ``flush()`` wait for them, and an idempotent producer never expires one (aiokafka
+        issues #1101 and #1013, open); cancelling ``stop()`` would leave the sender task and
+        its connections running. Only ``_sender`` is private (``sender_task`` is public)."""
         producer, self._producer = self._producer, None
         if producer is None:
             return
