@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dief.audit._periods import cycle_of
+from dief.audit._periods import cycle_of, half_of
 from dief.exceptions import ConfigurationError
 
 __all__ = ["OwnCase", "load_own_cases", "own_case"]
@@ -54,6 +54,10 @@ class OwnCase:
 
     def cycle(self, start_month: int) -> str:
         return cycle_of(self.month, start_month)
+
+    def half(self, start_month: int) -> str:
+        """``CSPn-H1`` or ``CSPn-H2``: the half-cycle the case counts in."""
+        return half_of(self.month, start_month)
 
 
 def own_case(raw: Mapping[str, Any]) -> OwnCase:

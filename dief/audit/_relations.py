@@ -27,7 +27,17 @@ from dataclasses import dataclass
 
 from dief.audit._documents import TOTAL, PublishedTable, ReaderView, TableKey, grouped
 from dief.audit._own import OwnCase
-from dief.audit._periods import cycle_months, cycle_quarters, previous_period, quarter_months
+from dief.audit._periods import (
+    cycle_halves,
+    cycle_months,
+    cycle_quarters,
+    half_months,
+    half_of,
+    is_cycle,
+    is_half,
+    previous_period,
+    quarter_months,
+)
 from dief.audit._system import LinearSystem, SystemBuilder
 from dief.audit._vocab import OTHER, vocabulary
 from dief.vocab import SINGLE_VALUED_DIMENSIONS
@@ -324,10 +334,23 @@ def _digest_periods(r: _Reader, i: int) -> None:
     have_quarters = any("-Q" in p for p in tables)
     if have_quarters:
         quarters |= {p for p in tables if "-Q" in p}
-    cycles = {p for p in tables if p.startswith("CSP")}
+    cycles = {p for p in tables if is_cycle(p)}
+    halves = {p for p in tables if is_half(p)}
+    if halves:
+        halves |= {half_of(m, start) for m in months}
 
     def d(period: str) -> TableKey:
         return ("digest", region, period)
+
+    def add(whole: str, parts: list[str]) -> None:
+        r.sum_rule(
+            i, d(whole), [d(p) for p in parts], r.cells(*(tables.get(p) for p in [whole, *parts]))
+        )
+
+    for h in sorted(halves) if months else []:
+        add(h, half_months(h, start))
+    for c in sorted(cycles) if halves else []:
+        add(c, cycle_halves(c))
 
     for q in sorted(quarters) if months and have_quarters else []:
         parts = [d(m) for m in quarter_months(q)]
@@ -376,7 +399,7 @@ def _summaries(r: _Reader, i: int) -> None:
         glob = ("summary", "global", c)
         parts = [("summary", s, c) for s in scopes]
         r.sum_rule(i, glob, parts, r.cells(tables.get(glob), *(tables.get(p) for p in parts)))
-    red_cycles = {k[2] for k in tables if k[0] == "digest" and k[2].startswith("CSP")}
+    red_cycles = {k[2] for k in tables if k[0] == "digest" and is_cycle(k[2])}
     red_cycles |= {k[2] for k in tables if k[0] == "summary" and k[1] == region}
     for c in sorted(red_cycles):
         dig, summ = ("digest", region, c), ("summary", region, c)
@@ -403,7 +426,7 @@ def _own(r: _Reader, own: Sequence[OwnCase]) -> None:
         cells = [TOTAL, *(c for d, v in case.values if (c := r.own_cell(d, v)) is not None)]
         cycle = case.cycle(start)
         if case.region == region:
-            for p in (case.month, case.quarter, cycle):
+            for p in (case.month, case.quarter, case.half(start), cycle):
                 add(("digest", region, p), cells)
             if case.red:
                 add(("red", region, cycle), cells)

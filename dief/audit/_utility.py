@@ -24,6 +24,7 @@ from dief.audit._documents import (
     start_month_of,
 )
 from dief.audit._own import OwnCase
+from dief.audit._periods import is_half
 
 __all__ = ["Utility", "UtilityCell", "document_type", "folder_utility", "published_share"]
 
@@ -74,10 +75,12 @@ def published_share(cells: Iterable[UtilityCell]) -> dict[str, Utility]:
 
 
 def document_type(key: TableKey) -> str:
-    """``digest-month``, ``digest-quarter``, ``digest-cycle``, ``digest-other``,
+    """``digest-month``, ``digest-quarter``, ``digest-half``, ``digest-cycle``, ``digest-other``,
     ``checklist``, ``summary-region``, ``summary-global`` or ``route``."""
     kind, scope, period = key
     if kind == "digest":
+        if is_half(period):
+            return "digest-half"
         if period.startswith("CSP"):
             return "digest-cycle"
         if "-Q" in period:
@@ -95,7 +98,7 @@ def _truth(cases: Sequence[OwnCase], start_month: int) -> Counter[tuple[TableKey
     for case in cases:
         cells = [TOTAL, *(f"{d}/{v}" for d, v in case.values)]
         cycle = case.cycle(start_month)
-        for period in (case.month, case.quarter, cycle):
+        for period in (case.month, case.quarter, case.half(start_month), cycle):
             for cell in cells:
                 truth[(("digest", case.region, period), cell)] += 1
         if case.red:
