@@ -8,6 +8,13 @@ costs O(cells). Every file is deterministic. JSON: two
 spaces of indent, keys in the shapes' declared order (which the contract documents read
 best in; every mapping the code builds is inserted in a fixed order), a trailing newline.
 Files are written atomically (temporary file, then rename).
+
+A re-issue renders only what changed (issue #15, incremental cost): every document is
+built, and each of its files is rendered again only when the fingerprint of what its
+rendering draws on (the document's content, the charts' series, the options, the dief
+version, the renderers' code and labels) differs from the one ``<out>/.dief/manifest.json``
+recorded for the bytes on disk, or those bytes changed (:mod:`dief.render._changed`). A
+file whose bytes are unchanged is not rewritten (its modification time kept).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from dief.digests import CaseLesson, RegionDigests
 from dief.disclosure import RowRequirement
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
 from dief.render._annex import render_digest_annex, render_summary_annex
-from dief.render._changed import write_atomic
+from dief.render._changed import Manifest, fingerprint, render_context, write_atomic
 from dief.render._docx import render_summary_docx
 from dief.render._docx_digest import render_digest_docx
 from dief.render._html import render_digest_html, render_summary_html
@@ -67,6 +74,8 @@ class OutputIndex:
 
     out_dir: Path
     outputs: tuple[WrittenOutput, ...]
+    #: documents none of whose files had to be rendered again (their inputs unchanged)
+    unchanged: int = 0
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -129,58 +138,97 @@ async def write_outputs(
     (:meth:`RegionDigests.record`), so a later issue keeps the pattern.
 
     *progress* is called with (documents written, documents to write) after every region
-    is read and after each document (a digest or a summary, in all its formats).
+    is read and after each document (a digest or a summary, in all its formats); a
+    document none of whose files had to be rendered again counts as written
+    (``OutputIndex.unchanged`` says how many).
     """
     base = Path(out_dir)
-    codes = [Region(r) for r in regions]
-    written: list[WrittenOutput] = []
-    needs: dict[str, dict[Region, RowRequirement]] = {}
-    sources: dict[Region, RegionDigests] = {}
-    for region in codes:  # every region read first: the number of documents is then known
-        source = sources[region] = await _load_region(
-            store,
-            region,
-            k=k_meeting,
-            start_month=start_month,
-            k_csp=k_csp if joint else None,
-            months_by_total=months_by_total,
-        )
-        for cycle, need in source.pattern.rows.items():
-            needs.setdefault(cycle, {})[region] = need
-    total = sum(len(s.periods) for s in sources.values())
-    total += len({p for s in sources.values() for p in s.periods if p.startswith("CSP")})
-    tick = _Ticker(progress, total)
-    for region, source in sources.items():
-        written += _write_region_digests(
-            base / "digests" / region.value,
-            source,
-            region,
-            catalogue=catalogue,
-            start_month=start_month,
-            lessons=lessons,
-            html=html,
-            docx=digest_docx,
-            tick=tick,
-        )
-    cycles = {o.period for o in written if o.period.startswith("CSP")}
-    made: dict[str, CspSummary] = {}
-    for cycle in sorted(cycles, key=_cycle_number):
-        summary = summaries.get(cycle) if summaries is not None else None
-        if summary is None:
-            summary = await _build_cycle_summary(
+    files = _Files(base)
+    try:
+        codes = [Region(r) for r in regions]
+        written: list[WrittenOutput] = []
+        needs: dict[str, dict[Region, RowRequirement]] = {}
+        sources: dict[Region, RegionDigests] = {}
+        for region in codes:  # every region read first: the number of documents is then known
+            source = sources[region] = await _load_region(
                 store,
-                cycle,
-                k=k_csp,
+                region,
+                k=k_meeting,
+                start_month=start_month,
+                k_csp=k_csp if joint else None,
+                months_by_total=months_by_total,
+            )
+            for cycle, need in source.pattern.rows.items():
+                needs.setdefault(cycle, {})[region] = need
+        total = sum(len(s.periods) for s in sources.values())
+        total += len({p for s in sources.values() for p in s.periods if p.startswith("CSP")})
+        tick = _Ticker(progress, total)
+        for region, source in sources.items():
+            written += _write_region_digests(
+                base / "digests" / region.value,
+                source,
+                region,
                 catalogue=catalogue,
                 start_month=start_month,
-                regions=codes,
-                made=made,
-                rows=needs.get(cycle, {}),
+                lessons=lessons,
+                html=html,
+                docx=digest_docx,
+                tick=tick,
+                files=files,
             )
-        made[cycle] = summary
-        written.append(_write_summary(base / "summary", cycle, summary, html=html, docx=docx))
-        tick()
-    return OutputIndex(base, tuple(written))
+        cycles = {o.period for o in written if o.period.startswith("CSP")}
+        made: dict[str, CspSummary] = {}
+        for cycle in sorted(cycles, key=_cycle_number):
+            summary = summaries.get(cycle) if summaries is not None else None
+            if summary is None:
+                summary = await _build_cycle_summary(
+                    store,
+                    cycle,
+                    k=k_csp,
+                    catalogue=catalogue,
+                    start_month=start_month,
+                    regions=codes,
+                    made=made,
+                    rows=needs.get(cycle, {}),
+                )
+            made[cycle] = summary
+            written.append(
+                _write_summary(base / "summary", cycle, summary, html=html, docx=docx, files=files)
+            )
+            tick()
+        return OutputIndex(base, tuple(written), files.unchanged)
+    finally:  # what was written is recorded, even if a later document failed
+        files.manifest.save()
+
+
+class _Files:
+    """Renders an output file only when the manifest does not already vouch for it, and
+    counts the documents none of whose files were rendered."""
+
+    def __init__(self, folder: Path) -> None:
+        self.manifest = Manifest.load(folder)
+        self.context = render_context()
+        self.unchanged = 0
+        self._rendered = False
+
+    def content(self, kind: str, model: BaseModel) -> str:
+        """The fingerprint of *model* (a digest or summary) as the renderers read it."""
+        return fingerprint(self.context, kind, model.model_dump_json(by_alias=True))
+
+    def put(self, path: Path, inputs: str, render: Callable[[], str | bytes]) -> None:
+        """Render *path* from *inputs* with *render*, unless it already holds that."""
+        if self.manifest.current(path, inputs):
+            return
+        data = render()
+        write_atomic(path, data)
+        self.manifest.note(path, inputs, data)
+        self._rendered = True
+
+    def done(self) -> None:
+        """One document finished: count it if nothing of it was rendered."""
+        if not self._rendered:
+            self.unchanged += 1
+        self._rendered = False
 
 
 class _Ticker:
@@ -237,6 +285,7 @@ def _write_region_digests(
     html: bool,
     docx: bool = False,
     tick: Callable[[], None] | None = None,
+    files: _Files,
 ) -> list[WrittenOutput]:
     """Write into *folder* the digest of every period of *region* with data (*tick* after
     each).
@@ -258,6 +307,7 @@ def _write_region_digests(
                 start_month=start_month,
                 html=html,
                 docx=docx and period.startswith("CSP"),
+                files=files,
             )
         )
         if tick is not None:
@@ -276,27 +326,38 @@ def _write_digest(
     start_month: int,
     html: bool,
     docx: bool = False,
+    files: _Files,
 ) -> WrittenOutput:
-    """Write *region*'s digest of *period* as JSON, Markdown, (*html*) HTML with its charts
-    and (*docx*) DOCX."""
+    """Write *region*'s digest of *period* as JSON, Markdown, CSV, (*html*) HTML with its
+    charts and (*docx*) DOCX, each file only if its inputs changed (:class:`_Files`)."""
     digest = source.digest(period, catalogue=catalogue, lessons=lessons)
+    content = files.content("digest", digest)
     json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
-    write_atomic(json_path, dump_json(digest))
-    write_atomic(md_path, render_digest_markdown(digest))
+    files.put(json_path, content, lambda: dump_json(digest))
+    files.put(md_path, content, lambda: render_digest_markdown(digest))
     csv_path = folder / f"{period}.csv"
-    write_atomic(csv_path, render_digest_annex(digest).encode())
+    files.put(csv_path, content, lambda: render_digest_annex(digest).encode())
     html_path: Path | None = None
     if html:
         html_path = folder / f"{period}.html"
         series = source.series(period)
-        write_atomic(
+        files.put(
             html_path,
-            render_digest_html(digest, series, start_month=start_month, annex=csv_path.name),
+            # the charts draw on the series (earlier periods' published counts) too
+            fingerprint(content, repr(series), str(start_month), csv_path.name),
+            lambda: render_digest_html(
+                digest, series, start_month=start_month, annex=csv_path.name
+            ),
         )
     docx_path: Path | None = None
     if docx:
         docx_path = folder / f"{period}.docx"
-        write_atomic(docx_path, render_digest_docx(digest, start_month=start_month))
+        files.put(
+            docx_path,
+            fingerprint(content, str(start_month)),
+            lambda: render_digest_docx(digest, start_month=start_month),
+        )
+    files.done()
     return WrittenOutput(
         "digest",
         region.value,
@@ -344,22 +405,29 @@ async def _build_cycle_summary(
 
 
 def _write_summary(
-    folder: Path, cycle: str, summary: CspSummary, *, html: bool, docx: bool
+    folder: Path, cycle: str, summary: CspSummary, *, html: bool, docx: bool, files: _Files
 ) -> WrittenOutput:
-    """Write *summary* of *cycle* as JSON, Markdown, and (*html*, *docx*) HTML and DOCX."""
+    """Write *summary* of *cycle* as JSON, Markdown, CSV and (*html*, *docx*) HTML and
+    DOCX, each file only if its inputs changed (:class:`_Files`)."""
+    content = files.content("summary", summary)
     json_path, md_path = folder / f"{cycle}.json", folder / f"{cycle}.md"
-    write_atomic(json_path, dump_json(summary))
-    write_atomic(md_path, render_summary_markdown(summary))
+    files.put(json_path, content, lambda: dump_json(summary))
+    files.put(md_path, content, lambda: render_summary_markdown(summary))
     csv_path = folder / f"{cycle}.csv"
-    write_atomic(csv_path, render_summary_annex(summary).encode())
+    files.put(csv_path, content, lambda: render_summary_annex(summary).encode())
     html_path: Path | None = None
     if html:
         html_path = folder / f"{cycle}.html"
-        write_atomic(html_path, render_summary_html(summary, annex=csv_path.name))
+        files.put(
+            html_path,
+            fingerprint(content, csv_path.name),
+            lambda: render_summary_html(summary, annex=csv_path.name),
+        )
     docx_path: Path | None = None
     if docx:
         docx_path = folder / f"{cycle}.docx"
-        write_atomic(docx_path, render_summary_docx(summary))
+        files.put(docx_path, content, lambda: render_summary_docx(summary))
+    files.done()
     return WrittenOutput(
         "summary",
         None,

@@ -188,6 +188,8 @@ def _tree(root: Path) -> dict[str, bytes]:
     for path in sorted(root.rglob("*")):
         if not path.is_file() or path.name in ("run.json", "accepted.jsonl"):
             continue  # timings; case ids derived from each run's fresh node secrets
+        if ".dief" in path.relative_to(root).parts:
+            continue  # the render manifest: hashes of the files compared here
         data = path.read_bytes()
         if path.parent.name == "summary" and path.suffix == ".json":
             doc = json.loads(data)
@@ -347,8 +349,11 @@ def test_outputs_are_only_where_design_puts_them(embedded_run: RunOutcome) -> No
         "rejected.jsonl",
         "run.json",
         "index.html",
+        ".dief",  # the manifest of what was rendered from what (dief.render._changed)
     }
-    assert not any(p.name.startswith(".") for p in embedded_run.out.rglob("*"))  # no temp files
+    # no temp files: the one hidden name is the manifest's folder
+    assert [p.name for p in embedded_run.out.rglob(".*")] == [".dief"]
+    assert [p.name for p in (embedded_run.out / ".dief").iterdir()] == ["manifest.json"]
 
 
 # -- the same input elsewhere ---------------------------------------------------------------

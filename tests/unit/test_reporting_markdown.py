@@ -155,7 +155,8 @@ async def test_write_outputs(store: CaseStore, tmp_path: Path) -> None:
         assert (
             (out / "summary" / f"{cycle}.md").read_text().startswith(f"# DIEF summary for {cycle}")
         )
-    on_disk = sorted(p for p in out.rglob("*") if p.is_file())
+    # every file but the manifest of what was rendered from what (.dief/, issue #15)
+    on_disk = sorted(p for p in out.rglob("*") if p.is_file() and ".dief" not in p.parts)
     assert sorted(index.paths) == on_disk
     assert len(index.summaries) == 3
     assert len(index.digests) == sum([len(await store.periods_with_data(r.value)) for r in Region])
