@@ -1,23 +1,29 @@
-"""The joint protection's cost against the length of history (issue #15, incremental cost).
+"""The cost of an issue against the length of history (issue #15, incremental cost).
 
-The same synthetic cases (``dief.synthetic.generate_cases``, one seed) are spread over 2
-and over 10 years into two SQLite stores. For each, and for each way of computing the
-pattern (``pieces``: the default, a first issue built cycle by cycle and a re-issue
-re-protecting only the piece new data affects; ``whole``: the region's whole system every
-time, :func:`dief.disclosure.whole_system`, the baseline of the same run):
+Synthetic cases are spread over 2 and over 10 years into SQLite stores: either the same
+*n* cases (``dief.synthetic.generate_cases``, one seed) over each length, or, with
+``--realistic``, the realistic forum's volume (``dief.synthetic.realistic_cases``: about
+40 cases per region and year, so 5x the cases over 10 years as over 2). For each length:
 
-* ``full``: a first issue — every region's pattern (``RegionDigests.load``) and its digests
-  and summaries written (``write_outputs``, JSON + Markdown + HTML), the record kept;
-* ``reissue``: one new case in the latest month of one region, then that region's issue
-  again (its pattern with the record, and every digest of it written, unchanged files
-  left alone).
+* ``full``: a first issue — every region's pattern and its digests and summaries written
+  (``write_outputs``, JSON + Markdown + HTML + CSV, then ``write_index`` as ``dief run``
+  does) into an empty folder;
+* ``reissue``: one new case (the latest new case of the busiest region, held back), then
+  that region's issue again into the same folder (``after``: unchanged documents are not
+  rendered, ``.dief/manifest.json``), and the same re-issue from a copy of the store into
+  a copy of the folder without its manifest (``before``: every document rendered, as
+  before the manifest).
 
-Seconds are wall-clock and CPU (``time.process_time``) on this machine, which other work
-shares: compare the columns of one run, not runs.
+Each run's CPU seconds (``time.process_time``; wall-clock beside) are split into the
+pattern (``RegionDigests.load`` with its store reads and record), digest building, the
+charts' series, summary building, rendering (JSON, Markdown, HTML + SVG, CSV, DOCX) and
+the index; ``other`` is the rest (file comparison and writes, the manifest). The machine is
+shared: compare the columns of one run (the load average is written beside them).
 
-    python3 -m uv run python -m bench.disclosure_cost [--cases 1000] [--years 2 10]
+    python3 -m uv run python -m bench.disclosure_cost [--cases 600] [--years 2 10]
+        [--realistic] [--regions AFR ...]
 
-Writes ``bench/results/disclosure_cost-<cases>.json`` and ``.md``.
+Writes ``bench/results/disclosure_cost-<cases|realistic>.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -27,11 +33,14 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
+import shutil
+import sqlite3
 import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,16 +49,31 @@ from dief.aggregator import CaseFacts, case_values
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
+from dief.digests import RegionDigests
 from dief.disclosure import whole_system
 from dief.disclosure._memo import clear_patterns
-from dief.render import write_outputs
-from dief.synthetic import generate_cases
+from dief.render import _output, write_index, write_outputs
+from dief.render._changed import MANIFEST
+from dief.synthetic import SyntheticCase, generate_cases, realistic_cases
 from dief.vocab import Region
 from dief.wire import CaseRecord, parse_case
 
 RESULTS = Path(__file__).parent / "results"
 TODAY = date(2026, 10, 15)
 CATALOGUE = load_catalogue()
+#: the parts of an issue's CPU time (see the module's docstring)
+PARTS = ("pattern", "digests", "series", "summaries", "render", "index", "other")
+_RENDERERS = (
+    "dump_json",
+    "render_digest_markdown",
+    "render_digest_annex",
+    "render_digest_html",
+    "render_digest_docx",
+    "render_summary_markdown",
+    "render_summary_annex",
+    "render_summary_html",
+    "render_summary_docx",
+)
 
 
 def _facts(record: CaseRecord, raw: bytes) -> CaseFacts:
@@ -69,17 +93,13 @@ def _facts(record: CaseRecord, raw: bytes) -> CaseFacts:
     )
 
 
-def batches(n: int, *, years: int, seed: int = 17) -> dict[str, list[CaseFacts]]:
-    """region → facts of *n* synthetic cases over *years* years up to :data:`TODAY`."""
+def _signed(lines: Iterable[SyntheticCase]) -> dict[str, list[CaseFacts]]:
+    """region → facts of *lines*, each signed as its State's node would."""
     from tests.unit.record_helpers import signed_record  # bench only: a node's signing
 
-    first = date(TODAY.year - years, TODAY.month, 1)
     indexes: dict[str, int] = {}
     revisions: dict[str, int] = {}
     out: dict[str, list[CaseFacts]] = defaultdict(list)
-    lines = generate_cases(
-        n, seed=seed, indicator_ids=CATALOGUE.ids, today=TODAY, first_month=first
-    )
     for line in lines:
         doc = dict(line.document)
         state = str(doc.pop("submitted_by"))
@@ -94,85 +114,226 @@ def batches(n: int, *, years: int, seed: int = 17) -> dict[str, list[CaseFacts]]
     return out
 
 
-@contextlib.contextmanager
-def _timer(into: dict[str, Any], name: str) -> Iterator[None]:
+def batches(n: int, *, years: int, seed: int = 17) -> dict[str, list[CaseFacts]]:
+    """region → facts of *n* synthetic cases over *years* years up to :data:`TODAY`."""
+    first = date(TODAY.year - years, TODAY.month, 1)
+    return _signed(
+        generate_cases(n, seed=seed, indicator_ids=CATALOGUE.ids, today=TODAY, first_month=first)
+    )
+
+
+def realistic_batches(*, years: int) -> dict[str, list[CaseFacts]]:
+    """region → facts of the realistic forum over *years* years (about 40 cases per region
+    and year, 8 % revisions)."""
+    return _signed(realistic_cases(indicator_ids=CATALOGUE.ids, today=TODAY, years=years))
+
+
+class _Split:
+    """CPU seconds per part of an issue, from wrappers around ``write_outputs``' steps."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+
+    def sync(self, part: str, call: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.process_time()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                self.seconds[part] += time.process_time() - start
+                self.calls[part] += 1
+
+        return timed
+
+    def coro(self, part: str, call: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.process_time()
+            try:
+                return await call(*args, **kwargs)
+            finally:
+                self.seconds[part] += time.process_time() - start
+
+        return timed
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        patches: list[tuple[Any, str, Any]] = [
+            (_output, "_load_region", self.coro("pattern", _output._load_region)),  # noqa: SLF001
+            (
+                _output,
+                "_build_cycle_summary",
+                self.coro("summaries", _output._build_cycle_summary),  # noqa: SLF001
+            ),
+            (RegionDigests, "digest", self.sync("digests", RegionDigests.digest)),
+            (RegionDigests, "series", self.sync("series", RegionDigests.series)),
+        ]
+        patches += [(_output, n, self.sync("render", getattr(_output, n))) for n in _RENDERERS]
+        saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
+        for owner, name, new in patches:
+            setattr(owner, name, new)
+        try:
+            yield
+        finally:
+            for owner, name, old in saved:
+                setattr(owner, name, old)
+
+
+async def _issue(out: Path, store: CaseStore, regions: list[Region]) -> dict[str, Any]:
+    """One issue of *regions* into *out* (``write_outputs``, then ``write_index``), timed."""
+    split = _Split()
     wall, cpu = time.perf_counter(), time.process_time()
-    yield
-    into[name] = {
+    with split.installed():
+        index = await write_outputs(out, store, regions=regions, catalogue=CATALOGUE, docx=False)
+        start = time.process_time()
+        write_index(index)
+        split.seconds["index"] += time.process_time() - start
+    total = time.process_time() - cpu
+    parts = {p: round(split.seconds.get(p, 0.0), 2) for p in PARTS if p != "other"}
+    parts["other"] = round(total - sum(split.seconds.values()), 2)
+    return {
         "wall": round(time.perf_counter() - wall, 2),
-        "cpu": round(time.process_time() - cpu, 2),
+        "cpu": round(total, 2),
+        "parts": parts,
+        "documents": len(index.outputs),
+        "unchanged": index.unchanged,
+        "rendered_calls": split.calls.get("render", 0),
     }
 
 
-def _mode(whole: bool) -> contextlib.AbstractContextManager[None]:
-    return whole_system() if whole else contextlib.nullcontext()
+def _newest_case(items: list[CaseFacts]) -> CaseFacts:
+    """The latest-month case of *items* that has only one version (a new case)."""
+    versions: dict[str, int] = defaultdict(int)
+    for facts in items:
+        versions[facts.case_id] += 1
+    single = [f for f in items if versions[f.case_id] == 1]
+    return max(single, key=lambda f: f.month)
 
 
-async def _run(facts: dict[str, list[CaseFacts]], work: Path, *, whole: bool) -> dict[str, Any]:
+def _copy_store(source: Path, target: Path) -> None:
+    """A consistent copy of an SQLite store that is open (the backup API)."""
+    with (
+        contextlib.closing(sqlite3.connect(source)) as src,
+        contextlib.closing(sqlite3.connect(target)) as dst,
+    ):
+        src.backup(dst)
+
+
+async def _run(
+    facts: dict[str, list[CaseFacts]], work: Path, *, regions: list[Region]
+) -> dict[str, Any]:
     clear_patterns()
-    held = {region: list(items) for region, items in facts.items()}
+    held = {r.value: list(facts.get(r.value, [])) for r in regions}
     region = max(held, key=lambda r: len(held[r]))
-    extra = held[region].pop()  # the "new case" of the re-issue
-    out: dict[str, Any] = {"region": region}
-    async with CaseStore(sqlite_url(work / f"{'whole' if whole else 'pieces'}.db")) as store:
+    extra = _newest_case(held[region])
+    held[region].remove(extra)
+    out: dict[str, Any] = {"region": region, "cases": sum(len(v) for v in held.values()) + 1}
+    db, docs = work / "after.db", work / "after"
+    async with CaseStore(sqlite_url(db)) as store:
         for code, items in held.items():
             for start in range(0, len(items), 500):
                 await store.apply_batch(code, items[start : start + 500])
-        docs = work / f"out-{'whole' if whole else 'pieces'}"
-        with _mode(whole), _timer(out, "full"):
-            index = await write_outputs(
-                docs, store, regions=list(Region), catalogue=CATALOGUE, docx=False
-            )
-        out["documents"] = len(index.outputs)
+        out["load_before"] = os.getloadavg()[0]
+        out["full"] = await _issue(docs, store, regions)
         out["periods"] = len(await store.periods_with_data(region))
         await store.apply_batch(region, [extra])
-        with _mode(whole), _timer(out, "reissue"):
-            await write_outputs(docs, store, regions=[region], catalogue=CATALOGUE, docx=False)
+        _copy_store(db, work / "before.db")
+        shutil.copytree(docs, work / "before")
+        (work / "before" / MANIFEST).unlink()
+        clear_patterns()
+        out["reissue"] = await _issue(docs, store, [Region(region)])
+    clear_patterns()
+    async with CaseStore(sqlite_url(work / "before.db")) as store:
+        out["reissue_before"] = await _issue(work / "before", store, [Region(region)])
+    out["load_after"] = os.getloadavg()[0]
     return out
 
 
-def _markdown(runs: list[dict[str, Any]], cases: int) -> str:
+def _markdown(runs: list[dict[str, Any]], title: str) -> str:
     lines = [
-        "# Joint protection: cost against history (issue #15)",
+        "# The cost of an issue against the length of history (issue #15)",
         "",
-        f"{cases} synthetic cases (seed 17) over 2 and 10 years; SQLite; JSON, Markdown,"
-        " HTML. `full`: every region's first issue (`write_outputs`); `reissue`: one new"
-        " case, then its region's issue again. Wall / CPU seconds, one run, shared machine.",
+        f"{title}; SQLite; JSON, Markdown, HTML, CSV and index.html. `full`: every"
+        " region's first issue into an empty folder; `re-issue`: one new case, then its"
+        " region's issue again — `before` renders every document (no manifest), `after`"
+        " renders only documents whose inputs changed. CPU seconds (wall in brackets), one"
+        " run, shared machine (load average at the start and end of each length).",
         "",
-        "| years | pattern | periods | full wall | full CPU | re-issue wall | re-issue CPU |",
-        "|---|---|---|---|---|---|---|",
+        "| years | cases | periods (region) | load | full | re-issue before | re-issue after"
+        " | after: pattern | after: rest | before: rest | documents (unchanged after) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
+        full, before, after = run["full"], run["reissue_before"], run["reissue"]
+        rest_after = round(after["cpu"] - after["parts"]["pattern"], 2)
+        rest_before = round(before["cpu"] - before["parts"]["pattern"], 2)
         lines.append(
-            f"| {run['years']} | {'whole' if run['whole'] else 'pieces'} | {run['periods']}"
-            f" ({run['region']}) | {run['full']['wall']} | {run['full']['cpu']}"
-            f" | {run['reissue']['wall']} | {run['reissue']['cpu']} |"
+            f"| {run['years']} | {run['cases']} | {run['periods']} ({run['region']})"
+            f" | {run['load_before']:.1f} to {run['load_after']:.1f}"
+            f" | {full['cpu']} ({full['wall']}) | {before['cpu']} ({before['wall']})"
+            f" | {after['cpu']} ({after['wall']}) | {after['parts']['pattern']}"
+            f" | {rest_after} | {rest_before}"
+            f" | {after['documents']} ({after['unchanged']}) |"
         )
+    if len(runs) >= 2:
+        first, last = runs[0], runs[-1]
+        ratio = last["full"]["cpu"] / max(first["full"]["cpu"], 0.01)
+        lines += [
+            "",
+            f"Full build, {last['years']} years against {first['years']}: {ratio:.2f}x"
+            f" ({last['cases']} cases against {first['cases']}).",
+        ]
+    lines += ["", "CPU seconds by part:", ""]
+    lines.append("| years | issue | " + " | ".join(PARTS) + " |")
+    lines.append("|---|---|" + "---|" * len(PARTS))
+    for run in runs:
+        for name in ("full", "reissue_before", "reissue"):
+            parts = run[name]["parts"]
+            label = {"full": "full", "reissue_before": "re-issue before", "reissue": "re-issue"}
+            lines.append(
+                f"| {run['years']} | {label[name]} | "
+                + " | ".join(str(parts[p]) for p in PARTS)
+                + " |"
+            )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--cases", type=int, default=600)
     parser.add_argument("--years", type=int, nargs="+", default=[2, 10])
+    parser.add_argument("--realistic", action="store_true", help="realistic_cases' volume")
+    parser.add_argument("--regions", nargs="+", default=[r.value for r in Region])
+    parser.add_argument("--whole", action="store_true", help="whole_system() patterns")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    regions = [Region(r) for r in args.regions]
     runs = []
     for years in args.years:
-        facts = batches(args.cases, years=years)
-        for whole in (True, False):
-            with tempfile.TemporaryDirectory() as tmp:
-                run = asyncio.run(_run(facts, Path(tmp), whole=whole))
-            run.update(years=years, whole=whole)
-            print(run, flush=True)
-            runs.append(run)
-    text = _markdown(runs, args.cases)
+        facts = (
+            realistic_batches(years=years) if args.realistic else batches(args.cases, years=years)
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            mode = whole_system() if args.whole else contextlib.nullcontext()
+            with mode:
+                run = asyncio.run(_run(facts, Path(tmp), regions=regions))
+        run.update(years=years, whole=args.whole)
+        print(json.dumps(run), flush=True)
+        runs.append(run)
+    name = "realistic" if args.realistic else str(args.cases)
+    title = (
+        "The realistic forum (`realistic_cases`, about 40 cases per region and year)"
+        if args.realistic
+        else f"{args.cases} synthetic cases (seed 17) over each length"
+    )
+    if len(regions) < len(Region):
+        title += ", regions " + ", ".join(r.value for r in regions)
+    text = _markdown(runs, title)
     print(text)
     if not args.no_write:
         RESULTS.mkdir(exist_ok=True)
-        name = f"disclosure_cost-{args.cases}"
-        (RESULTS / f"{name}.json").write_text(json.dumps(runs, indent=2) + "\n")
-        (RESULTS / f"{name}.md").write_text(text)
+        (RESULTS / f"disclosure_cost-{name}.json").write_text(json.dumps(runs, indent=2) + "\n")
+        (RESULTS / f"disclosure_cost-{name}.md").write_text(text)
 
 
 if __name__ == "__main__":
