@@ -298,6 +298,16 @@ def _markdown(runs: list[dict[str, Any]], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _warm_up() -> None:
+    """One small issue first, so the first measured one does not pay the imports (SciPy,
+    the templates) that every later one is spared."""
+    facts = batches(60, years=1, seed=5)
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(
+            _run(facts, Path(tmp), regions=[Region(max(facts, key=lambda r: len(facts[r])))])
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=600)
@@ -309,6 +319,7 @@ def main() -> None:
     args = parser.parse_args()
     regions = [Region(r) for r in args.regions]
     runs = []
+    _warm_up()
     for years in args.years:
         facts = (
             realistic_batches(years=years) if args.realistic else batches(args.cases, years=years)
