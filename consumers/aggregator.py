@@ -66,8 +66,14 @@ from dief.aggregator import (
     first_directory,
     region_holder,
 )
-from dief.aggregator.store import CaseStore
-from dief.bulletins import RegionBulletins
+from dief.aggregator.store import CaseStore, ReleasedBulletins
+from dief.bulletins import (
+    ContributorRelease,
+    HeldSummaries,
+    RegionBulletins,
+    StoreDocuments,
+    bulletin_audit_check,
+)
 from dief.credentials import PseudonymExcess, TokenVerifier
 from dief.crypto import KemPrivateKey
 from dief.digests import (
@@ -79,6 +85,7 @@ from dief.digests import (
 )
 from dief.exceptions import BrokerError, ConfigurationError, KeyringError
 from dief.kafka import (
+    CSP_TOPIC,
     DEFAULT_SESSION_TIMEOUT_MS,
     DIRECTORY_TOPIC,
     EMBEDDED_SESSION_TIMEOUT_MS,
@@ -86,8 +93,10 @@ from dief.kafka import (
     KafkaReceiptSink,
     KafkaRecordFeed,
     KafkaRecordSink,
+    TopicSnapshot,
     explain_connection_failure,
     make_broker,
+    read_to_end,
 )
 from dief.keyring import (
     DirectoryFollower,
@@ -259,6 +268,8 @@ class AggregatorService:
                 await self.observability.start()
             await self._store.start()
             self._bulletins_for(ring, holder, brokers)
+            if self.bulletins is not None:
+                await self.bulletins.recall()  # before any record is applied
             self._register(brokers, openers, verifier, on_report)
             self._register_routes(routes, ring)
             try:
@@ -277,10 +288,10 @@ class AggregatorService:
         self._spawn(follower.run(self._stopping))
         if self.bulletins is not None:
             self._spawn(self.bulletins.run(self._stopping, settings.kafka))
-            if settings.bulletin_audit_folder is None:  # said once running, not on a failed start
-                log.warning(
-                    "bulletins are released when the cycle counts 3 contributors; the audit "
-                    "half of the release rule is not checked (set DIEF_BULLETIN_AUDIT_FOLDER)"
+            if settings.bulletin_audit_folder is not None:  # said once running
+                log.info(
+                    "the bulletin release audit reads the documents in "
+                    "DIEF_BULLETIN_AUDIT_FOLDER instead of the aggregator's own"
                 )
         if schedule is not None:
             schedule.start()
@@ -337,14 +348,33 @@ class AggregatorService:
     ) -> None:
         """The served regions' bulletins (DESIGN §13), if ``bulletin_interval`` is set (10
         minutes by default): released under :class:`~dief.bulletins.ContributorRelease` on
-        this store and the audit check of :func:`~dief.bulletins.bulletin_audit_check`."""
+        this store and the audit check of :func:`~dief.bulletins.bulletin_audit_check` over
+        the aggregator's own documents (its digests, the summaries on ``csp.reporting``;
+        ``bulletin_audit_folder`` instead, if set), every bulletin released kept in the
+        store's ``released_bulletins`` (docs/bulletins.md, "Release rule")."""
         settings = self._settings
         if settings.bulletin_interval <= 0 or not brokers:
             return
-        from dief.bulletins import ContributorRelease, RegionBulletins, bulletin_audit_check
 
-        audit = bulletin_audit_check(settings.bulletin_audit_folder)
+        async def read_summaries(start: Mapping[tuple[str, int], int]) -> TopicSnapshot:
+            return await read_to_end(
+                settings.kafka, [CSP_TOPIC], start=start, client_id="dief-aggregator-summaries"
+            )
 
+        summaries = HeldSummaries(
+            read_summaries, lambda: holder.require().verify_keys(KeyRole.SECRETARIAT)
+        )
+        documents = StoreDocuments(
+            self._store,
+            k_meeting=settings.k_meeting,
+            k_csp=lambda: holder.require().parameters.k_csp,
+            start_month=settings.cycle_start_month,
+            summaries=summaries,
+        )
+        ledger = ReleasedBulletins(self._store)
+        audit = bulletin_audit_check(
+            settings.bulletin_audit_folder, documents=documents, ledger=ledger
+        )
         self.bulletins = RegionBulletins(
             [r.value for r in settings.regions],
             signing_key=lambda region: ring.signing_key(KeyRole.REGION, region),
@@ -355,6 +385,7 @@ class AggregatorService:
             interval=settings.bulletin_interval,
             jitter=settings.bulletin_jitter,
             clock=self._clock,
+            ledger=ledger,
         )
 
     def _register_routes(self, broker: KafkaBroker, ring: KeySource) -> None:

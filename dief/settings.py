@@ -397,9 +397,10 @@ class AggregatorSettings(BaseSettings):
     )
     bulletin_audit_folder: Path | None = Field(
         None,
-        description="DIEF_BULLETIN_AUDIT_FOLDER: the output folder of the documents the "
-        "region's readers hold (digests/<region>/, summary/); a bulletin is released only if "
-        "dief.audit still holds with it (DESIGN §13). Unset: the 3-contributor half only",
+        description="DIEF_BULLETIN_AUDIT_FOLDER (an override): the release rule's audit "
+        "(DESIGN §13) reads the documents in this output folder (digests/<region>/, summary/) "
+        "instead of the aggregator's own (its digests, the summaries on csp.reporting). "
+        "Unset (the default): the aggregator's own documents",
     )
 
 

@@ -27,6 +27,7 @@ from dief.audit._documents import (
     load_reader,
     read_issue,
 )
+from dief.audit._held import held_reader
 from dief.audit._own import OwnCase, load_own_cases, own_case
 from dief.audit._relations import SystemOptions, build_system
 from dief.audit._report import (
@@ -76,6 +77,7 @@ __all__ = [
     "check_bulletin",
     "document_type",
     "folder_utility",
+    "held_reader",
     "intervals",
     "known_cases",
     "load_bulletins",

@@ -20,7 +20,7 @@ node's :class:`Watch` es, evaluated locally (:func:`match_watches`);
 
 from __future__ import annotations
 
-from dief.bulletins._audit import bulletin_audit_check
+from dief.bulletins._audit import Documents, bulletin_audit_check, folder_documents
 from dief.bulletins._board import AlertLine, BulletinBoard, alert_listing, questions_of
 from dief.bulletins._collector import (
     DEFAULT_INTERVAL,
@@ -30,6 +30,7 @@ from dief.bulletins._collector import (
     FileBulletinMemory,
     MemoryBulletinMemory,
 )
+from dief.bulletins._documents import HeldSummaries, StoreDocuments, SummaryRead, own_digests
 from dief.bulletins._follow import BulletinFollower, node_follower
 from dief.bulletins._generalise import (
     BULLETIN_TLPS,
@@ -38,6 +39,7 @@ from dief.bulletins._generalise import (
     new_bulletin_id,
     retraction,
 )
+from dief.bulletins._ledger import BulletinLedger, KeptBulletin, MemoryLedger
 from dief.bulletins._region import RegionBulletins
 from dief.bulletins._release import MIN_CONTRIBUTORS, CellCounts, ContributorRelease
 from dief.bulletins._seal import (
@@ -78,6 +80,7 @@ __all__ = [
     "BulletinCollector",
     "BulletinCounts",
     "BulletinFollower",
+    "BulletinLedger",
     "BulletinMemory",
     "BulletinPublisher",
     "BulletinReader",
@@ -86,23 +89,31 @@ __all__ = [
     "BulletinsRead",
     "CellCounts",
     "ContributorRelease",
+    "Documents",
     "FileBulletinMemory",
+    "HeldSummaries",
+    "KeptBulletin",
     "MemoryBulletinMemory",
+    "MemoryLedger",
     "OpenedBulletins",
     "RegionBulletins",
     "RegionKeys",
+    "StoreDocuments",
     "StoredBulletin",
     "StoredMatch",
+    "SummaryRead",
     "Watch",
     "WatchMatch",
     "WatchStore",
     "alert_listing",
     "bulletin_audit_check",
     "eligible",
+    "folder_documents",
     "generalise",
     "match_watches",
     "new_bulletin_id",
     "node_follower",
+    "own_digests",
     "publish_group_key",
     "questions_of",
     "read_bulletins",

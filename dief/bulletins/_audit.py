@@ -1,29 +1,46 @@
-"""The release rule's audit half, wired to :mod:`dief.audit` (DESIGN §13 ⚑).
+"""The release rule's audit half, wired to :mod:`dief.audit` (DESIGN §13 ⚑, issue #18).
 
-:func:`bulletin_audit_check` gives the aggregator service its
-:class:`~dief.seams.BulletinAuditCheck`: :class:`dief.audit.BulletinAudit` over the documents
-the region's readers hold — the output folder ``DIEF_BULLETIN_AUDIT_FOLDER``
-(``digests/<region>/``, ``summary/``), read again only when a file in it changed — with the
-bulletins this check already let out counted as cases every reader knows. Without a folder
-there is no check (the service checks the contributor half only and says so).
+:func:`bulletin_audit_check` gives the aggregator its :class:`~dief.seams.BulletinAuditCheck`:
+:class:`dief.audit.BulletinAudit` over the documents the region's readers hold, with every
+bulletin the :class:`~dief.bulletins.BulletinLedger` says the region let out (and did not
+retract) counted as a case every reader knows, so a series of bulletins cannot narrow a
+hidden cell one by one. The documents are, **by default, the aggregator's own**
+(:class:`~dief.bulletins._documents.StoreDocuments`: the digests it builds from its store,
+the summaries it read from ``csp.reporting``); a folder of published documents
+(``DIEF_BULLETIN_AUDIT_FOLDER``, ``digests/<region>/``, ``summary/``, read again when a file
+changes) is used instead when given — for a deployment that keeps the issues its readers
+were sent and wants the audit on exactly those.
 
-:mod:`dief.audit` (NumPy, HiGHS) is imported only when a folder is configured: it takes
+A candidate the ledger already holds (sent, then put back after a failed send) is not
+asked about again: it is counted already. A failure to read the documents refuses the
+candidate for now (logged; the bulletin waits for the next batch).
+
+:mod:`dief.audit` (NumPy, HiGHS) is imported only when the check is first made: it takes
 seconds to import, and every node and CLI command imports this package.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dief.bulletins._ledger import BulletinLedger, MemoryLedger
+from dief.exceptions import DiefError
 from dief.seams import BulletinAuditCheck
 
 if TYPE_CHECKING:
     from dief.audit import BulletinAudit, OwnCase, ReaderView
 
-__all__ = ["bulletin_audit_check"]
+__all__ = ["Documents", "bulletin_audit_check", "folder_documents"]
+
+log = logging.getLogger("dief.bulletins")
+
+#: A region's reader view (the documents its readers hold).
+Documents = Callable[[str], Awaitable["ReaderView"]]
 
 
 class _FolderDocuments:
@@ -33,6 +50,9 @@ class _FolderDocuments:
     def __init__(self, folder: Path) -> None:
         self._folder = folder
         self._held: dict[str, tuple[tuple[tuple[str, int], ...], ReaderView]] = {}
+
+    def __repr__(self) -> str:
+        return "FolderDocuments()"
 
     def _stamp(self) -> tuple[tuple[str, int], ...]:
         return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in self._folder.rglob("*.json")))
@@ -49,42 +69,91 @@ class _FolderDocuments:
         return view
 
 
-class _Released:
-    """The bulletins let out so far, per region, as the cases every reader knows."""
+def folder_documents(folder: Path) -> Documents:
+    """The documents in an output folder, as :func:`bulletin_audit_check` reads them."""
+    return _FolderDocuments(folder)
 
-    def __init__(self) -> None:
-        self.cases: dict[str, list[OwnCase]] = {}
+
+class _Released:
+    """The bulletins in force in the ledger, as the cases every reader knows (all but the
+    candidate asked about)."""
+
+    def __init__(self, ledger: BulletinLedger) -> None:
+        self._ledger = ledger
+        self.candidate: str | None = None
+
+    async def ids(self, region: str) -> set[str]:
+        return {b.bulletin_id for b in await self._ledger.released(region)}
 
     async def __call__(self, region: str) -> Sequence[OwnCase]:
-        return tuple(self.cases.get(region, ()))
+        from dief.audit import bulletin_case  # see the module's docstring
+
+        out: list[OwnCase] = []
+        for kept in await self._ledger.released(region):
+            if kept.bulletin_id == self.candidate:
+                continue
+            case = bulletin_case(_facts(kept.facts), region)
+            if case is not None:
+                out.append(case)
+        return out
 
 
-class _RecordingAudit:
-    """The audit's check, remembering each bulletin it let out (their facts are known)."""
+def _facts(text: str) -> Mapping[str, object]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class _LedgerAudit:
+    """The audit's check over the ledger's released bulletins (module docstring)."""
 
     def __init__(self, audit: BulletinAudit, released: _Released) -> None:
         self._audit = audit
         self._released = released
 
     def __repr__(self) -> str:
-        return f"RecordingAudit({self._audit!r})"
+        return f"LedgerAudit({self._audit!r})"
+
+    @property
+    def last(self) -> object:
+        """The last :class:`dief.audit.BulletinCheck` made (tests, measurements)."""
+        return self._audit.last
 
     async def holds_with(self, region: str, cycle: str, facts: Mapping[str, object]) -> bool:
-        from dief.audit import bulletin_case  # see the module's docstring
-
-        if not await self._audit.holds_with(region, cycle, facts):
+        bulletin_id = facts.get("bulletin_id")
+        if isinstance(bulletin_id, str) and bulletin_id in await self._released.ids(region):
+            return True  # let out already (then put back): counted, not asked again
+        self._released.candidate = bulletin_id if isinstance(bulletin_id, str) else None
+        try:
+            return await self._audit.holds_with(region, cycle, facts)
+        except DiefError as exc:
+            log.warning(
+                "%s: a bulletin waits: the documents its audit needs were not read (%s)",
+                region,
+                type(exc).__name__,
+            )
             return False
-        case = bulletin_case(facts, region)
-        if case is not None:
-            self._released.cases.setdefault(region, []).append(case)
-        return True
 
 
-def bulletin_audit_check(folder: Path | None) -> BulletinAuditCheck | None:
-    """:class:`dief.audit.BulletinAudit` over the documents in *folder* (None without one)."""
-    if folder is None:
+def bulletin_audit_check(
+    folder: Path | None = None,
+    *,
+    documents: Documents | None = None,
+    ledger: BulletinLedger | None = None,
+    max_lp: int | None = None,
+) -> BulletinAuditCheck | None:
+    """:class:`dief.audit.BulletinAudit` over *documents* (the aggregator's own:
+    :class:`~dief.bulletins._documents.StoreDocuments`), or over the documents in *folder*
+    when given (it wins: an override), counting the bulletins in force in *ledger* (an
+    in-memory one if None; the collector must write to the same). None when neither
+    documents nor a folder is given."""
+    if folder is not None:
+        documents = folder_documents(folder)
+    if documents is None:
         return None
     from dief.audit import BulletinAudit  # see the module's docstring
 
-    released = _Released()
-    return _RecordingAudit(BulletinAudit(_FolderDocuments(folder), released), released)
+    released = _Released(ledger if ledger is not None else MemoryLedger())
+    return _LedgerAudit(BulletinAudit(documents, released, max_lp=max_lp), released)

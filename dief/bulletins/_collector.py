@@ -11,6 +11,12 @@ Batches fall due every *interval* seconds plus a uniform jitter (10 to 15 minute
 :meth:`~BulletinCollector.take` hands over what is due: retractions always, and each
 bulletin the :class:`~dief.seams.BulletinRelease` rule lets out; a bulletin held back stays
 queued for the next batch.
+
+With a :class:`~dief.bulletins.BulletinLedger` (the aggregator service's is its database),
+every bulletin handed over is kept there before the next one is asked about (so the audit
+counts it at once), each retraction marks its bulletin there before any bulletin of the
+batch is asked about, and :meth:`~BulletinCollector.recall` fills the case → id memory from
+it at start: after a restart a revised case's bulletin is still retracted.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from dief.bulletins._generalise import eligible, generalise, new_bulletin_id, retraction
+from dief.bulletins._ledger import BulletinLedger
 from dief.exceptions import ConfigurationError
 from dief.seams import BulletinRelease, Clock, SystemClock
 from dief.wire import BulletinEntry, CaseRecord
@@ -99,6 +106,7 @@ class _Queued:
     entry: BulletinEntry
     case_id: str
     cycle: str
+    revision: int = 0
 
 
 class BulletinCollector:
@@ -115,6 +123,7 @@ class BulletinCollector:
         clock: Clock | None = None,
         memory: BulletinMemory | None = None,
         rng: random.Random | None = None,
+        ledger: BulletinLedger | None = None,
     ) -> None:
         if interval < 0 or jitter < 0:
             raise ConfigurationError("the bulletin interval and jitter must not be negative")
@@ -126,6 +135,7 @@ class BulletinCollector:
         self._clock = clock if clock is not None else SystemClock()
         self._memory = memory if memory is not None else MemoryBulletinMemory()
         self._rng = rng if rng is not None else random.SystemRandom()
+        self._ledger = ledger
         self._queue: list[_Queued] = []
         self._taken: list[_Queued] = []
         self._due_at: float | None = None
@@ -163,7 +173,16 @@ class BulletinCollector:
             self._memory.put(case_id, None)
         if eligible(record, any_case=self._any_case):
             entry = generalise(record, new_bulletin_id())
-            self._queue.append(_Queued(entry, case_id, record.cycle))
+            self._queue.append(_Queued(entry, case_id, record.cycle, record.revision))
+
+    async def recall(self) -> int:
+        """Fill the case → bulletin id memory from the ledger (at start); how many."""
+        if self._ledger is None:
+            return 0
+        kept = await self._ledger.released(self.region)
+        for bulletin in kept:
+            self._memory.put(bulletin.case_id, bulletin.bulletin_id)
+        return len(kept)
 
     async def take(self, *, force: bool = False) -> list[BulletinEntry]:
         """The entries of the batch now due (none before it is, unless *force*); the next
@@ -173,6 +192,10 @@ class BulletinCollector:
         if not force and not self.due():
             return []
         self._due_at = self._next()
+        if self._ledger is not None:  # retracted first: no longer a case the audit counts
+            for queued in self._queue:
+                if queued.entry.action == "retract":
+                    await self._ledger.retract(queued.entry.bulletin_id)
         taken: list[_Queued] = []
         kept: list[_Queued] = []
         for queued in self._queue:
@@ -182,6 +205,7 @@ class BulletinCollector:
                 continue
             if entry.action == "publish":
                 self._memory.put(queued.case_id, entry.bulletin_id)
+                await self._keep(queued)
             taken.append(queued)
         self._queue = kept
         self._taken = taken
@@ -193,6 +217,19 @@ class BulletinCollector:
         taken, self._taken = self._taken, []
         self._queue = taken + self._queue
         return len(taken)
+
+    async def _keep(self, queued: _Queued) -> None:
+        if self._ledger is None:
+            return
+        facts = queued.entry.model_dump_json(exclude={"lesson"})  # free text stays sealed
+        await self._ledger.keep(
+            bulletin_id=queued.entry.bulletin_id,
+            region=self.region,
+            case_id=queued.case_id,
+            revision=queued.revision,
+            cycle=queued.cycle,
+            facts=facts,
+        )
 
     async def _may_release(self, queued: _Queued) -> bool:
         if self._release is None:

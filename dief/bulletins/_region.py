@@ -6,6 +6,8 @@ from the releases on ``dief.bulletins`` (:meth:`take_release`, checked against t
 directory the service holds: a release of another directory version, or not signed by the
 directory signer, is passed over) and, in :meth:`run`, sends each region's batches as they
 fall due. Until a group key for the held directory is known, bulletins stay queued.
+With a :class:`~dief.bulletins.BulletinLedger` (the service's database), every collector
+keeps what it releases and retracts there, and :meth:`recall` restores their memory at start.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable, Iterable
 from pydantic import ValidationError as PydanticValidationError
 
 from dief.bulletins._collector import DEFAULT_INTERVAL, DEFAULT_JITTER, BulletinCollector
+from dief.bulletins._ledger import BulletinLedger
 from dief.bulletins._seal import BULLETINS_TOPIC, GROUP_KEY_PREFIX, BulletinSealer
 from dief.bulletins._service import BulletinPublisher
 from dief.crypto import KemPublicKey, SigningKey
@@ -48,6 +51,7 @@ class RegionBulletins:
         interval: float = DEFAULT_INTERVAL,
         jitter: float = DEFAULT_JITTER,
         clock: Clock | None = None,
+        ledger: BulletinLedger | None = None,
     ) -> None:
         self._clock = clock if clock is not None else SystemClock()
         self._signing_key = signing_key
@@ -63,6 +67,7 @@ class RegionBulletins:
                 interval=interval,
                 jitter=jitter,
                 clock=self._clock,
+                ledger=ledger,
             )
             for r in regions
         }
@@ -71,6 +76,11 @@ class RegionBulletins:
         return (
             f"RegionBulletins(regions={sorted(self.collectors)}, keyed={self._group is not None})"
         )
+
+    async def recall(self) -> int:
+        """Every collector's case → bulletin id memory from the ledger (before the first
+        record is applied: a case revised after a restart still retracts its bulletin)."""
+        return sum([await c.recall() for c in self.collectors.values()])
 
     def offer(self, record: CaseRecord) -> None:
         """The aggregators' ``applied`` hook."""

@@ -1,14 +1,17 @@
-"""The release rule's audit half as the aggregator service wires it (DESIGN §13 ⚑):
-:func:`dief.bulletins.bulletin_audit_check` runs :class:`dief.audit.BulletinAudit` over the
-documents in ``DIEF_BULLETIN_AUDIT_FOLDER`` and counts every bulletin it let out as a case
-every reader knows, so a series of bulletins cannot narrow a protected cell one by one."""
+"""The release rule's audit half over a folder (DESIGN §13 ⚑): with
+``DIEF_BULLETIN_AUDIT_FOLDER`` set, :func:`dief.bulletins.bulletin_audit_check` runs
+:class:`dief.audit.BulletinAudit` over the documents in it instead of the aggregator's own
+(tests/unit/test_bulletin_own_audit.py) and counts every bulletin the ledger says was let
+out as a case every reader knows, so a series of bulletins cannot narrow a protected cell
+one by one."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from dief.bulletins import ContributorRelease, bulletin_audit_check
+from dief.bulletins import BulletinLedger, ContributorRelease, MemoryLedger, bulletin_audit_check
 from tests.unit.test_audit import _write_digest
 
 
@@ -35,26 +38,46 @@ def _folder(tmp_path: Path) -> Path:
     return out
 
 
-def test_no_folder_no_audit_check() -> None:
+async def _let_out(ledger: BulletinLedger, facts: dict[str, Any]) -> None:
+    """What the collector does with a bulletin the rule let out."""
+    await ledger.keep(
+        bulletin_id=facts["bulletin_id"],
+        region="AFR",
+        case_id=f"case-{facts['bulletin_id']}",
+        revision=1,
+        cycle="CSP12",
+        facts=json.dumps(facts),
+    )
+
+
+def test_no_folder_and_no_documents_no_audit_check() -> None:
     assert bulletin_audit_check(None) is None
 
 
 async def test_bulletins_let_out_count_so_the_third_that_narrows_a_hidden_cell_waits(
     tmp_path: Path,
 ) -> None:
-    check = bulletin_audit_check(_folder(tmp_path))
+    ledger = MemoryLedger()
+    check = bulletin_audit_check(_folder(tmp_path), ledger=ledger)
     assert check is not None
-    assert await check.holds_with("AFR", "CSP12", _facts("b", 1))  # b in [1, 4]
-    assert await check.holds_with("AFR", "CSP12", _facts("b", 2))  # b in [2, 4]
+    for n in (1, 2):  # b in [1, 4], then [2, 4]
+        assert await check.holds_with("AFR", "CSP12", _facts("b", n))
+        await _let_out(ledger, _facts("b", n))
     # with the two out, a third would put b in [3, 4]: narrower than k = 2
     assert not await check.holds_with("AFR", "CSP12", _facts("b", 3))
     assert await check.holds_with("AFR", "CSP12", _facts("a", 4))  # a was published
+    # one let out already is not counted twice when asked about again
+    assert await check.holds_with("AFR", "CSP12", _facts("b", 2))
+    # a retracted one no longer counts
+    await ledger.retract(_facts("b", 1)["bulletin_id"])
+    assert await check.holds_with("AFR", "CSP12", _facts("b", 3))
 
 
 async def test_the_release_rule_asks_the_wired_audit_once_three_contributors_count(
     tmp_path: Path,
 ) -> None:
-    check = bulletin_audit_check(_folder(tmp_path))
+    ledger = MemoryLedger()
+    check = bulletin_audit_check(_folder(tmp_path), ledger=ledger)
 
     class _Cells:
         async def cell_rows(self, region: str, periods: list[str], **_: object) -> list[Any]:
@@ -65,4 +88,5 @@ async def test_the_release_rule_asks_the_wired_audit_once_three_contributors_cou
     release = ContributorRelease(_Cells(), audit=check)
     for n in (1, 2):
         assert await release.may_release("AFR", "CSP12", _facts("b", n))
+        await _let_out(ledger, _facts("b", n))
     assert not await release.may_release("AFR", "CSP12", _facts("b", 3))

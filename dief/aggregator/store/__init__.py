@@ -7,6 +7,7 @@ from dief.aggregator.store._patterns import (
     SuppressedCell,
 )
 from dief.aggregator.store._queries import CellRow, StoredCase
+from dief.aggregator.store._released import ReleasedBulletin, ReleasedBulletins
 from dief.aggregator.store._routes import ReceivedRoute, RouteCase, RoutePattern, RouteTables
 from dief.aggregator.store._store import CaseStore
 from dief.aggregator.store._versions import DigestVersion, DigestVersions
@@ -20,6 +21,8 @@ __all__ = [
     "PublishedCell",
     "PublishedPattern",
     "ReceivedRoute",
+    "ReleasedBulletin",
+    "ReleasedBulletins",
     "RouteCase",
     "RoutePattern",
     "RouteTables",

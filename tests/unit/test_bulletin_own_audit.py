@@ -1,0 +1,203 @@
+"""The release rule audits from the aggregator's own documents, by default (issue #18,
+DESIGN §13 ⚑): the digests it builds from its store, the summaries it read from
+``csp.reporting`` and every bulletin it released — kept in its database, so a restart
+forgets none of them and releases none again.
+
+The attack: AFR's January has 7 cases, 6 at stage ``in_transit`` (6 contributors) and 1 at
+``stockpile`` (1 contributor); the digests hide both stages (k = 2) and publish the total.
+Each in-transit alert is a bulletin every reader knows: once enough are out, ``stockpile``
+lies in an interval narrower than k (with five out, [0, 1] or [1, 1] with the sixth) — so the
+last ones must wait (how many go first depends on the relations the audit can rely on).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dief.aggregator import CaseFacts, case_values
+from dief.aggregator.store import CaseStore, ReleasedBulletins
+from dief.audit import ReaderView
+from dief.bulletins import (
+    BulletinCollector,
+    BulletinLedger,
+    ContributorRelease,
+    MemoryLedger,
+    StoreDocuments,
+    bulletin_audit_check,
+)
+from dief.database import sqlite_url
+from dief.exceptions import BrokerError
+from dief.wire import CaseRecord
+from tests.unit.record_helpers import case_doc, signed_record
+
+TRANSIT = 6
+
+
+def _record(n: int, stage: str, *, status: str = "active", revision: int = 1) -> CaseRecord:
+    doc = case_doc(
+        kind="alert",
+        tlp="green",
+        detected="2026-01-10",
+        transfer_stage=stage,
+        methods=[],
+        risk_indicators=[],
+        status=status,
+        # a withdrawal names a case; the id that travels derives from the owner key
+        **({"case_id": "00000000-0000-4000-8000-000000000001"} if status != "active" else {}),
+    )
+    return signed_record(doc, secret=bytes([n + 1]) * 32, index=n, revision=revision)
+
+
+def _facts(record: CaseRecord) -> CaseFacts:
+    return CaseFacts(
+        record_id=f"{record.case_id}/{record.revision}",
+        case_id=record.case_id,
+        revision=record.revision,
+        region=str(record.region),
+        status=str(record.status),
+        contributor=record.contributor,
+        owner_key=record.owner_key,
+        month=record.detected_month,
+        cycle=record.cycle,
+        tlp=str(record.tlp),
+        values=case_values(record),
+        sealed=b"",
+    )
+
+
+RECORDS = [_record(n, "in_transit") for n in range(TRANSIT)] + [_record(TRANSIT, "stockpile")]
+
+
+async def _filled(path: Path) -> CaseStore:
+    store = CaseStore(sqlite_url(path))
+    await store.start()
+    await store.apply_batch("AFR", [_facts(r) for r in RECORDS])
+    return store
+
+
+def _collector(store: CaseStore, ledger: BulletinLedger) -> BulletinCollector:
+    """The collector as the aggregator service wires it, without a folder."""
+    audit = bulletin_audit_check(documents=StoreDocuments(store), ledger=ledger)
+    assert audit is not None
+    release = ContributorRelease(store, audit=audit)
+    return BulletinCollector("AFR", release=release, interval=0, jitter=0, ledger=ledger)
+
+
+async def test_by_default_the_alert_that_would_pin_a_hidden_cell_waits(tmp_path: Path) -> None:
+    store = await _filled(tmp_path / "agg.sqlite")
+    try:
+        ledger = MemoryLedger()
+        collector = _collector(store, ledger)
+        for record in RECORDS[:TRANSIT]:
+            collector.offer(record)
+        sent = await collector.take(force=True)
+        assert 1 <= len(sent) < TRANSIT  # the last would narrow stockpile below k
+        assert collector.queued == TRANSIT - len(sent)
+        assert len(await ledger.released("AFR")) == len(sent)
+        assert await collector.take(force=True) == []  # still waits at the next batch
+    finally:
+        await store.stop()
+
+
+async def test_the_stored_ledger_keeps_no_lesson_and_the_first_write_wins(tmp_path: Path) -> None:
+    store = CaseStore(sqlite_url(tmp_path / "agg.sqlite"))
+    await store.start()
+    try:
+        ledger = ReleasedBulletins(store)
+        facts = json.dumps({"bulletin_id": "a" * 32, "kind": "alert"})
+        for body in (facts, "{}"):  # the second write of the id changes nothing
+            assert await ledger.keep(
+                bulletin_id="a" * 32,
+                region="AFR",
+                case_id="c1",
+                revision=1,
+                cycle="CSP12",
+                facts=body,
+            ) == (body == facts)
+        (held,) = await ledger.released("AFR")
+        assert (held.bulletin_id, held.facts) == ("a" * 32, facts)
+        assert "c1" not in repr(held)
+        await ledger.retract("a" * 32)
+        assert await ledger.released("AFR") == []
+        (gone,) = await ledger.released("AFR", include_retracted=True)
+        assert gone.retracted
+    finally:
+        await store.stop()
+
+
+async def test_a_restart_counts_every_bulletin_released_and_releases_none_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "agg.sqlite"
+    store = await _filled(path)
+    try:
+        collector = _collector(store, ReleasedBulletins(store))
+        for record in RECORDS[:TRANSIT]:
+            collector.offer(record)
+        sent = await collector.take(force=True)
+        assert 1 <= len(sent) < TRANSIT
+        out = len(sent)
+    finally:
+        await store.stop()
+
+    # a fresh aggregator on the same database
+    store = CaseStore(sqlite_url(path))
+    await store.start()
+    try:
+        ledger = ReleasedBulletins(store)
+        assert len(await ledger.released("AFR")) == out
+        collector = _collector(store, ledger)
+        assert await collector.recall() == out
+        collector.offer(RECORDS[out])  # the first that waited, asked about again
+        assert await collector.take(force=True) == []  # those out before still count
+        # forgetting them (the old in-memory ledger) would let it out
+        forgetful = _collector(store, MemoryLedger())
+        forgetful.offer(RECORDS[out])
+        assert len(await forgetful.take(force=True)) == 1
+
+        # an earlier bulletin is never asked about (or counted) twice
+        audit = bulletin_audit_check(documents=StoreDocuments(store), ledger=ledger)
+        assert audit is not None
+        (first, *_) = await ledger.released("AFR")
+        assert await audit.holds_with("AFR", "CSP12", json.loads(first.facts))
+        assert len(await ledger.released("AFR")) == out
+
+        # the memory came back: withdrawing a case retracts its bulletin from before
+        withdrawn = _record(0, "in_transit", status="withdrawn", revision=2)
+        await store.apply_batch("AFR", [_facts(withdrawn)])
+        collector.offer(withdrawn)
+        retractions = [e for e in await collector.take(force=True) if e.action == "retract"]
+        assert [e.bulletin_id for e in retractions] == [sent[0].bulletin_id]
+        assert len(await ledger.released("AFR")) == out - 1
+    finally:
+        await store.stop()
+
+
+async def test_the_documents_are_kept_while_the_store_is_unchanged(tmp_path: Path) -> None:
+    store = await _filled(tmp_path / "agg.sqlite")
+    try:
+        documents = StoreDocuments(store)
+        view = await documents("AFR")
+        assert await documents("AFR") is view
+        assert {t[2] for t in view.issues[0].tables if t[0] == "digest"} >= {"2026-Q1", "CSP12"}
+        await store.apply_batch("AFR", [_facts(_record(9, "stockpile"))])
+        assert await documents("AFR") is not view
+    finally:
+        await store.stop()
+
+
+@pytest.mark.parametrize("folder", [False, True])
+async def test_a_failed_read_of_the_documents_refuses_for_now(tmp_path: Path, folder: bool) -> None:
+    async def unreadable(region: str) -> ReaderView:
+        raise BrokerError(f"csp.reporting cannot be read for {region}")
+
+    check = bulletin_audit_check(
+        tmp_path / "missing" if folder else None, documents=unreadable, ledger=MemoryLedger()
+    )
+    assert check is not None
+    facts = json.loads(RECORDS[0].model_dump_json())
+    facts.update(action="publish", month="2026-01", bulletin_id="b" * 32)
+    assert not await check.holds_with("AFR", "CSP12", facts)
