@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from dief.aggregator.store import CaseStore, ReleasedBulletins
 from dief.broker import EmbeddedBroker
 from dief.bulletins import (
     BULLETINS_TOPIC,
@@ -60,6 +61,7 @@ from tests.integration._pipeline_helpers import (
     Doc,
     Forum,
     Nodes,
+    Processed,
     case_doc,
     read_topic,
     revise,
@@ -392,3 +394,73 @@ async def _releases(bootstrap: str, key: bytes) -> list[bytes]:
         KafkaSettings(bootstrap=bootstrap, embedded=True), [BULLETINS_TOPIC], time_limit=10.0
     )
     return [r.value or b"" for r in snapshot.records if r.key == key]
+
+
+async def test_by_default_the_service_keeps_back_the_alert_that_would_pin_a_hidden_cell(
+    module_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """``dief aggregate`` with its default settings (no DIEF_BULLETIN_AUDIT_FOLDER) audits
+    each bulletin against its own documents. AFR's January: six green in-transit alerts by
+    six nodes, one stockpile case by a seventh; the digests hide both stages. Every alert
+    let out is a case all readers know: enough of them pin the stockpile cell, so the last
+    ones wait. Restarted on the same database, the service still counts those it let out
+    (the one waiting still waits) and lets none out again."""
+    from pydantic import SecretStr
+
+    from consumers.aggregator import AggregatorService
+    from dief.settings import AggregatorSettings, KafkaSettings, KeyringSettings
+
+    forum = Forum(tmp_path / "keys")
+    nodes = Nodes(forum, module_broker.bootstrap, tmp_path)
+    alerts = [
+        case_doc(f"T{i}", "AFR", kind="alert", tlp="green", transfer_stage="in_transit")
+        for i in range(6)
+    ]
+    docs = [*alerts, case_doc("T6", "AFR", tlp="green", transfer_stage="stockpile")]
+    cycle = str(parse_case(alerts[0], today=TODAY).detected_month.cycle())
+    for i in range(7):
+        await nodes.tokens(f"T{i}", [cycle])
+    settings = AggregatorSettings(
+        regions=[Region.AFR],
+        kafka=KafkaSettings(bootstrap=module_broker.bootstrap, embedded=True),
+        keyring=KeyringSettings(path=forum.path),
+        database_url=SecretStr(sqlite_url(tmp_path / "agg.sqlite")),
+        digest_interval=0,
+    )
+    assert settings.bulletin_interval > 0  # bulletins are on by default
+    assert settings.bulletin_audit_folder is None
+    processed = Processed()
+    service = AggregatorService(settings, SecretStr(PASSPHRASE))
+    await service.start(on_report=processed)
+    try:
+        await nodes.post(docs)
+        await processed.wait_for(len(docs), 60.0)
+        assert service.bulletins is not None
+        collector = service.bulletins.collectors["AFR"]
+        sent = await collector.take(force=True)  # no group key: the service sends nothing
+        assert 1 <= len(sent) < len(alerts)
+        assert collector.queued == len(alerts) - len(sent)
+    finally:
+        await service.stop()
+
+    again = AggregatorService(settings, SecretStr(PASSPHRASE))
+    await again.start()
+    try:
+        assert again.bulletins is not None
+        collector = again.bulletins.collectors["AFR"]
+        ledger = CaseStore(sqlite_url(tmp_path / "agg.sqlite"))
+        await ledger.start()
+        try:
+            out = {b.case_id for b in await ReleasedBulletins(ledger).released("AFR")}
+        finally:
+            await ledger.stop()
+        assert len(out) == len(sent)
+        opener = forum.opener(Region.AFR)
+        records = [CaseRecord.model_validate_json(opener.open(e.value).payload) for e in nodes.sent]
+        waiting = [r for r in records if r.kind == "alert" and r.case_id not in out]
+        assert len(waiting) == len(alerts) - len(sent)
+        collector.offer(waiting[0])  # asked about again after the restart
+        assert await collector.take(force=True) == []
+    finally:
+        await again.stop()
+        await nodes.close()
