@@ -43,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import cast
+from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -372,7 +373,7 @@ class World:
         data: Doc | bytes,
         *,
         sealer: Sealer | None = None,
-        record_id: uuid.UUID | None = None,
+        record_id: UUID | None = None,
     ) -> bytes:
         payload = data if isinstance(data, bytes) else json.dumps(data).encode()
         if record_id is None and isinstance(data, dict) and "envelope_id" in data:
@@ -387,7 +388,7 @@ class World:
         data: Doc | bytes,
         *,
         sealer: Sealer | None = None,
-        record_id: uuid.UUID | None = None,
+        record_id: UUID | None = None,
     ) -> Delivery:
         """*data* sealed (key: its case id) as a hostile record of class *kind*."""
         key = str(json.loads(data)["case_id"] if isinstance(data, bytes) else data["case_id"])
@@ -616,7 +617,7 @@ class World:
         assert key != case_id.encode()
         return Delivery("key_mismatch", key, self.seal(data), "key_mismatch")
 
-    def copied_id(self, case_id: str, envelope_id: uuid.UUID) -> Delivery:
+    def copied_id(self, case_id: str, envelope_id: UUID) -> Delivery:
         """A record of a genuine case under the genuine record's envelope id, refused for
         another reason (it must not make the genuine record a duplicate)."""
         data = self.fresh_record(case_id=case_id)
@@ -759,7 +760,10 @@ def _set(**changes: object) -> Callable[[Doc], None]:
 
 
 def _drop(name: str) -> Callable[[Doc], None]:
-    return lambda data: data.pop(name)
+    def drop(data: Doc) -> None:
+        data.pop(name)
+
+    return drop
 
 
 _SCHEMA_BREAKERS: tuple[Callable[[Doc], None], ...] = (

@@ -223,7 +223,8 @@ async def test_records_the_node_would_refuse_are_refused(
     forum: Posting, store: CaseStore, changes: dict[str, object], reason: str
 ) -> None:
     bad = str(uuid.uuid4())
-    sink, applied = await run(forum, store, [(seal(forum, record_doc(forum, bad, **changes)), bad)])
+    doc = record_doc(forum, bad, **changes)  # type: ignore[arg-type]  # record fields set after signing, none of record_doc's keywords
+    sink, applied = await run(forum, store, [(seal(forum, doc), bad)])
     assert reasons(sink.sent) == [reason]
     assert applied == []
     assert await store.cell_rows("AFR", ["CSP99", "CSP13"]) == []
@@ -295,7 +296,7 @@ class PoisonedStore(CaseStore):
 
     poisoned: str = ""
 
-    async def apply_batch(self, region, records, **kwargs):  # type: ignore[no-untyped-def,override]
+    async def apply_batch(self, region, records, **kwargs):  # type: ignore[no-untyped-def]  # overrides the store's method; its types come from the base
         if any(r.case_id == self.poisoned for r in records):
             raise StorageRefusedError("value out of range for the column (simulated)")
         return await super().apply_batch(region, records, **kwargs)
@@ -360,9 +361,9 @@ async def test_a_record_without_a_key_is_refused(forum: Posting, store: CaseStor
 async def test_a_withdrawal_erases_the_sealed_lesson(forum: Posting, store: CaseStore) -> None:
     """DESIGN §8: a withdrawal erases the case's sealed lesson at the aggregator."""
     case = str(uuid.uuid4())
-    lesson = {"summary": "Forged end-user certificates were found at the point of entry."}
-    first = seal(forum, record_doc(forum, case, **lesson))
-    withdrawn = seal(forum, record_doc(forum, case, revision=2, status="withdrawn", **lesson))
+    lesson = "Forged end-user certificates were found at the point of entry."
+    first = seal(forum, record_doc(forum, case, summary=lesson))
+    withdrawn = seal(forum, record_doc(forum, case, revision=2, status="withdrawn", summary=lesson))
     await run(forum, store, [(first, case)])
     assert [c for c, _ in await store.sealed_cases("AFR")] == [cid(case)]
     await run(forum, store, [(withdrawn, case)])

@@ -105,8 +105,8 @@ class Run:
             self.offset += 1
         before = len(self.letters.sent)
         outcomes: list[str] = []
-        for rec in inbound:  # one batch each, so each outcome is its own
-            report = await self.aggregator.handle([rec])
+        for one in inbound:  # one batch each, so each outcome is its own
+            report = await self.aggregator.handle([one])
             outcomes.extend(report.outcomes.elements())
         assert len(self.letters.sent) - before == sum(o.startswith("dlq:") for o in outcomes)
         return outcomes

@@ -491,6 +491,7 @@ async def test_publish_digests_seals_to_the_directorys_secretariat_keys_only(
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("AFR 2026-01 version 1 ("), result.stdout
     [record] = await read_topics(module_broker.bootstrap, [DIGESTS_TOPIC], expected=1)
+    assert record.value is not None
     sim = SimulatedForum.load(forum.keys, PASSPHRASE)
     recipients = {r["kid"] for r in json.loads(record.value)["recipients"]}
     assert recipients == {k.kid for k in sim.sealing_keys(KeyRole.SECRETARIAT)}

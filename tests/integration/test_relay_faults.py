@@ -18,6 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -61,7 +62,9 @@ def _publisher(bootstrap: Target) -> NodePublisher:
 async def _test_topic(stack: BrokerStack) -> str:
     """A new topic of the test's own (*PARTITIONS* partitions), created as the admin."""
     topic = f"test.{uuid.uuid4().hex[:12]}"
-    options = {k: v for k, v in client_options(stack).items() if k != "bootstrap_servers"}
+    options: dict[str, Any] = {
+        k: v for k, v in client_options(stack).items() if k != "bootstrap_servers"
+    }
     await ensure_topics(stack.bootstrap, [TopicSpec(topic, partitions=PARTITIONS)], **options)
     return topic
 
@@ -132,7 +135,7 @@ async def test_broker_outage_while_publishing_loses_nothing(
     outbox = Outbox(tmp_path / "outbox.sqlite")
     await outbox.start()
     written = _entries(topic, TOTAL)
-    await outbox.add({}, written)
+    await outbox.add([], written)
     observed = MemoryPublisher(_publisher(stack))
     relay = OutboxRelay(outbox, observed, batch=BATCH, backoff=FAST_BACKOFF)
     stop = asyncio.Event()
@@ -184,7 +187,7 @@ async def test_node_started_before_the_broker_publishes_everything(
     outbox = Outbox(tmp_path / "outbox.sqlite")
     await outbox.start()
     written = _entries(topic, TOTAL)
-    await outbox.add({}, written)
+    await outbox.add([], written)
     observed = MemoryPublisher(_publisher(f"127.0.0.1:{port}"))
     relay = OutboxRelay(outbox, observed, batch=BATCH, backoff=FAST_BACKOFF)
     stop = asyncio.Event()
@@ -229,7 +232,7 @@ async def test_node_restart_publishes_the_rest(
     # before it can mark the batch published.
     outbox = Outbox(path)
     await outbox.start()
-    await outbox.add({}, written)
+    await outbox.add([], written)
     first = MemoryPublisher(_publisher(broker))
     first.hold_after(3)
     relay = OutboxRelay(outbox, first, batch=BATCH)

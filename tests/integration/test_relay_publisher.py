@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from dief.kafka import DEFAULT_CASE_PARTITIONS, NodePublisher, cases_topic
 from dief.node import Outbox, OutboxRelay
@@ -35,7 +35,7 @@ async def test_records_carry_key_value_coarse_timestamp_and_no_headers(
     publisher = NodePublisher(broker_stack.settings("node"))
     relay = OutboxRelay(outbox, publisher)
     try:
-        await outbox.add({}, written)
+        await outbox.add([], written)
         assert await relay.drain_once() == 5
         assert await outbox.counts() == (0, 5)
     finally:
@@ -48,7 +48,7 @@ async def test_records_carry_key_value_coarse_timestamp_and_no_headers(
         partitions = [TopicPartition(fresh_topic, p) for p in range(DEFAULT_CASE_PARTITIONS)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        got = []
+        got: list[ConsumerRecord] = []
         async with asyncio.timeout(WAIT):
             while len(got) < len(written):
                 for records in (await consumer.getmany(timeout_ms=500)).values():

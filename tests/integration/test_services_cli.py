@@ -167,7 +167,7 @@ def _outbox(db: Path) -> tuple[int, int]:
 def _derived(outbox: Path, references: list[str]) -> list[str]:
     """The case ids a node derived for the cases of *references* (the practitioners' own
     references, kept in its outbox and never sent), in their order."""
-    rows = dict(_query(outbox, "SELECT reference, case_id FROM node_cases"))
+    rows = {row[0]: row[1] for row in _query(outbox, "SELECT reference, case_id FROM node_cases")}
     return [str(rows[ref]) for ref in references if ref in rows]
 
 

@@ -149,8 +149,12 @@ async def test_sigkill_and_restart_lose_nothing_and_count_nothing_twice(tmp_path
             agg.start()
             for fraction in KILL_AT:
                 threshold = int(published * fraction)
+
+                def reached(t: int = threshold) -> bool:
+                    return agg.alive() and applied_rows(db) >= t
+
                 await wait_until(
-                    lambda t=threshold: agg.alive() and applied_rows(db) >= t,
+                    reached,
                     90,
                     f"{threshold} of {published} records applied",
                 )

@@ -15,6 +15,7 @@ Waits are on progress read from the store, each bounded; no sleeps.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -136,7 +137,8 @@ async def test_leader_sigkill_then_a_rolling_restart_lose_nothing_and_count_noth
                     began = time.monotonic()
                     await _in_flight(nodes, chunk, store, done, restart)
                     done += len(chunk)
-                    await wait_until(lambda d=done: _progress(store, d), WAIT, f"{done} applied")
+                    progress = functools.partial(_progress, store, done)
+                    await wait_until(progress, WAIT, f"{done} applied")
                     await cluster.wait_fully_replicated()
                     timings.append(f"restart of {node_id}: {time.monotonic() - began:.1f} s")
         finally:

@@ -5,11 +5,11 @@ session cookie is ``Secure``)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple, Unpack
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,6 +31,9 @@ from dief.portal import (
 )
 from dief.vocab import Region
 from dief.wire import CspSummary, Digest
+
+T = TypeVar("T")
+Args = TypeVarTuple("Args")
 
 PASSWORD = "a long enough test password"
 TODAY = date(2026, 6, 15)
@@ -132,6 +135,17 @@ class Site:
     def fresh_client(self) -> TestClient:
         return TestClient(self.client.app, base_url="https://testserver")
 
+    def call(self, func: Callable[[Unpack[Args]], Awaitable[T]], *args: *Args) -> T:
+        """*func* awaited on the app's event loop (the test client's portal)."""
+        return call_in(self.client, func, *args)
+
+
+def call_in(client: TestClient, func: Callable[[Unpack[Args]], Awaitable[T]], *args: *Args) -> T:
+    """*func* awaited on *client*'s event loop: the client must be started (``with``)."""
+    portal = client.portal
+    assert portal is not None, "the test client is not started"
+    return portal.call(func, *args)
+
 
 def csrf_of(html: str) -> str:
     marker = 'name="csrf_token" value="'
@@ -177,7 +191,7 @@ def make_site(tmp_path: Path, party: Party) -> Iterator[Site]:
             for name, roles, region in ACCOUNTS[party]:
                 secrets[name] = await portal.accounts.create(name, PASSWORD, roles, region=region)
 
-        client.portal.call(create)
+        call_in(client, create)
         yield Site(client, portal, secrets, gateway, clock)
 
 

@@ -21,14 +21,13 @@ def test_the_author_is_never_the_approver() -> None:
 
 def test_approve_release_signs_the_approver_in_and_applies_the_rule(node_site: Site) -> None:
     portal = node_site.portal
-    assert portal.login_method is not None
+    login_method = portal.login_method
+    assert login_method is not None
 
     def approve(author: str, approver: str, password: str = PASSWORD) -> object:
         node_site.clock.now += 30  # a fresh code each time (a code is spent once)
         code = totp_code(node_site.secrets[approver], node_site.clock.now)
-        return node_site.client.portal.call(
-            approve_release, portal.login_method, author, approver, password, code
-        )
+        return node_site.call(approve_release, login_method, author, approver, password, code)
 
     account = approve("ana", "ben")
     assert account.username == "ben"  # type: ignore[attr-defined]

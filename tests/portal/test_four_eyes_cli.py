@@ -14,7 +14,7 @@ import contextlib
 import getpass
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -143,7 +143,7 @@ async def real_node(desk: Desk) -> AsyncIterator[tuple[Any, Any]]:
 
 
 @pytest.fixture
-def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
     import os
 
     for name in [n for n in os.environ if n.startswith("DIEF_")]:

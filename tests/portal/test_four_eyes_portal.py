@@ -16,11 +16,11 @@ from tests.portal.test_four_eyes_cli import _case
 def _drop(node_site: Site, tmp_path: Path) -> int:
     path = tmp_path / "drop.json"
     path.write_text(json.dumps(_case(detected="2026-05")), encoding="utf-8")
-    result = node_site.client.portal.call(
+    result = node_site.call(
         lambda: hold_file(node_site.portal.drafts, path, default_screener(), today=TODAY)
     )
     assert result.awaiting_approval == 1
-    [draft] = node_site.client.portal.call(node_site.portal.drafts.all)
+    [draft] = node_site.call(node_site.portal.drafts.all)
     return draft.id
 
 
@@ -44,7 +44,7 @@ def test_the_officer_who_dropped_the_file_cannot_approve_it(
 ) -> None:
     me = getpass.getuser()  # the file's owner: its author
     portal = node_site.portal
-    node_site.secrets[me] = node_site.client.portal.call(
+    node_site.secrets[me] = node_site.call(
         portal.accounts.create, me, PASSWORD, (Role.OFFICER, Role.APPROVER)
     )
     draft_id = _drop(node_site, tmp_path)

@@ -103,7 +103,7 @@ def test_a_meeting_member_cannot_open_another_regions_dashboard(region_site: Sit
 def test_reading_a_dashboard_is_in_the_audit_log(region_site: Site) -> None:
     region_site.login("afr-member")
     region_site.client.get("/region/AFR/2026-05")
-    entries = region_site.client.portal.call(region_site.portal.accounts.audit_log)
+    entries = region_site.call(region_site.portal.accounts.audit_log)
     assert any(e.action == "read" and e.target == "digest AFR 2026-05" for e in entries)
 
 
@@ -118,7 +118,7 @@ def test_a_form_post_without_the_csrf_token_is_refused(node_site: Site) -> None:
         "/cases/new", data={**VALID, "csrf_token": "x" * 43}, follow_redirects=False
     )
     assert wrong.status_code == 403
-    assert node_site.client.portal.call(node_site.portal.drafts.all) == []
+    assert node_site.call(node_site.portal.drafts.all) == []
     # the login form too
     other = node_site.fresh_client()
     r = other.post("/login", data={"username": "ana", "password": PASSWORD, "code": "000000"})
@@ -268,7 +268,7 @@ def test_a_member_downloads_their_regions_digest_and_the_download_is_audited(
     as_json = region_site.client.get("/region/AFR/2026-05/digest.json")
     assert as_json.json()["region"] == "AFR"
     assert region_site.client.get("/region/EEG/2026-05/digest.docx").status_code == 403
-    entries = region_site.client.portal.call(region_site.portal.accounts.audit_log)
+    entries = region_site.call(region_site.portal.accounts.audit_log)
     assert {e.target for e in entries if e.action == "download"} == {
         "digest AFR 2026-05 docx",
         "digest AFR 2026-05 json",
@@ -289,7 +289,7 @@ def test_the_secretariat_reads_a_cycles_summary_and_downloads_its_documents(
     assert site.client.get("/secretariat/CSP13/summary.json").json()["cycle"] == "CSP13"
     # a cycle without a published summary has no documents
     assert site.client.get("/secretariat/CSP12/summary.json").status_code == 404
-    entries = site.client.portal.call(site.portal.accounts.audit_log)
+    entries = site.call(site.portal.accounts.audit_log)
     assert {"summary CSP13 docx", "summary CSP13 json"} <= {e.target for e in entries}
 
 
@@ -323,7 +323,7 @@ def test_a_file_import_reports_each_line_and_makes_drafts_awaiting_approval(
     assert "screening" in rows[1][1]
     assert "Mombasa" not in report
     assert "region" in rows[2][1]
-    drafts = node_site.client.portal.call(node_site.portal.drafts.all)
+    drafts = node_site.call(node_site.portal.drafts.all)
     assert sorted(d.state.value for d in drafts) == ["draft", "submitted"]
     # without the token, nothing is imported
     again = node_site.client.post(

@@ -9,6 +9,7 @@ bulletin store holds two opened batches (what the node's follower writes)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,15 +56,15 @@ async def fill_store(outbox_path: Path) -> None:
 
 
 @pytest.fixture
-def bulletins(node_site: Site, tmp_path: Path) -> NodeBulletins:
+def bulletins(node_site: Site, tmp_path: Path) -> Iterator[NodeBulletins]:
     path = tmp_path / "node" / "outbox.sqlite"
     path.parent.mkdir()
     source = NodeBulletins(path)
-    node_site.client.portal.call(fill_store, path)
-    node_site.client.portal.call(source.start)
+    node_site.call(fill_store, path)
+    node_site.call(source.start)
     node_site.portal.bulletins = source
     yield source
-    node_site.client.portal.call(source.stop)
+    node_site.call(source.stop)
 
 
 def _section(html: str, bulletin_id: str) -> str:

@@ -61,7 +61,7 @@ def with_second_people(site: Site) -> Site:
         for name, roles in EXTRA:
             site.secrets[name] = await site.portal.accounts.create(name, PASSWORD, roles)
 
-    site.client.portal.call(create)
+    site.call(create)
     return site
 
 
@@ -88,7 +88,7 @@ def _request_publication(site: Site) -> int:
     assert site.login("editor").status_code == 303
     r = post(site, "/secretariat/CSP14/publish", "/secretariat/CSP14")
     assert r.status_code == 303, r.text
-    held = site.client.portal.call(site.portal.releases.open, ReleaseKind.SUMMARY)
+    held = site.call(site.portal.releases.open, ReleaseKind.SUMMARY)
     assert [(h.target, h.requester) for h in held] == [("CSP14", "editor")]
     return held[0].id
 
@@ -113,7 +113,7 @@ def test_a_second_editor_releases_the_publication_and_both_are_audited(site: Sit
     r = post(site, f"/secretariat/releases/{release}/release", "/secretariat/CSP14", other)
     assert r.status_code == 409
     assert _publisher(site).published == ["CSP14"]
-    entries = site.client.portal.call(site.portal.accounts.audit_log)
+    entries = site.call(site.portal.accounts.audit_log)
     seen = {(e.account, e.action, e.target) for e in entries}
     assert ("editor", "request", "publish summary CSP14") in seen
     assert ("editor2", "release", "publish summary CSP14") in seen
@@ -132,14 +132,14 @@ def test_a_publication_request_without_the_csrf_token_is_refused(site: Site) -> 
     assert site.login("editor").status_code == 303
     r = site.client.post("/secretariat/CSP14/publish", data={}, follow_redirects=False)
     assert r.status_code == 403
-    assert site.client.portal.call(site.portal.releases.open) == []
+    assert site.call(site.portal.releases.open) == []
 
 
 def test_a_cycle_without_any_digest_cannot_be_published(site: Site) -> None:
     assert site.login("editor").status_code == 303
     r = post(site, "/secretariat/CSP12/publish", "/secretariat/CSP12")
     assert r.status_code == 409
-    assert site.client.portal.call(site.portal.releases.open) == []
+    assert site.call(site.portal.releases.open) == []
 
 
 def test_the_preview_offers_its_documents_for_download(site: Site) -> None:
@@ -150,7 +150,7 @@ def test_the_preview_offers_its_documents_for_download(site: Site) -> None:
     assert docx.status_code == 200
     assert docx.content[:2] == b"PK"
     assert "preview" in docx.headers["content-disposition"]
-    entries = site.client.portal.call(site.portal.accounts.audit_log)
+    entries = site.call(site.portal.accounts.audit_log)
     assert "summary CSP14 docx (preview)" in {e.target for e in entries}
 
 
@@ -172,14 +172,14 @@ def test_a_failed_publication_is_kept_with_its_reason_and_may_be_asked_again(sit
     page = other.get("/secretariat/CSP14")
     assert "not released" in page.text
     assert "incomplete_cycle" in page.text
-    assert site.client.portal.call(site.portal.releases.open) == []
-    entries = site.client.portal.call(site.portal.accounts.audit_log)
+    assert site.call(site.portal.releases.open) == []
+    entries = site.call(site.portal.accounts.audit_log)
     assert ("editor2", "release failed", "publish summary CSP14") in {
         (e.account, e.action, e.target) for e in entries
     }
     r = post(site, "/secretariat/CSP14/publish", "/secretariat/CSP14")  # asked again
     assert r.status_code == 303
-    assert len(site.client.portal.call(site.portal.releases.open)) == 1
+    assert len(site.call(site.portal.releases.open)) == 1
 
 
 def test_without_the_secretariats_keyring_the_registry_page_says_so(site: Site) -> None:
@@ -198,5 +198,5 @@ def test_the_csv_data_annex_downloads_and_is_audited(site: Site) -> None:
     assert r.headers["content-type"].startswith("text/csv")
     text = r.content.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("period,region,")
-    entries = site.client.portal.call(site.portal.accounts.audit_log)
+    entries = site.call(site.portal.accounts.audit_log)
     assert "summary CSP13 csv" in {e.target for e in entries}

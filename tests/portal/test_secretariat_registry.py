@@ -58,7 +58,7 @@ def site(tmp_path: Path, forum_template: Path) -> Iterator[Site]:
 
 def _nodes(site: Site) -> list[tuple[str, str]]:
     assert site.portal.registry is not None
-    found = site.client.portal.call(site.portal.registry.nodes)
+    found = site.call(site.portal.registry.nodes)
     return [(n.registration_kid, n.status) for n in found]
 
 
@@ -69,7 +69,7 @@ def _second_admin(site: Site):  # type: ignore[no-untyped-def]
 
 
 def _release_id(site: Site, kind: ReleaseKind) -> int:
-    held = site.client.portal.call(site.portal.releases.open, kind)
+    held = site.call(site.portal.releases.open, kind)
     assert len(held) == 1
     return held[0].id
 
@@ -111,7 +111,7 @@ def test_an_administrator_registers_a_node_from_its_file(site: Site, tmp_path: P
     )
     assert r.status_code == 400
     assert "registered already" in r.text
-    entries = site.client.portal.call(site.portal.accounts.audit_log)
+    entries = site.call(site.portal.accounts.audit_log)
     assert ("admin", "register", f"node {node.registration_kid}") in {
         (e.account, e.action, e.target) for e in entries
     }
@@ -159,7 +159,7 @@ def test_a_revocation_is_released_by_a_second_administrator(site: Site) -> None:
     r = post(site, f"/secretariat/releases/{release}/release", "/secretariat/registry", other)
     assert r.status_code == 303
     assert _nodes(site) == [(kid, "revoked")]
-    entries = site.client.portal.call(site.portal.accounts.audit_log)
+    entries = site.call(site.portal.accounts.audit_log)
     seen = {(e.account, e.action, e.target) for e in entries}
     assert {
         ("admin", "request", f"revoke node {kid}"),
@@ -172,7 +172,7 @@ def test_a_directory_version_is_published_by_a_second_administrator(site: Site) 
     node_kem = forum.node("a").kem_key().kid
     [(kid, _)] = _nodes(site)
     assert site.portal.registry is not None
-    site.client.portal.call(site.portal.registry.revoke, kid)  # revoked, not yet published
+    site.call(site.portal.registry.revoke, kid)  # revoked, not yet published
     assert site.login("admin").status_code == 303
     r = post(site, "/secretariat/registry/directory", "/secretariat/registry")
     assert r.status_code == 303

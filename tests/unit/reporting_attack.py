@@ -299,11 +299,11 @@ def read_digests(digests: Sequence[Digest], *, start_month: int = 9) -> DigestRe
             assert known.get(name) == n, f"previous {name} = {n} contradicts its digest"
 
     groups: list[tuple[Name, Sequence[Name]]] = []
-    for p, cells in listed.items():
-        if p.startswith("W") or "_total" not in cells:
+    for p, names in listed.items():
+        if p.startswith("W") or "_total" not in names:
             continue
         for dim in SINGLE_VALUED:
-            members = [f"{p}/{c}" for c in sorted(cells) if c.startswith(f"{dim.value}/")]
+            members = [f"{p}/{c}" for c in sorted(names) if c.startswith(f"{dim.value}/")]
             if members:
                 groups.append((f"{p}/_total", members))
     parts: dict[str, list[str]] = {}
@@ -315,9 +315,9 @@ def read_digests(digests: Sequence[Digest], *, start_month: int = 9) -> DigestRe
         elif "Q" in p:
             parts[p] = _quarter_months(p)
     for p, inner in parts.items():
-        for cell in sorted(listed[p]):
-            members = [f"{q}/{cell}" for q in inner if cell in listed.get(q, set())]
-            groups.append((f"{p}/{cell}", members))
+        for name in sorted(listed[p]):
+            members = [f"{q}/{name}" for q in inner if name in listed.get(q, set())]
+            groups.append((f"{p}/{name}", members))
     return DigestRead(Issue(known, hidden, groups), frozenset(revealed), frozenset(unseen))
 
 

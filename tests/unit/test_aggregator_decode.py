@@ -133,20 +133,20 @@ async def test_each_bad_record_has_its_reason(ring: SimulatedForum, store: CaseS
     cid = rec.case_id
     good = inbound(sealed(ring, rec), cid.encode(), offset=99)
     # Each at its own offset, as on a partition.
-    bad = {name: (why, replace(rec, offset=i)) for i, (name, (why, rec)) in enumerate(bad.items())}
-    report = await agg.handle([*(rec for _, rec in bad.values()), good])
+    bad = {name: (why, replace(r, offset=i)) for i, (name, (why, r)) in enumerate(bad.items())}
+    report = await agg.handle([*(r for _, r in bad.values()), good])
     assert report.outcomes["applied"] == 1
     assert report.dead_lettered == len(bad)
     assert len(sink.sent) == len(bad)
-    for (name, (reason, rec)), letter in zip(bad.items(), sink.sent, strict=True):
+    for (name, (reason, sent)), letter in zip(bad.items(), sink.sent, strict=True):
         assert letter.reason == reason, name
-        assert letter.record is rec, name  # key and value unchanged
+        assert letter.record is sent, name  # key and value unchanged
         headers = dict(letter.headers())
         assert tuple(headers) == DLQ_HEADERS
         assert headers["dief-reason"] == reason.encode()
         assert headers["dief-source-topic"] == TOPIC.encode()
         assert headers["dief-source-partition"] == b"1"
-        assert headers["dief-source-offset"] == str(rec.offset).encode()
+        assert headers["dief-source-offset"] == str(sent.offset).encode()
         assert cid not in letter.detail, name  # details never carry case data
     counts = await store.dead_letter_counts("AFR")
     assert sum(counts.values()) == len(bad)

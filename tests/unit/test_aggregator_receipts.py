@@ -254,7 +254,7 @@ async def test_a_copied_envelope_id_gets_a_receipt_the_genuine_node_cannot_open(
 class PoisonedStore(CaseStore):
     poisoned = ""
 
-    async def apply_batch(self, region, records, **kwargs):  # type: ignore[no-untyped-def,override]  # noqa: ANN001, ANN003, ANN201  overrides the aggregator's store method; its types come from the base
+    async def apply_batch(self, region, records, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN003, ANN201  overrides the aggregator's store method; its types come from the base
         if any(r.case_id == self.poisoned for r in records):
             raise StorageRefusedError("value out of range for the column (simulated)")
         return await super().apply_batch(region, records, **kwargs)

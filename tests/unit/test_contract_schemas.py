@@ -66,7 +66,7 @@ def validator(name: str, pointer: str | None = None) -> Draft202012Validator:
 
 
 def schema_accepts(name: str, document: object, pointer: str | None = None) -> bool:
-    return validator(name, pointer).is_valid(document)
+    return bool(validator(name, pointer).is_valid(document))
 
 
 # -- the case input -------------------------------------------------------------------------
@@ -397,7 +397,7 @@ def test_a_signed_summary_validates_and_its_leaks_do_not() -> None:
 
 
 def test_a_digest_needs_its_flagged_fields() -> None:
-    digest = {
+    digest: dict[str, Any] = {
         "region": "AFR", "period": "2026-Q2", "k": 2,
         "totals": {"cases": 3, "contributors": 2, "suppressed": 0},
         "dimensions": {"kind": [{"value": "case", "count": 3, "contributors": 2,

@@ -120,7 +120,7 @@ def recipients(suite: str) -> list[dict[str, str]]:
 def test_plausible_header_changes_fail_authentication(suite: str, change: str) -> None:
     r0, r1 = recipients(suite)
     k0, k1, w0, w1 = r0["kid"], r1["kid"], r0["wrapped"], r1["wrapped"]
-    changes: dict[str, object] = {
+    by_name: dict[str, dict[str, object]] = {
         "region": {"region": "APG"},
         "type": {"type": TYPE_DIGEST},
         "schema": {"schema": 4},
@@ -131,7 +131,8 @@ def test_plausible_header_changes_fail_authentication(suite: str, change: str) -
         "swap_kids": {"recipients": [{"kid": k1, "wrapped": w0}, {"kid": k0, "wrapped": w1}]},
         "swap_wrapped": {"recipients": [{"kid": k0, "wrapped": w1}, {"kid": k1, "wrapped": w0}]},
         "repeat_wrapped": {"recipients": [r0, {"kid": k1, "wrapped": w0}]},
-    }[change]
+    }
+    changes = by_name[change]
     value = tampered(suite, **changes)
     for opener in (warm_opener(suite), fresh_opener(suite)):
         with pytest.raises(AuthenticationError):

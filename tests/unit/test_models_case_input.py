@@ -59,7 +59,7 @@ def test_minimal_case_gets_documented_defaults() -> None:
     assert case.tlp is Tlp.AMBER
     assert case.end_user_type is EndUserType.UNKNOWN
     assert case.related_regions == []
-    assert case.methods == case.transport_modes == case.actions_taken == []
+    assert (case.methods, case.transport_modes, case.actions_taken) == ([], [], [])
     assert case.risk_indicators == []
     assert case.case_id is None
     assert case.revision is None

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dief.crypto.keys import KemPrivateKey
-from dief.node import CaseIndexEntry, NationalNode, Outbox, write_accepted
+from dief.node import CaseIndexEntry, NationalNode, Outbox, ReceiptState, write_accepted
 from dief.testing import FakeCredentials
 from dief.vocab import Region
 from dief.wire import SUITE_X25519
@@ -142,7 +142,7 @@ async def test_a_held_case_is_released_when_its_credential_arrives_even_after_a_
     await box.stop()
 
 
-async def _receipt_states(box: Outbox) -> list[object]:
+async def _receipt_states(box: Outbox) -> list[ReceiptState]:
     from dief.node import ReceiptBook
 
     return [r for case in await ReceiptBook(box).cases() for r in case.records]

@@ -274,8 +274,11 @@ def test_the_endpoint_settings_come_from_the_environment(monkeypatch: pytest.Mon
     assert MetricsSettings().host == "127.0.0.1"  # loopback by default
     monkeypatch.setenv("DIEF_METRICS__PORT", "9464")
     monkeypatch.setenv("DIEF_METRICS__HOST", "0.0.0.0")  # noqa: S104 - only read back
-    for cls in (NodeSettings, AggregatorSettings, SecretariatSettings):
-        metrics = load_settings(cls, connects=False).metrics
+    for metrics in (
+        load_settings(NodeSettings, connects=False).metrics,
+        load_settings(AggregatorSettings, connects=False).metrics,
+        load_settings(SecretariatSettings, connects=False).metrics,
+    ):
         assert (metrics.port, metrics.host) == (9464, "0.0.0.0")  # noqa: S104
     monkeypatch.setenv("DIEF_METRICS__PROT", "9464")
     with pytest.raises(ConfigurationError, match="DIEF_METRICS__PROT"):

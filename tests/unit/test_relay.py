@@ -62,7 +62,7 @@ async def _stop(task: asyncio.Task[None], stop: asyncio.Event) -> None:
 
 
 async def test_new_entries_are_handed_over_and_marks_coalesced(outbox: CountingOutbox) -> None:
-    await outbox.add({}, [_entry(0), _entry(1)])  # before the relay starts: read from the file
+    await outbox.add([], [_entry(0), _entry(1)])  # before the relay starts: read from the file
     publisher = MemoryPublisher()
     relay = OutboxRelay(outbox, publisher, mark_interval=60.0, idle_read=60.0)
     stop = asyncio.Event()
@@ -71,7 +71,7 @@ async def test_new_entries_are_handed_over_and_marks_coalesced(outbox: CountingO
         await publisher.wait_sent(2)
         reads = outbox.reads
         for i in range(2, 22):
-            await outbox.add({}, [_entry(i)])
+            await outbox.add([], [_entry(i)])
             await publisher.wait_sent(i + 1)
         assert outbox.reads == reads  # all 20 handed over, none read back
         assert outbox.marks == 0  # acknowledged, marked later in one go
@@ -85,7 +85,7 @@ async def test_new_entries_are_handed_over_and_marks_coalesced(outbox: CountingO
 
 
 async def test_marks_are_written_once_a_batch_is_acknowledged(outbox: CountingOutbox) -> None:
-    await outbox.add({}, [_entry(i) for i in range(10)])
+    await outbox.add([], [_entry(i) for i in range(10)])
     publisher = MemoryPublisher()
     relay = OutboxRelay(outbox, publisher, batch=4, mark_interval=60.0)
     assert await relay.drain_once() == 10
@@ -102,11 +102,11 @@ async def test_a_broker_failure_loses_nothing_and_marks_only_what_was_acknowledg
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
-        await outbox.add({}, [_entry(0), _entry(1)])
+        await outbox.add([], [_entry(0), _entry(1)])
         await publisher.wait_sent(2)
         publisher.faults.fail(BrokerError("publishing failed: KafkaTimeoutError"), times=3)
         for i in range(2, 12):
-            await outbox.add({}, [_entry(i)])
+            await outbox.add([], [_entry(i)])
         await publisher.wait_sent(10)
         assert relay.failures == 3
         assert outbox.reads >= 2  # start-up, then from the file after the failures
@@ -123,7 +123,7 @@ async def test_a_crash_between_acknowledgement_and_mark_only_publishes_again(
     path = tmp_path / "outbox.sqlite"
     box = CountingOutbox(path)
     await box.start()
-    await box.add({}, [_entry(i) for i in range(5)])
+    await box.add([], [_entry(i) for i in range(5)])
     first = MemoryPublisher()
     box.fail_marks = True  # the marks never reach the file (the node dies first)
     with pytest.raises(StorageError):
@@ -151,11 +151,11 @@ async def test_a_backlog_beyond_the_queue_is_read_from_the_file_once(
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
-        await outbox.add({}, [_entry(0)])
+        await outbox.add([], [_entry(0)])
         await publisher.wait_sent(1)
         publisher.hold()  # the broker is slow: hand-overs pile up
         for i in range(1, 31):
-            await outbox.add({}, [_entry(i)])
+            await outbox.add([], [_entry(i)])
         reads = outbox.reads
         publisher.release()
         await publisher.wait_sent(31)
@@ -176,9 +176,9 @@ async def test_entries_another_process_wrote_are_published(tmp_path: Path) -> No
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
-        await mine.add({}, [_entry(0)])
+        await mine.add([], [_entry(0)])
         await publisher.wait_sent(1)
-        await other.add({}, [_entry(1), _entry(2)])  # never handed over: found in the file
+        await other.add([], [_entry(1), _entry(2)])  # never handed over: found in the file
         await publisher.wait_sent(3)
     finally:
         await _stop(task, stop)
@@ -192,9 +192,9 @@ async def test_drain_once_reads_the_file_and_returns_the_count(outbox: CountingO
     publisher = MemoryPublisher()
     relay = OutboxRelay(outbox, publisher, batch=3)
     assert await relay.drain_once() == 0
-    await outbox.add({}, [_entry(i) for i in range(7)])
+    await outbox.add([], [_entry(i) for i in range(7)])
     assert await relay.drain_once() == 7
-    await outbox.add({}, [_entry(7)])
+    await outbox.add([], [_entry(7)])
     assert await relay.drain_once() == 1  # not running: every drain reads the file
     assert publisher.sent == [_entry(i) for i in range(8)]
     assert await outbox.counts() == (0, 8)
@@ -231,7 +231,7 @@ async def test_two_pseudonyms_entries_go_out_after_independent_delays(
     together (one batch), so the aggregator could link them by arrival time."""
     clock, publisher = FakeClock(), MemoryPublisher()
     start = clock.now()
-    await outbox.add({}, [_grouped(0, "a"), _grouped(1, "b"), _grouped(2, "a")])
+    await outbox.add([], [_grouped(0, "a"), _grouped(1, "b"), _grouped(2, "a")])
     relay = _delayed(outbox, publisher, clock)
     assert await relay.drain_once() == 0  # nothing leaves at once
     assert relay.held == 3
@@ -252,7 +252,7 @@ async def test_two_pseudonyms_entries_go_out_after_independent_delays(
 async def test_every_group_draws_its_own_delay_within_the_bound(outbox: CountingOutbox) -> None:
     clock = FakeClock()
     start = clock.now()
-    await outbox.add({}, [_grouped(i, f"g{i}") for i in range(40)])
+    await outbox.add([], [_grouped(i, f"g{i}") for i in range(40)])
     relay = OutboxRelay(outbox, MemoryPublisher(), max_delay=MAX_DELAY, clock=clock)
     await relay.drain_once()  # the operating system's randomness: unpredictable
     dues = []
@@ -270,22 +270,22 @@ async def test_an_urgent_entry_goes_at_once_with_what_waits_ahead_of_it(
 ) -> None:
     clock, publisher = FakeClock(), MemoryPublisher()
     relay = _delayed(outbox, publisher, clock)
-    await outbox.add({}, [_grouped(0, "a"), _grouped(1, "b")])
+    await outbox.add([], [_grouped(0, "a"), _grouped(1, "b")])
     assert await relay.drain_once() == 0
-    await outbox.add({}, [_grouped(2, "a", urgent=True)])  # an alert of pseudonym a
+    await outbox.add([], [_grouped(2, "a", urgent=True)])  # an alert of pseudonym a
     assert await relay.drain_once() == 2
     assert publisher.sent == [_grouped(0, "a"), _grouped(2, "a", urgent=True)]  # in order
     assert relay.held == 1  # b still waits for its own delay
-    await outbox.add({}, [_grouped(3, "c", urgent=True)])
+    await outbox.add([], [_grouped(3, "c", urgent=True)])
     assert await relay.drain_once() == 1  # an alert of a new pseudonym: no delay at all
 
 
 async def test_entries_of_one_group_keep_their_order(outbox: CountingOutbox) -> None:
     clock, publisher = FakeClock(), MemoryPublisher()
     relay = OutboxRelay(outbox, publisher, batch=3, max_delay=MAX_DELAY, clock=clock)
-    await outbox.add({}, [_grouped(i, "ab"[i % 2]) for i in range(6)])
+    await outbox.add([], [_grouped(i, "ab"[i % 2]) for i in range(6)])
     await relay.drain_once()
-    await outbox.add({}, [_grouped(i, "ab"[i % 2]) for i in range(6, 9)])  # join the waiting
+    await outbox.add([], [_grouped(i, "ab"[i % 2]) for i in range(6, 9)])  # join the waiting
     await relay.drain_once()
     clock.advance(MAX_DELAY)
     assert await relay.drain_once() == 9
@@ -299,7 +299,7 @@ async def test_a_restart_loses_nothing_and_draws_again(tmp_path: Path) -> None:
     path, clock = tmp_path / "outbox.sqlite", FakeClock()
     box = Outbox(path)
     await box.start()
-    await box.add({}, [_grouped(i, f"g{i % 3}") for i in range(6)])
+    await box.add([], [_grouped(i, f"g{i % 3}") for i in range(6)])
     first = MemoryPublisher()
     relay = _delayed(box, first, clock, seed=1)
     await relay.drain_once()
@@ -333,9 +333,9 @@ async def test_the_running_relay_releases_a_group_when_its_delay_ends(
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
-        await outbox.add({}, [_grouped(0, "a"), _grouped(1, "a", urgent=True)])
+        await outbox.add([], [_grouped(0, "a"), _grouped(1, "a", urgent=True)])
         await publisher.wait_sent(2)  # urgent: no delay
-        await outbox.add({}, [_grouped(2, "b")])
+        await outbox.add([], [_grouped(2, "b")])
         clock.advance(MAX_DELAY)  # b's delay is over, whatever it was
         relay.notify()  # the clock moved (a real clock needs no telling)
         await publisher.wait_sent(3)
@@ -357,7 +357,7 @@ async def test_a_delayed_backlog_beyond_four_batches_is_read_in_as_groups_leave(
 ) -> None:
     clock, publisher = FakeClock(), MemoryPublisher()
     relay = OutboxRelay(outbox, publisher, batch=2, max_delay=MAX_DELAY, clock=clock)
-    await outbox.add({}, [_grouped(i, f"g{i % 3}") for i in range(12)])
+    await outbox.add([], [_grouped(i, f"g{i % 3}") for i in range(12)])
     assert await relay.drain_once() == 0
     assert relay.held == 8  # four batches held in memory; the rest stays in the file
     clock.advance(MAX_DELAY)

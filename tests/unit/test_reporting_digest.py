@@ -14,7 +14,7 @@ from dief.database import sqlite_url
 from dief.digests import build_digest, checklist_window, previous_period
 from dief.periods import parse_period
 from dief.vocab import Dimension
-from dief.wire import Digest, Lesson, Trend
+from dief.wire import Cell, Digest, Lesson, Trend
 from tests.unit.reporting_support import (
     TOTAL,
     History,
@@ -33,7 +33,7 @@ async def store(tmp_path: Path) -> AsyncIterator[CaseStore]:
         yield s
 
 
-def _cells(digest: Digest) -> dict[tuple[str, str], object]:
+def _cells(digest: Digest) -> dict[tuple[str, str], Cell]:
     return {(d.value, c.value): c for d, cells in digest.dimensions.items() for c in cells}
 
 
@@ -46,7 +46,7 @@ def _published(digest: Digest | None, pair: tuple[str, str]) -> int | None:
     cell = _cells(digest).get(pair)
     if cell is None:
         return 0
-    return cell.count  # type: ignore[attr-defined]
+    return cell.count
 
 
 def _check_against_recomputation(
@@ -96,7 +96,7 @@ def _check_against_recomputation(
     primary = secondary = 0
     for pair, cell in cells.items():
         want = exp[pair]
-        if cell.suppressed:  # type: ignore[attr-defined]
+        if cell.suppressed:
             if want.contributors < k:
                 primary += 1
             else:
@@ -105,25 +105,25 @@ def _check_against_recomputation(
                 assert getattr(cell, name) is None, (pair, name)
             continue
         assert want.contributors >= k, "a cell below k is always suppressed"
-        assert cell.count == want.count  # type: ignore[attr-defined]
-        assert cell.contributors == want.contributors  # type: ignore[attr-defined]
+        assert cell.count == want.count
+        assert cell.contributors == want.contributors
         if published_total is not None:
-            assert cell.share == round(want.count / published_total, 4)  # type: ignore[attr-defined]
+            assert cell.share == round(want.count / published_total, 4)
         else:
-            assert cell.share is None  # type: ignore[attr-defined]
+            assert cell.share is None
         prev = exp_prev.get(pair)
         shown_before = _published(earlier, pair)
-        assert cell.previous == shown_before  # type: ignore[attr-defined]
+        assert cell.previous == shown_before
         if prev is None:
-            assert cell.previous == 0  # type: ignore[attr-defined]
+            assert cell.previous == 0
         elif shown_before is None:
             # below k in the previous period, or hidden there by its secondary suppression
-            assert cell.change is None  # type: ignore[attr-defined]
-            assert cell.trend is None  # type: ignore[attr-defined]
+            assert cell.change is None
+            assert cell.trend is None
         else:
             assert prev.contributors >= k
-            assert cell.previous == prev.count  # type: ignore[attr-defined]
-            assert cell.change == want.count - prev.count  # type: ignore[attr-defined]
+            assert cell.previous == prev.count
+            assert cell.change == want.count - prev.count
     assert digest.totals.suppressed == primary + secondary == digest.notes.suppressed_cells
     assert digest.notes.primary_suppressed == primary
     assert digest.notes.secondary_suppressed == secondary
@@ -257,11 +257,11 @@ async def test_trend_flags_on_a_constructed_series(store: CaseStore) -> None:
     # summary rows (k_csp = 3) most cells would be protected for the summary's sake
     digest = await build_digest(store, "EEG", "2026-06", k=2, catalogue=CATALOGUE, k_csp=None)
     cells = _cells(digest)
-    assert cells[("method", "ant_trade")].trend is Trend.RISING  # type: ignore[attr-defined]
-    assert cells[("method", "ant_trade")].previous == 3  # type: ignore[attr-defined]
-    assert cells[("item_category", "ammunition")].trend is Trend.FALLING  # type: ignore[attr-defined]
-    assert cells[("transport_mode", "sea")].trend is Trend.NEW  # type: ignore[attr-defined]
-    assert cells[("method", "other")].trend is Trend.STABLE  # type: ignore[attr-defined]
+    assert cells[("method", "ant_trade")].trend is Trend.RISING
+    assert cells[("method", "ant_trade")].previous == 3
+    assert cells[("item_category", "ammunition")].trend is Trend.FALLING
+    assert cells[("transport_mode", "sea")].trend is Trend.NEW
+    assert cells[("method", "other")].trend is Trend.STABLE
     assert digest.totals.trend is Trend.RISING
     assert digest.notes.trend_test is not None
     assert digest.notes.trend_test.alpha == 0.05

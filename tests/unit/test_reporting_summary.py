@@ -15,7 +15,7 @@ from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.disclosure import SINGLE_VALUED
 from dief.secretariat import build_summary
-from dief.vocab import Region
+from dief.vocab import Dimension, Region
 from dief.wire import CspSummary, RegionTable
 from tests.unit.reporting_support import (
     TOTAL,
@@ -141,7 +141,7 @@ async def test_red_cases_never_enter_the_summary(store: CaseStore) -> None:
     text = summary.to_json()
     assert "CTX-01" not in text
     for table in _tables(summary).values():
-        assert "CTX-01" not in {c.value for c in table.dimensions["risk_indicator"]}
+        assert "CTX-01" not in {c.value for c in table.dimensions[Dimension.RISK_INDICATOR]}
     assert all(e.id != "CTX-01" for e in summary.checklist)
     # the totals are those of the non-red cases
     expected = await _expected(store)

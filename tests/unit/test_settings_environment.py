@@ -254,9 +254,9 @@ def test_settings_are_built_once_and_frozen(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.node == "alpha"
     assert settings.kafka.bootstrap == "k:1"
     with pytest.raises(ValueError, match="frozen"):
-        settings.node = "other"  # type: ignore[misc]
+        settings.node = "other"
     with pytest.raises(ValueError, match="frozen"):
-        settings.kafka.bootstrap = "other:2"  # type: ignore[misc]
+        settings.kafka.bootstrap = "other:2"
 
 
 def test_an_invalid_variable_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
