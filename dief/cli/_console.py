@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from dief.database import sqlite_path, sqlite_url
 from dief.exceptions import ConfigurationError, DiefError
 from dief.observability import json_handler
 from dief.settings import (
@@ -38,6 +39,8 @@ from dief.settings import (
 __all__ = [
     "FORMAT_OPTION",
     "LOG_FORMAT_OPTION",
+    "BootstrapOpt",
+    "EmbeddedOpt",
     "ManagedService",
     "OutOpt",
     "RichProgress",
@@ -71,7 +74,7 @@ OutOpt = Annotated[
 ]
 
 
-def database_url_option(database: str, default: Path, file: str) -> Any:
+def database_url_option(database: str, default: Path, file: str) -> Any:  # noqa: ANN401  typer.Option is typed Any (the Annotated option it makes)
     """``--database-url`` of a command reading *database* (e.g. "Aggregator"), whose service
     keeps it in *default* and whose SQLite file ``dief run`` leaves as *file*:
     ``Annotated[str | None, database_url_option(...)]`` (see :func:`stored_database`)."""
@@ -90,8 +93,6 @@ def stored_database(url: SecretStr, *, given: bool, last_run: Path, what: str) -
     :raises ConfigurationError: a SQLite file that does not exist (the store would create
         an empty database and report nothing).
     """
-    from dief.database import sqlite_path, sqlite_url
-
     value = url.get_secret_value()
     path = sqlite_path(value)
     if path is None or path.is_file():
@@ -187,6 +188,19 @@ def load_or_fail(
         return load_settings(cls, overrides, connects=connects)
     except ConfigurationError as exc:
         raise fail(exc) from exc
+
+
+#: The broker options every command that reaches a broker takes (one definition): the
+#: overrides of ``DIEF_KAFKA__BOOTSTRAP`` and ``DIEF_KAFKA__EMBEDDED``; the rest of
+#: ``DIEF_KAFKA__*`` (security protocol, SASL, CA file) comes from the environment only.
+#: Turned into settings overrides by :func:`kafka_options`.
+BootstrapOpt = Annotated[
+    str | None,
+    typer.Option("--bootstrap", help="Broker HOST:PORT (default: DIEF_KAFKA__BOOTSTRAP)"),
+]
+EmbeddedOpt = Annotated[
+    bool, typer.Option("--embedded", help="The broker is the embedded Tansu (no idempotence)")
+]
 
 
 def kafka_options(bootstrap: str | None, embedded: bool) -> dict[str, Any]:

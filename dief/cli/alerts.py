@@ -14,25 +14,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from pydantic import SecretStr
 from rich.console import Console
 from rich.markup import escape
 
-from dief.bulletins import AlertLine, WatchStore
+from dief.bulletins import AlertLine, BulletinStore, WatchStore, node_follower
 from dief.cli._console import (
+    BootstrapOpt,
+    EmbeddedOpt,
     err_console,
     kafka_options,
     keyring_passphrase,
     load_or_fail,
     run_or_fail,
 )
+from dief.exceptions import ConfigurationError
+from dief.kafka import DIRECTORY_TOPIC, KafkaRecordFeed
+from dief.keyring import DirectoryFollower, first_directory
+from dief.node import Outbox, own_keys
 from dief.settings import NodeSettings
-
-if TYPE_CHECKING:
-    from dief.node import Outbox
 
 __all__ = ["register"]
 
@@ -63,13 +66,8 @@ _OUTBOX = typer.Option("--outbox", help="The node's outbox file; its folder keep
 def alerts(
     ctx: typer.Context,
     outbox: Annotated[Path | None, _OUTBOX] = None,
-    bootstrap: Annotated[
-        str | None,
-        typer.Option("--bootstrap", help="Broker HOST:PORT (default: DIEF_KAFKA__BOOTSTRAP)"),
-    ] = None,
-    embedded: Annotated[
-        bool, typer.Option("--embedded", help="The broker is the embedded Tansu")
-    ] = False,
+    bootstrap: BootstrapOpt = None,
+    embedded: EmbeddedOpt = False,
     read: Annotated[
         bool,
         typer.Option(
@@ -106,9 +104,6 @@ async def _listing(
 ) -> tuple[list[AlertLine], int]:
     """The store's listing (after one read of the topic with *passphrase*) and how many
     records that read ignored."""
-    from dief.bulletins import BulletinStore
-    from dief.node import Outbox
-
     folder = settings.outbox.parent
     outbox = Outbox(settings.outbox)
     await outbox.start()
@@ -124,16 +119,10 @@ async def _read(
     settings: NodeSettings, passphrase: SecretStr, outbox: Outbox, seconds: float
 ) -> int:
     """Read ``dief.bulletins`` once, to its end, into the node's store."""
-    from dief.bulletins import node_follower
-    from dief.keyring import DirectoryFollower, first_directory
-    from dief.node import own_keys
-
     ring = settings.keyring.unlock(passphrase, "the node KEM key is", settings.directory)
     keys = own_keys(ring, settings.node)
     holder = keys.holder
     if holder.current is None:
-        from dief.kafka import DIRECTORY_TOPIC, KafkaRecordFeed
-
         feed = KafkaRecordFeed(settings.kafka, DIRECTORY_TOPIC, client_id="dief-alerts-directory")
         try:
             await first_directory(DirectoryFollower(feed, holder), holder)
@@ -198,8 +187,6 @@ def watch_add(
     outbox: Annotated[Path | None, _OUTBOX] = None,
 ) -> None:
     """Add a watch: a bulletin matches when it has one of the values of every facet given."""
-    from dief.exceptions import ConfigurationError
-
     try:
         watch = _watches(outbox).add(
             item_categories=item_category or (),
@@ -216,7 +203,7 @@ def watch_add(
 
 @watch_app.command("list")
 def watch_list(outbox: Annotated[Path | None, _OUTBOX] = None) -> None:
-    """This node's watches, one per line."""
+    """The node's watches, one per line."""
     for w in _watches(outbox).all():
         facets = {
             "item categories": w.item_categories,
@@ -240,4 +227,5 @@ def watch_remove(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``alerts`` sub-app to *app*."""
     app.add_typer(alerts_app)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,13 +23,36 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from dief.cli._console import kafka_options, keyring_passphrase, load_or_fail, run_or_fail
+from dief.cli._console import (
+    BootstrapOpt,
+    EmbeddedOpt,
+    kafka_options,
+    keyring_passphrase,
+    load_or_fail,
+    run_or_fail,
+)
 from dief.exceptions import BrokerError, ConfigurationError, ReleaseRefusedError, ValidationError
+from dief.portal import (
+    AccountStore,
+    DraftState,
+    DraftStore,
+    LocalLogin,
+    NodeServiceGateway,
+    PortalDatabase,
+    Role,
+    check_four_eyes,
+    hold_cases,
+    hold_file,
+    private_folder,
+    release_draft,
+)
+from dief.screening import Screener, default_screener
 from dief.settings import NodeSettings, PortalSettings
+from dief.wire import load_cases
 
 if TYPE_CHECKING:
     from dief.node import FileResult
-    from dief.portal import Account, Draft, DraftStore, LoginMethod, NodeGateway
+    from dief.portal import Account, Draft, LoginMethod, NodeGateway
     from dief.screening import TextScreener
 
 __all__ = [
@@ -50,10 +73,8 @@ NodeFactory = Callable[[], AbstractAsyncContextManager[tuple["NodeGateway", Publ
 
 
 @contextlib.asynccontextmanager
-async def open_desk() -> AsyncIterator[tuple[DraftStore, LoginMethod]]:
+async def open_desk() -> AsyncGenerator[tuple[DraftStore, LoginMethod], None]:
     """The portal's drafts and its login (the node portal's database)."""
-    from dief.portal import AccountStore, DraftStore, LocalLogin, PortalDatabase
-
     settings = load_or_fail(PortalSettings, {"party": "node"}, connects=False)
     if settings.database_url is None:
         settings.work_dir.mkdir(parents=True, exist_ok=True)
@@ -77,8 +98,6 @@ async def _sign_in(login: LoginMethod, name: str) -> Account:
     :raises ReleaseRefusedError: the sign-in failed (``approver_login``) or the account
         may neither draft nor approve cases.
     """
-    from dief.portal import Role
-
     password, code = _credentials(name)
     account = await login.login(name, password, code)
     if account is None:
@@ -92,8 +111,6 @@ async def _sign_in(login: LoginMethod, name: str) -> Account:
 
 def _screener(settings: NodeSettings) -> TextScreener:
     """The node's screener (with the forum's own terms, DIEF_SCREENING_TERMS_FILE)."""
-    from dief.screening import Screener, default_screener
-
     if settings.screening_terms_file is None:
         return default_screener()
     return Screener(extra_terms=settings.screening_terms_file)
@@ -103,9 +120,6 @@ async def post_for_approval(files: Sequence[Path], by: str | None, settings: Nod
     """``dief post`` under four eyes: *by* signs in, each file's valid, screened cases are
     held awaiting a second officer's approval (nothing sealed, the node is not started);
     prints one line per input line and returns how many were refused."""
-    from dief.portal import hold_cases
-    from dief.wire import load_cases
-
     if not by:
         raise ConfigurationError(
             "four eyes are on (DIEF_FOUR_EYES): give --by NAME, your portal account; a "
@@ -138,8 +152,6 @@ async def post_for_approval(files: Sequence[Path], by: str | None, settings: Nod
 
 def intake_hold(settings: NodeSettings) -> Callable[[Path], Awaitable[FileResult]]:
     """The intake folder under four eyes: each file's cases held in the portal's drafts."""
-    from dief.portal import hold_file
-
     screener = _screener(settings)
 
     async def hold(path: Path) -> FileResult:
@@ -150,7 +162,6 @@ def intake_hold(settings: NodeSettings) -> Callable[[Path], Awaitable[FileResult
 
 
 def _list(drafts: Sequence[Draft]) -> None:
-    from dief.portal import DraftState
 
     shown = 0
     for d in drafts:
@@ -170,10 +181,9 @@ def _list(drafts: Sequence[Draft]) -> None:
 @contextlib.asynccontextmanager
 async def open_node(
     settings: NodeSettings, passphrase_file: Path | None
-) -> AsyncIterator[tuple[NodeGateway, Publish]]:
+) -> AsyncGenerator[tuple[NodeGateway, Publish], None]:
     """The node, started for the release: its gateway, and a way to publish what waits."""
-    from dief.portal import NodeServiceGateway, private_folder
-    from producers.node import NodeService
+    from producers.node import NodeService  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     passphrase = keyring_passphrase(settings.keyring, passphrase_file)
     service = NodeService(settings, passphrase)
@@ -188,22 +198,19 @@ async def open_node(
 
 async def approve_drafts(ids: Sequence[int], by: str, node: NodeFactory) -> int:
     """Release drafts *ids* by *by* (signed in); returns how many were not released."""
-    from dief.portal import DraftState, Role, check_four_eyes, release_draft
-
     async with open_desk() as (drafts, login):
         found = [await drafts.get(i) for i in ids]
         missing = [i for i, d in zip(ids, found, strict=True) if d is None]
         if missing:
             raise ValidationError(f"no draft {missing[0]}", code="unknown_draft")
         approver = await _sign_in(login, by)
-        for draft in found:  # the rule before the node is started: nothing is sealed
-            assert draft is not None
+        drafts_found = [d for d in found if d is not None]  # all of them (none missing)
+        for draft in drafts_found:  # the rule before the node is started: nothing is sealed
             check_four_eyes(draft.author, approver.username,
                             approver_may_approve=approver.has(Role.APPROVER))  # fmt: skip
         failed = 0
         async with node() as (gateway, publish):
-            for draft in found:
-                assert draft is not None
+            for draft in drafts_found:
                 try:
                     after, outcome = await release_draft(drafts, gateway, draft, approver)
                 except ValidationError as exc:
@@ -254,12 +261,8 @@ def approve(
     passphrase_file: Annotated[
         Path | None, typer.Option("--passphrase-file", help="File holding the keyring passphrase")
     ] = None,
-    bootstrap: Annotated[
-        str | None, typer.Option("--bootstrap", help="Broker HOST:PORT (DIEF_KAFKA__BOOTSTRAP)")
-    ] = None,
-    embedded: Annotated[
-        bool, typer.Option("--embedded", help="The broker is the embedded Tansu")
-    ] = False,
+    bootstrap: BootstrapOpt = None,
+    embedded: EmbeddedOpt = False,
 ) -> None:
     """Four eyes: release cases held awaiting approval (DIEF_FOUR_EYES, `dief post --by`,
     the intake folder, the portal). The approver signs in with password and authenticator

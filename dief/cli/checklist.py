@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from dief.catalogue import ChecklistFormat
+from dief.catalogue import ChecklistFormat, load_catalogue, render_checklist, shipped_versions
+from dief.exceptions import ConfigurationError
 from dief.vocab import TransferStage, TransferType
 
 __all__ = ["register"]
@@ -44,9 +45,6 @@ def checklist(
     ] = ChecklistFormat.TEXT,
 ) -> None:
     """Print the risk-indicator checklist (a 'yes' answer signals a diversion risk)."""
-    from dief.catalogue import load_catalogue, render_checklist, shipped_versions
-    from dief.exceptions import ConfigurationError
-
     if version is not None and version not in shipped_versions():
         raise typer.BadParameter(
             f"{version!r} is not a shipped catalogue version; choose from: "

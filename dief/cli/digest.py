@@ -23,6 +23,8 @@ import typer
 from pydantic import SecretStr
 
 from dief._files import write_atomic
+from dief.catalogue import load_catalogue
+from dief.cli import publish
 from dief.cli._console import (
     FORMAT_OPTION,
     OutOpt,
@@ -39,7 +41,10 @@ from dief.cli._directory import (
     directory_overrides,
     unlock_keys,
 )
+from dief.crypto import Opener
 from dief.exceptions import DiefError
+from dief.keyring import KeyRole
+from dief.periods import parse_period
 from dief.settings import AGGREGATOR_DATABASE, AGGREGATOR_FILE, AggregatorSettings, RunSettings
 from dief.vocab import Region
 
@@ -50,6 +55,8 @@ __all__ = ["DigestFormat", "register"]
 
 
 class DigestFormat(StrEnum):
+    """The formats ``dief digest`` renders."""
+
     JSON = "json"
     MD = "md"
     HTML = "html"
@@ -65,12 +72,9 @@ async def _render(
     start_month: int,
     keys: KeySource | None,
 ) -> tuple[str, dict[str, float]]:
-    from dief.aggregator.store import CaseStore
-    from dief.catalogue import load_catalogue
-    from dief.crypto import Opener
-    from dief.digests import CaseLesson, build_digest, load_lessons, load_series
-    from dief.keyring import KeyRole
-    from dief.render import dump_json, render_digest_html, render_digest_markdown
+    from dief.aggregator.store import CaseStore  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
+    from dief.digests import CaseLesson, build_digest, load_lessons, load_series  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
+    from dief.render import dump_json, render_digest_html, render_digest_markdown  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -146,8 +150,6 @@ def digest(
     ] = False,
 ) -> None:
     """Render one region's trend digest for one period from an aggregator's database."""
-    from dief.periods import parse_period
-
     settings = load_or_fail(
         AggregatorSettings,
         {
@@ -172,15 +174,9 @@ def digest(
             if passphrase is not None
             else None
         )
-        url = stored_database(
-            settings.database_url,
-            given="database_url" in settings.model_fields_set,
-            last_run=load_or_fail(RunSettings).run_dir / AGGREGATOR_FILE,
-            what="aggregator",
-        )
         text, spent = asyncio.run(
             _render(
-                url=url,
+                url=_database(settings),
                 region=region,
                 period=canonical,
                 fmt=fmt,
@@ -189,21 +185,42 @@ def digest(
                 keys=source,
             )
         )
-        if out is not None:
-            write_atomic(out, text)
-            err_console.print(f"wrote {out}", highlight=False, markup=False)
-        else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+        _emit(text, out)
     except DiefError as exc:
         raise fail(exc) from exc
-    if timings:
+    _notes(spent if timings else None, lessons=passphrase is not None)
+
+
+def _database(settings: AggregatorSettings) -> str:
+    """The aggregator's database: the one given, else the service's, else the last run's."""
+    return stored_database(
+        settings.database_url,
+        given="database_url" in settings.model_fields_set,
+        last_run=load_or_fail(RunSettings).run_dir / AGGREGATOR_FILE,
+        what="aggregator",
+    )
+
+
+def _emit(text: str, out: Path | None) -> None:
+    """Write *text* to the file *out* (atomically), else to standard output."""
+    if out is not None:
+        write_atomic(out, text)
+        err_console.print(f"wrote {out}", highlight=False, markup=False)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def _notes(spent: dict[str, float] | None, *, lessons: bool) -> None:
+    """On standard error: the time each step took (*spent*, ``--timings``), and that the
+    lessons were left out when no keys opened them."""
+    if spent is not None:
         err_console.print(
             ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in spent.items()),
             highlight=False,
             markup=False,
         )
-    if passphrase is None:
+    if not lessons:
         err_console.print(
             "lessons omitted: pass --keys (or set DIEF_KEYRING__PATH) to include them",
             highlight=False,
@@ -214,7 +231,5 @@ def digest(
 
 def register(app: typer.Typer) -> None:
     """Add ``digest`` and ``publish-digests`` (:mod:`dief.cli.publish`) to *app*."""
-    from dief.cli import publish
-
     app.command("digest")(digest)
     publish.register(app)

@@ -19,7 +19,10 @@ import typer
 from aiokafka.errors import KafkaError
 from pydantic import SecretStr
 
+from dief.catalogue import load_catalogue
 from dief.cli._console import (
+    BootstrapOpt,
+    EmbeddedOpt,
     configure_logging,
     fail,
     kafka_options,
@@ -32,7 +35,12 @@ from dief.cli._directory import (
     directory_overrides,
     unlock_keys,
 )
+from dief.crypto import Opener
+from dief.database import sqlite_path
 from dief.exceptions import BrokerError, ConfigurationError, DiefError
+from dief.kafka import KafkaRecordSink, make_broker
+from dief.keyring import KeyRole
+from dief.periods import parse_period
 from dief.settings import AGGREGATOR_DATABASE, AggregatorSettings
 from dief.vocab import Region
 
@@ -42,8 +50,6 @@ __all__ = ["publish_digests_command", "register"]
 def _check_database(url: str) -> None:
     """Refuse a SQLite file that does not exist (the store would create an empty one and
     publish empty digests)."""
-    from dief.database import sqlite_path
-
     path = sqlite_path(url)
     if path is not None and not path.is_file():
         raise ConfigurationError(
@@ -59,12 +65,8 @@ async def _publish(
     *,
     changed_only: bool,
 ) -> list[str]:
-    from dief.aggregator.store import CaseStore
-    from dief.catalogue import load_catalogue
-    from dief.crypto import Opener
-    from dief.digests import issuer_from_keyring, publish_digests, read_lessons
-    from dief.kafka import KafkaRecordSink, make_broker
-    from dief.keyring import KeyRole
+    from dief.aggregator.store import CaseStore  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
+    from dief.digests import issuer_from_keyring, publish_digests, read_lessons  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     ring = unlock_keys(settings.keyring, passphrase, "the region's keys are", settings.directory)
     catalogue = load_catalogue()
@@ -163,18 +165,11 @@ def publish_digests_command(
             "DIEF_KEYRING__PASSPHRASE_FILE, else a prompt)",
         ),
     ] = None,
-    bootstrap: Annotated[
-        str | None,
-        typer.Option("--bootstrap", help="Broker HOST:PORT (default: DIEF_KAFKA__BOOTSTRAP)"),
-    ] = None,
-    embedded: Annotated[
-        bool, typer.Option("--embedded", help="The broker is the embedded Tansu (no idempotence)")
-    ] = False,
+    bootstrap: BootstrapOpt = None,
+    embedded: EmbeddedOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more")] = False,
 ) -> None:
     """Seal, sign and publish a region's digests now, each with its next version."""
-    from dief.periods import parse_period
-
     configure_logging(verbose)
     settings = load_or_fail(
         AggregatorSettings,

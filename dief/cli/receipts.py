@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from dief.cli._console import err_console, kafka_options, load_or_fail, run_or_fail
+from dief.cli._console import (
+    BootstrapOpt,
+    EmbeddedOpt,
+    err_console,
+    kafka_options,
+    load_or_fail,
+    run_or_fail,
+)
 from dief.node import CaseReceipts, ReceiptState
 from dief.settings import NodeSettings
 
@@ -24,13 +31,8 @@ def receipts(
         Path | None,
         typer.Option("--outbox", help="The node's outbox file (default: DIEF_OUTBOX)"),
     ] = None,
-    bootstrap: Annotated[
-        str | None,
-        typer.Option("--bootstrap", help="Broker HOST:PORT (default: DIEF_KAFKA__BOOTSTRAP)"),
-    ] = None,
-    embedded: Annotated[
-        bool, typer.Option("--embedded", help="The broker is the embedded Tansu")
-    ] = False,
+    bootstrap: BootstrapOpt = None,
+    embedded: EmbeddedOpt = False,
     read: Annotated[
         bool,
         typer.Option(
@@ -48,7 +50,7 @@ def receipts(
     region told (applied, dead-lettered with its reason, stale, duplicate, or no receipt
     yet). Only this node's outbox is read: the receipts of other nodes' records cannot be
     opened, and are never looked at."""
-    from producers.node import node_receipts
+    from producers.node import node_receipts  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     settings = load_or_fail(
         NodeSettings,

@@ -58,7 +58,7 @@ def _today() -> date:
 
 
 def _execute(options: RunOptions) -> RunResult:
-    from dief.pipeline import run_pipeline  # the pipeline pulls in Kafka and SQL: load on use
+    from dief.pipeline import run_pipeline  # noqa: PLC0415  the pipeline pulls in Kafka and SQL: load on use
 
     try:
         with RichProgress.bars() as bars:
@@ -90,7 +90,7 @@ def _print_result(result: RunResult, out: Path) -> None:
 def _options(
     settings: RunSettings, input_path: Path, out: Path, bootstrap: str | None
 ) -> RunOptions:
-    from dief.pipeline import RunOptions
+    from dief.pipeline import RunOptions  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     return RunOptions(
         input=input_path,

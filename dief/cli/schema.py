@@ -27,7 +27,7 @@ def export(
     ] = False,
 ) -> None:
     """Write schemas/*.json (JSON Schema and AsyncAPI) generated from the code."""
-    from dief.wire.schemas import check_schemas, export_schemas
+    from dief.wire.schemas import check_schemas, export_schemas  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     if check:
         stale = check_schemas(out)

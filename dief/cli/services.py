@@ -13,6 +13,8 @@ from rich.console import Console
 
 from dief.cli._console import (
     LOG_FORMAT_OPTION,
+    BootstrapOpt,
+    EmbeddedOpt,
     configure_logging,
     kafka_options,
     keyring_passphrase,
@@ -20,11 +22,14 @@ from dief.cli._console import (
     run_or_fail,
     run_service,
 )
+from dief.cli.approve import intake_hold, post_for_approval
 from dief.exceptions import BrokerError
 from dief.settings import AGGREGATOR_DATABASE, AggregatorSettings, LogFormat, NodeSettings
 from dief.vocab import Region
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from dief.node import Accepted
     from producers.node import FileResult, NodeService
 
@@ -42,13 +47,6 @@ PassFileOpt = Annotated[
         help="File holding the keyring passphrase (default: DIEF_KEYRING__PASSPHRASE, "
         "DIEF_KEYRING__PASSPHRASE_FILE, else a prompt)",
     ),
-]
-BootstrapOpt = Annotated[
-    str | None,
-    typer.Option("--bootstrap", help="Broker HOST:PORT (default: DIEF_KAFKA__BOOTSTRAP)"),
-]
-EmbeddedOpt = Annotated[
-    bool, typer.Option("--embedded", help="The broker is the embedded Tansu (no idempotence)")
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log more")]
 LogFormatOpt = Annotated[LogFormat | None, LOG_FORMAT_OPTION]
@@ -129,53 +127,73 @@ def post(
     Exit status 0 when nothing was refused, 1 when any line was refused (the others are
     posted), a receipt said dead-lettered, or an error stopped the command.
     """
-    from producers.node import NodeService
-
     configure_logging(verbose)
     settings = _node_settings(node, keys, bootstrap, embedded)
     if settings.four_eyes:  # held for a second officer: no keyring, nothing sealed
-        from dief.cli.approve import post_for_approval
-
         raise typer.Exit(1 if run_or_fail(post_for_approval(files, by, settings)) else 0)
     passphrase = keyring_passphrase(settings.keyring, passphrase_file)
+    if not verbose:  # what became of the token requests is said below, in one line
+        logging.getLogger("dief.credentials").setLevel(logging.ERROR)
+    raise typer.Exit(run_or_fail(_post(settings, passphrase, files, again=again, wait=wait)))
 
-    async def main() -> int:
-        if not verbose:  # what became of the token requests is said below, in one line
-            logging.getLogger("dief.credentials").setLevel(logging.ERROR)
-        service = NodeService(settings, passphrase)
-        await service.start()
-        try:
-            results = await service.post(files, again=again)
-            refused = _print_results(results)
-            deadline = time.monotonic() + (wait if wait is not None else 15.0)
-            if any(res.report.held for res in results):
-                held = await service.await_tokens(max(deadline - time.monotonic(), 0.1))
-                if held:
-                    console.print(
-                        f"[yellow]{held} cases held[/] until their contributor tokens arrive "
-                        "from the issuer; `dief node` seals and sends them then"
-                    )
-            try:
-                sent = await service.publish_pending(max(deadline - time.monotonic(), 0.1))
-                console.print(f"published {sent} records")
-                if left := await service.pending():
-                    console.print(
-                        f"{left} records wait for their pseudonym's random relay delay "
-                        "(DIEF_RELAY_MAX_DELAY_SECONDS, DESIGN §11); `dief node` sends them"
-                    )
-            except BrokerError as exc:
-                console.print(
-                    f"[yellow]not published yet[/] ({exc.message}): {await service.pending()} "
-                    "records wait in the outbox; `dief node` publishes them"
-                )
-                return 1 if refused else 0
-            if wait is not None:
-                refused += await _print_receipts(service, results, deadline - time.monotonic())
+
+async def _post(
+    settings: NodeSettings,
+    passphrase: SecretStr,
+    files: list[Path],
+    *,
+    again: bool,
+    wait: float | None,
+) -> int:
+    """``dief post``'s work on a started node service: post *files*, ask for the tokens
+    of held cases, publish, then (``--wait``) print the receipts; the exit status."""
+    from producers.node import NodeService  # noqa: PLC0415  the node service, loaded when a command runs it
+
+    service = NodeService(settings, passphrase)
+    await service.start()
+    try:
+        results = await service.post(files, again=again)
+        refused = _print_results(results)
+        deadline = time.monotonic() + (wait if wait is not None else 15.0)
+        if any(res.report.held for res in results):
+            await _await_tokens(service, max(deadline - time.monotonic(), 0.1))
+        if not await _publish(service, max(deadline - time.monotonic(), 0.1)):
             return 1 if refused else 0
-        finally:
-            await service.stop()
+        if wait is not None:
+            refused += await _print_receipts(service, results, deadline - time.monotonic())
+        return 1 if refused else 0
+    finally:
+        await service.stop()
 
-    raise typer.Exit(run_or_fail(main()))
+
+async def _await_tokens(service: NodeService, within: float) -> None:
+    """Ask for the contributor tokens of the held cases; say how many are still held."""
+    held = await service.await_tokens(within)
+    if held:
+        console.print(
+            f"[yellow]{held} cases held[/] until their contributor tokens arrive "
+            "from the issuer; `dief node` seals and sends them then"
+        )
+
+
+async def _publish(service: NodeService, within: float) -> bool:
+    """Publish the outbox's pending records; False (and why) if the broker did not take
+    them (they wait in the outbox for `dief node`)."""
+    try:
+        sent = await service.publish_pending(within)
+        console.print(f"published {sent} records")
+        if left := await service.pending():
+            console.print(
+                f"{left} records wait for their pseudonym's random relay delay "
+                "(DIEF_RELAY_MAX_DELAY_SECONDS, DESIGN §11); `dief node` sends them"
+            )
+    except BrokerError as exc:
+        console.print(
+            f"[yellow]not published yet[/] ({exc.message}): {await service.pending()} "
+            "records wait in the outbox; `dief node` publishes them"
+        )
+        return False
+    return True
 
 
 def _print_results(results: Sequence[FileResult]) -> int:
@@ -258,7 +276,7 @@ def node(
     log_format: LogFormatOpt = None,
 ) -> None:
     """Run a national node: watch an intake directory and relay the outbox to the broker."""
-    from producers.node import NodeService
+    from producers.node import NodeService  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     configure_logging(verbose, log_format)
     settings = _node_settings(name, keys, bootstrap, embedded, intake)
@@ -266,8 +284,6 @@ def node(
 
     hold = None
     if settings.four_eyes:  # the intake folder's cases await a second officer
-        from dief.cli.approve import intake_hold
-
         hold = intake_hold(settings)
     run_service(
         lambda: NodeService(settings, passphrase, hold=hold),
@@ -296,7 +312,7 @@ def aggregate(
     log_format: LogFormatOpt = None,
 ) -> None:
     """Run regional aggregators: apply case records, dead-letter bad ones."""
-    from consumers.aggregator import AggregatorService
+    from consumers.aggregator import AggregatorService  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     if not region and not all_regions:
         raise typer.BadParameter("give --region R (repeatable) or --all")

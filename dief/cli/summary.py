@@ -32,8 +32,11 @@ from rich.markup import escape
 from rich.text import Text
 
 from dief._files import write_atomic
+from dief.catalogue import load_catalogue
 from dief.cli._console import (
     FORMAT_OPTION,
+    BootstrapOpt,
+    EmbeddedOpt,
     OutOpt,
     configure_logging,
     database_url_option,
@@ -52,8 +55,11 @@ from dief.cli._directory import (
     trusted_directory,
 )
 from dief.exceptions import ConfigurationError, DiefError, DirectoryError
+from dief.keyring import KeyRole
+from dief.periods import CspCycle
 from dief.settings import SECRETARIAT_DATABASE, SECRETARIAT_FILE, RunSettings, SecretariatSettings
 from dief.vocab import Region
+from dief.wire import CspSummary
 
 __all__ = ["SummaryFormat", "register"]
 
@@ -67,6 +73,8 @@ summary_app = typer.Typer(
 
 
 class SummaryFormat(StrEnum):
+    """The formats ``dief summary`` writes."""
+
     JSON = "json"
     MD = "md"
     HTML = "html"
@@ -124,13 +132,12 @@ def _keys_dir(settings: SecretariatSettings, run: RunSettings) -> Path:
 
 
 def _render(summary_json: str, fmt: SummaryFormat) -> str | bytes:
-    from dief.render import (
+    from dief.render import (  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
         dump_json,
         render_summary_docx,
         render_summary_html,
         render_summary_markdown,
     )
-    from dief.wire import CspSummary
 
     summary = CspSummary.model_validate_json(summary_json)
     if fmt is SummaryFormat.JSON:
@@ -143,7 +150,7 @@ def _render(summary_json: str, fmt: SummaryFormat) -> str | bytes:
 
 
 async def _published(url: str, cycle: str, expected: Sequence[Region]) -> str:
-    from dief.secretariat import SecretariatStore
+    from dief.secretariat import SecretariatStore  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     async with SecretariatStore(url) as store:
         held = await store.summary(cycle)
@@ -168,9 +175,7 @@ async def _rebuild(
     expected: Sequence[Region],
     partial: bool,
 ) -> str:
-    from dief.catalogue import load_catalogue
-    from dief.keyring import KeyRole
-    from dief.secretariat import IncompleteCycleError, SecretariatStore, build_summary, sign_summary
+    from dief.secretariat import IncompleteCycleError, SecretariatStore, build_summary, sign_summary  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     keyring = settings.keyring.model_copy(update={"path": keys})
     source = keyring.unlock(passphrase, "the Secretariat's signing key is", settings.directory)
@@ -219,7 +224,6 @@ def summary(
         return
     if cycle is None:
         raise typer.BadParameter("give --cycle (e.g. CSP12)", param_hint="--cycle")
-    from dief.periods import CspCycle
 
     settings = load_or_fail(
         SecretariatSettings,
@@ -239,7 +243,7 @@ def summary(
         raise typer.BadParameter(str(exc), param_hint="--cycle") from exc
     if fmt is SummaryFormat.DOCX and out is None:
         raise typer.BadParameter("DOCX is binary: give --out FILE", param_hint="--out")
-    try:
+    try:  # noqa: PLW0717  each step may fail with a DiefError, reported as one line
         url = stored_database(
             settings.database_url,
             given="database_url" in settings.model_fields_set,
@@ -260,17 +264,21 @@ def summary(
             )
         else:
             text = asyncio.run(_published(url, canonical, settings.regions))
-        content = _render(text, fmt)
-        if out is not None:
-            write_atomic(out, content)
-            err_console.print(f"wrote {out}", highlight=False, markup=False)
-        elif isinstance(content, bytes):  # pragma: no cover - refused above
-            sys.stdout.buffer.write(content)
-        else:
-            sys.stdout.write(content)
-            sys.stdout.flush()
+        _emit(_render(text, fmt), out)
     except DiefError as exc:
         raise fail(exc) from exc
+
+
+def _emit(content: str | bytes, out: Path | None) -> None:
+    """Write *content* to the file *out* (atomically), else to standard output."""
+    if out is not None:
+        write_atomic(out, content)
+        err_console.print(f"wrote {out}", highlight=False, markup=False)
+    elif isinstance(content, bytes):  # pragma: no cover - refused above
+        sys.stdout.buffer.write(content)
+    else:
+        sys.stdout.write(content)
+        sys.stdout.flush()
 
 
 @summary_app.command("verify")
@@ -282,8 +290,7 @@ def verify(
 ) -> None:
     """Verify a CSP summary's signature with the Secretariat signing keys of the signed
     forum directory (never with key files lying in a folder)."""
-    from dief.keyring import KeyRole
-    from dief.secretariat import verify_summary
+    from dief.secretariat import verify_summary  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     try:
         data = file.read_bytes()
@@ -340,13 +347,8 @@ def secretariat(
         Path | None, typer.Option("--keys", help="Keyring directory (default: DIEF_KEYRING__PATH)")
     ] = None,
     passphrase_file: PassFileOpt = None,
-    bootstrap: Annotated[
-        str | None,
-        typer.Option("--bootstrap", help="Broker HOST:PORT (default: DIEF_KAFKA__BOOTSTRAP)"),
-    ] = None,
-    embedded: Annotated[
-        bool, typer.Option("--embedded", help="The broker is the embedded Tansu (no idempotence)")
-    ] = False,
+    bootstrap: BootstrapOpt = None,
+    embedded: EmbeddedOpt = False,
     k_csp: Annotated[
         int | None, typer.Option("--k-csp", min=1, help="Minimum distinct contributors")
     ] = None,
@@ -362,7 +364,7 @@ def secretariat(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more")] = False,
 ) -> None:
     """Run the Secretariat reporter: verify digests, publish signed CSP summaries."""
-    from consumers.secretariat import SecretariatService
+    from consumers.secretariat import SecretariatService  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     configure_logging(verbose)
     settings = load_or_fail(

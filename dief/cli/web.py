@@ -22,52 +22,68 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import SecretStr
 from rich.console import Console
 
-from dief.cli._console import fail, kafka_options, keyring_passphrase, load_or_fail
-from dief.exceptions import DiefError
+from dief.cli._console import (
+    BootstrapOpt,
+    EmbeddedOpt,
+    fail,
+    kafka_options,
+    keyring_passphrase,
+    load_or_fail,
+    stored_database,
+)
+from dief.cli._directory import unlock_keys
+from dief.cli._web_accounts import (
+    DbOpt,
+    PartyOpt,
+    account_app,
+    demo_accounts,
+    make_portal,
+    portal_settings,
+)
+from dief.crypto import Opener
+from dief.database import sqlite_path, sqlite_url
+from dief.exceptions import DiefError, KeyNotFoundError
+from dief.keyring import KeyRole
+from dief.node import FileResult
 from dief.portal import (
-    LoginLimiter,
+    KeyringRegistry,
+    NodeBulletins,
+    NodeServiceGateway,
     Party,
     Portal,
-    PortalDatabase,
-    Role,
-    SessionCodec,
+    SecretariatPublisher,
     StoreDigests,
     StoreSummaries,
     create_app,
+    hold_file,
     private_folder,
-    totp_code,
-    totp_uri,
 )
-from dief.settings import NodeSettings, PortalSettings, SecretariatSettings
+from dief.settings import (
+    AGGREGATOR_FILE,
+    SECRETARIAT_FILE,
+    AggregatorSettings,
+    NodeSettings,
+    PortalSettings,
+    RunSettings,
+    SecretariatSettings,
+)
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from dief.portal._demo import LocalForum
 
 __all__ = ["register"]
 
 console = Console(highlight=False)
-account_app = typer.Typer(help="The portal's accounts (per party).", no_args_is_help=True)
-
-PartyOpt = Annotated[
-    Party, typer.Option("--party", help="Whose portal: node, region or secretariat")
-]
-DbOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", help="The portal's accounts database (DIEF_PORTAL_DATABASE_URL)"
-    ),
-]
-
-
-def _settings(overrides: dict[str, Any]) -> PortalSettings:
-    return load_or_fail(PortalSettings, overrides, connects=False)
 
 
 def _node_settings(keys: Path | None, bootstrap: str | None, embedded: bool) -> NodeSettings:
@@ -75,30 +91,11 @@ def _node_settings(keys: Path | None, bootstrap: str | None, embedded: bool) -> 
     return load_or_fail(NodeSettings, overrides)
 
 
-def _portal(settings: PortalSettings) -> Portal:
-    if settings.database_url is None:
-        settings.work_dir.mkdir(parents=True, exist_ok=True)
-    return Portal(
-        party=Party(settings.party),
-        db=PortalDatabase(settings.accounts_url()),
-        codec=SessionCodec(
-            settings.session_secret.get_secret_value(),
-            idle_seconds=settings.idle_minutes * 60,
-            secure=settings.cookie_secure,
-        ),
-        limiter=LoginLimiter(settings.login_attempts, settings.login_window_minutes * 60),
-        regions=tuple(settings.regions or list(Region)),
-        cycle_start_month=settings.cycle_start_month,
-    )
-
-
 def _with_node(
     portal: Portal, settings: PortalSettings, node: NodeSettings, passphrase: SecretStr | None
 ) -> None:
     """Run the node service in the portal's process; the portal posts through it."""
-    from dief.node import FileResult
-    from dief.portal import NodeBulletins, NodeServiceGateway, hold_file
-    from producers.node import NodeService
+    from producers.node import NodeService  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     hold = None
     if node.four_eyes:  # the intake folder's cases await a second officer, in the portal
@@ -156,8 +153,7 @@ def _with_secretariat(
     """Run the Secretariat service in the portal's process: the portal publishes summaries
     through the running Secretariat (its store, signer and sink) and keeps the registry on
     its keyring, publishing directory versions and their group key release on its broker."""
-    from consumers.secretariat import SecretariatService
-    from dief.portal import KeyringRegistry, SecretariatPublisher
+    from consumers.secretariat import SecretariatService  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     # summaries are published only when a second person releases them here (DESIGN §13)
     service = SecretariatService(secretariat, passphrase, publishes_summaries=False)
@@ -189,14 +185,12 @@ def _with_secretariat(
 
 def _shown(secretariat: SecretariatSettings) -> str:
     """The database's kind and, for SQLite, its file (never a password)."""
-    from dief.database import sqlite_path
-
     url = secretariat.database_url.get_secret_value()
     path = sqlite_path(url)
     return str(path) if path is not None else url.split(":", 1)[0]
 
 
-def _stopping(forum: Any) -> Callable[[], Awaitable[None]]:
+def _stopping(forum: LocalForum) -> Callable[[], Awaitable[None]]:
     """Stop the demo forum's children when the portal stops (the last of its stop hooks):
     uvicorn re-raises the SIGTERM it caught once it has shut down, so the code after its
     ``run`` may never run."""
@@ -207,14 +201,12 @@ def _stopping(forum: Any) -> Callable[[], Awaitable[None]]:
     return stop
 
 
-def _demo_digests(forum: Any) -> Callable[[], Awaitable[None]]:
+def _demo_digests(forum: LocalForum) -> Callable[[], Awaitable[None]]:
     """After the Secretariat started: the last ``dief demo`` run's digests, signed by the
     demo forum's regions, on its broker (once), so there is a summary to release."""
-    from dief.portal._demo import send_demo_digests
+    from dief.portal._demo import send_demo_digests  # noqa: PLC0415  loaded when the command runs (Kafka, SQL, rendering): the CLI starts without it
 
     async def send() -> None:
-        from dief.database import sqlite_url
-        from dief.settings import AGGREGATOR_FILE, RunSettings
 
         last_run = load_or_fail(RunSettings, {}, connects=False).run_dir / AGGREGATOR_FILE
         if not last_run.is_file():
@@ -237,8 +229,6 @@ def _has_keyring(keys: Path | None, passphrase_file: Path | None) -> bool:
 def _aggregator_url(settings: PortalSettings) -> str:
     if settings.aggregator_database_url is not None:
         return settings.aggregator_database_url.get_secret_value()
-    from dief.cli._console import stored_database
-    from dief.settings import AGGREGATOR_FILE, AggregatorSettings, RunSettings
 
     aggregator = load_or_fail(AggregatorSettings, {}, connects=False)
     last_run = load_or_fail(RunSettings, {}, connects=False).run_dir / AGGREGATOR_FILE
@@ -253,12 +243,6 @@ def _lesson_openers(
 ) -> dict[Region, Any]:
     """The region's keys (``--keys`` or ``DIEF_KEYRING__PATH``) open the lessons of the
     regions they hold keys for; without a keyring, lessons are omitted (and said so)."""
-    from dief.cli._directory import unlock_keys
-    from dief.crypto import Opener
-    from dief.exceptions import KeyNotFoundError
-    from dief.keyring import KeyRole
-    from dief.settings import AggregatorSettings
-
     settings = load_or_fail(AggregatorSettings, {"keyring": {"path": keys}}, connects=False)
     keyring = settings.keyring
     if "path" not in keyring.model_fields_set and passphrase_file is None:
@@ -277,8 +261,6 @@ def _lesson_openers(
 def _secretariat_url(settings: PortalSettings) -> str:
     if settings.secretariat_database_url is not None:
         return settings.secretariat_database_url.get_secret_value()
-    from dief.cli._console import stored_database
-    from dief.settings import SECRETARIAT_FILE, RunSettings, SecretariatSettings
 
     secretariat = load_or_fail(SecretariatSettings, {}, connects=False)
     last_run = load_or_fail(RunSettings, {}, connects=False).run_dir / SECRETARIAT_FILE
@@ -286,43 +268,6 @@ def _secretariat_url(settings: PortalSettings) -> str:
     return stored_database(
         secretariat.database_url, given=given, last_run=last_run, what="Secretariat"
     )
-
-
-DEMO_ACCOUNTS: dict[Party, list[tuple[str, tuple[Role, ...], Region | None]]] = {
-    Party.NODE: [
-        ("officer", (Role.OFFICER,), None),
-        ("approver", (Role.OFFICER, Role.APPROVER), None),
-        ("admin", (Role.ADMINISTRATOR,), None),
-    ],
-    Party.REGION: [
-        *((f"member-{r.value.lower()}", (Role.MEETING_MEMBER,), r) for r in Region),
-        ("admin", (Role.ADMINISTRATOR,), None),
-    ],
-    Party.SECRETARIAT: [  # two of each: every release is a second person's
-        ("editor", (Role.SECRETARIAT_EDITOR,), None),
-        ("editor2", (Role.SECRETARIAT_EDITOR,), None),
-        ("admin", (Role.ADMINISTRATOR,), None),
-        ("admin2", (Role.ADMINISTRATOR,), None),
-    ],
-}
-
-
-async def _demo_accounts(portal: Portal) -> None:
-    """Make the party's demo accounts that do not exist yet and print how to sign in."""
-    await portal.db.start()
-    try:
-        for name, roles, region in DEMO_ACCOUNTS[portal.party]:
-            if await portal.accounts.by_name(name) is not None:
-                continue
-            password = secrets.token_urlsafe(12)
-            secret = await portal.accounts.create(name, password, roles, region=region)
-            console.print(  # one line each, whatever the terminal's width (copy, scripts)
-                f"demo account [bold]{name}[/bold] password {password} authenticator {secret}",
-                soft_wrap=True,
-            )
-    finally:
-        await portal.db.stop()
-    console.print("a sign-in code: dief web-account code NAME --party " + portal.party.value)
 
 
 def web(
@@ -354,20 +299,13 @@ def web(
     passphrase_file: Annotated[
         Path | None, typer.Option("--passphrase-file", help="File holding the keyring passphrase")
     ] = None,
-    bootstrap: Annotated[
-        str | None,
-        typer.Option("--bootstrap", help="A node's or the Secretariat's portal: the broker"),
-    ] = None,
-    embedded: Annotated[
-        bool, typer.Option("--embedded", help="The broker is the embedded Tansu")
-    ] = False,
+    bootstrap: BootstrapOpt = None,
+    embedded: EmbeddedOpt = False,
     demo: Annotated[
         bool, typer.Option("--demo", help="Demo accounts (and, for a node, a local forum)")
     ] = False,
 ) -> None:
     """Serve one party's part of the portal (node, region or Secretariat)."""
-    import uvicorn
-
     overrides: dict[str, Any] = {
         "party": party.value, "host": host, "port": port, "database_url": database_url,
         "aggregator_database_url": aggregator_database_url,
@@ -376,140 +314,105 @@ def web(
     }  # fmt: skip
     if demo:
         overrides["cookie_secure"] = overrides.get("cookie_secure", False)
-    settings = _settings(overrides)
-    portal = _portal(settings)
+    settings = portal_settings(overrides)
+    portal = make_portal(settings)
     if demo:
-        asyncio.run(_demo_accounts(portal))
+        asyncio.run(demo_accounts(portal))
+    sources = _Sources(keys, passphrase_file, bootstrap, embedded, demo=demo)
     try:
         with contextlib.ExitStack() as stack:
-            if portal.party is Party.NODE:
-                if demo:
-                    from dief.portal._demo import LocalForum
-
-                    forum = stack.enter_context(
-                        LocalForum.started(settings.work_dir / "portal-demo")
-                    )
-                    portal.on_stop.append(_stopping(forum))
-                    node = load_or_fail(NodeSettings, forum.node_overrides())
-                    passphrase: SecretStr | None = forum.passphrase
-                else:
-                    node = _node_settings(keys, bootstrap, embedded)
-                    passphrase = keyring_passphrase(node.keyring, passphrase_file)
-                _with_node(portal, settings, node, passphrase)
-            elif portal.party is Party.REGION:
-                portal.digests = StoreDigests(
-                    _aggregator_url(settings),
-                    k=settings.k_meeting,
-                    start_month=settings.cycle_start_month,
-                    openers=_lesson_openers(portal.regions, keys, passphrase_file),
-                )
-            elif demo:
-                from dief.portal._demo import LocalForum
-
-                forum = stack.enter_context(
-                    LocalForum.started(
-                        settings.work_dir / "portal-demo-secretariat", services=False
-                    )
-                )
-                portal.on_stop.append(_stopping(forum))  # after the Secretariat stopped
-                secretariat = load_or_fail(SecretariatSettings, forum.secretariat_overrides())
-                _with_secretariat(portal, secretariat, forum.passphrase)
-                portal.on_start.append(_demo_digests(forum))
-            elif _has_keyring(keys, passphrase_file):
-                secretariat = _secretariat_settings(settings, keys, bootstrap, embedded)
-                passphrase = keyring_passphrase(secretariat.keyring, passphrase_file)
-                _with_secretariat(portal, secretariat, passphrase)
-            else:  # a read-only preview: the pages say to use dief summary and dief keys
-                console.print("no Secretariat keyring (--keys): a read-only preview")
-                portal.summaries = StoreSummaries(
-                    _secretariat_url(settings), k=settings.k_csp,
-                    start_month=settings.cycle_start_month,
-                )  # fmt: skip
-            scheme = "https" if settings.cookie_secure else "http"
-            console.print(
-                f"portal ({settings.party}) at {scheme}://{settings.host}:{settings.port}/"
-            )
-            config = uvicorn.Config(
-                create_app(portal), host=settings.host, port=settings.port, log_level="warning",
-                server_header=False, proxy_headers=False,
-            )  # fmt: skip
-            uvicorn.Server(config).run()
+            _wire(stack, portal, settings, sources)
+            _serve(portal, settings)
     except DiefError as exc:
         raise fail(exc) from exc
 
 
-@contextlib.asynccontextmanager
-async def _accounts(party: Party, database_url: str | None) -> AsyncIterator[Portal]:
-    portal = _portal(_settings({"party": party.value, "database_url": database_url}))
-    await portal.db.start()
-    try:
-        yield portal
-    finally:
-        await portal.db.stop()
+@dataclass(frozen=True, slots=True)
+class _Sources:
+    """Where ``dief web`` takes a party's keys and broker from (its options)."""
+
+    keys: Path | None
+    passphrase_file: Path | None
+    bootstrap: str | None
+    embedded: bool
+    demo: bool
 
 
-@account_app.command("add")
-def add_account(
-    name: Annotated[str, typer.Argument(help="User name")],
-    party: PartyOpt = Party.NODE,
-    role: Annotated[list[Role], typer.Option("--role", help="A role (repeatable)")] = [],  # noqa: B006 - typer's list option
-    region: Annotated[
-        Region | None, typer.Option("--region", help="A meeting member's region")
-    ] = None,
-    language: Annotated[str, typer.Option("--language", help="en, fr or es")] = "en",
-    password_file: Annotated[
-        Path | None, typer.Option("--password-file", help="First line: the password")
-    ] = None,
-    database_url: DbOpt = None,
+def _wire(
+    stack: contextlib.ExitStack, portal: Portal, settings: PortalSettings, sources: _Sources
 ) -> None:
-    """Create an account; prints its authenticator secret (shown once)."""
-    from dief.cli._console import passphrase_from_file, prompt_passphrase
-
-    password = (
-        passphrase_from_file(password_file) if password_file else prompt_passphrase()
-    ).get_secret_value()
-
-    async def main() -> str:
-        async with _accounts(party, database_url) as portal:
-            return await portal.accounts.create(
-                name, password, role, region=region, language=language
-            )
-
-    try:
-        secret = asyncio.run(main())
-    except DiefError as exc:
-        raise fail(exc) from exc
-    console.print(f"account {name}: authenticator secret {secret}")
-    console.print(totp_uri(secret, name))
+    """Give *portal* its party's service (node, Secretariat) or store (region); what it
+    starts is stopped by *stack*."""
+    if portal.party is Party.NODE:
+        _wire_node(stack, portal, settings, sources)
+    elif portal.party is Party.REGION:
+        portal.digests = StoreDigests(
+            _aggregator_url(settings),
+            k=settings.k_meeting,
+            start_month=settings.cycle_start_month,
+            openers=_lesson_openers(portal.regions, sources.keys, sources.passphrase_file),
+        )
+    else:
+        _wire_secretariat(stack, portal, settings, sources)
 
 
-@account_app.command("disable")
-def disable_account(name: str, party: PartyOpt = Party.NODE, database_url: DbOpt = None) -> None:
-    """Disable an account (a leaver's): it cannot sign in, its sessions end."""
+def _wire_node(
+    stack: contextlib.ExitStack, portal: Portal, settings: PortalSettings, sources: _Sources
+) -> None:
+    """The node service in the portal's process: a local forum's (``--demo``), else the
+    one of the node's keyring and broker."""
+    if sources.demo:
+        from dief.portal._demo import LocalForum  # noqa: PLC0415  the demo forum, only with --demo
 
-    async def main() -> bool:
-        async with _accounts(party, database_url) as portal:
-            return await portal.accounts.set_disabled(name, True)
+        forum = stack.enter_context(LocalForum.started(settings.work_dir / "portal-demo"))
+        portal.on_stop.append(_stopping(forum))
+        node = load_or_fail(NodeSettings, forum.node_overrides())
+        passphrase: SecretStr | None = forum.passphrase
+    else:
+        node = _node_settings(sources.keys, sources.bootstrap, sources.embedded)
+        passphrase = keyring_passphrase(node.keyring, sources.passphrase_file)
+    _with_node(portal, settings, node, passphrase)
 
-    if not asyncio.run(main()):
-        raise fail(DiefError(f"there is no account {name!r}"))
-    console.print(f"account {name} disabled")
+
+def _wire_secretariat(
+    stack: contextlib.ExitStack, portal: Portal, settings: PortalSettings, sources: _Sources
+) -> None:
+    """The Secretariat service in the portal's process (a local forum's with ``--demo``,
+    else the one of the Secretariat's keyring), or without a keyring a read-only preview."""
+    if sources.demo:
+        from dief.portal._demo import LocalForum  # noqa: PLC0415  the demo forum, only with --demo
+
+        forum = stack.enter_context(
+            LocalForum.started(settings.work_dir / "portal-demo-secretariat", services=False)
+        )
+        portal.on_stop.append(_stopping(forum))  # after the Secretariat stopped
+        secretariat = load_or_fail(SecretariatSettings, forum.secretariat_overrides())
+        _with_secretariat(portal, secretariat, forum.passphrase)
+        portal.on_start.append(_demo_digests(forum))
+    elif _has_keyring(sources.keys, sources.passphrase_file):
+        secretariat = _secretariat_settings(
+            settings, sources.keys, sources.bootstrap, sources.embedded
+        )
+        passphrase = keyring_passphrase(secretariat.keyring, sources.passphrase_file)
+        _with_secretariat(portal, secretariat, passphrase)
+    else:  # a read-only preview: the pages say to use dief summary and dief keys
+        console.print("no Secretariat keyring (--keys): a read-only preview")
+        portal.summaries = StoreSummaries(
+            _secretariat_url(settings), k=settings.k_csp, start_month=settings.cycle_start_month
+        )
 
 
-@account_app.command("code")
-def account_code(name: str, party: PartyOpt = Party.NODE, database_url: DbOpt = None) -> None:
-    """Print the account's current sign-in code (demos and tests: whoever can read the
-    accounts database can do this; a real account's holder uses an authenticator app)."""
-    import time
+def _serve(portal: Portal, settings: PortalSettings) -> None:
+    """Run *portal*'s web server until it is stopped (Ctrl-C)."""
+    import uvicorn  # noqa: PLC0415  the web server, loaded by the one command that serves
 
-    async def main() -> str | None:
-        async with _accounts(party, database_url) as portal:
-            return await portal.accounts.totp_secret(name)
-
-    found = asyncio.run(main())
-    if found is None:
-        raise fail(DiefError(f"there is no account {name!r}"))
-    console.print(totp_code(found, time.time()))
+    scheme = "https" if settings.cookie_secure else "http"
+    console.print(f"portal ({settings.party}) at {scheme}://{settings.host}:{settings.port}/")
+    config = uvicorn.Config(
+        create_app(portal), host=settings.host, port=settings.port, log_level="warning",
+        server_header=False, proxy_headers=False,
+    )  # fmt: skip
+    uvicorn.Server(config).run()
 
 
 def register(app: typer.Typer) -> None:

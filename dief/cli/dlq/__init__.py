@@ -29,10 +29,15 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from dief.cli._console import configure_logging, kafka_options, load_or_fail, run_or_fail
-from dief.cli.dlq._options import (
+from dief.cli._console import (
     BootstrapOpt,
     EmbeddedOpt,
+    configure_logging,
+    kafka_options,
+    load_or_fail,
+    run_or_fail,
+)
+from dief.cli.dlq._options import (
     JsonOpt,
     ReasonOpt,
     RefOpt,
@@ -82,7 +87,7 @@ __all__ = [
     "register",
 ]
 
-dlq_app = typer.Typer(
+dlq_app = typer.Typer(  # noqa: RUF067  the commands live here: tests replace this module's Kafka calls (test_dlq_cli)
     name="dlq",
     help="List, show and replay dead letters (reasons and coordinates, never payloads).",
     no_args_is_help=True,
@@ -91,7 +96,7 @@ dlq_app = typer.Typer(
 )
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:  # noqa: RUF067  the commands live here: tests replace this module's Kafka calls (test_dlq_cli)
     """Add the ``dlq`` sub-app to *app*."""
     app.add_typer(
         dlq_app,
@@ -100,7 +105,7 @@ def register(app: typer.Typer) -> None:
     )
 
 
-def _settings(
+def _settings(  # noqa: RUF067  the commands live here: tests replace this module's Kafka calls (test_dlq_cli)
     regions: Sequence[Region] | None, bootstrap: str | None, embedded: bool
 ) -> AggregatorSettings:
     return load_or_fail(
@@ -112,14 +117,14 @@ def _settings(
     )
 
 
-def _read(kafka: KafkaSettings, regions: Sequence[Region], time_limit: float) -> DeadLetterSnapshot:
+def _read(kafka: KafkaSettings, regions: Sequence[Region], time_limit: float) -> DeadLetterSnapshot:  # noqa: RUF067  the commands live here: tests replace this module's Kafka calls (test_dlq_cli)
     return run_or_fail(read_dead_letters(kafka, regions, time_limit=time_limit))
 
 
 # -- list -----------------------------------------------------------------------------
 
 
-@dlq_app.command(
+@dlq_app.command(  # noqa: RUF067  the commands live here: tests replace this module's Kafka calls (test_dlq_cli)
     "list",
     help="One row per dead letter: region, DLQ partition:offset, hour, reason, detail, "
     "source topic, partition and offset, record reference; then a count by reason. Never a "
@@ -155,7 +160,7 @@ def list_letters(
 # -- show -----------------------------------------------------------------------------
 
 
-@dlq_app.command(
+@dlq_app.command(  # noqa: RUF067  the commands live here: tests replace this module's Kafka calls (test_dlq_cli)
     "show",
     help="One dead letter, or every dead letter of one record: its headers, what its reason "
     "means, its value's size. Never the value or the key.",
@@ -204,12 +209,12 @@ def show(
 # -- replay ---------------------------------------------------------------------------
 
 
-def _interactive() -> bool:
+def _interactive() -> bool:  # noqa: RUF067  the commands live here: tests replace this module's Kafka calls (test_dlq_cli)
     """Whether a person can answer the confirmation (standard input is a terminal)."""
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-async def _replay_and_watch(
+async def _replay_and_watch(  # noqa: RUF067  the commands live here: tests replace this module's Kafka calls (test_dlq_cli)
     kafka: KafkaSettings,
     regions: Sequence[Region],
     letters: Sequence[StoredDeadLetter],
@@ -229,7 +234,7 @@ async def _replay_and_watch(
     return outcomes(replayed, new)
 
 
-@dlq_app.command(
+@dlq_app.command(  # noqa: RUF067  the commands live here: tests replace this module's Kafka calls (test_dlq_cli)
     "replay",
     help="Re-send the selected dead letters' original key and value to their cases topic "
     "(acks=all, timestamp to the hour, no headers), then report for each whether it was "

@@ -9,8 +9,6 @@ import typer
 from dief.vocab import Region
 
 __all__ = [
-    "BootstrapOpt",
-    "EmbeddedOpt",
     "JsonOpt",
     "ReasonOpt",
     "RefOpt",
@@ -48,13 +46,6 @@ RefOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON Lines on standard output")]
-BootstrapOpt = Annotated[
-    str | None,
-    typer.Option("--bootstrap", help="Broker HOST:PORT (default: DIEF_KAFKA__BOOTSTRAP)"),
-]
-EmbeddedOpt = Annotated[
-    bool, typer.Option("--embedded", help="The broker is the embedded Tansu (no idempotence)")
-]
 TimeoutOpt = Annotated[
     float,
     typer.Option("--timeout", min=1.0, help="Seconds to read the dead-letter topics at most"),

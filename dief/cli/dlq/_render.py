@@ -78,7 +78,7 @@ def table(letters: Sequence[StoredDeadLetter]) -> Table:
     """One row per letter."""
     rows = Table(title_justify="left")
     for name in ("region", "dlq", "hour", "reason", "detail", "source", "ref"):
-        rows.add_column(name, no_wrap=name not in ("detail", "source"), overflow="fold")
+        rows.add_column(name, no_wrap=name not in {"detail", "source"}, overflow="fold")
     for letter in letters:
         rows.add_row(
             letter.region.value,
@@ -109,6 +109,10 @@ def print_json(out: Console, obj: dict[str, Any]) -> None:
     out.print(Text(json.dumps(obj, ensure_ascii=False, sort_keys=False)), soft_wrap=True)
 
 
+#: The longest header of another origin shown as text (bytes).
+_SHORT = 100
+
+
 def header_text(name: str, raw: bytes) -> str | None:
     """A header's text: DIEF's own in full (control characters escaped); any other only if
     it is short printable text (FastStream's ``content-type``, ``correlation_id``), else
@@ -116,7 +120,7 @@ def header_text(name: str, raw: bytes) -> str | None:
     text = raw.decode("utf-8", errors="replace")
     if name in DLQ_HEADERS:
         return clean(text)
-    return text if len(raw) <= 100 and text.isprintable() else None
+    return text if len(raw) <= _SHORT and text.isprintable() else None
 
 
 def header(name: str, raw: bytes) -> str:
@@ -132,8 +136,10 @@ def show_one(out: Console, letter: StoredDeadLetter, meanings: dict[str, str]) -
     lines = [
         (
             "dead letter",
-            f"{letter.coordinates} ({letter.topic} partition {letter.partition} "
-            f"offset {letter.offset})",
+            (
+                f"{letter.coordinates} ({letter.topic} partition {letter.partition} "
+                f"offset {letter.offset})"
+            ),
         ),
         ("record ref", record_ref(letter)),
         ("hour", _hour(letter)),

@@ -40,7 +40,7 @@ def distinct(letters: Sequence[StoredDeadLetter]) -> list[StoredDeadLetter]:
     replayed once."""
     latest: dict[tuple[Region, str], StoredDeadLetter] = {}
     for letter in letters:
-        latest[(letter.region, record_ref(letter))] = letter
+        latest[letter.region, record_ref(letter)] = letter
     return sorted(latest.values(), key=lambda x: (x.region.value, x.partition, x.offset))
 
 

@@ -19,18 +19,6 @@ variables every service reads, :class:`dief.settings.KeysSettings`), else a hidd
 
 from __future__ import annotations
 
-import typer
-
-from dief.cli.keys import _backup, _rotation, _setup
-from dief.cli.keys._common import keys_app
+from dief.cli.keys._app import register
 
 __all__ = ["register"]
-
-# The help lists the commands in this order: setting up, keeping up, backing up.
-for _name, _function in (*_setup.COMMANDS, *_rotation.COMMANDS, *_backup.COMMANDS):
-    keys_app.command(_name)(_function)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``keys`` sub-app to *app*."""
-    app.add_typer(keys_app, name="keys", help=keys_app.info.help)

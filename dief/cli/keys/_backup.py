@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -69,7 +69,7 @@ WalletOpt = Annotated[
 ]
 
 
-def _node_settings(outbox: Path | None, wallet: Path | None, **more: Any) -> NodeSettings:
+def _node_settings(outbox: Path | None, wallet: Path | None, **more: object) -> NodeSettings:
     try:
         return load_settings(
             NodeSettings, {"outbox": outbox, "credentials_file": wallet, **more}, connects=False
@@ -108,7 +108,7 @@ def backup(
     settings = _node_settings(outbox, wallet)
     extras: dict[str, bytes] | None = None
     counts = "no case index (keys only)"
-    try:
+    try:  # noqa: PLW0717  each step may fail with a DiefError, reported as one line
         node_passphrase = secret(passphrase_file)
         node = NodeKeys.load(directory, passphrase=node_passphrase)
         if not keys_only:
@@ -183,7 +183,7 @@ def restore(
     except DiefError as exc:
         raise fail(exc.message) from exc
     typer.echo(f"node keys restored in {directory}; registration kid {node.registration_kid}")
-    try:
+    try:  # noqa: PLW0717  each step may fail with a DiefError, reported as one line
         state = parse_extras(extras, unknown_revisions=unknown_revisions)
         secret_ = node.node_secret(settings.node)
         if state.cases:

@@ -74,7 +74,7 @@ def list_keys(
 def _list_party(directory: Path, show_all: bool) -> bool:
     """List a party keyring or a simulated forum; False if *directory* is neither."""
     out = console()
-    try:
+    try:  # noqa: PLW0717  each step may fail with a DiefError, reported as one line
         if (directory / "simulation.json").is_file():
             raw = (directory / "directory.json").read_bytes()
             fingerprint = json.loads((directory / "simulation.json").read_text())[
