@@ -96,7 +96,7 @@ async def test_readyz_is_503_with_the_reason_of_each_failing_check(served: Obser
         return None
 
     async def slow() -> str | None:
-        await asyncio.sleep(60)
+        await asyncio.Event().wait()  # never set: no answer until the check's timeout cancels it
         return None
 
     served.add_check("store", store)
@@ -154,7 +154,7 @@ async def _scrape(served: Observability) -> None:
         raise StorageError("the outbox is locked")
 
     async def late() -> None:
-        await asyncio.sleep(60)
+        await asyncio.Event().wait()  # never set: late until the scrape timeout cancels it
 
     served.on_scrape(hook)
     served.on_scrape(failing)

@@ -42,7 +42,7 @@ class FakeConsumer:
 
     async def position(self, partition: Any) -> int:  # noqa: ANN401  a JSON document or an untyped library object, as the test builds it
         if partition.partition in self.stuck:
-            await asyncio.sleep(60)  # being reset: longer than the lag waits
+            await asyncio.Event().wait()  # being reset: never answers; the lag's timeout cancels it
         return self.positions[partition.partition]
 
 

@@ -134,7 +134,7 @@ async def test_a_resource_whose_start_failed_is_not_stopped() -> None:
 
 
 async def test_reap_cancels_a_join_in_progress_and_retrieves_a_failed_one() -> None:
-    pending = asyncio.ensure_future(asyncio.sleep(60))
+    pending = asyncio.ensure_future(asyncio.Event().wait())  # never set: pending until reaped
     await reap(pending)
     assert pending.cancelled()
 
@@ -142,7 +142,7 @@ async def test_reap_cancels_a_join_in_progress_and_retrieves_a_failed_one() -> N
         raise OSError("group join failed")
 
     failed = asyncio.ensure_future(fail())
-    await asyncio.sleep(0)
+    await asyncio.wait([failed])  # until it has failed
     await reap(failed)  # retrieved, not raised: the step that awaited it reported it
     assert failed.done()
     assert isinstance(failed.exception(), OSError)
