@@ -13,6 +13,7 @@ last ones must wait (how many go first depends on the relations the audit can re
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -24,13 +25,17 @@ from dief.bulletins import (
     BulletinCollector,
     BulletinLedger,
     ContributorRelease,
+    HeldSummaries,
     MemoryLedger,
     StoreDocuments,
     bulletin_audit_check,
 )
+from dief.crypto import SigningKey
 from dief.database import sqlite_url
 from dief.exceptions import BrokerError
-from dief.wire import CaseRecord
+from dief.kafka import CSP_TOPIC, ConsumedRecord, TopicSnapshot
+from dief.secretariat import sign_summary
+from dief.wire import CaseRecord, CspSummary
 from tests.unit.record_helpers import case_doc, signed_record
 
 TRANSIT = 6
@@ -201,3 +206,72 @@ async def test_a_failed_read_of_the_documents_refuses_for_now(tmp_path: Path, fo
     facts = json.loads(RECORDS[0].model_dump_json())
     facts.update(action="publish", month="2026-01", bulletin_id="b" * 32)
     assert not await check.holds_with("AFR", "CSP12", facts)
+
+
+def _summary(issue: int, key: SigningKey) -> bytes:
+    table = {
+        "totals": {"cases": 7, "contributors": 7, "suppressed": 0},
+        "dimensions": {
+            "transfer_stage": [
+                {"value": "in_transit", "count": None, "contributors": None, "suppressed": True},
+                {"value": "stockpile", "count": None, "contributors": None, "suppressed": True},
+            ]
+        },
+    }
+    summary = CspSummary.model_validate(
+        {
+            "cycle": "CSP12",
+            "from": "2025-09",
+            "to": "2026-08",
+            "k": 3,
+            "regions": {"AFR": table},
+            "global": table,
+            "narrative": [],
+            "methodology": {"rules": ["k_csp = 3"], "k": 3, "suppressed": 1},
+        }
+    )
+    return sign_summary(summary, key, issue=issue).to_json().encode()
+
+
+async def test_the_summaries_held_are_the_newest_verified_issues_read_on(tmp_path: Path) -> None:
+    secretariat, stranger = SigningKey.generate(), SigningKey.generate()
+    batches = [
+        [_summary(1, secretariat), _summary(3, stranger)],  # a forgery passed over
+        [_summary(2, secretariat), _summary(1, secretariat)],  # an older one too
+    ]
+    asked: list[dict[tuple[str, int], int]] = []
+
+    async def read(start: Mapping[tuple[str, int], int]) -> TopicSnapshot:
+        asked.append(dict(start))
+        values = batches.pop(0) if batches else []
+        offset = next(iter(start.values()), 0)
+        records = tuple(
+            ConsumedRecord(CSP_TOPIC, 0, offset + n, 0, b"CSP12", v, ())
+            for n, v in enumerate(values)
+        )
+        return TopicSnapshot(records, {(CSP_TOPIC, 0): offset + len(values)})
+
+    held = HeldSummaries(read, lambda: [secretariat.verify_key])
+    (first,) = await held()
+    assert first["issue"] == 1
+    assert held.ignored == 1
+    (second,) = await held()
+    assert second["issue"] == 2
+    assert asked == [{}, {(CSP_TOPIC, 0): 2}]  # read on from where it stopped
+    store = await _filled(tmp_path / "agg.sqlite")
+    try:
+        view = await StoreDocuments(store, summaries=held)("AFR")
+        assert ("summary", "AFR", "CSP12") in view.issues[0].tables
+    finally:
+        await store.stop()
+
+    async def missing(start: Mapping[tuple[str, int], int]) -> TopicSnapshot:
+        raise BrokerError("no topic csp.reporting on localhost:9092")
+
+    assert await HeldSummaries(missing, list)() == ()  # nothing was ever published
+
+    async def unreachable(start: Mapping[tuple[str, int], int]) -> TopicSnapshot:
+        raise BrokerError("cannot reach localhost:9092 within 30 s")
+
+    with pytest.raises(BrokerError):
+        await HeldSummaries(unreachable, list)()
