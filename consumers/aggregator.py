@@ -45,11 +45,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
 
 from aiokafka.errors import KafkaError
-from faststream.kafka import KafkaBroker
-from pydantic import SecretStr
 
 from consumers._aggregator_subscriptions import (
     ReportHook,
@@ -75,7 +73,6 @@ from dief.bulletins import (
     bulletin_audit_check,
 )
 from dief.credentials import PseudonymExcess, TokenVerifier
-from dief.crypto import KemPrivateKey
 from dief.digests import (
     DigestSchedule,
     DirectoryIssuers,
@@ -109,9 +106,17 @@ from dief.keyring import (
 )
 from dief.observability import Observability, kafka_consumers_check
 from dief.routes import RouteInbox
-from dief.seams import Clock
-from dief.settings import AggregatorSettings
-from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+
+    from faststream.kafka import KafkaBroker
+    from pydantic import SecretStr
+
+    from dief.crypto import KemPrivateKey
+    from dief.seams import Clock
+    from dief.settings import AggregatorSettings
+    from dief.vocab import Region
 
 __all__ = [
     "DEFAULT_SESSION_TIMEOUT_MS",
@@ -263,13 +268,13 @@ class AggregatorService:
         if settings.digest_interval > 0:
             schedule = self._digest_schedule(ring, brokers, openers, on_digests)
         self.observability.readiness.starting()
-        try:
+        try:  # noqa: PLW0717  a service's start: any failure in it stops what was started, then re-raises
             if self._serves:
                 await self.observability.start()
             await self._store.start()
             self._bulletins_for(ring, holder, brokers)
             if self.bulletins is not None:
-                await self.bulletins.recall()  # before any record is applied
+                await self.bulletins.recall(self._store.stored_cases)  # before any is applied
             self._register(brokers, openers, verifier, on_report)
             self._register_routes(routes, ring)
             try:
@@ -421,6 +426,7 @@ class AggregatorService:
             )
 
     async def stop(self) -> None:
+        """Stop the schedule, the tasks and every client (in parallel), then the store."""
         self.observability.readiness.stopping()
         self._stopping.set()
         if self._schedule is not None:
@@ -439,7 +445,8 @@ class AggregatorService:
         if self._serves:
             await self.observability.stop()
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event) -> None:  # noqa: PLR6301  ManagedService.run: the subscribers work in the background
+        """Wait for *stop* (the work is the subscribers', in the background)."""
         await stop.wait()
 
 

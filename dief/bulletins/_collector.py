@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -175,13 +176,21 @@ class BulletinCollector:
             entry = generalise(record, new_bulletin_id())
             self._queue.append(_Queued(entry, case_id, record.cycle, record.revision))
 
-    async def recall(self) -> int:
-        """Fill the case → bulletin id memory from the ledger (at start); how many."""
+    async def recall(self, current: Mapping[str, tuple[int, str]] | None = None) -> int:
+        """Fill the case → bulletin id memory from the ledger (at start); how many.
+
+        *current* (case id → its stored revision and status): a kept bulletin whose case
+        was revised or withdrawn since it went out (while the service was down, or before a
+        queued retraction was sent) is retracted with the next batch instead."""
         if self._ledger is None:
             return 0
         kept = await self._ledger.released(self.region)
         for bulletin in kept:
-            self._memory.put(bulletin.case_id, bulletin.bulletin_id)
+            now = (current or {}).get(bulletin.case_id)
+            if now is not None and (now[0] > bulletin.revision or now[1] != "active"):
+                self._queue.append(_Queued(retraction(bulletin.bulletin_id), bulletin.case_id, ""))
+            else:
+                self._memory.put(bulletin.case_id, bulletin.bulletin_id)
         return len(kept)
 
     async def take(self, *, force: bool = False) -> list[BulletinEntry]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Protocol
 
 from pydantic import ValidationError as PydanticValidationError
 
@@ -31,9 +32,22 @@ from dief.seams import BulletinRelease, Clock, RecordSink, SystemClock
 from dief.settings import KafkaSettings
 from dief.wire import BulletinGroupKeyRelease, CaseRecord
 
-__all__ = ["RegionBulletins"]
+__all__ = ["RegionBulletins", "StoredCases"]
 
 log = logging.getLogger("dief.bulletins")
+
+
+class _Stored(Protocol):
+    @property
+    def case_id(self) -> str: ...
+    @property
+    def revision(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+
+
+#: A region's stored cases (``CaseStore.stored_cases``): the latest revision and status.
+StoredCases = Callable[[str], Awaitable[Sequence[_Stored]]]
 
 
 class RegionBulletins:
@@ -77,10 +91,18 @@ class RegionBulletins:
             f"RegionBulletins(regions={sorted(self.collectors)}, keyed={self._group is not None})"
         )
 
-    async def recall(self) -> int:
+    async def recall(self, cases: StoredCases | None = None) -> int:
         """Every collector's case → bulletin id memory from the ledger (before the first
-        record is applied: a case revised after a restart still retracts its bulletin)."""
-        return sum([await c.recall() for c in self.collectors.values()])
+        record is applied: a case revised after a restart still retracts its bulletin);
+        with *cases* (the store's ``stored_cases``), a bulletin whose case was revised or
+        withdrawn meanwhile is retracted with the next batch."""
+        recalled = 0
+        for region, collector in self.collectors.items():
+            current = None
+            if cases is not None:
+                current = {c.case_id: (c.revision, c.status) for c in await cases(region)}
+            recalled += await collector.recall(current)
+        return recalled
 
     def offer(self, record: CaseRecord) -> None:
         """The aggregators' ``applied`` hook."""

@@ -27,6 +27,7 @@ from dief.bulletins import (
     ContributorRelease,
     HeldSummaries,
     MemoryLedger,
+    RegionBulletins,
     StoreDocuments,
     bulletin_audit_check,
 )
@@ -34,6 +35,7 @@ from dief.crypto import SigningKey
 from dief.database import sqlite_url
 from dief.exceptions import BrokerError
 from dief.kafka import CSP_TOPIC, ConsumedRecord, TopicSnapshot
+from dief.keyring import ForumDirectory
 from dief.secretariat import sign_summary
 from dief.wire import CaseRecord, CspSummary
 from tests.unit.record_helpers import case_doc, signed_record
@@ -179,6 +181,56 @@ async def test_a_restart_counts_every_bulletin_released_and_releases_none_again(
         assert len(await ledger.released("AFR")) == out - 1
     finally:
         await store.stop()
+
+
+async def test_a_case_withdrawn_while_the_service_was_down_is_retracted_at_start(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "agg.sqlite"
+    store = await _filled(path)
+    try:
+        collector = _collector(store, ReleasedBulletins(store))
+        collector.offer(RECORDS[0])
+        (sent,) = await collector.take(force=True)
+        # withdrawn, applied, but the service stops before the retraction goes out
+        withdrawn = _record(0, "in_transit", status="withdrawn", revision=2)
+        await store.apply_batch("AFR", [_facts(withdrawn)])
+        collector.offer(withdrawn)
+    finally:
+        await store.stop()
+
+    store = CaseStore(sqlite_url(path))
+    await store.start()
+    try:
+        ledger = ReleasedBulletins(store)
+        bulletins = RegionBulletins(
+            ["AFR"],
+            signing_key=_no_key,
+            directory=_no_directory,
+            sink=_NoSink(),
+            interval=0,
+            jitter=0,
+            ledger=ledger,
+        )
+        assert await bulletins.recall(store.stored_cases) == 1
+        (retraction,) = await bulletins.collectors["AFR"].take(force=True)
+        assert (retraction.action, retraction.bulletin_id) == ("retract", sent.bulletin_id)
+        assert await ledger.released("AFR") == []
+    finally:
+        await store.stop()
+
+
+def _no_key(region: str) -> SigningKey:
+    raise AssertionError("nothing is signed here")
+
+
+def _no_directory() -> ForumDirectory:
+    raise AssertionError("no directory is read here")
+
+
+class _NoSink:
+    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+        raise AssertionError("nothing is sent here")
 
 
 async def test_the_documents_are_kept_while_the_store_is_unchanged(tmp_path: Path) -> None:
