@@ -172,7 +172,7 @@ def _targets(system: LinearSystem) -> list[int]:
     return [
         j
         for j, role in enumerate(system.roles)
-        if role in ("suppressed", "red") and j not in system.published
+        if role in ("suppressed", "grouped", "red") and j not in system.published
     ]
 
 
@@ -207,7 +207,7 @@ def _exposed(base: AuditBaseline, j: int, new: Interval) -> bool:
     if old.width is not None and old.width < lvl:
         return False  # exposed already without the candidate: not this candidate's doing
     role = base.system.roles[j]
-    return role == "suppressed" or (role == "red" and width == 0 and new.lower > 0)
+    return role == "suppressed" or (role in ("red", "grouped") and width == 0 and new.lower > 0)
 
 
 def check_bulletin(

@@ -125,12 +125,14 @@ class _Reader:
             return None
         name = (self.canon[(i, key)], key, cell)
         fresh = name not in self.b.index
-        j = self.b.var(name, role="suppressed" if state == "suppressed" else "shadow")
+        j = self.b.var(name, role=self._role(state, cell))
         if state == "published":
             value = table.cells[cell]
             assert value is not None
             self.b.fix(j, float(value))
             self.b.published.add(j)
+        elif state == "unlisted" and self.b.roles[j] == "grouped":
+            self.b.documents[j].update(table.documents)
         elif state == "suppressed":
             self.b.documents[j].update(table.documents)
             if self.options.listed_at_least_one and not self._listed_before(i, key, cell):
@@ -159,6 +161,15 @@ class _Reader:
         if fresh:
             self._new_cell(i, key, cell, j)
         return j
+
+    def _role(self, state: str, cell: str) -> str:
+        """``suppressed``; ``grouped`` for a value a grouped cell holds (one value: the
+        unnamed cell only where one value is unnamed); else ``shadow``."""
+        if state == "suppressed":
+            return "suppressed"
+        if state == "unlisted" and self._multiplicity(cell) == 1:
+            return "grouped"
+        return "shadow"
 
     def _multiplicity(self, cell: str) -> int | None:
         """How many values *cell* stands for: 1, the number of unnamed values of its

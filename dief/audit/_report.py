@@ -15,14 +15,18 @@ from dief.audit._system import LinearSystem
 
 __all__ = ["AuditReport", "CellAudit", "DocumentAudit", "audit", "audit_folder", "report_json"]
 
+#: the roles of the unknowns whose intervals are computed (LinearSystem roles)
+_REPORTED = ("suppressed", "grouped", "red")
+
 
 @dataclass(frozen=True)
 class CellAudit:
-    """One suppressed cell (or one TLP:RED count) and what the reader can tell of it.
+    """One suppressed cell (a value a grouped cell holds, or a TLP:RED count) and what the
+    reader can tell of it.
 
-    ``role`` is ``suppressed`` or ``red``; ``table`` is ``kind/scope/period``; ``cell`` is
-    ``dimension/value`` or ``_total``; ``issue`` the issue's label when several were read.
-    ``by_rank`` says whether the equalities alone give it (the SVD attacker)."""
+    ``role`` is ``suppressed``, ``grouped`` or ``red``; ``table`` is ``kind/scope/period``;
+    ``cell`` is ``dimension/value`` or ``_total``; ``issue`` the issue's label when several
+    were read. ``by_rank`` says whether the equalities alone give it (the SVD attacker)."""
 
     role: str
     table: str
@@ -78,7 +82,9 @@ class AuditReport:
 
     @property
     def determined(self) -> tuple[CellAudit, ...]:
-        return tuple(c for c in self.suppressed if c.determined)
+        """Suppressed cells the reader computes exactly, and values a grouped cell holds
+        that it computes at one case or more (at 0 there is no contributor to expose)."""
+        return tuple(report_cells_determined(self.cells))
 
     @property
     def narrowed(self) -> tuple[CellAudit, ...]:
@@ -102,6 +108,15 @@ class AuditReport:
     @property
     def leaks(self) -> bool:
         return bool(self.determined or self.red_isolated)
+
+
+def report_cells_determined(cells: Sequence[CellAudit]) -> list[CellAudit]:
+    """The cells :attr:`AuditReport.determined` reports, among *cells*."""
+    return [
+        c
+        for c in cells
+        if c.determined and (c.role == "suppressed" or (c.role == "grouped" and c.lower >= 1))
+    ]
 
 
 def level_of(system: LinearSystem, j: int, view: ReaderView, default: int | None) -> int:
@@ -132,7 +147,7 @@ def _solve_all(
         targets = [
             j
             for j, role in enumerate(system.roles)
-            if role in ("suppressed", "red") and j not in system.published
+            if role in _REPORTED and j not in system.published
         ]
         try:
             return system, intervals(system, targets, refine_below=refine_below), notes
@@ -183,8 +198,14 @@ def audit(
     for c in cells:
         for d in c.documents:
             per_doc.setdefault(d, []).append(c)
+    exact = {id(c) for c in report_cells_determined(cells)}
     documents = tuple(
-        DocumentAudit(d, len(cs), sum(c.determined for c in cs), sum(c.narrowed for c in cs))
+        DocumentAudit(
+            d,
+            sum(c.role == "suppressed" for c in cs),
+            sum(id(c) in exact for c in cs),
+            sum(c.role == "suppressed" and c.narrowed for c in cs),
+        )
         for d, cs in per_doc.items()
     )
     free = int(sum(1 for lo, hi in zip(system.lower, system.upper, strict=True) if hi - lo > 1e-7))

@@ -22,9 +22,11 @@ Var = tuple[int, TableKey, str]
 """``(issue, table, cell)``: one cell's true count in one issue."""
 
 Role = str
-"""Why an unknown is reported: ``suppressed`` (a cell published as suppressed) or ``red``
-(a TLP:RED count: a meeting digest's cell less the summary's); ``shadow`` otherwise (a
-count no document shows, or one that is published: ``LinearSystem.published``)."""
+"""Why an unknown is reported: ``suppressed`` (a cell published as suppressed), ``red``
+(a TLP:RED count: a meeting digest's cell less the summary's) or ``grouped`` (one value
+a grouped cell ``(other)`` holds: fewer than k contributors, never to be determined at a
+count of one or more); ``shadow`` otherwise (a count no document shows, or one that is
+published: ``LinearSystem.published``)."""
 
 
 @dataclass(frozen=True)

@@ -174,3 +174,29 @@ def test_utility_counts_facts_of_unlisted_values_in_the_grouped_cell(tmp_path: P
     ]
     month = folder_utility(tmp_path, cases, ["AFR"])["digest-month"]
     assert (month.facts, month.published_facts) == (3, 3)
+
+
+def test_a_value_a_grouped_cell_holds_is_reported_when_computed(tmp_path: Path) -> None:
+    # October groups its one stockpile case in (other); the quarter publishes stockpile 1
+    # and November lists its stages without it: October's stockpile is 1, a value below k
+    # the grouped cell was to hide
+    _digest(tmp_path, "2025-10", 3, {"transfer_stage": [("pre_transfer", 2), (OTHER, 1)]})
+    _digest(tmp_path, "2025-11", 2, {"transfer_stage": [("pre_transfer", 2)]})
+    _digest(
+        tmp_path,
+        "2025-Q4",
+        5,
+        {"transfer_stage": [("pre_transfer", 4), ("stockpile", 1)]},
+    )
+    report = audit_folder(tmp_path, "AFR")
+    (found,) = report.determined
+    assert (found.role, found.table, found.cell, found.lower) == (
+        "grouped",
+        "digest/AFR/2025-10",
+        "transfer_stage/stockpile",
+        1,
+    )
+    assert found.documents == ("digests/AFR/2025-10.json",)
+    assert report.leaks
+    # a value computed at 0 exposes no one: the unnamed stages here are 0 in every table
+    assert all(c.lower >= 1 for c in report.determined)
