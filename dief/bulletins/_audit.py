@@ -12,8 +12,9 @@ changes) is used instead when given — for a deployment that keeps the issues i
 were sent and wants the audit on exactly those.
 
 A candidate the ledger already holds (sent, then put back after a failed send) is not
-asked about again: it is counted already. A failure to read the documents refuses the
-candidate for now (logged; the bulletin waits for the next batch).
+asked about again: it is counted already. A failure to read the documents (or any
+unforeseen failure of the check) refuses the candidate for now (logged by error type; the
+bulletin waits for the next batch).
 
 :mod:`dief.audit` (NumPy, HiGHS) is imported only when the check is first made: it takes
 seconds to import, and every node and CLI command imports this package.
@@ -133,6 +134,11 @@ class _LedgerAudit:
                 "%s: a bulletin waits: the documents its audit needs were not read (%s)",
                 region,
                 type(exc).__name__,
+            )
+            return False
+        except Exception as exc:  # noqa: BLE001  a check that fails unforeseen refuses (safe) and must not stop the batches
+            log.error(  # noqa: TRY400  logged by type only: a traceback could carry case facts
+                "%s: a bulletin waits: its audit failed (%s)", region, type(exc).__name__
             )
             return False
 

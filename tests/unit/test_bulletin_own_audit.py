@@ -246,10 +246,15 @@ async def test_the_documents_are_kept_while_the_store_is_unchanged(tmp_path: Pat
         await store.stop()
 
 
-@pytest.mark.parametrize("folder", [False, True])
-async def test_a_failed_read_of_the_documents_refuses_for_now(tmp_path: Path, folder: bool) -> None:
+@pytest.mark.parametrize(
+    ("folder", "error"),
+    [(False, BrokerError("csp.reporting cannot be read")), (True, None), (False, ValueError())],
+)
+async def test_a_failed_read_of_the_documents_refuses_for_now(
+    tmp_path: Path, folder: bool, error: Exception | None
+) -> None:
     async def unreadable(region: str) -> ReaderView:
-        raise BrokerError(f"csp.reporting cannot be read for {region}")
+        raise error or AssertionError(region)  # the folder (missing) is read instead
 
     check = bulletin_audit_check(
         tmp_path / "missing" if folder else None, documents=unreadable, ledger=MemoryLedger()
