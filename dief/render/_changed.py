@@ -8,8 +8,9 @@ the last issue. Two guards keep that cheap:
   a reader watching the folder sees only what changed;
 - :class:`Manifest` (``<out>/.dief/manifest.json``) remembers, per output file, the
   fingerprint of everything its rendering drew on (:func:`fingerprint`: the document's
-  content as its JSON, the charts' series, the options, the dief version, the renderers'
-  code and their labels: :func:`render_context`) and the SHA-256 of the bytes written.
+  content as its JSON, the charts' series, the options, the dief version, the package's
+  code with its templates, the labels as they are at run time and the rendering
+  libraries' versions: :func:`render_context`) and the SHA-256 of the bytes written.
   Before rendering, :meth:`Manifest.current` says whether the file on disk is still that
   rendering: same inputs and the same bytes. A missing or edited file, a new dief version,
   a changed label or template is rendered again; a fresh folder has no manifest, so
@@ -56,14 +57,8 @@ def fingerprint(*parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
-#: the modules whose code or constants decide how a document is rendered (labels too)
-_RENDER_MODULES = (
-    "dief.render",
-    "dief.secretariat._narrative",
-    "dief.portal._labels",
-    "dief.vocab",
-    "dief.digests._digest",
-)
+#: the libraries whose versions can change a rendering's bytes
+_LIBRARIES = ("jinja2", "markupsafe", "python-docx", "pydantic")
 
 
 def render_context() -> str:
@@ -88,23 +83,24 @@ def render_context() -> str:
 
 @cache
 def _source() -> str:
-    """The renderers' code as loaded by this process (read once: the code a process runs
-    does not change under it)."""
-    import importlib
+    """The code this process renders with: every file of the ``dief`` package (renderers,
+    templates, labels, and whatever they import), and the versions of the libraries in
+    :data:`_LIBRARIES`. Read once per process (the code a process runs does not change
+    under it); about 50 ms. Any change re-renders everything once: safe, and rare."""
+    import importlib.metadata
 
-    files: list[Path] = []
-    for name in _RENDER_MODULES:
-        origin = getattr(importlib.import_module(name), "__file__", None)
-        if origin is None:
-            continue
-        path = Path(origin)
-        if path.name == "__init__.py":
-            files += sorted(p for p in path.parent.rglob("*") if p.suffix in {".py", ".j2"})
-        else:
-            files.append(path)
+    import dief
+
+    root = Path(dief.__file__).parent
     parts: list[str | bytes] = []
-    for path in files:
-        parts += [path.name, path.read_bytes()]
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            parts += [path.relative_to(root).as_posix(), path.read_bytes()]
+    for name in _LIBRARIES:
+        try:
+            parts.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            parts.append(f"{name} -")
     return fingerprint(*parts)
 
 
