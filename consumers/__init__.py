@@ -1,0 +1,1 @@
+"""The services that consume from the broker: the regional aggregators and the Secretariat."""

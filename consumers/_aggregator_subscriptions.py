@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-
-from faststream.kafka import KafkaBroker
+from typing import TYPE_CHECKING
 
 from dief.aggregator import AggregatorTelemetry, BatchHandler, BatchReport, RegionAggregator
 from dief.kafka import ROUTES_TOPIC, cases_topic, subscribe_batches
 from dief.observability import kafka_consumers
-from dief.routes import RouteInbox, RouteReceived
 from dief.seams import Backoff, InboundRecord
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker
+
+    from dief.routes import RouteInbox, RouteReceived
 
 __all__ = [
     "ReportHook",
@@ -70,7 +73,7 @@ def register_route_inbox(
     )
 
 
-def register_aggregators(
+def register_aggregators(  # noqa: PLR0913  public keyword signature, used by dief.pipeline and tests
     broker: KafkaBroker,
     aggregators: Mapping[Region, RegionAggregator],
     *,
@@ -87,13 +90,22 @@ def register_aggregators(
         if telemetry is not None:
             handle = telemetry.measured(region, handle)
             telemetry.lag.watch(region, lambda: kafka_consumers(broker))
-        _subscribe(broker, region, handle, max_records, embedded, on_report, backoff or Backoff())
+        _subscribe(
+            broker,
+            region,
+            handle,
+            max_records=max_records,
+            embedded=embedded,
+            on_report=on_report,
+            backoff=backoff or Backoff(),
+        )
 
 
-def _subscribe(
+def _subscribe(  # noqa: PLR0913  register_aggregators's options, passed on by name
     broker: KafkaBroker,
     region: Region,
     handle: BatchHandler,
+    *,
     max_records: int,
     embedded: bool,
     on_report: ReportHook | None,

@@ -35,11 +35,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiokafka.errors import KafkaError
-from faststream.kafka import KafkaBroker
-from pydantic import SecretStr
 
 from dief.catalogue import load_catalogue
 from dief.credentials import (
@@ -87,9 +85,16 @@ from dief.secretariat import (
     SecretariatStore,
     SummaryHook,
 )
-from dief.settings import SecretariatSettings
 from dief.vocab import Region
 from dief.wire import TYPE_DIGEST, DirectoryRole, KeyStatus
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from faststream.kafka import KafkaBroker
+    from pydantic import SecretStr
+
+    from dief.settings import SecretariatSettings
 
 __all__ = [
     "GROUP_ID",
@@ -152,7 +157,7 @@ class _IssuerKeys:
     folder, which *reload* opens again."""
 
     def __init__(
-        self, issuer: Issuer, reload: Callable[[], SecretariatKeys], simulation: bool
+        self, issuer: Issuer, reload: Callable[[], SecretariatKeys], *, simulation: bool
     ) -> None:
         self._issuer = issuer
         self._reload = reload
@@ -228,7 +233,7 @@ class SecretariatTelemetry:
         return measured_handle
 
 
-def register_secretariat(
+def register_secretariat(  # noqa: PLR0913  public keyword signature, used by dief.pipeline and tests
     broker: KafkaBroker,
     secretariat: Secretariat,
     *,
@@ -257,7 +262,7 @@ def register_secretariat(
     )
 
 
-def secretariat_from_keyring(
+def secretariat_from_keyring(  # noqa: PLR0913  public keyword signature, used by dief.pipeline and tests
     ring: KeySource,
     store: SecretariatStore,
     broker: KafkaBroker,
@@ -379,7 +384,7 @@ class SecretariatService:
     ) -> tuple[IssuerService, _IssuerKeys]:
         sec = own.secretariat
         issuer = Issuer([], registrations_of(sec), self._issuance)
-        keys = _IssuerKeys(issuer, self._reload(ring), own.holder.require().simulation)
+        keys = _IssuerKeys(issuer, self._reload(ring), simulation=own.holder.require().simulation)
         keys.load(sec)
         service = IssuerService(
             issuer,
@@ -393,6 +398,9 @@ class SecretariatService:
     async def start(
         self, on_report: ReportHook | None = None, on_summary: SummaryHook | None = None
     ) -> None:
+        """Unlock the keyring, start the store, the issuance and the subscriber (*on_report*
+        after each batch, *on_summary* with each summary published); on a failure, stop
+        what was started."""
         settings = self._settings
         ring = settings.keyring.unlock(
             self._passphrase, "the Secretariat keys are", settings.directory
@@ -402,7 +410,7 @@ class SecretariatService:
         self._own_folder = folder / "secretariat" if isinstance(ring, SimulatedForum) else folder
         self.observability.readiness.starting()
         broker: KafkaBroker | None = None
-        try:
+        try:  # noqa: PLW0717  a service's start: any failure in it stops what was started, then re-raises
             if self._serves:
                 await self.observability.start()
             await self._store.start()
@@ -503,7 +511,7 @@ class SecretariatService:
         """Every :data:`WATCH_SECONDS`: take new issuer keys, publish a newer directory."""
         while True:
             await asyncio.sleep(WATCH_SECONDS)
-            try:
+            try:  # noqa: PLW0717  one round of the watch: any failure waits for the next round
                 added = await issuer_keys.sync(own.secretariat)
                 if added:
                     log.info("the issuer took %d new issuer keys", added)
@@ -514,6 +522,7 @@ class SecretariatService:
                 log.warning("the Secretariat's state was not read (%s); will retry", exc)
 
     async def stop(self) -> None:
+        """Stop the subscriber, the issuance and the store; then the metrics server."""
         self.observability.readiness.stopping()
         if self._watch is not None:
             self._watch.cancel()
@@ -533,7 +542,8 @@ class SecretariatService:
         if self._serves:
             await self.observability.stop()
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event) -> None:  # noqa: PLR6301  ManagedService.run: the subscriber works in the background
+        """Wait for *stop* (the work is the subscriber's, in the background)."""
         await stop.wait()
 
 

@@ -1,0 +1,1 @@
+"""The services that produce to the broker: the national node."""

@@ -30,10 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
-
-from pydantic import SecretStr
+from typing import TYPE_CHECKING
 
 from dief.bulletins import BulletinFollower, node_follower
 from dief.catalogue import load_catalogue
@@ -73,8 +70,15 @@ from dief.seams import (
     SystemClock,
     coarse_timestamp_ms,
 )
-from dief.settings import KafkaSettings, NodeSettings
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+    from pathlib import Path
+
+    from pydantic import SecretStr
+
+    from dief.settings import KafkaSettings, NodeSettings
 
 __all__ = ["FileResult", "NodeService", "create_node", "node_receipts"]
 
@@ -152,11 +156,13 @@ class NodeService:
 
     @property
     def wallet(self) -> TokenWallet:
+        """The node's token wallet (once started)."""
         if self._wallet is None:
             raise ConfigurationError("the node is not started; call start() first")
         return self._wallet
 
     async def start(self) -> None:
+        """Unlock the keyring, open the outbox and the wallet, connect the relay."""
         settings = self._settings
         ring = settings.keyring.unlock(self._passphrase, "the node secret is", settings.directory)
         keys = own_keys(ring, settings.node)
@@ -227,6 +233,7 @@ class NodeService:
         )
 
     async def stop(self) -> None:
+        """Close the relay, the clients and the readers, then the outbox and the wallet."""
         if self._relay is not None:
             await self._relay.close()
         if self._client is not None:
@@ -294,6 +301,7 @@ class NodeService:
             raise BrokerError(f"the broker did not acknowledge within {seconds:.0f}s") from exc
 
     async def pending(self) -> int:
+        """How many sealed records wait in the outbox."""
         return (await self._outbox.counts())[0]
 
     async def wait_for_receipts(
@@ -307,7 +315,7 @@ class NodeService:
 
         async def all_there() -> bool:
             states = await book.states(receipt_ids)
-            return all(s.outcome not in (None, "duplicate") for s in states.values())
+            return all(s.outcome not in {None, "duplicate"} for s in states.values())
 
         await self._receipts.read_until(all_there, seconds)
         return await book.states(receipt_ids)
@@ -320,7 +328,8 @@ class NodeService:
         intake_post = self._intake_post() if intake is not None else None
         await self.observability.start(self._outbox, relay)
         follower = self._follower
-        assert follower is not None  # made by start()
+        if follower is None:
+            raise ConfigurationError("the node is not started; call start() first")
         tasks = [
             asyncio.create_task(relay.run(stop), name="relay"),
             asyncio.create_task(self._receipts.run(stop), name="receipts"),
