@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dief.exceptions import BrokerError, SignatureError
+from dief.seams import Clock, SystemClock
 
 if TYPE_CHECKING:
     from dief.aggregator.store import CaseStore
@@ -90,15 +91,26 @@ class HeldSummaries:
     """The newest verified issue of each cycle's CSP summary on ``csp.reporting``.
 
     *read* reads the topic on from the positions given; *keys* are the Secretariat's
-    verify keys (the held directory's). A summary that does not verify is passed over and
-    counted in :attr:`ignored`. A topic that does not exist holds no summary; any other
+    verify keys (the held directory's). The topic is read again at most every *refresh*
+    seconds (on *clock*). A summary that does not verify is passed over and counted in
+    :attr:`ignored`. A topic that does not exist holds no summary; any other
     failure to read raises :class:`~dief.exceptions.BrokerError` (the audit then refuses
     for now: without the summaries it cannot say what a reader holds).
     """
 
-    def __init__(self, read: SummaryRead, keys: Callable[[], Iterable[VerifyKey]]) -> None:
+    def __init__(
+        self,
+        read: SummaryRead,
+        keys: Callable[[], Iterable[VerifyKey]],
+        *,
+        refresh: float = 30.0,
+        clock: Clock | None = None,
+    ) -> None:
         self._read = read
         self._keys = keys
+        self._refresh = refresh
+        self._clock = clock if clock is not None else SystemClock()
+        self._read_at: float | None = None
         self._ends: dict[tuple[str, int], int] = {}
         self._held: dict[str, tuple[int, dict[str, Any]]] = {}
         self.ignored = 0
@@ -124,17 +136,22 @@ class HeldSummaries:
         return True
 
     async def __call__(self) -> tuple[dict[str, Any], ...]:
-        """Read what came since the last call; every cycle's newest summary held."""
-        try:
-            snapshot = await self._read(dict(self._ends))
-        except BrokerError as exc:
-            if not _missing_topic(exc):
-                raise
-        else:
-            for record in snapshot.records:
-                if record.value:
-                    self.take(record.value)
-            self._ends.update(snapshot.ends)
+        """Every cycle's newest summary held, after reading what came since the last read
+        (unless that read is less than *refresh* seconds old: the candidates of one batch
+        share one read)."""
+        now = self._clock.now()
+        if self._read_at is None or now - self._read_at >= self._refresh:
+            try:
+                snapshot = await self._read(dict(self._ends))
+            except BrokerError as exc:
+                if not _missing_topic(exc):
+                    raise
+            else:
+                for record in snapshot.records:
+                    if record.value:
+                        self.take(record.value)
+                self._ends.update(snapshot.ends)
+            self._read_at = now
         return tuple(doc for _issue, doc in (self._held[c] for c in sorted(self._held)))
 
 

@@ -37,6 +37,7 @@ from dief.exceptions import BrokerError
 from dief.kafka import CSP_TOPIC, ConsumedRecord, TopicSnapshot
 from dief.keyring import ForumDirectory
 from dief.secretariat import sign_summary
+from dief.testing import FakeClock
 from dief.wire import CaseRecord, CspSummary
 from tests.unit.record_helpers import case_doc, signed_record
 
@@ -308,10 +309,14 @@ async def test_the_summaries_held_are_the_newest_verified_issues_read_on(tmp_pat
         )
         return TopicSnapshot(records, {(CSP_TOPIC, 0): offset + len(values)})
 
-    held = HeldSummaries(read, lambda: [secretariat.verify_key])
+    clock = FakeClock(1000.0)
+    held = HeldSummaries(read, lambda: [secretariat.verify_key], refresh=30.0, clock=clock)
     (first,) = await held()
     assert first["issue"] == 1
     assert held.ignored == 1
+    assert await held() == (first,)  # within the refresh time: not read again
+    assert len(asked) == 1
+    clock.advance(30.0)
     (second,) = await held()
     assert second["issue"] == 2
     assert asked == [{}, {(CSP_TOPIC, 0): 2}]  # read on from where it stopped
