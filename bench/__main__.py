@@ -44,10 +44,10 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench._common import ROOT, Forum, cycles_of, machine, recreate_postgres
 from bench._digests import digest_timings
@@ -57,6 +57,9 @@ from bench._phases import Options, baseline_phase, latency_phase, pipeline_phase
 from bench._report import markdown
 from dief.catalogue import load_catalogue
 from dief.synthetic import generate_cases
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
 
 #: The digest store's ``cases.sealed`` stand-in: digests read cell counts only, and 3 KB
 #: envelopes would make the 1M-case fill write 3 GB for nothing.
@@ -178,7 +181,7 @@ def _warmup(seed: int, ids: list[str], today: date) -> list[InputLine]:
     return out
 
 
-async def _options(
+async def _options(  # noqa: PLR0913, PLR0917  the phase's inputs, passed by the bench driver
     args: argparse.Namespace,
     work: Path,
     today: date,
@@ -208,7 +211,7 @@ async def _options(
     )
 
 
-async def _run(args: argparse.Namespace) -> dict[str, object]:
+async def _run(args: argparse.Namespace) -> dict[str, object]:  # noqa: PLR0915, PLR0914, C901  one measured procedure: its steps in the order they are timed
     phases = {p.strip() for p in args.phases.split(",") if p.strip()}
     catalogue = load_catalogue()
     ids = list(catalogue.ids)
@@ -325,7 +328,7 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
 
 async def _chaos(args: argparse.Namespace) -> dict[str, object]:
     # Imported here: it imports the tests' hostile-record generator (tests.integration).
-    from bench._chaos import ChaosSettings, chaos_phase
+    from bench._chaos import ChaosSettings, chaos_phase  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     catalogue = load_catalogue()
     work = Path(tempfile.mkdtemp(prefix="dief-bench-"))
@@ -365,7 +368,8 @@ async def _chaos(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main_chaos(args: argparse.Namespace) -> None:
-    from bench._chaos import chaos_markdown
+    """``python -m bench --chaos``: the chaos run; writes its JSON and Markdown notes."""
+    from bench._chaos import chaos_markdown  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     result = asyncio.run(_chaos(args))
     stem = "chaos" + ("-quick" if args.quick else "")
@@ -385,6 +389,7 @@ def main_chaos(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``python -m bench``: the pipeline bench (or ``--chaos``); writes the results."""
     args = _args(argv)
     if args.chaos:
         main_chaos(args)

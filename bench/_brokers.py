@@ -7,12 +7,14 @@ comparison). Nodes publish as ``node``; the aggregator child and the baseline as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dief.broker import EmbeddedBroker
 from dief.kafka_cluster import KafkaCluster, find_runtime
 from dief.settings import KafkaRuntimeSettings, KafkaSettings
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["BenchBroker", "child_client_options", "child_settings", "start_broker"]
 
@@ -87,8 +89,8 @@ def child_settings(cfg: dict[str, Any]) -> KafkaSettings:
 
 
 def child_client_options(cfg: dict[str, Any]) -> dict[str, Any]:
-    """aiokafka keyword arguments for the child's settings."""
-    from dief.kafka import security_options
+    """The aiokafka keyword arguments for the child's settings."""
+    from dief.kafka import security_options  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     settings = child_settings(cfg)
     return {"bootstrap_servers": settings.bootstrap, **security_options(settings)}

@@ -51,16 +51,13 @@ import random
 import signal
 import sqlite3
 import statistics
-import subprocess
+import subprocess  # noqa: S404  starts and kills its own children (fixed argv)
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from types import ModuleType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg  # type: ignore[import-untyped]
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -70,9 +67,7 @@ from bench._nodes import InputLine, NodeFleet
 from dief.aggregator import RegionAggregator, dedupe_key
 from dief.aggregator.store import CaseStore
 from dief.broker import EmbeddedBroker
-from dief.crypto.envelope import Opener
 from dief.kafka import cases_topic, dlq_topic
-from dief.node import Accepted
 from dief.seams import InboundRecord
 from dief.testing import MemoryDeadLetterSink
 from dief.vocab import Region
@@ -91,6 +86,14 @@ from tests.integration.hostile import (
     build_scenario,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from datetime import date
+    from types import ModuleType
+
+    from dief.crypto.envelope import Opener
+    from dief.node import Accepted
+
 __all__ = ["ChaosSettings", "chaos_markdown", "chaos_phase"]
 
 #: Node batches (and the relay's batch): one hostile slice is published after each.
@@ -99,6 +102,8 @@ NODE_BATCH = 2000
 HANDLE_MAX_BATCH = 200
 #: No progress for this long while the aggregator runs: it stalled (the run fails).
 STALL_SECONDS = 180.0
+#: Reading the dead letters back ends after this long without a new one.
+_QUIET_SECONDS = 3.0
 DATABASE = "dief_chaos"
 
 
@@ -275,7 +280,7 @@ class Input:
 
 
 def _synthetic(n: int, seed: int, ids: list[str], today: date) -> list[InputLine]:
-    from dief.synthetic import generate_cases
+    from dief.synthetic import generate_cases  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     return [
         InputLine(number, str(case.document["submitted_by"]), json.dumps(case.document).encode())
@@ -293,7 +298,7 @@ def _outbox_keys(paths: Sequence[Path]) -> Iterator[tuple[str, str]]:
                 yield dedupe_key(value), topic
 
 
-async def _post(
+async def _post(  # noqa: PLR0913  the phase's inputs, passed by the bench driver
     work: Path,
     forum: Forum,
     bootstrap: str,
@@ -400,11 +405,11 @@ async def _first_commit_after(
     return time.monotonic() - t0
 
 
-async def _run_chaos(
+async def _run_chaos(  # noqa: PLR0914, PLR0913, PLR0917  one measured procedure: its steps in the order they are timed; the phase's inputs, passed by the bench driver
     s: ChaosSettings,
     agg: AggregatorProcess,
     progress: Progress,
-    cluster: Any,
+    cluster: Any,  # noqa: ANN401  the tests' throw-away cluster (tests/kafka/conftest.py), untyped there
     total: int,
     log: Callable[[str], None],
 ) -> dict[str, object]:
@@ -470,8 +475,8 @@ async def _run_chaos(
     await asyncio.sleep(2.0)  # anything more would be a record finished twice
     after = await progress.rows()
     code, term_seconds = agg.terminate()
-    waits = sum(cast(float, k["restart_to_first_commit_seconds"]) for k in kills)
-    waits += sum(cast(float, r["server_back_to_first_commit_seconds"]) for r in restarts)
+    waits = sum(cast("float", k["restart_to_first_commit_seconds"]) for k in kills)
+    waits += sum(cast("float", r["server_back_to_first_commit_seconds"]) for r in restarts)
     return {
         "kills": kills,
         "postgres_restarts": restarts,
@@ -497,11 +502,11 @@ def _peek(opener: Opener, d: Delivery) -> dict[str, object]:
     try:
         data = json.loads(opener.open(d.value).payload)
         return {"revision": data.get("revision"), "owner_key": str(data.get("owner_key"))[:8]}
-    except Exception:  # a hostile record: it need not open
+    except Exception:  # noqa: BLE001  a hostile record: it need not open, in any way
         return {}
 
 
-async def _check(url: str, dsn: str, inp: Input, opener: Opener) -> dict[str, object]:
+async def _check(url: str, dsn: str, inp: Input, opener: Opener) -> dict[str, object]:  # noqa: PLR0915, PLR0914, C901  one measured procedure: its steps in the order they are timed
     """Everything the run must end with; each check's result and, if false, the evidence."""
     checks: dict[str, object] = {}
     hostile = [d for d in inp.deliveries if d.reason]
@@ -666,7 +671,7 @@ async def _dlq_topic(bootstrap: str, time_limit: float = 60.0) -> dict[str, obje
         await consumer.seek_to_beginning()
         deadline = time.monotonic() + time_limit
         quiet_since = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - quiet_since < 3.0:
+        while time.monotonic() < deadline and time.monotonic() - quiet_since < _QUIET_SECONDS:
             batch = await consumer.getmany(timeout_ms=500, max_records=2000)
             for tp, records in batch.items():
                 for r in records:
@@ -743,7 +748,7 @@ async def _hostile_timing(
         logger.setLevel(level)
 
 
-async def _hostile_timing_quiet(
+async def _hostile_timing_quiet(  # noqa: PLR0914  one measured procedure: its steps in the order they are timed
     admin_dsn: str, forum: Forum, deliveries: Sequence[Delivery], seed: int
 ) -> dict[str, object]:
     rng = random.Random(seed)
@@ -826,7 +831,7 @@ async def _forum(work: Path, lines: Sequence[InputLine], log: Callable[[str], No
     return forum
 
 
-async def chaos_phase(
+async def chaos_phase(  # noqa: PLR0915, PLR0914, PLR0913  one measured procedure: its steps in the order they are timed; the phase's inputs, passed by the bench driver
     s: ChaosSettings,
     work: Path,
     *,
@@ -1021,14 +1026,18 @@ def chaos_markdown(r: dict[str, Any]) -> str:
         "",
         f"`{r['command']}` — {r['date']}, {r['total_seconds']} s in all.",
         "",
-        f"Machine: {m['cpus']} x {m['cpu_model']}, {m['memory_gib']} GiB, Python {m['python']}; "
-        f"{m['broker']}; PostgreSQL: {r['settings']['postgres']}.",
+        (
+            f"Machine: {m['cpus']} x {m['cpu_model']}, {m['memory_gib']} GiB, "
+            f"Python {m['python']}; {m['broker']}; PostgreSQL: {r['settings']['postgres']}."
+        ),
         "",
-        f"Trust model: one simulated forum of {i['forum_nodes']} nodes (every party's keys "
-        "in its own keyring, a signed directory); every record carries its owner's signature "
-        "and a real RFC 9474 contributor token from the forum's issuer, which `dief aggregate` "
-        "(opened on the forum's folder, `DIEF_KEYRING__PATH`) verifies under the directory's "
-        "issuer key of its (cycle, region).",
+        (
+            f"Trust model: one simulated forum of {i['forum_nodes']} nodes (every party's keys "
+            "in its own keyring, a signed directory); every record carries its owner's signature "
+            "and a real RFC 9474 contributor token from the forum's issuer, which `dief aggregate` "
+            "(opened on the forum's folder, `DIEF_KEYRING__PATH`) verifies under the directory's "
+            "issuer key of its (cycle, region)."
+        ),
         "",
         "| figure | value |",
         "|---|---|",
@@ -1036,47 +1045,83 @@ def chaos_markdown(r: dict[str, Any]) -> str:
         f"{i['synthetic_cases']:,} ({i['synthetic_refused']:,}"
         + "".join(f", {k} {v:,}" for k, v in i.get("synthetic_refused_reasons", {}).items())
         + f") → {i['node_records']:,} records |",
-        f"| hostile records ({i['hostile_classes']} classes), raw on the AFR topic | "
-        f"{i['hostile_records']:,} among {i['scenario_records']:,} scenario records |",
-        f"| records delivered / distinct records to finish | {i['records_delivered']:,} / "
-        f"{i['distinct_records']:,} |",
+        (
+            f"| hostile records ({i['hostile_classes']} classes), raw on the AFR topic | "
+            f"{i['hostile_records']:,} among {i['scenario_records']:,} scenario records |"
+        ),
+        (
+            f"| records delivered / distinct records to finish | {i['records_delivered']:,} / "
+            f"{i['distinct_records']:,} |"
+        ),
         f"| SIGKILLs of `dief aggregate --all` | {len(run['kills'])} |",
         f"| PostgreSQL restarts (`pg_ctl restart -m fast`) | {len(run['postgres_restarts'])} |",
-        f"| posting (nodes: validate, screen, seal, outbox, relay; hostile raw) | "
-        f"{i['post_seconds']} s |",
-        f"| aggregator: first start → last record finished (kills and restart included) | "
-        f"{run['first_start_to_last_record_seconds']} s |",
-        f"| records/s overall, aggregator (delivered / distinct) | "
-        f"{run['records_per_second_delivered']:,} / {run['distinct_records_per_second']:,} |",
-        f"| first post → last record finished; records/s delivered | "
-        f"{run['first_post_to_last_record_seconds']} s; "
-        f"{run['records_per_second_first_post_to_last_record']:,} |",
-        f"| records/s, aggregator, leaving out the waits from each restart to its first "
-        f"commit ({run['restart_waits_seconds']} s) | "
-        f"{run['records_per_second_excluding_restart_waits']:,} |",
-        f"| cores: aggregator / broker + this process / PostgreSQL and anything else | "
-        f"{run['load']['aggregator_cores']} / {run['load']['benchmark_cores']} / "
-        f"{run['load']['postgres_and_other_cores']} |",
-        f"| batches the aggregator logged as not applied and retried | "
-        f"{run['batches_not_applied_and_retried']} |",
-        f"| time per hostile record, in-process (all handle time / hostile) | "
-        f"{h['us_per_hostile_record']} µs |",
-        f"| marginal time per hostile record (minus the good records alone) | "
-        f"{h['marginal_us_per_hostile_record']} µs |",
-        f"| cells equal to the plain input's, every region, with and without red "
-        f"({c['cells_compared']:,} cells) | {yes[bool(c['cells_equal'])]} |",
-        f"| every record finished exactly once ({c['records_finished']:,} of "
-        f"{c['records_expected']:,}) | {yes[bool(c['every_record_finished_once'])]} |",
-        f"| every record's outcome as expected (good: applied; hostile: its reason) | "
-        f"{yes[bool(c['every_outcome_as_expected'])]} |",
-        f"| dead-letter counts = hostile records' reasons, once each | "
-        f"{yes[bool(c['dead_letters_as_expected'])]} |",
-        f"| scenario cases at their expected revision and status | "
-        f"{yes[bool(c['scenario_cases_as_expected'])]} |",
-        f"| SIGTERM at the end: exit code, seconds | {run['sigterm_exit_code']}, "
-        f"{run['sigterm_seconds']} |",
-        f"| DLQ topics: records / distinct (a kill resends a batch's dead letters) | "
-        f"{r['dlq_topics']['records']:,} / {r['dlq_topics']['distinct_values']:,} |",
+        (
+            f"| posting (nodes: validate, screen, seal, outbox, relay; hostile raw) | "
+            f"{i['post_seconds']} s |"
+        ),
+        (
+            f"| aggregator: first start → last record finished (kills and restart included) | "
+            f"{run['first_start_to_last_record_seconds']} s |"
+        ),
+        (
+            f"| records/s overall, aggregator (delivered / distinct) | "
+            f"{run['records_per_second_delivered']:,} / {run['distinct_records_per_second']:,} |"
+        ),
+        (
+            f"| first post → last record finished; records/s delivered | "
+            f"{run['first_post_to_last_record_seconds']} s; "
+            f"{run['records_per_second_first_post_to_last_record']:,} |"
+        ),
+        (
+            f"| records/s, aggregator, leaving out the waits from each restart to its first "
+            f"commit ({run['restart_waits_seconds']} s) | "
+            f"{run['records_per_second_excluding_restart_waits']:,} |"
+        ),
+        (
+            f"| cores: aggregator / broker + this process / PostgreSQL and anything else | "
+            f"{run['load']['aggregator_cores']} / {run['load']['benchmark_cores']} / "
+            f"{run['load']['postgres_and_other_cores']} |"
+        ),
+        (
+            f"| batches the aggregator logged as not applied and retried | "
+            f"{run['batches_not_applied_and_retried']} |"
+        ),
+        (
+            f"| time per hostile record, in-process (all handle time / hostile) | "
+            f"{h['us_per_hostile_record']} µs |"
+        ),
+        (
+            f"| marginal time per hostile record (minus the good records alone) | "
+            f"{h['marginal_us_per_hostile_record']} µs |"
+        ),
+        (
+            f"| cells equal to the plain input's, every region, with and without red "
+            f"({c['cells_compared']:,} cells) | {yes[bool(c['cells_equal'])]} |"
+        ),
+        (
+            f"| every record finished exactly once ({c['records_finished']:,} of "
+            f"{c['records_expected']:,}) | {yes[bool(c['every_record_finished_once'])]} |"
+        ),
+        (
+            f"| every record's outcome as expected (good: applied; hostile: its reason) | "
+            f"{yes[bool(c['every_outcome_as_expected'])]} |"
+        ),
+        (
+            f"| dead-letter counts = hostile records' reasons, once each | "
+            f"{yes[bool(c['dead_letters_as_expected'])]} |"
+        ),
+        (
+            f"| scenario cases at their expected revision and status | "
+            f"{yes[bool(c['scenario_cases_as_expected'])]} |"
+        ),
+        (
+            f"| SIGTERM at the end: exit code, seconds | {run['sigterm_exit_code']}, "
+            f"{run['sigterm_seconds']} |"
+        ),
+        (
+            f"| DLQ topics: records / distinct (a kill resends a batch's dead letters) | "
+            f"{r['dlq_topics']['records']:,} / {r['dlq_topics']['distinct_values']:,} |"
+        ),
         f"| phase wall time (cluster, input, chaos, checks, timing) | {r['chaos_seconds']} s |",
         "",
         f"Kills (progress = rows of `applied_records`, of {i['distinct_records']:,}):",
@@ -1092,10 +1137,12 @@ def chaos_markdown(r: dict[str, Any]) -> str:
     for p in run["postgres_restarts"]:
         out += [
             "",
-            f"PostgreSQL restart at {p['rows_before']:,} rows ({p['fraction_before']:.1%}), "
-            f"{p['seconds_into_run']} s into the run: `pg_ctl restart` took "
-            f"{p['pg_ctl_restart_seconds']} s, first commit "
-            f"{p['server_back_to_first_commit_seconds']} s after the server was back.",
+            (
+                f"PostgreSQL restart at {p['rows_before']:,} rows ({p['fraction_before']:.1%}), "
+                f"{p['seconds_into_run']} s into the run: `pg_ctl restart` took "
+                f"{p['pg_ctl_restart_seconds']} s, first commit "
+                f"{p['server_back_to_first_commit_seconds']} s after the server was back."
+            ),
         ]
     out += [
         "",

@@ -27,10 +27,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench._brokers import child_client_options, child_settings
 from bench._profile import ProcessProfile
+
+if TYPE_CHECKING:
+    from dief.seams import InboundRecord
 
 Emit = Callable[[dict[str, object]], None]
 
@@ -51,8 +54,8 @@ def _stdin_stop(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
 
 
 def _cpu_seconds() -> float:
-    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-    import os
+    fields = Path("/proc/self/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    import os  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -60,13 +63,12 @@ def _cpu_seconds() -> float:
 async def _aggregator(
     cfg: dict[str, Any], emit: Emit, stop: asyncio.Event, on_ready: Callable[[], None]
 ) -> dict[str, object]:
-    from bench._common import aggregator_keys
-    from consumers.aggregator import register_aggregators
-    from dief.aggregator import BatchReport, RegionAggregator
-    from dief.aggregator.store import CaseStore
-    from dief.kafka import KafkaDeadLetterSink, make_broker
-    from dief.seams import InboundRecord
-    from dief.vocab import Region
+    from bench._common import aggregator_keys  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+    from consumers.aggregator import register_aggregators  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+    from dief.aggregator import BatchReport, RegionAggregator  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+    from dief.aggregator.store import CaseStore  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+    from dief.kafka import KafkaDeadLetterSink, make_broker  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+    from dief.vocab import Region  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     totals: dict[str, Any] = {
         "apply_seconds": 0.0,
@@ -78,7 +80,7 @@ async def _aggregator(
     report_keys = bool(cfg.get("keys"))
 
     class TimedStore(CaseStore):
-        async def apply_batch(self, region: str, records: Sequence[Any], **kw: Any) -> Any:
+        async def apply_batch(self, region: str, records: Sequence[Any], **kw: Any) -> Any:  # noqa: ANN401  forwards to RegionAggregator.apply_batch as it is
             t0 = time.perf_counter()
             try:
                 return await super().apply_batch(region, records, **kw)
@@ -143,10 +145,10 @@ async def _aggregator(
 async def _baseline(
     cfg: dict[str, Any], emit: Emit, stop: asyncio.Event, on_ready: Callable[[], None]
 ) -> dict[str, object]:
-    from aiokafka import AIOKafkaConsumer
+    from aiokafka import AIOKafkaConsumer  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
-    from consumers.aggregator import EMBEDDED_SESSION_TIMEOUT_MS
-    from dief.kafka import DEFAULT_SESSION_TIMEOUT_MS
+    from consumers.aggregator import EMBEDDED_SESSION_TIMEOUT_MS  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+    from dief.kafka import DEFAULT_SESSION_TIMEOUT_MS  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     session_ms = (
         EMBEDDED_SESSION_TIMEOUT_MS if child_settings(cfg).embedded else DEFAULT_SESSION_TIMEOUT_MS
@@ -200,7 +202,7 @@ async def _main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     stop = asyncio.Event()
     _stdin_stop(asyncio.get_running_loop(), stop)
-    profile = ProcessProfile(bool(cfg.get("profile_path")))
+    profile = ProcessProfile(enabled=bool(cfg.get("profile_path")))
     runner = _aggregator if cfg["mode"] == "aggregator" else _baseline
     stats = await runner(cfg, _emit, stop, profile.start)
     top = profile.stop(Path(cfg["profile_path"]) if cfg.get("profile_path") else None)

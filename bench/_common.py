@@ -12,12 +12,13 @@ import secrets
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
     from dief.credentials import SimulatedNode, TokenVerifier
     from dief.crypto import KemPublicKey
     from dief.crypto.envelope import Opener
@@ -41,9 +42,9 @@ __all__ = [
 
 
 def proc_cpu_seconds(pid: int) -> float:
-    """user + system CPU seconds of process *pid* (0 if it is gone)."""
+    """The user + system CPU seconds of process *pid* (0 if it is gone)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
@@ -55,7 +56,7 @@ def self_cpu_seconds() -> float:
 
 
 def _proc_stat() -> tuple[float, float]:
-    parts = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    parts = Path("/proc/stat").read_text(encoding="utf-8").splitlines()[0].split()[1:]
     values = [int(v) for v in parts]
     idle = values[3] + values[4]  # idle + iowait
     total = sum(values[:8])
@@ -63,26 +64,26 @@ def _proc_stat() -> tuple[float, float]:
 
 
 def _loadavg() -> list[float]:
-    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    return [float(x) for x in Path("/proc/loadavg").read_text(encoding="utf-8").split()[:3]]
 
 
 def machine(*, kafka: bool = False) -> dict[str, object]:
     """What this machine is (for the results file)."""
     model = "?"
     with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
     mem_kib = 0
     with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
+        for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
             if line.startswith("MemTotal:"):
                 mem_kib = int(line.split()[1])
-    import aiokafka
-    import cryptography
-    import faststream
-    import sqlalchemy
+    import aiokafka  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+    import cryptography  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+    import faststream  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+    import sqlalchemy  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     return {
         "cpus": os.cpu_count(),
@@ -173,9 +174,9 @@ class Forum:
     async def create(cls, path: Path, state_cycles: Mapping[str, Iterable[str]]) -> Forum:
         """The forum, a node per State of *state_cycles* holding a token for every region
         of each cycle listed for its State (a node cannot post without them)."""
-        from dief.credentials import SimulatedIssuer
-        from dief.keyring import SimulatedForum
-        from dief.pipeline._keys import node_label
+        from dief.credentials import SimulatedIssuer  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+        from dief.keyring import SimulatedForum  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+        from dief.pipeline._keys import node_label  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
         passphrase = secrets.token_urlsafe(24)
         labels = {state: node_label(i) for i, state in enumerate(sorted(state_cycles))}
@@ -198,14 +199,14 @@ class Forum:
 
     def sealing_keys(self, region: Region) -> list[KemPublicKey]:
         """The region's KEM keys the signed directory lists (what nodes seal to)."""
-        from dief.keyring import KeyRole
+        from dief.keyring import KeyRole  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
         return self.forum.sealing_keys(KeyRole.REGION, region.value)
 
 
 def cycles_of(documents: Iterable[Mapping[str, object]]) -> dict[str, set[str]]:
     """State (``submitted_by``) → the CSP cycles its cases fall in (default start month)."""
-    from dief.periods import CspCycle, Month
+    from dief.periods import CspCycle, Month  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     out: dict[str, set[str]] = defaultdict(set)
     for doc in documents:
@@ -218,10 +219,10 @@ def aggregator_keys(path: Path, passphrase: str) -> tuple[dict[Region, Opener], 
     """What an aggregator holds, from a simulated forum: each region's opening keys (its own
     private KEM keys that the directory lets open) and a :class:`TokenVerifier` over the
     directory's issuer keys (one RSA verification per pseudonym, cached)."""
-    from dief.credentials import TokenVerifier
-    from dief.crypto.envelope import Opener
-    from dief.keyring import KeyRole, SimulatedForum
-    from dief.vocab import Region as Regions
+    from dief.credentials import TokenVerifier  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+    from dief.crypto.envelope import Opener  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+    from dief.keyring import KeyRole, SimulatedForum  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+    from dief.vocab import Region as Regions  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     forum = SimulatedForum.load(path, passphrase)
     directory = forum.directory
@@ -305,7 +306,7 @@ class Child:
                 self.stats = event
         self._wake(failed=True)
 
-    def _wake(self, failed: bool = False) -> None:
+    def _wake(self, *, failed: bool = False) -> None:
         keep = []
         for threshold, fut in self._waiters:
             if fut.done():
@@ -345,13 +346,13 @@ class Child:
 
     def vmhwm_mib(self) -> float:
         """Peak resident set size of the child so far (``VmHWM``), MiB."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{self.pid}/status").read_text(encoding="utf-8").splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return 0.0
 
     def vmrss_mib(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{self.pid}/status").read_text(encoding="utf-8").splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return 0.0
@@ -379,8 +380,8 @@ class Child:
 
 async def recreate_postgres(url: str) -> None:
     """Drop and create the database named in *url* (a ``postgresql+asyncpg://`` URL)."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
+    import asyncpg  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
+    from sqlalchemy.engine import make_url  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     parsed = make_url(url)
     name = parsed.database

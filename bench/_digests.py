@@ -12,20 +12,24 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from bench._fabricate import RecordPool
-from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore
 from dief.aggregator.store._schema import cell_counts
-from dief.catalogue import Catalogue
 from dief.digests import build_digest
 from dief.render import write_outputs
 from dief.secretariat import build_summary
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterable, Sequence
+
+    from bench._fabricate import RecordPool
+    from dief.aggregator import CaseFacts
+    from dief.catalogue import Catalogue
 
 __all__ = ["digest_timings"]
 
@@ -48,7 +52,7 @@ async def _cell_rows(store: CaseStore) -> int:
         return int((await conn.execute(select(func.count()).select_from(cell_counts))).scalar_one())
 
 
-async def digest_timings(
+async def digest_timings(  # noqa: PLR0914, PLR0913  one measured procedure: its steps in the order they are timed; the phase's inputs, passed by the bench driver
     url: str,
     pool: RecordPool,
     sealed: bytes,
@@ -72,7 +76,7 @@ async def digest_timings(
             stored = size
             periods = await store.periods_with_data(region.value)
             cycles = sorted((p for p in periods if p.startswith("CSP")), key=lambda c: int(c[3:]))
-            months = sorted(p for p in periods if len(p) == 7 and p[4] == "-")
+            months = sorted(p for p in periods if len(p) == len("YYYY-MM") and p[4] == "-")
             cycle, month = cycles[-1], months[-1]
             digest_cycle, d_runs = await _timed(
                 lambda c=cycle: build_digest(store, region, c, catalogue=catalogue), repeat

@@ -18,15 +18,12 @@ from __future__ import annotations
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from bench._common import Forum
 from dief.aggregator import CaseFacts, case_values
 from dief.crypto.envelope import Sealer
 from dief.kafka import cases_topic
@@ -42,6 +39,12 @@ from dief.wire import (
     generalise,
     parse_case,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from datetime import date
+
+    from bench._common import Forum
 
 __all__ = ["RecordPool"]
 
@@ -59,7 +62,7 @@ def _raw(key: Ed25519PrivateKey) -> bytes:
 class RecordPool:
     """Generalised records of *size* synthetic cases (first versions)."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the phase's inputs, passed by the bench driver
         self,
         size: int,
         *,
@@ -162,14 +165,14 @@ class RecordPool:
 
 
 def _b64(data: bytes) -> str:
-    from dief.wire._ownership import b64url
+    from dief.wire._ownership import b64url  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     return b64url(data)
 
 
 def _values(record: UnsignedRecord) -> tuple[tuple[str, str], ...]:
     """The template's (dimension, value) pairs, as the aggregator derives them."""
-    from dief.wire import CaseRecord
+    from dief.wire import CaseRecord  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     credential = ContributorCredential(record.cycle, record.region, "0" * 32, b"\x00" * 32)
     key = Ed25519PrivateKey.generate()

@@ -14,21 +14,25 @@ import asyncio
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from pathlib import Path
-from typing import Any
+from itertools import starmap
+from typing import TYPE_CHECKING, Any
 
-from bench._common import Forum
-from dief.exceptions import ValidationError
 from dief.kafka import NodePublisher
 from dief.node import Accepted, NationalNode, NodeIdentity, Outbox, OutboxRelay, PendingEntry
 from dief.periods import DEFAULT_CYCLE_START_MONTH
-from dief.seams import OutboxEntry
 from dief.settings import KafkaSettings
 from dief.vocab import Region
 from dief.wire import CaseInput, CaseValidationError, parse_case
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import date
+    from pathlib import Path
+
+    from bench._common import Forum
+    from dief.exceptions import ValidationError
+    from dief.seams import OutboxEntry
 
 __all__ = ["InputLine", "NodeFleet", "NodeTimes"]
 
@@ -85,7 +89,7 @@ class _TimedOutbox(Outbox):
         super().__init__(path)
         self._times = times
 
-    async def add(self, *args: Any, **kwargs: Any) -> list[PendingEntry]:
+    async def add(self, *args: Any, **kwargs: Any) -> list[PendingEntry]:  # noqa: ANN401  forwards to Outbox.add as it is, timing it
         t0 = time.perf_counter()
         try:
             return await super().add(*args, **kwargs)
@@ -186,7 +190,7 @@ class NodeFleet:
         by_state: dict[str, list[InputLine]] = defaultdict(list)
         for item in lines:
             by_state[item.state].append(item)
-        await asyncio.gather(*(self._submit(state, items) for state, items in by_state.items()))
+        await asyncio.gather(*starmap(self._submit, by_state.items()))
 
     async def _submit(self, state: str, items: list[InputLine]) -> None:
         t0 = time.perf_counter()
@@ -225,7 +229,7 @@ class NodeFleet:
         return self.times.last_ack
 
     def reset_times(self) -> None:
-        self.times.__init__()  # type: ignore[misc]
+        self.times.__init__()  # type: ignore[misc]  # noqa: PLC2801  reset in place: the outbox and publisher wrappers hold this object
 
     def outbox_paths(self) -> list[Path]:
         return sorted((self._work / "nodes").glob("node-*.sqlite"))

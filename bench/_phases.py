@@ -15,23 +15,26 @@ import sqlite3
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
 
 from bench._brokers import BenchBroker, start_broker
 from bench._common import Child, Forum, LoadMeter, recreate_postgres
-from bench._fabricate import RecordPool
 from bench._nodes import InputLine, NodeFleet
 from bench._profile import ProcessProfile
 from dief.database import sqlite_url
 from dief.kafka import cases_topic
-from dief.node import Accepted
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from datetime import date
+    from pathlib import Path
+
+    from bench._fabricate import RecordPool
+    from dief.node import Accepted
 
 __all__ = ["Options", "baseline_phase", "latency_phase", "pipeline_phase", "rss_phase"]
 
@@ -63,7 +66,7 @@ class Options:
     def database(self, name: str) -> str:
         """The phase's own database: a SQLite file, or ``<database>_<phase>`` on PostgreSQL."""
         if self.postgres:
-            from sqlalchemy.engine import make_url
+            from sqlalchemy.engine import make_url  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
             url = make_url(self.postgres)
             return url.set(database=f"{url.database}_{name}").render_as_string(hide_password=False)
@@ -79,7 +82,7 @@ def _rate(n: float, seconds: float) -> float:
     return round(n / seconds, 1) if seconds > 0 else 0.0
 
 
-async def _aggregator(
+async def _aggregator(  # noqa: PLR0913  the phase's inputs, passed by the bench driver
     opts: Options,
     name: str,
     broker: BenchBroker,
@@ -108,7 +111,7 @@ async def _broker(opts: Options, name: str) -> BenchBroker:
     return await start_broker(opts.work, name, kafka=opts.kafka)
 
 
-async def pipeline_phase(
+async def pipeline_phase(  # noqa: PLR0914  one measured procedure: its steps in the order they are timed
     opts: Options, lines: Sequence[InputLine], warmup: Sequence[InputLine]
 ) -> tuple[dict[str, object], list[Path]]:
     """Node (validate, screen, seal, outbox, relay) → Kafka → aggregator, at full speed."""
@@ -122,7 +125,7 @@ async def pipeline_phase(
         catalogue_version=opts.catalogue_version,
         today=opts.today,
     )
-    profile = ProcessProfile(opts.profile)
+    profile = ProcessProfile(enabled=opts.profile)
     meter = LoadMeter(lambda: {"consumer": child.pid, "broker": broker.pid})
     try:
         await child.start()
@@ -326,7 +329,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[index]
 
 
-async def latency_phase(
+async def latency_phase(  # noqa: PLR0915, PLR0914  one measured procedure: its steps in the order they are timed
     opts: Options,
     lines: Sequence[InputLine],
     warmup: Sequence[InputLine],
@@ -346,7 +349,7 @@ async def latency_phase(
         today=opts.today,
     )
     meter = LoadMeter(lambda: {"consumer": child.pid, "broker": broker.pid})
-    profile = ProcessProfile(opts.profile)
+    profile = ProcessProfile(enabled=opts.profile)
     schedule: dict[int, float] = {}
     pending: dict[str, deque[list[float]]] = {}
     latencies: list[float] = []
@@ -426,7 +429,7 @@ async def latency_phase(
     }
 
 
-async def rss_phase(
+async def rss_phase(  # noqa: PLR0913  the phase's inputs, passed by the bench driver
     opts: Options,
     pool: RecordPool,
     n: int,

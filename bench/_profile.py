@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["Cost", "ProcessProfile"]
 
@@ -40,10 +42,10 @@ class Cost:
 class ProcessProfile:
     """A pyinstrument sampling profile of the whole process (all tasks of its event loop)."""
 
-    def __init__(self, enabled: bool, interval: float = 0.002) -> None:
+    def __init__(self, *, enabled: bool, interval: float = 0.002) -> None:
         self._profiler: Any = None
         if enabled:
-            from pyinstrument import Profiler
+            from pyinstrument import Profiler  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
             self._profiler = Profiler(interval=interval, async_mode="disabled")
 
@@ -90,7 +92,7 @@ def _ours(name: str) -> bool:
     return name.startswith(("dief/", "consumers/", "bench/"))
 
 
-def _name(frame: Any) -> str:
+def _name(frame: Any) -> str:  # noqa: ANN401  pyinstrument's frame objects (untyped)
     path = str(frame.file_path_short or frame.file_path or "?")
     for marker in ("site-packages/", "/work/main/"):
         if marker in path:
@@ -98,7 +100,7 @@ def _name(frame: Any) -> str:
     return f"{path}:{frame.function}"
 
 
-def _area(frame: Any) -> str:
+def _area(frame: Any) -> str:  # noqa: ANN401  pyinstrument's frame objects (untyped)
     path = str(frame.file_path or "")
     if path == "<built-in>":
         function = str(frame.function)
@@ -116,7 +118,7 @@ def _area(frame: Any) -> str:
 
 
 def _walk(
-    frame: Any,
+    frame: Any,  # noqa: ANN401  pyinstrument's frame objects (untyped)
     by_function: dict[str, float],
     inclusive: dict[str, float],
     by_area: dict[str, float],
@@ -130,12 +132,12 @@ def _walk(
         by_area[_area(frame)] += self_time
     if name not in on_stack:  # recursion counts once
         inclusive[name] += frame.time
-    on_stack = on_stack | {name}
+    on_stack |= {name}
     for child in real:
         _walk(child, by_function, inclusive, by_area, on_stack)
 
 
-def _synthetic(frame: Any) -> bool:
+def _synthetic(frame: Any) -> bool:  # noqa: ANN401  pyinstrument's frame objects (untyped)
     return bool(frame.is_synthetic) or str(frame.function).startswith("[")
 
 

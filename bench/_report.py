@@ -7,7 +7,7 @@ from typing import Any
 __all__ = ["markdown"]
 
 
-def _n(value: Any, digits: int = 0) -> str:
+def _n(value: object, digits: int = 0) -> str:
     if value is None:
         return "-"
     if isinstance(value, int | float):
@@ -27,17 +27,19 @@ def _cpu(phase: dict[str, Any]) -> str:
     return " / ".join(f"{_n(cpu.get(k), 0)} ms" for k in ("main", "consumer", "broker"))
 
 
-def markdown(r: dict[str, Any]) -> str:
+def markdown(r: dict[str, Any]) -> str:  # noqa: PLR0914  one measured procedure: its steps in the order they are timed
     m = r["machine"]
     out = [
         f"# Pipeline benchmark ({r['database']})",
         "",
         f"`{r['command']}` — {r['date']}, {r['total_seconds']} s in all.",
         "",
-        f"Machine: {m['cpus']} x {m['cpu_model']}, {m['memory_gib']} GiB, Linux {m['kernel']}, "
-        f"Python {m['python']}, aiokafka {m['aiokafka']}, SQLAlchemy {m['sqlalchemy']}; "
-        f"{m['broker']}. The machine is shared: each phase's load column gives the cores used "
-        "by the benchmark's processes and by everything else during that phase.",
+        (
+            f"Machine: {m['cpus']} x {m['cpu_model']}, {m['memory_gib']} GiB, Linux {m['kernel']}, "
+            f"Python {m['python']}, aiokafka {m['aiokafka']}, SQLAlchemy {m['sqlalchemy']}; "
+            f"{m['broker']}. The machine is shared: each phase's load column gives the cores used "
+            "by the benchmark's processes and by everything else during that phase."
+        ),
         "",
         "| figure | value | target | load |",
         "|---|---|---|---|",
@@ -48,37 +50,53 @@ def markdown(r: dict[str, Any]) -> str:
         e = p["end_to_end"]
         s = p["stages"]
         out += [
-            f"| pipeline end to end, {p['cases']:,} cases ({p['records']:,} records) | "
-            f"{_n(e['cases_per_second'])} cases/s, {_n(e['records_per_second'])} records/s | | "
-            f"{_load(p)} |",
-            f"| · node intake (validate, screen, generalise, seal, outbox) | "
-            f"{_n(s['node_intake']['cases_per_second'])} cases/s | | |",
-            f"| · relay publish (outbox read, acks=all, mark) | "
-            f"{_n(s['relay_publish']['records_per_second'])} records/s | | |",
-            f"| · aggregator while busy (open, validate, apply, store, cells) | "
-            f"{_n(s['aggregator']['records_per_second_busy'])} records/s "
-            f"(busy {_n(s['aggregator']['busy_seconds'], 1)} s of "
-            f"{_n(s['aggregator']['seconds'], 1)} s) | | |",
+            (
+                f"| pipeline end to end, {p['cases']:,} cases ({p['records']:,} records) | "
+                f"{_n(e['cases_per_second'])} cases/s, {_n(e['records_per_second'])} records/s | | "
+                f"{_load(p)} |"
+            ),
+            (
+                f"| · node intake (validate, screen, generalise, seal, outbox) | "
+                f"{_n(s['node_intake']['cases_per_second'])} cases/s | | |"
+            ),
+            (
+                f"| · relay publish (outbox read, acks=all, mark) | "
+                f"{_n(s['relay_publish']['records_per_second'])} records/s | | |"
+            ),
+            (
+                f"| · aggregator while busy (open, validate, apply, store, cells) | "
+                f"{_n(s['aggregator']['records_per_second_busy'])} records/s "
+                f"(busy {_n(s['aggregator']['busy_seconds'], 1)} s of "
+                f"{_n(s['aggregator']['seconds'], 1)} s) | | |"
+            ),
             f"| · CPU per 1,000 records: node+relay / aggregator / broker | {_cpu(p)} | | |",
         ]
     if b:
         e = b["end_to_end"]
         out += [
-            f"| bare aiokafka baseline, same {b['records']:,} records "
-            f"(mean {_n(b['record_bytes']['mean'])} B) | {_n(e['records_per_second'])} "
-            f"records/s (produce {_n(b['produce']['records_per_second'])}/s) | | {_load(b)} |",
+            (
+                f"| bare aiokafka baseline, same {b['records']:,} records "
+                f"(mean {_n(b['record_bytes']['mean'])} B) | {_n(e['records_per_second'])} "
+                f"records/s (produce {_n(b['produce']['records_per_second'])}/s) | | {_load(b)} |"
+            ),
             f"| · CPU per 1,000 records: producer / consumer / broker | {_cpu(b)} | | |",
-            f"| **ratio pipeline / baseline** (records/s, end to end) | "
-            f"**{_n(r.get('ratio_pipeline_to_baseline'), 3)}** | ≥ 0.5 | |",
+            (
+                f"| **ratio pipeline / baseline** (records/s, end to end) | "
+                f"**{_n(r.get('ratio_pipeline_to_baseline'), 3)}** | ≥ 0.5 | |"
+            ),
         ]
     lat = r.get("latency")
     if lat:
         q = lat["post_to_applied_ms"]
         out += [
-            f"| post → applied at {_n(lat['offered_cases_per_second'])} cases/s offered, p50 | "
-            f"{_n(q['p50'], 1)} ms | | {_load(lat)} |",
-            f"| post → applied, **p99** (max {_n(q['max'], 0)} ms) | **{_n(q['p99'], 1)} ms** | "
-            "< 500 ms | |",
+            (
+                f"| post → applied at {_n(lat['offered_cases_per_second'])} cases/s offered, p50 | "
+                f"{_n(q['p50'], 1)} ms | | {_load(lat)} |"
+            ),
+            (
+                f"| post → applied, **p99** (max {_n(q['max'], 0)} ms) | "
+                f"**{_n(q['p99'], 1)} ms** | < 500 ms | |"
+            ),
         ]
     rss = r.get("rss")
     if rss:
@@ -115,7 +133,7 @@ def markdown(r: dict[str, Any]) -> str:
                 " | | |"
             )
         by_size = {row["stored_cases"]: row for row in dig}
-        if 10_000 in by_size and 1_000_000 in by_size:
+        if 10_000 in by_size and 1_000_000 in by_size:  # noqa: PLR2004  the two sizes the report compares (the runs it was given)
             small, big = by_size[10_000], by_size[1_000_000]
             out.append(
                 "| **1M / 10k time** (digest, summary) | **"

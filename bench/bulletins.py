@@ -128,7 +128,7 @@ async def _reader_task(
 ) -> None:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=20)
     await consumer.start()
-    try:
+    try:  # noqa: PLR1702  one measured procedure: its steps in the order they are timed
         consumer.assign([TopicPartition(BULLETINS_TOPIC, 0)])
         await consumer.seek_to_beginning()
         while not stop.is_set():
@@ -144,7 +144,8 @@ async def _reader_task(
         await consumer.stop()
 
 
-async def run(args: argparse.Namespace) -> dict[str, object]:
+async def run(args: argparse.Namespace) -> dict[str, object]:  # noqa: PLR0915, PLR0914, C901  one measured procedure: its steps in the order they are timed
+    """One run of the bulletin bench on a local forum; the results as a dict."""
     work = Path(tempfile.mkdtemp(prefix="dief-bench-bulletins-"))
     t0 = time.monotonic()
     forum = SimulatedForum.create(work / "forum", PASSPHRASE)
@@ -194,7 +195,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             collector.offer(record)
 
         broker = make_broker(settings)
-        from consumers.aggregator import register_aggregators
+        from consumers.aggregator import register_aggregators  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
         aggregator = RegionAggregator(
             Region.AFR,
@@ -272,7 +273,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     )
 
 
-def _report(
+def _report(  # noqa: PLR0913, PLR0917  the phase's inputs, passed by the bench driver
     args: argparse.Namespace,
     total: int,
     offered: dict[int, float],
@@ -326,6 +327,7 @@ def _report(
 
 
 def main() -> None:
+    """``python -m bench.bulletins``: run and print the results as JSON."""
     args = _args()
     result = asyncio.run(run(args))
     args.out.mkdir(parents=True, exist_ok=True)

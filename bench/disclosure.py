@@ -43,14 +43,16 @@ async def _cases_and_totals(store: CaseStore, out: Path) -> tuple[list[OwnCase],
     cases: list[OwnCase] = []
     hidden: dict[str, list[int]] = {}
     for region in Region:
-        for case in await store.stored_cases(region.value):
-            if case.status == "active":
-                cases.append(OwnCase(region.value, case.month, case.tlp == "red", case.values))
+        cases.extend(
+            OwnCase(region.value, case.month, case.tlp == "red", case.values)
+            for case in await store.stored_cases(region.value)
+            if case.status == "active"
+        )
         periods = await store.periods_with_data(region.value)
         tallies = merge_rows(await store.cell_rows(region.value, periods, include_red=True))
         for period in periods:
             total = tallies.get(period, {}).get(("_total", "_all"))
-            if total is None or total.contributors < 2:
+            if total is None or total.contributors < 2:  # noqa: PLR2004  totals with at least 2 contributors: the figure issue #15 asks for
                 continue
             doc = json.loads((out / "digests" / region.value / f"{period}.json").read_text())
             kind = "cycle" if period.startswith("CSP") else "quarter" if "-Q" in period else "month"
@@ -126,6 +128,7 @@ def _markdown(runs: list[dict[str, Any]], store: str) -> str:
 
 
 def main() -> None:
+    """``python -m bench.disclosure STORE``: the cost of the disclosure pattern, as Markdown."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("store", type=Path)
     parser.add_argument("--no-write", action="store_true")

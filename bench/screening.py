@@ -26,14 +26,16 @@ import platform
 import re
 import statistics
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench._common import ROOT, LoadMeter
 from dief.screening import Screener
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 CORPUS = ROOT / "tests" / "unit" / "screening_corpus"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -45,6 +47,8 @@ _MARK = re.compile(r"\[\[(.+?)\]\]")
 
 @dataclass(frozen=True)
 class Row:
+    """One line of the results: a language and kind of text, and its times."""
+
     language: str
     texts: str
     count: int
@@ -85,8 +89,8 @@ def corpus_texts() -> dict[tuple[str, str], list[str]]:
     """``(language, "ordinary" | "attributing")`` → texts of about 2,000 characters."""
     out = {}
     for lang in LANGUAGES:
-        out[(lang, "ordinary")] = padded(_lines(f"ordinary_{lang}.txt"))
-        out[(lang, "attributing")] = padded(_attributing(lang))
+        out[lang, "ordinary"] = padded(_lines(f"ordinary_{lang}.txt"))
+        out[lang, "attributing"] = padded(_attributing(lang))
     return out
 
 
@@ -103,6 +107,7 @@ def _passes(run: Callable[[], object], repeat: int) -> tuple[list[float], list[f
 
 
 def measure(screener: Screener, repeat: int) -> list[Row]:
+    """Screen every corpus text *repeat* times; one row per (language, kind)."""
     rows = []
     for (lang, kind), texts in corpus_texts().items():
 
@@ -132,10 +137,12 @@ def _markdown(run: dict[str, Any], baseline: dict[str, Any] | None) -> str:
     lines = [
         "# Screening time per 2,000-character text",
         "",
-        f"`python3 -m uv run python -m bench.screening` — {run['when']}, Python "
-        f"{run['python']}, best of {run['repeat']} passes after a warm-up (wall time; CPU "
-        f"time of this process beside it). Machine load during the run: other processes "
-        f"{load['other_cores']} cores, load average {load['loadavg_before']} before.",
+        (
+            f"`python3 -m uv run python -m bench.screening` — {run['when']}, Python "
+            f"{run['python']}, best of {run['repeat']} passes after a warm-up (wall time; CPU "
+            f"time of this process beside it). Machine load during the run: other processes "
+            f"{load['other_cores']} cores, load average {load['loadavg_before']} before."
+        ),
         "",
     ]
     before: dict[tuple[str, str], dict[str, Any]] = {}
@@ -144,8 +151,10 @@ def _markdown(run: dict[str, Any], baseline: dict[str, Any] | None) -> str:
         bl = baseline["load"]
         what = baseline.get("note") or "`--baseline`"
         lines += [
-            f"Before: the baseline run of {baseline['when']} ({what}; other processes "
-            f"{bl['other_cores']} cores, load average {bl['loadavg_before']}).",
+            (
+                f"Before: the baseline run of {baseline['when']} ({what}; other processes "
+                f"{bl['other_cores']} cores, load average {bl['loadavg_before']})."
+            ),
             "",
         ]
     head = "| language | texts | count | mean chars | best ms/text | median | best CPU ms |"
@@ -168,7 +177,8 @@ def _markdown(run: dict[str, Any], baseline: dict[str, Any] | None) -> str:
 
 
 def profile(screener: Screener) -> None:
-    from pyinstrument import Profiler
+    """Print where screening the ordinary texts spends its time (pyinstrument)."""
+    from pyinstrument import Profiler  # noqa: PLC0415  loaded where used: a phase or child process loads only what it measures
 
     texts = [t for (_, kind), ts in corpus_texts().items() if kind == "ordinary" for t in ts]
     profiler = Profiler(interval=0.0002)
@@ -181,6 +191,7 @@ def profile(screener: Screener) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m bench.screening``: measure, print the table, write the results."""
     parser = argparse.ArgumentParser(prog="python -m bench.screening", description=__doc__)
     parser.add_argument("--repeat", type=int, default=5, help="timed passes (best is kept)")
     parser.add_argument("--profile", action="store_true", help="pyinstrument profile instead")

@@ -20,9 +20,9 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cryptography
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -32,11 +32,16 @@ from rich.table import Table
 from dief.crypto import KemPrivateKey, Opener, Sealer
 from dief.wire import SUITE_HYBRID, SUITE_X25519, TYPE_CASE
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 RESULTS = Path(__file__).resolve().parent / "results" / "seal_open.json"
 
 
 @dataclass(frozen=True)
 class Row:
+    """One line of the results: a suite, an operation and its rate."""
+
     suite: str
     operation: str
     records: int
@@ -60,6 +65,7 @@ def _row(suite: str, operation: str, records: int, seconds: float, size: int) ->
 
 
 def bench_suite(suite: str, payload: bytes, records: int, repeat: int) -> list[Row]:
+    """Seal and open *records* copies of *payload* under *suite*; the best of *repeat*."""
     key = KemPrivateKey.generate(suite)
     payloads = [payload] * records
     sealer = Sealer(type=TYPE_CASE, region="AFR", recipients=[key.public_key])
@@ -86,6 +92,7 @@ def bench_suite(suite: str, payload: bytes, records: int, repeat: int) -> list[R
 
 
 def bench_aesgcm(payload: bytes, records: int, repeat: int) -> Row:
+    """AES-GCM alone on the same payloads: the floor the suites are compared with."""
     aes = AESGCM(AESGCM.generate_key(bit_length=256))
 
     def run() -> None:
@@ -96,6 +103,7 @@ def bench_aesgcm(payload: bytes, records: int, repeat: int) -> Row:
 
 
 def main() -> None:
+    """``python -m bench.seal_open``: every suite, printed and written as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--records", type=int, default=2_000, help="records per run")
     parser.add_argument("--payload-bytes", type=int, default=2048)
