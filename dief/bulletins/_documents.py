@@ -74,12 +74,16 @@ async def own_digests(
         earlier=await store.published_suppressions(region),
         k_csp=k_csp,
     )
-    return [
-        source.digest(period, catalogue=catalogue, lessons=()).model_dump(
-            mode="json", by_alias=True
-        )
-        for period in source.periods
-    ]
+
+    def assemble() -> list[dict[str, Any]]:
+        return [
+            source.digest(period, catalogue=catalogue, lessons=()).model_dump(
+                mode="json", by_alias=True
+            )
+            for period in source.periods
+        ]
+
+    return await asyncio.to_thread(assemble)  # O(cells) of CPU: off the consumers' loop
 
 
 def _missing_topic(exc: BrokerError) -> bool:

@@ -397,7 +397,7 @@ async def _releases(bootstrap: str, key: bytes) -> list[bytes]:
 
 
 async def test_by_default_the_service_keeps_back_the_alert_that_would_pin_a_hidden_cell(
-    module_broker: EmbeddedBroker, tmp_path: Path
+    module_broker: EmbeddedBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """``dief aggregate`` with its default settings (no DIEF_BULLETIN_AUDIT_FOLDER) audits
     each bulletin against its own documents. AFR's January: six green in-transit alerts by
@@ -440,6 +440,8 @@ async def test_by_default_the_service_keeps_back_the_alert_that_would_pin_a_hidd
         sent = await collector.take(force=True)  # no group key: the service sends nothing
         assert 1 <= len(sent) < len(alerts)
         assert collector.queued == len(alerts) - len(sent)
+        # the audit half is on: no warning that it is not checked
+        assert not [r for r in caplog.records if "not checked" in r.getMessage()]
     finally:
         await service.stop()
 
