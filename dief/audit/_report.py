@@ -144,10 +144,12 @@ def _solve_all(
     # each retry is noted in the report
     for options in attempts:
         system = build_system(view, own, options)
+        # a cell one document hides and another publishes (an issue linked to another,
+        # a previous count) is reported too: at its published count, determined
         targets = [
             j
             for j, role in enumerate(system.roles)
-            if role in _REPORTED and j not in system.published
+            if role in _REPORTED and (j not in system.published or role == "suppressed")
         ]
         try:
             return system, intervals(system, targets, refine_below=refine_below), notes
