@@ -56,6 +56,7 @@ from dief.wire import (
 )
 from tests.integration._brokers import BrokerStack
 from tests.integration._pipeline_helpers import (
+    DATABASE_KINDS,
     PASSPHRASE,
     TODAY,
     Doc,
@@ -63,6 +64,7 @@ from tests.integration._pipeline_helpers import (
     Nodes,
     Processed,
     case_doc,
+    database_url,
     read_topic,
     revise,
     target_settings,
@@ -466,3 +468,45 @@ async def test_by_default_the_service_keeps_back_the_alert_that_would_pin_a_hidd
     finally:
         await again.stop()
         await nodes.close()
+
+
+@pytest.mark.parametrize("kind", DATABASE_KINDS)
+async def test_released_bulletins_survive_a_restart_on_both_databases(
+    kind: str, tmp_path: Path
+) -> None:
+    """``released_bulletins`` (migration 0012) on SQLite and PostgreSQL: the first write of
+    an id wins, a fresh store on the same database gives back what was kept (in force only,
+    or with the retracted ones), never a lesson."""
+    async with database_url(kind, tmp_path) as url:
+        facts = '{"bulletin_id":"' + "a" * 32 + '","kind":"alert"}'
+        async with CaseStore(url) as store:
+            ledger = ReleasedBulletins(store)
+            for n, body in ((1, facts), (2, "{}")):
+                kept = await ledger.keep(
+                    bulletin_id="a" * 32,
+                    region="AFR",
+                    case_id="00000000-0000-8000-8000-000000000001",
+                    revision=n,
+                    cycle="CSP12",
+                    facts=body,
+                )
+                assert kept == (n == 1)
+            await ledger.keep(
+                bulletin_id="b" * 32,
+                region="AFR",
+                case_id="00000000-0000-8000-8000-000000000002",
+                revision=1,
+                cycle="CSP12",
+                facts="{}",
+            )
+            await ledger.retract("b" * 32)
+        async with CaseStore(url) as store:
+            ledger = ReleasedBulletins(store)
+            (held,) = await ledger.released("AFR")
+            assert (held.bulletin_id, held.revision, held.facts) == ("a" * 32, 1, facts)
+            every = await ledger.released("AFR", include_retracted=True)
+            assert sorted((b.bulletin_id[0], b.retracted) for b in every) == [
+                ("a", False),
+                ("b", True),
+            ]
+            assert await ledger.released("EEG") == []
