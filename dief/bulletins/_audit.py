@@ -26,15 +26,16 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dief.bulletins._ledger import BulletinLedger, MemoryLedger
 from dief.exceptions import DiefError
-from dief.seams import BulletinAuditCheck
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dief.audit import BulletinAudit, OwnCase, ReaderView
+    from dief.seams import BulletinAuditCheck
 
 __all__ = ["Documents", "bulletin_audit_check", "folder_documents"]
 
@@ -59,7 +60,7 @@ class _FolderDocuments:
         return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in self._folder.rglob("*.json")))
 
     async def __call__(self, region: str) -> ReaderView:
-        from dief.audit import load_reader  # see the module's docstring
+        from dief.audit import load_reader  # noqa: PLC0415  deferred: seconds to import, and every node and CLI command imports this package (module docstring)
 
         stamp = await asyncio.to_thread(self._stamp)
         held = self._held.get(region)
@@ -87,7 +88,7 @@ class _Released:
         return {b.bulletin_id for b in await self._ledger.released(region)}
 
     async def __call__(self, region: str) -> Sequence[OwnCase]:
-        from dief.audit import bulletin_case  # see the module's docstring
+        from dief.audit import bulletin_case  # noqa: PLC0415  deferred: seconds to import, and every node and CLI command imports this package (module docstring)
 
         out: list[OwnCase] = []
         for kept in await self._ledger.released(region):
@@ -159,7 +160,7 @@ def bulletin_audit_check(
         documents = folder_documents(folder)
     if documents is None:
         return None
-    from dief.audit import BulletinAudit  # see the module's docstring
+    from dief.audit import BulletinAudit  # noqa: PLC0415  deferred: seconds to import, and every node and CLI command imports this package (module docstring)
 
     released = _Released(ledger if ledger is not None else MemoryLedger())
     return _LedgerAudit(BulletinAudit(documents, released, max_lp=max_lp), released)

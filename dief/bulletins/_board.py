@@ -9,14 +9,18 @@ questions of its indicators (from the shipped catalogues) and the node's watch m
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dief.bulletins._seal import OpenedBulletins
 from dief.bulletins._watches import Watch, WatchMatch, match_watches
 from dief.catalogue import load_catalogues
 from dief.wire import BulletinEntry
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from dief.bulletins._seal import OpenedBulletins
 
 __all__ = ["AlertLine", "BulletinBoard", "alert_listing", "questions_of"]
 

@@ -23,16 +23,19 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from dief.bulletins._generalise import eligible, generalise, new_bulletin_id, retraction
-from dief.bulletins._ledger import BulletinLedger
 from dief.exceptions import ConfigurationError
 from dief.seams import BulletinRelease, Clock, SystemClock
-from dief.wire import BulletinEntry, CaseRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from dief.bulletins._ledger import BulletinLedger
+    from dief.wire import BulletinEntry, CaseRecord
 
 __all__ = [
     "DEFAULT_INTERVAL",
@@ -113,7 +116,7 @@ class _Queued:
 class BulletinCollector:
     """Queues one region's bulletins and retractions; hands them over when a batch is due."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  a public keyword signature, used outside dief/bulletins
         self,
         region: str,
         *,

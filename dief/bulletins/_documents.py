@@ -33,6 +33,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from dief.catalogue import load_catalogue
 from dief.exceptions import BrokerError, SignatureError
 from dief.seams import Clock, SystemClock
 
@@ -51,7 +52,7 @@ log = logging.getLogger("dief.bulletins")
 SummaryRead = Callable[[Mapping[tuple[str, int], int]], Awaitable["TopicSnapshot"]]
 
 
-async def own_digests(
+async def own_digests(  # noqa: PLR0913  a public keyword signature, used outside dief/bulletins
     store: CaseStore,
     region: str,
     *,
@@ -62,7 +63,7 @@ async def own_digests(
 ) -> list[dict[str, Any]]:
     """Every digest of *region* (periods with data, open ones included) as JSON objects,
     built as :func:`dief.digests.publish_digests` builds the ones it sends."""
-    from dief.digests import RegionDigests  # see the module's docstring
+    from dief.digests import RegionDigests  # noqa: PLC0415  deferred: seconds to import, and every node and CLI command imports this package (module docstring)
 
     periods = await store.periods_with_data(region)
     source = await RegionDigests.load(
@@ -124,7 +125,7 @@ class HeldSummaries:
 
     def take(self, value: bytes) -> bool:
         """Hold the summary in *value* if it verifies and is newer than the one held."""
-        from dief.secretariat import verify_summary  # see the module's docstring
+        from dief.secretariat import verify_summary  # noqa: PLC0415  deferred: seconds to import, and every node and CLI command imports this package (module docstring)
 
         try:
             verified = verify_summary(value, list(self._keys()))
@@ -192,7 +193,7 @@ class StoreDocuments:
         return self._k_csp() if callable(self._k_csp) else self._k_csp
 
     async def _stamp(self, region: str, summaries: Sequence[Mapping[str, Any]]) -> str:
-        from dief.aggregator.store import RouteTables  # see the module's docstring
+        from dief.aggregator.store import RouteTables  # noqa: PLC0415  deferred: seconds to import, and every node and CLI command imports this package (module docstring)
 
         store = self._store
         earlier = await store.published_suppressions(region)
@@ -209,8 +210,7 @@ class StoreDocuments:
         return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()
 
     async def __call__(self, region: str) -> ReaderView:
-        from dief.audit import held_reader  # see the module's docstring
-        from dief.catalogue import load_catalogue
+        from dief.audit import held_reader  # noqa: PLC0415  deferred: seconds to import, and every node and CLI command imports this package (module docstring)
 
         summaries = tuple(await self._summaries()) if self._summaries is not None else ()
         stamp = await self._stamp(region, summaries)

@@ -17,8 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError as PydanticValidationError
 
@@ -30,13 +29,18 @@ from dief.bulletins._seal import (
 )
 from dief.bulletins._store import BulletinStore, Transactor
 from dief.bulletins._watches import Watch, WatchStore
-from dief.crypto import KemPrivateKey
 from dief.exceptions import BrokerError, DirectoryError
 from dief.kafka import KafkaRecordFeed, follow_feed
 from dief.keyring import ForumDirectory, open_bulletin_group_key, open_group_key_copy
 from dief.seams import Backoff, InboundRecord, RecordFeed
-from dief.settings import KafkaSettings
 from dief.wire import BulletinGroupKeyRelease
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+    from pathlib import Path
+
+    from dief.crypto import KemPrivateKey
+    from dief.settings import KafkaSettings
 
 __all__ = ["BulletinFollower", "node_follower"]
 
@@ -54,7 +58,7 @@ _NO_KEY = "NoRecipientKeyError"
 class BulletinFollower:
     """Reads ``dief.bulletins`` from *feed* into *store* at one node."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  a public keyword signature, used outside dief/bulletins
         self,
         store: BulletinStore,
         feed: RecordFeed,
@@ -103,7 +107,7 @@ class BulletinFollower:
         return True
 
     async def _take_release(self, value: bytes) -> KemPrivateKey | None:
-        """This node's new group key from the release in *value*, if any. A release of a
+        """The new group key of this node from the release in *value*, if any. A release of a
         directory version newer than the one held waits until the node holds it (the
         Secretariat publishes both at once; the directory may come second)."""
         try:
@@ -252,7 +256,7 @@ class BulletinFollower:
         self._started = True
 
 
-def node_follower(
+def node_follower(  # noqa: PLR0913  a public keyword signature, used outside dief/bulletins
     kafka: KafkaSettings,
     outbox: Transactor,
     folder: Path,

@@ -11,9 +11,11 @@ bulletin is still retracted; :class:`MemoryLedger` is the in-memory one (tests, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["BulletinLedger", "KeptBulletin", "MemoryLedger"]
 

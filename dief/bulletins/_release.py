@@ -10,10 +10,12 @@ by either half stays queued and is asked about again at the next batch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from dief.seams import BulletinAuditCheck
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from dief.seams import BulletinAuditCheck
 
 __all__ = ["MIN_CONTRIBUTORS", "CellCounts", "ContributorRelease"]
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError as PydanticValidationError
 
-from dief.bulletins._board import BulletinBoard
-from dief.bulletins._collector import BulletinCollector
 from dief.bulletins._seal import (
     BULLETINS_TOPIC,
     GROUP_KEY_PREFIX,
@@ -26,13 +24,19 @@ from dief.bulletins._seal import (
     BulletinSealer,
     record_key,
 )
-from dief.crypto import KemPrivateKey
 from dief.exceptions import DirectoryError
 from dief.kafka import read_to_end
 from dief.keyring import ForumDirectory, open_bulletin_group_key
 from dief.seams import Clock, RecordSink, SystemClock
-from dief.settings import KafkaSettings
 from dief.wire import BulletinEntry, BulletinGroupKeyRelease
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from dief.bulletins._board import BulletinBoard
+    from dief.bulletins._collector import BulletinCollector
+    from dief.crypto import KemPrivateKey
+    from dief.settings import KafkaSettings
 
 __all__ = [
     "GROUP_KEY_PREFIX",
@@ -90,8 +94,8 @@ class BulletinPublisher:
                 await asyncio.wait_for(stop.wait(), timeout=wait)
             try:
                 await self.tick()
-            except Exception as exc:  # the batch stays queued; logged by type only
-                log.error(
+            except Exception as exc:  # noqa: BLE001  the batch stays queued, tried again at the next tick
+                log.error(  # noqa: TRY400  logged by type only: no case text reaches the log
                     "a bulletin batch was not sent (%s); it is tried again", type(exc).__name__
                 )
 
@@ -129,7 +133,7 @@ class BulletinsRead:
     group_keys: int = 0
 
 
-async def read_bulletins(
+async def read_bulletins(  # noqa: PLR0913  a public keyword signature, used outside dief/bulletins
     settings: KafkaSettings,
     reader: BulletinReader,
     board: BulletinBoard,

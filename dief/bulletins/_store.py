@@ -21,16 +21,20 @@ shows: each bulletin in force with its checklist questions and watch matches).
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from dief.bulletins._board import AlertLine, questions_of
-from dief.bulletins._seal import OpenedBulletins
 from dief.bulletins._watches import Watch, WatchMatch, match_watches
 from dief.wire import BulletinEntry, BulletinGroupKeyRelease
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from dief.bulletins._seal import OpenedBulletins
 
 __all__ = [
     "BULLETIN_SCHEMA",
@@ -190,7 +194,7 @@ def _apply(
     return Applied(tuple(added), tuple(retracted), tuple(matches))
 
 
-def _bulletins(db: sqlite3.Connection, include_retracted: bool) -> list[StoredBulletin]:
+def _bulletins(db: sqlite3.Connection, *, include_retracted: bool) -> list[StoredBulletin]:
     rows = db.execute(
         "SELECT bulletin_id, region, issued_hour, entry, received_at, retracted_at "
         "FROM bulletins WHERE entry IS NOT NULL AND (? OR retracted_at IS NULL) "
@@ -308,7 +312,9 @@ class BulletinStore:
     async def bulletins(self, *, include_retracted: bool = False) -> list[StoredBulletin]:
         """The bulletins opened, newest batch first (in force only, unless
         *include_retracted*)."""
-        return await self._call("reading", _bulletins, include_retracted)
+        return await self._call(
+            "reading", functools.partial(_bulletins, include_retracted=include_retracted)
+        )
 
     async def matches(self) -> list[StoredMatch]:
         """The watch matches of bulletins in force, newest first, as recorded on arrival."""

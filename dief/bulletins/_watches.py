@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.exceptions import ConfigurationError
-from dief.wire import BulletinEntry
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from dief.wire import BulletinEntry
 
 __all__ = ["FACETS", "Watch", "WatchMatch", "WatchStore", "match_watches"]
 
@@ -115,7 +119,7 @@ class WatchStore:
         rows = json.loads(self._path.read_text("utf-8"))
         return [_watch(row) for row in rows]
 
-    def add(
+    def add(  # noqa: PLR0913  a public keyword signature, used outside dief/bulletins
         self,
         *,
         item_categories: Iterable[str] = (),
