@@ -36,7 +36,9 @@ __all__ = [
     "Period",
     "PeriodKind",
     "Quarter",
+    "is_cycle",
     "parse_period",
+    "period_kind",
     "periods_containing",
 ]
 
@@ -406,8 +408,22 @@ def parse_period(text: str, *, start_month: int = DEFAULT_CYCLE_START_MONTH) -> 
     raise ValueError("expected a period as YYYY-MM, YYYY-Qn, CSPn-H1, CSPn-H2 or CSPn")
 
 
+def is_cycle(text: str) -> bool:
+    """Whether *text* is a whole CSP cycle (``CSP12``; not a half ``CSP12-H1``, nor any other
+    text)."""
+    return _CYCLE_RE.match(text) is not None
+
+
+def period_kind(text: str) -> PeriodKind:
+    """The kind of the period written *text* (``"CSP12-H1"`` → ``"half"``), without knowing
+    the cycle start month; ``ValueError`` as :func:`parse_period`."""
+    return parse_period(text).kind
+
+
 def periods_containing(
     month: Month, *, start_month: int = DEFAULT_CYCLE_START_MONTH
-) -> tuple[Month, Quarter, CspCycle]:
-    """The month itself, its quarter and its cycle: every period a case of *month* counts in."""
-    return (month, month.quarter, CspCycle.of(month, start_month=start_month))
+) -> tuple[Month, Quarter, HalfCycle, CspCycle]:
+    """The month itself, its quarter, its half-cycle and its cycle: every period a case of
+    *month* counts in."""
+    half = HalfCycle.of(month, start_month=start_month)
+    return (month, month.quarter, half, half.cycle)

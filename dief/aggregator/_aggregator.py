@@ -35,7 +35,7 @@ from dief.aggregator._facts import CaseFacts, Outcome
 from dief.aggregator._validation import EnvelopeOpener, RecordRefusedError, RecordValidator
 from dief.crypto import seal_receipt
 from dief.exceptions import BrokerError, StorageRefusedError
-from dief.periods import DEFAULT_CYCLE_START_MONTH
+from dief.periods import DEFAULT_CYCLE_START_MONTH, HalfCycle, Month
 from dief.seams import (
     Clock,
     CredentialCheck,
@@ -197,6 +197,7 @@ class RegionAggregator:
         self.region = region
         self._applied = applied
         self._code = region.value
+        self._start_month = start_month
         self._validator = RecordValidator(
             region,
             opener,
@@ -238,6 +239,10 @@ class RegionAggregator:
             # envelope of a withdrawn case is empty, so nothing can ever open it again.
             sealed=(rec.value or b"") if record.status is CaseStatus.ACTIVE else b"",
             related_regions=tuple(str(r) for r in record.related_regions),
+            # the validator checked the cycle against the month by the same start month
+            half=str(
+                HalfCycle.of(Month.parse(record.detected_month), start_month=self._start_month)
+            ),
         )
         return facts, _Address(valid.envelope_id, valid.receipt_key), record
 

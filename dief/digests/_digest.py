@@ -17,6 +17,7 @@ from dief.catalogue import Catalogue
 from dief.digests._lessons import CaseLesson, lessons_for
 from dief.digests._trend import TREND_TEST, trend_flag
 from dief.disclosure import (
+    MONTH_DIMENSIONS,
     CellId,
     DigestPattern,
     PeriodCells,
@@ -144,10 +145,18 @@ def _previous_count(
 
 #: what a month's digest says of its missing dimension tables
 MONTHLY_NOTE = (
-    "A month's digest shows its number of cases only: a region's month holds too few cases "
-    "to show them by dimension without hiding most of the table (and, through the sums "
-    "into quarters and cycles, the totals). The quarter and CSP cycle digests show every "
-    "dimension."
+    "A month's digest shows its number of cases and their kind (case or alert) only: a "
+    "region's month holds too few cases to show them by every dimension without hiding "
+    "most of the table (and, through the sums into quarters and cycles, the totals). The "
+    "quarter, half-cycle and CSP cycle digests show every dimension."
+)
+
+#: what a digest says when its total, with at least k contributors, is hidden
+PROTECTED_TOTAL_NOTE = (
+    "The total number of cases is hidden although at least {k} States reported in this "
+    "period: published beside the region's other documents (the months, quarters and "
+    "cycles add up), it would reveal the figure of a period or value reported by fewer "
+    "than {k} States, and no smaller figure could be hidden instead."
 )
 
 
@@ -210,7 +219,7 @@ def _dimensions(
         cells = [
             _cell(cell, tally, before.get(cell), pattern=pattern, periods=periods, total=total)
             for cell, tally in now.items()
-            if cell[0] == dimension.value
+            if cell[0] == dimension.value and pattern.listed_cell(periods[0], cell)
         ]
         out[dimension] = rank_cells(cells)
     return out
@@ -511,7 +520,21 @@ def _notes(
     period spans (contributors are then lower bounds) and the explanatory text; *omitted*:
     rendered without lessons, *alone*: the period's totals have fewer than k contributors."""
     period = tables.periods[0]
-    secondary = 0 if monthly else len({k for k in pattern.secondary(period) if k[1:] != TOTAL})
+    secondary = len(
+        {
+            key
+            for key in pattern.secondary(period)
+            if key[1:] != TOTAL
+            and pattern.listed_cell(period, key[1:])
+            and (not monthly or key[1] in MONTH_DIMENSIONS)
+        }
+    )
+    total = tables.now.get(TOTAL)
+    protected = (
+        total is not None
+        and total.contributors >= k
+        and (period, *TOTAL) in pattern.secondary(period)
+    )
     cycles = sorted({c for tally in tables.now.values() for c in tally.cycles})
     suppressed_checklist = sum(e.suppressed for e in checklist)
     return DigestNotes(
@@ -541,6 +564,7 @@ def _notes(
             f"{share:.0%} of this digest's (case, value) facts are in published cells "
             "(the utility figure, notes.published_share).",
             *([MONTHLY_NOTE] if monthly else []),
+            *([PROTECTED_TOTAL_NOTE.format(k=k)] if protected else []),
         ],
         suppressed_checklist_entries=suppressed_checklist,
         lessons_omitted=omitted,
@@ -586,8 +610,10 @@ def assemble_digest(
         else None
     )
     monthly = coarse and isinstance(current, Month)
-    # a coarse month lists no dimension at all (a listed one would say its values are 0)
-    dimensions = {} if monthly else _dimensions(tables, pattern=pattern, total=published_total)
+    # a coarse month lists its kind only (another dimension listed would say its values are 0)
+    dimensions = _dimensions(tables, pattern=pattern, total=published_total)
+    if monthly:
+        dimensions = {d: cells for d, cells in dimensions.items() if d.value in MONTH_DIMENSIONS}
     suppressed = sum(c.suppressed for cells in dimensions.values() for c in cells)
     checklist = _checklist(tables, pattern=pattern, catalogue=catalogue)
     hidden_facts = sum(

@@ -66,7 +66,7 @@ __all__ = [
 #: Payload schema version of envelope type ``dief.digest``.
 DIGEST_SCHEMA = 1
 
-_PERIOD = r"^([0-9]{4}-(0[1-9]|1[0-2])|[0-9]{4}-Q[1-4]|CSP[1-9][0-9]{0,3})$"
+_PERIOD = r"^([0-9]{4}-(0[1-9]|1[0-2])|[0-9]{4}-Q[1-4]|CSP[1-9][0-9]{0,3}(-H[12])?)$"
 _CYCLE = r"^CSP[1-9][0-9]{0,3}$"
 _NAME = r"^[a-z_]{1,32}$"
 

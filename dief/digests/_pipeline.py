@@ -22,7 +22,7 @@ from dief.digests._lessons import CaseLesson
 from dief.digests._publish import DigestIssuer, PublishedDigest, publish_digests
 from dief.digests._region import RegionDigests
 from dief.keyring import KeyRole, KeySource
-from dief.periods import DEFAULT_CYCLE_START_MONTH
+from dief.periods import DEFAULT_CYCLE_START_MONTH, is_cycle
 from dief.routes import PublishedRoute, RouteIssuer, publish_route_tables
 from dief.seams import RecordSink
 from dief.vocab import Region
@@ -71,7 +71,7 @@ async def issue_every_digest(
 ) -> tuple[list[PublishedDigest], set[str]]:
     """Issue every region's digests (see the module doc); returns them and the cycles."""
     periods = {r: set(await store.periods_with_data(r.value)) for r in sinks}
-    cycles = {p for found in periods.values() for p in found if p.startswith("CSP")}
+    cycles = {p for found in periods.values() for p in found if is_cycle(p)}
     recipients = tuple(ring.sealing_keys(KeyRole.SECRETARIAT))
     published: list[PublishedDigest] = []
     for region, sink in sinks.items():
@@ -107,7 +107,7 @@ async def issue_every_route_table(
     sent (the receivers' inboxes expect that many)."""
     published: list[PublishedRoute] = []
     for region, sink in sinks.items():
-        cycles = [p for p in await store.periods_with_data(region.value) if p.startswith("CSP")]
+        cycles = [p for p in await store.periods_with_data(region.value) if is_cycle(p)]
         if not cycles:
             continue
         source = await RegionDigests.load(

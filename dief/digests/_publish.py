@@ -277,7 +277,8 @@ def closed_periods(
 
 def _kind_rank(period: str) -> tuple[int, int]:
     if period.startswith("CSP"):
-        return (2, int(period[3:]))
+        number, _, half = period[3:].partition("-H")
+        return (3, int(number)) if not half else (2, 2 * int(number) + int(half))
     return (1 if "Q" in period else 0, 0)
 
 

@@ -24,12 +24,14 @@ from dief.disclosure import (
     DigestPattern,
     PeriodCells,
     digest_pattern,
+    grouped_members,
     merge_rows,
+    month_shows,
     row_table,
     visible_tables,
     with_earlier_cells,
 )
-from dief.periods import DEFAULT_CYCLE_START_MONTH, Month, parse_period
+from dief.periods import DEFAULT_CYCLE_START_MONTH, Month, is_cycle, parse_period
 from dief.routes import RouteTables
 from dief.vocab import Region
 from dief.wire import Digest, Lesson, RouteTable
@@ -69,7 +71,8 @@ class RegionDigests:
         periods: Iterable[str] = (),
         earlier: PublishedPattern | None = None,
         k_csp: int | None = 3,
-        months_by_total: bool = False,
+        months_by_total: bool = True,
+        group_rare: bool = False,
     ) -> RegionDigests:
         """Read every period of *region* with data, and protect them together.
 
@@ -85,8 +88,11 @@ class RegionDigests:
         without TLP:RED) are protected jointly with the digests, and
         ``pattern.rows`` says what each cycle's summary must suppress (DESIGN §7, "one
         system"); ``None`` protects the digests alone (tests, comparisons).
-        *months_by_total* (with *k_csp*): month digests publish their totals only
-        (docs/digests.md, "Tables designed for the data"; not the default yet).
+        *months_by_total* (with *k_csp*; the default): month digests publish their totals
+        and ``kind`` only (docs/digests.md, "Tables designed for the data"). Values with
+        fewer than *k* contributors are grouped as ``(other)`` with *group_rare* (opt-in:
+        measured worse, docs/digests.md), its contributors counted exactly
+        (:meth:`CaseStore.grouped_rows`).
         """
         if k < 1:
             raise ValueError("k is at least 1")
@@ -103,7 +109,7 @@ class RegionDigests:
         wanted = [*wanted, *sorted(p for p in tallies if p not in wanted)]
         rows = None
         if k_csp is not None:
-            cycles = [p for p in wanted if p.startswith("CSP")]
+            cycles = [p for p in wanted if is_cycle(p)]
             merged = (
                 merge_rows(await store.cell_rows(code.value, cycles, include_red=False))
                 if cycles
@@ -116,6 +122,15 @@ class RegionDigests:
                     with_earlier_cells({row_table(cycle): merged.get(cycle, {})}, earlier)
                 ]
             }
+        if group_rare:
+            tallies = await _with_grouped(
+                store,
+                code.value,
+                tallies,
+                k=k,
+                earlier=earlier,
+                coarse=months_by_total and rows is not None,
+            )
         pattern = digest_pattern(
             tallies,
             k=k,
@@ -125,6 +140,7 @@ class RegionDigests:
             rows=rows,
             k_summary=k_csp,
             months_by_total=months_by_total,
+            group_rare=group_rare,
         )
         dead = await store.dead_letter_counts(code.value)
         routes = tuple(
@@ -181,6 +197,36 @@ class RegionDigests:
         if self.coarse and isinstance(parsed, Month):
             return DigestSeries(series.periods, series.totals, {})
         return series
+
+
+async def _with_grouped(
+    store: CaseStore,
+    region: str,
+    tallies: Mapping[str, PeriodCells],
+    *,
+    k: int,
+    earlier: PublishedPattern | None,
+    coarse: bool,
+) -> dict[str, PeriodCells]:
+    """*tallies* with the grouped ``(other)`` cell of each table's rare values
+    (:func:`~dief.disclosure.grouped_members`), its contributors read from the store."""
+    recorded = (
+        {(c.period, c.dimension, c.value) for c in (*earlier.suppressed, *earlier.counts)}
+        if earlier is not None
+        else set()
+    )
+
+    def shown(table: str, cell: tuple[str, str]) -> bool:
+        return not (coarse and len(table) == 7 and table[4] == "-") or month_shows(cell)
+
+    grouped = grouped_members(tallies, k=k, listed_before=recorded, shown=shown)
+    out = {name: dict(cells) for name, cells in tallies.items()}
+    if not grouped:
+        return out
+    asked = [(table, *cell) for (table, _), cells in grouped.items() for cell in cells]
+    for period, cells in merge_rows(await store.grouped_rows(region, asked)).items():
+        out[period].update(cells)
+    return out
 
 
 def with_routes(digest: Digest, routes: Sequence[RouteTable]) -> Digest:

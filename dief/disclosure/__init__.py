@@ -25,6 +25,7 @@ from dief.disclosure._elimination import (
     Row,
     rref,
 )
+from dief.disclosure._grouped import OTHER, grouped_members, is_grouped
 from dief.disclosure._joint import (
     JointParts,
     RowRequirement,
@@ -37,12 +38,14 @@ from dief.disclosure._joint import (
 )
 from dief.disclosure._pattern import (
     MONTH_CELLS,
+    MONTH_DIMENSIONS,
     TOTAL_WEIGHT,
     DigestPattern,
     coarse_months,
     digest_groups,
     digest_pattern,
     last_quarter,
+    month_shows,
     visible_tables,
     window_key,
     window_quarters,
@@ -73,6 +76,8 @@ from dief.disclosure._suppression import (
 __all__ = [
     "GLOBAL",
     "MONTH_CELLS",
+    "MONTH_DIMENSIONS",
+    "OTHER",
     "SINGLE_VALUED",
     "TOTAL_WEIGHT",
     "CellId",
@@ -99,11 +104,14 @@ __all__ = [
     "digest_groups",
     "digest_pattern",
     "earlier_issue",
+    "grouped_members",
+    "is_grouped",
     "is_red_table",
     "is_row_table",
     "joint_parts",
     "last_quarter",
     "merge_rows",
+    "month_shows",
     "pieces_enabled",
     "protect",
     "published_cells",

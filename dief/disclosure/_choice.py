@@ -17,10 +17,26 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # dief.disclosure._suppression imports the choices from this module
     from dief.disclosure._suppression import Group, Key, SortKey
 
-__all__ = ["BySize", "fix_group", "source_pick", "widen"]
+__all__ = ["BySize", "first_choice", "fix_group", "source_pick", "widen"]
 
 #: the order secondary suppressions are chosen in: (size, not preferred, tie-break)
 BySize = Callable[["Key"], "tuple[int, bool, SortKey]"]
+
+
+def first_choice(
+    members: Sequence[Key], marginal: Key | None, order: BySize, reserved: Collection[Key]
+) -> Key | None:
+    """The cell to take among a group's candidate *members* (sorted by *order*) and its
+    *marginal* (``None``: not a candidate): the smallest member, else the marginal, each
+    not *reserved*; only when every candidate is reserved, the smallest of them (member or
+    marginal, by *order*)."""
+    plain = [m for m in members if m not in reserved]
+    if plain:
+        return plain[0]
+    if marginal is not None and marginal not in reserved:
+        return marginal
+    rest = [*members, *([marginal] if marginal is not None else [])]
+    return min(rest, key=order) if rest else None
 
 
 def fix_group(
@@ -31,6 +47,7 @@ def fix_group(
     order: BySize,
     free: Collection[Key] = frozenset(),
     unlisted: Collection[Key] = frozenset(),
+    reserved: Collection[Key] = frozenset(),
 ) -> Key | None:
     """The cell to suppress next so that *group* leaks nothing, or ``None`` if it is safe
     (or nothing in it can help). A *known* cell counts as published and is never taken.
@@ -38,7 +55,9 @@ def fix_group(
     A *free* cell is an unknown the reader may compute (it needs no protection of its own):
     a group whose only unknown is free leaks nothing.
     *unlisted* cells are unknowns whose least value is 0, not 1 (a cell no document lists,
-    such as the TLP:RED part of a cell): they do not count towards members forced to one."""
+    such as the TLP:RED part of a cell): they do not count towards members forced to one.
+    *reserved* cells (totals with k contributors) are taken only when nothing else in the
+    group can stop the leak (:func:`first_choice`)."""
 
     def unseen(cell: Key) -> bool:
         return cell in hidden and cell not in known
@@ -53,19 +72,20 @@ def fix_group(
     if len(hidden_cells) == 1:
         if hidden_cells[0] in free:
             return None
-        if open_members:
-            return open_members[0]
-        return group.marginal if candidate(group.marginal) else None
+        return first_choice(
+            open_members, group.marginal if candidate(group.marginal) else None, order, reserved
+        )
     if not unseen(group.marginal):
         hidden_members = [c for c in group.members if unseen(c)]
         ones = sum(1 for c in hidden_members if c not in unlisted)
         guarded = any(c not in free for c in hidden_members)
         if guarded and ones and sum(counts[c] for c in hidden_members) <= ones:
             bigger = [c for c in open_members if counts[c] >= 2]
-            if bigger:
-                return bigger[0]
-            if candidate(group.marginal):
-                return group.marginal
+            pick = first_choice(
+                bigger, group.marginal if candidate(group.marginal) else None, order, reserved
+            )
+            if pick is not None:
+                return pick
             if group.marginal not in hidden:
                 # known (an earlier issue published it with the count it has now): a
                 # reader who knows what changed pins the members whatever is done, one
@@ -75,10 +95,18 @@ def fix_group(
 
 
 def source_pick(
-    sources: Sequence[tuple[Key, bool]], by_size: BySize, candidate: Callable[[Key], bool]
+    sources: Sequence[tuple[Key, bool]],
+    by_size: BySize,
+    candidate: Callable[[Key], bool],
+    reserved: Collection[Key] = frozenset(),
 ) -> Key | None:
     """The cell to suppress for a determined cell computed from *sources*: the smallest
-    that undetermines it alone, else the smallest of them (another follows next round)."""
+    that undetermines it alone, else the smallest of them (another follows next round);
+    *reserved* cells only when no other source is a candidate."""
+    if reserved:
+        pick = source_pick(sources, by_size, lambda c: candidate(c) and c not in reserved)
+        if pick is not None:
+            return pick
     breakers = [c for c, alone in sources if alone and candidate(c)]
     if breakers:
         return min(breakers, key=by_size)

@@ -1,12 +1,12 @@
 """The joint suppression pattern of a region's meeting digests (DESIGN §7 disclosure control).
 
-A region's month, quarter and cycle digests are published side by side, and each is linked
-to the others by additive groups (:class:`~dief.disclosure.Group`), cells keyed
+A region's month, quarter, half-cycle and cycle digests are published side by side, and
+each is linked to the others by additive groups (:class:`~dief.disclosure.Group`), cells keyed
 ``(table, dimension, value)`` with a period as the table:
 
 - within one period, each single-valued dimension's values sum to the period's total;
 - each quarter cell (every dimension value, and the total) is the sum of the same cell of
-  its three months, each cycle cell the sum over its twelve months;
+  its three months, each half-cycle cell over its six, each cycle cell over its twelve;
 - each checklist window (four quarters, table ``W<last quarter>``) counts its risk
   indicators and its cases as the sum over its quarters: the checklist publishes the
   window's counts, its prevalences give away the window's case count, and its trend flags
@@ -31,12 +31,13 @@ cost is O(cells of the region) to set up, never a scan of the cases.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dief.aggregator import TOTAL
 from dief.aggregator.store import PublishedCell, PublishedPattern, SuppressedCell
 from dief.disclosure._cells import CellId, PeriodCells, Tally, combine
+from dief.disclosure._grouped import OTHER, grouped_members, is_grouped
 from dief.disclosure._joint import (
     RowRequirement,
     is_red_table,
@@ -56,24 +57,34 @@ from dief.disclosure._suppression import (
     SortKey,
     protect,
 )
-from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Period, Quarter, parse_period
+from dief.periods import (
+    DEFAULT_CYCLE_START_MONTH,
+    CspCycle,
+    HalfCycle,
+    Month,
+    Period,
+    Quarter,
+    parse_period,
+)
 from dief.vocab import Dimension
 
 __all__ = [
     "MONTH_CELLS",
+    "MONTH_DIMENSIONS",
     "DigestPattern",
     "coarse_months",
     "digest_groups",
     "digest_pattern",
     "last_quarter",
+    "month_shows",
     "visible_tables",
     "window_key",
     "window_quarters",
     "with_earlier_cells",
 ]
 
-_KIND_RANK = {Month: 0, Quarter: 1, CspCycle: 2}
-_WINDOW_RANK = 3
+_KIND_RANK = {Month: 0, Quarter: 1, HalfCycle: 2, CspCycle: 3}
+_WINDOW_RANK = 4
 _DIM_RANK = {d.value: i for i, d in enumerate(Dimension)}
 _WINDOW = "W"
 _INDICATOR = Dimension.RISK_INDICATOR.value
@@ -142,6 +153,14 @@ class DigestPattern:
     rows: Mapping[str, RowRequirement] = field(default_factory=dict, compare=False)
     #: the summaries' k the rows were protected with (joint patterns only)
     k_summary: int | None = None
+    #: cells of its tables no document lists (values grouped as ``(other)``, a month's
+    #: cells besides its total and kind): unknowns of the pattern, never published
+    unlisted: frozenset[Key] = frozenset()
+
+    def listed_cell(self, table: str, cell: CellId) -> bool:
+        """Whether the digest of *table* lists *cell* (not grouped, not a month's hidden
+        dimension)."""
+        return (table, *cell) not in self.unlisted
 
     def hidden(self, table: str, cell: CellId, tally: Tally | None) -> bool:
         """Whether the cell is suppressed (no tally: a zero, published)."""
@@ -170,7 +189,7 @@ class DigestPattern:
         return [
             PublishedCell(SuppressedCell(*key), None if key in self.suppressed else n)
             for key, n in sorted(self.counts.items())
-            if key[0] in wanted
+            if key[0] in wanted and key not in self.unlisted
         ]
 
 
@@ -201,7 +220,7 @@ def _tables(
             continue
         tables[name] = dict(cells)
         lasts.add(last_quarter(period))
-        if isinstance(period, (Quarter, CspCycle)):
+        if isinstance(period, (Quarter, HalfCycle, CspCycle)):
             parts[name] = tuple(str(m) for m in period.months if str(m) in tallies)
     for name in extra:
         lasts.add(last_quarter(parse_period(name, start_month=start_month)))
@@ -213,7 +232,11 @@ def _tables(
     for last in sorted(windows, key=str):
         quarters = tuple(str(q) for q in window_quarters(last) if str(q) in tallies)
         window = combine(tallies[q] for q in quarters)
-        cells = {c: t for c, t in window.items() if c == TOTAL or c[0] == _INDICATOR}
+        cells = {
+            c: t
+            for c, t in window.items()
+            if c == TOTAL or (c[0] == _INDICATOR and not is_grouped(c))
+        }
         if cells:
             tables[window_key(last)] = cells
             parts[window_key(last)] = quarters
@@ -239,10 +262,18 @@ def visible_tables(periods: Iterable[str], *, start_month: int) -> set[str]:
     return out
 
 
-#: what a month's table holds in the joint design: its total only (a region's month holds a
-#: handful of cases; tabulated by dimension, its rare values were hidden and, through the
-#: sums into quarters and cycles, took the month's and the quarter's totals with them)
+#: what a month's table holds in the joint design: its total and its ``kind`` cells (a
+#: region's month holds a handful of cases; tabulated by every dimension, its rare values
+#: were hidden and, through the sums into quarters and cycles, took the month's and the
+#: quarter's totals with them)
 MONTH_CELLS: frozenset[CellId] = frozenset({TOTAL})
+#: the dimensions a month's table shows in the joint design, besides its total
+MONTH_DIMENSIONS: frozenset[str] = frozenset({Dimension.KIND.value})
+
+
+def month_shows(cell: CellId) -> bool:
+    """Whether a month's digest shows *cell* in the joint design (months by total)."""
+    return cell in MONTH_CELLS or cell[0] in MONTH_DIMENSIONS
 
 
 def _is_month(name: str) -> bool:
@@ -253,7 +284,7 @@ def coarse_months(tallies: Mapping[str, PeriodCells]) -> dict[str, PeriodCells]:
     """*tallies* with every month reduced to :data:`MONTH_CELLS`: what a month's digest
     shows in the joint design (its other cells stay in the pattern, unlisted)."""
     return {
-        name: {c: t for c, t in cells.items() if c in MONTH_CELLS} if _is_month(name) else cells
+        name: {c: t for c, t in cells.items() if month_shows(c)} if _is_month(name) else cells
         for name, cells in tallies.items()
     }
 
@@ -292,21 +323,41 @@ def with_earlier_cells(
 
 
 def digest_groups(
-    tables: Mapping[str, PeriodCells], parts: Mapping[str, Iterable[str]]
+    tables: Mapping[str, PeriodCells],
+    parts: Mapping[str, Iterable[str]],
+    grouped: Mapping[tuple[str, str], Sequence[CellId]] | None = None,
 ) -> list[Group]:
-    """The additive groups between the listed cells of *tables* (see the module docstring)."""
+    """The additive groups between the cells of *tables* (see the module docstring).
+
+    *grouped* ((table, dimension) → the cells its ``(other)`` cell groups): those cells
+    are not listed, so a single-valued dimension sums to the total through its ``(other)``
+    cell, which is the sum of them (its own group); a grouped cell has no cross-period
+    group (the values it groups differ from period to period)."""
+    grouped = grouped or {}
+    hidden_in: set[Key] = {(t, *c) for (t, _), cells in grouped.items() for c in cells}
     groups: list[Group] = []
     for name in sorted(tables):
         cells = tables[name]
         if TOTAL not in cells or name.startswith(_WINDOW):
             continue
         for dimension in SINGLE_VALUED:
-            members = tuple(sorted((name, *c) for c in cells if c[0] == dimension.value))
+            members = tuple(
+                sorted(
+                    (name, *c)
+                    for c in cells
+                    if c[0] == dimension.value and (name, *c) not in hidden_in
+                )
+            )
             if members:
                 groups.append(Group((name, *TOTAL), members))
+    for (name, dim), rare in sorted(grouped.items()):
+        if (dim, OTHER) in tables.get(name, {}):
+            groups.append(Group((name, dim, OTHER), tuple((name, *c) for c in rare)))
     for name in sorted(parts):
         inner = [p for p in parts[name] if p in tables]
         for cell in sorted(tables[name]):
+            if is_grouped(cell):
+                continue
             members = tuple((p, *cell) for p in inner if cell in tables[p])
             if members:
                 groups.append(Group((name, *cell), members))
@@ -337,7 +388,7 @@ def _earlier(earlier: PublishedPattern, counts: Mapping[Key, int], start_month: 
                 period = parse_period(name, start_month=start_month)
             except ValueError:
                 continue
-            if not isinstance(period, (Quarter, CspCycle)):
+            if not isinstance(period, (Quarter, HalfCycle, CspCycle)):
                 continue
             inner = period.months
         parts[name] = tuple(str(p) for p in inner if str(p) in tables)
@@ -369,7 +420,8 @@ def digest_pattern(
     earlier: PublishedPattern | None = None,
     rows: Mapping[str, PeriodCells] | None = None,
     k_summary: int | None = None,
-    months_by_total: bool = False,
+    months_by_total: bool = True,
+    group_rare: bool = False,
 ) -> DigestPattern:
     """The joint pattern of every digest of a region from its merged cells (period → cells,
     every period with data), covering also the checklist windows of *periods* (digests to
@@ -388,9 +440,18 @@ def digest_pattern(
     must suppress. Rows recorded by earlier issues (tables ``S<cycle>``) are kept like the
     digests' tables.
 
-    *months_by_total* (joint patterns only; not the default yet, docs/digests.md): month
-    digests publish their totals only, their other cells kept in the sums as cells no
-    document lists.
+    *months_by_total* (joint patterns only; the default, docs/digests.md "Tables designed
+    for the data"): month digests publish their totals and ``kind`` only, their other
+    cells kept in the sums as cells no document lists (each value of a quarter, half or
+    cycle may be in any of its months: a month cell without data is an unknown at least
+    0, not a known zero). A table's total with k contributors (and the top of each
+    checklist) is reserved: taken as a secondary suppression only where no other cell can
+    protect (``protect(..., reserve=)``).
+
+    *group_rare* (opt-in; measured worse, docs/digests.md): in every table, values with
+    fewer than *k* contributors that no earlier issue listed are grouped as ``(other)``
+    (:mod:`dief.disclosure._grouped`; a grouped cell in *tallies* gives its exact
+    contributors).
 
     Deterministic: the same cells give the same pattern, whether one digest or all of them
     are being written.
@@ -402,7 +463,7 @@ def digest_pattern(
         raise ValueError("k is at least 1")
     extra = tuple(sorted({str(p) for p in periods} - set(tallies)))
     return remembered(
-        (k, start_month, extra, earlier, rows, k_summary, months_by_total),
+        (k, start_month, extra, earlier, rows, k_summary, months_by_total, group_rare),
         tallies,
         lambda: _digest_pattern(
             tallies,
@@ -413,6 +474,7 @@ def digest_pattern(
             rows=rows,
             k_summary=k_summary,
             months_by_total=months_by_total,
+            group_rare=group_rare,
         ),
     )
 
@@ -427,10 +489,15 @@ def _digest_pattern(
     rows: Mapping[str, PeriodCells] | None,
     k_summary: int | None,
     months_by_total: bool,
+    group_rare: bool = False,
 ) -> DigestPattern:
     """:func:`digest_pattern`, computed (a re-issue only over the piece its new data
     reaches: :mod:`dief.disclosure._pieces`)."""
     tables, parts = _tables(tallies, start_month, periods)
+    coarse = months_by_total and rows is not None and k_summary is not None
+    recorded = {_key(c) for c in (*earlier.suppressed, *earlier.counts)} if earlier else set()
+    grouped = _group_rare(tables, k=k, recorded=recorded, coarse=coarse) if group_rare else {}
+    zeros = _month_zeros(tables, parts) if coarse else set()
     counts: dict[Key, int] = {}
     primary: set[Key] = set()
     for name, cells in tables.items():
@@ -440,30 +507,50 @@ def _digest_pattern(
             if tally.contributors < k:
                 primary.add(key)
     joint = None
+    unlisted: set[Key] = {(t, *c) for (t, _), cells in grouped.items() for c in cells}
+    free: set[Key] = set()
     if rows is not None and k_summary is not None:
-        joint = joint_parts(tables, rows, k_meeting=k, k_csp=k_summary)
+        plain = {n: {c: t for c, t in v.items() if not is_grouped(c)} for n, v in tables.items()}
+        joint = joint_parts(
+            plain,
+            rows,
+            k_meeting=k,
+            k_csp=k_summary,
+        )
         tables.update(joint.tables)
         counts.update(joint.counts)
         primary.update(joint.primary)
-        # months by total only: a month publishes its total; its other cells stay in the
-        # sums (a quarter is its months) as cells no document lists
-        for name, cells in tables.items() if months_by_total else ():
+        unlisted.update(joint.unlisted)
+        free.update(joint.free)
+        # months by total: a month publishes its total and kind; its other cells stay in
+        # the sums (a quarter is its months) as cells no document lists
+        for name, cells in tables.items() if coarse else ():
             if _is_month(name):
                 for cell, tally in cells.items():
-                    if cell != TOTAL:
-                        joint.unlisted.add((name, *cell))
-                        if tally.contributors >= k:
-                            joint.free.add((name, *cell))
+                    if not month_shows(cell):
+                        unlisted.add((name, *cell))
+                        if tally.contributors >= k or (name, *cell) in zeros:
+                            free.add((name, *cell))
+        primary -= zeros
     # a sum that does not hold in the data is no equation a reader could use
     groups = [
         g
-        for g in [*digest_groups(tables, parts), *(joint.groups if joint else ())]
+        for g in [*digest_groups(tables, parts, grouped), *(joint.groups if joint else ())]
         if counts[g.marginal] == sum(counts[m] for m in g.members)
     ]
     ranks = _order_of(tables, start_month)
     ranks.update({key[0]: _WINDOW_RANK + 1 for key in counts if key[0] not in ranks})
-    heavy = {key for key in counts if key[1:] == TOTAL}
+    # a window's total (the checklist's case count) weighs its count: hidden before a
+    # period's total where one of the two must go
+    heavy = {key for key in counts if key[1:] == TOTAL and not key[0].startswith(_WINDOW)}
     heavy.update(g.members[0] for g in groups if g.marginal[1:] == TOTAL and len(g.members) == 1)
+    reserve = _reserved(tables, k=k, k_summary=k_summary)
+    # a total's twin (the only value of a single-valued dimension) is the total
+    reserve |= {
+        g.members[0]
+        for g in groups
+        if g.marginal in reserve and g.marginal[1:] == TOTAL and len(g.members) == 1
+    }
 
     def cost(key: Key) -> int:
         return counts[key] * TOTAL_WEIGHT if key in heavy else counts[key]
@@ -495,6 +582,7 @@ def _digest_pattern(
             known=known,
             unlisted=unlisted,
             bounds=joint is not None,
+            reserve=reserve,
         )
 
     protection = protect_piece(
@@ -503,10 +591,10 @@ def _digest_pattern(
         primary,
         groups,
         before,
-        recorded={_key(c) for c in (*earlier.suppressed, *earlier.counts)} if earlier else (),
-        free=joint.free if joint else (),
+        recorded=recorded,
+        free=free,
         known=joint.known if joint else (),
-        unlisted=joint.unlisted if joint else (),
+        unlisted=unlisted,
         never_seeds={name for name in ranks if is_red_table(name)},
     )
     requirements: dict[str, RowRequirement] = {}
@@ -528,4 +616,81 @@ def _digest_pattern(
         protection.kept,
         requirements,
         k_summary if joint is not None else None,
+        frozenset(k for k in unlisted if k[0] in tables),
     )
+
+
+#: how many entries of the top of each checklist window are reserved
+CHECKLIST_TOP = 3
+
+
+def _reserved(
+    tables: Mapping[str, PeriodCells], *, k: int, k_summary: int | None
+) -> frozenset[Key]:
+    """The cells a secondary suppression takes only where nothing else can protect
+    (``protect(..., reserve=)``): every table's total with at least k contributors (a
+    summary row's with ``k_csp``; a window's is the checklist's case count), and the top
+    :data:`CHECKLIST_TOP` entries of each checklist window with k contributors."""
+    out: set[Key] = set()
+    for name, cells in tables.items():
+        need = k_summary if is_row_table(name) and k_summary is not None else k
+        total = cells.get(TOTAL)
+        if total is not None and total.contributors >= need:
+            out.add((name, *TOTAL))
+        if name.startswith(_WINDOW):
+            top = sorted(
+                (c for c, t in cells.items() if c != TOTAL and t.contributors >= k),
+                key=lambda c: (-cells[c].count, c),
+            )[:CHECKLIST_TOP]
+            out.update((name, *c) for c in top)
+    return frozenset(out)
+
+
+def _month_zeros(tables: dict[str, PeriodCells], parts: Mapping[str, Sequence[str]]) -> set[Key]:
+    """Months by total: a month's digest does not list its values, so a value of its
+    quarter (half, cycle) may be in any of its months for all a reader knows. Each such
+    month cell without data is put in *tables* at 0 (an unknown at least 0 of the sums,
+    never sensitive) instead of being taken as a known zero. Returns their keys."""
+    zeros: set[Key] = set()
+    for name, inner in parts.items():
+        if name.startswith(_WINDOW):
+            continue
+        for cell in tables[name]:
+            if cell == TOTAL or is_grouped(cell) or month_shows(cell):
+                continue
+            for month in inner:
+                if _is_month(month) and cell not in tables[month]:
+                    tables[month][cell] = Tally(0, 0, ())
+                    zeros.add((month, *cell))
+    return zeros
+
+
+def _group_rare(
+    tables: dict[str, PeriodCells], *, k: int, recorded: Collection[Key], coarse: bool
+) -> dict[tuple[str, str], tuple[CellId, ...]]:
+    """Group the rare values of every period table as ``(other)``
+    (:mod:`dief.disclosure._grouped`): returns (table, dimension) → the cells grouped,
+    and puts the grouped cell in *tables* where the caller did not (its contributors then
+    the largest of its values', a lower bound: the safe side); a grouped cell of a
+    dimension with nothing to group is dropped, unless an earlier issue listed it."""
+    periods = {n: c for n, c in tables.items() if not n.startswith(_WINDOW)}
+
+    def shown(table: str, cell: CellId) -> bool:
+        return not (coarse and _is_month(table)) or month_shows(cell)
+
+    grouped = grouped_members(periods, k=k, listed_before=recorded, shown=shown)
+    for (table, dimension), rare in grouped.items():
+        other = (dimension, OTHER)
+        if other not in tables[table]:
+            tallies = [tables[table][c] for c in rare]
+            tables[table][other] = Tally(
+                sum(t.count for t in tallies),
+                max(t.contributors for t in tallies),
+                tuple(sorted({y for t in tallies for y in t.cycles})),
+                exact=False,
+            )
+    for table, present in periods.items():
+        for cell in [c for c in present if is_grouped(c)]:
+            if (table, cell[0]) not in grouped and (table, *cell) not in recorded:
+                del present[cell]
+    return grouped

@@ -203,6 +203,7 @@ def protect(
     relations: Sequence[Mapping[Key, int]] = (),
     unlisted: Collection[Key] = frozenset(),
     bounds: bool = False,
+    reserve: Collection[Key] = frozenset(),
 ) -> Protection:
     """Secondary suppression to a fixed point (see the module docstring).
 
@@ -220,7 +221,10 @@ def protect(
     a reader knows between cells (check 3 only). *unlisted* cells are listed nowhere, so
     their least value is 0, not 1 (check 2). *bounds* adds check 4: no suppressed cell
     pinned by the equations and the least values together (linear programming,
-    :mod:`dief.disclosure._bounds`), run once checks 1-3 hold.
+    :mod:`dief.disclosure._bounds`), run once checks 1-3 hold. *reserve* cells (a
+    region-period's totals with k contributors, the top of a checklist) are taken as a
+    secondary suppression only where no other cell can stop a leak: every choice first
+    looks among the other candidates, wherever they are.
 
     Each round runs checks 1 and 2 over every group to a fixed point
     (:meth:`_Search.settle`), then check 3 on this issue (:meth:`_Search.break_determined`)
@@ -243,6 +247,7 @@ def protect(
         free=frozenset(free),
         relations=relations,
         unlisted=frozenset(unlisted),
+        reserve=frozenset(reserve),
     )
     rounds = 0
     while True:
@@ -360,6 +365,7 @@ class _Search:
         "left",
         "live",
         "relations",
+        "reserve",
         "traced",
         "traced_of",
         "unlisted",
@@ -377,9 +383,11 @@ class _Search:
         free: frozenset[Key] = frozenset(),
         relations: Sequence[Mapping[Key, int]] = (),
         unlisted: frozenset[Key] = frozenset(),
+        reserve: frozenset[Key] = frozenset(),
     ) -> None:
         self.counts = counts
         self.unlisted = unlisted
+        self.reserve = reserve
         self.free = free
         self.relations = relations
         self.live = live
@@ -399,6 +407,28 @@ class _Search:
     def candidate(self, cell: Key) -> bool:
         """A listed cell that may still be taken as a secondary suppression."""
         return cell in self.counts and cell not in self.hidden and cell not in self.known
+
+    def plain(self, cell: Key) -> bool:
+        """A candidate that is not reserved."""
+        return self.candidate(cell) and cell not in self.reserve
+
+    def widen(
+        self,
+        leak: Key,
+        groups: Sequence[Group] | None = None,
+        groups_of: Mapping[Key, Sequence[int]] | None = None,
+        dead: tuple[set[Key], set[Key]] | None = None,
+    ) -> Key | None:
+        """:func:`widen` among the plain candidates first, then among every candidate
+        (*dead*: the two walks' dead sets)."""
+        groups = self.live if groups is None else groups
+        groups_of = self.groups_of if groups_of is None else groups_of
+        first, second = dead if dead is not None else (None, None)
+        if self.reserve:
+            pick = widen(leak, groups, groups_of, self.by_size, self.plain, self.unknown, first)
+            if pick is not None:
+                return pick
+        return widen(leak, groups, groups_of, self.by_size, self.candidate, self.unknown, second)
 
     def unknown(self, cell: Key) -> bool:
         """A suppressed cell whose count the reader does not know."""
@@ -428,7 +458,9 @@ class _Search:
             while current:
                 i = heapq.heappop(current)
                 queued.discard(i)
-                pick = fix_group(live[i], hidden, known, counts, by_size, free, self.unlisted)
+                pick = fix_group(
+                    live[i], hidden, known, counts, by_size, free, self.unlisted, self.reserve
+                )
                 if pick is None:
                     continue
                 self.hide(pick)
@@ -450,11 +482,17 @@ class _Search:
             return False
         pick = None
         if exact_widen:
-            pick = source_pick(self.elimination.sources(leaks[0]), self.by_size, self.candidate)
+            sources = self.elimination.sources(leaks[0])
+            pick = source_pick(sources, self.by_size, self.plain)
+            if pick is None and self.reserve:
+                # no plain source: a plain cell further out before a reserved source
+                pick = widen(
+                    leaks[0], self.live, self.groups_of, self.by_size, self.plain, self.unknown
+                )
+            if pick is None:
+                pick = source_pick(sources, self.by_size, self.candidate)
         if pick is None:
-            pick = widen(
-                leaks[0], self.live, self.groups_of, self.by_size, self.candidate, self.unknown
-            )
+            pick = self.widen(leaks[0])
         if pick is None:
             if leaks[0] in self.unlisted:
                 # a cell no document lists that follows from known cells alone (the
@@ -495,15 +533,13 @@ class _Search:
         touched: set[int] = set()
         # cells from which no candidate (no published cell) is reachable: candidates only
         # shrink in this loop, so one walk settles a whole linked set (:func:`widen`)
-        dead: set[Key] = set()
+        dead: tuple[set[Key], set[Key]] = (set(), set())
         dead_published: set[Key] = set()
         for leak in sorted(found, key=self.by_size):
             around = set(self.groups_of.get(leak, ()))
             if around & touched:
                 continue  # a suppression next to it this round may free it already
-            pick = widen(
-                leak, self.live, self.groups_of, self.by_size, self.candidate, self.unknown, dead
-            )
+            pick = self.widen(leak, dead=dead)
             if pick is None:
                 # nothing but cells an earlier issue published with the counts they have
                 # now: a reader who knows what changed pins it whatever is done; hide one
@@ -545,9 +581,7 @@ class _Search:
         if not found:
             return False
         for leak in sorted(found, key=self.by_size):
-            pick = widen(
-                leak, self.traced, self.traced_of, self.by_size, self.candidate, self.unknown
-            )
+            pick = self.widen(leak, self.traced, self.traced_of)
             if pick is None:
                 self.left.add(leak)
                 continue

@@ -154,7 +154,7 @@ def _span(period: str, start_month: int) -> str:
     parsed = parse_period(period, start_month=start_month)
     if isinstance(parsed, Month):
         return f"month {period}"
-    kind = "quarter" if period[4:6] == "-Q" else "CSP cycle"
+    kind = {"quarter": "quarter", "half": "half-cycle"}.get(parsed.kind, "CSP cycle")
     return f"{kind} {parsed.first} to {parsed.last}"
 
 

@@ -23,8 +23,13 @@ from dief.vocab import REGION_NAMES, Region
 __all__ = ["INDEX_FILE", "IndexLink", "render_index", "write_index"]
 
 INDEX_FILE = "index.html"
-_KINDS = {"cycle": "CSP cycle", "quarter": "Quarter", "month": "Month"}
-_KIND_ORDER = {"cycle": 0, "quarter": 1, "month": 2}
+_KINDS = {
+    "cycle": "CSP cycle",
+    "half": "Half-cycle (since the last meeting)",
+    "quarter": "Quarter",
+    "month": "Month",
+}
+_KIND_ORDER = {"cycle": 0, "half": 1, "quarter": 2, "month": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,7 @@ def _row(output: WrittenOutput, base: Path, start_month: int) -> _Row:
 
 
 def _sorted(rows: list[_Row]) -> list[_Row]:
-    """Cycles, then quarters, then months; the latest first within each."""
+    """Cycles, then halves, then quarters, then months; the latest first within each."""
     order = {label: rank for kind, label in _KINDS.items() for rank in [_KIND_ORDER[kind]]}
     by_period = sorted(rows, key=lambda r: r.period, reverse=True)
     return sorted(by_period, key=lambda r: order[r.kind])

@@ -31,7 +31,7 @@ from dief.aggregator.store import CaseStore
 from dief.catalogue import Catalogue
 from dief.digests import CaseLesson, RegionDigests
 from dief.disclosure import RowRequirement
-from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
+from dief.periods import DEFAULT_CYCLE_START_MONTH, is_cycle, parse_period
 from dief.render._annex import render_digest_annex, render_summary_annex
 from dief.render._changed import Manifest, fingerprint, render_context, write_atomic
 from dief.render._docx import render_summary_docx
@@ -44,7 +44,7 @@ from dief.wire import CspSummary, Lesson
 
 __all__ = ["OutputIndex", "WrittenOutput", "dump_json", "write_outputs"]
 
-_KIND_RANK = {"month": 0, "quarter": 1, "cycle": 2}
+_KIND_RANK = {"month": 0, "quarter": 1, "half": 2, "cycle": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +115,7 @@ async def write_outputs(
     summaries: Mapping[str, CspSummary] | None = None,
     digest_docx: bool = False,
     joint: bool = True,
-    months_by_total: bool = False,
+    months_by_total: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> OutputIndex:
     """Write every digest and CSP summary with data for *regions* under *out_dir*.
@@ -127,8 +127,8 @@ async def write_outputs(
     *digest_docx* also writes each CSP cycle's digest as a DOCX meeting paper
     (``digests/<REGION>/<CYCLE>.docx``, :func:`render_digest_docx`; off by default).
 
-    *months_by_total* (with *joint*) publishes month digests with their totals only
-    (docs/digests.md; not the default yet). *joint* (default) protects each region's
+    *months_by_total* (with *joint*; the default) publishes month digests with their
+    totals and kind only (docs/digests.md, "Tables designed for the data"). *joint* (default) protects each region's
     digests and its rows of the summaries as one system (DESIGN §7); ``False`` protects
     each document type on its own (the design before, for comparisons and the tests that
     show the difference).
@@ -161,7 +161,7 @@ async def write_outputs(
             for cycle, need in source.pattern.rows.items():
                 needs.setdefault(cycle, {})[region] = need
         total = sum(len(s.periods) for s in sources.values())
-        total += len({p for s in sources.values() for p in s.periods if p.startswith("CSP")})
+        total += len({p for s in sources.values() for p in s.periods if is_cycle(p)})
         tick = _Ticker(progress, total)
         for region, source in sources.items():
             written += _write_region_digests(
@@ -176,7 +176,7 @@ async def write_outputs(
                 tick=tick,
                 files=files,
             )
-        cycles = {o.period for o in written if o.period.startswith("CSP")}
+        cycles = {o.period for o in written if is_cycle(o.period)}
         made: dict[str, CspSummary] = {}
         for cycle in sorted(cycles, key=_cycle_number):
             summary = summaries.get(cycle) if summaries is not None else None
@@ -252,7 +252,7 @@ async def _load_region(
     k: int,
     start_month: int,
     k_csp: int | None,
-    months_by_total: bool = False,
+    months_by_total: bool = True,
 ) -> RegionDigests:
     """Every cell of *region* and its dead letters, read once, with the issue recorded.
 

@@ -46,7 +46,7 @@ __all__ = [
     "TrendTest",
 ]
 
-_PERIOD_RE = re.compile(r"^([0-9]{4}-(0[1-9]|1[0-2])|[0-9]{4}-Q[1-4]|CSP[1-9][0-9]{0,3})$")
+_PERIOD_RE = re.compile(r"^([0-9]{4}-(0[1-9]|1[0-2])|[0-9]{4}-Q[1-4]|CSP[1-9][0-9]{0,3}(-H[12])?)$")
 _PERIOD_PATTERN = _PERIOD_RE.pattern
 _MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 _CYCLE_PATTERN = r"^CSP[1-9][0-9]{0,3}$"
@@ -255,7 +255,7 @@ class DigestNotes(BaseModel):
 
 def _check_period(value: str) -> str:
     if not _PERIOD_RE.match(value):
-        raise ValueError("expected a period as YYYY-MM, YYYY-Qn or CSPn")
+        raise ValueError("expected a period as YYYY-MM, YYYY-Qn, CSPn-H1, CSPn-H2 or CSPn")
     return value
 
 

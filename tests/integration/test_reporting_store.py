@@ -27,6 +27,7 @@ from dief.aggregator.store import CaseStore, StoredCase
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.digests import build_digest
+from dief.periods import Month
 from dief.render import dump_json, write_outputs
 from dief.secretariat import build_summary
 from dief.synthetic import generate_cases
@@ -92,7 +93,8 @@ def _expected(cases: list[StoredCase], period: str) -> dict[tuple[str, str], tup
     who: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for case in cases:
         quarter = f"{case.month[:4]}-Q{(int(case.month[5:]) - 1) // 3 + 1}"
-        if case.status != "active" or period not in (case.month, quarter, case.cycle):
+        half = str(Month.parse(case.month).half())
+        if case.status != "active" or period not in (case.month, quarter, half, case.cycle):
             continue
         for pair in (TOTAL, *case.values):
             counts[pair] += 1

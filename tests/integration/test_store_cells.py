@@ -26,7 +26,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import dief.aggregator.store
-from dief.aggregator import CaseFacts, CaseState, cell_keys
+from dief.aggregator import CaseFacts, CaseState, CellKey, cell_keys
 from dief.aggregator.store import CaseStore
 from dief.aggregator.store._store import migrate
 from tests.integration._pipeline_helpers import DATABASE_KINDS, database_url
@@ -49,7 +49,12 @@ def _cycle(month: str) -> str:
     return "CSP12" if month >= "2025-09" else "CSP11"
 
 
-PERIODS = sorted({p for m in MONTHS for p in (m, _quarter(m), _cycle(m))})
+def _half(month: str) -> str:
+    """The half-cycle by the September start: September-February H1, March-August H2."""
+    return _cycle(month) + ("-H1" if int(month[5:7]) in {9, 10, 11, 12, 1, 2} else "-H2")
+
+
+PERIODS = sorted({p for m in MONTHS for p in (m, _quarter(m), _half(m), _cycle(m))})
 
 
 def facts(
@@ -88,7 +93,8 @@ def facts(
 def model(history: Iterable[CaseFacts], *, include_red: bool) -> Cells:
     """Cells by the rules stated plainly: per case, the first record that got in sets the
     owner; the highest revision from that owner counts if active; a case counts once per
-    distinct value in its month, quarter and cycle; contributors are distinct per cell."""
+    distinct value in its month, quarter, half-cycle and cycle; contributors are distinct
+    per cell."""
     owner: dict[str, str] = {}
     best: dict[str, CaseFacts] = {}
     seen: set[str] = set()
@@ -106,7 +112,7 @@ def model(history: Iterable[CaseFacts], *, include_red: bool) -> Cells:
     for rec in best.values():
         if rec.status != "active" or (rec.tlp == "red" and not include_red):
             continue
-        for period in (rec.month, _quarter(rec.month), rec.cycle):
+        for period in (rec.month, _quarter(rec.month), _half(rec.month), rec.cycle):
             for dim, value in {("_total", "_all"), *rec.values}:
                 cell = (period, dim, value, rec.cycle)
                 count[cell] += 1
@@ -247,6 +253,11 @@ async def _old_tables(url: str) -> tuple[OldCells, set[tuple[str, str, str, str]
         await engine.dispose()
 
 
+def _old_keys(state: CaseState) -> list[CellKey]:
+    """The cell keys of the code before half-cycles (migration 0013 adds the halves)."""
+    return [key for key in cell_keys(state) if key[0] != state.half]
+
+
 async def _fill_at_0003(url: str, regions: Iterable[str]) -> None:
     """The schema of migration 0003, filled the way the code of that revision wrote it:
     cell_counts keyed by (…, contributor, red), with rows left at zero by withdrawals."""
@@ -258,9 +269,9 @@ async def _fill_at_0003(url: str, regions: Iterable[str]) -> None:
                 cells: Counter[tuple[str, str, str, str, str, bool]] = Counter()
                 for f in _old_layout_history(region):
                     state = CaseState.of(f)
-                    cells.update((*key, state.red) for key in cell_keys(state))
+                    cells.update((*key, state.red) for key in _old_keys(state))
                     if f.status == "withdrawn":  # it once counted, as revision 1
-                        was = cell_keys(replace(state, status="active"))
+                        was = _old_keys(replace(state, status="active"))
                         cells.update({(*key, state.red): 0 for key in was})
                     await conn.execute(
                         _OLD_CASE,

@@ -215,7 +215,8 @@ def read_digests(digests: Sequence[Digest], *, start_month: int = 9) -> DigestRe
     periods and checklist windows ``W<last quarter>``. The attacker knows: every published
     count; a listed suppressed cell counts at least one; a cell not listed, or a period
     without a digest, counts zero; within a period the values of each single-valued
-    dimension sum to the total; a quarter's (a cycle's) cells are the sums of its months';
+    dimension sum to the total; a quarter's (a half-cycle's, a cycle's) cells are the sums
+    of its months';
     a checklist window's counts and case count are the sums of its quarters'; a share or
     prevalence with its count gives the case count it divides by; a previous-period count
     is the previous period's cell.
@@ -237,6 +238,11 @@ def read_digests(digests: Sequence[Digest], *, start_month: int = 9) -> DigestRe
             known[name] = count
 
     def earlier(period: str) -> str | None:
+        if "-H" in period:  # a half-cycle: H1 follows the previous cycle's H2
+            number, half = period[3:].split("-H")
+            if half == "2":
+                return f"CSP{number}-H1"
+            return f"CSP{int(number) - 1}-H2" if int(number) > 1 else None
         if period.startswith("CSP"):
             return f"CSP{int(period[3:]) - 1}" if int(period[3:]) > 1 else None
         year = int(period[:4])
@@ -310,6 +316,9 @@ def read_digests(digests: Sequence[Digest], *, start_month: int = 9) -> DigestRe
     for p in listed:
         if p.startswith("W"):
             parts[p] = windows[p]
+        elif "-H" in p:  # a half-cycle: the first or the last six months of its cycle
+            months = _cycle_months(p.split("-H")[0], start_month)
+            parts[p] = months[:6] if p.endswith("-H1") else months[6:]
         elif p.startswith("CSP"):
             parts[p] = _cycle_months(p, start_month)
         elif "Q" in p:

@@ -107,8 +107,16 @@ async def test_apply_counts_by_the_rules(store: CaseStore) -> None:
     }
     assert got == expected
     assert await store.periods_with_data("AFR") == sorted(
-        ["2026-01", "2026-02", "2026-03", "2026-Q1", "CSP12"]
+        ["2026-01", "2026-02", "2026-03", "2026-Q1", "CSP12-H1", "CSP12-H2", "CSP12"]
     )
+    halves = rows(await store.cell_rows("AFR", ["CSP12-H1", "CSP12-H2"]))
+    assert halves == {  # H1 (September-February) holds c1 and c2, H2 holds c4
+        ("CSP12-H1", "_total", "_all", "CSP12", 2, 2),
+        ("CSP12-H1", "method", "theft_or_loss", "CSP12", 1, 1),
+        ("CSP12-H1", "method", "corruption", "CSP12", 1, 1),
+        ("CSP12-H2", "_total", "_all", "CSP12", 1, 1),
+        ("CSP12-H2", "method", "corruption", "CSP12", 1, 1),
+    }
     assert await store.outcome_counts("AFR") == {
         "applied": 7,
         "ownership": 1,

@@ -6,7 +6,16 @@ from datetime import date
 
 import pytest
 
-from dief.periods import CspCycle, HalfCycle, Month, Quarter, parse_period, periods_containing
+from dief.periods import (
+    CspCycle,
+    HalfCycle,
+    Month,
+    Quarter,
+    is_cycle,
+    parse_period,
+    period_kind,
+    periods_containing,
+)
 
 
 def test_month_parse_format_and_arithmetic() -> None:
@@ -97,11 +106,30 @@ def test_parse_period_and_containing() -> None:
     assert parse_period("CSP12-H1", start_month=1) == HalfCycle(12, 1, start_month=1)
     with pytest.raises(ValueError, match="YYYY-MM, YYYY-Qn, CSPn-H1, CSPn-H2 or CSPn"):
         parse_period("2026")
-    month, quarter, cycle = periods_containing(Month(2025, 9))
-    assert (str(month), str(quarter), str(cycle)) == ("2025-09", "2025-Q3", "CSP12")
-    for period in (month, quarter, cycle):
+    month, quarter, half, cycle = periods_containing(Month(2025, 9))
+    assert (str(month), str(quarter), str(half), str(cycle)) == (
+        "2025-09",
+        "2025-Q3",
+        "CSP12-H1",
+        "CSP12",
+    )
+    for period in (month, quarter, half, cycle):
         assert period.contains(Month(2025, 9))
-        assert period.kind in {"month", "quarter", "cycle"}
+    assert [p.kind for p in (month, quarter, half, cycle)] == ["month", "quarter", "half", "cycle"]
+    assert [str(p) for p in periods_containing(Month(2026, 3), start_month=1)] == [
+        "2026-03",
+        "2026-Q1",
+        "CSP13-H1",
+        "CSP13",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("2026-05", "month"), ("2026-Q2", "quarter"), ("CSP12-H2", "half"), ("CSP12", "cycle")],
+)
+def test_period_kind(text: str, kind: str) -> None:
+    assert period_kind(text) == kind
 
 
 def test_values_are_frozen_and_hashable() -> None:
@@ -183,3 +211,8 @@ def test_half_cycle_refuses_bad_half() -> None:
 def test_half_cycle_quarters() -> None:
     assert [str(q) for q in HalfCycle(12, 1).quarters] == ["2025-Q3", "2025-Q4", "2026-Q1"]
     assert [str(q) for q in HalfCycle(12, 2).quarters] == ["2026-Q1", "2026-Q2", "2026-Q3"]
+
+
+def test_is_cycle_is_a_whole_cycle_only() -> None:
+    assert is_cycle("CSP12")
+    assert not any(is_cycle(t) for t in ("CSP12-H1", "CSP12-H2", "2026-Q1", "2026-05", "W2026-Q1"))

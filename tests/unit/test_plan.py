@@ -6,6 +6,7 @@ Every expectation here is written out by hand or computed by an independent mode
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -58,9 +59,13 @@ def cells(
     """The cell rows one counted case adds one to, written out independently."""
     year, mm = month.split("-")
     quarter = f"{year}-Q{(int(mm) - 1) // 3 + 1}"
+    # the half by the September start, when the cycle is the month's by that start
+    fits = cycle == f"CSP{int(year) - 2013 - (int(mm) < 9)}"
+    half = (f"{cycle}-H1" if int(mm) in {9, 10, 11, 12, 1, 2} else f"{cycle}-H2") if fits else ""
     return Counter(
         (period, dim, value, cycle, who)
-        for period in (month, quarter, cycle)
+        for period in (month, quarter, half, cycle)
+        if period
         for dim, value in [("_total", "_all"), *pairs]
     )
 
@@ -73,9 +78,24 @@ def test_cell_keys_one_count_per_distinct_value_and_period() -> None:
     assert Counter(keys) == cells(
         "2026-05", "CSP12", WHO, [("method", "corruption"), ("method", "theft")]
     )
-    assert {k[0] for k in keys} == {"2026-05", "2026-Q2", "CSP12"}
+    assert {k[0] for k in keys} == {"2026-05", "2026-Q2", "CSP12-H2", "CSP12"}
     assert TOTAL == ("_total", "_all")
     assert cell_keys(CaseState.of(facts("c1", 2, status="withdrawn"))) == []
+
+
+def test_cell_keys_count_the_half_the_facts_name() -> None:
+    """The aggregator names the half by its start month; facts without one take the
+    September start, and a month/cycle pair that does not fit it counts in no half."""
+    assert CaseState.of(facts("c1", 1, month="2026-02")).half == "CSP12-H1"
+    january_start = dataclasses.replace(
+        facts("c1", 1, month="2026-02", cycle="CSP13"), half="CSP13-H1"
+    )
+    keys = cell_keys(CaseState.of(january_start))
+    assert {k[0] for k in keys} == {"2026-02", "2026-Q1", "CSP13-H1", "CSP13"}
+    assert {k[3] for k in keys} == {"CSP13"}  # the half's rows keep the case's cycle
+    unknown = CaseState.of(facts("c1", 1, month="2026-02", cycle="CSP13"))
+    assert unknown.half == ""
+    assert {k[0] for k in cell_keys(unknown)} == {"2026-02", "2026-Q1", "CSP13"}
 
 
 def test_red_cases_count_in_red_deltas_too() -> None:

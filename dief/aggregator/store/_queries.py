@@ -12,7 +12,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dief.aggregator._facts import TOTAL, CaseState
 from dief.aggregator.store._patterns import DigestPatterns
-from dief.aggregator.store._schema import applied_records, cases, cell_totals, dead_letters
+from dief.aggregator.store._schema import (
+    applied_records,
+    cases,
+    cell_counts,
+    cell_totals,
+    dead_letters,
+)
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError
 
@@ -89,8 +95,47 @@ class CaseQueries(DigestPatterns):
         except SQLAlchemyError as exc:
             raise StorageError(f"reading cells for {region} failed: {_why(exc)}") from exc
 
+    async def grouped_rows(
+        self,
+        region: str,
+        cells: Sequence[tuple[str, str, str]],
+        *,
+        include_red: bool = True,
+    ) -> list[CellRow]:
+        """Per (period, dimension, cycle): the cases and distinct contributors of the
+        given (period, dimension, value) cells taken together, with ``value`` "(other)"
+        (the grouped cell of rare values, docs/digests.md). Reads the per-contributor rows
+        of those cells only (each has fewer than k contributors): O(cells asked)."""
+        engine = self._require()
+        cc = cell_counts.c
+        n = cc.n if include_red else cc.n_nonred
+        wanted: dict[tuple[str, str], set[str]] = {}
+        for period, dimension, value in cells:
+            wanted.setdefault((period, dimension), set()).add(value)
+        sums: dict[tuple[str, str, str], dict[str, int]] = {}
+        try:
+            async with engine.connect() as conn:
+                for period in sorted({p for p, _ in wanted}):
+                    stmt = select(cc.dimension, cc.value, cc.cycle, cc.contributor, n).where(
+                        cc.region == region, cc.period == period, n > 0
+                    )
+                    dims = sorted(d for p, d in wanted if p == period)
+                    stmt = stmt.where(cc.dimension.in_(dims))
+                    for dimension, value, cycle, who, count in await conn.execute(stmt):
+                        if value not in wanted[(period, dimension)]:
+                            continue
+                        per = sums.setdefault((period, dimension, cycle), {})
+                        per[who] = per.get(who, 0) + int(count)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading grouped cells for {region} failed: {_why(exc)}") from exc
+        return [
+            CellRow(period, dimension, "(other)", cycle, sum(per.values()), len(per))
+            for (period, dimension, cycle), per in sorted(sums.items())
+        ]
+
     async def periods_with_data(self, region: str) -> list[str]:
-        """Every period (months, quarters, cycles) in which *region* has counted cases."""
+        """Every period (months, quarters, half-cycles, cycles) in which *region* has counted
+        cases."""
         engine = self._require()
         ct = cell_totals.c
         stmt = (
@@ -186,6 +231,7 @@ STATE_COLUMNS = (
     cases.c.cycle,
     cases.c.tlp,
     cases.c.dimension_values,
+    cases.c.half,
 )
 
 
@@ -214,4 +260,5 @@ def case_state(row: Any) -> CaseState:  # noqa: ANN401  SQLAlchemy's rows and bi
         cycle=row.cycle,
         tlp=row.tlp,
         values=decode_values(row.dimension_values),
+        half=row.half,
     )

@@ -11,7 +11,8 @@ a revision rewrites one row, not a row per pair.
 ``cell_counts`` and ``cell_totals`` are the incremental aggregate (DESIGN §7). A cell is
 (region, period, dimension, value, cycle); the ``cycle`` column exists because contributor
 pseudonyms are per CSP cycle, so a quarter that spans two cycles takes the largest per-cycle
-count as a lower bound (DESIGN §5).
+count as a lower bound (DESIGN §5). A case counts in its month, quarter, half-cycle
+(``CSP12-H1``, migration 0013) and cycle; a half lies in one cycle.
 
 - ``cell_counts``: one row per cell and contributor, with ``n`` counted cases and
   ``n_nonred`` of them not TLP:RED (red cases count in the region's meeting digest only).
@@ -83,6 +84,9 @@ cases = Table(
     # The other regions on the case's route, a JSON array of region codes (migration 0010):
     # route tables read them; they never count the case.
     Column("related_regions", Text, nullable=False, server_default="[]"),
+    # The case's half-cycle (``CSP12-H1``) by the aggregator's cycle start month (migration
+    # 0013): the month and cycle alone do not tell it when the start month is not known.
+    Column("half", String(8), nullable=False, server_default=""),
 )
 
 

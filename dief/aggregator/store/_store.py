@@ -314,6 +314,7 @@ class CaseStore(CaseQueries):
                 stamp,
                 encode_values(f.values),
                 _ENCODER.encode(f.related_regions),
+                f.half,
             )
             for f in facts
         ]
