@@ -34,23 +34,22 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiokafka.errors import KafkaError
 
+from consumers._secretariat_keys import IssuerKeys, OwnKeys, own_keys
 from dief.catalogue import load_catalogue
 from dief.credentials import (
     IssuanceStore,
     Issuer,
-    IssuerKey,
     IssuerService,
     register_issuer,
     registrations_of,
 )
 from dief.crypto import Opener
 from dief.digests import DIGEST_SCHEMA
-from dief.exceptions import BrokerError, ConfigurationError, DiefError, StorageError
+from dief.exceptions import BrokerError, DiefError, StorageError
 from dief.kafka import (
     DIGESTS_TOPIC,
     KafkaDeadLetterSink,
@@ -60,7 +59,6 @@ from dief.kafka import (
     subscribe_batches,
 )
 from dief.keyring import (
-    DirectoryHolder,
     KeyRole,
     KeySource,
     PartyView,
@@ -86,7 +84,7 @@ from dief.secretariat import (
     SummaryHook,
 )
 from dief.vocab import Region
-from dief.wire import TYPE_DIGEST, DirectoryRole, KeyStatus
+from dief.wire import TYPE_DIGEST
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -113,89 +111,6 @@ ReportHook = Callable[[SecretariatReport], None]
 BatchHandler = Callable[[Sequence[InboundRecord]], Awaitable[SecretariatReport]]
 #: Seconds between looks at the Secretariat's state for new issuer keys and directories.
 WATCH_SECONDS = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class _OwnKeys:
-    """The Secretariat's keys and the directory it holds."""
-
-    secretariat: SecretariatKeys
-    holder: DirectoryHolder
-
-
-def _own_keys(ring: PartyView | SimulatedForum) -> _OwnKeys:
-    """The Secretariat's own keys from its keyring (or the simulated forum's Secretariat)
-    and its directory: the one given, else its own current one."""
-    if isinstance(ring, SimulatedForum):
-        return _OwnKeys(
-            ring.secretariat(), DirectoryHolder(ring.root_fingerprint, current=ring.directory)
-        )
-    if not isinstance(ring.own, SecretariatKeys):
-        raise ConfigurationError(
-            "the keyring at DIEF_KEYRING__PATH is not the Secretariat's "
-            "(dief keys init-secretariat)"
-        )
-    sec, holder = ring.own, ring.holder
-    if holder.current is None:
-        current = sec.current_directory()
-        if current is None:
-            raise ConfigurationError(
-                "the Secretariat has issued no directory yet (dief keys directory issue)"
-            )
-        holder.offer(current.raw)
-        if holder.current is None:
-            raise ConfigurationError(
-                "the Secretariat's current directory does not verify under the pinned root "
-                "(DIEF_DIRECTORY__ROOT_FINGERPRINT)"
-            )
-    return _OwnKeys(sec, holder)
-
-
-class _IssuerKeys:
-    """Keeps the issuer holding every issuer key the Secretariat's state lists (not
-    revoked): keys made while the service runs (a new cycle) are loaded from the keyring
-    folder, which *reload* opens again."""
-
-    def __init__(
-        self, issuer: Issuer, reload: Callable[[], SecretariatKeys], *, simulation: bool
-    ) -> None:
-        self._issuer = issuer
-        self._reload = reload
-        self._simulation = simulation
-
-    def __repr__(self) -> str:
-        return f"_IssuerKeys({self._issuer!r})"
-
-    @staticmethod
-    def listed(sec: SecretariatKeys) -> list[tuple[str, str]]:
-        return sorted(
-            (str(k.cycle), str(k.region))
-            for k in sec.state().keys
-            if k.role is DirectoryRole.ISSUER and k.status is not KeyStatus.REVOKED
-        )
-
-    def load(self, sec: SecretariatKeys) -> int:
-        """Add the keys *sec* lists that the issuer lacks; returns how many were added."""
-        added = 0
-        for cycle, region in self.listed(sec):
-            if self._issuer.key_for(cycle, region) is not None:
-                continue
-            try:
-                private = sec.issuer_private_key(cycle, region)
-            except DiefError:
-                continue  # listed, but not in this copy of the keyring (yet)
-            self._issuer.add_key(IssuerKey(cycle, region, private, simulation=self._simulation))
-            added += 1
-        return added
-
-    async def sync(self, sec: SecretariatKeys) -> int:
-        """Like :meth:`load`, opening the keyring again (in a worker thread: its KDF) when
-        the state lists a key the issuer lacks (made by ``dief keys issuer-keys`` while the
-        service ran)."""
-        missing = [p for p in self.listed(sec) if self._issuer.key_for(*p) is None]
-        if not missing:
-            return 0
-        return self.load(await asyncio.to_thread(self._reload))
 
 
 class SecretariatTelemetry:
@@ -380,11 +295,11 @@ class SecretariatService:
         return reload
 
     def _issuer(
-        self, ring: PartyView | SimulatedForum, own: _OwnKeys, broker: KafkaBroker
-    ) -> tuple[IssuerService, _IssuerKeys]:
+        self, ring: PartyView | SimulatedForum, own: OwnKeys, broker: KafkaBroker
+    ) -> tuple[IssuerService, IssuerKeys]:
         sec = own.secretariat
         issuer = Issuer([], registrations_of(sec), self._issuance)
-        keys = _IssuerKeys(issuer, self._reload(ring), simulation=own.holder.require().simulation)
+        keys = IssuerKeys(issuer, self._reload(ring), simulation=own.holder.require().simulation)
         keys.load(sec)
         service = IssuerService(
             issuer,
@@ -405,7 +320,7 @@ class SecretariatService:
         ring = settings.keyring.unlock(
             self._passphrase, "the Secretariat keys are", settings.directory
         )
-        own = _own_keys(ring)
+        own = own_keys(ring)
         folder = settings.keyring.path
         self._own_folder = folder / "secretariat" if isinstance(ring, SimulatedForum) else folder
         self.observability.readiness.starting()
@@ -466,7 +381,7 @@ class SecretariatService:
         )
         self.observability.readiness.started()
 
-    async def _publish(self, own: _OwnKeys, sink: KafkaRecordSink) -> None:
+    async def _publish(self, own: OwnKeys, sink: KafkaRecordSink) -> None:
         """Publish the Secretariat's current directory if it is newer than the last one."""
         if own.secretariat.state().version <= self._published:
             return
@@ -478,7 +393,7 @@ class SecretariatService:
         self._published = current.version
         log.info("forum directory v%d published", current.version)
 
-    async def _publish_group_key(self, own: _OwnKeys) -> None:
+    async def _publish_group_key(self, own: OwnKeys) -> None:
         """Publish the bulletin group key release of the directory held (made once per
         version and kept; the same release again at each start). A failure is logged and
         tried again at the next look (bulletins wait for it; nothing is lost)."""
@@ -506,7 +421,7 @@ class SecretariatService:
         )
 
     async def _watch_state(
-        self, own: _OwnKeys, issuer_keys: _IssuerKeys, sink: KafkaRecordSink
+        self, own: OwnKeys, issuer_keys: IssuerKeys, sink: KafkaRecordSink
     ) -> None:
         """Every :data:`WATCH_SECONDS`: take new issuer keys, publish a newer directory."""
         while True:
