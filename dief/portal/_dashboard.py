@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from dief.catalogue import load_catalogue
-from dief.periods import parse_period
+from dief.periods import parse_period, period_kind
 from dief.vocab import Dimension, Region
 from dief.wire import Digest
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the aggregator's store and the digests load when a region p
     from dief.aggregator.store import CaseStore
     from dief.digests import CaseLesson, DigestSeries, LessonOpener, RegionDigests
 
-__all__ = ["Dashboard", "DigestSource", "StoreDigests", "charts_of"]
+__all__ = ["Dashboard", "DigestSource", "StoreDigests", "charts_of", "newest_first"]
 
 _STYLE_ATTR = re.compile(r'\sstyle="[^"]*"')
 
@@ -115,9 +115,7 @@ class StoreDigests:
 
         async with CaseStore(self._url) as store:
             found = list(await store.periods_with_data(region.value))
-        months = [p for p in found if "-" in p and "Q" not in p]
-        others = [p for p in found if p not in months]
-        return sorted(others, reverse=True) + sorted(months, reverse=True)
+        return newest_first(found)
 
     async def dashboard(self, region: Region, period: str) -> Dashboard:
         from dief.digests import digest_series
@@ -131,6 +129,23 @@ class StoreDigests:
             start_month=self._start_month,
         )  # fmt: skip
         return Dashboard(digest, series)
+
+
+_KIND_ORDER = {"half": 0, "cycle": 1, "quarter": 2, "month": 3}
+
+
+def newest_first(periods: list[str]) -> list[str]:
+    """*periods* by kind (half-cycles, "since the last meeting", first; then cycles,
+    quarters, months), newest first within each kind."""
+    by_kind = sorted(periods, key=_chronological, reverse=True)
+    return sorted(by_kind, key=lambda p: _KIND_ORDER[period_kind(p)])
+
+
+def _chronological(period: str) -> tuple[int, ...]:
+    if period.startswith("CSP"):  # CSP12, CSP12-H1: by number (CSP9 before CSP12), then half
+        number, _, half = period[3:].partition("-H")
+        return (int(number), int(half or 0))
+    return tuple(int(part) for part in period.replace("-Q", "-").split("-"))
 
 
 def charts_of(series: DigestSeries | None, titles: dict[str, str]) -> list[tuple[str, str]]:

@@ -8,18 +8,22 @@ test names what still needs a label.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 
 from dief import vocab
+from dief.periods import PeriodKind, parse_period
 from dief.portal._i18n import N_
 
 __all__ = [
     "FIELD_HELP",
     "FIELD_LABELS",
+    "PERIOD_KINDS",
     "VALUE_HELP",
     "VALUE_LABELS",
     "all_label_messages",
     "field_label",
+    "period_span",
     "value_label",
     "vocabularies",
 ]
@@ -233,6 +237,32 @@ VALUE_HELP: dict[str, str] = {
 }
 
 
+_EN_DASH = "\u2013"
+
+#: The kinds of period a region's dashboard lists, in the order it lists them, with their
+#: headings. A half-cycle (``CSP12-H1``) is what the meeting reads: "since the last meeting".
+PERIOD_KINDS: dict[PeriodKind, str] = {
+    "half": N_("Since the last meeting (half-cycles)"),
+    "cycle": N_("CSP cycles"),
+    "quarter": N_("Quarters"),
+    "month": N_("Months"),
+}
+
+
+def period_span(period: str, language: str, *, start_month: int) -> str:
+    """The months *period* covers in words, in *language* (``en``, ``fr``, ``es``): "September
+    2025 to February 2026" written with an en dash ("septembre 2025 \u2013 février 2026");
+    one month alone for a month."""
+    from babel.dates import format_skeleton
+
+    parsed = parse_period(period, start_month=start_month)
+    first, last = (
+        format_skeleton("yMMMM", date(m.year, m.month, 1), locale=language)
+        for m in (parsed.first, parsed.last)
+    )
+    return first if first == last else f"{first} {_EN_DASH} {last}"
+
+
 def _spaced(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
@@ -259,4 +289,4 @@ def vocabularies() -> list[type[StrEnum]]:
 
 def all_label_messages() -> list[str]:
     return [*FIELD_LABELS.values(), *FIELD_HELP.values(), *VALUE_LABELS.values(),
-            *VALUE_HELP.values()]  # fmt: skip
+            *VALUE_HELP.values(), *PERIOD_KINDS.values()]  # fmt: skip

@@ -2,8 +2,12 @@
 (headings, labels and vocabulary from the portal's catalogues), and as PDF where LibreOffice
 is installed (``soffice --headless --convert-to pdf``).
 
-The pack covers the digest "since the last meeting"; until the digests have such a period,
-the latest cycle-to-date period (the current CSP cycle) stands for it (:func:`pack_period`).
+The pack covers the digest "since the last meeting": a half-cycle (``CSP12-H1``, the first
+six months of the cycle; ``CSP12-H2`` the last six), since the DIEF meets about twice a year
+(intersessional meetings early in the year, the CSP in August). :func:`pack_period` takes
+the current half, or the most recent half with cases; a store without halves falls back on
+the latest cycle to date. The paper names its period in words in its language ("since the
+last meeting: September 2025 - February 2026", :func:`pack_period_words`).
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from dief.exceptions import DiefError
-from dief.periods import CspCycle, parse_period
+from dief.periods import CspCycle, HalfCycle, parse_period
 from dief.portal._i18n import N_, translator
-from dief.portal._labels import value_label
+from dief.portal._labels import period_span, value_label
 from dief.vocab import TransferStage
 from dief.wire import Cell, Digest
 
@@ -29,6 +33,7 @@ __all__ = [
     "TREND_LABELS",
     "PdfUnavailableError",
     "pack_period",
+    "pack_period_words",
     "pdf_available",
     "render_meeting_pack",
     "to_pdf",
@@ -72,18 +77,33 @@ class PdfUnavailableError(DiefError):
 
 
 def pack_period(periods: Iterable[str], *, start_month: int) -> str | None:
-    """The period the pack covers: the latest CSP cycle among *periods* (cycle to date),
-    else the latest period of any kind; None when there is none."""
+    """The period the pack covers, "since the last meeting": the latest half-cycle among
+    *periods* (the periods with cases: the current half, or the most recent one with cases),
+    else the latest CSP cycle (cycle to date), else the latest period of any kind; None when
+    there is none."""
     parsed = []
     for text in periods:
         try:
             parsed.append((text, parse_period(text, start_month=start_month)))
         except ValueError:
             continue
+    halves = [((p.number, p.half), t) for t, p in parsed if isinstance(p, HalfCycle)]
+    if halves:
+        return max(halves)[1]
     cycles = [(p.number, t) for t, p in parsed if isinstance(p, CspCycle)]
     if cycles:
         return max(cycles)[1]
     return max((t for t, _ in parsed), default=None)
+
+
+def pack_period_words(period: str, language: str, *, start_month: int) -> str:
+    """*period* in words in *language*: for a half-cycle "Since the last meeting: September
+    2025 - February 2026" (with an en dash), for another period "Period: ..." ."""
+    _ = translator(language).gettext
+    span = period_span(period, language, start_month=start_month)
+    if isinstance(parse_period(period, start_month=start_month), HalfCycle):
+        return _("Since the last meeting: %(span)s") % {"span": span}
+    return _("Period: %(span)s") % {"span": span}
 
 
 def _dim(key: object) -> str:
@@ -219,6 +239,7 @@ def render_meeting_pack(digest: Digest, language: str, *, start_month: int) -> b
     doc.core_properties.language = language
     region = _(value_label(digest.region.value))
     doc.add_heading(f"{_('Meeting pack')} — {region}, {digest.period}", 0)
+    doc.add_paragraph(pack_period_words(digest.period, language, start_month=start_month))
     intro = doc.add_paragraph(
         _("For the regional DIEF meeting only. Contributors are never listed.")
     )

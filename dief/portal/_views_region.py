@@ -14,17 +14,19 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dief.exceptions import DiefError
-from dief.periods import parse_period
+from dief.periods import PeriodKind, parse_period, period_kind
 from dief.portal._accounts import Account, Role
 from dief.portal._app import Portal, audit, language_of, portal_of, render, require
 from dief.portal._dashboard import Dashboard, DigestSource, charts_of
 from dief.portal._i18n import N_, translator
+from dief.portal._labels import PERIOD_KINDS
 from dief.portal._meeting_pack import (
     DIMENSION_LABELS,
     PACK_LANGUAGES,
     TREND_LABELS,
     PdfUnavailableError,
     pack_period,
+    pack_period_words,
     pdf_available,
     render_meeting_pack,
     to_pdf,
@@ -78,19 +80,32 @@ async def region_home(request: Request, account: Member) -> Response:
 async def region_periods(request: Request, code: str, account: Member) -> Response:
     region = _region(request, account, code)
     periods = await _source(portal_of(request)).periods(region)
-    return await render(request, "periods.html", region=region.value, periods=periods)
+    groups: dict[PeriodKind, list[str]] = {kind: [] for kind in PERIOD_KINDS}
+    for period in periods:
+        try:
+            groups[period_kind(period)].append(period)
+        except ValueError:
+            continue
+    listed = [(PERIOD_KINDS[kind], found) for kind, found in groups.items() if found]
+    return await render(
+        request, "periods.html", region=region.value, periods=periods, groups=listed
+    )
 
 
 @router.get("/region/{code}/pack")
 async def meeting_pack_page(request: Request, code: str, account: Member) -> Response:
-    """The meeting pack: the digest since the last meeting (until the digests have that
-    period: the latest cycle to date) in English, French and Spanish."""
+    """The meeting pack: the digest since the last meeting (the current half-cycle, or the
+    most recent one with cases) in English, French and Spanish."""
     region = _region(request, account, code)
     portal = portal_of(request)
     periods = await _source(portal).periods(region)
     period = pack_period(periods, start_month=portal.cycle_start_month)
+    words = None
+    if period is not None:
+        lang = language_of(request, account)
+        words = pack_period_words(period, lang, start_month=portal.cycle_start_month)
     return await render(
-        request, "meeting_pack.html", region=region.value, period=period,
+        request, "meeting_pack.html", region=region.value, period=period, words=words,
         languages=PACK_LANGUAGES, pdf=pdf_available(),
     )  # fmt: skip
 
