@@ -197,7 +197,7 @@ def _blocking(coro: Coroutine[Any, Any, None]) -> None:
 
 
 def _admin_execute(admin_dsn: str, statement: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
     async def execute() -> None:
         conn = await asyncpg.connect(admin_dsn, timeout=10)

@@ -261,8 +261,8 @@ def _naive_variants_are_caught(
 
     # A data key reused for two records (DESIGN §3): the same wrapped DEK in clear on both.
     reused = _envelope(second)
-    wrapped = _envelope(first)["recipients"][0]["wrapped"]  # type: ignore[index]
-    reused["recipients"][0]["wrapped"] = wrapped  # type: ignore[index]
+    wrapped = _envelope(first)["recipients"][0]["wrapped"]  # type: ignore[index]  # JSON: the envelope's recipients list
+    reused["recipients"][0]["wrapped"] = wrapped  # type: ignore[index]  # JSON: the envelope's recipients list
     doctored = [_with_envelope(second, reused) if r is second else r for r in records]
     assert any(f.startswith("recipients.wrapped ") for f in linking_values(doctored, posted))
 

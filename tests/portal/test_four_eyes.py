@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dief.exceptions import ReleaseRefusedError
-from dief.portal import approve_release, check_four_eyes, totp_code
+from dief.portal import Account, approve_release, check_four_eyes, totp_code
 from tests.portal.conftest import PASSWORD, Site
 
 
@@ -24,13 +24,13 @@ def test_approve_release_signs_the_approver_in_and_applies_the_rule(node_site: S
     login_method = portal.login_method
     assert login_method is not None
 
-    def approve(author: str, approver: str, password: str = PASSWORD) -> object:
+    def approve(author: str, approver: str, password: str = PASSWORD) -> Account:
         node_site.clock.now += 30  # a fresh code each time (a code is spent once)
         code = totp_code(node_site.secrets[approver], node_site.clock.now)
         return node_site.call(approve_release, login_method, author, approver, password, code)
 
     account = approve("ana", "ben")
-    assert account.username == "ben"  # type: ignore[attr-defined]
+    assert account.username == "ben"
     with pytest.raises(ReleaseRefusedError, match="author"):
         approve("ben", "ben")
     with pytest.raises(ReleaseRefusedError, match="only an approver"):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from httpx import Response
+
 from dief.portal import SECURITY_HEADERS, Session, SessionCodec
 from tests.portal.conftest import PASSWORD, Site, csrf_of
 
@@ -24,9 +26,12 @@ VALID = {
 }
 
 
-def _post(site: Site, url: str, data: dict[str, object], *, page: str | None = None):  # type: ignore[no-untyped-def]
+def _post(site: Site, url: str, data: dict[str, object], *, page: str | None = None) -> Response:
     token = csrf_of(site.client.get(page or url).text)
-    return site.client.post(url, data={**data, "csrf_token": token}, follow_redirects=False)
+    response: Response = site.client.post(
+        url, data={**data, "csrf_token": token}, follow_redirects=False
+    )
+    return response  # typed: the test client's post is not
 
 
 def _submitted_case(site: Site, author: str) -> int:
@@ -128,7 +133,7 @@ def test_a_form_post_without_the_csrf_token_is_refused(node_site: Site) -> None:
 # -- headers ------------------------------------------------------------------------------
 
 
-def _check_headers(response) -> None:  # type: ignore[no-untyped-def]
+def _check_headers(response: Response) -> None:
     for name, value in SECURITY_HEADERS.items():
         assert response.headers.get(name) == value, (response.url, name)
     csp = response.headers["content-security-policy"]

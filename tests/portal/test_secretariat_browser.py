@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import SecretStr
@@ -35,6 +35,9 @@ from tests.portal.conftest import PASSWORD, TODAY
 from tests.portal.test_region_meeting_pack import PackDigests
 from tests.portal.test_secretariat_publication import FakePublisher, PreviewSummaries
 
+if TYPE_CHECKING:
+    import uvicorn
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,7 +52,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(portal: Portal, accounts: list[tuple[str, tuple[Role, ...], Region | None]], url: str):  # type: ignore[no-untyped-def]
+def _serve(
+    portal: Portal, accounts: list[tuple[str, tuple[Role, ...], Region | None]], url: str
+) -> tuple[str, dict[str, str], uvicorn.Server, threading.Thread]:
     import uvicorn
 
     async def make() -> dict[str, str]:

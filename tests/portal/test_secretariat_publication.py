@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
 
 from dief.portal import CycleSummary, Party, Role
 from dief.portal._releases import ReleaseKind
@@ -73,10 +75,13 @@ def site(tmp_path: Path) -> Iterator[Site]:
         yield with_second_people(made)
 
 
-def post(site: Site, url: str, page: str, client=None, **data: str):  # type: ignore[no-untyped-def]
+def post(
+    site: Site, url: str, page: str, client: TestClient | None = None, **data: str
+) -> Response:
     c = client or site.client
     token = csrf_of(c.get(page).text)
-    return c.post(url, data={**data, "csrf_token": token}, follow_redirects=False)
+    response: Response = c.post(url, data={**data, "csrf_token": token}, follow_redirects=False)
+    return response  # typed: the test client's post is not
 
 
 def _publisher(site: Site) -> FakePublisher:

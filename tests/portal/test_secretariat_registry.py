@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from dief.keyring import ForumDirectory, NodeKeys, SimulatedForum
@@ -51,8 +52,8 @@ def site(tmp_path: Path, forum_template: Path) -> Iterator[Site]:
             forum / "secretariat", SecretStr(PASSPHRASE), sink=sink, days=20, on_issued=(hook,)
         )
         made.sink = sink  # type: ignore[attr-defined]  # the test's handle
-        made.hook = hook  # type: ignore[attr-defined]
-        made.forum = SimulatedForum.load(forum, PASSPHRASE)  # type: ignore[attr-defined]
+        made.hook = hook  # type: ignore[attr-defined]  # the test's handle
+        made.forum = SimulatedForum.load(forum, PASSPHRASE)  # type: ignore[attr-defined]  # the test's handle
         yield with_second_people(made)
 
 
@@ -62,7 +63,7 @@ def _nodes(site: Site) -> list[tuple[str, str]]:
     return [(n.registration_kid, n.status) for n in found]
 
 
-def _second_admin(site: Site):  # type: ignore[no-untyped-def]
+def _second_admin(site: Site) -> TestClient:
     other = site.fresh_client()
     assert site.login("admin2", client=other).status_code == 303
     return other
@@ -168,7 +169,7 @@ def test_a_revocation_is_released_by_a_second_administrator(site: Site) -> None:
 
 
 def test_a_directory_version_is_published_by_a_second_administrator(site: Site) -> None:
-    forum: SimulatedForum = site.forum  # type: ignore[attr-defined]
+    forum: SimulatedForum = site.forum  # type: ignore[attr-defined]  # the test's handle, set by the fixture
     node_kem = forum.node("a").kem_key().kid
     [(kid, _)] = _nodes(site)
     assert site.portal.registry is not None
@@ -179,12 +180,12 @@ def test_a_directory_version_is_published_by_a_second_administrator(site: Site) 
     release = _release_id(site, ReleaseKind.DIRECTORY)
     r = post(site, f"/secretariat/releases/{release}/release", "/secretariat/registry")
     assert r.status_code == 403
-    assert site.hook.versions == []  # type: ignore[attr-defined]
+    assert site.hook.versions == []  # type: ignore[attr-defined]  # the test's handle, set by the fixture
     other = _second_admin(site)
     r = post(site, f"/secretariat/releases/{release}/release", "/secretariat/registry", other)
     assert r.status_code == 303
-    assert site.hook.versions == [2]  # type: ignore[attr-defined]
-    sent = site.sink.on("dief.directory")  # type: ignore[attr-defined]
+    assert site.hook.versions == [2]  # type: ignore[attr-defined]  # the test's handle, set by the fixture
+    sent = site.sink.on("dief.directory")  # type: ignore[attr-defined]  # the test's handle, set by the fixture
     assert [s.key for s in sent] == [b"v2", b"current"]
     directory = SimulatedForum.load(forum.path, PASSPHRASE).secretariat().current_directory()
     assert directory is not None

@@ -165,7 +165,7 @@ def _open(site: Site, kind: ReleaseKind) -> int:
 def test_a_summary_released_by_a_second_editor_is_signed_on_csp_reporting(
     wired: Site, broker: EmbeddedBroker
 ) -> None:
-    forum: SimulatedForum = wired.forum  # type: ignore[attr-defined]
+    forum: SimulatedForum = wired.forum  # type: ignore[attr-defined]  # the test's handle, set by the fixture
     before = [k for k, _ in _records(broker, CSP_TOPIC) if k == CYCLE.encode()]
     asyncio.run(_send_digests(broker, forum, forum.path.parent))
     _wait(lambda: _all_regions_held(wired), f"every region's {CYCLE} digest at the Secretariat")
@@ -191,14 +191,14 @@ def test_a_summary_released_by_a_second_editor_is_signed_on_csp_reporting(
     assert verified.summary.cycle == CYCLE
     assert set(verified.summary.regions) == {r.value for r in Region}
     # the page now shows the published summary (the Secretariat's store recorded it)
-    found = wired.call(wired.portal.summaries.cycle, CYCLE)  # type: ignore[union-attr]
+    found = wired.call(wired.portal.summaries.cycle, CYCLE)  # type: ignore[union-attr]  # the Secretariat's portal has its summaries
     assert found.published
 
 
 def test_a_directory_version_released_in_the_registry_goes_out_with_its_group_key(
     wired: Site, broker: EmbeddedBroker
 ) -> None:
-    forum: SimulatedForum = wired.forum  # type: ignore[attr-defined]
+    forum: SimulatedForum = wired.forum  # type: ignore[attr-defined]  # the test's handle, set by the fixture
     assert wired.login("admin").status_code == 303
     page = wired.client.get("/secretariat/registry")
     assert page.status_code == 200

@@ -142,7 +142,7 @@ async def test_stop_before_start_does_nothing() -> None:
 )
 def test_impossible_settings_are_refused_up_front(kwargs: dict[str, int]) -> None:
     with pytest.raises(ConfigurationError):
-        EmbeddedBroker(**kwargs)  # type: ignore[arg-type]
+        EmbeddedBroker(**kwargs)  # type: ignore[arg-type]  # impossible settings on purpose: the refusal is under test
 
 
 async def test_advertising_a_port_nothing_listens_on_fails_at_once(tmp_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_embedded_consumer_options_shorten_the_group_join_and_are_read_only() ->
     assert session < 10_000  # aiokafka's default, which costs a 5 s first join on Tansu
     assert heartbeat * 3 <= session
     with pytest.raises(TypeError):
-        EMBEDDED_CONSUMER_OPTIONS["session_timeout_ms"] = 1  # type: ignore[index]
+        EMBEDDED_CONSUMER_OPTIONS["session_timeout_ms"] = 1  # type: ignore[index]  # read-only on purpose: the TypeError is under test
 
 
 def test_pick_free_port_gives_a_usable_port() -> None:

@@ -95,7 +95,7 @@ def test_dief_topics_defaults_to_three_case_partitions_and_can_limit_regions() -
 )
 def test_topic_spec_refuses_impossible_values(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
-        TopicSpec(**kwargs)  # type: ignore[arg-type]
+        TopicSpec(**kwargs)  # type: ignore[arg-type]  # impossible values on purpose: the refusal is under test
 
 
 def test_ensured_topics_names_lists_created_then_existing() -> None:

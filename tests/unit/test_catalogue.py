@@ -77,7 +77,7 @@ def test_lookup(catalogue: Catalogue) -> None:
 
 def test_entries_frozen(catalogue: Catalogue) -> None:
     with pytest.raises(AttributeError):
-        catalogue.indicators[0].title = "x"  # type: ignore[misc]
+        catalogue.indicators[0].title = "x"  # type: ignore[misc]  # frozen: the refused assignment is under test
 
 
 def _minimal(**entry: object) -> str:

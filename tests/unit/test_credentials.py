@@ -134,7 +134,7 @@ async def test_the_fake_and_the_real_meet_the_seam() -> None:
     wallet: CredentialSource = TokenWallet(node_secret(5), public_lookup(), simulation=True)
     check: CredentialCheck = TokenVerifier(public_lookup(), simulation=True)
     assert wallet.credential("CSP12", "AFR") is None
-    assert check.verify(FakeCredentials().credential("CSP12", "AFR")) is False  # type: ignore[arg-type]
+    assert check.verify(FakeCredentials().credential("CSP12", "AFR")) is False  # type: ignore[arg-type]  # a fake's credential given to the real check, on purpose
 
 
 async def test_a_restored_node_gets_its_token_again(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from tests.unit.test_credentials_support import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
     from pathlib import Path
 
 AFR = issuer_key("CSP12", "AFR")
@@ -47,9 +48,9 @@ def _blinded(byte: int) -> bytes:
     )
 
 
-async def _expect(code: str, coro: object) -> None:
+async def _expect(code: str, coro: Awaitable[object]) -> None:
     with pytest.raises(CredentialError) as caught:
-        await coro  # type: ignore[misc]
+        await coro
     assert caught.value.code == code
 
 

@@ -53,7 +53,7 @@ def obj(number: int) -> bytes:
 def sealer(suite: str = SUITE_HYBRID, *keys: KemPrivateKey, **kwargs: object) -> Sealer:
     recipients = [k.public_key for k in (keys or (kem_key(suite, 0),))]
     kwargs.setdefault("schema", CASE_SCHEMA_VERSION)
-    return Sealer(type=TYPE_CASE, region="AFR", recipients=recipients, **kwargs)  # type: ignore[arg-type]
+    return Sealer(type=TYPE_CASE, region="AFR", recipients=recipients, **kwargs)  # type: ignore[arg-type]  # the tests' keywords, some wrong on purpose
 
 
 def doc(value: bytes) -> dict[str, object]:

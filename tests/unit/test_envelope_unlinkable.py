@@ -71,8 +71,8 @@ def test_two_records_of_one_sealer_share_no_clear_field_but_the_public_ones(suit
     assert a.keys() == b.keys()
     equal = {name for name in a if a[name] == b[name]}
     assert equal == SHARED
-    wrapped_a = {r["wrapped"] for r in a["recipients"]}  # type: ignore[attr-defined]
-    wrapped_b = {r["wrapped"] for r in b["recipients"]}  # type: ignore[attr-defined]
+    wrapped_a = {r["wrapped"] for r in a["recipients"]}  # type: ignore[attr-defined]  # JSON: the recipients list
+    wrapped_b = {r["wrapped"] for r in b["recipients"]}  # type: ignore[attr-defined]  # JSON: the recipients list
     assert len(wrapped_a) == len(wrapped_b) == 2  # one per recipient, each different
     assert not wrapped_a & wrapped_b
     assert first.receipt_key != second.receipt_key
@@ -83,7 +83,7 @@ def test_two_records_of_one_sealer_share_no_clear_field_but_the_public_ones(suit
 def test_many_records_of_one_sealer_never_repeat_a_wrapped_value() -> None:
     sealer = case_sealer(SUITE_X25519, kem_key(SUITE_X25519, 0))
     values = sealer.seal_many([record("CSP13", None)] * 50, pad_to=WITHOUT_LESSON)
-    wrapped = [fields(v)["recipients"][0]["wrapped"] for v in values]  # type: ignore[index]
+    wrapped = [fields(v)["recipients"][0]["wrapped"] for v in values]  # type: ignore[index]  # JSON: the recipients list
     assert len(set(wrapped)) == 50
 
 

@@ -4,6 +4,7 @@ screening, revisions, padding, sealing, outbox (DESIGN §5 ⚑, §8)."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def region_keys() -> dict[Region, KemPrivateKey]:
 
 
 @pytest.fixture
-async def outbox(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def outbox(tmp_path: Path) -> AsyncIterator[Outbox]:
     box = Outbox(tmp_path / "outbox.sqlite")
     await box.start()
     yield box

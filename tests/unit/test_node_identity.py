@@ -5,6 +5,7 @@ a case, cases held until their contributor token arrives."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def keys() -> dict[Region, KemPrivateKey]:
 
 
 @pytest.fixture
-async def outbox(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def outbox(tmp_path: Path) -> AsyncIterator[Outbox]:
     box = Outbox(tmp_path / "outbox.sqlite")
     await box.start()
     yield box

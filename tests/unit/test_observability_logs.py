@@ -54,7 +54,7 @@ def test_a_line_is_one_object_with_time_level_logger_event_message(
     assert line["message"] == "dead-lettered dief.afr.cases[0]@17: malformed"
     stamp = str(line["time"])
     assert stamp.endswith("Z")
-    assert datetime.fromisoformat(stamp.replace("Z", "+00:00")).utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+    assert datetime.fromisoformat(stamp.replace("Z", "+00:00")).utcoffset().total_seconds() == 0  # type: ignore[union-attr]  # an aware time (None fails the test)
     assert not ATTRIBUTING & set(line)
 
 

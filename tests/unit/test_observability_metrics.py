@@ -124,7 +124,7 @@ def test_label_values_are_regions_codes_and_outcomes_only() -> None:
         Counter({"dlq:France said so": 1, "dlq:bad_padding": 1, "FRA": 1, "applied": 0}),
         0.01,
     )
-    metrics.batch_applied("France", Counter({"applied": 1}), 0.01)  # type: ignore[arg-type]
+    metrics.batch_applied("France", Counter({"applied": 1}), 0.01)  # type: ignore[arg-type]  # a State name where a region belongs, on purpose
     labels = {v for (_name, pairs) in samples(registry) for _k, v in pairs}
     assert not any("fra" in v.lower() for v in labels), labels
     assert value(registry, LETTERS, region="AFR", reason=OTHER) == 1

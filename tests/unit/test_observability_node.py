@@ -112,4 +112,4 @@ def test_no_io_before_start() -> None:
     node = NodeObservability(MetricsSettings(port=0))
     assert node.observability.port is None
     with pytest.raises(ValueError, match="exists already"):
-        node.observability.add_check("outbox", FakeOutbox().backlog)  # type: ignore[arg-type]
+        node.observability.add_check("outbox", FakeOutbox().backlog)  # type: ignore[arg-type]  # any callable: the name clash is under test

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,7 +52,7 @@ def _published(digest: Digest | None, pair: tuple[str, str]) -> int | None:
 
 def _check_against_recomputation(
     digest: Digest,
-    cases: list,  # type: ignore[type-arg]
+    cases: list[Any],
     k: int,
     digests: dict[str, Digest],
 ) -> None:
@@ -331,7 +332,7 @@ async def test_digest_reads_cells_not_cases(
     calls: list[tuple[str, ...]] = []
     original = store.cell_rows
 
-    async def counting(region: str, periods: list[str], **kw: bool) -> list:  # type: ignore[type-arg]
+    async def counting(region: str, periods: list[str], **kw: bool) -> list[Any]:
         calls.append(tuple(periods))
         return await original(region, periods, **kw)
 

@@ -6,6 +6,7 @@ import random
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -284,7 +285,7 @@ async def test_attacker_finds_leaks_without_secondary_suppression(store: CaseSto
 
 
 async def test_patterns_need_two_published_rising_regions(store: CaseStore) -> None:
-    facts: dict[str, list] = {r: [] for r in REGIONS}  # type: ignore[type-arg]
+    facts: dict[str, list[Any]] = {r: [] for r in REGIONS}
     for region in ("AFR", "APG", "EEG"):
         rising = region != "EEG"
         for i in range(4):  # CSP11: a few

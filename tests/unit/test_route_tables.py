@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import pytest
 
 from dief.aggregator import TOTAL
-from dief.crypto import KemPrivateKey, Opener, Sealer, SigningKey, canonical_json
+from dief.crypto import KemPrivateKey, Opener, Sealer, SigningKey, VerifyKey, canonical_json
 from dief.disclosure import CellId, PeriodCells, Tally
 from dief.exceptions import SignatureError, ValidationError
 from dief.routes import (
@@ -221,7 +221,7 @@ def _protected_table() -> RouteTable:
     return _table(cells, protect_route(cells, SenderCells({c: 30 for c in big}, big), k=2))
 
 
-def _keys_for(region: Region) -> list[object]:
+def _keys_for(region: Region) -> list[VerifyKey]:
     return [SIGN[region].verify_key] if region in SIGN else []
 
 
@@ -231,7 +231,7 @@ def test_a_signed_table_opens_and_verifies_for_its_receiver() -> None:
     assert table.totals.cases == 5
     assert not table.withheld
     opened = Opener([kem], schemas={TYPE_ROUTE_TABLE: {1}}).open(_sealed(table, SIGN[AFR], kem))
-    payload = parse_route_payload(opened.payload, _keys_for, receiver=EEG)  # type: ignore[arg-type]
+    payload = parse_route_payload(opened.payload, _keys_for, receiver=EEG)
     assert payload.table() == table
 
 
@@ -248,7 +248,7 @@ def test_a_tampered_or_unsigned_table_is_refused(change: str) -> None:
         del document["signature"]
     data = canonical_json(document)
     with pytest.raises((SignatureError, ValidationError)) as caught:
-        parse_route_payload(data, _keys_for, receiver=EEG)  # type: ignore[arg-type]
+        parse_route_payload(data, _keys_for, receiver=EEG)
     assert caught.value.code in {"bad_signature", "unsigned", "signature"}
 
 
@@ -256,4 +256,4 @@ def test_a_table_for_another_region_is_refused_even_when_well_signed() -> None:
     table = _protected_table()
     data = route_payload_bytes(sign_route_table(table, SIGN[AFR]))
     with pytest.raises(ValidationError):
-        parse_route_payload(data, _keys_for, receiver=WEOG)  # type: ignore[arg-type]
+        parse_route_payload(data, _keys_for, receiver=WEOG)

@@ -191,7 +191,7 @@ def test_check_text_accepts_clean_fields() -> None:
 def test_finding_is_frozen_and_has_no_text() -> None:
     f = Finding("summary", 3, 9, FindingKind.PLACE)
     with pytest.raises(AttributeError):
-        f.start = 4  # type: ignore[misc]
+        f.start = 4  # type: ignore[misc]  # frozen: the refused assignment is under test
     assert f.as_span() == ("summary", 3, 9, "place")
     assert f.describe() == "summary[3:9]: country or territory name or code"
     assert not hasattr(f, "text")

@@ -152,7 +152,7 @@ def test_the_service_database_comes_before_the_last_run(
 
     async def spy(**kwargs: object) -> tuple[str, dict[str, float]]:
         opened.append(str(kwargs["url"]))
-        return await real(**kwargs)  # type: ignore[arg-type]
+        return await real(**kwargs)  # type: ignore[arg-type]  # a spy: forwards the keywords as received
 
     monkeypatch.setattr(digest_cli, "_render", spy)
     run_db = tmp_path / "work" / "run" / "aggregator.sqlite"

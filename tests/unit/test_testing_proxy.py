@@ -220,10 +220,10 @@ def test_bad_targets_are_refused(target: str | tuple[str, int]) -> None:
 @pytest.mark.parametrize("kwargs", [{"listen_port": 0}, {"connect_timeout": 0.0}])
 def test_bad_options_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigurationError):
-        TcpProxy("127.0.0.1:9092", **kwargs)  # type: ignore[arg-type]
+        TcpProxy("127.0.0.1:9092", **kwargs)  # type: ignore[arg-type]  # bad options on purpose: the refusal is under test
 
 
 async def test_an_unknown_cut_mode_is_refused(proxy: TcpProxy) -> None:
     with pytest.raises(ConfigurationError):
-        await proxy.cut("unplug")  # type: ignore[arg-type]
+        await proxy.cut("unplug")  # type: ignore[arg-type]  # an unknown mode on purpose: the refusal is under test
     assert not proxy.is_cut
