@@ -15,19 +15,23 @@ The group's private part is never kept: the release holds one sealed copy per no
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dief.bulletins import BULLETINS_TOPIC, publish_group_key
-from dief.crypto import SigningKey
 from dief.database import TableStore
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError
 from dief.keyring import ForumDirectory, issue_bulletin_group_key, verify_bulletin_group_key
-from dief.seams import RecordSink
 from dief.wire import BulletinGroupKeyRelease
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from dief.crypto import SigningKey
+    from dief.seams import RecordSink
 
 __all__ = ["GroupKeyIssuer", "GroupKeyStore"]
 
@@ -68,23 +72,22 @@ class GroupKeyStore(TableStore):
         """Keep *release* unless its version has one; returns the one kept (the first)."""
         engine = self._require()
         try:
-            try:
-                async with engine.begin() as conn:
-                    await conn.execute(
-                        _group_keys.insert().values(
-                            directory_version=release.directory_version,
-                            group_kid=release.group_kid,
-                            release=release.model_dump_json(),
-                        )
+            async with engine.begin() as conn:
+                await conn.execute(
+                    _group_keys.insert().values(
+                        directory_version=release.directory_version,
+                        group_kid=release.group_kid,
+                        release=release.model_dump_json(),
                     )
-                return release
-            except IntegrityError:
-                held = await self.held(release.directory_version)
-                if held is None:
-                    raise
-                return held
+                )
+        except IntegrityError as exc:
+            held = await self.held(release.directory_version)
+            if held is None:
+                raise StorageError(f"cannot keep a bulletin group key: {_why(exc)}") from exc
+            return held
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot keep a bulletin group key: {_why(exc)}") from exc
+        return release
 
 
 class GroupKeyIssuer:
@@ -116,8 +119,8 @@ class GroupKeyIssuer:
         if held is not None:
             verify_bulletin_group_key(held, directory)
             return held
-        release, _group = issue_bulletin_group_key(directory, self._signer(directory))
-        del _group  # the private part lives only in the nodes' sealed copies
+        release, group = issue_bulletin_group_key(directory, self._signer(directory))
+        del group  # the private part lives only in the nodes' sealed copies
         kept = await self._store.keep(release)
         if kept is release:
             log.info(

@@ -7,10 +7,14 @@ never named with a number, and "most frequent" is said of published values only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from dief.vocab import REGION_NAMES, Dimension, Region
-from dief.wire import Cell, ChecklistEntry, Methodology, Pattern, RegionTable
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from dief.wire import Cell, ChecklistEntry, Methodology, Pattern, RegionTable
 
 __all__ = ["DIMENSION_LABELS", "LIST_LIMIT", "label", "listed", "narrative", "percent"]
 
@@ -55,7 +59,7 @@ def label(value: str) -> str:
     label reads as a name ("African Group", "UN …"): ``non_state_armed_group`` →
     ``non-State armed group``; a value without a label loses its underscores; indicator
     ids stay as they are."""
-    from dief.portal._labels import VALUE_LABELS  # loaded on use (the portal's package)
+    from dief.portal._labels import VALUE_LABELS  # noqa: PLC0415  loaded on use: importing it loads the portal's package and its web stack
 
     text = VALUE_LABELS.get(value)
     if text is None:
@@ -88,7 +92,7 @@ def _top(cells: Sequence[Cell]) -> Cell | None:
     return min(published, key=lambda c: (-(c.count or 0), c.value))
 
 
-def narrative(
+def narrative(  # noqa: PLR0913  a public keyword signature, used by the summary builder (_summary.py)
     *,
     cycle: str,
     first: str,

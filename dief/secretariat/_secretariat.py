@@ -23,12 +23,10 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pydantic
 
-from dief.aggregator import EnvelopeOpener
-from dief.catalogue import Catalogue
-from dief.crypto import SigningKey
 from dief.digests import KeysFor, parse_payload
 from dief.exceptions import (
     ConfigurationError,
@@ -46,6 +44,11 @@ from dief.secretariat._signed_summary import next_issue, sign_summary, summary_c
 from dief.secretariat._summary import build_summary
 from dief.vocab import Region
 from dief.wire import TYPE_DIGEST, CspSummary
+
+if TYPE_CHECKING:
+    from dief.aggregator import EnvelopeOpener
+    from dief.catalogue import Catalogue
+    from dief.crypto import SigningKey
 
 __all__ = [
     "IncompleteCycleError",
@@ -128,7 +131,7 @@ def _claimed_region(rec: InboundRecord) -> Region | None:
 class Secretariat:
     """Receives digests and publishes signed CSP summaries."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  a public signature, used outside dief/secretariat (consumers, tests)
         self,
         store: SecretariatStore,
         opener: EnvelopeOpener,
