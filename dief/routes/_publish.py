@@ -31,7 +31,7 @@ from dief.crypto import KemPublicKey, Sealer, SigningKey, canonical_json
 from dief.disclosure import CellId, DigestPattern, PeriodCells, merge_rows
 from dief.exceptions import ConfigurationError
 from dief.kafka import ROUTES_TOPIC
-from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month
+from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, is_cycle
 from dief.routes._payload import build_route_table, route_payload_bytes, sign_route_table
 from dief.routes._sender import SenderCells, sender_view
 from dief.routes._tables import RouteProtection, protect_route, route_cells
@@ -223,7 +223,8 @@ async def publish_route_tables(
         raise ConfigurationError("the digest pattern was made for another k")
     issued_at = coarse_hour(issuer.clock.now())
     out: list[_Outgoing] = []
-    for cycle in sorted({c for c in cycles if c.startswith("CSP") and issuer.closed(c)}):
+    # whole cycles only: a half-cycle (CSP12-H1) has no route table
+    for cycle in sorted({c for c in cycles if is_cycle(c) and issuer.closed(c)}):
         out += await _cycle_tables(
             store, issuer, cycle, pattern=pattern, tallies=tallies, issued_at=issued_at
         )

@@ -138,8 +138,12 @@ async def _issue(afr: CaseStore, at: float) -> MemoryRecordSink:
     # the sender's cycle totals with its summary rows, and the table with them; what is
     # under test here is how the table is kept
     source = await RegionDigests.load(afr, AFR, k=2, periods=["CSP12"], k_csp=None)
-    await publish_route_tables(
-        afr, issuer, ["CSP12", "2026-03"], pattern=source.pattern, tallies=source.tallies
+    await publish_route_tables(  # a half-cycle among the periods has no table of its own
+        afr,
+        issuer,
+        ["CSP12", "CSP12-H1", "2026-03"],
+        pattern=source.pattern,
+        tallies=source.tallies,
     )
     return sink
 
