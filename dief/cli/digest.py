@@ -116,7 +116,12 @@ def digest(
         Region, typer.Option("--region", case_sensitive=False, help="Regional group")
     ],
     period: Annotated[
-        str, typer.Option("--period", help="Month 2026-05, quarter 2026-Q2 or cycle CSP12")
+        str,
+        typer.Option(
+            "--period",
+            help="Month 2026-05, quarter 2026-Q2, half-cycle CSP12-H1 (since the last "
+            "meeting) or cycle CSP12",
+        ),
     ],
     fmt: Annotated[DigestFormat, FORMAT_OPTION] = DigestFormat.MD,
     out: OutOpt = None,

@@ -130,8 +130,8 @@ def publish_digests_command(
         list[str] | None,
         typer.Option(
             "--period",
-            help="Month 2026-05, quarter 2026-Q2 or cycle CSP12 (repeatable; default: every "
-            "period with data)",
+            help="Month 2026-05, quarter 2026-Q2, half-cycle CSP12-H1 or cycle CSP12 "
+            "(repeatable; default: every period with data)",
         ),
     ] = None,
     changed_only: Annotated[
