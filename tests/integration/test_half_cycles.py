@@ -6,6 +6,7 @@ written before halves gets their cells from its migration."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from pathlib import Path
@@ -15,12 +16,14 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 import dief.aggregator.store
 from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore
 from dief.audit import audit_folder
 from dief.catalogue import load_catalogue
+from dief.cli import app
 from dief.database import sqlite_url
 from dief.periods import HalfCycle
 from dief.render import write_outputs
@@ -155,6 +158,26 @@ async def test_every_suppressed_cell_stays_unknown_with_halves(tmp_path: Path) -
         await _publish(store, tmp_path / "out")
     report = audit_folder(tmp_path / "out", "AFR")
     assert not report.leaks, [(c.table, c.cell) for c in report.determined]
+
+
+async def _store(db: Path, cases: list[CaseFacts]) -> None:
+    async with CaseStore(sqlite_url(db)) as store:
+        await store.apply_batch("AFR", cases)
+
+
+def test_dief_digest_writes_a_half(tmp_path: Path) -> None:
+    db = tmp_path / "cases.db"
+    cases = _cases(seed=3)
+    asyncio.run(_store(db, cases))
+    args = ["digest", "--region", "AFR", "--period", "CSP12-H2", "--format", "json"]
+    result = CliRunner().invoke(app, [*args, "--database-url", sqlite_url(db)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["period"] == "CSP12-H2"
+    assert doc["totals"]["cases"] == sum(c.month in H2 for c in cases)
+    result = CliRunner().invoke(app, ["digest", "--region", "AFR", "--period", "CSP12-H3"])
+    assert result.exit_code == 2  # noqa: PLR2004 - a usage error
+    assert "CSPn-H1" in result.output
 
 
 def _cells(path: Path) -> set[tuple[object, ...]]:
