@@ -34,7 +34,7 @@ import os
 import re
 import shutil
 import socket
-import subprocess
+import subprocess  # noqa: S404  runs initdb and pg_ctl with fixed argv lists, never a shell
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
@@ -79,7 +79,7 @@ class _Binaries:
 
 
 def _find_binaries() -> _Binaries | None:
-    """initdb and pg_ctl from PATH, else from the newest /usr/lib/postgresql/*/bin."""
+    """The initdb and pg_ctl from PATH, else from the newest /usr/lib/postgresql/*/bin."""
     initdb = shutil.which("initdb")
     if initdb is not None:
         pg_ctl = Path(initdb).with_name("pg_ctl")
@@ -101,7 +101,7 @@ def _as_postgres_user(base: Path) -> list[str]:
     then as user ``postgres`` through runuser, owning *base*)."""
     if os.geteuid() != 0:
         return []
-    import pwd
+    import pwd  # noqa: PLC0415  pwd only when root (it starts the cluster as user postgres)
 
     try:
         user = pwd.getpwnam("postgres")
@@ -151,7 +151,7 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def _throwaway_cluster(binaries: _Binaries) -> Iterator[Cluster]:
+def _throwaway_cluster(binaries: _Binaries) -> Generator[Cluster, None, None]:
     """A PostgreSQL cluster in a temp folder, stopped and deleted afterwards."""
     base = Path(tempfile.mkdtemp(prefix="dief-pg-"))
     data, log = base / "data", base / "server.log"
@@ -197,7 +197,7 @@ def _blocking(coro: Coroutine[Any, Any, None]) -> None:
 
 
 def _admin_execute(admin_dsn: str, statement: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information  # noqa: PLC0415  asyncpg loaded only when a test asks for PostgreSQL
 
     async def execute() -> None:
         conn = await asyncpg.connect(admin_dsn, timeout=10)
@@ -225,7 +225,7 @@ def postgres_admin_dsn() -> Iterator[str]:
         dsn = _plain_dsn(given)
         try:
             _admin_execute(dsn, "SELECT 1")
-        except Exception as exc:  # any refusal: the named server is unusable
+        except Exception as exc:  # noqa: BLE001  any refusal: the named server is unusable
             pytest.fail(f"{DATABASE_URL_ENV} ({dsn}) does not answer: {exc!r}", pytrace=False)
         yield dsn
         return
@@ -243,11 +243,11 @@ def restartable_postgres() -> Iterator[Cluster]:
 
 @pytest.fixture(scope="session")
 def make_postgres_database(postgres_admin_dsn: str) -> MakeDatabase:
-    """``with make_postgres_database() as url``: a fresh database on the session's server
-    (SQLAlchemy URL, asyncpg driver), dropped with its connections afterwards."""
+    """A maker of fresh databases on the session's server: ``with`` it, a test gets one's
+    SQLAlchemy URL (asyncpg driver), dropped with its connections afterwards."""
 
     @contextlib.contextmanager
-    def fresh() -> Iterator[str]:
+    def fresh() -> Generator[str, None, None]:
         name = f"dief_test_{uuid.uuid4().hex[:12]}"
         _admin_execute(postgres_admin_dsn, f'CREATE DATABASE "{name}"')
         try:
@@ -272,9 +272,9 @@ def postgres_url(make_postgres_database: MakeDatabase) -> Iterator[str]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def kafka_cluster() -> AsyncIterator[Any]:
     """The session's one-broker Apache Kafka cluster (see the module docstring)."""
-    from dief.exceptions import KafkaUnavailableError
-    from dief.kafka_cluster import KafkaCluster, find_runtime
-    from dief.settings import KafkaRuntimeSettings
+    from dief.exceptions import KafkaUnavailableError  # noqa: PLC0415  Kafka loaded only when a test asks for the cluster (every test loads this conftest)
+    from dief.kafka_cluster import KafkaCluster, find_runtime  # noqa: PLC0415  Kafka loaded only when a test asks for the cluster (every test loads this conftest)
+    from dief.settings import KafkaRuntimeSettings  # noqa: PLC0415  Kafka loaded only when a test asks for the cluster (every test loads this conftest)
 
     env = KafkaRuntimeSettings()
     try:
@@ -307,7 +307,7 @@ def broker_kind(request: pytest.FixtureRequest) -> tuple[str, Any]:
 async def broker_stack(broker_kind: tuple[str, Any]) -> AsyncIterator[Any]:
     """A ``_brokers.BrokerStack`` (tests/integration/_brokers.py): a fresh embedded broker
     with the DIEF topics, or the session's Kafka cluster emptied for this test."""
-    from tests.integration._brokers import stack_for
+    from tests.integration._brokers import stack_for  # noqa: PLC0415  the brokers' helpers (Kafka) loaded only when a test asks for a broker
 
     async with stack_for(*broker_kind) as stack:
         yield stack
@@ -317,8 +317,8 @@ async def broker_stack(broker_kind: tuple[str, Any]) -> AsyncIterator[Any]:
 async def proxied_stack(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """A ``_brokers.BrokerStack`` behind a proxy (``.proxy.cut()``), without DIEF topics
     on the embedded broker; on Kafka a one-broker cluster of the test's own."""
-    from dief.exceptions import KafkaUnavailableError
-    from tests.integration._brokers import proxied_embedded_stack, proxied_kafka_stack
+    from dief.exceptions import KafkaUnavailableError  # noqa: PLC0415  the brokers' helpers (Kafka) loaded only when a test asks for a broker
+    from tests.integration._brokers import proxied_embedded_stack, proxied_kafka_stack  # noqa: PLC0415  the brokers' helpers (Kafka) loaded only when a test asks for a broker
 
     if request.param == "embedded":
         async with proxied_embedded_stack() as stack:
@@ -420,6 +420,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitC
         for line in lines:
             reporter.write_line(line)
     else:
-        print("\n".join([title, *lines]))
+        print("\n".join([title, *lines]))  # noqa: T201  no terminal reporter (-p no:terminal): the report still reaches the run's output
     if session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

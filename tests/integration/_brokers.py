@@ -13,15 +13,18 @@ Helpers in ``_pipeline_helpers`` take a stack wherever they take a bootstrap str
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from dief.broker import EmbeddedBroker, pick_free_port
 from dief.kafka_cluster import KafkaCluster, KafkaRuntime, find_runtime
 from dief.settings import KafkaRuntimeSettings, KafkaSettings
 from dief.testing import TcpProxy, broker_behind_proxy
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+    from contextlib import AbstractAsyncContextManager
 
 #: The ``broker_stack`` parameters.
 BROKER_KINDS = ("embedded", "kafka")
@@ -43,8 +46,8 @@ class BrokerStack:
         return self.cluster is None
 
     @asynccontextmanager
-    async def running(self) -> AsyncIterator[BrokerStack]:
-        """This stack, in place of ``async with EmbeddedBroker() as broker`` in a test body
+    async def running(self) -> AsyncGenerator[BrokerStack, None]:
+        """Yield this stack, in place of ``async with EmbeddedBroker() as broker`` in a test body
         (the fixture owns the broker's lifetime)."""
         yield self
 
@@ -55,7 +58,7 @@ class BrokerStack:
         return self.cluster.settings(user)
 
     def client_options(self, user: str = "admin") -> dict[str, Any]:
-        """aiokafka keyword arguments as *user*, ``bootstrap_servers`` included."""
+        """The aiokafka keyword arguments as *user*, ``bootstrap_servers`` included."""
         if self.cluster is None:
             return {"bootstrap_servers": self.bootstrap}
         return self.cluster.client_options(user)
@@ -86,28 +89,28 @@ def local_runtime() -> KafkaRuntime:
 
 
 @asynccontextmanager
-async def embedded_stack() -> AsyncIterator[BrokerStack]:
+async def embedded_stack() -> AsyncGenerator[BrokerStack, None]:
     """A fresh embedded broker with the DIEF topics."""
     async with EmbeddedBroker() as broker:
         yield BrokerStack("embedded", broker.bootstrap)
 
 
 @asynccontextmanager
-async def kafka_stack(cluster: KafkaCluster) -> AsyncIterator[BrokerStack]:
+async def kafka_stack(cluster: KafkaCluster) -> AsyncGenerator[BrokerStack, None]:
     """The session's Kafka cluster, emptied for this test."""
     await cluster.reset()
     yield BrokerStack("kafka", cluster.bootstrap, cluster)
 
 
 @asynccontextmanager
-async def proxied_embedded_stack() -> AsyncIterator[BrokerStack]:
+async def proxied_embedded_stack() -> AsyncGenerator[BrokerStack, None]:
     """An embedded broker without topics behind a proxy."""
     async with broker_behind_proxy() as stack:
         yield BrokerStack("embedded", stack.bootstrap, proxy=stack.proxy)
 
 
 @asynccontextmanager
-async def proxied_kafka_stack() -> AsyncIterator[BrokerStack]:
+async def proxied_kafka_stack() -> AsyncGenerator[BrokerStack, None]:
     """A one-broker Kafka cluster of its own, advertising a proxy in front of it (the
     DIEF topics and ACLs, created through the proxy)."""
     port = pick_free_port()
@@ -119,7 +122,7 @@ async def proxied_kafka_stack() -> AsyncIterator[BrokerStack]:
             yield BrokerStack("kafka", cluster.bootstrap, cluster, proxy)
 
 
-def stack_for(kind: str, cluster: KafkaCluster | None) -> Any:
+def stack_for(kind: str, cluster: KafkaCluster | None) -> AbstractAsyncContextManager[BrokerStack]:
     """The context manager of ``broker_stack``'s parameter *kind*."""
     if kind == "kafka":
         assert cluster is not None

@@ -32,12 +32,12 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import (
-    AsyncIterator,
+    AsyncGenerator,
     Awaitable,
     Callable,
     Coroutine,
+    Generator,
     Iterable,
-    Iterator,
     Mapping,
     Sequence,
 )
@@ -45,15 +45,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.structs import RecordMetadata
 
 from dief.aggregator import BatchReport, RegionAggregator
-from dief.aggregator.store import CaseStore
 from dief.credentials import SimulatedIssuer, TokenVerifier, TokenWallet
 from dief.crypto.envelope import Opener, Sealer
 from dief.database import sqlite_url
@@ -67,6 +64,13 @@ from dief.vocab import Region
 from dief.wire import TYPE_CASE, case_id_for, case_padded_size, generalise, parse_case
 
 from tests.integration._brokers import BrokerStack  # isort: skip  (tests/integration is on the path)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from aiokafka.structs import RecordMetadata
+
+    from dief.aggregator.store import CaseStore
 
 TODAY = date(2026, 6, 15)
 PASSPHRASE = "integration-test-passphrase"
@@ -87,7 +91,7 @@ def target_settings(target: Target, user: str = "admin") -> KafkaSettings:
 
 
 def client_options(target: Target, user: str = "admin") -> dict[str, object]:
-    """aiokafka keyword arguments (``bootstrap_servers`` included) for *target* as *user*."""
+    """The aiokafka keyword arguments (``bootstrap_servers`` included) for *target* as *user*."""
     if isinstance(target, str):
         return {"bootstrap_servers": target}
     return target.client_options(user)
@@ -247,7 +251,7 @@ class Nodes:
         self.sent.extend(published)
         return published
 
-    def seal_as(self, submitter: str, doc: Doc, *, sealer: Sealer | None = None) -> OutboxEntry:
+    def seal_as(self, submitter: str, doc: Doc, *, sealer: Sealer | None = None) -> OutboxEntry:  # noqa: PLR0914  the record's parts built in the order the node seals them
         """Seal *doc* as *submitter*'s node would, bypassing the outbox's revision check
         (for stale revisions a real node refuses to send again); *sealer* overrides the
         doc's region's sealer (for records a node should not have sent). A case posted by
@@ -295,8 +299,10 @@ def _pairs(doc: Doc) -> set[tuple[str, str]]:
     items = doc["items"]
     assert isinstance(items, list)
     pairs = {("_total", "_all")}
-    for dim in ("kind", "confidence", "transfer_stage", "end_user_type", "detection_source"):
-        pairs.add((dim, str(doc[dim])))
+    pairs.update(
+        (dim, str(doc[dim]))
+        for dim in ("kind", "confidence", "transfer_stage", "end_user_type", "detection_source")
+    )
     pairs.update(("item_category", str(i["category"])) for i in items)
     pairs.update(("method", v) for v in many("methods"))
     pairs.update(("transport_mode", v) for v in many("transport_modes"))
@@ -398,10 +404,10 @@ _make_postgres_database: MakeDatabase | None = None
 
 
 @contextmanager
-def postgres_for_database_url(make: MakeDatabase) -> Iterator[None]:
+def postgres_for_database_url(make: MakeDatabase) -> Generator[None, None, None]:
     """Within: :func:`database_url` makes its PostgreSQL databases with *make*. The
     integration conftest does this around every test marked ``postgres``."""
-    global _make_postgres_database
+    global _make_postgres_database  # noqa: PLW0603  the maker database_url reads, set for the duration of the with block
     _make_postgres_database = make
     try:
         yield
@@ -410,7 +416,7 @@ def postgres_for_database_url(make: MakeDatabase) -> Iterator[None]:
 
 
 @asynccontextmanager
-async def database_url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+async def database_url(kind: str, tmp_path: Path) -> AsyncGenerator[str, None]:
     """``"sqlite"``: a file in *tmp_path*. ``"postgresql"``: a fresh database on the
     session's PostgreSQL server (tests/conftest.py), dropped afterwards; only in a test
     marked ``postgres``."""
@@ -467,11 +473,11 @@ async def running_aggregators(
     regions: Iterable[Region] = tuple(Region),
     *,
     receipts: ReceiptSink | None = None,
-) -> AsyncIterator[Processed]:
+) -> AsyncGenerator[Processed, None]:
     """Regional aggregators as ``dief aggregate`` wires them, consuming from *bootstrap*
     (group ids ``dief-aggregator-<region>``: use a broker of the test's own), sending their
     receipts to *receipts* if given."""
-    from consumers.aggregator import register_aggregators
+    from consumers.aggregator import register_aggregators  # noqa: PLC0415  consumers/ (the services' package, which imports dief) loaded only by tests that run an aggregator
 
     regions = tuple(regions)
     user = f"aggregator-{regions[0].topic_code}" if len(regions) == 1 else "admin"

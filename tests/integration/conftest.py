@@ -19,7 +19,7 @@ is not tied to the event loop it was started in, so function-scoped async tests 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
@@ -28,6 +28,9 @@ from dief.broker import EmbeddedBroker
 from dief.kafka import TopicSpec, ensure_topics
 from dief.testing import ProxiedBroker, broker_behind_proxy
 from tests.integration._pipeline_helpers import postgres_for_database_url
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -36,17 +36,15 @@ import base64
 import contextlib
 import functools
 import json
-import random
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import cast
+from operator import itemgetter
+from typing import TYPE_CHECKING, cast
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from dief.catalogue import load_catalogue
@@ -86,6 +84,12 @@ from dief.vocab import (
 )
 from dief.wire import MAX_VALUE_BYTES, TYPE_CASE, case_id_for, generalise, parse_case
 from tests.integration._pipeline_helpers import Doc, case_doc
+
+if TYPE_CHECKING:
+    import random
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 __all__ = [
     "ATTACKER",
@@ -172,7 +176,7 @@ class Scenario:
         keyed: list[tuple[float, Delivery]] = []
         for chain in self.chains:
             keyed.extend(zip(sorted(rng.random() for _ in chain), chain, strict=True))
-        keyed.sort(key=lambda pair: pair[0])
+        keyed.sort(key=itemgetter(0))
         return [d for _, d in keyed]
 
 
@@ -264,7 +268,7 @@ def _flip_bits(data: bytes, rng: random.Random) -> bytes:
     return bytes(out) if out != data else _flip_bits(data, rng)
 
 
-class World:
+class World:  # noqa: PLR0904  one method per kind of hostile record, all drawing from the one RNG
     """Sealers, nodes and the RNG that every generator below draws from."""
 
     def __init__(
@@ -573,7 +577,7 @@ class World:
         unknown = f"{prefix}-{self.rng.choice((0, *range(90, 100))):02d}"
         assert unknown not in CATALOGUE
         data = self.fresh_record()
-        indicators = list(cast(list[str], data["risk_indicators"]))
+        indicators = list(cast("list[str]", data["risk_indicators"]))
         indicators.insert(self.rng.randint(0, len(indicators)), unknown)
         data["risk_indicators"] = indicators
         return self.hostile("unknown_indicator", "unknown_indicator", data)
@@ -816,7 +820,7 @@ _SCHEMA_BREAKERS: tuple[Callable[[Doc], None], ...] = (
 )
 
 
-def build_scenario(
+def build_scenario(  # noqa: PLR0914  the scenario's parts named in the order they are assembled
     ring: SimulatedForum,
     nodes: Mapping[str, SimulatedNode],
     rng: random.Random,
@@ -870,7 +874,7 @@ def build_scenario(
         chain.insert(rng.randint(chain.index(anchor) + 1, len(chain)), extra)
 
     for name in HOSTILE_CLASSES:
-        if name not in ("key_mismatch", "copied_id", "ownership"):  # one record each
+        if name not in {"key_mismatch", "copied_id", "ownership"}:  # one record each
             make: Callable[[], Delivery] = getattr(world, name)
             chains.extend([make()] for _ in range(per_class))
     for _ in range(per_class):

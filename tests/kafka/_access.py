@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Self
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import (
@@ -20,14 +20,17 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from dief.kafka_cluster import KafkaCluster
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from dief.kafka_cluster import KafkaCluster
 
 _REFUSED = (TopicAuthorizationFailedError, GroupAuthorizationFailedError)
 
 
 @contextlib.contextmanager
-def quiet_aiokafka() -> Any:
-    """aiokafka logs every refusal at ERROR; these tests expect refusals."""
+def quiet_aiokafka() -> Generator[None, None, None]:
+    """Silence aiokafka, which logs every refusal at ERROR; these tests expect refusals."""
     loggers = [logging.getLogger(n) for n in ("aiokafka", "aiokafka.consumer.group_coordinator")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
@@ -47,7 +50,7 @@ class Writer:
             **cluster.client_options(user), acks="all", request_timeout_ms=10_000
         )
 
-    async def __aenter__(self) -> Writer:
+    async def __aenter__(self) -> Self:
         await self._producer.start()
         return self
 
@@ -88,7 +91,7 @@ async def can_read(cluster: KafkaCluster, user: str, topic: str, group: str | No
         heartbeat_interval_ms=1000,
     )
     await consumer.start()
-    try:
+    try:  # noqa: PLW0717  a refusal may come from any of these calls: all are under the one except
         if group is None:
             consumer.assign([TopicPartition(topic, 0)])
         else:

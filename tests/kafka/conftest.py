@@ -3,7 +3,7 @@ tests/conftest.py): ``kafka_cluster_3``, three brokers for one test module."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
@@ -11,6 +11,9 @@ import pytest_asyncio
 from dief.exceptions import KafkaUnavailableError
 from dief.kafka_cluster import KafkaCluster
 from tests.integration._brokers import local_runtime
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -5,11 +5,9 @@ session cookie is ``Secure``)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import Any, TypeVar, TypeVarTuple, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
 
 import pytest
 from fastapi.testclient import TestClient
@@ -32,6 +30,12 @@ from dief.portal import (
 from dief.vocab import Region
 from dief.wire import CspSummary, Digest
 
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterator
+    from pathlib import Path
+
+    import httpx
+
 T = TypeVar("T")
 Args = TypeVarTuple("Args")
 
@@ -49,9 +53,11 @@ class FakeGateway:
 
     async def post(self, case: dict[str, Any]) -> PostOutcome:
         if self.refuse is not None:
-            return PostOutcome(False, reason=self.refuse[0], message=self.refuse[1])
+            return PostOutcome(accepted=False, reason=self.refuse[0], message=self.refuse[1])
         self.posted.append(case)
-        return PostOutcome(True, f"00000000-0000-8000-8000-{len(self.posted):012d}", 1)
+        return PostOutcome(
+            accepted=True, case_id=f"00000000-0000-8000-8000-{len(self.posted):012d}", revision=1
+        )
 
     async def deliveries(self) -> dict[str, Delivery]:
         return {
@@ -74,10 +80,10 @@ class Clock:
 class FakeDigests:
     """A region's digests: one empty period per region."""
 
-    async def periods(self, region: Region) -> list[str]:
+    async def periods(self, region: Region) -> list[str]:  # noqa: ARG002, PLR6301  the seam's method
         return ["2026-05"]
 
-    async def dashboard(self, region: Region, period: str) -> Dashboard:
+    async def dashboard(self, region: Region, period: str) -> Dashboard:  # noqa: PLR6301  the seam's method
         digest = Digest.model_validate(
             {
                 "region": region.value,
@@ -94,9 +100,9 @@ class FakeDigests:
 class FakeSummaries:
     """The Secretariat's cycles: CSP13 published (a minimal signed-looking summary)."""
 
-    async def cycle(self, cycle: str) -> CycleSummary:
+    async def cycle(self, cycle: str) -> CycleSummary:  # noqa: PLR6301  the seam's method
         if cycle != "CSP13":
-            return CycleSummary(cycle, None, False, ())
+            return CycleSummary(cycle, None, published=False, regions=())
         table = {"totals": {"cases": 4, "contributors": 3, "suppressed": 0}, "dimensions": {}}
         summary = CspSummary.model_validate(
             {
@@ -106,7 +112,7 @@ class FakeSummaries:
                 "methodology": {"rules": ["k = 3"], "k": 3, "suppressed": 0},
             }
         )  # fmt: skip
-        return CycleSummary(cycle, summary, True, (Region.AFR,))
+        return CycleSummary(cycle, summary, published=True, regions=(Region.AFR,))
 
 
 @dataclass
@@ -119,18 +125,19 @@ class Site:
     gateway: FakeGateway
     clock: Clock
 
-    def login(self, name: str, *, client: TestClient | None = None) -> Any:
+    def login(self, name: str, *, client: TestClient | None = None) -> httpx.Response:
         c = client or self.client
         page = c.get("/login")
         token = csrf_of(page.text)
         # a fresh code per login: a code is spent once (the account's last TOTP step)
         self.clock.now += 30
         code = totp_code(self.secrets[name], self.clock.now)
-        return c.post(
+        response: httpx.Response = c.post(
             "/login",
             data={"username": name, "password": PASSWORD, "code": code, "csrf_token": token},
             follow_redirects=False,
         )
+        return response
 
     def fresh_client(self) -> TestClient:
         return TestClient(self.client.app, base_url="https://testserver")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from dief.crypto import Sealer
 from dief.keyring import NodeSecret
 from dief.node import NodeIdentity
-from dief.seams import CredentialSource
 from dief.testing import FakeCredentials
 from dief.wire import (
     CaseInput,
@@ -21,6 +20,12 @@ from dief.wire import (
     parse_case,
 )
 from dief.wire._ownership import b64url
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from dief.crypto import Sealer
+    from dief.seams import CredentialSource
 
 TODAY = date(2026, 11, 22)
 SECRET = b"s" * 32
@@ -46,8 +51,6 @@ def case_doc(**overrides: object) -> dict[str, object]:
 
 
 def owner_public(key: Ed25519PrivateKey) -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 

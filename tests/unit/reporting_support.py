@@ -10,11 +10,10 @@ import hashlib
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dief.aggregator import CaseFacts
-from dief.aggregator.store import StoredCase
 from dief.periods import CspCycle, Month
 from dief.vocab import (
     ActionTaken,
@@ -27,6 +26,11 @@ from dief.vocab import (
     TransferStage,
     TransportMode,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from dief.aggregator.store import StoredCase
 
 TOTAL = ("_total", "_all")
 INDICATORS = ("DOC-01", "DOC-02", "EU-01", "EU-02", "ACT-01", "RTE-01", "TRX-01", "PDV-01")
@@ -64,8 +68,7 @@ def random_values(rng: random.Random, *, skew: float = 1.0) -> tuple[tuple[str, 
     pairs = {(d, rng.choice(vals[: max(1, int(len(vals) * skew))])) for d, vals in SINGLE.items()}
     for d, vals in MULTI.items():
         low = 0 if d == "risk_indicator" else 1
-        for v in rng.sample(vals, rng.randint(low, min(3, len(vals)))):
-            pairs.add((d, v))
+        pairs.update((d, v) for v in rng.sample(vals, rng.randint(low, min(3, len(vals)))))
     return tuple(sorted(pairs))
 
 
@@ -210,7 +213,7 @@ def expected_cells(
         for period in hits:
             for pair in (TOTAL, *case.values):
                 counts[pair] += 1
-                who[pair][(period, case.cycle)].add(case.contributor)
+                who[pair][period, case.cycle].add(case.contributor)
     return {
         pair: Expected(n, max(len(s) for s in who[pair].values())) for pair, n in counts.items()
     }

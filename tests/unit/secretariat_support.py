@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.crypto import KemPrivateKey, Opener, SigningKey, VerifyKey
 from dief.digests import DigestIssuer
@@ -21,6 +20,11 @@ from dief.secretariat import Secretariat, SecretariatConfig, SecretariatStore
 from dief.testing import FakeClock, MemoryDeadLetterSink, MemoryRecordSink, SentRecord
 from dief.vocab import Region
 from tests.unit.reporting_support import History
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from dief.aggregator.store import CaseStore
 
 CATALOGUE = load_catalogue()
 #: months of CSP11 and CSP12 (September start)
