@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import subprocess
+import subprocess  # noqa: S404  runs the aggregator as a child process with a fixed argv, never a shell
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -29,7 +29,6 @@ from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.kafka import cases_topic
-from dief.kafka_cluster import KafkaCluster
 from dief.synthetic import generate_cases
 from dief.vocab import Region
 from tests.integration._brokers import BrokerStack
@@ -44,6 +43,11 @@ from tests.integration._pipeline_helpers import (
     store_cells,
     wait_until,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from dief.kafka_cluster import KafkaCluster
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.integration]
 
@@ -145,7 +149,7 @@ async def test_leader_sigkill_then_a_rolling_restart_lose_nothing_and_count_noth
             await nodes.close()
         assert await _finished(store) == len(docs)  # each record once (duplicates absorbed)
         await _assert_cells(store, docs, tuple(Region))
-    print("\n" + "; ".join(timings))
+    print("\n" + "; ".join(timings))  # noqa: T201  the restart timings, printed for the test log (pytest -s)
 
 
 class AggregatorProcess:

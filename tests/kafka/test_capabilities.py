@@ -13,11 +13,11 @@ import contextlib
 import datetime as dt
 import json
 import os
-import subprocess
+import subprocess  # noqa: S404  runs the dief CLI with a fixed argv, never a shell
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -25,9 +25,13 @@ from dief.broker import accepts, pick_free_port, resolve_broker_binary, spawn
 from dief.catalogue import load_catalogue
 from dief.exceptions import BrokerError
 from dief.kafka import NodePublisher, probe_capabilities
-from dief.kafka_cluster import KafkaCluster
 from dief.settings import KafkaSettings
 from dief.synthetic import generate_cases, write_jsonl
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+
+    from dief.kafka_cluster import KafkaCluster
 
 pytestmark = [pytest.mark.integration]
 
@@ -35,7 +39,7 @@ DIEF = Path(sys.executable).parent / "dief"
 
 
 @contextlib.asynccontextmanager
-async def foreign_tansu(tmp: Path) -> AsyncIterator[str]:
+async def foreign_tansu(tmp: Path) -> AsyncGenerator[str, None]:
     """A Tansu broker started as any operator would, with a cluster id of its own."""
     port = pick_free_port()
     url = f"tcp://127.0.0.1:{port}"

@@ -5,13 +5,16 @@ the fix."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dief.exceptions import KafkaUnavailableError
 from dief.kafka_cluster import KAFKA_POM, KafkaCluster, find_runtime
 from tests.integration._brokers import local_runtime
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_no_java_names_the_fix(tmp_path: Path) -> None:
