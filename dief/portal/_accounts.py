@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -25,6 +24,9 @@ from dief.exceptions import ConfigurationError, StorageError
 from dief.portal._tables import ACCOUNTS, AUDIT, PortalDatabase
 from dief.portal._totp import new_totp_secret, totp_step_of
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 __all__ = [
     "LANGUAGES",
@@ -39,6 +41,7 @@ __all__ = [
 #: The portal's languages (DESIGN §13).
 LANGUAGES = ("en", "fr", "es")
 _USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
+_USERNAME_MIN, _USERNAME_MAX = 2, 64  # the length of a user name
 _MIN_PASSWORD = 12
 
 
@@ -95,7 +98,7 @@ def _now() -> datetime:
 
 def _check_username(name: str) -> str:
     name = name.strip().lower()
-    if not (2 <= len(name) <= 64) or not set(name) <= _USERNAME_CHARS:
+    if not (_USERNAME_MIN <= len(name) <= _USERNAME_MAX) or not set(name) <= _USERNAME_CHARS:
         raise ConfigurationError(
             "a user name is 2 to 64 characters: lower-case letters, digits, '.', '_' or '-'"
         )
@@ -103,7 +106,7 @@ def _check_username(name: str) -> str:
 
 
 def _account(row: object) -> Account:
-    m = row._mapping  # type: ignore[attr-defined]  # a SQLAlchemy Row
+    m = row._mapping  # type: ignore[attr-defined]  # noqa: SLF001  a SQLAlchemy Row (its public API)
     roles = frozenset(Role(r) for r in str(m["roles"]).split(",") if r)
     region = Region(m["region"]) if m["region"] else None
     return Account(
@@ -121,7 +124,7 @@ class AccountStore:
     def __repr__(self) -> str:
         return f"AccountStore({self._db!r})"
 
-    async def create(
+    async def create(  # noqa: PLR0913  a public keyword signature, used by the CLI (dief web accounts)
         self,
         username: str,
         password: str,
@@ -196,7 +199,7 @@ class AccountStore:
         async with self._db.engine.connect() as conn:
             query = select(ACCOUNTS).where(ACCOUNTS.c.username == username.strip().lower())
             row = (await conn.execute(query)).first()
-        stored = _DUMMY_HASH if row is None else row._mapping["password"]
+        stored = _DUMMY_HASH if row is None else row._mapping["password"]  # noqa: SLF001  Row._mapping is SQLAlchemy's public API (underscored against column names)
         try:
             await asyncio.to_thread(_HASHER.verify, stored, password)
             ok = row is not None
@@ -204,7 +207,7 @@ class AccountStore:
             ok = False
         if not ok or row is None:
             return None
-        m = row._mapping
+        m = row._mapping  # noqa: SLF001  Row._mapping is SQLAlchemy's public API (underscored against column names)
         step = totp_step_of(m["totp_secret"], code, self._clock())
         if step is None or step <= m["totp_step"] or m["disabled"]:
             return None
@@ -216,7 +219,7 @@ class AccountStore:
             )
         return _account(row) if used.rowcount == 1 else None
 
-    async def set_disabled(self, username: str, disabled: bool) -> bool:
+    async def set_disabled(self, username: str, *, disabled: bool) -> bool:
         """Disable (or enable) an account; disabling ends its sessions. True if it exists."""
         values: dict[str, object] = {"disabled": disabled}
         if disabled:

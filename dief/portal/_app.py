@@ -9,11 +9,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,13 +21,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dief.portal._accounts import Account, AccountStore, LocalLogin, LoginMethod, Role
-from dief.portal._bulletins import BulletinSource
-from dief.portal._dashboard import DigestSource
 from dief.portal._drafts import DraftStore
-from dief.portal._gateway import NodeGateway
 from dief.portal._i18n import negotiate, translator
 from dief.portal._labels import FIELD_HELP, field_label, value_label
-from dief.portal._registry import NodeRegistry
 from dief.portal._releases import ReleaseStore, SummaryPublisher
 from dief.portal._security import (
     CSRF_FIELD,
@@ -39,10 +34,18 @@ from dief.portal._security import (
     csrf_ok,
 )
 from dief.portal._settings import Party
-from dief.portal._summaries import SummarySource
-from dief.portal._tables import PortalDatabase
 from dief.screening import TextScreener, default_screener
-from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+
+    from dief.portal._bulletins import BulletinSource
+    from dief.portal._dashboard import DigestSource
+    from dief.portal._gateway import NodeGateway
+    from dief.portal._registry import NodeRegistry
+    from dief.portal._summaries import SummarySource
+    from dief.portal._tables import PortalDatabase
+    from dief.vocab import Region
 
 __all__ = ["Portal", "create_app", "current_account", "render", "require"]
 
@@ -149,7 +152,7 @@ def require(*roles: Role) -> Callable[[Request], Awaitable[Account]]:
 
 async def csrf_guard(request: Request) -> None:
     """Every state-changing request carries the session's CSRF token in its form."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    if request.method in {"GET", "HEAD", "OPTIONS"}:
         return
     form = await request.form()
     if not csrf_ok(session_of(request), form.get(CSRF_FIELD)):
@@ -164,7 +167,7 @@ def language_of(request: Request, account: Account | None) -> str:
 
 
 async def render(
-    request: Request, template: str, status_code: int = 200, **context: Any
+    request: Request, template: str, status_code: int = 200, **context: object
 ) -> HTMLResponse:
     """*template* in the reader's language, with the CSRF token and the account."""
     account = await current_account(request)
@@ -191,22 +194,22 @@ async def audit(request: Request, account: Account, action: str, target: str) ->
 
 
 def _routers(party: Party) -> Iterable[Any]:
-    from dief.portal import _views_admin, _views_auth
+    from dief.portal import _views_admin, _views_auth  # noqa: PLC0415  the views import this module: only the party's are loaded, here
 
     yield _views_auth.router
     yield _views_admin.router
     if party is Party.NODE:
-        from dief.portal import _views_bulletins, _views_intake, _views_node
+        from dief.portal import _views_bulletins, _views_intake, _views_node  # noqa: PLC0415  (as above)
 
         yield _views_node.router
         yield _views_intake.router
         yield _views_bulletins.router
     elif party is Party.REGION:
-        from dief.portal import _views_region
+        from dief.portal import _views_region  # noqa: PLC0415  (as above)
 
         yield _views_region.router
     else:
-        from dief.portal import _views_secretariat
+        from dief.portal import _views_secretariat  # noqa: PLC0415  (as above)
 
         yield _views_secretariat.router
 
@@ -215,7 +218,7 @@ def create_app(portal: Portal) -> FastAPI:
     """The ASGI application of *portal* (started and stopped with it)."""
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncGenerator[None]:
         await portal.db.start()
         if portal.party is Party.NODE:  # the screener's tables, before the first form
             warm = getattr(portal.screener, "warm", None)
@@ -245,7 +248,7 @@ def create_app(portal: Portal) -> FastAPI:
         app.include_router(router)
 
     @app.exception_handler(_NeedsLogin)
-    async def needs_login(request: Request, _exc: _NeedsLogin) -> Response:
+    async def needs_login(request: Request, _exc: _NeedsLogin) -> Response:  # noqa: ARG001, RUF029  Starlette's exception handler signature, awaited by Starlette
         return RedirectResponse("/login", status_code=303)
 
     @app.exception_handler(StarletteHTTPException)

@@ -10,16 +10,16 @@ are evaluated at the node, so nobody learns what a State watches.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from dief.bulletins import FACETS, StoredBulletin, Watch, WatchStore, questions_of
+from dief.bulletins import FACETS, BulletinStore, StoredBulletin, Watch, WatchStore, questions_of
 from dief.exceptions import ConfigurationError
+from dief.node import Outbox
 
 if TYPE_CHECKING:
-    from dief.node import Outbox
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
 
 __all__ = ["BulletinSource", "BulletinView", "NodeBulletins", "view_of"]
 
@@ -91,8 +91,6 @@ class NodeBulletins:
         return "NodeBulletins()"
 
     async def start(self) -> None:
-        from dief.node import Outbox
-
         outbox = Outbox(self._path)
         await outbox.start()
         self._outbox = outbox
@@ -103,8 +101,6 @@ class NodeBulletins:
             self._outbox = None
 
     async def bulletins(self) -> list[StoredBulletin]:
-        from dief.bulletins import BulletinStore
-
         if self._outbox is None:
             raise ConfigurationError("the node's bulletin store is not open")
         return await BulletinStore(self._outbox).bulletins(include_retracted=True)

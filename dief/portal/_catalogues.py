@@ -6,12 +6,15 @@ translations it has; the catalogue-completeness test then names what is left to 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
 from dief.portal._i18n import LOCALE_DIR, catalogue_path, extract_messages
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["TRANSLATED", "update_catalogues"]
 
@@ -52,4 +55,4 @@ def update_catalogues(seed: Mapping[str, Mapping[str, str]] | None = None) -> di
 
 
 if __name__ == "__main__":
-    print(update_catalogues())
+    print(update_catalogues())  # noqa: T201  run as a script: it reports on standard output

@@ -11,23 +11,31 @@ by this forum's region keys, on the forum's ``dief.digests``."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import signal
-import subprocess
+import subprocess  # noqa: S404  runs the dief console script with a fixed argv, never a shell
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.exceptions import ConfigurationError
+from dief.kafka import KafkaRecordSink, make_broker
+from dief.keyring import SimulatedForum
 from dief.periods import CspCycle, Month
+from dief.settings import KafkaSettings
+from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Mapping
 
 __all__ = ["DEMO_NODES", "LocalForum", "send_demo_digests"]
 
@@ -137,7 +145,7 @@ class LocalForum:
         broker, out, _ = self._spawn("broker", "broker")
         self._wait(broker, lambda: bool(_BOOTSTRAP.search(out.read_text())), "broker")
         match = _BOOTSTRAP.search(out.read_text())
-        assert match is not None  # waited for
+        assert match is not None  # noqa: S101  narrows the type: waited for
         self.bootstrap = match[1]
         if not self.services:
             return
@@ -168,7 +176,7 @@ class LocalForum:
     @contextlib.contextmanager
     def started(
         cls, folder: Path, database_url: str | None = None, *, services: bool = True
-    ) -> Iterator[LocalForum]:
+    ) -> Generator[LocalForum]:
         folder = folder.resolve()  # the children run in it: every path is absolute
         url = database_url or sqlite_url(folder / "aggregator.sqlite")
         forum = cls(folder, url, services=services)
@@ -185,15 +193,8 @@ async def send_demo_digests(forum: LocalForum, cases_url: str) -> int:
     the forum's ``dief.digests`` (the way the pipeline's aggregators send them). Once per
     forum folder (a marker file): the Secretariat keeps what it received. Returns how many
     digests were sent (0 the second time)."""
-    import asyncio
-
-    from dief.aggregator.store import CaseStore
-    from dief.catalogue import load_catalogue
-    from dief.digests import issue_every_digest
-    from dief.kafka import KafkaRecordSink, make_broker
-    from dief.keyring import SimulatedForum
-    from dief.settings import KafkaSettings
-    from dief.vocab import Region
+    from dief.aggregator.store import CaseStore  # noqa: PLC0415  the SQL store and the digests (seconds to import) only when digests are sent
+    from dief.digests import issue_every_digest  # noqa: PLC0415  (as above)
 
     marker = forum.folder / "digests-sent"
     if marker.exists():

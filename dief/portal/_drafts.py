@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Row
 
 from dief.exceptions import ReleaseRefusedError, ValidationError
 from dief.portal._accounts import Account, LoginMethod, Role
 from dief.portal._form import Problem
 from dief.portal._tables import CASES, PortalDatabase
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.engine import Row
 
 __all__ = ["Draft", "DraftState", "DraftStore", "approve_release", "check_four_eyes"]
 
@@ -86,7 +89,7 @@ class Draft:
 
 
 def _draft(row: Row[Any]) -> Draft:
-    m = row._mapping
+    m = row._mapping  # noqa: SLF001  Row._mapping is SQLAlchemy's public API (underscored against column names)
     problems = tuple(Problem.from_json(p) for p in json.loads(m["problems"] or "[]"))
     return Draft(
         m["id"], m["reference"], m["case_id"], m["revision"], DraftState(m["state"]),
@@ -127,7 +130,7 @@ class DraftStore:
             done = await conn.execute(insert(CASES).values(**values).returning(CASES.c.id))
             new_id = int(done.scalar_one())
         found = await self.get(new_id)
-        assert found is not None  # just written
+        assert found is not None  # noqa: S101  narrows the type: just written
         return found
 
     async def get(self, draft_id: int) -> Draft | None:
@@ -140,7 +143,7 @@ class DraftStore:
             rows = await conn.execute(select(CASES).order_by(CASES.c.id.desc()))
             return [_draft(r) for r in rows]
 
-    async def _move(self, draft_id: int, expected: DraftState, **values: Any) -> bool:
+    async def _move(self, draft_id: int, expected: DraftState, **values: object) -> bool:
         values["updated_at"] = _now()
         async with self._db.engine.begin() as conn:
             done = await conn.execute(
@@ -180,7 +183,7 @@ class DraftStore:
                                 approver=approver):  # fmt: skip
             raise ValidationError("this case is not awaiting approval", code="not_submitted")
         taken = await self.get(draft.id)
-        assert taken is not None
+        assert taken is not None  # noqa: S101  narrows the type: just taken
         return taken
 
     async def released(self, draft: Draft, case_id: str, revision: int) -> None:

@@ -14,17 +14,21 @@ import types
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from pydantic.fields import FieldInfo
 
 from dief.exceptions import ValidationError
 from dief.portal._i18n import N_
-from dief.screening import Finding, TextScreener
 from dief.wire import CaseInput, parse_case
+
+if typing.TYPE_CHECKING:
+    from datetime import date
+
+    from pydantic.fields import FieldInfo
+
+    from dief.screening import Finding, TextScreener
 
 __all__ = [
     "FIELD_KINDS",
@@ -117,14 +121,14 @@ def _rebase(f: FormField, prefix: tuple[str | int, ...]) -> FormField:
     return FormField(f.key, prefix, f.kind, f.choices, f.required, f.max_length, children)
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
+def _unwrap(annotation: object) -> tuple[Any, bool]:
     """The annotation without ``Annotated`` and ``None`` (and whether None was allowed)."""
     optional = False
     while True:
         origin = typing.get_origin(annotation)
         if origin is typing.Annotated:
             annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType):
+        elif origin in {typing.Union, types.UnionType}:
             args = [a for a in typing.get_args(annotation) if a is not type(None)]
             optional = optional or len(args) < len(typing.get_args(annotation))
             if len(args) != 1:
@@ -134,11 +138,11 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
             return annotation, optional
 
 
-def _is_enum(tp: Any) -> bool:
+def _is_enum(tp: object) -> bool:
     return isinstance(tp, type) and issubclass(tp, StrEnum)
 
 
-def _is_model(tp: Any) -> bool:
+def _is_model(tp: object) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
@@ -150,7 +154,7 @@ def _max_length(info: FieldInfo) -> int | None:
     return None
 
 
-def _field(key: str, info: FieldInfo, path: tuple[str | int, ...]) -> FormField:
+def _field(key: str, info: FieldInfo, path: tuple[str | int, ...]) -> FormField:  # noqa: PLR0911  a flat ladder of field kinds
     tp, _ = _unwrap(info.annotation)
     required = info.is_required()
     if key == "risk_indicators":
@@ -188,7 +192,7 @@ def case_fields() -> tuple[FormField, ...]:
     return _fields_of(CaseInput, ())
 
 
-def value_at(data: object, path: Iterable[str | int]) -> Any:
+def value_at(data: object, path: Iterable[str | int]) -> Any:  # noqa: ANN401  a JSON value, for the templates
     """The value at *path* of a nested document (None where absent)."""
     for part in path:
         if isinstance(part, int):
@@ -206,13 +210,13 @@ def rows_to_show(f: FormField, value: object) -> int:
 
 
 class _Form(typing.Protocol):
-    def get(self, key: str, /) -> Any: ...
+    def get(self, key: str, /) -> Any: ...  # noqa: ANN401  Starlette's form values (str or UploadFile) are untyped
 
     def getlist(self, key: str) -> list[Any]: ...
 
 
-def _read(f: FormField, form: _Form) -> Any:
-    if f.kind in ("checks", "indicators"):
+def _read(f: FormField, form: _Form) -> Any:  # noqa: ANN401  a JSON value of the case body
+    if f.kind in {"checks", "indicators"}:
         values = [str(v).strip() for v in form.getlist(f.name)]
         return [v for v in values if v] or None
     if f.kind == "group":
@@ -243,7 +247,7 @@ def _free_text(data: Mapping[str, Any]) -> dict[str, str]:
     return {
         f.name: data[f.key]
         for f in case_fields()
-        if f.kind in ("text", "textarea")
+        if f.kind in {"text", "textarea"}
         and f.key != "detected"
         and isinstance(data.get(f.key), str)
     }
@@ -260,8 +264,7 @@ def check_case(
     try:
         case = parse_case(dict(data), today=today)
     except ValidationError as exc:
-        for p in exc.errors or ():
-            problems.append(Problem(html_name(p.loc), p.code, p.message))
+        problems.extend(Problem(html_name(p.loc), p.code, p.message) for p in exc.errors or ())
         if not exc.errors:
             problems.append(Problem(html_name(exc.loc), exc.code, exc.message))
     for name, text in _free_text(data).items():

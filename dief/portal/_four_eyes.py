@@ -12,20 +12,23 @@ sealed and queued only when :func:`release_draft` runs for a second officer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dief.exceptions import DiefError, ValidationError
 from dief.node import FileResult, Rejection, SubmitReport
 from dief.portal._accounts import Account, Role
-from dief.portal._drafts import Draft, DraftStore
 from dief.portal._form import Problem, check_case
 from dief.portal._gateway import NodeGateway, PostOutcome
-from dief.screening import TextScreener
 from dief.wire import CaseInput, load_cases
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+    from dief.portal._drafts import Draft, DraftStore
+    from dief.screening import TextScreener
 
 __all__ = ["HeldLine", "hold_cases", "hold_file", "release_draft"]
 
@@ -56,7 +59,7 @@ def _body(case: CaseInput) -> dict[str, Any]:
     return case.model_dump(mode="json", exclude_none=True, exclude={"submitted_by"}, warnings=False)
 
 
-async def hold_cases(
+async def hold_cases(  # noqa: PLR0913  a public keyword signature, used outside (dief post, the intake folder)
     drafts: DraftStore,
     author: str,
     items: Iterable[tuple[int, CaseInput | ValidationError]],
@@ -71,19 +74,19 @@ async def hold_cases(
     rows: list[HeldLine] = []
     for line, item in items:
         if isinstance(item, ValidationError):
-            rows.append(HeldLine(line, False, reason=item.code, message=item.message))
+            rows.append(HeldLine(line, ok=False, reason=item.code, message=item.message))
             continue
         body = _body(item)
         problems = await asyncio.to_thread(_check, body, screener, today)
         if problems:
             first = problems[0]
             kept = await drafts.create(author, body, problems) if keep_refused else None
-            rows.append(HeldLine(line, False, kept.id if kept else None, first.code,
-                                 first.message, first.spans))  # fmt: skip
+            rows.append(HeldLine(line, ok=False, draft=kept.id if kept else None, reason=first.code,
+                                 message=first.message, spans=first.spans))  # fmt: skip
             continue
         draft = await drafts.create(author, body, ())
         await drafts.submit(draft, author)
-        rows.append(HeldLine(line, True, draft.id))
+        rows.append(HeldLine(line, ok=True, draft=draft.id))
     return rows
 
 
@@ -94,7 +97,7 @@ def _check(body: dict[str, Any], screener: TextScreener, today: date) -> list[Pr
 def file_owner(path: Path) -> str:
     """The login name of *path*'s owner: the intake folder's author of its cases."""
     try:
-        import pwd
+        import pwd  # noqa: PLC0415  Unix only: its absence is handled below
 
         return pwd.getpwuid(path.stat().st_uid).pw_name
     except (ImportError, KeyError, OSError):  # no such user (a container), or no pwd
@@ -142,12 +145,12 @@ async def release_draft(
     try:
         outcome = await gateway.post(body)
     except DiefError as exc:  # the node's store or keys: the case goes back, nothing left
-        outcome = PostOutcome(False, reason=exc.code, message=exc.message)
+        outcome = PostOutcome(accepted=False, reason=exc.code, message=exc.message)
     if outcome.accepted and outcome.case_id is not None:
         await drafts.released(taken, outcome.case_id, int(outcome.revision or 1))
     else:
         problem = Problem(outcome.field, outcome.reason or "refused", outcome.message or "")
         await drafts.refused(taken, [problem])
     after = await drafts.get(draft.id)
-    assert after is not None  # drafts are never deleted
+    assert after is not None  # noqa: S101  narrows the type: drafts are never deleted
     return after, outcome

@@ -134,12 +134,12 @@ class NodeServiceGateway:
         report = result.report
         if report.accepted:
             a = report.accepted[0]
-            return PostOutcome(True, a.case_id, a.revision, held=a.held)
+            return PostOutcome(accepted=True, case_id=a.case_id, revision=a.revision, held=a.held)
         if report.already:
             done = report.already[0]
-            return PostOutcome(True, done.case_id, done.revision)
+            return PostOutcome(accepted=True, case_id=done.case_id, revision=done.revision)
         r = report.rejected[0]
-        return PostOutcome(False, r.case_id, None, reason=r.reason, message=r.message)
+        return PostOutcome(accepted=False, case_id=r.case_id, reason=r.reason, message=r.message)
 
     async def deliveries(self) -> dict[str, Delivery]:
         return await asyncio.to_thread(read_deliveries, self._outbox)

@@ -9,13 +9,16 @@ catalogue-completeness test and ``python -m dief.portal._catalogues`` use it).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel.messages.pofile import read_po
 
 from dief.portal._accounts import LANGUAGES
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "LOCALE_DIR",
@@ -100,15 +103,17 @@ def _unescape(text: str) -> str:
 def _marked(files: Iterable[Path]) -> set[str]:
     found: set[str] = set()
     for path in files:
-        for match in _MARKED.finditer(path.read_text(encoding="utf-8")):
-            found.add(_unescape(match[1] if match[1] is not None else match[2]))
+        found.update(
+            _unescape(match[1] if match[1] is not None else match[2])
+            for match in _MARKED.finditer(path.read_text(encoding="utf-8"))
+        )
     return found
 
 
 def extract_messages() -> list[str]:
     """Every interface string of the portal: marked in its templates and modules, and every
     vocabulary label and help text."""
-    from dief.portal._labels import all_label_messages
+    from dief.portal._labels import all_label_messages  # noqa: PLC0415  _labels imports this module (a cycle)
 
     files = [*sorted(_TEMPLATES.glob("*.html")), *sorted(_HERE.glob("*.py"))]
     found = _marked(files) | set(all_label_messages())

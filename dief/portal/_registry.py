@@ -13,17 +13,21 @@ an issued version happens the same way from the portal as from the service.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from pydantic import SecretStr
-
-from dief.seams import RecordSink
+from dief.exceptions import DirectoryError
+from dief.keyring import DEFAULT_DIRECTORY_DAYS, SecretariatKeys, parse_strict, publish_directory
+from dief.wire import NodeRegistration
 
 if TYPE_CHECKING:
-    from dief.keyring import ForumDirectory, SecretariatKeys
+    from collections.abc import Awaitable, Callable
+    from pathlib import Path
+
+    from pydantic import SecretStr
+
+    from dief.keyring import ForumDirectory
+    from dief.seams import RecordSink
 
 __all__ = ["DirectoryVersion", "KeyringRegistry", "NodeEntry", "NodeRegistry"]
 
@@ -89,8 +93,6 @@ class KeyringRegistry:
         return f"KeyringRegistry(publishes={self._sink is not None})"
 
     def _keys(self, *, unlock: bool = False) -> SecretariatKeys:
-        from dief.keyring import SecretariatKeys
-
         secret = self._passphrase.get_secret_value() if unlock and self._passphrase else None
         return SecretariatKeys.load(self._path, passphrase=secret)
 
@@ -102,10 +104,6 @@ class KeyringRegistry:
         ]
 
     async def register(self, raw: bytes, *, replaces: str | None = None) -> str:
-        from dief.exceptions import DirectoryError
-        from dief.keyring import parse_strict
-        from dief.wire import NodeRegistration
-
         if len(raw) > MAX_REGISTRATION_BYTES:
             raise DirectoryError("the registration file is too large", code="malformed")
         document = parse_strict(raw, NodeRegistration, what="registration")
@@ -129,8 +127,6 @@ class KeyringRegistry:
         return found
 
     async def issue(self) -> DirectoryVersion:
-        from dief.keyring import DEFAULT_DIRECTORY_DAYS, publish_directory
-
         days = self._days if self._days is not None else DEFAULT_DIRECTORY_DAYS
         issued = await asyncio.to_thread(lambda: self._keys(unlock=True).issue_directory(days=days))
         if self._sink is not None:

@@ -12,16 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Row
 
 from dief.exceptions import ValidationError
 from dief.portal._accounts import Account, Role
 from dief.portal._drafts import check_four_eyes
 from dief.portal._tables import RELEASES, PortalDatabase
-from dief.wire import CspSummary
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Row
+
+    from dief.secretariat import Secretariat
+    from dief.wire import CspSummary
 
 __all__ = [
     "RELEASERS",
@@ -63,11 +67,11 @@ class Release:
 
     @property
     def open(self) -> bool:
-        return self.state in (ReleaseState.REQUESTED, ReleaseState.RELEASING)
+        return self.state in {ReleaseState.REQUESTED, ReleaseState.RELEASING}
 
 
 def _release(row: Row[Any]) -> Release:
-    m = row._mapping
+    m = row._mapping  # noqa: SLF001  Row._mapping is SQLAlchemy's public API (underscored against column names)
     return Release(
         m["id"], ReleaseKind(m["kind"]), m["target"], ReleaseState(m["state"]),
         m["requester"], m["approver"], m["outcome"], m["requested_at"],
@@ -85,7 +89,7 @@ class SecretariatPublisher:
     """:class:`SummaryPublisher` through a running :class:`~dief.secretariat.Secretariat`
     (its store, signer and sink): the same path as the service's own publication."""
 
-    def __init__(self, secretariat: Any) -> None:
+    def __init__(self, secretariat: Secretariat) -> None:
         self._secretariat = secretariat
 
     def __repr__(self) -> str:
@@ -136,7 +140,7 @@ class ReleaseStore:
             done = await conn.execute(insert(RELEASES).values(**values).returning(RELEASES.c.id))
             new_id = int(done.scalar_one())
         found = await self.get(new_id)
-        assert found is not None  # just written
+        assert found is not None  # noqa: S101  narrows the type: just written
         return found
 
     async def get(self, release_id: int) -> Release | None:
@@ -158,7 +162,7 @@ class ReleaseStore:
         async with self._db.engine.connect() as conn:
             return [_release(r) for r in await conn.execute(query)]
 
-    async def _move(self, release_id: int, expected: ReleaseState, **values: Any) -> bool:
+    async def _move(self, release_id: int, expected: ReleaseState, **values: object) -> bool:
         async with self._db.engine.begin() as conn:
             done = await conn.execute(
                 update(RELEASES)
@@ -185,7 +189,7 @@ class ReleaseStore:
         if not moved:
             raise ValidationError("this request is not awaiting release", code="not_requested")
         taken = await self.get(release.id)
-        assert taken is not None
+        assert taken is not None  # noqa: S101  narrows the type: just taken
         return taken
 
     async def finish(self, release: Release, *, ok: bool, outcome: str) -> None:

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.database import sqlite_url
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["Party", "portal_database"]
 

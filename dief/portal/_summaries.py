@@ -32,7 +32,7 @@ class SummarySource(Protocol):
 
 
 def recent_cycles(today: Month, *, start_month: int, count: int = 4) -> list[str]:
-    """This cycle and the ones before it, newest first."""
+    """The cycle of *today* and the ones before it, newest first."""
     cycle = CspCycle.of(today, start_month=start_month)
     found = []
     for _ in range(count):
@@ -53,7 +53,7 @@ class StoreSummaries:
         return f"StoreSummaries(k={self._k})"
 
     async def cycle(self, cycle: str) -> CycleSummary:
-        from dief.secretariat import SecretariatStore, build_summary
+        from dief.secretariat import SecretariatStore, build_summary  # noqa: PLC0415  the Secretariat's store and summary builder: loaded by the Secretariat's portal only
 
         async with SecretariatStore(self._url) as store:
             held = await store.summary(cycle)
@@ -61,14 +61,14 @@ class StoreSummaries:
             regions = tuple(r for r in Region if r.value in versions)
             if held is not None:
                 summary = CspSummary.model_validate_json(held[1])
-                return CycleSummary(cycle, summary, True, regions)
+                return CycleSummary(cycle, summary, published=True, regions=regions)
             if not regions:
-                return CycleSummary(cycle, None, False, regions)
+                return CycleSummary(cycle, None, published=False, regions=regions)
             preview = await build_summary(
                 store, cycle, k=self._k, catalogue=load_catalogue(),
                 start_month=self._start_month, regions=list(regions),
             )  # fmt: skip
-        return CycleSummary(cycle, preview, False, regions)
+        return CycleSummary(cycle, preview, published=False, regions=regions)
 
 
 def this_month() -> Month:

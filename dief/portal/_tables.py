@@ -18,7 +18,7 @@ test compares them on SQLite and PostgreSQL).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -33,10 +33,12 @@ from sqlalchemy import (
     inspect,
 )
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dief.database import TableStore, db_reason, migration_lock, open_engine
 from dief.exceptions import StorageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = [
     "ACCOUNTS",
@@ -115,8 +117,8 @@ RELEASES = Table(
 
 def migrate(connection: Connection, revision: str = "head") -> None:
     """Bring the portal's tables on *connection* to *revision* (tests build older ones)."""
-    from alembic import command
-    from alembic.config import Config
+    from alembic import command  # noqa: PLC0415  alembic loaded only to migrate (at start)
+    from alembic.config import Config  # noqa: PLC0415  (as above)
 
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))

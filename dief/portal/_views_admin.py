@@ -19,15 +19,15 @@ Admin = Annotated[Account, Depends(require(Role.ADMINISTRATOR))]
 
 
 @router.get("/admin/accounts")
-async def accounts_page(request: Request, account: Admin) -> Response:
+async def accounts_page(request: Request, account: Admin) -> Response:  # noqa: ARG001  the dependency checks the role; FastAPI passes it by name
     accounts = await portal_of(request).accounts.all()
     return await render(request, "admin_accounts.html", accounts=accounts)
 
 
-async def _set(request: Request, account: Account, name: str, disabled: bool) -> Response:
+async def _set(request: Request, account: Account, name: str, *, disabled: bool) -> Response:
     if name == account.username and disabled:
         raise HTTPException(409)  # an administrator does not lock themselves out
-    if not await portal_of(request).accounts.set_disabled(name, disabled):
+    if not await portal_of(request).accounts.set_disabled(name, disabled=disabled):
         raise HTTPException(404)
     await audit(request, account, "disable" if disabled else "enable", f"account {name}")
     return RedirectResponse("/admin/accounts", status_code=303)
@@ -35,15 +35,15 @@ async def _set(request: Request, account: Account, name: str, disabled: bool) ->
 
 @router.post("/admin/accounts/{name}/disable")
 async def disable(request: Request, name: str, account: Admin) -> Response:
-    return await _set(request, account, name, True)
+    return await _set(request, account, name, disabled=True)
 
 
 @router.post("/admin/accounts/{name}/enable")
 async def enable(request: Request, name: str, account: Admin) -> Response:
-    return await _set(request, account, name, False)
+    return await _set(request, account, name, disabled=False)
 
 
 @router.get("/admin/audit")
-async def audit_page(request: Request, account: Admin) -> Response:
+async def audit_page(request: Request, account: Admin) -> Response:  # noqa: ARG001  the dependency checks the role; FastAPI passes it by name
     entries = await portal_of(request).accounts.audit_log()
     return await render(request, "audit.html", entries=entries)

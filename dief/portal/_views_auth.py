@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from dief.portal._accounts import LANGUAGES, Account, Role
 from dief.portal._app import (
+    PARTY_ROLES,
     current_account,
     portal_of,
     render,
@@ -56,7 +57,7 @@ async def login(
     if portal.limiter.blocked(*keys):
         await portal.accounts.audit(username.strip().lower()[:64] or "-", "login_blocked", "-")
         return await render(request, "login.html", status_code=429, error=_TOO_MANY)
-    assert portal.login_method is not None  # set by Portal
+    assert portal.login_method is not None  # noqa: S101  narrows the type: set by Portal
     account = await portal.login_method.login(username, password, code)
     if account is None or not _belongs(account, portal.party):
         portal.limiter.failed(*keys)
@@ -69,8 +70,6 @@ async def login(
 
 
 def _belongs(account: Account, party: Party) -> bool:
-    from dief.portal._app import PARTY_ROLES
-
     return any(account.has(r) for r in PARTY_ROLES[party])
 
 

@@ -5,8 +5,7 @@ reason they matched, and the node's watches (add, list, remove). Officers and ap
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,6 +17,9 @@ from dief.portal._app import audit, portal_of, render, require
 from dief.portal._bulletins import BulletinSource, view_of
 from dief.portal._i18n import N_
 from dief.vocab import EndUserType, ItemCategory, Region, TransferStage
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["router"]
 

@@ -7,12 +7,11 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import Response  # noqa: TC002  FastAPI reads a route's return annotation at run time
 from starlette.datastructures import UploadFile
 
 from dief.catalogue import load_catalogue
@@ -23,6 +22,9 @@ from dief.portal._four_eyes import HeldLine, hold_cases
 from dief.portal._i18n import N_
 from dief.vocab import TransferStage
 from dief.wire import load_cases
+
+if TYPE_CHECKING:
+    from datetime import date
 
 __all__ = ["router"]
 
@@ -37,7 +39,7 @@ _BAD_SUFFIX = N_("Give a .json, .jsonl, .yaml or .yml file.")
 
 
 @router.get("/catalogue")
-async def catalogue_page(request: Request, account: Officer) -> Response:
+async def catalogue_page(request: Request, account: Officer) -> Response:  # noqa: ARG001  the dependency checks the role; FastAPI passes it by name
     query = request.query_params.get("q", "").strip()[:100]
     stage = request.query_params.get("stage", "")
     catalogue = load_catalogue()
@@ -54,7 +56,7 @@ async def catalogue_page(request: Request, account: Officer) -> Response:
 
 
 @router.get("/import")
-async def import_page(request: Request, account: Officer) -> Response:
+async def import_page(request: Request, account: Officer) -> Response:  # noqa: ARG001  the dependency checks the role; FastAPI passes it by name
     return await render(request, "import.html", report=None, error=None)
 
 
@@ -95,7 +97,7 @@ async def _import(request: Request, account: Account, data: bytes, suffix: str) 
     try:
         items = await asyncio.to_thread(_parse, data, suffix, portal.today())
     except DiefError as exc:
-        return [HeldLine(1, False, reason=exc.code, message=exc.message)]
+        return [HeldLine(1, ok=False, reason=exc.code, message=exc.message)]
     return await hold_cases(
         portal.drafts, account.username, items, portal.screener,
         today=portal.today(), keep_refused=True,

@@ -3,8 +3,7 @@ revise and withdraw (the import and the catalogue are in :mod:`._views_intake`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -25,8 +24,12 @@ from dief.portal._form import (
     value_at,
 )
 from dief.portal._four_eyes import release_draft
-from dief.portal._gateway import Delivery, NodeGateway
 from dief.portal._i18n import N_
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from dief.portal._gateway import Delivery, NodeGateway
 
 __all__ = ["display_status", "router", "segments"]
 
@@ -118,7 +121,7 @@ def _indicator_groups(query: str) -> list[tuple[str, str, list[Indicator]]]:
     return groups
 
 
-async def _form_page(
+async def _form_page(  # noqa: PLR0913  the page's parts, then its keyword options
     request: Request,
     draft: Draft | None,
     body: Mapping[str, Any],
@@ -148,7 +151,7 @@ async def _form_page(
 
 
 @router.get("/cases")
-async def my_cases(request: Request, account: Officer) -> Response:
+async def my_cases(request: Request, account: Officer) -> Response:  # noqa: ARG001  the dependency checks the role; FastAPI passes it by name
     portal = portal_of(request)
     drafts = await portal.drafts.all()
     deliveries = await _gateway(request).deliveries()
@@ -157,11 +160,11 @@ async def my_cases(request: Request, account: Officer) -> Response:
 
 
 @router.get("/cases/new")
-async def new_case(request: Request, account: Officer) -> Response:
+async def new_case(request: Request, account: Officer) -> Response:  # noqa: ARG001  the dependency checks the role; FastAPI passes it by name
     return await _form_page(request, None, {}, [])
 
 
-async def _checked(request: Request, body: dict[str, Any]) -> list[Problem]:
+def _checked(request: Request, body: dict[str, Any]) -> list[Problem]:
     portal = portal_of(request)
     _, problems = check_case(body, portal.screener, today=portal.today())
     return problems
@@ -171,7 +174,7 @@ async def _checked(request: Request, body: dict[str, Any]) -> list[Problem]:
 async def create_case(request: Request, account: Officer) -> Response:
     form = await request.form()
     body = read_form(form)
-    problems = await _checked(request, body)
+    problems = _checked(request, body)
     draft = await portal_of(request).drafts.create(account.username, body, problems)
     return await _after_save(request, account, draft, str(form.get("action", "save")))
 
@@ -225,7 +228,7 @@ async def save_case(request: Request, draft_id: int, account: Officer) -> Respon
     for kept in ("case_id", "status"):  # a revision or withdrawal keeps what it names
         if kept in draft.body:
             body[kept] = draft.body[kept]
-    problems = await _checked(request, body)
+    problems = _checked(request, body)
     await portal_of(request).drafts.save(draft, account.username, body, problems)
     saved = await _draft(request, draft_id)
     return await _after_save(request, account, saved, str(form.get("action", "save")))
@@ -264,12 +267,12 @@ async def _follow_up(
     draft = await _draft(request, draft_id)
     if draft.state is not DraftState.RELEASED or draft.case_id is None:
         raise HTTPException(409)
-    body = {k: v for k, v in draft.body.items() if k not in ("revision",)}
+    body = {k: v for k, v in draft.body.items() if k != "revision"}
     body["case_id"] = draft.case_id
     body["status"] = "withdrawn" if withdraw else "active"
     if not withdraw:
         body.pop("status")
-    problems = await _checked(request, body)
+    problems = _checked(request, body)
     new = await portal_of(request).drafts.create(account.username, body, problems)
     return RedirectResponse(f"/cases/{new.id}", status_code=303)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,7 +19,9 @@ from dief.portal._app import audit, portal_of, render, require
 from dief.portal._releases import RELEASERS, Release, ReleaseKind
 from dief.portal._summaries import CycleSummary, recent_cycles, this_month
 from dief.portal._views_registry import router as registry_router
-from dief.wire import CspSummary
+
+if TYPE_CHECKING:
+    from dief.wire import CspSummary
 
 __all__ = ["router"]
 
@@ -72,7 +74,7 @@ async def _cycle(request: Request, cycle: str) -> CycleSummary:
 
 
 @router.get("/secretariat")
-async def secretariat_home(request: Request, account: Editor) -> Response:
+async def secretariat_home(request: Request, account: Editor) -> Response:  # noqa: ARG001  the dependency checks the role; FastAPI passes it by name
     start = portal_of(request).cycle_start_month
     cycles = [await _cycle(request, c) for c in recent_cycles(this_month(), start_month=start)]
     pending = await portal_of(request).releases.open()
@@ -97,7 +99,7 @@ async def summary_page(request: Request, cycle: str, account: Editor) -> Respons
 
 
 def _document(summary: CspSummary, fmt: str) -> bytes:
-    import dief.render as r
+    import dief.render as r  # noqa: PLC0415  rendering (seconds to import) loaded on the first download
 
     if fmt == "json":
         return r.dump_json(summary).encode("utf-8")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from dief.portal._tables import METADATA, VERSION_TABLE
+from dief.portal._tables import METADATA, VERSION_TABLE  # noqa: PLC2701  the portal's own migrations read its tables
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - the portal always passes a connection
