@@ -55,6 +55,9 @@ class RegionDigests:
     #: months published by their total only (the joint design: the pattern keeps their
     #: other cells in the sums, unlisted)
     coarse: bool = False
+    #: (period, data version): what each digest states as ``notes.data_version``, a token
+    #: renewed whenever the period's cases change (``CaseStore.data_versions``, docs/audit.md)
+    versions: tuple[tuple[str, str], ...] = ()
 
     @property
     def k(self) -> int:
@@ -148,7 +151,11 @@ class RegionDigests:
             for held in await RouteTables(store).received(code.value)
         )
         coarse = months_by_total and k_csp is not None
-        return cls(code, tuple(wanted), tallies, dead, pattern, start_month, routes, coarse)
+        stated = await store.data_versions(code.value)
+        versions = tuple(sorted((p, token) for p, (_, token) in stated.items()))
+        return cls(
+            code, tuple(wanted), tallies, dead, pattern, start_month, routes, coarse, versions
+        )
 
     async def record(self, store: CaseStore, periods: Iterable[str] | None = None) -> int:
         """Record in *store* what the digests of *periods* (default: every table of the
@@ -180,6 +187,10 @@ class RegionDigests:
             start_month=self.start_month,
             coarse=self.coarse,
         )
+        version = dict(self.versions).get(digest.period)
+        if version is not None:  # docs/audit.md: two issues stating it count the same cases
+            notes = digest.notes.model_copy(update={"data_version": version})
+            digest = digest.model_copy(update={"notes": notes})
         return with_routes(digest, self.routes)
 
     def series(self, period: str, *, length: int | None = None) -> DigestSeries:

@@ -11,6 +11,9 @@ SQLAlchemy 2 async, SQLite by default, PostgreSQL by URL; four small tables made
   its row of the cycle's summary (the cycle digest's ``summary_row``, as JSON);
 - ``secretariat_summaries`` — per cycle, the signed summary last published and the hash of
   its unsigned content (an unchanged summary is not published again);
+- ``secretariat_versions`` — per (region, period) the ``data_version`` the digest held
+  states (``notes.data_version``), which the summary's region table states in turn
+  (docs/audit.md, "Issue linking");
 - ``secretariat_refused`` — refused records that name no region, so no ``dief.<region>.dlq``
   can take them; kept with their reason and source coordinates, never dropped.
 
@@ -40,6 +43,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
 
 from dief.aggregator.store import CellRow
 from dief.database import TableStore
@@ -82,6 +86,14 @@ _rows = Table(
     Column("region", String(8), primary_key=True),
     Column("cycle", String(8), primary_key=True),
     Column("document", Text, nullable=False),
+)
+
+_versions = Table(
+    "secretariat_versions",
+    _metadata,
+    Column("region", String(8), primary_key=True),
+    Column("period", String(16), primary_key=True),
+    Column("token", String(64), nullable=False),
 )
 
 _summaries = Table(
@@ -205,10 +217,27 @@ class SecretariatStore(TableStore):
                     ]
                     if rows:
                         await conn.execute(_cells.insert(), rows)
+                    await conn.execute(delete(_versions).where(where_version(region, period)))
+                    token = (payload.digest.notes.model_extra or {}).get("data_version")
+                    if isinstance(token, str):
+                        await conn.execute(
+                            _versions.insert().values(region=region, period=period, token=token)
+                        )
                     outcomes.append(StoreOutcome.STORED)
         except SQLAlchemyError as exc:
             raise StorageError(f"storing {len(received)} digests failed: {_why(exc)}") from exc
         return outcomes
+
+    async def data_versions(self, region: str) -> dict[str, tuple[int, str]]:
+        """period → (0, the ``data_version`` its digest held states), for *region*: what
+        the summary's region table states (as ``CaseStore.data_versions`` answers)."""
+        engine = self._require()
+        stmt = select(_versions.c.period, _versions.c.token).where(_versions.c.region == region)
+        try:
+            async with engine.connect() as conn:
+                return {str(r.period): (0, str(r.token)) for r in await conn.execute(stmt)}
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading data versions of {region} failed: {_why(exc)}") from exc
 
     async def versions(self, period: str) -> dict[str, int]:
         """region → version held, for the digests of *period*."""
@@ -336,3 +365,8 @@ class SecretariatStore(TableStore):
                 return {str(r): int(n) for r, n in await conn.execute(stmt)}
         except SQLAlchemyError as exc:
             raise StorageError(f"reading refused digests failed: {_why(exc)}") from exc
+
+
+def where_version(region: str, period: str) -> ColumnElement[bool]:
+    """The ``secretariat_versions`` row of (region, period)."""
+    return and_(_versions.c.region == region, _versions.c.period == period)

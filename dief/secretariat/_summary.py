@@ -40,6 +40,7 @@ from dief.disclosure import (
 )
 from dief.exceptions import ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle
+from dief.secretariat._data_versions import with_data_versions
 from dief.secretariat._narrative import narrative
 from dief.vocab import Dimension, Region
 from dief.wire import (
@@ -431,6 +432,7 @@ async def build_summary(
     )
     tables = {Region(code): _table(code, now, before) for code in codes}
     global_table = _table(GLOBAL, now, before)
+    tables, global_table = await with_data_versions(stores, str(current), tables, global_table)
     last = str(previous_cycle) if previous_cycle is not None else None
     patterns = _patterns(now, before, last)
     checklist = _checklist(now, before, catalogue)

@@ -153,3 +153,15 @@ digest_cells = Table(
     Column("count", Integer, nullable=True),
     sqlite_with_rowid=False,
 )
+
+#: per (region, period): how many batches changed its cases, and a random token renewed on
+#: each (published as documents' ``data_version``; :mod:`dief.aggregator.store._changes`)
+period_changes = Table(
+    "period_changes",
+    metadata,
+    Column("region", String(8), primary_key=True),
+    Column("period", String(16), primary_key=True),
+    Column("changes", Integer, nullable=False),
+    Column("token", String(32), nullable=False),
+    sqlite_with_rowid=False,
+)

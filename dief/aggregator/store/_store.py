@@ -27,6 +27,12 @@ from dief.aggregator._facts import CaseFacts, CaseState, CellKey, Outcome, cell_
 from dief.aggregator._plan import BatchPlan, plan_batch
 from dief.aggregator.store._bulk import BulkInsert, bulk_table, chunks
 from dief.aggregator.store._cells import apply_cell_deltas, delta_rows, rebuild_cells
+from dief.aggregator.store._changes import (
+    DataVersion,
+    bump_changes,
+    changed_periods,
+    data_versions,
+)
 from dief.aggregator.store._queries import (
     STATE_COLUMNS,
     CaseQueries,
@@ -179,7 +185,14 @@ class CaseStore(CaseQueries):
             )
         if plan.deltas or plan.red_deltas:
             await apply_cell_deltas(conn, region, delta_rows(plan.deltas, plan.red_deltas))
+        touched = changed_periods(plan, existing)
+        await bump_changes(conn, region, touched, (f.record_id for f in plan.upserts.values()))
         return plan
+
+    async def data_versions(self, region: str) -> dict[str, DataVersion]:
+        """Per period of *region* some batch changed: (changes applied, the random token
+        documents state as ``data_version``; :mod:`dief.aggregator.store._changes`)."""
+        return await data_versions(self._require(), region)
 
     async def _record_dead(
         self,
