@@ -164,12 +164,18 @@ async def test_closed_periods_at_start_on_demand_and_after_a_late_revision(
             seen = len(passes.seen)
             await nodes.post([revise(late, 2, methods=["shell_company"])])
             reissued: list[tuple[Region, str, int]] = []
-            while not {(AFR, "2026-02"), (AFR, "2026-Q1")} <= {(r, p) for r, p, _v in reissued}:
+            # the month, its quarter and its half-cycle (CSP12-H1, closed since March)
+            changed = {(AFR, "2026-02"), (AFR, "2026-Q1"), (AFR, "CSP12-H1")}
+            while not changed <= {(r, p) for r, p, _v in reissued}:
                 seen += 1
                 done = await passes.until(seen)
                 assert done.ok, done.failed
                 reissued.extend((d.region, d.period, d.version) for d in done.published)
-            assert sorted(reissued) == [(AFR, "2026-02", 2), (AFR, "2026-Q1", 2)]
+            assert sorted(reissued) == [
+                (AFR, "2026-02", 2),
+                (AFR, "2026-Q1", 2),
+                (AFR, "CSP12-H1", 2),
+            ]
         finally:
             await asyncio.wait_for(service.stop(), 30.0)
     finally:
