@@ -11,6 +11,7 @@ private to scipy: when it is missing, :func:`session` gives ``None`` and the cal
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,25 @@ class HighsSession:
             h.changeColCost(k, 0.0)
         self._current = None
         self.solves += 1
+
+    def push(self, caps: Mapping[int, float]) -> np.ndarray | None:
+        """A feasible point maximising the sum of the unknowns in *caps*, each held at
+        most at its cap (bounds restored after): a point of the original programme."""
+        h = self._highs
+        lp = h.getLp()
+        saved = {k: float(lp.col_upper_[k]) for k in caps}
+        for k, cap in caps.items():
+            h.changeColBounds(k, float(lp.col_lower_[k]), min(saved[k], cap))
+            h.changeColCost(k, 1.0)
+        h.changeObjectiveSense(_h.ObjSense.kMaximize)
+        h.run()
+        self.solves += 1
+        x = self.solution() if h.getModelStatus() == _h.HighsModelStatus.kOptimal else None
+        for k in caps:
+            h.changeColBounds(k, float(lp.col_lower_[k]), saved[k])
+            h.changeColCost(k, 0.0)
+        self._current = None
+        return x
 
     def solution(self) -> np.ndarray:
         return np.asarray(self._highs.getSolution().col_value, dtype=float)

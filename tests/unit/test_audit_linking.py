@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from dief.audit import audit_folder
+from dief.audit import AuditReport, audit_folder
 from tests.unit.test_audit_grouped import _digest
 
 if TYPE_CHECKING:
@@ -38,3 +38,42 @@ def test_a_cell_hidden_then_published_after_a_change_is_not(tmp_path: Path) -> N
     del doc["notes"]["data_version"]
     path.write_text(json.dumps(doc), encoding="utf-8")
     assert not [c for c in audit_folder([one, two], "AFR").determined if c.issue == "issue1"]
+
+
+def test_verdicts_only_gives_the_same_verdicts_faster(tmp_path: Path) -> None:
+    # a wide table (a hidden cell free over 0..8) beside narrow ones
+    stages = {"transfer_stage": [("pre_transfer", 2), ("stockpile", None), ("at_import", None)]}
+    _digest(tmp_path, "2025-10", 12, stages)
+    _digest(
+        tmp_path,
+        "2025-11",
+        4,
+        {"transfer_stage": [("pre_transfer", 2), ("stockpile", None), ("in_transit", None)]},
+    )
+    _digest(
+        tmp_path,
+        "2025-Q4",
+        16,
+        {
+            "transfer_stage": [
+                ("pre_transfer", 4),
+                ("stockpile", None),
+                ("at_import", None),
+                ("in_transit", 1),
+            ]
+        },
+    )
+    exact = audit_folder(tmp_path, "AFR")
+    quick = audit_folder(tmp_path, "AFR", verdicts_only=True)
+
+    def verdicts(report: AuditReport) -> set[tuple[str, str, str, int]]:
+        cells = report.cells
+        return {
+            (c.table, c.cell, "d" if c.determined else "n" if c.narrowed else "-", c.lower)
+            for c in cells
+        }
+
+    assert verdicts(quick) == verdicts(exact)
+    assert {c.cell for c in exact.determined} == {c.cell for c in quick.determined}
+    assert any(c.upper is None for c in quick.cells)  # wide ones left open above
+    assert all(c.upper is not None for c in exact.cells)
