@@ -74,7 +74,7 @@ class RegionDigests:
         periods: Iterable[str] = (),
         earlier: PublishedPattern | None = None,
         k_csp: int | None = 3,
-        months_by_total: bool = True,
+        months_by_total: bool = False,
         group_rare: bool = False,
     ) -> RegionDigests:
         """Read every period of *region* with data, and protect them together.
@@ -91,7 +91,7 @@ class RegionDigests:
         without TLP:RED) are protected jointly with the digests, and
         ``pattern.rows`` says what each cycle's summary must suppress (DESIGN §7, "one
         system"); ``None`` protects the digests alone (tests, comparisons).
-        *months_by_total* (with *k_csp*; the default): month digests publish their totals
+        *months_by_total* (with *k_csp*; opt-in): month digests publish their totals
         and ``kind`` only (docs/digests.md, "Tables designed for the data"). Values with
         fewer than *k* contributors are grouped as ``(other)`` with *group_rare* (opt-in:
         measured worse, docs/digests.md), its contributors counted exactly

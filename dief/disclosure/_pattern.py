@@ -420,7 +420,7 @@ def digest_pattern(
     earlier: PublishedPattern | None = None,
     rows: Mapping[str, PeriodCells] | None = None,
     k_summary: int | None = None,
-    months_by_total: bool = True,
+    months_by_total: bool = False,
     group_rare: bool = False,
 ) -> DigestPattern:
     """The joint pattern of every digest of a region from its merged cells (period → cells,
@@ -440,11 +440,11 @@ def digest_pattern(
     must suppress. Rows recorded by earlier issues (tables ``S<cycle>``) are kept like the
     digests' tables.
 
-    *months_by_total* (joint patterns only; the default, docs/digests.md "Tables designed
-    for the data"): month digests publish their totals and ``kind`` only, their other
+    *months_by_total* (joint patterns only; opt-in, docs/digests.md "Tables designed for
+    the data"): month digests publish their totals and ``kind`` only, their other
     cells kept in the sums as cells no document lists (each value of a quarter, half or
     cycle may be in any of its months: a month cell without data is an unknown at least
-    0, not a known zero). A table's total with k contributors (and the top of each
+    0, not a known zero). Always: a table's total with k contributors (and the top of each
     checklist) is reserved: taken as a secondary suppression only where no other cell can
     protect (``protect(..., reserve=)``).
 

@@ -173,8 +173,8 @@ async def test_red_case_profile_stays_hidden(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("seed", range(4))
 async def test_months_by_total_leak_nothing(tmp_path: Path, seed: int) -> None:
-    """The tables designed for the data (``months_by_total``, the default): a month
-    publishes its total and kind only, and the reader pins nothing."""
+    """The tables designed for the data (``months_by_total``, opt-in): a month publishes
+    its total and kind only, and the reader pins nothing."""
     rng = random.Random(100 + seed)
     months = [f"2026-{m:02d}" for m in range(1, 7)]
     history = History(REGION, rng, months, nodes=6, red_share=0.1)
