@@ -12,29 +12,35 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.annotations import KafkaMessage  # noqa: TC002  FastStream reads a handler's annotations at run time
 
 from consumers.aggregator import register_aggregators
 from dief.aggregator import BatchReport, RegionAggregator
 from dief.aggregator.store import CaseStore
 from dief.broker import EmbeddedBroker
+from dief.catalogue import load_catalogue
 from dief.crypto.envelope import Opener, Sealer
 from dief.database import sqlite_url
+from dief.digests import issuer_from_keyring
 from dief.kafka import KafkaDeadLetterSink, cases_topic, dlq_topic, make_broker
 from dief.keyring import KeyRole, SimulatedForum
 from dief.settings import KafkaSettings
-from dief.testing import FakeCredentials
+from dief.testing import FakeCredentials, MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import TYPE_CASE, parse_case
 from tests.unit.record_helpers import seal_record, signed_record
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+    from pathlib import Path
+
 
 #: two nodes' secrets: their pseudonyms and owner keys derive from them
 WHO_1 = b"a" * 32
@@ -55,7 +61,7 @@ class Kafka:
 
 
 @asynccontextmanager
-async def _real(broker: KafkaBroker) -> AsyncIterator[object]:
+async def _real(broker: KafkaBroker) -> AsyncGenerator[object, None]:
     await broker.start()
     try:
         yield broker
@@ -177,7 +183,7 @@ async def test_batches_become_cells(kafka: Kafka, ring: SimulatedForum, tmp_path
         got = {
             (r.period, r.dimension, r.value): (r.count, r.contributors)
             for r in afr
-            if r.dimension in ("_total", "method")
+            if r.dimension in {"_total", "method"}
         }
         assert got == {
             # X revision 2 (2026-02, WHO_1) replaced revision 1 (2026-01); Y (2026-02, WHO_2)
@@ -254,10 +260,6 @@ def test_route_tables_go_to_the_region_keys_the_directory_lists_when_sealed(
 ) -> None:
     """The aggregator's route issuer (issued with its digests) looks each receiving region's
     KEM keys up in the directory at each table: a rotation needs no restart."""
-    from dief.catalogue import load_catalogue
-    from dief.digests import issuer_from_keyring
-    from dief.testing import MemoryRecordSink
-
     forum = SimulatedForum.create(tmp_path / "keys", "pw")
     issuer = issuer_from_keyring(
         forum, Region.AFR, MemoryRecordSink(), catalogue=load_catalogue(), routes=True, k_csp=4

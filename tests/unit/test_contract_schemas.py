@@ -18,14 +18,17 @@
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from jsonschema import Draft202012Validator
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
@@ -34,6 +37,7 @@ from typer.testing import CliRunner
 from dief.cli import app
 from dief.crypto import KemPrivateKey, Opener, Sealer
 from dief.exceptions import EnvelopeError, ValidationError
+from dief.kafka import dief_topics
 from dief.wire import (
     CASE_PADDED_SIZES,
     SUITE_HYBRID,
@@ -45,6 +49,7 @@ from dief.wire import (
     Totals,
     parse_case,
 )
+from dief.wire._schemas_case import DETECTED_PATTERN
 from dief.wire.schemas import ASYNCAPI_FILE, generate_schemas
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +87,7 @@ BASE: dict[str, Any] = {
 CASE_ID = "0d9f1b2e-7a4c-4f3e-9b1a-2c3d4e5f6a7b"
 
 
-def case(**changes: Any) -> dict[str, Any]:
+def case(**changes: Any) -> dict[str, Any]:  # noqa: ANN401  field values of any JSON type, as the test overrides them
     doc = copy.deepcopy(BASE)
     for key, value in changes.items():
         if value is DROP:
@@ -260,10 +265,6 @@ def test_the_documented_differences_are_the_tested_ones() -> None:
 def test_the_detected_pattern_is_the_calendar() -> None:
     """Every day from 2014-12-01 to 2099-12-31 and every non-day around them, against the
     calendar (the validator's own check, without its "not in the future")."""
-    from datetime import timedelta
-
-    from dief.wire._schemas_case import DETECTED_PATTERN
-
     pattern = re.compile(DETECTED_PATTERN)
     day = date(2014, 12, 1)
     while day.year < 2100:
@@ -358,7 +359,7 @@ def test_cells_are_judged_alike(name: str) -> None:
     ],
 )  # fmt: skip
 def test_totals_and_checklist_entries_are_judged_alike(
-    model: Any, pointer: str, document: dict[str, Any]
+    model: type[BaseModel], pointer: str, document: dict[str, Any]
 ) -> None:
     try:
         model.model_validate(document)
@@ -522,7 +523,6 @@ def test_the_vectors_validate_against_their_schemas() -> None:
 
 
 def test_asyncapi_binds_every_topic_and_states_the_partitioner() -> None:
-    from dief.kafka import dief_topics
 
     doc = SCHEMAS[ASYNCAPI_FILE]
     partitions = {spec.name: spec.partitions for spec in dief_topics()}
@@ -542,7 +542,6 @@ def test_asyncapi_binds_every_topic_and_states_the_partitioner() -> None:
 
 
 def test_dief_version_prints_the_version() -> None:
-    import importlib.metadata
 
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0, result.output
@@ -555,8 +554,6 @@ _COMMAND = re.compile(r"`dief ((?:[a-z][a-z-]*)(?: [a-z][a-z-]*)*)")
 def _resolves(words: list[str]) -> bool:
     """Whether ``dief`` + *words* names a command: each word after a group is one of its
     subcommands; after a command, the rest are its arguments."""
-    import typer
-
     command: Any = typer.main.get_command(app)
     for word in words:
         if not hasattr(command, "commands"):

@@ -10,6 +10,8 @@ import yaml
 from dief.vocab import Region
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The aggregators' principal in the ACL script: a shell variable, expanded per region.
+AGGREGATOR_PRINCIPAL = "User:aggregator-${region}"
 
 
 def _compose() -> dict[str, Any]:  # YAML: any shape, checked by the tests
@@ -103,8 +105,8 @@ def test_acl_script_grants_the_secretariat_what_it_does() -> None:
     }
     for region in Region:  # the loop covers every region
         assert region.topic_code in script.split("for region in ", 1)[1].split(";", 1)[0]
-    aggregators = {g for g in _acl_grants(script) if g[0] == "User:aggregator-${region}"}
-    assert ("User:aggregator-${region}", "Write", "dief.digests") in aggregators
+    aggregators = {g for g in _acl_grants(script) if g[0] == AGGREGATOR_PRINCIPAL}
+    assert (AGGREGATOR_PRINCIPAL, "Write", "dief.digests") in aggregators
 
 
 def test_acl_script_lets_aggregators_write_receipts_and_nodes_only_read_them() -> None:

@@ -1,13 +1,15 @@
-"""``dief dlq`` through typer's CliRunner with the broker side replaced: what is listed, what
-a replay sends and how it reports, the confirmation, and that no payload is ever shown.
+"""``dief dlq`` through typer's CliRunner, with the broker side replaced.
+
+What is listed, what a replay sends and how it reports, the confirmation, and that no
+payload is ever shown.
 (The same commands on the real embedded broker: tests/integration/test_dlq_cli.py.)"""
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -18,8 +20,12 @@ from dief.cli import app
 from dief.exceptions import BrokerError
 from dief.kafka import DeadLetterSnapshot, Replayed, StoredDeadLetter
 from dief.seams import DeadLetter, InboundRecord
-from dief.settings import KafkaSettings
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from dief.settings import KafkaSettings
 
 T_MS = 1_781_517_600_000  # 2026-06-15T10:00Z
 SECRET = b'{"ciphertext":"U0VDUkVUIENBU0UgVEVYVA","v":1}'
@@ -66,7 +72,7 @@ class FakeBroker:
         regions: Iterable[Region],
         *,
         start: Mapping[tuple[str, int], int] | None = None,
-        time_limit: float = 30.0,
+        time_limit: float = 30.0,  # noqa: ARG002  the seam's signature
     ) -> DeadLetterSnapshot:
         if self.fail_read:
             raise BrokerError(f"cannot read dief.afr.dlq from {settings.bootstrap}: refused")
@@ -78,7 +84,9 @@ class FakeBroker:
         )
 
     async def replay(
-        self, settings: KafkaSettings, letters: Sequence[StoredDeadLetter]
+        self,
+        settings: KafkaSettings,  # noqa: ARG002  the seam's signature
+        letters: Sequence[StoredDeadLetter],
     ) -> tuple[Replayed, ...]:
         out = []
         for d in letters:
@@ -91,7 +99,7 @@ class FakeBroker:
 
     async def watch(
         self,
-        settings: KafkaSettings,
+        settings: KafkaSettings,  # noqa: ARG002  the seam's signature
         regions: Iterable[Region],
         start: Mapping[tuple[str, int], int],
         *,
@@ -130,7 +138,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeBroker:
     return broker
 
 
-def dlq(*args: str, input: str | None = None) -> Result:
+def dlq(*args: str, input: str | None = None) -> Result:  # noqa: A002  the name CliRunner.invoke gives the standard input
     return CliRunner().invoke(app, ["dlq", *args, "--bootstrap", "test:9092"], input=input)
 
 
@@ -173,7 +181,7 @@ def test_list_json_lines_and_filters(fake: FakeBroker) -> None:
     result = dlq("list", "--json", "--region", "APG")
     assert [json.loads(line)["offset"] for line in result.stdout.splitlines()] == [3]
     result = dlq("list", "--json", "--since", "2026-06-15T11:00Z")
-    assert result.stdout == ""
+    assert result.stdout == ""  # noqa: PLC1901  empty, not merely falsy (None would be a different answer)
     assert "no dead letters" in result.stderr
 
 

@@ -4,8 +4,7 @@ as hidden, never as zero; "what changed" says what it cannot compare."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +16,10 @@ from dief.render import render_digest_html, render_digest_markdown
 from dief.render._svg import column_chart
 from dief.wire import SUPPRESSION_TEXT, Digest, SuppressionReason
 from tests.unit.reporting_support import make_facts
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 CATALOGUE = load_catalogue()
 MONTH = "2025-10"

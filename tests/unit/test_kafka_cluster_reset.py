@@ -4,7 +4,7 @@ retry; any other refusal is raised at once."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from aiokafka.errors import GroupAuthorizationFailedError, NotLeaderForPartitionError
@@ -13,21 +13,24 @@ from dief.exceptions import BrokerError
 from dief.kafka_cluster import KafkaCluster
 from dief.kafka_cluster import _cluster as cluster_module
 
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
 
 class _Admin:
     made = 0
 
-    def __init__(self, **_options: Any) -> None:
+    def __init__(self, **_options: object) -> None:
         type(self).made += 1
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: PLR6301  the admin client's method, faked
         return None
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: PLR6301  the admin client's method, faked
         return None
 
 
-def _failing(errors: list[Exception]) -> Any:
+def _failing(errors: list[Exception]) -> Callable[[object, object], Awaitable[None]]:
     async def empty(_admin: object, _topics: object) -> None:
         if errors:
             cause = errors.pop(0)
@@ -41,7 +44,7 @@ def cluster(monkeypatch: pytest.MonkeyPatch) -> KafkaCluster:
     _Admin.made = 0
     monkeypatch.setattr(cluster_module, "AIOKafkaAdminClient", _Admin)
     made = KafkaCluster()
-    monkeypatch.setattr(made, "client_options", lambda: {})
+    monkeypatch.setattr(made, "client_options", dict)
     return made
 
 

@@ -14,10 +14,9 @@ import asyncio
 import json
 import shutil
 import stat
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
@@ -31,6 +30,10 @@ from dief.node import NationalNode, NodeIdentity, Outbox, SubmitReport
 from dief.periods import CspCycle, Month
 from dief.vocab import Region
 from dief.wire import CaseRecord, ownership_problem, parse_case
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
 
 PASS = "node backup passphrase"
 REFERENCE = "0b6a3f7e-1111-4222-8333-444455556666"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +11,9 @@ from typer.testing import CliRunner
 from dief.cli import app
 from dief.keyring import KeyRole, SecretariatKeys, SimulatedForum
 from dief.wire import SUITE_X25519
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PASS = "cli passphrase"
 ENV = {"DIEF_KEYRING__PASSPHRASE": PASS, "DIEF_KEYRING__PASSPHRASE_FILE": None}
@@ -176,7 +179,7 @@ def test_every_command_has_help(runner: CliRunner, command: str) -> None:
     assert command in listing.output
 
 
-def test_a_forum_set_up_party_by_party(runner: CliRunner, tmp_path: Path) -> None:
+def test_a_forum_set_up_party_by_party(runner: CliRunner, tmp_path: Path) -> None:  # noqa: PLR0914,PLR0915  one forum's set-up, party by party, in the order it happens
     """docs/forum-setup.md, command by command: root, Secretariat, one region, two nodes."""
 
     def run(*args: str, ok: bool = True) -> str:

@@ -4,9 +4,8 @@ screening, revisions, padding, sealing, outbox (DESIGN §5 ⚑, §8)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -35,6 +34,10 @@ from dief.wire import (
     ownership_problem,
     parse_case,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 TODAY = date(2026, 11, 22)
 # 2026-11-22T10:37:12Z: the record timestamp must come out as 10:00:00.

@@ -5,17 +5,27 @@ a case, cases held until their contributor token arrives."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dief.crypto.keys import KemPrivateKey
-from dief.node import CaseIndexEntry, NationalNode, Outbox, ReceiptState, write_accepted
+from dief.node import (
+    CaseIndexEntry,
+    NationalNode,
+    Outbox,
+    ReceiptBook,
+    ReceiptState,
+    write_accepted,
+)
 from dief.testing import FakeCredentials
 from dief.vocab import Region
 from dief.wire import SUITE_X25519
 from tests.unit.test_node import _case, _items, _node, _records
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 REFERENCE = "0b6a3f7e-1111-4222-8333-444455556666"
 
@@ -144,7 +154,6 @@ async def test_a_held_case_is_released_when_its_credential_arrives_even_after_a_
 
 
 async def _receipt_states(box: Outbox) -> list[ReceiptState]:
-    from dief.node import ReceiptBook
 
     return [r for case in await ReceiptBook(box).cases() for r in case.records]
 

@@ -1,5 +1,7 @@
-"""The node never misreports what became of a file's cases (issue: aggregator integrity and
-node intake). Each test is a reproduction of a misreport of the earlier node:
+"""The node never misreports what became of a file's cases.
+
+Issue: aggregator integrity and node intake. Each test is a reproduction of a misreport of
+the earlier node:
 
 - a file whose cases were refused was recorded as posted, so posting it again said
   "already posted (same bytes); skipped" and exited 0;
@@ -11,21 +13,25 @@ node intake). Each test is a reproduction of a misreport of the earlier node:
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dief.crypto import Sealer
 from dief.crypto.keys import KemPrivateKey
-from dief.exceptions import ValidationError
 from dief.kafka import cases_topic
 from dief.keyring import NodeSecret
 from dief.node import NationalNode, NodeIdentity, Outbox
 from dief.testing import FakeClock, FakeCredentials
 from dief.vocab import Region
 from dief.wire import SUITE_X25519, TYPE_CASE, CaseInput, load_cases
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from dief.exceptions import ValidationError
 
 TODAY = date(2026, 11, 22)
 ATTRIBUTING = "The rifles were re-exported through Burkina Faso without a licence."

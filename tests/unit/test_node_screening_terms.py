@@ -4,13 +4,16 @@ refuses a lesson naming one of them; without the file the same lesson passes."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dief.exceptions import ConfigurationError, ScreeningError
 from dief.settings import NodeSettings
 from producers.node import _screener
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LESSON = "The consignment was cleared by the Zorblat Directorate without a physical check."
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pytest
 import typer
@@ -15,6 +15,9 @@ import typer
 from dief.cli._console import configure_logging
 from dief.observability import JsonFormatter, json_handler
 from dief.settings import LogFormat
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 #: Fields that could tell where a line comes from: never in a line.
 ATTRIBUTING = {
@@ -54,7 +57,7 @@ def test_a_line_is_one_object_with_time_level_logger_event_message(
     assert line["message"] == "dead-lettered dief.afr.cases[0]@17: malformed"
     stamp = str(line["time"])
     assert stamp.endswith("Z")
-    assert datetime.fromisoformat(stamp.replace("Z", "+00:00")).utcoffset().total_seconds() == 0  # type: ignore[union-attr]  # an aware time (None fails the test)
+    assert datetime.fromisoformat(stamp).utcoffset().total_seconds() == 0  # type: ignore[union-attr]  # an aware time (None fails the test)
     assert not ATTRIBUTING & set(line)
 
 
@@ -65,7 +68,7 @@ def test_structured_fields_and_exceptions(stream: tuple[logging.Logger, io.Strin
         extra={"region": "AFR", "records": 12, "outcomes": {"applied": 11}, "level": "spoof"},
     )
     try:
-        raise ValueError("boom")
+        raise ValueError("boom")  # noqa: TRY301  a real exception, logged with its traceback
     except ValueError:
         logger.exception("failed")
     first, second = lines(out)
@@ -82,7 +85,7 @@ def test_structured_fields_and_exceptions(stream: tuple[logging.Logger, io.Strin
 
 def test_non_json_values_become_text() -> None:
     record = logging.LogRecord("x", logging.INFO, "/secret/path/France.py", 1, "m", None, None)
-    record.when = datetime(2026, 6, 15)
+    record.when = datetime(2026, 6, 15)  # noqa: DTZ001  any non-JSON value (a naive one too)
     record.ids = ("a", 1)
     doc = json.loads(JsonFormatter().format(record))
     assert doc["when"] == "2026-06-15 00:00:00"

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import zlib
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -29,6 +28,10 @@ from dief.seams import OutboxEntry
 from dief.testing import FakeCredentials
 from dief.vocab import Region
 from dief.wire import SUITE_X25519, TYPE_CASE, parse_case
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 TODAY = date(2026, 11, 22)
 WAIT = 10.0
@@ -100,7 +103,7 @@ async def test_committed_entries_are_handed_to_the_listener_even_if_the_caller_i
     assert [[p.seq for p in batch] for batch in got] == [[1, 2]]
     assert await outbox.counts() == (2, 0)  # committed, durable
     with pytest.raises(StorageError, match="already has a relay"):
-        outbox.listen(lambda entries: None)
+        outbox.listen(lambda _entries: None)
     outbox.listen(None)
     await outbox.add(_cases({"b": 1}), [_entry(2)])
     assert len(got) == 1  # nobody listening any more

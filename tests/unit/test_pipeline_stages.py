@@ -5,13 +5,16 @@ matters surfaces. Fakes only; no broker."""
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
+from typing import TYPE_CHECKING, Self
 
 import pytest
 
 from dief.pipeline import PipelineError
 from dief.pipeline._consumers import Applied
 from dief.pipeline._resources import Resources, reap
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 
 class FakeResource:
@@ -31,7 +34,7 @@ class FakeResource:
         if self.fail is not None:
             raise self.fail
 
-    async def __aenter__(self) -> FakeResource:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -125,7 +128,7 @@ async def test_a_resource_whose_start_failed_is_not_stopped() -> None:
     stopped: list[str] = []
 
     class Unstartable(FakeResource):
-        async def start(self) -> None:
+        async def start(self) -> None:  # noqa: PLR6301  the seam's method, faked
             raise OSError("no such binary")
 
     with pytest.raises(OSError, match="no such binary"):

@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,6 +21,10 @@ from dief.seams import Backoff
 from dief.testing import FakeCredentials, MemoryRecordFeed
 from dief.vocab import Region
 from dief.wire import SUITE_X25519, TYPE_CASE, ReceiptOutcome, parse_case
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 TODAY = date(2026, 11, 22)
 APPLIED, DUPLICATE = ReceiptOutcome.APPLIED, ReceiptOutcome.DUPLICATE
@@ -241,7 +243,7 @@ class WatchedBook(ReceiptBook):
         super().__init__(outbox)
         self.recorded = asyncio.Event()
 
-    async def record(self, *args: Any, **kwargs: Any) -> int:
+    async def record(self, *args: Any, **kwargs: Any) -> int:  # noqa: ANN401  passed through to the base class's record as given
         changed = await super().record(*args, **kwargs)
         self.recorded.set()
         return changed

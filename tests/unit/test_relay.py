@@ -9,8 +9,7 @@ import asyncio
 import math
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +17,10 @@ from dief.exceptions import BrokerError, ConfigurationError, StorageError
 from dief.node import Outbox, OutboxRelay, PendingEntry
 from dief.seams import Backoff, OutboxEntry
 from dief.testing import FakeClock, MemoryPublisher
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+    from pathlib import Path
 
 WAIT = 10.0
 FAST = Backoff(initial=0.01, maximum=0.05)

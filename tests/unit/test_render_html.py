@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +20,10 @@ from dief.secretariat import build_summary
 from dief.vocab import Dimension
 from dief.wire import Cell, ChecklistEntry, Digest, Lesson, RegionTable
 from tests.unit.reporting_support import History, make_facts
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 CATALOGUE = load_catalogue()
 MONTHS = (*(f"2025-{m:02d}" for m in range(1, 13)), "2026-01", "2026-02", "2026-03")

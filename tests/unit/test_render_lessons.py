@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -28,6 +27,10 @@ from dief.vocab import Dimension
 from dief.wire import TYPE_CASE, CaseRecord, case_padded_size, parse_case
 from tests.unit.record_helpers import signed_record
 from tests.unit.reporting_support import make_facts
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 CATALOGUE = load_catalogue()
 KEY = KemPrivateKey.generate()

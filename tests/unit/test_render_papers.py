@@ -11,11 +11,11 @@ import io
 import random
 import re
 import shutil
-import subprocess
+import subprocess  # noqa: S404  runs LibreOffice with a fixed argv, never a shell
 import zipfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docx
 import pytest
@@ -37,6 +37,9 @@ from dief.render._docx_layout import A4_HEIGHT, A4_WIDTH, TEXT_WIDTH, column_wid
 from dief.vocab import Dimension
 from dief.wire import CspSummary, Digest
 from tests.unit.reporting_support import History
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 NS = {"w": W[1:-1]}
@@ -286,14 +289,14 @@ def test_summary_annex_has_a_row_per_cell_and_no_hidden_count(folder: Folder) ->
     for region, table in tables.items():
         for dimension, cells in table.dimensions.items():
             for cell in cells:
-                row = by_key[(region, dimension.value, cell.value)]
+                row = by_key[region, dimension.value, cell.value]
                 if cell.suppressed:
                     assert row["status"] == "hidden"
-                    assert row["count"] == row["contributors"] == row["share"] == ""
+                    assert row["count"] == row["contributors"] == row["share"] == ""  # noqa: PLC1901  empty cells, not merely falsy ones
                 else:
                     assert row["status"] == "published"
                     assert row["count"] == str(cell.count)
-    assert by_key[("ALL", "item_category", "small_arms")]["value_label"] == "Small arms"
+    assert by_key["ALL", "item_category", "small_arms"]["value_label"] == "Small arms"
     assert {r["status"] for r in rows} == {"published", "hidden"}
 
 
@@ -305,7 +308,7 @@ def test_every_digest_has_its_annex(folder: Folder) -> None:
     digest = folder.digest("AFR", "CSP12")
     assert rows[0]["dimension"] == "total"
     assert len(rows) == 1 + sum(len(cs) for cs in digest.dimensions.values())
-    assert all(r["count"] == "" for r in rows if r["status"] == "hidden")
+    assert all(r["count"] == "" for r in rows if r["status"] == "hidden")  # noqa: PLC1901  empty cells, not merely falsy ones
 
 
 # -- index.html ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import random
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docx
 
@@ -29,6 +29,9 @@ from dief.routes import RouteProtection, build_route_table
 from dief.vocab import Region
 from dief.wire import Digest, RouteTable, Totals
 from tests.unit.reporting_support import History
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 AFR, EEG, WEOG = Region.AFR, Region.EEG, Region.WEOG
 ISSUED = datetime(2026, 9, 10, 12, tzinfo=UTC)

@@ -12,8 +12,8 @@ integer assignment, so "no leak" means no reader can pin the cell.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -35,6 +35,9 @@ from dief.routes import (
 )
 from dief.vocab import Region
 from dief.wire import ROUTE_TABLE_SCHEMA, TYPE_ROUTE_TABLE, RouteTable
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 AFR, EEG, WEOG = Region.AFR, Region.EEG, Region.WEOG
 ISSUED = datetime(2026, 9, 1, 10, tzinfo=UTC)
@@ -104,8 +107,8 @@ def _reader(table: RouteTable, digest: Mapping[CellId, int | None]) -> dict[Cell
     feasible: dict[CellId, set[int]] = {c: set() for c in secret}
     for values in itertools.product(range(1, total + 1), repeat=len(unknown)):
         v = dict(zip(unknown, values, strict=True))
-        d = {c: (n if n is not None else v[("d", c)]) for c, n in digest.items()}
-        r = {**known, **{c: v[("r", c)] for c in route_hidden}}
+        d = {c: (n if n is not None else v["d", c]) for c, n in digest.items()}
+        r = {**known, **{c: v["r", c] for c in route_hidden}}
         if any(
             sum(d[c] for c in d if c[0] == dim) != d[TOTAL] for dim in ("kind", "transfer_stage")
         ):
@@ -163,7 +166,7 @@ def test_a_route_cell_of_one_contributor_is_suppressed() -> None:
         _case("p2", CASE, IMPORT, NSAG, ("item_category", "ammunition")),
     ]
     big = {c: Tally(20, 5, ("CSP12",)) for c in (*route_cells(cases), IMPORT)}
-    sender = SenderCells(digest={c: 20 for c in big}, nonred=big, k_csp=3)
+    sender = SenderCells(digest=dict.fromkeys(big, 20), nonred=big, k_csp=3)
     cells = route_cells(cases)
     assert cells[IMPORT] == Tally(1, 1, ("CSP12",))
     protection = protect_route(cells, sender, k=2)
@@ -203,7 +206,7 @@ def test_a_tainted_cell_needs_slack_or_the_table_is_withheld() -> None:
 def test_a_cell_the_csp_summary_would_suppress_is_tainted() -> None:
     cells = route_cells(ROUTED[:2] + ROUTED[2:3])
     nonred = {c: Tally(9, 2, ()) for c in cells}  # two non-red contributors: below k_csp
-    sender = SenderCells(digest={c: 9 for c in cells}, nonred=nonred, k_csp=3)
+    sender = SenderCells(digest=dict.fromkeys(cells, 9), nonred=nonred, k_csp=3)
     assert protect_route(cells, sender, k=2).tainted == frozenset(cells)
 
 
@@ -218,7 +221,7 @@ def _sealed(table: RouteTable, key: SigningKey, to: KemPrivateKey, region: Regio
 def _protected_table() -> RouteTable:
     cells = route_cells(ROUTED)
     big = {c: Tally(30, 6, ("CSP12",)) for c in cells}
-    return _table(cells, protect_route(cells, SenderCells({c: 30 for c in big}, big), k=2))
+    return _table(cells, protect_route(cells, SenderCells(dict.fromkeys(big, 30), big), k=2))
 
 
 def _keys_for(region: Region) -> list[VerifyKey]:

@@ -20,11 +20,9 @@ import hashlib
 import itertools
 import random
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -51,6 +49,10 @@ from dief.routes._publish import _listed  # what an issue records
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import RouteTable
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator, Mapping
+    from pathlib import Path
 
 AFR, EEG = Region.AFR, Region.EEG
 LATER = 1_789_000_000.0  # 2026-09-10: CSP12 closed
@@ -174,7 +176,7 @@ def _stage_view(table: RouteTable) -> tuple[dict[CellId, int], set[CellId]]:
             if cell.count is None:
                 hidden.add((STAGE, cell.value))
             else:
-                counts[(STAGE, cell.value)] = cell.count
+                counts[STAGE, cell.value] = cell.count
     return counts, hidden
 
 
@@ -196,8 +198,8 @@ def reader(
             all(truth[c] == n for c, n in counts.items())
             for truth, (counts, _hidden) in zip((one, two), seen, strict=True)
         ):
-            for cell in feasible:
-                feasible[cell].add(one[cell])
+            for cell, possible in feasible.items():
+                possible.add(one[cell])
     return feasible
 
 
@@ -296,8 +298,8 @@ def general_reader(
             continue
         if any(two[c] != 0 for c in (listed1 - listed2)):
             continue
-        for cell in feasible:
-            feasible[cell].add(one[cell])
+        for cell, possible in feasible.items():
+            possible.add(one[cell])
     return feasible
 
 

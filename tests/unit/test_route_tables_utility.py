@@ -22,11 +22,9 @@ import hashlib
 import itertools
 import random
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
@@ -54,6 +52,10 @@ from dief.routes._publish import _listed  # what an issue records
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Dimension, Region
 from dief.wire import RouteTable
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator, Mapping
+    from pathlib import Path
 
 AFR, EEG = Region.AFR, Region.EEG
 LATER = 1_789_000_000.0  # 2026-09-10: CSP12 closed
@@ -280,7 +282,7 @@ def _month_options(shown: Shown) -> list[dict[str, int]]:
         if not _fits(sum(values), total) or sum(values) == 0:
             continue
         if all(
-            (counts[v] == 0) if (STAGE, v) not in shown else _fits(counts[v], shown[(STAGE, v)])
+            (counts[v] == 0) if (STAGE, v) not in shown else _fits(counts[v], shown[STAGE, v])
             for v in VALUES
         ):
             options.append(counts)
@@ -322,18 +324,18 @@ def _summary_options(docs: _Documents, digest: Mapping[str, int]) -> list[dict[s
             ranges.append([shown] if shown <= digest[v] else [])
         else:
             ranges.append(list(range(1, digest[v] + 1)))
-    options = []
-    for values in itertools.product(*ranges):
-        if _fits(sum(values), docs.summary.get(TOTAL)):
-            options.append(dict(zip(VALUES, values, strict=True)))
-    return options
+    return [
+        dict(zip(VALUES, values, strict=True))
+        for values in itertools.product(*ranges)
+        if _fits(sum(values), docs.summary.get(TOTAL))
+    ]
 
 
 def _cycle_fits(docs: _Documents, digest: Mapping[str, int]) -> bool:
     if not _fits(sum(digest.values()), docs.cycle[TOTAL]):
         return False
     return all(
-        digest[v] == 0 if (STAGE, v) not in docs.cycle else _fits(digest[v], docs.cycle[(STAGE, v)])
+        digest[v] == 0 if (STAGE, v) not in docs.cycle else _fits(digest[v], docs.cycle[STAGE, v])
         for v in VALUES
     )
 
@@ -452,7 +454,7 @@ def test_a_floor_that_forgets_the_red_cases_gives_a_summary_cell_away() -> None:
         nonred = _tallies(cases, red=False).get("CSP12", {})
         pattern = digest_pattern(tallies, k=2, start_month=9)
         view = sender_view("CSP12", pattern=pattern, tallies=tallies, nonred=nonred)
-        docs = _documents(cases, cast(SenderCells, _NoRed(view)))
+        docs = _documents(cases, cast("SenderCells", _NoRed(view)))
         seen = reader(docs)
         leaks += seen.with_route != seen.without
     assert leaks > 0

@@ -4,7 +4,7 @@ outnumber its cases."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import Progress
@@ -13,6 +13,9 @@ from dief.catalogue import load_catalogue
 from dief.cli._console import _LABELS, RichProgress
 from dief.pipeline import RunOptions, RunResult
 from dief.pipeline._options import RunContext, step
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: Every task the pipeline reports (dief/pipeline/_run.py and its stages).
 TASKS = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,11 @@ from pydantic import ValidationError as PydanticValidationError
 from typer.testing import CliRunner
 
 from dief.cli import app
+from dief.exceptions import EnvelopeError
 from dief.kafka import dief_topics
+from dief.seams import DLQ_HEADERS
 from dief.vocab import Dimension, Region
-from dief.wire import Cell, ChecklistEntry, CspSummary, Digest, Trend
+from dief.wire import Cell, ChecklistEntry, CspSummary, Digest, Totals, Trend
 from dief.wire.schemas import (
     ASYNCAPI_FILE,
     RUN_FILES,
@@ -165,10 +168,6 @@ def test_digest_and_summary_round_trip() -> None:
 
 
 def test_asyncapi_dead_letter_headers_match_the_aggregator() -> None:
-    import re
-
-    from dief.exceptions import EnvelopeError
-    from dief.seams import DLQ_HEADERS
 
     doc = json.loads(generate_schemas()[ASYNCAPI_FILE])
     headers = doc["components"]["messages"]["DeadLetter"]["headers"]
@@ -185,7 +184,6 @@ def test_asyncapi_dead_letter_headers_match_the_aggregator() -> None:
 
 
 def test_withheld_totals_hide_their_numbers() -> None:
-    from dief.wire import Totals
 
     assert Totals(cases=None, contributors=None, withheld=True).withheld
     with pytest.raises(PydanticValidationError, match="withheld"):

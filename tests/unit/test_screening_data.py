@@ -3,11 +3,11 @@ the synthetic summaries of ``dief demo`` (which must keep passing)."""
 
 from __future__ import annotations
 
-import subprocess
+import subprocess  # noqa: S404  runs a fresh interpreter with a fixed argv, never a shell
 import sys
 from datetime import date
 from importlib import resources
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +16,9 @@ from dief.exceptions import ConfigurationError
 from dief.screening import FindingKind, Screener, default_screener, screen_text
 from dief.screening._build import ar_forms, ar_nisba, es_forms, fr_forms, ru_noun, ru_phrase
 from dief.synthetic import generate_cases
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DATA = resources.files("dief.screening").joinpath("data")
 GENERATED = ("countries.tsv", "places.tsv", "confusables.tsv", "wordlists.tsv")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -36,6 +35,10 @@ from tests.unit.secretariat_support import (
     region_dlqs,
     secretariat,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 AFR, EEG, WEOG = Region.AFR, Region.EEG, Region.WEOG
 SECRETARIAT_KEYS = [KEYS.secretariat_sign.verify_key]

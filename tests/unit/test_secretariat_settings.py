@@ -4,18 +4,23 @@ the CLI options as overrides."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from pydantic import SecretStr
 from typer.testing import CliRunner
 
+import consumers.secretariat
 from dief.cli import app
 from dief.database import sqlite_url
 from dief.exceptions import ConfigurationError
 from dief.secretariat import SecretariatStore
 from dief.settings import SecretariatSettings
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pydantic import SecretStr
 
 
 @pytest.fixture(autouse=True)
@@ -56,15 +61,13 @@ def test_the_environment_sets_them(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _capture(monkeypatch: pytest.MonkeyPatch) -> list[SecretariatSettings]:
     """Replace the service with one that records its settings and refuses to start."""
-    import consumers.secretariat
-
     seen: list[SecretariatSettings] = []
 
     class FakeService:
-        def __init__(self, settings: SecretariatSettings, passphrase: SecretStr | None) -> None:
+        def __init__(self, settings: SecretariatSettings, passphrase: SecretStr | None) -> None:  # noqa: ARG002  the service's signature, faked
             seen.append(settings)
 
-        async def start(self) -> None:
+        async def start(self) -> None:  # noqa: PLR6301  the service's method, faked
             raise ConfigurationError("captured")
 
     monkeypatch.setattr(consumers.secretariat, "SecretariatService", FakeService)

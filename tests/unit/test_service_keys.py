@@ -13,7 +13,7 @@ import asyncio
 import os
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -25,6 +25,9 @@ from dief.keyring import DirectoryFollower, DirectoryHolder, PartyView, Simulate
 from dief.node import FileResult, Rejection, SubmitReport, watch_intake
 from dief.testing import MemoryRecordFeed
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PASSPHRASE = "service keys test"
 FirstDirectory = Callable[..., Awaitable[None]]

@@ -14,8 +14,10 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+import consumers.aggregator
 from dief.aggregator.store import CaseStore
 from dief.cli import app
+from dief.cli import digest as digest_cli
 from dief.database import async_url, sqlite_path, sqlite_url
 from dief.exceptions import ConfigurationError
 from dief.settings import (
@@ -110,15 +112,14 @@ def test_dief_aggregate_passes_the_normalised_url_to_the_service(
 
 
 def _capture_aggregator(monkeypatch: pytest.MonkeyPatch) -> list[AggregatorSettings]:
-    import consumers.aggregator
 
     seen: list[AggregatorSettings] = []
 
     class FakeService:
-        def __init__(self, settings: AggregatorSettings, passphrase: SecretStr | None) -> None:
+        def __init__(self, settings: AggregatorSettings, passphrase: SecretStr | None) -> None:  # noqa: ARG002  the service's signature, faked
             seen.append(settings)
 
-        async def start(self) -> None:
+        async def start(self) -> None:  # noqa: PLR6301  the service's method, faked
             raise ConfigurationError("captured")
 
     monkeypatch.setattr(consumers.aggregator, "AggregatorService", FakeService)
@@ -145,7 +146,6 @@ def test_dief_digest_reads_the_database_dief_aggregate_writes(tmp_path: Path) ->
 def test_the_service_database_comes_before_the_last_run(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from dief.cli import digest as digest_cli
 
     opened: list[str] = []
     real = digest_cli._render

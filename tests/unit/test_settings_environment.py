@@ -7,13 +7,15 @@ the environment."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from pydantic import SecretStr
 from typer.testing import CliRunner
 
+import consumers.aggregator
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.cli import app
@@ -31,6 +33,9 @@ from dief.settings import (
     load_settings,
 )
 
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "settings-environment-test"
 
@@ -38,8 +43,6 @@ PASSPHRASE = "settings-environment-test"
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No DIEF_ variable from outside, and defaults (``.dief/…``) resolve under tmp_path."""
-    import os
-
     for name in list(os.environ):
         if name.upper().startswith("DIEF_"):
             monkeypatch.delenv(name)
@@ -118,15 +121,14 @@ def test_summary_rebuild_unlocks_the_keyring_of_the_environment(
 def test_the_passphrase_file_option_wins_over_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import consumers.aggregator
 
     seen: list[SecretStr | None] = []
 
     class FakeService:
-        def __init__(self, settings: AggregatorSettings, passphrase: SecretStr | None) -> None:
+        def __init__(self, settings: AggregatorSettings, passphrase: SecretStr | None) -> None:  # noqa: ARG002  the service's signature, faked
             seen.append(passphrase)
 
-        async def start(self) -> None:
+        async def start(self) -> None:  # noqa: PLR6301  the service's method, faked
             raise ConfigurationError("captured")
 
     monkeypatch.setattr(consumers.aggregator, "AggregatorService", FakeService)

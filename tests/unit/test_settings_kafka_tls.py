@@ -5,7 +5,7 @@ the OS error as its cause; constructors do no I/O."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
@@ -15,6 +15,9 @@ from dief.exceptions import ConfigurationError
 from dief.kafka import NodePublisher, make_broker
 from dief.keyring import SimulatedForum
 from dief.settings import AggregatorSettings, KafkaSettings, SecretariatSettings, load_settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PASSPHRASE = "kafka-tls-test"
 

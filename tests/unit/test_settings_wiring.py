@@ -8,8 +8,11 @@ file in the node's folder is never a recipient)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sqlite3
+from itertools import starmap
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +20,10 @@ import pytest
 from pydantic import BaseModel, SecretStr
 from typer.testing import CliRunner
 
+import producers.node
 from dief.cli import app
 from dief.credentials import Issuer, IssuerKey, MemoryLedger, registrations_of
+from dief.crypto import KemPrivateKey, b64url_encode
 from dief.exceptions import ConfigurationError
 from dief.keyring import SimulatedForum
 from dief.seams import Backoff
@@ -49,14 +54,13 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 async def test_the_node_relay_backs_off_at_most_relay_backoff_max(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import producers.node
 
     keys = tmp_path / "keys"
     SimulatedForum.create(keys, PASSPHRASE, nodes=["node"])
     relays: list[dict[str, Any]] = []
 
     class FakeRelay:
-        def __init__(self, outbox: object, publisher: object, **options: Any) -> None:
+        def __init__(self, outbox: object, publisher: object, **options: Any) -> None:  # noqa: ARG002, ANN401  the relay's signature; the options as the service passes them
             relays.append(options)
 
         async def close(self) -> None:
@@ -73,7 +77,7 @@ async def test_the_node_relay_backs_off_at_most_relay_backoff_max(
     [options] = relays
     assert options["backoff"] == Backoff(maximum=4.5)
     assert options["batch"] == settings.relay_batch
-    assert options["max_delay"] == settings.relay_max_delay_seconds == 300.0  # production
+    assert options["max_delay"] == settings.relay_max_delay_seconds == 300.0  # noqa: RUF069  production; a configured value, exact
 
 
 def test_kafka_settings_have_no_partition_count() -> None:
@@ -147,7 +151,9 @@ def forum(tmp_path: Path) -> SimulatedForum:
     )
 
 
-async def _give_tokens(service: Any, forum: SimulatedForum, label: str) -> None:
+async def _give_tokens(
+    service: producers.node.NodeService, forum: SimulatedForum, label: str
+) -> None:
     """The node's AFR token of :data:`CYCLE`, blind-signed by the issuer in process."""
     sec = forum.secretariat()
     issuer = Issuer(
@@ -164,18 +170,15 @@ async def _give_tokens(service: Any, forum: SimulatedForum, label: str) -> None:
 
 
 def _sealed_recipients(outbox: Path) -> list[set[str]]:
-    import json
-    import sqlite3
 
     with sqlite3.connect(outbox) as db:
-        values = [bytes(v) for (v,) in db.execute("SELECT value FROM outbox ORDER BY seq")]
+        values = list(starmap(bytes, db.execute("SELECT value FROM outbox ORDER BY seq")))
     return [{r["kid"] for r in json.loads(v)["recipients"]} for v in values]
 
 
 async def test_the_node_keeps_its_tokens_beside_the_outbox_or_in_dief_credentials_file(
     forum: SimulatedForum, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import producers.node
 
     outbox = tmp_path / "node" / "outbox.sqlite"
     settings = load_settings(
@@ -205,7 +208,6 @@ async def test_the_node_keeps_its_tokens_beside_the_outbox_or_in_dief_credential
 async def test_dief_node_names_a_node_of_the_simulated_forum(
     forum: SimulatedForum, tmp_path: Path
 ) -> None:
-    import producers.node
 
     settings = load_settings(
         NodeSettings,
@@ -220,11 +222,6 @@ async def test_cases_are_sealed_to_the_directorys_region_keys_at_each_seal(
 ) -> None:
     """A rogue key file in the node's folder is never a recipient; a region KEM rotation in
     a newer directory is used from the next case on, without a restart."""
-    import json
-
-    import producers.node
-    from dief.crypto import KemPrivateKey, b64url_encode
-
     rogue = KemPrivateKey.generate()
     folder = forum.node_path("alpha")
     (folder / "public").mkdir()

@@ -162,7 +162,7 @@ def test_a_digest_payload_is_signed_over_jcs_and_survives_a_javascript_round_tri
     verify(KEY.verify_key, rfc8785.dumps(document), signature, context=CONTEXT_DIGEST)
     assert signing_bytes(signed) == rfc8785.dumps(document)
     rewritten = _as_javascript_writes(signed.model_dump_json()).encode()
-    parsed = parse_payload(rewritten, lambda region: [KEY.verify_key])
+    parsed = parse_payload(rewritten, lambda _region: [KEY.verify_key])
     assert parsed.region is Region.AFR
 
 
@@ -170,4 +170,4 @@ def test_a_digest_payload_with_a_repeated_key_is_refused() -> None:
     signed = sign_payload(_payload(), KEY).model_dump_json()
     doubled = signed.replace('"version":1', '"version":1,"version":2', 1)
     with pytest.raises(ValidationError):
-        parse_payload(doubled.encode(), lambda region: [KEY.verify_key])
+        parse_payload(doubled.encode(), lambda _region: [KEY.verify_key])

@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
@@ -25,6 +24,10 @@ from dief.crypto import SigningKey, b64url_encode
 from dief.database import sqlite_url
 from dief.keyring import KeyRole, SimulatedForum
 from dief.secretariat import build_summary, sign_summary
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
 
 PASSPHRASE = "summary-verify-test"
 NO_ENV = {
