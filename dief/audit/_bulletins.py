@@ -161,10 +161,17 @@ class AuditBaseline:
     found: dict[int, Interval]
     targets: tuple[int, ...]
 
+    @property
+    def enough(self) -> int:
+        """The widest level a cell is judged by: an interval at least this wide is left
+        open above (:func:`dief.audit.intervals` ``enough``; the same verdicts)."""
+        ks = [t.k or 2 for issue in self.view.issues for t in issue.tables.values()]
+        return max([self.level or 0, 3, *ks])
+
     def intervals_of(self, unknowns: Sequence[int]) -> Mapping[int, Interval]:
         need = sorted({j for j in unknowns if j not in self.found})
         if need:
-            self.found.update(intervals(self.system, need))
+            self.found.update(intervals(self.system, need, enough=self.enough))
         return {j: self.found[j] for j in unknowns}
 
 
@@ -245,7 +252,7 @@ def check_bulletin(
     if max_lp is not None and len(wanted) > max_lp:
         return BulletinCheck(False, "deferred", time.perf_counter() - started)
     try:
-        found = intervals(system, wanted)
+        found = intervals(system, wanted, enough=base.enough)
     except InfeasibleError:
         return BulletinCheck(False, "contradiction", time.perf_counter() - started)
     exposed = [j for j in wanted if _exposed(base, j, found[j])]
