@@ -5,15 +5,13 @@ batch and across batches, give exactly the cells computed from the plain case da
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dief.aggregator.store import CaseStore
 from dief.kafka import dlq_topic
 from dief.vocab import Region
-from tests.integration._brokers import BrokerStack
 from tests.integration._pipeline_helpers import (
     DATABASE_KINDS,
     Doc,
@@ -29,6 +27,12 @@ from tests.integration._pipeline_helpers import (
     running_aggregators,
     store_cells,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from tests.integration._brokers import BrokerStack
 
 pytestmark = pytest.mark.integration
 

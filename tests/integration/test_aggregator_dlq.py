@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,7 +16,6 @@ from dief.database import sqlite_url
 from dief.kafka import cases_topic, dlq_topic
 from dief.seams import DLQ_HEADERS, OutboxEntry
 from dief.vocab import Region
-from tests.integration._brokers import BrokerStack
 from tests.integration._pipeline_helpers import (
     Forum,
     Nodes,
@@ -28,6 +27,11 @@ from tests.integration._pipeline_helpers import (
     running_aggregators,
     store_cells,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.integration._brokers import BrokerStack
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +59,7 @@ def entry(value: bytes, key: bytes | None = None) -> OutboxEntry:
     return OutboxEntry(AFR_CASES, key or str(uuid.uuid4()).encode(), value, 0)
 
 
-async def test_poison_records_are_dead_lettered(tmp_path: Path, broker_stack: BrokerStack) -> None:
+async def test_poison_records_are_dead_lettered(tmp_path: Path, broker_stack: BrokerStack) -> None:  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
     forum = Forum(tmp_path / "keys")
     good = [case_doc(f"N{i % 3}", "AFR", methods=["corruption"]) for i in range(6)]
     # Documents only ever published in a spoiled form (never counted).

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dief.aggregator import RegionAggregator
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogues
-from dief.credentials import SimulatedNode, TokenVerifier
 from dief.crypto import Opener, Sealer
 from dief.exceptions import StorageRefusedError
 from dief.keyring import KeyRole
@@ -36,6 +34,12 @@ from dief.wire import parse_case
 from tests.integration._pipeline_helpers import Forum, database_url
 from tests.integration.hostile import scenario_nodes
 from tests.unit.record_helpers import signed_record
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+    from pathlib import Path
+
+    from dief.credentials import SimulatedNode, TokenVerifier
 
 pytestmark = pytest.mark.integration
 
@@ -296,7 +300,7 @@ class PoisonedStore(CaseStore):
 
     poisoned: str = ""
 
-    async def apply_batch(self, region, records, **kwargs):  # type: ignore[no-untyped-def]  # overrides the store's method; its types come from the base
+    async def apply_batch(self, region, records, **kwargs):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN003, ANN201  overrides the store's method; its types come from the base
         if any(r.case_id == self.poisoned for r in records):
             raise StorageRefusedError("value out of range for the column (simulated)")
         return await super().apply_batch(region, records, **kwargs)

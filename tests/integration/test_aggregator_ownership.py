@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dief.aggregator import RegionAggregator
 from dief.aggregator.store import CaseStore
-from dief.credentials import SimulatedNode
 from dief.kafka import cases_topic
 from dief.seams import ContributorCredential, InboundRecord
 from dief.testing import FakeCredentials, MemoryDeadLetterSink
@@ -36,6 +33,12 @@ from dief.wire import CASE_PADDED_SIZES, CaseRecord, case_id_for, owner_message
 from tests.integration._pipeline_helpers import Forum, database_url
 from tests.integration.hostile import scenario_nodes
 from tests.unit.record_helpers import b64url, case_doc, owner_public, seal_record, signed_record
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from dief.credentials import SimulatedNode
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +69,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield opened
 
 
-def posted(node: SimulatedNode, **kwargs: Any) -> CaseRecord:
+def posted(node: SimulatedNode, **kwargs: Any) -> CaseRecord:  # noqa: ANN401  signed_record's keyword arguments, passed through
     """The record *node* signs (``signed_record``'s arguments): its owner key of the case
     index, its real token from the forum's issuer."""
     return signed_record(secret=node.secret.secret_bytes(), credentials=node.wallet, **kwargs)

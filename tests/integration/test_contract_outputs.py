@@ -18,8 +18,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiokafka.partitioner import murmur2
@@ -28,7 +27,6 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from dief.aggregator.store import CaseStore
-from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
 from dief.credentials import (
     CredentialClient,
@@ -60,6 +58,11 @@ from dief.vocab import Region
 from dief.wire.schemas import ASYNCAPI_FILE, generate_schemas
 from tests.integration._pipeline_helpers import Forum, publish_raw, running_aggregators, wait_until
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dief.broker import EmbeddedBroker
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SCHEMAS: dict[str, Any] = {name: json.loads(t) for name, t in generate_schemas().items()}
@@ -72,7 +75,7 @@ EXCHANGE_START = datetime(2026, 10, 1, tzinfo=UTC).timestamp()
 EXCHANGE_CYCLES = ("CSP12", "CSP13")
 
 
-def problems(schema: Any, document: object) -> list[str]:
+def problems(schema: Any, document: object) -> list[str]:  # noqa: ANN401  a JSON schema, or a $ref string into the registry
     """What *document* breaks in *schema* (a schema, or a ``$ref`` into the registry)."""
     checker = Draft202012Validator(schema, registry=REGISTRY)
     return [f"{list(e.absolute_path)}: {e.message[:160]}" for e in checker.iter_errors(document)]

@@ -5,14 +5,18 @@ picks up v2 after v1 without a restart."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from dief.kafka import DIRECTORY_TOPIC, KafkaRecordFeed, directory_topic, ensure_topics
 from dief.keyring import DirectoryFollower, DirectoryHolder, SimulatedForum, publish_directory
-from tests.integration._brokers import BrokerStack
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.integration._brokers import BrokerStack
 
 pytestmark = pytest.mark.integration
 

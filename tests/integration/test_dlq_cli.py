@@ -18,10 +18,9 @@ import asyncio
 import base64
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
@@ -31,7 +30,6 @@ from typer.testing import CliRunner, Result
 import dief.cli.dlq as dlq_cli
 from dief.aggregator import REASONS, dedupe_key
 from dief.aggregator.store import CaseStore
-from dief.broker import EmbeddedBroker
 from dief.cli import app
 from dief.database import sqlite_url
 from dief.exceptions import BrokerError
@@ -54,6 +52,12 @@ from tests.integration._pipeline_helpers import (
     publish_raw,
     running_aggregators,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+    from pathlib import Path
+
+    from dief.broker import EmbeddedBroker
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -83,12 +87,12 @@ class Stack:
     bad: dict[str, Bad]
     processed: Processed
 
-    def cli(self, *args: str, input: str | None = None) -> Result:
+    def cli(self, *args: str, input: str | None = None) -> Result:  # noqa: A002  the name CliRunner.invoke gives the standard input
         return CliRunner().invoke(
             app, ["dlq", *args, "--bootstrap", self.bootstrap, "--embedded"], input=input
         )
 
-    async def run(self, *args: str, input: str | None = None) -> Result:
+    async def run(self, *args: str, input: str | None = None) -> Result:  # noqa: A002  the name CliRunner.invoke gives the standard input
         return await asyncio.to_thread(self.cli, *args, input=input)
 
 
@@ -123,8 +127,7 @@ def _secrets(entries: Sequence[OutboxEntry]) -> list[str]:
             base64.urlsafe_b64encode(e.value).decode(),
         ):
             found.extend(encoded[i : i + 24] for i in range(0, min(len(encoded), 480), 24))
-        found.append(e.value.hex()[:24])
-        found.append(e.value.hex()[-24:])
+        found.extend((e.value.hex()[:24], e.value.hex()[-24:]))
         try:
             envelope = json.loads(e.value)
         except ValueError:

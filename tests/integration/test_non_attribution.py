@@ -37,15 +37,12 @@ import random
 import re
 import uuid
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
 from dief.credentials import (
     CredentialClient,
@@ -73,11 +70,17 @@ from dief.kafka import (
 )
 from dief.keyring import KeyRole, SimulatedForum, publish_directory
 from dief.pipeline import RunOptions, RunResult, run_pipeline
-from dief.seams import ContributorCredential
 from dief.settings import KafkaSettings
 from dief.synthetic import generate_cases
 from dief.testing import FakeClock, read_topics
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from dief.broker import EmbeddedBroker
+    from dief.seams import ContributorCredential
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -120,7 +123,7 @@ def _b64(text: str) -> bytes | None:
         return None
 
 
-def _find_json(item: Any) -> list[str]:
+def _find_json(item: Any) -> list[str]:  # noqa: ANN401  any JSON value
     """Forbidden strings in a JSON value: keys and strings searched as text, base64 strings
     searched once decoded (random base64 text would otherwise match a name by chance)."""
     if isinstance(item, dict):
@@ -187,10 +190,10 @@ def _write_input(path: Path) -> tuple[int, int]:
     originals = sorted({str(c["submitted_by"]) for c in cases})
     codes = list(STATES)
     mapping = {state: codes[i % len(codes)] for i, state in enumerate(originals)}
-    lines = []
-    for case in cases:
-        lines.append(json.dumps({**case, "submitted_by": mapping[str(case["submitted_by"])]}))
-    refused = _refused_lines({k: v for k, v in cases[0].items() if k not in {"case_id"}})
+    lines = [
+        json.dumps({**case, "submitted_by": mapping[str(case["submitted_by"])]}) for case in cases
+    ]
+    refused = _refused_lines({k: v for k, v in cases[0].items() if k != "case_id"})
     for offset, line in enumerate(refused):
         lines.insert(10 + 20 * offset, line)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -246,7 +249,7 @@ def issued(monkeypatch: pytest.MonkeyPatch) -> list[Issuance]:
     original = Issuer.__init__
 
     class Recording:
-        def __init__(self, ledger: Any) -> None:
+        def __init__(self, ledger: Any) -> None:  # noqa: ANN401  the issuer's ledger, whatever its kind
             self._ledger = ledger
 
         async def claim(self, issuance: Issuance) -> bytes:
@@ -254,10 +257,10 @@ def issued(monkeypatch: pytest.MonkeyPatch) -> list[Issuance]:
             digest: bytes = await self._ledger.claim(issuance)
             return digest
 
-        def __getattr__(self, name: str) -> Any:
+        def __getattr__(self, name: str) -> Any:  # noqa: ANN401  the wrapped ledger's attribute
             return getattr(self._ledger, name)
 
-    def recording_init(self: Issuer, keys: Any, registrations: Any, ledger: Any) -> None:
+    def recording_init(self: Issuer, keys: Any, registrations: Any, ledger: Any) -> None:  # noqa: ANN401  Issuer.__init__'s arguments, passed through
         original(self, keys, registrations, Recording(ledger))
 
     monkeypatch.setattr(Issuer, "__init__", recording_init)
@@ -402,7 +405,7 @@ def _check_stores(work: Path) -> None:
     assert directories, "no signed directory under the work folder"
     for path in directories:
         assert _find_value(path.read_bytes()) == [], path
-    labels = [p for p in work.rglob("simulation.json")]
+    labels = list(work.rglob("simulation.json"))
     for path in labels:  # the simulated nodes' local labels: never the States they stand for
         nodes = json.loads(path.read_bytes()).get("nodes", {})
         assert nodes, path
@@ -458,7 +461,7 @@ EXCHANGE_START = datetime(2026, 10, 1, tzinfo=UTC).timestamp()
 EXCHANGE_CYCLES = ("CSP12", "CSP13")
 
 
-async def test_the_credential_exchange_and_the_directory_name_no_state(
+async def test_the_credential_exchange_and_the_directory_name_no_state(  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
     module_broker: EmbeddedBroker, all_logs: _Capture, tmp_path: Path
 ) -> None:
     """Nodes labelled locally by their State codes (the naive label a State would give its
@@ -541,7 +544,7 @@ async def test_the_credential_exchange_and_the_directory_name_no_state(
         DIRECTORY_TOPIC,
     }
     _check_records(records, None)
-    local = [p for p in (tmp_path / "forum").rglob("simulation.json")]
+    local = list((tmp_path / "forum").rglob("simulation.json"))
     assert len(local) == 1
     assert _find_bytes(local[0].read_bytes()) == codes  # the test's premise: labels are codes
     local[0].unlink()

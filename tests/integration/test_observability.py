@@ -22,15 +22,15 @@ import json
 import os
 import re
 import signal
-import subprocess
+import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
 import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -61,6 +61,9 @@ from tests.integration._pipeline_helpers import (
     publish_raw,
     revise,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -137,7 +140,7 @@ async def fill_wallet(forum: SimulatedForum, label: str, path: Path) -> None:
 # -- the aggregator in process ------------------------------------------------------------
 
 
-async def test_the_aggregator_counts_what_it_applied_and_dead_lettered(
+async def test_the_aggregator_counts_what_it_applied_and_dead_lettered(  # noqa: PLR0915,PLR0914  one scenario end to end, its steps in the order they happen
     module_broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
     bootstrap = module_broker.bootstrap
@@ -223,7 +226,7 @@ async def test_the_aggregator_counts_what_it_applied_and_dead_lettered(
             found = await scrape_until(port, drained, "the consumer lag drained to 0")
             partitions = {
                 dict(labels)["partition"]
-                for (name, labels), _v in found.items()
+                for name, labels in found
                 if name == "dief_aggregator_consumer_lag"
             }
             assert partitions <= {"0", "1", "2"}
@@ -372,8 +375,12 @@ def _cases(region: Region) -> tuple[list[dict[str, object]], int]:
     docs = [
         case_doc(STATE_CODE, region.value, detected="2026-01-14", summary=SUMMARY) for _ in range(6)
     ]
-    docs.append(case_doc(STATE_CODE, region.value, summary=f"{SUMMARY} Seized by {STATE_NAME}."))
-    docs.append(case_doc(STATE_NAME, region.value, summary=SUMMARY))
+    docs.extend(
+        (
+            case_doc(STATE_CODE, region.value, summary=f"{SUMMARY} Seized by {STATE_NAME}."),
+            case_doc(STATE_NAME, region.value, summary=SUMMARY),
+        )
+    )
     for doc in docs:
         doc.pop("case_id")
     return docs, 6
@@ -408,7 +415,7 @@ def services(canary_root: Path, module_broker: EmbeddedBroker) -> Iterator[list[
 
 
 @pytest.mark.parametrize(("log_format", "region"), [("text", Region.APG), ("json", Region.WEOG)])
-def test_no_log_line_or_label_names_the_state_the_node_or_the_summary(
+def test_no_log_line_or_label_names_the_state_the_node_or_the_summary(  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
     canary_root: Path,
     module_broker: EmbeddedBroker,
     services: list[Proc],
@@ -493,7 +500,7 @@ def test_no_log_line_or_label_names_the_state_the_node_or_the_summary(
         re.compile(STATE_NAME, re.IGNORECASE),
         re.compile(NODE_NAME, re.IGNORECASE),
         re.compile(re.escape(SUMMARY[:24]), re.IGNORECASE),
-        re.compile("forged permit", re.IGNORECASE),
+        re.compile(r"forged permit", re.IGNORECASE),
     ]
     written = {p.err.name: p.err.read_text(errors="replace") for p in (aggregator, node)}
     written.update({p.out.name: p.out.read_text(errors="replace") for p in (aggregator, node)})

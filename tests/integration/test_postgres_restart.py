@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import pytest
@@ -30,6 +29,9 @@ from tests.integration._pipeline_helpers import (
     running_aggregators,
     store_cells,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 
@@ -80,7 +82,7 @@ async def test_a_postgres_restart_mid_run_loses_nothing_and_counts_nothing_twice
             outage = time.monotonic() - t0
             assert before < published, "every record was applied before the restart"
             await processed.wait_for(published, time_limit=300)
-        print(
+        print(  # noqa: T201  figures printed for the test log (pytest -s)
             f"\npostgres restart: {published} records, restarted at {before} ({outage:.1f} s down)"
         )
         expected = expected_cells(docs)

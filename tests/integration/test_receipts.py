@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dief.aggregator.store import CaseStore
-from dief.credentials import TokenWallet
 from dief.crypto import RECEIPT_VALUE_BYTES, Sealer, open_receipt
 from dief.database import sqlite_url
 from dief.kafka import (
@@ -44,10 +42,8 @@ from dief.node import (
 )
 from dief.periods import CspCycle
 from dief.seams import HOUR_MS, OutboxEntry
-from dief.settings import KafkaSettings
 from dief.vocab import Region
 from dief.wire import case_id_for, generalise, parse_case
-from tests.integration._brokers import BrokerStack
 from tests.integration._pipeline_helpers import (
     TODAY,
     Forum,
@@ -55,6 +51,14 @@ from tests.integration._pipeline_helpers import (
     publish_raw,
     running_aggregators,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+    from pathlib import Path
+
+    from dief.credentials import TokenWallet
+    from dief.settings import KafkaSettings
+    from tests.integration._brokers import BrokerStack
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +76,7 @@ class Node:
     sent: list[OutboxEntry] = field(default_factory=list)
 
     async def wallet(self, cycles: list[str]) -> TokenWallet:
-        """This node's tokens for every region of *cycles*, from the forum's issuer (the
+        """The node's tokens for every region of *cycles*, from the forum's issuer (the
         node is registered on first use)."""
         return (await self.forum.issuer.issue({self.label: cycles}))[self.label].wallet
 
@@ -104,7 +108,7 @@ class Node:
         assert report.rejected == []
         return [a.receipts for a in report.accepted]
 
-    async def craft(self, sealer: Sealer, **changes: object) -> str:
+    async def craft(self, sealer: Sealer, **changes: object) -> str:  # noqa: PLR0914  a crafted record's parts, built in the order the node seals them
         """A signed record of a new AFR case with *changes* made to its JSON afterwards
         (what the node would have refused), sealed by *sealer* and written to the outbox
         with its ticket; its receipt id."""
@@ -153,7 +157,7 @@ async def _node(forum: Forum, path: Path, settings: KafkaSettings) -> Node:
     return Node(forum, outbox, settings)
 
 
-async def test_each_node_learns_what_became_of_its_own_records_and_nothing_else(
+async def test_each_node_learns_what_became_of_its_own_records_and_nothing_else(  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
     broker_stack: BrokerStack, store: CaseStore, tmp_path: Path
 ) -> None:
     forum = Forum(tmp_path / "keys")

@@ -7,9 +7,10 @@ checks every topic of a whole ``dief run``."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from dief.broker import EmbeddedBroker
 from dief.kafka import (
     CSP_TOPIC,
     DIGESTS_TOPIC,
@@ -28,6 +29,9 @@ from dief.seams import HOUR_MS, DeadLetter, InboundRecord, ReceiptRecord, coarse
 from dief.settings import KafkaSettings
 from dief.testing import FakeClock, read_topics
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from dief.broker import EmbeddedBroker
 
 pytestmark = pytest.mark.integration
 

@@ -28,25 +28,32 @@ import re
 import shutil
 import signal
 import sqlite3
-import subprocess
+import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
 import sys
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiokafka.partitioner import murmur2
 from typer.testing import CliRunner
 
-from dief.broker import EmbeddedBroker
+from dief.bulletins import BULLETINS_TOPIC, GROUP_KEY_PREFIX, BulletinSealer
 from dief.cli import app
+from dief.crypto import KemPrivateKey, SigningKey
 from dief.kafka import CSP_TOPIC, cases_topic, dlq_topic
+from dief.keyring import KeyRole, group_public_key, open_party, verify_directory
 from dief.periods import CspCycle, Month
 from dief.testing import read_topics
 from dief.vocab import Region
+from dief.wire import BulletinEntry, BulletinGroupKeyRelease
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from dief.broker import EmbeddedBroker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -118,7 +125,7 @@ def _party(base: Path, name: str) -> tuple[Path, Path]:
     return base / "keys" / name, secret
 
 
-def _make_forum(base: Path, node: str) -> Forum:
+def _make_forum(base: Path, node: str) -> Forum:  # noqa: PLR0914  a forum's parts, made in the order they depend on each other
     """Root, Secretariat, five regions, the TypeScript node registered, issuer keys of the
     previous cycle, the directory issued: only public files travel between parties."""
     root, root_pass = _party(base, "root")
@@ -309,20 +316,20 @@ def test_the_typescript_nodes_cases_are_applied_and_counted(run: Run) -> None:
     ids = sorted(p["case_id"] for p in cases)
     rows = _query(run.aggregator_db, "SELECT case_id FROM cases WHERE region = 'AFR'")
     assert sorted(str(r[0]) for r in rows) == ids
-    cells = dict(
-        ((str(d), str(v)), (int(n), int(c)))
+    cells = {
+        (str(d), str(v)): (int(n), int(c))
         for d, v, n, c in _query(
             run.aggregator_db,
             "SELECT dimension, value, n, contributors FROM cell_totals "
             "WHERE region = 'AFR' AND period = ?",
             run.forum.cycle,
         )
-    )
+    }
     # one node: one contributor; the cases count once per distinct value
-    assert cells[("item_category", "small_arms")] == (2, 1)
-    assert cells[("item_category", "ammunition")] == (1, 1)
-    assert cells[("method", "falsified_documents")] == (3, 1)
-    assert cells[("method", "complex_routing")] == (1, 1)
+    assert cells["item_category", "small_arms"] == (2, 1)
+    assert cells["item_category", "ammunition"] == (1, 1)
+    assert cells["method", "falsified_documents"] == (3, 1)
+    assert cells["method", "complex_routing"] == (1, 1)
 
 
 async def test_its_records_are_on_the_partition_murmur2_gives_their_case_id(run: Run) -> None:
@@ -390,17 +397,12 @@ def test_it_verifies_every_summary_the_secretariat_signs(run: Run) -> None:
     assert all(c["summary"]["issue"] >= 1 for c in checks)
 
 
-async def test_it_opens_a_bulletin_the_python_region_sealed(run: Run) -> None:
+async def test_it_opens_a_bulletin_the_python_region_sealed(run: Run) -> None:  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
     """The Secretariat service published the directory's bulletin group key release at
     start; the AFR region, with its own keyring, seals a signed batch to it. The TypeScript
     node takes its copy of the key from the release, opens the batch and verifies the
     region's signature; a batch signed by a stranger, and one sealed to a key it does not
     hold, are ignored."""
-    from dief.bulletins import BULLETINS_TOPIC, GROUP_KEY_PREFIX, BulletinSealer
-    from dief.crypto import KemPrivateKey, SigningKey
-    from dief.keyring import KeyRole, group_public_key, open_party, verify_directory
-    from dief.wire import BulletinEntry, BulletinGroupKeyRelease
-
     forum = run.forum
     raw = forum.directory.read_bytes()
     directory = verify_directory(raw, forum.fingerprint, None, time.time())

@@ -16,9 +16,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -28,8 +26,13 @@ from dief.kafka import NodePublisher, TopicSpec, ensure_topics
 from dief.node import Outbox, OutboxRelay
 from dief.seams import Backoff, OutboxEntry
 from dief.testing import MemoryPublisher
-from tests.integration._brokers import BrokerStack
 from tests.integration._pipeline_helpers import Target, client_options, target_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from tests.integration._brokers import BrokerStack
 
 pytestmark = pytest.mark.integration
 
@@ -124,7 +127,7 @@ async def _stop(task: asyncio.Task[None], stop: asyncio.Event, relay: OutboxRela
 
 
 @pytest.mark.slow
-async def test_broker_outage_while_publishing_loses_nothing(
+async def test_broker_outage_while_publishing_loses_nothing(  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
     tmp_path: Path,
     proxied_stack: BrokerStack,
     record_property: Callable[[str, object], None],
@@ -173,7 +176,7 @@ async def test_broker_outage_while_publishing_loses_nothing(
     duplicates = _check_delivery(written, read, record_property)
     record_property("first_failure_s", round(first_failure, 2))
     record_property("recovery_s", round(recovery, 2))
-    print(  # the figures for the report (pytest -s)
+    print(  # the figures for the report (pytest -s)  # noqa: T201  figures printed for the test log (pytest -s)
         f"outage: {relay.failures} failures, first after {first_failure:.2f}s, "
         f"recovered in {recovery:.2f}s, {duplicates} duplicates of {TOTAL}"
     )
@@ -212,7 +215,7 @@ async def test_node_started_before_the_broker_publishes_everything(
         await outbox.stop()
     duplicates = _check_delivery(written, read, record_property)
     record_property("catch_up_s", round(catch_up, 2))
-    print(
+    print(  # noqa: T201  figures printed for the test log (pytest -s)
         f"late broker: {relay.failures} failures before it started, caught up in "
         f"{catch_up:.2f}s, {duplicates} duplicates of {TOTAL}"
     )
@@ -269,4 +272,4 @@ async def test_node_restart_publishes_the_rest(
     duplicates = _check_delivery(written, read, record_property)
     # The batch acknowledged but never marked went out again, whole.
     assert duplicates >= BATCH
-    print(f"restart: {duplicates} duplicates of {TOTAL}")
+    print(f"restart: {duplicates} duplicates of {TOTAL}")  # noqa: T201  figures printed for the test log (pytest -s)

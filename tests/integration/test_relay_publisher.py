@@ -5,7 +5,7 @@ on the embedded broker and on Apache Kafka (as the ``node`` principal)."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -14,7 +14,11 @@ from dief.kafka import DEFAULT_CASE_PARTITIONS, NodePublisher, cases_topic
 from dief.node import Outbox, OutboxRelay
 from dief.seams import OutboxEntry, coarse_timestamp_ms
 from dief.vocab import Region
-from tests.integration._brokers import BrokerStack
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.integration._brokers import BrokerStack
 
 pytestmark = pytest.mark.integration
 

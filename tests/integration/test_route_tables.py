@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +16,9 @@ from dief.catalogue import load_catalogue
 from dief.pipeline import RunOptions, run_pipeline
 from dief.synthetic import generate_cases, write_jsonl
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -41,7 +44,7 @@ def _routes(out: Path) -> dict[tuple[str, str], list[dict[str, object]]]:
     found: dict[tuple[str, str], list[dict[str, object]]] = {}
     for path in sorted((out / "digests").glob("*/CSP*.json")):
         digest = json.loads(path.read_text(encoding="utf-8"))
-        found[(path.parent.name, path.stem)] = list(digest.get("routes") or [])
+        found[path.parent.name, path.stem] = list(digest.get("routes") or [])
     return found
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
 import sys
 import uuid
 from dataclasses import dataclass
@@ -186,7 +186,7 @@ def _tree(root: Path) -> dict[str, bytes]:
     signed with the run's own keys, so its ``signature`` is checked present and left out."""
     tree = {}
     for path in sorted(root.rglob("*")):
-        if not path.is_file() or path.name in ("run.json", "accepted.jsonl"):
+        if not path.is_file() or path.name in {"run.json", "accepted.jsonl"}:
             continue  # timings; case ids derived from each run's fresh node secrets
         if ".dief" in path.relative_to(root).parts:
             continue  # the render manifest: hashes of the files compared here

@@ -4,7 +4,7 @@ summaries verifying against the forum's signed directory afterwards."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pydantic import SecretStr
@@ -15,6 +15,9 @@ from dief.keyring import KeyRole, SimulatedForum
 from dief.pipeline import RunOptions, run_pipeline
 from dief.secretariat import verify_summary
 from dief.synthetic import generate_cases, write_jsonl
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

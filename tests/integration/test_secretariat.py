@@ -16,9 +16,10 @@ import json
 import os
 import random
 import signal
-import subprocess
+import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -39,7 +40,6 @@ from dief.seams import coarse_hour
 from dief.secretariat import build_summary, verify_summary
 from dief.vocab import Region
 from dief.wire import TYPE_DIGEST, CspSummary
-from tests.integration._brokers import BrokerStack
 from tests.integration._pipeline_helpers import (
     PASSPHRASE,
     TODAY,
@@ -49,6 +49,9 @@ from tests.integration._pipeline_helpers import (
     read_topic,
     running_aggregators,
 )
+
+if TYPE_CHECKING:
+    from tests.integration._brokers import BrokerStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -63,17 +66,17 @@ def _docs(seed: int) -> list[dict[str, object]]:
     rng = random.Random(seed)
     docs: list[dict[str, object]] = []
     for region in Region:
-        for _ in range(12):
-            docs.append(
-                case_doc(
-                    rng.choice(SUBMITTERS),
-                    region.value,
-                    detected=rng.choice(MONTHS),
-                    methods=rng.sample(["falsified_documents", "shell_company", "other"], 2),
-                    transport_modes=[rng.choice(["sea", "air", "land"])],
-                    tlp=rng.choice(["green", "amber", "red"]),
-                )
+        docs.extend(
+            case_doc(
+                rng.choice(SUBMITTERS),
+                region.value,
+                detected=rng.choice(MONTHS),
+                methods=rng.sample(["falsified_documents", "shell_company", "other"], 2),
+                transport_modes=[rng.choice(["sea", "air", "land"])],
+                tlp=rng.choice(["green", "amber", "red"]),
             )
+            for _ in range(12)
+        )
     return docs
 
 
@@ -98,10 +101,10 @@ async def _dief(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def _unsigned(doc: dict[str, object]) -> dict[str, object]:
     # the signature and the signing time are not what a summary reports
-    return {k: v for k, v in doc.items() if k not in ("signature", "issued_at")}
+    return {k: v for k, v in doc.items() if k not in {"signature", "issued_at"}}
 
 
-async def test_digests_to_signed_summaries_through_dief_secretariat(
+async def test_digests_to_signed_summaries_through_dief_secretariat(  # noqa: PLR0915,PLR0914  one scenario end to end, its steps in the order they happen
     broker_stack: BrokerStack, tmp_path: Path
 ) -> None:
     bootstrap = broker_stack
@@ -128,7 +131,7 @@ async def test_digests_to_signed_summaries_through_dief_secretariat(
         try:
             sink = KafkaRecordSink(producer)
             published, cycles = await issue_every_digest(
-                store, forum.ring, {r: sink for r in Region}, catalogue=CATALOGUE, k_meeting=2
+                store, forum.ring, dict.fromkeys(Region, sink), catalogue=CATALOGUE, k_meeting=2
             )
             draft = await build_payload(
                 store,

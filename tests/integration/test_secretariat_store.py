@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -31,6 +31,9 @@ from dief.secretariat import (
 from dief.testing import MemoryDeadLetterSink, MemoryRecordSink
 from dief.vocab import Region
 from tests.integration._pipeline_helpers import DATABASE_KINDS, database_url
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +77,7 @@ def _facts(region: Region, rng: random.Random) -> list[CaseFacts]:
 
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
-async def test_versions_and_summaries_on_a_real_database(kind: str, tmp_path: Path) -> None:
+async def test_versions_and_summaries_on_a_real_database(kind: str, tmp_path: Path) -> None:  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
     async with database_url(kind, tmp_path) as url:
         rng = random.Random(21)
         sink = MemoryRecordSink()

@@ -21,14 +21,14 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
+import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -36,6 +36,9 @@ from dief.broker import EmbeddedBroker, pick_free_port
 from dief.catalogue import load_catalogue
 from dief.periods import CspCycle, Month
 from dief.synthetic import generate_cases
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -177,7 +180,7 @@ def _held(db: Path) -> int:
 
 
 def _cycles() -> list[str]:
-    """This CSP cycle and the two before it (the synthetic cases' months)."""
+    """The current CSP cycle and the two before it (the synthetic cases' months)."""
     cycle = CspCycle.of(Month.of(datetime.now(UTC).date()))
     return [str(cycle.previous().previous()), str(cycle.previous()), str(cycle)]
 
@@ -402,7 +405,7 @@ def test_post_without_a_broker_keeps_the_cases_and_a_node_publishes_them_later(
     # no broker, so no contributor tokens: the cases are held in the outbox, unsealed
     assert f"{records} cases held until their contributor tokens arrive" in done.stdout
     assert "published 0 records" in done.stdout
-    assert done.stderr == ""  # no client noise: the reasons are in the lines above
+    assert done.stderr == ""  # no client noise: the reasons are in the lines above  # noqa: PLC1901  empty, not merely falsy
     assert _outbox(outbox) == (0, 0)
     assert _held(outbox) == records
 

@@ -29,19 +29,18 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
+import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
 
-from dief.broker import EmbeddedBroker
 from dief.cli import app
 from dief.crypto import KemPrivateKey, Opener, b64url_encode
 from dief.exceptions import KeyNotFoundError, NoRecipientKeyError
@@ -50,6 +49,11 @@ from dief.keyring import KeyRole, NodeKeys, SecretariatKeys, open_party
 from dief.periods import CspCycle, Month
 from dief.testing import read_topics
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from dief.broker import EmbeddedBroker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

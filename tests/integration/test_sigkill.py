@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
+import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
 import sys
 import time
 from pathlib import Path
@@ -126,7 +126,7 @@ class Aggregator:
             self.proc.wait(timeout=10)
 
 
-async def test_sigkill_and_restart_lose_nothing_and_count_nothing_twice(tmp_path: Path) -> None:
+async def test_sigkill_and_restart_lose_nothing_and_count_nothing_twice(tmp_path: Path) -> None:  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
     forum = Forum(tmp_path / "keys")
     ids = list(load_catalogue().ids)
     docs = [c.document for c in generate_cases(CASES, seed=20, indicator_ids=ids, today=TODAY)]
@@ -174,7 +174,7 @@ async def test_sigkill_and_restart_lose_nothing_and_count_nothing_twice(tmp_path
     assert code == 0, agg.log_tail()
     # A hang guard, not a speed measurement: a clean stop takes about 0.5 s here.
     assert seconds < 20.0, f"SIGTERM took {seconds:.1f} s"
-    print(
+    print(  # noqa: T201  figures printed for the test log (pytest -s)
         f"\nsigkill: {published} records, killed at {kills} applied, SIGTERM exit {seconds:.2f} s"
     )
 

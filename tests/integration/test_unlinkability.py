@@ -30,13 +30,11 @@ import dataclasses
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
 from dief.kafka import ConsumedRecord, cases_topic
 from dief.periods import Month
@@ -44,6 +42,12 @@ from dief.pipeline import RunOptions, run_pipeline
 from dief.synthetic import generate_cases
 from dief.testing import read_topics
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from pathlib import Path
+
+    from dief.broker import EmbeddedBroker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -104,15 +108,16 @@ def linking_values(records: Iterable[ConsumedRecord], posted: Mapping[bytes, Pos
 
 
 def size_findings(records: Iterable[ConsumedRecord], posted: Mapping[bytes, Posted]) -> list[str]:
-    """Sizes that are not exactly one per kind (with or without a lesson) on each topic,
-    and ciphertexts not of exactly two lengths in all. (An envelope names its region in
+    """Sizes that are not exactly one per kind (with or without a lesson) on each topic.
+
+    Also ciphertexts not of exactly two lengths in all. (An envelope names its region in
     clear, so its size differs by topic by the length of the region code, and only so.)"""
     sizes: dict[tuple[str, bool], set[int]] = defaultdict(set)
     ciphertexts: set[int] = set()
     for record in records:
         assert record.key is not None
         assert record.value is not None
-        sizes[(record.topic, posted[record.key].lesson)].add(len(record.value))
+        sizes[record.topic, posted[record.key].lesson].add(len(record.value))
         ciphertexts.add(len(str(_envelope(record)["ciphertext"])))
     found = [
         f"{topic}: {len(s)} sizes of records {'with' if lesson else 'without'} a lesson"
@@ -120,7 +125,7 @@ def size_findings(records: Iterable[ConsumedRecord], posted: Mapping[bytes, Post
         if len(s) != 1
     ]
     for topic in sorted({t for t, _ in sizes}):
-        per_topic = sizes[(topic, True)] | sizes[(topic, False)]
+        per_topic = sizes[topic, True] | sizes[topic, False]
         if len(per_topic) != 2:
             found.append(f"{topic}: {len(per_topic)} record sizes, not 2")
     if len(ciphertexts) != 2:
@@ -162,7 +167,7 @@ def _write_input(path: Path, today: date) -> tuple[list[str], dict[int, tuple[st
         meta[len(lines)] = (state, lesson)
 
     source = iter(pool)
-    for state in STATES:
+    for state in STATES:  # noqa: PLR1702  one loop per dimension of the generated data
         first: dict[str, object] | None = None
         for month in _months(today):
             for region in REGIONS:
@@ -176,7 +181,7 @@ def _write_input(path: Path, today: date) -> tuple[list[str], dict[int, tuple[st
                         add(doc, state, lesson)
                         first = first or doc
         assert first is not None
-        add({**first, "revision": 2, "confidence": "confirmed"}, state, True)
+        add({**first, "revision": 2, "confidence": "confirmed"}, state, lesson=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return lines, meta
 
@@ -234,7 +239,7 @@ def _check_premises(records: Sequence[ConsumedRecord], posted: Mapping[bytes, Po
     groups: dict[tuple[str, bool], set[str]] = defaultdict(set)
     for r in records:
         assert r.key is not None
-        groups[(r.topic, posted[r.key].lesson)].add(posted[r.key].state)
+        groups[r.topic, posted[r.key].lesson].add(posted[r.key].state)
     assert len(groups) == len(REGIONS) * 2
     assert all(len(states) == len(STATES) for states in groups.values()), groups
 
