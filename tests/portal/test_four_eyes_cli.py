@@ -13,15 +13,15 @@ import asyncio
 import contextlib
 import getpass
 import json
+import os
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
+import dief.cli.approve as approve_cli
 from dief.cli import app
 from dief.crypto import Sealer
 from dief.crypto.keys import KemPrivateKey
@@ -29,7 +29,7 @@ from dief.database import sqlite_url
 from dief.exceptions import ConfigurationError
 from dief.kafka import cases_topic
 from dief.keyring import NodeSecret
-from dief.node import NationalNode, NodeIdentity, Outbox, post_files, watch_intake
+from dief.node import FileResult, NationalNode, NodeIdentity, Outbox, post_files, watch_intake
 from dief.portal import (
     AccountStore,
     Draft,
@@ -48,6 +48,11 @@ from dief.settings import NodeSettings
 from dief.testing import FakeClock, FakeCredentials
 from dief.vocab import Region
 from dief.wire import SUITE_X25519, TYPE_CASE
+from producers.node import NodeService
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+    from pathlib import Path
 
 PASSWORD = "a long enough test password"
 ATTRIBUTING = "The rifles were re-exported through Burkina Faso without a licence."
@@ -121,12 +126,12 @@ class _Files:
     node: NationalNode
     outbox: Outbox
 
-    async def post(self, paths: list[Path], *, again: bool = False) -> Any:
+    async def post(self, paths: list[Path], *, again: bool = False) -> list[FileResult]:
         return await post_files(self.node, self.outbox, paths, again=again)
 
 
 @contextlib.asynccontextmanager
-async def real_node(desk: Desk) -> AsyncIterator[tuple[Any, Any]]:
+async def real_node(desk: Desk) -> AsyncGenerator[tuple[Any, Any], None]:
     desk.opened.append("node")
     outbox = Outbox(desk.outbox)
     await outbox.start()
@@ -144,7 +149,6 @@ async def real_node(desk: Desk) -> AsyncIterator[tuple[Any, Any]]:
 
 @pytest.fixture
 def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
-    import os
 
     for name in [n for n in os.environ if n.startswith("DIEF_")]:
         monkeypatch.delenv(name)
@@ -170,7 +174,6 @@ def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
 
     asyncio.run(accounts())
     found = Desk(tmp_path, db_url, secrets, tmp_path / "outbox.sqlite")
-    import dief.cli.approve as approve_cli
 
     monkeypatch.setattr(approve_cli, "open_node", lambda *_a: real_node(found))
     return found
@@ -181,7 +184,7 @@ def _write(path: Path, *docs: dict[str, object]) -> Path:
     return path
 
 
-def _post(desk: Desk, by: str, *docs: dict[str, object]) -> Any:
+def _post(desk: Desk, by: str, *docs: dict[str, object]) -> Result:
     path = _write(desk.root / "cases.jsonl", *docs)
     return CliRunner().invoke(app, ["post", str(path), "--by", by], input=desk.answers(by))
 
@@ -257,7 +260,7 @@ def test_the_intake_folder_holds_a_file_until_a_second_officer_approves(desk: De
             drafts = DraftStore(db)
             stop = asyncio.Event()
 
-            async def hold(path: Path) -> Any:
+            async def hold(path: Path) -> FileResult:
                 try:
                     return await hold_file(drafts, path, default_screener())
                 finally:
@@ -288,7 +291,6 @@ def test_the_intake_folder_holds_a_file_until_a_second_officer_approves(desk: De
 
 
 def test_the_node_never_posts_the_folder_directly_under_four_eyes(tmp_path: Path) -> None:
-    from producers.node import NodeService
 
     settings = NodeSettings(
         four_eyes=True, intake_dir=tmp_path / "intake", outbox=tmp_path / "outbox.sqlite"

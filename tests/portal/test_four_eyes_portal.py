@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import getpass
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.portal import Role, hold_file
 from dief.screening import default_screener
 from tests.portal.conftest import PASSWORD, TODAY, Site, csrf_of
 from tests.portal.test_four_eyes_cli import _case
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _drop(node_site: Site, tmp_path: Path) -> int:

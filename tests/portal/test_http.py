@@ -4,12 +4,15 @@ account, login rate limiting, idle sessions, and errors placed at their field an
 
 from __future__ import annotations
 
+import json
 import re
-
-from httpx import Response
+from typing import TYPE_CHECKING
 
 from dief.portal import SECURITY_HEADERS, Session, SessionCodec
 from tests.portal.conftest import PASSWORD, Site, csrf_of
+
+if TYPE_CHECKING:
+    from httpx import Response
 
 VALID = {
     "kind": "case",
@@ -240,7 +243,7 @@ def test_a_screening_error_is_shown_at_the_field_and_span(node_site: Site) -> No
         )
     ]
     assert "Mombasa" not in summary_box
-    errors = re.findall(r'<div class="field-error".*?</div>', html, flags=re.S)
+    errors = re.findall(r'<div class="field-error".*?</div>', html, flags=re.DOTALL)
     assert errors
     assert all("Mombasa" not in e for e in errors)
     assert node_site.gateway.posted == []
@@ -301,7 +304,6 @@ def test_the_secretariat_reads_a_cycles_summary_and_downloads_its_documents(
 def test_a_file_import_reports_each_line_and_makes_drafts_awaiting_approval(
     node_site: Site,
 ) -> None:
-    import json
 
     node_site.login("ana")
     case = {
@@ -322,7 +324,7 @@ def test_a_file_import_reports_each_line_and_makes_drafts_awaiting_approval(
     )
     assert r.status_code == 200
     report = r.text[r.text.index('id="import-report"') :]
-    rows = re.findall(r"<tr><th scope=\"row\">(\d+)</th>\s*<td>(.*?)</td>", report, flags=re.S)
+    rows = re.findall(r"<tr><th scope=\"row\">(\d+)</th>\s*<td>(.*?)</td>", report, flags=re.DOTALL)
     assert [n for n, _ in rows] == ["1", "2", "3"]
     assert "Awaiting approval" in rows[0][1]
     assert "screening" in rows[1][1]

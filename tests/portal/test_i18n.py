@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 from babel.messages.pofile import read_po
 
 from dief.portal import case_fields, extract_messages, negotiate, translator
-from dief.portal._form import FormField
 from dief.portal._i18n import LOCALE_DIR, catalogue_path
 from dief.portal._labels import FIELD_LABELS, VALUE_LABELS, vocabularies
 from tests.portal.conftest import Site, csrf_of
+
+if TYPE_CHECKING:
+    from dief.portal._form import FormField
 
 _PLACEHOLDER = re.compile(r"%\(\w+\)s")
 

@@ -18,20 +18,22 @@ Waiting is on conditions with deadlines, never a fixed sleep.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
-import subprocess
+import socket
+import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from dief.database import sqlite_url
 from dief.periods import CspCycle, Month
@@ -39,6 +41,11 @@ from dief.portal import Party, PortalDatabase, Role, totp_code
 from dief.portal._accounts import AccountStore
 from dief.portal._demo import LocalForum
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from tests.conftest import MakeDatabase
 
 pytestmark = [
     pytest.mark.browser,
@@ -81,7 +88,6 @@ class Stack:
 
 
 def _free_port() -> int:
-    import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -99,7 +105,6 @@ def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
 def _accounts(
     url: str, wanted: list[tuple[str, tuple[Role, ...], Region | None]]
 ) -> dict[str, str]:
-    import asyncio
 
     async def make() -> dict[str, str]:
         async with PortalDatabase(url) as db:
@@ -163,7 +168,9 @@ def _stop(server: Server) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, make_postgres_database: Any) -> Iterator[Stack]:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, make_postgres_database: MakeDatabase
+) -> Iterator[Stack]:
     if not CHROMIUM.is_file():
         pytest.skip("Debian's chromium is not installed (scripts/install installs it as root)")
     if not AXE.is_file():
@@ -202,8 +209,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, make_postgres_database: Any)
 
 
 @pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+def browser(stack: Stack) -> Iterator[Browser]:
 
     SHOTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
@@ -214,19 +220,19 @@ def browser(stack: Stack) -> Iterator[Any]:
             b.close()
 
 
-def _page(browser: Any, *, bypass_csp: bool = False) -> Any:
+def _page(browser: Browser, *, bypass_csp: bool = False) -> Page:
     context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=bypass_csp)
     context.set_default_timeout(30_000)
     return context.new_page()
 
 
-def _shot(page: Any, name: str) -> None:
+def _shot(page: Page, name: str) -> None:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
+    print(f"screenshot: {path}")  # noqa: T201  figures printed for the test log (pytest -s)
 
 
-def _login(page: Any, server: Server, name: str) -> None:
+def _login(page: Page, server: Server, name: str) -> None:
     page.goto(server.url + "/login")
     page.fill("#username", name)
     page.fill("#password", PASSWORD)
@@ -235,7 +241,7 @@ def _login(page: Any, server: Server, name: str) -> None:
     page.wait_for_url(lambda url: not url.endswith("/login"))
 
 
-def _wait_for_status(page: Any, wanted: str) -> None:
+def _wait_for_status(page: Page, wanted: str) -> None:
     deadline = time.monotonic() + APPLY_TIMEOUT
     while page.locator("#case-status").inner_text().strip() != wanted:
         if time.monotonic() > deadline:
@@ -244,10 +250,9 @@ def _wait_for_status(page: Any, wanted: str) -> None:
         page.reload()
 
 
-def test_an_officer_posts_a_case_a_second_officer_approves_it_and_it_counts(
-    stack: Stack, browser: Any
+def test_an_officer_posts_a_case_a_second_officer_approves_it_and_it_counts(  # noqa: PLR0915  one scenario end to end, its steps in the order they happen
+    stack: Stack, browser: Browser
 ) -> None:
-    from playwright.sync_api import expect
 
     officer = _page(browser)
     _login(officer, stack.node, "officer")
@@ -301,19 +306,19 @@ def test_an_officer_posts_a_case_a_second_officer_approves_it_and_it_counts(
     member.goto(f"{stack.region.url}/region/AFR")
     member.click(f"a[href='/region/AFR/{stack.month}']")
     expect(member.locator("h1")).to_contain_text(stack.month)
-    assert member.locator("#total-cases").inner_text() in ("1", "withheld")
+    assert member.locator("#total-cases").inner_text() in {"1", "withheld"}
     expect(member.locator("#h-suppression")).to_be_visible()
     # the region's keys open the lesson (TLP:AMBER: the meeting reads it), under its stage,
     # or under "Stage not shown" while the stage's count is suppressed
     lessons = member.locator("section[aria-labelledby=h-lessons]")
-    expect(lessons.locator("h3")).to_have_text(re.compile("In transit|Stage not shown"))
+    expect(lessons.locator("h3")).to_have_text(re.compile(r"In transit|Stage not shown"))
     expect(lessons).to_contain_text(SUMMARY_OK)
     _shot(member, "06-region-dashboard")
     member.goto(f"{stack.region.url}/region/AFR/{stack.month}/checklist")
     _shot(member, "07-region-checklist")
 
 
-def _tab_to(page: Any, selector: str, limit: int = 400) -> None:
+def _tab_to(page: Page, selector: str, limit: int = 400) -> None:
     """Press Tab until the element matching *selector* has the focus."""
     for _ in range(limit):
         page.keyboard.press("Tab")
@@ -324,8 +329,7 @@ def _tab_to(page: Any, selector: str, limit: int = 400) -> None:
     pytest.fail(f"{selector} cannot be reached with the Tab key")
 
 
-def test_the_journey_works_with_the_keyboard_alone(stack: Stack, browser: Any) -> None:
-    from playwright.sync_api import expect
+def test_the_journey_works_with_the_keyboard_alone(stack: Stack, browser: Browser) -> None:
 
     page = _page(browser)
     page.goto(stack.node.url + "/login")
@@ -377,13 +381,13 @@ def test_the_journey_works_with_the_keyboard_alone(stack: Stack, browser: Any) -
     assert "Confirmed" in approver.locator("main").inner_text()
 
 
-def _axe(page: Any) -> list[dict[str, Any]]:
+def _axe(page: Page) -> list[dict[str, Any]]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document)")
-    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    return [v for v in result["violations"] if v["impact"] in {"serious", "critical"}]
 
 
-def test_key_pages_have_no_serious_accessibility_violations(stack: Stack, browser: Any) -> None:
+def test_key_pages_have_no_serious_accessibility_violations(stack: Stack, browser: Browser) -> None:
     node = _page(browser, bypass_csp=True)  # axe is injected into the page
     node.goto(stack.node.url + "/login")
     _shot(node, "01-login")
@@ -414,5 +418,5 @@ def test_key_pages_have_no_serious_accessibility_violations(stack: Stack, browse
 
 def test_screenshots_are_written(stack: Stack) -> None:
     shots = sorted(p.name for p in SHOTS.glob("*.png"))
-    print("screenshots in", SHOTS, ":", ", ".join(shots))
+    print("screenshots in", SHOTS, ":", ", ".join(shots))  # noqa: T201  figures printed for the test log (pytest -s)
     assert shots

@@ -5,17 +5,19 @@ made before migrations existed are brought up to date, their rows kept."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, insert, inspect, select
 
-from dief.database import sqlite_url
+from dief.database import open_engine, sqlite_url
 from dief.portal import PortalDatabase
 from dief.portal._tables import ACCOUNTS, AUDIT, CASES, METADATA, VERSION_TABLE, migrate
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _diff(conn: Connection) -> list[Any]:
@@ -63,7 +65,6 @@ async def test_an_older_schema_is_upgraded_and_keeps_its_rows(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     url = _url(kind, tmp_path, request)
-    from dief.database import open_engine
 
     engine = await open_engine(url, init=lambda c: migrate(c, "portal_0001"), sqlite_pool="null")
     async with engine.begin() as conn:
@@ -86,7 +87,6 @@ async def test_an_older_schema_is_upgraded_and_keeps_its_rows(
 
 async def test_a_database_made_before_migrations_is_stamped_and_upgraded(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "legacy.sqlite")
-    from dief.database import open_engine
 
     legacy = [ACCOUNTS, AUDIT, CASES]  # what create_all made before the releases table
     engine = await open_engine(

@@ -9,8 +9,7 @@ bulletin store holds two opened batches (what the node's follower writes)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,6 +19,10 @@ from dief.node import Outbox
 from dief.portal import NodeBulletins
 from dief.wire import BulletinEntry
 from tests.portal.conftest import Site, csrf_of
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 LIVE = "a" * 32
 GONE = "b" * 32

@@ -14,11 +14,12 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
+import uvicorn
+from playwright.sync_api import Page, expect, sync_playwright
 
 from dief.database import sqlite_url
 from dief.portal import (
@@ -36,6 +37,9 @@ from dief.portal._accounts import AccountStore
 from tests.portal.conftest import PASSWORD, TODAY, FakeGateway
 from tests.portal.test_node_bulletins import LIVE, fill_store
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -52,8 +56,6 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """The node portal at a local URL, and the officer's authenticator secret."""
-    import uvicorn
-
     if not CHROMIUM.is_file():
         pytest.skip("Debian's chromium is not installed (scripts/install installs it as root)")
     if not AXE.is_file():
@@ -95,20 +97,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         thread.join(30)
 
 
-def _axe(page: Any) -> list[tuple[str, str, int]]:
+def _axe(page: Page) -> list[tuple[str, str, int]]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document)")
     return [
         (v["id"], v["impact"], len(v["nodes"]))
         for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
+        if v["impact"] in {"serious", "critical"}
     ]
 
 
 def test_the_bulletins_page_is_accessible_and_works_with_the_keyboard(
     server: tuple[str, str],
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
 
     url, secret = server
     SHOTS.mkdir(exist_ok=True)

@@ -16,11 +16,12 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import uvicorn
+from playwright.sync_api import Page, expect, sync_playwright
 from pydantic import SecretStr
 
 from dief.database import sqlite_url
@@ -36,7 +37,8 @@ from tests.portal.test_region_meeting_pack import PackDigests
 from tests.portal.test_secretariat_publication import FakePublisher, PreviewSummaries
 
 if TYPE_CHECKING:
-    import uvicorn
+    from collections.abc import Iterator
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,7 +57,6 @@ def _free_port() -> int:
 def _serve(
     portal: Portal, accounts: list[tuple[str, tuple[Role, ...], Region | None]], url: str
 ) -> tuple[str, dict[str, str], uvicorn.Server, threading.Thread]:
-    import uvicorn
 
     async def make() -> dict[str, str]:
         async with PortalDatabase(url) as db:
@@ -76,7 +77,7 @@ def _serve(
     return f"http://127.0.0.1:{port}", secrets, server, thread
 
 
-def _portal(party: Party, url: str, **kwargs: Any) -> Portal:
+def _portal(party: Party, url: str, **kwargs: Any) -> Portal:  # noqa: ANN401  Portal's keyword arguments, passed through
     return Portal(
         party=party, db=PortalDatabase(url),
         codec=SessionCodec("s" * 48, idle_seconds=600, secure=False),
@@ -116,17 +117,17 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             thread.join(30)
 
 
-def _axe(page: Any) -> list[tuple[str, str, int]]:
+def _axe(page: Page) -> list[tuple[str, str, int]]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document)")
     return [
         (v["id"], v["impact"], len(v["nodes"]))
         for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
+        if v["impact"] in {"serious", "critical"}
     ]
 
 
-def _login(page: Any, url: str, name: str, secret: str) -> None:
+def _login(page: Page, url: str, name: str, secret: str) -> None:
     page.goto(url + "/login")
     page.fill("#username", name)
     page.fill("#password", PASSWORD)
@@ -136,7 +137,6 @@ def _login(page: Any, url: str, name: str, secret: str) -> None:
 
 
 def test_the_new_pages_are_accessible_and_photographed(servers: dict[str, Any]) -> None:
-    from playwright.sync_api import expect, sync_playwright
 
     SHOTS.mkdir(exist_ok=True)
     sec_url, sec_secrets = servers["secretariat"]
@@ -145,7 +145,7 @@ def test_the_new_pages_are_accessible_and_photographed(servers: dict[str, Any]) 
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         try:
 
-            def page_for() -> Any:
+            def page_for() -> Page:
                 context = browser.new_context(viewport={"width": 1280, "height": 800},
                                               bypass_csp=True)  # fmt: skip  # axe is injected
                 context.set_default_timeout(30_000)

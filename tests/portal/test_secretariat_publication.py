@@ -4,19 +4,24 @@ editor or an administrator can; both steps are in the audit log."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from fastapi.testclient import TestClient
-from httpx import Response
 
 from dief.portal import CycleSummary, Party, Role
 from dief.portal._releases import ReleaseKind
+from dief.secretariat import IncompleteCycleError
 from dief.vocab import Region
 from dief.wire import CspSummary
 from tests.portal.conftest import PASSWORD, FakeSummaries, Site, csrf_of, make_site
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from fastapi.testclient import TestClient
+    from httpx import Response
 
 _TABLE = {"totals": {"cases": 5, "contributors": 3, "suppressed": 0}, "dimensions": {}}
 
@@ -38,7 +43,7 @@ class PreviewSummaries(FakeSummaries):
 
     async def cycle(self, cycle: str) -> CycleSummary:
         if cycle == "CSP14":
-            return CycleSummary(cycle, _summary(cycle), False, (Region.AFR,))
+            return CycleSummary(cycle, _summary(cycle), published=False, regions=(Region.AFR,))
         return await super().cycle(cycle)
 
 
@@ -161,8 +166,7 @@ def test_the_preview_offers_its_documents_for_download(site: Site) -> None:
 
 @dataclass
 class RefusingPublisher:
-    async def publish(self, cycle: str) -> CspSummary:
-        from dief.secretariat import IncompleteCycleError
+    async def publish(self, cycle: str) -> CspSummary:  # noqa: PLR6301  the seam's method, faked
 
         raise IncompleteCycleError(f"no {cycle} digest from EEG yet")
 

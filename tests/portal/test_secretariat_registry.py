@@ -6,11 +6,10 @@ through the same library calls as ``dief keys`` (the new version is published on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+import shutil
+from typing import TYPE_CHECKING
 
 import pytest
-from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from dief.keyring import ForumDirectory, NodeKeys, SimulatedForum
@@ -20,6 +19,12 @@ from dief.portal._releases import ReleaseKind
 from dief.testing import MemoryRecordSink
 from tests.portal.conftest import Site, csrf_of, make_site
 from tests.portal.test_secretariat_publication import post, with_second_people
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from fastapi.testclient import TestClient
 
 PASSPHRASE = "registry-test-passphrase"
 
@@ -41,7 +46,6 @@ class Issued:
 
 @pytest.fixture
 def site(tmp_path: Path, forum_template: Path) -> Iterator[Site]:
-    import shutil
 
     forum = tmp_path / "forum"
     shutil.copytree(forum_template, forum)

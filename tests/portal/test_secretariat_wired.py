@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -42,6 +41,11 @@ from dief.vocab import Region
 from dief.wire import BulletinGroupKeyRelease
 from tests.portal.conftest import PASSWORD, TODAY, Clock, Site, call_in
 from tests.portal.test_secretariat_publication import post
+from tests.unit.secretariat_support import fill
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -74,8 +78,6 @@ def _kafka(broker: EmbeddedBroker) -> KafkaSettings:
 async def _send_digests(broker: EmbeddedBroker, forum: SimulatedForum, folder: Path) -> None:
     """Every region's digests of random histories, sealed to the Secretariat and signed by
     each region's key, on ``dief.digests`` (as the aggregators send them)."""
-    from tests.unit.secretariat_support import fill
-
     async with CaseStore(sqlite_url(folder / "aggregator.sqlite")) as store:
         await fill(store, seed=19)
         producer = make_broker(_kafka(broker), client_id="test-aggregators")
@@ -214,7 +216,7 @@ def test_a_directory_version_released_in_the_registry_goes_out_with_its_group_ke
     assert current is not None
     version = current.version
     assert version == 2
-    directory = {k: v for k, v in _records(broker, DIRECTORY_TOPIC)}
+    directory = dict(_records(broker, DIRECTORY_TOPIC))
     assert directory[f"v{version}".encode()] == current.raw
     key = GROUP_KEY_PREFIX + f"v{version}".encode()
     releases = [v for k, v in _records(broker, BULLETINS_TOPIC) if k == key]
