@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from alembic import command
@@ -30,6 +29,9 @@ from dief.aggregator import CaseFacts, CaseState, CellKey, cell_keys
 from dief.aggregator.store import CaseStore
 from dief.aggregator.store._store import migrate
 from tests.integration._pipeline_helpers import DATABASE_KINDS, database_url
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable
 
 pytestmark = pytest.mark.integration
 
@@ -168,7 +170,7 @@ async def test_incremental_cells_equal_the_model_and_a_rebuild(
         for record in raw
     ]
     # Redeliver a prefix at the end, as after a crash before the offset commit.
-    history = history + history[: len(history) // 2]
+    history += history[: len(history) // 2]
     bounds = sorted({0, len(history), *(c for c in cuts if c <= len(history))})
     for start, end in itertools.pairwise(bounds):
         await store.apply_batch(region, history[start:end])

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dief.disclosure import SINGLE_VALUED
-from dief.wire import CspSummary, Digest, RegionTable
+
+if TYPE_CHECKING:
+    from dief.wire import CspSummary, Digest, RegionTable
 
 Name = Hashable
 Var = tuple[object, Name]
@@ -45,7 +48,7 @@ def tables(summary: CspSummary) -> dict[str, RegionTable]:
     return {**{r.value: t for r, t in summary.regions.items()}, "_global": summary.global_}
 
 
-def issue_of(summary: CspSummary) -> Issue:
+def issue_of(summary: CspSummary) -> Issue:  # noqa: C901  one pass over a summary's tables, one case per kind of cell
     """A published summary as the attacker reads it (names ``AFR/kind/case``, ``AFR/_total``)."""
     known: dict[Name, int] = {}
     hidden: set[Name] = set()
@@ -89,15 +92,13 @@ def issue_of(summary: CspSummary) -> Issue:
     return Issue(known, hidden, groups)
 
 
-def recover(
+def recover(  # noqa: C901,PLR0912,PLR0914  the attacker's fixed-point propagation: every rule it applies, in one loop
     issues: Sequence[Issue], unchanged: Collection[Name] = frozenset()
 ) -> set[tuple[int, Name]]:
     """Every (issue index, suppressed cell) whose value the attacker can compute exactly."""
     carried: dict[Name, int] = {}
     for issue in issues:
-        for name, n in issue.known.items():
-            if name in unchanged:
-                carried[name] = n
+        carried.update({name: n for name, n in issue.known.items() if name in unchanged})
 
     def value(i: int, name: Name) -> int | None:
         if name in issues[i].known:
@@ -115,8 +116,7 @@ def recover(
                 # published with this count in another issue: public, known, not "recovered"
                 # (an unchanged count whose contributors fell below k)
                 continue
-            else:
-                owners.setdefault(var(i, name), set()).add((i, name))
+            owners.setdefault(var(i, name), set()).add((i, name))
     unknowns = sorted(owners, key=repr)
     index = {v: j for j, v in enumerate(unknowns)}
     rows: list[np.ndarray] = []
@@ -208,7 +208,7 @@ class DigestRead:
     unseen: frozenset[Name] = frozenset()
 
 
-def read_digests(digests: Sequence[Digest], *, start_month: int = 9) -> DigestRead:
+def read_digests(digests: Sequence[Digest], *, start_month: int = 9) -> DigestRead:  # noqa: C901,PLR0912,PLR0915  one reading of every digest: each kind of cell and its equations, in order
     """Every digest of one region (all its periods) as linear knowledge.
 
     Cells are named ``<table>/<dimension>/<value>`` and ``<table>/_total``, tables being
