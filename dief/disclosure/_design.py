@@ -23,6 +23,7 @@ __all__ = [
     "coarse_months",
     "group_rare_values",
     "is_month",
+    "listed_zeros",
     "month_shows",
     "month_zeros",
     "reserved_cells",
@@ -102,6 +103,29 @@ def month_zeros(tables: dict[str, PeriodCells], parts: Mapping[str, Sequence[str
                     tables[month][cell] = Tally(0, 0, ())
                     zeros.add((month, *cell))
     return zeros
+
+
+def listed_zeros(
+    tables: Mapping[str, PeriodCells], parts: Mapping[str, Sequence[str]]
+) -> dict[Key, tuple[Key, ...]]:
+    """Months by total: a quarter, half or cycle lists every dimension, so a value it does
+    not list is 0 there, and its months' cells of that value (some with data elsewhere, or
+    month zeros from :func:`month_zeros`) sum to 0. Returns each such zero cell of an
+    aggregate table (known to every reader, listed nowhere) with the month cells it sums."""
+    out: dict[Key, tuple[Key, ...]] = {}
+    for name, inner in parts.items():
+        if name.startswith(WINDOW):
+            continue
+        months = [m for m in inner if is_month(m)]
+        seen = {
+            cell
+            for m in months
+            for cell in tables[m]
+            if cell != TOTAL and not is_grouped(cell) and not month_shows(cell)
+        }
+        for cell in sorted(seen - tables[name].keys()):
+            out[(name, *cell)] = tuple((m, *cell) for m in months if cell in tables[m])
+    return out
 
 
 def group_rare_values(

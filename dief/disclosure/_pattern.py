@@ -44,6 +44,7 @@ from dief.disclosure._design import (
     coarse_months,
     group_rare_values,
     is_month,
+    listed_zeros,
     month_shows,
     month_zeros,
     reserved_cells,
@@ -482,6 +483,8 @@ def _digest_pattern(
     recorded = {_key(c) for c in (*earlier.suppressed, *earlier.counts)} if earlier else set()
     grouped = group_rare_values(tables, k=k, recorded=recorded, coarse=coarse) if group_rare else {}
     zeros = month_zeros(tables, parts) if coarse else set()
+    # the values a quarter (half, cycle) does not list: 0, so are their months' cells
+    nil = listed_zeros(tables, parts) if coarse else {}
     counts: dict[Key, int] = {}
     primary: set[Key] = set()
     for name, cells in tables.items():
@@ -490,6 +493,7 @@ def _digest_pattern(
             counts[key] = tally.count
             if tally.contributors < k:
                 primary.add(key)
+    counts.update(dict.fromkeys(nil, 0))
     joint = None
     unlisted: set[Key] = {(t, *c) for (t, _), cells in grouped.items() for c in cells}
     free: set[Key] = set()
@@ -519,7 +523,11 @@ def _digest_pattern(
     # a sum that does not hold in the data is no equation a reader could use
     groups = [
         g
-        for g in [*digest_groups(tables, parts, grouped), *(joint.groups if joint else ())]
+        for g in [
+            *digest_groups(tables, parts, grouped),
+            *(joint.groups if joint else ()),
+            *(Group(cell, members) for cell, members in sorted(nil.items()) if members),
+        ]
         if counts[g.marginal] == sum(counts[m] for m in g.members)
     ]
     ranks = _order_of(tables, start_month)
@@ -577,7 +585,7 @@ def _digest_pattern(
         before,
         recorded=recorded,
         free=free,
-        known=joint.known if joint else (),
+        known=(joint.known if joint else set()) | set(nil),
         unlisted=unlisted,
         never_seeds={name for name in ranks if is_red_table(name)},
     )
@@ -600,5 +608,5 @@ def _digest_pattern(
         protection.kept,
         requirements,
         k_summary if joint is not None else None,
-        frozenset(k for k in unlisted if k[0] in tables),
+        frozenset({*(k for k in unlisted if k[0] in tables), *nil}),
     )
