@@ -307,7 +307,7 @@ def _write_region_digests(
                 lessons=region_lessons,
                 start_month=start_month,
                 html=html,
-                docx=docx and period.startswith("CSP"),
+                docx=docx and is_cycle(period),  # not a half-cycle (CSP12-H1)
                 files=files,
             )
         )

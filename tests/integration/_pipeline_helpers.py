@@ -348,7 +348,8 @@ def _working_group_pairs(doc: Doc) -> set[tuple[str, str]]:
 def expected_cells(docs: Iterable[Doc], *, include_red: bool = True) -> dict[str, Cells]:
     """Region → cells, by DESIGN §5 stated plainly: a case's owner is whoever posted it
     first; its latest revision from that owner counts, in its own region only, unless
-    withdrawn; once per distinct value; contributors are distinct submitters per cycle."""
+    withdrawn; once per distinct value, in its month, quarter, half-cycle and cycle;
+    contributors are distinct submitters per cycle."""
     owner: dict[str, object] = {}
     latest: dict[str, Doc] = {}
     for doc in docs:
@@ -369,7 +370,8 @@ def expected_cells(docs: Iterable[Doc], *, include_red: bool = True) -> dict[str
         year, mm = month[:4], int(month[5:7])
         cycle = _cycle_of(month)
         region = str(doc["region"])
-        for period in (month, f"{year}-Q{(mm - 1) // 3 + 1}", cycle):
+        half = f"{cycle}-H1" if mm in {9, 10, 11, 12, 1, 2} else f"{cycle}-H2"  # September start
+        for period in (month, f"{year}-Q{(mm - 1) // 3 + 1}", half, cycle):
             for dim, value in _pairs(doc):
                 key = (period, dim, value, cycle)
                 counts[region][key] += 1

@@ -59,6 +59,11 @@ def cycle_of(month: str) -> str:
     return str(CspCycle.of(Month.parse(month)))
 
 
+def half_of(month: str) -> str:
+    """The half-cycle (September start): September-February H1, March-August H2."""
+    return cycle_of(month) + ("-H1" if int(month[5:7]) in {9, 10, 11, 12, 1, 2} else "-H2")
+
+
 def pseudonym(node: int, cycle: str) -> str:
     """A per-node, per-cycle contributor pseudonym (32 hex), as nodes derive them."""
     return hashlib.sha256(f"node-{node}/{cycle}".encode()).hexdigest()[:32]
@@ -209,7 +214,7 @@ def expected_cells(
     for case in cases:
         if case.status != "active" or (case.tlp == "red" and not include_red):
             continue
-        hits = {case.month, quarter_of(case.month), case.cycle} & wanted
+        hits = {case.month, quarter_of(case.month), half_of(case.month), case.cycle} & wanted
         for period in hits:
             for pair in (TOTAL, *case.values):
                 counts[pair] += 1

@@ -175,7 +175,7 @@ async def test_failed_dead_letter_send_commits_nothing(
     sink.faults.heal()
     report = await agg.handle(batch)
     assert report.outcomes == {"applied": 1, "dlq:malformed": 1}
-    assert await store.periods_with_data("AFR") == ["2026-02", "2026-Q1", "CSP12"]
+    assert await store.periods_with_data("AFR") == ["2026-02", "2026-Q1", "CSP12", "CSP12-H1"]
     assert [letter.reason for letter in sink.sent] == ["malformed"]
 
 
