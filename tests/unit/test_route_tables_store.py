@@ -9,10 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager, ExitStack
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import inspect, select, table
@@ -24,10 +22,14 @@ from dief.crypto import KemPrivateKey, SigningKey, VerifyKey
 from dief.database import sqlite_url
 from dief.digests import RegionDigests
 from dief.render import render_digest_markdown
-from dief.routes import RouteInbox, RouteIssuer, RouteOutcome, publish_route_tables
+from dief.routes import RouteInbox, RouteIssuer, RouteOutcome, RouteTables, publish_route_tables
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import digest_routes
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+    from pathlib import Path
 
 AFR, EEG, WEOG = Region.AFR, Region.EEG, Region.WEOG
 NOW = 1_788_000_000.0  # 2026-08-29: CSP12 still open
@@ -205,12 +207,10 @@ async def test_a_tampered_or_misdirected_table_changes_nothing(
     tampered = await inbox.receive(json.dumps(envelope).encode())
     assert tampered.outcome is RouteOutcome.REFUSED
     # signed by another region's key than the one the payload names
-    wrong_key = RouteInbox(EEG, eeg, keys=[KEM[EEG]], keys_for=lambda r: [SIGN[WEOG].verify_key])
+    wrong_key = RouteInbox(EEG, eeg, keys=[KEM[EEG]], keys_for=lambda _r: [SIGN[WEOG].verify_key])
     assert (await wrong_key.receive(to_eeg)).outcome is RouteOutcome.REFUSED
     to_weog = next(s.value for s in sink.sent if s.key == b"AFR->WEOG/CSP12")
     assert (await inbox.receive(to_weog)).outcome is RouteOutcome.NOT_FOR_US
-    from dief.routes import RouteTables
-
     assert await RouteTables(eeg).received("EEG") == []
     assert (await inbox.receive(to_eeg)).outcome is RouteOutcome.STORED
     assert (await inbox.receive(to_eeg)).outcome is RouteOutcome.STORED  # same hour: kept
