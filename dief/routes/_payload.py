@@ -66,18 +66,27 @@ def _notes(protection: RouteProtection, k: int) -> list[str]:
                 "bound a cell the sending region suppresses in its own documents."
             ),
         ]
-    secondary = len(protection.secondary - {TOTAL})
-    left_out = (
-        [
+    listed = {cell for cell in protection.hidden if protection.lists(cell)}
+    secondary = len((protection.secondary & listed) - {TOTAL})
+    if protection.few:
+        left_out = [
             (
-                f"Not shown: {', '.join(sorted(protection.omitted))}. Listing it would either "
-                "have hidden the table's total or told more about a cell the sending region "
-                "suppresses than its own documents do."
+                f"Fewer than {k} distinct contributors: no value of any dimension is listed "
+                "(a listed value, even suppressed, would tell what their cases report)."
             )
         ]
-        if protection.omitted
-        else []
-    )
+    else:
+        left_out = (
+            [
+                (
+                    f"Not shown: {', '.join(sorted(protection.omitted))}. Listing it would either "
+                    "have hidden the table's total or told more about a cell the sending region "
+                    "suppresses than its own documents do."
+                )
+            ]
+            if protection.omitted
+            else []
+        )
     return [
         (
             f"Cases of the sending region in this CSP cycle whose route passes through the "
@@ -87,7 +96,7 @@ def _notes(protection: RouteProtection, k: int) -> list[str]:
             "that none of them can be recovered or bounded from this table."
         ),
         (
-            f"{len(protection.hidden - {TOTAL})} cells are suppressed ({secondary} to protect "
+            f"{len(listed - {TOTAL})} cells are suppressed ({secondary} to protect "
             "others). Contributors are never listed; the counts are the sending region's, as "
             "given."
         ),

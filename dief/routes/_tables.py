@@ -112,13 +112,15 @@ class RouteProtection:
     (fewer than k contributors), ``tainted`` (above its cap: it would tell a reader more
     about the sender's cell than the sender's documents do), the rest secondary.
     ``omitted``: dimensions left out of the table (nothing of them listed); ``withheld``:
-    nothing of the table is published."""
+    nothing of the table is published; ``few``: the total has fewer than k contributors,
+    so no dimension is listed (every dimension omitted)."""
 
     hidden: frozenset[CellId]
     primary: frozenset[CellId]
     tainted: frozenset[CellId]
     withheld: bool = False
     omitted: frozenset[str] = frozenset()
+    few: bool = False
 
     def lists(self, cell: CellId) -> bool:
         """Whether the table lists *cell* (published or suppressed)."""
@@ -365,6 +367,20 @@ def _headline(rules: _Rules, bare: frozenset[str]) -> RouteProtection | None:
     return best
 
 
+def _few(route: PeriodCells, sender: SenderCells, k: int) -> RouteProtection | None:
+    """A table whose total has fewer than *k* distinct contributors lists no value of any
+    dimension (its total suppressed): a listed suppressed value says its cases have it, so
+    one or two States' cases would have their profile read off the listing (#15,
+    docs/digests.md "Route tables"). ``None`` for any other table."""
+    total = route.get(TOTAL)
+    if total is None or total.contributors >= k:
+        return None
+    caps = sender.caps(route)
+    primary = frozenset(cell for cell, tally in route.items() if tally.contributors < k)
+    tainted = frozenset(cell for cell, tally in route.items() if tally.count > caps[cell])
+    return RouteProtection(frozenset(route), primary, tainted, omitted=_ROUTE_DIMS, few=True)
+
+
 def protect_route(
     route: PeriodCells,
     sender: SenderCells,
@@ -381,6 +397,9 @@ def protect_route(
     must then list every cell they suppressed (:func:`route_cells` with *earlier*)."""
     if k < 1:
         raise ValueError("k is at least 1")
+    few = _few(route, sender, k)
+    if few is not None:
+        return few
     caps = sender.caps(route)
     rules = _Rules(
         route,

@@ -183,7 +183,15 @@ def _protected(
 
     while True:
         protection = protect(
-            counts, [*primary, *extra], groups, order=cell_order, prefer=prefer, earlier=earlier
+            counts,
+            [*primary, *extra],
+            groups,
+            order=cell_order,
+            prefer=prefer,
+            earlier=earlier,
+            # check 4: a reader knows every listed suppressed cell counts at least one case;
+            # across the region rows and the global table that can pin hidden cells (#15)
+            bounds=True,
         )
         if not rows:
             break

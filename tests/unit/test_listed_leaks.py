@@ -1,0 +1,152 @@
+"""Two leaks the audit found on ``dief demo --cases 300`` (#15), each rebuilt on a small
+hand-made history and judged by the independent audit (:mod:`dief.audit`), never by the
+suppression code's own model.
+
+1. The CSP summary: the global row publishes its total and every value of a dimension but
+   two, so those two sum to a known number; the region rows list that many suppressed
+   cells of them, each at least one case: each is pinned. The Secretariat's protection
+   now checks the bounds (``protect(bounds=True)``).
+2. A route table of one case: its total withheld, but each dimension listed one suppressed
+   value, so the case's profile was read off the listing. A table whose total has fewer
+   than k contributors now lists no dimension.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from dief.aggregator import TOTAL
+from dief.audit import audit_folder
+from dief.disclosure import GLOBAL, CellId, PeriodCells, Tally
+from dief.routes import RouteCase, SenderCells, build_route_table, protect_route, route_cells
+from dief.secretariat._summary import SummaryTables, _table, summary_tables
+from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+CYCLE = "CSP12"
+END_USER = "end_user_type"
+ISSUED = datetime(2026, 9, 1, 10, tzinfo=UTC)
+
+
+def _tally(count: int, contributors: int) -> Tally:
+    return Tally(count, contributors, (CYCLE,))
+
+
+def _row(total: int, common: int, rare: dict[str, int]) -> PeriodCells:
+    """A region row: *total* cases, *common* of them civilian_market (5 contributors),
+    the *rare* values one contributor each."""
+    cells: dict[CellId, Tally] = {
+        TOTAL: _tally(total, 6),
+        (END_USER, "civilian_market"): _tally(common, 5),
+    }
+    for value, count in rare.items():
+        cells[END_USER, value] = _tally(count, min(count, 3))
+    return cells
+
+
+def _document(table: dict[str, Any]) -> dict[str, Any]:
+    # a real summary lists every dimension; here only those with a cell
+    table["dimensions"] = {d: cells for d, cells in table["dimensions"].items() if cells}
+    return table
+
+
+def _write_summary(folder: Path, tables: SummaryTables, regions: tuple[str, ...]) -> None:
+    doc = {
+        "cycle": CYCLE,
+        "k": 3,
+        "regions": {r: _document(_table(r, tables, None).model_dump(mode="json")) for r in regions},
+        "global": _document(_table(GLOBAL, tables, None).model_dump(mode="json")),
+        "checklist": [],
+    }
+    path = folder / "summary" / f"{CYCLE}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc), encoding="utf-8")
+
+
+def _determined(folder: Path, reader: str) -> list[tuple[str, str]]:
+    report = audit_folder(folder, reader, verdicts_only=True)
+    return sorted((c.table, c.cell) for c in report.determined)
+
+
+def test_listed_suppressed_region_cells_pin_no_global_cell(tmp_path: Path) -> None:
+    """The global row gives unknown + private_security_company (+ non_state_armed_group)
+    = 8; the region rows list suppressed cells of them, each >= 1: before the fix the
+    reader pinned six region cells (AFR, EEG, WEOG: unknown 1 and civilian_market)."""
+    cells = {
+        "AFR": _row(19, 18, {"unknown": 1}),
+        "APG": _row(
+            20, 15, {"unknown": 1, "private_security_company": 1, "non_state_armed_group": 3}
+        ),
+        "EEG": _row(16, 15, {"unknown": 1}),
+        "WEOG": _row(15, 14, {"unknown": 1}),
+    }
+    regions = tuple(cells)
+    tables = summary_tables(cells, regions, k=3)
+    _write_summary(tmp_path, tables, regions)
+    assert _determined(tmp_path, "GRULAC") == []
+    # the protection still publishes the global total and its common value
+    assert tables.published((GLOBAL, *TOTAL))
+    assert tables.published((GLOBAL, END_USER, "civilian_market"))
+
+
+AFR_ROW: dict[CellId, Tally] = {
+    TOTAL: _tally(6, 4),
+    ("kind", "case"): _tally(5, 3),
+    ("kind", "alert"): _tally(1, 1),
+    ("transfer_stage", "in_transit"): _tally(1, 1),
+    ("transfer_stage", "at_import"): _tally(5, 4),
+}
+
+
+def _route_folder(folder: Path) -> None:
+    """GRULAC's cycle digest showing AFR's route table of one case (an alert in transit),
+    and the summary whose AFR row publishes in_transit 1 (a bound on the route cell)."""
+    route = route_cells(
+        [RouteCase("p9", CYCLE, (("kind", "alert"), ("transfer_stage", "in_transit")))]
+    )
+    sender = SenderCells(digest={c: t.count for c, t in AFR_ROW.items()}, nonred=AFR_ROW, k_csp=1)
+    protection = protect_route(route, sender, k=2)
+    table = build_route_table(
+        Region.AFR, Region.GRULAC, CYCLE, route, protection, k=2, issued_at=ISSUED
+    )
+    digest = {
+        "region": "GRULAC",
+        "period": CYCLE,
+        "k": 2,
+        "totals": {"cases": 12, "contributors": None, "suppressed": False},
+        "dimensions": {},
+        "checklist": [],
+        "notes": {},
+        "routes": [table.model_dump(mode="json")],
+    }
+    path = folder / "digests" / "GRULAC" / f"{CYCLE}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(digest), encoding="utf-8")
+    row = {
+        "totals": {"cases": 6, "contributors": 4, "suppressed": 0},
+        "dimensions": {
+            "transfer_stage": [
+                {"value": "in_transit", "count": 1, "suppressed": False},
+                {"value": "at_import", "count": 5, "suppressed": False},
+            ]
+        },
+    }
+    summary = {"cycle": CYCLE, "k": 1, "regions": {"AFR": row}, "global": row, "checklist": []}
+    (folder / "summary").mkdir(parents=True, exist_ok=True)
+    (folder / "summary" / f"{CYCLE}.json").write_text(json.dumps(summary), encoding="utf-8")
+
+
+def test_a_one_case_route_table_lists_no_profile(tmp_path: Path) -> None:
+    """Before the fix the table listed kind/alert and transfer_stage/in_transit
+    suppressed: with in_transit <= 1 (the sender's row) every cell was pinned at 1."""
+    _route_folder(tmp_path)
+    assert _determined(tmp_path, "GRULAC") == []
+    doc = json.loads((tmp_path / "digests" / "GRULAC" / f"{CYCLE}.json").read_text("utf-8"))
+    (route,) = doc["routes"]
+    assert route["dimensions"] == {}
+    assert route["totals"]["cases"] is None
+    assert any("Fewer than 2 distinct contributors" in note for note in route["notes"])
