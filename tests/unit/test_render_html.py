@@ -38,6 +38,16 @@ async def store(tmp_path: Path) -> AsyncIterator[CaseStore]:
         yield s
 
 
+@pytest.fixture
+async def busy_store(tmp_path: Path) -> AsyncIterator[CaseStore]:
+    """AFR with twelve nodes: its 2026-Q1 digest publishes a stage and hides another (with
+    five nodes the reserve for totals hides every stage of the quarter, by design)."""
+    async with CaseStore(sqlite_url(tmp_path / "busy.db")) as s:
+        rng = random.Random(11)
+        await s.apply_batch("AFR", History("AFR", rng, MONTHS, nodes=12).batch(400))
+        yield s
+
+
 class _Page(HTMLParser):
     """Table rows (with their data-* attributes and cell texts), chart points, tags seen."""
 
@@ -220,7 +230,8 @@ async def test_series_drops_empty_leading_periods_and_never_ranks_by_hidden_coun
     assert [(s.value, s.counts) for s in methods] == [("other", (2,))]  # 9 cases, 1 contributor
 
 
-async def test_lessons_are_escaped_grouped_and_never_red(store: CaseStore) -> None:
+async def test_lessons_are_escaped_grouped_and_never_red(busy_store: CaseStore) -> None:
+    store = busy_store
     plain = await build_digest(store, "AFR", "2026-Q1", k=2, catalogue=CATALOGUE)
     stages = plain.dimensions[Dimension.TRANSFER_STAGE]
     shown = next(c.value for c in stages if not c.suppressed)
