@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from dief.render._docx import _dimension_value
 from dief.secretariat import DIMENSION_LABELS
 from dief.vocab import REGION_NAMES, Dimension, Region
-from dief.wire import Cell, CspSummary, Digest, RegionTable, Totals
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from dief.wire import Cell, CspSummary, Digest, RegionTable, Totals
 
 __all__ = ["ANNEX_COLUMNS", "render_digest_annex", "render_summary_annex"]
 
@@ -53,7 +57,7 @@ def _total_row(period: str, region: str, name: str, totals: Totals) -> Row:
     return (*place, str(totals.cases), contributors, "", trend, "published")
 
 
-def _cell_row(
+def _cell_row(  # noqa: PLR0913, PLR0917  one annex row: the cell and where it sits
     period: str, region: str, name: str, dimension: Dimension, cell: Cell, titles: dict[str, str]
 ) -> Row:
     place = (

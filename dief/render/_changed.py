@@ -21,11 +21,15 @@ the last issue. Two guards keep that cheap:
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 from functools import cache
 from pathlib import Path
 
+import dief
 from dief._files import write_atomic as _write_atomic
+from dief.secretariat import DIMENSION_LABELS
+from dief.vocab import REGION_NAMES
 
 __all__ = ["MANIFEST", "Manifest", "fingerprint", "render_context", "write_atomic"]
 
@@ -65,10 +69,7 @@ def render_context() -> str:
     """What every rendering draws on besides its document: the dief version, the
     renderers' source and templates, and the labels they print (read now, so a label
     changed at run time counts)."""
-    import dief
-    from dief.portal._labels import VALUE_LABELS
-    from dief.secretariat import DIMENSION_LABELS
-    from dief.vocab import REGION_NAMES
+    from dief.portal._labels import VALUE_LABELS  # noqa: PLC0415  dief.portal (the web app) loaded on use, not by every rendering
 
     labels = json.dumps(
         [
@@ -87,10 +88,6 @@ def _source() -> str:
     templates, labels, and whatever they import), and the versions of the libraries in
     :data:`_LIBRARIES`. Read once per process (the code a process runs does not change
     under it); about 50 ms. Any change re-renders everything once: safe, and rare."""
-    import importlib.metadata
-
-    import dief
-
     root = Path(dief.__file__).parent
     parts: list[str | bytes] = []
     for path in sorted(root.rglob("*")):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,8 @@ from dief.vocab import REGION_NAMES, Dimension
 from dief.wire import ChecklistEntry, CspSummary, RegionTable, Totals, Trend
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from docx.document import Document as DocxDocument
 
 __all__ = ["annex_paragraph", "paper_date", "prose", "render_summary_docx", "summary_symbol"]
@@ -97,7 +98,7 @@ def paper_date(last_month: str, issued_at: str | None = None) -> datetime:
     """The date a paper carries: the day it was signed (*issued_at*), else the first day
     after its period (*last_month*, ``YYYY-MM``), the earliest it can be issued."""
     if issued_at:
-        day = datetime.fromisoformat(issued_at.replace("Z", "+00:00"))
+        day = datetime.fromisoformat(issued_at)
         return datetime(day.year, day.month, day.day, tzinfo=UTC)
     after = Month.parse(last_month).next()
     return datetime(after.year, after.month, 1, tzinfo=UTC)
@@ -180,7 +181,7 @@ def _checklist_rows(entries: Sequence[ChecklistEntry]) -> list[list[str]]:
 
 def _charts(summary: CspSummary) -> list[tuple[str, bytes]]:
     """(caption, PNG) of the regions' cases and the most prevalent indicators."""
-    from matplotlib.figure import Figure  # loaded on use: matplotlib takes a while to import
+    from matplotlib.figure import Figure  # noqa: PLC0415  matplotlib takes a while to import: loaded on use
 
     out: list[tuple[str, bytes]] = []
     regions = [(r.value, t.totals.cases) for r, t in summary.regions.items()]
@@ -207,7 +208,7 @@ def _charts(summary: CspSummary) -> list[tuple[str, bytes]]:
             [e.id for e in reversed(entries)],
             [(e.prevalence or 0.0) * 100 for e in reversed(entries)],
             color=[
-                "#b4441a" if e.trend in (Trend.RISING, Trend.NEW) else "#0072B2"
+                "#b4441a" if e.trend in {Trend.RISING, Trend.NEW} else "#0072B2"
                 for e in reversed(entries)
             ],
         )
@@ -227,7 +228,7 @@ def _png(fig: object) -> bytes:
 
 
 def _front(doc: DocxDocument, summary: CspSummary) -> None:
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
 
     dated = long_date(paper_date(summary.to, summary.issued_at))
     marker = doc.add_paragraph(
@@ -299,7 +300,7 @@ def _new_document(summary: CspSummary) -> DocxDocument:
 
 def _pictures(doc: DocxDocument, charts: Sequence[tuple[str, bytes]]) -> None:
     """Each (caption, PNG) chart, 15 cm wide, with its caption below."""
-    from docx.shared import Cm
+    from docx.shared import Cm  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
 
     for caption, png in charts:
         doc.add_picture(io.BytesIO(png), width=Cm(15))

@@ -10,7 +10,6 @@ The file is deterministic (fixed document properties and ZIP timestamps).
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
@@ -34,10 +33,13 @@ from dief.render._docx_layout import new_paper, value_text
 from dief.render._routes import ROUTES_INTRO, ROUTES_TITLE, WITHHELD_TEXT, RouteView, route_views
 from dief.secretariat import DIMENSION_LABELS
 from dief.vocab import REGION_NAMES, Dimension
-from dief.wire import Cell, Digest, Totals
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from docx.document import Document as DocxDocument
+
+    from dief.wire import Cell, Digest, Totals
 
 __all__ = ["digest_symbol", "render_digest_docx"]
 
@@ -168,7 +170,7 @@ def _new_document(digest: Digest, start_month: int) -> DocxDocument:
 
 def _symbol_block(doc: DocxDocument, digest: Digest, start_month: int) -> None:
     """The first page's symbol, date and language, top right (later pages: the header)."""
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.enum.text import WD_ALIGN_PARAGRAPH  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
 
     last = parse_period(digest.period, start_month=start_month).last
     marker = doc.add_paragraph(

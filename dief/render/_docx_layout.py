@@ -12,11 +12,12 @@ on every page (``w:tblHeader``). Values are shown by their vocabulary label
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
     from docx.document import Document as DocxDocument
     from docx.oxml.table import CT_Tc
     from docx.oxml.xmlchemy import BaseOxmlElement
@@ -58,7 +59,7 @@ FONT = "Arial"
 
 def value_text(value: str) -> str:
     """A vocabulary code as its label (``small_arms`` → "Small arms")."""
-    from dief.portal._labels import value_label  # the one label source (loaded on use)
+    from dief.portal._labels import value_label  # noqa: PLC0415  the one label source; dief.portal loaded on use
 
     return value_label(value)
 
@@ -141,8 +142,8 @@ def _scaled(least: Sequence[int], total: int) -> list[int]:
 
 
 def _element(tag: str, **attrs: str) -> BaseOxmlElement:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
+    from docx.oxml import OxmlElement  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
+    from docx.oxml.ns import qn  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
 
     element: BaseOxmlElement = OxmlElement(tag)
     for name, value in attrs.items():
@@ -160,21 +161,21 @@ def grid_table(
     """A table of *header* and *rows* spanning the text width with a fixed column grid,
     its header row bold and repeated on every page, number columns right-aligned, rows
     not split across pages; then an empty paragraph."""
-    from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.oxml.ns import qn
-    from docx.shared import Twips
+    from docx.enum.table import WD_TABLE_ALIGNMENT  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
+    from docx.oxml.ns import qn  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
+    from docx.shared import Twips  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
 
     sizes = list(widths) if widths is not None else column_widths(header, rows)
     table: Table = doc.add_table(rows=1 + len(rows), cols=len(header))  # all rows at once
     table.style = doc.styles[TABLE_STYLE]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False  # w:tblLayout fixed
-    tbl = table._tbl
+    tbl = table._tbl  # noqa: SLF001  python-docx has no public handle on the table's XML (w:tblGrid)
     for col, width in zip(tbl.tblGrid.gridCol_lst, sizes, strict=True):
         col.w = Twips(width)
     tbl_pr = tbl.tblPr
     tbl_w = tbl_pr.find(qn("w:tblW"))  # the template's: after tblStyle, in schema order
-    assert tbl_w is not None
+    assert tbl_w is not None  # noqa: S101  narrows the type: python-docx's template has it
     tbl_w.set(qn("w:w"), str(sum(sizes)))
     tbl_w.set(qn("w:type"), "dxa")
     margins = _element("w:tblCellMar")
@@ -215,8 +216,8 @@ def new_paper(
     """An empty A4 document: margins, no hyphenation, 9 pt tables, the header
     (*symbol* left, *dated* right) and footer (page *n* of *m*), and fixed core properties
     (*title*, *subject*, author "ATT Secretariat", language English, dated *stamp*)."""
-    from docx import Document
-    from docx.shared import Pt, Twips
+    from docx import Document  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
+    from docx.shared import Pt, Twips  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
 
     doc = Document()
     section = doc.sections[0]
@@ -241,7 +242,7 @@ def new_paper(
 def _arial(doc: DocxDocument) -> None:
     """Every style in Arial (the theme's fonts would differ between Word and LibreOffice,
     and the column widths are measured in Arial)."""
-    from docx.oxml.ns import qn
+    from docx.oxml.ns import qn  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
 
     for fonts in doc.styles.element.iter(qn("w:rFonts")):
         for name in list(fonts.attrib):
@@ -254,7 +255,7 @@ def _arial(doc: DocxDocument) -> None:
 def _no_hyphenation(doc: DocxDocument) -> None:
     """``w:autoHyphenation`` off in the settings and ``w:suppressAutoHyphens`` on every
     paragraph by default (docDefaults), English as the proofing language."""
-    from docx.oxml.ns import qn
+    from docx.oxml.ns import qn  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
 
     settings = doc.settings.element
     for old in settings.findall(qn("w:autoHyphenation")):
@@ -266,7 +267,7 @@ def _no_hyphenation(doc: DocxDocument) -> None:
     else:
         settings.insert(0, off)
     defaults = doc.styles.element.find(qn("w:docDefaults"))
-    assert defaults is not None  # python-docx's template has them
+    assert defaults is not None  # noqa: S101  narrows the type: python-docx's template has them
     ppr_default = defaults.find(qn("w:pPrDefault"))
     if ppr_default is None:
         ppr_default = _element("w:pPrDefault")
@@ -284,8 +285,8 @@ def _no_hyphenation(doc: DocxDocument) -> None:
 def add_link(paragraph: Paragraph, text: str, target: str) -> None:
     """Append *text* to *paragraph* as a hyperlink to *target* (a path relative to the
     paper, such as its data annex ``CSP12.csv``), blue and underlined."""
-    from docx.opc.constants import RELATIONSHIP_TYPE
-    from docx.oxml.ns import qn
+    from docx.opc.constants import RELATIONSHIP_TYPE  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
+    from docx.oxml.ns import qn  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
 
     rel = paragraph.part.relate_to(target, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
     link = _element("w:hyperlink")
@@ -299,12 +300,12 @@ def add_link(paragraph: Paragraph, text: str, target: str) -> None:
     shown.text = text
     run.append(shown)
     link.append(run)
-    paragraph._p.append(link)
+    paragraph._p.append(link)  # noqa: SLF001  python-docx has no public API for hyperlinks: the paragraph's XML
 
 
 def _field(paragraph: object, instruction: str, shown: str) -> None:
     """A complex field (``PAGE``, ``NUMPAGES``) showing *shown* until updated."""
-    p = paragraph._p  # type: ignore[attr-defined]
+    p = paragraph._p  # type: ignore[attr-defined]  # noqa: SLF001  python-docx has no public API for fields: the paragraph XML
     for part in (
         _element("w:fldChar", fldCharType="begin"),
         _instr(instruction),
@@ -324,8 +325,8 @@ def _instr(instruction: str) -> BaseOxmlElement:
 
 def _header_footer(doc: DocxDocument, symbol: str, dated: str) -> None:
     """Header: the symbol, a right tab, the date. Footer: "Page n of m", centred."""
-    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
-    from docx.shared import Twips
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
+    from docx.shared import Twips  # noqa: PLC0415  python-docx loaded on use (only DOCX papers need it)
 
     section = doc.sections[0]
     section.different_first_page_header_footer = True  # page 1 carries the symbol block

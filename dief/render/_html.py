@@ -10,9 +10,9 @@ Rendering is deterministic: the same inputs give the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -35,6 +35,9 @@ from dief.wire import (
     Totals,
     Trend,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 __all__ = ["render_digest_html", "render_summary_html"]
 
@@ -165,8 +168,8 @@ def _trend_text(trend: Trend | None) -> str:
 def _digest_tiles(digest: Digest, previous: str | None) -> list[_Tile]:
     totals = digest.totals
     if totals.withheld or totals.cases is None:
-        cases = _Tile("cases", "Cases", "suppressed", _hidden_text(totals.reason), True)
-        contributors = _Tile("contributors", "Distinct contributors", _DASH, "", True)
+        cases = _Tile("cases", "Cases", "suppressed", _hidden_text(totals.reason), withheld=True)
+        contributors = _Tile("contributors", "Distinct contributors", _DASH, "", withheld=True)
     else:
         before = (
             f"{totals.previous} in {previous}{_trend_text(totals.trend)}"

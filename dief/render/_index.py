@@ -8,17 +8,21 @@ the run's own files. Links are relative, so the folder can be moved or zipped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from dief._files import write_atomic
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
-from dief.render._output import OutputIndex, WrittenOutput
 from dief.vocab import REGION_NAMES, Region
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from dief.render._output import OutputIndex, WrittenOutput
 
 __all__ = ["INDEX_FILE", "IndexLink", "render_index", "write_index"]
 

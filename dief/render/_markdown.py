@@ -6,7 +6,7 @@ number. Rendering is deterministic: the same digest gives the same text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from dief.digests import MONTHLY_NOTE
 from dief.render._routes import ROUTES_INTRO, ROUTES_TITLE, WITHHELD_TEXT, route_views
@@ -23,6 +23,9 @@ from dief.wire import (
     SuppressionReason,
     Totals,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 __all__ = ["legend", "render_digest_markdown", "render_summary_markdown"]
 
@@ -145,8 +148,10 @@ def _checklist(entries: Sequence[ChecklistEntry]) -> list[str]:
     if hidden:
         lines += [
             "",
-            f"{hidden} indicators are hidden and listed last without a rank: any of them may "
-            "be more prevalent than the ranked ones.",
+            (
+                f"{hidden} indicators are hidden and listed last without a rank: any of them may "
+                "be more prevalent than the ranked ones."
+            ),
         ]
     cited: dict[str, list[str]] = {}
     for entry in entries:
@@ -209,8 +214,10 @@ def render_digest_markdown(digest: Digest) -> str:
     lines = [
         f"# DIEF trend digest: {REGION_NAMES[region]} ({region.value}), {digest.period}",
         "",
-        f"For the regional DIEF meeting only. Cells with fewer than {digest.k} distinct "
-        "contributors are shown as suppressed. Contributors are never listed.",
+        (
+            f"For the regional DIEF meeting only. Cells with fewer than {digest.k} distinct "
+            "contributors are shown as suppressed. Contributors are never listed."
+        ),
         "",
         *legend(),
         "",
@@ -226,8 +233,10 @@ def render_digest_markdown(digest: Digest) -> str:
     ]
     if notes.checklist_window:
         lines += [
-            f"Ranked by prevalence over {notes.checklist_window[0]} to "
-            f"{notes.checklist_window[-1]}.",
+            (
+                f"Ranked by prevalence over {notes.checklist_window[0]} to "
+                f"{notes.checklist_window[-1]}."
+            ),
             "",
         ]
     lines += _checklist(digest.checklist)
@@ -298,8 +307,10 @@ def render_summary_markdown(summary: CspSummary) -> str:
         "",
         "## Methodology",
         "",
-        f"k = {method.k}; {method.suppressed} cells suppressed ({method.primary} primary, "
-        f"{method.secondary} secondary).",
+        (
+            f"k = {method.k}; {method.suppressed} cells suppressed ({method.primary} primary, "
+            f"{method.secondary} secondary)."
+        ),
         "",
         *[f"- {_esc(rule)}" for rule in method.rules],
         "",

@@ -20,17 +20,11 @@ file whose bytes are unchanged is not rewritten (its modification time kept).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel
-
-from dief.aggregator.store import CaseStore
-from dief.catalogue import Catalogue
 from dief.digests import CaseLesson, RegionDigests
-from dief.disclosure import RowRequirement
 from dief.periods import DEFAULT_CYCLE_START_MONTH, is_cycle, parse_period
 from dief.render._annex import render_digest_annex, render_summary_annex
 from dief.render._changed import Manifest, fingerprint, render_context, write_atomic
@@ -40,7 +34,16 @@ from dief.render._html import render_digest_html, render_summary_html
 from dief.render._markdown import render_digest_markdown, render_summary_markdown
 from dief.secretariat import build_summary
 from dief.vocab import Region
-from dief.wire import CspSummary, Lesson
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from pydantic import BaseModel
+
+    from dief.aggregator.store import CaseStore
+    from dief.catalogue import Catalogue
+    from dief.disclosure import RowRequirement
+    from dief.wire import CspSummary, Lesson
 
 __all__ = ["OutputIndex", "WrittenOutput", "dump_json", "write_outputs"]
 
@@ -100,7 +103,7 @@ def _period_order(period: str, start_month: int) -> tuple[int, str]:
     return (_KIND_RANK[parse_period(period, start_month=start_month).kind], period)
 
 
-async def write_outputs(
+async def write_outputs(  # noqa: PLR0913  a public keyword signature (dief.pipeline, the CLI, tests)
     out_dir: str | Path,
     store: CaseStore,
     *,
@@ -246,7 +249,7 @@ class _Ticker:
             self._progress(self._done, self._total)
 
 
-async def _load_region(
+async def _load_region(  # noqa: PLR0913  keyword options passed through from write_outputs
     store: CaseStore,
     region: Region,
     *,
@@ -275,7 +278,7 @@ async def _load_region(
     return source
 
 
-def _write_region_digests(
+def _write_region_digests(  # noqa: PLR0913  keyword options passed through from write_outputs
     folder: Path,
     source: RegionDigests,
     region: Region,
@@ -316,7 +319,7 @@ def _write_region_digests(
     return out
 
 
-def _write_digest(
+def _write_digest(  # noqa: PLR0913  keyword options passed through from write_outputs
     folder: Path,
     region: Region,
     source: RegionDigests,
@@ -377,7 +380,7 @@ def _cycle_number(cycle: str) -> int:
     return int(cycle[3:])
 
 
-async def _build_cycle_summary(
+async def _build_cycle_summary(  # noqa: PLR0913  keyword options passed through from write_outputs
     store: CaseStore,
     cycle: str,
     *,
@@ -405,7 +408,7 @@ async def _build_cycle_summary(
     )
 
 
-def _write_summary(
+def _write_summary(  # noqa: PLR0913  keyword options passed through from write_outputs
     folder: Path, cycle: str, summary: CspSummary, *, html: bool, docx: bool, files: _Files
 ) -> WrittenOutput:
     """Write *summary* of *cycle* as JSON, Markdown, CSV and (*html*, *docx*) HTML and

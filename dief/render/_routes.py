@@ -8,11 +8,14 @@ never a number; a withheld table shows no count at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dief.vocab import REGION_NAMES, Dimension
 from dief.wire import Cell, Digest, Totals, digest_routes
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["ROUTES_INTRO", "ROUTES_TITLE", "WITHHELD_TEXT", "RouteView", "route_views"]
 
