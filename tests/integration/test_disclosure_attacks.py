@@ -153,6 +153,19 @@ async def test_the_halves_give_no_cycle_cell_away(
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="open: found by the generated examples (HJ, 2026-12-05)")
+async def test_seed_182_gives_no_digest_cell_away(tmp_path: Path) -> None:
+    """A history the two-issue attack drew at 00348a1 (seed 182, 28 then 17 cases): the
+    rank attacker and the LP audit both determine ``digest/AFR/2026-02``
+    ``item_category/attack_helicopters`` from the two issues together (docs/audit.md).
+    Strict xfail until the joint pattern's re-issue check stops it."""
+    await _two_issues(tmp_path, 182, 28, 17)
+    report = audit_folder([tmp_path / "issue1", tmp_path / "issue2"], "AFR", verdicts_only=True)
+    assert [c for c in report.suppressed if c.by_rank] == []
+    assert report.determined == ()
+
+
+@pytest.mark.slow
 @settings(
     # each example about 25 s on a busy 2-core machine (two issues built, then the audit's
     # verdicts, as strong as its intervals but without the wide cells' upper ends)
