@@ -27,8 +27,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,8 +36,12 @@ from dief.audit._own import OwnCase
 from dief.audit._relations import SystemOptions, build_system
 from dief.audit._report import level_of
 from dief.audit._solve import InfeasibleError, Interval, blocks, intervals
-from dief.audit._system import LinearSystem
 from dief.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dief.audit._system import LinearSystem
 
 __all__ = [
     "AuditBaseline",
@@ -65,7 +68,7 @@ def bulletin_case(facts: Mapping[str, object], region: str) -> OwnCase | None:
     if facts.get("action", "publish") != "publish":
         return None
     month = facts.get("month")
-    if not isinstance(month, str) or len(month) != 7:
+    if not isinstance(month, str) or len(month) != 7:  # noqa: PLR2004  7 = len("YYYY-MM"): a month's period
         return None
     pairs: set[tuple[str, str]] = set()
     for name in _SINGLE:
@@ -179,7 +182,7 @@ def _targets(system: LinearSystem) -> list[int]:
     return [
         j
         for j, role in enumerate(system.roles)
-        if role in ("suppressed", "grouped", "red") and j not in system.published
+        if role in {"suppressed", "grouped", "red"} and j not in system.published
     ]
 
 
@@ -214,10 +217,10 @@ def _exposed(base: AuditBaseline, j: int, new: Interval) -> bool:
     if old.width is not None and old.width < lvl:
         return False  # exposed already without the candidate: not this candidate's doing
     role = base.system.roles[j]
-    return role == "suppressed" or (role in ("red", "grouped") and width == 0 and new.lower > 0)
+    return role == "suppressed" or (role in {"red", "grouped"} and width == 0 and new.lower > 0)
 
 
-def check_bulletin(
+def check_bulletin(  # noqa: C901, PLR0911  one early answer per case, in the order of their cost
     base: AuditBaseline, candidate: OwnCase, *, max_lp: int | None = None
 ) -> BulletinCheck:
     """Does the audit still hold with *candidate* known to every reader? Sufficient test
@@ -230,19 +233,21 @@ def check_bulletin(
     raised: list[int] = []
     for j in (int(x) for x in np.flatnonzero(system.lower[:n] > base.system.lower + 1e-9)):
         if system.lower[j] > base.system.upper[j] + 1e-9:
-            return BulletinCheck(False, "contradiction", time.perf_counter() - started)
-        if base.system.upper[j] - base.system.lower[j] > 1e-7:
+            return BulletinCheck(
+                holds=False, by="contradiction", seconds=time.perf_counter() - started
+            )
+        if base.system.upper[j] - base.system.lower[j] > 1e-7:  # noqa: PLR2004  the solver's tolerance (_solve._TOL)
             raised.append(j)  # a published count already includes the candidate's case
     try:
         old = base.intervals_of(raised)
     except InfeasibleError:
-        return BulletinCheck(False, "contradiction", time.perf_counter() - started)
+        return BulletinCheck(holds=False, by="contradiction", seconds=time.perf_counter() - started)
     slow = [j for j in raised if system.lower[j] > old[j].lower]
     if not slow:
-        return BulletinCheck(True, "bounds", time.perf_counter() - started)
+        return BulletinCheck(holds=True, by="bounds", seconds=time.perf_counter() - started)
     reduced = blocks(system)
     if not reduced.consistent:
-        return BulletinCheck(False, "contradiction", time.perf_counter() - started)
+        return BulletinCheck(holds=False, by="contradiction", seconds=time.perf_counter() - started)
     touched: set[int] = set()
     for block in reduced.blocks:
         members = {int(j) for j in block.unknowns}
@@ -250,11 +255,11 @@ def check_bulletin(
             touched |= members
     wanted = [j for j in base.targets if j in touched]
     if max_lp is not None and len(wanted) > max_lp:
-        return BulletinCheck(False, "deferred", time.perf_counter() - started)
+        return BulletinCheck(holds=False, by="deferred", seconds=time.perf_counter() - started)
     try:
         found = intervals(system, wanted, enough=base.enough)
     except InfeasibleError:
-        return BulletinCheck(False, "contradiction", time.perf_counter() - started)
+        return BulletinCheck(holds=False, by="contradiction", seconds=time.perf_counter() - started)
     exposed = [j for j in wanted if _exposed(base, j, found[j])]
     cells = tuple(("/".join(system.names[j][1]), system.names[j][2]) for j in exposed)
     return BulletinCheck(not exposed, "lp", time.perf_counter() - started, cells)
@@ -302,7 +307,7 @@ class BulletinAudit:
         self._cache[region] = (view, known, base)
         return base
 
-    async def holds_with(self, region: str, cycle: str, facts: Mapping[str, object]) -> bool:
+    async def holds_with(self, region: str, cycle: str, facts: Mapping[str, object]) -> bool:  # noqa: ARG002  the seam's signature: the audit reads the whole region
         candidate = bulletin_case(facts, region)
         if candidate is None:
             return True  # a retraction or a bulletin without a month counts nothing

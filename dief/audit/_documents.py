@@ -21,13 +21,15 @@ cases under every value of the dimension the table does not list.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dief.audit._vocab import OTHER
 from dief.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+    from pathlib import Path
 
 __all__ = [
     "TOTAL",
@@ -152,7 +154,7 @@ def _bounds_from(pairs: Sequence[tuple[int, float]]) -> tuple[float, float] | No
             continue
         lo = max(lo, count / (ratio + _RATIO_HALF_STEP))
         hi = min(hi, count / (ratio - _RATIO_HALF_STEP))
-    return None if hi == float("inf") and lo == 0.0 else (lo, hi)
+    return None if hi == float("inf") and lo == 0.0 else (lo, hi)  # noqa: RUF069  exact: the default lower bound, never computed
 
 
 @dataclass
@@ -289,7 +291,7 @@ def start_month_of(folder: Path) -> int:
     """The month CSP cycles start in, from a summary's ``from`` (default September)."""
     for path in _json_files(folder / "summary"):
         first = _load(path).get("from")
-        if isinstance(first, str) and len(first) == 7:
+        if isinstance(first, str) and len(first) == 7:  # noqa: PLR2004  7 = len("YYYY-MM"): a month's period
             return int(first[5:])
     return 9
 

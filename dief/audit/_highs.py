@@ -11,11 +11,13 @@ private to scipy: when it is missing, :func:`session` gives ``None`` and the cal
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no type information
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["HighsSession", "session"]
 
@@ -28,13 +30,13 @@ except ImportError:  # pragma: no cover - depends on the scipy build
 class HighsSession:
     """A block's LP kept in HiGHS: ``minimise(j)`` / ``maximise(j)`` of one unknown."""
 
-    def __init__(self, highs: Any, n: int) -> None:
+    def __init__(self, highs: Any, n: int) -> None:  # noqa: ANN401  scipy's HiGHS binding has no type information
         self._highs = highs
         self._n = n
         self._current: int | None = None
         self.solves = 0
 
-    def _run(self, j: int, sense: Any) -> tuple[int, float]:
+    def _run(self, j: int, sense: Any) -> tuple[int, float]:  # noqa: ANN401  scipy's HiGHS binding has no type information
         h = self._highs
         if self._current is not None and self._current != j:
             h.changeColCost(self._current, 0.0)
@@ -48,7 +50,7 @@ class HighsSession:
             return 0, float(h.getInfo().objective_function_value)
         if status == _h.HighsModelStatus.kInfeasible:
             return 2, math.nan
-        if status in (_h.HighsModelStatus.kUnbounded, _h.HighsModelStatus.kUnboundedOrInfeasible):
+        if status in {_h.HighsModelStatus.kUnbounded, _h.HighsModelStatus.kUnboundedOrInfeasible}:
             return 3, math.nan
         return 4, math.nan
 
@@ -97,7 +99,7 @@ class HighsSession:
         return np.asarray(self._highs.getSolution().col_value, dtype=float)
 
 
-def session(
+def session(  # noqa: PLR0913, PLR0917  the block's LP: its four matrices and two bounds
     a_eq: sp.csr_matrix,
     b_eq: np.ndarray,
     a_ub: sp.csr_matrix,
@@ -124,8 +126,8 @@ def session(
     lp.a_matrix_.start_ = matrix.indptr
     lp.a_matrix_.index_ = matrix.indices
     lp.a_matrix_.value_ = matrix.data
-    highs = _h._Highs()
-    highs.setOptionValue("output_flag", False)
+    highs = _h._Highs()  # noqa: SLF001  scipy exposes HiGHS only through its private binding
+    highs.setOptionValue("output_flag", False)  # noqa: FBT003  HiGHS's option API takes the value positionally
     if highs.passModel(lp) == _h.HighsStatus.kError:
         return None
     return HighsSession(highs, n)

@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dief.audit._periods import cycle_of, half_of
 from dief.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["OwnCase", "load_own_cases", "own_case"]
 
@@ -63,7 +65,7 @@ class OwnCase:
 def own_case(raw: Mapping[str, Any]) -> OwnCase:
     """One case input (or derived facts) as an :class:`OwnCase`."""
     month = str(raw.get("month") or raw.get("detected") or "")[:7]
-    if len(month) != 7 or "region" not in raw:
+    if len(month) != 7 or "region" not in raw:  # noqa: PLR2004  7 = len("YYYY-MM"): a month's period
         raise ConfigurationError("an own case needs a region and a detected month")
     pairs: set[tuple[str, str]] = set()
     if "values" in raw:

@@ -72,7 +72,7 @@ def cycle_quarters(cycle: str, start_month: int) -> list[str]:
 
 def previous_period(period: str) -> str | None:
     """The period before (same kind), or None for a period the audit does not know."""
-    try:
+    try:  # noqa: PLW0717  every parse below raises ValueError for a period the audit does not know
         if half := _HALF.match(period):
             number, part = int(half.group(1)), half.group(2)
             if part == "2":

@@ -14,7 +14,7 @@ import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no type
 __all__ = ["propagate"]
 
 
-def _one_pass(
+def _one_pass(  # noqa: PLR0914  one pass of bound propagation over the rows, kept in one loop
     a: sp.coo_matrix, b: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """New (lo, hi) from the rows ``a x <= b``."""
@@ -36,7 +36,7 @@ def _one_pass(
     return new_lo, new_hi
 
 
-def propagate(
+def propagate(  # noqa: PLR0913, PLR0917  the block's LP: its four matrices and two bounds
     a_eq: sp.spmatrix,
     b_eq: np.ndarray,
     a_ub: sp.spmatrix,

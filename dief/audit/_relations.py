@@ -22,11 +22,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dief.audit._documents import TOTAL, PublishedTable, ReaderView, TableKey, grouped
-from dief.audit._own import OwnCase
 from dief.audit._periods import (
     cycle_halves,
     cycle_months,
@@ -41,6 +40,11 @@ from dief.audit._periods import (
 from dief.audit._system import LinearSystem, SystemBuilder
 from dief.audit._vocab import OTHER, vocabulary
 from dief.vocab import SINGLE_VALUED_DIMENSIONS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from dief.audit._own import OwnCase
 
 __all__ = ["SystemOptions", "build_system"]
 
@@ -100,14 +104,14 @@ class _Reader:
         self.named, self.unnamed = _named_values(view)
         for i, issue in enumerate(view.issues):
             for key, table in issue.tables.items():
-                self.canon[(i, key)] = i
+                self.canon[i, key] = i
                 if not options.link_issues:
                     continue
                 for e in range(i - 1, -1, -1):
                     earlier = view.issues[e].tables.get(key)
                     if earlier is not None:
                         if _linked(earlier, table, options):
-                            self.canon[(i, key)] = self.canon[(e, key)]
+                            self.canon[i, key] = self.canon[e, key]
                         break
 
     def table(self, i: int, key: TableKey) -> PublishedTable | None:
@@ -115,7 +119,7 @@ class _Reader:
 
     def member(self, i: int, key: TableKey, cell: str) -> int | None:
         """The unknown of *cell* in table *key* of issue *i*, or None where it counts 0."""
-        if key[0] in ("red", "rest"):
+        if key[0] in {"red", "rest"}:
             return self._shadow(i, key, cell, role="red" if key[0] == "red" else "shadow")
         table = self.table(i, key)
         if table is None:
@@ -123,12 +127,12 @@ class _Reader:
         state = table.state(cell)
         if state == "zero" or (cell.endswith(f"/{UNNAMED}") and not self._multiplicity(cell)):
             return None
-        name = (self.canon[(i, key)], key, cell)
+        name = (self.canon[i, key], key, cell)
         fresh = name not in self.b.index
         j = self.b.var(name, role=self._role(state, cell))
         if state == "published":
             value = table.cells[cell]
-            assert value is not None
+            assert value is not None  # noqa: S101  narrows the type: a published cell has its count
             self.b.fix(j, float(value))
             self.b.published.add(j)
         elif state == "unlisted" and self.b.roles[j] == "grouped":
@@ -265,7 +269,7 @@ class _Reader:
         members = [m for m in (self.member(i, key, c) for c in cells) if m is not None]
         if total is None or not members:
             return
-        terms: dict[int, float] = {m: 1.0 for m in members}
+        terms: dict[int, float] = dict.fromkeys(members, 1.0)
         terms[total] = terms.get(total, 0.0) - 1.0
         if dim == _ITEMS:  # every case names at least one item: sum >= total
             self.b.less_equal({j: -c for j, c in terms.items()})
@@ -294,7 +298,7 @@ class _Reader:
             if p is not None:
                 terms[p] = terms.get(p, 0.0) + 1.0
             r = self.member(i, rest, cell)
-            assert r is not None
+            assert r is not None  # noqa: S101  narrows the type: the rest's member exists when the part's does
             terms[r] = terms.get(r, 0.0) + 1.0
             self.b.equal(terms)
         dims: dict[str, list[str]] = {}
@@ -335,10 +339,10 @@ def _cells(*tables: PublishedTable | None) -> set[str]:
     return out
 
 
-def _digest_periods(r: _Reader, i: int) -> None:
+def _digest_periods(r: _Reader, i: int) -> None:  # noqa: C901, PLR0912  the digest's period relations, one kind after another
     region, start = r.view.region, r.view.start_month
     tables = {k[2]: t for k, t in r.view.issues[i].tables.items() if k[0] == "digest"}
-    months = [p for p in tables if len(p) == 7 and p[4] == "-" and p[5].isdigit()]
+    months = [p for p in tables if len(p) == 7 and p[4] == "-" and p[5].isdigit()]  # noqa: PLR2004  7 = len("YYYY-MM"): a month's period
     # a period without a digest counts zero (DESIGN §9: a digest for every period with
     # data), but only where the folder holds digests of that kind at all
     quarters = {f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in months}
@@ -424,14 +428,14 @@ def _summaries(r: _Reader, i: int) -> None:
                 r.split(i, whole, key, ("rest", key[1], key[2]), cells)
 
 
-def _own(r: _Reader, own: Sequence[OwnCase]) -> None:
+def _own(r: _Reader, own: Sequence[OwnCase]) -> None:  # noqa: C901  the own cases' relations, one table kind after another
     i = len(r.view.issues) - 1  # own cases bound the latest issue
     region, start = r.view.region, r.view.start_month
     counts: dict[tuple[TableKey, str], int] = {}
 
     def add(key: TableKey, cells: Iterable[str]) -> None:
         for cell in cells:
-            counts[(key, cell)] = counts.get((key, cell), 0) + 1
+            counts[key, cell] = counts.get((key, cell), 0) + 1
 
     for case in own:
         cells = [TOTAL, *(c for d, v in case.values if (c := r.own_cell(d, v)) is not None)]
@@ -468,7 +472,7 @@ def build_system(
         for key, table in sorted(issue.tables.items()):
             for cell in table.cells:
                 r.member(i, key, cell)
-            if r.canon[(i, key)] == i:
+            if r.canon[i, key] == i:
                 r.within(i, table)
                 r.group(i, table)
         _digest_periods(r, i)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.audit._documents import TOTAL, ReaderView, load_reader
-from dief.audit._own import OwnCase
 from dief.audit._relations import SystemOptions, build_system
 from dief.audit._solve import InfeasibleError, Interval, intervals, rank_determined
-from dief.audit._system import LinearSystem
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from dief.audit._own import OwnCase
+    from dief.audit._system import LinearSystem
 
 __all__ = ["AuditReport", "CellAudit", "DocumentAudit", "audit", "audit_folder", "report_json"]
 
@@ -153,13 +157,14 @@ def _solve_all(
         ]
         try:
             found = intervals(system, targets, refine_below=refine_below, enough=enough)
-            return system, found, notes
         except InfeasibleError as exc:
             notes.append(f"{exc} with {options}: retried with fewer assumptions")
+        else:
+            return system, found, notes
     raise InfeasibleError("the documents contradict even the weakest relations")
 
 
-def audit(
+def audit(  # noqa: PLR0913, PLR0914  a public keyword signature (the CLI, the bulletin audit, tests)
     view: ReaderView,
     own: Sequence[OwnCase] = (),
     *,
@@ -178,7 +183,7 @@ def audit(
     the same determined, narrowed and red-isolated cells, much faster."""
     started = time.perf_counter()
     if bulletins:
-        from dief.audit._bulletins import known_cases  # _bulletins imports this module
+        from dief.audit._bulletins import known_cases  # noqa: PLC0415  _bulletins imports this module: loaded on use
 
         own = known_cases(own, bulletins)
     enough = None
@@ -219,7 +224,7 @@ def audit(
         )
         for d, cs in per_doc.items()
     )
-    free = int(sum(1 for lo, hi in zip(system.lower, system.upper, strict=True) if hi - lo > 1e-7))
+    free = int(sum(1 for lo, hi in zip(system.lower, system.upper, strict=True) if hi - lo > 1e-7))  # noqa: PLR2004  the solver's tolerance (_solve._TOL)
     return AuditReport(
         region=view.region,
         cells=tuple(cells),
@@ -233,7 +238,7 @@ def audit(
     )
 
 
-def audit_folder(
+def audit_folder(  # noqa: PLR0913  a public keyword signature (the CLI, tests)
     folders: Path | Sequence[Path],
     region: str,
     *,

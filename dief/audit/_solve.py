@@ -10,8 +10,8 @@ programme (``scipy.optimize.milp``), so an unknown that only integrality pins is
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no type information
@@ -20,12 +20,22 @@ from scipy.sparse.csgraph import connected_components  # type: ignore[import-unt
 
 from dief.audit._highs import HighsSession, session
 from dief.audit._propagate import propagate
-from dief.audit._system import LinearSystem
 from dief.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from dief.audit._system import LinearSystem
 
 __all__ = ["Block", "Interval", "blocks", "intervals", "rank_determined"]
 
 _TOL = 1e-7
+#: the slack a floating-point optimum is rounded to an integer with
+_SLACK = 1e-6
+#: two floating-point values closer than this are the same bound
+_SAME = 1e-9
+#: scipy's linprog statuses (HighsSession's too): infeasible, unbounded
+_INFEASIBLE, _UNBOUNDED = 2, 3
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,7 @@ class Reduced:
     consistent: bool
 
 
-def blocks(system: LinearSystem) -> Reduced:
+def blocks(system: LinearSystem) -> Reduced:  # noqa: PLR0914  the reduction's steps share their arrays
     """Substitute the fixed unknowns and split the rest into independent blocks."""
     fixed = np.abs(system.upper - system.lower) <= _TOL
     values = np.where(fixed, system.lower, 0.0)
@@ -74,7 +84,7 @@ def blocks(system: LinearSystem) -> Reduced:
     a_eq, a_ub = a_eq[:, free].tocsr(), a_ub[:, free].tocsr()
     eq_live = np.diff(a_eq.indptr) > 0
     ub_live = np.diff(a_ub.indptr) > 0
-    if np.any(np.abs(b_eq[~eq_live]) > 1e-6) or np.any(b_ub[~ub_live] < -1e-6):
+    if np.any(np.abs(b_eq[~eq_live]) > _SLACK) or np.any(b_ub[~ub_live] < -_SLACK):
         consistent = False
     a_eq, b_eq = a_eq[eq_live], b_eq[eq_live]
     a_ub, b_ub = a_ub[ub_live], b_ub[ub_live]
@@ -142,7 +152,7 @@ def _integer(block: Block, objective: np.ndarray) -> float | None:
 def _extremes(
     block: Block, kept: HighsSession | None, k: int, seen_lo: np.ndarray, seen_hi: np.ndarray
 ) -> tuple[float, float, int]:
-    """min and max of unknown *k* over the block, and the max's status (3: unbounded).
+    """The min and max of unknown *k* over the block, and the max's status (3: unbounded).
 
     Every optimum is a feasible point: where some point already reached an unknown's own
     bound, that bound is its optimum and its programme is not solved."""
@@ -152,7 +162,7 @@ def _extremes(
     for sense in (1.0, -1.0):
         bound = block.lower[k] if sense > 0 else block.upper[k]
         seen = seen_lo[k] if sense > 0 else seen_hi[k]
-        if abs(seen - bound) <= 1e-9:
+        if abs(seen - bound) <= _SAME:
             results.append((0, float(bound)))
             continue
         if kept is not None:
@@ -164,7 +174,7 @@ def _extremes(
         else:
             status, value = _solve(block, sense * e)
             value *= sense
-        if status not in (0, 3):
+        if status not in {0, _UNBOUNDED}:
             raise InfeasibleError("the solver gave no optimum")
         results.append((status, value))
     if results[0][0] != 0:
@@ -175,9 +185,9 @@ def _extremes(
 def _least(
     block: Block, kept: HighsSession | None, k: int, seen_lo: np.ndarray, seen_hi: np.ndarray
 ) -> float:
-    if abs(seen_lo[k] - block.lower[k]) <= 1e-9:
+    if abs(seen_lo[k] - block.lower[k]) <= _SAME:
         return float(block.lower[k])
-    assert kept is not None
+    assert kept is not None  # noqa: S101  narrows the type: a bound not seen needs the session
     status, value = kept.minimise(k)
     if status != 0:
         raise InfeasibleError("the solver gave no lower optimum")
@@ -187,7 +197,7 @@ def _least(
     return value
 
 
-def _wide(
+def _wide(  # noqa: PLR0913, PLR0917  the block, its session and what is seen so far
     kept: HighsSession,
     block: Block,
     local: list[int],
@@ -198,11 +208,11 @@ def _wide(
     """The targets a feasible point shows at least *enough* above their least value: each
     least value first, then one point pushing every target towards least + *enough*."""
     least = {k: _least(block, kept, k, seen_lo, seen_hi) for k in local}
-    caps = {k: math.ceil(least[k] - 1e-6) + enough for k in local}
+    caps = {k: math.ceil(least[k] - _SLACK) + enough for k in local}
     x = kept.push(caps)
     if x is not None:
         np.maximum(seen_hi, x, out=seen_hi)
-    return {k for k in local if seen_hi[k] >= caps[k] - 1e-6}
+    return {k for k in local if seen_hi[k] >= caps[k] - _SLACK}
 
 
 class InfeasibleError(ConfigurationError):
@@ -212,7 +222,7 @@ class InfeasibleError(ConfigurationError):
     code = "infeasible"
 
 
-def intervals(
+def intervals(  # noqa: C901, PLR0914  the per-block loop: solve, propagate, then each unknown's ends
     system: LinearSystem,
     targets: Sequence[int],
     *,
@@ -234,19 +244,19 @@ def intervals(
         if reduced.fixed[j]:
             v = round(float(reduced.values[j]))
             out[j] = Interval(v, v)
-    for block in reduced.blocks:
-        local = [k for k, j in enumerate(block.unknowns) if int(j) in wanted]
+    for whole in reduced.blocks:
+        local = [k for k, j in enumerate(whole.unknowns) if int(j) in wanted]
         if not local:
             continue
-        status, _ = _solve(block, np.zeros(len(block.unknowns)))
-        if status == 2:
+        status, _ = _solve(whole, np.zeros(len(whole.unknowns)))
+        if status == _INFEASIBLE:
             raise InfeasibleError("the relations have no solution")
         least, most = propagate(
-            block.a_eq, block.b_eq, block.a_ub, block.b_ub, block.lower, block.upper
+            whole.a_eq, whole.b_eq, whole.a_ub, whole.b_ub, whole.lower, whole.upper
         )
         if np.any(least > most):
             raise InfeasibleError("the relations have no integer solution")
-        block = replace(block, lower=least, upper=most)
+        block = replace(whole, lower=least, upper=most)
         kept = session(block.a_eq, block.b_eq, block.a_ub, block.b_ub, block.lower, block.upper)
         seen_lo = np.full(len(block.unknowns), np.inf)
         seen_hi = np.full(len(block.unknowns), -np.inf)
@@ -257,25 +267,25 @@ def intervals(
             wide = _wide(kept, block, local, enough, seen_lo, seen_hi)
         for k in local:
             if k in wide:
-                lower = math.ceil(_least(block, kept, k, seen_lo, seen_hi) - 1e-6)
+                lower = math.ceil(_least(block, kept, k, seen_lo, seen_hi) - _SLACK)
                 out[int(block.unknowns[k])] = Interval(lower, None)
                 continue
             lo, hi, status = _extremes(block, kept, k, seen_lo, seen_hi)
-            lower = math.ceil(lo - 1e-6)
-            upper = None if status == 3 else math.floor(hi + 1e-6)
+            lower = math.ceil(lo - _SLACK)
+            upper = None if status == _UNBOUNDED else math.floor(hi + _SLACK)
             if upper is not None and 0 < upper - lower < refine_below:
                 e = np.zeros(len(block.unknowns))
                 e[k] = 1.0
                 ilo, ihi = _integer(block, e), _integer(block, -e)
-                lower = lower if ilo is None else max(lower, math.ceil(ilo - 1e-6))
-                upper = upper if ihi is None else min(upper, math.floor(-ihi + 1e-6))
+                lower = lower if ilo is None else max(lower, math.ceil(ilo - _SLACK))
+                upper = upper if ihi is None else min(upper, math.floor(-ihi + _SLACK))
             out[int(block.unknowns[k])] = Interval(
                 lower, max(lower, upper) if upper is not None else None
             )
     return out
 
 
-def rank_determined(system: LinearSystem, targets: Sequence[int]) -> set[int]:
+def rank_determined(system: LinearSystem, targets: Sequence[int]) -> set[int]:  # noqa: PLR0914  the rank test's linear algebra, in one place
     """Targets whose value the equalities alone give: the unit vector lies in the row space
     of the published-equality rows restricted to the unknowns (numpy SVD, per connected
     part of the equalities)."""
@@ -302,9 +312,9 @@ def rank_determined(system: LinearSystem, targets: Sequence[int]) -> set[int]:
             continue
         dense = a[rows][:, cols].toarray()
         _, sing, vt = np.linalg.svd(dense, full_matrices=False)
-        basis = vt[: int(np.sum(sing > 1e-9 * max(1.0, float(sing[0]))))]
+        basis = vt[: int(np.sum(sing > _SAME * max(1.0, float(sing[0]))))]
         weight = np.sum(basis * basis, axis=0)
         found.update(
-            int(free[c]) for c, w in zip(cols, weight, strict=True) if w > 1 - 1e-6 and local[c]
+            int(free[c]) for c, w in zip(cols, weight, strict=True) if w > 1 - _SLACK and local[c]
         )
     return found

@@ -8,13 +8,16 @@ matrices, ready for the LP and rank attacks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no type information
 
 from dief.audit._documents import TableKey
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["LinearSystem", "Role", "SystemBuilder", "Var"]
 
@@ -99,7 +102,7 @@ class SystemBuilder:
         row = {j: c for j, c in terms.items() if c != 0}
         if row:
             self.eq_rows.append((row, constant))
-        elif abs(constant) > 1e-9:
+        elif abs(constant) > 1e-9:  # noqa: PLR2004  two floats closer than this are equal
             self.notes.append(f"a relation reads 0 = {constant:g}: left out")
 
     def less_equal(self, terms: Mapping[int, float], constant: float = 0.0) -> None:

@@ -11,9 +11,8 @@ counts the cases of the run (the ``dief run`` input or the demo's case file) its
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.audit._documents import (
     TOTAL,
@@ -23,8 +22,13 @@ from dief.audit._documents import (
     read_issue,
     start_month_of,
 )
-from dief.audit._own import OwnCase
 from dief.audit._periods import is_half
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+
+    from dief.audit._own import OwnCase
 
 __all__ = ["Utility", "UtilityCell", "document_type", "folder_utility", "published_share"]
 
@@ -74,7 +78,7 @@ def published_share(cells: Iterable[UtilityCell]) -> dict[str, Utility]:
     return {t: Utility(t, *a) for t, a in sorted(acc.items())}
 
 
-def document_type(key: TableKey) -> str:
+def document_type(key: TableKey) -> str:  # noqa: PLR0911  one answer per document kind
     """``digest-month``, ``digest-quarter``, ``digest-half``, ``digest-cycle``, ``digest-other``,
     ``checklist``, ``summary-region``, ``summary-global`` or ``route``."""
     kind, scope, period = key
@@ -85,7 +89,7 @@ def document_type(key: TableKey) -> str:
             return "digest-cycle"
         if "-Q" in period:
             return "digest-quarter"
-        return "digest-month" if len(period) == 7 else "digest-other"
+        return "digest-month" if len(period) == 7 else "digest-other"  # noqa: PLR2004  7 = len("YYYY-MM"): a month's period
     if kind == "window":
         return "checklist"
     if kind == "summary":
@@ -100,14 +104,14 @@ def _truth(cases: Sequence[OwnCase], start_month: int) -> Counter[tuple[TableKey
         cycle = case.cycle(start_month)
         for period in (case.month, case.quarter, case.half(start_month), cycle):
             for cell in cells:
-                truth[(("digest", case.region, period), cell)] += 1
+                truth[("digest", case.region, period), cell] += 1
         if case.red:
             continue
         for cell in cells:
-            truth[(("summary", case.region, cycle), cell)] += 1
-            truth[(("summary", "global", cycle), cell)] += 1
+            truth[("summary", case.region, cycle), cell] += 1
+            truth[("summary", "global", cycle), cell] += 1
             for to in case.related_regions:
-                truth[(("route", f"{case.region}>{to}", cycle), cell)] += 1
+                truth[("route", f"{case.region}>{to}", cycle), cell] += 1
     return truth
 
 
@@ -132,11 +136,11 @@ def folder_utility(
             for cell, count in table.cells.items():
                 if key[0] == "window":
                     quarters = key[2].split(":", 1)[1].split(",")
-                    true = sum(truth[(("digest", key[1], q), cell)] for q in quarters)
+                    true = sum(truth[("digest", key[1], q), cell] for q in quarters)
                 elif grouped(cell):
                     true = _grouped_truth(by_table.get(key, {}), table, cell)
                 else:
-                    true = truth[(key, cell)]
+                    true = truth[key, cell]
                 cells.append(UtilityCell(kind, true, count is not None, total=cell == TOTAL))
     return published_share(cells)
 

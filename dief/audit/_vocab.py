@@ -9,8 +9,8 @@ does, not knowledge of the suppression code.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from functools import cache
+from typing import TYPE_CHECKING
 
 from dief.catalogue import load_catalogues
 from dief.vocab import (
@@ -31,6 +31,9 @@ from dief.vocab import (
     VerificationCheck,
     VerificationOutcome,
 )
+
+if TYPE_CHECKING:
+    from enum import StrEnum
 
 __all__ = ["OTHER", "vocabulary"]
 
