@@ -157,8 +157,10 @@ async def test_the_halves_give_no_cycle_cell_away(
 async def test_seed_182_gives_no_digest_cell_away(tmp_path: Path) -> None:
     """A history the two-issue attack drew at 00348a1 (seed 182, 28 then 17 cases): the
     rank attacker and the LP audit both determine ``digest/AFR/2026-02``
-    ``item_category/attack_helicopters`` from the two issues together (docs/audit.md).
-    Strict xfail until the joint pattern's re-issue check stops it."""
+    ``item_category/attack_helicopters``. Issue 1 publishes it (2, 2 contributors); issue 2
+    hides it (reason protection) while ``2026-Q1`` publishes 2 and January and March list
+    ``item_category`` without the value (0): February = 2 in issue 2 alone, the count
+    issue 1 published. Strict xfail until the digest pattern stops it (docs/audit.md)."""
     await _two_issues(tmp_path, 182, 28, 17)
     report = audit_folder([tmp_path / "issue1", tmp_path / "issue2"], "AFR", verdicts_only=True)
     assert [c for c in report.suppressed if c.by_rank] == []
