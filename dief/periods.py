@@ -318,7 +318,7 @@ class HalfCycle:
     def __post_init__(self) -> None:
         if not 1 <= self.number <= _MAX_NUMBER:
             raise ValueError(f"cycle number {self.number} is out of range 1-9999")
-        if self.half not in (1, 2):
+        if self.half not in {1, 2}:
             raise ValueError(f"a half is 1 or 2, not {self.half}")
         _check_start_month(self.start_month)
 

@@ -113,7 +113,7 @@ class CaseQueries(DigestPatterns):
         for period, dimension, value in cells:
             wanted.setdefault((period, dimension), set()).add(value)
         sums: dict[tuple[str, str, str], dict[str, int]] = {}
-        try:
+        try:  # noqa: PLW0717  one read of the store: every failure of it maps to one StorageError
             async with engine.connect() as conn:
                 for period in sorted({p for p, _ in wanted}):
                     stmt = select(cc.dimension, cc.value, cc.cycle, cc.contributor, n).where(
@@ -122,7 +122,7 @@ class CaseQueries(DigestPatterns):
                     dims = sorted(d for p, d in wanted if p == period)
                     stmt = stmt.where(cc.dimension.in_(dims))
                     for dimension, value, cycle, who, count in await conn.execute(stmt):
-                        if value not in wanted[(period, dimension)]:
+                        if value not in wanted[period, dimension]:
                             continue
                         per = sums.setdefault((period, dimension, cycle), {})
                         per[who] = per.get(who, 0) + int(count)

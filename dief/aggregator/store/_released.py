@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, DateTime, Integer, String, Table, Text, select, update
@@ -30,6 +29,8 @@ from dief.exceptions import StorageError
 from dief.seams import coarse_hour
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from dief.aggregator.store._store import CaseStore
 
 __all__ = ["ReleasedBulletin", "ReleasedBulletins", "released_bulletins"]
@@ -91,7 +92,7 @@ class ReleasedBulletins:
         """Record a released bulletin; False if its id was kept already (the first wins)."""
         engine = self._store._require()  # noqa: SLF001  the store's query helpers share its private engine accessor, inside the store package
         t = released_bulletins
-        try:  # noqa: PLW0717  every failure of the transaction maps to one StorageError
+        try:
             async with engine.begin() as conn:
                 held = await conn.execute(
                     select(t.c.bulletin_id).where(t.c.bulletin_id == bulletin_id)
