@@ -12,6 +12,7 @@ restart; the aggregator service alone sends a bulletin."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -209,8 +210,8 @@ async def test_an_alert_reaches_every_registered_node_and_no_unregistered_or_rem
 
         for name in REGISTERED:
             reader = readers[name]
-            await reader.follower.wait_for(lambda r=reader: _count(r, 1), 60.0)
-            await reader.follower.wait_for(lambda r=reader: _true(r.follower.ignored >= 1), 60.0)
+            await reader.follower.wait_for(_in_force(reader, 1), 60.0)
+            await reader.follower.wait_for(_ignored(reader.follower, 1), 60.0)
             (kept,) = await reader.in_force()
             assert (kept.region, kept.entry.kind) == ("AFR", "alert"), name
             assert kept.entry.route_regions == ("AFR", "WEOG")
@@ -228,7 +229,7 @@ async def test_an_alert_reaches_every_registered_node_and_no_unregistered_or_rem
         assert readers["unregistered"].follower.group_keys == 0
         for name in ("removed", "unregistered"):
             follower = readers[name].follower
-            await follower.wait_for(lambda f=follower: _true(f.ignored >= 2), 60.0)
+            await follower.wait_for(_ignored(follower, 2), 60.0)
             assert await readers[name].in_force() == [], name
             assert follower.added == 0
 
@@ -236,7 +237,7 @@ async def test_an_alert_reaches_every_registered_node_and_no_unregistered_or_rem
         await nodes.post([revise(alert, 2, status="withdrawn")])
         for name in REGISTERED:
             reader = readers[name]
-            await reader.follower.wait_for(lambda r=reader: _count(r, 0), 60.0)
+            await reader.follower.wait_for(_in_force(reader, 0), 60.0)
             (gone,) = await reader.store.bulletins(include_retracted=True)
             assert gone.retracted_at is not None
 
@@ -260,6 +261,16 @@ async def _true(value: bool) -> bool:
 
 async def _count(reader: _Reader, n: int) -> bool:
     return len(await reader.in_force()) == n
+
+
+def _in_force(reader: _Reader, n: int) -> Callable[[], Awaitable[bool]]:
+    """A condition for ``wait_for``: *reader* holds *n* bulletins in force."""
+    return lambda: _count(reader, n)
+
+
+def _ignored(follower: BulletinFollower, n: int) -> Callable[[], Awaitable[bool]]:
+    """A condition for ``wait_for``: *follower* has ignored at least *n* records."""
+    return lambda: _true(follower.ignored >= n)
 
 
 async def _canary(

@@ -19,7 +19,7 @@ from dief.portal._dashboard import newest_first
 from dief.portal._meeting_pack import pack_period, pack_period_words, render_meeting_pack
 from dief.vocab import Region
 from dief.wire import Digest
-from tests.portal.conftest import Site, make_site
+from tests.portal.conftest import Site, call_in, make_site
 
 HEADINGS = {
     "en": ["Headline numbers", "What changed", "Risk-indicator checklist", "Lessons by stage"],
@@ -89,7 +89,11 @@ def site(tmp_path: Path) -> Iterator[Site]:
 
 def _headings(raw: bytes) -> list[str]:
     document = docx.Document(io.BytesIO(raw))
-    return [p.text for p in document.paragraphs if p.style.name.startswith(("Heading", "Title"))]
+    return [
+        p.text
+        for p in document.paragraphs
+        if p.style is not None and p.style.name.startswith(("Heading", "Title"))
+    ]
 
 
 def _paragraphs(raw: bytes) -> list[str]:
@@ -116,7 +120,7 @@ def test_each_languages_pack_has_translated_headings_and_labels(site: Site, lang
         assert any(expected in h for h in headings), (expected, headings)
     assert SMALL_ARMS[lang] in _cells(r.content)
     assert SINCE[lang] in _paragraphs(r.content)  # the period named in words
-    entries = site.client.portal.call(site.portal.accounts.audit_log)
+    entries = call_in(site.client, site.portal.accounts.audit_log)
     assert f"meeting pack AFR CSP13-H1 {lang} docx" in {e.target for e in entries}
 
 

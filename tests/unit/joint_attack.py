@@ -26,9 +26,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from scipy.optimize import linprog
+from scipy.optimize import linprog  # type: ignore[import-untyped]  # scipy ships no type information
 
 from dief.periods import CspCycle, Quarter, parse_period
 from dief.vocab import SINGLE_VALUED_DIMENSIONS
@@ -65,7 +66,9 @@ class _System:
         self.rows.append(dict(row))
 
 
-def _cells(table: dict) -> tuple[int | None, bool, dict[tuple[str, str], int | None], set[str]]:
+def _cells(
+    table: dict[str, Any],
+) -> tuple[int | None, bool, dict[tuple[str, str], int | None], set[str]]:
     totals = table.get("totals") or {}
     cells: dict[tuple[str, str], int | None] = {}
     dims = set()
@@ -76,7 +79,7 @@ def _cells(table: dict) -> tuple[int | None, bool, dict[tuple[str, str], int | N
     return totals.get("cases"), bool(totals.get("withheld")), cells, dims
 
 
-def _table(system: _System, prefix: Var, table: dict) -> dict[tuple[str, str], Var]:
+def _table(system: _System, prefix: Var, table: dict[str, Any]) -> dict[tuple[str, str], Var]:
     cases, withheld, cells, dims = _cells(table)
     out: dict[tuple[str, str], Var] = {}
     if cases is not None or withheld:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
@@ -106,7 +107,7 @@ async def _publish(
     return {var for cycle, n in red.items() if n >= 3 for var in values[cycle]}
 
 
-def _stockpile_cases() -> list:
+def _stockpile_cases() -> list[CaseFacts]:
     """The issue's first attack: 25 cases, a one-contributor ``stockpile``; ``at_import``
     (3 cases, 3 contributors) is the digest's smallest partner for it, ``in_transit`` (4
     cases, 2 contributors) the summary's, so apart the digest publishes ``in_transit`` and
@@ -184,13 +185,13 @@ async def test_months_by_total_leak_nothing(tmp_path: Path, seed: int) -> None:
         out = tmp_path / "coarse"
         allowed = await _publish(store, out, joint=True, months_by_total=True)
         assert _leaks(pinned(out, REGION), allowed, out) == {}
-        months = 0
+        month_digests = 0
         for path in sorted((out / "digests" / REGION).glob("*.json")):
             doc = json.loads(path.read_text())
             if "-Q" not in doc["period"] and not doc["period"].startswith("CSP"):
-                months += 1
+                month_digests += 1
                 assert set(doc["dimensions"]) <= {"kind"}, "a month: its total and kind"
-        assert months
+        assert month_digests
 
 
 @pytest.mark.parametrize("seed", range(6))
