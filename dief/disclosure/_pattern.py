@@ -335,6 +335,17 @@ def digest_groups(
             )
             if members:
                 groups.append(Group((name, *TOTAL), members))
+        # a dimension of several values per case that lists one value in this table: a
+        # reader knows every case has it (no other value is listed, and each case has one
+        # at least) where its count is the total, so it is the total's twin (the group is
+        # kept only where the counts agree, below); without it a published sole item
+        # category pinned a hidden total, and with it the two kinds of a two-case month
+        for dimension in Dimension:
+            if dimension in SINGLE_VALUED:
+                continue
+            sole = [c for c in cells if c[0] == dimension.value]
+            if len(sole) == 1 and not is_grouped(sole[0]) and (name, *sole[0]) not in hidden_in:
+                groups.append(Group((name, *TOTAL), ((name, *sole[0]),)))
     for (name, dim), rare in sorted(grouped.items()):
         if (dim, OTHER) in tables.get(name, {}):
             groups.append(Group((name, dim, OTHER), tuple((name, *c) for c in rare)))

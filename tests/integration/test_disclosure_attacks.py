@@ -172,6 +172,10 @@ async def test_seed_182_gives_no_digest_cell_away(tmp_path: Path) -> None:
     # each example about 25 s on a busy 2-core machine (two issues built, then the audit's
     # verdicts, as strong as its intervals but without the wide cells' upper ends)
     max_examples=3,
+    # the same three generated histories on every run: a random draw can meet the open
+    # seed-182 class of leak (strict xfail above) and fail an unrelated change's CI; new
+    # histories are explored by changing this seed's examples deliberately, not by chance
+    derandomize=True,
     deadline=None,
     phases=(Phase.explicit, Phase.reuse, Phase.generate),  # no shrinking: a failure is enough
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -9,6 +9,12 @@ suppression code's own model.
 2. A route table of one case: its total withheld, but each dimension listed one suppressed
    value, so the case's profile was read off the listing. A table whose total has fewer
    than k contributors now lists no dimension.
+3. A sole item category (HK, 2026-12-05): a month of two cases from two States, one an
+   alert and one a case, both of small arms. The digest published ``small_arms`` 2 and hid
+   its total and both kinds, but a cell is at most its total and the item categories add
+   up to at least it: the total is 2, and so each State's kind is 1. A dimension of several
+   values per case that lists one value whose count is the total is now the total's twin
+   (``dief.disclosure.digest_groups``).
 """
 
 from __future__ import annotations
@@ -18,11 +24,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from dief.aggregator import TOTAL
+from dief.aggregator.store import CaseStore
 from dief.audit import audit_folder
+from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
 from dief.disclosure import GLOBAL, CellId, PeriodCells, Tally
+from dief.render import write_outputs
 from dief.routes import RouteCase, SenderCells, build_route_table, protect_route, route_cells
 from dief.secretariat._summary import SummaryTables, _table, summary_tables
 from dief.vocab import Region
+from tests.unit.test_route_tables_utility import HISTORY
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -150,3 +161,22 @@ def test_a_one_case_route_table_lists_no_profile(tmp_path: Path) -> None:
     assert route["dimensions"] == {}
     assert route["totals"]["cases"] is None
     assert any("Fewer than 2 distinct contributors" in note for note in route["notes"])
+
+
+async def test_a_sole_item_category_pins_no_total_and_no_kind(tmp_path: Path) -> None:
+    """Every case of the history has the same values but its kind (the route tables'
+    utility history): 2026-05 holds one alert and one case from two States."""
+    async with CaseStore(sqlite_url(tmp_path / "afr.db")) as store:
+        await store.apply_batch("AFR", HISTORY)
+        await write_outputs(
+            tmp_path / "out",
+            store,
+            regions=["AFR"],
+            catalogue=load_catalogue(),
+            html=False,
+            docx=False,
+        )
+    report = audit_folder([tmp_path / "out"], "AFR", verdicts_only=True)
+    pinned = sorted({(c.table, c.cell) for c in report.determined})
+    assert ("digest/AFR/2026-05", "kind/alert") not in pinned
+    assert pinned == []
