@@ -265,13 +265,17 @@ async def test_every_hidden_total_with_k_contributors_says_why(realistic: Forum)
 #: totals do). Months by total (opt-in) measured 0.334, 0.434, 0.370, 0.195, 0.395, 0.342,
 #: 0.563 (docs/digests.md "Tables designed for the data").
 REALISTIC_FLOORS: dict[str, float] = {
-    "checklist": 0.22,
-    "digest-cycle": 0.31,
-    "digest-half": 0.20,
-    "digest-month": 0.06,
-    "digest-quarter": 0.20,
-    "summary-global": 0.55,
-    "summary-region": 0.31,
+    # re-measured after the sole-value twin (a published sole item category pinned its
+    # hidden total; tests/unit/test_listed_leaks.py): checklist 0.208, cycle 0.209, half
+    # 0.133, month 0.044, quarter 0.136, summary regions 0.250, global 0.592 -- a month
+    # total hidden at this volume now takes its sole values with it (they were that total)
+    "checklist": 0.19,
+    "digest-cycle": 0.19,
+    "digest-half": 0.11,
+    "digest-month": 0.03,
+    "digest-quarter": 0.12,
+    "summary-global": 0.57,
+    "summary-region": 0.23,
 }
 #: measured with the default table design (session 4; AFR and EEG of the 2,500-case demo,
 #: 1,062 cases): checklist 0.428, cycle 0.856, half 0.779, month 0.562, quarter 0.665,
