@@ -4,7 +4,9 @@ audit links two issues' tables only where they state the same one."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,33 @@ async def test_the_store_counts_the_changes_of_each_period(tmp_path: Path) -> No
         # a duplicate changes nothing
         await store.apply_batch("AFR", later)
         assert await store.data_versions("AFR") == two
+
+
+async def test_the_token_is_the_data_s_however_it_was_batched(tmp_path: Path) -> None:
+    """The same cases in one batch or in three give the same tokens (a run on another
+    broker batches differently and must state the same data_version); a revision, or a
+    withdrawal, of one case changes its periods' tokens and no other's."""
+    cases = [
+        make_facts(region="AFR", month=month, node=n, values=VALUES)
+        for n, month in enumerate(("2025-10", "2025-10", "2025-11", "2026-04"))
+    ]
+    async with (
+        CaseStore(sqlite_url(tmp_path / "one.db")) as one,
+        CaseStore(sqlite_url(tmp_path / "three.db")) as three,
+    ):
+        await one.apply_batch("AFR", cases)
+        for part in (cases[:1], cases[1:3], cases[3:]):
+            await three.apply_batch("AFR", part)
+        tokens = {p: token for p, (_, token) in (await one.data_versions("AFR")).items()}
+        assert tokens == {p: token for p, (_, token) in (await three.data_versions("AFR")).items()}
+        revised = dataclasses.replace(
+            cases[3], record_id=str(uuid.uuid4()), revision=cases[3].revision + 1
+        )
+        await one.apply_batch("AFR", [revised])
+        after = {p: token for p, (_, token) in (await one.data_versions("AFR")).items()}
+        assert after["2026-04"] != tokens["2026-04"]
+        assert after["CSP12"] != tokens["CSP12"]
+        assert after["2025-10"] == tokens["2025-10"]
 
 
 COMMON = (

@@ -3,14 +3,17 @@ migration 0014; docs/audit.md "Issue linking").
 
 Every batch that adds, revises or withdraws a case bumps, in its own transaction, each
 period whose cells it changes (month, quarter, half-cycle, cycle; a case's cycle also when
-only its route changed) and renews that period's ``token``: the SHA-256 of the previous
-token and the ids of the records the batch applied (random to a reader: it does not know
-the other States' records), never of counts. A document states the token as its
+only its route changed) and renews that period's ``token``: the exclusive-or, over the
+cases the period holds, of a hash of each case's (case id, revision, status) — kept
+incrementally (a batch takes a case's old state out of its old periods and puts its new
+state into its new ones). So the token is a function of the period's data alone: two
+stores holding the same cases state the same tokens however their records were batched
+(a run on another broker, a re-issue against a fresh build), and other data gives another
+token (but for a 2^-64 chance). It is never a function of counts, and it is random to a
+reader (it does not know the other States' case ids). A document states the token as its
 ``data_version``: two issues stating the same one count the same cases, so a reader may
 link their tables. The token, not the counter, is published: it says only "changed or
-not" (never how often); two stores that applied the same batches state the same tokens
-(a re-issue equals a fresh build), and a store rebuilt from a replay in other batches
-states new ones, never an old token for other data (a counter could repeat one).
+not" (never how often).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dief.aggregator.store._schema import period_changes
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError
+from dief.periods import Month
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -34,7 +38,7 @@ if TYPE_CHECKING:
     from dief.aggregator._facts import CaseState
     from dief.aggregator._plan import BatchPlan
 
-__all__ = ["DataVersion", "bump_changes", "changed_periods", "data_versions"]
+__all__ = ["DataVersion", "bump_changes", "changed_periods", "data_versions", "token_deltas"]
 
 #: the token's hex digits
 _TOKEN_DIGITS = 16
@@ -55,17 +59,41 @@ def changed_periods(plan: BatchPlan, existing: Mapping[str, CaseState]) -> set[s
     return periods
 
 
+def _state(case_id: str, revision: int, status: str) -> int:
+    digest = hashlib.sha256(f"{case_id}|{revision}|{status}".encode()).hexdigest()
+    return int(digest[:_TOKEN_DIGITS], 16)
+
+
+def _periods(month: str, half: str, cycle: str) -> set[str]:
+    return {month, str(Month.parse(month).quarter), half, cycle}
+
+
+def token_deltas(plan: BatchPlan, existing: Mapping[str, CaseState]) -> dict[str, int]:
+    """Per period, what the batch changes in its token: each stored case's old state out of
+    its old periods, its new state into its new ones (exclusive-or, so in any order)."""
+    deltas: dict[str, int] = {}
+    for case_id, facts in plan.upserts.items():
+        new = _state(case_id, facts.revision, facts.status)
+        for period in _periods(facts.month, facts.half, facts.cycle):
+            deltas[period] = deltas.get(period, 0) ^ new
+        old = existing.get(case_id)
+        if old is not None:
+            gone = _state(case_id, old.revision, old.status)
+            for period in _periods(old.month, old.half, old.cycle):
+                deltas[period] = deltas.get(period, 0) ^ gone
+    return deltas
+
+
 async def bump_changes(
-    conn: AsyncConnection, region: str, periods: Iterable[str], records: Iterable[str]
+    conn: AsyncConnection, region: str, periods: Iterable[str], tokens: Mapping[str, int]
 ) -> None:
-    """One more change for each of *periods* of *region*, its token renewed from the ids
-    of the *records* the batch applied (the caller's transaction; rows in key order, so
-    concurrent writers lock them in one order)."""
-    wanted = sorted(set(periods))
+    """One more change for each of *periods* of *region*, its token changed by *tokens*
+    (:func:`token_deltas`; the caller's transaction; rows in key order, so concurrent
+    writers lock them in one order)."""
+    wanted = sorted(set(periods) | set(tokens))
     if not wanted:
         return
     t = period_changes
-    batch = hashlib.sha256(",".join(sorted(records)).encode()).hexdigest()
     old = {
         str(p): str(token)
         for p, token in await conn.execute(
@@ -74,8 +102,8 @@ async def bump_changes(
     }
 
     def token(period: str) -> str:
-        chained = f"{old.get(period, '')}|{batch}".encode()
-        return hashlib.sha256(chained).hexdigest()[:_TOKEN_DIGITS]
+        before = int(old.get(period) or "0", 16)
+        return f"{before ^ tokens.get(period, 0):0{_TOKEN_DIGITS}x}"
 
     rows = [{"region": region, "period": p, "changes": 1, "token": token(p)} for p in wanted]
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert

@@ -32,6 +32,7 @@ from dief.aggregator.store._changes import (
     bump_changes,
     changed_periods,
     data_versions,
+    token_deltas,
 )
 from dief.aggregator.store._queries import (
     STATE_COLUMNS,
@@ -186,7 +187,7 @@ class CaseStore(CaseQueries):
         if plan.deltas or plan.red_deltas:
             await apply_cell_deltas(conn, region, delta_rows(plan.deltas, plan.red_deltas))
         touched = changed_periods(plan, existing)
-        await bump_changes(conn, region, touched, (f.record_id for f in plan.upserts.values()))
+        await bump_changes(conn, region, touched, token_deltas(plan, existing))
         return plan
 
     async def data_versions(self, region: str) -> dict[str, DataVersion]:
