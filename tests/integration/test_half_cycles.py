@@ -145,13 +145,9 @@ async def test_no_cell_of_too_few_contributors_is_recoverable_with_halves(
     assert found & primary == set()
 
 
-@pytest.mark.xfail(
-    reason="known gap of the suppression (HA, #15): an item_category cell pinned by the"
-    " item rule (a table's items sum to at least its total) has no additive group to widen"
-    " through, so protect() takes it as given: 2025-Q3 (one month with cases) lists"
-    " small_arms alone, suppressed, beside its published total",
-    strict=False,
-)
+# the gap it was an xfail for (a sole item category, suppressed, beside its published
+# total: 2025-Q3) is closed by the sole value as its total's twin (dief.disclosure
+# digest_groups; tests/unit/test_listed_leaks.py)
 async def test_every_suppressed_cell_stays_unknown_with_halves(tmp_path: Path) -> None:
     async with CaseStore(sqlite_url(tmp_path / "cases.db")) as store:
         await store.apply_batch("AFR", _cases(seed=7))
