@@ -20,7 +20,6 @@ import json
 import shutil
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from dief.aggregator import CaseFacts, case_values
+from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore
 from dief.audit import (
     OwnCase,
@@ -47,7 +46,7 @@ from dief.render import write_outputs
 from dief.synthetic import SyntheticCase, generate_cases, realistic_cases
 from dief.vocab import Region
 from dief.wire import parse_case
-from tests.unit.record_helpers import signed_record
+from tests.unit.record_helpers import record_facts, signed_record
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -84,22 +83,7 @@ def _facts(lines: Iterable[SyntheticCase]) -> dict[str, list[CaseFacts]]:
         index = indexes.setdefault(case_id, len(indexes))
         secret = hashlib.sha256(state.encode()).digest()
         record = signed_record(case, secret=secret, index=index, revision=revisions[case_id])
-        out[str(record.region)].append(
-            CaseFacts(
-                record_id=str(uuid.uuid4()),
-                case_id=case_id,
-                revision=record.revision,
-                region=str(record.region),
-                status=str(record.status),
-                contributor=record.contributor,
-                owner_key=record.owner_key,
-                month=record.detected_month,
-                cycle=record.cycle,
-                tlp=str(record.tlp),
-                values=case_values(record),
-                sealed=b"{}",
-            )
-        )
+        out[str(record.region)].append(record_facts(record, sealed=b"{}"))
     return out
 
 

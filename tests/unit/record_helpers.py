@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from dief.aggregator import CaseFacts, case_values
 from dief.keyring import NodeSecret
 from dief.node import NodeIdentity
 from dief.testing import FakeCredentials
@@ -103,4 +104,24 @@ def seal_record(sealer: Sealer, record: CaseRecord) -> bytes:
     """*record* sealed as a node seals it: padded to its size, in the envelope it names."""
     return sealer.seal(
         record.to_json(), pad_to=case_padded_size(record), record_id=uuid.UUID(record.envelope_id)
+    )
+
+
+def record_facts(
+    record: CaseRecord, *, record_id: str | None = None, sealed: bytes = b""
+) -> CaseFacts:
+    """*record*'s facts as the aggregator stores them (its own region, no route)."""
+    return CaseFacts(
+        record_id=record_id or str(uuid.uuid4()),
+        case_id=str(record.case_id),
+        revision=record.revision,
+        region=str(record.region),
+        status=str(record.status),
+        contributor=record.contributor,
+        owner_key=record.owner_key,
+        month=record.detected_month,
+        cycle=record.cycle,
+        tlp=str(record.tlp),
+        values=case_values(record),
+        sealed=sealed,
     )

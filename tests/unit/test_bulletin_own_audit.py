@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from dief.aggregator import CaseFacts, case_values
+from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore, ReleasedBulletins
 from dief.audit import ReaderView
 from dief.bulletins import (
@@ -39,7 +39,7 @@ from dief.keyring import ForumDirectory
 from dief.secretariat import sign_summary
 from dief.testing import FakeClock
 from dief.wire import CaseRecord, CspSummary
-from tests.unit.record_helpers import case_doc, signed_record
+from tests.unit.record_helpers import case_doc, record_facts, signed_record
 
 TRANSIT = 6
 
@@ -60,20 +60,7 @@ def _record(n: int, stage: str, *, status: str = "active", revision: int = 1) ->
 
 
 def _facts(record: CaseRecord) -> CaseFacts:
-    return CaseFacts(
-        record_id=f"{record.case_id}/{record.revision}",
-        case_id=record.case_id,
-        revision=record.revision,
-        region=str(record.region),
-        status=str(record.status),
-        contributor=record.contributor,
-        owner_key=record.owner_key,
-        month=record.detected_month,
-        cycle=record.cycle,
-        tlp=str(record.tlp),
-        values=case_values(record),
-        sealed=b"",
-    )
+    return record_facts(record, record_id=f"{record.case_id}/{record.revision}")
 
 
 RECORDS = [_record(n, "in_transit") for n in range(TRANSIT)] + [_record(TRANSIT, "stockpile")]
