@@ -34,7 +34,7 @@ import os
 import re
 import shutil
 import socket
-import subprocess  # noqa: S404  runs initdb and pg_ctl with fixed argv lists, never a shell
+import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator

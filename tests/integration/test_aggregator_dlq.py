@@ -59,7 +59,7 @@ def entry(value: bytes, key: bytes | None = None) -> OutboxEntry:
     return OutboxEntry(AFR_CASES, key or str(uuid.uuid4()).encode(), value, 0)
 
 
-async def test_poison_records_are_dead_lettered(tmp_path: Path, broker_stack: BrokerStack) -> None:  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
+async def test_poison_records_are_dead_lettered(tmp_path: Path, broker_stack: BrokerStack) -> None:
     forum = Forum(tmp_path / "keys")
     good = [case_doc(f"N{i % 3}", "AFR", methods=["corruption"]) for i in range(6)]
     # Documents only ever published in a spoiled form (never counted).

@@ -62,7 +62,7 @@ def _registry(sec: SecretariatKeys) -> dict[str, Registration]:
     }
 
 
-async def test_two_nodes_get_every_token_from_the_issuer_service_over_the_broker(  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
+async def test_two_nodes_get_every_token_from_the_issuer_service_over_the_broker(
     broker_stack: BrokerStack, tmp_path: Path
 ) -> None:
     forum = SimulatedForum.create(

@@ -98,7 +98,7 @@ def aggregator(
 
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
-async def test_hostile_records_are_dead_lettered_and_good_ones_counted_exactly(  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
+async def test_hostile_records_are_dead_lettered_and_good_ones_counted_exactly(
     ring: SimulatedForum,
     issuer: SimulatedIssuer,
     nodes: dict[str, SimulatedNode],

@@ -461,7 +461,7 @@ EXCHANGE_START = datetime(2026, 10, 1, tzinfo=UTC).timestamp()
 EXCHANGE_CYCLES = ("CSP12", "CSP13")
 
 
-async def test_the_credential_exchange_and_the_directory_name_no_state(  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
+async def test_the_credential_exchange_and_the_directory_name_no_state(
     module_broker: EmbeddedBroker, all_logs: _Capture, tmp_path: Path
 ) -> None:
     """Nodes labelled locally by their State codes (the naive label a State would give its

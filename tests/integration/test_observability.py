@@ -22,7 +22,7 @@ import json
 import os
 import re
 import signal
-import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
+import subprocess
 import sys
 import time
 import urllib.error
@@ -140,7 +140,7 @@ async def fill_wallet(forum: SimulatedForum, label: str, path: Path) -> None:
 # -- the aggregator in process ------------------------------------------------------------
 
 
-async def test_the_aggregator_counts_what_it_applied_and_dead_lettered(  # noqa: PLR0915,PLR0914  one scenario end to end, its steps in the order they happen
+async def test_the_aggregator_counts_what_it_applied_and_dead_lettered(
     module_broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
     bootstrap = module_broker.bootstrap
@@ -415,7 +415,7 @@ def services(canary_root: Path, module_broker: EmbeddedBroker) -> Iterator[list[
 
 
 @pytest.mark.parametrize(("log_format", "region"), [("text", Region.APG), ("json", Region.WEOG)])
-def test_no_log_line_or_label_names_the_state_the_node_or_the_summary(  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
+def test_no_log_line_or_label_names_the_state_the_node_or_the_summary(
     canary_root: Path,
     module_broker: EmbeddedBroker,
     services: list[Proc],

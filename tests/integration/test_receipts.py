@@ -108,7 +108,7 @@ class Node:
         assert report.rejected == []
         return [a.receipts for a in report.accepted]
 
-    async def craft(self, sealer: Sealer, **changes: object) -> str:  # noqa: PLR0914  a crafted record's parts, built in the order the node seals them
+    async def craft(self, sealer: Sealer, **changes: object) -> str:
         """A signed record of a new AFR case with *changes* made to its JSON afterwards
         (what the node would have refused), sealed by *sealer* and written to the outbox
         with its ticket; its receipt id."""
@@ -157,7 +157,7 @@ async def _node(forum: Forum, path: Path, settings: KafkaSettings) -> Node:
     return Node(forum, outbox, settings)
 
 
-async def test_each_node_learns_what_became_of_its_own_records_and_nothing_else(  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
+async def test_each_node_learns_what_became_of_its_own_records_and_nothing_else(
     broker_stack: BrokerStack, store: CaseStore, tmp_path: Path
 ) -> None:
     forum = Forum(tmp_path / "keys")

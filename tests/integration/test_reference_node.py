@@ -28,7 +28,7 @@ import re
 import shutil
 import signal
 import sqlite3
-import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -125,7 +125,7 @@ def _party(base: Path, name: str) -> tuple[Path, Path]:
     return base / "keys" / name, secret
 
 
-def _make_forum(base: Path, node: str) -> Forum:  # noqa: PLR0914  a forum's parts, made in the order they depend on each other
+def _make_forum(base: Path, node: str) -> Forum:
     """Root, Secretariat, five regions, the TypeScript node registered, issuer keys of the
     previous cycle, the directory issued: only public files travel between parties."""
     root, root_pass = _party(base, "root")
@@ -397,7 +397,7 @@ def test_it_verifies_every_summary_the_secretariat_signs(run: Run) -> None:
     assert all(c["summary"]["issue"] >= 1 for c in checks)
 
 
-async def test_it_opens_a_bulletin_the_python_region_sealed(run: Run) -> None:  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
+async def test_it_opens_a_bulletin_the_python_region_sealed(run: Run) -> None:
     """The Secretariat service published the directory's bulletin group key release at
     start; the AFR region, with its own keyring, seals a signed batch to it. The TypeScript
     node takes its copy of the key from the release, opens the batch and verifies the

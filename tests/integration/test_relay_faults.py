@@ -127,7 +127,7 @@ async def _stop(task: asyncio.Task[None], stop: asyncio.Event, relay: OutboxRela
 
 
 @pytest.mark.slow
-async def test_broker_outage_while_publishing_loses_nothing(  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
+async def test_broker_outage_while_publishing_loses_nothing(
     tmp_path: Path,
     proxied_stack: BrokerStack,
     record_property: Callable[[str, object], None],

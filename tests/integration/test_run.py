@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
+import subprocess
 import sys
 import uuid
 from dataclasses import dataclass

@@ -16,7 +16,7 @@ import json
 import os
 import random
 import signal
-import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
+import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -104,7 +104,7 @@ def _unsigned(doc: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in doc.items() if k not in {"signature", "issued_at"}}
 
 
-async def test_digests_to_signed_summaries_through_dief_secretariat(  # noqa: PLR0915,PLR0914  one scenario end to end, its steps in the order they happen
+async def test_digests_to_signed_summaries_through_dief_secretariat(
     broker_stack: BrokerStack, tmp_path: Path
 ) -> None:
     bootstrap = broker_stack

@@ -77,7 +77,7 @@ def _facts(region: Region, rng: random.Random) -> list[CaseFacts]:
 
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
-async def test_versions_and_summaries_on_a_real_database(kind: str, tmp_path: Path) -> None:  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
+async def test_versions_and_summaries_on_a_real_database(kind: str, tmp_path: Path) -> None:
     async with database_url(kind, tmp_path) as url:
         rng = random.Random(21)
         sink = MemoryRecordSink()

@@ -21,7 +21,7 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
+import subprocess
 import sys
 import time
 import uuid
@@ -405,7 +405,7 @@ def test_post_without_a_broker_keeps_the_cases_and_a_node_publishes_them_later(
     # no broker, so no contributor tokens: the cases are held in the outbox, unsealed
     assert f"{records} cases held until their contributor tokens arrive" in done.stdout
     assert "published 0 records" in done.stdout
-    assert done.stderr == ""  # no client noise: the reasons are in the lines above  # noqa: PLC1901  empty, not merely falsy
+    assert done.stderr == ""  # no client noise: the reasons are in the lines above
     assert _outbox(outbox) == (0, 0)
     assert _held(outbox) == records
 

@@ -29,7 +29,7 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
+import subprocess
 import sys
 import time
 import uuid

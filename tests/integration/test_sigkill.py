@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -126,7 +126,7 @@ class Aggregator:
             self.proc.wait(timeout=10)
 
 
-async def test_sigkill_and_restart_lose_nothing_and_count_nothing_twice(tmp_path: Path) -> None:  # noqa: PLR0914  one scenario end to end, its steps in the order they happen
+async def test_sigkill_and_restart_lose_nothing_and_count_nothing_twice(tmp_path: Path) -> None:
     forum = Forum(tmp_path / "keys")
     ids = list(load_catalogue().ids)
     docs = [c.document for c in generate_cases(CASES, seed=20, indicator_ids=ids, today=TODAY)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import subprocess  # noqa: S404  runs the aggregator as a child process with a fixed argv, never a shell
+import subprocess
 import sys
 import time
 from pathlib import Path

@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-import subprocess  # noqa: S404  runs the dief CLI with a fixed argv, never a shell
+import subprocess
 import sys
 import time
 from pathlib import Path

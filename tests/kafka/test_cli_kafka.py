@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess  # noqa: S404  runs the dief CLI with a fixed argv, never a shell
+import subprocess
 import sys
 from pathlib import Path
 

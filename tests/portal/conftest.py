@@ -80,10 +80,10 @@ class Clock:
 class FakeDigests:
     """A region's digests: one empty period per region."""
 
-    async def periods(self, region: Region) -> list[str]:  # noqa: ARG002, PLR6301  the seam's method
+    async def periods(self, region: Region) -> list[str]:
         return ["2026-05"]
 
-    async def dashboard(self, region: Region, period: str) -> Dashboard:  # noqa: PLR6301  the seam's method
+    async def dashboard(self, region: Region, period: str) -> Dashboard:
         digest = Digest.model_validate(
             {
                 "region": region.value,
@@ -100,7 +100,7 @@ class FakeDigests:
 class FakeSummaries:
     """The Secretariat's cycles: CSP13 published (a minimal signed-looking summary)."""
 
-    async def cycle(self, cycle: str) -> CycleSummary:  # noqa: PLR6301  the seam's method
+    async def cycle(self, cycle: str) -> CycleSummary:
         if cycle != "CSP13":
             return CycleSummary(cycle, None, published=False, regions=())
         table = {"totals": {"cases": 4, "contributors": 3, "suppressed": 0}, "dimensions": {}}

@@ -23,7 +23,7 @@ import os
 import re
 import signal
 import socket
-import subprocess  # noqa: S404  runs child processes with a fixed argv, never a shell
+import subprocess
 import sys
 import time
 import uuid
@@ -250,7 +250,7 @@ def _wait_for_status(page: Page, wanted: str) -> None:
         page.reload()
 
 
-def test_an_officer_posts_a_case_a_second_officer_approves_it_and_it_counts(  # noqa: PLR0915  one scenario end to end, its steps in the order they happen
+def test_an_officer_posts_a_case_a_second_officer_approves_it_and_it_counts(
     stack: Stack, browser: Browser
 ) -> None:
 

@@ -166,7 +166,7 @@ def test_the_preview_offers_its_documents_for_download(site: Site) -> None:
 
 @dataclass
 class RefusingPublisher:
-    async def publish(self, cycle: str) -> CspSummary:  # noqa: PLR6301  the seam's method, faked
+    async def publish(self, cycle: str) -> CspSummary:
 
         raise IncompleteCycleError(f"no {cycle} digest from EEG yet")
 

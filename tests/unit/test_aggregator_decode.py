@@ -183,7 +183,7 @@ async def test_an_unexpected_error_dead_letters_that_record_only(tmp_path: Path)
     """One record that trips a bug goes to the DLQ as internal_error; the batch commits."""
 
     class ExplodingOpener:
-        def open(self, value: bytes) -> NoReturn:  # noqa: ARG002, PLR6301  the Opener seam's method
+        def open(self, value: bytes) -> NoReturn:
             raise RuntimeError("boom")
 
     sink = MemoryDeadLetterSink()

@@ -7,7 +7,7 @@ import hashlib
 import itertools
 import json
 import re
-import subprocess  # noqa: S404  runs a fresh interpreter with a fixed argv
+import subprocess
 import sys
 from pathlib import Path
 

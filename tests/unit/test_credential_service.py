@@ -65,7 +65,7 @@ class FakeDirectory:
     parameters: ForumParameters = PARAMETERS
     secretariat: list[KemPublicKey] = field(default_factory=lambda: [SECRETARIAT.public_key])
 
-    def issuer_key(self, cycle: str, region: str) -> rsa.RSAPublicKey | None:  # noqa: PLR6301  implements a seam's method (the fake holds no state)
+    def issuer_key(self, cycle: str, region: str) -> rsa.RSAPublicKey | None:
         return _lookup(cycle, region)
 
     def secretariat_kem_keys(self) -> list[KemPublicKey]:

@@ -72,7 +72,7 @@ class FakeBroker:
         regions: Iterable[Region],
         *,
         start: Mapping[tuple[str, int], int] | None = None,
-        time_limit: float = 30.0,  # noqa: ARG002  the seam's signature
+        time_limit: float = 30.0,
     ) -> DeadLetterSnapshot:
         if self.fail_read:
             raise BrokerError(f"cannot read dief.afr.dlq from {settings.bootstrap}: refused")
@@ -85,7 +85,7 @@ class FakeBroker:
 
     async def replay(
         self,
-        settings: KafkaSettings,  # noqa: ARG002  the seam's signature
+        settings: KafkaSettings,
         letters: Sequence[StoredDeadLetter],
     ) -> tuple[Replayed, ...]:
         out = []
@@ -99,7 +99,7 @@ class FakeBroker:
 
     async def watch(
         self,
-        settings: KafkaSettings,  # noqa: ARG002  the seam's signature
+        settings: KafkaSettings,
         regions: Iterable[Region],
         start: Mapping[tuple[str, int], int],
         *,
@@ -181,7 +181,7 @@ def test_list_json_lines_and_filters(fake: FakeBroker) -> None:
     result = dlq("list", "--json", "--region", "APG")
     assert [json.loads(line)["offset"] for line in result.stdout.splitlines()] == [3]
     result = dlq("list", "--json", "--since", "2026-06-15T11:00Z")
-    assert result.stdout == ""  # noqa: PLC1901  empty, not merely falsy (None would be a different answer)
+    assert result.stdout == ""
     assert "no dead letters" in result.stderr
 
 

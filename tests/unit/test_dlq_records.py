@@ -59,7 +59,7 @@ def test_missing_or_garbled_headers() -> None:
     d = StoredDeadLetter(
         Region.APG, 0, 3, T0_MS, None, None, (("dief-source-partition", b"\xff1"),)
     )
-    assert d.reason == ""  # noqa: PLC1901  empty, not merely falsy (None would be a different answer)
+    assert d.reason == ""
     assert d.source_topic is None
     assert d.source_partition is None
     assert d.source_offset is None

@@ -23,10 +23,10 @@ class _Admin:
     def __init__(self, **_options: object) -> None:
         type(self).made += 1
 
-    async def start(self) -> None:  # noqa: PLR6301  the admin client's method, faked
+    async def start(self) -> None:
         return None
 
-    async def close(self) -> None:  # noqa: PLR6301  the admin client's method, faked
+    async def close(self) -> None:
         return None
 
 

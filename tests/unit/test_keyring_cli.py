@@ -179,7 +179,7 @@ def test_every_command_has_help(runner: CliRunner, command: str) -> None:
     assert command in listing.output
 
 
-def test_a_forum_set_up_party_by_party(runner: CliRunner, tmp_path: Path) -> None:  # noqa: PLR0914,PLR0915  one forum's set-up, party by party, in the order it happens
+def test_a_forum_set_up_party_by_party(runner: CliRunner, tmp_path: Path) -> None:
     """docs/forum-setup.md, command by command: root, Secretariat, one region, two nodes."""
 
     def run(*args: str, ok: bool = True) -> str:

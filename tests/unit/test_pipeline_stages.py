@@ -128,7 +128,7 @@ async def test_a_resource_whose_start_failed_is_not_stopped() -> None:
     stopped: list[str] = []
 
     class Unstartable(FakeResource):
-        async def start(self) -> None:  # noqa: PLR6301  the seam's method, faked
+        async def start(self) -> None:
             raise OSError("no such binary")
 
     with pytest.raises(OSError, match="no such binary"):

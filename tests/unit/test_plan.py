@@ -94,7 +94,7 @@ def test_cell_keys_count_the_half_the_facts_name() -> None:
     assert {k[0] for k in keys} == {"2026-02", "2026-Q1", "CSP13-H1", "CSP13"}
     assert {k[3] for k in keys} == {"CSP13"}  # the half's rows keep the case's cycle
     unknown = CaseState.of(facts("c1", 1, month="2026-02", cycle="CSP13"))
-    assert unknown.half == ""  # noqa: PLC1901  empty, not merely falsy
+    assert unknown.half == ""
     assert {k[0] for k in cell_keys(unknown)} == {"2026-02", "2026-Q1", "CSP13"}
 
 

@@ -51,7 +51,7 @@ def _history(seed: int = 7) -> tuple[list[CaseFacts], CaseFacts]:
     history = History("AFR", rng, MONTHS, nodes=4, red_share=0.1)
     cases = history.batch(70)
     history.months = [MONTHS[-1]]
-    return cases, history._new()  # noqa: SLF001  one new case, as the history makes them
+    return cases, history._new()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import io
 import random
 import re
 import shutil
-import subprocess  # noqa: S404  runs LibreOffice with a fixed argv, never a shell
+import subprocess
 import zipfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -292,7 +292,7 @@ def test_summary_annex_has_a_row_per_cell_and_no_hidden_count(folder: Folder) ->
                 row = by_key[region, dimension.value, cell.value]
                 if cell.suppressed:
                     assert row["status"] == "hidden"
-                    assert row["count"] == row["contributors"] == row["share"] == ""  # noqa: PLC1901  empty cells, not merely falsy ones
+                    assert row["count"] == row["contributors"] == row["share"] == ""
                 else:
                     assert row["status"] == "published"
                     assert row["count"] == str(cell.count)
@@ -308,7 +308,7 @@ def test_every_digest_has_its_annex(folder: Folder) -> None:
     digest = folder.digest("AFR", "CSP12")
     assert rows[0]["dimension"] == "total"
     assert len(rows) == 1 + sum(len(cs) for cs in digest.dimensions.values())
-    assert all(r["count"] == "" for r in rows if r["status"] == "hidden")  # noqa: PLC1901  empty cells, not merely falsy ones
+    assert all(r["count"] == "" for r in rows if r["status"] == "hidden")
 
 
 # -- index.html ------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess  # noqa: S404  runs a fresh interpreter with a fixed argv
+import subprocess
 import sys
 
 import pytest

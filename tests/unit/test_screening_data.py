@@ -3,7 +3,7 @@ the synthetic summaries of ``dief demo`` (which must keep passing)."""
 
 from __future__ import annotations
 
-import subprocess  # noqa: S404  runs a fresh interpreter with a fixed argv, never a shell
+import subprocess
 import sys
 from datetime import date
 from importlib import resources

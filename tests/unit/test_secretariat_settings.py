@@ -64,10 +64,10 @@ def _capture(monkeypatch: pytest.MonkeyPatch) -> list[SecretariatSettings]:
     seen: list[SecretariatSettings] = []
 
     class FakeService:
-        def __init__(self, settings: SecretariatSettings, passphrase: SecretStr | None) -> None:  # noqa: ARG002  the service's signature, faked
+        def __init__(self, settings: SecretariatSettings, passphrase: SecretStr | None) -> None:
             seen.append(settings)
 
-        async def start(self) -> None:  # noqa: PLR6301  the service's method, faked
+        async def start(self) -> None:
             raise ConfigurationError("captured")
 
     monkeypatch.setattr(consumers.secretariat, "SecretariatService", FakeService)

@@ -116,10 +116,10 @@ def _capture_aggregator(monkeypatch: pytest.MonkeyPatch) -> list[AggregatorSetti
     seen: list[AggregatorSettings] = []
 
     class FakeService:
-        def __init__(self, settings: AggregatorSettings, passphrase: SecretStr | None) -> None:  # noqa: ARG002  the service's signature, faked
+        def __init__(self, settings: AggregatorSettings, passphrase: SecretStr | None) -> None:
             seen.append(settings)
 
-        async def start(self) -> None:  # noqa: PLR6301  the service's method, faked
+        async def start(self) -> None:
             raise ConfigurationError("captured")
 
     monkeypatch.setattr(consumers.aggregator, "AggregatorService", FakeService)

@@ -125,10 +125,10 @@ def test_the_passphrase_file_option_wins_over_the_environment(
     seen: list[SecretStr | None] = []
 
     class FakeService:
-        def __init__(self, settings: AggregatorSettings, passphrase: SecretStr | None) -> None:  # noqa: ARG002  the service's signature, faked
+        def __init__(self, settings: AggregatorSettings, passphrase: SecretStr | None) -> None:
             seen.append(passphrase)
 
-        async def start(self) -> None:  # noqa: PLR6301  the service's method, faked
+        async def start(self) -> None:
             raise ConfigurationError("captured")
 
     monkeypatch.setattr(consumers.aggregator, "AggregatorService", FakeService)

@@ -60,7 +60,7 @@ async def test_the_node_relay_backs_off_at_most_relay_backoff_max(
     relays: list[dict[str, Any]] = []
 
     class FakeRelay:
-        def __init__(self, outbox: object, publisher: object, **options: Any) -> None:  # noqa: ARG002, ANN401  the relay's signature; the options as the service passes them
+        def __init__(self, outbox: object, publisher: object, **options: Any) -> None:  # noqa: ANN401  the relay's signature; the options as the service passes them
             relays.append(options)
 
         async def close(self) -> None:

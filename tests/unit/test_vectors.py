@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess  # noqa: S404  runs the reference node's npm test with a fixed argv, never a shell
+import subprocess
 from datetime import datetime
 from functools import cache
 from pathlib import Path
