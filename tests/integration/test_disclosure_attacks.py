@@ -168,6 +168,19 @@ async def test_seed_182_gives_no_digest_cell_away(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+async def test_seed_1334_a_reranked_choice_gives_no_cell_away_across_issues(
+    tmp_path: Path,
+) -> None:
+    """A history on which a choice among reserved cells (HM's ranking, session 4, applied
+    to re-issues too) was safe in each issue alone but not across both (seed 1334, 26 then
+    6 cases): ``digest/AFR/2025-11`` ``transport_mode/unknown`` was pinned at 1."""
+    await _two_issues(tmp_path, 1334, 26, 6)
+    report = audit_folder([tmp_path / "issue1", tmp_path / "issue2"], "AFR", verdicts_only=True)
+    assert [c for c in report.suppressed if c.by_rank] == [], "the rank attacker"
+    assert report.determined == (), "the LP audit"
+
+
+@pytest.mark.slow
 @settings(
     # each example about 25 s on a busy 2-core machine (two issues built, then the audit's
     # verdicts, as strong as its intervals but without the wide cells' upper ends)
