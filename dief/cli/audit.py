@@ -109,13 +109,30 @@ def audit_command(
         bool,
         typer.Option("--integer", help="Check narrow intervals as integer programmes too (slower)"),
     ] = False,
+    verdicts_only: Annotated[
+        bool,
+        typer.Option(
+            "--verdicts-only",
+            help=(
+                "Leave the upper end of an interval wider than every protection level"
+                " uncomputed: the same determined, narrowed and red-isolated cells, faster"
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Bound every suppressed cell a reader of one region can see, by linear programming."""
     try:
         own = load_own_cases(own_cases) if own_cases is not None else ()
         known = load_bulletins(bulletins) if bulletins is not None else ()
         reports = [
-            audit(load_reader(folders, r), own, level=level, integer=integer, bulletins=known)
+            audit(
+                load_reader(folders, r),
+                own,
+                level=level,
+                integer=integer,
+                bulletins=known,
+                verdicts_only=verdicts_only,
+            )
             for r in _regions(folders, region)
         ]
     except DiefError as exc:
