@@ -29,6 +29,9 @@ node secrets, or the refused input text itself.
     ├── SignatureError                a digest or summary signature does not verify
     ├── ReleaseRefusedError           a case released without a second person's approval
     │                                 (four eyes: the approver is not the author)
+    ├── DisclosureError               disclosure control cannot protect what it must publish
+    │   └── UnprotectedCellError      (dief.disclosure) a suppressed cell a reader would pin
+    │                                 and nothing left can be hidden to stop it; .cell
     ├── CredentialError               a contributor credential (RFC 9474 token), its request
     │                                 or answer refused; .code says why (already_issued, ...)
     ├── BrokerError                   the Kafka-protocol broker
@@ -49,6 +52,7 @@ __all__ = [
     "CredentialError",
     "DiefError",
     "DirectoryError",
+    "DisclosureError",
     "EnvelopeError",
     "EnvelopeVersionError",
     "FieldProblem",
@@ -66,6 +70,7 @@ __all__ = [
     "StorageError",
     "StorageRefusedError",
     "UnknownSuiteError",
+    "UnprotectedCellError",
     "ValidationError",
 ]
 
@@ -290,3 +295,26 @@ class ReleaseRefusedError(DiefError):
     approver is not its author, and holds the approver role (the portal, DESIGN §13)."""
 
     code = "four_eyes"
+
+
+class DisclosureError(DiefError):
+    """Disclosure control (DESIGN §7) cannot protect what a document would publish: nothing
+    is published rather than a cell a reader could compute."""
+
+    code = "disclosure"
+
+
+class UnprotectedCellError(DisclosureError):
+    """A suppressed cell a reader would pin (by the sums or the bounds) that no further
+    suppression can free, in a first issue. ``cell`` is ``(table, dimension, value)``: a
+    period and a vocabulary value, never a State or a count."""
+
+    code = "unprotected_cell"
+
+    def __init__(self, cell: tuple[str, str, str]) -> None:
+        table, dimension, value = cell
+        super().__init__(
+            f"disclosure control cannot protect {dimension}/{value} of table {table}: "
+            "a reader would pin it and no further suppression frees it"
+        )
+        self.cell = cell
