@@ -10,18 +10,19 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from dief.catalogue import load_catalogue
 from dief.periods import parse_period, period_kind
 from dief.vocab import Dimension, Region
-from dief.wire import Digest
 
 if TYPE_CHECKING:  # the aggregator's store and the digests load when a region portal reads
+    from collections.abc import Callable, Mapping
+
     from dief.aggregator.store import CaseStore
     from dief.digests import CaseLesson, DigestSeries, LessonOpener, RegionDigests
+    from dief.wire import Digest
 
 __all__ = ["Dashboard", "DigestSource", "StoreDigests", "charts_of", "newest_first"]
 
@@ -63,7 +64,7 @@ class StoreDigests:
     lessons, opened from the stored sealed cases; without, the digest says they were
     omitted."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  a public keyword signature of settings and seams, used by dief/cli
         self,
         url: str,
         *,
@@ -89,13 +90,13 @@ class StoreDigests:
         opener = self._openers.get(region)
         if opener is None:
             return None
-        from dief.digests import load_lessons
+        from dief.digests import load_lessons  # noqa: PLC0415  the SQL store and the digests (seconds to import) load when a region portal reads
 
         return list((await load_lessons(store, region, opener)).lessons)
 
     async def _region(self, region: Region) -> _Loaded:
-        from dief.aggregator.store import CaseStore
-        from dief.digests import RegionDigests
+        from dief.aggregator.store import CaseStore  # noqa: PLC0415  the SQL store and the digests (seconds to import) load when a region portal reads
+        from dief.digests import RegionDigests  # noqa: PLC0415  (as above)
 
         async with self._locks.setdefault(region, asyncio.Lock()):
             hit = self._cache.get(region)
@@ -111,14 +112,14 @@ class StoreDigests:
             return loaded
 
     async def periods(self, region: Region) -> list[str]:
-        from dief.aggregator.store import CaseStore
+        from dief.aggregator.store import CaseStore  # noqa: PLC0415  the SQL store and the digests (seconds to import) load when a region portal reads
 
         async with CaseStore(self._url) as store:
             found = list(await store.periods_with_data(region.value))
         return newest_first(found)
 
     async def dashboard(self, region: Region, period: str) -> Dashboard:
-        from dief.digests import digest_series
+        from dief.digests import digest_series  # noqa: PLC0415  the SQL store and the digests (seconds to import) load when a region portal reads
 
         current = parse_period(period, start_month=self._start_month)
         loaded = await self._region(region)
@@ -151,7 +152,7 @@ def _chronological(period: str) -> tuple[int, ...]:
 def charts_of(series: DigestSeries | None, titles: dict[str, str]) -> list[tuple[str, str]]:
     """(title, SVG) charts of *series* (cases over time, then a line chart per dimension),
     without inline style attributes (the CSP allows none; the stylesheet sets the font)."""
-    from dief.render import column_chart, line_chart
+    from dief.render import column_chart, line_chart  # noqa: PLC0415  rendering (seconds to import) loaded on the first chart
 
     if series is None or not series.periods:
         return []

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
+from babel.dates import format_skeleton
+
 from dief import vocab
 from dief.periods import PeriodKind, parse_period
 from dief.portal._i18n import N_
@@ -253,8 +255,6 @@ def period_span(period: str, language: str, *, start_month: int) -> str:
     """The months *period* covers in words, in *language* (``en``, ``fr``, ``es``): "September
     2025 to February 2026" written with an en dash ("septembre 2025 \u2013 février 2026");
     one month alone for a month."""
-    from babel.dates import format_skeleton
-
     parsed = parse_period(period, start_month=start_month)
     first, last = (
         format_skeleton("yMMMM", date(m.year, m.month, 1), locale=language)

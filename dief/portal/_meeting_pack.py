@@ -16,16 +16,21 @@ import asyncio
 import io
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dief.exceptions import DiefError
 from dief.periods import CspCycle, HalfCycle, parse_period
 from dief.portal._i18n import N_, translator
 from dief.portal._labels import period_span, value_label
 from dief.vocab import TransferStage
-from dief.wire import Cell, Digest
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from docx.document import Document as DocxDocument
+
+    from dief.wire import Cell, Digest
 
 __all__ = [
     "DIMENSION_LABELS",
@@ -114,7 +119,7 @@ def _count(cell: Cell, _: Callable[[str], str]) -> str:
     return _("suppressed") if cell.suppressed or cell.count is None else str(cell.count)
 
 
-def _table(doc: Any, header: list[str], rows: list[list[str]]) -> None:
+def _table(doc: DocxDocument, header: list[str], rows: list[list[str]]) -> None:
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, header, strict=True):
@@ -126,7 +131,7 @@ def _table(doc: Any, header: list[str], rows: list[list[str]]) -> None:
             cell.text = text
 
 
-def _headline(doc: Any, digest: Digest, _: Callable[[str], str]) -> None:
+def _headline(doc: DocxDocument, digest: Digest, _: Callable[[str], str]) -> None:
     t = digest.totals
     withheld = _("withheld")
     rows = [
@@ -138,13 +143,13 @@ def _headline(doc: Any, digest: Digest, _: Callable[[str], str]) -> None:
     _table(doc, [_("Headline numbers"), ""], rows)
 
 
-def _changed(doc: Any, digest: Digest, _: Callable[[str], str]) -> None:
+def _changed(doc: DocxDocument, digest: Digest, _: Callable[[str], str]) -> None:
     moving = sorted(
         (
             (dim, cell)
             for dim, cells in digest.dimensions.items()
             for cell in cells
-            if cell.trend is not None and cell.trend.value in ("new", "rising", "falling")
+            if cell.trend is not None and cell.trend.value in {"new", "rising", "falling"}
         ),
         key=lambda pair: -abs(pair[1].change or 0),
     )[:12]
@@ -160,7 +165,7 @@ def _changed(doc: Any, digest: Digest, _: Callable[[str], str]) -> None:
         )
 
 
-def _dimensions(doc: Any, digest: Digest, _: Callable[[str], str]) -> None:
+def _dimensions(doc: DocxDocument, digest: Digest, _: Callable[[str], str]) -> None:
     header = [_("Value"), _("Cases"), _("Previous"), _("Trend")]
     for dim, cells in digest.dimensions.items():
         if not cells:
@@ -178,7 +183,7 @@ def _dimensions(doc: Any, digest: Digest, _: Callable[[str], str]) -> None:
         _table(doc, header, rows)
 
 
-def _checklist(doc: Any, digest: Digest, _: Callable[[str], str]) -> None:
+def _checklist(doc: DocxDocument, digest: Digest, _: Callable[[str], str]) -> None:
     if not digest.checklist:
         doc.add_paragraph(_("No indicator was cited in this period."))
         return
@@ -193,7 +198,7 @@ def _checklist(doc: Any, digest: Digest, _: Callable[[str], str]) -> None:
     _table(doc, header, rows)
 
 
-def _lessons(doc: Any, digest: Digest, _: Callable[[str], str]) -> None:
+def _lessons(doc: DocxDocument, digest: Digest, _: Callable[[str], str]) -> None:
     if digest.notes.lessons_omitted:
         doc.add_paragraph(
             _(
@@ -212,7 +217,7 @@ def _lessons(doc: Any, digest: Digest, _: Callable[[str], str]) -> None:
             doc.add_paragraph(f"{le.text} ({le.tlp.value})", style="List Bullet")
 
 
-def _suppression(doc: Any, digest: Digest, _: Callable[[str], str]) -> None:
+def _suppression(doc: DocxDocument, digest: Digest, _: Callable[[str], str]) -> None:
     text = _(
         "Every State is both a contributor and a reader, so a number is published only when at least %(k)s States contributed to it. Other numbers are hidden as well, so that the hidden ones cannot be worked out from totals."  # noqa: E501 - one gettext literal
     )
@@ -229,7 +234,7 @@ def _suppression(doc: Any, digest: Digest, _: Callable[[str], str]) -> None:
 
 def render_meeting_pack(digest: Digest, language: str, *, start_month: int) -> bytes:
     """*digest* as a DOCX meeting paper in *language* (``en``, ``fr`` or ``es``)."""
-    import docx
+    import docx  # noqa: PLC0415  python-docx (lxml) loaded on the first meeting pack, not by the portal
 
     if language not in PACK_LANGUAGES:
         raise ValueError(f"no meeting pack in {language!r}")
@@ -244,7 +249,7 @@ def render_meeting_pack(digest: Digest, language: str, *, start_month: int) -> b
         _("For the regional DIEF meeting only. Contributors are never listed.")
     )
     intro.runs[0].italic = True
-    sections: list[tuple[str, Callable[[Any, Digest, Callable[[str], str]], None]]] = [
+    sections: list[tuple[str, Callable[[DocxDocument, Digest, Callable[[str], str]], None]]] = [
         (_("Headline numbers"), _headline),
         (_("What changed"), _changed),
         (_("By dimension"), _dimensions),

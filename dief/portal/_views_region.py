@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -32,6 +31,9 @@ from dief.portal._meeting_pack import (
     to_pdf,
 )
 from dief.vocab import Region, TransferStage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["router"]
 
@@ -117,7 +119,7 @@ _PACK_TYPES = {
 
 
 @router.get("/region/{code}/{period}/pack.{lang}.{fmt}")
-async def meeting_pack(
+async def meeting_pack(  # noqa: PLR0913, PLR0917  one parameter per part of the route's path; FastAPI passes them by name
     request: Request, code: str, period: str, lang: str, fmt: str, account: Member
 ) -> Response:
     """The period's meeting pack in *lang* as DOCX, or PDF where LibreOffice is."""
@@ -150,7 +152,7 @@ async def _dashboard(request: Request, region: Region, period: str) -> Dashboard
     try:
         return await _source(portal).dashboard(region, period)
     except DiefError as exc:
-        log.error("the dashboard of %s %s failed (%s)", region.value, period, exc.code)
+        log.error("the dashboard of %s %s failed (%s)", region.value, period, exc.code)  # noqa: TRY400  the error code only, never a traceback (its locals may hold case data)
         raise HTTPException(503) from exc
 
 
@@ -165,7 +167,7 @@ async def dashboard(request: Request, code: str, period: str, account: Member) -
             (dim, cell)
             for dim, cells in digest.dimensions.items()
             for cell in cells
-            if cell.trend is not None and cell.trend.value in ("new", "rising", "falling")
+            if cell.trend is not None and cell.trend.value in {"new", "rising", "falling"}
         ),
         key=lambda pair: -abs(pair[1].change or 0),
     )[:12]
@@ -222,12 +224,12 @@ async def download(request: Request, code: str, period: str, fmt: str, account: 
         raise HTTPException(404)
     board = await _dashboard(request, region, period)
     if fmt == "docx":
-        from dief.render import render_digest_docx
+        from dief.render import render_digest_docx  # noqa: PLC0415  rendering (seconds to import) loaded on the first download
 
         start = portal_of(request).cycle_start_month
         body = await asyncio.to_thread(render_digest_docx, board.digest, start_month=start)
     else:
-        from dief.render import dump_json
+        from dief.render import dump_json  # noqa: PLC0415  (as above)
 
         body = dump_json(board.digest).encode("utf-8")
     await audit(request, account, "download", f"digest {region.value} {period} {fmt}")

@@ -22,10 +22,10 @@ SQLAlchemy 2 async, SQLite by default, PostgreSQL by URL; four small tables made
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
@@ -43,14 +43,19 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.sql.elements import ColumnElement
 
 from dief.aggregator.store import CellRow
 from dief.database import TableStore
 from dief.database import db_reason as _why
 from dief.digests import DigestPayload, SummaryRow, content_hash
-from dief.disclosure import RowRequirement
 from dief.exceptions import ConfigurationError, StorageError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.sql.elements import ColumnElement
+
+    from dief.disclosure import RowRequirement
 
 __all__ = ["ReceivedDigest", "SecretariatStore", "StoreOutcome"]
 
@@ -156,7 +161,7 @@ class SecretariatStore(TableStore):
         engine = self._require()
         outcomes: list[StoreOutcome] = []
         now = datetime.now(UTC)
-        try:
+        try:  # noqa: PLW0717  one transaction: whatever fails in it rolls it back
             async with engine.begin() as conn:
                 for item in received:
                     payload = item.payload
@@ -229,7 +234,7 @@ class SecretariatStore(TableStore):
         return outcomes
 
     async def data_versions(self, region: str) -> dict[str, tuple[int, str]]:
-        """period → (0, the ``data_version`` its digest held states), for *region*: what
+        """Period → (0, the ``data_version`` its digest held states), for *region*: what
         the summary's region table states (as ``CaseStore.data_versions`` answers)."""
         engine = self._require()
         stmt = select(_versions.c.period, _versions.c.token).where(_versions.c.region == region)
@@ -240,7 +245,7 @@ class SecretariatStore(TableStore):
             raise StorageError(f"reading data versions of {region} failed: {_why(exc)}") from exc
 
     async def versions(self, period: str) -> dict[str, int]:
-        """region → version held, for the digests of *period*."""
+        """Region → version held, for the digests of *period*."""
         engine = self._require()
         stmt = select(_digests.c.region, _digests.c.version).where(_digests.c.period == period)
         try:
@@ -275,7 +280,7 @@ class SecretariatStore(TableStore):
             raise StorageError(f"reading digest cells of {region} failed: {_why(exc)}") from exc
 
     async def summary_rows(self, cycle: str) -> dict[str, RowRequirement]:
-        """region → what its joint pattern requires of its row of *cycle*'s summary (from
+        """Region → what its joint pattern requires of its row of *cycle*'s summary (from
         the cycle digest held; regions that sent none are left out)."""
         engine = self._require()
         stmt = select(_rows.c.region, _rows.c.document).where(_rows.c.cycle == cycle)
@@ -322,7 +327,7 @@ class SecretariatStore(TableStore):
 
     # -- refusals --------------------------------------------------------------------------
 
-    async def record_refused(
+    async def record_refused(  # noqa: PLR0913  a public keyword signature, used by the Secretariat's consumer
         self,
         *,
         reason: str,
@@ -357,7 +362,7 @@ class SecretariatStore(TableStore):
             raise StorageError(f"recording a refused digest failed: {_why(exc)}") from exc
 
     async def refused_counts(self) -> dict[str, int]:
-        """reason → refused records kept here (those without a region)."""
+        """Reason → refused records kept here (those without a region)."""
         engine = self._require()
         stmt = select(_refused.c.reason, func.count()).group_by(_refused.c.reason)
         try:

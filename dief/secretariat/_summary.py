@@ -14,9 +14,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
-from dief.catalogue import Catalogue
 from dief.digests import TREND_TEST, checklist_entry, rank_cells, rank_checklist, ratio, trend_flag
 from dief.disclosure import (
     GLOBAL,
@@ -55,6 +55,9 @@ from dief.wire import (
     Trend,
 )
 
+if TYPE_CHECKING:
+    from dief.catalogue import Catalogue
+
 __all__ = [
     "SummaryTables",
     "build_summary",
@@ -63,6 +66,7 @@ __all__ = [
 
 _DIM_RANK = {d.value: i for i, d in enumerate(Dimension)}
 _REGION_RANK = {r.value: i for i, r in enumerate(Region)}
+_PATTERN_REGIONS = 2  # a pattern: a value rising or new in at least this many regions
 
 Stores = CellSource | Mapping[Region, CellSource] | Mapping[str, CellSource]
 
@@ -103,7 +107,7 @@ class SummaryTables:
         return self.counts[key]
 
 
-def summary_tables(
+def summary_tables(  # noqa: PLR0913  a public keyword signature, used outside dief/secretariat
     cells: Mapping[str, PeriodCells],
     regions: Sequence[str],
     *,
@@ -127,8 +131,8 @@ def summary_tables(
         for (dim, value), tally in cells.get(region, {}).items():
             if tally.count <= 0:
                 continue
-            counts[(region, dim, value)] = tally.count
-            contributors[(region, dim, value)] = tally.contributors
+            counts[region, dim, value] = tally.count
+            contributors[region, dim, value] = tally.contributors
             gkey = (GLOBAL, dim, value)
             counts[gkey] = counts.get(gkey, 0) + tally.count
             # a lower bound: pseudonyms are per node and cycle, and a node may report in
@@ -161,7 +165,7 @@ def summary_tables(
     return SummaryTables(tuple(regions), counts, contributors, protection, stable)
 
 
-def _protected(
+def _protected(  # noqa: PLR0913  summary_tables's inputs, passed on by keyword
     counts: Mapping[Key, int],
     primary: Collection[Key],
     required: Collection[Key],
@@ -272,7 +276,7 @@ def _patterns(
         previous = before.count_as_published(key)
         if previous is None:
             continue
-        if trend_flag(count, previous) in (Trend.RISING, Trend.NEW):
+        if trend_flag(count, previous) in {Trend.RISING, Trend.NEW}:
             rising.setdefault((dim, value), []).append(Region(region))
     found = [
         Pattern(
@@ -283,7 +287,7 @@ def _patterns(
             previous_cycle=previous_cycle,
         )
         for (dim, value), regions in rising.items()
-        if len(regions) >= 2
+        if len(regions) >= _PATTERN_REGIONS
     ]
     found.sort(key=lambda p: (-len(p.regions), _DIM_RANK[p.dimension.value], p.value))
     return found
@@ -329,44 +333,62 @@ def _checklist(
 def _rules(k: int) -> list[str]:
     single = ", ".join(d.value for d in SINGLE_VALUED)
     return [
-        "TLP:RED cases are excluded from every table of this summary; a case counts in "
-        "the global table once, through its region.",
-        f"Primary suppression: a cell with fewer than {k} distinct contributors is "
-        "published as suppressed, with null count and contributors. Contributors are "
-        "never listed.",
-        "Global contributor counts are lower bounds: contributor pseudonyms are per node "
-        "and per cycle and one node may report in several regions, so a global cell "
-        "counts the largest number of distinct contributors of any one region.",
-        "Secondary suppression (a): within each table the values of every single-valued "
-        f"dimension ({single}) sum to the table total; no such set is left with exactly "
-        "one suppressed cell.",
-        "Secondary suppression (b): every global cell is the sum of the regions' cells; "
-        "no such set is left with exactly one suppressed cell.",
-        "Every listed cell counts at least one case (in a re-issue, a cell the previous "
-        "issue listed may count zero), so no set with a published total is left with "
-        "suppressed cells that could only be ones, and no suppressed cell may follow "
-        "exactly from all the sums together (exact elimination). Each extra suppression "
-        "takes the smallest published cell, totals last, until nothing changes.",
-        "Re-issue stability: every cell suppressed in the previous issue of this cycle's "
-        "summary stays suppressed, listed even if it now counts zero (kept_for_stability "
-        "counts the cells this issue alone would publish); a cell that issue published with "
-        "the count it has now is taken as known and never used as a secondary suppression; "
-        "and no suppressed count the previous issue did not publish may follow exactly from "
-        "the two issues together, even for a reader who knows which cells changed.",
-        "Cross-cycle stability: among equally small candidates for secondary suppression, "
-        "cells suppressed in the previous cycle's published summary are taken first, so the "
-        "pattern changes as little as possible between cycles.",
+        (
+            "TLP:RED cases are excluded from every table of this summary; a case counts in "
+            "the global table once, through its region."
+        ),
+        (
+            f"Primary suppression: a cell with fewer than {k} distinct contributors is "
+            "published as suppressed, with null count and contributors. Contributors are "
+            "never listed."
+        ),
+        (
+            "Global contributor counts are lower bounds: contributor pseudonyms are per node "
+            "and per cycle and one node may report in several regions, so a global cell "
+            "counts the largest number of distinct contributors of any one region."
+        ),
+        (
+            "Secondary suppression (a): within each table the values of every single-valued "
+            f"dimension ({single}) sum to the table total; no such set is left with exactly "
+            "one suppressed cell."
+        ),
+        (
+            "Secondary suppression (b): every global cell is the sum of the regions' cells; "
+            "no such set is left with exactly one suppressed cell."
+        ),
+        (
+            "Every listed cell counts at least one case (in a re-issue, a cell the previous "
+            "issue listed may count zero), so no set with a published total is left with "
+            "suppressed cells that could only be ones, and no suppressed cell may follow "
+            "exactly from all the sums together (exact elimination). Each extra suppression "
+            "takes the smallest published cell, totals last, until nothing changes."
+        ),
+        (
+            "Re-issue stability: every cell suppressed in the previous issue of this cycle's "
+            "summary stays suppressed, listed even if it now counts zero (kept_for_stability "
+            "counts the cells this issue alone would publish); a cell that issue published with "
+            "the count it has now is taken as known and never used as a secondary suppression; "
+            "and no suppressed count the previous issue did not publish may follow exactly from "
+            "the two issues together, even for a reader who knows which cells changed."
+        ),
+        (
+            "Cross-cycle stability: among equally small candidates for secondary suppression, "
+            "cells suppressed in the previous cycle's published summary are taken first, so the "
+            "pattern changes as little as possible between cycles."
+        ),
         "Shares and prevalences are published only where the table total is published.",
-        "Trend flags compare with the previous cycle, suppressed the same way (keeping "
-        "suppressed what its published summary suppressed), only where both cycles' cells "
-        "are published; patterns are values rising or new in at least two regions.",
+        (
+            "Trend flags compare with the previous cycle, suppressed the same way (keeping "
+            "suppressed what its published summary suppressed), only where both cycles' cells "
+            "are published; patterns are values rising or new in at least two regions."
+        ),
     ]
 
 
 async def _cells(
     stores: Stores, regions: Sequence[str], periods: Sequence[str]
 ) -> dict[str, dict[str, PeriodCells]]:
-    """period → region → cells, without TLP:RED cases."""
+    """Period → region → cells, without TLP:RED cases."""
     out: dict[str, dict[str, PeriodCells]] = {p: {} for p in periods}
     for region in regions:
         if not isinstance(stores, Mapping):
@@ -392,7 +414,7 @@ def _regions(stores: Stores, regions: Sequence[Region | str] | None) -> list[str
     return sorted(chosen, key=lambda r: _REGION_RANK[r])
 
 
-async def build_summary(
+async def build_summary(  # noqa: PLR0913  a public keyword signature, used by the CLI, render and the portal
     stores: Stores,
     cycle: str,
     *,
@@ -494,7 +516,7 @@ def _check_issues(
         )
 
 
-async def _cycle_tables(
+async def _cycle_tables(  # noqa: PLR0913  build_summary's inputs, passed on by keyword
     stores: Stores,
     codes: Sequence[str],
     current: CspCycle,
