@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -20,6 +19,11 @@ from dief.audit import (
     rank_determined,
 )
 from dief.cli import app
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dief.audit import AuditReport, CellAudit
 
 Cells = dict[str, list[tuple[str, int | None]]]
 
@@ -55,7 +59,7 @@ def _write_summary(out: Path, cycle: str, regions: dict[str, tuple[int | None, C
     path.write_text(json.dumps(doc), encoding="utf-8")
 
 
-def _stage(report: Any, value: str) -> Any:
+def _stage(report: AuditReport, value: str) -> CellAudit:
     (cell,) = [c for c in report.suppressed if c.cell == f"transfer_stage/{value}"]
     return cell
 
@@ -123,7 +127,9 @@ def test_own_cases_narrow(tmp_path: Path) -> None:
     _write_digest(tmp_path, "CSP12", 10, stages)
     before = audit_folder(tmp_path, "AFR")
     mine = [
-        OwnCase("AFR", "2025-10", False, (("kind", "case"), ("transfer_stage", "stockpile")))
+        OwnCase(
+            "AFR", "2025-10", red=False, values=(("kind", "case"), ("transfer_stage", "stockpile"))
+        )
     ] * 5
     after = audit_folder(tmp_path, "AFR", own=mine)
     assert (_stage(before, "stockpile").lower, _stage(before, "stockpile").upper) == (1, 6)
@@ -182,16 +188,16 @@ def test_months_sum_to_their_quarter(tmp_path: Path) -> None:
 def test_published_share_counts_facts_per_document_type() -> None:
     shares = published_share(
         [
-            UtilityCell("digest-month", 3, True),
-            UtilityCell("digest-month", 1, False),
-            UtilityCell("digest-month", 4, True, total=True),
-            UtilityCell("summary-region", 2, False),
+            UtilityCell("digest-month", 3, published=True),
+            UtilityCell("digest-month", 1, published=False),
+            UtilityCell("digest-month", 4, published=True, total=True),
+            UtilityCell("summary-region", 2, published=False),
         ]
     )
     month = shares["digest-month"]
     assert (month.facts, month.published_facts, month.share) == (4, 3, 0.75)
     assert (month.totals, month.published_totals) == (1, 1)
-    assert shares["summary-region"].share == 0.0
+    assert shares["summary-region"].share == 0.0  # noqa: RUF069  an exact ratio: none of its facts published
 
 
 def test_the_cli_exits_1_when_a_cell_is_determined(tmp_path: Path) -> None:
@@ -233,7 +239,7 @@ def test_what_rank_determines_lp_determines_and_the_truth_fits(seed: int) -> Non
     assert by_rank, "six random sums over eight cells pin some cell"
 
 
-def _two_issues(tmp_path: Path, versions: tuple[object, object]) -> Any:
+def _two_issues(tmp_path: Path, versions: tuple[object, object]) -> AuditReport:
     # both issues: October total 6, a = 3 published, b and c hidden (b + c = 3); issue 2's
     # quarter publishes b = 1. Linked, issue 1's b is 1 too; but a revision between the
     # issues may have moved a case from b to c, and the reader cannot see that
@@ -250,7 +256,7 @@ def _two_issues(tmp_path: Path, versions: tuple[object, object]) -> Any:
     return audit_folder([one, two], "AFR")
 
 
-def _issue1_b(report: Any) -> Any:
+def _issue1_b(report: AuditReport) -> CellAudit:
     (cell,) = [
         c
         for c in report.suppressed

@@ -4,8 +4,7 @@ and the release rule's fast check "does the audit still hold with this candidate
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from typer.testing import CliRunner
@@ -23,6 +22,11 @@ from dief.audit import (
 )
 from dief.cli import app
 from tests.unit.test_audit import _write_digest
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dief.audit import AuditReport, ReaderView
 
 
 def _facts(stage: str, *, bulletin_id: str = "a" * 32, action: str = "publish") -> dict[str, Any]:
@@ -49,7 +53,7 @@ def _folder(tmp_path: Path) -> Path:
     return out
 
 
-def _b(report: Any) -> tuple[int, int | None]:
+def _b(report: AuditReport) -> tuple[int, int | None]:
     (cell,) = [c for c in report.suppressed if c.cell == "transfer_stage/b"]
     return cell.lower, cell.upper
 
@@ -95,7 +99,9 @@ def test_bulletins_narrow_what_a_reader_can_tell(tmp_path: Path) -> None:
 
 
 def test_a_bulletin_the_reader_posted_is_not_counted_twice() -> None:
-    own = OwnCase("AFR", "2025-10", False, (*_case("b").values, ("confidence", "confirmed")))
+    own = OwnCase(
+        "AFR", "2025-10", red=False, values=(*_case("b").values, ("confidence", "confirmed"))
+    )
     assert known_cases([own], [_case("b")]) == (own,)
     assert known_cases([own], [_case("c")]) == (own, _case("c"))
 
@@ -122,7 +128,7 @@ async def test_the_release_seam_asks_the_audit(tmp_path: Path) -> None:
     view = load_reader([_folder(tmp_path)], "AFR")
     released: list[OwnCase] = [_case("b")] * 2
 
-    async def documents(region: str) -> Any:
+    async def documents(region: str) -> ReaderView:
         assert region == "AFR"
         return view
 

@@ -7,16 +7,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore
 from dief.audit import audit_folder
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.render import write_outputs
 from tests.unit.reporting_support import make_facts
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dief.aggregator import CaseFacts
 
 CATALOGUE = load_catalogue()
 

@@ -8,11 +8,15 @@ table does not list (docs/audit.md): ``(other) = sum of the unlisted values``, e
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dief.audit import OwnCase, audit_folder, folder_utility, load_reader
 from dief.audit._vocab import vocabulary
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dief.audit import AuditReport, CellAudit
 
 Cell = tuple[str, int | None]
 Cells = dict[str, list[Cell]]
@@ -31,7 +35,7 @@ def _dims(dims: Cells) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _digest(out: Path, period: str, total: int | None, dims: Cells, **notes: Any) -> None:
+def _digest(out: Path, period: str, total: int | None, dims: Cells, **notes: object) -> None:
     doc = {
         "region": "AFR",
         "period": period,
@@ -46,7 +50,7 @@ def _digest(out: Path, period: str, total: int | None, dims: Cells, **notes: Any
     path.write_text(json.dumps(doc), encoding="utf-8")
 
 
-def _cell(report: Any, table: str, cell: str) -> Any:
+def _cell(report: AuditReport, table: str, cell: str) -> CellAudit:
     (found,) = [c for c in report.suppressed if c.table.endswith(table) and c.cell == cell]
     return found
 
@@ -65,14 +69,14 @@ def test_the_vocabularies_are_the_case_models() -> None:
 def test_a_grouped_cell_is_read_as_the_sum_of_the_values_not_listed(tmp_path: Path) -> None:
     _digest(tmp_path, "2025-10", 4, {"transfer_stage": [("pre_transfer", 2), (OTHER, 2)]})
     (issue,) = load_reader([tmp_path], "AFR").issues
-    table = issue.tables[("digest", "AFR", "2025-10")]
+    table = issue.tables["digest", "AFR", "2025-10"]
     assert table.grouped == frozenset({"transfer_stage"})
     assert table.state(f"transfer_stage/{OTHER}") == "published"
     assert table.state("transfer_stage/stockpile") == "unlisted"  # >= 0, in the group
     assert table.state("transfer_stage/pre_transfer") == "published"
 
 
-def _quarter_and_october(tmp_path: Path, other: int) -> Any:
+def _quarter_and_october(tmp_path: Path, other: int) -> AuditReport:
     # the quarter hides stockpile and at_import (together 3 + other); November lists at_import 3
     # and nothing grouped, so its stockpile is 0; October groups its rare stages in
     # (other). The quarter's stockpile (>= 1, listed) is October's, inside (other)
@@ -159,7 +163,7 @@ def test_own_cases_in_a_group_bound_it(tmp_path: Path) -> None:
         6,
         {"transfer_stage": [("pre_transfer", 2), ("at_import", None), (OTHER, None)]},
     )
-    mine = [OwnCase("AFR", "2025-10", False, (("transfer_stage", "stockpile"),))] * 2
+    mine = [OwnCase("AFR", "2025-10", red=False, values=(("transfer_stage", "stockpile"),))] * 2
     report = audit_folder(tmp_path, "AFR", own=mine)
     other = _cell(report, "2025-10", f"transfer_stage/{OTHER}")
     assert (other.lower, other.upper) == (2, 3)
@@ -168,9 +172,9 @@ def test_own_cases_in_a_group_bound_it(tmp_path: Path) -> None:
 def test_utility_counts_facts_of_unlisted_values_in_the_grouped_cell(tmp_path: Path) -> None:
     _digest(tmp_path, "2025-10", 3, {"transfer_stage": [("pre_transfer", 2), (OTHER, 1)]})
     cases = [
-        OwnCase("AFR", "2025-10", False, (("transfer_stage", "pre_transfer"),)),
-        OwnCase("AFR", "2025-10", False, (("transfer_stage", "pre_transfer"),)),
-        OwnCase("AFR", "2025-10", False, (("transfer_stage", "stockpile"),)),
+        OwnCase("AFR", "2025-10", red=False, values=(("transfer_stage", "pre_transfer"),)),
+        OwnCase("AFR", "2025-10", red=False, values=(("transfer_stage", "pre_transfer"),)),
+        OwnCase("AFR", "2025-10", red=False, values=(("transfer_stage", "stockpile"),)),
     ]
     month = folder_utility(tmp_path, cases, ["AFR"])["digest-month"]
     assert (month.facts, month.published_facts) == (3, 3)

@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dief.audit import OwnCase, audit_folder, folder_utility
 from dief.audit._periods import cycle_halves, half_months, previous_period
 from tests.unit.test_audit_grouped import Cells, _digest
 
+if TYPE_CHECKING:
+    from pathlib import Path
 
-def _cell(report: Any, table: str, cell: str) -> Any:
+    from dief.audit import AuditReport, CellAudit
+
+
+def _cell(report: AuditReport, table: str, cell: str) -> CellAudit:
     (found,) = [c for c in report.suppressed if c.table.endswith(table) and c.cell == cell]
     return found
 
@@ -98,7 +102,7 @@ def test_a_half_is_not_split_against_the_cycles_summary(tmp_path: Path) -> None:
 def test_own_cases_count_in_their_half(tmp_path: Path) -> None:
     stages: Cells = {"transfer_stage": [("stockpile", None), ("at_import", None)]}
     _digest(tmp_path, "CSP12-H1", 5, stages)
-    mine = [OwnCase("AFR", "2026-01", False, (("transfer_stage", "stockpile"),))] * 4
+    mine = [OwnCase("AFR", "2026-01", red=False, values=(("transfer_stage", "stockpile"),))] * 4
     report = audit_folder(tmp_path, "AFR", own=mine)
     stockpile = _cell(report, "CSP12-H1", "transfer_stage/stockpile")
     assert (stockpile.lower, stockpile.upper) == (4, 4)

@@ -23,7 +23,7 @@ def test_a_cell_hidden_then_published_in_a_linked_issue_is_determined(tmp_path: 
     _digest(two, "2025-10", 6, _stages(2), data_version="v1")
     report = audit_folder([one, two], "AFR")
     found = {(c.issue, c.cell): (c.lower, c.upper) for c in report.determined}
-    assert found[("issue1", "transfer_stage/stockpile")] == (2, 2)
+    assert found["issue1", "transfer_stage/stockpile"] == (2, 2)
     assert report.leaks
 
 
