@@ -6,7 +6,7 @@ seals to the release of the directory it holds, not an older one."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +17,9 @@ from dief.keyring import ForumDirectory, KeyRole, SimulatedForum, open_bulletin_
 from dief.secretariat import GroupKeyIssuer, GroupKeyStore
 from dief.testing import MemoryRecordSink
 from dief.wire import BulletinGroupKeyRelease
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PASSPHRASE = "group-key-test-passphrase"
 

@@ -4,8 +4,9 @@ file. What ``dief alerts`` and the portal read comes from here, never from the t
 
 from __future__ import annotations
 
+import asyncio
 import random
-from pathlib import Path
+from typing import TYPE_CHECKING, Self
 
 import pytest
 
@@ -25,6 +26,9 @@ from dief.testing import MemoryRecordFeed
 from dief.vocab import CaseStatus
 from dief.wire import BulletinEntry, BulletinGroupKeyRelease, CaseRecord
 from tests.unit.record_helpers import case_doc, signed_record
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PASSPHRASE = "bulletin-store-passphrase"
 NODES = ("node-a", "node-b")
@@ -55,7 +59,9 @@ def _put_release(feed: MemoryRecordFeed, release: BulletinGroupKeyRelease) -> No
 class _Node:
     """One node's outbox, store, watches and follower over *feed*."""
 
-    def __init__(self, forum: SimulatedForum, name: str, folder: Path, feed: MemoryRecordFeed):
+    def __init__(
+        self, forum: SimulatedForum, name: str, folder: Path, feed: MemoryRecordFeed
+    ) -> None:
         self.outbox = Outbox(folder / "outbox.sqlite")
         self.store = BulletinStore(self.outbox)
         self.watches = WatchStore(folder / "watches.json")
@@ -67,7 +73,7 @@ class _Node:
             watches=self.watches.all,
         )
 
-    async def __aenter__(self) -> _Node:
+    async def __aenter__(self) -> Self:
         await self.outbox.start()
         return self
 
@@ -190,8 +196,6 @@ async def test_wait_for_returns_once_the_follower_applied_a_bulletin(
     collector = BulletinCollector("AFR")
     collector.offer(_alert())
     async with _Node(forum, "node-b", tmp_path, feed) as node:
-        import asyncio
-
         stop = asyncio.Event()
         task = asyncio.create_task(node.follower.run(stop))
 

@@ -5,18 +5,23 @@ tests/integration/test_bulletins_pipeline.py."""
 from __future__ import annotations
 
 import random
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from dief.aggregator.store import CellRow
 from dief.bulletins import (
+    BULLETINS_TOPIC,
     DEFAULT_INTERVAL,
     DEFAULT_JITTER,
     BulletinBoard,
     BulletinCollector,
+    BulletinPublisher,
     BulletinReader,
     BulletinSealer,
     ContributorRelease,
+    OpenedBulletins,
+    RegionBulletins,
     WatchStore,
     alert_listing,
     match_watches,
@@ -30,10 +35,13 @@ from dief.keyring import (
     open_bulletin_group_key,
 )
 from dief.keyring._party import Purpose
-from dief.testing import FakeBulletinAudit, FakeClock
+from dief.testing import FakeBulletinAudit, FakeClock, MemoryRecordSink
 from dief.vocab import CaseStatus, Tlp
 from dief.wire import TYPE_BULLETIN, BulletinEntry, BulletinGroupKeyRelease, CaseRecord
 from tests.unit.record_helpers import case_doc, signed_record
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PASSPHRASE = "bulletin-test-passphrase"
 NODES = ("node-a", "node-b", "node-c", "node-d")
@@ -235,9 +243,9 @@ class _Cells:
     def __init__(self, contributors: int) -> None:
         self.contributors = contributors
 
-    async def cell_rows(self, region: str, periods: list[str], *, include_red: bool = True):  # type: ignore[no-untyped-def]  # a fake store
-        from dief.aggregator.store._queries import CellRow
-
+    async def cell_rows(
+        self, region: str, periods: list[str], *, include_red: bool = True
+    ) -> list[CellRow]:
         return [CellRow(periods[0], "_total", "_all", periods[0], 5, self.contributors)]
 
 
@@ -324,8 +332,6 @@ async def test_a_retraction_removes_the_bulletin_at_the_node(tmp_path: Path) -> 
     collector = BulletinCollector("AFR")
     alert = _alert()
     collector.offer(alert)
-    from dief.bulletins import OpenedBulletins
-
     board = BulletinBoard(tmp_path / "b.json")
     board.take(OpenedBulletins("AFR", "h", tuple(await _batch(collector))))
     assert len(board.entries()) == 1
@@ -394,8 +400,6 @@ class _Sink:
 async def test_region_bulletins_wait_for_the_held_directorys_group_key(
     forum: SimulatedForum,
 ) -> None:
-    from dief.bulletins import BULLETINS_TOPIC, RegionBulletins
-
     sink = _Sink()
     bulletins = RegionBulletins(
         ["AFR", "WEOG"],
@@ -424,9 +428,6 @@ async def test_a_batch_whose_sending_fails_is_sent_with_the_next_one(
     forum: SimulatedForum,
 ) -> None:
     """Taken from the queue, then the broker refused it: not lost, the next batch has it."""
-    from dief.bulletins import BulletinPublisher
-    from dief.testing import MemoryRecordSink
-
     _release, group = _group(forum)
     sink = MemoryRecordSink()
     collector = BulletinCollector("AFR")

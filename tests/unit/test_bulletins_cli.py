@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from typer.testing import CliRunner
 
@@ -12,6 +12,9 @@ from dief.bulletins import BULLETINS_TOPIC, BulletinStore, OpenedBulletins
 from dief.cli import app
 from dief.node import Outbox
 from dief.wire import BulletinEntry
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 runner = CliRunner()
 
