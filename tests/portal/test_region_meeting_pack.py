@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import io
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docx
 import pytest
@@ -20,6 +19,10 @@ from dief.portal._meeting_pack import pack_period, pack_period_words, render_mee
 from dief.vocab import Region
 from dief.wire import Digest
 from tests.portal.conftest import Site, call_in, make_site
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 HEADINGS = {
     "en": ["Headline numbers", "What changed", "Risk-indicator checklist", "Lessons by stage"],

@@ -11,14 +11,11 @@ from __future__ import annotations
 import os
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import pytest
 
 import dief
-from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
@@ -30,7 +27,15 @@ from dief.secretariat import DIMENSION_LABELS
 from dief.vocab import Dimension
 from tests.unit.reporting_support import History
 
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
+
+    from dief.aggregator import CaseFacts
+
 CATALOGUE = load_catalogue()
+P = ParamSpec("P")
+R = TypeVar("R")
 MONTHS = [f"2025-{m:02d}" for m in range(3, 13)] + ["2026-01", "2026-02"]
 _RENDERERS = (
     "dump_json",
@@ -65,8 +70,8 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """How often each renderer ran (by name), counted from now on."""
     calls: Counter[str] = Counter()
 
-    def counting(name: str, render: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def counting(name: str, render: Callable[P, R]) -> Callable[P, R]:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             calls[name] += 1
             return render(*args, **kwargs)
 
@@ -77,9 +82,11 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return calls
 
 
-async def _write(out: Path, store: CaseStore, **options: Any) -> OutputIndex:
+async def _write(
+    out: Path, store: CaseStore, *, progress: Callable[[int, int], None] | None = None
+) -> OutputIndex:
     return await write_outputs(
-        out, store, regions=["AFR"], catalogue=CATALOGUE, docx=False, **options
+        out, store, regions=["AFR"], catalogue=CATALOGUE, docx=False, progress=progress
     )
 
 

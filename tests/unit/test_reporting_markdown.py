@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +18,10 @@ from dief.secretariat import build_summary
 from dief.vocab import REGION_NAMES, Region
 from dief.wire import Cell, ChecklistEntry, CspSummary, Digest, RegionTable
 from tests.unit.reporting_support import History, make_facts
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 CATALOGUE = load_catalogue()
 MONTHS = ("2025-08", "2025-11", "2026-02", "2026-05", "2026-07", "2026-08", "2026-09")
@@ -60,7 +63,7 @@ def _check_table(section: str, cells: list[Cell]) -> None:
     for cell in cells:
         cols = rows[cell.value]
         if cell.suppressed:
-            assert cols[0] in ("suppressed (few)", "suppressed (protects)")
+            assert cols[0] in {"suppressed (few)", "suppressed (protects)"}
             assert not any(re.search(r"\d", c) for c in cols), cols
         else:
             assert cols[0] == str(cell.count)
@@ -77,7 +80,7 @@ def _check_checklist(markdown: str, entries: list[ChecklistEntry]) -> None:
     for entry in entries:
         cols = rows[entry.id]
         if entry.suppressed:
-            assert cols[3] in ("suppressed (few)", "suppressed (protects)")
+            assert cols[3] in {"suppressed (few)", "suppressed (protects)"}
             assert not re.search(r"\d", cols[0] + cols[4] + cols[5])
         else:
             assert cols[3] == str(entry.count)
