@@ -19,5 +19,6 @@ async def test_make_broker_connects_with_a_comma_separated_bootstrap() -> None:
         client = make_broker(KafkaSettings(bootstrap=listed, embedded=True))
         try:
             await client.connect()
+            assert await client.ping(timeout=10)  # the cluster answers through the client
         finally:
             await client.stop()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -105,12 +106,13 @@ def test_rfc9474_vector_byte_for_byte(vector: dict[str, Any]) -> None:
 def test_rfc9474_signature_is_standard_rsa_pss(vector: dict[str, Any]) -> None:
     """The final signature verifies with ``cryptography``'s own RSA-PSS (no blind code)."""
     variant = BLIND_RSA_VARIANTS[vector["name"]]
-    _key(vector).public_key().verify(
-        _bytes(vector["sig"]),
-        _bytes(vector["input_msg"]),
-        padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=variant.salt_length),
-        hashes.SHA384(),
-    )
+    public = _key(vector).public_key()
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=variant.salt_length)
+    message = _bytes(vector["input_msg"])
+    public.verify(_bytes(vector["sig"]), message, pss, hashes.SHA384())  # raises if not
+    # the same check refuses the signature over any other message
+    with pytest.raises(InvalidSignature):
+        public.verify(_bytes(vector["sig"]), message + b"!", pss, hashes.SHA384())
 
 
 def test_random_round_trip_for_every_variant() -> None:

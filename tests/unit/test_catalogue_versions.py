@@ -237,14 +237,15 @@ def test_succession_refusals(
 
 def test_succession_accepts_a_listed_rewording() -> None:
     older = _version("2026.1", OLD)
-    newer = _version(
-        "2026.2",
-        {**OLD, "DOC-01": ("Clearer title", "Old question?"), "DOC-02": ("N", "N?")},
-        previous="2026.1",
-        added=["DOC-02"],
-        retitled={"DOC-01": "clearer wording, same meaning"},
-    )
-    check_succession(older, newer)
+    entries = {**OLD, "DOC-01": ("Clearer title", "Old question?"), "DOC-02": ("N", "N?")}
+    why = {"DOC-01": "clearer wording, same meaning"}
+    newer = _version("2026.2", entries, previous="2026.1", added=["DOC-02"], retitled=why)
+    check_succession(older, newer)  # accepted: it raises nothing
+    assert newer["DOC-01"].title == "Clearer title"
+    # the listing is what makes it acceptable: the same change unlisted is refused
+    unlisted = _version("2026.2", entries, previous="2026.1", added=["DOC-02"])
+    with pytest.raises(ConfigurationError, match=re.escape("the title of ['DOC-01']")):
+        check_succession(older, unlisted)
 
 
 # --- the bibliography -----------------------------------------------------------------

@@ -138,12 +138,28 @@ async def test_metrics_runs_the_scrape_hooks_then_serves_the_registry() -> None:
     served = Observability(MetricsSettings(port=0), scrape_timeout=0.2)
     await served.start()
     try:
-        await _scrape(served)
+        plain, openmetrics = await _scrape(served)
     finally:
         await served.stop()
+    status, headers, body = plain
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/plain; version=")
+    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+    assert families["dief_test_scrapes"].samples[0].value == 1
+    assert "process_cpu_seconds" in families
+
+    status, headers, body = openmetrics
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/openmetrics-text")
+    assert body.endswith(b"# EOF\n")
 
 
-async def _scrape(served: Observability) -> None:
+Answer = tuple[int, dict[str, str], bytes]
+
+
+async def _scrape(served: Observability) -> tuple[Answer, Answer]:
+    """The answers to /metrics, as plain text then as OpenMetrics, with three scrape hooks:
+    one counting the scrapes, one failing, one late."""
     port = port_of(served)
     seen = Counter("dief_test_scrapes", "scrapes seen by the hook", registry=served.registry)
 
@@ -159,19 +175,11 @@ async def _scrape(served: Observability) -> None:
     served.on_scrape(hook)
     served.on_scrape(failing)
     served.on_scrape(late)
-    status, headers, body = await get(port, "/metrics")
-    assert status == 200
-    assert headers["Content-Type"].startswith("text/plain; version=")
-    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
-    assert families["dief_test_scrapes"].samples[0].value == 1
-    assert "process_cpu_seconds" in families
-
-    status, headers, body = await get(
+    plain = await get(port, "/metrics")
+    openmetrics = await get(
         port, "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
     )
-    assert status == 200
-    assert headers["Content-Type"].startswith("application/openmetrics-text")
-    assert body.endswith(b"# EOF\n")
+    return plain, openmetrics
 
 
 async def test_head_unknown_paths_methods_and_garbage(served: Observability) -> None:

@@ -185,7 +185,9 @@ def test_check_text_covers_several_fields_and_skips_missing_ones() -> None:
 
 
 def test_check_text_accepts_clean_fields() -> None:
-    check_text({"summary": "Small arms were diverted after delivery.", "note": None})  # no raise
+    clean = "Small arms were diverted after delivery."
+    assert screen_text("summary", clean) == []
+    check_text({"summary": clean, "note": None})  # and so check_text raises nothing
 
 
 def test_finding_is_frozen_and_has_no_text() -> None:
