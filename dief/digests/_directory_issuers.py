@@ -9,14 +9,17 @@ so a new directory version makes a new issuer, which keeps its predecessor's rou
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from dief.catalogue import load_catalogue
 from dief.digests._publish import DigestIssuer
 from dief.digests._schedule import issuer_from_keyring
-from dief.keyring import KeySource
 from dief.periods import DEFAULT_CYCLE_START_MONTH
-from dief.seams import Clock, RecordSink
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from dief.keyring import KeySource
+    from dief.seams import Clock, RecordSink
 
 __all__ = ["DirectoryIssuers"]
 
@@ -33,7 +36,7 @@ class DirectoryIssuers(Mapping[Region, DigestIssuer]):
     :raises ConfigurationError: the ring holds no active Secretariat KEM public key.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  public keyword constructor, used by consumers/aggregator.py
         self,
         ring: KeySource,
         sinks: Mapping[Region, RecordSink],

@@ -10,17 +10,20 @@ case id, no contributor, no revision, no month. The month of the case is kept be
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import ValidationError as PydanticValidationError
 
-from dief.aggregator.store import CaseStore
 from dief.exceptions import DiefError
 from dief.periods import Month, Period
 from dief.vocab import CaseStatus, Region
 from dief.wire import CaseRecord, Lesson
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from dief.aggregator.store import CaseStore
 
 __all__ = [
     "CaseLesson",

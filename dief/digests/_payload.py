@@ -30,22 +30,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pydantic
 import rfc8785
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dief.aggregator.store import CaseStore, CellRow
-from dief.catalogue import Catalogue
 from dief.crypto import CONTEXT_DIGEST, Signature, SigningKey, VerifyKey, canonical_json, verify
-from dief.digests._lessons import CaseLesson
 from dief.digests._region import RegionDigests
 from dief.disclosure import RowRequirement
 from dief.exceptions import ConfigurationError, SignatureError, ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
 from dief.vocab import Region
 from dief.wire import Digest, Lesson, loads_strict, unsigned_document
+
+if TYPE_CHECKING:
+    from dief.catalogue import Catalogue
+    from dief.digests._lessons import CaseLesson
 
 __all__ = [
     "DIGEST_SCHEMA",
@@ -309,7 +311,7 @@ def parse_payload(data: bytes, keys_for: KeysFor) -> DigestPayload:
         ) from exc
 
 
-async def build_payload(
+async def build_payload(  # noqa: PLR0913  public keyword signature, used by _publish and the Secretariat's tests
     store: CaseStore,
     region: Region | str,
     period: str,

@@ -14,19 +14,23 @@ digests show them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from dief.aggregator.store import CaseStore
-from dief.catalogue import Catalogue
-from dief.digests._lessons import CaseLesson
 from dief.digests._publish import DigestIssuer, PublishedDigest, publish_digests
 from dief.digests._region import RegionDigests
 from dief.keyring import KeyRole, KeySource
 from dief.periods import DEFAULT_CYCLE_START_MONTH, is_cycle
 from dief.routes import PublishedRoute, RouteIssuer, publish_route_tables
-from dief.seams import RecordSink
 from dief.vocab import Region
-from dief.wire import CspSummary, Lesson
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from dief.aggregator.store import CaseStore
+    from dief.catalogue import Catalogue
+    from dief.digests._lessons import CaseLesson
+    from dief.seams import RecordSink
+    from dief.wire import CspSummary, Lesson
 
 __all__ = ["SummaryCollector", "issue_every_digest", "issue_every_route_table"]
 
@@ -58,7 +62,7 @@ class SummaryCollector:
         return True
 
 
-async def issue_every_digest(
+async def issue_every_digest(  # noqa: PLR0913  public keyword signature, used by dief/pipeline and dief/portal
     store: CaseStore,
     ring: KeySource,
     sinks: Mapping[Region, RecordSink],
@@ -93,7 +97,7 @@ async def issue_every_digest(
     return published, cycles
 
 
-async def issue_every_route_table(
+async def issue_every_route_table(  # noqa: PLR0913  public keyword signature, used by dief/pipeline
     store: CaseStore,
     ring: KeySource,
     sinks: Mapping[Region, RecordSink],

@@ -23,9 +23,8 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
-from dief.aggregator.store import CaseStore
-from dief.catalogue import Catalogue
 from dief.crypto import KemPublicKey
 from dief.digests._lessons import CaseLesson, LessonOpener, open_lessons
 from dief.digests._publish import DigestIssuer, PublishedDigest, publish_closed_periods
@@ -35,6 +34,10 @@ from dief.periods import DEFAULT_CYCLE_START_MONTH
 from dief.routes import RouteIssuer
 from dief.seams import Clock, RecordSink, SystemClock
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from dief.aggregator.store import CaseStore
+    from dief.catalogue import Catalogue
 
 __all__ = [
     "DigestSchedule",
@@ -103,7 +106,7 @@ class DirectoryRegionKeys(Mapping[Region, tuple[KemPublicKey, ...]]):
         return len(self._regions)
 
 
-def issuer_from_keyring(
+def issuer_from_keyring(  # noqa: PLR0913  public keyword signature (the issuer's settings), used by consumers/ and dief/cli
     ring: KeySource,
     region: Region,
     sink: RecordSink,
@@ -199,7 +202,7 @@ class DigestSchedule:
     the next regular pass.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  public keyword constructor, used by consumers/aggregator.py
         self,
         regions: Sequence[Region],
         publish: PublishRegion,
@@ -240,7 +243,7 @@ class DigestSchedule:
                 published.extend(await self._publish(region, day))
             except DiefError as exc:
                 failed.append((region, exc.message))
-                log.error(
+                log.error(  # noqa: TRY400  the reason only: an expected failure needs no traceback
                     "%s: digests not published (%s); retrying later", region.value, exc.message
                 )
             except Exception as exc:  # a background loop must outlive an unforeseen bug

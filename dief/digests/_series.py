@@ -8,11 +8,10 @@ series costs the region's stored cells, once: O(cells).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
-from dief.aggregator.store import CaseStore
 from dief.disclosure import (
     DigestPattern,
     PeriodCells,
@@ -20,6 +19,11 @@ from dief.disclosure import (
 )
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, Period, parse_period
 from dief.vocab import Dimension, Region
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from dief.aggregator.store import CaseStore
 
 __all__ = [
     "SERIES_LENGTH",
@@ -69,7 +73,7 @@ def series_periods(period: Period, length: int | None = None) -> tuple[Period, .
     return tuple(out)
 
 
-def digest_series(
+def digest_series(  # noqa: PLR0913  public keyword signature, used by _region and dief/portal
     tallies: Mapping[str, PeriodCells],
     period: Period,
     *,
@@ -114,7 +118,7 @@ def digest_series(
     return DigestSeries(tuple(periods), totals, dimensions)
 
 
-async def load_series(
+async def load_series(  # noqa: PLR0913  public keyword signature, used by dief/render and dief/cli
     store: CaseStore,
     region: Region | str,
     period: str,
@@ -128,7 +132,7 @@ async def load_series(
     region's rows of the CSP summaries at *k_csp*, as in
     :meth:`~dief.digests.RegionDigests.load`) and build the series of *period* and the
     periods before it."""
-    from dief.digests._region import RegionDigests  # it builds on this module
+    from dief.digests._region import RegionDigests  # noqa: PLC0415  _region imports this module: loaded on use
 
     code = Region(region).value
     current = parse_period(period, start_month=start_month)

@@ -10,11 +10,13 @@ contributors errs on the safe side.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from dief.aggregator.store import CellRow
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from dief.aggregator.store import CellRow
 
 __all__ = [
     "CellId",
@@ -56,7 +58,7 @@ PeriodCells = dict[CellId, Tally]
 
 
 def merge_rows(rows: Iterable[CellRow]) -> dict[str, PeriodCells]:
-    """period → (dimension, value) → tally: count summed, contributors maxed over cycles."""
+    """Period → (dimension, value) → tally: count summed, contributors maxed over cycles."""
     counts: dict[tuple[str, str, str], int] = {}
     contributors: dict[tuple[str, str, str], int] = {}
     cycles: dict[tuple[str, str, str], set[str]] = {}
@@ -71,7 +73,7 @@ def merge_rows(rows: Iterable[CellRow]) -> dict[str, PeriodCells]:
         if count <= 0:
             continue
         spanned = tuple(sorted(cycles[key]))
-        out.setdefault(period, {})[(dimension, value)] = Tally(
+        out.setdefault(period, {})[dimension, value] = Tally(
             count, contributors[key], spanned, exact=len(spanned) == 1
         )
     return out

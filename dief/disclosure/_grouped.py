@@ -21,11 +21,15 @@ vocabulary value (those are snake_case or indicator ids).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
-from dief.disclosure._cells import CellId, PeriodCells
 from dief.vocab import Dimension
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Mapping
+
+    from dief.disclosure._cells import CellId, PeriodCells
 
 __all__ = ["OTHER", "PAIRS", "grouped_members", "is_grouped"]
 
@@ -46,7 +50,7 @@ def grouped_members(
     *,
     k: int,
     listed_before: Collection[tuple[str, str, str]] = frozenset(),
-    shown: Callable[[str, CellId], bool] = lambda table, cell: True,
+    shown: Callable[[str, CellId], bool] = lambda _table, _cell: True,
 ) -> dict[tuple[str, str], tuple[CellId, ...]]:
     """(table, dimension) → the cells of that table's dimension grouped as ``(other)``:
     those with fewer than *k* contributors that no earlier issue listed

@@ -35,13 +35,17 @@ cells), so the Secretariat can check its own suppressions against that meeting
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
-from dief.disclosure._cells import CellId, PeriodCells
 from dief.disclosure._elimination import rref
 from dief.disclosure._suppression import Group, Key
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable, Mapping, Sequence
+
+    from dief.disclosure._cells import CellId, PeriodCells
 
 __all__ = [
     "JointParts",
@@ -111,7 +115,7 @@ def joint_parts(
     digest_tables: Mapping[str, PeriodCells],
     rows: Mapping[str, PeriodCells],
     *,
-    k_meeting: int,
+    k_meeting: int,  # noqa: ARG001  in the keyword signature _pattern calls; the red cells' rule is k_csp's (_link)
     k_csp: int,
 ) -> JointParts:
     """The summary row tables (*rows*: cycle → the region's cells without TLP:RED) and red

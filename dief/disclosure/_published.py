@@ -10,13 +10,17 @@ suppressed), and :func:`earlier_issue` turns it into the
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.disclosure._suppression import SINGLE_VALUED, Earlier, Group, Key, SortKey
 from dief.vocab import Dimension, Region
-from dief.wire import CspSummary, RegionTable
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping, Sequence
+
+    from dief.wire import CspSummary, RegionTable
 
 __all__ = [
     "GLOBAL",

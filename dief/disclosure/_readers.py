@@ -26,7 +26,7 @@ and the caller protects again (hiding more never determines more).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from dief.disclosure._choice import widen
 from dief.disclosure._elimination import rref
@@ -34,6 +34,9 @@ from dief.disclosure._joint import RowRequirement, reach
 from dief.disclosure._published import GLOBAL
 from dief.disclosure._suppression import Group, Key, SortKey, determined_cells
 from dief.exceptions import DiefError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
 __all__ = ["reader_pick"]
 
@@ -75,6 +78,11 @@ def _rank_onto(
     return sum(1 for lead in pivots if lead >= len(others))
 
 
+def _first(picks: Iterable[Key | None]) -> Key | None:
+    """The first of *picks* that is not ``None`` (made lazily, in order: the rest are not)."""
+    return next((pick for pick in picks if pick is not None), None)
+
+
 def reader_pick(
     suppressed: frozenset[Key],
     counts: Mapping[Key, int],
@@ -107,10 +115,12 @@ def reader_pick(
             for cell in determined_cells(unknown, groups, relations=relations)
             if cell[0] in rows or cell[0] in regions
         }
-        for leak in sorted(leaks, key=by_size):
-            pick = widen(leak, groups, groups_of, by_size, candidate, unknown.__contains__)
-            if pick is not None:
-                return pick
+        pick = _first(
+            widen(leak, groups, groups_of, by_size, candidate, unknown.__contains__)
+            for leak in sorted(leaks, key=by_size)
+        )
+        if pick is not None:
+            return pick
         if leaks:
             raise DiefError(
                 "a summary cell follows from a region's documents and no cell can protect it"
@@ -128,8 +138,10 @@ def reader_pick(
             options = [c for c in near if candidate(c)]
             if options:
                 return min(options, key=by_size)
-            for cell in sorted((c for c in near if c in unknown), key=by_size):
-                pick = widen(cell, groups, groups_of, by_size, candidate, unknown.__contains__)
-                if pick is not None:
-                    return pick
+            pick = _first(
+                widen(cell, groups, groups_of, by_size, candidate, unknown.__contains__)
+                for cell in sorted((c for c in near if c in unknown), key=by_size)
+            )
+            if pick is not None:
+                return pick
     return None
