@@ -17,26 +17,60 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # dief.disclosure._suppression imports the choices from this module
     from dief.disclosure._suppression import Group, Key, SortKey
 
-__all__ = ["BySize", "first_choice", "fix_group", "source_pick", "widen"]
+__all__ = ["BySize", "Spend", "first_choice", "fix_group", "source_pick", "spend_key", "widen"]
 
 #: the order secondary suppressions are chosen in: (size, not preferred, tie-break)
 BySize = Callable[["Key"], "tuple[int, bool, SortKey]"]
+#: the order a choice among reserved candidates only is made in: (standing — how much the
+#: cell is worth keeping —, minus the groups its hide closes, the groups it opens, then
+#: :data:`BySize`)
+Spend = Callable[["Key"], "tuple[int, int, int, tuple[int, bool, SortKey]]"]
 
 
 def first_choice(
-    members: Sequence[Key], marginal: Key | None, order: BySize, reserved: Collection[Key]
+    members: Sequence[Key],
+    marginal: Key | None,
+    order: BySize,
+    reserved: Collection[Key],
+    spend: Spend | None = None,
 ) -> Key | None:
     """The cell to take among a group's candidate *members* (sorted by *order*) and its
     *marginal* (``None``: not a candidate): the smallest member, else the marginal, each
-    not *reserved*; only when every candidate is reserved, the smallest of them (member or
-    marginal, by *order*)."""
+    not *reserved*; only when every candidate is reserved, the first of them (member or
+    marginal) by *spend* (default: *order*) — the least worth keeping, then the one whose
+    hide closes the most other sums and opens the fewest, then the smallest: a choice by
+    size alone takes a month's total before the cycle's, and every sum a hide opens asks
+    for another."""
     plain = [m for m in members if m not in reserved]
     if plain:
         return plain[0]
     if marginal is not None and marginal not in reserved:
         return marginal
     rest = [*members, *([marginal] if marginal is not None else [])]
-    return min(rest, key=order) if rest else None
+    if not rest:
+        return None
+    return min(rest, key=spend) if spend is not None else min(rest, key=order)
+
+
+def spend_key(
+    cell: Key,
+    groups: Sequence[Group],
+    groups_of: Mapping[Key, Sequence[int]],
+    unknown: Callable[[Key], bool],
+    order: BySize,
+    standing: Callable[[Key], int] | None = None,
+) -> tuple[int, int, int, tuple[int, bool, SortKey]]:
+    """The :data:`Spend` of hiding *cell*: its *standing* (default 0), minus how many of
+    its *groups* (indexed by *groups_of*) with one *unknown* cell its hide closes, how many
+    without an unknown it opens (each asks for another hide), then *order*."""
+    opened = closed = 0
+    for i in groups_of.get(cell, ()):
+        unknowns = sum(1 for c in groups[i].cells if unknown(c))
+        if unknowns == 0:
+            opened += 1
+        elif unknowns == 1:
+            closed += 1
+    return (standing(cell) if standing is not None else 0, -closed, opened, order(cell))
 
 
 def fix_group(
@@ -48,6 +82,7 @@ def fix_group(
     free: Collection[Key] = frozenset(),
     unlisted: Collection[Key] = frozenset(),
     reserved: Collection[Key] = frozenset(),
+    spend: Spend | None = None,
 ) -> Key | None:
     """The cell to suppress next so that *group* leaks nothing, or ``None`` if it is safe
     (or nothing in it can help). A *known* cell counts as published and is never taken.
@@ -57,7 +92,7 @@ def fix_group(
     *unlisted* cells are unknowns whose least value is 0, not 1 (a cell no document lists,
     such as the TLP:RED part of a cell): they do not count towards members forced to one.
     *reserved* cells (totals with k contributors) are taken only when nothing else in the
-    group can stop the leak (:func:`first_choice`)."""
+    group can stop the leak, and then first by *spend* (:func:`first_choice`)."""
 
     def unseen(cell: Key) -> bool:
         return cell in hidden and cell not in known
@@ -73,7 +108,11 @@ def fix_group(
         if hidden_cells[0] in free:
             return None
         return first_choice(
-            open_members, group.marginal if candidate(group.marginal) else None, order, reserved
+            open_members,
+            group.marginal if candidate(group.marginal) else None,
+            order,
+            reserved,
+            spend,
         )
     if not unseen(group.marginal):
         hidden_members = [c for c in group.members if unseen(c)]
@@ -82,7 +121,11 @@ def fix_group(
         if guarded and ones and sum(counts[c] for c in hidden_members) <= ones:
             bigger = [c for c in open_members if counts[c] >= 2]
             pick = first_choice(
-                bigger, group.marginal if candidate(group.marginal) else None, order, reserved
+                bigger,
+                group.marginal if candidate(group.marginal) else None,
+                order,
+                reserved,
+                spend,
             )
             if pick is not None:
                 return pick
