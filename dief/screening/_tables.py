@@ -293,7 +293,7 @@ _KIND_OF_ROW = {
 }
 
 
-def build_place_tables(  # noqa: C901, PLR0912, PLR0914, PLR0915  one pass over the heuristic's cases in order; splitting it would scatter them
+def build_place_tables(
     extra_places: Iterable[str] = (),
     extra_allowed: Iterable[str] = (),
     extra_terms: Iterable[tuple[str, FindingKind]] = (),
@@ -302,13 +302,49 @@ def build_place_tables(  # noqa: C901, PLR0912, PLR0914, PLR0915  one pass over 
     b = _Builder()
     allowed = b.entry(None)
     place = b.entry(FindingKind.PLACE)
+    _add_allowed(b, allowed, extra_allowed)
+    alpha2, alpha3 = _add_countries(b, allowed)
+    _add_places(b)
+    for phrase in extra_places:
+        b.add(phrase, place)
+    for term, kind in extra_terms:
+        b.add(term, b.entry(kind))
+    _add_aliases(b, place)
+    _add_demonyms(b)
+    lists = _word_lists()
+    exact_first = frozenset(fold(k) for k in b.exact.children)
+    return PlaceTables(
+        folded=b.folded,
+        exact=b.exact,
+        han=b.han,
+        han_lengths=_han_lengths(b.han),
+        fuzzy=_fuzzy_index(b.fuzzy_names),
+        fuzzy_entries=b.fuzzy_names,
+        fuzzy_stop=lists.fuzzy_stop,
+        alpha2=alpha2,
+        alpha3=alpha3,
+        code_words2=lists.code_words2,
+        code_words3=lists.code_words3,
+        exact_first=exact_first,
+        first_keys=frozenset(b.folded.children) | exact_first,
+        confusables=dict(_rows("confusables.tsv", 2)),
+        join_prefixes=_join_prefixes(b.folded),
+        han_first=_han_first(b.han),
+        han_pairs=frozenset(k[:2] for k in b.han if len(k) >= 2),  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
+    )
 
+
+def _add_allowed(b: _Builder, allowed: Entry, extra_allowed: Iterable[str]) -> None:
+    """The allowed region phrases (and their plurals), then the forum's own."""
     for (line,) in _rows("allowed_regions.txt", 1):
         for phrase in filter(None, (line, _plural(line))):
             b.add(phrase, allowed)
     for phrase in extra_allowed:
         b.add(phrase, allowed)
 
+
+def _add_countries(b: _Builder, allowed: Entry) -> tuple[frozenset[str], frozenset[str]]:
+    """The country names of ``countries.tsv``; returns its alpha-2 and alpha-3 code sets."""
     alpha2: set[str] = set()
     alpha3: set[str] = set()
     for _code, _lang, kind, flags, _source, forms in _rows("countries.tsv", 6):
@@ -328,7 +364,11 @@ def build_place_tables(  # noqa: C901, PLR0912, PLR0914, PLR0915  one pass over 
                 b.add_exact(form, b.entry(_KIND_OF_ROW[kind], dotted="." in form))
             else:
                 b.add(form, entry, fuzzy=True)
+    return frozenset(alpha2), frozenset(alpha3)
 
+
+def _add_places(b: _Builder) -> None:
+    """Capitals, cities, ports and free zones of ``places.tsv`` (``=`` exact, ``~`` gated)."""
     for _code, kind, _source, forms in _rows("places.tsv", 4):
         plain = b.entry(_KIND_OF_ROW[kind])
         gated = b.entry(_KIND_OF_ROW[kind], gated=True)
@@ -340,11 +380,9 @@ def build_place_tables(  # noqa: C901, PLR0912, PLR0914, PLR0915  one pass over 
             else:
                 b.add(form, plain)
 
-    for phrase in extra_places:
-        b.add(phrase, place)
-    for term, kind in extra_terms:
-        b.add(term, b.entry(kind))
 
+def _add_aliases(b: _Builder, place: Entry) -> None:
+    """Short forms and acronyms of ``aliases.tsv`` (``=`` and ``~``: case-sensitive)."""
     for _, aliases in _read_code_file("aliases.tsv"):
         for alias in aliases:
             if alias[0] in "=~":
@@ -361,6 +399,9 @@ def build_place_tables(  # noqa: C901, PLR0912, PLR0914, PLR0915  one pass over 
             else:
                 b.add(alias, place, fuzzy=True)
 
+
+def _add_demonyms(b: _Builder) -> None:
+    """The demonyms of ``demonyms.tsv`` and their plurals (``^``: capitalised only)."""
     demonym = b.entry(FindingKind.DEMONYM)
     cap_demonym = b.entry(FindingKind.DEMONYM, cap_only=True)
     for _, demonyms in _read_code_file("demonyms.tsv"):
@@ -370,48 +411,43 @@ def build_place_tables(  # noqa: C901, PLR0912, PLR0914, PLR0915  one pass over 
             for phrase in filter(None, (form, _plural(form))):
                 b.add(phrase, entry, fuzzy=True)
 
-    code_words2: set[str] = set()
-    code_words3: set[str] = set()
-    fuzzy_stop: set[str] = set()
+
+@dataclass(frozen=True, slots=True)
+class _WordLists:
+    """The word lists of ``wordlists.tsv``."""
+
+    fuzzy_stop: frozenset[str]
+    code_words2: frozenset[str]
+    code_words3: frozenset[str]
+
+
+def _word_lists() -> _WordLists:
+    lists: dict[str, set[str]] = {"fuzzy_stop": set(), "code_word2": set(), "code_word3": set()}
     for list_name, word, _source in _rows("wordlists.tsv", 3):
-        if list_name == "fuzzy_stop":
-            fuzzy_stop.add(word)
-        elif list_name == "code_word2":
-            code_words2.add(word)
-        elif list_name == "code_word3":
-            code_words3.add(word)
+        if list_name in lists:
+            lists[list_name].add(word)
+    return _WordLists(
+        fuzzy_stop=frozenset(lists["fuzzy_stop"]),
+        code_words2=frozenset(lists["code_word2"]),
+        code_words3=frozenset(lists["code_word3"]),
+    )
 
-    confusables = dict(_rows("confusables.tsv", 2))
 
+def _fuzzy_index(names: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The deletion index: each one-deletion neighbour to the names it comes from."""
     fuzzy: dict[str, list[str]] = {}
-    for name in b.fuzzy_names:
+    for name in names:
         for n in neighbours(name):
             fuzzy.setdefault(n, []).append(name)
+    return {k: tuple(v) for k, v in fuzzy.items()}
 
-    han_lengths: dict[str, set[int]] = {}
-    for s in b.han:
-        han_lengths.setdefault(s[0], set()).add(len(s))
 
-    exact_first = frozenset(fold(k) for k in b.exact.children)
-    return PlaceTables(
-        folded=b.folded,
-        exact=b.exact,
-        han=b.han,
-        han_lengths={k: tuple(sorted(v, reverse=True)) for k, v in han_lengths.items()},
-        fuzzy={k: tuple(v) for k, v in fuzzy.items()},
-        fuzzy_entries=b.fuzzy_names,
-        fuzzy_stop=frozenset(fuzzy_stop),
-        alpha2=frozenset(alpha2),
-        alpha3=frozenset(alpha3),
-        code_words2=frozenset(code_words2),
-        code_words3=frozenset(code_words3),
-        exact_first=exact_first,
-        first_keys=frozenset(b.folded.children) | exact_first,
-        confusables=confusables,
-        join_prefixes=_join_prefixes(b.folded),
-        han_first=_han_first(b.han),
-        han_pairs=frozenset(k[:2] for k in b.han if len(k) >= 2),  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
-    )
+def _han_lengths(names: Iterable[str]) -> dict[str, tuple[int, ...]]:
+    """The lengths of the Chinese names starting with each ideograph, longest first."""
+    lengths: dict[str, set[int]] = {}
+    for s in names:
+        lengths.setdefault(s[0], set()).add(len(s))
+    return {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}
 
 
 def _han_first(names: Iterable[str]) -> re.Pattern[str] | None:
