@@ -150,23 +150,19 @@ async def write_outputs(  # noqa: PLR0913  a public keyword signature (dief.pipe
     files = _Files(base)
     try:
         codes = [Region(r) for r in regions]
-        written: list[WrittenOutput] = []
-        needs: dict[str, dict[Region, RowRequirement]] = {}
-        sources: dict[Region, RegionDigests] = {}
-        for region in codes:  # every region read first: the number of documents is then known
-            source = sources[region] = await _load_region(
-                store,
-                region,
-                k=k_meeting,
-                start_month=start_month,
-                k_csp=k_csp if joint else None,
-                months_by_total=months_by_total,
-            )
-            for cycle, need in source.pattern.rows.items():
-                needs.setdefault(cycle, {})[region] = need
+        # every region read first: the number of documents is then known
+        sources, needs = await _load_regions(
+            store,
+            codes,
+            k_meeting=k_meeting,
+            start_month=start_month,
+            k_csp=k_csp if joint else None,
+            months_by_total=months_by_total,
+        )
         total = sum(len(s.periods) for s in sources.values())
         total += len({p for s in sources.values() for p in s.periods if is_cycle(p)})
         tick = _Ticker(progress, total)
+        written: list[WrittenOutput] = []
         for region, source in sources.items():
             written += _write_region_digests(
                 base / "digests" / region.value,
@@ -181,28 +177,96 @@ async def write_outputs(  # noqa: PLR0913  a public keyword signature (dief.pipe
                 files=files,
             )
         cycles = {o.period for o in written if is_cycle(o.period)}
-        made: dict[str, CspSummary] = {}
-        for cycle in sorted(cycles, key=_cycle_number):
-            summary = summaries.get(cycle) if summaries is not None else None
-            if summary is None:
-                summary = await _build_cycle_summary(
-                    store,
-                    cycle,
-                    k=k_csp,
-                    catalogue=catalogue,
-                    start_month=start_month,
-                    regions=codes,
-                    made=made,
-                    rows=needs.get(cycle, {}),
-                )
-            made[cycle] = summary
-            written.append(
-                _write_summary(base / "summary", cycle, summary, html=html, docx=docx, files=files)
-            )
-            tick()
+        written += await _write_summaries(
+            base / "summary",
+            store,
+            sorted(cycles, key=_cycle_number),
+            summaries=summaries or {},
+            needs=needs,
+            build=_SummaryBuild(
+                k=k_csp, catalogue=catalogue, start_month=start_month, regions=codes
+            ),
+            html=html,
+            docx=docx,
+            tick=tick,
+            files=files,
+        )
         return OutputIndex(base, tuple(written), files.unchanged)
     finally:  # what was written is recorded, even if a later document failed
         files.manifest.save()
+
+
+@dataclass(frozen=True, slots=True)
+class _SummaryBuild:
+    """How a CSP summary not given is built from the store."""
+
+    k: int
+    catalogue: Catalogue
+    start_month: int
+    regions: Sequence[Region]
+
+
+async def _write_summaries(  # noqa: PLR0913  the summaries' options, each by name
+    folder: Path,
+    store: CaseStore,
+    cycles: Sequence[str],
+    *,
+    summaries: Mapping[str, CspSummary],
+    needs: Mapping[str, Mapping[Region, RowRequirement]],
+    build: _SummaryBuild,
+    html: bool,
+    docx: bool,
+    tick: _Ticker,
+    files: _Files,
+) -> list[WrittenOutput]:
+    """Each cycle's summary, oldest first: the one given in *summaries*, else built from
+    *store* (each region's rows as *needs* keeps them; the previous cycle's breaks ties)."""
+    written: list[WrittenOutput] = []
+    made: dict[str, CspSummary] = {}
+    for cycle in cycles:
+        summary = summaries.get(cycle)
+        if summary is None:
+            summary = await _build_cycle_summary(
+                store,
+                cycle,
+                k=build.k,
+                catalogue=build.catalogue,
+                start_month=build.start_month,
+                regions=build.regions,
+                made=made,
+                rows=needs.get(cycle, {}),
+            )
+        made[cycle] = summary
+        written.append(_write_summary(folder, cycle, summary, html=html, docx=docx, files=files))
+        tick()
+    return written
+
+
+async def _load_regions(  # noqa: PLR0913  keyword options passed through from write_outputs
+    store: CaseStore,
+    codes: Sequence[Region],
+    *,
+    k_meeting: int,
+    start_month: int,
+    k_csp: int | None,
+    months_by_total: bool,
+) -> tuple[dict[Region, RegionDigests], dict[str, dict[Region, RowRequirement]]]:
+    """Each region's digests of this issue, and what each cycle's summary must keep of
+    each region's rows (by cycle, then region)."""
+    needs: dict[str, dict[Region, RowRequirement]] = {}
+    sources: dict[Region, RegionDigests] = {}
+    for region in codes:
+        source = sources[region] = await _load_region(
+            store,
+            region,
+            k=k_meeting,
+            start_month=start_month,
+            k_csp=k_csp,
+            months_by_total=months_by_total,
+        )
+        for cycle, need in source.pattern.rows.items():
+            needs.setdefault(cycle, {})[region] = need
+    return sources, needs
 
 
 class _Files:
