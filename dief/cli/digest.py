@@ -45,7 +45,13 @@ from dief.crypto import Opener
 from dief.exceptions import DiefError
 from dief.keyring import KeyRole
 from dief.periods import parse_period
-from dief.settings import AGGREGATOR_DATABASE, AGGREGATOR_FILE, AggregatorSettings, RunSettings
+from dief.settings import (
+    AGGREGATOR_DATABASE,
+    AGGREGATOR_FILE,
+    AggregatorSettings,
+    KeyringSettings,
+    RunSettings,
+)
 from dief.vocab import Region
 
 if TYPE_CHECKING:
@@ -111,48 +117,57 @@ async def _render(
     return text, timings
 
 
+_RegionOpt = Annotated[
+    Region, typer.Option("--region", case_sensitive=False, help="Regional group")
+]
+_PeriodOpt = Annotated[
+    str,
+    typer.Option(
+        "--period",
+        help="Month 2026-05, quarter 2026-Q2, half-cycle CSP12-H1 (since the last "
+        "meeting) or cycle CSP12",
+    ),
+]
+_DatabaseOpt = Annotated[
+    str | None, database_url_option("Aggregator", AGGREGATOR_DATABASE, AGGREGATOR_FILE)
+]
+_KeysOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--keys",
+        help="The region's keyring (or a simulated forum), to include lessons (default: "
+        "DIEF_KEYRING__PATH if set, else lessons are omitted)",
+    ),
+]
+_PassphraseFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="File holding the keyring passphrase (default: DIEF_KEYRING__PASSPHRASE, "
+        "DIEF_KEYRING__PASSPHRASE_FILE, else a prompt)",
+    ),
+]
+_KMeetingOpt = Annotated[
+    int | None,
+    typer.Option("--k-meeting", min=1, help="Minimum distinct contributors per cell"),
+]
+_TimingsOpt = Annotated[
+    bool, typer.Option("--timings", help="Print how long each step took (stderr)")
+]
+
+
 def digest(
-    region: Annotated[
-        Region, typer.Option("--region", case_sensitive=False, help="Regional group")
-    ],
-    period: Annotated[
-        str,
-        typer.Option(
-            "--period",
-            help="Month 2026-05, quarter 2026-Q2, half-cycle CSP12-H1 (since the last "
-            "meeting) or cycle CSP12",
-        ),
-    ],
+    region: _RegionOpt,
+    period: _PeriodOpt,
     fmt: Annotated[DigestFormat, FORMAT_OPTION] = DigestFormat.MD,
     out: OutOpt = None,
-    database_url: Annotated[
-        str | None, database_url_option("Aggregator", AGGREGATOR_DATABASE, AGGREGATOR_FILE)
-    ] = None,
-    keys: Annotated[
-        Path | None,
-        typer.Option(
-            "--keys",
-            help="The region's keyring (or a simulated forum), to include lessons (default: "
-            "DIEF_KEYRING__PATH if set, else lessons are omitted)",
-        ),
-    ] = None,
+    database_url: _DatabaseOpt = None,
+    keys: _KeysOpt = None,
     directory: DirectoryOpt = None,
     root_fingerprint: RootFingerprintOpt = None,
-    passphrase_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--passphrase-file",
-            help="File holding the keyring passphrase (default: DIEF_KEYRING__PASSPHRASE, "
-            "DIEF_KEYRING__PASSPHRASE_FILE, else a prompt)",
-        ),
-    ] = None,
-    k_meeting: Annotated[
-        int | None,
-        typer.Option("--k-meeting", min=1, help="Minimum distinct contributors per cell"),
-    ] = None,
-    timings: Annotated[
-        bool, typer.Option("--timings", help="Print how long each step took (stderr)")
-    ] = False,
+    passphrase_file: _PassphraseFileOpt = None,
+    k_meeting: _KMeetingOpt = None,
+    timings: _TimingsOpt = False,
 ) -> None:
     """Render one region's trend digest for one period from an aggregator's database."""
     settings = load_or_fail(
@@ -165,17 +180,11 @@ def digest(
         },
         connects=False,
     )
-    try:
-        canonical = str(parse_period(period, start_month=settings.cycle_start_month))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--period") from exc
-    keyring = settings.keyring
-    passphrase: SecretStr | None = None
-    if "path" in keyring.model_fields_set or passphrase_file is not None:
-        passphrase = keyring_passphrase(keyring, passphrase_file)  # --keys or DIEF_KEYRING__PATH
+    canonical = _canonical_period(period, settings.cycle_start_month)
+    passphrase = _passphrase(settings.keyring, passphrase_file)
     try:
         source = (
-            unlock_keys(keyring, passphrase, "the region's keys are", settings.directory)
+            unlock_keys(settings.keyring, passphrase, "the region's keys are", settings.directory)
             if passphrase is not None
             else None
         )
@@ -194,6 +203,22 @@ def digest(
     except DiefError as exc:
         raise fail(exc) from exc
     _notes(spent if timings else None, lessons=passphrase is not None)
+
+
+def _canonical_period(period: str, start_month: int) -> str:
+    """*period* as the digests name it; a bad one is the ``--period`` option's error."""
+    try:
+        return str(parse_period(period, start_month=start_month))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--period") from exc
+
+
+def _passphrase(keyring: KeyringSettings, passphrase_file: Path | None) -> SecretStr | None:
+    """The keyring passphrase when keys are asked for (``--keys`` or
+    ``DIEF_KEYRING__PATH``, or a passphrase file given), else None (no lessons)."""
+    if "path" in keyring.model_fields_set or passphrase_file is not None:
+        return keyring_passphrase(keyring, passphrase_file)
+    return None
 
 
 def _database(settings: AggregatorSettings) -> str:
