@@ -46,12 +46,15 @@ from dief.wire import (
 )
 
 __all__ = [
+    "FEW_CHECKLIST_NOTE",
+    "FEW_NOTE",
     "MONTHLY_NOTE",
     "SHARE_DIGITS",
     "assemble_digest",
     "cell_index",
     "checklist_entry",
     "checklist_window",
+    "few_contributors",
     "filter_checklist",
     "previous_period",
     "published_share",
@@ -86,6 +89,15 @@ def checklist_window(period: Period) -> tuple[tuple[Quarter, ...], tuple[Quarter
         pass
     quarters.reverse()
     return tuple(quarters[-4:]), tuple(quarters[:-4])
+
+
+def few_contributors(cells: PeriodCells, k: int) -> bool:
+    """Whether the table *cells* has a total of fewer than *k* distinct contributors: it
+    then lists no value (a listed value, even suppressed, says that their cases have it),
+    and a later table compares nothing with it (a previous count of 0 or hidden says the
+    same). A table without data is not (it lists nothing to tell)."""
+    total = cells.get(TOTAL)
+    return total is not None and total.contributors < k
 
 
 def ratio(count: int, total: int | None) -> float | None:
@@ -151,6 +163,20 @@ MONTHLY_NOTE = (
     "quarter, half-cycle and CSP cycle digests show every dimension."
 )
 
+#: what a digest of fewer than k contributors says of its empty tables
+FEW_NOTE = (
+    "Fewer than {k} distinct contributors reported in this period: no value of any "
+    "dimension is listed, since a listed value, even with its count hidden, would tell "
+    "what their cases report."
+)
+
+#: what a digest says of its empty checklist when its four quarters have few contributors
+FEW_CHECKLIST_NOTE = (
+    "Fewer than {k} distinct contributors reported in the checklist's four quarters: no "
+    "indicator is listed, since a listed one, even with its count hidden, would tell "
+    "what their cases report."
+)
+
 #: what a digest says when its total, with at least k contributors, is hidden
 PROTECTED_TOTAL_NOTE = (
     "The total number of cases is hidden although at least {k} States reported in this "
@@ -185,6 +211,7 @@ def _cell(
     pattern: DigestPattern,
     periods: tuple[str, str | None],
     total: int | None,
+    compare: bool = True,
 ) -> Cell:
     value = cell[1]
     if pattern.hidden(periods[0], cell, tally):
@@ -195,7 +222,7 @@ def _cell(
             suppressed=True,
             reason=reason_of(tally, pattern.k),
         )
-    previous = _previous_count(before, pattern, periods[1], cell)
+    previous = _previous_count(before, pattern, periods[1], cell) if compare else None
     return Cell(
         value=value,
         count=tally.count,
@@ -212,12 +239,24 @@ def _dimensions(
     tables: _Tables, *, pattern: DigestPattern, total: int | None
 ) -> dict[Dimension, list[Cell]]:
     """The period's cells by dimension (:func:`rank_cells`), shares of the published
-    *total*, compared with the period before."""
+    *total*, compared with the period before; none for a period of fewer than k
+    contributors (:func:`few_contributors`), none compared with such a period before."""
     now, before, periods = tables.now, tables.then, tables.periods
+    if few_contributors(now, pattern.k):
+        return {}
+    compare = not few_contributors(before, pattern.k)
     out: dict[Dimension, list[Cell]] = {}
     for dimension in Dimension:
         cells = [
-            _cell(cell, tally, before.get(cell), pattern=pattern, periods=periods, total=total)
+            _cell(
+                cell,
+                tally,
+                before.get(cell),
+                pattern=pattern,
+                periods=periods,
+                total=total,
+                compare=compare,
+            )
             for cell, tally in now.items()
             if cell[0] == dimension.value and pattern.listed_cell(periods[0], cell)
         ]
@@ -238,7 +277,11 @@ def _totals(tables: _Tables, *, pattern: DigestPattern, suppressed: int) -> Tota
             withheld=True,
             reason=reason_of(tally, pattern.k),
         )
-    previous = _previous_count(tables.then.get(TOTAL), pattern, tables.periods[1], TOTAL)
+    previous = (
+        None
+        if few_contributors(tables.then, pattern.k)
+        else _previous_count(tables.then.get(TOTAL), pattern, tables.periods[1], TOTAL)
+    )
     return Totals(
         cases=tally.count,
         contributors=tally.contributors,
@@ -334,8 +377,13 @@ def _checklist(
     (``names[1]``, ``None`` before year 1). A count is published where the pattern publishes
     it, its prevalence only where the window's case count is published too (a prevalence
     and a count give the case count away), its trend only where the prior window's count is
-    published by the same pattern (a flag bounds the count it compares with)."""
+    published by the same pattern (a flag bounds the count it compares with). A window of
+    fewer than k contributors lists no entry, and none is compared with such a prior window
+    (:func:`few_contributors`)."""
     window, prior, (name, prior_name) = tables.window_cells, tables.prior_cells, tables.names
+    if few_contributors(window, pattern.k):
+        return []
+    compare = not few_contributors(prior, pattern.k)
     total = window.get(TOTAL)
     cases = pattern.published(name, TOTAL, total) if total is not None else None
     entries: list[ChecklistEntry] = []
@@ -355,7 +403,13 @@ def _checklist(
                 )
             )
             continue
-        previous = 0 if prior_name is None else pattern.published(prior_name, cell, prior.get(cell))
+        previous = (
+            None
+            if not compare
+            else 0
+            if prior_name is None
+            else pattern.published(prior_name, cell, prior.get(cell))
+        )
         entries.append(
             checklist_entry(
                 catalogue,
@@ -520,11 +574,15 @@ def _notes(
     period spans (contributors are then lower bounds) and the explanatory text; *omitted*:
     rendered without lessons, *alone*: the period's totals have fewer than k contributors."""
     period = tables.periods[0]
+    few = few_contributors(tables.now, k)
+    few_window = few_contributors(tables.window_cells, k)
+    window = () if few_window else tables.window
     secondary = len(
         {
             key
             for key in pattern.secondary(period)
             if key[1:] != TOTAL
+            and not few
             and pattern.listed_cell(period, key[1:])
             and (not monthly or key[1] in MONTH_DIMENSIONS)
         }
@@ -549,7 +607,7 @@ def _notes(
         trend_test=TREND_TEST,
         cycles=cycles,
         contributors_lower_bound=len(cycles) > 1,
-        checklist_window=[str(q) for q in tables.window],
+        checklist_window=[str(q) for q in window],
         text=[
             *_note_text(
                 k=k,
@@ -557,13 +615,15 @@ def _notes(
                 secondary=secondary,
                 suppressed_checklist=suppressed_checklist,
                 cycles=cycles,
-                window=tables.window,
+                window=window,
                 dead=dead,
                 lessons=_lessons_note(omitted, withheld=alone),
             ),
             f"{share:.0%} of this digest's (case, value) facts are in published cells "
             "(the utility figure, notes.published_share).",
-            *([MONTHLY_NOTE] if monthly else []),
+            *([FEW_NOTE.format(k=k)] if few else []),
+            *([FEW_CHECKLIST_NOTE.format(k=k)] if few_window else []),
+            *([MONTHLY_NOTE] if monthly and not few else []),
             *([PROTECTED_TOTAL_NOTE.format(k=k)] if protected else []),
         ],
         suppressed_checklist_entries=suppressed_checklist,

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from dief.aggregator.store import CaseStore, PublishedPattern
 from dief.catalogue import Catalogue
-from dief.digests._digest import assemble_digest
+from dief.digests._digest import assemble_digest, few_contributors
 from dief.digests._lessons import CaseLesson
-from dief.digests._series import DigestSeries, digest_series
+from dief.digests._series import DigestSeries, Series, digest_series
 from dief.disclosure import (
     DigestPattern,
     PeriodCells,
@@ -207,7 +207,28 @@ class RegionDigests:
         )
         if self.coarse and isinstance(parsed, Month):
             return DigestSeries(series.periods, series.totals, {})
+        return _without_few(series, self.tallies, self.k)
+
+
+def _without_few(series: DigestSeries, tallies: Mapping[str, PeriodCells], k: int) -> DigestSeries:
+    """*series* with every value's point hidden in the periods of fewer than *k*
+    contributors (:func:`~dief.digests.few_contributors`): their digests list no value, and a
+    point of 0 beside hidden ones would tell which values their cases have."""
+    few = [few_contributors(tallies.get(p, {}), k) for p in series.periods]
+    if not any(few):
         return series
+    dimensions = {
+        dimension: tuple(
+            line
+            for line in (
+                Series(s.value, tuple(None if f else c for f, c in zip(few, s.counts, strict=True)))
+                for s in lines
+            )
+            if any(line.counts)
+        )
+        for dimension, lines in series.dimensions.items()
+    }
+    return DigestSeries(series.periods, series.totals, dimensions)
 
 
 async def _with_grouped(

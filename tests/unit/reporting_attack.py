@@ -208,7 +208,12 @@ class DigestRead:
     unseen: frozenset[Name] = frozenset()
 
 
-def read_digests(digests: Sequence[Digest], *, start_month: int = 9) -> DigestRead:  # noqa: C901,PLR0912,PLR0915  one reading of every digest: each kind of cell and its equations, in order
+def read_digests(
+    digests: Sequence[Digest],
+    *,
+    start_month: int = 9,
+    listing: Mapping[str, Mapping[tuple[str, str], object]] | None = None,
+) -> DigestRead:  # noqa: C901,PLR0912,PLR0915  one reading of every digest: each kind of cell and its equations, in order
     """Every digest of one region (all its periods) as linear knowledge.
 
     Cells are named ``<table>/<dimension>/<value>`` and ``<table>/_total``, tables being
@@ -219,7 +224,13 @@ def read_digests(digests: Sequence[Digest], *, start_month: int = 9) -> DigestRe
     of its months';
     a checklist window's counts and case count are the sums of its quarters'; a share or
     prevalence with its count gives the case count it divides by; a previous-period count
-    is the previous period's cell.
+    is the previous period's cell. A digest of fewer than k contributors lists no
+    dimension (its total hidden). Given the region's cells (*listing*: period -> cells),
+    the attacker also knows what such a digest would have listed — every value its cases
+    have, suppressed, the others zero: the reader the protection is built against. Without
+    them its cells are unknowns at least 0 in the sums, and computing one is not reported
+    (``unseen``: the attacker cannot tell a value absent there, pinned at 0 by the sums,
+    from one present; :mod:`dief.audit` judges the documents as published).
     """
     known: dict[Name, int] = {}
     hidden: set[Name] = set()
@@ -252,9 +263,14 @@ def read_digests(digests: Sequence[Digest], *, start_month: int = 9) -> DigestRe
         month = int(period[5:])
         return f"{year:04d}-{month - 1:02d}" if month > 1 else f"{year - 1:04d}-12"
 
+    blank = {d.period for d in digests if not d.dimensions and d.totals.cases is None}
     for d in digests:
         p = d.period
         before = earlier(p)
+        if p in blank and listing is not None:
+            for dim, value in listing.get(p, {}):
+                if dim != "_total":
+                    note(p, f"{dim}/{value}", None)
         if d.totals.cases is None:
             note(p, "_total", None)
         elif d.totals.cases > 0:
@@ -323,15 +339,26 @@ def read_digests(digests: Sequence[Digest], *, start_month: int = 9) -> DigestRe
             parts[p] = _cycle_months(p, start_month)
         elif "Q" in p:
             parts[p] = _quarter_months(p)
+    unknown = set() if listing is not None else blank
     for p, inner in parts.items():
         for name in sorted(listed[p]):
-            members = [f"{q}/{name}" for q in inner if name in listed.get(q, set())]
+            members = [f"{q}/{name}" for q in inner if name in listed.get(q, set()) or q in unknown]
+            for q in inner:
+                if q in unknown and name not in listed.get(q, set()):
+                    hidden.add(f"{q}/{name}")
+                    unseen.add(f"{q}/{name}")
             groups.append((f"{p}/{name}", members))
     return DigestRead(Issue(known, hidden, groups), frozenset(revealed), frozenset(unseen))
 
 
-def recover_digests(digests: Sequence[Digest], *, start_month: int = 9) -> set[Name]:
-    """Every suppressed cell of a region's digests whose count the attacker can compute."""
-    read = read_digests(digests, start_month=start_month)
+def recover_digests(
+    digests: Sequence[Digest],
+    *,
+    start_month: int = 9,
+    listing: Mapping[str, Mapping[tuple[str, str], object]] | None = None,
+) -> set[Name]:
+    """Every suppressed cell of a region's digests whose count the attacker can compute
+    (*listing*: see :func:`read_digests`)."""
+    read = read_digests(digests, start_month=start_month, listing=listing)
     found = {name for _, name in recover([read.issue])} | set(read.revealed)
     return found - read.unseen

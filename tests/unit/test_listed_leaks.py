@@ -15,25 +15,33 @@ suppression code's own model.
    up to at least it: the total is 2, and so each State's kind is 1. A dimension of several
    values per case that lists one value whose count is the total is now the total's twin
    (``dief.disclosure.digest_groups``).
+4. A meeting digest of fewer than k contributors (46 month and quarter digests of the demo):
+   every count hidden, but its tables listed which values occur, i.e. what one State
+   reported; the next period's previous counts (0 or hidden) and the checklist's trends
+   said the same. Such a digest now lists no value of any dimension, a checklist window of
+   fewer than k contributors lists no entry, and a later table compares nothing with them.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from dief.aggregator import TOTAL
+from dief.aggregator import TOTAL, CaseFacts
 from dief.aggregator.store import CaseStore
 from dief.audit import audit_folder
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
+from dief.digests import CaseLesson
 from dief.disclosure import GLOBAL, CellId, PeriodCells, Tally
 from dief.render import write_outputs
 from dief.routes import RouteCase, SenderCells, build_route_table, protect_route, route_cells
 from dief.secretariat._summary import SummaryTables, _table, summary_tables
-from dief.vocab import Region
-from tests.unit.test_route_tables_utility import HISTORY
+from dief.vocab import Region, Tlp, TransferStage
+from dief.wire import Lesson
+from tests.unit.test_route_tables_utility import HISTORY, _facts
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -180,3 +188,86 @@ async def test_a_sole_item_category_pins_no_total_and_no_kind(tmp_path: Path) ->
     pinned = sorted({(c.table, c.cell) for c in report.determined})
     assert ("digest/AFR/2026-05", "kind/alert") not in pinned
     assert pinned == []
+
+
+def _lone(month: str, node: int = 7) -> CaseFacts:
+    """One State's case of *month*, naming a risk indicator (a checklist entry)."""
+    facts = _facts(node, month)
+    return replace(facts, values=tuple(sorted((*facts.values, ("risk_indicator", "DOC-01")))))
+
+
+async def _outputs(folder: Path, cases: list[CaseFacts], months: tuple[str, ...]) -> Path:
+    lessons = [
+        CaseLesson(
+            m, Lesson(text=f"A lesson of {m}.", tlp=Tlp.GREEN, stage=TransferStage.IN_TRANSIT)
+        )
+        for m in months
+    ]
+    async with CaseStore(sqlite_url(folder / "afr.db")) as store:
+        await store.apply_batch("AFR", cases)
+        await write_outputs(
+            folder / "out",
+            store,
+            regions=["AFR"],
+            catalogue=load_catalogue(),
+            lessons={Region.AFR: lessons},
+            html=False,
+            docx=False,
+        )
+    return folder / "out"
+
+
+def _digest(out: Path, period: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(
+        (out / "digests" / "AFR" / f"{period}.json").read_text("utf-8")
+    )
+    return loaded
+
+
+async def test_a_digest_of_one_state_lists_no_value(tmp_path: Path) -> None:
+    """One State's cases only: before the fix every digest listed each value of its cases
+    (all suppressed), its checklist DOC-01, and its lessons."""
+    months = ("2025-10", "2025-11", "2026-01")
+    out = await _outputs(tmp_path, [_lone(m) for m in months for _ in range(2)], months)
+    files = sorted((out / "digests" / "AFR").glob("*.json"))
+    assert len(files) >= 6  # months, quarters, half, cycle
+    for path in files:
+        doc = json.loads(path.read_text("utf-8"))
+        assert doc["totals"]["cases"] is None, path.name
+        assert doc["dimensions"] == {}, path.name
+        assert doc["checklist"] == [], path.name
+        assert doc["lessons"] == [], path.name
+        assert doc["notes"]["checklist_window"] == [], path.name
+        assert any("Fewer than 2 distinct contributors" in t for t in doc["notes"]["text"])
+    assert _determined(out, "AFR") == []
+
+
+def _csp13(node: int, month: str, *, indicator: str | None = None) -> CaseFacts:
+    facts = _facts(node, month)
+    extra = (("risk_indicator", indicator),) if indicator is not None else ()
+    return replace(facts, cycle="CSP13", values=tuple(sorted((*facts.values, *extra))))
+
+
+async def test_the_next_period_tells_nothing_of_a_one_state_period(tmp_path: Path) -> None:
+    """CSP13: four cases a month from three States, one State's case (DOC-01) in 2026-11
+    and four naming DOC-02 from three States in 2026-12. Before the fix 2026-11's digest
+    listed its values, and 2026-12's gave the previous count of risk_indicator/DOC-02 as
+    0: 2026-11 had no DOC-02 (and hidden for the values it had)."""
+    months = ("2026-09", "2026-10", "2027-01", "2027-02")
+    cases = [
+        *(_csp13(1 + (i % 3), m) for m in months for i in range(4)),
+        replace(_lone("2026-11"), cycle="CSP13"),
+        *(_csp13(1 + (i % 3), "2026-12", indicator="DOC-02") for i in range(4)),
+    ]
+    out = await _outputs(tmp_path, cases, ("2026-11",))
+    november = _digest(out, "2026-11")
+    assert november["dimensions"] == {}
+    assert november["lessons"] == []
+    assert november["totals"]["cases"] is None
+    december = _digest(out, "2026-12")
+    assert december["totals"]["cases"] == 4
+    assert december["totals"]["previous"] is None
+    listed = {(d, c["value"]): c for d, cells in december["dimensions"].items() for c in cells}
+    assert listed["risk_indicator", "DOC-02"]["count"] == 4
+    assert all(c["previous"] is None and c["trend"] is None for c in listed.values())
+    assert _determined(out, "AFR") == []

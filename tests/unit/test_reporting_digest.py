@@ -91,9 +91,13 @@ def _check_against_recomputation(
         # the previous total is what the previous period's digest publishes
         assert digest.totals.previous == _published(earlier, TOTAL)
     published_total = digest.totals.cases
-    # every dimension value with data is listed, nothing else
+    few = total is not None and total.contributors < k
+    few_before = (prev_total := exp_prev.get(TOTAL)) is not None and prev_total.contributors < k
+    # every dimension value with data is listed, nothing else; nothing with fewer than k
+    # contributors in the period (a listed value would tell what their cases report)
     cells = _cells(digest)
-    assert set(cells) == {pair for pair in exp if pair != TOTAL}
+    assert set(cells) == (set() if few else {pair for pair in exp if pair != TOTAL})
+    assert not few or digest.dimensions == {}
     primary = secondary = 0
     for pair, cell in cells.items():
         want = exp[pair]
@@ -113,9 +117,14 @@ def _check_against_recomputation(
         else:
             assert cell.share is None
         prev = exp_prev.get(pair)
-        shown_before = _published(earlier, pair)
+        # nothing is compared with a period of fewer than k contributors (0 or hidden
+        # would tell whether their cases have the value)
+        shown_before = None if few_before else _published(earlier, pair)
         assert cell.previous == shown_before
-        if prev is None:
+        if few_before:
+            assert cell.change is None
+            assert cell.trend is None
+        elif prev is None:
             assert cell.previous == 0
         elif shown_before is None:
             # below k in the previous period, or hidden there by its secondary suppression
@@ -135,7 +144,11 @@ def _check_against_recomputation(
     window, _prior = checklist_window(parse_period(period))
     exp_window = expected_cells(cases, [str(q) for q in window])
     indicators = {p[1]: e for p, e in exp_window.items() if p[0] == "risk_indicator"}
-    assert {e.id for e in digest.checklist} == set(indicators)
+    # the window's contributors: the largest count of one quarter (a lower bound)
+    quarters = [expected_cells(cases, [str(q)]).get(TOTAL) for q in window]
+    few_window = TOTAL in exp_window and max(q.contributors for q in quarters if q) < k
+    assert {e.id for e in digest.checklist} == (set() if few_window else set(indicators))
+    assert digest.notes.checklist_window == ([] if few_window else [str(q) for q in window])
     window_total = exp_window.get(TOTAL)
     seen_hidden = False
     for entry in digest.checklist:
