@@ -14,15 +14,18 @@ the batch, apply idempotently, dead-letter.
 
 from __future__ import annotations
 
-from dief.aggregator._aggregator import (
+from dief.aggregator._aggregator import BatchReport, RegionAggregator, dedupe_key
+from dief.aggregator._facts import (
     REASSESSMENT_NOT_REASSESSED,
     REASSESSMENT_PENDING,
-    BatchReport,
-    RegionAggregator,
+    TOTAL,
+    CaseFacts,
+    CaseState,
+    CellKey,
+    Outcome,
     case_values,
-    dedupe_key,
+    cell_keys,
 )
-from dief.aggregator._facts import TOTAL, CaseFacts, CaseState, CellKey, Outcome, cell_keys
 from dief.aggregator._keys import (
     FIRST_DIRECTORY_SECONDS,
     RegionOpeners,

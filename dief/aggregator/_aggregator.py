@@ -35,7 +35,7 @@ from dief.aggregator._facts import CaseFacts, Outcome
 from dief.aggregator._validation import EnvelopeOpener, RecordRefusedError, RecordValidator
 from dief.crypto import seal_receipt
 from dief.exceptions import BrokerError, StorageRefusedError
-from dief.periods import DEFAULT_CYCLE_START_MONTH, HalfCycle, Month
+from dief.periods import DEFAULT_CYCLE_START_MONTH
 from dief.seams import (
     Clock,
     CredentialCheck,
@@ -46,7 +46,7 @@ from dief.seams import (
     ReceiptRecord,
     ReceiptSink,
 )
-from dief.vocab import CaseStatus, Region, Registration
+from dief.vocab import CaseStatus, Region
 from dief.wire import CaseRecord, ReceiptOutcome
 
 if TYPE_CHECKING:
@@ -57,11 +57,8 @@ if TYPE_CHECKING:
     from dief.catalogue import Catalogue
 
 __all__ = [
-    "REASSESSMENT_NOT_REASSESSED",
-    "REASSESSMENT_PENDING",
     "BatchReport",
     "RegionAggregator",
-    "case_values",
     "dedupe_key",
 ]
 
@@ -112,57 +109,6 @@ class _Batch:
     due: list[tuple[_Address, ReceiptOutcome, str | None]] = field(default_factory=list)
     #: the opened record of each decoded one (by identity), for the ``applied`` hook
     records: dict[int, CaseRecord] = field(default_factory=dict)
-
-
-#: The ``reassessment`` value of a case whose authorization was not reassessed.
-REASSESSMENT_NOT_REASSESSED = "not_reassessed"
-#: The ``reassessment`` value of a reassessment without an outcome yet.
-REASSESSMENT_PENDING = "pending"
-
-
-def case_values(record: CaseRecord) -> tuple[tuple[str, str], ...]:
-    """The distinct (dimension, value) pairs a case counts under (DESIGN §5 counting ⚑).
-
-    The Working Group's dimensions (docs/case-model.md): ``transfer_type`` always (single
-    valued); ``maritime`` per feature; ``actor_role`` per distinct role and
-    ``unregistered_actor`` per distinct role reported not registered; ``verification`` the
-    check and ``verification_outcome`` its outcome, when given; ``reassessment`` the
-    outcome, ``pending`` (reassessed, no outcome yet) or ``not_reassessed``;
-    ``item_subcategory`` per distinct subcategory. An absent verification or reassessment
-    counts nowhere.
-    """
-    pairs: set[tuple[str, str]] = {
-        ("kind", str(record.kind)),
-        ("confidence", str(record.confidence)),
-        ("transfer_stage", str(record.transfer_stage)),
-        ("end_user_type", str(record.end_user_type)),
-        ("detection_source", str(record.detection_source)),
-        ("transfer_type", str(record.transfer_type)),
-    }
-    for item in record.items:
-        pairs.add(("item_category", str(item.category)))
-        if item.subcategory is not None:
-            pairs.add(("item_subcategory", str(item.subcategory)))
-    pairs.update(("method", str(m)) for m in record.methods)
-    pairs.update(("transport_mode", str(m)) for m in record.transport_modes)
-    pairs.update(("maritime", str(m)) for m in record.maritime)
-    for actor in record.actor_roles:
-        pairs.add(("actor_role", str(actor.role)))
-        if actor.registered is Registration.NO:
-            pairs.add(("unregistered_actor", str(actor.role)))
-    pairs.update(("risk_indicator", str(i)) for i in record.risk_indicators)
-    pairs.update(("action_taken", str(a)) for a in record.actions_taken)
-    if (verification := record.verification) is not None:
-        pairs.add(("verification", str(verification.check)))
-        if verification.outcome is not None:
-            pairs.add(("verification_outcome", str(verification.outcome)))
-    if (reassessment := record.reassessment) is not None:
-        if not reassessment.reassessed:
-            pairs.add(("reassessment", REASSESSMENT_NOT_REASSESSED))
-        else:
-            outcome = reassessment.outcome
-            pairs.add(("reassessment", REASSESSMENT_PENDING if outcome is None else str(outcome)))
-    return tuple(sorted(pairs))
 
 
 def dedupe_key(value: bytes | None) -> str:
@@ -223,26 +169,15 @@ class RegionAggregator:
         """:meth:`decode`, with where the record's receipt goes and the opened record."""
         valid = self._validator.validate(rec)
         record = valid.record
-        facts = CaseFacts(
+        facts = CaseFacts.from_record(
+            record,
             record_id=dedupe_key(rec.value),
-            case_id=record.case_id,
-            revision=record.revision,
             region=self._code,
-            status=str(record.status),
-            contributor=record.contributor,
-            owner_key=record.owner_key,
-            month=record.detected_month,
-            cycle=record.cycle,
-            tlp=str(record.tlp),
-            values=case_values(record),
             # A withdrawal erases the case's sealed lesson at rest (DESIGN §8): the stored
             # envelope of a withdrawn case is empty, so nothing can ever open it again.
             sealed=(rec.value or b"") if record.status is CaseStatus.ACTIVE else b"",
-            related_regions=tuple(str(r) for r in record.related_regions),
             # the validator checked the cycle against the month by the same start month
-            half=str(
-                HalfCycle.of(Month.parse(record.detected_month), start_month=self._start_month)
-            ),
+            start_month=self._start_month,
         )
         return facts, _Address(valid.envelope_id, valid.receipt_key), record
 

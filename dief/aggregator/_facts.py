@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from dief.periods import HalfCycle, Month
+from dief.vocab import Registration
 
-__all__ = ["TOTAL", "CaseFacts", "CaseState", "CellKey", "Outcome", "cell_keys", "default_half"]
+if TYPE_CHECKING:
+    from dief.wire import CaseRecord
+
+__all__ = [
+    "REASSESSMENT_NOT_REASSESSED",
+    "REASSESSMENT_PENDING",
+    "TOTAL",
+    "CaseFacts",
+    "CaseState",
+    "CellKey",
+    "Outcome",
+    "case_values",
+    "cell_keys",
+    "default_half",
+]
 
 #: The pseudo-dimension and value under which a case counts once in its period's totals.
 TOTAL = ("_total", "_all")
@@ -52,6 +68,45 @@ class CaseFacts:
     def __post_init__(self) -> None:
         if not self.half:
             object.__setattr__(self, "half", default_half(self.month, self.cycle))
+
+    @classmethod
+    def from_record(  # noqa: PLR0913  what the record does not say, each by name
+        cls,
+        record: CaseRecord,
+        *,
+        record_id: str,
+        sealed: bytes = b"",
+        region: str | None = None,
+        start_month: int | None = None,
+        route: bool = True,
+    ) -> CaseFacts:
+        """The facts of the decoded *record*: the one construction of them, for the
+        aggregator and for what stands in for it (tests, benchmarks).
+
+        *record_id* is the key it is deduplicated by; *sealed* the envelope as stored
+        (the aggregator stores none for a withdrawal, DESIGN §8); *region* the counting
+        region's code (default the record's). *start_month* gives the half-cycle by the
+        forum's cycle start (default :func:`default_half`); *route* keeps the record's
+        related regions (False: its own region only).
+        """
+        return cls(
+            record_id=record_id,
+            case_id=str(record.case_id),
+            revision=record.revision,
+            region=str(record.region) if region is None else region,
+            status=str(record.status),
+            contributor=record.contributor,
+            owner_key=record.owner_key,
+            month=record.detected_month,
+            cycle=record.cycle,
+            tlp=str(record.tlp),
+            values=case_values(record),
+            sealed=sealed,
+            related_regions=tuple(str(r) for r in record.related_regions) if route else (),
+            half=""
+            if start_month is None
+            else str(HalfCycle.of(Month.parse(record.detected_month), start_month=start_month)),
+        )
 
     @property
     def counts(self) -> bool:
@@ -100,6 +155,57 @@ class CaseState:
             values=facts.values,
             half=facts.half,
         )
+
+
+#: The ``reassessment`` value of a case whose authorization was not reassessed.
+REASSESSMENT_NOT_REASSESSED = "not_reassessed"
+#: The ``reassessment`` value of a reassessment without an outcome yet.
+REASSESSMENT_PENDING = "pending"
+
+
+def case_values(record: CaseRecord) -> tuple[tuple[str, str], ...]:
+    """The distinct (dimension, value) pairs a case counts under (DESIGN §5 counting ⚑).
+
+    The Working Group's dimensions (docs/case-model.md): ``transfer_type`` always (single
+    valued); ``maritime`` per feature; ``actor_role`` per distinct role and
+    ``unregistered_actor`` per distinct role reported not registered; ``verification`` the
+    check and ``verification_outcome`` its outcome, when given; ``reassessment`` the
+    outcome, ``pending`` (reassessed, no outcome yet) or ``not_reassessed``;
+    ``item_subcategory`` per distinct subcategory. An absent verification or reassessment
+    counts nowhere.
+    """
+    pairs: set[tuple[str, str]] = {
+        ("kind", str(record.kind)),
+        ("confidence", str(record.confidence)),
+        ("transfer_stage", str(record.transfer_stage)),
+        ("end_user_type", str(record.end_user_type)),
+        ("detection_source", str(record.detection_source)),
+        ("transfer_type", str(record.transfer_type)),
+    }
+    for item in record.items:
+        pairs.add(("item_category", str(item.category)))
+        if item.subcategory is not None:
+            pairs.add(("item_subcategory", str(item.subcategory)))
+    pairs.update(("method", str(m)) for m in record.methods)
+    pairs.update(("transport_mode", str(m)) for m in record.transport_modes)
+    pairs.update(("maritime", str(m)) for m in record.maritime)
+    for actor in record.actor_roles:
+        pairs.add(("actor_role", str(actor.role)))
+        if actor.registered is Registration.NO:
+            pairs.add(("unregistered_actor", str(actor.role)))
+    pairs.update(("risk_indicator", str(i)) for i in record.risk_indicators)
+    pairs.update(("action_taken", str(a)) for a in record.actions_taken)
+    if (verification := record.verification) is not None:
+        pairs.add(("verification", str(verification.check)))
+        if verification.outcome is not None:
+            pairs.add(("verification_outcome", str(verification.outcome)))
+    if (reassessment := record.reassessment) is not None:
+        if not reassessment.reassessed:
+            pairs.add(("reassessment", REASSESSMENT_NOT_REASSESSED))
+        else:
+            outcome = reassessment.outcome
+            pairs.add(("reassessment", REASSESSMENT_PENDING if outcome is None else str(outcome)))
+    return tuple(sorted(pairs))
 
 
 #: (period, dimension, value, cycle, contributor): one row of the per-contributor counts

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from dief.aggregator import CaseFacts, case_values
+from dief.aggregator import CaseFacts
 from dief.keyring import NodeSecret
 from dief.node import NodeIdentity
 from dief.testing import FakeCredentials
@@ -111,17 +111,6 @@ def record_facts(
     record: CaseRecord, *, record_id: str | None = None, sealed: bytes = b""
 ) -> CaseFacts:
     """*record*'s facts as the aggregator stores them (its own region, no route)."""
-    return CaseFacts(
-        record_id=record_id or str(uuid.uuid4()),
-        case_id=str(record.case_id),
-        revision=record.revision,
-        region=str(record.region),
-        status=str(record.status),
-        contributor=record.contributor,
-        owner_key=record.owner_key,
-        month=record.detected_month,
-        cycle=record.cycle,
-        tlp=str(record.tlp),
-        values=case_values(record),
-        sealed=sealed,
+    return CaseFacts.from_record(
+        record, record_id=record_id or str(uuid.uuid4()), sealed=sealed, route=False
     )

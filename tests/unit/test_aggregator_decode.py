@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from dief.aggregator import RegionAggregator
+from dief.aggregator import CaseFacts, RegionAggregator
+from dief.aggregator._facts import default_half
 from dief.aggregator.store import CaseStore
 from dief.crypto.envelope import Opener, Sealer
 from dief.database import sqlite_url
@@ -200,3 +201,23 @@ async def test_an_unexpected_error_dead_letters_that_record_only(tmp_path: Path)
         assert await store.dead_letter_counts("AFR") == {"internal_error": 1}
     finally:
         await store.stop()
+
+
+def test_decode_builds_the_facts_from_record_builds(ring: SimulatedForum, store: CaseStore) -> None:
+    """``CaseFacts.from_record`` is the one construction: the aggregator's decode gives the
+    same facts (its own region, the route, the half by its start month), and the helpers'
+    defaults drop the route and take the default half."""
+    rec = record(related_regions=["WEOG", "APG"])
+    value = sealed(ring, rec)
+    decoded = aggregator(ring, store, MemoryDeadLetterSink()).decode(
+        inbound(value, rec.case_id.encode())
+    )
+    built = CaseFacts.from_record(
+        rec, record_id=decoded.record_id, sealed=value, region="AFR", start_month=9
+    )
+    assert decoded == built
+    assert built.related_regions == ("WEOG", "APG")
+    assert built.half == "CSP12-H1"
+    bare = CaseFacts.from_record(rec, record_id="r", route=False)
+    assert (bare.related_regions, bare.sealed, bare.region) == ((), b"", "AFR")
+    assert bare.half == default_half(rec.detected_month, rec.cycle)
