@@ -17,13 +17,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
 
 from dief.aggregator import CaseFacts, case_values
 from dief.aggregator.store import CaseStore
-from dief.broker import EmbeddedBroker
 from dief.catalogue import load_catalogue
 from dief.cli import app
 from dief.crypto import KemPrivateKey, Opener, Sealer, b64url_encode
@@ -37,6 +37,9 @@ from dief.testing import read_topics
 from dief.vocab import Dimension, TransferStage
 from dief.wire import SUITE_X25519, TYPE_CASE, CaseRecord, Digest, parse_case
 from tests.unit.record_helpers import seal_record, signed_record
+
+if TYPE_CHECKING:
+    from dief.broker import EmbeddedBroker
 
 pytestmark = pytest.mark.integration
 
@@ -311,7 +314,7 @@ def test_digest_errors(forum: Forum, runner: CliRunner, tmp_path: Path) -> None:
 def chromium() -> Path:
     if not CHROMIUM.is_file():
         reason = f"{CHROMIUM} is missing: install the Debian package (apt-get install -y chromium)"
-        print(reason)
+        print(reason)  # noqa: T201  the reason printed for the test log (pytest -s)
         pytest.skip(reason)
     return CHROMIUM
 
@@ -355,7 +358,7 @@ def _check_in_browser(chromium: Path, page: Path, work: Path, title: str) -> Pat
     run = _browse(chromium, page, work, f"--screenshot={shot}", "--window-size=1280,2000")
     assert run.returncode == 0, run.stderr[-2000:]
     assert shot.stat().st_size > 40_000
-    from PIL import Image  # matplotlib's dependency
+    from PIL import Image  # noqa: PLC0415  matplotlib's dependency, loaded only by this browser test
 
     with Image.open(shot) as image:
         assert image.size == (1280, 2000)
@@ -398,7 +401,7 @@ def test_digest_html_renders_in_chromium(
     )
     assert result.exit_code == 0, result.output
     shot = _check_in_browser(chromium, out, tmp_path, "African Group (AFR)")
-    print(f"screenshot: {shot}")
+    print(f"screenshot: {shot}")  # noqa: T201  the screenshot's path printed for the test log (pytest -s)
 
 
 @pytest.mark.slow

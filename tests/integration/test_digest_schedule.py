@@ -11,17 +11,15 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from aiokafka import ConsumerRecord
 from pydantic import SecretStr
 
 from consumers.aggregator import AggregatorService
 from dief.aggregator.store import CaseStore
-from dief.broker import EmbeddedBroker
 from dief.crypto import Opener
 from dief.database import sqlite_url
 from dief.digests import DigestPayload, SchedulePass, closed_periods, content_hash, parse_payload
@@ -40,6 +38,13 @@ from tests.integration._pipeline_helpers import (
     revise,
     running_aggregators,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from aiokafka import ConsumerRecord
+
+    from dief.broker import EmbeddedBroker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

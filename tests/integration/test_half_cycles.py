@@ -10,7 +10,7 @@ import asyncio
 import json
 import random
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from alembic import command
@@ -19,7 +19,6 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 import dief.aggregator.store
-from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore
 from dief.audit import audit_folder
 from dief.catalogue import load_catalogue
@@ -28,6 +27,9 @@ from dief.database import sqlite_url
 from dief.periods import HalfCycle
 from dief.render import write_outputs
 from tests.unit.reporting_support import make_facts
+
+if TYPE_CHECKING:
+    from dief.aggregator import CaseFacts
 
 CATALOGUE = load_catalogue()
 H1 = [f"2025-{m:02d}" for m in (9, 10, 11, 12)] + ["2026-01", "2026-02"]
@@ -54,7 +56,7 @@ def _cases(seed: int = 7) -> list[CaseFacts]:
         # a second node in every month
         first = out[-1]
         nodes = {c.contributor for c in out if c.month == month}
-        if len(nodes) < 2:  # noqa: PLR2004 - two contributors publish a month's total
+        if len(nodes) < 2:  # two contributors publish a month's total
             node = (int(first.contributor, 16) + 1) % 6
             out.append(make_facts(region="AFR", month=month, node=node, values=first.values))
     # one State's light weapons in H2: a cell of one contributor in its month, quarter,
@@ -91,7 +93,7 @@ async def test_half_digests_are_the_sums_of_their_months_and_pass_the_audit(
             sums: dict[tuple[str, str], int] = {}
             for r in rows:
                 if r.period != half:
-                    sums[(r.dimension, r.value)] = sums.get((r.dimension, r.value), 0) + r.count
+                    sums[r.dimension, r.value] = sums.get((r.dimension, r.value), 0) + r.count
             assert {(r.dimension, r.value): r.count for r in rows if r.period == half} == sums
         out = tmp_path / "out"
         await _publish(store, out)
@@ -137,7 +139,7 @@ async def test_no_cell_of_too_few_contributors_is_recoverable_with_halves(
     primary = {
         (r.period, "_total" if r.dimension == "_total" else f"{r.dimension}/{r.value}")
         for r in rows
-        if r.contributors < 2  # noqa: PLR2004 - k_meeting
+        if r.contributors < 2  # k_meeting
     }
     assert any(p.endswith(("-H1", "-H2")) for p, _ in primary), "halves have rare cells"
     report = audit_folder(tmp_path / "out", "AFR")
@@ -172,7 +174,7 @@ def test_dief_digest_writes_a_half(tmp_path: Path) -> None:
     assert doc["period"] == "CSP12-H2"
     assert doc["totals"]["cases"] == sum(c.month in H2 for c in cases)
     result = CliRunner().invoke(app, ["digest", "--region", "AFR", "--period", "CSP12-H3"])
-    assert result.exit_code == 2  # noqa: PLR2004 - a usage error
+    assert result.exit_code == 2  # a usage error
     assert "CSPn-H1" in result.output
 
 

@@ -14,10 +14,9 @@ import shutil
 import tempfile
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
@@ -34,6 +33,10 @@ from dief.synthetic import generate_cases
 from dief.vocab import Region
 from dief.wire import CaseRecord, parse_case
 from tests.unit.record_helpers import signed_record
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterator
+    from contextlib import AbstractContextManager
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 
@@ -69,7 +72,7 @@ def _facts(record: CaseRecord, region: str, raw: bytes) -> CaseFacts:
 
 
 def synthetic_batches(n: int, seed: int) -> dict[str, list[CaseFacts]]:
-    """region → facts in posting order, as the nodes would publish them."""
+    """Region → facts in posting order, as the nodes would publish them."""
     indexes: dict[str, int] = {}  # a case's reference → its case index at its node
     revisions: dict[str, int] = {}
     out: dict[str, list[CaseFacts]] = defaultdict(list)
@@ -94,7 +97,7 @@ def _expected(cases: list[StoredCase], period: str) -> dict[tuple[str, str], tup
     for case in cases:
         quarter = f"{case.month[:4]}-Q{(int(case.month[5:]) - 1) // 3 + 1}"
         half = str(Month.parse(case.month).half())
-        if case.status != "active" or period not in (case.month, quarter, half, case.cycle):
+        if case.status != "active" or period not in {case.month, quarter, half, case.cycle}:
             continue
         for pair in (TOTAL, *case.values):
             counts[pair] += 1
@@ -140,7 +143,7 @@ async def test_postgres_and_sqlite_agree_with_the_recomputation(
             secondary = 0
             for dim, cells in two.dimensions.items():
                 for cell in cells:
-                    count, contributors = expected[(dim.value, cell.value)]
+                    count, contributors = expected[dim.value, cell.value]
                     if contributors < 2:
                         assert cell.suppressed
                         assert cell.count is None

@@ -5,9 +5,8 @@ late revision keeps every cell an earlier issue suppressed."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,9 +17,14 @@ from dief.disclosure import visible_tables
 from dief.exceptions import BrokerError
 from dief.testing import MemoryRecordSink
 from dief.vocab import Region
-from dief.wire import Digest
 from tests.unit.reporting_support import History
 from tests.unit.secretariat_support import KEYS, fill, issuer
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from dief.wire import Digest
 
 AFR = Region.AFR
 DAY = date(2026, 9, 1)

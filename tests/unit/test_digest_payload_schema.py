@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dief.aggregator.store import CaseStore
 from dief.database import sqlite_url
@@ -12,6 +12,9 @@ from dief.digests import DigestPayload, build_payload, payload_bytes, sign_paylo
 from dief.vocab import Region
 from dief.wire.schemas import ASYNCAPI_FILE, SCHEMA_FILES, generate_schemas
 from tests.unit.secretariat_support import CATALOGUE, ISSUED, KEYS
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 NAME = "digest-payload.schema.json"
 

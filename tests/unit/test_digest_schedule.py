@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from pydantic import SecretStr
 
+import consumers.aggregator
 from dief.aggregator.store import CaseStore
 from dief.database import sqlite_url
 from dief.digests import (
@@ -23,12 +24,17 @@ from dief.digests import (
     parse_payload,
     today_of,
 )
-from dief.exceptions import ConfigurationError, KeyringError, StorageError
+from dief.exceptions import ConfigurationError, KeyNotFoundError, KeyringError, StorageError
 from dief.kafka import DIGESTS_TOPIC
 from dief.keyring import KeyRole, SimulatedForum, open_party
+from dief.settings import AggregatorSettings, KeyringSettings
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Region
 from tests.unit.secretariat_support import CATALOGUE, KEYS, NOW, fill, issuer
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+    from pathlib import Path
 
 AFR, EEG = Region.AFR, Region.EEG
 TIME_LIMIT = 10.0
@@ -124,8 +130,10 @@ async def test_a_failing_region_is_logged_and_retried_without_stopping_the_sched
     assert third.ok
     assert [d.version for d in third.published] == [3, 3]
     messages = [r.getMessage() for r in caplog.records]
-    assert "AFR: digests not published (database is locked at aggregator.sqlite); " \
-        "retrying later" in messages  # fmt: skip
+    assert (
+        "AFR: digests not published (database is locked at aggregator.sqlite); "
+        "retrying later" in messages
+    )
     assert any(r.exc_info is not None for r in caplog.records)  # the bug with its traceback
 
 
@@ -192,12 +200,6 @@ def test_issuer_from_keyring_uses_the_region_key_and_the_secretariat_kem_keys(
 async def test_the_aggregator_service_refuses_to_start_without_the_keys_to_issue_digests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pydantic import SecretStr
-
-    import consumers.aggregator
-    from dief.exceptions import KeyNotFoundError
-    from dief.settings import AggregatorSettings, KeyringSettings
-
     def no_key(ring: object, region: Region, *args: object, **kwargs: object) -> None:
         raise KeyNotFoundError(f"no active region {region.value} signing key")
 

@@ -39,7 +39,7 @@ def test_rare_values_are_grouped_but_two_valued_dimensions_are_not() -> None:
 
 def test_a_value_an_earlier_issue_listed_stays_listed() -> None:
     grouped = grouped_members(TALLIES, k=2, listed_before={(Q, "transfer_stage", "stockpile")})
-    assert ("transfer_stage", "stockpile") not in grouped[(Q, "transfer_stage")]
+    assert ("transfer_stage", "stockpile") not in grouped[Q, "transfer_stage"]
 
 
 def test_the_pattern_lists_the_grouped_cell_not_its_values() -> None:
@@ -50,7 +50,7 @@ def test_the_pattern_lists_the_grouped_cell_not_its_values() -> None:
     assert (Q, "transfer_stage", "stockpile") in pattern.unlisted
     # the grouped cell counts the cases under its values; its contributors here are the
     # largest of its values' (a lower bound: the store's grouped_rows gives the exact ones)
-    assert pattern.counts[(Q, "transfer_stage", OTHER)] == 4
+    assert pattern.counts[Q, "transfer_stage", OTHER] == 4
     assert (Q, "transfer_stage", OTHER) in pattern.suppressed
     # without the option nothing is grouped
     plain = digest_pattern(TALLIES, k=2)

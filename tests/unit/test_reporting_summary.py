@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -27,6 +25,10 @@ from tests.unit.reporting_support import (
     make_facts,
     quarter_of,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 CATALOGUE = load_catalogue()
 REGIONS = ("AFR", "APG", "EEG", "GRULAC")
@@ -183,8 +185,8 @@ def _groups_from_published(summary: CspSummary) -> list[tuple[str, list[str]]]:
     return groups
 
 
-def _attack(summary: CspSummary) -> set[str]:
-    """Every suppressed cell an attacker can compute exactly from the published summary."""
+def _published_cells(summary: CspSummary) -> tuple[dict[str, int], set[str]]:
+    """The summary's published cells (key → count) and its suppressed ones."""
     known: dict[str, int] = {}
     hidden: set[str] = set()
     for name, table in _tables(summary).items():
@@ -199,6 +201,39 @@ def _attack(summary: CspSummary) -> set[str]:
                     hidden.add(key)
                 else:
                     known[key] = cell.count
+    return known, hidden
+
+
+def _by_difference(
+    marginal: str, members: list[str], known: dict[str, int], hidden: set[str]
+) -> set[str]:
+    """The hidden cells of one group a reader computes from its published cells alone."""
+    recovered: set[str] = set()
+    hidden_members = [m for m in members if m in hidden]
+    if marginal in known and hidden_members:
+        rest = known[marginal] - sum(known[m] for m in members if m in known)
+        if len(hidden_members) == 1 or rest == len(hidden_members):
+            recovered.update(hidden_members)
+    if marginal in hidden and not hidden_members:
+        recovered.add(marginal)
+    return recovered
+
+
+def _by_rank(matrix: np.ndarray, index: dict[str, int]) -> set[str]:
+    """The unknowns the equations (*matrix*, one column per unknown) determine."""
+    rank = np.linalg.matrix_rank(matrix)
+    recovered: set[str] = set()
+    for key, i in index.items():
+        unit = np.zeros(len(index))
+        unit[i] = 1
+        if np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank:
+            recovered.add(key)
+    return recovered
+
+
+def _attack(summary: CspSummary) -> set[str]:
+    """Every suppressed cell an attacker can compute exactly from the published summary."""
+    known, hidden = _published_cells(summary)
     unknown = sorted(hidden)
     index = {key: i for i, key in enumerate(unknown)}
     rows: list[np.ndarray] = []
@@ -212,21 +247,9 @@ def _attack(summary: CspSummary) -> set[str]:
             row[index[marginal]] -= 1
         if row.any():
             rows.append(row)
-        hidden_members = [m for m in members if m in hidden]
-        if marginal in known and hidden_members:
-            rest = known[marginal] - sum(known[m] for m in members if m in known)
-            if len(hidden_members) == 1 or rest == len(hidden_members):
-                recovered.update(hidden_members)
-        if marginal in hidden and not hidden_members:
-            recovered.add(marginal)
+        recovered |= _by_difference(marginal, members, known, hidden)
     if rows and unknown:
-        matrix = np.array(rows)
-        rank = np.linalg.matrix_rank(matrix)
-        for key, i in index.items():
-            unit = np.zeros(len(unknown))
-            unit[i] = 1
-            if np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank:
-                recovered.add(key)
+        recovered |= _by_rank(np.array(rows), index)
     return recovered
 
 
@@ -270,7 +293,7 @@ async def test_attacker_finds_leaks_without_secondary_suppression(store: CaseSto
             table["totals"]["withheld"] = False
         for dim, cells in table["dimensions"].items():
             for cell in cells:
-                want = expected[name][(dim, cell["value"])]
+                want = expected[name][dim, cell["value"]]
                 if cell["suppressed"] and want.contributors >= 3:
                     cell.update(count=want.count, contributors=want.contributors, suppressed=False)
     assert _attack(CspSummary.model_validate(data))
@@ -305,7 +328,7 @@ async def test_patterns_need_two_published_rising_regions(store: CaseStore) -> N
             await store.apply_batch(region, batch)
     summary = await build_summary(store, "CSP12", k=3, catalogue=CATALOGUE, regions=REGIONS)
     found = {(p.dimension.value, p.value): [r.value for r in p.regions] for p in summary.patterns}
-    assert found[("method", "ant_trade")] == ["AFR", "APG"]
+    assert found["method", "ant_trade"] == ["AFR", "APG"]
     assert summary.patterns[0].previous_cycle == "CSP11"
     assert any("ant trade" in paragraph for paragraph in summary.narrative)
 
