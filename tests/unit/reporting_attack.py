@@ -208,12 +208,12 @@ class DigestRead:
     unseen: frozenset[Name] = frozenset()
 
 
-def read_digests(
+def read_digests(  # noqa: C901, PLR0912, PLR0914, PLR0915  one reading of every digest: each kind of cell and its equations, in order
     digests: Sequence[Digest],
     *,
     start_month: int = 9,
     listing: Mapping[str, Mapping[tuple[str, str], object]] | None = None,
-) -> DigestRead:  # noqa: C901,PLR0912,PLR0915  one reading of every digest: each kind of cell and its equations, in order
+) -> DigestRead:
     """Every digest of one region (all its periods) as linear knowledge.
 
     Cells are named ``<table>/<dimension>/<value>`` and ``<table>/_total``, tables being
