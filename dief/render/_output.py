@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, Literal
 from dief.digests import CaseLesson, RegionDigests
 from dief.periods import DEFAULT_CYCLE_START_MONTH, is_cycle, parse_period
 from dief.render._annex import render_digest_annex, render_summary_annex
-from dief.render._changed import Manifest, fingerprint, render_context, write_atomic
+from dief.render._changed import fingerprint
 from dief.render._docx import render_summary_docx
 from dief.render._docx_digest import render_digest_docx
 from dief.render._html import render_digest_html, render_summary_html
 from dief.render._markdown import render_digest_markdown, render_summary_markdown
+from dief.render._writing import OutputFiles, Ticker
 from dief.secretariat import build_summary
 from dief.vocab import Region
 
@@ -147,11 +148,11 @@ async def write_outputs(  # noqa: PLR0913  a public keyword signature (dief.pipe
     (``OutputIndex.unchanged`` says how many).
     """
     base = Path(out_dir)
-    files = _Files(base)
+    files = OutputFiles(base)
     try:
         codes = [Region(r) for r in regions]
         # every region read first: the number of documents is then known
-        sources, needs = await _load_regions(
+        loaded = await _load_regions(
             store,
             codes,
             k_meeting=k_meeting,
@@ -159,37 +160,19 @@ async def write_outputs(  # noqa: PLR0913  a public keyword signature (dief.pipe
             k_csp=k_csp if joint else None,
             months_by_total=months_by_total,
         )
-        total = sum(len(s.periods) for s in sources.values())
-        total += len({p for s in sources.values() for p in s.periods if is_cycle(p)})
-        tick = _Ticker(progress, total)
-        written: list[WrittenOutput] = []
-        for region, source in sources.items():
-            written += _write_region_digests(
-                base / "digests" / region.value,
-                source,
-                region,
-                catalogue=catalogue,
-                start_month=start_month,
-                lessons=lessons,
-                html=html,
-                docx=digest_docx,
-                tick=tick,
-                files=files,
-            )
-        cycles = {o.period for o in written if is_cycle(o.period)}
-        written += await _write_summaries(
-            base / "summary",
+        write = _Writer(
+            base, files, Ticker(progress, loaded.documents), catalogue, start_month, html=html
+        )
+        written = write.digests(loaded, lessons=lessons, docx=digest_docx)
+        cycles = sorted({o.period for o in written if is_cycle(o.period)}, key=_cycle_number)
+        written += await write.summaries(
             store,
-            sorted(cycles, key=_cycle_number),
-            summaries=summaries or {},
-            needs=needs,
-            build=_SummaryBuild(
-                k=k_csp, catalogue=catalogue, start_month=start_month, regions=codes
-            ),
-            html=html,
+            cycles,
+            given=summaries or {},
+            needs=loaded.needs,
+            k=k_csp,
+            regions=codes,
             docx=docx,
-            tick=tick,
-            files=files,
         )
         return OutputIndex(base, tuple(written), files.unchanged)
     finally:  # what was written is recorded, even if a later document failed
@@ -197,49 +180,84 @@ async def write_outputs(  # noqa: PLR0913  a public keyword signature (dief.pipe
 
 
 @dataclass(frozen=True, slots=True)
-class _SummaryBuild:
-    """How a CSP summary not given is built from the store."""
+class _Writer:
+    """Writes an issue's documents under *base* (a file only when it must be rendered
+    again), ticking after each document."""
 
-    k: int
+    base: Path
+    files: OutputFiles
+    tick: Ticker
     catalogue: Catalogue
     start_month: int
-    regions: Sequence[Region]
+    html: bool
 
-
-async def _write_summaries(  # noqa: PLR0913  the summaries' options, each by name
-    folder: Path,
-    store: CaseStore,
-    cycles: Sequence[str],
-    *,
-    summaries: Mapping[str, CspSummary],
-    needs: Mapping[str, Mapping[Region, RowRequirement]],
-    build: _SummaryBuild,
-    html: bool,
-    docx: bool,
-    tick: _Ticker,
-    files: _Files,
-) -> list[WrittenOutput]:
-    """Each cycle's summary, oldest first: the one given in *summaries*, else built from
-    *store* (each region's rows as *needs* keeps them; the previous cycle's breaks ties)."""
-    written: list[WrittenOutput] = []
-    made: dict[str, CspSummary] = {}
-    for cycle in cycles:
-        summary = summaries.get(cycle)
-        if summary is None:
-            summary = await _build_cycle_summary(
-                store,
-                cycle,
-                k=build.k,
-                catalogue=build.catalogue,
-                start_month=build.start_month,
-                regions=build.regions,
-                made=made,
-                rows=needs.get(cycle, {}),
+    def digests(
+        self,
+        loaded: _Loaded,
+        *,
+        lessons: Mapping[Region, Sequence[Lesson | CaseLesson] | None] | None,
+        docx: bool,
+    ) -> list[WrittenOutput]:
+        """Every region's digests, region by region."""
+        return [
+            output
+            for region, source in loaded.digests.items()
+            for output in _write_region_digests(
+                self.base / "digests" / region.value,
+                source,
+                region,
+                catalogue=self.catalogue,
+                start_month=self.start_month,
+                lessons=lessons,
+                html=self.html,
+                docx=docx,
+                tick=self.tick,
+                files=self.files,
             )
-        made[cycle] = summary
-        written.append(_write_summary(folder, cycle, summary, html=html, docx=docx, files=files))
-        tick()
-    return written
+        ]
+
+    async def summaries(  # noqa: PLR0913  the summaries' options, each by name
+        self,
+        store: CaseStore,
+        cycles: Sequence[str],
+        *,
+        given: Mapping[str, CspSummary],
+        needs: Mapping[str, Mapping[Region, RowRequirement]],
+        k: int,
+        regions: Sequence[Region],
+        docx: bool,
+    ) -> list[WrittenOutput]:
+        """Each cycle's summary in the order of *cycles*: the one *given*, else built
+        from *store* (each region's rows as *needs* keeps them; the previous cycle's
+        breaks ties)."""
+        written: list[WrittenOutput] = []
+        made: dict[str, CspSummary] = {}
+        for cycle in cycles:
+            summary = given.get(cycle)
+            if summary is None:
+                summary = await _build_cycle_summary(
+                    store,
+                    cycle,
+                    k=k,
+                    catalogue=self.catalogue,
+                    start_month=self.start_month,
+                    regions=regions,
+                    made=made,
+                    rows=needs.get(cycle, {}),
+                )
+            made[cycle] = summary
+            written.append(
+                _write_summary(
+                    self.base / "summary",
+                    cycle,
+                    summary,
+                    html=self.html,
+                    docx=docx,
+                    files=self.files,
+                )
+            )
+            self.tick()
+        return written
 
 
 async def _load_regions(  # noqa: PLR0913  keyword options passed through from write_outputs
@@ -250,9 +268,9 @@ async def _load_regions(  # noqa: PLR0913  keyword options passed through from w
     start_month: int,
     k_csp: int | None,
     months_by_total: bool,
-) -> tuple[dict[Region, RegionDigests], dict[str, dict[Region, RowRequirement]]]:
+) -> _Loaded:
     """Each region's digests of this issue, and what each cycle's summary must keep of
-    each region's rows (by cycle, then region)."""
+    each region's rows."""
     needs: dict[str, dict[Region, RowRequirement]] = {}
     sources: dict[Region, RegionDigests] = {}
     for region in codes:
@@ -266,51 +284,23 @@ async def _load_regions(  # noqa: PLR0913  keyword options passed through from w
         )
         for cycle, need in source.pattern.rows.items():
             needs.setdefault(cycle, {})[region] = need
-    return sources, needs
+    return _Loaded(sources, needs)
 
 
-class _Files:
-    """Renders an output file only when the manifest does not already vouch for it, and
-    counts the documents none of whose files were rendered."""
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """Every region read (the number of documents is then known)."""
 
-    def __init__(self, folder: Path) -> None:
-        self.manifest = Manifest.load(folder)
-        self.context = render_context()
-        self.unchanged = 0
-        self._rendered = False
+    digests: dict[Region, RegionDigests]
+    #: by cycle, then region: what the cycle's summary must keep of the region's rows
+    needs: dict[str, dict[Region, RowRequirement]]
 
-    def content(self, kind: str, model: BaseModel) -> str:
-        """The fingerprint of *model* (a digest or summary) as the renderers read it."""
-        return fingerprint(self.context, kind, model.model_dump_json(by_alias=True))
-
-    def put(self, path: Path, inputs: str, render: Callable[[], str | bytes]) -> None:
-        """Render *path* from *inputs* with *render*, unless it already holds that."""
-        if self.manifest.current(path, inputs):
-            return
-        data = render()
-        write_atomic(path, data)
-        self.manifest.note(path, inputs, data)
-        self._rendered = True
-
-    def done(self) -> None:
-        """One document finished: count it if nothing of it was rendered."""
-        if not self._rendered:
-            self.unchanged += 1
-        self._rendered = False
-
-
-class _Ticker:
-    """Counts the documents written and reports (done, total) to a progress callback."""
-
-    def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
-        self._progress, self._total, self._done = progress, total, 0
-        if progress is not None:
-            progress(0, total)
-
-    def __call__(self) -> None:
-        self._done += 1
-        if self._progress is not None:
-            self._progress(self._done, self._total)
+    @property
+    def documents(self) -> int:
+        """The digests of every region, and one summary per cycle with data."""
+        sources = self.digests.values()
+        total = sum(len(s.periods) for s in sources)
+        return total + len({p for s in sources for p in s.periods if is_cycle(p)})
 
 
 async def _load_region(  # noqa: PLR0913  keyword options passed through from write_outputs
@@ -353,7 +343,7 @@ def _write_region_digests(  # noqa: PLR0913  keyword options passed through from
     html: bool,
     docx: bool = False,
     tick: Callable[[], None] | None = None,
-    files: _Files,
+    files: OutputFiles,
 ) -> list[WrittenOutput]:
     """Write into *folder* the digest of every period of *region* with data (*tick* after
     each).
@@ -394,10 +384,10 @@ def _write_digest(  # noqa: PLR0913  keyword options passed through from write_o
     start_month: int,
     html: bool,
     docx: bool = False,
-    files: _Files,
+    files: OutputFiles,
 ) -> WrittenOutput:
     """Write *region*'s digest of *period* as JSON, Markdown, CSV, (*html*) HTML with its
-    charts and (*docx*) DOCX, each file only if its inputs changed (:class:`_Files`)."""
+    charts and (*docx*) DOCX, each file only if its inputs changed (:class:`OutputFiles`)."""
     digest = source.digest(period, catalogue=catalogue, lessons=lessons)
     content = files.content("digest", digest)
     json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
@@ -473,10 +463,10 @@ async def _build_cycle_summary(  # noqa: PLR0913  keyword options passed through
 
 
 def _write_summary(  # noqa: PLR0913  keyword options passed through from write_outputs
-    folder: Path, cycle: str, summary: CspSummary, *, html: bool, docx: bool, files: _Files
+    folder: Path, cycle: str, summary: CspSummary, *, html: bool, docx: bool, files: OutputFiles
 ) -> WrittenOutput:
     """Write *summary* of *cycle* as JSON, Markdown, CSV and (*html*, *docx*) HTML and
-    DOCX, each file only if its inputs changed (:class:`_Files`)."""
+    DOCX, each file only if its inputs changed (:class:`OutputFiles`)."""
     content = files.content("summary", summary)
     json_path, md_path = folder / f"{cycle}.json", folder / f"{cycle}.md"
     files.put(json_path, content, lambda: dump_json(summary))
