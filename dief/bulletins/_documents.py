@@ -62,18 +62,14 @@ async def own_digests(  # noqa: PLR0913  a public keyword signature, used outsid
     start_month: int,
 ) -> list[dict[str, Any]]:
     """Every digest of *region* (periods with data, open ones included) as JSON objects,
-    built as :func:`dief.digests.publish_digests` builds the ones it sends."""
+    built as :func:`dief.digests.publish_digests` builds the ones it sends (the same
+    loader, :meth:`dief.digests.RegionDigests.for_issue`: the region's released bulletins
+    are known cases in its pattern)."""
     from dief.digests import RegionDigests  # noqa: PLC0415  deferred: seconds to import, and every node and CLI command imports this package (module docstring)
 
     periods = await store.periods_with_data(region)
-    source = await RegionDigests.load(
-        store,
-        region,
-        k=k_meeting,
-        start_month=start_month,
-        periods=periods,
-        earlier=await store.published_suppressions(region),
-        k_csp=k_csp,
+    source = await RegionDigests.for_issue(
+        store, region, k=k_meeting, k_csp=k_csp, start_month=start_month, periods=periods
     )
 
     def assemble() -> list[dict[str, Any]]:

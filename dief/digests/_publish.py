@@ -200,14 +200,13 @@ async def publish_digests(
     )
     # the region's cells, read and protected once for all its digests (the suppression
     # pattern is joint across them); what earlier issues suppressed stays suppressed
-    source = await RegionDigests.load(
+    source = await RegionDigests.for_issue(
         store,
         code,
         k=issuer.k_meeting,
+        k_csp=issuer.k_csp,
         start_month=issuer.start_month,
         periods=wanted,
-        earlier=await store.published_suppressions(code.value),
-        k_csp=issuer.k_csp,
     )
     drafts: dict[str, tuple[DigestPayload, int, str]] = {}
     for canonical in wanted:

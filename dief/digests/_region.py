@@ -12,17 +12,21 @@ shortcut. Given what the region's earlier issues listed (``earlier``, from
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from dief.aggregator.store import CaseStore, PublishedPattern
+from dief.aggregator import TOTAL
+from dief.aggregator.store import CaseStore, PublishedPattern, ReleasedBulletins
 from dief.catalogue import Catalogue
 from dief.digests._digest import assemble_digest, few_contributors
 from dief.digests._lessons import CaseLesson
 from dief.digests._series import DigestSeries, Series, digest_series
 from dief.disclosure import (
+    CellId,
     DigestPattern,
     PeriodCells,
+    Tally,
     digest_pattern,
     grouped_members,
     merge_rows,
@@ -31,12 +35,71 @@ from dief.disclosure import (
     visible_tables,
     with_earlier_cells,
 )
-from dief.periods import DEFAULT_CYCLE_START_MONTH, Month, is_cycle, parse_period
+from dief.periods import (
+    DEFAULT_CYCLE_START_MONTH,
+    Month,
+    is_cycle,
+    parse_period,
+    periods_containing,
+)
 from dief.routes import RouteTables
 from dief.vocab import Region
 from dief.wire import Digest, Lesson, RouteTable
 
-__all__ = ["RegionDigests", "build_digest", "with_routes"]
+__all__ = ["RegionDigests", "build_digest", "released_cells", "with_routes"]
+
+#: a bulletin's fields that name one value of a dimension, and those that name several
+_BULLETIN_SINGLE = ("kind", "end_user_type", "transfer_stage")
+_BULLETIN_LISTS = {
+    "item_categories": "item_category",
+    "methods": "method",
+    "risk_indicators": "risk_indicator",
+}
+
+
+def _bulletin_cells(facts: Mapping[str, object]) -> tuple[str, set[CellId]] | None:
+    """The month of a released bulletin and the cells it falls in (its total among them),
+    as :func:`dief.audit.bulletin_case` reads it; None for one that says nothing countable."""
+    month = facts.get("month")
+    if facts.get("action", "publish") != "publish" or not isinstance(month, str):
+        return None
+    cells: set[CellId] = {TOTAL}
+    for name in _BULLETIN_SINGLE:
+        value = facts.get(name)
+        if isinstance(value, str) and value:
+            cells.add((name, value))
+    for name, dimension in _BULLETIN_LISTS.items():
+        values = facts.get(name)
+        if isinstance(values, list):
+            cells.update((dimension, str(v)) for v in values)
+    return month, cells
+
+
+async def released_cells(
+    store: CaseStore, region: str, *, start_month: int = DEFAULT_CYCLE_START_MONTH
+) -> dict[str, PeriodCells]:
+    """The cells of *region*'s released bulletins still in force
+    (``ReleasedBulletins(store).released``), period → cells, in every period their month
+    counts in: cases every reader of the region knows (#15, DESIGN §13), which the
+    pattern takes as lower bounds (``digest_pattern(known_cases=...)``)."""
+    counts: dict[str, dict[CellId, int]] = {}
+    for held in await ReleasedBulletins(store).released(region):
+        try:
+            facts = json.loads(held.facts)
+            read = _bulletin_cells(facts) if isinstance(facts, dict) else None
+            month = Month.parse(read[0]) if read is not None else None
+        except ValueError:
+            read = month = None
+        if read is None or month is None:
+            continue
+        for period in periods_containing(month, start_month=start_month):
+            cells = counts.setdefault(str(period), {})
+            for cell in read[1]:
+                cells[cell] = cells.get(cell, 0) + 1
+    return {
+        period: {cell: Tally(n, 1, ()) for cell, n in cells.items()}
+        for period, cells in counts.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +139,7 @@ class RegionDigests:
         k_csp: int | None = 3,
         months_by_total: bool = False,
         group_rare: bool = False,
+        bulletins: bool = True,
     ) -> RegionDigests:
         """Read every period of *region* with data, and protect them together.
 
@@ -95,7 +159,9 @@ class RegionDigests:
         and ``kind`` only (docs/digests.md, "Tables designed for the data"). Values with
         fewer than *k* contributors are grouped as ``(other)`` with *group_rare* (opt-in:
         measured worse, docs/digests.md), its contributors counted exactly
-        (:meth:`CaseStore.grouped_rows`).
+        (:meth:`CaseStore.grouped_rows`). *bulletins* (default): the region's released
+        bulletins are cases every reader knows, lower bounds in the pattern
+        (:func:`released_cells`); ``False`` leaves them out (comparisons).
         """
         if k < 1:
             raise ValueError("k is at least 1")
@@ -134,6 +200,9 @@ class RegionDigests:
                 earlier=earlier,
                 coarse=months_by_total and rows is not None,
             )
+        known = (
+            await released_cells(store, code.value, start_month=start_month) if bulletins else {}
+        )
         pattern = digest_pattern(
             tallies,
             k=k,
@@ -144,6 +213,7 @@ class RegionDigests:
             k_summary=k_csp,
             months_by_total=months_by_total,
             group_rare=group_rare,
+            known_cases=known or None,
         )
         dead = await store.dead_letter_counts(code.value)
         routes = tuple(
@@ -155,6 +225,32 @@ class RegionDigests:
         versions = tuple(sorted((p, token) for p, (_, token) in stated.items()))
         return cls(
             code, tuple(wanted), tallies, dead, pattern, start_month, routes, coarse, versions
+        )
+
+    @classmethod
+    async def for_issue(
+        cls,
+        store: CaseStore,
+        region: Region | str,
+        *,
+        k: int,
+        k_csp: int | None,
+        start_month: int = DEFAULT_CYCLE_START_MONTH,
+        periods: Iterable[str] = (),
+    ) -> RegionDigests:
+        """The region's digests as an issue publishes them: :meth:`load` keeping what the
+        region's published issues suppressed (``store.published_suppressions``) and
+        with its released bulletins as known cases. The one loader of
+        :func:`~dief.digests.publish_digests`, :func:`build_digest` and the release rule's
+        documents (``dief.bulletins.own_digests``), so they build the same digests."""
+        return await cls.load(
+            store,
+            region,
+            k=k,
+            start_month=start_month,
+            periods=periods,
+            earlier=await store.published_suppressions(Region(region).value),
+            k_csp=k_csp,
         )
 
     async def record(self, store: CaseStore, periods: Iterable[str] | None = None) -> int:
@@ -298,13 +394,7 @@ async def build_digest(
     *k_csp* is the summaries' k the region's rows are protected with
     (:meth:`RegionDigests.load`; ``None``: the digests alone).
     """
-    digests = await RegionDigests.load(
-        store,
-        region,
-        k=k,
-        start_month=start_month,
-        periods=[period],
-        earlier=await store.published_suppressions(Region(region).value),
-        k_csp=k_csp,
+    digests = await RegionDigests.for_issue(
+        store, region, k=k, k_csp=k_csp, start_month=start_month, periods=[period]
     )
     return digests.digest(period, catalogue=catalogue, lessons=lessons)

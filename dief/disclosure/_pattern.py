@@ -418,6 +418,7 @@ def digest_pattern(
     k_summary: int | None = None,
     months_by_total: bool = False,
     group_rare: bool = False,
+    known_cases: Mapping[str, PeriodCells] | None = None,
 ) -> DigestPattern:
     """The joint pattern of every digest of a region from its merged cells (period → cells,
     every period with data), covering also the checklist windows of *periods* (digests to
@@ -449,6 +450,11 @@ def digest_pattern(
     (:mod:`dief.disclosure._grouped`; a grouped cell in *tallies* gives its exact
     contributors).
 
+    *known_cases* (period → cells, every period as in *tallies*): cases every reader
+    knows, the region's released bulletins (#15, DESIGN §13): each cell they fall in, the
+    checklist windows' and the summary rows' too, counts at least their number
+    (:func:`_floor_cells`).
+
     Deterministic: the same cells give the same pattern, whether one digest or all of them
     are being written.
 
@@ -459,7 +465,17 @@ def digest_pattern(
         raise ValueError("k is at least 1")
     extra = tuple(sorted({str(p) for p in periods} - set(tallies)))
     return remembered(
-        (k, start_month, extra, earlier, rows, k_summary, months_by_total, group_rare),
+        (
+            k,
+            start_month,
+            extra,
+            earlier,
+            rows,
+            k_summary,
+            months_by_total,
+            group_rare,
+            known_cases or None,
+        ),
         tallies,
         lambda: _digest_pattern(
             tallies,
@@ -471,8 +487,56 @@ def digest_pattern(
             k_summary=k_summary,
             months_by_total=months_by_total,
             group_rare=group_rare,
+            known_cases=known_cases,
         ),
     )
+
+
+#: the table suffix of the cells that carry a known case's lower bound (:func:`_floor_cells`)
+_FLOOR = "\x1fknown"
+
+
+def _floor_cells(
+    known_cases: Mapping[str, PeriodCells] | None,
+    counts: Mapping[Key, int],
+    unlisted: Iterable[Key],
+    *,
+    start_month: int,
+    periods: Iterable[str],
+) -> tuple[dict[Key, int], list[Group], set[Key], set[Key]]:
+    """The lower bounds *known_cases* put on the cells of *counts*, as cells :func:`protect`
+    already takes: a cell ``c`` at least ``b`` is ``c = known + rest``, ``known`` a public
+    cell counting ``b`` and ``rest`` a free cell no document lists (least value 0), both in
+    a table no digest shows. Only bounds above what the reader assumes anyway (1 for a
+    listed cell, 0 for an unlisted one) are added, and none above a cell's count (a bulletin
+    whose case no longer counts there is retracted). Returns the cells to add, their
+    groups, the known ones and the free ones."""
+    if not known_cases:
+        return {}, [], set(), set()
+    tables, _ = _tables(known_cases, start_month, periods)
+    floors: dict[Key, int] = {}
+    for name, cells in tables.items():
+        names = [name]
+        with contextlib.suppress(ValueError):
+            if isinstance(parse_period(name, start_month=start_month), CspCycle):
+                names.append(row_table(name))  # the cycle's row of the CSP summary
+        for cell, tally in cells.items():
+            for table in names:
+                key = (table, *cell)
+                if key in counts:
+                    floors[key] = max(floors.get(key, 0), tally.count)
+    floor0 = set(unlisted)
+    add: dict[Key, int] = {}
+    groups: list[Group] = []
+    for key, least in sorted(floors.items()):
+        if least <= (0 if key in floor0 else 1) or least > counts[key]:
+            continue
+        part = (f"{key[0]}{_FLOOR}", "known", f"{key[1]}={key[2]}")
+        rest = (f"{key[0]}{_FLOOR}", "rest", f"{key[1]}={key[2]}")
+        add[part], add[rest] = least, counts[key] - least
+        groups.append(Group(key, (part, rest)))
+    known = {g.members[0] for g in groups}
+    return add, groups, known, {g.members[1] for g in groups}
 
 
 def _digest_pattern(
@@ -486,6 +550,7 @@ def _digest_pattern(
     k_summary: int | None,
     months_by_total: bool,
     group_rare: bool = False,
+    known_cases: Mapping[str, PeriodCells] | None = None,
 ) -> DigestPattern:
     """:func:`digest_pattern`, computed (a re-issue only over the piece its new data
     reaches: :mod:`dief.disclosure._pieces`)."""
@@ -541,6 +606,10 @@ def _digest_pattern(
         ]
         if counts[g.marginal] == sum(counts[m] for m in g.members)
     ]
+    floor_counts, floor_groups, floor_known, floor_rest = _floor_cells(
+        known_cases, counts, unlisted, start_month=start_month, periods=periods
+    )
+    counts.update(floor_counts)
     ranks = _order_of(tables, start_month)
     ranks.update({key[0]: _WINDOW_RANK + 1 for key in counts if key[0] not in ranks})
     # a window's total (the checklist's case count) weighs its count: hidden before a
@@ -592,12 +661,12 @@ def _digest_pattern(
         run,
         counts,
         primary,
-        groups,
+        [*groups, *floor_groups],
         before,
         recorded=recorded,
-        free=free,
-        known=(joint.known if joint else set()) | set(nil),
-        unlisted=unlisted,
+        free=free | floor_rest,
+        known=(joint.known if joint else set()) | set(nil) | floor_known,
+        unlisted=unlisted | floor_rest,
         never_seeds={name for name in ranks if is_red_table(name)},
     )
     requirements: dict[str, RowRequirement] = {}

@@ -30,7 +30,9 @@ from dief.bulletins import (
     RegionBulletins,
     StoreDocuments,
     bulletin_audit_check,
+    own_digests,
 )
+from dief.catalogue import load_catalogue
 from dief.crypto import SigningKey
 from dief.database import sqlite_url
 from dief.exceptions import BrokerError
@@ -324,3 +326,47 @@ async def test_the_summaries_held_are_the_newest_verified_issues_read_on(tmp_pat
 
     with pytest.raises(BrokerError):
         await HeldSummaries(unreachable, list)()
+
+
+async def _next_issue_read_with_the_bulletins(store: CaseStore) -> list[tuple[str, str]]:
+    """The cells a reader pins from the region's next issue (its digests as the aggregator
+    builds them) read with every bulletin it released."""
+    from dief.audit import audit, bulletin_case, held_reader  # noqa: PLC0415  seconds to import
+
+    digests = await own_digests(
+        store, "AFR", catalogue=load_catalogue(), k_meeting=2, k_csp=3, start_month=9
+    )
+    view = held_reader("AFR", digests, ())
+    released = await ReleasedBulletins(store).released("AFR")
+    known = [bulletin_case(json.loads(b.facts), "AFR") for b in released]
+    report = audit(view, bulletins=[c for c in known if c is not None], verdicts_only=True)
+    return sorted((c.table, c.cell) for c in report.determined)
+
+
+async def test_released_bulletins_are_known_cases_in_the_next_issue(tmp_path: Path) -> None:
+    """#15 item 5: the collector lets out the in-transit alerts the audit allows (the
+    stockpile case keeps an interval of at least k); then the in-transit cases whose
+    alerts waited are withdrawn. January holds the released alerts and the stockpile case:
+    a next issue that publishes January's total (as the digests did, blind to the
+    bulletins) pins in_transit at the bulletins' count and stockpile at 1."""
+    store = await _filled(tmp_path / "agg.sqlite")
+    try:
+        collector = _collector(store, ReleasedBulletins(store))
+        for record in RECORDS[:TRANSIT]:
+            collector.offer(record)
+        out = len(await collector.take(force=True))
+        assert 1 <= out < TRANSIT
+        waited = [
+            _record(n, "in_transit", status="withdrawn", revision=2) for n in range(out, TRANSIT)
+        ]
+        # the withdrawals name the cases by their own ids (as the nodes send them)
+        await store.apply_batch(
+            "AFR",
+            [
+                _facts(w.model_copy(update={"case_id": r.case_id}))
+                for w, r in zip(waited, RECORDS[out:TRANSIT], strict=True)
+            ],
+        )
+        assert await _next_issue_read_with_the_bulletins(store) == []
+    finally:
+        await store.stop()
