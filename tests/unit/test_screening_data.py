@@ -14,7 +14,7 @@ import pytest
 from dief.catalogue import load_catalogue
 from dief.exceptions import ConfigurationError
 from dief.screening import FindingKind, Screener, default_screener, screen_text
-from dief.screening._build import ar_forms, ar_nisba, es_forms, fr_forms, ru_noun, ru_phrase
+from dief.screening._build_inflect import ar_forms, ar_nisba, es_forms, fr_forms, ru_noun, ru_phrase
 from dief.synthetic import generate_cases
 
 if TYPE_CHECKING:
