@@ -9,11 +9,10 @@ quarter and cycle digests (secondary; :mod:`dief.disclosure._pattern`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
-from dief.catalogue import Catalogue
 from dief.digests._lessons import CaseLesson, lessons_for
 from dief.digests._trend import TREND_TEST, trend_flag
 from dief.disclosure import (
@@ -44,6 +43,11 @@ from dief.wire import (
     Totals,
     Trend,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from dief.catalogue import Catalogue
 
 __all__ = [
     "FEW_CHECKLIST_NOTE",
@@ -203,7 +207,7 @@ def rank_cells(cells: Iterable[Cell]) -> list[Cell]:
     return [*published, *hidden]
 
 
-def _cell(
+def _cell(  # noqa: PLR0913  one keyword per input of a cell: the pattern, its periods, the total
     cell: CellId,
     tally: Tally,
     before: Tally | None,
@@ -291,7 +295,7 @@ def _totals(tables: _Tables, *, pattern: DigestPattern, suppressed: int) -> Tota
     )
 
 
-def checklist_entry(
+def checklist_entry(  # noqa: PLR0913  a public keyword signature (renderers, the secretariat's summary)
     catalogue: Catalogue,
     indicator_id: str,
     *,
@@ -451,9 +455,10 @@ def _lessons(
         return []
     hidden = {c.value for c in stage_cells if c.suppressed}
     keep: dict[tuple[TransferStage | None, str], Lesson] = {}
-    for lesson in period_lessons:
-        if not lesson.tlp.meeting_may_read:
+    for given in period_lessons:
+        if not given.tlp.meeting_may_read:
             continue
+        lesson = given
         if lesson.stage is not None and (not stages or lesson.stage.value in hidden):
             lesson = lesson.model_copy(update={"stage": None})
         key = (lesson.stage, " ".join(lesson.text.split()))
@@ -469,7 +474,7 @@ def _lessons(
     )
 
 
-def _note_text(
+def _note_text(  # noqa: PLR0913  one keyword per figure the notes state
     *,
     k: int,
     suppressed: int,
@@ -481,34 +486,44 @@ def _note_text(
     lessons: str,
 ) -> list[str]:
     lines = [
-        f"Cells with fewer than {k} distinct contributors are suppressed (primary "
-        "suppression): their count, contributors, share, previous count, change and trend "
-        "are not published.",
-        "Further cells are suppressed (secondary suppression) so that no suppressed count "
-        "can be computed exactly from the published ones of all this region's digests "
-        "together: within a period, the values of kind, confidence, transfer_stage, "
-        "end_user_type and detection_source each sum to the total; a quarter is the sum of "
-        "its three months, a CSP cycle of its twelve, and the checklist of its four "
-        "quarters; every listed cell counts at least one case. The pattern is the same in "
-        "every digest of the region, its charts and its previous-period counts; a share or "
-        "prevalence is shown only where the count it divides by is published.",
-        f"{suppressed} cells of this digest are suppressed ({suppressed - secondary} "
-        f"primary, {secondary} secondary), and {suppressed_checklist} checklist entries.",
+        (
+            f"Cells with fewer than {k} distinct contributors are suppressed (primary "
+            "suppression): their count, contributors, share, previous count, change and trend "
+            "are not published."
+        ),
+        (
+            "Further cells are suppressed (secondary suppression) so that no suppressed count "
+            "can be computed exactly from the published ones of all this region's digests "
+            "together: within a period, the values of kind, confidence, transfer_stage, "
+            "end_user_type and detection_source each sum to the total; a quarter is the sum of "
+            "its three months, a CSP cycle of its twelve, and the checklist of its four "
+            "quarters; every listed cell counts at least one case. The pattern is the same in "
+            "every digest of the region, its charts and its previous-period counts; a share or "
+            "prevalence is shown only where the count it divides by is published."
+        ),
+        (
+            f"{suppressed} cells of this digest are suppressed ({suppressed - secondary} "
+            f"primary, {secondary} secondary), and {suppressed_checklist} checklist entries."
+        ),
         *(
             [
-                f"{suppressed_checklist} checklist entries are hidden: they are listed after "
-                "the ranked ones, unranked, and a hidden entry may be more prevalent than "
-                "any ranked one."
+                (
+                    f"{suppressed_checklist} checklist entries are hidden: they are listed after "
+                    "the ranked ones, unranked, and a hidden entry may be more prevalent than "
+                    "any ranked one."
+                )
             ]
             if suppressed_checklist
             else []
         ),
-        "Trend flags: conditional test of equal Poisson rates, z = (c - p) / sqrt(c + p) "
-        f"with c the count now and p the previous period's count; rising if z >= "
-        f"{TREND_TEST.z}, falling if z <= -{TREND_TEST.z} (two-sided, alpha = "
-        f"{TREND_TEST.alpha}); new if p = 0 and c >= {TREND_TEST.min_count}; stable when "
-        f"c + p < {TREND_TEST.min_count}. No flag is given when the previous count is "
-        "itself suppressed (for the checklist: when the four quarters before would be).",
+        (
+            "Trend flags: conditional test of equal Poisson rates, z = (c - p) / sqrt(c + p) "
+            f"with c the count now and p the previous period's count; rising if z >= "
+            f"{TREND_TEST.z}, falling if z <= -{TREND_TEST.z} (two-sided, alpha = "
+            f"{TREND_TEST.alpha}); new if p = 0 and c >= {TREND_TEST.min_count}; stable when "
+            f"c + p < {TREND_TEST.min_count}. No flag is given when the previous count is "
+            "itself suppressed (for the checklist: when the four quarters before would be)."
+        ),
     ]
     if len(cycles) > 1:
         lines.append(
@@ -532,12 +547,11 @@ def _note_text(
         )
     else:
         lines.append("No record of this region was dead-lettered.")
-    lines.append("Late revisions are not tracked per period yet.")
-    lines.append(lessons)
+    lines.extend(("Late revisions are not tracked per period yet.", lessons))
     return lines
 
 
-def _lessons_note(omitted: bool, *, withheld: bool) -> str:
+def _lessons_note(*, omitted: bool, withheld: bool) -> str:
     if omitted:
         return (
             "Lessons are not included: this digest was rendered without the region's "
@@ -556,7 +570,7 @@ def _lessons_note(omitted: bool, *, withheld: bool) -> str:
     )
 
 
-def _notes(
+def _notes(  # noqa: PLR0913  one keyword per figure the notes state
     tables: _Tables,
     pattern: DigestPattern,
     dead: Mapping[str, int],
@@ -617,10 +631,12 @@ def _notes(
                 cycles=cycles,
                 window=window,
                 dead=dead,
-                lessons=_lessons_note(omitted, withheld=alone),
+                lessons=_lessons_note(omitted=omitted, withheld=alone),
             ),
-            f"{share:.0%} of this digest's (case, value) facts are in published cells "
-            "(the utility figure, notes.published_share).",
+            (
+                f"{share:.0%} of this digest's (case, value) facts are in published cells "
+                "(the utility figure, notes.published_share)."
+            ),
             *([FEW_NOTE.format(k=k)] if few else []),
             *([FEW_CHECKLIST_NOTE.format(k=k)] if few_window else []),
             *([MONTHLY_NOTE] if monthly and not few else []),
@@ -632,7 +648,7 @@ def _notes(
     )
 
 
-def assemble_digest(
+def assemble_digest(  # noqa: PLR0913  a public keyword signature (RegionDigests, tests)
     region: Region,
     current: Period,
     tallies: Mapping[str, PeriodCells],

@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from typing import TYPE_CHECKING
 
 from dief.aggregator.store import CaseStore, DigestVersions
-from dief.catalogue import Catalogue
 from dief.crypto import KemPublicKey, Sealer, SigningKey
-from dief.digests._lessons import CaseLesson
 from dief.digests._payload import (
     DIGEST_SCHEMA,
     DigestPayload,
@@ -44,6 +41,13 @@ from dief.routes import RouteIssuer, publish_route_tables
 from dief.seams import Clock, RecordSink, SystemClock, coarse_hour
 from dief.vocab import Region
 from dief.wire import TYPE_DIGEST, Digest, Lesson
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from datetime import date
+
+    from dief.catalogue import Catalogue
+    from dief.digests._lessons import CaseLesson
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -119,8 +123,10 @@ def _without_lessons(payload: DigestPayload, keep: int) -> DigestPayload:
     digest["notes"]["lessons_withheld"] = withheld
     digest["notes"]["text"] = [
         *digest["notes"]["text"],
-        f"{withheld} lessons were left out of the sealed copy to keep it under the record "
-        "size limit.",
+        (
+            f"{withheld} lessons were left out of the sealed copy to keep it under the record "
+            "size limit."
+        ),
     ]
     return payload.model_copy(update={"digest": Digest.model_validate(digest)})
 
@@ -134,9 +140,11 @@ def _without_catalogue_details(payload: DigestPayload) -> DigestPayload:
         entry.update(title=None, source=None, stages=[], transfer_types=[])
     digest["notes"]["text"] = [
         *digest["notes"]["text"],
-        "The checklist's titles, stages, transfer types and sources were left out of the "
-        "sealed copy to keep it under the record size limit; they are in the catalogue, "
-        "by indicator id.",
+        (
+            "The checklist's titles, stages, transfer types and sources were left out of the "
+            "sealed copy to keep it under the record size limit; they are in the catalogue, "
+            "by indicator id."
+        ),
     ]
     return payload.model_copy(update={"digest": Digest.model_validate(digest)})
 
@@ -171,7 +179,7 @@ def _fit(payload: DigestPayload) -> tuple[DigestPayload, int]:
     return best, total - fits
 
 
-async def publish_digests(
+async def publish_digests(  # noqa: PLR0913, PLR0914  a public keyword signature; one issue's steps in order (build, claim, record, seal, send)
     store: CaseStore,
     region: Region | str,
     periods: Iterable[str],

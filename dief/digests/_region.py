@@ -13,14 +13,12 @@ shortcut. Given what the region's earlier issues listed (``earlier``, from
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.aggregator.store import CaseStore, PublishedPattern, ReleasedBulletins
-from dief.catalogue import Catalogue
 from dief.digests._digest import assemble_digest, few_contributors
-from dief.digests._lessons import CaseLesson
 from dief.digests._series import DigestSeries, Series, digest_series
 from dief.disclosure import (
     CellId,
@@ -40,11 +38,18 @@ from dief.periods import (
     Month,
     is_cycle,
     parse_period,
+    period_kind,
     periods_containing,
 )
 from dief.routes import RouteTables
 from dief.vocab import Region
 from dief.wire import Digest, Lesson, RouteTable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from dief.catalogue import Catalogue
+    from dief.digests._lessons import CaseLesson
 
 __all__ = ["RegionDigests", "build_digest", "released_cells", "with_routes"]
 
@@ -127,7 +132,7 @@ class RegionDigests:
         return self.pattern.k
 
     @classmethod
-    async def load(
+    async def load(  # noqa: PLR0913  a public keyword signature (one keyword per option)
         cls,
         store: CaseStore,
         region: Region | str,
@@ -228,7 +233,7 @@ class RegionDigests:
         )
 
     @classmethod
-    async def for_issue(
+    async def for_issue(  # noqa: PLR0913  the digest settings, each by keyword
         cls,
         store: CaseStore,
         region: Region | str,
@@ -327,7 +332,15 @@ def _without_few(series: DigestSeries, tallies: Mapping[str, PeriodCells], k: in
     return DigestSeries(series.periods, series.totals, dimensions)
 
 
-async def _with_grouped(
+def _is_month(table: str) -> bool:
+    """Whether *table* is a month's (not a window's or a summary row's)."""
+    try:
+        return period_kind(table) == "month"
+    except ValueError:
+        return False
+
+
+async def _with_grouped(  # noqa: PLR0913  the grouping's inputs, each by keyword
     store: CaseStore,
     region: str,
     tallies: Mapping[str, PeriodCells],
@@ -345,7 +358,7 @@ async def _with_grouped(
     )
 
     def shown(table: str, cell: tuple[str, str]) -> bool:
-        return not (coarse and len(table) == 7 and table[4] == "-") or month_shows(cell)
+        return not (coarse and _is_month(table)) or month_shows(cell)
 
     grouped = grouped_members(tallies, k=k, listed_before=recorded, shown=shown)
     out = {name: dict(cells) for name, cells in tallies.items()}
@@ -370,7 +383,7 @@ def with_routes(digest: Digest, routes: Sequence[RouteTable]) -> Digest:
     return digest.model_copy(update={"routes": [r.model_dump(mode="json") for r in shown]})
 
 
-async def build_digest(
+async def build_digest(  # noqa: PLR0913  a public keyword signature (the CLI, tests)
     store: CaseStore,
     region: Region | str,
     period: str,

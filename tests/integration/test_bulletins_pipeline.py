@@ -12,13 +12,14 @@ restart; the aggregator service alone sends a bulletin."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from pydantic import SecretStr
 
+from consumers.aggregator import AggregatorService
+from consumers.secretariat import SecretariatService
 from dief.aggregator.store import CaseStore, ReleasedBulletins
-from dief.broker import EmbeddedBroker
 from dief.bulletins import (
     BULLETINS_TOPIC,
     GROUP_KEY_PREFIX,
@@ -41,11 +42,17 @@ from dief.kafka import (
     TopicSpec,
     ensure_topics,
     make_broker,
+    read_to_end,
 )
 from dief.keyring import ForumDirectory, issue_bulletin_group_key, open_bulletin_group_key
 from dief.node import Outbox
 from dief.secretariat import GroupKeyIssuer, GroupKeyStore
-from dief.settings import KafkaSettings
+from dief.settings import (
+    AggregatorSettings,
+    KafkaSettings,
+    KeyringSettings,
+    SecretariatSettings,
+)
 from dief.vocab import Region
 from dief.wire import (
     TYPE_BULLETIN,
@@ -55,7 +62,6 @@ from dief.wire import (
     SignedBulletinBatch,
     parse_case,
 )
-from tests.integration._brokers import BrokerStack
 from tests.integration._pipeline_helpers import (
     DATABASE_KINDS,
     PASSPHRASE,
@@ -71,6 +77,13 @@ from tests.integration._pipeline_helpers import (
     target_settings,
     wait_until,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from pathlib import Path
+
+    from dief.broker import EmbeddedBroker
+    from tests.integration._brokers import BrokerStack
 
 pytestmark = pytest.mark.slow
 
@@ -134,11 +147,6 @@ async def test_an_alert_reaches_every_registered_node_and_no_unregistered_or_rem
     removed node opens nothing; a forged batch is ignored; a watch at a third node fires with
     its reason; TLP red makes none; a withdrawal is retracted everywhere; the canary finds no
     State, pseudonym, owner key or case id in the bulletins on the topic."""
-    from pydantic import SecretStr
-
-    from consumers.aggregator import AggregatorService
-    from dief.settings import AggregatorSettings, KeyringSettings
-
     forum = Forum(tmp_path / "forum")
     nodes = Nodes(forum, broker_stack, tmp_path)
     alert = case_doc("N1", "AFR", kind="alert", tlp="green", related_regions=["WEOG"])
@@ -305,11 +313,6 @@ async def test_the_aggregator_service_sends_bulletins_when_configured(
 ) -> None:
     """``dief aggregate`` with DIEF_BULLETIN_INTERVAL set: the group key release is read
     from dief.bulletins, an applied green alert goes out in the next batch."""
-    from pydantic import SecretStr
-
-    from consumers.aggregator import AggregatorService
-    from dief.settings import AggregatorSettings, KafkaSettings, KeyringSettings
-
     bootstrap = module_broker.bootstrap
     await ensure_topics(bootstrap, [TopicSpec(BULLETINS_TOPIC)], time_limit=30.0)
     forum = Forum(tmp_path / "keys")
@@ -363,11 +366,6 @@ async def test_the_secretariat_service_publishes_one_group_key_per_directory_ver
     """``dief secretariat`` issues the held directory's group key at start and keeps it: a
     restart publishes the same release again (never a new key for the version); a node
     registered in that version opens its copy."""
-    from pydantic import SecretStr
-
-    from consumers.secretariat import SecretariatService
-    from dief.settings import KafkaSettings, KeyringSettings, SecretariatSettings
-
     forum = Forum(tmp_path / "keys")
     forum.ring.add_node("reader")
     directory = forum.ring.issue_directory()
@@ -401,7 +399,6 @@ async def test_the_secretariat_service_publishes_one_group_key_per_directory_ver
 
 
 async def _releases(bootstrap: str, key: bytes) -> list[bytes]:
-    from dief.kafka import read_to_end
 
     snapshot = await read_to_end(
         KafkaSettings(bootstrap=bootstrap, embedded=True), [BULLETINS_TOPIC], time_limit=10.0
@@ -418,11 +415,6 @@ async def test_by_default_the_service_keeps_back_the_alert_that_would_pin_a_hidd
     let out is a case all readers know: enough of them pin the stockpile cell, so the last
     ones wait. Restarted on the same database, the service still counts those it let out
     (the one waiting still waits) and lets none out again."""
-    from pydantic import SecretStr
-
-    from consumers.aggregator import AggregatorService
-    from dief.settings import AggregatorSettings, KafkaSettings, KeyringSettings
-
     forum = Forum(tmp_path / "keys")
     nodes = Nodes(forum, module_broker.bootstrap, tmp_path)
     alerts = [

@@ -13,14 +13,11 @@ last ones must wait (how many go first depends on the relations the audit can re
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore, ReleasedBulletins
-from dief.audit import ReaderView
 from dief.bulletins import (
     BulletinCollector,
     BulletinLedger,
@@ -37,11 +34,18 @@ from dief.crypto import SigningKey
 from dief.database import sqlite_url
 from dief.exceptions import BrokerError
 from dief.kafka import CSP_TOPIC, ConsumedRecord, TopicSnapshot
-from dief.keyring import ForumDirectory
 from dief.secretariat import sign_summary
 from dief.testing import FakeClock
 from dief.wire import CaseRecord, CspSummary
 from tests.unit.record_helpers import case_doc, record_facts, signed_record
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from dief.aggregator import CaseFacts
+    from dief.audit import ReaderView
+    from dief.keyring import ForumDirectory
 
 TRANSIT = 6
 

@@ -8,11 +8,14 @@ one by one."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from dief.aggregator.store._queries import CellRow
 from dief.bulletins import BulletinLedger, ContributorRelease, MemoryLedger, bulletin_audit_check
 from tests.unit.test_audit import _write_digest
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _facts(stage: str, n: int) -> dict[str, Any]:
@@ -81,8 +84,6 @@ async def test_the_release_rule_asks_the_wired_audit_once_three_contributors_cou
 
     class _Cells:
         async def cell_rows(self, region: str, periods: list[str], **_: object) -> list[Any]:
-            from dief.aggregator.store._queries import CellRow
-
             return [CellRow(periods[0], "_total", "_all", periods[0], 8, 5)]
 
     release = ContributorRelease(_Cells(), audit=check)

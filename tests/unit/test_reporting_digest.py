@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,6 +21,10 @@ from tests.unit.reporting_support import (
     make_facts,
     quarter_of,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 MONTHS = ("2026-04", "2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10")
 CATALOGUE = load_catalogue()
@@ -50,7 +52,7 @@ def _published(digest: Digest | None, pair: tuple[str, str]) -> int | None:
     return cell.count
 
 
-def _check_against_recomputation(
+def _check_against_recomputation(  # noqa: C901, PLR0912  one walk of a digest against its recomputation: totals, cells, checklist, in order
     digest: Digest,
     cases: list[Any],
     k: int,
@@ -244,17 +246,16 @@ async def test_quarter_spanning_two_cycles_never_overstates_contributors(
 
 
 async def test_trend_flags_on_a_constructed_series(store: CaseStore) -> None:
-    facts = []
     # May: 2 contributors; June: rising method, falling item, new transport mode
-    for i in range(12):
-        facts.append(
-            make_facts(
-                region="EEG",
-                month="2026-05",
-                node=i % 2,
-                values=(("kind", "case"), ("item_category", "ammunition"), ("method", "other")),
-            )
+    facts = [
+        make_facts(
+            region="EEG",
+            month="2026-05",
+            node=i % 2,
+            values=(("kind", "case"), ("item_category", "ammunition"), ("method", "other")),
         )
+        for i in range(12)
+    ]
     for i in range(30):
         values = [("kind", "case"), ("method", "ant_trade"), ("transport_mode", "sea")]
         if i < 2:
@@ -262,23 +263,23 @@ async def test_trend_flags_on_a_constructed_series(store: CaseStore) -> None:
         if i < 5:
             values.append(("method", "other"))
         facts.append(make_facts(region="EEG", month="2026-06", node=i % 3, values=values))
-    for i in range(3):
-        facts.append(
-            make_facts(region="EEG", month="2026-05", node=i % 2, values=(("method", "ant_trade"),))
-        )
+    facts.extend(
+        make_facts(region="EEG", month="2026-05", node=i % 2, values=(("method", "ant_trade"),))
+        for i in range(3)
+    )
     await store.apply_batch("EEG", facts)
     # the digests alone: every value here has two or three contributors, so with the
     # summary rows (k_csp = 3) most cells would be protected for the summary's sake
     digest = await build_digest(store, "EEG", "2026-06", k=2, catalogue=CATALOGUE, k_csp=None)
     cells = _cells(digest)
-    assert cells[("method", "ant_trade")].trend is Trend.RISING
-    assert cells[("method", "ant_trade")].previous == 3
-    assert cells[("item_category", "ammunition")].trend is Trend.FALLING
-    assert cells[("transport_mode", "sea")].trend is Trend.NEW
-    assert cells[("method", "other")].trend is Trend.STABLE
+    assert cells["method", "ant_trade"].trend is Trend.RISING
+    assert cells["method", "ant_trade"].previous == 3
+    assert cells["item_category", "ammunition"].trend is Trend.FALLING
+    assert cells["transport_mode", "sea"].trend is Trend.NEW
+    assert cells["method", "other"].trend is Trend.STABLE
     assert digest.totals.trend is Trend.RISING
     assert digest.notes.trend_test is not None
-    assert digest.notes.trend_test.alpha == 0.05
+    assert digest.notes.trend_test.alpha == pytest.approx(0.05)
     assert digest.notes.trend_test.min_count == 5
 
 
