@@ -513,7 +513,13 @@ def _floor_cells(
     groups, the known ones and the free ones."""
     if not known_cases:
         return {}, [], set(), set()
-    tables, _ = _tables(known_cases, start_month, periods)
+    # every window the digests show, also where the known cases have no quarter of its end
+    shown = set(periods)
+    for name in {key[0] for key in counts}:
+        with contextlib.suppress(ValueError):
+            parse_period(name, start_month=start_month)
+            shown.add(name)
+    tables, _ = _tables(known_cases, start_month, sorted(shown))
     floors: dict[Key, int] = {}
     for name, cells in tables.items():
         names = [name]
