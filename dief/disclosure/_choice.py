@@ -6,7 +6,11 @@
 - :func:`widen` — check 3 otherwise: a cell of the groups around a determined cell.
 
 Each takes the smallest candidate by the run's ``by_size`` order (size, preference, a fixed
-tie-break), so the choice is deterministic.
+tie-break), so the choice is deterministic. Where every candidate of a group is reserved
+(:func:`first_choice`), a first issue takes the one of least :func:`spend_key` instead:
+the least worth keeping (a half's or cycle's total stands above a month's or quarter's),
+then the hide that closes the most sums and opens the fewest — by size alone a month's
+total went first, and the sums over quarters, halves and the cycle cascaded.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ if TYPE_CHECKING:  # dief.disclosure._suppression imports the choices from this 
 
 __all__ = ["BySize", "Spend", "first_choice", "fix_group", "source_pick", "spend_key", "widen"]
 
+#: the least count of a member whose hide breaks "the hidden members are all ones"
+_NOT_ONE = 2
 #: the order secondary suppressions are chosen in: (size, not preferred, tie-break)
 BySize = Callable[["Key"], "tuple[int, bool, SortKey]"]
 #: the order a choice among reserved candidates only is made in: (standing — how much the
@@ -52,7 +58,7 @@ def first_choice(
     return min(rest, key=spend) if spend is not None else min(rest, key=order)
 
 
-def spend_key(
+def spend_key(  # noqa: PLR0913, PLR0917  the search's state, passed by _Search.spend alone
     cell: Key,
     groups: Sequence[Group],
     groups_of: Mapping[Key, Sequence[int]],
@@ -73,7 +79,7 @@ def spend_key(
     return (standing(cell) if standing is not None else 0, -closed, opened, order(cell))
 
 
-def fix_group(
+def fix_group(  # noqa: PLR0913, PLR0917  the search's state, passed by _Search.settle alone
     group: Group,
     hidden: set[Key],
     known: Collection[Key],
@@ -119,7 +125,7 @@ def fix_group(
         ones = sum(1 for c in hidden_members if c not in unlisted)
         guarded = any(c not in free for c in hidden_members)
         if guarded and ones and sum(counts[c] for c in hidden_members) <= ones:
-            bigger = [c for c in open_members if counts[c] >= 2]
+            bigger = [c for c in open_members if counts[c] >= _NOT_ONE]
             pick = first_choice(
                 bigger,
                 group.marginal if candidate(group.marginal) else None,
@@ -157,7 +163,7 @@ def source_pick(
     return min(others, key=by_size) if others else None
 
 
-def widen(
+def widen(  # noqa: PLR0913, PLR0917  the search's state, passed by _Search alone
     leak: Key,
     groups: Sequence[Group],
     groups_of: Mapping[Key, Sequence[int]],

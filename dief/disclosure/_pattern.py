@@ -633,6 +633,13 @@ def _digest_pattern(
     def cost(key: Key) -> int:
         return counts[key] * TOTAL_WEIGHT if key in heavy else counts[key]
 
+    headline = {_KIND_RANK[HalfCycle], _KIND_RANK[CspCycle]}
+
+    def standing(key: Key) -> int:
+        # the cycle's and halves' totals (the meeting's headline numbers) are kept before
+        # a month's or a quarter's where only reserved cells can protect
+        return 1 if ranks[key[0]] in headline else 0
+
     def order(key: Key) -> SortKey:
         table, dimension, value = key
         return (ranks[table], _DIM_RANK.get(dimension, -1), f"{table}\x1f{value}")
@@ -661,6 +668,7 @@ def _digest_pattern(
             unlisted=unlisted,
             bounds=joint is not None,
             reserve=reserve,
+            standing=standing if earlier is None else None,
         )
 
     protection = protect_piece(

@@ -69,7 +69,7 @@ import heapq
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from dief.disclosure._choice import BySize, fix_group, source_pick, widen
+from dief.disclosure._choice import BySize, fix_group, source_pick, spend_key, widen
 from dief.disclosure._elimination import Elimination, rref
 from dief.exceptions import DiefError
 from dief.vocab import SINGLE_VALUED_DIMENSIONS, Dimension
@@ -204,6 +204,7 @@ def protect(
     unlisted: Collection[Key] = frozenset(),
     bounds: bool = False,
     reserve: Collection[Key] = frozenset(),
+    standing: Callable[[Key], int] | None = None,
 ) -> Protection:
     """Secondary suppression to a fixed point (see the module docstring).
 
@@ -224,7 +225,10 @@ def protect(
     :mod:`dief.disclosure._bounds`), run once checks 1-3 hold. *reserve* cells (a
     region-period's totals with k contributors, the top of a checklist) are taken as a
     secondary suppression only where no other cell can stop a leak: every choice first
-    looks among the other candidates, wherever they are.
+    looks among the other candidates, wherever they are. Where a group's candidates are
+    all reserved, the one of least *standing* (default: 0 for all) is taken, then the one
+    whose hide closes the most groups with one unknown, then opens the fewest without
+    one, then the smallest.
 
     Each round runs checks 1 and 2 over every group to a fixed point
     (:meth:`_Search.settle`), then check 3 on this issue (:meth:`_Search.break_determined`)
@@ -248,6 +252,7 @@ def protect(
         relations=relations,
         unlisted=frozenset(unlisted),
         reserve=frozenset(reserve),
+        standing=standing,
     )
     rounds = 0
     while True:
@@ -366,6 +371,7 @@ class _Search:
         "live",
         "relations",
         "reserve",
+        "standing",
         "traced",
         "traced_of",
         "unlisted",
@@ -384,8 +390,10 @@ class _Search:
         relations: Sequence[Mapping[Key, int]] = (),
         unlisted: frozenset[Key] = frozenset(),
         reserve: frozenset[Key] = frozenset(),
+        standing: Callable[[Key], int] | None = None,
     ) -> None:
         self.counts = counts
+        self.standing = standing
         self.unlisted = unlisted
         self.reserve = reserve
         self.free = free
@@ -430,6 +438,11 @@ class _Search:
                 return pick
         return widen(leak, groups, groups_of, self.by_size, self.candidate, self.unknown, second)
 
+    def spend(self, cell: Key) -> tuple[int, int, int, tuple[int, bool, SortKey]]:
+        """The order a choice among reserved candidates only is made in
+        (:func:`dief.disclosure._choice.spend_key`)."""
+        return spend_key(cell, self.live, self.groups_of, self.unknown, self.by_size, self.standing)
+
     def unknown(self, cell: Key) -> bool:
         """A suppressed cell whose count the reader does not know."""
         return cell in self.hidden and cell not in self.known
@@ -459,7 +472,15 @@ class _Search:
                 i = heapq.heappop(current)
                 queued.discard(i)
                 pick = fix_group(
-                    live[i], hidden, known, counts, by_size, free, self.unlisted, self.reserve
+                    live[i],
+                    hidden,
+                    known,
+                    counts,
+                    by_size,
+                    free,
+                    self.unlisted,
+                    self.reserve,
+                    self.spend if self.standing is not None else None,
                 )
                 if pick is None:
                     continue

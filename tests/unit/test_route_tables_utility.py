@@ -154,14 +154,6 @@ async def _issue(afr: CaseStore, eeg: CaseStore) -> RouteTable:
     return RouteTable.model_validate_json(held.body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (#15, session 4): the sender's months no longer publish kind=case here: "
-    "every candidate of the cycle's sum is reserved (totals and their twins), so "
-    "first_choice falls back to cost and hides 2025-10's total (4 cases, 3 States), and the "
-    "halves' and quarters' sums cascade through every month; the floor under kind=case is "
-    "gone and the route table leaves kind out (safe, less useful)",
-)
 async def test_a_table_is_published_where_the_senders_months_already_bound_its_hidden_cell(
     stores: tuple[CaseStore, CaseStore],
 ) -> None:
