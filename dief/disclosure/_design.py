@@ -6,14 +6,18 @@ as zeros, and the rare values grouped as ``(other)`` (opt-in).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.disclosure._cells import CellId, PeriodCells, Tally
 from dief.disclosure._grouped import OTHER, grouped_members, is_grouped
 from dief.disclosure._joint import is_row_table
-from dief.disclosure._suppression import Key
 from dief.vocab import Dimension
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping, Sequence
+
+    from dief.disclosure._suppression import Key
 
 __all__ = [
     "CHECKLIST_TOP",
@@ -47,8 +51,12 @@ def month_shows(cell: CellId) -> bool:
     return cell in MONTH_CELLS or cell[0] in MONTH_DIMENSIONS
 
 
+#: the length of a month's period name (``YYYY-MM``)
+_MONTH_NAME = len("YYYY-MM")
+
+
 def is_month(name: str) -> bool:
-    return len(name) == 7 and name[4] == "-" and name[5:].isdigit()
+    return len(name) == _MONTH_NAME and name[4] == "-" and name[5:].isdigit()
 
 
 def coarse_months(tallies: Mapping[str, PeriodCells]) -> dict[str, PeriodCells]:
@@ -124,7 +132,7 @@ def listed_zeros(
             if cell != TOTAL and not is_grouped(cell) and not month_shows(cell)
         }
         for cell in sorted(seen - tables[name].keys()):
-            out[(name, *cell)] = tuple((m, *cell) for m in months if cell in tables[m])
+            out[name, *cell] = tuple((m, *cell) for m in months if cell in tables[m])
     return out
 
 
