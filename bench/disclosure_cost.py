@@ -38,14 +38,11 @@ import shutil
 import sqlite3
 import tempfile
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dief.aggregator import CaseFacts, case_values
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
@@ -54,9 +51,16 @@ from dief.disclosure import whole_system
 from dief.disclosure._memo import clear_patterns
 from dief.render import _output, write_index, write_outputs
 from dief.render._changed import MANIFEST
-from dief.synthetic import SyntheticCase, generate_cases, realistic_cases
+from dief.synthetic import generate_cases, realistic_cases
 from dief.vocab import Region
-from dief.wire import CaseRecord, parse_case
+from dief.wire import parse_case
+from tests.unit.record_helpers import record_facts, signed_record
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Generator, Iterable
+
+    from dief.aggregator import CaseFacts
+    from dief.synthetic import SyntheticCase
 
 RESULTS = Path(__file__).parent / "results"
 TODAY = date(2026, 10, 15)
@@ -76,27 +80,8 @@ _RENDERERS = (
 )
 
 
-def _facts(record: CaseRecord, raw: bytes) -> CaseFacts:
-    return CaseFacts(
-        record_id=str(uuid.uuid4()),
-        case_id=str(record.case_id),
-        revision=record.revision,
-        region=str(record.region),
-        status=str(record.status),
-        contributor=record.contributor,
-        owner_key=record.owner_key,
-        month=record.detected_month,
-        cycle=record.cycle,
-        tlp=str(record.tlp),
-        values=case_values(record),
-        sealed=raw,
-    )
-
-
 def _signed(lines: Iterable[SyntheticCase]) -> dict[str, list[CaseFacts]]:
-    """region → facts of *lines*, each signed as its State's node would."""
-    from tests.unit.record_helpers import signed_record  # bench only: a node's signing
-
+    """Map each region to the facts of *lines*, each signed as its State's node would."""
     indexes: dict[str, int] = {}
     revisions: dict[str, int] = {}
     out: dict[str, list[CaseFacts]] = defaultdict(list)
@@ -110,12 +95,13 @@ def _signed(lines: Iterable[SyntheticCase]) -> dict[str, list[CaseFacts]]:
         index = indexes.setdefault(case_id, len(indexes))
         secret = hashlib.sha256(state.encode()).digest()
         record = signed_record(case, secret=secret, index=index, revision=revision)
-        out[str(record.region)].append(_facts(record, record.to_json()))
+        out[str(record.region)].append(record_facts(record, sealed=record.to_json()))
     return out
 
 
 def batches(n: int, *, years: int, seed: int = 17) -> dict[str, list[CaseFacts]]:
-    """region → facts of *n* synthetic cases over *years* years up to :data:`TODAY`."""
+    """Map each region to the facts of *n* synthetic cases over *years* years up to
+    :data:`TODAY`."""
     first = date(TODAY.year - years, TODAY.month, 1)
     return _signed(
         generate_cases(n, seed=seed, indicator_ids=CATALOGUE.ids, today=TODAY, first_month=first)
@@ -123,8 +109,8 @@ def batches(n: int, *, years: int, seed: int = 17) -> dict[str, list[CaseFacts]]
 
 
 def realistic_batches(*, years: int) -> dict[str, list[CaseFacts]]:
-    """region → facts of the realistic forum over *years* years (about 40 cases per region
-    and year, 8 % revisions)."""
+    """Map each region to the facts of the realistic forum over *years* years (about 40
+    cases per region and year, 8 % revisions)."""
     return _signed(realistic_cases(indicator_ids=CATALOGUE.ids, today=TODAY, years=years))
 
 
@@ -136,7 +122,7 @@ class _Split:
         self.calls: dict[str, int] = defaultdict(int)
 
     def sync(self, part: str, call: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401  wraps any step
             start = time.process_time()
             try:
                 return call(*args, **kwargs)
@@ -147,7 +133,7 @@ class _Split:
         return timed
 
     def coro(self, part: str, call: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
-        async def timed(*args: Any, **kwargs: Any) -> Any:
+        async def timed(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401  any step
             start = time.process_time()
             try:
                 return await call(*args, **kwargs)
@@ -157,13 +143,13 @@ class _Split:
         return timed
 
     @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
+    def installed(self) -> Generator[None]:
         patches: list[tuple[Any, str, Any]] = [
-            (_output, "_load_region", self.coro("pattern", _output._load_region)),  # noqa: SLF001
+            (_output, "_load_region", self.coro("pattern", _output._load_region)),
             (
                 _output,
                 "_build_cycle_summary",
-                self.coro("summaries", _output._build_cycle_summary),  # noqa: SLF001
+                self.coro("summaries", _output._build_cycle_summary),
             ),
             (RegionDigests, "digest", self.sync("digests", RegionDigests.digest)),
             (RegionDigests, "series", self.sync("series", RegionDigests.series)),
@@ -253,14 +239,19 @@ def _markdown(runs: list[dict[str, Any]], title: str) -> str:
     lines = [
         "# The cost of an issue against the length of history (issue #15)",
         "",
-        f"{title}; SQLite; JSON, Markdown, HTML, CSV and index.html. `full`: every"
-        " region's first issue into an empty folder; `re-issue`: one new case, then its"
-        " region's issue again — `before` renders every document (no manifest), `after`"
-        " renders only documents whose inputs changed. CPU seconds (wall in brackets), one"
-        " run, shared machine (load average at the start and end of each length).",
+        (
+            f"{title}; SQLite; JSON, Markdown, HTML, CSV and index.html. `full`: every"
+            " region's first issue into an empty folder; `re-issue`: one new case, then its"
+            " region's issue again — `before` renders every document (no manifest), `after`"
+            " renders only documents whose inputs changed. CPU seconds (wall in brackets),"
+            " one run, shared machine (load average at the start and end of each length)."
+        ),
         "",
-        "| years | cases | periods (region) | load | full | re-issue before | re-issue after"
-        " | after: pattern | after: rest | before: rest | documents (unchanged after) |",
+        (
+            "| years | cases | periods (region) | load | full | re-issue before"
+            " | re-issue after | after: pattern | after: rest | before: rest"
+            " | documents (unchanged after) |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
@@ -275,13 +266,15 @@ def _markdown(runs: list[dict[str, Any]], title: str) -> str:
             f" | {rest_after} | {rest_before}"
             f" | {after['documents']} ({after['unchanged']}) |"
         )
-    if len(runs) >= 2:
+    if len(runs) > 1:
         first, last = runs[0], runs[-1]
         ratio = last["full"]["cpu"] / max(first["full"]["cpu"], 0.01)
         lines += [
             "",
-            f"Full build, {last['years']} years against {first['years']}: {ratio:.2f}x"
-            f" ({last['cases']} cases against {first['cases']}).",
+            (
+                f"Full build, {last['years']} years against {first['years']}: {ratio:.2f}x"
+                f" ({last['cases']} cases against {first['cases']})."
+            ),
         ]
     lines += ["", "CPU seconds by part:", ""]
     lines.append("| years | issue | " + " | ".join(PARTS) + " |")
@@ -309,6 +302,7 @@ def _warm_up() -> None:
 
 
 def main() -> None:
+    """Run the bench for each length of history and write its results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=600)
     parser.add_argument("--years", type=int, nargs="+", default=[2, 10])

@@ -14,9 +14,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from dief.disclosure._cells import PeriodCells
+if TYPE_CHECKING:
+    from dief.disclosure._cells import PeriodCells
 
 __all__ = ["clear_patterns", "freeze_cells", "remembered"]
 
@@ -46,7 +47,8 @@ def _freeze(value: object) -> Hashable:
         return ("record", frozenset(suppressed), frozenset(counts.items()))
     if isinstance(value, tuple):
         return tuple(_freeze(v) for v in value)
-    assert isinstance(value, Hashable)
+    if not isinstance(value, Hashable):
+        raise TypeError(f"a pattern's input is not hashable: {type(value).__name__}")
     return value
 
 

@@ -1,21 +1,38 @@
-"""Protecting only the piece of a region's joint system that new data can affect (issue #15,
+"""Protecting only the part of a region's joint system that new data changes (issue #15,
 incremental cost; docs/digests.md, "Cost").
 
-A re-issue keeps what the earlier issues listed (:class:`~dief.disclosure.Earlier`): every
-cell they suppressed stays suppressed, and a cell they published with the count it has now
-is public — known to every reader, never taken as a secondary suppression. Such a cell is a
-constant in every equation a reader can write. So the region's linear system falls apart,
-once the public cells are substituted, into pieces linked only through cells a reader does
-not know; and whether a hidden cell can be computed or pinned (checks 1-4 of
-:func:`~dief.disclosure.protect`) depends only on its own piece.
+What a re-issue takes as given (DESIGN §7, "keep patterns stable across issues"; the one
+rule, with :class:`~dief.disclosure.Earlier`, which says it cell by cell): the documents of
+the earlier issues are published and read together with the new ones, so
 
-:func:`affected_piece` starts from the cells that are new since the record (a new cell, a
-count that changed, a published cell now below ``k``) and follows every group (this issue's
-and the earlier issue's) through cells that are not public: what it reaches is the only part
-:func:`~dief.disclosure.protect` must run on. Every other cell keeps the earlier pattern
-(suppressed where it was, or primary), which is the pattern the earlier issue checked with
-the same public cells. A new case therefore re-protects the month, quarter, cycle, windows
-and summary row it falls in, and the hidden cells linked to them, not the region's history.
+- every cell they suppressed stays suppressed (an unknown to every reader);
+- every cell they published with the count it has now stays published (a constant in
+  every equation a reader can write; never taken as a secondary suppression);
+- and every cell of a table the new data did not change keeps exactly that status: only
+  the tables the new data changed are decided again.
+
+(The one exception is :mod:`dief.disclosure._suppression`'s "Cells published earlier": a
+real leak that only a cell published earlier can stop hides that cell again; ``protect``
+decides it, within the piece as anywhere.)
+
+:func:`affected_piece` finds those tables: a table holding a cell no issue listed, a cell
+published with another count than it has now, or a cell published at its count but now
+below ``k`` (one new case: its month, quarter, half-cycle, cycle, checklist windows and
+summary row, with the TLP:RED part of its cycle). :func:`protect_piece` runs
+:func:`~dief.disclosure.protect` over their cells and every cell of every group (of this
+issue, of the earlier one, and check 4's links) that names one of them: the cells of
+unchanged tables in those groups take part with the status they keep (suppressed: an
+unknown, never published now; published: known), so every equation that names a changed
+table is in checks 1-4, and a hidden cell on either side of the boundary that those
+equations determine gets a suppression. Equations between unchanged tables only are the
+earlier issue's, checked when it was issued, and left out; a chain of them joining two
+boundary cells is not seen by the checks (the LP audit over both issues finds nothing on
+the histories tested: tests/unit/test_disclosure_cost.py and the two-issue attacks).
+That is what bounds the cost by the tables one case touches instead of the region's
+history (a realistic region at 10
+years: 15,000 cells, a new case's piece about 330; the whole-history walk it replaces
+reached nearly all of them, since at that sparsity almost every cell is hidden and the
+hidden cells chain every period to the next).
 
 A first issue has no record and is protected whole. (Building it cycle by cycle, as if
 the region had issued at the end of each, was tried and measured slower: each step's
@@ -27,11 +44,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from dief.aggregator import TOTAL
 from dief.disclosure._suppression import Earlier, Group, Key, Protection
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Generator, Iterable, Mapping, Sequence
 
 __all__ = [
     "Runner",
@@ -56,7 +75,7 @@ def pieces_enabled() -> bool:
 
 
 @contextlib.contextmanager
-def whole_system() -> Iterator[None]:
+def whole_system() -> Generator[None]:
     """Within the block (this thread), every pattern is computed over the region's whole
     system, as before issue #15's cost work (comparisons, the bench's baseline)."""
     before = getattr(_state, "whole", False)
@@ -67,7 +86,7 @@ def whole_system() -> Iterator[None]:
         _state.whole = before
 
 
-def affected_piece(
+def affected_piece(  # noqa: PLR0913  the earlier issue's parts, each by name
     counts: Mapping[Key, int],
     groups: Sequence[Group],
     earlier_groups: Sequence[Group],
@@ -76,32 +95,37 @@ def affected_piece(
     recorded: Collection[Key],
     primary: Collection[Key],
     never_seeds: Collection[str] = (),
+    suppressed: Collection[Key] = (),
 ) -> set[Key] | None:
-    """The cells a re-issue must protect again (see the module docstring), or ``None`` when
-    that is (nearly) everything. *public*: cells the earlier issues published with the
-    count they have now; *recorded*: every cell they listed; *never_seeds*: tables no issue
-    lists (the TLP:RED part), reached only through the cells around them."""
+    """The cells a re-issue must decide again (see the module docstring), or ``None`` when
+    that is (nearly) everything: every cell of a table the new data changed.
+
+    A table is changed when it holds a *seed*: a cell no issue listed, a cell published
+    with another count than it has now (listed, neither *public* nor *suppressed*), or a
+    *public* cell now below ``k`` (*primary*). *public*: cells the earlier issues published
+    with the count they have now; *recorded*: every cell they listed; *suppressed*: those
+    they suppressed; *never_seeds*: tables no issue lists (the TLP:RED part), taken in
+    with a changed table they share a group with. Every other cell keeps the status the
+    earlier issue gave it (the module docstring)."""
     seeds = {
         key
         for key in counts
-        if key[0] not in never_seeds and (key not in recorded or (key in public and key in primary))
+        if key[0] not in never_seeds
+        and (
+            key not in recorded
+            or (key in public and key in primary)
+            or (key not in public and key not in suppressed)
+        )
     }
-    stop = {key for key in public if key not in primary}
-    of_cell: dict[Key, list[Group]] = {}
+    tables = {key[0] for key in seeds}
     for group in (*groups, *earlier_groups):
-        for cell in group.cells:
-            of_cell.setdefault(cell, []).append(group)
-    reached = set(seeds)
-    frontier = list(seeds)
-    while frontier:
-        cell = frontier.pop()
-        for group in of_cell.get(cell, ()):
-            for other in group.cells:
-                if other not in reached and other not in stop:
-                    reached.add(other)
-                    frontier.append(other)
+        names = {cell[0] for cell in group.cells}
+        if names & tables:
+            tables.update(name for name in names if name in never_seeds)
+    reached = {key for key in counts if key[0] in tables}
+    stop = {key for key in public if key not in primary}
     unknown = sum(1 for key in counts if key not in stop)
-    if unknown and len(reached) > WHOLE_SHARE * unknown:
+    if unknown and len(reached - stop) > WHOLE_SHARE * unknown:
         return None
     return reached
 
@@ -134,7 +158,7 @@ def piece_groups(groups: Iterable[Group], piece: Collection[Key]) -> list[Group]
 class Runner(Protocol):
     """:func:`~dief.disclosure.protect` with the caller's orders and options bound."""
 
-    def __call__(
+    def __call__(  # noqa: PLR0913, PLR0917  protect's inputs in one fixed order
         self,
         counts: Mapping[Key, int],
         primary: frozenset[Key],
@@ -146,7 +170,7 @@ class Runner(Protocol):
     ) -> Protection: ...
 
 
-def protect_piece(
+def protect_piece(  # noqa: PLR0913  protect's inputs, the optional ones by name
     run: Runner,
     counts: Mapping[Key, int],
     primary: Collection[Key],
@@ -177,13 +201,13 @@ def protect_piece(
             groups,
             [*earlier.groups, *links],
             public=earlier.unchanged | known_,
-            recorded=recorded,
+            recorded={*recorded, *unlisted_},
             primary=first,
             never_seeds=never_seeds,
+            suppressed=earlier.suppressed,
         )
-    if piece is None:
+    if piece is None or earlier is None:
         return run(counts, first, groups, earlier, free_, known_, unlisted_)
-    assert earlier is not None
     inner_groups = piece_groups(groups, piece)
     before_groups = piece_groups(earlier.groups, piece)
     cells = set(piece)

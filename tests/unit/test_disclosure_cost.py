@@ -4,14 +4,21 @@ a re-issue re-protects only the piece new data reaches; unchanged files are not 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING, cast
+import random
+from typing import TYPE_CHECKING, Any, cast
 
+import pytest
+
+from dief.aggregator.store import CaseStore, PublishedPattern, SuppressedCell
+from dief.audit import audit_folder
+from dief.catalogue import load_catalogue
+from dief.database import sqlite_url
 from dief.disclosure import (
     Group,
     Key,
     PeriodCells,
     Tally,
+    _pieces,
     digest_pattern,
     pieces_enabled,
     whole_system,
@@ -19,10 +26,14 @@ from dief.disclosure import (
 from dief.disclosure._choice import widen
 from dief.disclosure._memo import clear_patterns
 from dief.disclosure._pieces import affected_piece, bound_links
+from dief.periods import Month, parse_period
+from dief.render import write_outputs
 from dief.render._changed import write_atomic
+from tests.unit.reporting_support import History
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
 TOTAL = ("_total", "_all")
 
@@ -48,7 +59,7 @@ def test_an_equal_input_reuses_the_pattern_and_a_new_case_recomputes_it() -> Non
     assert ("2026-01", "kind", "attempt") in first.suppressed
     changed = digest_pattern(_tallies(extra=1), k=2, start_month=9)
     assert changed is not first
-    assert changed.counts[("2026-01", "_total", "_all")] == 6
+    assert changed.counts["2026-01", "_total", "_all"] == 6
     assert digest_pattern(_tallies(), k=3, start_month=9) is not first
 
 
@@ -66,13 +77,20 @@ def test_a_reissue_protects_only_the_piece_new_data_reaches() -> None:
         g(("d", "_total", "_all"), ("d", "kind", "x"), ("d", "kind", "y")),
     ]
     counts = {key: 3 for group in groups for key in group.cells}
-    recorded = {*(k for k in counts if k[0] in ("Q0", "Q1", "c", "Q2")), *old}
+    recorded = {*(k for k in counts if k[0] in {"Q0", "Q1", "c", "Q2"}), *old}
     public = {k for k in recorded if k[1] == "_total"}
     piece = affected_piece(
-        counts, groups, [], public=public, recorded=recorded, primary=set(), never_seeds=()
+        counts,
+        groups,
+        [],
+        public=public,
+        recorded=recorded,
+        primary=set(),
+        never_seeds=(),
+        suppressed=set(old),
     )
     assert piece is not None
-    assert {k[0] for k in piece} == {"d"}  # Q2's total is public: the walk stops there
+    assert {k[0] for k in piece} == {"d"}  # only d changed: Q2's total is public
     # a published cell now below k is new information too
     piece = affected_piece(
         counts,
@@ -82,6 +100,7 @@ def test_a_reissue_protects_only_the_piece_new_data_reaches() -> None:
         recorded=recorded,
         primary={("Q1", "_total", "_all")},
         never_seeds=(),
+        suppressed=set(old),
     )
     assert piece is not None
     assert ("Q1", "kind", "x") in piece
@@ -140,3 +159,63 @@ def test_check_four_links_hold_every_cell_to_its_total_and_the_items_together() 
     assert [set(g.members) for g in items] == [
         {("Q", "item_category", "small_arms"), ("Q", "item_category", "ammunition")}
     ]
+
+
+def _last_month(table: str) -> str:
+    """The last month of a table (a period, its checklist window ``W``, summary row ``S``
+    or TLP:RED part ``R``)."""
+    name = table[1:] if table[0] in "WSR" else table
+    period = parse_period(name, start_month=9)
+    return str(period.last)
+
+
+@pytest.mark.slow  # the LP audit of both issues: about 25 s
+async def test_a_reissue_after_one_case_redecides_no_cell_of_an_earlier_cycle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A year of history over two cycles (CSP11, CSP12; start month 9), issued; one new case in
+    CSP12; the re-issue decides only the tables that case changed (none of CSP11, whose
+    cells keep the status and count issue 1 gave them), and a reader of both issues
+    computes no hidden cell (the LP audit)."""
+    start = Month.parse("2025-03")
+    months = [str(start.shift(i)) for i in range(12)]  # 2025-03 .. 2026-02
+    rng = random.Random(11)
+    history = History("AFR", rng, months, nodes=5, red_share=0.1)
+    pieces: list[set[str]] = []
+
+    def spy(*args: Any, **kwargs: Any) -> set[Key] | None:  # noqa: ANN401  passes through
+        piece = affected_piece(*args, **kwargs)
+        pieces.append({key[0] for key in piece} if piece is not None else {"(whole)"})
+        return piece
+
+    monkeypatch.setattr(_pieces, "affected_piece", spy)
+    options: dict[str, Any] = {"regions": ["AFR"], "k_meeting": 2, "k_csp": 3}
+    options |= {"catalogue": load_catalogue(), "html": False, "docx": False}
+    one, two = tmp_path / "issue1", tmp_path / "issue2"
+    async with CaseStore(sqlite_url(tmp_path / "cases.db")) as store:
+        await store.apply_batch("AFR", [history._new() for _ in range(40)])
+        await write_outputs(one, store, **options)
+        first = await store.published_suppressions("AFR")
+        history.months = ["2026-02"]
+        await store.apply_batch("AFR", [history._new()])
+        clear_patterns()
+        pieces.clear()
+        await write_outputs(two, store, **options)
+        second = await store.published_suppressions("AFR")
+
+    def status(record: PublishedPattern) -> dict[SuppressedCell, int | None]:
+        out: dict[SuppressedCell, int | None] = dict(record.counts)
+        out.update(dict.fromkeys(record.suppressed))
+        return {c: n for c, n in out.items() if _last_month(c.period) < "2025-09"}
+
+    earlier_cycle = status(first)
+    assert None in earlier_cycle.values(), "issue 1 must suppress cells of CSP11"
+    assert any(n is not None for n in earlier_cycle.values())
+    assert status(second) == earlier_cycle
+    assert pieces, "the re-issue must compute the region's pattern"
+    decided = set().union(*pieces)
+    assert "(whole)" not in decided
+    assert decided, "the new case changes some table"
+    assert all(_last_month(table) >= "2025-09" for table in decided), decided
+    report = audit_folder([one, two], "AFR", verdicts_only=True)
+    assert report.determined == ()
