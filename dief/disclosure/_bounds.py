@@ -23,7 +23,7 @@ of fractional bounds is not modelled (the tables' sums have unit coefficients).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import linprog  # type: ignore[import-untyped]  # scipy ships no stubs
@@ -32,9 +32,16 @@ from scipy.sparse import coo_matrix  # type: ignore[import-untyped]  # scipy shi
 from dief.aggregator import TOTAL
 from dief.disclosure._suppression import Group, Key, determined_cells
 
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping, Sequence
+
 __all__ = ["pinned_cells"]
 
 _ITEMS = "item_category"
+#: ``linprog``'s status for a programme without a solution
+_INFEASIBLE = 2
+#: a slack below this is zero (the exact optimum puts every slack at 0 or 1)
+_TIGHT = 0.5
 
 
 def _equations(
@@ -106,7 +113,7 @@ def _inequalities(
         total = (table, *TOTAL)
         if total not in counts:
             continue
-        terms = {m: -1 for m in members}
+        terms = dict.fromkeys(members, -1)
         terms[total] = 1
         row, right = _side(terms, unknown, counts)
         if row:
@@ -156,13 +163,13 @@ def _tight(
         bounds=bounds,
         method="highs",
     )
-    if result.status == 2:
+    if result.status == _INFEASIBLE:
         return None  # infeasible: a least value the reader assumes does not hold
     if result.status != 0:
         # failed: every row counts as tight, and the caller protects more
         return set(range(m))
     slack = result.x[n : n + m]
-    return {i for i in range(m) if slack[i] < 0.5}
+    return {i for i in range(m) if slack[i] < _TIGHT}
 
 
 def _matrix(
@@ -188,7 +195,7 @@ def _matrix(
     return coo_matrix((v, (r, c)), shape=(len(rows), size)).tocsr()
 
 
-def pinned_cells(
+def pinned_cells(  # noqa: PLR0913  a public keyword signature (check 4's options)
     counts: Mapping[Key, int],
     unknown: Collection[Key],
     groups: Sequence[Group],

@@ -31,8 +31,8 @@ cost is O(cells of the region) to set up, never a scan of the cases.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.aggregator.store import PublishedCell, PublishedPattern, SuppressedCell
@@ -79,6 +79,9 @@ from dief.periods import (
     parse_period,
 )
 from dief.vocab import Dimension
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable, Mapping, Sequence
 
 __all__ = [
     "MONTH_CELLS",
@@ -234,8 +237,7 @@ def _tables(
         lasts.add(last_quarter(period))
         if isinstance(period, (Quarter, HalfCycle, CspCycle)):
             parts[name] = tuple(str(m) for m in period.months if str(m) in tallies)
-    for name in extra:
-        lasts.add(last_quarter(parse_period(name, start_month=start_month)))
+    lasts.update(last_quarter(parse_period(name, start_month=start_month)) for name in extra)
     windows = set(lasts)
     for last in lasts:
         prior = _shift(last, 4)
@@ -303,11 +305,11 @@ def with_earlier_cells(
     for cell in (*earlier.suppressed, *earlier.counts):
         cells = out.get(cell.period)
         if cells is not None and (cell.dimension, cell.value) not in cells:
-            cells[(cell.dimension, cell.value)] = Tally(0, 0, ())
+            cells[cell.dimension, cell.value] = Tally(0, 0, ())
     return out
 
 
-def digest_groups(
+def digest_groups(  # noqa: C901, PLR0912  one loop per kind of sum (dimensions, sole values, grouped cells, periods)
     tables: Mapping[str, PeriodCells],
     parts: Mapping[str, Iterable[str]],
     grouped: Mapping[tuple[str, str], Sequence[CellId]] | None = None,
@@ -374,7 +376,7 @@ def _earlier(earlier: PublishedPattern, counts: Mapping[Key, int], start_month: 
     recorded.update((_key(c), None) for c in earlier.suppressed)
     tables: dict[str, PeriodCells] = {}
     for table, dimension, value in recorded:
-        tables.setdefault(table, {})[(dimension, value)] = Tally(0, 0, ())
+        tables.setdefault(table, {})[dimension, value] = Tally(0, 0, ())
     parts: dict[str, tuple[str, ...]] = {}
     for name in tables:
         if name.startswith(_WINDOW):
@@ -407,7 +409,7 @@ def _earlier(earlier: PublishedPattern, counts: Mapping[Key, int], start_month: 
     return Earlier(suppressed, groups, unchanged, given=frozenset())
 
 
-def digest_pattern(
+def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' options)
     tallies: Mapping[str, PeriodCells],
     *,
     k: int,
@@ -545,7 +547,26 @@ def _floor_cells(
     return add, groups, known, {g.members[1] for g in groups}
 
 
-def _digest_pattern(
+def _month_cells_unlisted(
+    tables: Mapping[str, PeriodCells], *, k: int, zeros: Collection[Key]
+) -> tuple[set[Key], set[Key]]:
+    """Months by total: a month publishes its total and kind; its other cells stay in the
+    sums (a quarter is its months) as cells no document lists. Returns those cells, and
+    those of them a reader may compute (k contributors, or a known zero)."""
+    unlisted: set[Key] = set()
+    free: set[Key] = set()
+    for name, cells in tables.items():
+        if not is_month(name):
+            continue
+        for cell, tally in cells.items():
+            if not month_shows(cell):
+                unlisted.add((name, *cell))
+                if tally.contributors >= k or (name, *cell) in zeros:
+                    free.add((name, *cell))
+    return unlisted, free
+
+
+def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one assembly from its parts
     tallies: Mapping[str, PeriodCells],
     *,
     k: int,
@@ -592,15 +613,10 @@ def _digest_pattern(
         primary.update(joint.primary)
         unlisted.update(joint.unlisted)
         free.update(joint.free)
-        # months by total: a month publishes its total and kind; its other cells stay in
-        # the sums (a quarter is its months) as cells no document lists
-        for name, cells in tables.items() if coarse else ():
-            if is_month(name):
-                for cell, tally in cells.items():
-                    if not month_shows(cell):
-                        unlisted.add((name, *cell))
-                        if tally.contributors >= k or (name, *cell) in zeros:
-                            free.add((name, *cell))
+        if coarse:
+            hidden_cells, computable = _month_cells_unlisted(tables, k=k, zeros=zeros)
+            unlisted |= hidden_cells
+            free |= computable
         primary -= zeros
     # a sum that does not hold in the data is no equation a reader could use
     groups = [
@@ -646,7 +662,7 @@ def _digest_pattern(
 
     before = None if earlier is None else _earlier(earlier, counts, start_month)
 
-    def run(
+    def run(  # noqa: PLR0913, PLR0917  the Runner protocol's signature (dief.disclosure._pieces)
         counts: Mapping[Key, int],
         primary: frozenset[Key],
         groups: Sequence[Group],
@@ -669,6 +685,8 @@ def _digest_pattern(
             bounds=joint is not None,
             reserve=reserve,
             standing=standing if earlier is None else None,
+            # a reader of both issues takes the cells the earlier issue listed at least 0
+            relisted=recorded,
         )
 
     protection = protect_piece(

@@ -52,8 +52,20 @@ reader holds both issues and may know which cells changed in between (not by how
 - Check 3 also runs on both issues together, the earlier issue's groups over its
   suppressed cells added, each of those cells the same unknown in both issues (as if none
   had changed: the safe side). Where that finds a leak, a cell is added as above; where
-  no published cell can help, the leak only exists because the assumption is wrong (some
-  of those cells did change), so it is left.
+  only known cells are left around it, the nearest is hidden again (below); where none
+  is, the leak only exists because the assumption is wrong (some of those cells did
+  change), so it is left.
+
+Cells published earlier (docs/audit.md, decided for #15): a re-issue never hides a known
+cell; the pattern finds partners elsewhere. A leak that only a known cell could stop is
+judged for the reader of both issues, who takes the cells the earlier issue listed
+(*relisted*) at least 0, not 1 (a re-issue keeps a cell listed at 0 when its cases went):
+a leak that reader does not have follows from the earlier issue and is ``given``; a real
+one (a cell that changed or became primary) hides the nearest known cell again as a full
+unknown of every check (:meth:`_Search.reopen`) — never hidden in the document while the
+checks count it published, which protected nothing and was then given away itself (seed
+182). A first issue never takes a leak as given: check 4 hides a cell of the bounds that
+pin it where that frees it, else :class:`~dief.exceptions.UnprotectedCellError`.
 
 Why that suffices, for a reader who knows exactly which cells changed: a suppressed cell
 that changed is undetermined when every changed cell in the groups around it is
@@ -66,13 +78,16 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dief.disclosure._choice import BySize, fix_group, source_pick, spend_key, widen
 from dief.disclosure._elimination import Elimination, rref
-from dief.exceptions import DiefError
+from dief.exceptions import DiefError, UnprotectedCellError
 from dief.vocab import SINGLE_VALUED_DIMENSIONS, Dimension
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 __all__ = [
     "SINGLE_VALUED",
@@ -95,6 +110,9 @@ SINGLE_VALUED: tuple[Dimension, ...] = SINGLE_VALUED_DIMENSIONS
 Key = tuple[str, str, str]
 #: a deterministic tie-break between cells of equal count
 SortKey = tuple[int, int, str]
+#: how many cells of the bounds around a pinned cell check 4 tries (one linear programme
+#: each) before it takes the leak as one nothing but cells taken as given can stop
+BOUND_TRIES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +206,7 @@ def determined_cells(
     return {unknowns[col] for col, row in pivots.items() if len(row) == 1}
 
 
-def protect(
+def protect(  # noqa: PLR0913  a public keyword signature (every caller's options)
     counts: Mapping[Key, int],
     primary: Iterable[Key],
     groups: Sequence[Group],
@@ -205,6 +223,7 @@ def protect(
     bounds: bool = False,
     reserve: Collection[Key] = frozenset(),
     standing: Callable[[Key], int] | None = None,
+    relisted: Collection[Key] = frozenset(),
 ) -> Protection:
     """Secondary suppression to a fixed point (see the module docstring).
 
@@ -228,7 +247,11 @@ def protect(
     looks among the other candidates, wherever they are. Where a group's candidates are
     all reserved, the one of least *standing* (default: 0 for all) is taken, then the one
     whose hide closes the most groups with one unknown, then opens the fewest without
-    one, then the smallest.
+    one, then the smallest. *relisted* (a re-issue): the cells an earlier issue listed; a
+    reader holding both issues takes them at least 0, not 1 (a re-issue keeps a cell
+    listed, suppressed, at 0 when its cases went), which decides whether a leak that only
+    a cell the earlier issue published could stop is real (module docstring, "Cells
+    published earlier").
 
     Each round runs checks 1 and 2 over every group to a fixed point
     (:meth:`_Search.settle`), then check 3 on this issue (:meth:`_Search.break_determined`)
@@ -253,12 +276,14 @@ def protect(
         unlisted=frozenset(unlisted),
         reserve=frozenset(reserve),
         standing=standing,
+        relisted=frozenset(relisted) if _is_reissue(earlier, relisted) else None,
+        public=frozenset(known),
     )
     rounds = 0
     while True:
         rounds += 1
         search.settle()
-        if search.break_determined(exact_widen=exact_widen, reissue=earlier is not None):
+        if search.break_determined(exact_widen=exact_widen):
             continue
         if reissue.both is not None and search.break_joint(reissue.both):
             continue
@@ -267,6 +292,13 @@ def protect(
         return Protection(
             primary=first, suppressed=frozenset(search.hidden), rounds=rounds, kept=reissue.kept
         )
+
+
+def _is_reissue(earlier: Earlier | None, relisted: Collection[Key]) -> bool:
+    """Whether *earlier* is an issue a reader holds (an empty record is a first issue)."""
+    if earlier is None:
+        return False
+    return bool(relisted or earlier.suppressed or earlier.unchanged or earlier.groups)
 
 
 def _orderings(
@@ -368,8 +400,11 @@ class _Search:
         "hidden",
         "known",
         "left",
+        "links",
         "live",
+        "public",
         "relations",
+        "relisted",
         "reserve",
         "standing",
         "traced",
@@ -377,7 +412,7 @@ class _Search:
         "unlisted",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  the run's state, from protect's options
         self,
         counts: Mapping[Key, int],
         live: list[Group],
@@ -391,8 +426,14 @@ class _Search:
         unlisted: frozenset[Key] = frozenset(),
         reserve: frozenset[Key] = frozenset(),
         standing: Callable[[Key], int] | None = None,
+        relisted: frozenset[Key] | None = None,
+        public: frozenset[Key] = frozenset(),
     ) -> None:
         self.counts = counts
+        # None: a first issue; else the cells an earlier issue listed
+        self.relisted = relisted
+        self.public = public
+        self.links: tuple[list[Group], dict[Key, list[int]]] | None = None
         self.standing = standing
         self.unlisted = unlisted
         self.reserve = reserve
@@ -400,7 +441,7 @@ class _Search:
         self.relations = relations
         self.live = live
         self.hidden = set(hidden)
-        self.known = reissue.known
+        self.known = set(reissue.known)
         self.by_size = by_size
         self.given = set(reissue.given)
         self.left = set(reissue.given)
@@ -453,6 +494,36 @@ class _Search:
         if cell not in self.known:
             self.elimination.add(cell)
 
+    def must_reopen(self, group: Group) -> bool:
+        """Whether :func:`fix_group`'s last resort for *group* — its marginal, a cell taken
+        as given — must be hidden again: never a cell known from another document
+        (``public``); a cell the earlier issue published with the count it has now only
+        where the group still leaks for a reader of both issues, who takes the cells the
+        earlier issue listed at least 0 (``relisted``)."""
+        if group.marginal in self.public:
+            return False
+        floor0 = self.unlisted | (self.relisted or frozenset())
+        again = fix_group(
+            group,
+            self.hidden,
+            self.known,
+            self.counts,
+            self.by_size,
+            self.free,
+            floor0,
+            self.reserve,
+        )
+        return again is not None
+
+    def reopen(self, cell: Key) -> None:
+        """Hide a cell taken as given (the earlier issue published it with the count it has
+        now) again, as a full unknown of every check: the last resort where nothing else
+        stops a real leak of a cell that changed or became primary (module docstring,
+        "Cells published earlier"). Never half-hidden: hidden in the document but counted
+        as published by the checks, it would protect nothing and be given away itself."""
+        self.known.discard(cell)
+        self.hide_and_recheck(cell)
+
     def hide_and_recheck(self, cell: Key) -> None:
         """Suppress *cell* and queue every group through it for the next :meth:`settle`."""
         self.hide(cell)
@@ -484,7 +555,13 @@ class _Search:
                 )
                 if pick is None:
                     continue
-                self.hide(pick)
+                if pick in known:
+                    # fix_group's last resort, a cell taken as given
+                    if not self.must_reopen(live[i]):
+                        continue
+                    self.reopen(pick)
+                else:
+                    self.hide(pick)
                 for j in groups_of.get(pick, ()):
                     if j > i and j not in queued:
                         heapq.heappush(current, j)
@@ -492,12 +569,14 @@ class _Search:
                     elif j <= i:
                         dirty.add(j)
 
-    def break_determined(self, *, exact_widen: bool, reissue: bool) -> bool:
+    def break_determined(self, *, exact_widen: bool) -> bool:
         """Check 3 on this issue: the smallest suppressed cell the reduced equations
         determine (``given`` aside) gets one more suppression — with *exact_widen* one of
         the cells it is computed from (:func:`source_pick`), else a cell of a group around it
-        (:func:`widen`). In a re-issue, a leak no cell can break follows from cells the
-        earlier issue published: it joins ``given``. Returns whether there was a leak."""
+        (:func:`widen`). A leak no candidate can break: in a re-issue, a cell the earlier
+        issue published around it is hidden again (:meth:`reopen_around`), else it joins
+        ``given``; in a first issue, :class:`~dief.exceptions.UnprotectedCellError`.
+        Returns whether there was a leak."""
         leaks = sorted(self.elimination.determined() - self.given - self.free, key=self.by_size)
         if not leaks:
             return False
@@ -520,68 +599,166 @@ class _Search:
                 # TLP:RED part of a cell from the known red total): nothing to hide
                 self.given.add(leaks[0])
                 return True
-            if not reissue:
-                raise DiefError("secondary suppression cannot protect a cell; this is a bug")
-            # it follows from cells an earlier issue published with the counts they
-            # have now (nothing else around it can be hidden): public already
-            self.given.add(leaks[0])
+            if self.relisted is None:
+                raise UnprotectedCellError(leaks[0])
+            # it follows from cells an earlier issue published with the counts they have
+            # now: one of them is hidden again, as a full unknown; with none left (it
+            # follows from cells known from elsewhere), it is public already
+            if self.reopen_around(leaks[0]) is None:
+                self.given.add(leaks[0])
             return True
         self.hide_and_recheck(pick)
         return True
 
-    def break_bounds(self) -> bool:
-        """Check 4: every suppressed cell the equations and the least values pin (one
-        linear programme and one elimination, :func:`pinned_cells`) gets a suppression
-        in a group around it, in this same round; a cell no document lists that nothing
-        can free follows from known cells (``given``). Returns whether there was a leak."""
-        from dief.disclosure._bounds import pinned_cells  # it builds on this module
+    def pinned(self, floor0: frozenset[Key]) -> set[Key]:
+        """The suppressed cells the equations and the least values pin (0 for *floor0*, else
+        1), ``given`` and ``free`` aside (:func:`~dief.disclosure._bounds.pinned_cells`)."""
+        from dief.disclosure._bounds import pinned_cells  # noqa: PLC0415  it imports this module
 
         unknown = {c for c in self.hidden if c not in self.known}
-        found = (
-            pinned_cells(
+        ignore = self.given | self.free
+        found = pinned_cells(
+            self.counts,
+            unknown,
+            self.live,
+            relations=self.relations,
+            unlisted=floor0,
+            ignore=ignore,
+        )
+        return found - ignore
+
+    def bound_widen(self, leak: Key) -> Key | None:
+        """A candidate whose suppression frees *leak*, among the cells of the bounds that
+        may pin it (:meth:`bound_candidates`), each tried with one linear programme; the
+        first that frees it, else ``None`` (never a cell that would protect nothing)."""
+        others = frozenset(c for c in self.hidden if c not in self.known and c != leak)
+        for pick in self.bound_candidates(leak):
+            from dief.disclosure._bounds import pinned_cells  # noqa: PLC0415  it imports this module
+
+            pinned = pinned_cells(
                 self.counts,
-                unknown,
+                {*others, leak, pick},
                 self.live,
                 relations=self.relations,
                 unlisted=self.unlisted,
-                ignore=self.given | self.free,
+                ignore=others | {pick},
             )
-            - self.given
-            - self.free
-        )
+            if leak not in pinned:
+                return pick
+        return None
+
+    def bound_candidates(self, leak: Key) -> list[Key]:
+        """The candidates in the bounds' links (a cell and its table's total, a table's item
+        categories and its total: :func:`~dief.disclosure._pieces.bound_links`) of *leak*
+        and of the hidden cells its groups link it to, nearest first (plain before
+        reserved, then by size), at most :data:`BOUND_TRIES`."""
+        if self.links is None:
+            from dief.disclosure._pieces import bound_links  # noqa: PLC0415  it imports this module
+
+            linked = bound_links(self.counts)
+            self.links = (linked, _index(linked))
+        linked, linked_of = self.links
+        out: list[Key] = []
+        visited = {leak}
+        layer = [leak]
+        while layer and len(out) < BOUND_TRIES:
+            found = {
+                c
+                for cell in layer
+                for i in linked_of.get(cell, ())
+                for c in linked[i].cells
+                if self.candidate(c) and c not in out
+            }
+            out.extend(sorted(found, key=lambda c: (c in self.reserve, self.by_size(c))))
+            near = [
+                c
+                for cell in layer
+                for i in self.groups_of.get(cell, ())
+                for c in self.live[i].cells
+            ]
+            layer = [c for c in dict.fromkeys(near) if self.unknown(c) and c not in visited]
+            visited.update(layer)
+        return out[:BOUND_TRIES]
+
+    def break_bounds(self) -> bool:
+        """Check 4: every suppressed cell the equations and the least values pin (one
+        linear programme and one elimination, :func:`pinned_cells`) gets a suppression
+        in a group around it, in this same round. Only in a round where no leak has one
+        (the next round checks everything again) does a leak get one through the bounds'
+        links (:meth:`bound_widen`: the inequalities that pin it); where nothing but cells
+        taken as given is left around it, :meth:`free_stuck`. Returns whether there was a leak."""
+        found = self.pinned(self.unlisted)
         if not found:
             return False
         touched: set[int] = set()
         # cells from which no candidate (no published cell) is reachable: candidates only
         # shrink in this loop, so one walk settles a whole linked set (:func:`widen`)
         dead: tuple[set[Key], set[Key]] = (set(), set())
-        dead_published: set[Key] = set()
+        stuck: list[Key] = []
         for leak in sorted(found, key=self.by_size):
             around = set(self.groups_of.get(leak, ()))
             if around & touched:
                 continue  # a suppression next to it this round may free it already
             pick = self.widen(leak, dead=dead)
             if pick is None:
-                # nothing but cells an earlier issue published with the counts they have
-                # now: a reader who knows what changed pins it whatever is done; hide one
-                # of those for a reader who does not
-                self.given.add(leak)
-                pick = widen(
-                    leak,
-                    self.live,
-                    self.groups_of,
-                    self.by_size,
-                    lambda c: c in self.counts and c not in self.hidden,
-                    self.unknown,
-                    dead_published,
-                )
-                if pick is not None:
-                    self.hidden.add(pick)
+                stuck.append(leak)
                 continue
             self.hide_and_recheck(pick)
             touched.update(around)
             touched.update(self.groups_of.get(pick, ()))
+        if not touched:
+            self.free_stuck(stuck)
         return True
+
+    def free_stuck(self, stuck: Sequence[Key]) -> None:
+        """The leaks of check 4 no group has a cell left to free, in a round where none had
+        one: a cell of the bounds that pin each (:meth:`bound_widen`); else, in a re-issue, a
+        leak the reader of both issues does not have (the cells the earlier issue listed at
+        least 0) joins ``given`` and a real one reopens a cell the earlier issue published
+        (:meth:`reopen_around`); in a first issue, :class:`UnprotectedCellError`."""
+        touched: set[int] = set()
+        loose: set[Key] | None = None
+        for leak in stuck:
+            around = set(self.groups_of.get(leak, ()))
+            if around & touched:
+                continue
+            pick = self.bound_widen(leak)
+            if pick is None:
+                if self.relisted is None:
+                    raise UnprotectedCellError(leak)
+                if loose is None:
+                    loose = self.pinned(self.unlisted | self.relisted)
+                pick = self.reopen_around(leak) if leak in loose else None
+                if pick is None:
+                    # the reader of both issues does not pin it (or nothing at all is
+                    # left to hide): it follows from what the earlier issue published
+                    self.given.add(leak)
+                    continue
+            else:
+                self.hide_and_recheck(pick)
+            touched.update(around)
+            touched.update(self.groups_of.get(pick, ()))
+
+    def reopen_around(
+        self,
+        leak: Key,
+        groups: Sequence[Group] | None = None,
+        groups_of: Mapping[Key, Sequence[int]] | None = None,
+    ) -> Key | None:
+        """The cell taken as given (published by the earlier issue at the count it has now,
+        not known from another document) nearest *leak* through *groups* (default: this
+        issue's), hidden again (:meth:`reopen`); ``None`` if there is none."""
+        pick = widen(
+            leak,
+            self.live if groups is None else groups,
+            self.groups_of if groups_of is None else groups_of,
+            self.by_size,
+            lambda c: c in self.known and c not in self.public and c not in self.hidden,
+            self.unknown,
+        )
+        if pick is not None:
+            self.reopen(pick)
+        return pick
 
     def break_joint(self, both: Earlier) -> bool:
         """Check 3 on both issues together: every leak (``left`` aside) gets a suppression
@@ -594,6 +771,8 @@ class _Search:
         last issue. Hiding more than the minimum only costs cells; the next round checks
         everything again.
         """
+        # a cell reopened (hidden again) is no longer published in either check
+        both = dataclasses.replace(both, unchanged=both.unchanged & frozenset(self.known))
         found = (
             determined_cells(self.hidden, self.live, earlier=both, relations=self.relations)
             - self.left
@@ -604,7 +783,10 @@ class _Search:
         for leak in sorted(found, key=self.by_size):
             pick = self.widen(leak, self.traced, self.traced_of)
             if pick is None:
-                self.left.add(leak)
+                # only cells the earlier issue published at their counts are left around
+                # it: the nearest is hidden again (a real leak: the reader holds both)
+                if self.reopen_around(leak, self.traced, self.traced_of) is None:
+                    self.left.add(leak)
                 continue
             self.hide_and_recheck(pick)
         return True
@@ -620,7 +802,7 @@ def _equations(groups: Iterable[Group]) -> Iterable[dict[Key, int]]:
 
 
 def _index(groups: Sequence[Group]) -> dict[Key, list[int]]:
-    """cell → the positions of the groups naming it, in order."""
+    """Cell → the positions of the groups naming it, in order."""
     out: dict[Key, list[int]] = {}
     for i, group in enumerate(groups):
         for cell in dict.fromkeys(group.cells):

@@ -12,21 +12,24 @@ they are: the audit reads what a reader holds.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore
 from dief.audit import audit_folder
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.render import write_outputs
 from tests.unit.reporting_support import History, make_facts
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from dief.aggregator import CaseFacts
 
 CATALOGUE = load_catalogue()
 MONTH = "2025-10"  # CSP12, 2025-Q4
@@ -75,8 +78,8 @@ async def test_digest_beside_summary_recovers_no_single_contributor_cell(
 ) -> None:
     # 25 cases: the stockpile cell has one contributor. The digest (k=2) hides at_import,
     # its smallest published partner; the summary (k=3) publishes at_import (3
-    # contributors) and hides in_transit (2 contributors). Together:
-    # stockpile = 25 - pre_transfer - post_delivery - in_transit(digest) - at_import(summary)
+    # contributors) and hides in_transit (2 contributors). Together, stockpile is 25 less
+    # pre_transfer, post_delivery, the digest's in_transit and the summary's at_import
     cases = [
         *(_case(n % 4, "pre_transfer") for n in range(8)),
         *(_case(n % 4, "post_delivery") for n in range(8)),
@@ -153,14 +156,15 @@ async def test_the_halves_give_no_cycle_cell_away(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="open: found by the generated examples (HJ, 2026-12-05)")
 async def test_seed_182_gives_no_digest_cell_away(tmp_path: Path) -> None:
     """A history the two-issue attack drew at 00348a1 (seed 182, 28 then 17 cases): the
-    rank attacker and the LP audit both determine ``digest/AFR/2026-02``
-    ``item_category/attack_helicopters``. Issue 1 publishes it (2, 2 contributors); issue 2
-    hides it (reason protection) while ``2026-Q1`` publishes 2 and January and March list
-    ``item_category`` without the value (0): February = 2 in issue 2 alone, the count
-    issue 1 published. Strict xfail until the digest pattern stops it (docs/audit.md)."""
+    rank attacker and the LP audit both determined ``digest/AFR/2026-02``
+    ``item_category/attack_helicopters``. Issue 1 published it (2, 2 contributors); issue 2
+    hid it (reason protection) while ``2026-Q1`` published 2 and January and March listed
+    ``item_category`` without the value (0): February = 2 in issue 2 alone. A revision had
+    moved a December case to October (each month 1, hidden), and the pattern hid the
+    quarter, half and cycle again, published at the same counts, then February. A re-issue
+    now keeps such cells published (docs/audit.md, "Cells published earlier")."""
     await _two_issues(tmp_path, 182, 28, 17)
     report = audit_folder([tmp_path / "issue1", tmp_path / "issue2"], "AFR", verdicts_only=True)
     assert [c for c in report.suppressed if c.by_rank] == []
@@ -185,9 +189,9 @@ async def test_seed_1334_a_reranked_choice_gives_no_cell_away_across_issues(
     # each example about 25 s on a busy 2-core machine (two issues built, then the audit's
     # verdicts, as strong as its intervals but without the wide cells' upper ends)
     max_examples=3,
-    # the same three generated histories on every run: a random draw can meet the open
-    # seed-182 class of leak (strict xfail above) and fail an unrelated change's CI; new
-    # histories are explored by changing this seed's examples deliberately, not by chance
+    # the same three generated histories on every run: a random draw must not fail an
+    # unrelated change's CI; new histories are explored by changing this seed's examples
+    # deliberately, not by chance
     derandomize=True,
     deadline=None,
     phases=(Phase.explicit, Phase.reuse, Phase.generate),  # no shrinking: a failure is enough

@@ -23,16 +23,18 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.optimize import linprog  # type: ignore[import-untyped]  # scipy ships no type information
 
 from dief.periods import CspCycle, Quarter, parse_period
 from dief.vocab import SINGLE_VALUED_DIMENSIONS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
 
 TOTAL = "_total"
 SINGLE = {d.value for d in SINGLE_VALUED_DIMENSIONS}
@@ -75,7 +77,7 @@ def _cells(
     for dim, listed in (table.get("dimensions") or {}).items():
         dims.add(dim)
         for cell in listed:
-            cells[(dim, cell["value"])] = cell.get("count")
+            cells[dim, cell["value"]] = cell.get("count")
     return totals.get("cases"), bool(totals.get("withheld")), cells, dims
 
 
@@ -83,7 +85,7 @@ def _table(system: _System, prefix: Var, table: dict[str, Any]) -> dict[tuple[st
     cases, withheld, cells, dims = _cells(table)
     out: dict[tuple[str, str], Var] = {}
     if cases is not None or withheld:
-        out[(TOTAL, "")] = system.var((*prefix, TOTAL), cases)
+        out[TOTAL, ""] = system.var((*prefix, TOTAL), cases)
     for cell, count in cells.items():
         out[cell] = system.var((*prefix, *cell), count)
     total = out.get((TOTAL, ""))

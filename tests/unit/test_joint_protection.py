@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.render import write_outputs
 from tests.unit.joint_attack import pinned
 from tests.unit.reporting_support import History, make_facts
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from dief.aggregator import CaseFacts
 
 CATALOGUE = load_catalogue()
 REGION = "EEG"

@@ -14,8 +14,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,6 +31,10 @@ from dief.vocab import Region
 from dief.wire import Digest
 from tests.unit.reporting_attack import read_digests, recover_digests
 from tests.unit.reporting_support import History
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+    from pathlib import Path
 
 CATALOGUE = load_catalogue()
 INDICATORS = [entry.id for entry in list(CATALOGUE)[:4]]

@@ -10,23 +10,31 @@ with two issues made independently it recovers cells, so the test can fail.
 
 from __future__ import annotations
 
+import dataclasses
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+import uuid
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from dief.aggregator.store import CaseStore
+from dief.audit import audit_folder
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.digests import RegionDigests
 from dief.disclosure import PeriodCells, merge_rows, window_quarters
 from dief.periods import Quarter
 from dief.render import dump_json, write_outputs
+from dief.vocab import Dimension
 from dief.wire import Digest
 from tests.unit.reporting_attack import DigestRead, Issue, Name, read_digests, recover
-from tests.unit.reporting_support import History
+from tests.unit.reporting_support import History, make_facts
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from dief.aggregator import CaseFacts
 
 CATALOGUE = load_catalogue()
 MONTHS = [f"2025-{m:02d}" for m in range(3, 13)] + ["2026-01", "2026-02"]
@@ -154,7 +162,7 @@ async def test_with_revisions_no_cell_follows_from_the_equations(
     either issue follows from the equations of both. (What is left is the "at least one"
     bound where a revision brought every hidden member of a group down to one case under
     a total published with the same count by the first issue: public, so no pattern of
-    the second issue can help; docs/digests.md.)"""
+    the second issue can help; docs/digests.md.)."""
     found, seen = await _two_issues(store, seed, keep=True, revise=True, guess=False)
     hidden_one, hidden_two = seen["hidden"]
     assert hidden_one - hidden_two <= hidden_one - seen["shown"][1]
@@ -178,7 +186,7 @@ async def test_write_outputs_keeps_the_pattern_of_its_last_issue(
     one = await issue(tmp_path / "one")
     recorded = await store.published_suppressions("AFR")
     read_one = read_digests(one)
-    hidden_one = {str(n) for n in read_one.issue.hidden - read_one.unseen}
+    hidden_one = {str(n) for n in set(read_one.issue.hidden) - read_one.unseen}
     assert recorded.suppressed
     assert recorded.counts
     # every suppressed period cell of the first issue is recorded suppressed (and the
@@ -201,3 +209,62 @@ async def test_write_outputs_keeps_the_pattern_of_its_last_issue(
     assert {
         p: dump_json(again.digest(p, catalogue=CATALOGUE, lessons=None)) for p in again.periods
     } == {d.period: dump_json(d) for d in two}
+
+
+def _case(node: int, month: str, *items: str, case_id: str | None = None) -> CaseFacts:
+    values = (
+        ("kind", "case"),
+        ("confidence", "suspected"),
+        ("end_user_type", "unknown"),
+        ("detection_source", "customs_border_control"),
+        ("transfer_stage", "pre_transfer"),
+        *(("item_category", item) for item in ("small_arms", *items)),
+    )
+    return make_facts(
+        region="AFR", month=month, node=node, values=values, case_id=case_id, revision=2
+    )
+
+
+def _cell(out: Path, period: str, dimension: str, value: str) -> tuple[int | None, str | None]:
+    """The count (``None``: suppressed) and reason a digest of *out* states for a cell."""
+    digest = Digest.model_validate_json((out / "digests/AFR" / f"{period}.json").read_bytes())
+    for cell in digest.dimensions[Dimension(dimension)]:
+        if cell.value == value:
+            return cell.count, cell.reason
+    raise AssertionError(f"{period} lists no {dimension}/{value}")
+
+
+async def test_a_reissue_keeps_a_cell_published_earlier_at_the_same_count(
+    store: CaseStore, tmp_path: Path
+) -> None:
+    """Seed 182's class, as a small history: issue 1 publishes 2025-12 and 2025-Q4
+    ``attack_helicopters`` 3 (three States); revisions move two of the cases to 2025-10
+    and 2025-11, so each month now counts 1 (hidden, one contributor) and the quarter
+    still 3. The quarter was published at that count and is still safe on its own: the
+    re-issue keeps it published (the old pattern hid it again, and with it other cells
+    published at their counts, one of them then determined by the re-issue alone), and a
+    reader of both issues computes no hidden cell (docs/audit.md, "Cells published
+    earlier")."""
+    base = [_case(n % 6, m) for m in ("2025-10", "2025-11", "2025-12") for n in range(12)]
+    heli = [_case(n, "2025-12", "attack_helicopters") for n in (1, 2, 3)]
+    await store.apply_batch("AFR", [*base, *heli])
+    options: dict[str, Any] = {"regions": ["AFR"], "k_meeting": 2, "k_csp": 3}
+    options |= {"catalogue": CATALOGUE, "html": False, "docx": False}
+    one, two = tmp_path / "issue1", tmp_path / "issue2"
+    await write_outputs(one, store, **options)
+    item = ("item_category", "attack_helicopters")
+    assert _cell(one, "2025-12", *item) == (3, None)
+    assert _cell(one, "2025-Q4", *item) == (3, None)
+    moved = [
+        dataclasses.replace(case, record_id=str(uuid.uuid4()), revision=3, month=month)
+        for case, month in zip(heli, ("2025-10", "2025-11"), strict=False)
+    ]
+    await store.apply_batch("AFR", moved)
+    await write_outputs(two, store, **options)
+    for month in ("2025-10", "2025-11", "2025-12"):
+        assert _cell(two, month, *item) == (None, "contributors")
+    assert _cell(two, "2025-Q4", *item) == (3, None), "kept published"
+    assert _cell(two, "CSP12", *item) == (3, None)
+    report = audit_folder([one, two], "AFR", verdicts_only=True)
+    assert report.determined == ()
+    assert [c for c in report.suppressed if c.by_rank] == []

@@ -8,8 +8,7 @@ knows which cells changed between the issues (equal true counts), not by how muc
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,9 +17,14 @@ from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.exceptions import ValidationError
 from dief.secretariat import build_summary
-from dief.wire import CspSummary
 from tests.unit.reporting_attack import Issue, Name, issue_of, recover, tables
 from tests.unit.reporting_support import TOTAL, History, expected_cells, make_facts
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from dief.wire import CspSummary
 
 CATALOGUE = load_catalogue()
 REGIONS = ("AFR", "APG", "EEG", "GRULAC")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -13,10 +12,15 @@ from hypothesis import strategies as st
 
 from dief.digests import trend_flag, z_score
 from dief.disclosure import Earlier, Elimination, Group, Key, Protection, determined_cells, protect
+from dief.disclosure._bounds import pinned_cells
 from dief.disclosure._suppression import _equations
-from dief.exceptions import DiefError
+from dief.exceptions import DiefError, DisclosureError, UnprotectedCellError
 from dief.wire import Trend
 from tests.unit.reporting_attack import Issue, recover
+
+if TYPE_CHECKING:
+    import random
+    from collections.abc import Collection
 
 # ------------------------------------------------------------------------ trend test
 
@@ -99,7 +103,7 @@ def test_linear_combination_is_caught() -> None:
     assert determined_cells(result.suppressed, groups) == set()
 
 
-def _attacker_recovers(
+def _attacker_recovers(  # noqa: C901  one attacker: its bounds, then its guesses, in one reading
     counts: dict[Key, int], hidden: frozenset[Key], groups: list[Group]
 ) -> set[Key]:
     """Independent attacker: linear algebra (numpy) plus the forced-ones bound per group."""
@@ -142,7 +146,7 @@ def linked_tables(draw: st.DrawFn) -> tuple[dict[Key, int], set[Key], list[Group
         for v in values:
             n = draw(st.integers(0, 6))
             if n:
-                counts[(r, "d", v)] = n
+                counts[r, "d", v] = n
     groups: list[Group] = []
     for table in [*regions, "G"]:
         members = tuple(k for k in counts if k[0] == table)
@@ -155,11 +159,11 @@ def linked_tables(draw: st.DrawFn) -> tuple[dict[Key, int], set[Key], list[Group
     for v in values:
         members = tuple(k for k in counts if k[0] != "G" and k[1] == "d" and k[2] == v)
         if members:
-            counts[("G", "d", v)] = sum(counts[m] for m in members)
+            counts["G", "d", v] = sum(counts[m] for m in members)
             groups.append(Group(("G", "d", v), members))
     totals = tuple(k for k in counts if k[1] == "_total" and k[0] != "G")
     if totals:
-        counts[("G", "_total", "_all")] = sum(counts[t] for t in totals)
+        counts["G", "_total", "_all"] = sum(counts[t] for t in totals)
         groups.append(Group(("G", "_total", "_all"), totals))
         gmembers = tuple(k for k in counts if k[0] == "G" and k[1] == "d")
         groups.append(Group(("G", "_total", "_all"), gmembers))
@@ -225,7 +229,7 @@ def _linked(
             continue
         for key in ((r, "d", v), (r, "_total", "_all"), ("G", "d", v), ("G", "_total", "_all")):
             counts[key] = counts.get(key, 0) + n
-            nodes.setdefault(key, set()).update(who[(r, v)] if n > 0 else ())
+            nodes.setdefault(key, set()).update(who[r, v] if n > 0 else ())
     for key in also:  # a total of a table that is now empty
         counts.setdefault(key, 0)
         nodes.setdefault(key, set())
@@ -242,10 +246,12 @@ def _linked(
             groups.append(Group(("G", "d", v), members))
     grand = ("G", "_total", "_all")
     if grand in counts:
-        groups.append(
-            Group(grand, tuple(k for k in sorted(counts) if k[0] != "G" and k[1] == "_total"))
+        groups.extend(
+            (
+                Group(grand, tuple(k for k in sorted(counts) if k[0] != "G" and k[1] == "_total")),
+                Group(grand, tuple(k for k in sorted(counts) if k[0] == "G" and k[1] == "d")),
+            )
         )
-        groups.append(Group(grand, tuple(k for k in sorted(counts) if k[0] == "G" and k[1] == "d")))
     primary = {key for key, n in counts.items() if n > 0 and len(nodes[key]) < k}
     return counts, primary, groups
 
@@ -402,3 +408,43 @@ def test_prior_cycle_breaks_ties() -> None:
     assert protect(counts, [a], group).secondary == {b}
     assert protect(counts, [a], group, prefer={c}).secondary == {c}
     assert protect(counts, [a], group, prefer={d}).secondary == {b}  # a tie-breaker only
+
+
+# ------------------------------------------------------------------------ check 4 gives up
+
+
+_ITEM = "item_category"
+_TOTAL = ("_total", "_all")
+
+
+def test_a_cell_pinned_through_the_bounds_gets_a_bound_aware_suppression() -> None:
+    """October counts 4 cases, item ``x`` 2 (published) and ``y`` 2 (one State: hidden);
+    November's ``y`` is 1 (hidden); the quarter's ``y``, 3, is known from elsewhere (as a
+    published CSP summary cell). The item categories count at least the total, so
+    October's ``y`` ≥ 4 - 2 = 2, November's ≥ 1, and together they make 3: both are pinned,
+    and no sum group has a cell left to hide (check 4 used to take them as given and
+    publish the pattern: a silent leak in a first issue). Hiding October's ``x`` (the bound
+    ``x + y ≥ total``) frees them."""
+    oct_y, nov_y, q_y = ("2025-10", _ITEM, "y"), ("2025-11", _ITEM, "y"), ("2025-Q4", _ITEM, "y")
+    oct_x, oct_total = ("2025-10", _ITEM, "x"), ("2025-10", *_TOTAL)
+    counts = {oct_total: 4, oct_x: 2, oct_y: 2, nov_y: 1, q_y: 3}
+    groups = [Group(q_y, (oct_y, nov_y))]
+    done = protect(counts, {oct_y, nov_y}, groups, known={q_y}, bounds=True, reserve={oct_total})
+    assert oct_x in done.suppressed
+    assert q_y not in done.suppressed, "a cell known from elsewhere is never hidden"
+    assert oct_total not in done.suppressed
+    assert pinned_cells(counts, done.suppressed, groups) == set()
+
+
+def test_a_first_issue_never_publishes_a_pinned_cell_silently() -> None:
+    """Two months' cells of one case each, hidden, under a quarter cell of 2 a reader knows
+    from elsewhere: each is 1 whatever else is hidden. A first issue raises, naming the
+    table and the cell, rather than publish the pattern (it used to hide the known quarter
+    in the document while every check counted it published, and return)."""
+    oct_x, nov_x, q_x = _k("2025-10", "x"), _k("2025-11", "x"), _k("2025-Q4", "x")
+    counts = {oct_x: 1, nov_x: 1, q_x: 2}
+    groups = [Group(q_x, (oct_x, nov_x))]
+    with pytest.raises(UnprotectedCellError, match="d/x of table 2025-1") as raised:
+        protect(counts, {oct_x, nov_x}, groups, known={q_x}, bounds=True)
+    assert raised.value.cell in {oct_x, nov_x}
+    assert isinstance(raised.value, DisclosureError)
