@@ -20,6 +20,14 @@ from dief.disclosure._cells import (
     combine,
     merge_rows,
 )
+from dief.disclosure._digest_groups import (
+    digest_groups,
+    last_quarter,
+    visible_tables,
+    window_key,
+    window_quarters,
+    with_earlier_cells,
+)
 from dief.disclosure._elimination import (
     Elimination,
     Row,
@@ -42,14 +50,8 @@ from dief.disclosure._pattern import (
     TOTAL_WEIGHT,
     DigestPattern,
     coarse_months,
-    digest_groups,
     digest_pattern,
-    last_quarter,
     month_shows,
-    visible_tables,
-    window_key,
-    window_quarters,
-    with_earlier_cells,
 )
 from dief.disclosure._pieces import pieces_enabled, whole_system
 from dief.disclosure._published import (

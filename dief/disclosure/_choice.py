@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # dief.disclosure._suppression imports the choices from this module
+if TYPE_CHECKING:  # dief.disclosure._search (of _suppression) imports the choices from here
     from dief.disclosure._suppression import Group, Key, SortKey
 
 __all__ = ["BySize", "Spend", "first_choice", "fix_group", "source_pick", "spend_key", "widen"]

@@ -1,25 +1,10 @@
 """The joint suppression pattern of a region's meeting digests (DESIGN §7 disclosure control).
 
-A region's month, quarter, half-cycle and cycle digests are published side by side, and
-each is linked to the others by additive groups (:class:`~dief.disclosure.Group`), cells keyed
-``(table, dimension, value)`` with a period as the table:
-
-- within one period, each single-valued dimension's values sum to the period's total;
-- each quarter cell (every dimension value, and the total) is the sum of the same cell of
-  its three months, each half-cycle cell over its six, each cycle cell over its twelve;
-- each checklist window (four quarters, table ``W<last quarter>``) counts its risk
-  indicators and its cases as the sum over its quarters: the checklist publishes the
-  window's counts, its prevalences give away the window's case count, and its trend flags
-  compare with the four quarters before (the window ending four quarters earlier), so that
-  window is a table too, as if published.
-
 A digest's previous-period counts and its charts' series are the cells of the earlier
 periods' tables, so they publish nothing new as long as they follow the same pattern.
 
-Multi-valued dimensions (a case may cite several values) do not sum to the total, so they
-only take part in the cross-period groups. A group whose sum does not hold in the data
-(cells of a period stored without those of its months, in a hand-made store) is no
-equation a reader could use, and is left out.
+The tables of a region's digests and the additive groups between them are built by
+:mod:`dief.disclosure._digest_groups`.
 
 :func:`digest_pattern` starts from the primary suppressions (fewer than ``k`` distinct
 contributors) and runs :func:`~dief.disclosure.protect` over all the region's
@@ -36,7 +21,6 @@ from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.aggregator.store import PublishedCell, PublishedPattern, SuppressedCell
-from dief.disclosure._cells import CellId, PeriodCells, Tally, combine
 from dief.disclosure._design import (
     MONTH_CELLS,
     MONTH_DIMENSIONS,
@@ -49,7 +33,13 @@ from dief.disclosure._design import (
     month_zeros,
     reserved_cells,
 )
-from dief.disclosure._grouped import OTHER, is_grouped
+from dief.disclosure._digest_groups import (
+    _earlier,
+    _key,
+    _tables,
+    digest_groups,
+)
+from dief.disclosure._grouped import is_grouped
 from dief.disclosure._joint import (
     RowRequirement,
     is_red_table,
@@ -61,7 +51,6 @@ from dief.disclosure._joint import (
 from dief.disclosure._memo import remembered
 from dief.disclosure._pieces import protect_piece
 from dief.disclosure._suppression import (
-    SINGLE_VALUED,
     Earlier,
     Group,
     Key,
@@ -74,7 +63,6 @@ from dief.periods import (
     CspCycle,
     HalfCycle,
     Month,
-    Period,
     Quarter,
     parse_period,
 )
@@ -83,19 +71,15 @@ from dief.vocab import Dimension
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
 
+    from dief.disclosure._cells import CellId, PeriodCells, Tally
+
 __all__ = [
     "MONTH_CELLS",
     "MONTH_DIMENSIONS",
     "DigestPattern",
     "coarse_months",
-    "digest_groups",
     "digest_pattern",
-    "last_quarter",
     "month_shows",
-    "visible_tables",
-    "window_key",
-    "window_quarters",
-    "with_earlier_cells",
 ]
 
 _KIND_RANK = {Month: 0, Quarter: 1, HalfCycle: 2, CspCycle: 3}
@@ -108,41 +92,6 @@ _INDICATOR = Dimension.RISK_INDICATOR.value
 #: small cells around it are taken first: a withheld total takes shares and the headline
 #: number with it
 TOTAL_WEIGHT = 10
-
-
-def window_key(last: Quarter) -> str:
-    """The table name of the checklist window ending at quarter *last*."""
-    return f"{_WINDOW}{last}"
-
-
-def window_quarters(last: Quarter) -> tuple[Quarter, ...]:
-    """The (up to) four quarters of the checklist window ending at *last*, oldest first."""
-    quarters: list[Quarter] = [last]
-    try:
-        for _ in range(3):
-            quarters.append(quarters[-1].previous())
-    except ValueError:
-        pass
-    quarters.reverse()
-    return tuple(quarters)
-
-
-def last_quarter(period: Period) -> Quarter:
-    """The quarter of *period*'s last month (where its checklist window ends)."""
-    if isinstance(period, Month):
-        return period.quarter
-    if isinstance(period, Quarter):
-        return period
-    return period.last.quarter
-
-
-def _shift(quarter: Quarter, back: int) -> Quarter | None:
-    try:
-        for _ in range(back):
-            quarter = quarter.previous()
-    except ValueError:
-        return None
-    return quarter
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,195 +167,6 @@ def _order_of(tables: Iterable[str], start_month: int) -> dict[str, int]:
         else:
             ranks[name] = _KIND_RANK[type(parse_period(name, start_month=start_month))]
     return ranks
-
-
-def _tables(
-    tallies: Mapping[str, PeriodCells], start_month: int, extra: Iterable[str]
-) -> tuple[dict[str, PeriodCells], dict[str, tuple[str, ...]]]:
-    """Every table (the periods, and the checklist windows their digests show or compare
-    with) and, for each aggregate table, the tables it sums."""
-    tables: dict[str, PeriodCells] = {}
-    parts: dict[str, tuple[str, ...]] = {}
-    lasts: set[Quarter] = set()
-    for name, cells in tallies.items():
-        try:
-            period = parse_period(name, start_month=start_month)
-        except ValueError:
-            continue
-        tables[name] = dict(cells)
-        lasts.add(last_quarter(period))
-        if isinstance(period, (Quarter, HalfCycle, CspCycle)):
-            parts[name] = tuple(str(m) for m in period.months if str(m) in tallies)
-    lasts.update(last_quarter(parse_period(name, start_month=start_month)) for name in extra)
-    windows = set(lasts)
-    for last in lasts:
-        prior = _shift(last, 4)
-        if prior is not None:
-            windows.add(prior)
-    for last in sorted(windows, key=str):
-        quarters = tuple(str(q) for q in window_quarters(last) if str(q) in tallies)
-        window = combine(tallies[q] for q in quarters)
-        cells = {
-            c: t
-            for c, t in window.items()
-            if c == TOTAL or (c[0] == _INDICATOR and not is_grouped(c))
-        }
-        if cells:
-            tables[window_key(last)] = cells
-            parts[window_key(last)] = quarters
-    return tables, parts
-
-
-def visible_tables(periods: Iterable[str], *, start_month: int) -> set[str]:
-    """The tables the digests of *periods* show something of: the period, the previous
-    period (previous counts), its checklist window and the window its trends compare with."""
-    out: set[str] = set()
-    for name in periods:
-        period = parse_period(name, start_month=start_month)
-        out.add(str(period))
-        if isinstance(period, CspCycle):
-            out.add(row_table(str(period)))
-        with contextlib.suppress(ValueError):
-            out.add(str(period.previous()))
-        last = last_quarter(period)
-        out.add(window_key(last))
-        prior = _shift(last, 4)
-        if prior is not None:
-            out.add(window_key(prior))
-    return out
-
-
-def with_earlier_cells(
-    tallies: Mapping[str, PeriodCells],
-    earlier: PublishedPattern | None,
-    *,
-    keep_periods: bool = False,
-) -> dict[str, PeriodCells]:
-    """*tallies* plus, at count 0, every cell an earlier issue listed that no longer
-    counts a case (revised or withdrawn away), in a period that still has data: it stays
-    listed, suppressed (as in a CSP re-issue), since dropping it would publish its new
-    count, 0, and with it the change of the totals around it. Cells it published are kept
-    too (suppressed, as below k): a suppressed quarter cell kept at 0 whose months no
-    longer listed the value would be the sum of zeros. With *keep_periods*, a period an
-    earlier issue published that has no data now is kept the same way (all its cells at
-    0): without its digest, a reader would take it as zero everywhere."""
-    out = {name: dict(cells) for name, cells in tallies.items()}
-    if earlier is None:
-        return out
-    gone = set()
-    if keep_periods:
-        gone = {
-            c.period
-            for c in (*earlier.suppressed, *earlier.counts)
-            if c.period not in out and not c.period.startswith((_WINDOW, "S"))
-        }
-    for name in gone:
-        out[name] = {}
-    for cell in (*earlier.suppressed, *earlier.counts):
-        cells = out.get(cell.period)
-        if cells is not None and (cell.dimension, cell.value) not in cells:
-            cells[cell.dimension, cell.value] = Tally(0, 0, ())
-    return out
-
-
-def digest_groups(  # noqa: C901, PLR0912  one loop per kind of sum (dimensions, sole values, grouped cells, periods)
-    tables: Mapping[str, PeriodCells],
-    parts: Mapping[str, Iterable[str]],
-    grouped: Mapping[tuple[str, str], Sequence[CellId]] | None = None,
-) -> list[Group]:
-    """The additive groups between the cells of *tables* (see the module docstring).
-
-    *grouped* ((table, dimension) → the cells its ``(other)`` cell groups): those cells
-    are not listed, so a single-valued dimension sums to the total through its ``(other)``
-    cell, which is the sum of them (its own group); a grouped cell has no cross-period
-    group (the values it groups differ from period to period)."""
-    grouped = grouped or {}
-    hidden_in: set[Key] = {(t, *c) for (t, _), cells in grouped.items() for c in cells}
-    groups: list[Group] = []
-    for name in sorted(tables):
-        cells = tables[name]
-        if TOTAL not in cells or name.startswith(_WINDOW):
-            continue
-        for dimension in SINGLE_VALUED:
-            members = tuple(
-                sorted(
-                    (name, *c)
-                    for c in cells
-                    if c[0] == dimension.value and (name, *c) not in hidden_in
-                )
-            )
-            if members:
-                groups.append(Group((name, *TOTAL), members))
-        # a dimension of several values per case that lists one value in this table: a
-        # reader knows every case has it (no other value is listed, and each case has one
-        # at least) where its count is the total, so it is the total's twin (the group is
-        # kept only where the counts agree, below); without it a published sole item
-        # category pinned a hidden total, and with it the two kinds of a two-case month
-        for dimension in Dimension:
-            if dimension in SINGLE_VALUED:
-                continue
-            sole = [c for c in cells if c[0] == dimension.value]
-            if len(sole) == 1 and not is_grouped(sole[0]) and (name, *sole[0]) not in hidden_in:
-                groups.append(Group((name, *TOTAL), ((name, *sole[0]),)))
-    for (name, dim), rare in sorted(grouped.items()):
-        if (dim, OTHER) in tables.get(name, {}):
-            groups.append(Group((name, dim, OTHER), tuple((name, *c) for c in rare)))
-    for name in sorted(parts):
-        inner = [p for p in parts[name] if p in tables]
-        for cell in sorted(tables[name]):
-            if is_grouped(cell):
-                continue
-            members = tuple((p, *cell) for p in inner if cell in tables[p])
-            if members:
-                groups.append(Group((name, *cell), members))
-    return groups
-
-
-def _key(cell: SuppressedCell) -> Key:
-    return (cell.period, cell.dimension, cell.value)
-
-
-def _earlier(earlier: PublishedPattern, counts: Mapping[Key, int], start_month: int) -> Earlier:
-    """The earlier issues as :func:`protect` takes them: the cells they suppressed (those
-    listed now), the counts they published that are the same now, and their groups,
-    rebuilt from the record over every cell it lists (a group whose published cells do
-    not add up is no equation and is left out; one with suppressed cells is kept, which
-    errs on the safe side)."""
-    recorded: dict[Key, int | None] = {_key(c): n for c, n in earlier.counts.items()}
-    recorded.update((_key(c), None) for c in earlier.suppressed)
-    tables: dict[str, PeriodCells] = {}
-    for table, dimension, value in recorded:
-        tables.setdefault(table, {})[dimension, value] = Tally(0, 0, ())
-    parts: dict[str, tuple[str, ...]] = {}
-    for name in tables:
-        if name.startswith(_WINDOW):
-            inner: Iterable[object] = window_quarters(Quarter.parse(name[len(_WINDOW) :]))
-        else:
-            try:
-                period = parse_period(name, start_month=start_month)
-            except ValueError:
-                continue
-            if not isinstance(period, (Quarter, HalfCycle, CspCycle)):
-                continue
-            inner = period.months
-        parts[name] = tuple(str(p) for p in inner if str(p) in tables)
-
-    def holds(group: Group) -> bool:
-        values = [recorded[c] for c in group.cells]
-        if any(v is None for v in values):
-            return True
-        return values[0] == sum(v or 0 for v in values[1:])
-
-    suppressed = frozenset(key for key, n in recorded.items() if n is None and key in counts)
-    groups = tuple(
-        g
-        for g in digest_groups(tables, parts)
-        if holds(g) and any(c in suppressed for c in g.cells)
-    )
-    unchanged = frozenset(
-        key for key, n in recorded.items() if n is not None and counts.get(key) == n
-    )
-    return Earlier(suppressed, groups, unchanged, given=frozenset())
 
 
 def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' options)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from dief.digests import trend_flag, z_score
 from dief.disclosure import Earlier, Elimination, Group, Key, Protection, determined_cells, protect
 from dief.disclosure._bounds import pinned_cells
-from dief.disclosure._suppression import _equations
+from dief.disclosure._search import _equations
 from dief.exceptions import DiefError, DisclosureError, UnprotectedCellError
 from dief.wire import Trend
 from tests.unit.reporting_attack import Issue, recover
