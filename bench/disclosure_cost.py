@@ -184,6 +184,8 @@ async def _issue(out: Path, store: CaseStore, regions: list[Region]) -> dict[str
         "documents": len(index.outputs),
         "unchanged": index.unchanged,
         "rendered_calls": split.calls.get("render", 0),
+        # digests built (the rest reused from the earlier issue's files, issue #15)
+        "digests_built": split.calls.get("digests", 0),
     }
 
 
@@ -250,9 +252,9 @@ def _markdown(runs: list[dict[str, Any]], title: str) -> str:
         (
             "| years | cases | periods (region) | load | full | re-issue before"
             " | re-issue after | after: pattern | after: rest | before: rest"
-            " | documents (unchanged after) |"
+            " | documents (unchanged after) | digests built after |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         full, before, after = run["full"], run["reissue_before"], run["reissue"]
@@ -264,7 +266,8 @@ def _markdown(runs: list[dict[str, Any]], title: str) -> str:
             f" | {full['cpu']} ({full['wall']}) | {before['cpu']} ({before['wall']})"
             f" | {after['cpu']} ({after['wall']}) | {after['parts']['pattern']}"
             f" | {rest_after} | {rest_before}"
-            f" | {after['documents']} ({after['unchanged']}) |"
+            f" | {after['documents']} ({after['unchanged']})"
+            f" | {after.get('digests_built', '-')} |"
         )
     if len(runs) > 1:
         first, last = runs[0], runs[-1]

@@ -12,14 +12,20 @@ shortcut. Given what the region's earlier issues listed (``earlier``, from
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.aggregator.store import CaseStore, PublishedPattern, ReleasedBulletins
-from dief.digests._digest import assemble_digest, few_contributors
-from dief.digests._series import DigestSeries, Series, digest_series
+from dief.digests._digest import (
+    assemble_digest,
+    checklist_window,
+    few_contributors,
+    previous_period,
+)
+from dief.digests._series import DigestSeries, Series, digest_series, series_periods
 from dief.disclosure import (
     CellId,
     DigestPattern,
@@ -31,6 +37,7 @@ from dief.disclosure import (
     month_shows,
     row_table,
     visible_tables,
+    window_key,
     with_earlier_cells,
 )
 from dief.periods import (
@@ -294,6 +301,35 @@ class RegionDigests:
             digest = digest.model_copy(update={"notes": notes})
         return with_routes(digest, self.routes)
 
+    def inputs(self, periods: Iterable[str]) -> dict[str, str]:
+        """Per period of *periods*, a fingerprint (SHA-256, hex) of everything of the
+        region its :meth:`digest` and default :meth:`series` read: the cells of every
+        table they show (the period, the one before, the checklist's windows and their
+        quarters, the charts' periods) with each cell's status in the pattern (covered,
+        suppressed, secondary, unlisted), ``k``, the start month, the
+        design, the period's data version, the dead letters and the route tables of the
+        period. Two issues of equal fingerprints build the same digest and series from
+        the same catalogue and lessons (issue #15: a re-issue builds only the others)."""
+        reads = {p: _tables_read(p, self.start_month) for p in periods}
+        views = _table_views(self, {t for tables in reads.values() for t in tables})
+        versions = dict(self.versions)
+        dead = repr(sorted(self.dead.items()))
+        out: dict[str, str] = {}
+        for period, tables in reads.items():
+            routes = [
+                r.model_dump_json() for r in self.routes if r.period == period
+            ]  # with_routes keeps those sent to this region; the rest cannot change it
+            parts = [
+                self.region.value,
+                period,
+                repr((self.k, self.start_month, self.coarse, versions.get(period))),
+                dead,
+                repr(routes),
+                *(f"{t}\n{views[t]}" for t in sorted(tables)),
+            ]
+            out[period] = _digest_of(parts)
+        return out
+
     def series(self, period: str, *, length: int | None = None) -> DigestSeries:
         """The charts' series of *period*'s digest (see :func:`~dief.digests.load_series`);
         a month's, in the joint design, has totals only (a month publishes nothing else)."""
@@ -309,6 +345,56 @@ class RegionDigests:
         if self.coarse and isinstance(parsed, Month):
             return DigestSeries(series.periods, series.totals, {})
         return _without_few(series, self.tallies, self.k)
+
+
+def _digest_of(parts: Iterable[str]) -> str:
+    """The SHA-256 (hex) of *parts*, each length-prefixed (no two lists collide)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        raw = part.encode("utf-8")
+        digest.update(len(raw).to_bytes(8, "big"))
+        digest.update(raw)
+    return digest.hexdigest()
+
+
+def _tables_read(period: str, start_month: int) -> frozenset[str]:
+    """The tables the digest and the charts' series of *period* read (as
+    ``_digest._tables`` and :func:`~dief.digests.digest_series` name them)."""
+    current = parse_period(period, start_month=start_month)
+    before = previous_period(current)
+    window, prior = checklist_window(current)
+    names = {str(current), window_key(window[-1]), *(str(q) for q in (*window, *prior))}
+    if before is not None:
+        names.add(str(before))
+    if prior:
+        names.add(window_key(prior[-1]))
+    names.update(str(p) for p in series_periods(current))
+    return frozenset(names)
+
+
+def _table_views(source: RegionDigests, tables: set[str]) -> dict[str, str]:
+    """Each of *tables* as the digests read it: its cells and their statuses in the
+    pattern (one pass over the pattern's cells, whatever the number of tables)."""
+    pattern = source.pattern
+    statuses: dict[str, list[tuple[str, tuple[str, ...]]]] = {t: [] for t in tables}
+    # what a digest and its series ask of the pattern (``hidden``, ``published``,
+    # ``listed_cell``, ``secondary``, ``tables``); why a cell is suppressed (primary, kept
+    # from an earlier issue) they do not read
+    for name, keys in (("suppressed", pattern.suppressed), ("unlisted", pattern.unlisted)):
+        for key in keys:
+            if key[0] in statuses:
+                statuses[key[0]].append((name, tuple(key)))
+    return {
+        t: repr(
+            (
+                t in pattern.tables,
+                sorted(source.tallies.get(t, {}).items()),
+                sorted(statuses[t]),
+                sorted(pattern.secondary(t)),
+            )
+        )
+        for t in tables
+    }
 
 
 def _without_few(series: DigestSeries, tallies: Mapping[str, PeriodCells], k: int) -> DigestSeries:

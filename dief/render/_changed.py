@@ -106,9 +106,17 @@ class Manifest:
     was rendered from and the SHA-256 of its bytes. :meth:`load`, :meth:`current`,
     :meth:`note`, :meth:`save`."""
 
-    def __init__(self, folder: Path, entries: dict[str, tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        entries: dict[str, tuple[str, str]],
+        documents: dict[str, tuple[str, int]] | None = None,
+    ) -> None:
         self._folder = folder
         self._entries = entries
+        #: per document (its name): the fingerprint of what building it read, and the
+        #: number of cells it suppresses
+        self._documents = documents if documents is not None else {}
         self._changed = False
 
     @classmethod
@@ -123,9 +131,13 @@ class Manifest:
                 str(name): (str(entry["inputs"]), str(entry["sha256"]))
                 for name, entry in data["files"].items()
             }
+            documents = {
+                str(name): (str(entry["inputs"]), int(entry["suppressed"]))
+                for name, entry in data.get("documents", {}).items()
+            }
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(folder, {})
-        return cls(folder, entries)
+        return cls(folder, entries, documents)
 
     def _name(self, path: Path) -> str:
         return path.relative_to(self._folder).as_posix()
@@ -140,6 +152,34 @@ class Manifest:
             return hashlib.sha256(path.read_bytes()).hexdigest() == entry[1]
         except OSError:
             return False
+
+    def intact(self, path: Path) -> bool:
+        """Whether *path* holds the bytes the manifest recorded for it."""
+        entry = self._entries.get(self._name(path))
+        if entry is None:
+            return False
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest() == entry[1]
+        except OSError:
+            return False
+
+    def document(self, name: str, inputs: str) -> int | None:
+        """The number of cells document *name* suppresses if it was built from *inputs*
+        (the fingerprint of everything building it read), else ``None``."""
+        entry = self._documents.get(name)
+        return entry[1] if entry is not None and entry[0] == inputs else None
+
+    def note_document(self, name: str, inputs: str, suppressed: int) -> None:
+        """Record that document *name*, built from *inputs*, is on disk in every format
+        (call it after its files are written)."""
+        if self._documents.get(name) != (inputs, suppressed):
+            self._documents[name] = (inputs, suppressed)
+            self._changed = True
+
+    def forget_document(self, name: str) -> None:
+        """Drop what was recorded of document *name* (it is being written again)."""
+        if self._documents.pop(name, None) is not None:
+            self._changed = True
 
     def note(self, path: Path, inputs: str, data: str | bytes) -> None:
         """Record that *path* now holds *data*, rendered from *inputs*."""
@@ -158,7 +198,12 @@ class Manifest:
             name: {"inputs": inputs, "sha256": sha}
             for name, (inputs, sha) in sorted(self._entries.items())
         }
+        documents = {
+            name: {"inputs": inputs, "suppressed": suppressed}
+            for name, (inputs, suppressed) in sorted(self._documents.items())
+        }
         path = self._folder / MANIFEST
-        text = json.dumps({"format": _FORMAT, "files": files}, indent=1) + "\n"
+        data = {"format": _FORMAT, "files": files, "documents": documents}
+        text = json.dumps(data, indent=1) + "\n"
         write_atomic(path, text)
         self._changed = False

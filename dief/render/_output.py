@@ -9,8 +9,11 @@ spaces of indent, keys in the shapes' declared order (which the contract documen
 best in; every mapping the code builds is inserted in a fixed order), a trailing newline.
 Files are written atomically (temporary file, then rename).
 
-A re-issue renders only what changed (issue #15, incremental cost): every document is
-built, and each of its files is rendered again only when the fingerprint of what its
+A re-issue builds and renders only what changed (issue #15, incremental cost): a digest
+whose recorded inputs (:meth:`RegionDigests.inputs`: its tables, their statuses, its data
+version, the catalogue, lessons and code) and files are unchanged is not built again
+(:meth:`OutputFiles.reused`); summaries are built, and each file of a document built is
+rendered again only when the fingerprint of what its
 rendering draws on (the document's content, the charts' series, the options, the dief
 version, the renderers' code and labels) differs from the one ``<out>/.dief/manifest.json``
 recorded for the bytes on disk, or those bytes changed (:mod:`dief.render._changed`). A
@@ -352,8 +355,13 @@ def _write_region_digests(  # noqa: PLR0913  keyword options passed through from
     """
     periods = sorted(source.periods, key=lambda p: _period_order(p, start_month))
     region_lessons = lessons.get(region) if lessons is not None else None
+    # what every digest of the region draws on besides its tables (issue #15: a digest
+    # whose inputs are all unchanged is not built again)
+    shared = fingerprint(files.context, repr(catalogue), repr(region_lessons), str(html))
+    inputs = source.inputs(periods)
     out: list[WrittenOutput] = []
     for period in periods:
+        with_docx = docx and is_cycle(period)  # not a half-cycle (CSP12-H1)
         out.append(
             _write_digest(
                 folder,
@@ -364,8 +372,9 @@ def _write_region_digests(  # noqa: PLR0913  keyword options passed through from
                 lessons=region_lessons,
                 start_month=start_month,
                 html=html,
-                docx=docx and is_cycle(period),  # not a half-cycle (CSP12-H1)
+                docx=with_docx,
                 files=files,
+                inputs=fingerprint(shared, inputs[period], str(with_docx)),
             )
         )
         if tick is not None:
@@ -385,19 +394,29 @@ def _write_digest(  # noqa: PLR0913  keyword options passed through from write_o
     html: bool,
     docx: bool = False,
     files: OutputFiles,
+    inputs: str,
 ) -> WrittenOutput:
     """Write *region*'s digest of *period* as JSON, Markdown, CSV, (*html*) HTML with its
-    charts and (*docx*) DOCX, each file only if its inputs changed (:class:`OutputFiles`)."""
+    charts and (*docx*) DOCX, each file only if its inputs changed (:class:`OutputFiles`);
+    nothing is built when *inputs* (everything building it reads) are what its files on
+    disk were built from."""
+    json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
+    csv_path = folder / f"{period}.csv"
+    html_path = folder / f"{period}.html" if html else None
+    docx_path = folder / f"{period}.docx" if docx else None
+    name = f"digests/{region.value}/{period}"
+    paths = [p for p in (json_path, md_path, csv_path, html_path, docx_path) if p is not None]
+    kept = files.reused(name, inputs, paths)
+    if kept is not None:
+        return WrittenOutput(
+            "digest", region.value, period, json_path, md_path, kept, html_path, docx_path, csv_path
+        )
     digest = source.digest(period, catalogue=catalogue, lessons=lessons)
     content = files.content("digest", digest)
-    json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
     files.put(json_path, content, lambda: dump_json(digest))
     files.put(md_path, content, lambda: render_digest_markdown(digest))
-    csv_path = folder / f"{period}.csv"
     files.put(csv_path, content, lambda: render_digest_annex(digest).encode())
-    html_path: Path | None = None
-    if html:
-        html_path = folder / f"{period}.html"
+    if html_path is not None:
         series = source.series(period)
         files.put(
             html_path,
@@ -407,15 +426,14 @@ def _write_digest(  # noqa: PLR0913  keyword options passed through from write_o
                 digest, series, start_month=start_month, annex=csv_path.name
             ),
         )
-    docx_path: Path | None = None
-    if docx:
-        docx_path = folder / f"{period}.docx"
+    if docx_path is not None:
         files.put(
             docx_path,
             fingerprint(content, str(start_month)),
             lambda: render_digest_docx(digest, start_month=start_month),
         )
     files.done()
+    files.built(name, inputs, digest.notes.suppressed_cells)
     return WrittenOutput(
         "digest",
         region.value,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from dief.render._changed import Manifest, fingerprint, render_context, write_atomic
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from pathlib import Path
 
     from pydantic import BaseModel
@@ -31,6 +31,23 @@ class OutputFiles:
     def content(self, kind: str, model: BaseModel) -> str:
         """The fingerprint of *model* (a digest or summary) as the renderers read it."""
         return fingerprint(self.context, kind, model.model_dump_json(by_alias=True))
+
+    def reused(self, name: str, inputs: str, paths: Iterable[Path]) -> int | None:
+        """The number of cells document *name* suppresses when it need not be built at
+        all: the manifest records it built from *inputs* (everything building it reads)
+        and every file of it, *paths*, holds the bytes recorded; then it counts as
+        unchanged. Else ``None``, and what was recorded of it is dropped until
+        :meth:`built` (a run stopped half-way never vouches for a half-written one)."""
+        suppressed = self.manifest.document(name, inputs)
+        if suppressed is not None and all(self.manifest.intact(p) for p in paths):
+            self.unchanged += 1
+            return suppressed
+        self.manifest.forget_document(name)
+        return None
+
+    def built(self, name: str, inputs: str, suppressed: int) -> None:
+        """Document *name* was built from *inputs* and all its files are written."""
+        self.manifest.note_document(name, inputs, suppressed)
 
     def put(self, path: Path, inputs: str, render: Callable[[], str | bytes]) -> None:
         """Render *path* from *inputs* with *render*, unless it already holds that."""

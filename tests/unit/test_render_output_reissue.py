@@ -28,10 +28,13 @@ from dief.vocab import Dimension
 from tests.unit.reporting_support import History
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Iterable, Sequence
     from pathlib import Path
 
     from dief.aggregator import CaseFacts
+    from dief.catalogue import Catalogue
+    from dief.digests import CaseLesson
+    from dief.wire import Digest, Lesson
 
 CATALOGUE = load_catalogue()
 P = ParamSpec("P")
@@ -248,6 +251,76 @@ async def test_the_charts_series_is_an_input_of_the_html_only(
         return DigestSeries(drawn.periods, tuple(999 for _ in drawn.totals), drawn.dimensions)
 
     monkeypatch.setattr(RegionDigests, "series", other)
+    inputs = RegionDigests.inputs
+
+    def changed(self: RegionDigests, periods: Iterable[str]) -> dict[str, str]:
+        return {p: f"{key} (series changed)" for p, key in inputs(self, periods).items()}
+
+    # the digests' inputs changed with the series (else no digest is built again)
+    monkeypatch.setattr(RegionDigests, "inputs", changed)
     await _write(out, store)
     assert rendered["render_digest_html"] == len(index.digests)
     assert rendered["render_digest_markdown"] == rendered["dump_json"] == 0
+
+
+#: five years of months, ending with the current cycle's latest
+_LONG = [f"{y}-{m:02d}" for y in range(2021, 2026) for m in range(1, 13)] + ["2026-01", "2026-02"]
+
+
+async def test_a_reissue_at_a_longer_history_builds_only_what_the_new_case_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five years, one new case in the current cycle's latest month: the digests of the
+    periods it cannot reach are not built again (issue #15: their tables, statuses and
+    data versions are unchanged), and the folder re-issued in place equals, byte for
+    byte, a fresh build of the same store (the manifest aside: it records how each file
+    was made, and a fresh folder's records the one build)."""
+    rng = random.Random(23)
+    history = History("AFR", rng, _LONG, nodes=5, red_share=0.1)
+    cases = history.batch(140)
+    history.months = [_LONG[-1]]
+    new = history._new()
+    built: Counter[str] = Counter()
+    digest = RegionDigests.digest
+
+    def counting(
+        self: RegionDigests,
+        period: str,
+        *,
+        catalogue: Catalogue,
+        lessons: Sequence[Lesson | CaseLesson] | None = (),
+    ) -> Digest:
+        built[period] += 1
+        return digest(self, period, catalogue=catalogue, lessons=lessons)
+
+    monkeypatch.setattr(RegionDigests, "digest", counting)
+    folders: dict[str, Path] = {}
+    reissued: OutputIndex | None = None
+    for name in ("in_place", "fresh"):
+        async with CaseStore(sqlite_url(tmp_path / f"{name}.db")) as store:
+            await store.apply_batch("AFR", cases)
+            first = tmp_path / name / "first"
+            await _write(first, store)
+            await store.apply_batch("AFR", [new])
+            built.clear()
+            folders[name] = first if name == "in_place" else tmp_path / name / "second"
+            index = await _write(folders[name], store)
+            if name == "in_place":
+                reissued = index
+                in_place_built = sum(built.values())
+    assert reissued is not None
+    digests = len(reissued.digests)
+    assert digests > 60  # months, quarters, halves and cycles of five years
+    # the new case's month, quarter, half, cycle and what they reach; not the history
+    assert 0 < in_place_built < digests / 2
+    assert reissued.unchanged >= digests - in_place_built
+    in_place, fresh = (
+        {
+            p.relative_to(folders[n]): b
+            for p, b in _files(folders[n]).items()
+            if p.relative_to(folders[n]) != MANIFEST
+        }
+        for n in ("in_place", "fresh")
+    )
+    assert in_place.keys() == fresh.keys()
+    assert [p for p in in_place if in_place[p] != fresh[p]] == []
