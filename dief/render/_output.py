@@ -12,8 +12,9 @@ Files are written atomically (temporary file, then rename).
 A re-issue builds and renders only what changed (issue #15, incremental cost): a digest
 whose recorded inputs (:meth:`RegionDigests.inputs`: its tables, their statuses, its data
 version, the catalogue, lessons and code) and files are unchanged is not built again
-(:meth:`OutputFiles.reused`); summaries are built, and each file of a document built is
-rendered again only when the fingerprint of what its
+(:meth:`OutputFiles.reused`), nor a summary whose cycle's cells, data versions, rows'
+requirements and summary before are unchanged (:func:`summary_inputs`, read back from its
+JSON); each file of a document built is rendered again only when the fingerprint of what its
 rendering draws on (the document's content, the charts' series, the options, the dief
 version, the renderers' code and labels) differs from the one ``<out>/.dief/manifest.json``
 recorded for the bytes on disk, or those bytes changed (:mod:`dief.render._changed`). A
@@ -35,7 +36,13 @@ from dief.render._docx import render_summary_docx
 from dief.render._docx_digest import render_digest_docx
 from dief.render._html import render_digest_html, render_summary_html
 from dief.render._markdown import render_digest_markdown, render_summary_markdown
-from dief.render._writing import OutputFiles, Ticker
+from dief.render._writing import (
+    OutputFiles,
+    Ticker,
+    kept_summary,
+    requirements_text,
+    summary_inputs,
+)
 from dief.secretariat import build_summary
 from dief.vocab import Region
 
@@ -99,6 +106,11 @@ class OutputIndex:
 
 def dump_json(model: BaseModel) -> str:
     """The canonical text of an output document (wire names, indent 2, trailing newline)."""
+    return _json_text(model)
+
+
+def _json_text(model: BaseModel) -> str:
+    """:func:`dump_json`'s text (also what a summary read back is checked against)."""
     data = model.model_dump(mode="json", by_alias=True)
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -235,9 +247,36 @@ class _Writer:
         breaks ties)."""
         written: list[WrittenOutput] = []
         made: dict[str, CspSummary] = {}
+        # what every summary draws on besides its cycle's cells (issue #15: a summary
+        # whose inputs are all unchanged is read back, not built again)
+        shared = fingerprint(
+            self.files.context,
+            repr(self.catalogue),
+            repr((k, self.start_month, [r.value for r in regions], self.html, docx)),
+        )
+        read = [c for c in cycles if c not in given]
+        cells = await summary_inputs(store, regions, read, start_month=self.start_month)
+        prior = ""  # the inputs of the summary before (it breaks ties)
         for cycle in cycles:
             summary = given.get(cycle)
-            if summary is None:
+            if summary is not None:
+                prior = self.files.content("summary", summary)
+            else:
+                inputs = fingerprint(
+                    shared, cycle, cells[cycle], requirements_text(needs.get(cycle, {})), prior
+                )
+                prior = inputs  # (also what the summary built below is recorded with)
+                folder = self.base / "summary"
+                kept = kept_summary(
+                    self.files, folder, cycle, inputs, html=self.html, docx=docx, text=_json_text
+                )
+                if kept is not None:
+                    made[cycle] = kept[0]
+                    written.append(
+                        WrittenOutput("summary", None, cycle, *kept[1][:2], kept[2], *kept[1][2:])
+                    )
+                    self.tick()
+                    continue
                 summary = await _build_cycle_summary(
                     store,
                     cycle,
@@ -249,16 +288,14 @@ class _Writer:
                     rows=needs.get(cycle, {}),
                 )
             made[cycle] = summary
-            written.append(
-                _write_summary(
-                    self.base / "summary",
-                    cycle,
-                    summary,
-                    html=self.html,
-                    docx=docx,
-                    files=self.files,
-                )
+            # a summary given is not one built from its inputs: nothing vouches for it
+            self.files.manifest.forget_document(f"summary/{cycle}")
+            output = _write_summary(
+                self.base / "summary", cycle, summary, html=self.html, docx=docx, files=self.files
             )
+            if cycle not in given:
+                self.files.built(f"summary/{cycle}", prior, output.suppressed)
+            written.append(output)
             self.tick()
         return written
 

@@ -1,21 +1,64 @@
 """What an issue writes, file by file: :class:`OutputFiles` renders a file only when the
 manifest does not already vouch for its bytes (:mod:`dief.render._changed`) and counts the
-documents left unchanged; :class:`Ticker` reports the documents written to a progress
-callback."""
+documents left unchanged, and (:meth:`OutputFiles.reused`) a document whose recorded
+inputs and files are unchanged is not built at all; :func:`summary_inputs` fingerprints
+what a summary reads of the store; :class:`Ticker` reports the documents written to a
+progress callback."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dief.disclosure import merge_rows
+from dief.periods import CspCycle
 from dief.render._changed import Manifest, fingerprint, render_context, write_atomic
+from dief.wire import CspSummary
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from pathlib import Path
 
     from pydantic import BaseModel
 
-__all__ = ["OutputFiles", "Ticker"]
+    from dief.aggregator.store import CaseStore
+    from dief.disclosure import RowRequirement
+    from dief.vocab import Region
+
+__all__ = ["OutputFiles", "Ticker", "kept_summary", "requirements_text", "summary_inputs"]
+
+
+async def summary_inputs(
+    store: CaseStore, regions: Sequence[Region], cycles: Sequence[str], *, start_month: int
+) -> dict[str, str]:
+    """Per cycle of *cycles*, a fingerprint of what :func:`~dief.secretariat.build_summary`
+    reads of *store*: every region's cells (no TLP:RED) of the cycle and of the cycle
+    before, and each region's data version of the cycle. One read per region."""
+    before = {
+        c: str(p.previous())
+        if (p := CspCycle.parse(c, start_month=start_month)).number > 1
+        else None
+        for c in cycles
+    }
+    wanted = sorted({*cycles, *(b for b in before.values() if b is not None)})
+    parts: dict[str, list[str]] = {c: [] for c in cycles}
+    for region in regions:
+        cells = merge_rows(await store.cell_rows(region.value, wanted, include_red=False))
+        versions = await store.data_versions(region.value)
+        for cycle, prior in before.items():
+            then = sorted(cells.get(prior, {}).items()) if prior is not None else None
+            now = sorted(cells.get(cycle, {}).items())
+            parts[cycle].append(repr((region.value, now, then, versions.get(cycle))))
+    return {cycle: fingerprint(*texts) for cycle, texts in parts.items()}
+
+
+def requirements_text(rows: Mapping[Region, RowRequirement]) -> str:
+    """*rows* (what each region's pattern requires of a summary's rows) in a fixed order."""
+    return repr(
+        sorted(
+            (r.value, req.cycle, sorted(req.hidden), sorted(req.known), req.relations)
+            for r, req in rows.items()
+        )
+    )
 
 
 class OutputFiles:
@@ -77,3 +120,40 @@ class Ticker:
         self._done += 1
         if self._progress is not None:
             self._progress(self._done, self._total)
+
+
+def kept_summary(  # noqa: PLR0913  the summary's place, its inputs and the formats, each by name
+    files: OutputFiles,
+    folder: Path,
+    cycle: str,
+    inputs: str,
+    *,
+    html: bool,
+    docx: bool,
+    text: Callable[[BaseModel], str],
+) -> tuple[CspSummary, tuple[Path, Path, Path | None, Path | None, Path], int] | None:
+    """The summary of *cycle* as its files hold it, its paths (JSON, Markdown, HTML, DOCX,
+    CSV) and its suppressed cells, when the manifest records it built from *inputs* and
+    every file holds the bytes recorded (read back from its JSON, which must be exactly
+    *text* of what it reads as: the next cycle's summary draws on it), else ``None`` (it
+    is then built; what was recorded of it is dropped)."""
+    name = f"summary/{cycle}"
+    json_path, md, csv = (folder / f"{cycle}.{ext}" for ext in ("json", "md", "csv"))
+    html_path = folder / f"{cycle}.html" if html else None
+    docx_path = folder / f"{cycle}.docx" if docx else None
+    paths = (json_path, md, html_path, docx_path, csv)
+    summary: CspSummary | None = None
+    if files.manifest.document(name, inputs) is not None:
+        try:
+            raw = json_path.read_text("utf-8")
+            summary = CspSummary.model_validate_json(raw)
+        except (OSError, ValueError):  # pydantic's ValidationError is a ValueError
+            summary = None
+        if summary is not None and text(summary) != raw:
+            summary = None
+    present = [p for p in paths if p is not None]
+    suppressed = files.reused(name, inputs, present) if summary is not None else None
+    if summary is None or suppressed is None:
+        files.manifest.forget_document(name)
+        return None
+    return summary, paths, suppressed

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import random
 from collections import Counter
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import pytest
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from dief.aggregator import CaseFacts
     from dief.catalogue import Catalogue
     from dief.digests import CaseLesson
-    from dief.wire import Digest, Lesson
+    from dief.wire import CspSummary, Digest, Lesson
 
 CATALOGUE = load_catalogue()
 P = ParamSpec("P")
@@ -294,6 +294,13 @@ async def test_a_reissue_at_a_longer_history_builds_only_what_the_new_case_chang
         return digest(self, period, catalogue=catalogue, lessons=lessons)
 
     monkeypatch.setattr(RegionDigests, "digest", counting)
+    summary = output._build_cycle_summary
+
+    async def summarising(store: CaseStore, cycle: str, **kwargs: Any) -> CspSummary:  # noqa: ANN401  passed through as given
+        built[f"summary {cycle}"] += 1
+        return await summary(store, cycle, **kwargs)
+
+    monkeypatch.setattr(output, "_build_cycle_summary", summarising)
     folders: dict[str, Path] = {}
     reissued: OutputIndex | None = None
     for name in ("in_place", "fresh"):
@@ -307,13 +314,16 @@ async def test_a_reissue_at_a_longer_history_builds_only_what_the_new_case_chang
             index = await _write(folders[name], store)
             if name == "in_place":
                 reissued = index
-                in_place_built = sum(built.values())
+                in_place_built = sum(n for p, n in built.items() if " " not in p)
+                summaries_built = sum(n for p, n in built.items() if " " in p)
     assert reissued is not None
     digests = len(reissued.digests)
     assert digests > 60  # months, quarters, halves and cycles of five years
     # the new case's month, quarter, half, cycle and what they reach; not the history
     assert 0 < in_place_built < digests / 2
-    assert reissued.unchanged >= digests - in_place_built
+    # the summaries: the new case's cycle (and none before it: their cells are the same)
+    assert 0 < summaries_built < len(reissued.summaries)
+    assert reissued.unchanged >= len(reissued.outputs) - in_place_built - summaries_built
     in_place, fresh = (
         {
             p.relative_to(folders[n]): b
