@@ -368,7 +368,9 @@ class _Search:
         one: a cell of the bounds that pin each (:meth:`bound_widen`); else, in a re-issue, a
         leak the reader of both issues does not have (the cells the earlier issue listed at
         least 0) joins ``given`` and a real one reopens a cell the earlier issue published
-        (:meth:`reopen_around`); in a first issue, :class:`UnprotectedCellError`."""
+        (:meth:`reopen_around`); in a first issue the nearest candidate of those bounds is
+        hidden (the next round checks again) and only a leak with none left raises
+        :class:`UnprotectedCellError`."""
         touched: set[int] = set()
         loose: set[Key] | None = None
         for leak in stuck:
@@ -376,9 +378,17 @@ class _Search:
             if around & touched:
                 continue
             pick = self.bound_widen(leak)
-            if pick is None:
-                if self.relisted is None:
+            if pick is not None:
+                self.hide_and_recheck(pick)
+            elif self.relisted is None:
+                # a first issue: no one candidate frees it alone (two bounds may pin it
+                # together), so hide the nearest one and check again next round; only a
+                # leak with no candidate left around it cannot be protected
+                pick = next(iter(self.bound_candidates(leak)), None)
+                if pick is None:
                     raise UnprotectedCellError(leak)
+                self.hide_and_recheck(pick)
+            else:
                 if loose is None:
                     loose = self.pinned(self.unlisted | self.relisted)
                 pick = self.reopen_around(leak) if leak in loose else None
@@ -387,8 +397,6 @@ class _Search:
                     # left to hide): it follows from what the earlier issue published
                     self.given.add(leak)
                     continue
-            else:
-                self.hide_and_recheck(pick)
             touched.update(around)
             touched.update(self.groups_of.get(pick, ()))
 
