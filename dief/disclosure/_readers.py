@@ -32,6 +32,7 @@ from dief.disclosure._choice import widen
 from dief.disclosure._elimination import rref
 from dief.disclosure._joint import RowRequirement, reach
 from dief.disclosure._published import GLOBAL
+from dief.disclosure._search import _index
 from dief.disclosure._suppression import Group, Key, SortKey, determined_cells
 from dief.exceptions import DiefError
 
@@ -39,14 +40,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
 __all__ = ["reader_pick"]
-
-
-def _index(groups: Sequence[Group]) -> dict[Key, list[int]]:
-    out: dict[Key, list[int]] = {}
-    for i, group in enumerate(groups):
-        for cell in dict.fromkeys(group.cells):
-            out.setdefault(cell, []).append(i)
-    return out
 
 
 def _equation(group: Group, index: Mapping[Key, int]) -> dict[int, int]:

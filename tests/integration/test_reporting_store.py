@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pytest
 import pytest_asyncio
 
-from dief.aggregator import CaseFacts, case_values
+from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore, StoredCase
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
@@ -55,19 +55,8 @@ def module_postgres_url(
 
 
 def _facts(record: CaseRecord, region: str, raw: bytes) -> CaseFacts:
-    return CaseFacts(
-        record_id=str(uuid.uuid4()),
-        case_id=str(record.case_id),
-        revision=record.revision,
-        region=region,
-        status=str(record.status),
-        contributor=record.contributor,
-        owner_key=record.owner_key,
-        month=record.detected_month,
-        cycle=record.cycle,
-        tlp=str(record.tlp),
-        values=case_values(record),
-        sealed=raw,
+    return CaseFacts.from_record(
+        record, record_id=str(uuid.uuid4()), sealed=raw, region=region, route=False
     )
 
 
