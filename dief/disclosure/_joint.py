@@ -14,13 +14,16 @@ three together, with these tables and cells added to the digests':
   counted without TLP:RED cases, primary below ``k_csp``; its single-valued dimensions sum
   to its total like any table's;
 - ``R<cycle>`` (:func:`red_table`): the red part of every cell of the cycle digest. Never
-  published, listed nowhere (least value 0). A red cell with a case and fewer than
-  ``k_meeting`` red contributors (a lower bound: the digest's contributors less the
-  summary's, at least 1) is *sensitive*: no combination may determine it, since it would
-  give away the profile of a State's TLP:RED case. Other red cells are *free* unknowns. The
-  red total (the number of red cases) is taken as known: it is the digest total less the
-  summary total, both published as a rule (stated in the methodology). A cycle without red
-  cases has no red cells: its digest cells equal its summary cells.
+  published, listed nowhere (least value 0). In a cycle with fewer than ``k_csp`` red
+  cases (they may all be one State's: the store does not count red-only contributors), a
+  red cell with a case is *sensitive*: no combination may determine it, since it would
+  give away the profile of a State's TLP:RED case. Other red cells are *free* unknowns,
+  the red total (the number of red cases) among them: a reader computes it where the
+  digest total and the summary total are both published, and nowhere else. (Until #15's
+  sixth session it was taken as known in every check; where the pattern had to hide the
+  digest's total, that made a check count a number no reader has, and on one history
+  (``test_secretariat``, seed 5) left a listed cell pinned with no cell to hide.) A cycle
+  without red cases has no red cells: its digest cells equal its summary cells.
 - A summary row cell hidden only for ``k_csp`` whose contributors reach ``k_meeting`` is
   *free*: the region's meeting may compute it (its digest publishes the same cases at the
   meeting's ``k``); the Secretariat is told so (:class:`RowRequirement.known`) and never
@@ -170,10 +173,7 @@ def _link(
             # the red total may be computed; with more, the red part is no one's profile
             few = reds < k_csp
             sensitive = few and count > 0 and cell != TOTAL
-            if cell == TOTAL and not few:
-                parts.known.add(key)
-            else:
-                (parts.primary if sensitive else parts.free).add(key)
+            (parts.primary if sensitive else parts.free).add(key)
             members.append(key)
         if members:
             parts.groups.append(Group((cycle, *cell), tuple(members)))

@@ -17,7 +17,7 @@ from dief.digests import (
     publish_digests,
     sign_payload,
 )
-from dief.exceptions import SignatureError, UnprotectedCellError
+from dief.exceptions import SignatureError
 from dief.kafka import CSP_TOPIC, DIGESTS_TOPIC
 from dief.seams import DLQ_HEADERS, InboundRecord
 from dief.secretariat import IncompleteCycleError, SecretariatStore, build_summary, verify_summary
@@ -90,28 +90,12 @@ def _unsigned(summary: CspSummary) -> dict[str, object]:
     return data
 
 
-_UNPROTECTABLE = (
-    "open (#15, session 5): on this history (seed 5, k_csp 2) every digest cell of AFR's "
-    "CSP11 is hidden, yet the red part's total (taken as known: digest total less summary "
-    "total) and the listed end_user_type values (each at least 1) pin 2025-03's "
-    "criminal_organization at 1; no cell is left to hide, so the first issue now raises "
-    "UnprotectedCellError instead of publishing the pinned cell as before (silently). "
-    "Next: unlist the dimension, or hide the summary row total so the red total is unknown"
-)
-
-
 @pytest.mark.parametrize(
     ("seed", "k"),
     [
         (3, 3),
         (4, 3),
-        pytest.param(
-            5,
-            2,
-            marks=pytest.mark.xfail(
-                raises=UnprotectedCellError, strict=True, reason=_UNPROTECTABLE
-            ),
-        ),
+        (5, 2),
         (6, 4),
     ],
 )
