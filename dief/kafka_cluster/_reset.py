@@ -41,7 +41,7 @@ async def empty_topics_and_groups(admin: AIOKafkaAdminClient, topics: Sequence[s
         for group in groups:
             coordinator = await admin.find_coordinator(group)
             # aiokafka's admin has no delete_groups: the request through its connection
-            response = await admin._send_request(DeleteGroupsRequest([group]), coordinator)  # noqa: SLF001  aiokafka's admin client has no public call for ACL requests
+            response = await admin._send_request(DeleteGroupsRequest([group]), coordinator)  # noqa: SLF001  aiokafka 0.14's admin client has no public call to delete consumer groups
             for name, code in response.results:
                 if code:
                     reason = for_code(code).__name__
