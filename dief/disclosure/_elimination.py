@@ -100,7 +100,10 @@ class _Rows:
         for raw in rows:
             row: Row = {col: v for col, v in raw.items() if v}
             if row:
-                self._put(len(self.live), row, {})
+                index = len(self.live)
+                self.live[index] = row
+                for col in row:
+                    self.where.setdefault(col, set()).add(index)
 
     def holders(self, col: int) -> set[int]:
         return self.where.get(col, set())
