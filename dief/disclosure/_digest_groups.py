@@ -50,6 +50,9 @@ __all__ = [
 
 _WINDOW = WINDOW
 _INDICATOR = Dimension.RISK_INDICATOR.value
+#: the dimensions' names, single-valued and the others, in :class:`Dimension`'s order
+_SINGLE = tuple(d.value for d in SINGLE_VALUED)
+_MULTI = tuple(d.value for d in Dimension if d not in SINGLE_VALUED)
 
 
 def window_key(last: Quarter) -> str:
@@ -194,12 +197,15 @@ def digest_groups(  # noqa: C901, PLR0912  one loop per kind of sum (dimensions,
         cells = tables[name]
         if TOTAL not in cells or name.startswith(_WINDOW):
             continue
-        for dimension in SINGLE_VALUED:
+        of_dimension: dict[str, list[CellId]] = {}
+        for cell in cells:
+            of_dimension.setdefault(cell[0], []).append(cell)
+        for dimension in _SINGLE:
             members = tuple(
                 sorted(
                     (name, *c)
-                    for c in cells
-                    if c[0] == dimension.value and (name, *c) not in hidden_in
+                    for c in of_dimension.get(dimension, ())
+                    if (name, *c) not in hidden_in
                 )
             )
             if members:
@@ -209,10 +215,8 @@ def digest_groups(  # noqa: C901, PLR0912  one loop per kind of sum (dimensions,
         # at least) where its count is the total, so it is the total's twin (the group is
         # kept only where the counts agree, below); without it a published sole item
         # category pinned a hidden total, and with it the two kinds of a two-case month
-        for dimension in Dimension:
-            if dimension in SINGLE_VALUED:
-                continue
-            sole = [c for c in cells if c[0] == dimension.value]
+        for dimension in _MULTI:
+            sole = of_dimension.get(dimension, ())
             if len(sole) == 1 and not is_grouped(sole[0]) and (name, *sole[0]) not in hidden_in:
                 groups.append(Group((name, *TOTAL), ((name, *sole[0]),)))
     for (name, dim), rare in sorted(grouped.items()):
