@@ -1,8 +1,11 @@
 """Utility and build time of the protected documents (issue #15): one protected system
 against each document protected on its own.
 
-On a copy of an aggregator store (the ``dief demo`` store, or any ``dief run`` one), with
-the record of earlier issues cleared (a first issue), writes every digest and summary
+On a copy of an aggregator store (the ``dief demo`` store, or any ``dief run`` one), or on
+a synthetic forum built for the run (``--forum realistic``: about 40 cases per region and
+year over three years, the volume of a real DIEF region; ``--forum demo``: 2,500 cases —
+the two forums of ``tests/integration/test_utility.py``), with the record of earlier
+issues cleared (a first issue), writes every digest and summary
 (JSON and Markdown) twice — ``write_outputs(joint=False)``, the documents protected one by
 one as before, and ``joint=True``, one protected system — and reports for each:
 
@@ -12,8 +15,10 @@ one as before, and ``joint=True``, one protected system — and reports for each
 * the time ``write_outputs`` took.
 
     python3 -m uv run python -m bench.disclosure STORE.sqlite [--no-write]
+    python3 -m uv run python -m bench.disclosure --forum realistic [--regions AFR EEG]
 
-Writes ``bench/results/disclosure.json`` and ``.md``. Long: a few minutes for the demo.
+Writes ``bench/results/disclosure[-FORUM].json`` and ``.md``. Long: a few minutes for the
+demo.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ import shutil
 import sqlite3
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bench._forums import demo_forum, realistic_forum
 from dief.aggregator.store import CaseStore
 from dief.audit import OwnCase, folder_utility
 from dief.catalogue import load_catalogue
@@ -37,12 +44,24 @@ from dief.render import write_outputs
 from dief.vocab import Region
 
 RESULTS = Path(__file__).parent / "results"
+#: the forums' last day (tests/integration/test_utility.py's)
+TODAY = date(2026, 12, 1)
+#: the least number of contributors of a total counted as "hidden with k contributors"
+K_MEETING = 2
 
 
-async def _cases_and_totals(store: CaseStore, out: Path) -> tuple[list[OwnCase], dict[str, Any]]:
+def _kind(period: str) -> str:
+    if "-H" in period:
+        return "half"
+    return "cycle" if period.startswith("CSP") else "quarter" if "-Q" in period else "month"
+
+
+async def _cases_and_totals(
+    store: CaseStore, out: Path, regions: list[Region]
+) -> tuple[list[OwnCase], dict[str, Any]]:
     cases: list[OwnCase] = []
     hidden: dict[str, list[int]] = {}
-    for region in Region:
+    for region in regions:
         cases.extend(
             OwnCase(region.value, case.month, case.tlp == "red", case.values)
             for case in await store.stored_cases(region.value)
@@ -52,17 +71,28 @@ async def _cases_and_totals(store: CaseStore, out: Path) -> tuple[list[OwnCase],
         tallies = merge_rows(await store.cell_rows(region.value, periods, include_red=True))
         for period in periods:
             total = tallies.get(period, {}).get(("_total", "_all"))
-            if total is None or total.contributors < 2:  # noqa: PLR2004  totals with at least 2 contributors: the figure issue #15 asks for
+            if total is None or total.contributors < K_MEETING:
                 continue
-            doc = json.loads((out / "digests" / region.value / f"{period}.json").read_text())
-            kind = "cycle" if period.startswith("CSP") else "quarter" if "-Q" in period else "month"
-            row = hidden.setdefault(kind, [0, 0])
+            path = out / "digests" / region.value / f"{period}.json"
+            row = hidden.setdefault(_kind(period), [0, 0])
             row[1] += 1
-            row[0] += doc["totals"]["cases"] is None
+            row[0] += not path.is_file() or json.loads(path.read_text())["totals"]["cases"] is None
     return cases, {k: {"hidden": h, "of": n} for k, (h, n) in sorted(hidden.items())}
 
 
-async def _one(source: Path, work: Path, *, joint: bool) -> dict[str, Any]:
+async def _forum_store(forum: str, work: Path, regions: list[Region]) -> Path:
+    """A store holding the synthetic *forum*'s cases of *regions* (no issue yet)."""
+    batches = realistic_forum(today=TODAY) if forum == "realistic" else demo_forum(today=TODAY)
+    db = work / f"{forum}.sqlite"
+    async with CaseStore(sqlite_url(db)) as store:
+        for region in regions:
+            facts = batches.get(region.value, [])
+            for start in range(0, len(facts), 500):
+                await store.apply_batch(region.value, facts[start : start + 500])
+    return db
+
+
+async def _one(source: Path, work: Path, *, joint: bool, regions: list[Region]) -> dict[str, Any]:
     db = work / f"{'joint' if joint else 'apart'}.sqlite"
     shutil.copy(source, db)
     with sqlite3.connect(db) as conn:  # a first issue: no earlier record
@@ -73,15 +103,15 @@ async def _one(source: Path, work: Path, *, joint: bool) -> dict[str, Any]:
         await write_outputs(
             out,
             store,
-            regions=list(Region),
+            regions=regions,
             catalogue=load_catalogue(),
             html=False,
             docx=False,
             joint=joint,
         )
         seconds = time.perf_counter() - started
-        cases, totals = await _cases_and_totals(store, out)
-    utility = folder_utility(out, cases, [r.value for r in Region])
+        cases, totals = await _cases_and_totals(store, out, regions)
+    utility = folder_utility(out, cases, [r.value for r in regions])
     return {
         "joint": joint,
         "write_outputs_seconds": round(seconds, 1),
@@ -98,12 +128,12 @@ async def _one(source: Path, work: Path, *, joint: bool) -> dict[str, Any]:
     }
 
 
-def _markdown(runs: list[dict[str, Any]], store: str) -> str:
+def _markdown(runs: list[dict[str, Any]], source: str) -> str:
     kinds = sorted({t for r in runs for t in r["utility"]})
     lines = [
         "# Disclosure control: utility and build time (issue #15)",
         "",
-        f"Store: `{store}` (a copy, earlier issues' record cleared). JSON + Markdown only.",
+        f"{source}; a first issue. JSON + Markdown only.",
         "",
         "| document type | " + " | ".join("joint" if r["joint"] else "apart" for r in runs) + " |",
         "|---|" + "---|" * len(runs),
@@ -113,14 +143,16 @@ def _markdown(runs: list[dict[str, Any]], store: str) -> str:
             f"{r['utility'][kind]['share']:.1%}" if kind in r["utility"] else "-" for r in runs
         ]
         lines.append(f"| {kind} (facts published) | " + " | ".join(cells) + " |")
-    for kind in ("month", "quarter", "cycle"):
+    for kind in ("month", "quarter", "half", "cycle"):
         cells = [
             "{hidden}/{of}".format(**r["hidden_totals"][kind])
             if kind in r["hidden_totals"]
             else "-"
             for r in runs
         ]
-        lines.append(f"| {kind} totals hidden (>= 2 contributors) | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {kind} totals hidden (>= {K_MEETING} contributors) | " + " | ".join(cells) + " |"
+        )
     lines.append(
         "| write_outputs (s) | " + " | ".join(str(r["write_outputs_seconds"]) for r in runs) + " |"
     )
@@ -128,19 +160,36 @@ def _markdown(runs: list[dict[str, Any]], store: str) -> str:
 
 
 def main() -> None:
-    """``python -m bench.disclosure STORE``: the cost of the disclosure pattern, as Markdown."""
+    """``python -m bench.disclosure STORE`` or ``--forum realistic|demo``: utility and cost
+    of the disclosure pattern, as Markdown."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("store", type=Path)
+    parser.add_argument("store", type=Path, nargs="?")
+    parser.add_argument("--forum", choices=("realistic", "demo"))
+    parser.add_argument("--regions", nargs="+", default=None, help="default: every region")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    if (args.store is None) == (args.forum is None):
+        parser.error("give a store or --forum, not both")
+    regions = [Region(r) for r in args.regions] if args.regions else list(Region)
     with tempfile.TemporaryDirectory() as tmp:
-        runs = [asyncio.run(_one(args.store, Path(tmp), joint=j)) for j in (False, True)]
-    text = _markdown(runs, args.store.name)
+        work = Path(tmp)
+        if args.forum:
+            source = asyncio.run(_forum_store(args.forum, work, regions))
+            names = ", ".join(r.value for r in regions)
+            what = f"Forum: `{args.forum}` (bench._forums), regions {names}"
+        else:
+            source, what = (
+                args.store,
+                f"Store: `{args.store.name}` (a copy, earlier issues' record cleared)",
+            )
+        runs = [asyncio.run(_one(source, work, joint=j, regions=regions)) for j in (False, True)]
+    text = _markdown(runs, what)
     print(text)
     if not args.no_write:
+        name = f"disclosure-{args.forum}" if args.forum else "disclosure"
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "disclosure.json").write_text(json.dumps(runs, indent=2) + "\n")
-        (RESULTS / "disclosure.md").write_text(text)
+        (RESULTS / f"{name}.json").write_text(json.dumps(runs, indent=2) + "\n")
+        (RESULTS / f"{name}.md").write_text(text)
 
 
 if __name__ == "__main__":
