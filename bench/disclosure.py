@@ -34,9 +34,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench._forums import demo_forum, realistic_forum
+from bench._forums import bulletin_facts, demo_forum, realistic_forum
 from dief.aggregator.store import CaseStore
-from dief.audit import OwnCase, folder_utility
+from dief.audit import (
+    OwnCase,
+    audit_baseline,
+    bulletin_case,
+    check_bulletin,
+    folder_utility,
+    load_reader,
+)
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.disclosure import merge_rows
@@ -80,6 +87,40 @@ async def _cases_and_totals(
     return cases, {k: {"hidden": h, "of": n} for k, (h, n) in sorted(hidden.items())}
 
 
+#: how many of a region's latest cases the bulletin release check is timed on
+BULLETINS_TIMED = 10
+
+
+def _bulletin_check(out: Path, cases: list[OwnCase], region: str) -> dict[str, Any]:
+    """Seconds the bulletin release check takes on the documents in *out* (DESIGN §13): the
+    reader's baseline once, then a check for each of the region's latest cases as a
+    bulletin candidate (CPU-bound, wall seconds as the release rule sees them)."""
+    started = time.perf_counter()
+    base = audit_baseline(load_reader([out], region))
+    baseline = time.perf_counter() - started
+    latest = sorted((c for c in cases if c.region == region and not c.red), key=lambda c: c.month)[
+        -BULLETINS_TIMED:
+    ]
+    seconds: list[float] = []
+    answers: dict[str, int] = {}
+    for case in latest:
+        candidate = bulletin_case(bulletin_facts(case), region)
+        if candidate is None:
+            continue
+        result = check_bulletin(base, candidate)
+        seconds.append(result.seconds)
+        answers[result.by] = answers.get(result.by, 0) + 1
+    seconds.sort()
+    return {
+        "region": region,
+        "baseline_s": round(baseline, 2),
+        "checks": len(seconds),
+        "median_s": round(seconds[len(seconds) // 2], 3) if seconds else None,
+        "max_s": round(seconds[-1], 3) if seconds else None,
+        "answered_by": answers,
+    }
+
+
 async def _forum_store(forum: str, work: Path, regions: list[Region]) -> Path:
     """A store holding the synthetic *forum*'s cases of *regions* (no issue yet)."""
     batches = realistic_forum(today=TODAY) if forum == "realistic" else demo_forum(today=TODAY)
@@ -112,8 +153,10 @@ async def _one(source: Path, work: Path, *, joint: bool, regions: list[Region]) 
         seconds = time.perf_counter() - started
         cases, totals = await _cases_and_totals(store, out, regions)
     utility = folder_utility(out, cases, [r.value for r in regions])
+    bulletins = _bulletin_check(out, cases, regions[0].value) if joint else None
     return {
         "joint": joint,
+        "bulletin_check": bulletins,
         "write_outputs_seconds": round(seconds, 1),
         "hidden_totals": totals,
         "utility": {
@@ -156,6 +199,18 @@ def _markdown(runs: list[dict[str, Any]], source: str) -> str:
     lines.append(
         "| write_outputs (s) | " + " | ".join(str(r["write_outputs_seconds"]) for r in runs) + " |"
     )
+    for run in runs:
+        check = run.get("bulletin_check")
+        if check:
+            lines += [
+                "",
+                (
+                    f"Bulletin release check on the joint documents, {check['region']}: baseline "
+                    f"{check['baseline_s']} s, then {check['checks']} candidates (the latest cases): "
+                    f"median {check['median_s']} s, at most {check['max_s']} s; answered by "
+                    f"{check['answered_by']}."
+                ),
+            ]
     return "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections import defaultdict
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -23,10 +25,14 @@ from dief.wire import (
 from dief.wire._ownership import b64url
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from dief.audit import OwnCase
     from dief.crypto import Sealer
     from dief.seams import CredentialSource
+    from dief.synthetic import SyntheticCase
 
 TODAY = date(2026, 11, 22)
 SECRET = b"s" * 32
@@ -114,3 +120,42 @@ def record_facts(
     return CaseFacts.from_record(
         record, record_id=record_id or str(uuid.uuid4()), sealed=sealed, route=False
     )
+
+
+def signed_facts(lines: Iterable[SyntheticCase], *, today: date) -> dict[str, list[CaseFacts]]:
+    """Map each region to the facts of synthetic *lines* in posting order, each case signed
+    as its State's node would (the node secret derived from the State's name, one owner key
+    per case, the revision counted per case): a synthetic forum as its aggregators store it."""
+    indexes: dict[str, int] = {}
+    revisions: dict[str, int] = {}
+    out: dict[str, list[CaseFacts]] = defaultdict(list)
+    for line in lines:
+        doc = dict(line.document)
+        state = str(doc.pop("submitted_by"))
+        case = parse_case(doc, today=today)
+        case_id = str(case.case_id)
+        revision = case.revision or revisions.get(case_id, 0) + 1
+        revisions[case_id] = revision
+        index = indexes.setdefault(case_id, len(indexes))
+        secret = hashlib.sha256(state.encode()).digest()
+        record = signed_record(case, secret=secret, index=index, revision=revision)
+        out[str(record.region)].append(record_facts(record, sealed=record.to_json()))
+    return out
+
+
+def bulletin_facts(case: OwnCase) -> dict[str, object]:
+    """The facts a bulletin of *case* carries, as a node posts them (``dief.audit.bulletin_case``
+    reads them back)."""
+    values: dict[str, list[str]] = {}
+    for dim, value in case.values:
+        values.setdefault(dim, []).append(value)
+    return {
+        "action": "publish",
+        "kind": values.get("kind", [None])[0],
+        "item_categories": values.get("item_category", []),
+        "end_user_type": values.get("end_user_type", [None])[0],
+        "transfer_stage": values.get("transfer_stage", [None])[0],
+        "methods": values.get("method", []),
+        "risk_indicators": values.get("risk_indicator", []),
+        "month": case.month,
+    }
