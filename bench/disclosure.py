@@ -205,10 +205,10 @@ def _markdown(runs: list[dict[str, Any]], source: str) -> str:
             lines += [
                 "",
                 (
-                    f"Bulletin release check on the joint documents, {check['region']}: baseline "
-                    f"{check['baseline_s']} s, then {check['checks']} candidates (the latest cases): "
-                    f"median {check['median_s']} s, at most {check['max_s']} s; answered by "
-                    f"{check['answered_by']}."
+                    f"Bulletin release check on the joint documents, {check['region']}: "
+                    f"baseline {check['baseline_s']} s, then {check['checks']} candidates "
+                    f"(the latest cases): median {check['median_s']} s, "
+                    f"at most {check['max_s']} s; answered by {check['answered_by']}."
                 ),
             ]
     return "\n".join(lines) + "\n"
