@@ -58,6 +58,7 @@ from dief.disclosure._suppression import (
     SortKey,
     protect,
 )
+from dief.disclosure._withheld import withheld_cells, withheld_dimensions, withheld_zeros
 from dief.periods import (
     DEFAULT_CYCLE_START_MONTH,
     CspCycle,
@@ -346,6 +347,14 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
     recorded = {_key(c) for c in (*earlier.suppressed, *earlier.counts)} if earlier else set()
     grouped = group_rare_values(tables, k=k, recorded=recorded, coarse=coarse) if group_rare else {}
     zeros = month_zeros(tables, parts) if coarse else set()
+    # a dimension whose every value has fewer than k contributors lists no value
+    withheld = {
+        key: cells
+        for key, cells in withheld_dimensions(tables, k=k, recorded=recorded).items()
+        if key not in grouped
+    }
+    # a value of a quarter (half, cycle) may be in any of its months that withhold it
+    unknown_zeros = withheld_zeros(tables, parts, withheld)
     # the values a quarter (half, cycle) does not list: 0, so are their months' cells
     nil = listed_zeros(tables, parts) if coarse else {}
     counts: dict[Key, int] = {}
@@ -359,7 +368,9 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
     counts.update(dict.fromkeys(nil, 0))
     joint = None
     unlisted: set[Key] = {(t, *c) for (t, _), cells in grouped.items() for c in cells}
-    free: set[Key] = set()
+    unlisted |= withheld_cells(withheld) | unknown_zeros
+    free: set[Key] = set(unknown_zeros)
+    primary -= unknown_zeros
     if rows is not None and k_summary is not None:
         plain = {n: {c: t for c, t in v.items() if not is_grouped(c)} for n, v in tables.items()}
         joint = joint_parts(
