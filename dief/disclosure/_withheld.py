@@ -12,7 +12,10 @@ cells (:mod:`dief.disclosure._design`).
 
 A dimension an earlier issue listed a cell of in that table is never withheld (the pattern
 stays stable across issues: a value listed before and missing now would be a zero). A
-checklist window, a summary row and a red part are no digest table and are left alone.
+period of fewer than k contributors (its digest lists no dimension at all) keeps its cells
+in the pattern as before, listed and suppressed: withheld too, a re-issue's piece missed a
+half-cycle's sum over two such months (docs/digests.md). A checklist window, a summary row
+and a red part are no digest table and are left alone. Opt-in (:data:`WITHHOLD_BY_DEFAULT`).
 """
 
 from __future__ import annotations
