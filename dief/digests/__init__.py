@@ -95,6 +95,12 @@ from dief.digests._trend import (
     trend_flag,
     z_score,
 )
+from dief.digests._withheld import (
+    WITHHELD_DIMENSION_TEXT,
+    WITHHELD_KEY,
+    WITHHELD_NOTE,
+    withheld_dimensions,
+)
 
 __all__ = [
     "ALPHA",
@@ -106,6 +112,9 @@ __all__ = [
     "SERIES_TOP",
     "SHARE_DIGITS",
     "TREND_TEST",
+    "WITHHELD_DIMENSION_TEXT",
+    "WITHHELD_KEY",
+    "WITHHELD_NOTE",
     "Z_CRITICAL",
     "CaseLesson",
     "CspCell",
@@ -162,5 +171,6 @@ __all__ = [
     "signing_bytes",
     "today_of",
     "trend_flag",
+    "withheld_dimensions",
     "z_score",
 ]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from dief.aggregator import TOTAL
 from dief.digests._lessons import CaseLesson, lessons_for
 from dief.digests._trend import TREND_TEST, trend_flag
+from dief.digests._withheld import with_withheld
 from dief.disclosure import (
     MONTH_DIMENSIONS,
     CellId,
@@ -244,13 +245,17 @@ def _dimensions(
 ) -> dict[Dimension, list[Cell]]:
     """The period's cells by dimension (:func:`rank_cells`), shares of the published
     *total*, compared with the period before; none for a period of fewer than k
-    contributors (:func:`few_contributors`), none compared with such a period before."""
+    contributors (:func:`few_contributors`), none compared with such a period before; no
+    dimension the pattern withholds (:mod:`dief.digests._withheld`), none compared with
+    a period that withholds it."""
     now, before, periods = tables.now, tables.then, tables.periods
     if few_contributors(now, pattern.k):
         return {}
     compare = not few_contributors(before, pattern.k)
     out: dict[Dimension, list[Cell]] = {}
     for dimension in Dimension:
+        if pattern.withholds(periods[0], dimension.value):
+            continue  # no value listed (dief.digests._withheld)
         cells = [
             _cell(
                 cell,
@@ -259,7 +264,10 @@ def _dimensions(
                 pattern=pattern,
                 periods=periods,
                 total=total,
-                compare=compare,
+                # a previous period that withholds the dimension says nothing of it: a 0
+                # beside hidden counts would tell which of its values have cases
+                compare=compare
+                and not (periods[1] is not None and pattern.withholds(periods[1], dimension.value)),
             )
             for cell, tally in now.items()
             if cell[0] == dimension.value and pattern.listed_cell(periods[0], cell)
@@ -690,6 +698,13 @@ def assemble_digest(  # noqa: PLR0913  a public keyword signature (RegionDigests
     dimensions = _dimensions(tables, pattern=pattern, total=published_total)
     if monthly:
         dimensions = {d: cells for d, cells in dimensions.items() if d.value in MONTH_DIMENSIONS}
+    withheld = [
+        d
+        for d in Dimension
+        if pattern.withholds(str(current), d.value)
+        and not few_contributors(tables.now, k)
+        and (not monthly or d.value in MONTH_DIMENSIONS)
+    ]
     suppressed = sum(c.suppressed for cells in dimensions.values() for c in cells)
     checklist = _checklist(tables, pattern=pattern, catalogue=catalogue)
     hidden_facts = sum(
@@ -713,19 +728,23 @@ def assemble_digest(  # noqa: PLR0913  a public keyword signature (RegionDigests
             current,
             dimensions.get(Dimension.TRANSFER_STAGE, []),
             withheld=alone,
-            stages=not monthly,
+            stages=not monthly and Dimension.TRANSFER_STAGE not in withheld,
         ),
-        notes=_notes(
-            tables,
-            pattern,
-            dead,
-            checklist,
+        notes=with_withheld(
+            _notes(
+                tables,
+                pattern,
+                dead,
+                checklist,
+                k=k,
+                suppressed=suppressed,
+                omitted=omitted,
+                alone=alone,
+                share=share,
+                monthly=monthly,
+            ),
+            withheld,
             k=k,
-            suppressed=suppressed,
-            omitted=omitted,
-            alone=alone,
-            share=share,
-            monthly=monthly,
         ),
     )
 

@@ -306,7 +306,7 @@ class RegionDigests:
         region its :meth:`digest` and default :meth:`series` read: the cells of every
         table they show (the period, the one before, the checklist's windows and their
         quarters, the charts' periods) with each cell's status in the pattern (covered,
-        suppressed, secondary, unlisted), ``k``, the start month, the
+        suppressed, secondary, unlisted, withheld dimensions), ``k``, the start month, the
         design, the period's data version, the dead letters and the route tables of the
         period. Two issues of equal fingerprints build the same digest and series from
         the same catalogue and lessons (issue #15: a re-issue builds only the others)."""
@@ -384,6 +384,9 @@ def _table_views(source: RegionDigests, tables: set[str]) -> dict[str, str]:
         for key in keys:
             if key[0] in statuses:
                 statuses[key[0]].append((name, tuple(key)))
+    for table, dimension in pattern.withheld:
+        if table in statuses:
+            statuses[table].append(("withheld", (table, dimension)))
     return {
         t: repr(
             (

@@ -2,7 +2,8 @@
 
 Every point is what the digest of that period publishes: its count, ``None`` where that
 digest suppresses the cell (primary or secondary: the region's joint pattern,
-:func:`~dief.disclosure.digest_pattern`), 0 where there is no case. Reading the
+:func:`~dief.disclosure.digest_pattern`) or withholds its dimension, 0 where there is no
+case. Reading the
 series costs the region's stored cells, once: O(cells).
 """
 
@@ -106,7 +107,13 @@ def digest_series(  # noqa: PLR0913  public keyword signature, used by _region a
             Series(
                 value,
                 tuple(
-                    pattern.published(p, (dimension.value, value), t.get((dimension.value, value)))
+                    # a period that withholds the dimension says nothing of its values:
+                    # each point hidden, those without data too (a 0 would tell which have)
+                    None
+                    if pattern.withholds(p, dimension.value)
+                    else pattern.published(
+                        p, (dimension.value, value), t.get((dimension.value, value))
+                    )
                     for p, t in zip(periods, tables, strict=True)
                 ),
             )

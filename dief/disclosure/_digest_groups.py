@@ -35,7 +35,7 @@ from dief.periods import CspCycle, HalfCycle, Month, Period, Quarter, parse_peri
 from dief.vocab import Dimension
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Mapping, Sequence
 
     from dief.aggregator.store import PublishedPattern, SuppressedCell
 
@@ -237,12 +237,24 @@ def _key(cell: SuppressedCell) -> Key:
     return (cell.period, cell.dimension, cell.value)
 
 
-def _earlier(earlier: PublishedPattern, counts: Mapping[Key, int], start_month: int) -> Earlier:
+def _earlier(
+    earlier: PublishedPattern,
+    counts: Mapping[Key, int],
+    start_month: int,
+    unlisted: Collection[Key] = frozenset(),
+) -> Earlier:
     """The earlier issues as :func:`protect` takes them: the cells they suppressed (those
     listed now), the counts they published that are the same now, and their groups,
     rebuilt from the record over every cell it lists (a group whose published cells do
     not add up is no equation and is left out; one with suppressed cells is kept, which
-    errs on the safe side)."""
+    errs on the safe side).
+
+    *unlisted*: cells no document lists now (a withheld dimension's,
+    :mod:`dief.disclosure._withheld`; a month's by total). Where a period of a sum has
+    no recorded cell of a value's dimension and the cell is unlisted now, the earlier
+    issue withheld that dimension too (a dimension it listed stays listed): the cell is
+    an unknown of the earlier issue's sums, not a zero (left out, the earlier sums were
+    false equations that pinned cells no reader can pin)."""
     recorded: dict[Key, int | None] = {_key(c): n for c, n in earlier.counts.items()}
     recorded.update((_key(c), None) for c in earlier.suppressed)
     tables: dict[str, PeriodCells] = {}
@@ -261,6 +273,8 @@ def _earlier(earlier: PublishedPattern, counts: Mapping[Key, int], start_month: 
                 continue
             inner = period.months
         parts[name] = tuple(str(p) for p in inner if str(p) in tables)
+    withheld = _withheld_before(tables, parts, unlisted)
+    recorded.update(dict.fromkeys(withheld, None))
 
     def holds(group: Group) -> bool:
         values = [recorded[c] for c in group.cells]
@@ -272,9 +286,37 @@ def _earlier(earlier: PublishedPattern, counts: Mapping[Key, int], start_month: 
     groups = tuple(
         g
         for g in digest_groups(tables, parts)
-        if holds(g) and any(c in suppressed for c in g.cells)
+        if holds(g)
+        and any(c in suppressed for c in g.cells)
+        # a withheld value is no sole value: the reader does not know it is alone
+        and not (g.marginal[1:] == TOTAL and len(g.members) == 1 and g.members[0] in withheld)
     )
     unchanged = frozenset(
         key for key, n in recorded.items() if n is not None and counts.get(key) == n
     )
     return Earlier(suppressed, groups, unchanged, given=frozenset())
+
+
+def _withheld_before(
+    tables: dict[str, PeriodCells], parts: Mapping[str, Sequence[str]], unlisted: Collection[Key]
+) -> set[Key]:
+    """The cells of the periods of the recorded sums that the earlier issue withheld (see
+    :func:`_earlier`): put in *tables*; returns their keys."""
+    if not unlisted:
+        return set()
+    shown = {(name, cell[0]) for name, cells in tables.items() for cell in cells}
+    out: set[Key] = set()
+    grew = True
+    while grew:  # a cell added to a quarter (a window's part) reaches its months next
+        grew = False
+        for name, inner in parts.items():
+            for cell in list(tables[name]):
+                if cell == TOTAL:
+                    continue
+                for part in inner:
+                    key = (part, *cell)
+                    if (part, cell[0]) not in shown and key in unlisted and key not in out:
+                        tables[part][cell] = Tally(0, 0, ())
+                        out.add(key)
+                        grew = True
+    return out

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.aggregator.store import PublishedCell, PublishedPattern, SuppressedCell
+from dief.disclosure import _withheld
 from dief.disclosure._design import (
     MONTH_CELLS,
     MONTH_DIMENSIONS,
@@ -58,6 +59,7 @@ from dief.disclosure._suppression import (
     SortKey,
     protect,
 )
+from dief.disclosure._withheld import withheld_cells, withheld_dimensions
 from dief.periods import (
     DEFAULT_CYCLE_START_MONTH,
     CspCycle,
@@ -120,6 +122,14 @@ class DigestPattern:
     #: cells of its tables no document lists (values grouped as ``(other)``, a month's
     #: cells besides its total and kind): unknowns of the pattern, never published
     unlisted: frozenset[Key] = frozenset()
+    #: (table, dimension) whose digest lists no value: every value has fewer than k
+    #: contributors (:mod:`dief.disclosure._withheld`); its cells are in ``unlisted``
+    withheld: frozenset[tuple[str, str]] = frozenset()
+
+    def withholds(self, table: str, dimension: str) -> bool:
+        """Whether the digest of *table* withholds *dimension* (lists none of its values:
+        each has fewer than k contributors)."""
+        return (table, dimension) in self.withheld
 
     def listed_cell(self, table: str, cell: CellId) -> bool:
         """Whether the digest of *table* lists *cell* (not grouped, not a month's hidden
@@ -181,6 +191,7 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
     months_by_total: bool = False,
     group_rare: bool = False,
     known_cases: Mapping[str, PeriodCells] | None = None,
+    withhold: bool | None = None,
 ) -> DigestPattern:
     """The joint pattern of every digest of a region from its merged cells (period → cells,
     every period with data), covering also the checklist windows of *periods* (digests to
@@ -217,6 +228,10 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
     checklist windows' and the summary rows' too, counts at least their number
     (:func:`_floor_cells`).
 
+    *withhold* (default :data:`~dief.disclosure._withheld.WITHHOLD_BY_DEFAULT`, off): a
+    dimension whose every value in a period has fewer than *k* contributors (the period
+    having k) lists no value (:mod:`dief.disclosure._withheld`; ``withheld`` of the result).
+
     Deterministic: the same cells give the same pattern, whether one digest or all of them
     are being written.
 
@@ -226,6 +241,7 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
     if k < 1:
         raise ValueError("k is at least 1")
     extra = tuple(sorted({str(p) for p in periods} - set(tallies)))
+    withhold = _withheld.WITHHOLD_BY_DEFAULT if withhold is None else withhold
     return remembered(
         (
             k,
@@ -237,6 +253,7 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
             months_by_total,
             group_rare,
             known_cases or None,
+            withhold,
         ),
         tallies,
         lambda: _digest_pattern(
@@ -250,6 +267,7 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
             months_by_total=months_by_total,
             group_rare=group_rare,
             known_cases=known_cases,
+            withhold=withhold,
         ),
     )
 
@@ -338,6 +356,7 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
     months_by_total: bool,
     group_rare: bool = False,
     known_cases: Mapping[str, PeriodCells] | None = None,
+    withhold: bool = False,
 ) -> DigestPattern:
     """:func:`digest_pattern`, computed (a re-issue only over the piece its new data
     reaches: :mod:`dief.disclosure._pieces`)."""
@@ -346,6 +365,12 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
     recorded = {_key(c) for c in (*earlier.suppressed, *earlier.counts)} if earlier else set()
     grouped = group_rare_values(tables, k=k, recorded=recorded, coarse=coarse) if group_rare else {}
     zeros = month_zeros(tables, parts) if coarse else set()
+    # a dimension whose every value has fewer than k contributors lists no value
+    withheld = {
+        key: cells
+        for key, cells in withheld_dimensions(tables, k=k, recorded=recorded).items()
+        if withhold and key not in grouped
+    }
     # the values a quarter (half, cycle) does not list: 0, so are their months' cells
     nil = listed_zeros(tables, parts) if coarse else {}
     counts: dict[Key, int] = {}
@@ -359,6 +384,9 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
     counts.update(dict.fromkeys(nil, 0))
     joint = None
     unlisted: set[Key] = {(t, *c) for (t, _), cells in grouped.items() for c in cells}
+    # a withheld value of a month is still in the quarter's sums; a value the month has no
+    # case of stays a known zero there (the reader does not know it: the safe side)
+    unlisted |= withheld_cells(withheld)
     free: set[Key] = set()
     if rows is not None and k_summary is not None:
         plain = {n: {c: t for c, t in v.items() if not is_grouped(c)} for n, v in tables.items()}
@@ -420,7 +448,7 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
         table, dimension, value = key
         return (ranks[table], _DIM_RANK.get(dimension, -1), f"{table}\x1f{value}")
 
-    before = None if earlier is None else _earlier(earlier, counts, start_month)
+    before = None if earlier is None else _earlier(earlier, counts, start_month, unlisted)
 
     def run(  # noqa: PLR0913, PLR0917  the Runner protocol's signature (dief.disclosure._pieces)
         counts: Mapping[Key, int],
@@ -481,4 +509,5 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
         requirements,
         k_summary if joint is not None else None,
         frozenset({*(k for k in unlisted if k[0] in tables), *nil}),
+        frozenset(withheld),
     )

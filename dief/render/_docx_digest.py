@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
+from dief.digests import WITHHELD_DIMENSION_TEXT, withheld_dimensions
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
 from dief.render._docx import (
     _DASH,
@@ -79,9 +80,13 @@ def _cell_row(cell: Cell, shown: str) -> list[str]:
 def _dimensions(doc: DocxDocument, digest: Digest) -> None:
     header = ["Value", "Cases", "Contributors", "Share", "Previous", "Change", "Trend"]
     titles = {e.id: e.title or e.question for e in digest.checklist}
+    withheld = withheld_dimensions(digest)
     for dimension in Dimension:
         cells = digest.dimensions.get(dimension, [])
         doc.add_heading(DIMENSION_LABELS[dimension].capitalize(), 2)
+        if dimension in withheld:
+            doc.add_paragraph(WITHHELD_DIMENSION_TEXT.format(k=digest.k))
+            continue
         if not cells:
             doc.add_paragraph("No data.")
             continue

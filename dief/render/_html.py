@@ -10,6 +10,7 @@ Rendering is deterministic: the same inputs give the same bytes.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -17,7 +18,14 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from dief.digests import MONTHLY_NOTE, SERIES_TOP, DigestSeries, previous_period
+from dief.digests import (
+    MONTHLY_NOTE,
+    SERIES_TOP,
+    WITHHELD_DIMENSION_TEXT,
+    DigestSeries,
+    previous_period,
+    withheld_dimensions,
+)
 from dief.periods import DEFAULT_CYCLE_START_MONTH, Month, parse_period
 from dief.render._routes import ROUTES_INTRO, ROUTES_TITLE, WITHHELD_TEXT, route_views
 from dief.render._svg import PALETTE, Bar, bar_list, column_chart, line_chart
@@ -37,7 +45,7 @@ from dief.wire import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
 __all__ = ["render_digest_html", "render_summary_html"]
 
@@ -138,6 +146,8 @@ class _DimensionView:
     chart: Markup | None
     legend: Sequence[tuple[str, str]]
     table: str = ""
+    #: what the card says in place of its table where the digest withholds the dimension
+    withheld: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +315,14 @@ def _dimension_views(
                     )
                 )
         views.append(
-            _DimensionView(dimension.value, name.capitalize(), cells, chart, legend, table)
+            _DimensionView(
+                dimension.value,
+                name.capitalize(),
+                cells,
+                chart,
+                legend,
+                table,
+            )
         )
     return views
 
@@ -357,6 +374,7 @@ def render_digest_html(
         totals_chart = column_chart(periods, values, title=f"{name}: cases per period")
     notes = digest.notes
     window = notes.checklist_window
+    withheld = withheld_dimensions(digest)
     return (
         _environment()
         .get_template("digest.html.j2")
@@ -372,7 +390,7 @@ def render_digest_html(
             tile_items=_digest_tiles(digest, previous),
             changes=_changes(digest),
             uncomparable=_uncomparable(digest),
-            monthly_note="" if digest.dimensions else MONTHLY_NOTE,
+            monthly_note="" if digest.dimensions or withheld else MONTHLY_NOTE,
             hidden_entries=sum(e.suppressed for e in digest.checklist),
             totals_chart=Markup(totals_chart),  # noqa: S704
             checklist_window=f"{window[0]} to {window[-1]}" if window else "",
@@ -380,8 +398,12 @@ def render_digest_html(
             checklist=digest.checklist,
             top=SERIES_TOP,
             periods=periods,
-            dimensions=_dimension_views(
-                digest.dimensions, series, share_charts=series is None, title=name
+            dimensions=_withheld_views(
+                _dimension_views(
+                    digest.dimensions, series, share_charts=series is None, title=name
+                ),
+                withheld,
+                WITHHELD_DIMENSION_TEXT.format(k=digest.k),
             ),
             lessons_omitted=notes.lessons_omitted,
             lesson_groups=_lesson_groups(digest.lessons),
@@ -393,6 +415,15 @@ def render_digest_html(
             dead_letters=sorted(notes.dead_letters.items()),
         )
     )
+
+
+def _withheld_views(
+    views: Sequence[_DimensionView], withheld: Collection[Dimension], text: str
+) -> list[_DimensionView]:
+    """*views* with each dimension the digest withholds saying *text* in place of its
+    table (its chart stays: every point of a period that withholds it is hidden)."""
+    codes = {d.value for d in withheld}
+    return [dataclasses.replace(v, withheld=text) if v.code in codes else v for v in views]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dief.digests import MONTHLY_NOTE
+from dief.digests import MONTHLY_NOTE, WITHHELD_DIMENSION_TEXT, withheld_dimensions
 from dief.render._routes import ROUTES_INTRO, ROUTES_TITLE, WITHHELD_TEXT, route_views
 from dief.secretariat import DIMENSION_LABELS, percent
 from dief.vocab import REGION_NAMES, Dimension, TransferStage
@@ -25,7 +25,7 @@ from dief.wire import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Collection, Iterable, Sequence
 
 __all__ = ["legend", "render_digest_markdown", "render_summary_markdown"]
 
@@ -103,11 +103,17 @@ def _cell_row(cell: Cell, *, digest: bool) -> list[str]:
 
 
 def _dimension_tables(
-    dimensions: dict[Dimension, list[Cell]], *, digest: bool, level: str
+    dimensions: dict[Dimension, list[Cell]],
+    *,
+    digest: bool,
+    level: str,
+    withheld: Collection[Dimension] = frozenset(),
+    k: int | None = None,
 ) -> list[str]:
+    """One table per dimension; a dimension the digest withholds says why instead."""
     header = ["value", "cases", "contributors", "share"]
     header += ["previous", "change", "trend"] if digest else ["trend vs previous cycle"]
-    if digest and not dimensions:
+    if digest and not dimensions and not withheld:
         return ["", MONTHLY_NOTE]
     lines: list[str] = []
     for dimension in Dimension:
@@ -117,6 +123,9 @@ def _dimension_tables(
             f"{level} {DIMENSION_LABELS[dimension].capitalize()} (`{dimension.value}`)",
             "",
         ]
+        if dimension in withheld:
+            lines.append(WITHHELD_DIMENSION_TEXT.format(k=k))
+            continue
         if not cells:
             lines.append("No data.")
             continue
@@ -226,7 +235,13 @@ def render_digest_markdown(digest: Digest) -> str:
         *_totals(digest.totals, previous=True),
         "",
         "## Dimensions",
-        *_dimension_tables(digest.dimensions, digest=True, level="###"),
+        *_dimension_tables(
+            digest.dimensions,
+            digest=True,
+            level="###",
+            withheld=withheld_dimensions(digest),
+            k=digest.k,
+        ),
         "",
         "## Risk-indicator checklist",
         "",

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dief.digests import withheld_dimensions
 from dief.disclosure import SINGLE_VALUED
 
 if TYPE_CHECKING:
@@ -42,6 +43,9 @@ class Issue:
     hidden: Collection[Name]
     groups: Sequence[tuple[Name, Sequence[Name]]]  # marginal = sum of members
     truth: Mapping[Name, int] | None = None  # the hidden values, to check a guess
+    #: unknowns no document lists (a withheld dimension's cells, a blank digest's): at
+    #: least 0, not 1, in the "at least one" bound
+    floor0: Collection[Name] = frozenset()
 
 
 def tables(summary: CspSummary) -> dict[str, RegionTable]:
@@ -137,12 +141,13 @@ def recover(  # noqa: C901,PLR0912,PLR0914  the attacker's fixed-point propagati
                 rest = marginal_value - sum(
                     value(i, m) or 0 for m in members if m not in open_members
                 )
-                forced = len(open_members) == 1 or rest == len(open_members)
+                least = {m: 0 if m in issue.floor0 else 1 for m in open_members}
+                forced = len(open_members) == 1 or rest == sum(least.values())
                 # a re-issue may list a cell that now counts zero: "all ones" is then a
                 # guess, which recovers the cells only where it is right
                 right = (
                     issue.truth is None
-                    or all(issue.truth.get(m) == 1 for m in open_members)
+                    or all(issue.truth.get(m) == least[m] for m in open_members)
                     or len(open_members) == 1
                 )
                 if forced and right:
@@ -230,7 +235,10 @@ def read_digests(  # noqa: C901, PLR0912, PLR0914, PLR0915  one reading of every
     have, suppressed, the others zero: the reader the protection is built against. Without
     them its cells are unknowns at least 0 in the sums, and computing one is not reported
     (``unseen``: the attacker cannot tell a value absent there, pinned at 0 by the sums,
-    from one present; :mod:`dief.audit` judges the documents as published).
+    from one present; :mod:`dief.audit` judges the documents as published). A dimension a
+    digest withholds (``notes.withheld_dimensions``: each value below k) is read the same
+    way, whatever *listing* says: its cells are unknowns at least 0 in the sums across
+    periods, and computing one is not reported.
     """
     known: dict[Name, int] = {}
     hidden: set[Name] = set()
@@ -297,6 +305,7 @@ def read_digests(  # noqa: C901, PLR0912, PLR0914, PLR0915  one reading of every
         if n is not None:
             known[f"{table}/_total"] = n
     unseen: set[Name] = set()
+    floor0: set[Name] = set()
     for w in windows:
         if f"{w}/_total" not in known:
             # the window has cases: an unknown; suppressed if a published count comes
@@ -340,15 +349,27 @@ def read_digests(  # noqa: C901, PLR0912, PLR0914, PLR0915  one reading of every
         elif "Q" in p:
             parts[p] = _quarter_months(p)
     unknown = set() if listing is not None else blank
+    withheld = {d.period: {w.value for w in withheld_dimensions(d)} for d in digests}
+
+    def open_in(q: str, name: str) -> bool:
+        return q in unknown or name.split("/", 1)[0] in withheld.get(q, set())
+
     for p, inner in parts.items():
         for name in sorted(listed[p]):
-            members = [f"{q}/{name}" for q in inner if name in listed.get(q, set()) or q in unknown]
+            members = [
+                f"{q}/{name}" for q in inner if name in listed.get(q, set()) or open_in(q, name)
+            ]
             for q in inner:
-                if q in unknown and name not in listed.get(q, set()):
+                if open_in(q, name) and name not in listed.get(q, set()):
                     hidden.add(f"{q}/{name}")
                     unseen.add(f"{q}/{name}")
+                    floor0.add(f"{q}/{name}")
             groups.append((f"{p}/{name}", members))
-    return DigestRead(Issue(known, hidden, groups), frozenset(revealed), frozenset(unseen))
+    return DigestRead(
+        Issue(known, hidden, groups, floor0=frozenset(floor0)),
+        frozenset(revealed),
+        frozenset(unseen),
+    )
 
 
 def recover_digests(

@@ -12,7 +12,7 @@ import pytest
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
-from dief.digests import build_digest, digest_series, load_series
+from dief.digests import build_digest, digest_series, load_series, withheld_dimensions
 from dief.disclosure import merge_rows
 from dief.periods import parse_period
 from dief.render import render_digest_html, render_digest_markdown, render_summary_html
@@ -134,6 +134,35 @@ def _check_offline(html: str, page: _Page) -> None:
     assert "url(" not in html
 
 
+def _check_points(page: _Page, html: str, digest: Digest) -> int:
+    """The charts draw the period's published counts, no count of a hidden cell, and no
+    point of a dimension the digest withholds (its card says why). Returns the points
+    of the period's dimension charts."""
+    period = digest.period
+    index = {(d.value, c.value): c for d, cs in digest.dimensions.items() for c in cs}
+    # a withheld dimension: its card says why, and each of its points is hidden
+    withheld = {d.value for d in withheld_dimensions(digest)}
+    for code in withheld:
+        assert f'data-withheld="{code}"' in html
+    drawn = 0
+    for point in page.points:
+        if "data-group" not in point or point["data-label"] != period:
+            continue
+        cell = index.get((point["data-group"], point["data-series"]))
+        drawn += 1
+        if point["data-group"] in withheld:
+            assert point.get("data-suppressed") == "true"
+            assert "data-value" not in point
+        elif cell is None:  # a value of earlier periods, without a case now
+            assert point["data-value"] == "0"
+        elif cell.suppressed:
+            assert point.get("data-suppressed") == "true"
+            assert "data-value" not in point
+        else:
+            assert point["data-value"] == str(cell.count)
+    return drawn
+
+
 async def test_digest_html_shows_every_published_cell_and_no_suppressed_value(
     store: CaseStore,
 ) -> None:
@@ -150,21 +179,7 @@ async def test_digest_html_shows_every_published_cell_and_no_suppressed_value(
                 suppressed_seen += sum(c.suppressed for c in cells)
             _check_checklist(page, digest.checklist)
             _check_offline(html, page)
-            # the charts draw the period's published counts, and no count of a hidden cell
-            index = {(d.value, c.value): c for d, cs in digest.dimensions.items() for c in cs}
-            drawn = 0
-            for point in page.points:
-                if "data-group" not in point or point["data-label"] != period:
-                    continue
-                cell = index.get((point["data-group"], point["data-series"]))
-                drawn += 1
-                if cell is None:  # a value of earlier periods, without a case now
-                    assert point["data-value"] == "0"
-                elif cell.suppressed:
-                    assert point.get("data-suppressed") == "true"
-                    assert "data-value" not in point
-                else:
-                    assert point["data-value"] == str(cell.count)
+            drawn = _check_points(page, html, digest)
             assert drawn == sum(len(lines) for lines in series.dimensions.values())
             totals = [p for p in page.points if "data-group" not in p and p["data-label"] == period]
             assert len(totals) == 1
@@ -204,6 +219,8 @@ async def test_series_points_equal_what_each_periods_digest_publishes(store: Cas
                     cell = cells.get((dimension, line.value))
                     # a digest of fewer than k contributors lists no value: hidden points
                     blank = not digest.dimensions and digest.totals.cases is None
+                    # nor of a dimension it withholds
+                    blank = blank or dimension in withheld_dimensions(digest)
                     expected = (
                         None
                         if blank or (cell is not None and cell.suppressed)

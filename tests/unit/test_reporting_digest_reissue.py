@@ -80,7 +80,9 @@ async def _issue(store: CaseStore, *, keep: bool) -> tuple[list[Digest], DigestR
     truth = _truth(await _tallies(store), set(read.issue.hidden))
     issue = read.issue
     return digests, DigestRead(
-        Issue(issue.known, issue.hidden, issue.groups, truth), read.revealed, read.unseen
+        Issue(issue.known, issue.hidden, issue.groups, truth, issue.floor0),
+        read.revealed,
+        read.unseen,
     )
 
 
@@ -112,7 +114,7 @@ async def _two_issues(
     unchanged = {n for n in names if now[n] > 0 and then[n] == now[n]}
     issues = [one.issue, two.issue]
     if not guess:
-        issues = [Issue(i.known, i.hidden, i.groups, {}) for i in issues]
+        issues = [Issue(i.known, i.hidden, i.groups, {}, i.floor0) for i in issues]
     found = {name for _, name in recover(issues, unchanged)}
     found |= one.revealed | two.revealed
     found -= one.unseen | two.unseen
