@@ -61,6 +61,7 @@ __all__ = [
     "checklist_window",
     "few_contributors",
     "filter_checklist",
+    "missing_tables_note",
     "previous_period",
     "published_share",
     "rank_cells",
@@ -174,6 +175,18 @@ FEW_NOTE = (
     "dimension is listed, since a listed value, even with its count hidden, would tell "
     "what their cases report."
 )
+
+
+def missing_tables_note(digest: Digest) -> str:
+    """What a page says in place of a digest's dimension tables when it lists none: why,
+    as its notes say (a month by total, or a period of fewer than k contributors); ``""``
+    when its notes give neither reason."""
+    few = FEW_NOTE.format(k=digest.k)
+    for note in (MONTHLY_NOTE, few):
+        if note in digest.notes.text:
+            return note
+    return ""
+
 
 #: what a digest says of its empty checklist when its four quarters have few contributors
 FEW_CHECKLIST_NOTE = (

@@ -19,10 +19,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from dief.digests import (
-    MONTHLY_NOTE,
     SERIES_TOP,
     WITHHELD_DIMENSION_TEXT,
     DigestSeries,
+    missing_tables_note,
     previous_period,
     withheld_dimensions,
 )
@@ -390,7 +390,7 @@ def render_digest_html(
             tile_items=_digest_tiles(digest, previous),
             changes=_changes(digest),
             uncomparable=_uncomparable(digest),
-            monthly_note="" if digest.dimensions or withheld else MONTHLY_NOTE,
+            monthly_note="" if digest.dimensions or withheld else missing_tables_note(digest),
             hidden_entries=sum(e.suppressed for e in digest.checklist),
             totals_chart=Markup(totals_chart),  # noqa: S704
             checklist_window=f"{window[0]} to {window[-1]}" if window else "",

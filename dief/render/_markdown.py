@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dief.digests import MONTHLY_NOTE, WITHHELD_DIMENSION_TEXT, withheld_dimensions
+from dief.digests import WITHHELD_DIMENSION_TEXT, missing_tables_note, withheld_dimensions
 from dief.render._routes import ROUTES_INTRO, ROUTES_TITLE, WITHHELD_TEXT, route_views
 from dief.secretariat import DIMENSION_LABELS, percent
 from dief.vocab import REGION_NAMES, Dimension, TransferStage
@@ -102,6 +102,18 @@ def _cell_row(cell: Cell, *, digest: bool) -> list[str]:
     return [*row, trend]
 
 
+def _digest_dimensions(digest: Digest) -> list[str]:
+    """A digest's dimension tables, or why it lists none (a month by total, or a period of
+    fewer than k contributors: :func:`~dief.digests.missing_tables_note`)."""
+    withheld = withheld_dimensions(digest)
+    if not digest.dimensions and not withheld:
+        note = missing_tables_note(digest)
+        return ["", note] if note else []
+    return _dimension_tables(
+        digest.dimensions, digest=True, level="###", withheld=withheld, k=digest.k
+    )
+
+
 def _dimension_tables(
     dimensions: dict[Dimension, list[Cell]],
     *,
@@ -113,8 +125,6 @@ def _dimension_tables(
     """One table per dimension; a dimension the digest withholds says why instead."""
     header = ["value", "cases", "contributors", "share"]
     header += ["previous", "change", "trend"] if digest else ["trend vs previous cycle"]
-    if digest and not dimensions and not withheld:
-        return ["", MONTHLY_NOTE]
     lines: list[str] = []
     for dimension in Dimension:
         cells = dimensions.get(dimension, [])
@@ -235,13 +245,7 @@ def render_digest_markdown(digest: Digest) -> str:
         *_totals(digest.totals, previous=True),
         "",
         "## Dimensions",
-        *_dimension_tables(
-            digest.dimensions,
-            digest=True,
-            level="###",
-            withheld=withheld_dimensions(digest),
-            k=digest.k,
-        ),
+        *_digest_dimensions(digest),
         "",
         "## Risk-indicator checklist",
         "",

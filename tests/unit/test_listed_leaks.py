@@ -34,13 +34,13 @@ from dief.aggregator.store import CaseStore
 from dief.audit import audit_folder
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
-from dief.digests import CaseLesson
+from dief.digests import MONTHLY_NOTE, CaseLesson
 from dief.disclosure import GLOBAL, CellId, PeriodCells, Tally
-from dief.render import write_outputs
+from dief.render import render_digest_html, render_digest_markdown, write_outputs
 from dief.routes import RouteCase, SenderCells, build_route_table, protect_route, route_cells
 from dief.secretariat._summary import SummaryTables, _table, summary_tables
 from dief.vocab import Region, Tlp, TransferStage
-from dief.wire import Lesson
+from dief.wire import Digest, Lesson
 from tests.unit.test_route_tables_utility import HISTORY, _facts
 
 if TYPE_CHECKING:
@@ -239,6 +239,12 @@ async def test_a_digest_of_one_state_lists_no_value(tmp_path: Path) -> None:
         assert doc["lessons"] == [], path.name
         assert doc["notes"]["checklist_window"] == [], path.name
         assert any("Fewer than 2 distinct contributors" in t for t in doc["notes"]["text"])
+        # the pages say why no table is listed, and not that a month shows its total only
+        # (before: every empty digest said so, a one-State quarter or cycle too)
+        digest = Digest.model_validate(doc)
+        for page in (render_digest_markdown(digest), render_digest_html(digest)):
+            assert MONTHLY_NOTE not in page, path.name
+            assert "no value of any dimension is listed" in page, path.name
     assert _determined(out, "AFR") == []
 
 
