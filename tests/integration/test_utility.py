@@ -15,11 +15,9 @@ default table design publishes every total with k contributors.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -44,13 +42,11 @@ from dief.database import sqlite_url
 from dief.render import write_outputs
 from dief.synthetic import SyntheticCase, generate_cases, realistic_cases
 from dief.vocab import Region
-from dief.wire import parse_case
-from tests.unit.record_helpers import record_facts, signed_record
+from tests.unit.record_helpers import bulletin_facts, signed_facts
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
 
-    from dief.aggregator import CaseFacts
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -73,24 +69,6 @@ class Forum:
     hidden: tuple[Path, ...] = ()
 
 
-def _facts(lines: Iterable[SyntheticCase]) -> dict[str, list[CaseFacts]]:
-    """Region -> facts in posting order, as the nodes would publish them."""
-    indexes: dict[str, int] = {}
-    revisions: dict[str, int] = {}
-    out: dict[str, list[CaseFacts]] = defaultdict(list)
-    for line in lines:
-        doc = dict(line.document)
-        state = str(doc.pop("submitted_by"))
-        case = parse_case(doc, today=TODAY)
-        case_id = str(case.case_id)
-        revisions[case_id] = case.revision or revisions.get(case_id, 0) + 1
-        index = indexes.setdefault(case_id, len(indexes))
-        secret = hashlib.sha256(state.encode()).digest()
-        record = signed_record(case, secret=secret, index=index, revision=revisions[case_id])
-        out[str(record.region)].append(record_facts(record, sealed=b"{}"))
-    return out
-
-
 def _total_hidden(path: Path) -> bool:
     return json.loads(path.read_text(encoding="utf-8"))["totals"]["cases"] is None
 
@@ -101,7 +79,7 @@ def _kind(period: str) -> str:
 
 async def _forum(lines: Iterable[SyntheticCase], work: Path) -> Forum:
     async with CaseStore(sqlite_url(work / "cases.db")) as store:
-        for region, facts in _facts(lines).items():
+        for region, facts in signed_facts(lines, today=TODAY).items():
             if region not in {r.value for r in REGIONS}:
                 continue
             for start in range(0, len(facts), 500):
@@ -175,42 +153,22 @@ async def test_utility_at_demo_volume(demo: Forum) -> None:
         assert shares[kind] >= floor, (kind, shares)
 
 
-def _bulletin_facts(case: OwnCase) -> dict[str, object]:
-    values: dict[str, list[str]] = {}
-    for dim, value in case.values:
-        values.setdefault(dim, []).append(value)
-    return {
-        "action": "publish",
-        "kind": values.get("kind", [None])[0],
-        "item_categories": values.get("item_category", []),
-        "end_user_type": values.get("end_user_type", [None])[0],
-        "transfer_stage": values.get("transfer_stage", [None])[0],
-        "methods": values.get("method", []),
-        "risk_indicators": values.get("risk_indicator", []),
-        "month": case.month,
-    }
-
-
 @pytest.mark.asyncio(loop_scope="module")
-async def test_the_bulletin_check_is_fast_at_realistic_volume(realistic: Forum) -> None:
-    # the release rule asks per batch: a baseline once per documents, then each candidate
-    # (measured at 1cdba1c: baseline 0.35 s; 20 checks, median 0.07 s, at most 0.19 s)
-    started = time.perf_counter()
+async def test_the_bulletin_check_answers_at_realistic_volume(realistic: Forum) -> None:
+    # the release rule asks per batch: a baseline once per documents, then each candidate;
+    # how long that takes is measured by `python -m bench.disclosure --forum realistic`
+    # (bench/results/disclosure-realistic.md), not asserted here
     base = audit_baseline(load_reader([realistic.out], "AFR"))
-    assert time.perf_counter() - started < 10
     latest = sorted(
         (c for c in realistic.cases if c.region == "AFR" and not c.red),
         key=lambda c: c.month,
         reverse=True,
     )[:10]
-    seconds = []
     for case in latest:
-        candidate = bulletin_case(_bulletin_facts(case), "AFR")
+        candidate = bulletin_case(bulletin_facts(case), "AFR")
         assert candidate is not None
         result = check_bulletin(base, candidate)
         assert result.by in {"bounds", "lp"}  # the documents count every case
-        seconds.append(result.seconds)
-    assert sorted(seconds)[len(seconds) // 2] < 2.0, seconds
 
 
 @pytest.mark.asyncio(loop_scope="module")
