@@ -444,7 +444,7 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
             unlisted=unlisted,
             bounds=joint is not None,
             reserve=reserve,
-            standing=standing if not recorded else None,  # a first issue: no record
+            standing=standing if earlier is None else None,
             # a reader of both issues takes the cells the earlier issue listed at least 0
             relisted=recorded,
         )
