@@ -16,7 +16,7 @@ import heapq
 from typing import TYPE_CHECKING
 
 from dief.disclosure._choice import fix_group, source_pick, spend_key, widen
-from dief.disclosure._elimination import Elimination
+from dief.disclosure._prune import Reducible
 from dief.exceptions import UnprotectedCellError
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class _Search:
         self.by_size = by_size
         self.given = set(reissue.given)
         self.left = set(reissue.given)
-        self.elimination: Elimination[Key] = Elimination([*_equations(live), *relations])
+        self.elimination: Reducible[Key] = Reducible([*_equations(live), *relations])
         for cell in sorted(self.hidden - self.known, key=rank):
             self.elimination.add(cell)
         self.groups_of = _index(live)
@@ -305,12 +305,7 @@ class _Search:
         categories and its total: :func:`~dief.disclosure._pieces.bound_links`) of *leak*
         and of the hidden cells its groups link it to, nearest first (plain before
         reserved, then by size), at most :data:`BOUND_TRIES`."""
-        if self.links is None:
-            from dief.disclosure._pieces import bound_links  # noqa: PLC0415  it imports _suppression, which imports this module
-
-            linked = bound_links(self.counts)
-            self.links = (linked, _index(linked))
-        linked, linked_of = self.links
+        linked, linked_of = self.bound_links()
         out: list[Key] = []
         visited = {leak}
         layer = [leak]
@@ -332,6 +327,16 @@ class _Search:
             layer = [c for c in dict.fromkeys(near) if self.unknown(c) and c not in visited]
             visited.update(layer)
         return out[:BOUND_TRIES]
+
+    def bound_links(self) -> tuple[list[Group], dict[Key, list[int]]]:
+        """The bounds' links (:func:`~dief.disclosure._pieces.bound_links`) and their index
+        by cell, built once."""
+        if self.links is None:
+            from dief.disclosure._pieces import bound_links  # noqa: PLC0415  it imports _suppression, which imports this module
+
+            linked = bound_links(self.counts)
+            self.links = (linked, _index(linked))
+        return self.links
 
     def break_bounds(self) -> bool:
         """Check 4: every suppressed cell the equations and the least values pin (one

@@ -21,7 +21,9 @@ below).
    exactly, with rational Gaussian elimination over the suppressed cells).
 
 When a group needs another suppression, the smallest published member is taken (by count,
-then a fixed order), and the marginal only when no member is left. This does not defend
+then a fixed order), and the marginal only when no member is left. At the fixed point, with
+``prune`` (opt-in), a *reserved* cell hidden on the way that every check lets go is
+published again (:mod:`dief.disclosure._prune`). This does not defend
 against every bound (linear-programming) attack across several groups; it guarantees that
 no suppressed value can be computed exactly from the published ones.
 
@@ -81,6 +83,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dief.disclosure._elimination import rref
+from dief.disclosure._prune import prune as prune_reserved
 from dief.disclosure._search import _Search
 from dief.exceptions import DiefError
 from dief.vocab import SINGLE_VALUED_DIMENSIONS, Dimension
@@ -222,6 +225,7 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     reserve: Collection[Key] = frozenset(),
     standing: Callable[[Key], int] | None = None,
     relisted: Collection[Key] = frozenset(),
+    prune: bool = False,
 ) -> Protection:
     """Secondary suppression to a fixed point (see the module docstring).
 
@@ -254,7 +258,13 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     Each round runs checks 1 and 2 over every group to a fixed point
     (:meth:`_Search.settle`), then check 3 on this issue (:meth:`_Search.break_determined`)
     and, for a re-issue, on both issues together (:meth:`_Search.break_joint`); a round
-    that adds nothing ends the search (:mod:`dief.disclosure._search`).
+    that adds nothing ends the search (:mod:`dief.disclosure._search`). With *prune* (a
+    first issue only), every hidden *reserve* cell that is a secondary suppression of this
+    run (not free, unlisted or known) is then published again where every check still
+    holds without it, the most worth keeping first (*standing*, then the count):
+    :func:`dief.disclosure._prune.prune`. Off by default: a re-issue after a pruned first
+    issue was measured to let a reader of both issues compute hidden cells
+    (docs/audit.md, "Which totals stay hidden").
     """
     rank, by_size = _orderings(counts, order=order, prefer=prefer, cost=cost)
     live = _live_groups(groups, counts)
@@ -287,9 +297,22 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
             continue
         if bounds and search.break_bounds():
             continue
-        return Protection(
-            primary=first, suppressed=frozenset(search.hidden), rounds=rounds, kept=reissue.kept
+        break
+    if prune and not _is_reissue(earlier, relisted):
+        # the reserved cells hidden on the way that the fixed point does not need (a
+        # first issue only: a re-issue's checks do not bound what a reader of both issues
+        # pins, so its greedy choice stands; docs/audit.md "Which totals stay hidden")
+        settled = frozenset(free) | frozenset(unlisted) | frozenset(known) | first
+        prune_reserved(
+            search,
+            (c for c in search.hidden & frozenset(reserve) if c not in settled),
+            both=None,
+            bounds=bounds,
+            order=lambda c: (-(standing(c) if standing is not None else 0), -counts[c], rank(c)),
         )
+    return Protection(
+        primary=first, suppressed=frozenset(search.hidden), rounds=rounds, kept=reissue.kept
+    )
 
 
 def _is_reissue(earlier: Earlier | None, relisted: Collection[Key]) -> bool:

@@ -57,7 +57,9 @@ def _routes(out: Path) -> dict[tuple[str, str], list[dict[str, object]]]:
     "before and after session 5's ranking of reserved candidates (first_choice's "
     "fallback, which flipped the unit test of the same diagnosis), so the cause is "
     "not that choice; not yet diagnosed (about 4 cases per region-month, near realistic "
-    "volume, where tests/integration/test_utility.py hides every month total too)",
+    "volume, where tests/integration/test_utility.py hides every month total too); "
+    "session 6, with the opt-in pruning of reserved cells: 188 for protection (105 "
+    "months, 48 quarters, 21 halves, 14 cycles)",
 )
 def test_receiving_regions_show_the_tables_of_the_regions_on_their_routes(run_out: Path) -> None:
     routes = _routes(run_out)

@@ -448,3 +448,107 @@ def test_a_first_issue_never_publishes_a_pinned_cell_silently() -> None:
         protect(counts, {oct_x, nov_x}, groups, known={q_x}, bounds=True)
     assert raised.value.cell in {oct_x, nov_x}
     assert isinstance(raised.value, DisclosureError)
+
+
+# ------------------------------------------------------------------------ pruning
+
+
+_M1, _M2, _M3 = (("2026-0" + m, *_TOTAL) for m in "123")
+_Q1 = ("2026-Q1", *_TOTAL)
+
+
+def _cascade() -> tuple[dict[Key, int], set[Key], list[Group]]:
+    """A quarter of three months, each month's cells all primary (fewer than k
+    contributors). January's two cells count one case each: its published total would pin
+    them (check 2), so it goes first; the quarter's sum then has one unknown and takes the
+    smallest of the other totals (February's, 3; March's is 5), all of them reserved.
+    March's one cell is its total, so that goes next (check 1), after which February's
+    protects nothing."""
+    jan = [("2026-01", "kind", v) for v in "ab"]
+    feb = [("2026-02", "kind", v) for v in "ab"]
+    mar = [("2026-03", "kind", "a")]
+    counts: dict[Key, int] = {_M1: 2, _M2: 3, _M3: 5, _Q1: 10}
+    counts.update(dict.fromkeys(jan, 1))
+    counts.update({feb[0]: 1, feb[1]: 2, mar[0]: 5})
+    groups = [
+        Group(_M1, tuple(jan)),
+        Group(_Q1, (_M1, _M2, _M3)),
+        Group(_M2, tuple(feb)),
+        Group(_M3, tuple(mar)),
+    ]
+    return counts, {*jan, *feb, *mar}, groups
+
+
+def _leaked(counts: dict[Key, int], hidden: Collection[Key], groups: list[Group]) -> set[Key]:
+    """What a reader computes (rref) or pins (linear programming) among *hidden*."""
+    return determined_cells(hidden, groups) | pinned_cells(counts, hidden, groups)
+
+
+def test_publishing_every_total_the_search_hid_gives_cells_away() -> None:
+    """The attack the pruning guards against: the totals the search hid are not all
+    spare. Published all at once, January's pins its cells (each is 1) and March's is its
+    one cell; with only March's hidden, the quarter's sum computes it."""
+    counts, primary, groups = _cascade()
+    totals = {_M1, _M2, _M3, _Q1}
+    done = protect(counts, primary, groups, reserve=totals, bounds=True)
+    naive = done.suppressed - totals
+    assert _leaked(counts, naive, groups) == primary - {("2026-02", "kind", v) for v in "ab"}
+    assert _M3 in _leaked(counts, naive | {_M3}, groups)
+    assert _leaked(counts, done.suppressed, groups) == set()
+
+
+def test_a_total_hidden_by_the_cascade_is_published_again() -> None:
+    """February's total protected January's in the quarter until March's was hidden too:
+    the pruning publishes it. January's and March's stay hidden: publishing either alone
+    breaks a check (January's pins its cells and lets the quarter compute March's; March's
+    is its one cell)."""
+    counts, primary, groups = _cascade()
+    totals = {_M1, _M2, _M3, _Q1}
+    done = protect(counts, primary, groups, reserve=totals, bounds=True, prune=True)
+    assert done.secondary == {_M1, _M3}
+    assert _leaked(counts, done.suppressed, groups) == set()
+    for total in (_M1, _M3):
+        assert _leaked(counts, done.suppressed - {total}, groups), total
+    # without the bounds (check 4) the same: check 2 sees January's forced ones
+    assert protect(counts, primary, groups, reserve=totals, prune=True).secondary == {_M1, _M3}
+
+
+def test_the_pruning_never_publishes_a_cell_an_earlier_issue_suppressed() -> None:
+    """In a re-issue, February's total suppressed by the earlier issue is kept hidden even
+    where nothing needs it now."""
+    counts, primary, groups = _cascade()
+    totals = {_M1, _M2, _M3, _Q1}
+    earlier = Earlier(frozenset({*primary, _M1, _M2, _M3}), tuple(groups), frozenset({_Q1}))
+    done = protect(
+        counts, primary, groups, reserve=totals, bounds=True, earlier=earlier, prune=True
+    )
+    assert done.suppressed == {*primary, _M1, _M2, _M3}
+    assert done.kept == {_M1, _M2, _M3}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_reduced_equations_publish_a_cell_as_a_fresh_elimination_would(seed: int) -> None:
+    """:class:`~dief.disclosure._prune.Reducible`: what publishing a hidden cell determines,
+    read off the reduced rows, and the rows after it, equal a fresh elimination's."""
+    import random as _random  # noqa: PLC0415  the module imports random for types only
+
+    from dief.disclosure._prune import Reducible  # noqa: PLC0415  the one test of the class
+
+    rng = _random.Random(seed)
+    cells = [_k("T", str(i)) for i in range(12)]
+    groups = [
+        Group(rng.choice(cells), tuple(rng.sample(cells, rng.randint(2, 4))))
+        for _ in range(rng.randint(3, 8))
+    ]
+    hidden = set(rng.sample(cells, rng.randint(3, 10)))
+    elimination: Reducible[Key] = Reducible(_equations(groups))
+    for cell in sorted(hidden):
+        elimination.add(cell)
+    while hidden:
+        cell = rng.choice(sorted(hidden))
+        before = determined_cells(hidden, groups)
+        after = determined_cells(hidden - {cell}, groups)
+        assert elimination.determined_without(cell) == after - before - {cell}
+        elimination.forget(cell)
+        hidden.discard(cell)
+        assert elimination.determined() == after

@@ -1,0 +1,310 @@
+"""Publishing again the reserved cells a :func:`~dief.disclosure.protect` run hid but does
+not need (issue #15: a total with k contributors is hidden only where publishing it is
+provably unsafe; docs/audit.md, "Which totals stay hidden").
+
+The search hides cells greedily: a reserved cell (a region-period's total with k
+contributors, the top of a checklist) is taken only where no other candidate stops a leak,
+but a cascade through the quarter, half and cycle sums, or the fallback to the nearest
+reserved cell, hides totals that the cells hidden later protect without them. Once the
+search has reached its fixed point, :func:`prune` tries each hidden reserved cell that is a
+secondary suppression of this run, most worth keeping first (the run's *standing*, then the
+largest count, then the run's fixed order): published again, with NOTHING else changed, it
+must leave every check of the fixed point holding —
+
+1. and 2. every group through it (the only groups whose state changes): no group with
+   exactly one unknown (but a free one), no published marginal over hidden members forced
+   to one;
+3. no unknown newly determined by this issue's equations (:meth:`Reducible.determined_without`:
+   the reduced equations with the cell a constant, read off the rows that name it);
+   in a re-issue, none determined by both issues together (``break_joint``'s check, over
+   the piece);
+4. with ``bounds``, no unknown pinned by the equations and the least values, over the part
+   of the system the cell reaches through unknown cells, groups and the bounds' links
+   (elsewhere nothing a reader knows changes).
+
+A cell that passes is published (and a constant in the reduced equations from then on);
+one that fails stays hidden. So a reserved cell left hidden is one whose publication,
+given everything else the issue publishes, would itself break a check: the "provably
+unsafe" its digest states. Cells that are not candidates keep their status: primary,
+free, unlisted and known cells, cells kept from an earlier issue and cells an earlier
+issue published (a re-issue's reopened ones).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from dief.disclosure._elimination import Elimination, K, _eliminate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+
+    from dief.disclosure._search import _Search
+    from dief.disclosure._suppression import Earlier, Group, Key, SortKey
+
+__all__ = ["Reducible", "prune"]
+
+
+class Reducible(Elimination[K]):
+    """:class:`Elimination` that can also make an unknown a constant again (a cell the
+    pruning publishes), and say beforehand what that would determine."""
+
+    def _unknown_entries(self, index: int, but: int) -> list[int]:
+        return [c for c in self._rows[index] if c in self._unknown and c != but]
+
+    def determined_without(self, key: K) -> set[K]:
+        """The unknowns (but *key*) that become determined once *key* is a constant; the
+        state is left as it is.
+
+        With *key* a free column, a row naming it loses one unknown entry: a pivot row left
+        with its pivot alone is determined. With *key* a pivot, its row (zero at every other
+        pivot) over its remaining unknown entries pivots on one of them, ``f``: ``f`` is
+        determined if it is the only one, and a row naming ``f`` reduced by it may be left
+        with its pivot alone."""
+        col = self._col.get(key)
+        if col is None or col not in self._unknown:
+            return set()
+        pivot_col = {index: c for c, index in self._pivot_of.items()}
+        out: set[K] = set()
+        own = self._pivot_of.get(col)
+        if own is None:
+            for index in self._where.get(col, ()):
+                if index in pivot_col and self._hcount[index] == 2:  # noqa: PLR2004  its pivot and key
+                    out.add(self._key[pivot_col[index]])
+            return out
+        rest = self._unknown_entries(own, col)
+        if not rest:
+            return out
+        f = min(rest)
+        if len(rest) == 1:
+            out.add(self._key[f])
+        pivot = self._rows[own]
+        for index in self._where.get(f, ()):
+            if index == own or index not in pivot_col:
+                continue
+            row = _eliminate(self._rows[index], f, pivot)
+            if sum(1 for c in row if c in self._unknown and c != col) == 1:
+                out.add(self._key[pivot_col[index]])
+        return out
+
+    def forget(self, key: K) -> None:
+        """Make *key* a constant again (a no-op if it is no unknown): the rows naming it
+        lose an unknown entry, and its own row, if it was its pivot, pivots on another
+        unknown entry (every other row reduced by it), else becomes a row of constants."""
+        col = self._col.get(key)
+        if col is None or col not in self._unknown:
+            return
+        self._unknown.discard(col)
+        for index in self._where.get(col, ()):
+            self._hcount[index] -= 1
+        own = self._pivot_of.pop(col, None)
+        if own is None:
+            return
+        self._pivot_rows.discard(own)
+        rest = self._unknown_entries(own, col)
+        if not rest:
+            return
+        f = min(rest)
+        pivot = self._rows[own]
+        for index in sorted(self._where.get(f, ())):
+            if index != own:
+                self._set(index, _eliminate(self._rows[index], f, pivot))
+        self._pivot_of[f] = own
+        self._pivot_rows.add(own)
+
+
+def prune(
+    search: _Search,
+    candidates: Iterable[Key],
+    *,
+    both: Earlier | None,
+    bounds: bool,
+    order: Callable[[Key], tuple[int, int, SortKey]],
+) -> list[Key]:
+    """Publish again every cell of *candidates* (hidden by *search*) that passes the checks
+    of the module docstring, in *order*; returns those published (the search's state
+    updated: not hidden, constants of its reduced equations).
+
+    Checks 1-3 (and the check on both issues) run cell by cell. Check 4 first runs on the
+    part of the system near the cell (:func:`_pinned_nearby`: a reader who knows less, so
+    what it pins the whole reader pins too, and the cell is refused), then once over the
+    whole system for every cell published so far (one linear programme where they all
+    pass); where that pins a cell, the first cell of the order whose publication does
+    (bisected) is refused, the ones after it are hidden again and tried anew."""
+    queue = sorted(candidates, key=order)
+    published: list[Key] = []
+    # check 4 near each cell, once: a filter only (the check over the whole system decides)
+    nearby: dict[Key, bool] = {}
+    while queue:
+        pending: list[Key] = []
+        for cell in queue:
+            if _safe_to_publish(search, cell, both=both, nearby=nearby if bounds else None):
+                _publish(search, cell)
+                pending.append(cell)
+        bad = _first_unsafe(search, pending) if bounds and pending else None
+        if bad is None:
+            published.extend(pending)
+            break
+        for cell in pending[bad:]:
+            search.hide(cell)
+        published.extend(pending[:bad])
+        queue = [c for c in queue[queue.index(pending[bad]) + 1 :] if c in search.hidden]
+    return published
+
+
+def _publish(search: _Search, cell: Key) -> None:
+    search.hidden.discard(cell)
+    search.elimination.forget(cell)
+
+
+def _safe_to_publish(
+    search: _Search, cell: Key, *, both: Earlier | None, nearby: dict[Key, bool] | None
+) -> bool:
+    """Whether *cell*, published with everything else as it is, leaves checks 1-3 (and the
+    check on both issues) holding and, with *nearby* (check 4's results near each cell, as
+    first found), check 4 near it; the search's state is left as it is."""
+    search.hidden.discard(cell)
+    try:
+        if any(_leaks(search, search.live[i]) for i in search.groups_of.get(cell, ())):
+            return False
+        accepted = search.given | search.free
+        if search.elimination.determined_without(cell) - accepted - {cell}:
+            return False
+        if both is not None and _joint_leaks(search, both):
+            return False
+        if nearby is None:
+            return True
+        if cell not in nearby:
+            nearby[cell] = _pinned_nearby(search, cell)
+        return not nearby[cell]
+    finally:
+        search.hidden.add(cell)
+
+
+def _first_unsafe(search: _Search, pending: Sequence[Key]) -> int | None:
+    """Check 4 over the whole system with every cell of *pending* published (the search's
+    state): ``None`` if nothing is pinned, else the position in *pending* of a cell whose
+    publication, after the ones before it, pins a cell (bisected: with the cells before it
+    published nothing is, with it too something is)."""
+
+    def pins(count: int) -> bool:
+        unknown = {c for c in search.hidden if c not in search.known} | set(pending[count:])
+        return bool(_pinned(search, unknown, search.live, search.counts))
+
+    if not pins(len(pending)):
+        return None
+    # nothing pinned with low published, something with high; the first cells are the
+    # largest (a half's, a window's total), where such a pin was found most: doubling first
+    low, high = 0, 1
+    while high < len(pending) and not pins(high):
+        low, high = high, min(2 * high, len(pending))
+    while high - low > 1:
+        middle = (low + high) // 2
+        if pins(middle):
+            high = middle
+        else:
+            low = middle
+    return low
+
+
+def _pinned(
+    search: _Search,
+    unknown: Collection[Key],
+    groups: Sequence[Group],
+    counts: Mapping[Key, int],
+    relations: Sequence[Mapping[Key, int]] | None = None,
+) -> set[Key]:
+    """The cells of *unknown* a reader of *groups*, *relations* (default: the search's),
+    the bounds and every other cell of *counts* pins, ``given`` and ``free`` aside."""
+    from dief.disclosure._bounds import pinned_cells  # noqa: PLC0415  it imports _suppression, which imports _search
+
+    ignore = search.given | search.free
+    found = pinned_cells(
+        counts,
+        unknown,
+        groups,
+        relations=search.relations if relations is None else relations,
+        unlisted=search.unlisted,
+        ignore=ignore,
+    )
+    return found - ignore
+
+
+def _leaks(search: _Search, group: Group) -> bool:
+    """Checks 1 and 2 of one group (:func:`~dief.disclosure._choice.fix_group`'s tests,
+    without a choice): one unknown cell (but a free one), or a published marginal over
+    hidden members forced to one (0 the least value of an unlisted cell)."""
+    hidden_cells = [c for c in group.cells if search.unknown(c)]
+    if not hidden_cells:
+        return False
+    if len(set(hidden_cells)) == 1:
+        return hidden_cells[0] not in search.free
+    if search.unknown(group.marginal):
+        return False
+    members = [c for c in group.members if search.unknown(c)]
+    ones = sum(1 for c in members if c not in search.unlisted)
+    guarded = any(c not in search.free for c in members)
+    return guarded and ones > 0 and sum(search.counts[c] for c in members) <= ones
+
+
+def _joint_leaks(search: _Search, both: Earlier) -> bool:
+    """``break_joint``'s check (check 3 on both issues together) with the current state."""
+    from dief.disclosure._suppression import determined_cells  # noqa: PLC0415  it imports _search, which imports this module
+
+    both = dataclasses.replace(both, unchanged=both.unchanged & frozenset(search.known))
+    found = determined_cells(search.hidden, search.live, earlier=both, relations=search.relations)
+    return bool(found - search.left - search.free)
+
+
+#: how many steps through unknown cells the part of the system near a cell reaches, where
+#: check 4 runs on each cell the pruning tries (:func:`_pinned_nearby`)
+NEAR = 3
+
+
+def _pinned_nearby(search: _Search, cell: Key) -> bool:
+    """Check 4 for a reader who knows only the part of the system near *cell* (the unknown
+    cells :data:`NEAR` steps away through groups, relations and the bounds' links, closed
+    under a table's item categories): every equation and bound naming an unknown cell
+    further out is dropped. That reader knows less than the whole one, so a cell it pins
+    the whole reader pins too (the cell is refused at once); one it does not pin still
+    waits for the check over the whole system (:func:`_first_unsafe`)."""
+    linked, linked_of = search.bound_links()
+    near = _near(cell, search.unknown, [(search.live, search.groups_of), (linked, linked_of)])
+    for group in linked:
+        # a table's item categories together: a bound over part of them is no bound
+        if len(group.members) > 1 and any(c in near for c in group.cells):
+            near.update(c for c in group.cells if search.unknown(c))
+    unknown = near - {cell}
+    if not unknown:
+        return False
+
+    def inside(cells: Iterable[Key]) -> bool:
+        return all(c in near or not search.unknown(c) for c in cells)
+
+    counts = {k: v for k, v in search.counts.items() if k in near or not search.unknown(k)}
+    seen = {i for c in near for i in search.groups_of.get(c, ())}
+    groups = [search.live[i] for i in sorted(seen) if inside(search.live[i].cells)]
+    relations = [r for r in search.relations if any(c in near for c in r) and inside(r)]
+    return bool(_pinned(search, unknown, groups, counts, relations))
+
+
+def _near(
+    start: Key,
+    unknown: Callable[[Key], bool],
+    indexed: Sequence[tuple[Sequence[Group], Mapping[Key, Sequence[int]]]],
+) -> set[Key]:
+    """The unknown cells at most :data:`NEAR` steps from *start* (itself included) through
+    the groups of every indexed group list, a group's unknown cells taken together."""
+    seen = {start}
+    frontier = [start]
+    for _ in range(NEAR):
+        reached: list[Key] = []
+        around = (g[i].cells for key in frontier for g, of in indexed for i in of.get(key, ()))
+        for cells in around:
+            for other in cells:
+                if other not in seen and unknown(other):
+                    seen.add(other)
+                    reached.append(other)
+        frontier = reached
+    return seen
