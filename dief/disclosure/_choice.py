@@ -15,7 +15,7 @@ total went first, and the sums over quarters, halves and the cycle cascaded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # dief.disclosure._search (of _suppression) imports the choices from here
@@ -187,26 +187,57 @@ def widen(  # noqa: PLR0913, PLR0917  the search's state, passed by _Search alon
     """
     if dead is not None and leak in dead:
         return None
-    visited = {leak}
+    # every cell is judged once: a candidate ends the walk at its step; any other is
+    # *passed*, and walked on from if unknown (the leak is judged like any other cell)
+    passed: set[Key] = set()
+    visited = [leak]
     frontier = [leak]
+    # a group walked through at an earlier step had no candidate (the walk would have
+    # stopped there) and its unknown cells are reached: passing it again changes nothing
+    walked: set[int] = set()
     while frontier:
-        members: set[Key] = set()
-        marginals: set[Key] = set()
-        reached: list[Key] = []
-        near = sorted({i for cell in frontier for i in groups_of.get(cell, ())})
-        for group in (groups[i] for i in near):
-            members.update(c for c in group.members if candidate(c))
-            if candidate(group.marginal):
-                marginals.add(group.marginal)
-            for cell in group.cells:
-                if unknown(cell) and cell not in visited:
-                    visited.add(cell)
-                    reached.append(cell)
+        near = {i for cell in frontier for i in groups_of.get(cell, ())} - walked
+        walked |= near
+        members, marginals, reached = _step([groups[i] for i in near], passed, candidate, unknown)
         if members:
             return min(members, key=by_size)
         if marginals:
             return min(marginals, key=by_size)
+        visited.extend(reached)
         frontier = reached
     if dead is not None:
         dead.update(visited)
     return None
+
+
+def _step(
+    near: Iterable[Group],
+    passed: set[Key],
+    candidate: Callable[[Key], bool],
+    unknown: Callable[[Key], bool],
+) -> tuple[set[Key], set[Key], list[Key]]:
+    """One step of :func:`widen` through the groups *near* it: their candidate members and
+    marginals, and the unknown cells reached (each cell not *passed* yet judged once, and
+    passed unless a candidate)."""
+    members: set[Key] = set()
+    marginals: set[Key] = set()
+    reached: list[Key] = []
+    for group in near:
+        for cell in group.members:
+            if cell in passed:
+                continue
+            if candidate(cell):
+                members.add(cell)
+            else:
+                passed.add(cell)
+                if unknown(cell):
+                    reached.append(cell)
+        cell = group.marginal
+        if cell not in passed:
+            if candidate(cell):
+                marginals.add(cell)
+            else:
+                passed.add(cell)
+                if unknown(cell):
+                    reached.append(cell)
+    return members, marginals, reached
