@@ -11,6 +11,7 @@ from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.digests import build_digest, checklist_window, previous_period, withheld_dimensions
+from dief.disclosure import _withheld as _withholding
 from dief.periods import is_cycle, parse_period
 from dief.vocab import Dimension
 from dief.wire import Cell, Digest, Lesson, Trend
@@ -107,9 +108,10 @@ def _check_against_recomputation(  # noqa: C901, PLR0912  one walk of a digest a
     # every dimension value with data is listed, nothing else; nothing with fewer than k
     # contributors in the period (a listed value would tell what their cases report)
     cells = _cells(digest)
-    # a dimension whose every value has fewer than k contributors is withheld: no value
-    # listed, the notes name it (dief.digests._withheld; these digests have no earlier issue)
-    withheld = set() if few else _withheld(exp, k)
+    # with withholding on (opt-in), a dimension whose every value has fewer than k
+    # contributors is withheld: no value listed, the notes name it (dief.digests._withheld;
+    # these digests have no earlier issue)
+    withheld = set() if few or not _withholding.WITHHOLD_BY_DEFAULT else _withheld(exp, k)
     assert withheld_dimensions(digest) == withheld
     assert not withheld & set(digest.dimensions)
     assert set(cells) == (
