@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -53,14 +52,12 @@ from dief.render import _output, write_index, write_outputs
 from dief.render._changed import MANIFEST
 from dief.synthetic import generate_cases, realistic_cases
 from dief.vocab import Region
-from dief.wire import parse_case
-from tests.unit.record_helpers import record_facts, signed_record
+from tests.unit.record_helpers import signed_facts
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Generator, Iterable
+    from collections.abc import Awaitable, Callable, Generator
 
     from dief.aggregator import CaseFacts
-    from dief.synthetic import SyntheticCase
 
 RESULTS = Path(__file__).parent / "results"
 TODAY = date(2026, 10, 15)
@@ -80,38 +77,22 @@ _RENDERERS = (
 )
 
 
-def _signed(lines: Iterable[SyntheticCase]) -> dict[str, list[CaseFacts]]:
-    """Map each region to the facts of *lines*, each signed as its State's node would."""
-    indexes: dict[str, int] = {}
-    revisions: dict[str, int] = {}
-    out: dict[str, list[CaseFacts]] = defaultdict(list)
-    for line in lines:
-        doc = dict(line.document)
-        state = str(doc.pop("submitted_by"))
-        case = parse_case(doc, today=TODAY)
-        case_id = str(case.case_id)
-        revision = case.revision or revisions.get(case_id, 0) + 1
-        revisions[case_id] = revision
-        index = indexes.setdefault(case_id, len(indexes))
-        secret = hashlib.sha256(state.encode()).digest()
-        record = signed_record(case, secret=secret, index=index, revision=revision)
-        out[str(record.region)].append(record_facts(record, sealed=record.to_json()))
-    return out
-
-
 def batches(n: int, *, years: int, seed: int = 17) -> dict[str, list[CaseFacts]]:
     """Map each region to the facts of *n* synthetic cases over *years* years up to
     :data:`TODAY`."""
     first = date(TODAY.year - years, TODAY.month, 1)
-    return _signed(
-        generate_cases(n, seed=seed, indicator_ids=CATALOGUE.ids, today=TODAY, first_month=first)
+    return signed_facts(
+        generate_cases(n, seed=seed, indicator_ids=CATALOGUE.ids, today=TODAY, first_month=first),
+        today=TODAY,
     )
 
 
 def realistic_batches(*, years: int) -> dict[str, list[CaseFacts]]:
     """Map each region to the facts of the realistic forum over *years* years (about 40
     cases per region and year, 8 % revisions)."""
-    return _signed(realistic_cases(indicator_ids=CATALOGUE.ids, today=TODAY, years=years))
+    return signed_facts(
+        realistic_cases(indicator_ids=CATALOGUE.ids, today=TODAY, years=years), today=TODAY
+    )
 
 
 class _Split:

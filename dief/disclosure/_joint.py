@@ -109,7 +109,6 @@ class JointParts:
     primary: set[Key] = field(default_factory=set)
     free: set[Key] = field(default_factory=set)
     unlisted: set[Key] = field(default_factory=set)
-    known: set[Key] = field(default_factory=set)
     groups: list[Group] = field(default_factory=list)
     heavy: set[Key] = field(default_factory=set)
 

@@ -485,13 +485,13 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
         before,
         recorded=recorded,
         free=free | floor_rest,
-        known=(joint.known if joint else set()) | set(nil) | floor_known,
+        known=set(nil) | floor_known,
         unlisted=unlisted | floor_rest,
         never_seeds={name for name in ranks if is_red_table(name)},
     )
     requirements: dict[str, RowRequirement] = {}
     if joint is not None:
-        public = frozenset(joint.known) | (before.unchanged if before is not None else frozenset())
+        public = before.unchanged if before is not None else frozenset()
         cycles = [name[1:] for name in joint.tables]
         requirements = row_requirements(cycles, protection.suppressed - public, groups)
     secondary: dict[str, set[Key]] = {}

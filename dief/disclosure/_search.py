@@ -249,7 +249,8 @@ class _Search:
         if pick is None:
             if leaks[0] in self.unlisted:
                 # a cell no document lists that follows from known cells alone (the
-                # TLP:RED part of a cell from the known red total): nothing to hide
+                # TLP:RED part of a cell whose digest and summary cells are both
+                # published): nothing to hide
                 self.given.add(leaks[0])
                 return True
             if self.relisted is None:

@@ -53,13 +53,10 @@ def _routes(out: Path) -> dict[tuple[str, str], list[dict[str, object]]]:
     reason="open (#15): every digest total of this 600-case run is hidden (222 of 222: 23 "
     "with fewer than k contributors, 199 for protection: 159 months and quarters, "
     "25 halves, 15 cycles), so a route table's cap has no published cycle cell to stand on "
-    "and all 33 tables are withheld (it published some at 812ca06). Measured the same "
-    "before and after session 5's ranking of reserved candidates (first_choice's "
-    "fallback, which flipped the unit test of the same diagnosis), so the cause is "
-    "not that choice; not yet diagnosed (about 4 cases per region-month, near realistic "
-    "volume, where tests/integration/test_utility.py hides every month total too); "
-    "session 6, with the opt-in pruning of reserved cells: 188 for protection (105 "
-    "months, 48 quarters, 21 halves, 14 cycles)",
+    "and all 33 tables are withheld (it published some at 812ca06). Diagnosed in session "
+    "5 (about 4 cases per region-month, near realistic volume): the causes (a)-(c) of "
+    "test_utility's realistic-volume xfail; session 6, with the opt-in pruning of "
+    "reserved cells: 188 for protection (105 months, 48 quarters, 21 halves, 14 cycles)",
 )
 def test_receiving_regions_show_the_tables_of_the_regions_on_their_routes(run_out: Path) -> None:
     routes = _routes(run_out)
