@@ -223,19 +223,12 @@ def _step(
     marginals: set[Key] = set()
     reached: list[Key] = []
     for group in near:
-        for cell in group.members:
+        # its members first, then its marginal: the order the walk judged them in
+        for cell, pool in (*((m, members) for m in group.members), (group.marginal, marginals)):
             if cell in passed:
                 continue
             if candidate(cell):
-                members.add(cell)
-            else:
-                passed.add(cell)
-                if unknown(cell):
-                    reached.append(cell)
-        cell = group.marginal
-        if cell not in passed:
-            if candidate(cell):
-                marginals.add(cell)
+                pool.add(cell)
             else:
                 passed.add(cell)
                 if unknown(cell):

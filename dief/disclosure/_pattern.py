@@ -359,18 +359,27 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
     withhold: bool = False,
 ) -> DigestPattern:
     """:func:`digest_pattern`, computed (a re-issue only over the piece its new data
-    reaches: :mod:`dief.disclosure._pieces`)."""
+    reaches: :mod:`dief.disclosure._pieces`).
+
+    Long on purpose: one assembly, in order, of the parts each built by its own module
+    (tables, withheld and grouped values, the joint rows, sums, floors, the earlier issue,
+    the orderings, :func:`protect` over the piece, the row requirements); each step reads
+    the cells the steps before it added, so split further it would pass them all along."""
     tables, parts = _tables(tallies, start_month, periods)
     coarse = months_by_total and rows is not None and k_summary is not None
     recorded = {_key(c) for c in (*earlier.suppressed, *earlier.counts)} if earlier else set()
     grouped = group_rare_values(tables, k=k, recorded=recorded, coarse=coarse) if group_rare else {}
     zeros = month_zeros(tables, parts) if coarse else set()
     # a dimension whose every value has fewer than k contributors lists no value
-    withheld = {
-        key: cells
-        for key, cells in withheld_dimensions(tables, k=k, recorded=recorded).items()
-        if withhold and key not in grouped
-    }
+    withheld = (
+        {
+            key: cells
+            for key, cells in withheld_dimensions(tables, k=k, recorded=recorded).items()
+            if key not in grouped
+        }
+        if withhold
+        else {}
+    )
     # the values a quarter (half, cycle) does not list: 0, so are their months' cells
     nil = listed_zeros(tables, parts) if coarse else {}
     counts: dict[Key, int] = {}

@@ -9,10 +9,8 @@ both, and equal to a recomputation from the stored cases.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import shutil
 import tempfile
-import uuid
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -21,7 +19,6 @@ from typing import TYPE_CHECKING
 import pytest
 import pytest_asyncio
 
-from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore, StoredCase
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
@@ -31,12 +28,13 @@ from dief.render import dump_json, write_outputs
 from dief.secretariat import build_summary
 from dief.synthetic import generate_cases
 from dief.vocab import Region
-from dief.wire import CaseRecord, parse_case
-from tests.unit.record_helpers import signed_record
+from tests.unit.record_helpers import signed_facts
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
     from contextlib import AbstractContextManager
+
+    from dief.aggregator import CaseFacts
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 
@@ -54,30 +52,11 @@ def module_postgres_url(
         yield url
 
 
-def _facts(record: CaseRecord, region: str, raw: bytes) -> CaseFacts:
-    return CaseFacts.from_record(
-        record, record_id=str(uuid.uuid4()), sealed=raw, region=region, route=False
-    )
-
-
 def synthetic_batches(n: int, seed: int) -> dict[str, list[CaseFacts]]:
-    """Region → facts in posting order, as the nodes would publish them."""
-    indexes: dict[str, int] = {}  # a case's reference → its case index at its node
-    revisions: dict[str, int] = {}
-    out: dict[str, list[CaseFacts]] = defaultdict(list)
-    for line in generate_cases(n, seed=seed, indicator_ids=CATALOGUE.ids, today=TODAY):
-        doc = dict(line.document)
-        state = str(doc.pop("submitted_by"))
-        case = parse_case(doc, today=TODAY)
-        case_id = str(case.case_id)
-        revision = case.revision or revisions.get(case_id, 0) + 1
-        revisions[case_id] = revision
-        index = indexes.setdefault(case_id, len(indexes))
-        secret = hashlib.sha256(state.encode()).digest()
-        record = signed_record(case, secret=secret, index=index, revision=revision)
-        # To its own region only (records v2): the route regions learn of it by route tables.
-        out[str(record.region)].append(_facts(record, str(record.region), record.to_json()))
-    return out
+    """Region → facts in posting order, as the nodes would publish them (each to its own
+    region only, records v2: the route regions learn of it by route tables)."""
+    lines = generate_cases(n, seed=seed, indicator_ids=CATALOGUE.ids, today=TODAY)
+    return signed_facts(lines, today=TODAY)
 
 
 def _expected(cases: list[StoredCase], period: str) -> dict[tuple[str, str], tuple[int, int]]:
