@@ -22,6 +22,11 @@ must leave every check of the fixed point holding —
    of the system the cell reaches through unknown cells, groups and the bounds' links
    (elsewhere nothing a reader knows changes).
 
+A candidate is tried with its *twins* (:func:`_classes`: the cells a group of one member
+makes equal to it, such as a total and the one value its period lists of a dimension):
+published alone, either would give the other away, so they are published together or not
+at all, and checked together.
+
 A cell that passes is published (and a constant in the reduced equations from then on);
 one that fails stays hidden. So a reserved cell left hidden is one whose publication,
 given everything else the issue publishes, would itself break a check: the "provably
@@ -116,15 +121,17 @@ class Reducible(Elimination[K]):
 
 def prune(
     search: _Search,
-    candidates: Iterable[Key],
     *,
+    fixed: Collection[Key],
     both: Earlier | None,
     bounds: bool,
     order: Callable[[Key], tuple[int, int, SortKey]],
 ) -> list[Key]:
-    """Publish again every cell of *candidates* (hidden by *search*) that passes the checks
-    of the module docstring, in *order*; returns those published (the search's state
-    updated: not hidden, constants of its reduced equations).
+    """Publish again every reserved cell *search* hid, but those of *fixed* (primary, free,
+    unlisted, known: not this run's secondary suppressions), that passes the checks of the
+    module docstring, in *order*, each with its twins (:func:`_classes`); returns those
+    published (the search's state updated: not hidden, constants of its reduced
+    equations).
 
     Checks 1-3 (and the check on both issues) run cell by cell. Check 4 first runs on the
     part of the system near the cell (:func:`_pinned_nearby`: a reader who knows less, so
@@ -132,64 +139,110 @@ def prune(
     whole system for every cell published so far (one linear programme where they all
     pass); where that pins a cell, the first cell of the order whose publication does
     (bisected) is refused, the ones after it are hidden again and tried anew."""
-    queue = sorted(candidates, key=order)
+    candidates = sorted((c for c in search.hidden & search.reserve if c not in fixed), key=order)
+    queue = _classes(search, candidates, fixed)
     published: list[Key] = []
     # check 4 near each cell, once: a filter only (the check over the whole system decides)
     nearby: dict[Key, bool] = {}
     while queue:
-        pending: list[Key] = []
-        for cell in queue:
-            if _safe_to_publish(search, cell, both=both, nearby=nearby if bounds else None):
-                _publish(search, cell)
-                pending.append(cell)
+        pending = [
+            twins
+            for twins in queue
+            if all(c in search.hidden for c in twins)
+            and _safe_to_publish(search, twins, both=both, nearby=nearby if bounds else None)
+        ]
         bad = _first_unsafe(search, pending) if bounds and pending else None
         if bad is None:
-            published.extend(pending)
+            published.extend(c for twins in pending for c in twins)
             break
-        for cell in pending[bad:]:
-            search.hide(cell)
-        published.extend(pending[:bad])
-        queue = [c for c in queue[queue.index(pending[bad]) + 1 :] if c in search.hidden]
+        for twins in pending[bad:]:
+            for cell in twins:
+                search.hide(cell)
+        published.extend(c for twins in pending[:bad] for c in twins)
+        queue = queue[queue.index(pending[bad]) + 1 :]
     return published
 
 
-def _publish(search: _Search, cell: Key) -> None:
-    search.hidden.discard(cell)
-    search.elimination.forget(cell)
+def _classes(
+    search: _Search, ordered: Sequence[Key], fixed: Collection[Key]
+) -> list[tuple[Key, ...]]:
+    """*ordered* in classes of twins, in the order of each class's first cell: cells that
+    a group of one member makes equal (a total and the sole value of a dimension: the
+    reader knows one from the other), hidden both, are published together or not at all
+    (one alone would give the other away, so each alone always fails check 1). A twin
+    joins the class if it is a hidden secondary suppression of this run (not in *fixed*:
+    primary, free, unlisted, known, kept); one in *fixed* keeps the class hidden (check 1
+    fails)."""
+    done: set[Key] = set()
+    out: list[tuple[Key, ...]] = []
+    for cell in ordered:
+        if cell in done:
+            continue
+        twins = [cell]
+        done.add(cell)
+        todo = [cell]
+        while todo:
+            for i in search.groups_of.get(todo.pop(), ()):
+                group = search.live[i]
+                if len(group.members) != 1:
+                    continue
+                for other in group.cells:
+                    if other not in done and other in search.hidden and other not in fixed:
+                        done.add(other)
+                        twins.append(other)
+                        todo.append(other)
+        out.append(tuple(twins))
+    return out
 
 
 def _safe_to_publish(
-    search: _Search, cell: Key, *, both: Earlier | None, nearby: dict[Key, bool] | None
+    search: _Search,
+    twins: Sequence[Key],
+    *,
+    both: Earlier | None,
+    nearby: dict[Key, bool] | None,
 ) -> bool:
-    """Whether *cell*, published with everything else as it is, leaves checks 1-3 (and the
-    check on both issues) holding and, with *nearby* (check 4's results near each cell, as
-    first found), check 4 near it; the search's state is left as it is."""
-    search.hidden.discard(cell)
+    """Publish *twins* (a class of :func:`_classes`) if, with everything else as it is,
+    checks 1-3 (and the check on both issues) hold and, with *nearby* (check 4's results
+    near each cell, as first found), check 4 near each; else leave the search's state as
+    it was. Returns whether they were published."""
+    accepted = search.given | search.free
+    done: list[Key] = []
     try:
-        if any(_leaks(search, search.live[i]) for i in search.groups_of.get(cell, ())):
-            return False
-        accepted = search.given | search.free
-        if search.elimination.determined_without(cell) - accepted - {cell}:
+        for cell in twins:
+            # check 3: what the cell, a constant, determines (its twins are published too)
+            if search.elimination.determined_without(cell) - accepted - set(twins):
+                return False
+            search.hidden.discard(cell)
+            search.elimination.forget(cell)
+            done.append(cell)
+        groups = {i for cell in twins for i in search.groups_of.get(cell, ())}
+        if any(_leaks(search, search.live[i]) for i in sorted(groups)):
             return False
         if both is not None and _joint_leaks(search, both):
             return False
-        if nearby is None:
-            return True
-        if cell not in nearby:
-            nearby[cell] = _pinned_nearby(search, cell)
-        return not nearby[cell]
+        if nearby is not None:
+            for cell in twins:
+                if cell not in nearby:
+                    nearby[cell] = _pinned_nearby(search, cell)
+                if nearby[cell]:
+                    return False
+        done.clear()
+        return True
     finally:
-        search.hidden.add(cell)
+        for cell in done:
+            search.hide(cell)
 
 
-def _first_unsafe(search: _Search, pending: Sequence[Key]) -> int | None:
-    """Check 4 over the whole system with every cell of *pending* published (the search's
-    state): ``None`` if nothing is pinned, else the position in *pending* of a cell whose
-    publication, after the ones before it, pins a cell (bisected: with the cells before it
-    published nothing is, with it too something is)."""
+def _first_unsafe(search: _Search, pending: Sequence[tuple[Key, ...]]) -> int | None:
+    """Check 4 over the whole system with every class of *pending* published (the
+    search's state): ``None`` if nothing is pinned, else the position in *pending* of a
+    class whose publication, after the ones before it, pins a cell (bisected: with the
+    classes before it published nothing is, with it too something is)."""
 
     def pins(count: int) -> bool:
-        unknown = {c for c in search.hidden if c not in search.known} | set(pending[count:])
+        later = {c for twins in pending[count:] for c in twins}
+        unknown = {c for c in search.hidden if c not in search.known} | later
         return bool(_pinned(search, unknown, search.live, search.counts))
 
     if not pins(len(pending)):

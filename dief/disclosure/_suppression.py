@@ -305,7 +305,7 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
         settled = frozenset(free) | frozenset(unlisted) | frozenset(known) | first
         prune_reserved(
             search,
-            (c for c in search.hidden & frozenset(reserve) if c not in settled),
+            fixed=settled,
             both=None,
             bounds=bounds,
             order=lambda c: (-(standing(c) if standing is not None else 0), -counts[c], rank(c)),

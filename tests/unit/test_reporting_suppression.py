@@ -513,6 +513,29 @@ def test_a_total_hidden_by_the_cascade_is_published_again() -> None:
     assert protect(counts, primary, groups, reserve=totals, prune=True).secondary == {_M1, _M3}
 
 
+def test_a_total_and_its_sole_value_are_published_again_together() -> None:
+    """A total whose period lists one value of a dimension (February: one kind, 3 cases)
+    is that value's twin: the search hides both (the value to protect the hidden total),
+    and each alone, published, gives the other away. Tried one by one, neither could be
+    published again (the realistic forum's every total has such a twin: one kind of
+    case); the pruning tries a total with its twins, and publishes both."""
+    counts, primary, groups = _cascade()
+    feb = [("2026-02", "kind", v) for v in "ab"]
+    sole = ("2026-02", "kind", "a")
+    for cell in feb:
+        del counts[cell]
+    counts[sole] = 3
+    groups = [g for g in groups if g.marginal != _M2] + [Group(_M2, (sole,))]
+    primary -= set(feb)
+    totals = {_M1, _M2, _M3, _Q1}
+    searched = protect(counts, primary, groups, reserve=totals, bounds=True)
+    assert {_M2, sole} <= searched.secondary  # the cascade took both
+    done = protect(counts, primary, groups, reserve=totals, bounds=True, prune=True)
+    assert done.secondary == {_M1, _M3}
+    assert _leaked(counts, done.suppressed, groups) == set()
+    assert _leaked(counts, done.suppressed - {_M1}, groups)
+
+
 def test_the_pruning_never_publishes_a_cell_an_earlier_issue_suppressed() -> None:
     """In a re-issue, February's total suppressed by the earlier issue is kept hidden even
     where nothing needs it now."""
