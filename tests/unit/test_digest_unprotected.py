@@ -21,7 +21,7 @@ import dief.digests._region as region_module
 from dief.aggregator.store import CaseStore, DigestVersions
 from dief.database import sqlite_url
 from dief.digests import DigestSchedule, closed_period_publisher, publish_digests
-from dief.disclosure import digest_pattern
+from dief.disclosure import Group, digest_pattern, protect
 from dief.exceptions import UnprotectedCellError
 from dief.kafka import DIGESTS_TOPIC
 from dief.testing import FakeClock, MemoryRecordSink
@@ -114,3 +114,18 @@ async def test_the_other_regions_issues_go_on(
     assert len(sink.on(DIGESTS_TOPIC)) == len(done.published)
     _assert_told(caplog)
     assert done.day == date(2026, 9, 1)
+
+
+def test_a_table_that_lists_nothing_frees_what_hiding_cannot() -> None:
+    """The decision's ground (docs/digests.md): October's and November's ``x`` count one
+    case each, both hidden, under a quarter of 2 known from elsewhere. Listed, each is at
+    least 1, so each is 1: hidden as suppressed (as they are), they still raise. October's
+    table withheld whole — its cells listed nowhere, least value 0, still in the sum —
+    leaves October in [0, 1] and November in [1, 2], and the pattern returns."""
+    oct_x, nov_x, q_x = (("2025-10", "d", "x"), ("2025-11", "d", "x"), ("2025-Q4", "d", "x"))
+    counts = {oct_x: 1, nov_x: 1, q_x: 2}
+    groups = [Group(q_x, (oct_x, nov_x))]
+    with pytest.raises(UnprotectedCellError):
+        protect(counts, {oct_x, nov_x}, groups, known={q_x}, bounds=True)
+    done = protect(counts, {oct_x, nov_x}, groups, known={q_x}, bounds=True, unlisted={oct_x})
+    assert done.suppressed >= {oct_x, nov_x}
