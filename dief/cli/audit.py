@@ -1,12 +1,19 @@
-"""``dief audit DIR [DIR…] [--region R] [--own-cases FILE] [--bulletins FILE] [--json]``: the
-independent disclosure audit (docs/audit.md) of an output folder, as a reader of one region sees it.
+"""``dief audit DIR [DIR…] [--region R] [--own-cases FILE] [--outbox FILE | --bulletins FILE]
+[--json]``: the independent disclosure audit (docs/audit.md) of an output folder, as a reader
+of one region sees it.
 
 Several folders are several issues of the same documents, oldest first. Exit status 1 when
 a suppressed cell can be computed exactly (or a TLP:RED case's profile isolated), else 0.
+
+The bulletins a reader knows come from its node's store (``--outbox``: the bulletin store
+in the node's outbox file, which the running node's follower writes and ``dief alerts``
+lists), or from a JSON file of them (``--bulletins``: a ``BulletinBoard`` file, or a list of
+its ``live`` rows).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -17,14 +24,16 @@ from rich.table import Table
 
 from dief.audit import (
     AuditReport,
+    OwnCase,
     audit,
+    bulletin_case,
     load_bulletins,
     load_own_cases,
     load_reader,
     report_json,
 )
 from dief.cli._console import err_console, fail
-from dief.exceptions import DiefError
+from dief.exceptions import ConfigurationError, DiefError
 from dief.vocab import Region
 
 __all__ = ["register"]
@@ -38,6 +47,35 @@ def _regions(folders: list[Path], region: Region | None) -> list[str]:
     digests = folders[-1] / "digests"
     found = sorted(p.name for p in digests.iterdir() if p.is_dir()) if digests.is_dir() else []
     return [r for r in found if r in {str(x) for x in Region}] or [str(x) for x in Region]
+
+
+def _node_bulletins(outbox: Path) -> tuple[OwnCase, ...]:
+    """The bulletins in force in a node's store (its outbox file: what its follower kept
+    and ``dief alerts`` lists), each a case every reader of its region knows."""
+    if not outbox.is_file():
+        raise ConfigurationError(f"no node outbox file at {outbox.name}")
+    from dief.bulletins import BulletinStore  # noqa: PLC0415  loaded when the option is used: the CLI starts without it
+    from dief.node import Outbox  # noqa: PLC0415  (as above)
+
+    async def read() -> tuple[OwnCase, ...]:
+        box = Outbox(outbox)
+        await box.start()
+        try:
+            held = await BulletinStore(box).bulletins()
+        finally:
+            await box.stop()
+        cases = (bulletin_case(b.entry.model_dump(mode="json"), b.region) for b in held)
+        return tuple(c for c in cases if c is not None)
+
+    return asyncio.run(read())
+
+
+def _known(outbox: Path | None, bulletins: Path | None) -> tuple[OwnCase, ...]:
+    if outbox is not None and bulletins is not None:
+        raise ConfigurationError("give the node's outbox or a bulletins file, not both")
+    if outbox is not None:
+        return _node_bulletins(outbox)
+    return load_bulletins(bulletins) if bulletins is not None else ()
 
 
 def _print(report: AuditReport) -> None:
@@ -96,9 +134,18 @@ def audit_command(
     own_cases: Annotated[
         Path | None, typer.Option("--own-cases", help="The reader's own cases (JSON Lines or JSON)")
     ] = None,
+    outbox: Annotated[
+        Path | None,
+        typer.Option(
+            "--outbox",
+            help="The reader's node outbox file: the bulletins its store holds (dief alerts)",
+        ),
+    ] = None,
     bulletins: Annotated[
         Path | None,
-        typer.Option("--bulletins", help="The bulletins the reader's node holds (its board JSON)"),
+        typer.Option(
+            "--bulletins", help="A JSON file of bulletins instead (a board file, or its rows)"
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON")] = False,
     level: Annotated[
@@ -123,7 +170,7 @@ def audit_command(
     """Bound every suppressed cell a reader of one region can see, by linear programming."""
     try:
         own = load_own_cases(own_cases) if own_cases is not None else ()
-        known = load_bulletins(bulletins) if bulletins is not None else ()
+        known = _known(outbox, bulletins)
         reports = [
             audit(
                 load_reader(folders, r),

@@ -34,7 +34,7 @@ from dief.digests._payload import (
     sign_payload,
 )
 from dief.digests._region import RegionDigests
-from dief.exceptions import ConfigurationError
+from dief.exceptions import ConfigurationError, UnprotectedCellError
 from dief.kafka import DIGESTS_TOPIC
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, parse_period
 from dief.routes import RouteIssuer, publish_route_tables
@@ -179,6 +179,35 @@ def _fit(payload: DigestPayload) -> tuple[DigestPayload, int]:
     return best, total - fits
 
 
+async def _region_source(
+    store: CaseStore, code: Region, issuer: DigestIssuer, wanted: Sequence[str]
+) -> RegionDigests:
+    """The region's cells, read and protected once for all its digests (the suppression
+    pattern is joint across them; what earlier issues suppressed stays suppressed).
+
+    A cell no suppression can protect (:class:`UnprotectedCellError`, a first issue only)
+    withholds the region's whole issue: the error goes up before anything is claimed,
+    recorded, sealed or sent, with one log line naming the table and the cell's dimension
+    and value, never a State or a count (docs/digests.md, "A cell no suppression can
+    protect": why not one table)."""
+    try:
+        return await RegionDigests.for_issue(
+            store,
+            code,
+            k=issuer.k_meeting,
+            k_csp=issuer.k_csp,
+            start_month=issuer.start_month,
+            periods=wanted,
+        )
+    except UnprotectedCellError as exc:
+        log.error(  # noqa: TRY400  the table and cell only: a traceback's locals hold counts
+            "%s: issue withheld, nothing of it published or recorded: %s",
+            code.value,
+            exc.message,
+        )
+        raise
+
+
 async def publish_digests(  # noqa: PLR0913, PLR0914  a public keyword signature; one issue's steps in order (build, claim, record, seal, send)
     store: CaseStore,
     region: Region | str,
@@ -195,7 +224,9 @@ async def publish_digests(  # noqa: PLR0913, PLR0914  a public keyword signature
     sent together and recorded once the broker acknowledged every one. Returns what was
     published, in the order of *periods*. Raises :class:`BrokerError` or
     :class:`StorageError` on failure; a digest that was not recorded as published is
-    issued again (with a new version) next time, even with *only_changed*.
+    issued again (with a new version) next time, even with *only_changed*. Raises
+    :class:`UnprotectedCellError`, with nothing of the issue sent or recorded, where the
+    region's pattern cannot protect a cell (:func:`_region_source`).
     """
     code = Region(region)
     if code is not issuer.region:
@@ -206,16 +237,7 @@ async def publish_digests(  # noqa: PLR0913, PLR0914  a public keyword signature
     wanted = list(
         dict.fromkeys(str(parse_period(p, start_month=issuer.start_month)) for p in periods)
     )
-    # the region's cells, read and protected once for all its digests (the suppression
-    # pattern is joint across them); what earlier issues suppressed stays suppressed
-    source = await RegionDigests.for_issue(
-        store,
-        code,
-        k=issuer.k_meeting,
-        k_csp=issuer.k_csp,
-        start_month=issuer.start_month,
-        periods=wanted,
-    )
+    source = await _region_source(store, code, issuer, wanted)
     drafts: dict[str, tuple[DigestPayload, int, str]] = {}
     for canonical in wanted:
         draft = await build_payload(

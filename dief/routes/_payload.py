@@ -113,9 +113,11 @@ def build_route_table(  # noqa: PLR0913  public keyword signature (dief.routes A
     *,
     k: int,
     issued_at: datetime,
+    data_version: str | None = None,
 ) -> RouteTable:
     """The unsigned table of *cells* (:func:`~dief.routes.route_cells`) under *protection*
-    (:func:`~dief.routes.protect_route`)."""
+    (:func:`~dief.routes.protect_route`), stating *data_version* (the sender's token of the
+    cycle, ``CaseStore.data_versions``) where given."""
     notes = _notes(protection, k)
     if protection.withheld:
         return RouteTable(
@@ -125,6 +127,7 @@ def build_route_table(  # noqa: PLR0913  public keyword signature (dief.routes A
             k=k,
             issued_at=issued_at,
             withheld=True,
+            data_version=data_version,
             totals=Totals(cases=None, contributors=None, withheld=True),
             dimensions={},
             notes=notes,
@@ -156,6 +159,7 @@ def build_route_table(  # noqa: PLR0913  public keyword signature (dief.routes A
         period=period,
         k=k,
         issued_at=issued_at,
+        data_version=data_version,
         totals=totals,
         dimensions=dimensions,
         notes=notes,

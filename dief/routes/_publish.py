@@ -8,7 +8,9 @@ has a :class:`RouteIssuer`), for closed CSP cycles only (a cycle still open woul
 re-issued month after month, and two issues of a growing table difference out a month).
 A table equal to the one this issuer last sent for the same (receiving region, cycle) is
 not sent again (kept in memory: after a restart every table is sent once more, which the
-receiver absorbs).
+receiver absorbs). Each table states the sender's data version of its cycle
+(``data_version``, as its digests do): the same cases give the same table, other cases a
+new one even where its counts are the same (docs/audit.md, "Issue linking").
 
 Every issue keeps the pattern of the earlier ones (:func:`~dief.routes.protect_route` with
 the sender's record, ``RouteTables.published_patterns``), and what it lists is recorded
@@ -176,6 +178,11 @@ async def _cycle_tables(  # noqa: PLR0913, PLR0914  one step of publish_route_ta
         start_month=issuer.start_month,
     )  # fmt: skip
     earlier = await routes.published_patterns(issuer.region.value, cycle)
+    # the cycle's data version, as the sender's digests and summary rows state it: a
+    # re-issue of the same cases builds the same table (not sent again), other cases a
+    # table a reader does not link to the last one (docs/audit.md, "Issue linking")
+    stated = (await store.data_versions(issuer.region.value)).get(cycle)
+    version = stated[1] if stated is not None else None
     out: list[_Outgoing] = []
     for code, cases in sorted(routed.items()):
         receiver = Region(code)
@@ -188,7 +195,7 @@ async def _cycle_tables(  # noqa: PLR0913, PLR0914  one step of publish_route_ta
         protection = protect_route(cells, sender, k=issuer.k_meeting, earlier=before)
         table = build_route_table(
             issuer.region, receiver, cycle, cells, protection,
-            k=issuer.k_meeting, issued_at=issued_at,
+            k=issuer.k_meeting, issued_at=issued_at, data_version=version,
         )  # fmt: skip
         digest = _hash(table)
         if issuer.sent.get((receiver, cycle)) == digest:

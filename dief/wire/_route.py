@@ -65,7 +65,10 @@ class RouteTable(BaseModel):
     through the receiving region, counted by :data:`ROUTE_DIMENSIONS`.
 
     ``withheld``: the sending region could not publish any count of this table without
-    letting a reader bound one of its own suppressed cells (no totals, no cells)."""
+    letting a reader bound one of its own suppressed cells (no totals, no cells).
+    ``data_version`` (an added field: DESIGN §7 "more fields are welcome"): the token the
+    sender's store renews whenever the cycle's cases change, as its digests and summary
+    rows state it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="DIEF route table")
 
@@ -77,6 +80,17 @@ class RouteTable(BaseModel):
     k: int = Field(ge=1, description="Minimum distinct contributors for a published cell")
     issued_at: AwareDatetime = Field(description="When issued, to the hour (UTC)")
     withheld: bool = Field(default=False, description="Nothing of the table is published")
+    #: absent when None (a table of a sender that keeps no data versions reads as before)
+    data_version: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{1,64}$",
+        exclude_if=lambda value: value is None,
+        description=(
+            "The sending region's data version of the cycle (docs/audit.md, 'Issue "
+            "linking'): two tables stating the same one count the same cases; a table "
+            "stating none is never linked to another"
+        ),
+    )
     totals: Totals
     dimensions: Annotated[dict[Dimension, list[Cell]], Field(default_factory=dict)]
     notes: list[str] = Field(default_factory=list, max_length=20)
