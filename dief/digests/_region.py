@@ -19,13 +19,9 @@ from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.aggregator.store import CaseStore, PublishedPattern, ReleasedBulletins
-from dief.digests._digest import (
-    assemble_digest,
-    checklist_window,
-    few_contributors,
-    previous_period,
-)
+from dief.digests._digest import assemble_digest
 from dief.digests._series import DigestSeries, Series, digest_series, series_periods
+from dief.digests._tables import checklist_window, few_contributors, previous_period
 from dief.disclosure import (
     CellId,
     DigestPattern,
@@ -359,7 +355,7 @@ def _digest_of(parts: Iterable[str]) -> str:
 
 def _tables_read(period: str, start_month: int) -> frozenset[str]:
     """The tables the digest and the charts' series of *period* read (as
-    ``_digest._tables`` and :func:`~dief.digests.digest_series` name them)."""
+    ``_tables._tables`` and :func:`~dief.digests.digest_series` name them)."""
     current = parse_period(period, start_month=start_month)
     before = previous_period(current)
     window, prior = checklist_window(current)
