@@ -6,12 +6,13 @@ checklist's prevalences); the utility figure (:func:`published_share`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.digests._tables import _Tables, few_contributors
 from dief.digests._trend import trend_flag
-from dief.disclosure import CellId, DigestPattern, Tally
+from dief.disclosure import MONTH_DIMENSIONS, CellId, DigestPattern, Tally
 from dief.vocab import Dimension
 from dief.wire import Cell, SuppressionReason, Totals
 
@@ -157,6 +158,51 @@ def _totals(tables: _Tables, *, pattern: DigestPattern, suppressed: int) -> Tota
         suppressed=suppressed,
         previous=previous,
         trend=None if previous is None else trend_flag(tally.count, previous),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """The dimension tables one digest lists (:func:`_listed`): its cells by dimension, the
+    dimensions it withholds, how many of its cells are suppressed, and the utility figure
+    (:func:`published_share`)."""
+
+    dimensions: dict[Dimension, list[Cell]]
+    withheld: tuple[Dimension, ...]
+    suppressed: int
+    share: float
+
+
+def _listed(tables: _Tables, *, pattern: DigestPattern, monthly: bool) -> _Listed:
+    """The dimension tables of the digest of *tables* (:func:`_dimensions`, shares of its
+    published total), those the pattern withholds (none for a period of fewer than k
+    contributors), and the share of its facts in published cells; a coarse month
+    (*monthly*) lists its kind only (another dimension listed would say its values are 0)."""
+    period = tables.periods[0]
+    total = tables.now.get(TOTAL)
+    published_total = (
+        total.count if total is not None and not pattern.hidden(period, TOTAL, total) else None
+    )
+    dimensions = _dimensions(tables, pattern=pattern, total=published_total)
+    if monthly:
+        dimensions = {d: cells for d, cells in dimensions.items() if d.value in MONTH_DIMENSIONS}
+    withheld = tuple(
+        d
+        for d in Dimension
+        if pattern.withholds(period, d.value)
+        and not few_contributors(tables.now, pattern.k)
+        and (not monthly or d.value in MONTH_DIMENSIONS)
+    )
+    hidden_facts = sum(
+        t.count
+        for cell, t in tables.now.items()
+        if cell != TOTAL and pattern.hidden(period, cell, t)
+    )
+    return _Listed(
+        dimensions=dimensions,
+        withheld=withheld,
+        suppressed=sum(c.suppressed for cells in dimensions.values() for c in cells),
+        share=published_share(dimensions, hidden_facts),
     )
 
 

@@ -17,14 +17,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
-from dief.digests._cells import _dimensions, _totals, published_share
+from dief.digests._cells import _listed, _totals
 from dief.digests._checklist import _checklist
 from dief.digests._lessons import CaseLesson, lessons_for
 from dief.digests._notes import _notes
-from dief.digests._tables import _tables, few_contributors
+from dief.digests._tables import _tables
 from dief.digests._withheld import with_withheld
 from dief.disclosure import (
-    MONTH_DIMENSIONS,
     DigestPattern,
     PeriodCells,
     digest_pattern,
@@ -127,32 +126,11 @@ def assemble_digest(  # noqa: PLR0913  a public keyword signature (RegionDigests
     elif pattern.k != k:
         raise ValueError("the suppression pattern was made for another k")
     tables = _tables(tallies, current, pattern)
-    total = tables.now.get(TOTAL)
-    published_total = (
-        total.count
-        if total is not None and not pattern.hidden(str(current), TOTAL, total)
-        else None
-    )
     monthly = coarse and isinstance(current, Month)
-    # a coarse month lists its kind only (another dimension listed would say its values are 0)
-    dimensions = _dimensions(tables, pattern=pattern, total=published_total)
-    if monthly:
-        dimensions = {d: cells for d, cells in dimensions.items() if d.value in MONTH_DIMENSIONS}
-    withheld = [
-        d
-        for d in Dimension
-        if pattern.withholds(str(current), d.value)
-        and not few_contributors(tables.now, k)
-        and (not monthly or d.value in MONTH_DIMENSIONS)
-    ]
-    suppressed = sum(c.suppressed for cells in dimensions.values() for c in cells)
+    listed = _listed(tables, pattern=pattern, monthly=monthly)
+    dimensions, withheld, suppressed = listed.dimensions, listed.withheld, listed.suppressed
     checklist = _checklist(tables, pattern=pattern, catalogue=catalogue)
-    hidden_facts = sum(
-        t.count
-        for cell, t in tables.now.items()
-        if cell != TOTAL and pattern.hidden(str(current), cell, t)
-    )
-    share = published_share(dimensions, hidden_facts)
+    total = tables.now.get(TOTAL)
     # fewer than k contributors in the whole period (primary suppression of the totals)
     alone = total is not None and 0 < total.contributors < k
     omitted = lessons is None
@@ -180,7 +158,7 @@ def assemble_digest(  # noqa: PLR0913  a public keyword signature (RegionDigests
                 suppressed=suppressed,
                 omitted=omitted,
                 alone=alone,
-                share=share,
+                share=listed.share,
                 monthly=monthly,
             ),
             withheld,
