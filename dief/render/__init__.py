@@ -30,12 +30,7 @@ from dief.render._markdown import (
     render_digest_markdown,
     render_summary_markdown,
 )
-from dief.render._output import (
-    OutputIndex,
-    WrittenOutput,
-    dump_json,
-    write_outputs,
-)
+from dief.render._output import write_outputs
 from dief.render._svg import (
     PALETTE,
     Bar,
@@ -44,6 +39,7 @@ from dief.render._svg import (
     line_chart,
     nice_ticks,
 )
+from dief.render._written import OutputIndex, WrittenOutput, dump_json
 
 __all__ = [
     "ANNEX_COLUMNS",
