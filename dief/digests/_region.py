@@ -320,8 +320,8 @@ def _table_views(source: RegionDigests, tables: set[str]) -> dict[str, str]:
 
 def _without_few(series: DigestSeries, tallies: Mapping[str, PeriodCells], k: int) -> DigestSeries:
     """*series* with every value's point hidden in the periods of fewer than *k*
-    contributors (:func:`~dief.digests.few_contributors`): their digests list no value, and a
-    point of 0 beside hidden ones would tell which values their cases have."""
+    contributors (:func:`~dief.digests._tables.few_contributors`): their digests list no
+    value, and a point of 0 beside hidden ones would tell which values their cases have."""
     few = [few_contributors(tallies.get(p, {}), k) for p in series.periods]
     if not any(few):
         return series

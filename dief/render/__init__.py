@@ -21,10 +21,8 @@ from dief.render._docx import (
     render_summary_docx,
 )
 from dief.render._docx_digest import render_digest_docx
-from dief.render._html import (
-    render_digest_html,
-    render_summary_html,
-)
+from dief.render._html import render_digest_html
+from dief.render._html_summary import render_summary_html
 from dief.render._index import INDEX_FILE, IndexLink, render_index, write_index
 from dief.render._markdown import (
     render_digest_markdown,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from dief.render._annex import render_summary_annex
 from dief.render._changed import fingerprint
 from dief.render._docx import render_summary_docx
-from dief.render._html import render_summary_html
+from dief.render._html_summary import render_summary_html
 from dief.render._markdown import render_summary_markdown
 from dief.render._written import WrittenOutput, dump_json
 from dief.secretariat import build_summary
