@@ -11,22 +11,20 @@ joint pattern, signed, sealed to the Secretariat and published on ``dief.digests
 
 from __future__ import annotations
 
-from dief.digests._digest import (
-    MONTHLY_NOTE,
+from dief.digests._cells import (
     SHARE_DIGITS,
-    assemble_digest,
     cell_index,
-    checklist_entry,
-    checklist_window,
-    filter_checklist,
-    missing_tables_note,
-    previous_period,
     published_share,
     rank_cells,
-    rank_checklist,
     ratio,
     reason_of,
 )
+from dief.digests._checklist import (
+    checklist_entry,
+    filter_checklist,
+    rank_checklist,
+)
+from dief.digests._digest import assemble_digest
 from dief.digests._directory_issuers import DirectoryIssuers
 from dief.digests._lessons import (
     CaseLesson,
@@ -37,6 +35,7 @@ from dief.digests._lessons import (
     load_lessons,
     open_lessons,
 )
+from dief.digests._notes import MONTHLY_NOTE, missing_tables_note
 from dief.digests._payload import (
     DIGEST_SCHEMA,
     CspCell,
@@ -88,6 +87,7 @@ from dief.digests._series import (
     load_series,
     series_periods,
 )
+from dief.digests._tables import checklist_window, previous_period
 from dief.digests._trend import (
     ALPHA,
     MIN_COUNT,

@@ -2,116 +2,56 @@
 
 Every digest of a region shares one suppression pattern (:mod:`dief.disclosure._pattern`),
 which takes every period of the region. :class:`RegionDigests` reads the region's cells and
-dead-letter counts once and protects them once; then each digest, series or chart of the
-region costs only its own cells. :func:`~dief.render.write_outputs` and the digest
-issuer (``dief.digests``) use it; :func:`~dief.digests.build_digest` is the one-digest
-shortcut. Given what the region's earlier issues listed (``earlier``, from
-``CaseStore.published_suppressions``), the pattern keeps their suppressions, and
-:meth:`RegionDigests.record` stores what this issue lists (docs/digests.md, "Re-issues").
+dead-letter counts once (:mod:`dief.digests._reads`) and protects them once; then each
+digest, series or chart of the region costs only its own cells.
+:func:`~dief.render.write_outputs` and the digest issuer (``dief.digests``) use it;
+:func:`~dief.digests.build_digest` is the one-digest shortcut. Given what the region's
+earlier issues listed (``earlier``, from ``CaseStore.published_suppressions``), the pattern
+keeps their suppressions, and :meth:`RegionDigests.record` stores what this issue lists
+(docs/digests.md, "Re-issues").
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dief.aggregator import TOTAL
-from dief.aggregator.store import CaseStore, PublishedPattern, ReleasedBulletins
-from dief.digests._digest import (
-    assemble_digest,
-    checklist_window,
-    few_contributors,
-    previous_period,
+from dief.digests._digest import assemble_digest
+from dief.digests._reads import (
+    _data_versions,
+    _received_routes,
+    _region_tallies,
+    _summary_rows,
+    _with_grouped,
+    released_cells,
 )
 from dief.digests._series import DigestSeries, Series, digest_series, series_periods
+from dief.digests._tables import checklist_window, few_contributors, previous_period
 from dief.disclosure import (
-    CellId,
     DigestPattern,
     PeriodCells,
-    Tally,
     digest_pattern,
-    grouped_members,
-    merge_rows,
-    month_shows,
-    row_table,
     visible_tables,
     window_key,
-    with_earlier_cells,
 )
 from dief.periods import (
     DEFAULT_CYCLE_START_MONTH,
     Month,
     is_cycle,
     parse_period,
-    period_kind,
-    periods_containing,
 )
-from dief.routes import RouteTables
 from dief.vocab import Region
-from dief.wire import Digest, Lesson, RouteTable
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from dief.aggregator.store import CaseStore, PublishedPattern
     from dief.catalogue import Catalogue
     from dief.digests._lessons import CaseLesson
+    from dief.wire import Digest, Lesson, RouteTable
 
-__all__ = ["RegionDigests", "build_digest", "released_cells", "with_routes"]
-
-#: a bulletin's fields that name one value of a dimension, and those that name several
-_BULLETIN_SINGLE = ("kind", "end_user_type", "transfer_stage")
-_BULLETIN_LISTS = {
-    "item_categories": "item_category",
-    "methods": "method",
-    "risk_indicators": "risk_indicator",
-}
-
-
-def _bulletin_cells(facts: Mapping[str, object]) -> tuple[str, set[CellId]] | None:
-    """The month of a released bulletin and the cells it falls in (its total among them),
-    as :func:`dief.audit.bulletin_case` reads it; None for one that says nothing countable."""
-    month = facts.get("month")
-    if facts.get("action", "publish") != "publish" or not isinstance(month, str):
-        return None
-    cells: set[CellId] = {TOTAL}
-    for name in _BULLETIN_SINGLE:
-        value = facts.get(name)
-        if isinstance(value, str) and value:
-            cells.add((name, value))
-    for name, dimension in _BULLETIN_LISTS.items():
-        values = facts.get(name)
-        if isinstance(values, list):
-            cells.update((dimension, str(v)) for v in values)
-    return month, cells
-
-
-async def released_cells(
-    store: CaseStore, region: str, *, start_month: int = DEFAULT_CYCLE_START_MONTH
-) -> dict[str, PeriodCells]:
-    """The cells of *region*'s released bulletins still in force
-    (``ReleasedBulletins(store).released``), period → cells, in every period their month
-    counts in: cases every reader of the region knows (#15, DESIGN §13), which the
-    pattern takes as lower bounds (``digest_pattern(known_cases=...)``)."""
-    counts: dict[str, dict[CellId, int]] = {}
-    for held in await ReleasedBulletins(store).released(region):
-        try:
-            facts = json.loads(held.facts)
-            read = _bulletin_cells(facts) if isinstance(facts, dict) else None
-            month = Month.parse(read[0]) if read is not None else None
-        except ValueError:
-            read = month = None
-        if read is None or month is None:
-            continue
-        for period in periods_containing(month, start_month=start_month):
-            cells = counts.setdefault(str(period), {})
-            for cell in read[1]:
-                cells[cell] = cells.get(cell, 0) + 1
-    return {
-        period: {cell: Tally(n, 1, ()) for cell, n in cells.items()}
-        for period, cells in counts.items()
-    }
+__all__ = ["RegionDigests", "build_digest", "with_routes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,36 +113,18 @@ class RegionDigests:
         measured worse, docs/digests.md), its contributors counted exactly
         (:meth:`CaseStore.grouped_rows`). *bulletins* (default): the region's released
         bulletins are cases every reader knows, lower bounds in the pattern
-        (:func:`released_cells`); ``False`` leaves them out (comparisons).
+        (:func:`~dief.digests._reads.released_cells`); ``False`` leaves them out (comparisons).
         """
         if k < 1:
             raise ValueError("k is at least 1")
         code = Region(region)
         extra = sorted({str(parse_period(p, start_month=start_month)) for p in periods})
-        wanted = await store.periods_with_data(code.value)
-        tallies = (
-            merge_rows(await store.cell_rows(code.value, list(wanted), include_red=True))
-            if wanted
-            else {}
+        wanted, tallies = await _region_tallies(store, code.value, earlier)
+        rows = (
+            None
+            if k_csp is None
+            else await _summary_rows(store, code.value, [p for p in wanted if is_cycle(p)], earlier)
         )
-        tallies = with_earlier_cells(tallies, earlier, keep_periods=True)
-        # periods an earlier issue published that lost all their cases stay listed
-        wanted = [*wanted, *sorted(p for p in tallies if p not in wanted)]
-        rows = None
-        if k_csp is not None:
-            cycles = [p for p in wanted if is_cycle(p)]
-            merged = (
-                merge_rows(await store.cell_rows(code.value, cycles, include_red=False))
-                if cycles
-                else {}
-            )
-            rows = {
-                cycle: cells[row_table(cycle)]
-                for cycle in cycles
-                for cells in [
-                    with_earlier_cells({row_table(cycle): merged.get(cycle, {})}, earlier)
-                ]
-            }
         if group_rare:
             tallies = await _with_grouped(
                 store,
@@ -228,13 +150,9 @@ class RegionDigests:
             known_cases=known or None,
         )
         dead = await store.dead_letter_counts(code.value)
-        routes = tuple(
-            RouteTable.model_validate_json(held.body)
-            for held in await RouteTables(store).received(code.value)
-        )
+        routes = await _received_routes(store, code.value)
         coarse = months_by_total and k_csp is not None
-        stated = await store.data_versions(code.value)
-        versions = tuple(sorted((p, token) for p, (_, token) in stated.items()))
+        versions = await _data_versions(store, code.value)
         return cls(
             code, tuple(wanted), tallies, dead, pattern, start_month, routes, coarse, versions
         )
@@ -359,7 +277,7 @@ def _digest_of(parts: Iterable[str]) -> str:
 
 def _tables_read(period: str, start_month: int) -> frozenset[str]:
     """The tables the digest and the charts' series of *period* read (as
-    ``_digest._tables`` and :func:`~dief.digests.digest_series` name them)."""
+    ``_tables._tables`` and :func:`~dief.digests.digest_series` name them)."""
     current = parse_period(period, start_month=start_month)
     before = previous_period(current)
     window, prior = checklist_window(current)
@@ -402,8 +320,8 @@ def _table_views(source: RegionDigests, tables: set[str]) -> dict[str, str]:
 
 def _without_few(series: DigestSeries, tallies: Mapping[str, PeriodCells], k: int) -> DigestSeries:
     """*series* with every value's point hidden in the periods of fewer than *k*
-    contributors (:func:`~dief.digests.few_contributors`): their digests list no value, and a
-    point of 0 beside hidden ones would tell which values their cases have."""
+    contributors (:func:`~dief.digests._tables.few_contributors`): their digests list no
+    value, and a point of 0 beside hidden ones would tell which values their cases have."""
     few = [few_contributors(tallies.get(p, {}), k) for p in series.periods]
     if not any(few):
         return series
@@ -419,44 +337,6 @@ def _without_few(series: DigestSeries, tallies: Mapping[str, PeriodCells], k: in
         for dimension, lines in series.dimensions.items()
     }
     return DigestSeries(series.periods, series.totals, dimensions)
-
-
-def _is_month(table: str) -> bool:
-    """Whether *table* is a month's (not a window's or a summary row's)."""
-    try:
-        return period_kind(table) == "month"
-    except ValueError:
-        return False
-
-
-async def _with_grouped(  # noqa: PLR0913  the grouping's inputs, each by keyword
-    store: CaseStore,
-    region: str,
-    tallies: Mapping[str, PeriodCells],
-    *,
-    k: int,
-    earlier: PublishedPattern | None,
-    coarse: bool,
-) -> dict[str, PeriodCells]:
-    """*tallies* with the grouped ``(other)`` cell of each table's rare values
-    (:func:`~dief.disclosure.grouped_members`), its contributors read from the store."""
-    recorded = (
-        {(c.period, c.dimension, c.value) for c in (*earlier.suppressed, *earlier.counts)}
-        if earlier is not None
-        else set()
-    )
-
-    def shown(table: str, cell: tuple[str, str]) -> bool:
-        return not (coarse and _is_month(table)) or month_shows(cell)
-
-    grouped = grouped_members(tallies, k=k, listed_before=recorded, shown=shown)
-    out = {name: dict(cells) for name, cells in tallies.items()}
-    if not grouped:
-        return out
-    asked = [(table, *cell) for (table, _), cells in grouped.items() for cell in cells]
-    for period, cells in merge_rows(await store.grouped_rows(region, asked)).items():
-        out[period].update(cells)
-    return out
 
 
 def with_routes(digest: Digest, routes: Sequence[RouteTable]) -> Digest:

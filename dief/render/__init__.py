@@ -21,21 +21,14 @@ from dief.render._docx import (
     render_summary_docx,
 )
 from dief.render._docx_digest import render_digest_docx
-from dief.render._html import (
-    render_digest_html,
-    render_summary_html,
-)
+from dief.render._html import render_digest_html
+from dief.render._html_summary import render_summary_html
 from dief.render._index import INDEX_FILE, IndexLink, render_index, write_index
 from dief.render._markdown import (
     render_digest_markdown,
     render_summary_markdown,
 )
-from dief.render._output import (
-    OutputIndex,
-    WrittenOutput,
-    dump_json,
-    write_outputs,
-)
+from dief.render._output import write_outputs
 from dief.render._svg import (
     PALETTE,
     Bar,
@@ -44,6 +37,7 @@ from dief.render._svg import (
     line_chart,
     nice_ticks,
 )
+from dief.render._written import OutputIndex, WrittenOutput, dump_json
 
 __all__ = [
     "ANNEX_COLUMNS",

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-    from dief.render._output import OutputIndex, WrittenOutput
+    from dief.render._written import OutputIndex, WrittenOutput
 
 __all__ = ["INDEX_FILE", "IndexLink", "render_index", "write_index"]
 

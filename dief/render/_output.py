@@ -23,19 +23,15 @@ file whose bytes are unchanged is not rewritten (its modification time kept).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from dief.digests import CaseLesson, RegionDigests
-from dief.periods import DEFAULT_CYCLE_START_MONTH, is_cycle, parse_period
-from dief.render._annex import render_digest_annex, render_summary_annex
+from dief.periods import DEFAULT_CYCLE_START_MONTH, is_cycle
 from dief.render._changed import fingerprint
-from dief.render._docx import render_summary_docx
-from dief.render._docx_digest import render_digest_docx
-from dief.render._html import render_digest_html, render_summary_html
-from dief.render._markdown import render_digest_markdown, render_summary_markdown
+from dief.render._digest_files import _write_region_digests
+from dief.render._summary_files import _build_cycle_summary, _cycle_number, _write_summary
 from dief.render._writing import (
     OutputFiles,
     Ticker,
@@ -43,80 +39,18 @@ from dief.render._writing import (
     requirements_text,
     summary_inputs,
 )
-from dief.secretariat import build_summary
+from dief.render._written import OutputIndex, WrittenOutput, _json_text
 from dief.vocab import Region
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-
-    from pydantic import BaseModel
 
     from dief.aggregator.store import CaseStore
     from dief.catalogue import Catalogue
     from dief.disclosure import RowRequirement
     from dief.wire import CspSummary, Lesson
 
-__all__ = ["OutputIndex", "WrittenOutput", "dump_json", "write_outputs"]
-
-_KIND_RANK = {"month": 0, "quarter": 1, "half": 2, "cycle": 3}
-
-
-@dataclass(frozen=True, slots=True)
-class WrittenOutput:
-    """One digest or summary, as JSON, Markdown, HTML and (summaries) DOCX."""
-
-    kind: Literal["digest", "summary"]
-    region: str | None
-    period: str
-    json_path: Path
-    markdown_path: Path
-    suppressed: int
-    html_path: Path | None = None
-    docx_path: Path | None = None
-    #: The CSV data annex (one row per cell; docs/documents.md).
-    csv_path: Path | None = None
-
-    @property
-    def paths(self) -> tuple[Path, ...]:
-        extra = (p for p in (self.html_path, self.docx_path, self.csv_path) if p is not None)
-        return (self.json_path, self.markdown_path, *extra)
-
-
-@dataclass(frozen=True, slots=True)
-class OutputIndex:
-    """What :func:`write_outputs` wrote."""
-
-    out_dir: Path
-    outputs: tuple[WrittenOutput, ...]
-    #: documents none of whose files had to be rendered again (their inputs unchanged)
-    unchanged: int = 0
-
-    @property
-    def paths(self) -> tuple[Path, ...]:
-        return tuple(p for o in self.outputs for p in o.paths)
-
-    @property
-    def digests(self) -> tuple[WrittenOutput, ...]:
-        return tuple(o for o in self.outputs if o.kind == "digest")
-
-    @property
-    def summaries(self) -> tuple[WrittenOutput, ...]:
-        return tuple(o for o in self.outputs if o.kind == "summary")
-
-
-def dump_json(model: BaseModel) -> str:
-    """The canonical text of an output document (wire names, indent 2, trailing newline)."""
-    return _json_text(model)
-
-
-def _json_text(model: BaseModel) -> str:
-    """:func:`dump_json`'s text (also what a summary read back is checked against)."""
-    data = model.model_dump(mode="json", by_alias=True)
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def _period_order(period: str, start_month: int) -> tuple[int, str]:
-    return (_KIND_RANK[parse_period(period, start_month=start_month).kind], period)
+__all__ = ["write_outputs"]
 
 
 async def write_outputs(  # noqa: PLR0913  a public keyword signature (dief.pipeline, the CLI, tests)
@@ -370,185 +304,3 @@ async def _load_region(  # noqa: PLR0913  keyword options passed through from wr
     )
     await source.record(store)
     return source
-
-
-def _write_region_digests(  # noqa: PLR0913  keyword options passed through from write_outputs
-    folder: Path,
-    source: RegionDigests,
-    region: Region,
-    *,
-    catalogue: Catalogue,
-    start_month: int,
-    lessons: Mapping[Region, Sequence[Lesson | CaseLesson] | None] | None,
-    html: bool,
-    docx: bool = False,
-    tick: Callable[[], None] | None = None,
-    files: OutputFiles,
-) -> list[WrittenOutput]:
-    """Write into *folder* the digest of every period of *region* with data (*tick* after
-    each).
-
-    Periods go months first, then quarters, then cycles, each kind in order.
-    """
-    periods = sorted(source.periods, key=lambda p: _period_order(p, start_month))
-    region_lessons = lessons.get(region) if lessons is not None else None
-    # what every digest of the region draws on besides its tables (issue #15: a digest
-    # whose inputs are all unchanged is not built again)
-    shared = fingerprint(files.context, repr(catalogue), repr(region_lessons), str(html))
-    inputs = source.inputs(periods)
-    out: list[WrittenOutput] = []
-    for period in periods:
-        with_docx = docx and is_cycle(period)  # not a half-cycle (CSP12-H1)
-        out.append(
-            _write_digest(
-                folder,
-                region,
-                source,
-                period,
-                catalogue=catalogue,
-                lessons=region_lessons,
-                start_month=start_month,
-                html=html,
-                docx=with_docx,
-                files=files,
-                inputs=fingerprint(shared, inputs[period], str(with_docx)),
-            )
-        )
-        if tick is not None:
-            tick()
-    return out
-
-
-def _write_digest(  # noqa: PLR0913  keyword options passed through from write_outputs
-    folder: Path,
-    region: Region,
-    source: RegionDigests,
-    period: str,
-    *,
-    catalogue: Catalogue,
-    lessons: Sequence[Lesson | CaseLesson] | None,
-    start_month: int,
-    html: bool,
-    docx: bool = False,
-    files: OutputFiles,
-    inputs: str,
-) -> WrittenOutput:
-    """Write *region*'s digest of *period* as JSON, Markdown, CSV, (*html*) HTML with its
-    charts and (*docx*) DOCX, each file only if its inputs changed (:class:`OutputFiles`);
-    nothing is built when *inputs* (everything building it reads) are what its files on
-    disk were built from."""
-    json_path, md_path = folder / f"{period}.json", folder / f"{period}.md"
-    csv_path = folder / f"{period}.csv"
-    html_path = folder / f"{period}.html" if html else None
-    docx_path = folder / f"{period}.docx" if docx else None
-    name = f"digests/{region.value}/{period}"
-    paths = [p for p in (json_path, md_path, csv_path, html_path, docx_path) if p is not None]
-    kept = files.reused(name, inputs, paths)
-    if kept is not None:
-        return WrittenOutput(
-            "digest", region.value, period, json_path, md_path, kept, html_path, docx_path, csv_path
-        )
-    digest = source.digest(period, catalogue=catalogue, lessons=lessons)
-    content = files.content("digest", digest)
-    files.put(json_path, content, lambda: dump_json(digest))
-    files.put(md_path, content, lambda: render_digest_markdown(digest))
-    files.put(csv_path, content, lambda: render_digest_annex(digest).encode())
-    if html_path is not None:
-        series = source.series(period)
-        files.put(
-            html_path,
-            # the charts draw on the series (earlier periods' published counts) too
-            fingerprint(content, repr(series), str(start_month), csv_path.name),
-            lambda: render_digest_html(
-                digest, series, start_month=start_month, annex=csv_path.name
-            ),
-        )
-    if docx_path is not None:
-        files.put(
-            docx_path,
-            fingerprint(content, str(start_month)),
-            lambda: render_digest_docx(digest, start_month=start_month),
-        )
-    files.done()
-    files.built(name, inputs, digest.notes.suppressed_cells)
-    return WrittenOutput(
-        "digest",
-        region.value,
-        period,
-        json_path,
-        md_path,
-        digest.notes.suppressed_cells,
-        html_path,
-        docx_path,
-        csv_path,
-    )
-
-
-def _cycle_number(cycle: str) -> int:
-    """The number of a CSP cycle (``CSP12`` → 12)."""
-    return int(cycle[3:])
-
-
-async def _build_cycle_summary(  # noqa: PLR0913  keyword options passed through from write_outputs
-    store: CaseStore,
-    cycle: str,
-    *,
-    k: int,
-    catalogue: Catalogue,
-    start_month: int,
-    regions: Sequence[Region],
-    made: Mapping[str, CspSummary],
-    rows: Mapping[Region, RowRequirement],
-) -> CspSummary:
-    """Build the summary of *cycle* from *store*.
-
-    The previous cycle's summary, if *made* holds it, breaks ties between secondary
-    suppressions.
-    """
-    return await build_summary(
-        store,
-        cycle,
-        k=k,
-        catalogue=catalogue,
-        start_month=start_month,
-        regions=regions,
-        prior_cycle=made.get(f"CSP{_cycle_number(cycle) - 1}"),
-        rows=rows,
-    )
-
-
-def _write_summary(  # noqa: PLR0913  keyword options passed through from write_outputs
-    folder: Path, cycle: str, summary: CspSummary, *, html: bool, docx: bool, files: OutputFiles
-) -> WrittenOutput:
-    """Write *summary* of *cycle* as JSON, Markdown, CSV and (*html*, *docx*) HTML and
-    DOCX, each file only if its inputs changed (:class:`OutputFiles`)."""
-    content = files.content("summary", summary)
-    json_path, md_path = folder / f"{cycle}.json", folder / f"{cycle}.md"
-    files.put(json_path, content, lambda: dump_json(summary))
-    files.put(md_path, content, lambda: render_summary_markdown(summary))
-    csv_path = folder / f"{cycle}.csv"
-    files.put(csv_path, content, lambda: render_summary_annex(summary).encode())
-    html_path: Path | None = None
-    if html:
-        html_path = folder / f"{cycle}.html"
-        files.put(
-            html_path,
-            fingerprint(content, csv_path.name),
-            lambda: render_summary_html(summary, annex=csv_path.name),
-        )
-    docx_path: Path | None = None
-    if docx:
-        docx_path = folder / f"{cycle}.docx"
-        files.put(docx_path, content, lambda: render_summary_docx(summary))
-    files.done()
-    return WrittenOutput(
-        "summary",
-        None,
-        cycle,
-        json_path,
-        md_path,
-        summary.methodology.suppressed,
-        html_path,
-        docx_path,
-        csv_path,
-    )

@@ -1,9 +1,10 @@
 """A re-issue renders only what a new case affects, and its folder equals a fresh build
 (issue #15, incremental cost; ``dief.render._changed``).
 
-Each test counts the renderers ``write_outputs`` calls (the module's own names, wrapped) and
-watches files' bytes and modification times. The safety property: a folder re-issued in
-place holds byte for byte what a fresh build of the same store writes into an empty one.
+Each test counts the renderers ``write_outputs`` calls (by the names of the modules that call
+them, wrapped) and watches files' bytes and modification times. The safety property: a
+folder re-issued in place holds byte for byte what a fresh build of the same store writes
+into an empty one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.digests import DigestSeries, RegionDigests
-from dief.render import OutputIndex, write_outputs
+from dief.render import OutputIndex, _digest_files, _summary_files, write_outputs
 from dief.render import _output as output
 from dief.render._changed import MANIFEST
 from dief.secretariat import DIMENSION_LABELS
@@ -40,14 +41,16 @@ CATALOGUE = load_catalogue()
 P = ParamSpec("P")
 R = TypeVar("R")
 MONTHS = [f"2025-{m:02d}" for m in range(3, 13)] + ["2026-01", "2026-02"]
+#: each renderer by the module that calls it (a digest's files, a summary's)
 _RENDERERS = (
-    "dump_json",
-    "render_digest_markdown",
-    "render_digest_annex",
-    "render_digest_html",
-    "render_summary_markdown",
-    "render_summary_annex",
-    "render_summary_html",
+    (_digest_files, "dump_json"),
+    (_digest_files, "render_digest_markdown"),
+    (_digest_files, "render_digest_annex"),
+    (_digest_files, "render_digest_html"),
+    (_summary_files, "dump_json"),
+    (_summary_files, "render_summary_markdown"),
+    (_summary_files, "render_summary_annex"),
+    (_summary_files, "render_summary_html"),
 )
 #: an old modification time, so any rewrite shows
 _OLD = 1_000_000_000
@@ -80,8 +83,8 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
         return wrapper
 
-    for name in _RENDERERS:
-        monkeypatch.setattr(output, name, counting(name, getattr(output, name)))
+    for module, name in _RENDERERS:
+        monkeypatch.setattr(module, name, counting(name, getattr(module, name)))
     return calls
 
 
@@ -294,7 +297,7 @@ async def test_a_reissue_at_a_longer_history_builds_only_what_the_new_case_chang
         return digest(self, period, catalogue=catalogue, lessons=lessons)
 
     monkeypatch.setattr(RegionDigests, "digest", counting)
-    summary = output._build_cycle_summary
+    summary = _summary_files._build_cycle_summary
 
     async def summarising(store: CaseStore, cycle: str, **kwargs: Any) -> CspSummary:  # noqa: ANN401  passed through as given
         built[f"summary {cycle}"] += 1
