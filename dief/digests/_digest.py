@@ -161,7 +161,8 @@ def assemble_digest(  # noqa: PLR0913  a public keyword signature (RegionDigests
                 share=listed.share,
                 monthly=monthly,
             ),
-            withheld,
+            # a silenced table withholds every dimension, and its notes say why (_notes)
+            () if pattern.silenced(str(current)) else withheld,
             k=k,
         ),
     )

@@ -24,6 +24,8 @@ __all__ = [
     "FEW_NOTE",
     "MONTHLY_NOTE",
     "PROTECTED_TOTAL_NOTE",
+    "SILENT_KEY",
+    "SILENT_NOTE",
     "missing_tables_note",
 ]
 
@@ -45,12 +47,25 @@ FEW_NOTE = (
 )
 
 
+#: what a digest says when its period's table lists nothing (docs/digests.md, "A cell no
+#: suppression can protect")
+SILENT_NOTE = (
+    "Nothing of this period's table is listed, not even its total: disclosure control "
+    "could not hide its figures so that none of them, beside the region's other documents, "
+    "could be worked out; its cases still count in the quarters and cycles around it."
+)
+
+#: the key of ``notes`` that names the tables a digest lists nothing of (its period's), an
+#: extra key (DESIGN §7 "more fields are welcome")
+SILENT_KEY = "withheld_tables"
+
+
 def missing_tables_note(digest: Digest) -> str:
     """What a page says in place of a digest's dimension tables when it lists none: why,
-    as its notes say (a month by total, or a period of fewer than k contributors); ``""``
-    when its notes give neither reason."""
+    as its notes say (its period's table silenced, a month by total, or a period of fewer
+    than k contributors); ``""`` when its notes give none of these reasons."""
     few = FEW_NOTE.format(k=digest.k)
-    for note in (MONTHLY_NOTE, few):
+    for note in (SILENT_NOTE, MONTHLY_NOTE, few):
         if note in digest.notes.text:
             return note
     return ""
@@ -208,6 +223,7 @@ def _notes(  # noqa: PLR0913  one keyword per figure the notes state
     )
     cycles = sorted({c for tally in tables.now.values() for c in tally.cycles})
     suppressed_checklist = sum(e.suppressed for e in checklist)
+    silent = pattern.silenced(period)
     return DigestNotes(
         late_revisions=None,
         dead_lettered=sum(dead.values()),
@@ -240,8 +256,10 @@ def _notes(  # noqa: PLR0913  one keyword per figure the notes state
             *([FEW_CHECKLIST_NOTE.format(k=k)] if few_window else []),
             *([MONTHLY_NOTE] if monthly and not few else []),
             *([PROTECTED_TOTAL_NOTE.format(k=k)] if protected else []),
+            *([SILENT_NOTE] if silent else []),
         ],
         suppressed_checklist_entries=suppressed_checklist,
         lessons_omitted=omitted,
         published_share=share,
+        **({SILENT_KEY: [period]} if silent else {}),
     )

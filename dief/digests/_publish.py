@@ -186,10 +186,12 @@ async def _region_source(
     pattern is joint across them; what earlier issues suppressed stays suppressed).
 
     A cell no suppression can protect (:class:`UnprotectedCellError`, a first issue only)
-    withholds the region's whole issue: the error goes up before anything is claimed,
-    recorded, sealed or sent, with one log line naming the table and the cell's dimension
-    and value, never a State or a count (docs/digests.md, "A cell no suppression can
-    protect": why not one table)."""
+    silences its table (:meth:`RegionDigests.load`: the period's digest lists nothing, and
+    says why). Only where that cannot help — the table was silent already, or is no
+    period's (a checklist window, a summary row) — is the region's whole issue withheld:
+    the error goes up before anything is claimed, recorded, sealed or sent, with one log
+    line naming the table and the cell's dimension and value, never a State or a count
+    (docs/digests.md, "A cell no suppression can protect")."""
     try:
         return await RegionDigests.for_issue(
             store,
@@ -226,7 +228,8 @@ async def publish_digests(  # noqa: PLR0913, PLR0914  a public keyword signature
     :class:`StorageError` on failure; a digest that was not recorded as published is
     issued again (with a new version) next time, even with *only_changed*. Raises
     :class:`UnprotectedCellError`, with nothing of the issue sent or recorded, where the
-    region's pattern cannot protect a cell (:func:`_region_source`).
+    region's pattern cannot protect a cell even with its table silenced
+    (:func:`_region_source`).
     """
     code = Region(region)
     if code is not issuer.region:

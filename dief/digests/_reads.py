@@ -22,6 +22,7 @@ from dief.disclosure import (
     month_shows,
     row_table,
     with_earlier_cells,
+    without_silent,
 )
 from dief.periods import DEFAULT_CYCLE_START_MONTH, Month, period_kind, periods_containing
 from dief.routes import RouteTables
@@ -97,7 +98,8 @@ async def _region_tallies(
     tallies = (
         merge_rows(await store.cell_rows(region, list(wanted), include_red=True)) if wanted else {}
     )
-    tallies = with_earlier_cells(tallies, earlier, keep_periods=True)
+    # a silenced table's record names no cell (``dief.disclosure.SILENT_CELL``)
+    tallies = with_earlier_cells(tallies, without_silent(earlier), keep_periods=True)
     # periods an earlier issue published that lost all their cases stay listed
     return [*wanted, *sorted(p for p in tallies if p not in wanted)], tallies
 
@@ -114,7 +116,9 @@ async def _summary_rows(
     return {
         cycle: cells[row_table(cycle)]
         for cycle in cycles
-        for cells in [with_earlier_cells({row_table(cycle): merged.get(cycle, {})}, earlier)]
+        for cells in [
+            with_earlier_cells({row_table(cycle): merged.get(cycle, {})}, without_silent(earlier))
+        ]
     }
 
 

@@ -13,7 +13,9 @@ keeps their suppressions, and :meth:`RegionDigests.record` stores what this issu
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,9 +34,11 @@ from dief.disclosure import (
     DigestPattern,
     PeriodCells,
     digest_pattern,
+    silent_tables,
     visible_tables,
     window_key,
 )
+from dief.exceptions import UnprotectedCellError
 from dief.periods import (
     DEFAULT_CYCLE_START_MONTH,
     Month,
@@ -44,7 +48,7 @@ from dief.periods import (
 from dief.vocab import Region
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from dief.aggregator.store import CaseStore, PublishedPattern
     from dief.catalogue import Catalogue
@@ -52,6 +56,8 @@ if TYPE_CHECKING:
     from dief.wire import Digest, Lesson, RouteTable
 
 __all__ = ["RegionDigests", "build_digest", "with_routes"]
+
+log = logging.getLogger("dief.digests")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,17 +143,24 @@ class RegionDigests:
         known = (
             await released_cells(store, code.value, start_month=start_month) if bulletins else {}
         )
-        pattern = digest_pattern(
-            tallies,
-            k=k,
+        pattern = _protected(
+            code,
+            functools.partial(
+                digest_pattern,
+                tallies,
+                k=k,
+                start_month=start_month,
+                periods=extra,
+                earlier=earlier,
+                rows=rows,
+                k_summary=k_csp,
+                months_by_total=months_by_total,
+                group_rare=group_rare,
+                known_cases=known or None,
+            ),
+            already=silent_tables(earlier),
             start_month=start_month,
-            periods=extra,
-            earlier=earlier,
-            rows=rows,
-            k_summary=k_csp,
-            months_by_total=months_by_total,
-            group_rare=group_rare,
-            known_cases=known or None,
+            bound=len(tallies) + len(extra),
         )
         dead = await store.dead_letter_counts(code.value)
         routes = await _received_routes(store, code.value)
@@ -265,6 +278,43 @@ class RegionDigests:
         return _without_few(series, self.tallies, self.k)
 
 
+def _protected(
+    code: Region,
+    pattern: Callable[..., DigestPattern],
+    *,
+    already: frozenset[str],
+    start_month: int,
+    bound: int,
+) -> DigestPattern:
+    """``pattern(silent=...)``, silencing the table of each cell no suppression can protect
+    (:class:`UnprotectedCellError`, a first issue: docs/digests.md "A cell no suppression
+    can protect") and building again: at most *bound* tables (the region's). A cell of a
+    table already silent, or of one that is no digest's period (a checklist window, a
+    summary row), raises again: the caller withholds the region's whole issue. One log
+    line per silenced table, naming the table and the cell's dimension and value, never a
+    State or a count."""
+    silent: set[str] = set()
+    while True:
+        try:
+            return pattern(silent=frozenset(silent))
+        except UnprotectedCellError as exc:
+            table, dimension, value = exc.cell
+            if table in silent or table in already or len(silent) >= bound:
+                raise
+            try:
+                parse_period(table, start_month=start_month)
+            except ValueError:
+                raise exc from None
+            log.warning(
+                "%s: table %s lists nothing: disclosure control cannot protect %s/%s in it",
+                code.value,
+                table,
+                dimension,
+                value,
+            )
+            silent.add(table)
+
+
 def _digest_of(parts: Iterable[str]) -> str:
     """The SHA-256 (hex) of *parts*, each length-prefixed (no two lists collide)."""
     digest = hashlib.sha256()
@@ -305,6 +355,9 @@ def _table_views(source: RegionDigests, tables: set[str]) -> dict[str, str]:
     for table, dimension in pattern.withheld:
         if table in statuses:
             statuses[table].append(("withheld", (table, dimension)))
+    for table in pattern.silent:
+        if table in statuses:
+            statuses[table].append(("silent", (table,)))
     return {
         t: repr(
             (

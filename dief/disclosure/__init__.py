@@ -47,11 +47,14 @@ from dief.disclosure._joint import (
 from dief.disclosure._pattern import (
     MONTH_CELLS,
     MONTH_DIMENSIONS,
+    SILENT_CELL,
     TOTAL_WEIGHT,
     DigestPattern,
     coarse_months,
     digest_pattern,
     month_shows,
+    silent_tables,
+    without_silent,
 )
 from dief.disclosure._pieces import pieces_enabled, whole_system
 from dief.disclosure._published import (
@@ -80,6 +83,7 @@ __all__ = [
     "MONTH_CELLS",
     "MONTH_DIMENSIONS",
     "OTHER",
+    "SILENT_CELL",
     "SINGLE_VALUED",
     "TOTAL_WEIGHT",
     "CellId",
@@ -122,9 +126,11 @@ __all__ = [
     "row_requirements",
     "row_table",
     "rref",
+    "silent_tables",
     "visible_tables",
     "whole_system",
     "window_key",
     "window_quarters",
     "with_earlier_cells",
+    "without_silent",
 ]

@@ -78,10 +78,13 @@ if TYPE_CHECKING:
 __all__ = [
     "MONTH_CELLS",
     "MONTH_DIMENSIONS",
+    "SILENT_CELL",
     "DigestPattern",
     "coarse_months",
     "digest_pattern",
     "month_shows",
+    "silent_tables",
+    "without_silent",
 ]
 
 _KIND_RANK = {Month: 0, Quarter: 1, HalfCycle: 2, CspCycle: 3}
@@ -94,6 +97,27 @@ _INDICATOR = Dimension.RISK_INDICATOR.value
 #: small cells around it are taken first: a withheld total takes shares and the headline
 #: number with it
 TOTAL_WEIGHT = 10
+#: the (dimension, value) an issue records, suppressed, for a table it silenced (lists
+#: nothing: docs/digests.md "A cell no suppression can protect"): the next issue reads it
+#: back from ``CaseStore.published_suppressions`` and keeps the table silent
+SILENT_CELL = ("_silent", "_all")
+
+
+def silent_tables(earlier: PublishedPattern | None) -> frozenset[str]:
+    """The tables the region's earlier issues silenced (their :data:`SILENT_CELL` record)."""
+    if earlier is None:
+        return frozenset()
+    return frozenset(c.period for c in earlier.suppressed if (c.dimension, c.value) == SILENT_CELL)
+
+
+def without_silent(earlier: PublishedPattern | None) -> PublishedPattern | None:
+    """*earlier* without its :data:`SILENT_CELL` records (no cell of any table)."""
+    if earlier is None or not silent_tables(earlier):
+        return earlier
+    return PublishedPattern(
+        frozenset(c for c in earlier.suppressed if (c.dimension, c.value) != SILENT_CELL),
+        earlier.counts,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +149,19 @@ class DigestPattern:
     #: (table, dimension) whose digest lists no value: every value has fewer than k
     #: contributors (:mod:`dief.disclosure._withheld`); its cells are in ``unlisted``
     withheld: frozenset[tuple[str, str]] = frozenset()
+    #: tables that list nothing (no suppression could protect a cell of theirs): every
+    #: cell suppressed, every cell but the total in ``unlisted``, still in every sum
+    silent: frozenset[str] = frozenset()
 
     def withholds(self, table: str, dimension: str) -> bool:
         """Whether the digest of *table* withholds *dimension* (lists none of its values:
-        each has fewer than k contributors)."""
-        return (table, dimension) in self.withheld
+        each has fewer than k contributors, or the table is :meth:`silenced`)."""
+        return (table, dimension) in self.withheld or table in self.silent
+
+    def silenced(self, table: str) -> bool:
+        """Whether *table* lists nothing: disclosure control could not protect it
+        (docs/digests.md, "A cell no suppression can protect")."""
+        return table in self.silent
 
     def listed_cell(self, table: str, cell: CellId) -> bool:
         """Whether the digest of *table* lists *cell* (not grouped, not a month's hidden
@@ -161,9 +193,16 @@ class DigestPattern:
         it: the count, or ``None`` where suppressed (what the issuer records)."""
         wanted = self.tables if tables is None else frozenset(tables) & self.tables
         return [
-            PublishedCell(SuppressedCell(*key), None if key in self.suppressed else n)
-            for key, n in sorted(self.counts.items())
-            if key[0] in wanted and key not in self.unlisted
+            *(
+                PublishedCell(SuppressedCell(*key), None if key in self.suppressed else n)
+                for key, n in sorted(self.counts.items())
+                if key[0] in wanted and key not in self.unlisted
+            ),
+            # a silenced table stays silent for the life of its period (docs/digests.md)
+            *(
+                PublishedCell(SuppressedCell(table, *SILENT_CELL), None)
+                for table in sorted(self.silent & wanted)
+            ),
         ]
 
 
@@ -192,6 +231,7 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
     group_rare: bool = False,
     known_cases: Mapping[str, PeriodCells] | None = None,
     withhold: bool | None = None,
+    silent: Collection[str] = frozenset(),
 ) -> DigestPattern:
     """The joint pattern of every digest of a region from its merged cells (period → cells,
     every period with data), covering also the checklist windows of *periods* (digests to
@@ -232,6 +272,11 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
     dimension whose every value in a period has fewer than *k* contributors (the period
     having k) lists no value (:mod:`dief.disclosure._withheld`; ``withheld`` of the result).
 
+    *silent*: tables (periods) that list nothing, and those *earlier* silenced
+    (:data:`SILENT_CELL`): every cell of theirs is suppressed (primary), every one but the
+    total listed nowhere (least value 0), all still in every sum (docs/digests.md, "A cell
+    no suppression can protect"); ``silent`` of the result.
+
     Deterministic: the same cells give the same pattern, whether one digest or all of them
     are being written.
 
@@ -242,6 +287,8 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
         raise ValueError("k is at least 1")
     extra = tuple(sorted({str(p) for p in periods} - set(tallies)))
     withhold = _withheld.WITHHOLD_BY_DEFAULT if withhold is None else withhold
+    quiet = frozenset(silent) | silent_tables(earlier)
+    earlier = without_silent(earlier)
     return remembered(
         (
             k,
@@ -254,6 +301,7 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
             group_rare,
             known_cases or None,
             withhold,
+            tuple(sorted(quiet)),
         ),
         tallies,
         lambda: _digest_pattern(
@@ -268,6 +316,7 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
             group_rare=group_rare,
             known_cases=known_cases,
             withhold=withhold,
+            silent=quiet,
         ),
     )
 
@@ -357,6 +406,7 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
     group_rare: bool = False,
     known_cases: Mapping[str, PeriodCells] | None = None,
     withhold: bool = False,
+    silent: frozenset[str] = frozenset(),
 ) -> DigestPattern:
     """:func:`digest_pattern`, computed (a re-issue only over the piece its new data
     reaches: :mod:`dief.disclosure._pieces`).
@@ -415,6 +465,11 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
             unlisted |= hidden_cells
             free |= computable
         primary -= zeros
+    # a silenced table: every cell hidden, listed nowhere but its total (a digest always
+    # states its total, hidden: at least 1 for its reader), still in every sum
+    quiet = {key for key in counts if key[0] in silent}
+    primary |= quiet - zeros
+    unlisted |= {key for key in quiet if key[1:] != TOTAL}
     # a sum that does not hold in the data is no equation a reader could use
     groups = [
         g
@@ -519,4 +574,5 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
         k_summary if joint is not None else None,
         frozenset({*(k for k in unlisted if k[0] in tables), *nil}),
         frozenset(withheld),
+        frozenset(silent & tables.keys()),
     )
