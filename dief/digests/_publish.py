@@ -43,9 +43,10 @@ from dief.vocab import Region
 from dief.wire import TYPE_DIGEST, Digest, Lesson
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
-    from datetime import date
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import date, datetime
 
+    from dief.aggregator.store import DigestVersion
     from dief.catalogue import Catalogue
     from dief.digests._lessons import CaseLesson
 
@@ -210,7 +211,69 @@ async def _region_source(
         raise
 
 
-async def publish_digests(  # noqa: PLR0913, PLR0914  a public keyword signature; one issue's steps in order (build, claim, record, seal, send)
+async def _drafts(  # noqa: PLR0913  one issue's settings, each by keyword
+    store: CaseStore,
+    source: RegionDigests,
+    wanted: Sequence[str],
+    *,
+    issuer: DigestIssuer,
+    issued_at: datetime,
+    known: Mapping[str, DigestVersion],
+    lessons: Sequence[Lesson | CaseLesson] | None,
+) -> dict[str, tuple[DigestPayload, int, str]]:
+    """The payload of each of *wanted* (version 1 until claimed), fitted to the record size
+    (lessons withheld), with its lessons withheld and content hash; with *known* (only
+    changed), a period whose content equals its last published version is left out."""
+    drafts: dict[str, tuple[DigestPayload, int, str]] = {}
+    for canonical in wanted:
+        draft = await build_payload(
+            store,
+            issuer.region,
+            canonical,
+            version=1,
+            issued_at=issued_at,
+            catalogue=issuer.catalogue,
+            k_meeting=issuer.k_meeting,
+            start_month=issuer.start_month,
+            lessons=lessons,
+            source=source,
+        )
+        draft, withheld = _fit(draft)
+        digest_hash = content_hash(draft)
+        state = known.get(canonical)
+        if state is not None and state.content_hash == digest_hash:
+            continue
+        drafts[canonical] = (draft, withheld, digest_hash)
+    return drafts
+
+
+async def _send(
+    versions: DigestVersions,
+    issuer: DigestIssuer,
+    drafts: Mapping[str, tuple[DigestPayload, int, str]],
+    claimed: Mapping[str, int],
+) -> list[PublishedDigest]:
+    """Sign each draft with its claimed version, seal and send them together, and record
+    them as published once the broker acknowledged every one."""
+    code = issuer.region
+    sealer = issuer.sealer()
+    key = code.value.encode("ascii")
+    published: list[PublishedDigest] = []
+    values: list[bytes] = []
+    for period, (draft, withheld, digest_hash) in drafts.items():
+        version = claimed[period]
+        payload = sign_payload(draft.model_copy(update={"version": version}), issuer.signer)
+        value = sealer.seal(payload_bytes(payload))
+        values.append(value)
+        published.append(PublishedDigest(code, period, version, digest_hash, len(value), withheld))
+    await asyncio.gather(*(issuer.sink.send(DIGESTS_TOPIC, key, value) for value in values))
+    await versions.mark_published_many(
+        code.value, [(d.period, d.version, d.content_hash) for d in published]
+    )
+    return published
+
+
+async def publish_digests(  # noqa: PLR0913  a public keyword signature
     store: CaseStore,
     region: Region | str,
     periods: Iterable[str],
@@ -241,26 +304,9 @@ async def publish_digests(  # noqa: PLR0913, PLR0914  a public keyword signature
         dict.fromkeys(str(parse_period(p, start_month=issuer.start_month)) for p in periods)
     )
     source = await _region_source(store, code, issuer, wanted)
-    drafts: dict[str, tuple[DigestPayload, int, str]] = {}
-    for canonical in wanted:
-        draft = await build_payload(
-            store,
-            code,
-            canonical,
-            version=1,
-            issued_at=issued_at,
-            catalogue=issuer.catalogue,
-            k_meeting=issuer.k_meeting,
-            start_month=issuer.start_month,
-            lessons=lessons,
-            source=source,
-        )
-        draft, withheld = _fit(draft)
-        digest_hash = content_hash(draft)
-        state = known.get(canonical)
-        if only_changed and state is not None and state.content_hash == digest_hash:
-            continue
-        drafts[canonical] = (draft, withheld, digest_hash)
+    drafts = await _drafts(
+        store, source, wanted, issuer=issuer, issued_at=issued_at, known=known, lessons=lessons
+    )
     if issuer.routes is not None:
         # the route tables of the closed cycles, protected with the same joint pattern
         await publish_route_tables(
@@ -273,20 +319,7 @@ async def publish_digests(  # noqa: PLR0913, PLR0914  a public keyword signature
     # send that then fails only leaves cells suppressed that no issue showed (costs
     # cells, never a leak), while a digest never goes out unrecorded
     await source.record(store, list(drafts))
-    sealer = issuer.sealer()
-    key = code.value.encode("ascii")
-    published: list[PublishedDigest] = []
-    values: list[bytes] = []
-    for period, (draft, withheld, digest_hash) in drafts.items():
-        version = claimed[period]
-        payload = sign_payload(draft.model_copy(update={"version": version}), issuer.signer)
-        value = sealer.seal(payload_bytes(payload))
-        values.append(value)
-        published.append(PublishedDigest(code, period, version, digest_hash, len(value), withheld))
-    await asyncio.gather(*(issuer.sink.send(DIGESTS_TOPIC, key, value) for value in values))
-    await versions.mark_published_many(
-        code.value, [(d.period, d.version, d.content_hash) for d in published]
-    )
+    published = await _send(versions, issuer, drafts, claimed)
     log.info("%s: %d digests published", code.value, len(published))
     return published
 

@@ -15,7 +15,6 @@ cost is O(cells of the region) to set up, never a scan of the cases.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,29 +26,27 @@ from dief.disclosure._design import (
     MONTH_DIMENSIONS,
     WINDOW,
     coarse_months,
-    group_rare_values,
-    is_month,
-    listed_zeros,
     month_shows,
-    month_zeros,
     reserved_cells,
 )
 from dief.disclosure._digest_groups import (
     _earlier,
-    _key,
-    _tables,
-    digest_groups,
 )
-from dief.disclosure._grouped import is_grouped
 from dief.disclosure._joint import (
     RowRequirement,
     is_red_table,
     is_row_table,
-    joint_parts,
     row_requirements,
-    row_table,
 )
 from dief.disclosure._memo import remembered
+from dief.disclosure._pattern_inputs import (
+    SILENT_CELL,
+    PatternCells,
+    PatternOptions,
+    pattern_cells,
+    silent_tables,
+    without_silent,
+)
 from dief.disclosure._pieces import protect_piece
 from dief.disclosure._suppression import (
     Earlier,
@@ -59,7 +56,6 @@ from dief.disclosure._suppression import (
     SortKey,
     protect,
 )
-from dief.disclosure._withheld import withheld_cells, withheld_dimensions
 from dief.periods import (
     DEFAULT_CYCLE_START_MONTH,
     CspCycle,
@@ -71,7 +67,7 @@ from dief.periods import (
 from dief.vocab import Dimension
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
     from dief.disclosure._cells import CellId, PeriodCells, Tally
 
@@ -97,27 +93,6 @@ _INDICATOR = Dimension.RISK_INDICATOR.value
 #: small cells around it are taken first: a withheld total takes shares and the headline
 #: number with it
 TOTAL_WEIGHT = 10
-#: the (dimension, value) an issue records, suppressed, for a table it silenced (lists
-#: nothing: docs/digests.md "A cell no suppression can protect"): the next issue reads it
-#: back from ``CaseStore.published_suppressions`` and keeps the table silent
-SILENT_CELL = ("_silent", "_all")
-
-
-def silent_tables(earlier: PublishedPattern | None) -> frozenset[str]:
-    """The tables the region's earlier issues silenced (their :data:`SILENT_CELL` record)."""
-    if earlier is None:
-        return frozenset()
-    return frozenset(c.period for c in earlier.suppressed if (c.dimension, c.value) == SILENT_CELL)
-
-
-def without_silent(earlier: PublishedPattern | None) -> PublishedPattern | None:
-    """*earlier* without its :data:`SILENT_CELL` records (no cell of any table)."""
-    if earlier is None or not silent_tables(earlier):
-        return earlier
-    return PublishedPattern(
-        frozenset(c for c in earlier.suppressed if (c.dimension, c.value) != SILENT_CELL),
-        earlier.counts,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,47 +210,10 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
 ) -> DigestPattern:
     """The joint pattern of every digest of a region from its merged cells (period → cells,
     every period with data), covering also the checklist windows of *periods* (digests to
-    publish that may have no data of their own, such as an empty cycle).
-
-    *earlier*: what the region's earlier issues listed (``CaseStore.published_suppressions``).
-    Every cell they suppressed stays suppressed (listed at count 0 if it lost its cases:
-    pass *tallies* through :func:`with_earlier_cells`), and a cell they published with the
-    count it has now is public: never chosen as a secondary suppression, and counted as
-    published in every check (:class:`~dief.disclosure.Earlier`).
-
-    *rows* (cycle → the region's cells without TLP:RED, each cycle's row of the CSP
-    summary) with *k_summary* (``k_csp``) make the pattern joint with the summaries: the
-    rows and the TLP:RED part between them and the cycle digests are protected together
-    (:mod:`dief.disclosure._joint`), and ``rows`` of the result says what each summary
-    must suppress. Rows recorded by earlier issues (tables ``S<cycle>``) are kept like the
-    digests' tables.
-
-    *months_by_total* (joint patterns only; opt-in, docs/digests.md "Tables designed for
-    the data"): month digests publish their totals and ``kind`` only, their other
-    cells kept in the sums as cells no document lists (each value of a quarter, half or
-    cycle may be in any of its months: a month cell without data is an unknown at least
-    0, not a known zero). Always: a table's total with k contributors (and the top of each
-    checklist) is reserved: taken as a secondary suppression only where no other cell can
-    protect (``protect(..., reserve=)``).
-
-    *group_rare* (opt-in; measured worse, docs/digests.md): in every table, values with
-    fewer than *k* contributors that no earlier issue listed are grouped as ``(other)``
-    (:mod:`dief.disclosure._grouped`; a grouped cell in *tallies* gives its exact
-    contributors).
-
-    *known_cases* (period → cells, every period as in *tallies*): cases every reader
-    knows, the region's released bulletins (#15, DESIGN §13): each cell they fall in, the
-    checklist windows' and the summary rows' too, counts at least their number
-    (:func:`_floor_cells`).
-
-    *withhold* (default :data:`~dief.disclosure._withheld.WITHHOLD_BY_DEFAULT`, off): a
-    dimension whose every value in a period has fewer than *k* contributors (the period
-    having k) lists no value (:mod:`dief.disclosure._withheld`; ``withheld`` of the result).
-
-    *silent*: tables (periods) that list nothing, and those *earlier* silenced
-    (:data:`SILENT_CELL`): every cell of theirs is suppressed (primary), every one but the
-    total listed nowhere (least value 0), all still in every sum (docs/digests.md, "A cell
-    no suppression can protect"); ``silent`` of the result.
+    publish that may have no data of their own, such as an empty cycle). The other options
+    (*earlier*, *rows* with *k_summary*, *months_by_total*, *group_rare*, *known_cases*,
+    *withhold*, *silent*) are those :class:`~dief.disclosure._pattern_inputs.PatternOptions`
+    describes.
 
     Deterministic: the same cells give the same pattern, whether one digest or all of them
     are being written.
@@ -285,212 +223,37 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
     """
     if k < 1:
         raise ValueError("k is at least 1")
-    extra = tuple(sorted({str(p) for p in periods} - set(tallies)))
-    withhold = _withheld.WITHHOLD_BY_DEFAULT if withhold is None else withhold
-    quiet = frozenset(silent) | silent_tables(earlier)
-    earlier = without_silent(earlier)
-    return remembered(
-        (
-            k,
-            start_month,
-            extra,
-            earlier,
-            rows,
-            k_summary,
-            months_by_total,
-            group_rare,
-            known_cases or None,
-            withhold,
-            tuple(sorted(quiet)),
-        ),
-        tallies,
-        lambda: _digest_pattern(
-            tallies,
-            k=k,
-            start_month=start_month,
-            periods=extra,
-            earlier=earlier,
-            rows=rows,
-            k_summary=k_summary,
-            months_by_total=months_by_total,
-            group_rare=group_rare,
-            known_cases=known_cases,
-            withhold=withhold,
-            silent=quiet,
-        ),
+    options = PatternOptions(
+        k=k,
+        start_month=start_month,
+        periods=tuple(sorted({str(p) for p in periods} - set(tallies))),
+        earlier=without_silent(earlier),
+        rows=rows,
+        k_summary=k_summary,
+        months_by_total=months_by_total,
+        group_rare=group_rare,
+        known_cases=known_cases or None,
+        withhold=_withheld.WITHHOLD_BY_DEFAULT if withhold is None else withhold,
+        silent=frozenset(silent) | silent_tables(earlier),
     )
+    return remembered(options.key(), tallies, lambda: _digest_pattern(tallies, options))
 
 
-#: the table suffix of the cells that carry a known case's lower bound (:func:`_floor_cells`)
-_FLOOR = "\x1fknown"
-
-
-def _floor_cells(
-    known_cases: Mapping[str, PeriodCells] | None,
-    counts: Mapping[Key, int],
-    unlisted: Iterable[Key],
-    *,
-    start_month: int,
-    periods: Iterable[str],
-) -> tuple[dict[Key, int], list[Group], set[Key], set[Key]]:
-    """The lower bounds *known_cases* put on the cells of *counts*, as cells :func:`protect`
-    already takes: a cell ``c`` at least ``b`` is ``c = known + rest``, ``known`` a public
-    cell counting ``b`` and ``rest`` a free cell no document lists (least value 0), both in
-    a table no digest shows. Only bounds above what the reader assumes anyway (1 for a
-    listed cell, 0 for an unlisted one) are added, and none above a cell's count (a bulletin
-    whose case no longer counts there is retracted). Returns the cells to add, their
-    groups, the known ones and the free ones."""
-    if not known_cases:
-        return {}, [], set(), set()
-    # every window the digests show, also where the known cases have no quarter of its end
-    shown = set(periods)
-    for name in {key[0] for key in counts}:
-        with contextlib.suppress(ValueError):
-            parse_period(name, start_month=start_month)
-            shown.add(name)
-    tables, _ = _tables(known_cases, start_month, sorted(shown))
-    floors: dict[Key, int] = {}
-    for name, cells in tables.items():
-        names = [name]
-        with contextlib.suppress(ValueError):
-            if isinstance(parse_period(name, start_month=start_month), CspCycle):
-                names.append(row_table(name))  # the cycle's row of the CSP summary
-        for cell, tally in cells.items():
-            for table in names:
-                key = (table, *cell)
-                if key in counts:
-                    floors[key] = max(floors.get(key, 0), tally.count)
-    floor0 = set(unlisted)
-    add: dict[Key, int] = {}
-    groups: list[Group] = []
-    for key, least in sorted(floors.items()):
-        if least <= (0 if key in floor0 else 1) or least > counts[key]:
-            continue
-        part = (f"{key[0]}{_FLOOR}", "known", f"{key[1]}={key[2]}")
-        rest = (f"{key[0]}{_FLOOR}", "rest", f"{key[1]}={key[2]}")
-        add[part], add[rest] = least, counts[key] - least
-        groups.append(Group(key, (part, rest)))
-    known = {g.members[0] for g in groups}
-    return add, groups, known, {g.members[1] for g in groups}
-
-
-def _month_cells_unlisted(
-    tables: Mapping[str, PeriodCells], *, k: int, zeros: Collection[Key]
-) -> tuple[set[Key], set[Key]]:
-    """Months by total: a month publishes its total and kind; its other cells stay in the
-    sums (a quarter is its months) as cells no document lists. Returns those cells, and
-    those of them a reader may compute (k contributors, or a known zero)."""
-    unlisted: set[Key] = set()
-    free: set[Key] = set()
-    for name, cells in tables.items():
-        if not is_month(name):
-            continue
-        for cell, tally in cells.items():
-            if not month_shows(cell):
-                unlisted.add((name, *cell))
-                if tally.contributors >= k or (name, *cell) in zeros:
-                    free.add((name, *cell))
-    return unlisted, free
-
-
-def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one assembly from its parts
-    tallies: Mapping[str, PeriodCells],
-    *,
-    k: int,
-    start_month: int,
-    periods: Iterable[str],
-    earlier: PublishedPattern | None,
-    rows: Mapping[str, PeriodCells] | None,
-    k_summary: int | None,
-    months_by_total: bool,
-    group_rare: bool = False,
-    known_cases: Mapping[str, PeriodCells] | None = None,
-    withhold: bool = False,
-    silent: frozenset[str] = frozenset(),
-) -> DigestPattern:
-    """:func:`digest_pattern`, computed (a re-issue only over the piece its new data
-    reaches: :mod:`dief.disclosure._pieces`).
-
-    Long on purpose: one assembly, in order, of the parts each built by its own module
-    (tables, withheld and grouped values, the joint rows, sums, floors, the earlier issue,
-    the orderings, :func:`protect` over the piece, the row requirements); each step reads
-    the cells the steps before it added, so split further it would pass them all along."""
-    tables, parts = _tables(tallies, start_month, periods)
-    coarse = months_by_total and rows is not None and k_summary is not None
-    recorded = {_key(c) for c in (*earlier.suppressed, *earlier.counts)} if earlier else set()
-    grouped = group_rare_values(tables, k=k, recorded=recorded, coarse=coarse) if group_rare else {}
-    zeros = month_zeros(tables, parts) if coarse else set()
-    # a dimension whose every value has fewer than k contributors lists no value
-    withheld = (
-        {
-            key: cells
-            for key, cells in withheld_dimensions(tables, k=k, recorded=recorded).items()
-            if key not in grouped
-        }
-        if withhold
-        else {}
-    )
-    # the values a quarter (half, cycle) does not list: 0, so are their months' cells
-    nil = listed_zeros(tables, parts) if coarse else {}
-    counts: dict[Key, int] = {}
-    primary: set[Key] = set()
-    for name, cells in tables.items():
-        for cell, tally in cells.items():
-            key = (name, *cell)
-            counts[key] = tally.count
-            if tally.contributors < k:
-                primary.add(key)
-    counts.update(dict.fromkeys(nil, 0))
-    joint = None
-    unlisted: set[Key] = {(t, *c) for (t, _), cells in grouped.items() for c in cells}
-    # a withheld value of a month is still in the quarter's sums; a value the month has no
-    # case of stays a known zero there (the reader does not know it: the safe side)
-    unlisted |= withheld_cells(withheld)
-    free: set[Key] = set()
-    if rows is not None and k_summary is not None:
-        plain = {n: {c: t for c, t in v.items() if not is_grouped(c)} for n, v in tables.items()}
-        joint = joint_parts(
-            plain,
-            rows,
-            k_meeting=k,
-            k_csp=k_summary,
-        )
-        tables.update(joint.tables)
-        counts.update(joint.counts)
-        primary.update(joint.primary)
-        unlisted.update(joint.unlisted)
-        free.update(joint.free)
-        if coarse:
-            hidden_cells, computable = _month_cells_unlisted(tables, k=k, zeros=zeros)
-            unlisted |= hidden_cells
-            free |= computable
-        primary -= zeros
-    # a silenced table: every cell hidden, listed nowhere but its total (a digest always
-    # states its total, hidden: at least 1 for its reader), still in every sum
-    quiet = {key for key in counts if key[0] in silent}
-    primary |= quiet - zeros
-    unlisted |= {key for key in quiet if key[1:] != TOTAL}
-    # a sum that does not hold in the data is no equation a reader could use
-    groups = [
-        g
-        for g in [
-            *digest_groups(tables, parts, grouped),
-            *(joint.groups if joint else ()),
-            *(Group(cell, members) for cell, members in sorted(nil.items()) if members),
-        ]
-        if counts[g.marginal] == sum(counts[m] for m in g.members)
-    ]
-    floor_counts, floor_groups, floor_known, floor_rest = _floor_cells(
-        known_cases, counts, unlisted, start_month=start_month, periods=periods
-    )
-    counts.update(floor_counts)
-    ranks = _order_of(tables, start_month)
+def _choices(
+    cells: PatternCells, options: PatternOptions
+) -> tuple[Callable[[Key], int], Callable[[Key], int], Callable[[Key], SortKey], frozenset[Key]]:
+    """How the pattern chooses secondary suppressions: each cell's *cost* (a total weighs
+    :data:`TOTAL_WEIGHT` times its count), *standing* (the meeting's headline totals are
+    kept first), tie-break *order*, and the *reserve* (totals with k contributors, the top
+    of each checklist, a total's twin: taken only where no other cell can protect)."""
+    counts, tables, groups = cells.counts, cells.tables, cells.groups or []
+    ranks = _order_of(tables, options.start_month)
     ranks.update({key[0]: _WINDOW_RANK + 1 for key in counts if key[0] not in ranks})
     # a window's total (the checklist's case count) weighs its count: hidden before a
     # period's total where one of the two must go
     heavy = {key for key in counts if key[1:] == TOTAL and not key[0].startswith(_WINDOW)}
     heavy.update(g.members[0] for g in groups if g.marginal[1:] == TOTAL and len(g.members) == 1)
-    reserve = reserved_cells(tables, k=k, k_summary=k_summary)
+    reserve = reserved_cells(tables, k=options.k, k_summary=options.k_summary)
     # a total's twin (the only value of a single-valued dimension) is the total
     reserve |= {
         g.members[0]
@@ -512,7 +275,20 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
         table, dimension, value = key
         return (ranks[table], _DIM_RANK.get(dimension, -1), f"{table}\x1f{value}")
 
-    before = None if earlier is None else _earlier(earlier, counts, start_month, unlisted)
+    return cost, standing, order, reserve
+
+
+def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection, Earlier | None]:
+    """:func:`protect` over the piece of *cells* the new data reaches
+    (:func:`~dief.disclosure._pieces.protect_piece`); and the earlier issue as it saw it."""
+    cost, standing, order, reserve = _choices(cells, options)
+    earlier = options.earlier
+    before = (
+        None
+        if earlier is None
+        else _earlier(earlier, cells.counts, options.start_month, cells.unlisted)
+    )
+    bounds = cells.joint is not None
 
     def run(  # noqa: PLR0913, PLR0917  the Runner protocol's signature (dief.disclosure._pieces)
         counts: Mapping[Key, int],
@@ -534,45 +310,68 @@ def _digest_pattern(  # noqa: C901, PLR0913, PLR0914, PLR0915  the pattern's one
             free=free,
             known=known,
             unlisted=unlisted,
-            bounds=joint is not None,
+            bounds=bounds,
             reserve=reserve,
             standing=standing if earlier is None else None,
             # a reader of both issues takes the cells the earlier issue listed at least 0
-            relisted=recorded,
+            relisted=cells.recorded,
         )
 
+    floor_groups, floor_known, floor_rest = cells.floor_groups
     protection = protect_piece(
         run,
-        counts,
-        primary,
-        [*groups, *floor_groups],
+        cells.counts,
+        cells.primary,
+        [*(cells.groups or []), *floor_groups],
         before,
-        recorded=recorded,
-        free=free | floor_rest,
-        known=set(nil) | floor_known,
-        unlisted=unlisted | floor_rest,
-        never_seeds={name for name in ranks if is_red_table(name)},
+        recorded=cells.recorded,
+        free=cells.free | floor_rest,
+        known=set(cells.nil) | floor_known,
+        unlisted=cells.unlisted | floor_rest,
+        never_seeds={name for name in cells.tables if is_red_table(name)},
     )
+    return protection, before
+
+
+def _assembled(
+    cells: PatternCells,
+    protection: Protection,
+    before: Earlier | None,
+    options: PatternOptions,
+) -> DigestPattern:
+    """The :class:`DigestPattern` of a :func:`protect` run over *cells*: what each
+    summary must suppress (joint patterns), the secondary cells by table."""
+    tables, joint = cells.tables, cells.joint
     requirements: dict[str, RowRequirement] = {}
     if joint is not None:
         public = before.unchanged if before is not None else frozenset()
         cycles = [name[1:] for name in joint.tables]
-        requirements = row_requirements(cycles, protection.suppressed - public, groups)
+        requirements = row_requirements(cycles, protection.suppressed - public, cells.groups or [])
     secondary: dict[str, set[Key]] = {}
     for key in protection.secondary:
         secondary.setdefault(key[0], set()).add(key)
+    k_summary = options.k_summary
     return DigestPattern(
-        k,
+        options.k,
         protection.primary,
         protection.suppressed,
         frozenset(tables),
         protection.rounds,
         {table: frozenset(keys) for table, keys in secondary.items()},
-        counts,
+        cells.counts,
         protection.kept,
         requirements,
         k_summary if joint is not None else None,
-        frozenset({*(k for k in unlisted if k[0] in tables), *nil}),
-        frozenset(withheld),
-        frozenset(silent & tables.keys()),
+        frozenset({*(key for key in cells.unlisted if key[0] in tables), *cells.nil}),
+        frozenset(cells.withheld),
+        frozenset(cells.silent & tables.keys()),
     )
+
+
+def _digest_pattern(tallies: Mapping[str, PeriodCells], options: PatternOptions) -> DigestPattern:
+    """:func:`digest_pattern`, computed: its inputs (:func:`pattern_cells`), the joint run
+    (:func:`_joint_run`; a re-issue only over the piece its new data reaches:
+    :mod:`dief.disclosure._pieces`), the result (:func:`_assembled`)."""
+    cells = pattern_cells(tallies, options)
+    protection, before = _joint_run(cells, options)
+    return _assembled(cells, protection, before, options)

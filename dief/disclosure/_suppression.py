@@ -255,16 +255,9 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     a cell the earlier issue published could stop is real (module docstring, "Cells
     published earlier").
 
-    Each round runs checks 1 and 2 over every group to a fixed point
-    (:meth:`_Search.settle`), then check 3 on this issue (:meth:`_Search.break_determined`)
-    and, for a re-issue, on both issues together (:meth:`_Search.break_joint`); a round
-    that adds nothing ends the search (:mod:`dief.disclosure._search`). With *prune* (a
-    first issue only), every hidden *reserve* cell that is a secondary suppression of this
-    run (not free, unlisted or known) is then published again where every check still
-    holds without it, the most worth keeping first (*standing*, then the count):
-    :func:`dief.disclosure._prune.prune`. Off by default: a re-issue after a pruned first
-    issue was measured to let a reader of both issues compute hidden cells
-    (docs/audit.md, "Which totals stay hidden").
+    The search runs in rounds to a fixed point (:func:`_fixed_point`); with *prune* (a
+    first issue only; off by default) the reserved cells it hid on the way are then
+    published again where every check still holds (:func:`_prune_reserved`).
     """
     rank, by_size = _orderings(counts, order=order, prefer=prefer, cost=cost)
     live = _live_groups(groups, counts)
@@ -287,31 +280,58 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
         relisted=frozenset(relisted) if _is_reissue(earlier, relisted) else None,
         public=frozenset(known),
     )
+    rounds = _fixed_point(search, reissue.both, exact_widen=exact_widen, bounds=bounds)
+    if prune and not _is_reissue(earlier, relisted):
+        # a first issue only (docs/audit.md "Which totals stay hidden")
+        settled = frozenset(free) | frozenset(unlisted) | frozenset(known) | first
+        _prune_reserved(search, counts, settled, bounds=bounds, standing=standing, rank=rank)
+    return Protection(
+        primary=first, suppressed=frozenset(search.hidden), rounds=rounds, kept=reissue.kept
+    )
+
+
+def _fixed_point(search: _Search, both: Earlier | None, *, exact_widen: bool, bounds: bool) -> int:
+    """Run *search* in rounds to a fixed point; returns the rounds. Each round runs checks
+    1 and 2 over every group to a fixed point (:meth:`_Search.settle`), then check 3 on
+    this issue (:meth:`_Search.break_determined`) and, for a re-issue (*both*), on both
+    issues together (:meth:`_Search.break_joint`), then with *bounds* check 4
+    (:meth:`_Search.break_bounds`); a round that adds nothing ends the search
+    (:mod:`dief.disclosure._search`)."""
     rounds = 0
     while True:
         rounds += 1
         search.settle()
         if search.break_determined(exact_widen=exact_widen):
             continue
-        if reissue.both is not None and search.break_joint(reissue.both):
+        if both is not None and search.break_joint(both):
             continue
         if bounds and search.break_bounds():
             continue
-        break
-    if prune and not _is_reissue(earlier, relisted):
-        # the reserved cells hidden on the way that the fixed point does not need (a
-        # first issue only: a re-issue's checks do not bound what a reader of both issues
-        # pins, so its greedy choice stands; docs/audit.md "Which totals stay hidden")
-        settled = frozenset(free) | frozenset(unlisted) | frozenset(known) | first
-        prune_reserved(
-            search,
-            fixed=settled,
-            both=None,
-            bounds=bounds,
-            order=lambda c: (-(standing(c) if standing is not None else 0), -counts[c], rank(c)),
-        )
-    return Protection(
-        primary=first, suppressed=frozenset(search.hidden), rounds=rounds, kept=reissue.kept
+        return rounds
+
+
+def _prune_reserved(  # noqa: PLR0913  the pruning's inputs, each by keyword
+    search: _Search,
+    counts: Mapping[Key, int],
+    settled: frozenset[Key],
+    *,
+    bounds: bool,
+    standing: Callable[[Key], int] | None,
+    rank: Callable[[Key], SortKey],
+) -> None:
+    """Publish again every hidden reserved cell that is a secondary suppression of the run
+    (not in *settled*: free, unlisted, known or primary) where every check still holds
+    without it, the most worth keeping first (*standing*, then the count):
+    :func:`dief.disclosure._prune.prune`. Off by default in :func:`protect`: a re-issue
+    after a pruned first issue was measured to let a reader of both issues compute hidden
+    cells (docs/audit.md, "Which totals stay hidden"). A re-issue is never pruned: its
+    checks do not bound what a reader of both issues pins, so its greedy choice stands."""
+    prune_reserved(
+        search,
+        fixed=settled,
+        both=None,
+        bounds=bounds,
+        order=lambda c: (-(standing(c) if standing is not None else 0), -counts[c], rank(c)),
     )
 
 
