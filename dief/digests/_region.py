@@ -126,10 +126,8 @@ class RegionDigests:
         code = Region(region)
         extra = sorted({str(parse_period(p, start_month=start_month)) for p in periods})
         wanted, tallies = await _region_tallies(store, code.value, earlier)
-        rows = (
-            None
-            if k_csp is None
-            else await _summary_rows(store, code.value, [p for p in wanted if is_cycle(p)], earlier)
+        rows, known = await _joint_inputs(
+            store, code, wanted, earlier, k_csp=k_csp, bulletins=bulletins, start_month=start_month
         )
         if group_rare:
             tallies = await _with_grouped(
@@ -140,9 +138,6 @@ class RegionDigests:
                 earlier=earlier,
                 coarse=months_by_total and rows is not None,
             )
-        known = (
-            await released_cells(store, code.value, start_month=start_month) if bulletins else {}
-        )
         pattern = _protected(
             code,
             functools.partial(
@@ -276,6 +271,24 @@ class RegionDigests:
         if self.coarse and isinstance(parsed, Month):
             return DigestSeries(series.periods, series.totals, {})
         return _without_few(series, self.tallies, self.k)
+
+
+async def _joint_inputs(  # noqa: PLR0913  the reads' settings, each by keyword
+    store: CaseStore,
+    code: Region,
+    wanted: Sequence[str],
+    earlier: PublishedPattern | None,
+    *,
+    k_csp: int | None,
+    bulletins: bool,
+    start_month: int,
+) -> tuple[dict[str, PeriodCells] | None, dict[str, PeriodCells]]:
+    """The region's rows of the CSP summaries of its cycles among *wanted* (``None``
+    without *k_csp*), and the cells of its released bulletins (none without *bulletins*)."""
+    cycles = [p for p in wanted if is_cycle(p)]
+    rows = None if k_csp is None else await _summary_rows(store, code.value, cycles, earlier)
+    known = await released_cells(store, code.value, start_month=start_month) if bulletins else {}
+    return rows, known
 
 
 def _protected(
