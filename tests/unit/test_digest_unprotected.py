@@ -20,6 +20,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from markupsafe import escape
 
 import dief.digests._region as region_module
 from dief.aggregator.store import CaseStore, DigestVersions, SuppressedCell
@@ -32,7 +33,7 @@ from dief.digests._withheld import WITHHELD_KEY
 from dief.disclosure import SILENT_CELL, Group, digest_pattern, protect, silent_tables
 from dief.exceptions import UnprotectedCellError
 from dief.kafka import DIGESTS_TOPIC
-from dief.render import write_outputs
+from dief.render import render_digest_html, render_digest_markdown, write_outputs
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import Digest
@@ -238,6 +239,9 @@ async def test_the_silenced_digest_lists_nothing_and_says_why(
     assert WITHHELD_KEY not in (silenced.notes.model_extra or {})  # not "fewer than k"
     assert SILENT_NOTE in silenced.notes.text
     assert missing_tables_note(silenced) == SILENT_NOTE
+    # every page says it where the tables would be
+    assert SILENT_NOTE in render_digest_markdown(silenced)
+    assert str(escape(SILENT_NOTE)) in render_digest_html(silenced)
     others = {p for p in docs if p != TABLE}
     assert others
     for period in others:
