@@ -66,7 +66,11 @@ a leak that reader does not have follows from the earlier issue and is ``given``
 one (a cell that changed or became primary) hides the nearest known cell again as a full
 unknown of every check (:meth:`_Search.reopen`) — never hidden in the document while the
 checks count it published, which protected nothing and was then given away itself (seed
-182). A first issue never takes a leak as given: check 4 hides a cell of the bounds that
+182). That holds for the checks of this issue; the check on both issues never reopens (a
+cell the earlier issue published at its count is known to the reader of both: hidden
+again, it protects nothing for that reader and the LP audit of both issues pins it), so a
+leak there that no other cell breaks is left as it is (session 7). A first issue never
+takes a leak as given: check 4 hides a cell of the bounds that
 pin it where that frees it, else :class:`~dief.exceptions.UnprotectedCellError`.
 
 Why that suffices, for a reader who knows exactly which cells changed: a suppressed cell
@@ -82,6 +86,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dief.disclosure import _prune
 from dief.disclosure._elimination import rref
 from dief.disclosure._prune import prune as prune_reserved
 from dief.disclosure._search import _Search
@@ -225,7 +230,7 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     reserve: Collection[Key] = frozenset(),
     standing: Callable[[Key], int] | None = None,
     relisted: Collection[Key] = frozenset(),
-    prune: bool = False,
+    prune: bool | None = None,
 ) -> Protection:
     """Secondary suppression to a fixed point (see the module docstring).
 
@@ -298,6 +303,8 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
         if bounds and search.break_bounds():
             continue
         break
+    if prune is None:
+        prune = _prune.PRUNE_BY_DEFAULT
     if prune and not _is_reissue(earlier, relisted):
         # the reserved cells hidden on the way that the fixed point does not need (a
         # first issue only: a re-issue's checks do not bound what a reader of both issues
