@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from dief.digests import WITHHELD_DIMENSION_TEXT
 from dief.disclosure import _withheld
 from dief.render import ANNEX_COLUMNS
-from tests.unit.test_withheld_dimensions import MONTH, STAGE, STAGES, _digest, _write
+from tests.unit.test_route_tables_utility import STAGE
+from tests.unit.test_withheld_dimensions import MONTH, STAGES, _digest, _write
 
 if TYPE_CHECKING:
     from pathlib import Path
