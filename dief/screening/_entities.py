@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from dief.screening._findings import FindingKind
+from dief.screening._findings import FindingKind, Span
 from dief.screening._regex import after_first
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["find_entities"]
 
-Span = tuple[int, int, FindingKind]
 
 _CAP = r"[A-ZÀ-ÖØ-ÞĀ-Ž\u0410-\u042f\u0401]"
 _LOW = r"[a-zß-öø-ÿā-ž\u0430-\u044f\u0451]"

@@ -36,7 +36,7 @@ import itertools
 import re
 from typing import TYPE_CHECKING, Final, cast
 
-from dief.screening._findings import FindingKind
+from dief.screening._findings import FindingKind, Span
 from dief.screening._normalize import (
     HAN_RE,
     WORD_RE,
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 
 __all__ = ["find_codes", "find_places", "in_capitals"]
 
-Span = tuple[int, int, FindingKind]
 
 #: Most characters allowed between two words of one name ("Guinea - Bissau", "St. Lucia").
 MAX_GAP = 3
