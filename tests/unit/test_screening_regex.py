@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from dief.screening import Screener
-from dief.screening._entities import _ORG_ZH_RE, _zh_org_matches
+from dief.screening._entities_orgs import _ORG_ZH_RE, _zh_org_matches
 from dief.screening._findings import KIND_RANK, Finding, FindingKind, resolve_overlaps
 from dief.screening._normalize import _fold_char, match_view
 from dief.screening._patterns_contacts import (
