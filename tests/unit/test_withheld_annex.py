@@ -49,7 +49,10 @@ async def test_annex_says_a_dimension_is_withheld(
     assert all(r["value"] not in STAGES for r in _rows(out)), "no withheld value is named"
 
 
-async def test_annex_without_withholding_has_no_withheld_row(tmp_path: Path) -> None:
+async def test_annex_without_withholding_has_no_withheld_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_withheld, "WITHHOLD_BY_DEFAULT", False)  # whatever the default
     out = await _write(tmp_path)
     rows = _rows(out)
     assert {r["status"] for r in rows} <= {"published", "hidden"}
