@@ -51,8 +51,9 @@ if TYPE_CHECKING:
 __all__ = ["PRUNE_BY_DEFAULT", "Reducible", "prune"]
 
 #: whether :func:`~dief.disclosure.protect` prunes when not told (``prune=None``). Off:
-#: its check over the whole system costs minutes at 10 years of history (docs/audit.md,
-#: "Which totals stay hidden"); the re-issue after a pruned issue is safe since session 7.
+#: its check over the whole system costs minutes at 10 years of history, and a re-issue
+#: after a pruned issue hides again cells the reader of both issues links to the earlier
+#: issue (docs/audit.md, "Which totals stay hidden").
 PRUNE_BY_DEFAULT = False
 
 

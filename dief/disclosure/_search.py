@@ -429,10 +429,8 @@ class _Search:
 
     def break_joint(self, both: Earlier) -> bool:
         """Check 3 on both issues together: every leak (``left`` aside) gets a suppression
-        through the groups of either issue; a leak none can break joins ``left`` (never a
-        cell the earlier issue published at the count it has now hidden again: the reader
-        of both issues knows it, docs/audit.md "Which totals stay hidden"). Returns whether
-        there was a leak.
+        through the groups of either issue; a leak none can break joins ``left``. Returns
+        whether there was a leak.
 
         The leaks no published cell can break are left together; every other leak gets a
         suppression in this same round. One suppression per round meant one full
@@ -455,10 +453,9 @@ class _Search:
             pick = self.widen(leak, self.traced, self.traced_of)
             if pick is None:
                 # only cells the earlier issue published at their counts are left around
-                # it, and the reader of both issues knows them from that issue: hiding one
-                # again would protect nothing for that reader and be given away itself
-                # (the LP audit of both issues pins it), so nothing is hidden for it
-                self.left.add(leak)
+                # it: the nearest is hidden again (a real leak: the reader holds both)
+                if self.reopen_around(leak, self.traced, self.traced_of) is None:
+                    self.left.add(leak)
                 continue
             self.hide_and_recheck(pick)
         return True

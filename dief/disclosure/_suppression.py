@@ -66,11 +66,7 @@ a leak that reader does not have follows from the earlier issue and is ``given``
 one (a cell that changed or became primary) hides the nearest known cell again as a full
 unknown of every check (:meth:`_Search.reopen`) — never hidden in the document while the
 checks count it published, which protected nothing and was then given away itself (seed
-182). That holds for the checks of this issue; the check on both issues never reopens (a
-cell the earlier issue published at its count is known to the reader of both: hidden
-again, it protects nothing for that reader and the LP audit of both issues pins it), so a
-leak there that no other cell breaks is left as it is (session 7). A first issue never
-takes a leak as given: check 4 hides a cell of the bounds that
+182). A first issue never takes a leak as given: check 4 hides a cell of the bounds that
 pin it where that frees it, else :class:`~dief.exceptions.UnprotectedCellError`.
 
 Why that suffices, for a reader who knows exactly which cells changed: a suppressed cell

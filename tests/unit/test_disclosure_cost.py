@@ -353,7 +353,23 @@ def _last_month(table: str) -> str:
 
 
 @pytest.mark.slow  # the LP audit of both issues: about 25 s
-@pytest.mark.parametrize("pruned", [False, True], ids=["greedy", "pruned"])
+@pytest.mark.parametrize(
+    "pruned",
+    [
+        False,
+        pytest.param(
+            True,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="open (#15): the re-issue after a pruned issue hides again, for a leak "
+                "of both issues, totals issue 1 published whose tables' data is unchanged; "
+                "the reader links them (same data_version) and the audit pins them "
+                "(docs/audit.md 'Which totals stay hidden', session 7)",
+            ),
+        ),
+    ],
+    ids=["greedy", "pruned"],
+)
 async def test_a_reissue_after_one_case_redecides_no_cell_of_an_earlier_cycle(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, pruned: bool
 ) -> None:
@@ -363,8 +379,8 @@ async def test_a_reissue_after_one_case_redecides_no_cell_of_an_earlier_cycle(
     computes no hidden cell (the LP audit).
 
     *pruned*: the first issue pruned (docs/audit.md "Which totals stay hidden"). Its re-issue
-    used to hide again, for a leak of both issues, the ``2025-Q3`` and ``2026-01`` totals issue
-    1 published at the counts they still have: the audit of both issues pinned them (10, 6)."""
+    hides again, for a leak of both issues, the ``2025-Q3`` and ``2026-01`` totals issue 1
+    published at the counts they still have: the audit of both issues pins them (10, 6)."""
     monkeypatch.setattr(_prune, "PRUNE_BY_DEFAULT", pruned)
     start = Month.parse("2025-03")
     months = [str(start.shift(i)) for i in range(12)]  # 2025-03 .. 2026-02
