@@ -21,7 +21,7 @@ the index; ``other`` is the rest (file comparison and writes, the manifest). The
 shared: compare the columns of one run (the load average is written beside them).
 
     python3 -m uv run python -m bench.disclosure_cost [--cases 600] [--years 2 10]
-        [--realistic] [--regions AFR ...]
+        [--realistic] [--regions AFR ...] [--prune]
 
 Writes ``bench/results/disclosure_cost-<cases|realistic>.json`` and ``.md``.
 """
@@ -46,9 +46,9 @@ from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.digests import RegionDigests
-from dief.disclosure import whole_system
+from dief.disclosure import _prune, whole_system
 from dief.disclosure._memo import clear_patterns
-from dief.render import _output, write_index, write_outputs
+from dief.render import _digest_files, _output, _summary_files, write_index, write_outputs
 from dief.render._changed import MANIFEST
 from dief.synthetic import generate_cases, realistic_cases
 from dief.vocab import Region
@@ -130,12 +130,18 @@ class _Split:
             (
                 _output,
                 "_build_cycle_summary",
-                self.coro("summaries", _output._build_cycle_summary),
+                self.coro("summaries", _summary_files._build_cycle_summary),
             ),
             (RegionDigests, "digest", self.sync("digests", RegionDigests.digest)),
             (RegionDigests, "series", self.sync("series", RegionDigests.series)),
         ]
-        patches += [(_output, n, self.sync("render", getattr(_output, n))) for n in _RENDERERS]
+        # each renderer where the issue calls it (a region's digest files, a summary's)
+        patches += [
+            (module, n, self.sync("render", getattr(module, n)))
+            for module in (_digest_files, _summary_files)
+            for n in _RENDERERS
+            if hasattr(module, n)
+        ]
         saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
         for owner, name, new in patches:
             setattr(owner, name, new)
@@ -294,7 +300,11 @@ def main() -> None:
     parser.add_argument("--regions", nargs="+", default=[r.value for r in Region])
     parser.add_argument("--whole", action="store_true", help="whole_system() patterns")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--prune", action="store_true", help="prune first issues (PRUNE_BY_DEFAULT on)"
+    )
     args = parser.parse_args()
+    _prune.PRUNE_BY_DEFAULT = args.prune
     regions = [Region(r) for r in args.regions]
     runs = []
     _warm_up()
@@ -306,15 +316,17 @@ def main() -> None:
             mode = whole_system() if args.whole else contextlib.nullcontext()
             with mode:
                 run = asyncio.run(_run(facts, Path(tmp), regions=regions))
-        run.update(years=years, whole=args.whole)
+        run.update(years=years, whole=args.whole, prune=args.prune)
         print(json.dumps(run), flush=True)
         runs.append(run)
-    name = "realistic" if args.realistic else str(args.cases)
+    name = ("realistic" if args.realistic else str(args.cases)) + ("-pruned" if args.prune else "")
     title = (
         "The realistic forum (`realistic_cases`, about 40 cases per region and year)"
         if args.realistic
         else f"{args.cases} synthetic cases (seed 17) over each length"
     )
+    if args.prune:
+        title += ", first issues pruned"
     if len(regions) < len(Region):
         title += ", regions " + ", ".join(r.value for r in regions)
     text = _markdown(runs, title)

@@ -16,6 +16,7 @@ from dief.disclosure import (
     combine,
     last_quarter,
     window_key,
+    window_quarters,
 )
 
 if TYPE_CHECKING:
@@ -39,16 +40,13 @@ def previous_period(period: Period) -> Period | None:
 
 
 def checklist_window(period: Period) -> tuple[tuple[Quarter, ...], tuple[Quarter, ...]]:
-    """The four quarters ending at *period*'s (last) quarter, and the four before them."""
-    end = last_quarter(period)
-    quarters: list[Quarter] = [end]
-    try:
-        for _ in range(7):
-            quarters.append(quarters[-1].previous())
+    """The four quarters ending at *period*'s (last) quarter, and the four before them
+    (each :func:`~dief.disclosure.window_quarters`: the one definition of a window)."""
+    window = window_quarters(last_quarter(period))
+    try:  # a window of fewer than four quarters starts at the first one: none before it
+        return window, window_quarters(window[0].previous())
     except ValueError:
-        pass
-    quarters.reverse()
-    return tuple(quarters[-4:]), tuple(quarters[:-4])
+        return window, ()
 
 
 def few_contributors(cells: PeriodCells, k: int) -> bool:

@@ -8,6 +8,9 @@ the total had to be hidden. Withheld, the dimension's key is left out of ``dimen
 (an absent key says nothing; a listed dimension without a value says that value is 0),
 the notes name it (``notes.withheld_dimensions``, an extra key: DESIGN §7 "more fields are
 welcome") and say why in one sentence, and every page says so where the table would be.
+A re-issue keeps withheld a dimension its period's earlier issue withheld, even once a
+value reaches k (:mod:`dief.disclosure._withheld`): the notes say "when this period was
+first issued".
 """
 
 from __future__ import annotations
@@ -34,14 +37,16 @@ WITHHELD_KEY = "withheld_dimensions"
 
 #: what a page says in place of a withheld dimension's table
 WITHHELD_DIMENSION_TEXT = (
-    "Withheld: each value was reported by fewer than {k} States, so no value is listed."
+    "Withheld: each value was reported by fewer than {k} States when this period was first "
+    "issued, so no value is listed."
 )
 
 #: what a digest's notes say when it withholds dimensions
 WITHHELD_NOTE = (
-    "No value of {dimensions} is listed: each was reported by fewer than {k} States, and a "
-    "value listed even with its count hidden would, beside the published total, give its "
-    "count away; their cases still count in the totals."
+    "No value of {dimensions} is listed: each was reported by fewer than {k} States when "
+    "this period was first issued, and a value listed even with its count hidden would, "
+    "beside the published total, give its count away (listed later, beside the earlier "
+    "issue's figures, too); their cases still count in the totals."
 )
 
 

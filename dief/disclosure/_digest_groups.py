@@ -254,25 +254,35 @@ def _earlier(
     no recorded cell of a value's dimension and the cell is unlisted now, the earlier
     issue withheld that dimension too (a dimension it listed stays listed): the cell is
     an unknown of the earlier issue's sums, not a zero (left out, the earlier sums were
-    false equations that pinned cells no reader can pin)."""
+    false equations that pinned cells no reader can pin).
+
+    A checklist window's sum is over the quarters the record lists and, of the quarter
+    under way when the earlier issue was made (the closed periods' digests show its
+    window; no digest lists it yet), over the months it lists (:func:`_window_parts`);
+    where a month of that quarter no digest could show counts a cell now, that cell's
+    sum is left out (:func:`_opaque_sums`). Rebuilt over the recorded quarters alone,
+    the window was a sum missing a quarter: false, and with the issue now's true sum it
+    pinned that quarter's cells, so a re-issue of unchanged data hid cells the first
+    issue published (with withholding on: 8 digests re-issued in
+    ``test_publish_closed_periods_first_all_then_only_changes``;
+    tests/unit/test_earlier_record.py)."""
     recorded: dict[Key, int | None] = {_key(c): n for c, n in earlier.counts.items()}
     recorded.update((_key(c), None) for c in earlier.suppressed)
     tables: dict[str, PeriodCells] = {}
     for table, dimension, value in recorded:
         tables.setdefault(table, {})[dimension, value] = Tally(0, 0, ())
     parts: dict[str, tuple[str, ...]] = {}
+    unseen: dict[str, tuple[str, ...]] = {}
     for name in tables:
         if name.startswith(_WINDOW):
-            inner: Iterable[object] = window_quarters(Quarter.parse(name[len(_WINDOW) :]))
-        else:
-            try:
-                period = parse_period(name, start_month=start_month)
-            except ValueError:
-                continue
-            if not isinstance(period, (Quarter, HalfCycle, CspCycle)):
-                continue
-            inner = period.months
-        parts[name] = tuple(str(p) for p in inner if str(p) in tables)
+            parts[name], unseen[name] = _window_parts(name, tables, counts)
+            continue
+        try:
+            period = parse_period(name, start_month=start_month)
+        except ValueError:
+            continue
+        if isinstance(period, (Quarter, HalfCycle, CspCycle)):
+            parts[name] = tuple(str(p) for p in period.months if str(p) in tables)
     withheld = _withheld_before(tables, parts, unlisted)
     recorded.update(dict.fromkeys(withheld, None))
 
@@ -283,10 +293,12 @@ def _earlier(
         return values[0] == sum(v or 0 for v in values[1:])
 
     suppressed = frozenset(key for key, n in recorded.items() if n is None and key in counts)
+    opaque = _opaque_sums(tables, unseen, counts)
     groups = tuple(
         g
         for g in digest_groups(tables, parts)
         if holds(g)
+        and g.marginal not in opaque
         and any(c in suppressed for c in g.cells)
         # a withheld value is no sole value: the reader does not know it is alone
         and not (g.marginal[1:] == TOTAL and len(g.members) == 1 and g.members[0] in withheld)
@@ -295,6 +307,61 @@ def _earlier(
         key for key, n in recorded.items() if n is not None and counts.get(key) == n
     )
     return Earlier(suppressed, groups, unchanged, given=frozenset())
+
+
+def _window_parts(
+    name: str, tables: Mapping[str, PeriodCells], counts: Mapping[Key, int]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The parts of the recorded checklist window *name* as the earlier issue's reader
+    has them, and the months of its sum that reader did not see (see :func:`_earlier`).
+
+    A quarter the record lists is a part. A quarter it does not list but one of whose
+    months it lists was not over when the earlier issue was made (a closed quarter with
+    data is issued with its months): its listed months are parts, and its other months
+    that have data now are months that reader did not see. A quarter none of whose
+    months the record lists had no data (it is no part: a zero, as in the issue now)."""
+    out: list[str] = []
+    unseen: list[str] = []
+    for quarter in window_quarters(Quarter.parse(name[len(_WINDOW) :])):
+        if str(quarter) in tables:
+            out.append(str(quarter))
+            continue
+        months = [str(m) for m in quarter.months]
+        listed = [m for m in months if m in tables]
+        if not listed:
+            continue
+        out.extend(listed)
+        unseen.extend(m for m in months if m not in tables and _has_data(m, counts))
+    return tuple(out), tuple(unseen)
+
+
+def _has_data(table: str, counts: Mapping[Key, int]) -> bool:
+    return counts.get((table, *TOTAL), 0) > 0
+
+
+def _opaque_sums(
+    tables: Mapping[str, PeriodCells],
+    unseen: Mapping[str, Sequence[str]],
+    counts: Mapping[Key, int],
+) -> set[Key]:
+    """The window cells whose sum in the earlier issue has a part its reader did not
+    see (a month of a quarter not yet over, :func:`_window_parts`, that counts the cell
+    now): an unknown of that one equation alone, so the equation tells that reader
+    nothing, and it is left out (taken as a zero, it would be false, as the window over
+    its recorded quarters alone was). A month unseen by two windows' sums is taken as a
+    zero in both (their difference is an equation that reader has; with the zero, a
+    stronger one: the safe side, as any equation the reader does not hold)."""
+    seen_by: dict[str, int] = {}
+    for months in unseen.values():
+        for month in months:
+            seen_by[month] = seen_by.get(month, 0) + 1
+    out: set[Key] = set()
+    for name, months in unseen.items():
+        alone = [m for m in months if seen_by[m] == 1]
+        for cell in tables[name]:
+            if any((m, *cell) in counts for m in alone):
+                out.add((name, *cell))
+    return out
 
 
 def _withheld_before(

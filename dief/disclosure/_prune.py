@@ -48,7 +48,13 @@ if TYPE_CHECKING:
     from dief.disclosure._search import _Search
     from dief.disclosure._suppression import Earlier, Group, Key, SortKey
 
-__all__ = ["Reducible", "prune"]
+__all__ = ["PRUNE_BY_DEFAULT", "Reducible", "prune"]
+
+#: whether :func:`~dief.disclosure.protect` prunes when not told (``prune=None``). Off:
+#: its check over the whole system costs minutes at 10 years of history, and a re-issue
+#: after a pruned issue hides again cells the reader of both issues links to the earlier
+#: issue (docs/audit.md, "Which totals stay hidden").
+PRUNE_BY_DEFAULT = False
 
 
 class Reducible(Elimination[K]):

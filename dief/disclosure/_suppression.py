@@ -82,6 +82,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dief.disclosure import _prune
 from dief.disclosure._elimination import rref
 from dief.disclosure._prune import prune as prune_reserved
 from dief.disclosure._search import _Search
@@ -225,7 +226,7 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     reserve: Collection[Key] = frozenset(),
     standing: Callable[[Key], int] | None = None,
     relisted: Collection[Key] = frozenset(),
-    prune: bool = False,
+    prune: bool | None = None,
 ) -> Protection:
     """Secondary suppression to a fixed point (see the module docstring).
 
@@ -281,7 +282,7 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
         public=frozenset(known),
     )
     rounds = _fixed_point(search, reissue.both, exact_widen=exact_widen, bounds=bounds)
-    if prune and not _is_reissue(earlier, relisted):
+    if (_prune.PRUNE_BY_DEFAULT if prune is None else prune) and not _is_reissue(earlier, relisted):
         # a first issue only (docs/audit.md "Which totals stay hidden")
         settled = frozenset(free) | frozenset(unlisted) | frozenset(known) | first
         _prune_reserved(search, counts, settled, bounds=bounds, standing=standing, rank=rank)
@@ -322,10 +323,11 @@ def _prune_reserved(  # noqa: PLR0913  the pruning's inputs, each by keyword
     """Publish again every hidden reserved cell that is a secondary suppression of the run
     (not in *settled*: free, unlisted, known or primary) where every check still holds
     without it, the most worth keeping first (*standing*, then the count):
-    :func:`dief.disclosure._prune.prune`. Off by default in :func:`protect`: a re-issue
-    after a pruned first issue was measured to let a reader of both issues compute hidden
-    cells (docs/audit.md, "Which totals stay hidden"). A re-issue is never pruned: its
-    checks do not bound what a reader of both issues pins, so its greedy choice stands."""
+    :func:`dief.disclosure._prune.prune`. Off by default (``_prune.PRUNE_BY_DEFAULT``): a
+    re-issue after a pruned first issue was measured to let a reader of both issues
+    compute hidden cells (docs/audit.md, "Which totals stay hidden"). A re-issue is never
+    pruned: its checks do not bound what a reader of both issues pins, so its greedy
+    choice stands."""
     prune_reserved(
         search,
         fixed=settled,

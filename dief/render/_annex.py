@@ -8,7 +8,11 @@ every figure empty: never a count. Columns (:data:`ANNEX_COLUMNS`, docs/document
 ``period``, ``region`` (code, ``ALL`` for all regions together), ``region_name``,
 ``dimension`` (code, ``total`` for the table's total), ``dimension_label``, ``value``
 (code), ``value_label``, ``count``, ``contributors`` (distinct, at least), ``share`` (of
-the table's cases, 0-1), ``trend``, ``status`` (``published`` or ``hidden``).
+the table's cases, 0-1), ``trend``, ``status`` (``published``, ``hidden``, or ``withheld``).
+
+A dimension the digest withholds (``notes.withheld_dimensions``: every value was reported by
+fewer than k States, so none is listed) has one row, ``withheld``, where its cells would be:
+no value, no figure, and the pages' sentence (``WITHHELD_DIMENSION_TEXT``) as its label.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ import csv
 import io
 from typing import TYPE_CHECKING
 
+from dief.digests import WITHHELD_DIMENSION_TEXT, withheld_dimensions
 from dief.render._docx import _dimension_value
 from dief.secretariat import DIMENSION_LABELS
 from dief.vocab import REGION_NAMES, Dimension, Region
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Collection, Iterator
 
     from dief.wire import Cell, CspSummary, Digest, RegionTable, Totals
 
@@ -81,11 +86,27 @@ def _cell_row(  # noqa: PLR0913, PLR0917  one annex row: the cell and where it s
     )
 
 
-def _table_rows(
-    period: str, region: str, name: str, table: RegionTable | Digest, titles: dict[str, str]
+def _withheld_row(period: str, region: str, name: str, dimension: Dimension, k: int) -> Row:
+    label = WITHHELD_DIMENSION_TEXT.format(k=k)
+    place = (period, region, name, dimension.value, DIMENSION_LABELS[dimension], "", label)
+    return (*place, "", "", "", "", "withheld")
+
+
+def _table_rows(  # noqa: PLR0913  one table: where it sits, its cells, what it withholds
+    period: str,
+    region: str,
+    name: str,
+    table: RegionTable | Digest,
+    titles: dict[str, str],
+    *,
+    withheld: Collection[Dimension] = frozenset(),
+    k: int = 0,
 ) -> Iterator[Row]:
     yield _total_row(period, region, name, table.totals)
     for dimension in Dimension:
+        if dimension in withheld:
+            yield _withheld_row(period, region, name, dimension, k)
+            continue
         for cell in table.dimensions.get(dimension, []):
             yield _cell_row(period, region, name, dimension, cell, titles)
 
@@ -115,7 +136,17 @@ def render_summary_annex(summary: CspSummary) -> str:
 
 
 def render_digest_annex(digest: Digest) -> str:
-    """The digest's own cells (totals and every dimension)."""
+    """The digest's own cells (totals and every dimension; a withheld dimension's row)."""
     titles = {e.id: e.title or e.question for e in digest.checklist}
     region = digest.region
-    return _csv(_table_rows(digest.period, region.value, _region_name(region), digest, titles))
+    withheld = withheld_dimensions(digest)
+    rows = _table_rows(
+        digest.period,
+        region.value,
+        _region_name(region),
+        digest,
+        titles,
+        withheld=withheld,
+        k=digest.k,
+    )
+    return _csv(rows)

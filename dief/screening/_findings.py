@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["KIND_DESCRIPTIONS", "Finding", "FindingKind", "describe_findings"]
+__all__ = ["KIND_DESCRIPTIONS", "Finding", "FindingKind", "Span", "describe_findings"]
 
 
 class FindingKind(StrEnum):
@@ -29,6 +29,9 @@ class FindingKind(StrEnum):
     IDENTIFIER = "identifier"
     FORUM_TERM = "forum_term"
 
+
+#: what a detector returns: ``(start, end, kind)`` into the text as given
+Span = tuple[int, int, FindingKind]
 
 KIND_DESCRIPTIONS: dict[FindingKind, str] = {
     FindingKind.PLACE: "country or territory name or code",

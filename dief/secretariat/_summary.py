@@ -7,203 +7,49 @@ computed from totals or from the other regions, nor by comparing this issue with
 previous issue of the same cycle (``previous``: its suppressed cells stay suppressed). The
 previous cycle's published summary (``prior_cycle``) breaks ties between candidate
 secondary suppressions, so the pattern moves little from one cycle to the next.
+
+By concept: the protection (:mod:`dief.secretariat._summary_tables`), the summary's parts
+built from the protected tables (:mod:`dief.secretariat._summary_parts`: patterns,
+checklist, methodology), and here the reading of the stores, each table and
+:func:`build_summary`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
-from dief.digests import TREND_TEST, checklist_entry, rank_cells, rank_checklist, ratio, trend_flag
+from dief.digests import rank_cells, ratio, trend_flag
 from dief.disclosure import (
     GLOBAL,
-    SINGLE_VALUED,
-    TOTAL_WEIGHT,
     CellSource,
-    Earlier,
-    Group,
-    Key,
     PeriodCells,
-    Protection,
     RowRequirement,
-    SortKey,
-    additive_groups,
-    cell_order,
-    earlier_issue,
     merge_rows,
-    protect,
     published_cells,
-    reader_pick,
 )
 from dief.exceptions import ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle
 from dief.secretariat._data_versions import with_data_versions
 from dief.secretariat._narrative import narrative
-from dief.vocab import Dimension, Region
-from dief.wire import (
-    Cell,
-    ChecklistEntry,
-    CspSummary,
-    Methodology,
-    Pattern,
-    RegionTable,
-    SuppressionReason,
-    Totals,
-    Trend,
+from dief.secretariat._summary_parts import (
+    REGION_RANK,
+    summary_checklist,
+    summary_methodology,
+    summary_patterns,
 )
+from dief.secretariat._summary_tables import SummaryTables, summary_tables
+from dief.vocab import Dimension, Region
+from dief.wire import Cell, CspSummary, RegionTable, Totals
 
 if TYPE_CHECKING:
     from dief.catalogue import Catalogue
 
-__all__ = [
-    "SummaryTables",
-    "build_summary",
-    "summary_tables",
-]
+__all__ = ["SummaryTables", "build_summary", "summary_tables"]
 
-_DIM_RANK = {d.value: i for i, d in enumerate(Dimension)}
-_REGION_RANK = {r.value: i for i, r in enumerate(Region)}
-_PATTERN_REGIONS = 2  # a pattern: a value rising or new in at least this many regions
 
 Stores = CellSource | Mapping[Region, CellSource] | Mapping[str, CellSource]
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryTables:
-    """Every cell of one cycle's summary (regions and global) with its protection.
-
-    ``stable``: cells suppressed only to stay consistent with the earlier issue (those the
-    protection of this issue on its own would have published). With an earlier issue,
-    ``counts`` also holds, at zero, the cells it listed that count no case now.
-    """
-
-    regions: tuple[str, ...]
-    counts: dict[Key, int]
-    contributors: dict[Key, int]
-    protection: Protection
-    stable: frozenset[Key] = field(default_factory=frozenset)
-
-    def published(self, key: Key) -> bool:
-        return self.counts.get(key, 0) > 0 and key not in self.protection.suppressed
-
-    def hidden(self, key: Key) -> bool:
-        return key in self.protection.suppressed
-
-    def reason(self, key: Key) -> SuppressionReason:
-        """Why a suppressed cell is: below k (primary), or to protect another."""
-        if key in self.protection.primary or self.contributors.get(key, 0) <= 0:
-            return SuppressionReason.CONTRIBUTORS
-        return SuppressionReason.PROTECTION
-
-    def count_as_published(self, key: Key) -> int | None:
-        """0 for an absent cell, the count of a published one, ``None`` if suppressed."""
-        if key not in self.counts:
-            return 0
-        if key in self.protection.suppressed:
-            return None
-        return self.counts[key]
-
-
-def summary_tables(  # noqa: PLR0913  a public keyword signature, used outside dief/secretariat
-    cells: Mapping[str, PeriodCells],
-    regions: Sequence[str],
-    *,
-    k: int,
-    earlier: CspSummary | None = None,
-    prefer: Collection[Key] = frozenset(),
-    rows: Mapping[str, RowRequirement] | None = None,
-) -> SummaryTables:
-    """Primary and secondary suppression over the regions' cells of one cycle.
-
-    *earlier* is the last issue of the same cycle's summary (re-issue stability), *prefer*
-    the cells to take first among equally small secondary candidates. *rows* maps a region
-    to what its aggregator's joint pattern requires of its row
-    (:class:`~dief.disclosure.RowRequirement`): those cells are suppressed, and the
-    summary is checked against that region's meeting (:func:`~dief.disclosure.reader_pick`)
-    until no suppressed cell follows for any of them.
-    """
-    counts: dict[Key, int] = {}
-    contributors: dict[Key, int] = {}
-    for region in regions:
-        for (dim, value), tally in cells.get(region, {}).items():
-            if tally.count <= 0:
-                continue
-            counts[region, dim, value] = tally.count
-            contributors[region, dim, value] = tally.contributors
-            gkey = (GLOBAL, dim, value)
-            counts[gkey] = counts.get(gkey, 0) + tally.count
-            # a lower bound: pseudonyms are per node and cycle, and a node may report in
-            # several regions, so the regions' contributor sets can overlap entirely
-            contributors[gkey] = max(contributors.get(gkey, 0), tally.contributors)
-    primary = [key for key, n in contributors.items() if n < k]
-    need = {region: rows[region] for region in regions if rows is not None and region in rows}
-    required = {
-        (region, *cell) for region, req in need.items() for cell in req.hidden
-    } & counts.keys()
-    groups = additive_groups(counts.keys(), regions)
-    protection = _protected(counts, primary, required, groups, need, prefer=prefer)
-    stable: frozenset[Key] = frozenset()
-    if earlier is not None:
-        alone = protection
-        issue = earlier_issue(earlier, counts, regions)
-        for key in issue.listed:  # listed before, no case now: may stay listed, suppressed
-            counts.setdefault(key, 0)
-            contributors.setdefault(key, 0)
-        protection = _protected(
-            counts,
-            primary,
-            required,
-            additive_groups(counts.keys(), regions),
-            need,
-            prefer=prefer,
-            earlier=issue.earlier,
-        )
-        stable = protection.suppressed - alone.suppressed
-    return SummaryTables(tuple(regions), counts, contributors, protection, stable)
-
-
-def _protected(  # noqa: PLR0913  summary_tables's inputs, passed on by keyword
-    counts: Mapping[Key, int],
-    primary: Collection[Key],
-    required: Collection[Key],
-    groups: Sequence[Group],
-    rows: Mapping[str, RowRequirement],
-    *,
-    prefer: Collection[Key],
-    earlier: Earlier | None = None,
-) -> Protection:
-    """:func:`~dief.disclosure.protect`, then again with one more suppression while some
-    region's meeting could compute a suppressed cell (:func:`~dief.disclosure.reader_pick`).
-    *required* cells (what the regions' joint patterns need) and the cells added that way
-    count as secondary unless primary."""
-    extra: list[Key] = [*required]
-
-    def by_size(key: Key) -> tuple[int, bool, SortKey]:
-        weight = TOTAL_WEIGHT if key[1:] == TOTAL else 1
-        return (counts.get(key, 0) * weight, key not in prefer, cell_order(key))
-
-    while True:
-        protection = protect(
-            counts,
-            [*primary, *extra],
-            groups,
-            order=cell_order,
-            prefer=prefer,
-            earlier=earlier,
-            # check 4: a reader knows every listed suppressed cell counts at least one case;
-            # across the region rows and the global table that can pin hidden cells (#15)
-            bounds=True,
-        )
-        if not rows:
-            break
-        pick = reader_pick(protection.suppressed, counts, groups, rows, by_size=by_size)
-        if pick is None:
-            break
-        extra.append(pick)
-    return dataclasses.replace(protection, primary=frozenset(primary))
 
 
 def _table(table: str, now: SummaryTables, before: SummaryTables | None) -> RegionTable:
@@ -263,128 +109,6 @@ def _table(table: str, now: SummaryTables, before: SummaryTables | None) -> Regi
     return RegionTable(totals=totals, dimensions=dims)
 
 
-def _patterns(
-    now: SummaryTables, before: SummaryTables | None, previous_cycle: str | None
-) -> list[Pattern]:
-    if before is None:
-        return []
-    rising: dict[tuple[str, str], list[Region]] = {}
-    for key, count in now.counts.items():
-        region, dim, value = key
-        if region == GLOBAL or dim == TOTAL[0] or not now.published(key):
-            continue
-        previous = before.count_as_published(key)
-        if previous is None:
-            continue
-        if trend_flag(count, previous) in {Trend.RISING, Trend.NEW}:
-            rising.setdefault((dim, value), []).append(Region(region))
-    found = [
-        Pattern(
-            dimension=Dimension(dim),
-            value=value,
-            regions=sorted(regions, key=lambda r: _REGION_RANK[r.value]),
-            trend=Trend.RISING,
-            previous_cycle=previous_cycle,
-        )
-        for (dim, value), regions in rising.items()
-        if len(regions) >= _PATTERN_REGIONS
-    ]
-    found.sort(key=lambda p: (-len(p.regions), _DIM_RANK[p.dimension.value], p.value))
-    return found
-
-
-def _checklist(
-    now: SummaryTables, before: SummaryTables | None, catalogue: Catalogue
-) -> list[ChecklistEntry]:
-    total = now.count_as_published((GLOBAL, *TOTAL))
-    entries: list[ChecklistEntry] = []
-    for key in now.counts:
-        table, dim, ind_id = key
-        if table != GLOBAL or dim != Dimension.RISK_INDICATOR.value:
-            continue
-        if now.hidden(key):
-            entries.append(
-                checklist_entry(
-                    catalogue,
-                    ind_id,
-                    count=None,
-                    prevalence=None,
-                    trend=None,
-                    reason=now.reason(key),
-                )
-            )
-            continue
-        if not now.published(key):
-            continue
-        count = now.counts[key]
-        previous = before.count_as_published(key) if before is not None else None
-        entries.append(
-            checklist_entry(
-                catalogue,
-                ind_id,
-                count=count,
-                prevalence=ratio(count, total),
-                trend=None if previous is None else trend_flag(count, previous),
-            )
-        )
-    return rank_checklist(entries)
-
-
-def _rules(k: int) -> list[str]:
-    single = ", ".join(d.value for d in SINGLE_VALUED)
-    return [
-        (
-            "TLP:RED cases are excluded from every table of this summary; a case counts in "
-            "the global table once, through its region."
-        ),
-        (
-            f"Primary suppression: a cell with fewer than {k} distinct contributors is "
-            "published as suppressed, with null count and contributors. Contributors are "
-            "never listed."
-        ),
-        (
-            "Global contributor counts are lower bounds: contributor pseudonyms are per node "
-            "and per cycle and one node may report in several regions, so a global cell "
-            "counts the largest number of distinct contributors of any one region."
-        ),
-        (
-            "Secondary suppression (a): within each table the values of every single-valued "
-            f"dimension ({single}) sum to the table total; no such set is left with exactly "
-            "one suppressed cell."
-        ),
-        (
-            "Secondary suppression (b): every global cell is the sum of the regions' cells; "
-            "no such set is left with exactly one suppressed cell."
-        ),
-        (
-            "Every listed cell counts at least one case (in a re-issue, a cell the previous "
-            "issue listed may count zero), so no set with a published total is left with "
-            "suppressed cells that could only be ones, and no suppressed cell may follow "
-            "exactly from all the sums together (exact elimination). Each extra suppression "
-            "takes the smallest published cell, totals last, until nothing changes."
-        ),
-        (
-            "Re-issue stability: every cell suppressed in the previous issue of this cycle's "
-            "summary stays suppressed, listed even if it now counts zero (kept_for_stability "
-            "counts the cells this issue alone would publish); a cell that issue published with "
-            "the count it has now is taken as known and never used as a secondary suppression; "
-            "and no suppressed count the previous issue did not publish may follow exactly from "
-            "the two issues together, even for a reader who knows which cells changed."
-        ),
-        (
-            "Cross-cycle stability: among equally small candidates for secondary suppression, "
-            "cells suppressed in the previous cycle's published summary are taken first, so the "
-            "pattern changes as little as possible between cycles."
-        ),
-        "Shares and prevalences are published only where the table total is published.",
-        (
-            "Trend flags compare with the previous cycle, suppressed the same way (keeping "
-            "suppressed what its published summary suppressed), only where both cycles' cells "
-            "are published; patterns are values rising or new in at least two regions."
-        ),
-    ]
-
-
 async def _cells(
     stores: Stores, regions: Sequence[str], periods: Sequence[str]
 ) -> dict[str, dict[str, PeriodCells]]:
@@ -411,7 +135,7 @@ def _regions(stores: Stores, regions: Sequence[Region | str] | None) -> list[str
         chosen = {r.value for r in Region}
     else:
         chosen = {Region(str(r)).value for r in stores}
-    return sorted(chosen, key=lambda r: _REGION_RANK[r])
+    return sorted(chosen, key=lambda r: REGION_RANK[r])
 
 
 async def build_summary(  # noqa: PLR0913  a public keyword signature, used by the CLI, render and the portal
@@ -464,9 +188,9 @@ async def build_summary(  # noqa: PLR0913  a public keyword signature, used by t
     global_table = _table(GLOBAL, now, before)
     tables, global_table = await with_data_versions(stores, str(current), tables, global_table)
     last = str(previous_cycle) if previous_cycle is not None else None
-    patterns = _patterns(now, before, last)
-    checklist = _checklist(now, before, catalogue)
-    methodology = _methodology(now, k=k, catalogue=catalogue)
+    patterns = summary_patterns(now, before, last)
+    checklist = summary_checklist(now, before, catalogue)
+    methodology = summary_methodology(now, k=k, catalogue=catalogue)
     return CspSummary.model_validate(
         {
             "cycle": str(current),
@@ -546,34 +270,3 @@ async def _cycle_tables(  # noqa: PLR0913  build_summary's inputs, passed on by 
         else None
     )
     return now, before
-
-
-def _methodology(now: SummaryTables, *, k: int, catalogue: Catalogue) -> Methodology:
-    """The summary's methodology: the rules (:func:`_rules`), ``k``, how many cells are
-    suppressed and why, the trend test and the catalogue version."""
-    protection = now.protection
-    return Methodology(
-        rules=_rules(k),
-        k=k,
-        suppressed=len(protection.suppressed),
-        primary=len(protection.primary),
-        secondary=len(protection.secondary),
-        kept_for_stability=len(now.stable),
-        trend_test=TREND_TEST,
-        red_excluded=True,
-        catalogue_version=catalogue.version,
-        published_share=_shares(now),
-    )
-
-
-def _shares(now: SummaryTables) -> dict[str, float]:
-    """The utility figure: the share of (case, value) facts in published cells, of the
-    regions' tables and of the global table."""
-    acc = {"regions": [0, 0], "global": [0, 0]}
-    for key, count in now.counts.items():
-        if key[1:] == TOTAL or count <= 0:
-            continue
-        part = acc["global" if key[0] == GLOBAL else "regions"]
-        part[1] += count
-        part[0] += 0 if now.hidden(key) else count
-    return {name: round(p / t, 4) if t else 1.0 for name, (p, t) in acc.items()}

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dief.crypto import Opener, canonical_json
-from dief.crypto._opener import _associated_data
+from dief.crypto._opener_aead import _associated_data
 from dief.exceptions import MalformedEnvelopeError
 from dief.wire import SUITE_HYBRID, SUITE_X25519, TYPE_CASE
 from tests.unit.envelope_helpers import b64, kem_key, pad_case, reference_seal, wrap

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dief.screening import screen_text
-from dief.screening._patterns import _iso6346_ok
+from dief.screening._patterns_identifiers import iso6346_ok as _iso6346_ok
 
 
 def kinds_of(text: str) -> list[tuple[str, str]]:

@@ -16,14 +16,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from dief.screening import Screener
-from dief.screening._entities import _ORG_ZH_RE, _zh_org_matches
+from dief.screening._entities_orgs import _ORG_ZH_RE, _zh_org_matches
 from dief.screening._findings import KIND_RANK, Finding, FindingKind, resolve_overlaps
 from dief.screening._normalize import _fold_char, match_view
-from dief.screening._patterns import (
-    _CUE_WORDS_LOWER_RE,
-    _CUES_NOSPACE,
-    _DOC_CUES,
-    _DOC_CUES_NOSPACE,
+from dief.screening._patterns_contacts import (
     _DOMAIN_WORDS_RE,
     _DOTTED_RUN_RE,
     _EMAIL_AT_RE,
@@ -34,10 +30,16 @@ from dief.screening._patterns import (
     _IDN_TLD_RE,
     _LABEL_RUN_RE,
     _LABEL_START_RE,
-    _PHONE_CUES,
-    _PHONE_CUES_NOSPACE,
     _SPOKEN_DOT_GAP_RE,
     _SPOKEN_DOT_RE,
+)
+from dief.screening._patterns_references import (
+    _CUE_WORDS_LOWER_RE,
+    _CUES_NOSPACE,
+    _DOC_CUES,
+    _DOC_CUES_NOSPACE,
+    _PHONE_CUES,
+    _PHONE_CUES_NOSPACE,
     _literal_finditer,
 )
 from dief.screening._regex import after_first, alternatives, finditer_in_runs, first_characters

@@ -8,8 +8,8 @@ at least one case, and three of them sum to the published total of 3: each is pi
 lists no stage and says why, the cells are unknowns at least 0 in the sums, and the total
 is published with nothing determined.
 
-Withholding is opt-in for now (``WITHHOLD_BY_DEFAULT``; docs/digests.md says why): these
-tests turn it on.
+Withholding is on by default (``WITHHOLD_BY_DEFAULT``, since #15's seventh session;
+docs/digests.md says why); these tests set it either way, so they hold whatever the default.
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from dief.aggregator import TOTAL
 from dief.aggregator.store import CaseStore
 from dief.audit import audit_folder
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.digests import WITHHELD_DIMENSION_TEXT, WITHHELD_NOTE, withheld_dimensions
-from dief.disclosure import _withheld
+from dief.disclosure import Tally, _withheld
+from dief.disclosure._withheld import withheld_dimensions as disclosure_withheld
 from dief.render import render_digest_html, render_digest_markdown, write_outputs
 from dief.vocab import Dimension
 from dief.wire import Digest
@@ -80,6 +82,13 @@ def withhold(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_withheld, "WITHHOLD_BY_DEFAULT", True)
 
 
+@pytest.fixture
+def listing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Withholding off: every value listed (the attack's "before")."""
+    monkeypatch.setattr(_withheld, "WITHHOLD_BY_DEFAULT", False)
+
+
+@pytest.mark.usefixtures("listing")
 async def test_listed_stages_beside_the_total_are_pinned(tmp_path: Path) -> None:
     """Without withholding: the listed stages would pin each other under the total, so the
     total (with two States) is hidden; the audit finds nothing determined."""
@@ -132,3 +141,25 @@ async def test_the_pages_say_why_a_dimension_is_withheld(tmp_path: Path) -> None
     assert f'data-withheld="{STAGE}"' in html
     assert text in html
     assert "pre_transfer" not in html
+
+
+def test_a_dimension_withheld_before_stays_withheld() -> None:
+    """A re-issue keeps a dimension its table's earlier issue did not list unlisted, even
+    once a value reaches k (listed now beside the earlier issue's, its values pinned cells
+    of both: ``test_disclosure_attacks``' seed 1334, 26 then 6 cases, with withholding on,
+    pinned ``2025-10`` ``method/shell_company`` at 1); a table no issue listed yet, or a
+    dimension listed before, is judged by its contributors alone."""
+    tables = {
+        MONTH: {
+            TOTAL: Tally(5, 3, ()),
+            (STAGE, "in_transit"): Tally(3, 2, ()),
+            (STAGE, "at_import"): Tally(2, 1, ()),
+            ("kind", "case"): Tally(5, 3, ()),
+        }
+    }
+    stages = ((STAGE, "at_import"), (STAGE, "in_transit"))
+    assert disclosure_withheld(tables, k=2, recorded=set()) == {}
+    before = {(MONTH, "kind", "case"), (MONTH, *TOTAL)}
+    assert disclosure_withheld(tables, k=2, recorded=before) == {(MONTH, STAGE): stages}
+    listed = {*before, (MONTH, STAGE, "in_transit")}
+    assert disclosure_withheld(tables, k=2, recorded=listed) == {}

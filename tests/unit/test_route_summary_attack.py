@@ -1,0 +1,151 @@
+"""Route tables against the CSP summary's cross-region suppressions (#15).
+
+docs/digests.md "Route tables", "Known limits": a reader of the receiving region holds the
+route table its region received, the public summary and its own region's digest. Can it pin
+a cell either one suppressed?
+
+It can (the strict xfail below; the smallest reproduction found). One cycle, one
+single-valued dimension (``transfer_stage``: ``in_transit``, ``at_import``), three
+regions, every region's row requirement given to the Secretariat, k_csp = 3, k_meeting = 2:
+
+- AFR (sender): 6 in transit, 4 at import, every cell from at least 3 States: its row
+  rules publish every cell, so the cap of a route cell of ``in_transit`` is 6;
+- APG: 1 in transit from one State (primary), 3 at import;
+- EEG (receiver, the reader): 2 and 2, its cycle digest publishes them.
+
+The Secretariat protects APG's ``in_transit`` against every meeting one at a time: EEG's
+meeting knows its own row, so with the global ``in_transit`` published AFR's row cells
+are hidden too (``reader_pick``); AFR's meeting knows AFR's row but not EEG's. Then AFR's
+route table to EEG publishes ``in_transit`` = 6 (all six pass through EEG; 3 States, at
+its cap): EEG's reader learns AFR ``in_transit`` >= 6, and with the global sum and its own
+row, APG ``in_transit`` <= 1: the one-State cell is pinned at 1 (and AFR's row with it).
+A route table carries what the sender's meeting knows of its row to the receiver's meeting
+(the caps are that knowledge, summary count or digest floor alike), and the summary is
+checked against each meeting alone, never two pooled. With 5 of the 6 routed nothing is
+pinned (the guard below).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from dief.aggregator import TOTAL
+from dief.audit import Issue, PublishedTable, ReaderView, audit
+from dief.disclosure import GLOBAL, RowRequirement, Tally
+from dief.routes import SenderCells, protect_route
+from dief.secretariat import summary_tables
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from dief.disclosure import CellId, PeriodCells
+
+CYCLE = "CSP12"
+STAGE = "transfer_stage"
+TRANSIT, IMPORT = (STAGE, "in_transit"), (STAGE, "at_import")
+SENDER, OTHER, READER = "AFR", "APG", "EEG"
+K_CSP, K_MEETING = 3, 2
+
+
+def _tally(count: int, contributors: int) -> Tally:
+    return Tally(count, contributors, (CYCLE,))
+
+
+#: each region's non-red cells of the cycle (no TLP:RED case anywhere)
+CELLS: dict[str, PeriodCells] = {
+    SENDER: {TOTAL: _tally(10, 4), TRANSIT: _tally(6, 3), IMPORT: _tally(4, 3)},
+    OTHER: {TOTAL: _tally(4, 3), TRANSIT: _tally(1, 1), IMPORT: _tally(3, 3)},
+    READER: {TOTAL: _tally(4, 4), TRANSIT: _tally(2, 3), IMPORT: _tally(2, 3)},
+}
+
+
+def _name(cell: CellId) -> str:
+    return "_total" if cell == TOTAL else f"{cell[0]}/{cell[1]}"
+
+
+def _table(key: tuple[str, str, str], cells: Mapping[str, int | None], k: int) -> PublishedTable:
+    return PublishedTable(key, ("/".join(key),), cells, frozenset({STAGE}), k=k)
+
+
+def _summary() -> tuple[dict[tuple[str, str, str], PublishedTable], frozenset[CellId]]:
+    """The summary as the Secretariat protects it (every region's row requirement given:
+    each meeting taken to know its own row), and the sender's row cells it hides."""
+    regions = [SENDER, OTHER, READER]
+    rows = {r: RowRequirement(CYCLE) for r in regions}
+    done = summary_tables(CELLS, regions, k=K_CSP, rows=rows)
+    tables: dict[tuple[str, str, str], PublishedTable] = {}
+    for scope in [*regions, GLOBAL]:
+        name = "global" if scope == GLOBAL else scope
+        cells = {
+            _name((key[1], key[2])): done.count_as_published(key)
+            for key in done.counts
+            if key[0] == scope
+        }
+        tables["summary", name, CYCLE] = _table(("summary", name, CYCLE), cells, K_CSP)
+    hidden = frozenset((k[1], k[2]) for k in done.protection.suppressed if k[0] == SENDER)
+    return tables, hidden
+
+
+def _route(routed: int, *, summary_hidden: frozenset[CellId]) -> PublishedTable:
+    """The sender's route table to the reader's region: *routed* of its cases in transit
+    pass there (from 3 States), protected as ``publish_route_tables`` does."""
+    route = {TOTAL: _tally(routed, 3), TRANSIT: _tally(routed, 3)}
+    digest = {cell: tally.count for cell, tally in CELLS[SENDER].items()}  # it publishes all
+    sender = SenderCells(
+        digest=digest, nonred=CELLS[SENDER], k_csp=K_CSP, summary_hidden=summary_hidden
+    )
+    protection = protect_route(route, sender, k=K_MEETING)
+    if protection.withheld or protection.hidden:  # not an AssertionError: the xfail is the leak's
+        pytest.fail("the route table is no longer published whole: the scenario changed")
+    cells: dict[str, int | None] = {_name(c): t.count for c, t in route.items()}
+    return _table(("route", f"{SENDER}>{READER}", CYCLE), cells, K_MEETING)
+
+
+def _pinned(*, routed: int | None, summary_known: bool = False) -> set[tuple[str, str]]:
+    """The suppressed cells of other regions the reader determines (its own row aside:
+    its digest publishes it)."""
+    tables, hidden = _summary()
+    if not {TRANSIT, IMPORT} <= hidden:  # not an AssertionError: the xfail is the leak's
+        pytest.fail("the Secretariat no longer hides the sender's row: the scenario changed")
+    digest = {_name(c): t.count for c, t in CELLS[READER].items()}
+    tables["digest", READER, CYCLE] = _table(("digest", READER, CYCLE), digest, K_MEETING)
+    if routed is not None:
+        route = _route(routed, summary_hidden=hidden if summary_known else frozenset())
+        tables[route.key] = route
+    report = audit(ReaderView(READER, (Issue("", tables),)))
+    return {
+        (c.table, c.cell) for c in report.determined if not c.table.endswith(READER + "/" + CYCLE)
+    }
+
+
+def test_the_summary_alone_pins_no_cell_of_another_region() -> None:
+    assert _pinned(routed=None) == set()
+
+
+def test_the_reproduction_holds() -> None:
+    """What the leak needs: the Secretariat hides the sender's row for EEG's meeting, and
+    the sender's route table publishes ``in_transit`` at its cap (6 of 6)."""
+    tables, hidden = _summary()
+    assert hidden == {TRANSIT, IMPORT}
+    assert tables["summary", "global", CYCLE].cells["transfer_stage/in_transit"] == 9
+    assert _route(6, summary_hidden=hidden).cells == {"_total": 6, "transfer_stage/in_transit": 6}
+
+
+def test_a_route_cell_below_the_sender_cell_pins_nothing() -> None:
+    assert _pinned(routed=5) == set()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="leak (#15, reported): a route cell at its cap carries the sender's row to the "
+    "receiving meeting, which the summary's per-meeting check does not pool",
+)
+@pytest.mark.parametrize("summary_known", [False, True], ids=["row-count-cap", "digest-cap"])
+def test_a_route_cell_at_the_sender_cell_pins_nothing(summary_known: bool) -> None:
+    """All six pass through EEG. Without the published summary the cap is the row's count;
+    with it (the sender's row hidden, ``summary_hidden``) the cap is the sender's digest
+    count: 6 either way, and APG's one-State ``in_transit`` is pinned at 1."""
+    assert _pinned(routed=6, summary_known=summary_known) == set()
