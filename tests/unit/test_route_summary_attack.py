@@ -4,7 +4,9 @@ docs/digests.md "Route tables", "Known limits": a reader of the receiving region
 route table its region received, the public summary and its own region's digest. Can it pin
 a cell either one suppressed?
 
-It can (the strict xfail below; the smallest reproduction found). One cycle, one
+It could (the smallest reproduction found; a strict xfail until the fix): the
+Secretariat, not told of the route table, pins a cell for the reader
+(``test_the_reproduction_holds``). One cycle, one
 single-valued dimension (``transfer_stage``: ``in_transit``, ``at_import``), three
 regions, every region's row requirement given to the Secretariat, k_csp = 3, k_meeting = 2:
 
@@ -23,6 +25,12 @@ A route table carries what the sender's meeting knows of its row to the receiver
 (the caps are that knowledge, summary count or digest floor alike), and the summary is
 checked against each meeting alone, never two pooled. With 5 of the 6 routed nothing is
 pinned (the guard below).
+
+The fix (session 7, docs/digests.md "Route tables and the summary"): the sender's summary
+row requirement names the row cells its route tables publish, and to which region
+(``RowRequirement.routed``, built with ``listed_cells`` and ``routed_cells`` as the sender
+builds it), and the Secretariat checks EEG's meeting with AFR's routed cells taken as
+known: nothing is pinned, whichever cap the table was protected with.
 """
 
 from __future__ import annotations
