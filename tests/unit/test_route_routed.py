@@ -15,7 +15,13 @@ from dief.aggregator import TOTAL
 from dief.aggregator.store import CaseStore
 from dief.crypto import Opener
 from dief.database import sqlite_url
-from dief.digests import DigestIssuer, parse_payload, publish_digests
+from dief.digests import (
+    DigestIssuer,
+    build_payload,
+    parse_payload,
+    publish_digests,
+    sign_payload,
+)
 from dief.disclosure import CellId, Tally
 from dief.kafka import DIGESTS_TOPIC, ROUTES_TOPIC
 from dief.routes import (
@@ -29,10 +35,11 @@ from dief.routes import (
     routed_cells,
     routed_row_cells,
 )
+from dief.secretariat import ReceivedDigest, SecretariatStore, StoreOutcome
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import TYPE_ROUTE_TABLE
-from tests.unit.secretariat_support import CATALOGUE, KEYS
+from tests.unit.secretariat_support import CATALOGUE, ISSUED, KEYS
 from tests.unit.test_route_tables_reissue import FIRST, KEM, LATER, SIGN
 
 if TYPE_CHECKING:
@@ -150,3 +157,24 @@ def _published(table: RouteTable) -> set[CellId]:
     for dimension, listed in table.dimensions.items():
         cells |= {(dimension.value, c.value) for c in listed if c.count is not None}
     return cells
+
+
+async def test_the_secretariat_reads_the_routed_cells_back(tmp_path: Path) -> None:
+    """The Secretariat's store keeps a cycle digest's summary row and gives the summary the
+    requirement with its routed cells (what ``reader_pick`` then uses)."""
+    async with CaseStore(sqlite_url(tmp_path / "afr.db")) as store:
+        await store.apply_batch("AFR", FIRST)
+        await RouteTables(store).record_published(
+            "AFR", {("EEG", "CSP12"): {TOTAL: 6, IMPORT: 3, STOCK: None}}
+        )
+        draft = await build_payload(
+            store, AFR, "CSP12", version=1, issued_at=ISSUED, catalogue=CATALOGUE
+        )
+    payload = sign_payload(draft, KEYS.region_sign[AFR])
+    assert payload.summary_row is not None
+    async with SecretariatStore(sqlite_url(tmp_path / "secretariat.db")) as secretariat:
+        stored = await secretariat.store_digests([ReceivedDigest(payload, b"sealed")])
+        assert stored == [StoreOutcome.STORED]
+        rows = await secretariat.summary_rows("CSP12")
+    assert rows["AFR"].routed == {("EEG", TOTAL), ("EEG", IMPORT)}
+    assert rows["AFR"] == payload.summary_row.requirement("CSP12")
