@@ -238,6 +238,14 @@ async def publish_digests(  # noqa: PLR0913, PLR0914  a public keyword signature
         dict.fromkeys(str(parse_period(p, start_month=issuer.start_month)) for p in periods)
     )
     source = await _region_source(store, code, issuer, wanted)
+    if issuer.routes is not None:
+        # the route tables of the closed cycles, protected with the same joint pattern,
+        # first: a cycle digest's summary row names the row cells they published (their
+        # record, read by build_payload), so the Secretariat protects the summary against
+        # the receiving meetings (docs/digests.md, "Route tables and the summary")
+        await publish_route_tables(
+            store, issuer.routes, wanted, pattern=source.pattern, tallies=source.tallies
+        )
     drafts: dict[str, tuple[DigestPayload, int, str]] = {}
     for canonical in wanted:
         draft = await build_payload(
@@ -258,11 +266,6 @@ async def publish_digests(  # noqa: PLR0913, PLR0914  a public keyword signature
         if only_changed and state is not None and state.content_hash == digest_hash:
             continue
         drafts[canonical] = (draft, withheld, digest_hash)
-    if issuer.routes is not None:
-        # the route tables of the closed cycles, protected with the same joint pattern
-        await publish_route_tables(
-            store, issuer.routes, wanted, pattern=source.pattern, tallies=source.tallies
-        )
     if not drafts:
         return []
     claimed = await versions.claim_many(code.value, list(drafts))
