@@ -15,7 +15,10 @@ regions. They never leave the envelope sealed to the Secretariat.
 ``summary_row`` (a CSP cycle's digest only) is what the region's joint pattern requires of
 its row of the cycle's summary (DESIGN §7, "one system"; :class:`SummaryRow`): the cells
 the Secretariat must suppress, and the relations between them the region's meeting knows,
-which the Secretariat checks its own suppressions against.
+which the Secretariat checks its own suppressions against; and which of its row cells the
+region's route tables of the cycle published to which region (``routed``, as its store
+recorded them: :func:`~dief.routes.routed_row_cells`), which the Secretariat takes as
+known to that region's meeting.
 
 The signature is the region signing key's (ML-DSA-65 and Ed25519, context
 :data:`CONTEXT_DIGEST`) over the RFC 8785 (JCS) canonical JSON of the payload object without
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -42,6 +46,7 @@ from dief.digests._region import RegionDigests
 from dief.disclosure import RowRequirement
 from dief.exceptions import ConfigurationError, SignatureError, ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, parse_period
+from dief.routes import routed_row_cells
 from dief.vocab import Region
 from dief.wire import Digest, Lesson, loads_strict, unsigned_document
 
@@ -54,6 +59,7 @@ __all__ = [
     "CspCell",
     "DigestPayload",
     "KeysFor",
+    "RoutedCell",
     "RowCell",
     "RowTerm",
     "SummaryRow",
@@ -137,17 +143,34 @@ class RowTerm(RowCell):
         return value
 
 
+class RoutedCell(RowCell):
+    """A row cell that a route table of the cycle to *region* publishes (it bounds the row
+    cell from below for that region's meeting)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Summary row routed cell")
+
+    region: Region = Field(description="The receiving region of the route table")
+
+
 class SummaryRow(BaseModel):
     """What the region's joint pattern requires of its row of the cycle's CSP summary
     (DESIGN §7, "who computes the joint pattern"): the cells the summary must suppress,
     those of them the region's meeting can compute anyway, and the linear relations
-    between the others that the region's documents give its meeting."""
+    between the others that the region's documents give its meeting; and which row cells
+    its route tables of the cycle publish to which region (``routed``: left out when none,
+    as older payloads have it)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="Summary row requirement")
 
     suppressed: list[RowCell] = Field(default_factory=list)
     known: list[RowCell] = Field(default_factory=list)
     relations: list[list[RowTerm]] = Field(default_factory=list)
+    routed: list[RoutedCell] = Field(
+        default_factory=list,
+        exclude_if=lambda value: not value,
+        description="Row cells a route table of the cycle publishes, with the receiving "
+        "region (whose meeting the Secretariat takes to know them); no counts",
+    )
 
     @classmethod
     def of(cls, need: RowRequirement) -> SummaryRow:
@@ -161,6 +184,10 @@ class SummaryRow(BaseModel):
                 [RowTerm(dimension=d, value=v, coefficient=c) for (d, v), c in relation]
                 for relation in need.relations
             ],
+            routed=[
+                RoutedCell(region=Region(r), dimension=d, value=v)
+                for r, (d, v) in sorted(need.routed)
+            ],
         )
 
     def requirement(self, cycle: str) -> RowRequirement:
@@ -172,6 +199,7 @@ class SummaryRow(BaseModel):
                 tuple(((t.dimension, t.value), t.coefficient) for t in relation)
                 for relation in self.relations
             ),
+            frozenset((c.region.value, (c.dimension, c.value)) for c in self.routed),
         )
 
 
@@ -351,6 +379,8 @@ async def build_payload(  # noqa: PLR0913  public keyword signature, used by _pu
         key=lambda c: (c.dimension, c.value, c.cycle),
     )
     need = source.pattern.rows.get(canonical)
+    if need is not None:  # a cycle: which row cells its route tables published, and where
+        need = replace(need, routed=await routed_row_cells(store, code.value, canonical))
     return DigestPayload(
         region=code,
         period=canonical,

@@ -304,14 +304,17 @@ async def publish_digests(  # noqa: PLR0913  a public keyword signature
         dict.fromkeys(str(parse_period(p, start_month=issuer.start_month)) for p in periods)
     )
     source = await _region_source(store, code, issuer, wanted)
-    drafts = await _drafts(
-        store, source, wanted, issuer=issuer, issued_at=issued_at, known=known, lessons=lessons
-    )
     if issuer.routes is not None:
-        # the route tables of the closed cycles, protected with the same joint pattern
+        # the route tables of the closed cycles, protected with the same joint pattern,
+        # first: a cycle digest's summary row names the row cells they published (their
+        # record, read by build_payload), so the Secretariat protects the summary against
+        # the receiving meetings (docs/digests.md, "Route tables and the summary")
         await publish_route_tables(
             store, issuer.routes, wanted, pattern=source.pattern, tallies=source.tallies
         )
+    drafts = await _drafts(
+        store, source, wanted, issuer=issuer, issued_at=issued_at, known=known, lessons=lessons
+    )
     if not drafts:
         return []
     claimed = await versions.claim_many(code.value, list(drafts))

@@ -91,13 +91,18 @@ class RowRequirement:
     them); ``known``: those of them the region's meeting can compute anyway (never used to
     protect another cell); ``relations``: linear relations (cell → coefficient) between
     ``hidden`` cells that the region's documents give its meeting, the published row cells
-    taken as given.
+    taken as given; ``routed``: (receiving region, cell) for each row cell that a route
+    table of the cycle to that region publishes (a published route cell bounds the row
+    cell from below, so the receiving region's meeting learns something of it: the
+    Secretariat takes such a cell as known to that meeting; docs/digests.md, "Route
+    tables and the summary"). No counts: only which cells are routed where.
     """
 
     cycle: str
     hidden: frozenset[CellId] = frozenset()
     known: frozenset[CellId] = frozenset()
     relations: tuple[tuple[tuple[CellId, int], ...], ...] = ()
+    routed: frozenset[tuple[str, CellId]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,10 +22,24 @@ or ``None`` when the summary is safe for every one of them:
 
 Both are exact (integer elimination); each fix hides one more published cell near the leak,
 and the caller protects again (hiding more never determines more).
+
+A route table another region Y sent X (``RowRequirement.routed`` of Y's requirement names
+the row cells its published route cells to X bound) tells X's meeting that Y's cell is at
+least the route cell. X's meeting is then checked twice: as above, and with each such cell
+of Y's row taken as **known** exactly (with the cells of other rows that follow from what
+it knows alone). Exact knowledge is more than a lower bound, so where no other cell
+follows exactly in the second check, none follows for the reader holding the lower
+bounds (for these exact-elimination checks; the audit's linear programme, with the
+bounds, is the independent check); the routed cells themselves, and what follows from
+them, are protected by the first. A region that sent no requirement but is routed to is
+checked as knowing its whole row. (#15: without the second check, the Secretariat hid a
+sender's row to protect another region's cell while the sender's route table gave the
+receiving meeting that row cell; ``tests/unit/test_route_summary_attack.py``.)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dief.disclosure._choice import widen
@@ -37,7 +51,7 @@ from dief.disclosure._suppression import Group, Key, SortKey, determined_cells
 from dief.exceptions import DiefError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 __all__ = ["reader_pick"]
 
@@ -76,6 +90,62 @@ def _first(picks: Iterable[Key | None]) -> Key | None:
     return next((pick for pick in picks if pick is not None), None)
 
 
+def _routed(rows: Mapping[str, RowRequirement]) -> dict[str, set[Key]]:
+    """Receiving region → the other regions' row cells their route tables to it publish
+    (``RowRequirement.routed``): known to that region's meeting."""
+    out: dict[str, set[Key]] = {}
+    for sender, need in rows.items():
+        for receiver, cell in need.routed:
+            if receiver != sender:
+                out.setdefault(receiver, set()).add((sender, *cell))
+    return out
+
+
+def _meeting(
+    region: str, need: RowRequirement | None, counts: Mapping[Key, int]
+) -> tuple[set[Key], set[Key], list[dict[Key, int]]]:
+    """What *region*'s meeting brings to the summary from its own documents (*need*: its
+    aggregator's requirement, if any): the row cells it requires suppressed, the summary
+    cells it knows (the rest of its row, and the cells its requirement says it can
+    compute) and the relations its documents give between its required cells."""
+    row_cells = {key for key in counts if key[0] == region}
+    if need is None:
+        return set(), row_cells, []
+    required = {(region, *cell) for cell in need.hidden} & counts.keys()
+    knows = (row_cells - required) | {(region, *cell) for cell in need.known}
+    relations = [{(region, *cell): value for cell, value in rel} for rel in need.relations]
+    return required, knows, relations
+
+
+def _follows(
+    region: str, knows: set[Key], counts: Mapping[Key, int], groups: Sequence[Group]
+) -> set[Key]:
+    """The other regions' row cells that follow from *knows* alone (a routed row cell taken
+    as exact pins the other cell of a two-cell sum): no suppression in the summary hides
+    them, so the check that takes the routed cells as exact takes these as known too (the
+    check without them protects them)."""
+    others = {key for key in counts if key[0] not in {region, GLOBAL}} - knows
+    return determined_cells(frozenset(counts.keys() - knows), groups) & others
+
+
+def _views(
+    region: str,
+    rows: Mapping[str, RowRequirement],
+    routed: Mapping[str, set[Key]],
+    counts: Mapping[Key, int],
+    groups: Sequence[Group],
+) -> tuple[set[Key], list[set[Key]], list[dict[Key, int]]]:
+    """*region*'s required cells, what its meeting knows (one set per check: its own
+    documents; then, where other regions route to it, those documents with the routed
+    cells taken as exact) and its relations."""
+    required, knows, relations = _meeting(region, rows.get(region), counts)
+    views = [knows]
+    if region in routed:
+        told = knows | routed[region]
+        views.append(told | _follows(region, told, counts, groups))
+    return required, views, relations
+
+
 def reader_pick(
     suppressed: frozenset[Key],
     counts: Mapping[Key, int],
@@ -86,55 +156,86 @@ def reader_pick(
 ) -> Key | None:
     """The next cell to suppress for some region's meeting (module docstring), or ``None``.
 
-    *rows* maps a region (a summary table name) to what its aggregator required.
+    *rows* maps a region (a summary table name) to what its aggregator required; a
+    region routed to (``RowRequirement.routed``) is checked even without one of its own.
     """
     groups_of = _index(groups)
     regions = {key[0] for key in counts if key[0] != GLOBAL}
-    for region in sorted(rows):
-        need = rows[region]
-        required = {(region, *cell) for cell in need.hidden} & counts.keys()
-        row_cells = {key for key in counts if key[0] == region}
-        knows = (row_cells - required) | {(region, *cell) for cell in need.known}
-        unknown = frozenset(suppressed - knows)
-        relations = [{(region, *cell): value for cell, value in rel} for rel in need.relations]
-
-        def candidate(cell: Key, knows: set[Key] = knows) -> bool:
-            return cell in counts and cell not in suppressed and cell not in knows
-
-        # a global cell is a sum over regions: what it holds beyond this region's row is
-        # the other regions' cells, each protected here; their sum alone may be known
-        leaks = {
-            cell
-            for cell in determined_cells(unknown, groups, relations=relations)
-            if cell[0] in rows or cell[0] in regions
-        }
-        pick = _first(
-            widen(leak, groups, groups_of, by_size, candidate, unknown.__contains__)
-            for leak in sorted(leaks, key=by_size)
-        )
-        if pick is not None:
-            return pick
-        if leaks:
-            raise DiefError(
-                "a summary cell follows from a region's documents and no cell can protect it"
-            )
-        targets = sorted(required & unknown)
-        if not targets:
-            continue
-        given = _rank_onto(targets, frozenset(targets), [], {}, relations)
-        found = _rank_onto(targets, unknown, groups, groups_of, relations)
-        if found > given:
-            near = sorted(
-                {c for t in targets for i in groups_of.get(t, ()) for c in groups[i].cells}
-                - set(targets)
-            )
-            options = [c for c in near if candidate(c)]
-            if options:
-                return min(options, key=by_size)
-            pick = _first(
-                widen(cell, groups, groups_of, by_size, candidate, unknown.__contains__)
-                for cell in sorted((c for c in near if c in unknown), key=by_size)
-            )
+    routed = _routed(rows)
+    summary = _Meeting(suppressed, counts, groups, groups_of, regions | rows.keys())
+    for region in sorted(rows.keys() | (routed.keys() & regions)):
+        required, views, relations = _views(region, rows, routed, counts, groups)
+        for knows in views:
+            pick = _pick(summary, required, knows, relations, by_size=by_size)
             if pick is not None:
                 return pick
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Meeting:
+    """The summary as one check sees it: its suppressed cells, counts and sums (with their
+    index), and the regions whose cells it protects."""
+
+    suppressed: frozenset[Key]
+    counts: Mapping[Key, int]
+    groups: Sequence[Group]
+    groups_of: Mapping[Key, Sequence[int]]
+    protected: Collection[str]
+
+
+def _pick(
+    summary: _Meeting,
+    required: set[Key],
+    knows: set[Key],
+    relations: Sequence[Mapping[Key, int]],
+    *,
+    by_size: Callable[[Key], tuple[int, bool, SortKey]],
+) -> Key | None:
+    """The next cell to suppress for one meeting that knows *knows* (checks 1 and 2 of the
+    module docstring), or ``None``."""
+    suppressed, counts, groups, groups_of = (
+        summary.suppressed,
+        summary.counts,
+        summary.groups,
+        summary.groups_of,
+    )
+    unknown = frozenset(suppressed - knows)
+
+    def candidate(cell: Key) -> bool:
+        return cell in counts and cell not in suppressed and cell not in knows
+
+    # a global cell is a sum over regions: what it holds beyond this region's row is
+    # the other regions' cells, each protected here; their sum alone may be known
+    leaks = {
+        cell
+        for cell in determined_cells(unknown, groups, relations=relations)
+        if cell[0] in summary.protected
+    }
+    pick = _first(
+        widen(leak, groups, groups_of, by_size, candidate, unknown.__contains__)
+        for leak in sorted(leaks, key=by_size)
+    )
+    if pick is not None:
+        return pick
+    if leaks:
+        raise DiefError(
+            "a summary cell follows from a region's documents and no cell can protect it"
+        )
+    targets = sorted(required & unknown)
+    if not targets:
+        return None
+    given = _rank_onto(targets, frozenset(targets), [], {}, relations)
+    found = _rank_onto(targets, unknown, groups, groups_of, relations)
+    if found <= given:
+        return None
+    near = sorted(
+        {c for t in targets for i in groups_of.get(t, ()) for c in groups[i].cells} - set(targets)
+    )
+    options = [c for c in near if candidate(c)]
+    if options:
+        return min(options, key=by_size)
+    return _first(
+        widen(cell, groups, groups_of, by_size, candidate, unknown.__contains__)
+        for cell in sorted((c for c in near if c in unknown), key=by_size)
+    )

@@ -23,7 +23,7 @@ file whose bytes are unchanged is not rewritten (its modification time kept).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,7 @@ from dief.render._writing import (
     summary_inputs,
 )
 from dief.render._written import OutputIndex, WrittenOutput, _json_text
+from dief.routes import routed_row_cells
 from dief.vocab import Region
 
 if TYPE_CHECKING:
@@ -257,7 +258,10 @@ async def _load_regions(  # noqa: PLR0913  keyword options passed through from w
             months_by_total=months_by_total,
         )
         for cycle, need in source.pattern.rows.items():
-            needs.setdefault(cycle, {})[region] = need
+            # with the row cells its route tables published, as its cycle digest sends
+            # them (build_payload): the summary is checked against the receiving meetings
+            routed = await routed_row_cells(store, region.value, cycle)
+            needs.setdefault(cycle, {})[region] = replace(need, routed=routed)
     return _Loaded(sources, needs)
 
 

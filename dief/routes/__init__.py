@@ -11,6 +11,9 @@ pass there.
 - The signed payload: :class:`RoutePayload`, :func:`build_route_table`,
   :func:`sign_route_table`, :func:`parse_route_payload` (context
   :data:`CONTEXT_ROUTE_TABLE`); the wire shape is :class:`dief.wire.RouteTable`.
+- What the tables publish, for the sender's summary row requirement
+  (:mod:`dief.routes._routed`): :func:`listed_cells`, :func:`routed_cells`,
+  :func:`routed_row_cells`.
 - Sending: :class:`RouteIssuer`, :func:`publish_route_tables` (with the digests, on
   ``dief.routes``, sealed to the receiving region's aggregator), each issue keeping the
   pattern of the earlier ones (:class:`RoutePattern`, recorded in the sender's store).
@@ -32,6 +35,7 @@ from dief.routes._payload import (
     sign_route_table,
 )
 from dief.routes._publish import PublishedRoute, RouteIssuer, publish_route_tables, sender_cells
+from dief.routes._routed import listed_cells, routed_cells, routed_row_cells
 from dief.routes._sender import SenderCells, digest_floors, sender_view
 from dief.routes._tables import (
     RouteProtection,
@@ -58,11 +62,14 @@ __all__ = [
     "bounds_hold",
     "build_route_table",
     "digest_floors",
+    "listed_cells",
     "parse_route_payload",
     "protect_route",
     "publish_route_tables",
     "route_cells",
     "route_payload_bytes",
+    "routed_cells",
+    "routed_row_cells",
     "sender_cells",
     "sender_view",
     "sign_route_table",

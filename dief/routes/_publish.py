@@ -27,7 +27,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dief.aggregator import TOTAL
 from dief.aggregator.store import CaseStore, RouteTables
 from dief.crypto import KemPublicKey, Sealer, SigningKey, canonical_json
 from dief.disclosure import CellId, DigestPattern, PeriodCells, merge_rows
@@ -35,8 +34,9 @@ from dief.exceptions import ConfigurationError
 from dief.kafka import ROUTES_TOPIC
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, is_cycle
 from dief.routes._payload import build_route_table, route_payload_bytes, sign_route_table
+from dief.routes._routed import listed_cells
 from dief.routes._sender import SenderCells, sender_view
-from dief.routes._tables import RouteProtection, protect_route, route_cells
+from dief.routes._tables import protect_route, route_cells
 from dief.seams import Clock, RecordSink, SystemClock, coarse_hour
 from dief.vocab import Region
 from dief.wire import (
@@ -134,18 +134,6 @@ def _hash(table: RouteTable) -> str:
     return hashlib.sha256(canonical_json(data)).hexdigest()
 
 
-def _listed(cells: PeriodCells, protection: RouteProtection) -> dict[CellId, int | None]:
-    """What a table lists (nothing when withheld, nothing of an omitted dimension): each
-    cell's count, ``None`` if hidden."""
-    if protection.withheld:
-        return {}
-    return {
-        cell: None if cell in protection.hidden else tally.count
-        for cell, tally in cells.items()
-        if (cell == TOTAL or cell[0] in _ROUTE_DIMS) and protection.lists(cell)
-    }
-
-
 @dataclass(frozen=True, slots=True)
 class _Outgoing:
     """A table ready to send: what was sent, its record key and value, its slot in
@@ -208,7 +196,7 @@ async def _cycle_tables(  # noqa: PLR0913, PLR0914  one step of publish_route_ta
         value = sealer.seal(route_payload_bytes(payload))
         sent = PublishedRoute(issuer.region, receiver, cycle, table.withheld, len(value))
         key = route_key(issuer.region, receiver, cycle)
-        listed = _listed(cells, protection)
+        listed = listed_cells(cells, protection)
         out.append(_Outgoing(sent, key, value, (receiver, cycle), digest, listed))
     return out
 

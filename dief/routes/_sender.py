@@ -23,7 +23,10 @@ Secretariat protects the summary after the route tables leave); the sender's own
 protected as the Secretariat protects it (``k_csp``, secondary suppression within the row)
 and a cell it hides is taken as hidden, as is every cell of ``summary_hidden`` (a published
 summary's suppressions, when the caller has them). Cells the Secretariat then hides for
-another region's sake are a known limit (docs/digests.md, "Route tables").
+another region's sake are not known here; the Secretariat no longer relies on hiding a
+row cell from a meeting a route table bounds it for (the sender names its published
+route cells with its summary row requirement, :mod:`dief.routes._routed`; docs/digests.md,
+"Route tables and the summary").
 """
 
 from __future__ import annotations

@@ -6,9 +6,15 @@ import json
 import re
 from typing import TYPE_CHECKING
 
+import pydantic
+import pytest
+from jsonschema import Draft202012Validator
+
+from dief.aggregator import TOTAL
 from dief.aggregator.store import CaseStore
 from dief.database import sqlite_url
-from dief.digests import DigestPayload, build_payload, payload_bytes, sign_payload
+from dief.digests import DigestPayload, SummaryRow, build_payload, payload_bytes, sign_payload
+from dief.disclosure import RowRequirement
 from dief.vocab import Region
 from dief.wire.schemas import ASYNCAPI_FILE, SCHEMA_FILES, generate_schemas
 from tests.unit.secretariat_support import CATALOGUE, ISSUED, KEYS
@@ -59,3 +65,45 @@ async def test_a_signed_payload_has_the_schemas_members(tmp_path: Path) -> None:
     signature_schema = schema["$defs"]["Signature"]
     assert set(wire["signature"]) == set(signature_schema["properties"])
     assert re.match(schema["properties"]["period"]["pattern"], wire["period"])
+
+
+def _summary_row_validator() -> Draft202012Validator:
+    schema = json.loads(generate_schemas()[NAME])
+    row = {**schema["$defs"]["SummaryRow"], "$defs": schema["$defs"]}
+    Draft202012Validator.check_schema(row)
+    return Draft202012Validator(row)
+
+
+def test_a_summary_rows_routed_cells_round_trip_through_the_wire() -> None:
+    """``routed`` (#15): which row cells the region's route tables publish to which region,
+    no counts; the JSON names them, the schema accepts it, and the Secretariat reads back
+    the same requirement."""
+    need = RowRequirement(
+        "CSP12",
+        hidden=frozenset({("transfer_stage", "at_import")}),
+        routed=frozenset({("EEG", TOTAL), ("EEG", ("transfer_stage", "in_transit"))}),
+    )
+    wire = json.loads(SummaryRow.of(need).model_dump_json())
+    assert wire["routed"] == [
+        {"dimension": "_total", "value": "_all", "region": "EEG"},
+        {"dimension": "transfer_stage", "value": "in_transit", "region": "EEG"},
+    ]
+    assert not list(_summary_row_validator().iter_errors(wire))
+    assert SummaryRow.model_validate(wire).requirement("CSP12") == need
+
+
+def test_a_summary_row_without_routed_cells_reads_and_writes_as_before() -> None:
+    """An older payload has no ``routed``: it reads as none routed, and a requirement with
+    none routed leaves the member out (the content hash of an unchanged digest stays)."""
+    older = {"suppressed": [{"dimension": "kind", "value": "case"}], "known": [], "relations": []}
+    row = SummaryRow.model_validate(older)
+    assert row.requirement("CSP12").routed == frozenset()
+    assert json.loads(row.model_dump_json()) == older
+    assert not list(_summary_row_validator().iter_errors(older))
+
+
+def test_a_routed_cell_names_a_known_region() -> None:
+    wire = {"routed": [{"dimension": "kind", "value": "case", "region": "XYZ"}]}
+    assert list(_summary_row_validator().iter_errors(wire))
+    with pytest.raises(pydantic.ValidationError):
+        SummaryRow.model_validate(wire)

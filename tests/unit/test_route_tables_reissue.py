@@ -41,11 +41,11 @@ from dief.routes import (
     RouteTables,
     SenderCells,
     build_route_table,
+    listed_cells,  # what an issue records
     protect_route,
     publish_route_tables,
     route_cells,
 )
-from dief.routes._publish import _listed  # what an issue records
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import RouteTable
@@ -371,7 +371,7 @@ def test_a_withheld_table_lists_nothing() -> None:
     assert table.withheld
     assert table.dimensions == {}
     assert table.totals.cases is None
-    assert _listed(cells, protection) == {}
+    assert listed_cells(cells, protection) == {}
 
 
 @pytest.mark.parametrize("urls", DATABASE_KINDS, indirect=True)

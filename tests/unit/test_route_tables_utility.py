@@ -43,12 +43,12 @@ from dief.routes import (
     SenderCells,
     build_route_table,
     digest_floors,
+    listed_cells,  # what an issue records
     protect_route,
     publish_route_tables,
     route_cells,
     sender_view,
 )
-from dief.routes._publish import _listed  # what an issue records
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Dimension, Region
 from dief.wire import RouteTable
@@ -478,4 +478,4 @@ def test_a_total_is_kept_by_leaving_out_a_dimension_that_publishes_nothing() -> 
     assert Dimension.TRANSFER_STAGE not in table.dimensions
     assert {c.value: c.count for c in table.dimensions[Dimension.KIND]} == {"case": 3}
     assert any(note.startswith("Not shown: transfer_stage.") for note in table.notes)
-    assert _listed(cells, protection) == {TOTAL: 3, CASE: 3}
+    assert listed_cells(cells, protection) == {TOTAL: 3, CASE: 3}
