@@ -176,7 +176,7 @@ class PatternOptions:
     checklist windows' and the summary rows' too, counts at least their number
     (:func:`floor_cells`).
 
-    *withhold* (default :data:`~dief.disclosure._withheld.WITHHOLD_BY_DEFAULT`, on): a
+    *withhold* (default :data:`~dief.disclosure._withheld.WITHHOLD_BY_DEFAULT`, off): a
     dimension whose every value in a period has fewer than *k* contributors (the period
     having k) lists no value (:mod:`dief.disclosure._withheld`; ``withheld`` of the result).
 

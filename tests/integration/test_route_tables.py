@@ -48,9 +48,15 @@ def _routes(out: Path) -> dict[tuple[str, str], list[dict[str, object]]]:
     return found
 
 
-# a strict xfail until session 7 (every digest total of this 600-case run hidden, so every
-# route table withheld for want of a published cycle cell to cap it); it passes since
-# withheld dimensions are the default (docs/digests.md)
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (#15): every digest total of this 600-case run is hidden (222 of 222: 23 "
+    "with fewer than k contributors, 199 for protection), so a route table's cap has no "
+    "published cycle cell to stand on and all 33 tables are withheld. Causes (a)-(c) of "
+    "test_utility's realistic-volume xfail. It passes with withheld dimensions on (session "
+    "7), which are off again: at 10 years their re-issue raised UnprotectedCellError "
+    "(docs/digests.md)",
+)
 def test_receiving_regions_show_the_tables_of_the_regions_on_their_routes(run_out: Path) -> None:
     routes = _routes(run_out)
     published = [

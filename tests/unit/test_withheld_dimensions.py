@@ -8,7 +8,7 @@ at least one case, and three of them sum to the published total of 3: each is pi
 lists no stage and says why, the cells are unknowns at least 0 in the sums, and the total
 is published with nothing determined.
 
-Withholding is on by default (``WITHHOLD_BY_DEFAULT``, since #15's seventh session;
+Withholding is opt-in (``WITHHOLD_BY_DEFAULT``; on and off again in #15's seventh session,
 docs/digests.md says why); these tests set it either way, so they hold whatever the default.
 """
 
