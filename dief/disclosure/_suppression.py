@@ -78,7 +78,6 @@ groups are the same).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -256,16 +255,15 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     a cell the earlier issue published could stop is real (module docstring, "Cells
     published earlier").
 
-    The search runs in rounds to a fixed point (:func:`_fixed_point`); with *prune* (a
-    first issue only; off by default) the reserved cells it hid on the way are then
-    published again where every check still holds (:func:`_prune_reserved`).
+    Rounds to a fixed point (:func:`_fixed_point`); with *prune* (a first issue only, off
+    by default) the reserved cells hidden on the way are published again where every
+    check still holds (:func:`_prune_reserved`): ``_prune.PRUNE_BY_DEFAULT``.
     """
     rank, by_size = _orderings(counts, order=order, prefer=prefer, cost=cost)
     live = _live_groups(groups, counts)
     first = frozenset(primary)
-    reissue = _reissue(earlier, counts, first, live)
-    if known:
-        reissue = dataclasses.replace(reissue, known=reissue.known | frozenset(known))
+    reissuing = _is_reissue(earlier, relisted)
+    reissue = _reissue(earlier, counts, first, live, frozenset(known))
     search = _Search(
         counts,
         live,
@@ -278,12 +276,11 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
         unlisted=frozenset(unlisted),
         reserve=frozenset(reserve),
         standing=standing,
-        relisted=frozenset(relisted) if _is_reissue(earlier, relisted) else None,
+        relisted=frozenset(relisted) if reissuing else None,
         public=frozenset(known),
     )
     rounds = _fixed_point(search, reissue.both, exact_widen=exact_widen, bounds=bounds)
-    if (_prune.PRUNE_BY_DEFAULT if prune is None else prune) and not _is_reissue(earlier, relisted):
-        # a first issue only (docs/audit.md "Which totals stay hidden")
+    if (_prune.PRUNE_BY_DEFAULT if prune is None else prune) and not reissuing:
         settled = frozenset(free) | frozenset(unlisted) | frozenset(known) | first
         _prune_reserved(search, counts, settled, bounds=bounds, standing=standing, rank=rank)
     return Protection(
@@ -395,12 +392,18 @@ class _Reissue:
 
 
 def _reissue(
-    earlier: Earlier | None, counts: Mapping[Key, int], first: frozenset[Key], live: list[Group]
+    earlier: Earlier | None,
+    counts: Mapping[Key, int],
+    first: frozenset[Key],
+    live: list[Group],
+    public: frozenset[Key],
 ) -> _Reissue:
     """The :class:`_Reissue` of *earlier*: checks that every cell it suppressed is listed,
-    and works out what it gave away (``earlier.given``, else computed from its groups)."""
+    and works out what it gave away (``earlier.given``, else computed from its groups).
+    Its ``known`` cells are the ones *earlier* published unchanged and *public* (known
+    from elsewhere); the check on both issues takes only the former."""
     if earlier is None:
-        return _Reissue(frozenset(), frozenset(), None, live, frozenset())
+        return _Reissue(frozenset(), public, None, live, frozenset())
     missing = sorted(earlier.suppressed - counts.keys())
     if missing:
         raise DiefError(f"a cell the earlier issue suppressed is not listed: {missing[0]!r}")
@@ -418,4 +421,4 @@ def _reissue(
         if earlier.given is None
         else earlier.given
     )
-    return _Reissue(earlier.suppressed - first, known, both, traced, given)
+    return _Reissue(earlier.suppressed - first, known | public, both, traced, given)
