@@ -96,6 +96,7 @@ def affected_piece(  # noqa: PLR0913  the earlier issue's parts, each by name
     primary: Collection[Key],
     never_seeds: Collection[str] = (),
     suppressed: Collection[Key] = (),
+    unlisted: Collection[Key] = (),
 ) -> set[Key] | None:
     """The cells a re-issue must decide again (see the module docstring), or ``None`` when
     that is (nearly) everything: every cell of a table the new data changed.
@@ -105,12 +106,15 @@ def affected_piece(  # noqa: PLR0913  the earlier issue's parts, each by name
     *public* cell now below ``k`` (*primary*). *public*: cells the earlier issues published
     with the count they have now; *recorded*: every cell they listed; *suppressed*: those
     they suppressed; *never_seeds*: tables no issue lists (the TLP:RED part), taken in
-    with a changed table they share a group with. Every other cell keeps the status the
-    earlier issue gave it (the module docstring)."""
+    with a changed table they share a group with; *unlisted*: cells no document lists (a
+    withheld dimension's values), which no issue published, so never with another count:
+    like a suppressed cell, one is a seed only by its table's listed cells. Every other
+    cell keeps the status the earlier issue gave it (the module docstring)."""
     seeds = {
         key
         for key in counts
         if key[0] not in never_seeds
+        and key not in unlisted
         and (
             key not in recorded
             or (key in public and key in primary)
@@ -201,10 +205,11 @@ def protect_piece(  # noqa: PLR0913  protect's inputs, the optional ones by name
             groups,
             [*earlier.groups, *links],
             public=earlier.unchanged | known_,
-            recorded={*recorded, *unlisted_},
+            recorded=recorded,
             primary=first,
             never_seeds=never_seeds,
             suppressed=earlier.suppressed,
+            unlisted=unlisted_,
         )
     if piece is None or earlier is None:
         return run(counts, first, groups, earlier, free_, known_, unlisted_)

@@ -21,6 +21,7 @@ from dief.disclosure import (
     Tally,
     _pieces,
     _prune,
+    _withheld,
     digest_pattern,
     pieces_enabled,
     whole_system,
@@ -109,6 +110,42 @@ def test_a_reissue_protects_only_the_piece_new_data_reaches() -> None:
     assert piece is not None
     assert ("Q1", "kind", "x") in piece
     assert not {k for k in piece if k[0] == "Q0"}
+
+
+def test_a_withheld_cell_seeds_no_piece() -> None:
+    """A withheld dimension's cells are listed nowhere (docs/digests.md), so no record holds
+    them: taken as cells "published with another count", they made every table with a
+    withheld dimension a seed, and a re-issue after one case re-protected the whole region
+    (session 8: realistic AFR at 10 years, 183 of 186 digests rebuilt, 53 of them with
+    other suppressions, pattern 13.7 s instead of 2.3 s)."""
+    q0 = [("Q0", "kind", "x"), ("Q0", "kind", "y")]
+    withheld = ("Q0", "method", "theft")
+    # and older quarters, unchanged, their values hidden, so the piece is not nearly
+    # everything
+    older = [
+        Group((q, "_total", "_all"), ((q, "kind", "x"), (q, "kind", "y")))
+        for q in ("Qa", "Qb", "Qc", "Qd")
+    ]
+    groups = [
+        Group(("Q0", "_total", "_all"), tuple(q0)),
+        Group(("Q0", "_total", "_all"), (withheld,)),
+        Group(("d", "_total", "_all"), (("d", "kind", "x"),)),
+        *older,
+    ]
+    counts = {key: 3 for group in groups for key in group.cells}
+    recorded = {k for k in counts if k[0] != "d" and k != withheld}
+    options: dict[str, Any] = {
+        "public": {g.marginal for g in older} | {("Q0", "_total", "_all")},
+        "primary": set(),
+        "suppressed": {*q0, *(m for g in older for m in g.members)},
+    }
+    # as the re-issue called it before: the withheld cell counted as recorded, and seeded Q0
+    before = affected_piece(counts, groups, [], recorded=recorded | {withheld}, **options)
+    assert before is not None
+    assert withheld in before
+    piece = affected_piece(counts, groups, [], recorded=recorded, unlisted={withheld}, **options)
+    assert piece is not None
+    assert {k[0] for k in piece} == {"d"}
 
 
 def test_whole_system_turns_the_pieces_off_in_its_block() -> None:
@@ -354,11 +391,25 @@ def _last_month(table: str) -> str:
 
 @pytest.mark.slow  # the LP audit of both issues: about 25 s
 @pytest.mark.parametrize(
-    "pruned",
+    ("pruned", "withhold"),
     [
-        False,
+        (False, False),
+        pytest.param(
+            False,
+            True,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="open (#15, session 8): with withheld dimensions the check on both "
+                "issues (a reader who knows which cells changed) finds leaks around the new "
+                "case that no new suppression breaks; it hides again the 2025-Q2 total "
+                "(unchanged table) and leaves CSP12 end_user_type/non_state_armed_group, "
+                "which the LP audit of both issues then determines (docs/audit.md 'Re-issues "
+                "with withheld dimensions')",
+            ),
+        ),
         pytest.param(
             True,
+            False,
             marks=pytest.mark.xfail(
                 strict=True,
                 reason="open (#15): the re-issue after a pruned issue hides again, for a leak "
@@ -368,10 +419,10 @@ def _last_month(table: str) -> str:
             ),
         ),
     ],
-    ids=["greedy", "pruned"],
+    ids=["greedy", "withheld", "pruned"],
 )
 async def test_a_reissue_after_one_case_redecides_no_cell_of_an_earlier_cycle(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, pruned: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, pruned: bool, withhold: bool
 ) -> None:
     """A year of history over two cycles (CSP11, CSP12; start month 9), issued; one new case in
     CSP12; the re-issue decides only the tables that case changed (none of CSP11, whose
@@ -380,8 +431,10 @@ async def test_a_reissue_after_one_case_redecides_no_cell_of_an_earlier_cycle(
 
     *pruned*: the first issue pruned (docs/audit.md "Which totals stay hidden"). Its re-issue
     hides again, for a leak of both issues, the ``2025-Q3`` and ``2026-01`` totals issue 1
-    published at the counts they still have: the audit of both issues pins them (10, 6)."""
+    published at the counts they still have: the audit of both issues pins them (10, 6).
+    *withhold*: withheld dimensions (docs/digests.md), open as well (the xfail's reason)."""
     monkeypatch.setattr(_prune, "PRUNE_BY_DEFAULT", pruned)
+    monkeypatch.setattr(_withheld, "WITHHOLD_BY_DEFAULT", withhold)
     start = Month.parse("2025-03")
     months = [str(start.shift(i)) for i in range(12)]  # 2025-03 .. 2026-02
     rng = random.Random(11)
