@@ -410,16 +410,16 @@ class KafkaCluster:  # noqa: PLR0904  one object owns the cluster's life cycle; 
     async def _apply_acls(self) -> None:
         if not self._acls:
             return
-        admin = AIOKafkaAdminClient(**self.client_options(), request_timeout_ms=30_000)
+        client = AIOKafkaClient(**self.client_options(), request_timeout_ms=30_000)
         try:
-            await admin.start()
-            await create_acls(admin, self._acls)
+            await client.bootstrap()
+            await create_acls(client, self._acls)
         except KafkaError as exc:
             raise BrokerStartError(
                 f"applying the ACLs on {self.bootstrap} failed: {type(exc).__name__}"
             ) from exc
         finally:
-            await admin.close()
+            await client.close()
 
     async def _wait_idempotence(self) -> None:
         """Until the brokers hand out producer ids (right after start they answer
