@@ -16,7 +16,8 @@ and just as exact.
   (the secondary-suppression loop adds one cell at a time: re-eliminating everything each
   time made that loop quadratic). Every row carries the published columns too, so that a
   cell joining the suppressed ones already has its coefficients in every reduced row: one
-  pivot step per new cell.
+  pivot step per new cell. And back: a cell published again is a constant after one pivot
+  step too (:meth:`Elimination.forget`).
 """
 
 from __future__ import annotations
@@ -166,11 +167,13 @@ def project(rows: Iterable[Mapping[int, int]], eliminate: Collection[int]) -> li
 
 
 class Elimination(Generic[K]):
-    """The reduced echelon form over a growing set of unknown cells.
+    """The reduced echelon form over a set of unknown cells.
 
-    Built over every cell the *equations* name; :meth:`add` makes a cell unknown (it stays
-    so). Invariants: a pivot row is nonzero at its pivot column, and every other row is
-    zero there; a row that is no pivot row is zero at every unknown column.
+    Built over every cell the *equations* name; :meth:`add` makes a cell unknown,
+    :meth:`forget` a constant again (a cell the pruning publishes:
+    :mod:`dief.disclosure._prune`), and :meth:`determined_without` says beforehand what
+    that would determine. Invariants: a pivot row is nonzero at its pivot column, and every
+    other row is zero there; a row that is no pivot row is zero at every unknown column.
     """
 
     def __init__(self, equations: Iterable[Mapping[K, int]]) -> None:
@@ -235,6 +238,31 @@ class Elimination(Generic[K]):
         self._pivot_of[col] = chosen
         self._pivot_rows.add(chosen)
 
+    def forget(self, key: K) -> None:
+        """Make *key* a constant again (a no-op if it is no unknown): the rows naming it
+        lose an unknown entry, and its own row, if it was its pivot, pivots on another
+        unknown entry (every other row reduced by it), else becomes a row of constants."""
+        col = self._col.get(key)
+        if col is None or col not in self._unknown:
+            return
+        self._unknown.discard(col)
+        for index in self._where.get(col, ()):
+            self._hcount[index] -= 1
+        own = self._pivot_of.pop(col, None)
+        if own is None:
+            return
+        self._pivot_rows.discard(own)
+        rest = self._unknown_entries(own, col)
+        if not rest:
+            return
+        f = min(rest)
+        pivot = self._rows[own]
+        for index in sorted(self._where.get(f, ())):
+            if index != own:
+                self._set(index, _eliminate(self._rows[index], f, pivot))
+        self._pivot_of[f] = own
+        self._pivot_rows.add(own)
+
     def sources(self, key: K) -> list[tuple[K, bool]]:
         """The cells, not unknown, that the determined *key* is computed from (empty if it
         is not determined), each with whether making it unknown alone would make *key*
@@ -260,3 +288,41 @@ class Elimination(Generic[K]):
     def determined(self) -> set[K]:
         """The unknowns whose value follows from the equations and the other columns."""
         return {self._key[col] for col, index in self._pivot_of.items() if self._hcount[index] == 1}
+
+    def determined_without(self, key: K) -> set[K]:
+        """The unknowns (but *key*) that become determined once *key* is a constant; the
+        state is left as it is.
+
+        With *key* a free column, a row naming it loses one unknown entry: a pivot row left
+        with its pivot alone is determined. With *key* a pivot, its row (zero at every other
+        pivot) over its remaining unknown entries pivots on one of them, ``f``: ``f`` is
+        determined if it is the only one, and a row naming ``f`` reduced by it may be left
+        with its pivot alone."""
+        col = self._col.get(key)
+        if col is None or col not in self._unknown:
+            return set()
+        pivot_col = {index: c for c, index in self._pivot_of.items()}
+        out: set[K] = set()
+        own = self._pivot_of.get(col)
+        if own is None:
+            for index in self._where.get(col, ()):
+                if index in pivot_col and self._hcount[index] == 2:  # noqa: PLR2004  its pivot and key
+                    out.add(self._key[pivot_col[index]])
+            return out
+        rest = self._unknown_entries(own, col)
+        if not rest:
+            return out
+        f = min(rest)
+        if len(rest) == 1:
+            out.add(self._key[f])
+        pivot = self._rows[own]
+        for index in self._where.get(f, ()):
+            if index == own or index not in pivot_col:
+                continue
+            row = _eliminate(self._rows[index], f, pivot)
+            if sum(1 for c in row if c in self._unknown and c != col) == 1:
+                out.add(self._key[pivot_col[index]])
+        return out
+
+    def _unknown_entries(self, index: int, but: int) -> list[int]:
+        return [c for c in self._rows[index] if c in self._unknown and c != but]

@@ -14,7 +14,7 @@ must leave every check of the fixed point holding —
 1. and 2. every group through it (the only groups whose state changes): no group with
    exactly one unknown (but a free one), no published marginal over hidden members forced
    to one;
-3. no unknown newly determined by this issue's equations (:meth:`Reducible.determined_without`:
+3. no unknown newly determined by this issue's equations (:meth:`Elimination.determined_without`:
    the reduced equations with the cell a constant, read off the rows that name it);
    in a re-issue, none determined by both issues together (``break_joint``'s check, over
    the piece);
@@ -40,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from dief.disclosure._elimination import Elimination, K, _eliminate
+from dief.disclosure._elimination import Elimination
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -57,72 +57,11 @@ __all__ = ["PRUNE_BY_DEFAULT", "Reducible", "prune"]
 PRUNE_BY_DEFAULT = False
 
 
-class Reducible(Elimination[K]):
-    """:class:`Elimination` that can also make an unknown a constant again (a cell the
-    pruning publishes), and say beforehand what that would determine."""
-
-    def _unknown_entries(self, index: int, but: int) -> list[int]:
-        return [c for c in self._rows[index] if c in self._unknown and c != but]
-
-    def determined_without(self, key: K) -> set[K]:
-        """The unknowns (but *key*) that become determined once *key* is a constant; the
-        state is left as it is.
-
-        With *key* a free column, a row naming it loses one unknown entry: a pivot row left
-        with its pivot alone is determined. With *key* a pivot, its row (zero at every other
-        pivot) over its remaining unknown entries pivots on one of them, ``f``: ``f`` is
-        determined if it is the only one, and a row naming ``f`` reduced by it may be left
-        with its pivot alone."""
-        col = self._col.get(key)
-        if col is None or col not in self._unknown:
-            return set()
-        pivot_col = {index: c for c, index in self._pivot_of.items()}
-        out: set[K] = set()
-        own = self._pivot_of.get(col)
-        if own is None:
-            for index in self._where.get(col, ()):
-                if index in pivot_col and self._hcount[index] == 2:  # noqa: PLR2004  its pivot and key
-                    out.add(self._key[pivot_col[index]])
-            return out
-        rest = self._unknown_entries(own, col)
-        if not rest:
-            return out
-        f = min(rest)
-        if len(rest) == 1:
-            out.add(self._key[f])
-        pivot = self._rows[own]
-        for index in self._where.get(f, ()):
-            if index == own or index not in pivot_col:
-                continue
-            row = _eliminate(self._rows[index], f, pivot)
-            if sum(1 for c in row if c in self._unknown and c != col) == 1:
-                out.add(self._key[pivot_col[index]])
-        return out
-
-    def forget(self, key: K) -> None:
-        """Make *key* a constant again (a no-op if it is no unknown): the rows naming it
-        lose an unknown entry, and its own row, if it was its pivot, pivots on another
-        unknown entry (every other row reduced by it), else becomes a row of constants."""
-        col = self._col.get(key)
-        if col is None or col not in self._unknown:
-            return
-        self._unknown.discard(col)
-        for index in self._where.get(col, ()):
-            self._hcount[index] -= 1
-        own = self._pivot_of.pop(col, None)
-        if own is None:
-            return
-        self._pivot_rows.discard(own)
-        rest = self._unknown_entries(own, col)
-        if not rest:
-            return
-        f = min(rest)
-        pivot = self._rows[own]
-        for index in sorted(self._where.get(f, ())):
-            if index != own:
-                self._set(index, _eliminate(self._rows[index], f, pivot))
-        self._pivot_of[f] = own
-        self._pivot_rows.add(own)
+#: The search's reduced equations (:mod:`dief.disclosure._search` builds them under this
+#: name): an :class:`Elimination`, whose :meth:`~Elimination.determined_without` (check 3)
+#: and :meth:`~Elimination.forget` (a published cell made a constant again) the pruning
+#: uses.
+Reducible = Elimination
 
 
 def prune(

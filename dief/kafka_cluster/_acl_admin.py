@@ -1,7 +1,8 @@
 """Applying and reading ACLs over the Kafka protocol (CreateAcls v1, DescribeAcls v1).
 
 aiokafka's admin client has no ACL calls; its protocol module has the requests, sent here
-through the admin client's connection (the one place that reaches into it).
+to any broker through the public :class:`aiokafka.AIOKafkaClient` (``send(node_id,
+request)``), which the caller opens with the admin's options.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dief.exceptions import BrokerError
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka import AIOKafkaClient
 
     from dief.kafka_cluster._acls import AclGrant, Operation
 
@@ -31,10 +32,9 @@ _OPERATION_NAME: Final = {code: name for name, code in _OPERATION.items()}
 _ANY, _ALLOW = 1, 3
 
 
-async def _send(admin: AIOKafkaAdminClient, request: Any) -> Any:  # noqa: ANN401  aiokafka's admin requests and client are untyped
-    """*request* to any broker through *admin*'s connection (aiokafka's structs are
-    untyped: the response is ``Any``)."""
-    client = admin._client  # aiokafka exposes no ACL API (see the module doc)  # noqa: SLF001  aiokafka's admin client has no public call for ACL requests
+async def _send(client: AIOKafkaClient, request: Any) -> Any:  # noqa: ANN401  aiokafka's admin requests and client are untyped
+    """*request* to any broker through *client* (aiokafka's structs are untyped: the
+    response is ``Any``)."""
     return await client.send(client.get_random_node(), request)
 
 
@@ -51,9 +51,10 @@ class _CreateManyAcls(CreateAclsRequest):  # type: ignore[misc]  # aiokafka ship
         return request_struct_class(self._creations)
 
 
-async def create_acls(admin: AIOKafkaAdminClient, grants: Iterable[AclGrant]) -> int:
-    """ALLOW every operation of every grant (from any host), in one request; returns the
-    number of ACL entries. Creating an ACL that exists is a no-op on the broker.
+async def create_acls(client: AIOKafkaClient, grants: Iterable[AclGrant]) -> int:
+    """ALLOW every operation of every grant (from any host), in one request through
+    *client* (bootstrapped, with an admin's credentials); returns the number of ACL
+    entries. Creating an ACL that exists is a no-op on the broker.
 
     :raises BrokerError: the broker refused one (its error named).
     """
@@ -73,7 +74,7 @@ async def create_acls(admin: AIOKafkaAdminClient, grants: Iterable[AclGrant]) ->
         for grant, operation in entries
     ]
     try:
-        response = await _send(admin, _CreateManyAcls(creations))
+        response = await _send(client, _CreateManyAcls(creations))
     except KafkaError as exc:
         raise BrokerError(f"creating {len(entries)} ACLs failed: {type(exc).__name__}") from exc
     for (grant, operation), (code, message) in zip(
@@ -87,9 +88,9 @@ async def create_acls(admin: AIOKafkaAdminClient, grants: Iterable[AclGrant]) ->
     return len(entries)
 
 
-async def describe_acls(admin: AIOKafkaAdminClient) -> set[tuple[str, str, str, str, str]]:
+async def describe_acls(client: AIOKafkaClient) -> set[tuple[str, str, str, str, str]]:
     """Every ALLOW ACL on topics and groups as (principal, resource, pattern, name,
-    operation) tuples.
+    operation) tuples, asked through *client* (bootstrapped, with an admin's credentials).
 
     :raises BrokerError: the broker refused the request.
     """
@@ -99,7 +100,7 @@ async def describe_acls(admin: AIOKafkaAdminClient) -> set[tuple[str, str, str, 
             resource, None, _ANY, None, None, _ANY, _ALLOW
         )  # None: any (nullable strings)
         try:
-            response = await _send(admin, request)
+            response = await _send(client, request)
         except KafkaError as exc:
             raise BrokerError(f"describing the ACLs failed: {type(exc).__name__}") from exc
         if response.error_code:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+from aiokafka import AIOKafkaClient
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from pydantic import SecretStr
@@ -319,10 +320,13 @@ class KafkaCluster:  # noqa: PLR0904  one object owns the cluster's life cycle; 
         for attempt in range(_RESET_ATTEMPTS):
             # a new client each time: fresh metadata after a leader moved (a retriable
             # error, which Kafka's own clients retry the same way)
-            admin = AIOKafkaAdminClient(**self.client_options(), request_timeout_ms=15_000)
+            options = {**self.client_options(), "request_timeout_ms": 15_000}
+            admin = AIOKafkaAdminClient(**options)
+            client = AIOKafkaClient(**options)  # DeleteGroups: the admin has no call for it
             try:
                 await admin.start()
-                await empty_topics_and_groups(admin, deletable)
+                await client.bootstrap()
+                await empty_topics_and_groups(admin, client, deletable)
             except BrokerError as exc:
                 cause = exc.__cause__
                 retriable = isinstance(cause, KafkaError) and cause.retriable
@@ -332,6 +336,7 @@ class KafkaCluster:  # noqa: PLR0904  one object owns the cluster's life cycle; 
                 return
             finally:
                 await admin.close()
+                await client.close()
 
     async def leader_of(self, topic: str, partition: int = 0) -> int:
         """The node id leading *topic*'s *partition* now."""
@@ -405,16 +410,16 @@ class KafkaCluster:  # noqa: PLR0904  one object owns the cluster's life cycle; 
     async def _apply_acls(self) -> None:
         if not self._acls:
             return
-        admin = AIOKafkaAdminClient(**self.client_options(), request_timeout_ms=30_000)
+        client = AIOKafkaClient(**self.client_options(), request_timeout_ms=30_000)
         try:
-            await admin.start()
-            await create_acls(admin, self._acls)
+            await client.bootstrap()
+            await create_acls(client, self._acls)
         except KafkaError as exc:
             raise BrokerStartError(
                 f"applying the ACLs on {self.bootstrap} failed: {type(exc).__name__}"
             ) from exc
         finally:
-            await admin.close()
+            await client.close()
 
     async def _wait_idempotence(self) -> None:
         """Until the brokers hand out producer ids (right after start they answer

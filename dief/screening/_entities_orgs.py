@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from dief.screening._entities_words import NAME, NAME_ALLCAPS, group_spans, has_range, plain_words
 from dief.screening._findings import FindingKind
 from dief.screening._regex import after_first
+from dief.screening._words import NAME_PARTICLES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -194,29 +195,12 @@ _LEGAL_SET = frozenset(w for w in plain_words(_LEGAL_FORMS) if " " not in w and 
     "Bros.",
 }
 _ORG_WORD_SET = plain_words(_ORG_WORDS)
-_PARTICLE_SET = frozenset(
-    [
-        "bin",
-        "ben",
-        "ibn",
-        "al",
-        "el",
-        "van",
-        "von",
-        "de",
-        "da",
-        "del",
-        "di",
-        "du",
-        "des",
-        "dos",
-        "das",
-        "y",
-        "et",
-        "and",
-        "&",
-    ]
-)
+# The name particles shared with persons (dief.screening._words), "des" ("Compagnie des
+# Indes") and the connectors that join the owners' names in a company's name ("Smith &
+# Sons", "Dupont et Fils", "García y Hijos"). The articles "le" and "la" that persons
+# add are not taken here, as before: a run of organisation words stops at them
+# ("Société Générale de la Banque Ltd" gives "Banque Ltd"; taking them gives it whole).
+_PARTICLE_SET = NAME_PARTICLES | {"des", "et", "y", "and", "&"}
 _DOTTED_LEGAL_RE = re.compile(
     r"[SBNLWP](?<![^\W\u3400-\u9fff].)(?:"
     + after_first(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from dief.screening._entities_words import CAP, LOW, NAME, group_spans, has_range, plain_words
 from dief.screening._findings import FindingKind
 from dief.screening._regex import after_first
+from dief.screening._words import NAME_PARTICLES, SENTENCE_WORDS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -98,31 +99,17 @@ _ZH_PERSON_SUFFIX = (
 # fmt: on
 
 # Words that start a sentence or a heading in capitals and are no names: after a given
-# name or title they mean the pattern did not find a name.
-_NOT_NAMES = frozenset(
+# name or title they mean the pattern did not find a name. The sentence words shared with
+# vessel names (dief.screening._words) and, for persons only, more of a sentence's start
+# (pronouns, "But", "Via"), the authorities and documents a report names in capitals,
+# months and weekdays, and Romance articles.
+_NOT_NAMES = SENTENCE_WORDS | frozenset(
     [
-        "The",
-        "A",
-        "An",
-        "And",
-        "Or",
         "But",
-        "Of",
-        "In",
-        "On",
-        "At",
-        "To",
-        "For",
-        "From",
-        "By",
-        "With",
         "Without",
         "Via",
-        "This",
-        "That",
         "These",
         "Those",
-        "It",
         "Its",
         "He",
         "She",
@@ -299,26 +286,11 @@ _TITLE_CI = frozenset(
 _ROLE_SET = frozenset(w.lower() for w in plain_words(_ROLES))
 _GIVEN_SET = plain_words(_GIVEN)
 _LEADS_LOWER = frozenset(w.lower().rstrip(".") for w in _TITLE_SET) | _TITLE_CI | _ROLE_SET
-_NAME_PARTICLES = frozenset(
-    [
-        "bin",
-        "ben",
-        "ibn",
-        "al",
-        "el",
-        "van",
-        "von",
-        "de",
-        "da",
-        "del",
-        "di",
-        "le",
-        "la",
-        "du",
-        "dos",
-        "das",
-    ]
-)
+# The particles shared with organisations (dief.screening._words) and, for a person only,
+# the French and Italian articles of surnames ("John le Carré", "Anna la Rosa"). The
+# connectors organisations add ("and", "&", "et", "y") are left out: between two
+# persons' names they join two persons, not one name; so is their "des", as before.
+_NAME_PARTICLES = NAME_PARTICLES | {"le", "la"}
 
 
 def _is_name(w: str) -> bool:

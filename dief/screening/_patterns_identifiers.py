@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from dief.screening._findings import FindingKind, Span
 from dief.screening._regex import by_first_character
+from dief.screening._words import SENTENCE_WORDS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -57,36 +58,14 @@ _VESSEL_GATE_RE = re.compile(
         rf"{k}\s+(?:(?:named|called|nommé|llamado)\s+)?[«\"“A-Z]" for k in _VESSEL_WORDS.split("|")
     )
 )
-_NOT_VESSEL = frozenset(
-    [
-        "The",
-        "A",
-        "An",
-        "And",
-        "Or",
-        "Of",
-        "In",
-        "On",
-        "At",
-        "To",
-        "For",
-        "From",
-        "By",
-        "With",
-        "Was",
-        "Were",
-        "Is",
-        "Has",
-        "Had",
-        "It",
-        "This",
-        "That",
-        "Customs",
-        "Port",
-        "Master",
-        "Captain",
-        "Registry",
-    ]
+# Capitalised words after a vessel word that end (or are no) vessel name: the sentence
+# words shared with persons (dief.screening._words), capitalised verbs ("Was", "Has")
+# that end the run of capitalised words taken as the name, and the ship's people and
+# offices a report names next to it. Persons' longer list (months, pronouns, Romance
+# articles, institutions) is not taken: vessels are named "El Faro", "La Paloma",
+# "Union Star".
+_NOT_VESSEL = SENTENCE_WORDS | frozenset(
+    ["Was", "Were", "Is", "Has", "Had", "Customs", "Port", "Master", "Captain", "Registry"]
 )
 # ICAO nationality marks (Annex 7) whose registrations are letters after a hyphen
 # ("5Y-ABC", "EP-IGA", "A6-EDA", "9Q-CKS") and those that use digits ("RA-12345").

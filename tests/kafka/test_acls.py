@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaClient, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
@@ -218,10 +218,10 @@ async def _list_topics(options: dict[str, Any]) -> list[str]:
 
 
 async def test_the_cluster_holds_exactly_the_matrix(seeded: KafkaCluster) -> None:
-    admin = AIOKafkaAdminClient(**seeded.client_options(), request_timeout_ms=10_000)
-    await admin.start()
+    client = AIOKafkaClient(**seeded.client_options(), request_timeout_ms=10_000)
+    await client.bootstrap()
     try:
-        held = await describe_acls(admin)
+        held = await describe_acls(client)
     finally:
-        await admin.close()
+        await client.close()
     assert held == expected_acls(acl_matrix())
