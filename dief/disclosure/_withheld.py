@@ -22,7 +22,7 @@ period of fewer than k contributors (its digest lists no dimension at all) keeps
 in the pattern as before, listed and suppressed: withheld too, a re-issue's piece missed a
 half-cycle's sum over two such months (docs/digests.md). A checklist window, a summary row
 and a red part are no digest table and are left alone. On by default
-(:data:`WITHHOLD_BY_DEFAULT`, since #15's seventh session).
+(:data:`WITHHOLD_BY_DEFAULT`, off).
 """
 
 from __future__ import annotations
@@ -48,10 +48,12 @@ __all__ = ["WITHHOLD_BY_DEFAULT", "withheld_cells", "withheld_dimensions"]
 #: quarter under way as a false sum; the bulletin release check answers in seconds,
 #: :mod:`dief.audit._witness`; a dimension withheld before stays withheld, seed 1334 of
 #: ``test_disclosure_attacks``) and it was turned on, then OFF again the same session: on
-#: the realistic forum at 10 years (``bench.disclosure_cost --realistic --regions AFR``) the
-#: re-issue after one new case raises ``UnprotectedCellError`` for the checklist window
-#: ``W2022-Q4``'s ``risk_indicator/CTX-03`` (a window cannot be silenced, so the region's
-#: whole issue is withheld); off, it issues. docs/digests.md "Tables designed for the data".
+#: the realistic forum at 10 years (``bench.disclosure_cost --realistic --regions AFR``)
+#: check 4 raised ``UnprotectedCellError`` for the checklist window ``W2022-Q4``'s
+#: ``risk_indicator/CTX-03`` (fixed in session 8: a leak an earlier suppression had freed,
+#: ``tests/unit/test_bounds_stuck.py``). Still OFF: with it on, a re-issue's check on both
+#: issues leaves a leak the LP audit confirms (``test_disclosure_cost``'s ``withheld``
+#: variant; docs/audit.md "Re-issues: which reader the check on both issues models").
 #: Every builder reads it at call time, so a test or a measurement may set it.
 WITHHOLD_BY_DEFAULT = False
 

@@ -403,8 +403,8 @@ def _last_month(table: str) -> str:
                 "issues (a reader who knows which cells changed) finds leaks around the new "
                 "case that no new suppression breaks; it hides again the 2025-Q2 total "
                 "(unchanged table) and leaves CSP12 end_user_type/non_state_armed_group, "
-                "which the LP audit of both issues then determines (docs/audit.md 'Re-issues "
-                "with withheld dimensions')",
+                "which the LP audit of both issues then determines (docs/audit.md 'Re-issues: "
+                "which reader the check on both issues models')",
             ),
         ),
         pytest.param(
