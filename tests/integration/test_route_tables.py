@@ -54,8 +54,8 @@ def _routes(out: Path) -> dict[tuple[str, str], list[dict[str, object]]]:
     "with fewer than k contributors, 199 for protection), so a route table's cap has no "
     "published cycle cell to stand on and all 33 tables are withheld. Causes (a)-(c) of "
     "test_utility's realistic-volume xfail. It passes with withheld dimensions on (session "
-    "7), which are off again: at 10 years their re-issue raised UnprotectedCellError "
-    "(docs/digests.md)",
+    "7), which stay off: a re-issue with them leaves a leak of both issues the LP audit "
+    "confirms (docs/audit.md 'Re-issues: which reader the check on both issues models')",
 )
 def test_receiving_regions_show_the_tables_of_the_regions_on_their_routes(run_out: Path) -> None:
     routes = _routes(run_out)
