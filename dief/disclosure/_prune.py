@@ -40,28 +40,19 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from dief.disclosure._elimination import Elimination
-
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
     from dief.disclosure._search import _Search
     from dief.disclosure._suppression import Earlier, Group, Key, SortKey
 
-__all__ = ["PRUNE_BY_DEFAULT", "Reducible", "prune"]
+__all__ = ["PRUNE_BY_DEFAULT", "prune"]
 
 #: whether :func:`~dief.disclosure.protect` prunes when not told (``prune=None``). Off:
 #: its check over the whole system costs minutes at 10 years of history, and a re-issue
 #: after a pruned issue hides again cells the reader of both issues links to the earlier
 #: issue (docs/audit.md, "Which totals stay hidden").
 PRUNE_BY_DEFAULT = False
-
-
-#: The search's reduced equations (:mod:`dief.disclosure._search` builds them under this
-#: name): an :class:`Elimination`, whose :meth:`~Elimination.determined_without` (check 3)
-#: and :meth:`~Elimination.forget` (a published cell made a constant again) the pruning
-#: uses.
-Reducible = Elimination
 
 
 def prune(

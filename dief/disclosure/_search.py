@@ -16,7 +16,7 @@ import heapq
 from typing import TYPE_CHECKING
 
 from dief.disclosure._choice import fix_group, source_pick, spend_key, widen
-from dief.disclosure._prune import Reducible
+from dief.disclosure._elimination import Elimination
 from dief.exceptions import UnprotectedCellError
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class _Search:
         self.by_size = by_size
         self.given = set(reissue.given)
         self.left = set(reissue.given)
-        self.elimination: Reducible[Key] = Reducible([*_equations(live), *relations])
+        self.elimination: Elimination[Key] = Elimination([*_equations(live), *relations])
         for cell in sorted(self.hidden - self.known, key=rank):
             self.elimination.add(cell)
         self.groups_of = _index(live)

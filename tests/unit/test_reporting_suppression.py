@@ -551,11 +551,12 @@ def test_the_pruning_never_publishes_a_cell_an_earlier_issue_suppressed() -> Non
 
 @pytest.mark.parametrize("seed", range(40))
 def test_the_reduced_equations_publish_a_cell_as_a_fresh_elimination_would(seed: int) -> None:
-    """:class:`~dief.disclosure._prune.Reducible`: what publishing a hidden cell determines,
-    read off the reduced rows, and the rows after it, equal a fresh elimination's."""
+    """:class:`~dief.disclosure.Elimination` (the pruning's methods): what publishing a
+    hidden cell determines, read off the reduced rows, and the rows after it, equal a fresh
+    elimination's."""
     import random as _random  # noqa: PLC0415  the module imports random for types only
 
-    from dief.disclosure._prune import Reducible  # noqa: PLC0415  the one test of the class
+    from dief.disclosure._elimination import Elimination  # noqa: PLC0415  the one test of these methods
 
     rng = _random.Random(seed)
     cells = [_k("T", str(i)) for i in range(12)]
@@ -564,7 +565,7 @@ def test_the_reduced_equations_publish_a_cell_as_a_fresh_elimination_would(seed:
         for _ in range(rng.randint(3, 8))
     ]
     hidden = set(rng.sample(cells, rng.randint(3, 10)))
-    elimination: Reducible[Key] = Reducible(_equations(groups))
+    elimination: Elimination[Key] = Elimination(_equations(groups))
     for cell in sorted(hidden):
         elimination.add(cell)
     while hidden:
