@@ -22,6 +22,7 @@ from aiokafka.errors import (
     TransactionalIdAuthorizationFailed,
     for_code,
 )
+from aiokafka.protocol.admin import ApiVersionRequest
 from aiokafka.protocol.transaction import InitProducerIdRequest
 
 from dief.exceptions import BrokerError
@@ -109,6 +110,15 @@ def _addresses(bootstrap: str) -> list[tuple[str, int]]:
     return found
 
 
+async def _api_versions(conn: Any) -> dict[int, tuple[int, int]]:  # noqa: ANN401  aiokafka's connection and records are untyped
+    """The APIs the broker lists, by key, with their lowest and highest versions: asked
+    with an ApiVersions request of its own through the connection's public ``send``. The
+    connection asked the same when it opened, but keeps the answer in a private attribute
+    (``_versions``); one more round trip on an open connection reads it publicly."""
+    response = await conn.send(ApiVersionRequest())
+    return {int(key): (int(low), int(high)) for key, low, high in response.api_versions}
+
+
 async def _probe_idempotence(conn: Any, versions: dict[int, Any]) -> tuple[bool, str | None]:  # noqa: ANN401  aiokafka's connection and records are untyped
     if _INIT_PRODUCER_ID not in versions:
         return False, "the broker lists no InitProducerId API: no idempotent producers"
@@ -163,8 +173,8 @@ async def probe_capabilities(
             errors.append(exc)
             continue
         try:
-            versions = dict(conn._versions)  # negotiated by ApiVersions on connect  # noqa: SLF001  aiokafka has no public call for this (negotiated versions, topic metadata)
             async with asyncio.timeout(time_limit):
+                versions = await _api_versions(conn)
                 idempotence, note = await _probe_idempotence(conn, versions)
         except (OSError, KafkaError, TimeoutError) as exc:
             errors.append(exc)

@@ -71,7 +71,13 @@ class KafkaRecordFeed:
         try:  # noqa: PLW0717  every failure of the read maps to one BrokerError
             async with asyncio.timeout(self._timeout_ms / 1000):
                 await consumer.start()
-                partitions = await _assign(consumer, [self._topic], where)
+                partitions = await _assign(
+                    consumer,
+                    self._settings,
+                    [self._topic],
+                    request_timeout_ms=self._timeout_ms,
+                    client_id=self._client_id,
+                )
                 for tp in partitions:
                     offset = positions.get(tp.partition)
                     if offset is None:

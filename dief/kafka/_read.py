@@ -15,16 +15,18 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from faststream.kafka.security import parse_security
 
 from dief.exceptions import BrokerError
-from dief.kafka._clients import _security
+from dief.kafka._clients import _security, security_options
 from dief.kafka._subscribe import DEFAULT_FETCH_MAX_WAIT_MS, EMBEDDED_FETCH_MAX_WAIT_MS
 
 if TYPE_CHECKING:  # dief.settings imports the topic defaults from this package
     from collections.abc import Callable, Mapping, Sequence
+
+    from aiokafka.cluster import ClusterMetadata
 
     from dief.settings import KafkaSettings
 
@@ -114,15 +116,17 @@ async def read_to_end(
     :raises ConfigurationError: the CA file cannot be used.
     """
     names = sorted(dict.fromkeys(topics))
+    timeout_ms = max(1000, int(time_limit * 1000))
     consumer = AIOKafkaConsumer(
-        **consumer_options(settings, request_timeout_ms=max(1000, int(time_limit * 1000))),
-        client_id=client_id,
+        **consumer_options(settings, request_timeout_ms=timeout_ms), client_id=client_id
     )
     where = settings.bootstrap
     try:  # noqa: PLW0717  every failure of the read maps to one BrokerError
         async with asyncio.timeout(time_limit):
             await consumer.start()
-            partitions = await _assign(consumer, names, where)
+            partitions = await _assign(
+                consumer, settings, names, request_timeout_ms=timeout_ms, client_id=client_id
+            )
             for tp in partitions:
                 offset = (start or {}).get((tp.topic, tp.partition))
                 if offset is None:
@@ -160,16 +164,18 @@ async def read_new(  # noqa: PLR0913  a public keyword signature, used outside d
     names = sorted(dict.fromkeys(topics))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + time_limit
+    timeout_ms = max(1000, int(time_limit * 1000))
     consumer = AIOKafkaConsumer(
-        **consumer_options(settings, request_timeout_ms=max(1000, int(time_limit * 1000))),
-        client_id=client_id,
+        **consumer_options(settings, request_timeout_ms=timeout_ms), client_id=client_id
     )
     where = settings.bootstrap
     records: list[ConsumedRecord] = []
     try:  # noqa: PLW0717  every failure of the read maps to one BrokerError
         async with asyncio.timeout(max(time_limit, 1.0)):
             await consumer.start()
-            partitions = await _assign(consumer, names, where)
+            partitions = await _assign(
+                consumer, settings, names, request_timeout_ms=timeout_ms, client_id=client_id
+            )
         for tp in partitions:
             offset = start.get((tp.topic, tp.partition))
             if offset is None:
@@ -191,26 +197,59 @@ async def read_new(  # noqa: PLR0913  a public keyword signature, used outside d
         await _stop_quietly(consumer)
 
 
-async def _assign(consumer: AIOKafkaConsumer, names: list[str], where: str) -> list[Any]:
-    available = await consumer.topics()
+async def _all_metadata(
+    settings: KafkaSettings, *, request_timeout_ms: int, client_id: str
+) -> ClusterMetadata:
+    """The metadata of every topic on the broker of *settings*, with its partitions, from
+    one Metadata request of aiokafka's public client (``AIOKafkaClient.fetch_all_metadata``).
+
+    A consumer has no public call for it: ``consumer.topics()`` keeps only the names, and
+    ``partitions_for_topic`` answers from the consumer's own metadata, which lists no topic
+    on Apache Kafka until the consumer tracks it (Tansu lists every topic). The consumer
+    learns the partitions' leaders itself once they are assigned.
+
+    :raises KafkaError: no bootstrap address answered, or no broker gave the metadata.
+    """
+    client = AIOKafkaClient(
+        bootstrap_servers=settings.bootstrap,
+        client_id=client_id,
+        request_timeout_ms=request_timeout_ms,
+        **security_options(settings),
+    )
+    try:
+        await client.bootstrap()
+        return await client.fetch_all_metadata()
+    finally:
+        await client.close()
+
+
+async def _assign(
+    consumer: AIOKafkaConsumer,
+    settings: KafkaSettings,
+    names: Sequence[str],
+    *,
+    request_timeout_ms: int,
+    client_id: str,
+) -> list[Any]:
+    """Assign every partition of the topics *names* to *consumer*, in order, as the
+    broker's metadata of every topic lists them (:func:`_all_metadata`).
+
+    :raises BrokerError: a topic is not on the broker.
+    :raises KafkaError: the metadata could not be had.
+    """
+    cluster = await _all_metadata(
+        settings, request_timeout_ms=request_timeout_ms, client_id=client_id
+    )
+    available = cluster.topics()
     if missing := [name for name in names if name not in available]:
-        raise BrokerError(f"no topic {', '.join(missing)} on {where}")
+        raise BrokerError(f"no topic {', '.join(missing)} on {settings.bootstrap}")
     partitions = [
-        TopicPartition(name, p) for name in names for p in sorted(await _partitions(consumer, name))
+        TopicPartition(name, p)
+        for name in names
+        for p in sorted(cluster.partitions_for_topic(name) or ())
     ]
     consumer.assign(partitions)
     return partitions
-
-
-async def _partitions(consumer: AIOKafkaConsumer, name: str) -> set[int]:
-    """*name*'s partitions. ``consumer.topics()`` does not load them into the consumer's
-    metadata: Tansu's first metadata answer lists every topic anyway, Apache Kafka's lists
-    none, so the consumer is asked to track the topic and waits for its metadata."""
-    found = consumer.partitions_for_topic(name)
-    if found:
-        return set(found)
-    waited = await consumer._client._wait_on_metadata(name)  # aiokafka: no public call  # noqa: SLF001  aiokafka has no public call for this (negotiated versions, topic metadata)
-    return {int(p) for p in waited}
 
 
 async def _read(consumer: AIOKafkaConsumer, partitions: list[Any]) -> TopicSnapshot:

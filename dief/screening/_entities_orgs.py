@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from dief.screening._entities_words import NAME, NAME_ALLCAPS, group_spans, has_range, plain_words
+from dief.screening._entities_words import NAME, group_spans, has_range, plain_words
 from dief.screening._findings import FindingKind
 from dief.screening._regex import after_first
-from dief.screening._words import NAME_PARTICLES
+from dief.screening._words import NAME_ARTICLES, NAME_PARTICLES, particle_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,10 +34,6 @@ _LEGAL_FORMS = (
     r"Holding|Holdings|Group|Trading|Enterprises|Industries"
 )
 # fmt: on
-_ORG_SUFFIX_RE = re.compile(
-    rf"(?P<name>(?:(?:{NAME}|{NAME_ALLCAPS}|&|and|et|y|de|del|la|los|las|das|do|di|du|des|\d+)\s+){{0,5}}"
-    rf"(?:{NAME}|{NAME_ALLCAPS})[\s,]+(?:{_LEGAL_FORMS})\.?)(?![^\W\u3400-\u9fff]|-\d)"
-)
 _ORG_WORDS = (
     r"Trading|Logistics|Shipping|Holdings|Holding|Group|Industries|Enterprises|Arms|"
     r"Defence|Defense|Security|Aviation|Airlines|Airways|Air|Cargo|Freight|Marine|"
@@ -46,9 +42,6 @@ _ORG_WORDS = (
     r"Bros|Investments|Ventures|Resources|Supplies|Supply|Commodities|General\s+Trading|"
     r"Armaments|Munitions|Ammunition|Firearms|Tactical|Handels|Handel|Trade|Commerce|"
     r"Négoce|Comercial|Comercializadora|Importadora|Exportadora|Distribuidora|Transportes"
-)
-_ORG_WORDS_RE = re.compile(
-    rf"(?P<name>(?:(?:{NAME}|{NAME_ALLCAPS})\s+){{1,4}}(?:{_ORG_WORDS})(?:\s+(?:{_ORG_WORDS}))*)(?![^\W\u3400-\u9fff])"
 )
 _COMPANY_WORDS = (
     r"la\s+société|l['’]entreprise|la\s+firme|la\s+compagnie(?:\s+aérienne)?|"
@@ -197,10 +190,18 @@ _LEGAL_SET = frozenset(w for w in plain_words(_LEGAL_FORMS) if " " not in w and 
 _ORG_WORD_SET = plain_words(_ORG_WORDS)
 # The name particles shared with persons (dief.screening._words), "des" ("Compagnie des
 # Indes") and the connectors that join the owners' names in a company's name ("Smith &
-# Sons", "Dupont et Fils", "García y Hijos"). The articles "le" and "la" that persons
-# add are not taken here, as before: a run of organisation words stops at them
-# ("Société Générale de la Banque Ltd" gives "Banque Ltd"; taking them gives it whole).
+# Sons", "Dupont et Fils", "García y Hijos"): a word before a sector word makes it a
+# company's name only when it is capitalised or one of these.
 _PARTICLE_SET = NAME_PARTICLES | {"des", "et", "y", "and", "&"}
+# Inside a name only, between its capitalised words: the articles that follow a particle
+# as in "Société Générale de la Banque Ltd", "Banco de los Andes S.A." or "van der Berg
+# B.V.", the Portuguese "do" of "Banco do Nordeste S.A." and the English "of the" of
+# "Bank of the Levant Ltd". A run of names stopped at them and left the name's first
+# words out; a name found does not start with one of them.
+_INNER_WORDS = NAME_ARTICLES | {"do", "of", "the"}
+#: Most words of a name before its legal form (its particles and articles counted):
+#: "Banco Nacional de Fomento de la Industria del Sur S.A." has 9.
+_MOST_NAME_WORDS = 10
 _DOTTED_LEGAL_RE = re.compile(
     r"[SBNLWP](?<![^\W\u3400-\u9fff].)(?:"
     + after_first(
@@ -211,9 +212,20 @@ _DOTTED_LEGAL_RE = re.compile(
 )
 
 
-def _is_org_part(w: str) -> bool:
+def _is_org_part(w: str, *, inside: bool = False) -> bool:
+    """A word of a company's name: capitalised, a particle or connector, a word written
+    with its particle ("al-Salam"), and *inside* a name one of :data:`_INNER_WORDS`."""
     core = w.rstrip(".")
-    return bool(core) and (core[0].isupper() or core in _PARTICLE_SET) and not core.isdigit()
+    return (
+        bool(core)
+        and (
+            core[0].isupper()
+            or core in _PARTICLE_SET
+            or particle_name(core) is not None
+            or (inside and core in _INNER_WORDS)
+        )
+        and not core.isdigit()
+    )
 
 
 def _latin_orgs(text: str, ws: Words) -> Iterator[Span]:  # noqa: C901, PLR0912  one pass over the heuristic's cases in order; splitting it would scatter them
@@ -243,12 +255,14 @@ def _latin_orgs(text: str, ws: Words) -> Iterator[Span]:  # noqa: C901, PLR0912 
         j = first_after - 1
         start_idx = first_after
         names = 0
-        while j >= 0 and first_after - j <= 7:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
+        while j >= 0 and first_after - j <= _MOST_NAME_WORDS:
             w = words[j]
             gap = ws.gaps[j + 1] if j + 1 < len(words) else ""
             if "\n" in gap or gap.strip() not in {"", ","}:
                 break
-            if not _is_org_part(w) or (w.rstrip(".") in _LEGAL_SET and j != first_after - 1):
+            if not _is_org_part(w, inside=True) or (
+                w.rstrip(".") in _LEGAL_SET and j != first_after - 1
+            ):
                 break
             if w.endswith(".") and j != first_after - 1 and w.rstrip(".") not in _LEGAL_SET:
                 break  # the previous sentence
@@ -256,6 +270,8 @@ def _latin_orgs(text: str, ws: Words) -> Iterator[Span]:  # noqa: C901, PLR0912 
                 names += 1
             start_idx = j
             j -= 1
+        while start_idx < first_after and words[start_idx] in _INNER_WORDS:
+            start_idx += 1  # "of", "the", "la" start no name
         if names == 0 or start_idx >= len(words):
             continue
         trimmed = _trim_org(text, ws.starts[start_idx], end)
@@ -321,10 +337,13 @@ def _zh_orgs(text: str) -> Iterator[Span]:
 
 
 def _trim_org(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """Drop leading generic words ("The", "National", "Customs"); None if nothing is left
-    but generic words and the legal form or sector word."""
+    """Drop leading generic words ("The", "National", "Customs") and the words that join
+    them to the name ("of the"); None if nothing is left but these and the legal form or
+    sector word."""
     words = list(re.finditer(r"\S+", text[start:end]))
-    while words and words[0].group().strip(",") in _ORG_GENERIC_FIRST:
+    while words and (
+        words[0].group().strip(",") in _ORG_GENERIC_FIRST or words[0].group() in _INNER_WORDS
+    ):
         words.pop(0)
     if len(words) < 2:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         return None

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from dief.screening._entities_words import CAP, LOW, NAME, group_spans, has_range, plain_words
 from dief.screening._findings import FindingKind
 from dief.screening._regex import after_first
-from dief.screening._words import NAME_PARTICLES, SENTENCE_WORDS
+from dief.screening._words import NAME_ARTICLES, NAME_PARTICLES, SENTENCE_WORDS, particle_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -216,19 +216,9 @@ _NOT_NAMES = SENTENCE_WORDS | frozenset(
     ]
 )
 
-_PERSON_TITLE_RE = re.compile(
-    rf"(?<![^\W\u3400-\u9fff])(?<![.])(?:{_TITLES})\.?\s+(?P<name>{NAME}(?:\s+(?:{NAME}|(?:bin|ben|ibn|al|el|van|von|de|da|del|di|le|la)\b))*"
-    rf"(?:\s+{NAME})?)"
-)
 _PERSON_TITLE_RU_RE = re.compile(
     rf"[гГтТ](?<![^\W\u3400-\u9fff].)(?i:(?:{after_first(_TITLES_RU)})\s+"
     rf"(?P<name>{NAME}(?:\s+{NAME})?))"
-)
-_PERSON_ROLE_RE = re.compile(
-    rf"(?<![^\W\u3400-\u9fff])(?i:{_ROLES})[:,]?\s+(?P<name>{NAME}(?:\s+{NAME}){{0,2}})",
-)
-_PERSON_GIVEN_RE = re.compile(
-    rf"(?<![^\W\u3400-\u9fff])(?P<name>(?:{_GIVEN})\s+{NAME}(?:\s+{NAME})?)"
 )
 #: Initials and a surname ("J. Smith", "И. И. Петров") or a surname and initials ("Петров
 #: И. И."); the whole match is the name. Written to start with its capital (the
@@ -286,16 +276,29 @@ _TITLE_CI = frozenset(
 _ROLE_SET = frozenset(w.lower() for w in plain_words(_ROLES))
 _GIVEN_SET = plain_words(_GIVEN)
 _LEADS_LOWER = frozenset(w.lower().rstrip(".") for w in _TITLE_SET) | _TITLE_CI | _ROLE_SET
-# The particles shared with organisations (dief.screening._words) and, for a person only,
-# the French and Italian articles of surnames ("John le Carré", "Anna la Rosa"). The
-# connectors organisations add ("and", "&", "et", "y") are left out: between two
-# persons' names they join two persons, not one name; so is their "des", as before.
-_NAME_PARTICLES = NAME_PARTICLES | {"le", "la"}
+# The particles shared with organisations (dief.screening._words), the articles that
+# follow them or stand alone ("de la Cruz", "van der Berg", "John le Carré"), "des"
+# ("Jean des Roches") and the Spanish "y" of a double surname ("Ortega y Gasset"); taken
+# only in a run that ends with a capitalised name. The other connectors organisations add
+# ("and", "&", "et") are left out: between two persons' names they join two persons, not
+# one name ("y" can too: both names are then refused as one, which leaks nothing).
+_NAME_PARTICLES = NAME_PARTICLES | NAME_ARTICLES | {"des", "y"}
+#: Most particles in a row inside a name ("de la", "van der", "bin al-").
+_PARTICLE_RUN = 3
+#: Most name words after a title or role ("Broker João Pedro dos Santos Silva Pereira"),
+#: and after a given name; the overlapping findings of a longer name join
+#: (:func:`dief.screening._findings.resolve_overlaps`).
+_MOST_AFTER_LEAD = 5
+_MOST_AFTER_GIVEN = 4
 
 
 def _is_name(w: str) -> bool:
-    """A capitalised word that can be part of a name ("Smith", "O'Brien", "Петров")."""
+    """A capitalised word that can be part of a name ("Smith", "O'Brien", "Петров"), or
+    one written with its particle ("al-Maktoum")."""
     core = w.rstrip(".")
+    tail = particle_name(core)
+    if tail is not None:
+        return _is_name(tail)
     return (
         len(core) >= 2  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
         and core[0].isupper()
@@ -304,6 +307,21 @@ def _is_name(w: str) -> bool:
         and core not in _NOT_NAMES
         and not any(c.isdigit() for c in core)
     )
+
+
+def _name_after_particles(ws: Words, j: int) -> bool:
+    """Whether word ``j`` starts a run of particles that a capitalised name ends ("de la
+    Cruz"), each word after the one before with only spaces between."""
+    words = ws.words
+    for k in range(j, min(j + _PARTICLE_RUN, len(words) - 1)):
+        if words[k].lower() not in _NAME_PARTICLES:
+            return False
+        gap = ws.gaps[k + 1]
+        if gap.strip() or "\n" in gap:
+            return False
+        if _is_name(words[k + 1]):
+            return True
+    return False
 
 
 def _names_after(ws: Words, i: int, most: int) -> int:
@@ -319,9 +337,7 @@ def _names_after(ws: Words, i: int, most: int) -> int:
         if _is_name(w):
             last = j
             count += 1
-        elif w.lower() in _NAME_PARTICLES and j + 1 < len(ws.words) and _is_name(ws.words[j + 1]):
-            pass
-        else:
+        elif not _name_after_particles(ws, j):
             break
         if w.endswith(".") and len(w) > 3:  # noqa: PLR2004  a length or count threshold of the heuristic (docs/screening.md)
             break  # a sentence ends
@@ -350,7 +366,7 @@ def _latin_persons(ws: Words) -> Iterator[Span]:
                 continue
             if gap.strip() == "." and core not in _TITLE_SET:
                 continue
-            last = _names_after(ws, i + 1, 3)
+            last = _names_after(ws, i + 1, _MOST_AFTER_LEAD)
             if last > i:
                 yield (
                     ws.starts[i + 1],
@@ -360,8 +376,12 @@ def _latin_persons(ws: Words) -> Iterator[Span]:
             continue
         if core in _GIVEN_SET and not w.endswith("."):
             gap = ws.gaps[i + 1]
-            if not gap.strip() and "\n" not in gap and _is_name(words[i + 1]):
-                last = _names_after(ws, i + 1, 2)
+            if (
+                not gap.strip()
+                and "\n" not in gap
+                and (_is_name(words[i + 1]) or _name_after_particles(ws, i + 1))
+            ):
+                last = _names_after(ws, i + 1, _MOST_AFTER_GIVEN)
                 end = ws.ends[last] - (1 if words[last].endswith(".") else 0)
                 yield ws.starts[i], end, FindingKind.PERSON
 

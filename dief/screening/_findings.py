@@ -94,20 +94,54 @@ def describe_findings(findings: Iterable[Finding]) -> str:
 
 
 def resolve_overlaps(field: str, spans: Iterable[tuple[int, int, FindingKind]]) -> list[Finding]:
-    """Keep one finding per region of text, preferring the more specific kind.
+    """Keep one finding per region of text, preferring the more specific kind, and refuse
+    every character some candidate covers.
 
-    A candidate is dropped when it overlaps one already kept; candidates are considered
-    longest first (an e-mail address over the domain in it, "Acme Kenya Ltd" over
-    "Kenya"), then by kind rank, then leftmost. The result is sorted by position.
+    Candidates are considered longest first (an e-mail address over the domain in it,
+    "Acme Kenya Ltd" over "Kenya"), then by kind rank, then leftmost. One inside the kept
+    ones is dropped; the parts of one that runs past them are kept as well: they join the
+    kept finding they touch when it is of the same kind (a name found twice, in
+    overlapping pieces: "Mr José Luis Rodríguez" and "Luis Rodríguez Zapatero" give the
+    whole name), else they are findings of their own. Dropping such a candidate whole
+    left the rest of a name unrefused. The result is sorted by position, never overlapping.
     """
     ordered = sorted(set(spans), key=lambda s: (s[0] - s[1], KIND_RANK[s[2]], s[0]))
     kept: list[tuple[int, int, FindingKind]] = []  # never overlapping: sorted by start and end
     for start, end, kind in ordered:
         if start >= end:
             continue
-        # the kept span that starts last before this one ends is the only one that can overlap
+        # the kept spans that start before this one ends, the last of them first
         k = bisect_left(kept, (end,)) - 1
-        if k >= 0 and kept[k][1] > start:
+        if k < 0 or kept[k][1] <= start:
+            kept.insert(k + 1, (start, end, kind))
             continue
-        kept.insert(k + 1, (start, end, kind))
+        first = k
+        while first > 0 and kept[first - 1][1] > start:
+            first -= 1
+        _keep_the_rest(kept, first, k, (start, end, kind))
     return [Finding(field, start, end, kind) for start, end, kind in kept]
+
+
+def _keep_the_rest(
+    kept: list[tuple[int, int, FindingKind]],
+    first: int,
+    last: int,
+    span: tuple[int, int, FindingKind],
+) -> None:
+    """Add to *kept* the parts of *span* outside ``kept[first:last + 1]`` (all overlap it)."""
+    start, end, kind = span
+    pieces: list[tuple[int, int, int]] = []  # (start, end, index of the kept span after it)
+    cursor = start
+    for i in range(first, last + 1):
+        if kept[i][0] > cursor:
+            pieces.append((cursor, kept[i][0], i))
+        cursor = max(cursor, kept[i][1])
+    if cursor < end:
+        pieces.append((cursor, end, last + 1))
+    for a, b, after in reversed(pieces):  # from the right: the indices before stay valid
+        if after > 0 and kept[after - 1][1] == a and kept[after - 1][2] == kind:
+            kept[after - 1] = (kept[after - 1][0], b, kind)
+        elif after < len(kept) and kept[after][0] == b and kept[after][2] == kind:
+            kept[after] = (a, kept[after][1], kind)
+        else:
+            kept.insert(after, (a, b, kind))

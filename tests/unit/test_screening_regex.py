@@ -9,6 +9,7 @@ form it replaces, on random strings built from the pieces that matter (fixed see
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from typing import TYPE_CHECKING
@@ -171,16 +172,48 @@ def test_overlaps_resolved_with_a_sorted_list_keep_what_the_pairwise_rule_keeps(
         for _ in range(rnd.randint(0, 30)):
             start = rnd.randint(0, 60)
             spans.append((start, start + rnd.randint(0, 12), rnd.choice(kinds)))
-        assert resolve_overlaps("f", spans) == _pairwise(spans)
+        resolved = resolve_overlaps("f", spans)
+        assert resolved == _pairwise(spans)
+        # every character a candidate covers is refused, by findings that never overlap
+        assert {i for f in resolved for i in range(f.start, f.end)} == {
+            i for s, e, _ in spans for i in range(s, e)
+        }
+        assert all(a.end <= b.start for a, b in itertools.pairwise(resolved))
 
 
 def _pairwise(spans: list[tuple[int, int, FindingKind]]) -> list[object]:
-
+    """The rule, character by character: a candidate that overlaps no kept span is kept;
+    one inside the kept spans is dropped; each run of its other characters joins a kept
+    span of its kind that it touches (the one before it first), or is kept on its own."""
     ordered = sorted(set(spans), key=lambda s: (s[0] - s[1], KIND_RANK[s[2]], s[0]))
     kept: list[tuple[int, int, FindingKind]] = []
     for start, end, kind in ordered:
-        if start < end and not any(start < e and s < end for s, e, _ in kept):
-            kept.append((start, end, kind))
+        if start >= end:
+            continue
+        covered = {i for s, e, _ in kept for i in range(s, e)}
+        if covered.isdisjoint(range(start, end)):
+            kept.append((start, end, kind))  # overlapping nothing kept, it joins nothing
+            continue
+        runs: list[list[int]] = []
+        for i in range(start, end):
+            if i in covered:
+                continue
+            if runs and runs[-1][-1] == i - 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        for run in runs:
+            a, b = run[0], run[-1] + 1
+            before = [x for x in kept if x[1] == a and x[2] == kind]
+            after = [x for x in kept if x[0] == b and x[2] == kind]
+            if before:
+                kept.remove(before[0])
+                kept.append((before[0][0], b, kind))
+            elif after:
+                kept.remove(after[0])
+                kept.append((a, after[0][1], kind))
+            else:
+                kept.append((a, b, kind))
     return [Finding("f", s, e, k) for s, e, k in sorted(kept)]
 
 
