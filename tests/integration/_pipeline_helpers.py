@@ -48,7 +48,13 @@ from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaClient,
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRecord,
+    TopicPartition,
+)
 
 from dief.aggregator import BatchReport, RegionAggregator
 from dief.credentials import SimulatedIssuer, TokenVerifier, TokenWallet
@@ -533,7 +539,7 @@ async def read_topic(
     consumer = AIOKafkaConsumer(**client_options(bootstrap), enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = await _partitions(consumer, topic)
+        partitions = await topic_partitions(bootstrap, topic)
         consumer.assign([TopicPartition(topic, p) for p in partitions])
         await consumer.seek_to_beginning()
         found: list[ConsumerRecord] = []
@@ -549,12 +555,24 @@ async def read_topic(
     return found
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
-    await consumer.topics()  # fetches the cluster metadata
-    found = consumer.partitions_for_topic(topic)
-    if not found:  # Apache Kafka's bootstrap metadata names no topic (Tansu's names all)
-        found = await consumer._client._wait_on_metadata(topic)
-    assert found, f"topic {topic} not in the broker's metadata"
+async def topic_partitions(target: Target, topic: str, time_limit: float = 15.0) -> list[int]:
+    """The partitions of *topic*, from Metadata requests of aiokafka's public client until
+    the broker lists the topic (a consumer has no public call for it: its own metadata
+    names no topic on Apache Kafka until it tracks one; ``dief.kafka._read`` reads them the
+    same way)."""
+    client = AIOKafkaClient(**client_options(target))
+    await client.bootstrap()
+    found: set[int] = set()
+    try:
+
+        async def listed() -> bool:
+            metadata = await client.fetch_all_metadata()
+            found.update(metadata.partitions_for_topic(topic) or ())
+            return bool(found)
+
+        await wait_until(listed, time_limit, f"topic {topic} in the broker's metadata", 0.2)
+    finally:
+        await client.close()
     return sorted(found)
 
 

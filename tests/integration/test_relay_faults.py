@@ -26,7 +26,12 @@ from dief.kafka import NodePublisher, TopicSpec, ensure_topics
 from dief.node import Outbox, OutboxRelay
 from dief.seams import Backoff, OutboxEntry
 from dief.testing import MemoryPublisher
-from tests.integration._pipeline_helpers import Target, client_options, target_settings
+from tests.integration._pipeline_helpers import (
+    Target,
+    client_options,
+    target_settings,
+    topic_partitions,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -77,13 +82,12 @@ async def _read_topic(bootstrap: Target, topic: str, keys: set[bytes]) -> list[t
 
     Completion is decided by the keys seen, never by ``end_offsets()`` (wrong on Tansu).
     """
+    partitions = await topic_partitions(bootstrap, topic, WAIT)
     consumer = AIOKafkaConsumer(**client_options(bootstrap), enable_auto_commit=False)
     await consumer.start()
     got: list[tuple[bytes, bytes]] = []
     try:
         async with asyncio.timeout(WAIT):
-            # Waits for the topic's metadata (Apache Kafka's bootstrap metadata names none).
-            partitions = await consumer._client._wait_on_metadata(topic)
             assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
             consumer.assign(assigned)
             await consumer.seek_to_beginning(*assigned)
