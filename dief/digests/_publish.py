@@ -221,8 +221,8 @@ async def _drafts(  # noqa: PLR0913  one issue's settings, each by keyword
     known: Mapping[str, DigestVersion],
     lessons: Sequence[Lesson | CaseLesson] | None,
 ) -> dict[str, tuple[DigestPayload, int, str]]:
-    """The payload of each of *wanted* (version 1 until claimed), fitted to the record size
-    (lessons withheld), with its lessons withheld and content hash; with *known* (only
+    """The payload of each of *wanted* (version 1 until claimed), fitted to the record size,
+    with how many lessons that withheld and its content hash; with *known* (only
     changed), a period whose content equals its last published version is left out."""
     drafts: dict[str, tuple[DigestPayload, int, str]] = {}
     for canonical in wanted:

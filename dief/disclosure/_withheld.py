@@ -21,8 +21,8 @@ listed at least 0, saw no leak). A
 period of fewer than k contributors (its digest lists no dimension at all) keeps its cells
 in the pattern as before, listed and suppressed: withheld too, a re-issue's piece missed a
 half-cycle's sum over two such months (docs/digests.md). A checklist window, a summary row
-and a red part are no digest table and are left alone. On by default
-(:data:`WITHHOLD_BY_DEFAULT`, off).
+and a red part are no digest table and are left alone. Off by default
+(:data:`WITHHOLD_BY_DEFAULT`: why, there).
 """
 
 from __future__ import annotations
