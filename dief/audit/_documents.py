@@ -76,6 +76,7 @@ class PublishedTable:
     k: int | None = None
     data_version: str | None = None
     grouped: frozenset[str] = frozenset()
+    protected: frozenset[str] = frozenset()
 
     def state(self, cell: str) -> str:
         """``published``, ``suppressed``, ``unlisted`` (a value a grouped cell holds),
@@ -169,10 +170,13 @@ class _TableDraft:
     k: int | None = None
     data_version: str | None = None
     grouped: set[str] = field(default_factory=set)
+    protected: set[str] = field(default_factory=set)
 
-    def put(self, cell: str, count: int | None) -> None:
+    def put(self, cell: str, count: int | None, reason: object = None) -> None:
         if self.cells.get(cell) is None:  # published anywhere -> published
             self.cells[cell] = count
+        if count is None and reason == "protection":
+            self.protected.add(cell)
 
     def freeze(self) -> PublishedTable:
         return PublishedTable(
@@ -186,6 +190,7 @@ class _TableDraft:
             k=self.k,
             data_version=self.data_version,
             grouped=frozenset(self.grouped),
+            protected=frozenset(c for c in self.protected if self.cells.get(c) is None),
         )
 
 
@@ -210,7 +215,7 @@ def _read_cells(draft: _TableDraft, doc: Mapping[str, Any], *, previous: bool) -
     totals = doc.get("totals") or {}
     if "cases" in totals:
         cases = _count(totals.get("cases"))
-        draft.put(TOTAL, cases)
+        draft.put(TOTAL, cases, totals.get("reason"))
         if previous and _count(totals.get("previous")) is not None:
             draft.previous[TOTAL] = int(totals["previous"])
     dims = doc.get("dimensions") or {}
@@ -222,7 +227,7 @@ def _read_cells(draft: _TableDraft, doc: Mapping[str, Any], *, previous: bool) -
                 draft.grouped.add(str(dim))
             name = f"{dim}/{OTHER if is_group else cell['value']}"
             count = _count(cell.get("count"))
-            draft.put(name, count)
+            draft.put(name, count, cell.get("reason"))
             if is_group:
                 # its share may exceed 1 (several values per case) and its previous count
                 # covers the values the previous table did not list: neither is used
@@ -250,7 +255,7 @@ def _read_digest(drafts: _Drafts, region: str, doc: Mapping[str, Any], name: str
         w.k = draft.k
         for entry in checklist:
             count = _count(entry.get("count"))
-            w.put(f"risk_indicator/{entry['id']}", count)
+            w.put(f"risk_indicator/{entry['id']}", count, entry.get("reason"))
             prevalence = entry.get("prevalence")
             if count is not None and isinstance(prevalence, (int, float)):
                 w.ratios.append((count, float(prevalence)))
@@ -276,7 +281,7 @@ def _read_summary(drafts: _Drafts, doc: Mapping[str, Any], name: str) -> None:
     glob = drafts.table(("summary", "global", cycle), name)
     for entry in doc.get("checklist") or []:
         count = _count(entry.get("count"))
-        glob.put(f"risk_indicator/{entry['id']}", count)
+        glob.put(f"risk_indicator/{entry['id']}", count, entry.get("reason"))
         prevalence = entry.get("prevalence")
         if count is not None and isinstance(prevalence, (int, float)):
             glob.ratios.append((count, float(prevalence)))

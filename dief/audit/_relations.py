@@ -65,11 +65,14 @@ class SystemOptions:
     withdrawn between issues, and the reader cannot see which). ``assume_unchanged``: the
     old, unsound heuristic — a table published again with the same total and published
     counts is taken as unchanged — for stress comparisons only (a cell it "determines" may
-    not be the true count)."""
+    not be the true count). ``reasons``: a suppressed cell that says it was hidden to
+    protect another (DESIGN §7) has at least k contributors, so it counts at least k (off
+    only to compare with the audit before session 9, which did not read the reasons)."""
 
     listed_at_least_one: bool = True
     link_issues: bool = True
     assume_unchanged: bool = False
+    reasons: bool = True
 
 
 def _same(a: PublishedTable, b: PublishedTable) -> bool:
@@ -139,8 +142,7 @@ class _Reader:
             self.b.documents[j].update(table.documents)
         elif state == "suppressed":
             self.b.documents[j].update(table.documents)
-            if self.options.listed_at_least_one and not self._listed_before(i, key, cell):
-                self.b.at_least(j, 1.0)
+            self._least(i, key, table, cell, j)
         if fresh:
             self._new_cell(i, key, cell, j)
             if cell == TOTAL and table.total_bounds is not None:
@@ -148,6 +150,14 @@ class _Reader:
                 self.b.at_least(j, lo)
                 self.b.at_most(j, hi)
         return j
+
+    def _least(self, i: int, key: TableKey, table: PublishedTable, cell: str, j: int) -> None:
+        """A suppressed cell's least count: 1 where listed first, k where it says it was
+        hidden to protect another cell (so it has at least k contributors)."""
+        if self.options.listed_at_least_one and not self._listed_before(i, key, cell):
+            self.b.at_least(j, 1.0)
+        if self.options.reasons and cell in table.protected and table.k:
+            self.b.at_least(j, float(table.k))
 
     def _listed_before(self, i: int, key: TableKey, cell: str) -> bool:
         """Whether an earlier issue the reader holds listed *cell* (a re-issue may keep

@@ -203,11 +203,14 @@ def pinned_cells(  # noqa: PLR0913  a public keyword signature (check 4's option
     relations: Sequence[Mapping[Key, int]] = (),
     unlisted: Collection[Key] = frozenset(),
     ignore: Collection[Key] = frozenset(),
+    floors: Mapping[Key, int] | None = None,
 ) -> set[Key]:
     """The *unknown* cells a reader pins from the equations (*groups*, *relations*; every
     other cell known at its count), the least values (0 for *unlisted* cells, else 1, a
     cell counting 0 too unless that has no solution), every cell at most its table's total
-    and the item categories at least the total.
+    and the item categories at least the total. *floors*: a cell's least value read off its
+    stated reason (k for a cell hidden for protection: at least k contributors), where
+    higher than 1.
 
     The caller has checked that the equations alone determine none of them (but *ignore*,
     cells that may be pinned): step 2 then only runs where step 1 found nothing else, over
@@ -217,12 +220,22 @@ def pinned_cells(  # noqa: PLR0913  a public keyword signature (check 4's option
     if not cells:
         return set()
     index = {cell: i for i, cell in enumerate(cells)}
+    floor = floors or {}
     eq = _equations(groups, relations, index, counts)
     # a reader takes every listed cell to count at least one case, even one a re-issue
     # keeps listed at zero, unless that contradicts what it holds
     tight = None
     for zero in (1.0, 0.0):
-        lower = [0.0 if c in unlisted else 1.0 if counts.get(c, 0) > 0 else zero for c in cells]
+        lower = [
+            float(floor[c])
+            if c in floor
+            else 0.0
+            if c in unlisted
+            else 1.0
+            if counts.get(c, 0) > 0
+            else zero
+            for c in cells
+        ]
         ub_rows, ub_rhs, ub_cells = _inequalities(index, counts, lower)
         tight = _tight(eq, (ub_rows, ub_rhs), len(cells))
         if tight is not None or not any(counts.get(c, 0) <= 0 for c in cells):

@@ -15,16 +15,25 @@ total went first, and the sums over quarters, halves and the cycle cascaded.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # dief.disclosure._search (of _suppression) imports the choices from here
     from dief.disclosure._suppression import Group, Key, SortKey
 
-__all__ = ["BySize", "Spend", "first_choice", "fix_group", "source_pick", "spend_key", "widen"]
+__all__ = [
+    "BySize",
+    "Spend",
+    "first_choice",
+    "fix_group",
+    "forced",
+    "least_value",
+    "source_pick",
+    "spend_key",
+    "widen",
+]
 
-#: the least count of a member whose hide breaks "the hidden members are all ones"
-_NOT_ONE = 2
 #: the order secondary suppressions are chosen in: (size, not preferred, tie-break)
 BySize = Callable[["Key"], "tuple[int, bool, SortKey]"]
 #: the order a choice among reserved candidates only is made in: (standing — how much the
@@ -79,6 +88,31 @@ def spend_key(  # noqa: PLR0913, PLR0917  the search's state, passed by _Search.
     return (standing(cell) if standing is not None else 0, -closed, opened, order(cell))
 
 
+def least_value(
+    cell: Key, unlisted: Collection[Key], floors: Mapping[Key, int] | None = None
+) -> int:
+    """The least count a reader knows a hidden *cell* has: its *floor* (read off its stated
+    reason, k for a cell hidden for protection), else 1 for a listed cell and 0 for one no
+    document lists."""
+    if floors and cell in floors:
+        return floors[cell]
+    return 0 if cell in unlisted else 1
+
+
+def forced(
+    members: Sequence[Key],
+    counts: Mapping[Key, int],
+    free: Collection[Key],
+    least: Callable[[Key], int],
+) -> bool:
+    """Check 2 of a group with a published marginal: its hidden *members*' least values add
+    up to what the marginal leaves them (their counts' sum), so each is pinned at its least
+    (unless every one of them is *free*)."""
+    lowest = sum(least(c) for c in members)
+    guarded = any(c not in free for c in members)
+    return guarded and lowest > 0 and sum(counts[c] for c in members) <= lowest
+
+
 def fix_group(  # noqa: PLR0913, PLR0917  the search's state, passed by _Search.settle alone
     group: Group,
     hidden: set[Key],
@@ -89,6 +123,7 @@ def fix_group(  # noqa: PLR0913, PLR0917  the search's state, passed by _Search.
     unlisted: Collection[Key] = frozenset(),
     reserved: Collection[Key] = frozenset(),
     spend: Spend | None = None,
+    floors: Mapping[Key, int] | None = None,
 ) -> Key | None:
     """The cell to suppress next so that *group* leaks nothing, or ``None`` if it is safe
     (or nothing in it can help). A *known* cell counts as published and is never taken.
@@ -98,7 +133,11 @@ def fix_group(  # noqa: PLR0913, PLR0917  the search's state, passed by _Search.
     *unlisted* cells are unknowns whose least value is 0, not 1 (a cell no document lists,
     such as the TLP:RED part of a cell): they do not count towards members forced to one.
     *reserved* cells (totals with k contributors) are taken only when nothing else in the
-    group can stop the leak, and then first by *spend* (:func:`first_choice`)."""
+    group can stop the leak, and then first by *spend* (:func:`first_choice`).
+    *floors*: the least count a reader reads off a hidden cell's stated reason (k of its
+    table for a cell of at least k contributors, hidden for protection); 1 for any other
+    listed cell."""
+    least = functools.partial(least_value, unlisted=unlisted, floors=floors)
 
     def unseen(cell: Key) -> bool:
         return cell in hidden and cell not in known
@@ -122,10 +161,9 @@ def fix_group(  # noqa: PLR0913, PLR0917  the search's state, passed by _Search.
         )
     if not unseen(group.marginal):
         hidden_members = [c for c in group.members if unseen(c)]
-        ones = sum(1 for c in hidden_members if c not in unlisted)
-        guarded = any(c not in free for c in hidden_members)
-        if guarded and ones and sum(counts[c] for c in hidden_members) <= ones:
-            bigger = [c for c in open_members if counts[c] >= _NOT_ONE]
+        if forced(hidden_members, counts, free, least):
+            # a member hidden too frees them only if it may count more than its least
+            bigger = [c for c in open_members if counts[c] > max(least(c), 1)]
             pick = first_choice(
                 bigger,
                 group.marginal if candidate(group.marginal) else None,

@@ -315,6 +315,7 @@ def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection
             standing=standing if earlier is None else None,
             # a reader of both issues takes the cells the earlier issue listed at least 0
             relisted=cells.recorded,
+            floors=cells.floors,
         )
 
     floor_groups, floor_known, floor_rest = cells.floor_groups

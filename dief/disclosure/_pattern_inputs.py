@@ -9,7 +9,7 @@ silenced (:data:`SILENT_CELL`).
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
@@ -23,7 +23,7 @@ from dief.disclosure._design import (
 )
 from dief.disclosure._digest_groups import _key, _tables, digest_groups
 from dief.disclosure._grouped import is_grouped
-from dief.disclosure._joint import JointParts, joint_parts, row_table
+from dief.disclosure._joint import JointParts, is_red_table, is_row_table, joint_parts, row_table
 from dief.disclosure._suppression import Group, Key
 from dief.disclosure._withheld import withheld_cells, withheld_dimensions
 from dief.periods import CspCycle, parse_period
@@ -229,7 +229,8 @@ class PatternCells:
     ``withheld``: the dimensions that list no value; ``joint``: the joint rows, if any;
     ``recorded``: every cell an earlier issue listed; ``zeros``: month cells without data
     (months by total), unknowns at least 0; ``silent``: the tables that list
-    nothing.
+    nothing; ``floors``: the least count a reader reads off a hidden cell's stated reason
+    (:func:`reason_floors`).
     """
 
     tables: dict[str, PeriodCells]
@@ -246,6 +247,32 @@ class PatternCells:
     groups: list[Group] | None = None
     floor_groups: tuple[list[Group], set[Key], set[Key]] = ([], set(), set())
     silent: frozenset[str] = frozenset()
+    floors: dict[Key, int] = field(default_factory=dict)
+
+
+def reason_floors(
+    tables: Mapping[str, PeriodCells],
+    unlisted: Collection[Key],
+    *,
+    k: int,
+    k_summary: int | None,
+) -> dict[Key, int]:
+    """Every listed cell of at least k contributors (``k_summary`` for a summary row), at
+    k: hidden, it says it was hidden to protect another cell (DESIGN §7), so a reader knows
+    it counts at least k cases (tests/unit/test_reason_leaks.py). The TLP:RED parts and
+    the cells no document lists state no reason."""
+    floors: dict[Key, int] = {}
+    for name, table in tables.items():
+        if is_red_table(name):
+            continue
+        least = k_summary if is_row_table(name) else k
+        if least is None:
+            continue
+        for cell, tally in table.items():
+            key = (name, *cell)
+            if tally.contributors >= least and key not in unlisted:
+                floors[key] = least
+    return floors
 
 
 def _withheld_of(
@@ -374,4 +401,5 @@ def pattern_cells(tallies: Mapping[str, PeriodCells], options: PatternOptions) -
     )
     counts.update(floor_counts)
     cells.floor_groups = (floor_groups, floor_known, floor_rest)
+    cells.floors = reason_floors(cells.tables, cells.unlisted, k=k, k_summary=k_summary)
     return cells

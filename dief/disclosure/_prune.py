@@ -40,6 +40,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from dief.disclosure._choice import forced, least_value
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
@@ -216,6 +218,7 @@ def _pinned(
         relations=search.relations if relations is None else relations,
         unlisted=search.unlisted,
         ignore=ignore,
+        floors=search.floors,
     )
     return found - ignore
 
@@ -223,7 +226,7 @@ def _pinned(
 def _leaks(search: _Search, group: Group) -> bool:
     """Checks 1 and 2 of one group (:func:`~dief.disclosure._choice.fix_group`'s tests,
     without a choice): one unknown cell (but a free one), or a published marginal over
-    hidden members forced to one (0 the least value of an unlisted cell)."""
+    hidden members forced to their least values (:func:`~dief.disclosure._choice.forced`)."""
     hidden_cells = [c for c in group.cells if search.unknown(c)]
     if not hidden_cells:
         return False
@@ -232,9 +235,12 @@ def _leaks(search: _Search, group: Group) -> bool:
     if search.unknown(group.marginal):
         return False
     members = [c for c in group.members if search.unknown(c)]
-    ones = sum(1 for c in members if c not in search.unlisted)
-    guarded = any(c not in search.free for c in members)
-    return guarded and ones > 0 and sum(search.counts[c] for c in members) <= ones
+    return forced(
+        members,
+        search.counts,
+        search.free,
+        lambda c: least_value(c, search.unlisted, search.floors),
+    )
 
 
 def _joint_leaks(search: _Search, both: Earlier) -> bool:

@@ -46,6 +46,7 @@ class _Search:
         "counts",
         "dirty",
         "elimination",
+        "floors",
         "free",
         "given",
         "groups_of",
@@ -80,8 +81,11 @@ class _Search:
         standing: Callable[[Key], int] | None = None,
         relisted: frozenset[Key] | None = None,
         public: frozenset[Key] = frozenset(),
+        floors: Mapping[Key, int] | None = None,
     ) -> None:
         self.counts = counts
+        # a hidden cell's least count read off its stated reason (k: hidden for protection)
+        self.floors: Mapping[Key, int] = floors or {}
         # None: a first issue; else the cells an earlier issue listed
         self.relisted = relisted
         self.public = public
@@ -164,6 +168,7 @@ class _Search:
             self.free,
             floor0,
             self.reserve,
+            floors=self.floors,
         )
         return again is not None
 
@@ -205,6 +210,7 @@ class _Search:
                     self.unlisted,
                     self.reserve,
                     self.spend if self.standing is not None else None,
+                    floors=self.floors,
                 )
                 if pick is None:
                     continue
@@ -278,6 +284,7 @@ class _Search:
             relations=self.relations,
             unlisted=floor0,
             ignore=ignore,
+            floors=self.floors,
         )
         return found - ignore
 
@@ -296,6 +303,7 @@ class _Search:
                 relations=self.relations,
                 unlisted=self.unlisted,
                 ignore=others | {pick},
+                floors=self.floors,
             )
             if leak not in pinned:
                 return pick

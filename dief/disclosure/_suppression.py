@@ -226,6 +226,7 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     standing: Callable[[Key], int] | None = None,
     relisted: Collection[Key] = frozenset(),
     prune: bool | None = None,
+    floors: Mapping[Key, int] | None = None,
 ) -> Protection:
     """Secondary suppression to a fixed point (see the module docstring).
 
@@ -253,7 +254,9 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     reader holding both issues takes them at least 0, not 1 (a re-issue keeps a cell
     listed, suppressed, at 0 when its cases went), which decides whether a leak that only
     a cell the earlier issue published could stop is real (module docstring, "Cells
-    published earlier").
+    published earlier"). *floors*: the least count a reader reads off a hidden cell's
+    stated reason (DESIGN §7: a cell hidden to protect another says so, so it has at least
+    k contributors and counts at least k); every other listed cell's is 1 (checks 2 and 4).
 
     Rounds to a fixed point (:func:`_fixed_point`); with *prune* (a first issue only, off
     by default) the reserved cells hidden on the way are published again where every
@@ -278,6 +281,7 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
         standing=standing,
         relisted=frozenset(relisted) if reissuing else None,
         public=frozenset(known),
+        floors=floors,
     )
     rounds = _fixed_point(search, reissue.both, exact_widen=exact_widen, bounds=bounds)
     if (_prune.PRUNE_BY_DEFAULT if prune is None else prune) and not reissuing:

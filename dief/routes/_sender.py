@@ -68,7 +68,11 @@ def _row_hidden(nonred: Mapping[CellId, Tally], k_csp: int) -> frozenset[CellId]
             members = tuple(sorted(k for k in counts if k[1] == dimension.value))
             if members:
                 groups.append(Group((_ROW, *TOTAL), members))
-    done = protect(counts, primary, groups, order=cell_order)  # the Secretariat's order
+    # as the Secretariat's: a hidden cell of k_csp contributors counts at least k_csp
+    floors = {
+        (_ROW, *c): k_csp for c, t in nonred.items() if t.count > 0 and t.contributors >= k_csp
+    }
+    done = protect(counts, primary, groups, order=cell_order, floors=floors)
     return frozenset((key[1], key[2]) for key in done.suppressed)
 
 

@@ -101,12 +101,14 @@ def summary_tables(  # noqa: PLR0913  a public keyword signature, used outside d
             # several regions, so the regions' contributor sets can overlap entirely
             contributors[gkey] = max(contributors.get(gkey, 0), tally.contributors)
     primary = [key for key, n in contributors.items() if n < k]
+    # hidden, a cell of k contributors says it protects another: at least k cases
+    floors = {key: k for key, n in contributors.items() if n >= k}
     need = {region: rows[region] for region in regions if rows is not None and region in rows}
     required = {
         (region, *cell) for region, req in need.items() for cell in req.hidden
     } & counts.keys()
     groups = additive_groups(counts.keys(), regions)
-    protection = _protected(counts, primary, required, groups, need, prefer=prefer)
+    protection = _protected(counts, primary, required, groups, need, prefer=prefer, floors=floors)
     stable: frozenset[Key] = frozenset()
     if earlier is not None:
         alone = protection
@@ -122,6 +124,7 @@ def summary_tables(  # noqa: PLR0913  a public keyword signature, used outside d
             need,
             prefer=prefer,
             earlier=issue.earlier,
+            floors=floors,
         )
         stable = protection.suppressed - alone.suppressed
     return SummaryTables(tuple(regions), counts, contributors, protection, stable)
@@ -136,6 +139,7 @@ def _protected(  # noqa: PLR0913  summary_tables's inputs, passed on by keyword
     *,
     prefer: Collection[Key],
     earlier: Earlier | None = None,
+    floors: Mapping[Key, int] | None = None,
 ) -> Protection:
     """:func:`~dief.disclosure.protect`, then again with one more suppression while some
     region's meeting could compute a suppressed cell (:func:`~dief.disclosure.reader_pick`).
@@ -158,6 +162,7 @@ def _protected(  # noqa: PLR0913  summary_tables's inputs, passed on by keyword
             # check 4: a reader knows every listed suppressed cell counts at least one case;
             # across the region rows and the global table that can pin hidden cells (#15)
             bounds=True,
+            floors=floors,
         )
         if not rows:
             break
