@@ -394,30 +394,15 @@ def _last_month(table: str) -> str:
     ("pruned", "withhold"),
     [
         (False, False),
-        pytest.param(
-            False,
-            True,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="open (#15, session 8): with withheld dimensions the check on both "
-                "issues (a reader who knows which cells changed) finds leaks around the new "
-                "case that no new suppression breaks; it hides again the 2025-Q2 total "
-                "(unchanged table) and leaves CSP12 end_user_type/non_state_armed_group, "
-                "which the LP audit of both issues then determines (docs/audit.md 'Re-issues: "
-                "which reader the check on both issues models')",
-            ),
-        ),
-        pytest.param(
-            True,
-            False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="open (#15): the re-issue after a pruned issue hides again, for a leak "
-                "of both issues, totals issue 1 published whose tables' data is unchanged; "
-                "the reader links them (same data_version) and the audit pins them "
-                "(docs/audit.md 'Which totals stay hidden', session 7)",
-            ),
-        ),
+        # withheld dimensions: an xfail in session 8 (the check on both issues found leaks
+        # around the new case that no suppression broke); it passes since a hidden cell's
+        # stated reason is modelled (session 9, docs/digests.md "A hidden cell's reason is
+        # a bound"): the cells hidden for protection bound the sums, so fewer leak
+        (False, True),
+        # the first issue pruned: a strict xfail since session 7 (its re-issue hid again,
+        # for a leak of both issues, totals issue 1 published at the counts they still
+        # have); it passes since session 9 for the same reason as withheld dimensions
+        (True, False),
     ],
     ids=["greedy", "withheld", "pruned"],
 )
@@ -429,10 +414,11 @@ async def test_a_reissue_after_one_case_redecides_no_cell_of_an_earlier_cycle(
     cells keep the status and count issue 1 gave them), and a reader of both issues
     computes no hidden cell (the LP audit).
 
-    *pruned*: the first issue pruned (docs/audit.md "Which totals stay hidden"). Its re-issue
-    hides again, for a leak of both issues, the ``2025-Q3`` and ``2026-01`` totals issue 1
-    published at the counts they still have: the audit of both issues pins them (10, 6).
-    *withhold*: withheld dimensions (docs/digests.md), open as well (the xfail's reason)."""
+    *pruned*: the first issue pruned (docs/audit.md "Which totals stay hidden"). Until
+    session 9 its re-issue hid again, for a leak of both issues, the ``2025-Q3`` and
+    ``2026-01`` totals issue 1 published at the counts they still have, and the audit of
+    both issues pinned them (10, 6).
+    *withhold*: withheld dimensions (docs/digests.md)."""
     monkeypatch.setattr(_prune, "PRUNE_BY_DEFAULT", pruned)
     monkeypatch.setattr(_withheld, "WITHHOLD_BY_DEFAULT", withhold)
     start = Month.parse("2025-03")
