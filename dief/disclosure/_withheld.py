@@ -33,6 +33,7 @@ from dief.aggregator import TOTAL
 from dief.disclosure._design import WINDOW
 from dief.disclosure._grouped import is_grouped
 from dief.disclosure._joint import is_red_table, is_row_table
+from dief.vocab import SINGLE_VALUED_DIMENSIONS
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
@@ -55,11 +56,30 @@ __all__ = ["WITHHOLD_BY_DEFAULT", "withheld_cells", "withheld_dimensions"]
 #: issues leaves a leak the LP audit confirms (``test_disclosure_cost``'s ``withheld``
 #: variant; docs/audit.md "Re-issues: which reader the check on both issues models").
 #: Every builder reads it at call time, so a test or a measurement may set it.
-WITHHOLD_BY_DEFAULT = False
+WITHHOLD_BY_DEFAULT = True
+
+
+_SINGLE = frozenset(str(d) for d in SINGLE_VALUED_DIMENSIONS)
 
 
 def _digest_table(name: str) -> bool:
     return not (name.startswith(WINDOW) or is_row_table(name) or is_red_table(name))
+
+
+def _unprotectable(
+    cells: PeriodCells, members: list[CellId], dimension: str, *, k: int
+) -> bool:
+    """Every value has fewer than *k* contributors; or the dimension is single-valued,
+    one of its values has fewer than k, and none has room: each counts what a reader
+    would read off it hidden (1 below k contributors, k at k or more, by the reason it
+    states: docs/digests.md "A hidden cell's reason is a bound"). Listed beside a
+    published total, such a dimension is pinned whatever of it is hidden, and only
+    hiding the total would protect it."""
+    if all(cells[c].contributors < k for c in members):
+        return True
+    if dimension not in _SINGLE or all(cells[c].contributors >= k for c in members):
+        return False
+    return all(cells[c].count <= (1 if cells[c].contributors < k else k) for c in members)
 
 
 def withheld_dimensions(
@@ -85,7 +105,7 @@ def withheld_dimensions(
         for dimension, members in by_dimension.items():
             if (name, dimension) in listed_before:
                 continue
-            if name in issued_before or all(cells[c].contributors < k for c in members):
+            if name in issued_before or _unprotectable(cells, members, dimension, k=k):
                 # a dimension an earlier issue of the table did not list stays unlisted
                 out[name, dimension] = tuple(sorted(members))
     return out
