@@ -193,10 +193,13 @@ def _listed(tables: _Tables, *, pattern: DigestPattern, monthly: bool) -> _Liste
         and not few_contributors(tables.now, pattern.k)
         and (not monthly or d.value in MONTH_DIMENSIONS)
     )
+    # a withheld dimension's facts are unpublished whether or not the pattern also counts
+    # its cells suppressed (a re-issue's record may, the first issue not: the figure must
+    # not change between issues of the same data)
     hidden_facts = sum(
         t.count
         for cell, t in tables.now.items()
-        if cell != TOTAL and pattern.hidden(period, cell, t)
+        if cell != TOTAL and (pattern.hidden(period, cell, t) or pattern.withholds(period, cell[0]))
     )
     return _Listed(
         dimensions=dimensions,

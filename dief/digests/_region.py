@@ -361,7 +361,10 @@ def _table_views(source: RegionDigests, tables: set[str]) -> dict[str, str]:
     # what a digest and its series ask of the pattern (``hidden``, ``published``,
     # ``listed_cell``, ``secondary``, ``tables``); why a cell is suppressed (primary, kept
     # from an earlier issue) they do not read
-    for name, keys in (("suppressed", pattern.suppressed), ("unlisted", pattern.unlisted)):
+    # a cell listed nowhere reads as hidden whether or not the search took it
+    # (``DigestPattern.hidden``), so only the listed cells' suppressions are a status
+    listed_suppressed = pattern.suppressed - pattern.unlisted
+    for name, keys in (("suppressed", listed_suppressed), ("unlisted", pattern.unlisted)):
         for key in keys:
             if key[0] in statuses:
                 statuses[key[0]].append((name, tuple(key)))

@@ -149,11 +149,6 @@ def fix_group(  # noqa: PLR0913, PLR0917  the search's state, passed by _Search.
     if not hidden_cells:
         return None
     open_members = sorted((c for c in group.members if candidate(c)), key=order)
-    if floors:
-        # a partner that counts no more than its least value (a 2-case cell of two States
-        # under k = 2) breaks the sum but leaves check 2 pinning them both: one with room
-        # first, then by size
-        open_members.sort(key=lambda c: counts[c] <= least(c))
     if len(hidden_cells) == 1:
         if hidden_cells[0] in free:
             return None

@@ -144,10 +144,13 @@ class DigestPattern:
         return (table, *cell) not in self.unlisted
 
     def hidden(self, table: str, cell: CellId, tally: Tally | None) -> bool:
-        """Whether the cell is suppressed (no tally: a zero, published)."""
+        """Whether the cell is suppressed (no tally: a zero, published), or listed nowhere
+        (a withheld dimension's, a grouped value's: no document gives its count, whether or
+        not the search also hid it)."""
         if tally is None:
             return False
-        return tally.contributors < self.k or (table, *cell) in self.suppressed
+        key = (table, *cell)
+        return tally.contributors < self.k or key in self.suppressed or key in self.unlisted
 
     def published(self, table: str, cell: CellId, tally: Tally | None) -> int | None:
         """The count a digest publishes for the cell: 0 without data, ``None`` suppressed."""
@@ -349,7 +352,9 @@ def _assembled(
         cycles = [name[1:] for name in joint.tables]
         requirements = row_requirements(cycles, protection.suppressed - public, cells.groups or [])
     secondary: dict[str, set[Key]] = {}
-    for key in protection.secondary:
+    for key in protection.secondary - cells.unlisted:
+        # a cell no document lists is no secondary suppression of its digest (the search
+        # may take a withheld cell as one in one issue and not in the next)
         secondary.setdefault(key[0], set()).add(key)
     k_summary = options.k_summary
     return DigestPattern(

@@ -107,6 +107,8 @@ async def test_a_reissue_of_unchanged_data_keeps_the_pattern(
         second, again = await _issue(store)
     assert shown == again
     assert any(table in shown for table, _ in first.withheld)  # the case in point
-    assert {c for c in second.suppressed if c[0] in shown} == {
-        c for c in first.suppressed if c[0] in shown
+    # the cells the digests list (a withheld dimension's cells are in no document, and
+    # the search may or may not take one of them as a suppression: session 9)
+    assert {c for c in second.suppressed if c[0] in shown and c not in second.unlisted} == {
+        c for c in first.suppressed if c[0] in shown and c not in first.unlisted
     }

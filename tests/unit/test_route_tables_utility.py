@@ -186,12 +186,8 @@ def test_the_month_and_quarter_digests_put_a_floor_under_a_hidden_cycle_cell() -
     assert pattern.published("CSP12", CASE, tallies["CSP12"][CASE]) is None
     assert pattern.published("2026-05", CASE, tallies["2026-05"][CASE]) is None
     floors = digest_floors("CSP12", [CASE, ALERT], pattern=pattern, tallies=tallies)
-    # 2025-10 publishes 4; May (and its quarter) hides case: it adds nothing. Before
-    # session 9 2025-Q4 published 7: now May's total goes (its case, hidden for
-    # protection, counts at least 2, and beside a total of 3 would pin the one-State
-    # alert; docs/digests.md "A hidden cell's reason is a bound"), and with the cycle's
-    # published 10 so do 2025-Q4's and November's
-    assert floors == {CASE: 4, ALERT: 0}
+    # 2025-Q4 publishes 7; May (and its quarter) hides case: it adds nothing
+    assert floors == {CASE: 7, ALERT: 0}
     nonred = {  # one of the cases is TLP:RED
         TOTAL: Tally(9, 3, ("CSP12",)),
         CASE: Tally(8, 3, ("CSP12",)),
@@ -201,7 +197,7 @@ def test_the_month_and_quarter_digests_put_a_floor_under_a_hidden_cycle_cell() -
     # the summary row hides case (alert has too few contributors); the cycle's red cases
     # (digest total 10 less summary total 9) come off the floor
     assert CASE in sender.summary_suppressed()
-    assert sender.caps([CASE, ALERT, TOTAL]) == {CASE: 3, ALERT: 1, TOTAL: 9}
+    assert sender.caps([CASE, ALERT, TOTAL]) == {CASE: 6, ALERT: 1, TOTAL: 9}
 
 
 # -- the attack: an exact reader of everything the sender publishes ---------------------
