@@ -187,7 +187,7 @@ async def test_the_demo_hides_no_total_with_k_contributors(demo: Forum) -> None:
     "sum it is in, and the rolling four-quarter checklist windows chain the quarters a year "
     "apart; (b) a hidden cell's stated reason is a bound (protection: at least k cases), so "
     "small cells protect little; (c) the greedy search hides more than needed. Session 9 "
-    "(reasons modelled, withheld dimensions on): 61/61 month, 24/24 quarter, 8/8 cycle "
+    "(reasons modelled, withheld dimensions on): 61/61 month, 23/24 quarter, 8/8 cycle "
     "totals hidden with at least 2 contributors",
 )
 async def test_realistic_volume_hides_no_total_with_k_contributors(realistic: Forum) -> None:
