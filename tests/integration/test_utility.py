@@ -218,7 +218,7 @@ REALISTIC_FLOORS: dict[str, float] = {
     # 0.133, month 0.044, quarter 0.136, summary regions 0.250, global 0.592 -- a month
     # total hidden at this volume now takes its sole values with it (they were that total).
     # Session 9: those figures were of a protection that let a hidden cell's stated reason
-    # pin cells (369 in AFR, 549 in EEG; docs/digests.md "A hidden cell's reason is a
+    # pin cells (328 in AFR's reader; docs/digests.md "A hidden cell's reason is a
     # bound"); with the reasons modelled and withheld dimensions on: 0.176, 0.164, 0.129,
     # 0.080, 0.128, 0.218, 0.572 (reasons modelled, withholding off: 0.125, 0.111, 0.063,
     # 0.044, 0.089, 0.239, 0.557)
@@ -236,8 +236,8 @@ REALISTIC_FLOORS: dict[str, float] = {
 #: 0.794, with 34 month and 17 quarter totals hidden that are now published)
 DEMO_FLOORS: dict[str, float] = {
     # session 9, the reasons modelled and withheld dimensions on (see REALISTIC_FLOORS):
-    # checklist 0.366, cycle 0.766, half 0.675, month 0.519, quarter 0.611, summary regions
-    # 0.817, global 0.805, every total with k contributors published (reasons modelled,
+    # checklist 0.366, cycle 0.770, half 0.674, month 0.510, quarter 0.608, summary regions
+    # 0.826, global 0.807, every total with k contributors published (reasons modelled,
     # withholding off: 20 of 56 month and 7 of 20 quarter totals hidden)
     "checklist": 0.34,
     "digest-cycle": 0.74,

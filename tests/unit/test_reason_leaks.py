@@ -7,7 +7,7 @@ A month of three cases, two of them cases from two States and one an alert from 
 hid ``kind/alert`` (one State) and, to protect it, ``kind/case`` (two States), beside its
 published total of 3: the reader reads ``case`` >= 2 and ``alert`` >= 1 off the reasons, and
 ``case + alert = 3`` pins the alert of one State at 1. The realistic forum of
-``tests/integration/test_utility.py`` had 369 such pinned cells in AFR and 549 in EEG.
+``tests/integration/test_utility.py`` had 328 such pinned cells in AFR's reader.
 
 The audit reads the reasons (``SystemOptions.reasons``, docs/audit.md), and the
 protection takes a cell hidden for protection at least k (``protect(floors=)``).
