@@ -111,7 +111,8 @@ def _note_text(  # noqa: PLR0913  one keyword per figure the notes state
             "together: within a period, the values of kind, confidence, transfer_stage, "
             "end_user_type and detection_source each sum to the total; a quarter is the sum of "
             "its three months, a CSP cycle of its twelve, and the checklist of its four "
-            "quarters; every listed cell counts at least one case. The pattern is the same in "
+            "quarters; every listed cell counts at least one case, and a cell hidden to protect "
+            "another at least k (it was reported by k States or more). The pattern is the same in "
             "every digest of the region, its charts and its previous-period counts; a share or "
             "prevalence is shown only where the count it divides by is published."
         ),

@@ -119,8 +119,9 @@ def _rules(k: int) -> list[str]:
         ),
         (
             "Every listed cell counts at least one case (in a re-issue, a cell the previous "
-            "issue listed may count zero), so no set with a published total is left with "
-            "suppressed cells that could only be ones, and no suppressed cell may follow "
+            "issue listed may count zero), and a cell hidden to protect another at least k, "
+            "so no set with a published total is left with suppressed cells that could only "
+            "be those least counts, and no suppressed cell may follow "
             "exactly from all the sums together (exact elimination). Each extra suppression "
             "takes the smallest published cell, totals last, until nothing changes."
         ),
