@@ -260,7 +260,8 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
 
     Rounds to a fixed point (:func:`_fixed_point`); with *prune* (a first issue only, off
     by default) the reserved cells hidden on the way are published again where every
-    check still holds (:func:`_prune_reserved`): ``_prune.PRUNE_BY_DEFAULT``.
+    check still holds (:func:`_prune_reserved`): ``_prune.PRUNE_BY_DEFAULT``. (Long only by
+    its keyword signature and this documentation of each option: the body is one search.)
     """
     rank, by_size = _orderings(counts, order=order, prefer=prefer, cost=cost)
     live = _live_groups(groups, counts)
