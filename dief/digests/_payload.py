@@ -158,7 +158,8 @@ class SummaryRow(BaseModel):
     those of them the region's meeting can compute anyway, and the linear relations
     between the others that the region's documents give its meeting; and which row cells
     its route tables of the cycle publish to which region (``routed``: left out when none,
-    as older payloads have it)."""
+    as older payloads have it); and the row cells its meeting would compute if the summary
+    hid them (``pinned``: left out when none)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="Summary row requirement")
 
@@ -170,6 +171,13 @@ class SummaryRow(BaseModel):
         exclude_if=lambda value: not value,
         description="Row cells a route table of the cycle publishes, with the receiving "
         "region (whose meeting the Secretariat takes to know them); no counts",
+    )
+    pinned: list[RowCell] = Field(
+        default_factory=list,
+        exclude_if=lambda value: not value,
+        description="Row cells the summary may publish that the region's meeting would "
+        "compute if the summary hid them (its cycle digest publishes them at k_csp): the "
+        "Secretariat hides them only where no other cell is left; no counts",
     )
 
     @classmethod
@@ -188,6 +196,7 @@ class SummaryRow(BaseModel):
                 RoutedCell(region=Region(r), dimension=d, value=v)
                 for r, (d, v) in sorted(need.routed)
             ],
+            pinned=cells(need.pinned),
         )
 
     def requirement(self, cycle: str) -> RowRequirement:
@@ -200,6 +209,7 @@ class SummaryRow(BaseModel):
                 for relation in self.relations
             ),
             frozenset((c.region.value, (c.dimension, c.value)) for c in self.routed),
+            frozenset((c.dimension, c.value) for c in self.pinned),
         )
 
 

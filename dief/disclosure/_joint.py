@@ -46,7 +46,7 @@ from dief.disclosure._elimination import project, rref
 from dief.disclosure._suppression import Group, Key
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
     from dief.disclosure._cells import CellId, PeriodCells
 
@@ -56,6 +56,7 @@ __all__ = [
     "is_red_table",
     "is_row_table",
     "joint_parts",
+    "pinned_row_cells",
     "red_table",
     "row_requirements",
     "row_table",
@@ -103,6 +104,7 @@ class RowRequirement:
     known: frozenset[CellId] = frozenset()
     relations: tuple[tuple[tuple[CellId, int], ...], ...] = ()
     routed: frozenset[tuple[str, CellId]] = frozenset()
+    pinned: frozenset[CellId] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,30 @@ def _link(
             members.append(key)
         if members:
             parts.groups.append(Group((cycle, *cell), tuple(members)))
+
+
+def pinned_row_cells(
+    row: PeriodCells,
+    published: Callable[[CellId], int | None],
+    *,
+    k_csp: int,
+) -> frozenset[CellId]:
+    """The cells of a region's summary *row* (a cycle's, TLP:RED excluded) that its
+    meeting would compute if the summary hid them to protect another cell: a row cell of
+    at least *k_csp* States, hidden so, says it counts at least *k_csp* (docs/digests.md
+    "A hidden cell's reason is a bound"), and it counts at most the meeting's cycle digest
+    cell (the same cases and the red ones); where the digest publishes that cell at
+    *k_csp* (*published*: the cycle digest's count of a cell, ``None`` if hidden), the two
+    bounds meet.
+
+    #15: the audit found ``summary/AFR/CSP13`` ``actor_role/state_official`` = 3 that way
+    (``tests/unit/test_own_row_pins.py``).
+    """
+    return frozenset(
+        cell
+        for cell, tally in row.items()
+        if tally.contributors >= k_csp and published(cell) == k_csp
+    )
 
 
 def _rows_of(groups: Iterable[Group], index: Mapping[Key, int]) -> Iterable[dict[int, int]]:

@@ -15,6 +15,7 @@ cost is O(cells of the region) to set up, never a scan of the cases.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,9 @@ from dief.disclosure._joint import (
     RowRequirement,
     is_red_table,
     is_row_table,
+    pinned_row_cells,
     row_requirements,
+    row_table,
 )
 from dief.disclosure._memo import remembered
 from dief.disclosure._pattern_inputs import (
@@ -357,7 +360,7 @@ def _assembled(
         # may take a withheld cell as one in one issue and not in the next)
         secondary.setdefault(key[0], set()).add(key)
     k_summary = options.k_summary
-    return DigestPattern(
+    pattern = DigestPattern(
         options.k,
         protection.primary,
         protection.suppressed,
@@ -372,6 +375,27 @@ def _assembled(
         frozenset(cells.withheld),
         frozenset(cells.silent & tables.keys()),
     )
+    if joint is None or k_summary is None:
+        return pattern
+    return dataclasses.replace(pattern, rows=_with_pinned(pattern, tables, k_summary))
+
+
+def _with_pinned(
+    pattern: DigestPattern, tables: Mapping[str, PeriodCells], k_summary: int
+) -> dict[str, RowRequirement]:
+    """*pattern*'s row requirements, each naming the row cells its region's meeting would
+    compute if the summary hid them (:func:`pinned_row_cells`)."""
+    out: dict[str, RowRequirement] = {}
+    for cycle, need in pattern.rows.items():
+        digest = tables.get(cycle, {})
+
+        def published(cell: CellId, cycle: str = cycle, digest: PeriodCells = digest) -> int | None:
+            return pattern.published(cycle, cell, digest.get(cell))
+
+        row = tables.get(row_table(cycle), {})
+        pinned = pinned_row_cells(row, published, k_csp=k_summary) - need.hidden
+        out[cycle] = dataclasses.replace(need, pinned=pinned)
+    return out
 
 
 def _digest_pattern(tallies: Mapping[str, PeriodCells], options: PatternOptions) -> DigestPattern:

@@ -53,12 +53,13 @@ async def summary_inputs(
 
 def requirements_text(rows: Mapping[Region, RowRequirement]) -> str:
     """*rows* (what each region's pattern requires of a summary's rows) in a fixed order
-    (the routed cells only where there are any: the text of a requirement without is as
-    before, so its summary's fingerprint stays)."""
+    (the routed and the pinned cells only where there are any: the text of a requirement
+    without is as before, so its summary's fingerprint stays)."""
     return repr(
         sorted(
             (r.value, req.cycle, sorted(req.hidden), sorted(req.known), req.relations)
             + ((sorted(req.routed),) if req.routed else ())
+            + (("pinned", sorted(req.pinned)) if req.pinned else ())
             for r, req in rows.items()
         )
     )

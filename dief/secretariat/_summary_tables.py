@@ -107,8 +107,15 @@ def summary_tables(  # noqa: PLR0913  a public keyword signature, used outside d
     required = {
         (region, *cell) for region, req in need.items() for cell in req.hidden
     } & counts.keys()
+    # a row cell its region's meeting would compute if hidden protects nothing from that
+    # meeting: taken last (RowRequirement.pinned; tests/unit/test_own_row_pins.py)
+    reserve = {
+        (region, *cell) for region, req in need.items() for cell in req.pinned
+    } & counts.keys()
     groups = additive_groups(counts.keys(), regions)
-    protection = _protected(counts, primary, required, groups, need, prefer=prefer, floors=floors)
+    protection = _protected(
+        counts, primary, required, groups, need, prefer=prefer, floors=floors, reserve=reserve
+    )
     stable: frozenset[Key] = frozenset()
     if earlier is not None:
         alone = protection
@@ -125,6 +132,7 @@ def summary_tables(  # noqa: PLR0913  a public keyword signature, used outside d
             prefer=prefer,
             earlier=issue.earlier,
             floors=floors,
+            reserve=reserve,
         )
         stable = protection.suppressed - alone.suppressed
     return SummaryTables(tuple(regions), counts, contributors, protection, stable)
@@ -140,6 +148,7 @@ def _protected(  # noqa: PLR0913  summary_tables's inputs, passed on by keyword
     prefer: Collection[Key],
     earlier: Earlier | None = None,
     floors: Mapping[Key, int] | None = None,
+    reserve: Collection[Key] = frozenset(),
 ) -> Protection:
     """:func:`~dief.disclosure.protect`, then again with one more suppression while some
     region's meeting could compute a suppressed cell (:func:`~dief.disclosure.reader_pick`).
@@ -163,6 +172,7 @@ def _protected(  # noqa: PLR0913  summary_tables's inputs, passed on by keyword
             # across the region rows and the global table that can pin hidden cells (#15)
             bounds=True,
             floors=floors,
+            reserve=reserve,
         )
         if not rows:
             break
