@@ -82,9 +82,9 @@ FEW_CHECKLIST_NOTE = (
 #: what a digest says when its total, with at least k contributors, is hidden
 PROTECTED_TOTAL_NOTE = (
     "The total number of cases is hidden although at least {k} States reported in this "
-    "period: published beside the region's other documents (the months, quarters and "
-    "cycles add up), it would reveal the figure of a period or value reported by fewer "
-    "than {k} States, and no smaller figure could be hidden instead."
+    "period: the region's documents add up (the months, quarters and cycles), and it was "
+    "hidden to protect the figure of a period or value reported by fewer than {k} States, "
+    "once every smaller figure that could protect it was hidden already."
 )
 
 

@@ -197,8 +197,9 @@ async def test_realistic_volume_hides_no_total_with_k_contributors(realistic: Fo
 
 @pytest.mark.asyncio(loop_scope="module")
 async def test_every_hidden_total_with_k_contributors_says_why(realistic: Forum) -> None:
-    """A total with k contributors is hidden only where it is provably unsafe, and then
-    its digest says why in one sentence (docs/digests.md "Tables designed for the data")."""
+    """A total with k contributors hidden to protect another figure says why in one
+    sentence (docs/digests.md "Why a total is hidden, said so"; "provably unsafe" only with
+    pruning, which stays off)."""
     assert realistic.hidden  # the realistic volume has some (see the xfail above)
     for path in realistic.hidden:
         doc = json.loads(path.read_text(encoding="utf-8"))
