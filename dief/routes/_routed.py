@@ -65,7 +65,9 @@ def routed_cells(
 async def routed_row_cells(
     store: CaseStore, region: str, cycle: str
 ) -> frozenset[tuple[str, CellId]]:
-    """:func:`routed_cells` of what *region*'s issues of its route tables of *cycle*
-    published, as its store recorded them (nothing where no table was issued)."""
+    """(receiving region, row cell) for every cell some issue of *region*'s route tables
+    of *cycle* published at one case or more, as its store recorded them (nothing where no
+    table was issued). A cell a later issue suppressed is named too: the receiving meeting
+    keeps the issue that published it (``RoutePattern.published``)."""
     patterns = await RouteTables(store).published_patterns(region, cycle)
-    return routed_cells({to: pattern.counts for to, pattern in patterns.items()})
+    return frozenset((to, cell) for to, pattern in patterns.items() for cell in pattern.published)

@@ -111,6 +111,25 @@ async def test_the_record_of_every_issue_names_the_cells(tmp_path: Path) -> None
         }
 
 
+async def test_a_cell_published_once_stays_named_when_a_later_issue_hides_it(
+    tmp_path: Path,
+) -> None:
+    """The receiving meeting keeps every issue it received: a route cell published in one
+    issue bounds the sender's row cell for good, even once a later issue hides it (#15,
+    carried over from session 8: the record kept only the last state, so the requirement
+    stopped naming the cell and the Secretariat could hide the row cell from that meeting
+    as if nothing bounded it)."""
+    async with CaseStore(sqlite_url(tmp_path / "afr.db")) as store:
+        tables = RouteTables(store)
+        await tables.record_published("AFR", {("EEG", "CSP12"): {TOTAL: 6, IMPORT: 3}})
+        await tables.record_published("AFR", {("EEG", "CSP12"): {TOTAL: 7, IMPORT: None}})
+        assert await routed_row_cells(store, "AFR", "CSP12") == {("EEG", TOTAL), ("EEG", IMPORT)}
+        # the pattern still reads the cell as suppressed (it stays so in later issues)
+        pattern = (await tables.published_patterns("AFR", "CSP12"))["EEG"]
+        assert IMPORT in pattern.suppressed
+        assert IMPORT not in pattern.counts
+
+
 async def test_a_cycle_digest_names_what_the_route_tables_sent_with_it_publish(
     tmp_path: Path,
 ) -> None:

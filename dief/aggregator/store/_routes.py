@@ -28,7 +28,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text, column, select, table
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    Text,
+    column,
+    false,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -77,6 +90,9 @@ route_table_cells = Table(
     Column("dimension", String(32), primary_key=True),
     Column("value", String(64), primary_key=True),
     Column("count", Integer, nullable=True),
+    # published at one case or more by some issue (migration 0015): the receiving meeting
+    # keeps that issue, so the cell bounds the sender's row cell even once suppressed
+    Column("published", Boolean, nullable=False, server_default=false()),
     sqlite_with_rowid=False,
 )
 
@@ -119,10 +135,12 @@ RouteCell = tuple[str, str]
 @dataclass(frozen=True, slots=True)
 class RoutePattern:
     """What the earlier issues of one route table listed: the cells ever suppressed, and
-    the count last published of every other listed cell."""
+    the count last published of every other listed cell; ``published``: every cell some
+    issue published at one case or more (suppressed since or not)."""
 
     suppressed: frozenset[RouteCell] = frozenset()
     counts: Mapping[RouteCell, int] = field(default_factory=dict)
+    published: frozenset[RouteCell] = frozenset()
 
     def __len__(self) -> int:
         return len(self.suppressed) + len(self.counts)
@@ -230,7 +248,7 @@ class RouteTables:
         *period* listed (an empty :class:`RoutePattern` where none was issued)."""
         engine = self._store._require()  # noqa: SLF001  the store's query helpers share its private engine accessor, inside the store package
         t = route_table_cells.c
-        stmt = select(t.to_region, t.dimension, t.value, t.count).where(
+        stmt = select(t.to_region, t.dimension, t.value, t.count, t.published).where(
             t.region == region, t.period == period
         )
         try:
@@ -242,13 +260,20 @@ class RouteTables:
             ) from exc
         suppressed: dict[str, set[RouteCell]] = {}
         counts: dict[str, dict[RouteCell, int]] = {}
-        for to, dimension, value, count in rows:
+        published: dict[str, set[RouteCell]] = {}
+        for to, dimension, value, count, once in rows:
             if count is None:
                 suppressed.setdefault(to, set()).add((dimension, value))
             else:
                 counts.setdefault(to, {})[dimension, value] = int(count)
+            if once:
+                published.setdefault(to, set()).add((dimension, value))
         return {
-            to: RoutePattern(frozenset(suppressed.get(to, ())), counts.get(to, {}))
+            to: RoutePattern(
+                frozenset(suppressed.get(to, ())),
+                counts.get(to, {}),
+                frozenset(published.get(to, ())),
+            )
             for to in sorted(suppressed.keys() | counts.keys())
         }
 
@@ -260,7 +285,8 @@ class RouteTables:
         """Record, in one transaction, what an issue of *region*'s route tables lists:
         (receiving region, cycle) → each listed cell's published count, ``None`` where
         suppressed. A suppressed cell stays suppressed for good; a published one keeps its
-        last count. Returns how many rows were written (new or changed)."""
+        last count, and that it was published at one case or more (``published``, also
+        for good). Returns how many rows were written (new or changed)."""
         wanted = {
             (to, period, dimension, value): count
             for (to, period), cells in tables.items()
@@ -282,7 +308,7 @@ class RouteTables:
                 }
                 changed = [
                     {"region": region, "to_region": to, "period": p, "dimension": d, "value": v,
-                     "count": count}
+                     "count": count, "published": count is not None and count > 0}
                     for (to, p, d, v), count in sorted(wanted.items())
                     if (to, p, d, v) not in stored
                     or (stored[to, p, d, v] is not None and stored[to, p, d, v] != count)
@@ -294,7 +320,11 @@ class RouteTables:
                     await conn.execute(
                         insert.on_conflict_do_update(
                             index_elements=["region", "to_region", "period", "dimension", "value"],
-                            set_={"count": insert.excluded["count"]},
+                            set_={
+                                "count": insert.excluded["count"],
+                                # once published, for good (the receiving meeting keeps it)
+                                "published": or_(t.c.published, insert.excluded["published"]),
+                            },
                             where=t.c.count.is_not(None),
                         )
                     )
