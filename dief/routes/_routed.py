@@ -9,11 +9,12 @@ route tables publish to which region: no counts, only that route structure
 (docs/digests.md, "Route tables and the summary").
 
 One construction: :func:`listed_cells` is what a table lists (what is sent and what the
-sender's store records, ``RouteTables.record_published``); :func:`routed_cells` names the
-row cells of what a set of tables publish; :func:`routed_row_cells` reads the record
-(every issue the sender made of the cycle's tables, each receiving region's meeting holds
-them all) and names them. A route cell ``(dimension, value)`` is the row cell of the same
-name; the route table's total is the row's total.
+sender's store records, ``RouteTables.record_published``, which marks for good every cell
+an issue published at one case or more); :func:`routed_cells` names the row cells of what
+a set of tables publish; :func:`routed_row_cells` reads the record's marks (every issue
+the sender made of the cycle's tables: each receiving region's meeting holds them all,
+so a cell a later issue suppressed stays named). A route cell ``(dimension, value)`` is
+the row cell of the same name; the route table's total is the row's total.
 """
 
 from __future__ import annotations

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 __all__ = ["SummaryTables", "summary_tables"]
 
+#: added to a reserved cell's size where the meeting checks (:func:`reader_pick`) choose a
+#: cell: more than any count, so every other candidate goes first
+_RESERVED_LAST = 1 << 40
+
 
 @dataclass(frozen=True, slots=True)
 class SummaryTables:
@@ -158,7 +162,9 @@ def _protected(  # noqa: PLR0913  summary_tables's inputs, passed on by keyword
 
     def by_size(key: Key) -> tuple[int, bool, SortKey]:
         weight = TOTAL_WEIGHT if key[1:] == TOTAL else 1
-        return (counts.get(key, 0) * weight, key not in prefer, cell_order(key))
+        # a reserved cell (pinned for its own region's meeting) after every other one
+        last = _RESERVED_LAST if key in reserve else 0
+        return (last + counts.get(key, 0) * weight, key not in prefer, cell_order(key))
 
     while True:
         protection = protect(

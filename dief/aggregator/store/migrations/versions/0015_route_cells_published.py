@@ -26,7 +26,11 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("published", sa.Boolean, nullable=False, server_default=sa.false())
         )
-    cells = sa.table("route_table_cells", sa.column("count"), sa.column("published"))
+    cells = sa.table(
+        "route_table_cells",
+        sa.column("count", sa.Integer),
+        sa.column("published", sa.Boolean),
+    )
     op.execute(
         cells.update().where(cells.c.count.is_not(None), cells.c.count > 0).values(published=True)
     )
