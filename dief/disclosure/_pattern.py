@@ -336,6 +336,7 @@ def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection
         known=set(cells.nil) | floor_known,
         unlisted=cells.unlisted | floor_rest,
         never_seeds={name for name in cells.tables if is_red_table(name)},
+        nil=cells.nil.keys(),
     )
     return protection, before
 

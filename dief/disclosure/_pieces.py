@@ -97,6 +97,7 @@ def affected_piece(  # noqa: PLR0913  the earlier issue's parts, each by name
     never_seeds: Collection[str] = (),
     suppressed: Collection[Key] = (),
     unlisted: Collection[Key] = (),
+    nil: Collection[Key] = (),
 ) -> set[Key] | None:
     """The cells a re-issue must decide again (see the module docstring), or ``None`` when
     that is (nearly) everything: every cell of a table the new data changed.
@@ -115,6 +116,7 @@ def affected_piece(  # noqa: PLR0913  the earlier issue's parts, each by name
         for key in counts
         if key[0] not in never_seeds
         and key not in unlisted
+        and key not in nil
         and (
             key not in recorded
             or (key in public and key in primary)
@@ -186,6 +188,7 @@ def protect_piece(  # noqa: PLR0913  protect's inputs, the optional ones by name
     known: Collection[Key] = (),
     unlisted: Collection[Key] = (),
     never_seeds: Collection[str] = (),
+    nil: Collection[Key] = (),
 ) -> Protection:
     """*run* over the piece a re-issue must protect again (:func:`affected_piece`), every
     other cell keeping the earlier pattern; over everything without *earlier*, when pieces
@@ -210,6 +213,7 @@ def protect_piece(  # noqa: PLR0913  protect's inputs, the optional ones by name
             never_seeds=never_seeds,
             suppressed=earlier.suppressed,
             unlisted=unlisted_,
+            nil=nil,
         )
     if piece is None or earlier is None:
         return run(counts, first, groups, earlier, free_, known_, unlisted_)
