@@ -25,8 +25,19 @@ from dief.audit import audit_folder
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.digests import SummaryRow
-from dief.disclosure import RowRequirement
+from dief.disclosure import GLOBAL, RowRequirement
 from dief.render import write_outputs
+from dief.secretariat import summary_tables
+from tests.unit.test_route_summary_attack import (
+    CELLS,
+    CYCLE,
+    IMPORT,
+    K_CSP,
+    OTHER,
+    READER,
+    SENDER,
+    TRANSIT,
+)
 from tests.unit.test_route_tables_utility import _facts
 
 if TYPE_CHECKING:
@@ -84,3 +95,18 @@ def test_the_requirement_carries_the_pinned_cells_and_old_payloads_are_unchanged
     assert SummaryRow.model_validate_json(row.model_dump_json()) == row
     # a requirement without pinned cells serialises as before the field existed
     assert "pinned" not in SummaryRow.of(RowRequirement("CSP12")).model_dump_json()
+
+
+def test_the_secretariat_protects_with_other_cells_before_a_pinned_one() -> None:
+    """``tests/unit/test_route_summary_attack.py``'s cycle: APG's ``in_transit`` is one
+    State's, and the Secretariat hides AFR's two stage cells to protect it (EEG's meeting
+    knows its own row). Named pinned by AFR, those cells stay published and the global
+    cells protect instead."""
+    regions = [SENDER, OTHER, READER]
+    rows = {r: RowRequirement(CYCLE) for r in regions}
+    before = summary_tables(CELLS, regions, k=K_CSP, rows=rows).protection.suppressed
+    assert {(SENDER, *TRANSIT), (SENDER, *IMPORT)} <= before  # the scenario's premise
+    rows[SENDER] = RowRequirement(CYCLE, pinned=frozenset({TRANSIT, IMPORT}))
+    after = summary_tables(CELLS, regions, k=K_CSP, rows=rows).protection.suppressed
+    assert not {key for key in after if key[0] == SENDER}
+    assert {(GLOBAL, *TRANSIT), (GLOBAL, *IMPORT), (OTHER, *TRANSIT)} <= after
