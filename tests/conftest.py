@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import shutil
@@ -66,6 +67,30 @@ POSTGRES_FIXTURES = (
 KAFKA_FIXTURES = ("kafka_cluster", "kafka_cluster_3")
 
 MakeDatabase = Callable[[], AbstractContextManager[str]]
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """Every test leaves the root logger as it found it: a command run in-process
+    (``dief run``, ``dief services …`` through typer's CliRunner) calls
+    ``configure_logging``, which puts a Rich handler on the root logger for good. Left
+    there, it rendered every DEBUG record of a later test that asks for them all
+    (``test_non_attribution.py::test_nothing_names_a_state``: 215 s instead of 28 s, past
+    its pipeline's 180 s deadline, in two clean CI runs). pytest's own capture handlers
+    come and go with each phase and are left to it."""
+    root = logging.getLogger()
+    level, before = root.level, list(root.handlers)
+    yield
+    for handler in list(root.handlers):
+        if handler not in before and not type(handler).__module__.startswith("_pytest"):
+            root.removeHandler(handler)
+            handler.close()
+    for handler in before:
+        if handler not in root.handlers and not type(handler).__module__.startswith("_pytest"):
+            root.addHandler(handler)
+    root.setLevel(level)
+
+
 _SKIPPED_IN_CI = pytest.StashKey[list[tuple[str, str, str]]]()
 
 
