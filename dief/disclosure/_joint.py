@@ -46,7 +46,7 @@ from dief.disclosure._elimination import project, rref
 from dief.disclosure._suppression import Group, Key
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Mapping, Sequence
 
     from dief.disclosure._cells import CellId, PeriodCells
 
@@ -187,7 +187,7 @@ def _link(
 
 def pinned_row_cells(
     row: PeriodCells,
-    published: Callable[[CellId], int | None],
+    published: Mapping[CellId, int | None],
     *,
     k_csp: int,
 ) -> frozenset[CellId]:
@@ -196,7 +196,7 @@ def pinned_row_cells(
     at least *k_csp* States, hidden so, says it counts at least *k_csp* (docs/digests.md
     "A hidden cell's reason is a bound"), and it counts at most the meeting's cycle digest
     cell (the same cases and the red ones); where the digest publishes that cell at
-    *k_csp* (*published*: the cycle digest's count of a cell, ``None`` if hidden), the two
+    *k_csp* (*published*: the cycle digest's counts, ``None`` where hidden), the two
     bounds meet.
 
     #15: the audit found ``summary/AFR/CSP13`` ``actor_role/state_official`` = 3 that way
@@ -205,7 +205,7 @@ def pinned_row_cells(
     return frozenset(
         cell
         for cell, tally in row.items()
-        if tally.contributors >= k_csp and published(cell) == k_csp
+        if tally.contributors >= k_csp and published.get(cell) == k_csp
     )
 
 

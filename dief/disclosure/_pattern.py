@@ -388,11 +388,10 @@ def _with_pinned(
     compute if the summary hid them (:func:`pinned_row_cells`)."""
     out: dict[str, RowRequirement] = {}
     for cycle, need in pattern.rows.items():
-        digest = tables.get(cycle, {})
-
-        def published(cell: CellId, cycle: str = cycle, digest: PeriodCells = digest) -> int | None:
-            return pattern.published(cycle, cell, digest.get(cell))
-
+        published = {
+            cell: pattern.published(cycle, cell, tally)
+            for cell, tally in tables.get(cycle, {}).items()
+        }
         row = tables.get(row_table(cycle), {})
         pinned = pinned_row_cells(row, published, k_csp=k_summary) - need.hidden
         out[cycle] = dataclasses.replace(need, pinned=pinned)
