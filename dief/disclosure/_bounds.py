@@ -23,6 +23,7 @@ of fractional bounds is not modelled (the tables' sums have unit coefficients).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,9 +34,9 @@ from dief.aggregator import TOTAL
 from dief.disclosure._suppression import Group, Key, determined_cells
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
-__all__ = ["pinned_cells"]
+__all__ = ["BoundSystem", "pinned_cells"]
 
 _ITEMS = "item_category"
 #: ``linprog``'s status for a programme without a solution
@@ -44,25 +45,16 @@ _INFEASIBLE = 2
 _TIGHT = 0.5
 
 
-def _equations(
-    groups: Sequence[Group],
-    relations: Sequence[Mapping[Key, int]],
+def _equations_rows(
+    equations: Sequence[Mapping[Key, int]],
     unknown: Mapping[Key, int],
     counts: Mapping[Key, int],
 ) -> tuple[list[dict[int, float]], list[float]]:
-    """The equations over the *unknown* cells (column index), the other cells' counts moved
-    to the right-hand side."""
+    """The *equations* (cell → coefficient, = 0) over the *unknown* cells (column index),
+    the other cells' counts moved to the right-hand side."""
     rows: list[dict[int, float]] = []
     rhs: list[float] = []
-    candidates: list[Mapping[Key, int]] = []
-    for group in groups:
-        row: dict[Key, int] = {}
-        for member in group.members:
-            row[member] = row.get(member, 0) + 1
-        row[group.marginal] = row.get(group.marginal, 0) - 1
-        candidates.append(row)
-    candidates.extend(relations)
-    for equation in candidates:
+    for equation in equations:
         left: dict[int, float] = {}
         right = 0.0
         for cell, coef in equation.items():
@@ -142,22 +134,29 @@ def _tight(
     eq: tuple[list[dict[int, float]], list[float]],
     ub: tuple[list[dict[int, float]], list[float]],
     n: int,
+    open_rows: Collection[int] = frozenset(),
 ) -> set[int] | None:
     """The inequality rows that hold with equality in every solution (step 1); ``None``
-    when there is no solution."""
+    when there is no solution. *open_rows*: rows known to be strict at some solution
+    (a point that satisfies every row, such as the true counts, strict there); they
+    constrain the programme but get no slack of their own."""
     (eq_rows, eq_rhs), (ub_rows, ub_rhs) = eq, ub
     m = len(ub_rows)
-    lam = n + m  # variables: x (n), s (m), lambda
-    size = n + m + 1
-    a_eq = _matrix(eq_rows, eq_rhs, lam, size, slack=None)
-    a_ub = _matrix(ub_rows, ub_rhs, lam, size, slack=n)
+    asked = [i for i in range(m) if i not in open_rows]
+    slack_of: list[int | None] = [None] * m
+    for j, i in enumerate(asked):
+        slack_of[i] = n + j
+    lam = n + len(asked)  # variables: x (n), s (one per asked row), lambda
+    size = lam + 1
+    a_eq = _matrix(eq_rows, eq_rhs, lam, size, slack_of=None)
+    a_ub = _matrix(ub_rows, ub_rhs, lam, size, slack_of=slack_of)
     objective = np.zeros(size)
-    objective[n : n + m] = -1.0
-    bounds = [(None, None)] * n + [(0.0, 1.0)] * m + [(1.0, None)]
+    objective[n:lam] = -1.0
+    bounds = [(None, None)] * n + [(0.0, 1.0)] * len(asked) + [(1.0, None)]
     result = linprog(
         objective,
         A_ub=a_ub,
-        b_ub=np.zeros(m),
+        b_ub=np.zeros(m) if m else None,
         A_eq=a_eq,
         b_eq=np.zeros(len(eq_rows)) if eq_rows else None,
         bounds=bounds,
@@ -168,12 +167,32 @@ def _tight(
     if result.status != 0:
         # failed: every row counts as tight, and the caller protects more
         return set(range(m))
-    slack = result.x[n : n + m]
-    return {i for i in range(m) if slack[i] < _TIGHT}
+    slack = result.x[n:lam]
+    return {i for j, i in enumerate(asked) if slack[j] < _TIGHT}
+
+
+def _open_at(
+    rows: Sequence[Mapping[int, float]], rhs: Sequence[float], point: Sequence[float]
+) -> set[int] | None:
+    """The rows ``row . x <= rhs`` strict at *point*, or ``None`` when *point* breaks one
+    (it is then no solution, and proves nothing)."""
+    out: set[int] = set()
+    for i, (row, right) in enumerate(zip(rows, rhs, strict=True)):
+        value = sum(point[col] * coef for col, coef in row.items())
+        if value > right + _TIGHT:
+            return None
+        if value < right - _TIGHT:
+            out.add(i)
+    return out
 
 
 def _matrix(
-    rows: list[dict[int, float]], rhs: list[float], lam: int, size: int, *, slack: int | None
+    rows: list[dict[int, float]],
+    rhs: list[float],
+    lam: int,
+    size: int,
+    *,
+    slack_of: Sequence[int | None] | None,
 ) -> object:
     """``row . x - lambda * rhs (+ s_i)`` as a sparse matrix (``None`` without rows)."""
     if not rows:
@@ -188,9 +207,9 @@ def _matrix(
             r.append(i)
             c.append(lam)
             v.append(-right)
-        if slack is not None:
+        if slack_of is not None and (column := slack_of[i]) is not None:
             r.append(i)
-            c.append(slack + i)
+            c.append(column)
             v.append(1.0)
     return coo_matrix((v, (r, c)), shape=(len(rows), size)).tocsr()
 
@@ -214,49 +233,241 @@ def pinned_cells(  # noqa: PLR0913  a public keyword signature (check 4's option
 
     The caller has checked that the equations alone determine none of them (but *ignore*,
     cells that may be pinned): step 2 then only runs where step 1 found nothing else, over
-    the equations connected to the tight rows (elsewhere nothing changed).
+    the equations connected to the tight rows (elsewhere nothing changed). One call of
+    :meth:`BoundSystem.pinned` (a caller that asks again of the same system keeps the
+    :class:`BoundSystem`).
     """
-    cells = sorted(unknown)
-    if not cells:
-        return set()
-    index = {cell: i for i, cell in enumerate(cells)}
-    floor = floors or {}
-    eq = _equations(groups, relations, index, counts)
-    # a reader takes every listed cell to count at least one case, even one a re-issue
-    # keeps listed at zero, unless that contradicts what it holds
-    tight = None
-    for zero in (1.0, 0.0):
-        lower = [
-            float(floor[c])
-            if c in floor
-            else 0.0
-            if c in unlisted
-            else 1.0
-            if counts.get(c, 0) > 0
-            else zero
-            for c in cells
+    system = BoundSystem(counts, groups, relations=relations, floors=floors)
+    return system.pinned(unknown, unlisted=unlisted, ignore=ignore)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tight:
+    """Step 1 on one part: the cells held at their least value, and the other inequality
+    rows that hold with equality (cell → coefficient)."""
+
+    at_least: frozenset[Key]
+    extra: tuple[dict[Key, int], ...]
+
+
+class BoundSystem:
+    """Check 4 over one system — a :func:`~dief.disclosure.protect` run's counts, groups,
+    relations and floors, which stay the same while its cells are hidden or published —
+    solved part by part.
+
+    The unknowns fall into *parts* that no equation or inequality joins (an equation's
+    unknown cells, a cell and its table's total, a table's item categories and its total
+    are in one part), and the linear programme of step 1 is one independent programme per
+    part (the homogenised programme's λ aside, which changes no part's tight rows). Hiding
+    or publishing a cell changes only the part it joins or leaves, so a part with the same
+    unknowns and least values as at an earlier call is not solved again: a search that
+    hides a few cells a round re-solves the parts around them, not a region's history (at
+    10 years, some 400 parts, the largest a third of the unknowns). Where a part has no
+    solution with every listed cell at least one, that part alone takes its cells listed
+    at zero (a re-issue's) at least 0.
+    """
+
+    __slots__ = (
+        "_counts",
+        "_floors",
+        "_groups",
+        "_of_cell",
+        "_relations",
+        "_rows",
+        "_solved",
+        "_tables",
+    )
+
+    def __init__(
+        self,
+        counts: Mapping[Key, int],
+        groups: Sequence[Group],
+        *,
+        relations: Sequence[Mapping[Key, int]] = (),
+        floors: Mapping[Key, int] | None = None,
+    ) -> None:
+        self._counts = counts
+        self._groups = groups
+        self._relations = relations
+        self._floors: Mapping[Key, int] = floors or {}
+        self._rows: list[Mapping[Key, int]] | None = None
+        self._of_cell: dict[Key, list[int]] | None = None
+        self._tables: dict[str, list[Key]] | None = None
+        self._solved: dict[tuple[frozenset[Key], tuple[float, ...]], _Tight | None] = {}
+
+    def pinned(
+        self,
+        unknown: Collection[Key],
+        *,
+        unlisted: Collection[Key] = frozenset(),
+        ignore: Collection[Key] = frozenset(),
+    ) -> set[Key]:
+        """:func:`pinned_cells` of *unknown* in this system."""
+        cells = set(unknown)
+        if not cells:
+            return set()
+        fixed: set[Key] = set()
+        extra: list[dict[Key, int]] = []
+        parts = self._parts(cells)
+        self._solve_together(parts, unlisted)
+        for part in parts:
+            tight = self._tight_part(part, unlisted)
+            fixed |= tight.at_least
+            extra.extend(tight.extra)
+        if fixed - set(ignore):
+            return fixed
+        if not fixed and not extra:
+            return set()
+        start = fixed | {c for row in extra for c in row}
+        near = _component(start, cells, self._groups)
+        rest = ({c for g in near for c in g.cells if c in cells} | start) - fixed
+        return fixed | determined_cells(rest, near, relations=[*self._relations, *extra])
+
+    def _index(self) -> tuple[list[Mapping[Key, int]], dict[Key, list[int]], dict[str, list[Key]]]:
+        """The equations (the groups', then the relations), cell → the equations naming
+        it, and table → its listed cells; built once."""
+        if self._rows is None or self._of_cell is None or self._tables is None:
+            rows: list[Mapping[Key, int]] = [*map(_group_row, self._groups), *self._relations]
+            of_cell: dict[Key, list[int]] = {}
+            for i, row in enumerate(rows):
+                for cell in row:
+                    of_cell.setdefault(cell, []).append(i)
+            tables: dict[str, list[Key]] = {}
+            for key in self._counts:
+                tables.setdefault(key[0], []).append(key)
+            self._rows, self._of_cell, self._tables = rows, of_cell, tables
+        return self._rows, self._of_cell, self._tables
+
+    def _parts(self, cells: set[Key]) -> list[frozenset[Key]]:
+        """*cells* split into the parts no equation or inequality joins."""
+        return _union_parts(cells, self._links(cells))
+
+    def _links(self, cells: set[Key]) -> Iterator[tuple[Key, Key]]:
+        """Pairs of *cells* one equation or inequality names together: cells of one
+        equation, a cell and its table's total, a table's item categories."""
+        rows, of_cell, _ = self._index()
+        seen: set[int] = set()
+        items: dict[str, Key] = {}
+        for cell in cells:
+            for i in of_cell.get(cell, ()):
+                if i not in seen:
+                    seen.add(i)
+                    yield from ((cell, other) for other in rows[i] if other in cells)
+            total = (cell[0], *TOTAL)
+            if total in cells:
+                yield cell, total
+            if cell[1] == _ITEMS:
+                yield cell, items.setdefault(cell[0], cell)
+
+    def _solve_together(self, parts: list[frozenset[Key]], unlisted: Collection[Key]) -> None:
+        """Step 1 on every part not solved yet, as one linear programme (one call, however
+        many small parts a round changed), its tight rows kept part by part. Where that
+        programme has no solution, each part is left to :meth:`_tight_part` alone."""
+        fresh = [
+            (part, key)
+            for part in parts
+            if (key := self._key(part, unlisted, 1.0)) not in self._solved
         ]
-        ub_rows, ub_rhs, ub_cells = _inequalities(index, counts, lower)
-        tight = _tight(eq, (ub_rows, ub_rhs), len(cells))
-        if tight is not None or not any(counts.get(c, 0) <= 0 for c in cells):
-            break
-    if tight is None:
-        tight = set(range(len(ub_rows)))
-    at_least = {ub_cells[i] for i in tight if ub_cells[i] is not None}
-    fixed: set[Key] = {c for c in at_least if c is not None}
-    if fixed - set(ignore):
-        return fixed
-    extra = [
-        {cells[col]: int(value) for col, value in ub_rows[i].items()}
-        for i in sorted(tight)
-        if ub_cells[i] is None
-    ]
-    if not fixed and not extra:
-        return set()
-    start = fixed | {c for row in extra for c in row}
-    near = _component(start, set(cells), groups)
-    rest = ({c for g in near for c in g.cells if c in index} | start) - fixed
-    return fixed | determined_cells(rest, near, relations=[*relations, *extra])
+        if len(fresh) < 2:  # noqa: PLR2004  one part is solved on its own
+            return
+        cells = [c for part, _ in fresh for c in sorted(part)]
+        lower = tuple(v for _, (_, low) in fresh for v in low)
+        tight = self._solve(cells, lower)
+        if tight is None:
+            return
+        for part, key in fresh:
+            self._solved[key] = _Tight(
+                tight.at_least & part,
+                tuple(row for row in tight.extra if next(iter(row)) in part),
+            )
+
+    def _key(
+        self, part: frozenset[Key], unlisted: Collection[Key], zero: float
+    ) -> tuple[frozenset[Key], tuple[float, ...]]:
+        """A part and its cells' least values (in sorted order): what its tight rows
+        depend on, the system aside."""
+        return part, tuple(self._least(c, unlisted, zero) for c in sorted(part))
+
+    def _tight_part(self, part: frozenset[Key], unlisted: Collection[Key]) -> _Tight:
+        """Step 1 on one part (solved once per unknowns and least values)."""
+        cells = sorted(part)
+        tight: _Tight | None = None
+        for zero in (1.0, 0.0):
+            key = self._key(part, unlisted, zero)
+            lower = key[1]
+            if key not in self._solved:
+                self._solved[key] = self._solve(cells, lower)
+            tight = self._solved[key]
+            if tight is not None or not any(self._counts.get(c, 0) <= 0 for c in cells):
+                break
+        # no solution either way: every row counts as tight, and the caller protects more
+        return tight if tight is not None else _Tight(part, ())
+
+    def _least(self, cell: Key, unlisted: Collection[Key], zero: float) -> float:
+        if cell in self._floors:
+            return float(self._floors[cell])
+        if cell in unlisted:
+            return 0.0
+        return 1.0 if self._counts.get(cell, 0) > 0 else zero
+
+    def _solve(self, cells: list[Key], lower: tuple[float, ...]) -> _Tight | None:
+        """The tight rows of one part (``None``: no solution)."""
+        rows, of_cell, tables = self._index()
+        index = {cell: i for i, cell in enumerate(cells)}
+        wanted = sorted({i for c in cells for i in of_cell.get(c, ())})
+        eq = _equations_rows([rows[i] for i in wanted], index, self._counts)
+        own = {key: self._counts[key] for t in {c[0] for c in cells} for key in tables.get(t, ())}
+        ub_rows, ub_rhs, ub_cells = _inequalities(index, own, lower)
+        # the true counts are a solution (where every least value holds): a row strict
+        # there is no implicit equality, and needs no slack of its own
+        truth = [float(self._counts.get(c, 0)) for c in cells]
+        open_rows = _open_at(ub_rows, ub_rhs, truth) if _satisfies(eq, truth) else None
+        tight = _tight(eq, (ub_rows, ub_rhs), len(cells), open_rows or frozenset())
+        if tight is None:
+            return None
+        at_least = frozenset(c for i in tight if (c := ub_cells[i]) is not None)
+        extra = tuple(
+            {cells[col]: int(value) for col, value in ub_rows[i].items()}
+            for i in sorted(tight)
+            if ub_cells[i] is None
+        )
+        return _Tight(at_least, extra)
+
+
+def _satisfies(eq: tuple[list[dict[int, float]], list[float]], point: Sequence[float]) -> bool:
+    """Whether *point* satisfies every equation of *eq*."""
+    return all(
+        abs(sum(point[col] * coef for col, coef in row.items()) - right) < _TIGHT
+        for row, right in zip(*eq, strict=True)
+    )
+
+
+def _union_parts(cells: set[Key], links: Iterable[tuple[Key, Key]]) -> list[frozenset[Key]]:
+    """The classes of *cells* that *links* join (union-find)."""
+    parent = {c: c for c in cells}
+
+    def find(cell: Key) -> Key:
+        while parent[cell] != cell:
+            parent[cell] = parent[parent[cell]]
+            cell = parent[cell]
+        return cell
+
+    for a, b in links:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
+    out: dict[Key, set[Key]] = {}
+    for cell in cells:
+        out.setdefault(find(cell), set()).add(cell)
+    return [frozenset(part) for part in out.values()]
+
+
+def _group_row(group: Group) -> dict[Key, int]:
+    row: dict[Key, int] = {}
+    for member in group.members:
+        row[member] = row.get(member, 0) + 1
+    row[group.marginal] = row.get(group.marginal, 0) - 1
+    return row
 
 
 def _component(start: set[Key], unknown: set[Key], groups: Sequence[Group]) -> list[Group]:

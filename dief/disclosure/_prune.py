@@ -211,6 +211,10 @@ def _pinned(
     from dief.disclosure._bounds import pinned_cells  # noqa: PLC0415  it imports _suppression, which imports _search
 
     ignore = search.given | search.free
+    if groups is search.live and relations is None and counts is search.counts:
+        # the run's own system: its parts no publication changed are not solved again
+        found = search.check4.pinned(unknown, unlisted=search.unlisted, ignore=ignore)
+        return found - ignore
     found = pinned_cells(
         counts,
         unknown,

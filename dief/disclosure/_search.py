@@ -43,6 +43,7 @@ class _Search:
 
     __slots__ = (
         "by_size",
+        "check4",
         "counts",
         "dirty",
         "elimination",
@@ -90,6 +91,11 @@ class _Search:
         self.relisted = relisted
         self.public = public
         self.links: tuple[list[Group], dict[Key, list[int]]] | None = None
+        from dief.disclosure._bounds import BoundSystem  # noqa: PLC0415  it imports _suppression, which imports this module
+
+        # check 4 over this run's system, kept across rounds: a part no suppression
+        # changed is not solved again
+        self.check4 = BoundSystem(counts, live, relations=relations, floors=self.floors)
         self.standing = standing
         self.unlisted = unlisted
         self.reserve = reserve
@@ -272,21 +278,10 @@ class _Search:
 
     def pinned(self, floor0: frozenset[Key]) -> set[Key]:
         """The suppressed cells the equations and the least values pin (0 for *floor0*, else
-        1), ``given`` and ``free`` aside (:func:`~dief.disclosure._bounds.pinned_cells`)."""
-        from dief.disclosure._bounds import pinned_cells  # noqa: PLC0415  it imports _suppression, which imports this module
-
+        1), ``given`` and ``free`` aside (:meth:`BoundSystem.pinned`)."""
         unknown = {c for c in self.hidden if c not in self.known}
         ignore = self.given | self.free
-        found = pinned_cells(
-            self.counts,
-            unknown,
-            self.live,
-            relations=self.relations,
-            unlisted=floor0,
-            ignore=ignore,
-            floors=self.floors,
-        )
-        return found - ignore
+        return self.check4.pinned(unknown, unlisted=floor0, ignore=ignore) - ignore
 
     def bound_widen(self, leak: Key) -> Key | None:
         """A candidate whose suppression frees *leak*, among the cells of the bounds that
@@ -294,16 +289,8 @@ class _Search:
         first that frees it, else ``None`` (never a cell that would protect nothing)."""
         others = frozenset(c for c in self.hidden if c not in self.known and c != leak)
         for pick in self.bound_candidates(leak):
-            from dief.disclosure._bounds import pinned_cells  # noqa: PLC0415  it imports _suppression, which imports this module
-
-            pinned = pinned_cells(
-                self.counts,
-                {*others, leak, pick},
-                self.live,
-                relations=self.relations,
-                unlisted=self.unlisted,
-                ignore=others | {pick},
-                floors=self.floors,
+            pinned = self.check4.pinned(
+                {*others, leak, pick}, unlisted=self.unlisted, ignore=others | {pick}
             )
             if leak not in pinned:
                 return pick
