@@ -34,7 +34,7 @@ from dief.aggregator import TOTAL
 from dief.disclosure._suppression import Group, Key, determined_cells
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
 __all__ = ["BoundSystem", "pinned_cells"]
 
@@ -339,25 +339,43 @@ class BoundSystem:
         return self._rows, self._of_cell, self._tables
 
     def _parts(self, cells: set[Key]) -> list[frozenset[Key]]:
-        """*cells* split into the parts no equation or inequality joins."""
-        return _union_parts(cells, self._links(cells))
-
-    def _links(self, cells: set[Key]) -> Iterator[tuple[Key, Key]]:
-        """Pairs of *cells* one equation or inequality names together: cells of one
+        """*cells* split into the parts no equation or inequality joins: the cells of one
         equation, a cell and its table's total, a table's item categories."""
         rows, of_cell, _ = self._index()
-        seen: set[int] = set()
-        items: dict[str, Key] = {}
+        of_table: dict[str, list[Key]] = {}
         for cell in cells:
-            for i in of_cell.get(cell, ()):
-                if i not in seen:
-                    seen.add(i)
-                    yield from ((cell, other) for other in rows[i] if other in cells)
-            total = (cell[0], *TOTAL)
-            if total in cells:
-                yield cell, total
-            if cell[1] == _ITEMS:
-                yield cell, items.setdefault(cell[0], cell)
+            of_table.setdefault(cell[0], []).append(cell)
+        done_rows: set[int] = set()
+        done_tables: set[tuple[str, bool]] = set()
+        placed: set[Key] = set()
+        out: list[frozenset[Key]] = []
+        for start in cells:
+            if start in placed:
+                continue
+            placed.add(start)
+            part = [start]
+            walked = 0
+            while walked < len(part):
+                cell = part[walked]
+                walked += 1
+                near = [o for i in of_cell.get(cell, ()) if i not in done_rows for o in rows[i]]
+                done_rows.update(of_cell.get(cell, ()))
+                table = cell[0]
+                total = (table, *TOTAL)
+                if total in cells:
+                    near.append(total)
+                    if cell == total and (table, False) not in done_tables:
+                        done_tables.add((table, False))
+                        near.extend(of_table[table])
+                if cell[1] == _ITEMS and (table, True) not in done_tables:
+                    done_tables.add((table, True))
+                    near.extend(c for c in of_table[table] if c[1] == _ITEMS)
+                for other in near:
+                    if other in cells and other not in placed:
+                        placed.add(other)
+                        part.append(other)
+            out.append(frozenset(part))
+        return out
 
     def _solve_together(self, parts: list[frozenset[Key]], unlisted: Collection[Key]) -> None:
         """Step 1 on every part not solved yet, as one linear programme (one call, however
@@ -440,26 +458,6 @@ def _satisfies(eq: tuple[list[dict[int, float]], list[float]], point: Sequence[f
         abs(sum(point[col] * coef for col, coef in row.items()) - right) < _TIGHT
         for row, right in zip(*eq, strict=True)
     )
-
-
-def _union_parts(cells: set[Key], links: Iterable[tuple[Key, Key]]) -> list[frozenset[Key]]:
-    """The classes of *cells* that *links* join (union-find)."""
-    parent = {c: c for c in cells}
-
-    def find(cell: Key) -> Key:
-        while parent[cell] != cell:
-            parent[cell] = parent[parent[cell]]
-            cell = parent[cell]
-        return cell
-
-    for a, b in links:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[ra] = rb
-    out: dict[Key, set[Key]] = {}
-    for cell in cells:
-        out.setdefault(find(cell), set()).add(cell)
-    return [frozenset(part) for part in out.values()]
 
 
 def _group_row(group: Group) -> dict[Key, int]:

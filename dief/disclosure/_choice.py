@@ -262,13 +262,22 @@ def _step(
     reached: list[Key] = []
     for group in near:
         # its members first, then its marginal: the order the walk judged them in
-        for cell, pool in (*((m, members) for m in group.members), (group.marginal, marginals)):
+        for cell in group.members:
             if cell in passed:
                 continue
             if candidate(cell):
-                pool.add(cell)
+                members.add(cell)
             else:
                 passed.add(cell)
                 if unknown(cell):
                     reached.append(cell)
+        cell = group.marginal
+        if cell in passed:
+            continue
+        if candidate(cell):
+            marginals.add(cell)
+        else:
+            passed.add(cell)
+            if unknown(cell):
+                reached.append(cell)
     return members, marginals, reached
