@@ -183,8 +183,10 @@ class Elimination(Generic[K]):
         self._where: dict[int, set[int]] = {}  # column → rows nonzero there
         self._pivot_of: dict[int, int] = {}  # pivot column → its row
         self._pivot_rows: set[int] = set()
+        self._pivot_col: dict[int, int] = {}  # pivot row → its column
         self._unknown: set[int] = set()
         self._hcount: dict[int, int] = {}  # row → entries at unknown columns
+        self._single: set[int] = set()  # the rows with one entry at an unknown column
         for equation in equations:
             row: Row = {}
             for key, value in equation.items():
@@ -212,7 +214,20 @@ class Elimination(Generic[K]):
         for col in row:
             self._where.setdefault(col, set()).add(index)
         self._rows[index] = row
-        self._hcount[index] = sum(1 for col in row if col in self._unknown)
+        self._count(index, sum(1 for col in row if col in self._unknown))
+
+    def _count(self, index: int, unknowns: int) -> None:
+        """Set row *index*'s number of entries at unknown columns (and whether it is one)."""
+        self._hcount[index] = unknowns
+        if unknowns == 1:
+            self._single.add(index)
+        else:
+            self._single.discard(index)
+
+    def _pivot(self, col: int, index: int) -> None:
+        self._pivot_of[col] = index
+        self._pivot_col[index] = col
+        self._pivot_rows.add(index)
 
     def __contains__(self, key: object) -> bool:
         col = self._col.get(key)  # type: ignore[arg-type]
@@ -226,7 +241,7 @@ class Elimination(Generic[K]):
         self._unknown.add(col)
         touched = sorted(self._where.get(col, ()))
         for index in touched:
-            self._hcount[index] += 1
+            self._count(index, self._hcount[index] + 1)
         free = [i for i in touched if i not in self._pivot_rows]
         if not free:
             return  # a free column: the pivot rows may name it, nothing else changes
@@ -235,8 +250,7 @@ class Elimination(Generic[K]):
         for index in touched:
             if index != chosen:
                 self._set(index, _eliminate(self._rows[index], col, pivot))
-        self._pivot_of[col] = chosen
-        self._pivot_rows.add(chosen)
+        self._pivot(col, chosen)
 
     def forget(self, key: K) -> None:
         """Make *key* a constant again (a no-op if it is no unknown): the rows naming it
@@ -247,11 +261,12 @@ class Elimination(Generic[K]):
             return
         self._unknown.discard(col)
         for index in self._where.get(col, ()):
-            self._hcount[index] -= 1
+            self._count(index, self._hcount[index] - 1)
         own = self._pivot_of.pop(col, None)
         if own is None:
             return
         self._pivot_rows.discard(own)
+        del self._pivot_col[own]
         rest = self._unknown_entries(own, col)
         if not rest:
             return
@@ -260,8 +275,7 @@ class Elimination(Generic[K]):
         for index in sorted(self._where.get(f, ())):
             if index != own:
                 self._set(index, _eliminate(self._rows[index], f, pivot))
-        self._pivot_of[f] = own
-        self._pivot_rows.add(own)
+        self._pivot(f, own)
 
     def sources(self, key: K) -> list[tuple[K, bool]]:
         """The cells, not unknown, that the determined *key* is computed from (empty if it
@@ -287,7 +301,7 @@ class Elimination(Generic[K]):
 
     def determined(self) -> set[K]:
         """The unknowns whose value follows from the equations and the other columns."""
-        return {self._key[col] for col, index in self._pivot_of.items() if self._hcount[index] == 1}
+        return {self._key[self._pivot_col[i]] for i in self._single if i in self._pivot_col}
 
     def determined_without(self, key: K) -> set[K]:
         """The unknowns (but *key*) that become determined once *key* is a constant; the
@@ -301,7 +315,7 @@ class Elimination(Generic[K]):
         col = self._col.get(key)
         if col is None or col not in self._unknown:
             return set()
-        pivot_col = {index: c for c, index in self._pivot_of.items()}
+        pivot_col = self._pivot_col
         out: set[K] = set()
         own = self._pivot_of.get(col)
         if own is None:
