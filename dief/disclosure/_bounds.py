@@ -359,9 +359,28 @@ class BoundSystem:
         if not fixed and not extra:
             return set()
         start = fixed | {c for row in extra for c in row}
-        near = _component(start, cells, self._groups)
+        near = self._component(start, cells)
         rest = ({c for g in near for c in g.cells if c in cells} | start) - fixed
         return fixed | determined_cells(rest, near, relations=[*self._relations, *extra])
+
+    def _component(self, start: set[Key], unknown: set[Key]) -> list[Group]:
+        """The groups reachable from *start* through *unknown* cells."""
+        rows, of_cell, _ = self._index()
+        count = len(self._groups)
+        seen: set[int] = set()
+        visited = set(start)
+        frontier = list(start)
+        while frontier:
+            cell = frontier.pop()
+            for i in of_cell.get(cell, ()):
+                if i >= count or i in seen:
+                    continue  # a relation's row, or a group walked already
+                seen.add(i)
+                for other in rows[i]:
+                    if other in unknown and other not in visited:
+                        visited.add(other)
+                        frontier.append(other)
+        return [self._groups[i] for i in sorted(seen)]
 
     def _index(self) -> tuple[list[Mapping[Key, int]], dict[Key, list[int]], dict[str, list[Key]]]:
         """The equations (the groups', then the relations), cell → the equations naming
@@ -509,26 +528,3 @@ def _group_row(group: Group) -> dict[Key, int]:
         row[member] = row.get(member, 0) + 1
     row[group.marginal] = row.get(group.marginal, 0) - 1
     return row
-
-
-def _component(start: set[Key], unknown: set[Key], groups: Sequence[Group]) -> list[Group]:
-    """The groups reachable from *start* through *unknown* cells."""
-    of_cell: dict[Key, list[int]] = {}
-    for i, group in enumerate(groups):
-        for cell in group.cells:
-            if cell in unknown:
-                of_cell.setdefault(cell, []).append(i)
-    seen: set[int] = set()
-    visited = set(start)
-    frontier = list(start)
-    while frontier:
-        cell = frontier.pop()
-        for i in of_cell.get(cell, ()):
-            if i in seen:
-                continue
-            seen.add(i)
-            for other in groups[i].cells:
-                if other in unknown and other not in visited:
-                    visited.add(other)
-                    frontier.append(other)
-    return [groups[i] for i in sorted(seen)]
