@@ -9,12 +9,22 @@ determines (two suppressed cells that must sum to 2 are both 1). :func:`pinned_c
 every such cell, exactly over the reals, with one linear programme and one elimination:
 
 1. The *implicit equalities*: the inequalities that hold with equality in every solution.
-   One linear programme finds them all (the homogenised slack programme: maximise the sum
-   of slacks ``s`` with ``A x = λ b``, ``G x + s <= λ h``, ``0 <= s <= 1``, ``λ >= 1``; an
-   inequality that can be strict gets ``s = 1``, one that cannot gets ``s = 0``).
+   One linear programme finds them all. Where the true counts ``x*`` are a solution (every
+   least value holds; always, but for a re-issue's cells listed at zero), only the rows
+   ``T`` tight at ``x*`` can be implicit equalities, and such a row is one iff it stays
+   tight along every direction that stays in the solutions (``A d = 0``, ``G_T d <= 0``):
+   maximise the sum of slacks ``s`` with ``G_T d + s <= 0``, ``0 <= s <= 1``
+   (:func:`_tight_around`; a cone, so one direction puts ``s = 1`` on every row that can be
+   strict). Otherwise the homogenised slack programme (:func:`_tight`: ``A x = λ b``,
+   ``G x + s <= λ h``, ``0 <= s <= 1``, ``λ >= 1``; ``None`` where there is no solution).
 2. With those as equations, the solutions have a relative interior where every other
    inequality is strict, so a cell is pinned iff the equations determine it: the exact
    elimination of :func:`~dief.disclosure.determined_cells`.
+
+A search asks again after every round of suppressions (:class:`BoundSystem`): the
+unknowns fall into parts no row joins, and a part asked before with the same unknowns and
+least values is not solved again; the parts a round changed are solved together, in one
+programme.
 
 HiGHS (``scipy.optimize.linprog``) solves the programme in floating point; a slack below
 one half counts as zero (the exact optimum puts every slack at 0 or 1). Integer rounding
