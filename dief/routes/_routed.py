@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
-from dief.aggregator.store import RouteTables
+from dief.aggregator.store import RoutePattern, RouteTables
 from dief.wire import ROUTE_DIMENSIONS
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def routed_cells(
         (region, cell)
         for region, listed in tables.items()
         for cell, count in listed.items()
-        if count is not None and count > 0
+        if RoutePattern.bounds(count)
     )
 
 

@@ -145,6 +145,14 @@ class RoutePattern:
     def __len__(self) -> int:
         return len(self.suppressed) + len(self.counts)
 
+    @staticmethod
+    def bounds(count: int | None) -> bool:
+        """Whether a cell an issue lists at *count* (``None``: suppressed) is published in
+        the sense of ``published``: a count of one case or more, which bounds the sender's
+        summary row cell from below for the receiving meeting (a cell listed at 0 bounds
+        nothing). The one rule: the record's mark and ``dief.routes.routed_cells``."""
+        return count is not None and count > 0
+
 
 def _regions(text: str | None) -> tuple[str, ...]:
     if not text:
@@ -308,7 +316,7 @@ class RouteTables:
                 }
                 changed = [
                     {"region": region, "to_region": to, "period": p, "dimension": d, "value": v,
-                     "count": count, "published": count is not None and count > 0}
+                     "count": count, "published": RoutePattern.bounds(count)}
                     for (to, p, d, v), count in sorted(wanted.items())
                     if (to, p, d, v) not in stored
                     or (stored[to, p, d, v] is not None and stored[to, p, d, v] != count)
