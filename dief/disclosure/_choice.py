@@ -210,7 +210,8 @@ def widen(  # noqa: PLR0913, PLR0917  the search's state, passed by _Search alon
     unknown: Callable[[Key], bool],
     dead: set[Key] | None = None,
 ) -> Key | None:
-    """A published cell to suppress so that *leak* may stop being determined.
+    """A published cell to suppress so that *leak* may stop being determined (every
+    *candidate* is a cell not *unknown*).
 
     The smallest candidate member of a group holding *leak*, else such a marginal; when
     no cell of those groups is a candidate, the same one step further out, through the
@@ -261,23 +262,26 @@ def _step(
     marginals: set[Key] = set()
     reached: list[Key] = []
     for group in near:
-        # its members first, then its marginal: the order the walk judged them in
+        # its members first, then its marginal: the order the walk judged them in; an
+        # unknown cell is never a candidate (every caller's candidates are published)
         for cell in group.members:
             if cell in passed:
                 continue
-            if candidate(cell):
+            if unknown(cell):
+                passed.add(cell)
+                reached.append(cell)
+            elif candidate(cell):
                 members.add(cell)
             else:
                 passed.add(cell)
-                if unknown(cell):
-                    reached.append(cell)
         cell = group.marginal
         if cell in passed:
             continue
-        if candidate(cell):
+        if unknown(cell):
+            passed.add(cell)
+            reached.append(cell)
+        elif candidate(cell):
             marginals.add(cell)
         else:
             passed.add(cell)
-            if unknown(cell):
-                reached.append(cell)
     return members, marginals, reached

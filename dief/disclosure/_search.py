@@ -121,7 +121,12 @@ class _Search:
 
     def plain(self, cell: Key) -> bool:
         """A candidate that is not reserved."""
-        return self.candidate(cell) and cell not in self.reserve
+        return (
+            cell in self.counts
+            and cell not in self.hidden
+            and cell not in self.known
+            and cell not in self.reserve
+        )
 
     def widen(
         self,
