@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # dief.disclosure._search (of _suppression) imports the choices from here
@@ -25,12 +26,15 @@ if TYPE_CHECKING:  # dief.disclosure._search (of _suppression) imports the choic
 __all__ = [
     "BySize",
     "Spend",
+    "Walk",
+    "WalkMemo",
     "first_choice",
     "fix_group",
     "forced",
     "least_value",
     "source_pick",
     "spend_key",
+    "walk",
     "widen",
 ]
 
@@ -226,38 +230,131 @@ def widen(  # noqa: PLR0913, PLR0917  the search's state, passed by _Search alon
     """
     if dead is not None and leak in dead:
         return None
+    found = walk(leak, groups, groups_of, candidate, unknown)
+    if isinstance(found, Walk):
+        return found.pick(by_size)
+    if dead is not None:
+        dead.update(found)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """What :func:`walk` found: the candidate members and marginals of the groups of the
+    step that had some, and the step at which each cell was judged before (so a caller
+    can tell whether a later state would walk the same way up to that step)."""
+
+    members: frozenset[Key]
+    marginals: frozenset[Key]
+    step: int
+    judged: Mapping[Key, int]
+
+    def pick(self, by_size: BySize, gone: Callable[[Key], bool] | None = None) -> Key | None:
+        """:func:`widen`'s choice: the smallest member, else the smallest marginal (*gone*:
+        cells no longer candidates, left out; ``None`` when none is left)."""
+        for pool in (self.members, self.marginals):
+            left = [c for c in pool if gone is None or not gone(c)]
+            if left:
+                return min(left, key=by_size)
+        return None
+
+    def holds_after(self, changed: Iterable[Key]) -> bool:
+        """Whether a walk from the same cell would reach this step the same way after
+        *changed* cells became unknown (nothing else changed but candidates lost): none of
+        them was judged before this step (one judged at it is walked on from only at the
+        next), so the earlier steps find nothing and this step's groups are the same."""
+        return all(self.judged.get(cell, self.step) >= self.step for cell in changed)
+
+
+class WalkMemo:
+    """:func:`widen` for one search's walks over the same groups with the same candidates,
+    each walk from a leak resumed where the last one from it stopped while that holds
+    (:meth:`Walk.holds_after`). Check 3 walks from a leak none of whose sources is plain
+    again and again while the cells it finds are hidden one by one (up to 416 times for one
+    leak of a region at 10 years), and the cells hidden meanwhile are seldom judged before
+    the step that found them. The same choice as a fresh walk: the earlier steps still find
+    nothing, that step's groups are the same and its candidates are the ones left. The
+    search reports every cell it hides (:meth:`hidden`)."""
+
+    __slots__ = ("_log", "_walks")
+
+    def __init__(self) -> None:
+        self._log: list[Key] = []
+        self._walks: dict[Key, tuple[Walk, int]] = {}
+
+    def hidden(self, cell: Key) -> None:
+        """*cell* is hidden now (an unknown, or a candidate no more)."""
+        self._log.append(cell)
+
+    def widen(  # noqa: PLR0913, PLR0917  widen's arguments
+        self,
+        leak: Key,
+        groups: Sequence[Group],
+        groups_of: Mapping[Key, Sequence[int]],
+        by_size: BySize,
+        candidate: Callable[[Key], bool],
+        unknown: Callable[[Key], bool],
+    ) -> Key | None:
+        """:func:`widen` from *leak* (always over the same *groups* and *candidate*)."""
+        kept = self._walks.get(leak)
+        if kept is not None:
+            found, seen = kept
+            if found.holds_after(self._log[seen:]):
+                pick = found.pick(by_size, lambda c: not candidate(c))
+                if pick is not None:
+                    self._walks[leak] = (found, len(self._log))
+                    return pick
+        result = walk(leak, groups, groups_of, candidate, unknown)
+        if not isinstance(result, Walk):
+            self._walks.pop(leak, None)
+            return None
+        self._walks[leak] = (result, len(self._log))
+        return result.pick(by_size)
+
+
+def walk(
+    leak: Key,
+    groups: Sequence[Group],
+    groups_of: Mapping[Key, Sequence[int]],
+    candidate: Callable[[Key], bool],
+    unknown: Callable[[Key], bool],
+) -> Walk | list[Key]:
+    """:func:`widen`'s walk: the first step whose groups hold a candidate (a
+    :class:`Walk`), else every unknown cell visited (no candidate is reachable)."""
     # every cell is judged once: a candidate ends the walk at its step; any other is
-    # *passed*, and walked on from if unknown (the leak is judged like any other cell)
-    passed: set[Key] = set()
+    # *passed* (with its step), and walked on from if unknown (the leak is judged like any
+    # other cell)
+    passed: dict[Key, int] = {}
     visited = [leak]
     frontier = [leak]
     # a group walked through at an earlier step had no candidate (the walk would have
     # stopped there) and its unknown cells are reached: passing it again changes nothing
     walked: set[int] = set()
+    step = 0
     while frontier:
+        step += 1
         near = {i for cell in frontier for i in groups_of.get(cell, ())} - walked
         walked |= near
-        members, marginals, reached = _step([groups[i] for i in near], passed, candidate, unknown)
-        if members:
-            return min(members, key=by_size)
-        if marginals:
-            return min(marginals, key=by_size)
+        members, marginals, reached = _step(
+            [groups[i] for i in near], passed, step, candidate, unknown
+        )
+        if members or marginals:
+            return Walk(frozenset(members), frozenset(marginals), step, passed)
         visited.extend(reached)
         frontier = reached
-    if dead is not None:
-        dead.update(visited)
-    return None
+    return visited
 
 
 def _step(
     near: Iterable[Group],
-    passed: set[Key],
+    passed: dict[Key, int],
+    step: int,
     candidate: Callable[[Key], bool],
     unknown: Callable[[Key], bool],
 ) -> tuple[set[Key], set[Key], list[Key]]:
-    """One step of :func:`widen` through the groups *near* it: their candidate members and
-    marginals, and the unknown cells reached (each cell not *passed* yet judged once, and
-    passed unless a candidate)."""
+    """One step (*step*) of :func:`walk` through the groups *near* it: their candidate
+    members and marginals, and the unknown cells reached (each cell not *passed* yet
+    judged once, and passed, with the step, unless a candidate)."""
     members: set[Key] = set()
     marginals: set[Key] = set()
     reached: list[Key] = []
@@ -268,20 +365,20 @@ def _step(
             if cell in passed:
                 continue
             if unknown(cell):
-                passed.add(cell)
+                passed[cell] = step
                 reached.append(cell)
             elif candidate(cell):
                 members.add(cell)
             else:
-                passed.add(cell)
+                passed[cell] = step
         cell = group.marginal
         if cell in passed:
             continue
         if unknown(cell):
-            passed.add(cell)
+            passed[cell] = step
             reached.append(cell)
         elif candidate(cell):
             marginals.add(cell)
         else:
-            passed.add(cell)
+            passed[cell] = step
     return members, marginals, reached

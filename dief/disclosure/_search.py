@@ -15,7 +15,7 @@ import dataclasses
 import heapq
 from typing import TYPE_CHECKING
 
-from dief.disclosure._choice import fix_group, source_pick, spend_key, widen
+from dief.disclosure._choice import WalkMemo, fix_group, source_pick, spend_key, widen
 from dief.disclosure._elimination import Elimination
 from dief.exceptions import UnprotectedCellError
 
@@ -64,6 +64,7 @@ class _Search:
         "traced",
         "traced_of",
         "unlisted",
+        "walks",
     )
 
     def __init__(  # noqa: PLR0913  the run's state, from protect's options
@@ -114,6 +115,8 @@ class _Search:
         self.traced = reissue.traced
         self.traced_of = self.groups_of if reissue.traced is live else _index(reissue.traced)
         self.dirty: set[int] = set(range(len(live)))
+        # check 3's walks among the plain candidates, resumed while they hold
+        self.walks = WalkMemo()
 
     def candidate(self, cell: Key) -> bool:
         """A listed cell that may still be taken as a secondary suppression."""
@@ -158,6 +161,7 @@ class _Search:
     def hide(self, cell: Key) -> None:
         """Suppress *cell*; unless known, it becomes an unknown of the reduced equations."""
         self.hidden.add(cell)
+        self.walks.hidden(cell)
         if cell not in self.known:
             self.elimination.add(cell)
 
@@ -256,7 +260,7 @@ class _Search:
             pick = source_pick(sources, self.by_size, self.plain)
             if pick is None and self.reserve:
                 # no plain source: a plain cell further out before a reserved source
-                pick = widen(
+                pick = self.walks.widen(
                     leaks[0], self.live, self.groups_of, self.by_size, self.plain, self.unknown
                 )
             if pick is None:
