@@ -327,6 +327,16 @@ def _base_cells(
     # a withheld value of a month is still in the quarter's sums; a value the month has no
     # case of stays a known zero there (the reader does not know it: the safe side)
     unlisted |= withheld_cells(withheld)
+    if coarse:
+        # a month lists no dimension but kind by design (months by total), so none of its
+        # others is "withheld": a first issue and a re-issue (where every dimension no
+        # earlier issue listed stays withheld) name the same, nothing; its cells stay
+        # unlisted either way
+        withheld = {
+            (table, dimension): members
+            for (table, dimension), members in withheld.items()
+            if not is_month(table) or month_shows((dimension, ""))
+        }
     cells = PatternCells(
         tables, parts, counts, primary, unlisted, set(), nil, withheld, recorded, zeros
     )
