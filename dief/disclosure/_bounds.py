@@ -200,9 +200,9 @@ def _tight_around(
     if not asked:
         return set()
     size = n + len(asked)
-    a_eq = _matrix(eq_rows, [0.0] * len(eq_rows), size, size, slack_of=None)
+    a_eq = _matrix(eq_rows, [0.0] * len(eq_rows), None, size, slack_of=None)
     slack_of: list[int | None] = list(range(n, size))
-    a_ub = _matrix([ub_rows[i] for i in asked], [0.0] * len(asked), size, size, slack_of=slack_of)
+    a_ub = _matrix([ub_rows[i] for i in asked], [0.0] * len(asked), None, size, slack_of=slack_of)
     objective = np.zeros(size)
     objective[n:] = -1.0
     result = linprog(
@@ -239,12 +239,13 @@ def _open_at(
 def _matrix(
     rows: list[dict[int, float]],
     rhs: list[float],
-    lam: int,
+    lam: int | None,
     size: int,
     *,
     slack_of: Sequence[int | None] | None,
 ) -> object:
-    """``row . x - lambda * rhs (+ s_i)`` as a sparse matrix (``None`` without rows)."""
+    """``row . x - lambda * rhs (+ s_i)`` as a sparse matrix (``None`` without rows;
+    *lam* ``None``: no ``λ`` column, the right-hand sides left out)."""
     if not rows:
         return None
     r, c, v = [], [], []
@@ -253,7 +254,7 @@ def _matrix(
             r.append(i)
             c.append(col)
             v.append(value)
-        if right:
+        if right and lam is not None:
             r.append(i)
             c.append(lam)
             v.append(-right)

@@ -361,24 +361,15 @@ def _step(
     for group in near:
         # its members first, then its marginal: the order the walk judged them in; an
         # unknown cell is never a candidate (every caller's candidates are published)
-        for cell in group.members:
-            if cell in passed:
-                continue
-            if unknown(cell):
-                passed[cell] = step
-                reached.append(cell)
-            elif candidate(cell):
-                members.add(cell)
-            else:
-                passed[cell] = step
-        cell = group.marginal
-        if cell in passed:
-            continue
-        if unknown(cell):
-            passed[cell] = step
-            reached.append(cell)
-        elif candidate(cell):
-            marginals.add(cell)
-        else:
-            passed[cell] = step
+        for cells, pool in ((group.members, members), ((group.marginal,), marginals)):
+            for cell in cells:
+                if cell in passed:
+                    continue
+                if unknown(cell):
+                    passed[cell] = step
+                    reached.append(cell)
+                elif candidate(cell):
+                    pool.add(cell)
+                else:
+                    passed[cell] = step
     return members, marginals, reached
