@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections import defaultdict
 from datetime import date
@@ -36,6 +37,25 @@ if TYPE_CHECKING:
 
 TODAY = date(2026, 11, 22)
 SECRET = b"s" * 32
+
+#: The base64url fields of a record and of an envelope: random bytes, where a short string
+#: such as a State code occurs by chance (three letters: about one record in 250).
+RANDOM_FIELDS = frozenset(
+    {"contributor_token", "owner_key", "owner_sig", "nonce", "ciphertext", "wrapped"}
+)
+
+
+def clear_text(document: bytes | str) -> str:
+    """The JSON *document* without its :data:`RANDOM_FIELDS`: where a leak must not be."""
+
+    def strip(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in RANDOM_FIELDS}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return json.dumps(strip(json.loads(document)))
 
 
 def identity(secret: bytes = SECRET) -> NodeIdentity:

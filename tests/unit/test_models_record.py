@@ -25,7 +25,7 @@ from dief.wire import (
     ownership_problem,
     parse_case,
 )
-from tests.unit.record_helpers import b64url, owner_public, signed_record
+from tests.unit.record_helpers import b64url, clear_text, owner_public, signed_record
 
 ENVELOPE_ID = "6f1d2c3b-4a59-4e68-8b7a-0c1d2e3f4a5b"
 
@@ -69,7 +69,7 @@ def test_generalise_coarsens_and_drops_submitter_and_reference() -> None:
     text = rec.to_json().decode()
     payload = json.loads(text)
     assert "submitted_by" not in payload
-    assert "ABC" not in text
+    assert "ABC" not in clear_text(text)  # (random fields can hold it by chance)
     assert "2025-09-03" not in text
     assert "11111111-2222-4333-8444-555555555555" not in text  # the reference stays home
     assert "related" not in payload
