@@ -38,10 +38,19 @@ if TYPE_CHECKING:
 TODAY = date(2026, 11, 22)
 SECRET = b"s" * 32
 
-#: The base64url fields of a record and of an envelope: random bytes, where a short string
-#: such as a State code occurs by chance (three letters: about one record in 250).
+#: The random fields of a record and of an envelope (base64url), and of the key documents
+#: (directory, registration, key files, backups: public keys, signatures, salts, and key ids in
+#: base32): where a short string such as a State code or a node label occurs by chance (three
+#: letters in a record's base64url: about one record in 250; four letters in a registration's
+#: 9,000 characters: about one in 2,000).
 RANDOM_FIELDS = frozenset(
-    {"contributor_token", "owner_key", "owner_sig", "nonce", "ciphertext", "wrapped"}
+    {
+        *("contributor_token", "owner_key", "owner_sig"),
+        *("nonce", "ciphertext", "wrapped", "salt"),
+        *("public", "root_public", "subject_public", "registration_public", "kem_public"),
+        *("kid", "subject_kid", "registration_kid", "kem_kid", "group_kid"),
+        *("mldsa65", "ed25519"),
+    }
 )
 
 
