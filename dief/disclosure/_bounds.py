@@ -327,6 +327,7 @@ class BoundSystem:
         "_rows",
         "_solved",
         "_tables",
+        "_tight_links",
     )
 
     def __init__(
@@ -345,6 +346,7 @@ class BoundSystem:
         self._of_cell: dict[Key, list[int]] | None = None
         self._tables: dict[str, list[Key]] | None = None
         self._solved: dict[tuple[frozenset[Key], tuple[float, ...]], _Tight | None] = {}
+        self._tight_links: dict[str, tuple[frozenset[Key], bool]] | None = None
 
     def pinned(
         self,
@@ -359,7 +361,7 @@ class BoundSystem:
             return set()
         fixed: set[Key] = set()
         extra: list[dict[Key, int]] = []
-        parts = self._parts(cells)
+        parts = self._parts(cells, unlisted)
         self._solve_together(parts, unlisted)
         for part in parts:
             tight = self._tight_part(part, unlisted)
@@ -408,18 +410,39 @@ class BoundSystem:
             self._rows, self._of_cell, self._tables = rows, of_cell, tables
         return self._rows, self._of_cell, self._tables
 
-    def _parts(self, cells: set[Key]) -> list[frozenset[Key]]:
-        """*cells* split into the parts no equation or inequality joins: the cells of one
-        equation, a cell and its table's total, a table's item categories."""
-        rows, of_cell, _ = self._index()
+    def _parts(self, cells: set[Key], unlisted: Collection[Key]) -> list[frozenset[Key]]:
+        """*cells* split into the parts no equation and no inequality tight at the true
+        counts joins (:meth:`_walk`); where the true counts break a part's least values (a
+        re-issue's cell listed at zero), the parts around it are joined by every
+        inequality, as the homogenised programme needs (:func:`_tight` takes the rows
+        strict at the true counts too)."""
+        parts = self._walk(cells, cells, tight_only=True)
+        broken = [c for c in cells if self._least(c, unlisted, 1.0) > self._counts.get(c, 0)]
+        if not broken:
+            return parts
+        joined = self._walk(set(broken), cells, tight_only=False)
+        inside = {c for part in joined for c in part}
+        return [p for p in parts if not p & inside] + joined
+
+    def _walk(
+        self, starts: Collection[Key], cells: set[Key], *, tight_only: bool
+    ) -> list[frozenset[Key]]:
+        """The parts of *cells* reached from *starts*: the cells of one equation, a cell
+        and its table's total, a table's item categories and its total are in one part —
+        with *tight_only*, the last two only where the inequality holds with equality at
+        the true counts (a cell equal to its total; item categories that add up to it).
+
+        With the true counts a solution, step 1 asks only the rows tight there
+        (:func:`_tight_around`), so a row strict there joins nothing: at realistic
+        sparsity a hidden total no longer joins its table's cells into one part of the
+        whole history."""
         of_table: dict[str, list[Key]] = {}
         for cell in cells:
             of_table.setdefault(cell[0], []).append(cell)
-        done_rows: set[int] = set()
-        done_tables: set[tuple[str, bool]] = set()
+        done: set[object] = set()  # equations (their index) and tables' links walked
         placed: set[Key] = set()
         out: list[frozenset[Key]] = []
-        for start in cells:
+        for start in starts:
             if start in placed:
                 continue
             placed.add(start)
@@ -428,24 +451,62 @@ class BoundSystem:
             while walked < len(part):
                 cell = part[walked]
                 walked += 1
-                near = [o for i in of_cell.get(cell, ()) if i not in done_rows for o in rows[i]]
-                done_rows.update(of_cell.get(cell, ()))
-                table = cell[0]
-                total = (table, *TOTAL)
-                if total in cells:
-                    near.append(total)
-                    if cell == total and (table, False) not in done_tables:
-                        done_tables.add((table, False))
-                        near.extend(of_table[table])
-                if cell[1] == _ITEMS and (table, True) not in done_tables:
-                    done_tables.add((table, True))
-                    near.extend(c for c in of_table[table] if c[1] == _ITEMS)
-                for other in near:
+                for other in self._next_to(cell, cells, of_table, done, tight_only=tight_only):
                     if other in cells and other not in placed:
                         placed.add(other)
                         part.append(other)
             out.append(frozenset(part))
         return out
+
+    def _next_to(
+        self,
+        cell: Key,
+        cells: set[Key],
+        of_table: Mapping[str, list[Key]],
+        done: set[object],
+        *,
+        tight_only: bool,
+    ) -> list[Key]:
+        """The cells one row joins to *cell* (:meth:`_walk`), the rows in *done* aside
+        (and added to it)."""
+        rows, of_cell, _ = self._index()
+        near = [o for i in of_cell.get(cell, ()) if i not in done for o in rows[i]]
+        done.update(of_cell.get(cell, ()))
+        table = cell[0]
+        total = (table, *TOTAL)
+        tight_cells, items_tight = self._links().get(table, (frozenset(), False))
+        items = cell[1] == _ITEMS and (items_tight or not tight_only)
+        if total in cells and (not tight_only or cell in tight_cells or items):
+            near.append(total)
+        if cell == total and (table, False) not in done:
+            done.add((table, False))
+            near.extend(
+                c
+                for c in of_table[table]
+                if not tight_only or c in tight_cells or (c[1] == _ITEMS and items_tight)
+            )
+        if items and (table, True) not in done:
+            done.add((table, True))
+            near.extend(c for c in of_table[table] if c[1] == _ITEMS)
+        return near
+
+    def _links(self) -> dict[str, tuple[frozenset[Key], bool]]:
+        """Per table, the inequalities tight at the true counts: the cells equal to its
+        total, and whether its item categories add up to exactly its total; built once."""
+        if self._tight_links is None:
+            _, _, tables = self._index()
+            out: dict[str, tuple[frozenset[Key], bool]] = {}
+            for table, keys in tables.items():
+                total = self._counts.get((table, *TOTAL))
+                if total is None:
+                    continue
+                equal = frozenset(
+                    k for k in keys if k[1:] != TOTAL and self._counts.get(k, 0) == total
+                )
+                items = sum(self._counts.get(k, 0) for k in keys if k[1] == _ITEMS)
+                out[table] = (equal, items == total)
+            self._tight_links = out
+        return self._tight_links
 
     def _solve_together(self, parts: list[frozenset[Key]], unlisted: Collection[Key]) -> None:
         """Step 1 on every part not solved yet, as one linear programme (one call, however
