@@ -301,6 +301,22 @@ class _Tight:
     extra: tuple[dict[Key, int], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _TableLinks:
+    """One table's inequalities at the true counts: the cells equal to its total ("at most
+    the total" tight), its item categories and whether they add up to exactly its total
+    (the item row tight), and whether the true counts break one of them (counts that do
+    not add up, which only the homogenised programme takes)."""
+
+    equal: frozenset[Key]
+    items: tuple[Key, ...]
+    items_tight: bool
+    broken: bool
+
+
+_NO_LINKS = _TableLinks(frozenset(), (), items_tight=False, broken=False)
+
+
 class BoundSystem:
     """Check 4 over one system — a :func:`~dief.disclosure.protect` run's counts, groups,
     relations and floors, which stay the same while its cells are hidden or published —
@@ -322,6 +338,8 @@ class BoundSystem:
         "_counts",
         "_floors",
         "_groups",
+        "_keys",
+        "_keys_for",
         "_of_cell",
         "_relations",
         "_rows",
@@ -346,7 +364,10 @@ class BoundSystem:
         self._of_cell: dict[Key, list[int]] | None = None
         self._tables: dict[str, list[Key]] | None = None
         self._solved: dict[tuple[frozenset[Key], tuple[float, ...]], _Tight | None] = {}
-        self._tight_links: dict[str, tuple[frozenset[Key], bool]] | None = None
+        self._tight_links: dict[str, _TableLinks] | None = None
+        self._keys: dict[tuple[frozenset[Key], float], tuple[frozenset[Key], tuple[float, ...]]]
+        self._keys = {}
+        self._keys_for: Collection[Key] | None = None
 
     def pinned(
         self,
@@ -436,6 +457,8 @@ class BoundSystem:
         (:func:`_tight_around`), so a row strict there joins nothing: at realistic
         sparsity a hidden total no longer joins its table's cells into one part of the
         whole history."""
+        rows, of_cell, _ = self._index()
+        index = (rows, of_cell, self._links())
         of_table: dict[str, list[Key]] = {}
         for cell in cells:
             of_table.setdefault(cell[0], []).append(cell)
@@ -451,60 +474,33 @@ class BoundSystem:
             while walked < len(part):
                 cell = part[walked]
                 walked += 1
-                for other in self._next_to(cell, cells, of_table, done, tight_only=tight_only):
+                for other in _next_to(cell, cells, of_table, done, index, tight_only=tight_only):
                     if other in cells and other not in placed:
                         placed.add(other)
                         part.append(other)
             out.append(frozenset(part))
         return out
 
-    def _next_to(
-        self,
-        cell: Key,
-        cells: set[Key],
-        of_table: Mapping[str, list[Key]],
-        done: set[object],
-        *,
-        tight_only: bool,
-    ) -> list[Key]:
-        """The cells one row joins to *cell* (:meth:`_walk`), the rows in *done* aside
-        (and added to it)."""
-        rows, of_cell, _ = self._index()
-        near = [o for i in of_cell.get(cell, ()) if i not in done for o in rows[i]]
-        done.update(of_cell.get(cell, ()))
-        table = cell[0]
-        total = (table, *TOTAL)
-        tight_cells, items_tight = self._links().get(table, (frozenset(), False))
-        items = cell[1] == _ITEMS and (items_tight or not tight_only)
-        if total in cells and (not tight_only or cell in tight_cells or items):
-            near.append(total)
-        if cell == total and (table, False) not in done:
-            done.add((table, False))
-            near.extend(
-                c
-                for c in of_table[table]
-                if not tight_only or c in tight_cells or (c[1] == _ITEMS and items_tight)
-            )
-        if items and (table, True) not in done:
-            done.add((table, True))
-            near.extend(c for c in of_table[table] if c[1] == _ITEMS)
-        return near
-
-    def _links(self) -> dict[str, tuple[frozenset[Key], bool]]:
-        """Per table, the inequalities tight at the true counts: the cells equal to its
-        total, and whether its item categories add up to exactly its total; built once."""
+    def _links(self) -> dict[str, _TableLinks]:
+        """Per table, the inequalities tight at the true counts (:class:`_TableLinks`);
+        built once."""
         if self._tight_links is None:
             _, _, tables = self._index()
-            out: dict[str, tuple[frozenset[Key], bool]] = {}
+            out: dict[str, _TableLinks] = {}
             for table, keys in tables.items():
                 total = self._counts.get((table, *TOTAL))
                 if total is None:
                     continue
-                equal = frozenset(
-                    k for k in keys if k[1:] != TOTAL and self._counts.get(k, 0) == total
+                cells = [k for k in keys if k[1:] != TOTAL]
+                items = tuple(k for k in cells if k[1] == _ITEMS)
+                listed = sum(self._counts.get(k, 0) for k in items)
+                out[table] = _TableLinks(
+                    equal=frozenset(k for k in cells if self._counts.get(k, 0) == total),
+                    items=items,
+                    items_tight=bool(items) and listed == total,
+                    broken=any(self._counts.get(k, 0) > total for k in cells)
+                    or (bool(items) and listed < total),
                 )
-                items = sum(self._counts.get(k, 0) for k in keys if k[1] == _ITEMS)
-                out[table] = (equal, items == total)
             self._tight_links = out
         return self._tight_links
 
@@ -534,20 +530,27 @@ class BoundSystem:
         self, part: frozenset[Key], unlisted: Collection[Key], zero: float
     ) -> tuple[frozenset[Key], tuple[float, ...]]:
         """A part and its cells' least values (in sorted order): what its tight rows
-        depend on, the system aside."""
-        return part, tuple(self._least(c, unlisted, zero) for c in sorted(part))
+        depend on, the system aside. Kept per part while the same *unlisted* is asked
+        about (a part no round changed is asked again every round)."""
+        if unlisted is not self._keys_for:
+            self._keys.clear()
+            self._keys_for = unlisted
+        memo = (part, zero)
+        key = self._keys.get(memo)
+        if key is None:
+            key = part, tuple(self._least(c, unlisted, zero) for c in sorted(part))
+            self._keys[memo] = key
+        return key
 
     def _tight_part(self, part: frozenset[Key], unlisted: Collection[Key]) -> _Tight:
         """Step 1 on one part (solved once per unknowns and least values)."""
-        cells = sorted(part)
         tight: _Tight | None = None
         for zero in (1.0, 0.0):
             key = self._key(part, unlisted, zero)
-            lower = key[1]
             if key not in self._solved:
-                self._solved[key] = self._solve(cells, lower)
+                self._solved[key] = self._solve(sorted(part), key[1])
             tight = self._solved[key]
-            if tight is not None or not any(self._counts.get(c, 0) <= 0 for c in cells):
+            if tight is not None or not any(self._counts.get(c, 0) <= 0 for c in part):
                 break
         # no solution either way: every row counts as tight, and the caller protects more
         return tight if tight is not None else _Tight(part, ())
@@ -565,16 +568,21 @@ class BoundSystem:
         index = {cell: i for i, cell in enumerate(cells)}
         wanted = sorted({i for c in cells for i in of_cell.get(c, ())})
         eq = _equations_rows([rows[i] for i in wanted], index, self._counts)
-        own = {key: self._counts[key] for t in {c[0] for c in cells} for key in tables.get(t, ())}
-        ub_rows, ub_rhs, ub_cells = _inequalities(index, own, lower)
-        # the true counts are a solution (where every least value holds): a row strict
-        # there is no implicit equality, and needs no slack of its own
         truth = [float(self._counts.get(c, 0)) for c in cells]
-        open_rows = _open_at(ub_rows, ub_rhs, truth) if _satisfies(eq, truth) else None
-        if open_rows is None:
-            tight = _tight(eq, (ub_rows, ub_rhs), len(cells))
+        parts_tables = {c[0] for c in cells}
+        if (
+            all(low <= t for low, t in zip(lower, truth, strict=True))
+            and not any(self._links().get(t, _NO_LINKS).broken for t in parts_tables)
+            and _satisfies(eq, truth)
+        ):
+            # the true counts are a solution: a row strict there is no implicit equality,
+            # so only the rows tight there are built and asked
+            ub_rows, ub_cells = self._tight_rows(cells, index, lower, truth, parts_tables)
+            tight: set[int] | None = _tight_around(eq[0], ub_rows, len(cells), ())
         else:
-            tight = _tight_around(eq[0], ub_rows, len(cells), open_rows)
+            own = {key: self._counts[key] for t in parts_tables for key in tables.get(t, ())}
+            ub_rows, ub_rhs, ub_cells = _inequalities(index, own, lower)
+            tight = _tight_anyway(eq, (ub_rows, ub_rhs), truth)
         if tight is None:
             return None
         at_least = frozenset(c for i in tight if (c := ub_cells[i]) is not None)
@@ -584,6 +592,87 @@ class BoundSystem:
             if ub_cells[i] is None
         )
         return _Tight(at_least, extra)
+
+    def _tight_rows(
+        self,
+        cells: list[Key],
+        index: Mapping[Key, int],
+        lower: Sequence[float],
+        truth: Sequence[float],
+        tables: Collection[str],
+    ) -> tuple[list[dict[int, float]], list[Key | None]]:
+        """The inequality rows (:func:`_inequalities`) that hold with equality at the true
+        counts, over the part's *cells*: a least value equal to the count, a cell equal to
+        its total, item categories adding up to exactly it. Returns the rows and, for a
+        least-value row, its cell (else ``None``)."""
+        rows: list[dict[int, float]] = []
+        of: list[Key | None] = []
+        for j, (low, value) in enumerate(zip(lower, truth, strict=True)):
+            if value <= low:
+                rows.append({j: -1.0})
+                of.append(cells[j])
+        links = self._links()
+        for table in sorted(tables):
+            link = links.get(table)
+            if link is None:
+                continue
+            total = (table, *TOTAL)
+            terms: list[dict[Key, int]] = [{key: 1, total: -1} for key in sorted(link.equal)]
+            if link.items_tight:
+                terms.append({**dict.fromkeys(link.items, -1), total: 1})
+            for term in terms:
+                row, _ = _side(term, index, self._counts)
+                if row:
+                    rows.append(row)
+                    of.append(None)
+        return rows, of
+
+
+def _next_to(  # noqa: PLR0913  the walk's state, passed by BoundSystem._walk alone
+    cell: Key,
+    cells: set[Key],
+    of_table: Mapping[str, list[Key]],
+    done: set[object],
+    index: tuple[list[Mapping[Key, int]], dict[Key, list[int]], dict[str, _TableLinks]],
+    *,
+    tight_only: bool,
+) -> list[Key]:
+    """The cells one row joins to *cell* (:meth:`BoundSystem._walk`), the rows in *done* aside
+    (and added to it)."""
+    rows, of_cell, links = index
+    mine = of_cell.get(cell, ())
+    near = [o for i in mine if i not in done for o in rows[i]]
+    done.update(mine)
+    table = cell[0]
+    total = (table, *TOTAL)
+    link = links.get(table, _NO_LINKS)
+    items = cell[1] == _ITEMS and (link.items_tight or not tight_only)
+    if total in cells and (not tight_only or cell in link.equal or items):
+        near.append(total)
+    if cell == total and (table, False) not in done:
+        done.add((table, False))
+        near.extend(
+            c
+            for c in of_table[table]
+            if not tight_only or c in link.equal or (c[1] == _ITEMS and link.items_tight)
+        )
+    if items and (table, True) not in done:
+        done.add((table, True))
+        near.extend(c for c in of_table[table] if c[1] == _ITEMS)
+    return near
+
+
+def _tight_anyway(
+    eq: tuple[list[dict[int, float]], list[float]],
+    ub: tuple[list[dict[int, float]], list[float]],
+    truth: Sequence[float],
+) -> set[int] | None:
+    """Step 1 over every inequality *ub*: from the true counts where they are a solution
+    (the rows strict there open), else the homogenised programme."""
+    open_rows = _open_at(*ub, truth) if _satisfies(eq, truth) else None
+    if open_rows is None:
+        return _tight(eq, ub, len(truth))
+    return _tight_around(eq[0], ub[0], len(truth), open_rows)
 
 
 def _satisfies(eq: tuple[list[dict[int, float]], list[float]], point: Sequence[float]) -> bool:

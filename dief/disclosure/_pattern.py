@@ -96,6 +96,14 @@ _INDICATOR = Dimension.RISK_INDICATOR.value
 #: small cells around it are taken first: a withheld total takes shares and the headline
 #: number with it
 TOTAL_WEIGHT = 10
+#: whether the totals' own sums are protected first, by the cheapest set of totals
+#: (:func:`~dief.disclosure._totals_plan.plan_totals`), before the search
+PLAN_TOTALS = False
+#: what hiding a total costs the plan, by its table's rank (month, quarter, half, cycle,
+#: checklist window, then a summary row): the meeting's headline numbers and the public
+#: summary's most; then its count
+_PLAN_WEIGHT = {0: 1, 1: 2, 2: 8, 3: 8, _WINDOW_RANK: 2}
+_PLAN_WEIGHT_OTHER = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +292,18 @@ def _choices(
     return cost, standing, order, reserve
 
 
+def _plan_weight(cells: PatternCells, options: PatternOptions) -> Callable[[Key], float]:
+    """What hiding a total costs :func:`~dief.disclosure._totals_plan.plan_totals`."""
+    ranks = _order_of(cells.tables, options.start_month)
+    counts = cells.counts
+
+    def weight(key: Key) -> float:
+        base = _PLAN_WEIGHT.get(ranks.get(key[0], -1), _PLAN_WEIGHT_OTHER)
+        return base * 1000.0 + min(counts[key], 999)
+
+    return weight
+
+
 def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection, Earlier | None]:
     """:func:`protect` over the piece of *cells* the new data reaches
     (:func:`~dief.disclosure._pieces.protect_piece`); and the earlier issue as it saw it."""
@@ -322,6 +342,7 @@ def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection
             # a reader of both issues takes the cells the earlier issue listed at least 0
             relisted=cells.recorded,
             floors=cells.floors,
+            plan=_plan_weight(cells, options) if PLAN_TOTALS else None,
         )
 
     floor_groups, floor_known, floor_rest = cells.floor_groups

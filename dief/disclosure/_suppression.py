@@ -85,6 +85,7 @@ from dief.disclosure import _prune
 from dief.disclosure._elimination import rref
 from dief.disclosure._prune import prune as prune_reserved
 from dief.disclosure._search import _Search
+from dief.disclosure._totals_plan import plan_totals
 from dief.exceptions import DiefError
 from dief.vocab import SINGLE_VALUED_DIMENSIONS, Dimension
 
@@ -227,6 +228,7 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     relisted: Collection[Key] = frozenset(),
     prune: bool | None = None,
     floors: Mapping[Key, int] | None = None,
+    plan: Callable[[Key], float] | None = None,
 ) -> Protection:
     """Secondary suppression to a fixed point (see the module docstring).
 
@@ -284,6 +286,9 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
         public=frozenset(known),
         floors=floors,
     )
+    if plan is not None:
+        for cell in plan_totals(search, plan):
+            search.hide_and_recheck(cell)
     rounds = _fixed_point(search, reissue.both, exact_widen=exact_widen, bounds=bounds)
     if (_prune.PRUNE_BY_DEFAULT if prune is None else prune) and not reissuing:
         settled = frozenset(free) | frozenset(unlisted) | frozenset(known) | first

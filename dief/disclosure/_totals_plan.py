@@ -1,0 +1,164 @@
+"""Which totals with k contributors to hide, chosen for the totals' own sums first (issue #15,
+docs/digests.md "Totals planned").
+
+A month reported by fewer than k States hides its total, and every sum that total is in —
+its quarter's, its half's, its cycle's, a checklist window's — then needs one more unknown
+total, else the reader computes it. The greedy search (:mod:`dief.disclosure._search`) takes
+those totals one leak at a time, where only reserved cells are left, and each one it takes
+opens sums of its own: at realistic volume (a few cases a region-month) the cascade hid
+every month's total. Yet the totals' sums alone need few: on the realistic forum of
+``tests/integration/test_utility.py`` two totals per region make no total of fewer than k
+States computable from the others.
+
+:func:`plan_totals` chooses, before the search, the cheapest set of candidate totals (each
+weighs *weight*: a month less than a quarter, the meeting's headline numbers most) that
+keeps every unknown total of the totals' own sums undetermined, by integer programming with
+cuts added as they are found (HiGHS, ``scipy.optimize.milp``):
+
+* **computed** (checks 1 and 3): where the totals hidden so far leave an unknown total
+  determined (one the plan hid too: computed, it would protect nothing), one of the known
+  totals it is computed from must be hidden (or that one of the plan's published again)
+  (:meth:`~dief.disclosure._elimination.Elimination.sources`: hiding any other leaves the
+  same computation standing, whatever else is hidden);
+* **forced** (check 2): a published total over hidden totals whose least values use it all
+  up (a hidden total counts at least its floor: k for one hidden to protect another) needs
+  one more of that sum hidden, or one of those hidden by the plan published again.
+
+Those are necessary conditions, so a cheaper set that meets them all does not exist; the
+search then runs every check on the whole system as before, and hides more where a
+dimension's cells need it. The plan only adds suppressions: what is checked is unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp  # type: ignore[import-untyped]  # scipy ships no stubs
+
+from dief.aggregator import TOTAL
+from dief.disclosure._choice import forced, least_value
+from dief.disclosure._elimination import Elimination
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from dief.disclosure._search import _Search
+    from dief.disclosure._suppression import Group, Key
+
+__all__ = ["plan_totals"]
+
+#: cut rounds before the plan stops where it is (the search checks everything anyway)
+MAX_ROUNDS = 60
+
+
+class _Cuts:
+    """The integer programme's constraints over the candidate totals: ``sum(h[more]) -
+    sum(h[unless]) >= 1 - len(unless)`` (at least one of *more* hidden, unless one of
+    *unless*, hidden now, is published)."""
+
+    def __init__(self, variables: Sequence[Key]) -> None:
+        self.index = {cell: i for i, cell in enumerate(variables)}
+        self.rows: list[np.ndarray] = []
+        self.lower: list[float] = []
+        self.seen: set[tuple[frozenset[Key], frozenset[Key]]] = set()
+
+    def add(self, more: frozenset[Key], unless: frozenset[Key] = frozenset()) -> bool:
+        """Add a cut; returns whether it is new."""
+        if (more, unless) in self.seen:
+            return False
+        self.seen.add((more, unless))
+        row = np.zeros(len(self.index))
+        for cell in more:
+            row[self.index[cell]] = 1.0
+        for cell in unless:
+            row[self.index[cell]] = -1.0
+        self.rows.append(row)
+        self.lower.append(1.0 - len(unless))
+        return True
+
+    def solve(self, weights: np.ndarray) -> set[int] | None:
+        """The cheapest choice that meets every cut (``None``: none does)."""
+        result = milp(
+            weights,
+            constraints=LinearConstraint(np.array(self.rows), lb=self.lower, ub=np.inf),
+            integrality=np.ones(len(weights)),
+            bounds=Bounds(0, 1),
+        )
+        if result.status != 0 or result.x is None:
+            return None
+        return {i for i, value in enumerate(result.x) if value > 0.5}  # noqa: PLR2004  a binary's half
+
+
+def _total_groups(search: _Search) -> list[Group]:
+    """The search's sums whose cells are all totals."""
+    return [
+        g for g in search.live if g.marginal[1:] == TOTAL and all(m[1:] == TOTAL for m in g.members)
+    ]
+
+
+def plan_totals(search: _Search, weight: Callable[[Key], float]) -> list[Key]:
+    """The candidate totals to hide before *search* runs (module docstring), cheapest by
+    *weight*; empty where the totals' sums need none."""
+    groups = _total_groups(search)
+    cells = sorted({c for g in groups for c in g.cells})
+    variables = [c for c in cells if search.candidate(c)]
+    protected = {
+        c for c in cells if search.unknown(c) and c not in search.free and c not in search.given
+    }
+    if not variables or not protected:
+        return []
+    cuts = _Cuts(variables)
+    weights = np.array([weight(c) for c in variables])
+    equations = [{**dict.fromkeys(g.members, 1), g.marginal: -1} for g in groups]
+    chosen: set[Key] = set()
+    for _ in range(MAX_ROUNDS):
+        unknown = {c for c in cells if search.unknown(c)} | chosen
+        elimination: Elimination[Key] = Elimination(equations)
+        for cell in sorted(unknown):
+            elimination.add(cell)
+        added = _computed_cuts(elimination, cuts, protected | chosen, chosen)
+        added |= _forced_cuts(search, groups, cuts, unknown, chosen)
+        if not added:
+            break
+        picked = cuts.solve(weights)
+        if picked is None:
+            break
+        chosen = {variables[i] for i in picked}
+    return sorted(chosen)
+
+
+def _computed_cuts(
+    elimination: Elimination[Key], cuts: _Cuts, guarded: set[Key], chosen: set[Key]
+) -> bool:
+    """The cuts of the *guarded* totals *elimination* determines; whether one is new."""
+    added = False
+    for leak in sorted(elimination.determined() & guarded):
+        sources = frozenset(c for c, _ in elimination.sources(leak) if c in cuts.index)
+        # a total the plan hid must stay unknown too, or it protects nothing
+        unless = frozenset({leak}) if leak in chosen else frozenset()
+        if sources or unless:
+            added |= cuts.add(sources, unless)
+    return added
+
+
+def _forced_cuts(
+    search: _Search, groups: Sequence[Group], cuts: _Cuts, unknown: set[Key], chosen: set[Key]
+) -> bool:
+    """The cuts of the published totals whose hidden members' least values use them up;
+    whether one is new."""
+
+    def least(cell: Key) -> int:
+        return least_value(cell, search.unlisted, search.floors)
+
+    added = False
+    for group in groups:
+        if group.marginal in unknown:
+            continue
+        members = [m for m in group.members if m in unknown]
+        if members and forced(members, search.counts, search.free, least):
+            more = frozenset(c for c in group.cells if c in cuts.index and c not in unknown)
+            unless = frozenset(m for m in members if m in chosen)
+            if more or unless:
+                added |= cuts.add(more, unless)
+    return added
