@@ -1,0 +1,122 @@
+"""The totals plan (``dief.disclosure._totals_plan``, docs/digests.md "Totals planned"):
+the cheapest set of totals that keeps every hidden total of the totals' own sums
+undetermined, checked against every subset of a small history; and a search that starts
+from it protects every cell as before."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from dief.disclosure._choice import forced, least_value
+from dief.disclosure._elimination import Elimination
+from dief.disclosure._search import _Search
+from dief.disclosure._suppression import (
+    Group,
+    Key,
+    _live_groups,
+    _orderings,
+    _reissue,
+    determined_cells,
+    protect,
+)
+from dief.disclosure._totals_plan import plan_totals
+
+T = ("_total", "_all")
+MONTHS = [f"2025-{m:02d}" for m in range(7, 13)]
+#: the sums of the history: two quarters, a half that cuts across them, its months' half
+SUMS = {
+    "2025-Q3": MONTHS[0:3],
+    "2025-Q4": MONTHS[3:6],
+    "CSP12-H1": MONTHS[2:6],
+    "CSP11-H2": MONTHS[0:2],
+}
+WEIGHT = {"2025-Q3": 2.0, "2025-Q4": 2.0, "CSP12-H1": 8.0, "CSP11-H2": 8.0}
+HISTORIES = 40
+
+
+def _history(rng: random.Random) -> tuple[dict[Key, int], set[Key], list[Group]]:
+    """Random month totals (zero to four cases), some reported by one State (primary)."""
+    counts: dict[Key, int] = {(m, *T): rng.randint(1, 4) for m in MONTHS}
+    for period, months in SUMS.items():
+        counts[period, *T] = sum(counts[m, *T] for m in months)
+    primary = {(m, *T) for m in MONTHS if rng.random() < 0.3}
+    groups = [Group((p, *T), tuple((m, *T) for m in months)) for p, months in SUMS.items()]
+    return counts, primary, groups
+
+
+def _search(counts: dict[Key, int], primary: set[Key], groups: list[Group]) -> _Search:
+    rank, by_size = _orderings(counts, order=None, prefer=frozenset(), cost=None)
+    live = _live_groups(groups, counts)
+    first = frozenset(primary)
+    reissue = _reissue(None, counts, first, live, frozenset())
+    reserve = frozenset(counts) - first
+    return _Search(counts, live, first, reissue, by_size=by_size, rank=rank, reserve=reserve)
+
+
+def _weight(key: Key) -> float:
+    return WEIGHT.get(key[0], 1.0) * 1000.0
+
+
+def _meets(search: _Search, groups: list[Group], hidden: set[Key]) -> bool:
+    """No hidden total is computed from the others, and no published sum pins its hidden
+    months (each at least one)."""
+    elimination: Elimination[Key] = Elimination(
+        [{**dict.fromkeys(g.members, 1), g.marginal: -1} for g in groups]
+    )
+    for cell in sorted(hidden):
+        elimination.add(cell)
+    if elimination.determined():
+        return False
+    for group in groups:
+        members = [m for m in group.members if m in hidden]
+        if group.marginal not in hidden and members:
+            least = lambda c: least_value(c, frozenset(), search.floors)  # noqa: E731
+            if forced(members, search.counts, frozenset(), least):
+                return False
+    return True
+
+
+@pytest.mark.parametrize("seed", range(HISTORIES))
+def test_the_plan_is_the_cheapest_set_that_keeps_every_total_unknown(seed: int) -> None:
+    counts, primary, groups = _history(random.Random(seed))
+    search = _search(counts, primary, groups)
+    chosen = set(plan_totals(search, _weight))
+    candidates = sorted(set(counts) - primary)
+    feasible = [
+        set(subset)
+        for size in range(len(candidates) + 1)
+        for subset in itertools.combinations(candidates, size)
+        if _meets(search, groups, primary | set(subset))
+    ]
+    if not primary or not feasible:
+        return  # nothing to protect, or nothing a total can do (the search handles it)
+    assert _meets(search, groups, primary | chosen)
+    assert sum(map(_weight, chosen)) == min(sum(map(_weight, s)) for s in feasible)
+
+
+def test_a_month_of_one_state_takes_a_month_before_a_half() -> None:
+    """October (one State) is in the fourth quarter and the half: a second month of both
+    (November or December) protects it in both sums at a month's weight, where hiding the
+    half would weigh eight."""
+    counts: dict[Key, int] = {(m, *T): 2 for m in MONTHS}
+    for period, months in SUMS.items():
+        counts[period, *T] = sum(counts[m, *T] for m in months)
+    counts["2025-Q4", *T] = 6
+    groups = [Group((p, *T), tuple((m, *T) for m in months)) for p, months in SUMS.items()]
+    october = ("2025-10", *T)
+    search = _search(counts, {october}, groups)
+    chosen = plan_totals(search, _weight)
+    assert len(chosen) == 1
+    assert chosen[0][0] in {"2025-11", "2025-12"}
+
+
+@pytest.mark.parametrize("seed", range(HISTORIES))
+def test_a_search_that_starts_from_the_plan_protects_every_cell(seed: int) -> None:
+    counts, primary, groups = _history(random.Random(seed))
+    reserve = frozenset(counts) - primary
+    result = protect(counts, primary, groups, reserve=reserve, bounds=True, plan=_weight)
+    assert primary <= result.suppressed
+    assert not determined_cells(result.suppressed, groups)
