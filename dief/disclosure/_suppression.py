@@ -81,6 +81,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dief.aggregator import TOTAL
 from dief.disclosure import _prune
 from dief.disclosure._elimination import rref
 from dief.disclosure._prune import prune as prune_reserved
@@ -286,10 +287,7 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
         public=frozenset(known),
         floors=floors,
     )
-    if plan is not None:
-        for cell in plan_totals(search, plan):
-            search.hide_and_recheck(cell)
-    rounds = _fixed_point(search, reissue.both, exact_widen=exact_widen, bounds=bounds)
+    rounds = _fixed_point(search, reissue.both, exact_widen=exact_widen, bounds=bounds, plan=plan)
     if (_prune.PRUNE_BY_DEFAULT if prune is None else prune) and not reissuing:
         settled = frozenset(free) | frozenset(unlisted) | frozenset(known) | first
         _prune_reserved(search, counts, settled, bounds=bounds, standing=standing, rank=rank)
@@ -298,7 +296,14 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     )
 
 
-def _fixed_point(search: _Search, both: Earlier | None, *, exact_widen: bool, bounds: bool) -> int:
+def _fixed_point(
+    search: _Search,
+    both: Earlier | None,
+    *,
+    exact_widen: bool,
+    bounds: bool,
+    plan: Callable[[Key], float] | None = None,
+) -> int:
     """Run *search* in rounds to a fixed point; returns the rounds. Each round runs checks
     1 and 2 over every group to a fixed point (:meth:`_Search.settle`), then check 3 on
     this issue (:meth:`_Search.break_determined`) and, for a re-issue (*both*), on both
@@ -306,8 +311,17 @@ def _fixed_point(search: _Search, both: Earlier | None, *, exact_widen: bool, bo
     (:meth:`_Search.break_bounds`); a round that adds nothing ends the search
     (:mod:`dief.disclosure._search`)."""
     rounds = 0
+    planned: frozenset[Key] | None = None
     while True:
         rounds += 1
+        if plan is not None:
+            totals = frozenset(c for c in search.hidden if c[1:] == TOTAL)
+            if totals != planned:
+                # the totals' own sums protected again by the cheapest set, around the
+                # totals hidden since (:mod:`dief.disclosure._totals_plan`)
+                for cell in plan_totals(search, plan):
+                    search.hide_and_recheck(cell)
+                planned = frozenset(c for c in search.hidden if c[1:] == TOTAL)
         search.settle()
         if search.break_determined(exact_widen=exact_widen):
             continue

@@ -10,7 +10,9 @@ every month's total. Yet the totals' sums alone need few: on the realistic forum
 ``tests/integration/test_utility.py`` two totals per region make no total of fewer than k
 States computable from the others.
 
-:func:`plan_totals` chooses, before the search, the cheapest set of candidate totals (each
+:func:`plan_totals` chooses, before the search and again in every round where the search
+has hidden a total since (a total hidden to protect a dimension's cell opens the sums it
+is in), the cheapest set of candidate totals (each
 weighs *weight*: a month less than a quarter, the meeting's headline numbers most) that
 keeps every unknown total of the totals' own sums undetermined, by integer programming with
 cuts added as they are found (HiGHS, ``scipy.optimize.milp``):
