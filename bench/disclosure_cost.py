@@ -46,7 +46,7 @@ from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.digests import RegionDigests
-from dief.disclosure import _prune, whole_system
+from dief.disclosure import _pattern, _prune, whole_system
 from dief.disclosure._memo import clear_patterns
 from dief.render import _digest_files, _output, _summary_files, write_index, write_outputs
 from dief.render._changed import MANIFEST
@@ -152,12 +152,23 @@ class _Split:
                 setattr(owner, name, old)
 
 
+#: whether this run's month digests list their totals and kind only (``--months-by-total``)
+MONTHS_BY_TOTAL = [False]
+
+
 async def _issue(out: Path, store: CaseStore, regions: list[Region]) -> dict[str, Any]:
     """One issue of *regions* into *out* (``write_outputs``, then ``write_index``), timed."""
     split = _Split()
     wall, cpu = time.perf_counter(), time.process_time()
     with split.installed():
-        index = await write_outputs(out, store, regions=regions, catalogue=CATALOGUE, docx=False)
+        index = await write_outputs(
+            out,
+            store,
+            regions=regions,
+            catalogue=CATALOGUE,
+            docx=False,
+            months_by_total=MONTHS_BY_TOTAL[0],
+        )
         start = time.process_time()
         write_index(index)
         split.seconds["index"] += time.process_time() - start
@@ -303,8 +314,16 @@ def main() -> None:
     parser.add_argument(
         "--prune", action="store_true", help="prune first issues (PRUNE_BY_DEFAULT on)"
     )
+    parser.add_argument(
+        "--months-by-total", action="store_true", help="month digests list their totals and kind"
+    )
+    parser.add_argument(
+        "--plan", action="store_true", help="plan the totals first (_pattern.PLAN_TOTALS on)"
+    )
     args = parser.parse_args()
     _prune.PRUNE_BY_DEFAULT = args.prune
+    _pattern.PLAN_TOTALS = args.plan
+    MONTHS_BY_TOTAL[0] = args.months_by_total
     regions = [Region(r) for r in args.regions]
     runs = []
     _warm_up()
@@ -320,6 +339,7 @@ def main() -> None:
         print(json.dumps(run), flush=True)
         runs.append(run)
     name = ("realistic" if args.realistic else str(args.cases)) + ("-pruned" if args.prune else "")
+    name += ("-months-by-total" if args.months_by_total else "") + ("-plan" if args.plan else "")
     title = (
         "The realistic forum (`realistic_cases`, about 40 cases per region and year)"
         if args.realistic
@@ -327,6 +347,10 @@ def main() -> None:
     )
     if args.prune:
         title += ", first issues pruned"
+    if args.months_by_total:
+        title += ", months by total"
+    if args.plan:
+        title += ", totals planned"
     if len(regions) < len(Region):
         title += ", regions " + ", ".join(r.value for r in regions)
     text = _markdown(runs, title)
