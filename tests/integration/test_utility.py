@@ -191,7 +191,11 @@ async def test_the_demo_hides_no_total_with_k_contributors(demo: Forum) -> None:
     "totals hidden with at least 2 contributors. Session 10: months by total (opt-in) "
     "hides 48/61, 9/24, 3/8 and re-issues in 2.25 s at 10 years, but misses the cost "
     "bounds; session 11 (check 4 from the true counts) brought it to 2.29x and 1.6-2.2 s "
-    "on 600 cases (bounds 2x, 2 s; docs/digests.md 'Months by total re-measured')",
+    "on 600 cases (bounds 2x, 2 s; docs/digests.md 'Months by total re-measured'). "
+    "Session 12: zero is not reachable here (the totals' own sums need at least 2 hidden "
+    "totals per region); the totals plan (opt-in, an integer programme for (c)) with months "
+    "by total hides 13/61, 7/24, 4/14, 3/8 at 1.79x and a 2.0 s re-issue, but its bulletin "
+    "check takes 4.8 s a candidate (docs/digests.md 'Totals planned')",
 )
 async def test_realistic_volume_hides_no_total_with_k_contributors(realistic: Forum) -> None:
     hidden = {kind: h for kind, (h, _) in realistic.totals.items() if h}
