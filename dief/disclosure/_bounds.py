@@ -341,6 +341,7 @@ class BoundSystem:
         "_keys",
         "_keys_for",
         "_of_cell",
+        "_off",
         "_relations",
         "_rows",
         "_solved",
@@ -368,6 +369,7 @@ class BoundSystem:
         self._keys: dict[tuple[frozenset[Key], float], tuple[frozenset[Key], tuple[float, ...]]]
         self._keys = {}
         self._keys_for: Collection[Key] | None = None
+        self._off: frozenset[Key] | None = None
 
     def pinned(
         self,
@@ -380,6 +382,9 @@ class BoundSystem:
         cells = set(unknown)
         if not cells:
             return set()
+        # the least values are kept per unlisted collection (:meth:`_key`): one that
+        # cannot change under them
+        unlisted = unlisted if isinstance(unlisted, frozenset) else frozenset(unlisted)
         fixed: set[Key] = set()
         extra: list[dict[Key, int]] = []
         parts = self._parts(cells, unlisted)
@@ -433,12 +438,16 @@ class BoundSystem:
 
     def _parts(self, cells: set[Key], unlisted: Collection[Key]) -> list[frozenset[Key]]:
         """*cells* split into the parts no equation and no inequality tight at the true
-        counts joins (:meth:`_walk`); where the true counts break a part's least values (a
-        re-issue's cell listed at zero), the parts around it are joined by every
-        inequality, as the homogenised programme needs (:func:`_tight` takes the rows
-        strict at the true counts too)."""
+        counts joins (:meth:`_walk`); where the true counts are no solution around a cell
+        (a re-issue's cell listed at zero, above its least value; counts that break an
+        equation or a table's inequality, :meth:`_off_truth`), the parts around it are
+        joined by every inequality, as the homogenised programme needs (:func:`_tight`
+        takes the rows strict at the true counts too)."""
         parts = self._walk(cells, cells, tight_only=True)
-        broken = [c for c in cells if self._least(c, unlisted, 1.0) > self._counts.get(c, 0)]
+        off = self._off_truth()
+        broken = [
+            c for c in cells if c in off or self._least(c, unlisted, 1.0) > self._counts.get(c, 0)
+        ]
         if not broken:
             return parts
         joined = self._walk(set(broken), cells, tight_only=False)
@@ -503,6 +512,24 @@ class BoundSystem:
                 )
             self._tight_links = out
         return self._tight_links
+
+    def _off_truth(self) -> frozenset[Key]:
+        """The cells of an equation the true counts break, and of a table whose counts
+        break one of its inequalities (:class:`_TableLinks`): where the true counts are no
+        solution whatever is unknown; built once."""
+        if self._off is None:
+            rows, _, tables = self._index()
+            off = {
+                cell
+                for row in rows
+                if sum(coef * self._counts.get(c, 0) for c, coef in row.items())
+                for cell in row
+            }
+            for table, link in self._links().items():
+                if link.broken:
+                    off.update(tables.get(table, ()))
+            self._off = frozenset(off)
+        return self._off
 
     def _solve_together(self, parts: list[frozenset[Key]], unlisted: Collection[Key]) -> None:
         """Step 1 on every part not solved yet, as one linear programme (one call, however

@@ -86,6 +86,7 @@ class _Cuts:
             constraints=LinearConstraint(np.array(self.rows), lb=self.lower, ub=np.inf),
             integrality=np.ones(len(weights)),
             bounds=Bounds(0, 1),
+            options={"mip_rel_gap": 0.0},  # the cheapest, not one within HiGHS's default gap
         )
         if result.status != 0 or result.x is None:
             return None
@@ -125,6 +126,9 @@ def plan_totals(search: _Search, weight: Callable[[Key], float]) -> list[Key]:
             break
         picked = cuts.solve(weights)
         if picked is None:
+            # no choice meets every cut (a total the plan hid that only cells it cannot
+            # hide compute): the last choice stands, hiding more than needed, never less
+            # (the search checks everything)
             break
         chosen = {variables[i] for i in picked}
     return sorted(chosen)

@@ -214,3 +214,27 @@ def test_parts_split_by_the_rows_tight_at_the_true_counts_pin_what_the_whole_sys
         assert kept.pinned(hidden) == (at_least or whole), hidden
         asked += 1
     assert asked
+
+
+def test_counts_that_are_no_solution_join_the_parts_by_every_row() -> None:
+    """Where the true counts break a table's inequality (item categories below the total)
+    or an equation, they prove nothing about the rows strict there: the parts around them
+    are joined by every inequality, as before the split (found by review: solved apart,
+    each part took the other's cells at their counts, and a kept system answered a later
+    call from that)."""
+    total = ("t", "_total", "_all")
+    item = ("t", "item_category", "a")
+    kind = ("t", "kind", "c")
+    kept = BoundSystem({total: 5, item: 1}, [])
+    assert kept.pinned({total}) == {total}
+    assert kept.pinned({total, item}) == set()
+    floors = {total: 3}
+    assert BoundSystem({total: 3, item: 1, kind: 1}, [], floors=floors).pinned({total, kind}) == {
+        total,
+        kind,
+    }
+    month = ("m", "_total", "_all")
+    a, b = ("t", "kind", "a"), ("t", "kind", "b")
+    off = BoundSystem({month: 5, a: 1, b: 1, total: 2}, [Group(month, (a, b))])
+    assert off.pinned({a, b}) == {a, b}
+    assert off.pinned({a, b, total}) == set()

@@ -38,7 +38,7 @@ HISTORIES = 40
 
 
 def _history(rng: random.Random) -> tuple[dict[Key, int], set[Key], list[Group]]:
-    """Random month totals (zero to four cases), some reported by one State (primary)."""
+    """Random month totals (one to four cases), some reported by one State (primary)."""
     counts: dict[Key, int] = {(m, *T): rng.randint(1, 4) for m in MONTHS}
     for period, months in SUMS.items():
         counts[period, *T] = sum(counts[m, *T] for m in months)
