@@ -22,6 +22,7 @@ from dief.aggregator.store import CaseStore
 from dief.audit import audit_folder
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
+from dief.disclosure import _pattern
 from dief.render import write_outputs
 from tests.unit.reporting_support import History, make_facts
 
@@ -153,6 +154,28 @@ async def test_the_halves_give_no_cycle_cell_away(
     await _two_issues(tmp_path, 3005, 22, 5, months_by_total=months_by_total)
     report = audit_folder([tmp_path / "issue1", tmp_path / "issue2"], "AFR", verdicts_only=True)
     assert report.determined == ()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (#15), found in session 12: months by total (opt-in) lets a reader of two "
+    "issues compute a hidden cell (seed 9999, 15 then 19 cases: digest/AFR/2026-02 _total "
+    "= 2 by rank; with the totals plan too, seed 8538, 27 then 11: digest/AFR/2025-08 "
+    "kind/alert = 2). The default tables pass the same attack; months by total must not "
+    "become the default before this is fixed (docs/digests.md 'Totals planned')",
+)
+@pytest.mark.parametrize(
+    ("seed", "first", "later", "plan"), [(9999, 15, 19, False), (8538, 27, 11, True)]
+)
+async def test_months_by_total_gives_no_cell_away_across_issues(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, first: int, later: int, plan: bool
+) -> None:
+    monkeypatch.setattr(_pattern, "PLAN_TOTALS", plan)
+    await _two_issues(tmp_path, seed, first, later, months_by_total=True)
+    report = audit_folder([tmp_path / "issue1", tmp_path / "issue2"], "AFR", verdicts_only=True)
+    assert [c for c in report.suppressed if c.by_rank] == [], "the rank attacker"
+    assert report.determined == (), "the LP audit"
 
 
 @pytest.mark.slow
