@@ -323,6 +323,8 @@ async def publish_digests(  # noqa: PLR0913  a public keyword signature
     # cells, never a leak), while a digest never goes out unrecorded
     await source.record(store, list(drafts))
     published = await _send(versions, issuer, drafts, claimed)
+    # the versions they stated, once the broker acknowledged every one
+    await source.record_delivered(store, [d.period for d in published])
     log.info("%s: %d digests published", code.value, len(published))
     return published
 

@@ -196,9 +196,25 @@ class RegionDigests:
         pattern) list: each cell's published count, or that it is suppressed
         (``CaseStore.record_suppressions``), so the next issue keeps the pattern. Call it
         before the digests leave (a record of an issue that then failed only keeps more
-        cells suppressed). Returns the rows written."""
+        cells suppressed), and :meth:`record_delivered` once they have. Returns the rows
+        written."""
         tables = None if periods is None else visible_tables(periods, start_month=self.start_month)
         return await store.record_suppressions(self.region.value, self.pattern.listed(tables))
+
+    async def record_delivered(self, store: CaseStore, periods: Iterable[str] | None = None) -> None:
+        """Record the ``data_version`` the digests of *periods* (default: every period with
+        a version) stated, once they have left (``CaseStore.record_issued_versions``): the
+        next issue takes a period still at that version as linked by every reader, and never
+        hides again a cell this issue published there. Only after delivery: a version
+        recorded for an issue no reader got would make the next issue take as public what
+        no one holds."""
+        issued = (
+            None
+            if periods is None
+            else {str(parse_period(p, start_month=self.start_month)) for p in periods}
+        )
+        versions = {p: v for p, v in self.versions if issued is None or p in issued}
+        await store.record_issued_versions(self.region.value, versions)
 
     def digest(
         self,

@@ -354,12 +354,31 @@ def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection
         before,
         recorded=cells.recorded,
         free=cells.free | floor_rest,
-        known=set(cells.nil) | floor_known,
+        known=set(cells.nil) | floor_known | _linked(before, earlier, cells.primary),
         unlisted=cells.unlisted | floor_rest,
         never_seeds={name for name in cells.tables if is_red_table(name)},
         nil=cells.nil.keys(),
     )
     return protection, before
+
+
+def _linked(
+    before: Earlier | None, earlier: PublishedPattern | None, primary: Collection[Key]
+) -> frozenset[Key]:
+    """The cells the earlier issue published, at the count they still have, in a period
+    whose data is unchanged since (``PublishedPattern.unchanged_periods``): every reader of
+    both issues links those tables (docs/audit.md, "Issue linking") and has these counts,
+    so they are known like a published summary's cells and never hidden again — hidden,
+    they would protect nothing and be reported as given away (docs/audit.md, "Cells of
+    unchanged tables")."""
+    if before is None or earlier is None or not earlier.unchanged_periods:
+        return frozenset()
+    periods = earlier.unchanged_periods
+    return frozenset(
+        key
+        for key in before.unchanged - before.suppressed
+        if key[0] in periods and key not in primary
+    )
 
 
 def _assembled(

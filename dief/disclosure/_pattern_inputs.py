@@ -64,6 +64,7 @@ def without_silent(earlier: PublishedPattern | None) -> PublishedPattern | None:
     return PublishedPattern(
         frozenset(c for c in earlier.suppressed if (c.dimension, c.value) != SILENT_CELL),
         earlier.counts,
+        earlier.unchanged_periods,
     )
 
 

@@ -90,7 +90,8 @@ async def write_outputs(  # noqa: PLR0913  a public keyword signature (dief.pipe
 
     The digests are an issue: every cell an earlier issue recorded in *store* as suppressed
     stays suppressed, and what this one lists is recorded
-    (:meth:`RegionDigests.record`), so a later issue keeps the pattern.
+    (:meth:`RegionDigests.record`), so a later issue keeps the pattern, with the
+    ``data_version`` each written digest states (:meth:`RegionDigests.record_delivered`).
 
     *progress* is called with (documents written, documents to write) after every region
     is read and after each document (a digest or a summary, in all its formats); a
@@ -114,6 +115,8 @@ async def write_outputs(  # noqa: PLR0913  a public keyword signature (dief.pipe
             base, files, Ticker(progress, loaded.documents), catalogue, start_month, html=html
         )
         written = write.digests(loaded, lessons=lessons, docx=digest_docx)
+        for source in loaded.digests.values():  # the versions the written digests state
+            await source.record_delivered(store, source.periods)
         cycles = sorted({o.period for o in written if is_cycle(o.period)}, key=_cycle_number)
         written += await write.summaries(
             store,

@@ -4,6 +4,7 @@ upgrade from the previous head (0005) on a database with data, and back."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ import dief.aggregator.store
 from dief.aggregator.store import CaseStore, PublishedCell, PublishedPattern, SuppressedCell
 from dief.aggregator.store._store import migrate
 from tests.integration._pipeline_helpers import DATABASE_KINDS, database_url
+from tests.unit.reporting_support import History, make_facts
 
 pytestmark = pytest.mark.integration
 
@@ -64,6 +66,36 @@ async def test_suppressed_cells_stay_suppressed(kind: str, tmp_path: Path) -> No
         assert await store.record_suppressions("APG", many) == 1_000
         apg = await store.published_suppressions("APG")
         assert (len(apg.suppressed), len(apg.counts)) == (334, 666)
+
+
+@pytest.mark.parametrize("kind", DATABASE_KINDS)
+async def test_a_period_is_unchanged_while_its_token_is_the_one_issued(
+    kind: str, tmp_path: Path
+) -> None:
+    """``issued_versions`` (migration 0016): a period whose store token is still the one
+    its last delivered digest stated is unchanged; a batch that changes it, a period never
+    issued, and another region's period are not."""
+    history = History("AFR", random.Random(4), ["2026-01", "2026-02"], nodes=4)
+    async with database_url(kind, tmp_path) as url, CaseStore(url) as store:
+        await store.apply_batch("AFR", history.batch(12))
+        versions = await store.data_versions("AFR")
+        issued = {p: token for p, (_, token) in versions.items() if p in {"2026-01", "2026-Q1"}}
+        assert len(issued) == 2  # noqa: PLR2004  January and its quarter
+        await store.record_issued_versions("AFR", issued)
+        assert (await store.published_suppressions("AFR")).unchanged_periods == {
+            "2026-01",
+            "2026-Q1",
+        }
+        assert (await store.published_suppressions("APG")).unchanged_periods == frozenset()
+        await store.apply_batch("AFR", [make_facts(region="AFR", month="2026-01", node=1)])
+        assert (await store.published_suppressions("AFR")).unchanged_periods == frozenset()
+        # issued again at the new tokens: unchanged again
+        versions = await store.data_versions("AFR")
+        await store.record_issued_versions("AFR", {p: versions[p][1] for p in issued})
+        assert (await store.published_suppressions("AFR")).unchanged_periods == {
+            "2026-01",
+            "2026-Q1",
+        }
 
 
 def _downgrade(connection: Connection, revision: str) -> None:

@@ -17,7 +17,7 @@ from dief.disclosure import visible_tables
 from dief.exceptions import BrokerError
 from dief.testing import MemoryRecordSink
 from dief.vocab import Region
-from tests.unit.reporting_support import History
+from tests.unit.reporting_support import History, make_facts
 from tests.unit.secretariat_support import KEYS, fill, issuer
 
 if TYPE_CHECKING:
@@ -96,3 +96,29 @@ async def test_the_record_is_written_before_the_digests_are_sent(store: CaseStor
         await publish_closed_periods(store, AFR, DAY, issuer=issuer(AFR, sink))
     assert sink.sent == []
     assert (await store.published_suppressions("AFR")).suppressed
+
+
+async def test_the_issued_data_versions_are_recorded_once_the_digests_are_sent(
+    store: CaseStore,
+) -> None:
+    """The ``data_version`` each sent digest states is recorded only after the broker took
+    them (a failed send records none: no reader holds that issue); a later case in a month
+    makes that month and the periods it is in changed again."""
+    sink = MemoryRecordSink()
+    sink.faults.fail(BrokerError("broker down"))
+    with pytest.raises(BrokerError):
+        await publish_closed_periods(store, AFR, DAY, issuer=issuer(AFR, sink))
+    assert (await store.published_suppressions("AFR")).unchanged_periods == frozenset()
+
+    sink = MemoryRecordSink()
+    sent = await publish_closed_periods(store, AFR, DAY, issuer=issuer(AFR, sink))
+    stated = {d.period: d.notes.data_version for d in _sent(sink)}
+    assert {p for p, v in stated.items() if v is not None} == {d.period for d in sent}
+    unchanged = (await store.published_suppressions("AFR")).unchanged_periods
+    assert unchanged == set(stated)
+
+    month = min(p for p in unchanged if len(p) == len("2026-06"))
+    await store.apply_batch("AFR", [make_facts(region="AFR", month=month, node=2)])
+    now = (await store.published_suppressions("AFR")).unchanged_periods
+    assert month not in now
+    assert now < unchanged

@@ -8,6 +8,12 @@ an earlier issue published with the count it still has (the reader knows it alre
 the count last published, or that it was suppressed (then for good: a suppressed cell is
 never recorded as published again); :meth:`DigestPatterns.published_suppressions` gives
 them back to the next build (:class:`dief.digests.RegionDigests`).
+
+An issue also records the ``data_version`` each of its periods stated (table
+``issued_versions``, migration 0016). A period whose token is still the same has the same
+cases: every reader of both issues links its tables (docs/audit.md, "Issue linking"), so
+the cells the earlier issue published there are public to that reader, and hiding one
+again protects nothing (``PublishedPattern.unchanged_periods``).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from dief.aggregator.store._schema import digest_cells
+from dief.aggregator.store._schema import digest_cells, issued_versions, period_changes
 from dief.database import EngineOwner
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError
@@ -53,10 +59,13 @@ class PublishedCell:
 @dataclass(frozen=True, slots=True)
 class PublishedPattern:
     """What a region's published digests listed: the cells ever suppressed, and the count
-    last published of every other listed cell."""
+    last published of every other listed cell; ``unchanged_periods``: the periods whose
+    data is the same as when an issue last recorded them (the ``data_version`` it stated
+    is the store's now), whose published cells every reader of both issues has."""
 
     suppressed: frozenset[SuppressedCell] = frozenset()
     counts: Mapping[SuppressedCell, int] = field(default_factory=dict)
+    unchanged_periods: frozenset[str] = frozenset()
 
     def __len__(self) -> int:
         return len(self.suppressed) + len(self.counts)
@@ -71,16 +80,26 @@ class DigestPatterns(EngineOwner):
         engine = self._require()
         t = digest_cells.c
         stmt = select(t.period, t.dimension, t.value, t.count).where(t.region == region)
+        issued, now = issued_versions.c, period_changes.c
+        same = (
+            select(issued.period)
+            .join(
+                period_changes,
+                (now.region == issued.region) & (now.period == issued.period),
+            )
+            .where(issued.region == region, issued.token == now.token)
+        )
         try:
             async with engine.connect() as conn:
                 rows = list(await conn.execute(stmt))
+                unchanged = frozenset(str(p) for (p,) in await conn.execute(same))
         except SQLAlchemyError as exc:
             raise StorageError(
                 f"reading the published digest cells of {region} failed: {_why(exc)}"
             ) from exc
         suppressed = frozenset(SuppressedCell(p, d, v) for p, d, v, n in rows if n is None)
         counts = {SuppressedCell(p, d, v): int(n) for p, d, v, n in rows if n is not None}
-        return PublishedPattern(suppressed, counts)
+        return PublishedPattern(suppressed, counts, unchanged)
 
     async def record_suppressions(self, region: str, cells: Iterable[PublishedCell]) -> int:
         """Record what an issue of *region*'s digests listed, in one transaction: a
@@ -129,3 +148,29 @@ class DigestPatterns(EngineOwner):
                 f"recording the published digest cells of {region} failed: {_why(exc)}"
             ) from exc
         return len(changed)
+
+    async def record_issued_versions(self, region: str, versions: Mapping[str, str]) -> None:
+        """Record the ``data_version`` each digest of *region* an issue delivered stated
+        (period → token), once it has left: a re-issue whose period still has that token
+        knows every reader links the two issues' tables there."""
+        if not versions:
+            return
+        engine = self._require()
+        rows = [{"region": region, "period": p, "token": v} for p, v in sorted(versions.items())]
+        t = issued_versions
+        try:
+            async with engine.begin() as conn:
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                for start in range(0, len(rows), _CHUNK):
+                    insert = dialect.insert(t).values(rows[start : start + _CHUNK])
+                    await conn.execute(
+                        insert.on_conflict_do_update(
+                            index_elements=["region", "period"],
+                            set_={"token": insert.excluded["token"]},
+                        )
+                    )
+        except SQLAlchemyError as exc:
+            raise StorageError(
+                f"recording the issued data versions of {region} failed: {_why(exc)}"
+            ) from exc
+

@@ -49,6 +49,7 @@ __all__ = [
     "dead_letters",
     "digest_cells",
     "digest_versions",
+    "issued_versions",
     "metadata",
 ]
 
@@ -162,6 +163,18 @@ period_changes = Table(
     Column("region", String(8), primary_key=True),
     Column("period", String(16), primary_key=True),
     Column("changes", Integer, nullable=False),
+    Column("token", String(32), nullable=False),
+    sqlite_with_rowid=False,
+)
+
+#: per (region, period): the ``data_version`` (a ``period_changes`` token) its digest stated
+#: when an issue last recorded it (migration 0016): a re-issue whose token is the same knows
+#: the reader links the two issues' tables (:mod:`dief.aggregator.store._patterns`)
+issued_versions = Table(
+    "issued_versions",
+    metadata,
+    Column("region", String(8), primary_key=True),
+    Column("period", String(16), primary_key=True),
     Column("token", String(32), nullable=False),
     sqlite_with_rowid=False,
 )
