@@ -16,6 +16,11 @@ one as before, and ``joint=True``, one protected system — and reports for each
 
     python3 -m uv run python -m bench.disclosure STORE.sqlite [--no-write]
     python3 -m uv run python -m bench.disclosure --forum realistic [--regions AFR EEG]
+        [--months-by-total] [--plan]
+
+``--months-by-total`` builds the joint documents with month digests that list their
+totals and kind only, ``--plan`` with the totals plan (``dief.disclosure._pattern.PLAN_TOTALS``;
+docs/digests.md, "Totals planned"): both opt-in, measured here before either is a default.
 
 Writes ``bench/results/disclosure[-FORUM].json`` and ``.md``. Long: a few minutes for the
 demo.
@@ -46,7 +51,7 @@ from dief.audit import (
 )
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
-from dief.disclosure import merge_rows
+from dief.disclosure import _pattern, merge_rows
 from dief.render import write_outputs
 from dief.vocab import Region
 
@@ -133,11 +138,14 @@ async def _forum_store(forum: str, work: Path, regions: list[Region]) -> Path:
     return db
 
 
-async def _one(source: Path, work: Path, *, joint: bool, regions: list[Region]) -> dict[str, Any]:
+async def _one(
+    source: Path, work: Path, *, joint: bool, regions: list[Region], months_by_total: bool = False
+) -> dict[str, Any]:
     db = work / f"{'joint' if joint else 'apart'}.sqlite"
     shutil.copy(source, db)
     with sqlite3.connect(db) as conn:  # a first issue: no earlier record
         conn.execute("DELETE FROM digest_cells")
+        conn.execute("DELETE FROM issued_versions")
     out = work / f"out-{'joint' if joint else 'apart'}"
     async with CaseStore(sqlite_url(db)) as store:
         started = time.perf_counter()
@@ -149,6 +157,7 @@ async def _one(source: Path, work: Path, *, joint: bool, regions: list[Region]) 
             html=False,
             docx=False,
             joint=joint,
+            months_by_total=months_by_total and joint,
         )
         seconds = time.perf_counter() - started
         cases, totals = await _cases_and_totals(store, out, regions)
@@ -222,7 +231,14 @@ def main() -> None:
     parser.add_argument("--forum", choices=("realistic", "demo"))
     parser.add_argument("--regions", nargs="+", default=None, help="default: every region")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--months-by-total", action="store_true", help="joint month digests: totals and kind"
+    )
+    parser.add_argument(
+        "--plan", action="store_true", help="plan the totals first (_pattern.PLAN_TOTALS on)"
+    )
     args = parser.parse_args()
+    _pattern.PLAN_TOTALS = args.plan
     if (args.store is None) == (args.forum is None):
         parser.error("give a store or --forum, not both")
     regions = [Region(r) for r in args.regions] if args.regions else list(Region)
@@ -237,11 +253,22 @@ def main() -> None:
                 args.store,
                 f"Store: `{args.store.name}` (a copy, earlier issues' record cleared)",
             )
-        runs = [asyncio.run(_one(source, work, joint=j, regions=regions)) for j in (False, True)]
+        runs = [
+            asyncio.run(
+                _one(source, work, joint=j, regions=regions, months_by_total=args.months_by_total)
+            )
+            for j in (False, True)
+        ]
+    if args.months_by_total:
+        what += "; joint months by total"
+    if args.plan:
+        what += "; totals planned"
     text = _markdown(runs, what)
     print(text)
     if not args.no_write:
         name = f"disclosure-{args.forum}" if args.forum else "disclosure"
+        name += "-months-by-total" if args.months_by_total else ""
+        name += "-plan" if args.plan else ""
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / f"{name}.json").write_text(json.dumps(runs, indent=2) + "\n")
         (RESULTS / f"{name}.md").write_text(text)

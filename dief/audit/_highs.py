@@ -30,9 +30,12 @@ except ImportError:  # pragma: no cover - depends on the scipy build
 class HighsSession:
     """A block's LP kept in HiGHS: ``minimise(j)`` / ``maximise(j)`` of one unknown."""
 
-    def __init__(self, highs: Any, n: int) -> None:  # noqa: ANN401  scipy's HiGHS binding has no type information
+    def __init__(self, highs: Any, lower: np.ndarray, upper: np.ndarray) -> None:  # noqa: ANN401  scipy's HiGHS binding has no type information
         self._highs = highs
-        self._n = n
+        #: the model's column bounds as passed (HiGHS's infinity): reading them back
+        #: through ``getLp`` copies the whole model, once per element read
+        self._lower = lower
+        self._upper = upper
         self._current: int | None = None
         self.solves = 0
 
@@ -63,16 +66,15 @@ class HighsSession:
     def seed(self, local: list[int], seen_lo: np.ndarray, seen_hi: np.ndarray) -> None:
         """Minimise the sum of *local* once: a point where most are at their least."""
         h = self._highs
-        for k in local:
-            h.changeColCost(k, 1.0)
+        idx = np.asarray(local, dtype=np.int32)
+        h.changeColsCost(len(idx), idx, np.ones(len(idx)))
         h.changeObjectiveSense(_h.ObjSense.kMinimize)
         h.run()
         if h.getModelStatus() == _h.HighsModelStatus.kOptimal:
             x = self.solution()
             np.minimum(seen_lo, x, out=seen_lo)
             np.maximum(seen_hi, x, out=seen_hi)
-        for k in local:
-            h.changeColCost(k, 0.0)
+        h.changeColsCost(len(idx), idx, np.zeros(len(idx)))
         self._current = None
         self.solves += 1
 
@@ -80,18 +82,17 @@ class HighsSession:
         """A feasible point maximising the sum of the unknowns in *caps*, each held at
         most at its cap (bounds restored after): a point of the original programme."""
         h = self._highs
-        lp = h.getLp()
-        saved = {k: float(lp.col_upper_[k]) for k in caps}
-        for k, cap in caps.items():
-            h.changeColBounds(k, float(lp.col_lower_[k]), min(saved[k], cap))
-            h.changeColCost(k, 1.0)
+        idx = np.fromiter(caps.keys(), dtype=np.int32, count=len(caps))
+        cap = np.fromiter(caps.values(), dtype=float, count=len(caps))
+        lower, upper = self._lower[idx], self._upper[idx]
+        h.changeColsBounds(len(idx), idx, lower, np.minimum(upper, cap))
+        h.changeColsCost(len(idx), idx, np.ones(len(idx)))
         h.changeObjectiveSense(_h.ObjSense.kMaximize)
         h.run()
         self.solves += 1
         x = self.solution() if h.getModelStatus() == _h.HighsModelStatus.kOptimal else None
-        for k in caps:
-            h.changeColBounds(k, float(lp.col_lower_[k]), saved[k])
-            h.changeColCost(k, 0.0)
+        h.changeColsBounds(len(idx), idx, lower, upper)
+        h.changeColsCost(len(idx), idx, np.zeros(len(idx)))
         self._current = None
         return x
 
@@ -119,8 +120,10 @@ def session(  # noqa: PLR0913, PLR0917  the block's LP: its four matrices and tw
     lp.a_matrix_.num_row_ = matrix.shape[0]
     lp.a_matrix_.format_ = _h.MatrixFormat.kColwise
     lp.col_cost_ = np.zeros(n)
-    lp.col_lower_ = np.asarray(lower, dtype=float)
-    lp.col_upper_ = np.where(np.isinf(upper), _h.kHighsInf, upper).astype(float)
+    col_lower = np.asarray(lower, dtype=float)
+    col_upper = np.where(np.isinf(upper), _h.kHighsInf, upper).astype(float)
+    lp.col_lower_ = col_lower
+    lp.col_upper_ = col_upper
     lp.row_lower_ = np.concatenate([b_eq, np.full(a_ub.shape[0], -_h.kHighsInf)])
     lp.row_upper_ = np.concatenate([b_eq, b_ub])
     lp.a_matrix_.start_ = matrix.indptr
@@ -130,4 +133,4 @@ def session(  # noqa: PLR0913, PLR0917  the block's LP: its four matrices and tw
     highs.setOptionValue("output_flag", False)  # noqa: FBT003  HiGHS's option API takes the value positionally
     if highs.passModel(lp) == _h.HighsStatus.kError:
         return None
-    return HighsSession(highs, n)
+    return HighsSession(highs, col_lower, col_upper)

@@ -201,7 +201,9 @@ class RegionDigests:
         tables = None if periods is None else visible_tables(periods, start_month=self.start_month)
         return await store.record_suppressions(self.region.value, self.pattern.listed(tables))
 
-    async def record_delivered(self, store: CaseStore, periods: Iterable[str] | None = None) -> None:
+    async def record_delivered(
+        self, store: CaseStore, periods: Iterable[str] | None = None
+    ) -> None:
         """Record the ``data_version`` the digests of *periods* (default: every period with
         a version) stated, once they have left (``CaseStore.record_issued_versions``): the
         next issue takes a period still at that version as linked by every reader, and never

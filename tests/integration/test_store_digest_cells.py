@@ -80,7 +80,7 @@ async def test_a_period_is_unchanged_while_its_token_is_the_one_issued(
         await store.apply_batch("AFR", history.batch(12))
         versions = await store.data_versions("AFR")
         issued = {p: token for p, (_, token) in versions.items() if p in {"2026-01", "2026-Q1"}}
-        assert len(issued) == 2  # noqa: PLR2004  January and its quarter
+        assert len(issued) == 2  # January and its quarter
         await store.record_issued_versions("AFR", issued)
         assert (await store.published_suppressions("AFR")).unchanged_periods == {
             "2026-01",

@@ -112,7 +112,7 @@ async def test_the_issued_data_versions_are_recorded_once_the_digests_are_sent(
 
     sink = MemoryRecordSink()
     sent = await publish_closed_periods(store, AFR, DAY, issuer=issuer(AFR, sink))
-    stated = {d.period: d.notes.data_version for d in _sent(sink)}
+    stated = {d.period: (d.notes.model_extra or {}).get("data_version") for d in _sent(sink)}
     assert {p for p, v in stated.items() if v is not None} == {d.period for d in sent}
     unchanged = (await store.published_suppressions("AFR")).unchanged_periods
     assert unchanged == set(stated)

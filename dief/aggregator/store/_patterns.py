@@ -92,7 +92,7 @@ class DigestPatterns(EngineOwner):
         try:
             async with engine.connect() as conn:
                 rows = list(await conn.execute(stmt))
-                unchanged = frozenset(str(p) for (p,) in await conn.execute(same))
+                unchanged = frozenset(str(p) for p in (await conn.execute(same)).scalars())
         except SQLAlchemyError as exc:
             raise StorageError(
                 f"reading the published digest cells of {region} failed: {_why(exc)}"
@@ -173,4 +173,3 @@ class DigestPatterns(EngineOwner):
             raise StorageError(
                 f"recording the issued data versions of {region} failed: {_why(exc)}"
             ) from exc
-
