@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dief.digests import withheld_dimensions
-from dief.disclosure import SINGLE_VALUED
+from dief.digests import MONTHLY_NOTE, withheld_dimensions
+from dief.disclosure import SINGLE_VALUED, month_shows
 
 if TYPE_CHECKING:
     from dief.wire import CspSummary, Digest, RegionTable
@@ -166,6 +166,10 @@ def recover(  # noqa: C901,PLR0912,PLR0914  the attacker's fixed-point propagati
 # ---------------------------------------------------------------- meeting digests
 
 
+def _is_month(period: str) -> bool:
+    return len(period) == len("YYYY-MM") and period[4] == "-" and period[5:].isdigit()
+
+
 def _quarter_months(quarter: str) -> list[str]:
     year, q = int(quarter[:4]), int(quarter[-1])
     return [f"{year:04d}-{3 * q - 2 + i:02d}" for i in range(3)]
@@ -238,7 +242,13 @@ def read_digests(  # noqa: C901, PLR0912, PLR0914, PLR0915  one reading of every
     from one present; :mod:`dief.audit` judges the documents as published). A dimension a
     digest withholds (``notes.withheld_dimensions``: each value below k) is read the same
     way, whatever *listing* says: its cells are unknowns at least 0 in the sums across
-    periods, and computing one is not reported.
+    periods, and computing one is not reported. So is every dimension a month published by
+    total does not list (months by total: its notes say so, :data:`MONTHLY_NOTE`; it lists
+    its total and ``kind`` only): those cells are in its quarter's, half-cycle's and
+    cycle's sums, unknowns at least 0, not zeros. Once one month says so, every month of
+    the digests is read so (an issue-wide setting): a blank month (fewer than k
+    contributors, or its total hidden and ``kind`` withheld) then stands for its ``kind``
+    cells only, given *listing*, and for none where its notes withhold ``kind``.
     """
     known: dict[Name, int] = {}
     hidden: set[Name] = set()
@@ -272,12 +282,21 @@ def read_digests(  # noqa: C901, PLR0912, PLR0914, PLR0915  one reading of every
         return f"{year:04d}-{month - 1:02d}" if month > 1 else f"{year - 1:04d}-12"
 
     blank = {d.period for d in digests if not d.dimensions and d.totals.cases is None}
+    # months published by total (their notes say so): a dimension they do not list says
+    # nothing of its values; a blank month of such an issue stands for its kind cells only
+    by_total = {d.period for d in digests if MONTHLY_NOTE in d.notes.text}
+    if by_total:
+        by_total |= {p for p in blank if _is_month(p)}
     for d in digests:
         p = d.period
         before = earlier(p)
         if p in blank and listing is not None:
+            # a blank month by total would list its kind cells, unless its notes withhold kind
+            gone = {w.value for w in withheld_dimensions(d)} if p in by_total else set()
             for dim, value in listing.get(p, {}):
-                if dim != "_total":
+                if dim != "_total" and (
+                    p not in by_total or (month_shows((dim, value)) and dim not in gone)
+                ):
                     note(p, f"{dim}/{value}", None)
         if d.totals.cases is None:
             note(p, "_total", None)
@@ -350,9 +369,18 @@ def read_digests(  # noqa: C901, PLR0912, PLR0914, PLR0915  one reading of every
             parts[p] = _quarter_months(p)
     unknown = set() if listing is not None else blank
     withheld = {d.period: {w.value for w in withheld_dimensions(d)} for d in digests}
+    # a month by total: the dimensions it lists (or, blank, would list); the others are open
+    shown = {
+        p: {c.split("/", 1)[0] for c in listed.get(p, set()) if c != "_total"} for p in by_total
+    }
 
     def open_in(q: str, name: str) -> bool:
-        return q in unknown or name.split("/", 1)[0] in withheld.get(q, set())
+        dim = name.split("/", 1)[0]
+        return (
+            q in unknown
+            or dim in withheld.get(q, set())
+            or (q in by_total and name != "_total" and dim not in shown[q])
+        )
 
     for p, inner in parts.items():
         for name in sorted(listed[p]):
