@@ -38,6 +38,7 @@ from dief.disclosure import (
     visible_tables,
     window_key,
 )
+from dief.disclosure import months_by_total as by_total
 from dief.exceptions import UnprotectedCellError
 from dief.periods import (
     DEFAULT_CYCLE_START_MONTH,
@@ -95,7 +96,7 @@ class RegionDigests:
         periods: Iterable[str] = (),
         earlier: PublishedPattern | None = None,
         k_csp: int | None = 3,
-        months_by_total: bool = False,
+        months_by_total: bool | None = None,
         group_rare: bool = False,
         bulletins: bool = True,
     ) -> RegionDigests:
@@ -113,8 +114,10 @@ class RegionDigests:
         without TLP:RED) are protected jointly with the digests, and
         ``pattern.rows`` says what each cycle's summary must suppress (DESIGN §7, "one
         system"); ``None`` protects the digests alone (tests, comparisons).
-        *months_by_total* (with *k_csp*; opt-in): month digests publish their totals
-        and ``kind`` only (docs/digests.md, "Tables designed for the data"). Values with
+        *months_by_total* (with *k_csp*; default
+        :data:`~dief.disclosure._design.MONTHS_BY_TOTAL_BY_DEFAULT`, on): month digests
+        publish their totals and ``kind`` only (docs/digests.md, "Tables designed for the
+        data"); ``False`` lists every dimension in every month. Values with
         fewer than *k* contributors are grouped as ``(other)`` with *group_rare* (opt-in:
         measured worse, docs/digests.md), its contributors counted exactly
         (:meth:`CaseStore.grouped_rows`). *bulletins* (default): the region's released
@@ -124,6 +127,7 @@ class RegionDigests:
         if k < 1:
             raise ValueError("k is at least 1")
         code = Region(region)
+        months_by_total = by_total(months_by_total)
         extra = sorted({str(parse_period(p, start_month=start_month)) for p in periods})
         wanted, tallies = await _region_tallies(store, code.value, earlier)
         rows, known = await _joint_inputs(

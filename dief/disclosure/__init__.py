@@ -20,6 +20,7 @@ from dief.disclosure._cells import (
     combine,
     merge_rows,
 )
+from dief.disclosure._design import months_by_total
 from dief.disclosure._digest_groups import (
     digest_groups,
     last_quarter,
@@ -118,6 +119,7 @@ __all__ = [
     "last_quarter",
     "merge_rows",
     "month_shows",
+    "months_by_total",
     "pieces_enabled",
     "protect",
     "published_cells",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHECKLIST_TOP",
+    "MONTHS_BY_TOTAL_BY_DEFAULT",
     "MONTH_CELLS",
     "MONTH_DIMENSIONS",
     "WINDOW",
@@ -30,11 +31,23 @@ __all__ = [
     "listed_zeros",
     "month_shows",
     "month_zeros",
+    "months_by_total",
     "reserved_cells",
 ]
 
 #: the prefix of a checklist window's table name (``W<last quarter>``)
 WINDOW = "W"
+
+#: whether a region's month digests list their total and ``kind`` only, every other
+#: dimension by quarter, half and cycle (with joint protection; docs/digests.md, "Tables
+#: designed for the data"): the default since session 13, when the last leak it had (a
+#: re-issue hiding again a cell of an unchanged table, docs/audit.md) was fixed
+MONTHS_BY_TOTAL_BY_DEFAULT = True
+
+
+def months_by_total(choice: bool | None) -> bool:  # noqa: FBT001  one optional flag, resolved
+    """*choice*, or :data:`MONTHS_BY_TOTAL_BY_DEFAULT` where it is ``None``."""
+    return MONTHS_BY_TOTAL_BY_DEFAULT if choice is None else choice
 
 
 #: what a month's table holds in the joint design: its total and its ``kind`` cells (a

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.aggregator.store import PublishedCell, PublishedPattern, SuppressedCell
-from dief.disclosure import _withheld
+from dief.disclosure import _design, _withheld
 from dief.disclosure._design import (
     MONTH_CELLS,
     MONTH_DIMENSIONS,
@@ -97,8 +97,13 @@ _INDICATOR = Dimension.RISK_INDICATOR.value
 #: number with it
 TOTAL_WEIGHT = 10
 #: whether the totals' own sums are protected first, by the cheapest set of totals
-#: (:func:`~dief.disclosure._totals_plan.plan_totals`), before the search
-PLAN_TOTALS = False
+#: (:func:`~dief.disclosure._totals_plan.plan_totals`), before the search: in a first issue
+#: (on since session 13, with months by total). A re-issue keeps what the first planned
+#: (its suppressions stay) and protects the new data by the search alone: planned again,
+#: with a re-issue's least values (cells listed before count at least 0), it chose other
+#: totals for the same data, and a re-issue of unchanged data hid a total it had published
+#: (tests/unit/test_digest_payload.py::test_only_changed_skips_identical_digests)
+PLAN_TOTALS = True
 #: what hiding a total costs the plan, by its table's rank (month, quarter, half, cycle,
 #: checklist window, then a summary row): the meeting's headline numbers and the public
 #: summary's most; then its count
@@ -216,7 +221,7 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
     earlier: PublishedPattern | None = None,
     rows: Mapping[str, PeriodCells] | None = None,
     k_summary: int | None = None,
-    months_by_total: bool = False,
+    months_by_total: bool | None = None,
     group_rare: bool = False,
     known_cases: Mapping[str, PeriodCells] | None = None,
     withhold: bool | None = None,
@@ -244,7 +249,7 @@ def digest_pattern(  # noqa: PLR0913  a public keyword signature (the tables' op
         earlier=without_silent(earlier),
         rows=rows,
         k_summary=k_summary,
-        months_by_total=months_by_total,
+        months_by_total=_design.months_by_total(months_by_total),
         group_rare=group_rare,
         known_cases=known_cases or None,
         withhold=_withheld.WITHHOLD_BY_DEFAULT if withhold is None else withhold,
@@ -342,7 +347,8 @@ def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection
             # a reader of both issues takes the cells the earlier issue listed at least 0
             relisted=cells.recorded,
             floors=cells.floors,
-            plan=_plan_weight(cells, options) if PLAN_TOTALS else None,
+            # planned in a first issue only (PLAN_TOTALS)
+            plan=_plan_weight(cells, options) if PLAN_TOTALS and earlier is None else None,
         )
 
     floor_groups, floor_known, floor_rest = cells.floor_groups

@@ -159,8 +159,9 @@ class PatternOptions:
     must suppress. Rows recorded by earlier issues (tables ``S<cycle>``) are kept like the
     digests' tables.
 
-    *months_by_total* (joint patterns only; opt-in, docs/digests.md "Tables designed for
-    the data"): month digests publish their totals and ``kind`` only, their other
+    *months_by_total* (joint patterns only; the default since session 13,
+    :data:`~dief.disclosure._design.MONTHS_BY_TOTAL_BY_DEFAULT`, docs/digests.md "Tables
+    designed for the data"): month digests publish their totals and ``kind`` only, their other
     cells kept in the sums as cells no document lists (each value of a quarter, half or
     cycle may be in any of its months: a month cell without data is an unknown at least
     0, not a known zero). Always: a table's total with k contributors (and the top of each

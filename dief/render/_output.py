@@ -69,7 +69,7 @@ async def write_outputs(  # noqa: PLR0913  a public keyword signature (dief.pipe
     summaries: Mapping[str, CspSummary] | None = None,
     digest_docx: bool = False,
     joint: bool = True,
-    months_by_total: bool = False,
+    months_by_total: bool | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> OutputIndex:
     """Write every digest and CSP summary with data for *regions* under *out_dir*.
@@ -81,9 +81,9 @@ async def write_outputs(  # noqa: PLR0913  a public keyword signature (dief.pipe
     *digest_docx* also writes each CSP cycle's digest as a DOCX meeting paper
     (``digests/<REGION>/<CYCLE>.docx``, :func:`render_digest_docx`; off by default).
 
-    *months_by_total* (with *joint*; opt-in) publishes month digests with their totals
-    and kind only (docs/digests.md, "Tables designed for the data": not the default
-    while the audit's bulletin check is too slow on it). *joint* (default) protects each region's
+    *months_by_total* (with *joint*; default on, ``None``) publishes month digests with
+    their totals and kind only (docs/digests.md, "Tables designed for the data");
+    ``False`` lists every dimension in every month. *joint* (default) protects each region's
     digests and its rows of the summaries as one system (DESIGN §7); ``False`` protects
     each document type on its own (the design before, for comparisons and the tests that
     show the difference).
@@ -245,7 +245,7 @@ async def _load_regions(  # noqa: PLR0913  keyword options passed through from w
     k_meeting: int,
     start_month: int,
     k_csp: int | None,
-    months_by_total: bool,
+    months_by_total: bool | None,
 ) -> _Loaded:
     """Each region's digests of this issue, and what each cycle's summary must keep of
     each region's rows."""
@@ -291,7 +291,7 @@ async def _load_region(  # noqa: PLR0913  keyword options passed through from wr
     k: int,
     start_month: int,
     k_csp: int | None,
-    months_by_total: bool = False,
+    months_by_total: bool | None = None,
 ) -> RegionDigests:
     """Every cell of *region* and its dead letters, read once, with the issue recorded.
 

@@ -29,6 +29,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from dief.aggregator import TOTAL, CaseFacts
 from dief.aggregator.store import CaseStore
 from dief.audit import audit_folder
@@ -199,7 +201,13 @@ def _lone(month: str, node: int = 7) -> CaseFacts:
     return replace(facts, values=tuple(sorted((*facts.values, ("risk_indicator", "DOC-01")))))
 
 
-async def _outputs(folder: Path, cases: list[CaseFacts], months: tuple[str, ...]) -> Path:
+async def _outputs(
+    folder: Path,
+    cases: list[CaseFacts],
+    months: tuple[str, ...],
+    *,
+    months_by_total: bool | None = None,
+) -> Path:
     lessons = [
         CaseLesson(
             m, Lesson(text=f"A lesson of {m}.", tlp=Tlp.GREEN, stage=TransferStage.IN_TRANSIT)
@@ -216,6 +224,7 @@ async def _outputs(folder: Path, cases: list[CaseFacts], months: tuple[str, ...]
             lessons={Region.AFR: lessons},
             html=False,
             docx=False,
+            months_by_total=months_by_total,
         )
     return folder / "out"
 
@@ -257,18 +266,22 @@ def _csp13(node: int, month: str, *, indicator: str | None = None) -> CaseFacts:
     return replace(facts, cycle="CSP13", values=tuple(sorted((*facts.values, *extra))))
 
 
-async def test_the_next_period_tells_nothing_of_a_one_state_period(tmp_path: Path) -> None:
+@pytest.mark.parametrize("by_total", [False, True], ids=["full-months", "months-by-total"])
+async def test_the_next_period_tells_nothing_of_a_one_state_period(
+    tmp_path: Path, *, by_total: bool
+) -> None:
     """CSP13: four cases a month from three States, one State's case (DOC-01) in 2026-11
     and four naming DOC-02 from three States in 2026-12. Before the fix 2026-11's digest
     listed its values, and 2026-12's gave the previous count of risk_indicator/DOC-02 as
-    0: 2026-11 had no DOC-02 (and hidden for the values it had)."""
+    0: 2026-11 had no DOC-02 (and hidden for the values it had). By total, December lists
+    its kind only, with no previous count either."""
     months = ("2026-09", "2026-10", "2027-01", "2027-02")
     cases = [
         *(_csp13(1 + (i % 3), m) for m in months for i in range(4)),
         replace(_lone("2026-11"), cycle="CSP13"),
         *(_csp13(1 + (i % 3), "2026-12", indicator="DOC-02") for i in range(4)),
     ]
-    out = await _outputs(tmp_path, cases, ("2026-11",))
+    out = await _outputs(tmp_path, cases, ("2026-11",), months_by_total=by_total)
     november = _digest(out, "2026-11")
     assert november["dimensions"] == {}
     assert november["lessons"] == []
@@ -277,6 +290,9 @@ async def test_the_next_period_tells_nothing_of_a_one_state_period(tmp_path: Pat
     assert december["totals"]["cases"] == 4
     assert december["totals"]["previous"] is None
     listed = {(d, c["value"]): c for d, cells in december["dimensions"].items() for c in cells}
-    assert listed["risk_indicator", "DOC-02"]["count"] == 4
+    if by_total:
+        assert {d for d, _ in listed} == {"kind"}
+    else:
+        assert listed["risk_indicator", "DOC-02"]["count"] == 4
     assert all(c["previous"] is None and c["trend"] is None for c in listed.values())
     assert _determined(out, "AFR") == []

@@ -10,6 +10,8 @@ is published with nothing determined.
 
 Withholding is opt-in (``WITHHOLD_BY_DEFAULT``; on and off again in #15's seventh session,
 docs/digests.md says why); these tests set it either way, so they hold whatever the default.
+They write full months (``months_by_total=False``): the attack is a month's table, which
+months by total (the default since session 13) does not list at all.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ async def _write(folder: Path) -> Path:
             catalogue=load_catalogue(),
             html=False,
             docx=False,
+            months_by_total=False,
         )
     return folder / "out"
 
