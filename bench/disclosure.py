@@ -16,11 +16,12 @@ one as before, and ``joint=True``, one protected system — and reports for each
 
     python3 -m uv run python -m bench.disclosure STORE.sqlite [--no-write]
     python3 -m uv run python -m bench.disclosure --forum realistic [--regions AFR EEG]
-        [--months-by-total] [--plan]
+        [--full-months] [--no-plan]
 
-``--months-by-total`` builds the joint documents with month digests that list their
-totals and kind only, ``--plan`` with the totals plan (``dief.disclosure._pattern.PLAN_TOTALS``;
-docs/digests.md, "Totals planned"): both opt-in, measured here before either is a default.
+The joint documents are built with the default tables (months by total, totals planned;
+docs/digests.md, "Tables designed for the data"); ``--full-months`` lists every dimension
+in every month, ``--no-plan`` leaves out the totals plan
+(``dief.disclosure._pattern.PLAN_TOTALS``): the defaults before session 13, to compare.
 
 Writes ``bench/results/disclosure[-FORUM].json`` and ``.md``. Long: a few minutes for the
 demo.
@@ -139,7 +140,12 @@ async def _forum_store(forum: str, work: Path, regions: list[Region]) -> Path:
 
 
 async def _one(
-    source: Path, work: Path, *, joint: bool, regions: list[Region], months_by_total: bool = False
+    source: Path,
+    work: Path,
+    *,
+    joint: bool,
+    regions: list[Region],
+    months_by_total: bool | None = None,
 ) -> dict[str, Any]:
     db = work / f"{'joint' if joint else 'apart'}.sqlite"
     shutil.copy(source, db)
@@ -157,7 +163,7 @@ async def _one(
             html=False,
             docx=False,
             joint=joint,
-            months_by_total=months_by_total and joint,
+            months_by_total=months_by_total,
         )
         seconds = time.perf_counter() - started
         cases, totals = await _cases_and_totals(store, out, regions)
@@ -232,13 +238,14 @@ def main() -> None:
     parser.add_argument("--regions", nargs="+", default=None, help="default: every region")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument(
-        "--months-by-total", action="store_true", help="joint month digests: totals and kind"
+        "--full-months", action="store_true", help="month digests list every dimension"
     )
     parser.add_argument(
-        "--plan", action="store_true", help="plan the totals first (_pattern.PLAN_TOTALS on)"
+        "--no-plan", action="store_true", help="no totals plan (_pattern.PLAN_TOTALS off)"
     )
     args = parser.parse_args()
-    _pattern.PLAN_TOTALS = args.plan
+    if args.no_plan:
+        _pattern.PLAN_TOTALS = False
     if (args.store is None) == (args.forum is None):
         parser.error("give a store or --forum, not both")
     regions = [Region(r) for r in args.regions] if args.regions else list(Region)
@@ -255,20 +262,26 @@ def main() -> None:
             )
         runs = [
             asyncio.run(
-                _one(source, work, joint=j, regions=regions, months_by_total=args.months_by_total)
+                _one(
+                    source,
+                    work,
+                    joint=j,
+                    regions=regions,
+                    months_by_total=False if args.full_months else None,
+                )
             )
             for j in (False, True)
         ]
-    if args.months_by_total:
-        what += "; joint months by total"
-    if args.plan:
-        what += "; totals planned"
+    if args.full_months:
+        what += "; full months"
+    if args.no_plan:
+        what += "; no totals plan"
     text = _markdown(runs, what)
     print(text)
     if not args.no_write:
         name = f"disclosure-{args.forum}" if args.forum else "disclosure"
-        name += "-months-by-total" if args.months_by_total else ""
-        name += "-plan" if args.plan else ""
+        name += "-full-months" if args.full_months else ""
+        name += "-no-plan" if args.no_plan else ""
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / f"{name}.json").write_text(json.dumps(runs, indent=2) + "\n")
         (RESULTS / f"{name}.md").write_text(text)

@@ -152,8 +152,9 @@ class _Split:
                 setattr(owner, name, old)
 
 
-#: whether this run's month digests list their totals and kind only (``--months-by-total``)
-MONTHS_BY_TOTAL = [False]
+#: whether this run's month digests list their totals and kind only (default: the tables'
+#: default, months by total; ``--full-months``: every dimension)
+MONTHS_BY_TOTAL: list[bool | None] = [None]
 
 
 async def _issue(out: Path, store: CaseStore, regions: list[Region]) -> dict[str, Any]:
@@ -315,15 +316,18 @@ def main() -> None:
         "--prune", action="store_true", help="prune first issues (PRUNE_BY_DEFAULT on)"
     )
     parser.add_argument(
-        "--months-by-total", action="store_true", help="month digests list their totals and kind"
+        "--full-months",
+        action="store_true",
+        help="month digests list every dimension (the default before session 13)",
     )
     parser.add_argument(
-        "--plan", action="store_true", help="plan the totals first (_pattern.PLAN_TOTALS on)"
+        "--no-plan", action="store_true", help="no totals plan (_pattern.PLAN_TOTALS off)"
     )
     args = parser.parse_args()
     _prune.PRUNE_BY_DEFAULT = args.prune
-    _pattern.PLAN_TOTALS = args.plan
-    MONTHS_BY_TOTAL[0] = args.months_by_total
+    if args.no_plan:
+        _pattern.PLAN_TOTALS = False
+    MONTHS_BY_TOTAL[0] = False if args.full_months else None
     regions = [Region(r) for r in args.regions]
     runs = []
     _warm_up()
@@ -339,7 +343,7 @@ def main() -> None:
         print(json.dumps(run), flush=True)
         runs.append(run)
     name = ("realistic" if args.realistic else str(args.cases)) + ("-pruned" if args.prune else "")
-    name += ("-months-by-total" if args.months_by_total else "") + ("-plan" if args.plan else "")
+    name += ("-full-months" if args.full_months else "") + ("-no-plan" if args.no_plan else "")
     title = (
         "The realistic forum (`realistic_cases`, about 40 cases per region and year)"
         if args.realistic
@@ -347,10 +351,10 @@ def main() -> None:
     )
     if args.prune:
         title += ", first issues pruned"
-    if args.months_by_total:
-        title += ", months by total"
-    if args.plan:
-        title += ", totals planned"
+    if args.full_months:
+        title += ", full months"
+    if args.no_plan:
+        title += ", no totals plan"
     if len(regions) < len(Region):
         title += ", regions " + ", ".join(r.value for r in regions)
     text = _markdown(runs, title)

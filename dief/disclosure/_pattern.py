@@ -347,8 +347,8 @@ def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection
             # a reader of both issues takes the cells the earlier issue listed at least 0
             relisted=cells.recorded,
             floors=cells.floors,
-            # planned in a first issue only (PLAN_TOTALS)
-            plan=_plan_weight(cells, options) if PLAN_TOTALS and earlier is None else None,
+            # planned in a first issue only (PLAN_TOTALS): no earlier issue listed a cell
+            plan=_plan_weight(cells, options) if PLAN_TOTALS and not cells.recorded else None,
         )
 
     floor_groups, floor_known, floor_rest = cells.floor_groups

@@ -78,6 +78,8 @@ groups are the same).
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -271,6 +273,9 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     first = frozenset(primary)
     reissuing = _is_reissue(earlier, relisted)
     reissue = _reissue(earlier, counts, first, live, frozenset(known))
+    twins = _twins(reissue.known, live, first | reissue.kept | frozenset(free))
+    if twins:
+        reissue = dataclasses.replace(reissue, known=reissue.known | twins)
     search = _Search(
         counts,
         live,
@@ -413,6 +418,38 @@ class _Reissue:
     both: Earlier | None
     traced: list[Group]
     given: frozenset[Key]
+
+
+def _twins(known: frozenset[Key], live: Sequence[Group], fixed: frozenset[Key]) -> frozenset[Key]:
+    """The cells equal to a known cell by the sums alone, to a fixed point: the member of a
+    one-member sum and its marginal, and the marginals of two sums over the same members
+    (a cycle and its one half with data). Published, such a cell tells nothing a reader
+    does not know; hidden, it protects nothing and is itself given away, and the search
+    then hid its known twin again (a re-issue of unchanged data hid ``CSP11``'s total for
+    ``CSP11-H2``'s, tests/unit/test_digest_payload.py). *fixed* cells (primary, kept,
+    free) are never added."""
+    by_members: dict[tuple[Key, ...], list[Key]] = {}
+    pairs: list[tuple[Key, Key]] = []
+    for group in live:
+        if len(group.members) == 1:
+            pairs.append((group.marginal, group.members[0]))
+        by_members.setdefault(tuple(sorted(group.members)), []).append(group.marginal)
+    for marginals in by_members.values():
+        pairs.extend(itertools.pairwise(marginals))
+    linked: dict[Key, set[Key]] = {}
+    for a, b in pairs:
+        if a != b:
+            linked.setdefault(a, set()).add(b)
+            linked.setdefault(b, set()).add(a)
+    found: set[Key] = set()
+    todo = [c for c in known if c in linked]
+    while todo:
+        cell = todo.pop()
+        for twin in linked[cell]:
+            if twin not in known and twin not in found and twin not in fixed:
+                found.add(twin)
+                todo.append(twin)
+    return frozenset(found)
 
 
 def _reissue(

@@ -287,12 +287,15 @@ async def test_the_next_period_tells_nothing_of_a_one_state_period(
     assert november["lessons"] == []
     assert november["totals"]["cases"] is None
     december = _digest(out, "2026-12")
-    assert december["totals"]["cases"] == 4
+    # November's hidden total needs a partner in the quarter's and the half's sums: the
+    # totals plan takes a neighbouring month's (docs/digests.md, "Totals planned")
+    assert december["totals"]["cases"] in {4, None}
     assert december["totals"]["previous"] is None
     listed = {(d, c["value"]): c for d, cells in december["dimensions"].items() for c in cells}
     if by_total:
         assert {d for d, _ in listed} == {"kind"}
-    else:
-        assert listed["risk_indicator", "DOC-02"]["count"] == 4
+    else:  # every December case names DOC-02: it is the total's twin, shown with it
+        doc02 = listed["risk_indicator", "DOC-02"]["count"]
+        assert doc02 == december["totals"]["cases"]
     assert all(c["previous"] is None and c["trend"] is None for c in listed.values())
     assert _determined(out, "AFR") == []
