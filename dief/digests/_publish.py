@@ -315,7 +315,11 @@ async def publish_digests(  # noqa: PLR0913  a public keyword signature
     drafts = await _drafts(
         store, source, wanted, issuer=issuer, issued_at=issued_at, known=known, lessons=lessons
     )
+    # a period skipped as unchanged: the digest its readers hold is this one, stating the
+    # same data version (the content hash covers it), so that version is recorded too
+    skipped = [p for p in wanted if p not in drafts and p in known]
     if not drafts:
+        await source.record_delivered(store, skipped)
         return []
     claimed = await versions.claim_many(code.value, list(drafts))
     # what these digests list (suppressed or published), recorded before they leave: a
@@ -324,7 +328,7 @@ async def publish_digests(  # noqa: PLR0913  a public keyword signature
     await source.record(store, list(drafts))
     published = await _send(versions, issuer, drafts, claimed)
     # the versions they stated, once the broker acknowledged every one
-    await source.record_delivered(store, [d.period for d in published])
+    await source.record_delivered(store, [*skipped, *(d.period for d in published)])
     log.info("%s: %d digests published", code.value, len(published))
     return published
 

@@ -360,7 +360,9 @@ def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection
         before,
         recorded=cells.recorded,
         free=cells.free | floor_rest,
-        known=set(cells.nil) | floor_known | _linked(before, earlier, cells.primary),
+        known=set(cells.nil)
+        | floor_known
+        | _linked(before, earlier, cells.primary, cells.unlisted | floor_rest),
         unlisted=cells.unlisted | floor_rest,
         never_seeds={name for name in cells.tables if is_red_table(name)},
         nil=cells.nil.keys(),
@@ -369,7 +371,10 @@ def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection
 
 
 def _linked(
-    before: Earlier | None, earlier: PublishedPattern | None, primary: Collection[Key]
+    before: Earlier | None,
+    earlier: PublishedPattern | None,
+    primary: Collection[Key],
+    unlisted: Collection[Key],
 ) -> frozenset[Key]:
     """The cells the earlier issue published, at the count they still have, in a period
     whose data is unchanged since (``PublishedPattern.unchanged_periods``): every reader of
@@ -380,10 +385,12 @@ def _linked(
     if before is None or earlier is None or not earlier.unchanged_periods:
         return frozenset()
     periods = earlier.unchanged_periods
+    # a cell no document lists now keeps the count an older issue listed, perhaps under
+    # another data version (a design change): never taken as known here
     return frozenset(
         key
         for key in before.unchanged - before.suppressed
-        if key[0] in periods and key not in primary
+        if key[0] in periods and key not in primary and key not in unlisted
     )
 
 

@@ -273,7 +273,8 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     first = frozenset(primary)
     reissuing = _is_reissue(earlier, relisted)
     reissue = _reissue(earlier, counts, first, live, frozenset(known))
-    twins = _twins(reissue.known, live, first | reissue.kept | frozenset(free))
+    fixed = first | reissue.kept | frozenset(free)
+    twins = _twins(reissue.known - fixed, live, fixed)
     if twins:
         reissue = dataclasses.replace(reissue, known=reissue.known | twins)
     search = _Search(
