@@ -205,21 +205,14 @@ class RegionDigests:
         tables = None if periods is None else visible_tables(periods, start_month=self.start_month)
         return await store.record_suppressions(self.region.value, self.pattern.listed(tables))
 
-    async def record_delivered(
-        self, store: CaseStore, periods: Iterable[str] | None = None
-    ) -> None:
-        """Record the ``data_version`` the digests of *periods* (default: every period with
-        a version) stated, once they have left (``CaseStore.record_issued_versions``): the
-        next issue takes a period still at that version as linked by every reader, and never
-        hides again a cell this issue published there. Only after delivery: a version
-        recorded for an issue no reader got would make the next issue take as public what
-        no one holds."""
-        issued = (
-            None
-            if periods is None
-            else {str(parse_period(p, start_month=self.start_month)) for p in periods}
-        )
-        versions = {p: v for p, v in self.versions if issued is None or p in issued}
+    async def record_delivered(self, store: CaseStore, periods: Iterable[str]) -> None:
+        """Record the ``data_version`` the digests of *periods* stated, once they have left
+        (``CaseStore.record_issued_versions``): the next issue takes a period still at that
+        version as linked by every reader, and never hides again a cell this issue
+        published there. Only after delivery: a version recorded for an issue no reader got
+        would make the next issue take as public what no one holds."""
+        issued = {str(parse_period(p, start_month=self.start_month)) for p in periods}
+        versions = {p: v for p, v in self.versions if p in issued}
         await store.record_issued_versions(self.region.value, versions)
 
     def digest(

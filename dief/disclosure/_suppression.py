@@ -280,7 +280,7 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     search = _Search(
         counts,
         live,
-        first | reissue.kept | frozenset(free),
+        fixed,
         reissue,
         by_size=by_size,
         rank=rank,
