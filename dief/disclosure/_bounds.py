@@ -336,6 +336,7 @@ class BoundSystem:
 
     __slots__ = (
         "_counts",
+        "_determined",
         "_floors",
         "_groups",
         "_keys",
@@ -365,6 +366,8 @@ class BoundSystem:
         self._of_cell: dict[Key, list[int]] | None = None
         self._tables: dict[str, list[Key]] | None = None
         self._solved: dict[tuple[frozenset[Key], tuple[float, ...]], _Tight | None] = {}
+        # per part: the tight rows (the object :meth:`_tight_part` keeps) and what they pin
+        self._determined: dict[frozenset[Key], tuple[_Tight, frozenset[Key]]] = {}
         self._tight_links: dict[str, _TableLinks] | None = None
         self._keys: dict[tuple[frozenset[Key], float], tuple[frozenset[Key], tuple[float, ...]]]
         self._keys = {}
@@ -386,21 +389,41 @@ class BoundSystem:
         # cannot change under them
         unlisted = unlisted if isinstance(unlisted, frozenset) else frozenset(unlisted)
         fixed: set[Key] = set()
-        extra: list[dict[Key, int]] = []
+        tights: list[tuple[frozenset[Key], _Tight]] = []
         parts = self._parts(cells, unlisted)
         self._solve_together(parts, unlisted)
         for part in parts:
             tight = self._tight_part(part, unlisted)
             fixed |= tight.at_least
-            extra.extend(tight.extra)
+            if tight.at_least or tight.extra:
+                tights.append((part, tight))
         if fixed - set(ignore):
             return fixed
-        if not fixed and not extra:
-            return set()
-        start = fixed | {c for row in extra for c in row}
-        near = self._component(start, cells)
-        rest = ({c for g in near for c in g.cells if c in cells} | start) - fixed
-        return fixed | determined_cells(rest, near, relations=[*self._relations, *extra])
+        for part, tight in tights:
+            fixed |= self._determined_in(part, tight)
+        return fixed
+
+    def _determined_in(self, part: frozenset[Key], tight: _Tight) -> frozenset[Key]:
+        """The cells of *part* its tight rows determine with the equations, the cells at
+        their least value known: over the groups reached from those cells through the
+        part's unknowns (no equation joins two parts, so a part's answer is the whole
+        system's there), kept per part and tight rows (a round re-asks only the parts it
+        changed)."""
+        kept = self._determined.get(part)
+        if kept is not None and kept[0] is tight:
+            return kept[1]
+        rows, of_cell, _ = self._index()
+        start = tight.at_least | {c for row in tight.extra for c in row}
+        near = self._component(set(start), set(part))
+        rest = ({c for g in near for c in g.cells if c in part} | start) - tight.at_least
+        count = len(self._groups)
+        relations = [
+            rows[i] for i in sorted({i for c in rest for i in of_cell.get(c, ())}) if i >= count
+        ]
+        relations.extend(tight.extra)
+        found = frozenset(determined_cells(rest, near, relations=relations))
+        self._determined[part] = (tight, found)
+        return found
 
     def _component(self, start: set[Key], unknown: set[Key]) -> list[Group]:
         """The groups reachable from *start* through *unknown* cells."""

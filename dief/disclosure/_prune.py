@@ -152,6 +152,7 @@ def _safe_to_publish(
             if search.elimination.determined_without(cell) - accepted - set(twins):
                 return False
             search.hidden.discard(cell)
+            search.hidden_totals.discard(cell)
             search.elimination.forget(cell)
             done.append(cell)
         groups = {i for cell in twins for i in search.groups_of.get(cell, ())}

@@ -15,6 +15,7 @@ import dataclasses
 import heapq
 from typing import TYPE_CHECKING
 
+from dief.aggregator import TOTAL
 from dief.disclosure._choice import WalkMemo, fix_group, source_pick, spend_key, widen
 from dief.disclosure._elimination import Elimination
 from dief.exceptions import UnprotectedCellError
@@ -33,7 +34,8 @@ BOUND_TRIES = 4
 class _Search:
     """The state of one :func:`protect` run and its steps.
 
-    ``hidden``: every suppressed cell so far; ``elimination``: the equations over every
+    ``hidden``: every suppressed cell so far (``hidden_totals``: those that are a
+    table's total); ``elimination``: the equations over every
     listed cell, kept reduced while cells are hidden (check 3 costs one pivot step per new
     suppression); ``dirty``: the positions of the groups to pass through :func:`fix_group`
     again; ``given``: determined cells that are public already (the earlier issue gave
@@ -52,6 +54,7 @@ class _Search:
         "given",
         "groups_of",
         "hidden",
+        "hidden_totals",
         "known",
         "left",
         "links",
@@ -104,6 +107,8 @@ class _Search:
         self.relations = relations
         self.live = live
         self.hidden = set(hidden)
+        # the hidden region-period totals (the totals plan asks every round)
+        self.hidden_totals = {c for c in hidden if c[1:] == TOTAL}
         self.known = set(reissue.known)
         self.by_size = by_size
         self.given = set(reissue.given)
@@ -161,6 +166,8 @@ class _Search:
     def hide(self, cell: Key) -> None:
         """Suppress *cell*; unless known, it becomes an unknown of the reduced equations."""
         self.hidden.add(cell)
+        if cell[1:] == TOTAL:
+            self.hidden_totals.add(cell)
         self.walks.hidden(cell)
         if cell not in self.known:
             self.elimination.add(cell)

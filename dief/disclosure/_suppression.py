@@ -83,7 +83,6 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dief.aggregator import TOTAL
 from dief.disclosure import _prune
 from dief.disclosure._elimination import rref
 from dief.disclosure._prune import prune as prune_reserved
@@ -321,13 +320,13 @@ def _fixed_point(
     while True:
         rounds += 1
         if plan is not None:
-            totals = frozenset(c for c in search.hidden if c[1:] == TOTAL)
+            totals = frozenset(search.hidden_totals)
             if totals != planned:
                 # the totals' own sums protected again by the cheapest set, around the
                 # totals hidden since (:mod:`dief.disclosure._totals_plan`)
                 for cell in plan_totals(search, plan):
                     search.hide_and_recheck(cell)
-                planned = frozenset(c for c in search.hidden if c[1:] == TOTAL)
+                planned = frozenset(search.hidden_totals)
         search.settle()
         if search.break_determined(exact_widen=exact_widen):
             continue
