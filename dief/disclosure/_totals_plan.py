@@ -48,49 +48,99 @@ if TYPE_CHECKING:
     from dief.disclosure._search import _Search
     from dief.disclosure._suppression import Group, Key
 
-__all__ = ["plan_totals"]
+__all__ = ["Cut", "plan_totals"]
 
 #: cut rounds before the plan stops where it is (the search checks everything anyway)
 MAX_ROUNDS = 60
 
 
+#: one cut: (at least one of these hidden, unless one of those is published)
+Cut = tuple[frozenset["Key"], frozenset["Key"]]
+
+
 class _Cuts:
     """The integer programme's constraints over the candidate totals: ``sum(h[more]) -
     sum(h[unless]) >= 1 - len(unless)`` (at least one of *more* hidden, unless one of
-    *unless*, hidden now, is published)."""
+    *unless*, hidden now, is published).
 
-    def __init__(self, variables: Sequence[Key]) -> None:
+    The programme falls into blocks that no cut joins (a cut names a few totals around one
+    sum; at 10 years of history, dozens of blocks), each solved on its own: the weights are
+    a sum over the totals, so the cheapest choice is every block's cheapest one, and a
+    block no new cut touched keeps its choice (*memo*, kept across the plan's calls in one
+    run) instead of being solved again in every round."""
+
+    def __init__(
+        self,
+        variables: Sequence[Key],
+        memo: dict[frozenset[Cut], frozenset[Key] | None],
+    ) -> None:
         self.index = {cell: i for i, cell in enumerate(variables)}
-        self.rows: list[np.ndarray] = []
-        self.lower: list[float] = []
-        self.seen: set[tuple[frozenset[Key], frozenset[Key]]] = set()
+        self.seen: set[Cut] = set()
+        self.memo = memo
 
     def add(self, more: frozenset[Key], unless: frozenset[Key] = frozenset()) -> bool:
         """Add a cut; returns whether it is new."""
         if (more, unless) in self.seen:
             return False
         self.seen.add((more, unless))
-        row = np.zeros(len(self.index))
-        for cell in more:
-            row[self.index[cell]] = 1.0
-        for cell in unless:
-            row[self.index[cell]] = -1.0
-        self.rows.append(row)
-        self.lower.append(1.0 - len(unless))
         return True
 
-    def solve(self, weights: np.ndarray) -> set[int] | None:
+    def solve(self, weight: Callable[[Key], float]) -> set[Key] | None:
         """The cheapest choice that meets every cut (``None``: none does)."""
-        result = milp(
-            weights,
-            constraints=LinearConstraint(np.array(self.rows), lb=self.lower, ub=np.inf),
-            integrality=np.ones(len(weights)),
-            bounds=Bounds(0, 1),
-            options={"mip_rel_gap": 0.0},  # the cheapest, not one within HiGHS's default gap
-        )
-        if result.status != 0 or result.x is None:
-            return None
-        return {i for i, value in enumerate(result.x) if value > 0.5}  # noqa: PLR2004  a binary's half
+        chosen: set[Key] = set()
+        for block in _blocks(self.seen):
+            if block not in self.memo:
+                self.memo[block] = _cheapest(sorted(block), weight)
+            picked = self.memo[block]
+            if picked is None:
+                return None
+            chosen |= picked
+        return chosen
+
+
+def _blocks(cuts: set[Cut]) -> list[frozenset[Cut]]:
+    """*cuts* split into the blocks no total joins (union-find over the totals)."""
+    parent: dict[Key, Key] = {}
+
+    def root(cell: Key) -> Key:
+        while parent.setdefault(cell, cell) != cell:
+            parent[cell] = parent[parent[cell]]
+            cell = parent[cell]
+        return cell
+
+    for more, unless in cuts:
+        cells = sorted(more | unless)
+        for other in cells[1:]:
+            parent[root(other)] = root(cells[0])
+    blocks: dict[Key, set[Cut]] = {}
+    for cut in cuts:
+        first = min(cut[0] | cut[1])
+        blocks.setdefault(root(first), set()).add(cut)
+    return [frozenset(b) for _, b in sorted(blocks.items())]
+
+
+def _cheapest(cuts: Sequence[Cut], weight: Callable[[Key], float]) -> frozenset[Key] | None:
+    """The cheapest totals that meet every one of *cuts* (one block), by HiGHS."""
+    variables = sorted({c for more, unless in cuts for c in more | unless})
+    index = {cell: i for i, cell in enumerate(variables)}
+    rows = np.zeros((len(cuts), len(variables)))
+    lower = np.empty(len(cuts))
+    for r, (more, unless) in enumerate(cuts):
+        for cell in more:
+            rows[r, index[cell]] = 1.0
+        for cell in unless:
+            rows[r, index[cell]] = -1.0
+        lower[r] = 1.0 - len(unless)
+    result = milp(
+        np.array([weight(c) for c in variables]),
+        constraints=LinearConstraint(rows, lb=lower, ub=np.inf),
+        integrality=np.ones(len(variables)),
+        bounds=Bounds(0, 1),
+        options={"mip_rel_gap": 0.0},  # the cheapest, not one within HiGHS's default gap
+    )
+    if result.status != 0 or result.x is None:
+        return None
+    return frozenset(variables[i] for i, value in enumerate(result.x) if value > 0.5)  # noqa: PLR2004  a binary's half
 
 
 def _total_groups(search: _Search) -> list[Group]:
@@ -100,9 +150,14 @@ def _total_groups(search: _Search) -> list[Group]:
     ]
 
 
-def plan_totals(search: _Search, weight: Callable[[Key], float]) -> list[Key]:
+def plan_totals(
+    search: _Search,
+    weight: Callable[[Key], float],
+    memo: dict[frozenset[Cut], frozenset[Key] | None] | None = None,
+) -> list[Key]:
     """The candidate totals to hide before *search* runs (module docstring), cheapest by
-    *weight*; empty where the totals' sums need none."""
+    *weight*; empty where the totals' sums need none. *memo*: the blocks solved so far
+    (:class:`_Cuts`), passed again by the rounds of one run."""
     groups = _total_groups(search)
     cells = sorted({c for g in groups for c in g.cells})
     variables = [c for c in cells if search.candidate(c)]
@@ -111,8 +166,7 @@ def plan_totals(search: _Search, weight: Callable[[Key], float]) -> list[Key]:
     }
     if not variables or not protected:
         return []
-    cuts = _Cuts(variables)
-    weights = np.array([weight(c) for c in variables])
+    cuts = _Cuts(variables, memo if memo is not None else {})
     equations = [{**dict.fromkeys(g.members, 1), g.marginal: -1} for g in groups]
     chosen: set[Key] = set()
     for _ in range(MAX_ROUNDS):
@@ -124,13 +178,13 @@ def plan_totals(search: _Search, weight: Callable[[Key], float]) -> list[Key]:
         added |= _forced_cuts(search, groups, cuts, unknown, chosen)
         if not added:
             break
-        picked = cuts.solve(weights)
+        picked = cuts.solve(weight)
         if picked is None:
             # no choice meets every cut (a total the plan hid that only cells it cannot
             # hide compute): the last choice stands, hiding more than needed, never less
             # (the search checks everything)
             break
-        chosen = {variables[i] for i in picked}
+        chosen = picked
     return sorted(chosen)
 
 

@@ -10,6 +10,7 @@ import random
 
 import pytest
 
+from dief.disclosure import _totals_plan
 from dief.disclosure._choice import forced, least_value
 from dief.disclosure._elimination import Elimination
 from dief.disclosure._search import _Search
@@ -22,7 +23,7 @@ from dief.disclosure._suppression import (
     determined_cells,
     protect,
 )
-from dief.disclosure._totals_plan import plan_totals
+from dief.disclosure._totals_plan import Cut, plan_totals
 
 T = ("_total", "_all")
 MONTHS = [f"2025-{m:02d}" for m in range(7, 13)]
@@ -120,3 +121,39 @@ def test_a_search_that_starts_from_the_plan_protects_every_cell(seed: int) -> No
     result = protect(counts, primary, groups, reserve=reserve, bounds=True, plan=_weight)
     assert primary <= result.suppressed
     assert not determined_cells(result.suppressed, groups)
+
+
+def _by_kind(key: Key) -> float:
+    """:func:`_weight` by the period's kind, whatever its year."""
+    return (8.0 if "-H" in key[0] else 2.0 if "-Q" in key[0] else 1.0) * 1000.0
+
+
+def _moved(key: Key) -> Key:
+    """*key* two years later (2027, cycles CSP3x)."""
+    return (key[0].replace("2025", "2027").replace("CSP1", "CSP3"), *key[1:])
+
+
+@pytest.mark.parametrize("seed", range(0, HISTORIES, 4))
+def test_independent_histories_are_planned_block_by_block(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan over two histories no sum joins costs what the two plans cost apart (the
+    integer programme is solved block by block), and a second call with the same blocks
+    solved (one run's rounds) solves nothing again and chooses the same."""
+    counts, primary, groups = _history(random.Random(seed))
+    later, later_primary, later_groups = _history(random.Random(seed + 1))
+    apart = sum(
+        sum(map(_by_kind, plan_totals(_search(*history), _by_kind)))
+        for history in ((counts, primary, groups), (later, later_primary, later_groups))
+    )
+    counts |= {_moved(k): v for k, v in later.items()}
+    primary |= {_moved(k) for k in later_primary}
+    groups += [Group(_moved(g.marginal), tuple(map(_moved, g.members))) for g in later_groups]
+    memo: dict[frozenset[Cut], frozenset[Key] | None] = {}
+    chosen = plan_totals(_search(counts, primary, groups), _by_kind, memo)
+    assert sum(map(_by_kind, chosen)) == apart
+    solved: list[object] = []
+    real = _totals_plan.milp
+    monkeypatch.setattr(_totals_plan, "milp", lambda *a, **kw: solved.append(a) or real(*a, **kw))
+    again = plan_totals(_search(counts, primary, groups), _by_kind, memo)
+    assert (again, solved) == (chosen, [])
