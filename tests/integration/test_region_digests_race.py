@@ -15,6 +15,7 @@ from dief.aggregator import TOTAL
 from dief.aggregator.store import CaseStore, PublishedPattern
 from dief.digests import RegionDigests
 from dief.disclosure import DigestPattern, digest_pattern
+from dief.exceptions import StoreChangingError
 from tests.integration._pipeline_helpers import DATABASE_KINDS, database_url
 from tests.unit.reporting_support import History, make_facts
 
@@ -99,6 +100,29 @@ async def test_a_digest_states_the_data_version_of_the_cells_it_counts(
         assert (stated, counted) == (new_token, new_cases), (
             f"states {stated} (before {old_token}, after {new_token}) with {counted} cases "
             f"(before {old_cases}, after {new_cases})"
+        )
+
+
+async def test_a_store_that_keeps_changing_is_read_a_few_times_then_refused(
+    tmp_path: Path,
+) -> None:
+    """A case applied after every read of the cells: the load reads a few times, then
+    raises, stating nothing; one read fewer than that, and the last read holds."""
+    async with database_url("sqlite", tmp_path) as url, _Interleaved(url) as store:
+        await _filled(store)
+        store.armed = 100
+        with pytest.raises(StoreChangingError, match="AFR kept changing") as raised:
+            await RegionDigests.load(store, AFR)
+        assert raised.value.code == "store_changing"
+        tries = 100 - store.armed
+        assert 1 < tries < 10
+        store.armed = tries - 1
+        digests = await RegionDigests.load(store, AFR)
+        assert store.armed == 0
+        token, cases = await _january(store)
+        assert (dict(digests.versions)[JANUARY], digests.tallies[JANUARY][TOTAL].count) == (
+            token,
+            cases,
         )
 
 
