@@ -38,8 +38,10 @@ node secrets, or the refused input text itself.
     │   └── BrokerStartError          the embedded broker binary missing or not starting
     │       └── KafkaUnavailableError Java or Apache Kafka's jars missing (dief.kafka_cluster)
     └── StorageError                  the database (wraps SQLAlchemy errors)
-        └── StorageRefusedError       the database refused the data (a constraint or a value
-                                      out of range), not an outage: retrying cannot help
+        ├── StorageRefusedError       the database refused the data (a constraint or a value
+        │                             out of range), not an outage: retrying cannot help
+        └── StoreChangingError        (dief.digests) a region's cases kept changing while
+                                      its digests were read; a later try reads them settled
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ __all__ = [
     "SignatureError",
     "StorageError",
     "StorageRefusedError",
+    "StoreChangingError",
     "UnknownSuiteError",
     "UnprotectedCellError",
     "ValidationError",
@@ -288,6 +291,15 @@ class StorageRefusedError(StorageError):
     record that causes it and dead-letters it (reason ``database_refused``)."""
 
     code = "database_refused"
+
+
+class StoreChangingError(StorageError):
+    """A region's digests read its cells and the data versions they state
+    (:meth:`dief.digests.RegionDigests.load`), and batches kept changing them between the
+    reads, attempt after attempt: no read found cells and versions that match. Not a
+    failure of the database: trying again once the batches settle reads them."""
+
+    code = "store_changing"
 
 
 class ReleaseRefusedError(DiefError):

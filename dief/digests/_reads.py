@@ -130,11 +130,10 @@ async def _received_routes(store: CaseStore, region: str) -> tuple[RouteTable, .
     )
 
 
-async def _data_versions(store: CaseStore, region: str) -> tuple[tuple[str, str], ...]:
-    """(period, data version) of *region*'s periods, by period
-    (``CaseStore.data_versions``, docs/audit.md)."""
-    stated = await store.data_versions(region)
-    return tuple(sorted((p, token) for p, (_, token) in stated.items()))
+def _data_versions(versions: Mapping[str, tuple[int, str]]) -> tuple[tuple[str, str], ...]:
+    """(period, data version) of the periods of *versions* (``CaseStore.data_versions``:
+    period → (changes, token); docs/audit.md), by period."""
+    return tuple(sorted((p, token) for p, (_, token) in versions.items()))
 
 
 def _is_month(table: str) -> bool:

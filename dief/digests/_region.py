@@ -39,7 +39,7 @@ from dief.disclosure import (
     window_key,
 )
 from dief.disclosure import months_by_total as by_total
-from dief.exceptions import UnprotectedCellError
+from dief.exceptions import StoreChangingError, UnprotectedCellError
 from dief.periods import (
     DEFAULT_CYCLE_START_MONTH,
     Month,
@@ -49,7 +49,7 @@ from dief.periods import (
 from dief.vocab import Region
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
     from dief.aggregator.store import CaseStore, PublishedPattern
     from dief.catalogue import Catalogue
@@ -123,25 +123,36 @@ class RegionDigests:
         (:meth:`CaseStore.grouped_rows`). *bulletins* (default): the region's released
         bulletins are cases every reader knows, lower bounds in the pattern
         (:func:`~dief.digests._reads.released_cells`); ``False`` leaves them out (comparisons).
+
+        The cells and the data versions the digests state (``versions``) are of one
+        moment: the versions are read before the cells and again after them, and a batch
+        applied in between makes it read again (*earlier*'s unchanged periods narrowed to
+        those still at their issued version); after a few tries,
+        :class:`~dief.exceptions.StoreChangingError` (docs/audit.md, "Cells of unchanged
+        tables"). The pattern is computed once, from the read that held.
         """
         if k < 1:
             raise ValueError("k is at least 1")
         code = Region(region)
         months_by_total = by_total(months_by_total)
         extra = sorted({str(parse_period(p, start_month=start_month)) for p in periods})
-        wanted, tallies = await _region_tallies(store, code.value, earlier)
-        rows, known = await _joint_inputs(
-            store, code, wanted, earlier, k_csp=k_csp, bulletins=bulletins, start_month=start_month
-        )
-        if group_rare:
-            tallies = await _with_grouped(
+        coarse = months_by_total and k_csp is not None
+        read = await _settled(
+            store,
+            code,
+            functools.partial(
+                _store_read,
                 store,
-                code.value,
-                tallies,
+                code,
+                earlier,
                 k=k,
-                earlier=earlier,
-                coarse=months_by_total and rows is not None,
-            )
+                k_csp=k_csp,
+                bulletins=bulletins,
+                start_month=start_month,
+                grouped=coarse if group_rare else None,
+            ),
+        )
+        tallies, earlier = read.tallies, read.earlier
         pattern = _protected(
             code,
             functools.partial(
@@ -151,22 +162,26 @@ class RegionDigests:
                 start_month=start_month,
                 periods=extra,
                 earlier=earlier,
-                rows=rows,
+                rows=read.rows,
                 k_summary=k_csp,
                 months_by_total=months_by_total,
                 group_rare=group_rare,
-                known_cases=known or None,
+                known_cases=read.known or None,
             ),
             already=silent_tables(earlier),
             start_month=start_month,
             bound=len(tallies) + len(extra),
         )
-        dead = await store.dead_letter_counts(code.value)
-        routes = await _received_routes(store, code.value)
-        coarse = months_by_total and k_csp is not None
-        versions = await _data_versions(store, code.value)
         return cls(
-            code, tuple(wanted), tallies, dead, pattern, start_month, routes, coarse, versions
+            code,
+            read.wanted,
+            tallies,
+            read.dead,
+            pattern,
+            start_month,
+            read.routes,
+            coarse,
+            read.versions,
         )
 
     @classmethod
@@ -286,6 +301,88 @@ class RegionDigests:
         if self.coarse and isinstance(parsed, Month):
             return DigestSeries(series.periods, series.totals, {})
         return _without_few(series, self.tallies, self.k)
+
+
+#: how many times :meth:`RegionDigests.load` reads the store before it gives up on a
+#: region whose batches keep changing the cells between its reads
+_READ_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class _StoreRead:
+    """What :meth:`RegionDigests.load` reads from the store, every cell as of
+    ``versions`` (see :func:`_settled`); ``earlier`` as of them too."""
+
+    wanted: tuple[str, ...]
+    tallies: dict[str, PeriodCells]
+    rows: dict[str, PeriodCells] | None
+    known: dict[str, PeriodCells]
+    earlier: PublishedPattern | None
+    dead: Mapping[str, int]
+    routes: tuple[RouteTable, ...]
+    versions: tuple[tuple[str, str], ...]
+
+
+async def _settled(
+    store: CaseStore,
+    code: Region,
+    read: Callable[[Mapping[str, tuple[int, str]]], Awaitable[_StoreRead]],
+) -> _StoreRead:
+    """``read(versions)``, *versions* the region's data versions
+    (``CaseStore.data_versions``) read before it and found again after it: no batch
+    changed a cell of the region meanwhile (a batch changes the cells and bumps the
+    versions of their periods in one transaction, and each bump counts), so the versions
+    are those of every cell read. Else read again, at most :data:`_READ_ATTEMPTS` times
+    (docs/audit.md, "Cells of unchanged tables")."""
+    for attempt in range(1, _READ_ATTEMPTS + 1):
+        before = await store.data_versions(code.value)
+        got = await read(before)
+        if await store.data_versions(code.value) == before:
+            return got
+        log.info("%s: cases changed while the digests read them (try %d)", code.value, attempt)
+    raise StoreChangingError(
+        f"the cases of {code.value} kept changing while its digests were read "
+        f"({_READ_ATTEMPTS} tries): its digests are built once the batches settle"
+    )
+
+
+async def _store_read(  # noqa: PLR0913  the reads' settings, each by keyword
+    store: CaseStore,
+    code: Region,
+    earlier: PublishedPattern | None,
+    versions: Mapping[str, tuple[int, str]],
+    *,
+    k: int,
+    k_csp: int | None,
+    bulletins: bool,
+    start_month: int,
+    grouped: bool | None,
+) -> _StoreRead:
+    """Everything :meth:`RegionDigests.load` reads from the store, once: the cells, the
+    summary rows, the released bulletins' cells, the grouped values' contributors (unless
+    *grouped* is ``None``; ``True``: months by total), the dead letters and the route
+    tables; *earlier* narrowed to the periods still unchanged at *versions*
+    (:meth:`PublishedPattern.as_of`): the data versions read before the cells."""
+    if earlier is not None:
+        earlier = earlier.as_of({p: token for p, (_, token) in versions.items()})
+    wanted, tallies = await _region_tallies(store, code.value, earlier)
+    rows, known = await _joint_inputs(
+        store, code, wanted, earlier, k_csp=k_csp, bulletins=bulletins, start_month=start_month
+    )
+    if grouped is not None:
+        tallies = await _with_grouped(
+            store, code.value, tallies, k=k, earlier=earlier, coarse=grouped
+        )
+    return _StoreRead(
+        tuple(wanted),
+        tallies,
+        rows,
+        known,
+        earlier,
+        await store.dead_letter_counts(code.value),
+        await _received_routes(store, code.value),
+        _data_versions(versions),
+    )
 
 
 async def _joint_inputs(  # noqa: PLR0913  the reads' settings, each by keyword

@@ -9,11 +9,10 @@ silenced (:data:`SILENT_CELL`).
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
-from dief.aggregator.store import PublishedPattern
 from dief.disclosure._design import (
     group_rare_values,
     is_month,
@@ -31,6 +30,7 @@ from dief.periods import CspCycle, parse_period
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping
 
+    from dief.aggregator.store import PublishedPattern
     from dief.disclosure._cells import CellId, PeriodCells
 
 __all__ = [
@@ -61,10 +61,11 @@ def without_silent(earlier: PublishedPattern | None) -> PublishedPattern | None:
     """*earlier* without its :data:`SILENT_CELL` records (no cell of any table)."""
     if earlier is None or not silent_tables(earlier):
         return earlier
-    return PublishedPattern(
-        frozenset(c for c in earlier.suppressed if (c.dimension, c.value) != SILENT_CELL),
-        earlier.counts,
-        earlier.unchanged_periods,
+    return replace(
+        earlier,
+        suppressed=frozenset(
+            c for c in earlier.suppressed if (c.dimension, c.value) != SILENT_CELL
+        ),
     )
 
 

@@ -82,13 +82,19 @@ async def test_a_period_is_unchanged_while_its_token_is_the_one_issued(
         issued = {p: token for p, (_, token) in versions.items() if p in {"2026-01", "2026-Q1"}}
         assert len(issued) == 2  # January and its quarter
         await store.record_issued_versions("AFR", issued)
-        assert (await store.published_suppressions("AFR")).unchanged_periods == {
-            "2026-01",
-            "2026-Q1",
-        }
+        record = await store.published_suppressions("AFR")
+        assert record.unchanged_periods == {"2026-01", "2026-Q1"}
+        assert record.issued == issued
+        assert record.as_of(issued) is record
         assert (await store.published_suppressions("APG")).unchanged_periods == frozenset()
         await store.apply_batch("AFR", [make_facts(region="AFR", month="2026-01", node=1)])
         assert (await store.published_suppressions("AFR")).unchanged_periods == frozenset()
+        # the record read before the batch, at the versions read after it: changed
+        now = {p: token for p, (_, token) in (await store.data_versions("AFR")).items()}
+        assert record.as_of(now).unchanged_periods == frozenset()
+        # a period the record's issued versions do not name is kept as given
+        given = PublishedPattern(unchanged_periods=frozenset({"2026-01"}))
+        assert given.as_of(now) is given
         # issued again at the new tokens: unchanged again
         versions = await store.data_versions("AFR")
         await store.record_issued_versions("AFR", {p: versions[p][1] for p in issued})

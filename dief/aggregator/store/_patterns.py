@@ -18,7 +18,7 @@ again protects nothing (``PublishedPattern.unchanged_periods``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -61,14 +61,32 @@ class PublishedPattern:
     """What a region's published digests listed: the cells ever suppressed, and the count
     last published of every other listed cell; ``unchanged_periods``: the periods whose
     data is the same as when an issue last recorded them (the ``data_version`` it stated
-    is the store's now), whose published cells every reader of both issues has."""
+    is the store's now), whose published cells every reader of both issues has.
+    ``issued``: per period, the ``data_version`` its last delivered digest stated, so a
+    reader of the cells later can tell whether a period is still unchanged at the versions
+    it read (:meth:`as_of`)."""
 
     suppressed: frozenset[SuppressedCell] = frozenset()
     counts: Mapping[SuppressedCell, int] = field(default_factory=dict)
     unchanged_periods: frozenset[str] = frozenset()
+    issued: Mapping[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.suppressed) + len(self.counts)
+
+    def as_of(self, tokens: Mapping[str, str]) -> PublishedPattern:
+        """The record with only its unchanged periods still at their issued version in
+        *tokens* (period → the store's ``data_version``, read after this record): a batch
+        applied since the record was read changed the others. A period ``issued`` does
+        not name is kept as given."""
+        unchanged = frozenset(
+            p
+            for p in self.unchanged_periods
+            if p not in self.issued or self.issued[p] == tokens.get(p)
+        )
+        if unchanged == self.unchanged_periods:
+            return self
+        return replace(self, unchanged_periods=unchanged)
 
 
 class DigestPatterns(EngineOwner):
@@ -76,30 +94,35 @@ class DigestPatterns(EngineOwner):
 
     async def published_suppressions(self, region: str) -> PublishedPattern:
         """Every cell of *region* an issued digest listed: suppressed ones, and the count
-        last published of the others."""
+        last published of the others; the versions issues stated, and the periods still at
+        theirs."""
         engine = self._require()
         t = digest_cells.c
         stmt = select(t.period, t.dimension, t.value, t.count).where(t.region == region)
         issued, now = issued_versions.c, period_changes.c
-        same = (
-            select(issued.period)
-            .join(
+        versions = (
+            select(issued.period, issued.token, now.token)
+            .outerjoin(
                 period_changes,
                 (now.region == issued.region) & (now.period == issued.period),
             )
-            .where(issued.region == region, issued.token == now.token)
+            .where(issued.region == region)
         )
         try:
             async with engine.connect() as conn:
                 rows = list(await conn.execute(stmt))
-                unchanged = frozenset(str(p) for p in (await conn.execute(same)).scalars())
+                # one statement: the periods still at their issued version are judged on
+                # the issued versions returned with them
+                stated = [(str(p), str(v), n) for p, v, n in await conn.execute(versions)]
         except SQLAlchemyError as exc:
             raise StorageError(
                 f"reading the published digest cells of {region} failed: {_why(exc)}"
             ) from exc
         suppressed = frozenset(SuppressedCell(p, d, v) for p, d, v, n in rows if n is None)
         counts = {SuppressedCell(p, d, v): int(n) for p, d, v, n in rows if n is not None}
-        return PublishedPattern(suppressed, counts, unchanged)
+        unchanged = frozenset(p for p, token, current in stated if token == current)
+        tokens = {p: token for p, token, _ in stated}
+        return PublishedPattern(suppressed, counts, unchanged, tokens)
 
     async def record_suppressions(self, region: str, cells: Iterable[PublishedCell]) -> int:
         """Record what an issue of *region*'s digests listed, in one transaction: a
