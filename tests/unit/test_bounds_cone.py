@@ -238,3 +238,32 @@ def test_counts_that_are_no_solution_join_the_parts_by_every_row() -> None:
     off = BoundSystem({month: 5, a: 1, b: 1, total: 2}, [Group(month, (a, b))])
     assert off.pinned({a, b}) == {a, b}
     assert off.pinned({a, b, total}) == set()
+
+
+@pytest.mark.parametrize("seed", range(KEPT_SYSTEMS))
+def test_a_kept_system_splits_into_the_parts_a_fresh_one_finds_as_cells_come_and_go(
+    seed: int,
+) -> None:
+    """The parts a kept system finds from its last call's (walking again only around the
+    cells hidden or published since) are the parts a fresh system walks, and it pins what
+    a fresh one pins, while cells are hidden and published again at random (a search
+    hides; pruning publishes again)."""
+    rng = random.Random(seed)
+    counts, groups = _tables(rng)
+    kept = BoundSystem(counts, groups)
+    unlisted: frozenset[Key] = frozenset()
+    hidden: set[Key] = set()
+    joined = 0
+    for _ in range(3 * len(counts)):
+        cell = rng.choice(sorted(counts))
+        hidden ^= {cell}
+        if not hidden:
+            continue
+        fresh = BoundSystem(counts, groups)
+        parts = kept._parts(set(hidden), unlisted)
+        assert sorted(map(sorted, parts)) == sorted(
+            map(sorted, fresh._parts(set(hidden), unlisted))
+        )
+        joined += any(len(p) > 1 for p in parts)
+        assert kept.pinned(hidden, unlisted=unlisted) == fresh.pinned(hidden, unlisted=unlisted)
+    assert joined  # some parts joined cells (the walk had something to find)
