@@ -14,8 +14,8 @@ every such cell, exactly over the reals, with one linear programme and one elimi
    ``T`` tight at ``x*`` can be implicit equalities, and such a row is one iff it stays
    tight along every direction that stays in the solutions (``A d = 0``, ``G_T d <= 0``):
    maximise the sum of slacks ``s`` with ``G_T d + s <= 0``, ``0 <= s <= 1``
-   (:func:`_tight_around`; a cone, so one direction puts ``s = 1`` on every row that can be
-   strict). Otherwise the homogenised slack programme (:func:`_tight`: ``A x = λ b``,
+   (:func:`tight_around`; a cone, so one direction puts ``s = 1`` on every row that can be
+   strict). Otherwise the homogenised slack programme (:func:`tight`: ``A x = λ b``,
    ``G x + s <= λ h``, ``0 <= s <= 1``, ``λ >= 1``; ``None`` where there is no solution).
 2. With those as equations, the solutions have a relative interior where every other
    inequality is strict, so a cell is pinned iff the equations determine it: the exact
@@ -26,7 +26,8 @@ unknowns fall into parts no row joins, and a part asked before with the same unk
 least values is not solved again; the parts a round changed are solved together, in one
 programme.
 
-HiGHS (``scipy.optimize.linprog``) solves the programme in floating point; a slack below
+The programmes are built and solved in :mod:`dief.disclosure._bounds_lp`. HiGHS
+(``scipy.optimize.linprog``) solves them in floating point; a slack below
 one half counts as zero (the exact optimum puts every slack at 0 or 1). Integer rounding
 of fractional bounds is not modelled (the tables' sums have unit coefficients).
 """
@@ -36,233 +37,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-from scipy.optimize import linprog  # type: ignore[import-untyped]  # scipy ships no stubs
-from scipy.sparse import coo_matrix  # type: ignore[import-untyped]  # scipy ships no stubs
-
 from dief.aggregator import TOTAL
+from dief.disclosure._bounds_lp import (
+    ITEMS,
+    equations_rows,
+    inequalities,
+    satisfies,
+    side,
+    tight_anyway,
+    tight_around,
+)
 from dief.disclosure._suppression import Group, Key, determined_cells
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
 
 __all__ = ["BoundSystem", "pinned_cells"]
-
-_ITEMS = "item_category"
-#: ``linprog``'s status for a programme without a solution
-_INFEASIBLE = 2
-#: a slack below this is zero (the exact optimum puts every slack at 0 or 1)
-_TIGHT = 0.5
-
-
-def _equations_rows(
-    equations: Sequence[Mapping[Key, int]],
-    unknown: Mapping[Key, int],
-    counts: Mapping[Key, int],
-) -> tuple[list[dict[int, float]], list[float]]:
-    """The *equations* (cell → coefficient, = 0) over the *unknown* cells (column index),
-    the other cells' counts moved to the right-hand side."""
-    rows: list[dict[int, float]] = []
-    rhs: list[float] = []
-    for equation in equations:
-        left: dict[int, float] = {}
-        right = 0.0
-        for cell, coef in equation.items():
-            if not coef:
-                continue
-            col = unknown.get(cell)
-            if col is None:
-                right -= coef * counts.get(cell, 0)
-            else:
-                left[col] = left.get(col, 0.0) + coef
-        left = {c: v for c, v in left.items() if v}
-        if left:
-            rows.append(left)
-            rhs.append(right)
-    return rows, rhs
-
-
-def _inequalities(
-    unknown: Mapping[Key, int],
-    counts: Mapping[Key, int],
-    lower: Sequence[float],
-) -> tuple[list[dict[int, float]], list[float], list[Key | None]]:
-    """The inequalities ``row . x <= rhs`` a reader knows besides the equations: each
-    unknown cell's least value, every cell at most its table's total, and the item
-    categories of a table at least its total (every case names an item). Returns the rows,
-    their right-hand sides and, for a least-value row, its cell (else ``None``)."""
-    rows: list[dict[int, float]] = [{j: -1.0} for j in range(len(lower))]
-    rhs: list[float] = [-low for low in lower]
-    cells: list[Key | None] = [None] * len(lower)
-    for cell, j in unknown.items():
-        cells[j] = cell
-    items: dict[str, list[Key]] = {}
-    for key in counts:
-        table, dimension, _ = key
-        if key[1:] == TOTAL:
-            continue
-        if dimension == _ITEMS:
-            items.setdefault(table, []).append(key)
-        total = (table, *TOTAL)
-        if total not in counts or (key not in unknown and total not in unknown):
-            continue
-        row, right = _side({key: 1, total: -1}, unknown, counts)
-        if row:
-            rows.append(row)
-            rhs.append(right)
-            cells.append(None)
-    for table, members in items.items():
-        total = (table, *TOTAL)
-        if total not in counts:
-            continue
-        terms = dict.fromkeys(members, -1)
-        terms[total] = 1
-        row, right = _side(terms, unknown, counts)
-        if row:
-            rows.append(row)
-            rhs.append(right)
-            cells.append(None)
-    return rows, rhs, cells
-
-
-def _side(
-    terms: Mapping[Key, int], unknown: Mapping[Key, int], counts: Mapping[Key, int]
-) -> tuple[dict[int, float], float]:
-    """*terms* (cell → coefficient, ``<= 0``) over the unknowns, the known counts moved right."""
-    row: dict[int, float] = {}
-    right = 0.0
-    for cell, coef in terms.items():
-        col = unknown.get(cell)
-        if col is None:
-            right -= coef * counts.get(cell, 0)
-        else:
-            row[col] = row.get(col, 0.0) + coef
-    return {c: v for c, v in row.items() if v}, right
-
-
-def _tight(
-    eq: tuple[list[dict[int, float]], list[float]],
-    ub: tuple[list[dict[int, float]], list[float]],
-    n: int,
-    open_rows: Collection[int] = frozenset(),
-) -> set[int] | None:
-    """The inequality rows that hold with equality in every solution (step 1); ``None``
-    when there is no solution. *open_rows*: rows known to be strict at some solution
-    (a point that satisfies every row, such as the true counts, strict there); they
-    constrain the programme but get no slack of their own."""
-    (eq_rows, eq_rhs), (ub_rows, ub_rhs) = eq, ub
-    m = len(ub_rows)
-    asked = [i for i in range(m) if i not in open_rows]
-    slack_of: list[int | None] = [None] * m
-    for j, i in enumerate(asked):
-        slack_of[i] = n + j
-    lam = n + len(asked)  # variables: x (n), s (one per asked row), lambda
-    size = lam + 1
-    a_eq = _matrix(eq_rows, eq_rhs, lam, size, slack_of=None)
-    a_ub = _matrix(ub_rows, ub_rhs, lam, size, slack_of=slack_of)
-    objective = np.zeros(size)
-    objective[n:lam] = -1.0
-    bounds = [(None, None)] * n + [(0.0, 1.0)] * len(asked) + [(1.0, None)]
-    result = linprog(
-        objective,
-        A_ub=a_ub,
-        b_ub=np.zeros(m) if m else None,
-        A_eq=a_eq,
-        b_eq=np.zeros(len(eq_rows)) if eq_rows else None,
-        bounds=bounds,
-        method="highs",
-    )
-    if result.status == _INFEASIBLE:
-        return None  # infeasible: a least value the reader assumes does not hold
-    if result.status != 0:
-        # failed: every row counts as tight, and the caller protects more
-        return set(range(m))
-    slack = result.x[n:lam]
-    return {i for j, i in enumerate(asked) if slack[j] < _TIGHT}
-
-
-def _tight_around(
-    eq_rows: list[dict[int, float]],
-    ub_rows: list[dict[int, float]],
-    n: int,
-    open_rows: Collection[int],
-) -> set[int]:
-    """Step 1 from a known solution ``x*`` (the true counts), at which *open_rows* are
-    strict and the other rows ``T`` hold with equality: a row of ``T`` holds with equality
-    in every solution iff it does along every direction ``d`` that stays in the solutions
-    (``A d = 0``, ``G_T d <= 0``): a solution ``x'`` where it is strict gives
-    ``d = x' - x*``, and such a ``d`` gives the solution ``x* + t d`` for a small ``t``
-    (the open rows stay strict). Those directions are a cone, so one programme finds them
-    all: maximise the sum of slacks ``s`` with ``G_T d + s <= 0``, ``0 <= s <= 1``. The
-    open rows and the right-hand sides drop out (no ``λ``): a smaller programme than
-    :func:`_tight`'s, and always feasible."""
-    asked = [i for i in range(len(ub_rows)) if i not in open_rows]
-    if not asked:
-        return set()
-    size = n + len(asked)
-    a_eq = _matrix(eq_rows, [0.0] * len(eq_rows), None, size, slack_of=None)
-    slack_of: list[int | None] = list(range(n, size))
-    a_ub = _matrix([ub_rows[i] for i in asked], [0.0] * len(asked), None, size, slack_of=slack_of)
-    objective = np.zeros(size)
-    objective[n:] = -1.0
-    result = linprog(
-        objective,
-        A_ub=a_ub,
-        b_ub=np.zeros(len(asked)),
-        A_eq=a_eq,
-        b_eq=np.zeros(len(eq_rows)) if eq_rows else None,
-        bounds=[(None, None)] * n + [(0.0, 1.0)] * len(asked),
-        method="highs",
-    )
-    if result.status != 0:
-        # failed: every asked row counts as tight, and the caller protects more
-        return set(asked)
-    slack = result.x[n:]
-    return {i for j, i in enumerate(asked) if slack[j] < _TIGHT}
-
-
-def _open_at(
-    rows: Sequence[Mapping[int, float]], rhs: Sequence[float], point: Sequence[float]
-) -> set[int] | None:
-    """The rows ``row . x <= rhs`` strict at *point*, or ``None`` when *point* breaks one
-    (it is then no solution, and proves nothing)."""
-    out: set[int] = set()
-    for i, (row, right) in enumerate(zip(rows, rhs, strict=True)):
-        value = sum(point[col] * coef for col, coef in row.items())
-        if value > right + _TIGHT:
-            return None
-        if value < right - _TIGHT:
-            out.add(i)
-    return out
-
-
-def _matrix(
-    rows: list[dict[int, float]],
-    rhs: list[float],
-    lam: int | None,
-    size: int,
-    *,
-    slack_of: Sequence[int | None] | None,
-) -> object:
-    """``row . x - lambda * rhs (+ s_i)`` as a sparse matrix (``None`` without rows;
-    *lam* ``None``: no ``λ`` column, the right-hand sides left out)."""
-    if not rows:
-        return None
-    r, c, v = [], [], []
-    for i, (row, right) in enumerate(zip(rows, rhs, strict=True)):
-        for col, value in row.items():
-            r.append(i)
-            c.append(col)
-            v.append(value)
-        if right and lam is not None:
-            r.append(i)
-            c.append(lam)
-            v.append(-right)
-        if slack_of is not None and (column := slack_of[i]) is not None:
-            r.append(i)
-            c.append(column)
-            v.append(1.0)
-    return coo_matrix((v, (r, c)), shape=(len(rows), size)).tocsr()
 
 
 def pinned_cells(  # noqa: PLR0913  a public keyword signature (check 4's options)
@@ -479,7 +269,7 @@ class BoundSystem:
         counts joins (:meth:`_walk`); where the true counts are no solution around a cell
         (a re-issue's cell listed at zero, above its least value; counts that break an
         equation or a table's inequality, :meth:`_off_truth`), the parts around it are
-        joined by every inequality, as the homogenised programme needs (:func:`_tight`
+        joined by every inequality, as the homogenised programme needs (:func:`tight`
         takes the rows strict at the true counts too)."""
         walked = self._walked(cells, unlisted)
         if not walked.broken:
@@ -533,7 +323,7 @@ class BoundSystem:
         the true counts (a cell equal to its total; item categories that add up to it).
 
         With the true counts a solution, step 1 asks only the rows tight there
-        (:func:`_tight_around`), so a row strict there joins nothing: at realistic
+        (:func:`tight_around`), so a row strict there joins nothing: at realistic
         sparsity a hidden total no longer joins its table's cells into one part of the
         whole history."""
         rows, of_cell, _ = self._index()
@@ -571,7 +361,7 @@ class BoundSystem:
                 if total is None:
                     continue
                 cells = [k for k in keys if k[1:] != TOTAL]
-                items = tuple(k for k in cells if k[1] == _ITEMS)
+                items = tuple(k for k in cells if k[1] == ITEMS)
                 listed = sum(self._counts.get(k, 0) for k in items)
                 out[table] = _TableLinks(
                     equal=frozenset(k for k in cells if self._counts.get(k, 0) == total),
@@ -664,22 +454,22 @@ class BoundSystem:
         rows, of_cell, tables = self._index()
         index = {cell: i for i, cell in enumerate(cells)}
         wanted = sorted({i for c in cells for i in of_cell.get(c, ())})
-        eq = _equations_rows([rows[i] for i in wanted], index, self._counts)
+        eq = equations_rows([rows[i] for i in wanted], index, self._counts)
         truth = [float(self._counts.get(c, 0)) for c in cells]
         parts_tables = {c[0] for c in cells}
         if (
             all(low <= t for low, t in zip(lower, truth, strict=True))
             and not any(self._links().get(t, _NO_LINKS).broken for t in parts_tables)
-            and _satisfies(eq, truth)
+            and satisfies(eq, truth)
         ):
             # the true counts are a solution: a row strict there is no implicit equality,
             # so only the rows tight there are built and asked
             ub_rows, ub_cells = self._tight_rows(cells, index, lower, truth, parts_tables)
-            tight: set[int] | None = _tight_around(eq[0], ub_rows, len(cells), ())
+            tight: set[int] | None = tight_around(eq[0], ub_rows, len(cells), ())
         else:
             own = {key: self._counts[key] for t in parts_tables for key in tables.get(t, ())}
-            ub_rows, ub_rhs, ub_cells = _inequalities(index, own, lower)
-            tight = _tight_anyway(eq, (ub_rows, ub_rhs), truth)
+            ub_rows, ub_rhs, ub_cells = inequalities(index, own, lower)
+            tight = tight_anyway(eq, (ub_rows, ub_rhs), truth)
         if tight is None:
             return None
         at_least = frozenset(c for i in tight if (c := ub_cells[i]) is not None)
@@ -698,7 +488,7 @@ class BoundSystem:
         truth: Sequence[float],
         tables: Collection[str],
     ) -> tuple[list[dict[int, float]], list[Key | None]]:
-        """The inequality rows (:func:`_inequalities`) that hold with equality at the true
+        """The inequality rows (:func:`inequalities`) that hold with equality at the true
         counts, over the part's *cells*: a least value equal to the count, a cell equal to
         its total, item categories adding up to exactly it. Returns the rows and, for a
         least-value row, its cell (else ``None``)."""
@@ -718,7 +508,7 @@ class BoundSystem:
             if link.items_tight:
                 terms.append({**dict.fromkeys(link.items, -1), total: 1})
             for term in terms:
-                row, _ = _side(term, index, self._counts)
+                row, _ = side(term, index, self._counts)
                 if row:
                     rows.append(row)
                     of.append(None)
@@ -743,7 +533,7 @@ def _next_to(  # noqa: PLR0913  the walk's state, passed by BoundSystem._walk al
     table = cell[0]
     total = (table, *TOTAL)
     link = links.get(table, _NO_LINKS)
-    items = cell[1] == _ITEMS and (link.items_tight or not tight_only)
+    items = cell[1] == ITEMS and (link.items_tight or not tight_only)
     if total in cells and (not tight_only or cell in link.equal or items):
         near.append(total)
     if cell == total and (table, False) not in done:
@@ -751,33 +541,12 @@ def _next_to(  # noqa: PLR0913  the walk's state, passed by BoundSystem._walk al
         near.extend(
             c
             for c in of_table[table]
-            if not tight_only or c in link.equal or (c[1] == _ITEMS and link.items_tight)
+            if not tight_only or c in link.equal or (c[1] == ITEMS and link.items_tight)
         )
     if items and (table, True) not in done:
         done.add((table, True))
-        near.extend(c for c in of_table[table] if c[1] == _ITEMS)
+        near.extend(c for c in of_table[table] if c[1] == ITEMS)
     return near
-
-
-def _tight_anyway(
-    eq: tuple[list[dict[int, float]], list[float]],
-    ub: tuple[list[dict[int, float]], list[float]],
-    truth: Sequence[float],
-) -> set[int] | None:
-    """Step 1 over every inequality *ub*: from the true counts where they are a solution
-    (the rows strict there open), else the homogenised programme."""
-    open_rows = _open_at(*ub, truth) if _satisfies(eq, truth) else None
-    if open_rows is None:
-        return _tight(eq, ub, len(truth))
-    return _tight_around(eq[0], ub[0], len(truth), open_rows)
-
-
-def _satisfies(eq: tuple[list[dict[int, float]], list[float]], point: Sequence[float]) -> bool:
-    """Whether *point* satisfies every equation of *eq*."""
-    return all(
-        abs(sum(point[col] * coef for col, coef in row.items()) - right) < _TIGHT
-        for row, right in zip(*eq, strict=True)
-    )
 
 
 def _group_row(group: Group) -> dict[Key, int]:

@@ -1,5 +1,5 @@
-"""Check 4's programme from the true counts (``_tight_around``) finds exactly the implicit
-equalities the homogenised programme (``_tight``) finds (docs/digests.md, "Check 4 from
+"""Check 4's programme from the true counts (``tight_around``) finds exactly the implicit
+equalities the homogenised programme (``tight``) finds (docs/digests.md, "Check 4 from
 the true counts"), and a :class:`BoundSystem` asked again gives what a fresh one gives."""
 
 from __future__ import annotations
@@ -9,16 +9,15 @@ import random
 import pytest
 from scipy.optimize import linprog  # type: ignore[import-untyped]  # scipy ships no stubs
 
-from dief.disclosure._bounds import (
-    _TIGHT,
-    BoundSystem,
-    _equations_rows,
-    _inequalities,
-    _open_at,
-    _satisfies,
-    _tight,
-    _tight_around,
-    pinned_cells,
+from dief.disclosure._bounds import BoundSystem, pinned_cells
+from dief.disclosure._bounds_lp import (
+    TIGHT,
+    equations_rows,
+    inequalities,
+    open_at,
+    satisfies,
+    tight,
+    tight_around,
 )
 from dief.disclosure._suppression import Group, Key, determined_cells
 
@@ -55,18 +54,18 @@ def _system(
 def test_the_cone_at_the_true_counts_finds_the_homogenised_programmes_rows(seed: int) -> None:
     rng = random.Random(seed)
     eq_rows, eq_rhs, ub_rows, ub_rhs, truth = _system(rng)
-    assert _satisfies((eq_rows, eq_rhs), truth)
-    open_rows = _open_at(ub_rows, ub_rhs, truth)
+    assert satisfies((eq_rows, eq_rhs), truth)
+    open_rows = open_at(ub_rows, ub_rhs, truth)
     assert open_rows is not None
     n = len(truth)
-    expected = _tight((eq_rows, eq_rhs), (ub_rows, ub_rhs), n)
+    expected = tight((eq_rows, eq_rhs), (ub_rows, ub_rhs), n)
     assert expected is not None  # the true counts are a solution
-    assert _tight_around(eq_rows, ub_rows, n, open_rows) == expected
+    assert tight_around(eq_rows, ub_rows, n, open_rows) == expected
 
 
 def test_a_point_that_breaks_a_row_proves_nothing() -> None:
-    assert _open_at([{0: -1.0}], [-2.0], [1.0]) is None
-    assert not _satisfies(([{0: 1.0, 1: -1.0}], [0.0]), [1.0, 2.0])
+    assert open_at([{0: -1.0}], [-2.0], [1.0]) is None
+    assert not satisfies(([{0: 1.0, 1: -1.0}], [0.0]), [1.0, 2.0])
 
 
 def test_a_kept_system_answers_as_a_fresh_one_while_cells_are_hidden() -> None:
@@ -158,9 +157,9 @@ def _pinned_by_bounds(
     those of them held at their least value (1)."""
     index = {cell: j for j, cell in enumerate(hidden)}
     rows = [{**dict.fromkeys(g.members, 1), g.marginal: -1} for g in groups]
-    eq_rows, eq_rhs = _equations_rows(rows, index, counts)
+    eq_rows, eq_rhs = equations_rows(rows, index, counts)
     lower = [1.0] * len(hidden)
-    ub_rows, ub_rhs, _ = _inequalities(index, counts, lower)
+    ub_rows, ub_rhs, _ = inequalities(index, counts, lower)
 
     def dense(sparse: list[dict[int, float]]) -> list[list[float]] | None:
         return [[row.get(j, 0.0) for j in range(len(hidden))] for row in sparse] or None
@@ -183,9 +182,9 @@ def _pinned_by_bounds(
             )
             assert result.status in {0, _UNBOUNDED}, result.message
             ends.append(sign * result.fun if result.status == 0 else -sign * float("inf"))
-        if ends[1] - ends[0] < _TIGHT:
+        if ends[1] - ends[0] < TIGHT:
             out.add(cell)
-            if ends[0] < lower[j] + _TIGHT:
+            if ends[0] < lower[j] + TIGHT:
                 at_least.add(cell)
     return out, at_least
 
