@@ -15,9 +15,10 @@ from dief.aggregator import TOTAL
 from dief.catalogue import load_catalogue
 from dief.digests import RegionDigests
 from dief.disclosure import merge_rows
+from dief.exceptions import StoreChangingError
 from dief.periods import DEFAULT_CYCLE_START_MONTH
 from dief.render._writing import summary_inputs
-from dief.routes import RouteTables, publish_route_tables
+from dief.routes import PublishedRoute, RouteIssuer, RouteTables, publish_route_tables
 from dief.secretariat import build_summary
 from dief.testing import MemoryRecordSink
 from dief.vocab import Region
@@ -58,12 +59,34 @@ def _stated(table: RegionTable) -> tuple[object, int | None]:
     return (table.model_extra or {}).get("data_version"), table.totals.cases
 
 
+async def _issue(store: CaseStore, issuer: RouteIssuer) -> int:
+    """One issue of AFR's CSP12 route tables, at the versions of the digests read first;
+    how many were sent."""
+    source = await RegionDigests.load(store, AFR, k=2, periods=["CSP12"])
+    return len(await _publish(store, issuer, source))
+
+
+async def _publish(
+    store: CaseStore, issuer: RouteIssuer, source: RegionDigests
+) -> list[PublishedRoute]:
+    return await publish_route_tables(
+        store,
+        issuer,
+        ["CSP12"],
+        pattern=source.pattern,
+        tallies=source.tallies,
+        versions=dict(source.versions),
+    )
+
+
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
 async def test_a_route_table_states_the_data_version_of_the_cases_it_counts(
     kind: str, tmp_path: Path
 ) -> None:
     """A routed case applied while the route table reads its cases: the table states
-    the version its count has (red before: the new token with the old count)."""
+    the version its count has (red before: the new token with the old count). It is not
+    the digests' version any more, so nothing is sent (nor recorded) until the digests
+    are read again; then the table states the new version with the new count."""
     async with database_url(kind, tmp_path) as url, _Interleaved(url) as store:
         await store.apply_batch("AFR", FIRST)
         store.red, store.case = False, lambda: _facts("n5", "post_delivery")
@@ -72,18 +95,38 @@ async def test_a_route_table_states_the_data_version_of_the_cases_it_counts(
         before = await _routed(store)
         source = await RegionDigests.load(store, AFR, k=2, periods=["CSP12"])
         store.armed = 1
-        await publish_route_tables(
-            store, issuer, ["CSP12"], pattern=source.pattern, tallies=source.tallies
-        )
+        with pytest.raises(StoreChangingError, match="AFR kept changing") as raised:
+            await _publish(store, issuer, source)
+        assert raised.value.code == "store_changing"
         assert store.armed == 0  # the case was applied during the issue
         after = await _routed(store)
         assert after[1] == before[1] + 1
-        for n, _ in enumerate(sink.sent):
-            table = await _received(sink, tmp_path, f"eeg{n}")
-            stated = (table.data_version, table.totals.cases)
-            assert stated in {before, after}, (
-                f"states {stated[0]} with {stated[1]} cases (before {before}, after {after})"
-            )
+        assert not sink.sent
+        assert await RouteTables(store).published_patterns("AFR", "CSP12") == {}
+        assert await _issue(store, issuer) == 1
+        table = await _received(sink, tmp_path, "eeg")
+        stated = (table.data_version, table.totals.cases)
+        assert stated == after, (
+            f"states {stated[0]} with {stated[1]} cases (before {before}, after {after})"
+        )
+
+
+@pytest.mark.parametrize("kind", DATABASE_KINDS)
+async def test_a_route_table_is_not_built_on_tallies_of_other_cases(
+    kind: str, tmp_path: Path
+) -> None:
+    """A routed case applied after the digests read their cells, before the route tables
+    read theirs: the tables, protected with the digests' tallies, would count other cases
+    than those: none is sent."""
+    async with database_url(kind, tmp_path) as url, _Interleaved(url) as store:
+        await store.apply_batch("AFR", FIRST)
+        sink = MemoryRecordSink()
+        issuer = _issuer(sink)
+        source = await RegionDigests.load(store, AFR, k=2, periods=["CSP12"])
+        await store.apply_batch("AFR", [_facts("n5", "post_delivery")])
+        with pytest.raises(StoreChangingError, match="changed after its digests read them"):
+            await _publish(store, issuer, source)
+        assert not sink.sent
 
 
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
