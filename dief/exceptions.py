@@ -40,8 +40,9 @@ node secrets, or the refused input text itself.
     └── StorageError                  the database (wraps SQLAlchemy errors)
         ├── StorageRefusedError       the database refused the data (a constraint or a value
         │                             out of range), not an outage: retrying cannot help
-        └── StoreChangingError        (dief.digests) a region's cases kept changing while
-                                      its digests were read; a later try reads them settled
+        └── StoreChangingError        a region's cases kept changing while its digests,
+                                      route tables or summary read them; a later try reads
+                                      them settled
 """
 
 from __future__ import annotations
@@ -294,10 +295,12 @@ class StorageRefusedError(StorageError):
 
 
 class StoreChangingError(StorageError):
-    """A region's digests read its cells and the data versions they state
-    (:meth:`dief.digests.RegionDigests.load`), and batches kept changing them between the
-    reads, attempt after attempt: no read found cells and versions that match. Not a
-    failure of the database: trying again once the batches settle reads them."""
+    """A region's digests, route tables or CSP summary read its cells and the data
+    versions they state (:func:`dief.aggregator.store.settled_read`), and batches kept
+    changing them between the reads, attempt after attempt: no read found cells and
+    versions that match (route tables: the cases changed after the digests they are
+    protected with read theirs). Not a failure of the database: trying again once the
+    batches settle reads them."""
 
     code = "store_changing"
 

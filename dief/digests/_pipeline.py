@@ -137,6 +137,11 @@ async def issue_every_route_table(  # noqa: PLR0913  public keyword signature, u
             start_month=start_month,
         )
         published += await publish_route_tables(
-            store, issuer, cycles, pattern=source.pattern, tallies=source.tallies
+            store,
+            issuer,
+            cycles,
+            pattern=source.pattern,
+            tallies=source.tallies,
+            versions=dict(source.versions),
         )
     return published

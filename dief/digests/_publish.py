@@ -310,7 +310,12 @@ async def publish_digests(  # noqa: PLR0913  a public keyword signature
         # record, read by build_payload), so the Secretariat protects the summary against
         # the receiving meetings (docs/digests.md, "Route tables and the summary")
         await publish_route_tables(
-            store, issuer.routes, wanted, pattern=source.pattern, tallies=source.tallies
+            store,
+            issuer.routes,
+            wanted,
+            pattern=source.pattern,
+            tallies=source.tallies,
+            versions=dict(source.versions),
         )
     drafts = await _drafts(
         store, source, wanted, issuer=issuer, issued_at=issued_at, known=known, lessons=lessons

@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dief.aggregator.store import settled_read
 from dief.digests._digest import assemble_digest
 from dief.digests._reads import (
     _data_versions,
@@ -39,7 +40,7 @@ from dief.disclosure import (
     window_key,
 )
 from dief.disclosure import months_by_total as by_total
-from dief.exceptions import StoreChangingError, UnprotectedCellError
+from dief.exceptions import UnprotectedCellError
 from dief.periods import (
     DEFAULT_CYCLE_START_MONTH,
     Month,
@@ -49,7 +50,7 @@ from dief.periods import (
 from dief.vocab import Region
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from dief.aggregator.store import CaseStore, PublishedPattern
     from dief.catalogue import Catalogue
@@ -137,9 +138,8 @@ class RegionDigests:
         months_by_total = by_total(months_by_total)
         extra = sorted({str(parse_period(p, start_month=start_month)) for p in periods})
         coarse = months_by_total and k_csp is not None
-        read = await _settled(
-            store,
-            code,
+        read = await settled_read(
+            functools.partial(store.data_versions, code.value),
             functools.partial(
                 _store_read,
                 store,
@@ -151,6 +151,8 @@ class RegionDigests:
                 start_month=start_month,
                 grouped=coarse if group_rare else None,
             ),
+            region=code.value,
+            reader="its digests",
         )
         tallies, earlier = read.tallies, read.earlier
         pattern = _protected(
@@ -303,15 +305,10 @@ class RegionDigests:
         return _without_few(series, self.tallies, self.k)
 
 
-#: how many times :meth:`RegionDigests.load` reads the store before it gives up on a
-#: region whose batches keep changing the cells between its reads
-_READ_ATTEMPTS = 5
-
-
 @dataclass(frozen=True, slots=True)
 class _StoreRead:
-    """What :meth:`RegionDigests.load` reads from the store, every cell as of
-    ``versions`` (see :func:`_settled`); ``earlier`` as of them too."""
+    """What :meth:`RegionDigests.load` reads from the store, every cell as of ``versions``
+    (:func:`~dief.aggregator.store.settled_read`); ``earlier`` as of them too."""
 
     wanted: tuple[str, ...]
     tallies: dict[str, PeriodCells]
@@ -321,29 +318,6 @@ class _StoreRead:
     dead: Mapping[str, int]
     routes: tuple[RouteTable, ...]
     versions: tuple[tuple[str, str], ...]
-
-
-async def _settled(
-    store: CaseStore,
-    code: Region,
-    read: Callable[[Mapping[str, tuple[int, str]]], Awaitable[_StoreRead]],
-) -> _StoreRead:
-    """``read(versions)``, *versions* the region's data versions
-    (``CaseStore.data_versions``) read before it and found again after it: no batch
-    changed a cell of the region meanwhile (a batch changes the cells and bumps the
-    versions of their periods in one transaction, and each bump counts), so the versions
-    are those of every cell read. Else read again, at most :data:`_READ_ATTEMPTS` times
-    (docs/audit.md, "Cells of unchanged tables")."""
-    for attempt in range(1, _READ_ATTEMPTS + 1):
-        before = await store.data_versions(code.value)
-        got = await read(before)
-        if await store.data_versions(code.value) == before:
-            return got
-        log.info("%s: cases changed while the digests read them (try %d)", code.value, attempt)
-    raise StoreChangingError(
-        f"the cases of {code.value} kept changing while its digests were read "
-        f"({_READ_ATTEMPTS} tries): its digests are built once the batches settle"
-    )
 
 
 async def _store_read(  # noqa: PLR0913  the reads' settings, each by keyword

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dief.disclosure import merge_rows
 from dief.periods import CspCycle
 from dief.render._changed import Manifest, fingerprint, render_context, write_atomic
+from dief.secretariat import summary_cells
 from dief.wire import CspSummary
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ async def summary_inputs(
 ) -> dict[str, str]:
     """Per cycle of *cycles*, a fingerprint of what :func:`~dief.secretariat.build_summary`
     reads of *store*: every region's cells (no TLP:RED) of the cycle and of the cycle
-    before, and each region's data version of the cycle. One read per region."""
+    before, and each region's data version of the cycle, read together
+    (:func:`~dief.secretariat.summary_cells`). One read per region."""
     before = {
         c: str(p.previous())
         if (p := CspCycle.parse(c, start_month=start_month)).number > 1
@@ -42,8 +43,7 @@ async def summary_inputs(
     wanted = sorted({*cycles, *(b for b in before.values() if b is not None)})
     parts: dict[str, list[str]] = {c: [] for c in cycles}
     for region in regions:
-        cells = merge_rows(await store.cell_rows(region.value, wanted, include_red=False))
-        versions = await store.data_versions(region.value)
+        cells, versions = await summary_cells(store, region.value, wanted)
         for cycle, prior in before.items():
             then = sorted(cells.get(prior, {}).items()) if prior is not None else None
             now = sorted(cells.get(cycle, {}).items())

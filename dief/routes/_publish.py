@@ -10,7 +10,9 @@ A table equal to the one this issuer last sent for the same (receiving region, c
 not sent again (kept in memory: after a restart every table is sent once more, which the
 receiver absorbs). Each table states the sender's data version of its cycle
 (``data_version``, as its digests do): the same cases give the same table, other cases a
-new one even where its counts are the same (docs/audit.md, "Issue linking").
+new one even where its counts are the same (docs/audit.md, "Issue linking"). The version
+stated is the one the digests' cells are of, and the table's cases are read at it
+(docs/audit.md, "Cells of unchanged tables").
 
 Every issue keeps the pattern of the earlier ones (:func:`~dief.routes.protect_route` with
 the sender's record, ``RouteTables.published_patterns``), and what it lists is recorded
@@ -27,10 +29,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dief.aggregator.store import CaseStore, RouteTables
+from dief.aggregator.store import CaseStore, RouteTables, settled_read
 from dief.crypto import KemPublicKey, Sealer, SigningKey, canonical_json
 from dief.disclosure import CellId, DigestPattern, PeriodCells, merge_rows
-from dief.exceptions import ConfigurationError
+from dief.exceptions import ConfigurationError, StoreChangingError
 from dief.kafka import ROUTES_TOPIC
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month, is_cycle
 from dief.routes._payload import build_route_table, route_payload_bytes, sign_route_table
@@ -51,6 +53,8 @@ from dief.wire import (
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from datetime import datetime
+
+    from dief.aggregator.store import DataVersion, RouteCase
 
 __all__ = ["PublishedRoute", "RouteIssuer", "publish_route_tables", "sender_cells"]
 
@@ -147,6 +151,46 @@ class _Outgoing:
     listed: dict[CellId, int | None]
 
 
+async def _cycle_cases(  # noqa: PLR0913  one step of _cycle_tables: the cycle's inputs, named
+    store: CaseStore,
+    issuer: RouteIssuer,
+    cycle: str,
+    *,
+    pattern: DigestPattern,
+    tallies: Mapping[str, PeriodCells],
+    version: str | None,
+) -> tuple[dict[str, list[RouteCase]], SenderCells | None]:
+    """*cycle*'s routed cases by receiving region and the sender's cells (``None`` if no
+    case is routed), read while the cycle's data version is *version*, the one *tallies*
+    are of (read before and after them; else :class:`StoreChangingError`, at once: the
+    tallies are given, so no later read can match them; docs/audit.md, "Cells of
+    unchanged tables")."""
+    region = issuer.region.value
+
+    async def cycle_version() -> DataVersion | None:
+        return (await store.data_versions(region)).get(cycle)
+
+    async def read(
+        now: DataVersion | None,
+    ) -> tuple[dict[str, list[RouteCase]], SenderCells | None]:
+        if (now[1] if now is not None else None) != version:
+            raise StoreChangingError(
+                f"the cases of {region} in {cycle} changed after its digests read them: "
+                "its route tables are built with its next digests"
+            )
+        routed = await RouteTables(store).routed_cases(region, cycle)
+        if not routed:
+            return routed, None
+        sender = await sender_cells(
+            store, issuer.region, cycle, pattern=pattern, tallies=tallies,
+            k_csp=issuer.k_csp, start_month=issuer.start_month,
+        )  # fmt: skip
+        return routed, sender
+
+    reader = f"its route tables of {cycle}"
+    return await settled_read(cycle_version, read, region=region, reader=reader, attempts=1)
+
+
 async def _cycle_tables(  # noqa: PLR0913, PLR0914  one step of publish_route_tables: the cycle's inputs, named
     store: CaseStore,
     issuer: RouteIssuer,
@@ -154,23 +198,18 @@ async def _cycle_tables(  # noqa: PLR0913, PLR0914  one step of publish_route_ta
     *,
     pattern: DigestPattern,
     tallies: Mapping[str, PeriodCells],
+    version: str | None,
     issued_at: datetime,
 ) -> list[_Outgoing]:
-    """The tables of *cycle* to send (changed since last sent, to a region with keys)."""
-    routes = RouteTables(store)
-    routed = await routes.routed_cases(issuer.region.value, cycle)
-    if not routed:
+    """The tables of *cycle* to send (changed since last sent, to a region with keys),
+    stating *version*, the cycle's data version *tallies* are of, and counting the cases
+    of that version (:func:`_cycle_cases`)."""
+    routed, sender = await _cycle_cases(
+        store, issuer, cycle, pattern=pattern, tallies=tallies, version=version
+    )
+    if sender is None:
         return []
-    sender = await sender_cells(
-        store, issuer.region, cycle, pattern=pattern, tallies=tallies, k_csp=issuer.k_csp,
-        start_month=issuer.start_month,
-    )  # fmt: skip
-    earlier = await routes.published_patterns(issuer.region.value, cycle)
-    # the cycle's data version, as the sender's digests and summary rows state it: a
-    # re-issue of the same cases builds the same table (not sent again), other cases a
-    # table a reader does not link to the last one (docs/audit.md, "Issue linking")
-    stated = (await store.data_versions(issuer.region.value)).get(cycle)
-    version = stated[1] if stated is not None else None
+    earlier = await RouteTables(store).published_patterns(issuer.region.value, cycle)
     out: list[_Outgoing] = []
     for code, cases in sorted(routed.items()):
         receiver = Region(code)
@@ -201,19 +240,25 @@ async def _cycle_tables(  # noqa: PLR0913, PLR0914  one step of publish_route_ta
     return out
 
 
-async def publish_route_tables(
+async def publish_route_tables(  # noqa: PLR0913  a public keyword signature
     store: CaseStore,
     issuer: RouteIssuer,
     cycles: Iterable[str],
     *,
     pattern: DigestPattern,
     tallies: Mapping[str, PeriodCells],
+    versions: Mapping[str, str],
 ) -> list[PublishedRoute]:
     """Issue the route tables of *issuer*'s region for the closed cycles among *cycles*
     (open ones are skipped), protected with the region's joint digest *pattern* over
-    *tallies* (``RegionDigests.pattern`` and ``.tallies``) and with what earlier issues of
-    each table listed; what this issue lists is recorded before it is sent. Returns what
-    was sent."""
+    *tallies*, whose data versions are *versions* (period → token: ``RegionDigests.pattern``,
+    ``.tallies`` and ``dict(.versions)``), and with what earlier issues of each table
+    listed; what this issue lists is recorded before it is sent. Returns what was sent.
+
+    Each table states its cycle's version in *versions* and counts the cases of that
+    version: its cases are read while the cycle's version is still that one, else
+    :class:`~dief.exceptions.StoreChangingError`, with nothing sent or recorded (the
+    digests are read again on the next try; docs/audit.md, "Cells of unchanged tables")."""
     if pattern.k != issuer.k_meeting:
         raise ConfigurationError("the digest pattern was made for another k")
     issued_at = coarse_hour(issuer.clock.now())
@@ -221,8 +266,9 @@ async def publish_route_tables(
     # whole cycles only: a half-cycle (CSP12-H1) has no route table
     for cycle in sorted({c for c in cycles if is_cycle(c) and issuer.closed(c)}):
         out += await _cycle_tables(
-            store, issuer, cycle, pattern=pattern, tallies=tallies, issued_at=issued_at
-        )
+            store, issuer, cycle, pattern=pattern, tallies=tallies,
+            version=versions.get(cycle), issued_at=issued_at,
+        )  # fmt: skip
     await RouteTables(store).record_published(
         issuer.region.value, {(o.slot[0].value, o.slot[1]): o.listed for o in out}
     )

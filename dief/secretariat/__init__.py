@@ -6,11 +6,14 @@
   below ``k_csp``, then secondary suppression across totals and regions), with its
   deterministic narrative.
 - :func:`sign_summary` / :func:`verify_summary` — the summary ``signature``.
+- :func:`summary_cells` — a region's cells a summary counts, with the data versions they
+  are of, read together.
 See docs/secretariat.md.
 """
 
 from __future__ import annotations
 
+from dief.secretariat._data_versions import summary_cells
 from dief.secretariat._group_keys import GroupKeyIssuer, GroupKeyStore
 from dief.secretariat._inbox import (
     ReceivedDigest,
@@ -68,6 +71,7 @@ __all__ = [
     "next_issue",
     "percent",
     "sign_summary",
+    "summary_cells",
     "summary_content_hash",
     "summary_signing_bytes",
     "summary_tables",

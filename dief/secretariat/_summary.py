@@ -26,12 +26,11 @@ from dief.disclosure import (
     CellSource,
     PeriodCells,
     RowRequirement,
-    merge_rows,
     published_cells,
 )
 from dief.exceptions import ValidationError
 from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle
-from dief.secretariat._data_versions import with_data_versions
+from dief.secretariat._data_versions import summary_cells, with_data_versions
 from dief.secretariat._narrative import narrative
 from dief.secretariat._summary_parts import (
     REGION_RANK,
@@ -110,10 +109,12 @@ def _table(table: str, now: SummaryTables, before: SummaryTables | None) -> Regi
 
 
 async def _cells(
-    stores: Stores, regions: Sequence[str], periods: Sequence[str]
-) -> dict[str, dict[str, PeriodCells]]:
-    """Period → region → cells, without TLP:RED cases."""
+    stores: Stores, regions: Sequence[str], current: str, periods: Sequence[str]
+) -> tuple[dict[str, dict[str, PeriodCells]], dict[str, str]]:
+    """Period → region → cells, without TLP:RED cases; and region → the data version of
+    *current* those cells are of, where its source keeps one (:func:`summary_cells`)."""
     out: dict[str, dict[str, PeriodCells]] = {p: {} for p in periods}
+    versions: dict[str, str] = {}
     for region in regions:
         if not isinstance(stores, Mapping):
             store = stores
@@ -122,10 +123,12 @@ async def _cells(
             if region not in found:
                 continue
             store = found[region]
-        merged = merge_rows(await store.cell_rows(region, list(periods), include_red=False))
+        merged, held = await summary_cells(store, region, periods)
         for period in periods:
             out[period][region] = merged.get(period, {})
-    return out
+        if current in held:
+            versions[region] = held[current][1]
+    return out, versions
 
 
 def _regions(stores: Stores, regions: Sequence[Region | str] | None) -> list[str]:
@@ -174,8 +177,11 @@ async def build_summary(  # noqa: PLR0913  a public keyword signature, used by t
     _check_issues(current, previous_cycle, previous=previous, prior_cycle=prior_cycle)
     codes = _regions(stores, regions)
     needs = None if rows is None else {Region(str(r)).value: req for r, req in rows.items()}
-    now, before = await _cycle_tables(
-        stores,
+    periods = [str(current)] + ([str(previous_cycle)] if previous_cycle is not None else [])
+    # the cells and the data versions the region tables state, read together
+    cells, versions = await _cells(stores, codes, str(current), periods)
+    now, before = _cycle_tables(
+        cells,
         codes,
         current,
         previous_cycle,
@@ -186,7 +192,7 @@ async def build_summary(  # noqa: PLR0913  a public keyword signature, used by t
     )
     tables = {Region(code): _table(code, now, before) for code in codes}
     global_table = _table(GLOBAL, now, before)
-    tables, global_table = await with_data_versions(stores, str(current), tables, global_table)
+    tables, global_table = with_data_versions(versions, tables, global_table)
     last = str(previous_cycle) if previous_cycle is not None else None
     patterns = summary_patterns(now, before, last)
     checklist = summary_checklist(now, before, catalogue)
@@ -240,8 +246,8 @@ def _check_issues(
         )
 
 
-async def _cycle_tables(  # noqa: PLR0913  build_summary's inputs, passed on by keyword
-    stores: Stores,
+def _cycle_tables(  # noqa: PLR0913  build_summary's inputs, passed on by keyword
+    cells: Mapping[str, Mapping[str, PeriodCells]],
     codes: Sequence[str],
     current: CspCycle,
     previous_cycle: CspCycle | None,
@@ -252,14 +258,12 @@ async def _cycle_tables(  # noqa: PLR0913  build_summary's inputs, passed on by 
     rows: Mapping[str, RowRequirement] | None = None,
 ) -> tuple[SummaryTables, SummaryTables | None]:
     """The protected tables of *current* and of *previous_cycle* (``None`` before the
-    first cycle), read in one pass over the stores (no TLP:RED cases).
+    first cycle), from their *cells* (period → region → cells, no TLP:RED cases).
 
     This cycle's stay consistent with its *previous* issue and prefer the cells the
     *prior_cycle* summary suppressed; the cycle before keeps suppressed what that published
     summary suppressed, so the trend flags compare with what it published.
     """
-    periods = [str(current)] + ([str(previous_cycle)] if previous_cycle is not None else [])
-    cells = await _cells(stores, codes, periods)
     prefer = published_cells(prior_cycle).suppressed if prior_cycle is not None else frozenset()
     now = summary_tables(
         cells[str(current)], codes, k=k, earlier=previous, prefer=prefer, rows=rows

@@ -20,7 +20,7 @@ from tests.integration._pipeline_helpers import DATABASE_KINDS, database_url
 from tests.unit.reporting_support import History, make_facts
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from dief.aggregator import CaseFacts
@@ -33,19 +33,25 @@ JANUARY = "2026-01"
 
 
 class _Interleaved(CaseStore):
-    """A :class:`CaseStore` that applies one new January case of AFR right after a read of
-    the region's cells (TLP:RED included, as the digests read them) returns, while
-    ``armed`` is above 0 (one less each time)."""
+    """A :class:`CaseStore` that applies one new case of AFR (``case()``, a January one by
+    default) right after a read of the region's cells returns, while ``armed`` is above 0
+    (one less each time): the reads with TLP:RED cases (as the digests read them), or
+    without them if ``red`` is ``False`` (as the summaries and the route tables do)."""
 
     armed = 0
+    red = True
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.case: Callable[[], CaseFacts] = _new_case
 
     async def cell_rows(
         self, region: str, periods: Sequence[str], *, include_red: bool = True
     ) -> list[CellRow]:
         rows = await super().cell_rows(region, periods, include_red=include_red)
-        if include_red and self.armed > 0:
+        if include_red is self.red and self.armed > 0:
             self.armed -= 1
-            await self.apply_batch(region, [_new_case()])
+            await self.apply_batch(region, [self.case()])
         return rows
 
 

@@ -54,7 +54,12 @@ async def _issue(store: CaseStore, issuer: RouteIssuer) -> int:
     """One issue of AFR's CSP12 route tables; how many were sent."""
     source = await RegionDigests.load(store, AFR, k=2, periods=["CSP12"])
     sent = await publish_route_tables(
-        store, issuer, ["CSP12"], pattern=source.pattern, tallies=source.tallies
+        store,
+        issuer,
+        ["CSP12"],
+        pattern=source.pattern,
+        tallies=source.tallies,
+        versions=dict(source.versions),
     )
     return len(sent)
 

@@ -146,6 +146,7 @@ async def _issue(afr: CaseStore, at: float) -> MemoryRecordSink:
         ["CSP12", "CSP12-H1", "2026-03"],
         pattern=source.pattern,
         tallies=source.tallies,
+        versions=dict(source.versions),
     )
     return sink
 

@@ -145,7 +145,12 @@ async def _issue(afr: CaseStore, eeg: CaseStore) -> RouteTable:
         "the sender's cycle digest hides kind=case"
     )
     await publish_route_tables(
-        afr, issuer, ["CSP12"], pattern=source.pattern, tallies=source.tallies
+        afr,
+        issuer,
+        ["CSP12"],
+        pattern=source.pattern,
+        tallies=source.tallies,
+        versions=dict(source.versions),
     )
     inbox = RouteInbox(EEG, eeg, keys=[KEM[EEG]], keys_for=_keys_for)
     outcomes = await inbox.receive_many(s.value for s in sink.sent)

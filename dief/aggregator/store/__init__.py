@@ -1,5 +1,6 @@
 """Persistence of the regional aggregator: case facts and incremental cell counts."""
 
+from dief.aggregator.store._changes import READ_ATTEMPTS, DataVersion, settled_read
 from dief.aggregator.store._patterns import (
     DigestPatterns,
     PublishedCell,
@@ -13,8 +14,10 @@ from dief.aggregator.store._store import CaseStore
 from dief.aggregator.store._versions import DigestVersion, DigestVersions
 
 __all__ = [
+    "READ_ATTEMPTS",
     "CaseStore",
     "CellRow",
+    "DataVersion",
     "DigestPatterns",
     "DigestVersion",
     "DigestVersions",
@@ -28,4 +31,5 @@ __all__ = [
     "RouteTables",
     "StoredCase",
     "SuppressedCell",
+    "settled_read",
 ]

@@ -14,12 +14,19 @@ reader (it does not know the other States' case ids). A document states the toke
 ``data_version``: two issues stating the same one count the same cases, so a reader may
 link their tables. The token, not the counter, is published: it says only "changed or
 not" (never how often).
+
+A reader states the versions of the cells it counts only if no batch came between its
+reads of both (each store call is its own connection): :func:`settled_read` reads the
+versions before and after the cells and reads again when they differ (docs/audit.md,
+"Cells of unchanged tables"). The digests, route tables, CSP summaries and their input
+fingerprints all read through it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+import logging
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,24 +34,71 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dief.aggregator.store._schema import period_changes
 from dief.database import db_reason as _why
-from dief.exceptions import StorageError
+from dief.exceptions import StorageError, StoreChangingError
 from dief.periods import Month
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Awaitable, Callable, Iterable, Mapping
 
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
     from dief.aggregator._facts import CaseState
     from dief.aggregator._plan import BatchPlan
 
-__all__ = ["DataVersion", "bump_changes", "changed_periods", "data_versions", "token_deltas"]
+__all__ = [
+    "READ_ATTEMPTS",
+    "DataVersion",
+    "bump_changes",
+    "changed_periods",
+    "data_versions",
+    "settled_read",
+    "token_deltas",
+]
+
+log = logging.getLogger("dief.aggregator.store")
 
 #: the token's hex digits
 _TOKEN_DIGITS = 16
 
 DataVersion = tuple[int, str]
 """(changes applied, the token published as ``data_version``)."""
+
+#: how many times :func:`settled_read` reads before it gives up on a region whose batches
+#: keep changing the cells between its reads
+READ_ATTEMPTS = 5
+
+_V = TypeVar("_V")
+_T = TypeVar("_T")
+
+
+async def settled_read(
+    versions: Callable[[], Awaitable[_V]],
+    read: Callable[[_V], Awaitable[_T]],
+    *,
+    region: str,
+    reader: str,
+    attempts: int = READ_ATTEMPTS,
+) -> _T:
+    """``read(before)``, *before* what ``versions()`` answered before it and answers again
+    after it: the data versions of the periods the read covers (from
+    :func:`data_versions`, counters included). A batch changes the cells and bumps the
+    versions of their periods in one transaction, and each bump counts, so no batch
+    changed a cell read meanwhile: *before* is the version of every cell read. Else read
+    again, at most *attempts* times, then :class:`~dief.exceptions.StoreChangingError`
+    (*reader*: who reads, for the message, e.g. "its digests"). *read* may raise it too,
+    where *before* is not the version it needs (docs/audit.md, "Cells of unchanged
+    tables")."""
+    for attempt in range(1, attempts + 1):
+        before = await versions()
+        got = await read(before)
+        if await versions() == before:
+            return got
+        log.info("%s: cases changed while %s read them (try %d)", region, reader, attempt)
+    tries = "1 try" if attempts == 1 else f"{attempts} tries"
+    raise StoreChangingError(
+        f"the cases of {region} kept changing while {reader} read them ({tries}): "
+        "they are read again once the batches settle"
+    )
 
 
 def changed_periods(plan: BatchPlan, existing: Mapping[str, CaseState]) -> set[str]:
