@@ -29,6 +29,7 @@ from dief.audit._documents import (
 )
 from dief.audit._held import held_reader
 from dief.audit._own import OwnCase, load_own_cases, own_case
+from dief.audit._publication import check_publication
 from dief.audit._relations import SystemOptions, build_system
 from dief.audit._report import (
     AuditReport,
@@ -75,6 +76,7 @@ __all__ = [
     "build_system",
     "bulletin_case",
     "check_bulletin",
+    "check_publication",
     "document_type",
     "folder_utility",
     "held_reader",

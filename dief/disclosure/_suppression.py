@@ -350,9 +350,8 @@ def _prune_reserved(  # noqa: PLR0913  the pruning's inputs, each by keyword
     """Publish again every hidden reserved cell that is a secondary suppression of the run
     (not in *settled*: free, unlisted, known or primary) where every check still holds
     without it, the most worth keeping first (*standing*, then the count):
-    :func:`dief.disclosure._prune.prune`. Off by default (``_prune.PRUNE_BY_DEFAULT``): a
-    re-issue after a pruned first issue was measured to let a reader of both issues
-    compute hidden cells (docs/audit.md, "Which totals stay hidden"). A re-issue is never
+    :func:`dief.disclosure._prune.prune`. Off by default (``_prune.PRUNE_BY_DEFAULT``, for
+    its cost; docs/audit.md, "Which totals stay hidden"). A re-issue is never
     pruned: its checks do not bound what a reader of both issues pins, so its greedy
     choice stands."""
     prune_reserved(

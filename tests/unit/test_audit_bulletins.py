@@ -16,11 +16,13 @@ from dief.audit import (
     audit_folder,
     bulletin_case,
     check_bulletin,
+    check_publication,
     known_cases,
     load_bulletins,
     load_reader,
 )
 from dief.cli import app
+from dief.exceptions import ConfigurationError
 from tests.unit.test_audit import _write_digest
 
 if TYPE_CHECKING:
@@ -168,3 +170,45 @@ def test_an_lp_over_budget_is_deferred(tmp_path: Path) -> None:
     result = check_bulletin(base, _case("b"), max_lp=0)
     assert (result.holds, result.by) == (False, "deferred")
     assert check_bulletin(base, _case("a"), max_lp=0).holds  # touches no reported cell
+
+
+def test_a_publication_that_pins_a_cell_fails_and_names_it(tmp_path: Path) -> None:
+    # October's total hidden: a = 3 published, b and c hidden (each at least 1); published
+    # at 5, b + c = 2 pins both at 1; at 8, b is in [1, 4] (k = 2: not exposed); at 3 the
+    # documents contradict it (b + c would be 0)
+    out = tmp_path / "out"
+    stages = {"transfer_stage": [("a", 3), ("b", None), ("c", None)]}
+    _write_digest(out, "2025-10", None, stages)
+    # a table the total does not reach (its b is pinned at 1 already): not this check's
+    _write_digest(out, "2025-11", 4, {"transfer_stage": [("a", 2), ("b", None), ("c", None)]})
+    base = audit_baseline(load_reader([out], "AFR"))
+    total = (("digest", "AFR", "2025-10"), "_total")
+    unsafe = check_publication(base, {total: 5})
+    assert (unsafe.holds, unsafe.by) == (False, "lp")
+    assert set(unsafe.cells) == {
+        ("digest/AFR/2025-10", "transfer_stage/b"),
+        ("digest/AFR/2025-10", "transfer_stage/c"),
+    }
+    safe = check_publication(base, {total: 8})
+    assert (safe.holds, safe.by, safe.cells) == (True, "lp", ())
+    assert check_publication(base, {total: 3}).by == "contradiction"
+    # b published with the total: c is 8 - 3 - 1
+    both = check_publication(base, {total: 8, (total[0], "transfer_stage/b"): 1})
+    assert both.cells == (("digest/AFR/2025-10", "transfer_stage/c"),)
+    with pytest.raises(ConfigurationError, match="does not publish"):
+        check_publication(base, {(total[0], "transfer_stage/a"): 3})  # published already
+
+
+def test_a_publication_that_determines_a_cell_narrowed_already_fails(tmp_path: Path) -> None:
+    # a and b hidden to protect another cell (each at least k = 2), a + b = 5: each in
+    # [2, 3], narrower than k already; publishing a at 2 determines b at 3
+    out = tmp_path / "out"
+    _write_digest(out, "2025-10", 5, {"transfer_stage": [("a", None), ("b", None)]})
+    path = out / "digests" / "AFR" / "2025-10.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    for cell in doc["dimensions"]["transfer_stage"]:
+        cell["reason"] = "protection"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    base = audit_baseline(load_reader([out], "AFR"))
+    check = check_publication(base, {(("digest", "AFR", "2025-10"), "transfer_stage/a"): 2})
+    assert (check.holds, check.cells) == (False, (("digest/AFR/2025-10", "transfer_stage/b"),))
