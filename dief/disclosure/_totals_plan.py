@@ -119,8 +119,22 @@ def _blocks(cuts: set[Cut]) -> list[frozenset[Cut]]:
     return [frozenset(b) for _, b in sorted(blocks.items())]
 
 
+def _undominated(cuts: Sequence[Cut]) -> list[Cut]:
+    """*cuts* without those another implies: a cut (*more*, *unless*) is met whenever one
+    whose *more* and *unless* are subsets of its own is (one of the fewer hidden, or one
+    of the fewer published again). The same choices meet both sets; HiGHS is faster on the
+    smaller (a block of a hundred totals gathers hundreds of cuts over a run's rounds)."""
+    kept: list[Cut] = []
+    for more, unless in sorted(cuts, key=lambda c: (len(c[0]) + len(c[1]), sorted(c[0] | c[1]))):
+        if not any(m <= more and u <= unless for m, u in kept):
+            kept.append((more, unless))
+    return kept
+
+
 def _cheapest(cuts: Sequence[Cut], weight: Callable[[Key], float]) -> frozenset[Key] | None:
-    """The cheapest totals that meet every one of *cuts* (one block), by HiGHS."""
+    """The cheapest totals that meet every one of *cuts* (one block), by HiGHS, given the
+    cuts no other cut implies (:func:`_undominated`)."""
+    cuts = _undominated(cuts)
     variables = sorted({c for more, unless in cuts for c in more | unless})
     index = {cell: i for i, cell in enumerate(variables)}
     rows = np.zeros((len(cuts), len(variables)))
