@@ -162,3 +162,19 @@ def test_independent_histories_are_planned_block_by_block(
     monkeypatch.setattr(_totals_plan, "milp", counted)
     again = plan_totals(_search(counts, primary, groups), _by_kind, memo)
     assert (again, solved) == (chosen, [])
+
+
+def test_a_cut_another_implies_is_left_out_and_the_choice_is_the_same() -> None:
+    """(at least one of {a, b} hidden) implies (at least one of {a, b, c} hidden) and (one
+    of {a, b} hidden unless d is published again): both are left out, and the cheapest
+    choice over the rest is the cheapest over all."""
+    a, b, c, d = (("2025-07", *T), ("2025-08", *T), ("2025-09", *T), ("2025-Q3", *T))
+    plain: Cut = (frozenset({a, b}), frozenset())
+    wider: Cut = (frozenset({a, b, c}), frozenset())
+    unless: Cut = (frozenset({a, b}), frozenset({d}))
+    other: Cut = (frozenset({c}), frozenset({a}))
+    assert sorted(_totals_plan._undominated([wider, unless, plain, other])) == sorted(
+        [plain, other]
+    )
+    weights = {a: 3.0, b: 2.0, c: 1.0, d: 1.0}
+    assert _totals_plan._cheapest([wider, unless, plain, other], weights.__getitem__) == {b}
