@@ -177,4 +177,6 @@ def test_a_cut_another_implies_is_left_out_and_the_choice_is_the_same() -> None:
         [plain, other]
     )
     weights = {a: 3.0, b: 2.0, c: 1.0, d: 1.0}
-    assert _totals_plan._cheapest([wider, unless, plain, other], weights.__getitem__) == {b}
+    assert _totals_plan._cheapest([wider, unless, plain, other], weights.__getitem__) == frozenset(
+        {b}
+    )
