@@ -82,7 +82,10 @@ def prune(
     candidates = sorted((c for c in search.hidden & search.reserve if c not in fixed), key=order)
     queue = _classes(search, candidates, fixed)
     published: list[Key] = []
-    # check 4 near each cell, once: a filter only (the check over the whole system decides)
+    # check 4 near each cell: a filter only (the check over the whole system decides). A
+    # pass is kept; a refusal holds only while the classes published before it stay
+    # published, so a round that hides some of them again asks again (issue #15: EEG's
+    # 2024-05 total was refused for a pin through 2024-Q1's total, hidden again after)
     nearby: dict[Key, bool] = {}
     while queue:
         pending = [
@@ -100,6 +103,7 @@ def prune(
                 search.hide(cell)
         published.extend(c for twins in pending[:bad] for c in twins)
         queue = queue[queue.index(pending[bad]) + 1 :]
+        nearby = {cell: pinned for cell, pinned in nearby.items() if not pinned}
     return published
 
 

@@ -267,13 +267,11 @@ def _with_twins(
     strict=True,
     reason="open (#15), session 14: the audit finds hidden totals safe to publish, with "
     "their twins. Pruning off (the default): 7 of 27, AFR 2024-11 and 2025-02, EEG "
-    "CSP10-H2, 2024-Q2, 2024-04, 2024-05 and 2024-06. Pruning on: 2 of 24 (it publishes "
-    "EEG 2024-06, 2024-Q2 and CSP10-H2), AFR 2025-02 and EEG 2024-05, which the search refuses "
-    "where the audit does not: 2025-02 by check 3 (its sums take the kind cells of "
-    "2025-01, a month hidden for contributors whose digest lists no dimension, as known "
-    "zeros, so 2025-Q1's kind/case 'follows'), 2024-05 by check 4 near the cell (it pins "
-    "2024-03's total at 2; the audit keeps it in [2, 3]). docs/audit.md 'Which totals "
-    "stay hidden'",
+    "CSP10-H2, 2024-Q2, 2024-04, 2024-05 and 2024-06. Pruning on: 1 of 23 (it publishes "
+    "EEG 2024-05, 2024-06, 2026-Q4 and CSP10-H2), AFR 2025-02, which the search refuses where the "
+    "audit does not: by check 3 (its sums take the kind cells of 2025-01, a month hidden "
+    "for contributors whose digest lists no dimension, as known zeros, so 2025-Q1's "
+    "kind/case 'follows'). docs/audit.md 'Which totals stay hidden'",
 )
 async def test_each_hidden_total_with_k_contributors_is_unsafe_to_publish(realistic: Forum) -> None:
     """Issue #15's "provably unsafe", proved by a solver that is not the search's: each
