@@ -30,12 +30,9 @@ import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no type information
 
 from dief.audit._bulletins import AuditBaseline, BulletinCheck
-from dief.audit._highs import session
-from dief.audit._propagate import propagate
 from dief.audit._relations import build_system
 from dief.audit._report import level_of
-from dief.audit._solve import InfeasibleError, Interval, blocks
-from dief.audit._solve import _extremes as extremes
+from dief.audit._solve import InfeasibleError, Interval, blocks, extremes, seeded
 from dief.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -179,26 +176,15 @@ class _Solved:
         """*whole* ready to solve, with two feasible points for its *members* (block
         positions; *levels* by unknown): their least sum, then their greatest with each
         held to its least plus its level."""
-        least, most = propagate(
-            whole.a_eq, whole.b_eq, whole.a_ub, whole.b_ub, whole.lower, whole.upper
-        )
-        if np.any(least > most):
-            raise InfeasibleError("the relations have no integer solution")
-        block = replace(whole, lower=least, upper=most)
-        kept = session(block.a_eq, block.b_eq, block.a_ub, block.b_ub, block.lower, block.upper)
-        seen_lo = np.full(len(block.unknowns), np.inf)
-        seen_hi = np.full(len(block.unknowns), -np.inf)
-        if kept is not None:
-            kept.seed(members, seen_lo, seen_hi)
-            if np.all(np.isfinite(seen_lo)):
-                caps = {
-                    k: math.ceil(seen_lo[k] - _SLACK) + levels[int(block.unknowns[k])]
-                    for k in members
-                }
-                point = kept.push(caps)
-                if point is not None:
-                    np.minimum(seen_lo, point, out=seen_lo)
-                    np.maximum(seen_hi, point, out=seen_hi)
+        block, kept, seen_lo, seen_hi = seeded(whole, members)
+        if kept is not None and np.all(np.isfinite(seen_lo)):
+            caps = {
+                k: math.ceil(seen_lo[k] - _SLACK) + levels[int(block.unknowns[k])] for k in members
+            }
+            point = kept.push(caps)
+            if point is not None:
+                np.minimum(seen_lo, point, out=seen_lo)
+                np.maximum(seen_hi, point, out=seen_hi)
         return cls(block, kept, seen_lo, seen_hi)
 
     def interval(self, k: int, level: int) -> Interval | None:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from dief.audit._system import LinearSystem
 
-__all__ = ["Block", "Interval", "blocks", "intervals", "rank_determined"]
+__all__ = ["Block", "Interval", "blocks", "extremes", "intervals", "rank_determined", "seeded"]
 
 _TOL = 1e-7
 #: the slack a floating-point optimum is rounded to an integer with
@@ -149,7 +149,7 @@ def _integer(block: Block, objective: np.ndarray) -> float | None:
     return float(result.fun) if result.status == 0 else None
 
 
-def _extremes(
+def extremes(
     block: Block, kept: HighsSession | None, k: int, seen_lo: np.ndarray, seen_hi: np.ndarray
 ) -> tuple[float, float, int]:
     """The min and max of unknown *k* over the block, and the max's status (3: unbounded).
@@ -222,6 +222,27 @@ class InfeasibleError(ConfigurationError):
     code = "infeasible"
 
 
+def seeded(
+    whole: Block, members: Sequence[int]
+) -> tuple[Block, HighsSession | None, np.ndarray, np.ndarray]:
+    """*whole* with its bounds propagated (:class:`InfeasibleError` where they cross), its
+    model kept in HiGHS (``None`` without scipy's binding), and the least and greatest
+    value of each unknown over the points seen so far: the point of the least sum of
+    *members* (block positions)."""
+    least, most = propagate(
+        whole.a_eq, whole.b_eq, whole.a_ub, whole.b_ub, whole.lower, whole.upper
+    )
+    if np.any(least > most):
+        raise InfeasibleError("the relations have no integer solution")
+    block = replace(whole, lower=least, upper=most)
+    kept = session(block.a_eq, block.b_eq, block.a_ub, block.b_ub, block.lower, block.upper)
+    seen_lo = np.full(len(block.unknowns), np.inf)
+    seen_hi = np.full(len(block.unknowns), -np.inf)
+    if kept is not None:
+        kept.seed(list(members), seen_lo, seen_hi)
+    return block, kept, seen_lo, seen_hi
+
+
 def intervals(  # noqa: C901, PLR0914  the per-block loop: solve, propagate, then each unknown's ends
     system: LinearSystem,
     targets: Sequence[int],
@@ -251,17 +272,7 @@ def intervals(  # noqa: C901, PLR0914  the per-block loop: solve, propagate, the
         status, _ = _solve(whole, np.zeros(len(whole.unknowns)))
         if status == _INFEASIBLE:
             raise InfeasibleError("the relations have no solution")
-        least, most = propagate(
-            whole.a_eq, whole.b_eq, whole.a_ub, whole.b_ub, whole.lower, whole.upper
-        )
-        if np.any(least > most):
-            raise InfeasibleError("the relations have no integer solution")
-        block = replace(whole, lower=least, upper=most)
-        kept = session(block.a_eq, block.b_eq, block.a_ub, block.b_ub, block.lower, block.upper)
-        seen_lo = np.full(len(block.unknowns), np.inf)
-        seen_hi = np.full(len(block.unknowns), -np.inf)
-        if kept is not None:
-            kept.seed(local, seen_lo, seen_hi)
+        block, kept, seen_lo, seen_hi = seeded(whole, local)
         wide: set[int] = set()
         if kept is not None and enough is not None:
             wide = _wide(kept, block, local, enough, seen_lo, seen_hi)
@@ -270,7 +281,7 @@ def intervals(  # noqa: C901, PLR0914  the per-block loop: solve, propagate, the
                 lower = math.ceil(_least(block, kept, k, seen_lo, seen_hi) - _SLACK)
                 out[int(block.unknowns[k])] = Interval(lower, None)
                 continue
-            lo, hi, status = _extremes(block, kept, k, seen_lo, seen_hi)
+            lo, hi, status = extremes(block, kept, k, seen_lo, seen_hi)
             lower = math.ceil(lo - _SLACK)
             upper = None if status == _UNBOUNDED else math.floor(hi + _SLACK)
             if upper is not None and 0 < upper - lower < refine_below:
