@@ -38,7 +38,7 @@ from dief.audit._documents import ReaderView
 from dief.audit._own import OwnCase
 from dief.audit._relations import SystemOptions, build_system
 from dief.audit._report import level_of
-from dief.audit._solve import InfeasibleError, Interval, blocks, intervals
+from dief.audit._solve import TOL, InfeasibleError, Interval, blocks, intervals
 from dief.audit._witness import narrowed
 from dief.exceptions import ConfigurationError
 
@@ -245,7 +245,7 @@ def check_bulletin(  # noqa: C901, PLR0911  one early answer per case, in the or
             return BulletinCheck(
                 holds=False, by="contradiction", seconds=time.perf_counter() - started
             )
-        if base.system.upper[j] - base.system.lower[j] > 1e-7:  # noqa: PLR2004  the solver's tolerance (_solve._TOL)
+        if base.system.upper[j] - base.system.lower[j] > TOL:
             raised.append(j)  # a published count already includes the candidate's case
     try:
         old = base.intervals_of(raised)

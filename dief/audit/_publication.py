@@ -32,7 +32,7 @@ import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no type
 from dief.audit._bulletins import AuditBaseline, BulletinCheck
 from dief.audit._relations import build_system
 from dief.audit._report import level_of
-from dief.audit._solve import InfeasibleError, Interval, blocks, extremes, seeded
+from dief.audit._solve import SLACK, TOL, InfeasibleError, Interval, blocks, extremes, seeded
 from dief.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -44,11 +44,6 @@ if TYPE_CHECKING:
     from dief.audit._system import LinearSystem
 
 __all__ = ["check_publication"]
-
-#: the slack a floating-point optimum is rounded to an integer with (``_solve._SLACK``)
-_SLACK = 1e-6
-#: two bounds closer than this are equal: a fixed unknown (``_solve._TOL``)
-_TOL = 1e-7
 
 
 def check_publication(
@@ -65,7 +60,7 @@ def check_publication(
     if system.names != base.system.names:  # pragma: no cover - build_system names cells by table
         raise ConfigurationError("publishing one cell renamed the reader's unknowns")
     changed = np.flatnonzero(
-        (system.lower > base.system.lower + _TOL) | (system.upper < base.system.upper - _TOL)
+        (system.lower > base.system.lower + TOL) | (system.upper < base.system.upper - TOL)
     )
     reduced = blocks(system)
     contradiction = BulletinCheck(holds=False, by="contradiction", seconds=0.0)
@@ -134,7 +129,7 @@ def _distances(system: LinearSystem, start: Sequence[int]) -> dict[int, int]:
     fixed), with its number of steps (*start* itself 0)."""
     rows = sp.vstack([system.a_eq, system.a_ub]).tocsr()
     columns = rows.tocsc()
-    free = np.abs(system.upper - system.lower) > _TOL
+    free = np.abs(system.upper - system.lower) > TOL
     out = dict.fromkeys(start, 0)
     frontier = list(start)
     step = 0
@@ -179,7 +174,7 @@ class _Solved:
         block, kept, seen_lo, seen_hi = seeded(whole, members)
         if kept is not None and np.all(np.isfinite(seen_lo)):
             caps = {
-                k: math.ceil(seen_lo[k] - _SLACK) + levels[int(block.unknowns[k])] for k in members
+                k: math.ceil(seen_lo[k] - SLACK) + levels[int(block.unknowns[k])] for k in members
             }
             point = kept.push(caps)
             if point is not None:
@@ -193,15 +188,15 @@ class _Solved:
         if self._shown(k) >= level:
             return None
         lo, hi, status = extremes(self.block, self.kept, k, self.seen_lo, self.seen_hi)
-        lower = math.ceil(lo - _SLACK)
+        lower = math.ceil(lo - SLACK)
         if status == _UNBOUNDED:
             return Interval(lower, None)
-        return Interval(lower, max(lower, math.floor(hi + _SLACK)))
+        return Interval(lower, max(lower, math.floor(hi + SLACK)))
 
     def _shown(self, k: int) -> float:
         if not (np.isfinite(self.seen_lo[k]) and np.isfinite(self.seen_hi[k])):
             return 0.0
-        return float(math.floor(self.seen_hi[k] + _SLACK) - math.ceil(self.seen_lo[k] - _SLACK))
+        return float(math.floor(self.seen_hi[k] + SLACK) - math.ceil(self.seen_lo[k] - SLACK))
 
 
 #: the solver's status for an unbounded maximum (``_solve._UNBOUNDED``)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from dief.audit._documents import TOTAL, ReaderView, load_reader
 from dief.audit._relations import SystemOptions, build_system
-from dief.audit._solve import InfeasibleError, Interval, intervals, rank_determined
+from dief.audit._solve import TOL, InfeasibleError, Interval, intervals, rank_determined
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -224,7 +224,7 @@ def audit(  # noqa: PLR0913, PLR0914  a public keyword signature (the CLI, the b
         )
         for d, cs in per_doc.items()
     )
-    free = int(sum(1 for lo, hi in zip(system.lower, system.upper, strict=True) if hi - lo > 1e-7))  # noqa: PLR2004  the solver's tolerance (_solve._TOL)
+    free = int(sum(1 for lo, hi in zip(system.lower, system.upper, strict=True) if hi - lo > TOL))
     return AuditReport(
         region=view.region,
         cells=tuple(cells),

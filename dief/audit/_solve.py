@@ -27,11 +27,22 @@ if TYPE_CHECKING:
 
     from dief.audit._system import LinearSystem
 
-__all__ = ["Block", "Interval", "blocks", "extremes", "intervals", "rank_determined", "seeded"]
+__all__ = [
+    "SLACK",
+    "TOL",
+    "Block",
+    "Interval",
+    "blocks",
+    "extremes",
+    "intervals",
+    "rank_determined",
+    "seeded",
+]
 
-_TOL = 1e-7
+#: two bounds closer than this are equal: a fixed unknown
+TOL = 1e-7
 #: the slack a floating-point optimum is rounded to an integer with
-_SLACK = 1e-6
+SLACK = 1e-6
 #: two floating-point values closer than this are the same bound
 _SAME = 1e-9
 #: scipy's linprog statuses (HighsSession's too): infeasible, unbounded
@@ -73,10 +84,10 @@ class Reduced:
 
 def blocks(system: LinearSystem) -> Reduced:  # noqa: PLR0914  the reduction's steps share their arrays
     """Substitute the fixed unknowns and split the rest into independent blocks."""
-    fixed = np.abs(system.upper - system.lower) <= _TOL
+    fixed = np.abs(system.upper - system.lower) <= TOL
     values = np.where(fixed, system.lower, 0.0)
     free = np.flatnonzero(~fixed)
-    consistent = bool(np.all(system.lower <= system.upper + _TOL))
+    consistent = bool(np.all(system.lower <= system.upper + TOL))
     a_eq = system.a_eq.tocsc()
     a_ub = system.a_ub.tocsc()
     b_eq = system.b_eq - a_eq @ values
@@ -84,7 +95,7 @@ def blocks(system: LinearSystem) -> Reduced:  # noqa: PLR0914  the reduction's s
     a_eq, a_ub = a_eq[:, free].tocsr(), a_ub[:, free].tocsr()
     eq_live = np.diff(a_eq.indptr) > 0
     ub_live = np.diff(a_ub.indptr) > 0
-    if np.any(np.abs(b_eq[~eq_live]) > _SLACK) or np.any(b_ub[~ub_live] < -_SLACK):
+    if np.any(np.abs(b_eq[~eq_live]) > SLACK) or np.any(b_ub[~ub_live] < -SLACK):
         consistent = False
     a_eq, b_eq = a_eq[eq_live], b_eq[eq_live]
     a_ub, b_ub = a_ub[ub_live], b_ub[ub_live]
@@ -208,11 +219,11 @@ def _wide(  # noqa: PLR0913, PLR0917  the block, its session and what is seen so
     """The targets a feasible point shows at least *enough* above their least value: each
     least value first, then one point pushing every target towards least + *enough*."""
     least = {k: _least(block, kept, k, seen_lo, seen_hi) for k in local}
-    caps = {k: math.ceil(least[k] - _SLACK) + enough for k in local}
+    caps = {k: math.ceil(least[k] - SLACK) + enough for k in local}
     x = kept.push(caps)
     if x is not None:
         np.maximum(seen_hi, x, out=seen_hi)
-    return {k for k in local if seen_hi[k] >= caps[k] - _SLACK}
+    return {k for k in local if seen_hi[k] >= caps[k] - SLACK}
 
 
 class InfeasibleError(ConfigurationError):
@@ -278,18 +289,18 @@ def intervals(  # noqa: C901, PLR0914  the per-block loop: solve, propagate, the
             wide = _wide(kept, block, local, enough, seen_lo, seen_hi)
         for k in local:
             if k in wide:
-                lower = math.ceil(_least(block, kept, k, seen_lo, seen_hi) - _SLACK)
+                lower = math.ceil(_least(block, kept, k, seen_lo, seen_hi) - SLACK)
                 out[int(block.unknowns[k])] = Interval(lower, None)
                 continue
             lo, hi, status = extremes(block, kept, k, seen_lo, seen_hi)
-            lower = math.ceil(lo - _SLACK)
-            upper = None if status == _UNBOUNDED else math.floor(hi + _SLACK)
+            lower = math.ceil(lo - SLACK)
+            upper = None if status == _UNBOUNDED else math.floor(hi + SLACK)
             if upper is not None and 0 < upper - lower < refine_below:
                 e = np.zeros(len(block.unknowns))
                 e[k] = 1.0
                 ilo, ihi = _integer(block, e), _integer(block, -e)
-                lower = lower if ilo is None else max(lower, math.ceil(ilo - _SLACK))
-                upper = upper if ihi is None else min(upper, math.floor(-ihi + _SLACK))
+                lower = lower if ilo is None else max(lower, math.ceil(ilo - SLACK))
+                upper = upper if ihi is None else min(upper, math.floor(-ihi + SLACK))
             out[int(block.unknowns[k])] = Interval(
                 lower, max(lower, upper) if upper is not None else None
             )
@@ -301,7 +312,7 @@ def rank_determined(system: LinearSystem, targets: Sequence[int]) -> set[int]:  
     of the published-equality rows restricted to the unknowns (numpy SVD, per connected
     part of the equalities)."""
     n = system.size
-    fixed = np.abs(system.upper - system.lower) <= _TOL
+    fixed = np.abs(system.upper - system.lower) <= TOL
     wanted = set(targets)
     found = {j for j in wanted if fixed[j]}
     free = np.flatnonzero(~fixed)
@@ -326,6 +337,6 @@ def rank_determined(system: LinearSystem, targets: Sequence[int]) -> set[int]:  
         basis = vt[: int(np.sum(sing > _SAME * max(1.0, float(sing[0]))))]
         weight = np.sum(basis * basis, axis=0)
         found.update(
-            int(free[c]) for c, w in zip(cols, weight, strict=True) if w > 1 - _SLACK and local[c]
+            int(free[c]) for c, w in zip(cols, weight, strict=True) if w > 1 - SLACK and local[c]
         )
     return found

@@ -37,7 +37,7 @@ import numpy as np
 
 from dief.audit._highs import session
 from dief.audit._propagate import propagate
-from dief.audit._solve import intervals
+from dief.audit._solve import SLACK, intervals
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -51,8 +51,6 @@ __all__ = ["ROUNDS", "kept_wide", "narrowed"]
 #: realistic AFR 5 pairs show about 3,770 of 4,211 cells wide, 12 about 3,860, each later
 #: pair fewer than the cells it costs to solve)
 ROUNDS = 5
-#: the slack a floating-point value is rounded to an integer with (``_solve._SLACK``)
-_SLACK = 1e-6
 
 
 def narrowed(
@@ -132,14 +130,14 @@ def _block_wide(
             return None  # no optimum: the exact check finds why
         np.minimum(seen_lo, low, out=seen_lo)
         np.maximum(seen_hi, high, out=seen_hi)
-        point = kept.push({k: math.ceil(low[k] - _SLACK) + level[k] for k in focus})
+        point = kept.push({k: math.ceil(low[k] - SLACK) + level[k] for k in focus})
         if point is not None:
             np.minimum(seen_lo, point, out=seen_lo)
             np.maximum(seen_hi, point, out=seen_hi)
         shown = {
             k
             for k in open_
-            if math.floor(seen_hi[k] + _SLACK) - math.ceil(seen_lo[k] - _SLACK) >= level[k]
+            if math.floor(seen_hi[k] + SLACK) - math.ceil(seen_lo[k] - SLACK) >= level[k]
         }
         wide |= shown
         open_ = [k for k in open_ if k not in shown]
