@@ -151,65 +151,66 @@ class _Outgoing:
     listed: dict[CellId, int | None]
 
 
-async def _cycle_cases(  # noqa: PLR0913  one step of _cycle_tables: the cycle's inputs, named
-    store: CaseStore,
-    issuer: RouteIssuer,
-    cycle: str,
-    *,
-    pattern: DigestPattern,
-    tallies: Mapping[str, PeriodCells],
-    version: str | None,
+@dataclass(frozen=True, slots=True)
+class _Cycle:
+    """One cycle's inputs to its route tables, built once a cycle by
+    :func:`publish_route_tables`: the sender's *store* and *issuer*, the cycle's *name*,
+    the joint digest *pattern* and the *tallies* it is over, *version* (the cycle's data
+    version those tallies are of) and the moment the tables are *issued_at*."""
+
+    store: CaseStore
+    issuer: RouteIssuer
+    name: str
+    pattern: DigestPattern
+    tallies: Mapping[str, PeriodCells]
+    version: str | None
+    issued_at: datetime
+
+
+async def _cycle_cases(
+    cycle: _Cycle,
 ) -> tuple[dict[str, list[RouteCase]], SenderCells | None]:
     """*cycle*'s routed cases by receiving region and the sender's cells (``None`` if no
-    case is routed), read while the cycle's data version is *version*, the one *tallies*
-    are of (read before and after them; else :class:`StoreChangingError`, at once: the
-    tallies are given, so no later read can match them; docs/audit.md, "Cells of
+    case is routed), read while the cycle's data version is its ``version``, the one its
+    ``tallies`` are of (read before and after them; else :class:`StoreChangingError`, at
+    once: the tallies are given, so no later read can match them; docs/audit.md, "Cells of
     unchanged tables")."""
+    store, issuer, name = cycle.store, cycle.issuer, cycle.name
     region = issuer.region.value
 
     async def cycle_version() -> DataVersion | None:
-        return (await store.data_versions(region)).get(cycle)
+        return (await store.data_versions(region)).get(name)
 
     async def read(
         now: DataVersion | None,
     ) -> tuple[dict[str, list[RouteCase]], SenderCells | None]:
-        if (now[1] if now is not None else None) != version:
+        if (now[1] if now is not None else None) != cycle.version:
             raise StoreChangingError(
-                f"the cases of {region} in {cycle} changed after its digests read them: "
+                f"the cases of {region} in {name} changed after its digests read them: "
                 "its route tables are built with its next digests"
             )
-        routed = await RouteTables(store).routed_cases(region, cycle)
+        routed = await RouteTables(store).routed_cases(region, name)
         if not routed:
             return routed, None
         sender = await sender_cells(
-            store, issuer.region, cycle, pattern=pattern, tallies=tallies,
+            store, issuer.region, name, pattern=cycle.pattern, tallies=cycle.tallies,
             k_csp=issuer.k_csp, start_month=issuer.start_month,
         )  # fmt: skip
         return routed, sender
 
-    reader = f"its route tables of {cycle}"
+    reader = f"its route tables of {name}"
     return await settled_read(cycle_version, read, region=region, reader=reader, attempts=1)
 
 
-async def _cycle_tables(  # noqa: PLR0913, PLR0914  one step of publish_route_tables: the cycle's inputs, named
-    store: CaseStore,
-    issuer: RouteIssuer,
-    cycle: str,
-    *,
-    pattern: DigestPattern,
-    tallies: Mapping[str, PeriodCells],
-    version: str | None,
-    issued_at: datetime,
-) -> list[_Outgoing]:
+async def _cycle_tables(cycle: _Cycle) -> list[_Outgoing]:  # noqa: PLR0914  each table's steps in the order they run, named
     """The tables of *cycle* to send (changed since last sent, to a region with keys),
-    stating *version*, the cycle's data version *tallies* are of, and counting the cases
-    of that version (:func:`_cycle_cases`)."""
-    routed, sender = await _cycle_cases(
-        store, issuer, cycle, pattern=pattern, tallies=tallies, version=version
-    )
+    stating its ``version``, the cycle's data version its ``tallies`` are of, and counting
+    the cases of that version (:func:`_cycle_cases`)."""
+    issuer, name = cycle.issuer, cycle.name
+    routed, sender = await _cycle_cases(cycle)
     if sender is None:
         return []
-    earlier = await RouteTables(store).published_patterns(issuer.region.value, cycle)
+    earlier = await RouteTables(cycle.store).published_patterns(issuer.region.value, name)
     out: list[_Outgoing] = []
     for code, cases in sorted(routed.items()):
         receiver = Region(code)
@@ -221,11 +222,11 @@ async def _cycle_tables(  # noqa: PLR0913, PLR0914  one step of publish_route_ta
         cells = route_cells(cases, before)
         protection = protect_route(cells, sender, k=issuer.k_meeting, earlier=before)
         table = build_route_table(
-            issuer.region, receiver, cycle, cells, protection,
-            k=issuer.k_meeting, issued_at=issued_at, data_version=version,
+            issuer.region, receiver, name, cells, protection,
+            k=issuer.k_meeting, issued_at=cycle.issued_at, data_version=cycle.version,
         )  # fmt: skip
         digest = _hash(table)
-        if issuer.sent.get((receiver, cycle)) == digest:
+        if issuer.sent.get((receiver, name)) == digest:
             continue
         payload = sign_route_table(table, issuer.signer)
         sealer = Sealer(
@@ -233,10 +234,10 @@ async def _cycle_tables(  # noqa: PLR0913, PLR0914  one step of publish_route_ta
             schema=ROUTE_TABLE_SCHEMA,
         )  # fmt: skip
         value = sealer.seal(route_payload_bytes(payload))
-        sent = PublishedRoute(issuer.region, receiver, cycle, table.withheld, len(value))
-        key = route_key(issuer.region, receiver, cycle)
+        sent = PublishedRoute(issuer.region, receiver, name, table.withheld, len(value))
+        key = route_key(issuer.region, receiver, name)
         listed = listed_cells(cells, protection)
-        out.append(_Outgoing(sent, key, value, (receiver, cycle), digest, listed))
+        out.append(_Outgoing(sent, key, value, (receiver, name), digest, listed))
     return out
 
 
@@ -265,10 +266,11 @@ async def publish_route_tables(  # noqa: PLR0913  a public keyword signature
     out: list[_Outgoing] = []
     # whole cycles only: a half-cycle (CSP12-H1) has no route table
     for cycle in sorted({c for c in cycles if is_cycle(c) and issuer.closed(c)}):
-        out += await _cycle_tables(
+        inputs = _Cycle(
             store, issuer, cycle, pattern=pattern, tallies=tallies,
             version=versions.get(cycle), issued_at=issued_at,
         )  # fmt: skip
+        out += await _cycle_tables(inputs)
     await RouteTables(store).record_published(
         issuer.region.value, {(o.slot[0].value, o.slot[1]): o.listed for o in out}
     )
