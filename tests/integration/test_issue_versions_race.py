@@ -18,14 +18,19 @@ from dief.disclosure import merge_rows
 from dief.exceptions import StoreChangingError
 from dief.periods import DEFAULT_CYCLE_START_MONTH
 from dief.render._writing import summary_inputs
-from dief.routes import PublishedRoute, RouteIssuer, RouteTables, publish_route_tables
+from dief.routes import RouteTables
 from dief.secretariat import build_summary
 from dief.testing import MemoryRecordSink
 from dief.vocab import Region
 from tests.integration._pipeline_helpers import DATABASE_KINDS, database_url
 from tests.integration.test_region_digests_race import JANUARY, _filled, _Interleaved
 from tests.unit.reporting_support import cycle_of
-from tests.unit.test_route_data_version import _issuer, _received
+from tests.unit.route_helpers import (
+    issue_tables,
+    publish_tables,
+    received_table,
+    route_issuer,
+)
 from tests.unit.test_route_tables_reissue import FIRST, _facts
 
 if TYPE_CHECKING:
@@ -59,26 +64,6 @@ def _stated(table: RegionTable) -> tuple[object, int | None]:
     return (table.model_extra or {}).get("data_version"), table.totals.cases
 
 
-async def _issue(store: CaseStore, issuer: RouteIssuer) -> int:
-    """One issue of AFR's CSP12 route tables, at the versions of the digests read first;
-    how many were sent."""
-    source = await RegionDigests.load(store, AFR, k=2, periods=["CSP12"])
-    return len(await _publish(store, issuer, source))
-
-
-async def _publish(
-    store: CaseStore, issuer: RouteIssuer, source: RegionDigests
-) -> list[PublishedRoute]:
-    return await publish_route_tables(
-        store,
-        issuer,
-        ["CSP12"],
-        pattern=source.pattern,
-        tallies=source.tallies,
-        versions=dict(source.versions),
-    )
-
-
 @pytest.mark.parametrize("kind", DATABASE_KINDS)
 async def test_a_route_table_states_the_data_version_of_the_cases_it_counts(
     kind: str, tmp_path: Path
@@ -91,20 +76,20 @@ async def test_a_route_table_states_the_data_version_of_the_cases_it_counts(
         await store.apply_batch("AFR", FIRST)
         store.red, store.case = False, lambda: _facts("n5", "post_delivery")
         sink = MemoryRecordSink()
-        issuer = _issuer(sink)
+        issuer = route_issuer(sink)
         before = await _routed(store)
         source = await RegionDigests.load(store, AFR, k=2, periods=["CSP12"])
         store.armed = 1
         with pytest.raises(StoreChangingError, match="AFR kept changing") as raised:
-            await _publish(store, issuer, source)
+            await publish_tables(store, issuer, source)
         assert raised.value.code == "store_changing"
         assert store.armed == 0  # the case was applied during the issue
         after = await _routed(store)
         assert after[1] == before[1] + 1
         assert not sink.sent
         assert await RouteTables(store).published_patterns("AFR", "CSP12") == {}
-        assert await _issue(store, issuer) == 1
-        table = await _received(sink, tmp_path, "eeg")
+        assert await issue_tables(store, issuer) == 1
+        table = await received_table(sink, tmp_path, "eeg")
         stated = (table.data_version, table.totals.cases)
         assert stated == after, (
             f"states {stated[0]} with {stated[1]} cases (before {before}, after {after})"
@@ -121,11 +106,11 @@ async def test_a_route_table_is_not_built_on_tallies_of_other_cases(
     async with database_url(kind, tmp_path) as url, _Interleaved(url) as store:
         await store.apply_batch("AFR", FIRST)
         sink = MemoryRecordSink()
-        issuer = _issuer(sink)
+        issuer = route_issuer(sink)
         source = await RegionDigests.load(store, AFR, k=2, periods=["CSP12"])
         await store.apply_batch("AFR", [_facts("n5", "post_delivery")])
         with pytest.raises(StoreChangingError, match="changed after its digests read them"):
-            await _publish(store, issuer, source)
+            await publish_tables(store, issuer, source)
         assert not sink.sent
 
 

@@ -12,21 +12,10 @@ import pytest
 
 from dief.aggregator.store import CaseStore
 from dief.database import sqlite_url
-from dief.digests import RegionDigests
-from dief.routes import RouteInbox, RouteIssuer, RouteOutcome, RouteTables, publish_route_tables
-from dief.testing import FakeClock, MemoryRecordSink
+from dief.testing import MemoryRecordSink
 from dief.wire import RouteTable
-from tests.unit.test_route_tables_reissue import (
-    AFR,
-    EEG,
-    FIRST,
-    KEM,
-    LATE,
-    LATER,
-    SIGN,
-    _facts,
-    _keys_for,
-)
+from tests.unit.route_helpers import issue_tables, received_table, route_issuer
+from tests.unit.test_route_tables_reissue import FIRST, LATE, _facts
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -40,40 +29,6 @@ async def afr(tmp_path: Path) -> AsyncIterator[CaseStore]:
         yield store
 
 
-def _issuer(sink: MemoryRecordSink) -> RouteIssuer:
-    return RouteIssuer(
-        region=AFR,
-        signer=SIGN[AFR],
-        recipients={EEG: (KEM[EEG].public_key,)},
-        sink=sink,
-        clock=FakeClock(LATER),
-    )
-
-
-async def _issue(store: CaseStore, issuer: RouteIssuer) -> int:
-    """One issue of AFR's CSP12 route tables; how many were sent."""
-    source = await RegionDigests.load(store, AFR, k=2, periods=["CSP12"])
-    sent = await publish_route_tables(
-        store,
-        issuer,
-        ["CSP12"],
-        pattern=source.pattern,
-        tallies=source.tallies,
-        versions=dict(source.versions),
-    )
-    return len(sent)
-
-
-async def _received(sink: MemoryRecordSink, tmp_path: Path, name: str) -> RouteTable:
-    """The last table of *sink*, as EEG's aggregator stores it."""
-    async with CaseStore(sqlite_url(tmp_path / f"{name}.db")) as eeg:
-        inbox = RouteInbox(EEG, eeg, keys=[KEM[EEG]], keys_for=_keys_for)
-        (outcome,) = await inbox.receive_many([sink.sent[-1].value])
-        assert outcome.outcome is RouteOutcome.STORED
-        (held,) = await RouteTables(eeg).received("EEG", ["CSP12"])
-        return RouteTable.model_validate_json(held.body)
-
-
 async def _token(store: CaseStore) -> str:
     return (await store.data_versions("AFR"))["CSP12"][1]
 
@@ -82,22 +37,22 @@ async def test_a_reissue_of_the_same_cases_sends_nothing_and_other_cases_do(
     afr: CaseStore, tmp_path: Path
 ) -> None:
     sink = MemoryRecordSink()
-    issuer = _issuer(sink)
-    assert await _issue(afr, issuer) == 1
-    first = await _received(sink, tmp_path, "eeg1")
+    issuer = route_issuer(sink)
+    assert await issue_tables(afr, issuer) == 1
+    first = await received_table(sink, tmp_path, "eeg1")
     assert first.data_version == await _token(afr)
-    assert await _issue(afr, issuer) == 0  # unchanged data: nothing republished
+    assert await issue_tables(afr, issuer) == 0  # unchanged data: nothing republished
     # a case on no route: the table's cells are the same, its cases' cycle is not
     await afr.apply_batch("AFR", [_facts("n9", "stockpile", routed=False)])
-    assert await _issue(afr, issuer) == 1
-    second = await _received(sink, tmp_path, "eeg2")
+    assert await issue_tables(afr, issuer) == 1
+    second = await received_table(sink, tmp_path, "eeg2")
     assert second.data_version == await _token(afr) != first.data_version
     assert second.totals == first.totals
     assert second.dimensions == first.dimensions
-    assert await _issue(afr, issuer) == 0
+    assert await issue_tables(afr, issuer) == 0
     await afr.apply_batch("AFR", LATE)  # cases on the route
-    assert await _issue(afr, issuer) == 1
-    third = await _received(sink, tmp_path, "eeg3")
+    assert await issue_tables(afr, issuer) == 1
+    third = await received_table(sink, tmp_path, "eeg3")
     assert third.data_version == await _token(afr) not in {first.data_version, second.data_version}
 
 
@@ -105,9 +60,11 @@ async def test_after_a_restart_the_same_cases_build_the_same_table(
     afr: CaseStore, tmp_path: Path
 ) -> None:
     before, after = MemoryRecordSink(), MemoryRecordSink()
-    assert await _issue(afr, _issuer(before)) == 1
-    assert await _issue(afr, _issuer(after)) == 1  # a fresh issuer sends every table once
-    one, two = await _received(before, tmp_path, "a"), await _received(after, tmp_path, "b")
+    assert await issue_tables(afr, route_issuer(before)) == 1
+    # a fresh issuer sends every table once
+    assert await issue_tables(afr, route_issuer(after)) == 1
+    one = await received_table(before, tmp_path, "a")
+    two = await received_table(after, tmp_path, "b")
     assert one == two  # the same version stated: a reader links them, rightly
 
 

@@ -22,10 +22,8 @@ from dief.digests import (
     publish_digests,
     sign_payload,
 )
-from dief.disclosure import CellId, Tally
 from dief.kafka import DIGESTS_TOPIC, ROUTES_TOPIC
 from dief.routes import (
-    RouteIssuer,
     RouteProtection,
     RouteTables,
     SenderCells,
@@ -39,12 +37,14 @@ from dief.secretariat import ReceivedDigest, SecretariatStore, StoreOutcome
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import TYPE_ROUTE_TABLE
+from tests.unit.route_helpers import KEM, LATER, SIGN, cycle_tally, route_issuer
 from tests.unit.secretariat_support import CATALOGUE, ISSUED, KEYS
-from tests.unit.test_route_tables_reissue import FIRST, KEM, LATER, SIGN
+from tests.unit.test_route_tables_reissue import FIRST
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from dief.disclosure import CellId
     from dief.wire import RouteTable
 
 AFR, EEG = Region.AFR, Region.EEG
@@ -52,24 +52,20 @@ STAGE = "transfer_stage"
 TRANSIT, IMPORT, STOCK = (STAGE, "in_transit"), (STAGE, "at_import"), (STAGE, "stockpile")
 
 
-def _tally(count: int, contributors: int) -> Tally:
-    return Tally(count, contributors, ("CSP12",))
-
-
 def test_a_published_route_cell_is_named_and_a_hidden_one_is_not() -> None:
     """The real protection: ``stockpile`` (one State) is hidden, and with it, by the
     table's sum, another stage; what stays published is named, with the receiving region."""
     route = {
-        TOTAL: _tally(9, 5),
-        TRANSIT: _tally(5, 3),
-        IMPORT: _tally(3, 3),
-        STOCK: _tally(1, 1),
+        TOTAL: cycle_tally(9, 5),
+        TRANSIT: cycle_tally(5, 3),
+        IMPORT: cycle_tally(3, 3),
+        STOCK: cycle_tally(1, 1),
     }
     nonred = {
-        TOTAL: _tally(20, 8),
-        TRANSIT: _tally(9, 4),
-        IMPORT: _tally(8, 4),
-        STOCK: _tally(3, 3),
+        TOTAL: cycle_tally(20, 8),
+        TRANSIT: cycle_tally(9, 4),
+        IMPORT: cycle_tally(8, 4),
+        STOCK: cycle_tally(3, 3),
     }
     sender = SenderCells(digest={c: t.count for c, t in nonred.items()}, nonred=nonred)
     protection = protect_route(route, sender, k=2)
@@ -83,7 +79,11 @@ def test_a_published_route_cell_is_named_and_a_hidden_one_is_not() -> None:
 
 
 def test_a_withheld_table_an_omitted_dimension_and_a_cell_at_zero_name_nothing() -> None:
-    route = {TOTAL: _tally(6, 3), TRANSIT: _tally(6, 3), ("kind", "case"): _tally(6, 3)}
+    route = {
+        TOTAL: cycle_tally(6, 3),
+        TRANSIT: cycle_tally(6, 3),
+        ("kind", "case"): cycle_tally(6, 3),
+    }
     withheld = RouteProtection(frozenset(route), frozenset(), frozenset(), withheld=True)
     assert routed_cells({"EEG": listed_cells(route, withheld)}) == frozenset()
     omitted = RouteProtection(frozenset(), frozenset(), frozenset(), omitted=frozenset({STAGE}))
@@ -136,13 +136,7 @@ async def test_a_cycle_digest_names_what_the_route_tables_sent_with_it_publish(
     """``publish_digests`` issues the route tables first, so the cycle digest's summary row
     names exactly the cells the table EEG receives publishes (a first issue too)."""
     sink = MemoryRecordSink()
-    routes = RouteIssuer(
-        region=AFR,
-        signer=SIGN[AFR],
-        recipients={EEG: (KEM[EEG].public_key,)},
-        sink=sink,
-        clock=FakeClock(LATER),
-    )
+    routes = route_issuer(sink)
     issuer = DigestIssuer(
         region=AFR,
         signer=KEYS.region_sign[AFR],

@@ -46,9 +46,10 @@ import pytest
 
 from dief.aggregator import TOTAL
 from dief.audit import Issue, PublishedTable, ReaderView, audit
-from dief.disclosure import GLOBAL, RowRequirement, Tally
+from dief.disclosure import GLOBAL, RowRequirement
 from dief.routes import SenderCells, listed_cells, protect_route, routed_cells
 from dief.secretariat import summary_tables
+from tests.unit.route_helpers import cycle_tally
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -64,15 +65,11 @@ SENDER, OTHER, READER = "AFR", "APG", "EEG"
 K_CSP, K_MEETING = 3, 2
 
 
-def _tally(count: int, contributors: int) -> Tally:
-    return Tally(count, contributors, (CYCLE,))
-
-
 #: each region's non-red cells of the cycle (no TLP:RED case anywhere)
 CELLS: dict[str, PeriodCells] = {
-    SENDER: {TOTAL: _tally(8, 4), TRANSIT: _tally(5, 3), IMPORT: _tally(3, 3)},
-    OTHER: {TOTAL: _tally(5, 3), TRANSIT: _tally(1, 1), IMPORT: _tally(4, 3)},
-    READER: {TOTAL: _tally(7, 4), TRANSIT: _tally(3, 3), IMPORT: _tally(4, 3)},
+    SENDER: {TOTAL: cycle_tally(8, 4), TRANSIT: cycle_tally(5, 3), IMPORT: cycle_tally(3, 3)},
+    OTHER: {TOTAL: cycle_tally(5, 3), TRANSIT: cycle_tally(1, 1), IMPORT: cycle_tally(4, 3)},
+    READER: {TOTAL: cycle_tally(7, 4), TRANSIT: cycle_tally(3, 3), IMPORT: cycle_tally(4, 3)},
 }
 
 
@@ -111,7 +108,7 @@ def _route(routed: int, *, summary_hidden: frozenset[CellId]) -> tuple[Published
     """The sender's route table to the reader's region: *routed* of its cases in transit
     pass there (from 3 States), protected as ``publish_route_tables`` does; and what it
     lists (``listed_cells``, what the sender records and names in its summary row)."""
-    route = {TOTAL: _tally(routed, 3), TRANSIT: _tally(routed, 3)}
+    route = {TOTAL: cycle_tally(routed, 3), TRANSIT: cycle_tally(routed, 3)}
     digest = {cell: tally.count for cell, tally in CELLS[SENDER].items()}  # it publishes all
     sender = SenderCells(
         digest=digest, nonred=CELLS[SENDER], k_csp=K_CSP, summary_hidden=summary_hidden

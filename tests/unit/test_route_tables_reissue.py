@@ -16,88 +16,51 @@ The attack runs through two aggregators' stores, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import random
-import uuid
-from contextlib import AbstractContextManager, ExitStack
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from dief.aggregator import TOTAL, CaseFacts
 from dief.aggregator.store import CaseStore
-from dief.crypto import KemPrivateKey, SigningKey, VerifyKey
-from dief.database import sqlite_url
 from dief.digests import RegionDigests
 from dief.disclosure import CellId, Tally
 from dief.routes import (
     RouteCase,
-    RouteInbox,
-    RouteIssuer,
-    RouteOutcome,
     RoutePattern,
     RouteTables,
     SenderCells,
     build_route_table,
     listed_cells,  # what an issue records
     protect_route,
-    publish_route_tables,
     route_cells,
 )
-from dief.testing import FakeClock, MemoryRecordSink
-from dief.vocab import Region
-from dief.wire import RouteTable
+from dief.testing import MemoryRecordSink
+from tests.unit.route_helpers import (
+    AFR,
+    DATABASE_KINDS,
+    EEG,
+    case_facts,
+    database_pair,
+    publish_tables,
+    receive_table,
+    route_issuer,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator, Mapping
     from pathlib import Path
 
-AFR, EEG = Region.AFR, Region.EEG
-LATER = 1_789_000_000.0  # 2026-09-10: CSP12 closed
-SIGN = {r: SigningKey.generate() for r in Region}
-KEM = {r: KemPrivateKey.generate() for r in Region}
+    from dief.wire import RouteTable
+
 STAGE = "transfer_stage"
 P, A, B = (STAGE, "stockpile"), (STAGE, "at_import"), (STAGE, "post_delivery")
-DATABASE_KINDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
-
-
-def _keys_for(region: Region) -> list[VerifyKey]:
-    return [SIGN[region].verify_key]
 
 
 def _facts(node: str, stage: str, *, routed: bool = True) -> CaseFacts:
-    case_id = str(uuid.uuid4())
-    return CaseFacts(
-        record_id=str(uuid.uuid4()),
-        case_id=case_id,
-        revision=1,
-        region="AFR",
-        status="active",
-        contributor=hashlib.sha256(node.encode()).hexdigest()[:32],
-        owner_key=hashlib.sha256(f"owner-{case_id}".encode()).hexdigest()[:43],
-        month="2026-03",
-        cycle="CSP12",
-        tlp="green",
-        values=tuple(
-            sorted(
-                [
-                    ("kind", "case"),
-                    ("confidence", "confirmed"),
-                    (STAGE, stage),
-                    ("end_user_type", "criminal_organization"),
-                    ("detection_source", "licensing_review"),
-                    ("item_category", "small_arms"),
-                    ("method", "falsified_documents"),
-                    ("transport_mode", "sea"),
-                    ("action_taken", "seizure"),
-                ]
-            )
-        ),
-        sealed=b"{}",
-        related_regions=("EEG",) if routed else (),
-    )
+    return case_facts(node, stage=stage, related=("EEG",) if routed else ())
 
 
 #: Through EEG: stockpile 1 case (n1, one contributor), at_import 3 (n2-n4), post_delivery
@@ -122,14 +85,7 @@ DELTA: dict[CellId, int] = {TOTAL: 2, B: 2}
 
 @pytest.fixture(params=DATABASE_KINDS)
 def urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path / "afr.db"), sqlite_url(tmp_path / "eeg.db")
-        return
-    make: Any = request.getfixturevalue("make_postgres_database")
-    with ExitStack() as stack:
-        databases: list[AbstractContextManager[str]] = [make(), make()]
-        afr, eeg = (stack.enter_context(db) for db in databases)
-        yield afr, eeg
+    yield from database_pair(request, tmp_path)
 
 
 @pytest.fixture
@@ -143,27 +99,9 @@ async def _issue(afr: CaseStore, eeg: CaseStore) -> RouteTable:
     """One issue of AFR's route tables (a fresh issuer, as after a restart), received by
     EEG; the table EEG holds afterwards."""
     sink = MemoryRecordSink()
-    issuer = RouteIssuer(
-        region=AFR,
-        signer=SIGN[AFR],
-        recipients={EEG: (KEM[EEG].public_key,)},
-        sink=sink,
-        clock=FakeClock(LATER),
-    )
     source = await RegionDigests.load(afr, AFR, k=2, periods=["CSP12"])
-    await publish_route_tables(
-        afr,
-        issuer,
-        ["CSP12"],
-        pattern=source.pattern,
-        tallies=source.tallies,
-        versions=dict(source.versions),
-    )
-    inbox = RouteInbox(EEG, eeg, keys=[KEM[EEG]], keys_for=_keys_for)
-    outcomes = await inbox.receive_many(s.value for s in sink.sent)
-    assert [o.outcome for o in outcomes] == [RouteOutcome.STORED]
-    (held,) = await RouteTables(eeg).received("EEG", ["CSP12"])
-    return RouteTable.model_validate_json(held.body)
+    await publish_tables(afr, route_issuer(sink), source)
+    return await receive_table(eeg, (s.value for s in sink.sent))
 
 
 def _stage_view(table: RouteTable) -> tuple[dict[CellId, int], set[CellId]]:

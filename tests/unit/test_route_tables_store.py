@@ -6,75 +6,46 @@ shows the section."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
-from contextlib import AbstractContextManager, ExitStack
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import inspect, select, table
 
-from dief.aggregator import CaseFacts
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
-from dief.crypto import KemPrivateKey, SigningKey, VerifyKey
-from dief.database import sqlite_url
 from dief.digests import RegionDigests
 from dief.render import render_digest_markdown
 from dief.routes import RouteInbox, RouteIssuer, RouteOutcome, RouteTables, publish_route_tables
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import digest_routes
+from tests.unit.route_helpers import (
+    AFR,
+    DATABASE_KINDS,
+    EEG,
+    KEM,
+    LATER,
+    SIGN,
+    case_facts,
+    database_pair,
+    keys_for,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
-AFR, EEG, WEOG = Region.AFR, Region.EEG, Region.WEOG
+    from dief.aggregator import CaseFacts
+
+WEOG = Region.WEOG
 NOW = 1_788_000_000.0  # 2026-08-29: CSP12 still open
-LATER = 1_789_000_000.0  # 2026-09-10: CSP12 closed
-SIGN = {r: SigningKey.generate() for r in Region}
-KEM = {r: KemPrivateKey.generate() for r in Region}
-
-
-def _keys_for(region: Region) -> list[VerifyKey]:
-    return [SIGN[region].verify_key]
 
 
 def _facts(
     node: int, *, tlp: str = "green", related: tuple[str, ...] = ("EEG",), stage: str = "in_transit"
 ) -> CaseFacts:
-    case_id = str(uuid.uuid4())
-    return CaseFacts(
-        record_id=str(uuid.uuid4()),
-        case_id=case_id,
-        revision=1,
-        region="AFR",
-        status="active",
-        contributor=hashlib.sha256(f"node-{node}".encode()).hexdigest()[:32],
-        owner_key=hashlib.sha256(f"owner-{case_id}".encode()).hexdigest()[:43],
-        month="2026-03",
-        cycle="CSP12",
-        tlp=tlp,
-        values=tuple(
-            sorted(
-                [
-                    ("kind", "case"),
-                    ("confidence", "confirmed"),
-                    ("transfer_stage", stage),
-                    ("end_user_type", "criminal_organization"),
-                    ("detection_source", "licensing_review"),
-                    ("item_category", "small_arms"),
-                    ("method", "falsified_documents"),
-                    ("transport_mode", "sea"),
-                    ("action_taken", "seizure"),
-                ]
-            )
-        ),
-        sealed=b"{}",
-        related_regions=related,
-    )
+    return case_facts(f"node-{node}", stage=stage, tlp=tlp, related=related)
 
 
 CASES = [
@@ -91,19 +62,9 @@ CASES = [
 ]
 
 
-DATABASE_KINDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
-
-
 @pytest.fixture(params=DATABASE_KINDS)
 def urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path / "afr.db"), sqlite_url(tmp_path / "eeg.db")
-        return
-    make: Any = request.getfixturevalue("make_postgres_database")
-    with ExitStack() as stack:
-        databases: list[AbstractContextManager[str]] = [make(), make()]
-        afr, eeg = (stack.enter_context(db) for db in databases)
-        yield afr, eeg
+    yield from database_pair(request, tmp_path)
 
 
 @pytest.fixture
@@ -163,7 +124,7 @@ async def test_the_receiving_region_keeps_the_table_and_nothing_of_the_cases(
     sink = await _issue(afr, LATER)
     assert sorted(s.key for s in sink.sent) == [b"AFR->EEG/CSP12", b"AFR->WEOG/CSP12"]
     assert {s.topic for s in sink.sent} == {"dief.routes"}
-    inbox = RouteInbox(EEG, eeg, keys=[KEM[EEG]], keys_for=_keys_for)
+    inbox = RouteInbox(EEG, eeg, keys=[KEM[EEG]], keys_for=keys_for)
     outcomes = [r.outcome for r in await inbox.receive_many(s.value for s in sink.sent)]
     assert sorted(outcomes) == [RouteOutcome.NOT_FOR_US, RouteOutcome.STORED]
 
@@ -204,7 +165,7 @@ async def test_a_tampered_or_misdirected_table_changes_nothing(
     envelope = json.loads(to_eeg)
     ciphertext = envelope["ciphertext"]
     envelope["ciphertext"] = ("A" if ciphertext[0] != "A" else "B") + ciphertext[1:]
-    inbox = RouteInbox(EEG, eeg, keys=[KEM[EEG]], keys_for=_keys_for)
+    inbox = RouteInbox(EEG, eeg, keys=[KEM[EEG]], keys_for=keys_for)
     tampered = await inbox.receive(json.dumps(envelope).encode())
     assert tampered.outcome is RouteOutcome.REFUSED
     # signed by another region's key than the one the payload names

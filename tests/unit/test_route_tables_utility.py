@@ -18,10 +18,8 @@ the TLP:RED cases under the floor gives a cell away on the same histories.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
@@ -30,77 +28,44 @@ import pytest
 
 from dief.aggregator import TOTAL, CaseFacts
 from dief.aggregator.store import CaseStore
-from dief.crypto import KemPrivateKey, SigningKey, VerifyKey
 from dief.database import sqlite_url
 from dief.digests import RegionDigests
 from dief.disclosure import CellId, PeriodCells, Tally, digest_pattern
 from dief.routes import (
     RouteCase,
-    RouteInbox,
-    RouteIssuer,
-    RouteOutcome,
-    RouteTables,
     SenderCells,
     build_route_table,
     digest_floors,
     listed_cells,  # what an issue records
     protect_route,
-    publish_route_tables,
     route_cells,
     sender_view,
 )
-from dief.testing import FakeClock, MemoryRecordSink
-from dief.vocab import Dimension, Region
-from dief.wire import RouteTable
+from dief.testing import MemoryRecordSink
+from dief.vocab import Dimension
+from tests.unit.route_helpers import (
+    AFR,
+    EEG,
+    case_facts,
+    publish_tables,
+    receive_table,
+    route_issuer,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator, Mapping
     from pathlib import Path
 
-AFR, EEG = Region.AFR, Region.EEG
-LATER = 1_789_000_000.0  # 2026-09-10: CSP12 closed
+    from dief.wire import RouteTable
+
 ISSUED = datetime(2026, 9, 10, 12, tzinfo=UTC)
-SIGN = {r: SigningKey.generate() for r in Region}
-KEM = {r: KemPrivateKey.generate() for r in Region}
 CASE, ALERT = ("kind", "case"), ("kind", "alert")
 STAGE = "transfer_stage"
 
 
-def _keys_for(region: Region) -> list[VerifyKey]:
-    return [SIGN[region].verify_key]
-
-
 def _facts(node: int, month: str, *, kind: str = "case", routed: bool = False) -> CaseFacts:
-    case_id = str(uuid.uuid4())
-    return CaseFacts(
-        record_id=str(uuid.uuid4()),
-        case_id=case_id,
-        revision=1,
-        region="AFR",
-        status="active",
-        contributor=hashlib.sha256(f"node-{node}".encode()).hexdigest()[:32],
-        owner_key=hashlib.sha256(f"owner-{case_id}".encode()).hexdigest()[:43],
-        month=month,
-        cycle="CSP12",
-        tlp="green",
-        values=tuple(
-            sorted(
-                [
-                    ("kind", kind),
-                    ("confidence", "confirmed"),
-                    (STAGE, "in_transit"),
-                    ("end_user_type", "criminal_organization"),
-                    ("detection_source", "licensing_review"),
-                    ("item_category", "small_arms"),
-                    ("method", "falsified_documents"),
-                    ("transport_mode", "sea"),
-                    ("action_taken", "seizure"),
-                ]
-            )
-        ),
-        sealed=b"{}",
-        related_regions=("EEG",) if routed else (),
-    )
+    related = ("EEG",) if routed else ()
+    return case_facts(f"node-{node}", stage="in_transit", month=month, kind=kind, related=related)
 
 
 #: AFR's CSP12, as in the demo: four cases a month from three States in four months (their
@@ -130,13 +95,6 @@ async def stores(tmp_path: Path) -> AsyncIterator[tuple[CaseStore, CaseStore]]:
 
 async def _issue(afr: CaseStore, eeg: CaseStore) -> RouteTable:
     sink = MemoryRecordSink()
-    issuer = RouteIssuer(
-        region=AFR,
-        signer=SIGN[AFR],
-        recipients={EEG: (KEM[EEG].public_key,)},
-        sink=sink,
-        clock=FakeClock(LATER),
-    )
     # the sender's digests alone (k_csp=None): in this history every case has the same
     # values but its kind, so with its summary rows protected too (LP bounds included)
     # every total hides; the rule under test is the route table's floor
@@ -144,19 +102,8 @@ async def _issue(afr: CaseStore, eeg: CaseStore) -> RouteTable:
     assert source.pattern.published("CSP12", CASE, source.tallies["CSP12"][CASE]) is None, (
         "the sender's cycle digest hides kind=case"
     )
-    await publish_route_tables(
-        afr,
-        issuer,
-        ["CSP12"],
-        pattern=source.pattern,
-        tallies=source.tallies,
-        versions=dict(source.versions),
-    )
-    inbox = RouteInbox(EEG, eeg, keys=[KEM[EEG]], keys_for=_keys_for)
-    outcomes = await inbox.receive_many(s.value for s in sink.sent)
-    assert [o.outcome for o in outcomes] == [RouteOutcome.STORED]
-    (held,) = await RouteTables(eeg).received("EEG", ["CSP12"])
-    return RouteTable.model_validate_json(held.body)
+    await publish_tables(afr, route_issuer(sink), source)
+    return await receive_table(eeg, (s.value for s in sink.sent))
 
 
 async def test_a_table_is_published_where_the_senders_months_already_bound_its_hidden_cell(
