@@ -21,7 +21,7 @@ the index; ``other`` is the rest (file comparison and writes, the manifest). The
 shared: compare the columns of one run (the load average is written beside them).
 
     python3 -m uv run python -m bench.disclosure_cost [--cases 600] [--years 2 10]
-        [--realistic] [--regions AFR ...] [--prune]
+        [--realistic] [--regions AFR ...] [--prune] [--repeat 3]
 
 Writes ``bench/results/disclosure_cost-<cases|realistic>.json`` and ``.md``.
 """
@@ -35,6 +35,7 @@ import json
 import os
 import shutil
 import sqlite3
+import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -245,22 +246,25 @@ def _markdown(runs: list[dict[str, Any]], title: str) -> str:
             " region's first issue into an empty folder; `re-issue`: one new case, then its"
             " region's issue again — `before` renders every document (no manifest), `after`"
             " renders only documents whose inputs changed. CPU seconds (wall in brackets),"
-            " one run, shared machine (load average at the start and end of each length)."
+            " shared machine (load average at the start and end of each run); with"
+            " ``--repeat``, the lengths are run in turn, round after round, so each round's"
+            " ratio compares runs made under about the same load."
         ),
         "",
         (
-            "| years | cases | periods (region) | load | full | re-issue before"
+            "| years | run | cases | periods (region) | load | full | re-issue before"
             " | re-issue after | after: pattern | after: rest | before: rest"
             " | documents (unchanged after) | digests built after |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         full, before, after = run["full"], run["reissue_before"], run["reissue"]
         rest_after = round(after["cpu"] - after["parts"]["pattern"], 2)
         rest_before = round(before["cpu"] - before["parts"]["pattern"], 2)
         lines.append(
-            f"| {run['years']} | {run['cases']} | {run['periods']} ({run['region']})"
+            f"| {run['years']} | {run.get('run', 1)} | {run['cases']}"
+            f" | {run['periods']} ({run['region']})"
             f" | {run['load_before']:.1f} to {run['load_after']:.1f}"
             f" | {full['cpu']} ({full['wall']}) | {before['cpu']} ({before['wall']})"
             f" | {after['cpu']} ({after['wall']}) | {after['parts']['pattern']}"
@@ -268,29 +272,51 @@ def _markdown(runs: list[dict[str, Any]], title: str) -> str:
             f" | {after['documents']} ({after['unchanged']})"
             f" | {after.get('digests_built', '-')} |"
         )
-    if len(runs) > 1:
-        first, last = runs[0], runs[-1]
-        ratio = last["full"]["cpu"] / max(first["full"]["cpu"], 0.01)
-        lines += [
-            "",
-            (
-                f"Full build, {last['years']} years against {first['years']}: {ratio:.2f}x"
-                f" ({last['cases']} cases against {first['cases']})."
-            ),
-        ]
+    lines += _ratios(runs)
     lines += ["", "CPU seconds by part:", ""]
-    lines.append("| years | issue | " + " | ".join(PARTS) + " |")
-    lines.append("|---|---|" + "---|" * len(PARTS))
+    lines.append("| years | run | issue | " + " | ".join(PARTS) + " |")
+    lines.append("|---|---|---|" + "---|" * len(PARTS))
     for run in runs:
         for name in ("full", "reissue_before", "reissue"):
             parts = run[name]["parts"]
             label = {"full": "full", "reissue_before": "re-issue before", "reissue": "re-issue"}
             lines.append(
-                f"| {run['years']} | {label[name]} | "
+                f"| {run['years']} | {run.get('run', 1)} | {label[name]} | "
                 + " | ".join(str(parts[p]) for p in PARTS)
                 + " |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _ratios(runs: list[dict[str, Any]]) -> list[str]:
+    """The full build's CPU seconds at the last length against the first: per round (the
+    lengths run in turn, so a round's two runs share about the same load), and of the
+    median and the least of each length's runs (noise on a shared machine only adds)."""
+    full = {(run["years"], run.get("run", 1)): run["full"]["cpu"] for run in runs}
+    lengths = sorted({years for years, _ in full})
+    if len(lengths) < 2:  # noqa: PLR2004  a ratio needs two lengths
+        return []
+    first, last = lengths[0], lengths[-1]
+    of = {y: [cpu for (years, _), cpu in full.items() if years == y] for y in (first, last)}
+    rounds = sorted({n for _, n in full})
+    paired = [
+        full[last, n] / max(full[first, n], 0.01)
+        for n in rounds
+        if (first, n) in full and (last, n) in full
+    ]
+    median = statistics.median(of[last]) / max(statistics.median(of[first]), 0.01)
+    least = min(of[last]) / max(min(of[first]), 0.01)
+    cases = {run["years"]: run["cases"] for run in runs}
+    return [
+        "",
+        (
+            f"Full build, {last} years against {first} ({cases[last]} cases against"
+            f" {cases[first]}): {median:.2f}x (medians of {len(of[last])} and"
+            f" {len(of[first])} runs), {least:.2f}x (least of each); by round: "
+            + ", ".join(f"{r:.2f}x" for r in paired)
+            + "."
+        ),
+    ]
 
 
 def _warm_up() -> None:
@@ -312,6 +338,7 @@ def main() -> None:
     parser.add_argument("--regions", nargs="+", default=[r.value for r in Region])
     parser.add_argument("--whole", action="store_true", help="whole_system() patterns")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of every length, run in turn")
     parser.add_argument(
         "--prune", action="store_true", help="prune first issues (PRUNE_BY_DEFAULT on)"
     )
@@ -331,17 +358,20 @@ def main() -> None:
     regions = [Region(r) for r in args.regions]
     runs = []
     _warm_up()
-    for years in args.years:
-        facts = (
-            realistic_batches(years=years) if args.realistic else batches(args.cases, years=years)
-        )
-        with tempfile.TemporaryDirectory() as tmp:
-            mode = whole_system() if args.whole else contextlib.nullcontext()
-            with mode:
-                run = asyncio.run(_run(facts, Path(tmp), regions=regions))
-        run.update(years=years, whole=args.whole, prune=args.prune)
-        print(json.dumps(run), flush=True)
-        runs.append(run)
+    for round_ in range(1, args.repeat + 1):
+        for years in args.years:
+            facts = (
+                realistic_batches(years=years)
+                if args.realistic
+                else batches(args.cases, years=years)
+            )
+            with tempfile.TemporaryDirectory() as tmp:
+                mode = whole_system() if args.whole else contextlib.nullcontext()
+                with mode:
+                    run = asyncio.run(_run(facts, Path(tmp), regions=regions))
+            run.update(years=years, run=round_, whole=args.whole, prune=args.prune)
+            print(json.dumps(run), flush=True)
+            runs.append(run)
     name = ("realistic" if args.realistic else str(args.cases)) + ("-pruned" if args.prune else "")
     name += ("-full-months" if args.full_months else "") + ("-no-plan" if args.no_plan else "")
     title = (
