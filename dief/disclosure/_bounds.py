@@ -19,7 +19,10 @@ every such cell, exactly over the reals, with one linear programme and one elimi
    ``G x + s <= λ h``, ``0 <= s <= 1``, ``λ >= 1``; ``None`` where there is no solution).
 2. With those as equations, the solutions have a relative interior where every other
    inequality is strict, so a cell is pinned iff the equations determine it: the exact
-   elimination of :func:`~dief.disclosure.determined_cells`.
+   elimination of :func:`~dief.disclosure.determined_cells`, or, for the search's own
+   unknowns, the implicit equalities read against the reduced equations it keeps
+   (:meth:`~dief.disclosure._elimination.Elimination.determined_with`: a few rows reduced
+   instead of a part of a region's history eliminated again each round).
 
 A search asks again after every round of suppressions (:class:`BoundSystem`): the
 unknowns fall into parts no row joins, and a part asked before with the same unknowns and
@@ -51,6 +54,8 @@ from dief.disclosure._suppression import Group, Key, determined_cells
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
+
+    from dief.disclosure._elimination import Elimination
 
 __all__ = ["BoundSystem", "pinned_cells"]
 
@@ -170,8 +175,11 @@ class BoundSystem:
         self._of_cell: dict[Key, list[int]] | None = None
         self._tables: dict[str, list[Key]] | None = None
         self._solved: dict[tuple[frozenset[Key], tuple[float, ...]], _Tight | None] = {}
-        # per part: the tight rows (the object :meth:`_tight_part` keeps) and what they pin
-        self._determined: dict[frozenset[Key], tuple[_Tight, frozenset[Key]]] = {}
+        # per part: the tight rows (the object :meth:`_tight_part` keeps), the reduced
+        # equations read (or None) and what they pin
+        self._determined: dict[
+            frozenset[Key], tuple[_Tight, Elimination[Key] | None, frozenset[Key]]
+        ] = {}
         self._tight_links: dict[str, _TableLinks] | None = None
         self._keys: dict[tuple[frozenset[Key], float], tuple[frozenset[Key], tuple[float, ...]]]
         self._keys = {}
@@ -185,8 +193,12 @@ class BoundSystem:
         *,
         unlisted: Collection[Key] = frozenset(),
         ignore: Collection[Key] = frozenset(),
+        reduced: Elimination[Key] | None = None,
     ) -> set[Key]:
-        """:func:`pinned_cells` of *unknown* in this system."""
+        """:func:`pinned_cells` of *unknown* in this system; *reduced*: the reduced
+        equations of this system's groups and relations over exactly *unknown* (the
+        search's, kept as it hides cells), read for step 2 instead of an elimination of
+        each part from scratch (:meth:`Elimination.determined_with`)."""
         cells = set(unknown)
         if not cells:
             return set()
@@ -205,18 +217,25 @@ class BoundSystem:
         if fixed - set(ignore):
             return fixed
         for part, tight in tights:
-            fixed |= self._determined_in(part, tight)
+            fixed |= self._determined_in(part, tight, reduced)
         return fixed
 
-    def _determined_in(self, part: frozenset[Key], tight: _Tight) -> frozenset[Key]:
+    def _determined_in(
+        self, part: frozenset[Key], tight: _Tight, reduced: Elimination[Key] | None
+    ) -> frozenset[Key]:
         """The cells of *part* its tight rows determine with the equations, the cells at
-        their least value known: over the groups reached from those cells through the
-        part's unknowns (no equation joins two parts, so a part's answer is the whole
-        system's there), kept per part and tight rows (a round re-asks only the parts it
-        changed)."""
+        their least value known, kept per part and tight rows (a round re-asks only the
+        parts it changed). With *reduced* (:meth:`pinned`), read against it over the whole
+        part; else over the groups reached from those cells through the part's unknowns
+        (no equation joins two parts, so a part's answer is the whole system's there),
+        eliminated from scratch."""
         kept = self._determined.get(part)
-        if kept is not None and kept[0] is tight:
-            return kept[1]
+        if kept is not None and kept[0] is tight and kept[1] is reduced:
+            return kept[2]
+        if reduced is not None:
+            found = frozenset(reduced.determined_with(tight.at_least, tight.extra, part))
+            self._determined[part] = (tight, reduced, found)
+            return found
         rows, of_cell, _ = self._index()
         start = tight.at_least | {c for row in tight.extra for c in row}
         near = self._component(set(start), set(part))
@@ -227,7 +246,7 @@ class BoundSystem:
         ]
         relations.extend(tight.extra)
         found = frozenset(determined_cells(rest, near, relations=relations))
-        self._determined[part] = (tight, found)
+        self._determined[part] = (tight, reduced, found)
         return found
 
     def _component(self, start: set[Key], unknown: set[Key]) -> list[Group]:

@@ -338,5 +338,76 @@ class Elimination(Generic[K]):
                 out.add(self._key[pivot_col[index]])
         return out
 
+    def determined_with(
+        self,
+        constants: Collection[K],
+        equations: Iterable[Mapping[K, int]],
+        among: Iterable[K],
+    ) -> set[K]:
+        """The unknowns of *among* (but *constants*) that are determined once the unknowns
+        *constants* are constants too and *equations* hold as well; the state is left as
+        it is (check 4's last step, :mod:`dief.disclosure._bounds`: its implicit
+        equalities, read against the search's reduced equations instead of a fresh
+        elimination of a region's history). A cell these equations do not name is taken
+        as an unknown that no equation names (a cell they name as a constant is one).
+
+        Every unknown is an affine function of the free unknowns (a pivot row
+        ``a x_p + sum(b_f x_f) + constants = 0``: its vector over them is ``-b / a``; a
+        free unknown's is its unit vector). The new equations say their vectors'
+        combinations are constant: a row space ``N`` over the free unknowns, and an
+        unknown is determined iff its vector is in ``N`` (a vector with an entry where no
+        row of ``N`` has one is not: that entry is never cleared)."""
+        outside: dict[K, int] = {}  # cells no equation names: free columns of their own
+        fixed = set(constants)
+        rows = [self._combined({key: 1}, outside) for key in fixed]
+        rows.extend(self._combined(equation, outside) for equation in equations)
+        pivots = rref(r for r in rows if r)
+        support = {col for row in pivots.values() for col in row}
+        out: set[K] = set()
+        for key in among:
+            if key in fixed or (key in self._col and key not in self):
+                continue
+            vector = self._combined({key: 1}, outside)
+            if vector and not vector.keys() <= support:
+                continue
+            for col in [c for c in vector if c in pivots]:
+                vector = _eliminate(vector, col, pivots[col])
+            if not vector:
+                out.add(key)
+        return out
+
+    def _combined(self, equation: Mapping[K, int], outside: dict[K, int]) -> Row:
+        """*equation*'s vector over the free unknowns (see :meth:`determined_with`): each
+        unknown's vector times its coefficient, summed, scaled to integers (a constant's
+        term is dropped; a cell the equations do not name gets a column of its own in
+        *outside*, below 0)."""
+        terms: list[tuple[int, int, Row]] = []  # (numerator, denominator, vector)
+        for key, coef in equation.items():
+            col = self._col.get(key)
+            if not coef or (col is not None and col not in self._unknown):
+                continue
+            if col is None:
+                own = outside.setdefault(key, -1 - len(outside))
+                terms.append((coef, 1, {own: 1}))
+            elif (index := self._pivot_of.get(col)) is None:
+                terms.append((coef, 1, {col: 1}))
+            else:
+                row = self._rows[index]
+                free = {c: v for c, v in row.items() if c != col and c in self._unknown}
+                terms.append((-coef, row[col], free))
+        scale = 1
+        for _, den, _ in terms:
+            scale = scale * abs(den) // gcd(scale, abs(den))
+        out: Row = {}
+        for num, den, vector in terms:
+            factor = num * (scale // den)
+            for c, v in vector.items():
+                value = out.get(c, 0) + factor * v
+                if value:
+                    out[c] = value
+                else:
+                    out.pop(c, None)
+        return _primitive(out) if out else out
+
     def _unknown_entries(self, index: int, but: int) -> list[int]:
         return [c for c in self._rows[index] if c in self._unknown and c != but]

@@ -297,7 +297,10 @@ class _Search:
         1), ``given`` and ``free`` aside (:meth:`BoundSystem.pinned`)."""
         unknown = {c for c in self.hidden if c not in self.known}
         ignore = self.given | self.free
-        return self.check4.pinned(unknown, unlisted=floor0, ignore=ignore) - ignore
+        pinned = self.check4.pinned(
+            unknown, unlisted=floor0, ignore=ignore, reduced=self.elimination
+        )
+        return pinned - ignore
 
     def bound_widen(self, leak: Key) -> Key | None:
         """A candidate whose suppression frees *leak*, among the cells of the bounds that
