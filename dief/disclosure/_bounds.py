@@ -225,48 +225,31 @@ class BoundSystem:
     ) -> frozenset[Key]:
         """The cells of *part* its tight rows determine with the equations, the cells at
         their least value known, kept per part and tight rows (a round re-asks only the
-        parts it changed). With *reduced* (:meth:`pinned`), read against it over the whole
-        part; else over the groups reached from those cells through the part's unknowns
-        (no equation joins two parts, so a part's answer is the whole system's there),
-        eliminated from scratch."""
+        parts it changed): read against *reduced* (:meth:`pinned`), else eliminated from
+        scratch over every group and relation naming a cell of the part (no row joins two
+        parts, so a part's answer is the whole system's there). Every relation: session
+        15's second read found that the groups reached from the tight cells alone missed a
+        cell a relation ties to one of them."""
         kept = self._determined.get(part)
         if kept is not None and kept[0] is tight and kept[1] is reduced:
             return kept[2]
         if reduced is not None:
             found = frozenset(reduced.determined_with(tight.at_least, tight.extra, part))
-            self._determined[part] = (tight, reduced, found)
-            return found
-        rows, of_cell, _ = self._index()
-        start = tight.at_least | {c for row in tight.extra for c in row}
-        near = self._component(set(start), set(part))
-        rest = ({c for g in near for c in g.cells if c in part} | start) - tight.at_least
-        count = len(self._groups)
-        relations = [
-            rows[i] for i in sorted({i for c in rest for i in of_cell.get(c, ())}) if i >= count
-        ]
-        relations.extend(tight.extra)
-        found = frozenset(determined_cells(rest, near, relations=relations))
+        else:
+            rows, of_cell, _ = self._index()
+            count = len(self._groups)
+            wanted = sorted({i for c in part for i in of_cell.get(c, ())})
+            relations = [rows[i] for i in wanted if i >= count]
+            relations.extend(tight.extra)
+            found = frozenset(
+                determined_cells(
+                    part - tight.at_least,
+                    [self._groups[i] for i in wanted if i < count],
+                    relations=relations,
+                )
+            )
         self._determined[part] = (tight, reduced, found)
         return found
-
-    def _component(self, start: set[Key], unknown: set[Key]) -> list[Group]:
-        """The groups reachable from *start* through *unknown* cells."""
-        rows, of_cell, _ = self._index()
-        count = len(self._groups)
-        seen: set[int] = set()
-        visited = set(start)
-        frontier = list(start)
-        while frontier:
-            cell = frontier.pop()
-            for i in of_cell.get(cell, ()):
-                if i >= count or i in seen:
-                    continue  # a relation's row, or a group walked already
-                seen.add(i)
-                for other in rows[i]:
-                    if other in unknown and other not in visited:
-                        visited.add(other)
-                        frontier.append(other)
-        return [self._groups[i] for i in sorted(seen)]
 
     def _index(self) -> tuple[list[Mapping[Key, int]], dict[Key, list[int]], dict[str, list[Key]]]:
         """The equations (the groups', then the relations), cell → the equations naming

@@ -233,6 +233,14 @@ class Elimination(Generic[K]):
         col = self._col.get(key)  # type: ignore[arg-type]
         return col is not None and col in self._unknown
 
+    def names(self, key: K) -> bool:
+        """Whether an equation names *key* (else it is no unknown, whatever is added)."""
+        return key in self._col
+
+    def unknowns(self) -> set[K]:
+        """The unknowns (the cells added, but those forgotten, that an equation names)."""
+        return {self._key[col] for col in self._unknown}
+
     def add(self, key: K) -> None:
         """Make *key* an unknown (a no-op if it already is one, or no equation names it)."""
         col = self._col.get(key)
