@@ -373,11 +373,16 @@ def _withheld_before(
         return set()
     shown = {(name, cell[0]) for name, cells in tables.items() for cell in cells}
     out: set[Key] = set()
+    # per table, how many of its cells a pass has walked: a table only grows (new cells
+    # last), and a cell walked once adds nothing the next time
+    walked: dict[str, int] = {}
     grew = True
     while grew:  # a cell added to a quarter (a window's part) reaches its months next
         grew = False
         for name, inner in parts.items():
-            for cell in list(tables[name]):
+            cells = list(tables[name])
+            start, walked[name] = walked.get(name, 0), len(cells)
+            for cell in cells[start:]:
                 if cell == TOTAL:
                     continue
                 for part in inner:

@@ -319,7 +319,9 @@ def _projection(
     echelon form over *row_keys*' order."""
     of_cell: dict[Key, list[int]] = {}
     for i, group in enumerate(groups):
-        for cell in group.cells:
+        if group.marginal in unknown:
+            of_cell.setdefault(group.marginal, []).append(i)
+        for cell in group.members:
             if cell in unknown:
                 of_cell.setdefault(cell, []).append(i)
     seen_cells, seen_groups = reach(row_keys, unknown, groups, of_cell)
