@@ -255,7 +255,10 @@ class BoundSystem:
         """The equations (the groups', then the relations), cell → the equations naming
         it, and table → its listed cells; built once."""
         if self._rows is None or self._of_cell is None or self._tables is None:
-            rows: list[Mapping[Key, int]] = [*map(_group_row, self._groups), *self._relations]
+            rows: list[Mapping[Key, int]] = [
+                *(g.equation() for g in self._groups),
+                *self._relations,
+            ]
             of_cell: dict[Key, list[int]] = {}
             for i, row in enumerate(rows):
                 for cell in row:
@@ -549,11 +552,3 @@ def _next_to(  # noqa: PLR0913  the walk's state, passed by BoundSystem._walk al
         done.add((table, True))
         near.extend(c for c in of_table[table] if c[1] == ITEMS)
     return near
-
-
-def _group_row(group: Group) -> dict[Key, int]:
-    row: dict[Key, int] = {}
-    for member in group.members:
-        row[member] = row.get(member, 0) + 1
-    row[group.marginal] = row.get(group.marginal, 0) - 1
-    return row

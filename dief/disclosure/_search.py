@@ -21,7 +21,7 @@ from dief.disclosure._elimination import Elimination
 from dief.exceptions import UnprotectedCellError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from dief.disclosure._choice import BySize
     from dief.disclosure._suppression import Earlier, Group, Key, SortKey, _Reissue
@@ -113,7 +113,9 @@ class _Search:
         self.by_size = by_size
         self.given = set(reissue.given)
         self.left = set(reissue.given)
-        self.elimination: Elimination[Key] = Elimination([*_equations(live), *relations])
+        self.elimination: Elimination[Key] = Elimination(
+            [*(g.equation() for g in live), *relations]
+        )
         for cell in sorted(self.hidden - self.known, key=rank):
             self.elimination.add(cell)
         self.groups_of = _index(live)
@@ -480,15 +482,6 @@ class _Search:
                 continue
             self.hide_and_recheck(pick)
         return True
-
-
-def _equations(groups: Iterable[Group]) -> Iterable[dict[Key, int]]:
-    for group in groups:
-        row: dict[Key, int] = {}
-        for member in group.members:
-            row[member] = row.get(member, 0) + 1
-        row[group.marginal] = row.get(group.marginal, 0) - 1
-        yield row
 
 
 def _index(groups: Sequence[Group]) -> dict[Key, list[int]]:

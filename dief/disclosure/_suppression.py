@@ -130,6 +130,15 @@ class Group:
     def cells(self) -> tuple[Key, ...]:
         return (self.marginal, *self.members)
 
+    def equation(self) -> dict[Key, int]:
+        """The constraint as one equation, cell → coefficient (``sum(members) - marginal =
+        0``; a cell named twice counts twice), members first."""
+        row: dict[Key, int] = {}
+        for member in self.members:
+            row[member] = row.get(member, 0) + 1
+        row[self.marginal] = row.get(self.marginal, 0) - 1
+        return row
+
 
 @dataclass(frozen=True, slots=True)
 class Earlier:

@@ -20,6 +20,7 @@ from dief.disclosure._bounds_lp import (
     tight_around,
 )
 from dief.disclosure._suppression import Group, Key, determined_cells
+from tests.unit.bounds_helpers import quarter_tables
 
 SYSTEMS = 150
 #: of the kept systems (each asked some ten times, with two programmes per cell to check):
@@ -120,35 +121,6 @@ def test_a_kept_system_answers_as_a_fresh_one_while_cells_are_hidden() -> None:
     assert not answers[2] & {("2026-04", "kind", "case"), ("2026-04", "kind", "alert")}
 
 
-def _tables(rng: random.Random) -> tuple[dict[Key, int], list[Group]]:
-    """A quarter of two or three months from a few random cases: each table's total, its
-    kinds (one per case) and item categories (one or two per case), the quarter the sum of
-    its months; only cells that count a case are listed."""
-    months = [f"2026-0{m}" for m in range(1, rng.randint(3, 4))]
-    counts: dict[Key, int] = {}
-
-    def add(key: Key) -> None:
-        counts[key] = counts.get(key, 0) + 1
-
-    for month in months:
-        for _ in range(rng.randint(1, 4)):
-            items = rng.sample(("small_arms", "ammunition", "parts"), rng.choice((1, 1, 2)))
-            kind = rng.choice(("case", "alert"))
-            for table in (month, "2026-Q1"):
-                add((table, "_total", "_all"))
-                add((table, "kind", kind))
-                for item in items:
-                    add((table, "item_category", item))
-    groups: list[Group] = []
-    for table in [*months, "2026-Q1"]:
-        kinds = tuple(k for k in counts if k[0] == table and k[1] == "kind")
-        groups.append(Group((table, "_total", "_all"), kinds))
-    for key in [k for k in counts if k[0] == "2026-Q1"]:
-        members = tuple((m, *key[1:]) for m in months if (m, *key[1:]) in counts)
-        groups.append(Group(key, members))
-    return counts, groups
-
-
 def _pinned_by_bounds(
     counts: dict[Key, int], hidden: list[Key], groups: list[Group]
 ) -> tuple[set[Key], set[Key]]:
@@ -200,7 +172,7 @@ def test_parts_split_by_the_rows_tight_at_the_true_counts_pin_what_the_whole_sys
     solved again; a part changed alone is solved alone). ``pinned`` stops at the cells held
     at their least value where there are any: it answers those then."""
     rng = random.Random(seed)
-    counts, groups = _tables(rng)
+    counts, groups = quarter_tables(rng)
     kept = BoundSystem(counts, groups)
     hidden: list[Key] = []
     asked = 0
@@ -248,7 +220,7 @@ def test_a_kept_system_splits_into_the_parts_a_fresh_one_finds_as_cells_come_and
     a fresh one pins, while cells are hidden and published again at random (a search
     hides; pruning publishes again)."""
     rng = random.Random(seed)
-    counts, groups = _tables(rng)
+    counts, groups = quarter_tables(rng)
     kept = BoundSystem(counts, groups)
     unlisted: frozenset[Key] = frozenset()
     hidden: set[Key] = set()

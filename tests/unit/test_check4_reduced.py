@@ -15,34 +15,9 @@ from dief.disclosure._bounds import BoundSystem
 from dief.disclosure._elimination import Elimination
 from dief.disclosure._suppression import Group, Key, determined_cells, protect
 from dief.exceptions import UnprotectedCellError
+from tests.unit.bounds_helpers import quarter_tables
 
 SYSTEMS = 60
-
-
-def _tables(rng: random.Random) -> tuple[dict[Key, int], list[Group]]:
-    months = [f"2026-0{m}" for m in range(1, rng.randint(3, 4))]
-    counts: dict[Key, int] = {}
-
-    def add(key: Key) -> None:
-        counts[key] = counts.get(key, 0) + 1
-
-    for month in months:
-        for _ in range(rng.randint(1, 4)):
-            items = rng.sample(("small_arms", "ammunition", "parts"), rng.choice((1, 1, 2)))
-            kind = rng.choice(("case", "alert"))
-            for table in (month, "2026-Q1"):
-                add((table, "_total", "_all"))
-                add((table, "kind", kind))
-                for item in items:
-                    add((table, "item_category", item))
-    groups: list[Group] = []
-    for table in [*months, "2026-Q1"]:
-        kinds = tuple(k for k in counts if k[0] == table and k[1] == "kind")
-        groups.append(Group((table, "_total", "_all"), kinds))
-    for key in [k for k in counts if k[0] == "2026-Q1"]:
-        members = tuple((m, *key[1:]) for m in months if (m, *key[1:]) in counts)
-        groups.append(Group(key, members))
-    return counts, [g for g in groups if g.members]
 
 
 def _relations(rng: random.Random, counts: dict[Key, int]) -> list[dict[Key, int]]:
@@ -57,14 +32,6 @@ def _relations(rng: random.Random, counts: dict[Key, int]) -> list[dict[Key, int
         elif counts[a] + counts[b] == counts[c]:
             out.append({a: 1, b: 1, c: -1})
     return out
-
-
-def _group_row(group: Group) -> dict[Key, int]:
-    row: dict[Key, int] = {}
-    for member in group.members:
-        row[member] = row.get(member, 0) + 1
-    row[group.marginal] = row.get(group.marginal, 0) - 1
-    return row
 
 
 def _exact(
@@ -98,13 +65,13 @@ def _exact(
 @pytest.mark.parametrize("seed", range(SYSTEMS))
 def test_reduced_step_two_is_the_exact_one(seed: int) -> None:
     rng = random.Random(seed)
-    counts, groups = _tables(rng)
+    counts, groups = quarter_tables(rng)
     relations = _relations(rng, counts)
     cells = sorted(counts)
     floors = {c: 2 for c in cells if counts[c] >= 2 and rng.random() < 0.15}
     unlisted = frozenset(c for c in cells if rng.random() < 0.15)
     kept = BoundSystem(counts, groups, relations=relations, floors=floors)
-    reduced: Elimination[Key] = Elimination([*map(_group_row, groups), *relations])
+    reduced: Elimination[Key] = Elimination([*(g.equation() for g in groups), *relations])
     hidden: set[Key] = set()
     asked = stepped = 0
     for _ in range(3 * len(counts)):
@@ -153,7 +120,7 @@ def test_both_paths_find_a_cell_a_relation_ties_to_a_cell_at_its_least() -> None
     hidden = {a, b, y}
     unlisted = frozenset({y})
     ignore = frozenset({a, b})
-    reduced: Elimination[Key] = Elimination([*map(_group_row, groups), *relations])
+    reduced: Elimination[Key] = Elimination([*(g.equation() for g in groups), *relations])
     for cell in sorted(hidden):
         reduced.add(cell)
     new = BoundSystem(counts, groups, relations=relations).pinned(
@@ -183,7 +150,7 @@ def test_a_search_reads_check_four_as_a_fresh_system_does(
     answer is what a fresh system pins without them (where that path is exact); at the end
     no hidden cell is pinned (but free ones)."""
     rng = random.Random(1000 + seed)
-    counts, groups = _tables(rng)
+    counts, groups = quarter_tables(rng)
     relations = _relations(rng, counts)
     cells = sorted(counts)
     primary = set(rng.sample(cells, rng.randint(1, 3)))

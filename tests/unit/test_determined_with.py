@@ -41,24 +41,13 @@ def _systems(
     return groups, order, constants, extra
 
 
-def _rows(groups: list[Group]) -> list[dict[Key, int]]:
-    rows = []
-    for group in groups:
-        row: dict[Key, int] = {}
-        for member in group.members:
-            row[member] = row.get(member, 0) + 1
-        row[group.marginal] = row.get(group.marginal, 0) - 1
-        rows.append(row)
-    return rows
-
-
 @settings(max_examples=400, deadline=None)
 @given(_systems())
 def test_the_cells_a_fresh_elimination_finds(
     system: tuple[list[Group], list[Key], set[Key], list[dict[Key, int]]],
 ) -> None:
     groups, order, constants, extra = system
-    reduced: Elimination[Key] = Elimination(_rows(groups))
+    reduced: Elimination[Key] = Elimination([g.equation() for g in groups])
     for cell in order:
         reduced.add(cell)
     rest = [c for c in order if c not in constants]
@@ -73,7 +62,7 @@ def test_a_sum_of_two_unknowns_pinned_by_an_extra_equation() -> None:
     """``t = a + b`` with ``t`` published: neither is determined, until ``a = b`` holds too
     (an implicit equality of check 4), then both are; with ``a`` made constant, ``b``."""
     a, b, t = _cell(1), _cell(2), _cell(3)
-    reduced: Elimination[Key] = Elimination(_rows([Group(t, (a, b))]))
+    reduced: Elimination[Key] = Elimination([Group(t, (a, b)).equation()])
     reduced.add(a)
     reduced.add(b)
     assert reduced.determined_with(set(), [], [a, b]) == set()
