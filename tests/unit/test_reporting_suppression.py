@@ -22,7 +22,6 @@ from dief.disclosure import (
     protect,
 )
 from dief.disclosure._bounds import pinned_cells
-from dief.disclosure._search import _equations
 from dief.exceptions import DiefError, DisclosureError, UnprotectedCellError
 from dief.wire import Trend
 from tests.unit.reporting_attack import Issue, recover
@@ -207,7 +206,7 @@ def test_the_kept_elimination_equals_eliminating_from_scratch(
     live = [g for g in groups if g.members]
     order = sorted(counts)
     rng.shuffle(order)
-    kept: Elimination[Key] = Elimination(_equations(live))
+    kept: Elimination[Key] = Elimination([g.equation() for g in live])
     hidden: set[Key] = set()
     for cell in order[: rng.randint(1, len(order))]:
         kept.add(cell)
@@ -616,7 +615,7 @@ def test_the_reduced_equations_publish_a_cell_as_a_fresh_elimination_would(seed:
         for _ in range(rng.randint(3, 8))
     ]
     hidden = set(rng.sample(cells, rng.randint(3, 10)))
-    elimination: Elimination[Key] = Elimination(_equations(groups))
+    elimination: Elimination[Key] = Elimination([g.equation() for g in groups])
     for cell in sorted(hidden):
         elimination.add(cell)
     while hidden:
