@@ -79,7 +79,8 @@ def pinned_cells(  # noqa: PLR0913  a public keyword signature (check 4's option
 
     The caller has checked that the equations alone determine none of them (but *ignore*,
     cells that may be pinned): step 2 then only runs where step 1 found nothing else, over
-    the equations connected to the tight rows (elsewhere nothing changed). One call of
+    every group and relation of each part that has tight rows (elsewhere nothing changed).
+    One call of
     :meth:`BoundSystem.pinned` (a caller that asks again of the same system keeps the
     :class:`BoundSystem`).
     """

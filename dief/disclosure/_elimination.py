@@ -234,7 +234,9 @@ class Elimination(Generic[K]):
         return col is not None and col in self._unknown
 
     def names(self, key: K) -> bool:
-        """Whether an equation names *key* (else it is no unknown, whatever is added)."""
+        """Whether an equation names *key* (else it is no unknown, whatever is added).
+        With :meth:`unknowns`, what a caller that passes these equations as another
+        system's (check 4's ``reduced=``) checks them against, as the tests do."""
         return key in self._col
 
     def unknowns(self) -> set[K]:
@@ -357,7 +359,11 @@ class Elimination(Generic[K]):
         it is (check 4's last step, :mod:`dief.disclosure._bounds`: its implicit
         equalities, read against the search's reduced equations instead of a fresh
         elimination of a region's history). A cell these equations do not name is taken
-        as an unknown that no equation names (a cell they name as a constant is one).
+        as an unknown that no equation names (a cell they name as a constant is one), so
+        *equations* and *constants* must name unknowns only: a published cell named there
+        and by no equation would count as unknown, and fewer cells would be found (check
+        4's rows name the part's unknowns alone, their constants on the right-hand
+        side).
 
         Every unknown is an affine function of the free unknowns (a pivot row
         ``a x_p + sum(b_f x_f) + constants = 0``: its vector over them is ``-b / a``; a

@@ -35,12 +35,12 @@ class _Search:
     """The state of one :func:`protect` run and its steps.
 
     ``hidden``: every suppressed cell so far (``hidden_totals``: those that are a
-    table's total); ``elimination``: the equations over every
-    listed cell, kept reduced while cells are hidden (check 3 costs one pivot step per new
-    suppression); ``dirty``: the positions of the groups to pass through :func:`fix_group`
-    again; ``given``: determined cells that are public already (the earlier issue gave
-    them away, or they follow from cells it published); ``left``: leaks of check 3 on both
-    issues that no published cell can break.
+    table's total); ``elimination``: the equations over every listed cell, kept reduced
+    while cells are hidden (check 3 costs one pivot step per new suppression; check 4's
+    step 2 reads it too, :meth:`pinned`); ``dirty``: the positions of the groups to pass
+    through :func:`fix_group` again; ``given``: determined cells that are public already
+    (the earlier issue gave them away, or they follow from cells it published);
+    ``left``: leaks of check 3 on both issues that no published cell can break.
     """
 
     __slots__ = (

@@ -26,12 +26,13 @@ from tests.integration._pipeline_helpers import DATABASE_KINDS, database_url
 from tests.integration.test_region_digests_race import JANUARY, _filled, _Interleaved
 from tests.unit.reporting_support import cycle_of
 from tests.unit.route_helpers import (
+    FIRST,
     issue_tables,
     publish_tables,
     received_table,
     route_issuer,
+    routed_facts,
 )
-from tests.unit.test_route_tables_reissue import FIRST, _facts
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -74,7 +75,7 @@ async def test_a_route_table_states_the_data_version_of_the_cases_it_counts(
     are read again; then the table states the new version with the new count."""
     async with database_url(kind, tmp_path) as url, _Interleaved(url) as store:
         await store.apply_batch("AFR", FIRST)
-        store.red, store.case = False, lambda: _facts("n5", "post_delivery")
+        store.red, store.case = False, lambda: routed_facts("n5", "post_delivery")
         sink = MemoryRecordSink()
         issuer = route_issuer(sink)
         before = await _routed(store)
@@ -108,7 +109,7 @@ async def test_a_route_table_is_not_built_on_tallies_of_other_cases(
         sink = MemoryRecordSink()
         issuer = route_issuer(sink)
         source = await RegionDigests.load(store, AFR, k=2, periods=["CSP12"])
-        await store.apply_batch("AFR", [_facts("n5", "post_delivery")])
+        await store.apply_batch("AFR", [routed_facts("n5", "post_delivery")])
         with pytest.raises(StoreChangingError, match="changed after its digests read them"):
             await publish_tables(store, issuer, source)
         assert not sink.sent

@@ -156,3 +156,26 @@ def case_facts(
 
 def cycle_tally(count: int, contributors: int) -> Tally:
     return Tally(count, contributors, ("CSP12",))
+
+
+def routed_facts(node: str, stage: str, *, routed: bool = True) -> CaseFacts:
+    """A case of AFR from *node* at *stage*, routed through EEG unless not *routed*."""
+    return case_facts(node, stage=stage, related=("EEG",) if routed else ())
+
+
+#: Through EEG: stockpile 1 case (n1, one contributor), at_import 3 (n2-n4), post_delivery
+#: 2 (n5, n6). The sending region's own cells all have three contributors or more, so its
+#: digest and summary row publish every one of them (nothing is tainted).
+FIRST = [
+    routed_facts("n1", "stockpile"),
+    routed_facts("n2", "at_import"),
+    routed_facts("n3", "at_import"),
+    routed_facts("n4", "at_import"),
+    routed_facts("n5", "post_delivery"),
+    routed_facts("n6", "post_delivery"),
+    routed_facts("n7", "stockpile", routed=False),
+    routed_facts("n8", "stockpile", routed=False),
+    routed_facts("n7", "post_delivery", routed=False),
+]
+#: n5 (a State of the receiving region's meeting) posts two late post_delivery cases
+LATE = [routed_facts("n5", "post_delivery"), routed_facts("n5", "post_delivery")]

@@ -14,8 +14,14 @@ from dief.aggregator.store import CaseStore
 from dief.database import sqlite_url
 from dief.testing import MemoryRecordSink
 from dief.wire import RouteTable
-from tests.unit.route_helpers import issue_tables, received_table, route_issuer
-from tests.unit.test_route_tables_reissue import FIRST, LATE, _facts
+from tests.unit.route_helpers import (
+    FIRST,
+    LATE,
+    issue_tables,
+    received_table,
+    route_issuer,
+    routed_facts,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -43,7 +49,7 @@ async def test_a_reissue_of_the_same_cases_sends_nothing_and_other_cases_do(
     assert first.data_version == await _token(afr)
     assert await issue_tables(afr, issuer) == 0  # unchanged data: nothing republished
     # a case on no route: the table's cells are the same, its cases' cycle is not
-    await afr.apply_batch("AFR", [_facts("n9", "stockpile", routed=False)])
+    await afr.apply_batch("AFR", [routed_facts("n9", "stockpile", routed=False)])
     assert await issue_tables(afr, issuer) == 1
     second = await received_table(sink, tmp_path, "eeg2")
     assert second.data_version == await _token(afr) != first.data_version

@@ -37,9 +37,8 @@ from dief.secretariat import ReceivedDigest, SecretariatStore, StoreOutcome
 from dief.testing import FakeClock, MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import TYPE_ROUTE_TABLE
-from tests.unit.route_helpers import KEM, LATER, SIGN, cycle_tally, route_issuer
+from tests.unit.route_helpers import FIRST, KEM, LATER, SIGN, cycle_tally, route_issuer
 from tests.unit.secretariat_support import CATALOGUE, ISSUED, KEYS
-from tests.unit.test_route_tables_reissue import FIRST
 
 if TYPE_CHECKING:
     from pathlib import Path

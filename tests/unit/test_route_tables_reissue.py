@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from dief.aggregator import TOTAL, CaseFacts
+from dief.aggregator import TOTAL
 from dief.aggregator.store import CaseStore
 from dief.digests import RegionDigests
 from dief.disclosure import CellId, Tally
@@ -42,7 +42,8 @@ from tests.unit.route_helpers import (
     AFR,
     DATABASE_KINDS,
     EEG,
-    case_facts,
+    FIRST,
+    LATE,
     database_pair,
     publish_tables,
     receive_table,
@@ -59,26 +60,6 @@ STAGE = "transfer_stage"
 P, A, B = (STAGE, "stockpile"), (STAGE, "at_import"), (STAGE, "post_delivery")
 
 
-def _facts(node: str, stage: str, *, routed: bool = True) -> CaseFacts:
-    return case_facts(node, stage=stage, related=("EEG",) if routed else ())
-
-
-#: Through EEG: stockpile 1 case (n1, one contributor), at_import 3 (n2-n4), post_delivery
-#: 2 (n5, n6). The sending region's own cells all have three contributors or more, so its
-#: digest and summary row publish every one of them (nothing is tainted).
-FIRST = [
-    _facts("n1", "stockpile"),
-    _facts("n2", "at_import"),
-    _facts("n3", "at_import"),
-    _facts("n4", "at_import"),
-    _facts("n5", "post_delivery"),
-    _facts("n6", "post_delivery"),
-    _facts("n7", "stockpile", routed=False),
-    _facts("n8", "stockpile", routed=False),
-    _facts("n7", "post_delivery", routed=False),
-]
-#: n5 (a State of the receiving region's meeting) posts two late post_delivery cases
-LATE = [_facts("n5", "post_delivery"), _facts("n5", "post_delivery")]
 #: what the reader knows changed between the issues: its own cases, nothing else
 DELTA: dict[CellId, int] = {TOTAL: 2, B: 2}
 
