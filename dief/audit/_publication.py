@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from dief.audit._documents import ReaderView, TableKey
-    from dief.audit._highs import HighsSession
+    from dief._highs import HighsSession
     from dief.audit._solve import Block, Reduced
     from dief.audit._system import LinearSystem
 

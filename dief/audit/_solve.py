@@ -18,7 +18,7 @@ import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no type
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp  # type: ignore[import-untyped]  # scipy ships no type information
 from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]  # scipy ships no type information
 
-from dief.audit._highs import HighsSession, session
+from dief._highs import HighsSession, session
 from dief.audit._propagate import propagate
 from dief.exceptions import ConfigurationError
 

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dief.audit._highs import session
+from dief._highs import session
 from dief.audit._propagate import propagate
 from dief.audit._solve import SLACK, intervals
 

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
     from dief.disclosure._elimination import Elimination
 
-__all__ = ["BoundSystem", "pinned_cells"]
+__all__ = ["BoundSystem", "Cone", "pinned_cells"]
 
 
 def pinned_cells(  # noqa: PLR0913  a public keyword signature (check 4's options)
@@ -95,6 +95,20 @@ class _Tight:
 
     at_least: frozenset[Key]
     extra: tuple[dict[Key, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Cone:
+    """Step 1's programme around the true counts (:func:`tight_around`), where they are a
+    solution: the directions ``d`` over *cells* (column order) that stay in the solutions
+    satisfy *equations* (``row . d = 0``) and *rows* (``row . d <= 0``, the inequalities
+    tight at the true counts); *row_cells*: a least-value row's cell, else ``None`` (a
+    table's link)."""
+
+    cells: tuple[Key, ...]
+    equations: list[dict[int, float]]
+    rows: list[dict[int, float]]
+    row_cells: tuple[Key | None, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,25 +469,52 @@ class BoundSystem:
             return 0.0
         return 1.0 if self._counts.get(cell, 0) > 0 else zero
 
-    def _solve(self, cells: list[Key], lower: tuple[float, ...]) -> _Tight | None:
-        """The tight rows of one part (``None``: no solution)."""
-        rows, of_cell, tables = self._index()
+    def cone(self, cells: Sequence[Key], unlisted: Collection[Key]) -> Cone | None:
+        """Step 1's programme around the true counts over the unknown *cells* (their least
+        values as :meth:`pinned` takes them), or ``None`` where the true counts are no
+        solution there (:class:`Cone`)."""
+        lower = tuple(self._least(c, unlisted, 1.0) for c in cells)
+        return self._cone(list(cells), lower)
+
+    def _cone(self, cells: list[Key], lower: tuple[float, ...]) -> Cone | None:
+        around = self._around(cells, lower)
+        return around if isinstance(around, Cone) else None
+
+    def _around(
+        self, cells: list[Key], lower: tuple[float, ...]
+    ) -> Cone | tuple[dict[Key, int], tuple[list[dict[int, float]], list[float]], list[float]]:
+        """:class:`Cone` where the true counts are a solution over *cells*, else what the
+        homogenised programme needs: the column index, the equations and the true counts."""
+        rows, of_cell, _ = self._index()
         index = {cell: i for i, cell in enumerate(cells)}
         wanted = sorted({i for c in cells for i in of_cell.get(c, ())})
         eq = equations_rows([rows[i] for i in wanted], index, self._counts)
         truth = [float(self._counts.get(c, 0)) for c in cells]
         parts_tables = {c[0] for c in cells}
-        if (
+        if not (
             all(low <= t for low, t in zip(lower, truth, strict=True))
             and not any(self._links().get(t, _NO_LINKS).broken for t in parts_tables)
             and satisfies(eq, truth)
         ):
-            # the true counts are a solution: a row strict there is no implicit equality,
-            # so only the rows tight there are built and asked
-            ub_rows, ub_cells = self._tight_rows(cells, index, lower, truth, parts_tables)
-            tight: set[int] | None = tight_around(eq[0], ub_rows, len(cells), ())
+            return index, eq, truth
+        # the true counts are a solution: a row strict there is no implicit equality, so
+        # only the rows tight there are built and asked
+        ub_rows, ub_cells = self._tight_rows(cells, index, lower, truth, parts_tables)
+        return Cone(tuple(cells), eq[0], ub_rows, tuple(ub_cells))
+
+    def _solve(self, cells: list[Key], lower: tuple[float, ...]) -> _Tight | None:
+        """The tight rows of one part (``None``: no solution)."""
+        around = self._around(cells, lower)
+        tight: set[int] | None
+        if isinstance(around, Cone):
+            ub_rows, ub_cells = around.rows, list(around.row_cells)
+            tight = tight_around(around.equations, ub_rows, len(cells), ())
         else:
-            own = {key: self._counts[key] for t in parts_tables for key in tables.get(t, ())}
+            index, eq, truth = around
+            tables = self._index()[2]
+            own = {
+                key: self._counts[key] for t in {c[0] for c in cells} for key in tables.get(t, ())
+            }
             ub_rows, ub_rhs, ub_cells = inequalities(index, own, lower)
             tight = tight_anyway(eq, (ub_rows, ub_rhs), truth)
         if tight is None:

@@ -381,14 +381,27 @@ class Elimination(Generic[K]):
         for key in among:
             if key in fixed or (key in self._col and key not in self):
                 continue
+            if not self._within(key, support, outside):
+                continue  # an entry no row of N has: never cleared (the vector not built)
             vector = self._combined({key: 1}, outside)
-            if vector and not vector.keys() <= support:
-                continue
             for col in [c for c in vector if c in pivots]:
                 vector = _eliminate(vector, col, pivots[col])
             if not vector:
                 out.add(key)
         return out
+
+    def _within(self, key: K, support: Collection[int], outside: Mapping[K, int]) -> bool:
+        """Whether every entry of *key*'s vector over the free unknowns (:meth:`_combined`)
+        is a column of *support* (a pivot's vector has its row's free unknowns' columns)."""
+        col = self._col.get(key)
+        if col is None:
+            own = outside.get(key)
+            return own is not None and own in support
+        index = self._pivot_of.get(col)
+        if index is None:
+            return col in support
+        unknown = self._unknown
+        return all(c in support for c in self._rows[index] if c != col and c in unknown)
 
     def _combined(self, equation: Mapping[K, int], outside: dict[K, int]) -> Row:
         """*equation*'s vector over the free unknowns (see :meth:`determined_with`): each

@@ -41,9 +41,10 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from dief.disclosure._choice import forced, least_value
+from dief.disclosure._kept import KeptCheck4
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Sequence
 
     from dief.disclosure._search import _Search
     from dief.disclosure._suppression import Earlier, Group, Key, SortKey
@@ -56,7 +57,7 @@ __all__ = ["PRUNE_BY_DEFAULT", "prune"]
 #: the reader of both issues links to the earlier issue) is gone since the cells of
 #: unchanged tables (the attack suites pass pruned). docs/audit.md, "Which totals stay
 #: hidden"
-PRUNE_BY_DEFAULT = False
+PRUNE_BY_DEFAULT = True
 
 
 def prune(
@@ -73,37 +74,21 @@ def prune(
     published (the search's state updated: not hidden, constants of its reduced
     equations).
 
-    Checks 1-3 (and the check on both issues) run cell by cell. Check 4 first runs on the
-    part of the system near the cell (:func:`_pinned_nearby`: a reader who knows less, so
-    what it pins the whole reader pins too, and the cell is refused), then once over the
-    whole system for every cell published so far (one linear programme where they all
-    pass); where that pins a cell, the first cell of the order whose publication does
-    (bisected) is refused, the ones after it are hidden again and tried anew."""
+    One pass: each class is checked against everything published before it (a
+    publication only adds to what a reader knows, so a class refused stays refused).
+    Checks 1-3 (and the check on both issues) run first; with *bounds*, check 4 over the
+    whole system, kept in HiGHS across the candidates
+    (:class:`~dief.disclosure._kept.KeptCheck4`), or asked of the search's
+    :class:`~dief.disclosure._bounds.BoundSystem` where that cannot be kept."""
     candidates = sorted((c for c in search.hidden & search.reserve if c not in fixed), key=order)
     queue = _classes(search, candidates, fixed)
+    kept = KeptCheck4.start(search) if bounds and queue else None
     published: list[Key] = []
-    # check 4 near each cell: a filter only (the check over the whole system decides). A
-    # pass is kept; a refusal holds only while the classes published before it stay
-    # published, so a round that hides some of them again asks again (issue #15: EEG's
-    # 2024-05 total was refused for a pin through 2024-Q1's total, hidden again after)
-    nearby: dict[Key, bool] = {}
-    while queue:
-        pending = [
-            twins
-            for twins in queue
-            if all(c in search.hidden for c in twins)
-            and _safe_to_publish(search, twins, both=both, nearby=nearby if bounds else None)
-        ]
-        bad = _first_unsafe(search, pending) if bounds and pending else None
-        if bad is None:
-            published.extend(c for twins in pending for c in twins)
-            break
-        for twins in pending[bad:]:
-            for cell in twins:
-                search.hide(cell)
-        published.extend(c for twins in pending[:bad] for c in twins)
-        queue = queue[queue.index(pending[bad]) + 1 :]
-        nearby = {cell: pinned for cell, pinned in nearby.items() if not pinned}
+    for twins in queue:
+        if all(c in search.hidden for c in twins) and _safe_to_publish(
+            search, twins, both=both, bounds=bounds, kept=kept
+        ):
+            published.extend(twins)
     return published
 
 
@@ -144,12 +129,13 @@ def _safe_to_publish(
     twins: Sequence[Key],
     *,
     both: Earlier | None,
-    nearby: dict[Key, bool] | None,
+    bounds: bool,
+    kept: KeptCheck4 | None,
 ) -> bool:
     """Publish *twins* (a class of :func:`_classes`) if, with everything else as it is,
-    checks 1-3 (and the check on both issues) hold and, with *nearby* (check 4's results
-    near each cell, as first found), check 4 near each; else leave the search's state as
-    it was. Returns whether they were published."""
+    checks 1-3 (and the check on both issues) hold and, with *bounds*, check 4 (*kept*,
+    else the search's own); else leave the search's state (and *kept*'s) as it was.
+    Returns whether they were published."""
     accepted = search.given | search.free
     done: list[Key] = []
     try:
@@ -166,12 +152,8 @@ def _safe_to_publish(
             return False
         if both is not None and _joint_leaks(search, both):
             return False
-        if nearby is not None:
-            for cell in twins:
-                if cell not in nearby:
-                    nearby[cell] = _pinned_nearby(search, cell)
-                if nearby[cell]:
-                    return False
+        if bounds and _pins(search, twins, kept):
+            return False
         done.clear()
         return True
     finally:
@@ -179,59 +161,19 @@ def _safe_to_publish(
             search.hide(cell)
 
 
-def _first_unsafe(search: _Search, pending: Sequence[tuple[Key, ...]]) -> int | None:
-    """Check 4 over the whole system with every class of *pending* published (the
-    search's state): ``None`` if nothing is pinned, else the position in *pending* of a
-    class whose publication, after the ones before it, pins a cell (bisected: with the
-    classes before it published nothing is, with it too something is)."""
-
-    def pins(count: int) -> bool:
-        later = {c for twins in pending[count:] for c in twins}
-        unknown = {c for c in search.hidden if c not in search.known} | later
-        return bool(_pinned(search, unknown, search.live, search.counts))
-
-    if not pins(len(pending)):
-        return None
-    # nothing pinned with low published, something with high; the first cells are the
-    # largest (a half's, a window's total), where such a pin was found most: doubling first
-    low, high = 0, 1
-    while high < len(pending) and not pins(high):
-        low, high = high, min(2 * high, len(pending))
-    while high - low > 1:
-        middle = (low + high) // 2
-        if pins(middle):
-            high = middle
-        else:
-            low = middle
-    return low
-
-
-def _pinned(
-    search: _Search,
-    unknown: Collection[Key],
-    groups: Sequence[Group],
-    counts: Mapping[Key, int],
-    relations: Sequence[Mapping[Key, int]] | None = None,
-) -> set[Key]:
-    """The cells of *unknown* a reader of *groups*, *relations* (default: the search's),
-    the bounds and every other cell of *counts* pins, ``given`` and ``free`` aside."""
-    from dief.disclosure._bounds import pinned_cells  # noqa: PLC0415  it imports _suppression, which imports _search
-
-    ignore = search.given | search.free
-    if groups is search.live and relations is None and counts is search.counts:
-        # the run's own system: its parts no publication changed are not solved again
+def _pins(search: _Search, twins: Sequence[Key], kept: KeptCheck4 | None) -> bool:
+    """Check 4 with *twins* published (the search's state): whether an unknown (but a
+    given or free cell) is pinned. *kept* takes them as known, and frees them again
+    where they pin one."""
+    if kept is None:
+        unknown = {c for c in search.hidden if c not in search.known}
+        ignore = search.given | search.free
         found = search.check4.pinned(unknown, unlisted=search.unlisted, ignore=ignore)
-        return found - ignore
-    found = pinned_cells(
-        counts,
-        unknown,
-        groups,
-        relations=search.relations if relations is None else relations,
-        unlisted=search.unlisted,
-        ignore=ignore,
-        floors=search.floors,
-    )
-    return found - ignore
+        return bool(found - ignore)
+    if kept.publish(twins):
+        kept.reopen(twins)
+        return True
+    return False
 
 
 def _leaks(search: _Search, group: Group) -> bool:
@@ -261,56 +203,3 @@ def _joint_leaks(search: _Search, both: Earlier) -> bool:
     both = dataclasses.replace(both, unchanged=both.unchanged & frozenset(search.known))
     found = determined_cells(search.hidden, search.live, earlier=both, relations=search.relations)
     return bool(found - search.left - search.free)
-
-
-#: how many steps through unknown cells the part of the system near a cell reaches, where
-#: check 4 runs on each cell the pruning tries (:func:`_pinned_nearby`)
-NEAR = 3
-
-
-def _pinned_nearby(search: _Search, cell: Key) -> bool:
-    """Check 4 for a reader who knows only the part of the system near *cell* (the unknown
-    cells :data:`NEAR` steps away through groups, relations and the bounds' links, closed
-    under a table's item categories): every equation and bound naming an unknown cell
-    further out is dropped. That reader knows less than the whole one, so a cell it pins
-    the whole reader pins too (the cell is refused at once); one it does not pin still
-    waits for the check over the whole system (:func:`_first_unsafe`)."""
-    linked, linked_of = search.bound_links()
-    near = _near(cell, search.unknown, [(search.live, search.groups_of), (linked, linked_of)])
-    for group in linked:
-        # a table's item categories together: a bound over part of them is no bound
-        if len(group.members) > 1 and any(c in near for c in group.cells):
-            near.update(c for c in group.cells if search.unknown(c))
-    unknown = near - {cell}
-    if not unknown:
-        return False
-
-    def inside(cells: Iterable[Key]) -> bool:
-        return all(c in near or not search.unknown(c) for c in cells)
-
-    counts = {k: v for k, v in search.counts.items() if k in near or not search.unknown(k)}
-    seen = {i for c in near for i in search.groups_of.get(c, ())}
-    groups = [search.live[i] for i in sorted(seen) if inside(search.live[i].cells)]
-    relations = [r for r in search.relations if any(c in near for c in r) and inside(r)]
-    return bool(_pinned(search, unknown, groups, counts, relations))
-
-
-def _near(
-    start: Key,
-    unknown: Callable[[Key], bool],
-    indexed: Sequence[tuple[Sequence[Group], Mapping[Key, Sequence[int]]]],
-) -> set[Key]:
-    """The unknown cells at most :data:`NEAR` steps from *start* (itself included) through
-    the groups of every indexed group list, a group's unknown cells taken together."""
-    seen = {start}
-    frontier = [start]
-    for _ in range(NEAR):
-        reached: list[Key] = []
-        around = (g[i].cells for key in frontier for g, of in indexed for i in of.get(key, ()))
-        for cells in around:
-            for other in cells:
-                if other not in seen and unknown(other):
-                    seen.add(other)
-                    reached.append(other)
-        frontier = reached
-    return seen

@@ -17,7 +17,6 @@ from dief.disclosure import (
     Group,
     Key,
     Protection,
-    _prune,
     determined_cells,
     protect,
 )
@@ -28,9 +27,8 @@ from tests.unit.reporting_attack import Issue, recover
 
 if TYPE_CHECKING:
     import random
-    from collections.abc import Collection, Sequence
+    from collections.abc import Collection
 
-    from dief.disclosure._search import _Search
 
 # ------------------------------------------------------------------------ trend test
 
@@ -500,7 +498,7 @@ def test_publishing_every_total_the_search_hid_gives_cells_away() -> None:
     one cell; with only March's hidden, the quarter's sum computes it."""
     counts, primary, groups = _cascade()
     totals = {_M1, _M2, _M3, _Q1}
-    done = protect(counts, primary, groups, reserve=totals, bounds=True)
+    done = protect(counts, primary, groups, reserve=totals, bounds=True, prune=False)
     naive = done.suppressed - totals
     assert _leaked(counts, naive, groups) == primary - {("2026-02", "kind", v) for v in "ab"}
     assert _M3 in _leaked(counts, naive | {_M3}, groups)
@@ -538,52 +536,12 @@ def test_a_total_and_its_sole_value_are_published_again_together() -> None:
     groups = [g for g in groups if g.marginal != _M2] + [Group(_M2, (sole,))]
     primary -= set(feb)
     totals = {_M1, _M2, _M3, _Q1}
-    searched = protect(counts, primary, groups, reserve=totals, bounds=True)
+    searched = protect(counts, primary, groups, reserve=totals, bounds=True, prune=False)
     assert {_M2, sole} <= searched.secondary  # the cascade took both
     done = protect(counts, primary, groups, reserve=totals, bounds=True, prune=True)
     assert done.secondary == {_M1, _M3}
     assert _leaked(counts, done.suppressed, groups) == set()
     assert _leaked(counts, done.suppressed - {_M1}, groups)
-
-
-def _renamed(cell: Key, year: str) -> Key:
-    return (year + cell[0][4:], *cell[1:])
-
-
-def test_a_cell_refused_near_a_class_hidden_again_is_tried_again(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Check 4 near a cell is asked with the classes tried before it published; where the
-    check over the whole system then hides one of them again, a refusal that rested on it
-    no longer holds, and the cell is tried again (issue #15: on the realistic forum EEG's
-    2024-05 total was refused for a pin of 2024-03's through 2024-Q1's total, which the
-    whole check hid again; the audit let 2024-05 go). Two cascades, 2026 and 2027, each
-    publishing February's total again: here 2027's is pinned near it while 2026's is
-    published, and 2026's is refused by the whole check."""
-    counts, primary, groups = _cascade()
-    counts.update({_renamed(c, "2027"): n for c, n in list(counts.items())})
-    primary |= {_renamed(c, "2027") for c in primary}
-    groups += [
-        Group(_renamed(g.marginal, "2027"), tuple(_renamed(m, "2027") for m in g.members))
-        for g in groups
-    ]
-    first, then = _M2, _renamed(_M2, "2027")
-    totals = {t for c in (_M1, _M2, _M3, _Q1) for t in (c, _renamed(c, "2027"))}
-    done = protect(counts, primary, groups, reserve=totals, bounds=True, prune=True)
-    assert first not in done.secondary
-    assert then not in done.secondary
-
-    def near(search: _Search, cell: Key) -> bool:
-        return cell == then and first not in search.hidden
-
-    def whole(search: _Search, pending: Sequence[tuple[Key, ...]]) -> int | None:
-        return next((i for i, twins in enumerate(pending) if first in twins), None)
-
-    monkeypatch.setattr(_prune, "_pinned_nearby", near)
-    monkeypatch.setattr(_prune, "_first_unsafe", whole)
-    done = protect(counts, primary, groups, reserve=totals, bounds=True, prune=True)
-    assert first in done.secondary  # refused by the whole check
-    assert then not in done.secondary  # its refusal near it rested on `first` published
 
 
 def test_the_pruning_never_publishes_a_cell_an_earlier_issue_suppressed() -> None:

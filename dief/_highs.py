@@ -1,11 +1,15 @@
-"""One HiGHS model per block, re-solved for each objective (a warm simplex start).
+"""One HiGHS model kept across solves (a warm simplex start), for the disclosure audit and
+the pruning's check 4.
 
 ``scipy.optimize.linprog(method="highs")`` builds and presolves the model anew for every
 call: for a block of 2,000 unknowns that is about 20 ms, twice per suppressed cell. The
 HiGHS bundled with scipy (pinned, 1.17.1) can keep the model and change only the cost
-vector, so each further solve starts from the last basis (about 1 ms). That object is
-private to scipy: when it is missing, :func:`session` gives ``None`` and the caller uses
-``linprog``, which solves the same programmes with the same solver.
+vector or a few bounds, so each further solve starts from the last basis (about 1 ms).
+That object is private to scipy: when it is missing, :func:`session` gives ``None`` and
+the caller solves the same programmes with ``linprog`` (the audit) or asks the programme
+anew each time (:mod:`dief.disclosure._kept`). Shared by :mod:`dief.audit`, whose method
+stays independent of the search's (a solver is not a method), and
+:mod:`dief.disclosure`.
 """
 
 from __future__ import annotations
@@ -99,6 +103,26 @@ class HighsSession:
     def solution(self) -> np.ndarray:
         return np.asarray(self._highs.getSolution().col_value, dtype=float)
 
+    def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """The bounds of *cols* from now on (the model's own, which :meth:`push` restores)."""
+        idx = np.asarray(cols, dtype=np.int32)
+        lower = np.asarray(lower, dtype=float)
+        upper = np.where(np.isinf(upper), _h.kHighsInf, upper).astype(float)
+        self._highs.changeColsBounds(len(idx), idx, lower, upper)
+        self._lower[idx] = lower
+        self._upper[idx] = upper
+
+    def optimum(self) -> np.ndarray | None:
+        """A solution minimising the model's own costs (:func:`session`'s *cost*) from the
+        last basis, or ``None`` where HiGHS finds none. For a model whose costs only this
+        changes (:meth:`minimise`, :meth:`maximise`, :meth:`seed` and :meth:`push` set
+        their own)."""
+        h = self._highs
+        h.changeObjectiveSense(_h.ObjSense.kMinimize)
+        h.run()
+        self.solves += 1
+        return self.solution() if h.getModelStatus() == _h.HighsModelStatus.kOptimal else None
+
 
 def session(  # noqa: PLR0913, PLR0917  the block's LP: its four matrices and two bounds
     a_eq: sp.csr_matrix,
@@ -107,8 +131,10 @@ def session(  # noqa: PLR0913, PLR0917  the block's LP: its four matrices and tw
     b_ub: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
+    cost: np.ndarray | None = None,
 ) -> HighsSession | None:
-    """A kept HiGHS model of ``a_eq x = b_eq, a_ub x <= b_ub, lower <= x <= upper``."""
+    """A kept HiGHS model of ``a_eq x = b_eq, a_ub x <= b_ub, lower <= x <= upper``;
+    *cost*: its own objective (minimised by :meth:`HighsSession.optimum`; default none)."""
     if _h is None:  # pragma: no cover
         return None
     n = a_eq.shape[1]
@@ -119,7 +145,7 @@ def session(  # noqa: PLR0913, PLR0917  the block's LP: its four matrices and tw
     lp.a_matrix_.num_col_ = n
     lp.a_matrix_.num_row_ = matrix.shape[0]
     lp.a_matrix_.format_ = _h.MatrixFormat.kColwise
-    lp.col_cost_ = np.zeros(n)
+    lp.col_cost_ = np.zeros(n) if cost is None else np.asarray(cost, dtype=float)
     col_lower = np.asarray(lower, dtype=float)
     col_upper = np.where(np.isinf(upper), _h.kHighsInf, upper).astype(float)
     lp.col_lower_ = col_lower
