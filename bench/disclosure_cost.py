@@ -21,7 +21,7 @@ the index; ``other`` is the rest (file comparison and writes, the manifest). The
 shared: compare the columns of one run (the load average is written beside them).
 
     python3 -m uv run python -m bench.disclosure_cost [--cases 600] [--years 2 10]
-        [--realistic] [--regions AFR ...] [--prune] [--repeat 3]
+        [--realistic] [--regions AFR ...] [--no-prune] [--repeat 3]
 
 Writes ``bench/results/disclosure_cost-<cases|realistic>.json`` and ``.md``.
 """
@@ -340,7 +340,10 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of every length, run in turn")
     parser.add_argument(
-        "--prune", action="store_true", help="prune first issues (PRUNE_BY_DEFAULT on)"
+        "--no-prune",
+        dest="prune",
+        action="store_false",
+        help="first issues not pruned (PRUNE_BY_DEFAULT off; the default before session 16)",
     )
     parser.add_argument(
         "--full-months",
@@ -372,15 +375,16 @@ def main() -> None:
             run.update(years=years, run=round_, whole=args.whole, prune=args.prune)
             print(json.dumps(run), flush=True)
             runs.append(run)
-    name = ("realistic" if args.realistic else str(args.cases)) + ("-pruned" if args.prune else "")
+    name = "realistic" if args.realistic else str(args.cases)
+    name += "" if args.prune else "-unpruned"
     name += ("-full-months" if args.full_months else "") + ("-no-plan" if args.no_plan else "")
     title = (
         "The realistic forum (`realistic_cases`, about 40 cases per region and year)"
         if args.realistic
         else f"{args.cases} synthetic cases (seed 17) over each length"
     )
-    if args.prune:
-        title += ", first issues pruned"
+    if not args.prune:
+        title += ", first issues not pruned"
     if args.full_months:
         title += ", full months"
     if args.no_plan:

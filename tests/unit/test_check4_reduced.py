@@ -7,15 +7,22 @@ hides and the pruning publishes), with relations, floors, unlisted cells and ign
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 import pytest
 
-from dief.disclosure import _search
+from dief.disclosure import _kept, _prune, _search
 from dief.disclosure._bounds import BoundSystem
+from dief.disclosure._bounds_lp import ITEMS
 from dief.disclosure._elimination import Elimination
-from dief.disclosure._suppression import Group, Key, determined_cells, protect
+from dief.disclosure._suppression import Group, Key, Protection, determined_cells, protect
 from dief.exceptions import UnprotectedCellError
 from tests.unit.bounds_helpers import quarter_tables
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from dief.disclosure._kept import KeptCheck4
 
 SYSTEMS = 60
 
@@ -188,3 +195,75 @@ def test_a_search_reads_check_four_as_a_fresh_system_does(
     fresh = BoundSystem(counts, groups, relations=relations)
     hidden = set(done.suppressed)
     assert not _exact(fresh, hidden, frozenset(), frozenset(), groups, relations)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_pruning_reads_check_four_as_a_fresh_system_does(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pruning's check 4 kept in HiGHS (:class:`~dief.disclosure._kept.KeptCheck4`:
+    a cell's column bound to zero, the last basis kept, step 2 read off the search's reduced
+    equations over the cell's block): at every class it tries, its answer is what a fresh
+    system, asked from scratch with that class published, pins; a refused class leaves
+    nothing pinned behind it, and the pattern is the one the search's own (unkept) check 4
+    gives."""
+    rng = random.Random(2000 + seed)
+    counts, groups = quarter_tables(rng)
+    relations = _relations(rng, counts)
+    cells = sorted(counts)
+    primary = set(rng.sample(cells, rng.randint(1, 3)))
+    reserve = frozenset(c for c in cells if c[1:] == ("_total", "_all") and c not in primary)
+    # free cells (least 0, ignored): held at 0 they let step 2 run
+    free = frozenset(c for c in cells if c not in reserve and rng.random() < 0.2) - primary
+    original = _prune._pins
+    asked: list[bool] = []
+
+    def checked(search: _search._Search, twins: Sequence[Key], kept: KeptCheck4 | None) -> bool:
+        unknown = {c for c in search.hidden if c not in search.known}
+        ignore = frozenset(search.given | search.free)
+        fresh = BoundSystem(counts, groups, relations=relations, floors=search.floors)
+        expected = _exact(fresh, unknown, search.unlisted, ignore, groups, relations) - ignore
+        got = original(search, twins, kept)
+        assert got == bool(expected), (twins, sorted(expected))
+        asked.append(kept is not None)
+        return got
+
+    def run() -> Protection:
+        return protect(
+            counts,
+            primary,
+            groups,
+            relations=relations,
+            bounds=True,
+            reserve=reserve,
+            free=free,
+            prune=True,
+        )
+
+    monkeypatch.setattr(_prune, "_pins", checked)
+    try:
+        done = run()
+    except UnprotectedCellError:
+        return  # an unprotectable system: nothing to compare
+    assert all(asked)  # a first issue from true counts: always kept
+    fresh = BoundSystem(counts, groups, relations=relations)
+    hidden = set(done.suppressed)
+    assert not _exact(fresh, hidden, frozenset(), free, groups, relations) - free
+    # the search's own check 4, asked from scratch each time, gives the same pattern
+    monkeypatch.setattr(_kept.KeptCheck4, "start", classmethod(lambda _cls, _search: None))
+    assert run().suppressed == done.suppressed
+
+
+def test_the_pruning_refuses_a_total_that_pins_its_one_item_category() -> None:
+    """A month of 3 cases, one kind (``a``, the total's twin) and one item category (``i``,
+    fewer than k contributors: primary). ``i`` is at most the total and, the only item, at
+    least it: equal in every solution, a tight link no equation states. The search hides
+    the total (and its twin) to protect ``i``; the pruning tries them and must refuse, by
+    check 4's step 2 alone (``i`` is not at its least value, and no equation names it)."""
+    t, a, i = ("2026-01", "_total", "_all"), ("2026-01", "kind", "a"), ("2026-01", ITEMS, "x")
+    counts = {t: 3, a: 3, i: 3}
+    groups = [Group(t, (a,))]
+    done = protect(counts, {i}, groups, bounds=True, reserve={t}, prune=True)
+    assert done.suppressed == {t, a, i}
+    assert not BoundSystem(counts, groups).pinned({t, a, i})
+    assert BoundSystem(counts, groups).pinned({i}) == {i}
