@@ -287,6 +287,47 @@ class Elimination(Generic[K]):
                 self._set(index, _eliminate(self._rows[index], f, pivot))
         self._pivot(f, own)
 
+    def clone(self) -> Elimination[K]:
+        """An independent copy of the state (rows are replaced, never changed in place, so
+        they are shared)."""
+        other: Elimination[K] = Elimination(())
+        other._col = dict(self._col)
+        other._key = list(self._key)
+        other._rows = dict(self._rows)
+        other._where = {col: set(rows) for col, rows in self._where.items()}
+        other._pivot_of = dict(self._pivot_of)
+        other._pivot_rows = set(self._pivot_rows)
+        other._pivot_col = dict(self._pivot_col)
+        other._unknown = set(self._unknown)
+        other._hcount = dict(self._hcount)
+        other._single = set(self._single)
+        return other
+
+    def constrain(self, equation: Mapping[K, int]) -> None:
+        """Add *equation* (a cell no equation named yet gets a column, a constant until
+        :meth:`add`): reduced by the pivot rows, it pivots on an unknown entry left (every
+        other row reduced by it), else is a row of constants."""
+        row: Row = {}
+        for key, value in equation.items():
+            if value:
+                col = self._column(key)
+                row[col] = row.get(col, 0) + value
+        row = {c: v for c, v in row.items() if v}
+        for col in [c for c in row if c in self._pivot_of]:
+            row = _eliminate(row, col, self._rows[self._pivot_of[col]])
+        if not row:
+            return
+        index = len(self._rows)  # rows are numbered 0, 1, ... and never dropped
+        self._set(index, row)
+        rest = [c for c in row if c in self._unknown]
+        if not rest:
+            return
+        f = min(rest)
+        for other in sorted(self._where.get(f, ())):
+            if other != index:
+                self._set(other, _eliminate(self._rows[other], f, row))
+        self._pivot(f, index)
+
     def sources(self, key: K) -> list[tuple[K, bool]]:
         """The cells, not unknown, that the determined *key* is computed from (empty if it
         is not determined), each with whether making it unknown alone would make *key*

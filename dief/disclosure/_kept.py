@@ -4,23 +4,29 @@
 The pruning asks, for each hidden reserved cell in turn, whether publishing it pins an
 unknown (check 4, :mod:`dief.disclosure._bounds`). Asked part by part from scratch, that
 is one linear programme over the cell's part per candidate, and at 10 years a part is a
-third of a region's history (82 s of pruning on 600 cases, session 15). Here the whole
-system's step-1 programme around the true counts (:class:`~dief.disclosure._bounds.Cone`:
-directions ``d`` with ``A d = 0``, ``G_T d + s <= 0``, ``0 <= s <= 1``, maximise the sum
-of ``s``) is built once, when the search has reached its fixed point, and kept in HiGHS
-(:mod:`dief._highs`). Publishing a cell is the bound ``d = 0`` on its column, and the
-next solve starts from the last basis. The rows whose slack stays at zero are the
-implicit equalities of the system with those cells published (the programme's parts are
-independent blocks, so this is :meth:`~dief.disclosure._bounds.BoundSystem.pinned`'s step
-1 on every part at once); step 2 reads them against the search's reduced equations
-(:meth:`~dief.disclosure._elimination.Elimination.determined_with`), as the search's own
-check 4 does. A refused cell's column is freed again.
+third of a region's history (82 s of pruning on 600 cases, session 15). Here both steps
+are kept from one candidate to the next:
 
-A publication only adds to what a reader knows, so a cell refused stays refused: one
-pass over the candidates, in order, each checked exactly against everything published
-before it. Where the true counts are no solution somewhere (never in a first issue built
-from consistent counts) or scipy's HiGHS binding is missing, :meth:`KeptCheck4.start`
-gives ``None`` and the pruning asks the search's :class:`BoundSystem` instead.
+* **Step 1.** The whole system's programme around the true counts
+  (:class:`~dief.disclosure._bounds.Cone`: directions ``d`` with ``A d = 0``,
+  ``G_T d + s <= 0``, ``0 <= s <= 1``, maximise the sum of ``s``) is built once, when the
+  search has reached its fixed point, and kept in HiGHS (:mod:`dief._highs`). Publishing
+  a cell is the bound ``d = 0`` on its column; where the last optimum already has
+  ``d = 0`` there it stays optimal, and nothing is solved, else the next solve starts
+  from the last basis. The rows whose slack is zero are the implicit equalities.
+* **Step 2.** The search's reduced equations with the implicit equalities added and the
+  cells held at their least value constants (:meth:`Elimination.clone`,
+  :meth:`~Elimination.constrain`) are kept too: a candidate asks what its cells, and the
+  few implicit equalities its publication adds, determine against them
+  (:meth:`~dief.disclosure._elimination.Elimination.determined_with`), and an accepted one
+  is added to them.
+
+A refused cell's column is freed again and nothing else changes. A publication only adds
+to what a reader knows, so a cell refused stays refused: one pass over the candidates, in
+order, each checked exactly against everything published before it. Where the true counts
+are no solution somewhere (never in a first issue built from consistent counts) or scipy's
+HiGHS binding is missing, :meth:`KeptCheck4.start` gives ``None`` and the pruning asks the
+search's :class:`~dief.disclosure._bounds.BoundSystem` instead.
 """
 
 from __future__ import annotations
@@ -34,28 +40,45 @@ from dief._highs import HighsSession, session
 from dief.disclosure._bounds_lp import TIGHT, matrix
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from dief.disclosure._bounds import Cone
+    from dief.disclosure._elimination import Elimination
     from dief.disclosure._search import _Search
     from dief.disclosure._suppression import Key
 
 __all__ = ["KeptCheck4"]
+
+#: a direction's entry below this is zero (the programme's directions are scaled so that
+#: every strict row has a slack of 1)
+ZERO = 1e-7
 
 
 class KeptCheck4:
     """Check 4 over one search's whole system, kept while cells are published
     (module docstring)."""
 
-    __slots__ = ("_block_cells", "_block_rows", "_blocks", "_col", "_cone", "_search", "_session")
+    __slots__ = (
+        "_block_cells",
+        "_block_rows",
+        "_blocks",
+        "_col",
+        "_cone",
+        "_held",
+        "_reduced",
+        "_search",
+        "_session",
+        "_tight",
+        "_x",
+    )
 
-    def __init__(self, search: _Search, cone: Cone, kept: HighsSession) -> None:
+    def __init__(self, search: _Search, cone: Cone, kept: HighsSession, x: np.ndarray) -> None:
         self._search = search
         self._cone = cone
         self._session = kept
         self._col = {cell: j for j, cell in enumerate(cone.cells)}
         # the programme's blocks: columns no row joins are independent, and publishing a
-        # cell changes its own block alone (what step 2 then reads)
+        # cell changes its own block alone
         self._blocks = _blocks(len(cone.cells), [*cone.equations, *cone.rows])
         self._block_cells: dict[int, list[Key]] = {}
         for j, cell in enumerate(cone.cells):
@@ -63,6 +86,13 @@ class KeptCheck4:
         self._block_rows: dict[int, list[int]] = {}
         for i, row in enumerate(cone.rows):
             self._block_rows.setdefault(self._blocks[next(iter(row))], []).append(i)
+        self._x = x
+        self._tight = self._tight_rows(x, range(len(cone.rows)))
+        # step 2's equations: the search's, the implicit equalities, the cells held at
+        # their least value constants
+        self._reduced: Elimination[Key] = search.elimination.clone()
+        self._held: set[Key] = set()  # the unknowns held at their least value: constants
+        self._add(self._tight, ())
 
     @classmethod
     def start(cls, search: _Search) -> KeptCheck4 | None:
@@ -86,54 +116,85 @@ class KeptCheck4:
             np.concatenate([np.full(n, np.inf), np.ones(m)]),
             cost=np.concatenate([np.zeros(n), -np.ones(m)]),
         )
-        return None if kept is None else cls(search, cone, kept)
+        x = None if kept is None else kept.optimum()
+        return None if kept is None or x is None else cls(search, cone, kept, x)
 
     def publish(self, cells: Sequence[Key]) -> bool:
-        """Take *cells* (unknowns when :meth:`start` ran, now published in the search's
-        state) as known; returns whether an unknown of the search (but its given and free
-        cells) is pinned then. The cells stay known here until :meth:`reopen`."""
-        self._bound(cells, 0.0, 0.0)
-        return bool(self._pinned({self._blocks[self._col[c]] for c in cells}))
-
-    def reopen(self, cells: Sequence[Key]) -> None:
-        """*cells* unknown again (a refused publication)."""
-        self._bound(cells, -np.inf, np.inf)
-
-    def _bound(self, cells: Sequence[Key], lower: float, upper: float) -> None:
+        """Take *cells* (unknowns when :meth:`start` ran, published now in the search's
+        state) as known, if no unknown of the search (but its given and free cells) is
+        pinned then; returns whether they were taken (else everything is as it was)."""
         cols = np.fromiter((self._col[c] for c in cells), dtype=np.int32, count=len(cells))
-        self._session.set_bounds(cols, np.full(len(cols), lower), np.full(len(cols), upper))
+        zeros = np.zeros(len(cols))
+        self._session.set_bounds(cols, zeros, zeros)
+        x = self._x
+        if np.any(np.abs(x[cols]) > ZERO):
+            # the last optimum moves these cells: solve again from its basis
+            solved = self._session.optimum()
+            if solved is None:
+                self._session.set_bounds(cols, zeros - np.inf, zeros + np.inf)
+                return False
+            x = solved
+        blocks = sorted({self._blocks[j] for j in cols})
+        rows = [i for b in blocks for i in self._block_rows.get(b, ())]
+        new = self._tight_rows(x, rows) - self._tight
+        if self._pins(cells, new, blocks):
+            self._session.set_bounds(cols, zeros - np.inf, zeros + np.inf)
+            return False
+        self._x = x
+        self._tight |= new
+        self._add(new, cells)
+        return True
 
-    def _pinned(self, blocks: set[int]) -> set[Key]:
-        """The unknowns of *blocks* pinned (the other blocks are as they were: nothing
-        pinned there, but given and free cells)."""
-        search, cone = self._search, self._cone
-        n = len(cone.cells)
-        ignore = search.given | search.free
-        among = [c for b in sorted(blocks) for c in self._block_cells[b] if search.unknown(c)]
-        x = self._session.optimum()
-        if x is None:
-            # failed: every unknown there counts as pinned, and the cells are refused
-            return set(among) - ignore
-        slack = x[n:]
-        tight = [i for b in sorted(blocks) for i in self._block_rows.get(b, ()) if slack[i] < TIGHT]
+    def _tight_rows(self, x: np.ndarray, rows: Collection[int]) -> set[int]:
+        slack = x[len(self._cone.cells) :]
+        return {i for i in rows if slack[i] < TIGHT}
+
+    def _split(self, rows: Collection[int]) -> tuple[set[Key], list[dict[Key, int]]]:
+        """*rows*' cells held at their least value (unknown ones) and the other rows over
+        the unknowns (a known cell's term, and one held at its least value before, is a
+        constant)."""
+        cone, search = self._cone, self._search
         at_least = {
-            cell for i in tight if (cell := cone.row_cells[i]) is not None and search.unknown(cell)
+            cell for i in rows if (cell := cone.row_cells[i]) is not None and search.unknown(cell)
         }
-        if at_least - ignore:
-            return at_least - ignore
+        constant = self._held | at_least
         extra: list[dict[Key, int]] = []
-        for i in tight:
-            if cone.row_cells[i] is None:
-                row = {
-                    cone.cells[col]: int(value)
-                    for col, value in cone.rows[i].items()
-                    if search.unknown(cone.cells[col])
-                }
-                if row:
-                    extra.append(row)
-        if not at_least and not extra:
-            return set()
-        return search.elimination.determined_with(at_least, extra, among) - ignore
+        for i in sorted(rows):
+            if cone.row_cells[i] is not None:
+                continue
+            row = {
+                cell: int(value)
+                for col, value in cone.rows[i].items()
+                if search.unknown(cell := cone.cells[col]) and cell not in constant
+            }
+            if row:
+                extra.append(row)
+        return at_least, extra
+
+    def _pins(self, cells: Sequence[Key], new: set[int], blocks: Sequence[int]) -> bool:
+        """Whether, with *cells* published and the *new* implicit equalities, an unknown
+        of *blocks* (the other blocks are as they were) but a given or free cell is
+        pinned: held at its least value, or determined (step 2 against the kept
+        equations)."""
+        search = self._search
+        ignore = search.given | search.free
+        at_least, extra = self._split(new)
+        if at_least - ignore:
+            return True
+        among = [c for b in blocks for c in self._block_cells[b] if search.unknown(c)]
+        found = self._reduced.determined_with([*cells, *at_least], extra, among)
+        return bool(found - ignore)
+
+    def _add(self, rows: Collection[int], cells: Sequence[Key]) -> None:
+        """Step 2's kept equations with *cells* published and *rows* implicit equalities."""
+        at_least, extra = self._split(rows)
+        self._held |= at_least
+        for cell in [*cells, *sorted(at_least)]:
+            self._reduced.forget(cell)
+        for row in extra:
+            self._reduced.constrain(row)
+            for cell in row:
+                self._reduced.add(cell)  # a cell no equation named (a no-op else)
 
 
 def _blocks(n: int, rows: Sequence[Mapping[int, float]]) -> list[int]:

@@ -163,17 +163,13 @@ def _safe_to_publish(
 
 def _pins(search: _Search, twins: Sequence[Key], kept: KeptCheck4 | None) -> bool:
     """Check 4 with *twins* published (the search's state): whether an unknown (but a
-    given or free cell) is pinned. *kept* takes them as known, and frees them again
-    where they pin one."""
+    given or free cell) is pinned. *kept* takes them as known where none is."""
     if kept is None:
         unknown = {c for c in search.hidden if c not in search.known}
         ignore = search.given | search.free
         found = search.check4.pinned(unknown, unlisted=search.unlisted, ignore=ignore)
         return bool(found - ignore)
-    if kept.publish(twins):
-        kept.reopen(twins)
-        return True
-    return False
+    return not kept.publish(twins)
 
 
 def _leaks(search: _Search, group: Group) -> bool:
