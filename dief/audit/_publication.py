@@ -38,8 +38,8 @@ from dief.exceptions import ConfigurationError
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from dief.audit._documents import ReaderView, TableKey
     from dief._highs import HighsSession
+    from dief.audit._documents import ReaderView, TableKey
     from dief.audit._solve import Block, Reduced
     from dief.audit._system import LinearSystem
 

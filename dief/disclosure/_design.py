@@ -25,6 +25,7 @@ __all__ = [
     "MONTH_CELLS",
     "MONTH_DIMENSIONS",
     "WINDOW",
+    "blank_zeros",
     "coarse_months",
     "group_rare_values",
     "is_month",
@@ -123,6 +124,42 @@ def month_zeros(tables: dict[str, PeriodCells], parts: Mapping[str, Sequence[str
                 if is_month(month) and cell not in tables[month]:
                     tables[month][cell] = Tally(0, 0, ())
                     zeros.add((month, *cell))
+    return zeros
+
+
+def blank_zeros(
+    tables: dict[str, PeriodCells],
+    parts: Mapping[str, Sequence[str]],
+    *,
+    k: int,
+    withheld: Collection[tuple[str, str]],
+) -> set[Key]:
+    """A table that lists no value of a dimension — none at all for a period of fewer than
+    k contributors (its digest lists no dimension), none of a *withheld* one — does not
+    say which values it has no case of either: a value its quarter (half, cycle) lists may
+    be in it for all a reader knows. Each such cell without data is put in *tables* at 0
+    (an unknown at least 0 of the sums, never sensitive) instead of being taken as a known
+    zero, as :func:`month_zeros` does for the dimensions a month never lists (issue #15:
+    AFR's 2025-01, of fewer than k contributors, made 2025-Q1's ``kind/case`` follow from
+    its months for the search, not for a reader, so 2025-02's total stayed hidden).
+    Returns their keys."""
+
+    def lists_none(name: str, dimension: str) -> bool:
+        total = tables[name].get(TOTAL)
+        few = total is not None and total.contributors < k
+        return few or (name, dimension) in withheld
+
+    zeros: set[Key] = set()
+    for name, inner in parts.items():
+        if name.startswith(WINDOW):
+            continue
+        for cell in tables[name]:
+            if cell == TOTAL or is_grouped(cell):
+                continue
+            for sub in inner:
+                if cell not in tables[sub] and lists_none(sub, cell[0]):
+                    tables[sub][cell] = Tally(0, 0, ())
+                    zeros.add((sub, *cell))
     return zeros
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
 from dief.disclosure._design import (
+    blank_zeros,
     group_rare_values,
     is_month,
     listed_zeros,
@@ -315,6 +316,9 @@ def _base_cells(
     withheld = _withheld_of(
         tables, k=k, recorded=recorded, grouped=grouped, withhold=options.withhold
     )
+    # a table listing no value of a dimension does not say which it has no case of either
+    blank = blank_zeros(tables, parts, k=k, withheld=withheld) if coarse else set()
+    zeros |= blank
     # the values a quarter (half, cycle) does not list: 0, so are their months' cells
     nil = listed_zeros(tables, parts) if coarse else {}
     counts: dict[Key, int] = {}
@@ -326,7 +330,9 @@ def _base_cells(
             if tally.contributors < k:
                 primary.add(key)
     counts.update(dict.fromkeys(nil, 0))
+    primary -= blank  # a known zero of nothing: never sensitive, least value 0
     unlisted: set[Key] = {(t, *c) for (t, _), cells in grouped.items() for c in cells}
+    unlisted |= blank
     # a withheld value of a month is still in the quarter's sums; a value the month has no
     # case of stays a known zero there (the reader does not know it: the safe side)
     unlisted |= withheld_cells(withheld)
@@ -341,7 +347,7 @@ def _base_cells(
             if not is_month(table) or month_shows((dimension, ""))
         }
     cells = PatternCells(
-        tables, parts, counts, primary, unlisted, set(), nil, withheld, recorded, zeros
+        tables, parts, counts, primary, unlisted, set(blank), nil, withheld, recorded, zeros
     )
     return cells, grouped
 
