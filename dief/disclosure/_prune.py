@@ -6,10 +6,12 @@ The search hides cells greedily: a reserved cell (a region-period's total with k
 contributors, the top of a checklist) is taken only where no other candidate stops a leak,
 but a cascade through the quarter, half and cycle sums, or the fallback to the nearest
 reserved cell, hides totals that the cells hidden later protect without them. Once the
-search has reached its fixed point, :func:`prune` tries each hidden reserved cell that is a
-secondary suppression of this run, most worth keeping first (the run's *standing*, then the
-largest count, then the run's fixed order): published again, with NOTHING else changed, it
-must leave every check of the fixed point holding —
+search has reached its fixed point, :func:`prune` tries each hidden reserved *total* that
+is a secondary suppression of this run (the issue's promise is about totals; a checklist's
+top entries are not tried), most worth keeping first (the run's *standing*, then the
+largest count, then the run's fixed order), in one pass: published again, with everything
+published before it and NOTHING else changed, it must leave every check of the fixed point
+holding —
 
 1. and 2. every group through it (the only groups whose state changes): no group with
    exactly one unknown (but a free one), no published marginal over hidden members forced
@@ -18,9 +20,11 @@ must leave every check of the fixed point holding —
    the reduced equations with the cell a constant, read off the rows that name it);
    in a re-issue, none determined by both issues together (``break_joint``'s check, over
    the piece);
-4. with ``bounds``, no unknown pinned by the equations and the least values, over the part
-   of the system the cell reaches through unknown cells, groups and the bounds' links
-   (elsewhere nothing a reader knows changes).
+4. with ``bounds``, no unknown pinned by the equations and the least values, over the
+   whole system: its linear programme and the reduced equations with its implicit
+   equalities are kept from one candidate to the next
+   (:class:`~dief.disclosure._kept.KeptCheck4`; session 16, instead of a filter on the
+   part near the cell and a bisected check over the whole system).
 
 A candidate is tried with its *twins* (:func:`_classes`: the cells a group of one member
 makes equal to it, such as a total and the one value its period lists of a dimension):
@@ -28,11 +32,13 @@ published alone, either would give the other away, so they are published togethe
 at all, and checked together.
 
 A cell that passes is published (and a constant in the reduced equations from then on);
-one that fails stays hidden. So a reserved cell left hidden is one whose publication,
-given everything else the issue publishes, would itself break a check: the "provably
-unsafe" its digest states. Cells that are not candidates keep their status: primary,
-free, unlisted and known cells, cells kept from an earlier issue and cells an earlier
-issue published (a re-issue's reopened ones).
+one that fails stays hidden, and stays so: a later publication only adds to what a reader
+knows. So a total left hidden is one whose publication, given everything else the issue
+publishes, would itself break a check: the "provably unsafe" its digest states (and the
+independent audit agrees at realistic volume: ``tests/integration/test_utility.py``).
+Cells that are not candidates keep their status: primary, free, unlisted and known cells,
+cells kept from an earlier issue and cells an earlier issue published (a re-issue's
+reopened ones).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from dief.aggregator import TOTAL
 from dief.disclosure._choice import forced, least_value
 from dief.disclosure._kept import KeptCheck4
 
@@ -51,12 +58,10 @@ if TYPE_CHECKING:
 
 __all__ = ["PRUNE_BY_DEFAULT", "prune"]
 
-#: whether :func:`~dief.disclosure.protect` prunes when not told (``prune=None``). Off,
-#: for its cost (session 14: a first issue's CPU +30 % at 10 years of the realistic forum,
-#: 3.3x on 600 cases); the re-issue leak that also kept it off (a re-issue hid again cells
-#: the reader of both issues links to the earlier issue) is gone since the cells of
-#: unchanged tables (the attack suites pass pruned). docs/audit.md, "Which totals stay
-#: hidden"
+#: whether :func:`~dief.disclosure.protect` prunes when not told (``prune=None``). On since
+#: session 16 (check 4 kept across the candidates): without it, hidden totals the audit
+#: shows safe to publish say "provably unsafe". Its cost at 10 years (the 2x bound missed)
+#: is in docs/audit.md, "Which totals stay hidden"
 PRUNE_BY_DEFAULT = True
 
 
@@ -80,7 +85,9 @@ def prune(
     whole system, kept in HiGHS across the candidates
     (:class:`~dief.disclosure._kept.KeptCheck4`), or asked of the search's
     :class:`~dief.disclosure._bounds.BoundSystem` where that cannot be kept."""
-    candidates = sorted((c for c in search.hidden & search.reserve if c not in fixed), key=order)
+    candidates = sorted(
+        (c for c in search.hidden & search.reserve if c[1:] == TOTAL and c not in fixed), key=order
+    )
     queue = _classes(search, candidates, fixed)
     kept = KeptCheck4.start(search) if bounds and queue else None
     published: list[Key] = []

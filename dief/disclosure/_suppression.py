@@ -22,10 +22,10 @@ below).
 
 When a group needs another suppression, the smallest published member is taken (by count,
 then a fixed order), and the marginal only when no member is left. At the fixed point, with
-``prune`` (opt-in), a *reserved* cell hidden on the way that every check lets go is
-published again (:mod:`dief.disclosure._prune`). This does not defend
-against every bound (linear-programming) attack across several groups; it guarantees that
-no suppressed value can be computed exactly from the published ones.
+``prune`` (on by default in a first issue since session 16), a reserved *total* hidden on
+the way that every check lets go is published again (:mod:`dief.disclosure._prune`). This
+does not defend against every bound (linear-programming) attack across several groups; it
+guarantees that no suppressed value can be computed exactly from the published ones.
 
 Check 3 keeps the equations reduced while cells are hidden
 (:class:`~dief.disclosure.Elimination`, exact integer arithmetic): one pivot
@@ -271,8 +271,8 @@ def protect(  # noqa: PLR0913  a public keyword signature (every caller's option
     stated reason (DESIGN §7: a cell hidden to protect another says so, so it has at least
     k contributors and counts at least k); every other listed cell's is 1 (checks 2 and 4).
 
-    Rounds to a fixed point (:func:`_fixed_point`); with *prune* (a first issue only, off
-    by default) the reserved cells hidden on the way are published again where every
+    Rounds to a fixed point (:func:`_fixed_point`); with *prune* (a first issue only, on
+    by default) the reserved totals hidden on the way are published again where every
     check still holds (:func:`_prune_reserved`): ``_prune.PRUNE_BY_DEFAULT``. (Long only by
     its keyword signature and this documentation of each option: the body is one search.)
     """
@@ -356,11 +356,11 @@ def _prune_reserved(  # noqa: PLR0913  the pruning's inputs, each by keyword
     standing: Callable[[Key], int] | None,
     rank: Callable[[Key], SortKey],
 ) -> None:
-    """Publish again every hidden reserved cell that is a secondary suppression of the run
+    """Publish again every hidden reserved total that is a secondary suppression of the run
     (not in *settled*: free, unlisted, known or primary) where every check still holds
     without it, the most worth keeping first (*standing*, then the count):
-    :func:`dief.disclosure._prune.prune`. Off by default (``_prune.PRUNE_BY_DEFAULT``, for
-    its cost; docs/audit.md, "Which totals stay hidden"). A re-issue is never
+    :func:`dief.disclosure._prune.prune`. On by default since session 16
+    (``_prune.PRUNE_BY_DEFAULT``; docs/audit.md, "Which totals stay hidden"). A re-issue is never
     pruned: its checks do not bound what a reader of both issues pins, so its greedy
     choice stands."""
     prune_reserved(
