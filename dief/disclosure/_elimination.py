@@ -188,14 +188,18 @@ class Elimination(Generic[K]):
         self._hcount: dict[int, int] = {}  # row → entries at unknown columns
         self._single: set[int] = set()  # the rows with one entry at an unknown column
         for equation in equations:
-            row: Row = {}
-            for key, value in equation.items():
-                if value:
-                    col = self._column(key)
-                    row[col] = row.get(col, 0) + value
-            row = {c: v for c, v in row.items() if v}
+            row = self._row(equation)
             if row:
                 self._set(len(self._rows), row)
+
+    def _row(self, equation: Mapping[K, int]) -> Row:
+        """*equation* over columns (a cell named the first time gets one)."""
+        row: Row = {}
+        for key, value in equation.items():
+            if value:
+                col = self._column(key)
+                row[col] = row.get(col, 0) + value
+        return {c: v for c, v in row.items() if v}
 
     def _column(self, key: K) -> int:
         col = self._col.get(key)
@@ -307,12 +311,7 @@ class Elimination(Generic[K]):
         """Add *equation* (a cell no equation named yet gets a column, a constant until
         :meth:`add`): reduced by the pivot rows, it pivots on an unknown entry left (every
         other row reduced by it), else is a row of constants."""
-        row: Row = {}
-        for key, value in equation.items():
-            if value:
-                col = self._column(key)
-                row[col] = row.get(col, 0) + value
-        row = {c: v for c, v in row.items() if v}
+        row = self._row(equation)
         for col in [c for c in row if c in self._pivot_of]:
             row = _eliminate(row, col, self._rows[self._pivot_of[col]])
         if not row:

@@ -148,6 +148,19 @@ def _contract_holds(search: _search._Search) -> None:
     assert elim.unknowns() == {c for c in unknown if elim.names(c)}
 
 
+def _run_inputs(
+    rng: random.Random,
+) -> tuple[dict[Key, int], list[Group], list[dict[Key, int]], set[Key], frozenset[Key]]:
+    """A ``protect`` run's inputs: a random quarter, its relations, a few primary cells,
+    and its other totals reserved."""
+    counts, groups = quarter_tables(rng)
+    relations = _relations(rng, counts)
+    cells = sorted(counts)
+    primary = set(rng.sample(cells, rng.randint(1, 3)))
+    reserve = frozenset(c for c in cells if c[1:] == ("_total", "_all") and c not in primary)
+    return counts, groups, relations, primary, reserve
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_a_search_reads_check_four_as_a_fresh_system_does(
     seed: int, monkeypatch: pytest.MonkeyPatch
@@ -157,11 +170,7 @@ def test_a_search_reads_check_four_as_a_fresh_system_does(
     answer is what a fresh system pins without them (where that path is exact); at the end
     no hidden cell is pinned (but free ones)."""
     rng = random.Random(1000 + seed)
-    counts, groups = quarter_tables(rng)
-    relations = _relations(rng, counts)
-    cells = sorted(counts)
-    primary = set(rng.sample(cells, rng.randint(1, 3)))
-    reserve = frozenset(c for c in cells if c[1:] == ("_total", "_all") and c not in primary)
+    counts, groups, relations, primary, reserve = _run_inputs(rng)
     original = _search._Search.pinned
     calls = []
 
@@ -208,13 +217,9 @@ def test_the_pruning_reads_check_four_as_a_fresh_system_does(
     nothing pinned behind it, and the pattern is the one the search's own (unkept) check 4
     gives."""
     rng = random.Random(2000 + seed)
-    counts, groups = quarter_tables(rng)
-    relations = _relations(rng, counts)
-    cells = sorted(counts)
-    primary = set(rng.sample(cells, rng.randint(1, 3)))
-    reserve = frozenset(c for c in cells if c[1:] == ("_total", "_all") and c not in primary)
+    counts, groups, relations, primary, reserve = _run_inputs(rng)
     # free cells (least 0, ignored): held at 0 they let step 2 run
-    free = frozenset(c for c in cells if c not in reserve and rng.random() < 0.2) - primary
+    free = frozenset(c for c in counts if c not in reserve and rng.random() < 0.2) - primary
     original = _prune._pins
     asked: list[bool] = []
 
