@@ -29,8 +29,8 @@ from dief.digests._reads import (
     _with_grouped,
     released_cells,
 )
-from dief.digests._series import DigestSeries, Series, digest_series, series_periods
-from dief.digests._tables import checklist_window, few_contributors, previous_period
+from dief.digests._series import DigestSeries, digest_series, series_periods
+from dief.digests._tables import checklist_window, previous_period
 from dief.disclosure import (
     DigestPattern,
     PeriodCells,
@@ -302,7 +302,7 @@ class RegionDigests:
         )
         if self.coarse and isinstance(parsed, Month):
             return DigestSeries(series.periods, series.totals, {})
-        return _without_few(series, self.tallies, self.k)
+        return series
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,27 +471,6 @@ def _table_views(source: RegionDigests, tables: set[str]) -> dict[str, str]:
         )
         for t in tables
     }
-
-
-def _without_few(series: DigestSeries, tallies: Mapping[str, PeriodCells], k: int) -> DigestSeries:
-    """*series* with every value's point hidden in the periods of fewer than *k*
-    contributors (:func:`~dief.digests._tables.few_contributors`): their digests list no
-    value, and a point of 0 beside hidden ones would tell which values their cases have."""
-    few = [few_contributors(tallies.get(p, {}), k) for p in series.periods]
-    if not any(few):
-        return series
-    dimensions = {
-        dimension: tuple(
-            line
-            for line in (
-                Series(s.value, tuple(None if f else c for f, c in zip(few, s.counts, strict=True)))
-                for s in lines
-            )
-            if any(line.counts)
-        )
-        for dimension, lines in series.dimensions.items()
-    }
-    return DigestSeries(series.periods, series.totals, dimensions)
 
 
 def with_routes(digest: Digest, routes: Sequence[RouteTable]) -> Digest:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dief.aggregator import TOTAL
+from dief.digests._tables import few_contributors
 from dief.disclosure import (
     DigestPattern,
     PeriodCells,
@@ -100,6 +101,10 @@ def digest_series(  # noqa: PLR0913  public keyword signature, used by _region a
     totals = tuple(
         pattern.published(p, TOTAL, t.get(TOTAL)) for p, t in zip(periods, tables, strict=True)
     )
+    # a period of fewer than k contributors lists no value (few_contributors): each point
+    # hidden, those without data too (a 0 beside hidden ones would tell which values its
+    # cases have; the portal charted such zeros until session 16)
+    few = [few_contributors(t, k) for t in tables]
     dimensions: dict[Dimension, tuple[Series, ...]] = {}
     for dimension in Dimension:
         values = {v for t in tables for (d, v) in t if d == dimension.value}
@@ -110,11 +115,11 @@ def digest_series(  # noqa: PLR0913  public keyword signature, used by _region a
                     # a period that withholds the dimension says nothing of its values:
                     # each point hidden, those without data too (a 0 would tell which have)
                     None
-                    if pattern.withholds(p, dimension.value)
+                    if hidden or pattern.withholds(p, dimension.value)
                     else pattern.published(
                         p, (dimension.value, value), t.get((dimension.value, value))
                     )
-                    for p, t in zip(periods, tables, strict=True)
+                    for p, t, hidden in zip(periods, tables, few, strict=True)
                 ),
             )
             for value in values

@@ -119,17 +119,13 @@ class StoreDigests:
         return newest_first(found)
 
     async def dashboard(self, region: Region, period: str) -> Dashboard:
-        from dief.digests import digest_series  # noqa: PLC0415  the SQL store and the digests (seconds to import) load when a region portal reads
-
-        current = parse_period(period, start_month=self._start_month)
+        current = str(parse_period(period, start_month=self._start_month))
         loaded = await self._region(region)
         digests = loaded.digests
-        digest = digests.digest(str(current), catalogue=load_catalogue(), lessons=loaded.lessons)
-        series = digest_series(
-            digests.tallies, current, k=self._k, pattern=digests.pattern,
-            start_month=self._start_month,
-        )  # fmt: skip
-        return Dashboard(digest, series)
+        digest = digests.digest(current, catalogue=load_catalogue(), lessons=loaded.lessons)
+        # the digests' own charts (a month's totals only, in the default design): the
+        # portal shows no more than a published digest does
+        return Dashboard(digest, digests.series(current))
 
 
 _KIND_ORDER = {"half": 0, "cycle": 1, "quarter": 2, "month": 3}
