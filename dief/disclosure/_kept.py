@@ -119,10 +119,11 @@ class KeptCheck4:
         x = None if kept is None else kept.optimum()
         return None if kept is None or x is None else cls(search, cone, kept, x)
 
-    def publish(self, cells: Sequence[Key]) -> bool:
+    def publish(self, cells: Sequence[Key]) -> set[Key]:
         """Take *cells* (unknowns when :meth:`start` ran, published now in the search's
         state) as known, if no unknown of the search (but its given and free cells) is
-        pinned then; returns whether they were taken (else everything is as it was)."""
+        pinned then; returns the cells pinned (none: taken; else everything is as it
+        was; a failed solve names *cells* themselves)."""
         cols = np.fromiter((self._col[c] for c in cells), dtype=np.int32, count=len(cells))
         zeros = np.zeros(len(cols))
         self._session.set_bounds(cols, zeros, zeros)
@@ -131,19 +132,21 @@ class KeptCheck4:
             # the last optimum moves these cells: solve again from its basis
             solved = self._session.optimum()
             if solved is None:
+                # failed: refused, naming the cells themselves (never tried again)
                 self._session.set_bounds(cols, zeros - np.inf, zeros + np.inf)
-                return False
+                return set(cells)
             x = solved
         blocks = sorted({self._blocks[j] for j in cols})
         rows = [i for b in blocks for i in self._block_rows.get(b, ())]
         new = self._tight_rows(x, rows) - self._tight
-        if self._pins(cells, new, blocks):
+        pinned = self._pinned(cells, new, blocks)
+        if pinned:
             self._session.set_bounds(cols, zeros - np.inf, zeros + np.inf)
-            return False
+            return pinned
         self._x = x
         self._tight |= new
         self._add(new, cells)
-        return True
+        return set()
 
     def _tight_rows(self, x: np.ndarray, rows: Collection[int]) -> set[int]:
         slack = x[len(self._cone.cells) :]
@@ -171,19 +174,17 @@ class KeptCheck4:
                 extra.append(row)
         return at_least, extra
 
-    def _pins(self, cells: Sequence[Key], new: set[int], blocks: Sequence[int]) -> bool:
-        """Whether, with *cells* published and the *new* implicit equalities, an unknown
-        of *blocks* (the other blocks are as they were) but a given or free cell is
-        pinned: held at its least value, or determined (step 2 against the kept
-        equations)."""
+    def _pinned(self, cells: Sequence[Key], new: set[int], blocks: Sequence[int]) -> set[Key]:
+        """The unknowns of *blocks* (the other blocks are as they were) but given and free
+        cells pinned with *cells* published and the *new* implicit equalities: held at
+        their least value, or determined (step 2 against the kept equations)."""
         search = self._search
         ignore = search.given | search.free
         at_least, extra = self._split(new)
         if at_least - ignore:
-            return True
+            return at_least - ignore
         among = [c for b in blocks for c in self._block_cells[b] if search.unknown(c)]
-        found = self._reduced.determined_with([*cells, *at_least], extra, among)
-        return bool(found - ignore)
+        return self._reduced.determined_with([*cells, *at_least], extra, among) - ignore
 
     def _add(self, rows: Collection[int], cells: Sequence[Key]) -> None:
         """Step 2's kept equations with *cells* published and *rows* implicit equalities."""

@@ -79,8 +79,10 @@ def prune(
     published (the search's state updated: not hidden, constants of its reduced
     equations).
 
-    One pass: each class is checked against everything published before it (a
-    publication only adds to what a reader knows, so a class refused stays refused).
+    Each class is checked against everything published before it. A publication only
+    adds to what a reader knows, but it also takes a cell out of what must be protected:
+    a class refused for exposing cells that are published later is tried again (passes
+    until none is).
     Checks 1-3 (and the check on both issues) run first; with *bounds*, check 4 over the
     whole system, kept in HiGHS across the candidates
     (:class:`~dief.disclosure._kept.KeptCheck4`), or asked of the search's
@@ -91,11 +93,21 @@ def prune(
     queue = _classes(search, candidates, fixed)
     kept = KeptCheck4.start(search) if bounds and queue else None
     published: list[Key] = []
-    for twins in queue:
-        if all(c in search.hidden for c in twins) and _safe_to_publish(
-            search, twins, both=both, bounds=bounds, kept=kept
-        ):
-            published.extend(twins)
+    # refused classes, each with the cells its publication exposed and how many cells
+    # were published then: a refusal stands while those cells stay hidden
+    refused: list[tuple[tuple[Key, ...], frozenset[Key], int]] = []
+    while queue:
+        for twins in queue:
+            if not all(c in search.hidden for c in twins):
+                continue
+            exposed = _attempt(search, twins, both=both, bounds=bounds, kept=kept)
+            if exposed is None:
+                published.extend(twins)
+            else:
+                refused.append((twins, exposed, len(published)))
+        # a cell published since a refusal is no longer protected: try that class again
+        queue = [t for t, cells, at in refused if cells.intersection(published[at:])]
+        refused = [(t, cells, at) for t, cells, at in refused if t not in queue]
     return published
 
 
@@ -131,52 +143,55 @@ def _classes(
     return out
 
 
-def _safe_to_publish(
+def _attempt(
     search: _Search,
     twins: Sequence[Key],
     *,
     both: Earlier | None,
     bounds: bool,
     kept: KeptCheck4 | None,
-) -> bool:
+) -> frozenset[Key] | None:
     """Publish *twins* (a class of :func:`_classes`) if, with everything else as it is,
     checks 1-3 (and the check on both issues) hold and, with *bounds*, check 4 (*kept*,
     else the search's own); else leave the search's state (and *kept*'s) as it was.
-    Returns whether they were published."""
+    Returns ``None`` where they were published, else the cells their publication exposes
+    (determined, pinned, or alone in a group; none named for the check on both issues)."""
     accepted = search.given | search.free
     done: list[Key] = []
     try:
         for cell in twins:
             # check 3: what the cell, a constant, determines (its twins are published too)
-            if search.elimination.determined_without(cell) - accepted - set(twins):
-                return False
+            exposed = search.elimination.determined_without(cell) - accepted - set(twins)
+            if exposed:
+                return frozenset(exposed)
             search.hidden.discard(cell)
             search.hidden_totals.discard(cell)
             search.elimination.forget(cell)
             done.append(cell)
         groups = {i for cell in twins for i in search.groups_of.get(cell, ())}
-        if any(_leaks(search, search.live[i]) for i in sorted(groups)):
-            return False
+        for i in sorted(groups):
+            if _leaks(search, search.live[i]):
+                return frozenset(c for c in search.live[i].cells if search.unknown(c))
         if both is not None and _joint_leaks(search, both):
-            return False
-        if bounds and _pins(search, twins, kept):
-            return False
+            return frozenset()
+        pinned = _pinned(search, twins, kept) if bounds else set()
+        if pinned:
+            return frozenset(pinned)
         done.clear()
-        return True
+        return None
     finally:
         for cell in done:
             search.hide(cell)
 
 
-def _pins(search: _Search, twins: Sequence[Key], kept: KeptCheck4 | None) -> bool:
-    """Check 4 with *twins* published (the search's state): whether an unknown (but a
-    given or free cell) is pinned. *kept* takes them as known where none is."""
+def _pinned(search: _Search, twins: Sequence[Key], kept: KeptCheck4 | None) -> set[Key]:
+    """Check 4 with *twins* published (the search's state): the unknowns (but given and
+    free cells) pinned. *kept* takes them as known where none is."""
     if kept is None:
         unknown = {c for c in search.hidden if c not in search.known}
         ignore = search.given | search.free
-        found = search.check4.pinned(unknown, unlisted=search.unlisted, ignore=ignore)
-        return bool(found - ignore)
-    return not kept.publish(twins)
+        return search.check4.pinned(unknown, unlisted=search.unlisted, ignore=ignore) - ignore
+    return kept.publish(twins)
 
 
 def _leaks(search: _Search, group: Group) -> bool:

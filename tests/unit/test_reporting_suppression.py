@@ -17,6 +17,7 @@ from dief.disclosure import (
     Group,
     Key,
     Protection,
+    _prune,
     determined_cells,
     protect,
 )
@@ -27,7 +28,10 @@ from tests.unit.reporting_attack import Issue, recover
 
 if TYPE_CHECKING:
     import random
-    from collections.abc import Collection
+    from collections.abc import Collection, Sequence
+    from typing import Any
+
+    from dief.disclosure._search import _Search
 
 
 # ------------------------------------------------------------------------ trend test
@@ -542,6 +546,31 @@ def test_a_total_and_its_sole_value_are_published_again_together() -> None:
     assert done.secondary == {_M1, _M3}
     assert _leaked(counts, done.suppressed, groups) == set()
     assert _leaked(counts, done.suppressed - {_M1}, groups)
+
+
+def test_a_class_refused_for_a_cell_published_later_is_tried_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refusal names the cells the publication exposes; one of them published later is
+    no longer protected, so the refused class is tried again (a second pass). Here March's
+    total (tried first, the largest) is made to refuse for exposing February's, which is
+    published next: March's is tried again, and the real checks refuse it (its one cell)."""
+    counts, primary, groups = _cascade()
+    totals = {_M1, _M2, _M3, _Q1}
+    real = _prune._attempt
+    tried: list[tuple[Key, ...]] = []
+
+    def attempt(search: _Search, twins: Sequence[Key], **options: Any) -> frozenset[Key] | None:  # noqa: ANN401  _attempt's keywords, passed on
+        tried.append(tuple(twins))
+        if tried.count((_M3,)) == 1 and tuple(twins) == (_M3,):
+            return frozenset({_M2})
+        return real(search, twins, **options)
+
+    monkeypatch.setattr(_prune, "_attempt", attempt)
+    done = protect(counts, primary, groups, reserve=totals, bounds=True, prune=True)
+    assert tried.count((_M3,)) == 2
+    assert tried.index((_M2,)) < len(tried) - 1 - tried[::-1].index((_M3,))
+    assert done.secondary == {_M1, _M3}
 
 
 def test_the_pruning_never_publishes_a_cell_an_earlier_issue_suppressed() -> None:
