@@ -21,9 +21,9 @@ are kept from one candidate to the next:
   (:meth:`~dief.disclosure._elimination.Elimination.determined_with`), and an accepted one
   is added to them.
 
-A refused cell's column is freed again and nothing else changes. A publication only adds
-to what a reader knows, so a cell refused stays refused: one pass over the candidates, in
-order, each checked exactly against everything published before it. Where the true counts
+A refused cell's column is freed again and nothing else changes, and the cells it would
+expose are returned (the pruning tries it again once one of them is published). Each
+candidate is checked exactly against everything published before it. Where the true counts
 are no solution somewhere (never in a first issue built from consistent counts) or scipy's
 HiGHS binding is missing, :meth:`KeptCheck4.start` gives ``None`` and the pruning asks the
 search's :class:`~dief.disclosure._bounds.BoundSystem` instead.

@@ -9,9 +9,8 @@ reserved cell, hides totals that the cells hidden later protect without them. On
 search has reached its fixed point, :func:`prune` tries each hidden reserved *total* that
 is a secondary suppression of this run (the issue's promise is about totals; a checklist's
 top entries are not tried), most worth keeping first (the run's *standing*, then the
-largest count, then the run's fixed order), in one pass: published again, with everything
-published before it and NOTHING else changed, it must leave every check of the fixed point
-holding —
+largest count, then the run's fixed order): published again, with everything published
+before it and NOTHING else changed, it must leave every check of the fixed point holding —
 
 1. and 2. every group through it (the only groups whose state changes): no group with
    exactly one unknown (but a free one), no published marginal over hidden members forced
@@ -32,9 +31,11 @@ published alone, either would give the other away, so they are published togethe
 at all, and checked together.
 
 A cell that passes is published (and a constant in the reduced equations from then on);
-one that fails stays hidden, and stays so: a later publication only adds to what a reader
-knows. So a total left hidden is one whose publication, given everything else the issue
-publishes, would itself break a check: the "provably unsafe" its digest states (and the
+one that fails stays hidden, with the cells its publication would expose. A later
+publication only adds to what a reader knows, but it takes its cells out of what must be
+protected: a class refused for exposing a cell published since is tried again, in passes
+until none is. So a total left hidden is one whose publication, given everything else the
+issue publishes, would itself break a check: the "provably unsafe" its digest states (and the
 independent audit agrees at realistic volume: ``tests/integration/test_utility.py``).
 Cells that are not candidates keep their status: primary, free, unlisted and known cells,
 cells kept from an earlier issue and cells an earlier issue published (a re-issue's
