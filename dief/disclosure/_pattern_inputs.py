@@ -334,7 +334,8 @@ def _base_cells(
     unlisted: set[Key] = {(t, *c) for (t, _), cells in grouped.items() for c in cells}
     unlisted |= blank
     # a withheld value of a month is still in the quarter's sums; a value the month has no
-    # case of stays a known zero there (the reader does not know it: the safe side)
+    # case of is an unknown at least 0 there in the default design (blank_zeros, above),
+    # else a known zero (the reader does not know it: the safe side)
     unlisted |= withheld_cells(withheld)
     if coarse:
         # a month lists no dimension but kind by design (months by total), so none of its
