@@ -97,6 +97,10 @@ class _Tight:
     extra: tuple[dict[Key, int], ...]
 
 
+#: equations over column indices (``row . x = rhs``) and their right-hand sides
+_Rows = tuple[list[dict[int, float]], list[float]]
+
+
 @dataclass(frozen=True, slots=True)
 class Cone:
     """Step 1's programme around the true counts (:func:`tight_around`), where they are a
@@ -477,14 +481,14 @@ class BoundSystem:
         return self._cone(list(cells), lower)
 
     def _cone(self, cells: list[Key], lower: tuple[float, ...]) -> Cone | None:
-        around = self._around(cells, lower)
-        return around if isinstance(around, Cone) else None
+        return self._around(cells, lower)[3]
 
     def _around(
         self, cells: list[Key], lower: tuple[float, ...]
-    ) -> Cone | tuple[dict[Key, int], tuple[list[dict[int, float]], list[float]], list[float]]:
-        """:class:`Cone` where the true counts are a solution over *cells*, else what the
-        homogenised programme needs: the column index, the equations and the true counts."""
+    ) -> tuple[dict[Key, int], _Rows, list[float], Cone | None]:
+        """Over *cells*: the column index, the equations, the true counts, and the
+        :class:`Cone` where the true counts are a solution (else ``None``: the homogenised
+        programme's case)."""
         rows, of_cell, _ = self._index()
         index = {cell: i for i, cell in enumerate(cells)}
         wanted = sorted({i for c in cells for i in of_cell.get(c, ())})
@@ -496,21 +500,20 @@ class BoundSystem:
             and not any(self._links().get(t, _NO_LINKS).broken for t in parts_tables)
             and satisfies(eq, truth)
         ):
-            return index, eq, truth
+            return index, eq, truth, None
         # the true counts are a solution: a row strict there is no implicit equality, so
         # only the rows tight there are built and asked
         ub_rows, ub_cells = self._tight_rows(cells, index, lower, truth, parts_tables)
-        return Cone(tuple(cells), eq[0], ub_rows, tuple(ub_cells))
+        return index, eq, truth, Cone(tuple(cells), eq[0], ub_rows, tuple(ub_cells))
 
     def _solve(self, cells: list[Key], lower: tuple[float, ...]) -> _Tight | None:
         """The tight rows of one part (``None``: no solution)."""
-        around = self._around(cells, lower)
+        index, eq, truth, cone = self._around(cells, lower)
         tight: set[int] | None
-        if isinstance(around, Cone):
-            ub_rows, ub_cells = around.rows, list(around.row_cells)
-            tight = tight_around(around.equations, ub_rows, len(cells), ())
+        if cone is not None:
+            ub_rows, ub_cells = cone.rows, list(cone.row_cells)
+            tight = tight_around(cone.equations, ub_rows, len(cells), ())
         else:
-            index, eq, truth = around
             tables = self._index()[2]
             own = {
                 key: self._counts[key] for t in {c[0] for c in cells} for key in tables.get(t, ())

@@ -84,6 +84,7 @@ def prune(
     adds to what a reader knows, but it also takes a cell out of what must be protected:
     a class refused for exposing cells that are published later is tried again (passes
     until none is).
+
     Checks 1-3 (and the check on both issues) run first; with *bounds*, check 4 over the
     whole system, kept in HiGHS across the candidates
     (:class:`~dief.disclosure._kept.KeptCheck4`), or asked of the search's
@@ -107,8 +108,9 @@ def prune(
             else:
                 refused.append((twins, exposed, len(published)))
         # a cell published since a refusal is no longer protected: try that class again
-        queue = [t for t, cells, at in refused if cells.intersection(published[at:])]
-        refused = [(t, cells, at) for t, cells, at in refused if t not in queue]
+        again = [bool(cells.intersection(published[at:])) for _, cells, at in refused]
+        queue = [twins for (twins, _, _), retry in zip(refused, again, strict=True) if retry]
+        refused = [r for r, retry in zip(refused, again, strict=True) if not retry]
     return published
 
 
