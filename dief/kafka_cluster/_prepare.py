@@ -28,12 +28,12 @@ from dief.kafka_cluster._node import BrokerProcess, NodeLayout, jvm_options, wri
 from dief.kafka_cluster._tls import TlsFiles, write_tls
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
     from dief.kafka_cluster._runtime import KafkaRuntime
 
-__all__ = ["HOST", "Prepared", "prepare_brokers"]
+__all__ = ["HOST", "Prepared", "new_cluster_id", "prepare_brokers"]
 
 HOST = "127.0.0.1"
 
@@ -114,10 +114,23 @@ def _properties(  # noqa: PLR0913, PLR0917  a keyword signature of settings, eac
     }
 
 
+def new_cluster_id(draw: Callable[[], bytes] = lambda: uuid.uuid4().bytes) -> str:
+    """A Kafka cluster id (16 bytes, base64url without padding) that does not start with ``-``.
+
+    One id in 64 would, and ``kafka-storage format`` then takes it for an option and stops
+    ("argument --cluster-id/-t: expected one argument"). Kafka's own ``Uuid.randomUuid``
+    draws again in that case; so does this.
+    """
+    while True:
+        made = base64.urlsafe_b64encode(draw()).decode().rstrip("=")
+        if not made.startswith("-"):
+            return made
+
+
 def _format(
     runtime: KafkaRuntime, layouts: list[NodeLayout], log4j: Path, passwords: Mapping[str, str]
 ) -> None:
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = new_cluster_id()
     scram = [
         arg
         for user, password in passwords.items()
