@@ -53,7 +53,10 @@ def _eliminate(row: Row, col: int, pivot: Row) -> Row:
     if not factor:
         return row
     scale = pivot[col]
-    out: Row = {c: v * scale for c, v in row.items()} if scale != 1 else dict(row)
+    common = gcd(scale, factor)  # divided out first: the primitive result is the same
+    if common != 1:
+        scale, factor = scale // common, factor // common
+    out: Row = {c: v * scale for c, v in row.items()} if scale != 1 else row.copy()
     for c, v in pivot.items():
         value = out.get(c, 0) - factor * v
         if value:
@@ -210,15 +213,22 @@ class Elimination(Generic[K]):
         return col
 
     def _set(self, index: int, row: Row) -> None:
+        where = self._where
         old = self._rows.get(index)
-        if old is not None:
-            for col in old:
-                if col not in row:
-                    self._where[col].discard(index)
-        for col in row:
-            self._where.setdefault(col, set()).add(index)
+        if old is None:
+            added: Iterable[int] = row
+        else:
+            for col in old.keys() - row.keys():
+                where[col].discard(index)
+            added = row.keys() - old.keys()
+        for col in added:
+            holders = where.get(col)
+            if holders is None:
+                where[col] = {index}
+            else:
+                holders.add(index)
         self._rows[index] = row
-        self._count(index, sum(1 for col in row if col in self._unknown))
+        self._count(index, len(self._unknown.intersection(row)))
 
     def _count(self, index: int, unknowns: int) -> None:
         """Set row *index*'s number of entries at unknown columns (and whether it is one)."""
