@@ -33,10 +33,12 @@ at all, and checked together.
 A cell that passes is published (and a constant in the reduced equations from then on);
 one that fails stays hidden, with the cells its publication would expose. A later
 publication only adds to what a reader knows, but it takes its cells out of what must be
-protected: a class refused for exposing a cell published since is tried again, in passes
-until none is. So a total left hidden is one whose publication, given everything else the
-issue publishes, would itself break a check: the "provably unsafe" its digest states (and the
-independent audit agrees at realistic volume: ``tests/integration/test_utility.py``).
+protected: a class refused for exposing cells that are all published since is tried
+again, in passes until none is (while one of them is hidden, it would fail again: what the
+checks expose stays exposed as more is published). So a total left hidden is one whose
+publication, given everything else the issue publishes, would itself break a check: the
+"provably unsafe" its digest states (and the independent audit agrees at realistic volume:
+``tests/integration/test_utility.py``).
 Cells that are not candidates keep their status: primary, free, unlisted and known cells,
 cells kept from an earlier issue and cells an earlier issue published (a re-issue's
 reopened ones).
@@ -82,8 +84,11 @@ def prune(
 
     Each class is checked against everything published before it. A publication only
     adds to what a reader knows, but it also takes a cell out of what must be protected:
-    a class refused for exposing cells that are published later is tried again (passes
-    until none is).
+    a class refused for exposing cells that are all published later is tried again
+    (passes until none is). While one of them stays hidden the refusal stands, since a
+    cell the checks expose stays exposed as more is published (what a reader knows only
+    grows, and each check's cells exempt, given and free, are fixed): trying it again
+    could only fail.
 
     Checks 1-3 (and the check on both issues) run first; with *bounds*, check 4 over the
     whole system, kept in HiGHS across the candidates
@@ -95,9 +100,9 @@ def prune(
     queue = _classes(search, candidates, fixed)
     kept = KeptCheck4.start(search) if bounds and queue else None
     published: list[Key] = []
-    # refused classes, each with the cells its publication exposed and how many cells
-    # were published then: a refusal stands while those cells stay hidden
-    refused: list[tuple[tuple[Key, ...], frozenset[Key], int]] = []
+    # refused classes, each with the cells its publication exposed: a refusal stands while
+    # one of them stays hidden
+    refused: list[tuple[tuple[Key, ...], frozenset[Key]]] = []
     while queue:
         for twins in queue:
             if not all(c in search.hidden for c in twins):
@@ -106,10 +111,10 @@ def prune(
             if exposed is None:
                 published.extend(twins)
             else:
-                refused.append((twins, exposed, len(published)))
-        # a cell published since a refusal is no longer protected: try that class again
-        again = [bool(cells.intersection(published[at:])) for _, cells, at in refused]
-        queue = [twins for (twins, _, _), retry in zip(refused, again, strict=True) if retry]
+                refused.append((twins, exposed))
+        # every cell a refusal exposed published since: try that class again
+        again = [bool(cells) and cells.isdisjoint(search.hidden) for _, cells in refused]
+        queue = [twins for (twins, _), retry in zip(refused, again, strict=True) if retry]
         refused = [r for r, retry in zip(refused, again, strict=True) if not retry]
     return published
 
@@ -162,15 +167,19 @@ def _attempt(
     accepted = search.given | search.free
     done: list[Key] = []
     try:
-        for cell in twins:
+        for n, cell in enumerate(twins, start=1):
             # check 3: what the cell, a constant, determines (its twins are published too)
             exposed = search.elimination.determined_without(cell) - accepted - set(twins)
             if exposed:
                 return frozenset(exposed)
             search.hidden.discard(cell)
             search.hidden_totals.discard(cell)
-            search.elimination.forget(cell)
             done.append(cell)
+            if n < len(twins):
+                # the next twin's check 3 reads this one published; the last one is made a
+                # constant once the class is accepted (the other checks do not read these
+                # equations, and a refusal then has nothing to undo in them)
+                search.elimination.forget(cell)
         groups = {i for cell in twins for i in search.groups_of.get(cell, ())}
         for i in sorted(groups):
             if _leaks(search, search.live[i]):
@@ -180,11 +189,12 @@ def _attempt(
         pinned = _pinned(search, twins, kept) if bounds else set()
         if pinned:
             return frozenset(pinned)
+        search.elimination.forget(twins[-1])
         done.clear()
         return None
     finally:
         for cell in done:
-            search.hide(cell)
+            search.hide(cell)  # an unknown of the reduced equations again (a no-op if one)
 
 
 def _pinned(search: _Search, twins: Sequence[Key], kept: KeptCheck4 | None) -> set[Key]:

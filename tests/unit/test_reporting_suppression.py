@@ -551,10 +551,11 @@ def test_a_total_and_its_sole_value_are_published_again_together() -> None:
 def test_a_class_refused_for_a_cell_published_later_is_tried_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A refusal names the cells the publication exposes; one of them published later is
-    no longer protected, so the refused class is tried again (a second pass). Here March's
-    total (tried first, the largest) is made to refuse for exposing February's, which is
-    published next: March's is tried again, and the real checks refuse it (its one cell)."""
+    """A refusal names the cells the publication exposes; once all of them are published
+    later, none is protected any more, so the refused class is tried again (a second
+    pass). Here March's total (tried first, the largest) is made to refuse for exposing
+    February's, which is published next: March's is tried again, and the real checks
+    refuse it (its one cell)."""
     counts, primary, groups = _cascade()
     totals = {_M1, _M2, _M3, _Q1}
     real = _prune._attempt
@@ -571,6 +572,31 @@ def test_a_class_refused_for_a_cell_published_later_is_tried_again(
     assert tried.count((_M3,)) == 2
     assert tried.index((_M2,)) < len(tried) - 1 - tried[::-1].index((_M3,))
     assert done.secondary == {_M1, _M3}
+
+
+def test_a_class_refused_for_a_cell_still_hidden_is_not_tried_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refusal stands while one cell it exposed stays hidden: what the checks expose
+    stays exposed as more is published, so a retry could only fail (each cost a check of
+    the whole system: at 10 years, 154 retries, none published). March's total is made to
+    refuse for exposing February's total and a January cell (primary, never published):
+    February's publication does not bring March's back."""
+    counts, primary, groups = _cascade()
+    totals = {_M1, _M2, _M3, _Q1}
+    real = _prune._attempt
+    tried: list[tuple[Key, ...]] = []
+
+    def attempt(search: _Search, twins: Sequence[Key], **options: Any) -> frozenset[Key] | None:  # noqa: ANN401  _attempt's keywords, passed on
+        tried.append(tuple(twins))
+        if tuple(twins) == (_M3,):
+            return frozenset({_M2, ("2026-01", "kind", "a")})
+        return real(search, twins, **options)
+
+    monkeypatch.setattr(_prune, "_attempt", attempt)
+    done = protect(counts, primary, groups, reserve=totals, bounds=True, prune=True)
+    assert _M2 not in done.secondary  # published after March's refusal
+    assert tried.count((_M3,)) == 1
 
 
 def test_the_pruning_never_publishes_a_cell_an_earlier_issue_suppressed() -> None:
