@@ -402,7 +402,7 @@ class Elimination(Generic[K]):
         self,
         constants: Collection[K],
         equations: Iterable[Mapping[K, int]],
-        among: Iterable[K],
+        among: Collection[K],
     ) -> set[K]:
         """The unknowns of *among* (but *constants*) that are determined once the unknowns
         *constants* are constants too and *equations* hold as well; the state is left as
@@ -420,7 +420,9 @@ class Elimination(Generic[K]):
         free unknown's is its unit vector). The new equations say their vectors'
         combinations are constant: a row space ``N`` over the free unknowns, and an
         unknown is determined iff its vector is in ``N`` (a vector with an entry where no
-        row of ``N`` has one is not: that entry is never cleared)."""
+        row of ``N`` has one is not: that entry is never cleared). So only the unknowns
+        whose vectors have an entry in ``N``'s columns, or none at all, are read
+        (:meth:`_reachable`), not every cell of *among*."""
         outside: dict[K, int] = {}  # cells no equation names: free columns of their own
         fixed = set(constants)
         rows = [self._combined({key: 1}, outside) for key in fixed]
@@ -428,8 +430,8 @@ class Elimination(Generic[K]):
         pivots = rref(r for r in rows if r)
         support = {col for row in pivots.values() for col in row}
         out: set[K] = set()
-        for key in among:
-            if key in fixed or (key in self._col and key not in self):
+        for key in self._reachable(support, outside):
+            if key not in among or key in fixed or (key in self._col and key not in self):
                 continue
             if not self._within(key, support, outside):
                 continue  # an entry no row of N has: never cleared (the vector not built)
@@ -439,6 +441,24 @@ class Elimination(Generic[K]):
             if not vector:
                 out.add(key)
         return out
+
+    def _reachable(self, support: Collection[int], outside: Mapping[K, int]) -> set[K]:
+        """The cells whose vector over the free unknowns (:meth:`_combined`) has an entry
+        in *support* (a free unknown there, a pivot whose row names one, a cell of
+        *outside* whose own column is there), or no entry at all (a pivot alone among the
+        unknowns of its row): every cell :meth:`determined_with` can find."""
+        found: set[K] = {key for key, own in outside.items() if own in support}
+        pivot_col, key_of = self._pivot_col, self._key
+        for col in support:
+            if col < 0:
+                continue  # a column of *outside*
+            found.add(key_of[col])
+            for index in self._where.get(col, ()):
+                pivot = pivot_col.get(index)
+                if pivot is not None:
+                    found.add(key_of[pivot])
+        found.update(key_of[pivot_col[i]] for i in self._single if i in pivot_col)
+        return found
 
     def _within(self, key: K, support: Collection[int], outside: Mapping[K, int]) -> bool:
         """Whether every entry of *key*'s vector over the free unknowns (:meth:`_combined`)

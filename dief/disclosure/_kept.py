@@ -80,9 +80,9 @@ class KeptCheck4:
         # the programme's blocks: columns no row joins are independent, and publishing a
         # cell changes its own block alone
         self._blocks = _blocks(len(cone.cells), [*cone.equations, *cone.rows])
-        self._block_cells: dict[int, list[Key]] = {}
+        self._block_cells: dict[int, set[Key]] = {}
         for j, cell in enumerate(cone.cells):
-            self._block_cells.setdefault(self._blocks[j], []).append(cell)
+            self._block_cells.setdefault(self._blocks[j], set()).add(cell)
         self._block_rows: dict[int, list[int]] = {}
         for i, row in enumerate(cone.rows):
             self._block_rows.setdefault(self._blocks[next(iter(row))], []).append(i)
@@ -183,7 +183,13 @@ class KeptCheck4:
         at_least, extra = self._split(new)
         if at_least - ignore:
             return at_least - ignore
-        among = [c for b in blocks for c in self._block_cells[b] if search.unknown(c)]
+        # a block's cells that are no unknown are constants of the kept equations (published
+        # cells and those held at their least value forgotten, known cells never added)
+        among = (
+            self._block_cells[blocks[0]]
+            if len(blocks) == 1
+            else set().union(*(self._block_cells[b] for b in blocks))
+        )
         return self._reduced.determined_with([*cells, *at_least], extra, among) - ignore
 
     def _add(self, rows: Collection[int], cells: Sequence[Key]) -> None:
