@@ -50,6 +50,7 @@ from dief.disclosure._bounds_lp import (
     tight_anyway,
     tight_around,
 )
+from dief.disclosure._kept_cone import KeptCone
 from dief.disclosure._suppression import Group, Key, determined_cells
 
 if TYPE_CHECKING:
@@ -159,6 +160,11 @@ class BoundSystem:
     10 years, some 400 parts, the largest a third of the unknowns). Where a part has no
     solution with every listed cell at least one, that part alone takes its cells listed
     at zero (a re-issue's) at least 0.
+
+    The parts a call changed are solved in one programme kept in HiGHS over every cell of
+    the system (:mod:`dief.disclosure._kept_cone`; session 17), from the last call's
+    basis, where the true counts are a solution around every unknown; *keep* ``False``
+    builds each call's programme from scratch (the tests compare the two).
     """
 
     __slots__ = (
@@ -166,6 +172,7 @@ class BoundSystem:
         "_determined",
         "_floors",
         "_groups",
+        "_kept",
         "_keys",
         "_keys_for",
         "_last",
@@ -185,6 +192,7 @@ class BoundSystem:
         *,
         relations: Sequence[Mapping[Key, int]] = (),
         floors: Mapping[Key, int] | None = None,
+        keep: bool = True,
     ) -> None:
         self._counts = counts
         self._groups = groups
@@ -205,6 +213,10 @@ class BoundSystem:
         self._keys_for: Collection[Key] | None = None
         self._off: frozenset[Key] | None = None
         self._last: _Walked | None = None
+        # step 1 kept across calls, for one unlisted collection (None: it cannot be kept)
+        self._kept: tuple[frozenset[Key], KeptCone | None] | None = (
+            None if keep else (frozenset(), None)
+        )
 
     def pinned(
         self,
@@ -227,7 +239,7 @@ class BoundSystem:
         fixed: set[Key] = set()
         tights: list[tuple[frozenset[Key], _Tight]] = []
         parts = self._parts(cells, unlisted)
-        self._solve_together(parts, unlisted)
+        self._solve_together(parts, unlisted, cells)
         for part in parts:
             tight = self._tight_part(part, unlisted)
             fixed |= tight.at_least
@@ -415,15 +427,22 @@ class BoundSystem:
             self._off = frozenset(off)
         return self._off
 
-    def _solve_together(self, parts: list[frozenset[Key]], unlisted: Collection[Key]) -> None:
+    def _solve_together(
+        self, parts: list[frozenset[Key]], unlisted: frozenset[Key], unknown: set[Key]
+    ) -> None:
         """Step 1 on every part not solved yet, as one linear programme (one call, however
-        many small parts a round changed), its tight rows kept part by part. Where that
-        programme has no solution, each part is left to :meth:`_tight_part` alone."""
+        many small parts a round changed), its tight rows kept part by part: the kept
+        programme (:mod:`dief.disclosure._kept_cone`) where the true counts are a solution
+        around every cell of *unknown*, else one built over those parts.
+        Where that programme has no solution, each part is left to :meth:`_tight_part`
+        alone."""
         fresh = [
             (part, key)
             for part in parts
             if (key := self._key(part, unlisted, 1.0)) not in self._solved
         ]
+        if fresh and self._kept_tight(fresh, unlisted, unknown):
+            return
         if len(fresh) < 2:  # noqa: PLR2004  one part is solved on its own
             return
         cells = [c for part, _ in fresh for c in sorted(part)]
@@ -436,6 +455,51 @@ class BoundSystem:
                 tight.at_least & part,
                 tuple(row for row in tight.extra if next(iter(row)) in part),
             )
+
+    def _kept_tight(
+        self,
+        fresh: list[tuple[frozenset[Key], tuple[frozenset[Key], tuple[float, ...]]]],
+        unlisted: frozenset[Key],
+        cells: set[Key],
+    ) -> bool:
+        """Step 1 on the *fresh* parts from the kept programme, their tight rows kept part
+        by part; whether it could be asked (no cell of *cells* where the true counts are no
+        solution, and an optimum found)."""
+        walked = self._last
+        if walked is None or walked.broken:
+            return False
+        kept = self._kept_cone(unlisted)
+        if kept is None or not kept.covers(cells):
+            return False
+        rows = kept.tight(cells)
+        if rows is None:
+            return False
+        at_least: dict[frozenset[Key], set[Key]] = {}
+        extra: dict[frozenset[Key], list[dict[Key, int]]] = {}
+        for i in rows:
+            cell = kept.row_cell(i)
+            if cell is not None:
+                at_least.setdefault(walked.part_of[cell], set()).add(cell)
+            else:
+                row = kept.row_over(i, cells)
+                extra.setdefault(walked.part_of[next(iter(row))], []).append(row)
+        for part, key in fresh:
+            self._solved[key] = _Tight(
+                frozenset(at_least.get(part, ())), tuple(extra.get(part, ()))
+            )
+        return True
+
+    def _kept_cone(self, unlisted: frozenset[Key]) -> KeptCone | None:
+        """The kept programme over every cell of the system where the true counts are a
+        solution, for the *unlisted* collection of the first call (a search's own, asked
+        every round); ``None`` for any other (a re-issue's wider one, now and then)."""
+        if self._kept is None:
+            _, of_cell, _ = self._index()
+            named = {*self._counts, *of_cell}
+            cells = sorted(c for c in named if not self._broken(c, unlisted))
+            cone = self.cone(cells, unlisted) if cells else None
+            self._kept = (unlisted, None if cone is None else KeptCone.build(cone))
+        return self._kept[1] if self._kept[0] is unlisted else None
 
     def _key(
         self, part: frozenset[Key], unlisted: Collection[Key], zero: float

@@ -53,7 +53,7 @@ def _exact(
     whole system (every group and relation, every hidden cell but those at their least
     value unknown, every tight row an equation)."""
     parts = system._parts(set(hidden), unlisted)
-    system._solve_together(parts, unlisted)
+    system._solve_together(parts, unlisted, set(hidden))
     at_least: set[Key] = set()
     extra: list[dict[Key, int]] = []
     any_tight = False
