@@ -37,14 +37,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no type information
 
-from dief._highs import HighsSession, session
-from dief.disclosure._bounds_lp import TIGHT, matrix
+from dief.disclosure._bounds_lp import TIGHT
+from dief.disclosure._kept_cone import cone_session
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
 
+    from dief._highs import HighsSession
     from dief.disclosure._bounds import Cone
     from dief.disclosure._elimination import Elimination
     from dief.disclosure._search import _Search
@@ -105,21 +105,7 @@ class KeptCheck4:
         cone = search.check4.cone(unknown, search.unlisted)
         if cone is None:
             return None
-        n, m = len(cone.cells), len(cone.rows)
-        size = n + m
-        a_eq = matrix(cone.equations, [0.0] * len(cone.equations), None, size, slack_of=None)
-        a_ub = matrix(cone.rows, [0.0] * m, None, size, slack_of=list(range(n, size)))
-        empty = sp.csr_matrix((0, size))
-        kept = session(
-            empty if a_eq is None else a_eq,
-            np.zeros(len(cone.equations)),
-            empty if a_ub is None else a_ub,
-            np.zeros(m),
-            np.concatenate([np.full(n, -np.inf), np.zeros(m)]),
-            np.concatenate([np.full(n, np.inf), np.ones(m)]),
-            cost=np.concatenate([np.zeros(n), -np.ones(m)]),
-            devex=True,
-        )
+        kept = cone_session(cone, free=True)
         x = None if kept is None else kept.optimum()
         return None if kept is None or x is None else cls(search, cone, kept, x)
 

@@ -40,7 +40,29 @@ if TYPE_CHECKING:
     from dief.disclosure._bounds import Cone
     from dief.disclosure._suppression import Key
 
-__all__ = ["KeptCone"]
+__all__ = ["KeptCone", "cone_session"]
+
+
+def cone_session(cone: Cone, *, free: bool) -> HighsSession | None:
+    """*cone*'s programme kept in HiGHS (``A d = 0``, ``G_T d + s <= 0``, ``0 <= s <= 1``,
+    maximise the sum of ``s``; Devex pricing): the directions free (*free*) or every one
+    bounded to 0 until freed; ``None`` where scipy's HiGHS binding is missing."""
+    n, m = len(cone.cells), len(cone.rows)
+    size = n + m
+    a_eq = matrix(cone.equations, [0.0] * len(cone.equations), None, size, slack_of=None)
+    a_ub = matrix(cone.rows, [0.0] * m, None, size, slack_of=list(range(n, size)))
+    empty = sp.csr_matrix((0, size))
+    bound = np.inf if free else 0.0
+    return session(
+        empty if a_eq is None else a_eq,
+        np.zeros(len(cone.equations)),
+        empty if a_ub is None else a_ub,
+        np.zeros(m),
+        np.concatenate([np.full(n, -bound), np.zeros(m)]),
+        np.concatenate([np.full(n, bound), np.ones(m)]),
+        cost=np.concatenate([np.zeros(n), -np.ones(m)]),
+        devex=True,
+    )
 
 
 class KeptCone:
@@ -64,21 +86,7 @@ class KeptCone:
     def build(cls, cone: Cone) -> KeptCone | None:
         """The programme of *cone* (every column bounded to 0 until :meth:`tight` frees
         the unknowns), or ``None`` where scipy's HiGHS binding is missing."""
-        n, m = len(cone.cells), len(cone.rows)
-        size = n + m
-        a_eq = matrix(cone.equations, [0.0] * len(cone.equations), None, size, slack_of=None)
-        a_ub = matrix(cone.rows, [0.0] * m, None, size, slack_of=list(range(n, size)))
-        empty = sp.csr_matrix((0, size))
-        kept = session(
-            empty if a_eq is None else a_eq,
-            np.zeros(len(cone.equations)),
-            empty if a_ub is None else a_ub,
-            np.zeros(m),
-            np.zeros(size),
-            np.concatenate([np.zeros(n), np.ones(m)]),
-            cost=np.concatenate([np.zeros(n), -np.ones(m)]),
-            devex=True,
-        )
+        kept = cone_session(cone, free=False)
         return None if kept is None else cls(cone, kept)
 
     def covers(self, cells: Collection[Key]) -> bool:
