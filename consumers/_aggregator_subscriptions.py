@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from dief.aggregator import AggregatorTelemetry, BatchHandler, BatchReport, RegionAggregator
-from dief.kafka import ROUTES_TOPIC, cases_topic, subscribe_batches
+from dief.kafka import BATCH_TIME_LIMIT, ROUTES_TOPIC, cases_topic, subscribe_batches
 from dief.observability import kafka_consumers
 from dief.seams import Backoff, InboundRecord
 from dief.vocab import Region
@@ -82,9 +82,11 @@ def register_aggregators(  # noqa: PLR0913  public keyword signature, used by di
     on_report: ReportHook | None = None,
     backoff: Backoff | None = None,
     telemetry: AggregatorTelemetry | None = None,
+    time_limit: float = BATCH_TIME_LIMIT,
 ) -> None:
     """Subscribe *broker* to each region's cases topic with its aggregator (measured by
-    *telemetry* if given)."""
+    *telemetry* if given); a batch still being applied after *time_limit* seconds is
+    cancelled and comes again."""
     for region, aggregator in aggregators.items():
         handle: BatchHandler = aggregator.handle
         if telemetry is not None:
@@ -98,6 +100,7 @@ def register_aggregators(  # noqa: PLR0913  public keyword signature, used by di
             embedded=embedded,
             on_report=on_report,
             backoff=backoff or Backoff(),
+            time_limit=time_limit,
         )
 
 
@@ -110,6 +113,7 @@ def _subscribe(  # noqa: PLR0913  register_aggregators's options, passed on by n
     embedded: bool,
     on_report: ReportHook | None,
     backoff: Backoff,
+    time_limit: float,
 ) -> None:
     def report(result: BatchReport) -> None:
         if on_report is not None:
@@ -127,4 +131,5 @@ def _subscribe(  # noqa: PLR0913  register_aggregators's options, passed on by n
         on_result=report,
         log=log,
         label=region.value,
+        time_limit=time_limit,
     )

@@ -344,6 +344,7 @@ class AggregatorService:
                 embedded=self._settings.kafka.embedded,
                 on_report=reported,
                 telemetry=self._telemetry,
+                time_limit=self._settings.batch_time_limit,
             )
             self._brokers.append(broker)
             self._by_region[r.value] = broker

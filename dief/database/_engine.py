@@ -73,14 +73,19 @@ def make_engine(
 
     ``sqlite_pool="single"`` keeps one connection open (SQLite takes one writer at a time,
     so callers queue for it and its page cache stays warm); ``"null"`` opens one per use.
-    Other databases get a pool with pre-ping.
+    Other databases get a pool with pre-ping. No error message or log line of the engine
+    names a bound value.
     """
+    # hide_parameters: an error's message (and the echo log) never lists a statement's
+    # bound values (a case's facts, an owner key, a digest's cells)
     if not url.startswith("sqlite"):
-        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+        return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
     if sqlite_pool == "single":
-        engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0)
+        engine = create_async_engine(
+            url, echo=echo, pool_size=1, max_overflow=0, hide_parameters=True
+        )
     else:
-        engine = create_async_engine(url, echo=echo, poolclass=NullPool)
+        engine = create_async_engine(url, echo=echo, poolclass=NullPool, hide_parameters=True)
     event.listen(engine.sync_engine, "connect", _on_connect(pragmas))
     return engine
 

@@ -33,6 +33,7 @@ from dief.kafka._dlq import (
 from dief.kafka._feed import KafkaRecordFeed, follow_feed
 from dief.kafka._read import ConsumedRecord, TopicSnapshot, read_new, read_to_end
 from dief.kafka._subscribe import (
+    BATCH_TIME_LIMIT,
     DEFAULT_SESSION_TIMEOUT_MS,
     EMBEDDED_SESSION_TIMEOUT_MS,
     subscribe_batches,
@@ -57,6 +58,7 @@ from dief.kafka._topics import (
 )
 
 __all__ = [
+    "BATCH_TIME_LIMIT",
     "BULLETINS_TOPIC",
     "CREDENTIAL_ANSWERS_TOPIC",
     "CREDENTIAL_REQUESTS_TOPIC",

@@ -2,8 +2,11 @@
 
 Offsets are committed by FastStream (``AckPolicy.NACK_ON_ERROR``) only after the handler
 returned. On any failure the subscriber backs off, logs the error's type or message (never
-a record's content), and re-raises: FastStream seeks the batch's partitions back and the
-records come again (DESIGN §8).
+a record's content), and raises FastStream's ``NackMessage`` from it: FastStream seeks the
+batch's partitions back and the records come again (DESIGN §8). Not the error itself:
+FastStream logs a handler's error with its traceback, and the chain of a database error
+carries the failing statement's bound values (a case's facts, its owner key); a
+``NackMessage`` it logs by its message alone.
 
 Per-batch cost. The subscriber's *decoder* turns the raw batch into the
 :class:`InboundRecord` list and the handler takes it as its message body. FastStream's
@@ -20,6 +23,7 @@ import logging
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from faststream import AckPolicy
+from faststream.exceptions import NackMessage
 
 from dief.exceptions import BrokerError, StorageError
 from dief.seams import Backoff, FaultPoints, InboundRecord
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
     from faststream.kafka.annotations import KafkaMessage
 
 __all__ = [
+    "BATCH_TIME_LIMIT",
     "DEFAULT_SESSION_TIMEOUT_MS",
     "EMBEDDED_SESSION_TIMEOUT_MS",
     "subscribe_batches",
@@ -49,6 +54,13 @@ DEFAULT_SESSION_TIMEOUT_MS = 10000
 EMBEDDED_FETCH_MAX_WAIT_MS = 50
 DEFAULT_FETCH_MAX_WAIT_MS = 500
 
+#: Seconds a batch's handler may take before it is given up and the batch comes again. A
+#: handler waits on a database and on Kafka; a connection left half-open (a network
+#: partition, a database host that vanished: neither side hears of it) would otherwise hold
+#: its partition for good, and every later case of it with it. A batch of 2,000 records
+#: applies in well under a second; its consumer's max.poll.interval.ms (300 s) is longer.
+BATCH_TIME_LIMIT = 120.0
+
 R = TypeVar("R")
 
 
@@ -58,6 +70,22 @@ async def _inbound_records(msg: KafkaMessage) -> list[InboundRecord]:  # noqa: R
     # A tuple from the real consumer, a list from FastStream's TestKafkaBroker.
     batch = raw if isinstance(raw, tuple | list) else (raw,)
     return [InboundRecord(r.topic, r.partition, r.offset, r.key, r.value) for r in batch]
+
+
+async def _within(
+    limit: asyncio.Timeout,
+    handle: Callable[[Sequence[InboundRecord]], Awaitable[R]],
+    records: Sequence[InboundRecord],
+    faults: FaultPoints | None,
+) -> R:
+    """*handle* (*records*) within *limit*, with the fault points around it (tests)."""
+    if faults is not None:
+        faults.reached("after_fetch")
+    async with limit:
+        result = await handle(records)
+    if faults is not None:
+        faults.reached("after_commit")
+    return result
 
 
 def subscribe_batches(  # noqa: PLR0913  a public keyword signature, used outside dief/kafka
@@ -74,12 +102,14 @@ def subscribe_batches(  # noqa: PLR0913  a public keyword signature, used outsid
     log: logging.Logger | None = None,
     label: str | None = None,
     faults: FaultPoints | None = None,
+    time_limit: float = BATCH_TIME_LIMIT,
 ) -> None:
     """Subscribe *broker* to *topic* in *group_id*; each batch goes to *handle*.
 
-    *on_result* hears each handled batch's result. A failure is logged on *log* as
-    "*label*: batch of N not applied" (*label* defaults to *title*); the offsets are not
-    committed and the batch comes again. *faults* (tests only) is told when a batch was
+    *on_result* hears each handled batch's result. A failure, or a handler still running
+    after *time_limit* seconds (then cancelled), is logged on *log* as "*label*: batch of
+    N not applied" (*label* defaults to *title*); the offsets are not committed and the
+    batch comes again. *faults* (tests only) is told when a batch was
     fetched (``after_fetch``) and when *handle* returned, before the offsets are committed
     (``after_commit``).
     """
@@ -106,18 +136,20 @@ def subscribe_batches(  # noqa: PLR0913  a public keyword signature, used outsid
         # Annotated ``object`` so that FastDepends passes the decoder's list through as is.
         nonlocal failures
         records = cast("list[InboundRecord]", body)
+        limit = asyncio.timeout(time_limit)
         try:
-            if faults is not None:
-                faults.reached("after_fetch")
-            result = await handle(records)
-            if faults is not None:
-                faults.reached("after_commit")
+            result = await _within(limit, handle, records, faults)
         except Exception as exc:
             # Database or broker away, or a bug: nothing of the batch was committed. Back off
             # before FastStream seeks back, so a persistent failure never spins.
             delay = backoff.delay(failures)
             failures += 1
-            why = exc.message if isinstance(exc, StorageError | BrokerError) else type(exc).__name__
+            if limit.expired():
+                why = f"still running after {time_limit:g}s, cancelled"
+            elif isinstance(exc, StorageError | BrokerError):
+                why = exc.message
+            else:
+                why = type(exc).__name__
             logger.error(  # noqa: TRY400  the reason is logged, never a traceback that could carry a record's data
                 "%s: batch of %d not applied (%s); offsets not committed, retrying in %.1fs",
                 name,
@@ -126,7 +158,8 @@ def subscribe_batches(  # noqa: PLR0913  a public keyword signature, used outsid
                 delay,
             )
             await asyncio.sleep(delay)
-            raise
+            # the cause is kept on the exception; FastStream logs only this message
+            raise NackMessage from exc
         failures = 0
         if on_result is not None:
             on_result(result)

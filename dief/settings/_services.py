@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dief.database import sqlite_url
-from dief.kafka import DEFAULT_CASE_PARTITIONS
+from dief.kafka import BATCH_TIME_LIMIT, DEFAULT_CASE_PARTITIONS
 from dief.settings._common import (
     AGGREGATOR_DATABASE,
     DEFAULT_DIR,
@@ -118,6 +118,14 @@ class AggregatorSettings(BaseSettings):
     directory: DirectorySettings = DirectorySettings()
     database_url: DatabaseUrl = SecretStr(sqlite_url(AGGREGATOR_DATABASE))
     max_batch: int = Field(2000, ge=1)
+    batch_time_limit: float = Field(
+        BATCH_TIME_LIMIT,
+        gt=0,
+        le=280,
+        description="Seconds a batch may take to apply before it is cancelled and comes "
+        "again (a database connection left half-open would otherwise hold its partition); "
+        "below the consumer's max.poll.interval.ms (300 s)",
+    )
     k_meeting: int = Field(2, ge=1)
     cycle_start_month: int = Field(9, ge=1, le=12)
     digest_interval: float = Field(

@@ -19,9 +19,9 @@ fakes every test uses (each implements its Protocol of :mod:`dief.seams`).
   until healed, or the next *n*, with a given error or a ``BrokerError``; and
   :class:`FaultPlan`, a :class:`~dief.seams.FaultPoints` that fails the delivery path at
   chosen visits of its commit boundaries.
-- **Network faults**: :class:`TcpProxy`, a loopback TCP forwarder a test can cut and
-  restore, and :func:`broker_behind_proxy`, an embedded broker whose clients all go
-  through one.
+- **Network faults**: :class:`TcpProxy`, a loopback TCP forwarder a test can cut,
+  freeze (open connections silent) and restore, and :func:`broker_behind_proxy`, an
+  embedded broker whose clients all go through one.
 - **Reading topics back**: :func:`read_topics`, every record of some topics from the
   beginning, without a consumer group (for assertions on what is on the wire).
 

@@ -49,14 +49,16 @@ class ProxyStats:
 
 
 class _Link:
-    """One forwarded connection: the client and target streams and the two pump tasks."""
+    """One forwarded connection: the client and target streams and the two pump tasks; a
+    frozen link drops what either side sends (:meth:`TcpProxy.freeze`)."""
 
-    __slots__ = ("client", "target", "tasks")
+    __slots__ = ("client", "frozen", "target", "tasks")
 
     def __init__(self, client: asyncio.StreamWriter, target: asyncio.StreamWriter) -> None:
         self.client = client
         self.target = target
         self.tasks: list[asyncio.Task[None]] = []
+        self.frozen = False
 
     def abort(self) -> None:
         for writer in (self.client, self.target):
@@ -69,7 +71,8 @@ class TcpProxy:
     Every connection to :attr:`listen_port` is forwarded to *target* (``"host:port"`` or
     ``(host, port)``) until :meth:`cut`, which closes every open connection and treats new
     ones according to its *mode* (see :data:`CutMode`); :meth:`restore` forwards again on
-    the same port. *listen_port* ``None`` lets the OS pick a free port at :meth:`start`.
+    the same port; :meth:`freeze` leaves the open connections open and silent. *listen_port*
+    ``None`` lets the OS pick a free port at :meth:`start`.
 
     Use ``async with TcpProxy(...) as proxy:`` or :meth:`start` / :meth:`stop`; it lives
     in the event loop that started it.
@@ -198,6 +201,15 @@ class TcpProxy:
             await self._listen(self.listen_port)
         self._drop_all(count=True)
 
+    def freeze(self) -> int:
+        """Leave every open connection open but silent from now on: what either side sends
+        is dropped, and neither hears that the other is gone (the half-open connection a
+        network partition or a vanished host leaves; only a side's own timeout ends it).
+        New connections are forwarded as before. Returns how many connections froze."""
+        for link in self._links:
+            link.frozen = True
+        return len(self._links)
+
     async def restore(self) -> None:
         """Forward again on the same port; connections held by a blackhole are closed."""
         if not self._started:
@@ -302,6 +314,8 @@ class TcpProxy:
         """Copy bytes until either side closes; then close both."""
         try:  # noqa: PLW0717  any failure of the step ends it the same way
             while data := await reader.read(65536):
+                if link.frozen:
+                    continue
                 writer.write(data)
                 await writer.drain()
                 if upstream:

@@ -28,6 +28,7 @@ region's aggregator consumes as ``aggregator-<region>``, and everything else is 
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -60,7 +61,13 @@ from dief.aggregator import BatchReport, RegionAggregator
 from dief.credentials import SimulatedIssuer, TokenVerifier, TokenWallet
 from dief.crypto.envelope import Opener, Sealer
 from dief.database import sqlite_url
-from dief.kafka import KafkaDeadLetterSink, NodePublisher, cases_topic, make_broker
+from dief.kafka import (
+    BATCH_TIME_LIMIT,
+    KafkaDeadLetterSink,
+    NodePublisher,
+    cases_topic,
+    make_broker,
+)
 from dief.keyring import KdfParams, KeyRole, SimulatedForum
 from dief.node import NationalNode, NodeIdentity, Outbox, OutboxRelay
 from dief.periods import CspCycle
@@ -450,10 +457,12 @@ class Processed:
     were finished with (applied, related, stale, forged, dead-lettered or duplicate)."""
 
     outcomes: Counter[str] = field(default_factory=Counter)
+    by_region: Counter[str] = field(default_factory=Counter)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def __call__(self, _region: Region, report: BatchReport) -> None:
+    def __call__(self, region: Region, report: BatchReport) -> None:
         self.outcomes.update(report.outcomes)
+        self.by_region[region.value] += sum(report.outcomes.values())
         self._changed.set()
 
     @property
@@ -461,16 +470,30 @@ class Processed:
         return sum(self.outcomes.values())
 
     async def wait_for(self, n: int, time_limit: float = 20.0) -> None:
+        """Wait until *n* records were finished with; on time out, fail with each region's
+        count and every task's stack (where a stuck consumer waits)."""
         deadline = time.monotonic() + time_limit
         while self.total < n:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                pytest.fail(f"only {self.total} of {n} records processed: {dict(self.outcomes)}")
+                pytest.fail(
+                    f"only {self.total} of {n} records processed: {dict(self.outcomes)}; "
+                    f"by region {dict(self.by_region)}\n{_task_stacks()}"
+                )
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), remaining)
             except TimeoutError:
                 continue
+
+
+def _task_stacks() -> str:
+    """The stack of every pending task of the running loop, for a time-out's message."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        out.write(f"--- {task.get_name()}\n")
+        task.print_stack(limit=12, file=out)
+    return out.getvalue()
 
 
 @asynccontextmanager
@@ -481,10 +504,12 @@ async def running_aggregators(
     regions: Iterable[Region] = tuple(Region),
     *,
     receipts: ReceiptSink | None = None,
+    time_limit: float | None = None,
 ) -> AsyncGenerator[Processed, None]:
     """Regional aggregators as ``dief aggregate`` wires them, consuming from *bootstrap*
     (group ids ``dief-aggregator-<region>``: use a broker of the test's own), sending their
-    receipts to *receipts* if given."""
+    receipts to *receipts* if given; a batch still running after *time_limit* seconds (if
+    given, else the default) comes again."""
     from consumers.aggregator import register_aggregators  # noqa: PLC0415  consumers/ (the services' package, which imports dief) loaded only by tests that run an aggregator
 
     regions = tuple(regions)
@@ -503,7 +528,13 @@ async def running_aggregators(
         )
         for r in regions
     }
-    register_aggregators(broker, aggregators, embedded=settings.embedded, on_report=processed)
+    register_aggregators(
+        broker,
+        aggregators,
+        embedded=settings.embedded,
+        on_report=processed,
+        time_limit=BATCH_TIME_LIMIT if time_limit is None else time_limit,
+    )
     await broker.start()
     try:
         yield processed
