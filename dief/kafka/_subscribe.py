@@ -54,11 +54,12 @@ DEFAULT_SESSION_TIMEOUT_MS = 10000
 EMBEDDED_FETCH_MAX_WAIT_MS = 50
 DEFAULT_FETCH_MAX_WAIT_MS = 500
 
-#: Seconds a batch's handler may take before it is given up and the batch comes again. A
-#: handler waits on a database and on Kafka; a connection left half-open (a network
-#: partition, a database host that vanished: neither side hears of it) would otherwise hold
-#: its partition for good, and every later case of it with it. A batch of 2,000 records
-#: applies in well under a second; its consumer's max.poll.interval.ms (300 s) is longer.
+#: Seconds an aggregator's batch may take before it is given up and comes again (the
+#: default of ``DIEF_BATCH_TIME_LIMIT``). Its handler waits on a database and on Kafka; a
+#: connection left half-open (a network partition, a database host that vanished: neither
+#: side hears of it) would otherwise hold its partition for good, and every later case of
+#: it with it. A batch of 2,000 records opens and applies in a few seconds at most; the
+#: consumer's max.poll.interval.ms (300 s) is longer.
 BATCH_TIME_LIMIT = 120.0
 
 R = TypeVar("R")
@@ -102,12 +103,14 @@ def subscribe_batches(  # noqa: PLR0913  a public keyword signature, used outsid
     log: logging.Logger | None = None,
     label: str | None = None,
     faults: FaultPoints | None = None,
-    time_limit: float = BATCH_TIME_LIMIT,
+    time_limit: float | None = None,
 ) -> None:
     """Subscribe *broker* to *topic* in *group_id*; each batch goes to *handle*.
 
     *on_result* hears each handled batch's result. A failure, or a handler still running
-    after *time_limit* seconds (then cancelled), is logged on *log* as "*label*: batch of
+    after *time_limit* seconds if given (then cancelled: only for a handler that waits on
+    I/O, whose work takes far less; a handler that computes for longer would never
+    finish), is logged on *log* as "*label*: batch of
     N not applied" (*label* defaults to *title*); the offsets are not committed and the
     batch comes again. *faults* (tests only) is told when a batch was
     fetched (``after_fetch``) and when *handle* returned, before the offsets are committed
