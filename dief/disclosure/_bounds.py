@@ -55,6 +55,7 @@ from dief.disclosure._suppression import Group, Key, determined_cells
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
+    from collections.abc import Set as AbstractSet
 
     from dief.disclosure._elimination import Elimination
 
@@ -168,6 +169,7 @@ class BoundSystem:
     """
 
     __slots__ = (
+        "_before",
         "_counts",
         "_determined",
         "_floors",
@@ -213,6 +215,7 @@ class BoundSystem:
         self._keys_for: Collection[Key] | None = None
         self._off: frozenset[Key] | None = None
         self._last: _Walked | None = None
+        self._before: _Walked | None = None  # the walk before the last (:meth:`_walked`)
         # step 1 kept across calls, for one unlisted collection (None: it cannot be kept)
         self._kept: tuple[frozenset[Key], KeptCone | None] | None = (
             None if keep else (frozenset(), None)
@@ -316,33 +319,90 @@ class BoundSystem:
 
     def _walked(self, cells: set[Key], unlisted: Collection[Key]) -> _Walked:
         """The parts of *cells* joined by the rows tight at the true counts, and its cells
-        where the true counts are no solution: from the last call's, where only the parts
+        where the true counts are no solution: from an earlier call's, where only the parts
         around the cells hidden or published since are walked again (whether two cells
         are joined does not depend on the other unknowns, so a part no changed cell is in
         or next to stays a part). At 10 years of realistic volume (every month's cells
         besides its total and kind unknowns) walking every unknown each round cost more
-        than check 4's programmes."""
-        last = self._last
-        if last is None or last.unlisted is not unlisted:
-            parts = self._walk(cells, cells, tight_only=True)
-            part_of = {c: part for part in parts for c in part}
-            broken = {c for c in cells if self._broken(c, unlisted)}
+        than check 4's programmes.
+
+        Two walks are kept: the last call's, and the one it was joined from (else the one
+        before it). Where one of them has a subset of *cells* (a round that only hid
+        cells, or the search's own unknowns with one candidate more:
+        :meth:`~dief.disclosure._search._Search.bound_widen` tries several in turn, each
+        joined from the search's walk), the cells added are joined to the parts next to
+        them (:meth:`_joined`) and nothing is walked again; else the last walk's parts
+        around the cells published or hidden since are walked again (a part that loses a
+        cell can split)."""
+        frozen = frozenset(cells)
+        kept = [w for w in (self._last, self._before) if w is not None and w.unlisted is unlisted]
+        for walk in kept:
+            if walk.cells == frozen:
+                if walk is not self._last:  # the one before: the last again (_kept_tight)
+                    self._before, self._last = self._last, walk
+                return walk
+        below = [w for w in kept if w.cells <= frozen]
+        if below:
+            # the walk joined from is kept: the next candidate is joined from it too
+            joined_from = max(below, key=lambda w: len(w.cells))
+            walked = self._joined(joined_from, frozen, unlisted)
+            base: _Walked | None = joined_from
         else:
-            added, removed = cells - last.cells, last.cells - cells
-            if not added and not removed:
-                return last
-            hit = {last.part_of[c] for c in removed}
-            starts = added | {c for part in hit for c in part if c in cells}
-            fresh = self._walk(starts, cells, tight_only=True)
-            touched = hit | {last.part_of[c] for part in fresh for c in part if c in last.part_of}
-            parts = [p for p in last.parts if p not in touched] + fresh
-            part_of = last.part_of
-            for c in removed:
-                del part_of[c]
-            part_of.update((c, part) for part in fresh for c in part)
-            broken = (last.broken - removed) | {c for c in added if self._broken(c, unlisted)}
-        self._last = _Walked(frozenset(cells), unlisted, parts, part_of, broken)
-        return self._last
+            base = self._last
+            if kept:
+                walked = self._rewalked(kept[0], frozen, unlisted)
+            else:
+                walked = self._walk_all(cells, unlisted)
+        self._before, self._last = base, walked
+        return walked
+
+    def _walk_all(self, cells: set[Key], unlisted: Collection[Key]) -> _Walked:
+        """*cells*' walk from scratch."""
+        parts = self._walk(cells, cells, tight_only=True)
+        part_of = {c: part for part in parts for c in part}
+        broken = {c for c in cells if self._broken(c, unlisted)}
+        return _Walked(frozenset(cells), unlisted, parts, part_of, broken)
+
+    def _rewalked(self, last: _Walked, cells: frozenset[Key], unlisted: Collection[Key]) -> _Walked:
+        """*cells*' walk from *last*'s: the parts around the cells added or removed since
+        walked again."""
+        added, removed = cells - last.cells, last.cells - cells
+        hit = {last.part_of[c] for c in removed}
+        starts = added | {c for part in hit for c in part if c in cells}
+        fresh = self._walk(starts, set(cells), tight_only=True)
+        touched = hit | {last.part_of[c] for part in fresh for c in part if c in last.part_of}
+        parts = [p for p in last.parts if p not in touched] + fresh
+        part_of = dict(last.part_of)  # *last* is kept as it is (the walk before this one)
+        for c in removed:
+            del part_of[c]
+        part_of.update((c, part) for part in fresh for c in part)
+        broken = (last.broken - removed) | {c for c in added if self._broken(c, unlisted)}
+        return _Walked(cells, unlisted, parts, part_of, broken)
+
+    def _joined(self, below: _Walked, cells: frozenset[Key], unlisted: Collection[Key]) -> _Walked:
+        """*cells*' walk from *below*'s, whose cells are a subset: each added cell joins the
+        parts of the cells one row joins it to (the rows between two cells of *below* are
+        the same, so its parts only merge)."""
+        added = sorted(cells - below.cells)
+        rows, of_cell, _ = self._index()
+        index = (rows, of_cell, self._links())
+        wanted = {c[0] for c in added}
+        of_table: dict[str, list[Key]] = {}
+        for cell in cells:
+            if cell[0] in wanted:
+                of_table.setdefault(cell[0], []).append(cell)
+        edges = [
+            (cell, other)
+            for cell in added
+            for other in _next_to(cell, cells, of_table, set(), index, tight_only=True)
+            if other in cells and other != cell
+        ]
+        fresh, merged = _merged(added, edges, below.part_of)
+        parts = [p for p in below.parts if id(p) not in merged] + fresh
+        part_of = dict(below.part_of)
+        part_of.update((c, part) for part in fresh for c in part)
+        broken = below.broken | {c for c in added if self._broken(c, unlisted)}
+        return _Walked(cells, unlisted, parts, part_of, broken)
 
     def _broken(self, cell: Key, unlisted: Collection[Key]) -> bool:
         """Whether the true counts are no solution around *cell* (:meth:`_parts`)."""
@@ -629,9 +689,48 @@ class BoundSystem:
         return rows, of
 
 
+def _merged(
+    added: Sequence[Key],
+    edges: Sequence[tuple[Key, Key]],
+    part_of: Mapping[Key, frozenset[Key]],
+) -> tuple[list[frozenset[Key]], set[int]]:
+    """The parts the *added* cells make with the parts of *part_of* (an earlier walk's) that
+    *edges* (an added cell, a cell one row joins it to) join them to; and the ids of the
+    earlier parts merged into them (union-find: the added cells, then the parts met)."""
+    node = {cell: i for i, cell in enumerate(added)}
+    met: dict[int, frozenset[Key]] = {}  # node → the earlier part
+    part_node: dict[int, int] = {}  # id of an earlier part → its node
+    parent = list(range(len(added)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for cell, other in edges:
+        j = node.get(other)
+        if j is None:
+            part = part_of[other]
+            j = part_node.get(id(part))
+            if j is None:
+                j = part_node[id(part)] = len(parent)
+                parent.append(j)
+                met[j] = part
+        a, b = root(node[cell]), root(j)
+        if a != b:
+            parent[b] = a
+    groups: dict[int, set[Key]] = {}
+    for cell, i in node.items():
+        groups.setdefault(root(i), set()).add(cell)
+    for j, part in met.items():
+        groups[root(j)].update(part)
+    return [frozenset(group) for group in groups.values()], set(part_node)
+
+
 def _next_to(  # noqa: PLR0913  the walk's state, passed by BoundSystem._walk alone
     cell: Key,
-    cells: set[Key],
+    cells: AbstractSet[Key],
     of_table: Mapping[str, list[Key]],
     done: set[object],
     index: tuple[list[Mapping[Key, int]], dict[Key, list[int]], dict[str, _TableLinks]],

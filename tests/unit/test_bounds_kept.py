@@ -74,3 +74,32 @@ def test_the_kept_programme_answers_as_one_built_from_scratch(
         again = BoundSystem(counts, groups, keep=False)
         assert _tight_rows(kept, unknown, unlisted) == _tight_rows(again, unknown, unlisted)
     assert asked  # the kept programme answered (not the fallback)
+
+
+@pytest.mark.parametrize("seed", range(SYSTEMS))
+def test_parts_joined_from_an_earlier_walk_are_those_walked_from_scratch(seed: int) -> None:
+    """``bound_widen``'s pattern: the search's unknowns, then each with one candidate more
+    (joined to the earlier walk's parts, not walked again), back to the search's, then
+    some hidden and published: every call's parts, pinned cells and tight rows are those
+    of a fresh system."""
+    rng = random.Random(1000 + seed)
+    counts, groups = quarter_tables(rng)
+    cells = sorted(counts)
+    unlisted = frozenset(rng.sample(cells, rng.randint(0, 2)))
+    base = set(rng.sample(cells, max(1, len(cells) // 3)))
+    outside = [c for c in cells if c not in base]
+    picks = rng.sample(outside, min(4, len(outside)))
+    calls = [base, *({*base, p} for p in picks), base, base | set(picks)]
+    calls.extend(_walk(rng, cells))
+    system = BoundSystem(counts, groups)
+    for unknown in calls:
+        fresh = BoundSystem(counts, groups, keep=False)
+        got = set(system._parts(set(unknown), unlisted))
+        assert got == set(fresh._parts(set(unknown), unlisted)), sorted(unknown)
+        assert {c for part in got for c in part} == unknown
+        again = BoundSystem(counts, groups, keep=False)
+        assert system.pinned(unknown, unlisted=unlisted) == again.pinned(
+            unknown, unlisted=unlisted
+        ), sorted(unknown)
+        again = BoundSystem(counts, groups, keep=False)
+        assert _tight_rows(system, unknown, unlisted) == _tight_rows(again, unknown, unlisted)
