@@ -45,8 +45,13 @@ __all__ = ["KeptCone", "cone_session"]
 
 def cone_session(cone: Cone, *, free: bool) -> HighsSession | None:
     """*cone*'s programme kept in HiGHS (``A d = 0``, ``G_T d + s <= 0``, ``0 <= s <= 1``,
-    maximise the sum of ``s``; Devex pricing): the directions free (*free*) or every one
-    bounded to 0 until freed; ``None`` where scipy's HiGHS binding is missing."""
+    maximise the sum of ``s``; Devex pricing): the directions free (*free*: the pruning's,
+    whose solves follow columns bounded to 0, by the dual simplex) or every one bounded to
+    0 until freed (a search's, whose rounds mostly free columns, by the primal simplex:
+    :func:`dief._highs.session`); ``None`` where scipy's HiGHS binding is missing.
+
+    Every optimum has the same slacks (each row that is no implicit equality at 1, the
+    others at 0: the directions form a cone), so the simplex used changes no tight row."""
     n, m = len(cone.cells), len(cone.rows)
     size = n + m
     a_eq = matrix(cone.equations, [0.0] * len(cone.equations), None, size, slack_of=None)
@@ -62,6 +67,7 @@ def cone_session(cone: Cone, *, free: bool) -> HighsSession | None:
         np.concatenate([np.full(n, bound), np.ones(m)]),
         cost=np.concatenate([np.zeros(n), -np.ones(m)]),
         devex=True,
+        primal=not free,
     )
 
 
