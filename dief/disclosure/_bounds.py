@@ -531,7 +531,8 @@ class BoundSystem:
         kept = self._kept_cone(unlisted)
         if kept is None or not kept.covers(cells):
             return False
-        rows = kept.tight(cells)
+        # only the rows of the fresh parts are read (a row's unknowns lie in one part)
+        rows = kept.tight(cells, wanted=[c for part, _ in fresh for c in part])
         if rows is None:
             return False
         at_least: dict[frozenset[Key], set[Key]] = {}

@@ -98,13 +98,16 @@ class KeptCone:
     def covers(self, cells: Collection[Key]) -> bool:
         """Whether every cell of *cells* is a column (a cell where the true counts are a
         solution, named when the programme was built)."""
-        return all(c in self._col for c in cells)
+        return self._col.keys() >= set(cells)
 
-    def tight(self, unknown: Collection[Key]) -> list[int] | None:
+    def tight(
+        self, unknown: Collection[Key], *, wanted: Collection[Key] | None = None
+    ) -> list[int] | None:
         """The inequality rows of the cone (:attr:`Cone.rows`, in order) that hold with
         equality along every direction, with exactly *unknown* free (every cell of it a
-        column: :meth:`covers`), among the rows that name one of them; ``None`` where
-        HiGHS finds no optimum (the caller solves from scratch)."""
+        column: :meth:`covers`), among the rows that name one of them (one of *wanted*,
+        some of *unknown*, if given); ``None`` where HiGHS finds no optimum (the caller
+        solves from scratch)."""
         free = np.zeros(len(self._cone.cells), dtype=bool)
         free[[self._col[c] for c in unknown]] = True
         opened = np.flatnonzero(free & ~self._free)
@@ -120,6 +123,9 @@ class KeptCone:
         if x is None:
             return None
         slack = x[len(self._cone.cells) :]
+        if wanted is not None:
+            free = np.zeros(len(self._cone.cells), dtype=bool)
+            free[[self._col[c] for c in wanted]] = True
         named = self._pattern @ free.astype(float) > 0
         return np.flatnonzero(named & (slack < TIGHT)).tolist()
 

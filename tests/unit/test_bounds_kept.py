@@ -60,9 +60,11 @@ def test_the_kept_programme_answers_as_one_built_from_scratch(
     asked: list[int] = []
     real = _kept_cone.KeptCone.tight
 
-    def tight(self: _kept_cone.KeptCone, unknown: set[Key]) -> list[int] | None:
+    def tight(
+        self: _kept_cone.KeptCone, unknown: set[Key], *, wanted: set[Key] | None = None
+    ) -> list[int] | None:
         asked.append(len(unknown))
-        return real(self, unknown)
+        return real(self, unknown, wanted=wanted)
 
     monkeypatch.setattr(_kept_cone.KeptCone, "tight", tight)
     kept = BoundSystem(counts, groups)
