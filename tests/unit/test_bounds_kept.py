@@ -36,6 +36,19 @@ def _tight_rows(system: BoundSystem, unknown: set[Key], unlisted: frozenset[Key]
     return out
 
 
+def _assert_as_from_scratch(
+    system: BoundSystem, unknown: set[Key], unlisted: frozenset[Key]
+) -> None:
+    """*system*'s pinned cells and each part's tight rows for *unknown* are those of
+    systems that build their programmes from scratch (``keep=False``)."""
+    fresh = BoundSystem(system._counts, system._groups, keep=False)
+    assert system.pinned(unknown, unlisted=unlisted) == fresh.pinned(
+        unknown, unlisted=unlisted
+    ), sorted(unknown)
+    again = BoundSystem(system._counts, system._groups, keep=False)
+    assert _tight_rows(system, unknown, unlisted) == _tight_rows(again, unknown, unlisted)
+
+
 def _walk(rng: random.Random, cells: list[Key]) -> list[set[Key]]:
     """*CALLS* unknown sets, each one to three cells hidden or published away from the last."""
     unknown = set(rng.sample(cells, max(1, len(cells) // 3)))
@@ -69,12 +82,7 @@ def test_the_kept_programme_answers_as_one_built_from_scratch(
     monkeypatch.setattr(_kept_cone.KeptCone, "tight", tight)
     kept = BoundSystem(counts, groups)
     for unknown in _walk(rng, cells):
-        fresh = BoundSystem(counts, groups, keep=False)
-        assert kept.pinned(unknown, unlisted=unlisted) == fresh.pinned(
-            unknown, unlisted=unlisted
-        ), sorted(unknown)
-        again = BoundSystem(counts, groups, keep=False)
-        assert _tight_rows(kept, unknown, unlisted) == _tight_rows(again, unknown, unlisted)
+        _assert_as_from_scratch(kept, unknown, unlisted)
     assert asked  # the kept programme answered (not the fallback)
 
 
@@ -99,9 +107,4 @@ def test_parts_joined_from_an_earlier_walk_are_those_walked_from_scratch(seed: i
         got = set(system._parts(set(unknown), unlisted))
         assert got == set(fresh._parts(set(unknown), unlisted)), sorted(unknown)
         assert {c for part in got for c in part} == unknown
-        again = BoundSystem(counts, groups, keep=False)
-        assert system.pinned(unknown, unlisted=unlisted) == again.pinned(
-            unknown, unlisted=unlisted
-        ), sorted(unknown)
-        again = BoundSystem(counts, groups, keep=False)
-        assert _tight_rows(system, unknown, unlisted) == _tight_rows(again, unknown, unlisted)
+        _assert_as_from_scratch(system, unknown, unlisted)
