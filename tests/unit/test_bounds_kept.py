@@ -42,9 +42,9 @@ def _assert_as_from_scratch(
     """*system*'s pinned cells and each part's tight rows for *unknown* are those of
     systems that build their programmes from scratch (``keep=False``)."""
     fresh = BoundSystem(system._counts, system._groups, keep=False)
-    assert system.pinned(unknown, unlisted=unlisted) == fresh.pinned(
-        unknown, unlisted=unlisted
-    ), sorted(unknown)
+    assert system.pinned(unknown, unlisted=unlisted) == fresh.pinned(unknown, unlisted=unlisted), (
+        sorted(unknown)
+    )
     again = BoundSystem(system._counts, system._groups, keep=False)
     assert _tight_rows(system, unknown, unlisted) == _tight_rows(again, unknown, unlisted)
 
