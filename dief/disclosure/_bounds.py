@@ -130,6 +130,9 @@ class _TableLinks:
     broken: bool
 
 
+#: a part and the least values of its cells not at 1 (:meth:`BoundSystem._key`)
+_PartKey = tuple[frozenset[Key], frozenset[tuple[Key, float]]]
+
 _NO_LINKS = _TableLinks(frozenset(), (), items_tight=False, broken=False)
 
 
@@ -169,6 +172,7 @@ class BoundSystem:
     """
 
     __slots__ = (
+        "_at_one",
         "_before",
         "_counts",
         "_determined",
@@ -203,16 +207,16 @@ class BoundSystem:
         self._rows: list[Mapping[Key, int]] | None = None
         self._of_cell: dict[Key, list[int]] | None = None
         self._tables: dict[str, list[Key]] | None = None
-        self._solved: dict[tuple[frozenset[Key], tuple[float, ...]], _Tight | None] = {}
+        self._solved: dict[_PartKey, _Tight | None] = {}
         # per part: the tight rows (the object :meth:`_tight_part` keeps), the reduced
         # equations read (or None) and what they pin
         self._determined: dict[
             frozenset[Key], tuple[_Tight, Elimination[Key] | None, frozenset[Key]]
         ] = {}
         self._tight_links: dict[str, _TableLinks] | None = None
-        self._keys: dict[tuple[frozenset[Key], float], tuple[frozenset[Key], tuple[float, ...]]]
-        self._keys = {}
+        self._keys: dict[tuple[frozenset[Key], float], _PartKey] = {}
         self._keys_for: Collection[Key] | None = None
+        self._at_one: frozenset[Key] = frozenset()  # cells at least 1 (for _keys_for)
         self._off: frozenset[Key] | None = None
         self._last: _Walked | None = None
         self._before: _Walked | None = None  # the walk before the last (:meth:`_walked`)
@@ -506,8 +510,7 @@ class BoundSystem:
         if len(fresh) < 2:  # noqa: PLR2004  one part is solved on its own
             return
         cells = [c for part, _ in fresh for c in sorted(part)]
-        lower = tuple(v for _, (_, low) in fresh for v in low)
-        tight = self._solve(cells, lower)
+        tight = self._solve(cells, self._lower(cells, unlisted, 1.0))
         if tight is None:
             return
         for part, key in fresh:
@@ -518,7 +521,7 @@ class BoundSystem:
 
     def _kept_tight(
         self,
-        fresh: list[tuple[frozenset[Key], tuple[frozenset[Key], tuple[float, ...]]]],
+        fresh: list[tuple[frozenset[Key], _PartKey]],
         unlisted: frozenset[Key],
         cells: set[Key],
     ) -> bool:
@@ -564,19 +567,34 @@ class BoundSystem:
 
     def _key(
         self, part: frozenset[Key], unlisted: Collection[Key], zero: float
-    ) -> tuple[frozenset[Key], tuple[float, ...]]:
-        """A part and its cells' least values (in sorted order): what its tight rows
-        depend on, the system aside. Kept per part while the same *unlisted* is asked
-        about (a part no round changed is asked again every round)."""
+    ) -> tuple[frozenset[Key], frozenset[tuple[Key, float]]]:
+        """A part and its cells' least values: what its tight rows depend on, the system
+        aside; the values as those of the cells whose least value is not 1 (a floor, an
+        unlisted cell, a count of 0: the same part with the same such values has the same
+        least values). Kept per part while the same *unlisted* is asked about (a part no
+        round changed is asked again every round; a part of thousands of cells is named
+        by its few cells that are not at 1, not by a sorted tuple of them all)."""
         if unlisted is not self._keys_for:
             self._keys.clear()
             self._keys_for = unlisted
+            self._at_one = frozenset(
+                c
+                for c, n in self._counts.items()
+                if n > 0 and c not in self._floors and c not in unlisted
+            )
         memo = (part, zero)
         key = self._keys.get(memo)
         if key is None:
-            key = part, tuple(self._least(c, unlisted, zero) for c in sorted(part))
+            other = part - self._at_one
+            key = part, frozenset((c, self._least(c, unlisted, zero)) for c in other)
             self._keys[memo] = key
         return key
+
+    def _lower(
+        self, cells: Sequence[Key], unlisted: Collection[Key], zero: float
+    ) -> tuple[float, ...]:
+        """*cells*' least values, in order."""
+        return tuple(self._least(c, unlisted, zero) for c in cells)
 
     def _tight_part(self, part: frozenset[Key], unlisted: Collection[Key]) -> _Tight:
         """Step 1 on one part (solved once per unknowns and least values)."""
@@ -584,7 +602,8 @@ class BoundSystem:
         for zero in (1.0, 0.0):
             key = self._key(part, unlisted, zero)
             if key not in self._solved:
-                self._solved[key] = self._solve(sorted(part), key[1])
+                cells = sorted(part)
+                self._solved[key] = self._solve(cells, self._lower(cells, unlisted, zero))
             tight = self._solved[key]
             if tight is not None or not any(self._counts.get(c, 0) <= 0 for c in part):
                 break
