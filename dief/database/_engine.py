@@ -78,14 +78,13 @@ def make_engine(
     """
     # hide_parameters: an error's message (and the echo log) never lists a statement's
     # bound values (a case's facts, an owner key, a digest's cells)
+    common: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if not url.startswith("sqlite"):
-        return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
+        return create_async_engine(url, pool_pre_ping=True, **common)
     if sqlite_pool == "single":
-        engine = create_async_engine(
-            url, echo=echo, pool_size=1, max_overflow=0, hide_parameters=True
-        )
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, **common)
     else:
-        engine = create_async_engine(url, echo=echo, poolclass=NullPool, hide_parameters=True)
+        engine = create_async_engine(url, poolclass=NullPool, **common)
     event.listen(engine.sync_engine, "connect", _on_connect(pragmas))
     return engine
 

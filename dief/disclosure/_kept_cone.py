@@ -75,14 +75,13 @@ class KeptCone:
     """Step 1's programme over every cell that can be an unknown, kept across calls with
     different unknowns (module docstring)."""
 
-    __slots__ = ("_col", "_cone", "_free", "_pattern", "_session", "_unknown")
+    __slots__ = ("_col", "_cone", "_pattern", "_session", "_unknown")
 
     def __init__(self, cone: Cone, kept: HighsSession) -> None:
         self._cone = cone
         self._session = kept
         self._col = {cell: j for j, cell in enumerate(cone.cells)}
-        self._free = np.zeros(len(cone.cells), dtype=bool)  # the unknowns' columns now
-        self._unknown: frozenset[Key] = frozenset()  # the unknowns now
+        self._unknown: frozenset[Key] = frozenset()  # the unknowns now (free columns)
         # which columns each inequality row names (to read only rows naming an unknown)
         n, m = len(cone.cells), len(cone.rows)
         rows = [i for i, row in enumerate(cone.rows) for _ in row]
@@ -101,14 +100,12 @@ class KeptCone:
         solution, named when the programme was built)."""
         return self._col.keys() >= set(cells)
 
-    def tight(
-        self, unknown: Collection[Key], *, wanted: Collection[Key] | None = None
-    ) -> list[int] | None:
+    def tight(self, unknown: Collection[Key], *, wanted: Collection[Key]) -> list[int] | None:
         """The inequality rows of the cone (:attr:`Cone.rows`, in order) that hold with
         equality along every direction, with exactly *unknown* free (every cell of it a
-        column: :meth:`covers`), among the rows that name one of them (one of *wanted*,
-        some of *unknown*, if given); ``None`` where HiGHS finds no optimum (the caller
-        solves from scratch)."""
+        column: :meth:`covers`), among the rows that name one of *wanted* (some of
+        *unknown*: the caller's parts it asks about); ``None`` where HiGHS finds no
+        optimum (the caller solves from scratch)."""
         # only the cells hidden or published since the last call are looked up (a call
         # names tens of thousands of unknowns at 10 years of 3,000 cases)
         now = frozenset(unknown)
@@ -122,17 +119,13 @@ class KeptCone:
         if len(closed):
             zeros = np.zeros(len(closed))
             self._session.set_bounds(closed, zeros, zeros)
-        free = self._free
-        free[opened] = True
-        free[closed] = False
         x = self._session.optimum()
         if x is None:
             return None
         slack = x[len(self._cone.cells) :]
-        if wanted is not None:
-            free = np.zeros(len(self._cone.cells), dtype=bool)
-            free[[self._col[c] for c in wanted]] = True
-        named = self._pattern @ free.astype(float) > 0
+        asked = np.zeros(len(self._cone.cells))
+        asked[[col[c] for c in wanted]] = 1.0
+        named = self._pattern @ asked > 0
         return np.flatnonzero(named & (slack < TIGHT)).tolist()
 
     def row_over(self, i: int, unknown: Collection[Key]) -> dict[Key, int]:

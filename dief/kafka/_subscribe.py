@@ -110,11 +110,10 @@ def subscribe_batches(  # noqa: PLR0913  a public keyword signature, used outsid
     *on_result* hears each handled batch's result. A failure, or a handler still running
     after *time_limit* seconds if given (then cancelled: only for a handler that waits on
     I/O, whose work takes far less; a handler that computes for longer would never
-    finish), is logged on *log* as "*label*: batch of
-    N not applied" (*label* defaults to *title*); the offsets are not committed and the
-    batch comes again. *faults* (tests only) is told when a batch was
-    fetched (``after_fetch``) and when *handle* returned, before the offsets are committed
-    (``after_commit``).
+    finish), is logged on *log* as "*label*: batch of N not applied" (*label* defaults to
+    *title*); the offsets are not committed and the batch comes again. *faults* (tests
+    only) is told when a batch was fetched (``after_fetch``) and when *handle* returned,
+    before the offsets are committed (``after_commit``).
     """
     logger = log or logging.getLogger("dief.kafka")
     name = title if label is None else label

@@ -504,12 +504,12 @@ async def running_aggregators(
     regions: Iterable[Region] = tuple(Region),
     *,
     receipts: ReceiptSink | None = None,
-    time_limit: float | None = None,
+    time_limit: float = BATCH_TIME_LIMIT,
 ) -> AsyncGenerator[Processed, None]:
     """Regional aggregators as ``dief aggregate`` wires them, consuming from *bootstrap*
     (group ids ``dief-aggregator-<region>``: use a broker of the test's own), sending their
-    receipts to *receipts* if given; a batch still running after *time_limit* seconds (if
-    given, else the default) comes again."""
+    receipts to *receipts* if given; a batch still running after *time_limit* seconds
+    comes again."""
     from consumers.aggregator import register_aggregators  # noqa: PLC0415  consumers/ (the services' package, which imports dief) loaded only by tests that run an aggregator
 
     regions = tuple(regions)
@@ -533,7 +533,7 @@ async def running_aggregators(
         aggregators,
         embedded=settings.embedded,
         on_report=processed,
-        time_limit=BATCH_TIME_LIMIT if time_limit is None else time_limit,
+        time_limit=time_limit,
     )
     await broker.start()
     try:

@@ -74,7 +74,7 @@ def test_the_kept_programme_answers_as_one_built_from_scratch(
     real = _kept_cone.KeptCone.tight
 
     def tight(
-        self: _kept_cone.KeptCone, unknown: set[Key], *, wanted: set[Key] | None = None
+        self: _kept_cone.KeptCone, unknown: set[Key], *, wanted: set[Key]
     ) -> list[int] | None:
         asked.append(len(unknown))
         return real(self, unknown, wanted=wanted)
