@@ -130,8 +130,8 @@ class _TableLinks:
     broken: bool
 
 
-#: a part and the least values of its cells not at 1 (:meth:`BoundSystem._key`)
-_PartKey = tuple[frozenset[Key], frozenset[tuple[Key, float]]]
+#: a part and what names its cells' least values (:meth:`BoundSystem._key`)
+_PartKey = tuple[frozenset[Key], float | None, frozenset[Key]]
 
 _NO_LINKS = _TableLinks(frozenset(), (), items_tight=False, broken=False)
 
@@ -187,8 +187,10 @@ class BoundSystem:
         "_relations",
         "_rows",
         "_solved",
+        "_special",
         "_tables",
         "_tight_links",
+        "_unlisted",
     )
 
     def __init__(
@@ -217,6 +219,8 @@ class BoundSystem:
         self._keys: dict[tuple[frozenset[Key], float], _PartKey] = {}
         self._keys_for: Collection[Key] | None = None
         self._at_one: frozenset[Key] = frozenset()  # cells at least 1 (for _keys_for)
+        self._special: frozenset[Key] = frozenset()  # floors and unlisted (for _keys_for)
+        self._unlisted: frozenset[Key] = frozenset()  # _keys_for, as a frozenset
         self._off: frozenset[Key] | None = None
         self._last: _Walked | None = None
         self._before: _Walked | None = None  # the walk before the last (:meth:`_walked`)
@@ -237,7 +241,8 @@ class BoundSystem:
         equations of this system's groups and relations over exactly *unknown* (the
         search's, kept as it hides cells), read for step 2 instead of an elimination of
         each part from scratch (:meth:`Elimination.determined_with`)."""
-        cells = set(unknown)
+        # one frozenset passed down: the walks and the kept programme take it as it is
+        cells = unknown if isinstance(unknown, frozenset) else frozenset(unknown)
         if not cells:
             return set()
         # the least values are kept per unlisted collection (:meth:`_key`): one that
@@ -307,7 +312,7 @@ class BoundSystem:
             self._rows, self._of_cell, self._tables = rows, of_cell, tables
         return self._rows, self._of_cell, self._tables
 
-    def _parts(self, cells: set[Key], unlisted: Collection[Key]) -> list[frozenset[Key]]:
+    def _parts(self, cells: frozenset[Key], unlisted: Collection[Key]) -> list[frozenset[Key]]:
         """*cells* split into the parts no equation and no inequality tight at the true
         counts joins (:meth:`_walk`); where the true counts are no solution around a cell
         (a re-issue's cell listed at zero, above its least value; counts that break an
@@ -321,7 +326,7 @@ class BoundSystem:
         inside = {c for part in joined for c in part}
         return [p for p in walked.parts if not p & inside] + joined
 
-    def _walked(self, cells: set[Key], unlisted: Collection[Key]) -> _Walked:
+    def _walked(self, cells: frozenset[Key], unlisted: Collection[Key]) -> _Walked:
         """The parts of *cells* joined by the rows tight at the true counts, and its cells
         where the true counts are no solution: from an earlier call's, where only the parts
         around the cells hidden or published since are walked again (whether two cells
@@ -360,7 +365,7 @@ class BoundSystem:
         self._before, self._last = base, walked
         return walked
 
-    def _walk_all(self, cells: set[Key], unlisted: Collection[Key]) -> _Walked:
+    def _walk_all(self, cells: frozenset[Key], unlisted: Collection[Key]) -> _Walked:
         """*cells*' walk from scratch."""
         parts = self._walk(cells, cells, tight_only=True)
         part_of = {c: part for part in parts for c in part}
@@ -415,7 +420,7 @@ class BoundSystem:
         )
 
     def _walk(
-        self, starts: Collection[Key], cells: set[Key], *, tight_only: bool
+        self, starts: Collection[Key], cells: AbstractSet[Key], *, tight_only: bool
     ) -> list[frozenset[Key]]:
         """The parts of *cells* reached from *starts*: the cells of one equation, a cell
         and its table's total, a table's item categories and its total are in one part —
@@ -492,7 +497,7 @@ class BoundSystem:
         return self._off
 
     def _solve_together(
-        self, parts: list[frozenset[Key]], unlisted: frozenset[Key], unknown: set[Key]
+        self, parts: list[frozenset[Key]], unlisted: frozenset[Key], unknown: frozenset[Key]
     ) -> None:
         """Step 1 on every part not solved yet, as one linear programme (one call, however
         many small parts a round changed), its tight rows kept part by part: the kept
@@ -523,7 +528,7 @@ class BoundSystem:
         self,
         fresh: list[tuple[frozenset[Key], _PartKey]],
         unlisted: frozenset[Key],
-        cells: set[Key],
+        cells: frozenset[Key],
     ) -> bool:
         """Step 1 on the *fresh* parts from the kept programme, their tight rows kept part
         by part; whether it could be asked (no cell of *cells* where the true counts are no
@@ -565,28 +570,28 @@ class BoundSystem:
             self._kept = (unlisted, None if cone is None else KeptCone.build(cone))
         return self._kept[1] if self._kept[0] is unlisted else None
 
-    def _key(
-        self, part: frozenset[Key], unlisted: Collection[Key], zero: float
-    ) -> tuple[frozenset[Key], frozenset[tuple[Key, float]]]:
-        """A part and its cells' least values: what its tight rows depend on, the system
-        aside; the values as those of the cells whose least value is not 1 (a floor, an
-        unlisted cell, a count of 0: the same part with the same such values has the same
-        least values). Kept per part while the same *unlisted* is asked about (a part no
-        round changed is asked again every round; a part of thousands of cells is named
-        by its few cells that are not at 1, not by a sorted tuple of them all)."""
+    def _key(self, part: frozenset[Key], unlisted: Collection[Key], zero: float) -> _PartKey:
+        """A part and what names its cells' least values: what its tight rows depend on,
+        the system aside. A floor is the system's own, a listed cell of a count above 0
+        is at least 1, and the part's cells of *unlisted* at least 0; the others (count
+        0) at least *zero*. So the part, its cells of *unlisted* and *zero* (``None``
+        where the part has no such cell) name its least values, and the same key means
+        the same values. Kept per part while the same *unlisted* is asked about (a part
+        no round changed is asked again every round; a part of thousands of cells is
+        named by set operations, not by a loop over its cells)."""
         if unlisted is not self._keys_for:
             self._keys.clear()
             self._keys_for = unlisted
+            self._unlisted = frozenset(unlisted)
+            self._special = self._unlisted.union(self._floors)
             self._at_one = frozenset(
-                c
-                for c, n in self._counts.items()
-                if n > 0 and c not in self._floors and c not in unlisted
+                c for c, n in self._counts.items() if n > 0 and c not in self._special
             )
         memo = (part, zero)
         key = self._keys.get(memo)
         if key is None:
-            other = part - self._at_one
-            key = part, frozenset((c, self._least(c, unlisted, zero)) for c in other)
+            at_zero = not (part - self._at_one).issubset(self._special)
+            key = (part, zero if at_zero else None, part & self._unlisted)
             self._keys[memo] = key
         return key
 

@@ -98,7 +98,8 @@ class KeptCone:
     def covers(self, cells: Collection[Key]) -> bool:
         """Whether every cell of *cells* is a column (a cell where the true counts are a
         solution, named when the programme was built)."""
-        return self._col.keys() >= set(cells)
+        # the last call's unknowns are columns: only the others are looked up
+        return self._col.keys() >= frozenset(cells) - self._unknown
 
     def tight(self, unknown: Collection[Key], *, wanted: Collection[Key]) -> list[int] | None:
         """The inequality rows of the cone (:attr:`Cone.rows`, in order) that hold with
@@ -124,7 +125,7 @@ class KeptCone:
             return None
         slack = x[len(self._cone.cells) :]
         asked = np.zeros(len(self._cone.cells))
-        asked[[col[c] for c in wanted]] = 1.0
+        asked[np.fromiter(map(col.__getitem__, wanted), dtype=np.int64, count=len(wanted))] = 1.0
         named = self._pattern @ asked > 0
         return np.flatnonzero(named & (slack < TIGHT)).tolist()
 

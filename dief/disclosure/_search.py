@@ -297,7 +297,7 @@ class _Search:
     def pinned(self, floor0: frozenset[Key]) -> set[Key]:
         """The suppressed cells the equations and the least values pin (0 for *floor0*, else
         1), ``given`` and ``free`` aside (:meth:`BoundSystem.pinned`)."""
-        unknown = {c for c in self.hidden if c not in self.known}
+        unknown = frozenset(self.hidden - self.known)
         ignore = self.given | self.free
         pinned = self.check4.pinned(
             unknown, unlisted=floor0, ignore=ignore, reduced=self.elimination
@@ -308,7 +308,7 @@ class _Search:
         """A candidate whose suppression frees *leak*, among the cells of the bounds that
         may pin it (:meth:`bound_candidates`), each tried with one linear programme; the
         first that frees it, else ``None`` (never a cell that would protect nothing)."""
-        others = frozenset(c for c in self.hidden if c not in self.known and c != leak)
+        others = frozenset(self.hidden - self.known - {leak})
         for pick in self.bound_candidates(leak):
             pinned = self.check4.pinned(
                 {*others, leak, pick}, unlisted=self.unlisted, ignore=others | {pick}

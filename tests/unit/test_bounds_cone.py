@@ -231,9 +231,9 @@ def test_a_kept_system_splits_into_the_parts_a_fresh_one_finds_as_cells_come_and
         if not hidden:
             continue
         fresh = BoundSystem(counts, groups)
-        parts = kept._parts(set(hidden), unlisted)
+        parts = kept._parts(frozenset(hidden), unlisted)
         assert sorted(map(sorted, parts)) == sorted(
-            map(sorted, fresh._parts(set(hidden), unlisted))
+            map(sorted, fresh._parts(frozenset(hidden), unlisted))
         )
         joined += any(len(p) > 1 for p in parts)
         assert kept.pinned(hidden, unlisted=unlisted) == fresh.pinned(hidden, unlisted=unlisted)

@@ -27,8 +27,8 @@ CALLS = 8
 
 def _tight_rows(system: BoundSystem, unknown: set[Key], unlisted: frozenset[Key]) -> object:
     """Each part's tight rows: its cells held at their least value and its other rows."""
-    parts = system._parts(unknown, unlisted)
-    system._solve_together(parts, unlisted, unknown)
+    parts = system._parts(frozenset(unknown), unlisted)
+    system._solve_together(parts, unlisted, frozenset(unknown))
     out = {}
     for part in parts:
         tight = system._tight_part(part, unlisted)
@@ -104,7 +104,7 @@ def test_parts_joined_from_an_earlier_walk_are_those_walked_from_scratch(seed: i
     system = BoundSystem(counts, groups)
     for unknown in calls:
         fresh = BoundSystem(counts, groups, keep=False)
-        got = set(system._parts(set(unknown), unlisted))
-        assert got == set(fresh._parts(set(unknown), unlisted)), sorted(unknown)
+        got = set(system._parts(frozenset(unknown), unlisted))
+        assert got == set(fresh._parts(frozenset(unknown), unlisted)), sorted(unknown)
         assert {c for part in got for c in part} == unknown
         _assert_as_from_scratch(system, unknown, unlisted)

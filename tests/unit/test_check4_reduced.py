@@ -52,8 +52,8 @@ def _exact(
     """``pinned`` with step 1 as the system finds it and step 2 an exact elimination of the
     whole system (every group and relation, every hidden cell but those at their least
     value unknown, every tight row an equation)."""
-    parts = system._parts(set(hidden), unlisted)
-    system._solve_together(parts, unlisted, set(hidden))
+    parts = system._parts(frozenset(hidden), unlisted)
+    system._solve_together(parts, unlisted, frozenset(hidden))
     at_least: set[Key] = set()
     extra: list[dict[Key, int]] = []
     any_tight = False
