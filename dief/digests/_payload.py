@@ -34,6 +34,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Annotated
 
 import pydantic
@@ -143,6 +144,18 @@ class RowTerm(RowCell):
         return value
 
 
+class RowBound(RowCell):
+    """A row cell the summary must hide, with the bounds the region's documents give its
+    meeting of it (docs/digests.md, "What a meeting knows of its row": not sent yet)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Summary row cell bounds")
+
+    least: int = Field(ge=1, description="The least count the region's meeting can read")
+    most: int | None = Field(
+        ge=0, description="The greatest count the region's meeting can read; null: none"
+    )
+
+
 class RoutedCell(RowCell):
     """A row cell that a route table of the cycle to *region* publishes (it bounds the row
     cell from below for that region's meeting)."""
@@ -159,7 +172,9 @@ class SummaryRow(BaseModel):
     between the others that the region's documents give its meeting; and which row cells
     its route tables of the cycle publish to which region (``routed``: left out when none,
     as older payloads have it); and the row cells its meeting would compute if the summary
-    hid them (``pinned``: left out when none)."""
+    hid them (``pinned``: left out when none); and the bounds its documents give its
+    meeting of the hidden cells, where tighter than "at least 1" (``bounds``: left out
+    when none)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="Summary row requirement")
 
@@ -180,6 +195,14 @@ class SummaryRow(BaseModel):
         "Secretariat hides them only where no other cell is left; no counts",
     )
 
+    bounds: list[RowBound] = Field(
+        default_factory=list,
+        exclude_if=lambda value: not value,
+        description="Suppressed row cells with the least and greatest count the region's "
+        "meeting can read off its own documents: the Secretariat checks its sums across "
+        "regions against them",
+    )
+
     @classmethod
     def of(cls, need: RowRequirement) -> SummaryRow:
         def cells(keys: Iterable[tuple[str, str]]) -> list[RowCell]:
@@ -197,6 +220,10 @@ class SummaryRow(BaseModel):
                 for r, (d, v) in sorted(need.routed)
             ],
             pinned=cells(need.pinned),
+            bounds=[
+                RowBound(dimension=d, value=v, least=least, most=most)
+                for (d, v), least, most in sorted(need.bounds, key=itemgetter(0))
+            ],
         )
 
     def requirement(self, cycle: str) -> RowRequirement:
@@ -210,6 +237,12 @@ class SummaryRow(BaseModel):
             ),
             frozenset((c.region.value, (c.dimension, c.value)) for c in self.routed),
             frozenset((c.dimension, c.value) for c in self.pinned),
+            tuple(
+                sorted(
+                    (((b.dimension, b.value), b.least, b.most) for b in self.bounds),
+                    key=itemgetter(0),
+                )
+            ),
         )
 
 

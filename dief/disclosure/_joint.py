@@ -96,7 +96,10 @@ class RowRequirement:
     table of the cycle to that region publishes (a published route cell bounds the row
     cell from below, so the receiving region's meeting learns something of it: the
     Secretariat takes such a cell as known to that meeting; docs/digests.md, "Route
-    tables and the summary"). No counts: only which cells are routed where.
+    tables and the summary"). No counts: only which cells are routed where. ``bounds``:
+    (cell, least, greatest or ``None``) for each ``hidden`` cell the region's documents
+    bound more tightly than "at least 1" (none yet: docs/digests.md, "What a meeting knows
+    of its row"): the Secretariat checks its sums across regions against them too.
     """
 
     cycle: str
@@ -105,6 +108,7 @@ class RowRequirement:
     relations: tuple[tuple[tuple[CellId, int], ...], ...] = ()
     routed: frozenset[tuple[str, CellId]] = frozenset()
     pinned: frozenset[CellId] = frozenset()
+    bounds: tuple[tuple[CellId, int, int | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

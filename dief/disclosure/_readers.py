@@ -20,8 +20,22 @@ or ``None`` when the summary is safe for every one of them:
    cells as unknowns could follow from the summary's sums across regions (the projection of
    the summary's equations onto those cells must lie in the span of X's relations).
 
-Both are exact (integer elimination); each fix hides one more published cell near the leak,
-and the caller protects again (hiding more never determines more).
+3. (session 19) no suppressed cell of a region's row is pinned by the summary's sums
+   together with the least values every reader reads off the summary's reasons and the
+   bounds X's documents give X's meeting of its hidden row cells
+   (``RowRequirement.bounds``, where sent: docs/digests.md): one check-4 programme
+   per meeting (:func:`~dief.disclosure._bounds.pinned_cells`), a bound ``x <= most``
+   written as ``x + s = most`` with a slack ``s`` at least 0, a relation's constant as a
+   known cell of a table of its own. A row cell X's documents pin alone is X's meeting's
+   to know, not a leak of the summary. Checks 1 and 2 run for every meeting first.
+   (The bench's 600 cases over two years: AFR's meeting read its ``civilian_market`` cell
+   of CSP13 at least 2 off its digest, and with the global 7 and the other regions' cells
+   at their least values computed all four; ``tests/unit/test_summary_meeting_bounds.py``,
+   a strict xfail until the regions send their bounds.)
+
+Checks 1 and 2 are exact (integer elimination); each fix hides one more published cell near
+the leak (check 3: a cell its region's meeting computes, ``reserve``, only where no other
+is left), and the caller protects again (hiding more never determines more).
 
 A route table another region Y sent X (``RowRequirement.routed`` of Y's requirement names
 the row cells its published route cells to X bound) tells X's meeting that Y's cell is at
@@ -42,6 +56,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dief.disclosure._bounds import pinned_cells
 from dief.disclosure._choice import widen
 from dief.disclosure._elimination import rref
 from dief.disclosure._joint import RowRequirement, reach
@@ -54,6 +69,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 __all__ = ["reader_pick"]
+
+#: the table of a relation's constant in check 3 (:func:`_bound_pick`); no summary table
+_RELATION = "~relation"
 
 
 def _equation(group: Group, index: Mapping[Key, int]) -> dict[int, int]:
@@ -146,30 +164,126 @@ def _views(
     return required, views, relations
 
 
-def reader_pick(
+def reader_pick(  # noqa: PLR0913  the summary's state, its floors by keyword
     suppressed: frozenset[Key],
     counts: Mapping[Key, int],
     groups: Sequence[Group],
     rows: Mapping[str, RowRequirement],
     *,
     by_size: Callable[[Key], tuple[int, bool, SortKey]],
+    floors: Mapping[Key, int] | None = None,
+    reserve: Collection[Key] = frozenset(),
 ) -> Key | None:
     """The next cell to suppress for some region's meeting (module docstring), or ``None``.
 
     *rows* maps a region (a summary table name) to what its aggregator required; a
     region routed to (``RowRequirement.routed``) is checked even without one of its own.
+    *floors*: the least counts every reader reads off the summary's reasons (k_csp for a
+    cell hidden to protect another); *reserve*: cells check 3 takes only where no other
+    is left (a row cell its own region's meeting computes: hidden, it protects nothing
+    from that meeting, which the audit reports).
     """
     groups_of = _index(groups)
     regions = {key[0] for key in counts if key[0] != GLOBAL}
     routed = _routed(rows)
-    summary = _Meeting(suppressed, counts, groups, groups_of, regions | rows.keys())
-    for region in sorted(rows.keys() | (routed.keys() & regions)):
-        required, views, relations = _views(region, rows, routed, counts, groups)
+    summary = _Meeting(
+        suppressed,
+        counts,
+        groups,
+        groups_of,
+        regions | rows.keys(),
+        dict(floors or {}),
+        frozenset(reserve),
+    )
+    meetings = [
+        (region, *_views(region, rows, routed, counts, groups))
+        for region in sorted(rows.keys() | (routed.keys() & regions))
+    ]
+    # the equations first, for every meeting (checks 1 and 2); then the bounds (check 3)
+    for _, required, views, relations in meetings:
         for knows in views:
             pick = _pick(summary, required, knows, relations, by_size=by_size)
             if pick is not None:
                 return pick
+    for region, _, views, relations in meetings:
+        bounds = _meeting_bounds(region, rows.get(region), counts)
+        for knows in views:
+            pick = _bound_pick(summary, knows, relations, bounds, by_size=by_size)
+            if pick is not None:
+                return pick
     return None
+
+
+def _meeting_bounds(
+    region: str, need: RowRequirement | None, counts: Mapping[Key, int]
+) -> dict[Key, tuple[int, int | None]]:
+    """The bounds *region*'s aggregator says its documents give its meeting of its hidden
+    row cells (``RowRequirement.bounds``), by summary cell."""
+    if need is None:
+        return {}
+    return {
+        (region, *cell): (low, high) for cell, low, high in need.bounds if (region, *cell) in counts
+    }
+
+
+def _bound_pick(
+    summary: _Meeting,
+    knows: set[Key],
+    relations: Sequence[Mapping[Key, int]],
+    bounds: Mapping[Key, tuple[int, int | None]],
+    *,
+    by_size: Callable[[Key], tuple[int, bool, SortKey]],
+) -> Key | None:
+    """Check 3 of the module docstring for one meeting (what it knows: *knows* exactly,
+    *relations*, the summary's floors and its own *bounds* of its hidden row cells): a
+    cell to suppress near a region's row cell those pin, else ``None``."""
+    # a row cell its own documents pin is the meeting's to know, not the summary's to hide
+    known = knows | {cell for cell, (low, high) in bounds.items() if low == high}
+    unknown = frozenset(summary.suppressed - known)
+    if not unknown:
+        return None
+    # a relation is between hidden cells, the published ones it also held taken as given:
+    # its constant, the sum at the counts, joins it as a known cell of a table of its own
+    counts = dict(summary.counts)
+    held: list[Mapping[Key, int]] = []
+    for i, relation in enumerate(relations):
+        constant = (_RELATION, "", str(i))
+        counts[constant] = sum(value * counts.get(cell, 0) for cell, value in relation.items())
+        held.append({**relation, constant: -1})
+    # a cell at most *high*: cell + slack = high, the slack an unknown at least 0
+    least = dict(summary.floors)
+    slacks: set[Key] = set()
+    for cell, (low, high) in bounds.items():
+        if cell not in unknown:
+            continue
+        least[cell] = max(least.get(cell, 1), low)
+        if high is not None:
+            name = "/".join(cell)
+            slack, most = (_RELATION, "slack", name), (_RELATION, "most", name)
+            counts[slack], counts[most] = high - counts[cell], high
+            slacks.add(slack)
+            held.append({cell: 1, slack: 1, most: -1})
+    pinned = pinned_cells(
+        counts, unknown | slacks, summary.groups, relations=held, floors=least, unlisted=slacks
+    )
+    leaks = sorted((cell for cell in pinned if cell[0] in summary.protected), key=by_size)
+
+    def candidate(cell: Key) -> bool:
+        return cell in summary.counts and cell not in summary.suppressed and cell not in known
+
+    def plain(cell: Key) -> bool:
+        return candidate(cell) and cell not in summary.reserve
+
+    pick = _first(
+        widen(leak, summary.groups, summary.groups_of, by_size, take, unknown.__contains__)
+        for take in (plain, candidate)
+        for leak in leaks
+    )
+    if pick is None and leaks:
+        raise DiefError(
+            "a summary cell is pinned by a region's documents and no cell can protect it"
+        )
+    return pick
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +296,8 @@ class _Meeting:
     groups: Sequence[Group]
     groups_of: Mapping[Key, Sequence[int]]
     protected: Collection[str]
+    floors: Mapping[Key, int]
+    reserve: frozenset[Key]
 
 
 def _pick(

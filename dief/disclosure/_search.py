@@ -30,11 +30,6 @@ if TYPE_CHECKING:
 #: each) before it takes the leak as one nothing but cells taken as given can stop
 BOUND_TRIES = 4
 
-#: how many plain cells check 4's walk (:meth:`_Search.widen`) hides for one leak that
-#: stays pinned before it asks whether plain cells can free it at all
-#: (:meth:`_Search._plain_futile`)
-WIDEN_TRIES = 4
-
 
 class _Search:
     """The state of one :func:`protect` run and its steps.
@@ -56,7 +51,6 @@ class _Search:
         "elimination",
         "floors",
         "free",
-        "futile",
         "given",
         "groups_of",
         "hidden",
@@ -74,7 +68,6 @@ class _Search:
         "traced_of",
         "unlisted",
         "walks",
-        "widened",
     )
 
     def __init__(  # noqa: PLR0913  the run's state, from protect's options
@@ -131,10 +124,6 @@ class _Search:
         self.dirty: set[int] = set(range(len(live)))
         # check 3's walks among the plain candidates, resumed while they hold
         self.walks = WalkMemo()
-        # check 4: how many cells its walk hid for each leak, and the leaks no plain cell
-        # can free (:meth:`break_bounds`)
-        self.widened: dict[Key, int] = {}
-        self.futile: set[Key] = set()
 
     def candidate(self, cell: Key) -> bool:
         """A listed cell that may still be taken as a secondary suppression."""
@@ -155,15 +144,13 @@ class _Search:
         groups: Sequence[Group] | None = None,
         groups_of: Mapping[Key, Sequence[int]] | None = None,
         dead: tuple[set[Key], set[Key]] | None = None,
-        *,
-        plain_first: bool = True,
     ) -> Key | None:
-        """:func:`widen` among the plain candidates first (unless not *plain_first*), then
-        among every candidate (*dead*: the two walks' dead sets)."""
+        """:func:`widen` among the plain candidates first, then among every candidate
+        (*dead*: the two walks' dead sets)."""
         groups = self.live if groups is None else groups
         groups_of = self.groups_of if groups_of is None else groups_of
         first, second = dead if dead is not None else (None, None)
-        if self.reserve and plain_first:
+        if self.reserve:
             pick = widen(leak, groups, groups_of, self.by_size, self.plain, self.unknown, first)
             if pick is not None:
                 return pick
@@ -330,36 +317,6 @@ class _Search:
                 return pick
         return None
 
-    def _plain_futile(self, leak: Key) -> bool:
-        """Whether *leak* stays pinned with every plain cell the walk can reach from it
-        hidden too (through the groups, across unknown and plain cells): then no number
-        of plain suppressions frees it, and a reserved cell must (one linear programme)."""
-        reach: set[Key] = set()
-        seen = {leak}
-        frontier = [leak]
-        while frontier:
-            near = {
-                c
-                for cell in frontier
-                for i in self.groups_of.get(cell, ())
-                for c in self.live[i].cells
-            }
-            frontier = []
-            for cell in near - seen:
-                seen.add(cell)
-                if self.plain(cell):
-                    reach.add(cell)
-                    frontier.append(cell)
-                elif self.unknown(cell):
-                    frontier.append(cell)
-        if not reach:
-            return True
-        others = frozenset(self.hidden - self.known - {leak})
-        pinned = self.check4.pinned(
-            {*others, leak, *reach}, unlisted=self.unlisted, ignore=others | reach
-        )
-        return leak in pinned
-
     def bound_candidates(self, leak: Key) -> list[Key]:
         """The candidates in the bounds' links (a cell and its table's total, a table's item
         categories and its total: :func:`~dief.disclosure._pieces.bound_links`) of *leak*
@@ -404,14 +361,7 @@ class _Search:
         in a group around it, in this same round. Only in a round where no leak has one
         (the next round checks everything again) does a leak get one through the bounds'
         links (:meth:`bound_widen`: the inequalities that pin it); where nothing but cells
-        taken as given is left around it, :meth:`free_stuck`. The walk takes plain cells
-        before reserved ones however far they are; a leak still pinned after it hid
-        :data:`WIDEN_TRIES` cells for it takes the nearest candidate of any kind where
-        every plain cell the walk could reach would not free it either
-        (:meth:`_plain_futile`: AFR at 3,000 cases over 10 years, a month's total at its
-        least value between the totals of its quarter and half stayed pinned while the
-        walk hid 560 cells, one a round, before its neighbour's total). Returns whether
-        there was a leak."""
+        taken as given is left around it, :meth:`free_stuck`. Returns whether there was a leak."""
         found = self.pinned(self.unlisted)
         if not found:
             return False
@@ -424,14 +374,10 @@ class _Search:
             around = set(self.groups_of.get(leak, ()))
             if around & touched:
                 continue  # a suppression next to it this round may free it already
-            tries = self.widened.get(leak, 0)
-            if tries == WIDEN_TRIES and self._plain_futile(leak):
-                self.futile.add(leak)
-            pick = self.widen(leak, dead=dead, plain_first=leak not in self.futile)
+            pick = self.widen(leak, dead=dead)
             if pick is None:
                 stuck.append(leak)
                 continue
-            self.widened[leak] = tries + 1
             self.hide_and_recheck(pick)
             touched.update(around)
             touched.update(self.groups_of.get(pick, ()))

@@ -182,7 +182,15 @@ def _protected(  # noqa: PLR0913  summary_tables's inputs, passed on by keyword
         )
         if not rows:
             break
-        pick = reader_pick(protection.suppressed, counts, groups, rows, by_size=by_size)
+        pick = reader_pick(
+            protection.suppressed,
+            counts,
+            groups,
+            rows,
+            by_size=by_size,
+            floors=floors,
+            reserve=reserve,
+        )
         if pick is None:
             break
         extra.append(pick)

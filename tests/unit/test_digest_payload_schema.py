@@ -107,3 +107,26 @@ def test_a_routed_cell_names_a_known_region() -> None:
     assert list(_summary_row_validator().iter_errors(wire))
     with pytest.raises(pydantic.ValidationError):
         SummaryRow.model_validate(wire)
+
+
+def test_a_summary_rows_bounds_round_trip_through_the_wire() -> None:
+    """``bounds`` (#15, session 19): the least and greatest count the region's meeting
+    reads off its documents for a suppressed row cell; the schema accepts them and the
+    Secretariat reads back the same requirement."""
+    need = RowRequirement(
+        "CSP12",
+        hidden=frozenset({("transfer_stage", "at_import"), ("transfer_stage", "stockpile")}),
+        bounds=(
+            (("transfer_stage", "at_import"), 2, None),
+            (("transfer_stage", "stockpile"), 1, 4),
+        ),
+    )
+    wire = json.loads(SummaryRow.of(need).model_dump_json())
+    assert wire["bounds"] == [
+        {"dimension": "transfer_stage", "value": "at_import", "least": 2, "most": None},
+        {"dimension": "transfer_stage", "value": "stockpile", "least": 1, "most": 4},
+    ]
+    assert not list(_summary_row_validator().iter_errors(wire))
+    assert SummaryRow.model_validate(wire).requirement("CSP12") == need
+    zero = {"bounds": [{"dimension": "kind", "value": "case", "least": 0, "most": None}]}
+    assert list(_summary_row_validator().iter_errors(zero))
