@@ -190,7 +190,6 @@ class BoundSystem:
         "_special",
         "_tables",
         "_tight_links",
-        "_unlisted",
     )
 
     def __init__(
@@ -217,10 +216,9 @@ class BoundSystem:
         ] = {}
         self._tight_links: dict[str, _TableLinks] | None = None
         self._keys: dict[tuple[frozenset[Key], float], _PartKey] = {}
-        self._keys_for: Collection[Key] | None = None
+        self._keys_for: frozenset[Key] | None = None
         self._at_one: frozenset[Key] = frozenset()  # cells at least 1 (for _keys_for)
         self._special: frozenset[Key] = frozenset()  # floors and unlisted (for _keys_for)
-        self._unlisted: frozenset[Key] = frozenset()  # _keys_for, as a frozenset
         self._off: frozenset[Key] | None = None
         self._last: _Walked | None = None
         self._before: _Walked | None = None  # the walk before the last (:meth:`_walked`)
@@ -570,7 +568,7 @@ class BoundSystem:
             self._kept = (unlisted, None if cone is None else KeptCone.build(cone))
         return self._kept[1] if self._kept[0] is unlisted else None
 
-    def _key(self, part: frozenset[Key], unlisted: Collection[Key], zero: float) -> _PartKey:
+    def _key(self, part: frozenset[Key], unlisted: frozenset[Key], zero: float) -> _PartKey:
         """A part and what names its cells' least values: what its tight rows depend on,
         the system aside. A floor is the system's own, a listed cell of a count above 0
         is at least 1, and the part's cells of *unlisted* at least 0; the others (count
@@ -582,8 +580,7 @@ class BoundSystem:
         if unlisted is not self._keys_for:
             self._keys.clear()
             self._keys_for = unlisted
-            self._unlisted = frozenset(unlisted)
-            self._special = self._unlisted.union(self._floors)
+            self._special = unlisted.union(self._floors)
             self._at_one = frozenset(
                 c for c, n in self._counts.items() if n > 0 and c not in self._special
             )
@@ -591,7 +588,7 @@ class BoundSystem:
         key = self._keys.get(memo)
         if key is None:
             at_zero = not (part - self._at_one).issubset(self._special)
-            key = (part, zero if at_zero else None, part & self._unlisted)
+            key = (part, zero if at_zero else None, part & unlisted)
             self._keys[memo] = key
         return key
 
@@ -601,7 +598,7 @@ class BoundSystem:
         """*cells*' least values, in order."""
         return tuple(self._least(c, unlisted, zero) for c in cells)
 
-    def _tight_part(self, part: frozenset[Key], unlisted: Collection[Key]) -> _Tight:
+    def _tight_part(self, part: frozenset[Key], unlisted: frozenset[Key]) -> _Tight:
         """Step 1 on one part (solved once per unknowns and least values)."""
         tight: _Tight | None = None
         for zero in (1.0, 0.0):

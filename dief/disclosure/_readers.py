@@ -289,7 +289,8 @@ def _bound_pick(
 @dataclass(frozen=True, slots=True)
 class _Meeting:
     """The summary as one check sees it: its suppressed cells, counts and sums (with their
-    index), and the regions whose cells it protects."""
+    index), the regions whose cells it protects, the least values every reader reads off
+    its reasons, and the cells check 3 takes last (:func:`reader_pick`)."""
 
     suppressed: frozenset[Key]
     counts: Mapping[Key, int]
