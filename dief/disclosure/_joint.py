@@ -97,9 +97,11 @@ class RowRequirement:
     cell from below, so the receiving region's meeting learns something of it: the
     Secretariat takes such a cell as known to that meeting; docs/digests.md, "Route
     tables and the summary"). No counts: only which cells are routed where. ``bounds``:
-    (cell, least, greatest or ``None``) for each ``hidden`` cell the region's documents
-    bound more tightly than "at least 1" (none yet: docs/digests.md, "What a meeting knows
-    of its row"): the Secretariat checks its sums across regions against them too.
+    (cell, least, greatest or ``None``) for a ``hidden`` cell, an interval no wider than
+    the one the region's documents give its meeting (the Secretariat checks its sums
+    across regions against them); a ``hidden`` cell without one is taken as known to the
+    meeting exactly, the most it can know (none are sent yet: docs/digests.md, "What a
+    meeting knows of its row").
     """
 
     cycle: str

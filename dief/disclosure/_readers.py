@@ -23,15 +23,15 @@ or ``None`` when the summary is safe for every one of them:
 3. (session 19) no suppressed cell of a region's row is pinned by the summary's sums
    together with the least values every reader reads off the summary's reasons and the
    bounds X's documents give X's meeting of its hidden row cells
-   (``RowRequirement.bounds``, where sent: docs/digests.md): one check-4 programme
+   (``RowRequirement.bounds``, where sent; a required row cell without one is taken as
+   known exactly, the most the meeting can know: docs/digests.md): one check-4 programme
    per meeting (:func:`~dief.disclosure._bounds.pinned_cells`), a bound ``x <= most``
    written as ``x + s = most`` with a slack ``s`` at least 0, a relation's constant as a
    known cell of a table of its own. A row cell X's documents pin alone is X's meeting's
    to know, not a leak of the summary. Checks 1 and 2 run for every meeting first.
    (The bench's 600 cases over two years: AFR's meeting read its ``civilian_market`` cell
    of CSP13 at least 2 off its digest, and with the global 7 and the other regions' cells
-   at their least values computed all four; ``tests/unit/test_summary_meeting_bounds.py``,
-   a strict xfail until the regions send their bounds.)
+   at their least values computed all four; ``tests/unit/test_summary_meeting_bounds.py``.)
 
 Checks 1 and 2 are exact (integer elimination); each fix hides one more published cell near
 the leak (check 3: a cell its region's meeting computes, ``reserve``, only where no other
@@ -45,7 +45,7 @@ it knows alone). Exact knowledge is more than a lower bound, so where no other c
 follows exactly in the second check, none follows for the reader holding the lower
 bounds (for these exact-elimination checks; the audit's linear programme, with the
 bounds, is the independent check); the routed cells themselves, and what follows from
-them, are protected by the first. A region that sent no requirement but is routed to is
+them, are protected by the first. A region with a row that sent no requirement is
 checked as knowing its whole row. (#15: without the second check, the Secretariat hid a
 sender's row to protect another region's cell while the sender's route table gave the
 receiving meeting that row cell; ``tests/unit/test_route_summary_attack.py``.)
@@ -195,9 +195,10 @@ def reader_pick(  # noqa: PLR0913  the summary's state, its floors by keyword
         dict(floors or {}),
         frozenset(reserve),
     )
+    # every region with a row: one that sent no requirement is checked as knowing its row
     meetings = [
         (region, *_views(region, rows, routed, counts, groups))
-        for region in sorted(rows.keys() | (routed.keys() & regions))
+        for region in sorted(rows.keys() | regions)
     ]
     # the equations first, for every meeting (checks 1 and 2); then the bounds (check 3)
     for _, required, views, relations in meetings:
@@ -205,10 +206,13 @@ def reader_pick(  # noqa: PLR0913  the summary's state, its floors by keyword
             pick = _pick(summary, required, knows, relations, by_size=by_size)
             if pick is not None:
                 return pick
-    for region, _, views, relations in meetings:
+    for region, required, views, relations in meetings:
         bounds = _meeting_bounds(region, rows.get(region), counts)
+        # a required row cell its region sent no bounds of is taken as known exactly (the
+        # most its meeting can know of it: the Secretariat protects as if it knew more)
+        exact = required - bounds.keys()
         for knows in views:
-            pick = _bound_pick(summary, knows, relations, bounds, by_size=by_size)
+            pick = _bound_pick(summary, knows | exact, relations, bounds, by_size=by_size)
             if pick is not None:
                 return pick
     return None

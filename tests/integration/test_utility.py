@@ -318,12 +318,17 @@ REALISTIC_FLOORS: dict[str, float] = {
     # 0.044, 0.089, 0.239, 0.557)
     # Session 13, months by total with the totals plan (the default since): 0.275, 0.386,
     # 0.319, 0.745, 0.393, 0.329, 0.562
+    # Session 20: a meeting is taken to know its hidden row cells exactly where its region
+    # sent no bounds of them (docs/digests.md "What a meeting knows of its row"): the
+    # global summary cells 0.562 -> 0.505 (more of them hidden to protect other regions'
+    # cells from a meeting that knows its own row); the rest unchanged (0.275, 0.386,
+    # 0.319, 0.761, 0.396, 0.329)
     "checklist": 0.25,
     "digest-cycle": 0.36,
     "digest-half": 0.29,
     "digest-month": 0.72,
     "digest-quarter": 0.37,
-    "summary-global": 0.54,
+    "summary-global": 0.50,
     "summary-region": 0.30,
 }
 #: measured with the default table design (session 4; AFR and EEG of the 2,500-case demo,
@@ -339,11 +344,13 @@ DEMO_FLOORS: dict[str, float] = {
     # 0.778, 0.466, 0.745, 0.833, 0.773; every total with k contributors still published.
     # A month lists its total and kind only, so its share is below full months' 0.510: the
     # facts move to the quarters (0.608 -> 0.745), halves and cycles
+    # Session 20 (a meeting taken to know its hidden row cells exactly; see
+    # REALISTIC_FLOORS): the global summary cells 0.773 -> 0.746, the rest unchanged
     "checklist": 0.41,
     "digest-cycle": 0.80,
     "digest-half": 0.75,
     "digest-month": 0.44,
     "digest-quarter": 0.72,
-    "summary-global": 0.75,
+    "summary-global": 0.74,
     "summary-region": 0.81,
 }

@@ -11,11 +11,11 @@ GRULAC rows; the global table publishes 7. GRULAC's cell is hidden to protect an
 equations only (:func:`~dief.disclosure.reader_pick`); the summary's own check 4 took
 AFR's cell at least 1, not the 2 AFR's meeting reads off its digest.
 
-A strict xfail until the regions send those bounds (``RowRequirement.bounds``): the
-Secretariat's check 3 (``reader_pick``) uses them when given, and the summary's own floors
-and each meeting's published row always (that alone changed the Secretariat's choice in
-``test_route_summary_attack.py``, whose former summary pinned a one-State cell for the
-sender's meeting).
+The Secretariat's check 3 (``reader_pick``, session 19) checks the summary against each
+meeting with the summary's own floors, the meeting's published row and the bounds its
+region sends of the hidden row cells (``RowRequirement.bounds``); a hidden row cell whose
+region sent none is taken as known to the meeting exactly (session 20: the most it can
+know; no region sends bounds yet). A strict xfail in session 19, before that default.
 """
 
 from __future__ import annotations
@@ -44,13 +44,6 @@ CATALOGUE = load_catalogue()
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="#15 open: the regions do not send their meetings' bounds of their hidden row "
-    "cells yet (RowRequirement.bounds; branch session19-row-bounds sends them and passes "
-    "this test, at 3-6 s a build and a republished cycle digest): docs/digests.md, "
-    "'What a meeting knows of its row'",
-)
 async def test_no_meeting_computes_a_summary_cell_from_the_global_table(tmp_path: Path) -> None:
     lines = generate_cases(
         600,
