@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 #: each) before it takes the leak as one nothing but cells taken as given can stop
 BOUND_TRIES = 4
 
+#: every how many plain cells check 4's walk hides for one leak that stays pinned it asks
+#: whether plain cells can free it at all (:meth:`_Search._past_plain`)
+WIDEN_TRIES = 4
+
 
 class _Search:
     """The state of one :func:`protect` run and its steps.
@@ -68,6 +72,7 @@ class _Search:
         "traced_of",
         "unlisted",
         "walks",
+        "widened",
     )
 
     def __init__(  # noqa: PLR0913  the run's state, from protect's options
@@ -124,6 +129,8 @@ class _Search:
         self.dirty: set[int] = set(range(len(live)))
         # check 3's walks among the plain candidates, resumed while they hold
         self.walks = WalkMemo()
+        # check 4: how many cells its walk hid for each leak (:meth:`break_bounds`)
+        self.widened: dict[Key, int] = {}
 
     def candidate(self, cell: Key) -> bool:
         """A listed cell that may still be taken as a secondary suppression."""
@@ -374,16 +381,54 @@ class _Search:
             around = set(self.groups_of.get(leak, ()))
             if around & touched:
                 continue  # a suppression next to it this round may free it already
-            pick = self.widen(leak, dead=dead)
+            tries = self.widened.get(leak, 0)
+            pick = None
+            if tries and not tries % WIDEN_TRIES:
+                pick = self._past_plain(leak)
+            if pick is None:
+                pick = self.widen(leak, dead=dead)
             if pick is None:
                 stuck.append(leak)
                 continue
+            self.widened[leak] = tries + 1
             self.hide_and_recheck(pick)
             touched.update(around)
             touched.update(self.groups_of.get(pick, ()))
         if not touched:
             self.free_stuck(stuck)
         return True
+
+    def _past_plain(self, leak: Key) -> Key | None:
+        """The reserved cell check 4's walk would end on for *leak*, where no plain cell
+        can free it; else ``None`` (the walk goes on).
+
+        The walk takes plain cells before reserved ones however far they are, one a round.
+        Where *leak* stays pinned with every plain cell the walk can reach from it hidden
+        (one linear programme: hiding more never pins more, so no subset of them frees
+        it), the walk would hide them all and then take the nearest other candidate, with
+        those plain cells walked through: that candidate is taken now, and the plain cells
+        stay published. (AFR at 3,000 cases over 10 years: a month's total at its least
+        value between its quarter's and half's totals stayed pinned while the walk hid 560
+        plain cells, one a round, before it took its neighbour's total.)"""
+        if not self.reserve:
+            return None
+        reach = _plain_reach(leak, self.live, self.groups_of, self.plain, self.unknown)
+        if not reach:
+            return None  # the walk takes a reserved cell next anyway
+        others = frozenset(self.hidden - self.known - {leak})
+        pinned = self.check4.pinned(
+            {*others, leak, *reach}, unlisted=self.unlisted, ignore=others | reach
+        )
+        if leak not in pinned:
+            return None
+        return widen(
+            leak,
+            self.live,
+            self.groups_of,
+            self.by_size,
+            lambda cell: self.candidate(cell) and cell not in reach,
+            lambda cell: self.unknown(cell) or cell in reach,
+        )
 
     def free_stuck(self, stuck: Sequence[Key]) -> None:
         """The leaks of check 4 no group has a cell left to free, in a round where none had
@@ -482,6 +527,31 @@ class _Search:
                 continue
             self.hide_and_recheck(pick)
         return True
+
+
+def _plain_reach(
+    leak: Key,
+    groups: Sequence[Group],
+    groups_of: Mapping[Key, Sequence[int]],
+    plain: Callable[[Key], bool],
+    unknown: Callable[[Key], bool],
+) -> frozenset[Key]:
+    """The *plain* cells check 4's walk can reach from *leak*: through the groups, across
+    *unknown* cells and the plain cells themselves (each becomes unknown once hidden)."""
+    reach: set[Key] = set()
+    seen = {leak}
+    frontier = [leak]
+    while frontier:
+        near = {c for cell in frontier for i in groups_of.get(cell, ()) for c in groups[i].cells}
+        frontier = []
+        for cell in near - seen:
+            seen.add(cell)
+            if plain(cell):
+                reach.add(cell)
+                frontier.append(cell)
+            elif unknown(cell):
+                frontier.append(cell)
+    return frozenset(reach)
 
 
 def _index(groups: Sequence[Group]) -> dict[Key, list[int]]:
