@@ -261,6 +261,25 @@ class BoundSystem:
             fixed |= self._determined_in(part, tight, reduced)
         return fixed
 
+    def pins(
+        self, cell: Key, unknown: Collection[Key], *, unlisted: Collection[Key] = frozenset()
+    ) -> bool:
+        """Whether :meth:`pinned` of *unknown* would pin *cell*, asked of the part that
+        holds it alone (no row joins two parts): for a question about one cell (the
+        search's "would hiding all these free it"), steps 1 and 2 over one part instead of
+        every part of the region's history."""
+        cells = unknown if isinstance(unknown, frozenset) else frozenset(unknown)
+        unlisted = unlisted if isinstance(unlisted, frozenset) else frozenset(unlisted)
+        part = next((p for p in self._parts(cells, unlisted) if cell in p), None)
+        if part is None:
+            return False
+        tight = self._tight_part(part, unlisted)
+        if cell in tight.at_least:
+            return True
+        if not tight.extra and not tight.at_least:
+            return False
+        return cell in self._determined_in(part, tight, None)
+
     def _determined_in(
         self, part: frozenset[Key], tight: _Tight, reduced: Elimination[Key] | None
     ) -> frozenset[Key]:

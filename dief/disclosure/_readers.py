@@ -60,6 +60,7 @@ from dief.disclosure._bounds import pinned_cells
 from dief.disclosure._choice import widen
 from dief.disclosure._elimination import rref
 from dief.disclosure._joint import RowRequirement, reach
+from dief.disclosure._pieces import bound_links
 from dief.disclosure._published import GLOBAL
 from dief.disclosure._search import _index
 from dief.disclosure._suppression import Group, Key, SortKey, determined_cells
@@ -284,8 +285,41 @@ def _bound_pick(
         for leak in leaks
     )
     if pick is None and leaks:
+        pick = _beyond_sums(summary, leaks, unknown, plain, candidate, by_size=by_size)
+    return pick
+
+
+def _beyond_sums(  # noqa: PLR0913  the check's state, passed by _bound_pick alone
+    summary: _Meeting,
+    leaks: Sequence[Key],
+    unknown: frozenset[Key],
+    plain: Callable[[Key], bool],
+    candidate: Callable[[Key], bool],
+    *,
+    by_size: Callable[[Key], tuple[int, bool, SortKey]],
+) -> Key:
+    """A cell to suppress for *leaks* no published cell shares a sum with: what pins them
+    runs through the inequalities too (a cell at most its table's total, a table's item
+    categories together at least it: a tiny forum, 150 cases, had every cell of CSP13
+    hidden but an item category, whose global cell bounded the region totals from above).
+    The nearest candidate through the sums and those links, plain first; else the smallest
+    left anywhere (hiding more never determines more: the caller checks again)."""
+    links = [*summary.groups, *bound_links(summary.counts)]
+    index = _index(links)
+    pick = _first(
+        widen(leak, links, index, by_size, take, unknown.__contains__)
+        for take in (plain, candidate)
+        for leak in leaks
+    )
+    if pick is None:
+        pick = min((c for c in summary.counts if plain(c)), key=by_size, default=None)
+    if pick is None:
+        pick = min((c for c in summary.counts if candidate(c)), key=by_size, default=None)
+    if pick is None:
+        cells = ", ".join("/".join(cell) for cell in leaks[:3])
         raise DiefError(
-            "a summary cell is pinned by a region's documents and no cell can protect it"
+            f"summary cells ({cells}) are pinned by a region's documents with every other "
+            "cell of the summary hidden or known to that region's meeting"
         )
     return pick
 

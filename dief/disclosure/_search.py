@@ -30,8 +30,10 @@ if TYPE_CHECKING:
 #: each) before it takes the leak as one nothing but cells taken as given can stop
 BOUND_TRIES = 4
 
-#: every how many plain cells check 4's walk hides for one leak that stays pinned it asks
-#: whether plain cells can free it at all (:meth:`_Search._past_plain`)
+#: after how many plain cells check 4's walk hid for one leak still pinned it first asks
+#: whether plain cells can free it at all (:meth:`_Search._past_plain`); then again at
+#: twice as many, four times, ... (a power of two: the question costs a linear programme
+#: over the leak's whole part)
 WIDEN_TRIES = 4
 
 
@@ -383,7 +385,7 @@ class _Search:
                 continue  # a suppression next to it this round may free it already
             tries = self.widened.get(leak, 0)
             pick = None
-            if tries and not tries % WIDEN_TRIES:
+            if tries >= WIDEN_TRIES and not tries & (tries - 1):
                 pick = self._past_plain(leak)
             if pick is None:
                 pick = self.widen(leak, dead=dead)
@@ -415,11 +417,8 @@ class _Search:
         reach = _plain_reach(leak, self.live, self.groups_of, self.plain, self.unknown)
         if not reach:
             return None  # the walk takes a reserved cell next anyway
-        others = frozenset(self.hidden - self.known - {leak})
-        pinned = self.check4.pinned(
-            {*others, leak, *reach}, unlisted=self.unlisted, ignore=others | reach
-        )
-        if leak not in pinned:
+        unknown = frozenset(self.hidden - self.known) | reach
+        if not self.check4.pins(leak, unknown, unlisted=self.unlisted):
             return None
         return widen(
             leak,

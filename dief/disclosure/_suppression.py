@@ -87,7 +87,7 @@ from dief.disclosure import _prune
 from dief.disclosure._elimination import rref
 from dief.disclosure._prune import prune as prune_reserved
 from dief.disclosure._search import _Search
-from dief.disclosure._totals_plan import Cut, plan_totals
+from dief.disclosure._totals_plan import PlanMemo, plan_totals
 from dief.exceptions import DiefError
 from dief.vocab import SINGLE_VALUED_DIMENSIONS, Dimension
 
@@ -326,7 +326,7 @@ def _fixed_point(
     (:mod:`dief.disclosure._search`)."""
     rounds = 0
     planned: frozenset[Key] | None = None
-    blocks: dict[frozenset[Cut], frozenset[Key] | None] = {}  # the plan's, solved so far
+    memo = PlanMemo()  # the plan's blocks solved and cuts found so far
     while True:
         rounds += 1
         if plan is not None:
@@ -334,7 +334,7 @@ def _fixed_point(
             if totals != planned:
                 # the totals' own sums protected again by the cheapest set, around the
                 # totals hidden since (:mod:`dief.disclosure._totals_plan`)
-                for cell in plan_totals(search, plan, blocks):
+                for cell in plan_totals(search, plan, memo):
                     search.hide_and_recheck(cell)
                 planned = frozenset(search.hidden_totals)
         search.settle()

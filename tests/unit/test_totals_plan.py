@@ -24,7 +24,7 @@ from dief.disclosure._suppression import (
     determined_cells,
     protect,
 )
-from dief.disclosure._totals_plan import Cut, plan_totals
+from dief.disclosure._totals_plan import Cut, PlanMemo, plan_totals
 
 T = ("_total", "_all")
 MONTHS = [f"2025-{m:02d}" for m in range(7, 13)]
@@ -150,7 +150,7 @@ def test_independent_histories_are_planned_block_by_block(
     counts |= {_moved(k): v for k, v in later.items()}
     primary |= {_moved(k) for k in later_primary}
     groups += [Group(_moved(g.marginal), tuple(map(_moved, g.members))) for g in later_groups]
-    memo: dict[frozenset[Cut], frozenset[Key] | None] = {}
+    memo = PlanMemo()
     chosen = plan_totals(_search(counts, primary, groups), _by_kind, memo)
     assert sum(map(_by_kind, chosen)) == apart
     solved: list[int] = []
@@ -180,3 +180,51 @@ def test_a_cut_another_implies_is_left_out_and_the_choice_is_the_same() -> None:
     assert _totals_plan._cheapest([wider, unless, plain, other], weights.__getitem__) == frozenset(
         {b}
     )
+
+
+def _long_history(rng: random.Random, halves: int) -> tuple[dict[Key, int], set[Key], list[Group]]:
+    """:func:`_history`'s sums repeated over *halves* half-years, each half's months chained
+    to the next through a half that cuts across its quarters."""
+    counts: dict[Key, int] = {}
+    groups: list[Group] = []
+    months = [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(6 * halves + 2)]
+    for month in months:
+        counts[month, *T] = rng.randint(1, 4)
+    for h in range(halves):
+        sums = {
+            f"{months[6 * h][:4]}-Q{(6 * h) % 12 // 3 + 1}": months[6 * h : 6 * h + 3],
+            f"{months[6 * h + 3][:4]}-Q{(6 * h + 3) % 12 // 3 + 1}": months[6 * h + 3 : 6 * h + 6],
+            f"CSP{h}-H": months[6 * h + 2 : 6 * h + 8],
+        }
+        for period, members in sums.items():
+            counts[period, *T] = sum(counts[m, *T] for m in members)
+            groups.append(Group((period, *T), tuple((m, *T) for m in members)))
+    primary = {(m, *T) for m in months if rng.random() < 0.3}
+    return counts, primary, groups
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mended_choices_find_the_cuts_with_fewer_solves(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between two solves, up to MENDS rounds find cuts from a choice mended by hand: the
+    same cheapest weight as solving after every round (MENDS = 0), with fewer solves on a
+    long history (WEOG at 3,000 cases over 10 years: 168 solves of 0.1-0.9 s before)."""
+    solved: list[int] = []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        solved.append(1)
+        return milp(*args, **kwargs)
+
+    monkeypatch.setattr(_totals_plan, "milp", counted)
+    weights: list[float] = []
+    solves: list[int] = []
+    for mends in (0, _totals_plan.MENDS):
+        monkeypatch.setattr(_totals_plan, "MENDS", mends)
+        solved.clear()
+        counts, primary, groups = _long_history(random.Random(seed), 20)
+        chosen = plan_totals(_search(counts, primary, groups), _by_kind)
+        weights.append(sum(map(_by_kind, chosen)))
+        solves.append(len(solved))
+    assert weights[0] == weights[1]
+    assert solves[1] < solves[0], solves

@@ -10,9 +10,10 @@ hundreds of needless suppressions and most of the region's time. On the bench's 
 over two years, WEOG's ``end_user_type`` cells of ``2025-Q1`` and the ``CSP11``/``CSP13``
 periods took 12 to 14 plain cells each.
 
-Now, every :data:`~dief.disclosure._search.WIDEN_TRIES` walk picks for a leak still
-pinned, one linear programme asks whether every plain cell the walk could reach would free
-it (:meth:`~dief.disclosure._search._Search._past_plain`); where none would, the leak
+Now, after :data:`~dief.disclosure._search.WIDEN_TRIES` walk picks for a leak still
+pinned (and twice, four times as many), one linear programme asks whether every plain
+cell the walk could reach would free it
+(:meth:`~dief.disclosure._search._Search._past_plain`); where none would, the leak
 takes the cell the walk would have ended on (the nearest other candidate, those plain
 cells walked through), and the plain cells stay published. (Session 19 took the nearest
 candidate of any kind instead, often a month's total: the realistic forum's month share
