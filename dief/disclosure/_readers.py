@@ -34,8 +34,9 @@ or ``None`` when the summary is safe for every one of them:
    at their least values computed all four; ``tests/unit/test_summary_meeting_bounds.py``.)
 
 Checks 1 and 2 are exact (integer elimination); each fix hides one more published cell near
-the leak (check 3: a cell its region's meeting computes, ``reserve``, only where no other
-is left), and the caller protects again (hiding more never determines more).
+the leak (check 3: one for each leak no other pick is next to, a cell its region's meeting
+computes, ``reserve``, only where no other is left), and the caller protects again (hiding
+more never determines more).
 
 A route table another region Y sent X (``RowRequirement.routed`` of Y's requirement names
 the row cells its published route cells to X bound) tells X's meeting that Y's cell is at
@@ -174,8 +175,10 @@ def reader_pick(  # noqa: PLR0913  the summary's state, its floors by keyword
     by_size: Callable[[Key], tuple[int, bool, SortKey]],
     floors: Mapping[Key, int] | None = None,
     reserve: Collection[Key] = frozenset(),
-) -> Key | None:
-    """The next cell to suppress for some region's meeting (module docstring), or ``None``.
+) -> list[Key]:
+    """The next cells to suppress for some region's meeting (module docstring), none where
+    the summary is safe for every one: one cell from checks 1 and 2, from check 3 one for
+    each leak no other pick is next to.
 
     *rows* maps a region (a summary table name) to what its aggregator required; a
     region routed to (``RowRequirement.routed``) is checked even without one of its own.
@@ -206,17 +209,17 @@ def reader_pick(  # noqa: PLR0913  the summary's state, its floors by keyword
         for knows in views:
             pick = _pick(summary, required, knows, relations, by_size=by_size)
             if pick is not None:
-                return pick
+                return [pick]
     for region, required, views, relations in meetings:
         bounds = _meeting_bounds(region, rows.get(region), counts)
         # a required row cell its region sent no bounds of is taken as known exactly (the
         # most its meeting can know of it: the Secretariat protects as if it knew more)
         exact = required - bounds.keys()
         for knows in views:
-            pick = _bound_pick(summary, knows | exact, relations, bounds, by_size=by_size)
-            if pick is not None:
-                return pick
-    return None
+            picks = _bound_pick(summary, knows | exact, relations, bounds, by_size=by_size)
+            if picks:
+                return picks
+    return []
 
 
 def _meeting_bounds(
@@ -238,15 +241,16 @@ def _bound_pick(
     bounds: Mapping[Key, tuple[int, int | None]],
     *,
     by_size: Callable[[Key], tuple[int, bool, SortKey]],
-) -> Key | None:
+) -> list[Key]:
     """Check 3 of the module docstring for one meeting (what it knows: *knows* exactly,
-    *relations*, the summary's floors and its own *bounds* of its hidden row cells): a
-    cell to suppress near a region's row cell those pin, else ``None``."""
+    *relations*, the summary's floors and its own *bounds* of its hidden row cells): the
+    cells to suppress near the region row cells those pin (one a leak, no two next to each
+    other), else none."""
     # a row cell its own documents pin is the meeting's to know, not the summary's to hide
     known = knows | {cell for cell, (low, high) in bounds.items() if low == high}
     unknown = frozenset(summary.suppressed - known)
     if not unknown:
-        return None
+        return []
     # a relation is between hidden cells, the published ones it also held taken as given:
     # its constant, the sum at the counts, joins it as a known cell of a table of its own
     counts = dict(summary.counts)
@@ -273,20 +277,46 @@ def _bound_pick(
     )
     leaks = sorted((cell for cell in pinned if cell[0] in summary.protected), key=by_size)
 
+    return _leak_picks(summary, leaks, unknown, known, by_size=by_size)
+
+
+def _leak_picks(
+    summary: _Meeting,
+    leaks: Sequence[Key],
+    unknown: frozenset[Key],
+    known: Collection[Key],
+    *,
+    by_size: Callable[[Key], tuple[int, bool, SortKey]],
+) -> list[Key]:
+    """Check 3's cells to suppress for *leaks* (:func:`_bound_pick`)."""
+
     def candidate(cell: Key) -> bool:
         return cell in summary.counts and cell not in summary.suppressed and cell not in known
 
     def plain(cell: Key) -> bool:
         return candidate(cell) and cell not in summary.reserve
 
+    # a plain cell for every leak no pick of this round is next to (each such pick re-runs
+    # the summary's whole protection and every meeting's checks: about 25 a cycle)
+    picks: list[Key] = []
+    touched: set[int] = set()
+    for leak in leaks:
+        around = set(summary.groups_of.get(leak, ()))
+        if around & touched:
+            continue
+        pick = widen(leak, summary.groups, summary.groups_of, by_size, plain, unknown.__contains__)
+        if pick is not None and pick not in picks:
+            picks.append(pick)
+            touched |= around | set(summary.groups_of.get(pick, ()))
+    if picks:
+        return picks
     pick = _first(
-        widen(leak, summary.groups, summary.groups_of, by_size, take, unknown.__contains__)
-        for take in (plain, candidate)
+        widen(leak, summary.groups, summary.groups_of, by_size, candidate, unknown.__contains__)
         for leak in leaks
     )
     if pick is None and leaks:
         pick = _beyond_sums(summary, leaks, unknown, plain, candidate, by_size=by_size)
-    return pick
+    return [] if pick is None else [pick]
 
 
 def _beyond_sums(  # noqa: PLR0913  the check's state, passed by _bound_pick alone

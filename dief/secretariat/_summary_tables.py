@@ -154,7 +154,7 @@ def _protected(  # noqa: PLR0913  summary_tables's inputs, passed on by keyword
     floors: Mapping[Key, int] | None = None,
     reserve: Collection[Key] = frozenset(),
 ) -> Protection:
-    """:func:`~dief.disclosure.protect`, then again with one more suppression while some
+    """:func:`~dief.disclosure.protect`, then again with more suppressions while some
     region's meeting could compute a suppressed cell (:func:`~dief.disclosure.reader_pick`).
     *required* cells (what the regions' joint patterns need) and the cells added that way
     count as secondary unless primary."""
@@ -182,7 +182,7 @@ def _protected(  # noqa: PLR0913  summary_tables's inputs, passed on by keyword
         )
         if not rows:
             break
-        pick = reader_pick(
+        picks = reader_pick(
             protection.suppressed,
             counts,
             groups,
@@ -191,7 +191,7 @@ def _protected(  # noqa: PLR0913  summary_tables's inputs, passed on by keyword
             floors=floors,
             reserve=reserve,
         )
-        if pick is None:
+        if not picks:
             break
-        extra.append(pick)
+        extra.extend(picks)
     return dataclasses.replace(protection, primary=frozenset(primary))
