@@ -12,7 +12,13 @@ Synthetic cases are spread over 2 and over 10 years into SQLite stores: either t
   that region's issue again into the same folder (``after``: unchanged documents are not
   rendered, ``.dief/manifest.json``), and the same re-issue from a copy of the store into
   a copy of the folder without its manifest (``before``: every document rendered, as
-  before the manifest).
+  before the manifest). The region's issue is its aggregator's work: its pattern and its
+  digests, with the CSP summaries given (the first issue's, as ``dief run`` writes the
+  Secretariat's signed ones). Built by ``write_outputs`` for one region, every summary
+  would be built again with that region's row alone: not the Secretariat's work.
+* ``summary``: the Secretariat's part of the re-issue, timed apart: the summary of the new
+  case's cycle built again (``build_summary``, every region's rows as their first issue
+  sent them and the re-issued region's new ones, the published issue as ``previous``).
 
 Each run's CPU seconds (``time.process_time``; wall-clock beside) are split into the
 pattern (``RegionDigests.load`` with its store reads and record), digest building, the
@@ -49,8 +55,10 @@ from dief.database import sqlite_url
 from dief.digests import RegionDigests
 from dief.disclosure import _pattern, _prune, whole_system
 from dief.disclosure._memo import clear_patterns
+from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, Month
 from dief.render import _digest_files, _output, _summary_files, write_index, write_outputs
 from dief.render._changed import MANIFEST
+from dief.secretariat import build_summary
 from dief.synthetic import generate_cases, realistic_cases
 from dief.vocab import Region
 from tests.unit.record_helpers import signed_facts
@@ -59,6 +67,8 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Generator
 
     from dief.aggregator import CaseFacts
+    from dief.disclosure import RowRequirement
+    from dief.wire import CspSummary
 
 RESULTS = Path(__file__).parent / "results"
 TODAY = date(2026, 10, 15)
@@ -158,11 +168,52 @@ class _Split:
 MONTHS_BY_TOTAL: list[bool | None] = [None]
 
 
-async def _issue(out: Path, store: CaseStore, regions: list[Region]) -> dict[str, Any]:
-    """One issue of *regions* into *out* (``write_outputs``, then ``write_index``), timed."""
+class _Seen:
+    """What an issue sent the Secretariat (each cycle's rows, by region) and the summaries
+    it wrote, read off ``write_outputs``' steps."""
+
+    def __init__(self) -> None:
+        self.needs: dict[str, dict[Region, RowRequirement]] = defaultdict(dict)
+        self.summaries: dict[str, CspSummary] = {}
+
+    @contextlib.contextmanager
+    def installed(self) -> Generator[None]:
+        # write_outputs' own names for its steps (the summary writer is imported there)
+        load, write = _output._load_regions, getattr(_output, "_write_summary")  # noqa: B009  not exported
+
+        async def loaded(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401  wraps the step
+            out = await load(*args, **kwargs)
+            for cycle, rows in out.needs.items():
+                self.needs[cycle].update(rows)
+            return out
+
+        def written(folder: Path, cycle: str, summary: CspSummary, **kwargs: Any) -> Any:  # noqa: ANN401  wraps the step
+            self.summaries[cycle] = summary
+            return write(folder, cycle, summary, **kwargs)
+
+        saved = {"_load_regions": load, "_write_summary": write}
+        for name, spy in (("_load_regions", loaded), ("_write_summary", written)):
+            setattr(_output, name, spy)
+        try:
+            yield
+        finally:
+            for name, step in saved.items():
+                setattr(_output, name, step)
+
+
+async def _issue(
+    out: Path,
+    store: CaseStore,
+    regions: list[Region],
+    *,
+    seen: _Seen | None = None,
+    summaries: dict[str, CspSummary] | None = None,
+) -> dict[str, Any]:
+    """One issue of *regions* into *out* (``write_outputs``, then ``write_index``), timed;
+    *summaries* given (written as they are), what it sent and wrote into *seen*."""
     split = _Split()
     wall, cpu = time.perf_counter(), time.process_time()
-    with split.installed():
+    with split.installed(), (seen or _Seen()).installed():
         index = await write_outputs(
             out,
             store,
@@ -170,6 +221,7 @@ async def _issue(out: Path, store: CaseStore, regions: list[Region]) -> dict[str
             catalogue=CATALOGUE,
             docx=False,
             months_by_total=MONTHS_BY_TOTAL[0],
+            summaries=summaries,
         )
         start = time.process_time()
         write_index(index)
@@ -198,6 +250,29 @@ def _newest_case(items: list[CaseFacts]) -> CaseFacts:
     return max(single, key=lambda f: f.month)
 
 
+async def _summary(store: CaseStore, cycle: str, seen: _Seen, again: _Seen) -> dict[str, Any]:
+    """The Secretariat's summary of *cycle* built again after a region's re-issue: every
+    region's rows as *seen* (the first issue) sent them, the re-issued region's as *again*
+    sent them; the summary *seen* wrote is the published issue. Timed."""
+    rows = {**seen.needs.get(cycle, {}), **again.needs.get(cycle, {})}
+    number = int(cycle[3:])
+    wall, cpu = time.perf_counter(), time.process_time()
+    await build_summary(
+        store,
+        cycle,
+        k=3,
+        catalogue=CATALOGUE,
+        regions=list(Region),
+        previous=seen.summaries.get(cycle),
+        prior_cycle=seen.summaries.get(f"CSP{number - 1}"),
+        rows=rows,
+    )
+    return {
+        "wall": round(time.perf_counter() - wall, 2),
+        "cpu": round(time.process_time() - cpu, 2),
+    }
+
+
 def _copy_store(source: Path, target: Path) -> None:
     """A consistent copy of an SQLite store that is open (the backup API)."""
     with (
@@ -222,17 +297,23 @@ async def _run(
             for start in range(0, len(items), 500):
                 await store.apply_batch(code, items[start : start + 500])
         out["load_before"] = os.getloadavg()[0]
-        out["full"] = await _issue(docs, store, regions)
+        seen, again = _Seen(), _Seen()
+        out["full"] = await _issue(docs, store, regions, seen=seen)
         out["periods"] = len(await store.periods_with_data(region))
         await store.apply_batch(region, [extra])
         _copy_store(db, work / "before.db")
         shutil.copytree(docs, work / "before")
         (work / "before" / MANIFEST).unlink()
         clear_patterns()
-        out["reissue"] = await _issue(docs, store, [Region(region)])
+        given = dict(seen.summaries)
+        out["reissue"] = await _issue(docs, store, [Region(region)], seen=again, summaries=given)
+        cycle = str(CspCycle.of(Month.parse(extra.month), start_month=DEFAULT_CYCLE_START_MONTH))
+        out["summary"] = await _summary(store, cycle, seen, again)
     clear_patterns()
     async with CaseStore(sqlite_url(work / "before.db")) as store:
-        out["reissue_before"] = await _issue(work / "before", store, [Region(region)])
+        out["reissue_before"] = await _issue(
+            work / "before", store, [Region(region)], summaries=given
+        )
     out["load_after"] = os.getloadavg()[0]
     return out
 
@@ -244,8 +325,10 @@ def _markdown(runs: list[dict[str, Any]], title: str) -> str:
         (
             f"{title}; SQLite; JSON, Markdown, HTML, CSV and index.html. `full`: every"
             " region's first issue into an empty folder; `re-issue`: one new case, then its"
-            " region's issue again — `before` renders every document (no manifest), `after`"
-            " renders only documents whose inputs changed. CPU seconds (wall in brackets),"
+            " region's issue again, the summaries given (its aggregator's work) — `before`"
+            " renders every document (no manifest), `after` renders only documents whose"
+            " inputs changed; `summary`: the Secretariat's summary of that case's cycle"
+            " built again with every region's rows. CPU seconds (wall in brackets),"
             " shared machine (load average at the start and end of each run); with"
             " ``--repeat``, the lengths are run in turn, round after round, so each round's"
             " ratio compares runs made under about the same load."
@@ -254,12 +337,13 @@ def _markdown(runs: list[dict[str, Any]], title: str) -> str:
         (
             "| years | run | cases | periods (region) | load | full | re-issue before"
             " | re-issue after | after: pattern | after: rest | before: rest"
-            " | documents (unchanged after) | digests built after |"
+            " | documents (unchanged after) | digests built after | summary |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         full, before, after = run["full"], run["reissue_before"], run["reissue"]
+        summary = run.get("summary", {"cpu": "-", "wall": "-"})
         rest_after = round(after["cpu"] - after["parts"]["pattern"], 2)
         rest_before = round(before["cpu"] - before["parts"]["pattern"], 2)
         lines.append(
@@ -270,7 +354,8 @@ def _markdown(runs: list[dict[str, Any]], title: str) -> str:
             f" | {after['cpu']} ({after['wall']}) | {after['parts']['pattern']}"
             f" | {rest_after} | {rest_before}"
             f" | {after['documents']} ({after['unchanged']})"
-            f" | {after.get('digests_built', '-')} |"
+            f" | {after.get('digests_built', '-')}"
+            f" | {summary['cpu']} ({summary['wall']}) |"
         )
     lines += _ratios(runs)
     lines += ["", "CPU seconds by part:", ""]
@@ -307,6 +392,8 @@ def _ratios(runs: list[dict[str, Any]]) -> list[str]:
     median = statistics.median(of[last]) / max(statistics.median(of[first]), 0.01)
     least = min(of[last]) / max(min(of[first]), 0.01)
     cases = {run["years"]: run["cases"] for run in runs}
+    documents = {run["years"]: run["full"]["documents"] for run in runs}
+    per_document = median * documents[first] / max(documents[last], 1)
     return [
         "",
         (
@@ -315,6 +402,12 @@ def _ratios(runs: list[dict[str, Any]]) -> list[str]:
             f" {len(of[first])} runs), {least:.2f}x (least of each); by round: "
             + ", ".join(f"{r:.2f}x" for r in paired)
             + "."
+        ),
+        "",
+        (
+            f"Per document written ({documents[last]} documents against"
+            f' {documents[first]}; docs/digests.md, "The full build\'s bound"):'
+            f" {per_document:.2f}x (medians)."
         ),
     ]
 

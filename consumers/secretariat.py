@@ -141,7 +141,10 @@ class SecretariatTelemetry:
                 raise
             self.store.succeeded()
             self.metrics.batch_handled(
-                report.outcomes, len(report.summaries), time.perf_counter() - started
+                report.outcomes,
+                len(report.summaries),
+                time.perf_counter() - started,
+                withheld=len(report.withheld),
             )
             return report
 

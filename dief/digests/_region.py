@@ -34,6 +34,7 @@ from dief.digests._tables import checklist_window, previous_period
 from dief.disclosure import (
     DigestPattern,
     PeriodCells,
+    collector_paused,
     digest_pattern,
     silent_tables,
     visible_tables,
@@ -137,54 +138,56 @@ class RegionDigests:
         code = Region(region)
         months_by_total = by_total(months_by_total)
         extra = sorted({str(parse_period(p, start_month=start_month)) for p in periods})
-        coarse = months_by_total and k_csp is not None
-        read = await settled_read(
-            functools.partial(store.data_versions, code.value),
-            functools.partial(
-                _store_read,
-                store,
+        # the read and the pattern: many small objects, no cycles (dief.disclosure._collector)
+        with collector_paused():
+            coarse = months_by_total and k_csp is not None
+            read = await settled_read(
+                functools.partial(store.data_versions, code.value),
+                functools.partial(
+                    _store_read,
+                    store,
+                    code,
+                    earlier,
+                    k=k,
+                    k_csp=k_csp,
+                    bulletins=bulletins,
+                    start_month=start_month,
+                    grouped=coarse if group_rare else None,
+                ),
+                region=code.value,
+                reader="its digests",
+            )
+            tallies, earlier = read.tallies, read.earlier
+            pattern = _protected(
                 code,
-                earlier,
-                k=k,
-                k_csp=k_csp,
-                bulletins=bulletins,
+                functools.partial(
+                    digest_pattern,
+                    tallies,
+                    k=k,
+                    start_month=start_month,
+                    periods=extra,
+                    earlier=earlier,
+                    rows=read.rows,
+                    k_summary=k_csp,
+                    months_by_total=months_by_total,
+                    group_rare=group_rare,
+                    known_cases=read.known or None,
+                ),
+                already=silent_tables(earlier),
                 start_month=start_month,
-                grouped=coarse if group_rare else None,
-            ),
-            region=code.value,
-            reader="its digests",
-        )
-        tallies, earlier = read.tallies, read.earlier
-        pattern = _protected(
-            code,
-            functools.partial(
-                digest_pattern,
+                bound=len(tallies) + len(extra),
+            )
+            return cls(
+                code,
+                read.wanted,
                 tallies,
-                k=k,
-                start_month=start_month,
-                periods=extra,
-                earlier=earlier,
-                rows=read.rows,
-                k_summary=k_csp,
-                months_by_total=months_by_total,
-                group_rare=group_rare,
-                known_cases=read.known or None,
-            ),
-            already=silent_tables(earlier),
-            start_month=start_month,
-            bound=len(tallies) + len(extra),
-        )
-        return cls(
-            code,
-            read.wanted,
-            tallies,
-            read.dead,
-            pattern,
-            start_month,
-            read.routes,
-            coarse,
-            read.versions,
-        )
+                read.dead,
+                pattern,
+                start_month,
+                read.routes,
+                coarse,
+                read.versions,
+            )
 
     @classmethod
     async def for_issue(  # noqa: PLR0913  the digest settings, each by keyword
@@ -202,15 +205,16 @@ class RegionDigests:
         with its released bulletins as known cases. The one loader of
         :func:`~dief.digests.publish_digests`, :func:`build_digest` and the release rule's
         documents (``dief.bulletins.own_digests``), so they build the same digests."""
-        return await cls.load(
-            store,
-            region,
-            k=k,
-            start_month=start_month,
-            periods=periods,
-            earlier=await store.published_suppressions(Region(region).value),
-            k_csp=k_csp,
-        )
+        with collector_paused():  # the record read too (dief.disclosure._collector)
+            return await cls.load(
+                store,
+                region,
+                k=k,
+                start_month=start_month,
+                periods=periods,
+                earlier=await store.published_suppressions(Region(region).value),
+                k_csp=k_csp,
+            )
 
     async def record(self, store: CaseStore, periods: Iterable[str] | None = None) -> int:
         """Record in *store* what the digests of *periods* (default: every table of the
@@ -220,7 +224,8 @@ class RegionDigests:
         cells suppressed), and :meth:`record_delivered` once they have. Returns the rows
         written."""
         tables = None if periods is None else visible_tables(periods, start_month=self.start_month)
-        return await store.record_suppressions(self.region.value, self.pattern.listed(tables))
+        with collector_paused():  # every listed cell, read and compared
+            return await store.record_suppressions(self.region.value, self.pattern.listed(tables))
 
     async def record_delivered(self, store: CaseStore, periods: Iterable[str]) -> None:
         """Record the ``data_version`` the digests of *periods* stated, once they have left

@@ -8,6 +8,8 @@ CSP summaries.
 - :func:`digest_pattern` / :class:`DigestPattern` — one pattern for every digest of a region.
 - :func:`merge_rows`, :class:`Tally`, :class:`CellSource` — stored cell rows to a period's
   counts (contributors within one pseudonym domain).
+- :func:`collector_paused` — Python's cycle collector off while a pattern or a summary is
+  computed (:mod:`dief.disclosure._collector`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dief.disclosure._cells import (
     combine,
     merge_rows,
 )
+from dief.disclosure._collector import collector_paused
 from dief.disclosure._design import months_by_total
 from dief.disclosure._digest_groups import (
     digest_groups,
@@ -106,6 +109,7 @@ __all__ = [
     "additive_groups",
     "cell_order",
     "coarse_months",
+    "collector_paused",
     "combine",
     "determined_cells",
     "digest_groups",

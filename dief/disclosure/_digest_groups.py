@@ -385,9 +385,12 @@ def _withheld_before(
             for cell in cells[start:]:
                 if cell == TOTAL:
                     continue
+                dimension, value = cell
                 for part in inner:
-                    key = (part, *cell)
-                    if (part, cell[0]) not in shown and key in unlisted and key not in out:
+                    if (part, dimension) in shown:
+                        continue
+                    key = (part, dimension, value)
+                    if key in unlisted and key not in out:
                         tables[part][cell] = Tally(0, 0, ())
                         out.add(key)
                         grew = True

@@ -16,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
+from dief.disclosure._collector import collector_paused
+
 if TYPE_CHECKING:
     from dief.disclosure._cells import PeriodCells
 
@@ -56,12 +58,13 @@ def remembered(
     settings: tuple[object, ...], tallies: Mapping[str, PeriodCells], compute: Callable[[], _T]
 ) -> _T:
     """``compute()``, or the result an equal input (*settings* and *tallies*) gave before."""
-    key = (_freeze(settings), freeze_cells(tallies))
-    with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]  # type: ignore[return-value]  # stored by this function
-    value = compute()
+    with collector_paused():  # the key too: a copy of every cell (dief.disclosure._collector)
+        key = (_freeze(settings), freeze_cells(tallies))
+        with _lock:
+            if key in _cache:
+                _cache.move_to_end(key)
+                return _cache[key]  # type: ignore[return-value]  # stored by this function
+        value = compute()
     with _lock:
         _cache[key] = value
         while len(_cache) > SIZE:

@@ -20,10 +20,10 @@ published with another count than it has now, or a cell published at its count b
 below ``k`` (one new case: its month, quarter, half-cycle, cycle, checklist windows and
 summary row, with the TLP:RED part of its cycle). :func:`protect_piece` runs
 :func:`~dief.disclosure.protect` over their cells and every cell of every group (of this
-issue, of the earlier one, and check 4's links) that names one of them: the cells of
-unchanged tables in those groups take part with the status they keep (suppressed: an
-unknown, never published now; published: known), so every equation that names a changed
-table is in checks 1-4, and a hidden cell on either side of the boundary that those
+issue and of the earlier one; check 4's links join cells of one table) that names one of
+them: the cells of unchanged tables in those groups take part with the status they keep
+(suppressed: an unknown, never published now; published: known), so every equation that
+names a changed table is in checks 1-4, and a hidden cell on either side of the boundary that those
 equations determine gets a suppression. Equations between unchanged tables only are the
 earlier issue's, checked when it was issued, and left out; a chain of them joining two
 boundary cells is not seen by the checks (the LP audit over both issues finds nothing on
@@ -139,8 +139,9 @@ def affected_piece(  # noqa: PLR0913  the earlier issue's parts, each by name
 def bound_links(counts: Mapping[Key, int]) -> list[Group]:
     """The links check 4's inequalities make besides the groups (:mod:`dief.disclosure._bounds`):
     every cell with its table's total (a cell is at most the total) and a table's item
-    categories with each other and its total (together at least the total). A piece must
-    be closed under them too, and hold every cell they name around it."""
+    categories with each other and its total (together at least the total). Each joins
+    cells of one table, so a piece (whole tables) is closed under them, and holds every
+    cell they name around it, without them (:func:`protect_piece`)."""
     links: list[Group] = []
     items: dict[str, list[Key]] = {}
     for key in counts:
@@ -158,7 +159,7 @@ def bound_links(counts: Mapping[Key, int]) -> list[Group]:
 
 def piece_groups(groups: Iterable[Group], piece: Collection[Key]) -> list[Group]:
     """The groups with a cell in *piece*."""
-    return [g for g in groups if any(c in piece for c in g.cells)]
+    return [g for g in groups if g.marginal in piece or any(c in piece for c in g.members)]
 
 
 class Runner(Protocol):
@@ -200,13 +201,14 @@ def protect_piece(  # noqa: PLR0913  protect's inputs, the optional ones by name
         frozenset(unlisted),
     )
     piece = None
-    links: list[Group] = []
     if earlier is not None and pieces_enabled():
-        links = bound_links(counts)
+        # check 4's links (bound_links) are left out: each joins cells of one table, and a
+        # piece is whole tables, so they add no table to it and no cell around it (issue
+        # #15: at 10 years a region has 28,000, and they took a tenth of a re-issue)
         piece = affected_piece(
             counts,
             groups,
-            [*earlier.groups, *links],
+            earlier.groups,
             public=earlier.unchanged | known_,
             recorded=recorded,
             primary=first,
@@ -220,7 +222,7 @@ def protect_piece(  # noqa: PLR0913  protect's inputs, the optional ones by name
     inner_groups = piece_groups(groups, piece)
     before_groups = piece_groups(earlier.groups, piece)
     cells = set(piece)
-    for group in (*inner_groups, *before_groups, *piece_groups(links, piece)):
+    for group in (*inner_groups, *before_groups):
         cells.update(group.cells)
     inner = run(
         {key: counts[key] for key in cells},

@@ -65,7 +65,7 @@ from dief.disclosure._pieces import bound_links
 from dief.disclosure._published import GLOBAL
 from dief.disclosure._search import _index
 from dief.disclosure._suppression import Group, Key, SortKey, determined_cells
-from dief.exceptions import DiefError
+from dief.exceptions import DisclosureError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -347,7 +347,7 @@ def _beyond_sums(  # noqa: PLR0913  the check's state, passed by _bound_pick alo
         pick = min((c for c in summary.counts if candidate(c)), key=by_size, default=None)
     if pick is None:
         cells = ", ".join("/".join(cell) for cell in leaks[:3])
-        raise DiefError(
+        raise DisclosureError(
             f"summary cells ({cells}) are pinned by a region's documents with every other "
             "cell of the summary hidden or known to that region's meeting"
         )
@@ -404,7 +404,7 @@ def _pick(
     if pick is not None:
         return pick
     if leaks:
-        raise DiefError(
+        raise DisclosureError(
             "a summary cell follows from a region's documents and no cell can protect it"
         )
     targets = sorted(required & unknown)

@@ -205,6 +205,12 @@ class SecretariatMetrics:
             "Signed CSP summaries published on csp.reporting",
             registry=registry,
         )
+        self.withheld = Counter(
+            "dief_secretariat_summaries_withheld",
+            "CSP summaries withheld: disclosure control could not protect them (the log "
+            "says which cycle and why; the next digest of the cycle tries again)",
+            registry=registry,
+        )
         self.batch_seconds = Histogram(
             "dief_secretariat_batch_duration_seconds",
             "Seconds from a batch of digests reaching the Secretariat to its summaries published",
@@ -224,8 +230,11 @@ class SecretariatMetrics:
     def __repr__(self) -> str:
         return "SecretariatMetrics()"
 
-    def batch_handled(self, outcomes: Mapping[str, int], summaries: int, seconds: float) -> None:
-        """One handled batch: its ``SecretariatReport.outcomes`` and summaries published."""
+    def batch_handled(
+        self, outcomes: Mapping[str, int], summaries: int, seconds: float, withheld: int = 0
+    ) -> None:
+        """One handled batch: its ``SecretariatReport.outcomes``, summaries published and
+        summaries withheld."""
         for outcome, n in outcomes.items():
             if n <= 0:
                 continue
@@ -238,6 +247,8 @@ class SecretariatMetrics:
                 self.received.labels(known).inc(n)
         if summaries:
             self.summaries.inc(summaries)
+        if withheld:
+            self.withheld.inc(withheld)
         self.batch_seconds.observe(seconds)
 
     def batch_failed(self) -> None:

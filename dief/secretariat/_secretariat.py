@@ -31,6 +31,7 @@ from dief.digests import KeysFor, parse_payload
 from dief.exceptions import (
     ConfigurationError,
     DiefError,
+    DisclosureError,
     EnvelopeError,
     SignatureError,
     StorageError,
@@ -86,11 +87,13 @@ class SecretariatConfig:
 
 @dataclass(slots=True)
 class SecretariatReport:
-    """What one batch did: outcome counts and the cycles whose summary was published."""
+    """What one batch did: outcome counts, the cycles whose summary was published, and
+    those whose summary disclosure control could not protect (cycle → why; withheld)."""
 
     received: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     summaries: list[str] = field(default_factory=list)
+    withheld: dict[str, str] = field(default_factory=dict)
 
     @property
     def refused(self) -> int:
@@ -228,13 +231,28 @@ class Secretariat:
             if isinstance(period, CspCycle):
                 # the cycle itself, and the next one, whose trends compare with it
                 touched.update((period.number, period.number + 1))
-        for number in sorted(touched):
-            cycle = f"CSP{number}"
-            if not self._config.publish_complete:
-                break  # each publication is released in the Secretariat's portal
-            if await self.complete(cycle) and await self.publish_summary(cycle) is not None:
-                report.summaries.append(cycle)
+        if self._config.publish_complete:  # else each is released in the Secretariat's portal
+            await self._publish_touched(sorted(touched), report)
         return report
+
+    async def _publish_touched(self, numbers: Iterable[int], report: SecretariatReport) -> None:
+        """Publish the summary of every complete cycle of *numbers* into *report*; one
+        disclosure control cannot protect is withheld (docs/secretariat.md, "A summary that
+        cannot be protected"): the same digests fail the same way, and a batch retried for
+        it would hold the partition, and every later digest, for good. Said, and tried
+        again by the next batch for the cycle."""
+        for number in numbers:
+            cycle = f"CSP{number}"
+            if not await self.complete(cycle):
+                continue
+            try:
+                published = await self.publish_summary(cycle)
+            except DisclosureError as exc:
+                log.exception("the %s summary is withheld: %s", cycle, exc)  # noqa: TRY401  the reason on the line itself, not only in the traceback
+                report.withheld[cycle] = str(exc)
+                continue
+            if published is not None:
+                report.summaries.append(cycle)
 
     async def _refuse(
         self, refused: Sequence[tuple[InboundRecord, _RefusedError]], report: SecretariatReport

@@ -26,6 +26,7 @@ from dief.disclosure import (
     CellSource,
     PeriodCells,
     RowRequirement,
+    collector_paused,
     published_cells,
 )
 from dief.exceptions import ValidationError
@@ -265,12 +266,13 @@ def _cycle_tables(  # noqa: PLR0913  build_summary's inputs, passed on by keywor
     summary suppressed, so the trend flags compare with what it published.
     """
     prefer = published_cells(prior_cycle).suppressed if prior_cycle is not None else frozenset()
-    now = summary_tables(
-        cells[str(current)], codes, k=k, earlier=previous, prefer=prefer, rows=rows
-    )
-    before = (
-        summary_tables(cells[str(previous_cycle)], codes, k=k, earlier=prior_cycle)
-        if previous_cycle is not None
-        else None
-    )
+    with collector_paused():  # many small objects, no cycles (dief.disclosure._collector)
+        now = summary_tables(
+            cells[str(current)], codes, k=k, earlier=previous, prefer=prefer, rows=rows
+        )
+        before = (
+            summary_tables(cells[str(previous_cycle)], codes, k=k, earlier=prior_cycle)
+            if previous_cycle is not None
+            else None
+        )
     return now, before

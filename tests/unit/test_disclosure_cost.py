@@ -409,6 +409,32 @@ def test_projection_spans_the_relations_between_the_kept_columns() -> None:
     assert rref(project(rows, ())) == rref(rows)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_the_peeled_projection_is_the_projection(seed: int) -> None:
+    """Rows dropped before the elimination (a column to eliminate held by one row, in
+    chains: issue #15, the region's rows 0.40 s -> 0.32 s) change no relation between the
+    kept columns: the projection's reduced form is the kept columns' part of the reduced
+    form of everything with them last."""
+    rng = random.Random(seed)
+    width, kept = 14, 4
+    rows = [
+        {col: rng.choice((-2, -1, 1, 1, 2)) for col in rng.sample(range(width), rng.randint(1, 4))}
+        for _ in range(rng.randint(3, 12))
+    ]
+    # the kept columns last, so that the reduced form's last pivots are their relations
+    last = {c: c - kept if c >= kept else c + width - kept for c in range(width)}
+    whole = rref({last[c]: v for c, v in row.items()} for row in rows)
+    expected = [_signed(row) for lead, row in sorted(whole.items()) if lead >= width - kept]
+    got = rref({last[c]: v for c, v in row.items()} for row in project(rows, range(kept, width)))
+    assert [_signed(row) for _, row in sorted(got.items())] == expected
+
+
+def _signed(row: dict[int, int]) -> dict[int, int]:
+    """*row* with its leading coefficient positive (one form per relation)."""
+    sign = 1 if row[min(row)] > 0 else -1
+    return {col: sign * value for col, value in row.items()}
+
+
 def _last_month(table: str) -> str:
     """The last month of a table (a period, its checklist window ``W``, summary row ``S``
     or TLP:RED part ``R``)."""

@@ -156,6 +156,9 @@ def test_the_secretariat_counts_received_refused_and_summaries() -> None:
         summaries=1,
         seconds=0.1,
     )
+    assert value(registry, "dief_secretariat_summaries_withheld_total") == 0
+    metrics.batch_handled(Counter(), summaries=0, seconds=0.1, withheld=2)
+    assert value(registry, "dief_secretariat_summaries_withheld_total") == 2
     assert value(registry, "dief_secretariat_digests_received_total", outcome="stored") == 2
     assert value(registry, "dief_secretariat_digests_received_total", outcome="duplicate") == 1
     assert value(registry, "dief_secretariat_digests_received_total", outcome="stale") == 0
@@ -164,7 +167,7 @@ def test_the_secretariat_counts_received_refused_and_summaries() -> None:
     assert value(registry, refused, reason="authentication_failed", destination="dlq") == 1
     assert value(registry, refused, reason="malformed", destination="kept") == 2
     assert value(registry, "dief_secretariat_summaries_issued_total") == 1
-    assert value(registry, "dief_secretariat_batch_duration_seconds_count") == 1
+    assert value(registry, "dief_secretariat_batch_duration_seconds_count") == 2
 
 
 async def test_digest_passes_are_timed_counted_and_failures_counted() -> None:

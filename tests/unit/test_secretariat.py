@@ -17,7 +17,7 @@ from dief.digests import (
     publish_digests,
     sign_payload,
 )
-from dief.exceptions import SignatureError
+from dief.exceptions import SignatureError, UnprotectedCellError
 from dief.kafka import CSP_TOPIC, DIGESTS_TOPIC
 from dief.seams import DLQ_HEADERS, InboundRecord
 from dief.secretariat import IncompleteCycleError, SecretariatStore, build_summary, verify_summary
@@ -149,6 +149,35 @@ async def test_a_summary_waits_for_every_region(cases: CaseStore, inbox: Secreta
     report = await sec.handle(records(last, start=4))
     assert report.summaries == ["CSP12"]
     assert set(_published(sink)[0].regions) == set(Region)
+
+
+async def test_a_summary_that_cannot_be_protected_is_withheld_and_the_batch_goes_on(
+    cases: CaseStore, inbox: SecretariatStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Disclosure control that cannot protect a cycle's summary fails the same way every
+    time: retrying the batch held the Secretariat's partition for good (session 20: ten
+    minutes of retries, no later digest read). The cycle is withheld, with its reason,
+    and the batch is applied; a later batch for the cycle tries it again."""
+    await fill(cases, 8)
+    sent = await _issue(cases, ["CSP12"])
+    where = "dief.secretariat._secretariat.build_summary"  # what Secretariat.build calls
+
+    async def cannot(*args: object, **kwargs: object) -> CspSummary:
+        raise UnprotectedCellError(("CSP12", "end_user_type", "civilian_market"))
+
+    monkeypatch.setattr(where, cannot)
+    sink, dlq = MemoryRecordSink(), region_dlqs()
+    sec = secretariat(inbox, sink, dlq)
+    report = await sec.handle(records(sent))
+    assert report.summaries == []
+    assert list(report.withheld) == ["CSP12"]
+    assert "end_user_type/civilian_market" in report.withheld["CSP12"]
+    assert report.outcomes == {"stored": len(Region)}
+    assert sink.on(CSP_TOPIC) == []
+    monkeypatch.setattr(where, build_summary)
+    again = await sec.handle(records(sent))
+    assert (again.summaries, again.withheld) == (["CSP12"], {})
+    assert [s.cycle for s in _published(sink)] == ["CSP12"]
 
 
 async def test_digest_signed_with_another_regions_key_goes_to_the_dlq(
