@@ -138,56 +138,54 @@ class RegionDigests:
         code = Region(region)
         months_by_total = by_total(months_by_total)
         extra = sorted({str(parse_period(p, start_month=start_month)) for p in periods})
-        # the read and the pattern: many small objects, no cycles (dief.disclosure._collector)
-        with collector_paused():
-            coarse = months_by_total and k_csp is not None
-            read = await settled_read(
-                functools.partial(store.data_versions, code.value),
-                functools.partial(
-                    _store_read,
-                    store,
-                    code,
-                    earlier,
-                    k=k,
-                    k_csp=k_csp,
-                    bulletins=bulletins,
-                    start_month=start_month,
-                    grouped=coarse if group_rare else None,
-                ),
-                region=code.value,
-                reader="its digests",
-            )
-            tallies, earlier = read.tallies, read.earlier
-            pattern = _protected(
+        coarse = months_by_total and k_csp is not None
+        read = await settled_read(
+            functools.partial(store.data_versions, code.value),
+            functools.partial(
+                _store_read,
+                store,
                 code,
-                functools.partial(
-                    digest_pattern,
-                    tallies,
-                    k=k,
-                    start_month=start_month,
-                    periods=extra,
-                    earlier=earlier,
-                    rows=read.rows,
-                    k_summary=k_csp,
-                    months_by_total=months_by_total,
-                    group_rare=group_rare,
-                    known_cases=read.known or None,
-                ),
-                already=silent_tables(earlier),
+                earlier,
+                k=k,
+                k_csp=k_csp,
+                bulletins=bulletins,
                 start_month=start_month,
-                bound=len(tallies) + len(extra),
-            )
-            return cls(
-                code,
-                read.wanted,
+                grouped=coarse if group_rare else None,
+            ),
+            region=code.value,
+            reader="its digests",
+        )
+        tallies, earlier = read.tallies, read.earlier
+        pattern = _protected(
+            code,
+            functools.partial(
+                digest_pattern,
                 tallies,
-                read.dead,
-                pattern,
-                start_month,
-                read.routes,
-                coarse,
-                read.versions,
-            )
+                k=k,
+                start_month=start_month,
+                periods=extra,
+                earlier=earlier,
+                rows=read.rows,
+                k_summary=k_csp,
+                months_by_total=months_by_total,
+                group_rare=group_rare,
+                known_cases=read.known or None,
+            ),
+            already=silent_tables(earlier),
+            start_month=start_month,
+            bound=len(tallies) + len(extra),
+        )
+        return cls(
+            code,
+            read.wanted,
+            tallies,
+            read.dead,
+            pattern,
+            start_month,
+            read.routes,
+            coarse,
+            read.versions,
+        )
 
     @classmethod
     async def for_issue(  # noqa: PLR0913  the digest settings, each by keyword
@@ -205,16 +203,15 @@ class RegionDigests:
         with its released bulletins as known cases. The one loader of
         :func:`~dief.digests.publish_digests`, :func:`build_digest` and the release rule's
         documents (``dief.bulletins.own_digests``), so they build the same digests."""
-        with collector_paused():  # the record read too (dief.disclosure._collector)
-            return await cls.load(
-                store,
-                region,
-                k=k,
-                start_month=start_month,
-                periods=periods,
-                earlier=await store.published_suppressions(Region(region).value),
-                k_csp=k_csp,
-            )
+        return await cls.load(
+            store,
+            region,
+            k=k,
+            start_month=start_month,
+            periods=periods,
+            earlier=await store.published_suppressions(Region(region).value),
+            k_csp=k_csp,
+        )
 
     async def record(self, store: CaseStore, periods: Iterable[str] | None = None) -> int:
         """Record in *store* what the digests of *periods* (default: every table of the
@@ -224,8 +221,9 @@ class RegionDigests:
         cells suppressed), and :meth:`record_delivered` once they have. Returns the rows
         written."""
         tables = None if periods is None else visible_tables(periods, start_month=self.start_month)
-        with collector_paused():  # every listed cell, read and compared
-            return await store.record_suppressions(self.region.value, self.pattern.listed(tables))
+        with collector_paused():  # every listed cell (dief._gc_pause; never across an await)
+            listed = self.pattern.listed(tables)
+        return await store.record_suppressions(self.region.value, listed)
 
     async def record_delivered(self, store: CaseStore, periods: Iterable[str]) -> None:
         """Record the ``data_version`` the digests of *periods* stated, once they have left

@@ -9,11 +9,12 @@ CSP summaries.
 - :func:`merge_rows`, :class:`Tally`, :class:`CellSource` — stored cell rows to a period's
   counts (contributors within one pseudonym domain).
 - :func:`collector_paused` — Python's cycle collector off while a pattern or a summary is
-  computed (:mod:`dief.disclosure._collector`).
+  computed (:mod:`dief._gc_pause`).
 """
 
 from __future__ import annotations
 
+from dief._gc_pause import collector_paused
 from dief.disclosure._cells import (
     CellId,
     CellSource,
@@ -22,7 +23,6 @@ from dief.disclosure._cells import (
     combine,
     merge_rows,
 )
-from dief.disclosure._collector import collector_paused
 from dief.disclosure._design import months_by_total
 from dief.disclosure._digest_groups import (
     digest_groups,

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from dief._gc_pause import collector_paused
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
@@ -59,6 +61,11 @@ PeriodCells = dict[CellId, Tally]
 
 def merge_rows(rows: Iterable[CellRow]) -> dict[str, PeriodCells]:
     """Period → (dimension, value) → tally: count summed, contributors maxed over cycles."""
+    with collector_paused():  # a region's every cell (dief._gc_pause)
+        return _merged(rows)
+
+
+def _merged(rows: Iterable[CellRow]) -> dict[str, PeriodCells]:
     counts: dict[tuple[str, str, str], int] = {}
     contributors: dict[tuple[str, str, str], int] = {}
     cycles: dict[tuple[str, str, str], set[str]] = {}

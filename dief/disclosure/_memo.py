@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
-from dief.disclosure._collector import collector_paused
+from dief._gc_pause import collector_paused
 
 if TYPE_CHECKING:
     from dief.disclosure._cells import PeriodCells
@@ -58,7 +58,7 @@ def remembered(
     settings: tuple[object, ...], tallies: Mapping[str, PeriodCells], compute: Callable[[], _T]
 ) -> _T:
     """``compute()``, or the result an equal input (*settings* and *tallies*) gave before."""
-    with collector_paused():  # the key too: a copy of every cell (dief.disclosure._collector)
+    with collector_paused():  # the key too: a copy of every cell (dief._gc_pause)
         key = (_freeze(settings), freeze_cells(tallies))
         with _lock:
             if key in _cache:

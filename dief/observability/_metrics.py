@@ -207,8 +207,9 @@ class SecretariatMetrics:
         )
         self.withheld = Counter(
             "dief_secretariat_summaries_withheld",
-            "CSP summaries withheld: disclosure control could not protect them (the log "
-            "says which cycle and why; the next digest of the cycle tries again)",
+            "CSP summaries withheld: disclosure control could not protect them, or the "
+            "cycle before was withheld (the log says which and why; a later digest of the "
+            "cycle tries again)",
             registry=registry,
         )
         self.batch_seconds = Histogram(

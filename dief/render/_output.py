@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dief.digests import CaseLesson, RegionDigests
-from dief.disclosure import collector_paused
 from dief.periods import DEFAULT_CYCLE_START_MONTH, is_cycle
 from dief.render._changed import fingerprint
 from dief.render._digest_files import _write_region_digests
@@ -301,15 +300,14 @@ async def _load_region(  # noqa: PLR0913  keyword options passed through from wr
     O(digests x cells). The cells earlier issues suppressed stay suppressed (re-issue
     stability), and what this issue lists is recorded before any file is written.
     """
-    with collector_paused():  # the record read too (dief.disclosure._collector)
-        source = await RegionDigests.load(
-            store,
-            region,
-            k=k,
-            start_month=start_month,
-            earlier=await store.published_suppressions(region.value),
-            k_csp=k_csp,
-            months_by_total=months_by_total,
-        )
-        await source.record(store)
+    source = await RegionDigests.load(
+        store,
+        region,
+        k=k,
+        start_month=start_month,
+        earlier=await store.published_suppressions(region.value),
+        k_csp=k_csp,
+        months_by_total=months_by_total,
+    )
+    await source.record(store)
     return source

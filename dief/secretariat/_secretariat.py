@@ -240,10 +240,18 @@ class Secretariat:
         disclosure control cannot protect is withheld (docs/secretariat.md, "A summary that
         cannot be protected"): the same digests fail the same way, and a batch retried for
         it would hold the partition, and every later digest, for good. Said, and tried
-        again by the next batch for the cycle."""
+        again by the next batch for the cycle; the cycle after it in this batch waits too
+        (its trends compare with the withheld one)."""
         for number in numbers:
             cycle = f"CSP{number}"
             if not await self.complete(cycle):
+                continue
+            before = f"CSP{number - 1}"
+            if before in report.withheld:
+                # its trend flags compare with that cycle's tables, which were never
+                # published nor checked against the regions' meetings
+                report.withheld[cycle] = f"its trends compare with {before}, withheld"
+                log.error("the %s summary is withheld: %s", cycle, report.withheld[cycle])
                 continue
             try:
                 published = await self.publish_summary(cycle)

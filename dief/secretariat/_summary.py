@@ -266,7 +266,7 @@ def _cycle_tables(  # noqa: PLR0913  build_summary's inputs, passed on by keywor
     summary suppressed, so the trend flags compare with what it published.
     """
     prefer = published_cells(prior_cycle).suppressed if prior_cycle is not None else frozenset()
-    with collector_paused():  # many small objects, no cycles (dief.disclosure._collector)
+    with collector_paused():  # many small objects, no cycles (dief._gc_pause)
         now = summary_tables(
             cells[str(current)], codes, k=k, earlier=previous, prefer=prefer, rows=rows
         )

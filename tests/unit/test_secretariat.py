@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -159,25 +159,29 @@ async def test_a_summary_that_cannot_be_protected_is_withheld_and_the_batch_goes
     minutes of retries, no later digest read). The cycle is withheld, with its reason,
     and the batch is applied; a later batch for the cycle tries it again."""
     await fill(cases, 8)
-    sent = await _issue(cases, ["CSP12"])
+    sent = await _issue(cases, ["CSP12", "CSP13"])
     where = "dief.secretariat._secretariat.build_summary"  # what Secretariat.build calls
 
-    async def cannot(*args: object, **kwargs: object) -> CspSummary:
-        raise UnprotectedCellError(("CSP12", "end_user_type", "civilian_market"))
+    async def cannot(stores: SecretariatStore, cycle: str, **kwargs: Any) -> CspSummary:  # noqa: ANN401  build_summary's keywords, passed through
+        if cycle == "CSP12":
+            raise UnprotectedCellError(("CSP12", "end_user_type", "civilian_market"))
+        return await build_summary(stores, cycle, **kwargs)
 
     monkeypatch.setattr(where, cannot)
     sink, dlq = MemoryRecordSink(), region_dlqs()
     sec = secretariat(inbox, sink, dlq)
     report = await sec.handle(records(sent))
     assert report.summaries == []
-    assert list(report.withheld) == ["CSP12"]
+    # CSP13 waits too: its trend flags compare with CSP12's tables, never published
+    assert list(report.withheld) == ["CSP12", "CSP13"]
     assert "end_user_type/civilian_market" in report.withheld["CSP12"]
-    assert report.outcomes == {"stored": len(Region)}
+    assert "CSP12" in report.withheld["CSP13"]
+    assert report.outcomes == {"stored": 2 * len(Region)}
     assert sink.on(CSP_TOPIC) == []
     monkeypatch.setattr(where, build_summary)
     again = await sec.handle(records(sent))
-    assert (again.summaries, again.withheld) == (["CSP12"], {})
-    assert [s.cycle for s in _published(sink)] == ["CSP12"]
+    assert (again.summaries, again.withheld) == (["CSP12", "CSP13"], {})
+    assert [s.cycle for s in _published(sink)] == ["CSP12", "CSP13"]
 
 
 async def test_digest_signed_with_another_regions_key_goes_to_the_dlq(

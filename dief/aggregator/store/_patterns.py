@@ -19,12 +19,13 @@ again protects nothing (``PublishedPattern.unchanged_periods``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from dief._gc_pause import collector_paused
 from dief.aggregator.store._schema import digest_cells, issued_versions, period_changes
 from dief.database import EngineOwner
 from dief.database import db_reason as _why
@@ -89,6 +90,30 @@ class PublishedPattern:
         return replace(self, unchanged_periods=unchanged)
 
 
+def _changed_rows(
+    region: str,
+    wanted: Mapping[SuppressedCell, int | None],
+    stored_rows: Iterable[Any],  # sqlalchemy rows: period, dimension, value, count
+) -> list[dict[str, object]]:
+    """The rows of *wanted* to write over what is stored (*stored_rows*: period, dimension,
+    value, count): a cell not stored, or published with another count; a stored
+    suppression stays."""
+    stored: dict[SuppressedCell, int | None] = {
+        SuppressedCell(p, d, v): n for p, d, v, n in stored_rows
+    }
+    return [
+        {
+            "region": region,
+            "period": cell.period,
+            "dimension": cell.dimension,
+            "value": cell.value,
+            "count": count,
+        }
+        for cell, count in sorted(wanted.items())
+        if cell not in stored or (stored[cell] is not None and stored[cell] != count)
+    ]
+
+
 class DigestPatterns(EngineOwner):
     """Reading and recording the cells of a region's published digests."""
 
@@ -110,7 +135,9 @@ class DigestPatterns(EngineOwner):
         )
         try:
             async with engine.connect() as conn:
-                rows = list(await conn.execute(stmt))
+                result = await conn.execute(stmt)
+                with collector_paused():  # every cell ever listed (dief._gc_pause)
+                    rows = list(result)
                 # one statement: the periods still at their issued version are judged on
                 # the issued versions returned with them
                 stated = [(str(p), str(v), n) for p, v, n in await conn.execute(versions)]
@@ -118,8 +145,9 @@ class DigestPatterns(EngineOwner):
             raise StorageError(
                 f"reading the published digest cells of {region} failed: {_why(exc)}"
             ) from exc
-        suppressed = frozenset(SuppressedCell(p, d, v) for p, d, v, n in rows if n is None)
-        counts = {SuppressedCell(p, d, v): int(n) for p, d, v, n in rows if n is not None}
+        with collector_paused():
+            suppressed = frozenset(SuppressedCell(p, d, v) for p, d, v, n in rows if n is None)
+            counts = {SuppressedCell(p, d, v): int(n) for p, d, v, n in rows if n is not None}
         unchanged = frozenset(p for p, token, current in stated if token == current)
         tokens = {p: token for p, token, _ in stated}
         return PublishedPattern(suppressed, counts, unchanged, tokens)
@@ -129,31 +157,20 @@ class DigestPatterns(EngineOwner):
         suppressed cell stays suppressed for good, a published one keeps its last count.
         Returns how many rows were written (new or changed)."""
         engine = self._require()
-        wanted = {c.cell: c.count for c in cells}
+        with collector_paused():  # every listed cell (dief._gc_pause; never across an await)
+            wanted = {c.cell: c.count for c in cells}
         if not wanted:
             return 0
         t = digest_cells
         try:  # noqa: PLW0717  every failure of the transaction maps to one StorageError
             async with engine.begin() as conn:
-                stored: dict[SuppressedCell, int | None] = {
-                    SuppressedCell(p, d, v): n
-                    for p, d, v, n in await conn.execute(
-                        select(t.c.period, t.c.dimension, t.c.value, t.c.count).where(
-                            t.c.region == region
-                        )
+                result = await conn.execute(
+                    select(t.c.period, t.c.dimension, t.c.value, t.c.count).where(
+                        t.c.region == region
                     )
-                }
-                changed: list[dict[str, object]] = [
-                    {
-                        "region": region,
-                        "period": cell.period,
-                        "dimension": cell.dimension,
-                        "value": cell.value,
-                        "count": count,
-                    }
-                    for cell, count in sorted(wanted.items())
-                    if cell not in stored or (stored[cell] is not None and stored[cell] != count)
-                ]
+                )
+                with collector_paused():
+                    changed = _changed_rows(region, wanted, result)
                 dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
                 for start in range(0, len(changed), _CHUNK):
                     insert = dialect.insert(t).values(changed[start : start + _CHUNK])

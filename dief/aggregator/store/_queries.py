@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from dief._gc_pause import collector_paused
 from dief.aggregator._facts import TOTAL, CaseState
 from dief.aggregator.store._patterns import DigestPatterns
 from dief.aggregator.store._schema import (
@@ -88,10 +89,11 @@ class CaseQueries(DigestPatterns):
         try:
             async with engine.connect() as conn:
                 result = await conn.execute(stmt)
-                return [
-                    CellRow(period, dimension, value, cycle, int(count), int(who))
-                    for period, dimension, value, cycle, count, who in result
-                ]
+                with collector_paused():  # a region's every cell (dief._gc_pause)
+                    return [
+                        CellRow(period, dimension, value, cycle, int(count), int(who))
+                        for period, dimension, value, cycle, count, who in result
+                    ]
         except SQLAlchemyError as exc:
             raise StorageError(f"reading cells for {region} failed: {_why(exc)}") from exc
 

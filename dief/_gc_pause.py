@@ -7,11 +7,14 @@ collection walks every live object, the region's whole history. At 3,000 cases o
 years that was about a third of a region's re-issue (0.44 s of 1.45 s, four full
 collections) and of its first issue. The computation makes no reference cycles that must
 go before it ends (what it drops, reference counting frees at once), so the collector is
-paused for its length, and runs as usual after: a region's read, pattern and record
-(``RegionDigests.load``, ``RegionDigests.record``, ``RegionDigests.for_issue``, the
-issue's ``_load_region``), and the Secretariat's protection of a summary. Paused across an
-``await``, it is paused for the other tasks of the process too, for that long: they
-make garbage the collector takes later, as it would have.
+paused for its length, and runs as usual after: a region's pattern (the memo's
+``remembered``), the Secretariat's protection of a summary, and the loops that turn a
+region's stored cells into objects (``CaseStore.cell_rows``, ``merge_rows``, the record's
+read and write).
+
+Never across an ``await``: the collector is the process's, and other tasks (a portal's
+requests) would run without it for as long as the database took, or for good if it never
+answered. Only synchronous work is paused.
 
 :func:`collector_paused` nests, and is safe from several threads: the collector resumes
 when the last computation leaves, and only if it ran when the first came in.
