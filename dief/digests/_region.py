@@ -132,6 +132,9 @@ class RegionDigests:
         those still at their issued version); after a few tries,
         :class:`~dief.exceptions.StoreChangingError` (docs/audit.md, "Cells of unchanged
         tables"). The pattern is computed once, from the read that held.
+
+        (Over 80 lines for its keyword signature and this docstring; the body, about 50
+        lines, reads once and protects once, each step a function of its own.)
         """
         if k < 1:
             raise ValueError("k is at least 1")

@@ -234,7 +234,7 @@ def plan_totals(
     exact, mended = True, 0
     for _ in range(MAX_ROUNDS):
         before = len(cuts.seen)
-        found = _broken(search, groups, equations, cuts, protected, chosen=chosen)
+        found = _broken(search, cells, equations, cuts, protected, chosen=chosen, groups=groups)
         if len(cuts.seen) > before and mended < MENDS:
             chosen, exact, mended = _mend(chosen, found, weight), False, mended + 1
             continue
@@ -255,15 +255,16 @@ def plan_totals(
 
 def _broken(  # noqa: PLR0913  the search, its sums and the plan's state
     search: _Search,
-    groups: Sequence[Group],
+    cells: Sequence[Key],
     equations: Sequence[dict[Key, int]],
     cuts: _Cuts,
     protected: set[Key],
     *,
     chosen: set[Key],
+    groups: Sequence[Group],
 ) -> list[Cut]:
-    """The cuts the choice *chosen* does not meet, each added to *cuts* (new or not)."""
-    cells = {c for g in groups for c in g.cells}
+    """The cuts the choice *chosen* does not meet, each added to *cuts* (new or not);
+    *cells*: every cell of the totals' sums *groups* (:func:`plan_totals` has them)."""
     unknown = {c for c in cells if search.unknown(c)} | chosen
     elimination: Elimination[Key] = Elimination(equations)
     for cell in sorted(unknown):

@@ -170,6 +170,9 @@ async def build_summary(  # noqa: PLR0913  a public keyword signature, used by t
     cells are suppressed, and the summary is checked against that region's meeting.
 
     :raises ValidationError: *previous* or *prior_cycle* is the summary of another cycle.
+
+    (Over 80 lines for its keyword signature and this docstring; the body, about 50 lines,
+    reads, protects (:func:`_cycle_tables`) and assembles, each step a function of its own.)
     """
     if k < 1:
         raise ValueError("k is at least 1")
