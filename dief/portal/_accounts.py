@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
 from argon2 import PasswordHasher, Type
@@ -88,8 +89,13 @@ class LoginMethod(Protocol):
 
 
 _HASHER = PasswordHasher(type=Type.ID)  # Argon2id, the library's RFC 9106 defaults
-#: Verified against when the name is unknown, so both cases cost the same time.
-_DUMMY_HASH = _HASHER.hash("dief-portal-no-such-account")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so both cases cost the same time; hashed
+    on first use (in a worker thread), not at import."""
+    return _HASHER.hash("dief-portal-no-such-account")
 
 
 def _now() -> datetime:
@@ -199,7 +205,10 @@ class AccountStore:
         async with self._db.engine.connect() as conn:
             query = select(ACCOUNTS).where(ACCOUNTS.c.username == username.strip().lower())
             row = (await conn.execute(query)).first()
-        stored = _DUMMY_HASH if row is None else row._mapping["password"]  # noqa: SLF001  Row._mapping is SQLAlchemy's public API (underscored against column names)
+        if row is None:
+            stored = await asyncio.to_thread(_dummy_hash)
+        else:
+            stored = row._mapping["password"]  # noqa: SLF001  Row._mapping is SQLAlchemy's public API (underscored against column names)
         try:
             await asyncio.to_thread(_HASHER.verify, stored, password)
             ok = row is not None

@@ -20,10 +20,10 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from dief.labels import FIELD_HELP, field_label, value_label
 from dief.portal._accounts import Account, AccountStore, LocalLogin, LoginMethod, Role
 from dief.portal._drafts import DraftStore
 from dief.portal._i18n import negotiate, translator
-from dief.portal._labels import FIELD_HELP, field_label, value_label
 from dief.portal._releases import ReleaseStore, SummaryPublisher
 from dief.portal._security import (
     CSRF_FIELD,

@@ -1,9 +1,10 @@
 """Interface languages: English (the source strings), French and Spanish, from the gettext
 catalogues in ``locale/<lang>/LC_MESSAGES/messages.po`` (read with Babel on first use).
 
-Strings are marked with ``_`` in templates and ``N_`` (or ``_``) in the portal's Python
-modules, around a string literal; :func:`extract_messages` finds them all (the
-catalogue-completeness test and ``python -m dief.portal._catalogues`` use it).
+Strings are marked with ``_`` in templates and ``N_`` (:func:`dief.labels.N_`, or ``_``)
+in the portal's and the labels' Python modules, around a string literal;
+:func:`extract_messages` finds them all (the catalogue-completeness test and
+``python -m dief.portal._catalogues`` use it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from babel.messages.pofile import read_po
 
+from dief import labels
+from dief.labels import N_, all_label_messages
 from dief.portal._accounts import LANGUAGES
 
 if TYPE_CHECKING:
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOCALE_DIR",
+    "N_",
     "Translator",
     "catalogue_path",
     "extract_messages",
@@ -32,13 +36,10 @@ __all__ = [
 _HERE = Path(__file__).parent
 LOCALE_DIR = _HERE / "locale"
 _TEMPLATES = _HERE / "templates"
+#: The labels' own modules (their strings are marked there, :mod:`dief.labels`).
+_LABELS = Path(labels.__file__).parent
 #: The marker ``_`` or ``N_`` around one string literal (no concatenation).
 _MARKED = re.compile(r"""\bN?_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*[,)]""")
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
-    """Mark *message* for the catalogues; it is translated where it is shown."""
-    return message
 
 
 def catalogue_path(language: str) -> Path:
@@ -113,8 +114,10 @@ def _marked(files: Iterable[Path]) -> set[str]:
 def extract_messages() -> list[str]:
     """Every interface string of the portal: marked in its templates and modules, and every
     vocabulary label and help text."""
-    from dief.portal._labels import all_label_messages  # noqa: PLC0415  _labels imports this module (a cycle)
-
-    files = [*sorted(_TEMPLATES.glob("*.html")), *sorted(_HERE.glob("*.py"))]
+    files = [
+        *sorted(_TEMPLATES.glob("*.html")),
+        *sorted(_HERE.glob("*.py")),
+        *sorted(_LABELS.glob("*.py")),
+    ]
     found = _marked(files) | set(all_label_messages())
     return sorted(m for m in found if m)

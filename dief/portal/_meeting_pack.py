@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dief.exceptions import DiefError
+from dief.labels import period_span, value_label
 from dief.periods import CspCycle, HalfCycle, parse_period
 from dief.portal._i18n import N_, translator
-from dief.portal._labels import period_span, value_label
 from dief.vocab import TransferStage
 
 if TYPE_CHECKING:

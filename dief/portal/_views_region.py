@@ -13,12 +13,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dief.exceptions import DiefError
+from dief.labels import PERIOD_KINDS
 from dief.periods import PeriodKind, parse_period, period_kind
 from dief.portal._accounts import Account, Role
 from dief.portal._app import Portal, audit, language_of, portal_of, render, require
 from dief.portal._dashboard import Dashboard, DigestSource, charts_of
 from dief.portal._i18n import N_, translator
-from dief.portal._labels import PERIOD_KINDS
 from dief.portal._meeting_pack import (
     DIMENSION_LABELS,
     PACK_LANGUAGES,

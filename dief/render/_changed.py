@@ -28,6 +28,7 @@ from pathlib import Path
 
 import dief
 from dief._files import write_atomic as _write_atomic
+from dief.labels import VALUE_LABELS
 from dief.secretariat import DIMENSION_LABELS
 from dief.vocab import REGION_NAMES
 
@@ -69,8 +70,6 @@ def render_context() -> str:
     """What every rendering draws on besides its document: the dief version, the
     renderers' source and templates, and the labels they print (read now, so a label
     changed at run time counts)."""
-    from dief.portal._labels import VALUE_LABELS  # noqa: PLC0415  dief.portal (the web app) loaded on use, not by every rendering
-
     labels = json.dumps(
         [
             sorted((str(k), v) for k, v in DIMENSION_LABELS.items()),

@@ -6,13 +6,15 @@ its longest word (so no word is broken), number columns get what their figures n
 the label columns share the rest of the text width. Every table has a fixed layout, a
 ``w:tblGrid`` whose ``w:gridCol`` widths sum to the text width, and its header row repeated
 on every page (``w:tblHeader``). Values are shown by their vocabulary label
-(:func:`value_text`, from the one label source, :mod:`dief.portal._labels`).
+(:func:`value_text`, from the one label source, :mod:`dief.labels`).
 """
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
+
+from dief.labels import value_label
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -59,8 +61,6 @@ FONT = "Arial"
 
 def value_text(value: str) -> str:
     """A vocabulary code as its label (``small_arms`` → "Small arms")."""
-    from dief.portal._labels import value_label  # noqa: PLC0415  the one label source; dief.portal loaded on use
-
     return value_label(value)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dief.labels import VALUE_LABELS
 from dief.vocab import REGION_NAMES, Dimension, Region
 
 if TYPE_CHECKING:
@@ -55,12 +56,10 @@ LIST_LIMIT = 5
 
 def label(value: str) -> str:
     """A vocabulary value as words inside a sentence, from the one label source
-    (:data:`dief.portal._labels.VALUE_LABELS`), its first letter in lower case unless the
+    (:data:`dief.labels.VALUE_LABELS`), its first letter in lower case unless the
     label reads as a name ("African Group", "UN …"): ``non_state_armed_group`` →
     ``non-State armed group``; a value without a label loses its underscores; indicator
     ids stay as they are."""
-    from dief.portal._labels import VALUE_LABELS  # noqa: PLC0415  loaded on use: importing it loads the portal's package and its web stack
-
     text = VALUE_LABELS.get(value)
     if text is None:
         return value.replace("_", " ")

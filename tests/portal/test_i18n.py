@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import pytest
 from babel.messages.pofile import read_po
 
+from dief.labels import FIELD_LABELS, VALUE_LABELS, vocabularies
 from dief.portal import case_fields, extract_messages, negotiate, translator
 from dief.portal._i18n import LOCALE_DIR, catalogue_path
-from dief.portal._labels import FIELD_LABELS, VALUE_LABELS, vocabularies
 from tests.portal.conftest import Site, csrf_of
 
 if TYPE_CHECKING:

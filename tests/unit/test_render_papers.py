@@ -24,7 +24,7 @@ from lxml import etree
 from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
-from dief.portal._labels import vocabularies
+from dief.labels import vocabularies
 from dief.render import (
     ANNEX_COLUMNS,
     OutputIndex,

@@ -18,7 +18,7 @@ from dief.aggregator.store import CaseStore
 from dief.catalogue import load_catalogue
 from dief.database import sqlite_url
 from dief.disclosure import Tally
-from dief.portal._labels import value_label
+from dief.labels import value_label
 from dief.render import (
     render_digest_docx,
     render_digest_html,

@@ -1,5 +1,5 @@
 """Labels and help of the case form's fields and of every vocabulary value (English source
-strings; translated through the catalogues).
+strings; translated through the portal's catalogues, :mod:`dief.portal`).
 
 A field or value without an entry here still shows (its name with spaces, untranslated),
 so a field the case model gains appears in the form at once; the catalogue-completeness
@@ -15,11 +15,11 @@ from babel.dates import format_skeleton
 
 from dief import vocab
 from dief.periods import PeriodKind, parse_period
-from dief.portal._i18n import N_
 
 __all__ = [
     "FIELD_HELP",
     "FIELD_LABELS",
+    "N_",
     "PERIOD_KINDS",
     "VALUE_HELP",
     "VALUE_LABELS",
@@ -29,6 +29,12 @@ __all__ = [
     "value_label",
     "vocabularies",
 ]
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+    """Mark *message* for the catalogues; it is translated where it is shown."""
+    return message
+
 
 FIELD_LABELS: dict[str, str] = {
     "kind": N_("Kind of report"),
