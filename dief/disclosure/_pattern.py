@@ -309,9 +309,10 @@ def _plan_weight(cells: PatternCells, options: PatternOptions) -> Callable[[Key]
     return weight
 
 
-def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection, Earlier | None]:
+def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection, frozenset[Key]]:
     """:func:`protect` over the piece of *cells* the new data reaches
-    (:func:`~dief.disclosure._pieces.protect_piece`); and the earlier issue as it saw it."""
+    (:func:`~dief.disclosure._pieces.protect_piece`); and the cells the earlier issue
+    published that every reader links to this one (:func:`_linked`), taken as known."""
     cost, standing, order, reserve = _choices(cells, options)
     earlier = options.earlier
     before = (
@@ -352,6 +353,7 @@ def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection
         )
 
     floor_groups, floor_known, floor_rest = cells.floor_groups
+    linked = _linked(before, earlier, cells.primary, cells.unlisted | floor_rest)
     protection = protect_piece(
         run,
         cells.counts,
@@ -360,14 +362,12 @@ def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection
         before,
         recorded=cells.recorded,
         free=cells.free | floor_rest,
-        known=set(cells.nil)
-        | floor_known
-        | _linked(before, earlier, cells.primary, cells.unlisted | floor_rest),
+        known=set(cells.nil) | floor_known | linked,
         unlisted=cells.unlisted | floor_rest,
         never_seeds={name for name in cells.tables if is_red_table(name)},
         nil=cells.nil.keys(),
     )
-    return protection, before
+    return protection, linked
 
 
 def _linked(
@@ -390,24 +390,35 @@ def _linked(
     return frozenset(
         key
         for key in before.unchanged - before.suppressed
-        if key[0] in periods and key not in primary and key not in unlisted
+        if _period_of(key[0]) in periods and key not in primary and key not in unlisted
     )
+
+
+def _period_of(table: str) -> str:
+    """The period whose ``data_version`` links *table* across issues: a summary row
+    (``SCSP12``) is its cycle's, which the summary's region table states (docs/audit.md,
+    "Issue linking"); every other table is its own period's."""
+    return table[1:] if is_row_table(table) else table
 
 
 def _assembled(
     cells: PatternCells,
     protection: Protection,
-    before: Earlier | None,
+    linked: frozenset[Key],
     options: PatternOptions,
 ) -> DigestPattern:
     """The :class:`DigestPattern` of a :func:`protect` run over *cells*: what each
-    summary must suppress (joint patterns), the secondary cells by table."""
+    summary must suppress (joint patterns; *linked*: the cells every reader knows from
+    the earlier issue), the secondary cells by table."""
     tables, joint = cells.tables, cells.joint
     requirements: dict[str, RowRequirement] = {}
     if joint is not None:
-        public = before.unchanged if before is not None else frozenset()
+        # what every reader knows: a suppressed row cell the pattern took as known
+        # (``linked``) stays out of the requirement; one it hid again relies on the summary
+        # hiding it too, so it is in (session 22: left out as "published before", the
+        # Secretariat kept publishing a row total the pattern had hidden again)
         cycles = [name[1:] for name in joint.tables]
-        requirements = row_requirements(cycles, protection.suppressed - public, cells.groups or [])
+        requirements = row_requirements(cycles, protection.suppressed - linked, cells.groups or [])
     secondary: dict[str, set[Key]] = {}
     for key in protection.secondary - cells.unlisted:
         # a cell no document lists is no secondary suppression of its digest (the search
@@ -456,5 +467,5 @@ def _digest_pattern(tallies: Mapping[str, PeriodCells], options: PatternOptions)
     (:func:`_joint_run`; a re-issue only over the piece its new data reaches:
     :mod:`dief.disclosure._pieces`), the result (:func:`_assembled`)."""
     cells = pattern_cells(tallies, options)
-    protection, before = _joint_run(cells, options)
-    return _assembled(cells, protection, before, options)
+    protection, linked = _joint_run(cells, options)
+    return _assembled(cells, protection, linked, options)

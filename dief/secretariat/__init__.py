@@ -19,6 +19,7 @@ from dief.secretariat._inbox import (
     ReceivedDigest,
     SecretariatStore,
     StoreOutcome,
+    Withheld,
 )
 from dief.secretariat._narrative import (
     DIMENSION_LABELS,
@@ -64,6 +65,7 @@ __all__ = [
     "SummaryHook",
     "SummaryTables",
     "VerifiedSummary",
+    "Withheld",
     "build_summary",
     "label",
     "listed",

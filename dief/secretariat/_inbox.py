@@ -1,7 +1,8 @@
 """The Secretariat's database: the latest version of every region's digest, as cells.
 
-SQLAlchemy 2 async, SQLite by default, PostgreSQL by URL; four small tables made with
-``create_all`` (no migrations yet: the schema is the Secretariat's alone):
+SQLAlchemy 2 async, SQLite by default, PostgreSQL by URL; small tables made with
+``create_all`` (no migrations yet: the schema is the Secretariat's alone; a table added
+later is made on the next start):
 
 - ``secretariat_digests`` — per (region, period) the latest version received: version,
   issue hour, content hash, and the sealed envelope as received (the lessons stay inside);
@@ -15,7 +16,11 @@ SQLAlchemy 2 async, SQLite by default, PostgreSQL by URL; four small tables made
   states (``notes.data_version``), which the summary's region table states in turn
   (docs/audit.md, "Issue linking");
 - ``secretariat_refused`` — refused records that name no region, so no ``dief.<region>.dlq``
-  can take them; kept with their reason and source coordinates, never dropped.
+  can take them; kept with their reason and source coordinates, never dropped;
+- ``secretariat_withheld`` — per cycle whose summary disclosure control could not protect
+  (docs/secretariat.md, "A summary that cannot be protected"): why, since when, and when
+  last tried; cleared when the cycle's summary builds again. The Secretariat's portal
+  shows it.
 
 :class:`SecretariatStore` is a :class:`dief.disclosure.CellSource`.
 """
@@ -57,7 +62,7 @@ if TYPE_CHECKING:
 
     from dief.disclosure import RowRequirement
 
-__all__ = ["ReceivedDigest", "SecretariatStore", "StoreOutcome"]
+__all__ = ["ReceivedDigest", "SecretariatStore", "StoreOutcome", "Withheld"]
 
 _metadata = MetaData()
 
@@ -121,6 +126,25 @@ _refused = Table(
     Column("value", LargeBinary, nullable=True),
     Column("refused_at", DateTime(timezone=True), nullable=False),
 )
+
+_withheld = Table(
+    "secretariat_withheld",
+    _metadata,
+    Column("cycle", String(8), primary_key=True),
+    Column("reason", String(500), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Withheld:
+    """A cycle whose summary is withheld: why (cells by period, dimension and value; never
+    a State or a count), since when, and when it was last tried."""
+
+    reason: str
+    since: datetime
+    checked_at: datetime
 
 
 class StoreOutcome(StrEnum):
@@ -325,6 +349,48 @@ class SecretariatStore(TableStore):
         except SQLAlchemyError as exc:
             raise StorageError(f"recording the summary of {cycle} failed: {_why(exc)}") from exc
 
+    async def record_withheld(self, cycle: str, reason: str) -> None:
+        """Remember that *cycle*'s summary is withheld, and why (the first time it was
+        withheld is kept)."""
+        engine = self._require()
+        now = datetime.now(UTC)
+        w = _withheld.c
+        try:
+            async with engine.begin() as conn:
+                held = (await conn.execute(select(w.since).where(w.cycle == cycle))).first()
+                await conn.execute(delete(_withheld).where(w.cycle == cycle))
+                await conn.execute(
+                    _withheld.insert().values(
+                        cycle=cycle,
+                        reason=reason[:500],
+                        since=now if held is None else held.since,
+                        checked_at=now,
+                    )
+                )
+        except SQLAlchemyError as exc:
+            raise StorageError(f"recording that {cycle} is withheld failed: {_why(exc)}") from exc
+
+    async def clear_withheld(self, cycle: str) -> None:
+        """*cycle*'s summary builds again: no longer withheld."""
+        engine = self._require()
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(delete(_withheld).where(_withheld.c.cycle == cycle))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"clearing the withheld {cycle} failed: {_why(exc)}") from exc
+
+    async def withheld(self) -> dict[str, Withheld]:
+        """Cycle → why its summary is withheld, for every cycle withheld now."""
+        engine = self._require()
+        w = _withheld.c
+        stmt = select(w.cycle, w.reason, w.since, w.checked_at).order_by(w.cycle)
+        try:
+            async with engine.connect() as conn:
+                rows = list(await conn.execute(stmt))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading the withheld summaries failed: {_why(exc)}") from exc
+        return {r.cycle: Withheld(r.reason, _aware(r.since), _aware(r.checked_at)) for r in rows}
+
     # -- refusals --------------------------------------------------------------------------
 
     async def record_refused(  # noqa: PLR0913  a public keyword signature, used by the Secretariat's consumer
@@ -370,6 +436,11 @@ class SecretariatStore(TableStore):
                 return {str(r): int(n) for r, n in await conn.execute(stmt)}
         except SQLAlchemyError as exc:
             raise StorageError(f"reading refused digests failed: {_why(exc)}") from exc
+
+
+def _aware(moment: datetime) -> datetime:
+    """*moment* in UTC (SQLite hands back a naive datetime of what was stored in UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def where_version(region: str, period: str) -> ColumnElement[bool]:

@@ -239,9 +239,10 @@ class Secretariat:
         """Publish the summary of every complete cycle of *numbers* into *report*; one
         disclosure control cannot protect is withheld (docs/secretariat.md, "A summary that
         cannot be protected"): the same digests fail the same way, and a batch retried for
-        it would hold the partition, and every later digest, for good. Said, and tried
-        again by the next batch for the cycle; the cycle after it in this batch waits too
-        (its trends compare with the withheld one)."""
+        it would hold the partition, and every later digest, for good. Said (the log, and
+        :meth:`SecretariatStore.withheld`, which the portal shows), and tried again by the
+        next batch for the cycle; the cycle after it in this batch waits too (its trends
+        compare with the withheld one)."""
         for number in numbers:
             cycle = f"CSP{number}"
             if not await self.complete(cycle):
@@ -252,12 +253,14 @@ class Secretariat:
                 # published nor checked against the regions' meetings
                 report.withheld[cycle] = f"its trends compare with {before}, withheld"
                 log.error("the %s summary is withheld: %s", cycle, report.withheld[cycle])
+                await self._store.record_withheld(cycle, report.withheld[cycle])
                 continue
             try:
                 published = await self.publish_summary(cycle)
             except DisclosureError as exc:
                 log.exception("the %s summary is withheld: %s", cycle, exc)  # noqa: TRY401  the reason on the line itself, not only in the traceback
                 report.withheld[cycle] = str(exc)
+                await self._store.record_withheld(cycle, report.withheld[cycle])
                 continue
             if published is not None:
                 report.summaries.append(cycle)
@@ -347,6 +350,8 @@ class Secretariat:
         """Build, sign and publish *cycle*'s summary; ``None`` if unchanged since the last
         one published (unless *force*)."""
         summary = await self.build(cycle)
+        # it builds: whatever withheld it before is gone (published below, or unchanged)
+        await self._store.clear_withheld(summary.cycle)
         digest_hash = summary_content_hash(summary)
         held = await self._store.summary(summary.cycle)
         if held is not None and held[0] == digest_hash and not force:

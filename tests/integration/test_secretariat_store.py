@@ -2,8 +2,9 @@
 
 The aggregator's ``digest_versions`` (migration 0002) and the Secretariat's tables work the
 same on both: re-issues get the next version, the Secretariat keeps the latest one, a summary
-built from the digests equals the one built from the aggregator's store, and a refused record
-without a region is kept once, whatever its (64-bit) offset.
+built from the digests equals the one built from the aggregator's store, a refused record
+without a region is kept once, whatever its (64-bit) offset, and a withheld cycle is kept
+with its reason until it builds again.
 """
 
 from __future__ import annotations
@@ -157,3 +158,15 @@ async def test_versions_and_summaries_on_a_real_database(kind: str, tmp_path: Pa
                 )
             assert await inbox.refused_counts() == {"malformed": 1}
             assert dlq.reasons() == []
+
+            # a withheld cycle: its reason kept, its first day kept, cleared when it builds
+            await inbox.record_withheld("CSP13", "a cell no suppression can protect")
+            first = (await inbox.withheld())["CSP13"]
+            await inbox.record_withheld("CSP13", "its trends compare with CSP12, withheld")
+            held = await inbox.withheld()
+            assert list(held) == ["CSP13"]
+            assert held["CSP13"].reason == "its trends compare with CSP12, withheld"
+            assert held["CSP13"].since == first.since
+            assert held["CSP13"].since.utcoffset() is not None
+            await inbox.clear_withheld("CSP13")
+            assert await inbox.withheld() == {}

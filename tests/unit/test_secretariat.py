@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -24,10 +25,12 @@ from dief.secretariat import IncompleteCycleError, SecretariatStore, build_summa
 from dief.testing import MemoryRecordSink, SentRecord
 from dief.vocab import Region
 from dief.wire import TYPE_CASE, TYPE_DIGEST, CspSummary
+from tests.unit.reporting_support import History
 from tests.unit.secretariat_support import (
     CATALOGUE,
     ISSUED,
     KEYS,
+    MONTHS,
     dlq_reasons,
     fill,
     issuer,
@@ -39,6 +42,8 @@ from tests.unit.secretariat_support import (
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
+
+    from dief.disclosure import RowRequirement
 
 AFR, EEG, WEOG = Region.AFR, Region.EEG, Region.WEOG
 SECRETARIAT_KEYS = [KEYS.secretariat_sign.verify_key]
@@ -178,10 +183,30 @@ async def test_a_summary_that_cannot_be_protected_is_withheld_and_the_batch_goes
     assert "CSP12" in report.withheld["CSP13"]
     assert report.outcomes == {"stored": 2 * len(Region)}
     assert sink.on(CSP_TOPIC) == []
+    # kept, not only logged: the Secretariat's portal shows it after a restart
+    held = await inbox.withheld()
+    assert sorted(held) == ["CSP12", "CSP13"]
+    assert held["CSP12"].reason == report.withheld["CSP12"]
+    assert held["CSP13"].reason == report.withheld["CSP13"]
     monkeypatch.setattr(where, build_summary)
     again = await sec.handle(records(sent))
     assert (again.summaries, again.withheld) == (["CSP12", "CSP13"], {})
     assert [s.cycle for s in _published(sink)] == ["CSP12", "CSP13"]
+    assert await inbox.withheld() == {}  # published now: no longer withheld
+
+
+async def test_a_withheld_cycle_keeps_the_day_it_was_first_withheld(
+    inbox: SecretariatStore,
+) -> None:
+    await inbox.record_withheld("CSP12", "first reason")
+    first = (await inbox.withheld())["CSP12"]
+    await inbox.record_withheld("CSP12", "second reason")
+    second = (await inbox.withheld())["CSP12"]
+    assert (second.reason, second.since) == ("second reason", first.since)
+    assert second.checked_at >= first.checked_at
+    await inbox.clear_withheld("CSP12")
+    await inbox.clear_withheld("CSP12")  # clearing twice is harmless
+    assert await inbox.withheld() == {}
 
 
 async def test_digest_signed_with_another_regions_key_goes_to_the_dlq(
@@ -379,3 +404,60 @@ def _seal(region: Region, payload: bytes) -> bytes:
 
 def _record(value: bytes | None, key: bytes | None, offset: int) -> InboundRecord:
     return InboundRecord(DIGESTS_TOPIC, 0, offset, key, value)
+
+
+def _row_hidden(source: RegionDigests, cycle: str) -> frozenset[tuple[str, str]]:
+    """The cells of *cycle*'s summary row that the region's joint pattern suppresses."""
+    table = f"S{cycle}"
+    return frozenset(
+        (c.cell.dimension, c.cell.value)
+        for c in source.pattern.listed([table])
+        if c.cell.period == table and c.count is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("seed", "later"),
+    [(8, "CSP11"), (21, "CSP11"), (34, "CSP11"), (8, "CSP12"), (21, "CSP12")],
+)
+async def test_the_secretariat_holds_the_row_requirement_the_regions_pattern_relies_on(
+    cases: CaseStore, inbox: SecretariatStore, seed: int, later: str
+) -> None:
+    """Two more issues after new cases in *later*'s months. At every issue the row
+    requirement the region sends for CSP12 names every row cell its joint pattern
+    suppressed (the pattern's protection relies on each; one left out is published by the
+    Secretariat, and what it protected is given away), the Secretariat holds it, and an
+    issue that changes nothing changes nothing. With CSP12's data unchanged, its row keeps
+    the cells its first issue let the summary publish (the summary is public; every reader
+    links its issues by the data version it states).
+
+    Found in session 22: new cases in CSP11 only, then an issue of CSP11 and CSP12 (seed
+    8): the pattern hid the CSP12 row's total again (20 cases, published in summary issue
+    1), while the requirement left it out as "published before"; the next issue, with no
+    new case, required it hidden."""
+    await fill(cases, seed, (AFR,))
+    periods = ["CSP11", "CSP12"]
+    sent = MemoryRecordSink()
+    sec = secretariat(inbox, MemoryRecordSink(), region_dlqs(), regions=(AFR,))
+    csp11 = [m for m in MONTHS if m < "2025-09"]
+    months = csp11 if later == "CSP11" else [m for m in MONTHS if m not in csp11]
+
+    async def issue() -> tuple[RowRequirement, frozenset[tuple[str, str]]]:
+        source = await RegionDigests.for_issue(cases, AFR, k=2, k_csp=3, periods=periods)
+        done = len(sent.sent)
+        await publish_digests(cases, AFR, periods, issuer=issuer(AFR, sent), only_changed=True)
+        await sec.handle(records(sent.sent[done:], start=done))
+        held = (await inbox.summary_rows("CSP12"))["AFR"]
+        assert held == source.pattern.rows["CSP12"]
+        assert held.hidden == _row_hidden(source, "CSP12")
+        return held, _row_hidden(source, "CSP12")
+
+    first, _ = await issue()
+    csp12 = await cases.cell_rows(AFR.value, ["CSP12"], include_red=False)
+    await cases.apply_batch(AFR.value, History(AFR.value, random.Random(seed), months).batch(25))
+    second, _ = await issue()
+    third, _ = await issue()
+    assert third == second  # nothing new: the same requirement
+    if later == "CSP11":
+        assert await cases.cell_rows(AFR.value, ["CSP12"], include_red=False) == csp12
+        assert second.hidden == first.hidden
