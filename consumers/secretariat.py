@@ -145,6 +145,7 @@ class SecretariatTelemetry:
                 len(report.summaries),
                 time.perf_counter() - started,
                 withheld=len(report.withheld),
+                withheld_now=report.withheld_now,
             )
             return report
 

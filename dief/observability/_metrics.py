@@ -212,6 +212,12 @@ class SecretariatMetrics:
             "cycle tries again)",
             registry=registry,
         )
+        self.withheld_now = Gauge(
+            "dief_secretariat_cycles_withheld",
+            "CSP cycles whose summary is withheld now (the Secretariat's portal shows which "
+            "and why); set after each batch the service publishes summaries for",
+            registry=registry,
+        )
         self.batch_seconds = Histogram(
             "dief_secretariat_batch_duration_seconds",
             "Seconds from a batch of digests reaching the Secretariat to its summaries published",
@@ -232,10 +238,16 @@ class SecretariatMetrics:
         return "SecretariatMetrics()"
 
     def batch_handled(
-        self, outcomes: Mapping[str, int], summaries: int, seconds: float, withheld: int = 0
+        self,
+        outcomes: Mapping[str, int],
+        summaries: int,
+        seconds: float,
+        withheld: int = 0,
+        withheld_now: int | None = None,
     ) -> None:
         """One handled batch: its ``SecretariatReport.outcomes``, summaries published and
-        summaries withheld."""
+        summaries withheld, and how many cycles are withheld after it (``None``: not
+        known, the gauge keeps its value)."""
         for outcome, n in outcomes.items():
             if n <= 0:
                 continue
@@ -250,6 +262,8 @@ class SecretariatMetrics:
             self.summaries.inc(summaries)
         if withheld:
             self.withheld.inc(withheld)
+        if withheld_now is not None:
+            self.withheld_now.set(withheld_now)
         self.batch_seconds.observe(seconds)
 
     def batch_failed(self) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dief.exceptions import DiefError, ReleaseRefusedError, ValidationError
+from dief.exceptions import DiefError, ReleaseRefusedError, StorageError, ValidationError
 from dief.portal._accounts import Account, Role
 from dief.portal._app import audit, portal_of, render, require
 from dief.portal._releases import RELEASERS, Release, ReleaseKind
@@ -69,6 +69,10 @@ async def _cycle(request: Request, cycle: str) -> CycleSummary:
         raise HTTPException(404)
     try:
         return await source.cycle(cycle)
+    except StorageError as exc:
+        # the Secretariat's database did not answer: not "no such cycle"
+        log.warning("the %s summary could not be read (%s)", cycle, exc.code)
+        raise HTTPException(503) from exc
     except DiefError as exc:
         raise HTTPException(404) from exc
 

@@ -88,12 +88,15 @@ class SecretariatConfig:
 @dataclass(slots=True)
 class SecretariatReport:
     """What one batch did: outcome counts, the cycles whose summary was published, and
-    those whose summary disclosure control could not protect (cycle → why; withheld)."""
+    those whose summary disclosure control could not protect (cycle → why; withheld);
+    ``withheld_now``: how many cycles are withheld after it (``None`` where the service
+    publishes no summary itself)."""
 
     received: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     summaries: list[str] = field(default_factory=list)
     withheld: dict[str, str] = field(default_factory=dict)
+    withheld_now: int | None = None
 
     @property
     def refused(self) -> int:
@@ -233,6 +236,7 @@ class Secretariat:
                 touched.update((period.number, period.number + 1))
         if self._config.publish_complete:  # else each is released in the Secretariat's portal
             await self._publish_touched(sorted(touched), report)
+            report.withheld_now = len(await self._store.withheld())
         return report
 
     async def _publish_touched(self, numbers: Iterable[int], report: SecretariatReport) -> None:

@@ -12,7 +12,7 @@ import pytest
 from dief.aggregator.store import CaseStore
 from dief.database import sqlite_url
 from dief.digests import publish_digests
-from dief.exceptions import UnprotectedCellError
+from dief.exceptions import StorageError, UnprotectedCellError
 from dief.portal import Party, StoreSummaries
 from dief.portal._summaries import CycleSummary
 from dief.secretariat import SecretariatStore, build_summary
@@ -97,6 +97,27 @@ class WithheldSummaries:
         if cycle == "CSP13":
             return CycleSummary(cycle, None, published=False, regions=(Region.AFR,), withheld=why)
         return CycleSummary(cycle, None, published=False, regions=())
+
+
+class UnreachableSummaries:
+    """The Secretariat's database does not answer."""
+
+    async def cycle(self, cycle: str) -> CycleSummary:
+        raise StorageError(f"reading the summary of {cycle} failed: connection refused")
+
+
+@pytest.fixture
+def unreachable_site(tmp_path: Path) -> Iterator[Site]:
+    for site in make_site(tmp_path, Party.SECRETARIAT):
+        site.portal.summaries = UnreachableSummaries()
+        yield site
+
+
+def test_a_database_that_does_not_answer_is_no_missing_cycle(unreachable_site: Site) -> None:
+    """503 (try again), not 404 (no such cycle)."""
+    unreachable_site.login("editor")
+    assert unreachable_site.client.get("/secretariat").status_code == 503
+    assert unreachable_site.client.get("/secretariat/CSP13").status_code == 503
 
 
 @pytest.fixture

@@ -157,8 +157,14 @@ def test_the_secretariat_counts_received_refused_and_summaries() -> None:
         seconds=0.1,
     )
     assert value(registry, "dief_secretariat_summaries_withheld_total") == 0
-    metrics.batch_handled(Counter(), summaries=0, seconds=0.1, withheld=2)
+    assert value(registry, "dief_secretariat_cycles_withheld") == 0
+    metrics.batch_handled(Counter(), summaries=0, seconds=0.1, withheld=2, withheld_now=3)
     assert value(registry, "dief_secretariat_summaries_withheld_total") == 2
+    assert value(registry, "dief_secretariat_cycles_withheld") == 3  # what is withheld now
+    metrics.batch_handled(Counter(), summaries=1, seconds=0.1, withheld_now=None)
+    assert value(registry, "dief_secretariat_cycles_withheld") == 3  # not known: kept
+    metrics.batch_handled(Counter(), summaries=1, seconds=0.1, withheld_now=0)
+    assert value(registry, "dief_secretariat_cycles_withheld") == 0
     assert value(registry, "dief_secretariat_digests_received_total", outcome="stored") == 2
     assert value(registry, "dief_secretariat_digests_received_total", outcome="duplicate") == 1
     assert value(registry, "dief_secretariat_digests_received_total", outcome="stale") == 0
@@ -166,8 +172,8 @@ def test_the_secretariat_counts_received_refused_and_summaries() -> None:
     refused = "dief_secretariat_digests_refused_total"
     assert value(registry, refused, reason="authentication_failed", destination="dlq") == 1
     assert value(registry, refused, reason="malformed", destination="kept") == 2
-    assert value(registry, "dief_secretariat_summaries_issued_total") == 1
-    assert value(registry, "dief_secretariat_batch_duration_seconds_count") == 2
+    assert value(registry, "dief_secretariat_summaries_issued_total") == 3
+    assert value(registry, "dief_secretariat_batch_duration_seconds_count") == 4
 
 
 async def test_digest_passes_are_timed_counted_and_failures_counted() -> None:

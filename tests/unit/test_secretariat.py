@@ -186,6 +186,7 @@ async def test_a_summary_that_cannot_be_protected_is_withheld_and_the_batch_goes
     # kept, not only logged: the Secretariat's portal shows it after a restart
     held = await inbox.withheld()
     assert sorted(held) == ["CSP12", "CSP13"]
+    assert report.withheld_now == 2  # the gauge's value
     assert held["CSP12"].reason == report.withheld["CSP12"]
     assert held["CSP13"].reason == report.withheld["CSP13"]
     monkeypatch.setattr(where, build_summary)
@@ -193,6 +194,7 @@ async def test_a_summary_that_cannot_be_protected_is_withheld_and_the_batch_goes
     assert (again.summaries, again.withheld) == (["CSP12", "CSP13"], {})
     assert [s.cycle for s in _published(sink)] == ["CSP12", "CSP13"]
     assert await inbox.withheld() == {}  # published now: no longer withheld
+    assert again.withheld_now == 0
 
 
 async def test_a_withheld_cycle_keeps_the_day_it_was_first_withheld(
@@ -454,7 +456,9 @@ async def test_the_secretariat_holds_the_row_requirement_the_regions_pattern_rel
 
     first, _ = await issue()
     csp12 = await cases.cell_rows(AFR.value, ["CSP12"], include_red=False)
-    await cases.apply_batch(AFR.value, History(AFR.value, random.Random(seed), months).batch(25))
+    # another stream than fill's: its case ids are new, not revisions of the first cases
+    rng = random.Random(seed + 10_000)
+    await cases.apply_batch(AFR.value, History(AFR.value, rng, months).batch(25))
     second, _ = await issue()
     third, _ = await issue()
     assert third == second  # nothing new: the same requirement
