@@ -413,10 +413,10 @@ def _assembled(
     tables, joint = cells.tables, cells.joint
     requirements: dict[str, RowRequirement] = {}
     if joint is not None:
-        # what every reader knows: a suppressed row cell the pattern took as known
-        # (``linked``) stays out of the requirement; one it hid again relies on the summary
-        # hiding it too, so it is in (session 22: left out as "published before", the
-        # Secretariat kept publishing a row total the pattern had hidden again)
+        # every row cell the pattern suppressed: one it hid again relies on the summary
+        # hiding it too (session 22: left out as "published before", the Secretariat kept
+        # publishing a row total the pattern had hidden again). A linked cell is known,
+        # never suppressed: taking ``linked`` away only says so.
         cycles = [name[1:] for name in joint.tables]
         requirements = row_requirements(cycles, protection.suppressed - linked, cells.groups or [])
     secondary: dict[str, set[Key]] = {}

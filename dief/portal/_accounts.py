@@ -94,7 +94,7 @@ _HASHER = PasswordHasher(type=Type.ID)  # Argon2id, the library's RFC 9106 defau
 @cache
 def _dummy_hash() -> str:
     """Verified against when the name is unknown, so both cases cost the same time; hashed
-    on first use (in a worker thread), not at import."""
+    when the portal starts (:meth:`AccountStore.warm`), not at import."""
     return _HASHER.hash("dief-portal-no-such-account")
 
 
@@ -129,6 +129,12 @@ class AccountStore:
 
     def __repr__(self) -> str:
         return f"AccountStore({self._db!r})"
+
+    async def warm(self) -> None:  # noqa: PLR6301  the store's step of the portal's start, beside its other methods
+        """Make the hash an unknown name is checked against now (in a worker thread), so
+        that no login, the first one included, takes longer for a name that does not
+        exist (called by the portal's start)."""
+        await asyncio.to_thread(_dummy_hash)
 
     async def create(  # noqa: PLR0913  a public keyword signature, used by the CLI (dief web accounts)
         self,

@@ -220,6 +220,7 @@ def create_app(portal: Portal) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncGenerator[None]:
         await portal.db.start()
+        await portal.accounts.warm()
         if portal.party is Party.NODE:  # the screener's tables, before the first form
             warm = getattr(portal.screener, "warm", None)
             if warm is not None:

@@ -81,7 +81,7 @@ class StoreSummaries:
                 )  # fmt: skip
             except DisclosureError as exc:
                 # what the Secretariat's service meets too: no preview to show, but why
-                log.warning("the %s preview cannot be protected: %s", cycle, exc.message)
+                log.info("the %s preview cannot be protected: %s", cycle, exc.message)
                 return CycleSummary(
                     cycle, None, published=False, regions=regions, withheld=why or exc.message
                 )

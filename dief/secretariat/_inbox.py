@@ -47,6 +47,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from dief.aggregator.store import CellRow
@@ -354,17 +355,20 @@ class SecretariatStore(TableStore):
         withheld is kept)."""
         engine = self._require()
         now = datetime.now(UTC)
-        w = _withheld.c
         try:
             async with engine.begin() as conn:
-                held = (await conn.execute(select(w.since).where(w.cycle == cycle))).first()
-                await conn.execute(delete(_withheld).where(w.cycle == cycle))
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                insert = dialect.insert(_withheld).values(
+                    cycle=cycle, reason=reason[:500], since=now, checked_at=now
+                )
+                # one statement: two writers never race to insert the same cycle
                 await conn.execute(
-                    _withheld.insert().values(
-                        cycle=cycle,
-                        reason=reason[:500],
-                        since=now if held is None else held.since,
-                        checked_at=now,
+                    insert.on_conflict_do_update(
+                        index_elements=["cycle"],
+                        set_={
+                            "reason": insert.excluded["reason"],
+                            "checked_at": insert.excluded["checked_at"],
+                        },
                     )
                 )
         except SQLAlchemyError as exc:

@@ -354,17 +354,18 @@ class Secretariat:
         """Build, sign and publish *cycle*'s summary; ``None`` if unchanged since the last
         one published (unless *force*)."""
         summary = await self.build(cycle)
-        # it builds: whatever withheld it before is gone (published below, or unchanged)
-        await self._store.clear_withheld(summary.cycle)
         digest_hash = summary_content_hash(summary)
         held = await self._store.summary(summary.cycle)
         if held is not None and held[0] == digest_hash and not force:
+            # it builds, and the issue published is current: nothing is withheld
+            await self._store.clear_withheld(summary.cycle)
             return None
         # the next issue of the cycle (DESIGN §7 ⚑ issue: an older one cannot be replayed)
         signed = self.sign(summary, issue=next_issue(held[1] if held is not None else None))
         text = signed.to_json()
         await self._sink.send(CSP_TOPIC, summary.cycle.encode("ascii"), text.encode("utf-8"))
         await self._store.record_summary(summary.cycle, digest_hash, text)
+        await self._store.clear_withheld(summary.cycle)  # published: no longer withheld
         log.info("published the %s summary", summary.cycle)
         if self._on_summary is not None:
             result = self._on_summary(signed)

@@ -7,9 +7,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from typing import TYPE_CHECKING
 
 from dief import labels
-from dief.portal import extract_messages
+from dief.portal import Party, extract_messages
+from tests.portal.conftest import make_site
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _run(code: str) -> str:
@@ -59,3 +64,13 @@ def test_the_catalogues_take_every_label_from_the_one_home() -> None:
     messages = set(extract_messages())
     assert set(labels.all_label_messages()) <= messages
     assert labels.value_label("small_arms") in messages
+
+
+def test_the_portal_makes_its_dummy_hash_when_it_starts(tmp_path: Path) -> None:
+    """Made at the start, not on the first login with an unknown name (which would take
+    one Argon2id hash longer, and so tell that the name does not exist)."""
+    from dief.portal import _accounts  # noqa: PLC0415  the private cache this test observes
+
+    _accounts._dummy_hash.cache_clear()
+    for _site in make_site(tmp_path, Party.NODE):
+        assert _accounts._dummy_hash.cache_info().currsize == 1
