@@ -309,10 +309,10 @@ def _plan_weight(cells: PatternCells, options: PatternOptions) -> Callable[[Key]
     return weight
 
 
-def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection, frozenset[Key]]:
+def _joint_run(cells: PatternCells, options: PatternOptions) -> Protection:
     """:func:`protect` over the piece of *cells* the new data reaches
-    (:func:`~dief.disclosure._pieces.protect_piece`); and the cells the earlier issue
-    published that every reader links to this one (:func:`_linked`), taken as known."""
+    (:func:`~dief.disclosure._pieces.protect_piece`), the cells the earlier issue
+    published that every reader links to this one (:func:`_linked`) taken as known."""
     cost, standing, order, reserve = _choices(cells, options)
     earlier = options.earlier
     before = (
@@ -354,7 +354,7 @@ def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection
 
     floor_groups, floor_known, floor_rest = cells.floor_groups
     linked = _linked(before, earlier, cells.primary, cells.unlisted | floor_rest)
-    protection = protect_piece(
+    return protect_piece(
         run,
         cells.counts,
         cells.primary,
@@ -367,7 +367,6 @@ def _joint_run(cells: PatternCells, options: PatternOptions) -> tuple[Protection
         never_seeds={name for name in cells.tables if is_red_table(name)},
         nil=cells.nil.keys(),
     )
-    return protection, linked
 
 
 def _linked(
@@ -404,21 +403,19 @@ def _period_of(table: str) -> str:
 def _assembled(
     cells: PatternCells,
     protection: Protection,
-    linked: frozenset[Key],
     options: PatternOptions,
 ) -> DigestPattern:
     """The :class:`DigestPattern` of a :func:`protect` run over *cells*: what each
-    summary must suppress (joint patterns; *linked*: the cells every reader knows from
-    the earlier issue), the secondary cells by table."""
+    summary must suppress (joint patterns), the secondary cells by table."""
     tables, joint = cells.tables, cells.joint
     requirements: dict[str, RowRequirement] = {}
     if joint is not None:
         # every row cell the pattern suppressed: one it hid again relies on the summary
         # hiding it too (session 22: left out as "published before", the Secretariat kept
-        # publishing a row total the pattern had hidden again). A linked cell is known,
-        # never suppressed: taking ``linked`` away only says so.
+        # publishing a row total the pattern had hidden again). A cell every reader links
+        # (:func:`_linked`) is known to the run, so never among them.
         cycles = [name[1:] for name in joint.tables]
-        requirements = row_requirements(cycles, protection.suppressed - linked, cells.groups or [])
+        requirements = row_requirements(cycles, protection.suppressed, cells.groups or [])
     secondary: dict[str, set[Key]] = {}
     for key in protection.secondary - cells.unlisted:
         # a cell no document lists is no secondary suppression of its digest (the search
@@ -467,5 +464,4 @@ def _digest_pattern(tallies: Mapping[str, PeriodCells], options: PatternOptions)
     (:func:`_joint_run`; a re-issue only over the piece its new data reaches:
     :mod:`dief.disclosure._pieces`), the result (:func:`_assembled`)."""
     cells = pattern_cells(tallies, options)
-    protection, linked = _joint_run(cells, options)
-    return _assembled(cells, protection, linked, options)
+    return _assembled(cells, _joint_run(cells, options), options)

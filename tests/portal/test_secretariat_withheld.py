@@ -14,7 +14,7 @@ from dief.database import sqlite_url
 from dief.digests import publish_digests
 from dief.exceptions import StorageError, UnprotectedCellError
 from dief.portal import Party, StoreSummaries
-from dief.portal._summaries import CycleSummary
+from dief.portal._summaries import CycleSummary, SummarySource
 from dief.secretariat import SecretariatStore, build_summary
 from dief.testing import MemoryRecordSink
 from dief.vocab import Region
@@ -106,11 +106,16 @@ class UnreachableSummaries:
         raise StorageError(f"reading the summary of {cycle} failed: connection refused")
 
 
+def _secretariat_site(tmp_path: Path, summaries: SummarySource) -> Iterator[Site]:
+    """The Secretariat's portal reading its cycles from *summaries*."""
+    for site in make_site(tmp_path, Party.SECRETARIAT):
+        site.portal.summaries = summaries
+        yield site
+
+
 @pytest.fixture
 def unreachable_site(tmp_path: Path) -> Iterator[Site]:
-    for site in make_site(tmp_path, Party.SECRETARIAT):
-        site.portal.summaries = UnreachableSummaries()
-        yield site
+    yield from _secretariat_site(tmp_path, UnreachableSummaries())
 
 
 def test_a_database_that_does_not_answer_is_no_missing_cycle(unreachable_site: Site) -> None:
@@ -122,9 +127,7 @@ def test_a_database_that_does_not_answer_is_no_missing_cycle(unreachable_site: S
 
 @pytest.fixture
 def withheld_site(tmp_path: Path) -> Iterator[Site]:
-    for site in make_site(tmp_path, Party.SECRETARIAT):
-        site.portal.summaries = WithheldSummaries()
-        yield site
+    yield from _secretariat_site(tmp_path, WithheldSummaries())
 
 
 def test_the_secretariat_pages_say_a_summary_is_withheld_and_why(withheld_site: Site) -> None:

@@ -21,6 +21,7 @@ from dief.database import sqlite_url
 from dief.disclosure import RowRequirement
 from dief.secretariat import build_summary
 from tests.unit.reporting_support import make_facts
+from tests.unit.test_audit_data_version import COMMON  # every value but the stage
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -29,13 +30,6 @@ if TYPE_CHECKING:
 
 MONTH = "2025-10"  # CSP12
 STAGE = "transfer_stage"
-COMMON = (
-    ("kind", "case"),
-    ("confidence", "suspected"),
-    ("end_user_type", "unknown"),
-    ("detection_source", "customs_border_control"),
-    ("item_category", "small_arms"),
-)
 
 
 def _cells(summary: CspSummary, table: str) -> dict[str, int | None]:
