@@ -121,9 +121,15 @@ class SecretariatTelemetry:
     def __init__(self, observability: Observability, store: SecretariatStore) -> None:
         self.metrics = SecretariatMetrics(observability.registry)
         self.store = StoreHealth(lambda: store.versions("CSP1"))
+        self._withheld = store.withheld
 
     def __repr__(self) -> str:
         return "SecretariatTelemetry()"
+
+    async def started(self) -> None:
+        """Set the gauge of withheld cycles from the store (once it is started): after a
+        restart it says what is withheld before the first batch, not 0."""
+        self.metrics.withheld_now.set(len(await self._withheld()))
 
     def measured(self, handle: BatchHandler) -> BatchHandler:
         """*handle*, measured: outcomes, refusals, summaries, duration and failures."""
@@ -333,6 +339,7 @@ class SecretariatService:
             if self._serves:
                 await self.observability.start()
             await self._store.start()
+            await self._telemetry.started()
             await self._issuance.start()
             await self._group_keys.start()
             broker = make_broker(settings.kafka, client_id="dief-secretariat")

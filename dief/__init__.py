@@ -23,6 +23,7 @@ from dief.exceptions import (
     SignatureError,
     StorageError,
     StorageRefusedError,
+    StoredDataError,
     UnknownSuiteError,
     ValidationError,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "SignatureError",
     "StorageError",
     "StorageRefusedError",
+    "StoredDataError",
     "UnknownSuiteError",
     "ValidationError",
     "__version__",

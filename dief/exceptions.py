@@ -40,6 +40,8 @@ node secrets, or the refused input text itself.
     └── StorageError                  the database (wraps SQLAlchemy errors)
         ├── StorageRefusedError       the database refused the data (a constraint or a value
         │                             out of range), not an outage: retrying cannot help
+        ├── StoredDataError           a stored record that does not parse (altered, or
+        │                             written by another version): retrying cannot help
         └── StoreChangingError        a region's cases kept changing while its digests,
                                       route tables or summary read them; a later try reads
                                       them settled
@@ -73,9 +75,11 @@ __all__ = [
     "StorageError",
     "StorageRefusedError",
     "StoreChangingError",
+    "StoredDataError",
     "UnknownSuiteError",
     "UnprotectedCellError",
     "ValidationError",
+    "is_outage",
 ]
 
 
@@ -289,9 +293,18 @@ class StorageError(DiefError):
 class StorageRefusedError(StorageError):
     """The database refused what was written (an integrity constraint, a value out of a
     column's range): the same write fails on every retry, so the aggregator isolates the
-    record that causes it and dead-letters it (reason ``database_refused``)."""
+    record that causes it and dead-letters it (reason ``database_refused``); so does the
+    Secretariat with a digest."""
 
     code = "database_refused"
+
+
+class StoredDataError(StorageError):
+    """A record the store holds does not parse (altered by hand, or written by another
+    version): the same read fails on every retry, so the Secretariat withholds the summary
+    that needs it instead of holding its partition."""
+
+    code = "stored_data"
 
 
 class StoreChangingError(StorageError):
@@ -333,3 +346,15 @@ class UnprotectedCellError(DisclosureError):
             "a reader would pin it and no further suppression frees it"
         )
         self.cell = cell
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether *exc* is the broker or the database not answering, which may pass when the
+    same work is tried again. Every other :class:`DiefError` (a refusal of the data, a
+    stored record that does not parse, disclosure control, a check that fails) fails the
+    same way every time: retrying it would hold a partition for good."""
+    if isinstance(exc, BrokerError):
+        return True
+    return isinstance(exc, StorageError) and not isinstance(
+        exc, (StorageRefusedError, StoredDataError)
+    )

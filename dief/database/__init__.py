@@ -20,6 +20,7 @@ from dief.database._migration import migration_lock
 from dief.database._reason import (
     db_reason,
     io_reason,
+    refused_by_database,
 )
 from dief.database._url import async_url, sqlite_path, sqlite_url
 
@@ -35,6 +36,7 @@ __all__ = [
     "make_engine",
     "migration_lock",
     "open_engine",
+    "refused_by_database",
     "sqlite_path",
     "sqlite_url",
 ]

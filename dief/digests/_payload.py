@@ -31,6 +31,7 @@ own model of it, so fields it does not know cannot slip past the signature.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Annotated
 import pydantic
 import rfc8785
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from dief.aggregator.store import CaseStore, CellRow
 from dief.crypto import CONTEXT_DIGEST, Signature, SigningKey, VerifyKey, canonical_json, verify
@@ -82,7 +84,15 @@ _NAME = r"^[a-z_]{1,32}$"
 #: The verify keys trusted for a region's digests (e.g. ``keyring.verify_keys`` bound).
 KeysFor = Callable[[Region], Iterable[VerifyKey]]
 
-Count = Annotated[int, Field(ge=1)]
+#: The greatest count or version a digest may state: what the Secretariat's integer columns
+#: hold (a larger one verified and then failed the whole batch in its database).
+MAX_COUNT = 2**31 - 1
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
+#: A dimension value: no control character (PostgreSQL's text refuses NUL outright)
+_VALUE = r"^[^\x00-\x1f\x7f]{1,64}$"
+#: A ``data_version`` token (``notes``, an extra key the Secretariat keeps in a 64-character
+#: column): printable ASCII
+_TOKEN = re.compile(r"[!-~]{1,64}")
 
 
 class CspCell(BaseModel):
@@ -92,7 +102,7 @@ class CspCell(BaseModel):
 
     period: str = Field(pattern=_PERIOD)
     dimension: str = Field(pattern=_NAME, description="A dimension, or _total")
-    value: str = Field(min_length=1, max_length=64)
+    value: str = Field(pattern=_VALUE)
     cycle: str = Field(pattern=_CYCLE, description="Contributor-pseudonym cycle")
     count: Count
     contributors: Count
@@ -126,7 +136,7 @@ class RowCell(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, title="Summary row cell")
 
     dimension: str = Field(pattern=_NAME, description="A dimension, or _total")
-    value: str = Field(min_length=1, max_length=64)
+    value: str = Field(pattern=_VALUE)
 
 
 class RowTerm(RowCell):
@@ -253,7 +263,7 @@ class DigestPayload(BaseModel):
 
     region: Region
     period: str = Field(pattern=_PERIOD)
-    version: int = Field(ge=1, description="1, then one more for every re-issue")
+    version: int = Field(ge=1, le=MAX_COUNT, description="1, then one more for every re-issue")
     issued_at: AwareDatetime = Field(description="When issued, to the hour (UTC)")
     digest: Digest = Field(description="The meeting digest (k = k_meeting; TLP:RED counted)")
     csp_cells: list[CspCell] = Field(
@@ -273,6 +283,17 @@ class DigestPayload(BaseModel):
         value = value.astimezone(UTC)
         if (value.minute, value.second, value.microsecond) != (0, 0, 0):
             raise ValueError("issued_at is coarsened to the hour")
+        return value
+
+    @field_validator("digest")
+    @classmethod
+    def _data_version(cls, value: Digest) -> Digest:
+        token = (value.notes.model_extra or {}).get("data_version")
+        if token is not None and not (isinstance(token, str) and _TOKEN.fullmatch(token)):
+            # the type names the field (the refusal lists locations and types only)
+            raise PydanticCustomError(
+                "invalid_notes_data_version", "data_version is 1 to 64 printable characters"
+            )
         return value
 
     @model_validator(mode="after")

@@ -80,9 +80,11 @@ def _release(row: Row[Any]) -> Release:
 
 class SummaryPublisher(Protocol):
     """Signs *cycle*'s summary and publishes it to ``csp.reporting`` (the Secretariat's
-    :meth:`~dief.secretariat.Secretariat.publish_summary`)."""
+    :meth:`~dief.secretariat.Secretariat.publish_summary`), if its content hash is
+    *expected* (what the person releasing it was shown), else raises
+    :class:`~dief.exceptions.ValidationError` (``changed``)."""
 
-    async def publish(self, cycle: str) -> CspSummary: ...
+    async def publish(self, cycle: str, *, expected: str) -> CspSummary: ...
 
 
 class SecretariatPublisher:
@@ -95,8 +97,8 @@ class SecretariatPublisher:
     def __repr__(self) -> str:
         return f"SecretariatPublisher({self._secretariat!r})"
 
-    async def publish(self, cycle: str) -> CspSummary:
-        published: CspSummary | None = await self._secretariat.publish_summary(cycle)
+    async def publish(self, cycle: str, *, expected: str) -> CspSummary:
+        published = await self._secretariat.publish_summary(cycle, expected=expected)
         if published is None:
             raise ValidationError(
                 f"the {cycle} summary is unchanged since its last issue", code="unchanged"
@@ -171,6 +173,13 @@ class ReleaseStore:
             )
         return done.rowcount == 1
 
+    @staticmethod
+    def check(release: Release, approver: Account, *, roles: tuple[Role, ...] = RELEASERS) -> None:
+        """Whether *approver* may release *release*: a second person holding one of *roles*
+        (four eyes); :class:`ReleaseRefusedError` if not. :meth:`take` checks it too."""
+        may = any(approver.has(r) for r in roles)
+        check_four_eyes(release.requester, approver.username, approver_may_approve=may)
+
     async def take(
         self, release: Release, approver: Account, *, roles: tuple[Role, ...] = RELEASERS
     ) -> Release:
@@ -180,8 +189,7 @@ class ReleaseStore:
         :raises ReleaseRefusedError: the four-eyes rule refuses it.
         :raises ValidationError: it is not (or no longer) awaiting release.
         """
-        may = any(approver.has(r) for r in roles)
-        check_four_eyes(release.requester, approver.username, approver_may_approve=may)
+        self.check(release, approver, roles=roles)
         moved = await self._move(
             release.id, ReleaseState.REQUESTED, state=ReleaseState.RELEASING.value,
             approver=approver.username,

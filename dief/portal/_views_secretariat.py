@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -39,6 +40,8 @@ _TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "csv": "text/csv; charset=utf-8",
 }
+#: The content hash a summary's release form carries (SHA-256, hex)
+_CONTENT = re.compile(r"[0-9a-f]{64}")
 #: Who may ask for and release each kind: the registry's actions are an administrator's.
 RELEASE_ROLES: dict[ReleaseKind, tuple[Role, ...]] = {
     ReleaseKind.SUMMARY: RELEASERS,
@@ -61,14 +64,14 @@ def release_target(release: Release) -> str:
     return "publish directory version"
 
 
-async def _cycle(request: Request, cycle: str) -> CycleSummary:
+async def _cycle(request: Request, cycle: str, *, current: bool = False) -> CycleSummary:
     source = portal_of(request).summaries
     if source is None:
         raise HTTPException(503)
     if not cycle.startswith("CSP") or not cycle[3:].isdigit():
         raise HTTPException(404)
     try:
-        return await source.cycle(cycle)
+        return await source.cycle(cycle, current=current)
     except StorageError as exc:
         # the Secretariat's database did not answer: not "no such cycle"
         log.warning("the %s summary could not be read (%s)", cycle, exc.code)
@@ -87,7 +90,7 @@ async def secretariat_home(request: Request, account: Editor) -> Response:  # no
 
 @router.get("/secretariat/{cycle}")
 async def summary_page(request: Request, cycle: str, account: Editor) -> Response:
-    found = await _cycle(request, cycle)
+    found = await _cycle(request, cycle, current=True)
     await audit(request, account, "read", f"summary {cycle}")
     held = await portal_of(request).releases.open(ReleaseKind.SUMMARY)
     pending = next((r for r in held if r.target == cycle), None)
@@ -99,7 +102,20 @@ async def summary_page(request: Request, cycle: str, account: Editor) -> Respons
     return await render(
         request, "summary.html", found=found, formats=formats(), pending=pending,
         recent=recent, can_publish=portal_of(request).publisher is not None,
+        content=releasable(found),
     )  # fmt: skip
+
+
+def releasable(found: CycleSummary) -> str | None:
+    """The content hash of the summary a release would publish, as shown on the page (a
+    preview), else ``None`` (nothing new to publish). The release form carries it: the
+    Secretariat publishes only that content (``publish_summary(expected=)``), so a second
+    person releases what they were shown, not what digests arriving meanwhile made."""
+    if found.summary is None or found.published:
+        return None
+    from dief.secretariat import summary_content_hash  # noqa: PLC0415  the Secretariat's package: loaded by its portal only
+
+    return summary_content_hash(found.summary)
 
 
 def _document(summary: CspSummary, fmt: str) -> bytes:
@@ -122,7 +138,7 @@ async def summary_document(request: Request, cycle: str, fmt: str, account: Edit
     name and the audit log say ``preview``), to read before it is released."""
     if fmt not in _TYPES or fmt not in formats():
         raise HTTPException(404)
-    found = await _cycle(request, cycle)
+    found = await _cycle(request, cycle, current=True)
     if found.summary is None:
         raise HTTPException(404)
     body = await asyncio.to_thread(_document, found.summary, fmt)
@@ -139,21 +155,22 @@ async def summary_document(request: Request, cycle: str, fmt: str, account: Edit
 @router.post("/secretariat/{cycle}/publish")
 async def request_publication(request: Request, cycle: str, account: Editor) -> Response:
     """Ask for the cycle's summary to be signed and published; a second person releases."""
-    found = await _cycle(request, cycle)
-    if found.summary is None or portal_of(request).publisher is None:
-        raise HTTPException(409)
+    found = await _cycle(request, cycle, current=True)
+    if releasable(found) is None or portal_of(request).publisher is None:
+        raise HTTPException(409)  # nothing (new) to publish
     release = await portal_of(request).releases.request(ReleaseKind.SUMMARY, cycle, account)
     await audit(request, account, "request", release_target(release))
     return RedirectResponse(f"/secretariat/{cycle}", status_code=303)
 
 
-async def _run(request: Request, release: Release) -> str:
-    """Do what *release* asks; a short outcome for the page."""
+async def _run(request: Request, release: Release, content: str) -> str:
+    """Do what *release* asks (a summary: of the *content* shown to the person releasing
+    it); a short outcome for the page."""
     portal = portal_of(request)
     if release.kind is ReleaseKind.SUMMARY:
         if portal.publisher is None:
             raise HTTPException(503)
-        signed = await portal.publisher.publish(release.target)
+        signed = await portal.publisher.publish(release.target, expected=content)
         return f"issue {signed.issue}"
     if portal.registry is None:
         raise HTTPException(503)
@@ -183,14 +200,19 @@ async def release_action(request: Request, release_id: int, account: Editor) -> 
     portal = portal_of(request)
     release = await _held(request, release_id)
     roles = RELEASE_ROLES[release.kind]
+    content = str((await request.form()).get("content") or "")
     try:
+        portal.releases.check(release, account, roles=roles)  # who, before what
+        if release.kind is ReleaseKind.SUMMARY and not _CONTENT.fullmatch(content):
+            # a form from before, or made by hand: it does not say what is released
+            raise HTTPException(409, "content")
         taken = await portal.releases.take(release, account, roles=roles)
     except ReleaseRefusedError as exc:
         raise HTTPException(403, exc.code) from exc
     except ValidationError as exc:
         raise HTTPException(409, exc.code) from exc
     try:
-        outcome = await _run(request, taken)
+        outcome = await _run(request, taken, content)
     except DiefError as exc:
         log.warning("a released %s failed (%s)", taken.kind.value, exc.code)
         await portal.releases.finish(taken, ok=False, outcome=f"{exc.code}: {exc.message}")

@@ -2,6 +2,9 @@
 
 - :class:`Secretariat` with a :class:`SecretariatStore` — open, verify, keep the latest
   version per (region, period), dead-letter refusals, build, sign and publish summaries.
+- :func:`cycle_summary` — a cycle's summary as the Secretariat publishes it, from its store
+  (the service's publication and the portal's preview); :func:`issued_summary` — the issue
+  last published.
 - :func:`build_summary` — the public CSP summary of a cycle (no TLP:RED; primary suppression
   below ``k_csp``, then secondary suppression across totals and regions), with its
   deterministic narrative.
@@ -13,6 +16,12 @@ See docs/secretariat.md.
 
 from __future__ import annotations
 
+from dief.secretariat._cycle_summary import (
+    IncompleteCycleError,
+    SecretariatConfig,
+    cycle_summary,
+    issued_summary,
+)
 from dief.secretariat._data_versions import summary_cells
 from dief.secretariat._group_keys import GroupKeyIssuer, GroupKeyStore
 from dief.secretariat._inbox import (
@@ -30,9 +39,7 @@ from dief.secretariat._narrative import (
     percent,
 )
 from dief.secretariat._secretariat import (
-    IncompleteCycleError,
     Secretariat,
-    SecretariatConfig,
     SecretariatReport,
     SummaryHook,
 )
@@ -67,6 +74,8 @@ __all__ = [
     "VerifiedSummary",
     "Withheld",
     "build_summary",
+    "cycle_summary",
+    "issued_summary",
     "label",
     "listed",
     "narrative",

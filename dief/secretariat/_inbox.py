@@ -51,10 +51,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from dief.aggregator.store import CellRow
-from dief.database import TableStore
+from dief.database import TableStore, refused_by_database
 from dief.database import db_reason as _why
 from dief.digests import DigestPayload, SummaryRow, content_hash
-from dief.exceptions import ConfigurationError, StorageError
+from dief.exceptions import ConfigurationError, StorageError, StorageRefusedError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -71,7 +71,7 @@ _digests = Table(
     "secretariat_digests",
     _metadata,
     Column("region", String(8), primary_key=True),
-    Column("period", String(8), primary_key=True),
+    Column("period", String(16), primary_key=True),
     Column("version", Integer, nullable=False),
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("content_hash", String(64), nullable=False),
@@ -83,7 +83,7 @@ _cells = Table(
     "secretariat_cells",
     _metadata,
     Column("region", String(8), primary_key=True),
-    Column("period", String(8), primary_key=True),
+    Column("period", String(16), primary_key=True),
     Column("dimension", String(32), primary_key=True),
     Column("value", String(64), primary_key=True),
     Column("cycle", String(8), primary_key=True),
@@ -255,6 +255,10 @@ class SecretariatStore(TableStore):
                         )
                     outcomes.append(StoreOutcome.STORED)
         except SQLAlchemyError as exc:
+            if refused_by_database(exc):  # the data: the same digests fail every time
+                raise StorageRefusedError(
+                    f"the database refused {len(received)} digests: {_why(exc)}"
+                ) from exc
             raise StorageError(f"storing {len(received)} digests failed: {_why(exc)}") from exc
         return outcomes
 

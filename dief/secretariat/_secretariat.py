@@ -6,8 +6,11 @@ the Secretariat's private key, verifies the region's signature, keeps the latest
 touched whose digests are complete (one from every expected region), builds the summary
 from the stored cells, signs it and publishes it to ``csp.reporting`` (key = cycle), unless
 an identical summary was published already. It returns only after all of that succeeded,
-so the caller may commit offsets; on failure it raises and the batch comes again (every
-step is idempotent).
+so the caller may commit offsets; on an outage (the broker or the database not answering)
+it raises and the batch comes again (every step is idempotent). What fails the same way
+every time never holds the partition: a digest the database refuses is isolated and
+dead-lettered alone (``database_refused``), and a cycle whose summary cannot be built is
+withheld with its reason (:meth:`SecretariatStore.withheld`).
 
 Refusals go to ``dief.<region>.dlq`` of the region the record claims (the envelope's
 ``region`` if it opened, else its ``region`` field if it names a region, else the record
@@ -25,36 +28,35 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import pydantic
-
 from dief.digests import KeysFor, parse_payload
 from dief.exceptions import (
     ConfigurationError,
     DiefError,
-    DisclosureError,
     EnvelopeError,
     SignatureError,
-    StorageError,
+    StorageRefusedError,
     ValidationError,
+    is_outage,
 )
 from dief.kafka import CSP_TOPIC
-from dief.periods import DEFAULT_CYCLE_START_MONTH, CspCycle, parse_period
+from dief.periods import CspCycle, parse_period
 from dief.seams import DeadLetter, DeadLetterSink, InboundRecord, RecordSink
+from dief.secretariat._cycle_summary import (
+    SecretariatConfig,
+    cycle_summary,
+    missing_regions,
+)
 from dief.secretariat._inbox import ReceivedDigest, SecretariatStore, StoreOutcome
 from dief.secretariat._signed_summary import next_issue, sign_summary, summary_content_hash
-from dief.secretariat._summary import build_summary
 from dief.vocab import Region
 from dief.wire import TYPE_DIGEST, CspSummary
 
 if TYPE_CHECKING:
     from dief.aggregator import EnvelopeOpener
-    from dief.catalogue import Catalogue
     from dief.crypto import SigningKey
 
 __all__ = [
-    "IncompleteCycleError",
     "Secretariat",
-    "SecretariatConfig",
     "SecretariatReport",
     "SummaryHook",
 ]
@@ -63,26 +65,6 @@ log = logging.getLogger("dief.secretariat")
 
 #: Called with each signed summary once the broker acknowledged it.
 SummaryHook = Callable[[CspSummary], Awaitable[None] | None]
-
-
-class IncompleteCycleError(DiefError):
-    """A cycle's summary cannot be built yet: some expected region's digest is missing."""
-
-    code = "incomplete_cycle"
-
-
-@dataclass(frozen=True, slots=True)
-class SecretariatConfig:
-    """How summaries are made: ``k_csp``, the cycle start and the regions expected; and
-    whether a cycle's summary is published as soon as every expected region's digest is in
-    (``publish_complete``; off when a second person releases each publication in the
-    Secretariat's portal, which calls :meth:`Secretariat.publish_summary`)."""
-
-    catalogue: Catalogue
-    k_csp: int = 3
-    start_month: int = DEFAULT_CYCLE_START_MONTH
-    regions: tuple[Region, ...] = tuple(Region)
-    publish_complete: bool = True
 
 
 @dataclass(slots=True)
@@ -214,8 +196,7 @@ class Secretariat:
             except _RefusedError as why:
                 refused.append((rec, why))
 
-        outcomes = await self._store.store_digests([item for _, item in accepted])
-        for (rec, item), outcome in zip(accepted, outcomes, strict=True):
+        for rec, item, outcome in await self._stored(accepted, refused):
             if outcome is StoreOutcome.CONFLICT:
                 detail = (
                     f"digest {item.payload.region} {item.payload.period} "
@@ -239,14 +220,48 @@ class Secretariat:
             report.withheld_now = len(await self._store.withheld())
         return report
 
+    async def _stored(
+        self,
+        accepted: Sequence[tuple[InboundRecord, ReceivedDigest]],
+        refused: list[tuple[InboundRecord, _RefusedError]],
+    ) -> list[tuple[InboundRecord, ReceivedDigest, StoreOutcome]]:
+        """Store *accepted* in one transaction. If the database refuses it (the data, not
+        an outage: :class:`StorageRefusedError`), bisect in partition order until the
+        digest it refuses stands alone; tried once more alone (a constraint can also be a
+        race with another instance), then refused into *refused* (``database_refused``),
+        so that one digest never holds the partition. An outage raises."""
+        try:
+            outcomes = await self._store.store_digests([item for _, item in accepted])
+        except StorageRefusedError as exc:
+            if len(accepted) > 1:
+                half = len(accepted) // 2
+                first = await self._stored(accepted[:half], refused)
+                return [*first, *await self._stored(accepted[half:], refused)]
+            (rec, item), why = accepted[0], exc
+            try:
+                outcomes = await self._store.store_digests([item])
+            except StorageRefusedError as again:
+                why = again
+            else:
+                return [(rec, item, outcomes[0])]
+            payload = item.payload
+            detail = (
+                f"the database refused the digest {payload.region} {payload.period} "
+                f"v{payload.version}: {why.message}"
+            )
+            refused.append((rec, _RefusedError("database_refused", detail, payload.region)))
+            return []
+        return [(rec, item, o) for (rec, item), o in zip(accepted, outcomes, strict=True)]
+
     async def _publish_touched(self, numbers: Iterable[int], report: SecretariatReport) -> None:
         """Publish the summary of every complete cycle of *numbers* into *report*; one
-        disclosure control cannot protect is withheld (docs/secretariat.md, "A summary that
-        cannot be protected"): the same digests fail the same way, and a batch retried for
-        it would hold the partition, and every later digest, for good. Said (the log, and
-        :meth:`SecretariatStore.withheld`, which the portal shows), and tried again by the
-        next batch for the cycle; the cycle after it in this batch waits too (its trends
-        compare with the withheld one)."""
+        that cannot be built (disclosure control cannot protect it, or any other
+        :class:`DiefError` but an outage: :func:`~dief.exceptions.is_outage`) is withheld
+        (docs/secretariat.md, "A summary that cannot be protected"): the same digests fail
+        the same way, and a batch retried for it would hold the partition, and every later
+        digest, for good. Said (the log, and :meth:`SecretariatStore.withheld`, which the
+        portal shows), and tried again by the next batch for the cycle; the cycle after it
+        in this batch waits too (its trends compare with the withheld one)."""
         for number in numbers:
             cycle = f"CSP{number}"
             if not await self.complete(cycle):
@@ -261,7 +276,9 @@ class Secretariat:
                 continue
             try:
                 published = await self.publish_summary(cycle)
-            except DisclosureError as exc:
+            except DiefError as exc:
+                if is_outage(exc):
+                    raise  # an outage: the batch comes again
                 log.exception("the %s summary is withheld: %s", cycle, exc)  # noqa: TRY401  the reason on the line itself, not only in the traceback
                 report.withheld[cycle] = str(exc)
                 await self._store.record_withheld(cycle, report.withheld[cycle])
@@ -302,59 +319,41 @@ class Secretariat:
 
     async def missing(self, cycle: str) -> list[Region]:
         """The expected regions without a digest for *cycle*."""
-        held = await self._store.versions(cycle)
-        return [r for r in self._config.regions if r.value not in held]
+        return await missing_regions(self._store, cycle, self._config)
 
     async def complete(self, cycle: str) -> bool:
         return not await self.missing(cycle)
 
     async def build(self, cycle: str, *, partial: bool = False) -> CspSummary:
-        """The unsigned summary of *cycle* from the stored digests.
+        """The unsigned summary of *cycle* from the stored digests (:func:`cycle_summary`:
+        the portal's preview is the same).
 
         :raises IncompleteCycleError: a region's digest is missing (with *partial*, the
             summary covers the regions present; still an error if there are none).
         """
-        canonical = str(CspCycle.parse(cycle, start_month=self._config.start_month))
-        missing = await self.missing(canonical)
-        regions: Iterable[Region] = self._config.regions
-        if missing:
-            names = ", ".join(r.value for r in missing)
-            if not partial or len(missing) == len(self._config.regions):
-                raise IncompleteCycleError(f"no {canonical} digest from {names} yet")
-            regions = [r for r in self._config.regions if r not in missing]
-        prior = CspCycle.parse(canonical, start_month=self._config.start_month)
-        return await build_summary(
-            self._store,
-            canonical,
-            k=self._config.k_csp,
-            catalogue=self._config.catalogue,
-            start_month=self._config.start_month,
-            regions=list(regions),
-            # a stable suppression pattern: the last issue of this cycle and of the one before
-            previous=await self._issued(canonical),
-            prior_cycle=await self._issued(str(prior.previous())) if prior.number > 1 else None,
-            # one protected system: what each region's joint pattern requires of its row
-            rows=await self._store.summary_rows(canonical),
-        )
-
-    async def _issued(self, cycle: str) -> CspSummary | None:
-        """The summary last published for *cycle*, if any."""
-        held = await self._store.summary(cycle)
-        if held is None:
-            return None
-        try:
-            return CspSummary.model_validate_json(held[1])
-        except pydantic.ValidationError as exc:
-            raise StorageError(f"the stored {cycle} summary does not parse") from exc
+        return await cycle_summary(self._store, cycle, self._config, partial=partial)
 
     def sign(self, summary: CspSummary, *, issue: int | None = None) -> CspSummary:
         return sign_summary(summary, self._signer, issue=issue)
 
-    async def publish_summary(self, cycle: str, *, force: bool = False) -> CspSummary | None:
+    async def publish_summary(
+        self, cycle: str, *, force: bool = False, expected: str | None = None
+    ) -> CspSummary | None:
         """Build, sign and publish *cycle*'s summary; ``None`` if unchanged since the last
-        one published (unless *force*)."""
+        one published (unless *force*).
+
+        :raises ValidationError: code ``changed``: *expected* is given (the content hash of
+            the summary a person released, as they were shown it) and the summary built
+            now differs (digests arrived since): nothing is published.
+        """
         summary = await self.build(cycle)
         digest_hash = summary_content_hash(summary)
+        if expected is not None and digest_hash != expected:
+            raise ValidationError(
+                f"the {summary.cycle} summary changed since it was shown (digests arrived "
+                "since): look at it again and ask again",
+                code="changed",
+            )
         held = await self._store.summary(summary.cycle)
         if held is not None and held[0] == digest_hash and not force:
             # it builds, and the issue published is current: nothing is withheld

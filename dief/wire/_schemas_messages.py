@@ -77,8 +77,8 @@ _DLQ_HEADER_SCHEMAS: dict[str, JsonObject] = {
     "dief-reason": {
         "description": "Machine-readable reason code, e.g. malformed, unsupported_version, "
         "unknown_suite, no_recipient_key, authentication_failed, oversized, wrong_type, "
-        "wrong_region, bad_padding, invalid_payload, key_mismatch, ownership, bad_credential; "
-        "for a digest the "
+        "wrong_region, bad_padding, invalid_payload, key_mismatch, ownership, bad_credential, "
+        "database_refused; for a digest the "
         "Secretariat refused also unsigned, bad_signature, version_conflict",
         "pattern": "^[a-z][a-z0-9_]*$",
     },

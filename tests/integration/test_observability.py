@@ -45,6 +45,7 @@ from dief.kafka import DIGESTS_TOPIC, cases_topic
 from dief.keyring import SimulatedForum
 from dief.observability import Observability
 from dief.seams import OutboxEntry
+from dief.secretariat import SecretariatStore
 from dief.settings import (
     AggregatorSettings,
     KafkaSettings,
@@ -263,6 +264,8 @@ async def test_the_secretariat_counts_refused_digests_and_is_ready_while_running
     )
     port = settings.metrics.port
     assert port is not None
+    async with SecretariatStore(settings.database_url.get_secret_value()) as store:
+        await store.record_withheld("CSP12", "a cell no suppression can protect")
     observability = Observability(settings.metrics)
     service = SecretariatService(settings, SecretStr(PASSPHRASE), observability=observability)
     await observability.start()
@@ -291,6 +294,8 @@ async def test_the_secretariat_counts_refused_digests_and_is_ready_while_running
             assert sample(found, refused, reason="malformed", destination="kept") == 1
             assert sample(found, "dief_secretariat_digests_received_total", outcome="refused") == 2
             assert sample(found, "dief_secretariat_batch_failures_total") == 0
+            # what the store holds withheld (before the first batch too: tests/unit)
+            assert sample(found, "dief_secretariat_cycles_withheld") == 1
         finally:
             await service.stop()
         status, body = await get(port, "/readyz")

@@ -100,7 +100,7 @@ class FakeDigests:
 class FakeSummaries:
     """The Secretariat's cycles: CSP13 published (a minimal signed-looking summary)."""
 
-    async def cycle(self, cycle: str) -> CycleSummary:
+    async def cycle(self, cycle: str, *, current: bool = False) -> CycleSummary:
         if cycle != "CSP13":
             return CycleSummary(cycle, None, published=False, regions=())
         table = {"totals": {"cases": 4, "contributors": 3, "suppressed": 0}, "dimensions": {}}
@@ -155,7 +155,16 @@ def call_in(client: TestClient, func: Callable[[Unpack[Args]], Awaitable[T]], *a
 
 
 def csrf_of(html: str) -> str:
-    marker = 'name="csrf_token" value="'
+    found = hidden_of(html, "csrf_token")
+    assert found is not None, "the page has no CSRF token"
+    return found
+
+
+def hidden_of(html: str, name: str) -> str | None:
+    """The value of the page's (first) hidden input *name*, if it has one."""
+    marker = f'name="{name}" value="'
+    if marker not in html:
+        return None
     start = html.index(marker) + len(marker)
     return html[start : html.index('"', start)]
 

@@ -14,7 +14,7 @@ from dief.portal._releases import ReleaseKind
 from dief.secretariat import IncompleteCycleError
 from dief.vocab import Region
 from dief.wire import CspSummary
-from tests.portal.conftest import PASSWORD, FakeSummaries, Site, csrf_of, make_site
+from tests.portal.conftest import PASSWORD, FakeSummaries, Site, csrf_of, hidden_of, make_site
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -41,18 +41,20 @@ def _summary(cycle: str) -> CspSummary:
 class PreviewSummaries(FakeSummaries):
     """CSP13 published (as the shared fake); CSP14 a preview from the latest digests."""
 
-    async def cycle(self, cycle: str) -> CycleSummary:
+    async def cycle(self, cycle: str, *, current: bool = False) -> CycleSummary:
         if cycle == "CSP14":
             return CycleSummary(cycle, _summary(cycle), published=False, regions=(Region.AFR,))
-        return await super().cycle(cycle)
+        return await super().cycle(cycle, current=current)
 
 
 @dataclass
 class FakePublisher:
     published: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)
 
-    async def publish(self, cycle: str) -> CspSummary:
+    async def publish(self, cycle: str, *, expected: str) -> CspSummary:
         self.published.append(cycle)
+        self.expected.append(expected)
         return _summary(cycle)
 
 
@@ -84,8 +86,14 @@ def post(
     site: Site, url: str, page: str, client: TestClient | None = None, **data: str
 ) -> Response:
     c = client or site.client
-    token = csrf_of(c.get(page).text)
-    response: Response = c.post(url, data={**data, "csrf_token": token}, follow_redirects=False)
+    shown = c.get(page).text
+    token = csrf_of(shown)
+    # a release form says what it releases: the content hash of the summary shown
+    content = hidden_of(shown, "content")
+    extra = {} if content is None else {"content": content}
+    response: Response = c.post(
+        url, data={**extra, **data, "csrf_token": token}, follow_redirects=False
+    )
     return response  # typed: the test client's post is not
 
 
@@ -166,7 +174,7 @@ def test_the_preview_offers_its_documents_for_download(site: Site) -> None:
 
 @dataclass
 class RefusingPublisher:
-    async def publish(self, cycle: str) -> CspSummary:
+    async def publish(self, cycle: str, *, expected: str) -> CspSummary:
 
         raise IncompleteCycleError(f"no {cycle} digest from EEG yet")
 

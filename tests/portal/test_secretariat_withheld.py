@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from dief.wire import CspSummary
 
 CELL = ("CSP12", "end_user_type", "civilian_market")
+#: what the Secretariat's build and the portal's preview both call
+BUILDER = "dief.secretariat._cycle_summary.build_summary"
 
 
 def _cannot(cycle_wanted: str) -> Any:  # noqa: ANN401  build_summary's stand-in
@@ -58,10 +60,9 @@ async def _held(tmp_path: Path) -> str:
 async def test_the_summary_source_reports_a_withheld_cycle(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("dief.secretariat._secretariat.build_summary", _cannot("CSP12"))
+    monkeypatch.setattr(BUILDER, _cannot("CSP12"))
     url = await _held(tmp_path)
-    # the portal's preview of the cycle fails the same way
-    monkeypatch.setattr("dief.secretariat.build_summary", _cannot("CSP12"))
+    # the portal's preview of the cycle fails the same way (it is the same build)
     found = await StoreSummaries(url, k=3, start_month=9).cycle("CSP12")
     assert found.summary is None
     assert not found.published
@@ -78,11 +79,10 @@ async def test_a_preview_that_cannot_be_protected_is_withheld_even_unrecorded(
 ) -> None:
     """A database from before the Secretariat kept what it withheld: the preview itself
     cannot be protected, and the page says so instead of failing."""
-    monkeypatch.setattr("dief.secretariat._secretariat.build_summary", _cannot("CSP12"))
+    monkeypatch.setattr(BUILDER, _cannot("CSP12"))
     url = await _held(tmp_path)
     async with SecretariatStore(url) as inbox:
         await inbox.clear_withheld("CSP12")
-    monkeypatch.setattr("dief.secretariat.build_summary", _cannot("CSP12"))
     found = await StoreSummaries(url, k=3, start_month=9).cycle("CSP12")
     assert found.summary is None
     assert found.withheld is not None
@@ -92,7 +92,7 @@ async def test_a_preview_that_cannot_be_protected_is_withheld_even_unrecorded(
 class WithheldSummaries:
     """CSP13 withheld (no issue published), CSP12 published once and withheld since."""
 
-    async def cycle(self, cycle: str) -> CycleSummary:
+    async def cycle(self, cycle: str, *, current: bool = False) -> CycleSummary:
         why = "a cell no suppression can protect: CSP13 end_user_type/civilian_market"
         if cycle == "CSP13":
             return CycleSummary(cycle, None, published=False, regions=(Region.AFR,), withheld=why)
@@ -102,7 +102,7 @@ class WithheldSummaries:
 class UnreachableSummaries:
     """The Secretariat's database does not answer."""
 
-    async def cycle(self, cycle: str) -> CycleSummary:
+    async def cycle(self, cycle: str, *, current: bool = False) -> CycleSummary:
         raise StorageError(f"reading the summary of {cycle} failed: connection refused")
 
 

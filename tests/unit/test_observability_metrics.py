@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from consumers.secretariat import SecretariatTelemetry
 from dief.aggregator import REASONS, Outcome
 from dief.credentials import PseudonymExcess
+from dief.database import sqlite_url
 from dief.observability import (
     AGGREGATOR_OUTCOMES,
     OTHER,
@@ -22,7 +25,12 @@ from dief.observability import (
     code_label,
     region_label,
 )
+from dief.secretariat import SecretariatStore
+from dief.settings import MetricsSettings
 from dief.vocab import Region
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 AFR, EEG = Region.AFR, Region.EEG
 RECORDS = "dief_aggregator_records_total"
@@ -209,3 +217,15 @@ def test_each_service_instance_has_a_registry_of_its_own() -> None:
     assert REGISTRY.get_sample_value(RECORDS, {"region": "AFR", "outcome": "applied"}) is None
     # the process metrics are on each service's registry
     assert any(name == "process_cpu_seconds_total" for name, _ in samples(first.registry))
+
+
+async def test_the_secretariat_gauge_reads_the_store_when_it_starts(tmp_path: Path) -> None:
+    """After a restart the gauge says what is withheld before any batch (it read 0)."""
+    observability = Observability(MetricsSettings())
+    async with SecretariatStore(sqlite_url(tmp_path / "secretariat.db")) as store:
+        telemetry = SecretariatTelemetry(observability, store)
+        await store.record_withheld("CSP12", "a cell no suppression can protect")
+        await store.record_withheld("CSP13", "its trends compare with CSP12, withheld")
+        assert value(observability.registry, "dief_secretariat_cycles_withheld") == 0
+        await telemetry.started()
+    assert value(observability.registry, "dief_secretariat_cycles_withheld") == 2

@@ -18,7 +18,7 @@ from dief.digests import (
     publish_digests,
     sign_payload,
 )
-from dief.exceptions import SignatureError, UnprotectedCellError
+from dief.exceptions import BrokerError, SignatureError, UnprotectedCellError
 from dief.kafka import CSP_TOPIC, DIGESTS_TOPIC
 from dief.seams import DLQ_HEADERS, InboundRecord
 from dief.secretariat import IncompleteCycleError, SecretariatStore, build_summary, verify_summary
@@ -165,7 +165,7 @@ async def test_a_summary_that_cannot_be_protected_is_withheld_and_the_batch_goes
     and the batch is applied; a later batch for the cycle tries it again."""
     await fill(cases, 8)
     sent = await _issue(cases, ["CSP12", "CSP13"])
-    where = "dief.secretariat._secretariat.build_summary"  # what Secretariat.build calls
+    where = "dief.secretariat._cycle_summary.build_summary"  # what Secretariat.build calls
 
     async def cannot(stores: SecretariatStore, cycle: str, **kwargs: Any) -> CspSummary:  # noqa: ANN401  build_summary's keywords, passed through
         if cycle == "CSP12":
@@ -349,9 +349,9 @@ async def test_a_failed_publish_is_retried_on_redelivery(
     await fill(cases, 15, (AFR,))
     sent = await _issue(cases, ["CSP12"], (AFR,))
     sink = MemoryRecordSink()
-    sink.faults.fail(SignatureError("stand-in for a broker failure"))
+    sink.faults.fail(BrokerError("the broker does not answer"))
     sec = secretariat(inbox, sink, region_dlqs(), regions=(AFR,))
-    with pytest.raises(SignatureError):
+    with pytest.raises(BrokerError):
         await sec.handle(records(sent))
     sink.faults.heal()
     report = await sec.handle(records(sent))  # the same records come again
@@ -465,3 +465,42 @@ async def test_the_secretariat_holds_the_row_requirement_the_regions_pattern_rel
     if later == "CSP11":
         assert await cases.cell_rows(AFR.value, ["CSP12"], include_red=False) == csp12
         assert second.hidden == first.hidden
+
+
+@pytest.mark.parametrize(
+    ("stored", "why"),
+    [
+        ("not a summary", "the stored CSP12 summary does not parse"),
+        ("the CSP11 summary", "CSP11"),
+    ],
+)
+async def test_a_cycle_whose_summary_cannot_be_built_is_withheld_not_the_partition(
+    cases: CaseStore, inbox: SecretariatStore, stored: str, why: str
+) -> None:
+    """A summary that fails the same way every time (here: the issue kept for the cycle
+    does not parse, or is another cycle's) made every batch with a digest of the cycle
+    fail: the partition stopped, and with it every region's later digests and the other
+    cycles' summaries. The cycle is withheld with its reason (the Secretariat's portal
+    shows it), the batch is stored and the other cycles published."""
+    await fill(cases, 8)
+    first = await _issue(cases, ["CSP11", "CSP12"])
+    sink = MemoryRecordSink()
+    sec = secretariat(inbox, sink, region_dlqs())
+    assert (await sec.handle(records(first))).summaries == ["CSP11", "CSP12"]
+    csp11 = await inbox.summary("CSP11")
+    assert csp11 is not None
+    await inbox.record_summary(
+        "CSP12", "altered", "{not json" if stored == "not a summary" else csp11[1]
+    )
+    await fill(cases, 9)  # new cases in both cycles
+    later = await _issue(cases, ["CSP11", "CSP12"])
+
+    report = await sec.handle(records(later, start=len(first)))
+
+    assert report.outcomes == {"stored": len(later)}
+    assert report.summaries == ["CSP11"]
+    assert list(report.withheld) == ["CSP12"]
+    assert why in report.withheld["CSP12"]
+    assert list(await inbox.withheld()) == ["CSP12"]
+    assert report.withheld_now == 1
+    assert await inbox.versions("CSP12") == {r.value: 2 for r in Region}

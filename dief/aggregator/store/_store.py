@@ -21,7 +21,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Insert, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from dief.aggregator._facts import CaseFacts, CaseState, CellKey, Outcome, cell_keys
 from dief.aggregator._plan import BatchPlan, plan_batch
@@ -41,7 +41,7 @@ from dief.aggregator.store._queries import (
     encode_values,
 )
 from dief.aggregator.store._schema import applied_records, cases, dead_letters
-from dief.database import FAST_PRAGMAS, migration_lock, open_engine
+from dief.database import FAST_PRAGMAS, migration_lock, open_engine, refused_by_database
 from dief.database import db_reason as _why
 from dief.exceptions import StorageError, StorageRefusedError
 from dief.seams import coarse_hour
@@ -145,12 +145,11 @@ class CaseStore(CaseQueries):
                 )
                 if before_commit is not None:
                     await before_commit(plan)
-        except (DataError, IntegrityError) as exc:
-            # The data, not the database: the same batch fails on every retry.
-            raise StorageRefusedError(
-                f"the database refused a batch for {region}: {_why(exc)}"
-            ) from exc
         except SQLAlchemyError as exc:
+            if refused_by_database(exc):  # the data: the same batch fails on every retry
+                raise StorageRefusedError(
+                    f"the database refused a batch for {region}: {_why(exc)}"
+                ) from exc
             raise StorageError(f"applying a batch for {region} failed: {_why(exc)}") from exc
         return plan
 
