@@ -159,7 +159,7 @@ def _with_secretariat(
     service = SecretariatService(secretariat, passphrase, publishes_summaries=False)
     portal.summaries = StoreSummaries(
         secretariat.database_url.get_secret_value(), k=secretariat.k_csp,
-        start_month=secretariat.cycle_start_month,
+        start_month=secretariat.cycle_start_month, regions=tuple(secretariat.regions),
     )  # fmt: skip
 
     async def start() -> None:

@@ -64,6 +64,8 @@ class Release:
     approver: str | None
     outcome: str
     requested_at: datetime
+    #: a summary's: the content hash of the summary the requester was shown
+    content: str | None = None
 
     @property
     def open(self) -> bool:
@@ -74,7 +76,7 @@ def _release(row: Row[Any]) -> Release:
     m = row._mapping  # noqa: SLF001  Row._mapping is SQLAlchemy's public API (underscored against column names)
     return Release(
         m["id"], ReleaseKind(m["kind"]), m["target"], ReleaseState(m["state"]),
-        m["requester"], m["approver"], m["outcome"], m["requested_at"],
+        m["requester"], m["approver"], m["outcome"], m["requested_at"], m["content"],
     )  # fmt: skip
 
 
@@ -126,9 +128,11 @@ class ReleaseStore:
         requester: Account,
         *,
         roles: tuple[Role, ...] = RELEASERS,
+        content: str | None = None,
     ) -> Release:
-        """Ask for *kind* on *target* (an account holding one of *roles*); an open request
-        for the same is returned instead."""
+        """Ask for *kind* on *target* (an account holding one of *roles*); a summary's
+        request names the *content* (hash) the requester was shown. An open request for
+        the same target is returned instead."""
         if not any(requester.has(r) for r in roles):
             raise ValidationError("this account may not ask for a release", code="not_releaser")
         for held in await self.open(kind):
@@ -137,6 +141,7 @@ class ReleaseStore:
         values = {
             "kind": kind.value, "target": target, "state": ReleaseState.REQUESTED.value,
             "requester": requester.username, "outcome": "", "requested_at": _now(),
+            "content": content,
         }  # fmt: skip
         async with self._db.engine.begin() as conn:
             done = await conn.execute(insert(RELEASES).values(**values).returning(RELEASES.c.id))

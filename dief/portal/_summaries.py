@@ -59,10 +59,13 @@ def recent_cycles(today: Month, *, start_month: int, count: int = 4) -> list[str
 class StoreSummaries:
     """:class:`SummarySource` over the Secretariat's database (opened per request)."""
 
-    def __init__(self, url: str, *, k: int, start_month: int) -> None:
+    def __init__(
+        self, url: str, *, k: int, start_month: int, regions: tuple[Region, ...] = tuple(Region)
+    ) -> None:
         self._url = url
         self._k = k
         self._start_month = start_month
+        self._regions = regions  # the Secretariat's expected regions (DIEF_REGIONS)
 
     def __repr__(self) -> str:
         return f"StoreSummaries(k={self._k})"
@@ -86,11 +89,12 @@ class StoreSummaries:
         )
 
         config = SecretariatConfig(
-            catalogue=load_catalogue(), k_csp=self._k, start_month=self._start_month
-        )
+            catalogue=load_catalogue(), k_csp=self._k, start_month=self._start_month,
+            regions=self._regions,
+        )  # fmt: skip
         async with SecretariatStore(self._url) as store:
             versions = await store.versions(cycle)
-            regions = tuple(r for r in Region if r.value in versions)
+            regions = tuple(r for r in self._regions if r.value in versions)
             kept = (await store.withheld()).get(cycle)
             why = None if kept is None else kept.reason
             held: CspSummary | None = None

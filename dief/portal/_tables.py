@@ -112,6 +112,8 @@ RELEASES = Table(
     Column("outcome", String(255), nullable=False, default=""),
     Column("requested_at", DateTime(timezone=True), nullable=False),
     Column("decided_at", DateTime(timezone=True)),
+    # a summary's: the content hash of the summary shown to the requester (SHA-256, hex)
+    Column("content", String(64)),
 )
 
 

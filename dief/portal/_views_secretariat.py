@@ -108,9 +108,10 @@ async def summary_page(request: Request, cycle: str, account: Editor) -> Respons
 
 def releasable(found: CycleSummary) -> str | None:
     """The content hash of the summary a release would publish, as shown on the page (a
-    preview), else ``None`` (nothing new to publish). The release form carries it: the
-    Secretariat publishes only that content (``publish_summary(expected=)``), so a second
-    person releases what they were shown, not what digests arriving meanwhile made."""
+    preview), else ``None`` (nothing new to publish). The request and the release forms
+    carry it: a request names the content its requester was shown, a release must name the
+    same, and the Secretariat publishes only that content (``publish_summary(expected=)``):
+    both people saw what is published, not what digests arriving meanwhile made."""
     if found.summary is None or found.published:
         return None
     from dief.secretariat import summary_content_hash  # noqa: PLC0415  the Secretariat's package: loaded by its portal only
@@ -156,9 +157,15 @@ async def summary_document(request: Request, cycle: str, fmt: str, account: Edit
 async def request_publication(request: Request, cycle: str, account: Editor) -> Response:
     """Ask for the cycle's summary to be signed and published; a second person releases."""
     found = await _cycle(request, cycle, current=True)
-    if releasable(found) is None or portal_of(request).publisher is None:
+    content = releasable(found)
+    if content is None or portal_of(request).publisher is None:
         raise HTTPException(409)  # nothing (new) to publish
-    release = await portal_of(request).releases.request(ReleaseKind.SUMMARY, cycle, account)
+    if (await request.form()).get("content") != content:
+        # the summary changed between the page and the click: what was asked for is unseen
+        raise HTTPException(409, "changed")
+    release = await portal_of(request).releases.request(
+        ReleaseKind.SUMMARY, cycle, account, content=content
+    )
     await audit(request, account, "request", release_target(release))
     return RedirectResponse(f"/secretariat/{cycle}", status_code=303)
 
@@ -203,8 +210,11 @@ async def release_action(request: Request, release_id: int, account: Editor) -> 
     content = str((await request.form()).get("content") or "")
     try:
         portal.releases.check(release, account, roles=roles)  # who, before what
-        if release.kind is ReleaseKind.SUMMARY and not _CONTENT.fullmatch(content):
-            # a form from before, or made by hand: it does not say what is released
+        if release.kind is ReleaseKind.SUMMARY and not (
+            _CONTENT.fullmatch(content) and content == release.content
+        ):
+            # not what the requester was shown (it changed since the request), or a form
+            # that does not say what it releases (from before, or made by hand)
             raise HTTPException(409, "content")
         taken = await portal.releases.take(release, account, roles=roles)
     except ReleaseRefusedError as exc:

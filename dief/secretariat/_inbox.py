@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+import pydantic
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -54,7 +55,12 @@ from dief.aggregator.store import CellRow
 from dief.database import TableStore, refused_by_database
 from dief.database import db_reason as _why
 from dief.digests import DigestPayload, SummaryRow, content_hash
-from dief.exceptions import ConfigurationError, StorageError, StorageRefusedError
+from dief.exceptions import (
+    ConfigurationError,
+    StorageError,
+    StorageRefusedError,
+    StoredDataError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -318,9 +324,13 @@ class SecretariatStore(TableStore):
                 found = [(r.region, r.document) for r in await conn.execute(stmt)]
         except SQLAlchemyError as exc:
             raise StorageError(f"reading summary rows of {cycle} failed: {_why(exc)}") from exc
-        return {
-            region: SummaryRow.model_validate_json(doc).requirement(cycle) for region, doc in found
-        }
+        try:
+            return {
+                region: SummaryRow.model_validate_json(doc).requirement(cycle)
+                for region, doc in found
+            }
+        except pydantic.ValidationError as exc:
+            raise StoredDataError(f"a stored {cycle} row requirement does not parse") from exc
 
     # -- summaries -------------------------------------------------------------------------
 

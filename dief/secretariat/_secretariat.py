@@ -195,6 +195,14 @@ class Secretariat:
                 accepted.append((rec, self.decode(rec)))
             except _RefusedError as why:
                 refused.append((rec, why))
+            except Exception as exc:  # noqa: BLE001  a bug must not stop the partition: logged by type and the record dead-lettered, as the aggregator does
+                # Type only: a message or traceback could carry the opened payload.
+                log.error(  # noqa: TRY400  logged by type only: a traceback could carry the opened payload
+                    "unexpected %s decoding %s[%d]@%d; dead-lettered",
+                    type(exc).__name__, rec.topic, rec.partition, rec.offset,
+                )  # fmt: skip
+                bug = _RefusedError("internal_error", type(exc).__name__, _claimed_region(rec))
+                refused.append((rec, bug))
 
         for rec, item, outcome in await self._stored(accepted, refused):
             if outcome is StoreOutcome.CONFLICT:

@@ -98,7 +98,10 @@ class RouteTable(BaseModel):
     @field_validator("issued_at")
     @classmethod
     def _coarse(cls, value: datetime) -> datetime:
-        value = value.astimezone(UTC)
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:  # year 1 or 9999 with an offset: pydantic passes it on unwrapped
+            raise ValueError("issued_at is out of range") from None
         if (value.minute, value.second, value.microsecond) != (0, 0, 0):
             raise ValueError("issued_at is coarsened to the hour")
         return value

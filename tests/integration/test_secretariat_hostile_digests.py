@@ -16,6 +16,7 @@ stored and its summaries published.
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
@@ -33,9 +34,10 @@ from dief.digests import (
     publish_digests,
     sign_payload,
 )
+from dief.exceptions import StorageRefusedError
 from dief.kafka import CSP_TOPIC, DIGESTS_TOPIC
 from dief.seams import InboundRecord
-from dief.secretariat import Secretariat, SecretariatConfig, SecretariatStore
+from dief.secretariat import ReceivedDigest, Secretariat, SecretariatConfig, SecretariatStore
 from dief.testing import MemoryDeadLetterSink, MemoryRecordSink
 from dief.vocab import Region
 from dief.wire import TYPE_DIGEST
@@ -125,11 +127,19 @@ def _nul_in_a_value(payload: DigestPayload) -> DigestPayload:
     return payload.model_copy(update={"csp_cells": cells, "version": 2})
 
 
+def _issued_past_the_calendar(payload: DigestPayload) -> DigestPayload:
+    """9999-12-31 23:00 at UTC-5 is in year 10000 at UTC: converting it overflowed, and
+    pydantic passed the OverflowError on unwrapped (found by a second read)."""
+    moment = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))
+    return payload.model_copy(update={"issued_at": moment, "version": 2})
+
+
 HOSTILE: dict[str, tuple[Callable[[DigestPayload], DigestPayload], str]] = {
     "a count past the column": (_huge_count, "csp_cells.0.count"),
     "a data version past the column": (_long_data_version, "data_version"),
     "a version past the column": (_huge_version, "version"),
     "a NUL character in a value": (_nul_in_a_value, "csp_cells.0.value"),
+    "an issue hour past the calendar": (_issued_past_the_calendar, "issued_at"),
 }
 
 
@@ -227,3 +237,19 @@ async def test_a_digest_the_database_refuses_is_dead_lettered_alone(
             assert letter.detail.startswith("the database refused the digest APG")
             assert await inbox.versions(CYCLE) == {r.value: 1 for r in Region}
             assert [key for topic, key, _ in out.sent if topic == CSP_TOPIC] == [b"CSP12"]
+
+
+@pytest.mark.postgres
+async def test_the_store_refuses_what_asyncpg_cannot_encode_without_naming_it(
+    tmp_path: Path,
+) -> None:
+    """The second layer alone (as if the schema had let a count past int32 through):
+    asyncpg refuses to encode it before the server sees it, which is the data's fault, not
+    an outage; and the value is not in the reason that is logged."""
+    genuine = await _genuine(tmp_path)
+    payload = _huge_count(_payload(genuine[Region.EEG]))  # model_copy: not validated
+    async with database_url("postgresql", tmp_path) as url, SecretariatStore(url) as inbox:
+        with pytest.raises(StorageRefusedError) as caught:
+            await inbox.store_digests([ReceivedDigest(payload, genuine[Region.EEG])])
+    assert "int32" in caught.value.message
+    assert str(2**40) not in caught.value.message

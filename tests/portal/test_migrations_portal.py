@@ -53,7 +53,7 @@ async def test_the_migrations_build_the_declared_tables(
             diff = await conn.run_sync(_diff)
             version = await conn.run_sync(_version)
         assert diff == [], f"migrations and dief/portal/_tables.py differ: {diff}"
-        assert version == "portal_0002"
+        assert version == "portal_0003"
     finally:
         await db.stop()
     await db.start()  # again: nothing to do
@@ -102,7 +102,7 @@ async def test_a_database_made_before_migrations_is_stamped_and_upgraded(tmp_pat
     try:
         async with db.engine.connect() as conn:
             assert await conn.run_sync(_diff) == []
-            assert await conn.run_sync(_version) == "portal_0002"
+            assert await conn.run_sync(_version) == "portal_0003"
             assert (await conn.execute(select(AUDIT.c.account))).scalars().all() == ["b"]
     finally:
         await db.stop()

@@ -185,9 +185,41 @@ def test_a_release_publishes_what_was_shown_or_nothing(wired: tuple[Site, _Forum
     # release of it published a summary nobody had been shown)
     site.call(forum.digests, 10)
     page = other.get("/secretariat/CSP12").text
-    assert "It is the next issue: digests arrived after issue 1 was published" in page
+    assert "changed after issue 1 was published" in page
     assert post(site, "/secretariat/CSP12/publish", "/secretariat/CSP12").status_code == 303
     shown = other.get("/secretariat/CSP12").text
     _release_as_shown(site, other, shown)
     second = forum.published()[-1]
     assert (second.issue, summary_content_hash(second)) == (2, hidden_of(shown, "content"))
+
+
+def test_a_request_for_a_summary_that_changed_since_cannot_be_released(
+    wired: tuple[Site, _Forum],
+) -> None:
+    """Four eyes on one document: the requester's and the releaser's. A digest arriving
+    after the request makes the request stale; the releaser is told, and a release of the
+    new summary (which the requester never saw) is refused."""
+    site, forum = wired
+    assert site.login("editor").status_code == 303
+    asked = site.client.get("/secretariat/CSP12").text
+    assert post(site, "/secretariat/CSP12/publish", "/secretariat/CSP12").status_code == 303
+    site.call(forum.digests, 9)
+    other = site.fresh_client()
+    assert site.login("editor2", client=other).status_code == 303
+    shown = other.get("/secretariat/CSP12").text
+    assert "The summary changed after the publication was asked for" in shown
+    assert "Release: sign and publish" not in shown
+    assert hidden_of(shown, "content") != hidden_of(asked, "content")
+    # a release made by hand, of what the releaser sees now: refused, nothing sent
+    held = site.call(site.portal.releases.open, ReleaseKind.SUMMARY)
+    data = {"csrf_token": csrf_of(shown), "content": hidden_of(shown, "content") or ""}
+    url = f"/secretariat/releases/{held[0].id}/release"
+    assert other.post(url, data=data, follow_redirects=False).status_code == 409
+    assert forum.published() == []
+    # a request made from a page the summary changed after: refused too
+    stale = {"csrf_token": csrf_of(asked), "content": hidden_of(asked, "content") or ""}
+    withdrawn = post(site, f"/secretariat/releases/{held[0].id}/withdraw", "/secretariat/CSP12")
+    assert withdrawn.status_code == 303
+    r = site.client.post("/secretariat/CSP12/publish", data=stale, follow_redirects=False)
+    assert r.status_code == 409
+    assert site.call(site.portal.releases.open, ReleaseKind.SUMMARY) == []

@@ -12,8 +12,11 @@ from dief.aggregator.store import CaseStore
 from dief.crypto import Sealer, SigningKey
 from dief.database import sqlite_url
 from dief.digests import (
+    DigestPayload,
+    KeysFor,
     RegionDigests,
     build_payload,
+    parse_payload,
     payload_bytes,
     publish_digests,
     sign_payload,
@@ -504,3 +507,34 @@ async def test_a_cycle_whose_summary_cannot_be_built_is_withheld_not_the_partiti
     assert list(await inbox.withheld()) == ["CSP12"]
     assert report.withheld_now == 1
     assert await inbox.versions("CSP12") == {r.value: 2 for r in Region}
+
+
+async def test_an_unexpected_error_decoding_one_digest_dead_letters_it_alone(
+    cases: CaseStore, inbox: SecretariatStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception no check names (a bug, or a library's error passed on unwrapped, as
+    the OverflowError of an issue hour past the calendar was) failed the whole batch, every
+    time: the digest is dead-lettered as ``internal_error`` (its type only) and the rest of
+    the batch stored, as the aggregator does with a case."""
+    await fill(cases, 8)
+    sent = await _issue(cases, ["CSP12"])
+    real = parse_payload
+    calls = 0
+
+    def failing_once(data: bytes, keys_for: KeysFor) -> DigestPayload:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OverflowError("date value out of range: 9999-12-31T23:00:00-05:00")
+        return real(data, keys_for)
+
+    monkeypatch.setattr("dief.secretariat._secretariat.parse_payload", failing_once)
+    sink, dlq = MemoryRecordSink(), region_dlqs()
+    report = await secretariat(inbox, sink, dlq).handle(records(sent))
+    assert report.outcomes == {"stored": len(Region) - 1, "dlq:internal_error": 1}
+    ((region, letters),) = [(r, d.sent) for r, d in dlq.items() if d.sent]
+    assert [(letter.reason, letter.detail) for letter in letters] == [
+        ("internal_error", "OverflowError")
+    ]
+    assert letters[0].record.key == region.value.encode()
+    assert len(await inbox.versions("CSP12")) == len(Region) - 1
