@@ -132,12 +132,21 @@ class ReleaseStore:
     ) -> Release:
         """Ask for *kind* on *target* (an account holding one of *roles*); a summary's
         request names the *content* (hash) the requester was shown. An open request for
-        the same target is returned instead."""
+        the same target and content is returned instead; one for other content (the
+        summary changed since it was asked for) is superseded, unless someone is
+        releasing it now."""
         if not any(requester.has(r) for r in roles):
             raise ValidationError("this account may not ask for a release", code="not_releaser")
         for held in await self.open(kind):
-            if held.target == target:
+            if held.target != target:
+                continue
+            if held.content == content or held.state is not ReleaseState.REQUESTED:
                 return held
+            await self._move(
+                held.id, ReleaseState.REQUESTED, state=ReleaseState.FAILED.value,
+                outcome=f"superseded: the summary changed; asked again by {requester.username}",
+                decided_at=_now(),
+            )  # fmt: skip
         values = {
             "kind": kind.value, "target": target, "state": ReleaseState.REQUESTED.value,
             "requester": requester.username, "outcome": "", "requested_at": _now(),

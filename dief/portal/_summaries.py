@@ -29,7 +29,8 @@ class CycleSummary:
     ``regions``: the regions whose digest of the cycle the Secretariat holds; ``withheld``:
     why the cycle's summary (its next issue, if one was published) is withheld, else
     ``None``; ``issued``: with a preview, the issue last published of the cycle (the
-    preview is of the next one, from digests received since), else ``None``."""
+    preview is of the next one, from digests received since), else ``None``;
+    ``complete``: every expected region's digest is in."""
 
     cycle: str
     summary: CspSummary | None
@@ -37,6 +38,9 @@ class CycleSummary:
     regions: tuple[Region, ...]
     withheld: str | None = None
     issued: CspSummary | None = None
+    #: whether every expected region's digest is in (else the preview covers those that
+    #: are, and nothing can be published yet)
+    complete: bool = True
 
 
 class SummarySource(Protocol):
@@ -118,8 +122,9 @@ class StoreSummaries:
                     regions=regions, withheld=why or exc.message,
                 )  # fmt: skip
         return CycleSummary(
-            cycle, preview, published=False, regions=regions, withheld=why, issued=held
-        )
+            cycle, preview, published=False, regions=regions, withheld=why, issued=held,
+            complete=len(regions) == len(self._regions),
+        )  # fmt: skip
 
 
 def this_month() -> Month:

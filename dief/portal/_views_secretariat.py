@@ -108,11 +108,12 @@ async def summary_page(request: Request, cycle: str, account: Editor) -> Respons
 
 def releasable(found: CycleSummary) -> str | None:
     """The content hash of the summary a release would publish, as shown on the page (a
-    preview), else ``None`` (nothing new to publish). The request and the release forms
+    preview of a cycle whose every expected digest is in), else ``None`` (nothing new to
+    publish, or not yet). The request and the release forms
     carry it: a request names the content its requester was shown, a release must name the
     same, and the Secretariat publishes only that content (``publish_summary(expected=)``):
     both people saw what is published, not what digests arriving meanwhile made."""
-    if found.summary is None or found.published:
+    if found.summary is None or found.published or not found.complete:
         return None
     from dief.secretariat import summary_content_hash  # noqa: PLC0415  the Secretariat's package: loaded by its portal only
 

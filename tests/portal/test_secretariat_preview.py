@@ -24,6 +24,7 @@ from dief.kafka import CSP_TOPIC
 from dief.periods import DEFAULT_CYCLE_START_MONTH
 from dief.portal import Party, StoreSummaries
 from dief.portal._releases import ReleaseKind, SecretariatPublisher
+from dief.portal._views_secretariat import releasable
 from dief.secretariat import (
     Secretariat,
     SecretariatConfig,
@@ -218,8 +219,43 @@ def test_a_request_for_a_summary_that_changed_since_cannot_be_released(
     assert forum.published() == []
     # a request made from a page the summary changed after: refused too
     stale = {"csrf_token": csrf_of(asked), "content": hidden_of(asked, "content") or ""}
-    withdrawn = post(site, f"/secretariat/releases/{held[0].id}/withdraw", "/secretariat/CSP12")
-    assert withdrawn.status_code == 303
     r = site.client.post("/secretariat/CSP12/publish", data=stale, follow_redirects=False)
     assert r.status_code == 409
-    assert site.call(site.portal.releases.open, ReleaseKind.SUMMARY) == []
+    assert site.call(site.portal.releases.open, ReleaseKind.SUMMARY) == held
+    # the second editor asks for the summary they see: it replaces the stale request (its
+    # requester need not be there), and the first editor, shown the same, releases it
+    assert post(site, "/secretariat/CSP12/publish", "/secretariat/CSP12", other).status_code == 303
+    (now,) = site.call(site.portal.releases.open, ReleaseKind.SUMMARY)
+    assert (now.requester, now.content) == ("editor2", hidden_of(shown, "content"))
+    superseded = site.call(site.portal.releases.get, held[0].id)
+    assert superseded is not None
+    assert superseded.outcome.startswith("superseded")
+    page = site.client.get("/secretariat/CSP12").text
+    _release_as_shown(site, site.client, page)
+    (published,) = forum.published()
+    assert summary_content_hash(published) == hidden_of(shown, "content")
+
+
+async def test_a_cycle_missing_a_regions_digest_offers_no_publication(tmp_path: Path) -> None:
+    """The preview covers the regions whose digest is in, but the Secretariat publishes a
+    cycle only once every expected region's is: a request could only fail."""
+    sink = MemoryRecordSink()
+    async with CaseStore(sqlite_url(tmp_path / "cases.db")) as cases:
+        await fill(cases, 8)
+        for region in Region:
+            await publish_digests(cases, region, ["CSP12"], issuer=issuer(region, sink))
+    url = sqlite_url(tmp_path / "secretariat.db")
+    async with SecretariatStore(url) as inbox:
+        config = SecretariatConfig(catalogue=CATALOGUE, publish_complete=False)
+        secretariat = Secretariat(
+            inbox, KEYS.opener(), KEYS.keys_for, KEYS.secretariat_sign,
+            dead_letters=region_dlqs().__getitem__, sink=MemoryRecordSink(), config=config,
+        )  # fmt: skip
+        four = [s for s in sink.sent if s.key != Region.WEOG.value.encode()]
+        assert (await secretariat.handle(records(four))).outcomes == {"stored": 4}
+    source = StoreSummaries(url, k=3, start_month=DEFAULT_CYCLE_START_MONTH)
+    found = await source.cycle("CSP12", current=True)
+    assert found.summary is not None
+    assert not found.complete
+    assert releasable(found) is None
+    assert found.regions == tuple(r for r in Region if r is not Region.WEOG)
