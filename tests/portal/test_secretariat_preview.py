@@ -31,7 +31,7 @@ from dief.secretariat import (
     SecretariatStore,
     summary_content_hash,
 )
-from dief.testing import MemoryRecordSink
+from dief.testing import MemoryRecordSink, SentRecord
 from dief.vocab import Region
 from dief.wire import CspSummary
 from tests.portal.conftest import Site, csrf_of, hidden_of, make_site
@@ -61,21 +61,32 @@ def _content(summary: CspSummary | None) -> dict[str, object]:
     return data
 
 
-async def test_the_preview_is_what_the_release_publishes(tmp_path: Path) -> None:
+async def _digests(tmp_path: Path, periods: list[str]) -> list[SentRecord]:
+    """Every region's digests of *periods* from one filled history (seed 8)."""
     sink = MemoryRecordSink()
     async with CaseStore(sqlite_url(tmp_path / "cases.db")) as cases:
         await fill(cases, 8)
         for region in Region:
-            await publish_digests(cases, region, ["CSP11", "CSP12"], issuer=issuer(region, sink))
+            await publish_digests(cases, region, periods, issuer=issuer(region, sink))
+    return sink.sent
+
+
+def _portal_secretariat(inbox: SecretariatStore, sink: MemoryRecordSink) -> Secretariat:
+    """The portal's Secretariat: nothing is published until a second person releases it."""
+    config = SecretariatConfig(catalogue=CATALOGUE, publish_complete=False)
+    return Secretariat(
+        inbox, KEYS.opener(), KEYS.keys_for, KEYS.secretariat_sign,
+        dead_letters=region_dlqs().__getitem__, sink=sink, config=config,
+    )  # fmt: skip
+
+
+async def test_the_preview_is_what_the_release_publishes(tmp_path: Path) -> None:
+    sent = await _digests(tmp_path, ["CSP11", "CSP12"])
     url = sqlite_url(tmp_path / "secretariat.db")
     async with SecretariatStore(url) as inbox:
-        # the portal's Secretariat: nothing is published until a second person releases it
-        config = SecretariatConfig(catalogue=CATALOGUE, publish_complete=False)
-        secretariat = Secretariat(
-            inbox, KEYS.opener(), KEYS.keys_for, KEYS.secretariat_sign,
-            dead_letters=region_dlqs().__getitem__, sink=MemoryRecordSink(), config=config,
-        )  # fmt: skip
-        report = await secretariat.handle(records(sink.sent))
+        secretariat = _portal_secretariat(inbox, MemoryRecordSink())
+        config = secretariat.config
+        report = await secretariat.handle(records(sent))
         assert (report.outcomes, report.summaries) == ({"stored": 10}, [])
         rows = await inbox.summary_rows("CSP12")
         assert set(rows) == {r.value for r in Region}  # the regions' requirements are in
@@ -109,11 +120,7 @@ class _Forum:
         inbox = await self.stack.enter_async_context(
             SecretariatStore(sqlite_url(self.tmp_path / "secretariat.db"))
         )
-        config = SecretariatConfig(catalogue=CATALOGUE, publish_complete=False)
-        self.secretariat = Secretariat(
-            inbox, KEYS.opener(), KEYS.keys_for, KEYS.secretariat_sign,
-            dead_letters=region_dlqs().__getitem__, sink=self.sink, config=config,
-        )  # fmt: skip
+        self.secretariat = _portal_secretariat(inbox, self.sink)
         return self.secretariat
 
     async def digests(self, seed: int) -> None:
@@ -239,19 +246,11 @@ def test_a_request_for_a_summary_that_changed_since_cannot_be_released(
 async def test_a_cycle_missing_a_regions_digest_offers_no_publication(tmp_path: Path) -> None:
     """The preview covers the regions whose digest is in, but the Secretariat publishes a
     cycle only once every expected region's is: a request could only fail."""
-    sink = MemoryRecordSink()
-    async with CaseStore(sqlite_url(tmp_path / "cases.db")) as cases:
-        await fill(cases, 8)
-        for region in Region:
-            await publish_digests(cases, region, ["CSP12"], issuer=issuer(region, sink))
+    sent = await _digests(tmp_path, ["CSP12"])
     url = sqlite_url(tmp_path / "secretariat.db")
     async with SecretariatStore(url) as inbox:
-        config = SecretariatConfig(catalogue=CATALOGUE, publish_complete=False)
-        secretariat = Secretariat(
-            inbox, KEYS.opener(), KEYS.keys_for, KEYS.secretariat_sign,
-            dead_letters=region_dlqs().__getitem__, sink=MemoryRecordSink(), config=config,
-        )  # fmt: skip
-        four = [s for s in sink.sent if s.key != Region.WEOG.value.encode()]
+        secretariat = _portal_secretariat(inbox, MemoryRecordSink())
+        four = [s for s in sent if s.key != Region.WEOG.value.encode()]
         assert (await secretariat.handle(records(four))).outcomes == {"stored": 4}
     source = StoreSummaries(url, k=3, start_month=DEFAULT_CYCLE_START_MONTH)
     found = await source.cycle("CSP12", current=True)
